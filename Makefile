@@ -1,0 +1,144 @@
+# pvd-api — build, run and test. `make run` and `make test` do all the set-up
+# on a fresh Debian 12 (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+PKGS      := libulfius libmicrohttpd libyder jansson libpq openssl
+CC        ?= gcc
+WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+             -Wmissing-prototypes -Wvla -fno-common
+BASEFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I. -MMD -MP $(WARN)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
+CFLAGS    ?= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+ASANFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+DOMAIN_SRC := $(wildcard domain/*.c)
+DB_SRC     := $(wildcard db/*.c)
+API_SRC    := $(filter-out api/main.c,$(wildcard api/*.c api/handlers/*.c))
+MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
+# Modules the unit tests link: pure code, no server, no database.
+UNIT_SRC   := $(DOMAIN_SRC) api/problem.c api/cursor.c api/config.c api/log.c api/xalloc.c \
+              api/json_body.c api/json_spec.c
+
+B := build
+OBJ      = $(patsubst %.c,$(B)/obj/%.o,$(1))
+ASAN_OBJ = $(patsubst %.c,$(B)/asan/%.o,$(1))
+
+.PHONY: all build deps npm run test unit integration asan fuzz bench fmt fmt-check lint-openapi \
+        clean routes
+all: build
+
+deps:
+	@deploy/local/deps.sh
+	@$(MAKE) --no-print-directory npm
+
+# node_modules: the referential data, the OpenAPI linter and the contract validator.
+npm: node_modules/.package-lock.json
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+build: $(B)/pvd-api
+
+$(B)/openapi.json: openapi/openapi.yaml deploy/build/openapi_json.mjs node_modules/.package-lock.json
+	@mkdir -p $(@D)
+	node deploy/build/openapi_json.mjs $< > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/embedded.c: $(B)/openapi.json $(MIGRATIONS) deploy/build/embed.sh
+	@mkdir -p $(@D)
+	deploy/build/embed.sh $(B)/openapi.json $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "CC $<"
+	@$(CC) $(BASEFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(B)/asan/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "CC (asan) $<"
+	@$(CC) $(BASEFLAGS) $(ASANFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+SERVER_SRC := $(DOMAIN_SRC) $(DB_SRC) $(API_SRC) api/main.c $(B)/gen/embedded.c
+
+$(B)/pvd-api: $(call OBJ,$(SERVER_SRC))
+	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS)
+
+$(B)/asan/pvd-api: $(call ASAN_OBJ,$(SERVER_SRC))
+	$(CC) $(ASANFLAGS) $^ -o $@ $(PKG_LIBS)
+
+# ---- tests ---------------------------------------------------------------
+UNIT_TESTS := $(wildcard tests/unit/test_*.c)
+$(B)/tests/unit: $(call OBJ,$(UNIT_SRC) $(UNIT_TESTS))
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion
+
+$(B)/asan/tests/unit: $(call ASAN_OBJ,$(UNIT_SRC) $(UNIT_TESTS))
+	@mkdir -p $(@D)
+	$(CC) $(ASANFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion
+
+IT_SUPPORT := $(wildcard tests/support/*.c)
+IT_API     := $(filter-out tests/integration/test_db.c,$(wildcard tests/integration/test_*.c))
+$(B)/tests/integration: $(call OBJ,$(IT_API) $(IT_SUPPORT))
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion $(shell pkg-config --libs libcurl)
+
+$(B)/tests/db: $(call OBJ,tests/integration/test_db.c $(DB_SRC) $(DOMAIN_SRC))
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion
+
+$(B)/asan/tests/db: $(call ASAN_OBJ,tests/integration/test_db.c $(DB_SRC) $(DOMAIN_SRC))
+	@mkdir -p $(@D)
+	$(CC) $(ASANFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion
+
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+$(B)/fuzz/%: tests/fuzz/%.c $(UNIT_SRC)
+	@mkdir -p $(@D)
+	clang $(BASEFLAGS) -Wno-missing-prototypes -O1 -g -fsanitize=fuzzer,address,undefined \
+	  $(PKG_CFLAGS) $^ -o $@ $(PKG_LIBS)
+
+test-binaries: $(B)/pvd-api $(B)/asan/pvd-api $(B)/tests/unit $(B)/asan/tests/unit \
+               $(B)/tests/integration $(B)/tests/db $(B)/asan/tests/db $(FUZZ_TARGETS)
+
+unit: $(B)/tests/unit
+	$(B)/tests/unit --jobs 2
+
+fuzz: $(FUZZ_TARGETS)
+	tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+# Everything: unit tests, fuzzing, OpenAPI lint and cross-check, the API and
+# database suites against a real PostgreSQL (normal build, then ASan+UBSan).
+test: deps
+	@$(MAKE) --no-print-directory -j2 test-binaries
+	tests/run.sh
+
+routes: $(B)/pvd-api
+	@$(B)/pvd-api routes
+
+lint-openapi: npm
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+	  node_modules/.bin/redocly lint --config openapi/redocly.yaml openapi/openapi.yaml
+
+# Serves on HTTP_PORT (8080); embedded PostgreSQL under ./var/ unless DATABASE_URL is set.
+run: deps
+	@$(MAKE) --no-print-directory build
+	deploy/local/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory build $(B)/bench/mhd_hello
+	tests/bench/bench.sh
+
+$(B)/bench/mhd_hello: tests/bench/mhd_hello.c
+	@mkdir -p $(@D)
+	$(CC) $(BASEFLAGS) -O2 $(PKG_CFLAGS) $< -o $@ $(PKG_LIBS)
+
+FMT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+fmt:
+	clang-format -i $(FMT_FILES)
+fmt-check:
+	clang-format --dry-run --Werror $(FMT_FILES)
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,25 @@
+/* The composition root's state, passed to every handler. Immutable after
+ * start except for the thread-safe members (pool, store, metrics, flags). */
+#ifndef PVD_API_APP_H
+#define PVD_API_APP_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "../db/pool.h"
+#include "config.h"
+#include "metrics.h"
+#include "referentiel_store.h"
+
+struct app {
+    struct app_config config;
+    struct db_pool *pool;
+    struct referentiel_store *referentiel;
+    struct metrics *metrics;
+    const char *openapi_json; /* embedded contract, served as is */
+    size_t openapi_json_len;
+    atomic_bool draining;     /* set on SIGTERM: /readyz answers 503 */
+    atomic_ulong inflight;    /* requests between URI log and completion */
+};
+
+#endif

@@ -1,0 +1,195 @@
+/* Environment → struct app_config, strictly parsed (see config.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+struct errors_out {
+    char *buf;
+    size_t size;
+    size_t len;
+    int count;
+};
+
+static void report(struct errors_out *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void report(struct errors_out *out, const char *fmt, ...)
+{
+    out->count++;
+    if (out->size == 0 || out->len + 1 >= out->size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out->buf + out->len, out->size - out->len, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    out->len += (size_t)n;
+    if (out->len >= out->size)
+        out->len = out->size - 1;
+    else if (out->len + 1 < out->size) {
+        out->buf[out->len++] = '\n';
+        out->buf[out->len] = '\0';
+    }
+}
+
+/* Unsigned integer in [min, max]; absent → def. */
+static void read_uint(struct errors_out *errs, config_lookup_fn lookup, void *ctx, const char *name,
+                      unsigned long long def, unsigned long long min, unsigned long long max,
+                      unsigned long long *out)
+{
+    const char *s = lookup(name, ctx);
+    *out = def;
+    if (s == NULL)
+        return;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (s[0] == '\0' || s[0] == '-' || s[0] == '+' || *end != '\0' || errno == ERANGE ||
+        v < min || v > max) {
+        report(errs, "%s: entier attendu entre %llu et %llu (reçu « %.40s »)", name, min, max, s);
+        return;
+    }
+    *out = v;
+}
+
+static void read_string(struct errors_out *errs, config_lookup_fn lookup, void *ctx,
+                        const char *name, const char *def, char *out, size_t out_size)
+{
+    const char *s = lookup(name, ctx);
+    if (s == NULL)
+        s = def;
+    if (strlen(s) >= out_size) {
+        report(errs, "%s: valeur trop longue (au plus %zu caractères)", name, out_size - 1);
+        s = def;
+    }
+    snprintf(out, out_size, "%s", s);
+}
+
+/* Reads NAME or NAME_FILE (a file holding the secret, as with Docker and
+ * Kubernetes secrets); returns an owned string or NULL. */
+static char *read_secret(struct errors_out *errs, config_lookup_fn lookup, void *ctx,
+                         const char *name)
+{
+    char file_var[64];
+    snprintf(file_var, sizeof file_var, "%s_FILE", name);
+    const char *direct = lookup(name, ctx);
+    const char *path = lookup(file_var, ctx);
+    if (direct && path) {
+        report(errs, "%s et %s sont tous deux définis: n'en garder qu'un", name, file_var);
+        return NULL;
+    }
+    if (direct)
+        return xstrdup(direct);
+    if (path == NULL)
+        return NULL;
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        report(errs, "%s: fichier illisible", file_var);
+        return NULL;
+    }
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    return xstrdup(buf);
+}
+
+bool config_load(struct app_config *config, config_lookup_fn lookup, void *ctx,
+                 bool require_database, char *errors, size_t errors_size)
+{
+    struct errors_out errs = {errors, errors_size, 0, 0};
+    unsigned long long v;
+    memset(config, 0, sizeof *config);
+    if (errors_size)
+        errors[0] = '\0';
+
+    read_uint(&errs, lookup, ctx, "HTTP_PORT", 8080, 1, 65535, &v);
+    config->http_port = (unsigned)v;
+    read_string(&errs, lookup, ctx, "HTTP_BIND_ADDRESS", "0.0.0.0", config->http_bind_address,
+                sizeof config->http_bind_address);
+    read_uint(&errs, lookup, ctx, "HTTP_THREADS", 4, 1, 256, &v);
+    config->http_threads = (unsigned)v;
+    read_uint(&errs, lookup, ctx, "HTTP_MAX_CONNECTIONS", 256, 1, 100000, &v);
+    config->http_max_connections = (unsigned)v;
+    read_uint(&errs, lookup, ctx, "HTTP_IDLE_TIMEOUT_SECONDS", 15, 1, 3600, &v);
+    config->http_idle_timeout_seconds = (unsigned)v;
+    read_uint(&errs, lookup, ctx, "HTTP_MAX_BODY_BYTES", 1048576, 1024, 64ull * 1024 * 1024, &v);
+    config->http_max_body_bytes = (size_t)v;
+
+    config->database_url = read_secret(&errs, lookup, ctx, "DATABASE_URL");
+    if (require_database && config->database_url == NULL)
+        report(&errs, "DATABASE_URL: obligatoire (chaîne de connexion libpq)");
+    read_uint(&errs, lookup, ctx, "DB_POOL_SIZE", 4, 1, 512, &v);
+    config->db_pool_size = (unsigned)v;
+    read_uint(&errs, lookup, ctx, "DB_ACQUIRE_TIMEOUT_MS", 2000, 1, 600000, &v);
+    config->db_acquire_timeout_ms = (unsigned)v;
+    read_uint(&errs, lookup, ctx, "DB_STATEMENT_TIMEOUT_MS", 5000, 1, 3600000, &v);
+    config->db_statement_timeout_ms = (unsigned)v;
+    read_uint(&errs, lookup, ctx, "DB_CONNECT_TIMEOUT_SECONDS", 5, 1, 3600, &v);
+    config->db_connect_timeout_seconds = (unsigned)v;
+    read_uint(&errs, lookup, ctx, "SHUTDOWN_GRACE_SECONDS", 20, 0, 3600, &v);
+    config->shutdown_grace_seconds = (unsigned)v;
+    read_uint(&errs, lookup, ctx, "PVD_REFERENTIEL_RELOAD_SECONDS", 300, 1, 86400, &v);
+    config->referentiel_reload_seconds = (unsigned)v;
+
+    const char *level = lookup("LOG_LEVEL", ctx);
+    config->log_level = LOG_INFO;
+    if (level && !log_level_parse(level, &config->log_level))
+        report(&errs, "LOG_LEVEL: debug, info, warn ou error attendu (reçu « %.20s »)", level);
+
+    read_string(&errs, lookup, ctx, "PVD_PROBLEM_BASE_URL", "https://pvd-api.example/problemes/",
+                config->problem_base_url, sizeof config->problem_base_url);
+    if (strncmp(config->problem_base_url, "https://", 8) != 0 &&
+        strncmp(config->problem_base_url, "http://", 7) != 0)
+        report(&errs, "PVD_PROBLEM_BASE_URL: URL http(s) attendue");
+
+    if (errs.count > 0) {
+        config_release(config);
+        return false;
+    }
+    return true;
+}
+
+void config_release(struct app_config *config)
+{
+    if (config->database_url) {
+        /* Wipe the secret before freeing. */
+        memset(config->database_url, 0, strlen(config->database_url));
+        free(config->database_url);
+        config->database_url = NULL;
+    }
+}
+
+const char *config_lookup_env(const char *name, void *ctx)
+{
+    (void)ctx;
+    return getenv(name);
+}
+
+void config_log_summary(const struct app_config *c)
+{
+    char port[16], threads[16], conns[16], idle[16], body[24], pool[16], acq[16], stmt[16];
+    snprintf(port, sizeof port, "%u", c->http_port);
+    snprintf(threads, sizeof threads, "%u", c->http_threads);
+    snprintf(conns, sizeof conns, "%u", c->http_max_connections);
+    snprintf(idle, sizeof idle, "%u", c->http_idle_timeout_seconds);
+    snprintf(body, sizeof body, "%zu", c->http_max_body_bytes);
+    snprintf(pool, sizeof pool, "%u", c->db_pool_size);
+    snprintf(acq, sizeof acq, "%u", c->db_acquire_timeout_ms);
+    snprintf(stmt, sizeof stmt, "%u", c->db_statement_timeout_ms);
+    log_line(LOG_INFO, NULL, "configuration", "HTTP_PORT", port, "HTTP_BIND_ADDRESS",
+             c->http_bind_address, "HTTP_THREADS", threads, "HTTP_MAX_CONNECTIONS", conns,
+             "HTTP_IDLE_TIMEOUT_SECONDS", idle, "HTTP_MAX_BODY_BYTES", body, "DB_POOL_SIZE", pool,
+             "DB_ACQUIRE_TIMEOUT_MS", acq, "DB_STATEMENT_TIMEOUT_MS", stmt, (const char *)NULL);
+}

@@ -1,0 +1,47 @@
+/* Service configuration: read from the environment once, validated, then
+ * immutable. This is the only module that looks at the environment. */
+#ifndef PVD_API_CONFIG_H
+#define PVD_API_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "log.h"
+
+struct app_config {
+    unsigned http_port;
+    char http_bind_address[64];
+    unsigned http_threads;
+    unsigned http_max_connections;
+    unsigned http_idle_timeout_seconds;
+    size_t http_max_body_bytes;
+    char *database_url; /* secret: never logged */
+    unsigned db_pool_size;
+    unsigned db_acquire_timeout_ms;
+    unsigned db_statement_timeout_ms;
+    unsigned db_connect_timeout_seconds;
+    unsigned shutdown_grace_seconds;
+    enum log_level log_level;
+    char problem_base_url[200];
+    unsigned referentiel_reload_seconds;
+};
+
+/* Returns the value of a variable, or NULL when unset. getenv in production,
+ * a table in tests. */
+typedef const char *(*config_lookup_fn)(const char *name, void *ctx);
+
+/* Fills *config from lookup. On any invalid value returns false and writes
+ * one line per bad variable (naming it, never echoing a secret) into errors.
+ * `require_database` is false for commands that need no database. On success
+ * the caller releases with config_release. */
+bool config_load(struct app_config *config, config_lookup_fn lookup, void *ctx,
+                 bool require_database, char *errors, size_t errors_size);
+void config_release(struct app_config *config);
+
+/* The environment lookup (getenv), for production. */
+const char *config_lookup_env(const char *name, void *ctx);
+
+/* Logs the non-secret values at start. */
+void config_log_summary(const struct app_config *config);
+
+#endif

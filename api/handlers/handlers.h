@@ -1,0 +1,33 @@
+/* Every route handler, one group per file: service.c (health, readiness,
+ * metrics, contract) and referentiel.c (régions, départements, communes, EPCI).
+ * Contract of each: answers through http.h helpers, never fails silently. */
+#ifndef PVD_API_HANDLERS_H
+#define PVD_API_HANDLERS_H
+
+#include <ulfius.h>
+
+#include "../http.h"
+
+void handle_get_healthz(const struct _u_request *req, struct _u_response *res,
+                        struct request_ctx *ctx);
+void handle_get_readyz(const struct _u_request *req, struct _u_response *res,
+                       struct request_ctx *ctx);
+void handle_get_metrics(const struct _u_request *req, struct _u_response *res,
+                        struct request_ctx *ctx);
+void handle_get_openapi(const struct _u_request *req, struct _u_response *res,
+                        struct request_ctx *ctx);
+
+void handle_list_regions(const struct _u_request *req, struct _u_response *res,
+                         struct request_ctx *ctx);
+void handle_list_departements(const struct _u_request *req, struct _u_response *res,
+                              struct request_ctx *ctx);
+void handle_list_communes(const struct _u_request *req, struct _u_response *res,
+                          struct request_ctx *ctx);
+void handle_get_commune(const struct _u_request *req, struct _u_response *res,
+                        struct request_ctx *ctx);
+void handle_list_epci(const struct _u_request *req, struct _u_response *res,
+                      struct request_ctx *ctx);
+void handle_get_epci(const struct _u_request *req, struct _u_response *res,
+                     struct request_ctx *ctx);
+
+#endif

@@ -1,0 +1,325 @@
+/* Public, read-only routes of the geographic referential (Licence Ouverte
+ * data), served from the in-memory snapshot (referentiel_store.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../domain/identifiers.h"
+#include "../../domain/text.h"
+#include "../cursor.h"
+#include "../query.h"
+#include "../xalloc.h"
+#include "handlers.h"
+
+#define Q_MAX_BYTES 100
+
+static struct referentiel_snapshot *snapshot_or_reply(const struct _u_request *req,
+                                                      struct _u_response *res,
+                                                      struct request_ctx *ctx)
+{
+    struct referentiel_snapshot *snap = referentiel_store_acquire(ctx->app->referentiel);
+    if (snap == NULL)
+        respond_unavailable(ctx, req, res, "Référentiel des communes non chargé.");
+    return snap;
+}
+
+static bool params_or_reply(const struct _u_request *req, struct _u_response *res,
+                            struct request_ctx *ctx, struct field_errors *errs)
+{
+    if (errs->count == 0)
+        return true;
+    respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE,
+                           errs->count == 1 ? "Un paramètre est invalide."
+                                            : "Plusieurs paramètres sont invalides.",
+                           errs);
+    return false;
+}
+
+/* Decodes `curseur` when present into after (NULL when absent). */
+static bool cursor_or_reply(const struct _u_request *req, struct _u_response *res,
+                            struct request_ctx *ctx, const char *scope, uint32_t fingerprint,
+                            char key[CURSOR_KEY_MAX + 1], const char **after)
+{
+    const char *text = query_get(req, "curseur");
+    *after = NULL;
+    if (text == NULL)
+        return true;
+    if (!cursor_decode(text, scope, fingerprint, key)) {
+        struct field_errors errs = FIELD_ERRORS_INIT;
+        field_errors_add(&errs, "/curseur", "curseur", "curseur-invalide",
+                         "Curseur inconnu, altéré ou émis pour d'autres filtres.");
+        respond_problem_fields(ctx, req, res, PROBLEM_CURSEUR_INVALIDE,
+                               "Le curseur de pagination n'est pas valide pour cette liste.",
+                               &errs);
+        return false;
+    }
+    *after = key;
+    return true;
+}
+
+/* Sends the page: elements[i] = rendered[out[i]]; cursor from last_key. */
+static void send_page(const struct _u_request *req, struct _u_response *res, const char *scope,
+                      uint32_t fingerprint, const char *const *params,
+                      const struct rendered *rendered, const size_t *out, size_t n,
+                      const char *last_key, bool more, size_t total)
+{
+    struct collection c;
+    char next[CURSOR_TEXT_MAX];
+    bool has_next = more && last_key && cursor_encode(scope, fingerprint, last_key, next);
+    collection_begin(&c);
+    for (size_t i = 0; i < n; i++)
+        collection_add(&c, rendered[out[i]].json, rendered[out[i]].len);
+    collection_end(&c, has_next ? next : NULL, total);
+    if (has_next)
+        query_set_next_link(req, res, params, next);
+    respond_json_raw(res, 200, c.buf, c.len);
+    collection_release(&c);
+}
+
+static bool is_region_code(const char *s)
+{
+    return region_code_is_valid(s);
+}
+
+static bool is_departement_code(const char *s)
+{
+    return departement_code_is_valid(s);
+}
+
+static bool is_siren(const char *s)
+{
+    return siren_is_valid(s);
+}
+
+/* Lists of small tables (régions, départements): keyset on code. */
+typedef const char *(*code_at_fn)(const struct referentiel *ref, size_t i);
+
+static const char *region_code_at(const struct referentiel *ref, size_t i)
+{
+    return ref->regions[i].code;
+}
+
+static const char *departement_code_at(const struct referentiel *ref, size_t i)
+{
+    return ref->departements[i].code;
+}
+
+void handle_list_regions(const struct _u_request *req, struct _u_response *res,
+                         struct request_ctx *ctx)
+{
+    static const char *const known[] = {"limite", "curseur", NULL};
+    struct field_errors errs = FIELD_ERRORS_INIT;
+    size_t limit;
+    char key[CURSOR_KEY_MAX + 1];
+    const char *after;
+    query_check_known(req, known, &errs);
+    query_limit(req, &limit, &errs);
+    if (!params_or_reply(req, res, ctx, &errs))
+        return;
+    uint32_t fp = cursor_fingerprint("");
+    if (!cursor_or_reply(req, res, ctx, "regions", fp, key, &after))
+        return;
+    struct referentiel_snapshot *snap = snapshot_or_reply(req, res, ctx);
+    if (snap == NULL)
+        return;
+    const struct referentiel *ref = &snap->ref;
+    size_t *out = xmalloc((limit + 1) * sizeof *out), n = 0;
+    bool more = false;
+    for (size_t i = 0; i < ref->region_count; i++) {
+        if (after && strcmp(region_code_at(ref, i), after) <= 0)
+            continue;
+        if (n == limit) {
+            more = true;
+            break;
+        }
+        out[n++] = i;
+    }
+    send_page(req, res, "regions", fp, known, snap->region, out, n,
+              n ? region_code_at(ref, out[n - 1]) : NULL, more, ref->region_count);
+    free(out);
+    referentiel_snapshot_release(ctx->app->referentiel, snap);
+}
+
+void handle_list_departements(const struct _u_request *req, struct _u_response *res,
+                              struct request_ctx *ctx)
+{
+    static const char *const known[] = {"region", "limite", "curseur", NULL};
+    struct field_errors errs = FIELD_ERRORS_INIT;
+    size_t limit;
+    const char *region;
+    char key[CURSOR_KEY_MAX + 1], canon[32];
+    const char *after;
+    query_check_known(req, known, &errs);
+    query_limit(req, &limit, &errs);
+    query_code(req, "region", is_region_code, "un code de région (2 ou 3 chiffres)", &region,
+               &errs);
+    if (!params_or_reply(req, res, ctx, &errs))
+        return;
+    snprintf(canon, sizeof canon, "r=%s", region ? region : "");
+    uint32_t fp = cursor_fingerprint(canon);
+    if (!cursor_or_reply(req, res, ctx, "departements", fp, key, &after))
+        return;
+    struct referentiel_snapshot *snap = snapshot_or_reply(req, res, ctx);
+    if (snap == NULL)
+        return;
+    const struct referentiel *ref = &snap->ref;
+    size_t *out = xmalloc((limit + 1) * sizeof *out), n = 0, total = 0;
+    bool more = false;
+    for (size_t i = 0; i < ref->departement_count; i++) {
+        if (region && strcmp(ref->departements[i].code_region, region) != 0)
+            continue;
+        total++;
+        if (more || (after && strcmp(departement_code_at(ref, i), after) <= 0))
+            continue;
+        if (n == limit) {
+            more = true;
+            continue;
+        }
+        out[n++] = i;
+    }
+    send_page(req, res, "departements", fp, known, snap->departement, out, n,
+              n ? departement_code_at(ref, out[n - 1]) : NULL, more, total);
+    free(out);
+    referentiel_snapshot_release(ctx->app->referentiel, snap);
+}
+
+void handle_list_communes(const struct _u_request *req, struct _u_response *res,
+                          struct request_ctx *ctx)
+{
+    static const char *const known[] = {"departement", "region",  "epci",    "population_min",
+                                        "population_max", "q",    "limite",  "curseur",
+                                        NULL};
+    struct field_errors errs = FIELD_ERRORS_INIT;
+    struct commune_filter f = COMMUNE_FILTER_INIT;
+    size_t limit;
+    char q_plie[Q_MAX_BYTES + 1], key[CURSOR_KEY_MAX + 1], canon[256];
+    const char *after;
+
+    query_check_known(req, known, &errs);
+    query_limit(req, &limit, &errs);
+    query_code(req, "departement", is_departement_code, "un code de département (01, 2A, 974…)",
+               &f.departement, &errs);
+    query_code(req, "region", is_region_code, "un code de région (2 ou 3 chiffres)", &f.region,
+               &errs);
+    query_code(req, "epci", is_siren, "un SIREN d'EPCI (9 chiffres, clé de Luhn)", &f.epci,
+               &errs);
+    query_int(req, "population_min", 0, 100000000, &f.population_min, &errs);
+    query_int(req, "population_max", 0, 100000000, &f.population_max, &errs);
+    const char *q = query_get(req, "q");
+    if (q) {
+        size_t folded = strlen(q) <= Q_MAX_BYTES ? text_fold(q, q_plie, sizeof q_plie) : 0;
+        if (strlen(q) > Q_MAX_BYTES || folded == (size_t)-1 || folded == 0)
+            field_errors_add(&errs, "/q", "q", "recherche-invalide",
+                             "« q » doit contenir de 1 à %d octets UTF-8 dont au moins une "
+                             "lettre ou un chiffre.",
+                             Q_MAX_BYTES);
+        else
+            f.q_plie = q_plie;
+    }
+    if (f.population_min >= 0 && f.population_max >= 0 && f.population_min > f.population_max)
+        field_errors_add(&errs, "/population_max", "population_max", "intervalle-invalide",
+                         "« population_max » doit être supérieur ou égal à « population_min ».");
+    if (!params_or_reply(req, res, ctx, &errs))
+        return;
+    snprintf(canon, sizeof canon, "d=%s|r=%s|e=%s|min=%lld|max=%lld|q=%s",
+             f.departement ? f.departement : "", f.region ? f.region : "", f.epci ? f.epci : "",
+             (long long)f.population_min, (long long)f.population_max,
+             f.q_plie ? f.q_plie : "");
+    uint32_t fp = cursor_fingerprint(canon);
+    if (!cursor_or_reply(req, res, ctx, "communes", fp, key, &after))
+        return;
+    struct referentiel_snapshot *snap = snapshot_or_reply(req, res, ctx);
+    if (snap == NULL)
+        return;
+    const struct referentiel *ref = &snap->ref;
+    size_t *out = xmalloc((limit + 1) * sizeof *out), total = 0;
+    bool more = false;
+    size_t n = referentiel_communes_page(ref, &f, after, limit, out, &more, &total);
+    send_page(req, res, "communes", fp, known, snap->commune_resume, out, n,
+              n ? ref->communes[out[n - 1]].code_insee : NULL, more, total);
+    free(out);
+    referentiel_snapshot_release(ctx->app->referentiel, snap);
+}
+
+void handle_get_commune(const struct _u_request *req, struct _u_response *res,
+                        struct request_ctx *ctx)
+{
+    static const char *const known[] = {"code_insee", NULL};
+    struct field_errors errs = FIELD_ERRORS_INIT;
+    const char *code = query_get(req, "code_insee");
+    query_check_known(req, known, &errs);
+    if (code == NULL || !insee_code_is_valid(code))
+        field_errors_add(&errs, "/code_insee", "code_insee", "code-insee-invalide",
+                         "Code INSEE attendu : 5 caractères, 2A/2B pour la Corse (R42).");
+    if (!params_or_reply(req, res, ctx, &errs))
+        return;
+    struct referentiel_snapshot *snap = snapshot_or_reply(req, res, ctx);
+    if (snap == NULL)
+        return;
+    const struct ref_commune *c = referentiel_find_commune(&snap->ref, code);
+    if (c == NULL) {
+        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
+                        "Aucune commune actuelle n'a ce code INSEE dans le référentiel chargé.");
+    } else {
+        const struct rendered *r = &snap->commune_detail[c - snap->ref.communes];
+        respond_conditional_json(req, res, r->json, r->len, r->etag);
+    }
+    referentiel_snapshot_release(ctx->app->referentiel, snap);
+}
+
+void handle_list_epci(const struct _u_request *req, struct _u_response *res,
+                      struct request_ctx *ctx)
+{
+    static const char *const known[] = {"departement", "limite", "curseur", NULL};
+    struct field_errors errs = FIELD_ERRORS_INIT;
+    size_t limit;
+    const char *departement, *after;
+    char key[CURSOR_KEY_MAX + 1], canon[32];
+    query_check_known(req, known, &errs);
+    query_limit(req, &limit, &errs);
+    query_code(req, "departement", is_departement_code, "un code de département (01, 2A, 974…)",
+               &departement, &errs);
+    if (!params_or_reply(req, res, ctx, &errs))
+        return;
+    snprintf(canon, sizeof canon, "d=%s", departement ? departement : "");
+    uint32_t fp = cursor_fingerprint(canon);
+    if (!cursor_or_reply(req, res, ctx, "epci", fp, key, &after))
+        return;
+    struct referentiel_snapshot *snap = snapshot_or_reply(req, res, ctx);
+    if (snap == NULL)
+        return;
+    const struct referentiel *ref = &snap->ref;
+    size_t *out = xmalloc((limit + 1) * sizeof *out), total = 0;
+    bool more = false;
+    size_t n = referentiel_epcis_page(ref, departement, after, limit, out, &more, &total);
+    send_page(req, res, "epci", fp, known, snap->epci_resume, out, n,
+              n ? ref->epcis[out[n - 1]].siren : NULL, more, total);
+    free(out);
+    referentiel_snapshot_release(ctx->app->referentiel, snap);
+}
+
+void handle_get_epci(const struct _u_request *req, struct _u_response *res,
+                     struct request_ctx *ctx)
+{
+    static const char *const known[] = {"siren", NULL};
+    struct field_errors errs = FIELD_ERRORS_INIT;
+    const char *siren = query_get(req, "siren");
+    query_check_known(req, known, &errs);
+    if (siren == NULL || !siren_is_valid(siren))
+        field_errors_add(&errs, "/siren", "siren", "siren-invalide",
+                         "SIREN attendu : 9 chiffres avec une clé de Luhn valide (R42).");
+    if (!params_or_reply(req, res, ctx, &errs))
+        return;
+    struct referentiel_snapshot *snap = snapshot_or_reply(req, res, ctx);
+    if (snap == NULL)
+        return;
+    const struct ref_epci *e = referentiel_find_epci(&snap->ref, siren);
+    if (e == NULL) {
+        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
+                        "Aucun EPCI n'a ce SIREN dans le référentiel chargé.");
+    } else {
+        const struct rendered *r = &snap->epci_detail[e - snap->ref.epcis];
+        respond_conditional_json(req, res, r->json, r->len, r->etag);
+    }
+    referentiel_snapshot_release(ctx->app->referentiel, snap);
+}

@@ -1,0 +1,94 @@
+/* Service endpoints: liveness, readiness, metrics and the OpenAPI contract. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../db/migrate.h"
+#include "../migrations.h"
+#include "../query.h"
+#include "handlers.h"
+
+static const char *const no_params[] = {NULL};
+
+static bool no_query_or_reply(const struct _u_request *req, struct _u_response *res,
+                              struct request_ctx *ctx)
+{
+    struct field_errors errs = FIELD_ERRORS_INIT;
+    query_check_known(req, no_params, &errs);
+    if (errs.count == 0)
+        return true;
+    respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE,
+                           "Cette route ne prend aucun paramètre.", &errs);
+    return false;
+}
+
+void handle_get_healthz(const struct _u_request *req, struct _u_response *res,
+                        struct request_ctx *ctx)
+{
+    (void)ctx;
+    (void)req;
+    static const char body[] = "{\"statut\":\"ok\"}";
+    respond_json_raw(res, 200, body, sizeof body - 1);
+}
+
+void handle_get_readyz(const struct _u_request *req, struct _u_response *res,
+                       struct request_ctx *ctx)
+{
+    struct app *app = ctx->app;
+    if (!no_query_or_reply(req, res, ctx))
+        return;
+    if (atomic_load(&app->draining)) {
+        respond_unavailable(ctx, req, res, "Arrêt en cours : le service ne prend plus de trafic.");
+        return;
+    }
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    if (db_pool_acquire(app->pool, &conn, &err) != DB_OK) {
+        respond_unavailable(ctx, req, res, "Base de données injoignable.");
+        return;
+    }
+    size_t count = 0;
+    const struct migration *list = migrations_embedded(&count);
+    enum db_result r = db_migrations_current(conn->pg, list, count, &err);
+    if (r == DB_UNAVAILABLE)
+        db_conn_mark_broken(conn);
+    db_pool_release(app->pool, conn);
+    if (r != DB_OK) {
+        respond_unavailable(ctx, req, res,
+                            r == DB_UNAVAILABLE ? "Base de données injoignable."
+                                                : "Migrations de la base non à jour.");
+        return;
+    }
+    struct referentiel_snapshot *snap = referentiel_store_acquire(app->referentiel);
+    if (snap == NULL) {
+        respond_unavailable(ctx, req, res, "Référentiel des communes non chargé.");
+        return;
+    }
+    char body[200];
+    int n = snprintf(body, sizeof body,
+                     "{\"statut\":\"pret\",\"base_de_donnees\":\"ok\",\"migrations\":\"a_jour\","
+                     "\"referentiel\":{\"millesime\":%d,\"communes\":%zu}}",
+                     snap->ref.millesime, snap->ref.actuelle_count);
+    referentiel_snapshot_release(app->referentiel, snap);
+    respond_json_raw(res, 200, body, (size_t)n);
+}
+
+void handle_get_metrics(const struct _u_request *req, struct _u_response *res,
+                        struct request_ctx *ctx)
+{
+    if (!no_query_or_reply(req, res, ctx))
+        return;
+    size_t len = 0;
+    char *text = metrics_render(ctx->app->metrics, ctx->app->pool,
+                                atomic_load(&ctx->app->inflight), &len);
+    respond_text(res, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    free(text);
+}
+
+void handle_get_openapi(const struct _u_request *req, struct _u_response *res,
+                        struct request_ctx *ctx)
+{
+    if (!no_query_or_reply(req, res, ctx))
+        return;
+    respond_json_raw(res, 200, ctx->app->openapi_json, ctx->app->openapi_json_len);
+}

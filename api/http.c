@@ -1,0 +1,152 @@
+/* Request context and response helpers (see http.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "http.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "routes.h"
+#include "xalloc.h"
+
+bool request_id_is_valid(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+void request_id_new(char buf[65])
+{
+    unsigned char raw[16];
+    if (RAND_bytes(raw, sizeof raw) != 1)
+        die_bug("RAND_bytes failed");
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(buf + 2 * i, 3, "%02x", raw[i]);
+}
+
+void request_ctx_begin(struct request_ctx *ctx, struct app *app, const struct route *route,
+                       const struct _u_request *req, struct _u_response *res)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->app = app;
+    ctx->route = route;
+    clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+    const char *given = u_map_get_case(req->map_header, "X-Request-Id");
+    if (request_id_is_valid(given))
+        snprintf(ctx->request_id, sizeof ctx->request_id, "%s", given);
+    else
+        request_id_new(ctx->request_id);
+    u_map_put(res->map_header, "X-Request-Id", ctx->request_id);
+}
+
+void request_ctx_end(struct request_ctx *ctx, const struct _u_request *req,
+                     const struct _u_response *res)
+{
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    double seconds = (double)(end.tv_sec - ctx->start.tv_sec) +
+                     (double)(end.tv_nsec - ctx->start.tv_nsec) / 1e9;
+    size_t index = routes_index(ctx->route);
+    metrics_observe(ctx->app->metrics, index, (int)res->status, seconds);
+    struct log_access line = {
+        ctx->request_id,
+        req->http_verb,
+        ctx->route ? routes_path(ctx->route) : "(aucune)",
+        (int)res->status,
+        seconds * 1000.0,
+        ctx->has_problem ? problem_slug(ctx->problem) : NULL,
+    };
+    log_access(&line);
+}
+
+void respond_json_raw(struct _u_response *res, int status, const char *json, size_t len)
+{
+    ulfius_set_binary_body_response(res, (unsigned)status, json, len);
+    u_map_put(res->map_header, "Content-Type", "application/json");
+}
+
+void respond_json_new(struct _u_response *res, int status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(body);
+    if (text == NULL)
+        die_bug("json_dumps failed");
+    respond_json_raw(res, status, text, strlen(text));
+    free(text);
+}
+
+void respond_text(struct _u_response *res, int status, const char *content_type,
+                  const char *text, size_t len)
+{
+    ulfius_set_binary_body_response(res, (unsigned)status, text, len);
+    u_map_put(res->map_header, "Content-Type", content_type);
+}
+
+void respond_problem_fields(struct request_ctx *ctx, const struct _u_request *req,
+                            struct _u_response *res, enum problem_code code, const char *detail,
+                            const struct field_errors *errors)
+{
+    struct problem p = {code, detail, NULL, req ? req->url_path : NULL, ctx->request_id, errors};
+    json_t *body = problem_to_json(&p, ctx->app->config.problem_base_url);
+    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(body);
+    if (text == NULL)
+        die_bug("json_dumps failed");
+    ulfius_set_binary_body_response(res, (unsigned)problem_status(code), text, strlen(text));
+    free(text);
+    u_map_put(res->map_header, "Content-Type", "application/problem+json");
+    ctx->problem = code;
+    ctx->has_problem = true;
+}
+
+void respond_problem(struct request_ctx *ctx, const struct _u_request *req,
+                     struct _u_response *res, enum problem_code code, const char *detail)
+{
+    respond_problem_fields(ctx, req, res, code, detail, NULL);
+}
+
+void respond_unavailable(struct request_ctx *ctx, const struct _u_request *req,
+                         struct _u_response *res, const char *detail)
+{
+    respond_problem(ctx, req, res, PROBLEM_SERVICE_INDISPONIBLE, detail);
+    u_map_put(res->map_header, "Retry-After", "2");
+}
+
+/* True when the If-None-Match list contains etag or "*". */
+static bool etag_listed(const char *header, const char *etag)
+{
+    size_t n = strlen(etag);
+    for (const char *p = header; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        if (*p == '*')
+            return true;
+        if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+            return true;
+        p = strchr(p, ',');
+    }
+    return false;
+}
+
+bool respond_conditional_json(const struct _u_request *req, struct _u_response *res,
+                              const char *json, size_t len, const char *etag)
+{
+    u_map_put(res->map_header, "ETag", etag);
+    if (etag_listed(u_map_get_case(req->map_header, "If-None-Match"), etag)) {
+        res->status = 304;
+        return true;
+    }
+    respond_json_raw(res, 200, json, len);
+    return false;
+}

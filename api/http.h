@@ -1,0 +1,62 @@
+/* Per-request state and the response helpers every handler uses. A handler
+ * always answers through these and returns; ulfius' own error bodies are
+ * never sent. */
+#ifndef PVD_API_HTTP_H
+#define PVD_API_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <time.h>
+#include <ulfius.h>
+
+#include "app.h"
+#include "problem.h"
+
+struct route;
+
+struct request_ctx {
+    struct app *app;
+    const struct route *route; /* NULL when no route matched */
+    char request_id[65];
+    struct timespec start;
+    enum problem_code problem; /* the problem sent, valid when has_problem */
+    bool has_problem;
+};
+
+/* Fills ctx for a new request: request id from a valid X-Request-Id (1–64 of
+ * [A-Za-z0-9._-]) or 16 random bytes in hex; echoes it as a response header. */
+void request_ctx_begin(struct request_ctx *ctx, struct app *app, const struct route *route,
+                       const struct _u_request *req, struct _u_response *res);
+
+/* Writes the access line and the metrics for the finished request. */
+void request_ctx_end(struct request_ctx *ctx, const struct _u_request *req,
+                     const struct _u_response *res);
+
+/* Fills buf (65 bytes) with a fresh request id. */
+void request_id_new(char buf[65]);
+/* True when s is acceptable as a client-given request id. */
+bool request_id_is_valid(const char *s);
+
+/* 2xx/3xx JSON bodies. respond_json_new steals body. */
+void respond_json_new(struct _u_response *res, int status, json_t *body);
+/* Sends bytes already rendered as JSON (copied). */
+void respond_json_raw(struct _u_response *res, int status, const char *json, size_t len);
+void respond_text(struct _u_response *res, int status, const char *content_type,
+                  const char *text, size_t len);
+
+/* A problem+json answer; detail may be NULL (the title is used). */
+void respond_problem(struct request_ctx *ctx, const struct _u_request *req,
+                     struct _u_response *res, enum problem_code code, const char *detail);
+void respond_problem_fields(struct request_ctx *ctx, const struct _u_request *req,
+                            struct _u_response *res, enum problem_code code, const char *detail,
+                            const struct field_errors *errors);
+/* 503 service-indisponible with Retry-After. */
+void respond_unavailable(struct request_ctx *ctx, const struct _u_request *req,
+                         struct _u_response *res, const char *detail);
+
+/* Single-object conditional GET: sets ETag and answers 304 (true) when
+ * If-None-Match matches; otherwise sends the JSON with 200 (false). */
+bool respond_conditional_json(const struct _u_request *req, struct _u_response *res,
+                              const char *json, size_t len, const char *etag);
+
+#endif

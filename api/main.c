@@ -1,0 +1,243 @@
+/* pvd-api entry point: start-up and shutdown sequences of each command.
+ *   pvd-api [serve]                          migrate, load the referential, serve
+ *   pvd-api migrate                          apply the database migrations
+ *   pvd-api import-referentiel DIR MILLESIME [SOURCE]
+ *   pvd-api routes                           print the route table
+ *   pvd-api healthcheck                      GET /healthz on HTTP_PORT (exit 0 when 200) */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <ulfius.h>
+
+#include "../db/migrate.h"
+#include "../db/pool.h"
+#include "app.h"
+#include "config.h"
+#include "log.h"
+#include "migrations.h"
+#include "referentiel_import.h"
+#include "referentiel_store.h"
+#include "routes.h"
+#include "server.h"
+#include "xalloc.h"
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: pvd-api [serve | migrate | import-referentiel DIR MILLESIME [SOURCE] | "
+                    "routes | healthcheck]\n");
+    return 2;
+}
+
+static bool load_config(struct app_config *config, bool require_database)
+{
+    char errors[4096];
+    if (config_load(config, config_lookup_env, NULL, require_database, errors, sizeof errors)) {
+        log_set_level(config->log_level);
+        return true;
+    }
+    for (char *line = strtok(errors, "\n"); line; line = strtok(NULL, "\n"))
+        log_line(LOG_ERROR, NULL, "configuration invalide", "erreur", line, (const char *)NULL);
+    return false;
+}
+
+static struct db_pool *open_pool(const struct app_config *config, unsigned size)
+{
+    struct db_pool_options options = {
+        config->database_url,           size,      config->db_acquire_timeout_ms,
+        config->db_statement_timeout_ms, 60000,    "pvd-api",
+    };
+    return db_pool_new(&options);
+}
+
+/* Waits up to DB_CONNECT_TIMEOUT_SECONDS for the database, then applies the
+ * embedded migrations. */
+static bool migrate(struct db_pool *pool, const struct app_config *config)
+{
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    time_t deadline = time(NULL) + (time_t)config->db_connect_timeout_seconds;
+    while (db_pool_acquire(pool, &conn, &err) != DB_OK) {
+        if (time(NULL) >= deadline) {
+            log_line(LOG_ERROR, NULL, "base de données injoignable au démarrage", "erreur",
+                     err.message, (const char *)NULL);
+            return false;
+        }
+        struct timespec pause = {0, 200 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    size_t count = 0;
+    int applied = 0;
+    const struct migration *list = migrations_embedded(&count);
+    enum db_result r = db_migrate(conn->pg, list, count, &applied, &err);
+    db_pool_release(pool, conn);
+    if (r != DB_OK) {
+        log_line(LOG_ERROR, NULL, "migrations refusées", "erreur", err.message, "sqlstate",
+                 err.sqlstate, (const char *)NULL);
+        return false;
+    }
+    char n[16], total[16];
+    snprintf(n, sizeof n, "%d", applied);
+    snprintf(total, sizeof total, "%zu", count);
+    log_line(LOG_INFO, NULL, "migrations à jour", "appliquees", n, "connues", total,
+             (const char *)NULL);
+    return true;
+}
+
+static void refresh_referentiel(struct app *app)
+{
+    bool changed = false;
+    char err[300];
+    enum db_result r = referentiel_store_refresh(app->referentiel, app->pool, &changed, err,
+                                                 sizeof err);
+    if (r == DB_OK && changed)
+        log_line(LOG_INFO, NULL, "référentiel chargé en mémoire", (const char *)NULL);
+    else if (r == DB_NOT_FOUND)
+        log_line(LOG_WARN, NULL, "référentiel non importé : lancer pvd-api import-referentiel",
+                 (const char *)NULL);
+    else if (r != DB_OK)
+        log_line(LOG_WARN, NULL, "rechargement du référentiel impossible", "erreur", err,
+                 (const char *)NULL);
+}
+
+static int cmd_serve(void)
+{
+    struct app app;
+    memset(&app, 0, sizeof app);
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
+    /* Before any thread exists, so MHD's threads inherit the mask. */
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+
+    if (!load_config(&app.config, true))
+        return 1;
+    config_log_summary(&app.config);
+    app.pool = open_pool(&app.config, app.config.db_pool_size);
+    if (app.pool == NULL || !migrate(app.pool, &app.config)) {
+        db_pool_free(app.pool);
+        config_release(&app.config);
+        return 1;
+    }
+    size_t route_count = 0;
+    const struct route *table = routes_table(&route_count);
+    const char **names = xcalloc(route_count, sizeof *names);
+    for (size_t i = 0; i < route_count; i++)
+        names[i] = table[i].path;
+    app.metrics = metrics_new(names, route_count);
+    app.referentiel = referentiel_store_new();
+    app.openapi_json = openapi_embedded(&app.openapi_json_len);
+    refresh_referentiel(&app);
+
+    int status = 0;
+    struct server *server = server_start(&app);
+    if (server == NULL) {
+        status = 1;
+    } else {
+        for (;;) {
+            struct timespec wait = {(time_t)app.config.referentiel_reload_seconds, 0};
+            int sig = sigtimedwait(&signals, NULL, &wait);
+            if (sig == SIGINT || sig == SIGTERM)
+                break;
+            if (sig < 0 || sig == SIGHUP) /* timeout, or SIGHUP: look for a new referential */
+                refresh_referentiel(&app);
+        }
+        log_line(LOG_INFO, NULL, "arrêt demandé : fin des requêtes en cours", (const char *)NULL);
+        unsigned long cut = server_drain_and_stop(server, app.config.shutdown_grace_seconds);
+        char n[24];
+        snprintf(n, sizeof n, "%lu", cut);
+        log_line(cut ? LOG_WARN : LOG_INFO, NULL, "service arrêté", "requetes_interrompues", n,
+                 (const char *)NULL);
+        status = cut ? 1 : 0;
+    }
+    referentiel_store_free(app.referentiel);
+    metrics_free(app.metrics);
+    free(names);
+    db_pool_free(app.pool);
+    config_release(&app.config);
+    return status;
+}
+
+static int cmd_migrate(void)
+{
+    struct app_config config;
+    if (!load_config(&config, true))
+        return 1;
+    struct db_pool *pool = open_pool(&config, 1);
+    int status = pool && migrate(pool, &config) ? 0 : 1;
+    db_pool_free(pool);
+    config_release(&config);
+    return status;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+    if (argc < 4)
+        return usage();
+    char *end = NULL;
+    long millesime = strtol(argv[3], &end, 10);
+    if (*end != '\0' || millesime < 2000 || millesime > 2100) {
+        log_line(LOG_ERROR, NULL, "millésime invalide (année attendue)", (const char *)NULL);
+        return 2;
+    }
+    struct app_config config;
+    if (!load_config(&config, true))
+        return 1;
+    struct db_pool *pool = open_pool(&config, 1);
+    int status = 1;
+    if (pool && migrate(pool, &config))
+        status = referentiel_import_run(pool, argv[2], (int)millesime,
+                                        argc > 4 ? argv[4] : "@etalab/decoupage-administratif");
+    db_pool_free(pool);
+    config_release(&config);
+    return status;
+}
+
+static int cmd_healthcheck(void)
+{
+    struct app_config config;
+    if (!load_config(&config, false))
+        return 1;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/healthz", config.http_port);
+    config_release(&config);
+    struct _u_request req;
+    struct _u_response res;
+    ulfius_init_request(&req);
+    ulfius_init_response(&res);
+    ulfius_set_request_properties(&req, U_OPT_HTTP_VERB, "GET", U_OPT_HTTP_URL, url,
+                                  U_OPT_TIMEOUT, 3UL, U_OPT_NONE);
+    int ok = ulfius_send_http_request(&req, &res) == U_OK && res.status == 200;
+    ulfius_clean_request(&req);
+    ulfius_clean_response(&res);
+    return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (ulfius_global_init() != U_OK)
+        return 1;
+    log_bridge_ulfius();
+    const char *cmd = argc > 1 ? argv[1] : "serve";
+    int status;
+    if (strcmp(cmd, "serve") == 0)
+        status = cmd_serve();
+    else if (strcmp(cmd, "migrate") == 0)
+        status = cmd_migrate();
+    else if (strcmp(cmd, "import-referentiel") == 0)
+        status = cmd_import(argc, argv);
+    else if (strcmp(cmd, "routes") == 0) {
+        routes_print();
+        status = 0;
+    } else if (strcmp(cmd, "healthcheck") == 0)
+        status = cmd_healthcheck();
+    else
+        status = usage();
+    ulfius_global_close();
+    return status;
+}

@@ -1,0 +1,181 @@
+/* Query parameters and collection envelopes (see query.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "query.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor.h"
+#include "xalloc.h"
+
+const char *query_get(const struct _u_request *req, const char *name)
+{
+    return u_map_get(req->map_url, name);
+}
+
+void query_check_known(const struct _u_request *req, const char *const *known,
+                       struct field_errors *errs)
+{
+    const char **keys = u_map_enum_keys(req->map_url);
+    for (size_t i = 0; keys && keys[i]; i++) {
+        bool ok = false;
+        for (size_t k = 0; known[k] && !ok; k++)
+            ok = strcmp(keys[i], known[k]) == 0;
+        if (!ok) {
+            char pointer[80];
+            snprintf(pointer, sizeof pointer, "/%.60s", keys[i]);
+            field_errors_add(errs, pointer, keys[i], "parametre-inconnu",
+                             "Paramètre « %.60s » inconnu pour cette route.", keys[i]);
+        }
+    }
+}
+
+static bool parse_int(const char *s, int64_t *out)
+{
+    char *end = NULL;
+    if (s[0] == '\0' || s[0] == '+' || s[0] == ' ' || strlen(s) > 19)
+        return false;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*end != '\0' || errno == ERANGE)
+        return false;
+    *out = v;
+    return true;
+}
+
+void query_int(const struct _u_request *req, const char *name, int64_t min, int64_t max,
+               int64_t *out, struct field_errors *errs)
+{
+    const char *s = query_get(req, name);
+    int64_t v;
+    *out = -1;
+    if (s == NULL)
+        return;
+    char pointer[64];
+    snprintf(pointer, sizeof pointer, "/%s", name);
+    if (!parse_int(s, &v) || v < min || v > max) {
+        field_errors_add(errs, pointer, name, "entier-invalide",
+                         "« %s » doit être un entier entre %lld et %lld.", name, (long long)min,
+                         (long long)max);
+        return;
+    }
+    *out = v;
+}
+
+void query_limit(const struct _u_request *req, size_t *out, struct field_errors *errs)
+{
+    int64_t v;
+    query_int(req, "limite", 1, QUERY_LIMIT_MAX, &v, errs);
+    *out = v < 0 ? QUERY_LIMIT_DEFAULT : (size_t)v;
+}
+
+void query_code(const struct _u_request *req, const char *name, bool (*valid)(const char *),
+                const char *expected, const char **out, struct field_errors *errs)
+{
+    const char *s = query_get(req, name);
+    *out = NULL;
+    if (s == NULL)
+        return;
+    if (!valid(s)) {
+        char pointer[64];
+        snprintf(pointer, sizeof pointer, "/%s", name);
+        field_errors_add(errs, pointer, name, "format-invalide", "« %s » doit être %s.", name,
+                         expected);
+        return;
+    }
+    *out = s;
+}
+
+static void grow(struct collection *c, size_t n)
+{
+    if (c->len + n + 1 <= c->cap)
+        return;
+    while (c->len + n + 1 > c->cap)
+        c->cap *= 2;
+    c->buf = xrealloc(c->buf, c->cap);
+}
+
+static void append(struct collection *c, const char *s, size_t n)
+{
+    grow(c, n);
+    memcpy(c->buf + c->len, s, n);
+    c->len += n;
+    c->buf[c->len] = '\0';
+}
+
+void collection_begin(struct collection *c)
+{
+    c->cap = 8192;
+    c->buf = xmalloc(c->cap);
+    c->len = 0;
+    c->count = 0;
+    append(c, "{\"elements\":[", 13);
+}
+
+void collection_add(struct collection *c, const char *json, size_t len)
+{
+    if (c->count++ > 0)
+        append(c, ",", 1);
+    append(c, json, len);
+}
+
+void collection_end(struct collection *c, const char *next_cursor, size_t total)
+{
+    char tail[CURSOR_TEXT_MAX + 64];
+    int n;
+    if (next_cursor)
+        n = snprintf(tail, sizeof tail, "],\"suivant\":\"%s\",\"total\":%zu}", next_cursor, total);
+    else
+        n = snprintf(tail, sizeof tail, "],\"suivant\":null,\"total\":%zu}", total);
+    append(c, tail, (size_t)n);
+}
+
+void collection_release(struct collection *c)
+{
+    free(c->buf);
+    c->buf = NULL;
+    c->len = c->cap = 0;
+}
+
+static void append_encoded(struct collection *c, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+            append(c, s, 1);
+        } else {
+            char enc[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+            append(c, enc, 3);
+        }
+    }
+}
+
+void query_set_next_link(const struct _u_request *req, struct _u_response *res,
+                         const char *const *params, const char *next_cursor)
+{
+    struct collection link = {xmalloc(512), 0, 512, 0};
+    link.buf[0] = '\0';
+    append(&link, "<", 1);
+    append(&link, req->url_path, strlen(req->url_path));
+    char sep = '?';
+    for (size_t i = 0; params[i]; i++) {
+        const char *v = query_get(req, params[i]);
+        if (v == NULL || strcmp(params[i], "curseur") == 0)
+            continue;
+        append(&link, &sep, 1);
+        sep = '&';
+        append(&link, params[i], strlen(params[i]));
+        append(&link, "=", 1);
+        append_encoded(&link, v);
+    }
+    append(&link, &sep, 1);
+    append(&link, "curseur=", 8);
+    append_encoded(&link, next_cursor);
+    append(&link, ">; rel=\"next\"", 13);
+    u_map_put(res->map_header, "Link", link.buf);
+    free(link.buf);
+}

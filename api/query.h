@@ -1,0 +1,55 @@
+/* Query-string parameters: strict parsing that reports every bad parameter
+ * with its name, and the collection envelope with keyset pagination. */
+#ifndef PVD_API_QUERY_H
+#define PVD_API_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <ulfius.h>
+
+#include "problem.h"
+
+#define QUERY_LIMIT_DEFAULT 50
+#define QUERY_LIMIT_MAX 500
+
+/* The value of a query or path parameter, or NULL. Borrowed from req. */
+const char *query_get(const struct _u_request *req, const char *name);
+
+/* Reports (in errs) every parameter of req not listed in `known`
+ * (NULL-terminated; include the path parameters). */
+void query_check_known(const struct _u_request *req, const char *const *known,
+                       struct field_errors *errs);
+
+/* `limite`: absent → QUERY_LIMIT_DEFAULT; else an integer in 1..QUERY_LIMIT_MAX. */
+void query_limit(const struct _u_request *req, size_t *out, struct field_errors *errs);
+
+/* An optional integer in [min, max]; absent → -1. */
+void query_int(const struct _u_request *req, const char *name, int64_t min, int64_t max,
+               int64_t *out, struct field_errors *errs);
+
+/* An optional string accepted by valid(); absent → NULL. `expected` describes
+ * the format in the French error message. */
+void query_code(const struct _u_request *req, const char *name, bool (*valid)(const char *),
+                const char *expected, const char **out, struct field_errors *errs);
+
+/* Collection envelope builder: {"elements":[…],"suivant":…,"total":…}. */
+struct collection {
+    char *buf;
+    size_t len, cap;
+    size_t count;
+};
+void collection_begin(struct collection *c);
+/* Appends an already rendered JSON element (copied). */
+void collection_add(struct collection *c, const char *json, size_t len);
+/* Closes the envelope; next_cursor may be NULL. The caller sends c->buf and
+ * frees it with collection_release. */
+void collection_end(struct collection *c, const char *next_cursor, size_t total);
+void collection_release(struct collection *c);
+
+/* Sets `Link: <path?params&curseur=…>; rel="next"` from the request's own
+ * parameters (values percent-encoded), replacing curseur. */
+void query_set_next_link(const struct _u_request *req, struct _u_response *res,
+                         const char *const *params, const char *next_cursor);
+
+#endif

@@ -1,0 +1,171 @@
+/* The route table and its registration (see routes.h). */
+#include "routes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "handlers/handlers.h"
+#include "log.h"
+
+static const struct route routes[] = {
+    /* method  path                               access        handler */
+    {"GET", "/healthz", ROUTE_PUBLIC, handle_get_healthz},
+    {"GET", "/readyz", ROUTE_PUBLIC, handle_get_readyz},
+    {"GET", "/metrics", ROUTE_PUBLIC, handle_get_metrics},
+    {"GET", "/api/v1/openapi.json", ROUTE_PUBLIC, handle_get_openapi},
+    {"GET", "/api/v1/regions", ROUTE_PUBLIC, handle_list_regions},
+    {"GET", "/api/v1/departements", ROUTE_PUBLIC, handle_list_departements},
+    {"GET", "/api/v1/communes", ROUTE_PUBLIC, handle_list_communes},
+    {"GET", "/api/v1/communes/:code_insee", ROUTE_PUBLIC, handle_get_commune},
+    {"GET", "/api/v1/epci", ROUTE_PUBLIC, handle_list_epci},
+    {"GET", "/api/v1/epci/:siren", ROUTE_PUBLIC, handle_get_epci},
+};
+#define ROUTE_COUNT (sizeof routes / sizeof routes[0])
+
+const struct route *routes_table(size_t *count)
+{
+    *count = ROUTE_COUNT;
+    return routes;
+}
+
+size_t routes_index(const struct route *route)
+{
+    return route ? (size_t)(route - routes) : ROUTE_COUNT;
+}
+
+const char *routes_path(const struct route *route)
+{
+    return route->path;
+}
+
+/* Does the URL path match the template? ":x" matches one non-empty segment. */
+static bool path_matches(const char *template, const char *path)
+{
+    while (*template && *path) {
+        if (*template != '/' || *path != '/')
+            return false;
+        template ++;
+        path++;
+        const char *t_end = strchr(template, '/');
+        const char *p_end = strchr(path, '/');
+        size_t t_len = t_end ? (size_t)(t_end - template) : strlen(template);
+        size_t p_len = p_end ? (size_t)(p_end - path) : strlen(path);
+        if (template[0] == ':') {
+            if (p_len == 0)
+                return false;
+        } else if (t_len != p_len || strncmp(template, path, t_len) != 0) {
+            return false;
+        }
+        template += t_len;
+        path += p_len;
+    }
+    /* A single trailing slash is tolerated, as ulfius does. */
+    return *template == '\0' && (*path == '\0' || strcmp(path, "/") == 0);
+}
+
+bool routes_allowed_methods(const char *path, char *allow, size_t size)
+{
+    size_t len = 0;
+    bool found = false;
+    allow[0] = '\0';
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+        if (!path_matches(routes[i].path, path))
+            continue;
+        if (strstr(allow, routes[i].method))
+            continue;
+        int n = snprintf(allow + len, size - len, "%s%s", found ? ", " : "", routes[i].method);
+        if (n > 0 && (size_t)n < size - len)
+            len += (size_t)n;
+        if (strcmp(routes[i].method, "GET") == 0) {
+            n = snprintf(allow + len, size - len, ", HEAD");
+            if (n > 0 && (size_t)n < size - len)
+                len += (size_t)n;
+        }
+        found = true;
+    }
+    return found;
+}
+
+struct binding {
+    const struct route *route;
+    struct app *app;
+};
+
+static struct binding bindings[ROUTE_COUNT];
+
+/* True when the request carries a body (announced length > 0, or chunked). */
+static bool has_body(const struct _u_request *req)
+{
+    const char *length = u_map_get_case(req->map_header, "Content-Length");
+    return req->binary_body_length > 0 || (length && strcmp(length, "0") != 0) ||
+           u_map_get_case(req->map_header, "Transfer-Encoding") != NULL;
+}
+
+static int dispatch(const struct _u_request *req, struct _u_response *res, void *user_data)
+{
+    const struct binding *b = user_data;
+    struct request_ctx ctx;
+    request_ctx_begin(&ctx, b->app, b->route, req, res);
+    if (has_body(req)) {
+        /* No route of this version takes a body: GET and HEAD never do. */
+        respond_problem(&ctx, req, res, PROBLEM_REQUETE_INVALIDE,
+                        "Cette route n'accepte pas de corps de requête.");
+    } else {
+        b->route->handler(req, res, &ctx);
+    }
+    request_ctx_end(&ctx, req, res);
+    return U_CALLBACK_COMPLETE;
+}
+
+static int unmatched(const struct _u_request *req, struct _u_response *res, void *user_data)
+{
+    struct app *app = user_data;
+    struct request_ctx ctx;
+    char allow[128];
+    request_ctx_begin(&ctx, app, NULL, req, res);
+    if (routes_allowed_methods(req->url_path, allow, sizeof allow)) {
+        char detail[200];
+        snprintf(detail, sizeof detail, "Méthode %.20s non autorisée ; méthodes permises : %s.",
+                 req->http_verb, allow);
+        respond_problem(&ctx, req, res, PROBLEM_METHODE_NON_AUTORISEE, detail);
+        u_map_put(res->map_header, "Allow", allow);
+    } else {
+        respond_problem(&ctx, req, res, PROBLEM_ROUTE_INCONNUE,
+                        "Aucune route ne correspond à ce chemin.");
+    }
+    request_ctx_end(&ctx, req, res);
+    return U_CALLBACK_COMPLETE;
+}
+
+bool routes_register(struct _u_instance *instance, struct app *app)
+{
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+        bindings[i].route = &routes[i];
+        bindings[i].app = app;
+        if (ulfius_add_endpoint_by_val(instance, routes[i].method, NULL, routes[i].path, 0,
+                                       dispatch, &bindings[i]) != U_OK) {
+            log_line(LOG_ERROR, NULL, "enregistrement de route impossible", "route",
+                     routes[i].path, (const char *)NULL);
+            return false;
+        }
+        /* HEAD is answered as GET; MHD sends no body for HEAD. */
+        if (strcmp(routes[i].method, "GET") == 0 &&
+            ulfius_add_endpoint_by_val(instance, "HEAD", NULL, routes[i].path, 0, dispatch,
+                                       &bindings[i]) != U_OK) {
+            log_line(LOG_ERROR, NULL, "enregistrement de route impossible", "route",
+                     routes[i].path, (const char *)NULL);
+            return false;
+        }
+    }
+    if (ulfius_set_default_endpoint(instance, unmatched, app) != U_OK) {
+        log_line(LOG_ERROR, NULL, "point d'entrée par défaut impossible", (const char *)NULL);
+        return false;
+    }
+    return true;
+}
+
+void routes_print(void)
+{
+    for (size_t i = 0; i < ROUTE_COUNT; i++)
+        printf("%s %s\n", routes[i].method, routes[i].path);
+}

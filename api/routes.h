@@ -1,0 +1,45 @@
+/* THE route table: every HTTP route of the service in one place, with its
+ * access rule and handler. Registration into ulfius is a checked loop over it,
+ * and the 404/405 answers, the metrics and the OpenAPI cross-check derive
+ * from it. */
+#ifndef PVD_API_ROUTES_H
+#define PVD_API_ROUTES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <ulfius.h>
+
+#include "http.h"
+
+enum route_access {
+    ROUTE_PUBLIC, /* open data and service endpoints: no credentials */
+};
+
+typedef void (*route_handler)(const struct _u_request *req, struct _u_response *res,
+                              struct request_ctx *ctx);
+
+struct route {
+    const char *method;
+    const char *path; /* ulfius format: /api/v1/communes/:code_insee */
+    enum route_access access;
+    route_handler handler;
+};
+
+/* The table and its size. */
+const struct route *routes_table(size_t *count);
+/* Position of route in the table; the table size for NULL (unmatched). */
+size_t routes_index(const struct route *route);
+const char *routes_path(const struct route *route);
+
+/* Registers every route and the default endpoint (404 / 405 + Allow) on the
+ * instance. False, with a log line naming the route, on the first failure. */
+bool routes_register(struct _u_instance *instance, struct app *app);
+
+/* Writes "GET, HEAD" style list of the methods routed for path into allow
+ * (size bytes); returns false when no route has this path. */
+bool routes_allowed_methods(const char *path, char *allow, size_t size);
+
+/* Prints "METHOD path" per line (for the OpenAPI cross-check). */
+void routes_print(void);
+
+#endif

@@ -1,0 +1,264 @@
+/* HTTP server lifecycle (see server.h).
+ *
+ * Body-size gate: ulfius reads a whole upload before any callback runs and
+ * silently truncates at max_post_body_size. To answer 413 as soon as the
+ * headers announce too large a body, this file defines MHD_start_daemon: the
+ * executable's definition takes precedence over libmicrohttpd's for ulfius'
+ * call, so we receive ulfius' access handler and put gate_access_handler in
+ * front of it, then start the daemon through MHD_start_daemon_va. The gate
+ * also counts in-flight requests for the drain. Covered by the integration
+ * tests (413 without sending the body; chunked bodies over the limit). */
+#define _POSIX_C_SOURCE 200809L
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <ulfius.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+#include "routes.h"
+#include "xalloc.h"
+
+struct gate {
+    MHD_AccessHandlerCallback inner;
+    void *inner_cls;
+    struct app *app;
+};
+
+/* One per request: wraps ulfius' per-request pointer. */
+struct gate_request {
+    void *inner_con_cls;
+    size_t received;
+    bool first;
+    bool rejected;
+};
+
+static struct gate the_gate;
+static bool gate_armed;
+
+static enum MHD_Result queue_too_large(struct MHD_Connection *connection, struct app *app)
+{
+    char request_id[65];
+    const char *given = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "X-Request-Id");
+    if (request_id_is_valid(given))
+        snprintf(request_id, sizeof request_id, "%s", given);
+    else
+        request_id_new(request_id);
+    char detail[160];
+    snprintf(detail, sizeof detail, "Le corps de la requête dépasse %zu octets.",
+             app->config.http_max_body_bytes);
+    struct problem p = {PROBLEM_CORPS_TROP_VOLUMINEUX, detail, NULL, NULL, request_id, NULL};
+    json_t *body = problem_to_json(&p, app->config.problem_base_url);
+    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(body);
+    if (text == NULL)
+        die_bug("json_dumps failed");
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(response, "Content-Type", "application/problem+json");
+    MHD_add_response_header(response, "X-Request-Id", request_id);
+    MHD_add_response_header(response, "Connection", "close");
+    enum MHD_Result r = MHD_queue_response(connection, 413, response);
+    MHD_destroy_response(response);
+    metrics_observe(app->metrics, routes_index(NULL), 413, 0);
+    struct log_access line = {request_id, "-", "(corps trop volumineux)", 413, 0,
+                              "corps-trop-volumineux"};
+    log_access(&line);
+    return r;
+}
+
+static enum MHD_Result gate_access_handler(void *cls, struct MHD_Connection *connection,
+                                           const char *url, const char *method,
+                                           const char *version, const char *upload_data,
+                                           size_t *upload_data_size, void **con_cls)
+{
+    struct gate *gate = cls;
+    struct gate_request *g = *con_cls;
+    size_t max = gate->app->config.http_max_body_bytes;
+    if (g == NULL)
+        return MHD_NO;
+    if (g->rejected) {
+        *upload_data_size = 0; /* discard what the client still sends */
+        return MHD_YES;
+    }
+    if (g->first) {
+        g->first = false;
+        const char *length =
+            MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Length");
+        if (length) {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long announced = strtoull(length, &end, 10);
+            if (errno == ERANGE || announced > max) {
+                g->rejected = true;
+                return queue_too_large(connection, gate->app);
+            }
+        }
+    } else if (*upload_data_size > 0) {
+        g->received += *upload_data_size;
+        if (g->received > max) { /* chunked upload growing past the limit */
+            g->rejected = true;
+            *upload_data_size = 0;
+            return queue_too_large(connection, gate->app);
+        }
+    }
+    return gate->inner(gate->inner_cls, connection, url, method, version, upload_data,
+                       upload_data_size, &g->inner_con_cls);
+}
+
+static void *gate_uri_logger(void *cls, const char *uri, struct MHD_Connection *connection)
+{
+    (void)connection;
+    struct gate *gate = cls;
+    struct gate_request *g = xcalloc(1, sizeof *g);
+    g->first = true;
+    g->inner_con_cls = ulfius_uri_logger(NULL, uri);
+    atomic_fetch_add(&gate->app->inflight, 1);
+    return g;
+}
+
+static void gate_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+    struct gate *gate = cls;
+    struct gate_request *g = *con_cls;
+    if (g == NULL)
+        return;
+    mhd_request_completed(NULL, connection, &g->inner_con_cls, toe);
+    free(g);
+    *con_cls = NULL;
+    atomic_fetch_sub(&gate->app->inflight, 1);
+}
+
+struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port,
+                                    MHD_AcceptPolicyCallback apc, void *apc_cls,
+                                    MHD_AccessHandlerCallback dh, void *dh_cls, ...)
+{
+    va_list ap;
+    va_start(ap, dh_cls);
+    struct MHD_Daemon *daemon;
+    if (gate_armed) {
+        the_gate.inner = dh;
+        the_gate.inner_cls = dh_cls;
+        daemon = MHD_start_daemon_va(flags, port, apc, apc_cls, gate_access_handler, &the_gate,
+                                     ap);
+    } else {
+        daemon = MHD_start_daemon_va(flags, port, apc, apc_cls, dh, dh_cls, ap);
+    }
+    va_end(ap);
+    return daemon;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    log_line(LOG_WARN, NULL, msg, "source", "libmicrohttpd", (const char *)NULL);
+}
+
+struct server {
+    struct _u_instance instance;
+    struct app *app;
+    MHD_socket quiesced;
+};
+
+struct server *server_start(struct app *app)
+{
+    const struct app_config *cfg = &app->config;
+    struct server *s = xcalloc(1, sizeof *s);
+    s->app = app;
+    s->quiesced = MHD_INVALID_SOCKET;
+    struct sockaddr_in bind4;
+    memset(&bind4, 0, sizeof bind4);
+    bind4.sin_family = AF_INET;
+    bind4.sin_port = htons((uint16_t)cfg->http_port);
+    if (inet_pton(AF_INET, cfg->http_bind_address, &bind4.sin_addr) != 1) {
+        log_line(LOG_ERROR, NULL, "HTTP_BIND_ADDRESS n'est pas une adresse IPv4",
+                 (const char *)NULL);
+        free(s);
+        return NULL;
+    }
+    if (ulfius_init_instance(&s->instance, cfg->http_port, NULL, NULL) != U_OK) {
+        free(s);
+        return NULL;
+    }
+    /* Query values are checked where used (q: UTF-8); ulfius would drop them silently. */
+    s->instance.check_utf8 = 0;
+    s->instance.allowed_post_processor = U_POST_PROCESS_NONE;
+    s->instance.max_post_body_size = 0; /* the gate enforces HTTP_MAX_BODY_BYTES */
+    if (!routes_register(&s->instance, app)) {
+        ulfius_clean_instance(&s->instance);
+        free(s);
+        return NULL;
+    }
+    the_gate.app = app;
+    gate_armed = true;
+    struct MHD_OptionItem ops[8];
+    size_t k = 0;
+    ops[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)gate_completed,
+                                       &the_gate};
+    ops[k++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)gate_uri_logger,
+                                       &the_gate};
+    ops[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &bind4};
+    ops[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, cfg->http_max_connections,
+                                       NULL};
+    ops[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                       cfg->http_idle_timeout_seconds, NULL};
+    ops[k++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
+    if (cfg->http_threads > 1) /* MHD rejects a pool of one: then one polling thread serves */
+        ops[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->http_threads, NULL};
+    ops[k] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_USE_ITC;
+    int r = ulfius_start_framework_with_mhd_options(&s->instance, flags, ops);
+    gate_armed = false;
+    if (r != U_OK) {
+        char port[16];
+        snprintf(port, sizeof port, "%u", cfg->http_port);
+        log_line(LOG_ERROR, NULL, "écoute HTTP impossible (port occupé ?)", "port", port,
+                 (const char *)NULL);
+        ulfius_clean_instance(&s->instance);
+        free(s);
+        return NULL;
+    }
+    char port[16];
+    snprintf(port, sizeof port, "%u", cfg->http_port);
+    log_line(LOG_INFO, NULL, "service à l'écoute", "adresse", cfg->http_bind_address, "port",
+             port, (const char *)NULL);
+    return s;
+}
+
+unsigned long server_drain_and_stop(struct server *s, unsigned grace_seconds)
+{
+    struct app *app = s->app;
+    atomic_store(&app->draining, true);
+    s->quiesced = MHD_quiesce_daemon(s->instance.mhd_daemon);
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    unsigned long left;
+    while ((left = atomic_load(&app->inflight)) > 0) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec >= (time_t)grace_seconds)
+            break;
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    ulfius_stop_framework(&s->instance);
+    if (s->quiesced != MHD_INVALID_SOCKET)
+        close(s->quiesced);
+    ulfius_clean_instance(&s->instance);
+    free(s);
+    return left;
+}
