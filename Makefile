@@ -83,6 +83,11 @@ $(B)/tests/integration: $(call OBJ,$(IT_API) $(IT_SUPPORT))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion $(shell pkg-config --libs libcurl)
 
+RES_TESTS := $(wildcard tests/resilience/test_*.c)
+$(B)/tests/resilience: $(call OBJ,$(RES_TESTS) $(IT_SUPPORT))
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion $(shell pkg-config --libs libcurl)
+
 $(B)/tests/db: $(call OBJ,tests/integration/test_db.c $(DB_SRC) $(DOMAIN_SRC))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion
@@ -98,7 +103,7 @@ $(B)/fuzz/%: tests/fuzz/%.c $(UNIT_SRC)
 	  $(PKG_CFLAGS) $^ -o $@ $(PKG_LIBS)
 
 test-binaries: $(B)/pvd-api $(B)/asan/pvd-api $(B)/tests/unit $(B)/asan/tests/unit \
-               $(B)/tests/integration $(B)/tests/db $(B)/asan/tests/db $(FUZZ_TARGETS)
+               $(B)/tests/integration $(B)/tests/resilience $(B)/tests/db $(B)/asan/tests/db $(FUZZ_TARGETS)
 
 unit: $(B)/tests/unit
 	$(B)/tests/unit --jobs 2

@@ -56,7 +56,7 @@ void query_int(const struct _u_request *req, const char *name, int64_t min, int6
     char pointer[64];
     snprintf(pointer, sizeof pointer, "/%s", name);
     if (!parse_int(s, &v) || v < min || v > max) {
-        field_errors_add(errs, pointer, name, "entier-invalide",
+        field_errors_add(errs, pointer, name, parse_int(s, &v) ? "hors-bornes" : "format-invalide",
                          "« %s » doit être un entier entre %lld et %lld.", name, (long long)min,
                          (long long)max);
         return;

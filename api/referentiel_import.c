@@ -154,6 +154,11 @@ static bool parse_departements(json_t *arr, struct referentiel *ref, struct entr
     return true;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static bool parse_commune(json_t *o, struct ref_commune *c, struct entry_ctx *e)
 {
     const char *nom, *type;
@@ -191,6 +196,16 @@ static bool parse_commune(json_t *o, struct ref_commune *c, struct entry_ctx *e)
             return entry_fail(e, "codesPostaux", "contient un code postal invalide");
         c->codes_postaux[j] = xstrdup(json_string_value(cp));
     }
+    /* Sorted and unique: the source is not always (75056). */
+    qsort(c->codes_postaux, c->codes_postaux_count, sizeof *c->codes_postaux, cmp_str);
+    size_t kept = 0;
+    for (size_t j = 0; j < c->codes_postaux_count; j++) {
+        if (kept > 0 && strcmp(c->codes_postaux[kept - 1], c->codes_postaux[j]) == 0)
+            free(c->codes_postaux[j]);
+        else
+            c->codes_postaux[kept++] = c->codes_postaux[j];
+    }
+    c->codes_postaux_count = kept;
     c->epci = -1;
     return true;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "handlers/handlers.h"
+#include "json_body.h"
 #include "log.h"
 
 static const struct route routes[] = {
@@ -108,8 +109,12 @@ static int dispatch(const struct _u_request *req, struct _u_response *res, void 
     request_ctx_begin(&ctx, b->app, b->route, req, res);
     if (has_body(req)) {
         /* No route of this version takes a body: GET and HEAD never do. */
-        respond_problem(&ctx, req, res, PROBLEM_REQUETE_INVALIDE,
-                        "Cette route n'accepte pas de corps de requête.");
+        if (!json_media_type_ok(u_map_get_case(req->map_header, "Content-Type")))
+            respond_problem(&ctx, req, res, PROBLEM_TYPE_MEDIA_NON_SUPPORTE,
+                            "Seul application/json est accepté comme corps de requête.");
+        else
+            respond_problem(&ctx, req, res, PROBLEM_REQUETE_INVALIDE,
+                            "Cette route n'accepte pas de corps de requête.");
     } else {
         b->route->handler(req, res, &ctx);
     }

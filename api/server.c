@@ -38,8 +38,13 @@ struct gate_request {
     void *inner_con_cls;
     size_t received;
     bool first;
-    bool rejected;
+    bool rejected;   /* 413 queued (announced length) */
+    bool overflowed; /* chunked body past the limit: discarded, 413 at its end */
 };
+
+/* A chunked upload past the limit is drained (not stored) so that the 413 can
+ * be sent once MHD lets us answer; past this much more, the connection is cut. */
+#define GATE_DISCARD_MAX_BYTES (64u * 1024 * 1024)
 
 static struct gate the_gate;
 static bool gate_armed;
@@ -104,11 +109,15 @@ static enum MHD_Result gate_access_handler(void *cls, struct MHD_Connection *con
         }
     } else if (*upload_data_size > 0) {
         g->received += *upload_data_size;
-        if (g->received > max) { /* chunked upload growing past the limit */
-            g->rejected = true;
+        if (g->received > max) /* chunked upload growing past the limit */
+            g->overflowed = true;
+        if (g->overflowed) {
             *upload_data_size = 0;
-            return queue_too_large(connection, gate->app);
+            return g->received > max + GATE_DISCARD_MAX_BYTES ? MHD_NO : MHD_YES;
         }
+    } else if (g->overflowed) {
+        g->rejected = true;
+        return queue_too_large(connection, gate->app);
     }
     return gate->inner(gate->inner_cls, connection, url, method, version, upload_data,
                        upload_data_size, &g->inner_con_cls);

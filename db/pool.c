@@ -105,7 +105,7 @@ struct db_pool *db_pool_new(const struct db_pool_options *options)
 {
     struct db_pool *pool = NULL;
     pthread_condattr_t cattr;
-    bool cattr_ready = false, mutex_ready = false, cond_ready = false;
+    bool cattr_ready = false, cond_ready = false;
     char *user_options = NULL;
     char buf[DB_POOL_OPTIONS_MAX];
     int n;
@@ -148,9 +148,8 @@ struct db_pool *db_pool_new(const struct db_pool_options *options)
     if (pthread_cond_init(&pool->freed, &cattr) != 0)
         goto fail;
     cond_ready = true;
-    if (pthread_mutex_init(&pool->mutex, NULL) != 0)
+    if (pthread_mutex_init(&pool->mutex, NULL) != 0) /* last step: nothing to undo after it */
         goto fail;
-    mutex_ready = true;
     pthread_condattr_destroy(&cattr);
     free(user_options);
     return pool;
@@ -160,8 +159,6 @@ fail:
         pthread_condattr_destroy(&cattr);
     if (cond_ready)
         pthread_cond_destroy(&pool->freed);
-    if (mutex_ready)
-        pthread_mutex_destroy(&pool->mutex);
     free(user_options);
     if (pool) {
         free(pool->conninfo);

@@ -91,95 +91,59 @@ static bool is_siren(const char *s)
     return siren_is_valid(s);
 }
 
-/* Lists of small tables (régions, départements): keyset on code. */
-typedef const char *(*code_at_fn)(const struct referentiel *ref, size_t i);
-
-static const char *region_code_at(const struct referentiel *ref, size_t i)
+/* Small reference lists (26 régions, 109 départements): one page, no cursor. */
+static void send_all(struct _u_response *res, const struct rendered *rendered, const bool *keep,
+                     size_t count)
 {
-    return ref->regions[i].code;
-}
-
-static const char *departement_code_at(const struct referentiel *ref, size_t i)
-{
-    return ref->departements[i].code;
+    struct collection c;
+    size_t total = 0;
+    collection_begin(&c);
+    for (size_t i = 0; i < count; i++) {
+        if (keep && !keep[i])
+            continue;
+        collection_add(&c, rendered[i].json, rendered[i].len);
+        total++;
+    }
+    collection_end(&c, NULL, total);
+    respond_json_raw(res, 200, c.buf, c.len);
+    collection_release(&c);
 }
 
 void handle_list_regions(const struct _u_request *req, struct _u_response *res,
                          struct request_ctx *ctx)
 {
-    static const char *const known[] = {"limite", "curseur", NULL};
+    static const char *const known[] = {NULL};
     struct field_errors errs = FIELD_ERRORS_INIT;
-    size_t limit;
-    char key[CURSOR_KEY_MAX + 1];
-    const char *after;
     query_check_known(req, known, &errs);
-    query_limit(req, &limit, &errs);
     if (!params_or_reply(req, res, ctx, &errs))
-        return;
-    uint32_t fp = cursor_fingerprint("");
-    if (!cursor_or_reply(req, res, ctx, "regions", fp, key, &after))
         return;
     struct referentiel_snapshot *snap = snapshot_or_reply(req, res, ctx);
     if (snap == NULL)
         return;
-    const struct referentiel *ref = &snap->ref;
-    size_t *out = xmalloc((limit + 1) * sizeof *out), n = 0;
-    bool more = false;
-    for (size_t i = 0; i < ref->region_count; i++) {
-        if (after && strcmp(region_code_at(ref, i), after) <= 0)
-            continue;
-        if (n == limit) {
-            more = true;
-            break;
-        }
-        out[n++] = i;
-    }
-    send_page(req, res, "regions", fp, known, snap->region, out, n,
-              n ? region_code_at(ref, out[n - 1]) : NULL, more, ref->region_count);
-    free(out);
+    send_all(res, snap->region, NULL, snap->ref.region_count);
     referentiel_snapshot_release(ctx->app->referentiel, snap);
 }
 
 void handle_list_departements(const struct _u_request *req, struct _u_response *res,
                               struct request_ctx *ctx)
 {
-    static const char *const known[] = {"region", "limite", "curseur", NULL};
+    static const char *const known[] = {"region", NULL};
     struct field_errors errs = FIELD_ERRORS_INIT;
-    size_t limit;
     const char *region;
-    char key[CURSOR_KEY_MAX + 1], canon[32];
-    const char *after;
     query_check_known(req, known, &errs);
-    query_limit(req, &limit, &errs);
     query_code(req, "region", is_region_code, "un code de région (2 ou 3 chiffres)", &region,
                &errs);
     if (!params_or_reply(req, res, ctx, &errs))
-        return;
-    snprintf(canon, sizeof canon, "r=%s", region ? region : "");
-    uint32_t fp = cursor_fingerprint(canon);
-    if (!cursor_or_reply(req, res, ctx, "departements", fp, key, &after))
         return;
     struct referentiel_snapshot *snap = snapshot_or_reply(req, res, ctx);
     if (snap == NULL)
         return;
     const struct referentiel *ref = &snap->ref;
-    size_t *out = xmalloc((limit + 1) * sizeof *out), n = 0, total = 0;
-    bool more = false;
-    for (size_t i = 0; i < ref->departement_count; i++) {
-        if (region && strcmp(ref->departements[i].code_region, region) != 0)
-            continue;
-        total++;
-        if (more || (after && strcmp(departement_code_at(ref, i), after) <= 0))
-            continue;
-        if (n == limit) {
-            more = true;
-            continue;
-        }
-        out[n++] = i;
-    }
-    send_page(req, res, "departements", fp, known, snap->departement, out, n,
-              n ? departement_code_at(ref, out[n - 1]) : NULL, more, total);
-    free(out);
+    bool *keep = xcalloc(ref->departement_count, sizeof *keep);
+    for (size_t i = 0; i < ref->departement_count; i++)
+        keep[i] = region == NULL || strcmp(ref->departements[i].code_region, region) == 0;
+    send_all(res, snap->departement, keep, ref->departement_count);
+    free(keep);
     referentiel_snapshot_release(ctx->app->referentiel, snap);
 }
 
@@ -209,7 +173,7 @@ void handle_list_communes(const struct _u_request *req, struct _u_response *res,
     if (q) {
         size_t folded = strlen(q) <= Q_MAX_BYTES ? text_fold(q, q_plie, sizeof q_plie) : 0;
         if (strlen(q) > Q_MAX_BYTES || folded == (size_t)-1 || folded == 0)
-            field_errors_add(&errs, "/q", "q", "recherche-invalide",
+            field_errors_add(&errs, "/q", "q", folded == 0 ? "recherche-vide" : "format-invalide",
                              "« q » doit contenir de 1 à %d octets UTF-8 dont au moins une "
                              "lettre ou un chiffre.",
                              Q_MAX_BYTES);
@@ -217,7 +181,7 @@ void handle_list_communes(const struct _u_request *req, struct _u_response *res,
             f.q_plie = q_plie;
     }
     if (f.population_min >= 0 && f.population_max >= 0 && f.population_min > f.population_max)
-        field_errors_add(&errs, "/population_max", "population_max", "intervalle-invalide",
+        field_errors_add(&errs, "/population_max", "population_max", "incoherent",
                          "« population_max » doit être supérieur ou égal à « population_min ».");
     if (!params_or_reply(req, res, ctx, &errs))
         return;
@@ -249,7 +213,7 @@ void handle_get_commune(const struct _u_request *req, struct _u_response *res,
     const char *code = query_get(req, "code_insee");
     query_check_known(req, known, &errs);
     if (code == NULL || !insee_code_is_valid(code))
-        field_errors_add(&errs, "/code_insee", "code_insee", "code-insee-invalide",
+        field_errors_add(&errs, "/code_insee", "code_insee", "format-invalide",
                          "Code INSEE attendu : 5 caractères, 2A/2B pour la Corse (R42).");
     if (!params_or_reply(req, res, ctx, &errs))
         return;
@@ -306,7 +270,7 @@ void handle_get_epci(const struct _u_request *req, struct _u_response *res,
     const char *siren = query_get(req, "siren");
     query_check_known(req, known, &errs);
     if (siren == NULL || !siren_is_valid(siren))
-        field_errors_add(&errs, "/siren", "siren", "siren-invalide",
+        field_errors_add(&errs, "/siren", "siren", "format-invalide",
                          "SIREN attendu : 9 chiffres avec une clé de Luhn valide (R42).");
     if (!params_or_reply(req, res, ctx, &errs))
         return;

@@ -5,22 +5,7 @@
 
 #include "../../db/migrate.h"
 #include "../migrations.h"
-#include "../query.h"
 #include "handlers.h"
-
-static const char *const no_params[] = {NULL};
-
-static bool no_query_or_reply(const struct _u_request *req, struct _u_response *res,
-                              struct request_ctx *ctx)
-{
-    struct field_errors errs = FIELD_ERRORS_INIT;
-    query_check_known(req, no_params, &errs);
-    if (errs.count == 0)
-        return true;
-    respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE,
-                           "Cette route ne prend aucun paramètre.", &errs);
-    return false;
-}
 
 void handle_get_healthz(const struct _u_request *req, struct _u_response *res,
                         struct request_ctx *ctx)
@@ -35,8 +20,6 @@ void handle_get_readyz(const struct _u_request *req, struct _u_response *res,
                        struct request_ctx *ctx)
 {
     struct app *app = ctx->app;
-    if (!no_query_or_reply(req, res, ctx))
-        return;
     if (atomic_load(&app->draining)) {
         respond_unavailable(ctx, req, res, "Arrêt en cours : le service ne prend plus de trafic.");
         return;
@@ -76,8 +59,7 @@ void handle_get_readyz(const struct _u_request *req, struct _u_response *res,
 void handle_get_metrics(const struct _u_request *req, struct _u_response *res,
                         struct request_ctx *ctx)
 {
-    if (!no_query_or_reply(req, res, ctx))
-        return;
+    (void)req;
     size_t len = 0;
     char *text = metrics_render(ctx->app->metrics, ctx->app->pool,
                                 atomic_load(&ctx->app->inflight), &len);
@@ -88,7 +70,6 @@ void handle_get_metrics(const struct _u_request *req, struct _u_response *res,
 void handle_get_openapi(const struct _u_request *req, struct _u_response *res,
                         struct request_ctx *ctx)
 {
-    if (!no_query_or_reply(req, res, ctx))
-        return;
+    (void)req;
     respond_json_raw(res, 200, ctx->app->openapi_json, ctx->app->openapi_json_len);
 }

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Runs every test of pvd-api (called by `make test` once the binaries are built):
+#   1. unit tests (normal, then ASan+UBSan)
+#   2. fuzz targets, a short budget each
+#   3. OpenAPI lint and route table <-> spec cross-check
+#   4. a test PostgreSQL under var/test, then: db layer tests, the HTTP API
+#      suite against the real server (normal build, then ASan+UBSan build),
+#      responses validated against the spec's schemas, and the resilience
+#      suite (pool exhausted, database killed and back).
+# Stops what it started, also when a step fails. Exit status: 0 only when all pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+B=build
+export PVD_VAR=$PWD/var/test
+PG=deploy/local/pg.sh
+FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=66}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
+export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true
+
+server_pids=()
+failed=()
+cleanup() {
+	local pid
+	for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	for pid in "${server_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+	$PG stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+run() { # run NAME COMMAND...: records a failure instead of stopping
+	local name=$1
+	shift
+	if ! "$@"; then
+		failed+=("$name")
+		echo "FAILED: $name"
+	fi
+}
+
+free_port() {
+	local port
+	for port in $(seq 18100 18999); do
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			echo "$port"
+			return
+		fi
+	done
+	return 1
+}
+
+# start_server BIN PORT LOGFILE [VAR=VALUE...]: starts and waits for /healthz.
+start_server() {
+	local bin=$1 port=$2 log=$3
+	shift 3
+	env HTTP_PORT="$port" HTTP_BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warn "$@" "$bin" serve >"$log" 2>&1 &
+	server_pids+=($!)
+	local i
+	for i in $(seq 1 100); do
+		if curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then return 0; fi
+		if ! kill -0 "${server_pids[-1]}" 2>/dev/null; then
+			echo "server exited at start:"; cat "$log"; return 1
+		fi
+		sleep 0.1
+	done
+	echo "server not up after 10 s"; cat "$log"; return 1
+}
+
+# stop_server: SIGTERM the last server, wait, and fail on a non-zero exit
+# (under ASan, LeakSanitizer findings make the exit status non-zero).
+stop_server() {
+	local pid=${server_pids[-1]} rc=0
+	kill -TERM "$pid"
+	wait "$pid" || rc=$?
+	unset 'server_pids[-1]'
+	if [ "$rc" -ne 0 ]; then
+		echo "server exited with status $rc"
+		return 1
+	fi
+}
+
+# fresh_db NAME: drops and creates a database, prints its URL.
+fresh_db() {
+	local base
+	base=$($PG url)
+	psql "$base" -qAt -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
+	echo "${base% dbname=*} dbname=$1"
+}
+
+api_suite() { # api_suite LABEL SERVER_BIN
+	local label=$1 bin=$2 url port capture log
+	url=$(fresh_db "pvd_it_$label")
+	DATABASE_URL=$url "$bin" import-referentiel node_modules/@etalab/decoupage-administratif/data 2026 \
+		"@etalab/decoupage-administratif@6.0.0" 2>&1 | tail -1 | cut -c1-400
+	port=$(free_port)
+	capture=$B/tests/capture-$label.jsonl
+	log=$B/tests/server-$label.log
+	: >"$capture"
+	start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=4
+	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_CAPTURE=$capture PVD_TEST_DATABASE_URL=$url \
+		$B/tests/integration --jobs 2 || { stop_server || true; return 1; }
+	stop_server
+	node tests/contract/validate_responses.mjs openapi/openapi.yaml "$capture"
+}
+
+resilience_suite() { # resilience_suite SERVER_BIN
+	local bin=$1 url port log
+	url=$(fresh_db pvd_it_resilience)
+	DATABASE_URL=$url "$bin" import-referentiel node_modules/@etalab/decoupage-administratif/data 2026 >/dev/null 2>&1
+	port=$(free_port)
+	log=$B/tests/server-resilience.log
+	start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=1 DB_ACQUIRE_TIMEOUT_MS=300 \
+		DB_STATEMENT_TIMEOUT_MS=5000
+	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_DATABASE_URL=$url PVD_TEST_PG="$PWD/$PG" \
+		$B/tests/resilience --jobs 1 || { stop_server || true; return 1; }
+	stop_server
+}
+
+mkdir -p $B/tests
+
+step "unit tests"
+run unit $B/tests/unit --jobs 2
+step "unit tests (ASan+UBSan)"
+run unit-asan $B/asan/tests/unit --jobs 2
+
+step "fuzzing (${FUZZ_SECONDS}s per target)"
+run fuzz tests/fuzz/run.sh "$FUZZ_SECONDS" $B/fuzz/*
+
+step "OpenAPI: lint, and route table <-> spec"
+run openapi-lint node_modules/.bin/redocly lint --config openapi/redocly.yaml openapi/openapi.yaml
+$B/pvd-api routes >$B/tests/routes.txt
+run routes node tests/contract/check_routes.mjs openapi/openapi.yaml $B/tests/routes.txt
+
+step "test PostgreSQL (var/test)"
+$PG start >/dev/null
+
+step "database layer tests"
+run db env PVD_TEST_DATABASE_URL="$($PG url)" $B/tests/db --jobs 2
+step "database layer tests (ASan+UBSan)"
+run db-asan env PVD_TEST_DATABASE_URL="$($PG url)" $B/asan/tests/db --jobs 2
+
+step "HTTP API suite, real server and PostgreSQL"
+run api api_suite normal $B/pvd-api
+step "HTTP API suite, server under ASan+UBSan"
+run api-asan api_suite asan $B/asan/pvd-api
+
+step "resilience: pool exhausted, PostgreSQL killed and restarted (ASan+UBSan server)"
+run resilience resilience_suite $B/asan/pvd-api
+
+echo
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "make test: FAILED steps: ${failed[*]}"
+	exit 1
+fi
+echo "make test: all steps passed"
