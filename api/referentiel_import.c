@@ -324,14 +324,14 @@ static enum db_result import_unit(struct db_conn *conn, void *ctx, struct db_err
     char stored[65];
     memset(&w->counts, 0, sizeof w->counts);
     w->unchanged = false;
-    enum db_result r = referentiel_repository_checksum(conn->pg, stored, err);
+    enum db_result r = referentiel_repository_checksum(conn, stored, err);
     if (r == DB_OK && strcmp(stored, w->checksum) == 0) {
         w->unchanged = true;
         return DB_OK;
     }
     if (r != DB_OK && r != DB_NOT_FOUND)
         return r;
-    return referentiel_repository_replace(conn->pg, w->ref, w->source, w->checksum, &w->counts,
+    return referentiel_repository_replace(conn, w->ref, w->source, w->checksum, &w->counts,
                                           err);
 }
 

@@ -218,7 +218,7 @@ enum db_result referentiel_store_refresh(struct referentiel_store *store, struct
         snprintf(err, err_size, "base indisponible : %s", dberr.message);
         return r;
     }
-    r = referentiel_repository_checksum(conn->pg, stored, &dberr);
+    r = referentiel_repository_checksum(conn, stored, &dberr);
     if (r == DB_OK) {
         struct referentiel_snapshot *cur = referentiel_store_acquire(store);
         bool same = cur && strcmp(cur->checksum, stored) == 0;
@@ -234,7 +234,7 @@ enum db_result referentiel_store_refresh(struct referentiel_store *store, struct
         /* One consistent read of all tables. */
         PGresult *begin = PQexec(conn->pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
         PQclear(begin);
-        r = referentiel_repository_load(conn->pg, &h->snap.ref, h->snap.checksum, &dberr);
+        r = referentiel_repository_load(conn, &h->snap.ref, h->snap.checksum, &dberr);
         PQclear(PQexec(conn->pg, "COMMIT"));
     }
     db_pool_release(pool, conn);

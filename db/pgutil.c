@@ -5,44 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static enum db_result map_sqlstate(const char *state)
-{
-    if (state == NULL || state[0] == '\0')
-        return DB_FAILED;
-    if (strcmp(state, "23505") == 0 || strcmp(state, "23503") == 0 || strcmp(state, "23P01") == 0)
-        return DB_CONFLICT;
-    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
-        return DB_RETRY;
-    if (strcmp(state, "57014") == 0 || strcmp(state, "57P01") == 0 ||
-        strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0 ||
-        strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0)
-        return DB_UNAVAILABLE;
-    return DB_FAILED;
-}
-
-enum db_result pg_result_error(PGconn *conn, const PGresult *res, struct db_error *err)
-{
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    if (msg == NULL)
-        msg = conn ? PQerrorMessage(conn) : "no connection";
-    if (err) {
-        snprintf(err->sqlstate, sizeof err->sqlstate, "%s", state ? state : "");
-        snprintf(err->message, sizeof err->message, "%s", msg);
-    }
-    if (conn == NULL || PQstatus(conn) == CONNECTION_BAD)
-        return DB_UNAVAILABLE;
-    return map_sqlstate(state);
-}
-
-enum db_result pg_result_check(PGconn *conn, const PGresult *res, struct db_error *err)
-{
-    ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
-        return DB_OK;
-    return pg_result_error(conn, res, err);
-}
-
 char *pg_strdup(const char *s)
 {
     return strdup(s);

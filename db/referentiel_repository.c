@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pgutil.h"
+#include "pool.h"
 
 /* COPY text-format field escaping (backslash, tab, newline, CR). */
 static void copy_field(struct pg_buf *b, const char *s, bool last)
@@ -43,25 +44,25 @@ static void copy_int(struct pg_buf *b, int64_t v, bool last)
     copy_field(b, num, last);
 }
 
-static enum db_result copy_rows(PGconn *conn, const char *table, const char *columns,
+static enum db_result copy_rows(struct db_conn *conn, const char *table, const char *columns,
                                 struct pg_buf *data, struct db_error *err)
 {
     char sql[256];
     snprintf(sql, sizeof sql, "COPY %s (%s) FROM STDIN", table, columns);
-    PGresult *res = PQexec(conn, sql);
+    PGresult *res = PQexec(conn->pg, sql);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
-        enum db_result r = pg_result_error(conn, res, err);
+        enum db_result r = db_result_from_pg(conn, res, err);
         PQclear(res);
         return r;
     }
     PQclear(res);
-    if (data->oom || PQputCopyData(conn, data->data, (int)data->len) != 1 ||
-        PQputCopyEnd(conn, NULL) != 1)
-        return pg_result_error(conn, NULL, err);
+    if (data->oom || PQputCopyData(conn->pg, data->data, (int)data->len) != 1 ||
+        PQputCopyEnd(conn->pg, NULL) != 1)
+        return db_result_from_pg(conn, NULL, err);
     enum db_result r = DB_OK;
-    while ((res = PQgetResult(conn)) != NULL) {
+    while ((res = PQgetResult(conn->pg)) != NULL) {
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            r = pg_result_error(conn, res, err);
+            r = db_result_from_pg(conn, res, err);
         PQclear(res);
     }
     return r;
@@ -182,11 +183,11 @@ static void fill_copy_data(const struct referentiel *ref, size_t table, struct p
     }
 }
 
-static enum db_result exec_count(PGconn *conn, const char *sql, long *inserted, long *updated,
+static enum db_result exec_count(struct db_conn *conn, const char *sql, long *inserted, long *updated,
                                  long *affected, struct db_error *err)
 {
-    PGresult *res = PQexec(conn, sql);
-    enum db_result r = pg_result_check(conn, res, err);
+    PGresult *res = PQexec(conn->pg, sql);
+    enum db_result r = db_result_from_pg(conn, res, err);
     if (r == DB_OK) {
         long rows = PQntuples(res);
         if (affected)
@@ -202,7 +203,7 @@ static enum db_result exec_count(PGconn *conn, const char *sql, long *inserted, 
     return r;
 }
 
-enum db_result referentiel_repository_replace(PGconn *conn, const struct referentiel *ref,
+enum db_result referentiel_repository_replace(struct db_conn *conn, const struct referentiel *ref,
                                               const char *source, const char *checksum,
                                               struct referentiel_counts *counts,
                                               struct db_error *err)
@@ -248,24 +249,23 @@ enum db_result referentiel_repository_replace(PGconn *conn, const struct referen
     char millesime[16];
     snprintf(millesime, sizeof millesime, "%d", ref->millesime);
     const char *params[3] = {millesime, source, checksum};
-    PGresult *res = PQexecParams(
-        conn,
+    PGresult *res = PQexecParams(conn->pg,
         "INSERT INTO referentiel (singleton, millesime, source, checksum) "
         "VALUES (true, $1::int, $2, $3) ON CONFLICT (singleton) DO UPDATE SET "
         "millesime = excluded.millesime, source = excluded.source, checksum = excluded.checksum, "
         "charge_le = now() WHERE (referentiel.millesime, referentiel.source, referentiel.checksum) "
         "IS DISTINCT FROM (excluded.millesime, excluded.source, excluded.checksum)",
         3, NULL, params, NULL, NULL, 0);
-    r = pg_result_check(conn, res, err);
+    r = db_result_from_pg(conn, res, err);
     PQclear(res);
     return r;
 }
 
-enum db_result referentiel_repository_checksum(PGconn *conn, char out[65], struct db_error *err)
+enum db_result referentiel_repository_checksum(struct db_conn *conn, char out[65], struct db_error *err)
 {
-    PGresult *res = PQexecParams(conn, "SELECT checksum FROM referentiel", 0, NULL, NULL, NULL,
+    PGresult *res = PQexecParams(conn->pg, "SELECT checksum FROM referentiel", 0, NULL, NULL, NULL,
                                  NULL, 0);
-    enum db_result r = pg_result_check(conn, res, err);
+    enum db_result r = db_result_from_pg(conn, res, err);
     if (r == DB_OK) {
         if (PQntuples(res) == 0)
             r = DB_NOT_FOUND;
@@ -291,11 +291,11 @@ static int64_t int_value(const PGresult *res, int row, int col)
     return PQgetisnull(res, row, col) ? REF_NO_POPULATION : atoll(PQgetvalue(res, row, col));
 }
 
-static enum db_result select_all(PGconn *conn, const char *sql, PGresult **out,
+static enum db_result select_all(struct db_conn *conn, const char *sql, PGresult **out,
                                  struct db_error *err)
 {
-    *out = PQexecParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0);
-    enum db_result r = pg_result_check(conn, *out, err);
+    *out = PQexecParams(conn->pg, sql, 0, NULL, NULL, NULL, NULL, 0);
+    enum db_result r = db_result_from_pg(conn, *out, err);
     if (r != DB_OK) {
         PQclear(*out);
         *out = NULL;
@@ -333,7 +333,7 @@ static bool parse_codes_postaux(const char *s, struct ref_commune *c)
     return true;
 }
 
-enum db_result referentiel_repository_load(PGconn *conn, struct referentiel *ref,
+enum db_result referentiel_repository_load(struct db_conn *conn, struct referentiel *ref,
                                            char checksum_out[65], struct db_error *err)
 {
     PGresult *res = NULL;

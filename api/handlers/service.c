@@ -33,6 +33,9 @@ void handle_get_readyz(const struct _u_request *req, struct _u_response *res,
     size_t count = 0;
     const struct migration *list = migrations_embedded(&count);
     enum db_result r = db_migrations_current(conn->pg, list, count, &err);
+    /* Missing or edited migrations carry no SQLSTATE; any database error is an outage. */
+    if (r != DB_OK && (err.sqlstate[0] != '\0' || PQstatus(conn->pg) == CONNECTION_BAD))
+        r = DB_UNAVAILABLE;
     if (r == DB_UNAVAILABLE)
         db_conn_mark_broken(conn);
     db_pool_release(app->pool, conn);
