@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# `make run`: serves pvd-api on HTTP_PORT (default 8080). When DATABASE_URL is
+# unset, starts the embedded PostgreSQL under ./var/ (kept between runs) and
+# stops it again when the service stops. Migrates, loads the referential
+# (unchanged data is not reloaded), then serves until SIGINT/SIGTERM — sent to
+# this script or to the make that started it.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+PG=deploy/local/pg.sh
+BIN=build/pvd-api
+REFERENTIEL_DIR=node_modules/@etalab/decoupage-administratif/data
+REFERENTIEL_MILLESIME=2026
+REFERENTIEL_SOURCE="@etalab/decoupage-administratif@6.0.0"
+
+started_pg=0
+server=
+parent=$PPID
+
+stop_all() {
+	trap - INT TERM EXIT
+	if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
+		kill -TERM "$server" 2>/dev/null || true
+		wait "$server" 2>/dev/null || true
+	fi
+	if [ "$started_pg" = 1 ]; then
+		$PG stop || true
+	fi
+}
+trap 'stop_all; exit 0' INT TERM
+trap stop_all EXIT
+
+if [ -z "${DATABASE_URL:-}" ]; then
+	$PG start >/dev/null
+	started_pg=1
+	DATABASE_URL=$($PG url)
+	export DATABASE_URL
+	echo "run: embedded PostgreSQL under ./var ($DATABASE_URL)"
+fi
+
+$BIN migrate
+$BIN import-referentiel "$REFERENTIEL_DIR" "$REFERENTIEL_MILLESIME" "$REFERENTIEL_SOURCE"
+
+echo "run: pvd-api on http://localhost:${HTTP_PORT:-8080} (Ctrl-C to stop)"
+$BIN serve &
+server=$!
+# Wait for the service; also stop when the make that started us is gone
+# (make does not forward SIGTERM to its children).
+while kill -0 "$server" 2>/dev/null; do
+	if ! kill -0 "$parent" 2>/dev/null; then
+		stop_all
+		exit 0
+	fi
+	sleep 1 &
+	wait $! || true
+done
+wait "$server"
