@@ -25,9 +25,8 @@ static const char hello_body[] = "{\"statut\":\"ok\"}";
 static int request_seen;
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct MHD_Response *response = cls;
     (void)url;
@@ -73,9 +72,8 @@ int main(int argc, char **argv)
 
     struct MHD_Response *response = MHD_create_response_from_buffer(
         sizeof hello_body - 1, (void *)hello_body, MHD_RESPMEM_PERSISTENT);
-    if (response == NULL ||
-        MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") !=
-            MHD_YES) {
+    if (response == NULL || MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                                    "application/json") != MHD_YES) {
         fprintf(stderr, "mhd_hello: cannot create the response\n");
         return 1;
     }
@@ -90,7 +88,7 @@ int main(int argc, char **argv)
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, port, NULL, NULL,
         on_request, response, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&bind4,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)HELLO_THREADS, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)1024, MHD_OPTION_END);
+        (unsigned int)256, MHD_OPTION_END);
     if (daemon == NULL) {
         fprintf(stderr, "mhd_hello: cannot listen on 127.0.0.1:%u\n", (unsigned)port);
         MHD_destroy_response(response);

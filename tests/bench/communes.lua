@@ -1,0 +1,55 @@
+-- wrk script: GET /api/v1/communes/{code} over real INSEE codes of communes-actuelles.
+--
+--   wrk -t2 -c32 -d10s --latency -s tests/bench/communes.lua URL -- CODES.lua
+--
+-- CODES.lua is a Lua chunk returning {codes = {"01001", ...}, departements = {...}},
+-- written by tests/bench/bench.sh from @etalab/decoupage-administratif's communes.json.
+-- The requests are formatted once per thread in init() and picked at random in
+-- request(), so the client spends little CPU per request (it shares the cores with
+-- the server). Responses other than 2xx are counted by wrk itself (status > 399,
+-- summary.errors.status) and printed by done(); with BENCH_STRICT=1 a response()
+-- hook also counts every status other than 200 (costs client CPU: not for figures).
+
+local requests = {}
+local strict = os.getenv("BENCH_STRICT") == "1"
+local threads = {}
+
+function setup(thread)
+    table.insert(threads, thread)
+end
+
+function init(args)
+    local path = args[1]
+    if path == nil then
+        error("communes.lua: pass the codes file after --")
+    end
+    local data = dofile(path)
+    math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16) % 100000)
+    for i, code in ipairs(data.codes) do
+        requests[i] = wrk.format("GET", "/api/v1/communes/" .. code)
+    end
+    not_ok = 0
+end
+
+function request()
+    return requests[math.random(#requests)]
+end
+
+if strict then
+    function response(status, headers, body)
+        if status ~= 200 then
+            not_ok = not_ok + 1
+        end
+    end
+end
+
+function done(summary, latency, requests_)
+    local not_ok_total = 0
+    for _, thread in ipairs(threads) do
+        not_ok_total = not_ok_total + (thread:get("not_ok") or 0)
+    end
+    local e = summary.errors
+    io.write(string.format("bench: requests=%d non2xx=%d strict_non200=%s socket_errors=%d\n",
+        summary.requests, e.status, strict and tostring(not_ok_total) or "-",
+        e.connect + e.read + e.write + e.timeout))
+end
