@@ -18,8 +18,8 @@ struct app {
     struct metrics *metrics;
     const char *openapi_json; /* embedded contract, served as is */
     size_t openapi_json_len;
-    atomic_bool draining;     /* set on SIGTERM: /readyz answers 503 */
-    atomic_ulong inflight;    /* requests between URI log and completion */
+    atomic_bool draining;  /* set on SIGTERM: /readyz answers 503 */
+    atomic_ulong inflight; /* requests between URI log and completion */
 };
 
 #endif

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CURSOR_KEY_MAX 64
+#define CURSOR_KEY_MAX  64
 #define CURSOR_TEXT_MAX 192
 
 /* FNV-1a 32-bit of a canonical filter string; stable across releases. */

@@ -53,17 +53,13 @@ void request_ctx_end(struct request_ctx *ctx, const struct _u_request *req,
 {
     struct timespec end;
     clock_gettime(CLOCK_MONOTONIC, &end);
-    double seconds = (double)(end.tv_sec - ctx->start.tv_sec) +
-                     (double)(end.tv_nsec - ctx->start.tv_nsec) / 1e9;
+    double seconds =
+        (double)(end.tv_sec - ctx->start.tv_sec) + (double)(end.tv_nsec - ctx->start.tv_nsec) / 1e9;
     size_t index = routes_index(ctx->route);
     metrics_observe(ctx->app->metrics, index, (int)res->status, seconds);
     struct log_access line = {
-        ctx->request_id,
-        req->http_verb,
-        ctx->route ? routes_path(ctx->route) : "(aucune)",
-        (int)res->status,
-        seconds * 1000.0,
-        ctx->has_problem ? problem_slug(ctx->problem) : NULL,
+        ctx->request_id,  req->http_verb,   ctx->route ? routes_path(ctx->route) : "(aucune)",
+        (int)res->status, seconds * 1000.0, ctx->has_problem ? problem_slug(ctx->problem) : NULL,
     };
     log_access(&line);
 }
@@ -84,8 +80,8 @@ void respond_json_new(struct _u_response *res, int status, json_t *body)
     free(text);
 }
 
-void respond_text(struct _u_response *res, int status, const char *content_type,
-                  const char *text, size_t len)
+void respond_text(struct _u_response *res, int status, const char *content_type, const char *text,
+                  size_t len)
 {
     ulfius_set_binary_body_response(res, (unsigned)status, text, len);
     u_map_put(res->map_header, "Content-Type", content_type);
@@ -108,8 +104,8 @@ void respond_problem_fields(struct request_ctx *ctx, const struct _u_request *re
     ctx->has_problem = true;
 }
 
-void respond_problem(struct request_ctx *ctx, const struct _u_request *req,
-                     struct _u_response *res, enum problem_code code, const char *detail)
+void respond_problem(struct request_ctx *ctx, const struct _u_request *req, struct _u_response *res,
+                     enum problem_code code, const char *detail)
 {
     respond_problem_fields(ctx, req, res, code, detail, NULL);
 }

@@ -41,12 +41,12 @@ bool request_id_is_valid(const char *s);
 void respond_json_new(struct _u_response *res, int status, json_t *body);
 /* Sends bytes already rendered as JSON (copied). */
 void respond_json_raw(struct _u_response *res, int status, const char *json, size_t len);
-void respond_text(struct _u_response *res, int status, const char *content_type,
-                  const char *text, size_t len);
+void respond_text(struct _u_response *res, int status, const char *content_type, const char *text,
+                  size_t len);
 
 /* A problem+json answer; detail may be NULL (the title is used). */
-void respond_problem(struct request_ctx *ctx, const struct _u_request *req,
-                     struct _u_response *res, enum problem_code code, const char *detail);
+void respond_problem(struct request_ctx *ctx, const struct _u_request *req, struct _u_response *res,
+                     enum problem_code code, const char *detail);
 void respond_problem_fields(struct request_ctx *ctx, const struct _u_request *req,
                             struct _u_response *res, enum problem_code code, const char *detail,
                             const struct field_errors *errors);

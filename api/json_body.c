@@ -41,8 +41,7 @@ bool json_media_type_ok(const char *ct)
 }
 
 enum problem_code json_body_parse(const char *content_type, const void *data, size_t len,
-                                  size_t max_bytes, json_t **out, char *detail,
-                                  size_t detail_size)
+                                  size_t max_bytes, json_t **out, char *detail, size_t detail_size)
 {
     *out = NULL;
     if (!json_media_type_ok(content_type)) {
@@ -55,7 +54,8 @@ enum problem_code json_body_parse(const char *content_type, const void *data, si
         return PROBLEM_CORPS_TROP_VOLUMINEUX;
     }
     if (len == 0 || data == NULL) {
-        snprintf(detail, detail_size, "Le corps de la requête est vide : un objet JSON est attendu.");
+        snprintf(detail, detail_size,
+                 "Le corps de la requête est vide : un objet JSON est attendu.");
         return PROBLEM_JSON_INVALIDE;
     }
     json_error_t err;

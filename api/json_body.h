@@ -18,7 +18,6 @@ bool json_media_type_ok(const char *content_type);
  * object. Otherwise returns the problem to send (type-media-non-supporte,
  * corps-trop-volumineux, json-invalide) with a French detail. */
 enum problem_code json_body_parse(const char *content_type, const void *data, size_t len,
-                                  size_t max_bytes, json_t **out, char *detail,
-                                  size_t detail_size);
+                                  size_t max_bytes, json_t **out, char *detail, size_t detail_size);
 
 #endif

@@ -26,12 +26,18 @@ void json_pointer_join(char *out, size_t size, const char *prefix, const char *n
 static const char *type_name(enum json_field_kind kind)
 {
     switch (kind) {
-    case JSON_FIELD_STRING: return "une chaîne";
-    case JSON_FIELD_INTEGER: return "un entier";
-    case JSON_FIELD_BOOLEAN: return "un booléen";
-    case JSON_FIELD_ENUM: return "une chaîne parmi les valeurs permises";
-    case JSON_FIELD_DATE: return "une date AAAA-MM-JJ";
-    case JSON_FIELD_OBJECT: return "un objet";
+    case JSON_FIELD_STRING:
+        return "une chaîne";
+    case JSON_FIELD_INTEGER:
+        return "un entier";
+    case JSON_FIELD_BOOLEAN:
+        return "un booléen";
+    case JSON_FIELD_ENUM:
+        return "une chaîne parmi les valeurs permises";
+    case JSON_FIELD_DATE:
+        return "une date AAAA-MM-JJ";
+    case JSON_FIELD_OBJECT:
+        return "un objet";
     }
     return "?";
 }
@@ -77,8 +83,8 @@ static void apply_field(const struct json_field *f, const json_t *v, void *targe
         json_int_t n = json_integer_value(v);
         if ((f->min || f->max) && (n < f->min || n > f->max)) {
             field_errors_add(errs, pointer, NULL, "hors-limites",
-                             "La valeur doit être comprise entre %lld et %lld.",
-                             (long long)f->min, (long long)f->max);
+                             "La valeur doit être comprise entre %lld et %lld.", (long long)f->min,
+                             (long long)f->max);
             return;
         }
         *(int64_t *)slot = n;
@@ -103,8 +109,7 @@ static void apply_field(const struct json_field *f, const json_t *v, void *targe
         for (int i = 0; f->values[i] && len < sizeof allowed; i++)
             len += (size_t)snprintf(allowed + len, sizeof allowed - len, "%s%s", i ? ", " : "",
                                     f->values[i]);
-        field_errors_add(errs, pointer, NULL, "valeur-inconnue", "Valeurs permises : %s.",
-                         allowed);
+        field_errors_add(errs, pointer, NULL, "valeur-inconnue", "Valeurs permises : %s.", allowed);
         return;
     }
     case JSON_FIELD_DATE: {

@@ -25,20 +25,23 @@ enum json_field_kind {
 struct json_field {
     const char *name;
     enum json_field_kind kind;
-    size_t offset;       /* of the value in the target struct */
-    bool required;       /* absent (or null when !nullable) → error */
-    bool nullable;       /* null accepted; the value stays as initialised */
-    size_t present_at;   /* offset + 1 of a bool set when the member is present; 0: none */
-    size_t min_length;   /* STRING, in bytes */
-    size_t max_length;   /* STRING, 0: no limit */
-    int64_t min, max;    /* INTEGER; both 0: no limit */
-    const char *const *values;        /* ENUM: NULL-terminated names */
+    size_t offset;             /* of the value in the target struct */
+    bool required;             /* absent (or null when !nullable) → error */
+    bool nullable;             /* null accepted; the value stays as initialised */
+    size_t present_at;         /* offset + 1 of a bool set when the member is present; 0: none */
+    size_t min_length;         /* STRING, in bytes */
+    size_t max_length;         /* STRING, 0: no limit */
+    int64_t min, max;          /* INTEGER; both 0: no limit */
+    const char *const *values; /* ENUM: NULL-terminated names */
     bool (*check)(const char *value); /* STRING: extra format check (e.g. SIREN) */
     const char *check_message;        /* French, shown when check fails */
     const struct json_field *fields;  /* OBJECT: nested spec */
 };
 /* A spec is an array ended by an entry whose name is NULL. */
-#define JSON_FIELDS_END {.name = NULL}
+#define JSON_FIELDS_END                                                                            \
+    {                                                                                              \
+        .name = NULL                                                                               \
+    }
 #define JSON_PRESENT_AT(type, member) (offsetof(type, member) + 1)
 
 /* Validates object against spec, writing into target. Reports unknown

@@ -145,8 +145,8 @@ void log_access(const struct log_access *line)
     flush_line(&b);
 }
 
-static void yder_callback(void *cls, const char *app_name, const time_t date, const unsigned long level,
-                          const char *message)
+static void yder_callback(void *cls, const char *app_name, const time_t date,
+                          const unsigned long level, const char *message)
 {
     (void)cls;
     (void)app_name;

@@ -46,8 +46,12 @@ static bool load_config(struct app_config *config, bool require_database)
 static struct db_pool *open_pool(const struct app_config *config, unsigned size)
 {
     struct db_pool_options options = {
-        config->database_url,           size,      config->db_acquire_timeout_ms,
-        config->db_statement_timeout_ms, 60000,    "pvd-api",
+        config->database_url,
+        size,
+        config->db_acquire_timeout_ms,
+        config->db_statement_timeout_ms,
+        60000,
+        "pvd-api",
     };
     return db_pool_new(&options);
 }
@@ -90,8 +94,8 @@ static void refresh_referentiel(struct app *app)
 {
     bool changed = false;
     char err[300];
-    enum db_result r = referentiel_store_refresh(app->referentiel, app->pool, &changed, err,
-                                                 sizeof err);
+    enum db_result r =
+        referentiel_store_refresh(app->referentiel, app->pool, &changed, err, sizeof err);
     if (r == DB_OK && changed)
         log_line(LOG_INFO, NULL, "référentiel chargé en mémoire", (const char *)NULL);
     else if (r == DB_NOT_FOUND)
@@ -209,8 +213,8 @@ static int cmd_healthcheck(void)
     struct _u_response res;
     ulfius_init_request(&req);
     ulfius_init_response(&res);
-    ulfius_set_request_properties(&req, U_OPT_HTTP_VERB, "GET", U_OPT_HTTP_URL, url,
-                                  U_OPT_TIMEOUT, 3UL, U_OPT_NONE);
+    ulfius_set_request_properties(&req, U_OPT_HTTP_VERB, "GET", U_OPT_HTTP_URL, url, U_OPT_TIMEOUT,
+                                  3UL, U_OPT_NONE);
     int ok = ulfius_send_http_request(&req, &res) == U_OK && res.status == 200;
     ulfius_clean_request(&req);
     ulfius_clean_response(&res);

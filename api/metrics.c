@@ -10,8 +10,8 @@
 #include "../db/transaction.h"
 #include "xalloc.h"
 
-static const int tracked_statuses[] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 412,
-                                       413, 414, 415, 422, 428, 429, 500, 503};
+static const int tracked_statuses[] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 409,
+                                       412, 413, 414, 415, 422, 428, 429, 500, 503};
 #define STATUS_COUNT (sizeof tracked_statuses / sizeof tracked_statuses[0])
 #define STATUS_OTHER STATUS_COUNT
 
@@ -67,8 +67,7 @@ void metrics_observe(struct metrics *m, size_t route, int status, double seconds
         }
     atomic_fetch_add_explicit(&r->by_bucket[b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&r->count, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&r->micros_sum, (unsigned long)(seconds * 1e6),
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&r->micros_sum, (unsigned long)(seconds * 1e6), memory_order_relaxed);
 }
 
 struct out {
@@ -107,8 +106,8 @@ char *metrics_render(struct metrics *m, struct db_pool *pool, unsigned long infl
              "# TYPE pvd_http_requests_total counter\n");
     for (size_t i = 0; i <= m->route_count; i++) {
         for (size_t s = 0; s <= STATUS_COUNT; s++) {
-            unsigned long v = atomic_load_explicit(&m->routes[i].by_status[s],
-                                                   memory_order_relaxed);
+            unsigned long v =
+                atomic_load_explicit(&m->routes[i].by_status[s], memory_order_relaxed);
             if (v == 0)
                 continue;
             if (s == STATUS_OTHER)
@@ -140,8 +139,9 @@ char *metrics_render(struct metrics *m, struct db_pool *pool, unsigned long infl
         outf(&o, "pvd_http_request_duration_seconds_count{route=\"%s\"} %lu\n", route_name(m, i),
              cumulative);
     }
-    outf(&o, "# HELP pvd_http_requests_in_flight Requêtes en cours.\n"
-             "# TYPE pvd_http_requests_in_flight gauge\npvd_http_requests_in_flight %lu\n",
+    outf(&o,
+         "# HELP pvd_http_requests_in_flight Requêtes en cours.\n"
+         "# TYPE pvd_http_requests_in_flight gauge\npvd_http_requests_in_flight %lu\n",
          inflight);
     if (pool) {
         struct db_pool_stats st;

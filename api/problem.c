@@ -86,7 +86,8 @@ json_t *problem_to_json(const struct problem *problem, const char *base_url)
     json_object_set_new(body, "type", safe_string(type));
     json_object_set_new(body, "title", safe_string(row->title));
     json_object_set_new(body, "status", xjson(json_integer(row->status)));
-    json_object_set_new(body, "detail", safe_string(problem->detail ? problem->detail : row->title));
+    json_object_set_new(body, "detail",
+                        safe_string(problem->detail ? problem->detail : row->title));
     json_object_set_new(body, "code", safe_string(row->slug));
     free(type);
     if (problem->rule)

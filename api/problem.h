@@ -37,19 +37,21 @@ struct field_errors {
     size_t dropped;
     struct field_error items[FIELD_ERRORS_MAX];
 };
-#define FIELD_ERRORS_INIT {0}
+#define FIELD_ERRORS_INIT                                                                          \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 /* Appends an error; the message is printf-formatted. parameter may be NULL. */
 void field_errors_add(struct field_errors *errors, const char *pointer, const char *parameter,
-                      const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+                      const char *code, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 struct problem {
     enum problem_code code;
-    const char *detail;     /* French, safe for clients; NULL → the title */
-    const char *rule;       /* programme rule ("R5") or NULL */
-    const char *instance;   /* request path or NULL */
-    const char *request_id; /* or NULL */
+    const char *detail;                /* French, safe for clients; NULL → the title */
+    const char *rule;                  /* programme rule ("R5") or NULL */
+    const char *instance;              /* request path or NULL */
+    const char *request_id;            /* or NULL */
     const struct field_errors *errors; /* or NULL */
 };
 

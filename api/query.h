@@ -11,7 +11,7 @@
 #include "problem.h"
 
 #define QUERY_LIMIT_DEFAULT 50
-#define QUERY_LIMIT_MAX 500
+#define QUERY_LIMIT_MAX     500
 
 /* The value of a query or path parameter, or NULL. Borrowed from req. */
 const char *query_get(const struct _u_request *req, const char *name);

@@ -45,8 +45,8 @@ static bool get_string(struct entry_ctx *e, json_t *obj, const char *field, size
     return true;
 }
 
-static bool get_fixed(struct entry_ctx *e, json_t *obj, const char *field, bool required,
-                      char *out, size_t size)
+static bool get_fixed(struct entry_ctx *e, json_t *obj, const char *field, bool required, char *out,
+                      size_t size)
 {
     json_t *v = json_object_get(obj, field);
     if (v == NULL || json_is_null(v)) {
@@ -331,8 +331,7 @@ static enum db_result import_unit(struct db_conn *conn, void *ctx, struct db_err
     }
     if (r != DB_OK && r != DB_NOT_FOUND)
         return r;
-    return referentiel_repository_replace(conn, w->ref, w->source, w->checksum, &w->counts,
-                                          err);
+    return referentiel_repository_replace(conn, w->ref, w->source, w->checksum, &w->counts, err);
 }
 
 static double seconds_since(const struct timespec *t0)
@@ -342,8 +341,7 @@ static double seconds_since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-int referentiel_import_run(struct db_pool *pool, const char *dir, int millesime,
-                           const char *source)
+int referentiel_import_run(struct db_pool *pool, const char *dir, int millesime, const char *source)
 {
     struct referentiel ref;
     char err[512], checksum[65], figures[256];
@@ -366,8 +364,8 @@ int referentiel_import_run(struct db_pool *pool, const char *dir, int millesime,
     double parse_s = seconds_since(&t0);
     struct import_work work = {&ref, source, checksum, {0, 0, 0}, false};
     struct db_error dberr = {{0}, {0}};
-    enum db_result r = db_run_transaction(pool, DB_ISOLATION_SERIALIZABLE, import_unit, &work,
-                                          &dberr);
+    enum db_result r =
+        db_run_transaction(pool, DB_ISOLATION_SERIALIZABLE, import_unit, &work, &dberr);
     if (r != DB_OK) {
         log_line(LOG_ERROR, NULL, "import du référentiel échoué, rien n'a été écrit", "sqlstate",
                  dberr.sqlstate, "erreur", dberr.message, (const char *)NULL);

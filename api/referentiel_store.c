@@ -49,12 +49,12 @@ static json_t *opt_int(int64_t v)
 
 static json_t *commune_resume_json(const struct referentiel *ref, const struct ref_commune *c)
 {
-    return xjson(json_pack("{s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:s}", "code_insee", c->code_insee,
-                           "nom", c->nom, "siren", opt_string(c->siren), "code_departement",
-                           c->code_departement, "code_region", c->code_region, "epci_siren",
-                           c->epci >= 0 ? xjson(json_string(ref->epcis[c->epci].siren))
-                                        : json_null(),
-                           "population", opt_int(c->population), "zone", ref_zone_name(c->zone)));
+    return xjson(
+        json_pack("{s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:s}", "code_insee", c->code_insee, "nom",
+                  c->nom, "siren", opt_string(c->siren), "code_departement", c->code_departement,
+                  "code_region", c->code_region, "epci_siren",
+                  c->epci >= 0 ? xjson(json_string(ref->epcis[c->epci].siren)) : json_null(),
+                  "population", opt_int(c->population), "zone", ref_zone_name(c->zone)));
 }
 
 static json_t *commune_detail_json(const struct referentiel *ref, const struct ref_commune *c)
@@ -103,10 +103,10 @@ static json_t *epci_detail_json(const struct referentiel *ref, const struct ref_
     json_t *membres = xjson(json_array());
     for (size_t i = 0; i < e->membre_count; i++) {
         const struct ref_commune *c = &ref->communes[e->membre_index[i]];
-        json_array_append_new(membres,
-                              xjson(json_pack("{s:s, s:s, s:o, s:o}", "code_insee", c->code_insee,
-                                              "nom", c->nom, "siren", opt_string(c->siren),
-                                              "population", opt_int(c->population))));
+        json_array_append_new(
+            membres,
+            xjson(json_pack("{s:s, s:s, s:o, s:o}", "code_insee", c->code_insee, "nom", c->nom,
+                            "siren", opt_string(c->siren), "population", opt_int(c->population))));
     }
     json_object_set_new(j, "membres", membres);
     json_object_set_new(j, "millesime", xjson(json_integer(ref->millesime)));
@@ -132,9 +132,9 @@ static void snapshot_render(struct referentiel_snapshot *s)
     s->region = xcalloc(ref->region_count, sizeof *s->region);
     for (size_t i = 0; i < ref->region_count; i++) {
         const struct ref_region *r = &ref->regions[i];
-        render(&s->region[i], xjson(json_pack("{s:s, s:s, s:s, s:o}", "code", r->code, "nom",
-                                              r->nom, "zone", ref_zone_name(r->zone), "chef_lieu",
-                                              opt_string(r->chef_lieu))));
+        render(&s->region[i],
+               xjson(json_pack("{s:s, s:s, s:s, s:o}", "code", r->code, "nom", r->nom, "zone",
+                               ref_zone_name(r->zone), "chef_lieu", opt_string(r->chef_lieu))));
     }
     s->departement = xcalloc(ref->departement_count, sizeof *s->departement);
     for (size_t i = 0; i < ref->departement_count; i++) {

@@ -149,16 +149,16 @@ bool routes_register(struct _u_instance *instance, struct app *app)
         bindings[i].app = app;
         if (ulfius_add_endpoint_by_val(instance, routes[i].method, NULL, routes[i].path, 0,
                                        dispatch, &bindings[i]) != U_OK) {
-            log_line(LOG_ERROR, NULL, "enregistrement de route impossible", "route",
-                     routes[i].path, (const char *)NULL);
+            log_line(LOG_ERROR, NULL, "enregistrement de route impossible", "route", routes[i].path,
+                     (const char *)NULL);
             return false;
         }
         /* HEAD is answered as GET; MHD sends no body for HEAD. */
         if (strcmp(routes[i].method, "GET") == 0 &&
             ulfius_add_endpoint_by_val(instance, "HEAD", NULL, routes[i].path, 0, dispatch,
                                        &bindings[i]) != U_OK) {
-            log_line(LOG_ERROR, NULL, "enregistrement de route impossible", "route",
-                     routes[i].path, (const char *)NULL);
+            log_line(LOG_ERROR, NULL, "enregistrement de route impossible", "route", routes[i].path,
+                     (const char *)NULL);
             return false;
         }
     }

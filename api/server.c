@@ -74,16 +74,16 @@ static enum MHD_Result queue_too_large(struct MHD_Connection *connection, struct
     enum MHD_Result r = MHD_queue_response(connection, 413, response);
     MHD_destroy_response(response);
     metrics_observe(app->metrics, routes_index(NULL), 413, 0);
-    struct log_access line = {request_id, "-", "(corps trop volumineux)", 413, 0,
-                              "corps-trop-volumineux"};
+    struct log_access line = {request_id, "-", "(corps trop volumineux)",
+                              413,        0,   "corps-trop-volumineux"};
     log_access(&line);
     return r;
 }
 
 static enum MHD_Result gate_access_handler(void *cls, struct MHD_Connection *connection,
-                                           const char *url, const char *method,
-                                           const char *version, const char *upload_data,
-                                           size_t *upload_data_size, void **con_cls)
+                                           const char *url, const char *method, const char *version,
+                                           const char *upload_data, size_t *upload_data_size,
+                                           void **con_cls)
 {
     struct gate *gate = cls;
     struct gate_request *g = *con_cls;
@@ -147,9 +147,8 @@ static void gate_completed(void *cls, struct MHD_Connection *connection, void **
     atomic_fetch_sub(&gate->app->inflight, 1);
 }
 
-struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port,
-                                    MHD_AcceptPolicyCallback apc, void *apc_cls,
-                                    MHD_AccessHandlerCallback dh, void *dh_cls, ...)
+struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port, MHD_AcceptPolicyCallback apc,
+                                    void *apc_cls, MHD_AccessHandlerCallback dh, void *dh_cls, ...)
 {
     va_list ap;
     va_start(ap, dh_cls);
@@ -157,8 +156,7 @@ struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port,
     if (gate_armed) {
         the_gate.inner = dh;
         the_gate.inner_cls = dh_cls;
-        daemon = MHD_start_daemon_va(flags, port, apc, apc_cls, gate_access_handler, &the_gate,
-                                     ap);
+        daemon = MHD_start_daemon_va(flags, port, apc, apc_cls, gate_access_handler, &the_gate, ap);
     } else {
         daemon = MHD_start_daemon_va(flags, port, apc, apc_cls, dh, dh_cls, ap);
     }
@@ -216,21 +214,21 @@ struct server *server_start(struct app *app)
     gate_armed = true;
     struct MHD_OptionItem ops[8];
     size_t k = 0;
-    ops[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)gate_completed,
-                                       &the_gate};
-    ops[k++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)gate_uri_logger,
-                                       &the_gate};
+    ops[k++] =
+        (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)gate_completed, &the_gate};
+    ops[k++] =
+        (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)gate_uri_logger, &the_gate};
     ops[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &bind4};
-    ops[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, cfg->http_max_connections,
-                                       NULL};
+    ops[k++] =
+        (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, cfg->http_max_connections, NULL};
     ops[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                        cfg->http_idle_timeout_seconds, NULL};
     ops[k++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
     if (cfg->http_threads > 1) /* MHD rejects a pool of one: then one polling thread serves */
         ops[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->http_threads, NULL};
     ops[k] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-                     MHD_USE_ITC;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     int r = ulfius_start_framework_with_mhd_options(&s->instance, flags, ops);
     gate_armed = false;
     if (r != U_OK) {
@@ -244,8 +242,8 @@ struct server *server_start(struct app *app)
     }
     char port[16];
     snprintf(port, sizeof port, "%u", cfg->http_port);
-    log_line(LOG_INFO, NULL, "service à l'écoute", "adresse", cfg->http_bind_address, "port",
-             port, (const char *)NULL);
+    log_line(LOG_INFO, NULL, "service à l'écoute", "adresse", cfg->http_bind_address, "port", port,
+             (const char *)NULL);
     return s;
 }
 

@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-
 /* Owned copies (free()); NULL on allocation failure. */
 char *pg_strdup(const char *s);
 char *pg_strndup(const char *s, size_t n);
@@ -17,7 +16,10 @@ struct pg_buf {
     size_t cap;
     bool oom; /* an append failed: the content is incomplete */
 };
-#define PG_BUF_INIT {NULL, 0, 0, false}
+#define PG_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0, false                                                                          \
+    }
 void pg_buf_add(struct pg_buf *b, const char *s, size_t n);
 void pg_buf_release(struct pg_buf *b);
 

@@ -17,11 +17,20 @@ static void copy_field(struct pg_buf *b, const char *s, bool last)
     } else {
         for (; *s; s++) {
             switch (*s) {
-            case '\\': pg_buf_add(b, "\\\\", 2); break;
-            case '\t': pg_buf_add(b, "\\t", 2); break;
-            case '\n': pg_buf_add(b, "\\n", 2); break;
-            case '\r': pg_buf_add(b, "\\r", 2); break;
-            default: pg_buf_add(b, s, 1);
+            case '\\':
+                pg_buf_add(b, "\\\\", 2);
+                break;
+            case '\t':
+                pg_buf_add(b, "\\t", 2);
+                break;
+            case '\n':
+                pg_buf_add(b, "\\n", 2);
+                break;
+            case '\r':
+                pg_buf_add(b, "\\r", 2);
+                break;
+            default:
+                pg_buf_add(b, s, 1);
             }
         }
     }
@@ -72,8 +81,8 @@ struct table_merge {
     const char *table;
     const char *columns;
     const char *key;
-    const char *updates; /* SET list, or NULL for key-only tables */
-    const char *compare; /* (table cols) IS DISTINCT FROM (excluded cols) */
+    const char *updates;  /* SET list, or NULL for key-only tables */
+    const char *compare;  /* (table cols) IS DISTINCT FROM (excluded cols) */
     const char *same_key; /* staging row s has the key of stored row t */
 };
 
@@ -183,8 +192,8 @@ static void fill_copy_data(const struct referentiel *ref, size_t table, struct p
     }
 }
 
-static enum db_result exec_count(struct db_conn *conn, const char *sql, long *inserted, long *updated,
-                                 long *affected, struct db_error *err)
+static enum db_result exec_count(struct db_conn *conn, const char *sql, long *inserted,
+                                 long *updated, long *affected, struct db_error *err)
 {
     PGresult *res = PQexec(conn->pg, sql);
     enum db_result r = db_result_from_pg(conn, res, err);
@@ -249,7 +258,8 @@ enum db_result referentiel_repository_replace(struct db_conn *conn, const struct
     char millesime[16];
     snprintf(millesime, sizeof millesime, "%d", ref->millesime);
     const char *params[3] = {millesime, source, checksum};
-    PGresult *res = PQexecParams(conn->pg,
+    PGresult *res = PQexecParams(
+        conn->pg,
         "INSERT INTO referentiel (singleton, millesime, source, checksum) "
         "VALUES (true, $1::int, $2, $3) ON CONFLICT (singleton) DO UPDATE SET "
         "millesime = excluded.millesime, source = excluded.source, checksum = excluded.checksum, "
@@ -261,10 +271,11 @@ enum db_result referentiel_repository_replace(struct db_conn *conn, const struct
     return r;
 }
 
-enum db_result referentiel_repository_checksum(struct db_conn *conn, char out[65], struct db_error *err)
+enum db_result referentiel_repository_checksum(struct db_conn *conn, char out[65],
+                                               struct db_error *err)
 {
-    PGresult *res = PQexecParams(conn->pg, "SELECT checksum FROM referentiel", 0, NULL, NULL, NULL,
-                                 NULL, 0);
+    PGresult *res =
+        PQexecParams(conn->pg, "SELECT checksum FROM referentiel", 0, NULL, NULL, NULL, NULL, 0);
     enum db_result r = db_result_from_pg(conn, res, err);
     if (r == DB_OK) {
         if (PQntuples(res) == 0)

@@ -3,7 +3,6 @@
 #ifndef PVD_DB_REFERENTIEL_REPOSITORY_H
 #define PVD_DB_REFERENTIEL_REPOSITORY_H
 
-
 #include "../domain/referentiel.h"
 #include "pool.h"
 #include "result.h"
@@ -24,7 +23,8 @@ enum db_result referentiel_repository_replace(struct db_conn *conn, const struct
                                               struct db_error *err);
 
 /* The stored checksum into out (65 bytes); DB_NOT_FOUND when nothing is loaded. */
-enum db_result referentiel_repository_checksum(struct db_conn *conn, char out[65], struct db_error *err);
+enum db_result referentiel_repository_checksum(struct db_conn *conn, char out[65],
+                                               struct db_error *err);
 
 /* Reads the stored referential (communes-actuelles only) into *ref, which the
  * caller then indexes and releases with referentiel_release; *checksum_out

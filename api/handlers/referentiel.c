@@ -13,9 +13,8 @@
 
 #define Q_MAX_BYTES 100
 
-static struct referentiel_snapshot *snapshot_or_reply(const struct _u_request *req,
-                                                      struct _u_response *res,
-                                                      struct request_ctx *ctx)
+static struct referentiel_snapshot *
+snapshot_or_reply(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx)
 {
     struct referentiel_snapshot *snap = referentiel_store_acquire(ctx->app->referentiel);
     if (snap == NULL)
@@ -150,9 +149,9 @@ void handle_list_departements(const struct _u_request *req, struct _u_response *
 void handle_list_communes(const struct _u_request *req, struct _u_response *res,
                           struct request_ctx *ctx)
 {
-    static const char *const known[] = {"departement", "region",  "epci",    "population_min",
-                                        "population_max", "q",    "limite",  "curseur",
-                                        NULL};
+    static const char *const known[] = {"departement",    "region",         "epci",
+                                        "population_min", "population_max", "q",
+                                        "limite",         "curseur",        NULL};
     struct field_errors errs = FIELD_ERRORS_INIT;
     struct commune_filter f = COMMUNE_FILTER_INIT;
     size_t limit;
@@ -165,8 +164,7 @@ void handle_list_communes(const struct _u_request *req, struct _u_response *res,
                &f.departement, &errs);
     query_code(req, "region", is_region_code, "un code de région (2 ou 3 chiffres)", &f.region,
                &errs);
-    query_code(req, "epci", is_siren, "un SIREN d'EPCI (9 chiffres, clé de Luhn)", &f.epci,
-               &errs);
+    query_code(req, "epci", is_siren, "un SIREN d'EPCI (9 chiffres, clé de Luhn)", &f.epci, &errs);
     query_int(req, "population_min", 0, 100000000, &f.population_min, &errs);
     query_int(req, "population_max", 0, 100000000, &f.population_max, &errs);
     const char *q = query_get(req, "q");
@@ -187,8 +185,7 @@ void handle_list_communes(const struct _u_request *req, struct _u_response *res,
         return;
     snprintf(canon, sizeof canon, "d=%s|r=%s|e=%s|min=%lld|max=%lld|q=%s",
              f.departement ? f.departement : "", f.region ? f.region : "", f.epci ? f.epci : "",
-             (long long)f.population_min, (long long)f.population_max,
-             f.q_plie ? f.q_plie : "");
+             (long long)f.population_min, (long long)f.population_max, f.q_plie ? f.q_plie : "");
     uint32_t fp = cursor_fingerprint(canon);
     if (!cursor_or_reply(req, res, ctx, "communes", fp, key, &after))
         return;
@@ -262,8 +259,7 @@ void handle_list_epci(const struct _u_request *req, struct _u_response *res,
     referentiel_snapshot_release(ctx->app->referentiel, snap);
 }
 
-void handle_get_epci(const struct _u_request *req, struct _u_response *res,
-                     struct request_ctx *ctx)
+void handle_get_epci(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx)
 {
     static const char *const known[] = {"siren", NULL};
     struct field_errors errs = FIELD_ERRORS_INIT;

@@ -64,8 +64,8 @@ void handle_get_metrics(const struct _u_request *req, struct _u_response *res,
 {
     (void)req;
     size_t len = 0;
-    char *text = metrics_render(ctx->app->metrics, ctx->app->pool,
-                                atomic_load(&ctx->app->inflight), &len);
+    char *text =
+        metrics_render(ctx->app->metrics, ctx->app->pool, atomic_load(&ctx->app->inflight), &len);
     respond_text(res, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
     free(text);
 }
