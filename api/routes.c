@@ -8,19 +8,21 @@
 #include "json_body.h"
 #include "log.h"
 
+/* clang-format off */
 static const struct route routes[] = {
-    /* method  path                               access        handler */
-    {"GET", "/healthz", ROUTE_PUBLIC, handle_get_healthz},
-    {"GET", "/readyz", ROUTE_PUBLIC, handle_get_readyz},
-    {"GET", "/metrics", ROUTE_PUBLIC, handle_get_metrics},
-    {"GET", "/api/v1/openapi.json", ROUTE_PUBLIC, handle_get_openapi},
-    {"GET", "/api/v1/regions", ROUTE_PUBLIC, handle_list_regions},
-    {"GET", "/api/v1/departements", ROUTE_PUBLIC, handle_list_departements},
-    {"GET", "/api/v1/communes", ROUTE_PUBLIC, handle_list_communes},
-    {"GET", "/api/v1/communes/:code_insee", ROUTE_PUBLIC, handle_get_commune},
-    {"GET", "/api/v1/epci", ROUTE_PUBLIC, handle_list_epci},
-    {"GET", "/api/v1/epci/:siren", ROUTE_PUBLIC, handle_get_epci},
+    /* method  path                              access         handler */
+    {"GET",   "/healthz",                         ROUTE_PUBLIC, handle_get_healthz},
+    {"GET",   "/readyz",                          ROUTE_PUBLIC, handle_get_readyz},
+    {"GET",   "/metrics",                         ROUTE_PUBLIC, handle_get_metrics},
+    {"GET",   "/api/v1/openapi.json",             ROUTE_PUBLIC, handle_get_openapi},
+    {"GET",   "/api/v1/regions",                  ROUTE_PUBLIC, handle_list_regions},
+    {"GET",   "/api/v1/departements",             ROUTE_PUBLIC, handle_list_departements},
+    {"GET",   "/api/v1/communes",                 ROUTE_PUBLIC, handle_list_communes},
+    {"GET",   "/api/v1/communes/:code_insee",     ROUTE_PUBLIC, handle_get_commune},
+    {"GET",   "/api/v1/epci",                     ROUTE_PUBLIC, handle_list_epci},
+    {"GET",   "/api/v1/epci/:siren",              ROUTE_PUBLIC, handle_get_epci},
 };
+/* clang-format on */
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])
 
 const struct route *routes_table(size_t *count)
