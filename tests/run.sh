@@ -118,6 +118,45 @@ resilience_suite() { # resilience_suite SERVER_BIN
 	stop_server
 }
 
+# A request in flight when SIGTERM arrives is finished; new connections are
+# refused at once; the server exits 0.
+drain_suite() {
+	local url port log pid status_file rc=0
+	url=$(fresh_db pvd_it_drain)
+	DATABASE_URL=$url $B/pvd-api migrate >/dev/null 2>&1
+	port=$(free_port)
+	log=$B/tests/server-drain.log
+	status_file=$B/tests/drain-status
+	start_server $B/pvd-api "$port" "$log" DATABASE_URL="$url" SHUTDOWN_GRACE_SECONDS=10
+	pid=${server_pids[-1]}
+	# Hold a lock that /readyz's query waits for, so that the request stays in flight.
+	psql "$url" -qAt -c "BEGIN; LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT;" >/dev/null &
+	local locker=$!
+	sleep 0.5
+	curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz" >"$status_file" &
+	local client=$!
+	sleep 0.5
+	kill -TERM "$pid"
+	sleep 0.3
+	if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz"; then
+		echo "drain: a new connection was accepted after SIGTERM"; rc=1
+	fi
+	wait "$client" || true
+	wait "$locker" || true
+	# /readyz ran before the drain began: it completes (503: not ready, since draining).
+	if ! grep -qE '^(200|503)$' "$status_file"; then
+		echo "drain: in-flight request lost (status '$(cat "$status_file")')"; rc=1
+	fi
+	local exit_status=0
+	wait "$pid" || exit_status=$?
+	unset 'server_pids[-1]'
+	if [ "$exit_status" -ne 0 ]; then
+		echo "drain: server exited with $exit_status"; cat "$log"; rc=1
+	fi
+	[ "$rc" -eq 0 ] && echo "drain: in-flight request answered $(cat "$status_file"), new connections refused, exit 0"
+	return $rc
+}
+
 mkdir -p $B/tests
 
 step "unit tests"
@@ -148,6 +187,9 @@ run api-asan api_suite asan $B/asan/pvd-api
 
 step "resilience: pool exhausted, PostgreSQL killed and restarted (ASan+UBSan server)"
 run resilience resilience_suite $B/asan/pvd-api
+
+step "graceful shutdown: in-flight request finished, exit 0"
+run drain drain_suite
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "identifiers.h"
-#include "text.h"
+#include "domain/identifiers.h"
+#include "domain/text.h"
 
 /* Small sizes probe truncation around multi-byte units. */
 static const size_t small_sizes[] = {0, 1, 2, 3, 4, 5, 8, 13};

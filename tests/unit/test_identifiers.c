@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "identifiers.h"
+#include "domain/identifiers.h"
 
 /* INSEE codes of communes-actuelles: 69248 Thizy-les-Bourgs, 2A004 Ajaccio,
  * 2B033 Bastia, 97411 Saint-Denis (La Réunion), 98735 Papeete (Polynésie),

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "text.h"
+#include "domain/text.h"
 
 #define CANARY     0x5A
 #define BUFFER_MAX 128

@@ -1,0 +1,483 @@
+#!/usr/bin/env bash
+# `make bench`: throughput of pvd-api against the two ceilings of this machine,
+# measured in one interleaved loop so that the ratios compare like with like.
+#
+# Lines (wrk -t2 -c32 --latency; pgbench -S -c 8 -j 2 -M prepared):
+#   mhd          build/bench/mhd_hello: bare libmicrohttpd, fixed JSON (HTTP ceiling)
+#   communes_get GET /api/v1/communes/{code}, random real INSEE codes (communes.lua)
+#   list         GET /api/v1/communes?departement=XX&limite=50, random départements (list.lua)
+#   pgbench      pgbench -S on the database "bench" of the same PostgreSQL (DB ceiling)
+# Each round runs every line once, in that order; the table shows the median over
+# rounds of each figure and the ratios of the medians. Targets (issue 2, §6):
+#   communes_get >= 0.40 x mhd req/s with p99 <= 5 ms;  list >= 0.15 x mhd req/s.
+# A miss is printed as BELOW TARGET; the exit status stays 0 (a failure to run is not 0).
+#
+# Environment:
+#   BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2)
+#   BENCH_CONNECTIONS (32), BENCH_THREADS (2, wrk threads)
+#   HTTP_THREADS, DB_POOL_SIZE    passed to pvd-api (its defaults otherwise: 4 and 4)
+#   PVD_VAR                       embedded PostgreSQL state (default ./var, as pg.sh)
+# Writes tests/bench/results/latest.json and tests/bench/results/YYYY-MM-DD.md.
+# Starts its own pvd-api and mhd_hello on free 127.0.0.1 ports and the embedded
+# PostgreSQL when it is not running; stops all of it on exit, Ctrl-C included.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+readonly ROUNDS=${BENCH_ROUNDS:-3}
+readonly SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+readonly WARMUP=${BENCH_WARMUP_SECONDS:-2}
+readonly CONNS=${BENCH_CONNECTIONS:-32}
+readonly WRK_THREADS=${BENCH_THREADS:-2}
+readonly PGBIN=/usr/lib/postgresql/15/bin
+readonly PG=deploy/local/pg.sh
+readonly DATA_DIR=node_modules/@etalab/decoupage-administratif/data
+readonly MILLESIME=2026
+readonly RESULTS=tests/bench/results
+readonly TARGET_GET_RATIO=0.40 TARGET_GET_P99_MS=5 TARGET_LIST_RATIO=0.15
+readonly LINES=(mhd communes_get list pgbench)
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+note() { echo "bench: $*" >&2; }
+
+for v in ROUNDS SECONDS_PER_RUN WARMUP CONNS WRK_THREADS; do
+	[[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
+done
+for f in build/pvd-api build/bench/mhd_hello; do
+	[[ -x "$f" ]] || die "$f missing: run 'make bench' (or make build build/bench/mhd_hello)"
+done
+for c in wrk node curl "$PGBIN/pgbench" "$PGBIN/psql"; do
+	command -v "$c" >/dev/null || die "$c not found (make deps)"
+done
+[[ -f "$DATA_DIR/communes.json" ]] || die "$DATA_DIR/communes.json missing (make npm)"
+
+# ---------------------------------------------------------------- start / stop
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/pvd-bench.XXXXXX")
+API_PID="" HELLO_PID="" CHILD_PID="" PG_STARTED=0
+
+stop_pid() { # SIGTERM, then SIGKILL after 10 s
+	local pid=$1 i
+	[[ -n "$pid" ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 1 100); do
+		# A child of this shell stays a zombie until waited: test the state, not kill -0.
+		[[ -r /proc/$pid/stat ]] || break
+		[[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]] && break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	stop_pid "$CHILD_PID"
+	stop_pid "$API_PID"
+	stop_pid "$HELLO_PID"
+	if ((PG_STARTED)); then $PG stop >/dev/null 2>&1 || true; fi
+	rm -rf "$TMP"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'note "interrupted"; exit 130' INT
+trap 'note "terminated"; exit 143' TERM
+
+# Runs a command in the background and waits for it, so that INT/TERM reach the
+# trap at once (bash runs traps only between foreground commands).
+run_child() { # run_child OUTFILE CMD...
+	local out=$1 rc=0
+	shift
+	"$@" >"$out" 2>&1 &
+	CHILD_PID=$!
+	wait "$CHILD_PID" || rc=$?
+	CHILD_PID=""
+	return "$rc"
+}
+
+port_busy() {
+	if command -v ss >/dev/null; then
+		[[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]
+	else
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+	fi
+}
+
+free_port() { # away from the 18100-18999 range of tests/run.sh
+	local p
+	for p in $(shuf -i 19100-19999 -n 200); do
+		if ! port_busy "$p"; then
+			echo "$p"
+			return 0
+		fi
+	done
+	die "no free port in 19100-19999"
+}
+
+alive() { [[ -r /proc/$1/stat && "$(awk '{print $3}' "/proc/$1/stat")" != Z ]]; }
+
+# wait_http PID URL SECONDS: until URL answers 200 (and PID still runs).
+wait_http() {
+	local pid=$1 url=$2 tries=$(($3 * 10)) i
+	for ((i = 0; i < tries; i++)); do
+		alive "$pid" || return 2
+		if [[ "$(curl -s -o /dev/null -w '%{http_code}' "$url" 2>/dev/null)" == 200 ]]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+note "PostgreSQL: $PG start"
+if ! $PG status >/dev/null 2>&1; then PG_STARTED=1; fi
+PG_URL=$($PG start)
+[[ -n "$PG_URL" ]] || die "pg.sh start printed no URL"
+
+API_PORT=$(free_port)
+API_LOG=$TMP/pvd-api.log
+note "pvd-api on 127.0.0.1:$API_PORT (HTTP_THREADS=${HTTP_THREADS:-default}, DB_POOL_SIZE=${DB_POOL_SIZE:-default})"
+DATABASE_URL=$PG_URL HTTP_PORT=$API_PORT HTTP_BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warn \
+	build/pvd-api serve >"$API_LOG" 2>&1 &
+API_PID=$!
+API=http://127.0.0.1:$API_PORT
+if ! wait_http "$API_PID" "$API/healthz" 30; then
+	cat "$API_LOG" >&2
+	die "pvd-api did not start"
+fi
+if ! wait_http "$API_PID" "$API/readyz" 3; then
+	note "/readyz not ready: importing the referential ($DATA_DIR, $MILLESIME)"
+	DATABASE_URL=$PG_URL LOG_LEVEL=warn build/pvd-api import-referentiel "$DATA_DIR" \
+		"$MILLESIME" >"$TMP/import.log" 2>&1 || {
+		cat "$TMP/import.log" >&2
+		die "import-referentiel failed"
+	}
+	kill -HUP "$API_PID" # reload the in-memory referential now
+	if ! wait_http "$API_PID" "$API/readyz" 60; then
+		curl -s "$API/readyz" >&2 || true
+		cat "$API_LOG" >&2
+		die "pvd-api still not ready after the import"
+	fi
+fi
+
+HELLO_PORT=$(free_port)
+build/bench/mhd_hello "$HELLO_PORT" >"$TMP/mhd_hello.log" 2>&1 &
+HELLO_PID=$!
+HELLO=http://127.0.0.1:$HELLO_PORT
+if ! wait_http "$HELLO_PID" "$HELLO/" 10; then
+	cat "$TMP/mhd_hello.log" >&2
+	die "mhd_hello did not start"
+fi
+
+# pgbench database "bench" in the same cluster (unix socket of pg.sh url); later
+# conninfo keywords override earlier ones. Initialised once, reused while at scale 10.
+PG_ADMIN="$PG_URL dbname=postgres"
+PG_BENCH="$PG_URL dbname=bench"
+psql_q() { "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+if [[ "$(psql_q "$PG_ADMIN" -c "SELECT 1 FROM pg_database WHERE datname = 'bench'")" != 1 ]]; then
+	psql_q "$PG_ADMIN" -c 'CREATE DATABASE bench' >/dev/null
+fi
+if [[ "$(psql_q "$PG_BENCH" -c 'SELECT count(*) FROM pgbench_branches' 2>/dev/null)" != 10 ]]; then
+	note "pgbench -i -s 10 -q (database bench)"
+	run_child "$TMP/pgbench-init.log" "$PGBIN/pgbench" -i -s 10 -q "$PG_BENCH" || {
+		cat "$TMP/pgbench-init.log" >&2
+		die "pgbench -i failed"
+	}
+fi
+
+# Request lists for the wrk scripts: 2000 random real codes of communes-actuelles and
+# every département that has some, as a Lua chunk (not committed: generated here).
+CODES=$TMP/codes.lua
+node -e '
+const communes = require(process.argv[1]).filter((c) => c.type === "commune-actuelle");
+const deps = [...new Set(communes.map((c) => c.departement))];
+const codes = Array.from({length: 2000}, () => communes[Math.floor(Math.random() * communes.length)].code);
+const lua = (a) => "{" + a.map((s) => JSON.stringify(s)).join(",") + "}";
+process.stdout.write(`return {codes = ${lua(codes)}, departements = ${lua(deps)}}\n`);
+' "$PWD/$DATA_DIR/communes.json" >"$CODES"
+
+# Sanity: every line answers 200 before we measure.
+for url in "$HELLO/" "$API/api/v1/communes/69248" "$API/api/v1/communes?departement=2A&limite=50"; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$url")
+	[[ "$code" == 200 ]] || die "$url answered $code"
+done
+
+# ---------------------------------------------------------------- one run of a line
+
+# run_line LINE SECONDS OUTFILE
+run_line() {
+	local line=$1 secs=$2 out=$3
+	local wrk=(wrk "-t$WRK_THREADS" "-c$CONNS" "-d${secs}s" --latency)
+	case "$line" in
+	mhd) run_child "$out" "${wrk[@]}" "$HELLO/" ;;
+	communes_get) run_child "$out" "${wrk[@]}" -s tests/bench/communes.lua "$API" -- "$CODES" ;;
+	list) run_child "$out" "${wrk[@]}" -s tests/bench/list.lua "$API" -- "$CODES" ;;
+	pgbench)
+		run_child "$out" "$PGBIN/pgbench" -S -c 8 -j 2 -T "$secs" -n -M prepared "$PG_BENCH"
+		;;
+	esac
+}
+
+# wrk latency ("574.00us", "4.29ms", "1.02s", "2.00m") to milliseconds.
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+		if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+		else if (u != "ms") { print "nan"; exit }
+		printf "%.3f\n", n }'
+}
+
+# parse_run LINE OUTFILE -> "value p50_ms p99_ms bad" (bad: non-2xx + socket errors)
+parse_run() {
+	local line=$1 out=$2 value p50 p99 bad
+	if [[ "$line" == pgbench ]]; then
+		value=$(awk '/^tps = / {print $3; exit}' "$out")
+		bad=$(awk '/number of failed transactions:/ {print $5; exit}' "$out")
+		echo "${value:-nan} nan nan ${bad:-0}"
+		return
+	fi
+	value=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+	p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
+	p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
+	bad=$(awk '/^  Non-2xx or 3xx responses:/ {n += $NF}
+		/^  Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10}
+		END {print n + 0}' "$out")
+	echo "${value:-nan} $p50 $p99 $bad"
+}
+
+# ---------------------------------------------------------------- measure
+
+note "warm-up: ${WARMUP} s per line"
+for line in "${LINES[@]}"; do
+	run_line "$line" "$WARMUP" "$TMP/warmup-$line.txt" || {
+		cat "$TMP/warmup-$line.txt" >&2
+		die "warm-up of $line failed"
+	}
+done
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+RUNS=$TMP/runs.tsv # round line value p50 p99 bad
+: >"$RUNS"
+total=$((ROUNDS * ${#LINES[@]} * SECONDS_PER_RUN))
+note "$ROUNDS rounds x ${#LINES[@]} lines x ${SECONDS_PER_RUN} s (about $((total / 60)) min $((total % 60)) s)"
+for ((round = 1; round <= ROUNDS; round++)); do
+	for line in "${LINES[@]}"; do
+		out=$TMP/round$round-$line.txt
+		run_line "$line" "$SECONDS_PER_RUN" "$out" || {
+			cat "$out" >&2
+			die "$line failed in round $round"
+		}
+		read -r value p50 p99 bad < <(parse_run "$line" "$out")
+		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$line" "$value" "$p50" "$p99" "$bad" >>"$RUNS"
+		printf 'bench: round %d/%d  %-13s %10.0f %s  p50 %s ms  p99 %s ms%s\n' "$round" "$ROUNDS" \
+			"$line" "$value" "$([[ $line == pgbench ]] && echo tps || echo req/s)" "$p50" "$p99" \
+			"$([[ $bad != 0 ]] && echo "  ERRORS: $bad" || true)" >&2
+	done
+done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+alive "$API_PID" || die "pvd-api died during the bench (log: $API_LOG)"
+
+# ---------------------------------------------------------------- summarise
+
+# col LINE FIELD -> the values of one column for one line, one per round
+col() { awk -F'\t' -v l="$1" -v f="$2" '$2 == l {print $f}' "$RUNS"; }
+median() { sort -g | awk '$1 != "nan" {a[++n] = $1}
+	END { if (n == 0) print "nan"; else if (n % 2) print a[(n + 1) / 2];
+	      else printf "%.3f\n", (a[n / 2] + a[n / 2 + 1]) / 2 }'; }
+sum() { awk '{s += $1} END {print s + 0}'; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "nan";
+	else printf "%.3f\n", a / b }'; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "nan" && a + 0 >= b + 0) }'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "nan" && a + 0 <= b + 0) }'; }
+
+declare -A MED P50 P99 BAD RUNLIST P99LIST
+for line in "${LINES[@]}"; do
+	MED[$line]=$(col "$line" 3 | median)
+	P50[$line]=$(col "$line" 4 | median)
+	P99[$line]=$(col "$line" 5 | median)
+	BAD[$line]=$(col "$line" 6 | sum)
+	RUNLIST[$line]=$(col "$line" 3 | awk '{printf "%s%.0f", (NR > 1 ? " " : ""), $1}')
+	P99LIST[$line]=$(col "$line" 5 | paste -sd' ')
+done
+R_GET_MHD=$(div "${MED[communes_get]}" "${MED[mhd]}")
+R_LIST_MHD=$(div "${MED[list]}" "${MED[mhd]}")
+R_GET_PG=$(div "${MED[communes_get]}" "${MED[pgbench]}")
+
+verdict() { # verdict OK... -> PASS or BELOW TARGET
+	local ok
+	for ok in "$@"; do [[ "$ok" == 1 ]] || {
+		echo "BELOW TARGET"
+		return
+	}; done
+	echo PASS
+}
+b() { "$@" && echo 1 || echo 0; }
+GET_RATIO_OK=$(b ge "$R_GET_MHD" "$TARGET_GET_RATIO")
+GET_P99_OK=$(b le "${P99[communes_get]}" "$TARGET_GET_P99_MS")
+LIST_RATIO_OK=$(b ge "$R_LIST_MHD" "$TARGET_LIST_RATIO")
+NO_ERRORS=$(b test "$(printf '%s\n' "${BAD[@]}" | sum)" = 0)
+GET_VERDICT=$(verdict "$GET_RATIO_OK" "$GET_P99_OK" "$NO_ERRORS")
+LIST_VERDICT=$(verdict "$LIST_RATIO_OK" "$NO_ERRORS")
+OVERALL=$(verdict "$GET_RATIO_OK" "$GET_P99_OK" "$LIST_RATIO_OK" "$NO_ERRORS")
+
+# ---------------------------------------------------------------- machine
+
+DATE=$(date -u +%Y-%m-%d)
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+NPROC=$(nproc)
+CPU=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+MEM=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+KERNEL=$(uname -r)
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+V_WRK=$(wrk -v 2>&1 | awk 'NR == 1 {print $2}' || true)
+V_PG=$(psql_q "$PG_ADMIN" -c 'SHOW server_version' | awk '{print $1}')
+V_MHD=$(pkg-config --modversion libmicrohttpd 2>/dev/null || echo '?')
+V_ULFIUS=$(pkg-config --modversion libulfius 2>/dev/null || echo '?')
+V_CC=$(${CC:-cc} -dumpfullversion 2>/dev/null || echo '?')
+HTTP_THREADS_USED=${HTTP_THREADS:-4}
+DB_POOL_USED=${DB_POOL_SIZE:-4}
+
+fmt_n() { [[ "$1" == nan ]] && echo "—" || printf "%.0f" "$1"; }
+fmt_ms() { [[ "$1" == nan ]] && echo "—" || printf "%.2f" "$1"; }
+fmt_msu() { [[ "$1" == nan ]] && echo "—" || printf "%.2f ms" "$1"; }
+fmt_r() { [[ "$1" == nan ]] && echo "—" || printf "%.2f×" "$1"; }
+unit() { [[ "$1" == pgbench ]] && echo tps || echo req/s; }
+ratio_of() {
+	case "$1" in
+	mhd) echo "1.00× (HTTP ceiling)" ;;
+	communes_get) echo "$(fmt_r "$R_GET_MHD") mhd, $(fmt_r "$R_GET_PG") pgbench" ;;
+	list) echo "$(fmt_r "$R_LIST_MHD") mhd" ;;
+	pgbench) echo "1.00× (DB ceiling)" ;;
+	esac
+}
+what() {
+	case "$1" in
+	mhd) echo "bare libmicrohttpd, fixed JSON" ;;
+	communes_get) echo "GET /api/v1/communes/{code}" ;;
+	list) echo "GET /api/v1/communes?departement=XX&limite=50" ;;
+	pgbench) echo "pgbench -S -c 8 -j 2 -M prepared" ;;
+	esac
+}
+
+# ---------------------------------------------------------------- print
+
+{
+	echo
+	echo "pvd-api bench — $NOW — commit $COMMIT — $NPROC × $CPU"
+	echo "$ROUNDS rounds × ${SECONDS_PER_RUN} s, wrk -t$WRK_THREADS -c$CONNS; pvd-api HTTP_THREADS=$HTTP_THREADS_USED DB_POOL_SIZE=$DB_POOL_USED; load before/after: $LOAD_BEFORE / $LOAD_AFTER"
+	printf '%-13s %10s %-5s %8s %8s  %-24s %s\n' line median unit "p50 ms" "p99 ms" "runs" "ratio"
+	for line in "${LINES[@]}"; do
+		printf '%-13s %10s %-5s %8s %8s  %-24s %s\n' "$line" "$(fmt_n "${MED[$line]}")" \
+			"$(unit "$line")" "$(fmt_ms "${P50[$line]}")" "$(fmt_ms "${P99[$line]}")" \
+			"${RUNLIST[$line]}" "$(ratio_of "$line")"
+	done
+	echo
+	printf 'GET one commune: %s × mhd (target ≥ %s), p99 %s ms (target ≤ %s)  → %s\n' \
+		"$(fmt_r "$R_GET_MHD" | tr -d '×')" "$TARGET_GET_RATIO" "$(fmt_ms "${P99[communes_get]}")" \
+		"$TARGET_GET_P99_MS" "$GET_VERDICT"
+	printf 'list page:       %s × mhd (target ≥ %s), p99 %s ms                    → %s\n' \
+		"$(fmt_r "$R_LIST_MHD" | tr -d '×')" "$TARGET_LIST_RATIO" "$(fmt_ms "${P99[list]}")" \
+		"$LIST_VERDICT"
+	if [[ "$NO_ERRORS" != 1 ]]; then
+		echo "ERRORS: non-2xx responses or socket errors:" \
+			"$(for l in "${LINES[@]}"; do printf '%s=%s ' "$l" "${BAD[$l]}"; done)"
+	fi
+	if [[ "$OVERALL" != PASS ]]; then
+		echo
+		echo "################################################################"
+		echo "###  BELOW TARGET: see the lines marked above                ###"
+		echo "################################################################"
+	else
+		echo "PASS: all targets met"
+	fi
+}
+
+# ---------------------------------------------------------------- write results
+
+mkdir -p "$RESULTS"
+json_str() { # JSON string literal
+	local s=${1//\\/\\\\}
+	s=${s//\"/\\\"}
+	printf '"%s"' "$s"
+}
+json_num() { [[ "$1" == nan ]] && echo null || echo "$1"; }
+json_list() { # space-separated numbers -> [a, b]
+	awk -v s="$1" 'BEGIN { n = split(s, a, " "); printf "[";
+		for (i = 1; i <= n; i++) printf "%s%s", (i > 1 ? ", " : ""), (a[i] == "nan" ? "null" : a[i]);
+		printf "]" }'
+}
+bool() { [[ "$1" == 1 ]] && echo true || echo false; }
+{
+	echo "{"
+	echo "  \"date\": $(json_str "$NOW"),"
+	echo "  \"commit\": $(json_str "$COMMIT"),"
+	echo "  \"machine\": {\"nproc\": $NPROC, \"cpu\": $(json_str "$CPU"), \"memory\": $(json_str "$MEM"), \"kernel\": $(json_str "$KERNEL"), \"load_before\": $(json_str "$LOAD_BEFORE"), \"load_after\": $(json_str "$LOAD_AFTER")},"
+	echo "  \"versions\": {\"wrk\": $(json_str "$V_WRK"), \"postgresql\": $(json_str "$V_PG"), \"libmicrohttpd\": $(json_str "$V_MHD"), \"ulfius\": $(json_str "$V_ULFIUS"), \"cc\": $(json_str "$V_CC")},"
+	echo "  \"config\": {\"rounds\": $ROUNDS, \"seconds\": $SECONDS_PER_RUN, \"warmup_seconds\": $WARMUP, \"wrk_threads\": $WRK_THREADS, \"connections\": $CONNS, \"http_threads\": $HTTP_THREADS_USED, \"db_pool_size\": $DB_POOL_USED, \"pgbench\": \"-S -c 8 -j 2 -n -M prepared, scale 10\"},"
+	echo "  \"lines\": {"
+	n=0
+	for line in "${LINES[@]}"; do
+		n=$((n + 1))
+		printf '    "%s": {"what": %s, "unit": "%s", "median": %s, "runs": %s, "p50_ms": %s, "p99_ms": %s, "p99_ms_runs": %s, "errors": %s}%s\n' \
+			"$line" "$(json_str "$(what "$line")")" "$(unit "$line")" "$(json_num "${MED[$line]}")" \
+			"$(json_list "$(col "$line" 3 | paste -sd' ')")" "$(json_num "${P50[$line]}")" \
+			"$(json_num "${P99[$line]}")" "$(json_list "${P99LIST[$line]}")" "${BAD[$line]}" \
+			"$([[ $n -lt ${#LINES[@]} ]] && echo , || true)"
+	done
+	echo "  },"
+	echo "  \"ratios\": {\"communes_get_over_mhd\": $(json_num "$R_GET_MHD"), \"list_over_mhd\": $(json_num "$R_LIST_MHD"), \"communes_get_over_pgbench\": $(json_num "$R_GET_PG")},"
+	echo "  \"targets\": {"
+	echo "    \"communes_get\": {\"ratio_min\": $TARGET_GET_RATIO, \"p99_max_ms\": $TARGET_GET_P99_MS, \"ratio_ok\": $(bool "$GET_RATIO_OK"), \"p99_ok\": $(bool "$GET_P99_OK"), \"verdict\": $(json_str "$GET_VERDICT")},"
+	echo "    \"list\": {\"ratio_min\": $TARGET_LIST_RATIO, \"ratio_ok\": $(bool "$LIST_RATIO_OK"), \"verdict\": $(json_str "$LIST_VERDICT")}"
+	echo "  },"
+	echo "  \"no_errors\": $(bool "$NO_ERRORS"),"
+	echo "  \"verdict\": $(json_str "$OVERALL")"
+	echo "}"
+} >"$RESULTS/latest.json.tmp"
+node -e 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))' "$RESULTS/latest.json.tmp" ||
+	die "internal error: invalid JSON in $RESULTS/latest.json.tmp"
+mv "$RESULTS/latest.json.tmp" "$RESULTS/latest.json"
+
+{
+	echo "# pvd-api bench — $DATE"
+	echo
+	echo "Run $NOW on commit \`$COMMIT\` by \`make bench\` (tests/bench/bench.sh)."
+	echo "$ROUNDS interleaved rounds × ${SECONDS_PER_RUN} s per line after a ${WARMUP} s warm-up;"
+	echo "wrk -t$WRK_THREADS -c$CONNS --latency; pvd-api HTTP_THREADS=$HTTP_THREADS_USED, DB_POOL_SIZE=$DB_POOL_USED,"
+	echo "LOG_LEVEL=warn. Figures are medians over the rounds; ratios are ratios of the medians."
+	echo
+	echo "| line | what | median | p50 | p99 | runs | ratio |"
+	echo "|---|---|---|---|---|---|---|"
+	for line in "${LINES[@]}"; do
+		echo "| $line | \`$(what "$line")\` | **$(fmt_n "${MED[$line]}") $(unit "$line")** | $(fmt_msu "${P50[$line]}") | $(fmt_msu "${P99[$line]}") | ${RUNLIST[$line]} | $(ratio_of "$line") |"
+	done
+	echo
+	echo "| target (issue 2 §6) | measured | verdict |"
+	echo "|---|---|---|"
+	echo "| GET one commune ≥ ${TARGET_GET_RATIO}× mhd, p99 ≤ ${TARGET_GET_P99_MS} ms | $(fmt_r "$R_GET_MHD"), p99 $(fmt_ms "${P99[communes_get]}") ms | $GET_VERDICT |"
+	echo "| list page ≥ ${TARGET_LIST_RATIO}× mhd | $(fmt_r "$R_LIST_MHD") | $LIST_VERDICT |"
+	echo
+	echo "Errors (non-2xx responses + socket errors, all runs):" \
+		"$(for l in "${LINES[@]}"; do printf '%s %s, ' "$l" "${BAD[$l]}"; done | sed 's/, $/./')"
+	echo
+	echo "## Machine"
+	echo
+	echo "| | |"
+	echo "|---|---|"
+	echo "| CPU | $NPROC × $CPU |"
+	echo "| memory | $MEM |"
+	echo "| kernel | $KERNEL |"
+	echo "| load average before / after | $LOAD_BEFORE / $LOAD_AFTER |"
+	echo "| wrk | $V_WRK |"
+	echo "| PostgreSQL | $V_PG |"
+	echo "| libmicrohttpd / ulfius | $V_MHD / $V_ULFIUS |"
+	echo "| cc | $V_CC |"
+	echo
+	echo "wrk, pvd-api, mhd_hello and PostgreSQL share the same $NPROC cores: compare ratios"
+	echo "taken in one run, not absolute figures across runs."
+} >"$RESULTS/$DATE.md.tmp"
+mv "$RESULTS/$DATE.md.tmp" "$RESULTS/$DATE.md"
+note "wrote $RESULTS/latest.json and $RESULTS/$DATE.md"

@@ -1,0 +1,275 @@
+/* Resilience suite: the database pool exhausted, then PostgreSQL killed and restarted,
+ * against a real server. Run with --jobs 1 against a server started with DB_POOL_SIZE=1
+ * and DB_ACQUIRE_TIMEOUT_MS=300 (tests/run.sh, resilience_suite).
+ *
+ * Environment:
+ *   PVD_TEST_BASE_URL      the server under test
+ *   PVD_TEST_DATABASE_URL  libpq keyword string of the server's database
+ *   PVD_TEST_PG            absolute path of deploy/local/pg.sh (PVD_VAR already exported,
+ *                          naming the cluster the server uses)
+ *
+ * Criterion does not document the order in which it runs the tests of a suite, and the
+ * database-down scenario must come last (it kills the cluster), so both scenarios are
+ * steps of one test, in sequence. A .fini restarts PostgreSQL and drops the lock if a step
+ * fails half-way, so that the runner can still stop the server cleanly. */
+#include <criterion/criterion.h>
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "../support/http_client.h"
+
+#define DB_DOWN_PROBES       5
+#define DB_DOWN_MAX_SECONDS  3.0
+#define RECOVERY_MAX_SECONDS 15.0
+#define ACQUIRE_MAX_SECONDS  2.0 /* DB_ACQUIRE_TIMEOUT_MS=300, with a wide margin */
+#define BLOCKED_TIMEOUT_MS   15000L
+
+static PGconn *lock_conn;
+static bool pg_killed;
+
+static const char *env_or_fail(const char *name)
+{
+    const char *v = getenv(name);
+    cr_assert(v != NULL && v[0] != '\0', "%s is not set (see tests/run.sh resilience_suite)", name);
+    return v;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs "$PVD_TEST_PG" command; returns its exit status. */
+static int pg_command(const char *command)
+{
+    const char *pg = getenv("PVD_TEST_PG");
+    if (pg == NULL)
+        return -1;
+    char line[1024];
+    snprintf(line, sizeof line, "\"%s\" %s >/dev/null", pg, command);
+    int rc = system(line);
+    return rc != -1 && WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void cleanup(void)
+{
+    if (lock_conn) {
+        PQfinish(lock_conn); /* ends the transaction: the lock goes */
+        lock_conn = NULL;
+    }
+    if (pg_killed) {
+        pg_command("start");
+        pg_killed = false;
+    }
+}
+
+static void exec_ok(PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    cr_assert(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(conn));
+    PQclear(res);
+}
+
+/* Waits (up to 5 s) until a pvd-api session waits for a lock, i.e. the request in the
+ * other thread holds the only pooled connection, blocked behind our lock. */
+static bool wait_for_blocked_session(PGconn *conn)
+{
+    for (int i = 0; i < 100; i++) {
+        PGresult *res = PQexec(conn, "select count(*) from pg_locks l join pg_stat_activity a "
+                                     "on a.pid = l.pid where not l.granted and a.pid <> "
+                                     "pg_backend_pid() and a.datname = current_database()");
+        bool blocked = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+                       atoi(PQgetvalue(res, 0, 0)) > 0;
+        PQclear(res);
+        if (blocked)
+            return true;
+        sleep_ms(50);
+    }
+    return false;
+}
+
+struct blocked_call {
+    pthread_t thread;
+    struct http_response resp;
+    int rc;
+};
+
+static void *blocked_readyz(void *arg)
+{
+    struct blocked_call *call = arg;
+    call->rc = http_try_request("GET", "/readyz", NULL, NULL, 0, BLOCKED_TIMEOUT_MS, &call->resp);
+    return NULL;
+}
+
+static void expect_unavailable(const struct http_response *r, const char *when)
+{
+    cr_assert_neq(r->status, 500, "%s: /readyz must never answer 500: " HTTP_BODY, when, r->body);
+    http_expect_problem(r, 503, "service-indisponible");
+    const char *retry = http_header(r, "Retry-After");
+    cr_assert(retry != NULL, "%s: 503 without Retry-After", when);
+    char *end = NULL;
+    long seconds = strtol(retry, &end, 10);
+    cr_assert(end != retry && *end == '\0' && seconds >= 1,
+              "%s: Retry-After should be a number of seconds >= 1, is \"%s\"", when, retry);
+}
+
+static void expect_commune_from_memory(const char *when)
+{
+    struct http_response r;
+    http_get("/api/v1/communes/69248", &r);
+    cr_assert_eq(r.status, 200,
+                 "%s: /api/v1/communes/69248 should still answer 200 (served "
+                 "from memory), got %ld: " HTTP_BODY,
+                 when, r.status, r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "nom")), "Thizy-les-Bourgs");
+    http_response_release(&r);
+}
+
+/* Value of a sample "name value" line of the Prometheus text, or -1. */
+static double metric_value(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, name, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+    }
+    return -1;
+}
+
+static double read_metric(const char *name)
+{
+    struct http_response r;
+    http_get("/metrics", &r);
+    cr_assert_eq(r.status, 200, "/metrics: %ld", r.status);
+    double v = metric_value(r.body, name);
+    cr_assert(v >= 0, "/metrics lacks %s: " HTTP_BODY, name, r.body);
+    http_response_release(&r);
+    return v;
+}
+
+static void scenario_pool_exhausted(const char *database_url)
+{
+    struct http_response r;
+    http_get("/readyz", &r);
+    cr_assert_eq(r.status, 200, "before the test, /readyz should be 200: " HTTP_BODY, r.body);
+    http_response_release(&r);
+
+    lock_conn = PQconnectdb(database_url);
+    cr_assert(PQstatus(lock_conn) == CONNECTION_OK, "cannot connect to %s: %s", database_url,
+              PQerrorMessage(lock_conn));
+    exec_ok(lock_conn, "begin");
+    exec_ok(lock_conn, "lock table schema_migrations in access exclusive mode");
+
+    struct blocked_call call;
+    memset(&call, 0, sizeof call);
+    cr_assert(pthread_create(&call.thread, NULL, blocked_readyz, &call) == 0);
+    sleep_ms(200);
+    bool blocked = wait_for_blocked_session(lock_conn);
+    cr_assert(blocked, "the first /readyz never blocked behind the lock on schema_migrations");
+
+    http_get("/readyz", &r);
+    cr_assert(r.seconds < ACQUIRE_MAX_SECONDS,
+              "pool exhausted: /readyz took %.3f s, the pool wait is bounded at 300 ms", r.seconds);
+    expect_unavailable(&r, "pool exhausted");
+    http_response_release(&r);
+
+    expect_commune_from_memory("pool exhausted");
+    cr_assert(read_metric("pvd_db_pool_in_use") >= 1, "pvd_db_pool_in_use should be 1");
+    cr_assert(read_metric("pvd_db_pool_acquire_timeouts_total") >= 1,
+              "pvd_db_pool_acquire_timeouts_total should count the 503");
+
+    exec_ok(lock_conn, "commit");
+    PQfinish(lock_conn);
+    lock_conn = NULL;
+
+    pthread_join(call.thread, NULL);
+    cr_assert(call.rc == 0, "the blocked /readyz got no response: %s", call.resp.error);
+    cr_assert_eq(call.resp.status, 200,
+                 "the blocked /readyz should finish 200 once the lock is released, got %ld: "
+                 "" HTTP_BODY,
+                 call.resp.status, call.resp.body);
+    http_response_release(&call.resp);
+
+    http_get("/readyz", &r);
+    cr_assert_eq(r.status, 200, "after the exhaustion, /readyz: %ld: " HTTP_BODY, r.status, r.body);
+    http_response_release(&r);
+}
+
+static void scenario_database_down(void)
+{
+    env_or_fail("PVD_TEST_PG");
+    double reconnects_before = read_metric("pvd_db_reconnects_total");
+
+    pg_killed = true;
+    cr_assert_eq(pg_command("kill"), 0, "pg.sh kill failed");
+
+    for (int i = 0; i < DB_DOWN_PROBES; i++) {
+        struct http_response r;
+        int rc = http_try_request("GET", "/readyz", NULL, NULL, 0,
+                                  (long)(DB_DOWN_MAX_SECONDS * 1000), &r);
+        cr_assert(rc == 0, "database down, probe %d: no answer within %.0f s (%s)", i + 1,
+                  DB_DOWN_MAX_SECONDS, r.error);
+        char when[64];
+        snprintf(when, sizeof when, "database down, probe %d", i + 1);
+        expect_unavailable(&r, when);
+        http_response_release(&r);
+        sleep_ms(100);
+    }
+    expect_commune_from_memory("database down");
+    struct http_response h;
+    http_get("/healthz", &h);
+    cr_assert_eq(h.status, 200, "database down: /healthz (liveness) should stay 200");
+    http_response_release(&h);
+
+    cr_assert_eq(pg_command("start"), 0, "pg.sh start failed");
+    pg_killed = false;
+    double start = now_seconds();
+    long last = 0;
+    for (;;) {
+        struct http_response r;
+        int rc = http_try_request("GET", "/readyz", NULL, NULL, 0, 5000, &r);
+        last = rc == 0 ? r.status : -1;
+        if (rc == 0 && r.status != 200)
+            cr_assert_neq(r.status, 500, "recovering: /readyz answered 500: " HTTP_BODY, r.body);
+        http_response_release(&r);
+        if (last == 200)
+            break;
+        cr_assert(now_seconds() - start < RECOVERY_MAX_SECONDS,
+                  "/readyz still %ld %.0f s after PostgreSQL came back: the service did not "
+                  "recover by itself",
+                  last, RECOVERY_MAX_SECONDS);
+        sleep_ms(250);
+    }
+    expect_commune_from_memory("after recovery");
+    double reconnects = read_metric("pvd_db_reconnects_total");
+    cr_assert(reconnects >= 1 && reconnects > reconnects_before,
+              "pvd_db_reconnects_total should have grown (before %.0f, now %.0f)",
+              reconnects_before, reconnects);
+}
+
+Test(resilience, pool_exhausted_then_database_killed_and_back, .fini = cleanup, .timeout = 120)
+{
+    http_base_url();
+    const char *database_url = env_or_fail("PVD_TEST_DATABASE_URL");
+    env_or_fail("PVD_TEST_PG");
+    cr_log_info("step 1: pool exhausted");
+    scenario_pool_exhausted(database_url);
+    cr_log_info("step 2: database killed, then restarted");
+    scenario_database_down();
+}
