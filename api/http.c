@@ -13,7 +13,7 @@
 bool request_id_is_valid(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 64)
+    if (n == 0 || n > 128)
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
@@ -24,7 +24,7 @@ bool request_id_is_valid(const char *s)
     return true;
 }
 
-void request_id_new(char buf[65])
+void request_id_new(char buf[33])
 {
     unsigned char raw[16];
     if (RAND_bytes(raw, sizeof raw) != 1)

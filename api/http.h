@@ -17,13 +17,13 @@ struct route;
 struct request_ctx {
     struct app *app;
     const struct route *route; /* NULL when no route matched */
-    char request_id[65];
+    char request_id[129];
     struct timespec start;
     enum problem_code problem; /* the problem sent, valid when has_problem */
     bool has_problem;
 };
 
-/* Fills ctx for a new request: request id from a valid X-Request-Id (1–64 of
+/* Fills ctx for a new request: request id from a valid X-Request-Id (1–128 of
  * [A-Za-z0-9._-]) or 16 random bytes in hex; echoes it as a response header. */
 void request_ctx_begin(struct request_ctx *ctx, struct app *app, const struct route *route,
                        const struct _u_request *req, struct _u_response *res);
@@ -32,8 +32,8 @@ void request_ctx_begin(struct request_ctx *ctx, struct app *app, const struct ro
 void request_ctx_end(struct request_ctx *ctx, const struct _u_request *req,
                      const struct _u_response *res);
 
-/* Fills buf (65 bytes) with a fresh request id. */
-void request_id_new(char buf[65]);
+/* Fills buf (33 bytes at least) with a fresh request id: 32 hex digits. */
+void request_id_new(char buf[33]);
 /* True when s is acceptable as a client-given request id. */
 bool request_id_is_valid(const char *s);
 

@@ -59,17 +59,40 @@ void field_errors_add(struct field_errors *errors, const char *pointer, const ch
     va_end(ap);
 }
 
-/* A JSON string of s; bytes that would make invalid UTF-8 (client input may
- * end up in a message) are replaced by '?'. */
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms, no
+ * surrogates, at most U+10FFFF), or 0 when it is not one. */
+static size_t utf8_sequence(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
+    if (n == 0 || s[0] > 0xF4)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0) ||
+        (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90))
+        return 0;
+    return n;
+}
+
+/* A JSON string of s in which each byte that does not belong to a valid UTF-8
+ * sequence (client input may end up in a message) is replaced by '?'; valid
+ * characters are kept. */
 static json_t *safe_string(const char *s)
 {
     json_t *j = json_string(s);
     if (j)
         return j;
     char *copy = xstrdup(s);
-    for (char *p = copy; *p; p++)
-        if ((unsigned char)*p >= 0x80)
-            *p = '?';
+    for (unsigned char *p = (unsigned char *)copy; *p;) {
+        size_t n = utf8_sequence(p);
+        if (n == 0)
+            *p++ = '?';
+        else
+            p += n;
+    }
     j = xjson(json_string(copy));
     free(copy);
     return j;

@@ -40,7 +40,13 @@ struct gate_request {
     bool first;
     bool rejected;   /* 413 queued (announced length) */
     bool overflowed; /* chunked body past the limit: discarded, 413 at its end */
+    size_t uri_length;
 };
+
+/* Longer request targets get 414 (problem+json) from the gate. Beyond what fits
+ * in libmicrohttpd's per-connection memory (32 KiB by default), MHD answers 414
+ * itself, with its own body: a reverse proxy should cap URIs before that. */
+#define GATE_MAX_URI_BYTES 8192u
 
 /* A chunked upload past the limit is drained (not stored) so that the 413 can
  * be sent once MHD lets us answer; past this much more, the connection is cut. */
@@ -49,18 +55,17 @@ struct gate_request {
 static struct gate the_gate;
 static bool gate_armed;
 
-static enum MHD_Result queue_too_large(struct MHD_Connection *connection, struct app *app)
+/* Answers a problem from the gate, before ulfius sees the request. */
+static enum MHD_Result queue_problem(struct MHD_Connection *connection, struct app *app,
+                                     enum problem_code code, const char *detail)
 {
-    char request_id[65];
+    char request_id[129];
     const char *given = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "X-Request-Id");
     if (request_id_is_valid(given))
         snprintf(request_id, sizeof request_id, "%s", given);
     else
         request_id_new(request_id);
-    char detail[160];
-    snprintf(detail, sizeof detail, "Le corps de la requête dépasse %zu octets.",
-             app->config.http_max_body_bytes);
-    struct problem p = {PROBLEM_CORPS_TROP_VOLUMINEUX, detail, NULL, NULL, request_id, NULL};
+    struct problem p = {code, detail, NULL, NULL, request_id, NULL};
     json_t *body = problem_to_json(&p, app->config.problem_base_url);
     char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(body);
@@ -71,13 +76,21 @@ static enum MHD_Result queue_too_large(struct MHD_Connection *connection, struct
     MHD_add_response_header(response, "Content-Type", "application/problem+json");
     MHD_add_response_header(response, "X-Request-Id", request_id);
     MHD_add_response_header(response, "Connection", "close");
-    enum MHD_Result r = MHD_queue_response(connection, 413, response);
+    int status = problem_status(code);
+    enum MHD_Result r = MHD_queue_response(connection, (unsigned)status, response);
     MHD_destroy_response(response);
-    metrics_observe(app->metrics, routes_index(NULL), 413, 0);
-    struct log_access line = {request_id, "-", "(corps trop volumineux)",
-                              413,        0,   "corps-trop-volumineux"};
+    metrics_observe(app->metrics, routes_index(NULL), status, 0);
+    struct log_access line = {request_id, "-", "(filtre d'entrée)", status, 0, problem_slug(code)};
     log_access(&line);
     return r;
+}
+
+static enum MHD_Result queue_too_large(struct MHD_Connection *connection, struct app *app)
+{
+    char detail[160];
+    snprintf(detail, sizeof detail, "Le corps de la requête dépasse %zu octets.",
+             app->config.http_max_body_bytes);
+    return queue_problem(connection, app, PROBLEM_CORPS_TROP_VOLUMINEUX, detail);
 }
 
 static enum MHD_Result gate_access_handler(void *cls, struct MHD_Connection *connection,
@@ -96,6 +109,11 @@ static enum MHD_Result gate_access_handler(void *cls, struct MHD_Connection *con
     }
     if (g->first) {
         g->first = false;
+        if (g->uri_length > GATE_MAX_URI_BYTES) {
+            g->rejected = true;
+            return queue_problem(connection, gate->app, PROBLEM_URI_TROP_LONGUE,
+                                 "La cible de la requête dépasse 8192 octets.");
+        }
         const char *length =
             MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Length");
         if (length) {
@@ -129,6 +147,7 @@ static void *gate_uri_logger(void *cls, const char *uri, struct MHD_Connection *
     struct gate *gate = cls;
     struct gate_request *g = xcalloc(1, sizeof *g);
     g->first = true;
+    g->uri_length = strlen(uri);
     g->inner_con_cls = ulfius_uri_logger(NULL, uri);
     atomic_fetch_add(&gate->app->inflight, 1);
     return g;

@@ -1,5 +1,6 @@
 /* Public, read-only routes of the geographic referential (Licence Ouverte
  * data), served from the in-memory snapshot (referentiel_store.h). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,17 @@
 #include "../xalloc.h"
 #include "handlers.h"
 
-#define Q_MAX_BYTES 100
+#define Q_MAX_CHARS 100
+#define Q_MAX_BYTES (4 * Q_MAX_CHARS)
+
+/* Number of UTF-8 characters of s (continuation bytes not counted). */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
 
 static struct referentiel_snapshot *
 snapshot_or_reply(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx)
@@ -165,22 +176,26 @@ void handle_list_communes(const struct _u_request *req, struct _u_response *res,
     query_code(req, "region", is_region_code, "un code de région (2 ou 3 chiffres)", &f.region,
                &errs);
     query_code(req, "epci", is_siren, "un SIREN d'EPCI (9 chiffres, clé de Luhn)", &f.epci, &errs);
-    query_int(req, "population_min", 0, 100000000, &f.population_min, &errs);
-    query_int(req, "population_max", 0, 100000000, &f.population_max, &errs);
+    query_int(req, "population_min", 0, INT32_MAX, &f.population_min, &errs);
+    query_int(req, "population_max", 0, INT32_MAX, &f.population_max, &errs);
     const char *q = query_get(req, "q");
     if (q) {
-        size_t folded = strlen(q) <= Q_MAX_BYTES ? text_fold(q, q_plie, sizeof q_plie) : 0;
-        if (strlen(q) > Q_MAX_BYTES || folded == (size_t)-1 || folded == 0)
-            field_errors_add(&errs, "/q", "q", folded == 0 ? "recherche-vide" : "format-invalide",
-                             "« q » doit contenir de 1 à %d octets UTF-8 dont au moins une "
-                             "lettre ou un chiffre.",
-                             Q_MAX_BYTES);
+        size_t folded = (size_t)-1;
+        if (strlen(q) <= Q_MAX_BYTES && utf8_chars(q) <= Q_MAX_CHARS)
+            folded = text_fold(q, q_plie, sizeof q_plie);
+        if (folded == (size_t)-1)
+            field_errors_add(&errs, "/q", "q", "format-invalide",
+                             "« q » doit être un texte UTF-8 de %d caractères au plus.",
+                             Q_MAX_CHARS);
+        else if (folded == 0)
+            field_errors_add(&errs, "/q", "q", "recherche-vide",
+                             "« q » doit contenir au moins une lettre ou un chiffre.");
         else
             f.q_plie = q_plie;
     }
     if (f.population_min >= 0 && f.population_max >= 0 && f.population_min > f.population_max)
-        field_errors_add(&errs, "/population_max", "population_max", "incoherent",
-                         "« population_max » doit être supérieur ou égal à « population_min ».");
+        field_errors_add(&errs, "/population_min", "population_min", "incoherent",
+                         "« population_min » doit être inférieur ou égal à « population_max ».");
     if (!params_or_reply(req, res, ctx, &errs))
         return;
     snprintf(canon, sizeof canon, "d=%s|r=%s|e=%s|min=%lld|max=%lld|q=%s",

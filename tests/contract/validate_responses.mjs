@@ -300,13 +300,17 @@ function main(argv) {
 		/* 1. operation */
 		const template = matchTemplate(templates, path);
 		const pathItem = template ? deref(doc, doc.paths[template], pointerOf(["paths", template])) : null;
-		const lowerMethod = method.toLowerCase();
+		/* HEAD is answered as GET without a body (RFC 9110 §9.3.2). */
+		const isHead = method === "HEAD";
+		const lowerMethod = isHead ? "get" : method.toLowerCase();
 		const operation = pathItem && HTTP_METHODS.includes(lowerMethod) ? pathItem.node[lowerMethod] : undefined;
 		const operationPointer = operation ? `${pathItem.pointer}/${lowerMethod}` : null;
 		if (operation)
 			operationsSeen.add(`${method} ${template}`);
 
-		/* 2. response object */
+		/* 2. response objects: the operation's, then the generic one for this status
+		 * (generic responses apply to every operation). */
+		const candidates = [];
 		let responseRef = null; /* { node, pointer } before dereferencing */
 		const statusKey = String(status);
 		if (operation && operation.responses && typeof operation.responses === "object") {
@@ -316,9 +320,11 @@ function main(argv) {
 			if (key !== null)
 				responseRef = { node: responses[key], pointer: `${operationPointer}/responses/${escapePointerSegment(key)}` };
 		}
-		if (responseRef === null && statusKey in generic)
-			responseRef = { node: generic[statusKey], pointer: pointerOf(["x-reponses-generiques", statusKey]) };
-		if (responseRef === null) {
+		if (responseRef !== null)
+			candidates.push(responseRef);
+		if (statusKey in generic)
+			candidates.push({ node: generic[statusKey], pointer: pointerOf(["x-reponses-generiques", statusKey]) });
+		if (candidates.length === 0) {
 			if (!template)
 				fail(`no path of the document matches ${path}`);
 			else if (!operation)
@@ -327,19 +333,25 @@ function main(argv) {
 				fail(`status ${status} not documented for ${method} ${template}`);
 			return;
 		}
+		const check = (ref) => {
+		const problems = [];
+		const fail = (message, details = []) => problems.push({ where, message, details });
 		let response;
 		try {
-			response = deref(doc, responseRef.node, responseRef.pointer);
+			response = deref(doc, ref.node, ref.pointer);
 		} catch (err) {
 			fail(err.message);
-			return;
+			return problems;
 		}
 
 		/* 3. content type, 4. body */
 		const content = response.node.content && typeof response.node.content === "object" ? response.node.content : null;
 		const body = entry.body === undefined ? null : entry.body;
 		const actualType = entry.content_type ? baseMediaType(entry.content_type) : "";
-		if (!content || Object.keys(content).length === 0) {
+		if (isHead) {
+			if (body !== null && body !== "")
+				fail("a HEAD response has a body");
+		} else if (!content || Object.keys(content).length === 0) {
 			if (body !== null && body !== "")
 				fail("the response is documented without content but has a body");
 		} else if (actualType === "") {
@@ -391,6 +403,20 @@ function main(argv) {
 				}
 			}
 		}
+		return problems;
+		};
+		let firstProblems = null;
+		for (const ref of candidates) {
+			const problems = check(ref);
+			if (problems.length === 0) {
+				firstProblems = null;
+				break;
+			}
+			if (firstProblems === null)
+				firstProblems = problems;
+		}
+		if (firstProblems !== null)
+			failures.push(...firstProblems);
 	});
 
 	if (checked === 0) {

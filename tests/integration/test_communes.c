@@ -2,8 +2,9 @@
  * (q) of GET /api/v1/communes, against the real server and the referential
  * @etalab/decoupage-administratif 6.0.0 (millésime 2026). Read-only, parallel-safe.
  *
- * Expected values come from node_modules/@etalab/decoupage-administratif/data (communes.json, epci.json), e.g.
- *   node -e 'const c=require("./node_modules/@etalab/decoupage-administratif/data/communes.json");
+ * Expected values come from node_modules/@etalab/decoupage-administratif/data (communes.json,
+ * epci.json), e.g. node -e 'const
+ * c=require("./node_modules/@etalab/decoupage-administratif/data/communes.json");
  *            console.log(JSON.stringify(c.find(x=>x.code=="69248")))'
  * and, for EPCI membership, epci.json (membres[].code). */
 #include <criterion/criterion.h>

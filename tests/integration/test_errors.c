@@ -405,3 +405,28 @@ Test(problemes, titles_are_fixed_by_code)
         http_response_release(&r);
     }
 }
+
+/* Client bytes that are not UTF-8 (or cut inside a character) must not corrupt the French
+ * text around them: the message of an unknown parameter keeps its accents. */
+Test(problemes, french_text_survives_bad_client_bytes)
+{
+    char long_name[200];
+    int n = snprintf(long_name, sizeof long_name, "/api/v1/regions?a");
+    for (int i = 0; i < 40; i++)
+        n += snprintf(long_name + n, sizeof long_name - (size_t)n, "%%C3%%A9");
+    snprintf(long_name + n, sizeof long_name - (size_t)n, "=1");
+    const char *paths[] = {"/api/v1/regions?%C3%28=1", long_name};
+    for (size_t i = 0; i < 2; i++) {
+        struct http_response r;
+        http_get(paths[i], &r);
+        http_expect_problem(&r, 400, "parametre-invalide");
+        json_t *item = json_array_get(json_object_get(r.json, "erreurs"), 0);
+        const char *code = json_string_value(json_object_get(item, "code"));
+        const char *message = json_string_value(json_object_get(item, "message"));
+        cr_assert(code && strcmp(code, "parametre-inconnu") == 0, HTTP_BODY, r.body);
+        cr_assert(message && strstr(message, "Paramètre") && strstr(message, "inconnu"),
+                  "GET %s: message should read \"Paramètre « … » inconnu…\": " HTTP_BODY, paths[i],
+                  r.body);
+        http_response_release(&r);
+    }
+}

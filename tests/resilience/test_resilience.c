@@ -91,9 +91,11 @@ static void exec_ok(PGconn *conn, const char *sql)
 static bool wait_for_blocked_session(PGconn *conn)
 {
     for (int i = 0; i < 100; i++) {
-        PGresult *res = PQexec(conn, "select count(*) from pg_locks l join pg_stat_activity a "
-                                     "on a.pid = l.pid where not l.granted and a.pid <> "
-                                     "pg_backend_pid() and a.datname = current_database()");
+        /* pg_locks is read live (pg_stat_activity would be a per-transaction snapshot) */
+        PGresult *res = PQexec(conn, "select count(*) from pg_locks where not granted and "
+                                     "relation = 'schema_migrations'::regclass and database = "
+                                     "(select oid from pg_database where datname = "
+                                     "current_database())");
         bool blocked = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
                        atoi(PQgetvalue(res, 0, 0)) > 0;
         PQclear(res);

@@ -520,7 +520,8 @@ int http_try_raw(const char *request, size_t len, long timeout_ms, struct http_r
     double start = now_seconds();
     int fd = connect_to(host, port);
     if (fd < 0) {
-        snprintf(resp->error, sizeof resp->error, "connect %.100s:%s: %s", host, port, strerror(errno));
+        snprintf(resp->error, sizeof resp->error, "connect %.100s:%s: %s", host, port,
+                 strerror(errno));
         resp->body = xstrndup_or_die("", 0);
         return -1;
     }
