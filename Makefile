@@ -23,7 +23,7 @@ UNIT_SRC   := $(DOMAIN_SRC) api/problem.c api/cursor.c api/config.c api/log.c ap
 
 B := build
 OBJ      = $(patsubst %.c,$(B)/obj/%.o,$(1))
-ASAN_OBJ = $(patsubst %.c,$(B)/asan/%.o,$(1))
+ASAN_OBJ = $(patsubst %.c,$(B)/asan-obj/%.o,$(1))
 
 .PHONY: all build deps npm run test unit integration asan fuzz bench fmt fmt-check lint-openapi \
         clean routes
@@ -54,7 +54,7 @@ $(B)/obj/%.o: %.c
 	@echo "CC $<"
 	@$(CC) $(BASEFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
-$(B)/asan/%.o: %.c
+$(B)/asan-obj/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "CC (asan) $<"
 	@$(CC) $(BASEFLAGS) $(ASANFLAGS) $(PKG_CFLAGS) -c $< -o $@
@@ -64,35 +64,35 @@ SERVER_SRC := $(DOMAIN_SRC) $(DB_SRC) $(API_SRC) api/main.c $(B)/gen/embedded.c
 $(B)/pvd-api: $(call OBJ,$(SERVER_SRC))
 	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS)
 
-$(B)/asan/pvd-api: $(call ASAN_OBJ,$(SERVER_SRC))
+$(B)/bin/pvd-api-asan: $(call ASAN_OBJ,$(SERVER_SRC))
 	$(CC) $(ASANFLAGS) $^ -o $@ $(PKG_LIBS)
 
 # ---- tests ---------------------------------------------------------------
 UNIT_TESTS := $(wildcard tests/unit/test_*.c)
-$(B)/tests/unit: $(call OBJ,$(UNIT_SRC) $(UNIT_TESTS))
+$(B)/bin/unit: $(call OBJ,$(UNIT_SRC) $(UNIT_TESTS))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion
 
-$(B)/asan/tests/unit: $(call ASAN_OBJ,$(UNIT_SRC) $(UNIT_TESTS))
+$(B)/bin/unit-asan: $(call ASAN_OBJ,$(UNIT_SRC) $(UNIT_TESTS))
 	@mkdir -p $(@D)
 	$(CC) $(ASANFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion
 
 IT_SUPPORT := $(wildcard tests/support/*.c)
 IT_API     := $(filter-out tests/integration/test_db.c,$(wildcard tests/integration/test_*.c))
-$(B)/tests/integration: $(call OBJ,$(IT_API) $(IT_SUPPORT))
+$(B)/bin/integration: $(call OBJ,$(IT_API) $(IT_SUPPORT))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion $(shell pkg-config --libs libcurl)
 
 RES_TESTS := $(wildcard tests/resilience/test_*.c)
-$(B)/tests/resilience: $(call OBJ,$(RES_TESTS) $(IT_SUPPORT))
+$(B)/bin/resilience: $(call OBJ,$(RES_TESTS) $(IT_SUPPORT))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion $(shell pkg-config --libs libcurl)
 
-$(B)/tests/db: $(call OBJ,tests/integration/test_db.c $(DB_SRC) $(DOMAIN_SRC))
+$(B)/bin/db: $(call OBJ,tests/integration/test_db.c $(DB_SRC) $(DOMAIN_SRC))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion
 
-$(B)/asan/tests/db: $(call ASAN_OBJ,tests/integration/test_db.c $(DB_SRC) $(DOMAIN_SRC))
+$(B)/bin/db-asan: $(call ASAN_OBJ,tests/integration/test_db.c $(DB_SRC) $(DOMAIN_SRC))
 	@mkdir -p $(@D)
 	$(CC) $(ASANFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion
 
@@ -100,13 +100,13 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz
 $(B)/fuzz/%: tests/fuzz/%.c $(UNIT_SRC)
 	@mkdir -p $(@D)
 	clang $(BASEFLAGS) -Wno-missing-prototypes -O1 -g -fsanitize=fuzzer,address,undefined \
-	  $(PKG_CFLAGS) $^ -o $@ $(PKG_LIBS)
+	  $(PKG_CFLAGS) $(filter %.c,$^) -o $@ $(PKG_LIBS)
 
-test-binaries: $(B)/pvd-api $(B)/asan/pvd-api $(B)/tests/unit $(B)/asan/tests/unit \
-               $(B)/tests/integration $(B)/tests/resilience $(B)/tests/db $(B)/asan/tests/db $(FUZZ_TARGETS)
+test-binaries: $(B)/pvd-api $(B)/bin/pvd-api-asan $(B)/bin/unit $(B)/bin/unit-asan \
+               $(B)/bin/integration $(B)/bin/resilience $(B)/bin/db $(B)/bin/db-asan $(FUZZ_TARGETS)
 
-unit: $(B)/tests/unit
-	$(B)/tests/unit --jobs 2
+unit: $(B)/bin/unit
+	$(B)/bin/unit --jobs 2
 
 fuzz: $(FUZZ_TARGETS)
 	tests/fuzz/run.sh $(FUZZ_TARGETS)

@@ -85,7 +85,7 @@ stop_server() {
 fresh_db() {
 	local base
 	base=$($PG url)
-	psql "$base" -qAt -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
+	PGOPTIONS=--client-min-messages=warning psql "$base" -qAt -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
 	echo "${base% dbname=*} dbname=$1"
 }
 
@@ -100,7 +100,7 @@ api_suite() { # api_suite LABEL SERVER_BIN
 	: >"$capture"
 	start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=4
 	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_CAPTURE=$capture PVD_TEST_DATABASE_URL=$url \
-		$B/tests/integration --jobs 2 || { stop_server || true; return 1; }
+		$B/bin/integration --jobs 2 || { stop_server || true; return 1; }
 	stop_server
 	node tests/contract/validate_responses.mjs openapi/openapi.yaml "$capture"
 }
@@ -114,7 +114,7 @@ resilience_suite() { # resilience_suite SERVER_BIN
 	start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=1 DB_ACQUIRE_TIMEOUT_MS=300 \
 		DB_STATEMENT_TIMEOUT_MS=5000
 	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_DATABASE_URL=$url PVD_TEST_PG="$PWD/$PG" \
-		$B/tests/resilience --jobs 1 || { stop_server || true; return 1; }
+		$B/bin/resilience --jobs 1 || { stop_server || true; return 1; }
 	stop_server
 }
 
@@ -160,9 +160,9 @@ drain_suite() {
 mkdir -p $B/tests
 
 step "unit tests"
-run unit $B/tests/unit --jobs 2
+run unit $B/bin/unit --jobs 2
 step "unit tests (ASan+UBSan)"
-run unit-asan $B/asan/tests/unit --jobs 2
+run unit-asan $B/bin/unit-asan --jobs 2
 
 step "fuzzing (${FUZZ_SECONDS}s per target)"
 run fuzz tests/fuzz/run.sh "$FUZZ_SECONDS" $B/fuzz/*
@@ -176,17 +176,17 @@ step "test PostgreSQL (var/test)"
 $PG start >/dev/null
 
 step "database layer tests"
-run db env PVD_TEST_DATABASE_URL="$($PG url)" $B/tests/db --jobs 2
+run db env PVD_TEST_DATABASE_URL="$($PG url)" $B/bin/db --jobs 2
 step "database layer tests (ASan+UBSan)"
-run db-asan env PVD_TEST_DATABASE_URL="$($PG url)" $B/asan/tests/db --jobs 2
+run db-asan env PVD_TEST_DATABASE_URL="$($PG url)" $B/bin/db-asan --jobs 2
 
 step "HTTP API suite, real server and PostgreSQL"
 run api api_suite normal $B/pvd-api
 step "HTTP API suite, server under ASan+UBSan"
-run api-asan api_suite asan $B/asan/pvd-api
+run api-asan api_suite asan $B/bin/pvd-api-asan
 
 step "resilience: pool exhausted, PostgreSQL killed and restarted (ASan+UBSan server)"
-run resilience resilience_suite $B/asan/pvd-api
+run resilience resilience_suite $B/bin/pvd-api-asan
 
 step "graceful shutdown: in-flight request finished, exit 0"
 run drain drain_suite

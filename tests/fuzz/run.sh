@@ -7,6 +7,7 @@ seconds=$1
 shift
 status=0
 for target in "$@"; do
+	[ -f "$target" ] && [ -x "$target" ] || continue # skip make's .d files
 	name=$(basename "$target")
 	seed=tests/fuzz/corpus/$name
 	work=$(mktemp -d)

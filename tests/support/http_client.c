@@ -166,8 +166,17 @@ static json_t *safe_string(const char *s, size_t n)
     return j;
 }
 
+static bool capture_paused;
+
+void http_capture_pause(bool paused)
+{
+    capture_paused = paused;
+}
+
 static void capture(const char *method, const char *path, const struct http_response *resp)
 {
+    if (capture_paused)
+        return;
     const char *file = getenv("PVD_TEST_CAPTURE");
     if (file == NULL || file[0] == '\0' || resp->status <= 0)
         return;

@@ -72,6 +72,10 @@ void http_response_release(struct http_response *resp);
  * arrived, -1 otherwise (resp->error says why). Never asserts. */
 int http_try_raw(const char *request, size_t len, long timeout_ms, struct http_response *resp);
 
+/* Stops (true) or resumes capturing responses in this test process: for answers that
+ * libmicrohttpd sends itself, which the contract does not describe. */
+void http_capture_pause(bool paused);
+
 /* ---- assertions shared by the suites (main thread only) ---------------------------- */
 
 /* Asserts an RFC 9457 problem: HTTP status, Content-Type application/problem+json, members
