@@ -53,7 +53,7 @@ static void read_uint(struct errors_out *errs, config_lookup_fn lookup, void *ct
     char *end = NULL;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (s[0] == '\0' || s[0] == '-' || s[0] == '+' || *end != '\0' || errno == ERANGE || v < min ||
+    if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno == ERANGE || v < min ||
         v > max) {
         report(errs, "%s: entier attendu entre %llu et %llu (reçu « %.40s »)", name, min, max, s);
         return;

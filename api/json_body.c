@@ -59,15 +59,20 @@ enum problem_code json_body_parse(const char *content_type, const void *data, si
         return PROBLEM_JSON_INVALIDE;
     }
     json_error_t err;
-    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
+    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
     if (root == NULL) {
+        /* jansson may quote a piece of the client's bytes, possibly cut inside a
+         * character: keep its ASCII text only, so the detail stays valid UTF-8. */
+        for (char *p = err.text; *p; p++)
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
         snprintf(detail, detail_size, "JSON invalide (ligne %d, colonne %d) : %.120s", err.line,
                  err.column, err.text);
         return PROBLEM_JSON_INVALIDE;
     }
     if (!json_is_object(root)) {
         json_decref(root);
-        snprintf(detail, detail_size, "Le corps doit être un objet JSON.");
+        snprintf(detail, detail_size, "Le corps doit être un objet JSON ({…}).");
         return PROBLEM_JSON_INVALIDE;
     }
     *out = root;

@@ -59,9 +59,13 @@ static void apply_field(const struct json_field *f, const json_t *v, void *targe
         const char *s = json_string_value(v);
         size_t n = json_string_length(v);
         if (n < f->min_length || (f->max_length && n > f->max_length)) {
-            field_errors_add(errs, pointer, NULL, "longueur-invalide",
-                             "La longueur doit être comprise entre %zu et %zu octets.",
-                             f->min_length, f->max_length ? f->max_length : (size_t)-1);
+            if (f->max_length)
+                field_errors_add(errs, pointer, NULL, "longueur-invalide",
+                                 "La longueur doit être comprise entre %zu et %zu octets.",
+                                 f->min_length, f->max_length);
+            else
+                field_errors_add(errs, pointer, NULL, "longueur-invalide",
+                                 "La longueur doit être d'au moins %zu octet(s).", f->min_length);
             return;
         }
         if (strlen(s) != n) {

@@ -351,6 +351,8 @@ const struct ref_commune *referentiel_find_commune(const struct referentiel *ref
 const struct ref_epci *referentiel_find_epci(const struct referentiel *ref, const char *siren)
 {
     struct ref_epci key;
+    if (strlen(siren) >= sizeof key.siren)
+        return NULL; /* a longer key must not match on its truncated prefix */
     snprintf(key.siren, sizeof key.siren, "%s", siren);
     return bsearch(&key, ref->epcis, ref->epci_count, sizeof *ref->epcis, cmp_epci);
 }
@@ -359,6 +361,8 @@ const struct ref_departement *referentiel_find_departement(const struct referent
                                                            const char *code)
 {
     struct ref_departement key;
+    if (strlen(code) >= sizeof key.code)
+        return NULL;
     snprintf(key.code, sizeof key.code, "%s", code);
     return bsearch(&key, ref->departements, ref->departement_count, sizeof *ref->departements,
                    cmp_departement);
@@ -367,6 +371,8 @@ const struct ref_departement *referentiel_find_departement(const struct referent
 const struct ref_region *referentiel_find_region(const struct referentiel *ref, const char *code)
 {
     struct ref_region key;
+    if (strlen(code) >= sizeof key.code)
+        return NULL;
     snprintf(key.code, sizeof key.code, "%s", code);
     return bsearch(&key, ref->regions, ref->region_count, sizeof *ref->regions, cmp_region);
 }
