@@ -217,30 +217,77 @@ void handle_list_communes(const struct _u_request *req, struct _u_response *res,
     referentiel_snapshot_release(ctx->app->referentiel, snap);
 }
 
-void handle_get_commune(const struct _u_request *req, struct _u_response *res,
-                        struct request_ctx *ctx)
+/* A single object of the snapshot addressed by its official code. */
+struct detail_route {
+    const char *param;
+    bool (*valid)(const char *code);
+    const char *format_message;                                    /* 400: the code is malformed */
+    const char *not_found;                                         /* 404 */
+    long (*find)(const struct referentiel *ref, const char *code); /* index, or -1 */
+    const struct rendered *(*rendered)(const struct referentiel_snapshot *snap);
+};
+
+static void get_detail(const struct detail_route *route, const struct _u_request *req,
+                       struct _u_response *res, struct request_ctx *ctx)
 {
-    static const char *const known[] = {"code_insee", NULL};
+    const char *const known[] = {route->param, NULL};
     struct field_errors errs = FIELD_ERRORS_INIT;
-    const char *code = query_get(req, "code_insee");
+    const char *code = query_get(req, route->param);
+    char pointer[32];
+    snprintf(pointer, sizeof pointer, "/%s", route->param);
     query_check_known(req, known, &errs);
-    if (code == NULL || !insee_code_is_valid(code))
-        field_errors_add(&errs, "/code_insee", "code_insee", "format-invalide",
-                         "Code INSEE attendu : 5 caractères, 2A/2B pour la Corse (R42).");
+    if (code == NULL || !route->valid(code))
+        field_errors_add(&errs, pointer, route->param, "format-invalide", "%s",
+                         route->format_message);
     if (!params_or_reply(req, res, ctx, &errs))
         return;
     struct referentiel_snapshot *snap = snapshot_or_reply(req, res, ctx);
     if (snap == NULL)
         return;
-    const struct ref_commune *c = referentiel_find_commune(&snap->ref, code);
-    if (c == NULL) {
-        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
-                        "Aucune commune actuelle n'a ce code INSEE dans le référentiel chargé.");
+    long index = route->find(&snap->ref, code);
+    if (index < 0) {
+        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE, route->not_found);
     } else {
-        const struct rendered *r = &snap->commune_detail[c - snap->ref.communes];
+        const struct rendered *r = &route->rendered(snap)[index];
         respond_conditional_json(req, res, r->json, r->len, r->etag);
     }
     referentiel_snapshot_release(ctx->app->referentiel, snap);
+}
+
+static long find_commune(const struct referentiel *ref, const char *code)
+{
+    const struct ref_commune *c = referentiel_find_commune(ref, code);
+    return c ? (long)(c - ref->communes) : -1;
+}
+
+static const struct rendered *commune_details(const struct referentiel_snapshot *snap)
+{
+    return snap->commune_detail;
+}
+
+static long find_epci(const struct referentiel *ref, const char *siren)
+{
+    const struct ref_epci *e = referentiel_find_epci(ref, siren);
+    return e ? (long)(e - ref->epcis) : -1;
+}
+
+static const struct rendered *epci_details(const struct referentiel_snapshot *snap)
+{
+    return snap->epci_detail;
+}
+
+void handle_get_commune(const struct _u_request *req, struct _u_response *res,
+                        struct request_ctx *ctx)
+{
+    static const struct detail_route route = {
+        "code_insee",
+        insee_code_is_valid,
+        "Code INSEE attendu : 5 caractères, 2A/2B pour la Corse (R42).",
+        "Aucune commune actuelle n'a ce code INSEE dans le référentiel chargé.",
+        find_commune,
+        commune_details,
+    };
+    get_detail(&route, req, res, ctx);
 }
 
 void handle_list_epci(const struct _u_request *req, struct _u_response *res,
@@ -276,25 +323,13 @@ void handle_list_epci(const struct _u_request *req, struct _u_response *res,
 
 void handle_get_epci(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx)
 {
-    static const char *const known[] = {"siren", NULL};
-    struct field_errors errs = FIELD_ERRORS_INIT;
-    const char *siren = query_get(req, "siren");
-    query_check_known(req, known, &errs);
-    if (siren == NULL || !siren_is_valid(siren))
-        field_errors_add(&errs, "/siren", "siren", "format-invalide",
-                         "SIREN attendu : 9 chiffres avec une clé de Luhn valide (R42).");
-    if (!params_or_reply(req, res, ctx, &errs))
-        return;
-    struct referentiel_snapshot *snap = snapshot_or_reply(req, res, ctx);
-    if (snap == NULL)
-        return;
-    const struct ref_epci *e = referentiel_find_epci(&snap->ref, siren);
-    if (e == NULL) {
-        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
-                        "Aucun EPCI n'a ce SIREN dans le référentiel chargé.");
-    } else {
-        const struct rendered *r = &snap->epci_detail[e - snap->ref.epcis];
-        respond_conditional_json(req, res, r->json, r->len, r->etag);
-    }
-    referentiel_snapshot_release(ctx->app->referentiel, snap);
+    static const struct detail_route route = {
+        "siren",
+        siren_is_valid,
+        "SIREN attendu : 9 chiffres avec une clé de Luhn valide (R42).",
+        "Aucun EPCI n'a ce SIREN dans le référentiel chargé.",
+        find_epci,
+        epci_details,
+    };
+    get_detail(&route, req, res, ctx);
 }
