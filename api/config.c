@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,8 +54,7 @@ static void read_uint(struct errors_out *errs, config_lookup_fn lookup, void *ct
     char *end = NULL;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno == ERANGE || v < min ||
-        v > max) {
+    if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno == ERANGE || v < min || v > max) {
         report(errs, "%s: entier attendu entre %llu et %llu (reçu « %.40s »)", name, min, max, s);
         return;
     }
@@ -105,6 +105,34 @@ static char *read_secret(struct errors_out *errs, config_lookup_fn lookup, void 
     return xstrdup(buf);
 }
 
+/* The numeric settings: name, default, bounds, and where the value goes. */
+struct number_setting {
+    const char *name;
+    unsigned long long def, min, max;
+    size_t offset;
+    bool is_size; /* size_t member, else unsigned */
+};
+
+#define SETTING(name, def, min, max, member)                                                       \
+    {                                                                                              \
+        name, def, min, max, offsetof(struct app_config, member), false                            \
+    }
+
+static const struct number_setting numbers[] = {
+    SETTING("HTTP_PORT", 8080, 1, 65535, http_port),
+    SETTING("HTTP_THREADS", 4, 1, 256, http_threads),
+    SETTING("HTTP_MAX_CONNECTIONS", 256, 1, 100000, http_max_connections),
+    SETTING("HTTP_IDLE_TIMEOUT_SECONDS", 15, 1, 3600, http_idle_timeout_seconds),
+    {"HTTP_MAX_BODY_BYTES", 1048576, 1024, 64ull * 1024 * 1024,
+     offsetof(struct app_config, http_max_body_bytes), true},
+    SETTING("DB_POOL_SIZE", 4, 1, 512, db_pool_size),
+    SETTING("DB_ACQUIRE_TIMEOUT_MS", 2000, 1, 600000, db_acquire_timeout_ms),
+    SETTING("DB_STATEMENT_TIMEOUT_MS", 5000, 1, 3600000, db_statement_timeout_ms),
+    SETTING("DB_CONNECT_TIMEOUT_SECONDS", 5, 1, 3600, db_connect_timeout_seconds),
+    SETTING("SHUTDOWN_GRACE_SECONDS", 20, 0, 3600, shutdown_grace_seconds),
+    SETTING("PVD_REFERENTIEL_RELOAD_SECONDS", 300, 1, 86400, referentiel_reload_seconds),
+};
+
 bool config_load(struct app_config *config, config_lookup_fn lookup, void *ctx,
                  bool require_database, char *errors, size_t errors_size)
 {
@@ -114,34 +142,19 @@ bool config_load(struct app_config *config, config_lookup_fn lookup, void *ctx,
     if (errors_size)
         errors[0] = '\0';
 
-    read_uint(&errs, lookup, ctx, "HTTP_PORT", 8080, 1, 65535, &v);
-    config->http_port = (unsigned)v;
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        const struct number_setting *n = &numbers[i];
+        read_uint(&errs, lookup, ctx, n->name, n->def, n->min, n->max, &v);
+        if (n->is_size)
+            *(size_t *)((char *)config + n->offset) = (size_t)v;
+        else
+            *(unsigned *)((char *)config + n->offset) = (unsigned)v;
+    }
     read_string(&errs, lookup, ctx, "HTTP_BIND_ADDRESS", "0.0.0.0", config->http_bind_address,
                 sizeof config->http_bind_address);
-    read_uint(&errs, lookup, ctx, "HTTP_THREADS", 4, 1, 256, &v);
-    config->http_threads = (unsigned)v;
-    read_uint(&errs, lookup, ctx, "HTTP_MAX_CONNECTIONS", 256, 1, 100000, &v);
-    config->http_max_connections = (unsigned)v;
-    read_uint(&errs, lookup, ctx, "HTTP_IDLE_TIMEOUT_SECONDS", 15, 1, 3600, &v);
-    config->http_idle_timeout_seconds = (unsigned)v;
-    read_uint(&errs, lookup, ctx, "HTTP_MAX_BODY_BYTES", 1048576, 1024, 64ull * 1024 * 1024, &v);
-    config->http_max_body_bytes = (size_t)v;
-
     config->database_url = read_secret(&errs, lookup, ctx, "DATABASE_URL");
     if (require_database && config->database_url == NULL)
         report(&errs, "DATABASE_URL: obligatoire (chaîne de connexion libpq)");
-    read_uint(&errs, lookup, ctx, "DB_POOL_SIZE", 4, 1, 512, &v);
-    config->db_pool_size = (unsigned)v;
-    read_uint(&errs, lookup, ctx, "DB_ACQUIRE_TIMEOUT_MS", 2000, 1, 600000, &v);
-    config->db_acquire_timeout_ms = (unsigned)v;
-    read_uint(&errs, lookup, ctx, "DB_STATEMENT_TIMEOUT_MS", 5000, 1, 3600000, &v);
-    config->db_statement_timeout_ms = (unsigned)v;
-    read_uint(&errs, lookup, ctx, "DB_CONNECT_TIMEOUT_SECONDS", 5, 1, 3600, &v);
-    config->db_connect_timeout_seconds = (unsigned)v;
-    read_uint(&errs, lookup, ctx, "SHUTDOWN_GRACE_SECONDS", 20, 0, 3600, &v);
-    config->shutdown_grace_seconds = (unsigned)v;
-    read_uint(&errs, lookup, ctx, "PVD_REFERENTIEL_RELOAD_SECONDS", 300, 1, 86400, &v);
-    config->referentiel_reload_seconds = (unsigned)v;
 
     const char *level = lookup("LOG_LEVEL", ctx);
     config->log_level = LOG_INFO;
