@@ -98,7 +98,12 @@ static char *read_secret(struct errors_out *errs, config_lookup_fn lookup, void 
     }
     char buf[4096];
     size_t n = fread(buf, 1, sizeof buf - 1, f);
+    bool longer = n == sizeof buf - 1 && fgetc(f) != EOF;
     fclose(f);
+    if (longer) {
+        report(errs, "%s: fichier trop long (4 Kio au plus)", file_var);
+        return NULL;
+    }
     buf[n] = '\0';
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         buf[--n] = '\0';
@@ -153,8 +158,12 @@ bool config_load(struct app_config *config, config_lookup_fn lookup, void *ctx,
     read_string(&errs, lookup, ctx, "HTTP_BIND_ADDRESS", "0.0.0.0", config->http_bind_address,
                 sizeof config->http_bind_address);
     config->database_url = read_secret(&errs, lookup, ctx, "DATABASE_URL");
+    if (config->database_url && config->database_url[0] == '\0') {
+        free(config->database_url);
+        config->database_url = NULL;
+    }
     if (require_database && config->database_url == NULL)
-        report(&errs, "DATABASE_URL: obligatoire (chaîne de connexion libpq)");
+        report(&errs, "DATABASE_URL: obligatoire et non vide (chaîne de connexion libpq)");
 
     const char *level = lookup("LOG_LEVEL", ctx);
     config->log_level = LOG_INFO;

@@ -86,7 +86,7 @@ static void apply_field(const struct json_field *f, const json_t *v, void *targe
             goto wrong_type;
         json_int_t n = json_integer_value(v);
         if ((f->min || f->max) && (n < f->min || n > f->max)) {
-            field_errors_add(errs, pointer, NULL, "hors-limites",
+            field_errors_add(errs, pointer, NULL, "hors-bornes",
                              "La valeur doit être comprise entre %lld et %lld.", (long long)f->min,
                              (long long)f->max);
             return;

@@ -131,6 +131,16 @@ json_t *problem_to_json(const struct problem *problem, const char *base_url)
             json_object_set_new(item, "message", safe_string(e->message));
             json_array_append_new(list, item);
         }
+        if (problem->errors->dropped > 0) {
+            char message[120];
+            snprintf(message, sizeof message, "%zu autre(s) erreur(s) non détaillée(s).",
+                     problem->errors->dropped);
+            json_t *item = xjson(json_object());
+            json_object_set_new(item, "pointeur", safe_string(""));
+            json_object_set_new(item, "code", safe_string("autres-erreurs"));
+            json_object_set_new(item, "message", safe_string(message));
+            json_array_append_new(list, item);
+        }
         json_object_set_new(body, "erreurs", list);
     }
     return body;

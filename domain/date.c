@@ -65,7 +65,12 @@ int date_compare(struct date a, struct date b)
 struct date date_add_months(struct date d, int months)
 {
     int total = d.year * 12 + (d.month - 1) + months;
-    struct date r = {total / 12, total % 12 + 1, d.day};
+    int year = total / 12, month0 = total % 12;
+    if (month0 < 0) { /* floor division for dates before year 0 */
+        month0 += 12;
+        year--;
+    }
+    struct date r = {year, month0 + 1, d.day};
     int last = date_days_in_month(r.year, r.month);
     if (r.day > last)
         r.day = last;

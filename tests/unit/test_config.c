@@ -163,7 +163,8 @@ Test(config, log_levels)
     static const struct {
         const char *text;
         enum log_level level;
-    } levels[] = {{"debug", LOG_DEBUG}, {"info", LOG_INFO}, {"warn", LOG_WARN}, {"error", LOG_ERROR}};
+    } levels[] = {
+        {"debug", LOG_DEBUG}, {"info", LOG_INFO}, {"warn", LOG_WARN}, {"error", LOG_ERROR}};
     struct app_config config;
 
     for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
@@ -302,8 +303,12 @@ Test(config, every_bad_variable_gets_its_own_line)
         {"DB_STATEMENT_TIMEOUT_MS", "99999999999999999999999"},
         {NULL, NULL},
     };
-    static const char *const names[] = {"HTTP_PORT",     "HTTP_THREADS",         "DB_POOL_SIZE",
-                                        "LOG_LEVEL",     "PVD_PROBLEM_BASE_URL", "DATABASE_URL",
+    static const char *const names[] = {"HTTP_PORT",
+                                        "HTTP_THREADS",
+                                        "DB_POOL_SIZE",
+                                        "LOG_LEVEL",
+                                        "PVD_PROBLEM_BASE_URL",
+                                        "DATABASE_URL",
                                         "DB_STATEMENT_TIMEOUT_MS"};
     struct app_config config;
     char errors[ERRORS_SIZE];
@@ -368,8 +373,8 @@ Test(config, database_url_file_is_read_without_trailing_newline)
 
 Test(config, unreadable_database_url_file_is_named)
 {
-    static const struct fake_var vars[] = {
-        {"DATABASE_URL_FILE", "/nonexistent/pvd-api/" SECRET}, {NULL, NULL}};
+    static const struct fake_var vars[] = {{"DATABASE_URL_FILE", "/nonexistent/pvd-api/" SECRET},
+                                           {NULL, NULL}};
     struct app_config config;
     char errors[ERRORS_SIZE];
 
@@ -397,12 +402,8 @@ Test(config, database_url_and_file_both_set_is_an_error)
 Test(config, secret_never_appears_in_errors)
 {
     static const struct fake_var vars[] = {
-        {"DATABASE_URL", SECRET_URL},
-        {"HTTP_PORT", "seventy"},
-        {"LOG_LEVEL", "chatty"},
-        {"PVD_PROBLEM_BASE_URL", "x"},
-        {"DB_POOL_SIZE", "0"},
-        {NULL, NULL},
+        {"DATABASE_URL", SECRET_URL},  {"HTTP_PORT", "seventy"}, {"LOG_LEVEL", "chatty"},
+        {"PVD_PROBLEM_BASE_URL", "x"}, {"DB_POOL_SIZE", "0"},    {NULL, NULL},
     };
     struct app_config config;
     char errors[ERRORS_SIZE];

@@ -32,8 +32,8 @@ static struct parsed parse_bytes(const char *content_type, const char *data, siz
         memcpy(copy, data, len);
     memset(p.detail, 'x', sizeof p.detail);
     p.root = (json_t *)copy; /* overwritten: checks that *out is always set */
-    p.code = json_body_parse(content_type, copy, len, max_bytes, &p.root, p.detail,
-                             sizeof p.detail);
+    p.code =
+        json_body_parse(content_type, copy, len, max_bytes, &p.root, p.detail, sizeof p.detail);
     free(copy);
     return p;
 }
@@ -239,17 +239,32 @@ Test(json_body, duplicate_keys_are_refused)
     json_decref(p.root);
 }
 
-Test(json_body, non_object_roots_are_refused)
+/* Refuses each root with json-invalide and a detail saying an object is expected. */
+static void assert_roots_refused(const char *const *roots, size_t count)
 {
-    static const char *const roots[] = {"42", "-1.5", "\"texte\"", "true", "false",
-                                        "null", "[]", "[{}]", "[1, 2]"};
-
-    for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
+    for (size_t i = 0; i < count; i++) {
         struct parsed p = parse(JSON_TYPE, roots[i]);
 
         assert_problem(&p, PROBLEM_JSON_INVALIDE, roots[i]);
-        cr_assert_not_null(strstr(p.detail, "objet"), "%s: detail %s", roots[i], p.detail);
+        cr_assert_not_null(strstr(p.detail, "objet"), "%s: detail \"%s\"", roots[i], p.detail);
     }
+}
+
+Test(json_body, array_roots_are_refused)
+{
+    static const char *const roots[] = {"[]", "[{}]", "[1, 2]", " [ {\"a\": 1} ] "};
+
+    assert_roots_refused(roots, sizeof roots / sizeof roots[0]);
+}
+
+/* "42" is a valid JSON text (RFC 8259): the detail must say that an object is
+ * expected ("Le corps doit être un objet JSON."), as for an array, not report
+ * a syntax error at column 2. */
+Test(json_body, scalar_roots_are_refused_as_non_objects)
+{
+    static const char *const roots[] = {"42", "-1.5", "\"texte\"", "true", "false", "null"};
+
+    assert_roots_refused(roots, sizeof roots / sizeof roots[0]);
 }
 
 Test(json_body, invalid_utf8_is_refused)
@@ -312,4 +327,8 @@ Test(json_body, detail_stays_valid_utf8)
     assert_json_refused(body, "long non-ASCII token");
     assert_json_refused("{\"a\": \xff\xfe}", "invalid bytes as a token");
     assert_json_refused("{\"a\": tru\xc3\xa9}", "token with an accent");
+    /* jansson quotes up to 20 bytes of the token, cut after the first byte of
+     * the character that ends it: "invalid escape near '"\\<0xC3>'" */
+    assert_json_refused("{\"a\": \"\\é\"}", "escape of a non-ASCII character");
+    assert_json_refused("{\"a\": \"\\u12é4\"}", "non-ASCII character in \\u escape");
 }

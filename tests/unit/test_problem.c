@@ -221,7 +221,13 @@ Test(field_errors, overflow_is_counted_in_dropped)
     cr_assert_str_eq(errors.items[FIELD_ERRORS_MAX - 1].message, "erreur 63");
 
     body = problem_to_json(&problem, BASE_URL);
-    cr_assert_eq(json_array_size(json_object_get(body, "erreurs")), FIELD_ERRORS_MAX);
+    /* The stored errors, then one item telling how many more were not listed. */
+    json_t *list = json_object_get(body, "erreurs");
+    cr_assert_eq(json_array_size(list), FIELD_ERRORS_MAX + 1);
+    json_t *last = json_array_get(list, FIELD_ERRORS_MAX);
+    cr_assert_str_eq(json_string_value(json_object_get(last, "code")), "autres-erreurs");
+    cr_assert_str_eq(json_string_value(json_object_get(last, "pointeur")), "");
+    cr_assert_not_null(strstr(json_string_value(json_object_get(last, "message")), "7 autre"));
     json_decref(body);
 }
 
