@@ -1,0 +1,131 @@
+/* Who may do what, on which territory: roles, perimeters and the pure
+ * authorization rule (domain.md §5, rule R43, api.md "Authentication and
+ * authorisation", issue 3 §2 and §4). No I/O, no allocation: the caller passes
+ * the principal's habilitation and the target's territorial attributes, already
+ * resolved through the referential.
+ * Decision semantics (api.md): ALLOW; FORBID → 403 (the caller may read the
+ * object, or there is no existing object to hide, but it may not do this);
+ * HIDE → 404 (outside the perimeter: never reveal that an object exists). */
+#ifndef PVD_DOMAIN_AUTHZ_H
+#define PVD_DOMAIN_AUTHZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Ranks (a granter never grants above its own): collectivités 0 < financeur 1
+ * < prefecture_instructeur 2 = prefecture_region 2 < anct_national 3. */
+enum role {
+    ROLE_COLLECTIVITE_AGENT,     /* perimeter: territoires and/or organisations (SIREN) */
+    ROLE_COLLECTIVITE_ELU,       /* same perimeter kinds as the agent */
+    ROLE_PREFECTURE_INSTRUCTEUR, /* perimeter: départements */
+    ROLE_PREFECTURE_REGION,      /* perimeter: régions */
+    ROLE_FINANCEUR,              /* perimeter: its organisation (SIREN) */
+    ROLE_ANCT_NATIONAL,          /* perimeter: everything (its lists are ignored) */
+    ROLE__COUNT
+};
+
+/* The stable wire name: "collectivite_agent", "collectivite_elu",
+ * "prefecture_instructeur", "prefecture_region", "financeur", "anct_national";
+ * NULL for an out-of-range value. */
+const char *role_name(enum role role);
+/* Exact, case-sensitive match of one of the names above. false (and *out left
+ * untouched) on an unknown name or when name or out is NULL. */
+bool role_parse(const char *name, enum role *out);
+
+#define PERIMETER_MAX 64
+/* A perimeter: the lists that matter for the role (others stay empty).
+ * Codes are NUL-terminated strings compared exactly, never as integers:
+ * département "69", "2A", "974"; région "84", "04"; SIREN 9 digits; territoire
+ * id_pvd ("pvd-84-01-1", at most 16 chars). A count above PERIMETER_MAX is read
+ * as PERIMETER_MAX; an entry that fills its array without a NUL never matches. */
+struct perimeter {
+    char departements[PERIMETER_MAX][4];
+    size_t departement_count;
+    char regions[PERIMETER_MAX][4];
+    size_t region_count;
+    char sirens[PERIMETER_MAX][10];
+    size_t siren_count;
+    char territoires[PERIMETER_MAX][17];
+    size_t territoire_count;
+};
+
+struct authz_principal {
+    enum role role;
+    struct perimeter perimeter;
+};
+
+/* Territorial attributes of the object acted upon. NULL / 0 members are
+ * unknown or not applicable; a NULL target is "no territorial attribute".
+ * NULL or "" strings inside the arrays are skipped by "any" matches (reads) and
+ * fail "every" matches (grants: an unknown département is never proven inside).
+ * A territoire's département is the scoping key (R43): an EPCI spanning two
+ * départements does not widen a préfecture's scope, so `departements` are the
+ * territoire's communes' départements, never its EPCI's.
+ * - Reads (HABILITATION_READ, JOURNAL_READ): the object's attributes; one
+ *   match in the perimeter suffices.
+ * - GRANT: `grant_role` is the role granted and `departements` are all those
+ *   the granted perimeter touches (the caller resolves its SIRENs and
+ *   territoires through the referential); every one must be in the granter's
+ *   perimeter, and there must be at least one.
+ * - REVOKE: the existing habilitation's role (`grant_role`) and the attributes
+ *   of its perimeter, resolved the same way (they also serve the read check). */
+struct authz_target {
+    const char *const *departements;
+    size_t departement_count;
+    const char *const *regions; /* of those départements */
+    size_t region_count;
+    const char *territoire;    /* id_pvd */
+    const char *const *sirens; /* organisations concerned (beneficiaries, signatories…) */
+    size_t siren_count;
+    bool has_grant_role; /* GRANT / REVOKE: the role of the habilitation */
+    enum role grant_role;
+};
+
+enum action {
+    ACTION_HABILITATION_READ,   /* "habilitation.lire": list / read habilitations */
+    ACTION_HABILITATION_GRANT,  /* "habilitation.accorder": create one */
+    ACTION_HABILITATION_REVOKE, /* "habilitation.revoquer": end one */
+    ACTION_CLIENT_MANAGE,       /* "client.gerer": machine clients: create, read, revoke, rotate */
+    ACTION_JOURNAL_READ,        /* "journal.lire": read journal entries about the target */
+    ACTION__COUNT
+};
+
+/* The stable wire name given above; NULL for an out-of-range value. */
+const char *action_name(enum action action);
+
+enum authz_decision { AUTHZ_ALLOW, AUTHZ_FORBID, AUTHZ_HIDE };
+
+/* The rule. Pure and total: every (principal, action, target), including NULL
+ * and out-of-range values, has an answer; never reads through a NULL.
+ * "Inside" = the target matches the principal's perimeter: préfecture_instructeur
+ * by any département; préfecture_region by any région; collectivités by the
+ * territoire or any SIREN; financeur by any SIREN. A NULL or empty target is
+ * never inside.
+ * - NULL principal, out-of-range role or action → FORBID (a caller without a
+ *   habilitation gets 403 on everything, issue 3 §2).
+ * - anct_national: ALLOW everything, whatever the target (domain.md §5 "all").
+ * - HABILITATION_READ: préfectures ALLOW inside; collectivités and financeur
+ *   FORBID inside (they see their own habilitation through /moi, never list
+ *   others'); everyone HIDE outside.
+ * - HABILITATION_GRANT: a préfecture_instructeur grants collectivite_agent /
+ *   collectivite_elu when the target has at least one département and every
+ *   one is in its perimeter; otherwise, and for every other role, FORBID (a
+ *   grant reveals no existing object, so never HIDE). Nobody grants a role of
+ *   a higher rank than their own (checked first, whatever the table says).
+ * - HABILITATION_REVOKE: HIDE when HABILITATION_READ of the same target would
+ *   be HIDE (the habilitation exists: api.md, 404 outside the perimeter);
+ *   otherwise the GRANT rule applied to the habilitation's role and départements.
+ * - CLIENT_MANAGE: FORBID for all but anct_national.
+ * - JOURNAL_READ: ALLOW inside, HIDE outside, for every role. */
+enum authz_decision authz_decide(const struct authz_principal *principal, enum action action,
+                                 const struct authz_target *target);
+
+/* Does the perimeter contain this département / région / SIREN / territoire?
+ * Exact string comparison ("2A" ≠ "2B", "97" ≠ "974"); false when p or the
+ * code is NULL or the code is "". */
+bool perimeter_has_departement(const struct perimeter *p, const char *code);
+bool perimeter_has_region(const struct perimeter *p, const char *code);
+bool perimeter_has_siren(const struct perimeter *p, const char *siren);
+bool perimeter_has_territoire(const struct perimeter *p, const char *id_pvd);
+
+#endif
