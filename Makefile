@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-PKGS      := libulfius libmicrohttpd libyder jansson libpq openssl
+PKGS      := libulfius libmicrohttpd libyder jansson libpq openssl librhonabwy
 CC        ?= gcc
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
              -Wmissing-prototypes -Wvla -fno-common

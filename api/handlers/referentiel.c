@@ -55,7 +55,7 @@ static bool cursor_or_reply(const struct _u_request *req, struct _u_response *re
     if (text == NULL)
         return true;
     if (!cursor_decode(text, scope, fingerprint, key)) {
-        struct field_errors errs = FIELD_ERRORS_INIT;
+        FIELD_ERRORS(errs);
         field_errors_add(&errs, "/curseur", "curseur", "curseur-invalide",
                          "Curseur inconnu, altéré ou émis pour d'autres filtres.");
         respond_problem_fields(ctx, req, res, PROBLEM_CURSEUR_INVALIDE,
@@ -123,7 +123,7 @@ void handle_list_regions(const struct _u_request *req, struct _u_response *res,
                          struct request_ctx *ctx)
 {
     static const char *const known[] = {NULL};
-    struct field_errors errs = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errs);
     query_check_known(req, known, &errs);
     if (!params_or_reply(req, res, ctx, &errs))
         return;
@@ -138,7 +138,7 @@ void handle_list_departements(const struct _u_request *req, struct _u_response *
                               struct request_ctx *ctx)
 {
     static const char *const known[] = {"region", NULL};
-    struct field_errors errs = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errs);
     const char *region;
     query_check_known(req, known, &errs);
     query_code(req, "region", is_region_code, "un code de région (2 ou 3 chiffres)", &region,
@@ -163,7 +163,7 @@ void handle_list_communes(const struct _u_request *req, struct _u_response *res,
     static const char *const known[] = {"departement",    "region",         "epci",
                                         "population_min", "population_max", "q",
                                         "limite",         "curseur",        NULL};
-    struct field_errors errs = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errs);
     struct commune_filter f = COMMUNE_FILTER_INIT;
     size_t limit;
     char q_plie[Q_MAX_BYTES + 1], key[CURSOR_KEY_MAX + 1], canon[256];
@@ -231,7 +231,7 @@ static void get_detail(const struct detail_route *route, const struct _u_request
                        struct _u_response *res, struct request_ctx *ctx)
 {
     const char *const known[] = {route->param, NULL};
-    struct field_errors errs = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errs);
     const char *code = query_get(req, route->param);
     char pointer[32];
     snprintf(pointer, sizeof pointer, "/%s", route->param);
@@ -294,7 +294,7 @@ void handle_list_epci(const struct _u_request *req, struct _u_response *res,
                       struct request_ctx *ctx)
 {
     static const char *const known[] = {"departement", "limite", "curseur", NULL};
-    struct field_errors errs = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errs);
     size_t limit;
     const char *departement, *after;
     char key[CURSOR_KEY_MAX + 1], canon[32];

@@ -11,6 +11,10 @@
 # rounds of each figure and the ratios of the medians. Targets (issue 2, §6):
 #   communes_get >= 0.40 x mhd req/s with p99 <= 5 ms;  list >= 0.15 x mhd req/s.
 # A miss is printed as BELOW TARGET; the exit status stays 0 (a failure to run is not 0).
+# The warm-up checks that the pvd-api lines answer only 200s (wrk response() hook); the
+# measured runs count wrk's >= 400 statuses and socket errors. Before each run the CPU use
+# of the machine is sampled for 0.5 s: others' load on the same cores is reported, as it
+# skews the figures (p99 above all).
 #
 # Environment:
 #   BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2)
@@ -55,6 +59,8 @@ done
 
 # ---------------------------------------------------------------- start / stop
 
+# Load average before anything of ours runs: others' work on the same cores skews figures.
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pvd-bench.XXXXXX")
 API_PID="" HELLO_PID="" CHILD_PID="" PG_STARTED=0
 
@@ -191,6 +197,7 @@ fi
 # Request lists for the wrk scripts: 2000 random real codes of communes-actuelles and
 # every département that has some, as a Lua chunk (not committed: generated here).
 CODES=$TMP/codes.lua
+# shellcheck disable=SC2016 # JavaScript template literals, not shell
 node -e '
 const communes = require(process.argv[1]).filter((c) => c.type === "commune-actuelle");
 const deps = [...new Set(communes.map((c) => c.departement))];
@@ -248,33 +255,56 @@ parse_run() {
 	echo "${value:-nan} $p50 $p99 $bad"
 }
 
+# busy_pct: CPU use of the whole machine over 0.5 s, in % of all cores. Called between
+# runs, when nothing of ours works: what it sees is other people's load.
+cpu_sample() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; exit}' /proc/stat; }
+busy_pct() {
+	local b1 i1 b2 i2
+	read -r b1 i1 < <(cpu_sample)
+	sleep 0.5
+	read -r b2 i2 < <(cpu_sample)
+	awk -v b="$((b2 - b1))" -v i="$((i2 - i1))" 'BEGIN { printf "%.0f\n", (b + i) ? 100 * b / (b + i) : 0 }'
+}
+readonly BUSY_WARN=15
+
 # ---------------------------------------------------------------- measure
 
-note "warm-up: ${WARMUP} s per line"
+# The warm-up of the pvd-api lines also checks that every response is a 200: the wrk
+# scripts' response() hook is on (BENCH_STRICT=1) only here, as it costs client CPU.
+note "warm-up: ${WARMUP} s per line (pvd-api lines: every status checked)"
 for line in "${LINES[@]}"; do
-	run_line "$line" "$WARMUP" "$TMP/warmup-$line.txt" || {
-		cat "$TMP/warmup-$line.txt" >&2
+	out=$TMP/warmup-$line.txt
+	BENCH_STRICT=1 run_line "$line" "$WARMUP" "$out" || {
+		cat "$out" >&2
 		die "warm-up of $line failed"
 	}
+	if [[ "$line" == communes_get || "$line" == list ]]; then
+		bad=$(sed -n 's/.*strict_non200=\([0-9]*\).*/\1/p' "$out")
+		[[ "$bad" == 0 ]] || {
+			cat "$out" >&2
+			die "warm-up of $line: ${bad:-?} responses other than 200"
+		}
+	fi
 done
 
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-RUNS=$TMP/runs.tsv # round line value p50 p99 bad
+RUNS=$TMP/runs.tsv # round line value p50 p99 bad busy
 : >"$RUNS"
 total=$((ROUNDS * ${#LINES[@]} * SECONDS_PER_RUN))
 note "$ROUNDS rounds x ${#LINES[@]} lines x ${SECONDS_PER_RUN} s (about $((total / 60)) min $((total % 60)) s)"
 for ((round = 1; round <= ROUNDS; round++)); do
 	for line in "${LINES[@]}"; do
 		out=$TMP/round$round-$line.txt
+		busy=$(busy_pct)
 		run_line "$line" "$SECONDS_PER_RUN" "$out" || {
 			cat "$out" >&2
 			die "$line failed in round $round"
 		}
 		read -r value p50 p99 bad < <(parse_run "$line" "$out")
-		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$line" "$value" "$p50" "$p99" "$bad" >>"$RUNS"
-		printf 'bench: round %d/%d  %-13s %10.0f %s  p50 %s ms  p99 %s ms%s\n' "$round" "$ROUNDS" \
-			"$line" "$value" "$([[ $line == pgbench ]] && echo tps || echo req/s)" "$p50" "$p99" \
-			"$([[ $bad != 0 ]] && echo "  ERRORS: $bad" || true)" >&2
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$line" "$value" "$p50" "$p99" "$bad" \
+			"$busy" >>"$RUNS"
+		printf 'bench: round %d/%d  %-13s %10.0f %-5s  p50 %s ms  p99 %s ms  (machine busy before: %s %%)%s\n' \
+			"$round" "$ROUNDS" "$line" "$value" "$([[ $line == pgbench ]] && echo tps || echo req/s)" \
+			"$p50" "$p99" "$busy" "$([[ $bad != 0 ]] && echo "  ERRORS: $bad" || true)" >&2
 	done
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -302,6 +332,8 @@ for line in "${LINES[@]}"; do
 	RUNLIST[$line]=$(col "$line" 3 | awk '{printf "%s%.0f", (NR > 1 ? " " : ""), $1}')
 	P99LIST[$line]=$(col "$line" 5 | paste -sd' ')
 done
+BUSY_MAX=$(awk -F'\t' '$7 > m {m = $7} END {print m + 0}' "$RUNS")
+BUSY_RUNS=$(awk -F'\t' -v w="$BUSY_WARN" '$7 > w {n++} END {print n + 0}' "$RUNS")
 R_GET_MHD=$(div "${MED[communes_get]}" "${MED[mhd]}")
 R_LIST_MHD=$(div "${MED[list]}" "${MED[mhd]}")
 R_GET_PG=$(div "${MED[communes_get]}" "${MED[pgbench]}")
@@ -341,7 +373,7 @@ HTTP_THREADS_USED=${HTTP_THREADS:-4}
 DB_POOL_USED=${DB_POOL_SIZE:-4}
 
 fmt_n() { [[ "$1" == nan ]] && echo "—" || printf "%.0f" "$1"; }
-fmt_ms() { [[ "$1" == nan ]] && echo "—" || printf "%.2f" "$1"; }
+fmt_ms() { [[ "$1" == nan ]] && echo "-" || printf "%.2f" "$1"; }
 fmt_msu() { [[ "$1" == nan ]] && echo "—" || printf "%.2f ms" "$1"; }
 fmt_r() { [[ "$1" == nan ]] && echo "—" || printf "%.2f×" "$1"; }
 unit() { [[ "$1" == pgbench ]] && echo tps || echo req/s; }
@@ -384,6 +416,10 @@ what() {
 	if [[ "$NO_ERRORS" != 1 ]]; then
 		echo "ERRORS: non-2xx responses or socket errors:" \
 			"$(for l in "${LINES[@]}"; do printf '%s=%s ' "$l" "${BAD[$l]}"; done)"
+	fi
+	if ((BUSY_RUNS > 0)); then
+		echo "WARNING: other processes kept the machine busy (> $BUSY_WARN % CPU, up to $BUSY_MAX %) just before" \
+			"$BUSY_RUNS of $((ROUNDS * ${#LINES[@]})) runs: figures are skewed, p99 first; rerun on an idle machine."
 	fi
 	if [[ "$OVERALL" != PASS ]]; then
 		echo
@@ -433,6 +469,7 @@ bool() { [[ "$1" == 1 ]] && echo true || echo false; }
 	echo "    \"communes_get\": {\"ratio_min\": $TARGET_GET_RATIO, \"p99_max_ms\": $TARGET_GET_P99_MS, \"ratio_ok\": $(bool "$GET_RATIO_OK"), \"p99_ok\": $(bool "$GET_P99_OK"), \"verdict\": $(json_str "$GET_VERDICT")},"
 	echo "    \"list\": {\"ratio_min\": $TARGET_LIST_RATIO, \"ratio_ok\": $(bool "$LIST_RATIO_OK"), \"verdict\": $(json_str "$LIST_VERDICT")}"
 	echo "  },"
+	echo "  \"machine_busy_before_runs_pct\": $(json_list "$(cut -f7 "$RUNS" | paste -sd' ')"),"
 	echo "  \"no_errors\": $(bool "$NO_ERRORS"),"
 	echo "  \"verdict\": $(json_str "$OVERALL")"
 	echo "}"
@@ -462,6 +499,8 @@ mv "$RESULTS/latest.json.tmp" "$RESULTS/latest.json"
 	echo
 	echo "Errors (non-2xx responses + socket errors, all runs):" \
 		"$(for l in "${LINES[@]}"; do printf '%s %s, ' "$l" "${BAD[$l]}"; done | sed 's/, $/./')"
+	echo "CPU use of the machine by other processes, sampled 0.5 s before each run (%, in run order):" \
+		"$(cut -f7 "$RUNS" | paste -sd' ')$( ((BUSY_RUNS > 0)) && echo " — **skewed: $BUSY_RUNS runs above $BUSY_WARN %**" || true)."
 	echo
 	echo "## Machine"
 	echo
@@ -470,7 +509,7 @@ mv "$RESULTS/latest.json.tmp" "$RESULTS/latest.json"
 	echo "| CPU | $NPROC × $CPU |"
 	echo "| memory | $MEM |"
 	echo "| kernel | $KERNEL |"
-	echo "| load average before / after | $LOAD_BEFORE / $LOAD_AFTER |"
+	echo "| load average at start / at end (end includes the bench itself) | $LOAD_BEFORE / $LOAD_AFTER |"
 	echo "| wrk | $V_WRK |"
 	echo "| PostgreSQL | $V_PG |"
 	echo "| libmicrohttpd / ulfius | $V_MHD / $V_ULFIUS |"

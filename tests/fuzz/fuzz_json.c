@@ -274,7 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     code = json_body_parse(content_type, body_len ? body : NULL, body_len, MAX_BODY, &root, detail,
                            sizeof detail);
     if (code == PROBLEM__COUNT) {
-        struct field_errors errors = FIELD_ERRORS_INIT;
+        FIELD_ERRORS(errors);
         struct target t;
         bool ok;
 

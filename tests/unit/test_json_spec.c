@@ -223,7 +223,7 @@ static void assert_errors(const struct field_errors *errors, const struct expect
 /* Applies the demande spec to text; returns the error list. */
 static struct field_errors apply_demande(const char *text, struct demande *out, bool *ok)
 {
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
     json_t *root = load(text);
 
     *ok = json_spec_apply(root, demande_fields, out, "", &errors);
@@ -236,7 +236,7 @@ static const char *apply_one(const struct json_field *field, const char *value_j
 {
     static char code[48];
     struct json_field spec[2] = {*field, JSON_FIELDS_END};
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
     char text[512];
     json_t *root;
     bool ok;
@@ -301,7 +301,7 @@ Test(json_pointer_join, truncates_within_the_buffer)
 
 Test(json_spec, valid_body_fills_the_struct)
 {
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
     struct demande d;
     json_t *root = load(VALID_BODY);
 
@@ -509,7 +509,7 @@ Test(json_spec, string_without_max_length_is_unbounded)
 Test(json_spec, min_only_length_message_shows_no_size_max)
 {
     static const struct json_field f = {.name = "nom", .kind = JSON_FIELD_STRING, .min_length = 1};
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
     struct json_field spec[2] = {f, JSON_FIELDS_END};
     const char *s = NULL;
     json_t *root = load("{\"nom\": \"\"}");
@@ -527,7 +527,7 @@ Test(json_spec, min_only_length_message_shows_no_size_max)
 Test(json_spec, string_with_nul_is_refused)
 {
     static const struct json_field f = {.name = "nom", .kind = JSON_FIELD_STRING};
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
     struct json_field spec[2] = {f, JSON_FIELDS_END};
     const char *s = NULL;
     json_t *root = hold(json_object());
@@ -546,7 +546,7 @@ Test(json_spec, string_check_function)
                                         .check = siren_is_valid,
                                         .check_message = "SIREN invalide (R42)."};
     struct json_field no_message = f;
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
     struct json_field spec[2] = {f, JSON_FIELDS_END};
     const char *s = NULL;
     json_t *root;
@@ -571,7 +571,7 @@ Test(json_spec, string_check_function)
 Test(json_spec, integer_bounds)
 {
     static const struct json_field f = {.kind = JSON_FIELD_INTEGER, .min = -10, .max = 10};
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
     struct json_field spec[2] = {f, JSON_FIELDS_END};
     int64_t v = 0;
     json_t *root;
@@ -648,7 +648,7 @@ Test(json_spec, boolean_values)
 Test(json_spec, enum_values)
 {
     static const struct json_field f = {.kind = JSON_FIELD_ENUM, .values = etats};
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
     struct json_field spec[2] = {f, JSON_FIELDS_END};
     int e = -1;
     json_t *root;
@@ -696,7 +696,7 @@ Test(json_spec, dates)
 
 Test(json_spec, pointer_prefix_is_prepended)
 {
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
     struct adresse a;
     json_t *root = load("{\"commune\": 1, \"geo\": {\"altitude\": 6000}, \"x/y\": 0}");
 
@@ -715,7 +715,7 @@ Test(json_spec, pointer_prefix_is_prepended)
 
 Test(json_spec, result_ignores_earlier_errors)
 {
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
     struct geo g;
     json_t *root = load("{\"altitude\": 100}");
 
@@ -727,7 +727,7 @@ Test(json_spec, result_ignores_earlier_errors)
 
 Test(json_spec, overflowing_errors_are_counted)
 {
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
     struct geo g;
     json_t *root = hold(json_object());
 
@@ -748,7 +748,7 @@ Test(json_spec, overflowing_errors_are_counted)
 
 Test(json_spec, long_member_names_give_bounded_pointers)
 {
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
     struct geo g;
     char name[400];
     json_t *root = hold(json_object());

@@ -193,7 +193,7 @@ Test(problem_registry, every_slug_is_documented_in_openapi)
 
 Test(field_errors, add_copies_every_part)
 {
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
 
     field_errors_add(&errors, "/limite", "limite", "hors-bornes", "Entre %d et %d.", 1, 500);
     field_errors_add(&errors, "/adresse/code_postal", NULL, "longueur-invalide", "%s", "Court.");
@@ -210,7 +210,7 @@ Test(field_errors, add_copies_every_part)
 
 Test(field_errors, overflow_is_counted_in_dropped)
 {
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
     struct problem problem = {.code = PROBLEM_CHAMPS_INVALIDES, .errors = &errors};
     json_t *body;
 
@@ -233,7 +233,7 @@ Test(field_errors, overflow_is_counted_in_dropped)
 
 Test(field_errors, long_parts_are_truncated_and_terminated)
 {
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
     char long_text[1000];
 
     memset(long_text, 'a', sizeof long_text - 1);
@@ -270,7 +270,7 @@ Test(problem_to_json, minimal_problem_has_the_five_members)
 
 Test(problem_to_json, every_member)
 {
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
     struct problem problem = {
         .code = PROBLEM_REGLE_NON_RESPECTEE,
         .detail = "La convention-cadre ne peut être signée avant la convention d'adhésion.",
@@ -317,7 +317,7 @@ Test(problem_to_json, every_member)
 
 Test(problem_to_json, empty_error_list_is_omitted)
 {
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
     struct problem problem = {.code = PROBLEM_CHAMPS_INVALIDES, .errors = &errors};
     json_t *body = problem_to_json(&problem, BASE_URL);
 
@@ -345,7 +345,7 @@ Test(problem_to_json, type_and_status_come_from_the_registry_for_every_code)
 
 Test(problem_to_json, invalid_utf8_is_sanitised)
 {
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
     struct problem problem = {
         .code = PROBLEM_JSON_INVALIDE,
         .detail = "octet \xff invalide",
@@ -381,7 +381,7 @@ Test(problem_to_json, invalid_utf8_is_sanitised)
  * field_error.message must not lose every accent of the sentence. */
 Test(problem_to_json, sanitising_keeps_valid_characters)
 {
-    struct field_errors errors = FIELD_ERRORS_INIT;
+    FIELD_ERRORS(errors);
     struct problem problem = {
         .code = PROBLEM_JSON_INVALIDE,
         .detail = "Clé « \xff » refusée",

@@ -1,0 +1,64 @@
+/* Every mutation of the service goes through db_run_mutation: one transaction
+ * whose unit of work receives a struct db_tx, the only handle the mutating
+ * repository functions accept, and which refuses to commit unless the unit
+ * wrote at least one journal row. The journal is therefore enforced here, in
+ * the db layer, not remembered by each handler. */
+#ifndef PVD_DB_MUTATION_H
+#define PVD_DB_MUTATION_H
+
+#include <stddef.h>
+
+#include "pool.h"
+#include "result.h"
+#include "transaction.h"
+
+/* Who acts. Borrowed for the duration of db_run_mutation. */
+struct journal_actor {
+    const char *acteur;     /* "oidc:<issuer>|<subject>", "client:<id>", "systeme:<what>" */
+    const char *issuer;     /* or NULL */
+    const char *subject;    /* or NULL */
+    const char *client_id;  /* or NULL */
+    const char *role;       /* or NULL */
+    const char *request_id; /* or NULL */
+};
+
+/* Territorial attributes recorded with an entry, so that the journal can be
+ * read by perimeter (a préfecture sees its départements). NULL-terminated
+ * arrays, or NULL. */
+struct journal_scope {
+    const char *const *departements;
+    const char *const *regions;
+    const char *const *sirens;
+    const char *const *territoires;
+};
+
+struct journal_entry {
+    const char *action;         /* "habilitation.accorder" … (domain action names) */
+    const char *ressource_type; /* "habilitation", "client", … */
+    const char *ressource_id;
+    const char *avant_json; /* the object before (JSON text), or NULL on creation */
+    const char *apres_json; /* the object after, or NULL on deletion */
+    struct journal_scope scope;
+};
+
+/* A transaction in progress; valid only inside the unit of work. */
+struct db_tx {
+    struct db_conn *conn;
+    const struct journal_actor *actor;
+    unsigned journal_rows;
+};
+
+typedef enum db_result (*db_mutation_fn)(struct db_tx *tx, void *ctx, struct db_error *err);
+
+/* Runs work in one transaction (retried as db_run_transaction does). When
+ * work returns DB_OK without having called journal_record, the transaction is
+ * rolled back and DB_FAILED returned ("mutation sans journal"): a bug. */
+enum db_result db_run_mutation(struct db_pool *pool, enum db_isolation isolation,
+                               const struct journal_actor *actor, db_mutation_fn work, void *ctx,
+                               struct db_error *err);
+
+/* Appends one journal row in tx, with tx's actor. */
+enum db_result journal_record(struct db_tx *tx, const struct journal_entry *entry,
+                              struct db_error *err);
+
+#endif
