@@ -19,7 +19,7 @@ API_SRC    := $(filter-out api/main.c,$(wildcard api/*.c api/handlers/*.c))
 MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
 # Modules the unit tests link: pure code, no server, no database.
 UNIT_SRC   := $(DOMAIN_SRC) api/problem.c api/cursor.c api/config.c api/log.c api/xalloc.c \
-              api/json_body.c api/json_spec.c
+              api/json_body.c api/json_spec.c api/jwt.c api/cors.c api/rate_limit.c
 
 B := build
 OBJ      = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -83,6 +83,10 @@ $(B)/bin/integration: $(call OBJ,$(IT_API) $(IT_SUPPORT))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion $(shell pkg-config --libs libcurl)
 
+$(B)/bin/test-idp: $(call OBJ,tests/idp/test_idp.c api/jwt.c api/xalloc.c api/log.c)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS)
+
 RES_TESTS := $(wildcard tests/resilience/test_*.c)
 $(B)/bin/resilience: $(call OBJ,$(RES_TESTS) $(IT_SUPPORT))
 	@mkdir -p $(@D)
@@ -103,7 +107,7 @@ $(B)/fuzz/%: tests/fuzz/%.c $(UNIT_SRC)
 	  $(PKG_CFLAGS) $(filter %.c,$^) -o $@ $(PKG_LIBS)
 
 test-binaries: $(B)/pvd-api $(B)/bin/pvd-api-asan $(B)/bin/unit $(B)/bin/unit-asan \
-               $(B)/bin/integration $(B)/bin/resilience $(B)/bin/db $(B)/bin/db-asan $(FUZZ_TARGETS)
+               $(B)/bin/integration $(B)/bin/resilience $(B)/bin/db $(B)/bin/test-idp $(B)/bin/db-asan $(FUZZ_TARGETS)
 
 unit: $(B)/bin/unit
 	$(B)/bin/unit --jobs 2

@@ -9,6 +9,7 @@
 #include "../db/pool.h"
 #include "config.h"
 #include "metrics.h"
+#include "jwt.h"
 #include "referentiel_store.h"
 
 struct app {
@@ -20,6 +21,7 @@ struct app {
     size_t openapi_json_len;
     atomic_bool draining;  /* set on SIGTERM: /readyz answers 503 */
     atomic_ulong inflight; /* requests between URI log and completion */
+    struct jwt_verifier *users; /* OIDC provider's tokens; NULL when AUTH_ISSUER is unset */
 };
 
 #endif

@@ -136,6 +136,29 @@ static const struct number_setting numbers[] = {
     SETTING("DB_CONNECT_TIMEOUT_SECONDS", 5, 1, 3600, db_connect_timeout_seconds),
     SETTING("SHUTDOWN_GRACE_SECONDS", 20, 0, 3600, shutdown_grace_seconds),
     SETTING("PVD_REFERENTIEL_RELOAD_SECONDS", 300, 1, 86400, referentiel_reload_seconds),
+    SETTING("AUTH_LEEWAY_SECONDS", 60, 0, 300, auth_leeway_seconds),
+};
+
+/* The string settings: name, default, destination. */
+struct string_setting {
+    const char *name;
+    const char *def;
+    size_t offset;
+    size_t size;
+};
+#define STRING_SETTING(name, def, member)                                                          \
+    {                                                                                              \
+        name, def, offsetof(struct app_config, member), sizeof(((struct app_config *)0)->member)   \
+    }
+
+static const struct string_setting strings[] = {
+    STRING_SETTING("HTTP_BIND_ADDRESS", "0.0.0.0", http_bind_address),
+    STRING_SETTING("PVD_PROBLEM_BASE_URL", "https://pvd-api.example/problemes/", problem_base_url),
+    STRING_SETTING("AUTH_ISSUER", "", auth_issuer),
+    STRING_SETTING("AUTH_AUDIENCE", "", auth_audience),
+    STRING_SETTING("AUTH_JWKS_FILE", "", auth_jwks_file),
+    STRING_SETTING("AUTH_JWKS_URL", "", auth_jwks_url),
+    STRING_SETTING("AUTH_BOOTSTRAP_ADMIN_SUB", "", auth_bootstrap_admin_sub),
 };
 
 bool config_load(struct app_config *config, config_lookup_fn lookup, void *ctx,
@@ -155,8 +178,9 @@ bool config_load(struct app_config *config, config_lookup_fn lookup, void *ctx,
         else
             *(unsigned *)((char *)config + n->offset) = (unsigned)v;
     }
-    read_string(&errs, lookup, ctx, "HTTP_BIND_ADDRESS", "0.0.0.0", config->http_bind_address,
-                sizeof config->http_bind_address);
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
+        read_string(&errs, lookup, ctx, strings[i].name, strings[i].def,
+                    (char *)config + strings[i].offset, strings[i].size);
     config->database_url = read_secret(&errs, lookup, ctx, "DATABASE_URL");
     if (config->database_url && config->database_url[0] == '\0') {
         free(config->database_url);
@@ -170,11 +194,23 @@ bool config_load(struct app_config *config, config_lookup_fn lookup, void *ctx,
     if (level && !log_level_parse(level, &config->log_level))
         report(&errs, "LOG_LEVEL: debug, info, warn ou error attendu (reçu « %.20s »)", level);
 
-    read_string(&errs, lookup, ctx, "PVD_PROBLEM_BASE_URL", "https://pvd-api.example/problemes/",
-                config->problem_base_url, sizeof config->problem_base_url);
     if (strncmp(config->problem_base_url, "https://", 8) != 0 &&
         strncmp(config->problem_base_url, "http://", 7) != 0)
         report(&errs, "PVD_PROBLEM_BASE_URL: URL http(s) attendue");
+
+    if (config->auth_issuer[0]) {
+        if (!config->auth_audience[0])
+            report(&errs, "AUTH_AUDIENCE: obligatoire quand AUTH_ISSUER est défini");
+        if (!config->auth_jwks_file[0] == !config->auth_jwks_url[0])
+            report(&errs, "AUTH_JWKS_FILE ou AUTH_JWKS_URL: exactement un des deux quand "
+                          "AUTH_ISSUER est défini");
+    } else if (config->auth_bootstrap_admin_sub[0]) {
+        report(&errs, "AUTH_BOOTSTRAP_ADMIN_SUB: exige AUTH_ISSUER (l'administrateur est un "
+                      "sujet de ce fournisseur)");
+    }
+    if (config->auth_jwks_url[0] && strncmp(config->auth_jwks_url, "https://", 8) != 0 &&
+        strncmp(config->auth_jwks_url, "http://", 7) != 0)
+        report(&errs, "AUTH_JWKS_URL: URL http(s) attendue");
 
     if (errs.count > 0) {
         config_release(config);

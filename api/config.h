@@ -24,6 +24,13 @@ struct app_config {
     enum log_level log_level;
     char problem_base_url[200];
     unsigned referentiel_reload_seconds;
+    /* Identity (issue #3). An empty auth_issuer disables user tokens. */
+    char auth_issuer[256];
+    char auth_audience[256];
+    char auth_jwks_file[512];
+    char auth_jwks_url[512];
+    char auth_bootstrap_admin_sub[256];
+    unsigned auth_leeway_seconds;
 };
 
 /* Returns the value of a variable, or NULL when unset. getenv in production,

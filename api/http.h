@@ -13,10 +13,12 @@
 #include "problem.h"
 
 struct route;
+struct principal;
 
 struct request_ctx {
     struct app *app;
-    const struct route *route; /* NULL when no route matched */
+    const struct route *route;         /* NULL when no route matched */
+    const struct principal *principal; /* authenticated caller, NULL on public routes */
     char request_id[129];
     struct timespec start;
     enum problem_code problem; /* the problem sent, valid when has_problem */

@@ -16,6 +16,7 @@
 #include "../db/pool.h"
 #include "app.h"
 #include "config.h"
+#include "jwt.h"
 #include "log.h"
 #include "migrations.h"
 #include "referentiel_import.h"
@@ -106,6 +107,51 @@ static void refresh_referentiel(struct app *app)
                  (const char *)NULL);
 }
 
+/* The OIDC provider's verifier, when AUTH_ISSUER is set: keys from
+ * AUTH_JWKS_FILE, or fetched from AUTH_JWKS_URL now (and again on an unknown
+ * kid, at most once a minute). False, logged, when the keys cannot be had. */
+static bool setup_users(struct app *app)
+{
+    const struct app_config *c = &app->config;
+    char err[300] = "";
+    if (!c->auth_issuer[0]) {
+        log_line(LOG_WARN, NULL, "AUTH_ISSUER non défini : seules les routes publiques répondent",
+                 (const char *)NULL);
+        return true;
+    }
+    app->users = jwt_verifier_new(c->auth_issuer, c->auth_audience, c->auth_leeway_seconds);
+    if (app->users == NULL)
+        return false;
+    bool ok;
+    if (c->auth_jwks_file[0]) {
+        FILE *f = fopen(c->auth_jwks_file, "r");
+        char *text = NULL;
+        size_t len = 0;
+        ok = false;
+        if (f) {
+            text = xmalloc(JWT_JWKS_MAX_BYTES + 1);
+            len = fread(text, 1, JWT_JWKS_MAX_BYTES + 1, f);
+            fclose(f);
+            if (len <= JWT_JWKS_MAX_BYTES) {
+                text[len] = '\0';
+                ok = jwt_verifier_set_jwks(app->users, text, err, sizeof err);
+            } else {
+                snprintf(err, sizeof err, "fichier trop grand");
+            }
+            free(text);
+        } else {
+            snprintf(err, sizeof err, "fichier illisible");
+        }
+    } else {
+        ok = jwt_verifier_set_jwks_url(app->users, c->auth_jwks_url, err, sizeof err) &&
+             jwt_verifier_fetch_jwks(app->users, time(NULL), err, sizeof err);
+    }
+    if (!ok)
+        log_line(LOG_ERROR, NULL, "clés du fournisseur d'identité inutilisables", "erreur", err,
+                 (const char *)NULL);
+    return ok;
+}
+
 static int cmd_serve(void)
 {
     struct app app;
@@ -138,7 +184,7 @@ static int cmd_serve(void)
     refresh_referentiel(&app);
 
     int status = 0;
-    struct server *server = server_start(&app);
+    struct server *server = setup_users(&app) ? server_start(&app) : NULL;
     if (server == NULL) {
         status = 1;
     } else {
@@ -158,6 +204,7 @@ static int cmd_serve(void)
                  (const char *)NULL);
         status = cut ? 1 : 0;
     }
+    jwt_verifier_free(app.users);
     referentiel_store_free(app.referentiel);
     metrics_free(app.metrics);
     free(names);
@@ -224,7 +271,7 @@ static int cmd_healthcheck(void)
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
-    if (ulfius_global_init() != U_OK)
+    if (ulfius_global_init() != U_OK || !jwt_global_init())
         return 1;
     log_bridge_ulfius();
     const char *cmd = argc > 1 ? argv[1] : "serve";
@@ -242,6 +289,7 @@ int main(int argc, char **argv)
         status = cmd_healthcheck();
     else
         status = usage();
+    jwt_global_close();
     ulfius_global_close();
     return status;
 }

@@ -4,23 +4,25 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth.h"
 #include "handlers/handlers.h"
 #include "json_body.h"
 #include "log.h"
 
 /* clang-format off */
 static const struct route routes[] = {
-    /* method  path                              access         handler */
-    {"GET",   "/healthz",                         ROUTE_PUBLIC, handle_get_healthz},
-    {"GET",   "/readyz",                          ROUTE_PUBLIC, handle_get_readyz},
-    {"GET",   "/metrics",                         ROUTE_PUBLIC, handle_get_metrics},
-    {"GET",   "/api/v1/openapi.json",             ROUTE_PUBLIC, handle_get_openapi},
-    {"GET",   "/api/v1/regions",                  ROUTE_PUBLIC, handle_list_regions},
-    {"GET",   "/api/v1/departements",             ROUTE_PUBLIC, handle_list_departements},
-    {"GET",   "/api/v1/communes",                 ROUTE_PUBLIC, handle_list_communes},
-    {"GET",   "/api/v1/communes/:code_insee",     ROUTE_PUBLIC, handle_get_commune},
-    {"GET",   "/api/v1/epci",                     ROUTE_PUBLIC, handle_list_epci},
-    {"GET",   "/api/v1/epci/:siren",              ROUTE_PUBLIC, handle_get_epci},
+    /* method  path                              access             action       handler */
+    {"GET",   "/healthz",                         ROUTE_PUBLIC,      NULL,        handle_get_healthz},
+    {"GET",   "/readyz",                          ROUTE_PUBLIC,      NULL,        handle_get_readyz},
+    {"GET",   "/metrics",                         ROUTE_PUBLIC,      NULL,        handle_get_metrics},
+    {"GET",   "/api/v1/openapi.json",             ROUTE_PUBLIC,      NULL,        handle_get_openapi},
+    {"GET",   "/api/v1/regions",                  ROUTE_PUBLIC,      NULL,        handle_list_regions},
+    {"GET",   "/api/v1/departements",             ROUTE_PUBLIC,      NULL,        handle_list_departements},
+    {"GET",   "/api/v1/communes",                 ROUTE_PUBLIC,      NULL,        handle_list_communes},
+    {"GET",   "/api/v1/communes/:code_insee",     ROUTE_PUBLIC,      NULL,        handle_get_commune},
+    {"GET",   "/api/v1/epci",                     ROUTE_PUBLIC,      NULL,        handle_list_epci},
+    {"GET",   "/api/v1/epci/:siren",              ROUTE_PUBLIC,      NULL,        handle_get_epci},
+    {"GET",   "/api/v1/moi",                      ROUTE_IDENTIFIED,  "moi.lire",  handle_get_moi},
 };
 /* clang-format on */
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])
@@ -108,7 +110,19 @@ static int dispatch(const struct _u_request *req, struct _u_response *res, void 
 {
     const struct binding *b = user_data;
     struct request_ctx ctx;
+    struct principal principal;
     request_ctx_begin(&ctx, b->app, b->route, req, res);
+    if (b->route->access != ROUTE_PUBLIC) {
+        if (!auth_principal_or_reply(req, res, &ctx, &principal))
+            goto out;
+        ctx.principal = &principal;
+        if (b->route->access == ROUTE_HABILITATED && !principal.has_habilitation) {
+            respond_problem(&ctx, req, res, PROBLEM_INTERDIT,
+                            "Aucune habilitation en vigueur pour cette identité : "
+                            "demandez-la à votre préfecture ou à l'ANCT.");
+            goto out;
+        }
+    }
     if (has_body(req)) {
         /* No route of this version takes a body: GET and HEAD never do. */
         if (!json_media_type_ok(u_map_get_case(req->map_header, "Content-Type")))
@@ -120,6 +134,7 @@ static int dispatch(const struct _u_request *req, struct _u_response *res, void 
     } else {
         b->route->handler(req, res, &ctx);
     }
+out:
     request_ctx_end(&ctx, req, res);
     return U_CALLBACK_COMPLETE;
 }
@@ -147,6 +162,11 @@ static int unmatched(const struct _u_request *req, struct _u_response *res, void
 bool routes_register(struct _u_instance *instance, struct app *app)
 {
     for (size_t i = 0; i < ROUTE_COUNT; i++) {
+        if (routes[i].access != ROUTE_PUBLIC && routes[i].action == NULL) {
+            log_line(LOG_ERROR, NULL, "route non publique sans action déclarée", "route",
+                     routes[i].path, (const char *)NULL);
+            return false;
+        }
         bindings[i].route = &routes[i];
         bindings[i].app = app;
         if (ulfius_add_endpoint_by_val(instance, routes[i].method, NULL, routes[i].path, 0,

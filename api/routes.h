@@ -12,7 +12,9 @@
 #include "http.h"
 
 enum route_access {
-    ROUTE_PUBLIC, /* open data and service endpoints: no credentials */
+    ROUTE_PUBLIC,      /* open data and service endpoints: no credentials */
+    ROUTE_IDENTIFIED,  /* a valid bearer token; no habilitation needed (/moi) */
+    ROUTE_HABILITATED, /* a valid token and a habilitation in force, else 403 */
 };
 
 typedef void (*route_handler)(const struct _u_request *req, struct _u_response *res,
@@ -22,6 +24,8 @@ struct route {
     const char *method;
     const char *path; /* ulfius format: /api/v1/communes/:code_insee */
     enum route_access access;
+    const char *action; /* what the route does, for authorization and audit; NULL only
+                         * for public routes (registration refuses otherwise) */
     route_handler handler;
 };
 
@@ -39,7 +43,8 @@ bool routes_register(struct _u_instance *instance, struct app *app);
  * (size bytes); returns false when no route has this path. */
 bool routes_allowed_methods(const char *path, char *allow, size_t size);
 
-/* Prints "METHOD path" per line (for the OpenAPI cross-check). */
+/* Prints "METHOD path" per line (for the OpenAPI cross-check); with
+ * details, also the access level and the action. */
 void routes_print(void);
 
 #endif

@@ -20,6 +20,14 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true
 
+# The test identity provider: a key pair made for this run, its JWKS given to
+# every server, tokens minted by the tests through build/bin/test-idp.
+IDP_DIR=$PWD/$B/tests/idp
+export PVD_TEST_ISSUER=https://idp.pvd-api.test PVD_TEST_AUDIENCE=pvd-api
+export PVD_TEST_IDP="$PWD/$B/bin/test-idp $IDP_DIR"
+AUTH_ENV=(AUTH_ISSUER="$PVD_TEST_ISSUER" AUTH_AUDIENCE="$PVD_TEST_AUDIENCE"
+	AUTH_JWKS_FILE="$IDP_DIR/jwks.json" AUTH_BOOTSTRAP_ADMIN_SUB=admin-initial)
+
 server_pids=()
 failed=()
 cleanup() {
@@ -98,7 +106,7 @@ api_suite() { # api_suite LABEL SERVER_BIN
 	capture=$B/tests/capture-$label.jsonl
 	log=$B/tests/server-$label.log
 	: >"$capture"
-	start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=4
+	start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=4 "${AUTH_ENV[@]}"
 	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_CAPTURE=$capture PVD_TEST_DATABASE_URL=$url \
 		$B/bin/integration --jobs 2 || { stop_server || true; return 1; }
 	stop_server
@@ -158,6 +166,7 @@ drain_suite() {
 }
 
 mkdir -p $B/tests
+rm -rf "$IDP_DIR" && mkdir -p "$IDP_DIR" && $B/bin/test-idp init "$IDP_DIR"
 
 step "unit tests"
 run unit $B/bin/unit --jobs 2

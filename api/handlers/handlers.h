@@ -30,4 +30,7 @@ void handle_list_epci(const struct _u_request *req, struct _u_response *res,
 void handle_get_epci(const struct _u_request *req, struct _u_response *res,
                      struct request_ctx *ctx);
 
+void handle_get_moi(const struct _u_request *req, struct _u_response *res,
+                    struct request_ctx *ctx);
+
 #endif

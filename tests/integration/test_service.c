@@ -92,15 +92,7 @@ Test(service, openapi_json_is_the_3_1_contract_with_every_route)
         cr_assert(json_is_object(json_object_get(item, "get")), "%s has no get operation",
                   routed_paths[i]);
     }
-    /* and no path of the contract is left without a route */
-    const char *key;
-    json_t *value;
-    json_object_foreach(paths, key, value)
-    {
-        bool routed = false;
-        for (size_t i = 0; routed_paths[i] && !routed; i++)
-            routed = strcmp(routed_paths[i], key) == 0;
-        cr_assert(routed, "contract path %s has no route", key);
-    }
+    /* The reverse (every path of the contract is routed) is checked against the route
+     * table itself by tests/contract/check_routes.mjs. */
     http_response_release(&r);
 }

@@ -1,0 +1,91 @@
+/* Request authentication (see auth.h). */
+#include "auth.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "../db/habilitation_repository.h"
+#include "jwt.h"
+#include "log.h"
+
+static void unauthorized(struct request_ctx *ctx, const struct _u_request *req,
+                         struct _u_response *res, const char *error, const char *description)
+{
+    char header[400];
+    if (error)
+        snprintf(header, sizeof header,
+                 "Bearer realm=\"pvd-api\", error=\"%s\", error_description=\"%s\"", error,
+                 description);
+    else
+        snprintf(header, sizeof header, "Bearer realm=\"pvd-api\"");
+    respond_problem(ctx, req, res, PROBLEM_NON_AUTHENTIFIE,
+                    error ? "Le jeton d'accès est refusé."
+                          : "Un jeton d'accès (Bearer) est requis.");
+    u_map_put(res->map_header, "WWW-Authenticate", header);
+}
+
+bool auth_principal_or_reply(const struct _u_request *req, struct _u_response *res,
+                             struct request_ctx *ctx, struct principal *out)
+{
+    struct app *app = ctx->app;
+    memset(out, 0, sizeof *out);
+    const char *header = u_map_get_case(req->map_header, "Authorization");
+    if (header == NULL) {
+        unauthorized(ctx, req, res, NULL, NULL);
+        return false;
+    }
+    if (strncasecmp(header, "Bearer ", 7) != 0 || header[7] == '\0') {
+        unauthorized(ctx, req, res, "invalid_token",
+                     "En-tete Authorization attendu : Bearer <jeton>.");
+        return false;
+    }
+    if (app->users == NULL) {
+        unauthorized(ctx, req, res, "invalid_token",
+                     "Aucun fournisseur d'identite n'est configure.");
+        return false;
+    }
+    struct jwt_claims claims;
+    enum jwt_error e = jwt_verify(app->users, header + 7, time(NULL), &claims);
+    if (e != JWT_OK) {
+        unauthorized(ctx, req, res, "invalid_token", jwt_error_message(e));
+        log_line(LOG_INFO, ctx->request_id, "jeton refusé", "raison", jwt_error_name(e),
+                 (const char *)NULL);
+        return false;
+    }
+    snprintf(out->issuer, sizeof out->issuer, "%s", claims.iss);
+    snprintf(out->subject, sizeof out->subject, "%s", claims.sub);
+    snprintf(out->acteur, sizeof out->acteur, "oidc:%s|%s", claims.iss, claims.sub);
+
+    if (app->config.auth_bootstrap_admin_sub[0] &&
+        strcmp(claims.sub, app->config.auth_bootstrap_admin_sub) == 0 &&
+        strcmp(claims.iss, app->config.auth_issuer) == 0) {
+        out->bootstrap = true;
+        out->has_habilitation = true;
+        out->authz.role = ROLE_ANCT_NATIONAL;
+        return true;
+    }
+
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    if (db_pool_acquire(app->pool, &conn, &err) != DB_OK) {
+        respond_unavailable(ctx, req, res, "Base de données indisponible.");
+        return false;
+    }
+    struct habilitation_row row;
+    enum db_result r = habilitation_find_active(conn, out->issuer, out->subject, &row, &err);
+    db_pool_release(app->pool, conn);
+    if (r == DB_OK) {
+        out->has_habilitation = true;
+        snprintf(out->habilitation_id, sizeof out->habilitation_id, "%s", row.id);
+        out->authz.role = row.role;
+        out->authz.perimeter = row.perimeter;
+        habilitation_row_release(&row);
+        return true;
+    }
+    if (r == DB_NOT_FOUND)
+        return true;
+    respond_unavailable(ctx, req, res, "Base de données indisponible.");
+    return false;
+}

@@ -1,0 +1,31 @@
+/* Authentication of a request: the bearer token (RFC 6750) is verified
+ * (api/jwt.h) and the caller's authority is read from pvd-api's own
+ * habilitations, never from the token. The token is never logged. */
+#ifndef PVD_API_AUTH_H
+#define PVD_API_AUTH_H
+
+#include <stdbool.h>
+#include <ulfius.h>
+
+#include "../domain/authz.h"
+#include "http.h"
+
+struct principal {
+    char issuer[256];
+    char subject[256];
+    char client_id[64]; /* machine client; "" for a user */
+    char acteur[600];   /* journal actor: "oidc:<iss>|<sub>" or "client:<id>" */
+    bool has_habilitation;
+    bool bootstrap; /* AUTH_BOOTSTRAP_ADMIN_SUB: anct_national by configuration */
+    char habilitation_id[37];
+    struct authz_principal authz;
+};
+
+/* Authenticates the request into *out. On failure a problem has been sent:
+ * 401 (with WWW-Authenticate: Bearer, error="invalid_token" when a token was
+ * given), or 503 when the database cannot be read; returns false. A valid
+ * token with no habilitation in force succeeds with has_habilitation false. */
+bool auth_principal_or_reply(const struct _u_request *req, struct _u_response *res,
+                             struct request_ctx *ctx, struct principal *out);
+
+#endif
