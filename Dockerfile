@@ -39,7 +39,7 @@ FROM debian:12-slim AS runtime
 # Runtime libraries only. libcsv3 is the runtime half of libcsv-dev (referential import).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libulfius2.7 libjansson4 libpq5 libssl3 libmicrohttpd12 libcurl3-gnutls libcsv3 \
+      libulfius2.7 libjansson4 libpq5 libssl3 libmicrohttpd12 libcurl3-gnutls libcsv3 librhonabwy1.1 \
       ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 

@@ -22,6 +22,11 @@ struct app {
     atomic_bool draining;  /* set on SIGTERM: /readyz answers 503 */
     atomic_ulong inflight; /* requests between URI log and completion */
     struct jwt_verifier *users; /* OIDC provider's tokens; NULL when AUTH_ISSUER is unset */
+    /* pvd-api's own tokens; NULL when AUTH_SIGNING_KEY_FILE is unset. */
+    struct jwt_signer *signer;
+    struct jwt_signer *previous_signer;
+    struct jwt_verifier *clients;
+    char *jwks_json; /* public keys of signer and previous_signer */
 };
 
 #endif

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "../db/client_repository.h"
 #include "../db/habilitation_repository.h"
 #include "jwt.h"
 #include "log.h"
@@ -26,6 +27,43 @@ static void unauthorized(struct request_ctx *ctx, const struct _u_request *req,
     u_map_put(res->map_header, "WWW-Authenticate", header);
 }
 
+/* A token issued by pvd-api to a machine client: the client must still exist,
+ * unrevoked and unexpired (revocation takes effect at once). */
+static bool client_principal_or_reply(const struct _u_request *req, struct _u_response *res,
+                                      struct request_ctx *ctx, const struct jwt_claims *claims,
+                                      struct principal *out)
+{
+    struct app *app = ctx->app;
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    struct client_row row;
+    if (db_pool_acquire(app->pool, &conn, &err) != DB_OK) {
+        respond_unavailable(ctx, req, res, "Base de données indisponible.");
+        return false;
+    }
+    enum db_result r = client_get(conn, claims->client_id, &row, &err);
+    db_pool_release(app->pool, conn);
+    if (r == DB_NOT_FOUND || (r == DB_OK && !row.usable)) {
+        if (r == DB_OK)
+            client_row_release(&row);
+        unauthorized(ctx, req, res, "invalid_token", "Client revoque, expire ou inconnu.");
+        return false;
+    }
+    if (r != DB_OK) {
+        respond_unavailable(ctx, req, res, "Base de données indisponible.");
+        return false;
+    }
+    snprintf(out->issuer, sizeof out->issuer, "%s", claims->iss);
+    snprintf(out->subject, sizeof out->subject, "%s", claims->sub);
+    snprintf(out->client_id, sizeof out->client_id, "%s", row.id);
+    snprintf(out->acteur, sizeof out->acteur, "client:%s", row.id);
+    out->has_habilitation = true;
+    out->authz.role = row.role;
+    out->authz.perimeter = row.perimeter;
+    client_row_release(&row);
+    return true;
+}
+
 bool auth_principal_or_reply(const struct _u_request *req, struct _u_response *res,
                              struct request_ctx *ctx, struct principal *out)
 {
@@ -41,13 +79,19 @@ bool auth_principal_or_reply(const struct _u_request *req, struct _u_response *r
                      "En-tete Authorization attendu : Bearer <jeton>.");
         return false;
     }
-    if (app->users == NULL) {
-        unauthorized(ctx, req, res, "invalid_token",
-                     "Aucun fournisseur d'identite n'est configure.");
-        return false;
-    }
     struct jwt_claims claims;
-    enum jwt_error e = jwt_verify(app->users, header + 7, time(NULL), &claims);
+    enum jwt_error e = JWT_ERR_ISSUER;
+    time_t now = time(NULL);
+    if (app->users)
+        e = jwt_verify(app->users, header + 7, now, &claims);
+    if ((e == JWT_ERR_ISSUER || e == JWT_ERR_UNKNOWN_KID || app->users == NULL) && app->clients) {
+        /* Not the provider's: perhaps one of pvd-api's own client tokens. */
+        enum jwt_error own = jwt_verify(app->clients, header + 7, now, &claims);
+        if (own == JWT_OK)
+            return client_principal_or_reply(req, res, ctx, &claims, out);
+        if (own != JWT_ERR_ISSUER && own != JWT_ERR_UNKNOWN_KID)
+            e = own;
+    }
     if (e != JWT_OK) {
         unauthorized(ctx, req, res, "invalid_token", jwt_error_message(e));
         log_line(LOG_INFO, ctx->request_id, "jeton refusé", "raison", jwt_error_name(e),

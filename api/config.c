@@ -137,6 +137,7 @@ static const struct number_setting numbers[] = {
     SETTING("SHUTDOWN_GRACE_SECONDS", 20, 0, 3600, shutdown_grace_seconds),
     SETTING("PVD_REFERENTIEL_RELOAD_SECONDS", 300, 1, 86400, referentiel_reload_seconds),
     SETTING("AUTH_LEEWAY_SECONDS", 60, 0, 300, auth_leeway_seconds),
+    SETTING("AUTH_TOKEN_TTL_SECONDS", 3600, 60, 86400, auth_token_ttl_seconds),
 };
 
 /* The string settings: name, default, destination. */
@@ -159,6 +160,9 @@ static const struct string_setting strings[] = {
     STRING_SETTING("AUTH_JWKS_FILE", "", auth_jwks_file),
     STRING_SETTING("AUTH_JWKS_URL", "", auth_jwks_url),
     STRING_SETTING("AUTH_BOOTSTRAP_ADMIN_SUB", "", auth_bootstrap_admin_sub),
+    STRING_SETTING("AUTH_SIGNING_KEY_FILE", "", auth_signing_key_file),
+    STRING_SETTING("AUTH_PREVIOUS_SIGNING_KEY_FILE", "", auth_previous_signing_key_file),
+    STRING_SETTING("AUTH_TOKEN_ISSUER", "urn:pvd-api", auth_token_issuer),
 };
 
 bool config_load(struct app_config *config, config_lookup_fn lookup, void *ctx,

@@ -31,6 +31,12 @@ struct app_config {
     char auth_jwks_url[512];
     char auth_bootstrap_admin_sub[256];
     unsigned auth_leeway_seconds;
+    /* pvd-api's own tokens (client credentials). An empty signing key file
+     * disables /oauth/token. */
+    char auth_signing_key_file[512];
+    char auth_previous_signing_key_file[512];
+    char auth_token_issuer[256];
+    unsigned auth_token_ttl_seconds;
 };
 
 /* Returns the value of a variable, or NULL when unset. getenv in production,

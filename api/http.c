@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json_body.h"
 #include "log.h"
 #include "routes.h"
 #include "xalloc.h"
@@ -132,6 +133,30 @@ void respond_unavailable(struct request_ctx *ctx, const struct _u_request *req,
     u_map_put(res->map_header, "Retry-After", "2");
 }
 
+bool json_body_read_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                             struct _u_response *res, json_t **out)
+{
+    char detail[300];
+    enum problem_code code =
+        json_body_parse(u_map_get_case(req->map_header, "Content-Type"), req->binary_body,
+                        req->binary_body_length, ctx->app->config.http_max_body_bytes, out,
+                        detail, sizeof detail);
+    if (code == PROBLEM__COUNT)
+        return true;
+    respond_problem(ctx, req, res, code, detail);
+    return false;
+}
+
+void http_etag(const char *json, size_t len, char out[24])
+{
+    unsigned long long h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)json[i];
+        h *= 1099511628211ull;
+    }
+    snprintf(out, 24, "\"%016llx\"", h);
+}
+
 /* True when the If-None-Match list contains etag or "*". */
 static bool etag_listed(const char *header, const char *etag)
 {
@@ -148,6 +173,24 @@ static bool etag_listed(const char *header, const char *etag)
         p = strchr(p, ',');
     }
     return false;
+}
+
+bool if_match_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                       struct _u_response *res, const char *etag)
+{
+    const char *header = u_map_get_case(req->map_header, "If-Match");
+    if (header == NULL) {
+        respond_problem(ctx, req, res, PROBLEM_PRECONDITION_REQUISE,
+                        "En-tête If-Match requis : renvoyez l'ETag de la dernière lecture.");
+        return false;
+    }
+    if (!etag_listed(header, etag)) {
+        respond_problem(ctx, req, res, PROBLEM_PRECONDITION_ECHOUEE,
+                        "La ressource a changé depuis votre lecture (ETag périmé) : relisez-la.");
+        u_map_put(res->map_header, "ETag", etag);
+        return false;
+    }
+    return true;
 }
 
 bool respond_conditional_json(const struct _u_request *req, struct _u_response *res,

@@ -56,6 +56,19 @@ void respond_problem_fields(struct request_ctx *ctx, const struct _u_request *re
 void respond_unavailable(struct request_ctx *ctx, const struct _u_request *req,
                          struct _u_response *res, const char *detail);
 
+/* Reads the request body as one strict JSON object (api/json_body.h) into
+ * *out (owned by the caller). false: a problem (415, 413, 400) was sent. */
+bool json_body_read_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                             struct _u_response *res, json_t **out);
+
+/* Strong ETag ("…", 16 hex digits of FNV-1a 64) of a representation. */
+void http_etag(const char *json, size_t len, char out[24]);
+
+/* If-Match for PATCH, DELETE and transitions: true when it lists etag (or
+ * "*"); otherwise 428 (absent) or 412 (stale) was sent. */
+bool if_match_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                       struct _u_response *res, const char *etag);
+
 /* Single-object conditional GET: sets ETag and answers 304 (true) when
  * If-None-Match matches; otherwise sends the JSON with 200 (false). */
 bool respond_conditional_json(const struct _u_request *req, struct _u_response *res,

@@ -38,6 +38,8 @@ static const char *type_name(enum json_field_kind kind)
         return "une date AAAA-MM-JJ";
     case JSON_FIELD_OBJECT:
         return "un objet";
+    case JSON_FIELD_VALUE:
+        return "une valeur JSON";
     }
     return "?";
 }
@@ -132,6 +134,9 @@ static void apply_field(const struct json_field *f, const json_t *v, void *targe
         if (!json_is_object(v))
             goto wrong_type;
         json_spec_apply(v, f->fields, slot, pointer, errs);
+        return;
+    case JSON_FIELD_VALUE:
+        *(const json_t **)slot = v;
         return;
     }
 wrong_type:

@@ -20,6 +20,7 @@ enum json_field_kind {
     JSON_FIELD_ENUM,    /* int: index in .values */
     JSON_FIELD_DATE,    /* struct date (domain/date.h): a real calendar date */
     JSON_FIELD_OBJECT,  /* nested struct validated by .fields */
+    JSON_FIELD_VALUE,   /* const json_t * (borrowed), any type: checked by the caller */
 };
 
 struct json_field {

@@ -155,10 +155,10 @@ size_t jwt_verifier_key_count(struct jwt_verifier *v);
  *   JWT_CLAIM_MAX (nbf, iat: numbers; jti, client_id, role, sub: strings).
  * Key choice: a token with a kid uses the key(s) with exactly that kid (a key without kid never
  * matches it); a token without kid is accepted only when the set holds exactly one key (whatever
- * that key's kid), otherwise unknown_kid. With
- * a URL set, an unknown kid may trigger one fetch (see jwt_verifier_set_jwks_url), which blocks
- * this call for at most JWT_JWKS_FETCH_TIMEOUT_SECONDS. JWT_ERR_INTERNAL for a NULL verifier or
- * out argument; a NULL token is malformed. */
+ * that key's kid), otherwise unknown_kid. With a URL set, an unknown kid may trigger one fetch
+ * (see jwt_verifier_set_jwks_url), which blocks this call for at most
+ * JWT_JWKS_FETCH_TIMEOUT_SECONDS. JWT_ERR_INTERNAL for a NULL verifier or out argument; a NULL
+ * token is malformed. */
 enum jwt_error jwt_verify(struct jwt_verifier *v, const char *token, time_t now,
                           struct jwt_claims *out);
 

@@ -152,7 +152,11 @@ static void yder_callback(void *cls, const char *app_name, const time_t date,
     (void)app_name;
     (void)date;
     enum log_level mapped = LOG_DEBUG;
-    if (level & Y_LOG_LEVEL_ERROR)
+    /* rhonabwy (r_…) reports every refused signature as an error: a client's
+     * fault, already answered 401, so debug only (no log flooding). */
+    if (strncmp(message, "r_", 2) == 0)
+        mapped = LOG_DEBUG;
+    else if (level & Y_LOG_LEVEL_ERROR)
         mapped = LOG_ERROR;
     else if (level & Y_LOG_LEVEL_WARNING)
         mapped = LOG_WARN;

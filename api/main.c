@@ -3,7 +3,8 @@
  *   pvd-api migrate                          apply the database migrations
  *   pvd-api import-referentiel DIR MILLESIME [SOURCE]
  *   pvd-api routes                           print the route table
- *   pvd-api healthcheck                      GET /healthz on HTTP_PORT (exit 0 when 200) */
+ *   pvd-api healthcheck                      GET /healthz on HTTP_PORT (exit 0 when 200)
+ *   pvd-api gen-key FILE                     a new ES256 signing key (kept if FILE exists) */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: pvd-api [serve | migrate | import-referentiel DIR MILLESIME [SOURCE] | "
-                    "routes | healthcheck]\n");
+                    "routes | healthcheck | gen-key FILE]\n");
     return 2;
 }
 
@@ -152,6 +153,60 @@ static bool setup_users(struct app *app)
     return ok;
 }
 
+static struct jwt_signer *load_signer(const char *path)
+{
+    char err[300] = "";
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        log_line(LOG_ERROR, NULL, "clé de signature illisible", "fichier", path,
+                 (const char *)NULL);
+        return NULL;
+    }
+    char *pem = xmalloc(16384);
+    size_t len = fread(pem, 1, 16383, f);
+    fclose(f);
+    pem[len] = '\0';
+    struct jwt_signer *s = jwt_signer_new_from_pem(pem, len, err, sizeof err);
+    memset(pem, 0, 16384); /* the private key */
+    free(pem);
+    if (s == NULL)
+        log_line(LOG_ERROR, NULL, "clé de signature refusée", "fichier", path, "erreur", err,
+                 (const char *)NULL);
+    return s;
+}
+
+/* pvd-api's own token issuer (client credentials): the signing key, the
+ * previous one during a rotation, the public JWKS, and the verifier of the
+ * tokens it issues. Disabled (true) when AUTH_SIGNING_KEY_FILE is unset. */
+static bool setup_signer(struct app *app)
+{
+    const struct app_config *c = &app->config;
+    char err[300] = "";
+    if (!c->auth_signing_key_file[0]) {
+        log_line(LOG_WARN, NULL,
+                 "AUTH_SIGNING_KEY_FILE non défini : pas de jetons pour les clients machine",
+                 (const char *)NULL);
+        return true;
+    }
+    app->signer = load_signer(c->auth_signing_key_file);
+    if (app->signer == NULL)
+        return false;
+    if (c->auth_previous_signing_key_file[0] &&
+        (app->previous_signer = load_signer(c->auth_previous_signing_key_file)) == NULL)
+        return false;
+    const struct jwt_signer *list[2] = {app->signer, app->previous_signer};
+    app->jwks_json = jwt_jwks_public_json(list, app->previous_signer ? 2 : 1);
+    app->clients =
+        jwt_verifier_new(c->auth_token_issuer, c->auth_token_issuer, c->auth_leeway_seconds);
+    if (app->jwks_json == NULL || app->clients == NULL ||
+        !jwt_verifier_set_jwks(app->clients, app->jwks_json, err, sizeof err)) {
+        log_line(LOG_ERROR, NULL, "émetteur de jetons inutilisable", "erreur", err,
+                 (const char *)NULL);
+        return false;
+    }
+    return true;
+}
+
 static int cmd_serve(void)
 {
     struct app app;
@@ -184,7 +239,7 @@ static int cmd_serve(void)
     refresh_referentiel(&app);
 
     int status = 0;
-    struct server *server = setup_users(&app) ? server_start(&app) : NULL;
+    struct server *server = setup_users(&app) && setup_signer(&app) ? server_start(&app) : NULL;
     if (server == NULL) {
         status = 1;
     } else {
@@ -205,6 +260,10 @@ static int cmd_serve(void)
         status = cut ? 1 : 0;
     }
     jwt_verifier_free(app.users);
+    jwt_verifier_free(app.clients);
+    jwt_signer_free(app.signer);
+    jwt_signer_free(app.previous_signer);
+    free(app.jwks_json);
     referentiel_store_free(app.referentiel);
     metrics_free(app.metrics);
     free(names);
@@ -248,6 +307,28 @@ static int cmd_import(int argc, char **argv)
     return status;
 }
 
+/* `pvd-api gen-key FILE`: a new ES256 signing key (mode 0600), never
+ * overwriting an existing file (exit 0 when FILE already exists). */
+static int cmd_gen_key(int argc, char **argv)
+{
+    char err[300] = "";
+    if (argc < 3)
+        return usage();
+    FILE *existing = fopen(argv[2], "r");
+    if (existing) {
+        fclose(existing);
+        return 0;
+    }
+    if (!jwt_generate_es256_pem(argv[2], err, sizeof err)) {
+        log_line(LOG_ERROR, NULL, "génération de clé impossible", "erreur", err,
+                 (const char *)NULL);
+        return 1;
+    }
+    log_line(LOG_INFO, NULL, "clé de signature ES256 créée", "fichier", argv[2],
+             (const char *)NULL);
+    return 0;
+}
+
 static int cmd_healthcheck(void)
 {
     struct app_config config;
@@ -287,6 +368,8 @@ int main(int argc, char **argv)
         status = 0;
     } else if (strcmp(cmd, "healthcheck") == 0)
         status = cmd_healthcheck();
+    else if (strcmp(cmd, "gen-key") == 0)
+        status = cmd_gen_key(argc, argv);
     else
         status = usage();
     jwt_global_close();

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../db/referentiel_repository.h"
+#include "http.h"
 #include "xalloc.h"
 
 struct holder {
@@ -28,13 +29,7 @@ static void render(struct rendered *out, json_t *j)
         die_bug("json_dumps failed");
     out->len = strlen(out->json);
     json_decref(j);
-    /* FNV-1a 64 of the representation: changes exactly when the JSON does. */
-    unsigned long long h = 1469598103934665603ull;
-    for (size_t i = 0; i < out->len; i++) {
-        h ^= (unsigned char)out->json[i];
-        h *= 1099511628211ull;
-    }
-    snprintf(out->etag, sizeof out->etag, "\"%016llx\"", h);
+    http_etag(out->json, out->len, out->etag);
 }
 
 static json_t *opt_string(const char *s)

@@ -23,6 +23,18 @@ static const struct route routes[] = {
     {"GET",   "/api/v1/epci",                     ROUTE_PUBLIC,      NULL,        handle_list_epci},
     {"GET",   "/api/v1/epci/:siren",              ROUTE_PUBLIC,      NULL,        handle_get_epci},
     {"GET",   "/api/v1/moi",                      ROUTE_IDENTIFIED,  "moi.lire",  handle_get_moi},
+    {"GET",   "/api/v1/habilitations",            ROUTE_HABILITATED, "habilitation.lire",     handle_list_habilitations},
+    {"POST",  "/api/v1/habilitations",            ROUTE_HABILITATED, "habilitation.accorder", handle_create_habilitation},
+    {"GET",   "/api/v1/habilitations/:id",        ROUTE_HABILITATED, "habilitation.lire",     handle_get_habilitation},
+    {"DELETE","/api/v1/habilitations/:id",        ROUTE_HABILITATED, "habilitation.revoquer", handle_revoke_habilitation},
+    {"GET",   "/api/v1/journal",                  ROUTE_HABILITATED, "journal.lire",          handle_list_journal},
+    {"GET",   "/api/v1/clients",                  ROUTE_HABILITATED, "client.gerer",          handle_list_clients},
+    {"POST",  "/api/v1/clients",                  ROUTE_HABILITATED, "client.gerer",          handle_create_client},
+    {"GET",   "/api/v1/clients/:id",              ROUTE_HABILITATED, "client.gerer",          handle_get_client},
+    {"DELETE","/api/v1/clients/:id",              ROUTE_HABILITATED, "client.gerer",          handle_revoke_client},
+    {"POST",  "/api/v1/clients/:id/secret",       ROUTE_HABILITATED, "client.gerer",          handle_rotate_client_secret},
+    {"POST",  "/api/v1/oauth/token",              ROUTE_PUBLIC,      NULL,                    handle_oauth_token},
+    {"GET",   "/api/v1/.well-known/jwks.json",    ROUTE_PUBLIC,      NULL,                    handle_get_jwks},
 };
 /* clang-format on */
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])
@@ -123,8 +135,10 @@ static int dispatch(const struct _u_request *req, struct _u_response *res, void 
             goto out;
         }
     }
-    if (has_body(req)) {
-        /* No route of this version takes a body: GET and HEAD never do. */
+    bool takes_body = strcmp(b->route->method, "POST") == 0 ||
+                      strcmp(b->route->method, "PUT") == 0 || strcmp(b->route->method, "PATCH") == 0;
+    if (!takes_body && has_body(req)) {
+        /* GET, HEAD and DELETE take no body. */
         if (!json_media_type_ok(u_map_get_case(req->map_header, "Content-Type")))
             respond_problem(&ctx, req, res, PROBLEM_TYPE_MEDIA_NON_SUPPORTE,
                             "Seul application/json est accepté comme corps de requête.");

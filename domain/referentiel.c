@@ -348,6 +348,17 @@ const struct ref_commune *referentiel_find_commune(const struct referentiel *ref
     return idx < 0 ? NULL : &ref->communes[idx];
 }
 
+const struct ref_commune *referentiel_find_commune_by_siren(const struct referentiel *ref,
+                                                             const char *siren)
+{
+    for (size_t i = 0; i < ref->actuelle_count; i++) {
+        const struct ref_commune *c = &ref->communes[ref->actuelles[i]];
+        if (strcmp(c->siren, siren) == 0)
+            return c;
+    }
+    return NULL;
+}
+
 const struct ref_epci *referentiel_find_epci(const struct referentiel *ref, const char *siren)
 {
     struct ref_epci key;

@@ -26,7 +26,8 @@ IDP_DIR=$PWD/$B/tests/idp
 export PVD_TEST_ISSUER=https://idp.pvd-api.test PVD_TEST_AUDIENCE=pvd-api
 export PVD_TEST_IDP="$PWD/$B/bin/test-idp $IDP_DIR"
 AUTH_ENV=(AUTH_ISSUER="$PVD_TEST_ISSUER" AUTH_AUDIENCE="$PVD_TEST_AUDIENCE"
-	AUTH_JWKS_FILE="$IDP_DIR/jwks.json" AUTH_BOOTSTRAP_ADMIN_SUB=admin-initial)
+	AUTH_JWKS_FILE="$IDP_DIR/jwks.json" AUTH_BOOTSTRAP_ADMIN_SUB=admin-initial
+	AUTH_SIGNING_KEY_FILE="$IDP_DIR/signing.pem")
 
 server_pids=()
 failed=()
@@ -167,6 +168,7 @@ drain_suite() {
 
 mkdir -p $B/tests
 rm -rf "$IDP_DIR" && mkdir -p "$IDP_DIR" && $B/bin/test-idp init "$IDP_DIR"
+$B/pvd-api gen-key "$IDP_DIR/signing.pem" 2>/dev/null
 
 step "unit tests"
 run unit $B/bin/unit --jobs 2

@@ -6,6 +6,7 @@
 
 #include <ulfius.h>
 
+#include "../../domain/authz.h"
 #include "../http.h"
 
 void handle_get_healthz(const struct _u_request *req, struct _u_response *res,
@@ -30,7 +31,38 @@ void handle_list_epci(const struct _u_request *req, struct _u_response *res,
 void handle_get_epci(const struct _u_request *req, struct _u_response *res,
                      struct request_ctx *ctx);
 
-void handle_get_moi(const struct _u_request *req, struct _u_response *res,
-                    struct request_ctx *ctx);
+void handle_get_moi(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx);
+
+void handle_list_habilitations(const struct _u_request *req, struct _u_response *res,
+                               struct request_ctx *ctx);
+void handle_create_habilitation(const struct _u_request *req, struct _u_response *res,
+                                struct request_ctx *ctx);
+void handle_get_habilitation(const struct _u_request *req, struct _u_response *res,
+                             struct request_ctx *ctx);
+void handle_revoke_habilitation(const struct _u_request *req, struct _u_response *res,
+                                struct request_ctx *ctx);
+void handle_list_journal(const struct _u_request *req, struct _u_response *res,
+                         struct request_ctx *ctx);
+
+void handle_list_clients(const struct _u_request *req, struct _u_response *res,
+                         struct request_ctx *ctx);
+void handle_create_client(const struct _u_request *req, struct _u_response *res,
+                          struct request_ctx *ctx);
+void handle_get_client(const struct _u_request *req, struct _u_response *res,
+                       struct request_ctx *ctx);
+void handle_revoke_client(const struct _u_request *req, struct _u_response *res,
+                          struct request_ctx *ctx);
+void handle_rotate_client_secret(const struct _u_request *req, struct _u_response *res,
+                                 struct request_ctx *ctx);
+void handle_oauth_token(const struct _u_request *req, struct _u_response *res,
+                        struct request_ctx *ctx);
+void handle_get_jwks(const struct _u_request *req, struct _u_response *res,
+                     struct request_ctx *ctx);
+
+/* Perimeter of a habilitation or client body (habilitations.c): the lists'
+ * format (400 errors), then the rules of the role (422 errors). */
+void habilitation_read_perimeter(const json_t *v, struct perimeter *p, struct field_errors *errs);
+void habilitation_check_perimeter(enum role role, const struct perimeter *p,
+                                  const struct referentiel *ref, struct field_errors *errs);
 
 #endif

@@ -38,6 +38,14 @@ if [ -z "${DATABASE_URL:-}" ]; then
 	echo "run: embedded PostgreSQL under ./var ($DATABASE_URL)"
 fi
 
+# pvd-api's own token signing key (client credentials), kept under ./var.
+if [ -z "${AUTH_SIGNING_KEY_FILE:-}" ]; then
+	mkdir -p var
+	AUTH_SIGNING_KEY_FILE=$PWD/var/signing-key.pem
+	export AUTH_SIGNING_KEY_FILE
+	$BIN gen-key "$AUTH_SIGNING_KEY_FILE"
+fi
+
 $BIN migrate
 $BIN import-referentiel "$REFERENTIEL_DIR" "$REFERENTIEL_MILLESIME" "$REFERENTIEL_SOURCE"
 

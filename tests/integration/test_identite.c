@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../support/http_client.h"
+#include "../support/tokens.h"
 
 #define BOOTSTRAP_SUB "admin-initial"
 
@@ -19,28 +20,14 @@ static const char *env_or_fail(const char *name)
     return v;
 }
 
-/* A token from the test provider; ttl and offset in seconds. Owned by the caller. */
 static char *mint(const char *issuer, const char *audience, const char *sub, long ttl, long offset)
 {
-    char cmd[2048], buf[4096];
-    /* PVD_TEST_IDP is "<binary> <dir>": insert the subcommand after the binary. */
-    const char *idp = env_or_fail("PVD_TEST_IDP");
-    const char *space = strchr(idp, ' ');
-    cr_assert(space, "PVD_TEST_IDP is \"<binary> <dir>\"");
-    snprintf(cmd, sizeof cmd, "%.*s token %s '%s' '%s' '%s' %ld %ld", (int)(space - idp), idp,
-             space + 1, issuer, audience, sub, ttl, offset);
-    FILE *p = popen(cmd, "r");
-    cr_assert(p, "cannot run the test identity provider");
-    char *ok = fgets(buf, sizeof buf, p);
-    int rc = pclose(p);
-    cr_assert(ok && rc == 0, "test-idp failed: %s", cmd);
-    buf[strcspn(buf, "\n")] = '\0';
-    return strdup(buf);
+    return token_mint(issuer, audience, sub, ttl, offset);
 }
 
 static char *mint_valid(const char *sub)
 {
-    return mint(env_or_fail("PVD_TEST_ISSUER"), env_or_fail("PVD_TEST_AUDIENCE"), sub, 3600, 0);
+    return token_for(sub);
 }
 
 static void get_moi(const char *authorization, struct http_response *r)

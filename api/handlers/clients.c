@@ -1,0 +1,583 @@
+/* Machine clients (OAuth 2.0 client credentials, RFC 6749 §4.4): their
+ * administration by the ANCT, the token endpoint and pvd-api's public keys
+ * (issue #3 §3). Secrets are shown once and stored as SHA-256(salt || secret). */
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "../../db/client_repository.h"
+#include "../../domain/identifiers.h"
+#include "../auth.h"
+#include "../cursor.h"
+#include "../json_spec.h"
+#include "../log.h"
+#include "../query.h"
+#include "../xalloc.h"
+#include "handlers.h"
+
+#define SECRET_BYTES 32
+
+static void base64url(const unsigned char *in, size_t n, char *out)
+{
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) |
+                     (i + 2 < n ? in[i + 2] : 0);
+        out[o++] = a[(v >> 18) & 63];
+        out[o++] = a[(v >> 12) & 63];
+        if (i + 1 < n)
+            out[o++] = a[(v >> 6) & 63];
+        if (i + 2 < n)
+            out[o++] = a[v & 63];
+    }
+    out[o] = '\0';
+}
+
+static void digest_of(const unsigned char salt[16], const char *secret, unsigned char out[32])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned len = 0;
+    if (md == NULL || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
+        !EVP_DigestUpdate(md, salt, 16) || !EVP_DigestUpdate(md, secret, strlen(secret)) ||
+        !EVP_DigestFinal_ex(md, out, &len))
+        die_bug("SHA-256 failed");
+    EVP_MD_CTX_free(md);
+}
+
+/* A new secret (text, 48 bytes) with its salt and digest. */
+static void new_secret(char secret[64], unsigned char salt[16], unsigned char digest[32])
+{
+    unsigned char raw[SECRET_BYTES];
+    if (RAND_bytes(raw, sizeof raw) != 1 || RAND_bytes(salt, 16) != 1)
+        die_bug("RAND_bytes failed");
+    memcpy(secret, "pvds_", 5);
+    base64url(raw, sizeof raw, secret + 5);
+    OPENSSL_cleanse(raw, sizeof raw);
+    digest_of(salt, secret, digest);
+}
+
+static void reply_db_error(struct request_ctx *ctx, const struct _u_request *req,
+                           struct _u_response *res, enum db_result r, const struct db_error *err)
+{
+    if (r == DB_UNAVAILABLE) {
+        respond_unavailable(ctx, req, res, "Base de données indisponible.");
+        return;
+    }
+    log_line(LOG_ERROR, ctx->request_id, "erreur de base de données", "sqlstate", err->sqlstate,
+             "erreur", err->message, (const char *)NULL);
+    respond_problem(ctx, req, res, PROBLEM_ERREUR_INTERNE, "Erreur interne du service.");
+}
+
+/* ACTION_CLIENT_MANAGE: anct_national only (domain/authz.c). */
+static bool may_manage_or_reply(const struct _u_request *req, struct _u_response *res,
+                                struct request_ctx *ctx)
+{
+    if (authz_decide(&ctx->principal->authz, ACTION_CLIENT_MANAGE, NULL) == AUTHZ_ALLOW)
+        return true;
+    respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+                    "Seule l'administration nationale (ANCT) gère les clients machine.");
+    return false;
+}
+
+static struct journal_actor actor_of(const struct request_ctx *ctx)
+{
+    const struct principal *p = ctx->principal;
+    struct journal_actor a = {p->acteur,
+                              p->issuer[0] ? p->issuer : NULL,
+                              p->subject[0] ? p->subject : NULL,
+                              p->client_id[0] ? p->client_id : NULL,
+                              role_name(p->authz.role),
+                              ctx->request_id};
+    return a;
+}
+
+/* The representation plus, once, the secret. */
+static void send_with_secret(struct _u_response *res, int status, const char *json,
+                             const char *secret)
+{
+    json_t *body = json_loads(json, 0, NULL);
+    if (body == NULL)
+        die_bug("client representation is not JSON");
+    json_object_set_new(body, "secret", xjson(json_string(secret)));
+    respond_json_new(res, status, body);
+}
+
+static void send_client(struct _u_response *res, int status, const char *json)
+{
+    char etag[24];
+    http_etag(json, strlen(json), etag);
+    u_map_put(res->map_header, "ETag", etag);
+    respond_json_raw(res, status, json, strlen(json));
+}
+
+static const char *const role_names[] = {"collectivite_agent",
+                                         "collectivite_elu",
+                                         "prefecture_instructeur",
+                                         "prefecture_region",
+                                         "financeur",
+                                         "anct_national",
+                                         NULL};
+
+struct client_body {
+    const char *nom;
+    int role;
+    const json_t *perimetre;
+    const char *expire_le;
+};
+
+static bool is_instant_text(const char *s)
+{
+    /* A timestamp PostgreSQL reads unambiguously: YYYY-MM-DDTHH:MM:SSZ. */
+    return strlen(s) == 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' &&
+           s[16] == ':' && s[19] == 'Z' && strspn(s, "0123456789-T:Z") == 20;
+}
+
+static const struct json_field client_fields[] = {
+    {.name = "nom",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct client_body, nom),
+     .required = true,
+     .min_length = 1,
+     .max_length = 200},
+    {.name = "role",
+     .kind = JSON_FIELD_ENUM,
+     .offset = offsetof(struct client_body, role),
+     .required = true,
+     .values = role_names},
+    {.name = "perimetre",
+     .kind = JSON_FIELD_VALUE,
+     .offset = offsetof(struct client_body, perimetre),
+     .required = true},
+    {.name = "expire_le",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct client_body, expire_le),
+     .nullable = true,
+     .check = is_instant_text,
+     .check_message = "Instant UTC attendu : AAAA-MM-JJTHH:MM:SSZ."},
+    JSON_FIELDS_END,
+};
+
+struct create_work {
+    const struct client_new *c;
+    struct client_row created;
+};
+
+static enum db_result create_unit(struct db_tx *tx, void *ctx, struct db_error *err)
+{
+    struct create_work *w = ctx;
+    client_row_release(&w->created);
+    return client_insert(tx, w->c, &w->created, err);
+}
+
+void handle_create_client(const struct _u_request *req, struct _u_response *res,
+                          struct request_ctx *ctx)
+{
+    json_t *body = NULL;
+    struct client_body in;
+    struct perimeter perimeter;
+    struct referentiel_snapshot *snap = NULL;
+    FIELD_ERRORS(errs);
+    memset(&in, 0, sizeof in);
+    if (!may_manage_or_reply(req, res, ctx) || !json_body_read_or_reply(ctx, req, res, &body))
+        return;
+    json_spec_apply(body, client_fields, &in, "", &errs);
+    habilitation_read_perimeter(in.perimetre, &perimeter, &errs);
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_CHAMPS_INVALIDES,
+                               "Le corps de la requête contient des champs invalides.", &errs);
+        goto out;
+    }
+    snap = referentiel_store_acquire(ctx->app->referentiel);
+    if (snap == NULL) {
+        respond_unavailable(ctx, req, res, "Référentiel des communes non chargé.");
+        goto out;
+    }
+    habilitation_check_perimeter((enum role)in.role, &perimeter, &snap->ref, &errs);
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_REGLE_NON_RESPECTEE,
+                               "Le client ne respecte pas les règles du programme.", &errs);
+        goto out;
+    }
+    unsigned char raw_id[12], salt[16], digest[32];
+    char id[32], secret[64];
+    if (RAND_bytes(raw_id, sizeof raw_id) != 1)
+        die_bug("RAND_bytes failed");
+    memcpy(id, "pvd_", 4);
+    for (size_t i = 0; i < sizeof raw_id; i++)
+        snprintf(id + 4 + 2 * i, 3, "%02x", raw_id[i]);
+    new_secret(secret, salt, digest);
+    struct client_new c = {id,         in.nom,       (enum role)in.role,
+                           &perimeter, in.expire_le, ctx->principal->acteur,
+                           salt,       digest};
+    struct create_work work;
+    memset(&work, 0, sizeof work);
+    work.c = &c;
+    struct journal_actor actor = actor_of(ctx);
+    struct db_error err = {{0}, {0}};
+    enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
+                                       create_unit, &work, &err);
+    if (r != DB_OK) {
+        reply_db_error(ctx, req, res, r, &err);
+    } else {
+        char location[64];
+        snprintf(location, sizeof location, "/api/v1/clients/%s", id);
+        u_map_put(res->map_header, "Location", location);
+        send_with_secret(res, 201, work.created.json, secret);
+    }
+    OPENSSL_cleanse(secret, sizeof secret);
+    client_row_release(&work.created);
+out:
+    referentiel_snapshot_release(ctx->app->referentiel, snap);
+    json_decref(body);
+}
+
+static bool load_client(const struct _u_request *req, struct _u_response *res,
+                        struct request_ctx *ctx, struct client_row *row)
+{
+    const char *id = query_get(req, "id");
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+    if (r == DB_OK) {
+        r = client_get(conn, id ? id : "", row, &err);
+        db_pool_release(ctx->app->pool, conn);
+    }
+    if (r == DB_NOT_FOUND) {
+        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
+                        "Aucun client n'a cet identifiant.");
+        return false;
+    }
+    if (r != DB_OK) {
+        reply_db_error(ctx, req, res, r, &err);
+        return false;
+    }
+    return true;
+}
+
+void handle_get_client(const struct _u_request *req, struct _u_response *res,
+                       struct request_ctx *ctx)
+{
+    struct client_row row;
+    if (!may_manage_or_reply(req, res, ctx) || !load_client(req, res, ctx, &row))
+        return;
+    char etag[24];
+    http_etag(row.json, strlen(row.json), etag);
+    respond_conditional_json(req, res, row.json, strlen(row.json), etag);
+    client_row_release(&row);
+}
+
+void handle_list_clients(const struct _u_request *req, struct _u_response *res,
+                         struct request_ctx *ctx)
+{
+    static const char *const known[] = {"limite", "curseur", NULL};
+    FIELD_ERRORS(errs);
+    size_t limit;
+    char key[CURSOR_KEY_MAX + 1];
+    const char *after = NULL;
+    if (!may_manage_or_reply(req, res, ctx))
+        return;
+    query_check_known(req, known, &errs);
+    query_limit(req, &limit, &errs);
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
+                               &errs);
+        return;
+    }
+    uint32_t fp = cursor_fingerprint("");
+    const char *text = query_get(req, "curseur");
+    if (text) {
+        if (!cursor_decode(text, "clients", fp, key)) {
+            FIELD_ERRORS(cerrs);
+            field_errors_add(&cerrs, "/curseur", "curseur", "curseur-invalide",
+                             "Curseur inconnu ou altéré.");
+            respond_problem_fields(ctx, req, res, PROBLEM_CURSEUR_INVALIDE,
+                                   "Le curseur de pagination n'est pas valide pour cette liste.",
+                                   &cerrs);
+            return;
+        }
+        after = key;
+    }
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    char *json = NULL, last[32];
+    bool more = false;
+    enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+    if (r == DB_OK) {
+        r = client_list(conn, after, limit, &json, last, &more, &err);
+        db_pool_release(ctx->app->pool, conn);
+    }
+    if (r != DB_OK) {
+        reply_db_error(ctx, req, res, r, &err);
+        return;
+    }
+    char next[CURSOR_TEXT_MAX];
+    bool has_next = more && cursor_encode("clients", fp, last, next);
+    size_t cap = strlen(json) + CURSOR_TEXT_MAX + 64;
+    char *page = xmalloc(cap);
+    int n = snprintf(page, cap, "{\"elements\":%s,\"suivant\":%s%s%s}", json, has_next ? "\"" : "",
+                     has_next ? next : "null", has_next ? "\"" : "");
+    if (has_next)
+        query_set_next_link(req, res, known, next);
+    respond_json_raw(res, 200, page, (size_t)n);
+    free(page);
+    free(json);
+}
+
+struct change_work {
+    const char *id;
+    const char *by;
+    const unsigned char *salt;
+    const unsigned char *digest;
+    struct client_row after;
+};
+
+static enum db_result revoke_unit(struct db_tx *tx, void *ctx, struct db_error *err)
+{
+    struct change_work *w = ctx;
+    client_row_release(&w->after);
+    return client_revoke(tx, w->id, w->by, &w->after, err);
+}
+
+static enum db_result rotate_unit(struct db_tx *tx, void *ctx, struct db_error *err)
+{
+    struct change_work *w = ctx;
+    client_row_release(&w->after);
+    return client_rotate(tx, w->id, w->salt, w->digest, &w->after, err);
+}
+
+/* Revocation (DELETE) or secret rotation (POST …/secret), both under If-Match. */
+static void change_client(const struct _u_request *req, struct _u_response *res,
+                          struct request_ctx *ctx, bool rotate)
+{
+    struct client_row row;
+    if (!may_manage_or_reply(req, res, ctx) || !load_client(req, res, ctx, &row))
+        return;
+    char etag[24], secret[64];
+    unsigned char salt[16], digest[32];
+    http_etag(row.json, strlen(row.json), etag);
+    if (!if_match_or_reply(ctx, req, res, etag)) {
+        client_row_release(&row);
+        return;
+    }
+    struct change_work work;
+    memset(&work, 0, sizeof work);
+    work.id = row.id;
+    work.by = ctx->principal->acteur;
+    if (rotate) {
+        new_secret(secret, salt, digest);
+        work.salt = salt;
+        work.digest = digest;
+    }
+    struct journal_actor actor = actor_of(ctx);
+    struct db_error err = {{0}, {0}};
+    enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
+                                       rotate ? rotate_unit : revoke_unit, &work, &err);
+    if (r == DB_CONFLICT)
+        respond_problem(ctx, req, res, PROBLEM_CONFLIT, "Ce client est révoqué.");
+    else if (r != DB_OK)
+        reply_db_error(ctx, req, res, r, &err);
+    else if (rotate)
+        send_with_secret(res, 200, work.after.json, secret);
+    else
+        send_client(res, 200, work.after.json);
+    if (rotate)
+        OPENSSL_cleanse(secret, sizeof secret);
+    client_row_release(&work.after);
+    client_row_release(&row);
+}
+
+void handle_revoke_client(const struct _u_request *req, struct _u_response *res,
+                          struct request_ctx *ctx)
+{
+    change_client(req, res, ctx, false);
+}
+
+void handle_rotate_client_secret(const struct _u_request *req, struct _u_response *res,
+                                 struct request_ctx *ctx)
+{
+    change_client(req, res, ctx, true);
+}
+
+void handle_get_jwks(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx)
+{
+    (void)req;
+    const char *jwks = ctx->app->jwks_json ? ctx->app->jwks_json : "{\"keys\":[]}";
+    respond_json_raw(res, 200, jwks, strlen(jwks));
+    u_map_put(res->map_header, "Cache-Control", "public, max-age=300");
+}
+
+/* ---- POST /api/v1/oauth/token (RFC 6749 §4.4, errors §5.2) --------------------------- */
+
+static void oauth_error(struct _u_response *res, int status, const char *error,
+                        const char *description, bool basic)
+{
+    json_t *body = xjson(json_pack("{s:s, s:s}", "error", error, "error_description", description));
+    respond_json_new(res, status, body);
+    u_map_put(res->map_header, "Cache-Control", "no-store");
+    if (status == 401)
+        u_map_put(res->map_header, "WWW-Authenticate",
+                  basic ? "Basic realm=\"pvd-api\"" : "Bearer realm=\"pvd-api\"");
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes an application/x-www-form-urlencoded value in place. */
+static bool form_decode(char *s)
+{
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        if (*p == '+') {
+            *o++ = ' ';
+        } else if (*p == '%') {
+            int hi = hex_digit(p[1]), lo = hi < 0 ? -1 : hex_digit(p[2]);
+            if (lo < 0 || (hi == 0 && lo == 0))
+                return false;
+            *o++ = (char)(hi * 16 + lo);
+            p += 2;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return true;
+}
+
+struct token_request {
+    char grant_type[64];
+    char client_id[64];
+    char client_secret[128];
+    bool duplicate;
+    bool malformed;
+};
+
+static void form_parse(const char *body, size_t len, struct token_request *t)
+{
+    char *copy = xmalloc(len + 1);
+    memcpy(copy, body, len);
+    copy[len] = '\0';
+    char *save = NULL;
+    for (char *pair = strtok_r(copy, "&", &save); pair; pair = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(pair, '=');
+        if (eq == NULL) {
+            t->malformed = true;
+            continue;
+        }
+        *eq = '\0';
+        char *value = eq + 1;
+        if (!form_decode(pair) || !form_decode(value)) {
+            t->malformed = true;
+            continue;
+        }
+        char *dst = NULL;
+        size_t size = 0;
+        if (strcmp(pair, "grant_type") == 0)
+            dst = t->grant_type, size = sizeof t->grant_type;
+        else if (strcmp(pair, "client_id") == 0)
+            dst = t->client_id, size = sizeof t->client_id;
+        else if (strcmp(pair, "client_secret") == 0)
+            dst = t->client_secret, size = sizeof t->client_secret;
+        if (dst == NULL)
+            continue; /* RFC 6749 §3.2: unknown parameters are ignored */
+        if (dst[0])
+            t->duplicate = true;
+        if (strlen(value) >= size)
+            t->malformed = true;
+        else
+            snprintf(dst, size, "%s", value);
+    }
+    OPENSSL_cleanse(copy, len);
+    free(copy);
+}
+
+void handle_oauth_token(const struct _u_request *req, struct _u_response *res,
+                        struct request_ctx *ctx)
+{
+    struct app *app = ctx->app;
+    struct token_request t;
+    memset(&t, 0, sizeof t);
+    const char *ct = u_map_get_case(req->map_header, "Content-Type");
+    if (ct == NULL || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
+        oauth_error(res, 400, "invalid_request",
+                    "Content-Type: application/x-www-form-urlencoded attendu.", false);
+        return;
+    }
+    form_parse(req->binary_body ? req->binary_body : "", req->binary_body_length, &t);
+    bool basic = req->auth_basic_user != NULL;
+    if (basic) {
+        if (t.client_id[0] || t.client_secret[0])
+            t.duplicate = true; /* RFC 6749 §2.3: one authentication method only */
+        snprintf(t.client_id, sizeof t.client_id, "%s", req->auth_basic_user);
+        snprintf(t.client_secret, sizeof t.client_secret, "%s",
+                 req->auth_basic_password ? req->auth_basic_password : "");
+    }
+    if (t.malformed || t.duplicate) {
+        oauth_error(res, 400, "invalid_request", "Requête mal formée ou paramètre répété.", basic);
+        goto out;
+    }
+    if (strcmp(t.grant_type, "client_credentials") != 0) {
+        oauth_error(res, 400, t.grant_type[0] ? "unsupported_grant_type" : "invalid_request",
+                    "Seul grant_type=client_credentials est accepté.", basic);
+        goto out;
+    }
+    if (app->signer == NULL) {
+        oauth_error(res, 400, "unauthorized_client",
+                    "Ce service n'émet pas de jetons (AUTH_SIGNING_KEY_FILE non configuré).",
+                    basic);
+        goto out;
+    }
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    struct client_row row;
+    enum db_result r = db_pool_acquire(app->pool, &conn, &err);
+    if (r == DB_OK) {
+        r = client_get(conn, t.client_id, &row, &err);
+        db_pool_release(app->pool, conn);
+    }
+    if (r == DB_UNAVAILABLE || (r != DB_OK && r != DB_NOT_FOUND)) {
+        respond_unavailable(ctx, req, res, "Base de données indisponible.");
+        goto out;
+    }
+    unsigned char digest[32];
+    bool ok = false;
+    if (r == DB_OK) {
+        digest_of(row.salt, t.client_secret, digest);
+        ok = CRYPTO_memcmp(digest, row.digest, sizeof digest) == 0 && row.usable;
+    }
+    if (!ok) {
+        if (r == DB_OK)
+            client_row_release(&row);
+        oauth_error(res, 401, "invalid_client",
+                    "Client inconnu, secret faux, client révoqué ou expiré.", basic);
+        goto out;
+    }
+    char *token = jwt_signer_issue(
+        app->signer, app->config.auth_token_issuer, app->config.auth_token_issuer, row.id, row.id,
+        role_name(row.role), time(NULL), app->config.auth_token_ttl_seconds, NULL);
+    client_row_release(&row);
+    if (token == NULL)
+        die_bug("token signing failed");
+    json_t *body = xjson(json_pack("{s:s, s:s, s:I}", "access_token", token, "token_type", "Bearer",
+                                   "expires_in", (json_int_t)app->config.auth_token_ttl_seconds));
+    OPENSSL_cleanse(token, strlen(token));
+    free(token);
+    respond_json_new(res, 200, body);
+    u_map_put(res->map_header, "Cache-Control", "no-store");
+out:
+    OPENSSL_cleanse(&t, sizeof t);
+}

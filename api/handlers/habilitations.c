@@ -1,0 +1,603 @@
+/* Habilitations: who may act, with which role, on which perimeter (issue #3
+ * §2). Decisions come from domain/authz.c; storage and journal from db/. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../db/habilitation_repository.h"
+#include "../../domain/date.h"
+#include "../../domain/identifiers.h"
+#include "../auth.h"
+#include "../cursor.h"
+#include "../json_spec.h"
+#include "../log.h"
+#include "../query.h"
+#include "../xalloc.h"
+#include "handlers.h"
+
+/* The actor of a journaled mutation, from the authenticated principal. */
+static struct journal_actor actor_of(const struct request_ctx *ctx)
+{
+    const struct principal *p = ctx->principal;
+    struct journal_actor a = {p->acteur,
+                              p->issuer[0] ? p->issuer : NULL,
+                              p->subject[0] ? p->subject : NULL,
+                              p->client_id[0] ? p->client_id : NULL,
+                              role_name(p->authz.role),
+                              ctx->request_id};
+    return a;
+}
+
+static void reply_db_error(struct request_ctx *ctx, const struct _u_request *req,
+                           struct _u_response *res, enum db_result r, const struct db_error *err)
+{
+    if (r == DB_UNAVAILABLE) {
+        respond_unavailable(ctx, req, res, "Base de données indisponible.");
+        return;
+    }
+    log_line(LOG_ERROR, ctx->request_id, "erreur de base de données", "sqlstate", err->sqlstate,
+             "erreur", err->message, (const char *)NULL);
+    respond_problem(ctx, req, res, PROBLEM_ERREUR_INTERNE, "Erreur interne du service.");
+}
+
+static bool is_territoire_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 5 || n > 16 || strncmp(s, "pvd-", 4) != 0)
+        return false;
+    for (size_t i = 4; i < n; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+/* One list of codes of the perimetre object; malformed entries reported. */
+static size_t read_codes(const json_t *perimetre, const char *member, bool (*valid)(const char *),
+                         char *dst, size_t width, struct field_errors *errs)
+{
+    char pointer[96];
+    snprintf(pointer, sizeof pointer, "/perimetre/%s", member);
+    const json_t *list = json_object_get(perimetre, member);
+    if (list == NULL)
+        return 0;
+    if (!json_is_array(list)) {
+        field_errors_add(errs, pointer, NULL, "type-invalide", "Un tableau de codes est attendu.");
+        return 0;
+    }
+    if (json_array_size(list) > PERIMETER_MAX) {
+        field_errors_add(errs, pointer, NULL, "longueur-invalide", "Au plus %d codes.",
+                         PERIMETER_MAX);
+        return 0;
+    }
+    size_t n = 0, i;
+    const json_t *item;
+    json_array_foreach(list, i, item)
+    {
+        const char *code = json_string_value(item);
+        char item_pointer[120];
+        snprintf(item_pointer, sizeof item_pointer, "%s/%zu", pointer, i);
+        if (code == NULL || strlen(code) >= width || !valid(code)) {
+            field_errors_add(errs, item_pointer, NULL, "format-invalide", "Code mal formé.");
+            continue;
+        }
+        bool dup = false;
+        for (size_t k = 0; k < n && !dup; k++)
+            dup = strcmp(dst + k * width, code) == 0;
+        if (!dup)
+            snprintf(dst + (n++) * width, width, "%s", code);
+    }
+    return n;
+}
+
+static const char *const known_perimeter_members[] = {"departements", "regions", "sirens",
+                                                      "territoires", NULL};
+
+void habilitation_read_perimeter(const json_t *v, struct perimeter *p, struct field_errors *errs)
+{
+    memset(p, 0, sizeof *p);
+    if (v == NULL)
+        return;
+    if (!json_is_object(v)) {
+        field_errors_add(errs, "/perimetre", NULL, "type-invalide", "Un objet est attendu.");
+        return;
+    }
+    const char *key;
+    const json_t *value;
+    json_object_foreach((json_t *)v, key, value)
+    {
+        bool known = false;
+        for (size_t i = 0; known_perimeter_members[i] && !known; i++)
+            known = strcmp(key, known_perimeter_members[i]) == 0;
+        if (!known) {
+            char pointer[160];
+            json_pointer_join(pointer, sizeof pointer, "/perimetre", key);
+            field_errors_add(errs, pointer, NULL, "champ-inconnu",
+                             "Ce champ n'existe pas pour un périmètre.");
+        }
+    }
+    p->departement_count = read_codes(v, "departements", departement_code_is_valid,
+                                      &p->departements[0][0], sizeof p->departements[0], errs);
+    p->region_count = read_codes(v, "regions", region_code_is_valid, &p->regions[0][0],
+                                 sizeof p->regions[0], errs);
+    p->siren_count =
+        read_codes(v, "sirens", siren_is_valid, &p->sirens[0][0], sizeof p->sirens[0], errs);
+    p->territoire_count = read_codes(v, "territoires", is_territoire_id, &p->territoires[0][0],
+                                     sizeof p->territoires[0], errs);
+}
+
+/* Rule: the perimeter's kind fits the role (domain.md §5), every code exists
+ * in the loaded referential. 422 errors with pointers. */
+void habilitation_check_perimeter(enum role role, const struct perimeter *p,
+                                  const struct referentiel *ref, struct field_errors *errs)
+{
+    bool deps = p->departement_count > 0, regs = p->region_count > 0, sirens = p->siren_count > 0,
+         terrs = p->territoire_count > 0;
+    const char *why = NULL;
+    switch (role) {
+    case ROLE_PREFECTURE_INSTRUCTEUR:
+        if (!deps || regs || sirens || terrs)
+            why = "Une préfecture de département a pour périmètre un ou plusieurs départements, "
+                  "et rien d'autre.";
+        break;
+    case ROLE_PREFECTURE_REGION:
+        if (!regs || deps || sirens || terrs)
+            why = "Une préfecture de région a pour périmètre une ou plusieurs régions, et rien "
+                  "d'autre.";
+        break;
+    case ROLE_COLLECTIVITE_AGENT:
+    case ROLE_COLLECTIVITE_ELU:
+        if (!(sirens || terrs) || deps || regs)
+            why = "Une collectivité a pour périmètre ses organisations (SIREN) ou ses "
+                  "territoires PVD, pas des départements ni des régions.";
+        break;
+    case ROLE_FINANCEUR:
+        if (p->siren_count != 1 || deps || regs || terrs)
+            why = "Un financeur a pour périmètre exactement une organisation (son SIREN).";
+        break;
+    case ROLE_ANCT_NATIONAL:
+        if (deps || regs || sirens || terrs)
+            why = "L'ANCT a un périmètre national : le périmètre doit être vide.";
+        break;
+    case ROLE__COUNT:
+        break;
+    }
+    if (why)
+        field_errors_add(errs, "/perimetre", NULL, "perimetre-incompatible", "%s", why);
+    for (size_t i = 0; i < p->departement_count; i++)
+        if (!referentiel_find_departement(ref, p->departements[i]))
+            field_errors_add(errs, "/perimetre/departements", NULL, "code-inconnu",
+                             "Département « %s » inconnu du référentiel.", p->departements[i]);
+    for (size_t i = 0; i < p->region_count; i++)
+        if (!referentiel_find_region(ref, p->regions[i]))
+            field_errors_add(errs, "/perimetre/regions", NULL, "code-inconnu",
+                             "Région « %s » inconnue du référentiel.", p->regions[i]);
+    for (size_t i = 0; i < p->siren_count; i++)
+        if (!referentiel_find_epci(ref, p->sirens[i]) &&
+            !referentiel_find_commune_by_siren(ref, p->sirens[i]))
+            field_errors_add(errs, "/perimetre/sirens", NULL, "code-inconnu",
+                             "SIREN « %s » : ni une commune ni un EPCI du référentiel (R42).",
+                             p->sirens[i]);
+}
+
+/* The départements and régions a perimeter touches, resolved through the
+ * referential (R43: a commune's own département; an EPCI's members'). */
+struct touched {
+    const char *departements[PERIMETER_MAX * 4 + 1];
+    size_t departement_count;
+    const char *regions[PERIMETER_MAX * 4 + 1];
+    size_t region_count;
+};
+
+static void touch(const char **list, size_t *count, const char *code)
+{
+    for (size_t i = 0; i < *count; i++)
+        if (strcmp(list[i], code) == 0)
+            return;
+    if (*count < PERIMETER_MAX * 4)
+        list[(*count)++] = code;
+}
+
+static void touched_of(const struct perimeter *p, const struct referentiel *ref, struct touched *t)
+{
+    memset(t, 0, sizeof *t);
+    for (size_t i = 0; i < p->departement_count; i++)
+        touch(t->departements, &t->departement_count, p->departements[i]);
+    for (size_t i = 0; i < p->region_count; i++) {
+        touch(t->regions, &t->region_count, p->regions[i]);
+        for (size_t d = 0; d < ref->departement_count; d++)
+            if (strcmp(ref->departements[d].code_region, p->regions[i]) == 0)
+                touch(t->departements, &t->departement_count, ref->departements[d].code);
+    }
+    for (size_t i = 0; i < p->siren_count; i++) {
+        const struct ref_commune *c = referentiel_find_commune_by_siren(ref, p->sirens[i]);
+        const struct ref_epci *e = referentiel_find_epci(ref, p->sirens[i]);
+        if (c)
+            touch(t->departements, &t->departement_count, c->code_departement);
+        for (size_t k = 0; e && k < e->departement_count; k++)
+            touch(t->departements, &t->departement_count, e->departements[k]);
+    }
+    for (size_t i = 0; i < t->departement_count; i++) {
+        const struct ref_departement *d = referentiel_find_departement(ref, t->departements[i]);
+        if (d)
+            touch(t->regions, &t->region_count, d->code_region);
+    }
+}
+
+static struct authz_target target_of(const struct touched *t, enum role role)
+{
+    struct authz_target target;
+    memset(&target, 0, sizeof target);
+    target.departements = t->departements;
+    target.departement_count = t->departement_count;
+    target.regions = t->regions;
+    target.region_count = t->region_count;
+    target.has_grant_role = true;
+    target.grant_role = role;
+    return target;
+}
+
+static const char *const role_names[] = {"collectivite_agent",
+                                         "collectivite_elu",
+                                         "prefecture_instructeur",
+                                         "prefecture_region",
+                                         "financeur",
+                                         "anct_national",
+                                         NULL};
+
+struct habilitation_body {
+    const char *issuer;
+    const char *subject;
+    int role;
+    const json_t *perimetre;
+    struct date valide_du;
+    bool has_valide_du;
+    struct date valide_au;
+    bool has_valide_au;
+};
+
+static const struct json_field habilitation_fields[] = {
+    {.name = "issuer",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct habilitation_body, issuer),
+     .required = true,
+     .min_length = 1,
+     .max_length = 255},
+    {.name = "subject",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct habilitation_body, subject),
+     .required = true,
+     .min_length = 1,
+     .max_length = 255},
+    {.name = "role",
+     .kind = JSON_FIELD_ENUM,
+     .offset = offsetof(struct habilitation_body, role),
+     .required = true,
+     .values = role_names},
+    {.name = "perimetre",
+     .kind = JSON_FIELD_VALUE,
+     .offset = offsetof(struct habilitation_body, perimetre),
+     .required = true},
+    {.name = "valide_du",
+     .kind = JSON_FIELD_DATE,
+     .offset = offsetof(struct habilitation_body, valide_du),
+     .present_at = JSON_PRESENT_AT(struct habilitation_body, has_valide_du)},
+    {.name = "valide_au",
+     .kind = JSON_FIELD_DATE,
+     .offset = offsetof(struct habilitation_body, valide_au),
+     .nullable = true,
+     .present_at = JSON_PRESENT_AT(struct habilitation_body, has_valide_au)},
+    JSON_FIELDS_END,
+};
+
+static void today(struct date *d)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    d->year = tm.tm_year + 1900;
+    d->month = tm.tm_mon + 1;
+    d->day = tm.tm_mday;
+}
+
+struct grant_work {
+    const struct habilitation_new *h;
+    const struct journal_scope *scope;
+    struct habilitation_row created;
+};
+
+static enum db_result grant_unit(struct db_tx *tx, void *ctx, struct db_error *err)
+{
+    struct grant_work *w = ctx;
+    habilitation_row_release(&w->created);
+    return habilitation_insert(tx, w->h, w->scope, &w->created, err);
+}
+
+static void send_habilitation(struct _u_response *res, int status, const char *json)
+{
+    char etag[24];
+    size_t len = strlen(json);
+    http_etag(json, len, etag);
+    u_map_put(res->map_header, "ETag", etag);
+    respond_json_raw(res, status, json, len);
+}
+
+void handle_create_habilitation(const struct _u_request *req, struct _u_response *res,
+                                struct request_ctx *ctx)
+{
+    json_t *body = NULL;
+    struct habilitation_body in;
+    struct perimeter perimeter;
+    struct referentiel_snapshot *snap = NULL;
+    FIELD_ERRORS(errs);
+    memset(&in, 0, sizeof in);
+    if (!json_body_read_or_reply(ctx, req, res, &body))
+        return;
+    json_spec_apply(body, habilitation_fields, &in, "", &errs);
+    habilitation_read_perimeter(in.perimetre, &perimeter, &errs);
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_CHAMPS_INVALIDES,
+                               "Le corps de la requête contient des champs invalides.", &errs);
+        goto out;
+    }
+    snap = referentiel_store_acquire(ctx->app->referentiel);
+    if (snap == NULL) {
+        respond_unavailable(ctx, req, res, "Référentiel des communes non chargé.");
+        goto out;
+    }
+    enum role role = (enum role)in.role;
+    habilitation_check_perimeter(role, &perimeter, &snap->ref, &errs);
+    if (!in.has_valide_du)
+        today(&in.valide_du);
+    if (in.has_valide_au && in.valide_au.year && date_compare(in.valide_au, in.valide_du) < 0)
+        field_errors_add(&errs, "/valide_au", NULL, "dates-incoherentes",
+                         "« valide_au » doit être postérieure ou égale à « valide_du ».");
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_REGLE_NON_RESPECTEE,
+                               "L'habilitation ne respecte pas les règles du programme.", &errs);
+        goto out;
+    }
+    struct touched touched;
+    touched_of(&perimeter, &snap->ref, &touched);
+    struct authz_target target = target_of(&touched, role);
+    if (authz_decide(&ctx->principal->authz, ACTION_HABILITATION_GRANT, &target) != AUTHZ_ALLOW) {
+        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+                        "Vous ne pouvez pas accorder ce rôle sur ce périmètre.");
+        goto out;
+    }
+    char du[11], au[11];
+    date_format(in.valide_du, du);
+    if (in.has_valide_au && in.valide_au.year)
+        date_format(in.valide_au, au);
+    struct habilitation_new h = {in.issuer,
+                                 in.subject,
+                                 role,
+                                 &perimeter,
+                                 du,
+                                 in.has_valide_au && in.valide_au.year ? au : NULL,
+                                 ctx->principal->acteur};
+    const char *sirens[PERIMETER_MAX + 1] = {NULL}, *terrs[PERIMETER_MAX + 1] = {NULL};
+    for (size_t i = 0; i < perimeter.siren_count; i++)
+        sirens[i] = perimeter.sirens[i];
+    for (size_t i = 0; i < perimeter.territoire_count; i++)
+        terrs[i] = perimeter.territoires[i];
+    struct journal_scope scope = {touched.departements, touched.regions, sirens, terrs};
+    struct grant_work work;
+    memset(&work, 0, sizeof work);
+    work.h = &h;
+    work.scope = &scope;
+    struct journal_actor actor = actor_of(ctx);
+    struct db_error err = {{0}, {0}};
+    enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
+                                       grant_unit, &work, &err);
+    if (r == DB_CONFLICT) {
+        respond_problem(
+            ctx, req, res, PROBLEM_CONFLIT,
+            "Cette identité a déjà une habilitation non révoquée : révoquez-la d'abord.");
+    } else if (r != DB_OK) {
+        reply_db_error(ctx, req, res, r, &err);
+    } else {
+        char location[80];
+        snprintf(location, sizeof location, "/api/v1/habilitations/%s", work.created.id);
+        u_map_put(res->map_header, "Location", location);
+        send_habilitation(res, 201, work.created.json);
+    }
+    habilitation_row_release(&work.created);
+out:
+    referentiel_snapshot_release(ctx->app->referentiel, snap);
+    json_decref(body);
+}
+
+/* Reads one habilitation and decides: NULL when a problem was sent. */
+static bool load_visible(const struct _u_request *req, struct _u_response *res,
+                         struct request_ctx *ctx, enum action action, struct habilitation_row *row)
+{
+    const char *id = query_get(req, "id");
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+    if (r == DB_OK) {
+        r = habilitation_get(conn, id ? id : "", row, &err);
+        db_pool_release(ctx->app->pool, conn);
+    }
+    if (r == DB_NOT_FOUND) {
+        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
+                        "Aucune habilitation visible n'a cet identifiant.");
+        return false;
+    }
+    if (r != DB_OK) {
+        reply_db_error(ctx, req, res, r, &err);
+        return false;
+    }
+    struct referentiel_snapshot *snap = referentiel_store_acquire(ctx->app->referentiel);
+    struct touched touched;
+    memset(&touched, 0, sizeof touched);
+    if (snap)
+        touched_of(&row->perimeter, &snap->ref, &touched);
+    struct authz_target target = target_of(&touched, row->role);
+    enum authz_decision d = authz_decide(&ctx->principal->authz, action, &target);
+    referentiel_snapshot_release(ctx->app->referentiel, snap);
+    if (d == AUTHZ_ALLOW)
+        return true;
+    if (d == AUTHZ_HIDE)
+        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
+                        "Aucune habilitation visible n'a cet identifiant.");
+    else
+        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+                        "Votre rôle ne permet pas cette action sur cette habilitation.");
+    habilitation_row_release(row);
+    return false;
+}
+
+void handle_get_habilitation(const struct _u_request *req, struct _u_response *res,
+                             struct request_ctx *ctx)
+{
+    struct habilitation_row row;
+    if (!load_visible(req, res, ctx, ACTION_HABILITATION_READ, &row))
+        return;
+    char etag[24];
+    http_etag(row.json, strlen(row.json), etag);
+    respond_conditional_json(req, res, row.json, strlen(row.json), etag);
+    habilitation_row_release(&row);
+}
+
+struct revoke_work {
+    const char *id;
+    const char *by;
+    const struct journal_scope *scope;
+    struct habilitation_row after;
+};
+
+static enum db_result revoke_unit(struct db_tx *tx, void *ctx, struct db_error *err)
+{
+    struct revoke_work *w = ctx;
+    habilitation_row_release(&w->after);
+    return habilitation_revoke(tx, w->id, w->by, w->scope, &w->after, err);
+}
+
+void handle_revoke_habilitation(const struct _u_request *req, struct _u_response *res,
+                                struct request_ctx *ctx)
+{
+    struct habilitation_row row;
+    if (!load_visible(req, res, ctx, ACTION_HABILITATION_REVOKE, &row))
+        return;
+    char etag[24];
+    http_etag(row.json, strlen(row.json), etag);
+    if (!if_match_or_reply(ctx, req, res, etag)) {
+        habilitation_row_release(&row);
+        return;
+    }
+    struct referentiel_snapshot *snap = referentiel_store_acquire(ctx->app->referentiel);
+    struct touched touched;
+    memset(&touched, 0, sizeof touched);
+    if (snap)
+        touched_of(&row.perimeter, &snap->ref, &touched);
+    const char *sirens[PERIMETER_MAX + 1] = {NULL}, *terrs[PERIMETER_MAX + 1] = {NULL};
+    for (size_t i = 0; i < row.perimeter.siren_count; i++)
+        sirens[i] = row.perimeter.sirens[i];
+    for (size_t i = 0; i < row.perimeter.territoire_count; i++)
+        terrs[i] = row.perimeter.territoires[i];
+    struct journal_scope scope = {touched.departements, touched.regions, sirens, terrs};
+    struct revoke_work work;
+    memset(&work, 0, sizeof work);
+    work.id = row.id;
+    work.by = ctx->principal->acteur;
+    work.scope = &scope;
+    struct journal_actor actor = actor_of(ctx);
+    struct db_error err = {{0}, {0}};
+    enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
+                                       revoke_unit, &work, &err);
+    if (r == DB_CONFLICT)
+        respond_problem(ctx, req, res, PROBLEM_CONFLIT, "Cette habilitation est déjà révoquée.");
+    else if (r == DB_NOT_FOUND)
+        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
+                        "Aucune habilitation visible n'a cet identifiant.");
+    else if (r != DB_OK)
+        reply_db_error(ctx, req, res, r, &err);
+    else
+        send_habilitation(res, 200, work.after.json);
+    habilitation_row_release(&work.after);
+    referentiel_snapshot_release(ctx->app->referentiel, snap);
+    habilitation_row_release(&row);
+}
+
+void handle_list_habilitations(const struct _u_request *req, struct _u_response *res,
+                               struct request_ctx *ctx)
+{
+    static const char *const known[] = {"issuer", "subject", "role", "etat",
+                                        "limite", "curseur", NULL};
+    FIELD_ERRORS(errs);
+    size_t limit;
+    char key[CURSOR_KEY_MAX + 1], canon[800];
+    const char *after = NULL;
+    query_check_known(req, known, &errs);
+    query_limit(req, &limit, &errs);
+    const char *role = query_get(req, "role"), *etat = query_get(req, "etat");
+    enum role parsed;
+    if (role && !role_parse(role, &parsed))
+        field_errors_add(&errs, "/role", "role", "format-invalide", "Rôle inconnu.");
+    if (etat && strcmp(etat, "active") != 0 && strcmp(etat, "revoquee") != 0)
+        field_errors_add(&errs, "/etat", "etat", "format-invalide",
+                         "« etat » vaut active ou revoquee.");
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
+                               &errs);
+        return;
+    }
+    const struct authz_principal *who = &ctx->principal->authz;
+    struct habilitation_filter f = {NULL, NULL, query_get(req, "issuer"), query_get(req, "subject"),
+                                    role, etat};
+    if (who->role == ROLE_PREFECTURE_INSTRUCTEUR)
+        f.visible_departements = &who->perimeter;
+    else if (who->role == ROLE_PREFECTURE_REGION)
+        f.visible_regions = &who->perimeter;
+    else if (who->role != ROLE_ANCT_NATIONAL) {
+        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+                        "Votre rôle ne permet pas de lister les habilitations (voir /api/v1/moi).");
+        return;
+    }
+    snprintf(canon, sizeof canon, "i=%s|s=%s|r=%s|e=%s", f.issuer ? f.issuer : "",
+             f.subject ? f.subject : "", role ? role : "", etat ? etat : "");
+    uint32_t fp = cursor_fingerprint(canon);
+    const char *text = query_get(req, "curseur");
+    if (text) {
+        if (!cursor_decode(text, "habilitations", fp, key)) {
+            FIELD_ERRORS(cerrs);
+            field_errors_add(&cerrs, "/curseur", "curseur", "curseur-invalide",
+                             "Curseur inconnu, altéré ou émis pour d'autres filtres.");
+            respond_problem_fields(ctx, req, res, PROBLEM_CURSEUR_INVALIDE,
+                                   "Le curseur de pagination n'est pas valide pour cette liste.",
+                                   &cerrs);
+            return;
+        }
+        after = key;
+    }
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    char *json = NULL, last[37];
+    bool more = false;
+    enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+    if (r == DB_OK) {
+        r = habilitation_list(conn, &f, after, limit, &json, last, &more, &err);
+        db_pool_release(ctx->app->pool, conn);
+    }
+    if (r != DB_OK) {
+        reply_db_error(ctx, req, res, r, &err);
+        return;
+    }
+    char next[CURSOR_TEXT_MAX];
+    bool has_next = more && cursor_encode("habilitations", fp, last, next);
+    size_t cap = strlen(json) + CURSOR_TEXT_MAX + 64;
+    char *page = xmalloc(cap);
+    int n = snprintf(page, cap, "{\"elements\":%s,\"suivant\":%s%s%s}", json, has_next ? "\"" : "",
+                     has_next ? next : "null", has_next ? "\"" : "");
+    if (has_next)
+        query_set_next_link(req, res, known, next);
+    respond_json_raw(res, 200, page, (size_t)n);
+    free(page);
+    free(json);
+}

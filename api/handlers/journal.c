@@ -1,0 +1,143 @@
+/* GET /api/v1/journal: the record of every mutation, filtered to the
+ * caller's perimeter (issue #3 §5). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../db/journal_repository.h"
+#include "../../domain/date.h"
+#include "../auth.h"
+#include "../cursor.h"
+#include "../query.h"
+#include "../xalloc.h"
+#include "handlers.h"
+
+/* RFC 3339 instant: YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM), a real date. */
+static bool is_instant(const char *s)
+{
+    char day[11];
+    size_t n = strlen(s);
+    if (n < 20 || n > 35 || s[10] != 'T')
+        return false;
+    memcpy(day, s, 10);
+    day[10] = '\0';
+    struct date d;
+    if (!date_parse(day, &d))
+        return false;
+    const char *t = s + 11;
+    if (!(t[0] >= '0' && t[0] <= '2' && t[1] >= '0' && t[1] <= '9' && t[2] == ':' && t[3] >= '0' &&
+          t[3] <= '5' && t[4] >= '0' && t[4] <= '9' && t[5] == ':' && t[6] >= '0' && t[6] <= '5' &&
+          t[7] >= '0' && t[7] <= '9'))
+        return false;
+    if ((t[0] - '0') * 10 + (t[1] - '0') > 23)
+        return false;
+    t += 8;
+    if (*t == '.') {
+        t++;
+        if (*t < '0' || *t > '9')
+            return false;
+        while (*t >= '0' && *t <= '9')
+            t++;
+    }
+    if (strcmp(t, "Z") == 0)
+        return true;
+    return (t[0] == '+' || t[0] == '-') && t[1] >= '0' && t[1] <= '1' && t[2] >= '0' &&
+           t[2] <= '9' && t[3] == ':' && t[4] >= '0' && t[4] <= '5' && t[5] >= '0' && t[5] <= '9' &&
+           t[6] == '\0';
+}
+
+static void check_instant(const struct _u_request *req, const char *name, struct field_errors *errs)
+{
+    const char *v = query_get(req, name);
+    if (v && !is_instant(v)) {
+        char pointer[16];
+        snprintf(pointer, sizeof pointer, "/%s", name);
+        field_errors_add(errs, pointer, name, "format-invalide",
+                         "Instant RFC 3339 attendu (2026-11-26T10:00:00Z).");
+    }
+}
+
+void handle_list_journal(const struct _u_request *req, struct _u_response *res,
+                         struct request_ctx *ctx)
+{
+    static const char *const known[] = {"ressource_type", "ressource_id", "acteur", "du", "au",
+                                        "limite",         "curseur",      NULL};
+    FIELD_ERRORS(errs);
+    size_t limit;
+    query_check_known(req, known, &errs);
+    query_limit(req, &limit, &errs);
+    check_instant(req, "du", &errs);
+    check_instant(req, "au", &errs);
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
+                               &errs);
+        return;
+    }
+    struct journal_filter f = {query_get(req, "ressource_type"), query_get(req, "ressource_id"),
+                               query_get(req, "acteur"), query_get(req, "du"),
+                               query_get(req, "au")};
+    const struct authz_principal *who = &ctx->principal->authz;
+    struct journal_visibility v = {false, NULL, NULL, NULL, NULL};
+    switch (who->role) {
+    case ROLE_ANCT_NATIONAL:
+        v.all = true;
+        break;
+    case ROLE_PREFECTURE_INSTRUCTEUR: /* R43: the entries' own départements only */
+        v.departements = &who->perimeter;
+        break;
+    case ROLE_PREFECTURE_REGION:
+        v.regions = &who->perimeter;
+        break;
+    case ROLE_COLLECTIVITE_AGENT:
+    case ROLE_COLLECTIVITE_ELU:
+        v.sirens = &who->perimeter;
+        v.territoires = &who->perimeter;
+        break;
+    case ROLE_FINANCEUR:
+    case ROLE__COUNT:
+        v.sirens = &who->perimeter;
+        break;
+    }
+    char canon[700], key[CURSOR_KEY_MAX + 1];
+    snprintf(canon, sizeof canon, "t=%s|i=%s|a=%s|du=%s|au=%s",
+             f.ressource_type ? f.ressource_type : "", f.ressource_id ? f.ressource_id : "",
+             f.acteur ? f.acteur : "", f.du ? f.du : "", f.au ? f.au : "");
+    uint32_t fp = cursor_fingerprint(canon);
+    const char *before = NULL, *text = query_get(req, "curseur");
+    if (text) {
+        if (!cursor_decode(text, "journal", fp, key) || strspn(key, "0123456789") != strlen(key)) {
+            FIELD_ERRORS(cerrs);
+            field_errors_add(&cerrs, "/curseur", "curseur", "curseur-invalide",
+                             "Curseur inconnu, altéré ou émis pour d'autres filtres.");
+            respond_problem_fields(ctx, req, res, PROBLEM_CURSEUR_INVALIDE,
+                                   "Le curseur de pagination n'est pas valide pour cette liste.",
+                                   &cerrs);
+            return;
+        }
+        before = key;
+    }
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    char *json = NULL, last[24];
+    bool more = false;
+    enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+    if (r == DB_OK) {
+        r = journal_list(conn, &v, &f, before, limit, &json, last, &more, &err);
+        db_pool_release(ctx->app->pool, conn);
+    }
+    if (r != DB_OK) {
+        respond_unavailable(ctx, req, res, "Base de données indisponible.");
+        return;
+    }
+    char next[CURSOR_TEXT_MAX];
+    bool has_next = more && cursor_encode("journal", fp, last, next);
+    size_t cap = strlen(json) + CURSOR_TEXT_MAX + 64;
+    char *page = xmalloc(cap);
+    int n = snprintf(page, cap, "{\"elements\":%s,\"suivant\":%s%s%s}", json, has_next ? "\"" : "",
+                     has_next ? next : "null", has_next ? "\"" : "");
+    if (has_next)
+        query_set_next_link(req, res, known, next);
+    respond_json_raw(res, 200, page, (size_t)n);
+    free(page);
+    free(json);
+}

@@ -1,0 +1,212 @@
+/* Machine clients over HTTP (RFC 6749 §4.4): creation by the ANCT (secret
+ * shown once), a token from /oauth/token by HTTP Basic or form fields, a call
+ * inside and outside the client's perimeter, RFC 6749 §5.2 errors, rotation
+ * and revocation (the client's tokens stop working at once), the JWKS. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../support/http_client.h"
+#include "../support/tokens.h"
+
+#define ADMIN "admin-initial"
+
+struct client {
+    char id[64];
+    char secret[128];
+    char etag[64];
+};
+
+static void admin_header(char *out, size_t size)
+{
+    char *token = token_for(ADMIN);
+    token_header(out, size, token);
+    free(token);
+}
+
+static void create_client(const char *role, const char *perimetre, struct client *c)
+{
+    char auth[4400], body[512];
+    admin_header(auth, sizeof auth);
+    snprintf(body, sizeof body,
+             "{\"nom\":\"Système de la préfecture\",\"role\":\"%s\","
+             "\"perimetre\":%s}",
+             role, perimetre);
+    const char *headers[] = {auth, "Content-Type: application/json", NULL};
+    struct http_response r;
+    http_request("POST", "/api/v1/clients", headers, body, strlen(body), &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    snprintf(c->id, sizeof c->id, "%s", json_string_value(json_object_get(r.json, "id")));
+    snprintf(c->secret, sizeof c->secret, "%s",
+             json_string_value(json_object_get(r.json, "secret")));
+    cr_assert(strncmp(c->secret, "pvds_", 5) == 0);
+    http_response_release(&r);
+    /* The secret is shown once: reading the client never shows it. */
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/clients/%s", c->id);
+    const char *get_headers[] = {auth, NULL};
+    http_request("GET", path, get_headers, NULL, 0, &r);
+    http_expect_json_ok(&r);
+    cr_assert_null(json_object_get(r.json, "secret"));
+    snprintf(c->etag, sizeof c->etag, "%s", http_header(&r, "ETag"));
+    http_response_release(&r);
+}
+
+/* Token by HTTP Basic (basic) or by form fields. Returns the status; *token owned. */
+static long get_token(const struct client *c, const char *secret, bool basic, char **token)
+{
+    char body[512], auth[512];
+    const char *headers[3] = {"Content-Type: application/x-www-form-urlencoded", NULL, NULL};
+    if (basic) {
+        char user[256], b64[400];
+        snprintf(user, sizeof user, "%s:%s", c->id, secret);
+        /* base64 of user:secret */
+        static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        size_t n = strlen(user), o = 0;
+        for (size_t i = 0; i < n; i += 3) {
+            unsigned v = (unsigned)(unsigned char)user[i] << 16 |
+                         (i + 1 < n ? (unsigned)(unsigned char)user[i + 1] << 8 : 0) |
+                         (i + 2 < n ? (unsigned char)user[i + 2] : 0);
+            b64[o++] = a[(v >> 18) & 63];
+            b64[o++] = a[(v >> 12) & 63];
+            b64[o++] = i + 1 < n ? a[(v >> 6) & 63] : '=';
+            b64[o++] = i + 2 < n ? a[v & 63] : '=';
+        }
+        b64[o] = '\0';
+        snprintf(auth, sizeof auth, "Authorization: Basic %s", b64);
+        headers[1] = auth;
+        snprintf(body, sizeof body, "grant_type=client_credentials");
+    } else {
+        snprintf(body, sizeof body, "grant_type=client_credentials&client_id=%s&client_secret=%s",
+                 c->id, secret);
+    }
+    struct http_response r;
+    http_request("POST", "/api/v1/oauth/token", headers, body, strlen(body), &r);
+    long status = r.status;
+    *token = NULL;
+    if (status == 200) {
+        cr_assert_str_eq(json_string_value(json_object_get(r.json, "token_type")), "Bearer");
+        cr_assert_eq(json_integer_value(json_object_get(r.json, "expires_in")), 3600);
+        *token = strdup(json_string_value(json_object_get(r.json, "access_token")));
+        cr_assert_str_eq(http_header(&r, "Cache-Control"), "no-store");
+    } else {
+        cr_assert_not_null(json_string_value(json_object_get(r.json, "error")),
+                           "RFC 6749 §5.2 error body: " HTTP_BODY, r.body);
+    }
+    http_response_release(&r);
+    return status;
+}
+
+static long call_with(const char *token, const char *path)
+{
+    char auth[4400];
+    token_header(auth, sizeof auth, token);
+    const char *headers[] = {auth, NULL};
+    struct http_response r;
+    http_request("GET", path, headers, NULL, 0, &r);
+    long status = r.status;
+    http_response_release(&r);
+    return status;
+}
+
+Test(clients, a_client_gets_a_token_and_acts_within_its_perimeter)
+{
+    struct client c;
+    create_client("prefecture_instructeur", "{\"departements\":[\"58\"]}", &c);
+    char *token = NULL;
+    cr_assert_eq(get_token(&c, c.secret, true, &token), 200);
+    cr_assert_eq(call_with(token, "/api/v1/moi"), 200);
+    /* Inside its perimeter: the journal of its département (200). Outside: clients
+     * administration is the ANCT's only (403). */
+    cr_assert_eq(call_with(token, "/api/v1/journal"), 200);
+    cr_assert_eq(call_with(token, "/api/v1/clients"), 403);
+    free(token);
+    cr_assert_eq(get_token(&c, c.secret, false, &token), 200, "form-field authentication");
+    free(token);
+}
+
+Test(clients, token_errors_follow_rfc6749)
+{
+    struct client c;
+    create_client("financeur", "{\"sirens\":[\"215800624\"]}", &c);
+    char *token = NULL;
+    cr_assert_eq(get_token(&c, "pvds_faux", true, &token), 401);
+    struct client unknown = c;
+    snprintf(unknown.id, sizeof unknown.id, "pvd_000000000000000000000000");
+    cr_assert_eq(get_token(&unknown, c.secret, false, &token), 401);
+    const char *form[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    struct http_response r;
+    http_request("POST", "/api/v1/oauth/token", form, "grant_type=password", 19, &r);
+    cr_assert_eq(r.status, 400);
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "error")), "unsupported_grant_type");
+    http_response_release(&r);
+    const char *json[] = {"Content-Type: application/json", NULL};
+    http_request("POST", "/api/v1/oauth/token", json, "{}", 2, &r);
+    cr_assert_eq(r.status, 400);
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "error")), "invalid_request");
+    http_response_release(&r);
+}
+
+Test(clients, rotation_and_revocation)
+{
+    struct client c;
+    create_client("collectivite_agent", "{\"sirens\":[\"215800624\"]}", &c);
+    char auth[4400], path[120], if_match[96];
+    admin_header(auth, sizeof auth);
+    char *token = NULL;
+    cr_assert_eq(get_token(&c, c.secret, true, &token), 200);
+
+    snprintf(path, sizeof path, "/api/v1/clients/%s/secret", c.id);
+    snprintf(if_match, sizeof if_match, "If-Match: %s", c.etag);
+    const char *headers[] = {auth, if_match, NULL};
+    struct http_response r;
+    http_request("POST", path, headers, NULL, 0, &r);
+    http_expect_json_ok(&r);
+    char new_secret[128];
+    snprintf(new_secret, sizeof new_secret, "%s",
+             json_string_value(json_object_get(r.json, "secret")));
+    http_response_release(&r);
+    char *unused = NULL;
+    cr_assert_eq(get_token(&c, c.secret, true, &unused), 401, "the old secret no longer works");
+    cr_assert_eq(get_token(&c, new_secret, true, &unused), 200);
+    free(unused);
+
+    snprintf(path, sizeof path, "/api/v1/clients/%s", c.id);
+    const char *get_headers[] = {auth, NULL};
+    http_request("GET", path, get_headers, NULL, 0, &r);
+    snprintf(if_match, sizeof if_match, "If-Match: %s", http_header(&r, "ETag"));
+    http_response_release(&r);
+    http_request("DELETE", path, get_headers, NULL, 0, &r);
+    http_expect_problem(&r, 428, "precondition-requise");
+    http_response_release(&r);
+    http_request("DELETE", path, headers, NULL, 0, &r);
+    http_expect_json_ok(&r);
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "etat")), "revoque");
+    http_response_release(&r);
+    /* A revoked client's tokens stop working at once. */
+    cr_assert_eq(call_with(token, "/api/v1/moi"), 401);
+    cr_assert_eq(get_token(&c, new_secret, true, &unused), 401);
+    free(token);
+}
+
+Test(clients, only_the_anct_manages_clients)
+{
+    char *token = token_for("personne-sans-role");
+    cr_assert_eq(call_with(token, "/api/v1/clients"), 403);
+    free(token);
+}
+
+Test(clients, jwks_is_public_and_has_no_private_member)
+{
+    struct http_response r;
+    http_get("/api/v1/.well-known/jwks.json", &r);
+    http_expect_json_ok(&r);
+    json_t *keys = json_object_get(r.json, "keys");
+    cr_assert_geq(json_array_size(keys), 1);
+    json_t *k = json_array_get(keys, 0);
+    cr_assert_str_eq(json_string_value(json_object_get(k, "kty")), "EC");
+    cr_assert_null(json_object_get(k, "d"), "never the private key");
+    http_response_release(&r);
+}
