@@ -120,6 +120,26 @@ enum db_result habilitation_get(struct db_conn *conn, const char *id, struct hab
                    1, params, out, err);
 }
 
+/* NULL-terminated list → text[] literal (owned). */
+static char *list_literal(const char *const *items)
+{
+    struct pg_buf b = PG_BUF_INIT;
+    pg_buf_add(&b, "{", 1);
+    for (size_t i = 0; items && items[i]; i++) {
+        if (i)
+            pg_buf_add(&b, ",", 1);
+        pg_buf_add(&b, "\"", 1);
+        pg_buf_add(&b, items[i], strlen(items[i]));
+        pg_buf_add(&b, "\"", 1);
+    }
+    pg_buf_add(&b, "}", 1);
+    if (b.oom) {
+        pg_buf_release(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
 static enum db_result journal_change(struct db_tx *tx, const char *action, const char *id,
                                      const char *avant, const char *apres,
                                      const struct journal_scope *scope, struct db_error *err)
@@ -139,19 +159,24 @@ enum db_result habilitation_insert(struct db_tx *tx, const struct habilitation_n
     char *sirens = pg_code_array_literal(&p->sirens[0][0], sizeof p->sirens[0], p->siren_count);
     char *terrs =
         pg_code_array_literal(&p->territoires[0][0], sizeof p->territoires[0], p->territoire_count);
+    char *pdeps = list_literal(h->portee_departements);
+    char *pregs = list_literal(h->portee_regions);
     enum db_result r = DB_FAILED;
     memset(created, 0, sizeof *created);
-    if (deps && regs && sirens && terrs) {
-        const char *params[10] = {
-            h->issuer, h->subject, role_name(h->role), deps,         regs,
-            sirens,    terrs,      h->valide_du,       h->valide_au, h->accorde_par};
+    if (deps && regs && sirens && terrs && pdeps && pregs) {
+        const char *params[12] = {
+            h->issuer, h->subject,   role_name(h->role), deps,           regs,  sirens,
+            terrs,     h->valide_du, h->valide_au,       h->accorde_par, pdeps, pregs};
         r = one_row(tx->conn,
                     "INSERT INTO habilitations AS h (issuer, subject, role, departements, regions, "
-                    "sirens, territoires, valide_du, valide_au, accorde_par) VALUES ($1, $2, $3, "
-                    "$4::text[], $5::text[], $6::text[], $7::text[], $8::date, $9::date, $10) "
+                    "sirens, territoires, valide_du, valide_au, accorde_par, portee_departements, "
+                    "portee_regions) VALUES ($1, $2, $3, $4::text[], $5::text[], $6::text[], "
+                    "$7::text[], $8::date, $9::date, $10, $11::text[], $12::text[]) "
                     "RETURNING " HABILITATION_COLUMNS,
-                    10, params, created, err);
+                    12, params, created, err);
     }
+    free(pdeps);
+    free(pregs);
     free(deps);
     free(regs);
     free(sirens);
@@ -208,8 +233,8 @@ enum db_result habilitation_list(struct db_conn *conn, const struct habilitation
     PGresult *res = PQexecParams(
         conn->pg,
         "SELECT h.id::text, habilitation_representation(h)::text FROM habilitations h "
-        "WHERE ($1::text[] IS NULL AND $2::text[] IS NULL OR h.departements && $1::text[] "
-        "OR h.regions && $2::text[]) AND ($3::text IS NULL OR h.issuer = $3) "
+        "WHERE ($1::text[] IS NULL AND $2::text[] IS NULL OR h.portee_departements && $1::text[] "
+        "OR h.portee_regions && $2::text[]) AND ($3::text IS NULL OR h.issuer = $3) "
         "AND ($4::text IS NULL OR h.subject = $4) AND ($5::text IS NULL OR h.role = $5) "
         "AND ($6::text IS NULL OR ($6 = 'active') = (h.revoque_le IS NULL)) "
         "AND ($7::uuid IS NULL OR h.id > $7::uuid) ORDER BY h.id LIMIT $8::int",

@@ -36,6 +36,10 @@ struct habilitation_new {
     const char *valide_du; /* YYYY-MM-DD */
     const char *valide_au; /* YYYY-MM-DD or NULL */
     const char *accorde_par;
+    /* Départements and régions the perimeter touches (NULL-terminated), stored
+     * so that lists can be filtered by a préfecture's perimeter. */
+    const char *const *portee_departements;
+    const char *const *portee_regions;
 };
 
 /* Creates it and journals "habilitation.accorder". DB_CONFLICT when the
@@ -64,8 +68,8 @@ struct habilitation_filter {
  * receives a JSON array text (owned, free()), *last_id the last id ("" when
  * empty), *more whether rows follow. */
 enum db_result habilitation_list(struct db_conn *conn, const struct habilitation_filter *f,
-                                 const char *after, size_t limit, char **json_out,
-                                 char last_id[37], bool *more, struct db_error *err);
+                                 const char *after, size_t limit, char **json_out, char last_id[37],
+                                 bool *more, struct db_error *err);
 
 /* Parses a PostgreSQL text[] of simple codes ({69,2A}) into dst (at most max
  * entries of size width); returns the count. Shared by the repositories. */

@@ -241,12 +241,24 @@ out:
 static bool load_client(const struct _u_request *req, struct _u_response *res,
                         struct request_ctx *ctx, struct client_row *row)
 {
+    static const char *const known[] = {"id", NULL};
     const char *id = query_get(req, "id");
+    FIELD_ERRORS(errs);
+    query_check_known(req, known, &errs);
+    if (id == NULL || strlen(id) != 28 || strncmp(id, "pvd_", 4) != 0 ||
+        strspn(id + 4, "0123456789abcdef") != 24)
+        field_errors_add(&errs, "/id", "id", "format-invalide",
+                         "Identifiant de client attendu : pvd_ suivi de 24 chiffres hexadécimaux.");
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.",
+                               &errs);
+        return false;
+    }
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
     if (r == DB_OK) {
-        r = client_get(conn, id ? id : "", row, &err);
+        r = client_get(conn, id, row, &err);
         db_pool_release(ctx->app->pool, conn);
     }
     if (r == DB_NOT_FOUND) {

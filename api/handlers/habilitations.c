@@ -379,7 +379,9 @@ void handle_create_habilitation(const struct _u_request *req, struct _u_response
                                  &perimeter,
                                  du,
                                  in.has_valide_au && in.valide_au.year ? au : NULL,
-                                 ctx->principal->acteur};
+                                 ctx->principal->acteur,
+                                 touched.departements,
+                                 touched.regions};
     const char *sirens[PERIMETER_MAX + 1] = {NULL}, *terrs[PERIMETER_MAX + 1] = {NULL};
     for (size_t i = 0; i < perimeter.siren_count; i++)
         sirens[i] = perimeter.sirens[i];
@@ -412,16 +414,40 @@ out:
     json_decref(body);
 }
 
-/* Reads one habilitation and decides: NULL when a problem was sent. */
+static bool is_uuid(const char *s)
+{
+    static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    if (strlen(s) != sizeof shape - 1)
+        return false;
+    for (size_t i = 0; shape[i]; i++) {
+        char c = s[i];
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (shape[i] == '-' ? c != '-' : !hex)
+            return false;
+    }
+    return true;
+}
+
+/* Reads one habilitation and decides: false when a problem was sent. */
 static bool load_visible(const struct _u_request *req, struct _u_response *res,
                          struct request_ctx *ctx, enum action action, struct habilitation_row *row)
 {
+    static const char *const known[] = {"id", NULL};
     const char *id = query_get(req, "id");
+    FIELD_ERRORS(errs);
+    query_check_known(req, known, &errs);
+    if (id == NULL || !is_uuid(id))
+        field_errors_add(&errs, "/id", "id", "format-invalide", "Identifiant UUID attendu.");
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.",
+                               &errs);
+        return false;
+    }
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
     if (r == DB_OK) {
-        r = habilitation_get(conn, id ? id : "", row, &err);
+        r = habilitation_get(conn, id, row, &err);
         db_pool_release(ctx->app->pool, conn);
     }
     if (r == DB_NOT_FOUND) {

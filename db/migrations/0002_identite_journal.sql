@@ -11,6 +11,8 @@ CREATE TABLE habilitations (
     regions text[] NOT NULL DEFAULT '{}',
     sirens text[] NOT NULL DEFAULT '{}',
     territoires text[] NOT NULL DEFAULT '{}',
+    portee_departements text[] NOT NULL DEFAULT '{}',
+    portee_regions text[] NOT NULL DEFAULT '{}',
     valide_du date NOT NULL,
     valide_au date CHECK (valide_au IS NULL OR valide_au >= valide_du),
     accorde_par text NOT NULL,
@@ -19,6 +21,7 @@ CREATE TABLE habilitations (
     revoque_par text
 );
 COMMENT ON TABLE habilitations IS 'Authority comes from pvd-api, not from the token: (issuer, subject) -> role and perimeter, for a period. At most one non-revoked habilitation per identity.';
+COMMENT ON COLUMN habilitations.portee_departements IS 'Départements the perimeter touches, resolved through the referential at grant time (R43: a commune''s own département, an EPCI''s members''): who may read it.';
 CREATE UNIQUE INDEX habilitations_identite_active_idx ON habilitations (issuer, subject) WHERE revoque_le IS NULL;
 
 CREATE TABLE clients (

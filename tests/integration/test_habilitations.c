@@ -166,11 +166,14 @@ Test(habilitations, prefecture_grants_collectivite_roles_inside_its_departements
     http_expect_json_ok(&r);
     size_t i;
     json_t *h;
+    bool seen = false;
     json_array_foreach(json_object_get(r.json, "elements"), i, h)
     {
         const char *role = json_string_value(json_object_get(h, "role"));
         cr_assert(strcmp(role, "anct_national") != 0, "an anct habilitation is outside 58");
+        seen = seen || strcmp(json_string_value(json_object_get(h, "id")), id) == 0;
     }
+    cr_assert(seen, "the list shows the collectivité habilitation granted in 58");
     http_response_release(&r);
     free(id);
     caller_release(&admin);
