@@ -100,6 +100,12 @@ $(B)/bin/db-asan: $(call ASAN_OBJ,tests/integration/test_db.c $(DB_SRC) $(DOMAIN
 	@mkdir -p $(@D)
 	$(CC) $(ASANFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion
 
+# Thread test of the rate limiter under ThreadSanitizer (criterion cannot run under TSan).
+$(B)/bin/tsan-rate-limit: tests/unit/tsan_rate_limit.c api/rate_limit.c api/rate_limit.h
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -MMD -MP,$(BASEFLAGS)) -O1 -g -fsanitize=thread $(filter %.c,$^) -o $@ \
+	  -pthread
+
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 $(B)/fuzz/%: tests/fuzz/%.c $(UNIT_SRC)
 	@mkdir -p $(@D)
@@ -107,7 +113,8 @@ $(B)/fuzz/%: tests/fuzz/%.c $(UNIT_SRC)
 	  $(PKG_CFLAGS) $(filter %.c,$^) -o $@ $(PKG_LIBS)
 
 test-binaries: $(B)/pvd-api $(B)/bin/pvd-api-asan $(B)/bin/unit $(B)/bin/unit-asan \
-               $(B)/bin/integration $(B)/bin/resilience $(B)/bin/db $(B)/bin/test-idp $(B)/bin/db-asan $(FUZZ_TARGETS)
+               $(B)/bin/integration $(B)/bin/resilience $(B)/bin/db $(B)/bin/test-idp $(B)/bin/db-asan \
+               $(B)/bin/tsan-rate-limit $(FUZZ_TARGETS)
 
 unit: $(B)/bin/unit
 	$(B)/bin/unit --jobs 2

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "metrics.h"
 #include "jwt.h"
+#include "rate_limit.h"
 #include "referentiel_store.h"
 
 struct app {
@@ -27,6 +28,8 @@ struct app {
     struct jwt_signer *previous_signer;
     struct jwt_verifier *clients;
     char *jwks_json; /* public keys of signer and previous_signer */
+    struct rate_limiter *rate_principal; /* RATE_LIMIT_PER_MINUTE, per principal */
+    struct rate_limiter *rate_token;     /* RATE_LIMIT_TOKEN_PER_MINUTE, /oauth/token */
 };
 
 #endif

@@ -138,6 +138,8 @@ static const struct number_setting numbers[] = {
     SETTING("PVD_REFERENTIEL_RELOAD_SECONDS", 300, 1, 86400, referentiel_reload_seconds),
     SETTING("AUTH_LEEWAY_SECONDS", 60, 0, 300, auth_leeway_seconds),
     SETTING("AUTH_TOKEN_TTL_SECONDS", 3600, 60, 86400, auth_token_ttl_seconds),
+    SETTING("RATE_LIMIT_PER_MINUTE", 600, 0, 1000000, rate_limit_per_minute),
+    SETTING("RATE_LIMIT_TOKEN_PER_MINUTE", 30, 0, 1000000, rate_limit_token_per_minute),
 };
 
 /* The string settings: name, default, destination. */
@@ -201,6 +203,10 @@ bool config_load(struct app_config *config, config_lookup_fn lookup, void *ctx,
     if (strncmp(config->problem_base_url, "https://", 8) != 0 &&
         strncmp(config->problem_base_url, "http://", 7) != 0)
         report(&errs, "PVD_PROBLEM_BASE_URL: URL http(s) attendue");
+    char cors_error[300];
+    if (!cors_config_parse(&config->cors, lookup("CORS_ALLOWED_ORIGINS", ctx), cors_error,
+                           sizeof cors_error))
+        report(&errs, "CORS_ALLOWED_ORIGINS: %s", cors_error);
 
     if (config->auth_issuer[0]) {
         if (!config->auth_audience[0])

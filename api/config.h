@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cors.h"
 #include "log.h"
 
 struct app_config {
@@ -37,6 +38,10 @@ struct app_config {
     char auth_previous_signing_key_file[512];
     char auth_token_issuer[256];
     unsigned auth_token_ttl_seconds;
+    /* Abuse and browsers (issue #3 §6). */
+    struct cors_config cors;              /* CORS_ALLOWED_ORIGINS (not secret) */
+    unsigned rate_limit_per_minute;       /* per principal; 0: no limit */
+    unsigned rate_limit_token_per_minute; /* /oauth/token per address + client id; 0: no limit */
 };
 
 /* Returns the value of a variable, or NULL when unset. getenv in production,

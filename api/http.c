@@ -9,6 +9,7 @@
 
 #include "json_body.h"
 #include "log.h"
+#include "rate_limit.h"
 #include "routes.h"
 #include "xalloc.h"
 
@@ -124,6 +125,22 @@ void respond_problem(struct request_ctx *ctx, const struct _u_request *req, stru
                      enum problem_code code, const char *detail)
 {
     respond_problem_fields(ctx, req, res, code, detail, NULL);
+}
+
+bool respond_if_rate_limited(struct request_ctx *ctx, const struct _u_request *req,
+                             struct _u_response *res, struct rate_limiter *limiter, const char *key)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double retry = 0;
+    if (rate_limit_take(limiter, key, (double)now.tv_sec + (double)now.tv_nsec / 1e9, &retry))
+        return false;
+    char seconds[24], detail[120];
+    snprintf(seconds, sizeof seconds, "%.0f", retry);
+    snprintf(detail, sizeof detail, "Trop de requêtes : réessayer dans %s s.", seconds);
+    respond_problem(ctx, req, res, PROBLEM_TROP_DE_REQUETES, detail);
+    u_map_put(res->map_header, "Retry-After", seconds);
+    return true;
 }
 
 void respond_unavailable(struct request_ctx *ctx, const struct _u_request *req,

@@ -52,6 +52,14 @@ void respond_problem(struct request_ctx *ctx, const struct _u_request *req, stru
 void respond_problem_fields(struct request_ctx *ctx, const struct _u_request *req,
                             struct _u_response *res, enum problem_code code, const char *detail,
                             const struct field_errors *errors);
+/* Takes a token from key's bucket (api/rate_limit.h, monotonic clock); when
+ * there is none, answers 429 trop-de-requetes with Retry-After (whole
+ * seconds) and returns true. */
+struct rate_limiter;
+bool respond_if_rate_limited(struct request_ctx *ctx, const struct _u_request *req,
+                             struct _u_response *res, struct rate_limiter *limiter,
+                             const char *key);
+
 /* 503 service-indisponible with Retry-After. */
 void respond_unavailable(struct request_ctx *ctx, const struct _u_request *req,
                          struct _u_response *res, const char *detail);

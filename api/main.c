@@ -234,6 +234,12 @@ static int cmd_serve(void)
     for (size_t i = 0; i < route_count; i++)
         names[i] = table[i].path;
     app.metrics = metrics_new(names, route_count);
+    struct rate_limit_options per_principal = {app.config.rate_limit_per_minute, 0, 0, 0};
+    struct rate_limit_options per_client = {app.config.rate_limit_token_per_minute, 0, 0, 0};
+    app.rate_principal = rate_limiter_new(&per_principal);
+    app.rate_token = rate_limiter_new(&per_client);
+    if (app.rate_principal == NULL || app.rate_token == NULL)
+        die_bug("rate_limiter_new failed");
     app.referentiel = referentiel_store_new();
     app.openapi_json = openapi_embedded(&app.openapi_json_len);
     refresh_referentiel(&app);
@@ -266,6 +272,8 @@ static int cmd_serve(void)
     free(app.jwks_json);
     referentiel_store_free(app.referentiel);
     metrics_free(app.metrics);
+    rate_limiter_free(app.rate_principal);
+    rate_limiter_free(app.rate_token);
     free(names);
     db_pool_free(app.pool);
     config_release(&app.config);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "cors.h"
 #include "handlers/handlers.h"
 #include "json_body.h"
 #include "log.h"
@@ -118,16 +119,50 @@ static bool has_body(const struct _u_request *req)
            u_map_get_case(req->map_header, "Transfer-Encoding") != NULL;
 }
 
+/* Adds this request's CORS headers: they depend on its Origin, so they cannot
+ * be ulfius default_headers. True when the request was a preflight, now
+ * answered: 204, or 403 for an origin not in CORS_ALLOWED_ORIGINS. */
+static bool cors_answered(struct request_ctx *ctx, const struct _u_request *req,
+                          struct _u_response *res)
+{
+    switch (cors_handle(&ctx->app->config.cors, req, res)) {
+    case CORS_PREFLIGHT_OK:
+        return true;
+    case CORS_PREFLIGHT_REFUSED:
+        respond_problem(ctx, req, res, PROBLEM_INTERDIT, CORS_REFUSED_DETAIL);
+        return true;
+    case CORS_CONTINUE:
+        break;
+    }
+    return false;
+}
+
+/* Rate-limit key of an authenticated caller (api/rate_limit.h: the first 255
+ * bytes count, so the most distinguishing part comes first). */
+static void principal_rate_key(const struct principal *p, char key[RATE_LIMIT_KEY_MAX])
+{
+    if (p->client_id[0])
+        snprintf(key, RATE_LIMIT_KEY_MAX, "c:%.63s", p->client_id);
+    else /* 2 + 200 + 1 + 52 bytes: subjects are short in practice (ProConnect: 64) */
+        snprintf(key, RATE_LIMIT_KEY_MAX, "u:%.200s|%.52s", p->subject, p->issuer);
+}
+
 static int dispatch(const struct _u_request *req, struct _u_response *res, void *user_data)
 {
     const struct binding *b = user_data;
     struct request_ctx ctx;
     struct principal principal;
     request_ctx_begin(&ctx, b->app, b->route, req, res);
+    if (cors_answered(&ctx, req, res))
+        goto out;
     if (b->route->access != ROUTE_PUBLIC) {
         if (!auth_principal_or_reply(req, res, &ctx, &principal))
             goto out;
         ctx.principal = &principal;
+        char key[RATE_LIMIT_KEY_MAX];
+        principal_rate_key(&principal, key);
+        if (respond_if_rate_limited(&ctx, req, res, b->app->rate_principal, key))
+            goto out;
         if (b->route->access == ROUTE_HABILITATED && !principal.has_habilitation) {
             respond_problem(&ctx, req, res, PROBLEM_INTERDIT,
                             "Aucune habilitation en vigueur pour cette identité : "
@@ -159,7 +194,9 @@ static int unmatched(const struct _u_request *req, struct _u_response *res, void
     struct request_ctx ctx;
     char allow[128];
     request_ctx_begin(&ctx, app, NULL, req, res);
-    if (routes_allowed_methods(req->url_path, allow, sizeof allow)) {
+    if (cors_answered(&ctx, req, res)) {
+        /* preflight: answered for any path; the actual request then gets its 404/405 */
+    } else if (routes_allowed_methods(req->url_path, allow, sizeof allow)) {
         char detail[200];
         snprintf(detail, sizeof detail, "Méthode %.20s non autorisée ; méthodes permises : %s.",
                  req->http_verb, allow);

@@ -22,6 +22,7 @@
 #include <ulfius.h>
 #include <unistd.h>
 
+#include "cors.h"
 #include "http.h"
 #include "log.h"
 #include "routes.h"
@@ -76,6 +77,11 @@ static enum MHD_Result queue_problem(struct MHD_Connection *connection, struct a
     MHD_add_response_header(response, "Content-Type", "application/problem+json");
     MHD_add_response_header(response, "X-Request-Id", request_id);
     MHD_add_response_header(response, "Connection", "close");
+    struct cors_headers cors; /* so that a browser can read the 413/414 */
+    cors_apply(&app->config.cors,
+               MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Origin"), &cors);
+    for (size_t i = 0; i < cors.count; i++)
+        MHD_add_response_header(response, cors.items[i].name, cors.items[i].value);
     int status = problem_status(code);
     enum MHD_Result r = MHD_queue_response(connection, (unsigned)status, response);
     MHD_destroy_response(response);

@@ -51,7 +51,7 @@ run() { # run NAME COMMAND...: records a failure instead of stopping
 
 free_port() {
 	local port
-	for port in $(seq 18100 18999); do
+	for port in $(seq "${1:-18100}" 18999); do
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "$port"
 			return
@@ -166,6 +166,25 @@ drain_suite() {
 	return $rc
 }
 
+# The CORS policy seen from a real browser: headless Chromium (playwright-core) loads a page
+# from an allowed origin and one from another origin, both calling the API with a bearer token.
+browser_suite() { # browser_suite SERVER_BIN
+	local bin=$1 url port origin_port log
+	url=$(fresh_db pvd_it_browser)
+	DATABASE_URL=$url $B/pvd-api import-referentiel node_modules/@etalab/decoupage-administratif/data 2026 \
+		>/dev/null 2>&1
+	origin_port=$(free_port)
+	port=$(free_port $((origin_port + 1)))
+	log=$B/tests/server-browser.log
+	start_server "$bin" "$port" "$log" DATABASE_URL="$url" "${AUTH_ENV[@]}" \
+		CORS_ALLOWED_ORIGINS="http://localhost:$origin_port,https://pvd.example.gouv.fr"
+	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_ORIGIN_PORT=$origin_port \
+		PVD_TEST_BEARER="$($B/bin/test-idp token "$IDP_DIR" "$PVD_TEST_ISSUER" "$PVD_TEST_AUDIENCE" navigateur)" \
+		timeout 120 node tests/browser/cors.mjs ||
+		{ stop_server || true; return 1; }
+	stop_server
+}
+
 mkdir -p $B/tests
 rm -rf "$IDP_DIR" && mkdir -p "$IDP_DIR" && $B/bin/test-idp init "$IDP_DIR"
 $B/pvd-api gen-key "$IDP_DIR/signing.pem" 2>/dev/null
@@ -174,6 +193,9 @@ step "unit tests"
 run unit $B/bin/unit --jobs 2
 step "unit tests (ASan+UBSan)"
 run unit-asan $B/bin/unit-asan --jobs 2
+
+step "rate limiter under ThreadSanitizer"
+run tsan-rate-limit env TSAN_OPTIONS=halt_on_error=1:exitcode=66 $B/bin/tsan-rate-limit
 
 step "fuzzing (${FUZZ_SECONDS}s per target)"
 run fuzz tests/fuzz/run.sh "$FUZZ_SECONDS" $B/fuzz/*
@@ -201,6 +223,9 @@ run resilience resilience_suite $B/bin/pvd-api-asan
 
 step "graceful shutdown: in-flight request finished, exit 0"
 run drain drain_suite
+
+step "CORS in a real browser: headless Chromium, allowed and other origins (ASan+UBSan server)"
+run browser browser_suite $B/bin/pvd-api-asan
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then

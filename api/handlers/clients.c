@@ -2,6 +2,8 @@
  * administration by the ANCT, the token endpoint and pvd-api's public keys
  * (issue #3 §3). Secrets are shown once and stored as SHA-256(salt || secret). */
 #include <jansson.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -538,6 +540,13 @@ void handle_oauth_token(const struct _u_request *req, struct _u_response *res,
         snprintf(t.client_secret, sizeof t.client_secret, "%s",
                  req->auth_basic_password ? req->auth_basic_password : "");
     }
+    char addr[INET6_ADDRSTRLEN] = "?", key[RATE_LIMIT_KEY_MAX];
+    const struct sockaddr *sa = req->client_address;
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, sizeof addr);
+    snprintf(key, sizeof key, "t:%s|%.63s", addr, t.client_id);
+    if (respond_if_rate_limited(ctx, req, res, app->rate_token, key))
+        goto out;
     if (t.malformed || t.duplicate) {
         oauth_error(res, 400, "invalid_request", "Requête mal formée ou paramètre répété.", basic);
         goto out;

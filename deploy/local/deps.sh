@@ -20,7 +20,7 @@ readonly PACKAGES=(
 	libulfius-dev libmicrohttpd-dev libyder-dev liborcania-dev libjansson-dev
 	libpq-dev libssl-dev libcriterion-dev libcurl4-gnutls-dev libcsv-dev librhonabwy-dev
 	postgresql-15 postgresql-client-15
-	wrk curl procps iproute2 ca-certificates
+	wrk curl procps iproute2 ca-certificates chromium
 )
 
 check_only=false
