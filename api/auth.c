@@ -64,6 +64,19 @@ static bool client_principal_or_reply(const struct _u_request *req, struct _u_re
     return true;
 }
 
+struct journal_actor auth_journal_actor(const struct request_ctx *ctx)
+{
+    const struct principal *p = ctx->principal;
+    bool user = p->client_id[0] == '\0';
+    struct journal_actor a = {p->acteur,
+                              user && p->issuer[0] ? p->issuer : NULL,
+                              user && p->subject[0] ? p->subject : NULL,
+                              user ? NULL : p->client_id,
+                              role_name(p->authz.role),
+                              ctx->request_id};
+    return a;
+}
+
 bool auth_principal_or_reply(const struct _u_request *req, struct _u_response *res,
                              struct request_ctx *ctx, struct principal *out)
 {

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <ulfius.h>
 
+#include "../db/mutation.h"
 #include "../domain/authz.h"
 #include "http.h"
 
@@ -27,5 +28,9 @@ struct principal {
  * token with no habilitation in force succeeds with has_habilitation false. */
 bool auth_principal_or_reply(const struct _u_request *req, struct _u_response *res,
                              struct request_ctx *ctx, struct principal *out);
+
+/* The journal's actor for the authenticated caller of ctx (borrowed strings,
+ * valid for the request): a user's issuer and subject, or a client's id. */
+struct journal_actor auth_journal_actor(const struct request_ctx *ctx);
 
 #endif

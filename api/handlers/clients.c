@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "../../db/client_repository.h"
+#include "../../domain/date.h"
 #include "../../domain/identifiers.h"
 #include "../auth.h"
 #include "../cursor.h"
@@ -88,22 +89,13 @@ static bool may_manage_or_reply(const struct _u_request *req, struct _u_response
     return false;
 }
 
-static struct journal_actor actor_of(const struct request_ctx *ctx)
-{
-    const struct principal *p = ctx->principal;
-    struct journal_actor a = {p->acteur,
-                              p->issuer[0] ? p->issuer : NULL,
-                              p->subject[0] ? p->subject : NULL,
-                              p->client_id[0] ? p->client_id : NULL,
-                              role_name(p->authz.role),
-                              ctx->request_id};
-    return a;
-}
-
 /* The representation plus, once, the secret. */
 static void send_with_secret(struct _u_response *res, int status, const char *json,
                              const char *secret)
 {
+    char etag[24]; /* of the stored representation, for the next If-Match */
+    http_etag(json, strlen(json), etag);
+    u_map_put(res->map_header, "ETag", etag);
     json_t *body = json_loads(json, 0, NULL);
     if (body == NULL)
         die_bug("client representation is not JSON");
@@ -134,11 +126,22 @@ struct client_body {
     const char *expire_le;
 };
 
+/* YYYY-MM-DDTHH:MM:SSZ with a real date and time (PostgreSQL would refuse
+ * anything else with an error, which must stay a client's 400). */
 static bool is_instant_text(const char *s)
 {
-    /* A timestamp PostgreSQL reads unambiguously: YYYY-MM-DDTHH:MM:SSZ. */
-    return strlen(s) == 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' &&
-           s[16] == ':' && s[19] == 'Z' && strspn(s, "0123456789-T:Z") == 20;
+    char day[11];
+    struct date d;
+    if (strlen(s) != 20 || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
+        return false;
+    memcpy(day, s, 10);
+    day[10] = '\0';
+    if (!date_parse(day, &d))
+        return false;
+    for (int i = 11; i < 19; i++)
+        if (i != 13 && i != 16 && (s[i] < '0' || s[i] > '9'))
+            return false;
+    return (s[11] - '0') * 10 + (s[12] - '0') < 24 && s[14] < '6' && s[17] < '6';
 }
 
 static const struct json_field client_fields[] = {
@@ -221,7 +224,7 @@ void handle_create_client(const struct _u_request *req, struct _u_response *res,
     struct create_work work;
     memset(&work, 0, sizeof work);
     work.c = &c;
-    struct journal_actor actor = actor_of(ctx);
+    struct journal_actor actor = auth_journal_actor(ctx);
     struct db_error err = {{0}, {0}};
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        create_unit, &work, &err);
@@ -389,7 +392,7 @@ static void change_client(const struct _u_request *req, struct _u_response *res,
         work.salt = salt;
         work.digest = digest;
     }
-    struct journal_actor actor = actor_of(ctx);
+    struct journal_actor actor = auth_journal_actor(ctx);
     struct db_error err = {{0}, {0}};
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        rotate ? rotate_unit : revoke_unit, &work, &err);
@@ -429,15 +432,17 @@ void handle_get_jwks(const struct _u_request *req, struct _u_response *res, stru
 
 /* ---- POST /api/v1/oauth/token (RFC 6749 §4.4, errors §5.2) --------------------------- */
 
+/* RFC 6749 §5.2 error: error_description is ASCII (no accents). */
 static void oauth_error(struct _u_response *res, int status, const char *error,
                         const char *description, bool basic)
 {
+    (void)basic;
     json_t *body = xjson(json_pack("{s:s, s:s}", "error", error, "error_description", description));
     respond_json_new(res, status, body);
     u_map_put(res->map_header, "Cache-Control", "no-store");
-    if (status == 401)
-        u_map_put(res->map_header, "WWW-Authenticate",
-                  basic ? "Basic realm=\"pvd-api\"" : "Bearer realm=\"pvd-api\"");
+    u_map_put(res->map_header, "Pragma", "no-cache");
+    if (status == 401) /* the client authentication method the endpoint supports */
+        u_map_put(res->map_header, "WWW-Authenticate", "Basic realm=\"pvd-api\"");
 }
 
 static int hex_digit(char c)
@@ -548,18 +553,18 @@ void handle_oauth_token(const struct _u_request *req, struct _u_response *res,
     if (respond_if_rate_limited(ctx, req, res, app->rate_token, key))
         goto out;
     if (t.malformed || t.duplicate) {
-        oauth_error(res, 400, "invalid_request", "Requête mal formée ou paramètre répété.", basic);
+        oauth_error(res, 400, "invalid_request", "Requete mal formee ou parametre repete.", basic);
         goto out;
     }
     if (strcmp(t.grant_type, "client_credentials") != 0) {
         oauth_error(res, 400, t.grant_type[0] ? "unsupported_grant_type" : "invalid_request",
-                    "Seul grant_type=client_credentials est accepté.", basic);
+                    "Seul grant_type=client_credentials est accepte.", basic);
         goto out;
     }
     if (app->signer == NULL) {
-        oauth_error(res, 400, "unauthorized_client",
-                    "Ce service n'émet pas de jetons (AUTH_SIGNING_KEY_FILE non configuré).",
-                    basic);
+        respond_unavailable(
+            ctx, req, res,
+            "Ce service n'émet pas de jetons (AUTH_SIGNING_KEY_FILE non configuré).");
         goto out;
     }
     struct db_conn *conn = NULL;
@@ -570,7 +575,9 @@ void handle_oauth_token(const struct _u_request *req, struct _u_response *res,
         r = client_get(conn, t.client_id, &row, &err);
         db_pool_release(app->pool, conn);
     }
-    if (r == DB_UNAVAILABLE || (r != DB_OK && r != DB_NOT_FOUND)) {
+    if (r == DB_FAILED) /* e.g. a client_id that is not UTF-8: no such client */
+        r = DB_NOT_FOUND;
+    if (r == DB_UNAVAILABLE) {
         respond_unavailable(ctx, req, res, "Base de données indisponible.");
         goto out;
     }
@@ -584,7 +591,7 @@ void handle_oauth_token(const struct _u_request *req, struct _u_response *res,
         if (r == DB_OK)
             client_row_release(&row);
         oauth_error(res, 401, "invalid_client",
-                    "Client inconnu, secret faux, client révoqué ou expiré.", basic);
+                    "Client inconnu, secret faux, client revoque ou expire.", basic);
         goto out;
     }
     char *token = jwt_signer_issue(
@@ -599,6 +606,7 @@ void handle_oauth_token(const struct _u_request *req, struct _u_response *res,
     free(token);
     respond_json_new(res, 200, body);
     u_map_put(res->map_header, "Cache-Control", "no-store");
+    u_map_put(res->map_header, "Pragma", "no-cache");
 out:
     OPENSSL_cleanse(&t, sizeof t);
 }

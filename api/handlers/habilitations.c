@@ -18,17 +18,6 @@
 #include "handlers.h"
 
 /* The actor of a journaled mutation, from the authenticated principal. */
-static struct journal_actor actor_of(const struct request_ctx *ctx)
-{
-    const struct principal *p = ctx->principal;
-    struct journal_actor a = {p->acteur,
-                              p->issuer[0] ? p->issuer : NULL,
-                              p->subject[0] ? p->subject : NULL,
-                              p->client_id[0] ? p->client_id : NULL,
-                              role_name(p->authz.role),
-                              ctx->request_id};
-    return a;
-}
 
 static void reply_db_error(struct request_ctx *ctx, const struct _u_request *req,
                            struct _u_response *res, enum db_result r, const struct db_error *err)
@@ -392,7 +381,7 @@ void handle_create_habilitation(const struct _u_request *req, struct _u_response
     memset(&work, 0, sizeof work);
     work.h = &h;
     work.scope = &scope;
-    struct journal_actor actor = actor_of(ctx);
+    struct journal_actor actor = auth_journal_actor(ctx);
     struct db_error err = {{0}, {0}};
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        grant_unit, &work, &err);
@@ -533,7 +522,7 @@ void handle_revoke_habilitation(const struct _u_request *req, struct _u_response
     work.id = row.id;
     work.by = ctx->principal->acteur;
     work.scope = &scope;
-    struct journal_actor actor = actor_of(ctx);
+    struct journal_actor actor = auth_journal_actor(ctx);
     struct db_error err = {{0}, {0}};
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        revoke_unit, &work, &err);

@@ -191,6 +191,29 @@ Test(clients, rotation_and_revocation)
     free(token);
 }
 
+Test(clients, bad_expiry_and_bad_client_ids_are_client_errors)
+{
+    char auth[4400];
+    admin_header(auth, sizeof auth);
+    const char *headers[] = {auth, "Content-Type: application/json", NULL};
+    const char *body = "{\"nom\":\"x\",\"role\":\"financeur\",\"perimetre\":{\"sirens\":"
+                       "[\"215800624\"]},\"expire_le\":\"2026-13-45T00:00:00Z\"}";
+    struct http_response r;
+    http_request("POST", "/api/v1/clients", headers, body, strlen(body), &r);
+    http_expect_problem(&r, 400, "champs-invalides");
+    http_response_release(&r);
+    const char *form[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    const char *bad = "grant_type=client_credentials&client_id=%FF&client_secret=x";
+    http_request("POST", "/api/v1/oauth/token", form, bad, strlen(bad), &r);
+    cr_assert_eq(r.status, 401, "a client id that is not UTF-8 is an unknown client: " HTTP_BODY,
+                 r.body);
+    http_response_release(&r);
+    const char *get_headers[] = {auth, NULL};
+    http_request("GET", "/api/v1/clients/pas-un-id", get_headers, NULL, 0, &r);
+    http_expect_problem(&r, 400, "parametre-invalide");
+    http_response_release(&r);
+}
+
 Test(clients, only_the_anct_manages_clients)
 {
     char *token = token_for("personne-sans-role");
