@@ -372,7 +372,7 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "import-referentiel") == 0)
         status = cmd_import(argc, argv);
     else if (strcmp(cmd, "routes") == 0) {
-        routes_print();
+        routes_print(argc > 2 && strcmp(argv[2], "--details") == 0);
         status = 0;
     } else if (strcmp(cmd, "healthcheck") == 0)
         status = cmd_healthcheck();

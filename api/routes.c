@@ -242,8 +242,14 @@ bool routes_register(struct _u_instance *instance, struct app *app)
     return true;
 }
 
-void routes_print(void)
+void routes_print(bool details)
 {
-    for (size_t i = 0; i < ROUTE_COUNT; i++)
-        printf("%s %s\n", routes[i].method, routes[i].path);
+    static const char *const access[] = {"public", "identifie", "habilite"};
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+        if (details)
+            printf("%s %s %s %s\n", routes[i].method, routes[i].path, access[routes[i].access],
+                   routes[i].action ? routes[i].action : "-");
+        else
+            printf("%s %s\n", routes[i].method, routes[i].path);
+    }
 }

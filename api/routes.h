@@ -45,6 +45,6 @@ bool routes_allowed_methods(const char *path, char *allow, size_t size);
 
 /* Prints "METHOD path" per line (for the OpenAPI cross-check); with
  * details, also the access level and the action. */
-void routes_print(void);
+void routes_print(bool details);
 
 #endif

@@ -107,9 +107,10 @@ api_suite() { # api_suite LABEL SERVER_BIN
 	capture=$B/tests/capture-$label.jsonl
 	log=$B/tests/server-$label.log
 	: >"$capture"
-	start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=4 "${AUTH_ENV[@]}"
+	start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=4 "${AUTH_ENV[@]}" \
+		RATE_LIMIT_PER_MINUTE=0
 	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_CAPTURE=$capture PVD_TEST_DATABASE_URL=$url \
-		$B/bin/integration --jobs 2 || { stop_server || true; return 1; }
+		PVD_TEST_SERVER_BIN=$PWD/$B/pvd-api $B/bin/integration --jobs 2 || { stop_server || true; return 1; }
 	stop_server
 	node tests/contract/validate_responses.mjs openapi/openapi.yaml "$capture"
 }
@@ -121,7 +122,7 @@ resilience_suite() { # resilience_suite SERVER_BIN
 	port=$(free_port)
 	log=$B/tests/server-resilience.log
 	start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=1 DB_ACQUIRE_TIMEOUT_MS=300 \
-		DB_STATEMENT_TIMEOUT_MS=5000
+		DB_STATEMENT_TIMEOUT_MS=5000 "${AUTH_ENV[@]}" RATE_LIMIT_PER_MINUTE=5
 	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_DATABASE_URL=$url PVD_TEST_PG="$PWD/$PG" \
 		$B/bin/resilience --jobs 1 || { stop_server || true; return 1; }
 	stop_server

@@ -454,6 +454,16 @@ static bool load_visible(const struct _u_request *req, struct _u_response *res,
     if (snap)
         touched_of(&row->perimeter, &snap->ref, &touched);
     struct authz_target target = target_of(&touched, row->role);
+    /* A collectivité or a financeur is concerned by the habilitations of its
+     * own organisations and territoires. */
+    const char *sirens[PERIMETER_MAX + 1] = {NULL}, *terrs[PERIMETER_MAX + 1] = {NULL};
+    for (size_t i = 0; i < row->perimeter.siren_count; i++)
+        sirens[i] = row->perimeter.sirens[i];
+    for (size_t i = 0; i < row->perimeter.territoire_count; i++)
+        terrs[i] = row->perimeter.territoires[i];
+    target.sirens = sirens;
+    target.siren_count = row->perimeter.siren_count;
+    target.territoire = row->perimeter.territoire_count ? terrs[0] : NULL;
     enum authz_decision d = authz_decide(&ctx->principal->authz, action, &target);
     referentiel_snapshot_release(ctx->app->referentiel, snap);
     if (d == AUTHZ_ALLOW)

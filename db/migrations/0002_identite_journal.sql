@@ -47,7 +47,7 @@ COMMENT ON TABLE clients IS 'OAuth 2.0 client-credentials clients (RFC 6749 4.4)
 CREATE TABLE journal (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     instant timestamptz NOT NULL DEFAULT clock_timestamp(),
-    acteur text NOT NULL,
+    acteur text NOT NULL CHECK (acteur ~ '^(oidc|client|systeme):.+'),
     acteur_issuer text,
     acteur_subject text,
     client_id text,

@@ -315,7 +315,7 @@ Test(journal, is_append_only_even_for_the_owner)
     PGconn *db = PQconnectdb(url);
     cr_assert_eq(PQstatus(db), CONNECTION_OK);
     PGresult *res = PQexec(db, "INSERT INTO journal (acteur, action, ressource_type, "
-                               "ressource_id) VALUES ('test', 'test.essai', 'essai', 'x')");
+                               "ressource_id) VALUES ('systeme:test', 'test.essai', 'essai', 'x')");
     cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(db));
     PQclear(res);
     res = PQexec(db, "UPDATE journal SET acteur = 'falsifie' WHERE ressource_type = 'essai'");

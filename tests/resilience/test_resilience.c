@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "../support/http_client.h"
+#include "../support/tokens.h"
 
 #define DB_DOWN_PROBES       5
 #define DB_DOWN_MAX_SECONDS  3.0
@@ -274,4 +275,34 @@ Test(resilience, pool_exhausted_then_database_killed_and_back, .fini = cleanup, 
     scenario_pool_exhausted(database_url);
     cr_log_info("step 2: database killed, then restarted");
     scenario_database_down();
+}
+
+/* Rate limit per principal (the server runs with RATE_LIMIT_PER_MINUTE=5):
+ * the sixth call in a minute is 429 with Retry-After; another principal is
+ * not affected. */
+Test(resilience, rate_limit_per_principal)
+{
+    char *mine = token_for("rafale-1"), *other = token_for("rafale-2");
+    char mine_header[4400], other_header[4400];
+    token_header(mine_header, sizeof mine_header, mine);
+    token_header(other_header, sizeof other_header, other);
+    const char *headers[] = {mine_header, NULL};
+    struct http_response r;
+    for (int i = 0; i < 5; i++) {
+        http_request("GET", "/api/v1/moi", headers, NULL, 0, &r);
+        cr_assert_eq(r.status, 200, "call %d: " HTTP_BODY, i + 1, r.body);
+        http_response_release(&r);
+    }
+    http_request("GET", "/api/v1/moi", headers, NULL, 0, &r);
+    http_expect_problem(&r, 429, "trop-de-requetes");
+    const char *retry = http_header(&r, "Retry-After");
+    cr_assert(retry && atoi(retry) >= 1 && atoi(retry) <= 60, "Retry-After: %s",
+              retry ? retry : "(absent)");
+    http_response_release(&r);
+    const char *other_headers[] = {other_header, NULL};
+    http_request("GET", "/api/v1/moi", other_headers, NULL, 0, &r);
+    cr_assert_eq(r.status, 200, "another principal keeps its own bucket");
+    http_response_release(&r);
+    free(mine);
+    free(other);
 }
