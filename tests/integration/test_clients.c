@@ -4,6 +4,7 @@
  * and revocation (the client's tokens stop working at once), the JWKS. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,32 @@ static long call_with(const char *token, const char *path)
     return status;
 }
 
+/* Journal rows about one client (action NULL: any), and whether any of them
+ * mentions a secret. */
+static int journal_rows(const char *id, const char *action, bool *mentions_secret)
+{
+    const char *url = getenv("PVD_TEST_DATABASE_URL");
+    cr_assert(url, "PVD_TEST_DATABASE_URL must be set");
+    PGconn *db = PQconnectdb(url);
+    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+    const char *params[2] = {id, action};
+    PGresult *res =
+        PQexecParams(db,
+                     "SELECT count(*), coalesce(bool_or((coalesce(avant::text, '') || "
+                     "coalesce(apres::text, '')) ~ '(pvds_|secret_sel|secret_empreinte)'), "
+                     "false) FROM journal "
+                     "WHERE ressource_type = 'client' AND ressource_id = $1 AND "
+                     "($2::text IS NULL OR action = $2)",
+                     2, NULL, params, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(db));
+    int n = atoi(PQgetvalue(res, 0, 0));
+    if (mentions_secret)
+        *mentions_secret = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    PQclear(res);
+    PQfinish(db);
+    return n;
+}
+
 Test(clients, a_client_gets_a_token_and_acts_within_its_perimeter)
 {
     struct client c;
@@ -125,6 +152,11 @@ Test(clients, a_client_gets_a_token_and_acts_within_its_perimeter)
     free(token);
     cr_assert_eq(get_token(&c, c.secret, false, &token), 200, "form-field authentication");
     free(token);
+    bool secret_in_journal = true;
+    cr_assert_eq(journal_rows(c.id, "client.creer", &secret_in_journal), 1,
+                 "one journal row for the creation, none for tokens");
+    cr_assert_eq(journal_rows(c.id, NULL, NULL), 1);
+    cr_assert_not(secret_in_journal, "the journal never holds the secret nor its digest");
 }
 
 Test(clients, token_errors_follow_rfc6749)
@@ -185,6 +217,9 @@ Test(clients, rotation_and_revocation)
     http_expect_json_ok(&r);
     cr_assert_str_eq(json_string_value(json_object_get(r.json, "etat")), "revoque");
     http_response_release(&r);
+    cr_assert_eq(journal_rows(c.id, "client.renouveler_secret", NULL), 1);
+    cr_assert_eq(journal_rows(c.id, "client.revoquer", NULL), 1);
+    cr_assert_eq(journal_rows(c.id, NULL, NULL), 3, "create + rotate + revoke, refusals none");
     /* A revoked client's tokens stop working at once. */
     cr_assert_eq(call_with(token, "/api/v1/moi"), 401);
     cr_assert_eq(get_token(&c, new_secret, true, &unused), 401);
