@@ -20,14 +20,14 @@ struct app {
     struct metrics *metrics;
     const char *openapi_json; /* embedded contract, served as is */
     size_t openapi_json_len;
-    atomic_bool draining;  /* set on SIGTERM: /readyz answers 503 */
-    atomic_ulong inflight; /* requests between URI log and completion */
+    atomic_bool draining;       /* set on SIGTERM: /readyz answers 503 */
+    atomic_ulong inflight;      /* requests between URI log and completion */
     struct jwt_verifier *users; /* OIDC provider's tokens; NULL when AUTH_ISSUER is unset */
     /* pvd-api's own tokens; NULL when AUTH_SIGNING_KEY_FILE is unset. */
     struct jwt_signer *signer;
     struct jwt_signer *previous_signer;
     struct jwt_verifier *clients;
-    char *jwks_json; /* public keys of signer and previous_signer */
+    char *jwks_json;                     /* public keys of signer and previous_signer */
     struct rate_limiter *rate_principal; /* RATE_LIMIT_PER_MINUTE, per principal */
     struct rate_limiter *rate_token;     /* RATE_LIMIT_TOKEN_PER_MINUTE, /oauth/token */
 };

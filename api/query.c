@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cursor.h"
+#include "http.h"
 #include "xalloc.h"
 
 const char *query_get(const struct _u_request *req, const char *name)
@@ -243,4 +244,41 @@ void query_set_next_link(const struct _u_request *req, struct _u_response *res,
     append(&link, ">; rel=\"next\"", 13);
     u_map_put(res->map_header, "Link", link.buf);
     free(link.buf);
+}
+
+bool query_cursor_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                           struct _u_response *res, const char *scope, uint32_t fingerprint,
+                           char key[CURSOR_KEY_MAX + 1], const char **after)
+{
+    const char *text = query_get(req, "curseur");
+    *after = NULL;
+    if (text == NULL)
+        return true;
+    if (!cursor_decode(text, scope, fingerprint, key)) {
+        FIELD_ERRORS(errs);
+        field_errors_add(&errs, "/curseur", "curseur", "curseur-invalide",
+                         "Curseur inconnu, altéré ou émis pour d'autres filtres.");
+        respond_problem_fields(ctx, req, res, PROBLEM_CURSEUR_INVALIDE,
+                               "Le curseur de pagination n'est pas valide pour cette liste.",
+                               &errs);
+        return false;
+    }
+    *after = key;
+    return true;
+}
+
+void respond_page(const struct _u_request *req, struct _u_response *res, const char *const *params,
+                  const char *elements_json, const char *scope, uint32_t fingerprint,
+                  const char *last_key, bool more)
+{
+    char next[CURSOR_TEXT_MAX];
+    bool has_next = more && last_key[0] && cursor_encode(scope, fingerprint, last_key, next);
+    size_t cap = strlen(elements_json) + CURSOR_TEXT_MAX + 64;
+    char *page = xmalloc(cap);
+    int n = snprintf(page, cap, "{\"elements\":%s,\"suivant\":%s%s%s}", elements_json,
+                     has_next ? "\"" : "", has_next ? next : "null", has_next ? "\"" : "");
+    if (has_next)
+        query_set_next_link(req, res, params, next);
+    respond_json_raw(res, 200, page, (size_t)n);
+    free(page);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <ulfius.h>
 
+#include "cursor.h"
 #include "problem.h"
 
 #define QUERY_LIMIT_DEFAULT 50
@@ -51,5 +52,20 @@ void collection_release(struct collection *c);
  * parameters (values percent-encoded), replacing curseur. */
 void query_set_next_link(const struct _u_request *req, struct _u_response *res,
                          const char *const *params, const char *next_cursor);
+
+struct request_ctx;
+
+/* Decodes `curseur`, when present, for the list `scope` with these filters:
+ * *after points into key (NULL without a cursor). False when a 400
+ * curseur-invalide was sent. */
+bool query_cursor_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                           struct _u_response *res, const char *scope, uint32_t fingerprint,
+                           char key[CURSOR_KEY_MAX + 1], const char **after);
+
+/* Sends {"elements": elements_json, "suivant": <cursor after last_key or null>}
+ * (200) and the Link header when more rows follow. */
+void respond_page(const struct _u_request *req, struct _u_response *res, const char *const *params,
+                  const char *elements_json, const char *scope, uint32_t fingerprint,
+                  const char *last_key, bool more);
 
 #endif

@@ -171,7 +171,8 @@ static int dispatch(const struct _u_request *req, struct _u_response *res, void 
         }
     }
     bool takes_body = strcmp(b->route->method, "POST") == 0 ||
-                      strcmp(b->route->method, "PUT") == 0 || strcmp(b->route->method, "PATCH") == 0;
+                      strcmp(b->route->method, "PUT") == 0 ||
+                      strcmp(b->route->method, "PATCH") == 0;
     if (!takes_body && has_body(req)) {
         /* GET, HEAD and DELETE take no body. */
         if (!json_media_type_ok(u_map_get_case(req->map_header, "Content-Type")))

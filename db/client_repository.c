@@ -38,15 +38,7 @@ static enum db_result fill_row(const PGresult *res, int row, struct client_row *
     snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, row, 0));
     if (!role_parse(PQgetvalue(res, row, 1), &out->role))
         return DB_FAILED;
-    struct perimeter *p = &out->perimeter;
-    p->departement_count = pg_parse_code_array(PQgetvalue(res, row, 2), &p->departements[0][0],
-                                               sizeof p->departements[0], PERIMETER_MAX);
-    p->region_count = pg_parse_code_array(PQgetvalue(res, row, 3), &p->regions[0][0],
-                                          sizeof p->regions[0], PERIMETER_MAX);
-    p->siren_count = pg_parse_code_array(PQgetvalue(res, row, 4), &p->sirens[0][0],
-                                         sizeof p->sirens[0], PERIMETER_MAX);
-    p->territoire_count = pg_parse_code_array(PQgetvalue(res, row, 5), &p->territoires[0][0],
-                                              sizeof p->territoires[0], PERIMETER_MAX);
+    pg_fill_perimeter(res, row, 2, &out->perimeter);
     if (!unhex(PQgetvalue(res, row, 6), out->salt, sizeof out->salt) ||
         !unhex(PQgetvalue(res, row, 7), out->digest, sizeof out->digest))
         return DB_FAILED;
@@ -184,29 +176,8 @@ enum db_result client_list(struct db_conn *conn, const char *after, size_t limit
                      "WHERE ($1::text IS NULL OR c.id > $1) ORDER BY c.id LIMIT $2::int",
                      2, NULL, params, NULL, NULL, 0);
     enum db_result r = db_result_from_pg(conn, res, err);
-    if (r == DB_OK) {
-        struct pg_buf b = PG_BUF_INIT;
-        int rows = PQntuples(res);
-        if ((size_t)rows > limit) {
-            *more = true;
-            rows = (int)limit;
-        }
-        pg_buf_add(&b, "[", 1);
-        for (int i = 0; i < rows; i++) {
-            if (i)
-                pg_buf_add(&b, ",", 1);
-            const char *j = PQgetvalue(res, i, 1);
-            pg_buf_add(&b, j, strlen(j));
-            snprintf(last_id, 32, "%s", PQgetvalue(res, i, 0));
-        }
-        pg_buf_add(&b, "]", 1);
-        if (b.oom) {
-            pg_buf_release(&b);
-            r = DB_FAILED;
-        } else {
-            *json_out = b.data;
-        }
-    }
+    if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 32, more))
+        r = DB_FAILED;
     PQclear(res);
     return r;
 }

@@ -42,6 +42,19 @@ size_t pg_parse_code_array(const char *text, char *dst, size_t width, size_t max
     return n;
 }
 
+void pg_fill_perimeter(const PGresult *res, int row, int first, struct perimeter *p)
+{
+    p->departement_count = pg_parse_code_array(PQgetvalue(res, row, first), &p->departements[0][0],
+                                               sizeof p->departements[0], PERIMETER_MAX);
+    p->region_count = pg_parse_code_array(PQgetvalue(res, row, first + 1), &p->regions[0][0],
+                                          sizeof p->regions[0], PERIMETER_MAX);
+    p->siren_count = pg_parse_code_array(PQgetvalue(res, row, first + 2), &p->sirens[0][0],
+                                         sizeof p->sirens[0], PERIMETER_MAX);
+    p->territoire_count =
+        pg_parse_code_array(PQgetvalue(res, row, first + 3), &p->territoires[0][0],
+                            sizeof p->territoires[0], PERIMETER_MAX);
+}
+
 char *pg_code_array_literal(const char *codes, size_t width, size_t count)
 {
     struct pg_buf b = PG_BUF_INIT;
@@ -73,15 +86,7 @@ static enum db_result fill_row(const PGresult *res, int row, struct habilitation
     snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, row, 0));
     if (!role_parse(PQgetvalue(res, row, 1), &out->role))
         return DB_FAILED;
-    struct perimeter *p = &out->perimeter;
-    p->departement_count = pg_parse_code_array(PQgetvalue(res, row, 2), &p->departements[0][0],
-                                               sizeof p->departements[0], PERIMETER_MAX);
-    p->region_count = pg_parse_code_array(PQgetvalue(res, row, 3), &p->regions[0][0],
-                                          sizeof p->regions[0], PERIMETER_MAX);
-    p->siren_count = pg_parse_code_array(PQgetvalue(res, row, 4), &p->sirens[0][0],
-                                         sizeof p->sirens[0], PERIMETER_MAX);
-    p->territoire_count = pg_parse_code_array(PQgetvalue(res, row, 5), &p->territoires[0][0],
-                                              sizeof p->territoires[0], PERIMETER_MAX);
+    pg_fill_perimeter(res, row, 2, &out->perimeter);
     out->json = pg_strdup(PQgetvalue(res, row, 6));
     return out->json ? DB_OK : DB_FAILED;
 }
@@ -240,29 +245,8 @@ enum db_result habilitation_list(struct db_conn *conn, const struct habilitation
         "AND ($7::uuid IS NULL OR h.id > $7::uuid) ORDER BY h.id LIMIT $8::int",
         8, NULL, params, NULL, NULL, 0);
     enum db_result r = db_result_from_pg(conn, res, err);
-    if (r == DB_OK) {
-        struct pg_buf b = PG_BUF_INIT;
-        int rows = PQntuples(res);
-        if ((size_t)rows > limit) {
-            *more = true;
-            rows = (int)limit;
-        }
-        pg_buf_add(&b, "[", 1);
-        for (int i = 0; i < rows; i++) {
-            if (i)
-                pg_buf_add(&b, ",", 1);
-            const char *j = PQgetvalue(res, i, 1);
-            pg_buf_add(&b, j, strlen(j));
-            snprintf(last_id, 37, "%s", PQgetvalue(res, i, 0));
-        }
-        pg_buf_add(&b, "]", 1);
-        if (b.oom) {
-            pg_buf_release(&b);
-            r = DB_FAILED;
-        } else {
-            *json_out = b.data;
-        }
-    }
+    if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 37, more))
+        r = DB_FAILED;
     PQclear(res);
     free(deps);
     free(regs);

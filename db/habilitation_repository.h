@@ -3,6 +3,7 @@
 #ifndef PVD_DB_HABILITATION_REPOSITORY_H
 #define PVD_DB_HABILITATION_REPOSITORY_H
 
+#include <libpq-fe.h>
 #include <stddef.h>
 
 #include "../domain/authz.h"
@@ -74,6 +75,9 @@ enum db_result habilitation_list(struct db_conn *conn, const struct habilitation
 /* Parses a PostgreSQL text[] of simple codes ({69,2A}) into dst (at most max
  * entries of size width); returns the count. Shared by the repositories. */
 size_t pg_parse_code_array(const char *text, char *dst, size_t width, size_t max);
+/* Fills p from four text[] columns (départements, régions, SIRENs,
+ * territoires) of row, starting at column first. */
+void pg_fill_perimeter(const PGresult *res, int row, int first, struct perimeter *p);
 /* Renders codes as a text[] literal into out (owned, free()). */
 char *pg_code_array_literal(const char *codes, size_t width, size_t count);
 

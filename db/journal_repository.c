@@ -49,29 +49,8 @@ enum db_result journal_list(struct db_conn *conn, const struct journal_visibilit
         "LIMIT $12::int",
         12, NULL, params, NULL, NULL, 0);
     enum db_result r = db_result_from_pg(conn, res, err);
-    if (r == DB_OK) {
-        struct pg_buf b = PG_BUF_INIT;
-        int rows = PQntuples(res);
-        if ((size_t)rows > limit) {
-            *more = true;
-            rows = (int)limit;
-        }
-        pg_buf_add(&b, "[", 1);
-        for (int i = 0; i < rows; i++) {
-            if (i)
-                pg_buf_add(&b, ",", 1);
-            const char *j = PQgetvalue(res, i, 1);
-            pg_buf_add(&b, j, strlen(j));
-            snprintf(last_id, 24, "%s", PQgetvalue(res, i, 0));
-        }
-        pg_buf_add(&b, "]", 1);
-        if (b.oom) {
-            pg_buf_release(&b);
-            r = DB_FAILED;
-        } else {
-            *json_out = b.data;
-        }
-    }
+    if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 24, more))
+        r = DB_FAILED;
     PQclear(res);
     free(deps);
     free(regs);

@@ -48,3 +48,30 @@ void pg_buf_release(struct pg_buf *b)
     b->len = b->cap = 0;
     b->oom = false;
 }
+
+bool pg_json_page(const PGresult *res, size_t limit, char **json_out, char *last_key,
+                  size_t last_key_size, bool *more)
+{
+    struct pg_buf b = PG_BUF_INIT;
+    int rows = PQntuples(res);
+    *json_out = NULL;
+    last_key[0] = '\0';
+    *more = (size_t)rows > limit;
+    if (*more)
+        rows = (int)limit;
+    pg_buf_add(&b, "[", 1);
+    for (int i = 0; i < rows; i++) {
+        if (i)
+            pg_buf_add(&b, ",", 1);
+        const char *j = PQgetvalue(res, i, 1);
+        pg_buf_add(&b, j, strlen(j));
+        snprintf(last_key, last_key_size, "%s", PQgetvalue(res, i, 0));
+    }
+    pg_buf_add(&b, "]", 1);
+    if (b.oom) {
+        pg_buf_release(&b);
+        return false;
+    }
+    *json_out = b.data;
+    return true;
+}

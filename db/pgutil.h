@@ -4,6 +4,7 @@
 #define PVD_DB_PGUTIL_H
 
 #include <stdbool.h>
+#include <libpq-fe.h>
 #include <stddef.h>
 
 /* Owned copies (free()); NULL on allocation failure. */
@@ -22,5 +23,12 @@ struct pg_buf {
     }
 void pg_buf_add(struct pg_buf *b, const char *s, size_t n);
 void pg_buf_release(struct pg_buf *b);
+
+/* A keyset page from a result whose rows are (key text, JSON text), fetched
+ * with LIMIT limit + 1: *json_out receives a JSON array of the first `limit`
+ * rows (owned, free()), last_key the key of the last one ("" when none),
+ * *more whether a row followed. False on allocation failure. */
+bool pg_json_page(const PGresult *res, size_t limit, char **json_out, char *last_key,
+                  size_t last_key_size, bool *more);
 
 #endif

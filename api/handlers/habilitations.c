@@ -588,19 +588,8 @@ void handle_list_habilitations(const struct _u_request *req, struct _u_response 
     snprintf(canon, sizeof canon, "i=%s|s=%s|r=%s|e=%s", f.issuer ? f.issuer : "",
              f.subject ? f.subject : "", role ? role : "", etat ? etat : "");
     uint32_t fp = cursor_fingerprint(canon);
-    const char *text = query_get(req, "curseur");
-    if (text) {
-        if (!cursor_decode(text, "habilitations", fp, key)) {
-            FIELD_ERRORS(cerrs);
-            field_errors_add(&cerrs, "/curseur", "curseur", "curseur-invalide",
-                             "Curseur inconnu, altéré ou émis pour d'autres filtres.");
-            respond_problem_fields(ctx, req, res, PROBLEM_CURSEUR_INVALIDE,
-                                   "Le curseur de pagination n'est pas valide pour cette liste.",
-                                   &cerrs);
-            return;
-        }
-        after = key;
-    }
+    if (!query_cursor_or_reply(ctx, req, res, "habilitations", fp, key, &after))
+        return;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     char *json = NULL, last[37];
@@ -614,15 +603,6 @@ void handle_list_habilitations(const struct _u_request *req, struct _u_response 
         reply_db_error(ctx, req, res, r, &err);
         return;
     }
-    char next[CURSOR_TEXT_MAX];
-    bool has_next = more && cursor_encode("habilitations", fp, last, next);
-    size_t cap = strlen(json) + CURSOR_TEXT_MAX + 64;
-    char *page = xmalloc(cap);
-    int n = snprintf(page, cap, "{\"elements\":%s,\"suivant\":%s%s%s}", json, has_next ? "\"" : "",
-                     has_next ? next : "null", has_next ? "\"" : "");
-    if (has_next)
-        query_set_next_link(req, res, known, next);
-    respond_json_raw(res, 200, page, (size_t)n);
-    free(page);
+    respond_page(req, res, known, json, "habilitations", fp, last, more);
     free(json);
 }

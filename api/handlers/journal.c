@@ -129,15 +129,6 @@ void handle_list_journal(const struct _u_request *req, struct _u_response *res,
         respond_unavailable(ctx, req, res, "Base de données indisponible.");
         return;
     }
-    char next[CURSOR_TEXT_MAX];
-    bool has_next = more && cursor_encode("journal", fp, last, next);
-    size_t cap = strlen(json) + CURSOR_TEXT_MAX + 64;
-    char *page = xmalloc(cap);
-    int n = snprintf(page, cap, "{\"elements\":%s,\"suivant\":%s%s%s}", json, has_next ? "\"" : "",
-                     has_next ? next : "null", has_next ? "\"" : "");
-    if (has_next)
-        query_set_next_link(req, res, known, next);
-    respond_json_raw(res, 200, page, (size_t)n);
-    free(page);
+    respond_page(req, res, known, json, "journal", fp, last, more);
     free(json);
 }

@@ -45,28 +45,6 @@ static bool params_or_reply(const struct _u_request *req, struct _u_response *re
     return false;
 }
 
-/* Decodes `curseur` when present into after (NULL when absent). */
-static bool cursor_or_reply(const struct _u_request *req, struct _u_response *res,
-                            struct request_ctx *ctx, const char *scope, uint32_t fingerprint,
-                            char key[CURSOR_KEY_MAX + 1], const char **after)
-{
-    const char *text = query_get(req, "curseur");
-    *after = NULL;
-    if (text == NULL)
-        return true;
-    if (!cursor_decode(text, scope, fingerprint, key)) {
-        FIELD_ERRORS(errs);
-        field_errors_add(&errs, "/curseur", "curseur", "curseur-invalide",
-                         "Curseur inconnu, altéré ou émis pour d'autres filtres.");
-        respond_problem_fields(ctx, req, res, PROBLEM_CURSEUR_INVALIDE,
-                               "Le curseur de pagination n'est pas valide pour cette liste.",
-                               &errs);
-        return false;
-    }
-    *after = key;
-    return true;
-}
-
 /* Sends the page: elements[i] = rendered[out[i]]; cursor from last_key. */
 static void send_page(const struct _u_request *req, struct _u_response *res, const char *scope,
                       uint32_t fingerprint, const char *const *params,
@@ -202,7 +180,7 @@ void handle_list_communes(const struct _u_request *req, struct _u_response *res,
              f.departement ? f.departement : "", f.region ? f.region : "", f.epci ? f.epci : "",
              (long long)f.population_min, (long long)f.population_max, f.q_plie ? f.q_plie : "");
     uint32_t fp = cursor_fingerprint(canon);
-    if (!cursor_or_reply(req, res, ctx, "communes", fp, key, &after))
+    if (!query_cursor_or_reply(ctx, req, res, "communes", fp, key, &after))
         return;
     struct referentiel_snapshot *snap = snapshot_or_reply(req, res, ctx);
     if (snap == NULL)
@@ -306,7 +284,7 @@ void handle_list_epci(const struct _u_request *req, struct _u_response *res,
         return;
     snprintf(canon, sizeof canon, "d=%s", departement ? departement : "");
     uint32_t fp = cursor_fingerprint(canon);
-    if (!cursor_or_reply(req, res, ctx, "epci", fp, key, &after))
+    if (!query_cursor_or_reply(ctx, req, res, "epci", fp, key, &after))
         return;
     struct referentiel_snapshot *snap = snapshot_or_reply(req, res, ctx);
     if (snap == NULL)
