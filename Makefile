@@ -9,7 +9,8 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
              -Wmissing-prototypes -Wvla -fno-common
 BASEFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I. -MMD -MP $(WARN)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
+# libcsv (RFC 4180 parser of the lauréats import) ships no pkg-config file.
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lcsv
 CFLAGS    ?= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 ASANFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
@@ -19,7 +20,8 @@ API_SRC    := $(filter-out api/main.c,$(wildcard api/*.c api/handlers/*.c))
 MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
 # Modules the unit tests link: pure code, no server, no database.
 UNIT_SRC   := $(DOMAIN_SRC) api/problem.c api/cursor.c api/config.c api/log.c api/xalloc.c \
-              api/json_body.c api/json_spec.c api/jwt.c api/cors.c api/rate_limit.c
+              api/json_body.c api/json_spec.c api/jwt.c api/cors.c api/rate_limit.c \
+              api/laureats_csv.c
 
 B := build
 OBJ      = $(patsubst %.c,$(B)/obj/%.o,$(1))
