@@ -1,5 +1,5 @@
 /* Conventions: state machines and rules R2, R4–R10, R40. See convention.h. */
-#include "domain/convention.h"
+#include "convention.h"
 
 #include <stdarg.h>
 #include <stdio.h>

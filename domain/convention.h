@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "domain/authz.h"
-#include "domain/date.h"
+#include "authz.h"
+#include "date.h"
 
 /* ---- Results ----------------------------------------------------------- */
 
