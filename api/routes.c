@@ -1,14 +1,17 @@
 /* The route table and its registration (see routes.h). */
 #include "routes.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "auth.h"
+#include "../db/idempotence_repository.h"
 #include "cors.h"
 #include "handlers/handlers.h"
 #include "json_body.h"
 #include "log.h"
+#include "xalloc.h"
 
 /* clang-format off */
 static const struct route routes[] = {
@@ -147,6 +150,111 @@ static void principal_rate_key(const struct principal *p, char key[RATE_LIMIT_KE
         snprintf(key, RATE_LIMIT_KEY_MAX, "u:%.200s|%.52s", p->subject, p->issuer);
 }
 
+/* POST routes whose first response is replayed for a repeated Idempotency-Key
+ * (api.md). Not the client routes: their responses hold a secret, which must
+ * never be stored. */
+static bool replayable(const struct route *r)
+{
+    return strcmp(r->method, "POST") == 0 && r->access != ROUTE_PUBLIC && r->action &&
+           strncmp(r->action, "client.", 7) != 0;
+}
+
+static bool idempotency_key_is_valid(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > 255)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (k[i] < 0x21 || k[i] > 0x7e)
+            return false;
+    return true;
+}
+
+/* Hex SHA-256 of method, path and body: "the same request". */
+static void request_fingerprint(const struct _u_request *req, char out[65])
+{
+    unsigned char digest[32];
+    unsigned len = 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (md == NULL || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
+        !EVP_DigestUpdate(md, req->http_verb, strlen(req->http_verb)) ||
+        !EVP_DigestUpdate(md, "\n", 1) ||
+        !EVP_DigestUpdate(md, req->url_path, strlen(req->url_path)) ||
+        !EVP_DigestUpdate(md, "\n", 1) ||
+        (req->binary_body_length &&
+         !EVP_DigestUpdate(md, req->binary_body, req->binary_body_length)) ||
+        !EVP_DigestFinal_ex(md, digest, &len))
+        die_bug("SHA-256 failed");
+    EVP_MD_CTX_free(md);
+    for (size_t i = 0; i < sizeof digest; i++)
+        snprintf(out + 2 * i, 3, "%02x", digest[i]);
+}
+
+/* Runs the handler under an Idempotency-Key: the first response is stored and
+ * replayed for the same caller, key and request within 24 hours; the same key
+ * with another request is 422; a repeat while the first runs is 409. */
+static void run_idempotent(const struct binding *b, const struct _u_request *req,
+                           struct _u_response *res, struct request_ctx *ctx, const char *key)
+{
+    struct app *app = b->app;
+    char fingerprint[65];
+    struct idempotence_response stored;
+    enum idempotence_claim claim;
+    struct db_error err = {{0}, {0}};
+    if (!idempotency_key_is_valid(key)) {
+        respond_problem(ctx, req, res, PROBLEM_REQUETE_INVALIDE,
+                        "En-tête Idempotency-Key : 1 à 255 caractères ASCII visibles.");
+        return;
+    }
+    request_fingerprint(req, fingerprint);
+    const char *caller = ctx->principal->acteur;
+    if (idempotence_claim(app->pool, caller, key, fingerprint, &claim, &stored, &err) != DB_OK) {
+        respond_unavailable(ctx, req, res, "Base de données indisponible.");
+        return;
+    }
+    switch (claim) {
+    case IDEMPOTENCE_REPLAY:
+        ulfius_set_binary_body_response(res, (unsigned)stored.status,
+                                        stored.body ? stored.body : "",
+                                        stored.body ? strlen(stored.body) : 0);
+        if (stored.content_type)
+            u_map_put(res->map_header, "Content-Type", stored.content_type);
+        if (stored.location)
+            u_map_put(res->map_header, "Location", stored.location);
+        if (stored.etag)
+            u_map_put(res->map_header, "ETag", stored.etag);
+        u_map_put(res->map_header, "Idempotent-Replayed", "true");
+        idempotence_response_release(&stored);
+        return;
+    case IDEMPOTENCE_MISMATCH:
+        respond_problem(ctx, req, res, PROBLEM_CLE_IDEMPOTENCE_REUTILISEE,
+                        "Cette clé d'idempotence a déjà servi pour une autre requête.");
+        return;
+    case IDEMPOTENCE_RUNNING:
+        respond_problem(ctx, req, res, PROBLEM_CONFLIT,
+                        "La requête d'origine de cette clé d'idempotence est encore en cours.");
+        return;
+    case IDEMPOTENCE_NEW:
+        break;
+    }
+    b->route->handler(req, res, ctx);
+    if (res->status >= 500) {
+        idempotence_finish(app->pool, caller, key, NULL, &err);
+        return;
+    }
+    char *body = xmalloc(res->binary_body_length + 1);
+    memcpy(body, res->binary_body ? res->binary_body : "", res->binary_body_length);
+    body[res->binary_body_length] = '\0';
+    struct idempotence_response response = {
+        (int)res->status, (char *)u_map_get_case(res->map_header, "Content-Type"), body,
+        (char *)u_map_get_case(res->map_header, "Location"),
+        (char *)u_map_get_case(res->map_header, "ETag")};
+    if (idempotence_finish(app->pool, caller, key, &response, &err) != DB_OK)
+        log_line(LOG_WARN, ctx->request_id, "réponse idempotente non enregistrée", "erreur",
+                 err.message, (const char *)NULL);
+    free(body);
+}
+
 static int dispatch(const struct _u_request *req, struct _u_response *res, void *user_data)
 {
     const struct binding *b = user_data;
@@ -182,7 +290,11 @@ static int dispatch(const struct _u_request *req, struct _u_response *res, void 
             respond_problem(&ctx, req, res, PROBLEM_REQUETE_INVALIDE,
                             "Cette route n'accepte pas de corps de requête.");
     } else {
-        b->route->handler(req, res, &ctx);
+        const char *key = u_map_get_case(req->map_header, "Idempotency-Key");
+        if (key && replayable(b->route))
+            run_idempotent(b, req, res, &ctx, key);
+        else
+            b->route->handler(req, res, &ctx);
     }
 out:
     request_ctx_end(&ctx, req, res);

@@ -343,3 +343,42 @@ Test(journal, bad_parameters_are_400)
     http_response_release(&r);
     caller_release(&admin);
 }
+
+/* Idempotency-Key (api.md): the same POST replayed returns the first response
+ * and creates nothing; the same key with another body is 422. */
+Test(habilitations, idempotency_key_replays_the_first_response)
+{
+    struct caller admin;
+    char sub[64], other[64], body[512], other_body[512], key[96];
+    token_unique_subject(sub, sizeof sub, "idem");
+    token_unique_subject(other, sizeof other, "idem-autre");
+    token_unique_subject(key, sizeof key, "Idempotency-Key: cle");
+    caller_init(&admin, ADMIN);
+    snprintf(body, sizeof body,
+             "{\"issuer\":\"%s\",\"subject\":\"%s\",\"role\":\"collectivite_agent\","
+             "\"perimetre\":{\"sirens\":[\"" SIREN_58 "\"]}}",
+             token_issuer(), sub);
+    snprintf(other_body, sizeof other_body,
+             "{\"issuer\":\"%s\",\"subject\":\"%s\",\"role\":\"collectivite_agent\","
+             "\"perimetre\":{\"sirens\":[\"" SIREN_58 "\"]}}",
+             token_issuer(), other);
+    struct http_response first, again, r;
+    call(&admin, "POST", "/api/v1/habilitations", body, key, &first);
+    cr_assert_eq(first.status, 201, HTTP_BODY, first.body);
+    call(&admin, "POST", "/api/v1/habilitations", body, key, &again);
+    cr_assert_eq(again.status, 201, "the replay has the first status: " HTTP_BODY, again.body);
+    cr_assert_str_eq(again.body, first.body, "the replay has the first body");
+    cr_assert_str_eq(http_header(&again, "Location"), http_header(&first, "Location"));
+    cr_assert_str_eq(http_header(&again, "Idempotent-Replayed"), "true");
+    const char *id = json_string_value(json_object_get(first.json, "id"));
+    cr_assert_eq(journal_rows(id, NULL), 1, "the replay wrote nothing");
+    call(&admin, "POST", "/api/v1/habilitations", other_body, key, &r);
+    http_expect_problem(&r, 422, "cle-idempotence-reutilisee");
+    http_response_release(&r);
+    call(&admin, "POST", "/api/v1/habilitations", other_body, "Idempotency-Key: deux mots", &r);
+    cr_assert_eq(r.status, 400, "a key with a space is refused: " HTTP_BODY, r.body);
+    http_response_release(&r);
+    http_response_release(&first);
+    http_response_release(&again);
+    caller_release(&admin);
+}
