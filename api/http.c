@@ -143,6 +143,18 @@ bool respond_if_rate_limited(struct request_ctx *ctx, const struct _u_request *r
     return true;
 }
 
+void respond_db_error(struct request_ctx *ctx, const struct _u_request *req,
+                      struct _u_response *res, enum db_result r, const struct db_error *err)
+{
+    if (r == DB_UNAVAILABLE) {
+        respond_unavailable(ctx, req, res, "Base de données indisponible.");
+        return;
+    }
+    log_line(LOG_ERROR, ctx->request_id, "erreur de base de données", "sqlstate", err->sqlstate,
+             "erreur", err->message, (const char *)NULL);
+    respond_problem(ctx, req, res, PROBLEM_ERREUR_INTERNE, "Erreur interne du service.");
+}
+
 void respond_unavailable(struct request_ctx *ctx, const struct _u_request *req,
                          struct _u_response *res, const char *detail)
 {

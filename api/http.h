@@ -60,6 +60,11 @@ bool respond_if_rate_limited(struct request_ctx *ctx, const struct _u_request *r
                              struct _u_response *res, struct rate_limiter *limiter,
                              const char *key);
 
+/* The answer to a failed database operation: 503 when the database is
+ * unavailable, else 500 erreur-interne (a bug: logged with its SQLSTATE). */
+void respond_db_error(struct request_ctx *ctx, const struct _u_request *req,
+                      struct _u_response *res, enum db_result r, const struct db_error *err);
+
 /* 503 service-indisponible with Retry-After. */
 void respond_unavailable(struct request_ctx *ctx, const struct _u_request *req,
                          struct _u_response *res, const char *detail);

@@ -282,3 +282,19 @@ void respond_page(const struct _u_request *req, struct _u_response *res, const c
     respond_json_raw(res, 200, page, (size_t)n);
     free(page);
 }
+
+const char *query_id_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                              struct _u_response *res, bool (*valid)(const char *),
+                              const char *expected)
+{
+    static const char *const known[] = {"id", NULL};
+    const char *id = query_get(req, "id");
+    FIELD_ERRORS(errs);
+    query_check_known(req, known, &errs);
+    if (id == NULL || !valid(id))
+        field_errors_add(&errs, "/id", "id", "format-invalide", "%s", expected);
+    if (errs.count == 0)
+        return id;
+    respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.", &errs);
+    return NULL;
+}

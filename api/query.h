@@ -62,6 +62,13 @@ bool query_cursor_or_reply(struct request_ctx *ctx, const struct _u_request *req
                            struct _u_response *res, const char *scope, uint32_t fingerprint,
                            char key[CURSOR_KEY_MAX + 1], const char **after);
 
+/* The path parameter `id` of a single-object route, when no other parameter
+ * is given and valid(id); otherwise a 400 parametre-invalide (pointer /id,
+ * French `expected` message) was sent and NULL is returned. */
+const char *query_id_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                              struct _u_response *res, bool (*valid)(const char *),
+                              const char *expected);
+
 /* Sends {"elements": elements_json, "suivant": <cursor after last_key or null>}
  * (200) and the Link header when more rows follow. */
 void respond_page(const struct _u_request *req, struct _u_response *res, const char *const *params,

@@ -23,6 +23,7 @@
 #include "../query.h"
 #include "../xalloc.h"
 #include "handlers.h"
+#include "perimetre.h"
 
 #define SECRET_BYTES 32
 
@@ -66,18 +67,6 @@ static void new_secret(char secret[64], unsigned char salt[16], unsigned char di
     digest_of(salt, secret, digest);
 }
 
-static void reply_db_error(struct request_ctx *ctx, const struct _u_request *req,
-                           struct _u_response *res, enum db_result r, const struct db_error *err)
-{
-    if (r == DB_UNAVAILABLE) {
-        respond_unavailable(ctx, req, res, "Base de données indisponible.");
-        return;
-    }
-    log_line(LOG_ERROR, ctx->request_id, "erreur de base de données", "sqlstate", err->sqlstate,
-             "erreur", err->message, (const char *)NULL);
-    respond_problem(ctx, req, res, PROBLEM_ERREUR_INTERNE, "Erreur interne du service.");
-}
-
 /* ACTION_CLIENT_MANAGE: anct_national only (domain/authz.c). */
 static bool may_manage_or_reply(const struct _u_request *req, struct _u_response *res,
                                 struct request_ctx *ctx)
@@ -110,14 +99,6 @@ static void send_client(struct _u_response *res, int status, const char *json)
     u_map_put(res->map_header, "ETag", etag);
     respond_json_raw(res, status, json, strlen(json));
 }
-
-static const char *const role_names[] = {"collectivite_agent",
-                                         "collectivite_elu",
-                                         "prefecture_instructeur",
-                                         "prefecture_region",
-                                         "financeur",
-                                         "anct_national",
-                                         NULL};
 
 struct client_body {
     const char *nom;
@@ -155,7 +136,7 @@ static const struct json_field client_fields[] = {
      .kind = JSON_FIELD_ENUM,
      .offset = offsetof(struct client_body, role),
      .required = true,
-     .values = role_names},
+     .values = role_names_all},
     {.name = "perimetre",
      .kind = JSON_FIELD_VALUE,
      .offset = offsetof(struct client_body, perimetre),
@@ -229,7 +210,7 @@ void handle_create_client(const struct _u_request *req, struct _u_response *res,
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        create_unit, &work, &err);
     if (r != DB_OK) {
-        reply_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, req, res, r, &err);
     } else {
         char location[64];
         snprintf(location, sizeof location, "/api/v1/clients/%s", id);
@@ -243,22 +224,20 @@ out:
     json_decref(body);
 }
 
+static bool is_client_id(const char *id)
+{
+    return strlen(id) == 28 && strncmp(id, "pvd_", 4) == 0 &&
+           strspn(id + 4, "0123456789abcdef") == 24;
+}
+
 static bool load_client(const struct _u_request *req, struct _u_response *res,
                         struct request_ctx *ctx, struct client_row *row)
 {
-    static const char *const known[] = {"id", NULL};
-    const char *id = query_get(req, "id");
-    FIELD_ERRORS(errs);
-    query_check_known(req, known, &errs);
-    if (id == NULL || strlen(id) != 28 || strncmp(id, "pvd_", 4) != 0 ||
-        strspn(id + 4, "0123456789abcdef") != 24)
-        field_errors_add(&errs, "/id", "id", "format-invalide",
-                         "Identifiant de client attendu : pvd_ suivi de 24 chiffres hexadécimaux.");
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.",
-                               &errs);
+    const char *id = query_id_or_reply(
+        ctx, req, res, is_client_id,
+        "Identifiant de client attendu : pvd_ suivi de 24 chiffres hexadécimaux.");
+    if (id == NULL)
         return false;
-    }
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
@@ -272,7 +251,7 @@ static bool load_client(const struct _u_request *req, struct _u_response *res,
         return false;
     }
     if (r != DB_OK) {
-        reply_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, req, res, r, &err);
         return false;
     }
     return true;
@@ -320,7 +299,7 @@ void handle_list_clients(const struct _u_request *req, struct _u_response *res,
         db_pool_release(ctx->app->pool, conn);
     }
     if (r != DB_OK) {
-        reply_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, req, res, r, &err);
         return;
     }
     respond_page(req, res, known, json, "clients", fp, last, more);
@@ -379,7 +358,7 @@ static void change_client(const struct _u_request *req, struct _u_response *res,
     if (r == DB_CONFLICT)
         respond_problem(ctx, req, res, PROBLEM_CONFLIT, "Ce client est révoqué.");
     else if (r != DB_OK)
-        reply_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, req, res, r, &err);
     else if (rotate)
         send_with_secret(res, 200, work.after.json, secret);
     else

@@ -16,208 +16,11 @@
 #include "../query.h"
 #include "../xalloc.h"
 #include "handlers.h"
+#include "perimetre.h"
 
 /* The actor of a journaled mutation, from the authenticated principal. */
 
-static void reply_db_error(struct request_ctx *ctx, const struct _u_request *req,
-                           struct _u_response *res, enum db_result r, const struct db_error *err)
-{
-    if (r == DB_UNAVAILABLE) {
-        respond_unavailable(ctx, req, res, "Base de données indisponible.");
-        return;
-    }
-    log_line(LOG_ERROR, ctx->request_id, "erreur de base de données", "sqlstate", err->sqlstate,
-             "erreur", err->message, (const char *)NULL);
-    respond_problem(ctx, req, res, PROBLEM_ERREUR_INTERNE, "Erreur interne du service.");
-}
-
-static bool is_territoire_id(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 5 || n > 16 || strncmp(s, "pvd-", 4) != 0)
-        return false;
-    for (size_t i = 4; i < n; i++) {
-        char c = s[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              c == '-' || c == '_'))
-            return false;
-    }
-    return true;
-}
-
-/* One list of codes of the perimetre object; malformed entries reported. */
-static size_t read_codes(const json_t *perimetre, const char *member, bool (*valid)(const char *),
-                         char *dst, size_t width, struct field_errors *errs)
-{
-    char pointer[96];
-    snprintf(pointer, sizeof pointer, "/perimetre/%s", member);
-    const json_t *list = json_object_get(perimetre, member);
-    if (list == NULL)
-        return 0;
-    if (!json_is_array(list)) {
-        field_errors_add(errs, pointer, NULL, "type-invalide", "Un tableau de codes est attendu.");
-        return 0;
-    }
-    if (json_array_size(list) > PERIMETER_MAX) {
-        field_errors_add(errs, pointer, NULL, "longueur-invalide", "Au plus %d codes.",
-                         PERIMETER_MAX);
-        return 0;
-    }
-    size_t n = 0, i;
-    const json_t *item;
-    json_array_foreach(list, i, item)
-    {
-        const char *code = json_string_value(item);
-        char item_pointer[120];
-        snprintf(item_pointer, sizeof item_pointer, "%s/%zu", pointer, i);
-        if (code == NULL || strlen(code) >= width || !valid(code)) {
-            field_errors_add(errs, item_pointer, NULL, "format-invalide", "Code mal formé.");
-            continue;
-        }
-        bool dup = false;
-        for (size_t k = 0; k < n && !dup; k++)
-            dup = strcmp(dst + k * width, code) == 0;
-        if (!dup)
-            snprintf(dst + (n++) * width, width, "%s", code);
-    }
-    return n;
-}
-
-static const char *const known_perimeter_members[] = {"departements", "regions", "sirens",
-                                                      "territoires", NULL};
-
-void habilitation_read_perimeter(const json_t *v, struct perimeter *p, struct field_errors *errs)
-{
-    memset(p, 0, sizeof *p);
-    if (v == NULL)
-        return;
-    if (!json_is_object(v)) {
-        field_errors_add(errs, "/perimetre", NULL, "type-invalide", "Un objet est attendu.");
-        return;
-    }
-    const char *key;
-    const json_t *value;
-    json_object_foreach((json_t *)v, key, value)
-    {
-        bool known = false;
-        for (size_t i = 0; known_perimeter_members[i] && !known; i++)
-            known = strcmp(key, known_perimeter_members[i]) == 0;
-        if (!known) {
-            char pointer[160];
-            json_pointer_join(pointer, sizeof pointer, "/perimetre", key);
-            field_errors_add(errs, pointer, NULL, "champ-inconnu",
-                             "Ce champ n'existe pas pour un périmètre.");
-        }
-    }
-    p->departement_count = read_codes(v, "departements", departement_code_is_valid,
-                                      &p->departements[0][0], sizeof p->departements[0], errs);
-    p->region_count = read_codes(v, "regions", region_code_is_valid, &p->regions[0][0],
-                                 sizeof p->regions[0], errs);
-    p->siren_count =
-        read_codes(v, "sirens", siren_is_valid, &p->sirens[0][0], sizeof p->sirens[0], errs);
-    p->territoire_count = read_codes(v, "territoires", is_territoire_id, &p->territoires[0][0],
-                                     sizeof p->territoires[0], errs);
-}
-
-/* Rule: the perimeter's kind fits the role (domain.md §5), every code exists
- * in the loaded referential. 422 errors with pointers. */
-void habilitation_check_perimeter(enum role role, const struct perimeter *p,
-                                  const struct referentiel *ref, struct field_errors *errs)
-{
-    bool deps = p->departement_count > 0, regs = p->region_count > 0, sirens = p->siren_count > 0,
-         terrs = p->territoire_count > 0;
-    const char *why = NULL;
-    switch (role) {
-    case ROLE_PREFECTURE_INSTRUCTEUR:
-        if (!deps || regs || sirens || terrs)
-            why = "Une préfecture de département a pour périmètre un ou plusieurs départements, "
-                  "et rien d'autre.";
-        break;
-    case ROLE_PREFECTURE_REGION:
-        if (!regs || deps || sirens || terrs)
-            why = "Une préfecture de région a pour périmètre une ou plusieurs régions, et rien "
-                  "d'autre.";
-        break;
-    case ROLE_COLLECTIVITE_AGENT:
-    case ROLE_COLLECTIVITE_ELU:
-        if (!(sirens || terrs) || deps || regs)
-            why = "Une collectivité a pour périmètre ses organisations (SIREN) ou ses "
-                  "territoires PVD, pas des départements ni des régions.";
-        break;
-    case ROLE_FINANCEUR:
-        if (p->siren_count != 1 || deps || regs || terrs)
-            why = "Un financeur a pour périmètre exactement une organisation (son SIREN).";
-        break;
-    case ROLE_ANCT_NATIONAL:
-        if (deps || regs || sirens || terrs)
-            why = "L'ANCT a un périmètre national : le périmètre doit être vide.";
-        break;
-    case ROLE__COUNT:
-        break;
-    }
-    if (why)
-        field_errors_add(errs, "/perimetre", NULL, "perimetre-incompatible", "%s", why);
-    for (size_t i = 0; i < p->departement_count; i++)
-        if (!referentiel_find_departement(ref, p->departements[i]))
-            field_errors_add(errs, "/perimetre/departements", NULL, "code-inconnu",
-                             "Département « %s » inconnu du référentiel.", p->departements[i]);
-    for (size_t i = 0; i < p->region_count; i++)
-        if (!referentiel_find_region(ref, p->regions[i]))
-            field_errors_add(errs, "/perimetre/regions", NULL, "code-inconnu",
-                             "Région « %s » inconnue du référentiel.", p->regions[i]);
-    for (size_t i = 0; i < p->siren_count; i++)
-        if (!referentiel_find_epci(ref, p->sirens[i]) &&
-            !referentiel_find_commune_by_siren(ref, p->sirens[i]))
-            field_errors_add(errs, "/perimetre/sirens", NULL, "code-inconnu",
-                             "SIREN « %s » : ni une commune ni un EPCI du référentiel (R42).",
-                             p->sirens[i]);
-}
-
-/* The départements and régions a perimeter touches, resolved through the
- * referential (R43: a commune's own département; an EPCI's members'). */
-struct touched {
-    const char *departements[PERIMETER_MAX * 4 + 1];
-    size_t departement_count;
-    const char *regions[PERIMETER_MAX * 4 + 1];
-    size_t region_count;
-};
-
-static void touch(const char **list, size_t *count, const char *code)
-{
-    for (size_t i = 0; i < *count; i++)
-        if (strcmp(list[i], code) == 0)
-            return;
-    if (*count < PERIMETER_MAX * 4)
-        list[(*count)++] = code;
-}
-
-static void touched_of(const struct perimeter *p, const struct referentiel *ref, struct touched *t)
-{
-    memset(t, 0, sizeof *t);
-    for (size_t i = 0; i < p->departement_count; i++)
-        touch(t->departements, &t->departement_count, p->departements[i]);
-    for (size_t i = 0; i < p->region_count; i++) {
-        touch(t->regions, &t->region_count, p->regions[i]);
-        for (size_t d = 0; d < ref->departement_count; d++)
-            if (strcmp(ref->departements[d].code_region, p->regions[i]) == 0)
-                touch(t->departements, &t->departement_count, ref->departements[d].code);
-    }
-    for (size_t i = 0; i < p->siren_count; i++) {
-        const struct ref_commune *c = referentiel_find_commune_by_siren(ref, p->sirens[i]);
-        const struct ref_epci *e = referentiel_find_epci(ref, p->sirens[i]);
-        if (c)
-            touch(t->departements, &t->departement_count, c->code_departement);
-        for (size_t k = 0; e && k < e->departement_count; k++)
-            touch(t->departements, &t->departement_count, e->departements[k]);
-    }
-    for (size_t i = 0; i < t->departement_count; i++) {
-        const struct ref_departement *d = referentiel_find_departement(ref, t->departements[i]);
-        if (d)
-            touch(t->regions, &t->region_count, d->code_region);
-    }
-}
-
-static struct authz_target target_of(const struct touched *t, enum role role)
+static struct authz_target target_of(const struct perimeter_scope *t, enum role role)
 {
     struct authz_target target;
     memset(&target, 0, sizeof target);
@@ -229,14 +32,6 @@ static struct authz_target target_of(const struct touched *t, enum role role)
     target.grant_role = role;
     return target;
 }
-
-static const char *const role_names[] = {"collectivite_agent",
-                                         "collectivite_elu",
-                                         "prefecture_instructeur",
-                                         "prefecture_region",
-                                         "financeur",
-                                         "anct_national",
-                                         NULL};
 
 struct habilitation_body {
     const char *issuer;
@@ -266,7 +61,7 @@ static const struct json_field habilitation_fields[] = {
      .kind = JSON_FIELD_ENUM,
      .offset = offsetof(struct habilitation_body, role),
      .required = true,
-     .values = role_names},
+     .values = role_names_all},
     {.name = "perimetre",
      .kind = JSON_FIELD_VALUE,
      .offset = offsetof(struct habilitation_body, perimetre),
@@ -350,8 +145,8 @@ void handle_create_habilitation(const struct _u_request *req, struct _u_response
                                "L'habilitation ne respecte pas les règles du programme.", &errs);
         goto out;
     }
-    struct touched touched;
-    touched_of(&perimeter, &snap->ref, &touched);
+    struct perimeter_scope touched;
+    perimeter_scope_of(&perimeter, &snap->ref, &touched);
     struct authz_target target = target_of(&touched, role);
     if (authz_decide(&ctx->principal->authz, ACTION_HABILITATION_GRANT, &target) != AUTHZ_ALLOW) {
         respond_problem(ctx, req, res, PROBLEM_INTERDIT,
@@ -390,7 +185,7 @@ void handle_create_habilitation(const struct _u_request *req, struct _u_response
             ctx, req, res, PROBLEM_CONFLIT,
             "Cette identité a déjà une habilitation non révoquée : révoquez-la d'abord.");
     } else if (r != DB_OK) {
-        reply_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, req, res, r, &err);
     } else {
         char location[80];
         snprintf(location, sizeof location, "/api/v1/habilitations/%s", work.created.id);
@@ -421,17 +216,9 @@ static bool is_uuid(const char *s)
 static bool load_visible(const struct _u_request *req, struct _u_response *res,
                          struct request_ctx *ctx, enum action action, struct habilitation_row *row)
 {
-    static const char *const known[] = {"id", NULL};
-    const char *id = query_get(req, "id");
-    FIELD_ERRORS(errs);
-    query_check_known(req, known, &errs);
-    if (id == NULL || !is_uuid(id))
-        field_errors_add(&errs, "/id", "id", "format-invalide", "Identifiant UUID attendu.");
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.",
-                               &errs);
+    const char *id = query_id_or_reply(ctx, req, res, is_uuid, "Identifiant UUID attendu.");
+    if (id == NULL)
         return false;
-    }
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
@@ -445,14 +232,14 @@ static bool load_visible(const struct _u_request *req, struct _u_response *res,
         return false;
     }
     if (r != DB_OK) {
-        reply_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, req, res, r, &err);
         return false;
     }
     struct referentiel_snapshot *snap = referentiel_store_acquire(ctx->app->referentiel);
-    struct touched touched;
+    struct perimeter_scope touched;
     memset(&touched, 0, sizeof touched);
     if (snap)
-        touched_of(&row->perimeter, &snap->ref, &touched);
+        perimeter_scope_of(&row->perimeter, &snap->ref, &touched);
     struct authz_target target = target_of(&touched, row->role);
     /* A collectivité or a financeur is concerned by the habilitations of its
      * own organisations and territoires. */
@@ -517,10 +304,10 @@ void handle_revoke_habilitation(const struct _u_request *req, struct _u_response
         return;
     }
     struct referentiel_snapshot *snap = referentiel_store_acquire(ctx->app->referentiel);
-    struct touched touched;
+    struct perimeter_scope touched;
     memset(&touched, 0, sizeof touched);
     if (snap)
-        touched_of(&row.perimeter, &snap->ref, &touched);
+        perimeter_scope_of(&row.perimeter, &snap->ref, &touched);
     const char *sirens[PERIMETER_MAX + 1] = {NULL}, *terrs[PERIMETER_MAX + 1] = {NULL};
     for (size_t i = 0; i < row.perimeter.siren_count; i++)
         sirens[i] = row.perimeter.sirens[i];
@@ -542,7 +329,7 @@ void handle_revoke_habilitation(const struct _u_request *req, struct _u_response
         respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
                         "Aucune habilitation visible n'a cet identifiant.");
     else if (r != DB_OK)
-        reply_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, req, res, r, &err);
     else
         send_habilitation(res, 200, work.after.json);
     habilitation_row_release(&work.after);
@@ -600,7 +387,7 @@ void handle_list_habilitations(const struct _u_request *req, struct _u_response 
         db_pool_release(ctx->app->pool, conn);
     }
     if (r != DB_OK) {
-        reply_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, req, res, r, &err);
         return;
     }
     respond_page(req, res, known, json, "habilitations", fp, last, more);

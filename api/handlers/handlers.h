@@ -6,7 +6,6 @@
 
 #include <ulfius.h>
 
-#include "../../domain/authz.h"
 #include "../http.h"
 
 void handle_get_healthz(const struct _u_request *req, struct _u_response *res,
@@ -58,11 +57,5 @@ void handle_oauth_token(const struct _u_request *req, struct _u_response *res,
                         struct request_ctx *ctx);
 void handle_get_jwks(const struct _u_request *req, struct _u_response *res,
                      struct request_ctx *ctx);
-
-/* Perimeter of a habilitation or client body (habilitations.c): the lists'
- * format (400 errors), then the rules of the role (422 errors). */
-void habilitation_read_perimeter(const json_t *v, struct perimeter *p, struct field_errors *errs);
-void habilitation_check_perimeter(enum role role, const struct perimeter *p,
-                                  const struct referentiel *ref, struct field_errors *errs);
 
 #endif
