@@ -23,6 +23,15 @@ static const char *const action_names[ACTION__COUNT] = {
     [ACTION_HABILITATION_REVOKE] = "habilitation.revoquer",
     [ACTION_CLIENT_MANAGE] = "client.gerer",
     [ACTION_JOURNAL_READ] = "journal.lire",
+    [ACTION_ORGANISATION_WRITE] = "organisation.ecrire",
+    [ACTION_TERRITOIRE_WRITE] = "territoire.ecrire",
+    [ACTION_CONVENTION_READ] = "convention.lire",
+    [ACTION_CONVENTION_WRITE] = "convention.ecrire",
+    [ACTION_CONVENTION_SIGN] = "convention.signer",
+    [ACTION_CONVENTION_TRANSITION] = "convention.transition",
+    [ACTION_STATISTIQUES_READ] = "statistiques.lire",
+    [ACTION_PROJET_READ] = "projet.lire",
+    [ACTION_PROJET_WRITE] = "projet.ecrire",
 };
 
 /* Ranks for "nobody grants above their own role" (issue 3 §2), ordered by the
@@ -39,6 +48,7 @@ enum base {
     BASE_SCOPED,             /* ALLOW inside the perimeter, HIDE outside */
     BASE_SCOPED_NONE,        /* FORBID inside the perimeter (may read the object), HIDE outside */
     BASE_GRANT_COLLECTIVITE, /* grants collectivité roles within every target département */
+    BASE_SCOPED_PUBLIC,      /* ALLOW inside, FORBID outside (the object is public) */
 };
 
 /* role × action → base. Zero is BASE_FORBID, so a missing cell fails closed.
@@ -58,11 +68,25 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
         {
             [ACTION_HABILITATION_READ] = BASE_SCOPED_NONE,
             [ACTION_JOURNAL_READ] = BASE_SCOPED,
+            [ACTION_ORGANISATION_WRITE] = BASE_ALL,
+            [ACTION_CONVENTION_READ] = BASE_SCOPED,
+            [ACTION_CONVENTION_WRITE] = BASE_SCOPED,
+            [ACTION_CONVENTION_SIGN] = BASE_SCOPED_NONE,
+            [ACTION_CONVENTION_TRANSITION] = BASE_SCOPED,
+            [ACTION_PROJET_READ] = BASE_SCOPED,
+            [ACTION_PROJET_WRITE] = BASE_SCOPED,
         },
     [ROLE_COLLECTIVITE_ELU] =
         {
             [ACTION_HABILITATION_READ] = BASE_SCOPED_NONE,
             [ACTION_JOURNAL_READ] = BASE_SCOPED,
+            [ACTION_ORGANISATION_WRITE] = BASE_ALL,
+            [ACTION_CONVENTION_READ] = BASE_SCOPED,
+            [ACTION_CONVENTION_WRITE] = BASE_SCOPED,
+            [ACTION_CONVENTION_SIGN] = BASE_SCOPED,
+            [ACTION_CONVENTION_TRANSITION] = BASE_SCOPED,
+            [ACTION_PROJET_READ] = BASE_SCOPED,
+            [ACTION_PROJET_WRITE] = BASE_SCOPED,
         },
     [ROLE_PREFECTURE_INSTRUCTEUR] =
         {
@@ -70,16 +94,39 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_HABILITATION_GRANT] = BASE_GRANT_COLLECTIVITE,
             [ACTION_HABILITATION_REVOKE] = BASE_GRANT_COLLECTIVITE,
             [ACTION_JOURNAL_READ] = BASE_SCOPED,
+            [ACTION_ORGANISATION_WRITE] = BASE_ALL,
+            [ACTION_TERRITOIRE_WRITE] = BASE_SCOPED_PUBLIC,
+            [ACTION_CONVENTION_READ] = BASE_SCOPED,
+            [ACTION_CONVENTION_WRITE] = BASE_SCOPED_NONE,
+            [ACTION_CONVENTION_SIGN] = BASE_SCOPED,
+            [ACTION_CONVENTION_TRANSITION] = BASE_SCOPED,
+            [ACTION_STATISTIQUES_READ] = BASE_ALL,
+            [ACTION_PROJET_READ] = BASE_SCOPED,
+            [ACTION_PROJET_WRITE] = BASE_SCOPED_NONE,
         },
     [ROLE_PREFECTURE_REGION] =
         {
             [ACTION_HABILITATION_READ] = BASE_SCOPED,
             [ACTION_JOURNAL_READ] = BASE_SCOPED,
+            [ACTION_ORGANISATION_WRITE] = BASE_ALL,
+            [ACTION_CONVENTION_READ] = BASE_SCOPED,
+            [ACTION_CONVENTION_WRITE] = BASE_SCOPED_NONE,
+            [ACTION_CONVENTION_SIGN] = BASE_SCOPED,
+            [ACTION_CONVENTION_TRANSITION] = BASE_SCOPED_NONE,
+            [ACTION_STATISTIQUES_READ] = BASE_ALL,
+            [ACTION_PROJET_READ] = BASE_SCOPED,
+            [ACTION_PROJET_WRITE] = BASE_SCOPED_NONE,
         },
     [ROLE_FINANCEUR] =
         {
             [ACTION_HABILITATION_READ] = BASE_SCOPED_NONE,
             [ACTION_JOURNAL_READ] = BASE_SCOPED,
+            [ACTION_CONVENTION_READ] = BASE_SCOPED,
+            [ACTION_CONVENTION_WRITE] = BASE_SCOPED_NONE,
+            [ACTION_CONVENTION_SIGN] = BASE_SCOPED,
+            [ACTION_CONVENTION_TRANSITION] = BASE_SCOPED_NONE,
+            [ACTION_PROJET_READ] = BASE_SCOPED,
+            [ACTION_PROJET_WRITE] = BASE_SCOPED_NONE,
         },
     [ROLE_ANCT_NATIONAL] =
         {
@@ -88,6 +135,15 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_HABILITATION_REVOKE] = BASE_ALL,
             [ACTION_CLIENT_MANAGE] = BASE_ALL,
             [ACTION_JOURNAL_READ] = BASE_ALL,
+            [ACTION_ORGANISATION_WRITE] = BASE_ALL,
+            [ACTION_TERRITOIRE_WRITE] = BASE_ALL,
+            [ACTION_CONVENTION_READ] = BASE_ALL,
+            [ACTION_CONVENTION_WRITE] = BASE_ALL,
+            [ACTION_CONVENTION_SIGN] = BASE_ALL,
+            [ACTION_CONVENTION_TRANSITION] = BASE_ALL,
+            [ACTION_STATISTIQUES_READ] = BASE_ALL,
+            [ACTION_PROJET_READ] = BASE_ALL,
+            [ACTION_PROJET_WRITE] = BASE_ALL,
         },
 };
 
@@ -274,6 +330,8 @@ static enum authz_decision decide_scoped(const struct authz_principal *principal
         return inside(principal, target) ? AUTHZ_ALLOW : AUTHZ_HIDE;
     case BASE_SCOPED_NONE:
         return inside(principal, target) ? AUTHZ_FORBID : AUTHZ_HIDE;
+    case BASE_SCOPED_PUBLIC:
+        return inside(principal, target) ? AUTHZ_ALLOW : AUTHZ_FORBID;
     case BASE_FORBID:
     case BASE_GRANT_COLLECTIVITE:
         break;
@@ -306,6 +364,15 @@ enum authz_decision authz_decide(const struct authz_principal *principal, enum a
     case ACTION_HABILITATION_READ:
     case ACTION_CLIENT_MANAGE:
     case ACTION_JOURNAL_READ:
+    case ACTION_ORGANISATION_WRITE:
+    case ACTION_TERRITOIRE_WRITE:
+    case ACTION_CONVENTION_READ:
+    case ACTION_CONVENTION_WRITE:
+    case ACTION_CONVENTION_SIGN:
+    case ACTION_CONVENTION_TRANSITION:
+    case ACTION_STATISTIQUES_READ:
+    case ACTION_PROJET_READ:
+    case ACTION_PROJET_WRITE:
         return decide_scoped(principal, base, target);
     case ACTION__COUNT:
         break;

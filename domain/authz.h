@@ -87,6 +87,18 @@ enum action {
     ACTION_HABILITATION_REVOKE, /* "habilitation.revoquer": end one */
     ACTION_CLIENT_MANAGE,       /* "client.gerer": machine clients: create, read, revoke, rotate */
     ACTION_JOURNAL_READ,        /* "journal.lire": read journal entries about the target */
+    /* Issue 4: the programme's objects. Target: the territoire concerned
+     * (its communes' départements and régions, its id_pvd, the SIRENs of its
+     * communes and EPCIs, plus a convention's signataires' SIRENs). */
+    ACTION_ORGANISATION_WRITE,    /* "organisation.ecrire": create / update an organisation */
+    ACTION_TERRITOIRE_WRITE,      /* "territoire.ecrire": create / update / import territoires */
+    ACTION_CONVENTION_READ,       /* "convention.lire": read conventions, versions */
+    ACTION_CONVENTION_WRITE,      /* "convention.ecrire": drafts, signataires, avenants */
+    ACTION_CONVENTION_SIGN,       /* "convention.signer": record a signataire's signature */
+    ACTION_CONVENTION_TRANSITION, /* "convention.transition": POST …/transitions */
+    ACTION_STATISTIQUES_READ,     /* "statistiques.lire": programme follow-up figures */
+    ACTION_PROJET_READ,           /* "projet.lire": axes, indicateurs, mesures, comité */
+    ACTION_PROJET_WRITE,          /* "projet.ecrire": the same, written */
     ACTION__COUNT
 };
 
@@ -116,7 +128,25 @@ enum authz_decision { AUTHZ_ALLOW, AUTHZ_FORBID, AUTHZ_HIDE };
  *   be HIDE (the habilitation exists: api.md, 404 outside the perimeter);
  *   otherwise the GRANT rule applied to the habilitation's role and départements.
  * - CLIENT_MANAGE: FORBID for all but anct_national.
- * - JOURNAL_READ: ALLOW inside, HIDE outside, for every role. */
+ * - JOURNAL_READ: ALLOW inside, HIDE outside, for every role.
+ * Issue 4 (domain.md §5):
+ * - ORGANISATION_WRITE: organisations are public reference data (Sirene):
+ *   every role but financeur ALLOW whatever the target; financeur FORBID.
+ * - TERRITOIRE_WRITE: territoires are public (the lauréats list): the
+ *   préfecture_instructeur of the territoire's département ALLOW, FORBID
+ *   outside (the object is readable by all, so never HIDE); others FORBID.
+ * - CONVENTION_READ, PROJET_READ: every role ALLOW inside, HIDE outside.
+ * - CONVENTION_WRITE, PROJET_WRITE: collectivités ALLOW inside (they write
+ *   the drafts); préfectures and financeur FORBID inside ("may not edit
+ *   collectivité drafts"); everyone HIDE outside.
+ * - CONVENTION_SIGN: collectivite_elu, préfectures and financeur ALLOW inside
+ *   (signataire_may_sign then says for which organisation); agent FORBID
+ *   inside; HIDE outside.
+ * - CONVENTION_TRANSITION: collectivités and prefecture_instructeur ALLOW
+ *   inside (convention_transition_allowed then says which edge);
+ *   prefecture_region and financeur FORBID inside; HIDE outside.
+ * - STATISTIQUES_READ: préfectures ALLOW whatever the target (the figures are
+ *   computed over their perimeter); collectivités and financeur FORBID. */
 enum authz_decision authz_decide(const struct authz_principal *principal, enum action action,
                                  const struct authz_target *target);
 

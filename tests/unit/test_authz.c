@@ -183,14 +183,93 @@ static const char *const where_names[WHERE__COUNT] = {"inside", "outside", "no t
 
 /* The decision matrix (see authz.h): role × action × {inside, outside, none}. */
 static const enum authz_decision matrix[ROLE__COUNT][ACTION__COUNT][WHERE__COUNT] = {
-    /* per role: {habilitation.lire, .accorder, .revoquer, client.gerer, journal.lire},
-     * each {inside, outside, no target} */
-    [ROLE_COLLECTIVITE_AGENT] = {{F, H, H}, {F, F, F}, {F, H, H}, {F, F, F}, {A, H, H}},
-    [ROLE_COLLECTIVITE_ELU] = {{F, H, H}, {F, F, F}, {F, H, H}, {F, F, F}, {A, H, H}},
-    [ROLE_PREFECTURE_INSTRUCTEUR] = {{A, H, H}, {A, F, F}, {A, H, H}, {F, F, F}, {A, H, H}},
-    [ROLE_PREFECTURE_REGION] = {{A, H, H}, {F, F, F}, {F, H, H}, {F, F, F}, {A, H, H}},
-    [ROLE_FINANCEUR] = {{F, H, H}, {F, F, F}, {F, H, H}, {F, F, F}, {A, H, H}},
-    [ROLE_ANCT_NATIONAL] = {{A, A, A}, {A, A, A}, {A, A, A}, {A, A, A}, {A, A, A}},
+    /* per role: {habilitation.lire, .accorder, .revoquer, client.gerer, journal.lire,
+     * organisation.ecrire, territoire.ecrire, convention.lire, .ecrire, .signer, .transition,
+     * statistiques.lire, projet.lire, .ecrire}, each {inside, outside, no target} */
+    [ROLE_COLLECTIVITE_AGENT] = {{F, H, H},
+                                 {F, F, F},
+                                 {F, H, H},
+                                 {F, F, F},
+                                 {A, H, H},
+                                 {A, A, A},
+                                 {F, F, F},
+                                 {A, H, H},
+                                 {A, H, H},
+                                 {F, H, H},
+                                 {A, H, H},
+                                 {F, F, F},
+                                 {A, H, H},
+                                 {A, H, H}},
+    [ROLE_COLLECTIVITE_ELU] = {{F, H, H},
+                               {F, F, F},
+                               {F, H, H},
+                               {F, F, F},
+                               {A, H, H},
+                               {A, A, A},
+                               {F, F, F},
+                               {A, H, H},
+                               {A, H, H},
+                               {A, H, H},
+                               {A, H, H},
+                               {F, F, F},
+                               {A, H, H},
+                               {A, H, H}},
+    [ROLE_PREFECTURE_INSTRUCTEUR] = {{A, H, H},
+                                     {A, F, F},
+                                     {A, H, H},
+                                     {F, F, F},
+                                     {A, H, H},
+                                     {A, A, A},
+                                     {A, F, F},
+                                     {A, H, H},
+                                     {F, H, H},
+                                     {A, H, H},
+                                     {A, H, H},
+                                     {A, A, A},
+                                     {A, H, H},
+                                     {F, H, H}},
+    [ROLE_PREFECTURE_REGION] = {{A, H, H},
+                                {F, F, F},
+                                {F, H, H},
+                                {F, F, F},
+                                {A, H, H},
+                                {A, A, A},
+                                {F, F, F},
+                                {A, H, H},
+                                {F, H, H},
+                                {A, H, H},
+                                {F, H, H},
+                                {A, A, A},
+                                {A, H, H},
+                                {F, H, H}},
+    [ROLE_FINANCEUR] = {{F, H, H},
+                        {F, F, F},
+                        {F, H, H},
+                        {F, F, F},
+                        {A, H, H},
+                        {F, F, F},
+                        {F, F, F},
+                        {A, H, H},
+                        {F, H, H},
+                        {A, H, H},
+                        {F, H, H},
+                        {F, F, F},
+                        {A, H, H},
+                        {F, H, H}},
+    [ROLE_ANCT_NATIONAL] = {{A, A, A},
+                            {A, A, A},
+                            {A, A, A},
+                            {A, A, A},
+                            {A, A, A},
+                            {A, A, A},
+                            {A, A, A},
+                            {A, A, A},
+                            {A, A, A},
+                            {A, A, A},
+                            {A, A, A},
+                            {A, A, A},
+                            {A, A, A},
+                            {A, A, A}},
 };
 
 Test(authz_names, roles_round_trip)
@@ -240,6 +319,15 @@ Test(authz_names, actions)
     cr_assert_str_eq(action_name(ACTION_HABILITATION_REVOKE), "habilitation.revoquer");
     cr_assert_str_eq(action_name(ACTION_CLIENT_MANAGE), "client.gerer");
     cr_assert_str_eq(action_name(ACTION_JOURNAL_READ), "journal.lire");
+    cr_assert_str_eq(action_name(ACTION_ORGANISATION_WRITE), "organisation.ecrire");
+    cr_assert_str_eq(action_name(ACTION_TERRITOIRE_WRITE), "territoire.ecrire");
+    cr_assert_str_eq(action_name(ACTION_CONVENTION_READ), "convention.lire");
+    cr_assert_str_eq(action_name(ACTION_CONVENTION_WRITE), "convention.ecrire");
+    cr_assert_str_eq(action_name(ACTION_CONVENTION_SIGN), "convention.signer");
+    cr_assert_str_eq(action_name(ACTION_CONVENTION_TRANSITION), "convention.transition");
+    cr_assert_str_eq(action_name(ACTION_STATISTIQUES_READ), "statistiques.lire");
+    cr_assert_str_eq(action_name(ACTION_PROJET_READ), "projet.lire");
+    cr_assert_str_eq(action_name(ACTION_PROJET_WRITE), "projet.ecrire");
     cr_assert_null(action_name(ACTION__COUNT));
     cr_assert_null(action_name((enum action) - 1));
 }
