@@ -108,7 +108,14 @@ void respond_problem_fields(struct request_ctx *ctx, const struct _u_request *re
                             struct _u_response *res, enum problem_code code, const char *detail,
                             const struct field_errors *errors)
 {
-    struct problem p = {code, detail, NULL, req ? req->url_path : NULL, ctx->request_id, errors};
+    respond_problem_rule(ctx, req, res, code, NULL, detail, errors);
+}
+
+void respond_problem_rule(struct request_ctx *ctx, const struct _u_request *req,
+                          struct _u_response *res, enum problem_code code, const char *rule,
+                          const char *detail, const struct field_errors *errors)
+{
+    struct problem p = {code, detail, rule, req ? req->url_path : NULL, ctx->request_id, errors};
     json_t *body = problem_to_json(&p, ctx->app->config.problem_base_url);
     char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(body);

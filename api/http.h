@@ -52,6 +52,10 @@ void respond_problem(struct request_ctx *ctx, const struct _u_request *req, stru
 void respond_problem_fields(struct request_ctx *ctx, const struct _u_request *req,
                             struct _u_response *res, enum problem_code code, const char *detail,
                             const struct field_errors *errors);
+/* Same, with the programme rule ("R5") the problem is about (rule may be NULL). */
+void respond_problem_rule(struct request_ctx *ctx, const struct _u_request *req,
+                          struct _u_response *res, enum problem_code code, const char *rule,
+                          const char *detail, const struct field_errors *errors);
 /* Takes a token from key's bucket (api/rate_limit.h, monotonic clock); when
  * there is none, answers 429 trop-de-requetes with Retry-After (whole
  * seconds) and returns true. */

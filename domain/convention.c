@@ -5,52 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- Results ----------------------------------------------------------- */
-
-void rule_report_init(struct rule_report *r)
-{
-    if (r)
-        memset(r, 0, sizeof *r);
-}
-
-bool rule_report_any(const struct rule_report *r)
-{
-    return r && (r->count > 0 || r->dropped > 0);
-}
-
-const struct rule_violation *rule_report_find(const struct rule_report *r, const char *code)
-{
-    if (!r || !code)
-        return NULL;
-    for (size_t i = 0; i < r->count && i < RULE_REPORT_MAX; i++)
-        if (r->items[i].code && strcmp(r->items[i].code, code) == 0)
-            return &r->items[i];
-    return NULL;
-}
-
-/* Appends one item; returns 1 (counted even when dropped or r is NULL, so
- * that the checks' return values stay the number of problems found). */
-__attribute__((format(printf, 5, 6))) static size_t add(struct rule_report *r, const char *regle,
-                                                        const char *code, const char *pointer,
-                                                        const char *fmt, ...)
-{
-    if (!r)
-        return 1;
-    if (r->count >= RULE_REPORT_MAX) {
-        r->dropped++;
-        return 1;
-    }
-    struct rule_violation *v = &r->items[r->count++];
-    v->regle = regle;
-    v->code = code;
-    snprintf(v->pointer, sizeof v->pointer, "%s", pointer);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(v->message, sizeof v->message, fmt, ap);
-    va_end(ap);
-    return 1;
-}
-
 static void pointer_signataire(char out[96], size_t i, const char *field)
 {
     snprintf(out, 96, "/signataires/%zu/%s", i, field);
@@ -311,10 +265,10 @@ bool convention_r4_warning(const struct convention_input *c, struct rule_report 
     char s[11], l[11];
     date_format(sig, s);
     date_format(convention_r4_date_limite(c->adhesion_date_signature), l);
-    add(warnings, "R4", "convention-cadre-en-retard", "/date_signature",
-        "Convention-cadre signée le %s, après la date limite du %s (signature de la "
-        "convention d'adhésion + 18 mois).",
-        s, l);
+    rule_report_add(warnings, "R4", "convention-cadre-en-retard", "/date_signature",
+                    "Convention-cadre signée le %s, après la date limite du %s (signature de la "
+                    "convention d'adhésion + 18 mois).",
+                    s, l);
     return true;
 }
 
@@ -328,10 +282,11 @@ size_t convention_r5_check(const struct convention_input *c, struct rule_report 
         return 0;
     if (c->adhesion_etat != CONVENTION_SIGNEE && c->adhesion_etat != CONVENTION_RELAYEE) {
         const char *etat = convention_etat_name(c->adhesion_etat);
-        n += add(violations, "R5", "convention-adhesion-non-signee", "/adhesion_id",
-                 "La convention-cadre ne peut être signée avant la convention d'adhésion "
-                 "(état actuel de l'adhésion : %s).",
-                 etat ? etat : "inconnu");
+        n += rule_report_add(
+            violations, "R5", "convention-adhesion-non-signee", "/adhesion_id",
+            "La convention-cadre ne peut être signée avant la convention d'adhésion "
+            "(état actuel de l'adhésion : %s).",
+            etat ? etat : "inconnu");
     }
     if (!c->adhesion_has_date_signature)
         return n;
@@ -344,9 +299,9 @@ size_t convention_r5_check(const struct convention_input *c, struct rule_report 
         pointer_signataire(p, i, "date_signature");
         date_format(s->date_signature, d);
         date_format(c->adhesion_date_signature, a);
-        n += add(violations, "R5", "signature-anterieure-adhesion", p,
-                 "Signature du %s antérieure à la signature de la convention d'adhésion (%s).", d,
-                 a);
+        n += rule_report_add(
+            violations, "R5", "signature-anterieure-adhesion", p,
+            "Signature du %s antérieure à la signature de la convention d'adhésion (%s).", d, a);
     }
     return n;
 }
@@ -373,23 +328,26 @@ size_t convention_r6_check(const struct convention_input *c, struct rule_report 
     if (!is_cadre(c) || !c->vaut_ort)
         return 0;
     if (!has_signataire(c, SIGNATAIRE_ETAT, NULL))
-        n += add(violations, "R6", "signataire-etat-manquant", "/signataires",
-                 "Une convention valant ORT doit être signée par l'État.");
+        n += rule_report_add(violations, "R6", "signataire-etat-manquant", "/signataires",
+                             "Une convention valant ORT doit être signée par l'État.");
     if (!has_signataire(c, SIGNATAIRE_EPCI, c->siren_epci))
-        n += add(violations, "R6", "signataire-epci-manquant", "/signataires",
-                 "Une convention valant ORT doit être signée par l'EPCI à fiscalité propre%s%s.",
-                 c->siren_epci && c->siren_epci[0] ? " de SIREN " : "",
-                 c->siren_epci && c->siren_epci[0] ? c->siren_epci : "");
+        n += rule_report_add(
+            violations, "R6", "signataire-epci-manquant", "/signataires",
+            "Une convention valant ORT doit être signée par l'EPCI à fiscalité propre%s%s.",
+            c->siren_epci && c->siren_epci[0] ? " de SIREN " : "",
+            c->siren_epci && c->siren_epci[0] ? c->siren_epci : "");
     if (!has_signataire(c, SIGNATAIRE_VILLE_PRINCIPALE, c->siren_ville_principale)) {
         if (c->siren_ville_principale && c->siren_ville_principale[0])
-            n += add(violations, "R6", "signataire-ville-principale-manquant", "/signataires",
-                     "Une convention valant ORT doit être signée par la ville principale de "
-                     "l'EPCI (SIREN %s).",
-                     c->siren_ville_principale);
+            n += rule_report_add(
+                violations, "R6", "signataire-ville-principale-manquant", "/signataires",
+                "Une convention valant ORT doit être signée par la ville principale de "
+                "l'EPCI (SIREN %s).",
+                c->siren_ville_principale);
         else
-            n += add(violations, "R6", "signataire-ville-principale-manquant", "/signataires",
-                     "Une convention valant ORT doit être signée par la ville principale de "
-                     "l'EPCI.");
+            n += rule_report_add(
+                violations, "R6", "signataire-ville-principale-manquant", "/signataires",
+                "Une convention valant ORT doit être signée par la ville principale de "
+                "l'EPCI.");
     }
     return n;
 }
@@ -404,14 +362,16 @@ size_t convention_r7_check(const struct convention_input *c, struct rule_report 
         return 0;
     count = c->secteurs ? c->secteur_count : 0;
     if (count == 0)
-        return add(violations, "R7", "secteur-intervention-manquant", "/secteurs_intervention",
-                   "Une convention valant ORT délimite au moins un secteur d'intervention.");
+        return rule_report_add(
+            violations, "R7", "secteur-intervention-manquant", "/secteurs_intervention",
+            "Une convention valant ORT délimite au moins un secteur d'intervention.");
     for (size_t i = 0; i < count; i++)
         if (c->secteurs[i].est_centre_ville_ville_principale)
             return 0;
-    return add(violations, "R7", "secteur-centre-ville-manquant", "/secteurs_intervention",
-               "Les secteurs d'intervention d'une convention valant ORT comprennent le "
-               "centre-ville de la ville principale.");
+    return rule_report_add(violations, "R7", "secteur-centre-ville-manquant",
+                           "/secteurs_intervention",
+                           "Les secteurs d'intervention d'une convention valant ORT comprennent le "
+                           "centre-ville de la ville principale.");
 }
 
 /* ---- R8 ---------------------------------------------------------------- */
@@ -427,16 +387,17 @@ size_t convention_r8_check(const struct convention_input *c, struct rule_report 
             continue;
         pointer_signataire(p, i, "date_deliberation");
         if (!s->has_date_deliberation) {
-            n += add(violations, "R8", "deliberation-manquante", p,
-                     "Une collectivité signataire indique la date de la délibération qui "
-                     "autorise la signature.");
+            n += rule_report_add(
+                violations, "R8", "deliberation-manquante", p,
+                "Une collectivité signataire indique la date de la délibération qui "
+                "autorise la signature.");
         } else if (s->has_date_signature &&
                    date_compare(s->date_deliberation, s->date_signature) > 0) {
             char d[11], g[11];
             date_format(s->date_deliberation, d);
             date_format(s->date_signature, g);
-            n += add(violations, "R8", "deliberation-posterieure-signature", p,
-                     "Délibération du %s postérieure à la signature du %s.", d, g);
+            n += rule_report_add(violations, "R8", "deliberation-posterieure-signature", p,
+                                 "Délibération du %s postérieure à la signature du %s.", d, g);
         }
     }
     return n;
@@ -448,10 +409,11 @@ size_t convention_r10_check(const struct convention_input *c, struct rule_report
 {
     if (!is_cadre(c) || c->volet_habitat == VOLET_HABITAT_AUCUN || c->has_section_habitat_prive)
         return 0;
-    return add(violations, "R10", "section-habitat-prive-manquante", "/section_habitat_prive",
-               "Une convention valant %s comporte un volet habitat privé (enjeux et "
-               "stratégie).",
-               c->volet_habitat == VOLET_HABITAT_OPAH_RU ? "OPAH-RU" : "OPAH");
+    return rule_report_add(violations, "R10", "section-habitat-prive-manquante",
+                           "/section_habitat_prive",
+                           "Une convention valant %s comporte un volet habitat privé (enjeux et "
+                           "stratégie).",
+                           c->volet_habitat == VOLET_HABITAT_OPAH_RU ? "OPAH-RU" : "OPAH");
 }
 
 /* ---- Dates and completeness -------------------------------------------- */
@@ -468,8 +430,8 @@ size_t convention_dates_futures_check(const struct convention_input *c, struct d
         char p[96], d[11];
         pointer_signataire(p, i, "date_signature");
         date_format(s->date_signature, d);
-        n += add(violations, "", "date-signature-future", p,
-                 "La date de signature %s est dans le futur.", d);
+        n += rule_report_add(violations, "", "date-signature-future", p,
+                             "La date de signature %s est dans le futur.", d);
     }
     return n;
 }
@@ -488,12 +450,12 @@ size_t convention_signatures_completes_check(const struct convention_input *c,
             continue;
         char p[96];
         pointer_signataire(p, i, "date_signature");
-        n += add(violations, "", "signature-manquante", p,
-                 "Ce signataire n'a pas encore signé la convention.");
+        n += rule_report_add(violations, "", "signature-manquante", p,
+                             "Ce signataire n'a pas encore signé la convention.");
     }
     if (signing == 0)
-        n += add(violations, "", "signataires-manquants", "/signataires",
-                 "La convention n'a aucun signataire.");
+        n += rule_report_add(violations, "", "signataires-manquants", "/signataires",
+                             "La convention n'a aucun signataire.");
     return n;
 }
 
@@ -527,18 +489,18 @@ size_t convention_r9_check(const struct axe_strategique *axes, size_t axe_count,
     size_t n = 0;
 
     if (!axes || axe_count == 0)
-        return add(violations, "R9", "axe-strategique-manquant", "/axes_strategiques",
-                   "La convention-cadre comporte au moins un axe stratégique avant sa "
-                   "validation par le comité de projet.");
+        return rule_report_add(violations, "R9", "axe-strategique-manquant", "/axes_strategiques",
+                               "La convention-cadre comporte au moins un axe stratégique avant sa "
+                               "validation par le comité de projet.");
     for (size_t i = 0; i < axe_count; i++) {
         if (axes[i].indicateur_count > 0)
             continue;
         char p[96];
         snprintf(p, sizeof p, "/axes_strategiques/%zu/indicateurs", i);
-        n += add(violations, "R9", "indicateur-manquant", p,
-                 "L'axe stratégique n° %zu n'a aucun indicateur de mise en œuvre ou de "
-                 "résultat.",
-                 i + 1);
+        n += rule_report_add(violations, "R9", "indicateur-manquant", p,
+                             "L'axe stratégique n° %zu n'a aucun indicateur de mise en œuvre ou de "
+                             "résultat.",
+                             i + 1);
     }
     return n;
 }
@@ -575,22 +537,25 @@ size_t comite_r40_check(const struct comite_membre *membres, size_t membre_count
         for (size_t i = 0; e->communes_sirens && i < e->commune_count; i++) {
             const char *s = e->communes_sirens[i] ? e->communes_sirens[i] : "";
             if (!has_membre(membres, membre_count, COMITE_EXECUTIF_COMMUNE, s))
-                n += add(violations, "R40", "executif-commune-manquant", "/membres",
-                         "Le comité de projet comprend l'exécutif de la commune de SIREN %s.", s);
+                n += rule_report_add(
+                    violations, "R40", "executif-commune-manquant", "/membres",
+                    "Le comité de projet comprend l'exécutif de la commune de SIREN %s.", s);
         }
         for (size_t i = 0; e->epci_sirens && i < e->epci_count; i++) {
             const char *s = e->epci_sirens[i] ? e->epci_sirens[i] : "";
             if (!has_membre(membres, membre_count, COMITE_EXECUTIF_EPCI, s))
-                n += add(violations, "R40", "executif-epci-manquant", "/membres",
-                         "Le comité de projet comprend l'exécutif de l'EPCI de SIREN %s.", s);
+                n += rule_report_add(
+                    violations, "R40", "executif-epci-manquant", "/membres",
+                    "Le comité de projet comprend l'exécutif de l'EPCI de SIREN %s.", s);
         }
     }
     if (!has_membre(membres, membre_count, COMITE_CHEF_PROJET, NULL))
-        n += add(violations, "R40", "chef-projet-manquant", "/membres",
-                 "Le comité de projet comprend le chef de projet Petites villes de demain.");
+        n += rule_report_add(
+            violations, "R40", "chef-projet-manquant", "/membres",
+            "Le comité de projet comprend le chef de projet Petites villes de demain.");
     if (!has_membre(membres, membre_count, COMITE_PREFET, NULL))
-        n += add(violations, "R40", "prefet-manquant", "/membres",
-                 "Le comité de projet comprend le préfet ou son représentant.");
+        n += rule_report_add(violations, "R40", "prefet-manquant", "/membres",
+                             "Le comité de projet comprend le préfet ou son représentant.");
     if (!e || !e->adhesion_signataires)
         return n;
     for (size_t i = 0; i < e->adhesion_signataire_count; i++) {
@@ -602,10 +567,11 @@ size_t comite_r40_check(const struct comite_membre *membres, size_t membre_count
             in_list(e->epci_sirens, e->epci_count, s->siren))
             continue;
         if (!has_membre(membres, membre_count, -1, s->siren))
-            n += add(violations, "R40", "signataire-adhesion-manquant", "/membres",
-                     "Le comité de projet comprend le signataire de la convention d'adhésion "
-                     "de SIREN %.9s.",
-                     s->siren);
+            n += rule_report_add(
+                violations, "R40", "signataire-adhesion-manquant", "/membres",
+                "Le comité de projet comprend le signataire de la convention d'adhésion "
+                "de SIREN %.9s.",
+                s->siren);
     }
     return n;
 }
@@ -620,8 +586,8 @@ bool territoire_population_warning(int64_t population, const char *code_insee, s
     if (population < TERRITOIRE_POPULATION_SEUIL)
         return false;
     snprintf(p, sizeof p, "/communes/%zu", commune_index);
-    add(warnings, "R2", "population-superieure-seuil", p,
-        "La commune %s compte %lld habitants, au-delà du seuil de 20 000 du programme.",
-        code_insee ? code_insee : "", (long long)population);
+    rule_report_add(warnings, "R2", "population-superieure-seuil", p,
+                    "La commune %s compte %lld habitants, au-delà du seuil de 20 000 du programme.",
+                    code_insee ? code_insee : "", (long long)population);
     return true;
 }

@@ -1,0 +1,96 @@
+/* Shared helpers of the programme's handlers (see programme.h). */
+#include "programme.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../auth.h"
+#include "../xalloc.h"
+
+void programme_today(struct date *out)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    out->year = tm.tm_year + 1900;
+    out->month = tm.tm_mon + 1;
+    out->day = tm.tm_mday;
+}
+
+enum authz_decision programme_decide(const struct request_ctx *ctx, enum action action,
+                                     struct territoire_scope *scope)
+{
+    if (!ctx->principal || !ctx->principal->has_habilitation)
+        return AUTHZ_FORBID;
+    struct authz_target target = territoire_scope_target(scope);
+    return authz_decide(&ctx->principal->authz, action, &target);
+}
+
+bool programme_decide_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                               struct _u_response *res, enum action action,
+                               struct territoire_scope *scope, const char *what_404)
+{
+    switch (programme_decide(ctx, action, scope)) {
+    case AUTHZ_ALLOW:
+        return true;
+    case AUTHZ_HIDE:
+        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE, what_404);
+        return false;
+    case AUTHZ_FORBID:
+        break;
+    }
+    respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+                    "Votre habilitation ne permet pas cette action sur ce territoire.");
+    return false;
+}
+
+bool programme_territoire_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                   struct _u_response *res, enum action action, const char *id_pvd,
+                                   const char *what_404, struct territoire_scope *scope)
+{
+    struct db_error err = {{0}, {0}};
+    enum db_result r = territoire_scope_load_pooled(ctx->app->pool, id_pvd, scope, &err);
+    if (r == DB_NOT_FOUND) {
+        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE, what_404);
+        return false;
+    }
+    if (r != DB_OK) {
+        respond_db_error(ctx, req, res, r, &err);
+        return false;
+    }
+    return programme_decide_or_reply(ctx, req, res, action, scope, what_404);
+}
+
+void programme_respond_violations(struct request_ctx *ctx, const struct _u_request *req,
+                                  struct _u_response *res, const struct rule_report *violations)
+{
+    FIELD_ERRORS(errs);
+    const char *regle = NULL;
+    const char *detail = NULL;
+    for (size_t i = 0; i < violations->count && i < RULE_REPORT_MAX; i++) {
+        const struct rule_violation *v = &violations->items[i];
+        if (!regle && v->regle && v->regle[0])
+            regle = v->regle;
+        if (!detail)
+            detail = v->message;
+        field_errors_add(&errs, v->pointer, NULL, v->code, "%s", v->message);
+    }
+    errs.dropped += violations->dropped;
+    respond_problem_rule(ctx, req, res, PROBLEM_REGLE_NON_RESPECTEE, regle, detail, &errs);
+}
+
+json_t *programme_avertissements(const struct rule_report *warnings)
+{
+    json_t *list = xjson(json_array());
+    for (size_t i = 0; warnings && i < warnings->count && i < RULE_REPORT_MAX; i++) {
+        const struct rule_violation *w = &warnings->items[i];
+        json_t *item = xjson(json_object());
+        json_object_set_new(item, "regle", xjson(json_string(w->regle ? w->regle : "")));
+        json_object_set_new(item, "code", xjson(json_string(w->code ? w->code : "")));
+        json_object_set_new(item, "message", xjson(json_string(w->message)));
+        json_object_set_new(item, "pointeur", xjson(json_string(w->pointer)));
+        json_array_append_new(list, item);
+    }
+    return list;
+}

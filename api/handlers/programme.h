@@ -1,0 +1,51 @@
+/* Helpers shared by the handlers of the programme's objects (territoires,
+ * conventions, projet de territoire, comités): authorization on a territoire,
+ * rule reports as problem+json or `avertissements`, today's date. */
+#ifndef PVD_API_HANDLERS_PROGRAMME_H
+#define PVD_API_HANDLERS_PROGRAMME_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <ulfius.h>
+
+#include "../../db/territoire_scope.h"
+#include "../../domain/authz.h"
+#include "../../domain/date.h"
+#include "../../domain/rules.h"
+#include "../http.h"
+
+/* Today in UTC (the service's clock; domain/ never reads one). */
+void programme_today(struct date *out);
+
+/* Loads territoire id_pvd's scope into *scope (extra SIRENs, e.g. a
+ * convention's signataires, may be added afterwards by the caller and the
+ * decision re-taken with programme_decide_or_reply) and decides `action` for
+ * the caller. true: allowed. false: an answer was sent — 404
+ * ressource-introuvable when there is no such territoire or the decision is
+ * HIDE (`what_404` is its French detail, e.g. "Aucun territoire n'a cet
+ * identifiant."), 403 interdit when FORBID, 503/500 on a database failure. */
+bool programme_territoire_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                   struct _u_response *res, enum action action, const char *id_pvd,
+                                   const char *what_404, struct territoire_scope *scope);
+
+/* Decides `action` on an already loaded scope; same answers as above. */
+bool programme_decide_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                               struct _u_response *res, enum action action,
+                               struct territoire_scope *scope, const char *what_404);
+
+/* The caller's decision without answering (e.g. to pick readable items). */
+enum authz_decision programme_decide(const struct request_ctx *ctx, enum action action,
+                                     struct territoire_scope *scope);
+
+/* 422 regle-non-respectee: `regle` is the first violation's rule number (when
+ * it has one), `erreurs` one item per violation (pointeur, code, message); the
+ * detail is the first violation's message. violations must hold ≥ 1 item. */
+void programme_respond_violations(struct request_ctx *ctx, const struct _u_request *req,
+                                  struct _u_response *res, const struct rule_report *violations);
+
+/* `avertissements`: a new JSON array (caller owns it) of
+ * {"regle", "code", "message", "pointeur"} objects, one per warning; [] when
+ * warnings is NULL or empty. */
+json_t *programme_avertissements(const struct rule_report *warnings);
+
+#endif
