@@ -40,9 +40,14 @@ cleanup() {
 trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
+# TEST_STEPS="unit api …" runs only those steps (names as in `run NAME`), for
+# development; unset (as in CI) runs them all. IT_ARGS: extra arguments of the
+# HTTP suite's binary (e.g. --filter 'territoires/*').
+want() { [ -z "${TEST_STEPS:-}" ] || [[ " $TEST_STEPS " == *" $1 "* ]]; }
 run() { # run NAME COMMAND...: records a failure instead of stopping
 	local name=$1
 	shift
+	want "$name" || return 0
 	if ! "$@"; then
 		failed+=("$name")
 		echo "FAILED: $name"
@@ -110,7 +115,7 @@ api_suite() { # api_suite LABEL SERVER_BIN
 	start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=4 "${AUTH_ENV[@]}" \
 		RATE_LIMIT_PER_MINUTE=0
 	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_CAPTURE=$capture PVD_TEST_DATABASE_URL=$url \
-		PVD_TEST_SERVER_BIN=$PWD/$B/pvd-api $B/bin/integration --jobs 2 || { stop_server || true; return 1; }
+		PVD_TEST_SERVER_BIN=$PWD/$B/pvd-api $B/bin/integration --jobs 2 ${IT_ARGS:-} || { stop_server || true; return 1; }
 	stop_server
 	node tests/contract/validate_responses.mjs openapi/openapi.yaml "$capture"
 }
