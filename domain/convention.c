@@ -272,6 +272,25 @@ bool convention_r4_warning(const struct convention_input *c, struct rule_report 
     return true;
 }
 
+bool convention_r4_adhesion_warning(enum convention_type type, enum convention_etat etat,
+                                    bool has_date_signature, struct date date_signature,
+                                    struct date today, struct rule_report *warnings)
+{
+    if (type != CONVENTION_ADHESION || etat != CONVENTION_SIGNEE || !has_date_signature)
+        return false;
+    struct date none = {0, 0, 0};
+    if (!convention_r4_en_retard(date_signature, false, none, today))
+        return false;
+    char l[11];
+    date_format(convention_r4_date_limite(date_signature), l);
+    rule_report_add(warnings, "R4", "convention-cadre-non-signee-a-temps",
+                    "/date_limite_convention_cadre",
+                    "La convention-cadre n'est pas signée alors que la date limite du %s "
+                    "(signature de la convention d'adhésion + 18 mois) est dépassée.",
+                    l);
+    return true;
+}
+
 /* ---- R5 ---------------------------------------------------------------- */
 
 size_t convention_r5_check(const struct convention_input *c, struct rule_report *violations)

@@ -255,6 +255,16 @@ size_t convention_signatures_completes_check(const struct convention_input *c,
  * returns true (en_retard). */
 bool convention_r4_warning(const struct convention_input *c, struct rule_report *warnings);
 
+/* R4 at read time (domain.md §2.1 convention_cadre_en_retard): an adhésion
+ * in state signee (not yet relayee by its signed cadre) whose limit
+ * (convention_r4_date_limite of its date_signature) is before today appends
+ * "convention-cadre-non-signee-a-temps" at /date_limite_convention_cadre to
+ * warnings and returns true (its en_retard flag). False for any other type,
+ * state, or without a date_signature. */
+bool convention_r4_adhesion_warning(enum convention_type type, enum convention_etat etat,
+                                    bool has_date_signature, struct date date_signature,
+                                    struct date today, struct rule_report *warnings);
+
 /* ---- Per-transition aggregates ----------------------------------------- */
 
 /* Everything checked when a convention enters `signee` (en_signature→signee):

@@ -58,4 +58,26 @@ void handle_oauth_token(const struct _u_request *req, struct _u_response *res,
 void handle_get_jwks(const struct _u_request *req, struct _u_response *res,
                      struct request_ctx *ctx);
 
+/* Conventions (issue #4 §2): conventions.c, conventions_actions.c, statistiques.c. */
+void handle_create_convention(const struct _u_request *req, struct _u_response *res,
+                              struct request_ctx *ctx);
+void handle_list_conventions(const struct _u_request *req, struct _u_response *res,
+                             struct request_ctx *ctx);
+void handle_get_convention(const struct _u_request *req, struct _u_response *res,
+                           struct request_ctx *ctx);
+void handle_update_convention(const struct _u_request *req, struct _u_response *res,
+                              struct request_ctx *ctx);
+void handle_sign_convention(const struct _u_request *req, struct _u_response *res,
+                            struct request_ctx *ctx);
+void handle_transition_convention(const struct _u_request *req, struct _u_response *res,
+                                  struct request_ctx *ctx);
+void handle_create_avenant(const struct _u_request *req, struct _u_response *res,
+                           struct request_ctx *ctx);
+void handle_list_convention_versions(const struct _u_request *req, struct _u_response *res,
+                                     struct request_ctx *ctx);
+void handle_get_convention_version(const struct _u_request *req, struct _u_response *res,
+                                   struct request_ctx *ctx);
+void handle_get_statistiques_conventions(const struct _u_request *req, struct _u_response *res,
+                                         struct request_ctx *ctx);
+
 #endif

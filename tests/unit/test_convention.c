@@ -289,6 +289,31 @@ Test(convention, r4_late_cadre_is_warned_not_blocked)
     cr_assert(strstr(w.items[0].message, "2023-02-28"), "%s", w.items[0].message);
 }
 
+Test(convention, r4_adhesion_signee_past_limit_is_warned_at_read_time)
+{
+    struct rule_report w;
+    struct date a = ymd(2021, 8, 31);
+
+    rule_report_init(&w);
+    cr_assert_not(convention_r4_adhesion_warning(CONVENTION_ADHESION, CONVENTION_SIGNEE, true, a,
+                                                 ymd(2023, 2, 28), &w),
+                  "the limit day itself is on time");
+    cr_assert_eq(w.count, 0);
+    cr_assert_not(convention_r4_adhesion_warning(CONVENTION_ADHESION, CONVENTION_RELAYEE, true, a,
+                                                 ymd(2024, 1, 1), &w),
+                  "relayee: its cadre is signed");
+    cr_assert_not(convention_r4_adhesion_warning(CONVENTION_CADRE, CONVENTION_SIGNEE, true, a,
+                                                 ymd(2024, 1, 1), &w));
+    cr_assert_not(convention_r4_adhesion_warning(CONVENTION_ADHESION, CONVENTION_SIGNEE, false, a,
+                                                 ymd(2024, 1, 1), &w));
+    cr_assert_eq(w.count, 0);
+    cr_assert(convention_r4_adhesion_warning(CONVENTION_ADHESION, CONVENTION_SIGNEE, true, a,
+                                             ymd(2023, 3, 1), &w));
+    assert_violation(&w, "R4", "convention-cadre-non-signee-a-temps",
+                     "/date_limite_convention_cadre");
+    cr_assert(strstr(w.items[0].message, "2023-02-28"), "%s", w.items[0].message);
+}
+
 /* ---- R5 ---------------------------------------------------------------- */
 
 Test(convention, r5_adhesion_not_signed_blocks)

@@ -1,0 +1,661 @@
+/* What happens to a convention after its draft (issue #4 §2, domain.md §2.1,
+ * §2.2): signatures of its signataires, state transitions with the rules
+ * checked on entering signee (R4–R8, R10) and validee_comite (R9), avenants
+ * and the signed versions. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../auth.h"
+#include "../cursor.h"
+#include "../json_spec.h"
+#include "../query.h"
+#include "conventions_common.h"
+#include "handlers.h"
+#include "programme.h"
+
+/* Rewrites the pointers of a report produced on a one-signataire input
+ * ("/signataires/0/date_signature") into the request body's ("/date_signature"). */
+static void body_pointers(struct rule_report *r, size_t from)
+{
+    for (size_t i = from; i < r->count; i++) {
+        const char *last = strrchr(r->items[i].pointer, '/');
+        if (last && strncmp(r->items[i].pointer, "/signataires/", 13) == 0)
+            memmove(r->items[i].pointer, last, strlen(last) + 1);
+    }
+}
+
+/* Prefixes every pointer from index `from` with prefix. */
+static void prefix_pointers(struct rule_report *r, size_t from, const char *prefix)
+{
+    for (size_t i = from; i < r->count; i++) {
+        char p[sizeof r->items[i].pointer];
+        snprintf(p, sizeof p, "%s%s", prefix, r->items[i].pointer);
+        memcpy(r->items[i].pointer, p, sizeof p);
+    }
+}
+
+static void respond_body_errors(struct request_ctx *ctx, const struct _u_request *req,
+                                struct _u_response *res, const struct field_errors *errs)
+{
+    respond_problem_fields(ctx, req, res, PROBLEM_CHAMPS_INVALIDES,
+                           "Le corps de la requête contient des champs invalides.", errs);
+}
+
+static void respond_etat(struct request_ctx *ctx, const struct _u_request *req,
+                         struct _u_response *res, const struct convention_row *row,
+                         const char *expected)
+{
+    char detail[200];
+    snprintf(detail, sizeof detail, "La convention est %s : cette opération demande l'état %s.",
+             convention_etat_name(row->etat), expected);
+    convention_respond_conflict(ctx, req, res, "", "etat-incompatible", detail);
+}
+
+/* ---- POST /api/v1/conventions/:id/signatures ----------------------------- */
+
+struct signature_body {
+    const char *signataire_id;
+    struct date date_signature;
+    struct date date_deliberation;
+    bool has_date_deliberation;
+    const char *reference_deliberation;
+};
+
+static const struct json_field signature_fields[] = {
+    {.name = "signataire_id",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct signature_body, signataire_id),
+     .required = true,
+     .check = convention_is_uuid,
+     .check_message = "Identifiant de signataire (UUID) attendu."},
+    {.name = "date_signature",
+     .kind = JSON_FIELD_DATE,
+     .offset = offsetof(struct signature_body, date_signature),
+     .required = true},
+    {.name = "date_deliberation",
+     .kind = JSON_FIELD_DATE,
+     .offset = offsetof(struct signature_body, date_deliberation),
+     .present_at = JSON_PRESENT_AT(struct signature_body, has_date_deliberation)},
+    {.name = "reference_deliberation",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct signature_body, reference_deliberation),
+     .min_length = 1,
+     .max_length = 200},
+    JSON_FIELDS_END,
+};
+
+struct signature_work {
+    const char *id, *signataire_id, *date_signature, *date_deliberation, *reference, *by;
+    long revision;
+    const struct journal_scope *scope;
+    struct convention_row after;
+    bool stale;
+};
+
+static enum db_result signature_unit(struct db_tx *tx, void *ctx, struct db_error *err)
+{
+    struct signature_work *w = ctx;
+    convention_row_release(&w->after);
+    return convention_record_signature(tx, w->id, w->revision, w->signataire_id, w->date_signature,
+                                       w->date_deliberation, w->reference, w->by, w->scope,
+                                       &w->after, &w->stale, err);
+}
+
+void handle_sign_convention(const struct _u_request *req, struct _u_response *res,
+                            struct request_ctx *ctx)
+{
+    struct convention_row row;
+    struct territoire_scope scope;
+    json_t *body = NULL;
+    FIELD_ERRORS(errs);
+    if (!convention_load_path_or_reply(ctx, req, res, ACTION_CONVENTION_SIGN, NULL, &row, &scope))
+        return;
+    char etag[24];
+    convention_etag(&row, etag);
+    if (!json_body_read_or_reply(ctx, req, res, &body))
+        goto out;
+    struct signature_body in;
+    memset(&in, 0, sizeof in);
+    json_spec_apply(body, signature_fields, &in, "", &errs);
+    if (errs.count > 0) {
+        respond_body_errors(ctx, req, res, &errs);
+        goto out;
+    }
+    if (!if_match_or_reply(ctx, req, res, etag))
+        goto out;
+    if (row.etat != CONVENTION_EN_SIGNATURE) {
+        respond_etat(ctx, req, res, &row, "en_signature");
+        goto out;
+    }
+    struct rule_report violations;
+    rule_report_init(&violations);
+    const struct convention_signataire_row *target = NULL;
+    for (size_t i = 0; i < row.signataire_count && !target; i++)
+        if (strcasecmp(row.signataires[i].id, in.signataire_id) == 0)
+            target = &row.signataires[i];
+    if (!target) {
+        rule_report_add(&violations, "", "signataire-inconnu", "/signataire_id",
+                        "La convention n'a pas de signataire %s.", in.signataire_id);
+    } else if (target->s.role == SIGNATAIRE_EN_PRESENCE_DE) {
+        rule_report_add(&violations, "", "signataire-sans-signature", "/signataire_id",
+                        "Un signataire « en présence de » assiste à la signature sans signer.");
+    }
+    if (rule_report_any(&violations)) {
+        programme_respond_violations(ctx, req, res, &violations);
+        goto out;
+    }
+    if (target->s.has_date_signature) {
+        convention_respond_conflict(ctx, req, res, "/signataire_id", "signature-deja-enregistree",
+                                    "La signature de ce signataire est déjà enregistrée.");
+        goto out;
+    }
+    if (!signataire_may_sign(ctx->principal->authz.role, target->s.kind)) {
+        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+                        target->s.kind == ORGANISATION_ETAT
+                            ? "Seule une préfecture signe pour l'État."
+                        : organisation_kind_is_collectivite(target->s.kind)
+                            ? "Seul un élu (collectivite_elu) signe pour une collectivité."
+                            : "Votre rôle ne permet pas de signer pour cette organisation.");
+        goto out;
+    }
+    struct signataire one = target->s;
+    one.has_date_signature = true;
+    one.date_signature = in.date_signature;
+    if (in.has_date_deliberation) {
+        one.has_date_deliberation = true;
+        one.date_deliberation = in.date_deliberation;
+    }
+    struct convention_input input;
+    memset(&input, 0, sizeof input);
+    input.type = row.type;
+    input.signataires = &one;
+    input.signataire_count = 1;
+    struct date today;
+    programme_today(&today);
+    convention_dates_futures_check(&input, today, &violations);
+    convention_r8_check(&input, &violations); /* R8: délibération on or before the signature */
+    body_pointers(&violations, 0);
+    if (rule_report_any(&violations)) {
+        programme_respond_violations(ctx, req, res, &violations);
+        goto out;
+    }
+    char sig[11], delib[11];
+    date_format(in.date_signature, sig);
+    if (in.has_date_deliberation)
+        date_format(in.date_deliberation, delib);
+    struct journal_scope jscope = territoire_scope_journal(&scope);
+    struct signature_work work;
+    memset(&work, 0, sizeof work);
+    work.id = row.id;
+    work.signataire_id = target->id;
+    work.date_signature = sig;
+    work.date_deliberation = in.has_date_deliberation ? delib : NULL;
+    work.reference = in.reference_deliberation;
+    work.by = ctx->principal->acteur;
+    work.revision = row.revision;
+    work.scope = &jscope;
+    struct journal_actor actor = auth_journal_actor(ctx);
+    struct db_error err = {{0}, {0}};
+    enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
+                                       signature_unit, &work, &err);
+    if (r == DB_CONFLICT && work.stale)
+        convention_respond_stale(ctx, req, res);
+    else if (r != DB_OK)
+        respond_db_error(ctx, req, res, r, &err);
+    else
+        convention_send(req, res, ctx, 200, &work.after, &scope, NULL);
+    convention_row_release(&work.after);
+out:
+    json_decref(body);
+    convention_row_release(&row);
+}
+
+/* ---- POST /api/v1/conventions/:id/transitions ---------------------------- */
+
+struct transition_body {
+    const char *vers;
+    const char *motif;
+};
+
+static const struct json_field transition_fields[] = {
+    {.name = "vers",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct transition_body, vers),
+     .required = true,
+     .min_length = 1,
+     .max_length = 32},
+    {.name = "motif",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct transition_body, motif),
+     .nullable = true,
+     .min_length = 1,
+     .max_length = 2000},
+    JSON_FIELDS_END,
+};
+
+struct transition_work {
+    const char *id;
+    long revision;
+    struct convention_change change;
+    const char *relay_adhesion_id; /* a cadre entering signee: its adhésion → relayee */
+    const struct journal_scope *scope;
+    struct convention_row after;
+    bool stale;
+};
+
+static enum db_result transition_unit(struct db_tx *tx, void *ctx, struct db_error *err)
+{
+    struct transition_work *w = ctx;
+    convention_row_release(&w->after);
+    enum db_result r = convention_transition(tx, w->id, w->revision, &w->change, w->scope,
+                                             &w->after, &w->stale, err);
+    if (r == DB_OK && w->relay_adhesion_id)
+        r = convention_relay_adhesion(tx, w->relay_adhesion_id, w->scope, err);
+    return r;
+}
+
+static bool anyone_may(enum convention_type type, enum convention_etat from,
+                       enum convention_etat to)
+{
+    for (int role = 0; role < ROLE__COUNT; role++)
+        if (convention_transition_allowed(type, from, to, (enum role)role))
+            return true;
+    return false;
+}
+
+/* "a, b" or "aucune": the states this caller may move the convention to. */
+static void possible_list(const struct convention_row *row, enum role role, char *out, size_t size)
+{
+    enum convention_etat to[CONVENTION_ETAT__COUNT];
+    size_t n =
+        convention_transitions_possibles(row->type, row->etat, role, to, CONVENTION_ETAT__COUNT);
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && i < CONVENTION_ETAT__COUNT && len < size; i++)
+        len += (size_t)snprintf(out + len, size - len, "%s%s", i ? ", " : "",
+                                convention_etat_name(to[i]));
+    if (n == 0)
+        snprintf(out, size, "aucune");
+}
+
+void handle_transition_convention(const struct _u_request *req, struct _u_response *res,
+                                  struct request_ctx *ctx)
+{
+    struct convention_row row;
+    struct territoire_scope scope;
+    json_t *body = NULL;
+    FIELD_ERRORS(errs);
+    if (!convention_load_path_or_reply(ctx, req, res, ACTION_CONVENTION_TRANSITION, NULL, &row,
+                                       &scope))
+        return;
+    char etag[24];
+    convention_etag(&row, etag);
+    if (!json_body_read_or_reply(ctx, req, res, &body))
+        goto out;
+    struct transition_body in;
+    memset(&in, 0, sizeof in);
+    json_spec_apply(body, transition_fields, &in, "", &errs);
+    enum convention_etat to = CONVENTION_BROUILLON;
+    if (in.vers && !convention_etat_parse(row.type, in.vers, &to))
+        field_errors_add(&errs, "/vers", NULL, "valeur-inconnue",
+                         row.type == CONVENTION_ADHESION
+                             ? "États d'une convention d'adhésion : brouillon, en_signature, "
+                               "signee, relayee, abandonnee."
+                             : "États d'une convention-cadre : brouillon, en_concertation, "
+                               "validee_comite, en_signature, signee, echue, resiliee.");
+    if (errs.count > 0) {
+        respond_body_errors(ctx, req, res, &errs);
+        goto out;
+    }
+    if (!if_match_or_reply(ctx, req, res, etag))
+        goto out;
+    enum role role = ctx->principal->authz.role;
+    char possible[200], detail[400];
+    possible_list(&row, role, possible, sizeof possible);
+    if (!convention_transition_exists(row.type, row.etat, to)) {
+        snprintf(detail, sizeof detail,
+                 "Pas de transition de %s vers %s. Transitions possibles pour vous : %s.",
+                 convention_etat_name(row.etat), in.vers, possible);
+        convention_respond_conflict(ctx, req, res, "/vers", "transition-invalide", detail);
+        goto out;
+    }
+    if (!anyone_may(row.type, row.etat, to)) {
+        snprintf(detail, sizeof detail,
+                 "La transition de %s vers %s est appliquée par le service lui-même. "
+                 "Transitions possibles pour vous : %s.",
+                 convention_etat_name(row.etat), in.vers, possible);
+        convention_respond_conflict(ctx, req, res, "/vers", "transition-automatique", detail);
+        goto out;
+    }
+    if (!convention_transition_allowed(row.type, row.etat, to, role)) {
+        snprintf(detail, sizeof detail,
+                 "Votre rôle ne permet pas la transition de %s vers %s. Transitions possibles "
+                 "pour vous : %s.",
+                 convention_etat_name(row.etat), in.vers, possible);
+        respond_problem(ctx, req, res, PROBLEM_INTERDIT, detail);
+        goto out;
+    }
+    struct rule_report violations, warnings;
+    rule_report_init(&violations);
+    rule_report_init(&warnings);
+    struct transition_work work;
+    memset(&work, 0, sizeof work);
+    char sig_text[11], limite_text[11];
+    if (to == CONVENTION_SIGNEE) {
+        struct signataire sigs[CONVENTION_MAX_SIGNATAIRES];
+        struct convention_input input;
+        convention_input_of(&row, &input, sigs);
+        struct date today, sig;
+        programme_today(&today);
+        bool late = false;
+        convention_check_signature(&input, today, &violations, &warnings, &late);
+        if (!rule_report_any(&violations) &&
+            convention_date_signature(input.signataires, input.signataire_count, &sig)) {
+            date_format(sig, sig_text);
+            work.change.date_signature = sig_text;
+            if (row.type == CONVENTION_ADHESION) {
+                date_format(convention_r4_date_limite(sig), limite_text);
+                work.change.date_limite = limite_text;
+            } else {
+                work.relay_adhesion_id = row.adhesion_id;
+            }
+        }
+        work.change.en_retard = late;
+    } else if (to == CONVENTION_VALIDEE_COMITE) {
+        struct axe_strategique axes[CONVENTION_MAX_AXES];
+        size_t count = 0;
+        struct db_conn *conn = NULL;
+        struct db_error err = {{0}, {0}};
+        enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+        if (r == DB_OK) {
+            r = convention_axes(conn, row.id_pvd, axes, CONVENTION_MAX_AXES, &count, &err);
+            db_pool_release(ctx->app->pool, conn);
+        }
+        if (r != DB_OK) {
+            respond_db_error(ctx, req, res, r, &err);
+            goto out;
+        }
+        convention_r9_check(axes, count, &violations); /* R9 */
+    }
+    if (rule_report_any(&violations)) {
+        programme_respond_violations(ctx, req, res, &violations);
+        goto out;
+    }
+    struct journal_scope jscope = territoire_scope_journal(&scope);
+    work.id = row.id;
+    work.revision = row.revision;
+    work.change.vers = convention_etat_name(to);
+    work.change.motif = in.motif;
+    work.scope = &jscope;
+    struct journal_actor actor = auth_journal_actor(ctx);
+    struct db_error err = {{0}, {0}};
+    enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
+                                       transition_unit, &work, &err);
+    if (r == DB_CONFLICT && work.stale)
+        convention_respond_stale(ctx, req, res);
+    else if (r != DB_OK)
+        respond_db_error(ctx, req, res, r, &err);
+    else
+        convention_send(req, res, ctx, 200, &work.after, &scope, &warnings);
+    convention_row_release(&work.after);
+out:
+    json_decref(body);
+    convention_row_release(&row);
+}
+
+/* ---- POST /api/v1/conventions/:id/avenants ------------------------------- */
+
+struct avenant_body {
+    const char *objet;
+    struct date date_signature;
+    const json_t *modifications;
+};
+
+static const struct json_field avenant_fields[] = {
+    {.name = "objet",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct avenant_body, objet),
+     .required = true,
+     .min_length = 1,
+     .max_length = 2000},
+    {.name = "date_signature",
+     .kind = JSON_FIELD_DATE,
+     .offset = offsetof(struct avenant_body, date_signature),
+     .required = true},
+    {.name = "modifications",
+     .kind = JSON_FIELD_VALUE,
+     .offset = offsetof(struct avenant_body, modifications),
+     .required = true},
+    JSON_FIELDS_END,
+};
+
+struct avenant_work {
+    const char *id, *doc, *objet, *date_signature;
+    long revision;
+    const struct journal_scope *scope;
+    struct convention_row after;
+    bool stale;
+};
+
+static enum db_result avenant_unit(struct db_tx *tx, void *ctx, struct db_error *err)
+{
+    struct avenant_work *w = ctx;
+    convention_row_release(&w->after);
+    return convention_avenant(tx, w->id, w->revision, w->doc, w->objet, w->date_signature, w->scope,
+                              &w->after, &w->stale, err);
+}
+
+/* The cadre as the avenant would leave it, for R7 and R10. */
+static void apply_modifications(const json_t *m, struct convention_input *in,
+                                struct secteur_ort *secteurs)
+{
+    const json_t *v;
+    if ((v = json_object_get(m, "vaut_ort")) && json_is_boolean(v))
+        in->vaut_ort = json_is_true(v);
+    if ((v = json_object_get(m, "volet_habitat")))
+        volet_habitat_parse(json_string_value(v), &in->volet_habitat);
+    if ((v = json_object_get(m, "section_habitat_prive"))) {
+        const char *s = json_string_value(v);
+        in->has_section_habitat_prive = s && s[strspn(s, " \t\r\n")] != '\0';
+    }
+    if ((v = json_object_get(m, "secteurs_intervention")) && json_is_array(v)) {
+        size_t i;
+        const json_t *item;
+        in->secteur_count = 0;
+        json_array_foreach(v, i, item)
+        {
+            if (i >= CONVENTION_MAX_SECTEURS)
+                break;
+            secteurs[i].est_centre_ville_ville_principale =
+                json_is_true(json_object_get(item, "est_centre_ville_ville_principale"));
+            in->secteur_count = i + 1;
+        }
+        in->secteurs = secteurs;
+    }
+}
+
+void handle_create_avenant(const struct _u_request *req, struct _u_response *res,
+                           struct request_ctx *ctx)
+{
+    struct convention_row row;
+    struct territoire_scope scope;
+    json_t *body = NULL;
+    char *doc = NULL;
+    FIELD_ERRORS(errs);
+    if (!convention_load_path_or_reply(ctx, req, res, ACTION_CONVENTION_WRITE, NULL, &row, &scope))
+        return;
+    char etag[24];
+    convention_etag(&row, etag);
+    if (!json_body_read_or_reply(ctx, req, res, &body))
+        goto out;
+    struct avenant_body in;
+    memset(&in, 0, sizeof in);
+    json_spec_apply(body, avenant_fields, &in, "", &errs);
+    const json_t *signataires = NULL, *secteurs = NULL;
+    if (in.modifications && !json_is_object(in.modifications))
+        field_errors_add(&errs, "/modifications", NULL, "type-invalide",
+                         "La valeur doit être un objet (JSON Merge Patch du contenu).");
+    else if (in.modifications)
+        convention_content_check(in.modifications, row.type, CONTENT_AVENANT, "/modifications",
+                                 &errs, &signataires, &secteurs);
+    if (errs.count > 0) {
+        respond_body_errors(ctx, req, res, &errs);
+        goto out;
+    }
+    if (!if_match_or_reply(ctx, req, res, etag))
+        goto out;
+    if (row.etat != CONVENTION_SIGNEE) {
+        respond_etat(ctx, req, res, &row, "signee");
+        goto out;
+    }
+    struct rule_report violations;
+    rule_report_init(&violations);
+    struct date today;
+    programme_today(&today);
+    char d[11];
+    date_format(in.date_signature, d);
+    if (date_compare(in.date_signature, today) > 0)
+        rule_report_add(&violations, "", "date-signature-future", "/date_signature",
+                        "La date de signature %s est dans le futur.", d);
+    if (row.has_date_signature && date_compare(in.date_signature, row.date_signature) < 0)
+        rule_report_add(&violations, "", "avenant-anterieur-convention", "/date_signature",
+                        "Un avenant ne peut être signé (%s) avant la convention qu'il modifie.", d);
+    if (row.type == CONVENTION_CADRE) {
+        struct signataire sigs[CONVENTION_MAX_SIGNATAIRES];
+        struct secteur_ort sect[CONVENTION_MAX_SECTEURS];
+        struct convention_input input;
+        convention_input_of(&row, &input, sigs);
+        apply_modifications(in.modifications, &input, sect);
+        size_t from = violations.count;
+        convention_r6_check(&input, &violations);  /* R6: vaut_ort may have been switched on */
+        convention_r7_check(&input, &violations);  /* R7 */
+        convention_r10_check(&input, &violations); /* R10 */
+        prefix_pointers(&violations, from, "/modifications");
+    }
+    if (rule_report_any(&violations)) {
+        programme_respond_violations(ctx, req, res, &violations);
+        goto out;
+    }
+    doc = json_dumps(in.modifications, JSON_COMPACT);
+    struct journal_scope jscope = territoire_scope_journal(&scope);
+    struct avenant_work work;
+    memset(&work, 0, sizeof work);
+    work.id = row.id;
+    work.doc = doc;
+    work.objet = in.objet;
+    work.date_signature = d;
+    work.revision = row.revision;
+    work.scope = &jscope;
+    struct journal_actor actor = auth_journal_actor(ctx);
+    struct db_error err = {{0}, {0}};
+    enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
+                                       avenant_unit, &work, &err);
+    if (r == DB_CONFLICT && work.stale)
+        convention_respond_stale(ctx, req, res);
+    else if (r != DB_OK)
+        respond_db_error(ctx, req, res, r, &err);
+    else {
+        char location[120];
+        snprintf(location, sizeof location, "/api/v1/conventions/%s/versions/%d", row.id,
+                 work.after.numero_version);
+        u_map_put(res->map_header, "Location", location);
+        convention_send(req, res, ctx, 201, &work.after, &scope, NULL);
+    }
+    convention_row_release(&work.after);
+out:
+    free(doc);
+    json_decref(body);
+    convention_row_release(&row);
+}
+
+/* ---- GET /api/v1/conventions/:id/versions[/:numero] ---------------------- */
+
+void handle_list_convention_versions(const struct _u_request *req, struct _u_response *res,
+                                     struct request_ctx *ctx)
+{
+    static const char *const known[] = {"id", "limite", "curseur", NULL};
+    static const char *const link_params[] = {"limite", "curseur", NULL};
+    struct convention_row row;
+    struct territoire_scope scope;
+    if (!convention_load_path_or_reply(ctx, req, res, ACTION_CONVENTION_READ, known, &row, &scope))
+        return;
+    FIELD_ERRORS(errs);
+    size_t limit;
+    query_limit(req, &limit, &errs);
+    char key[CURSOR_KEY_MAX + 1];
+    const char *after = NULL;
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
+                               &errs);
+        goto out;
+    }
+    uint32_t fp = cursor_fingerprint(row.id);
+    if (!query_cursor_or_reply(ctx, req, res, "versions", fp, key, &after))
+        goto out;
+    char *end = NULL;
+    long after_numero = after ? strtol(after, &end, 10) : 0;
+    if (after && (end == after || *end || after_numero < 0)) {
+        respond_problem(ctx, req, res, PROBLEM_CURSEUR_INVALIDE, "Curseur invalide.");
+        goto out;
+    }
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    char *json = NULL, last[24];
+    bool more = false;
+    enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+    if (r == DB_OK) {
+        r = convention_versions(conn, row.id, after_numero, limit, &json, last, &more, &err);
+        db_pool_release(ctx->app->pool, conn);
+    }
+    if (r != DB_OK)
+        respond_db_error(ctx, req, res, r, &err);
+    else
+        respond_page(req, res, link_params, json, "versions", fp, last, more);
+    free(json);
+out:
+    convention_row_release(&row);
+}
+
+void handle_get_convention_version(const struct _u_request *req, struct _u_response *res,
+                                   struct request_ctx *ctx)
+{
+    static const char *const known[] = {"id", "numero", NULL};
+    const char *numero_text = query_get(req, "numero");
+    char *end = NULL;
+    long numero = numero_text ? strtol(numero_text, &end, 10) : 0;
+    if (!numero_text || end == numero_text || *end || numero < 1 || numero > 100000 ||
+        numero_text[0] == '+' || numero_text[0] == '0') {
+        FIELD_ERRORS(errs);
+        field_errors_add(&errs, "/numero", "numero", "format-invalide",
+                         "Numéro de version attendu : entier de 1 à 100000.");
+        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.",
+                               &errs);
+        return;
+    }
+    struct convention_row row;
+    struct territoire_scope scope;
+    if (!convention_load_path_or_reply(ctx, req, res, ACTION_CONVENTION_READ, known, &row, &scope))
+        return;
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    char *json = NULL;
+    enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+    if (r == DB_OK) {
+        r = convention_version(conn, row.id, numero, &json, &err);
+        db_pool_release(ctx->app->pool, conn);
+    }
+    if (r == DB_NOT_FOUND) {
+        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
+                        "Cette convention n'a pas (encore) de version signée de ce numéro.");
+    } else if (r != DB_OK) {
+        respond_db_error(ctx, req, res, r, &err);
+    } else {
+        char etag[24];
+        http_etag(json, strlen(json), etag);
+        respond_conditional_json(req, res, json, strlen(json), etag);
+    }
+    free(json);
+    convention_row_release(&row);
+}

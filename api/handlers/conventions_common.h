@@ -1,0 +1,85 @@
+/* Helpers shared by the convention handlers (conventions.c: create, read,
+ * list, update; conventions_actions.c: signatures, transitions, avenants,
+ * versions; statistiques.c): loading a convention with its authorization,
+ * rendering it for the caller, validating its content. */
+#ifndef PVD_API_HANDLERS_CONVENTIONS_COMMON_H
+#define PVD_API_HANDLERS_CONVENTIONS_COMMON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <ulfius.h>
+
+#include "../../db/convention_repository.h"
+#include "../../db/territoire_scope.h"
+#include "../http.h"
+#include "../problem.h"
+
+bool convention_is_uuid(const char *s);
+
+/* Loads convention `id` (already validated as a UUID) into *row and its
+ * territoire's scope (plus its signataires' SIRENs) into *scope, and decides
+ * `action`. true: allowed (the caller releases row). false: an answer was sent
+ * (404 when absent or hidden, 403, 503) and row holds nothing. */
+bool convention_load_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                              struct _u_response *res, enum action action, const char *id,
+                              struct convention_row *row, struct territoire_scope *scope);
+
+/* Same with the path parameter `id` (400 when not a UUID or when a
+ * parameter outside `known` (NULL-terminated, with "id"; NULL: {"id"}) is
+ * given). */
+bool convention_load_path_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                   struct _u_response *res, enum action action,
+                                   const char *const *known, struct convention_row *row,
+                                   struct territoire_scope *scope);
+
+/* Strong ETag of a stored representation (caller-independent). */
+void convention_etag(const struct convention_row *row, char out[24]);
+
+/* Adds to obj (a convention_representation) what depends on the caller and
+ * on today: transitions_possibles (empty unless `may_transition`), the
+ * read-time en_retard of an adhésion and avertissements (R4), plus the
+ * warnings in extra (may be NULL). */
+void convention_decorate(json_t *obj, const struct request_ctx *ctx, bool may_transition,
+                         const struct rule_report *extra);
+
+/* Sends row's representation decorated for the caller, with its ETag.
+ * A GET honours If-None-Match (304). */
+void convention_send(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx,
+                     int status, const struct convention_row *row, struct territoire_scope *scope,
+                     const struct rule_report *extra);
+
+/* Validation of content members (create, PATCH, avenant modifications).
+ * mode CONTENT_CREATE: intitule required, type and id_pvd allowed;
+ * CONTENT_PATCH: every member optional (null removes an optional one);
+ * CONTENT_AVENANT: as PATCH without signataires. Members of the other type
+ * are unknown (400 champ-inconnu). Errors carry pointers under prefix. On
+ * success, *signataires / *secteurs are the arrays when present (borrowed
+ * from obj). */
+enum content_mode { CONTENT_CREATE, CONTENT_PATCH, CONTENT_AVENANT };
+void convention_content_check(const json_t *obj, enum convention_type type, enum content_mode mode,
+                              const char *prefix, struct field_errors *errs,
+                              const json_t **signataires, const json_t **secteurs);
+
+/* R42-like referential check of the signataires: every organisation_id
+ * exists ("organisation-inconnue") and no (organisation, role) pair repeats
+ * ("signataire-en-double"), appended to violations. False (answer sent) on a
+ * database failure. */
+bool convention_signataires_check(struct request_ctx *ctx, const struct _u_request *req,
+                                  struct _u_response *res, const json_t *signataires,
+                                  const char *prefix, struct rule_report *violations);
+
+/* The convention_input of the domain checks from a stored row (signataires,
+ * secteurs, adhésion, R6 SIRENs). Pointers into row. */
+void convention_input_of(const struct convention_row *row, struct convention_input *in,
+                         struct signataire *signataires);
+
+/* 412 when a write found the row changed since the caller's check. */
+void convention_respond_stale(struct request_ctx *ctx, const struct _u_request *req,
+                              struct _u_response *res);
+
+/* 409 conflit with one erreurs item (pointer, code, message = detail). */
+void convention_respond_conflict(struct request_ctx *ctx, const struct _u_request *req,
+                                 struct _u_response *res, const char *pointer, const char *code,
+                                 const char *detail);
+
+#endif

@@ -1,0 +1,71 @@
+/* Follow-up figures of the conventions for the préfectures and the ANCT
+ * (issue #4 §2): computed over the caller's perimeter with the same filters
+ * and the same lateness definition as GET /api/v1/conventions, so that every
+ * count equals the total of the matching list. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../db/convention_repository.h"
+#include "../../domain/identifiers.h"
+#include "../auth.h"
+#include "../query.h"
+#include "handlers.h"
+#include "programme.h"
+
+static bool is_type(const char *s)
+{
+    enum convention_type t;
+    return convention_type_parse(s, &t);
+}
+
+void handle_get_statistiques_conventions(const struct _u_request *req, struct _u_response *res,
+                                         struct request_ctx *ctx)
+{
+    static const char *const known[] = {"type", "departement", "region", NULL};
+    FIELD_ERRORS(errs);
+    const char *type, *dep, *reg;
+    query_check_known(req, known, &errs);
+    query_code(req, "type", is_type, "adhesion ou cadre", &type, &errs);
+    query_code(req, "departement", departement_code_is_valid, "un code de département", &dep,
+               &errs);
+    query_code(req, "region", region_code_is_valid, "un code de région", &reg, &errs);
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
+                               &errs);
+        return;
+    }
+    /* The figures are computed over the caller's perimeter: no target. */
+    if (authz_decide(&ctx->principal->authz, ACTION_STATISTIQUES_READ, NULL) != AUTHZ_ALLOW) {
+        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+                        "Les statistiques de suivi sont réservées aux préfectures et à l'ANCT.");
+        return;
+    }
+    struct date today;
+    char today_text[11];
+    programme_today(&today);
+    date_format(today, today_text);
+    struct convention_filter f = {role_name(ctx->principal->authz.role),
+                                  &ctx->principal->authz.perimeter,
+                                  type,
+                                  NULL,
+                                  NULL,
+                                  dep,
+                                  reg,
+                                  NULL,
+                                  today_text};
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    char *json = NULL;
+    enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+    if (r == DB_OK) {
+        r = convention_statistiques(conn, &f, &json, &err);
+        db_pool_release(ctx->app->pool, conn);
+    }
+    if (r != DB_OK) {
+        respond_db_error(ctx, req, res, r, &err);
+        return;
+    }
+    respond_json_raw(res, 200, json, strlen(json));
+    free(json);
+}
