@@ -49,6 +49,15 @@ static const struct route routes[] = {
     {"GET",   "/api/v1/statistiques/conventions", ROUTE_HABILITATED, "statistiques.lire",     handle_get_statistiques_conventions},
     {"POST",  "/api/v1/oauth/token",              ROUTE_PUBLIC,      NULL,                    handle_oauth_token},
     {"GET",   "/api/v1/.well-known/jwks.json",    ROUTE_PUBLIC,      NULL,                    handle_get_jwks},
+    /* Issue 4 §1: organisations and territoires PVD */
+    {"GET",   "/api/v1/organisations",            ROUTE_PUBLIC,      NULL,                    handle_list_organisations},
+    {"POST",  "/api/v1/organisations",            ROUTE_HABILITATED, "organisation.ecrire",   handle_create_organisation},
+    {"GET",   "/api/v1/organisations/:id",        ROUTE_PUBLIC,      NULL,                    handle_get_organisation},
+    {"PATCH", "/api/v1/organisations/:id",        ROUTE_HABILITATED, "organisation.ecrire",   handle_patch_organisation},
+    {"GET",   "/api/v1/territoires",              ROUTE_PUBLIC,      NULL,                    handle_list_territoires},
+    {"POST",  "/api/v1/territoires",              ROUTE_HABILITATED, "territoire.ecrire",     handle_create_territoire},
+    {"GET",   "/api/v1/territoires/:id_pvd",      ROUTE_PUBLIC,      NULL,                    handle_get_territoire},
+    {"PATCH", "/api/v1/territoires/:id_pvd",      ROUTE_HABILITATED, "territoire.ecrire",     handle_patch_territoire},
 };
 /* clang-format on */
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])
