@@ -855,9 +855,9 @@ void handle_update_convention(const struct _u_request *req, struct _u_response *
         char detail[300];
         bool signed_once = row.etat == CONVENTION_SIGNEE || row.etat == CONVENTION_RELAYEE;
         snprintf(detail, sizeof detail,
-                 signed_once ? "Convention %s : elle ne change plus que par avenant "
-                               "(POST /api/v1/conventions/{id}/avenants)."
-                             : "Convention %s : elle ne se modifie plus.",
+                 signed_once ? "La convention est à l'état %s : elle ne change plus que par un "
+                               "avenant (POST /api/v1/conventions/{id}/avenants)."
+                             : "La convention est à l'état %s : elle ne se modifie plus.",
                  convention_etat_name(row.etat));
         convention_respond_conflict(ctx, req, res, "",
                                     signed_once ? "avenant-requis" : "convention-figee", detail);

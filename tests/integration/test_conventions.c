@@ -957,7 +957,7 @@ Test(conventions, outside_the_perimeter_a_convention_does_not_exist)
     http_response_release(&r);
     struct who rhone, financeur;
     who_new(&rhone, "prefecture_instructeur", "{\"departements\":[\"69\"]}");
-    who_new(&financeur, "financeur", "{\"sirens\":[\"180020026\"]}");
+    who_new(&financeur, "financeur", "{\"sirens\":[\"200033652\"]}");
     conv_path(&a, NULL, path);
     send(&rhone, "GET", path, NULL, NULL, &r);
     http_expect_problem(&r, 404, "ressource-introuvable");
