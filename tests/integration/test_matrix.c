@@ -74,6 +74,17 @@ static const struct expectation expectations[] = {
      * re-creates pvd-27-58-900, so an allowed caller gets 409 conflit. */
     {"POST",   "territoire.ecrire",     {{409, 409}, {409, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
     {"PATCH",  "territoire.ecrire",     {{200, 200}, {200, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
+    /* Issue 4 §2. Conventions: the target is a SIGNED adhésion of pvd-27-58-900,
+     * so that an allowed PATCH gets 409 (avenant-requis), an allowed signature
+     * 409 (not en_signature), an allowed transition to brouillon 409 (no such
+     * edge), an allowed creation 409 (an active adhésion exists); the list is
+     * filtered by perimeter (200 for all). */
+    {"GET",    "convention.lire",       {{200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}}},
+    {"POST",   "convention.ecrire",     {{409, 409}, {403, 404}, {403, 404}, {409, 404}, {409, 404}, {403, 404}}},
+    {"PATCH",  "convention.ecrire",     {{409, 409}, {403, 404}, {403, 404}, {409, 404}, {409, 404}, {403, 404}}},
+    {"POST",   "convention.signer",     {{409, 409}, {409, 404}, {409, 404}, {403, 404}, {409, 404}, {409, 404}}},
+    {"POST",   "convention.transition", {{409, 409}, {409, 404}, {403, 404}, {409, 404}, {409, 404}, {403, 404}}},
+    {"GET",    "statistiques.lire",     {{200, 200}, {200, 200}, {200, 200}, {403, 403}, {403, 403}, {403, 403}}},
 };
 /* The read of one habilitation by id (GET …/:id) differs from the list. */
 static const int read_one[WHO__COUNT][2] = {
@@ -81,6 +92,12 @@ static const int read_one[WHO__COUNT][2] = {
 /* The bulk import (dry run): a préfecture outside gets 200 with the line refused. */
 static const int import_status[WHO__COUNT][2] = {
     {200, 200}, {200, 200}, {403, 403}, {403, 403}, {403, 403}, {403, 403}};
+/* One convention (GET /conventions/:id, its versions): 404 outside. */
+static const int convention_read_one[WHO__COUNT][2] = {
+    {200, 200}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 404}};
+/* An avenant to the signed adhésion: created (201) by whoever may write. */
+static const int convention_avenant[WHO__COUNT][2] = {
+    {201, 201}, {403, 404}, {403, 404}, {201, 404}, {201, 404}, {403, 404}};
 /* clang-format on */
 
 struct principal_fixture {
@@ -89,6 +106,7 @@ struct principal_fixture {
 
 static struct principal_fixture fixtures[WHO__COUNT][2];
 static char admin_header[4400];
+static void setup_convention_fixture(void);
 
 static void post_json(const char *auth, const char *path, const char *body, struct http_response *r)
 {
@@ -147,6 +165,7 @@ static void setup_fixtures(void)
     for (int w = 0; w < WHO__COUNT; w++)
         for (int o = 0; o < 2; o++)
             make_principal((enum who)w, o, &fixtures[w][o]);
+    setup_convention_fixture();
 }
 
 /* A fresh target in the Nièvre: a collectivité habilitation on 215800624. */
@@ -201,6 +220,91 @@ static void territoire_etag(char etag[64])
     http_response_release(&r);
 }
 
+/* The matrix convention: a signed adhésion of pvd-27-58-900 (commune
+ * 215800624 on its délibération, the État), signed by the inside élu and
+ * préfecture. */
+static char matrix_convention[64];
+
+static void matrix_send(const char *method, const char *path, const char *auth, const char *etag,
+                        const char *body, struct http_response *r)
+{
+    char im[100];
+    const char *headers[4] = {auth, "Content-Type: application/json", NULL, NULL};
+    if (etag) {
+        snprintf(im, sizeof im, "If-Match: %s", etag);
+        headers[2] = im;
+    }
+    http_request(method, path, headers, body, body ? strlen(body) : 0, r);
+}
+
+static void convention_etag(char etag[64])
+{
+    char path[120];
+    struct http_response r;
+    snprintf(path, sizeof path, "/api/v1/conventions/%s", matrix_convention);
+    matrix_send("GET", path, admin_header, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    snprintf(etag, 64, "%s", http_header(&r, "ETag"));
+    http_response_release(&r);
+}
+
+static void setup_convention_fixture(void)
+{
+    struct http_response r;
+    char commune[64], etat[64], body[1200], path[160], etag[64], s0[64], s1[64];
+    http_get("/api/v1/organisations?siren=215800624", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    snprintf(commune, sizeof commune, "%s",
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(r.json, "elements"), 0), "id")));
+    http_response_release(&r);
+    post_json(admin_header, "/api/v1/organisations",
+              "{\"nature\":\"etat\",\"nom\":\"Préfecture de la Nièvre\"}", &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    snprintf(etat, sizeof etat, "%s", json_string_value(json_object_get(r.json, "id")));
+    http_response_release(&r);
+    snprintf(body, sizeof body,
+             "{\"type\":\"adhesion\",\"id_pvd\":\"" MATRIX_TERRITOIRE "\",\"intitule\":"
+             "\"Adhésion (matrice)\",\"signataires\":[{\"organisation_id\":\"%s\",\"role\":"
+             "\"beneficiaire\",\"representant_nom\":\"Maire\",\"representant_qualite\":"
+             "\"Maire\",\"date_deliberation\":\"2024-01-02\"},{\"organisation_id\":\"%s\","
+             "\"role\":\"etat\",\"representant_nom\":\"Préfet\",\"representant_qualite\":"
+             "\"Préfet\"}]}",
+             commune, etat);
+    post_json(admin_header, "/api/v1/conventions", body, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    const json_t *sigs = json_object_get(r.json, "signataires");
+    snprintf(matrix_convention, sizeof matrix_convention, "%s",
+             json_string_value(json_object_get(r.json, "id")));
+    snprintf(s0, sizeof s0, "%s",
+             json_string_value(json_object_get(json_array_get(sigs, 0), "id")));
+    snprintf(s1, sizeof s1, "%s",
+             json_string_value(json_object_get(json_array_get(sigs, 1), "id")));
+    snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
+    http_response_release(&r);
+    const char *elu = fixtures[WHO_ELU][0].header, *pref = fixtures[WHO_PREF_DEP][0].header;
+    struct {
+        const char *who, *suffix, *body;
+    } steps[4] = {{elu, "/transitions", "{\"vers\":\"en_signature\"}"},
+                  {elu, "/signatures", NULL},
+                  {pref, "/signatures", NULL},
+                  {elu, "/transitions", "{\"vers\":\"signee\"}"}};
+    char sign0[200], sign1[200];
+    snprintf(sign0, sizeof sign0, "{\"signataire_id\":\"%s\",\"date_signature\":\"2024-01-10\"}",
+             s0);
+    snprintf(sign1, sizeof sign1, "{\"signataire_id\":\"%s\",\"date_signature\":\"2024-01-11\"}",
+             s1);
+    steps[1].body = sign0;
+    steps[2].body = sign1;
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "/api/v1/conventions/%s%s", matrix_convention, steps[i].suffix);
+        matrix_send("POST", path, steps[i].who, etag, steps[i].body, &r);
+        cr_assert_eq(r.status, 200, "matrix convention, step %d: " HTTP_BODY, i, r.body);
+        snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
+        http_response_release(&r);
+    }
+}
+
 /* Performs the route for this caller; returns the status. */
 static long exercise(const char *method, const char *path, const char *action, const char *auth)
 {
@@ -223,8 +327,15 @@ static long exercise(const char *method, const char *path, const char *action, c
         territoire_etag(etag);
         snprintf(url, sizeof url, "/api/v1/territoires/" MATRIX_TERRITOIRE);
     }
+    if (strstr(path, "/conventions/:id")) {
+        const char *rest = strstr(path, "/conventions/:id") + strlen("/conventions/:id");
+        convention_etag(etag);
+        snprintf(url, sizeof url, "/api/v1/conventions/%s%s", matrix_convention,
+                 strstr(rest, ":numero") ? "/versions/1" : rest);
+    }
     const char *content_type = "Content-Type: application/json";
-    if (strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0 || strstr(path, "/secret")) {
+    if (strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0 || strstr(path, "/secret") ||
+        (strcmp(method, "POST") == 0 && strstr(path, "/conventions/:id"))) {
         snprintf(if_match, sizeof if_match, "If-Match: %s", etag);
         headers[auth ? 1 : 0] = if_match;
     }
@@ -251,6 +362,19 @@ static long exercise(const char *method, const char *path, const char *action, c
         payload = "id_pvd;insee_com\n" MATRIX_TERRITOIRE ";58062\n";
         content_type = "Content-Type: text/csv";
     }
+    if (strcmp(method, "POST") == 0 && strcmp(path, "/api/v1/conventions") == 0)
+        payload =
+            "{\"type\":\"adhesion\",\"id_pvd\":\"" MATRIX_TERRITOIRE "\",\"intitule\":\"Matrice\"}";
+    else if (strcmp(method, "PATCH") == 0 && strstr(path, "/conventions/:id"))
+        payload = "{\"intitule\":\"Matrice\"}";
+    else if (strstr(path, "/conventions/:id/signatures"))
+        payload = "{\"signataire_id\":\"00000000-0000-4000-8000-000000000000\","
+                  "\"date_signature\":\"2024-01-10\"}";
+    else if (strstr(path, "/conventions/:id/transitions"))
+        payload = "{\"vers\":\"brouillon\"}";
+    else if (strstr(path, "/conventions/:id/avenants"))
+        payload = "{\"objet\":\"Avenant (matrice)\",\"date_signature\":\"2024-02-01\","
+                  "\"modifications\":{\"etudes_existantes\":\"Étude\"}}";
     if (payload) {
         size_t n = 0;
         while (headers[n])
@@ -275,6 +399,10 @@ static int expected_status(const char *method, const char *path, const char *act
         return who == WHO_ANCT ? 200 : 403;
     if (strcmp(method, "POST") == 0 && strcmp(path, "/api/v1/territoires/import") == 0)
         return import_status[who][outside];
+    if (strcmp(method, "GET") == 0 && strstr(path, "/conventions/:id"))
+        return convention_read_one[who][outside];
+    if (strcmp(method, "POST") == 0 && strstr(path, "/conventions/:id/avenants"))
+        return convention_avenant[who][outside];
     for (size_t i = 0; i < sizeof expectations / sizeof expectations[0]; i++)
         if (strcmp(expectations[i].method, method) == 0 &&
             strcmp(expectations[i].action, action) == 0)
