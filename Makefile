@@ -94,6 +94,12 @@ $(B)/bin/resilience: $(call OBJ,$(RES_TESTS) $(IT_SUPPORT))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion $(shell pkg-config --libs libcurl)
 
+# The real lauréats file imported in its own database (tests/run.sh import_suite).
+IMPORT_TESTS := $(wildcard tests/import/test_*.c)
+$(B)/bin/import-reel: $(call OBJ,$(IMPORT_TESTS) $(IT_SUPPORT))
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion $(shell pkg-config --libs libcurl)
+
 $(B)/bin/db: $(call OBJ,tests/integration/test_db.c $(DB_SRC) $(DOMAIN_SRC))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion
@@ -116,6 +122,7 @@ $(B)/fuzz/%: tests/fuzz/%.c $(UNIT_SRC)
 
 test-binaries: $(B)/pvd-api $(B)/bin/pvd-api-asan $(B)/bin/unit $(B)/bin/unit-asan \
                $(B)/bin/integration $(B)/bin/resilience $(B)/bin/db $(B)/bin/test-idp $(B)/bin/db-asan \
+               $(B)/bin/import-reel \
                $(B)/bin/tsan-rate-limit $(FUZZ_TARGETS)
 
 unit: $(B)/bin/unit

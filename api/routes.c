@@ -56,6 +56,7 @@ static const struct route routes[] = {
     {"PATCH", "/api/v1/organisations/:id",        ROUTE_HABILITATED, "organisation.ecrire",   handle_patch_organisation},
     {"GET",   "/api/v1/territoires",              ROUTE_PUBLIC,      NULL,                    handle_list_territoires},
     {"POST",  "/api/v1/territoires",              ROUTE_HABILITATED, "territoire.ecrire",     handle_create_territoire},
+    {"POST",  "/api/v1/territoires/import",       ROUTE_HABILITATED, "territoire.ecrire",     handle_import_territoires},
     {"GET",   "/api/v1/territoires/:id_pvd",      ROUTE_PUBLIC,      NULL,                    handle_get_territoire},
     {"PATCH", "/api/v1/territoires/:id_pvd",      ROUTE_HABILITATED, "territoire.ecrire",     handle_patch_territoire},
 };

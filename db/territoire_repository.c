@@ -108,17 +108,36 @@ enum db_result territoire_insert(struct db_tx *tx, const struct territoire_write
 {
     char millesime[16];
     snprintf(millesime, sizeof millesime, "%d", w->millesime);
-    const char *params[7] = {
-        w->id_pvd,      w->nom,   w->code_departement, w->code_region, w->date_designation,
-        w->date_sortie, millesime};
+    char *communes = array_literal(w->communes, w->commune_count);
+    char *epcis = array_literal(w->epcis, w->epci_count);
+    enum db_result r = DB_FAILED;
     memset(created, 0, sizeof *created);
-    enum db_result r = exec(tx->conn,
-                            "INSERT INTO territoires (id_pvd, nom, code_departement, code_region, "
-                            "date_designation, date_sortie, millesime) VALUES ($1, $2, $3, $4, "
-                            "$5::date, $6::date, $7::int)",
-                            7, params, err);
-    if (r == DB_OK)
-        r = insert_members(tx, w, err);
+    /* One round trip (the import writes hundreds): the foreign keys of the
+     * members are checked at the end of the statement. */
+    if (communes && epcis) {
+        const char *params[9] = {w->id_pvd,
+                                 w->nom,
+                                 w->code_departement,
+                                 w->code_region,
+                                 w->date_designation,
+                                 w->date_sortie,
+                                 millesime,
+                                 communes,
+                                 epcis};
+        r = exec(tx->conn,
+                 "WITH t AS (INSERT INTO territoires (id_pvd, nom, code_departement, code_region, "
+                 "date_designation, date_sortie, millesime) VALUES ($1, $2, $3, $4, $5::date, "
+                 "$6::date, $7::int) RETURNING id_pvd), "
+                 "c AS (INSERT INTO territoire_communes (id_pvd, code_insee, rang) "
+                 "SELECT t.id_pvd, code, n - 1 FROM t, unnest($8::text[]) WITH ORDINALITY AS "
+                 "u(code, n)) "
+                 "INSERT INTO territoire_epcis (id_pvd, siren, rang) "
+                 "SELECT t.id_pvd, siren, n - 1 FROM t, unnest($9::text[]) WITH ORDINALITY AS "
+                 "u(siren, n)",
+                 9, params, err);
+    }
+    free(communes);
+    free(epcis);
     if (r == DB_OK)
         r = territoire_get(tx->conn, w->id_pvd, created, err);
     if (r == DB_OK)

@@ -133,6 +133,22 @@ resilience_suite() { # resilience_suite SERVER_BIN
 	stop_server
 }
 
+import_suite() { # import_suite SERVER_BIN: the real lauréats file, in its own database
+	local bin=$1 url port log capture
+	url=$(fresh_db pvd_it_import)
+	DATABASE_URL=$url "$bin" import-referentiel node_modules/@etalab/decoupage-administratif/data 2026 >/dev/null 2>&1
+	port=$(free_port)
+	log=$B/tests/server-import.log
+	capture=$B/tests/capture-import.jsonl
+	: >"$capture"
+	start_server "$bin" "$port" "$log" DATABASE_URL="$url" "${AUTH_ENV[@]}" RATE_LIMIT_PER_MINUTE=0
+	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_CAPTURE=$capture PVD_TEST_DATABASE_URL=$url \
+		PVD_TEST_LAUREATS_CSV=$PWD/tests/data/laureats-pvd-2021.csv \
+		$B/bin/import-reel --jobs 1 || { stop_server || true; return 1; }
+	stop_server
+	node tests/contract/validate_responses.mjs openapi/openapi.yaml "$capture"
+}
+
 # A request in flight when SIGTERM arrives is finished; new connections are
 # refused at once; the server exits 0.
 drain_suite() {
@@ -223,6 +239,9 @@ step "HTTP API suite, real server and PostgreSQL"
 run api api_suite normal $B/pvd-api
 step "HTTP API suite, server under ASan+UBSan"
 run api-asan api_suite asan $B/bin/pvd-api-asan
+
+step "bulk import of the real lauréats file (own database)"
+run import import_suite $B/pvd-api
 
 step "resilience: pool exhausted, PostgreSQL killed and restarted (ASan+UBSan server)"
 run resilience resilience_suite $B/bin/pvd-api-asan

@@ -96,5 +96,7 @@ void handle_get_territoire(const struct _u_request *req, struct _u_response *res
                            struct request_ctx *ctx);
 void handle_patch_territoire(const struct _u_request *req, struct _u_response *res,
                              struct request_ctx *ctx);
+void handle_import_territoires(const struct _u_request *req, struct _u_response *res,
+                               struct request_ctx *ctx);
 
 #endif

@@ -12,9 +12,11 @@ $$;
 -- designe | adherent | conventionne | sorti (domain.md §1.3, §2.1): sorti when
 -- date_sortie is set or every adhésion it ever had is abandonnee; conventionne
 -- when a convention-cadre is signee or echue; adherent when an adhésion is
--- signee or relayee; designe otherwise. NULL for an unknown id_pvd.
-CREATE FUNCTION territoire_etat(p_id_pvd text) RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT CASE
+-- signee or relayee; designe otherwise. NULL for an unknown id_pvd. PL/pgSQL:
+-- plans cached per connection.
+CREATE FUNCTION territoire_etat(p_id_pvd text) RETURNS text LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT CASE
         WHEN t.date_sortie IS NOT NULL THEN 'sorti'
         WHEN EXISTS (SELECT 1 FROM conventions c WHERE c.id_pvd = t.id_pvd AND c.type = 'adhesion')
              AND NOT EXISTS (SELECT 1 FROM conventions c WHERE c.id_pvd = t.id_pvd
@@ -24,15 +26,18 @@ CREATE FUNCTION territoire_etat(p_id_pvd text) RETURNS text LANGUAGE sql STABLE 
         WHEN EXISTS (SELECT 1 FROM conventions c WHERE c.id_pvd = t.id_pvd AND c.type = 'adhesion'
                      AND c.etat IN ('signee', 'relayee')) THEN 'adherent'
         ELSE 'designe' END
-    FROM territoires t WHERE t.id_pvd = p_id_pvd
+    FROM territoires t WHERE t.id_pvd = p_id_pvd);
+END
 $$;
 
 -- The representation without `avertissements` (R2 warnings are computed by the
 -- service, domain/territoire.c, from the communes' populations given here).
 -- Communes and EPCIs are described from the loaded referential; one that left
--- it keeps its code with null name and population.
-CREATE FUNCTION territoire_representation(t territoires) RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object(
+-- it keeps its code with null name and population. PL/pgSQL (not SQL) so
+-- that its plans are cached per connection: the bulk import renders hundreds.
+CREATE FUNCTION territoire_representation(t territoires) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN jsonb_build_object(
         'id_pvd', t.id_pvd, 'nom', t.nom,
         'code_departement', t.code_departement, 'code_region', t.code_region,
         'communes', COALESCE((
@@ -48,5 +53,6 @@ CREATE FUNCTION territoire_representation(t territoires) RETURNS jsonb LANGUAGE 
             WHERE te.id_pvd = t.id_pvd), '[]'::jsonb),
         'date_designation', t.date_designation, 'date_sortie', t.date_sortie,
         'etat', territoire_etat(t.id_pvd), 'millesime', t.millesime,
-        'cree_le', horodatage(t.cree_le), 'modifie_le', horodatage(t.modifie_le))
+        'cree_le', horodatage(t.cree_le), 'modifie_le', horodatage(t.modifie_le));
+END
 $$;

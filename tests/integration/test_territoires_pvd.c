@@ -400,3 +400,152 @@ Test(territoires_pvd, list_filters_and_keyset_paging)
     cr_assert_eq(r.status, 400, HTTP_BODY, r.body);
     http_response_release(&r);
 }
+
+/* ---- Bulk import (small files; the real one: tests/import) ------------- */
+
+static void import_csv(const struct caller *c, const char *query, const char *csv,
+                       const char *content_type, struct http_response *r)
+{
+    char path[120];
+    snprintf(path, sizeof path, "/api/v1/territoires/import%s", query);
+    const char *headers[] = {c->header, content_type, NULL};
+    http_request("POST", path, headers, csv, strlen(csv), r);
+}
+
+static const char *line_field(const json_t *report, size_t i, const char *name)
+{
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(report, "lignes"), i), name));
+}
+
+static long line_total(const json_t *report, const char *name)
+{
+    return (long)json_integer_value(
+        json_object_get(json_object_get(report, "lignes_totaux"), name));
+}
+
+Test(territoires_pvd, import_dry_run_writes_nothing_then_applies_then_reimport_is_inchange)
+{
+    struct caller a;
+    struct http_response r;
+    admin(&a);
+    /* BOM, ',' separator, CRLF, RFC 4180 quoting with a separator, a doubled
+     * quote and a line break inside fields; extra columns ignored. */
+    const char *csv = "\xEF\xBB\xBF"
+                      "\"id_pvd\",\"insee_com\",\"lib_com\",\"pop\",\"siren_epci\"\r\n"
+                      "pvd-75-87-901,87001,\"Aixe-sur-Vienne, \"\"la\"\"\",5800,248719288\r\n"
+                      "pvd-75-87-901,87015,\"Bos-\nmie\",1000,248719288\r\n";
+    import_csv(&a, "", csv, "Content-Type: text/csv; charset=utf-8", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert(json_is_false(json_object_get(r.json, "applique")));
+    cr_assert_eq(line_total(r.json, "cree"), 2, HTTP_BODY, r.body);
+    cr_assert_str_eq(line_field(r.json, 0, "resultat"), "cree");
+    cr_assert_eq(json_integer_value(json_object_get(
+                     json_array_get(json_object_get(r.json, "lignes"), 1), "ligne")),
+                 3);
+    http_response_release(&r);
+    http_get("/api/v1/territoires/pvd-75-87-901", &r);
+    cr_assert_eq(r.status, 404, "a dry run writes nothing");
+    http_response_release(&r);
+
+    import_csv(&a, "?appliquer=true", csv, "Content-Type: text/csv", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert(json_is_true(json_object_get(r.json, "applique")));
+    http_response_release(&r);
+    http_get("/api/v1/territoires/pvd-75-87-901", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "communes")), 2);
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "nom")),
+                     "Aixe-sur-Vienne, \"la\", Bos-\nmie");
+    http_response_release(&r);
+    cr_assert_eq(journal_count(&a, "pvd-75-87-901", "territoire.creer"), 1);
+
+    import_csv(&a, "?appliquer=true", csv, "Content-Type: text/csv", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_eq(line_total(r.json, "inchange"), 2, HTTP_BODY, r.body);
+    cr_assert(json_is_false(json_object_get(r.json, "applique")));
+    http_response_release(&r);
+    cr_assert_eq(journal_count(&a, "pvd-75-87-901", "territoire.creer"), 1);
+    cr_assert_eq(journal_count(&a, "pvd-75-87-901", "territoire.modifier"), 0);
+
+    /* A changed composition: modifie, journaled. */
+    import_csv(&a, "?appliquer=true", "id_pvd;insee_com\npvd-75-87-901;87001\n",
+               "Content-Type: text/csv", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_str_eq(line_field(r.json, 0, "resultat"), "modifie");
+    http_response_release(&r);
+    cr_assert_eq(journal_count(&a, "pvd-75-87-901", "territoire.modifier"), 1);
+}
+
+Test(territoires_pvd, import_all_or_nothing_unless_partiel)
+{
+    struct caller a;
+    struct http_response r;
+    admin(&a);
+    const char *csv = "id_pvd;insee_com;lib_com\n"
+                      "pvd-76-09-901;09001;Aigues-Juntes\n"
+                      "pvd-76-48-901;48001;Albaret-le-Comtal\n"
+                      "pvd-76-48-901;48999;Inconnue\n"
+                      ";09002;Aigues-Vives\n";
+    import_csv(&a, "?appliquer=true", csv, "Content-Type: text/csv", &r);
+    cr_assert_eq(r.status, 422, HTTP_BODY, r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")), "regle-non-respectee");
+    json_t *rapport = json_object_get(r.json, "rapport");
+    cr_assert_str_eq(line_field(rapport, 0, "resultat"), "cree");
+    cr_assert_str_eq(line_field(rapport, 1, "code"), "territoire-refuse");
+    cr_assert_str_eq(line_field(rapport, 2, "code"), "commune-inconnue");
+    cr_assert_str_eq(line_field(rapport, 3, "code"), "id-pvd-manquant");
+    http_response_release(&r);
+    http_get("/api/v1/territoires/pvd-76-09-901", &r);
+    cr_assert_eq(r.status, 404, "refused: nothing written");
+    http_response_release(&r);
+
+    import_csv(&a, "?appliquer=true&partiel=true", csv, "Content-Type: text/csv", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_eq(line_total(r.json, "cree"), 1);
+    cr_assert_eq(line_total(r.json, "refuse"), 3);
+    http_response_release(&r);
+    http_get("/api/v1/territoires/pvd-76-09-901", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    http_response_release(&r);
+    http_get("/api/v1/territoires/pvd-76-48-901", &r);
+    cr_assert_eq(r.status, 404);
+    http_response_release(&r);
+}
+
+Test(territoires_pvd, import_by_a_prefecture_refuses_lines_outside_its_departements)
+{
+    struct caller pref;
+    struct http_response r;
+    prefecture(&pref, "[\"43\"]");
+    const char *csv = "id_pvd;insee_com\npvd-84-43-901;43001\npvd-94-2A-901;2A001\n";
+    import_csv(&pref, "", csv, "Content-Type: text/csv", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_str_eq(line_field(r.json, 0, "resultat"), "cree");
+    cr_assert_str_eq(line_field(r.json, 1, "resultat"), "refuse");
+    cr_assert_str_eq(line_field(r.json, 1, "code"), "hors-perimetre");
+    http_response_release(&r);
+}
+
+Test(territoires_pvd, import_bad_requests)
+{
+    struct caller a;
+    struct http_response r;
+    admin(&a);
+    import_csv(&a, "", "id_pvd;insee_com\n", "Content-Type: application/json", &r);
+    cr_assert_eq(r.status, 415, HTTP_BODY, r.body);
+    http_response_release(&r);
+    import_csv(&a, "", "id;commune\npvd-1;46001\n", "Content-Type: text/csv", &r);
+    cr_assert_eq(r.status, 400, HTTP_BODY, r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(r.json, "erreurs"), 0), "code")),
+                     "colonne-obligatoire-absente");
+    http_response_release(&r);
+    import_csv(&a, "", "id_pvd;insee_com\n\"pvd-76-46-901;46001\n", "Content-Type: text/csv", &r);
+    cr_assert_eq(r.status, 400, HTTP_BODY, r.body);
+    http_response_release(&r);
+    import_csv(&a, "?appliquer=oui", "id_pvd;insee_com\n", "Content-Type: text/csv", &r);
+    cr_assert_eq(r.status, 400, HTTP_BODY, r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")), "parametre-invalide");
+    http_response_release(&r);
+}

@@ -1,0 +1,199 @@
+/* The reference case of the bulk import (issue 4 §1): the ANCT's working list
+ * tests/data/laureats-pvd-2021.csv (1,607 lines, see its README) imported into
+ * its OWN database and server (tests/run.sh import_suite: it claims ~1,000
+ * real communes). Steps, in sequence in one test: dry run (every line created
+ * or refused with its reason, nothing written), appliquer=true without
+ * partiel (422 with the report, nothing written), appliquer=true&partiel=true
+ * (the accepted territoires written, one journal row each; its duration is
+ * reported, not asserted), then the same file again (everything inchange, no
+ * journal row).
+ *
+ * Environment: PVD_TEST_BASE_URL, PVD_TEST_DATABASE_URL (the server's
+ * database), PVD_TEST_LAUREATS_CSV (default tests/data/laureats-pvd-2021.csv). */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../support/http_client.h"
+#include "../support/tokens.h"
+
+#define LINES 1607
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    cr_assert_not_null(buf);
+    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    buf[n] = '\0';
+    *len = (size_t)n;
+    return buf;
+}
+
+static void import(const char *auth, const char *query, const char *csv, size_t len,
+                   struct http_response *r)
+{
+    char path[120];
+    snprintf(path, sizeof path, "/api/v1/territoires/import%s", query);
+    const char *headers[] = {auth, "Content-Type: text/csv", NULL};
+    http_request("POST", path, headers, csv, len, r);
+}
+
+static long total(const json_t *report, const char *group, const char *name)
+{
+    return (long)json_integer_value(json_object_get(json_object_get(report, group), name));
+}
+
+static long journal_rows(const char *action)
+{
+    const char *url = getenv("PVD_TEST_DATABASE_URL");
+    cr_assert(url, "PVD_TEST_DATABASE_URL must be set");
+    PGconn *db = PQconnectdb(url);
+    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+    const char *params[1] = {action};
+    PGresult *res = PQexecParams(db, "SELECT count(*) FROM journal WHERE action = $1", 1, NULL,
+                                 params, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(db));
+    long n = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(db);
+    return n;
+}
+
+static size_t stored_territoires(void)
+{
+    struct http_response r;
+    http_get("/api/v1/territoires?limite=1", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    size_t n = json_array_size(json_object_get(r.json, "elements"));
+    http_response_release(&r);
+    return n;
+}
+
+/* Every line is reported once, created or refused with a code and a reason. */
+static void check_every_line(const json_t *report, long *created, long *missing_id)
+{
+    json_t *lines = json_object_get(report, "lignes");
+    cr_assert_eq(json_array_size(lines), LINES);
+    *created = *missing_id = 0;
+    size_t i;
+    json_t *l;
+    bool test_row = false;
+    json_array_foreach(lines, i, l)
+    {
+        const char *res = json_string_value(json_object_get(l, "resultat"));
+        if (strcmp(res, "cree") == 0) {
+            (*created)++;
+            cr_assert(json_is_null(json_object_get(l, "code")) || !json_object_get(l, "code"));
+            continue;
+        }
+        cr_assert_str_eq(res, "refuse", "line %zu: %s", i, res);
+        const char *code = json_string_value(json_object_get(l, "code"));
+        const char *motif = json_string_value(json_object_get(l, "motif"));
+        cr_assert(code && code[0] && motif && motif[0], "line %zu refused without reason", i);
+        if (strcmp(code, "id-pvd-manquant") == 0)
+            (*missing_id)++;
+        if (strcmp(json_string_value(json_object_get(l, "insee_com")), "999999") == 0) {
+            cr_assert_str_eq(code, "insee-com-invalide");
+            test_row = true;
+        }
+    }
+    cr_assert(test_row, "the test row 999999 is reported");
+}
+
+Test(import_reel, laureats_2021_created_or_refused_then_reimport_changes_nothing, .timeout = 300)
+{
+    const char *path = getenv("PVD_TEST_LAUREATS_CSV");
+    size_t len;
+    char *csv = read_file(path && *path ? path : "tests/data/laureats-pvd-2021.csv", &len);
+    char *token = token_for("admin-initial");
+    char auth[4400];
+    token_header(auth, sizeof auth, token);
+    free(token);
+    struct http_response r;
+    long created, missing, created_dry;
+
+    /* Dry run: every line created or refused, nothing written. */
+    import(auth, "", csv, len, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert(json_is_false(json_object_get(r.json, "applique")));
+    check_every_line(r.json, &created_dry, &missing);
+    cr_assert_eq(missing, 585, "585 lines without id_pvd");
+    cr_assert_gt(created_dry, 900, "most designated communes are created");
+    cr_assert_eq(total(r.json, "lignes_totaux", "cree") + total(r.json, "lignes_totaux", "refuse"),
+                 LINES);
+    long territoires = total(r.json, "territoires_totaux", "cree");
+    /* The reasons of the refusals, for the report. */
+    json_t *codes = json_object();
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(r.json, "lignes"), i, l)
+    {
+        const char *code = json_string_value(json_object_get(l, "code"));
+        if (code)
+            json_object_set_new(codes, code,
+                                json_integer(json_integer_value(json_object_get(codes, code)) + 1));
+    }
+    char *text = json_dumps(codes, JSON_COMPACT | JSON_SORT_KEYS);
+    fprintf(stderr, "import réel : refus par code %s\n", text);
+    free(text);
+    json_decref(codes);
+    fprintf(stderr,
+            "import réel (essai) : %ld lignes créées, %ld refusées, %ld territoires, %.2f s\n",
+            created_dry, total(r.json, "lignes_totaux", "refuse"), territoires, r.seconds);
+    http_response_release(&r);
+    cr_assert_eq(stored_territoires(), 0, "a dry run writes nothing");
+
+    /* appliquer without partiel: lines are refused, so nothing is written. */
+    import(auth, "?appliquer=true", csv, len, &r);
+    cr_assert_eq(r.status, 422, HTTP_BODY, r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")), "regle-non-respectee");
+    json_t *rapport = json_object_get(r.json, "rapport");
+    cr_assert_eq(json_array_size(json_object_get(rapport, "lignes")), LINES);
+    http_response_release(&r);
+    cr_assert_eq(stored_territoires(), 0, "refused: nothing written");
+    cr_assert_eq(journal_rows("territoire.creer"), 0);
+
+    /* appliquer + partiel: the accepted territoires, one journal row each. */
+    import(auth, "?appliquer=true&partiel=true", csv, len, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert(json_is_true(json_object_get(r.json, "applique")));
+    check_every_line(r.json, &created, &missing);
+    cr_assert_eq(created, created_dry, "the dry run announced what was done");
+    cr_assert_eq(total(r.json, "territoires_totaux", "cree"), territoires);
+    fprintf(stderr, "import réel (appliqué) : %ld territoires créés en %.2f s\n", territoires,
+            r.seconds);
+    cr_log_info("import réel : %ld territoires créés en %.2f s", territoires, r.seconds);
+    http_response_release(&r);
+    cr_assert_eq(journal_rows("territoire.creer"), territoires);
+
+    http_get("/api/v1/territoires/pvd-11-78-1", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "etat")), "designe");
+    cr_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(r.json, "communes"), 0), "code_insee")),
+                     "78003");
+    http_response_release(&r);
+
+    /* The same file again: nothing created or changed, no journal row. */
+    import(auth, "?appliquer=true&partiel=true", csv, len, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_eq(total(r.json, "lignes_totaux", "cree"), 0, HTTP_BODY, r.body);
+    cr_assert_eq(total(r.json, "lignes_totaux", "modifie"), 0);
+    cr_assert_eq(total(r.json, "lignes_totaux", "inchange"), created);
+    cr_assert(json_is_false(json_object_get(r.json, "applique")), "nothing to write");
+    fprintf(stderr, "import réel (réimport) : %ld lignes inchangées en %.2f s\n", created,
+            r.seconds);
+    http_response_release(&r);
+    cr_assert_eq(journal_rows("territoire.creer"), territoires);
+    cr_assert_eq(journal_rows("territoire.modifier"), 0);
+    free(csv);
+}
