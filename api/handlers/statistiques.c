@@ -66,6 +66,8 @@ void handle_get_statistiques_conventions(const struct _u_request *req, struct _u
         respond_db_error(ctx, req, res, r, &err);
         return;
     }
-    respond_json_raw(res, 200, json, strlen(json));
+    char etag[24];
+    http_etag(json, strlen(json), etag);
+    respond_conditional_json(req, res, json, strlen(json), etag);
     free(json);
 }

@@ -828,9 +828,40 @@ Test(conventions, drafts_change_by_patch_and_signed_conventions_by_avenant)
     /* en_signature: délibérations may still be recorded, nothing else. */
     send(&t.agent, "PATCH", path, a.etag, "{\"intitule\":\"Autre\"}", &r);
     http_expect_problem(&r, 409, "conflit");
+    cr_assert_str_eq(str(http_problem_error(&r, ""), "code"), "modification-en-signature");
     http_response_release(&r);
-    sign_ok(&t.elu, &a, s[0], "2024-05-02", "2024-05-01");
-    sign_ok(&t.elu, &a, s[1], "2024-05-02", "2024-05-01");
+    char deliberations[1200];
+    snprintf(deliberations, sizeof deliberations,
+             "{\"signataires\":[{\"organisation_id\":\"%s\",\"role\":\"beneficiaire\","
+             "\"representant_nom\":\"Maire\",\"representant_qualite\":\"Maire\","
+             "\"date_deliberation\":\"2024-05-01\",\"reference_deliberation\":\"DCM-12\"},"
+             "{\"organisation_id\":\"%s\",\"role\":\"epci\",\"representant_nom\":"
+             "\"Président\",\"representant_qualite\":\"%s\",\"date_deliberation\":"
+             "\"2024-05-01\"},{\"organisation_id\":\"%s\",\"role\":\"etat\","
+             "\"representant_nom\":\"Préfet\",\"representant_qualite\":\"Préfet\"}]}",
+             t.commune, t.epci, "Vice-président", t.etat);
+    send(&t.agent, "PATCH", path, a.etag, deliberations, &r);
+    http_expect_problem(&r, 409, "conflit"); /* a representative changed */
+    http_response_release(&r);
+    snprintf(deliberations, sizeof deliberations,
+             "{\"signataires\":[{\"organisation_id\":\"%s\",\"role\":\"beneficiaire\","
+             "\"representant_nom\":\"Maire\",\"representant_qualite\":\"Maire\","
+             "\"date_deliberation\":\"2024-05-01\",\"reference_deliberation\":\"DCM-12\"},"
+             "{\"organisation_id\":\"%s\",\"role\":\"epci\",\"representant_nom\":"
+             "\"Président\",\"representant_qualite\":\"%s\",\"date_deliberation\":"
+             "\"2024-05-01\"},{\"organisation_id\":\"%s\",\"role\":\"etat\","
+             "\"representant_nom\":\"Préfet\",\"representant_qualite\":\"Préfet\"}]}",
+             t.commune, t.epci, "Président", t.etat);
+    send(&t.agent, "PATCH", path, a.etag, deliberations, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_str_eq(
+        str(json_array_get(json_object_get(r.json, "signataires"), 0), "reference_deliberation"),
+        "DCM-12");
+    remember(&a, &r);
+    http_response_release(&r);
+    /* The délibérations recorded, the collectivités sign without restating them (R8). */
+    sign_ok(&t.elu, &a, s[0], "2024-05-02", NULL);
+    sign_ok(&t.elu, &a, s[1], "2024-05-02", NULL);
     sign_ok(&t.prefecture, &a, s[2], "2024-05-03", NULL);
     transition_ok(&t.prefecture, &a, "signee");
     send(&t.agent, "PATCH", path, a.etag, "{\"intitule\":\"Autre\"}", &r);
@@ -863,6 +894,7 @@ Test(conventions, drafts_change_by_patch_and_signed_conventions_by_avenant)
     conv_path(&a, "/versions/2", location);
     cr_assert_str_eq(http_header(&r, "Location"), location);
     http_response_release(&r);
+    cr_assert_eq(journal_rows(a.id, "convention.ecrire"), 4, "creation, 2 patches, the avenant");
 
     conv_path(&a, "/versions?limite=1", path);
     send(&t.agent, "GET", path, NULL, NULL, &r);
