@@ -179,7 +179,7 @@ enum db_result convention_organisations(struct db_conn *conn, const char *const 
     enum db_result r;
     PGresult *res = exec(conn,
                          "SELECT o.id::text, o.nature, coalesce(o.siren::text, '') "
-                         "FROM organisations o WHERE o.id::text = ANY ($1::text[])",
+                         "FROM organisations o WHERE o.id = ANY ($1::uuid[])",
                          1, params, &r, err);
     for (int row = 0; r == DB_OK && row < PQntuples(res); row++) {
         for (size_t i = 0; i < count; i++) {
