@@ -1116,3 +1116,120 @@ Test(conventions, figures_equal_the_list_totals_for_the_same_filters)
     http_expect_param_error(&r, "/etat", NULL);
     http_response_release(&r);
 }
+
+/* ---- Bad input: 400 with a pointer per field, never a 5xx, nothing written */
+
+Test(conventions, bad_bodies_are_400_with_a_pointer_per_field)
+{
+    struct terr t;
+    struct http_response r;
+    terr_init(&t, "pvd-27-71-911", "71090", "217100908", "La Chapelle-de-Guinchay", "200070308",
+              "71");
+    static const struct {
+        const char *body, *pointer, *code;
+    } cases[] = {
+        {"{\"id_pvd\":\"pvd-27-71-911\",\"intitule\":\"X\"}", "/type", "champ-requis"},
+        {"{\"type\":\"avenant\",\"id_pvd\":\"pvd-27-71-911\",\"intitule\":\"X\"}", "/type",
+         "valeur-inconnue"},
+        {"{\"type\":\"adhesion\",\"id_pvd\":\"27-71-911\",\"intitule\":\"X\"}", "/id_pvd",
+         "format-invalide"},
+        {"{\"type\":\"adhesion\",\"id_pvd\":\"pvd-27-71-911\",\"intitule\":\"X\",\"ambitions\":"
+         "\"A\"}",
+         "/ambitions", "champ-inconnu"},
+        {"{\"type\":\"adhesion\",\"id_pvd\":\"pvd-27-71-911\",\"intitule\":\"X\",\"signataires\":"
+         "{}}",
+         "/signataires", "type-invalide"},
+        {"{\"type\":\"adhesion\",\"id_pvd\":\"pvd-27-71-911\",\"intitule\":\"X\",\"signataires\":"
+         "[1]}",
+         "/signataires/0", "type-invalide"},
+        {"{\"type\":\"adhesion\",\"id_pvd\":\"pvd-27-71-911\",\"intitule\":\"X\",\"signataires\":"
+         "[{\"organisation_id\":\"x\",\"role\":\"etat\",\"representant_nom\":\"P\","
+         "\"representant_qualite\":\"P\"}]}",
+         "/signataires/0/organisation_id", "format-invalide"},
+        {"{\"type\":\"adhesion\",\"id_pvd\":\"pvd-27-71-911\",\"intitule\":\"X\",\"signataires\":"
+         "[{\"organisation_id\":\"00000000-0000-4000-8000-000000000000\",\"role\":\"etat\","
+         "\"representant_nom\":\"P\",\"representant_qualite\":\"P\",\"date_deliberation\":"
+         "\"2023-02-29\"}]}",
+         "/signataires/0/date_deliberation", "date-invalide"},
+        {"{\"type\":\"cadre\",\"id_pvd\":\"pvd-27-71-911\",\"intitule\":\"X\",\"date_fin\":"
+         "\"2023-02-29\"}",
+         "/date_fin", "date-invalide"},
+        {"{\"type\":\"cadre\",\"id_pvd\":\"pvd-27-71-911\",\"intitule\":\"X\",\"volet_habitat\":"
+         "\"opah-ru\"}",
+         "/volet_habitat", "valeur-inconnue"},
+        {"{\"type\":\"cadre\",\"id_pvd\":\"pvd-27-71-911\",\"intitule\":\"X\","
+         "\"secteurs_intervention\":[{\"nom\":\"C\",\"code_insee\":\"7107\",\"geometrie\":\"x\"}]}",
+         "/secteurs_intervention/0/code_insee", "format-invalide"},
+        {"{\"type\":\"cadre\",\"id_pvd\":\"pvd-27-71-911\",\"intitule\":\"X\","
+         "\"secteurs_intervention\":[{\"nom\":\"C\",\"code_insee\":\"71070\",\"geometrie\":\"x\"}]"
+         "}",
+         "/secteurs_intervention/0/geometrie", "type-invalide"},
+        {"{\"type\":\"cadre\",\"id_pvd\":\"pvd-27-71-911\",\"intitule\":\"X\",\"vaut_ort\":null}",
+         "/vaut_ort", "type-invalide"},
+        {"{\"type\":\"adhesion\",\"id_pvd\":\"pvd-27-71-911\",\"intitule\":\"X\",\"document_url\":"
+         "\"ftp://x/y.pdf\"}",
+         "/document_url", "format-invalide"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        send(&t.agent, "POST", "/api/v1/conventions", NULL, cases[i].body, &r);
+        http_expect_problem(&r, 400, "champs-invalides");
+        json_t *e = http_problem_error(&r, cases[i].pointer);
+        cr_assert(e, "case %zu: no error at %s: " HTTP_BODY, i, cases[i].pointer, r.body);
+        cr_assert_str_eq(str(e, "code"), cases[i].code, "case %zu: " HTTP_BODY, i, r.body);
+        http_response_release(&r);
+    }
+    /* Too many signataires. */
+    char big[12000];
+    size_t n = (size_t)snprintf(big, sizeof big,
+                                "{\"type\":\"adhesion\",\"id_pvd\":\"pvd-27-71-911\",\"intitule\":"
+                                "\"X\",\"signataires\":[");
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(big + n, sizeof big - n,
+                              "%s{\"organisation_id\":\"%s\",\"role\":\"partenaire\","
+                              "\"representant_nom\":\"P\",\"representant_qualite\":\"P\"}",
+                              i ? "," : "", t.commune);
+    snprintf(big + n, sizeof big - n, "]}");
+    send(&t.agent, "POST", "/api/v1/conventions", NULL, big, &r);
+    http_expect_problem(&r, 400, "champs-invalides");
+    cr_assert_str_eq(str(http_problem_error(&r, "/signataires"), "code"), "hors-bornes");
+    http_response_release(&r);
+    /* The same organisation twice in the same role: 422. */
+    char body[1200];
+    snprintf(body, sizeof body,
+             "{\"type\":\"adhesion\",\"id_pvd\":\"pvd-27-71-911\",\"intitule\":\"X\","
+             "\"signataires\":[{\"organisation_id\":\"%s\",\"role\":\"beneficiaire\","
+             "\"representant_nom\":\"P\",\"representant_qualite\":\"P\"},{\"organisation_id\":"
+             "\"%s\",\"role\":\"beneficiaire\",\"representant_nom\":\"Q\",\"representant_qualite\":"
+             "\"Q\"}]}",
+             t.commune, t.commune);
+    send(&t.agent, "POST", "/api/v1/conventions", NULL, body, &r);
+    expect_rule(&r, NULL, "signataire-en-double", "/signataires/1/organisation_id");
+    http_response_release(&r);
+    /* Not JSON, not an object, wrong media type. */
+    send(&t.agent, "POST", "/api/v1/conventions", NULL, "[1]", &r);
+    cr_assert_eq(r.status, 400, HTTP_BODY, r.body);
+    http_response_release(&r);
+    const char *headers[] = {t.agent.header, "Content-Type: text/plain", NULL};
+    http_request("POST", "/api/v1/conventions", headers, "x", 1, &r);
+    http_expect_problem(&r, 415, "type-media-non-supporte");
+    http_response_release(&r);
+    /* Path and query parameters. */
+    send(&t.agent, "GET", "/api/v1/conventions/pas-un-uuid", NULL, NULL, &r);
+    http_expect_param_error(&r, "/id", "format-invalide");
+    http_response_release(&r);
+    send(&t.agent, "GET", "/api/v1/conventions/00000000-0000-4000-8000-000000000000/versions/0",
+         NULL, NULL, &r);
+    http_expect_param_error(&r, "/numero", "format-invalide");
+    http_response_release(&r);
+    send(&t.agent, "GET", "/api/v1/conventions/00000000-0000-4000-8000-000000000000", NULL, NULL,
+         &r);
+    http_expect_problem(&r, 404, "ressource-introuvable");
+    http_response_release(&r);
+    send(&t.agent, "GET", "/api/v1/conventions?type=autre&inconnu=1", NULL, NULL, &r);
+    http_expect_param_error(&r, "/type", NULL);
+    cr_assert_not_null(http_problem_error(&r, "/inconnu"));
+    http_response_release(&r);
+    send(&t.agent, "GET", "/api/v1/conventions?id_pvd=pvd-27-71-911", NULL, NULL, &r);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "elements")), 0, "nothing written");
+    http_response_release(&r);
+}
