@@ -123,7 +123,21 @@ bool convention_load_path_or_reply(struct request_ctx *ctx, const struct _u_requ
 
 void convention_etag(const struct convention_row *row, char out[24])
 {
-    http_etag(row->json, strlen(row->json), out);
+    /* The stored representation plus what today changes in it (R4 lateness
+     * of an adhésion); not what depends on the caller, so that the ETag one
+     * caller read is valid in another's If-Match. */
+    struct rule_report scratch;
+    struct date today;
+    rule_report_init(&scratch);
+    programme_today(&today);
+    bool late = convention_r4_adhesion_warning(row->type, row->etat, row->has_date_signature,
+                                               row->date_signature, today, &scratch);
+    size_t len = strlen(row->json);
+    char *text = xmalloc(len + 3);
+    memcpy(text, row->json, len);
+    memcpy(text + len, late ? "|1" : "|0", 3);
+    http_etag(text, len + 2, out);
+    free(text);
 }
 
 static bool json_date(const json_t *obj, const char *key, struct date *out)

@@ -32,7 +32,9 @@ bool convention_load_path_or_reply(struct request_ctx *ctx, const struct _u_requ
                                    const char *const *known, struct convention_row *row,
                                    struct territoire_scope *scope);
 
-/* Strong ETag of a stored representation (caller-independent). */
+/* Strong ETag of a convention: its stored representation and its read-time
+ * R4 lateness (caller-independent: transitions_possibles is not part of it,
+ * so one caller's ETag serves another's If-Match). */
 void convention_etag(const struct convention_row *row, char out[24]);
 
 /* Adds to obj (a convention_representation) what depends on the caller and

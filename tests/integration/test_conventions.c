@@ -453,6 +453,10 @@ Test(conventions, a_whole_life_adhesion_then_cadre_signed_on_time)
     cr_assert(json_is_false(json_object_get(r.json, "en_retard")), HTTP_BODY, r.body);
     cr_assert_null(warning(&r, "convention-cadre-non-signee-a-temps"));
     http_response_release(&r);
+    /* signee → relayee is the service's own edge. */
+    transition(&t.elu, &a, "relayee", 409, &r);
+    cr_assert_str_eq(str(http_problem_error(&r, "/vers"), "code"), "transition-automatique");
+    http_response_release(&r);
     cr_assert_eq(journal_rows(a.id, "convention.ecrire"), 1);
     cr_assert_eq(journal_rows(a.id, "convention.signer"), 3, "one row per signature");
     cr_assert_eq(journal_rows(a.id, "convention.transition"), 2);
