@@ -52,6 +52,9 @@ $$;
 -- Writes the content members present in doc (a validated document: the
 -- service checked types, enums and dates) and, when doc has them, replaces
 -- the signataires and secteurs_intervention whole. Bumps revision.
+-- Why a function: one round trip for the row and its child rows, and one
+-- merge-patch semantics (absent keeps, null clears) shared by creation, PATCH
+-- and avenants instead of three hand-built UPDATE statements. No rule here.
 CREATE FUNCTION convention_ecrire_contenu(p_id uuid, doc jsonb) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE conventions c SET
