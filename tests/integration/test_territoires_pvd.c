@@ -549,3 +549,24 @@ Test(territoires_pvd, import_bad_requests)
     cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")), "parametre-invalide");
     http_response_release(&r);
 }
+
+Test(territoires_pvd, idempotency_key_replays_the_creation_and_creates_nothing_more)
+{
+    struct caller a;
+    struct http_response r1, r2;
+    admin(&a);
+    char key[80], header[120];
+    token_unique_subject(key, sizeof key, "cle-terr");
+    snprintf(header, sizeof header, "Idempotency-Key: %s", key);
+    const char *body = "{\"id_pvd\":\"pvd-76-46-902\",\"communes\":[\"46001\"]}";
+    call(&a, "POST", "/api/v1/territoires", body, header, &r1);
+    cr_assert_eq(r1.status, 201, HTTP_BODY, r1.body);
+    call(&a, "POST", "/api/v1/territoires", body, header, &r2);
+    cr_assert_eq(r2.status, 201, HTTP_BODY, r2.body);
+    cr_assert_str_eq(http_header(&r2, "Idempotent-Replayed"), "true");
+    cr_assert_str_eq(r2.body, r1.body);
+    cr_assert_str_eq(http_header(&r2, "ETag"), http_header(&r1, "ETag"));
+    http_response_release(&r1);
+    http_response_release(&r2);
+    cr_assert_eq(journal_count(&a, "pvd-76-46-902", "territoire.creer"), 1);
+}
