@@ -223,6 +223,13 @@ Test(territoires_pvd, r3_no_commune_outside_metropole_and_drom)
          "{\"id_pvd\":\"pvd-97-975-901\",\"communes\":[\"97502\"]}", NULL, &r);
     expect_rule(&r, NULL, "commune-hors-programme", "/communes/0");
     http_response_release(&r);
+    /* A DROM is in: Grand'Rivière (Martinique, 972, région 02), codes as strings. */
+    call(&a, "POST", "/api/v1/territoires",
+         "{\"id_pvd\":\"pvd-02-972-901\",\"communes\":[\"97211\"]}", NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "code_departement")), "972");
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "code_region")), "02");
+    http_response_release(&r);
 }
 
 Test(territoires_pvd, r42_unknown_commune_unknown_epci_and_luhn)
