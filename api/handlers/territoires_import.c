@@ -54,8 +54,6 @@ struct group {
     const struct territoire_content *existing;
     struct territoire_resolved resolved;
     struct territoire_views views;
-    const char *sirens[TERRITOIRE_MAX_COMMUNES + TERRITOIRE_MAX_EPCIS];
-    size_t siren_count;
 };
 
 struct import {
@@ -265,13 +263,9 @@ static void judge_group(struct import *im, struct group *g, const struct referen
                               xjson(json_pack("{s:s, s:s, s:s, s:s}", "regle", w->regle, "code",
                                               w->code, "message", w->message, "pointeur", p)));
     }
-    for (size_t k = 0; k < g->row_count; k++)
-        g->sirens[g->siren_count++] = im->csv.rows[g->rows[k]].siren_epci;
-    for (size_t j = 0; j < g->epci_count; j++)
-        g->sirens[g->siren_count++] = g->epcis[j];
     /* R43 first: a préfecture learns nothing of territoires outside. */
     struct authz_target target =
-        territoire_target(&g->resolved, g->id_pvd, g->sirens, g->siren_count, &g->views);
+        territoire_target(&g->resolved, g->id_pvd, g->epcis, g->epci_count, &g->views);
     if (authz_decide(who, ACTION_TERRITOIRE_WRITE, &target) != AUTHZ_ALLOW) {
         char motif[200];
         snprintf(motif, sizeof motif,

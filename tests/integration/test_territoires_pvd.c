@@ -144,6 +144,19 @@ Test(territoires_pvd, create_then_read_with_etag_and_journal)
     cr_assert_eq(r.status, 304);
     http_response_release(&r);
     cr_assert_eq(journal_count(&a, "pvd-84-01-901", "territoire.creer"), 1);
+    /* The journal entry carries the commune's SIREN: its collectivité reads it. */
+    struct caller agent;
+    char sub[80], grant[600];
+    token_unique_subject(sub, sizeof sub, "agent-01001");
+    snprintf(grant, sizeof grant,
+             "{\"issuer\":\"%s\",\"subject\":\"%s\",\"role\":\"collectivite_agent\","
+             "\"perimetre\":{\"sirens\":[\"210100012\"]}}",
+             token_issuer(), sub);
+    call(&a, "POST", "/api/v1/habilitations", grant, NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    http_response_release(&r);
+    caller_init(&agent, sub);
+    cr_assert_eq(journal_count(&agent, "pvd-84-01-901", "territoire.creer"), 1);
 
     /* The same id again: 409, nothing written. */
     call(&a, "POST", "/api/v1/territoires",
