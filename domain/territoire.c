@@ -163,6 +163,8 @@ size_t territoire_check(const struct referentiel *ref, const struct territoire_i
         }
         add_code(res->departements, &res->departement_count, c->code_departement);
         add_code(res->regions, &res->region_count, c->code_region);
+        if (c->siren[0] && res->siren_count < TERRITOIRE_MAX_COMMUNES)
+            snprintf(res->sirens[res->siren_count++], 10, "%s", c->siren);
         if (strcmp(c->code_departement, res->code_departement) == 0) {
             departement_seen = true;
             if (strcmp(c->code_region, res->code_region) != 0)

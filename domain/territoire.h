@@ -34,7 +34,8 @@ struct territoire_input {
 
 /* What the checks resolved: the territoire's département and région (those
  * of its id_pvd) and the distinct départements / régions of its communes, the
- * territoire's own first (R43 scope: never its EPCIs'). */
+ * territoire's own first (R43 scope: never its EPCIs'), and its communes'
+ * SIRENs (a collectivité's perimeter). */
 struct territoire_resolved {
     char code_departement[4];
     char code_region[4];
@@ -42,6 +43,8 @@ struct territoire_resolved {
     size_t departement_count;
     char regions[TERRITOIRE_MAX_COMMUNES][4];
     size_t region_count;
+    char sirens[TERRITOIRE_MAX_COMMUNES][10]; /* its communes' (those that have one) */
+    size_t siren_count;
 };
 
 /* The EPCIs of the communes in the referential, distinct, in the communes'

@@ -64,8 +64,10 @@ struct authz_target territoire_target(const struct territoire_resolved *r, const
         v->departements[i] = r->departements[i];
     for (size_t i = 0; i < r->region_count; i++)
         v->regions[i] = r->regions[i];
-    size_t n = 0;
-    for (size_t i = 0; i < siren_count && n < sizeof v->sirens / sizeof v->sirens[0] - 1; i++)
+    size_t n = 0, max = sizeof v->sirens / sizeof v->sirens[0] - 1;
+    for (size_t i = 0; i < r->siren_count && n < max; i++)
+        v->sirens[n++] = r->sirens[i];
+    for (size_t i = 0; i < siren_count && n < max; i++)
         if (sirens[i] && sirens[i][0])
             v->sirens[n++] = sirens[i];
     v->territoires[0] = id_pvd;
@@ -179,7 +181,8 @@ static bool check_content(struct request_ctx *ctx, const struct _u_request *req,
                                   c->epci_count};
     territoire_check(ref, &in, resolved, &violations, &warnings);
     /* R43: the préfecture of one of its départements (never of its EPCIs'). */
-    struct authz_target target = territoire_target(resolved, c->id_pvd, NULL, 0, views);
+    struct authz_target target =
+        territoire_target(resolved, c->id_pvd, c->epcis, c->epci_count, views);
     if (authz_decide(&ctx->principal->authz, ACTION_TERRITOIRE_WRITE, &target) != AUTHZ_ALLOW) {
         respond_problem(ctx, req, res, PROBLEM_INTERDIT,
                         "Seuls l'ANCT et la préfecture du département du territoire peuvent le "

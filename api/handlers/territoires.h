@@ -21,12 +21,13 @@ void territoire_add_avertissements(json_t *representation);
 
 /* Authorization target and journal scope of a territoire from its resolved
  * content: départements and régions of its id_pvd and its communes (R43,
- * never its EPCIs'), its id_pvd, the SIRENs given. Views point into `views`
+ * never its EPCIs'), its id_pvd, its communes' SIRENs and the SIRENs given
+ * (its EPCIs'). Views point into `views`
  * and into `resolved`/`sirens`, which must outlive their use. */
 struct territoire_views {
     const char *departements[TERRITOIRE_MAX_COMMUNES + 1];
     const char *regions[TERRITOIRE_MAX_COMMUNES + 1];
-    const char *sirens[TERRITOIRE_MAX_COMMUNES + TERRITOIRE_MAX_EPCIS + 1];
+    const char *sirens[2 * TERRITOIRE_MAX_COMMUNES + TERRITOIRE_MAX_EPCIS + 1];
     const char *territoires[2];
 };
 struct authz_target territoire_target(const struct territoire_resolved *resolved,

@@ -33,8 +33,9 @@ static const char *const outcome_names[] = {"cree", "modifie", "inchange", "refu
 /* The verdict of one input line. code and motif: NULL unless refused. */
 struct line_verdict {
     enum outcome outcome;
-    const char *code; /* static */
-    char *motif;      /* owned */
+    const char *code;       /* static */
+    char *motif;            /* owned */
+    json_t *avertissements; /* owned array (R2), NULL when none */
 };
 
 /* One territoire of the file: the lines sharing its id_pvd. */
@@ -53,8 +54,6 @@ struct group {
     const struct territoire_content *existing;
     struct territoire_resolved resolved;
     struct territoire_views views;
-    const char *sirens[TERRITOIRE_MAX_COMMUNES + TERRITOIRE_MAX_EPCIS];
-    size_t siren_count;
 };
 
 struct import {
@@ -249,13 +248,24 @@ static void judge_group(struct import *im, struct group *g, const struct referen
     rule_report_init(&warnings);
     struct territoire_input in = {g->id_pvd, g->communes, g->row_count, g->epcis, g->epci_count};
     territoire_check(ref, &in, &g->resolved, &violations, &warnings);
-    for (size_t k = 0; k < g->row_count; k++)
-        g->sirens[g->siren_count++] = im->csv.rows[g->rows[k]].siren_epci;
-    for (size_t j = 0; j < g->epci_count; j++)
-        g->sirens[g->siren_count++] = g->epcis[j];
+    /* R2 warnings on the line of their commune. */
+    for (size_t i = 0; i < warnings.count; i++) {
+        const struct rule_violation *w = &warnings.items[i];
+        size_t idx;
+        if (sscanf(w->pointer, "/communes/%zu", &idx) != 1 || idx >= g->row_count)
+            continue;
+        struct line_verdict *lv = &im->verdicts[g->rows[idx]];
+        char p[40];
+        snprintf(p, sizeof p, "/lignes/%zu", im->csv.rows[g->rows[idx]].line);
+        if (!lv->avertissements)
+            lv->avertissements = xjson(json_array());
+        json_array_append_new(lv->avertissements,
+                              xjson(json_pack("{s:s, s:s, s:s, s:s}", "regle", w->regle, "code",
+                                              w->code, "message", w->message, "pointeur", p)));
+    }
     /* R43 first: a préfecture learns nothing of territoires outside. */
     struct authz_target target =
-        territoire_target(&g->resolved, g->id_pvd, g->sirens, g->siren_count, &g->views);
+        territoire_target(&g->resolved, g->id_pvd, g->epcis, g->epci_count, &g->views);
     if (authz_decide(who, ACTION_TERRITOIRE_WRITE, &target) != AUTHZ_ALLOW) {
         char motif[200];
         snprintf(motif, sizeof motif,
@@ -349,17 +359,19 @@ static enum db_result write_unit(struct db_tx *tx, void *ctx, struct db_error *e
 static json_t *report(const struct import *im, bool appliquer, bool partiel, bool applique)
 {
     size_t counts[4] = {0, 0, 0, 0}, territoires[4] = {0, 0, 0, 0};
-    json_t *lines = xjson(json_array());
+    json_t *lines = xjson(json_array()), *empty = xjson(json_array());
     for (size_t i = 0; i < im->csv.row_count; i++) {
         const struct laureat_csv_row *row = &im->csv.rows[i];
         const struct line_verdict *v = &im->verdicts[i];
         counts[v->outcome]++;
         json_t *l = xjson(
-            json_pack("{s:I, s:s?, s:s, s:s, s:s?, s:s?}", "ligne", (json_int_t)row->line, "id_pvd",
-                      row->id_pvd[0] ? row->id_pvd : NULL, "insee_com", row->insee_com, "resultat",
-                      outcome_names[v->outcome], "code", v->code, "motif", v->motif));
+            json_pack("{s:I, s:s?, s:s, s:s, s:s?, s:s?, s:O}", "ligne", (json_int_t)row->line,
+                      "id_pvd", row->id_pvd[0] ? row->id_pvd : NULL, "insee_com", row->insee_com,
+                      "resultat", outcome_names[v->outcome], "code", v->code, "motif", v->motif,
+                      "avertissements", v->avertissements ? v->avertissements : empty));
         json_array_append_new(lines, l);
     }
+    json_decref(empty);
     for (size_t i = 0; i < im->group_count; i++)
         territoires[im->groups[i].outcome]++;
     return xjson(json_pack(
@@ -421,8 +433,10 @@ static void send_refused(struct request_ctx *ctx, const struct _u_request *req,
 
 static void import_release(struct import *im)
 {
-    for (size_t i = 0; im->verdicts && i < im->csv.row_count; i++)
+    for (size_t i = 0; im->verdicts && i < im->csv.row_count; i++) {
         free(im->verdicts[i].motif);
+        json_decref(im->verdicts[i].avertissements);
+    }
     free(im->verdicts);
     free(im->groups);
     territoire_contents_release(&im->contents);

@@ -79,17 +79,25 @@ static size_t stored_territoires(void)
 }
 
 /* Every line is reported once, created or refused with a code and a reason. */
+/* R2: the four lauréats above 20,000 inhabitants (Challans, L'Isle-sur-la-
+ * Sorgue, Le Moule, Sainte-Anne) are created with a warning, never refused. */
 static void check_every_line(const json_t *report, long *created, long *missing_id)
 {
     json_t *lines = json_object_get(report, "lignes");
     cr_assert_eq(json_array_size(lines), LINES);
     *created = *missing_id = 0;
-    size_t i;
+    size_t i, warned = 0;
     json_t *l;
     bool test_row = false;
     json_array_foreach(lines, i, l)
     {
         const char *res = json_string_value(json_object_get(l, "resultat"));
+        json_t *w = json_array_get(json_object_get(l, "avertissements"), 0);
+        if (w) {
+            cr_assert_str_eq(json_string_value(json_object_get(w, "regle")), "R2");
+            cr_assert_str_eq(res, "cree", "R2 never refuses");
+            warned++;
+        }
         if (strcmp(res, "cree") == 0) {
             (*created)++;
             cr_assert(json_is_null(json_object_get(l, "code")) || !json_object_get(l, "code"));
@@ -107,6 +115,7 @@ static void check_every_line(const json_t *report, long *created, long *missing_
         }
     }
     cr_assert(test_row, "the test row 999999 is reported");
+    cr_assert_eq(warned, 4, "the four lauréats above 20,000 inhabitants are warned");
 }
 
 Test(import_reel, laureats_2021_created_or_refused_then_reimport_changes_nothing, .timeout = 300)

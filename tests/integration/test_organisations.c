@@ -144,6 +144,18 @@ Test(organisations, etat_without_siren_renamed_with_if_match)
     call("PATCH", path, "{\"nom\":\"Autre\"}", im, &r);
     cr_assert_eq(r.status, 412, HTTP_BODY, r.body);
     http_response_release(&r);
+    char journal[200];
+    snprintf(journal, sizeof journal, "/api/v1/journal?ressource_type=organisation&ressource_id=%s",
+             path + strlen("/api/v1/organisations/"));
+    call("GET", journal, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    json_t *last = json_array_get(json_object_get(r.json, "elements"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(last, "action")), "organisation.modifier",
+                     HTTP_BODY, r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(last, "avant"), "nom")),
+                     "Préfecture de la Creuse");
+    cr_assert_eq(json_array_size(json_object_get(r.json, "elements")), 2, "creer + modifier");
+    http_response_release(&r);
     call("PATCH", path, "{\"nature\":\"autre\"}", "If-Match: *", &r);
     expect_error(&r, 400, "champ-inconnu", "/nature");
     http_response_release(&r);

@@ -144,6 +144,19 @@ Test(territoires_pvd, create_then_read_with_etag_and_journal)
     cr_assert_eq(r.status, 304);
     http_response_release(&r);
     cr_assert_eq(journal_count(&a, "pvd-84-01-901", "territoire.creer"), 1);
+    /* The journal entry carries the commune's SIREN: its collectivité reads it. */
+    struct caller agent;
+    char sub[80], grant[600];
+    token_unique_subject(sub, sizeof sub, "agent-01001");
+    snprintf(grant, sizeof grant,
+             "{\"issuer\":\"%s\",\"subject\":\"%s\",\"role\":\"collectivite_agent\","
+             "\"perimetre\":{\"sirens\":[\"210100012\"]}}",
+             token_issuer(), sub);
+    call(&a, "POST", "/api/v1/habilitations", grant, NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    http_response_release(&r);
+    caller_init(&agent, sub);
+    cr_assert_eq(journal_count(&agent, "pvd-84-01-901", "territoire.creer"), 1);
 
     /* The same id again: 409, nothing written. */
     call(&a, "POST", "/api/v1/territoires",
@@ -222,6 +235,13 @@ Test(territoires_pvd, r3_no_commune_outside_metropole_and_drom)
     call(&a, "POST", "/api/v1/territoires",
          "{\"id_pvd\":\"pvd-97-975-901\",\"communes\":[\"97502\"]}", NULL, &r);
     expect_rule(&r, NULL, "commune-hors-programme", "/communes/0");
+    http_response_release(&r);
+    /* A DROM is in: Grand'Rivière (Martinique, 972, région 02), codes as strings. */
+    call(&a, "POST", "/api/v1/territoires",
+         "{\"id_pvd\":\"pvd-02-972-901\",\"communes\":[\"97211\"]}", NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "code_departement")), "972");
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "code_region")), "02");
     http_response_release(&r);
 }
 
@@ -548,4 +568,25 @@ Test(territoires_pvd, import_bad_requests)
     cr_assert_eq(r.status, 400, HTTP_BODY, r.body);
     cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")), "parametre-invalide");
     http_response_release(&r);
+}
+
+Test(territoires_pvd, idempotency_key_replays_the_creation_and_creates_nothing_more)
+{
+    struct caller a;
+    struct http_response r1, r2;
+    admin(&a);
+    char key[80], header[120];
+    token_unique_subject(key, sizeof key, "cle-terr");
+    snprintf(header, sizeof header, "Idempotency-Key: %s", key);
+    const char *body = "{\"id_pvd\":\"pvd-76-46-902\",\"communes\":[\"46001\"]}";
+    call(&a, "POST", "/api/v1/territoires", body, header, &r1);
+    cr_assert_eq(r1.status, 201, HTTP_BODY, r1.body);
+    call(&a, "POST", "/api/v1/territoires", body, header, &r2);
+    cr_assert_eq(r2.status, 201, HTTP_BODY, r2.body);
+    cr_assert_str_eq(http_header(&r2, "Idempotent-Replayed"), "true");
+    cr_assert_str_eq(r2.body, r1.body);
+    cr_assert_str_eq(http_header(&r2, "ETag"), http_header(&r1, "ETag"));
+    http_response_release(&r1);
+    http_response_release(&r2);
+    cr_assert_eq(journal_count(&a, "pvd-76-46-902", "territoire.creer"), 1);
 }

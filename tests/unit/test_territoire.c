@@ -167,6 +167,8 @@ Test(territoire, a_valid_territoire_passes_and_resolves_its_departements)
     cr_assert_str_eq(out.code_departement, "58");
     cr_assert_str_eq(out.code_region, "27");
     cr_assert_eq(out.departement_count, 1);
+    cr_assert_eq(out.siren_count, 1);
+    cr_assert_str_eq(out.sirens[0], "215800624");
 }
 
 Test(territoire, r1_needs_a_commune_and_an_epci)
