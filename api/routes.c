@@ -62,6 +62,15 @@ static const struct route routes[] = {
     {"PATCH", "/api/v1/seances/:id",                           ROUTE_HABILITATED, "projet.ecrire", handle_update_seance},
     {"GET",   "/api/v1/seances/:id/decisions",                 ROUTE_HABILITATED, "projet.lire",   handle_list_decisions},
     {"POST",  "/api/v1/seances/:id/decisions",                 ROUTE_HABILITATED, "projet.ecrire", handle_create_decision},
+    /* Issue 4 §1: organisations and territoires PVD */
+    {"GET",   "/api/v1/organisations",            ROUTE_PUBLIC,      NULL,                    handle_list_organisations},
+    {"POST",  "/api/v1/organisations",            ROUTE_HABILITATED, "organisation.ecrire",   handle_create_organisation},
+    {"GET",   "/api/v1/organisations/:id",        ROUTE_PUBLIC,      NULL,                    handle_get_organisation},
+    {"PATCH", "/api/v1/organisations/:id",        ROUTE_HABILITATED, "organisation.ecrire",   handle_patch_organisation},
+    {"GET",   "/api/v1/territoires",              ROUTE_PUBLIC,      NULL,                    handle_list_territoires},
+    {"POST",  "/api/v1/territoires",              ROUTE_HABILITATED, "territoire.ecrire",     handle_create_territoire},
+    {"GET",   "/api/v1/territoires/:id_pvd",      ROUTE_PUBLIC,      NULL,                    handle_get_territoire},
+    {"PATCH", "/api/v1/territoires/:id_pvd",      ROUTE_HABILITATED, "territoire.ecrire",     handle_patch_territoire},
 };
 /* clang-format on */
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])

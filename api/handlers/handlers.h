@@ -102,5 +102,22 @@ void handle_list_decisions(const struct _u_request *req, struct _u_response *res
                            struct request_ctx *ctx);
 void handle_create_decision(const struct _u_request *req, struct _u_response *res,
                             struct request_ctx *ctx);
+/* organisations.c, territoires.c (issue 4 §1) */
+void handle_list_organisations(const struct _u_request *req, struct _u_response *res,
+                               struct request_ctx *ctx);
+void handle_create_organisation(const struct _u_request *req, struct _u_response *res,
+                                struct request_ctx *ctx);
+void handle_get_organisation(const struct _u_request *req, struct _u_response *res,
+                             struct request_ctx *ctx);
+void handle_patch_organisation(const struct _u_request *req, struct _u_response *res,
+                               struct request_ctx *ctx);
+void handle_list_territoires(const struct _u_request *req, struct _u_response *res,
+                             struct request_ctx *ctx);
+void handle_create_territoire(const struct _u_request *req, struct _u_response *res,
+                              struct request_ctx *ctx);
+void handle_get_territoire(const struct _u_request *req, struct _u_response *res,
+                           struct request_ctx *ctx);
+void handle_patch_territoire(const struct _u_request *req, struct _u_response *res,
+                             struct request_ctx *ctx);
 
 #endif

@@ -67,10 +67,20 @@ static const struct expectation expectations[] = {
     {"GET",    "client.gerer",          {{200, 200}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
     {"POST",   "client.gerer",          {{201, 201}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
     {"DELETE", "client.gerer",          {{200, 200}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
+    /* Issue 4 §1. Organisations: public reference data, written by all but financeurs. */
+    {"POST",   "organisation.ecrire",   {{201, 201}, {201, 201}, {201, 201}, {201, 201}, {201, 201}, {403, 403}}},
+    {"PATCH",  "organisation.ecrire",   {{200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}, {403, 403}}},
+    /* Territoires (R43): the ANCT or the préfecture of the département. POST
+     * re-creates pvd-27-58-900, so an allowed caller gets 409 conflit. */
+    {"POST",   "territoire.ecrire",     {{409, 409}, {409, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
+    {"PATCH",  "territoire.ecrire",     {{200, 200}, {200, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
 };
 /* The read of one habilitation by id (GET …/:id) differs from the list. */
 static const int read_one[WHO__COUNT][2] = {
     {200, 200}, {200, 404}, {200, 404}, {403, 404}, {403, 404}, {403, 404}};
+/* The bulk import (dry run): a préfecture outside gets 200 with the line refused. */
+static const int import_status[WHO__COUNT][2] = {
+    {200, 200}, {200, 200}, {403, 403}, {403, 403}, {403, 403}, {403, 403}};
 /* clang-format on */
 
 struct principal_fixture {
@@ -107,11 +117,33 @@ static void make_principal(enum who w, int outside, struct principal_fixture *f)
     free(token);
 }
 
+/* The programme's objects every "inside" target hangs on: the organisation
+ * of Château-Chinon (Ville) and the territoire pvd-27-58-900 (commune 58062,
+ * EPCI 200067890). Created or found (another suite may have made them). */
+#define MATRIX_TERRITOIRE "pvd-27-58-900"
+static void setup_programme_fixtures(void)
+{
+    struct http_response r;
+    post_json(admin_header, "/api/v1/organisations",
+              "{\"siren\":\"215800624\",\"nature\":\"commune\"}", &r);
+    cr_assert(r.status == 201 || r.status == 409, "organisation 215800624: " HTTP_BODY, r.body);
+    http_response_release(&r);
+    post_json(admin_header, "/api/v1/territoires",
+              "{\"id_pvd\":\"" MATRIX_TERRITOIRE "\",\"nom\":\"Château-Chinon (Ville)\","
+              "\"communes\":[\"58062\"],\"epcis\":[\"200067890\"],"
+              "\"date_designation\":\"2020-12-15\"}",
+              &r);
+    cr_assert(r.status == 201 || r.status == 409, "territoire " MATRIX_TERRITOIRE ": " HTTP_BODY,
+              r.body);
+    http_response_release(&r);
+}
+
 static void setup_fixtures(void)
 {
     char *admin = token_for("admin-initial");
     token_header(admin_header, sizeof admin_header, admin);
     free(admin);
+    setup_programme_fixtures();
     for (int w = 0; w < WHO__COUNT; w++)
         for (int o = 0; o < 2; o++)
             make_principal((enum who)w, o, &fixtures[w][o]);
@@ -147,6 +179,28 @@ static void new_target_client(char id[64], char etag[64])
     http_response_release(&r);
 }
 
+/* A fresh organisation without SIREN (nature etat) to rename. */
+static void new_target_organisation(char id[64], char etag[64])
+{
+    struct http_response r;
+    post_json(admin_header, "/api/v1/organisations",
+              "{\"nature\":\"etat\",\"nom\":\"Préfecture (cible)\"}", &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    snprintf(id, 64, "%s", json_string_value(json_object_get(r.json, "id")));
+    snprintf(etag, 64, "%s", http_header(&r, "ETag"));
+    http_response_release(&r);
+}
+
+/* The current ETag of the matrix territoire. */
+static void territoire_etag(char etag[64])
+{
+    struct http_response r;
+    http_get("/api/v1/territoires/" MATRIX_TERRITOIRE, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    snprintf(etag, 64, "%s", http_header(&r, "ETag"));
+    http_response_release(&r);
+}
+
 /* Performs the route for this caller; returns the status. */
 static long exercise(const char *method, const char *path, const char *action, const char *auth)
 {
@@ -162,7 +216,15 @@ static long exercise(const char *method, const char *path, const char *action, c
         snprintf(url, sizeof url, "/api/v1/clients/%s%s", id,
                  strstr(path, "/secret") ? "/secret" : "");
     }
-    if (strcmp(method, "DELETE") == 0 || strstr(path, "/secret")) {
+    if (strstr(path, "/organisations/:id")) {
+        new_target_organisation(id, etag);
+        snprintf(url, sizeof url, "/api/v1/organisations/%s", id);
+    } else if (strstr(path, "/territoires/:id_pvd")) {
+        territoire_etag(etag);
+        snprintf(url, sizeof url, "/api/v1/territoires/" MATRIX_TERRITOIRE);
+    }
+    const char *content_type = "Content-Type: application/json";
+    if (strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0 || strstr(path, "/secret")) {
         snprintf(if_match, sizeof if_match, "If-Match: %s", etag);
         headers[auth ? 1 : 0] = if_match;
     }
@@ -177,11 +239,23 @@ static long exercise(const char *method, const char *path, const char *action, c
         payload =
             "{\"nom\":\"m\",\"role\":\"financeur\",\"perimetre\":{\"sirens\":[\"215800624\"]}}";
     }
+    if (strcmp(method, "POST") == 0 && strcmp(path, "/api/v1/organisations") == 0) {
+        payload = "{\"nature\":\"etat\",\"nom\":\"Préfecture (matrice)\"}";
+    } else if (strcmp(method, "PATCH") == 0 && strstr(path, "/organisations/:id")) {
+        payload = "{\"nom\":\"Préfecture renommée\"}";
+    } else if (strcmp(method, "POST") == 0 && strcmp(path, "/api/v1/territoires") == 0) {
+        payload = "{\"id_pvd\":\"" MATRIX_TERRITOIRE "\",\"communes\":[\"58062\"]}";
+    } else if (strcmp(method, "PATCH") == 0 && strstr(path, "/territoires/:id_pvd")) {
+        payload = "{\"nom\":\"Château-Chinon (Ville)\"}";
+    } else if (strcmp(method, "POST") == 0 && strcmp(path, "/api/v1/territoires/import") == 0) {
+        payload = "id_pvd;insee_com\n" MATRIX_TERRITOIRE ";58062\n";
+        content_type = "Content-Type: text/csv";
+    }
     if (payload) {
         size_t n = 0;
         while (headers[n])
             n++;
-        headers[n] = "Content-Type: application/json";
+        headers[n] = content_type;
     }
     const char *const *h = auth || headers[0] ? headers : NULL;
     struct http_response r;
@@ -199,6 +273,8 @@ static int expected_status(const char *method, const char *path, const char *act
         return read_one[who][outside];
     if (strcmp(method, "POST") == 0 && strstr(path, "/clients/:id/secret"))
         return who == WHO_ANCT ? 200 : 403;
+    if (strcmp(method, "POST") == 0 && strcmp(path, "/api/v1/territoires/import") == 0)
+        return import_status[who][outside];
     for (size_t i = 0; i < sizeof expectations / sizeof expectations[0]; i++)
         if (strcmp(expectations[i].method, method) == 0 &&
             strcmp(expectations[i].action, action) == 0)

@@ -1,0 +1,387 @@
+/* Organisations: signataires, maîtres d'ouvrage and financeurs (issue 4 §1).
+ * Communes and EPCI resolve to the loaded referential by SIREN (R42), which
+ * gives their nom, code INSEE, département and région; a SIREN failing Luhn
+ * is refused (R42, 422). Reads are public; writes need organisation.ecrire. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../db/organisation_repository.h"
+#include "../../domain/identifiers.h"
+#include "../auth.h"
+#include "../cursor.h"
+#include "../json_spec.h"
+#include "../query.h"
+#include "../referentiel_store.h"
+#include "handlers.h"
+#include "programme.h"
+
+static const char *const nature_names[] = {"commune",     "epci",       "petr",      "departement",
+                                           "region",      "etat",       "operateur", "bailleur",
+                                           "association", "entreprise", "autre",     NULL};
+enum { NATURE_COMMUNE = 0, NATURE_EPCI = 1, NATURE_ETAT = 5 };
+
+static bool nine_digits(const char *s)
+{
+    if (strlen(s) != 9)
+        return false;
+    for (size_t i = 0; i < 9; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+static bool is_uuid(const char *s)
+{
+    static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    if (strlen(s) != sizeof shape - 1)
+        return false;
+    for (size_t i = 0; shape[i]; i++) {
+        char c = s[i];
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (shape[i] == '-' ? c != '-' : !hex)
+            return false;
+    }
+    return true;
+}
+
+struct organisation_body {
+    const char *siren;
+    int nature;
+    const char *nom;
+};
+
+static const struct json_field organisation_fields[] = {
+    {.name = "siren",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct organisation_body, siren),
+     .nullable = true,
+     .check = nine_digits,
+     .check_message = "SIREN : 9 chiffres attendus."},
+    {.name = "nature",
+     .kind = JSON_FIELD_ENUM,
+     .offset = offsetof(struct organisation_body, nature),
+     .required = true,
+     .values = nature_names},
+    {.name = "nom",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct organisation_body, nom),
+     .min_length = 1,
+     .max_length = 300},
+    JSON_FIELDS_END,
+};
+
+static void send_organisation(struct _u_response *res, int status, const char *json)
+{
+    char etag[24];
+    size_t len = strlen(json);
+    http_etag(json, len, etag);
+    u_map_put(res->map_header, "ETag", etag);
+    respond_json_raw(res, status, json, len);
+}
+
+struct create_work {
+    const struct organisation_new *o;
+    struct organisation_row created;
+};
+
+static enum db_result create_unit(struct db_tx *tx, void *ctx, struct db_error *err)
+{
+    struct create_work *w = ctx;
+    organisation_row_release(&w->created);
+    return organisation_insert(tx, w->o, &w->created, err);
+}
+
+/* The referential facts of a commune or EPCI organisation (R42); false with
+ * a violation added when the SIREN is none of that nature's. */
+static bool resolve_referentiel(const struct referentiel *ref, int nature, const char *siren,
+                                struct organisation_new *o, char dep[4], char reg[4],
+                                struct rule_report *violations)
+{
+    if (nature == NATURE_COMMUNE) {
+        const struct ref_commune *c = referentiel_find_commune_by_siren(ref, siren);
+        if (!c) {
+            rule_report_add(violations, "R42", "siren-commune-inconnu", "/siren",
+                            "Le SIREN %s n'est celui d'aucune commune du référentiel %d.", siren,
+                            ref->millesime);
+            return false;
+        }
+        o->nom = c->nom;
+        o->code_insee = c->code_insee;
+        snprintf(dep, 4, "%s", c->code_departement);
+        snprintf(reg, 4, "%s", c->code_region);
+    } else {
+        const struct ref_epci *e = referentiel_find_epci(ref, siren);
+        if (!e) {
+            rule_report_add(violations, "R42", "siren-epci-inconnu", "/siren",
+                            "Le SIREN %s n'est celui d'aucun EPCI du référentiel %d.", siren,
+                            ref->millesime);
+            return false;
+        }
+        o->nom = e->nom;
+        /* An EPCI spanning départements has none of its own. */
+        if (e->departement_count == 1) {
+            const struct ref_departement *d = referentiel_find_departement(ref, e->departements[0]);
+            snprintf(dep, 4, "%s", e->departements[0]);
+            snprintf(reg, 4, "%s", d ? d->code_region : "");
+        }
+    }
+    o->code_departement = dep[0] ? dep : NULL;
+    o->code_region = reg[0] ? reg : NULL;
+    return true;
+}
+
+void handle_create_organisation(const struct _u_request *req, struct _u_response *res,
+                                struct request_ctx *ctx)
+{
+    json_t *body = NULL;
+    struct organisation_body in;
+    struct referentiel_snapshot *snap = NULL;
+    FIELD_ERRORS(errs);
+    memset(&in, 0, sizeof in);
+    if (!json_body_read_or_reply(ctx, req, res, &body))
+        return;
+    json_spec_apply(body, organisation_fields, &in, "", &errs);
+    if (errs.count == 0 && !in.siren && in.nature != NATURE_ETAT)
+        field_errors_add(&errs, "/siren", NULL, "champ-requis",
+                         "Le SIREN est obligatoire, sauf pour l'État (nature etat).");
+    if (errs.count == 0 && !in.nom && in.nature != NATURE_COMMUNE && in.nature != NATURE_EPCI)
+        field_errors_add(&errs, "/nom", NULL, "champ-requis",
+                         "Le nom est obligatoire (il vient du référentiel pour une commune ou un "
+                         "EPCI).");
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_CHAMPS_INVALIDES,
+                               "Le corps de la requête contient des champs invalides.", &errs);
+        goto out;
+    }
+    if (authz_decide(&ctx->principal->authz, ACTION_ORGANISATION_WRITE, NULL) != AUTHZ_ALLOW) {
+        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+                        "Votre rôle ne permet pas d'enregistrer une organisation.");
+        goto out;
+    }
+    struct rule_report violations;
+    rule_report_init(&violations);
+    /* R42: a SIREN passes Luhn. */
+    if (in.siren && !siren_is_valid(in.siren))
+        rule_report_add(&violations, "R42", "siren-invalide", "/siren",
+                        "Le SIREN %s est invalide (clé de Luhn).", in.siren);
+    struct organisation_new o = {in.siren, in.nom, nature_names[in.nature], NULL, NULL, NULL};
+    char dep[4] = "", reg[4] = "";
+    if (!rule_report_any(&violations) &&
+        (in.nature == NATURE_COMMUNE || in.nature == NATURE_EPCI)) {
+        snap = referentiel_store_acquire(ctx->app->referentiel);
+        if (snap == NULL) {
+            respond_unavailable(ctx, req, res, "Référentiel des communes non chargé.");
+            goto out;
+        }
+        resolve_referentiel(&snap->ref, in.nature, in.siren, &o, dep, reg, &violations);
+    }
+    if (rule_report_any(&violations)) {
+        programme_respond_violations(ctx, req, res, &violations);
+        goto out;
+    }
+    struct create_work work;
+    memset(&work, 0, sizeof work);
+    work.o = &o;
+    struct journal_actor actor = auth_journal_actor(ctx);
+    struct db_error err = {{0}, {0}};
+    enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
+                                       create_unit, &work, &err);
+    if (r == DB_CONFLICT) {
+        respond_problem(ctx, req, res, PROBLEM_CONFLIT,
+                        "Une organisation porte déjà ce SIREN : retrouvez-la par "
+                        "GET /api/v1/organisations?siren=….");
+    } else if (r != DB_OK) {
+        respond_db_error(ctx, req, res, r, &err);
+    } else {
+        char location[80];
+        snprintf(location, sizeof location, "/api/v1/organisations/%s", work.created.id);
+        u_map_put(res->map_header, "Location", location);
+        send_organisation(res, 201, work.created.json);
+    }
+    organisation_row_release(&work.created);
+out:
+    referentiel_snapshot_release(ctx->app->referentiel, snap);
+    json_decref(body);
+}
+
+/* Reads one organisation by the path id; false when a problem was sent. */
+static bool load_organisation(const struct _u_request *req, struct _u_response *res,
+                              struct request_ctx *ctx, struct organisation_row *row)
+{
+    const char *id = query_id_or_reply(ctx, req, res, is_uuid, "Identifiant UUID attendu.");
+    if (id == NULL)
+        return false;
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+    if (r == DB_OK) {
+        r = organisation_get(conn, id, row, &err);
+        db_pool_release(ctx->app->pool, conn);
+    }
+    if (r == DB_NOT_FOUND)
+        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
+                        "Aucune organisation n'a cet identifiant.");
+    else if (r != DB_OK)
+        respond_db_error(ctx, req, res, r, &err);
+    return r == DB_OK;
+}
+
+void handle_get_organisation(const struct _u_request *req, struct _u_response *res,
+                             struct request_ctx *ctx)
+{
+    struct organisation_row row;
+    if (!load_organisation(req, res, ctx, &row))
+        return;
+    char etag[24];
+    http_etag(row.json, strlen(row.json), etag);
+    respond_conditional_json(req, res, row.json, strlen(row.json), etag);
+    organisation_row_release(&row);
+}
+
+struct rename_body {
+    const char *nom;
+};
+
+static const struct json_field rename_fields[] = {
+    {.name = "nom",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct rename_body, nom),
+     .required = true,
+     .min_length = 1,
+     .max_length = 300},
+    JSON_FIELDS_END,
+};
+
+struct rename_work {
+    const char *id;
+    int revision;
+    const char *nom;
+    struct organisation_row after;
+};
+
+static enum db_result rename_unit(struct db_tx *tx, void *ctx, struct db_error *err)
+{
+    struct rename_work *w = ctx;
+    organisation_row_release(&w->after);
+    return organisation_rename(tx, w->id, w->revision, w->nom, &w->after, err);
+}
+
+void handle_patch_organisation(const struct _u_request *req, struct _u_response *res,
+                               struct request_ctx *ctx)
+{
+    struct organisation_row row;
+    json_t *body = NULL;
+    if (!load_organisation(req, res, ctx, &row))
+        return;
+    char etag[24];
+    http_etag(row.json, strlen(row.json), etag);
+    if (authz_decide(&ctx->principal->authz, ACTION_ORGANISATION_WRITE, NULL) != AUTHZ_ALLOW) {
+        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+                        "Votre rôle ne permet pas de modifier une organisation.");
+        goto out;
+    }
+    if (!if_match_or_reply(ctx, req, res, etag))
+        goto out;
+    if (!json_body_read_or_reply(ctx, req, res, &body))
+        goto out;
+    struct rename_body in = {NULL};
+    FIELD_ERRORS(errs);
+    json_spec_apply(body, rename_fields, &in, "", &errs);
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_CHAMPS_INVALIDES,
+                               "Le corps de la requête contient des champs invalides.", &errs);
+        goto out;
+    }
+    if (strcmp(row.nature, "commune") == 0 || strcmp(row.nature, "epci") == 0) {
+        struct rule_report violations;
+        rule_report_init(&violations);
+        rule_report_add(&violations, "R42", "nom-du-referentiel", "/nom",
+                        "Le nom d'une commune ou d'un EPCI est celui du référentiel : il ne se "
+                        "modifie pas.");
+        programme_respond_violations(ctx, req, res, &violations);
+        goto out;
+    }
+    struct rename_work work;
+    memset(&work, 0, sizeof work);
+    work.id = row.id;
+    work.revision = row.revision;
+    work.nom = in.nom;
+    struct journal_actor actor = auth_journal_actor(ctx);
+    struct db_error err = {{0}, {0}};
+    enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
+                                       rename_unit, &work, &err);
+    if (r == DB_CONFLICT)
+        respond_problem(ctx, req, res, PROBLEM_PRECONDITION_ECHOUEE,
+                        "L'organisation a été modifiée entre-temps : relisez-la.");
+    else if (r == DB_NOT_FOUND)
+        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
+                        "Aucune organisation n'a cet identifiant.");
+    else if (r != DB_OK)
+        respond_db_error(ctx, req, res, r, &err);
+    else
+        send_organisation(res, 200, work.after.json);
+    organisation_row_release(&work.after);
+out:
+    json_decref(body);
+    organisation_row_release(&row);
+}
+
+static bool nature_is_valid(const char *s)
+{
+    for (size_t i = 0; nature_names[i]; i++)
+        if (strcmp(nature_names[i], s) == 0)
+            return true;
+    return false;
+}
+
+void handle_list_organisations(const struct _u_request *req, struct _u_response *res,
+                               struct request_ctx *ctx)
+{
+    static const char *const known[] = {"siren",  "nature",  "departement",
+                                        "limite", "curseur", NULL};
+    FIELD_ERRORS(errs);
+    size_t limit;
+    char key[CURSOR_KEY_MAX + 1], canon[200];
+    const char *after = NULL;
+    struct organisation_filter f = {NULL, NULL, NULL};
+    query_check_known(req, known, &errs);
+    query_limit(req, &limit, &errs);
+    query_code(req, "siren", nine_digits, "un SIREN de 9 chiffres", &f.siren, &errs);
+    query_code(req, "nature", nature_is_valid,
+               "commune, epci, petr, departement, region, etat, operateur, bailleur, "
+               "association, entreprise ou autre",
+               &f.nature, &errs);
+    query_code(req, "departement", departement_code_is_valid,
+               "un code de département (01, 2A, 974…)", &f.departement, &errs);
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
+                               &errs);
+        return;
+    }
+    snprintf(canon, sizeof canon, "s=%s|n=%s|d=%s", f.siren ? f.siren : "",
+             f.nature ? f.nature : "", f.departement ? f.departement : "");
+    uint32_t fp = cursor_fingerprint(canon);
+    if (!query_cursor_or_reply(ctx, req, res, "organisations", fp, key, &after))
+        return;
+    if (after && !is_uuid(after)) {
+        respond_problem(ctx, req, res, PROBLEM_CURSEUR_INVALIDE, "Curseur invalide.");
+        return;
+    }
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    char *json = NULL, last[37];
+    bool more = false;
+    enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+    if (r == DB_OK) {
+        r = organisation_list(conn, &f, after, limit, &json, last, &more, &err);
+        db_pool_release(ctx->app->pool, conn);
+    }
+    if (r != DB_OK) {
+        respond_db_error(ctx, req, res, r, &err);
+        return;
+    }
+    respond_page(req, res, known, json, "organisations", fp, last, more);
+    free(json);
+}

@@ -1,0 +1,79 @@
+/* The rules of a territoire PVD (domain.md §1.3, §3 R1, R2, R3, R42, §5):
+ * its id_pvd, its communes-actuelles and EPCIs checked against the loaded
+ * referential. Pure: no I/O, no allocation; the caller passes an indexed
+ * referential (domain/referentiel.h) and borrows nothing beyond the call.
+ * R43 (who may write a territoire) is authz_decide(ACTION_TERRITOIRE_WRITE)
+ * on the départements this module resolves (territoire_resolved). */
+#ifndef PVD_DOMAIN_TERRITOIRE_H
+#define PVD_DOMAIN_TERRITOIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "referentiel.h"
+#include "rules.h"
+
+#define TERRITOIRE_MAX_COMMUNES 32
+#define TERRITOIRE_MAX_EPCIS    16
+
+/* id_pvd syntax: "pvd-<région>-<département>-<n>", région 2 digits,
+ * département 2 digits, 2A, 2B or 3 digits (97x), n 1 to 4 digits, 16
+ * characters at most. On success writes the région and département codes
+ * (NUL-terminated) and returns true; false (outputs "") otherwise, e.g. for
+ * the ANCT ids joining two départements ("pvd-84-3873-9"). */
+bool territoire_id_pvd_parse(const char *id_pvd, char region[4], char departement[4]);
+
+/* What a territoire is made of, as written by a client. Strings borrowed. */
+struct territoire_input {
+    const char *id_pvd;          /* syntactically valid (territoire_id_pvd_parse) */
+    const char *const *communes; /* INSEE codes, in the client's order */
+    size_t commune_count;
+    const char *const *epcis; /* SIRENs */
+    size_t epci_count;
+};
+
+/* What the checks resolved: the territoire's département and région (those
+ * of its id_pvd) and the distinct départements / régions of its communes, the
+ * territoire's own first (R43 scope: never its EPCIs'). */
+struct territoire_resolved {
+    char code_departement[4];
+    char code_region[4];
+    char departements[TERRITOIRE_MAX_COMMUNES][4];
+    size_t departement_count;
+    char regions[TERRITOIRE_MAX_COMMUNES][4];
+    size_t region_count;
+};
+
+/* The EPCIs of the communes in the referential, distinct, in the communes'
+ * order (the default when a client gives none). Unknown communes and
+ * communes without EPCI are skipped. Writes at most max SIRENs into out;
+ * returns the count. */
+size_t territoire_default_epcis(const struct referentiel *ref, const char *const *communes,
+                                size_t commune_count, char (*out)[10], size_t max);
+
+/* Checks a territoire against the referential; appends one violation per
+ * problem (pointers into the request body: /communes/<i>, /epcis/<j>,
+ * /id_pvd) and the R2 warnings, and returns the number of violations.
+ * - R1 "territoire-sans-commune" (/communes), "territoire-sans-epci"
+ *   (/epcis); "commune-hors-epci": a commune that is not a member of one of
+ *   the territoire's EPCIs in the referential.
+ * - R42 "commune-inconnue": not a commune-actuelle of the loaded millésime
+ *   (merged, or never existed); "epci-inconnu": a SIREN that is no EPCI of
+ *   the referential.
+ * - R3 "commune-hors-programme": a commune outside metropolitan France and
+ *   the DROM 971, 972, 973, 974, 976.
+ * - "commune-en-double" (no rule number): the same INSEE code twice;
+ *   "trop-de-communes" / "trop-d-epcis" past the capacities above.
+ * - "id-pvd-incoherent" (no rule number): the id_pvd's département is none
+ *   of its communes', or its région is not that département's.
+ * - R2 (warnings, never violations): territoire_population_warning for each
+ *   commune of population ≥ 20 000.
+ * out (may be NULL) is filled as far as the communes could be resolved. */
+size_t territoire_check(const struct referentiel *ref, const struct territoire_input *in,
+                        struct territoire_resolved *out, struct rule_report *violations,
+                        struct rule_report *warnings);
+
+/* R3: may a commune of this département, in this zone, be a PVD commune? */
+bool territoire_zone_eligible(enum ref_zone zone, const char *code_departement);
+
+#endif
