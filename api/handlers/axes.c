@@ -79,15 +79,15 @@ static bool axe_valid_or_reply(struct request_ctx *ctx, const struct _u_request 
         field_errors_add(&errs, "/partenaires", NULL, "type-invalide",
                          "« partenaires » est une liste d'identifiants d'organisations.");
     if (p && json_is_array(p) && json_array_size(p) > PARTENAIRES_MAX)
-        field_errors_add(&errs, "/partenaires", NULL, "trop-d-elements",
-                         "Au plus %d partenaires par axe.", PARTENAIRES_MAX);
+        field_errors_add(&errs, "/partenaires", NULL, "longueur-invalide",
+                         "Au plus %d partenaires pour un axe.", PARTENAIRES_MAX);
     for (size_t i = 0; p && json_is_array(p) && i < json_array_size(p); i++) {
         const char *id = json_string_value(json_array_get(p, i));
         char pointer[48];
         snprintf(pointer, sizeof pointer, "/partenaires/%zu", i);
         if (!gouv_is_uuid(id))
             field_errors_add(&errs, pointer, NULL, "format-invalide",
-                             "Identifiant UUID d'organisation attendu.");
+                             "L'identifiant d'une organisation est un UUID.");
         for (size_t j = 0; id && j < i; j++) {
             const char *other = json_string_value(json_array_get(p, j));
             if (other && strcasecmp(other, id) == 0)

@@ -100,7 +100,7 @@ static const struct json_field membre_fields[] = {
      .offset = offsetof(struct membre_body, organisation_id),
      .nullable = true,
      .check = uuid_check,
-     .check_message = "Identifiant UUID d'organisation attendu."},
+     .check_message = "L'identifiant d'une organisation est un UUID."},
     {.name = "nom",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct membre_body, nom),
@@ -138,8 +138,8 @@ static bool comite_valid_or_reply(struct request_ctx *ctx, const struct _u_reque
         field_errors_add(&errs, "/membres", NULL, "type-invalide",
                          "« membres » est une liste de membres.");
     if (count > MEMBRES_MAX)
-        field_errors_add(&errs, "/membres", NULL, "trop-d-elements", "Au plus %d membres.",
-                         MEMBRES_MAX);
+        field_errors_add(&errs, "/membres", NULL, "longueur-invalide",
+                         "Au plus %d membres par comité.", MEMBRES_MAX);
     for (size_t i = 0; i < count && i < MEMBRES_MAX; i++) {
         char prefix[48];
         snprintf(prefix, sizeof prefix, "/membres/%zu", i);
@@ -319,7 +319,7 @@ void handle_list_comites(const struct _u_request *req, struct _u_response *res,
     const char *id_pvd = query_get(req, "id_pvd");
     if (id_pvd && (strlen(id_pvd) < 1 || strlen(id_pvd) > 16))
         field_errors_add(&errs, "/id_pvd", "id_pvd", "format-invalide",
-                         "Identifiant de territoire attendu (pvd-27-58-900).");
+                         "L'identifiant d'un territoire a la forme pvd-27-58-900.");
     if (errs.count > 0) {
         respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
                                &errs);
@@ -518,7 +518,7 @@ static const struct json_field decision_fields[] = {
      .offset = offsetof(struct decision_body, convention_id),
      .nullable = true,
      .check = uuid_check,
-     .check_message = "Identifiant UUID de convention attendu."},
+     .check_message = "L'identifiant d'une convention est un UUID."},
     JSON_FIELDS_END,
 };
 

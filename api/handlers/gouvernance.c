@@ -43,7 +43,8 @@ bool gouv_object_or_reply(struct request_ctx *ctx, const struct _u_request *req,
     const char *id = query_get(req, param);
     if (!gouv_is_uuid(id)) {
         snprintf(pointer, sizeof pointer, "/%s", param);
-        field_errors_add(&errs, pointer, param, "format-invalide", "Identifiant UUID attendu.");
+        field_errors_add(&errs, pointer, param, "format-invalide",
+                         "L'identifiant doit être un UUID.");
     }
     if (errs.count > 0) {
         respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
