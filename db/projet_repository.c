@@ -122,9 +122,10 @@ enum db_result projet_list_children(struct db_pool *pool, enum projet_objet kind
     last_key[0] = '\0';
     *more = false;
     snprintf(sql, sizeof sql,
-             "SELECT %s, %s(x)::text FROM %s x WHERE %s::text = $1 AND ($2::text IS NULL OR %s > "
-             "$2) ORDER BY %s LIMIT $3::int",
-             o->key, o->representation, o->table, o->parent_column, o->key, o->key);
+             "SELECT %s, %s(x)::text FROM %s x WHERE %s = $1%s AND ($2::text IS NULL OR %s > $2) "
+             "ORDER BY %s LIMIT $3::int",
+             o->key, o->representation, o->table, o->parent_column,
+             kind == PROJET_AXE ? "" : "::uuid", o->key, o->key);
     snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
     const char *params[3] = {parent, after, limit_text};
     struct db_conn *conn = NULL;

@@ -48,7 +48,8 @@ enum db_result projet_lock(struct db_tx *tx, enum projet_objet kind, const char 
 
 /* One keyset page of the children of `parent` (an id_pvd for PROJET_AXE, an
  * axe id for PROJET_INDICATEUR, an indicateur id for PROJET_MESURE, a comité
- * id for PROJET_SEANCE, a séance id for PROJET_DECISION), in their natural
+ * id for PROJET_SEANCE, a séance id for PROJET_DECISION; ids must be UUIDs,
+ * e.g. those of loaded rows), in their natural
  * order (axes by numero, mesures by date, séances by date, others by id),
  * after the key `after` (NULL: first page). *json_out: a JSON array text
  * (owned, free()); last_key: the key of its last element ("" when empty);
