@@ -3,9 +3,13 @@
  * (409), unknown organisations (422), séances and décisions (a décision's
  * convention must be known and of the same territoire), If-Match, the
  * perimeter-filtered list and the journal. Each test has its own territoire
- * in the Jura (39) or the Cantal (15), ids pvd-*-9xx. */
+ * in the Jura (39) or the Cantal (15), ids pvd-*-9xx. The adhésion whose
+ * signataires R40 requires is written straight into PostgreSQL (tables of
+ * migration 0004), so that this suite does not depend on the conventions
+ * routes. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,4 +273,76 @@ Test(comites, list_is_filtered_by_the_perimeter)
     gv_call(&admin, "GET", "/api/v1/comites?id_pvd=pvd-27-39-908&x=1", NULL, NULL, &r);
     http_expect_param_error(&r, "/x", NULL);
     http_response_release(&r);
+}
+
+/* An adhésion of id_pvd in state etat with these signataires (organisation
+ * id, role), written directly (PVD_TEST_DATABASE_URL). */
+static void adhesion_sql(const char *id_pvd, const char *etat, const char *const (*sigs)[2],
+                         size_t count)
+{
+    const char *url = getenv("PVD_TEST_DATABASE_URL");
+    cr_assert(url, "PVD_TEST_DATABASE_URL must be set");
+    PGconn *db = PQconnectdb(url);
+    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+    const char *params[2] = {id_pvd, etat};
+    PGresult *res = PQexecParams(db,
+                                 "INSERT INTO conventions (type, id_pvd, etat, intitule, cree_par) "
+                                 "VALUES ('adhesion', $1, $2, 'Adhésion (test)', 'systeme:test') "
+                                 "RETURNING id::text",
+                                 2, NULL, params, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(db));
+    char convention[37];
+    snprintf(convention, sizeof convention, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    for (size_t i = 0; i < count; i++) {
+        char rang[8];
+        snprintf(rang, sizeof rang, "%zu", i);
+        const char *p[4] = {convention, rang, sigs[i][0], sigs[i][1]};
+        res = PQexecParams(db,
+                           "INSERT INTO signataires (convention_id, rang, organisation_id, role, "
+                           "representant_nom, representant_qualite) VALUES ($1::uuid, "
+                           "$2::smallint, $3::uuid, $4, 'Représentant', 'Qualité')",
+                           4, NULL, p, NULL, NULL, 0);
+        cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(db));
+        PQclear(res);
+    }
+    PQfinish(db);
+}
+
+Test(comites, r40_requires_the_other_signataires_of_the_adhesion)
+{
+    struct gv_caller admin;
+    struct http_response r;
+    char commune[37], epci[37], association[37], etat[37], list[1400], body[1800], id[37];
+    gv_admin(&admin);
+    gv_territoire("pvd-27-39-909", "39470", "243900354");
+    gv_organisation("213904709", "commune", "Les Rousses", commune);
+    gv_organisation("243900354", "epci", "CC de la Station des Rousses-Haut Jura", epci);
+    gv_organisation("339139008", "association", "Association des commerçants (test)", association);
+    gv_create(&admin, "/api/v1/organisations",
+              "{\"nature\":\"etat\",\"nom\":\"Préfecture du Jura (test)\"}", etat, NULL);
+    /* an abandoned adhésion requires nothing; the active one does */
+    const char *const abandoned[][2] = {{association, "financeur"}};
+    adhesion_sql("pvd-27-39-909", "abandonnee", abandoned, 1);
+    membres(list, sizeof list, commune, epci, SANS_AUCUN);
+    comite_body(body, sizeof body, "pvd-27-39-909", list);
+    const char *const active[][2] = {
+        {commune, "beneficiaire"}, {epci, "epci"}, {etat, "etat"}, {association, "partenaire"}};
+    adhesion_sql("pvd-27-39-909", "signee", active, 4);
+    /* the commune and the EPCI are already required, the État is the préfet */
+    gv_call(&admin, "POST", "/api/v1/comites", body, NULL, &r);
+    const char *missing[] = {"signataire-adhesion-manquant", NULL};
+    gv_expect_rule(&r, "R40", "/membres", missing);
+    cr_assert(strstr(json_string_value(json_object_get(r.json, "detail")), "339139008"), HTTP_BODY,
+              r.body);
+    http_response_release(&r);
+    list[strlen(list) - 1] = '\0';
+    char with[1500];
+    snprintf(with, sizeof with,
+             "%s,{\"qualite\":\"signataire_adhesion\",\"organisation_id\":\"%s\",\"nom\":"
+             "\"M. Trésorier\"}]",
+             list, association);
+    comite_body(body, sizeof body, "pvd-27-39-909", with);
+    gv_create(&admin, "/api/v1/comites", body, id, NULL);
+    cr_assert_eq(gv_journal_count("comite", id, "comite.creer"), 1);
 }
