@@ -51,6 +51,41 @@ static void comite_body(char *out, size_t size, const char *id_pvd, const char *
              membres_json);
 }
 
+/* An adhésion of id_pvd in state etat with these signataires (organisation
+ * id, role), written directly (PVD_TEST_DATABASE_URL); its id into out. */
+static void adhesion_sql(const char *id_pvd, const char *etat, const char *const (*sigs)[2],
+                         size_t count, char out[37])
+{
+    const char *url = getenv("PVD_TEST_DATABASE_URL");
+    cr_assert(url, "PVD_TEST_DATABASE_URL must be set");
+    PGconn *db = PQconnectdb(url);
+    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+    const char *params[2] = {id_pvd, etat};
+    PGresult *res = PQexecParams(db,
+                                 "INSERT INTO conventions (type, id_pvd, etat, intitule, cree_par) "
+                                 "VALUES ('adhesion', $1, $2, 'Adhésion (test)', 'systeme:test') "
+                                 "RETURNING id::text",
+                                 2, NULL, params, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(db));
+    char convention[37];
+    snprintf(convention, sizeof convention, "%s", PQgetvalue(res, 0, 0));
+    snprintf(out, 37, "%s", convention);
+    PQclear(res);
+    for (size_t i = 0; i < count; i++) {
+        char rang[8];
+        snprintf(rang, sizeof rang, "%zu", i);
+        const char *p[4] = {convention, rang, sigs[i][0], sigs[i][1]};
+        res = PQexecParams(db,
+                           "INSERT INTO signataires (convention_id, rang, organisation_id, role, "
+                           "representant_nom, representant_qualite) VALUES ($1::uuid, "
+                           "$2::smallint, $3::uuid, $4, 'Représentant', 'Qualité')",
+                           4, NULL, p, NULL, NULL, 0);
+        cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(db));
+        PQclear(res);
+    }
+    PQfinish(db);
+}
+
 Test(comites, r40_refuses_each_missing_member_then_constitutes_once)
 {
     struct gv_caller admin;
@@ -220,14 +255,40 @@ Test(comites, update_rechecks_r40_and_seances_decisions_follow)
             NULL, &r);
     gv_expect_error(&r, 422, "regle-non-respectee", "/convention_id", "convention-inconnue");
     http_response_release(&r);
+    /* a convention of another territoire is refused, one of this territoire accepted */
+    char other[37], own[37], with_convention[300];
+    gv_territoire("pvd-27-39-911", "39362", "200071116");
+    adhesion_sql("pvd-27-39-911", "brouillon", NULL, 0, other);
+    adhesion_sql("pvd-27-39-907", "brouillon", NULL, 0, own);
+    snprintf(with_convention, sizeof with_convention,
+             "{\"type\":\"autre\",\"objet\":\"Adhésion examinée\",\"convention_id\":\"%s\"}",
+             other);
+    gv_call(&agent, "POST", decisions, with_convention, NULL, &r);
+    gv_expect_error(&r, 422, "regle-non-respectee", "/convention_id",
+                    "convention-autre-territoire");
+    http_response_release(&r);
+    snprintf(with_convention, sizeof with_convention,
+             "{\"type\":\"autre\",\"objet\":\"Adhésion examinée\",\"convention_id\":\"%s\"}", own);
+    gv_call(&agent, "POST", decisions, with_convention, NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "convention_id")), own);
+    http_response_release(&r);
     char decision[37];
     gv_create(&agent, decisions, "{\"type\":\"valide_strategie\",\"objet\":\"Axes validés\"}",
               decision, NULL);
     gv_call(&pref, "GET", decisions, NULL, NULL, &r);
     http_expect_json_ok(&r);
-    json_t *first = json_array_get(json_object_get(r.json, "elements"), 0);
-    cr_assert_str_eq(json_string_value(json_object_get(first, "type")), "valide_strategie");
-    cr_assert_str_eq(json_string_value(json_object_get(first, "date_seance")), "2024-03-14");
+    json_t *elements = json_object_get(r.json, "elements"), *found = NULL, *d;
+    size_t i;
+    cr_assert_eq(json_array_size(elements), 2, HTTP_BODY, r.body);
+    json_array_foreach(elements, i, d)
+    {
+        if (strcmp(json_string_value(json_object_get(d, "id")), decision) == 0)
+            found = d;
+    }
+    cr_assert(found, HTTP_BODY, r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(found, "type")), "valide_strategie");
+    cr_assert_str_eq(json_string_value(json_object_get(found, "date_seance")), "2024-03-14");
     http_response_release(&r);
     cr_assert_eq(gv_journal_count("decision", decision, "decision.creer"), 1);
 }
@@ -275,45 +336,12 @@ Test(comites, list_is_filtered_by_the_perimeter)
     http_response_release(&r);
 }
 
-/* An adhésion of id_pvd in state etat with these signataires (organisation
- * id, role), written directly (PVD_TEST_DATABASE_URL). */
-static void adhesion_sql(const char *id_pvd, const char *etat, const char *const (*sigs)[2],
-                         size_t count)
-{
-    const char *url = getenv("PVD_TEST_DATABASE_URL");
-    cr_assert(url, "PVD_TEST_DATABASE_URL must be set");
-    PGconn *db = PQconnectdb(url);
-    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
-    const char *params[2] = {id_pvd, etat};
-    PGresult *res = PQexecParams(db,
-                                 "INSERT INTO conventions (type, id_pvd, etat, intitule, cree_par) "
-                                 "VALUES ('adhesion', $1, $2, 'Adhésion (test)', 'systeme:test') "
-                                 "RETURNING id::text",
-                                 2, NULL, params, NULL, NULL, 0);
-    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(db));
-    char convention[37];
-    snprintf(convention, sizeof convention, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    for (size_t i = 0; i < count; i++) {
-        char rang[8];
-        snprintf(rang, sizeof rang, "%zu", i);
-        const char *p[4] = {convention, rang, sigs[i][0], sigs[i][1]};
-        res = PQexecParams(db,
-                           "INSERT INTO signataires (convention_id, rang, organisation_id, role, "
-                           "representant_nom, representant_qualite) VALUES ($1::uuid, "
-                           "$2::smallint, $3::uuid, $4, 'Représentant', 'Qualité')",
-                           4, NULL, p, NULL, NULL, 0);
-        cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(db));
-        PQclear(res);
-    }
-    PQfinish(db);
-}
-
 Test(comites, r40_requires_the_other_signataires_of_the_adhesion)
 {
     struct gv_caller admin;
     struct http_response r;
-    char commune[37], epci[37], association[37], etat[37], list[1400], body[1800], id[37];
+    char commune[37], epci[37], association[37], etat[37], list[1400], body[1800], id[37],
+        convention[37];
     gv_admin(&admin);
     gv_territoire("pvd-27-39-909", "39470", "243900354");
     gv_organisation("213904709", "commune", "Les Rousses", commune);
@@ -323,12 +351,12 @@ Test(comites, r40_requires_the_other_signataires_of_the_adhesion)
               "{\"nature\":\"etat\",\"nom\":\"Préfecture du Jura (test)\"}", etat, NULL);
     /* an abandoned adhésion requires nothing; the active one does */
     const char *const abandoned[][2] = {{association, "financeur"}};
-    adhesion_sql("pvd-27-39-909", "abandonnee", abandoned, 1);
+    adhesion_sql("pvd-27-39-909", "abandonnee", abandoned, 1, convention);
     membres(list, sizeof list, commune, epci, SANS_AUCUN);
     comite_body(body, sizeof body, "pvd-27-39-909", list);
     const char *const active[][2] = {
         {commune, "beneficiaire"}, {epci, "epci"}, {etat, "etat"}, {association, "partenaire"}};
-    adhesion_sql("pvd-27-39-909", "signee", active, 4);
+    adhesion_sql("pvd-27-39-909", "signee", active, 4, convention);
     /* the commune and the EPCI are already required, the État is the préfet */
     gv_call(&admin, "POST", "/api/v1/comites", body, NULL, &r);
     const char *missing[] = {"signataire-adhesion-manquant", NULL};
