@@ -79,6 +79,50 @@ void handle_get_convention_version(const struct _u_request *req, struct _u_respo
                                    struct request_ctx *ctx);
 void handle_get_statistiques_conventions(const struct _u_request *req, struct _u_response *res,
                                          struct request_ctx *ctx);
+/* Projet de territoire (axes.c) and comité de projet (comites.c), issue 4 §3. */
+void handle_list_axes(const struct _u_request *req, struct _u_response *res,
+                      struct request_ctx *ctx);
+void handle_create_axe(const struct _u_request *req, struct _u_response *res,
+                       struct request_ctx *ctx);
+void handle_get_axe(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx);
+void handle_update_axe(const struct _u_request *req, struct _u_response *res,
+                       struct request_ctx *ctx);
+void handle_delete_axe(const struct _u_request *req, struct _u_response *res,
+                       struct request_ctx *ctx);
+void handle_list_indicateurs(const struct _u_request *req, struct _u_response *res,
+                             struct request_ctx *ctx);
+void handle_create_indicateur(const struct _u_request *req, struct _u_response *res,
+                              struct request_ctx *ctx);
+void handle_get_indicateur(const struct _u_request *req, struct _u_response *res,
+                           struct request_ctx *ctx);
+void handle_update_indicateur(const struct _u_request *req, struct _u_response *res,
+                              struct request_ctx *ctx);
+void handle_delete_indicateur(const struct _u_request *req, struct _u_response *res,
+                              struct request_ctx *ctx);
+void handle_list_mesures(const struct _u_request *req, struct _u_response *res,
+                         struct request_ctx *ctx);
+void handle_create_mesure(const struct _u_request *req, struct _u_response *res,
+                          struct request_ctx *ctx);
+void handle_list_comites(const struct _u_request *req, struct _u_response *res,
+                         struct request_ctx *ctx);
+void handle_create_comite(const struct _u_request *req, struct _u_response *res,
+                          struct request_ctx *ctx);
+void handle_get_comite(const struct _u_request *req, struct _u_response *res,
+                       struct request_ctx *ctx);
+void handle_update_comite(const struct _u_request *req, struct _u_response *res,
+                          struct request_ctx *ctx);
+void handle_list_seances(const struct _u_request *req, struct _u_response *res,
+                         struct request_ctx *ctx);
+void handle_create_seance(const struct _u_request *req, struct _u_response *res,
+                          struct request_ctx *ctx);
+void handle_get_seance(const struct _u_request *req, struct _u_response *res,
+                       struct request_ctx *ctx);
+void handle_update_seance(const struct _u_request *req, struct _u_response *res,
+                          struct request_ctx *ctx);
+void handle_list_decisions(const struct _u_request *req, struct _u_response *res,
+                           struct request_ctx *ctx);
+void handle_create_decision(const struct _u_request *req, struct _u_response *res,
+                            struct request_ctx *ctx);
 /* organisations.c, territoires.c (issue 4 §1) */
 void handle_list_organisations(const struct _u_request *req, struct _u_response *res,
                                struct request_ctx *ctx);

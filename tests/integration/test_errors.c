@@ -62,7 +62,8 @@ Test(erreurs, unknown_route_is_404_route_inconnue)
                            "/api/v1/commune/69248",
                            "/api/v1/communes/69248/extra",
                            "/",
-                           "/api/v1/laureats"};
+                           "/api/v1/laureats",
+                           "/api/v1/territoire"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         struct http_response r;
         http_get(paths[i], &r);

@@ -85,6 +85,12 @@ static const struct expectation expectations[] = {
     {"POST",   "convention.signer",     {{409, 409}, {409, 404}, {409, 404}, {403, 404}, {409, 404}, {409, 404}}},
     {"POST",   "convention.transition", {{409, 409}, {409, 404}, {403, 404}, {409, 404}, {409, 404}, {403, 404}}},
     {"GET",    "statistiques.lire",     {{200, 200}, {200, 200}, {200, 200}, {403, 403}, {403, 403}, {403, 403}}},
+    /* Issue 4 §3. Projet de territoire and comité (projet.lire / projet.ecrire), all on
+     * pvd-27-58-900. GET and POST /api/v1/comites differ: see comites_status. */
+    {"GET",    "projet.lire",           {{200, 200}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 404}}},
+    {"POST",   "projet.ecrire",         {{201, 201}, {403, 404}, {403, 404}, {201, 404}, {201, 404}, {403, 404}}},
+    {"PATCH",  "projet.ecrire",         {{200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}}},
+    {"DELETE", "projet.ecrire",         {{204, 204}, {403, 404}, {403, 404}, {204, 404}, {204, 404}, {403, 404}}},
 };
 /* The read of one habilitation by id (GET …/:id) differs from the list. */
 static const int read_one[WHO__COUNT][2] = {
@@ -156,12 +162,176 @@ static void setup_programme_fixtures(void)
     http_response_release(&r);
 }
 
+/* Projet de territoire and comité targets on pvd-27-58-900: one axe, one
+ * indicateur, the territoire's comité (R40: executives of commune 215800624
+ * and EPCI 200067890, a chef de projet, the préfet) and one séance, made in
+ * setup; PATCH and DELETE of axes and indicateurs get fresh ones. */
+static char gv_axe[37], gv_indicateur[37], gv_comite[37], gv_seance[37];
+static int gv_numero = 1, gv_jour = 0;
+
+static void gv_post_ok(const char *path, const char *body, char id[37], char etag[64])
+{
+    struct http_response r;
+    post_json(admin_header, path, body, &r);
+    cr_assert_eq(r.status, 201, "%s: " HTTP_BODY, path, r.body);
+    snprintf(id, 37, "%s", json_string_value(json_object_get(r.json, "id")));
+    if (etag)
+        snprintf(etag, 64, "%s", http_header(&r, "ETag"));
+    http_response_release(&r);
+}
+
+static void gv_organisation_id(const char *siren, const char *nature, char id[37])
+{
+    char body[200], path[100];
+    struct http_response r;
+    snprintf(body, sizeof body, "{\"siren\":\"%s\",\"nature\":\"%s\"}", siren, nature);
+    post_json(admin_header, "/api/v1/organisations", body, &r);
+    if (r.status == 409) {
+        http_response_release(&r);
+        snprintf(path, sizeof path, "/api/v1/organisations?siren=%s", siren);
+        http_get(path, &r);
+        json_t *list = json_object_get(r.json, "elements");
+        snprintf(id, 37, "%s",
+                 json_string_value(json_object_get(list ? json_array_get(list, 0) : r.json, "id")));
+    } else {
+        cr_assert_eq(r.status, 201, "organisation %s: " HTTP_BODY, siren, r.body);
+        snprintf(id, 37, "%s", json_string_value(json_object_get(r.json, "id")));
+    }
+    http_response_release(&r);
+}
+
+static char gv_comite_body[900];
+
+static void gv_new_axe(char id[37], char etag[64])
+{
+    char body[200];
+    snprintf(body, sizeof body, "{\"numero\":%d,\"intitule\":\"Axe\",\"enjeux\":\"Enjeux\"}",
+             ++gv_numero);
+    gv_post_ok("/api/v1/territoires/" MATRIX_TERRITOIRE "/axes-strategiques", body, id, etag);
+}
+
+static void gv_new_indicateur(char id[37], char etag[64])
+{
+    char path[120];
+    snprintf(path, sizeof path, "/api/v1/axes-strategiques/%s/indicateurs", gv_axe);
+    gv_post_ok(path, "{\"type\":\"resultat\",\"libelle\":\"Vacance\",\"unite\":\"%\"}", id, etag);
+}
+
+static void setup_gouvernance_fixtures(void)
+{
+    char commune[37], epci[37], etag[64];
+    gv_organisation_id("215800624", "commune", commune);
+    gv_organisation_id("200067890", "epci", epci);
+    snprintf(gv_comite_body, sizeof gv_comite_body,
+             "{\"id_pvd\":\"" MATRIX_TERRITOIRE "\",\"presidence\":\"Le maire\",\"membres\":["
+             "{\"qualite\":\"executif_commune\",\"organisation_id\":\"%s\",\"nom\":\"Maire\"},"
+             "{\"qualite\":\"executif_epci\",\"organisation_id\":\"%s\",\"nom\":\"Président\"},"
+             "{\"qualite\":\"chef_projet\",\"nom\":\"Cheffe de projet\"},"
+             "{\"qualite\":\"prefet\",\"nom\":\"Sous-préfet\"}]}",
+             commune, epci);
+    gv_post_ok("/api/v1/territoires/" MATRIX_TERRITOIRE "/axes-strategiques",
+               "{\"numero\":1,\"intitule\":\"Axe\",\"enjeux\":\"Enjeux\"}", gv_axe, NULL);
+    gv_new_indicateur(gv_indicateur, etag);
+    gv_post_ok("/api/v1/comites", gv_comite_body, gv_comite, NULL);
+    char path[120];
+    snprintf(path, sizeof path, "/api/v1/comites/%s/seances", gv_comite);
+    gv_post_ok(path, "{\"date\":\"2024-03-14\"}", gv_seance, NULL);
+}
+
+/* The current ETag of path (read as the administrator). */
+static void gv_etag_of(const char *path, char etag[64])
+{
+    struct http_response r;
+    const char *headers[] = {admin_header, NULL};
+    http_request("GET", path, headers, NULL, 0, &r);
+    cr_assert_eq(r.status, 200, "%s: " HTTP_BODY, path, r.body);
+    snprintf(etag, 64, "%s", http_header(&r, "ETag"));
+    http_response_release(&r);
+}
+
+/* Target and body of a projet / comité route: true when path is one. */
+static bool gv_target(const char *method, const char *path, char *url, size_t url_size,
+                      char etag[64], char *body, size_t body_size)
+{
+    char id[37];
+    bool post = strcmp(method, "POST") == 0, patch = strcmp(method, "PATCH") == 0;
+    bool fresh = patch || strcmp(method, "DELETE") == 0;
+    body[0] = '\0';
+    if (strcmp(path, "/api/v1/territoires/:id_pvd/axes-strategiques") == 0) {
+        snprintf(url, url_size, "/api/v1/territoires/" MATRIX_TERRITOIRE "/axes-strategiques");
+        if (post)
+            snprintf(body, body_size, "{\"numero\":%d,\"intitule\":\"Axe\",\"enjeux\":\"Enjeux\"}",
+                     ++gv_numero);
+    } else if (strcmp(path, "/api/v1/axes-strategiques/:id") == 0) {
+        if (fresh)
+            gv_new_axe(id, etag);
+        snprintf(url, url_size, "/api/v1/axes-strategiques/%s", fresh ? id : gv_axe);
+        if (patch)
+            snprintf(body, body_size, "{\"intitule\":\"Axe modifié\"}");
+    } else if (strcmp(path, "/api/v1/axes-strategiques/:id/indicateurs") == 0) {
+        snprintf(url, url_size, "/api/v1/axes-strategiques/%s/indicateurs", gv_axe);
+        if (post)
+            snprintf(body, body_size,
+                     "{\"type\":\"mise_en_oeuvre\",\"libelle\":\"Locaux\",\"unite\":\"nombre\"}");
+    } else if (strcmp(path, "/api/v1/indicateurs/:id") == 0) {
+        if (fresh)
+            gv_new_indicateur(id, etag);
+        snprintf(url, url_size, "/api/v1/indicateurs/%s", fresh ? id : gv_indicateur);
+        if (patch)
+            snprintf(body, body_size, "{\"valeur_cible\":\"10\"}");
+    } else if (strcmp(path, "/api/v1/indicateurs/:id/mesures") == 0) {
+        snprintf(url, url_size, "/api/v1/indicateurs/%s/mesures", gv_indicateur);
+        if (post) {
+            gv_jour++;
+            snprintf(body, body_size, "{\"date\":\"2020-%02d-%02d\",\"valeur\":\"1\"}",
+                     1 + gv_jour / 28, 1 + gv_jour % 28);
+        }
+    } else if (strcmp(path, "/api/v1/comites") == 0) {
+        snprintf(url, url_size, "/api/v1/comites");
+        if (post)
+            snprintf(body, body_size, "%s", gv_comite_body);
+    } else if (strcmp(path, "/api/v1/comites/:id") == 0) {
+        snprintf(url, url_size, "/api/v1/comites/%s", gv_comite);
+        if (patch) {
+            gv_etag_of(url, etag);
+            snprintf(body, body_size, "{\"presidence\":\"Le maire (%d)\"}", ++gv_jour);
+        }
+    } else if (strcmp(path, "/api/v1/comites/:id/seances") == 0) {
+        snprintf(url, url_size, "/api/v1/comites/%s/seances", gv_comite);
+        if (post)
+            snprintf(body, body_size, "{\"date\":\"2024-06-20\"}");
+    } else if (strcmp(path, "/api/v1/seances/:id") == 0) {
+        snprintf(url, url_size, "/api/v1/seances/%s", gv_seance);
+        if (patch) {
+            gv_etag_of(url, etag);
+            snprintf(body, body_size, "{\"compte_rendu\":\"Compte rendu %d\"}", ++gv_jour);
+        }
+    } else if (strcmp(path, "/api/v1/seances/:id/decisions") == 0) {
+        snprintf(url, url_size, "/api/v1/seances/%s/decisions", gv_seance);
+        if (post)
+            snprintf(body, body_size, "{\"type\":\"autre\",\"objet\":\"Décision\"}");
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* GET /api/v1/comites lists (filtered: 200 for all); POST re-creates the
+ * territoire's comité, so an allowed caller gets 409 conflit. */
+static int comites_status(const char *method, int who, int outside)
+{
+    static const int post[WHO__COUNT][2] = {{409, 409}, {403, 404}, {403, 404},
+                                            {409, 404}, {409, 404}, {403, 404}};
+    return strcmp(method, "GET") == 0 ? 200 : post[who][outside];
+}
+
 static void setup_fixtures(void)
 {
     char *admin = token_for("admin-initial");
     token_header(admin_header, sizeof admin_header, admin);
     free(admin);
     setup_programme_fixtures();
+    setup_gouvernance_fixtures();
     for (int w = 0; w < WHO__COUNT; w++)
         for (int o = 0; o < 2; o++)
             make_principal((enum who)w, o, &fixtures[w][o]);
@@ -333,6 +503,9 @@ static long exercise(const char *method, const char *path, const char *action, c
         snprintf(url, sizeof url, "/api/v1/conventions/%s%s", matrix_convention,
                  strstr(rest, ":numero") ? "/versions/1" : rest);
     }
+    char gv_body[1000];
+    if (gv_target(method, path, url, sizeof url, etag, gv_body, sizeof gv_body) && gv_body[0])
+        payload = gv_body;
     const char *content_type = "Content-Type: application/json";
     if (strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0 || strstr(path, "/secret") ||
         (strcmp(method, "POST") == 0 && strstr(path, "/conventions/:id"))) {
@@ -403,6 +576,8 @@ static int expected_status(const char *method, const char *path, const char *act
         return convention_read_one[who][outside];
     if (strcmp(method, "POST") == 0 && strstr(path, "/conventions/:id/avenants"))
         return convention_avenant[who][outside];
+    if (strcmp(path, "/api/v1/comites") == 0)
+        return comites_status(method, who, outside);
     for (size_t i = 0; i < sizeof expectations / sizeof expectations[0]; i++)
         if (strcmp(expectations[i].method, method) == 0 &&
             strcmp(expectations[i].action, action) == 0)

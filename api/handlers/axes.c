@@ -1,0 +1,468 @@
+/* Projet de territoire (issue 4 §3, domain.md §1.7): axes stratégiques of a
+ * territoire, their indicateurs and the indicateurs' mesures. Reads are
+ * "projet.lire", writes "projet.ecrire", both decided on the territoire
+ * (404 outside the perimeter, 403 inside without the right). Values are
+ * decimal strings (api.md); their checks are in domain/projet.h. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../domain/projet.h"
+#include "../json_spec.h"
+#include "../query.h"
+#include "../xalloc.h"
+#include "gouvernance.h"
+#include "handlers.h"
+
+#define AXE_404         "Aucun axe stratégique visible n'a cet identifiant."
+#define INDICATEUR_404  "Aucun indicateur visible n'a cet identifiant."
+#define TERRITOIRE_404  "Aucun territoire visible n'a cet identifiant."
+#define PARTENAIRES_MAX 50
+
+static const char *const echelles[] = {"commune", "epci", "secteur", "autre", NULL};
+static const char *const types_indicateur[] = {"mise_en_oeuvre", "resultat", NULL};
+
+/* ---- Axes stratégiques ------------------------------------------------- */
+
+struct axe_body {
+    int64_t numero;
+    const char *intitule;
+    const char *enjeux;
+    const json_t *partenaires;
+    int echelle;
+};
+
+static const struct json_field axe_fields[] = {
+    {.name = "numero",
+     .kind = JSON_FIELD_INTEGER,
+     .offset = offsetof(struct axe_body, numero),
+     .required = true,
+     .min = 1,
+     .max = 99},
+    {.name = "intitule",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct axe_body, intitule),
+     .required = true,
+     .min_length = 1,
+     .max_length = 500},
+    {.name = "enjeux",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct axe_body, enjeux),
+     .required = true,
+     .min_length = 1,
+     .max_length = 20000},
+    {.name = "partenaires",
+     .kind = JSON_FIELD_VALUE,
+     .offset = offsetof(struct axe_body, partenaires)},
+    {.name = "echelle",
+     .kind = JSON_FIELD_ENUM,
+     .offset = offsetof(struct axe_body, echelle),
+     .nullable = true,
+     .values = echelles},
+    JSON_FIELDS_END,
+};
+static const char *const axe_editable[] = {"numero",      "intitule", "enjeux",
+                                           "partenaires", "echelle",  NULL};
+
+/* Validates an axe body; 400 or 422 (unknown partenaires) sent when false. */
+static bool axe_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                               struct _u_response *res, const json_t *body)
+{
+    struct axe_body in;
+    FIELD_ERRORS(errs);
+    memset(&in, 0, sizeof in);
+    in.echelle = -1;
+    json_spec_apply(body, axe_fields, &in, "", &errs);
+    const json_t *p = in.partenaires;
+    if (p && !json_is_array(p))
+        field_errors_add(&errs, "/partenaires", NULL, "type-invalide",
+                         "« partenaires » est une liste d'identifiants d'organisations.");
+    if (p && json_is_array(p) && json_array_size(p) > PARTENAIRES_MAX)
+        field_errors_add(&errs, "/partenaires", NULL, "longueur-invalide",
+                         "Au plus %d partenaires pour un axe.", PARTENAIRES_MAX);
+    for (size_t i = 0; p && json_is_array(p) && i < json_array_size(p); i++) {
+        const char *id = json_string_value(json_array_get(p, i));
+        char pointer[48];
+        snprintf(pointer, sizeof pointer, "/partenaires/%zu", i);
+        if (!gouv_is_uuid(id))
+            field_errors_add(&errs, pointer, NULL, "format-invalide",
+                             "L'identifiant d'une organisation est un UUID.");
+        for (size_t j = 0; id && j < i; j++) {
+            const char *other = json_string_value(json_array_get(p, j));
+            if (other && strcasecmp(other, id) == 0)
+                field_errors_add(&errs, pointer, NULL, "doublon",
+                                 "Cette organisation est déjà citée.");
+        }
+    }
+    if (errs.count > 0) {
+        gouv_respond_invalid(ctx, req, res, &errs);
+        return false;
+    }
+    if (!p || json_array_size(p) == 0)
+        return true;
+    json_t *found = NULL;
+    if (!gouv_organisations_or_reply(ctx, req, res, p, &found))
+        return false;
+    struct rule_report violations = {0};
+    for (size_t i = 0; i < json_array_size(p); i++) {
+        char lower[37], pointer[48];
+        gouv_uuid_lower(json_string_value(json_array_get(p, i)), lower);
+        snprintf(pointer, sizeof pointer, "/partenaires/%zu", i);
+        if (!json_object_get(found, lower))
+            rule_report_add(&violations, "", "organisation-inconnue", pointer,
+                            "Aucune organisation n'a l'identifiant %s.", lower);
+    }
+    json_decref(found);
+    if (rule_report_any(&violations)) {
+        programme_respond_violations(ctx, req, res, &violations);
+        return false;
+    }
+    return true;
+}
+
+void handle_list_axes(const struct _u_request *req, struct _u_response *res,
+                      struct request_ctx *ctx)
+{
+    static const char *const known[] = {"id_pvd", "limite", "curseur", NULL};
+    struct territoire_scope scope;
+    const char *id_pvd = query_get(req, "id_pvd");
+    if (!programme_territoire_or_reply(ctx, req, res, ACTION_PROJET_READ, id_pvd, TERRITOIRE_404,
+                                       &scope))
+        return;
+    gouv_send_children(ctx, req, res, known, PROJET_AXE, scope.id_pvd);
+}
+
+void handle_create_axe(const struct _u_request *req, struct _u_response *res,
+                       struct request_ctx *ctx)
+{
+    static const char *const known[] = {"id_pvd", NULL};
+    FIELD_ERRORS(errs);
+    query_check_known(req, known, &errs);
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
+                               &errs);
+        return;
+    }
+    struct territoire_scope scope;
+    if (!programme_territoire_or_reply(ctx, req, res, ACTION_PROJET_WRITE, query_get(req, "id_pvd"),
+                                       TERRITOIRE_404, &scope))
+        return;
+    json_t *body = NULL;
+    if (!json_body_read_or_reply(ctx, req, res, &body))
+        return;
+    if (axe_valid_or_reply(ctx, req, res, body)) {
+        char *text = gouv_dump(body);
+        gouv_mutate_and_reply(ctx, req, res, PROJET_AXE, GOUV_CREER, scope.id_pvd, NULL, axe_insert,
+                              text, &scope, "Ce territoire a déjà un axe stratégique de ce numéro.",
+                              "/api/v1/axes-strategiques/");
+        free(text);
+    }
+    json_decref(body);
+}
+
+static const char *const one_id[] = {"id", NULL};
+
+void handle_get_axe(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    if (!gouv_object_or_reply(ctx, req, res, PROJET_AXE, "id", one_id, ACTION_PROJET_READ, AXE_404,
+                              &row, &scope))
+        return;
+    gouv_send_object(req, res, &row);
+    projet_row_release(&row);
+}
+
+void handle_update_axe(const struct _u_request *req, struct _u_response *res,
+                       struct request_ctx *ctx)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    char etag[24];
+    json_t *patch = NULL, *merged = NULL;
+    if (!gouv_object_or_reply(ctx, req, res, PROJET_AXE, "id", one_id, ACTION_PROJET_WRITE, AXE_404,
+                              &row, &scope))
+        return;
+    if (!gouv_if_match_or_reply(ctx, req, res, &row, etag) ||
+        !json_body_read_or_reply(ctx, req, res, &patch))
+        goto out;
+    merged = gouv_merge_patch(row.json, axe_editable, patch);
+    if (!merged)
+        die_bug("axe representation unreadable");
+    if (axe_valid_or_reply(ctx, req, res, merged)) {
+        char *text = gouv_dump(merged);
+        gouv_mutate_and_reply(ctx, req, res, PROJET_AXE, GOUV_MODIFIER, row.id, etag, axe_update,
+                              text, &scope, "Ce territoire a déjà un axe stratégique de ce numéro.",
+                              NULL);
+        free(text);
+    }
+out:
+    json_decref(merged);
+    json_decref(patch);
+    projet_row_release(&row);
+}
+
+void handle_delete_axe(const struct _u_request *req, struct _u_response *res,
+                       struct request_ctx *ctx)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    char etag[24];
+    if (!gouv_object_or_reply(ctx, req, res, PROJET_AXE, "id", one_id, ACTION_PROJET_WRITE, AXE_404,
+                              &row, &scope))
+        return;
+    if (gouv_if_match_or_reply(ctx, req, res, &row, etag))
+        gouv_mutate_and_reply(ctx, req, res, PROJET_AXE, GOUV_SUPPRIMER, row.id, etag, NULL, NULL,
+                              &scope, "", NULL);
+    projet_row_release(&row);
+}
+
+/* ---- Indicateurs ------------------------------------------------------- */
+
+struct indicateur_body {
+    int type;
+    const char *libelle;
+    const char *unite;
+    const char *valeur_reference;
+    struct date date_reference;
+    const char *valeur_cible;
+    struct date date_cible;
+};
+
+static bool decimal_check(const char *s)
+{
+    return projet_decimal_is_valid(s);
+}
+#define DECIMAL_MESSAGE                                                                            \
+    "Nombre décimal attendu sous forme de chaîne (« 12 », « -3.5 ») : au plus 15 chiffres "  \
+    "avant la virgule et 6 après, séparateur « . »."
+
+static const struct json_field indicateur_fields[] = {
+    {.name = "type",
+     .kind = JSON_FIELD_ENUM,
+     .offset = offsetof(struct indicateur_body, type),
+     .required = true,
+     .values = types_indicateur},
+    {.name = "libelle",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct indicateur_body, libelle),
+     .required = true,
+     .min_length = 1,
+     .max_length = 500},
+    {.name = "unite",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct indicateur_body, unite),
+     .required = true,
+     .min_length = 1,
+     .max_length = 50},
+    {.name = "valeur_reference",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct indicateur_body, valeur_reference),
+     .nullable = true,
+     .check = decimal_check,
+     .check_message = DECIMAL_MESSAGE},
+    {.name = "date_reference",
+     .kind = JSON_FIELD_DATE,
+     .offset = offsetof(struct indicateur_body, date_reference),
+     .nullable = true},
+    {.name = "valeur_cible",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct indicateur_body, valeur_cible),
+     .nullable = true,
+     .check = decimal_check,
+     .check_message = DECIMAL_MESSAGE},
+    {.name = "date_cible",
+     .kind = JSON_FIELD_DATE,
+     .offset = offsetof(struct indicateur_body, date_cible),
+     .nullable = true},
+    JSON_FIELDS_END,
+};
+static const char *const indicateur_editable[] = {
+    "type",           "libelle",      "unite",      "valeur_reference",
+    "date_reference", "valeur_cible", "date_cible", NULL};
+
+static bool indicateur_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                      struct _u_response *res, const json_t *body)
+{
+    struct indicateur_body in;
+    FIELD_ERRORS(errs);
+    memset(&in, 0, sizeof in);
+    if (!json_spec_apply(body, indicateur_fields, &in, "", &errs)) {
+        gouv_respond_invalid(ctx, req, res, &errs);
+        return false;
+    }
+    struct rule_report violations = {0};
+    indicateur_dates_check(in.date_reference.year != 0, in.date_reference, in.date_cible.year != 0,
+                           in.date_cible, &violations);
+    if (rule_report_any(&violations)) {
+        programme_respond_violations(ctx, req, res, &violations);
+        return false;
+    }
+    return true;
+}
+
+static const char *const parent_list[] = {"id", "limite", "curseur", NULL};
+
+void handle_list_indicateurs(const struct _u_request *req, struct _u_response *res,
+                             struct request_ctx *ctx)
+{
+    struct projet_row axe;
+    struct territoire_scope scope;
+    if (!gouv_object_or_reply(ctx, req, res, PROJET_AXE, "id", parent_list, ACTION_PROJET_READ,
+                              AXE_404, &axe, &scope))
+        return;
+    gouv_send_children(ctx, req, res, parent_list, PROJET_INDICATEUR, axe.id);
+    projet_row_release(&axe);
+}
+
+void handle_create_indicateur(const struct _u_request *req, struct _u_response *res,
+                              struct request_ctx *ctx)
+{
+    struct projet_row axe;
+    struct territoire_scope scope;
+    json_t *body = NULL;
+    if (!gouv_object_or_reply(ctx, req, res, PROJET_AXE, "id", one_id, ACTION_PROJET_WRITE, AXE_404,
+                              &axe, &scope))
+        return;
+    if (json_body_read_or_reply(ctx, req, res, &body) &&
+        indicateur_valid_or_reply(ctx, req, res, body)) {
+        char *text = gouv_dump(body);
+        gouv_mutate_and_reply(ctx, req, res, PROJET_INDICATEUR, GOUV_CREER, axe.id, NULL,
+                              indicateur_insert, text, &scope, "L'axe a changé.",
+                              "/api/v1/indicateurs/");
+        free(text);
+    }
+    json_decref(body);
+    projet_row_release(&axe);
+}
+
+void handle_get_indicateur(const struct _u_request *req, struct _u_response *res,
+                           struct request_ctx *ctx)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    if (!gouv_object_or_reply(ctx, req, res, PROJET_INDICATEUR, "id", one_id, ACTION_PROJET_READ,
+                              INDICATEUR_404, &row, &scope))
+        return;
+    gouv_send_object(req, res, &row);
+    projet_row_release(&row);
+}
+
+void handle_update_indicateur(const struct _u_request *req, struct _u_response *res,
+                              struct request_ctx *ctx)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    char etag[24];
+    json_t *patch = NULL, *merged = NULL;
+    if (!gouv_object_or_reply(ctx, req, res, PROJET_INDICATEUR, "id", one_id, ACTION_PROJET_WRITE,
+                              INDICATEUR_404, &row, &scope))
+        return;
+    if (!gouv_if_match_or_reply(ctx, req, res, &row, etag) ||
+        !json_body_read_or_reply(ctx, req, res, &patch))
+        goto out;
+    merged = gouv_merge_patch(row.json, indicateur_editable, patch);
+    if (!merged)
+        die_bug("indicateur representation unreadable");
+    if (indicateur_valid_or_reply(ctx, req, res, merged)) {
+        char *text = gouv_dump(merged);
+        gouv_mutate_and_reply(ctx, req, res, PROJET_INDICATEUR, GOUV_MODIFIER, row.id, etag,
+                              indicateur_update, text, &scope, "L'indicateur a changé.", NULL);
+        free(text);
+    }
+out:
+    json_decref(merged);
+    json_decref(patch);
+    projet_row_release(&row);
+}
+
+void handle_delete_indicateur(const struct _u_request *req, struct _u_response *res,
+                              struct request_ctx *ctx)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    char etag[24];
+    if (!gouv_object_or_reply(ctx, req, res, PROJET_INDICATEUR, "id", one_id, ACTION_PROJET_WRITE,
+                              INDICATEUR_404, &row, &scope))
+        return;
+    if (gouv_if_match_or_reply(ctx, req, res, &row, etag))
+        gouv_mutate_and_reply(ctx, req, res, PROJET_INDICATEUR, GOUV_SUPPRIMER, row.id, etag, NULL,
+                              NULL, &scope, "", NULL);
+    projet_row_release(&row);
+}
+
+/* ---- Mesures ----------------------------------------------------------- */
+
+struct mesure_body {
+    struct date date;
+    const char *valeur;
+    const char *source;
+};
+
+static const struct json_field mesure_fields[] = {
+    {.name = "date",
+     .kind = JSON_FIELD_DATE,
+     .offset = offsetof(struct mesure_body, date),
+     .required = true},
+    {.name = "valeur",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct mesure_body, valeur),
+     .required = true,
+     .check = decimal_check,
+     .check_message = DECIMAL_MESSAGE},
+    {.name = "source",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct mesure_body, source),
+     .nullable = true,
+     .min_length = 1,
+     .max_length = 500},
+    JSON_FIELDS_END,
+};
+
+void handle_list_mesures(const struct _u_request *req, struct _u_response *res,
+                         struct request_ctx *ctx)
+{
+    struct projet_row indicateur;
+    struct territoire_scope scope;
+    if (!gouv_object_or_reply(ctx, req, res, PROJET_INDICATEUR, "id", parent_list,
+                              ACTION_PROJET_READ, INDICATEUR_404, &indicateur, &scope))
+        return;
+    gouv_send_children(ctx, req, res, parent_list, PROJET_MESURE, indicateur.id);
+    projet_row_release(&indicateur);
+}
+
+void handle_create_mesure(const struct _u_request *req, struct _u_response *res,
+                          struct request_ctx *ctx)
+{
+    struct projet_row indicateur;
+    struct territoire_scope scope;
+    json_t *body = NULL;
+    struct mesure_body in;
+    FIELD_ERRORS(errs);
+    memset(&in, 0, sizeof in);
+    if (!gouv_object_or_reply(ctx, req, res, PROJET_INDICATEUR, "id", one_id, ACTION_PROJET_WRITE,
+                              INDICATEUR_404, &indicateur, &scope))
+        return;
+    if (!json_body_read_or_reply(ctx, req, res, &body))
+        goto out;
+    if (!json_spec_apply(body, mesure_fields, &in, "", &errs)) {
+        gouv_respond_invalid(ctx, req, res, &errs);
+        goto out;
+    }
+    struct date today;
+    programme_today(&today);
+    struct rule_report violations = {0};
+    if (indicateur_mesure_date_check(in.date, today, &violations)) {
+        programme_respond_violations(ctx, req, res, &violations);
+        goto out;
+    }
+    char *text = gouv_dump(body);
+    gouv_mutate_and_reply(ctx, req, res, PROJET_MESURE, GOUV_CREER, indicateur.id, NULL,
+                          mesure_insert, text, &scope,
+                          "Cet indicateur a déjà une mesure à cette date.", NULL);
+    free(text);
+out:
+    json_decref(body);
+    projet_row_release(&indicateur);
+}

@@ -1,0 +1,578 @@
+/* Comité de projet (issue 4 §3, domain.md §1.13): one comité per territoire
+ * whose membres satisfy R40 at constitution and after each change (the rule
+ * is domain/convention.h comite_r40_check), its séances and their décisions
+ * (a décision names at most a convention of the same territoire). Reads are
+ * "projet.lire", writes "projet.ecrire", decided on the territoire. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../db/comite_repository.h"
+#include "../../domain/convention.h"
+#include "../../domain/projet.h"
+#include "../json_spec.h"
+#include "../query.h"
+#include "../xalloc.h"
+#include "gouvernance.h"
+#include "handlers.h"
+
+#define COMITE_404     "Aucun comité de projet visible n'a cet identifiant."
+#define SEANCE_404     "Aucune séance visible n'a cet identifiant."
+#define TERRITOIRE_404 "Aucun territoire visible n'a cet identifiant."
+#define MEMBRES_MAX    100
+
+static const char *const one_id[] = {"id", NULL};
+static const char *const parent_list[] = {"id", "limite", "curseur", NULL};
+
+static const char *const qualites[] = {
+    "executif_commune",    "executif_epci", "chef_projet", "prefet",
+    "signataire_adhesion", "partenaire",    "autre",       NULL};
+static const char *const types_decision[] = {"valide_strategie",
+                                             "valide_plan",
+                                             "valide_fiche",
+                                             "modifie_fiche",
+                                             "abandonne_fiche",
+                                             "autre",
+                                             NULL};
+
+static bool uuid_check(const char *s)
+{
+    return gouv_is_uuid(s);
+}
+
+/* ---- Comités ----------------------------------------------------------- */
+
+struct comite_body {
+    const char *id_pvd;
+    const char *presidence;
+    bool instance_preexistante;
+    const json_t *membres;
+};
+
+#define COMITE_COMMON_FIELDS                                                                       \
+    {.name = "presidence",                                                                         \
+     .kind = JSON_FIELD_STRING,                                                                    \
+     .offset = offsetof(struct comite_body, presidence),                                           \
+     .required = true,                                                                             \
+     .min_length = 1,                                                                              \
+     .max_length = 300},                                                                           \
+        {.name = "instance_preexistante",                                                          \
+         .kind = JSON_FIELD_BOOLEAN,                                                               \
+         .offset = offsetof(struct comite_body, instance_preexistante)},                           \
+    {                                                                                              \
+        .name = "membres", .kind = JSON_FIELD_VALUE,                                               \
+        .offset = offsetof(struct comite_body, membres), .required = true                          \
+    }
+
+static const struct json_field comite_fields[] = {
+    {.name = "id_pvd",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct comite_body, id_pvd),
+     .required = true,
+     .min_length = 1,
+     .max_length = 16},
+    COMITE_COMMON_FIELDS,
+    JSON_FIELDS_END,
+};
+static const struct json_field comite_update_fields[] = {
+    COMITE_COMMON_FIELDS,
+    JSON_FIELDS_END,
+};
+static const char *const comite_editable[] = {"presidence", "instance_preexistante", "membres",
+                                              NULL};
+
+struct membre_body {
+    int qualite;
+    const char *organisation_id;
+    const char *nom;
+    const char *fonction;
+};
+
+static const struct json_field membre_fields[] = {
+    {.name = "qualite",
+     .kind = JSON_FIELD_ENUM,
+     .offset = offsetof(struct membre_body, qualite),
+     .required = true,
+     .values = qualites},
+    {.name = "organisation_id",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct membre_body, organisation_id),
+     .nullable = true,
+     .check = uuid_check,
+     .check_message = "L'identifiant d'une organisation est un UUID."},
+    {.name = "nom",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct membre_body, nom),
+     .required = true,
+     .min_length = 1,
+     .max_length = 200},
+    {.name = "fonction",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct membre_body, fonction),
+     .nullable = true,
+     .min_length = 1,
+     .max_length = 200},
+    JSON_FIELDS_END,
+};
+
+/* Validates a comité body (spec: with or without id_pvd), then its membres'
+ * organisations (422 organisation-inconnue) and R40 against territoire
+ * id_pvd (NULL: the body's). 400/422/503 sent when false. */
+static bool comite_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                  struct _u_response *res, const json_t *body,
+                                  const struct json_field *spec, const char *id_pvd,
+                                  bool (*authorize)(struct request_ctx *, const struct _u_request *,
+                                                    struct _u_response *, const char *,
+                                                    struct territoire_scope *),
+                                  struct territoire_scope *scope)
+{
+    struct comite_body in;
+    struct membre_body m[MEMBRES_MAX];
+    FIELD_ERRORS(errs);
+    memset(&in, 0, sizeof in);
+    json_spec_apply(body, spec, &in, "", &errs);
+    const json_t *list = in.membres;
+    size_t count = json_is_array(list) ? json_array_size(list) : 0;
+    if (list && !json_is_array(list))
+        field_errors_add(&errs, "/membres", NULL, "type-invalide",
+                         "« membres » est une liste de membres.");
+    if (count > MEMBRES_MAX)
+        field_errors_add(&errs, "/membres", NULL, "longueur-invalide",
+                         "Au plus %d membres par comité.", MEMBRES_MAX);
+    for (size_t i = 0; i < count && i < MEMBRES_MAX; i++) {
+        char prefix[48];
+        snprintf(prefix, sizeof prefix, "/membres/%zu", i);
+        memset(&m[i], 0, sizeof m[i]);
+        const json_t *item = json_array_get(list, i);
+        if (!json_is_object(item))
+            field_errors_add(&errs, prefix, NULL, "type-invalide", "Un membre est un objet.");
+        else
+            json_spec_apply(item, membre_fields, &m[i], prefix, &errs);
+    }
+    if (errs.count > 0 || errs.dropped > 0) {
+        gouv_respond_invalid(ctx, req, res, &errs);
+        return false;
+    }
+    if (!id_pvd)
+        id_pvd = in.id_pvd;
+    if (authorize && !authorize(ctx, req, res, id_pvd, scope))
+        return false;
+    json_t *ids = xjson(json_array());
+    for (size_t i = 0; i < count; i++)
+        if (m[i].organisation_id)
+            json_array_append_new(ids, xjson(json_string(m[i].organisation_id)));
+    json_t *found = NULL;
+    bool ok = gouv_organisations_or_reply(ctx, req, res, ids, &found);
+    json_decref(ids);
+    if (!ok)
+        return false;
+    struct rule_report violations = {0};
+    struct comite_membre membres[MEMBRES_MAX];
+    for (size_t i = 0; i < count; i++) {
+        memset(&membres[i], 0, sizeof membres[i]);
+        comite_membre_kind_parse(qualites[m[i].qualite], &membres[i].kind);
+        if (!m[i].organisation_id)
+            continue;
+        char lower[37], pointer[64];
+        gouv_uuid_lower(m[i].organisation_id, lower);
+        const json_t *siren = json_object_get(found, lower);
+        if (!siren) {
+            snprintf(pointer, sizeof pointer, "/membres/%zu/organisation_id", i);
+            rule_report_add(&violations, "", "organisation-inconnue", pointer,
+                            "Aucune organisation n'a l'identifiant %s.", lower);
+        } else if (json_is_string(siren)) {
+            snprintf(membres[i].siren, sizeof membres[i].siren, "%s", json_string_value(siren));
+        }
+    }
+    json_decref(found);
+    if (!rule_report_any(&violations)) {
+        struct comite_besoins besoins;
+        struct db_error err = {{0}, {0}};
+        enum db_result r = comite_besoins_load(ctx->app->pool, id_pvd, &besoins, &err);
+        if (r != DB_OK) {
+            respond_db_error(ctx, req, res, r, &err);
+            return false;
+        }
+        struct comite_exigences exigences = comite_exigences_view(&besoins);
+        comite_r40_check(membres, count, &exigences, &violations);
+    }
+    if (rule_report_any(&violations)) {
+        programme_respond_violations(ctx, req, res, &violations);
+        return false;
+    }
+    return true;
+}
+
+static bool authorize_creation(struct request_ctx *ctx, const struct _u_request *req,
+                               struct _u_response *res, const char *id_pvd,
+                               struct territoire_scope *scope)
+{
+    if (!programme_territoire_or_reply(ctx, req, res, ACTION_PROJET_WRITE, id_pvd, TERRITOIRE_404,
+                                       scope))
+        return false;
+    struct comite_list existing;
+    struct db_error err = {{0}, {0}};
+    enum db_result r = comite_list_batch(ctx->app->pool, scope->id_pvd, NULL, 1, &existing, &err);
+    if (r != DB_OK) {
+        respond_db_error(ctx, req, res, r, &err);
+        return false;
+    }
+    size_t n = existing.count;
+    comite_list_release(&existing);
+    if (n > 0) {
+        respond_problem(ctx, req, res, PROBLEM_CONFLIT,
+                        "Ce territoire a déjà un comité de projet : modifiez-le.");
+        return false;
+    }
+    return true;
+}
+
+static enum db_result comite_write_new(struct db_tx *tx, const char *key, const char *body_json,
+                                       struct projet_row *out, struct db_error *err)
+{
+    (void)key;
+    return comite_insert(tx, body_json, out, err);
+}
+
+void handle_create_comite(const struct _u_request *req, struct _u_response *res,
+                          struct request_ctx *ctx)
+{
+    static const char *const known[] = {NULL};
+    FIELD_ERRORS(errs);
+    query_check_known(req, known, &errs);
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
+                               &errs);
+        return;
+    }
+    json_t *body = NULL;
+    struct territoire_scope scope;
+    if (!json_body_read_or_reply(ctx, req, res, &body))
+        return;
+    if (comite_valid_or_reply(ctx, req, res, body, comite_fields, NULL, authorize_creation,
+                              &scope)) {
+        json_object_set_new(body, "id_pvd", xjson(json_string(scope.id_pvd)));
+        char *text = gouv_dump(body);
+        gouv_mutate_and_reply(
+            ctx, req, res, PROJET_COMITE, GOUV_CREER, scope.id_pvd, NULL, comite_write_new, text,
+            &scope, "Ce territoire a déjà un comité de projet : modifiez-le.", "/api/v1/comites/");
+        free(text);
+    }
+    json_decref(body);
+}
+
+void handle_get_comite(const struct _u_request *req, struct _u_response *res,
+                       struct request_ctx *ctx)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    if (!gouv_object_or_reply(ctx, req, res, PROJET_COMITE, "id", one_id, ACTION_PROJET_READ,
+                              COMITE_404, &row, &scope))
+        return;
+    gouv_send_object(req, res, &row);
+    projet_row_release(&row);
+}
+
+void handle_update_comite(const struct _u_request *req, struct _u_response *res,
+                          struct request_ctx *ctx)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    char etag[24];
+    json_t *patch = NULL, *merged = NULL;
+    if (!gouv_object_or_reply(ctx, req, res, PROJET_COMITE, "id", one_id, ACTION_PROJET_WRITE,
+                              COMITE_404, &row, &scope))
+        return;
+    if (!gouv_if_match_or_reply(ctx, req, res, &row, etag) ||
+        !json_body_read_or_reply(ctx, req, res, &patch))
+        goto out;
+    merged = gouv_merge_patch(row.json, comite_editable, patch);
+    if (!merged)
+        die_bug("comite representation unreadable");
+    if (comite_valid_or_reply(ctx, req, res, merged, comite_update_fields, row.id_pvd, NULL,
+                              &scope)) {
+        char *text = gouv_dump(merged);
+        gouv_mutate_and_reply(ctx, req, res, PROJET_COMITE, GOUV_MODIFIER, row.id, etag,
+                              comite_update, text, &scope, "Le comité a changé.", NULL);
+        free(text);
+    }
+out:
+    json_decref(merged);
+    json_decref(patch);
+    projet_row_release(&row);
+}
+
+/* The list: comités of the caller's perimeter (projet.lire on each one's
+ * territoire), by id_pvd, optionally only territoire id_pvd's. Rows outside
+ * the perimeter are skipped, never revealed. */
+void handle_list_comites(const struct _u_request *req, struct _u_response *res,
+                         struct request_ctx *ctx)
+{
+    static const char *const known[] = {"id_pvd", "limite", "curseur", NULL};
+    FIELD_ERRORS(errs);
+    size_t limit;
+    char key[CURSOR_KEY_MAX + 1], canon[64];
+    const char *after = NULL;
+    query_check_known(req, known, &errs);
+    query_limit(req, &limit, &errs);
+    const char *id_pvd = query_get(req, "id_pvd");
+    if (id_pvd && (strlen(id_pvd) < 1 || strlen(id_pvd) > 16))
+        field_errors_add(&errs, "/id_pvd", "id_pvd", "format-invalide",
+                         "L'identifiant d'un territoire a la forme pvd-27-58-900.");
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
+                               &errs);
+        return;
+    }
+    snprintf(canon, sizeof canon, "t=%s", id_pvd ? id_pvd : "");
+    uint32_t fp = cursor_fingerprint(canon);
+    if (!query_cursor_or_reply(ctx, req, res, "comites", fp, key, &after))
+        return;
+    char scan_after[17] = "", last[17] = "";
+    if (after)
+        snprintf(scan_after, sizeof scan_after, "%s", after);
+    json_t *elements = xjson(json_array());
+    size_t visible = 0;
+    bool more = false, done = false;
+    while (!done && !more) {
+        struct comite_list batch;
+        struct db_error err = {{0}, {0}};
+        enum db_result r = comite_list_batch(
+            ctx->app->pool, id_pvd, scan_after[0] ? scan_after : NULL, limit + 1, &batch, &err);
+        if (r != DB_OK) {
+            json_decref(elements);
+            respond_db_error(ctx, req, res, r, &err);
+            return;
+        }
+        done = batch.count < limit + 1;
+        for (size_t i = 0; i < batch.count; i++) {
+            const struct comite_list_row *row = &batch.rows[i];
+            struct territoire_scope s;
+            memset(&s, 0, sizeof s);
+            snprintf(s.id_pvd, sizeof s.id_pvd, "%s", row->key);
+            memcpy(s.departements, row->departements, sizeof s.departements);
+            s.departement_count = row->departement_count;
+            memcpy(s.regions, row->regions, sizeof s.regions);
+            s.region_count = row->region_count;
+            memcpy(s.sirens, row->sirens, sizeof s.sirens);
+            s.siren_count = row->siren_count;
+            snprintf(scan_after, sizeof scan_after, "%s", row->key);
+            if (programme_decide(ctx, ACTION_PROJET_READ, &s) != AUTHZ_ALLOW)
+                continue;
+            if (visible == limit) {
+                more = true;
+                break;
+            }
+            json_t *item = json_loads(row->json, 0, NULL);
+            if (!item)
+                die_bug("comite representation unreadable");
+            json_array_append_new(elements, item);
+            snprintf(last, sizeof last, "%s", row->key);
+            visible++;
+        }
+        comite_list_release(&batch);
+    }
+    char *text = gouv_dump(elements);
+    json_decref(elements);
+    respond_page(req, res, known, text, "comites", fp, last, more);
+    free(text);
+}
+
+/* ---- Séances ----------------------------------------------------------- */
+
+struct seance_body {
+    struct date date;
+    const char *ordre_du_jour;
+    const char *compte_rendu;
+};
+
+static const struct json_field seance_fields[] = {
+    {.name = "date",
+     .kind = JSON_FIELD_DATE,
+     .offset = offsetof(struct seance_body, date),
+     .required = true},
+    {.name = "ordre_du_jour",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct seance_body, ordre_du_jour),
+     .nullable = true,
+     .min_length = 1,
+     .max_length = 20000},
+    {.name = "compte_rendu",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct seance_body, compte_rendu),
+     .nullable = true,
+     .min_length = 1,
+     .max_length = 100000},
+    JSON_FIELDS_END,
+};
+static const char *const seance_editable[] = {"date", "ordre_du_jour", "compte_rendu", NULL};
+
+static bool seance_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                  struct _u_response *res, const json_t *body)
+{
+    struct seance_body in;
+    FIELD_ERRORS(errs);
+    memset(&in, 0, sizeof in);
+    if (json_spec_apply(body, seance_fields, &in, "", &errs))
+        return true;
+    gouv_respond_invalid(ctx, req, res, &errs);
+    return false;
+}
+
+void handle_list_seances(const struct _u_request *req, struct _u_response *res,
+                         struct request_ctx *ctx)
+{
+    struct projet_row comite;
+    struct territoire_scope scope;
+    if (!gouv_object_or_reply(ctx, req, res, PROJET_COMITE, "id", parent_list, ACTION_PROJET_READ,
+                              COMITE_404, &comite, &scope))
+        return;
+    gouv_send_children(ctx, req, res, parent_list, PROJET_SEANCE, comite.id);
+    projet_row_release(&comite);
+}
+
+void handle_create_seance(const struct _u_request *req, struct _u_response *res,
+                          struct request_ctx *ctx)
+{
+    struct projet_row comite;
+    struct territoire_scope scope;
+    json_t *body = NULL;
+    if (!gouv_object_or_reply(ctx, req, res, PROJET_COMITE, "id", one_id, ACTION_PROJET_WRITE,
+                              COMITE_404, &comite, &scope))
+        return;
+    if (json_body_read_or_reply(ctx, req, res, &body) &&
+        seance_valid_or_reply(ctx, req, res, body)) {
+        char *text = gouv_dump(body);
+        gouv_mutate_and_reply(ctx, req, res, PROJET_SEANCE, GOUV_CREER, comite.id, NULL,
+                              seance_insert, text, &scope, "Le comité a changé.",
+                              "/api/v1/seances/");
+        free(text);
+    }
+    json_decref(body);
+    projet_row_release(&comite);
+}
+
+void handle_get_seance(const struct _u_request *req, struct _u_response *res,
+                       struct request_ctx *ctx)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    if (!gouv_object_or_reply(ctx, req, res, PROJET_SEANCE, "id", one_id, ACTION_PROJET_READ,
+                              SEANCE_404, &row, &scope))
+        return;
+    gouv_send_object(req, res, &row);
+    projet_row_release(&row);
+}
+
+void handle_update_seance(const struct _u_request *req, struct _u_response *res,
+                          struct request_ctx *ctx)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    char etag[24];
+    json_t *patch = NULL, *merged = NULL;
+    if (!gouv_object_or_reply(ctx, req, res, PROJET_SEANCE, "id", one_id, ACTION_PROJET_WRITE,
+                              SEANCE_404, &row, &scope))
+        return;
+    if (!gouv_if_match_or_reply(ctx, req, res, &row, etag) ||
+        !json_body_read_or_reply(ctx, req, res, &patch))
+        goto out;
+    merged = gouv_merge_patch(row.json, seance_editable, patch);
+    if (!merged)
+        die_bug("seance representation unreadable");
+    if (seance_valid_or_reply(ctx, req, res, merged)) {
+        char *text = gouv_dump(merged);
+        gouv_mutate_and_reply(ctx, req, res, PROJET_SEANCE, GOUV_MODIFIER, row.id, etag,
+                              seance_update, text, &scope, "La séance a changé.", NULL);
+        free(text);
+    }
+out:
+    json_decref(merged);
+    json_decref(patch);
+    projet_row_release(&row);
+}
+
+/* ---- Décisions --------------------------------------------------------- */
+
+struct decision_body {
+    int type;
+    const char *objet;
+    const char *convention_id;
+};
+
+static const struct json_field decision_fields[] = {
+    {.name = "type",
+     .kind = JSON_FIELD_ENUM,
+     .offset = offsetof(struct decision_body, type),
+     .required = true,
+     .values = types_decision},
+    {.name = "objet",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct decision_body, objet),
+     .required = true,
+     .min_length = 1,
+     .max_length = 2000},
+    {.name = "convention_id",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct decision_body, convention_id),
+     .nullable = true,
+     .check = uuid_check,
+     .check_message = "L'identifiant d'une convention est un UUID."},
+    JSON_FIELDS_END,
+};
+
+void handle_list_decisions(const struct _u_request *req, struct _u_response *res,
+                           struct request_ctx *ctx)
+{
+    struct projet_row seance;
+    struct territoire_scope scope;
+    if (!gouv_object_or_reply(ctx, req, res, PROJET_SEANCE, "id", parent_list, ACTION_PROJET_READ,
+                              SEANCE_404, &seance, &scope))
+        return;
+    gouv_send_children(ctx, req, res, parent_list, PROJET_DECISION, seance.id);
+    projet_row_release(&seance);
+}
+
+void handle_create_decision(const struct _u_request *req, struct _u_response *res,
+                            struct request_ctx *ctx)
+{
+    struct projet_row seance;
+    struct territoire_scope scope;
+    struct decision_body in;
+    json_t *body = NULL;
+    FIELD_ERRORS(errs);
+    memset(&in, 0, sizeof in);
+    if (!gouv_object_or_reply(ctx, req, res, PROJET_SEANCE, "id", one_id, ACTION_PROJET_WRITE,
+                              SEANCE_404, &seance, &scope))
+        return;
+    if (!json_body_read_or_reply(ctx, req, res, &body))
+        goto out;
+    if (!json_spec_apply(body, decision_fields, &in, "", &errs)) {
+        gouv_respond_invalid(ctx, req, res, &errs);
+        goto out;
+    }
+    if (in.convention_id) {
+        char convention_pvd[17];
+        struct db_error err = {{0}, {0}};
+        enum db_result r =
+            convention_territoire(ctx->app->pool, in.convention_id, convention_pvd, &err);
+        if (r != DB_OK && r != DB_NOT_FOUND) {
+            respond_db_error(ctx, req, res, r, &err);
+            goto out;
+        }
+        struct rule_report violations = {0};
+        if (decision_convention_check(r == DB_OK ? convention_pvd : NULL, seance.id_pvd,
+                                      &violations)) {
+            programme_respond_violations(ctx, req, res, &violations);
+            goto out;
+        }
+    }
+    char *text = gouv_dump(body);
+    gouv_mutate_and_reply(ctx, req, res, PROJET_DECISION, GOUV_CREER, seance.id, NULL,
+                          decision_insert, text, &scope, "La séance a changé.", NULL);
+    free(text);
+out:
+    json_decref(body);
+    projet_row_release(&seance);
+}

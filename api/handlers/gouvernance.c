@@ -1,0 +1,272 @@
+/* Shared plumbing of the projet de territoire and comité handlers (see
+ * gouvernance.h). */
+#include "gouvernance.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../auth.h"
+#include "../query.h"
+#include "../xalloc.h"
+
+bool gouv_is_uuid(const char *s)
+{
+    static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    if (!s || strlen(s) != sizeof shape - 1)
+        return false;
+    for (size_t i = 0; shape[i]; i++) {
+        char c = s[i];
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (shape[i] == '-' ? c != '-' : !hex)
+            return false;
+    }
+    return true;
+}
+
+void gouv_respond_invalid(struct request_ctx *ctx, const struct _u_request *req,
+                          struct _u_response *res, const struct field_errors *errs)
+{
+    respond_problem_fields(ctx, req, res, PROBLEM_CHAMPS_INVALIDES,
+                           "Le corps de la requête contient des champs invalides.", errs);
+}
+
+bool gouv_object_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                          struct _u_response *res, enum projet_objet kind, const char *param,
+                          const char *const *known, enum action action, const char *what_404,
+                          struct projet_row *row, struct territoire_scope *scope)
+{
+    FIELD_ERRORS(errs);
+    char pointer[64];
+    memset(row, 0, sizeof *row);
+    query_check_known(req, known, &errs);
+    const char *id = query_get(req, param);
+    if (!gouv_is_uuid(id)) {
+        snprintf(pointer, sizeof pointer, "/%s", param);
+        field_errors_add(&errs, pointer, param, "format-invalide",
+                         "L'identifiant doit être un UUID.");
+    }
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
+                               &errs);
+        return false;
+    }
+    struct db_error err = {{0}, {0}};
+    enum db_result r = projet_get_pooled(ctx->app->pool, kind, id, row, &err);
+    if (r == DB_NOT_FOUND) {
+        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE, what_404);
+        return false;
+    }
+    if (r != DB_OK) {
+        respond_db_error(ctx, req, res, r, &err);
+        projet_row_release(row);
+        return false;
+    }
+    if (!programme_territoire_or_reply(ctx, req, res, action, row->id_pvd, what_404, scope)) {
+        projet_row_release(row);
+        return false;
+    }
+    return true;
+}
+
+void gouv_send_object(const struct _u_request *req, struct _u_response *res,
+                      const struct projet_row *row)
+{
+    char etag[24];
+    size_t len = strlen(row->json);
+    http_etag(row->json, len, etag);
+    respond_conditional_json(req, res, row->json, len, etag);
+}
+
+void gouv_send_children(struct request_ctx *ctx, const struct _u_request *req,
+                        struct _u_response *res, const char *const *known, enum projet_objet kind,
+                        const char *parent)
+{
+    FIELD_ERRORS(errs);
+    size_t limit;
+    char key[CURSOR_KEY_MAX + 1], canon[128];
+    const char *after = NULL;
+    query_check_known(req, known, &errs);
+    query_limit(req, &limit, &errs);
+    if (errs.count > 0) {
+        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
+                               &errs);
+        return;
+    }
+    const char *scope_name = projet_objet_type(kind);
+    snprintf(canon, sizeof canon, "p=%s", parent);
+    uint32_t fp = cursor_fingerprint(canon);
+    if (!query_cursor_or_reply(ctx, req, res, scope_name, fp, key, &after))
+        return;
+    char *json = NULL, last[65];
+    bool more = false;
+    struct db_error err = {{0}, {0}};
+    enum db_result r =
+        projet_list_children(ctx->app->pool, kind, parent, after, limit, &json, last, &more, &err);
+    if (r != DB_OK) {
+        respond_db_error(ctx, req, res, r, &err);
+        return;
+    }
+    respond_page(req, res, known, json, scope_name, fp, last, more);
+    free(json);
+}
+
+bool gouv_if_match_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                            struct _u_response *res, const struct projet_row *row, char etag[24])
+{
+    http_etag(row->json, strlen(row->json), etag);
+    return if_match_or_reply(ctx, req, res, etag);
+}
+
+struct gouv_work {
+    enum projet_objet kind;
+    enum gouv_op op;
+    const char *key;
+    const char *etag;
+    gouv_write_fn write;
+    const char *body_json;
+    const struct journal_scope *scope;
+    struct projet_row before, after;
+    bool stale;
+};
+
+static enum db_result gouv_unit(struct db_tx *tx, void *arg, struct db_error *err)
+{
+    struct gouv_work *w = arg;
+    enum db_result r = DB_OK;
+    projet_row_release(&w->before);
+    projet_row_release(&w->after);
+    w->stale = false;
+    if (w->op != GOUV_CREER) {
+        char etag[24];
+        r = projet_lock(tx, w->kind, w->key, &w->before, err);
+        if (r != DB_OK)
+            return r;
+        http_etag(w->before.json, strlen(w->before.json), etag);
+        if (strcmp(etag, w->etag) != 0) {
+            w->stale = true;
+            return DB_CONFLICT;
+        }
+    }
+    static const char *const verbs[] = {"creer", "modifier", "supprimer"};
+    if (w->op == GOUV_SUPPRIMER) {
+        r = projet_delete(tx, w->kind, w->key, err);
+        if (r == DB_OK)
+            r = projet_journal(tx, w->kind, verbs[w->op], &w->before, NULL, w->scope, err);
+        return r;
+    }
+    r = w->write(tx, w->key, w->body_json, &w->after, err);
+    if (r == DB_OK)
+        r = projet_journal(tx, w->kind, verbs[w->op], w->op == GOUV_CREER ? NULL : &w->before,
+                           &w->after, w->scope, err);
+    return r;
+}
+
+void gouv_mutate_and_reply(struct request_ctx *ctx, const struct _u_request *req,
+                           struct _u_response *res, enum projet_objet kind, enum gouv_op op,
+                           const char *key, const char *etag, gouv_write_fn write,
+                           const char *body_json, struct territoire_scope *scope,
+                           const char *what_409, const char *location_prefix)
+{
+    struct journal_scope jscope = territoire_scope_journal(scope);
+    struct gouv_work w;
+    memset(&w, 0, sizeof w);
+    w.kind = kind;
+    w.op = op;
+    w.key = key;
+    w.etag = etag ? etag : "";
+    w.write = write;
+    w.body_json = body_json;
+    w.scope = &jscope;
+    struct journal_actor actor = auth_journal_actor(ctx);
+    struct db_error err = {{0}, {0}};
+    enum db_result r =
+        db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor, gouv_unit, &w, &err);
+    if (r == DB_CONFLICT && w.stale) {
+        respond_problem(ctx, req, res, PROBLEM_PRECONDITION_ECHOUEE,
+                        "La ressource a changé depuis votre lecture : relisez-la (ETag).");
+    } else if (r == DB_CONFLICT) {
+        respond_problem(ctx, req, res, PROBLEM_CONFLIT, what_409);
+    } else if (r == DB_NOT_FOUND) {
+        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
+                        "La ressource n'existe plus.");
+    } else if (r != DB_OK) {
+        respond_db_error(ctx, req, res, r, &err);
+    } else if (op == GOUV_SUPPRIMER) {
+        ulfius_set_empty_body_response(res, 204);
+    } else {
+        char etag_out[24], location[128];
+        size_t len = strlen(w.after.json);
+        http_etag(w.after.json, len, etag_out);
+        u_map_put(res->map_header, "ETag", etag_out);
+        if (op == GOUV_CREER && location_prefix) {
+            snprintf(location, sizeof location, "%s%s", location_prefix, w.after.id);
+            u_map_put(res->map_header, "Location", location);
+        }
+        respond_json_raw(res, op == GOUV_CREER ? 201 : 200, w.after.json, len);
+    }
+    projet_row_release(&w.before);
+    projet_row_release(&w.after);
+}
+
+json_t *gouv_merge_patch(const char *current_json, const char *const *editable, const json_t *patch)
+{
+    json_t *current = json_loads(current_json, 0, NULL);
+    if (!current)
+        return NULL;
+    json_t *out = xjson(json_object());
+    for (size_t i = 0; editable[i]; i++) {
+        json_t *v = json_object_get(current, editable[i]);
+        if (v)
+            json_object_set(out, editable[i], v);
+    }
+    const char *name;
+    json_t *value;
+    json_object_foreach((json_t *)patch, name, value)
+    {
+        if (json_is_null(value))
+            json_object_del(out, name);
+        else
+            json_object_set(out, name, value);
+    }
+    json_decref(current);
+    return out;
+}
+
+char *gouv_dump(const json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    if (!text)
+        die_bug("json_dumps failed");
+    return text;
+}
+
+void gouv_uuid_lower(const char *uuid, char out[37])
+{
+    size_t i = 0;
+    for (; uuid && uuid[i] && i < 36; i++)
+        out[i] = (char)(uuid[i] >= 'A' && uuid[i] <= 'F' ? uuid[i] - 'A' + 'a' : uuid[i]);
+    out[i] = '\0';
+}
+
+bool gouv_organisations_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                 struct _u_response *res, const json_t *ids, json_t **found)
+{
+    char *ids_json = gouv_dump(ids);
+    char *text = NULL;
+    struct db_error err = {{0}, {0}};
+    enum db_result r = organisations_sirens(ctx->app->pool, ids_json, &text, &err);
+    free(ids_json);
+    *found = NULL;
+    if (r == DB_OK) {
+        *found = json_loads(text, 0, NULL);
+        if (!*found)
+            r = DB_FAILED;
+    }
+    free(text);
+    if (r != DB_OK) {
+        respond_db_error(ctx, req, res, r, &err);
+        return false;
+    }
+    return true;
+}

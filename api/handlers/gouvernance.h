@@ -1,0 +1,93 @@
+/* Plumbing shared by the handlers of the projet de territoire (axes.c) and of
+ * the comité de projet (comites.c): read an object by its UUID path parameter
+ * and authorize the caller on its territoire, list its children, run a
+ * journaled creation / update / deletion with If-Match re-checked under the
+ * row lock, JSON Merge Patch (RFC 7396) onto the editable members. */
+#ifndef PVD_API_HANDLERS_GOUVERNANCE_H
+#define PVD_API_HANDLERS_GOUVERNANCE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <ulfius.h>
+
+#include "../../db/projet_repository.h"
+#include "../../db/territoire_scope.h"
+#include "../json_spec.h"
+#include "programme.h"
+
+/* A UUID in its textual form (any case). */
+bool gouv_is_uuid(const char *s);
+
+/* Checks the query (only `known`, NULL-terminated, which names the path
+ * parameter `param`), reads the object `kind` whose UUID is path parameter
+ * `param`, loads its territoire's scope and decides `action`. true: *row
+ * (owned: projet_row_release) and *scope are filled. false: an answer was
+ * sent (400 parametre-invalide, 404 ressource-introuvable with what_404 —
+ * also outside the perimeter —, 403, 503/500) and *row holds nothing. */
+bool gouv_object_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                          struct _u_response *res, enum projet_objet kind, const char *param,
+                          const char *const *known, enum action action, const char *what_404,
+                          struct projet_row *row, struct territoire_scope *scope);
+
+/* GET of one object: 200 (or 304) with its ETag. */
+void gouv_send_object(const struct _u_request *req, struct _u_response *res,
+                      const struct projet_row *row);
+
+/* A children list: `limite` and `curseur` from the query (`known` lists every
+ * accepted parameter), then one keyset page of kind under parent. */
+void gouv_send_children(struct request_ctx *ctx, const struct _u_request *req,
+                        struct _u_response *res, const char *const *known, enum projet_objet kind,
+                        const char *parent);
+
+/* Writes `body_json` as a creation under `parent` (or as the new content of
+ * the object `parent` for an update). */
+typedef enum db_result (*gouv_write_fn)(struct db_tx *tx, const char *key, const char *body_json,
+                                        struct projet_row *out, struct db_error *err);
+
+enum gouv_op { GOUV_CREER, GOUV_MODIFIER, GOUV_SUPPRIMER };
+
+/* One journaled mutation and its answer. For GOUV_MODIFIER / GOUV_SUPPRIMER,
+ * `key` is the object's id and `etag` the ETag the caller's If-Match matched:
+ * the row is locked and its ETag compared again (412 when it changed since).
+ * Answers: 201 + Location (location_prefix + id) + ETag on creation, 200 +
+ * ETag on update, 204 on deletion; 409 conflit with what_409 on a unique
+ * violation; 404 when the object vanished; 503/500 on database failures.
+ * The journal row is "<ressource_type>.creer|modifier|supprimer" with
+ * before/after and the territoire's scope. */
+void gouv_mutate_and_reply(struct request_ctx *ctx, const struct _u_request *req,
+                           struct _u_response *res, enum projet_objet kind, enum gouv_op op,
+                           const char *key, const char *etag, gouv_write_fn write,
+                           const char *body_json, struct territoire_scope *scope,
+                           const char *what_409, const char *location_prefix);
+
+/* If-Match against the object's current ETag (428 / 412 sent when false);
+ * *etag receives the ETag. */
+bool gouv_if_match_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                            struct _u_response *res, const struct projet_row *row, char etag[24]);
+
+/* JSON Merge Patch of `patch` onto the members `editable` (NULL-terminated)
+ * of the representation `current_json`: a new object (caller owns it) holding
+ * those members of the representation that are present, replaced or removed
+ * (null) by the patch; the patch's other members are copied too, so that the
+ * validation of the result reports them as unknown. NULL on a malformed
+ * representation (a bug). */
+json_t *gouv_merge_patch(const char *current_json, const char *const *editable,
+                         const json_t *patch);
+
+/* Which organisations named in `ids` (a JSON array of UUID strings; other
+ * items ignored) exist: *found receives a new object (caller owns it)
+ * {lower-case uuid: siren or null}. false: 503/500 was sent. */
+bool gouv_organisations_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                 struct _u_response *res, const json_t *ids, json_t **found);
+
+/* The lower-case form of a UUID (out: 37 bytes). */
+void gouv_uuid_lower(const char *uuid, char out[37]);
+
+/* The body as compact JSON text (owned, free()). */
+char *gouv_dump(const json_t *body);
+
+/* 400 champs-invalides with errs. */
+void gouv_respond_invalid(struct request_ctx *ctx, const struct _u_request *req,
+                          struct _u_response *res, const struct field_errors *errs);
+
+#endif

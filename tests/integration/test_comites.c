@@ -1,0 +1,376 @@
+/* Comité de projet over HTTP: R40 at constitution (one refusal per missing
+ * member kind, pointer /membres) and on change, one comité per territoire
+ * (409), unknown organisations (422), séances and décisions (a décision's
+ * convention must be known and of the same territoire), If-Match, the
+ * perimeter-filtered list and the journal. Each test has its own territoire
+ * in the Jura (39) or the Cantal (15), ids pvd-*-9xx. The adhésion whose
+ * signataires R40 requires is written straight into PostgreSQL (tables of
+ * migration 0004), so that this suite does not depend on the conventions
+ * routes. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../support/gouvernance_fixtures.h"
+#include "../support/http_client.h"
+
+enum { SANS_AUCUN = -1, SANS_COMMUNE, SANS_EPCI, SANS_CHEF, SANS_PREFET };
+
+/* A membres array with the four R40 kinds, but the one `sans`. */
+static void membres(char *out, size_t size, const char *commune, const char *epci, int sans)
+{
+    char items[4][300];
+    snprintf(items[0], sizeof items[0],
+             "{\"qualite\":\"executif_commune\",\"organisation_id\":\"%s\",\"nom\":\"Mme Maire\","
+             "\"fonction\":\"Maire\"}",
+             commune);
+    snprintf(items[1], sizeof items[1],
+             "{\"qualite\":\"executif_epci\",\"organisation_id\":\"%s\",\"nom\":\"M. Président\"}",
+             epci);
+    snprintf(items[2], sizeof items[2],
+             "{\"qualite\":\"chef_projet\",\"nom\":\"Mme Cheffe\",\"fonction\":null}");
+    snprintf(items[3], sizeof items[3],
+             "{\"qualite\":\"prefet\",\"nom\":\"M. Sous-préfet\",\"fonction\":\"Sous-préfet\"}");
+    size_t len = (size_t)snprintf(out, size, "[");
+    bool first = true;
+    for (int i = 0; i < 4; i++) {
+        if (i == sans)
+            continue;
+        len += (size_t)snprintf(out + len, size - len, "%s%s", first ? "" : ",", items[i]);
+        first = false;
+    }
+    snprintf(out + len, size - len, "]");
+}
+
+static void comite_body(char *out, size_t size, const char *id_pvd, const char *membres_json)
+{
+    snprintf(out, size, "{\"id_pvd\":\"%s\",\"presidence\":\"Le maire\",\"membres\":%s}", id_pvd,
+             membres_json);
+}
+
+/* An adhésion of id_pvd in state etat with these signataires (organisation
+ * id, role), written directly (PVD_TEST_DATABASE_URL); its id into out. */
+static void adhesion_sql(const char *id_pvd, const char *etat, const char *const (*sigs)[2],
+                         size_t count, char out[37])
+{
+    const char *url = getenv("PVD_TEST_DATABASE_URL");
+    cr_assert(url, "PVD_TEST_DATABASE_URL must be set");
+    PGconn *db = PQconnectdb(url);
+    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+    const char *params[2] = {id_pvd, etat};
+    PGresult *res = PQexecParams(db,
+                                 "INSERT INTO conventions (type, id_pvd, etat, intitule, cree_par) "
+                                 "VALUES ('adhesion', $1, $2, 'Adhésion (test)', 'systeme:test') "
+                                 "RETURNING id::text",
+                                 2, NULL, params, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(db));
+    char convention[37];
+    snprintf(convention, sizeof convention, "%s", PQgetvalue(res, 0, 0));
+    snprintf(out, 37, "%s", convention);
+    PQclear(res);
+    for (size_t i = 0; i < count; i++) {
+        char rang[8];
+        snprintf(rang, sizeof rang, "%zu", i);
+        const char *p[4] = {convention, rang, sigs[i][0], sigs[i][1]};
+        res = PQexecParams(db,
+                           "INSERT INTO signataires (convention_id, rang, organisation_id, role, "
+                           "representant_nom, representant_qualite) VALUES ($1::uuid, "
+                           "$2::smallint, $3::uuid, $4, 'Représentant', 'Qualité')",
+                           4, NULL, p, NULL, NULL, 0);
+        cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(db));
+        PQclear(res);
+    }
+    PQfinish(db);
+}
+
+Test(comites, r40_refuses_each_missing_member_then_constitutes_once)
+{
+    struct gv_caller admin;
+    struct http_response r;
+    char commune[37], epci[37], list[1400], body[1600], id[37];
+    gv_admin(&admin);
+    gv_territoire("pvd-84-15-906", "15267", "241500230");
+    gv_organisation("211502679", "commune", "Ytrac", commune);
+    gv_organisation("241500230", "epci", "CA du Bassin d'Aurillac", epci);
+
+    comite_body(body, sizeof body, "pvd-84-15-906", "[]");
+    gv_call(&admin, "POST", "/api/v1/comites", body, NULL, &r);
+    const char *all[] = {"executif-commune-manquant", "executif-epci-manquant",
+                         "chef-projet-manquant", "prefet-manquant", NULL};
+    gv_expect_rule(&r, "R40", "/membres", all);
+    http_response_release(&r);
+
+    static const char *const codes[] = {"executif-commune-manquant", "executif-epci-manquant",
+                                        "chef-projet-manquant", "prefet-manquant"};
+    for (int sans = SANS_COMMUNE; sans <= SANS_PREFET; sans++) {
+        membres(list, sizeof list, commune, epci, sans);
+        comite_body(body, sizeof body, "pvd-84-15-906", list);
+        gv_call(&admin, "POST", "/api/v1/comites", body, NULL, &r);
+        const char *one[] = {codes[sans], NULL};
+        gv_expect_rule(&r, "R40", "/membres", one);
+        http_response_release(&r);
+    }
+    /* an executive of another organisation does not count for the commune */
+    membres(list, sizeof list, epci, epci, SANS_AUCUN);
+    comite_body(body, sizeof body, "pvd-84-15-906", list);
+    gv_call(&admin, "POST", "/api/v1/comites", body, NULL, &r);
+    const char *other[] = {"executif-commune-manquant", NULL};
+    gv_expect_rule(&r, "R40", "/membres", other);
+    http_response_release(&r);
+
+    gv_call(&admin, "GET", "/api/v1/comites?id_pvd=pvd-84-15-906", NULL, NULL, &r);
+    http_expect_json_ok(&r);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "elements")), 0, "nothing written");
+    http_response_release(&r);
+
+    membres(list, sizeof list, commune, epci, SANS_AUCUN);
+    comite_body(body, sizeof body, "pvd-84-15-906", list);
+    gv_create(&admin, "/api/v1/comites", body, id, NULL);
+    gv_call(&admin, "POST", "/api/v1/comites", body, NULL, &r);
+    http_expect_problem(&r, 409, "conflit");
+    http_response_release(&r);
+    cr_assert_eq(gv_journal_count("comite", id, "comite.creer"), 1);
+
+    char one[160];
+    snprintf(one, sizeof one, "/api/v1/comites/%s", id);
+    gv_call(&admin, "GET", one, NULL, NULL, &r);
+    http_expect_json_ok(&r);
+    json_t *m = json_object_get(r.json, "membres");
+    cr_assert_eq(json_array_size(m), 4);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(m, 0), "organisation_id")),
+                     commune);
+    cr_assert(json_is_null(json_object_get(json_array_get(m, 2), "organisation_id")));
+    cr_assert_eq(json_is_false(json_object_get(r.json, "instance_preexistante")), true);
+    http_response_release(&r);
+}
+
+Test(comites, bad_bodies_and_unknown_organisations)
+{
+    struct gv_caller admin;
+    struct http_response r;
+    char commune[37], epci[37], list[1400], body[1600];
+    gv_admin(&admin);
+    gv_territoire("pvd-84-15-910", "15120", "241500271");
+    gv_organisation("211501200", "commune", "Mauriac", commune);
+    gv_organisation("241500271", "epci", "CC du Pays de Mauriac", epci);
+    gv_call(&admin, "POST", "/api/v1/comites",
+            "{\"id_pvd\":\"pvd-84-15-910\",\"presidence\":\"\",\"membres\":[{\"qualite\":"
+            "\"maire\",\"nom\":\"X\",\"organisation_id\":\"12\"},3]}",
+            NULL, &r);
+    gv_expect_error(&r, 400, "champs-invalides", "/presidence", NULL);
+    gv_expect_error(&r, 400, "champs-invalides", "/membres/0/qualite", NULL);
+    gv_expect_error(&r, 400, "champs-invalides", "/membres/0/organisation_id", NULL);
+    gv_expect_error(&r, 400, "champs-invalides", "/membres/1", "type-invalide");
+    http_response_release(&r);
+    membres(list, sizeof list, "6f1c0e9a-4b2d-4e0f-8a7c-3b5d9e1f2a3b", epci, SANS_AUCUN);
+    comite_body(body, sizeof body, "pvd-84-15-910", list);
+    gv_call(&admin, "POST", "/api/v1/comites", body, NULL, &r);
+    gv_expect_error(&r, 422, "regle-non-respectee", "/membres/0/organisation_id",
+                    "organisation-inconnue");
+    http_response_release(&r);
+    comite_body(body, sizeof body, "pvd-84-15-999", "[]");
+    gv_call(&admin, "POST", "/api/v1/comites", body, NULL, &r);
+    http_expect_problem(&r, 404, "ressource-introuvable");
+    http_response_release(&r);
+}
+
+Test(comites, update_rechecks_r40_and_seances_decisions_follow)
+{
+    struct gv_caller admin, agent, pref;
+    struct http_response r;
+    char commune[37], epci[37], list[1400], body[1600], id[37], one[160], etag[64], if_match[100];
+    gv_admin(&admin);
+    gv_territoire("pvd-27-39-907", "39434", "200071595");
+    gv_organisation("938367646", "commune", "Poligny", commune);
+    gv_organisation("200071595", "epci", "CC Arbois, Poligny, Salins, Coeur du Jura", epci);
+    gv_caller_with(&agent, "collectivite_agent", "{\"sirens\":[\"938367646\"]}");
+    gv_caller_with(&pref, "prefecture_instructeur", "{\"departements\":[\"39\"]}");
+    membres(list, sizeof list, commune, epci, SANS_AUCUN);
+    comite_body(body, sizeof body, "pvd-27-39-907", list);
+    gv_call(&pref, "POST", "/api/v1/comites", body, NULL, &r);
+    http_expect_problem(&r, 403, "interdit");
+    http_response_release(&r);
+    gv_create(&agent, "/api/v1/comites", body, id, etag);
+    snprintf(one, sizeof one, "/api/v1/comites/%s", id);
+
+    /* membres replaced whole: R40 re-checked */
+    membres(list, sizeof list, commune, epci, SANS_PREFET);
+    snprintf(body, sizeof body, "{\"membres\":%s}", list);
+    snprintf(if_match, sizeof if_match, "If-Match: %s", etag);
+    gv_call(&agent, "PATCH", one, body, NULL, &r);
+    http_expect_problem(&r, 428, "precondition-requise");
+    http_response_release(&r);
+    gv_call(&agent, "PATCH", one, body, if_match, &r);
+    const char *prefet[] = {"prefet-manquant", NULL};
+    gv_expect_rule(&r, "R40", "/membres", prefet);
+    http_response_release(&r);
+    gv_call(&agent, "PATCH", one, "{\"presidence\":\"Le maire et le président\"}", if_match, &r);
+    http_expect_json_ok(&r);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "membres")), 4);
+    http_response_release(&r);
+    gv_call(&agent, "PATCH", one, "{\"instance_preexistante\":true}", if_match, &r);
+    http_expect_problem(&r, 412, "precondition-echouee");
+    http_response_release(&r);
+    cr_assert_eq(gv_journal_count("comite", id, "comite.modifier"), 1);
+
+    /* séances */
+    char seances[200], seance[37], seance_path[160], decisions[200];
+    snprintf(seances, sizeof seances, "/api/v1/comites/%s/seances", id);
+    gv_call(&agent, "POST", seances, "{\"date\":\"2023-02-29\"}", NULL, &r);
+    gv_expect_error(&r, 400, "champs-invalides", "/date", NULL);
+    http_response_release(&r);
+    gv_create(&agent, seances, "{\"date\":\"2024-03-14\",\"ordre_du_jour\":\"Stratégie\"}", seance,
+              etag);
+    snprintf(seance_path, sizeof seance_path, "/api/v1/seances/%s", seance);
+    snprintf(if_match, sizeof if_match, "If-Match: %s", etag);
+    gv_call(&agent, "PATCH", seance_path, "{\"compte_rendu\":\"Stratégie validée.\"}", if_match,
+            &r);
+    http_expect_json_ok(&r);
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "compte_rendu")),
+                     "Stratégie validée.");
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "ordre_du_jour")), "Stratégie");
+    http_response_release(&r);
+    gv_call(&pref, "GET", seances, NULL, NULL, &r);
+    http_expect_json_ok(&r);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "elements")), 1);
+    http_response_release(&r);
+    gv_call(&pref, "POST", seances, "{\"date\":\"2024-05-01\"}", NULL, &r);
+    http_expect_problem(&r, 403, "interdit");
+    http_response_release(&r);
+    cr_assert_eq(gv_journal_count("seance", seance, "seance.creer"), 1);
+    cr_assert_eq(gv_journal_count("seance", seance, "seance.modifier"), 1);
+
+    /* décisions */
+    snprintf(decisions, sizeof decisions, "/api/v1/seances/%s/decisions", seance);
+    gv_call(&agent, "POST", decisions, "{\"type\":\"approuve\",\"objet\":\"\"}", NULL, &r);
+    gv_expect_error(&r, 400, "champs-invalides", "/type", NULL);
+    gv_expect_error(&r, 400, "champs-invalides", "/objet", NULL);
+    http_response_release(&r);
+    gv_call(&agent, "POST", decisions,
+            "{\"type\":\"valide_strategie\",\"objet\":\"Axes validés\",\"convention_id\":"
+            "\"6f1c0e9a-4b2d-4e0f-8a7c-3b5d9e1f2a3b\"}",
+            NULL, &r);
+    gv_expect_error(&r, 422, "regle-non-respectee", "/convention_id", "convention-inconnue");
+    http_response_release(&r);
+    /* a convention of another territoire is refused, one of this territoire accepted */
+    char other[37], own[37], with_convention[300];
+    gv_territoire("pvd-27-39-911", "39362", "200071116");
+    adhesion_sql("pvd-27-39-911", "brouillon", NULL, 0, other);
+    adhesion_sql("pvd-27-39-907", "brouillon", NULL, 0, own);
+    snprintf(with_convention, sizeof with_convention,
+             "{\"type\":\"autre\",\"objet\":\"Adhésion examinée\",\"convention_id\":\"%s\"}",
+             other);
+    gv_call(&agent, "POST", decisions, with_convention, NULL, &r);
+    gv_expect_error(&r, 422, "regle-non-respectee", "/convention_id",
+                    "convention-autre-territoire");
+    http_response_release(&r);
+    snprintf(with_convention, sizeof with_convention,
+             "{\"type\":\"autre\",\"objet\":\"Adhésion examinée\",\"convention_id\":\"%s\"}", own);
+    gv_call(&agent, "POST", decisions, with_convention, NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "convention_id")), own);
+    http_response_release(&r);
+    char decision[37];
+    gv_create(&agent, decisions, "{\"type\":\"valide_strategie\",\"objet\":\"Axes validés\"}",
+              decision, NULL);
+    gv_call(&pref, "GET", decisions, NULL, NULL, &r);
+    http_expect_json_ok(&r);
+    json_t *elements = json_object_get(r.json, "elements"), *found = NULL, *d;
+    size_t i;
+    cr_assert_eq(json_array_size(elements), 2, HTTP_BODY, r.body);
+    json_array_foreach(elements, i, d)
+    {
+        if (strcmp(json_string_value(json_object_get(d, "id")), decision) == 0)
+            found = d;
+    }
+    cr_assert(found, HTTP_BODY, r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(found, "type")), "valide_strategie");
+    cr_assert_str_eq(json_string_value(json_object_get(found, "date_seance")), "2024-03-14");
+    http_response_release(&r);
+    cr_assert_eq(gv_journal_count("decision", decision, "decision.creer"), 1);
+}
+
+Test(comites, list_is_filtered_by_the_perimeter)
+{
+    struct gv_caller admin, pref_jura, pref_cantal;
+    struct http_response r;
+    char commune[37], epci[37], list[1400], body[1600], id[37];
+    gv_admin(&admin);
+    gv_territoire("pvd-27-39-908", "39526", "200010650");
+    gv_organisation("213905268", "commune", "Tavaux", commune);
+    gv_organisation("200010650", "epci", "CA du Grand Dole", epci);
+    membres(list, sizeof list, commune, epci, SANS_AUCUN);
+    comite_body(body, sizeof body, "pvd-27-39-908", list);
+    gv_create(&admin, "/api/v1/comites", body, id, NULL);
+    gv_caller_with(&pref_jura, "prefecture_instructeur", "{\"departements\":[\"39\"]}");
+    gv_caller_with(&pref_cantal, "prefecture_instructeur", "{\"departements\":[\"15\"]}");
+    gv_call(&pref_jura, "GET", "/api/v1/comites?id_pvd=pvd-27-39-908", NULL, NULL, &r);
+    http_expect_json_ok(&r);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "elements")), 1, HTTP_BODY, r.body);
+    http_response_release(&r);
+    gv_call(&pref_cantal, "GET", "/api/v1/comites?id_pvd=pvd-27-39-908", NULL, NULL, &r);
+    http_expect_json_ok(&r);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "elements")), 0, HTTP_BODY, r.body);
+    http_response_release(&r);
+    /* without a filter, a préfecture of the Cantal sees no comité of the Jura */
+    gv_call(&pref_cantal, "GET", "/api/v1/comites?limite=500", NULL, NULL, &r);
+    http_expect_json_ok(&r);
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(r.json, "elements"), i, c)
+    {
+        const char *id_pvd = json_string_value(json_object_get(c, "id_pvd"));
+        cr_assert(strstr(id_pvd, "-15-") != NULL, "%s leaked to the Cantal", id_pvd);
+    }
+    http_response_release(&r);
+    char one[160];
+    snprintf(one, sizeof one, "/api/v1/comites/%s", id);
+    gv_call(&pref_cantal, "GET", one, NULL, NULL, &r);
+    http_expect_problem(&r, 404, "ressource-introuvable");
+    http_response_release(&r);
+    gv_call(&admin, "GET", "/api/v1/comites?id_pvd=pvd-27-39-908&x=1", NULL, NULL, &r);
+    http_expect_param_error(&r, "/x", NULL);
+    http_response_release(&r);
+}
+
+Test(comites, r40_requires_the_other_signataires_of_the_adhesion)
+{
+    struct gv_caller admin;
+    struct http_response r;
+    char commune[37], epci[37], association[37], etat[37], list[1400], body[1800], id[37],
+        convention[37];
+    gv_admin(&admin);
+    gv_territoire("pvd-27-39-909", "39470", "243900354");
+    gv_organisation("213904709", "commune", "Les Rousses", commune);
+    gv_organisation("243900354", "epci", "CC de la Station des Rousses-Haut Jura", epci);
+    gv_organisation("339139008", "association", "Association des commerçants (test)", association);
+    gv_create(&admin, "/api/v1/organisations",
+              "{\"nature\":\"etat\",\"nom\":\"Préfecture du Jura (test)\"}", etat, NULL);
+    /* an abandoned adhésion requires nothing; the active one does */
+    const char *const abandoned[][2] = {{association, "financeur"}};
+    adhesion_sql("pvd-27-39-909", "abandonnee", abandoned, 1, convention);
+    membres(list, sizeof list, commune, epci, SANS_AUCUN);
+    comite_body(body, sizeof body, "pvd-27-39-909", list);
+    const char *const active[][2] = {
+        {commune, "beneficiaire"}, {epci, "epci"}, {etat, "etat"}, {association, "partenaire"}};
+    adhesion_sql("pvd-27-39-909", "signee", active, 4, convention);
+    /* the commune and the EPCI are already required, the État is the préfet */
+    gv_call(&admin, "POST", "/api/v1/comites", body, NULL, &r);
+    const char *missing[] = {"signataire-adhesion-manquant", NULL};
+    gv_expect_rule(&r, "R40", "/membres", missing);
+    cr_assert(strstr(json_string_value(json_object_get(r.json, "detail")), "339139008"), HTTP_BODY,
+              r.body);
+    http_response_release(&r);
+    list[strlen(list) - 1] = '\0';
+    char with[1500];
+    snprintf(with, sizeof with,
+             "%s,{\"qualite\":\"signataire_adhesion\",\"organisation_id\":\"%s\",\"nom\":"
+             "\"M. Trésorier\"}]",
+             list, association);
+    comite_body(body, sizeof body, "pvd-27-39-909", with);
+    gv_create(&admin, "/api/v1/comites", body, id, NULL);
+    cr_assert_eq(gv_journal_count("comite", id, "comite.creer"), 1);
+}

@@ -1,0 +1,174 @@
+/* Fixtures of the projet de territoire and comité tests (see
+ * gouvernance_fixtures.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "gouvernance_fixtures.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokens.h"
+
+void gv_admin(struct gv_caller *c)
+{
+    char *token = token_for("admin-initial");
+    token_header(c->header, sizeof c->header, token);
+    free(token);
+}
+
+void gv_call(const struct gv_caller *c, const char *method, const char *path, const char *body,
+             const char *extra_header, struct http_response *r)
+{
+    const char *headers[4] = {c->header, NULL, NULL, NULL};
+    size_t n = 1;
+    if (body)
+        headers[n++] = "Content-Type: application/json";
+    if (extra_header)
+        headers[n++] = extra_header;
+    http_request(method, path, headers, body, body ? strlen(body) : 0, r);
+}
+
+void gv_caller_with(struct gv_caller *c, const char *role, const char *perimetre)
+{
+    struct gv_caller admin;
+    char sub[80], body[800];
+    struct http_response r;
+    gv_admin(&admin);
+    token_unique_subject(sub, sizeof sub, role);
+    snprintf(body, sizeof body,
+             "{\"issuer\":\"%s\",\"subject\":\"%s\",\"role\":\"%s\",\"perimetre\":%s}",
+             token_issuer(), sub, role, perimetre);
+    gv_call(&admin, "POST", "/api/v1/habilitations", body, NULL, &r);
+    cr_assert_eq(r.status, 201, "habilitation %s: " HTTP_BODY, role, r.body);
+    http_response_release(&r);
+    char *token = token_for(sub);
+    token_header(c->header, sizeof c->header, token);
+    free(token);
+}
+
+void gv_territoire(const char *id_pvd, const char *code_insee, const char *siren_epci)
+{
+    struct gv_caller admin;
+    char body[400];
+    struct http_response r;
+    gv_admin(&admin);
+    snprintf(body, sizeof body,
+             "{\"id_pvd\":\"%s\",\"communes\":[\"%s\"],\"epcis\":[\"%s\"],"
+             "\"date_designation\":\"2020-12-15\"}",
+             id_pvd, code_insee, siren_epci);
+    gv_call(&admin, "POST", "/api/v1/territoires", body, NULL, &r);
+    cr_assert_eq(r.status, 201, "territoire %s: " HTTP_BODY, id_pvd, r.body);
+    http_response_release(&r);
+}
+
+void gv_organisation(const char *siren, const char *nature, const char *nom, char out[37])
+{
+    struct gv_caller admin;
+    char body[400], path[80];
+    struct http_response r;
+    gv_admin(&admin);
+    snprintf(body, sizeof body, "{\"siren\":\"%s\",\"nature\":\"%s\",\"nom\":\"%s\"}", siren,
+             nature, nom);
+    gv_call(&admin, "POST", "/api/v1/organisations", body, NULL, &r);
+    if (r.status == 409) {
+        http_response_release(&r);
+        snprintf(path, sizeof path, "/api/v1/organisations?siren=%s", siren);
+        gv_call(&admin, "GET", path, NULL, NULL, &r);
+        cr_assert_eq(r.status, 200, "organisation %s: " HTTP_BODY, siren, r.body);
+        json_t *elements = json_object_get(r.json, "elements");
+        json_t *first = elements ? json_array_get(elements, 0) : r.json;
+        cr_assert(first, "organisation %s: " HTTP_BODY, siren, r.body);
+        snprintf(out, 37, "%s", json_string_value(json_object_get(first, "id")));
+    } else {
+        cr_assert_eq(r.status, 201, "organisation %s: " HTTP_BODY, siren, r.body);
+        snprintf(out, 37, "%s", json_string_value(json_object_get(r.json, "id")));
+    }
+    http_response_release(&r);
+}
+
+void gv_create(const struct gv_caller *c, const char *path, const char *body, char id[37],
+               char etag[64])
+{
+    struct http_response r;
+    gv_call(c, "POST", path, body, NULL, &r);
+    cr_assert_eq(r.status, 201, "POST %s: " HTTP_BODY, path, r.body);
+    const char *created = json_string_value(json_object_get(r.json, "id"));
+    cr_assert(created, HTTP_BODY, r.body);
+    snprintf(id, 37, "%s", created);
+    const char *tag = http_header(&r, "ETag");
+    cr_assert(tag, "POST %s: no ETag", path);
+    if (etag)
+        snprintf(etag, 64, "%s", tag);
+    http_response_release(&r);
+}
+
+void gv_etag(const char *path, char etag[64])
+{
+    struct gv_caller admin;
+    struct http_response r;
+    gv_admin(&admin);
+    gv_call(&admin, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, "GET %s: " HTTP_BODY, path, r.body);
+    snprintf(etag, 64, "%s", http_header(&r, "ETag"));
+    http_response_release(&r);
+}
+
+void gv_expect_error(const struct http_response *r, long status, const char *code,
+                     const char *pointer, const char *item_code)
+{
+    http_expect_problem(r, status, code);
+    if (!pointer)
+        return;
+    json_t *item = http_problem_error(r, pointer);
+    cr_assert(item, "no erreurs[] item at %s: " HTTP_BODY, pointer, r->body);
+    if (item_code)
+        cr_assert_str_eq(json_string_value(json_object_get(item, "code")), item_code, HTTP_BODY,
+                         r->body);
+}
+
+void gv_expect_rule(const struct http_response *r, const char *regle, const char *pointer,
+                    const char *const *codes)
+{
+    http_expect_problem(r, 422, "regle-non-respectee");
+    if (regle)
+        cr_assert_str_eq(json_string_value(json_object_get(r->json, "regle")), regle, HTTP_BODY,
+                         r->body);
+    json_t *list = json_object_get(r->json, "erreurs");
+    size_t want = 0;
+    while (codes[want])
+        want++;
+    cr_assert_eq(json_array_size(list), want, "erreurs: " HTTP_BODY, r->body);
+    for (size_t i = 0; i < want; i++) {
+        bool found = false;
+        size_t j;
+        json_t *item;
+        json_array_foreach(list, j, item)
+        {
+            if (strcmp(json_string_value(json_object_get(item, "code")), codes[i]) == 0 &&
+                strcmp(json_string_value(json_object_get(item, "pointeur")), pointer) == 0)
+                found = true;
+        }
+        cr_assert(found, "no erreurs[] item %s at %s: " HTTP_BODY, codes[i], pointer, r->body);
+    }
+}
+
+size_t gv_journal_count(const char *type, const char *id, const char *action)
+{
+    struct gv_caller admin;
+    char path[200];
+    struct http_response r;
+    gv_admin(&admin);
+    snprintf(path, sizeof path, "/api/v1/journal?ressource_type=%s&ressource_id=%s", type, id);
+    gv_call(&admin, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    size_t n = 0, i;
+    json_t *e;
+    json_array_foreach(json_object_get(r.json, "elements"), i, e)
+    {
+        if (strcmp(json_string_value(json_object_get(e, "action")), action) == 0)
+            n++;
+    }
+    http_response_release(&r);
+    return n;
+}
