@@ -10,8 +10,8 @@
  * départements 71 and 03 only, one territoire per test (pvd-27-71-9xx,
  * pvd-84-03-9xx). Département 03 is used by the figures test alone, so that
  * its counts are stable while the other tests run. Organisations are
- * create-or-get by SIREN. Axes stratégiques and indicateurs (R9), whose routes
- * belong to the projet de territoire, are inserted with SQL. */
+ * create-or-get by SIREN. Axes stratégiques, indicateurs (R9) and the comité
+ * de projet are written through their own routes. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <libpq-fe.h>
@@ -141,24 +141,36 @@ static PGconn *db(void)
     return c;
 }
 
-/* R9 fixture: one axe with `indicateurs` indicateurs for territoire id_pvd. */
+/* R9 fixture through the projet de territoire routes: one axe numbered
+ * `numero` with `indicateurs` indicateurs for territoire id_pvd, written by w. */
+static void axe_as(const struct who *w, const char *id_pvd, int numero, int indicateurs)
+{
+    char path[160], body[400];
+    struct http_response r;
+    snprintf(path, sizeof path, "/api/v1/territoires/%s/axes-strategiques", id_pvd);
+    snprintf(body, sizeof body,
+             "{\"numero\":%d,\"intitule\":\"Habitat\",\"enjeux\":\"Réhabiliter le "
+             "centre-bourg\",\"echelle\":\"commune\"}",
+             numero);
+    send(w, "POST", path, NULL, body, &r);
+    cr_assert_eq(r.status, 201, "axe: " HTTP_BODY, r.body);
+    snprintf(path, sizeof path, "/api/v1/axes-strategiques/%s/indicateurs", str(r.json, "id"));
+    http_response_release(&r);
+    for (int i = 0; i < indicateurs; i++) {
+        send(w, "POST", path, NULL,
+             "{\"type\":\"resultat\",\"libelle\":\"Logements réhabilités\","
+             "\"unite\":\"logements\",\"valeur_reference\":\"0\",\"valeur_cible\":\"40\"}",
+             &r);
+        cr_assert_eq(r.status, 201, "indicateur: " HTTP_BODY, r.body);
+        http_response_release(&r);
+    }
+}
+
 static void axe(const char *id_pvd, int numero, int indicateurs)
 {
-    PGconn *c = db();
-    char n[12], k[12];
-    snprintf(n, sizeof n, "%d", numero);
-    snprintf(k, sizeof k, "%d", indicateurs);
-    const char *params[3] = {id_pvd, n, k};
-    PGresult *res = PQexecParams(
-        c,
-        "WITH a AS (INSERT INTO axes_strategiques (id_pvd, numero, intitule, enjeux) "
-        "VALUES ($1, $2::smallint, 'Habitat', 'Réhabiliter le centre-bourg') RETURNING id) "
-        "INSERT INTO indicateurs (axe_id, type, libelle, unite) SELECT a.id, 'resultat', "
-        "'Logements réhabilités', 'logements' FROM a, generate_series(1, $3::int)",
-        3, NULL, params, NULL, NULL, 0);
-    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
-    PQclear(res);
-    PQfinish(c);
+    struct who admin;
+    who_admin(&admin);
+    axe_as(&admin, id_pvd, numero, indicateurs);
 }
 
 static int journal_rows(const char *id, const char *action)
@@ -470,8 +482,40 @@ Test(conventions, a_whole_life_adhesion_then_cadre_signed_on_time)
     cr_assert_str_eq(str(json_object_get(r.json, "convention"), "etat"), "signee");
     http_response_release(&r);
 
-    /* Projet de territoire: one axe with one indicateur (R9), then the cadre. */
-    axe(t.id_pvd, 1, 1);
+    /* Governance: the comité de projet (R40: the commune's and the EPCI's
+     * executives, the chef de projet, the préfet; the adhésion's other
+     * signatories are the same commune, EPCI and État), a séance validating
+     * the strategy. */
+    char body[1600], comite[40], seance[40];
+    snprintf(body, sizeof body,
+             "{\"id_pvd\":\"%s\",\"presidence\":\"Le maire de Buxy\",\"membres\":["
+             "{\"qualite\":\"executif_commune\",\"organisation_id\":\"%s\",\"nom\":\"Mme Maire\"},"
+             "{\"qualite\":\"executif_epci\",\"organisation_id\":\"%s\",\"nom\":\"M. Président\"},"
+             "{\"qualite\":\"chef_projet\",\"nom\":\"Mme Cheffe de projet\"},"
+             "{\"qualite\":\"prefet\",\"organisation_id\":\"%s\",\"nom\":\"M. Sous-préfet\"}]}",
+             t.id_pvd, t.commune, t.epci, t.etat);
+    send(&t.agent, "POST", "/api/v1/comites", NULL, body, &r);
+    cr_assert_eq(r.status, 201, "comité: " HTTP_BODY, r.body);
+    snprintf(comite, sizeof comite, "%s", str(r.json, "id"));
+    http_response_release(&r);
+    snprintf(path, sizeof path, "/api/v1/comites/%s/seances", comite);
+    snprintf(body, sizeof body,
+             "{\"date\":\"%s\",\"ordre_du_jour\":\"Stratégie et convention-cadre\"}", d[4]);
+    send(&t.agent, "POST", path, NULL, body, &r);
+    cr_assert_eq(r.status, 201, "séance: " HTTP_BODY, r.body);
+    snprintf(seance, sizeof seance, "%s", str(r.json, "id"));
+    http_response_release(&r);
+
+    /* Projet de territoire: one axe with one indicateur (R9), written by the
+     * chef de projet, validated by the comité; then the cadre. */
+    axe_as(&t.agent, t.id_pvd, 1, 1);
+    snprintf(path, sizeof path, "/api/v1/seances/%s/decisions", seance);
+    send(&t.elu, "POST", path, NULL,
+         "{\"type\":\"valide_strategie\",\"objet\":\"Axes et indicateurs du projet de "
+         "territoire\"}",
+         &r);
+    cr_assert_eq(r.status, 201, "décision: " HTTP_BODY, r.body);
+    http_response_release(&r);
     char ids[3][40];
     cadre_to_signature(&t, NULL, &c, ids);
     sign_ok(&t.elu, &c, ids[0], d[5], d[4]);
