@@ -201,6 +201,28 @@ bool signataire_may_sign(enum role role_of_caller, enum organisation_kind kind)
     return role_of_caller == ROLE_FINANCEUR;
 }
 
+bool signataire_represented_by(const struct authz_principal *caller, const char *siren,
+                               const char *id_pvd)
+{
+    if (!caller)
+        return false;
+    switch (caller->role) {
+    case ROLE_PREFECTURE_INSTRUCTEUR:
+    case ROLE_PREFECTURE_REGION:
+        return true;
+    case ROLE_COLLECTIVITE_ELU:
+        return perimeter_has_siren(&caller->perimeter, siren) ||
+               perimeter_has_territoire(&caller->perimeter, id_pvd);
+    case ROLE_FINANCEUR:
+        return perimeter_has_siren(&caller->perimeter, siren);
+    case ROLE_COLLECTIVITE_AGENT:
+    case ROLE_ANCT_NATIONAL:
+    case ROLE__COUNT:
+        break;
+    }
+    return false;
+}
+
 static bool signs(const struct signataire *s)
 {
     return s->role != SIGNATAIRE_EN_PRESENCE_DE;

@@ -146,6 +146,16 @@ struct signataire {
  * financeur habilitation. Out-of-range values: false. */
 bool signataire_may_sign(enum role role_of_caller, enum organisation_kind kind);
 
+/* Issue 4 §2, beyond the role: the caller represents THIS organisation.
+ * collectivite_elu: the signataire's SIREN is in its perimeter, or the
+ * perimeter holds the territoire id_pvd itself (an élu of the territoire signs
+ * for its collectivités); financeur: the SIREN is in its perimeter;
+ * préfectures: true (they sign for the État, the territoire's département was
+ * checked by authz, R43); anything else, NULL caller, empty SIREN for an
+ * élu or financeur: false. */
+bool signataire_represented_by(const struct authz_principal *caller, const char *siren,
+                               const char *id_pvd);
+
 /* The convention's date_signature: the latest signature of its signataires
  * (en_presence_de ignored). False (out untouched) when one of them has not
  * signed yet or there is none. */

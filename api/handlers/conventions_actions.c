@@ -160,6 +160,12 @@ void handle_sign_convention(const struct _u_request *req, struct _u_response *re
                             : "Votre rôle ne permet pas de signer pour cette organisation.");
         goto out;
     }
+    if (!signataire_represented_by(&ctx->principal->authz, target->s.siren, row.id_pvd)) {
+        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+                        "Votre habilitation ne couvre pas cette organisation : seul son "
+                        "représentant habilité signe pour elle.");
+        goto out;
+    }
     struct signataire one = target->s;
     one.has_date_signature = true;
     one.date_signature = in.date_signature;

@@ -349,7 +349,7 @@ struct terr {
     const char *siren_commune; /* the commune, its EPCI's ville principale */
     const char *siren_epci;
     char commune[40], epci[40], etat[40];
-    struct who agent, elu, prefecture;
+    struct who agent, elu, elu_commune, prefecture;
 };
 
 static void terr_init(struct terr *t, const char *id_pvd, const char *insee,
@@ -367,6 +367,10 @@ static void terr_init(struct terr *t, const char *id_pvd, const char *insee,
     org_etat(t->etat);
     snprintf(perimetre, sizeof perimetre, "{\"sirens\":[\"%s\"]}", siren_commune);
     who_new(&t->agent, "collectivite_agent", perimetre);
+    who_new(&t->elu_commune, "collectivite_elu", perimetre);
+    /* The élu who signs for both collectivités (the commune and its EPCI). */
+    snprintf(perimetre, sizeof perimetre, "{\"sirens\":[\"%s\",\"%s\"]}", siren_commune,
+             siren_epci);
     who_new(&t->elu, "collectivite_elu", perimetre);
     snprintf(perimetre, sizeof perimetre, "{\"departements\":[\"%s\"]}", departement);
     who_new(&t->prefecture, "prefecture_instructeur", perimetre);
@@ -718,8 +722,9 @@ Test(conventions, r8_and_dates_refuse_a_signature_and_write_nothing)
     char body[2000];
     adhesion_body(&t, body, sizeof body);
     create(&t.agent, body, &a, &r);
-    char s0[40], s2[40];
+    char s0[40], s1[40], s2[40];
     snprintf(s0, sizeof s0, "%s", signataire_id(&r, 0));
+    snprintf(s1, sizeof s1, "%s", signataire_id(&r, 1));
     snprintf(s2, sizeof s2, "%s", signataire_id(&r, 2));
     http_response_release(&r);
 
@@ -754,6 +759,12 @@ Test(conventions, r8_and_dates_refuse_a_signature_and_write_nothing)
     http_expect_problem(&r, 403, "interdit");
     http_response_release(&r);
     sign(&t.prefecture, &a, s0, "2024-02-01", "2024-01-01", 403, &r);
+    http_response_release(&r);
+    /* An élu signs only for the collectivité it represents: the commune's
+     * élu not for the EPCI (s1). */
+    sign(&t.elu_commune, &a, s1, "2024-02-01", "2024-01-01", 403, &r);
+    http_expect_problem(&r, 403, "interdit");
+    cr_assert(strstr(str(r.json, "detail"), "ne couvre pas cette organisation"), HTTP_BODY, r.body);
     http_response_release(&r);
 
     refresh(&t.agent, &a, &r);

@@ -613,3 +613,32 @@ Test(convention, r2_population_warning)
     assert_violation(&w, "R2", "population-superieure-seuil", "/communes/2");
     cr_assert(strstr(w.items[0].message, "85047"));
 }
+
+Test(convention, signataire_represented_by_its_own_perimeter)
+{
+    struct authz_principal elu, financeur, prefecture, agent;
+    memset(&elu, 0, sizeof elu);
+    elu.role = ROLE_COLLECTIVITE_ELU;
+    snprintf(elu.perimeter.sirens[0], sizeof elu.perimeter.sirens[0], "217100700");
+    elu.perimeter.siren_count = 1;
+    cr_assert(signataire_represented_by(&elu, "217100700", "pvd-27-71-901"));
+    cr_assert_not(signataire_represented_by(&elu, "247104094", "pvd-27-71-901"),
+                  "an élu of the commune does not sign for its EPCI");
+    snprintf(elu.perimeter.territoires[0], sizeof elu.perimeter.territoires[0], "pvd-27-71-901");
+    elu.perimeter.territoire_count = 1;
+    cr_assert(signataire_represented_by(&elu, "247104094", "pvd-27-71-901"),
+              "an élu of the territoire signs for its collectivités");
+    cr_assert_not(signataire_represented_by(&elu, "247104094", "pvd-27-71-902"));
+    financeur = elu;
+    financeur.role = ROLE_FINANCEUR;
+    cr_assert(signataire_represented_by(&financeur, "217100700", "pvd-27-71-902"));
+    cr_assert_not(signataire_represented_by(&financeur, "247104094", "pvd-27-71-901"),
+                  "a financeur signs for its own SIREN only");
+    memset(&prefecture, 0, sizeof prefecture);
+    prefecture.role = ROLE_PREFECTURE_INSTRUCTEUR;
+    cr_assert(signataire_represented_by(&prefecture, "", "pvd-27-71-901"));
+    agent = elu;
+    agent.role = ROLE_COLLECTIVITE_AGENT;
+    cr_assert_not(signataire_represented_by(&agent, "217100700", "pvd-27-71-901"));
+    cr_assert_not(signataire_represented_by(NULL, "217100700", "pvd-27-71-901"));
+}
