@@ -4,12 +4,10 @@
  * convention must be known and of the same territoire), If-Match, the
  * perimeter-filtered list and the journal. Each test has its own territoire
  * in the Jura (39) or the Cantal (15), ids pvd-*-9xx. The adhésion whose
- * signataires R40 requires is written straight into PostgreSQL (tables of
- * migration 0004), so that this suite does not depend on the conventions
+ * signataires R40 requires is created (and abandoned) through the conventions
  * routes. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,39 +49,42 @@ static void comite_body(char *out, size_t size, const char *id_pvd, const char *
              membres_json);
 }
 
-/* An adhésion of id_pvd in state etat with these signataires (organisation
- * id, role), written directly (PVD_TEST_DATABASE_URL); its id into out. */
-static void adhesion_sql(const char *id_pvd, const char *etat, const char *const (*sigs)[2],
-                         size_t count, char out[37])
+/* An adhésion of id_pvd with these signataires (organisation id, role),
+ * created through POST /api/v1/conventions; abandoned (by the préfecture of
+ * the id's département) when `abandon`; its id into out. */
+static void adhesion(const char *id_pvd, bool abandon, const char *const (*sigs)[2], size_t count,
+                     char out[37])
 {
-    const char *url = getenv("PVD_TEST_DATABASE_URL");
-    cr_assert(url, "PVD_TEST_DATABASE_URL must be set");
-    PGconn *db = PQconnectdb(url);
-    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
-    const char *params[2] = {id_pvd, etat};
-    PGresult *res = PQexecParams(db,
-                                 "INSERT INTO conventions (type, id_pvd, etat, intitule, cree_par) "
-                                 "VALUES ('adhesion', $1, $2, 'Adhésion (test)', 'systeme:test') "
-                                 "RETURNING id::text",
-                                 2, NULL, params, NULL, NULL, 0);
-    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(db));
-    char convention[37];
-    snprintf(convention, sizeof convention, "%s", PQgetvalue(res, 0, 0));
-    snprintf(out, 37, "%s", convention);
-    PQclear(res);
-    for (size_t i = 0; i < count; i++) {
-        char rang[8];
-        snprintf(rang, sizeof rang, "%zu", i);
-        const char *p[4] = {convention, rang, sigs[i][0], sigs[i][1]};
-        res = PQexecParams(db,
-                           "INSERT INTO signataires (convention_id, rang, organisation_id, role, "
-                           "representant_nom, representant_qualite) VALUES ($1::uuid, "
-                           "$2::smallint, $3::uuid, $4, 'Représentant', 'Qualité')",
-                           4, NULL, p, NULL, NULL, 0);
-        cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(db));
-        PQclear(res);
-    }
-    PQfinish(db);
+    struct gv_caller admin;
+    struct http_response r;
+    char body[2400], etag[64];
+    gv_admin(&admin);
+    size_t len = (size_t)snprintf(body, sizeof body,
+                                  "{\"type\":\"adhesion\",\"id_pvd\":\"%s\",\"intitule\":"
+                                  "\"Adhésion (test)\",\"signataires\":[",
+                                  id_pvd);
+    for (size_t i = 0; i < count; i++)
+        len += (size_t)snprintf(body + len, sizeof body - len,
+                                "%s{\"organisation_id\":\"%s\",\"role\":\"%s\","
+                                "\"representant_nom\":\"Représentant\",\"representant_qualite\":"
+                                "\"Qualité\"}",
+                                i ? "," : "", sigs[i][0], sigs[i][1]);
+    snprintf(body + len, sizeof body - len, "]}");
+    gv_create(&admin, "/api/v1/conventions", body, out, etag);
+    if (!abandon)
+        return;
+    struct gv_caller prefecture;
+    char perimetre[80], path[120], if_match[100];
+    /* pvd-<région>-<département>-<n> */
+    const char *dep = strchr(id_pvd + 4, '-') + 1;
+    snprintf(perimetre, sizeof perimetre, "{\"departements\":[\"%.*s\"]}",
+             (int)(strchr(dep, '-') - dep), dep);
+    gv_caller_with(&prefecture, "prefecture_instructeur", perimetre);
+    snprintf(path, sizeof path, "/api/v1/conventions/%s/transitions", out);
+    snprintf(if_match, sizeof if_match, "If-Match: %s", etag);
+    gv_call(&prefecture, "POST", path, "{\"vers\":\"abandonnee\"}", if_match, &r);
+    cr_assert_eq(r.status, 200, "abandon: " HTTP_BODY, r.body);
+    http_response_release(&r);
 }
 
 Test(comites, r40_refuses_each_missing_member_then_constitutes_once)
@@ -258,8 +259,8 @@ Test(comites, update_rechecks_r40_and_seances_decisions_follow)
     /* a convention of another territoire is refused, one of this territoire accepted */
     char other[37], own[37], with_convention[300];
     gv_territoire("pvd-27-39-911", "39362", "200071116");
-    adhesion_sql("pvd-27-39-911", "brouillon", NULL, 0, other);
-    adhesion_sql("pvd-27-39-907", "brouillon", NULL, 0, own);
+    adhesion("pvd-27-39-911", false, NULL, 0, other);
+    adhesion("pvd-27-39-907", false, NULL, 0, own);
     snprintf(with_convention, sizeof with_convention,
              "{\"type\":\"autre\",\"objet\":\"Adhésion examinée\",\"convention_id\":\"%s\"}",
              other);
@@ -351,12 +352,12 @@ Test(comites, r40_requires_the_other_signataires_of_the_adhesion)
               "{\"nature\":\"etat\",\"nom\":\"Préfecture du Jura (test)\"}", etat, NULL);
     /* an abandoned adhésion requires nothing; the active one does */
     const char *const abandoned[][2] = {{association, "financeur"}};
-    adhesion_sql("pvd-27-39-909", "abandonnee", abandoned, 1, convention);
+    adhesion("pvd-27-39-909", true, abandoned, 1, convention);
     membres(list, sizeof list, commune, epci, SANS_AUCUN);
     comite_body(body, sizeof body, "pvd-27-39-909", list);
     const char *const active[][2] = {
         {commune, "beneficiaire"}, {epci, "epci"}, {etat, "etat"}, {association, "partenaire"}};
-    adhesion_sql("pvd-27-39-909", "signee", active, 4, convention);
+    adhesion("pvd-27-39-909", false, active, 4, convention);
     /* the commune and the EPCI are already required, the État is the préfet */
     gv_call(&admin, "POST", "/api/v1/comites", body, NULL, &r);
     const char *missing[] = {"signataire-adhesion-manquant", NULL};
