@@ -620,3 +620,24 @@ enum db_result convention_version(struct db_conn *conn, const char *id, long num
     PQclear(res);
     return r;
 }
+
+enum db_result convention_cadre_etat(struct db_conn *conn, const char *id_pvd, bool *found,
+                                     enum convention_etat *etat, struct db_error *err)
+{
+    const char *params[1] = {id_pvd};
+    PGresult *res =
+        PQexecParams(conn->pg,
+                     "SELECT etat FROM conventions WHERE id_pvd = $1 AND type = 'cadre' "
+                     "AND etat NOT IN ('resiliee', 'echue') ORDER BY cree_le DESC LIMIT 1",
+                     1, NULL, params, NULL, NULL, 0);
+    enum db_result r = db_result_from_pg(conn, res, err);
+    *found = false;
+    if (r == DB_OK && PQntuples(res) == 1) {
+        if (!convention_etat_parse(CONVENTION_CADRE, PQgetvalue(res, 0, 0), etat))
+            r = DB_FAILED;
+        else
+            *found = true;
+    }
+    PQclear(res);
+    return r;
+}

@@ -82,6 +82,11 @@ enum db_result convention_axes(struct db_conn *conn, const char *id_pvd,
                                struct axe_strategique *out, size_t max, size_t *count,
                                struct db_error *err);
 
+/* The état of territoire id_pvd's current cadre (the latest not resiliee nor
+ * echue): *found false when there is none. */
+enum db_result convention_cadre_etat(struct db_conn *conn, const char *id_pvd, bool *found,
+                                     enum convention_etat *etat, struct db_error *err);
+
 /* Creates a convention in brouillon with content doc (JSON text of the
  * validated body: content members, signataires, secteurs_intervention),
  * journals "convention.ecrire" and reads it back into created. DB_CONFLICT

@@ -524,6 +524,12 @@ size_t convention_check_signature(const struct convention_input *c, struct date 
 
 /* ---- R9 ---------------------------------------------------------------- */
 
+bool convention_r9_verrouille(enum convention_etat cadre_etat)
+{
+    return cadre_etat == CONVENTION_VALIDEE_COMITE || cadre_etat == CONVENTION_EN_SIGNATURE ||
+           cadre_etat == CONVENTION_SIGNEE;
+}
+
 size_t convention_r9_check(const struct axe_strategique *axes, size_t axe_count,
                            struct rule_report *violations)
 {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../db/convention_repository.h"
 #include "../auth.h"
 #include "../query.h"
 #include "../xalloc.h"
@@ -128,7 +129,25 @@ struct gouv_work {
     const struct journal_scope *scope;
     struct projet_row before, after;
     bool stale;
+    struct rule_report r9; /* deletion refused: R9 would no longer hold */
 };
+
+/* After a deletion in tx: when the territoire's cadre is validated (R9
+ * locked), R9 must still hold; otherwise fills w->r9. */
+static enum db_result r9_still_holds(struct db_tx *tx, struct gouv_work *w, struct db_error *err)
+{
+    bool found;
+    enum convention_etat etat;
+    enum db_result r = convention_cadre_etat(tx->conn, w->before.id_pvd, &found, &etat, err);
+    if (r != DB_OK || !found || !convention_r9_verrouille(etat))
+        return r;
+    struct axe_strategique axes[CONVENTION_MAX_AXES];
+    size_t count = 0;
+    r = convention_axes(tx->conn, w->before.id_pvd, axes, CONVENTION_MAX_AXES, &count, err);
+    if (r == DB_OK)
+        convention_r9_check(axes, count, &w->r9);
+    return r;
+}
 
 static enum db_result gouv_unit(struct db_tx *tx, void *arg, struct db_error *err)
 {
@@ -137,6 +156,7 @@ static enum db_result gouv_unit(struct db_tx *tx, void *arg, struct db_error *er
     projet_row_release(&w->before);
     projet_row_release(&w->after);
     w->stale = false;
+    rule_report_init(&w->r9);
     if (w->op != GOUV_CREER) {
         char etag[24];
         r = projet_lock(tx, w->kind, w->key, &w->before, err);
@@ -151,6 +171,10 @@ static enum db_result gouv_unit(struct db_tx *tx, void *arg, struct db_error *er
     static const char *const verbs[] = {"creer", "modifier", "supprimer"};
     if (w->op == GOUV_SUPPRIMER) {
         r = projet_delete(tx, w->kind, w->key, err);
+        if (r == DB_OK)
+            r = r9_still_holds(tx, w, err);
+        if (r == DB_OK && rule_report_any(&w->r9))
+            return DB_CONFLICT; /* rolled back: R9 */
         if (r == DB_OK)
             r = projet_journal(tx, w->kind, verbs[w->op], &w->before, NULL, w->scope, err);
         return r;
@@ -182,7 +206,9 @@ void gouv_mutate_and_reply(struct request_ctx *ctx, const struct _u_request *req
     struct db_error err = {{0}, {0}};
     enum db_result r =
         db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor, gouv_unit, &w, &err);
-    if (r == DB_CONFLICT && w.stale) {
+    if (r == DB_CONFLICT && rule_report_any(&w.r9)) {
+        programme_respond_violations(ctx, req, res, &w.r9);
+    } else if (r == DB_CONFLICT && w.stale) {
         respond_problem(ctx, req, res, PROBLEM_PRECONDITION_ECHOUEE,
                         "La ressource a changé depuis votre lecture : relisez-la (ETag).");
     } else if (r == DB_CONFLICT) {

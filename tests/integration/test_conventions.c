@@ -709,6 +709,54 @@ Test(conventions, r9_validation_by_the_comite_needs_axes_with_indicateurs)
     axe(t.id_pvd, 2, 1);
     transition(&t.elu, &c, "validee_comite", 422, &r); /* axe 1 still has none */
     http_response_release(&r);
+
+    /* Before validation the projet changes freely: axe 1 goes; then the comité
+     * validates. Afterwards R9 keeps holding: the last axe and its last
+     * indicateur cannot be deleted (422 R9, nothing deleted). */
+    char path[160], one[160], etag[64];
+    snprintf(path, sizeof path, "/api/v1/territoires/%s/axes-strategiques", t.id_pvd);
+    send(&t.agent, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    char axe1[40] = "", axe2[40] = "";
+    const json_t *elements = json_object_get(r.json, "elements");
+    for (size_t i = 0; i < json_array_size(elements); i++) {
+        const json_t *e = json_array_get(elements, i);
+        json_int_t n = json_integer_value(json_object_get(e, "numero"));
+        snprintf(n == 1 ? axe1 : axe2, 40, "%s", str(e, "id"));
+    }
+    http_response_release(&r);
+    cr_assert(axe1[0] && axe2[0], "two axes listed");
+    snprintf(one, sizeof one, "/api/v1/axes-strategiques/%s", axe1);
+    send(&t.agent, "GET", one, NULL, NULL, &r);
+    snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
+    http_response_release(&r);
+    send(&t.agent, "DELETE", one, etag, NULL, &r);
+    cr_assert_eq(r.status, 204, HTTP_BODY, r.body);
+    http_response_release(&r);
+    transition_ok(&t.elu, &c, "validee_comite");
+
+    snprintf(one, sizeof one, "/api/v1/axes-strategiques/%s", axe2);
+    send(&t.agent, "GET", one, NULL, NULL, &r);
+    snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
+    http_response_release(&r);
+    send(&t.agent, "DELETE", one, etag, NULL, &r);
+    expect_rule(&r, "R9", "axe-strategique-manquant", "/axes_strategiques");
+    http_response_release(&r);
+    snprintf(path, sizeof path, "/api/v1/axes-strategiques/%s/indicateurs", axe2);
+    send(&t.agent, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    snprintf(one, sizeof one, "/api/v1/indicateurs/%s",
+             str(json_array_get(json_object_get(r.json, "elements"), 0), "id"));
+    http_response_release(&r);
+    send(&t.agent, "GET", one, NULL, NULL, &r);
+    snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
+    http_response_release(&r);
+    send(&t.agent, "DELETE", one, etag, NULL, &r);
+    expect_rule(&r, "R9", "indicateur-manquant", "/axes_strategiques/0/indicateurs");
+    http_response_release(&r);
+    send(&t.agent, "GET", one, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, "the indicateur is still there " HTTP_BODY, r.body);
+    http_response_release(&r);
 }
 
 /* ---- R8, future and impossible dates, who signs ------------------------- */

@@ -642,3 +642,14 @@ Test(convention, signataire_represented_by_its_own_perimeter)
     cr_assert_not(signataire_represented_by(&agent, "217100700", "pvd-27-71-901"));
     cr_assert_not(signataire_represented_by(NULL, "217100700", "pvd-27-71-901"));
 }
+
+Test(convention, r9_locked_from_validee_comite_until_the_end)
+{
+    cr_assert_not(convention_r9_verrouille(CONVENTION_BROUILLON));
+    cr_assert_not(convention_r9_verrouille(CONVENTION_EN_CONCERTATION));
+    cr_assert(convention_r9_verrouille(CONVENTION_VALIDEE_COMITE));
+    cr_assert(convention_r9_verrouille(CONVENTION_EN_SIGNATURE));
+    cr_assert(convention_r9_verrouille(CONVENTION_SIGNEE));
+    cr_assert_not(convention_r9_verrouille(CONVENTION_ECHUE));
+    cr_assert_not(convention_r9_verrouille(CONVENTION_RESILIEE));
+}
