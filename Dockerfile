@@ -36,7 +36,7 @@ RUN rm -rf build \
 # ------------------------------------------------------------------ runtime stage
 FROM debian:12-slim AS runtime
 
-# Runtime libraries only. libcsv3 is the runtime half of libcsv-dev (referential import).
+# Runtime libraries only. libcsv3 is the runtime half of libcsv-dev (lauréats CSV import).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libulfius2.7 libjansson4 libpq5 libssl3 libmicrohttpd12 libcurl3-gnutls libcsv3 librhonabwy1.1 \

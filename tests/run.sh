@@ -42,7 +42,7 @@ trap cleanup EXIT
 step() { printf '\n== %s\n' "$*"; }
 # TEST_STEPS="unit api …" runs only those steps (names as in `run NAME`), for
 # development; unset (as in CI) runs them all. IT_ARGS: extra arguments of the
-# HTTP suite's binary (e.g. --filter 'territoires/*').
+# HTTP suite's binary, word-split without quotes (e.g. IT_ARGS=--filter=conventions/*).
 want() { [ -z "${TEST_STEPS:-}" ] || [[ " $TEST_STEPS " == *" $1 "* ]]; }
 run() { # run NAME COMMAND...: records a failure instead of stopping
 	local name=$1
