@@ -13,10 +13,12 @@
 #include <time.h>
 #include <ulfius.h>
 
+#include "../db/echeance_repository.h"
 #include "../db/migrate.h"
 #include "../db/pool.h"
 #include "app.h"
 #include "config.h"
+#include "handlers/programme.h"
 #include "jwt.h"
 #include "log.h"
 #include "migrations.h"
@@ -29,7 +31,7 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: pvd-api [serve | migrate | import-referentiel DIR MILLESIME [SOURCE] | "
-                    "routes | healthcheck | gen-key FILE]\n");
+                    "echeances | routes | healthcheck | gen-key FILE]\n");
     return 2;
 }
 
@@ -207,6 +209,27 @@ static bool setup_signer(struct app *app)
     return true;
 }
 
+/* The service's automatic edges (db/echeance_repository.h): logs what it did.
+ * true when the database answered. */
+static bool apply_echeances(struct db_pool *pool)
+{
+    struct date today;
+    size_t expired = 0;
+    struct db_error err = {{0}, {0}};
+    programme_today(&today);
+    if (echeances_appliquer(pool, today, &expired, &err) != DB_OK) {
+        log_line(LOG_WARN, NULL, "échéances non appliquées", "erreur", err.message,
+                 (const char *)NULL);
+        return false;
+    }
+    if (expired) {
+        char n[24];
+        snprintf(n, sizeof n, "%zu", expired);
+        log_line(LOG_INFO, NULL, "conventions-cadres échues", "nombre", n, (const char *)NULL);
+    }
+    return true;
+}
+
 static int cmd_serve(void)
 {
     struct app app;
@@ -243,6 +266,7 @@ static int cmd_serve(void)
     app.referentiel = referentiel_store_new();
     app.openapi_json = openapi_embedded(&app.openapi_json_len);
     refresh_referentiel(&app);
+    apply_echeances(app.pool);
 
     int status = 0;
     struct server *server = setup_users(&app) && setup_signer(&app) ? server_start(&app) : NULL;
@@ -254,8 +278,10 @@ static int cmd_serve(void)
             int sig = sigtimedwait(&signals, NULL, &wait);
             if (sig == SIGINT || sig == SIGTERM)
                 break;
-            if (sig < 0 || sig == SIGHUP) /* timeout, or SIGHUP: look for a new referential */
+            if (sig < 0 || sig == SIGHUP) { /* timeout, or SIGHUP: new referential, due dates */
                 refresh_referentiel(&app);
+                apply_echeances(app.pool);
+            }
         }
         log_line(LOG_INFO, NULL, "arrêt demandé : fin des requêtes en cours", (const char *)NULL);
         unsigned long cut = server_drain_and_stop(server, app.config.shutdown_grace_seconds);
@@ -277,6 +303,19 @@ static int cmd_serve(void)
     free(names);
     db_pool_free(app.pool);
     config_release(&app.config);
+    return status;
+}
+
+/* `pvd-api echeances`: applies the automatic edges once (for a cron job). */
+static int cmd_echeances(void)
+{
+    struct app_config config;
+    if (!load_config(&config, true))
+        return 1;
+    struct db_pool *pool = open_pool(&config, 1);
+    int status = pool && apply_echeances(pool) ? 0 : 1;
+    db_pool_free(pool);
+    config_release(&config);
     return status;
 }
 
@@ -369,6 +408,8 @@ int main(int argc, char **argv)
         status = cmd_serve();
     else if (strcmp(cmd, "migrate") == 0)
         status = cmd_migrate();
+    else if (strcmp(cmd, "echeances") == 0)
+        status = cmd_echeances();
     else if (strcmp(cmd, "import-referentiel") == 0)
         status = cmd_import(argc, argv);
     else if (strcmp(cmd, "routes") == 0) {

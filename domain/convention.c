@@ -524,6 +524,13 @@ size_t convention_check_signature(const struct convention_input *c, struct date 
 
 /* ---- R9 ---------------------------------------------------------------- */
 
+bool convention_echue(enum convention_type type, enum convention_etat etat, struct date date_fin,
+                      struct date today)
+{
+    return type == CONVENTION_CADRE && etat == CONVENTION_SIGNEE &&
+           date_compare(date_fin, today) < 0;
+}
+
 bool convention_r9_verrouille(enum convention_etat cadre_etat)
 {
     return cadre_etat == CONVENTION_VALIDEE_COMITE || cadre_etat == CONVENTION_EN_SIGNATURE ||

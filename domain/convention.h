@@ -291,6 +291,11 @@ size_t convention_check_signature(const struct convention_input *c, struct date 
 size_t convention_r9_check(const struct axe_strategique *axes, size_t axe_count,
                            struct rule_report *violations);
 
+/* §2.2 automatic edge signee → echue: a signed cadre whose date_fin is
+ * before today (the date_fin day itself is still en vigueur). */
+bool convention_echue(enum convention_type type, enum convention_etat etat, struct date date_fin,
+                      struct date today);
+
 /* R9 keeps holding once the comité has validated the cadre: true for a cadre
  * in validee_comite, en_signature or signee, whose axes and indicateurs can
  * then no longer be removed below R9 (a signed cadre changes by avenant). */

@@ -653,3 +653,20 @@ Test(convention, r9_locked_from_validee_comite_until_the_end)
     cr_assert_not(convention_r9_verrouille(CONVENTION_ECHUE));
     cr_assert_not(convention_r9_verrouille(CONVENTION_RESILIEE));
 }
+
+Test(convention, a_signed_cadre_expires_the_day_after_its_date_fin)
+{
+    struct date fin = {2026, 3, 31};
+    cr_assert_not(
+        convention_echue(CONVENTION_CADRE, CONVENTION_SIGNEE, fin, (struct date){2026, 3, 31}),
+        "en vigueur on its last day");
+    cr_assert(
+        convention_echue(CONVENTION_CADRE, CONVENTION_SIGNEE, fin, (struct date){2026, 4, 1}));
+    cr_assert_not(
+        convention_echue(CONVENTION_CADRE, CONVENTION_EN_SIGNATURE, fin, (struct date){2027, 1, 1}),
+        "only a signed cadre");
+    cr_assert_not(
+        convention_echue(CONVENTION_ADHESION, CONVENTION_SIGNEE, fin, (struct date){2027, 1, 1}),
+        "an adhésion has no date_fin edge");
+    cr_assert(convention_transition_exists(CONVENTION_CADRE, CONVENTION_SIGNEE, CONVENTION_ECHUE));
+}
