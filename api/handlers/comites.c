@@ -22,9 +22,6 @@
 #define TERRITOIRE_404 "Aucun territoire visible n'a cet identifiant."
 #define MEMBRES_MAX    100
 
-static const char *const one_id[] = {"id", NULL};
-static const char *const parent_list[] = {"id", "limite", "curseur", NULL};
-
 static const char *const qualites[] = {
     "executif_commune",    "executif_epci", "chef_projet", "prefet",
     "signataire_adhesion", "partenaire",    "autre",       NULL};
@@ -262,45 +259,35 @@ void handle_create_comite(const struct _u_request *req, struct _u_response *res,
     json_decref(body);
 }
 
+/* A comité's update: its body without id_pvd, R40 on the comité's territoire. */
+static bool comite_update_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                         struct _u_response *res, const json_t *body,
+                                         const struct projet_row *object,
+                                         struct territoire_scope *scope)
+{
+    return comite_valid_or_reply(ctx, req, res, body, comite_update_fields, object->id_pvd, NULL,
+                                 scope);
+}
+
+static const struct gouv_kind comite_kind = {
+    .kind = PROJET_COMITE,
+    .what_404 = COMITE_404,
+    .editable = comite_editable,
+    .valid = comite_update_valid_or_reply,
+    .update = comite_update,
+    .what_409_update = "Le comité a changé.",
+};
+
 void handle_get_comite(const struct _u_request *req, struct _u_response *res,
                        struct request_ctx *ctx)
 {
-    struct projet_row row;
-    struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_COMITE, "id", one_id, ACTION_PROJET_READ,
-                              COMITE_404, &row, &scope))
-        return;
-    gouv_send_object(req, res, &row);
-    projet_row_release(&row);
+    gouv_handle_get(ctx, req, res, &comite_kind);
 }
 
 void handle_update_comite(const struct _u_request *req, struct _u_response *res,
                           struct request_ctx *ctx)
 {
-    struct projet_row row;
-    struct territoire_scope scope;
-    char etag[24];
-    json_t *patch = NULL, *merged = NULL;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_COMITE, "id", one_id, ACTION_PROJET_WRITE,
-                              COMITE_404, &row, &scope))
-        return;
-    if (!gouv_if_match_or_reply(ctx, req, res, &row, etag) ||
-        !json_body_read_or_reply(ctx, req, res, &patch))
-        goto out;
-    merged = gouv_merge_patch(row.json, comite_editable, patch);
-    if (!merged)
-        die_bug("comite representation unreadable");
-    if (comite_valid_or_reply(ctx, req, res, merged, comite_update_fields, row.id_pvd, NULL,
-                              &scope)) {
-        char *text = gouv_dump(merged);
-        gouv_mutate_and_reply(ctx, req, res, PROJET_COMITE, GOUV_MODIFIER, row.id, etag,
-                              comite_update, text, &scope, "Le comité a changé.", NULL);
-        free(text);
-    }
-out:
-    json_decref(merged);
-    json_decref(patch);
-    projet_row_release(&row);
+    gouv_handle_update(ctx, req, res, &comite_kind);
 }
 
 /* The list: comités of the caller's perimeter (projet.lire on each one's
@@ -409,8 +396,11 @@ static const struct json_field seance_fields[] = {
 static const char *const seance_editable[] = {"date", "ordre_du_jour", "compte_rendu", NULL};
 
 static bool seance_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                  struct _u_response *res, const json_t *body)
+                                  struct _u_response *res, const json_t *body,
+                                  const struct projet_row *object, struct territoire_scope *scope)
 {
+    (void)object;
+    (void)scope;
     struct seance_body in;
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
@@ -420,77 +410,40 @@ static bool seance_valid_or_reply(struct request_ctx *ctx, const struct _u_reque
     return false;
 }
 
+static const struct gouv_kind seance_kind = {
+    .kind = PROJET_SEANCE,
+    .what_404 = SEANCE_404,
+    .editable = seance_editable,
+    .valid = seance_valid_or_reply,
+    .insert = seance_insert,
+    .update = seance_update,
+    .what_409_insert = "Le comité a changé.",
+    .what_409_update = "La séance a changé.",
+    .location_prefix = "/api/v1/seances/",
+};
+
 void handle_list_seances(const struct _u_request *req, struct _u_response *res,
                          struct request_ctx *ctx)
 {
-    struct projet_row comite;
-    struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_COMITE, "id", parent_list, ACTION_PROJET_READ,
-                              COMITE_404, &comite, &scope))
-        return;
-    gouv_send_children(ctx, req, res, parent_list, PROJET_SEANCE, comite.id);
-    projet_row_release(&comite);
+    gouv_handle_list_children(ctx, req, res, &comite_kind, PROJET_SEANCE);
 }
 
 void handle_create_seance(const struct _u_request *req, struct _u_response *res,
                           struct request_ctx *ctx)
 {
-    struct projet_row comite;
-    struct territoire_scope scope;
-    json_t *body = NULL;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_COMITE, "id", one_id, ACTION_PROJET_WRITE,
-                              COMITE_404, &comite, &scope))
-        return;
-    if (json_body_read_or_reply(ctx, req, res, &body) &&
-        seance_valid_or_reply(ctx, req, res, body)) {
-        char *text = gouv_dump(body);
-        gouv_mutate_and_reply(ctx, req, res, PROJET_SEANCE, GOUV_CREER, comite.id, NULL,
-                              seance_insert, text, &scope, "Le comité a changé.",
-                              "/api/v1/seances/");
-        free(text);
-    }
-    json_decref(body);
-    projet_row_release(&comite);
+    gouv_handle_create_child(ctx, req, res, &comite_kind, &seance_kind);
 }
 
 void handle_get_seance(const struct _u_request *req, struct _u_response *res,
                        struct request_ctx *ctx)
 {
-    struct projet_row row;
-    struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_SEANCE, "id", one_id, ACTION_PROJET_READ,
-                              SEANCE_404, &row, &scope))
-        return;
-    gouv_send_object(req, res, &row);
-    projet_row_release(&row);
+    gouv_handle_get(ctx, req, res, &seance_kind);
 }
 
 void handle_update_seance(const struct _u_request *req, struct _u_response *res,
                           struct request_ctx *ctx)
 {
-    struct projet_row row;
-    struct territoire_scope scope;
-    char etag[24];
-    json_t *patch = NULL, *merged = NULL;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_SEANCE, "id", one_id, ACTION_PROJET_WRITE,
-                              SEANCE_404, &row, &scope))
-        return;
-    if (!gouv_if_match_or_reply(ctx, req, res, &row, etag) ||
-        !json_body_read_or_reply(ctx, req, res, &patch))
-        goto out;
-    merged = gouv_merge_patch(row.json, seance_editable, patch);
-    if (!merged)
-        die_bug("seance representation unreadable");
-    if (seance_valid_or_reply(ctx, req, res, merged)) {
-        char *text = gouv_dump(merged);
-        gouv_mutate_and_reply(ctx, req, res, PROJET_SEANCE, GOUV_MODIFIER, row.id, etag,
-                              seance_update, text, &scope, "La séance a changé.", NULL);
-        free(text);
-    }
-out:
-    json_decref(merged);
-    json_decref(patch);
-    projet_row_release(&row);
+    gouv_handle_update(ctx, req, res, &seance_kind);
 }
 
 /* ---- Décisions --------------------------------------------------------- */
@@ -522,57 +475,54 @@ static const struct json_field decision_fields[] = {
     JSON_FIELDS_END,
 };
 
+/* A décision: its body, then the convention it names (if any) in the
+ * séance's territoire. */
+static bool decision_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                    struct _u_response *res, const json_t *body,
+                                    const struct projet_row *seance, struct territoire_scope *scope)
+{
+    (void)scope;
+    struct decision_body in;
+    FIELD_ERRORS(errs);
+    memset(&in, 0, sizeof in);
+    if (!json_spec_apply(body, decision_fields, &in, "", &errs)) {
+        gouv_respond_invalid(ctx, req, res, &errs);
+        return false;
+    }
+    if (!in.convention_id)
+        return true;
+    char convention_pvd[17];
+    struct db_error err = {{0}, {0}};
+    enum db_result r =
+        convention_territoire(ctx->app->pool, in.convention_id, convention_pvd, &err);
+    if (r != DB_OK && r != DB_NOT_FOUND) {
+        respond_db_error(ctx, req, res, r, &err);
+        return false;
+    }
+    struct rule_report violations = {0};
+    if (decision_convention_check(r == DB_OK ? convention_pvd : NULL, seance->id_pvd,
+                                  &violations)) {
+        programme_respond_violations(ctx, req, res, &violations);
+        return false;
+    }
+    return true;
+}
+
+static const struct gouv_kind decision_kind = {
+    .kind = PROJET_DECISION,
+    .valid = decision_valid_or_reply,
+    .insert = decision_insert,
+    .what_409_insert = "La séance a changé.",
+};
+
 void handle_list_decisions(const struct _u_request *req, struct _u_response *res,
                            struct request_ctx *ctx)
 {
-    struct projet_row seance;
-    struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_SEANCE, "id", parent_list, ACTION_PROJET_READ,
-                              SEANCE_404, &seance, &scope))
-        return;
-    gouv_send_children(ctx, req, res, parent_list, PROJET_DECISION, seance.id);
-    projet_row_release(&seance);
+    gouv_handle_list_children(ctx, req, res, &seance_kind, PROJET_DECISION);
 }
 
 void handle_create_decision(const struct _u_request *req, struct _u_response *res,
                             struct request_ctx *ctx)
 {
-    struct projet_row seance;
-    struct territoire_scope scope;
-    struct decision_body in;
-    json_t *body = NULL;
-    FIELD_ERRORS(errs);
-    memset(&in, 0, sizeof in);
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_SEANCE, "id", one_id, ACTION_PROJET_WRITE,
-                              SEANCE_404, &seance, &scope))
-        return;
-    if (!json_body_read_or_reply(ctx, req, res, &body))
-        goto out;
-    if (!json_spec_apply(body, decision_fields, &in, "", &errs)) {
-        gouv_respond_invalid(ctx, req, res, &errs);
-        goto out;
-    }
-    if (in.convention_id) {
-        char convention_pvd[17];
-        struct db_error err = {{0}, {0}};
-        enum db_result r =
-            convention_territoire(ctx->app->pool, in.convention_id, convention_pvd, &err);
-        if (r != DB_OK && r != DB_NOT_FOUND) {
-            respond_db_error(ctx, req, res, r, &err);
-            goto out;
-        }
-        struct rule_report violations = {0};
-        if (decision_convention_check(r == DB_OK ? convention_pvd : NULL, seance.id_pvd,
-                                      &violations)) {
-            programme_respond_violations(ctx, req, res, &violations);
-            goto out;
-        }
-    }
-    char *text = gouv_dump(body);
-    gouv_mutate_and_reply(ctx, req, res, PROJET_DECISION, GOUV_CREER, seance.id, NULL,
-                          decision_insert, text, &scope, "La séance a changé.", NULL);
-    free(text);
-out:
-    json_decref(body);
-    projet_row_release(&seance);
+    gouv_handle_create_child(ctx, req, res, &seance_kind, &decision_kind);
 }

@@ -235,6 +235,101 @@ void gouv_mutate_and_reply(struct request_ctx *ctx, const struct _u_request *req
     projet_row_release(&w.after);
 }
 
+static const char *const one_id[] = {"id", NULL};
+static const char *const parent_list[] = {"id", "limite", "curseur", NULL};
+
+void gouv_handle_get(struct request_ctx *ctx, const struct _u_request *req, struct _u_response *res,
+                     const struct gouv_kind *k)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    if (!gouv_object_or_reply(ctx, req, res, k->kind, "id", one_id, ACTION_PROJET_READ, k->what_404,
+                              &row, &scope))
+        return;
+    gouv_send_object(req, res, &row);
+    projet_row_release(&row);
+}
+
+void gouv_handle_update(struct request_ctx *ctx, const struct _u_request *req,
+                        struct _u_response *res, const struct gouv_kind *k)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    char etag[24];
+    json_t *patch = NULL, *merged = NULL;
+    if (!gouv_object_or_reply(ctx, req, res, k->kind, "id", one_id, ACTION_PROJET_WRITE,
+                              k->what_404, &row, &scope))
+        return;
+    if (!gouv_if_match_or_reply(ctx, req, res, &row, etag) ||
+        !json_body_read_or_reply(ctx, req, res, &patch))
+        goto out;
+    merged = gouv_merge_patch(row.json, k->editable, patch);
+    if (!merged) {
+        char what[96];
+        snprintf(what, sizeof what, "%s representation unreadable", projet_objet_type(k->kind));
+        die_bug(what);
+    }
+    if (k->valid(ctx, req, res, merged, &row, &scope)) {
+        char *text = gouv_dump(merged);
+        gouv_mutate_and_reply(ctx, req, res, k->kind, GOUV_MODIFIER, row.id, etag, k->update, text,
+                              &scope, k->what_409_update, NULL);
+        free(text);
+    }
+out:
+    json_decref(merged);
+    json_decref(patch);
+    projet_row_release(&row);
+}
+
+void gouv_handle_delete(struct request_ctx *ctx, const struct _u_request *req,
+                        struct _u_response *res, const struct gouv_kind *k)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    char etag[24];
+    if (!gouv_object_or_reply(ctx, req, res, k->kind, "id", one_id, ACTION_PROJET_WRITE,
+                              k->what_404, &row, &scope))
+        return;
+    if (gouv_if_match_or_reply(ctx, req, res, &row, etag))
+        gouv_mutate_and_reply(ctx, req, res, k->kind, GOUV_SUPPRIMER, row.id, etag, NULL, NULL,
+                              &scope, "", NULL);
+    projet_row_release(&row);
+}
+
+void gouv_handle_list_children(struct request_ctx *ctx, const struct _u_request *req,
+                               struct _u_response *res, const struct gouv_kind *parent,
+                               enum projet_objet child)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    if (!gouv_object_or_reply(ctx, req, res, parent->kind, "id", parent_list, ACTION_PROJET_READ,
+                              parent->what_404, &row, &scope))
+        return;
+    gouv_send_children(ctx, req, res, parent_list, child, row.id);
+    projet_row_release(&row);
+}
+
+void gouv_handle_create_child(struct request_ctx *ctx, const struct _u_request *req,
+                              struct _u_response *res, const struct gouv_kind *parent,
+                              const struct gouv_kind *child)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    json_t *body = NULL;
+    if (!gouv_object_or_reply(ctx, req, res, parent->kind, "id", one_id, ACTION_PROJET_WRITE,
+                              parent->what_404, &row, &scope))
+        return;
+    if (json_body_read_or_reply(ctx, req, res, &body) &&
+        child->valid(ctx, req, res, body, &row, &scope)) {
+        char *text = gouv_dump(body);
+        gouv_mutate_and_reply(ctx, req, res, child->kind, GOUV_CREER, row.id, NULL, child->insert,
+                              text, &scope, child->what_409_insert, child->location_prefix);
+        free(text);
+    }
+    json_decref(body);
+    projet_row_release(&row);
+}
+
 json_t *gouv_merge_patch(const char *current_json, const char *const *editable, const json_t *patch)
 {
     json_t *current = json_loads(current_json, 0, NULL);
