@@ -69,6 +69,14 @@ const char *query_id_or_reply(struct request_ctx *ctx, const struct _u_request *
                               struct _u_response *res, bool (*valid)(const char *),
                               const char *expected);
 
+/* A UUID in its textual form, any letter case (NULL: false). */
+bool query_is_uuid(const char *s);
+
+/* false, with a 400 parametre-invalide listing errs ("Paramètres
+ * invalides."), when errs holds any error; true otherwise. */
+bool query_errors_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                           struct _u_response *res, const struct field_errors *errs);
+
 /* Sends {"elements": elements_json, "suivant": <cursor after last_key or null>}
  * (200) and the Link header when more rows follow. */
 void respond_page(const struct _u_request *req, struct _u_response *res, const char *const *params,

@@ -88,7 +88,7 @@ static bool axe_valid_or_reply(struct request_ctx *ctx, const struct _u_request 
         const char *id = json_string_value(json_array_get(p, i));
         char pointer[48];
         snprintf(pointer, sizeof pointer, "/partenaires/%zu", i);
-        if (!gouv_is_uuid(id))
+        if (!query_is_uuid(id))
             field_errors_add(&errs, pointer, NULL, "format-invalide",
                              "L'identifiant d'une organisation est un UUID.");
         for (size_t j = 0; id && j < i; j++) {
@@ -99,7 +99,7 @@ static bool axe_valid_or_reply(struct request_ctx *ctx, const struct _u_request 
         }
     }
     if (errs.count > 0) {
-        gouv_respond_invalid(ctx, req, res, &errs);
+        respond_invalid_body(ctx, req, res, &errs);
         return false;
     }
     if (!p || json_array_size(p) == 0)
@@ -117,11 +117,7 @@ static bool axe_valid_or_reply(struct request_ctx *ctx, const struct _u_request 
                             "Aucune organisation n'a l'identifiant %s.", lower);
     }
     json_decref(found);
-    if (rule_report_any(&violations)) {
-        programme_respond_violations(ctx, req, res, &violations);
-        return false;
-    }
-    return true;
+    return programme_rules_hold_or_reply(ctx, req, res, &violations);
 }
 
 static const struct gouv_kind axe_kind = {
@@ -154,11 +150,8 @@ void handle_create_axe(const struct _u_request *req, struct _u_response *res,
     static const char *const known[] = {"id_pvd", NULL};
     FIELD_ERRORS(errs);
     query_check_known(req, known, &errs);
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
-                               &errs);
+    if (!query_errors_or_reply(ctx, req, res, &errs))
         return;
-    }
     struct territoire_scope scope;
     if (!programme_territoire_or_reply(ctx, req, res, ACTION_PROJET_WRITE, query_get(req, "id_pvd"),
                                        TERRITOIRE_404, &scope))
@@ -176,22 +169,9 @@ void handle_create_axe(const struct _u_request *req, struct _u_response *res,
     json_decref(body);
 }
 
-void handle_get_axe(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx)
-{
-    gouv_handle_get(ctx, req, res, &axe_kind);
-}
-
-void handle_update_axe(const struct _u_request *req, struct _u_response *res,
-                       struct request_ctx *ctx)
-{
-    gouv_handle_update(ctx, req, res, &axe_kind);
-}
-
-void handle_delete_axe(const struct _u_request *req, struct _u_response *res,
-                       struct request_ctx *ctx)
-{
-    gouv_handle_delete(ctx, req, res, &axe_kind);
-}
+GOUV_HANDLER(handle_get_axe, gouv_handle_get, &axe_kind)
+GOUV_HANDLER(handle_update_axe, gouv_handle_update, &axe_kind)
+GOUV_HANDLER(handle_delete_axe, gouv_handle_delete, &axe_kind)
 
 /* ---- Indicateurs ------------------------------------------------------- */
 
@@ -268,17 +248,13 @@ static bool indicateur_valid_or_reply(struct request_ctx *ctx, const struct _u_r
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
     if (!json_spec_apply(body, indicateur_fields, &in, "", &errs)) {
-        gouv_respond_invalid(ctx, req, res, &errs);
+        respond_invalid_body(ctx, req, res, &errs);
         return false;
     }
     struct rule_report violations = {0};
     indicateur_dates_check(in.date_reference.year != 0, in.date_reference, in.date_cible.year != 0,
                            in.date_cible, &violations);
-    if (rule_report_any(&violations)) {
-        programme_respond_violations(ctx, req, res, &violations);
-        return false;
-    }
-    return true;
+    return programme_rules_hold_or_reply(ctx, req, res, &violations);
 }
 
 static const struct gouv_kind indicateur_kind = {
@@ -293,35 +269,11 @@ static const struct gouv_kind indicateur_kind = {
     .location_prefix = "/api/v1/indicateurs/",
 };
 
-void handle_list_indicateurs(const struct _u_request *req, struct _u_response *res,
-                             struct request_ctx *ctx)
-{
-    gouv_handle_list_children(ctx, req, res, &axe_kind, PROJET_INDICATEUR);
-}
-
-void handle_create_indicateur(const struct _u_request *req, struct _u_response *res,
-                              struct request_ctx *ctx)
-{
-    gouv_handle_create_child(ctx, req, res, &axe_kind, &indicateur_kind);
-}
-
-void handle_get_indicateur(const struct _u_request *req, struct _u_response *res,
-                           struct request_ctx *ctx)
-{
-    gouv_handle_get(ctx, req, res, &indicateur_kind);
-}
-
-void handle_update_indicateur(const struct _u_request *req, struct _u_response *res,
-                              struct request_ctx *ctx)
-{
-    gouv_handle_update(ctx, req, res, &indicateur_kind);
-}
-
-void handle_delete_indicateur(const struct _u_request *req, struct _u_response *res,
-                              struct request_ctx *ctx)
-{
-    gouv_handle_delete(ctx, req, res, &indicateur_kind);
-}
+GOUV_HANDLER(handle_list_indicateurs, gouv_handle_list_children, &axe_kind, PROJET_INDICATEUR)
+GOUV_HANDLER(handle_create_indicateur, gouv_handle_create_child, &axe_kind, &indicateur_kind)
+GOUV_HANDLER(handle_get_indicateur, gouv_handle_get, &indicateur_kind)
+GOUV_HANDLER(handle_update_indicateur, gouv_handle_update, &indicateur_kind)
+GOUV_HANDLER(handle_delete_indicateur, gouv_handle_delete, &indicateur_kind)
 
 /* ---- Mesures ----------------------------------------------------------- */
 
@@ -362,17 +314,14 @@ static bool mesure_valid_or_reply(struct request_ctx *ctx, const struct _u_reque
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
     if (!json_spec_apply(body, mesure_fields, &in, "", &errs)) {
-        gouv_respond_invalid(ctx, req, res, &errs);
+        respond_invalid_body(ctx, req, res, &errs);
         return false;
     }
     struct date today;
     programme_today(&today);
     struct rule_report violations = {0};
-    if (indicateur_mesure_date_check(in.date, today, &violations)) {
-        programme_respond_violations(ctx, req, res, &violations);
-        return false;
-    }
-    return true;
+    indicateur_mesure_date_check(in.date, today, &violations);
+    return programme_rules_hold_or_reply(ctx, req, res, &violations);
 }
 
 static const struct gouv_kind mesure_kind = {
@@ -382,14 +331,5 @@ static const struct gouv_kind mesure_kind = {
     .what_409_insert = "Cet indicateur a déjà une mesure à cette date.",
 };
 
-void handle_list_mesures(const struct _u_request *req, struct _u_response *res,
-                         struct request_ctx *ctx)
-{
-    gouv_handle_list_children(ctx, req, res, &indicateur_kind, PROJET_MESURE);
-}
-
-void handle_create_mesure(const struct _u_request *req, struct _u_response *res,
-                          struct request_ctx *ctx)
-{
-    gouv_handle_create_child(ctx, req, res, &indicateur_kind, &mesure_kind);
-}
+GOUV_HANDLER(handle_list_mesures, gouv_handle_list_children, &indicateur_kind, PROJET_MESURE)
+GOUV_HANDLER(handle_create_mesure, gouv_handle_create_child, &indicateur_kind, &mesure_kind)

@@ -33,11 +33,6 @@ static const char *const types_decision[] = {"valide_strategie",
                                              "autre",
                                              NULL};
 
-static bool uuid_check(const char *s)
-{
-    return gouv_is_uuid(s);
-}
-
 /* ---- Comités ----------------------------------------------------------- */
 
 struct comite_body {
@@ -96,7 +91,7 @@ static const struct json_field membre_fields[] = {
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct membre_body, organisation_id),
      .nullable = true,
-     .check = uuid_check,
+     .check = query_is_uuid,
      .check_message = "L'identifiant d'une organisation est un UUID."},
     {.name = "nom",
      .kind = JSON_FIELD_STRING,
@@ -148,7 +143,7 @@ static bool comite_valid_or_reply(struct request_ctx *ctx, const struct _u_reque
             json_spec_apply(item, membre_fields, &m[i], prefix, &errs);
     }
     if (errs.count > 0 || errs.dropped > 0) {
-        gouv_respond_invalid(ctx, req, res, &errs);
+        respond_invalid_body(ctx, req, res, &errs);
         return false;
     }
     if (!id_pvd)
@@ -194,11 +189,7 @@ static bool comite_valid_or_reply(struct request_ctx *ctx, const struct _u_reque
         struct comite_exigences exigences = comite_exigences_view(&besoins);
         comite_r40_check(membres, count, &exigences, &violations);
     }
-    if (rule_report_any(&violations)) {
-        programme_respond_violations(ctx, req, res, &violations);
-        return false;
-    }
-    return true;
+    return programme_rules_hold_or_reply(ctx, req, res, &violations);
 }
 
 static bool authorize_creation(struct request_ctx *ctx, const struct _u_request *req,
@@ -238,11 +229,8 @@ void handle_create_comite(const struct _u_request *req, struct _u_response *res,
     static const char *const known[] = {NULL};
     FIELD_ERRORS(errs);
     query_check_known(req, known, &errs);
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
-                               &errs);
+    if (!query_errors_or_reply(ctx, req, res, &errs))
         return;
-    }
     json_t *body = NULL;
     struct territoire_scope scope;
     if (!json_body_read_or_reply(ctx, req, res, &body))
@@ -278,17 +266,8 @@ static const struct gouv_kind comite_kind = {
     .what_409_update = "Le comité a changé.",
 };
 
-void handle_get_comite(const struct _u_request *req, struct _u_response *res,
-                       struct request_ctx *ctx)
-{
-    gouv_handle_get(ctx, req, res, &comite_kind);
-}
-
-void handle_update_comite(const struct _u_request *req, struct _u_response *res,
-                          struct request_ctx *ctx)
-{
-    gouv_handle_update(ctx, req, res, &comite_kind);
-}
+GOUV_HANDLER(handle_get_comite, gouv_handle_get, &comite_kind)
+GOUV_HANDLER(handle_update_comite, gouv_handle_update, &comite_kind)
 
 /* The list: comités of the caller's perimeter (projet.lire on each one's
  * territoire), by id_pvd, optionally only territoire id_pvd's. Rows outside
@@ -307,11 +286,8 @@ void handle_list_comites(const struct _u_request *req, struct _u_response *res,
     if (id_pvd && (strlen(id_pvd) < 1 || strlen(id_pvd) > 16))
         field_errors_add(&errs, "/id_pvd", "id_pvd", "format-invalide",
                          "L'identifiant d'un territoire a la forme pvd-27-58-900.");
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
-                               &errs);
+    if (!query_errors_or_reply(ctx, req, res, &errs))
         return;
-    }
     snprintf(canon, sizeof canon, "t=%s", id_pvd ? id_pvd : "");
     uint32_t fp = cursor_fingerprint(canon);
     if (!query_cursor_or_reply(ctx, req, res, "comites", fp, key, &after))
@@ -406,7 +382,7 @@ static bool seance_valid_or_reply(struct request_ctx *ctx, const struct _u_reque
     memset(&in, 0, sizeof in);
     if (json_spec_apply(body, seance_fields, &in, "", &errs))
         return true;
-    gouv_respond_invalid(ctx, req, res, &errs);
+    respond_invalid_body(ctx, req, res, &errs);
     return false;
 }
 
@@ -422,29 +398,10 @@ static const struct gouv_kind seance_kind = {
     .location_prefix = "/api/v1/seances/",
 };
 
-void handle_list_seances(const struct _u_request *req, struct _u_response *res,
-                         struct request_ctx *ctx)
-{
-    gouv_handle_list_children(ctx, req, res, &comite_kind, PROJET_SEANCE);
-}
-
-void handle_create_seance(const struct _u_request *req, struct _u_response *res,
-                          struct request_ctx *ctx)
-{
-    gouv_handle_create_child(ctx, req, res, &comite_kind, &seance_kind);
-}
-
-void handle_get_seance(const struct _u_request *req, struct _u_response *res,
-                       struct request_ctx *ctx)
-{
-    gouv_handle_get(ctx, req, res, &seance_kind);
-}
-
-void handle_update_seance(const struct _u_request *req, struct _u_response *res,
-                          struct request_ctx *ctx)
-{
-    gouv_handle_update(ctx, req, res, &seance_kind);
-}
+GOUV_HANDLER(handle_list_seances, gouv_handle_list_children, &comite_kind, PROJET_SEANCE)
+GOUV_HANDLER(handle_create_seance, gouv_handle_create_child, &comite_kind, &seance_kind)
+GOUV_HANDLER(handle_get_seance, gouv_handle_get, &seance_kind)
+GOUV_HANDLER(handle_update_seance, gouv_handle_update, &seance_kind)
 
 /* ---- Décisions --------------------------------------------------------- */
 
@@ -470,7 +427,7 @@ static const struct json_field decision_fields[] = {
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct decision_body, convention_id),
      .nullable = true,
-     .check = uuid_check,
+     .check = query_is_uuid,
      .check_message = "L'identifiant d'une convention est un UUID."},
     JSON_FIELDS_END,
 };
@@ -486,7 +443,7 @@ static bool decision_valid_or_reply(struct request_ctx *ctx, const struct _u_req
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
     if (!json_spec_apply(body, decision_fields, &in, "", &errs)) {
-        gouv_respond_invalid(ctx, req, res, &errs);
+        respond_invalid_body(ctx, req, res, &errs);
         return false;
     }
     if (!in.convention_id)
@@ -500,12 +457,8 @@ static bool decision_valid_or_reply(struct request_ctx *ctx, const struct _u_req
         return false;
     }
     struct rule_report violations = {0};
-    if (decision_convention_check(r == DB_OK ? convention_pvd : NULL, seance->id_pvd,
-                                  &violations)) {
-        programme_respond_violations(ctx, req, res, &violations);
-        return false;
-    }
-    return true;
+    decision_convention_check(r == DB_OK ? convention_pvd : NULL, seance->id_pvd, &violations);
+    return programme_rules_hold_or_reply(ctx, req, res, &violations);
 }
 
 static const struct gouv_kind decision_kind = {
@@ -515,14 +468,5 @@ static const struct gouv_kind decision_kind = {
     .what_409_insert = "La séance a changé.",
 };
 
-void handle_list_decisions(const struct _u_request *req, struct _u_response *res,
-                           struct request_ctx *ctx)
-{
-    gouv_handle_list_children(ctx, req, res, &seance_kind, PROJET_DECISION);
-}
-
-void handle_create_decision(const struct _u_request *req, struct _u_response *res,
-                            struct request_ctx *ctx)
-{
-    gouv_handle_create_child(ctx, req, res, &seance_kind, &decision_kind);
-}
+GOUV_HANDLER(handle_list_decisions, gouv_handle_list_children, &seance_kind, PROJET_DECISION)
+GOUV_HANDLER(handle_create_decision, gouv_handle_create_child, &seance_kind, &decision_kind)

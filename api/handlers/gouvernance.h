@@ -15,9 +15,6 @@
 #include "../json_spec.h"
 #include "programme.h"
 
-/* A UUID in its textual form (any case). */
-bool gouv_is_uuid(const char *s);
-
 /* Checks the query (only `known`, NULL-terminated, which names the path
  * parameter `param`), reads the object `kind` whose UUID is path parameter
  * `param`, loads its territoire's scope and decides `action`. true: *row
@@ -108,6 +105,15 @@ void gouv_handle_create_child(struct request_ctx *ctx, const struct _u_request *
                               struct _u_response *res, const struct gouv_kind *parent,
                               const struct gouv_kind *child);
 
+/* Defines the route handler `name` (handlers.h) as a call of one of the
+ * generic handlers above: GOUV_HANDLER(handle_get_axe, gouv_handle_get,
+ * &axe_kind). */
+#define GOUV_HANDLER(name, generic, ...)                                                           \
+    void name(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx)      \
+    {                                                                                              \
+        generic(ctx, req, res, __VA_ARGS__);                                                       \
+    }
+
 /* If-Match against the object's current ETag (428 / 412 sent when false);
  * *etag receives the ETag. */
 bool gouv_if_match_or_reply(struct request_ctx *ctx, const struct _u_request *req,
@@ -133,9 +139,5 @@ void gouv_uuid_lower(const char *uuid, char out[37]);
 
 /* The body as compact JSON text (owned, free()). */
 char *gouv_dump(const json_t *body);
-
-/* 400 champs-invalides with errs. */
-void gouv_respond_invalid(struct request_ctx *ctx, const struct _u_request *req,
-                          struct _u_response *res, const struct field_errors *errs);
 
 #endif
