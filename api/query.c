@@ -322,3 +322,16 @@ bool query_errors_or_reply(struct request_ctx *ctx, const struct _u_request *req
                            errs);
     return false;
 }
+
+bool query_keyed_cursor_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                 struct _u_response *res, const char *scope, uint32_t fingerprint,
+                                 bool (*valid)(const char *), char key[CURSOR_KEY_MAX + 1],
+                                 const char **after)
+{
+    if (!query_cursor_or_reply(ctx, req, res, scope, fingerprint, key, after))
+        return false;
+    if (!*after || valid(*after))
+        return true;
+    respond_problem(ctx, req, res, PROBLEM_CURSEUR_INVALIDE, "Curseur invalide.");
+    return false;
+}

@@ -213,12 +213,8 @@ void handle_list_conventions(const struct _u_request *req, struct _u_response *r
              retard ? retard : "");
     uint32_t fp = cursor_fingerprint(canon);
     const char *after = NULL;
-    if (!query_cursor_or_reply(ctx, req, res, "conventions", fp, key, &after))
+    if (!query_keyed_cursor_or_reply(ctx, req, res, "conventions", fp, query_is_uuid, key, &after))
         return;
-    if (after && !query_is_uuid(after)) {
-        respond_problem(ctx, req, res, PROBLEM_CURSEUR_INVALIDE, "Curseur invalide.");
-        return;
-    }
     struct convention_filter f = {role_name(ctx->principal->authz.role),
                                   &ctx->principal->authz.perimeter,
                                   type,

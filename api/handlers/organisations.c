@@ -327,12 +327,9 @@ void handle_list_organisations(const struct _u_request *req, struct _u_response 
     snprintf(canon, sizeof canon, "s=%s|n=%s|d=%s", f.siren ? f.siren : "",
              f.nature ? f.nature : "", f.departement ? f.departement : "");
     uint32_t fp = cursor_fingerprint(canon);
-    if (!query_cursor_or_reply(ctx, req, res, "organisations", fp, key, &after))
+    if (!query_keyed_cursor_or_reply(ctx, req, res, "organisations", fp, query_is_uuid, key,
+                                     &after))
         return;
-    if (after && !query_is_uuid(after)) {
-        respond_problem(ctx, req, res, PROBLEM_CURSEUR_INVALIDE, "Curseur invalide.");
-        return;
-    }
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     char *json = NULL, last[37];

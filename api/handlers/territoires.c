@@ -702,12 +702,9 @@ void handle_list_territoires(const struct _u_request *req, struct _u_response *r
              f.region ? f.region : "", f.etat ? f.etat : "", f.commune ? f.commune : "",
              f.epci ? f.epci : "");
     uint32_t fp = cursor_fingerprint(canon);
-    if (!query_cursor_or_reply(ctx, req, res, "territoires", fp, key, &after))
+    if (!query_keyed_cursor_or_reply(ctx, req, res, "territoires", fp, id_pvd_is_valid, key,
+                                     &after))
         return;
-    if (after && !id_pvd_is_valid(after)) {
-        respond_problem(ctx, req, res, PROBLEM_CURSEUR_INVALIDE, "Curseur invalide.");
-        return;
-    }
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     char *json = NULL, last[17];
