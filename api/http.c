@@ -239,3 +239,35 @@ bool respond_conditional_json(const struct _u_request *req, struct _u_response *
     respond_json_raw(res, 200, json, len);
     return false;
 }
+
+void respond_invalid_body(struct request_ctx *ctx, const struct _u_request *req,
+                          struct _u_response *res, const struct field_errors *errs)
+{
+    respond_problem_fields(ctx, req, res, PROBLEM_CHAMPS_INVALIDES,
+                           "Le corps de la requête contient des champs invalides.", errs);
+}
+
+bool body_errors_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                          struct _u_response *res, const struct field_errors *errs)
+{
+    if (errs->count == 0)
+        return true;
+    respond_invalid_body(ctx, req, res, errs);
+    return false;
+}
+
+void respond_json_etag(struct _u_response *res, int status, const char *json)
+{
+    char etag[24];
+    size_t len = strlen(json);
+    http_etag(json, len, etag);
+    u_map_put(res->map_header, "ETag", etag);
+    respond_json_raw(res, status, json, len);
+}
+
+void http_set_location(struct _u_response *res, const char *prefix, const char *id)
+{
+    char location[160];
+    snprintf(location, sizeof location, "%s%s", prefix, id);
+    u_map_put(res->map_header, "Location", location);
+}

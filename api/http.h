@@ -78,6 +78,16 @@ void respond_unavailable(struct request_ctx *ctx, const struct _u_request *req,
 bool json_body_read_or_reply(struct request_ctx *ctx, const struct _u_request *req,
                              struct _u_response *res, json_t **out);
 
+/* 400 champs-invalides ("Le corps de la requête contient des champs
+ * invalides.") listing errs. */
+void respond_invalid_body(struct request_ctx *ctx, const struct _u_request *req,
+                          struct _u_response *res, const struct field_errors *errs);
+
+/* false, with respond_invalid_body, when errs holds any error; true
+ * otherwise. */
+bool body_errors_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                          struct _u_response *res, const struct field_errors *errs);
+
 /* Strong ETag ("…", 16 hex digits of FNV-1a 64) of a representation. */
 void http_etag(const char *json, size_t len, char out[24]);
 
@@ -85,6 +95,13 @@ void http_etag(const char *json, size_t len, char out[24]);
  * "*"); otherwise 428 (absent) or 412 (stale) was sent. */
 bool if_match_or_reply(struct request_ctx *ctx, const struct _u_request *req,
                        struct _u_response *res, const char *etag);
+
+/* A single object written or read for a write: its ETag (http_etag of
+ * json) and json with `status`. */
+void respond_json_etag(struct _u_response *res, int status, const char *json);
+
+/* Location: prefix followed by id (e.g. "/api/v1/organisations/", uuid). */
+void http_set_location(struct _u_response *res, const char *prefix, const char *id);
 
 /* Single-object conditional GET: sets ETag and answers 304 (true) when
  * If-None-Match matches; otherwise sends the JSON with 200 (false). */

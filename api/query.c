@@ -298,3 +298,40 @@ const char *query_id_or_reply(struct request_ctx *ctx, const struct _u_request *
     respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.", &errs);
     return NULL;
 }
+
+bool query_is_uuid(const char *s)
+{
+    static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    if (!s || strlen(s) != sizeof shape - 1)
+        return false;
+    for (size_t i = 0; shape[i]; i++) {
+        char c = s[i];
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (shape[i] == '-' ? c != '-' : !hex)
+            return false;
+    }
+    return true;
+}
+
+bool query_errors_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                           struct _u_response *res, const struct field_errors *errs)
+{
+    if (errs->count == 0)
+        return true;
+    respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
+                           errs);
+    return false;
+}
+
+bool query_keyed_cursor_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                 struct _u_response *res, const char *scope, uint32_t fingerprint,
+                                 bool (*valid)(const char *), char key[CURSOR_KEY_MAX + 1],
+                                 const char **after)
+{
+    if (!query_cursor_or_reply(ctx, req, res, scope, fingerprint, key, after))
+        return false;
+    if (!*after || valid(*after))
+        return true;
+    respond_problem(ctx, req, res, PROBLEM_CURSEUR_INVALIDE, "Curseur invalide.");
+    return false;
+}

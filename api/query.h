@@ -62,12 +62,27 @@ bool query_cursor_or_reply(struct request_ctx *ctx, const struct _u_request *req
                            struct _u_response *res, const char *scope, uint32_t fingerprint,
                            char key[CURSOR_KEY_MAX + 1], const char **after);
 
+/* query_cursor_or_reply for a list whose keys satisfy valid: a decoded key
+ * that does not is also a 400 curseur-invalide ("Curseur invalide."). */
+bool query_keyed_cursor_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                 struct _u_response *res, const char *scope, uint32_t fingerprint,
+                                 bool (*valid)(const char *), char key[CURSOR_KEY_MAX + 1],
+                                 const char **after);
+
 /* The path parameter `id` of a single-object route, when no other parameter
  * is given and valid(id); otherwise a 400 parametre-invalide (pointer /id,
  * French `expected` message) was sent and NULL is returned. */
 const char *query_id_or_reply(struct request_ctx *ctx, const struct _u_request *req,
                               struct _u_response *res, bool (*valid)(const char *),
                               const char *expected);
+
+/* A UUID in its textual form, any letter case (NULL: false). */
+bool query_is_uuid(const char *s);
+
+/* false, with a 400 parametre-invalide listing errs ("Paramètres
+ * invalides."), when errs holds any error; true otherwise. */
+bool query_errors_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                           struct _u_response *res, const struct field_errors *errs);
 
 /* Sends {"elements": elements_json, "suivant": <cursor after last_key or null>}
  * (200) and the Link header when more rows follow. */

@@ -13,29 +13,21 @@
 
 #define COMITE_RETURNING " RETURNING x.id::text, x.id_pvd::text, comite_representation(x)::text"
 
-static enum db_result exec_command(struct db_conn *conn, const char *sql, int nparams,
-                                   const char *const *params, struct db_error *err)
-{
-    PGresult *res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
-    enum db_result r = db_result_from_pg(conn, res, err);
-    PQclear(res);
-    return r;
-}
-
 /* Replaces the membres of comité id by those of body's "membres". */
 static enum db_result write_membres(struct db_tx *tx, const char *id, const char *body_json,
                                     struct db_error *err)
 {
     const char *params[2] = {id, body_json};
-    enum db_result r = exec_command(
+    enum db_result r = pg_exec_command(
         tx->conn, "DELETE FROM comite_membres WHERE comite_id = $1::uuid", 1, params, err);
     if (r == DB_OK)
-        r = exec_command(tx->conn,
-                         "INSERT INTO comite_membres (comite_id, rang, qualite, organisation_id, "
-                         "nom, fonction) SELECT $1::uuid, e.n - 1, e.m->>'qualite', "
-                         "(e.m->>'organisation_id')::uuid, e.m->>'nom', e.m->>'fonction' FROM "
-                         "jsonb_array_elements($2::jsonb->'membres') WITH ORDINALITY AS e(m, n)",
-                         2, params, err);
+        r = pg_exec_command(
+            tx->conn,
+            "INSERT INTO comite_membres (comite_id, rang, qualite, organisation_id, "
+            "nom, fonction) SELECT $1::uuid, e.n - 1, e.m->>'qualite', "
+            "(e.m->>'organisation_id')::uuid, e.m->>'nom', e.m->>'fonction' FROM "
+            "jsonb_array_elements($2::jsonb->'membres') WITH ORDINALITY AS e(m, n)",
+            2, params, err);
     return r;
 }
 

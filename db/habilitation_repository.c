@@ -128,21 +128,10 @@ enum db_result habilitation_get(struct db_conn *conn, const char *id, struct hab
 /* NULL-terminated list → text[] literal (owned). */
 static char *list_literal(const char *const *items)
 {
-    struct pg_buf b = PG_BUF_INIT;
-    pg_buf_add(&b, "{", 1);
-    for (size_t i = 0; items && items[i]; i++) {
-        if (i)
-            pg_buf_add(&b, ",", 1);
-        pg_buf_add(&b, "\"", 1);
-        pg_buf_add(&b, items[i], strlen(items[i]));
-        pg_buf_add(&b, "\"", 1);
-    }
-    pg_buf_add(&b, "}", 1);
-    if (b.oom) {
-        pg_buf_release(&b);
-        return NULL;
-    }
-    return b.data;
+    size_t count = 0;
+    while (items && items[count])
+        count++;
+    return pg_text_array_literal(items, count);
 }
 
 static enum db_result journal_change(struct db_tx *tx, const char *action, const char *id,

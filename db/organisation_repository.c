@@ -26,21 +26,19 @@ static enum db_result one_row(struct db_conn *conn, const char *sql, int nparams
                               struct db_error *err)
 {
     memset(out, 0, sizeof *out);
-    PGresult *res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
-    enum db_result r = db_result_from_pg(conn, res, err);
-    if (r == DB_OK && PQntuples(res) == 0)
-        r = DB_NOT_FOUND;
-    if (r == DB_OK) {
-        snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
-        snprintf(out->siren, sizeof out->siren, "%s", PQgetvalue(res, 0, 1));
-        snprintf(out->nature, sizeof out->nature, "%s", PQgetvalue(res, 0, 2));
-        snprintf(out->code_departement, sizeof out->code_departement, "%s", PQgetvalue(res, 0, 3));
-        snprintf(out->code_region, sizeof out->code_region, "%s", PQgetvalue(res, 0, 4));
-        out->revision = atoi(PQgetvalue(res, 0, 5));
-        out->json = pg_strdup(PQgetvalue(res, 0, 6));
-        if (!out->json)
-            r = DB_FAILED;
-    }
+    PGresult *res;
+    enum db_result r = pg_exec_first_row(conn, sql, nparams, params, &res, err);
+    if (r != DB_OK)
+        return r;
+    snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
+    snprintf(out->siren, sizeof out->siren, "%s", PQgetvalue(res, 0, 1));
+    snprintf(out->nature, sizeof out->nature, "%s", PQgetvalue(res, 0, 2));
+    snprintf(out->code_departement, sizeof out->code_departement, "%s", PQgetvalue(res, 0, 3));
+    snprintf(out->code_region, sizeof out->code_region, "%s", PQgetvalue(res, 0, 4));
+    out->revision = atoi(PQgetvalue(res, 0, 5));
+    out->json = pg_strdup(PQgetvalue(res, 0, 6));
+    if (!out->json)
+        r = DB_FAILED;
     PQclear(res);
     return r;
 }

@@ -75,3 +75,45 @@ bool pg_json_page(const PGresult *res, size_t limit, char **json_out, char *last
     *json_out = b.data;
     return true;
 }
+
+enum db_result pg_exec_command(struct db_conn *conn, const char *sql, int nparams,
+                               const char *const *params, struct db_error *err)
+{
+    PGresult *res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+    enum db_result r = db_result_from_pg(conn, res, err);
+    PQclear(res);
+    return r;
+}
+
+enum db_result pg_exec_first_row(struct db_conn *conn, const char *sql, int nparams,
+                                 const char *const *params, PGresult **res, struct db_error *err)
+{
+    *res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+    enum db_result r = db_result_from_pg(conn, *res, err);
+    if (r == DB_OK && PQntuples(*res) == 0)
+        r = DB_NOT_FOUND;
+    if (r != DB_OK) {
+        PQclear(*res);
+        *res = NULL;
+    }
+    return r;
+}
+
+char *pg_text_array_literal(const char *const *items, size_t count)
+{
+    struct pg_buf b = PG_BUF_INIT;
+    pg_buf_add(&b, "{", 1);
+    for (size_t i = 0; i < count; i++) {
+        if (i)
+            pg_buf_add(&b, ",", 1);
+        pg_buf_add(&b, "\"", 1);
+        pg_buf_add(&b, items[i], strlen(items[i]));
+        pg_buf_add(&b, "\"", 1);
+    }
+    pg_buf_add(&b, "}", 1);
+    if (b.oom) {
+        pg_buf_release(&b);
+        return NULL;
+    }
+    return b.data;
+}

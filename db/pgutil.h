@@ -1,11 +1,14 @@
-/* Small helpers shared by the repositories: owned string copies and a
- * growable byte buffer for COPY data. (SQLSTATE mapping: db_result_from_pg.) */
+/* Small helpers shared by the repositories: owned string copies, a
+ * growable byte buffer for COPY data, statement execution with its result
+ * mapped (db_result_from_pg) and keyset pages. */
 #ifndef PVD_DB_PGUTIL_H
 #define PVD_DB_PGUTIL_H
 
 #include <stdbool.h>
 #include <libpq-fe.h>
 #include <stddef.h>
+
+#include "pool.h"
 
 /* Owned copies (free()); NULL on allocation failure. */
 char *pg_strdup(const char *s);
@@ -30,5 +33,19 @@ void pg_buf_release(struct pg_buf *b);
  * *more whether a row followed. False on allocation failure. */
 bool pg_json_page(const PGresult *res, size_t limit, char **json_out, char *last_key,
                   size_t last_key_size, bool *more);
+
+/* Runs sql with text parameters on conn and discards its rows. */
+enum db_result pg_exec_command(struct db_conn *conn, const char *sql, int nparams,
+                               const char *const *params, struct db_error *err);
+
+/* Runs sql with text parameters on conn. DB_OK: *res holds at least one row
+ * (the caller PQclear()s it). Otherwise *res is NULL: DB_NOT_FOUND when no
+ * row came back, else the failure (db_result_from_pg). */
+enum db_result pg_exec_first_row(struct db_conn *conn, const char *sql, int nparams,
+                                 const char *const *params, PGresult **res, struct db_error *err);
+
+/* The text[] literal {"a","b"} of count strings (owned, free()); NULL on
+ * allocation failure. The items hold no quote nor backslash (codes). */
+char *pg_text_array_literal(const char *const *items, size_t count);
 
 #endif

@@ -59,17 +59,15 @@ enum db_result projet_exec_row(struct db_conn *conn, const char *sql, int nparam
                                struct db_error *err)
 {
     memset(out, 0, sizeof *out);
-    PGresult *res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
-    enum db_result r = db_result_from_pg(conn, res, err);
-    if (r == DB_OK && PQntuples(res) == 0)
-        r = DB_NOT_FOUND;
-    if (r == DB_OK) {
-        snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
-        snprintf(out->id_pvd, sizeof out->id_pvd, "%s", PQgetvalue(res, 0, 1));
-        out->json = pg_strdup(PQgetvalue(res, 0, 2));
-        if (!out->json)
-            r = DB_FAILED;
-    }
+    PGresult *res;
+    enum db_result r = pg_exec_first_row(conn, sql, nparams, params, &res, err);
+    if (r != DB_OK)
+        return r;
+    snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
+    snprintf(out->id_pvd, sizeof out->id_pvd, "%s", PQgetvalue(res, 0, 1));
+    out->json = pg_strdup(PQgetvalue(res, 0, 2));
+    if (!out->json)
+        r = DB_FAILED;
     PQclear(res);
     return r;
 }

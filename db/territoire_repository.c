@@ -16,51 +16,20 @@ void territoire_row_release(struct territoire_row *row)
     row->json = NULL;
 }
 
-/* Codes (digits and letters only) as a text[] literal (owned, free()). */
-static char *array_literal(const char *const *items, size_t count)
-{
-    struct pg_buf b = PG_BUF_INIT;
-    pg_buf_add(&b, "{", 1);
-    for (size_t i = 0; i < count; i++) {
-        if (i)
-            pg_buf_add(&b, ",", 1);
-        pg_buf_add(&b, "\"", 1);
-        pg_buf_add(&b, items[i], strlen(items[i]));
-        pg_buf_add(&b, "\"", 1);
-    }
-    pg_buf_add(&b, "}", 1);
-    if (b.oom) {
-        pg_buf_release(&b);
-        return NULL;
-    }
-    return b.data;
-}
-
 static enum db_result one_row(struct db_conn *conn, const char *sql, int nparams,
                               const char *const *params, struct territoire_row *out,
                               struct db_error *err)
 {
     memset(out, 0, sizeof *out);
-    PGresult *res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
-    enum db_result r = db_result_from_pg(conn, res, err);
-    if (r == DB_OK && PQntuples(res) == 0)
-        r = DB_NOT_FOUND;
-    if (r == DB_OK) {
-        snprintf(out->id_pvd, sizeof out->id_pvd, "%s", PQgetvalue(res, 0, 0));
-        out->revision = atoi(PQgetvalue(res, 0, 1));
-        out->json = pg_strdup(PQgetvalue(res, 0, 2));
-        if (!out->json)
-            r = DB_FAILED;
-    }
-    PQclear(res);
-    return r;
-}
-
-static enum db_result exec(struct db_conn *conn, const char *sql, int nparams,
-                           const char *const *params, struct db_error *err)
-{
-    PGresult *res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
-    enum db_result r = db_result_from_pg(conn, res, err);
+    PGresult *res;
+    enum db_result r = pg_exec_first_row(conn, sql, nparams, params, &res, err);
+    if (r != DB_OK)
+        return r;
+    snprintf(out->id_pvd, sizeof out->id_pvd, "%s", PQgetvalue(res, 0, 0));
+    out->revision = atoi(PQgetvalue(res, 0, 1));
+    out->json = pg_strdup(PQgetvalue(res, 0, 2));
+    if (!out->json)
+        r = DB_FAILED;
     PQclear(res);
     return r;
 }
@@ -77,17 +46,18 @@ enum db_result territoire_get(struct db_conn *conn, const char *id_pvd, struct t
 static enum db_result insert_members(struct db_tx *tx, const struct territoire_write *w,
                                      struct db_error *err)
 {
-    char *communes = array_literal(w->communes, w->commune_count);
-    char *epcis = array_literal(w->epcis, w->epci_count);
+    char *communes = pg_text_array_literal(w->communes, w->commune_count);
+    char *epcis = pg_text_array_literal(w->epcis, w->epci_count);
     enum db_result r = DB_FAILED;
     if (communes && epcis) {
         const char *params[3] = {w->id_pvd, communes, epcis};
-        r = exec(tx->conn,
-                 "WITH c AS (INSERT INTO territoire_communes (id_pvd, code_insee, rang) "
-                 "SELECT $1, code, n - 1 FROM unnest($2::text[]) WITH ORDINALITY AS u(code, n)) "
-                 "INSERT INTO territoire_epcis (id_pvd, siren, rang) "
-                 "SELECT $1, siren, n - 1 FROM unnest($3::text[]) WITH ORDINALITY AS u(siren, n)",
-                 3, params, err);
+        r = pg_exec_command(
+            tx->conn,
+            "WITH c AS (INSERT INTO territoire_communes (id_pvd, code_insee, rang) "
+            "SELECT $1, code, n - 1 FROM unnest($2::text[]) WITH ORDINALITY AS u(code, n)) "
+            "INSERT INTO territoire_epcis (id_pvd, siren, rang) "
+            "SELECT $1, siren, n - 1 FROM unnest($3::text[]) WITH ORDINALITY AS u(siren, n)",
+            3, params, err);
     }
     free(communes);
     free(epcis);
@@ -108,8 +78,8 @@ enum db_result territoire_insert(struct db_tx *tx, const struct territoire_write
 {
     char millesime[16];
     snprintf(millesime, sizeof millesime, "%d", w->millesime);
-    char *communes = array_literal(w->communes, w->commune_count);
-    char *epcis = array_literal(w->epcis, w->epci_count);
+    char *communes = pg_text_array_literal(w->communes, w->commune_count);
+    char *epcis = pg_text_array_literal(w->epcis, w->epci_count);
     enum db_result r = DB_FAILED;
     memset(created, 0, sizeof *created);
     /* One round trip (the import writes hundreds): the foreign keys of the
@@ -124,17 +94,18 @@ enum db_result territoire_insert(struct db_tx *tx, const struct territoire_write
                                  millesime,
                                  communes,
                                  epcis};
-        r = exec(tx->conn,
-                 "WITH t AS (INSERT INTO territoires (id_pvd, nom, code_departement, code_region, "
-                 "date_designation, date_sortie, millesime) VALUES ($1, $2, $3, $4, $5::date, "
-                 "$6::date, $7::int) RETURNING id_pvd), "
-                 "c AS (INSERT INTO territoire_communes (id_pvd, code_insee, rang) "
-                 "SELECT t.id_pvd, code, n - 1 FROM t, unnest($8::text[]) WITH ORDINALITY AS "
-                 "u(code, n)) "
-                 "INSERT INTO territoire_epcis (id_pvd, siren, rang) "
-                 "SELECT t.id_pvd, siren, n - 1 FROM t, unnest($9::text[]) WITH ORDINALITY AS "
-                 "u(siren, n)",
-                 9, params, err);
+        r = pg_exec_command(
+            tx->conn,
+            "WITH t AS (INSERT INTO territoires (id_pvd, nom, code_departement, code_region, "
+            "date_designation, date_sortie, millesime) VALUES ($1, $2, $3, $4, $5::date, "
+            "$6::date, $7::int) RETURNING id_pvd), "
+            "c AS (INSERT INTO territoire_communes (id_pvd, code_insee, rang) "
+            "SELECT t.id_pvd, code, n - 1 FROM t, unnest($8::text[]) WITH ORDINALITY AS "
+            "u(code, n)) "
+            "INSERT INTO territoire_epcis (id_pvd, siren, rang) "
+            "SELECT t.id_pvd, siren, n - 1 FROM t, unnest($9::text[]) WITH ORDINALITY AS "
+            "u(siren, n)",
+            9, params, err);
     }
     free(communes);
     free(epcis);
@@ -166,16 +137,16 @@ enum db_result territoire_replace(struct db_tx *tx, const struct territoire_writ
     const char *params[7] = {
         w->id_pvd,      w->nom,   w->code_departement, w->code_region, w->date_designation,
         w->date_sortie, millesime};
-    r = exec(tx->conn,
-             "UPDATE territoires SET nom = $2, code_departement = $3, code_region = $4, "
-             "date_designation = $5::date, date_sortie = $6::date, millesime = $7::int, "
-             "revision = revision + 1, modifie_le = now() WHERE id_pvd = $1",
-             7, params, err);
+    r = pg_exec_command(tx->conn,
+                        "UPDATE territoires SET nom = $2, code_departement = $3, code_region = $4, "
+                        "date_designation = $5::date, date_sortie = $6::date, millesime = $7::int, "
+                        "revision = revision + 1, modifie_le = now() WHERE id_pvd = $1",
+                        7, params, err);
     if (r == DB_OK)
-        r = exec(tx->conn,
-                 "WITH c AS (DELETE FROM territoire_communes WHERE id_pvd = $1) "
-                 "DELETE FROM territoire_epcis WHERE id_pvd = $1",
-                 1, id, err);
+        r = pg_exec_command(tx->conn,
+                            "WITH c AS (DELETE FROM territoire_communes WHERE id_pvd = $1) "
+                            "DELETE FROM territoire_epcis WHERE id_pvd = $1",
+                            1, id, err);
     if (r == DB_OK)
         r = insert_members(tx, w, err);
     if (r == DB_OK)
@@ -193,7 +164,7 @@ enum db_result territoire_communes_owners(struct db_conn *conn, const char *cons
                                           struct db_error *err)
 {
     *found = 0;
-    char *list = array_literal(codes, count);
+    char *list = pg_text_array_literal(codes, count);
     if (!list)
         return DB_FAILED;
     const char *params[2] = {list, except_id_pvd};

@@ -67,8 +67,11 @@ static const char *const axe_editable[] = {"numero",      "intitule", "enjeux",
 
 /* Validates an axe body; 400 or 422 (unknown partenaires) sent when false. */
 static bool axe_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                               struct _u_response *res, const json_t *body)
+                               struct _u_response *res, const json_t *body,
+                               const struct projet_row *object, struct territoire_scope *scope)
 {
+    (void)object;
+    (void)scope;
     struct axe_body in;
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
@@ -85,7 +88,7 @@ static bool axe_valid_or_reply(struct request_ctx *ctx, const struct _u_request 
         const char *id = json_string_value(json_array_get(p, i));
         char pointer[48];
         snprintf(pointer, sizeof pointer, "/partenaires/%zu", i);
-        if (!gouv_is_uuid(id))
+        if (!query_is_uuid(id))
             field_errors_add(&errs, pointer, NULL, "format-invalide",
                              "L'identifiant d'une organisation est un UUID.");
         for (size_t j = 0; id && j < i; j++) {
@@ -96,7 +99,7 @@ static bool axe_valid_or_reply(struct request_ctx *ctx, const struct _u_request 
         }
     }
     if (errs.count > 0) {
-        gouv_respond_invalid(ctx, req, res, &errs);
+        respond_invalid_body(ctx, req, res, &errs);
         return false;
     }
     if (!p || json_array_size(p) == 0)
@@ -114,12 +117,20 @@ static bool axe_valid_or_reply(struct request_ctx *ctx, const struct _u_request 
                             "Aucune organisation n'a l'identifiant %s.", lower);
     }
     json_decref(found);
-    if (rule_report_any(&violations)) {
-        programme_respond_violations(ctx, req, res, &violations);
-        return false;
-    }
-    return true;
+    return programme_rules_hold_or_reply(ctx, req, res, &violations);
 }
+
+static const struct gouv_kind axe_kind = {
+    .kind = PROJET_AXE,
+    .what_404 = AXE_404,
+    .editable = axe_editable,
+    .valid = axe_valid_or_reply,
+    .insert = axe_insert,
+    .update = axe_update,
+    .what_409_insert = "Ce territoire a déjà un axe stratégique de ce numéro.",
+    .what_409_update = "Ce territoire a déjà un axe stratégique de ce numéro.",
+    .location_prefix = "/api/v1/axes-strategiques/",
+};
 
 void handle_list_axes(const struct _u_request *req, struct _u_response *res,
                       struct request_ctx *ctx)
@@ -139,11 +150,8 @@ void handle_create_axe(const struct _u_request *req, struct _u_response *res,
     static const char *const known[] = {"id_pvd", NULL};
     FIELD_ERRORS(errs);
     query_check_known(req, known, &errs);
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
-                               &errs);
+    if (!query_errors_or_reply(ctx, req, res, &errs))
         return;
-    }
     struct territoire_scope scope;
     if (!programme_territoire_or_reply(ctx, req, res, ACTION_PROJET_WRITE, query_get(req, "id_pvd"),
                                        TERRITOIRE_404, &scope))
@@ -151,72 +159,19 @@ void handle_create_axe(const struct _u_request *req, struct _u_response *res,
     json_t *body = NULL;
     if (!json_body_read_or_reply(ctx, req, res, &body))
         return;
-    if (axe_valid_or_reply(ctx, req, res, body)) {
+    if (axe_kind.valid(ctx, req, res, body, NULL, &scope)) {
         char *text = gouv_dump(body);
-        gouv_mutate_and_reply(ctx, req, res, PROJET_AXE, GOUV_CREER, scope.id_pvd, NULL, axe_insert,
-                              text, &scope, "Ce territoire a déjà un axe stratégique de ce numéro.",
-                              "/api/v1/axes-strategiques/");
+        gouv_mutate_and_reply(ctx, req, res, PROJET_AXE, GOUV_CREER, scope.id_pvd, NULL,
+                              axe_kind.insert, text, &scope, axe_kind.what_409_insert,
+                              axe_kind.location_prefix);
         free(text);
     }
     json_decref(body);
 }
 
-static const char *const one_id[] = {"id", NULL};
-
-void handle_get_axe(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx)
-{
-    struct projet_row row;
-    struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_AXE, "id", one_id, ACTION_PROJET_READ, AXE_404,
-                              &row, &scope))
-        return;
-    gouv_send_object(req, res, &row);
-    projet_row_release(&row);
-}
-
-void handle_update_axe(const struct _u_request *req, struct _u_response *res,
-                       struct request_ctx *ctx)
-{
-    struct projet_row row;
-    struct territoire_scope scope;
-    char etag[24];
-    json_t *patch = NULL, *merged = NULL;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_AXE, "id", one_id, ACTION_PROJET_WRITE, AXE_404,
-                              &row, &scope))
-        return;
-    if (!gouv_if_match_or_reply(ctx, req, res, &row, etag) ||
-        !json_body_read_or_reply(ctx, req, res, &patch))
-        goto out;
-    merged = gouv_merge_patch(row.json, axe_editable, patch);
-    if (!merged)
-        die_bug("axe representation unreadable");
-    if (axe_valid_or_reply(ctx, req, res, merged)) {
-        char *text = gouv_dump(merged);
-        gouv_mutate_and_reply(ctx, req, res, PROJET_AXE, GOUV_MODIFIER, row.id, etag, axe_update,
-                              text, &scope, "Ce territoire a déjà un axe stratégique de ce numéro.",
-                              NULL);
-        free(text);
-    }
-out:
-    json_decref(merged);
-    json_decref(patch);
-    projet_row_release(&row);
-}
-
-void handle_delete_axe(const struct _u_request *req, struct _u_response *res,
-                       struct request_ctx *ctx)
-{
-    struct projet_row row;
-    struct territoire_scope scope;
-    char etag[24];
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_AXE, "id", one_id, ACTION_PROJET_WRITE, AXE_404,
-                              &row, &scope))
-        return;
-    if (gouv_if_match_or_reply(ctx, req, res, &row, etag))
-        gouv_mutate_and_reply(ctx, req, res, PROJET_AXE, GOUV_SUPPRIMER, row.id, etag, NULL, NULL,
-                              &scope, "", NULL);
-    projet_row_release(&row);
-}
+GOUV_HANDLER(handle_get_axe, gouv_handle_get, &axe_kind)
+GOUV_HANDLER(handle_update_axe, gouv_handle_update, &axe_kind)
+GOUV_HANDLER(handle_delete_axe, gouv_handle_delete, &axe_kind)
 
 /* ---- Indicateurs ------------------------------------------------------- */
 
@@ -283,114 +238,42 @@ static const char *const indicateur_editable[] = {
     "date_reference", "valeur_cible", "date_cible", NULL};
 
 static bool indicateur_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                      struct _u_response *res, const json_t *body)
+                                      struct _u_response *res, const json_t *body,
+                                      const struct projet_row *object,
+                                      struct territoire_scope *scope)
 {
+    (void)object;
+    (void)scope;
     struct indicateur_body in;
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
     if (!json_spec_apply(body, indicateur_fields, &in, "", &errs)) {
-        gouv_respond_invalid(ctx, req, res, &errs);
+        respond_invalid_body(ctx, req, res, &errs);
         return false;
     }
     struct rule_report violations = {0};
     indicateur_dates_check(in.date_reference.year != 0, in.date_reference, in.date_cible.year != 0,
                            in.date_cible, &violations);
-    if (rule_report_any(&violations)) {
-        programme_respond_violations(ctx, req, res, &violations);
-        return false;
-    }
-    return true;
+    return programme_rules_hold_or_reply(ctx, req, res, &violations);
 }
 
-static const char *const parent_list[] = {"id", "limite", "curseur", NULL};
+static const struct gouv_kind indicateur_kind = {
+    .kind = PROJET_INDICATEUR,
+    .what_404 = INDICATEUR_404,
+    .editable = indicateur_editable,
+    .valid = indicateur_valid_or_reply,
+    .insert = indicateur_insert,
+    .update = indicateur_update,
+    .what_409_insert = "L'axe a changé.",
+    .what_409_update = "L'indicateur a changé.",
+    .location_prefix = "/api/v1/indicateurs/",
+};
 
-void handle_list_indicateurs(const struct _u_request *req, struct _u_response *res,
-                             struct request_ctx *ctx)
-{
-    struct projet_row axe;
-    struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_AXE, "id", parent_list, ACTION_PROJET_READ,
-                              AXE_404, &axe, &scope))
-        return;
-    gouv_send_children(ctx, req, res, parent_list, PROJET_INDICATEUR, axe.id);
-    projet_row_release(&axe);
-}
-
-void handle_create_indicateur(const struct _u_request *req, struct _u_response *res,
-                              struct request_ctx *ctx)
-{
-    struct projet_row axe;
-    struct territoire_scope scope;
-    json_t *body = NULL;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_AXE, "id", one_id, ACTION_PROJET_WRITE, AXE_404,
-                              &axe, &scope))
-        return;
-    if (json_body_read_or_reply(ctx, req, res, &body) &&
-        indicateur_valid_or_reply(ctx, req, res, body)) {
-        char *text = gouv_dump(body);
-        gouv_mutate_and_reply(ctx, req, res, PROJET_INDICATEUR, GOUV_CREER, axe.id, NULL,
-                              indicateur_insert, text, &scope, "L'axe a changé.",
-                              "/api/v1/indicateurs/");
-        free(text);
-    }
-    json_decref(body);
-    projet_row_release(&axe);
-}
-
-void handle_get_indicateur(const struct _u_request *req, struct _u_response *res,
-                           struct request_ctx *ctx)
-{
-    struct projet_row row;
-    struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_INDICATEUR, "id", one_id, ACTION_PROJET_READ,
-                              INDICATEUR_404, &row, &scope))
-        return;
-    gouv_send_object(req, res, &row);
-    projet_row_release(&row);
-}
-
-void handle_update_indicateur(const struct _u_request *req, struct _u_response *res,
-                              struct request_ctx *ctx)
-{
-    struct projet_row row;
-    struct territoire_scope scope;
-    char etag[24];
-    json_t *patch = NULL, *merged = NULL;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_INDICATEUR, "id", one_id, ACTION_PROJET_WRITE,
-                              INDICATEUR_404, &row, &scope))
-        return;
-    if (!gouv_if_match_or_reply(ctx, req, res, &row, etag) ||
-        !json_body_read_or_reply(ctx, req, res, &patch))
-        goto out;
-    merged = gouv_merge_patch(row.json, indicateur_editable, patch);
-    if (!merged)
-        die_bug("indicateur representation unreadable");
-    if (indicateur_valid_or_reply(ctx, req, res, merged)) {
-        char *text = gouv_dump(merged);
-        gouv_mutate_and_reply(ctx, req, res, PROJET_INDICATEUR, GOUV_MODIFIER, row.id, etag,
-                              indicateur_update, text, &scope, "L'indicateur a changé.", NULL);
-        free(text);
-    }
-out:
-    json_decref(merged);
-    json_decref(patch);
-    projet_row_release(&row);
-}
-
-void handle_delete_indicateur(const struct _u_request *req, struct _u_response *res,
-                              struct request_ctx *ctx)
-{
-    struct projet_row row;
-    struct territoire_scope scope;
-    char etag[24];
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_INDICATEUR, "id", one_id, ACTION_PROJET_WRITE,
-                              INDICATEUR_404, &row, &scope))
-        return;
-    if (gouv_if_match_or_reply(ctx, req, res, &row, etag))
-        gouv_mutate_and_reply(ctx, req, res, PROJET_INDICATEUR, GOUV_SUPPRIMER, row.id, etag, NULL,
-                              NULL, &scope, "", NULL);
-    projet_row_release(&row);
-}
+GOUV_HANDLER(handle_list_indicateurs, gouv_handle_list_children, &axe_kind, PROJET_INDICATEUR)
+GOUV_HANDLER(handle_create_indicateur, gouv_handle_create_child, &axe_kind, &indicateur_kind)
+GOUV_HANDLER(handle_get_indicateur, gouv_handle_get, &indicateur_kind)
+GOUV_HANDLER(handle_update_indicateur, gouv_handle_update, &indicateur_kind)
+GOUV_HANDLER(handle_delete_indicateur, gouv_handle_delete, &indicateur_kind)
 
 /* ---- Mesures ----------------------------------------------------------- */
 
@@ -420,49 +303,33 @@ static const struct json_field mesure_fields[] = {
     JSON_FIELDS_END,
 };
 
-void handle_list_mesures(const struct _u_request *req, struct _u_response *res,
-                         struct request_ctx *ctx)
+/* A mesure: its body, then its date not in the future. */
+static bool mesure_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                  struct _u_response *res, const json_t *body,
+                                  const struct projet_row *object, struct territoire_scope *scope)
 {
-    struct projet_row indicateur;
-    struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_INDICATEUR, "id", parent_list,
-                              ACTION_PROJET_READ, INDICATEUR_404, &indicateur, &scope))
-        return;
-    gouv_send_children(ctx, req, res, parent_list, PROJET_MESURE, indicateur.id);
-    projet_row_release(&indicateur);
-}
-
-void handle_create_mesure(const struct _u_request *req, struct _u_response *res,
-                          struct request_ctx *ctx)
-{
-    struct projet_row indicateur;
-    struct territoire_scope scope;
-    json_t *body = NULL;
+    (void)object;
+    (void)scope;
     struct mesure_body in;
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_INDICATEUR, "id", one_id, ACTION_PROJET_WRITE,
-                              INDICATEUR_404, &indicateur, &scope))
-        return;
-    if (!json_body_read_or_reply(ctx, req, res, &body))
-        goto out;
     if (!json_spec_apply(body, mesure_fields, &in, "", &errs)) {
-        gouv_respond_invalid(ctx, req, res, &errs);
-        goto out;
+        respond_invalid_body(ctx, req, res, &errs);
+        return false;
     }
     struct date today;
     programme_today(&today);
     struct rule_report violations = {0};
-    if (indicateur_mesure_date_check(in.date, today, &violations)) {
-        programme_respond_violations(ctx, req, res, &violations);
-        goto out;
-    }
-    char *text = gouv_dump(body);
-    gouv_mutate_and_reply(ctx, req, res, PROJET_MESURE, GOUV_CREER, indicateur.id, NULL,
-                          mesure_insert, text, &scope,
-                          "Cet indicateur a déjà une mesure à cette date.", NULL);
-    free(text);
-out:
-    json_decref(body);
-    projet_row_release(&indicateur);
+    indicateur_mesure_date_check(in.date, today, &violations);
+    return programme_rules_hold_or_reply(ctx, req, res, &violations);
 }
+
+static const struct gouv_kind mesure_kind = {
+    .kind = PROJET_MESURE,
+    .valid = mesure_valid_or_reply,
+    .insert = mesure_insert,
+    .what_409_insert = "Cet indicateur a déjà une mesure à cette date.",
+};
+
+GOUV_HANDLER(handle_list_mesures, gouv_handle_list_children, &indicateur_kind, PROJET_MESURE)
+GOUV_HANDLER(handle_create_mesure, gouv_handle_create_child, &indicateur_kind, &mesure_kind)

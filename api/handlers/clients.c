@@ -92,14 +92,6 @@ static void send_with_secret(struct _u_response *res, int status, const char *js
     respond_json_new(res, status, body);
 }
 
-static void send_client(struct _u_response *res, int status, const char *json)
-{
-    char etag[24];
-    http_etag(json, strlen(json), etag);
-    u_map_put(res->map_header, "ETag", etag);
-    respond_json_raw(res, status, json, strlen(json));
-}
-
 struct client_body {
     const char *nom;
     int role;
@@ -175,11 +167,8 @@ void handle_create_client(const struct _u_request *req, struct _u_response *res,
         return;
     json_spec_apply(body, client_fields, &in, "", &errs);
     habilitation_read_perimeter(in.perimetre, &perimeter, &errs);
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_CHAMPS_INVALIDES,
-                               "Le corps de la requête contient des champs invalides.", &errs);
+    if (!body_errors_or_reply(ctx, req, res, &errs))
         goto out;
-    }
     snap = referentiel_store_acquire(ctx->app->referentiel);
     if (snap == NULL) {
         respond_unavailable(ctx, req, res, "Référentiel des communes non chargé.");
@@ -212,9 +201,7 @@ void handle_create_client(const struct _u_request *req, struct _u_response *res,
     if (r != DB_OK) {
         respond_db_error(ctx, req, res, r, &err);
     } else {
-        char location[64];
-        snprintf(location, sizeof location, "/api/v1/clients/%s", id);
-        u_map_put(res->map_header, "Location", location);
+        http_set_location(res, "/api/v1/clients/", id);
         send_with_secret(res, 201, work.created.json, secret);
     }
     OPENSSL_cleanse(secret, sizeof secret);
@@ -281,11 +268,8 @@ void handle_list_clients(const struct _u_request *req, struct _u_response *res,
         return;
     query_check_known(req, known, &errs);
     query_limit(req, &limit, &errs);
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
-                               &errs);
+    if (!query_errors_or_reply(ctx, req, res, &errs))
         return;
-    }
     uint32_t fp = cursor_fingerprint("");
     if (!query_cursor_or_reply(ctx, req, res, "clients", fp, key, &after))
         return;
@@ -362,7 +346,7 @@ static void change_client(const struct _u_request *req, struct _u_response *res,
     else if (rotate)
         send_with_secret(res, 200, work.after.json, secret);
     else
-        send_client(res, 200, work.after.json);
+        respond_json_etag(res, 200, work.after.json);
     if (rotate)
         OPENSSL_cleanse(secret, sizeof secret);
     client_row_release(&work.after);

@@ -22,9 +22,6 @@
 #define TERRITOIRE_404 "Aucun territoire visible n'a cet identifiant."
 #define MEMBRES_MAX    100
 
-static const char *const one_id[] = {"id", NULL};
-static const char *const parent_list[] = {"id", "limite", "curseur", NULL};
-
 static const char *const qualites[] = {
     "executif_commune",    "executif_epci", "chef_projet", "prefet",
     "signataire_adhesion", "partenaire",    "autre",       NULL};
@@ -35,11 +32,6 @@ static const char *const types_decision[] = {"valide_strategie",
                                              "abandonne_fiche",
                                              "autre",
                                              NULL};
-
-static bool uuid_check(const char *s)
-{
-    return gouv_is_uuid(s);
-}
 
 /* ---- Comités ----------------------------------------------------------- */
 
@@ -99,7 +91,7 @@ static const struct json_field membre_fields[] = {
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct membre_body, organisation_id),
      .nullable = true,
-     .check = uuid_check,
+     .check = query_is_uuid,
      .check_message = "L'identifiant d'une organisation est un UUID."},
     {.name = "nom",
      .kind = JSON_FIELD_STRING,
@@ -151,7 +143,7 @@ static bool comite_valid_or_reply(struct request_ctx *ctx, const struct _u_reque
             json_spec_apply(item, membre_fields, &m[i], prefix, &errs);
     }
     if (errs.count > 0 || errs.dropped > 0) {
-        gouv_respond_invalid(ctx, req, res, &errs);
+        respond_invalid_body(ctx, req, res, &errs);
         return false;
     }
     if (!id_pvd)
@@ -197,11 +189,7 @@ static bool comite_valid_or_reply(struct request_ctx *ctx, const struct _u_reque
         struct comite_exigences exigences = comite_exigences_view(&besoins);
         comite_r40_check(membres, count, &exigences, &violations);
     }
-    if (rule_report_any(&violations)) {
-        programme_respond_violations(ctx, req, res, &violations);
-        return false;
-    }
-    return true;
+    return programme_rules_hold_or_reply(ctx, req, res, &violations);
 }
 
 static bool authorize_creation(struct request_ctx *ctx, const struct _u_request *req,
@@ -241,11 +229,8 @@ void handle_create_comite(const struct _u_request *req, struct _u_response *res,
     static const char *const known[] = {NULL};
     FIELD_ERRORS(errs);
     query_check_known(req, known, &errs);
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
-                               &errs);
+    if (!query_errors_or_reply(ctx, req, res, &errs))
         return;
-    }
     json_t *body = NULL;
     struct territoire_scope scope;
     if (!json_body_read_or_reply(ctx, req, res, &body))
@@ -262,46 +247,27 @@ void handle_create_comite(const struct _u_request *req, struct _u_response *res,
     json_decref(body);
 }
 
-void handle_get_comite(const struct _u_request *req, struct _u_response *res,
-                       struct request_ctx *ctx)
+/* A comité's update: its body without id_pvd, R40 on the comité's territoire. */
+static bool comite_update_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                         struct _u_response *res, const json_t *body,
+                                         const struct projet_row *object,
+                                         struct territoire_scope *scope)
 {
-    struct projet_row row;
-    struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_COMITE, "id", one_id, ACTION_PROJET_READ,
-                              COMITE_404, &row, &scope))
-        return;
-    gouv_send_object(req, res, &row);
-    projet_row_release(&row);
+    return comite_valid_or_reply(ctx, req, res, body, comite_update_fields, object->id_pvd, NULL,
+                                 scope);
 }
 
-void handle_update_comite(const struct _u_request *req, struct _u_response *res,
-                          struct request_ctx *ctx)
-{
-    struct projet_row row;
-    struct territoire_scope scope;
-    char etag[24];
-    json_t *patch = NULL, *merged = NULL;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_COMITE, "id", one_id, ACTION_PROJET_WRITE,
-                              COMITE_404, &row, &scope))
-        return;
-    if (!gouv_if_match_or_reply(ctx, req, res, &row, etag) ||
-        !json_body_read_or_reply(ctx, req, res, &patch))
-        goto out;
-    merged = gouv_merge_patch(row.json, comite_editable, patch);
-    if (!merged)
-        die_bug("comite representation unreadable");
-    if (comite_valid_or_reply(ctx, req, res, merged, comite_update_fields, row.id_pvd, NULL,
-                              &scope)) {
-        char *text = gouv_dump(merged);
-        gouv_mutate_and_reply(ctx, req, res, PROJET_COMITE, GOUV_MODIFIER, row.id, etag,
-                              comite_update, text, &scope, "Le comité a changé.", NULL);
-        free(text);
-    }
-out:
-    json_decref(merged);
-    json_decref(patch);
-    projet_row_release(&row);
-}
+static const struct gouv_kind comite_kind = {
+    .kind = PROJET_COMITE,
+    .what_404 = COMITE_404,
+    .editable = comite_editable,
+    .valid = comite_update_valid_or_reply,
+    .update = comite_update,
+    .what_409_update = "Le comité a changé.",
+};
+
+GOUV_HANDLER(handle_get_comite, gouv_handle_get, &comite_kind)
+GOUV_HANDLER(handle_update_comite, gouv_handle_update, &comite_kind)
 
 /* The list: comités of the caller's perimeter (projet.lire on each one's
  * territoire), by id_pvd, optionally only territoire id_pvd's. Rows outside
@@ -320,11 +286,8 @@ void handle_list_comites(const struct _u_request *req, struct _u_response *res,
     if (id_pvd && (strlen(id_pvd) < 1 || strlen(id_pvd) > 16))
         field_errors_add(&errs, "/id_pvd", "id_pvd", "format-invalide",
                          "L'identifiant d'un territoire a la forme pvd-27-58-900.");
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
-                               &errs);
+    if (!query_errors_or_reply(ctx, req, res, &errs))
         return;
-    }
     snprintf(canon, sizeof canon, "t=%s", id_pvd ? id_pvd : "");
     uint32_t fp = cursor_fingerprint(canon);
     if (!query_cursor_or_reply(ctx, req, res, "comites", fp, key, &after))
@@ -409,89 +372,36 @@ static const struct json_field seance_fields[] = {
 static const char *const seance_editable[] = {"date", "ordre_du_jour", "compte_rendu", NULL};
 
 static bool seance_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                  struct _u_response *res, const json_t *body)
+                                  struct _u_response *res, const json_t *body,
+                                  const struct projet_row *object, struct territoire_scope *scope)
 {
+    (void)object;
+    (void)scope;
     struct seance_body in;
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
     if (json_spec_apply(body, seance_fields, &in, "", &errs))
         return true;
-    gouv_respond_invalid(ctx, req, res, &errs);
+    respond_invalid_body(ctx, req, res, &errs);
     return false;
 }
 
-void handle_list_seances(const struct _u_request *req, struct _u_response *res,
-                         struct request_ctx *ctx)
-{
-    struct projet_row comite;
-    struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_COMITE, "id", parent_list, ACTION_PROJET_READ,
-                              COMITE_404, &comite, &scope))
-        return;
-    gouv_send_children(ctx, req, res, parent_list, PROJET_SEANCE, comite.id);
-    projet_row_release(&comite);
-}
+static const struct gouv_kind seance_kind = {
+    .kind = PROJET_SEANCE,
+    .what_404 = SEANCE_404,
+    .editable = seance_editable,
+    .valid = seance_valid_or_reply,
+    .insert = seance_insert,
+    .update = seance_update,
+    .what_409_insert = "Le comité a changé.",
+    .what_409_update = "La séance a changé.",
+    .location_prefix = "/api/v1/seances/",
+};
 
-void handle_create_seance(const struct _u_request *req, struct _u_response *res,
-                          struct request_ctx *ctx)
-{
-    struct projet_row comite;
-    struct territoire_scope scope;
-    json_t *body = NULL;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_COMITE, "id", one_id, ACTION_PROJET_WRITE,
-                              COMITE_404, &comite, &scope))
-        return;
-    if (json_body_read_or_reply(ctx, req, res, &body) &&
-        seance_valid_or_reply(ctx, req, res, body)) {
-        char *text = gouv_dump(body);
-        gouv_mutate_and_reply(ctx, req, res, PROJET_SEANCE, GOUV_CREER, comite.id, NULL,
-                              seance_insert, text, &scope, "Le comité a changé.",
-                              "/api/v1/seances/");
-        free(text);
-    }
-    json_decref(body);
-    projet_row_release(&comite);
-}
-
-void handle_get_seance(const struct _u_request *req, struct _u_response *res,
-                       struct request_ctx *ctx)
-{
-    struct projet_row row;
-    struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_SEANCE, "id", one_id, ACTION_PROJET_READ,
-                              SEANCE_404, &row, &scope))
-        return;
-    gouv_send_object(req, res, &row);
-    projet_row_release(&row);
-}
-
-void handle_update_seance(const struct _u_request *req, struct _u_response *res,
-                          struct request_ctx *ctx)
-{
-    struct projet_row row;
-    struct territoire_scope scope;
-    char etag[24];
-    json_t *patch = NULL, *merged = NULL;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_SEANCE, "id", one_id, ACTION_PROJET_WRITE,
-                              SEANCE_404, &row, &scope))
-        return;
-    if (!gouv_if_match_or_reply(ctx, req, res, &row, etag) ||
-        !json_body_read_or_reply(ctx, req, res, &patch))
-        goto out;
-    merged = gouv_merge_patch(row.json, seance_editable, patch);
-    if (!merged)
-        die_bug("seance representation unreadable");
-    if (seance_valid_or_reply(ctx, req, res, merged)) {
-        char *text = gouv_dump(merged);
-        gouv_mutate_and_reply(ctx, req, res, PROJET_SEANCE, GOUV_MODIFIER, row.id, etag,
-                              seance_update, text, &scope, "La séance a changé.", NULL);
-        free(text);
-    }
-out:
-    json_decref(merged);
-    json_decref(patch);
-    projet_row_release(&row);
-}
+GOUV_HANDLER(handle_list_seances, gouv_handle_list_children, &comite_kind, PROJET_SEANCE)
+GOUV_HANDLER(handle_create_seance, gouv_handle_create_child, &comite_kind, &seance_kind)
+GOUV_HANDLER(handle_get_seance, gouv_handle_get, &seance_kind)
+GOUV_HANDLER(handle_update_seance, gouv_handle_update, &seance_kind)
 
 /* ---- Décisions --------------------------------------------------------- */
 
@@ -517,62 +427,46 @@ static const struct json_field decision_fields[] = {
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct decision_body, convention_id),
      .nullable = true,
-     .check = uuid_check,
+     .check = query_is_uuid,
      .check_message = "L'identifiant d'une convention est un UUID."},
     JSON_FIELDS_END,
 };
 
-void handle_list_decisions(const struct _u_request *req, struct _u_response *res,
-                           struct request_ctx *ctx)
+/* A décision: its body, then the convention it names (if any) in the
+ * séance's territoire. */
+static bool decision_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                    struct _u_response *res, const json_t *body,
+                                    const struct projet_row *seance, struct territoire_scope *scope)
 {
-    struct projet_row seance;
-    struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_SEANCE, "id", parent_list, ACTION_PROJET_READ,
-                              SEANCE_404, &seance, &scope))
-        return;
-    gouv_send_children(ctx, req, res, parent_list, PROJET_DECISION, seance.id);
-    projet_row_release(&seance);
-}
-
-void handle_create_decision(const struct _u_request *req, struct _u_response *res,
-                            struct request_ctx *ctx)
-{
-    struct projet_row seance;
-    struct territoire_scope scope;
+    (void)scope;
     struct decision_body in;
-    json_t *body = NULL;
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
-    if (!gouv_object_or_reply(ctx, req, res, PROJET_SEANCE, "id", one_id, ACTION_PROJET_WRITE,
-                              SEANCE_404, &seance, &scope))
-        return;
-    if (!json_body_read_or_reply(ctx, req, res, &body))
-        goto out;
     if (!json_spec_apply(body, decision_fields, &in, "", &errs)) {
-        gouv_respond_invalid(ctx, req, res, &errs);
-        goto out;
+        respond_invalid_body(ctx, req, res, &errs);
+        return false;
     }
-    if (in.convention_id) {
-        char convention_pvd[17];
-        struct db_error err = {{0}, {0}};
-        enum db_result r =
-            convention_territoire(ctx->app->pool, in.convention_id, convention_pvd, &err);
-        if (r != DB_OK && r != DB_NOT_FOUND) {
-            respond_db_error(ctx, req, res, r, &err);
-            goto out;
-        }
-        struct rule_report violations = {0};
-        if (decision_convention_check(r == DB_OK ? convention_pvd : NULL, seance.id_pvd,
-                                      &violations)) {
-            programme_respond_violations(ctx, req, res, &violations);
-            goto out;
-        }
+    if (!in.convention_id)
+        return true;
+    char convention_pvd[17];
+    struct db_error err = {{0}, {0}};
+    enum db_result r =
+        convention_territoire(ctx->app->pool, in.convention_id, convention_pvd, &err);
+    if (r != DB_OK && r != DB_NOT_FOUND) {
+        respond_db_error(ctx, req, res, r, &err);
+        return false;
     }
-    char *text = gouv_dump(body);
-    gouv_mutate_and_reply(ctx, req, res, PROJET_DECISION, GOUV_CREER, seance.id, NULL,
-                          decision_insert, text, &scope, "La séance a changé.", NULL);
-    free(text);
-out:
-    json_decref(body);
-    projet_row_release(&seance);
+    struct rule_report violations = {0};
+    decision_convention_check(r == DB_OK ? convention_pvd : NULL, seance->id_pvd, &violations);
+    return programme_rules_hold_or_reply(ctx, req, res, &violations);
 }
+
+static const struct gouv_kind decision_kind = {
+    .kind = PROJET_DECISION,
+    .valid = decision_valid_or_reply,
+    .insert = decision_insert,
+    .what_409_insert = "La séance a changé.",
+};
+
+GOUV_HANDLER(handle_list_decisions, gouv_handle_list_children, &seance_kind, PROJET_DECISION)
+GOUV_HANDLER(handle_create_decision, gouv_handle_create_child, &seance_kind, &decision_kind)

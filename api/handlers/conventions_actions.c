@@ -36,13 +36,6 @@ static void prefix_pointers(struct rule_report *r, size_t from, const char *pref
     }
 }
 
-static void respond_body_errors(struct request_ctx *ctx, const struct _u_request *req,
-                                struct _u_response *res, const struct field_errors *errs)
-{
-    respond_problem_fields(ctx, req, res, PROBLEM_CHAMPS_INVALIDES,
-                           "Le corps de la requête contient des champs invalides.", errs);
-}
-
 static void respond_etat(struct request_ctx *ctx, const struct _u_request *req,
                          struct _u_response *res, const struct convention_row *row,
                          const char *expected)
@@ -68,7 +61,7 @@ static const struct json_field signature_fields[] = {
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct signature_body, signataire_id),
      .required = true,
-     .check = convention_is_uuid,
+     .check = query_is_uuid,
      .check_message = "Identifiant de signataire (UUID) attendu."},
     {.name = "date_signature",
      .kind = JSON_FIELD_DATE,
@@ -110,19 +103,15 @@ void handle_sign_convention(const struct _u_request *req, struct _u_response *re
     struct territoire_scope scope;
     json_t *body = NULL;
     FIELD_ERRORS(errs);
-    if (!convention_load_path_or_reply(ctx, req, res, ACTION_CONVENTION_SIGN, NULL, &row, &scope))
-        return;
     char etag[24];
-    convention_etag(&row, etag);
-    if (!json_body_read_or_reply(ctx, req, res, &body))
-        goto out;
+    if (!convention_write_begin_or_reply(ctx, req, res, ACTION_CONVENTION_SIGN, &row, &scope, etag,
+                                         &body))
+        return;
     struct signature_body in;
     memset(&in, 0, sizeof in);
     json_spec_apply(body, signature_fields, &in, "", &errs);
-    if (errs.count > 0) {
-        respond_body_errors(ctx, req, res, &errs);
+    if (!body_errors_or_reply(ctx, req, res, &errs))
         goto out;
-    }
     if (!if_match_or_reply(ctx, req, res, etag))
         goto out;
     if (row.etat != CONVENTION_EN_SIGNATURE) {
@@ -142,10 +131,8 @@ void handle_sign_convention(const struct _u_request *req, struct _u_response *re
         rule_report_add(&violations, "", "signataire-sans-signature", "/signataire_id",
                         "Un signataire « en présence de » assiste à la signature sans signer.");
     }
-    if (rule_report_any(&violations)) {
-        programme_respond_violations(ctx, req, res, &violations);
+    if (!programme_rules_hold_or_reply(ctx, req, res, &violations))
         goto out;
-    }
     if (target->s.has_date_signature) {
         convention_respond_conflict(ctx, req, res, "/signataire_id", "signature-deja-enregistree",
                                     "La signature de ce signataire est déjà enregistrée.");
@@ -183,10 +170,8 @@ void handle_sign_convention(const struct _u_request *req, struct _u_response *re
     convention_dates_futures_check(&input, today, &violations);
     convention_r8_check(&input, &violations); /* R8: délibération on or before the signature */
     body_pointers(&violations, 0);
-    if (rule_report_any(&violations)) {
-        programme_respond_violations(ctx, req, res, &violations);
+    if (!programme_rules_hold_or_reply(ctx, req, res, &violations))
         goto out;
-    }
     char sig[11], delib[11];
     date_format(in.date_signature, sig);
     if (in.has_date_deliberation)
@@ -202,15 +187,7 @@ void handle_sign_convention(const struct _u_request *req, struct _u_response *re
     work.by = ctx->principal->acteur;
     work.revision = row.revision;
     work.scope = &jscope;
-    struct journal_actor actor = auth_journal_actor(ctx);
-    struct db_error err = {{0}, {0}};
-    enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
-                                       signature_unit, &work, &err);
-    if (r == DB_CONFLICT && work.stale)
-        convention_respond_stale(ctx, req, res);
-    else if (r != DB_OK)
-        respond_db_error(ctx, req, res, r, &err);
-    else
+    if (convention_mutate_or_reply(ctx, req, res, signature_unit, &work, &work.stale, NULL))
         convention_send(req, res, ctx, 200, &work.after, &scope, NULL);
     convention_row_release(&work.after);
 out:
@@ -293,13 +270,10 @@ void handle_transition_convention(const struct _u_request *req, struct _u_respon
     struct territoire_scope scope;
     json_t *body = NULL;
     FIELD_ERRORS(errs);
-    if (!convention_load_path_or_reply(ctx, req, res, ACTION_CONVENTION_TRANSITION, NULL, &row,
-                                       &scope))
-        return;
     char etag[24];
-    convention_etag(&row, etag);
-    if (!json_body_read_or_reply(ctx, req, res, &body))
-        goto out;
+    if (!convention_write_begin_or_reply(ctx, req, res, ACTION_CONVENTION_TRANSITION, &row, &scope,
+                                         etag, &body))
+        return;
     struct transition_body in;
     memset(&in, 0, sizeof in);
     json_spec_apply(body, transition_fields, &in, "", &errs);
@@ -311,10 +285,8 @@ void handle_transition_convention(const struct _u_request *req, struct _u_respon
                                "signee, relayee, abandonnee."
                              : "États d'une convention-cadre : brouillon, en_concertation, "
                                "validee_comite, en_signature, signee, echue, resiliee.");
-    if (errs.count > 0) {
-        respond_body_errors(ctx, req, res, &errs);
+    if (!body_errors_or_reply(ctx, req, res, &errs))
         goto out;
-    }
     if (!if_match_or_reply(ctx, req, res, etag))
         goto out;
     enum role role = ctx->principal->authz.role;
@@ -385,25 +357,15 @@ void handle_transition_convention(const struct _u_request *req, struct _u_respon
         }
         convention_r9_check(axes, count, &violations); /* R9 */
     }
-    if (rule_report_any(&violations)) {
-        programme_respond_violations(ctx, req, res, &violations);
+    if (!programme_rules_hold_or_reply(ctx, req, res, &violations))
         goto out;
-    }
     struct journal_scope jscope = territoire_scope_journal(&scope);
     work.id = row.id;
     work.revision = row.revision;
     work.change.vers = convention_etat_name(to);
     work.change.motif = in.motif;
     work.scope = &jscope;
-    struct journal_actor actor = auth_journal_actor(ctx);
-    struct db_error err = {{0}, {0}};
-    enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
-                                       transition_unit, &work, &err);
-    if (r == DB_CONFLICT && work.stale)
-        convention_respond_stale(ctx, req, res);
-    else if (r != DB_OK)
-        respond_db_error(ctx, req, res, r, &err);
-    else
+    if (convention_mutate_or_reply(ctx, req, res, transition_unit, &work, &work.stale, NULL))
         convention_send(req, res, ctx, 200, &work.after, &scope, &warnings);
     convention_row_release(&work.after);
 out:
@@ -490,12 +452,10 @@ void handle_create_avenant(const struct _u_request *req, struct _u_response *res
     json_t *body = NULL;
     char *doc = NULL;
     FIELD_ERRORS(errs);
-    if (!convention_load_path_or_reply(ctx, req, res, ACTION_CONVENTION_WRITE, NULL, &row, &scope))
-        return;
     char etag[24];
-    convention_etag(&row, etag);
-    if (!json_body_read_or_reply(ctx, req, res, &body))
-        goto out;
+    if (!convention_write_begin_or_reply(ctx, req, res, ACTION_CONVENTION_WRITE, &row, &scope, etag,
+                                         &body))
+        return;
     struct avenant_body in;
     memset(&in, 0, sizeof in);
     json_spec_apply(body, avenant_fields, &in, "", &errs);
@@ -506,10 +466,8 @@ void handle_create_avenant(const struct _u_request *req, struct _u_response *res
     else if (in.modifications)
         convention_content_check(in.modifications, row.type, CONTENT_AVENANT, "/modifications",
                                  &errs, &signataires, &secteurs);
-    if (errs.count > 0) {
-        respond_body_errors(ctx, req, res, &errs);
+    if (!body_errors_or_reply(ctx, req, res, &errs))
         goto out;
-    }
     if (!if_match_or_reply(ctx, req, res, etag))
         goto out;
     if (row.etat != CONVENTION_SIGNEE) {
@@ -540,10 +498,8 @@ void handle_create_avenant(const struct _u_request *req, struct _u_response *res
         convention_r10_check(&input, &violations); /* R10 */
         prefix_pointers(&violations, from, "/modifications");
     }
-    if (rule_report_any(&violations)) {
-        programme_respond_violations(ctx, req, res, &violations);
+    if (!programme_rules_hold_or_reply(ctx, req, res, &violations))
         goto out;
-    }
     doc = json_dumps(in.modifications, JSON_COMPACT);
     struct journal_scope jscope = territoire_scope_journal(&scope);
     struct avenant_work work;
@@ -554,15 +510,7 @@ void handle_create_avenant(const struct _u_request *req, struct _u_response *res
     work.date_signature = d;
     work.revision = row.revision;
     work.scope = &jscope;
-    struct journal_actor actor = auth_journal_actor(ctx);
-    struct db_error err = {{0}, {0}};
-    enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
-                                       avenant_unit, &work, &err);
-    if (r == DB_CONFLICT && work.stale)
-        convention_respond_stale(ctx, req, res);
-    else if (r != DB_OK)
-        respond_db_error(ctx, req, res, r, &err);
-    else {
+    if (convention_mutate_or_reply(ctx, req, res, avenant_unit, &work, &work.stale, NULL)) {
         char location[120];
         snprintf(location, sizeof location, "/api/v1/conventions/%s/versions/%d", row.id,
                  work.after.numero_version);
@@ -592,11 +540,8 @@ void handle_list_convention_versions(const struct _u_request *req, struct _u_res
     query_limit(req, &limit, &errs);
     char key[CURSOR_KEY_MAX + 1];
     const char *after = NULL;
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
-                               &errs);
+    if (!query_errors_or_reply(ctx, req, res, &errs))
         goto out;
-    }
     uint32_t fp = cursor_fingerprint(row.id);
     if (!query_cursor_or_reply(ctx, req, res, "versions", fp, key, &after))
         goto out;

@@ -1,7 +1,8 @@
 /* Helpers shared by the convention handlers (conventions.c: create, read,
  * list, update; conventions_actions.c: signatures, transitions, avenants,
- * versions; statistiques.c): loading a convention with its authorization,
- * rendering it for the caller, validating its content. */
+ * versions; statistiques.c), defined in conventions_common.c: loading a
+ * convention with its authorization, the write prologue and mutation
+ * epilogue, rendering it for the caller, validating its content. */
 #ifndef PVD_API_HANDLERS_CONVENTIONS_COMMON_H
 #define PVD_API_HANDLERS_CONVENTIONS_COMMON_H
 
@@ -10,11 +11,14 @@
 #include <ulfius.h>
 
 #include "../../db/convention_repository.h"
+#include "../../db/mutation.h"
 #include "../../db/territoire_scope.h"
 #include "../http.h"
 #include "../problem.h"
 
-bool convention_is_uuid(const char *s);
+/* A territoire's id_pvd: pvd-<région 2 digits>-<département>-<n>
+ * (domain.md §1.3; NULL: false). */
+bool convention_id_pvd_is_valid(const char *s);
 
 /* Loads convention `id` (already validated as a UUID) into *row and its
  * territoire's scope (plus its signataires' SIRENs) into *scope, and decides
@@ -31,6 +35,30 @@ bool convention_load_path_or_reply(struct request_ctx *ctx, const struct _u_requ
                                    struct _u_response *res, enum action action,
                                    const char *const *known, struct convention_row *row,
                                    struct territoire_scope *scope);
+
+/* The common start of a write on one convention: convention_load_path_or_reply
+ * for `action`, its ETag into etag (for the caller's If-Match, checked after
+ * the body's validation) and the JSON body into *body. true: the caller
+ * releases *row and json_decref()s *body. false: an answer was sent and
+ * nothing is held. */
+bool convention_write_begin_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                     struct _u_response *res, enum action action,
+                                     struct convention_row *row, struct territoire_scope *scope,
+                                     char etag[24], json_t **body);
+
+/* 409 conflit of a write: one erreurs item (pointer, code, message = detail). */
+struct convention_conflict {
+    const char *pointer, *code, *detail;
+};
+
+/* Runs unit(work) as one journaled mutation (db_run_mutation, READ
+ * COMMITTED, the caller as actor). true: committed, nothing sent (the caller
+ * answers). false: answered 412 when *stale (NULL: never) was set by the
+ * unit, 409 `conflict` on another DB_CONFLICT when conflict is non-NULL,
+ * else respond_db_error. */
+bool convention_mutate_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                struct _u_response *res, db_mutation_fn unit, void *work,
+                                const bool *stale, const struct convention_conflict *conflict);
 
 /* Strong ETag of a convention: its stored representation and its read-time
  * R4 lateness (caller-independent: transitions_possibles is not part of it,

@@ -11,27 +11,6 @@
 #include "../query.h"
 #include "../xalloc.h"
 
-bool gouv_is_uuid(const char *s)
-{
-    static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-    if (!s || strlen(s) != sizeof shape - 1)
-        return false;
-    for (size_t i = 0; shape[i]; i++) {
-        char c = s[i];
-        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-        if (shape[i] == '-' ? c != '-' : !hex)
-            return false;
-    }
-    return true;
-}
-
-void gouv_respond_invalid(struct request_ctx *ctx, const struct _u_request *req,
-                          struct _u_response *res, const struct field_errors *errs)
-{
-    respond_problem_fields(ctx, req, res, PROBLEM_CHAMPS_INVALIDES,
-                           "Le corps de la requête contient des champs invalides.", errs);
-}
-
 bool gouv_object_or_reply(struct request_ctx *ctx, const struct _u_request *req,
                           struct _u_response *res, enum projet_objet kind, const char *param,
                           const char *const *known, enum action action, const char *what_404,
@@ -42,16 +21,13 @@ bool gouv_object_or_reply(struct request_ctx *ctx, const struct _u_request *req,
     memset(row, 0, sizeof *row);
     query_check_known(req, known, &errs);
     const char *id = query_get(req, param);
-    if (!gouv_is_uuid(id)) {
+    if (!query_is_uuid(id)) {
         snprintf(pointer, sizeof pointer, "/%s", param);
         field_errors_add(&errs, pointer, param, "format-invalide",
                          "L'identifiant doit être un UUID.");
     }
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
-                               &errs);
+    if (!query_errors_or_reply(ctx, req, res, &errs))
         return false;
-    }
     struct db_error err = {{0}, {0}};
     enum db_result r = projet_get_pooled(ctx->app->pool, kind, id, row, &err);
     if (r == DB_NOT_FOUND) {
@@ -89,11 +65,8 @@ void gouv_send_children(struct request_ctx *ctx, const struct _u_request *req,
     const char *after = NULL;
     query_check_known(req, known, &errs);
     query_limit(req, &limit, &errs);
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
-                               &errs);
+    if (!query_errors_or_reply(ctx, req, res, &errs))
         return;
-    }
     const char *scope_name = projet_objet_type(kind);
     snprintf(canon, sizeof canon, "p=%s", parent);
     uint32_t fp = cursor_fingerprint(canon);
@@ -221,18 +194,107 @@ void gouv_mutate_and_reply(struct request_ctx *ctx, const struct _u_request *req
     } else if (op == GOUV_SUPPRIMER) {
         ulfius_set_empty_body_response(res, 204);
     } else {
-        char etag_out[24], location[128];
-        size_t len = strlen(w.after.json);
-        http_etag(w.after.json, len, etag_out);
-        u_map_put(res->map_header, "ETag", etag_out);
-        if (op == GOUV_CREER && location_prefix) {
-            snprintf(location, sizeof location, "%s%s", location_prefix, w.after.id);
-            u_map_put(res->map_header, "Location", location);
-        }
-        respond_json_raw(res, op == GOUV_CREER ? 201 : 200, w.after.json, len);
+        if (op == GOUV_CREER && location_prefix)
+            http_set_location(res, location_prefix, w.after.id);
+        respond_json_etag(res, op == GOUV_CREER ? 201 : 200, w.after.json);
     }
     projet_row_release(&w.before);
     projet_row_release(&w.after);
+}
+
+static const char *const one_id[] = {"id", NULL};
+static const char *const parent_list[] = {"id", "limite", "curseur", NULL};
+
+void gouv_handle_get(struct request_ctx *ctx, const struct _u_request *req, struct _u_response *res,
+                     const struct gouv_kind *k)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    if (!gouv_object_or_reply(ctx, req, res, k->kind, "id", one_id, ACTION_PROJET_READ, k->what_404,
+                              &row, &scope))
+        return;
+    gouv_send_object(req, res, &row);
+    projet_row_release(&row);
+}
+
+void gouv_handle_update(struct request_ctx *ctx, const struct _u_request *req,
+                        struct _u_response *res, const struct gouv_kind *k)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    char etag[24];
+    json_t *patch = NULL, *merged = NULL;
+    if (!gouv_object_or_reply(ctx, req, res, k->kind, "id", one_id, ACTION_PROJET_WRITE,
+                              k->what_404, &row, &scope))
+        return;
+    if (!gouv_if_match_or_reply(ctx, req, res, &row, etag) ||
+        !json_body_read_or_reply(ctx, req, res, &patch))
+        goto out;
+    merged = gouv_merge_patch(row.json, k->editable, patch);
+    if (!merged) {
+        char what[96];
+        snprintf(what, sizeof what, "%s representation unreadable", projet_objet_type(k->kind));
+        die_bug(what);
+    }
+    if (k->valid(ctx, req, res, merged, &row, &scope)) {
+        char *text = gouv_dump(merged);
+        gouv_mutate_and_reply(ctx, req, res, k->kind, GOUV_MODIFIER, row.id, etag, k->update, text,
+                              &scope, k->what_409_update, NULL);
+        free(text);
+    }
+out:
+    json_decref(merged);
+    json_decref(patch);
+    projet_row_release(&row);
+}
+
+void gouv_handle_delete(struct request_ctx *ctx, const struct _u_request *req,
+                        struct _u_response *res, const struct gouv_kind *k)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    char etag[24];
+    if (!gouv_object_or_reply(ctx, req, res, k->kind, "id", one_id, ACTION_PROJET_WRITE,
+                              k->what_404, &row, &scope))
+        return;
+    if (gouv_if_match_or_reply(ctx, req, res, &row, etag))
+        gouv_mutate_and_reply(ctx, req, res, k->kind, GOUV_SUPPRIMER, row.id, etag, NULL, NULL,
+                              &scope, "", NULL);
+    projet_row_release(&row);
+}
+
+void gouv_handle_list_children(struct request_ctx *ctx, const struct _u_request *req,
+                               struct _u_response *res, const struct gouv_kind *parent,
+                               enum projet_objet child)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    if (!gouv_object_or_reply(ctx, req, res, parent->kind, "id", parent_list, ACTION_PROJET_READ,
+                              parent->what_404, &row, &scope))
+        return;
+    gouv_send_children(ctx, req, res, parent_list, child, row.id);
+    projet_row_release(&row);
+}
+
+void gouv_handle_create_child(struct request_ctx *ctx, const struct _u_request *req,
+                              struct _u_response *res, const struct gouv_kind *parent,
+                              const struct gouv_kind *child)
+{
+    struct projet_row row;
+    struct territoire_scope scope;
+    json_t *body = NULL;
+    if (!gouv_object_or_reply(ctx, req, res, parent->kind, "id", one_id, ACTION_PROJET_WRITE,
+                              parent->what_404, &row, &scope))
+        return;
+    if (json_body_read_or_reply(ctx, req, res, &body) &&
+        child->valid(ctx, req, res, body, &row, &scope)) {
+        char *text = gouv_dump(body);
+        gouv_mutate_and_reply(ctx, req, res, child->kind, GOUV_CREER, row.id, NULL, child->insert,
+                              text, &scope, child->what_409_insert, child->location_prefix);
+        free(text);
+    }
+    json_decref(body);
+    projet_row_release(&row);
 }
 
 json_t *gouv_merge_patch(const char *current_json, const char *const *editable, const json_t *patch)

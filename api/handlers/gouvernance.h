@@ -15,9 +15,6 @@
 #include "../json_spec.h"
 #include "programme.h"
 
-/* A UUID in its textual form (any case). */
-bool gouv_is_uuid(const char *s);
-
 /* Checks the query (only `known`, NULL-terminated, which names the path
  * parameter `param`), reads the object `kind` whose UUID is path parameter
  * `param`, loads its territoire's scope and decides `action`. true: *row
@@ -60,6 +57,63 @@ void gouv_mutate_and_reply(struct request_ctx *ctx, const struct _u_request *req
                            const char *body_json, struct territoire_scope *scope,
                            const char *what_409, const char *location_prefix);
 
+/* Validates a creation or update body (owned by the caller) before it is
+ * written. `object` is the parent on a creation, the object itself on an
+ * update; `scope` its territoire's (the validator may fill it anew). false:
+ * an answer was sent (400 / 422 / 503). */
+typedef bool (*gouv_valid_fn)(struct request_ctx *ctx, const struct _u_request *req,
+                              struct _u_response *res, const json_t *body,
+                              const struct projet_row *object, struct territoire_scope *scope);
+
+/* What the generic object handlers below need to know of one kind. All
+ * pointers are static. */
+struct gouv_kind {
+    enum projet_objet kind;
+    const char *what_404;        /* 404 message (also outside the perimeter) */
+    const char *const *editable; /* members a JSON Merge Patch may change */
+    gouv_valid_fn valid;         /* body checks of creation and update */
+    gouv_write_fn insert;        /* creation under the parent's id */
+    gouv_write_fn update;        /* new content of the object */
+    const char *what_409_insert; /* 409 conflit on creation */
+    const char *what_409_update; /* 409 conflit on update */
+    const char *location_prefix; /* Location of a creation, NULL: none */
+};
+
+/* GET /…/{id}: projet.lire on the object's territoire, then 200 (or 304)
+ * with its ETag. */
+void gouv_handle_get(struct request_ctx *ctx, const struct _u_request *req, struct _u_response *res,
+                     const struct gouv_kind *k);
+
+/* PATCH /…/{id}: projet.ecrire, If-Match, JSON Merge Patch of the body onto
+ * k->editable, k->valid on the result, then k->update (200 + ETag). */
+void gouv_handle_update(struct request_ctx *ctx, const struct _u_request *req,
+                        struct _u_response *res, const struct gouv_kind *k);
+
+/* DELETE /…/{id}: projet.ecrire, If-Match, deletion (204; 422 R9). */
+void gouv_handle_delete(struct request_ctx *ctx, const struct _u_request *req,
+                        struct _u_response *res, const struct gouv_kind *k);
+
+/* GET /…/{id}/<children>: projet.lire on the parent (kind parent), then one
+ * page of the children of kind `child`. */
+void gouv_handle_list_children(struct request_ctx *ctx, const struct _u_request *req,
+                               struct _u_response *res, const struct gouv_kind *parent,
+                               enum projet_objet child);
+
+/* POST /…/{id}/<children>: projet.ecrire on the parent, child->valid on the
+ * body (object = the parent), then child->insert under the parent (201). */
+void gouv_handle_create_child(struct request_ctx *ctx, const struct _u_request *req,
+                              struct _u_response *res, const struct gouv_kind *parent,
+                              const struct gouv_kind *child);
+
+/* Defines the route handler `name` (handlers.h) as a call of one of the
+ * generic handlers above: GOUV_HANDLER(handle_get_axe, gouv_handle_get,
+ * &axe_kind). */
+#define GOUV_HANDLER(name, generic, ...)                                                           \
+    void name(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx)      \
+    {                                                                                              \
+        generic(ctx, req, res, __VA_ARGS__);                                                       \
+    }
+
 /* If-Match against the object's current ETag (428 / 412 sent when false);
  * *etag receives the ETag. */
 bool gouv_if_match_or_reply(struct request_ctx *ctx, const struct _u_request *req,
@@ -85,9 +139,5 @@ void gouv_uuid_lower(const char *uuid, char out[37]);
 
 /* The body as compact JSON text (owned, free()). */
 char *gouv_dump(const json_t *body);
-
-/* 400 champs-invalides with errs. */
-void gouv_respond_invalid(struct request_ctx *ctx, const struct _u_request *req,
-                          struct _u_response *res, const struct field_errors *errs);
 
 #endif

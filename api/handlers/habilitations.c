@@ -101,15 +101,6 @@ static enum db_result grant_unit(struct db_tx *tx, void *ctx, struct db_error *e
     return habilitation_insert(tx, w->h, w->scope, &w->created, err);
 }
 
-static void send_habilitation(struct _u_response *res, int status, const char *json)
-{
-    char etag[24];
-    size_t len = strlen(json);
-    http_etag(json, len, etag);
-    u_map_put(res->map_header, "ETag", etag);
-    respond_json_raw(res, status, json, len);
-}
-
 void handle_create_habilitation(const struct _u_request *req, struct _u_response *res,
                                 struct request_ctx *ctx)
 {
@@ -123,11 +114,8 @@ void handle_create_habilitation(const struct _u_request *req, struct _u_response
         return;
     json_spec_apply(body, habilitation_fields, &in, "", &errs);
     habilitation_read_perimeter(in.perimetre, &perimeter, &errs);
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_CHAMPS_INVALIDES,
-                               "Le corps de la requête contient des champs invalides.", &errs);
+    if (!body_errors_or_reply(ctx, req, res, &errs))
         goto out;
-    }
     snap = referentiel_store_acquire(ctx->app->referentiel);
     if (snap == NULL) {
         respond_unavailable(ctx, req, res, "Référentiel des communes non chargé.");
@@ -187,10 +175,8 @@ void handle_create_habilitation(const struct _u_request *req, struct _u_response
     } else if (r != DB_OK) {
         respond_db_error(ctx, req, res, r, &err);
     } else {
-        char location[80];
-        snprintf(location, sizeof location, "/api/v1/habilitations/%s", work.created.id);
-        u_map_put(res->map_header, "Location", location);
-        send_habilitation(res, 201, work.created.json);
+        http_set_location(res, "/api/v1/habilitations/", work.created.id);
+        respond_json_etag(res, 201, work.created.json);
     }
     habilitation_row_release(&work.created);
 out:
@@ -198,25 +184,11 @@ out:
     json_decref(body);
 }
 
-static bool is_uuid(const char *s)
-{
-    static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-    if (strlen(s) != sizeof shape - 1)
-        return false;
-    for (size_t i = 0; shape[i]; i++) {
-        char c = s[i];
-        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-        if (shape[i] == '-' ? c != '-' : !hex)
-            return false;
-    }
-    return true;
-}
-
 /* Reads one habilitation and decides: false when a problem was sent. */
 static bool load_visible(const struct _u_request *req, struct _u_response *res,
                          struct request_ctx *ctx, enum action action, struct habilitation_row *row)
 {
-    const char *id = query_id_or_reply(ctx, req, res, is_uuid, "Identifiant UUID attendu.");
+    const char *id = query_id_or_reply(ctx, req, res, query_is_uuid, "Identifiant UUID attendu.");
     if (id == NULL)
         return false;
     struct db_conn *conn = NULL;
@@ -331,7 +303,7 @@ void handle_revoke_habilitation(const struct _u_request *req, struct _u_response
     else if (r != DB_OK)
         respond_db_error(ctx, req, res, r, &err);
     else
-        send_habilitation(res, 200, work.after.json);
+        respond_json_etag(res, 200, work.after.json);
     habilitation_row_release(&work.after);
     referentiel_snapshot_release(ctx->app->referentiel, snap);
     habilitation_row_release(&row);
@@ -355,11 +327,8 @@ void handle_list_habilitations(const struct _u_request *req, struct _u_response 
     if (etat && strcmp(etat, "active") != 0 && strcmp(etat, "revoquee") != 0)
         field_errors_add(&errs, "/etat", "etat", "format-invalide",
                          "« etat » vaut active ou revoquee.");
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
-                               &errs);
+    if (!query_errors_or_reply(ctx, req, res, &errs))
         return;
-    }
     const struct authz_principal *who = &ctx->principal->authz;
     struct habilitation_filter f = {NULL, NULL, query_get(req, "issuer"), query_get(req, "subject"),
                                     role, etat};

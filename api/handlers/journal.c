@@ -68,11 +68,8 @@ void handle_list_journal(const struct _u_request *req, struct _u_response *res,
     query_limit(req, &limit, &errs);
     check_instant(req, "du", &errs);
     check_instant(req, "au", &errs);
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
-                               &errs);
+    if (!query_errors_or_reply(ctx, req, res, &errs))
         return;
-    }
     struct journal_filter f = {query_get(req, "ressource_type"), query_get(req, "ressource_id"),
                                query_get(req, "acteur"), query_get(req, "du"),
                                query_get(req, "au")};

@@ -32,20 +32,6 @@ static bool nine_digits(const char *s)
     return true;
 }
 
-static bool is_uuid(const char *s)
-{
-    static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-    if (strlen(s) != sizeof shape - 1)
-        return false;
-    for (size_t i = 0; shape[i]; i++) {
-        char c = s[i];
-        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-        if (shape[i] == '-' ? c != '-' : !hex)
-            return false;
-    }
-    return true;
-}
-
 struct organisation_body {
     const char *siren;
     int nature;
@@ -71,15 +57,6 @@ static const struct json_field organisation_fields[] = {
      .max_length = 300},
     JSON_FIELDS_END,
 };
-
-static void send_organisation(struct _u_response *res, int status, const char *json)
-{
-    char etag[24];
-    size_t len = strlen(json);
-    http_etag(json, len, etag);
-    u_map_put(res->map_header, "ETag", etag);
-    respond_json_raw(res, status, json, len);
-}
 
 struct create_work {
     const struct organisation_new *o;
@@ -150,11 +127,8 @@ void handle_create_organisation(const struct _u_request *req, struct _u_response
         field_errors_add(&errs, "/nom", NULL, "champ-requis",
                          "Le nom est obligatoire (il vient du référentiel pour une commune ou un "
                          "EPCI).");
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_CHAMPS_INVALIDES,
-                               "Le corps de la requête contient des champs invalides.", &errs);
+    if (!body_errors_or_reply(ctx, req, res, &errs))
         goto out;
-    }
     if (authz_decide(&ctx->principal->authz, ACTION_ORGANISATION_WRITE, NULL) != AUTHZ_ALLOW) {
         respond_problem(ctx, req, res, PROBLEM_INTERDIT,
                         "Votre rôle ne permet pas d'enregistrer une organisation.");
@@ -177,10 +151,8 @@ void handle_create_organisation(const struct _u_request *req, struct _u_response
         }
         resolve_referentiel(&snap->ref, in.nature, in.siren, &o, dep, reg, &violations);
     }
-    if (rule_report_any(&violations)) {
-        programme_respond_violations(ctx, req, res, &violations);
+    if (!programme_rules_hold_or_reply(ctx, req, res, &violations))
         goto out;
-    }
     struct create_work work;
     memset(&work, 0, sizeof work);
     work.o = &o;
@@ -195,10 +167,8 @@ void handle_create_organisation(const struct _u_request *req, struct _u_response
     } else if (r != DB_OK) {
         respond_db_error(ctx, req, res, r, &err);
     } else {
-        char location[80];
-        snprintf(location, sizeof location, "/api/v1/organisations/%s", work.created.id);
-        u_map_put(res->map_header, "Location", location);
-        send_organisation(res, 201, work.created.json);
+        http_set_location(res, "/api/v1/organisations/", work.created.id);
+        respond_json_etag(res, 201, work.created.json);
     }
     organisation_row_release(&work.created);
 out:
@@ -210,7 +180,7 @@ out:
 static bool load_organisation(const struct _u_request *req, struct _u_response *res,
                               struct request_ctx *ctx, struct organisation_row *row)
 {
-    const char *id = query_id_or_reply(ctx, req, res, is_uuid, "Identifiant UUID attendu.");
+    const char *id = query_id_or_reply(ctx, req, res, query_is_uuid, "Identifiant UUID attendu.");
     if (id == NULL)
         return false;
     struct db_conn *conn = NULL;
@@ -289,11 +259,8 @@ void handle_patch_organisation(const struct _u_request *req, struct _u_response 
     struct rename_body in = {NULL};
     FIELD_ERRORS(errs);
     json_spec_apply(body, rename_fields, &in, "", &errs);
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_CHAMPS_INVALIDES,
-                               "Le corps de la requête contient des champs invalides.", &errs);
+    if (!body_errors_or_reply(ctx, req, res, &errs))
         goto out;
-    }
     if (strcmp(row.nature, "commune") == 0 || strcmp(row.nature, "epci") == 0) {
         struct rule_report violations;
         rule_report_init(&violations);
@@ -321,7 +288,7 @@ void handle_patch_organisation(const struct _u_request *req, struct _u_response 
     else if (r != DB_OK)
         respond_db_error(ctx, req, res, r, &err);
     else
-        send_organisation(res, 200, work.after.json);
+        respond_json_etag(res, 200, work.after.json);
     organisation_row_release(&work.after);
 out:
     json_decref(body);
@@ -355,20 +322,14 @@ void handle_list_organisations(const struct _u_request *req, struct _u_response 
                &f.nature, &errs);
     query_code(req, "departement", departement_code_is_valid,
                "un code de département (01, 2A, 974…)", &f.departement, &errs);
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
-                               &errs);
+    if (!query_errors_or_reply(ctx, req, res, &errs))
         return;
-    }
     snprintf(canon, sizeof canon, "s=%s|n=%s|d=%s", f.siren ? f.siren : "",
              f.nature ? f.nature : "", f.departement ? f.departement : "");
     uint32_t fp = cursor_fingerprint(canon);
-    if (!query_cursor_or_reply(ctx, req, res, "organisations", fp, key, &after))
+    if (!query_keyed_cursor_or_reply(ctx, req, res, "organisations", fp, query_is_uuid, key,
+                                     &after))
         return;
-    if (after && !is_uuid(after)) {
-        respond_problem(ctx, req, res, PROBLEM_CURSEUR_INVALIDE, "Curseur invalide.");
-        return;
-    }
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     char *json = NULL, last[37];

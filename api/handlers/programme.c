@@ -80,6 +80,15 @@ void programme_respond_violations(struct request_ctx *ctx, const struct _u_reque
     respond_problem_rule(ctx, req, res, PROBLEM_REGLE_NON_RESPECTEE, regle, detail, &errs);
 }
 
+bool programme_rules_hold_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                   struct _u_response *res, const struct rule_report *violations)
+{
+    if (!rule_report_any(violations))
+        return true;
+    programme_respond_violations(ctx, req, res, violations);
+    return false;
+}
+
 json_t *programme_avertissements(const struct rule_report *warnings)
 {
     json_t *list = xjson(json_array());

@@ -43,6 +43,11 @@ enum authz_decision programme_decide(const struct request_ctx *ctx, enum action 
 void programme_respond_violations(struct request_ctx *ctx, const struct _u_request *req,
                                   struct _u_response *res, const struct rule_report *violations);
 
+/* false, with the 422 above, when violations holds any item; true
+ * otherwise (the rules hold). */
+bool programme_rules_hold_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                                   struct _u_response *res, const struct rule_report *violations);
+
 /* `avertissements`: a new JSON array (caller owns it) of
  * {"regle", "code", "message", "pointeur"} objects, one per warning; [] when
  * warnings is NULL or empty. */

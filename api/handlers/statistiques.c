@@ -30,11 +30,8 @@ void handle_get_statistiques_conventions(const struct _u_request *req, struct _u
     query_code(req, "departement", departement_code_is_valid, "un code de département", &dep,
                &errs);
     query_code(req, "region", region_code_is_valid, "un code de région", &reg, &errs);
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
-                               &errs);
+    if (!query_errors_or_reply(ctx, req, res, &errs))
         return;
-    }
     /* The figures are computed over the caller's perimeter: no target. */
     if (authz_decide(&ctx->principal->authz, ACTION_STATISTIQUES_READ, NULL) != AUTHZ_ALLOW) {
         respond_problem(ctx, req, res, PROBLEM_INTERDIT,

@@ -95,12 +95,8 @@ static bool id_pvd_is_valid(const char *s)
 
 static void send_territoire(struct _u_response *res, int status, const char *stored_json)
 {
-    char etag[24];
     char *json = territoire_render(stored_json);
-    size_t len = strlen(json);
-    http_etag(json, len, etag);
-    u_map_put(res->map_header, "ETag", etag);
-    respond_json_raw(res, status, json, len);
+    respond_json_etag(res, status, json);
     free(json);
 }
 
@@ -196,11 +192,7 @@ static bool check_content(struct request_ctx *ctx, const struct _u_request *req,
             rule_report_add(&violations, "", "dates-incoherentes", "/date_sortie",
                             "La date de sortie précède la date de désignation.");
     }
-    if (rule_report_any(&violations)) {
-        programme_respond_violations(ctx, req, res, &violations);
-        return false;
-    }
-    return true;
+    return programme_rules_hold_or_reply(ctx, req, res, &violations);
 }
 
 /* A commune may belong to one territoire only: 422 when one of c's belongs
@@ -368,9 +360,7 @@ static void write_and_reply(struct request_ctx *ctx, const struct _u_request *re
         respond_db_error(ctx, req, res, r, &err);
     else {
         if (revision == -2) {
-            char location[80];
-            snprintf(location, sizeof location, "/api/v1/territoires/%s", c->id_pvd);
-            u_map_put(res->map_header, "Location", location);
+            http_set_location(res, "/api/v1/territoires/", c->id_pvd);
         }
         send_territoire(res, revision == -2 ? 201 : 200, work.row.json);
     }
@@ -392,11 +382,8 @@ void handle_create_territoire(const struct _u_request *req, struct _u_response *
         goto out;
     json_spec_apply(body, create_fields, &in, "", &errs);
     read_members(&in, c, &errs);
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_CHAMPS_INVALIDES,
-                               "Le corps de la requête contient des champs invalides.", &errs);
+    if (!body_errors_or_reply(ctx, req, res, &errs))
         goto out;
-    }
     c->id_pvd = in.id_pvd;
     c->nom = in.nom;
     if (in.has_designation && in.date_designation.year) {
@@ -618,11 +605,8 @@ void handle_patch_territoire(const struct _u_request *req, struct _u_response *r
             c->epci_count = read_codes(in.epcis, "/epcis", nine_digits,
                                        "SIREN d'EPCI attendu (9 chiffres).", c->epcis, &errs);
     }
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_CHAMPS_INVALIDES,
-                               "Le corps de la requête contient des champs invalides.", &errs);
+    if (!body_errors_or_reply(ctx, req, res, &errs))
         goto out;
-    }
     if (in.has_nom)
         c->nom = in.nom;
     if (in.has_designation) {
@@ -712,21 +696,15 @@ void handle_list_territoires(const struct _u_request *req, struct _u_response *r
     query_code(req, "commune", insee_code_is_valid, "un code INSEE de commune (58062…)", &f.commune,
                &errs);
     query_code(req, "epci", nine_digits, "un SIREN d'EPCI de 9 chiffres", &f.epci, &errs);
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
-                               &errs);
+    if (!query_errors_or_reply(ctx, req, res, &errs))
         return;
-    }
     snprintf(canon, sizeof canon, "d=%s|r=%s|e=%s|c=%s|p=%s", f.departement ? f.departement : "",
              f.region ? f.region : "", f.etat ? f.etat : "", f.commune ? f.commune : "",
              f.epci ? f.epci : "");
     uint32_t fp = cursor_fingerprint(canon);
-    if (!query_cursor_or_reply(ctx, req, res, "territoires", fp, key, &after))
+    if (!query_keyed_cursor_or_reply(ctx, req, res, "territoires", fp, id_pvd_is_valid, key,
+                                     &after))
         return;
-    if (after && !id_pvd_is_valid(after)) {
-        respond_problem(ctx, req, res, PROBLEM_CURSEUR_INVALIDE, "Curseur invalide.");
-        return;
-    }
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     char *json = NULL, last[17];

@@ -452,11 +452,8 @@ void handle_import_territoires(const struct _u_request *req, struct _u_response 
     query_check_known(req, known, &errs);
     query_flag(req, "appliquer", &appliquer, &errs);
     query_flag(req, "partiel", &partiel, &errs);
-    if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
-                               &errs);
+    if (!query_errors_or_reply(ctx, req, res, &errs))
         return;
-    }
     /* Only roles that may write some territoire import (R43 is then per line). */
     const struct authz_principal *who = &ctx->principal->authz;
     const char *own[PERIMETER_MAX];

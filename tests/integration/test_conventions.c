@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../support/fixtures.h"
 #include "../support/http_client.h"
 #include "../support/tokens.h"
 
@@ -57,20 +58,7 @@ static void send(const struct who *w, const char *method, const char *path, cons
 /* A principal with this role and perimeter (JSON), granted by the admin. */
 static void who_new(struct who *w, const char *role, const char *perimetre)
 {
-    struct who admin;
-    char sub[80], body[600];
-    who_admin(&admin);
-    token_unique_subject(sub, sizeof sub, role);
-    snprintf(body, sizeof body,
-             "{\"issuer\":\"%s\",\"subject\":\"%s\",\"role\":\"%s\",\"perimetre\":%s}",
-             token_issuer(), sub, role, perimetre);
-    struct http_response r;
-    send(&admin, "POST", "/api/v1/habilitations", NULL, body, &r);
-    cr_assert_eq(r.status, 201, "habilitation %s: " HTTP_BODY, role, r.body);
-    http_response_release(&r);
-    char *t = token_for(sub);
-    token_header(w->header, sizeof w->header, t);
-    free(t);
+    fx_grant_header(w->header, sizeof w->header, role, perimetre);
 }
 
 static const char *str(const json_t *o, const char *k)
@@ -79,31 +67,6 @@ static const char *str(const json_t *o, const char *k)
 }
 
 /* ---- Fixtures: organisations, territoires, axes ------------------------- */
-
-/* create-or-get by SIREN; id into out. */
-static void org(const char *siren, const char *nature, const char *nom, char out[40])
-{
-    struct who admin;
-    who_admin(&admin);
-    char body[400], path[120];
-    snprintf(body, sizeof body, "{\"siren\":\"%s\",\"nature\":\"%s\",\"nom\":\"%s\"}", siren,
-             nature, nom);
-    struct http_response r;
-    send(&admin, "POST", "/api/v1/organisations", NULL, body, &r);
-    if (r.status == 409) {
-        http_response_release(&r);
-        snprintf(path, sizeof path, "/api/v1/organisations?siren=%s", siren);
-        send(&admin, "GET", path, NULL, NULL, &r);
-        cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
-        json_t *e = json_array_get(json_object_get(r.json, "elements"), 0);
-        cr_assert(e, "organisation %s: " HTTP_BODY, siren, r.body);
-        snprintf(out, 40, "%s", str(e, "id"));
-    } else {
-        cr_assert_eq(r.status, 201, "organisation %s: " HTTP_BODY, siren, r.body);
-        snprintf(out, 40, "%s", str(r.json, "id"));
-    }
-    http_response_release(&r);
-}
 
 static void org_etat(char out[40])
 {
@@ -362,8 +325,8 @@ static void terr_init(struct terr *t, const char *id_pvd, const char *insee,
     t->siren_commune = siren_commune;
     t->siren_epci = siren_epci;
     territoire(id_pvd, insee);
-    org(siren_commune, "commune", nom, t->commune);
-    org(siren_epci, "epci", "Communauté de communes", t->epci);
+    fx_organisation(siren_commune, "commune", nom, t->commune);
+    fx_organisation(siren_epci, "epci", "Communauté de communes", t->epci);
     org_etat(t->etat);
     snprintf(perimetre, sizeof perimetre, "{\"sirens\":[\"%s\"]}", siren_commune);
     who_new(&t->agent, "collectivite_agent", perimetre);

@@ -15,53 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../support/fixtures.h"
 #include "../support/http_client.h"
 #include "../support/tokens.h"
 
-struct caller {
-    char header[4400];
-};
-
-static void caller_init(struct caller *c, const char *sub)
-{
-    char *token = token_for(sub);
-    token_header(c->header, sizeof c->header, token);
-    free(token);
-}
-
-static void call(const struct caller *c, const char *method, const char *path, const char *body,
-                 const char *extra_header, struct http_response *r)
-{
-    const char *headers[4] = {c->header, NULL, NULL, NULL};
-    size_t n = 1;
-    if (body)
-        headers[n++] = "Content-Type: application/json";
-    if (extra_header)
-        headers[n++] = extra_header;
-    http_request(method, path, headers, body, body ? strlen(body) : 0, r);
-}
-
-static void admin(struct caller *c)
-{
-    caller_init(c, "admin-initial");
-}
-
 /* A préfecture_instructeur of these départements (JSON array text). */
-static void prefecture(struct caller *c, const char *departements)
+static void prefecture(struct fx_caller *c, const char *departements)
 {
-    struct caller a;
-    char sub[80], body[600];
-    admin(&a);
-    token_unique_subject(sub, sizeof sub, "pref-terr");
-    snprintf(body, sizeof body,
-             "{\"issuer\":\"%s\",\"subject\":\"%s\",\"role\":\"prefecture_instructeur\","
-             "\"perimetre\":{\"departements\":%s}}",
-             token_issuer(), sub, departements);
-    struct http_response r;
-    call(&a, "POST", "/api/v1/habilitations", body, NULL, &r);
-    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
-    http_response_release(&r);
-    caller_init(c, sub);
+    char perimetre[400];
+    snprintf(perimetre, sizeof perimetre, "{\"departements\":%s}", departements);
+    fx_grant_header(c->header, sizeof c->header, "prefecture_instructeur", perimetre);
 }
 
 /* Asserts a 422 regle-non-respectee carrying code at pointer. */
@@ -84,13 +47,13 @@ static void expect_rule(const struct http_response *r, const char *regle, const 
     cr_assert_fail("no error %s at %s: " HTTP_BODY, code, pointer, r->body);
 }
 
-static long journal_count(const struct caller *a, const char *id_pvd, const char *action)
+static long journal_count(const struct fx_caller *a, const char *id_pvd, const char *action)
 {
     char path[200];
     struct http_response r;
     snprintf(path, sizeof path, "/api/v1/journal?ressource_type=territoire&ressource_id=%s",
              id_pvd);
-    call(a, "GET", path, NULL, NULL, &r);
+    fx_call(a, "GET", path, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     long n = 0;
     size_t i;
@@ -106,13 +69,13 @@ static long journal_count(const struct caller *a, const char *id_pvd, const char
 
 Test(territoires_pvd, create_then_read_with_etag_and_journal)
 {
-    struct caller a;
+    struct fx_caller a;
     struct http_response r;
-    admin(&a);
-    call(&a, "POST", "/api/v1/territoires",
-         "{\"id_pvd\":\"pvd-84-01-901\",\"nom\":\"L'Abergement-Clémenciat\","
-         "\"communes\":[\"01001\"],\"date_designation\":\"2020-12-15\"}",
-         NULL, &r);
+    fx_admin(&a);
+    fx_call(&a, "POST", "/api/v1/territoires",
+            "{\"id_pvd\":\"pvd-84-01-901\",\"nom\":\"L'Abergement-Clémenciat\","
+            "\"communes\":[\"01001\"],\"date_designation\":\"2020-12-15\"}",
+            NULL, &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
     cr_assert_str_eq(http_header(&r, "Location"), "/api/v1/territoires/pvd-84-01-901");
     const char *etag = http_header(&r, "ETag");
@@ -145,22 +108,14 @@ Test(territoires_pvd, create_then_read_with_etag_and_journal)
     http_response_release(&r);
     cr_assert_eq(journal_count(&a, "pvd-84-01-901", "territoire.creer"), 1);
     /* The journal entry carries the commune's SIREN: its collectivité reads it. */
-    struct caller agent;
-    char sub[80], grant[600];
-    token_unique_subject(sub, sizeof sub, "agent-01001");
-    snprintf(grant, sizeof grant,
-             "{\"issuer\":\"%s\",\"subject\":\"%s\",\"role\":\"collectivite_agent\","
-             "\"perimetre\":{\"sirens\":[\"210100012\"]}}",
-             token_issuer(), sub);
-    call(&a, "POST", "/api/v1/habilitations", grant, NULL, &r);
-    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
-    http_response_release(&r);
-    caller_init(&agent, sub);
+    struct fx_caller agent;
+    fx_grant_header(agent.header, sizeof agent.header, "collectivite_agent",
+                    "{\"sirens\":[\"210100012\"]}");
     cr_assert_eq(journal_count(&agent, "pvd-84-01-901", "territoire.creer"), 1);
 
     /* The same id again: 409, nothing written. */
-    call(&a, "POST", "/api/v1/territoires",
-         "{\"id_pvd\":\"pvd-84-01-901\",\"communes\":[\"01001\"]}", NULL, &r);
+    fx_call(&a, "POST", "/api/v1/territoires",
+            "{\"id_pvd\":\"pvd-84-01-901\",\"communes\":[\"01001\"]}", NULL, &r);
     cr_assert_eq(r.status, 409, HTTP_BODY, r.body);
     http_response_release(&r);
     cr_assert_eq(journal_count(&a, "pvd-84-01-901", "territoire.creer"), 1);
@@ -168,18 +123,18 @@ Test(territoires_pvd, create_then_read_with_etag_and_journal)
 
 Test(territoires_pvd, grouped_candidature_and_a_commune_in_one_territoire_only)
 {
-    struct caller a;
+    struct fx_caller a;
     struct http_response r;
-    admin(&a);
-    call(&a, "POST", "/api/v1/territoires",
-         "{\"id_pvd\":\"pvd-84-07-901\",\"communes\":[\"07001\",\"07006\"],"
-         "\"epcis\":[\"200041465\"]}",
-         NULL, &r);
+    fx_admin(&a);
+    fx_call(&a, "POST", "/api/v1/territoires",
+            "{\"id_pvd\":\"pvd-84-07-901\",\"communes\":[\"07001\",\"07006\"],"
+            "\"epcis\":[\"200041465\"]}",
+            NULL, &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
     cr_assert_eq(json_array_size(json_object_get(r.json, "communes")), 2);
     http_response_release(&r);
-    call(&a, "POST", "/api/v1/territoires",
-         "{\"id_pvd\":\"pvd-84-07-902\",\"communes\":[\"07012\",\"07006\"]}", NULL, &r);
+    fx_call(&a, "POST", "/api/v1/territoires",
+            "{\"id_pvd\":\"pvd-84-07-902\",\"communes\":[\"07012\",\"07006\"]}", NULL, &r);
     expect_rule(&r, NULL, "commune-deja-dans-un-territoire", "/communes/1");
     http_response_release(&r);
     http_get("/api/v1/territoires/pvd-84-07-902", &r);
@@ -189,16 +144,16 @@ Test(territoires_pvd, grouped_candidature_and_a_commune_in_one_territoire_only)
 
 Test(territoires_pvd, r1_each_commune_member_of_one_of_its_epcis)
 {
-    struct caller a;
+    struct fx_caller a;
     struct http_response r;
-    admin(&a);
-    call(&a, "POST", "/api/v1/territoires",
-         "{\"id_pvd\":\"pvd-76-12-901\",\"communes\":[\"12001\"],\"epcis\":[\"200041465\"]}", NULL,
-         &r);
+    fx_admin(&a);
+    fx_call(&a, "POST", "/api/v1/territoires",
+            "{\"id_pvd\":\"pvd-76-12-901\",\"communes\":[\"12001\"],\"epcis\":[\"200041465\"]}",
+            NULL, &r);
     expect_rule(&r, "R1", "commune-hors-epci", "/communes/0");
     http_response_release(&r);
-    call(&a, "POST", "/api/v1/territoires", "{\"id_pvd\":\"pvd-76-12-901\",\"communes\":[]}", NULL,
-         &r);
+    fx_call(&a, "POST", "/api/v1/territoires", "{\"id_pvd\":\"pvd-76-12-901\",\"communes\":[]}",
+            NULL, &r);
     expect_rule(&r, "R1", "territoire-sans-commune", "/communes");
     http_response_release(&r);
     http_get("/api/v1/territoires/pvd-76-12-901", &r);
@@ -208,11 +163,11 @@ Test(territoires_pvd, r1_each_commune_member_of_one_of_its_epcis)
 
 Test(territoires_pvd, r2_population_above_20000_is_a_warning_only)
 {
-    struct caller a;
+    struct fx_caller a;
     struct http_response r;
-    admin(&a);
-    call(&a, "POST", "/api/v1/territoires",
-         "{\"id_pvd\":\"pvd-93-84-901\",\"communes\":[\"84054\"]}", NULL, &r);
+    fx_admin(&a);
+    fx_call(&a, "POST", "/api/v1/territoires",
+            "{\"id_pvd\":\"pvd-93-84-901\",\"communes\":[\"84054\"]}", NULL, &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
     json_t *w = json_array_get(json_object_get(r.json, "avertissements"), 0);
     cr_assert_not_null(w, HTTP_BODY, r.body);
@@ -229,16 +184,16 @@ Test(territoires_pvd, r2_population_above_20000_is_a_warning_only)
 
 Test(territoires_pvd, r3_no_commune_outside_metropole_and_drom)
 {
-    struct caller a;
+    struct fx_caller a;
     struct http_response r;
-    admin(&a);
-    call(&a, "POST", "/api/v1/territoires",
-         "{\"id_pvd\":\"pvd-97-975-901\",\"communes\":[\"97502\"]}", NULL, &r);
+    fx_admin(&a);
+    fx_call(&a, "POST", "/api/v1/territoires",
+            "{\"id_pvd\":\"pvd-97-975-901\",\"communes\":[\"97502\"]}", NULL, &r);
     expect_rule(&r, NULL, "commune-hors-programme", "/communes/0");
     http_response_release(&r);
     /* A DROM is in: Grand'Rivière (Martinique, 972, région 02), codes as strings. */
-    call(&a, "POST", "/api/v1/territoires",
-         "{\"id_pvd\":\"pvd-02-972-901\",\"communes\":[\"97211\"]}", NULL, &r);
+    fx_call(&a, "POST", "/api/v1/territoires",
+            "{\"id_pvd\":\"pvd-02-972-901\",\"communes\":[\"97211\"]}", NULL, &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
     cr_assert_str_eq(json_string_value(json_object_get(r.json, "code_departement")), "972");
     cr_assert_str_eq(json_string_value(json_object_get(r.json, "code_region")), "02");
@@ -247,32 +202,32 @@ Test(territoires_pvd, r3_no_commune_outside_metropole_and_drom)
 
 Test(territoires_pvd, r42_unknown_commune_unknown_epci_and_luhn)
 {
-    struct caller a;
+    struct fx_caller a;
     struct http_response r;
-    admin(&a);
-    call(&a, "POST", "/api/v1/territoires",
-         "{\"id_pvd\":\"pvd-75-23-909\",\"communes\":[\"23999\"],\"epcis\":[\"200067189\"]}", NULL,
-         &r);
+    fx_admin(&a);
+    fx_call(&a, "POST", "/api/v1/territoires",
+            "{\"id_pvd\":\"pvd-75-23-909\",\"communes\":[\"23999\"],\"epcis\":[\"200067189\"]}",
+            NULL, &r);
     expect_rule(&r, "R42", "commune-inconnue", "/communes/0");
     http_response_release(&r);
-    call(&a, "POST", "/api/v1/territoires",
-         "{\"id_pvd\":\"pvd-75-23-909\",\"communes\":[\"23002\"],\"epcis\":[\"200067188\"]}", NULL,
-         &r);
+    fx_call(&a, "POST", "/api/v1/territoires",
+            "{\"id_pvd\":\"pvd-75-23-909\",\"communes\":[\"23002\"],\"epcis\":[\"200067188\"]}",
+            NULL, &r);
     expect_rule(&r, "R42", "siren-invalide", "/epcis/0");
     http_response_release(&r);
-    call(&a, "POST", "/api/v1/territoires",
-         "{\"id_pvd\":\"pvd-75-23-909\",\"communes\":[\"23002\"],\"epcis\":[\"215800624\"]}", NULL,
-         &r);
+    fx_call(&a, "POST", "/api/v1/territoires",
+            "{\"id_pvd\":\"pvd-75-23-909\",\"communes\":[\"23002\"],\"epcis\":[\"215800624\"]}",
+            NULL, &r);
     expect_rule(&r, "R42", "epci-inconnu", "/epcis/0");
     http_response_release(&r);
 }
 
 Test(territoires_pvd, bad_input_is_400_with_a_pointer)
 {
-    struct caller a;
+    struct fx_caller a;
     struct http_response r;
-    admin(&a);
-    call(
+    fx_admin(&a);
+    fx_call(
         &a, "POST", "/api/v1/territoires",
         "{\"id_pvd\":\"pvd-84-3873-9\",\"communes\":[\"1001\"],\"date_designation\":\"2023-02-29\","
         "\"x\":1}",
@@ -299,43 +254,43 @@ Test(territoires_pvd, bad_input_is_400_with_a_pointer)
 
 Test(territoires_pvd, id_pvd_coherent_with_its_communes)
 {
-    struct caller a;
+    struct fx_caller a;
     struct http_response r;
-    admin(&a);
+    fx_admin(&a);
     /* Aveyron (12) is in Occitanie (76), not 84. */
-    call(&a, "POST", "/api/v1/territoires",
-         "{\"id_pvd\":\"pvd-84-12-901\",\"communes\":[\"12002\"]}", NULL, &r);
+    fx_call(&a, "POST", "/api/v1/territoires",
+            "{\"id_pvd\":\"pvd-84-12-901\",\"communes\":[\"12002\"]}", NULL, &r);
     expect_rule(&r, NULL, "id-pvd-incoherent", "/id_pvd");
     http_response_release(&r);
     /* The département of the id is none of its communes'. */
-    call(&a, "POST", "/api/v1/territoires",
-         "{\"id_pvd\":\"pvd-76-46-901\",\"communes\":[\"12002\"]}", NULL, &r);
+    fx_call(&a, "POST", "/api/v1/territoires",
+            "{\"id_pvd\":\"pvd-76-46-901\",\"communes\":[\"12002\"]}", NULL, &r);
     expect_rule(&r, NULL, "id-pvd-incoherent", "/id_pvd");
     http_response_release(&r);
 }
 
 Test(territoires_pvd, r43_prefecture_of_the_departement_only_never_of_the_epci)
 {
-    struct caller landes, gers, a;
+    struct fx_caller landes, gers, a;
     struct http_response r;
-    admin(&a);
+    fx_admin(&a);
     prefecture(&landes, "[\"40\"]");
     prefecture(&gers, "[\"32\"]");
     const char *body = "{\"id_pvd\":\"pvd-76-32-901\",\"communes\":[\"32027\"],"
                        "\"epcis\":[\"200030435\"]}";
     /* The EPCI straddles the Gers and the Landes: the Landes may not act. */
-    call(&landes, "POST", "/api/v1/territoires", body, NULL, &r);
+    fx_call(&landes, "POST", "/api/v1/territoires", body, NULL, &r);
     cr_assert_eq(r.status, 403, HTTP_BODY, r.body);
     http_response_release(&r);
-    call(&gers, "POST", "/api/v1/territoires", body, NULL, &r);
+    fx_call(&gers, "POST", "/api/v1/territoires", body, NULL, &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
     char im[100];
     snprintf(im, sizeof im, "If-Match: %s", http_header(&r, "ETag"));
     http_response_release(&r);
-    call(&landes, "PATCH", "/api/v1/territoires/pvd-76-32-901", "{\"nom\":\"Aire\"}", im, &r);
+    fx_call(&landes, "PATCH", "/api/v1/territoires/pvd-76-32-901", "{\"nom\":\"Aire\"}", im, &r);
     cr_assert_eq(r.status, 403, HTTP_BODY, r.body);
     http_response_release(&r);
-    call(&gers, "PATCH", "/api/v1/territoires/pvd-76-32-901", "{\"nom\":\"Le Houga\"}", im, &r);
+    fx_call(&gers, "PATCH", "/api/v1/territoires/pvd-76-32-901", "{\"nom\":\"Le Houga\"}", im, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     http_response_release(&r);
     cr_assert_eq(journal_count(&a, "pvd-76-32-901", "territoire.modifier"), 1);
@@ -343,19 +298,19 @@ Test(territoires_pvd, r43_prefecture_of_the_departement_only_never_of_the_epci)
 
 Test(territoires_pvd, patch_needs_if_match_and_rechecks_every_rule)
 {
-    struct caller a;
+    struct fx_caller a;
     struct http_response r;
-    admin(&a);
-    call(&a, "POST", "/api/v1/territoires",
-         "{\"id_pvd\":\"pvd-75-23-901\",\"communes\":[\"23001\"]}", NULL, &r);
+    fx_admin(&a);
+    fx_call(&a, "POST", "/api/v1/territoires",
+            "{\"id_pvd\":\"pvd-75-23-901\",\"communes\":[\"23001\"]}", NULL, &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
     char im[100], stale[100];
     snprintf(im, sizeof im, "If-Match: %s", http_header(&r, "ETag"));
     http_response_release(&r);
-    call(&a, "PATCH", "/api/v1/territoires/pvd-75-23-901", "{\"nom\":\"Ahun\"}", NULL, &r);
+    fx_call(&a, "PATCH", "/api/v1/territoires/pvd-75-23-901", "{\"nom\":\"Ahun\"}", NULL, &r);
     cr_assert_eq(r.status, 428, HTTP_BODY, r.body);
     http_response_release(&r);
-    call(
+    fx_call(
         &a, "PATCH", "/api/v1/territoires/pvd-75-23-901",
         "{\"nom\":\"Ahun\",\"communes\":[\"23001\",\"23007\"],\"date_designation\":\"2021-03-01\"}",
         im, &r);
@@ -365,20 +320,20 @@ Test(territoires_pvd, patch_needs_if_match_and_rechecks_every_rule)
     snprintf(stale, sizeof stale, "%s", im);
     snprintf(im, sizeof im, "If-Match: %s", http_header(&r, "ETag"));
     http_response_release(&r);
-    call(&a, "PATCH", "/api/v1/territoires/pvd-75-23-901", "{\"nom\":\"Autre\"}", stale, &r);
+    fx_call(&a, "PATCH", "/api/v1/territoires/pvd-75-23-901", "{\"nom\":\"Autre\"}", stale, &r);
     cr_assert_eq(r.status, 412, HTTP_BODY, r.body);
     http_response_release(&r);
     /* R1 again: a commune of another EPCI. */
-    call(&a, "PATCH", "/api/v1/territoires/pvd-75-23-901", "{\"communes\":[\"23001\",\"19001\"]}",
-         im, &r);
+    fx_call(&a, "PATCH", "/api/v1/territoires/pvd-75-23-901",
+            "{\"communes\":[\"23001\",\"19001\"]}", im, &r);
     expect_rule(&r, "R1", "commune-hors-epci", "/communes/1");
     http_response_release(&r);
-    call(&a, "PATCH", "/api/v1/territoires/pvd-75-23-901",
-         "{\"date_sortie\":\"2020-01-01\",\"date_designation\":\"2021-03-01\"}", im, &r);
+    fx_call(&a, "PATCH", "/api/v1/territoires/pvd-75-23-901",
+            "{\"date_sortie\":\"2020-01-01\",\"date_designation\":\"2021-03-01\"}", im, &r);
     expect_rule(&r, NULL, "dates-incoherentes", "/date_sortie");
     http_response_release(&r);
-    call(&a, "PATCH", "/api/v1/territoires/pvd-75-23-901", "{\"date_sortie\":\"2025-06-30\"}", im,
-         &r);
+    fx_call(&a, "PATCH", "/api/v1/territoires/pvd-75-23-901", "{\"date_sortie\":\"2025-06-30\"}",
+            im, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     cr_assert_str_eq(json_string_value(json_object_get(r.json, "etat")), "sorti");
     http_response_release(&r);
@@ -387,15 +342,15 @@ Test(territoires_pvd, patch_needs_if_match_and_rechecks_every_rule)
 
 Test(territoires_pvd, list_filters_and_keyset_paging)
 {
-    struct caller a;
+    struct fx_caller a;
     struct http_response r;
-    admin(&a);
-    call(&a, "POST", "/api/v1/territoires",
-         "{\"id_pvd\":\"pvd-75-24-901\",\"communes\":[\"24001\"]}", NULL, &r);
+    fx_admin(&a);
+    fx_call(&a, "POST", "/api/v1/territoires",
+            "{\"id_pvd\":\"pvd-75-24-901\",\"communes\":[\"24001\"]}", NULL, &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
     http_response_release(&r);
-    call(&a, "POST", "/api/v1/territoires",
-         "{\"id_pvd\":\"pvd-75-24-902\",\"communes\":[\"24002\"]}", NULL, &r);
+    fx_call(&a, "POST", "/api/v1/territoires",
+            "{\"id_pvd\":\"pvd-75-24-902\",\"communes\":[\"24002\"]}", NULL, &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
     http_response_release(&r);
     http_get("/api/v1/territoires?departement=24&limite=1", &r);
@@ -423,7 +378,7 @@ Test(territoires_pvd, list_filters_and_keyset_paging)
 
 /* ---- Bulk import (small files; the real one: tests/import) ------------- */
 
-static void import_csv(const struct caller *c, const char *query, const char *csv,
+static void import_csv(const struct fx_caller *c, const char *query, const char *csv,
                        const char *content_type, struct http_response *r)
 {
     char path[120];
@@ -446,9 +401,9 @@ static long line_total(const json_t *report, const char *name)
 
 Test(territoires_pvd, import_dry_run_writes_nothing_then_applies_then_reimport_is_inchange)
 {
-    struct caller a;
+    struct fx_caller a;
     struct http_response r;
-    admin(&a);
+    fx_admin(&a);
     /* BOM, ',' separator, CRLF, RFC 4180 quoting with a separator, a doubled
      * quote and a line break inside fields; extra columns ignored. */
     const char *csv = "\xEF\xBB\xBF"
@@ -499,9 +454,9 @@ Test(territoires_pvd, import_dry_run_writes_nothing_then_applies_then_reimport_i
 
 Test(territoires_pvd, import_all_or_nothing_unless_partiel)
 {
-    struct caller a;
+    struct fx_caller a;
     struct http_response r;
-    admin(&a);
+    fx_admin(&a);
     const char *csv = "id_pvd;insee_com;lib_com\n"
                       "pvd-76-09-901;09001;Aigues-Juntes\n"
                       "pvd-76-48-901;48001;Albaret-le-Comtal\n"
@@ -535,7 +490,7 @@ Test(territoires_pvd, import_all_or_nothing_unless_partiel)
 
 Test(territoires_pvd, import_by_a_prefecture_refuses_lines_outside_its_departements)
 {
-    struct caller pref;
+    struct fx_caller pref;
     struct http_response r;
     prefecture(&pref, "[\"43\"]");
     const char *csv = "id_pvd;insee_com\npvd-84-43-901;43001\npvd-94-2A-901;2A001\n";
@@ -549,9 +504,9 @@ Test(territoires_pvd, import_by_a_prefecture_refuses_lines_outside_its_departeme
 
 Test(territoires_pvd, import_bad_requests)
 {
-    struct caller a;
+    struct fx_caller a;
     struct http_response r;
-    admin(&a);
+    fx_admin(&a);
     import_csv(&a, "", "id_pvd;insee_com\n", "Content-Type: application/json", &r);
     cr_assert_eq(r.status, 415, HTTP_BODY, r.body);
     http_response_release(&r);
@@ -572,16 +527,16 @@ Test(territoires_pvd, import_bad_requests)
 
 Test(territoires_pvd, idempotency_key_replays_the_creation_and_creates_nothing_more)
 {
-    struct caller a;
+    struct fx_caller a;
     struct http_response r1, r2;
-    admin(&a);
+    fx_admin(&a);
     char key[80], header[120];
     token_unique_subject(key, sizeof key, "cle-terr");
     snprintf(header, sizeof header, "Idempotency-Key: %s", key);
     const char *body = "{\"id_pvd\":\"pvd-76-46-902\",\"communes\":[\"46001\"]}";
-    call(&a, "POST", "/api/v1/territoires", body, header, &r1);
+    fx_call(&a, "POST", "/api/v1/territoires", body, header, &r1);
     cr_assert_eq(r1.status, 201, HTTP_BODY, r1.body);
-    call(&a, "POST", "/api/v1/territoires", body, header, &r2);
+    fx_call(&a, "POST", "/api/v1/territoires", body, header, &r2);
     cr_assert_eq(r2.status, 201, HTTP_BODY, r2.body);
     cr_assert_str_eq(http_header(&r2, "Idempotent-Replayed"), "true");
     cr_assert_str_eq(r2.body, r1.body);

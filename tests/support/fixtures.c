@@ -1,7 +1,7 @@
 /* Fixtures of the projet de territoire and comité tests (see
- * gouvernance_fixtures.h). */
+ * fixtures.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "gouvernance_fixtures.h"
+#include "fixtures.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -10,14 +10,14 @@
 
 #include "tokens.h"
 
-void gv_admin(struct gv_caller *c)
+void fx_admin(struct fx_caller *c)
 {
     char *token = token_for("admin-initial");
     token_header(c->header, sizeof c->header, token);
     free(token);
 }
 
-void gv_call(const struct gv_caller *c, const char *method, const char *path, const char *body,
+void fx_call(const struct fx_caller *c, const char *method, const char *path, const char *body,
              const char *extra_header, struct http_response *r)
 {
     const char *headers[4] = {c->header, NULL, NULL, NULL};
@@ -29,52 +29,57 @@ void gv_call(const struct gv_caller *c, const char *method, const char *path, co
     http_request(method, path, headers, body, body ? strlen(body) : 0, r);
 }
 
-void gv_caller_with(struct gv_caller *c, const char *role, const char *perimetre)
+void fx_grant_header(char *header, size_t size, const char *role, const char *perimetre)
 {
-    struct gv_caller admin;
+    struct fx_caller admin;
     char sub[80], body[800];
     struct http_response r;
-    gv_admin(&admin);
+    fx_admin(&admin);
     token_unique_subject(sub, sizeof sub, role);
     snprintf(body, sizeof body,
              "{\"issuer\":\"%s\",\"subject\":\"%s\",\"role\":\"%s\",\"perimetre\":%s}",
              token_issuer(), sub, role, perimetre);
-    gv_call(&admin, "POST", "/api/v1/habilitations", body, NULL, &r);
+    fx_call(&admin, "POST", "/api/v1/habilitations", body, NULL, &r);
     cr_assert_eq(r.status, 201, "habilitation %s: " HTTP_BODY, role, r.body);
     http_response_release(&r);
     char *token = token_for(sub);
-    token_header(c->header, sizeof c->header, token);
+    token_header(header, size, token);
     free(token);
 }
 
-void gv_territoire(const char *id_pvd, const char *code_insee, const char *siren_epci)
+void fx_caller_with(struct fx_caller *c, const char *role, const char *perimetre)
 {
-    struct gv_caller admin;
+    fx_grant_header(c->header, sizeof c->header, role, perimetre);
+}
+
+void fx_territoire(const char *id_pvd, const char *code_insee, const char *siren_epci)
+{
+    struct fx_caller admin;
     char body[400];
     struct http_response r;
-    gv_admin(&admin);
+    fx_admin(&admin);
     snprintf(body, sizeof body,
              "{\"id_pvd\":\"%s\",\"communes\":[\"%s\"],\"epcis\":[\"%s\"],"
              "\"date_designation\":\"2020-12-15\"}",
              id_pvd, code_insee, siren_epci);
-    gv_call(&admin, "POST", "/api/v1/territoires", body, NULL, &r);
+    fx_call(&admin, "POST", "/api/v1/territoires", body, NULL, &r);
     cr_assert_eq(r.status, 201, "territoire %s: " HTTP_BODY, id_pvd, r.body);
     http_response_release(&r);
 }
 
-void gv_organisation(const char *siren, const char *nature, const char *nom, char out[37])
+void fx_organisation(const char *siren, const char *nature, const char *nom, char out[37])
 {
-    struct gv_caller admin;
+    struct fx_caller admin;
     char body[400], path[80];
     struct http_response r;
-    gv_admin(&admin);
+    fx_admin(&admin);
     snprintf(body, sizeof body, "{\"siren\":\"%s\",\"nature\":\"%s\",\"nom\":\"%s\"}", siren,
              nature, nom);
-    gv_call(&admin, "POST", "/api/v1/organisations", body, NULL, &r);
+    fx_call(&admin, "POST", "/api/v1/organisations", body, NULL, &r);
     if (r.status == 409) {
         http_response_release(&r);
         snprintf(path, sizeof path, "/api/v1/organisations?siren=%s", siren);
-        gv_call(&admin, "GET", path, NULL, NULL, &r);
+        fx_call(&admin, "GET", path, NULL, NULL, &r);
         cr_assert_eq(r.status, 200, "organisation %s: " HTTP_BODY, siren, r.body);
         json_t *elements = json_object_get(r.json, "elements");
         json_t *first = elements ? json_array_get(elements, 0) : r.json;
@@ -87,11 +92,11 @@ void gv_organisation(const char *siren, const char *nature, const char *nom, cha
     http_response_release(&r);
 }
 
-void gv_create(const struct gv_caller *c, const char *path, const char *body, char id[37],
+void fx_create(const struct fx_caller *c, const char *path, const char *body, char id[37],
                char etag[64])
 {
     struct http_response r;
-    gv_call(c, "POST", path, body, NULL, &r);
+    fx_call(c, "POST", path, body, NULL, &r);
     cr_assert_eq(r.status, 201, "POST %s: " HTTP_BODY, path, r.body);
     const char *created = json_string_value(json_object_get(r.json, "id"));
     cr_assert(created, HTTP_BODY, r.body);
@@ -103,18 +108,18 @@ void gv_create(const struct gv_caller *c, const char *path, const char *body, ch
     http_response_release(&r);
 }
 
-void gv_etag(const char *path, char etag[64])
+void fx_etag(const char *path, char etag[64])
 {
-    struct gv_caller admin;
+    struct fx_caller admin;
     struct http_response r;
-    gv_admin(&admin);
-    gv_call(&admin, "GET", path, NULL, NULL, &r);
+    fx_admin(&admin);
+    fx_call(&admin, "GET", path, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, "GET %s: " HTTP_BODY, path, r.body);
     snprintf(etag, 64, "%s", http_header(&r, "ETag"));
     http_response_release(&r);
 }
 
-void gv_expect_error(const struct http_response *r, long status, const char *code,
+void fx_expect_error(const struct http_response *r, long status, const char *code,
                      const char *pointer, const char *item_code)
 {
     http_expect_problem(r, status, code);
@@ -127,7 +132,7 @@ void gv_expect_error(const struct http_response *r, long status, const char *cod
                          r->body);
 }
 
-void gv_expect_rule(const struct http_response *r, const char *regle, const char *pointer,
+void fx_expect_rule(const struct http_response *r, const char *regle, const char *pointer,
                     const char *const *codes)
 {
     http_expect_problem(r, 422, "regle-non-respectee");
@@ -153,14 +158,14 @@ void gv_expect_rule(const struct http_response *r, const char *regle, const char
     }
 }
 
-size_t gv_journal_count(const char *type, const char *id, const char *action)
+size_t fx_journal_count(const char *type, const char *id, const char *action)
 {
-    struct gv_caller admin;
+    struct fx_caller admin;
     char path[200];
     struct http_response r;
-    gv_admin(&admin);
+    fx_admin(&admin);
     snprintf(path, sizeof path, "/api/v1/journal?ressource_type=%s&ressource_id=%s", type, id);
-    gv_call(&admin, "GET", path, NULL, NULL, &r);
+    fx_call(&admin, "GET", path, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     size_t n = 0, i;
     json_t *e;

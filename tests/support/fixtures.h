@@ -1,0 +1,60 @@
+/* Fixtures shared by the HTTP test files (test_axes.c, test_comites.c,
+ * test_conventions.c, test_territoires_pvd.c): callers holding a
+ * habilitation, territoires and organisations created through the API
+ * (create-or-get by SIREN, the territoires helper's contract), and
+ * assertions on problems and journal rows. Every function asserts
+ * (criterion) on failure. */
+#ifndef PVD_TESTS_FIXTURES_H
+#define PVD_TESTS_FIXTURES_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "http_client.h"
+
+struct fx_caller {
+    char header[4400];
+};
+
+/* The bootstrap administrator (anct_national). */
+void fx_admin(struct fx_caller *c);
+/* A new identity with role on perimetre (JSON), granted by the
+ * administrator: its "Authorization: Bearer …" header into header (size
+ * bytes). */
+void fx_grant_header(char *header, size_t size, const char *role, const char *perimetre);
+/* Same, as a caller. */
+void fx_caller_with(struct fx_caller *c, const char *role, const char *perimetre);
+
+/* One request as c; body may be NULL; extra_header (e.g. "If-Match: …") too. */
+void fx_call(const struct fx_caller *c, const char *method, const char *path, const char *body,
+             const char *extra_header, struct http_response *r);
+
+/* POST /api/v1/territoires as the administrator: 201 expected. */
+void fx_territoire(const char *id_pvd, const char *code_insee, const char *siren_epci);
+
+/* The id (out, 37 bytes) of the organisation of this SIREN: created, or read
+ * when it already exists (409). */
+void fx_organisation(const char *siren, const char *nature, const char *nom, char out[37]);
+
+/* POSTs body to path as c, asserts 201, copies the new id and ETag. */
+void fx_create(const struct fx_caller *c, const char *path, const char *body, char id[37],
+               char etag[64]);
+
+/* The current ETag of path, read as the administrator. */
+void fx_etag(const char *path, char etag[64]);
+
+/* Asserts a problem (status, code) with an error item (pointer, item_code);
+ * item_code may be NULL (no item checked). */
+void fx_expect_error(const struct http_response *r, long status, const char *code,
+                     const char *pointer, const char *item_code);
+
+/* Asserts the 422 carries exactly `count` erreurs, one with each code of
+ * codes (NULL-terminated), all at pointer, and regle. */
+void fx_expect_rule(const struct http_response *r, const char *regle, const char *pointer,
+                    const char *const *codes);
+
+/* Number of journal entries about (type, id) with this action, read through
+ * GET /api/v1/journal as the administrator. */
+size_t fx_journal_count(const char *type, const char *id, const char *action);
+
+#endif
