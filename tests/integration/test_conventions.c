@@ -136,19 +136,26 @@ static void axe(const char *id_pvd, int numero, int indicateurs)
     axe_as(&admin, id_pvd, numero, indicateurs);
 }
 
-static int journal_rows(const char *id, const char *action)
+/* Journal rows about convention id with this action, by acteur when not NULL. */
+static int journal_rows_by(const char *id, const char *action, const char *acteur)
 {
     PGconn *c = db();
-    const char *params[2] = {id, action};
+    const char *params[3] = {id, action, acteur};
     PGresult *res = PQexecParams(c,
                                  "SELECT count(*) FROM journal WHERE ressource_type = 'convention' "
-                                 "AND ressource_id = $1 AND action = $2",
-                                 2, NULL, params, NULL, NULL, 0);
+                                 "AND ressource_id = $1 AND action = $2 "
+                                 "AND ($3::text IS NULL OR acteur = $3)",
+                                 3, NULL, params, NULL, NULL, 0);
     cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
     int n = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
     PQfinish(c);
     return n;
+}
+
+static int journal_rows(const char *id, const char *action)
+{
+    return journal_rows_by(id, action, NULL);
 }
 
 /* ---- Dates relative to today (UTC, as the service) ----------------------- */
@@ -312,6 +319,7 @@ struct terr {
     const char *siren_commune; /* the commune, its EPCI's ville principale */
     const char *siren_epci;
     char commune[40], epci[40], etat[40];
+    const char *date_fin; /* of its cadre; "2030-12-31" unless a test changes it */
     struct who agent, elu, elu_commune, prefecture;
 };
 
@@ -324,6 +332,7 @@ static void terr_init(struct terr *t, const char *id_pvd, const char *insee,
     t->insee = insee;
     t->siren_commune = siren_commune;
     t->siren_epci = siren_epci;
+    t->date_fin = "2030-12-31";
     territoire(id_pvd, insee);
     fx_organisation(siren_commune, "commune", nom, t->commune);
     fx_organisation(siren_epci, "epci", "Communauté de communes", t->epci);
@@ -381,7 +390,7 @@ static void cadre_body(const struct terr *t, const char *extra, char *out, size_
 {
     snprintf(out, size,
              "{\"type\":\"cadre\",\"id_pvd\":\"%s\",\"intitule\":\"Convention-cadre valant ORT\","
-             "\"date_fin\":\"2030-12-31\",\"ambitions\":\"Revitaliser\",\"signataires\":["
+             "\"date_fin\":\"%s\",\"ambitions\":\"Revitaliser\",\"signataires\":["
              "{\"organisation_id\":\"%s\",\"role\":\"ville_principale\",\"representant_nom\":\"M\","
              "\"representant_qualite\":\"Maire\"},"
              "{\"organisation_id\":\"%s\",\"role\":\"epci\",\"representant_nom\":\"P\","
@@ -390,7 +399,7 @@ static void cadre_body(const struct terr *t, const char *extra, char *out, size_
              "\"representant_qualite\":\"Préfet\"}],"
              "\"secteurs_intervention\":[{\"nom\":\"Centre-ville\",\"code_insee\":\"%s\","
              "\"est_centre_ville_ville_principale\":true}]%s}",
-             t->id_pvd, t->commune, t->epci, t->etat, t->insee, extra ? extra : "");
+             t->id_pvd, t->date_fin, t->commune, t->epci, t->etat, t->insee, extra ? extra : "");
 }
 
 /* Drafts a cadre and brings it to en_signature (R9 satisfied beforehand). */
@@ -1301,5 +1310,54 @@ Test(conventions, bad_bodies_are_400_with_a_pointer_per_field)
     http_response_release(&r);
     send(&t.agent, "GET", "/api/v1/conventions?id_pvd=pvd-27-71-911", NULL, NULL, &r);
     cr_assert_eq(json_array_size(json_object_get(r.json, "elements")), 0, "nothing written");
+    http_response_release(&r);
+}
+
+/* ---- The automatic edge signee → echue ------------------------------------ */
+
+/* Runs `pvd-api echeances` on the test database, as a cron job would. */
+static void run_echeances(void)
+{
+    const char *bin = getenv("PVD_TEST_SERVER_BIN");
+    const char *url = getenv("PVD_TEST_DATABASE_URL");
+    cr_assert(bin && url, "PVD_TEST_SERVER_BIN and PVD_TEST_DATABASE_URL must be set");
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' LOG_LEVEL=warn '%s' echeances", url, bin);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+Test(conventions, a_signed_cadre_past_its_date_fin_becomes_echue_once)
+{
+    struct terr t;
+    struct conv a, c;
+    struct http_response r;
+    /* Tournus (71543), ville principale of EPCI 200069698; a cadre ending 2022-12-31. */
+    terr_init(&t, "pvd-27-71-912", "71543", "217105436", "Tournus", "200069698", "71");
+    t.date_fin = "2022-12-31";
+    adhesion_signed(&t, &a, "2021-03-01", "2021-03-08", "2021-03-09", "2021-03-10");
+    axe(t.id_pvd, 1, 1);
+    char ids[3][40];
+    cadre_to_signature(&t, NULL, &c, ids);
+    sign_ok(&t.elu, &c, ids[0], "2022-05-02", "2022-04-01");
+    sign_ok(&t.elu, &c, ids[1], "2022-05-02", "2022-04-02");
+    sign_ok(&t.prefecture, &c, ids[2], "2022-05-03", NULL);
+    transition(&t.prefecture, &c, "signee", 200, &r);
+    http_response_release(&r);
+    /* Nobody takes the edge by hand. */
+    transition(&t.prefecture, &c, "echue", 409, &r);
+    cr_assert_str_eq(str(http_problem_error(&r, "/vers"), "code"), "transition-automatique");
+    http_response_release(&r);
+
+    run_echeances();
+    run_echeances(); /* idempotent: already echue */
+    refresh(&t.prefecture, &c, &r);
+    cr_assert_str_eq(str(r.json, "etat"), "echue", HTTP_BODY, r.body);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "transitions_possibles")), 0);
+    http_response_release(&r);
+    cr_assert_eq(journal_rows_by(c.id, "convention.transition", "systeme:echeances"), 1,
+                 "one journaled edge, whoever applied it (command or the server's tick)");
+    /* The territoire stays conventionné. */
+    send(&t.prefecture, "GET", "/api/v1/territoires/pvd-27-71-912", NULL, NULL, &r);
+    cr_assert_str_eq(str(r.json, "etat"), "conventionne", HTTP_BODY, r.body);
     http_response_release(&r);
 }
