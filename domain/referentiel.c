@@ -349,7 +349,7 @@ const struct ref_commune *referentiel_find_commune(const struct referentiel *ref
 }
 
 const struct ref_commune *referentiel_find_commune_by_siren(const struct referentiel *ref,
-                                                             const char *siren)
+                                                            const char *siren)
 {
     for (size_t i = 0; i < ref->actuelle_count; i++) {
         const struct ref_commune *c = &ref->communes[ref->actuelles[i]];

@@ -119,7 +119,7 @@ const struct ref_region *referentiel_find_region(const struct referentiel *ref, 
 /* The commune-actuelle with this SIREN (linear scan: for rare checks, not for
  * request paths that must be fast); NULL when absent. */
 const struct ref_commune *referentiel_find_commune_by_siren(const struct referentiel *ref,
-                                                             const char *siren);
+                                                            const char *siren);
 
 /* Filters of the communes list; NULL / -1 members do not filter. */
 struct commune_filter {

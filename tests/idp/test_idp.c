@@ -73,7 +73,8 @@ int main(int argc, char **argv)
         free(token);
         jwt_signer_free(s);
     } else {
-        fprintf(stderr, "usage: test-idp init DIR | token DIR ISSUER AUDIENCE SUB [TTL [OFFSET]]\n");
+        fprintf(stderr,
+                "usage: test-idp init DIR | token DIR ISSUER AUDIENCE SUB [TTL [OFFSET]]\n");
         status = 2;
     }
     jwt_global_close();
