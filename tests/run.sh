@@ -2,11 +2,12 @@
 # Runs every test of pvd-api (called by `make test` once the binaries are built):
 #   1. unit tests (normal, then ASan+UBSan)
 #   2. fuzz targets, a short budget each
-#   3. OpenAPI lint and route table <-> spec cross-check
+#   3. clang-format check, OpenAPI lint and route table <-> spec cross-check
 #   4. a test PostgreSQL under var/test, then: db layer tests, the HTTP API
 #      suite against the real server (normal build, then ASan+UBSan build),
 #      responses validated against the spec's schemas, and the resilience
-#      suite (pool exhausted, database killed and back).
+#      suite (pool exhausted, database killed and back), the real lauréats
+#      import in its own database, graceful drain, CORS in Chromium.
 # Stops what it started, also when a step fails. Exit status: 0 only when all pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -221,6 +222,9 @@ run tsan-rate-limit env TSAN_OPTIONS=halt_on_error=1:exitcode=66 $B/bin/tsan-rat
 
 step "fuzzing (${FUZZ_SECONDS}s per target)"
 run fuzz tests/fuzz/run.sh "$FUZZ_SECONDS" $B/fuzz/*
+
+step "formatting: clang-format (the committed .clang-format)"
+run format make -s --no-print-directory fmt-check
 
 step "OpenAPI: lint, and route table <-> spec"
 run openapi-lint node_modules/.bin/redocly lint --config openapi/redocly.yaml openapi/openapi.yaml
