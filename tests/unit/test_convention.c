@@ -388,6 +388,13 @@ Test(convention, r6_collects_every_missing_signatory)
     cr_assert(rule_report_find(&v, "signataire-etat-manquant"));
     cr_assert(rule_report_find(&v, "signataire-epci-manquant"));
     cr_assert(rule_report_find(&v, "signataire-ville-principale-manquant"));
+
+    /* Roles only, when the referential names no ville principale. */
+    f.c.siren_epci = NULL;
+    f.c.siren_ville_principale = NULL;
+    v = check(&f.c, &w, NULL);
+    cr_assert_eq(v.count, 3);
+    cr_assert(rule_report_find(&v, "signataire-ville-principale-manquant"));
 }
 
 /* ---- R7 ---------------------------------------------------------------- */
