@@ -326,38 +326,38 @@ static void validate(struct state *st, struct laureat_csv_row *row)
         size_t f = (size_t)st->bad_field;
         if (f < st->header_count && st->header[f][0] != '\0') {
             refuse(st, row, "texte-invalide", "",
-                   "caractères mal encodés dans la colonne « %s » : le fichier doit être "
+                   "Caractères mal encodés dans la colonne « %s » : le fichier doit être "
                    "enregistré en UTF-8",
                    clip(st->header[f], c1, CLIP_MAX));
         } else {
             refuse(st, row, "texte-invalide", "",
-                   "caractères mal encodés dans la colonne n° %zu : le fichier doit être "
+                   "Caractères mal encodés dans la colonne n° %zu : le fichier doit être "
                    "enregistré en UTF-8",
                    f + 1);
         }
     } else if (row->insee_com[0] == '\0') {
         refuse(st, row, "insee-com-invalide", "R42",
-               "code INSEE de la commune absent (colonne insee_com)");
+               "Code INSEE de la commune absent (colonne insee_com)");
     } else if (!insee_ok) {
         size_t n = strlen(row->insee_com);
         bool digits4 = n == 4 && strspn(row->insee_com, "0123456789") == 4;
         refuse(st, row, "insee-com-invalide", "R42",
-               "code INSEE de la commune « %s » invalide : 5 caractères attendus, par exemple "
+               "Code INSEE de la commune « %s » invalide : 5 caractères attendus, par exemple "
                "78003 ou 2A004%s",
                clip(row->insee_com, c1, CLIP_MAX),
                digits4 ? " (zéro initial perdu par le tableur ?)" : "");
     } else if (row->id_pvd[0] == '\0') {
         refuse(st, row, "id-pvd-manquant", "",
-               "ligne sans identifiant PVD : commune non encore désignée");
+               "Ligne sans identifiant PVD : commune non encore désignée.");
     } else if (!id_pvd_is_valid(row->id_pvd)) {
         refuse(st, row, "id-pvd-invalide", "",
-               "identifiant PVD « %s » invalide : forme attendue "
+               "Identifiant PVD « %s » invalide : forme attendue "
                "pvd-<région>-<département>-<numéro>, par exemple pvd-11-78-1",
                clip(row->id_pvd, c1, CLIP_MAX));
     } else if (row->insee_dep[0] != '\0' && insee_code_departement(row->insee_com, dep) &&
                strcmp(row->insee_dep, dep) != 0) {
         refuse(st, row, "insee-dep-incoherent", "R42",
-               "département « %s » incohérent avec la commune %s, qui est dans le "
+               "Département « %s » incohérent avec la commune %s, qui est dans le "
                "département %s",
                clip(row->insee_dep, c1, CLIP_MAX), row->insee_com, dep);
     } else if (row->siren_epci[0] != '\0' && !siren_is_valid(row->siren_epci)) {
@@ -367,7 +367,7 @@ static void validate(struct state *st, struct laureat_csv_row *row)
                nine ? "la clé de contrôle est fausse (faute de frappe ?)" : "9 chiffres attendus");
     } else if (first != 0) {
         refuse(st, row, "commune-en-double", "",
-               "commune %s déjà présente ligne %zu du fichier : une commune n'y figure "
+               "Commune %s déjà présente ligne %zu du fichier : une commune n'y figure "
                "qu'une fois",
                row->insee_com, first);
     } else {

@@ -102,7 +102,7 @@ Test(laureats_csv, real_file_2021)
     cr_assert_str_eq(r->insee_com, "50003");
     cr_assert_not(r->ok);
     cr_assert_str_eq(r->code, "id-pvd-manquant");
-    cr_assert_str_eq(r->motif, "ligne sans identifiant PVD : commune non encore désignée");
+    cr_assert_str_eq(r->motif, "Ligne sans identifiant PVD : commune non encore désignée.");
 
     /* The test row: refused on its INSEE code (R42), not on its id. */
     r = find_insee(&c, "999999");
@@ -239,7 +239,7 @@ Test(laureats_csv, short_record_reads_missing_fields_as_empty)
     cr_assert_eq(parse("id_pvd;insee_com;lib_com\npvd-11-78-1\n", &c), LAUREATS_CSV_OK);
     cr_assert_eq(c.row_count, 1);
     cr_assert_str_eq(c.rows[0].code, "insee-com-invalide");
-    cr_assert_str_eq(c.rows[0].motif, "code INSEE de la commune absent (colonne insee_com)");
+    cr_assert_str_eq(c.rows[0].motif, "Code INSEE de la commune absent (colonne insee_com)");
     laureats_csv_release(&c);
 }
 
@@ -411,7 +411,7 @@ Test(laureats_csv, insee_dep_mismatch)
     r = one_row("pvd-11-78-1;78003;Ablis;79;200073344", &c);
     cr_assert_str_eq(r->code, "insee-dep-incoherent");
     cr_assert_str_eq(r->regle, "R42");
-    cr_assert_str_eq(r->motif, "département « 79 » incohérent avec la commune 78003, qui est dans "
+    cr_assert_str_eq(r->motif, "Département « 79 » incohérent avec la commune 78003, qui est dans "
                                "le département 78");
     laureats_csv_release(&c);
 
@@ -442,7 +442,7 @@ Test(laureats_csv, duplicate_commune_refused_on_later_line)
     cr_assert_str_eq(c.rows[0].code, "id-pvd-manquant");
     cr_assert(c.rows[1].ok);
     cr_assert_str_eq(c.rows[2].code, "commune-en-double");
-    cr_assert_str_eq(c.rows[2].motif, "commune 78003 déjà présente ligne 2 du fichier : une "
+    cr_assert_str_eq(c.rows[2].motif, "Commune 78003 déjà présente ligne 2 du fichier : une "
                                       "commune n'y figure qu'une fois");
     cr_assert_str_eq(c.rows[3].code, "commune-en-double");
     cr_assert(strstr(c.rows[3].motif, "ligne 3") != NULL);
@@ -472,7 +472,7 @@ Test(laureats_csv, id_pvd_forms)
         laureats_csv_release(&c);
     }
     one_row("pvd_0001;78003;Ablis;;", &c);
-    cr_assert_str_eq(c.rows[0].motif, "identifiant PVD « pvd_0001 » invalide : forme attendue "
+    cr_assert_str_eq(c.rows[0].motif, "Identifiant PVD « pvd_0001 » invalide : forme attendue "
                                       "pvd-<région>-<département>-<numéro>, par exemple "
                                       "pvd-11-78-1");
     laureats_csv_release(&c);
@@ -486,7 +486,7 @@ Test(laureats_csv, test_row_and_bad_insee_codes)
     r = one_row("pvd_0001;999999;Trifouilly-les-Oies;99;", &c);
     cr_assert_str_eq(r->code, "insee-com-invalide");
     cr_assert_str_eq(r->regle, "R42");
-    cr_assert_str_eq(r->motif, "code INSEE de la commune « 999999 » invalide : 5 caractères "
+    cr_assert_str_eq(r->motif, "Code INSEE de la commune « 999999 » invalide : 5 caractères "
                                "attendus, par exemple 78003 ou 2A004");
     laureats_csv_release(&c);
 
@@ -509,7 +509,7 @@ Test(laureats_csv, invalid_utf8_refuses_the_line_only)
     cr_assert_eq(laureats_csv_parse(csv, sizeof csv - 1, &c), LAUREATS_CSV_OK);
     cr_assert_eq(c.row_count, 3);
     cr_assert_str_eq(c.rows[0].code, "texte-invalide");
-    cr_assert_str_eq(c.rows[0].motif, "caractères mal encodés dans la colonne « lib_com » : le "
+    cr_assert_str_eq(c.rows[0].motif, "Caractères mal encodés dans la colonne « lib_com » : le "
                                       "fichier doit être enregistré en UTF-8");
     cr_assert_str_eq(c.rows[0].lib_com, "Ablis\xEF\xBF\xBD", "replaced by U+FFFD");
     cr_assert_str_eq(c.rows[1].code, "texte-invalide");
