@@ -162,6 +162,17 @@ void respond_db_error(struct request_ctx *ctx, const struct _u_request *req,
     respond_problem(ctx, req, res, PROBLEM_ERREUR_INTERNE, "Erreur interne du service.");
 }
 
+bool respond_lookup_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                             struct _u_response *res, enum db_result r, const struct db_error *err,
+                             const char *not_found_detail)
+{
+    if (r == DB_NOT_FOUND)
+        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE, not_found_detail);
+    else if (r != DB_OK)
+        respond_db_error(ctx, req, res, r, err);
+    return r == DB_OK;
+}
+
 void respond_unavailable(struct request_ctx *ctx, const struct _u_request *req,
                          struct _u_response *res, const char *detail)
 {

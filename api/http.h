@@ -69,6 +69,13 @@ bool respond_if_rate_limited(struct request_ctx *ctx, const struct _u_request *r
 void respond_db_error(struct request_ctx *ctx, const struct _u_request *req,
                       struct _u_response *res, enum db_result r, const struct db_error *err);
 
+/* The answer to a lookup: true when r is DB_OK (nothing sent); otherwise
+ * false after sending 404 ressource-introuvable with not_found_detail for
+ * DB_NOT_FOUND, or respond_db_error's answer for any other failure. */
+bool respond_lookup_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                             struct _u_response *res, enum db_result r, const struct db_error *err,
+                             const char *not_found_detail);
+
 /* 503 service-indisponible with Retry-After. */
 void respond_unavailable(struct request_ctx *ctx, const struct _u_request *req,
                          struct _u_response *res, const char *detail);

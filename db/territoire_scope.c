@@ -1,23 +1,15 @@
 /* Territorial attributes of a territoire (see territoire_scope.h). */
 #include "territoire_scope.h"
 
+#include "../domain/identifiers.h"
+
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
 
-static bool is_siren(const char *s)
-{
-    if (!s || strlen(s) != 9)
-        return false;
-    for (size_t i = 0; i < 9; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
 void territoire_scope_add_siren(struct territoire_scope *s, const char *siren)
 {
-    if (!is_siren(siren) || s->siren_count >= TERRITOIRE_SCOPE_SIRENS)
+    if (!siren_format_is_valid(siren) || s->siren_count >= TERRITOIRE_SCOPE_SIRENS)
         return;
     for (size_t i = 0; i < s->siren_count; i++)
         if (strcmp(s->sirens[i], siren) == 0)

@@ -126,6 +126,11 @@ bool siren_is_valid(const char *s)
     return s && is_digit_string(s, SIREN_LENGTH) && luhn_is_valid(s, SIREN_LENGTH);
 }
 
+bool siren_format_is_valid(const char *s)
+{
+    return s && is_digit_string(s, SIREN_LENGTH);
+}
+
 static bool is_la_poste_siret(const char *s)
 {
     unsigned sum = 0;

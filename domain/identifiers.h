@@ -39,6 +39,10 @@ bool luhn_is_valid(const char *digits, size_t len);
 /* R42: 9 digits passing Luhn. */
 bool siren_is_valid(const char *s);
 
+/* The SIREN format alone: exactly 9 digits (the Luhn key, R42, is checked
+ * apart so that a wrong key gets its own 422). false for NULL. */
+bool siren_format_is_valid(const char *s);
+
 /* R42: 14 digits passing Luhn. A La Poste SIRET (SIREN 356000000) also
  * passes when its digit sum is a multiple of 5: its establishments outran the
  * Luhn-valid NICs, while its siège 35600000000048 passes Luhn only. */

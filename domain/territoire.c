@@ -43,6 +43,13 @@ bool territoire_id_pvd_parse(const char *id_pvd, char region[4], char departemen
     return true;
 }
 
+bool territoire_id_pvd_is_valid(const char *id_pvd)
+{
+    char region[4], departement[4];
+    return territoire_id_pvd_parse(id_pvd, region, departement) &&
+           departement_code_is_valid(departement);
+}
+
 bool territoire_zone_eligible(enum ref_zone zone, const char *code_departement)
 {
     static const char *const drom[] = {"971", "972", "973", "974", "976"};

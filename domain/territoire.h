@@ -23,6 +23,10 @@
  * the ANCT ids joining two départements ("pvd-84-3873-9"). */
 bool territoire_id_pvd_parse(const char *id_pvd, char region[4], char departement[4]);
 
+/* territoire_id_pvd_parse succeeds and its département is a real
+ * département code (departement_code_is_valid): "pvd-84-00-1" is refused. */
+bool territoire_id_pvd_is_valid(const char *id_pvd);
+
 /* What a territoire is made of, as written by a client. Strings borrowed. */
 struct territoire_input {
     const char *id_pvd;          /* syntactically valid (territoire_id_pvd_parse) */

@@ -232,16 +232,7 @@ static bool load_client(const struct _u_request *req, struct _u_response *res,
         r = client_get(conn, id, row, &err);
         db_pool_release(ctx->app->pool, conn);
     }
-    if (r == DB_NOT_FOUND) {
-        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
-                        "Aucun client n'a cet identifiant.");
-        return false;
-    }
-    if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
-        return false;
-    }
-    return true;
+    return respond_lookup_or_reply(ctx, req, res, r, &err, "Aucun client n'a cet identifiant.");
 }
 
 void handle_get_client(const struct _u_request *req, struct _u_response *res,

@@ -196,7 +196,7 @@ void handle_list_conventions(const struct _u_request *req, struct _u_response *r
     query_limit(req, &limit, &errs);
     query_code(req, "type", is_type, "adhesion ou cadre", &type, &errs);
     query_code(req, "etat", is_etat, "un état de convention", &etat, &errs);
-    query_code(req, "id_pvd", convention_id_pvd_is_valid,
+    query_code(req, "id_pvd", territoire_id_pvd_is_valid,
                "un identifiant pvd-<région>-<département>-<n>", &id_pvd, &errs);
     query_code(req, "departement", departement_code_is_valid, "un code de département", &dep,
                &errs);

@@ -597,12 +597,9 @@ void handle_get_convention_version(const struct _u_request *req, struct _u_respo
         r = convention_version(conn, row.id, numero, &json, &err);
         db_pool_release(ctx->app->pool, conn);
     }
-    if (r == DB_NOT_FOUND) {
-        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
-                        "Cette convention n'a pas (encore) de version signée de ce numéro.");
-    } else if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
-    } else {
+    if (respond_lookup_or_reply(ctx, req, res, r, &err,
+                                "Cette convention n'a pas (encore) de version signée de ce "
+                                "numéro.")) {
         char etag[24];
         http_etag(json, strlen(json), etag);
         respond_conditional_json(req, res, json, strlen(json), etag);

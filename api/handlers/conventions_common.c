@@ -14,32 +14,6 @@
 #include "conventions_common.h"
 #include "programme.h"
 
-bool convention_id_pvd_is_valid(const char *s)
-{
-    /* pvd-<région 2 digits>-<département>-<n> (domain.md §1.3) */
-    if (!s || strncmp(s, "pvd-", 4) != 0 || strlen(s) > 16)
-        return false;
-    const char *p = s + 4;
-    if (!(p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9' && p[2] == '-'))
-        return false;
-    p += 3;
-    size_t dep = strcspn(p, "-");
-    if (dep < 2 || dep > 3 || p[dep] != '-')
-        return false;
-    char code[4];
-    snprintf(code, sizeof code, "%.*s", (int)dep, p);
-    if (!departement_code_is_valid(code))
-        return false;
-    p += dep + 1;
-    size_t n = strlen(p);
-    if (n < 1 || n > 4)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-    return true;
-}
-
 static bool is_url(const char *s)
 {
     return strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
@@ -63,15 +37,9 @@ bool convention_load_or_reply(struct request_ctx *ctx, const struct _u_request *
         }
         db_pool_release(ctx->app->pool, conn);
     }
-    if (r == DB_NOT_FOUND) {
-        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
-                        "Aucune convention visible n'a cet identifiant.");
+    if (!respond_lookup_or_reply(ctx, req, res, r, &err,
+                                 "Aucune convention visible n'a cet identifiant."))
         return false;
-    }
-    if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
-        return false;
-    }
     for (size_t i = 0; i < row->signataire_count; i++)
         territoire_scope_add_siren(scope, row->signataires[i].s.siren);
     if (!programme_decide_or_reply(ctx, req, res, action, scope,
@@ -309,7 +277,7 @@ struct content {
      .values = type_values},                                                                       \
     {                                                                                              \
         .name = "id_pvd", .kind = JSON_FIELD_STRING, .offset = OFF(id_pvd), .required = true,      \
-        .min_length = 1, .max_length = 16, .check = convention_id_pvd_is_valid,                    \
+        .min_length = 1, .max_length = 16, .check = territoire_id_pvd_is_valid,                    \
         .check_message = "Identifiant PVD attendu : pvd-<région>-<département>-<numéro>."       \
     }
 #define F_COMMON(req)                                                                              \

@@ -13,12 +13,9 @@
 #include "../../db/convention_repository.h"
 #include "../../db/mutation.h"
 #include "../../db/territoire_scope.h"
+#include "../../domain/territoire.h"
 #include "../http.h"
 #include "../problem.h"
-
-/* A territoire's id_pvd: pvd-<région 2 digits>-<département>-<n>
- * (domain.md §1.3; NULL: false). */
-bool convention_id_pvd_is_valid(const char *s);
 
 /* Loads convention `id` (already validated as a UUID) into *row and its
  * territoire's scope (plus its signataires' SIRENs) into *scope, and decides

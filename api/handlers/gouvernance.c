@@ -30,12 +30,7 @@ bool gouv_object_or_reply(struct request_ctx *ctx, const struct _u_request *req,
         return false;
     struct db_error err = {{0}, {0}};
     enum db_result r = projet_get_pooled(ctx->app->pool, kind, id, row, &err);
-    if (r == DB_NOT_FOUND) {
-        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE, what_404);
-        return false;
-    }
-    if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+    if (!respond_lookup_or_reply(ctx, req, res, r, &err, what_404)) {
         projet_row_release(row);
         return false;
     }

@@ -198,15 +198,9 @@ static bool load_visible(const struct _u_request *req, struct _u_response *res,
         r = habilitation_get(conn, id, row, &err);
         db_pool_release(ctx->app->pool, conn);
     }
-    if (r == DB_NOT_FOUND) {
-        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
-                        "Aucune habilitation visible n'a cet identifiant.");
+    if (!respond_lookup_or_reply(ctx, req, res, r, &err,
+                                 "Aucune habilitation visible n'a cet identifiant."))
         return false;
-    }
-    if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
-        return false;
-    }
     struct referentiel_snapshot *snap = referentiel_store_acquire(ctx->app->referentiel);
     struct perimeter_scope touched;
     memset(&touched, 0, sizeof touched);

@@ -22,16 +22,6 @@ static const char *const nature_names[] = {"commune",     "epci",       "petr", 
                                            "association", "entreprise", "autre",     NULL};
 enum { NATURE_COMMUNE = 0, NATURE_EPCI = 1, NATURE_ETAT = 5 };
 
-static bool nine_digits(const char *s)
-{
-    if (strlen(s) != 9)
-        return false;
-    for (size_t i = 0; i < 9; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
 struct organisation_body {
     const char *siren;
     int nature;
@@ -43,7 +33,7 @@ static const struct json_field organisation_fields[] = {
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct organisation_body, siren),
      .nullable = true,
-     .check = nine_digits,
+     .check = siren_format_is_valid,
      .check_message = "SIREN : 9 chiffres attendus."},
     {.name = "nature",
      .kind = JSON_FIELD_ENUM,
@@ -190,12 +180,8 @@ static bool load_organisation(const struct _u_request *req, struct _u_response *
         r = organisation_get(conn, id, row, &err);
         db_pool_release(ctx->app->pool, conn);
     }
-    if (r == DB_NOT_FOUND)
-        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
-                        "Aucune organisation n'a cet identifiant.");
-    else if (r != DB_OK)
-        respond_db_error(ctx, req, res, r, &err);
-    return r == DB_OK;
+    return respond_lookup_or_reply(ctx, req, res, r, &err,
+                                   "Aucune organisation n'a cet identifiant.");
 }
 
 void handle_get_organisation(const struct _u_request *req, struct _u_response *res,
@@ -315,7 +301,7 @@ void handle_list_organisations(const struct _u_request *req, struct _u_response 
     struct organisation_filter f = {NULL, NULL, NULL};
     query_check_known(req, known, &errs);
     query_limit(req, &limit, &errs);
-    query_code(req, "siren", nine_digits, "un SIREN de 9 chiffres", &f.siren, &errs);
+    query_code(req, "siren", siren_format_is_valid, "un SIREN de 9 chiffres", &f.siren, &errs);
     query_code(req, "nature", nature_is_valid,
                "commune, epci, petr, departement, region, etat, operateur, bailleur, "
                "association, entreprise ou autre",

@@ -51,14 +51,8 @@ bool programme_territoire_or_reply(struct request_ctx *ctx, const struct _u_requ
 {
     struct db_error err = {{0}, {0}};
     enum db_result r = territoire_scope_load_pooled(ctx->app->pool, id_pvd, scope, &err);
-    if (r == DB_NOT_FOUND) {
-        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE, what_404);
+    if (!respond_lookup_or_reply(ctx, req, res, r, &err, what_404))
         return false;
-    }
-    if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
-        return false;
-    }
     return programme_decide_or_reply(ctx, req, res, action, scope, what_404);
 }
 

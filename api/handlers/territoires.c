@@ -22,71 +22,6 @@
 
 #define LIST_MAX 64 /* array members read from a body (400 beyond) */
 
-void territoire_add_avertissements(json_t *rep)
-{
-    struct rule_report warnings;
-    rule_report_init(&warnings);
-    json_t *communes = json_object_get(rep, "communes");
-    size_t i;
-    json_t *c;
-    json_array_foreach(communes, i, c)
-    {
-        json_t *pop = json_object_get(c, "population");
-        if (json_is_integer(pop))
-            territoire_population_warning(json_integer_value(pop),
-                                          json_string_value(json_object_get(c, "code_insee")), i,
-                                          &warnings);
-    }
-    json_object_set_new(rep, "avertissements", programme_avertissements(&warnings));
-}
-
-char *territoire_render(const char *stored_json)
-{
-    json_t *rep = json_loads(stored_json, 0, NULL);
-    if (!rep)
-        return xstrdup(stored_json);
-    territoire_add_avertissements(rep);
-    char *out = json_dumps(rep, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(rep);
-    if (!out)
-        die_bug("json_dumps failed");
-    return out;
-}
-
-struct authz_target territoire_target(const struct territoire_resolved *r, const char *id_pvd,
-                                      const char *const *sirens, size_t siren_count,
-                                      struct territoire_views *v)
-{
-    struct authz_target t;
-    memset(&t, 0, sizeof t);
-    memset(v, 0, sizeof *v);
-    for (size_t i = 0; i < r->departement_count; i++)
-        v->departements[i] = r->departements[i];
-    for (size_t i = 0; i < r->region_count; i++)
-        v->regions[i] = r->regions[i];
-    size_t n = 0, max = sizeof v->sirens / sizeof v->sirens[0] - 1;
-    for (size_t i = 0; i < r->siren_count && n < max; i++)
-        v->sirens[n++] = r->sirens[i];
-    for (size_t i = 0; i < siren_count && n < max; i++)
-        if (sirens[i] && sirens[i][0])
-            v->sirens[n++] = sirens[i];
-    v->territoires[0] = id_pvd;
-    t.departements = v->departements;
-    t.departement_count = r->departement_count;
-    t.regions = v->regions;
-    t.region_count = r->region_count;
-    t.territoire = id_pvd;
-    t.sirens = v->sirens;
-    t.siren_count = n;
-    return t;
-}
-
-struct journal_scope territoire_journal_scope(const struct territoire_views *v)
-{
-    struct journal_scope s = {v->departements, v->regions, v->sirens, v->territoires};
-    return s;
-}
-
 static bool id_pvd_is_valid(const char *s)
 {
     char r[4], d[4];
@@ -128,16 +63,6 @@ static size_t read_codes(const json_t *value, const char *name, bool (*valid)(co
         out[n++] = s;
     }
     return n;
-}
-
-static bool nine_digits(const char *s)
-{
-    if (strlen(s) != 9)
-        return false;
-    for (size_t i = 0; i < 9; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
 }
 
 /* The content of a territoire being written, with the storage of the
@@ -280,7 +205,7 @@ static void read_members(const struct territoire_body *in, struct content *c,
                                       "Code INSEE de commune attendu (5 caractères, ex. 58062).",
                                       c->communes, errs);
     if (in->epcis && !json_is_null(in->epcis))
-        c->epci_count = read_codes(in->epcis, "/epcis", nine_digits,
+        c->epci_count = read_codes(in->epcis, "/epcis", siren_format_is_valid,
                                    "SIREN d'EPCI attendu (9 chiffres).", c->epcis, errs);
 }
 
@@ -457,12 +382,7 @@ static bool load_territoire(struct request_ctx *ctx, const struct _u_request *re
         r = territoire_get(conn, id, row, &err);
         db_pool_release(ctx->app->pool, conn);
     }
-    if (r == DB_NOT_FOUND)
-        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
-                        "Aucun territoire n'a cet identifiant.");
-    else if (r != DB_OK)
-        respond_db_error(ctx, req, res, r, &err);
-    return r == DB_OK;
+    return respond_lookup_or_reply(ctx, req, res, r, &err, "Aucun territoire n'a cet identifiant.");
 }
 
 void handle_get_territoire(const struct _u_request *req, struct _u_response *res,
@@ -602,7 +522,7 @@ void handle_patch_territoire(const struct _u_request *req, struct _u_response *r
     if (in.epcis) {
         c->epci_count = 0;
         if (!json_is_null(in.epcis))
-            c->epci_count = read_codes(in.epcis, "/epcis", nine_digits,
+            c->epci_count = read_codes(in.epcis, "/epcis", siren_format_is_valid,
                                        "SIREN d'EPCI attendu (9 chiffres).", c->epcis, &errs);
     }
     if (!body_errors_or_reply(ctx, req, res, &errs))
@@ -695,7 +615,7 @@ void handle_list_territoires(const struct _u_request *req, struct _u_response *r
                &errs);
     query_code(req, "commune", insee_code_is_valid, "un code INSEE de commune (58062…)", &f.commune,
                &errs);
-    query_code(req, "epci", nine_digits, "un SIREN d'EPCI de 9 chiffres", &f.epci, &errs);
+    query_code(req, "epci", siren_format_is_valid, "un SIREN d'EPCI de 9 chiffres", &f.epci, &errs);
     if (!query_errors_or_reply(ctx, req, res, &errs))
         return;
     snprintf(canon, sizeof canon, "d=%s|r=%s|e=%s|c=%s|p=%s", f.departement ? f.departement : "",

@@ -1,6 +1,6 @@
 /* Shared by the territoire handlers (territoires.c) and the bulk import
- * (territoires_import.c): the final representation and the authorization
- * target of a territoire whose content was checked by domain/territoire.h. */
+ * (territoires_import.c), implemented in territoires_common.c: the final representation and the
+ * authorization target of a territoire whose content was checked by domain/territoire.h. */
 #ifndef PVD_API_HANDLERS_TERRITOIRES_H
 #define PVD_API_HANDLERS_TERRITOIRES_H
 

@@ -188,3 +188,13 @@ Test(siret, rejects_non_luhn_and_bad_shapes)
     cr_assert_not(siret_is_valid("210 100 012 00017"));
     cr_assert_not(siret_is_valid("3560000000004A"));
 }
+
+Test(identifiers, siren_format_without_luhn)
+{
+    cr_assert(siren_format_is_valid("215800624"));
+    cr_assert(siren_format_is_valid("200073345"), "wrong Luhn key, right format");
+    cr_assert_not(siren_format_is_valid("20007334"));
+    cr_assert_not(siren_format_is_valid("2000733450"));
+    cr_assert_not(siren_format_is_valid("20007334a"));
+    cr_assert_not(siren_format_is_valid(NULL));
+}

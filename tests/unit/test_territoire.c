@@ -154,6 +154,12 @@ Test(territoire, id_pvd_syntax)
     cr_assert_not(territoire_id_pvd_parse("pvd-7-58-1", r, d));
     cr_assert_not(territoire_id_pvd_parse("pvd-27-58-", r, d));
     cr_assert_not(territoire_id_pvd_parse(NULL, r, d));
+    cr_assert(territoire_id_pvd_is_valid("pvd-94-2A-1"));
+    cr_assert(territoire_id_pvd_is_valid("pvd-01-971-1234"));
+    cr_assert(territoire_id_pvd_parse("pvd-84-00-1", r, d), "syntax only");
+    cr_assert_not(territoire_id_pvd_is_valid("pvd-84-00-1"), "no département 00");
+    cr_assert_not(territoire_id_pvd_is_valid("pvd-84-3873-9"));
+    cr_assert_not(territoire_id_pvd_is_valid(NULL));
 }
 
 Test(territoire, a_valid_territoire_passes_and_resolves_its_departements)
