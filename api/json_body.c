@@ -40,6 +40,30 @@ bool json_media_type_ok(const char *ct)
     return *ct == '\0';
 }
 
+/* French name of a jansson parse failure. */
+static const char *json_fault_fr(enum json_error_code code)
+{
+    switch (code) {
+    case json_error_premature_end_of_input:
+        return "fin du corps inattendue (valeur incomplète)";
+    case json_error_end_of_input_expected:
+        return "contenu en trop après la valeur JSON";
+    case json_error_invalid_utf8:
+        return "texte qui n'est pas de l'UTF-8 valide";
+    case json_error_null_character:
+    case json_error_null_byte_in_key:
+        return "caractère nul interdit";
+    case json_error_duplicate_key:
+        return "membre en double dans un objet";
+    case json_error_numeric_overflow:
+        return "nombre hors des limites représentables";
+    case json_error_stack_overflow:
+        return "imbrication trop profonde";
+    default:
+        return "syntaxe incorrecte";
+    }
+}
+
 enum problem_code json_body_parse(const char *content_type, const void *data, size_t len,
                                   size_t max_bytes, json_t **out, char *detail, size_t detail_size)
 {
@@ -61,13 +85,10 @@ enum problem_code json_body_parse(const char *content_type, const void *data, si
     json_error_t err;
     json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
     if (root == NULL) {
-        /* jansson may quote a piece of the client's bytes, possibly cut inside a
-         * character: keep its ASCII text only, so the detail stays valid UTF-8. */
-        for (char *p = err.text; *p; p++)
-            if ((unsigned char)*p >= 0x80)
-                *p = '?';
-        snprintf(detail, detail_size, "JSON invalide (ligne %d, colonne %d) : %.120s", err.line,
-                 err.column, err.text);
+        /* jansson's own text is English and may quote the client's bytes: the
+         * detail names the fault in French from its error code instead. */
+        snprintf(detail, detail_size, "JSON invalide (ligne %d, colonne %d) : %s.", err.line,
+                 err.column, json_fault_fr(json_error_code(&err)));
         return PROBLEM_JSON_INVALIDE;
     }
     if (!json_is_object(root)) {

@@ -205,6 +205,29 @@ Test(json_body, invalid_json_detail_has_line_and_column)
     p = parse(JSON_TYPE, "{\"a\": 1,}");
     assert_problem(&p, PROBLEM_JSON_INVALIDE, "trailing comma");
     cr_assert_not_null(strstr(p.detail, "ligne 1"), "detail: %s", p.detail);
+    cr_assert_not_null(strstr(p.detail, "syntaxe incorrecte"), "detail: %s", p.detail);
+}
+
+/* The detail is French throughout: the fault is named from jansson's error
+ * code, never with jansson's English text nor the client's bytes. */
+Test(json_body, invalid_json_fault_is_named_in_french)
+{
+    struct parsed p = parse(JSON_TYPE, "{\"intitule\": ");
+    assert_problem(&p, PROBLEM_JSON_INVALIDE, "cut body");
+    cr_assert_not_null(strstr(p.detail, "fin du corps inattendue"), "detail: %s", p.detail);
+    cr_assert_null(strstr(p.detail, "unexpected"), "detail: %s", p.detail);
+
+    p = parse(JSON_TYPE, "{\"a\": 1} {}");
+    assert_problem(&p, PROBLEM_JSON_INVALIDE, "two values");
+    cr_assert_not_null(strstr(p.detail, "contenu en trop"), "detail: %s", p.detail);
+
+    p = parse(JSON_TYPE, "{\"a\": 1, \"a\": 2}");
+    assert_problem(&p, PROBLEM_JSON_INVALIDE, "duplicate member");
+    cr_assert_not_null(strstr(p.detail, "membre en double"), "detail: %s", p.detail);
+
+    p = parse(JSON_TYPE, "{\"a\": \"\xc3\x28\"}");
+    assert_problem(&p, PROBLEM_JSON_INVALIDE, "bad UTF-8");
+    cr_assert_not_null(strstr(p.detail, "UTF-8"), "detail: %s", p.detail);
 }
 
 Test(json_body, malformed_documents)

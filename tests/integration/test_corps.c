@@ -1,0 +1,165 @@
+/* Every JSON-body route of issue #4 refuses a malformed body (400
+ * json-invalide) and an unknown member (400 champs-invalides, item
+ * champ-inconnu at its pointer) before anything else is decided on the body,
+ * and writes nothing: the fixtures' ETags and their children's lists are
+ * unchanged afterwards. Sent as the administrator with the current If-Match,
+ * so that only the body can be at fault. (The bulk import takes text/csv: its
+ * refusals are in test_territoires_pvd.c.)
+ *
+ * Test data: the territoire pvd-84-15-960 (Riom-ès-Montagnes, 15162, EPCI
+ * 241500255), in the Cantal like the projet de territoire tests but on a
+ * commune of its own. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../support/fixtures.h"
+#include "../support/http_client.h"
+
+#define TERRITOIRE "pvd-84-15-960"
+
+struct fixture {
+    char organisation[37], epci[37], convention[37], axe[37], indicateur[37], comite[37],
+        seance[37];
+};
+
+static void make_fixture(const struct fx_caller *admin, struct fixture *f)
+{
+    char body[1200], path[160], etag[64];
+    fx_organisation("211501622", "commune", "Riom-ès-Montagnes", f->organisation);
+    fx_organisation("241500255", "epci", "CC du Pays Gentiane", f->epci);
+    fx_territoire(TERRITOIRE, "15162", "241500255");
+    snprintf(body, sizeof body,
+             "{\"type\":\"adhesion\",\"id_pvd\":\"" TERRITOIRE "\",\"intitule\":\"Adhésion\","
+             "\"signataires\":[{\"organisation_id\":\"%s\",\"role\":\"beneficiaire\","
+             "\"representant_nom\":\"Mme Maire\",\"representant_qualite\":\"Maire\"}]}",
+             f->organisation);
+    fx_create(admin, "/api/v1/conventions", body, f->convention, etag);
+    fx_create(admin, "/api/v1/territoires/" TERRITOIRE "/axes-strategiques",
+              "{\"numero\":1,\"intitule\":\"Habitat\",\"enjeux\":\"Vacance\"}", f->axe, etag);
+    snprintf(path, sizeof path, "/api/v1/axes-strategiques/%s/indicateurs", f->axe);
+    fx_create(admin, path, "{\"type\":\"resultat\",\"libelle\":\"Logements\",\"unite\":\"u\"}",
+              f->indicateur, etag);
+    snprintf(body, sizeof body,
+             "{\"id_pvd\":\"" TERRITOIRE "\",\"presidence\":\"La maire\",\"membres\":["
+             "{\"qualite\":\"executif_commune\",\"organisation_id\":\"%s\",\"nom\":\"Mme Maire\"},"
+             "{\"qualite\":\"executif_epci\",\"organisation_id\":\"%s\",\"nom\":\"M. Président\"},"
+             "{\"qualite\":\"chef_projet\",\"nom\":\"Mme Cheffe\"},"
+             "{\"qualite\":\"prefet\",\"nom\":\"M. Sous-préfet\"}]}",
+             f->organisation, f->epci);
+    fx_create(admin, "/api/v1/comites", body, f->comite, etag);
+    snprintf(path, sizeof path, "/api/v1/comites/%s/seances", f->comite);
+    fx_create(admin, path, "{\"date\":\"2024-01-10\"}", f->seance, etag);
+}
+
+/* What must stay unchanged: each fixture's ETag and each children list. */
+#define WATCHED 12
+static void snapshot(const struct fixture *f, char out[WATCHED][600])
+{
+    char paths[WATCHED][160];
+    snprintf(paths[0], 160, "/api/v1/organisations/%s", f->organisation);
+    snprintf(paths[1], 160, "/api/v1/territoires/" TERRITOIRE);
+    snprintf(paths[2], 160, "/api/v1/conventions/%s", f->convention);
+    snprintf(paths[3], 160, "/api/v1/axes-strategiques/%s", f->axe);
+    snprintf(paths[4], 160, "/api/v1/indicateurs/%s", f->indicateur);
+    snprintf(paths[5], 160, "/api/v1/comites/%s", f->comite);
+    snprintf(paths[6], 160, "/api/v1/seances/%s", f->seance);
+    snprintf(paths[7], 160, "/api/v1/conventions?id_pvd=" TERRITOIRE);
+    snprintf(paths[8], 160, "/api/v1/territoires/" TERRITOIRE "/axes-strategiques");
+    snprintf(paths[9], 160, "/api/v1/indicateurs/%s/mesures", f->indicateur);
+    snprintf(paths[10], 160, "/api/v1/comites/%s/seances", f->comite);
+    snprintf(paths[11], 160, "/api/v1/seances/%s/decisions", f->seance);
+    struct fx_caller admin;
+    fx_admin(&admin);
+    for (size_t i = 0; i < WATCHED; i++) {
+        struct http_response r;
+        fx_call(&admin, "GET", paths[i], NULL, NULL, &r);
+        cr_assert_eq(r.status, 200, "%s: " HTTP_BODY, paths[i], r.body);
+        /* single objects by ETag; lists by their ids (the body) */
+        snprintf(out[i], 600, "%s", i < 7 ? http_header(&r, "ETag") : r.body);
+        http_response_release(&r);
+    }
+}
+
+struct body_route {
+    const char *method;
+    const char *path;     /* printf format taking the fixture id named by `id` */
+    int id;               /* index in the fixture (-1: none) */
+    const char *if_match; /* ETag path format (same id), or NULL */
+};
+
+/* tmpl with its "%s" replaced by id (no printf: the templates are data). */
+static void expand(char *out, size_t size, const char *tmpl, const char *id)
+{
+    const char *at = strstr(tmpl, "%s");
+    if (!at)
+        snprintf(out, size, "%s", tmpl);
+    else
+        snprintf(out, size, "%.*s%s%s", (int)(at - tmpl), tmpl, id, at + 2);
+}
+
+static const char *fixture_id(const struct fixture *f, int i)
+{
+    const char *ids[] = {f->organisation, f->convention, f->axe,    f->indicateur,
+                         f->comite,       f->seance,     TERRITOIRE};
+    return i < 0 ? "" : ids[i];
+}
+enum { ORG, CONV, AXE, IND, COM, SEA, TER };
+
+/* clang-format off */
+static const struct body_route routes[] = {
+    {"POST",  "/api/v1/organisations%s",                     -1,   NULL},
+    {"PATCH", "/api/v1/organisations/%s",                    ORG,  "/api/v1/organisations/%s"},
+    {"POST",  "/api/v1/territoires%s",                       -1,   NULL},
+    {"PATCH", "/api/v1/territoires/%s",                      TER,  "/api/v1/territoires/%s"},
+    {"POST",  "/api/v1/conventions%s",                       -1,   NULL},
+    {"PATCH", "/api/v1/conventions/%s",                      CONV, "/api/v1/conventions/%s"},
+    {"POST",  "/api/v1/conventions/%s/signatures",           CONV, "/api/v1/conventions/%s"},
+    {"POST",  "/api/v1/conventions/%s/transitions",          CONV, "/api/v1/conventions/%s"},
+    {"POST",  "/api/v1/conventions/%s/avenants",             CONV, "/api/v1/conventions/%s"},
+    {"POST",  "/api/v1/territoires/%s/axes-strategiques",    TER,  NULL},
+    {"PATCH", "/api/v1/axes-strategiques/%s",                AXE,  "/api/v1/axes-strategiques/%s"},
+    {"POST",  "/api/v1/axes-strategiques/%s/indicateurs",    AXE,  NULL},
+    {"PATCH", "/api/v1/indicateurs/%s",                      IND,  "/api/v1/indicateurs/%s"},
+    {"POST",  "/api/v1/indicateurs/%s/mesures",              IND,  NULL},
+    {"POST",  "/api/v1/comites%s",                           -1,   NULL},
+    {"PATCH", "/api/v1/comites/%s",                          COM,  "/api/v1/comites/%s"},
+    {"POST",  "/api/v1/comites/%s/seances",                  COM,  NULL},
+    {"PATCH", "/api/v1/seances/%s",                          SEA,  "/api/v1/seances/%s"},
+    {"POST",  "/api/v1/seances/%s/decisions",                SEA,  NULL},
+};
+/* clang-format on */
+
+Test(corps, every_body_route_refuses_bad_json_and_unknown_members_and_writes_nothing)
+{
+    struct fx_caller admin;
+    struct fixture f;
+    char before[WATCHED][600], after[WATCHED][600];
+    fx_admin(&admin);
+    make_fixture(&admin, &f);
+    snapshot(&f, before);
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const struct body_route *rt = &routes[i];
+        char path[200], if_match[100] = "", etag[64];
+        expand(path, sizeof path, rt->path, fixture_id(&f, rt->id));
+        if (rt->if_match) {
+            char target[200];
+            expand(target, sizeof target, rt->if_match, fixture_id(&f, rt->id));
+            fx_etag(target, etag);
+            snprintf(if_match, sizeof if_match, "If-Match: %s", etag);
+        }
+        struct http_response r;
+        fx_call(&admin, rt->method, path, "{\"intitule\": ", if_match[0] ? if_match : NULL, &r);
+        cr_assert_eq(r.status, 400, "%s %s, malformed JSON: " HTTP_BODY, rt->method, path, r.body);
+        http_expect_problem(&r, 400, "json-invalide");
+        http_response_release(&r);
+        fx_call(&admin, rt->method, path, "{\"membre_inconnu\":1}", if_match[0] ? if_match : NULL,
+                &r);
+        cr_assert_eq(r.status, 400, "%s %s, unknown member: " HTTP_BODY, rt->method, path, r.body);
+        fx_expect_error(&r, 400, "champs-invalides", "/membre_inconnu", "champ-inconnu");
+        http_response_release(&r);
+    }
+    snapshot(&f, after);
+    for (size_t i = 0; i < WATCHED; i++)
+        cr_assert_str_eq(after[i], before[i], "watched object %zu changed", i);
+}
