@@ -73,7 +73,8 @@ struct journal_actor auth_journal_actor(const struct request_ctx *ctx)
                               user && p->subject[0] ? p->subject : NULL,
                               user ? NULL : p->client_id,
                               role_name(p->authz.role),
-                              ctx->request_id};
+                              ctx->request_id,
+                              ctx->idempotence};
     return a;
 }
 

@@ -30,7 +30,9 @@ bool auth_principal_or_reply(const struct _u_request *req, struct _u_response *r
                              struct request_ctx *ctx, struct principal *out);
 
 /* The journal's actor for the authenticated caller of ctx (borrowed strings,
- * valid for the request): a user's issuer and subject, or a client's id. */
+ * valid for the request): a user's issuer and subject, or a client's id, and
+ * the request's Idempotency-Key claim (ctx->idempotence), so that the
+ * mutation stores its response in its own transaction. */
 struct journal_actor auth_journal_actor(const struct request_ctx *ctx);
 
 #endif

@@ -14,11 +14,15 @@
 
 struct route;
 struct principal;
+struct mutation_idempotence;
 
 struct request_ctx {
     struct app *app;
     const struct route *route;         /* NULL when no route matched */
     const struct principal *principal; /* authenticated caller, NULL on public routes */
+    /* The request's Idempotency-Key claim, given to its mutation through
+     * auth_journal_actor; NULL when the request has none (api/routes.c). */
+    struct mutation_idempotence *idempotence;
     char request_id[129];
     struct timespec start;
     enum problem_code problem; /* the problem sent, valid when has_problem */

@@ -7,6 +7,7 @@
 
 #include "auth.h"
 #include "../db/idempotence_repository.h"
+#include "../db/mutation.h"
 #include "cors.h"
 #include "handlers/handlers.h"
 #include "json_body.h"
@@ -213,16 +214,17 @@ static bool idempotency_key_is_valid(const char *k)
     return true;
 }
 
-/* Hex SHA-256 of method, path and body: "the same request". */
+/* Hex SHA-256 of method, request target (path and query string, as sent)
+ * and body: "the same request". */
 static void request_fingerprint(const struct _u_request *req, char out[65])
 {
     unsigned char digest[32];
     unsigned len = 0;
+    const char *target = req->http_url ? req->http_url : req->url_path;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (md == NULL || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
         !EVP_DigestUpdate(md, req->http_verb, strlen(req->http_verb)) ||
-        !EVP_DigestUpdate(md, "\n", 1) ||
-        !EVP_DigestUpdate(md, req->url_path, strlen(req->url_path)) ||
+        !EVP_DigestUpdate(md, "\n", 1) || !EVP_DigestUpdate(md, target, strlen(target)) ||
         !EVP_DigestUpdate(md, "\n", 1) ||
         (req->binary_body_length &&
          !EVP_DigestUpdate(md, req->binary_body, req->binary_body_length)) ||
@@ -233,16 +235,96 @@ static void request_fingerprint(const struct _u_request *req, char out[65])
         snprintf(out + 2 * i, 3, "%02x", digest[i]);
 }
 
-/* Runs the handler under an Idempotency-Key: the first response is stored and
- * replayed for the same caller, key and request within 24 hours; the same key
- * with another request is 422; a repeat while the first runs is 409. */
+/* The response as it was when the handler was called (headers set by the
+ * pipeline: X-Request-Id, CORS), to start a handler's run again. */
+struct response_start {
+    struct _u_map headers;
+};
+
+static void response_start_save(struct response_start *s, const struct _u_response *res)
+{
+    u_map_init(&s->headers);
+    u_map_copy_into(&s->headers, res->map_header);
+}
+
+static void response_start_restore(const struct response_start *s, struct request_ctx *ctx,
+                                   struct _u_response *res)
+{
+    u_map_clean(res->map_header);
+    u_map_init(res->map_header);
+    u_map_copy_into(res->map_header, &s->headers);
+    ulfius_set_binary_body_response(res, 200, "", 0);
+    ctx->has_problem = false;
+}
+
+static void replay(struct _u_response *res, struct idempotence_response *stored)
+{
+    ulfius_set_binary_body_response(res, (unsigned)stored->status, stored->body ? stored->body : "",
+                                    stored->body ? strlen(stored->body) : 0);
+    if (stored->content_type)
+        u_map_put(res->map_header, "Content-Type", stored->content_type);
+    if (stored->location)
+        u_map_put(res->map_header, "Location", stored->location);
+    if (stored->etag)
+        u_map_put(res->map_header, "ETag", stored->etag);
+    u_map_put(res->map_header, "Idempotent-Replayed", "true");
+}
+
+/* Answers from the record of (caller, key): the first response replayed, 422
+ * for another request, 409 when the first is still running (no record
+ * committed yet); true when the record said nothing (no record in force). */
+static bool answer_from_record(struct request_ctx *ctx, const struct _u_request *req,
+                               struct _u_response *res, const char *key, const char *fingerprint)
+{
+    struct idempotence_response stored;
+    enum idempotence_lookup found;
+    struct db_error err = {{0}, {0}};
+    enum db_result r = idempotence_find(ctx->app->pool, ctx->principal->acteur, key, fingerprint,
+                                        &found, &stored, &err);
+    if (r != DB_OK) {
+        respond_db_error(ctx, req, res, r, &err);
+        return false;
+    }
+    switch (found) {
+    case IDEMPOTENCE_REPLAY:
+        replay(res, &stored);
+        idempotence_response_release(&stored);
+        return false;
+    case IDEMPOTENCE_MISMATCH:
+        respond_problem(ctx, req, res, PROBLEM_CLE_IDEMPOTENCE_REUTILISEE,
+                        "Cette clé d'idempotence a déjà servi pour une autre requête.");
+        return false;
+    case IDEMPOTENCE_NONE:
+        break;
+    }
+    return true;
+}
+
+static void respond_key_busy(struct request_ctx *ctx, const struct _u_request *req,
+                             struct _u_response *res)
+{
+    respond_problem(ctx, req, res, PROBLEM_CONFLIT,
+                    "La requête d'origine de cette clé d'idempotence est encore en cours.");
+}
+
+/* How many times a request whose write failed to commit on a serialization
+ * failure (DB_RETRY at COMMIT, SERIALIZABLE units) is run again. */
+#define IDEMPOTENT_RUNS 3
+
+/* Runs the handler under an Idempotency-Key (api.md): the first response is
+ * stored and replayed for the same caller, key and request within 24 hours;
+ * the same key with another request is 422; a repeat while the first runs is
+ * 409. The response of a write is stored in the write's own transaction
+ * (struct mutation_idempotence, db/mutation.h): a crash or an outage before
+ * its COMMIT leaves neither the object nor the record, so the client's retry
+ * with the same key runs the request again; after it, the retry gets the
+ * stored answer. The response of a request that wrote nothing (a refusal) is
+ * stored on its own. */
 static void run_idempotent(const struct binding *b, const struct _u_request *req,
                            struct _u_response *res, struct request_ctx *ctx, const char *key)
 {
     struct app *app = b->app;
     char fingerprint[65];
-    struct idempotence_response stored;
-    enum idempotence_claim claim;
     struct db_error err = {{0}, {0}};
     if (!idempotency_key_is_valid(key)) {
         respond_problem(ctx, req, res, PROBLEM_REQUETE_INVALIDE,
@@ -251,51 +333,59 @@ static void run_idempotent(const struct binding *b, const struct _u_request *req
     }
     request_fingerprint(req, fingerprint);
     const char *caller = ctx->principal->acteur;
-    if (idempotence_claim(app->pool, caller, key, fingerprint, &claim, &stored, &err) != DB_OK) {
-        respond_unavailable(ctx, req, res, "Base de données indisponible.");
+    if (!answer_from_record(ctx, req, res, key, fingerprint))
         return;
-    }
-    switch (claim) {
-    case IDEMPOTENCE_REPLAY:
-        ulfius_set_binary_body_response(res, (unsigned)stored.status,
-                                        stored.body ? stored.body : "",
-                                        stored.body ? strlen(stored.body) : 0);
-        if (stored.content_type)
-            u_map_put(res->map_header, "Content-Type", stored.content_type);
-        if (stored.location)
-            u_map_put(res->map_header, "Location", stored.location);
-        if (stored.etag)
-            u_map_put(res->map_header, "ETag", stored.etag);
-        u_map_put(res->map_header, "Idempotent-Replayed", "true");
-        idempotence_response_release(&stored);
-        return;
-    case IDEMPOTENCE_MISMATCH:
-        respond_problem(ctx, req, res, PROBLEM_CLE_IDEMPOTENCE_REUTILISEE,
-                        "Cette clé d'idempotence a déjà servi pour une autre requête.");
-        return;
-    case IDEMPOTENCE_RUNNING:
-        respond_problem(ctx, req, res, PROBLEM_CONFLIT,
-                        "La requête d'origine de cette clé d'idempotence est encore en cours.");
-        return;
-    case IDEMPOTENCE_NEW:
+    struct response_start start;
+    response_start_save(&start, res);
+    for (unsigned run = 1;; run++) {
+        struct mutation_idempotence idem;
+        memset(&idem, 0, sizeof idem);
+        idem.caller = caller;
+        idem.key = key;
+        idem.fingerprint = fingerprint;
+        ctx->idempotence = &idem;
+        b->route->handler(req, res, ctx);
+        ctx->idempotence = NULL;
+        if (idem.taken || idem.busy) {
+            /* Another request with this key got there first: its answer. */
+            db_held_abort(&idem.held);
+            response_start_restore(&start, ctx, res);
+            if (idem.busy || answer_from_record(ctx, req, res, key, fingerprint))
+                respond_key_busy(ctx, req, res);
+            break;
+        }
+        if (res->status >= 500) { /* never stored: the client may retry */
+            db_held_abort(&idem.held);
+            break;
+        }
+        char *body = xmalloc(res->binary_body_length + 1);
+        memcpy(body, res->binary_body ? res->binary_body : "", res->binary_body_length);
+        body[res->binary_body_length] = '\0';
+        struct idempotence_response response = {
+            (int)res->status, (char *)u_map_get_case(res->map_header, "Content-Type"), body,
+            (char *)u_map_get_case(res->map_header, "Location"),
+            (char *)u_map_get_case(res->map_header, "ETag")};
+        enum db_result r;
+        if (idem.held.conn) {
+            r = idempotence_store_and_commit(&idem.held, caller, key, &response, &err);
+        } else {
+            r = idempotence_store(app->pool, caller, key, fingerprint, &response, &err);
+            if (r != DB_OK) /* nothing was written: the answer stands, unrecorded */
+                log_line(LOG_WARN, ctx->request_id, "réponse idempotente non enregistrée", "erreur",
+                         err.message, (const char *)NULL);
+            r = DB_OK;
+        }
+        free(body);
+        if (r == DB_OK)
+            break;
+        /* The write did not commit: its answer must not be sent. */
+        response_start_restore(&start, ctx, res);
+        if (r == DB_RETRY && run < IDEMPOTENT_RUNS)
+            continue;
+        respond_db_error(ctx, req, res, r == DB_RETRY ? DB_UNAVAILABLE : r, &err);
         break;
     }
-    b->route->handler(req, res, ctx);
-    if (res->status >= 500) {
-        idempotence_finish(app->pool, caller, key, NULL, &err);
-        return;
-    }
-    char *body = xmalloc(res->binary_body_length + 1);
-    memcpy(body, res->binary_body ? res->binary_body : "", res->binary_body_length);
-    body[res->binary_body_length] = '\0';
-    struct idempotence_response response = {
-        (int)res->status, (char *)u_map_get_case(res->map_header, "Content-Type"), body,
-        (char *)u_map_get_case(res->map_header, "Location"),
-        (char *)u_map_get_case(res->map_header, "ETag")};
-    if (idempotence_finish(app->pool, caller, key, &response, &err) != DB_OK)
-        log_line(LOG_WARN, ctx->request_id, "réponse idempotente non enregistrée", "erreur",
-                 err.message, (const char *)NULL);
-    free(body);
+    u_map_clean(&start.headers);
 }
 
 static int dispatch(const struct _u_request *req, struct _u_response *res, void *user_data)

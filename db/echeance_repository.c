@@ -76,7 +76,7 @@ enum db_result echeances_appliquer(struct db_pool *pool, struct date today, size
                                  1, NULL, params, NULL, NULL, 0);
     r = db_result_from_pg(conn, res, err);
     db_pool_release(pool, conn);
-    struct journal_actor actor = {"systeme:echeances", NULL, NULL, NULL, NULL, NULL};
+    struct journal_actor actor = {"systeme:echeances", NULL, NULL, NULL, NULL, NULL, NULL};
     for (int i = 0; r == DB_OK && i < PQntuples(res); i++) {
         struct date fin;
         if (!date_parse(PQgetvalue(res, i, 2), &fin) ||

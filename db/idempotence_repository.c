@@ -7,6 +7,9 @@
 
 #include "pgutil.h"
 
+/* A record is in force for 24 hours; an older one is replaced by a new claim. */
+#define IN_FORCE "cree_le >= now() - interval '24 hours'"
+
 void idempotence_response_release(struct idempotence_response *r)
 {
     free(r->content_type);
@@ -21,83 +24,129 @@ static char *nullable_copy(const PGresult *res, int col)
     return PQgetisnull(res, 0, col) ? NULL : pg_strdup(PQgetvalue(res, 0, col));
 }
 
-enum db_result idempotence_claim(struct db_pool *pool, const char *caller, const char *key,
-                                 const char *fingerprint, enum idempotence_claim *out,
-                                 struct idempotence_response *stored, struct db_error *err)
+enum db_result idempotence_find(struct db_pool *pool, const char *caller, const char *key,
+                                const char *fingerprint, enum idempotence_lookup *out,
+                                struct idempotence_response *stored, struct db_error *err)
 {
     struct db_conn *conn = NULL;
     memset(stored, 0, sizeof *stored);
+    *out = IDEMPOTENCE_NONE;
     enum db_result r = db_pool_acquire(pool, &conn, err);
     if (r != DB_OK)
         return r;
+    const char *params[2] = {caller, key};
+    PGresult *res = PQexecParams(conn->pg,
+                                 "SELECT empreinte, statut, type_contenu, corps, location, etag "
+                                 "FROM idempotence WHERE appelant = $1 AND cle = $2 AND "
+                                 "statut IS NOT NULL AND " IN_FORCE,
+                                 2, NULL, params, NULL, NULL, 0);
+    r = db_result_from_pg(conn, res, err);
+    if (r == DB_OK && PQntuples(res) == 1) {
+        if (strcmp(PQgetvalue(res, 0, 0), fingerprint) != 0) {
+            *out = IDEMPOTENCE_MISMATCH;
+        } else {
+            *out = IDEMPOTENCE_REPLAY;
+            stored->status = atoi(PQgetvalue(res, 0, 1));
+            stored->content_type = nullable_copy(res, 2);
+            stored->body = nullable_copy(res, 3);
+            stored->location = nullable_copy(res, 4);
+            stored->etag = nullable_copy(res, 5);
+        }
+    }
+    PQclear(res);
+    db_pool_release(pool, conn);
+    return r;
+}
+
+enum db_result idempotence_claim_in(struct db_conn *conn, const char *caller, const char *key,
+                                    const char *fingerprint, enum idempotence_claim_outcome *out,
+                                    struct db_error *err)
+{
     const char *params[3] = {caller, key, fingerprint};
-    /* One statement: a new key, or an expired record, becomes ours. */
+    *out = IDEMPOTENCE_CLAIM_TAKEN;
+    /* A concurrent claim of the same key holds the unique index entry until
+     * its transaction ends: wait for it, but not for long. */
+    enum db_result r = pg_exec_command(conn, "SET LOCAL lock_timeout = '2s'", 0, NULL, err);
+    if (r != DB_OK)
+        return r;
     PGresult *res = PQexecParams(
         conn->pg,
         "INSERT INTO idempotence (appelant, cle, empreinte) VALUES ($1, $2, $3) "
         "ON CONFLICT (appelant, cle) DO UPDATE SET empreinte = excluded.empreinte, statut = NULL, "
         "type_contenu = NULL, corps = NULL, location = NULL, etag = NULL, cree_le = now() "
-        "WHERE idempotence.cree_le < now() - interval '24 hours' RETURNING 1",
+        "WHERE NOT (idempotence." IN_FORCE ") RETURNING 1",
         3, NULL, params, NULL, NULL, 0);
     r = db_result_from_pg(conn, res, err);
     bool claimed = r == DB_OK && PQntuples(res) == 1;
     PQclear(res);
-    if (r == DB_OK && claimed) {
-        *out = IDEMPOTENCE_NEW;
-    } else if (r == DB_OK) {
-        res = PQexecParams(conn->pg,
-                           "SELECT empreinte, statut, type_contenu, corps, location, etag FROM "
-                           "idempotence WHERE appelant = $1 AND cle = $2",
-                           2, NULL, params, NULL, NULL, 0);
-        r = db_result_from_pg(conn, res, err);
-        if (r == DB_OK && PQntuples(res) == 0) {
-            *out = IDEMPOTENCE_RUNNING; /* released meanwhile: the client may retry */
-        } else if (r == DB_OK) {
-            if (strcmp(PQgetvalue(res, 0, 0), fingerprint) != 0) {
-                *out = IDEMPOTENCE_MISMATCH;
-            } else if (PQgetisnull(res, 0, 1)) {
-                *out = IDEMPOTENCE_RUNNING;
-            } else {
-                *out = IDEMPOTENCE_REPLAY;
-                stored->status = atoi(PQgetvalue(res, 0, 1));
-                stored->content_type = nullable_copy(res, 2);
-                stored->body = nullable_copy(res, 3);
-                stored->location = nullable_copy(res, 4);
-                stored->etag = nullable_copy(res, 5);
-            }
+    if (r != DB_OK) {
+        if (strcmp(err->sqlstate, "55P03") == 0) { /* lock_not_available */
+            *out = IDEMPOTENCE_CLAIM_BUSY;
+            return DB_UNAVAILABLE;
         }
-        PQclear(res);
+        return r;
     }
-    db_pool_release(pool, conn);
-    return r;
+    *out = claimed ? IDEMPOTENCE_CLAIM_OURS : IDEMPOTENCE_CLAIM_TAKEN;
+    return pg_exec_command(conn, "SET LOCAL lock_timeout TO DEFAULT", 0, NULL, err);
 }
 
-enum db_result idempotence_finish(struct db_pool *pool, const char *caller, const char *key,
-                                  const struct idempotence_response *response, struct db_error *err)
+static void response_params(const struct idempotence_response *response, char status[16],
+                            const char *params[5])
+{
+    snprintf(status, 16, "%d", response->status);
+    params[0] = status;
+    params[1] = response->content_type;
+    params[2] = response->body;
+    params[3] = response->location;
+    params[4] = response->etag;
+}
+
+enum db_result idempotence_store_and_commit(struct db_held_tx *held, const char *caller,
+                                            const char *key,
+                                            const struct idempotence_response *response,
+                                            struct db_error *err)
+{
+    char status[16];
+    const char *params[7] = {NULL, NULL, NULL, NULL, NULL, caller, key};
+    response_params(response, status, params);
+    PGresult *res = PQexecParams(held->conn->pg,
+                                 "UPDATE idempotence SET statut = $1::int, type_contenu = $2, "
+                                 "corps = $3, location = $4, etag = $5 "
+                                 "WHERE appelant = $6 AND cle = $7",
+                                 7, NULL, params, NULL, NULL, 0);
+    enum db_result r = db_result_from_pg(held->conn, res, err);
+    if (r == DB_OK && strcmp(PQcmdTuples(res), "1") != 0) {
+        db_error_set(err, NULL, "clé d'idempotence non réclamée dans cette transaction");
+        r = DB_FAILED;
+    }
+    PQclear(res);
+    if (r != DB_OK) {
+        db_held_abort(held);
+        return r;
+    }
+    return db_held_commit(held, err);
+}
+
+enum db_result idempotence_store(struct db_pool *pool, const char *caller, const char *key,
+                                 const char *fingerprint,
+                                 const struct idempotence_response *response, struct db_error *err)
 {
     struct db_conn *conn = NULL;
     enum db_result r = db_pool_acquire(pool, &conn, err);
     if (r != DB_OK)
         return r;
-    PGresult *res;
-    if (response == NULL) {
-        const char *params[2] = {caller, key};
-        res = PQexecParams(conn->pg,
-                           "DELETE FROM idempotence WHERE appelant = $1 AND cle = $2 AND "
-                           "statut IS NULL",
-                           2, NULL, params, NULL, NULL, 0);
-    } else {
-        char status[16];
-        snprintf(status, sizeof status, "%d", response->status);
-        const char *params[7] = {
-            caller,        key, status, response->content_type, response->body, response->location,
-            response->etag};
-        res =
-            PQexecParams(conn->pg,
-                         "UPDATE idempotence SET statut = $3::int, type_contenu = $4, corps = $5, "
-                         "location = $6, etag = $7 WHERE appelant = $1 AND cle = $2",
-                         7, NULL, params, NULL, NULL, 0);
-    }
+    char status[16];
+    const char *params[8] = {NULL, NULL, NULL, NULL, NULL, caller, key, fingerprint};
+    response_params(response, status, params);
+    PGresult *res = PQexecParams(
+        conn->pg,
+        "INSERT INTO idempotence (appelant, cle, empreinte, statut, type_contenu, corps, "
+        "location, etag) VALUES ($6, $7, $8, $1::int, $2, $3, $4, $5) "
+        "ON CONFLICT (appelant, cle) DO UPDATE SET empreinte = excluded.empreinte, "
+        "statut = excluded.statut, type_contenu = excluded.type_contenu, corps = excluded.corps, "
+        "location = excluded.location, etag = excluded.etag, cree_le = now() "
+        "WHERE NOT (idempotence." IN_FORCE ")",
+        8, NULL, params, NULL, NULL, 0);
     r = db_result_from_pg(conn, res, err);
     PQclear(res);
     db_pool_release(pool, conn);

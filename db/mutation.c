@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "idempotence_repository.h"
 #include "pgutil.h"
 
 struct mutation_call {
@@ -17,6 +18,20 @@ static enum db_result mutation_unit(struct db_conn *conn, void *ctx, struct db_e
 {
     struct mutation_call *call = ctx;
     struct db_tx tx = {conn, call->actor, 0};
+    struct mutation_idempotence *idem = call->actor->idempotence;
+    if (idem) {
+        enum idempotence_claim_outcome claim;
+        enum db_result c =
+            idempotence_claim_in(conn, idem->caller, idem->key, idem->fingerprint, &claim, err);
+        idem->busy = claim == IDEMPOTENCE_CLAIM_BUSY;
+        idem->taken = c == DB_OK && claim == IDEMPOTENCE_CLAIM_TAKEN;
+        if (c != DB_OK)
+            return c;
+        if (claim != IDEMPOTENCE_CLAIM_OURS) {
+            db_error_set(err, NULL, "clé d'idempotence prise par une autre requête");
+            return DB_UNAVAILABLE;
+        }
+    }
     enum db_result r = call->work(&tx, call->ctx, err);
     if (r == DB_OK && tx.journal_rows == 0) {
         db_error_set(err, NULL, "mutation sans journal : refusée");
@@ -30,6 +45,9 @@ enum db_result db_run_mutation(struct db_pool *pool, enum db_isolation isolation
                                struct db_error *err)
 {
     struct mutation_call call = {actor, work, ctx};
+    if (actor->idempotence)
+        return db_run_transaction_held(pool, isolation, mutation_unit, &call,
+                                       &actor->idempotence->held, err);
     return db_run_transaction(pool, isolation, mutation_unit, &call, err);
 }
 

@@ -6,11 +6,29 @@
 #ifndef PVD_DB_MUTATION_H
 #define PVD_DB_MUTATION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "pool.h"
 #include "result.h"
 #include "transaction.h"
+
+/* The Idempotency-Key of the request a mutation serves (api.md "Requests").
+ * When the actor carries one, db_run_mutation claims (caller, key) inside the
+ * mutation's own transaction before running the unit, and on success leaves
+ * that transaction open in `held`: the caller stores the response in it and
+ * commits (idempotence_store_and_commit), so the write, the claim and the
+ * stored response are committed together or not at all. A crash or an
+ * outage before that COMMIT leaves nothing: the same key is simply run again.
+ * Fields are borrowed, except held (owned by the caller once filled). */
+struct mutation_idempotence {
+    const char *caller;      /* the journal actor's acteur */
+    const char *key;         /* the Idempotency-Key header */
+    const char *fingerprint; /* hex SHA-256 of method, target (path and query) and body */
+    struct db_held_tx held;  /* open after a successful mutation; zero-initialise */
+    bool taken; /* set when another request with this key committed first: nothing was done */
+    bool busy;  /* set when another request with this key was still running: nothing was done */
+};
 
 /* Who acts. Borrowed for the duration of db_run_mutation. */
 struct journal_actor {
@@ -20,6 +38,7 @@ struct journal_actor {
     const char *client_id;  /* or NULL */
     const char *role;       /* or NULL */
     const char *request_id; /* or NULL */
+    struct mutation_idempotence *idempotence; /* or NULL: commit when the unit succeeds */
 };
 
 /* Territorial attributes recorded with an entry, so that the journal can be
@@ -52,7 +71,12 @@ typedef enum db_result (*db_mutation_fn)(struct db_tx *tx, void *ctx, struct db_
 
 /* Runs work in one transaction (retried as db_run_transaction does). When
  * work returns DB_OK without having called journal_record, the transaction is
- * rolled back and DB_FAILED returned ("mutation sans journal"): a bug. */
+ * rolled back and DB_FAILED returned ("mutation sans journal"): a bug.
+ * With actor->idempotence set (see struct mutation_idempotence): the key is
+ * claimed first in the same transaction; when another request holds it,
+ * nothing is done, `taken` or `busy` is set and DB_UNAVAILABLE returned (the
+ * caller answers for the key instead); on DB_OK the transaction is left open
+ * in actor->idempotence->held, for the caller to commit or abort. */
 enum db_result db_run_mutation(struct db_pool *pool, enum db_isolation isolation,
                                const struct journal_actor *actor, db_mutation_fn work, void *ctx,
                                struct db_error *err);

@@ -129,8 +129,10 @@ static void backoff(unsigned attempt, unsigned *seed)
         continue;
 }
 
-enum db_result db_run_transaction(struct db_pool *pool, enum db_isolation isolation,
-                                  db_work_fn work, void *ctx, struct db_error *err)
+/* The runner of db_run_transaction and db_run_transaction_held: with held
+ * non-NULL, a successful work() is not committed but left open in *held. */
+static enum db_result run(struct db_pool *pool, enum db_isolation isolation, db_work_fn work,
+                          void *ctx, struct db_held_tx *held, struct db_error *err)
 {
     struct db_error last = {{0}, {0}};
     struct db_conn *conn = NULL;
@@ -149,6 +151,17 @@ enum db_result db_run_transaction(struct db_pool *pool, enum db_isolation isolat
         if (result != DB_OK)
             goto out;
         result = work(conn, ctx, &last);
+        if (result == DB_OK && held) {
+            if (PQtransactionStatus(conn->pg) != PQTRANS_INTRANS) {
+                db_error_set(&last, NULL, "work() returned DB_OK but the transaction is not open");
+                result = DB_FAILED;
+                goto out;
+            }
+            held->pool = pool;
+            held->conn = conn;
+            conn = NULL;
+            goto out;
+        }
         if (result == DB_OK)
             result = commit(conn, &last);
         else
@@ -171,4 +184,44 @@ out:
     if (result != DB_OK && err)
         *err = last;
     return result;
+}
+
+enum db_result db_run_transaction(struct db_pool *pool, enum db_isolation isolation,
+                                  db_work_fn work, void *ctx, struct db_error *err)
+{
+    return run(pool, isolation, work, ctx, NULL, err);
+}
+
+enum db_result db_run_transaction_held(struct db_pool *pool, enum db_isolation isolation,
+                                       db_work_fn work, void *ctx, struct db_held_tx *held,
+                                       struct db_error *err)
+{
+    assert(held && held->conn == NULL);
+    return run(pool, isolation, work, ctx, held, err);
+}
+
+enum db_result db_held_commit(struct db_held_tx *held, struct db_error *err)
+{
+    struct db_error last = {{0}, {0}};
+    enum db_result result;
+
+    assert(held && held->conn);
+    result = commit(held->conn, &last);
+    if (result == DB_RETRY)
+        atomic_fetch_add(&retries, 1);
+    rollback(held->conn); /* no-op unless commit() refused the transaction */
+    db_pool_release(held->pool, held->conn);
+    held->conn = NULL;
+    if (result != DB_OK && err)
+        *err = last;
+    return result;
+}
+
+void db_held_abort(struct db_held_tx *held)
+{
+    if (held == NULL || held->conn == NULL)
+        return;
+    rollback(held->conn);
+    db_pool_release(held->pool, held->conn);
+    held->conn = NULL;
 }

@@ -37,6 +37,35 @@ typedef enum db_result (*db_work_fn)(struct db_conn *conn, void *ctx, struct db_
 enum db_result db_run_transaction(struct db_pool *pool, enum db_isolation isolation,
                                   db_work_fn work, void *ctx, struct db_error *err);
 
+/* A transaction left open by db_run_transaction_held, for its caller to end
+ * with db_held_commit or db_held_abort (exactly one of them, always). Zero-
+ * initialise it before use; conn is non-NULL only while it is open. */
+struct db_held_tx {
+    struct db_pool *pool;
+    struct db_conn *conn;
+};
+
+/* As db_run_transaction (same retries and results), except that when work()
+ * succeeds the transaction is not committed: it is left open in *held (the
+ * pooled connection stays acquired) and DB_OK is returned. On any other
+ * result nothing is held. For a caller that must write more in the same
+ * transaction after work() (the stored response of an Idempotency-Key). */
+enum db_result db_run_transaction_held(struct db_pool *pool, enum db_isolation isolation,
+                                       db_work_fn work, void *ctx, struct db_held_tx *held,
+                                       struct db_error *err);
+
+/* COMMITs a held transaction and releases its connection (held->conn is
+ * NULL afterwards, whatever the result). DB_OK: committed. DB_RETRY: a
+ * serialization failure at COMMIT (SERIALIZABLE): nothing was committed and
+ * the caller may run its whole unit again. DB_UNAVAILABLE: connection lost
+ * during COMMIT, outcome unknown. DB_FAILED: the transaction was aborted by a
+ * statement error the caller ignored. */
+enum db_result db_held_commit(struct db_held_tx *held, struct db_error *err);
+
+/* Rolls a held transaction back and releases its connection; no-op when
+ * nothing is held (held NULL or held->conn NULL). */
+void db_held_abort(struct db_held_tx *held);
+
 /* Counter of retried attempts since start, for /metrics. Thread-safe. */
 unsigned long db_transaction_retries(void);
 
