@@ -754,6 +754,86 @@ Test(db, transaction_retries_40001_from_commit)
     cr_assert_eq(count_rows("select count(*) from items"), 1);
 }
 
+/* db_run_transaction_held: work done, transaction left open until the
+ * caller commits or aborts; nothing is visible before. */
+Test(db, held_transaction_commits_only_when_asked)
+{
+    struct db_pool *pool = make_pool(2, 1000, 5000);
+    struct tx_ctx ctx = {.id = "1"};
+    struct db_error err = {{0}, {0}};
+    struct db_held_tx held = {NULL, NULL};
+    struct db_pool_stats stats;
+
+    setup_items();
+    cr_assert_eq(
+        db_run_transaction_held(pool, DB_ISOLATION_READ_COMMITTED, work_insert, &ctx, &held, &err),
+        DB_OK, "%s", err.message);
+    cr_assert_not_null(held.conn);
+    cr_assert_eq(count_rows("select count(*) from items"), 0, "not committed yet");
+    db_pool_stats(pool, &stats);
+    cr_assert_eq(stats.in_use, 1, "the held transaction keeps its connection");
+    cr_assert_eq(db_held_commit(&held, &err), DB_OK, "%s", err.message);
+    cr_assert_null(held.conn);
+    cr_assert_eq(count_rows("select count(*) from items where id = 1"), 1);
+
+    ctx = (struct tx_ctx){.id = "2"};
+    cr_assert_eq(
+        db_run_transaction_held(pool, DB_ISOLATION_READ_COMMITTED, work_insert, &ctx, &held, &err),
+        DB_OK);
+    db_held_abort(&held);
+    cr_assert_null(held.conn);
+    db_held_abort(&held); /* a no-op once ended */
+    db_pool_stats(pool, &stats);
+    cr_assert_eq(stats.in_use, 0);
+    cr_assert_eq(stats.released_in_transaction, 0, "abort rolled back itself");
+    db_pool_free(pool);
+    cr_assert_eq(count_rows("select count(*) from items where id = 2"), 0);
+}
+
+/* A failed unit holds nothing; a serialization failure at the held COMMIT is
+ * DB_RETRY with nothing committed, so the caller can run its unit again. */
+Test(db, held_transaction_failures_hold_nothing)
+{
+    struct db_pool *pool = make_pool(1, 1000, 5000);
+    struct tx_ctx ctx = {.id = "1", .finish = DB_NOT_FOUND};
+    struct db_error err = {{0}, {0}};
+    struct db_held_tx held = {NULL, NULL};
+    PGconn *pg = test_connect();
+
+    setup_items();
+    cr_assert_eq(
+        db_run_transaction_held(pool, DB_ISOLATION_READ_COMMITTED, work_insert, &ctx, &held, &err),
+        DB_NOT_FOUND);
+    cr_assert_null(held.conn);
+
+    exec_ok(pg, "create sequence held_commit_failures");
+    exec_ok(pg, "create function fail_first_held_commit() returns trigger language plpgsql as $$"
+                " begin"
+                "   if nextval('held_commit_failures') = 1 then"
+                "     raise exception 'simulated at commit' using errcode = '40001';"
+                "   end if;"
+                "   return null;"
+                " end $$");
+    exec_ok(pg, "create constraint trigger items_held_commit after insert on items"
+                " deferrable initially deferred for each row execute function"
+                " fail_first_held_commit()");
+    PQfinish(pg);
+    ctx = (struct tx_ctx){.id = "1"};
+    cr_assert_eq(
+        db_run_transaction_held(pool, DB_ISOLATION_SERIALIZABLE, work_insert, &ctx, &held, &err),
+        DB_OK);
+    cr_assert_eq(db_held_commit(&held, &err), DB_RETRY);
+    cr_assert_str_eq(err.sqlstate, "40001");
+    cr_assert_null(held.conn);
+    cr_assert_eq(count_rows("select count(*) from items"), 0);
+    cr_assert_eq(
+        db_run_transaction_held(pool, DB_ISOLATION_SERIALIZABLE, work_insert, &ctx, &held, &err),
+        DB_OK);
+    cr_assert_eq(db_held_commit(&held, &err), DB_OK, "%s", err.message);
+    db_pool_free(pool);
+    cr_assert_eq(count_rows("select count(*) from items"), 1);
+}
+
 Test(db, transaction_connection_lost_at_commit_is_not_retried)
 {
     struct db_pool *pool = make_pool(1, 1000, 5000);

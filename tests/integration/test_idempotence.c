@@ -128,8 +128,8 @@ static void org_request_init(struct org_request *o, const char *label)
     token_unique_subject(o->nom, sizeof o->nom, label);
     token_unique_subject(o->key, sizeof o->key, "cle");
     snprintf(o->key_header, sizeof o->key_header, "Idempotency-Key: %s", o->key);
-    snprintf(o->body, sizeof o->body, "{\"nature\":\"association\",\"nom\":\"%s\",\"siren\":\"%s\"}",
-             o->nom, o->siren);
+    snprintf(o->body, sizeof o->body,
+             "{\"nature\":\"association\",\"nom\":\"%s\",\"siren\":\"%s\"}", o->nom, o->siren);
 }
 
 static void hold_siren(PGconn *locker, const struct org_request *o)
