@@ -1,88 +1,89 @@
 /* The route table and its registration (see routes.h). */
 #include "routes.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "auth.h"
-#include "../db/idempotence_repository.h"
-#include "../db/mutation.h"
-#include "cors.h"
 #include "handlers/handlers.h"
-#include "json_body.h"
 #include "log.h"
-#include "xalloc.h"
+#include "pipeline.h"
+
+/* KEYED: a POST whose first response is stored and replayed for a repeated
+ * Idempotency-Key (api/idempotency.h); NOKEY: the header is ignored — every
+ * other method, public routes, and the client routes, whose responses hold a
+ * secret that must never be stored. */
+#define KEYED ROUTE_KEY_REPLAYED
+#define NOKEY ROUTE_KEY_IGNORED
 
 /* clang-format off */
 static const struct route routes[] = {
-    /* method  path                              access             action       handler */
-    {"GET",   "/healthz",                         ROUTE_PUBLIC,      NULL,        handle_get_healthz},
-    {"GET",   "/readyz",                          ROUTE_PUBLIC,      NULL,        handle_get_readyz},
-    {"GET",   "/metrics",                         ROUTE_PUBLIC,      NULL,        handle_get_metrics},
-    {"GET",   "/api/v1/openapi.json",             ROUTE_PUBLIC,      NULL,        handle_get_openapi},
-    {"GET",   "/api/v1/regions",                  ROUTE_PUBLIC,      NULL,        handle_list_regions},
-    {"GET",   "/api/v1/departements",             ROUTE_PUBLIC,      NULL,        handle_list_departements},
-    {"GET",   "/api/v1/communes",                 ROUTE_PUBLIC,      NULL,        handle_list_communes},
-    {"GET",   "/api/v1/communes/:code_insee",     ROUTE_PUBLIC,      NULL,        handle_get_commune},
-    {"GET",   "/api/v1/epci",                     ROUTE_PUBLIC,      NULL,        handle_list_epci},
-    {"GET",   "/api/v1/epci/:siren",              ROUTE_PUBLIC,      NULL,        handle_get_epci},
-    {"GET",   "/api/v1/moi",                      ROUTE_IDENTIFIED,  "moi.lire",  handle_get_moi},
-    {"GET",   "/api/v1/habilitations",            ROUTE_HABILITATED, "habilitation.lire",     handle_list_habilitations},
-    {"POST",  "/api/v1/habilitations",            ROUTE_HABILITATED, "habilitation.accorder", handle_create_habilitation},
-    {"GET",   "/api/v1/habilitations/:id",        ROUTE_HABILITATED, "habilitation.lire",     handle_get_habilitation},
-    {"DELETE","/api/v1/habilitations/:id",        ROUTE_HABILITATED, "habilitation.revoquer", handle_revoke_habilitation},
-    {"GET",   "/api/v1/journal",                  ROUTE_HABILITATED, "journal.lire",          handle_list_journal},
-    {"GET",   "/api/v1/clients",                  ROUTE_HABILITATED, "client.gerer",          handle_list_clients},
-    {"POST",  "/api/v1/clients",                  ROUTE_HABILITATED, "client.gerer",          handle_create_client},
-    {"GET",   "/api/v1/clients/:id",              ROUTE_HABILITATED, "client.gerer",          handle_get_client},
-    {"DELETE","/api/v1/clients/:id",              ROUTE_HABILITATED, "client.gerer",          handle_revoke_client},
-    {"POST",  "/api/v1/clients/:id/secret",       ROUTE_HABILITATED, "client.gerer",          handle_rotate_client_secret},
-    {"GET",   "/api/v1/conventions",              ROUTE_HABILITATED, "convention.lire",       handle_list_conventions},
-    {"POST",  "/api/v1/conventions",              ROUTE_HABILITATED, "convention.ecrire",     handle_create_convention},
-    {"GET",   "/api/v1/conventions/:id",          ROUTE_HABILITATED, "convention.lire",       handle_get_convention},
-    {"PATCH", "/api/v1/conventions/:id",          ROUTE_HABILITATED, "convention.ecrire",     handle_update_convention},
-    {"POST",  "/api/v1/conventions/:id/signatures", ROUTE_HABILITATED, "convention.signer",   handle_sign_convention},
-    {"POST",  "/api/v1/conventions/:id/transitions", ROUTE_HABILITATED, "convention.transition", handle_transition_convention},
-    {"POST",  "/api/v1/conventions/:id/avenants", ROUTE_HABILITATED, "convention.ecrire",     handle_create_avenant},
-    {"GET",   "/api/v1/conventions/:id/versions", ROUTE_HABILITATED, "convention.lire",       handle_list_convention_versions},
-    {"GET",   "/api/v1/conventions/:id/versions/:numero", ROUTE_HABILITATED, "convention.lire", handle_get_convention_version},
-    {"GET",   "/api/v1/statistiques/conventions", ROUTE_HABILITATED, "statistiques.lire",     handle_get_statistiques_conventions},
-    {"POST",  "/api/v1/oauth/token",              ROUTE_PUBLIC,      NULL,                    handle_oauth_token},
-    {"GET",   "/api/v1/.well-known/jwks.json",    ROUTE_PUBLIC,      NULL,                    handle_get_jwks},
+    /* method  path                              access             action       handler   Idempotency-Key */
+    {"GET",   "/healthz",                         ROUTE_PUBLIC,      NULL,        handle_get_healthz, NOKEY},
+    {"GET",   "/readyz",                          ROUTE_PUBLIC,      NULL,        handle_get_readyz, NOKEY},
+    {"GET",   "/metrics",                         ROUTE_PUBLIC,      NULL,        handle_get_metrics, NOKEY},
+    {"GET",   "/api/v1/openapi.json",             ROUTE_PUBLIC,      NULL,        handle_get_openapi, NOKEY},
+    {"GET",   "/api/v1/regions",                  ROUTE_PUBLIC,      NULL,        handle_list_regions, NOKEY},
+    {"GET",   "/api/v1/departements",             ROUTE_PUBLIC,      NULL,        handle_list_departements, NOKEY},
+    {"GET",   "/api/v1/communes",                 ROUTE_PUBLIC,      NULL,        handle_list_communes, NOKEY},
+    {"GET",   "/api/v1/communes/:code_insee",     ROUTE_PUBLIC,      NULL,        handle_get_commune, NOKEY},
+    {"GET",   "/api/v1/epci",                     ROUTE_PUBLIC,      NULL,        handle_list_epci, NOKEY},
+    {"GET",   "/api/v1/epci/:siren",              ROUTE_PUBLIC,      NULL,        handle_get_epci, NOKEY},
+    {"GET",   "/api/v1/moi",                      ROUTE_IDENTIFIED,  "moi.lire",  handle_get_moi, NOKEY},
+    {"GET",   "/api/v1/habilitations",            ROUTE_HABILITATED, "habilitation.lire",     handle_list_habilitations, NOKEY},
+    {"POST",  "/api/v1/habilitations",            ROUTE_HABILITATED, "habilitation.accorder", handle_create_habilitation, KEYED},
+    {"GET",   "/api/v1/habilitations/:id",        ROUTE_HABILITATED, "habilitation.lire",     handle_get_habilitation, NOKEY},
+    {"DELETE","/api/v1/habilitations/:id",        ROUTE_HABILITATED, "habilitation.revoquer", handle_revoke_habilitation, NOKEY},
+    {"GET",   "/api/v1/journal",                  ROUTE_HABILITATED, "journal.lire",          handle_list_journal, NOKEY},
+    {"GET",   "/api/v1/clients",                  ROUTE_HABILITATED, "client.gerer",          handle_list_clients, NOKEY},
+    {"POST",  "/api/v1/clients",                  ROUTE_HABILITATED, "client.gerer",          handle_create_client, NOKEY},
+    {"GET",   "/api/v1/clients/:id",              ROUTE_HABILITATED, "client.gerer",          handle_get_client, NOKEY},
+    {"DELETE","/api/v1/clients/:id",              ROUTE_HABILITATED, "client.gerer",          handle_revoke_client, NOKEY},
+    {"POST",  "/api/v1/clients/:id/secret",       ROUTE_HABILITATED, "client.gerer",          handle_rotate_client_secret, NOKEY},
+    {"GET",   "/api/v1/conventions",              ROUTE_HABILITATED, "convention.lire",       handle_list_conventions, NOKEY},
+    {"POST",  "/api/v1/conventions",              ROUTE_HABILITATED, "convention.ecrire",     handle_create_convention, KEYED},
+    {"GET",   "/api/v1/conventions/:id",          ROUTE_HABILITATED, "convention.lire",       handle_get_convention, NOKEY},
+    {"PATCH", "/api/v1/conventions/:id",          ROUTE_HABILITATED, "convention.ecrire",     handle_update_convention, NOKEY},
+    {"POST",  "/api/v1/conventions/:id/signatures", ROUTE_HABILITATED, "convention.signer",   handle_sign_convention, KEYED},
+    {"POST",  "/api/v1/conventions/:id/transitions", ROUTE_HABILITATED, "convention.transition", handle_transition_convention, KEYED},
+    {"POST",  "/api/v1/conventions/:id/avenants", ROUTE_HABILITATED, "convention.ecrire",     handle_create_avenant, KEYED},
+    {"GET",   "/api/v1/conventions/:id/versions", ROUTE_HABILITATED, "convention.lire",       handle_list_convention_versions, NOKEY},
+    {"GET",   "/api/v1/conventions/:id/versions/:numero", ROUTE_HABILITATED, "convention.lire", handle_get_convention_version, NOKEY},
+    {"GET",   "/api/v1/statistiques/conventions", ROUTE_HABILITATED, "statistiques.lire",     handle_get_statistiques_conventions, NOKEY},
+    {"POST",  "/api/v1/oauth/token",              ROUTE_PUBLIC,      NULL,                    handle_oauth_token, NOKEY},
+    {"GET",   "/api/v1/.well-known/jwks.json",    ROUTE_PUBLIC,      NULL,                    handle_get_jwks, NOKEY},
     /* Projet de territoire and comité de projet (issue 4 §3): axes.c, comites.c */
-    {"GET",   "/api/v1/territoires/:id_pvd/axes-strategiques", ROUTE_HABILITATED, "projet.lire",   handle_list_axes},
-    {"POST",  "/api/v1/territoires/:id_pvd/axes-strategiques", ROUTE_HABILITATED, "projet.ecrire", handle_create_axe},
-    {"GET",   "/api/v1/axes-strategiques/:id",                 ROUTE_HABILITATED, "projet.lire",   handle_get_axe},
-    {"PATCH", "/api/v1/axes-strategiques/:id",                 ROUTE_HABILITATED, "projet.ecrire", handle_update_axe},
-    {"DELETE","/api/v1/axes-strategiques/:id",                 ROUTE_HABILITATED, "projet.ecrire", handle_delete_axe},
-    {"GET",   "/api/v1/axes-strategiques/:id/indicateurs",     ROUTE_HABILITATED, "projet.lire",   handle_list_indicateurs},
-    {"POST",  "/api/v1/axes-strategiques/:id/indicateurs",     ROUTE_HABILITATED, "projet.ecrire", handle_create_indicateur},
-    {"GET",   "/api/v1/indicateurs/:id",                       ROUTE_HABILITATED, "projet.lire",   handle_get_indicateur},
-    {"PATCH", "/api/v1/indicateurs/:id",                       ROUTE_HABILITATED, "projet.ecrire", handle_update_indicateur},
-    {"DELETE","/api/v1/indicateurs/:id",                       ROUTE_HABILITATED, "projet.ecrire", handle_delete_indicateur},
-    {"GET",   "/api/v1/indicateurs/:id/mesures",               ROUTE_HABILITATED, "projet.lire",   handle_list_mesures},
-    {"POST",  "/api/v1/indicateurs/:id/mesures",               ROUTE_HABILITATED, "projet.ecrire", handle_create_mesure},
-    {"GET",   "/api/v1/comites",                               ROUTE_HABILITATED, "projet.lire",   handle_list_comites},
-    {"POST",  "/api/v1/comites",                               ROUTE_HABILITATED, "projet.ecrire", handle_create_comite},
-    {"GET",   "/api/v1/comites/:id",                           ROUTE_HABILITATED, "projet.lire",   handle_get_comite},
-    {"PATCH", "/api/v1/comites/:id",                           ROUTE_HABILITATED, "projet.ecrire", handle_update_comite},
-    {"GET",   "/api/v1/comites/:id/seances",                   ROUTE_HABILITATED, "projet.lire",   handle_list_seances},
-    {"POST",  "/api/v1/comites/:id/seances",                   ROUTE_HABILITATED, "projet.ecrire", handle_create_seance},
-    {"GET",   "/api/v1/seances/:id",                           ROUTE_HABILITATED, "projet.lire",   handle_get_seance},
-    {"PATCH", "/api/v1/seances/:id",                           ROUTE_HABILITATED, "projet.ecrire", handle_update_seance},
-    {"GET",   "/api/v1/seances/:id/decisions",                 ROUTE_HABILITATED, "projet.lire",   handle_list_decisions},
-    {"POST",  "/api/v1/seances/:id/decisions",                 ROUTE_HABILITATED, "projet.ecrire", handle_create_decision},
+    {"GET",   "/api/v1/territoires/:id_pvd/axes-strategiques", ROUTE_HABILITATED, "projet.lire",   handle_list_axes, NOKEY},
+    {"POST",  "/api/v1/territoires/:id_pvd/axes-strategiques", ROUTE_HABILITATED, "projet.ecrire", handle_create_axe, KEYED},
+    {"GET",   "/api/v1/axes-strategiques/:id",                 ROUTE_HABILITATED, "projet.lire",   handle_get_axe, NOKEY},
+    {"PATCH", "/api/v1/axes-strategiques/:id",                 ROUTE_HABILITATED, "projet.ecrire", handle_update_axe, NOKEY},
+    {"DELETE","/api/v1/axes-strategiques/:id",                 ROUTE_HABILITATED, "projet.ecrire", handle_delete_axe, NOKEY},
+    {"GET",   "/api/v1/axes-strategiques/:id/indicateurs",     ROUTE_HABILITATED, "projet.lire",   handle_list_indicateurs, NOKEY},
+    {"POST",  "/api/v1/axes-strategiques/:id/indicateurs",     ROUTE_HABILITATED, "projet.ecrire", handle_create_indicateur, KEYED},
+    {"GET",   "/api/v1/indicateurs/:id",                       ROUTE_HABILITATED, "projet.lire",   handle_get_indicateur, NOKEY},
+    {"PATCH", "/api/v1/indicateurs/:id",                       ROUTE_HABILITATED, "projet.ecrire", handle_update_indicateur, NOKEY},
+    {"DELETE","/api/v1/indicateurs/:id",                       ROUTE_HABILITATED, "projet.ecrire", handle_delete_indicateur, NOKEY},
+    {"GET",   "/api/v1/indicateurs/:id/mesures",               ROUTE_HABILITATED, "projet.lire",   handle_list_mesures, NOKEY},
+    {"POST",  "/api/v1/indicateurs/:id/mesures",               ROUTE_HABILITATED, "projet.ecrire", handle_create_mesure, KEYED},
+    {"GET",   "/api/v1/comites",                               ROUTE_HABILITATED, "projet.lire",   handle_list_comites, NOKEY},
+    {"POST",  "/api/v1/comites",                               ROUTE_HABILITATED, "projet.ecrire", handle_create_comite, KEYED},
+    {"GET",   "/api/v1/comites/:id",                           ROUTE_HABILITATED, "projet.lire",   handle_get_comite, NOKEY},
+    {"PATCH", "/api/v1/comites/:id",                           ROUTE_HABILITATED, "projet.ecrire", handle_update_comite, NOKEY},
+    {"GET",   "/api/v1/comites/:id/seances",                   ROUTE_HABILITATED, "projet.lire",   handle_list_seances, NOKEY},
+    {"POST",  "/api/v1/comites/:id/seances",                   ROUTE_HABILITATED, "projet.ecrire", handle_create_seance, KEYED},
+    {"GET",   "/api/v1/seances/:id",                           ROUTE_HABILITATED, "projet.lire",   handle_get_seance, NOKEY},
+    {"PATCH", "/api/v1/seances/:id",                           ROUTE_HABILITATED, "projet.ecrire", handle_update_seance, NOKEY},
+    {"GET",   "/api/v1/seances/:id/decisions",                 ROUTE_HABILITATED, "projet.lire",   handle_list_decisions, NOKEY},
+    {"POST",  "/api/v1/seances/:id/decisions",                 ROUTE_HABILITATED, "projet.ecrire", handle_create_decision, KEYED},
     /* Issue 4 §1: organisations and territoires PVD */
-    {"GET",   "/api/v1/organisations",            ROUTE_PUBLIC,      NULL,                    handle_list_organisations},
-    {"POST",  "/api/v1/organisations",            ROUTE_HABILITATED, "organisation.ecrire",   handle_create_organisation},
-    {"GET",   "/api/v1/organisations/:id",        ROUTE_PUBLIC,      NULL,                    handle_get_organisation},
-    {"PATCH", "/api/v1/organisations/:id",        ROUTE_HABILITATED, "organisation.ecrire",   handle_patch_organisation},
-    {"GET",   "/api/v1/territoires",              ROUTE_PUBLIC,      NULL,                    handle_list_territoires},
-    {"POST",  "/api/v1/territoires",              ROUTE_HABILITATED, "territoire.ecrire",     handle_create_territoire},
-    {"POST",  "/api/v1/territoires/import",       ROUTE_HABILITATED, "territoire.ecrire",     handle_import_territoires},
-    {"GET",   "/api/v1/territoires/:id_pvd",      ROUTE_PUBLIC,      NULL,                    handle_get_territoire},
-    {"PATCH", "/api/v1/territoires/:id_pvd",      ROUTE_HABILITATED, "territoire.ecrire",     handle_patch_territoire},
+    {"GET",   "/api/v1/organisations",            ROUTE_PUBLIC,      NULL,                    handle_list_organisations, NOKEY},
+    {"POST",  "/api/v1/organisations",            ROUTE_HABILITATED, "organisation.ecrire",   handle_create_organisation, KEYED},
+    {"GET",   "/api/v1/organisations/:id",        ROUTE_PUBLIC,      NULL,                    handle_get_organisation, NOKEY},
+    {"PATCH", "/api/v1/organisations/:id",        ROUTE_HABILITATED, "organisation.ecrire",   handle_patch_organisation, NOKEY},
+    {"GET",   "/api/v1/territoires",              ROUTE_PUBLIC,      NULL,                    handle_list_territoires, NOKEY},
+    {"POST",  "/api/v1/territoires",              ROUTE_HABILITATED, "territoire.ecrire",     handle_create_territoire, KEYED},
+    {"POST",  "/api/v1/territoires/import",       ROUTE_HABILITATED, "territoire.ecrire",     handle_import_territoires, KEYED},
+    {"GET",   "/api/v1/territoires/:id_pvd",      ROUTE_PUBLIC,      NULL,                    handle_get_territoire, NOKEY},
+    {"PATCH", "/api/v1/territoires/:id_pvd",      ROUTE_HABILITATED, "territoire.ecrire",     handle_patch_territoire, NOKEY},
 };
 /* clang-format on */
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])
@@ -151,310 +152,7 @@ bool routes_allowed_methods(const char *path, char *allow, size_t size)
     return found;
 }
 
-struct binding {
-    const struct route *route;
-    struct app *app;
-};
-
-static struct binding bindings[ROUTE_COUNT];
-
-/* True when the request carries a body (announced length > 0, or chunked). */
-static bool has_body(const struct _u_request *req)
-{
-    const char *length = u_map_get_case(req->map_header, "Content-Length");
-    return req->binary_body_length > 0 || (length && strcmp(length, "0") != 0) ||
-           u_map_get_case(req->map_header, "Transfer-Encoding") != NULL;
-}
-
-/* Adds this request's CORS headers: they depend on its Origin, so they cannot
- * be ulfius default_headers. True when the request was a preflight, now
- * answered: 204, or 403 for an origin not in CORS_ALLOWED_ORIGINS. */
-static bool cors_answered(struct request_ctx *ctx, const struct _u_request *req,
-                          struct _u_response *res)
-{
-    switch (cors_handle(&ctx->app->config.cors, req, res)) {
-    case CORS_PREFLIGHT_OK:
-        return true;
-    case CORS_PREFLIGHT_REFUSED:
-        respond_problem(ctx, req, res, PROBLEM_INTERDIT, CORS_REFUSED_DETAIL);
-        return true;
-    case CORS_CONTINUE:
-        break;
-    }
-    return false;
-}
-
-/* Rate-limit key of an authenticated caller (api/rate_limit.h: the first 255
- * bytes count, so the most distinguishing part comes first). */
-static void principal_rate_key(const struct principal *p, char key[RATE_LIMIT_KEY_MAX])
-{
-    if (p->client_id[0])
-        snprintf(key, RATE_LIMIT_KEY_MAX, "c:%.63s", p->client_id);
-    else /* 2 + 200 + 1 + 52 bytes: subjects are short in practice (ProConnect: 64) */
-        snprintf(key, RATE_LIMIT_KEY_MAX, "u:%.200s|%.52s", p->subject, p->issuer);
-}
-
-/* POST routes whose first response is replayed for a repeated Idempotency-Key
- * (api.md). Not the client routes: their responses hold a secret, which must
- * never be stored. */
-static bool replayable(const struct route *r)
-{
-    return strcmp(r->method, "POST") == 0 && r->access != ROUTE_PUBLIC && r->action &&
-           strncmp(r->action, "client.", 7) != 0;
-}
-
-static bool idempotency_key_is_valid(const char *k)
-{
-    size_t n = strlen(k);
-    if (n == 0 || n > 255)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (k[i] < 0x21 || k[i] > 0x7e)
-            return false;
-    return true;
-}
-
-/* Hex SHA-256 of method, request target (path and query string, as sent)
- * and body: "the same request". */
-static void request_fingerprint(const struct _u_request *req, char out[65])
-{
-    unsigned char digest[32];
-    unsigned len = 0;
-    const char *target = req->http_url ? req->http_url : req->url_path;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (md == NULL || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
-        !EVP_DigestUpdate(md, req->http_verb, strlen(req->http_verb)) ||
-        !EVP_DigestUpdate(md, "\n", 1) || !EVP_DigestUpdate(md, target, strlen(target)) ||
-        !EVP_DigestUpdate(md, "\n", 1) ||
-        (req->binary_body_length &&
-         !EVP_DigestUpdate(md, req->binary_body, req->binary_body_length)) ||
-        !EVP_DigestFinal_ex(md, digest, &len))
-        die_bug("SHA-256 failed");
-    EVP_MD_CTX_free(md);
-    for (size_t i = 0; i < sizeof digest; i++)
-        snprintf(out + 2 * i, 3, "%02x", digest[i]);
-}
-
-/* The response as it was when the handler was called (headers set by the
- * pipeline: X-Request-Id, CORS), to start a handler's run again. */
-struct response_start {
-    struct _u_map headers;
-};
-
-static void response_start_save(struct response_start *s, const struct _u_response *res)
-{
-    u_map_init(&s->headers);
-    u_map_copy_into(&s->headers, res->map_header);
-}
-
-static void response_start_restore(const struct response_start *s, struct request_ctx *ctx,
-                                   struct _u_response *res)
-{
-    u_map_clean(res->map_header);
-    u_map_init(res->map_header);
-    u_map_copy_into(res->map_header, &s->headers);
-    ulfius_set_binary_body_response(res, 200, "", 0);
-    ctx->has_problem = false;
-}
-
-static void replay(struct _u_response *res, struct idempotence_response *stored)
-{
-    ulfius_set_binary_body_response(res, (unsigned)stored->status, stored->body ? stored->body : "",
-                                    stored->body ? strlen(stored->body) : 0);
-    if (stored->content_type)
-        u_map_put(res->map_header, "Content-Type", stored->content_type);
-    if (stored->location)
-        u_map_put(res->map_header, "Location", stored->location);
-    if (stored->etag)
-        u_map_put(res->map_header, "ETag", stored->etag);
-    u_map_put(res->map_header, "Idempotent-Replayed", "true");
-}
-
-/* Answers from the record of (caller, key): the first response replayed, 422
- * for another request, 409 when the first is still running (no record
- * committed yet); true when the record said nothing (no record in force). */
-static bool answer_from_record(struct request_ctx *ctx, const struct _u_request *req,
-                               struct _u_response *res, const char *key, const char *fingerprint)
-{
-    struct idempotence_response stored;
-    enum idempotence_lookup found;
-    struct db_error err = {{0}, {0}};
-    enum db_result r = idempotence_find(ctx->app->pool, ctx->principal->acteur, key, fingerprint,
-                                        &found, &stored, &err);
-    if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
-        return false;
-    }
-    switch (found) {
-    case IDEMPOTENCE_REPLAY:
-        replay(res, &stored);
-        idempotence_response_release(&stored);
-        return false;
-    case IDEMPOTENCE_MISMATCH:
-        respond_problem(ctx, req, res, PROBLEM_CLE_IDEMPOTENCE_REUTILISEE,
-                        "Cette clé d'idempotence a déjà servi pour une autre requête.");
-        return false;
-    case IDEMPOTENCE_NONE:
-        break;
-    }
-    return true;
-}
-
-static void respond_key_busy(struct request_ctx *ctx, const struct _u_request *req,
-                             struct _u_response *res)
-{
-    respond_problem(ctx, req, res, PROBLEM_CONFLIT,
-                    "La requête d'origine de cette clé d'idempotence est encore en cours.");
-}
-
-/* How many times a request whose write failed to commit on a serialization
- * failure (DB_RETRY at COMMIT, SERIALIZABLE units) is run again. */
-#define IDEMPOTENT_RUNS 3
-
-/* Runs the handler under an Idempotency-Key (api.md): the first response is
- * stored and replayed for the same caller, key and request within 24 hours;
- * the same key with another request is 422; a repeat while the first runs is
- * 409. The response of a write is stored in the write's own transaction
- * (struct mutation_idempotence, db/mutation.h): a crash or an outage before
- * its COMMIT leaves neither the object nor the record, so the client's retry
- * with the same key runs the request again; after it, the retry gets the
- * stored answer. The response of a request that wrote nothing (a refusal) is
- * stored on its own. */
-static void run_idempotent(const struct binding *b, const struct _u_request *req,
-                           struct _u_response *res, struct request_ctx *ctx, const char *key)
-{
-    struct app *app = b->app;
-    char fingerprint[65];
-    struct db_error err = {{0}, {0}};
-    if (!idempotency_key_is_valid(key)) {
-        respond_problem(ctx, req, res, PROBLEM_REQUETE_INVALIDE,
-                        "En-tête Idempotency-Key : 1 à 255 caractères ASCII visibles.");
-        return;
-    }
-    request_fingerprint(req, fingerprint);
-    const char *caller = ctx->principal->acteur;
-    if (!answer_from_record(ctx, req, res, key, fingerprint))
-        return;
-    struct response_start start;
-    response_start_save(&start, res);
-    for (unsigned run = 1;; run++) {
-        struct mutation_idempotence idem;
-        memset(&idem, 0, sizeof idem);
-        idem.caller = caller;
-        idem.key = key;
-        idem.fingerprint = fingerprint;
-        ctx->idempotence = &idem;
-        b->route->handler(req, res, ctx);
-        ctx->idempotence = NULL;
-        if (idem.taken || idem.busy) {
-            /* Another request with this key got there first: its answer. */
-            db_held_abort(&idem.held);
-            response_start_restore(&start, ctx, res);
-            if (idem.busy || answer_from_record(ctx, req, res, key, fingerprint))
-                respond_key_busy(ctx, req, res);
-            break;
-        }
-        if (res->status >= 500) { /* never stored: the client may retry */
-            db_held_abort(&idem.held);
-            break;
-        }
-        char *body = xmalloc(res->binary_body_length + 1);
-        memcpy(body, res->binary_body ? res->binary_body : "", res->binary_body_length);
-        body[res->binary_body_length] = '\0';
-        struct idempotence_response response = {
-            (int)res->status, (char *)u_map_get_case(res->map_header, "Content-Type"), body,
-            (char *)u_map_get_case(res->map_header, "Location"),
-            (char *)u_map_get_case(res->map_header, "ETag")};
-        enum db_result r;
-        if (idem.held.conn) {
-            r = idempotence_store_and_commit(&idem.held, caller, key, &response, &err);
-        } else {
-            r = idempotence_store(app->pool, caller, key, fingerprint, &response, &err);
-            if (r != DB_OK) /* nothing was written: the answer stands, unrecorded */
-                log_line(LOG_WARN, ctx->request_id, "réponse idempotente non enregistrée", "erreur",
-                         err.message, (const char *)NULL);
-            r = DB_OK;
-        }
-        free(body);
-        if (r == DB_OK)
-            break;
-        /* The write did not commit: its answer must not be sent. */
-        response_start_restore(&start, ctx, res);
-        if (r == DB_RETRY && run < IDEMPOTENT_RUNS)
-            continue;
-        respond_db_error(ctx, req, res, r == DB_RETRY ? DB_UNAVAILABLE : r, &err);
-        break;
-    }
-    u_map_clean(&start.headers);
-}
-
-static int dispatch(const struct _u_request *req, struct _u_response *res, void *user_data)
-{
-    const struct binding *b = user_data;
-    struct request_ctx ctx;
-    struct principal principal;
-    request_ctx_begin(&ctx, b->app, b->route, req, res);
-    if (cors_answered(&ctx, req, res))
-        goto out;
-    if (b->route->access != ROUTE_PUBLIC) {
-        if (!auth_principal_or_reply(req, res, &ctx, &principal))
-            goto out;
-        ctx.principal = &principal;
-        char key[RATE_LIMIT_KEY_MAX];
-        principal_rate_key(&principal, key);
-        if (respond_if_rate_limited(&ctx, req, res, b->app->rate_principal, key))
-            goto out;
-        if (b->route->access == ROUTE_HABILITATED && !principal.has_habilitation) {
-            respond_problem(&ctx, req, res, PROBLEM_INTERDIT,
-                            "Aucune habilitation en vigueur pour cette identité : "
-                            "demandez-la à votre préfecture ou à l'ANCT.");
-            goto out;
-        }
-    }
-    bool takes_body = strcmp(b->route->method, "POST") == 0 ||
-                      strcmp(b->route->method, "PUT") == 0 ||
-                      strcmp(b->route->method, "PATCH") == 0;
-    if (!takes_body && has_body(req)) {
-        /* GET, HEAD and DELETE take no body. */
-        if (!json_media_type_ok(u_map_get_case(req->map_header, "Content-Type")))
-            respond_problem(&ctx, req, res, PROBLEM_TYPE_MEDIA_NON_SUPPORTE,
-                            "Seul application/json est accepté comme corps de requête.");
-        else
-            respond_problem(&ctx, req, res, PROBLEM_REQUETE_INVALIDE,
-                            "Cette route n'accepte pas de corps de requête.");
-    } else {
-        const char *key = u_map_get_case(req->map_header, "Idempotency-Key");
-        if (key && replayable(b->route))
-            run_idempotent(b, req, res, &ctx, key);
-        else
-            b->route->handler(req, res, &ctx);
-    }
-out:
-    request_ctx_end(&ctx, req, res);
-    return U_CALLBACK_COMPLETE;
-}
-
-static int unmatched(const struct _u_request *req, struct _u_response *res, void *user_data)
-{
-    struct app *app = user_data;
-    struct request_ctx ctx;
-    char allow[128];
-    request_ctx_begin(&ctx, app, NULL, req, res);
-    if (cors_answered(&ctx, req, res)) {
-        /* preflight: answered for any path; the actual request then gets its 404/405 */
-    } else if (routes_allowed_methods(req->url_path, allow, sizeof allow)) {
-        char detail[200];
-        snprintf(detail, sizeof detail, "Méthode %.20s non autorisée ; méthodes permises : %s.",
-                 req->http_verb, allow);
-        respond_problem(&ctx, req, res, PROBLEM_METHODE_NON_AUTORISEE, detail);
-        u_map_put(res->map_header, "Allow", allow);
-    } else {
-        respond_problem(&ctx, req, res, PROBLEM_ROUTE_INCONNUE,
-                        "Aucune route ne correspond à ce chemin.");
-    }
-    request_ctx_end(&ctx, req, res);
-    return U_CALLBACK_COMPLETE;
-}
+static struct pipeline_binding bindings[ROUTE_COUNT];
 
 bool routes_register(struct _u_instance *instance, struct app *app)
 {
@@ -464,24 +162,30 @@ bool routes_register(struct _u_instance *instance, struct app *app)
                      routes[i].path, (const char *)NULL);
             return false;
         }
+        if (routes[i].key == ROUTE_KEY_REPLAYED &&
+            (strcmp(routes[i].method, "POST") != 0 || routes[i].access == ROUTE_PUBLIC)) {
+            log_line(LOG_ERROR, NULL, "Idempotency-Key rejouée hors d'un POST authentifié", "route",
+                     routes[i].path, (const char *)NULL);
+            return false;
+        }
         bindings[i].route = &routes[i];
         bindings[i].app = app;
         if (ulfius_add_endpoint_by_val(instance, routes[i].method, NULL, routes[i].path, 0,
-                                       dispatch, &bindings[i]) != U_OK) {
+                                       pipeline_dispatch, &bindings[i]) != U_OK) {
             log_line(LOG_ERROR, NULL, "enregistrement de route impossible", "route", routes[i].path,
                      (const char *)NULL);
             return false;
         }
         /* HEAD is answered as GET; MHD sends no body for HEAD. */
         if (strcmp(routes[i].method, "GET") == 0 &&
-            ulfius_add_endpoint_by_val(instance, "HEAD", NULL, routes[i].path, 0, dispatch,
+            ulfius_add_endpoint_by_val(instance, "HEAD", NULL, routes[i].path, 0, pipeline_dispatch,
                                        &bindings[i]) != U_OK) {
             log_line(LOG_ERROR, NULL, "enregistrement de route impossible", "route", routes[i].path,
                      (const char *)NULL);
             return false;
         }
     }
-    if (ulfius_set_default_endpoint(instance, unmatched, app) != U_OK) {
+    if (ulfius_set_default_endpoint(instance, pipeline_unmatched, app) != U_OK) {
         log_line(LOG_ERROR, NULL, "point d'entrée par défaut impossible", (const char *)NULL);
         return false;
     }

@@ -1,7 +1,8 @@
 /* THE route table: every HTTP route of the service in one place, with its
- * access rule and handler. Registration into ulfius is a checked loop over it,
- * and the 404/405 answers, the metrics and the OpenAPI cross-check derive
- * from it. */
+ * access rule, action, handler and Idempotency-Key handling. Registration
+ * into ulfius is a checked loop over it binding each row to the request
+ * pipeline (api/pipeline.h); the 404/405 answers, the metrics and the OpenAPI
+ * cross-check derive from it. */
 #ifndef PVD_API_ROUTES_H
 #define PVD_API_ROUTES_H
 
@@ -17,6 +18,11 @@ enum route_access {
     ROUTE_HABILITATED, /* a valid token and a habilitation in force, else 403 */
 };
 
+enum route_key {
+    ROUTE_KEY_IGNORED,  /* Idempotency-Key not honoured */
+    ROUTE_KEY_REPLAYED, /* authenticated POST: first response stored and replayed */
+};
+
 typedef void (*route_handler)(const struct _u_request *req, struct _u_response *res,
                               struct request_ctx *ctx);
 
@@ -27,6 +33,7 @@ struct route {
     const char *action; /* what the route does, for authorization and audit; NULL only
                          * for public routes (registration refuses otherwise) */
     route_handler handler;
+    enum route_key key; /* Idempotency-Key handling (registration checks it) */
 };
 
 /* The table and its size. */

@@ -1,0 +1,30 @@
+/* The pipeline every request goes through, in this order: CORS (preflights
+ * answered), authentication (non-public routes: a valid bearer token, else
+ * 401), rate limit per principal (429), habilitation in force (habilitated
+ * routes, else 403), no body where none is expected (400/415), then the
+ * route's handler — under its Idempotency-Key when the route replays keys
+ * (api/idempotency.h). Each step either answers or lets the request go on;
+ * the access line and the metrics are written for every request. */
+#ifndef PVD_API_PIPELINE_H
+#define PVD_API_PIPELINE_H
+
+#include <ulfius.h>
+
+#include "app.h"
+#include "routes.h"
+
+/* What ulfius passes to pipeline_dispatch for one route (user_data). */
+struct pipeline_binding {
+    const struct route *route;
+    struct app *app;
+};
+
+/* ulfius callback of every routed endpoint; user_data is a struct
+ * pipeline_binding. Always U_CALLBACK_COMPLETE: every outcome is answered. */
+int pipeline_dispatch(const struct _u_request *req, struct _u_response *res, void *user_data);
+
+/* ulfius default endpoint; user_data is the struct app. CORS preflights are
+ * answered for any path; otherwise 405 with Allow for a known path, else 404. */
+int pipeline_unmatched(const struct _u_request *req, struct _u_response *res, void *user_data);
+
+#endif
