@@ -55,9 +55,12 @@ run() { # run NAME COMMAND...: records a failure instead of stopping
 	fi
 }
 
+# free_port [FROM]: a port nobody listens on. Without FROM, the search starts at a
+# random place so that test runs sharing a machine rarely race for the same port
+# (start_server also checks that the port is really its server's).
 free_port() {
 	local port
-	for port in $(seq "${1:-18100}" 18999); do
+	for port in $(seq "${1:-$((18100 + RANDOM % 700))}" 18999); do
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "$port"
 			return
@@ -74,7 +77,13 @@ start_server() {
 	server_pids+=($!)
 	local i
 	for i in $(seq 1 100); do
-		if curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then return 0; fi
+		if curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
+			# Another run's server may hold the port (ours then failed to bind).
+			if ss -Htlnp "sport = :$port" 2>/dev/null | grep -q "pid=${server_pids[-1]},"; then
+				return 0
+			fi
+			echo "port $port answered by another process than our server"; return 1
+		fi
 		if ! kill -0 "${server_pids[-1]}" 2>/dev/null; then
 			echo "server exited at start:"; cat "$log"; return 1
 		fi
