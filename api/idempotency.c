@@ -121,8 +121,8 @@ static void respond_key_busy(struct request_ctx *ctx, const struct _u_request *r
  * failure (DB_RETRY at COMMIT, SERIALIZABLE units) is run again. */
 #define IDEMPOTENT_RUNS 3
 
-void idempotency_run(struct request_ctx *ctx, const struct _u_request *req,
-                     struct _u_response *res, const char *key)
+void idempotency_run(struct request_ctx *ctx, const struct _u_request *req, struct _u_response *res,
+                     const char *key)
 {
     struct app *app = ctx->app;
     char fingerprint[65];
@@ -188,4 +188,3 @@ void idempotency_run(struct request_ctx *ctx, const struct _u_request *req,
     }
     u_map_clean(&start.headers);
 }
-

@@ -161,4 +161,3 @@ int pipeline_unmatched(const struct _u_request *req, struct _u_response *res, vo
     request_ctx_end(&ctx, req, res);
     return U_CALLBACK_COMPLETE;
 }
-

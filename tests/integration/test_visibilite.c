@@ -1,0 +1,210 @@
+/* Who may see which convention exists twice in the service: the lists filter
+ * in SQL (convention_visible, db/migrations/0006_conventions.sql) and a single
+ * read decides in domain/authz.c on the convention's territorial scope. This
+ * suite holds them to one rule (issue 8 §5): for every caller below and
+ * every convention, "listed by GET /conventions" ⇔ "GET /conventions/{id}
+ * answers 200" (and 404 otherwise), with both outcomes seen for the
+ * territorial roles so that agreement is not vacuous.
+ *
+ * Test data: two territoires in départements 89 (région 27) and 29 (région
+ * 53), used by no other suite; financeurs are EPCIs of 35 and 22, one of
+ * them signataire of the first territoire's convention. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../support/fixtures.h"
+#include "../support/http_client.h"
+#include "../support/tokens.h"
+
+static const char *str(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* A small commune of département dep that no territoire holds yet: its code,
+ * SIREN and EPCI SIREN, from the referential. */
+static void pick_commune(const char *dep, size_t skip, char insee[6], char siren[10],
+                         char epci[10])
+{
+    char path[160];
+    struct http_response r;
+    snprintf(path, sizeof path,
+             "/api/v1/communes?departement=%s&population_min=500&population_max=3000&limite=20",
+             dep);
+    http_get(path, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    json_t *elements = json_object_get(r.json, "elements");
+    for (size_t i = skip; i < json_array_size(elements); i++) {
+        json_t *c = json_array_get(elements, i);
+        if (!str(c, "siren") || !str(c, "epci_siren"))
+            continue;
+        snprintf(insee, 6, "%s", str(c, "code_insee"));
+        snprintf(siren, 10, "%s", str(c, "siren"));
+        snprintf(epci, 10, "%s", str(c, "epci_siren"));
+        http_response_release(&r);
+        return;
+    }
+    cr_assert_fail("no commune with an EPCI in %s: " HTTP_BODY, dep, r.body);
+}
+
+struct terr {
+    char id_pvd[32];
+    char insee[6], siren[10], epci_siren[10];
+    char commune[37], epci[37], etat[37];
+    char convention[40];
+};
+
+static void terr_with_convention(struct terr *t, const char *id_pvd, const char *dep,
+                                 size_t skip, const char *financeur)
+{
+    struct fx_caller admin;
+    struct http_response r;
+    char body[2000];
+    fx_admin(&admin);
+    snprintf(t->id_pvd, sizeof t->id_pvd, "%s", id_pvd);
+    pick_commune(dep, skip, t->insee, t->siren, t->epci_siren);
+    snprintf(body, sizeof body, "{\"id_pvd\":\"%s\",\"communes\":[\"%s\"]}", id_pvd, t->insee);
+    fx_call(&admin, "POST", "/api/v1/territoires", body, NULL, &r);
+    cr_assert(r.status == 201 || r.status == 409, "territoire: " HTTP_BODY, r.body);
+    http_response_release(&r);
+    fx_organisation(t->siren, "commune", "Commune", t->commune);
+    fx_organisation(t->epci_siren, "epci", "EPCI", t->epci);
+    fx_call(&admin, "POST", "/api/v1/organisations", "{\"nature\":\"etat\",\"nom\":\"État\"}", NULL,
+            &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    snprintf(t->etat, sizeof t->etat, "%s", str(r.json, "id"));
+    http_response_release(&r);
+    char extra[300] = "";
+    if (financeur)
+        snprintf(extra, sizeof extra,
+                 ",{\"organisation_id\":\"%s\",\"role\":\"financeur\",\"representant_nom\":\"D\","
+                 "\"representant_qualite\":\"Directeur\"}",
+                 financeur);
+    snprintf(body, sizeof body,
+             "{\"type\":\"adhesion\",\"id_pvd\":\"%s\",\"intitule\":\"Adhésion\","
+             "\"moyens_ingenierie\":\"Chef de projet\",\"signataires\":["
+             "{\"organisation_id\":\"%s\",\"role\":\"beneficiaire\",\"representant_nom\":\"M\","
+             "\"representant_qualite\":\"Maire\"},"
+             "{\"organisation_id\":\"%s\",\"role\":\"epci\",\"representant_nom\":\"P\","
+             "\"representant_qualite\":\"Président\"},"
+             "{\"organisation_id\":\"%s\",\"role\":\"etat\",\"representant_nom\":\"Préfet\","
+             "\"representant_qualite\":\"Préfet\"}%s]}",
+             id_pvd, t->commune, t->epci, t->etat, extra);
+    fx_call(&admin, "POST", "/api/v1/conventions", body, NULL, &r);
+    if (r.status == 409) { /* a rerun on the same database: the active one */
+        http_response_release(&r);
+        char path[160];
+        snprintf(path, sizeof path, "/api/v1/conventions?id_pvd=%s&type=adhesion", id_pvd);
+        fx_call(&admin, "GET", path, NULL, NULL, &r);
+        cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+        snprintf(t->convention, sizeof t->convention, "%s",
+                 str(json_array_get(json_object_get(r.json, "elements"), 0), "id"));
+    } else {
+        cr_assert_eq(r.status, 201, "convention: " HTTP_BODY, r.body);
+        snprintf(t->convention, sizeof t->convention, "%s", str(r.json, "id"));
+    }
+    http_response_release(&r);
+}
+
+/* Is id among the conventions c lists for territoire id_pvd? */
+static bool listed(const struct fx_caller *c, const char *id_pvd, const char *id)
+{
+    char path[200];
+    struct http_response r;
+    snprintf(path, sizeof path, "/api/v1/conventions?id_pvd=%s&limite=500", id_pvd);
+    fx_call(c, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    bool found = false;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(r.json, "elements"), i, e)
+    {
+        if (str(e, "id") && strcmp(str(e, "id"), id) == 0)
+            found = true;
+    }
+    http_response_release(&r);
+    return found;
+}
+
+static bool readable(const struct fx_caller *c, const char *id)
+{
+    char path[160];
+    struct http_response r;
+    snprintf(path, sizeof path, "/api/v1/conventions/%s", id);
+    fx_call(c, "GET", path, NULL, NULL, &r);
+    cr_assert(r.status == 200 || r.status == 404, "GET %s: %ld " HTTP_BODY, path, r.status,
+              r.body);
+    bool ok = r.status == 200;
+    http_response_release(&r);
+    return ok;
+}
+
+struct caller_case {
+    const char *label;
+    const char *role;
+    char perimetre[200];
+    int expect_t1, expect_t2; /* 1 sees, 0 does not, -1 not asserted */
+};
+
+Test(visibilite, the_lists_and_the_single_reads_agree_for_every_caller, .timeout = 120)
+{
+    struct terr t1, t2;
+    char financeur[37], financeur_siren[10] = "", other_siren[10] = "";
+    struct fx_caller admin;
+    fx_admin(&admin);
+    /* Financeurs: EPCIs of départements 35 and 22 (no territoire here) serve as such. */
+    char insee[6], siren[10];
+    pick_commune("35", 0, insee, siren, financeur_siren);
+    fx_organisation(financeur_siren, "epci", "Financeur", financeur);
+    pick_commune("22", 0, insee, siren, other_siren);
+
+    terr_with_convention(&t1, "pvd-27-89-950", "89", 0, financeur);
+    terr_with_convention(&t2, "pvd-53-29-951", "29", 0, NULL);
+
+    struct caller_case cases[] = {
+        {"anct", "anct_national", "{}", 1, 1},
+        {"préfecture 89", "prefecture_instructeur", "{\"departements\":[\"89\"]}", 1, 0},
+        {"préfecture 29", "prefecture_instructeur", "{\"departements\":[\"29\"]}", 0, 1},
+        {"préfecture 58", "prefecture_instructeur", "{\"departements\":[\"58\"]}", 0, 0},
+        {"région 27", "prefecture_region", "{\"regions\":[\"27\"]}", 1, 0},
+        {"région 53", "prefecture_region", "{\"regions\":[\"53\"]}", 0, 1},
+        {"agent de la commune 1", "collectivite_agent", "", 1, 0},
+        {"agent du territoire 2", "collectivite_agent", "", 0, 1},
+        {"élu de l'EPCI 2", "collectivite_elu", "", 0, 1},
+        {"financeur signataire de 1", "financeur", "", 1, 0},
+        {"autre financeur", "financeur", "", 0, 0},
+    };
+    snprintf(cases[6].perimetre, sizeof cases[6].perimetre, "{\"sirens\":[\"%s\"]}", t1.siren);
+    snprintf(cases[7].perimetre, sizeof cases[7].perimetre, "{\"territoires\":[\"%s\"]}",
+             t2.id_pvd);
+    snprintf(cases[8].perimetre, sizeof cases[8].perimetre, "{\"sirens\":[\"%s\"]}",
+             t2.epci_siren);
+    snprintf(cases[9].perimetre, sizeof cases[9].perimetre, "{\"sirens\":[\"%s\"]}",
+             financeur_siren);
+    snprintf(cases[10].perimetre, sizeof cases[10].perimetre, "{\"sirens\":[\"%s\"]}",
+             other_siren);
+
+    const struct terr *terrs[2] = {&t1, &t2};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct fx_caller c;
+        if (strcmp(cases[i].role, "anct_national") == 0)
+            c = admin;
+        else
+            fx_caller_with(&c, cases[i].role, cases[i].perimetre);
+        for (size_t k = 0; k < 2; k++) {
+            bool in_list = listed(&c, terrs[k]->id_pvd, terrs[k]->convention);
+            bool in_read = readable(&c, terrs[k]->convention);
+            cr_assert_eq(in_list, in_read,
+                         "%s, convention of %s: listed %d (SQL convention_visible) but read %d "
+                         "(domain/authz.c)",
+                         cases[i].label, terrs[k]->id_pvd, in_list, in_read);
+            int want = k == 0 ? cases[i].expect_t1 : cases[i].expect_t2;
+            if (want >= 0)
+                cr_assert_eq(in_read, want == 1, "%s, convention of %s: sees %d, expected %d",
+                             cases[i].label, terrs[k]->id_pvd, in_read, want);
+        }
+    }
+}
