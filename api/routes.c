@@ -11,6 +11,7 @@
 #include "handlers/handlers.h"
 #include "json_body.h"
 #include "log.h"
+#include "query.h"
 #include "xalloc.h"
 
 /* clang-format off */
@@ -321,6 +322,8 @@ static int dispatch(const struct _u_request *req, struct _u_response *res, void 
             goto out;
         }
     }
+    if (!query_params_or_reply(&ctx, req, res)) /* api/query_params.h: before any handler */
+        goto out;
     bool takes_body = strcmp(b->route->method, "POST") == 0 ||
                       strcmp(b->route->method, "PUT") == 0 ||
                       strcmp(b->route->method, "PATCH") == 0;
