@@ -69,8 +69,7 @@ enum param_fault param_text_fault(const char *s, size_t n)
     return fault;
 }
 
-enum param_fault param_decode(const char *src, size_t n, bool plus_is_space, char *dst,
-                              size_t *len)
+enum param_fault param_decode(const char *src, size_t n, bool plus_is_space, char *dst, size_t *len)
 {
     size_t o = 0;
     bool bad_escape = false;
