@@ -315,8 +315,10 @@ bool param_request_check(const struct _u_request *req, const char *template,
     struct param_list path_params = {NULL, 0, 0}, query_params = {NULL, 0, 0};
     split_target(req->http_url, &path, &path_len, &query, &query_len);
     *path_matched = param_path_parse(template, path, path_len, &path_params);
-    if (!*path_matched)
+    if (!*path_matched) {
+        param_list_release(&path_params);
         return false;
+    }
     param_query_parse(query, query_len, &query_params);
     for (size_t i = 0; i < path_params.count; i++)
         if (path_params.items[i].value_fault != PARAM_OK)

@@ -44,20 +44,20 @@ Test(params_decode, nul_is_kept_in_the_length_and_refused)
 Test(params_decode, invalid_utf8_is_refused)
 {
     static const char *const bad[] = {
-        "%c0%af",          /* overlong '/' */
-        "%e0%80%af",       /* overlong, 3 bytes */
-        "%f0%80%80%af",    /* overlong, 4 bytes */
-        "%ed%a0%80",       /* surrogate U+D800 */
-        "%ed%bf%bf",       /* surrogate U+DFFF */
-        "%f4%90%80%80",    /* U+110000 */
-        "%f5%80%80%80",    /* lead byte F5 */
-        "%ff",             /* never in UTF-8 */
-        "%80",             /* lone continuation byte */
-        "abc%e2%82",       /* truncated sequence at the end */
-        "%e2%82abc",       /* truncated sequence before ASCII */
-        "%c3",             /* truncated 2-byte sequence */
-        "%c3%c3%a9",       /* lead byte then lead byte */
-        "%f0%9f%98",       /* truncated 4-byte sequence */
+        "%c0%af",       /* overlong '/' */
+        "%e0%80%af",    /* overlong, 3 bytes */
+        "%f0%80%80%af", /* overlong, 4 bytes */
+        "%ed%a0%80",    /* surrogate U+D800 */
+        "%ed%bf%bf",    /* surrogate U+DFFF */
+        "%f4%90%80%80", /* U+110000 */
+        "%f5%80%80%80", /* lead byte F5 */
+        "%ff",          /* never in UTF-8 */
+        "%80",          /* lone continuation byte */
+        "abc%e2%82",    /* truncated sequence at the end */
+        "%e2%82abc",    /* truncated sequence before ASCII */
+        "%c3",          /* truncated 2-byte sequence */
+        "%c3%c3%a9",    /* lead byte then lead byte */
+        "%f0%9f%98",    /* truncated 4-byte sequence */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char out[64];
@@ -68,8 +68,8 @@ Test(params_decode, invalid_utf8_is_refused)
 
 Test(params_decode, valid_utf8_passes)
 {
-    static const char *const good[] = {"%c3%a9", "%e2%82%ac", "%f0%9f%98%80", "%f4%8f%bf%bf",
-                                       "%ee%80%80", "%ef%bf%bd", "%c2%a0", "%e2%80%a8"};
+    static const char *const good[] = {"%c3%a9",    "%e2%82%ac", "%f0%9f%98%80", "%f4%8f%bf%bf",
+                                       "%ee%80%80", "%ef%bf%bd", "%c2%a0",       "%e2%80%a8"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         char out[64];
         size_t len;
@@ -79,8 +79,8 @@ Test(params_decode, valid_utf8_passes)
 
 Test(params_decode, control_characters_are_refused)
 {
-    static const char *const bad[] = {"a%09b", "a%0ab", "a%0d", "%1f", "%7f", "%c2%80",
-                                      "%c2%85", "%c2%9f", "a\tb"};
+    static const char *const bad[] = {"a%09b",  "a%0ab",  "a%0d",   "%1f", "%7f",
+                                      "%c2%80", "%c2%85", "%c2%9f", "a\tb"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char out[64];
         size_t len;
@@ -281,8 +281,7 @@ Test(params_request, unmatched_path_and_absolute_form)
     fake_release(&f);
     fake_init(&f, "http://h:8080/api/v1/communes/69248?limite=1");
     cr_assert(param_request_check(&f.req, "/api/v1/communes/:code_insee", &errs, &matched));
-    cr_assert_str_eq(param_path_get(&f.req, "/api/v1/communes/:code_insee", "code_insee"),
-                     "69248");
+    cr_assert_str_eq(param_path_get(&f.req, "/api/v1/communes/:code_insee", "code_insee"), "69248");
     fake_release(&f);
 }
 
