@@ -22,6 +22,7 @@ MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
 UNIT_SRC   := $(DOMAIN_SRC) api/problem.c api/cursor.c api/config.c api/log.c api/xalloc.c \
               api/json_body.c api/json_spec.c api/jwt.c api/cors.c api/rate_limit.c \
               api/laureats_csv.c
+UNIT_SRC   += api/query_params.c
 
 B := build
 OBJ      = $(patsubst %.c,$(B)/obj/%.o,$(1))

@@ -8,6 +8,7 @@
 #include "cors.h"
 #include "idempotency.h"
 #include "json_body.h"
+#include "query.h"
 #include "rate_limit.h"
 
 /* True when the request carries a body (announced length > 0, or chunked). */
@@ -92,6 +93,13 @@ static bool step_habilitation(struct call *c)
     return false;
 }
 
+/* Path and query parameters: valid UTF-8 without NUL or controls, no query
+ * parameter named like a path one (api/query_params.h). */
+static bool step_parameters(struct call *c)
+{
+    return query_params_or_reply(c->ctx, c->req, c->res);
+}
+
 /* GET, HEAD and DELETE take no body. */
 static bool step_no_body_unless_expected(struct call *c)
 {
@@ -110,7 +118,8 @@ static bool step_no_body_unless_expected(struct call *c)
 
 /* The steps before the handler, in order. */
 static const step_fn steps[] = {
-    step_cors, step_authenticate, step_rate_limit, step_habilitation, step_no_body_unless_expected,
+    step_cors,         step_authenticate, step_rate_limit,
+    step_habilitation, step_parameters,   step_no_body_unless_expected,
 };
 
 /* The last step: the route's handler, under its Idempotency-Key when the

@@ -1,7 +1,9 @@
 /* The pipeline every request goes through, in this order: CORS (preflights
  * answered), authentication (non-public routes: a valid bearer token, else
  * 401), rate limit per principal (429), habilitation in force (habilitated
- * routes, else 403), no body where none is expected (400/415), then the
+ * routes, else 403), path and query parameters checked (400: UTF-8, no NUL
+ * nor control, no query parameter shadowing a path one), no body where none
+ * is expected (400/415), then the
  * route's handler — under its Idempotency-Key when the route replays keys
  * (api/idempotency.h). Each step either answers or lets the request go on;
  * the access line and the metrics are written for every request. */

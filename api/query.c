@@ -9,6 +9,7 @@
 
 #include "cursor.h"
 #include "http.h"
+#include "routes.h"
 #include "xalloc.h"
 
 const char *query_get(const struct _u_request *req, const char *name)
@@ -16,86 +17,25 @@ const char *query_get(const struct _u_request *req, const char *name)
     return u_map_get(req->map_url, name);
 }
 
-static int hex_value(char c)
+const char *query_path_param(const struct request_ctx *ctx, const struct _u_request *req,
+                             const char *name)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    return param_path_get(req, ctx->route->path, name);
 }
 
-/* Percent-decodes (and '+' → space) at most n bytes of src into dst[size];
- * returns the decoded length (a %00 makes it longer than strlen(dst)). */
-static size_t decode_key(char *dst, size_t size, const char *src, size_t n)
+bool query_params_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                           struct _u_response *res)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 1 < size; i++) {
-        int hi, lo;
-        if (src[i] == '%' && i + 2 < n && (hi = hex_value(src[i + 1])) >= 0 &&
-            (lo = hex_value(src[i + 2])) >= 0) {
-            dst[o++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            dst[o++] = src[i] == '+' ? ' ' : src[i];
-        }
-    }
-    dst[o] = '\0';
-    return o;
-}
-
-/* Copies at most size-1 bytes of src, never cutting a UTF-8 sequence. */
-static void utf8_prefix(char *dst, size_t size, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= size) {
-        n = size - 1;
-        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-            n--;
-    }
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-void query_check_known(const struct _u_request *req, const char *const *known,
-                       struct field_errors *errs)
-{
-    /* The raw query string, because ulfius joins repeated parameters with commas. */
-    const char *query = req->http_url ? strchr(req->http_url, '?') : NULL;
-    char seen[16][64];
-    size_t seen_count = 0;
-    while (query && *query) {
-        query++;
-        size_t len = strcspn(query, "&");
-        size_t key_len = strcspn(query, "=&");
-        char key[64], shown[48], pointer[64];
-        size_t decoded = decode_key(key, sizeof key, query, key_len);
-        query += len;
-        if (len == 0)
-            continue; /* "a=1&&b=2" */
-        utf8_prefix(shown, sizeof shown, key);
-        snprintf(pointer, sizeof pointer, "/%s", shown);
-        bool ok = strlen(key) == decoded && strlen(shown) == decoded;
-        bool is_known = false;
-        for (size_t k = 0; known[k] && !is_known; k++)
-            is_known = strcmp(key, known[k]) == 0;
-        if (!ok || !is_known) {
-            field_errors_add(errs, pointer, shown, "parametre-inconnu",
-                             "Paramètre « %s » inconnu pour cette route.", shown);
-            continue;
-        }
-        bool repeated = false;
-        for (size_t i = 0; i < seen_count && !repeated; i++)
-            repeated = strcmp(seen[i], key) == 0;
-        if (repeated) {
-            field_errors_add(errs, pointer, shown, "parametre-repete",
-                             "Le paramètre « %s » ne peut être donné qu'une fois.", shown);
-        } else if (seen_count < sizeof seen / sizeof seen[0]) {
-            snprintf(seen[seen_count++], sizeof seen[0], "%s", key);
-        }
-    }
+    bool matched;
+    FIELD_ERRORS(errs);
+    if (param_request_check(req, ctx->route->path, &errs, &matched))
+        return true;
+    if (!matched)
+        respond_problem(ctx, req, res, PROBLEM_ROUTE_INCONNUE,
+                        "Aucune route ne correspond à ce chemin.");
+    else
+        query_errors_or_reply(ctx, req, res, &errs);
+    return false;
 }
 
 static bool parse_int(const char *s, int64_t *out)
@@ -287,8 +227,8 @@ const char *query_id_or_reply(struct request_ctx *ctx, const struct _u_request *
                               struct _u_response *res, bool (*valid)(const char *),
                               const char *expected)
 {
-    static const char *const known[] = {"id", NULL};
-    const char *id = query_get(req, "id");
+    static const char *const known[] = {NULL};
+    const char *id = query_path_param(ctx, req, "id");
     FIELD_ERRORS(errs);
     query_check_known(req, known, &errs);
     if (id == NULL || !valid(id))

@@ -10,17 +10,31 @@
 
 #include "cursor.h"
 #include "problem.h"
+#include "query_params.h"
 
 #define QUERY_LIMIT_DEFAULT 50
 #define QUERY_LIMIT_MAX     500
 
-/* The value of a query or path parameter, or NULL. Borrowed from req. */
+struct request_ctx;
+
+/* The first value of the query parameter `name`, or NULL; borrowed from req.
+ * Once query_params_or_reply passed, it is valid UTF-8 without NUL or
+ * control character. Path parameters are read with query_path_param. */
 const char *query_get(const struct _u_request *req, const char *name);
 
-/* Reports (in errs) every parameter of req not listed in `known`
- * (NULL-terminated; include the path parameters). */
-void query_check_known(const struct _u_request *req, const char *const *known,
-                       struct field_errors *errs);
+/* The value of the path parameter `name` of the matched route (":name" in
+ * ctx->route->path, else a bug: aborts), decoded from the raw URL path by
+ * query_params_or_reply; never a query parameter. Borrowed from req. */
+const char *query_path_param(const struct request_ctx *ctx, const struct _u_request *req,
+                             const char *name);
+
+/* The check every routed request passes before its handler (routes.c
+ * dispatch, see query_params.h): true when every path and query parameter
+ * is clean text and no query parameter has a path parameter's name; false
+ * after a 400 parametre-invalide naming each bad parameter (code
+ * caractere-invalide or parametre-inconnu) was sent. */
+bool query_params_or_reply(struct request_ctx *ctx, const struct _u_request *req,
+                           struct _u_response *res);
 
 /* `limite`: absent → QUERY_LIMIT_DEFAULT; else an integer in 1..QUERY_LIMIT_MAX. */
 void query_limit(const struct _u_request *req, size_t *out, struct field_errors *errs);
@@ -53,8 +67,6 @@ void collection_release(struct collection *c);
 void query_set_next_link(const struct _u_request *req, struct _u_response *res,
                          const char *const *params, const char *next_cursor);
 
-struct request_ctx;
-
 /* Decodes `curseur`, when present, for the list `scope` with these filters:
  * *after points into key (NULL without a cursor). False when a 400
  * curseur-invalide was sent. */
@@ -69,7 +81,7 @@ bool query_keyed_cursor_or_reply(struct request_ctx *ctx, const struct _u_reques
                                  bool (*valid)(const char *), char key[CURSOR_KEY_MAX + 1],
                                  const char **after);
 
-/* The path parameter `id` of a single-object route, when no other parameter
+/* The path parameter `id` of a single-object route, when no query parameter
  * is given and valid(id); otherwise a 400 parametre-invalide (pointer /id,
  * French `expected` message) was sent and NULL is returned. */
 const char *query_id_or_reply(struct request_ctx *ctx, const struct _u_request *req,

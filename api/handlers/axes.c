@@ -137,7 +137,7 @@ void handle_list_axes(const struct _u_request *req, struct _u_response *res,
 {
     static const char *const known[] = {"id_pvd", "limite", "curseur", NULL};
     struct territoire_scope scope;
-    const char *id_pvd = query_get(req, "id_pvd");
+    const char *id_pvd = query_path_param(ctx, req, "id_pvd");
     if (!programme_territoire_or_reply(ctx, req, res, ACTION_PROJET_READ, id_pvd, TERRITOIRE_404,
                                        &scope))
         return;
@@ -153,8 +153,9 @@ void handle_create_axe(const struct _u_request *req, struct _u_response *res,
     if (!query_errors_or_reply(ctx, req, res, &errs))
         return;
     struct territoire_scope scope;
-    if (!programme_territoire_or_reply(ctx, req, res, ACTION_PROJET_WRITE, query_get(req, "id_pvd"),
-                                       TERRITOIRE_404, &scope))
+    if (!programme_territoire_or_reply(ctx, req, res, ACTION_PROJET_WRITE,
+                                       query_path_param(ctx, req, "id_pvd"), TERRITOIRE_404,
+                                       &scope))
         return;
     json_t *body = NULL;
     if (!json_body_read_or_reply(ctx, req, res, &body))

@@ -573,7 +573,7 @@ void handle_get_convention_version(const struct _u_request *req, struct _u_respo
                                    struct request_ctx *ctx)
 {
     static const char *const known[] = {"id", "numero", NULL};
-    const char *numero_text = query_get(req, "numero");
+    const char *numero_text = query_path_param(ctx, req, "numero");
     char *end = NULL;
     long numero = numero_text ? strtol(numero_text, &end, 10) : 0;
     if (!numero_text || end == numero_text || *end || numero < 1 || numero > 100000 ||

@@ -60,7 +60,7 @@ bool convention_load_path_or_reply(struct request_ctx *ctx, const struct _u_requ
         known = only_id;
     FIELD_ERRORS(errs);
     query_check_known(req, known, &errs);
-    const char *id = query_get(req, "id");
+    const char *id = query_path_param(ctx, req, "id");
     if (!query_is_uuid(id))
         field_errors_add(&errs, "/id", "id", "format-invalide",
                          "Identifiant de convention (UUID) attendu.");

@@ -20,7 +20,7 @@ bool gouv_object_or_reply(struct request_ctx *ctx, const struct _u_request *req,
     char pointer[64];
     memset(row, 0, sizeof *row);
     query_check_known(req, known, &errs);
-    const char *id = query_get(req, param);
+    const char *id = query_path_param(ctx, req, param);
     if (!query_is_uuid(id)) {
         snprintf(pointer, sizeof pointer, "/%s", param);
         field_errors_add(&errs, pointer, param, "format-invalide",

@@ -210,7 +210,7 @@ static void get_detail(const struct detail_route *route, const struct _u_request
 {
     const char *const known[] = {route->param, NULL};
     FIELD_ERRORS(errs);
-    const char *code = query_get(req, route->param);
+    const char *code = query_path_param(ctx, req, route->param);
     char pointer[32];
     snprintf(pointer, sizeof pointer, "/%s", route->param);
     query_check_known(req, known, &errs);

@@ -361,7 +361,7 @@ static const char *id_pvd_or_reply(struct request_ctx *ctx, const struct _u_requ
 {
     static const char *const known[] = {"id_pvd", NULL};
     FIELD_ERRORS(errs);
-    const char *id = query_get(req, "id_pvd");
+    const char *id = query_path_param(ctx, req, "id_pvd");
     query_check_known(req, known, &errs);
     if (!id || !id_pvd_is_valid(id))
         field_errors_add(&errs, "/id_pvd", "id_pvd", "format-invalide",

@@ -340,7 +340,7 @@ Test(search, invalid_utf8_is_400_on_q)
 {
     struct http_response r;
     http_get("/api/v1/communes?q=%C3%28", &r);
-    http_expect_param_error(&r, "/q", "format-invalide");
+    http_expect_param_error(&r, "/q", "caractere-invalide");
     http_response_release(&r);
     http_get("/api/v1/communes?q=abc%FF", &r);
     http_expect_param_error(&r, "/q", NULL);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../support/fixtures.h"
 #include "../support/http_client.h"
 
 #define MAX_BODY_BYTES 1048576u
@@ -436,7 +437,8 @@ Test(problemes, titles_are_fixed_by_code)
 }
 
 /* Client bytes that are not UTF-8 (or cut inside a character) must not corrupt the French
- * text around them: the message of an unknown parameter keeps its accents. */
+ * text around them: the message about the parameter keeps its accents; a name that is not
+ * UTF-8 is shown as the client wrote it (percent-encoded). */
 Test(problemes, french_text_survives_bad_client_bytes)
 {
     char long_name[400];
@@ -445,6 +447,8 @@ Test(problemes, french_text_survives_bad_client_bytes)
         n += snprintf(long_name + n, sizeof long_name - (size_t)n, "%%C3%%A9");
     snprintf(long_name + n, sizeof long_name - (size_t)n, "=1");
     const char *paths[] = {"/api/v1/regions?%C3%28=1", long_name};
+    const char *codes[] = {"caractere-invalide", "parametre-inconnu"};
+    const char *words[] = {"paramètre « %C3%28 » n'est pas du texte UTF-8", "Paramètre « aé"};
     for (size_t i = 0; i < 2; i++) {
         struct http_response r;
         http_get(paths[i], &r);
@@ -452,10 +456,113 @@ Test(problemes, french_text_survives_bad_client_bytes)
         json_t *item = json_array_get(json_object_get(r.json, "erreurs"), 0);
         const char *code = json_string_value(json_object_get(item, "code"));
         const char *message = json_string_value(json_object_get(item, "message"));
-        cr_assert(code && strcmp(code, "parametre-inconnu") == 0, HTTP_BODY, r.body);
-        cr_assert(message && strstr(message, "Paramètre") && strstr(message, "inconnu"),
-                  "GET %s: message should read \"Paramètre « … » inconnu…\": " HTTP_BODY, paths[i],
-                  r.body);
+        cr_assert(code && strcmp(code, codes[i]) == 0, HTTP_BODY, r.body);
+        cr_assert(message && strstr(message, words[i]),
+                  "GET %s: message should contain \"%s\": " HTTP_BODY, paths[i], words[i], r.body);
         http_response_release(&r);
     }
+}
+
+/* ---- parameters that are not clean text (issue #8) ----------------------------------- */
+
+/* Every path and query parameter, decoded, is UTF-8 without NUL or control character:
+ * otherwise 400 parametre-invalide naming it (code caractere-invalide), before any handler
+ * reads it: never a 5xx (PostgreSQL refuses such text, SQLSTATE 22021), never a value cut at
+ * a NUL. The first five are the findings of the issue. */
+Test(parametres, bytes_that_are_not_clean_text_are_400_naming_the_parameter)
+{
+    static const struct {
+        const char *method, *path, *pointer;
+    } cases[] = {
+        {"GET", "/api/v1/territoires/%c0%af/axes-strategiques", "/id_pvd"},
+        {"GET", "/api/v1/habilitations?issuer=%c0%af", "/issuer"},
+        {"GET", "/api/v1/comites?id_pvd=%c0%af", "/id_pvd"},
+        {"GET", "/api/v1/journal?acteur=%c0%af", "/acteur"},
+        {"GET", "/api/v1/territoires?departement=58%00zz", "/departement"},
+        {"GET", "/api/v1/journal?ressource_id=%ed%a0%80", "/ressource_id"}, /* surrogate */
+        {"GET", "/api/v1/journal?ressource_type=convention%e2%82", "/ressource_type"}, /* cut */
+        {"GET", "/api/v1/organisations?nature=%f4%90%80%80", "/nature"}, /* > U+10FFFF */
+        {"GET", "/api/v1/communes?q=saint%0adenis", "/q"},               /* line feed */
+        {"GET", "/api/v1/communes?q=saint%09denis", "/q"},               /* tab */
+        {"GET", "/api/v1/communes?q=saint%c2%85denis", "/q"},            /* C1 control */
+        {"GET", "/api/v1/communes?q=100%25%zz", "/q"},                   /* bad escape */
+        {"GET", "/api/v1/communes/69%00248", "/code_insee"},
+        {"GET", "/api/v1/epci/%ff", "/siren"},
+        {"GET", "/api/v1/conventions/%c0%af/versions/1", "/id"},
+        {"GET", "/api/v1/conventions/00000000-0000-0000-0000-000000000000/versions/1%00",
+         "/numero"},
+        {"GET", "/api/v1/habilitations/%c0%af", "/id"},
+        {"GET", "/api/v1/axes-strategiques/%80/indicateurs", "/id"},
+        {"POST", "/api/v1/territoires/%c0%af/axes-strategiques", "/id_pvd"},
+        {"PATCH", "/api/v1/comites/%00", "/id"},
+        {"DELETE", "/api/v1/indicateurs/%c0%af", "/id"},
+    };
+    struct fx_caller admin;
+    fx_admin(&admin);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct http_response r;
+        bool body = strcmp(cases[i].method, "POST") == 0 || strcmp(cases[i].method, "PATCH") == 0;
+        fx_call(&admin, cases[i].method, cases[i].path, body ? "{}" : NULL,
+                strcmp(cases[i].method, "GET") == 0 ? NULL : "If-Match: *", &r);
+        cr_assert_eq(r.status, 400, "%s %s: %ld " HTTP_BODY, cases[i].method, cases[i].path,
+                     r.status, r.body);
+        http_expect_param_error(&r, cases[i].pointer, "caractere-invalide");
+        cr_assert_null(http_header(&r, "Retry-After"), "%s", cases[i].path);
+        http_response_release(&r);
+    }
+}
+
+/* A parameter name that is not clean text is named as the client wrote it. */
+Test(parametres, bad_parameter_name_is_shown_as_written)
+{
+    struct http_response r;
+    http_get("/api/v1/communes?%c0%af=1&a%00b=2", &r);
+    http_expect_param_error(&r, "/%c0%af", "caractere-invalide");
+    http_expect_param_error(&r, "/a%00b", "caractere-invalide");
+    http_response_release(&r);
+}
+
+/* Clean text passes: '+' is a space in a query, UTF-8 letters are kept. */
+Test(parametres, clean_text_passes)
+{
+    struct http_response r;
+    http_get("/api/v1/communes?q=saint+%C3%A9tienne&limite=1", &r);
+    http_expect_json_ok(&r);
+    cr_assert_gt(json_integer_value(json_object_get(r.json, "total")), 0, HTTP_BODY, r.body);
+    http_response_release(&r);
+}
+
+/* ulfius puts path and query parameters in one map: a query parameter named like a path
+ * parameter is refused (parametre-inconnu), and the handler reads the path. */
+Test(parametres, query_parameter_never_shadows_a_path_parameter)
+{
+    struct fx_caller admin;
+    struct http_response r;
+    fx_admin(&admin);
+    fx_territoire("pvd-27-70-950", "70001", "200041861");
+    fx_call(&admin, "GET", "/api/v1/territoires/pvd-27-70-950/axes-strategiques", NULL, NULL, &r);
+    http_expect_json_ok(&r);
+    http_response_release(&r);
+    static const char *const paths[] = {
+        "/api/v1/territoires/pvd-27-70-950/axes-strategiques?id_pvd=pvd-27-70-950",
+        "/api/v1/territoires/pvd-27-70-950/axes-strategiques?id_pvd=pvd-27-39-901",
+        "/api/v1/territoires/pvd-27-70-950?id_pvd=pvd-27-70-950",
+        "/api/v1/communes/69248?code_insee=69248",
+    };
+    static const char *const pointers[] = {"/id_pvd", "/id_pvd", "/id_pvd", "/code_insee"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        fx_call(&admin, "GET", paths[i], NULL, NULL, &r);
+        cr_assert_eq(r.status, 400, "%s: %ld " HTTP_BODY, paths[i], r.status, r.body);
+        http_expect_param_error(&r, pointers[i], "parametre-inconnu");
+        http_response_release(&r);
+    }
+    fx_call(&admin, "POST",
+            "/api/v1/territoires/pvd-27-70-950/axes-strategiques?id_pvd=pvd-27-39-901",
+            "{\"numero\":1,\"intitule\":\"Centre\",\"enjeux\":\"Vacance\"}", NULL, &r);
+    http_expect_param_error(&r, "/id_pvd", "parametre-inconnu");
+    http_response_release(&r);
+    fx_call(&admin, "GET", "/api/v1/territoires/pvd-27-70-950/axes-strategiques", NULL, NULL, &r);
+    http_expect_json_ok(&r);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "elements")), 0, "nothing written");
+    http_response_release(&r);
 }

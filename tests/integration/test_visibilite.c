@@ -26,8 +26,7 @@ static const char *str(const json_t *o, const char *k)
 
 /* A small commune of département dep that no territoire holds yet: its code,
  * SIREN and EPCI SIREN, from the referential. */
-static void pick_commune(const char *dep, size_t skip, char insee[6], char siren[10],
-                         char epci[10])
+static void pick_commune(const char *dep, size_t skip, char insee[6], char siren[10], char epci[10])
 {
     char path[160];
     struct http_response r;
@@ -57,8 +56,8 @@ struct terr {
     char convention[40];
 };
 
-static void terr_with_convention(struct terr *t, const char *id_pvd, const char *dep,
-                                 size_t skip, const char *financeur)
+static void terr_with_convention(struct terr *t, const char *id_pvd, const char *dep, size_t skip,
+                                 const char *financeur)
 {
     struct fx_caller admin;
     struct http_response r;
@@ -135,8 +134,7 @@ static bool readable(const struct fx_caller *c, const char *id)
     struct http_response r;
     snprintf(path, sizeof path, "/api/v1/conventions/%s", id);
     fx_call(c, "GET", path, NULL, NULL, &r);
-    cr_assert(r.status == 200 || r.status == 404, "GET %s: %ld " HTTP_BODY, path, r.status,
-              r.body);
+    cr_assert(r.status == 200 || r.status == 404, "GET %s: %ld " HTTP_BODY, path, r.status, r.body);
     bool ok = r.status == 200;
     http_response_release(&r);
     return ok;
@@ -180,12 +178,10 @@ Test(visibilite, the_lists_and_the_single_reads_agree_for_every_caller, .timeout
     snprintf(cases[6].perimetre, sizeof cases[6].perimetre, "{\"sirens\":[\"%s\"]}", t1.siren);
     snprintf(cases[7].perimetre, sizeof cases[7].perimetre, "{\"territoires\":[\"%s\"]}",
              t2.id_pvd);
-    snprintf(cases[8].perimetre, sizeof cases[8].perimetre, "{\"sirens\":[\"%s\"]}",
-             t2.epci_siren);
+    snprintf(cases[8].perimetre, sizeof cases[8].perimetre, "{\"sirens\":[\"%s\"]}", t2.epci_siren);
     snprintf(cases[9].perimetre, sizeof cases[9].perimetre, "{\"sirens\":[\"%s\"]}",
              financeur_siren);
-    snprintf(cases[10].perimetre, sizeof cases[10].perimetre, "{\"sirens\":[\"%s\"]}",
-             other_siren);
+    snprintf(cases[10].perimetre, sizeof cases[10].perimetre, "{\"sirens\":[\"%s\"]}", other_siren);
 
     const struct terr *terrs[2] = {&t1, &t2};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

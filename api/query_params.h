@@ -1,0 +1,112 @@
+/* Path and query parameters read from the raw request target, with their
+ * bytes and lengths: ulfius decodes %00 into a C string (and so truncates the
+ * value) and joins a repeated query parameter with a path parameter of the
+ * same name, so neither its decoding nor its map_url is trusted.
+ *
+ * The rule, for every parameter name and value, path or query: after
+ * percent-decoding, it is valid UTF-8 (RFC 3629: no overlong form, no
+ * surrogate, nothing above U+10FFFF, no truncated sequence), holds no NUL and
+ * no control character (U+0001–U+001F, U+007F, U+0080–U+009F: no identifier,
+ * code, date or search text of the API contains one, and a tab or a line
+ * break in a URL is log or header injection, never data), and every '%' is
+ * followed by two hex digits. Anything else is 400 parametre-invalide, code
+ * caractere-invalide, naming the parameter. '+' is a space in a query string
+ * (application/x-www-form-urlencoded, as browsers send), itself in a path.
+ *
+ * No HTTP answer is sent here (see query_params_or_reply in query.h), so that
+ * the unit tests and tests/fuzz/fuzz_query.c run it alone. */
+#ifndef PVD_API_QUERY_PARAMS_H
+#define PVD_API_QUERY_PARAMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <ulfius.h>
+
+#include "problem.h"
+
+/* Why a decoded name or value breaks the rule (PARAM_OK: it does not). */
+enum param_fault {
+    PARAM_OK,
+    PARAM_BAD_ESCAPE, /* '%' not followed by two hex digits */
+    PARAM_NUL,        /* %00 */
+    PARAM_CONTROL,    /* a control character */
+    PARAM_NOT_UTF8,   /* not valid UTF-8 */
+};
+
+/* Percent-decodes src[0, n) into dst, which has room for n + 1 bytes ('+'
+ * becomes ' ' when plus_is_space). dst is NUL-terminated and *len is the
+ * decoded length (NULs included). An invalid escape is copied as is. Returns
+ * the first fault of the decoded bytes, PARAM_BAD_ESCAPE first. */
+enum param_fault param_decode(const char *src, size_t n, bool plus_is_space, char *dst,
+                              size_t *len);
+
+/* The fault of s[0, n) as decoded text (never PARAM_BAD_ESCAPE). */
+enum param_fault param_text_fault(const char *s, size_t n);
+
+/* One parameter. name and value are decoded, NUL-terminated copies owned by
+ * the list; raw_name points into the parsed text (not owned). For a path
+ * parameter, name is the template's and raw_name is NULL. */
+struct param {
+    char *name, *value;
+    size_t name_len, value_len;
+    const char *raw_name;
+    size_t raw_name_len;
+    enum param_fault name_fault, value_fault;
+};
+
+struct param_list {
+    struct param *items;
+    size_t count, cap;
+};
+
+/* Splits a raw query string (after '?', n bytes, not NUL-terminated) on
+ * '&', skips empty pieces, splits each at its first '=' (no '=': the value
+ * is "") and decodes both parts into out (appended; start from a zeroed
+ * list). Allocation failure aborts. */
+void param_query_parse(const char *raw, size_t n, struct param_list *out);
+
+/* Matches the raw path (n bytes, no query) against a ulfius route template
+ * ("/api/v1/territoires/:id_pvd/axes-strategiques") the way ulfius does:
+ * empty segments skipped, literal segments equal byte for byte, each ":name"
+ * one non-empty segment, decoded ('+' kept) into out (appended). False when
+ * the path does not match (out unchanged). */
+bool param_path_parse(const char *template, const char *raw, size_t n, struct param_list *out);
+
+/* Frees the items' copies and the array; the list is zeroed. */
+void param_list_release(struct param_list *list);
+
+/* True when template has the path parameter ":name". */
+bool param_template_has(const char *template, const char *name);
+
+/* A raw parameter name as the client wrote it, for an error: s[0, n) with
+ * every byte outside printable ASCII percent-encoded, cut with "..." to fit
+ * in out[size] (size ≥ 4). */
+void param_display(const char *s, size_t n, char *out, size_t size);
+
+/* Checks every path parameter of template and every query parameter of the
+ * request target req->http_url (origin form; an absolute form's scheme and
+ * authority are skipped) against the rule above, and that no query parameter
+ * has the name of a path parameter (parametre-inconnu: a query parameter
+ * never shadows a path one). On success, req->map_url is replaced by the
+ * decoded parameters (path ones, then each query name's first value), so
+ * that query_get and query_path_param read checked text only; false with
+ * errs filled otherwise (map_url untouched). *path_matched is false when the
+ * raw path does not match template (then nothing is checked). */
+bool param_request_check(const struct _u_request *req, const char *template,
+                         struct field_errors *errs, bool *path_matched);
+
+/* The value of the path parameter `name` of template, as stored by
+ * param_request_check; a name that is not in template is a bug (aborts). */
+const char *param_path_get(const struct _u_request *req, const char *template, const char *name);
+
+/* Reports (in errs) every query parameter of req not listed in `known`
+ * (NULL-terminated; the query parameters of the route), parametre-inconnu,
+ * and each known one given twice, parametre-repete. */
+void query_check_known(const struct _u_request *req, const char *const *known,
+                       struct field_errors *errs);
+
+/* "/" followed by name escaped as an RFC 6901 token ('~' → "~0", '/' →
+ * "~1"), cut at a character boundary to fit out[size]. */
+void param_pointer(const char *name, char *out, size_t size);
+
+#endif
