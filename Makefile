@@ -19,8 +19,10 @@ DB_SRC     := $(wildcard db/*.c)
 API_SRC    := $(filter-out api/main.c,$(wildcard api/*.c api/handlers/*.c))
 MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
 # Modules the unit tests link: pure code, no server, no database.
+# JWT_SRC: the verifier, its key sets and the signer (api/jwt.h, jwt_keys.h, jwt_signer.h).
+JWT_SRC    := $(wildcard api/jwt*.c) api/base64url.c
 UNIT_SRC   := $(DOMAIN_SRC) api/problem.c api/cursor.c api/config.c api/log.c api/xalloc.c \
-              api/json_body.c api/json_spec.c api/jwt.c api/cors.c api/rate_limit.c \
+              api/json_body.c api/json_spec.c $(JWT_SRC) api/cors.c api/rate_limit.c \
               api/laureats_csv.c
 UNIT_SRC   += api/query_params.c
 
@@ -86,7 +88,7 @@ $(B)/bin/integration: $(call OBJ,$(IT_API) $(IT_SUPPORT))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion $(shell pkg-config --libs libcurl)
 
-$(B)/bin/test-idp: $(call OBJ,tests/idp/test_idp.c api/jwt.c api/xalloc.c api/log.c)
+$(B)/bin/test-idp: $(call OBJ,tests/idp/test_idp.c $(JWT_SRC) api/xalloc.c api/log.c)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS)
 

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "metrics.h"
 #include "jwt.h"
+#include "jwt_signer.h"
 #include "rate_limit.h"
 #include "referentiel_store.h"
 

@@ -1,11 +1,14 @@
-/* JSON Web Tokens (issue 3 §1 and §3), on rhonabwy 1.1 (GnuTLS/nettle) for the signatures.
+/* JSON Web Tokens (issue 3 §1 and §3), on rhonabwy 1.1 (GnuTLS/nettle) for the signatures, in
+ * three parts with a header each:
+ * - jwt.h (api/jwt.c), the verifier: bearer tokens of the OpenID Connect provider and pvd-api's
+ *   own client-credentials tokens (a second verifier fed with jwt_jwks_public_json). Only compact
+ *   JWS signed RS256 (RSA >= 2048 bits) or ES256 (P-256).
+ * - jwt_keys.h (api/jwt_keys.c), a verifier's key set: a JWKS given as text or fetched from a
+ *   URL, fetched again on an unknown kid.
+ * - jwt_signer.h (api/jwt_signer.c), the signer: pvd-api's ES256 tokens, its key from a PEM
+ *   file, `kid` = RFC 7638 thumbprint, and the JWKS that publishes its public keys.
  *
- * - Verifier: bearer tokens of the OpenID Connect provider (keys from a JWKS, given as text or
- *   fetched from a URL) and pvd-api's own client-credentials tokens (a second verifier fed with
- *   jwt_jwks_public_json). Only compact JWS signed RS256 (RSA >= 2048 bits) or ES256 (P-256).
- * - Signer: pvd-api's ES256 tokens, its key from a PEM file, `kid` = RFC 7638 thumbprint.
- *
- * Conventions for the whole module:
+ * Conventions of all three headers (stated here only):
  * - Ownership: pointer arguments are borrowed for the call and copied when kept. An object made
  *   by a *_new function is freed by the matching *_free (NULL is accepted there). A returned
  *   `char *` is malloc'd: the caller frees it with free().
@@ -27,17 +30,10 @@
 
 /* A longer token is refused before any parsing (the length scan stops at 8193 bytes). */
 #define JWT_MAX_TOKEN_BYTES 8192
-/* Longest string claim or kid accepted, in bytes (OpenID Connect caps `sub` at 255). */
+/* Longest string claim or kid accepted or issued, in bytes (OpenID Connect caps `sub` at 255). */
 #define JWT_CLAIM_MAX 255
 /* Largest leeway jwt_verifier_new accepts, in seconds. */
 #define JWT_LEEWAY_MAX 300
-/* Minimum interval between two fetches of the JWKS URL, in seconds of the `now` given. */
-#define JWT_JWKS_REFRESH_SECONDS 60
-/* Largest JWKS document accepted (text or fetched body), and most keys in it. */
-#define JWT_JWKS_MAX_BYTES (256 * 1024)
-#define JWT_JWKS_MAX_KEYS  64
-/* Time limit of one JWKS fetch (connection and transfer), in seconds. */
-#define JWT_JWKS_FETCH_TIMEOUT_SECONDS 5
 
 /* X(code, stable ASCII name, French description). The description is the WWW-Authenticate
  * `error_description`: RFC 6750 §3 allows only %x20-21 / %x23-5B / %x5D-7E there, so it is
@@ -99,47 +95,19 @@ void jwt_global_close(void);
 
 /* ---- verifier ---------------------------------------------------------------------------- */
 
-/* Thread-safety: jwt_verify, jwt_verifier_set_jwks, jwt_verifier_fetch_jwks and
- * jwt_verifier_key_count may be called concurrently from any threads on one verifier. The key set
- * is an immutable, reference-counted snapshot: a replacement is atomic, a verification in
- * progress finishes with the set it started with, and no rhonabwy object is shared between
- * threads (each verification imports its own copy of the key). jwt_verifier_set_jwks_url and
- * jwt_verifier_free must not run concurrently with any other call on the same verifier. */
+/* Thread-safety: jwt_verify and the key functions of jwt_keys.h (jwt_verifier_set_jwks,
+ * jwt_verifier_fetch_jwks, jwt_verifier_key_count) may be called concurrently from any threads on
+ * one verifier. The key set is an immutable, reference-counted snapshot: a replacement is atomic, a
+ * verification in progress finishes with the set it started with, and no rhonabwy object is shared
+ * between threads (each verification imports its own copy of the key). jwt_verifier_set_jwks_url
+ * and jwt_verifier_free must not run concurrently with any other call on the same verifier. */
 struct jwt_verifier;
 
 /* A verifier expecting `iss` == issuer and `aud` containing audience (both 1..JWT_CLAIM_MAX
  * bytes), with leeway_seconds (<= JWT_LEEWAY_MAX) on exp and nbf. It has no key until
- * jwt_verifier_set_jwks or a fetch. NULL on an invalid argument. */
+ * jwt_verifier_set_jwks or a fetch (jwt_keys.h). NULL on an invalid argument. */
 struct jwt_verifier *jwt_verifier_new(const char *issuer, const char *audience,
                                       unsigned leeway_seconds);
-
-/* Replaces the key set atomically with the JWKS document jwks_json (NUL-terminated, at most
- * JWT_JWKS_MAX_BYTES, JSON without duplicate names). Kept: RSA and EC public keys whose `use` is
- * absent or "sig" and whose `key_ops`, when present, contain "verify"; other key types are
- * ignored. Only the public members are kept (kty, n, e / crv, x, y; plus kid and alg): x5c, x5u
- * and the like are dropped, so nothing is ever fetched for a key. Refused (the current set is
- * kept, false, err says why): unreadable JSON, no "keys" array, more than JWT_JWKS_MAX_KEYS
- * keys, any private or secret member (d, p, q, dp, dq, qi, oth, k), or no usable key, that is
- * none that is RSA of 2048 to 8192 bits or EC P-256, with `alg` absent or matching. Malformed
- * keys, and RSA keys over 8192 bits, are skipped. */
-bool jwt_verifier_set_jwks(struct jwt_verifier *v, const char *jwks_json, char *err,
-                           size_t err_size);
-
-/* Sets the URL from which the key set is fetched: "https://...", or "http://" on a loopback host
- * only (127.0.0.1, localhost, [::1]). Redirects are not followed; TLS certificates are checked.
- * Once set, jwt_verify fetches the set again when a token names a `kid` the set lacks (or the set
- * is empty), at most once per JWT_JWKS_REFRESH_SECONDS of the `now` it is given (a `now` that
- * far behind the last fetch also fetches: the clock went back); a failed fetch counts too and
- * keeps the current set. Does not fetch: call jwt_verifier_fetch_jwks at start. */
-bool jwt_verifier_set_jwks_url(struct jwt_verifier *v, const char *url, char *err, size_t err_size);
-
-/* Fetches the URL now (whatever the interval), replaces the set on success, and records `now` as
- * the time of the last fetch. False (err set) when no URL is set, on a network error, a status
- * other than 200, a body over JWT_JWKS_MAX_BYTES, or a JWKS jwt_verifier_set_jwks refuses. */
-bool jwt_verifier_fetch_jwks(struct jwt_verifier *v, time_t now, char *err, size_t err_size);
-
-/* Number of keys in the current set (usable or not), 0 before any set. */
-size_t jwt_verifier_key_count(struct jwt_verifier *v);
 
 /* Verifies a compact JWS at time `now` and, on JWT_OK only, fills *out (always written: zeroed on
  * any refusal, so a caller never sees claims of a refused token). Checks, in this order, each
@@ -156,49 +124,12 @@ size_t jwt_verifier_key_count(struct jwt_verifier *v);
  * Key choice: a token with a kid uses the key(s) with exactly that kid (a key without kid never
  * matches it); a token without kid is accepted only when the set holds exactly one key (whatever
  * that key's kid), otherwise unknown_kid. With a URL set, an unknown kid may trigger one fetch
- * (see jwt_verifier_set_jwks_url), which blocks this call for at most
+ * (see jwt_verifier_set_jwks_url in jwt_keys.h), which blocks this call for at most
  * JWT_JWKS_FETCH_TIMEOUT_SECONDS. JWT_ERR_INTERNAL for a NULL verifier or out argument; a NULL
  * token is malformed. */
 enum jwt_error jwt_verify(struct jwt_verifier *v, const char *token, time_t now,
                           struct jwt_claims *out);
 
 void jwt_verifier_free(struct jwt_verifier *v);
-
-/* ---- signer ------------------------------------------------------------------------------ */
-
-/* A signer is immutable once made: jwt_signer_issue, jwt_signer_kid and jwt_jwks_public_json
- * may be called concurrently from any threads (each signature imports its own copy of the key).
- * jwt_signer_free must not run concurrently with them. */
-struct jwt_signer;
-
-/* A signer for the EC P-256 private key in pem[0..len) (PKCS#8 "PRIVATE KEY" or SEC 1 "EC
- * PRIVATE KEY", unencrypted; an encrypted one is refused, never prompted for). Its kid is the
- * RFC 7638 thumbprint of the public key (base64url of SHA-256, 43 characters). NULL (err set) on
- * anything else, including RSA or other curves. */
-struct jwt_signer *jwt_signer_new_from_pem(const char *pem, size_t len, char *err, size_t err_size);
-
-/* The signer's kid (thumbprint); valid as long as the signer. */
-const char *jwt_signer_kid(const struct jwt_signer *s);
-
-/* A compact JWS, header {"alg":"ES256","typ":"at+jwt","kid":<kid>}, claims iss, aud (a string),
- * sub, client_id and role (each omitted when NULL), iat = nbf = now, exp = now + ttl_seconds, jti
- * (16 random bytes in base64url when jti is NULL). issuer, audience and subject are required;
- * every string is 1..JWT_CLAIM_MAX bytes; ttl_seconds > 0. NULL on an invalid argument or a
- * signing failure. The caller frees the result. */
-char *jwt_signer_issue(const struct jwt_signer *s, const char *issuer, const char *audience,
-                       const char *subject, const char *client_id, const char *role, time_t now,
-                       unsigned ttl_seconds, const char *jti);
-
-/* {"keys":[...]}: the public JWK of each signer, in order (kty, crv, x, y, kid, use "sig", alg
- * "ES256"; never d), e.g. the current key then the previous one during a rotation. NULL entries
- * are skipped. The caller frees the result. */
-char *jwt_jwks_public_json(const struct jwt_signer *const *signers, size_t count);
-
-void jwt_signer_free(struct jwt_signer *s);
-
-/* Writes a new EC P-256 private key (PKCS#8 PEM, unencrypted) to path with mode 0600, through a
- * temporary file in the same directory then link(2), so path never holds a partial key and an
- * existing file is never replaced (false when path exists). */
-bool jwt_generate_es256_pem(const char *path, char *err, size_t err_size);
 
 #endif

@@ -20,6 +20,8 @@
 #include "config.h"
 #include "handlers/programme.h"
 #include "jwt.h"
+#include "jwt_keys.h"
+#include "jwt_signer.h"
 #include "log.h"
 #include "migrations.h"
 #include "referentiel_import.h"

@@ -17,6 +17,7 @@
 #include "../../domain/date.h"
 #include "../../domain/identifiers.h"
 #include "../auth.h"
+#include "../base64url.h"
 #include "../cursor.h"
 #include "../json_spec.h"
 #include "../log.h"
@@ -26,23 +27,6 @@
 #include "perimetre.h"
 
 #define SECRET_BYTES 32
-
-static void base64url(const unsigned char *in, size_t n, char *out)
-{
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) |
-                     (i + 2 < n ? in[i + 2] : 0);
-        out[o++] = a[(v >> 18) & 63];
-        out[o++] = a[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[o++] = a[(v >> 6) & 63];
-        if (i + 2 < n)
-            out[o++] = a[v & 63];
-    }
-    out[o] = '\0';
-}
 
 static void digest_of(const unsigned char salt[16], const char *secret, unsigned char out[32])
 {
@@ -62,7 +46,7 @@ static void new_secret(char secret[64], unsigned char salt[16], unsigned char di
     if (RAND_bytes(raw, sizeof raw) != 1 || RAND_bytes(salt, 16) != 1)
         die_bug("RAND_bytes failed");
     memcpy(secret, "pvds_", 5);
-    base64url(raw, sizeof raw, secret + 5);
+    base64url_encode(raw, sizeof raw, secret + 5);
     OPENSSL_cleanse(raw, sizeof raw);
     digest_of(salt, secret, digest);
 }

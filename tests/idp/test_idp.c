@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/jwt.h"
+#include "api/jwt_signer.h"
 
 static char *read_file(const char *path, size_t *len)
 {

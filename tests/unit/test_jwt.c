@@ -4,9 +4,10 @@
  * 127.0.0.1 in the test).
  *
  * Keys are generated at test time with OpenSSL, and tokens are minted here by hand with OpenSSL
- * (base64url, RSASSA-PKCS1-v1_5 / ECDSA / HMAC), independently of the code under test, so that
- * malicious tokens can be built freely. RSA generation costs about 0.5 s, so RSA keys are made
- * only by the tests that need one, and related cases are grouped in table-driven tests. */
+ * (RSASSA-PKCS1-v1_5 / ECDSA / HMAC) and api/base64url (tested on its own in test_base64url.c),
+ * independently of the code under test, so that malicious tokens can be built freely. RSA
+ * generation costs about 0.5 s, so RSA keys are made only by the tests that need one, and related
+ * cases are grouped in table-driven tests. */
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
@@ -33,7 +34,10 @@
 #include <ulfius.h>
 #include <unistd.h>
 
+#include "api/base64url.h"
 #include "api/jwt.h"
+#include "api/jwt_keys.h"
+#include "api/jwt_signer.h"
 #include "api/log.h"
 
 #define ISS    "https://proconnect.test/api/v2"
@@ -43,26 +47,13 @@
 
 /* ---- base64url, keys, JWKS ---------------------------------------------------------------- */
 
-static const char b64url_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
+/* Fresh base64url text of data[0..n); the caller frees it. */
 static char *b64url(const void *data, size_t n)
 {
-    char *out = malloc(4 * ((n + 2) / 3) + 1);
-    int len;
+    char *out = malloc(BASE64URL_ENCODED_LEN(n) + 1);
 
     cr_assert_not_null(out);
-    len = EVP_EncodeBlock((unsigned char *)out, data, (int)n);
-    cr_assert_geq(len, 0);
-    while (len > 0 && out[len - 1] == '=')
-        len--;
-    out[len] = '\0';
-    for (char *p = out; *p; p++) {
-        if (*p == '+')
-            *p = '-';
-        else if (*p == '/')
-            *p = '_';
-    }
+    base64url_encode(data, n, out);
     return out;
 }
 
@@ -630,8 +621,8 @@ Test(jwt, refuses_malformed_tokens)
                 free(t);
             }
         }
-        value = (int)(strchr(b64url_alphabet, *last) - b64url_alphabet);
-        *last = b64url_alphabet[value ^ 1];
+        value = (int)(strchr(base64url_alphabet, *last) - base64url_alphabet);
+        *last = base64url_alphabet[value ^ 1];
         expect(v, alt, JWT_ERR_MALFORMED, "non-canonical base64url");
         free(alt);
     }
@@ -1391,54 +1382,28 @@ static json_t *token_part(const char *token, int index)
 {
     const char *start = token, *end;
     unsigned char buf[4096];
-    BIO *b64, *mem;
-    char text[4096];
-    size_t n;
-    int len;
+    size_t len = 0;
 
     for (int i = 0; i < index; i++)
         start = strchr(start, '.') + 1;
     end = strchr(start, '.');
-    n = (size_t)(end - start);
-    memcpy(text, start, n);
-    for (size_t i = 0; i < n; i++)
-        text[i] = text[i] == '-' ? '+' : text[i] == '_' ? '/' : text[i];
-    while (n % 4)
-        text[n++] = '=';
-    text[n] = '\0';
-    b64 = BIO_new(BIO_f_base64());
-    BIO_set_flags(b64, BIO_FLAGS_BASE64_NO_NL);
-    mem = BIO_new_mem_buf(text, (int)n);
-    BIO_push(b64, mem);
-    len = BIO_read(b64, buf, sizeof buf - 1);
-    BIO_free_all(b64);
+    cr_assert(base64url_decode(start, (size_t)(end - start), buf, sizeof buf, &len));
     cr_assert_gt(len, 0);
-    return json_loadb((const char *)buf, (size_t)len, 0, NULL);
+    return json_loadb((const char *)buf, len, 0, NULL);
 }
 
 /* Verifies the ES256 signature of token with OpenSSL and k's public key. */
 static bool openssl_verifies(const char *token, EVP_PKEY *k)
 {
     const char *last = strrchr(token, '.');
-    char sig_text[128];
     unsigned char raw[64], der[80], *p = der;
-    size_t n = strlen(last + 1);
-    BIO *b64, *mem;
+    size_t raw_len = 0;
     ECDSA_SIG *es = ECDSA_SIG_new();
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     int der_len, ok;
 
-    memcpy(sig_text, last + 1, n);
-    for (size_t i = 0; i < n; i++)
-        sig_text[i] = sig_text[i] == '-' ? '+' : sig_text[i] == '_' ? '/' : sig_text[i];
-    while (n % 4)
-        sig_text[n++] = '=';
-    b64 = BIO_new(BIO_f_base64());
-    BIO_set_flags(b64, BIO_FLAGS_BASE64_NO_NL);
-    mem = BIO_new_mem_buf(sig_text, (int)n);
-    BIO_push(b64, mem);
-    cr_assert_eq(BIO_read(b64, raw, sizeof raw), 64);
-    BIO_free_all(b64);
+    cr_assert(base64url_decode(last + 1, strlen(last + 1), raw, sizeof raw, &raw_len));
+    cr_assert_eq(raw_len, 64);
     ECDSA_SIG_set0(es, BN_bin2bn(raw, 32, NULL), BN_bin2bn(raw + 32, 32, NULL));
     der_len = i2d_ECDSA_SIG(es, &p);
     ECDSA_SIG_free(es);
