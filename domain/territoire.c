@@ -82,6 +82,18 @@ size_t territoire_default_epcis(const struct referentiel *ref, const char *const
     return n;
 }
 
+const struct ref_epci *territoire_epci_actuel(const struct referentiel *ref, const char *code_insee,
+                                              const char *siren_given)
+{
+    if (!code_insee || !siren_given || !siren_given[0])
+        return NULL;
+    const struct ref_commune *c = referentiel_find_commune(ref, code_insee);
+    if (!c || c->epci < 0)
+        return NULL;
+    const struct ref_epci *e = &ref->epcis[c->epci];
+    return strcmp(e->siren, siren_given) == 0 ? NULL : e;
+}
+
 static void add_code(char (*list)[4], size_t *count, const char *code)
 {
     if (!code || !code[0] || *count >= TERRITOIRE_MAX_COMMUNES)

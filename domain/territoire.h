@@ -58,6 +58,18 @@ struct territoire_resolved {
 size_t territoire_default_epcis(const struct referentiel *ref, const char *const *communes,
                                 size_t commune_count, char (*out)[10], size_t max);
 
+/* The EPCI a commune of a lauréats file goes in when the file predates a
+ * change of EPCI (a split, a merger, a commune that moved): when siren_given
+ * is not empty and the commune is a commune-actuelle of the referential with
+ * an EPCI that is not siren_given (siren_given unknown to the referential, or
+ * the commune no longer a member of it), returns that current EPCI (pointer
+ * into ref); NULL otherwise (nothing to change: the given EPCI is the
+ * commune's, or the commune is unknown or has no EPCI, left to
+ * territoire_check to refuse). Example: 56010 (Baud) listed in 2021 with
+ * 200067221, an EPCI that has since split. */
+const struct ref_epci *territoire_epci_actuel(const struct referentiel *ref, const char *code_insee,
+                                              const char *siren_given);
+
 /* Checks a territoire against the referential; appends one violation per
  * problem (pointers into the request body: /communes/<i>, /epcis/<j>,
  * /id_pvd) and the R2 warnings, and returns the number of violations.
