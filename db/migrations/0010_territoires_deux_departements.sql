@@ -14,28 +14,35 @@ ALTER TABLE territoires ADD CONSTRAINT territoires_id_pvd_check CHECK (
 -- the EPCI's communes left the referential. The one definition: R6's check
 -- (db/convention_repository.c) and the representation below read it.
 CREATE FUNCTION territoire_ville_principale(p_id_pvd text)
-RETURNS TABLE (code_insee text, nom text, siren text) LANGUAGE sql STABLE AS $$
+RETURNS TABLE (code_insee text, nom text, siren text) LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY
     SELECT co.code_insee::text, co.nom, co.siren::text
     FROM (SELECT te.siren FROM territoire_epcis te WHERE te.id_pvd = p_id_pvd
           ORDER BY te.rang LIMIT 1) ep
     JOIN epci_membres m ON m.epci_siren = ep.siren
     JOIN communes co ON co.code_insee = m.code_insee AND co.type = 'commune-actuelle'
     ORDER BY co.population DESC NULLS LAST, co.code_insee
-    LIMIT 1
+    LIMIT 1;
+END
 $$;
 
 -- The distinct départements of a territoire: its own (code_departement) first,
--- then its communes' in their order.
-CREATE FUNCTION territoire_departements(t territoires) RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT jsonb_agg(d.code ORDER BY d.ordre)
-    FROM (SELECT x.code, min(x.ordre) AS ordre
-          FROM (SELECT t.code_departement::text AS code, -1 AS ordre
-                UNION ALL
-                SELECT c.code_departement::text, tc.rang
-                FROM territoire_communes tc
-                JOIN communes c ON c.code_insee = tc.code_insee AND c.type = 'commune-actuelle'
-                WHERE tc.id_pvd = t.id_pvd AND c.code_departement IS NOT NULL) x
-          GROUP BY x.code) d
+-- then its communes' in their order. PL/pgSQL like the functions below, so
+-- that plans are cached per connection (the bulk import renders hundreds).
+CREATE FUNCTION territoire_departements(t territoires) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT jsonb_agg(d.code ORDER BY d.ordre)
+            FROM (SELECT x.code, min(x.ordre) AS ordre
+                  FROM (SELECT t.code_departement::text AS code, -1 AS ordre
+                        UNION ALL
+                        SELECT c.code_departement::text, tc.rang
+                        FROM territoire_communes tc
+                        JOIN communes c ON c.code_insee = tc.code_insee
+                                       AND c.type = 'commune-actuelle'
+                        WHERE tc.id_pvd = t.id_pvd AND c.code_departement IS NOT NULL) x
+                  GROUP BY x.code) d);
+END
 $$;
 
 -- As in 0005, with `departements` and `ville_principale` ({code_insee, nom,

@@ -4,12 +4,13 @@
  * real communes). Steps, in sequence in one test: dry run (every line created
  * or refused with its reason, nothing written), appliquer=true without
  * partiel (422 with the report, nothing written), appliquer=true&partiel=true
- * (the accepted territoires written, one journal row each; its duration is
- * reported, not asserted), then the same file again (everything inchange, no
- * journal row).
+ * (the accepted territoires written, one journal row each, in less than
+ * 5 s), then the same file again (everything inchange, no journal row).
+ * A second test measures the server's memory around 1 MB imports.
  *
  * Environment: PVD_TEST_BASE_URL, PVD_TEST_DATABASE_URL (the server's
- * database), PVD_TEST_LAUREATS_CSV (default tests/data/laureats-pvd-2021.csv). */
+ * database), PVD_TEST_LAUREATS_CSV (default tests/data/laureats-pvd-2021.csv),
+ * PVD_TEST_SERVER_PID (the server's process, for /proc/<pid>/status). */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <libpq-fe.h>
@@ -137,6 +138,12 @@ Test(import_reel, laureats_2021_created_or_refused_then_reimport_changes_nothing
     cr_assert(json_is_false(json_object_get(r.json, "applique")));
     check_every_line(r.json, &created_dry, &missing);
     cr_assert_eq(missing, 585, "585 lines without id_pvd");
+    /* Refused: the 585 lines without id_pvd and the test row 999999, nothing
+     * else (issue 8 §3: the three territoires of two départements are
+     * accepted); 874 territoires (875 distinct ids, less the test row's). */
+    cr_assert_eq(total(r.json, "lignes_totaux", "refuse"), 586, HTTP_BODY, r.body);
+    cr_assert_eq(created_dry, LINES - 586);
+    cr_assert_eq(total(r.json, "territoires_totaux", "cree"), 874);
     cr_assert_gt(created_dry, 900, "most designated communes are created");
     cr_assert_eq(total(r.json, "lignes_totaux", "cree") + total(r.json, "lignes_totaux", "refuse"),
                  LINES);
@@ -182,8 +189,26 @@ Test(import_reel, laureats_2021_created_or_refused_then_reimport_changes_nothing
     fprintf(stderr, "import réel (appliqué) : %ld territoires créés en %.2f s\n", territoires,
             r.seconds);
     cr_log_info("import réel : %ld territoires créés en %.2f s", territoires, r.seconds);
+    cr_assert_lt(r.seconds, 5.0, "the real file applied in %.2f s", r.seconds);
     http_response_release(&r);
     cr_assert_eq(journal_rows("territoire.creer"), territoires);
+
+    /* The three territoires of two départements, each scoped to both. */
+    static const char *const two[][3] = {{"pvd-84-3873-9", "38", "73"},
+                                         {"pvd-44-5455-1", "54", "55"},
+                                         {"pvd-75-1923-9", "19", "23"}};
+    for (size_t k = 0; k < 3; k++) {
+        char p[80];
+        snprintf(p, sizeof p, "/api/v1/territoires/%s", two[k][0]);
+        http_get(p, &r);
+        cr_assert_eq(r.status, 200, "%s: " HTTP_BODY, two[k][0], r.body);
+        json_t *d = json_object_get(r.json, "departements");
+        cr_assert_eq(json_array_size(d), 2, HTTP_BODY, r.body);
+        cr_assert_str_eq(json_string_value(json_array_get(d, 0)), two[k][1], HTTP_BODY, r.body);
+        cr_assert_str_eq(json_string_value(json_array_get(d, 1)), two[k][2], HTTP_BODY, r.body);
+        cr_assert_eq(json_array_size(json_object_get(r.json, "communes")), 2);
+        http_response_release(&r);
+    }
 
     http_get("/api/v1/territoires/pvd-11-78-1", &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
