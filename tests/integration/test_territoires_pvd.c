@@ -4,8 +4,9 @@
  * Reserved data (tests run in parallel on one database): one territoire and
  * commune per test, id_pvd numbers ≥ 900, never départements 58, 71, 03, 39
  * or 15. Real referential facts (millésime 2026) used below: 01001
- * L'Abergement-Clémenciat in CA 200069193; 07001 Accons and 07006 in CC
- * 200041465; 12001 Agen-d'Aveyron in 241200658; 84054 L'Isle-sur-la-Sorgue
+ * L'Abergement-Clémenciat in CA 200069193 (whose most populous member is
+ * 01093 Châtillon-sur-Chalaronne, SIREN 210100939); 07001 Accons and 07006 in
+ * CC 200041465; 12001 Agen-d'Aveyron in 241200658; 84054 L'Isle-sur-la-Sorgue
  * (20 244 inhabitants); 97502 Saint-Pierre (Saint-Pierre-et-Miquelon, a COM);
  * 32027 (Gers) in the CC d'Aire-sur-l'Adour 200030435, whose other members
  * are in the Landes (40); Le Pont-de-Beauvoisin 38315 (Isère, CC Les Vals du
@@ -98,6 +99,16 @@ Test(territoires_pvd, create_then_read_with_etag_and_journal)
     json_t *e = json_array_get(json_object_get(t, "epcis"), 0);
     cr_assert_str_eq(json_string_value(json_object_get(e, "siren")), "200069193");
     cr_assert_eq(json_array_size(json_object_get(t, "avertissements")), 0);
+    /* Issue 8 §3: its départements, and the ville principale an ORT cadre needs (R6): the
+     * most populous member of its first EPCI, Châtillon-sur-Chalaronne. */
+    json_t *deps = json_object_get(t, "departements");
+    cr_assert_eq(json_array_size(deps), 1, HTTP_BODY, r.body);
+    cr_assert_str_eq(json_string_value(json_array_get(deps, 0)), "01");
+    json_t *vp = json_object_get(t, "ville_principale");
+    cr_assert_str_eq(json_string_value(json_object_get(vp, "code_insee")), "01093", HTTP_BODY,
+                     r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(vp, "nom")), "Châtillon-sur-Chalaronne");
+    cr_assert_str_eq(json_string_value(json_object_get(vp, "siren")), "210100939");
     http_response_release(&r);
 
     http_get("/api/v1/territoires/pvd-84-01-901", &r);
