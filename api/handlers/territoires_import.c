@@ -421,11 +421,16 @@ static void judge_group(struct import *im, struct group *g, const struct authz_p
     struct authz_target target =
         territoire_target(&w.resolved, g->id_pvd, w.epcis, w.epci_count, &w.views);
     if (authz_decide(who, ACTION_TERRITOIRE_WRITE, &target) != AUTHZ_ALLOW) {
-        char motif[200];
+        char deps[TERRITOIRE_MAX_COMMUNES * 5 + 1] = "", motif[400];
+        for (size_t k = 0; k < w.resolved.departement_count; k++) {
+            size_t len = strlen(deps);
+            snprintf(deps + len, sizeof deps - len, "%s%s", k ? ", " : "",
+                     w.resolved.departements[k]);
+        }
         snprintf(motif, sizeof motif,
-                 "Le territoire %s (département %s) est hors de votre périmètre : seule la "
-                 "préfecture de son département ou l'ANCT l'importe (R43).",
-                 g->id_pvd, w.resolved.code_departement);
+                 "Le territoire %s (département%s %s) est hors de votre périmètre : seule la "
+                 "préfecture d'un de ses départements ou l'ANCT l'importe (R43).",
+                 g->id_pvd, w.resolved.departement_count > 1 ? "s" : "", deps);
         refuse_group(im, g, "hors-perimetre", motif);
         return;
     }

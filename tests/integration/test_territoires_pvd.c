@@ -665,3 +665,24 @@ Test(territoires_pvd, import_takes_the_current_epci_of_a_commune_with_a_warning)
     cr_assert_str_eq(line_field(r.json, 0, "resultat"), "inchange", HTTP_BODY, r.body);
     http_response_release(&r);
 }
+
+/* The report is written as JSON text (issue 8 §1): what a line holds comes
+ * back exactly, quotes, backslashes, control characters and non-ASCII
+ * included. */
+Test(territoires_pvd, import_report_escapes_what_the_file_holds)
+{
+    struct fx_caller a;
+    struct http_response r;
+    fx_admin(&a);
+    const char *csv = "id_pvd;insee_com\n"
+                      "\"pvd-\\\"\"x\u00e9\u2028\";\"7\"\"8\\0\t03\x01\"\n";
+    import_csv(&a, "", csv, "Content-Type: text/csv", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_not_null(r.json, "the report is JSON: " HTTP_BODY, r.body);
+    cr_assert_str_eq(line_field(r.json, 0, "insee_com"), "7\"8\\0\t03\x01", HTTP_BODY, r.body);
+    cr_assert_str_eq(line_field(r.json, 0, "id_pvd"), "pvd-\\\"x\u00e9\u2028");
+    cr_assert_str_eq(line_field(r.json, 0, "code"), "insee-com-invalide");
+    const char *motif = line_field(r.json, 0, "motif");
+    cr_assert(motif && strstr(motif, "7\"8\\0\t03\x01"), HTTP_BODY, r.body);
+    http_response_release(&r);
+}
