@@ -50,9 +50,9 @@
 #define LAUREATS_CSV_MAX_RECORDS ((size_t)100000)          /* data records, header excluded */
 
 /* One data record. Every string is owned by the enclosing struct
- * laureats_csv, never NULL, valid UTF-8 without NUL (invalid bytes of a
- * "texte-invalide" record are replaced by U+FFFD), trimmed of spaces, tabs,
- * CR and LF at both ends, "" when empty or when its column is absent. */
+ * laureats_csv (in its arena: never free one), never NULL, valid UTF-8 without NUL (invalid bytes
+ * of a "texte-invalide" record are replaced by U+FFFD), trimmed of spaces, tabs, CR and LF at both
+ * ends, "" when empty or when its column is absent. */
 struct laureat_csv_row {
     size_t line; /* physical line where the record starts; header = its line (1 normally) */
     char *id_pvd;
@@ -66,7 +66,7 @@ struct laureat_csv_row {
     bool ok;
     const char *code;  /* static; "" when ok, else one of the codes above */
     const char *regle; /* static; "R42" or "" */
-    char *motif;       /* owned French sentence; NULL when ok */
+    char *motif;       /* French sentence (in the arena); NULL when ok */
 };
 
 enum laureats_csv_status {
@@ -79,9 +79,14 @@ enum laureats_csv_status {
     LAUREATS_CSV_MEMOIRE,         /* "memoire-insuffisante" */
 };
 
+struct laureats_csv_arena; /* private to laureats_csv.c */
+
+/* Memory: the rows array and one arena of 64 KiB blocks holding every
+ * string, about 200 bytes per data record plus the record's text. */
 struct laureats_csv {
-    struct laureat_csv_row *rows; /* owned, in file order; NULL when row_count is 0 */
-    size_t row_count;             /* data records reported (skipped empty ones excluded) */
+    struct laureats_csv_arena *arena; /* owned: the rows' strings */
+    struct laureat_csv_row *rows;     /* owned, in file order; NULL when row_count is 0 */
+    size_t row_count;                 /* data records reported (skipped empty ones excluded) */
     size_t ok_count;
     size_t refused_count; /* ok_count + refused_count == row_count */
     size_t skipped_empty; /* all-empty records skipped */

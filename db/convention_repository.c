@@ -41,10 +41,7 @@ static const char main_sql[] =
     "FROM conventions c LEFT JOIN conventions a ON a.id = c.adhesion_id "
     "LEFT JOIN LATERAL (SELECT te.siren::text AS siren FROM territoire_epcis te "
     "WHERE te.id_pvd = c.id_pvd ORDER BY te.rang LIMIT 1) ep ON true "
-    "LEFT JOIN LATERAL (SELECT co.siren::text AS siren FROM epci_membres m JOIN communes co "
-    "ON co.code_insee = m.code_insee AND co.type = 'commune-actuelle' "
-    "WHERE m.epci_siren = ep.siren ORDER BY co.population DESC NULLS LAST, co.code_insee "
-    "LIMIT 1) vp ON true "
+    "LEFT JOIN LATERAL territoire_ville_principale(c.id_pvd) vp ON true "
     "WHERE $1 ~ '" UUID_RE "' AND c.id = CASE WHEN $1 ~ '" UUID_RE "' THEN $1::uuid END";
 
 static enum db_result fill_main(const PGresult *res, struct convention_row *out)

@@ -306,8 +306,14 @@ enum db_result territoire_list(struct db_conn *conn, const struct territoire_fil
     PGresult *res =
         PQexecParams(conn->pg,
                      "SELECT t.id_pvd, territoire_representation(t)::text FROM territoires t "
-                     "WHERE ($1::text IS NULL OR t.code_departement = $1) "
-                     "AND ($2::text IS NULL OR t.code_region = $2) "
+                     "WHERE ($1::text IS NULL OR t.code_departement = $1 OR EXISTS ("
+                     "SELECT 1 FROM territoire_communes tc JOIN communes c ON c.code_insee = "
+                     "tc.code_insee AND c.type = 'commune-actuelle' WHERE tc.id_pvd = t.id_pvd "
+                     "AND c.code_departement = $1)) "
+                     "AND ($2::text IS NULL OR t.code_region = $2 OR EXISTS ("
+                     "SELECT 1 FROM territoire_communes tc JOIN communes c ON c.code_insee = "
+                     "tc.code_insee AND c.type = 'commune-actuelle' WHERE tc.id_pvd = t.id_pvd "
+                     "AND c.code_region = $2)) "
                      "AND ($3::text IS NULL OR territoire_etat(t.id_pvd) = $3) "
                      "AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM territoire_communes tc "
                      "WHERE tc.id_pvd = t.id_pvd AND tc.code_insee = $4)) "

@@ -89,8 +89,8 @@ const char *territoire_contents_owner(const struct territoire_contents *c, const
 
 /* Filters of the list; NULL members do not filter. */
 struct territoire_filter {
-    const char *departement;
-    const char *region;
+    const char *departement; /* its own or one of its communes' (issue 8 §3) */
+    const char *region;      /* likewise */
     const char *etat;
     const char *commune; /* INSEE code */
     const char *epci;    /* SIREN */

@@ -15,39 +15,65 @@ static bool all_digits(const char *s, size_t n)
     return true;
 }
 
-bool territoire_id_pvd_parse(const char *id_pvd, char region[4], char departement[4])
+static bool departement_part(const char *d, size_t dlen)
 {
-    region[0] = departement[0] = '\0';
+    bool corse = dlen == 2 && d[0] == '2' && (d[1] == 'A' || d[1] == 'B');
+    return corse || ((dlen == 2 || dlen == 3) && all_digits(d, dlen));
+}
+
+size_t territoire_id_pvd_departements(const char *id_pvd, char departements[2][4])
+{
+    departements[0][0] = departements[1][0] = '\0';
     if (!id_pvd || strlen(id_pvd) > 16 || strncmp(id_pvd, "pvd-", 4) != 0)
-        return false;
+        return 0;
     const char *r = id_pvd + 4;
     const char *d = strchr(r, '-');
     if (!d || d - r != 2 || !all_digits(r, 2))
-        return false;
+        return 0;
     d++;
     const char *n = strchr(d, '-');
     if (!n)
-        return false;
-    size_t dlen = (size_t)(n - d);
-    bool corse = dlen == 2 && d[0] == '2' && (d[1] == 'A' || d[1] == 'B');
-    if (!corse && !((dlen == 2 || dlen == 3) && all_digits(d, dlen)))
-        return false;
+        return 0;
+    size_t dlen = (size_t)(n - d), count;
+    if (departement_part(d, dlen))
+        count = 1;
+    else if (dlen == 4 && departement_part(d, 2) && departement_part(d + 2, 2))
+        count = 2, dlen = 2;
+    else
+        return 0;
     n++;
     size_t nlen = strlen(n);
     if (nlen < 1 || nlen > 4 || !all_digits(n, nlen))
+        return 0;
+    for (size_t i = 0; i < count; i++) {
+        memcpy(departements[i], d + i * dlen, dlen);
+        departements[i][dlen] = '\0';
+    }
+    return count;
+}
+
+bool territoire_id_pvd_parse(const char *id_pvd, char region[4], char departement[4])
+{
+    char deps[2][4];
+    region[0] = departement[0] = '\0';
+    if (territoire_id_pvd_departements(id_pvd, deps) == 0)
         return false;
-    memcpy(region, r, 2);
+    memcpy(region, id_pvd + 4, 2);
     region[2] = '\0';
-    memcpy(departement, d, dlen);
-    departement[dlen] = '\0';
+    memcpy(departement, deps[0], 4);
     return true;
 }
 
 bool territoire_id_pvd_is_valid(const char *id_pvd)
 {
-    char region[4], departement[4];
-    return territoire_id_pvd_parse(id_pvd, region, departement) &&
-           departement_code_is_valid(departement);
+    char deps[2][4];
+    size_t n = territoire_id_pvd_departements(id_pvd, deps);
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!departement_code_is_valid(deps[i]))
+            return false;
+    return n == 1 || strcmp(deps[0], deps[1]) != 0;
 }
 
 bool territoire_zone_eligible(enum ref_zone zone, const char *code_departement)
@@ -82,6 +108,18 @@ size_t territoire_default_epcis(const struct referentiel *ref, const char *const
     return n;
 }
 
+const struct ref_epci *territoire_epci_actuel(const struct referentiel *ref, const char *code_insee,
+                                              const char *siren_given)
+{
+    if (!code_insee || !siren_given || !siren_given[0])
+        return NULL;
+    const struct ref_commune *c = referentiel_find_commune(ref, code_insee);
+    if (!c || c->epci < 0)
+        return NULL;
+    const struct ref_epci *e = &ref->epcis[c->epci];
+    return strcmp(e->siren, siren_given) == 0 ? NULL : e;
+}
+
 static void add_code(char (*list)[4], size_t *count, const char *code)
 {
     if (!code || !code[0] || *count >= TERRITOIRE_MAX_COMMUNES)
@@ -103,7 +141,11 @@ size_t territoire_check(const struct referentiel *ref, const struct territoire_i
 
     memset(res, 0, sizeof *res);
     territoire_id_pvd_parse(in->id_pvd, res->code_region, res->code_departement);
-    add_code(res->departements, &res->departement_count, res->code_departement);
+    char named[2][4];
+    size_t named_count = territoire_id_pvd_departements(in->id_pvd, named);
+    bool named_seen[2] = {false, false};
+    for (size_t k = 0; k < named_count; k++)
+        add_code(res->departements, &res->departement_count, named[k]);
     add_code(res->regions, &res->region_count, res->code_region);
 
     /* R1: at least one commune and one EPCI. */
@@ -137,7 +179,7 @@ size_t territoire_check(const struct referentiel *ref, const struct territoire_i
         epcis[epci_known++] = e;
     }
 
-    bool departement_seen = false, unresolved = false;
+    bool unresolved = false;
     for (size_t i = 0; i < in->commune_count && i < TERRITOIRE_MAX_COMMUNES; i++) {
         const char *code = in->communes[i] ? in->communes[i] : "";
         snprintf(p, sizeof p, "/communes/%zu", i);
@@ -172,8 +214,12 @@ size_t territoire_check(const struct referentiel *ref, const struct territoire_i
         add_code(res->regions, &res->region_count, c->code_region);
         if (c->siren[0] && res->siren_count < TERRITOIRE_MAX_COMMUNES)
             snprintf(res->sirens[res->siren_count++], 10, "%s", c->siren);
-        if (strcmp(c->code_departement, res->code_departement) == 0) {
-            departement_seen = true;
+        size_t named_index = named_count;
+        for (size_t k = 0; k < named_count; k++)
+            if (strcmp(c->code_departement, named[k]) == 0)
+                named_index = k;
+        if (named_index < named_count) {
+            named_seen[named_index] = true;
             if (strcmp(c->code_region, res->code_region) != 0)
                 n += rule_report_add(violations, "", "id-pvd-incoherent", "/id_pvd",
                                      "L'identifiant %s annonce la région %s, mais le département "
@@ -195,10 +241,11 @@ size_t territoire_check(const struct referentiel *ref, const struct territoire_i
         /* R2: a warning, never a refusal. */
         territoire_population_warning(c->population, code, i, warnings);
     }
-    if (!departement_seen && !unresolved && in->commune_count > 0)
-        n += rule_report_add(violations, "", "id-pvd-incoherent", "/id_pvd",
-                             "L'identifiant %s annonce le département %s, qui n'est celui "
-                             "d'aucune de ses communes.",
-                             in->id_pvd ? in->id_pvd : "", res->code_departement);
+    for (size_t k = 0; k < named_count; k++)
+        if (!named_seen[k] && !unresolved && in->commune_count > 0)
+            n += rule_report_add(violations, "", "id-pvd-incoherent", "/id_pvd",
+                                 "L'identifiant %s annonce le département %s, qui n'est celui "
+                                 "d'aucune de ses communes.",
+                                 in->id_pvd ? in->id_pvd : "", named[k]);
     return n;
 }

@@ -153,7 +153,7 @@ import_suite() { # import_suite SERVER_BIN: the real lauréats file, in its own 
 	: >"$capture"
 	start_server "$bin" "$port" "$log" DATABASE_URL="$url" "${AUTH_ENV[@]}" RATE_LIMIT_PER_MINUTE=0
 	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_CAPTURE=$capture PVD_TEST_DATABASE_URL=$url \
-		PVD_TEST_LAUREATS_CSV=$PWD/tests/data/laureats-pvd-2021.csv \
+		PVD_TEST_LAUREATS_CSV=$PWD/tests/data/laureats-pvd-2021.csv PVD_TEST_SERVER_PID="${server_pids[-1]}" \
 		$B/bin/import-reel --jobs 1 || { stop_server || true; return 1; }
 	stop_server
 	node tests/contract/validate_responses.mjs openapi/openapi.yaml "$capture"

@@ -4,11 +4,16 @@
  * Reserved data (tests run in parallel on one database): one territoire and
  * commune per test, id_pvd numbers ≥ 900, never départements 58, 71, 03, 39
  * or 15. Real referential facts (millésime 2026) used below: 01001
- * L'Abergement-Clémenciat in CA 200069193; 07001 Accons and 07006 in CC
- * 200041465; 12001 Agen-d'Aveyron in 241200658; 84054 L'Isle-sur-la-Sorgue
+ * L'Abergement-Clémenciat in CA 200069193 (whose most populous member is
+ * 01093 Châtillon-sur-Chalaronne, SIREN 210100939); 07001 Accons and 07006 in
+ * CC 200041465; 12001 Agen-d'Aveyron in 241200658; 84054 L'Isle-sur-la-Sorgue
  * (20 244 inhabitants); 97502 Saint-Pierre (Saint-Pierre-et-Miquelon, a COM);
  * 32027 (Gers) in the CC d'Aire-sur-l'Adour 200030435, whose other members
- * are in the Landes (40). */
+ * are in the Landes (40); Le Pont-de-Beauvoisin 38315 (Isère, CC Les Vals du
+ * Dauphiné 200068567, whose most populous member is La Tour-du-Pin 38509) and
+ * 73204 (Savoie, CC Val Guiers 247300528); 56010 Baud, listed by the ANCT in
+ * 2021 with the CC Centre Morbihan Communauté 200067221, since split: Baud is
+ * in the CC Baud Communauté 200096675 (of which it is the most populous). */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -94,6 +99,16 @@ Test(territoires_pvd, create_then_read_with_etag_and_journal)
     json_t *e = json_array_get(json_object_get(t, "epcis"), 0);
     cr_assert_str_eq(json_string_value(json_object_get(e, "siren")), "200069193");
     cr_assert_eq(json_array_size(json_object_get(t, "avertissements")), 0);
+    /* Issue 8 §3: its départements, and the ville principale an ORT cadre needs (R6): the
+     * most populous member of its first EPCI, Châtillon-sur-Chalaronne. */
+    json_t *deps = json_object_get(t, "departements");
+    cr_assert_eq(json_array_size(deps), 1, HTTP_BODY, r.body);
+    cr_assert_str_eq(json_string_value(json_array_get(deps, 0)), "01");
+    json_t *vp = json_object_get(t, "ville_principale");
+    cr_assert_str_eq(json_string_value(json_object_get(vp, "code_insee")), "01093", HTTP_BODY,
+                     r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(vp, "nom")), "Châtillon-sur-Chalaronne");
+    cr_assert_str_eq(json_string_value(json_object_get(vp, "siren")), "210100939");
     http_response_release(&r);
 
     http_get("/api/v1/territoires/pvd-84-01-901", &r);
@@ -227,11 +242,11 @@ Test(territoires_pvd, bad_input_is_400_with_a_pointer)
     struct fx_caller a;
     struct http_response r;
     fx_admin(&a);
-    fx_call(
-        &a, "POST", "/api/v1/territoires",
-        "{\"id_pvd\":\"pvd-84-3873-9\",\"communes\":[\"1001\"],\"date_designation\":\"2023-02-29\","
-        "\"x\":1}",
-        NULL, &r);
+    fx_call(&a, "POST", "/api/v1/territoires",
+            "{\"id_pvd\":\"pvd-84-38739-9\",\"communes\":[\"1001\"],\"date_designation\":\"2023-02-"
+            "29\","
+            "\"x\":1}",
+            NULL, &r);
     cr_assert_eq(r.status, 400, HTTP_BODY, r.body);
     cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")), "champs-invalides");
     const char *want[] = {"/id_pvd", "/communes/0", "/date_designation", "/x"};
@@ -544,4 +559,130 @@ Test(territoires_pvd, idempotency_key_replays_the_creation_and_creates_nothing_m
     http_response_release(&r1);
     http_response_release(&r2);
     cr_assert_eq(journal_count(&a, "pvd-76-46-902", "territoire.creer"), 1);
+}
+
+/* Issue 8 §3: the real territoire pvd-84-3873-9 spans the Isère (38) and the
+ * Savoie (73): accepted, it shows both départements, the list by
+ * département finds it under 73, both préfectures act on it and the 71 does
+ * not; its ville principale (R6) is named. */
+Test(territoires_pvd, a_territoire_of_two_departements_is_scoped_to_both)
+{
+    struct fx_caller a, isere, savoie, saone;
+    struct http_response r;
+    fx_admin(&a);
+    prefecture(&isere, "[\"38\"]");
+    prefecture(&savoie, "[\"73\"]");
+    prefecture(&saone, "[\"71\"]");
+    const char *body = "{\"id_pvd\":\"pvd-84-3873-9\",\"communes\":[\"38315\",\"73204\"],"
+                       "\"epcis\":[\"200068567\",\"247300528\"]}";
+    fx_call(&saone, "POST", "/api/v1/territoires", body, NULL, &r);
+    cr_assert_eq(r.status, 403, HTTP_BODY, r.body);
+    http_response_release(&r);
+    fx_call(&savoie, "POST", "/api/v1/territoires", body, NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    json_t *d = json_object_get(r.json, "departements");
+    cr_assert_eq(json_array_size(d), 2, HTTP_BODY, r.body);
+    cr_assert_str_eq(json_string_value(json_array_get(d, 0)), "38");
+    cr_assert_str_eq(json_string_value(json_array_get(d, 1)), "73");
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "code_departement")), "38");
+    json_t *vp = json_object_get(r.json, "ville_principale");
+    cr_assert_str_eq(json_string_value(json_object_get(vp, "code_insee")), "38509", HTTP_BODY,
+                     r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(vp, "nom")), "La Tour-du-Pin");
+    cr_assert_str_eq(json_string_value(json_object_get(vp, "siren")), "213805096");
+    char im[100];
+    snprintf(im, sizeof im, "If-Match: %s", http_header(&r, "ETag"));
+    http_response_release(&r);
+
+    http_get("/api/v1/territoires?departement=73&limite=500", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    bool listed = false;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(r.json, "elements"), i, t)
+    {
+        listed =
+            listed || strcmp(json_string_value(json_object_get(t, "id_pvd")), "pvd-84-3873-9") == 0;
+    }
+    cr_assert(listed, "?departement=73 lists it: " HTTP_BODY, r.body);
+    http_response_release(&r);
+
+    fx_call(&saone, "PATCH", "/api/v1/territoires/pvd-84-3873-9", "{\"nom\":\"Non\"}", im, &r);
+    cr_assert(r.status == 403 || r.status == 404, HTTP_BODY, r.body);
+    http_response_release(&r);
+    fx_call(&isere, "PATCH", "/api/v1/territoires/pvd-84-3873-9",
+            "{\"nom\":\"Le Pont-de-Beauvoisin\"}", im, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    snprintf(im, sizeof im, "If-Match: %s", http_header(&r, "ETag"));
+    http_response_release(&r);
+    fx_call(&savoie, "PATCH", "/api/v1/territoires/pvd-84-3873-9",
+            "{\"nom\":\"Les deux Pont-de-Beauvoisin\"}", im, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    http_response_release(&r);
+    cr_assert_eq(journal_count(&a, "pvd-84-3873-9", "territoire.modifier"), 2);
+    /* The journal rows carry both départements: each préfecture sees them. */
+    cr_assert_eq(journal_count(&isere, "pvd-84-3873-9", "territoire.modifier"), 2);
+    cr_assert_eq(journal_count(&savoie, "pvd-84-3873-9", "territoire.modifier"), 2);
+}
+
+/* Issue 8 §3: a line whose EPCI changed since the file (56010 with
+ * 200067221, split since) is accepted on the commune's current EPCI, with a
+ * warning epci-modifie naming both SIRENs. */
+Test(territoires_pvd, import_takes_the_current_epci_of_a_commune_with_a_warning)
+{
+    struct fx_caller a;
+    struct http_response r;
+    fx_admin(&a);
+    const char *csv = "id_pvd;insee_com;lib_com;insee_dep;siren_epci\n"
+                      "pvd-53-56-901;56010;Baud;56;200067221\n";
+    import_csv(&a, "", csv, "Content-Type: text/csv", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_str_eq(line_field(r.json, 0, "resultat"), "cree", HTTP_BODY, r.body);
+    json_t *w = json_array_get(
+        json_object_get(json_array_get(json_object_get(r.json, "lignes"), 0), "avertissements"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(w, "code")), "epci-modifie", HTTP_BODY,
+                     r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(w, "pointeur")), "/lignes/2");
+    const char *m = json_string_value(json_object_get(w, "message"));
+    cr_assert(strstr(m, "200067221") && strstr(m, "200096675"), "%s", m);
+    http_response_release(&r);
+    import_csv(&a, "?appliquer=true", csv, "Content-Type: text/csv", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    http_response_release(&r);
+    http_get("/api/v1/territoires/pvd-53-56-901", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    json_t *epcis = json_object_get(r.json, "epcis");
+    cr_assert_eq(json_array_size(epcis), 1);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(epcis, 0), "siren")),
+                     "200096675");
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(r.json, "ville_principale"), "nom")),
+        "Baud");
+    http_response_release(&r);
+    /* The same file again: inchange (the current EPCI is what was written). */
+    import_csv(&a, "?appliquer=true", csv, "Content-Type: text/csv", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_str_eq(line_field(r.json, 0, "resultat"), "inchange", HTTP_BODY, r.body);
+    http_response_release(&r);
+}
+
+/* The report is written as JSON text (issue 8 §1): what a line holds comes
+ * back exactly, quotes, backslashes, control characters and non-ASCII
+ * included. */
+Test(territoires_pvd, import_report_escapes_what_the_file_holds)
+{
+    struct fx_caller a;
+    struct http_response r;
+    fx_admin(&a);
+    const char *csv = "id_pvd;insee_com\n"
+                      "\"pvd-\\\"\"x\u00e9\u2028\";\"7\"\"8\\0\t03\x01\"\n";
+    import_csv(&a, "", csv, "Content-Type: text/csv", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_not_null(r.json, "the report is JSON: " HTTP_BODY, r.body);
+    cr_assert_str_eq(line_field(r.json, 0, "insee_com"), "7\"8\\0\t03\x01", HTTP_BODY, r.body);
+    cr_assert_str_eq(line_field(r.json, 0, "id_pvd"), "pvd-\\\"x\u00e9\u2028");
+    cr_assert_str_eq(line_field(r.json, 0, "code"), "insee-com-invalide");
+    const char *motif = line_field(r.json, 0, "motif");
+    cr_assert(motif && strstr(motif, "7\"8\\0\t03\x01"), HTTP_BODY, r.body);
+    http_response_release(&r);
 }

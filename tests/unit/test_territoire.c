@@ -84,12 +84,15 @@ static void setup(void)
     add_region("76", REF_ZONE_METRO);
     add_region("52", REF_ZONE_METRO);
     add_region("01", REF_ZONE_DROM);
+    add_region("84", REF_ZONE_METRO);
     add_region("975", REF_ZONE_COM);
     add_departement("58", "27", REF_ZONE_METRO);
     add_departement("32", "76", REF_ZONE_METRO);
     add_departement("40", "75", REF_ZONE_METRO);
     add_departement("85", "52", REF_ZONE_METRO);
     add_departement("971", "01", REF_ZONE_DROM);
+    add_departement("38", "84", REF_ZONE_METRO);
+    add_departement("73", "84", REF_ZONE_METRO);
     add_departement("975", "975", REF_ZONE_COM);
     add_commune("58062", "Château-Chinon (Ville)", "215800624", "58", "27", REF_ZONE_METRO, 1770);
     add_commune("58061", "Chasnay", "215800616", "58", "27", REF_ZONE_METRO, 128);
@@ -97,15 +100,20 @@ static void setup(void)
     add_commune("40001", "Aire-sur-l'Adour", "214000010", "40", "75", REF_ZONE_METRO, 6211);
     add_commune("85047", "Challans", "218500478", "85", "52", REF_ZONE_METRO, 22943);
     add_commune("97101", "Les Abymes", "219711017", "971", "01", REF_ZONE_DROM, 51055);
+    add_commune("38315", "Le Pont-de-Beauvoisin", "213803158", "38", "84", REF_ZONE_METRO, 3630);
+    add_commune("73204", "Le Pont-de-Beauvoisin", "217302041", "73", "84", REF_ZONE_METRO, 2074);
     add_commune("97502", "Saint-Pierre", "", "975", "975", REF_ZONE_COM, 5194);
     static const char *const morvan[] = {"58062"}, *const bertranges[] = {"58061"},
                              *const aire[] = {"32027", "40001"}, *const challans[] = {"85047"},
-                             *const cap[] = {"97101"};
+                             *const cap[] = {"97101"}, *const vals[] = {"38315"},
+                             *const guiers[] = {"73204"};
     add_epci("200067890", morvan, 1);
     add_epci("200068088", bertranges, 1);
     add_epci("200030435", aire, 2);
     add_epci("200071629", challans, 1);
     add_epci("200018653", cap, 1);
+    add_epci("200068567", vals, 1);
+    add_epci("247300528", guiers, 1);
     char err[256] = "";
     cr_assert(referentiel_index(&ref, err, sizeof err), "%s", err);
 }
@@ -146,8 +154,25 @@ Test(territoire, id_pvd_syntax)
     cr_assert_str_eq(d, "2A", "Corsica is a string");
     cr_assert(territoire_id_pvd_parse("pvd-01-971-1234", r, d));
     cr_assert_str_eq(d, "971");
-    cr_assert_not(territoire_id_pvd_parse("pvd-84-3873-9", r, d), "two départements joined");
-    cr_assert_str_eq(d, "");
+    /* Issue 8 §3: the ANCT's ids of territoires spanning two départements. */
+    cr_assert(territoire_id_pvd_parse("pvd-84-3873-9", r, d), "two départements joined");
+    cr_assert_str_eq(r, "84");
+    cr_assert_str_eq(d, "38", "the first one");
+    char deps[2][4];
+    cr_assert_eq(territoire_id_pvd_departements("pvd-84-3873-9", deps), 2);
+    cr_assert_str_eq(deps[0], "38");
+    cr_assert_str_eq(deps[1], "73");
+    cr_assert_eq(territoire_id_pvd_departements("pvd-44-5455-1", deps), 2);
+    cr_assert_str_eq(deps[0], "54");
+    cr_assert_str_eq(deps[1], "55");
+    cr_assert_eq(territoire_id_pvd_departements("pvd-94-2A2B-1", deps), 2);
+    cr_assert_eq(territoire_id_pvd_departements("pvd-27-58-900", deps), 1);
+    cr_assert_str_eq(deps[0], "58");
+    cr_assert_str_eq(deps[1], "");
+    cr_assert_eq(territoire_id_pvd_departements("pvd-84-38973-9", deps), 0);
+    cr_assert_eq(territoire_id_pvd_departements("pvd-84-3A73-9", deps), 0);
+    cr_assert_str_eq(deps[0], "");
+    cr_assert_not(territoire_id_pvd_parse("pvd-84-387-39", r, d) && strcmp(d, "387") != 0);
     cr_assert_not(territoire_id_pvd_parse("pvd_0001", r, d));
     cr_assert_not(territoire_id_pvd_parse("pvd-27-58-12345", r, d));
     cr_assert_not(territoire_id_pvd_parse("pvd-27-2C-1", r, d));
@@ -158,7 +183,10 @@ Test(territoire, id_pvd_syntax)
     cr_assert(territoire_id_pvd_is_valid("pvd-01-971-1234"));
     cr_assert(territoire_id_pvd_parse("pvd-84-00-1", r, d), "syntax only");
     cr_assert_not(territoire_id_pvd_is_valid("pvd-84-00-1"), "no département 00");
-    cr_assert_not(territoire_id_pvd_is_valid("pvd-84-3873-9"));
+    cr_assert(territoire_id_pvd_is_valid("pvd-84-3873-9"));
+    cr_assert(territoire_id_pvd_is_valid("pvd-75-1923-9"));
+    cr_assert_not(territoire_id_pvd_is_valid("pvd-84-3838-9"), "the same département twice");
+    cr_assert_not(territoire_id_pvd_is_valid("pvd-84-3800-9"), "no département 00");
     cr_assert_not(territoire_id_pvd_is_valid(NULL));
 }
 
@@ -175,6 +203,45 @@ Test(territoire, a_valid_territoire_passes_and_resolves_its_departements)
     cr_assert_eq(out.departement_count, 1);
     cr_assert_eq(out.siren_count, 1);
     cr_assert_str_eq(out.sirens[0], "215800624");
+}
+
+/* Issue 8 §3: pvd-84-3873-9 (Le Pont-de-Beauvoisin, 38315 in Isère and 73204
+ * in Savoie) is accepted and scoped to both départements. */
+Test(territoire, an_id_joining_two_departements_spans_both)
+{
+    struct rule_report v, w;
+    struct territoire_resolved out;
+    const char *communes[] = {"38315", "73204"}, *epcis[] = {"200068567", "247300528"};
+    cr_assert_eq(check("pvd-84-3873-9", communes, 2, epcis, 2, &v, &w, &out), 0, "%s",
+                 v.count ? v.items[0].message : "");
+    cr_assert_str_eq(out.code_departement, "38");
+    cr_assert_str_eq(out.code_region, "84");
+    cr_assert_eq(out.departement_count, 2);
+    cr_assert_str_eq(out.departements[0], "38");
+    cr_assert_str_eq(out.departements[1], "73");
+    /* Each département the id names has one of its communes. */
+    cr_assert_eq(check("pvd-84-3873-9", communes, 1, epcis, 1, &v, &w, NULL), 1);
+    assert_has(&v, "", "id-pvd-incoherent", "/id_pvd");
+    cr_assert(strstr(v.items[0].message, "73"), "%s", v.items[0].message);
+    const char *swapped[] = {"73204", "38315"};
+    cr_assert_eq(check("pvd-84-7338-9", swapped, 2, epcis, 2, &v, &w, &out), 0);
+    cr_assert_str_eq(out.code_departement, "73");
+}
+
+/* Issue 8 §3: a commune listed with an EPCI that is no longer its own (56010
+ * with 200067221, split since) goes in its current EPCI. */
+Test(territoire, epci_actuel_replaces_an_epci_that_changed_since_the_file)
+{
+    const struct ref_epci *e = territoire_epci_actuel(&ref, "58062", "200067221");
+    cr_assert_not_null(e, "an EPCI unknown to the referential");
+    cr_assert_str_eq(e->siren, "200067890");
+    e = territoire_epci_actuel(&ref, "58062", "200068088");
+    cr_assert_not_null(e, "an EPCI the commune is no longer a member of");
+    cr_assert_str_eq(e->siren, "200067890");
+    cr_assert_null(territoire_epci_actuel(&ref, "58062", "200067890"), "its own EPCI");
+    cr_assert_null(territoire_epci_actuel(&ref, "58062", ""), "no EPCI given");
+    cr_assert_null(territoire_epci_actuel(&ref, "58099", "200067221"), "unknown commune");
+    cr_assert_null(territoire_epci_actuel(&ref, "97502", "200067221"), "commune without EPCI");
 }
 
 Test(territoire, r1_needs_a_commune_and_an_epci)
