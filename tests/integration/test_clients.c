@@ -368,8 +368,8 @@ Test(clients, a_lecteur_national_reads_everything_and_writes_nothing)
     post_as(auth, "/api/v1/organisations", "{\"nature\":\"etat\",\"nom\":\"Lecteur\"}", &r);
     http_expect_problem(&r, 403, "interdit");
     http_response_release(&r);
-    post_as(auth, "/api/v1/territoires",
-            "{\"id_pvd\":\"pvd-27-58-999\",\"communes\":[\"58062\"]}", &r);
+    post_as(auth, "/api/v1/territoires", "{\"id_pvd\":\"pvd-27-58-999\",\"communes\":[\"58062\"]}",
+            &r);
     http_expect_problem(&r, 403, "interdit");
     http_response_release(&r);
     free(token);

@@ -25,9 +25,10 @@ enum who {
     WHO_LECTEUR, /* lecteur_national: reads everything, writes nothing */
     WHO__COUNT
 };
-static const char *const who_names[] = {
-    "anct_national",    "prefecture_instructeur", "prefecture_region", "collectivite_agent",
-    "collectivite_elu", "financeur",              "lecteur_national"};
+static const char *const who_names[] = {"anct_national",     "prefecture_instructeur",
+                                        "prefecture_region", "collectivite_agent",
+                                        "collectivite_elu",  "financeur",
+                                        "lecteur_national"};
 
 /* Perimeters: "inside" principals hold the Nièvre (58, région 27) or the commune
  * Château-Chinon (Ville) 215800624; "outside" ones the Rhône (69, région 84) or

@@ -276,8 +276,8 @@ Test(organisations, prefecture_71_may_not_rename_the_etat_signataire_of_58)
     cr_assert_eq(journal_seen(p58, etat, "organisation.modifier"), 1);
     cr_assert_eq(journal_seen(p71, etat, "organisation.modifier"), 0);
     char journal[200];
-    snprintf(journal, sizeof journal,
-             "/api/v1/journal?ressource_type=organisation&ressource_id=%s", etat);
+    snprintf(journal, sizeof journal, "/api/v1/journal?ressource_type=organisation&ressource_id=%s",
+             etat);
     call("GET", journal, NULL, NULL, &r);
     json_t *last = json_array_get(json_object_get(r.json, "elements"), 0);
     cr_assert_str_eq(json_string_value(json_array_get(json_object_get(last, "departements"), 0)),
