@@ -291,7 +291,9 @@ Test(clients, an_anct_machine_issues_no_credential_nor_national_role)
     cr_assert_eq(call_with(token, "/api/v1/clients"), 200, "it still lists clients");
     struct http_response r;
     post_as(auth, "/api/v1/clients",
-            "{\"nom\":\"Portail\",\"role\":\"lecteur_national\",\"perimetre\":{}}", &r);
+            "{\"nom\":\"Portail\",\"role\":\"financeur\",\"perimetre\":{\"sirens\":"
+            "[\"215800624\"]}}",
+            &r);
     http_expect_problem(&r, 403, "interdit");
     cr_assert(strstr(json_string_value(json_object_get(r.json, "detail")), "client machine"),
               HTTP_BODY, r.body);
