@@ -60,6 +60,7 @@ static bool client_principal_or_reply(const struct _u_request *req, struct _u_re
     out->has_habilitation = true;
     out->authz.role = row.role;
     out->authz.perimeter = row.perimeter;
+    out->authz.is_machine = true;
     client_row_release(&row);
     return true;
 }

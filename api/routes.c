@@ -76,7 +76,7 @@ static const struct route routes[] = {
     {"POST",  "/api/v1/seances/:id/decisions",                 ROUTE_HABILITATED, "projet.ecrire", handle_create_decision, KEYED},
     /* Issue 4 §1: organisations and territoires PVD */
     {"GET",   "/api/v1/organisations",            ROUTE_PUBLIC,      NULL,                    handle_list_organisations, NOKEY},
-    {"POST",  "/api/v1/organisations",            ROUTE_HABILITATED, "organisation.ecrire",   handle_create_organisation, KEYED},
+    {"POST",  "/api/v1/organisations",            ROUTE_HABILITATED, "organisation.creer",    handle_create_organisation, KEYED},
     {"GET",   "/api/v1/organisations/:id",        ROUTE_PUBLIC,      NULL,                    handle_get_organisation, NOKEY},
     {"PATCH", "/api/v1/organisations/:id",        ROUTE_HABILITATED, "organisation.ecrire",   handle_patch_organisation, NOKEY},
     {"GET",   "/api/v1/territoires",              ROUTE_PUBLIC,      NULL,                    handle_list_territoires, NOKEY},

@@ -26,9 +26,19 @@ enum db_result journal_list(struct db_conn *conn, const struct journal_visibilit
                                  : NULL;
     char limit_text[24];
     snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
-    const char *params[12] = {
-        v->all ? "t" : "f", deps,      regs,  sirens, terrs,  f->ressource_type,
-        f->ressource_id,    f->acteur, f->du, f->au,  before, limit_text};
+    const char *params[13] = {v->all ? "t" : "f",
+                              deps,
+                              regs,
+                              sirens,
+                              terrs,
+                              f->ressource_type,
+                              f->ressource_id,
+                              f->acteur,
+                              f->du,
+                              f->au,
+                              before,
+                              limit_text,
+                              v->sans_administration ? "t" : "f"};
     *json_out = NULL;
     last_id[0] = '\0';
     *more = false;
@@ -45,9 +55,9 @@ enum db_result journal_list(struct db_conn *conn, const struct journal_visibilit
         "$5::text[]) AND ($6::text IS NULL OR j.ressource_type = $6) AND ($7::text IS NULL OR "
         "j.ressource_id = $7) AND ($8::text IS NULL OR j.acteur = $8) AND ($9::timestamptz IS "
         "NULL OR j.instant >= $9::timestamptz) AND ($10::timestamptz IS NULL OR j.instant < "
-        "$10::timestamptz) AND ($11::bigint IS NULL OR j.id < $11::bigint) ORDER BY j.id DESC "
-        "LIMIT $12::int",
-        12, NULL, params, NULL, NULL, 0);
+        "$10::timestamptz) AND ($11::bigint IS NULL OR j.id < $11::bigint) AND NOT ($13::bool "
+        "AND j.ressource_type IN ('habilitation', 'client')) ORDER BY j.id DESC LIMIT $12::int",
+        13, NULL, params, NULL, NULL, 0);
     enum db_result r = db_result_from_pg(conn, res, err);
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 24, more))
         r = DB_FAILED;

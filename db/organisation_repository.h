@@ -1,7 +1,8 @@
 /* Storage of organisations (signataires, maîtres d'ouvrage, financeurs:
  * issue 4 §1). Reads take a connection; writes take a journaled transaction
  * (db/mutation.h) and record "organisation.creer" / "organisation.modifier"
- * with the organisation's département, région and SIREN as journal scope. */
+ * with the organisation's perimeter (where it acts, issue 8 §1) as journal
+ * scope. */
 #ifndef PVD_DB_ORGANISATION_REPOSITORY_H
 #define PVD_DB_ORGANISATION_REPOSITORY_H
 
@@ -23,6 +24,29 @@ struct organisation_row {
 };
 void organisation_row_release(struct organisation_row *row);
 
+/* Where an organisation acts (issue 8 §1): the départements and régions of
+ * its commune or EPCI (an EPCI's members'), those of the territoires where it
+ * is a convention's signataire or a comité's membre (each territoire's own
+ * and its communes' départements, R43), those territoires, and its own SIREN.
+ * Lists are NULL-terminated arrays of codes; everything is owned by the
+ * struct (organisation_scope_release). Empty lists: it acts nowhere yet. */
+struct organisation_scope {
+    const char **departements;
+    size_t departement_count;
+    const char **regions;
+    size_t region_count;
+    const char **territoires;
+    size_t territoire_count;
+    const char *sirens[2]; /* {siren, NULL} or {NULL} */
+    size_t siren_count;
+    char siren[10];
+    char *text; /* storage of the codes */
+};
+/* Frees what s owns and empties it; idempotent; s zeroed is empty. */
+void organisation_scope_release(struct organisation_scope *s);
+/* The journal scope viewing s (borrowed from s). */
+struct journal_scope organisation_scope_journal(const struct organisation_scope *s);
+
 /* Values of a new organisation; NULL members are stored as NULL. Borrowed. */
 struct organisation_new {
     const char *siren;
@@ -33,19 +57,33 @@ struct organisation_new {
     const char *code_region;
 };
 
-/* Creates it and journals "organisation.creer". DB_CONFLICT when the SIREN
- * is already an organisation's. */
+/* Creates it and journals "organisation.creer" with `scope` (borrowed: the
+ * new organisation's perimeter, or where its creator acts when it acts
+ * nowhere yet). DB_CONFLICT when the SIREN is already an organisation's. */
 enum db_result organisation_insert(struct db_tx *tx, const struct organisation_new *o,
+                                   const struct journal_scope *scope,
                                    struct organisation_row *created, struct db_error *err);
 
 /* By id; DB_NOT_FOUND when absent or when id is not a UUID. */
 enum db_result organisation_get(struct db_conn *conn, const char *id, struct organisation_row *out,
                                 struct db_error *err);
 
-/* Renames it (nom) if its revision is still `revision`, and journals
- * "organisation.modifier". DB_NOT_FOUND when absent, DB_CONFLICT when the
- * revision moved on (a concurrent change: 412 for the caller). */
-enum db_result organisation_rename(struct db_tx *tx, const char *id, int revision, const char *nom,
+/* Locks the organisation's row (FOR UPDATE, until tx ends: signataires and
+ * comité membres referencing it wait, so its perimeter cannot grow before the
+ * write commits) and reads it into *row and its perimeter into *scope (both
+ * owned by the caller: organisation_row_release, organisation_scope_release;
+ * emptied on failure). DB_NOT_FOUND when absent. */
+enum db_result organisation_lock_scope(struct db_tx *tx, const char *id,
+                                       struct organisation_row *row,
+                                       struct organisation_scope *scope, struct db_error *err);
+
+/* Renames the organisation `before` (read by organisation_lock_scope in the
+ * same tx) if its revision is still `revision`, and journals
+ * "organisation.modifier" with `scope`. DB_CONFLICT when the revision moved
+ * on (a concurrent change: 412 for the caller). */
+enum db_result organisation_rename(struct db_tx *tx, const struct organisation_row *before,
+                                   int revision, const char *nom,
+                                   const struct organisation_scope *scope,
                                    struct organisation_row *after, struct db_error *err);
 
 /* Filters of the list; NULL members do not filter. */

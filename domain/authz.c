@@ -15,6 +15,7 @@ static const char *const role_names[ROLE__COUNT] = {
     [ROLE_PREFECTURE_REGION] = "prefecture_region",
     [ROLE_FINANCEUR] = "financeur",
     [ROLE_ANCT_NATIONAL] = "anct_national",
+    [ROLE_LECTEUR_NATIONAL] = "lecteur_national",
 };
 
 static const char *const action_names[ACTION__COUNT] = {
@@ -22,7 +23,9 @@ static const char *const action_names[ACTION__COUNT] = {
     [ACTION_HABILITATION_GRANT] = "habilitation.accorder",
     [ACTION_HABILITATION_REVOKE] = "habilitation.revoquer",
     [ACTION_CLIENT_MANAGE] = "client.gerer",
+    [ACTION_CLIENT_ISSUE] = "client.emettre",
     [ACTION_JOURNAL_READ] = "journal.lire",
+    [ACTION_ORGANISATION_CREATE] = "organisation.creer",
     [ACTION_ORGANISATION_WRITE] = "organisation.ecrire",
     [ACTION_TERRITOIRE_WRITE] = "territoire.ecrire",
     [ACTION_CONVENTION_READ] = "convention.lire",
@@ -39,6 +42,7 @@ static const char *const action_names[ACTION__COUNT] = {
 static const int role_ranks[ROLE__COUNT] = {
     [ROLE_COLLECTIVITE_AGENT] = 0,     [ROLE_COLLECTIVITE_ELU] = 0,  [ROLE_FINANCEUR] = 1,
     [ROLE_PREFECTURE_INSTRUCTEUR] = 2, [ROLE_PREFECTURE_REGION] = 2, [ROLE_ANCT_NATIONAL] = 3,
+    [ROLE_LECTEUR_NATIONAL] = 3,
 };
 
 /* Base permission of a role for an action, before perimeter matching. */
@@ -49,6 +53,8 @@ enum base {
     BASE_SCOPED_NONE,        /* FORBID inside the perimeter (may read the object), HIDE outside */
     BASE_GRANT_COLLECTIVITE, /* grants collectivité roles within every target département */
     BASE_SCOPED_PUBLIC,      /* ALLOW inside, FORBID outside (the object is public) */
+    BASE_CREATE_SCOPED,      /* BASE_SCOPED_PUBLIC, and ALLOW a target without département
+                                nor région (a new object acting nowhere yet) */
 };
 
 /* role × action → base. Zero is BASE_FORBID, so a missing cell fails closed.
@@ -68,7 +74,8 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
         {
             [ACTION_HABILITATION_READ] = BASE_SCOPED_NONE,
             [ACTION_JOURNAL_READ] = BASE_SCOPED,
-            [ACTION_ORGANISATION_WRITE] = BASE_ALL,
+            [ACTION_ORGANISATION_CREATE] = BASE_CREATE_SCOPED,
+            [ACTION_ORGANISATION_WRITE] = BASE_SCOPED_PUBLIC,
             [ACTION_CONVENTION_READ] = BASE_SCOPED,
             [ACTION_CONVENTION_WRITE] = BASE_SCOPED,
             [ACTION_CONVENTION_SIGN] = BASE_SCOPED_NONE,
@@ -80,7 +87,8 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
         {
             [ACTION_HABILITATION_READ] = BASE_SCOPED_NONE,
             [ACTION_JOURNAL_READ] = BASE_SCOPED,
-            [ACTION_ORGANISATION_WRITE] = BASE_ALL,
+            [ACTION_ORGANISATION_CREATE] = BASE_CREATE_SCOPED,
+            [ACTION_ORGANISATION_WRITE] = BASE_SCOPED_PUBLIC,
             [ACTION_CONVENTION_READ] = BASE_SCOPED,
             [ACTION_CONVENTION_WRITE] = BASE_SCOPED,
             [ACTION_CONVENTION_SIGN] = BASE_SCOPED,
@@ -94,7 +102,8 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_HABILITATION_GRANT] = BASE_GRANT_COLLECTIVITE,
             [ACTION_HABILITATION_REVOKE] = BASE_GRANT_COLLECTIVITE,
             [ACTION_JOURNAL_READ] = BASE_SCOPED,
-            [ACTION_ORGANISATION_WRITE] = BASE_ALL,
+            [ACTION_ORGANISATION_CREATE] = BASE_CREATE_SCOPED,
+            [ACTION_ORGANISATION_WRITE] = BASE_SCOPED_PUBLIC,
             [ACTION_TERRITOIRE_WRITE] = BASE_SCOPED_PUBLIC,
             [ACTION_CONVENTION_READ] = BASE_SCOPED,
             [ACTION_CONVENTION_WRITE] = BASE_SCOPED_NONE,
@@ -108,7 +117,8 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
         {
             [ACTION_HABILITATION_READ] = BASE_SCOPED,
             [ACTION_JOURNAL_READ] = BASE_SCOPED,
-            [ACTION_ORGANISATION_WRITE] = BASE_ALL,
+            [ACTION_ORGANISATION_CREATE] = BASE_CREATE_SCOPED,
+            [ACTION_ORGANISATION_WRITE] = BASE_SCOPED_PUBLIC,
             [ACTION_CONVENTION_READ] = BASE_SCOPED,
             [ACTION_CONVENTION_WRITE] = BASE_SCOPED_NONE,
             [ACTION_CONVENTION_SIGN] = BASE_SCOPED,
@@ -134,7 +144,9 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_HABILITATION_GRANT] = BASE_ALL,
             [ACTION_HABILITATION_REVOKE] = BASE_ALL,
             [ACTION_CLIENT_MANAGE] = BASE_ALL,
+            [ACTION_CLIENT_ISSUE] = BASE_ALL,
             [ACTION_JOURNAL_READ] = BASE_ALL,
+            [ACTION_ORGANISATION_CREATE] = BASE_ALL,
             [ACTION_ORGANISATION_WRITE] = BASE_ALL,
             [ACTION_TERRITOIRE_WRITE] = BASE_ALL,
             [ACTION_CONVENTION_READ] = BASE_ALL,
@@ -144,6 +156,17 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_STATISTIQUES_READ] = BASE_ALL,
             [ACTION_PROJET_READ] = BASE_ALL,
             [ACTION_PROJET_WRITE] = BASE_ALL,
+        },
+    /* Portals that sync the programme (aides-territoires): the reads of the
+     * programme's data everywhere (as anct_national, role_reads_as), the
+     * journal's programme entries (journal.c leaves out habilitations and
+     * clients), no administration, no write (issue 8 §1). */
+    [ROLE_LECTEUR_NATIONAL] =
+        {
+            [ACTION_JOURNAL_READ] = BASE_ALL,
+            [ACTION_CONVENTION_READ] = BASE_ALL,
+            [ACTION_STATISTIQUES_READ] = BASE_ALL,
+            [ACTION_PROJET_READ] = BASE_ALL,
         },
 };
 
@@ -167,6 +190,11 @@ bool role_parse(const char *name, enum role *out)
         }
     }
     return false;
+}
+
+enum role role_reads_as(enum role role)
+{
+    return role == ROLE_LECTEUR_NATIONAL ? ROLE_ANCT_NATIONAL : role;
 }
 
 const char *action_name(enum action action)
@@ -287,11 +315,33 @@ static bool inside(const struct authz_principal *principal, const struct authz_t
     case ROLE_FINANCEUR:
         return any_in(p, perimeter_has_siren, target->sirens, target->siren_count);
     case ROLE_ANCT_NATIONAL:
+    case ROLE_LECTEUR_NATIONAL:
         return true;
     case ROLE__COUNT:
         break;
     }
     return false;
+}
+
+static bool is_national_role(enum role role)
+{
+    return role == ROLE_ANCT_NATIONAL || role == ROLE_LECTEUR_NATIONAL;
+}
+
+/* A target without département nor région: an object acting nowhere yet. */
+static bool unanchored(const struct authz_target *target)
+{
+    size_t i;
+
+    if (!target)
+        return true;
+    for (i = 0; target->departements && i < target->departement_count; i++)
+        if (target->departements[i] && target->departements[i][0])
+            return false;
+    for (i = 0; target->regions && i < target->region_count; i++)
+        if (target->regions[i] && target->regions[i][0])
+            return false;
+    return true;
 }
 
 static bool is_collectivite_role(enum role role)
@@ -332,6 +382,8 @@ static enum authz_decision decide_scoped(const struct authz_principal *principal
         return inside(principal, target) ? AUTHZ_FORBID : AUTHZ_HIDE;
     case BASE_SCOPED_PUBLIC:
         return inside(principal, target) ? AUTHZ_ALLOW : AUTHZ_FORBID;
+    case BASE_CREATE_SCOPED:
+        return inside(principal, target) || unanchored(target) ? AUTHZ_ALLOW : AUTHZ_FORBID;
     case BASE_FORBID:
     case BASE_GRANT_COLLECTIVITE:
         break;
@@ -346,6 +398,12 @@ enum authz_decision authz_decide(const struct authz_principal *principal, enum a
 
     /* No habilitation → 403 on everything (issue 3 §2). */
     if (!principal || (unsigned)principal->role >= ROLE__COUNT || (unsigned)action >= ACTION__COUNT)
+        return AUTHZ_FORBID;
+    /* Only a person issues credentials or national powers (issue 8 §1). */
+    if (principal->is_machine &&
+        (action == ACTION_CLIENT_ISSUE ||
+         (action == ACTION_HABILITATION_GRANT &&
+          (!target || !target->has_grant_role || is_national_role(target->grant_role)))))
         return AUTHZ_FORBID;
     base = base_table[principal->role][action];
     if (base == BASE_ALL)
@@ -363,7 +421,9 @@ enum authz_decision authz_decide(const struct authz_principal *principal, enum a
         return decide_grant(principal, base, target);
     case ACTION_HABILITATION_READ:
     case ACTION_CLIENT_MANAGE:
+    case ACTION_CLIENT_ISSUE:
     case ACTION_JOURNAL_READ:
+    case ACTION_ORGANISATION_CREATE:
     case ACTION_ORGANISATION_WRITE:
     case ACTION_TERRITOIRE_WRITE:
     case ACTION_CONVENTION_READ:

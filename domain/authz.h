@@ -13,7 +13,8 @@
 #include <stddef.h>
 
 /* Ranks (a granter never grants above its own): collectivités 0 < financeur 1
- * < prefecture_instructeur 2 = prefecture_region 2 < anct_national 3. */
+ * < prefecture_instructeur 2 = prefecture_region 2 < anct_national 3 =
+ * lecteur_national 3. The two national roles are granted by the ANCT only. */
 enum role {
     ROLE_COLLECTIVITE_AGENT,     /* perimeter: territoires and/or organisations (SIREN) */
     ROLE_COLLECTIVITE_ELU,       /* same perimeter kinds as the agent */
@@ -21,12 +22,15 @@ enum role {
     ROLE_PREFECTURE_REGION,      /* perimeter: régions */
     ROLE_FINANCEUR,              /* perimeter: its organisation (SIREN) */
     ROLE_ANCT_NATIONAL,          /* perimeter: everything (its lists are ignored) */
+    ROLE_LECTEUR_NATIONAL,       /* national read-only (portals that sync everything): perimeter
+                                    empty; reads the programme's data everywhere, writes nothing,
+                                    administers nothing (habilitations, clients) */
     ROLE__COUNT
 };
 
 /* The stable wire name: "collectivite_agent", "collectivite_elu",
- * "prefecture_instructeur", "prefecture_region", "financeur", "anct_national";
- * NULL for an out-of-range value. */
+ * "prefecture_instructeur", "prefecture_region", "financeur", "anct_national",
+ * "lecteur_national"; NULL for an out-of-range value. */
 const char *role_name(enum role role);
 /* Exact, case-sensitive match of one of the names above. false (and *out left
  * untouched) on an unknown name or when name or out is NULL. */
@@ -52,7 +56,17 @@ struct perimeter {
 struct authz_principal {
     enum role role;
     struct perimeter perimeter;
+    /* A machine client (OAuth client credentials), not a person: it may not
+     * issue credentials (create clients, rotate secrets) nor grant a national
+     * role, whatever its own role (issue 8 §1). Zero-initialised: a person. */
+    bool is_machine;
 };
+
+/* The role whose read perimeter `role` shares where reads are filtered
+ * outside this module (SQL convention_visible, lists): lecteur_national reads
+ * what anct_national reads; every other role is itself. An out-of-range value
+ * is returned unchanged. */
+enum role role_reads_as(enum role role);
 
 /* Territorial attributes of the object acted upon. NULL / 0 members are
  * unknown or not applicable; a NULL target is "no territorial attribute".
@@ -85,12 +99,15 @@ enum action {
     ACTION_HABILITATION_READ,   /* "habilitation.lire": list / read habilitations */
     ACTION_HABILITATION_GRANT,  /* "habilitation.accorder": create one */
     ACTION_HABILITATION_REVOKE, /* "habilitation.revoquer": end one */
-    ACTION_CLIENT_MANAGE,       /* "client.gerer": machine clients: create, read, revoke, rotate */
+    ACTION_CLIENT_MANAGE,       /* "client.gerer": machine clients: list, read, revoke */
+    ACTION_CLIENT_ISSUE,        /* "client.emettre": create a client or rotate its secret (issues
+                                   a credential) */
     ACTION_JOURNAL_READ,        /* "journal.lire": read journal entries about the target */
     /* Issue 4: the programme's objects. Target: the territoire concerned
      * (its communes' départements and régions, its id_pvd, the SIRENs of its
      * communes and EPCIs, plus a convention's signataires' SIRENs). */
-    ACTION_ORGANISATION_WRITE,    /* "organisation.ecrire": create / update an organisation */
+    ACTION_ORGANISATION_CREATE,   /* "organisation.creer": create an organisation */
+    ACTION_ORGANISATION_WRITE,    /* "organisation.ecrire": update an organisation */
     ACTION_TERRITOIRE_WRITE,      /* "territoire.ecrire": create / update / import territoires */
     ACTION_CONVENTION_READ,       /* "convention.lire": read conventions, versions */
     ACTION_CONVENTION_WRITE,      /* "convention.ecrire": drafts, signataires, avenants */
@@ -115,7 +132,14 @@ enum authz_decision { AUTHZ_ALLOW, AUTHZ_FORBID, AUTHZ_HIDE };
  * never inside.
  * - NULL principal, out-of-range role or action → FORBID (a caller without a
  *   habilitation gets 403 on everything, issue 3 §2).
- * - anct_national: ALLOW everything, whatever the target (domain.md §5 "all").
+ * - A machine principal (is_machine): CLIENT_ISSUE FORBID, and GRANT of a
+ *   national role (anct_national, lecteur_national) FORBID, whatever its role:
+ *   only a person creates credentials or national powers (issue 8 §1).
+ * - anct_national: ALLOW everything else, whatever the target (domain.md §5 "all").
+ * - lecteur_national: ALLOW the reads of the programme's data (CONVENTION_READ,
+ *   PROJET_READ, STATISTIQUES_READ, JOURNAL_READ), whatever the target;
+ *   FORBID everything else: every write, and the administration
+ *   (HABILITATION_*, CLIENT_*), inside the whole country (never HIDE).
  * - HABILITATION_READ: préfectures ALLOW inside; collectivités and financeur
  *   FORBID inside (they see their own habilitation through /moi, never list
  *   others'); everyone HIDE outside.
@@ -127,11 +151,24 @@ enum authz_decision { AUTHZ_ALLOW, AUTHZ_FORBID, AUTHZ_HIDE };
  * - HABILITATION_REVOKE: HIDE when HABILITATION_READ of the same target would
  *   be HIDE (the habilitation exists: api.md, 404 outside the perimeter);
  *   otherwise the GRANT rule applied to the habilitation's role and départements.
- * - CLIENT_MANAGE: FORBID for all but anct_national.
+ * - CLIENT_MANAGE, CLIENT_ISSUE: FORBID for all but anct_national.
  * - JOURNAL_READ: ALLOW inside, HIDE outside, for every role.
  * Issue 4 (domain.md §5):
- * - ORGANISATION_WRITE: organisations are public reference data (Sirene):
- *   every role but financeur ALLOW whatever the target; financeur FORBID.
+ * Organisations (issue 8 §1). Target: the organisation's perimeter, where it
+ * acts — the départements and régions of its commune / EPCI and of the
+ * territoires where it signs a convention or sits in a comité, and its own
+ * SIREN only in `sirens` (`territoire` NULL). Organisations are public
+ * (reads need no token), so refusals are FORBID, never HIDE.
+ * - ORGANISATION_WRITE: préfectures ALLOW inside (by département / région),
+ *   collectivités ALLOW when one of their SIRENs is the organisation's (its
+ *   own users), FORBID otherwise; an empty target (an organisation acting
+ *   nowhere yet) is inside nobody's perimeter: anct_national only. financeur
+ *   FORBID.
+ * - ORGANISATION_CREATE: the same on the new organisation's perimeter (a
+ *   commune's or EPCI's départements, régions and SIREN); an organisation with
+ *   no territorial attribute (État, bailleur, association…: the target has no
+ *   département nor région, whatever its SIRENs) may be created by préfectures
+ *   and collectivités, which name their signataires. financeur FORBID.
  * - TERRITOIRE_WRITE: territoires are public (the lauréats list): the
  *   préfecture_instructeur of the territoire's département ALLOW, FORBID
  *   outside (the object is readable by all, so never HIDE); others FORBID.

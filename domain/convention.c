@@ -217,6 +217,7 @@ bool signataire_represented_by(const struct authz_principal *caller, const char 
         return perimeter_has_siren(&caller->perimeter, siren);
     case ROLE_COLLECTIVITE_AGENT:
     case ROLE_ANCT_NATIONAL:
+    case ROLE_LECTEUR_NATIONAL:
     case ROLE__COUNT:
         break;
     }

@@ -51,14 +51,22 @@ static void new_secret(char secret[64], unsigned char salt[16], unsigned char di
     digest_of(salt, secret, digest);
 }
 
-/* ACTION_CLIENT_MANAGE: anct_national only (domain/authz.c). */
+/* ACTION_CLIENT_MANAGE (list, read, revoke) or, when `issues` (create,
+ * rotate a secret), ACTION_CLIENT_ISSUE: anct_national only, and a person
+ * for the latter (domain/authz.c). false when a 403 was sent. */
 static bool may_manage_or_reply(const struct _u_request *req, struct _u_response *res,
-                                struct request_ctx *ctx)
+                                struct request_ctx *ctx, bool issues)
 {
-    if (authz_decide(&ctx->principal->authz, ACTION_CLIENT_MANAGE, NULL) == AUTHZ_ALLOW)
+    const struct authz_principal *who = &ctx->principal->authz;
+    if (authz_decide(who, issues ? ACTION_CLIENT_ISSUE : ACTION_CLIENT_MANAGE, NULL) == AUTHZ_ALLOW)
         return true;
-    respond_problem(ctx, req, res, PROBLEM_INTERDIT,
-                    "Seule l'administration nationale (ANCT) gère les clients machine.");
+    if (issues && who->is_machine && authz_decide(who, ACTION_CLIENT_MANAGE, NULL) == AUTHZ_ALLOW)
+        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+                        "Un client machine ne crée pas de client et ne renouvelle pas de secret : "
+                        "seule une personne de l'ANCT, authentifiée par ProConnect, le peut.");
+    else
+        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+                        "Seule l'administration nationale (ANCT) gère les clients machine.");
     return false;
 }
 
@@ -147,7 +155,7 @@ void handle_create_client(const struct _u_request *req, struct _u_response *res,
     struct referentiel_snapshot *snap = NULL;
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
-    if (!may_manage_or_reply(req, res, ctx) || !json_body_read_or_reply(ctx, req, res, &body))
+    if (!may_manage_or_reply(req, res, ctx, true) || !json_body_read_or_reply(ctx, req, res, &body))
         return;
     json_spec_apply(body, client_fields, &in, "", &errs);
     habilitation_read_perimeter(in.perimetre, &perimeter, &errs);
@@ -223,7 +231,7 @@ void handle_get_client(const struct _u_request *req, struct _u_response *res,
                        struct request_ctx *ctx)
 {
     struct client_row row;
-    if (!may_manage_or_reply(req, res, ctx) || !load_client(req, res, ctx, &row))
+    if (!may_manage_or_reply(req, res, ctx, false) || !load_client(req, res, ctx, &row))
         return;
     char etag[24];
     http_etag(row.json, strlen(row.json), etag);
@@ -239,7 +247,7 @@ void handle_list_clients(const struct _u_request *req, struct _u_response *res,
     size_t limit;
     char key[CURSOR_KEY_MAX + 1];
     const char *after = NULL;
-    if (!may_manage_or_reply(req, res, ctx))
+    if (!may_manage_or_reply(req, res, ctx, false))
         return;
     query_check_known(req, known, &errs);
     query_limit(req, &limit, &errs);
@@ -292,7 +300,7 @@ static void change_client(const struct _u_request *req, struct _u_response *res,
                           struct request_ctx *ctx, bool rotate)
 {
     struct client_row row;
-    if (!may_manage_or_reply(req, res, ctx) || !load_client(req, res, ctx, &row))
+    if (!may_manage_or_reply(req, res, ctx, rotate) || !load_client(req, res, ctx, &row))
         return;
     char etag[24], secret[64];
     unsigned char salt[16], digest[32];

@@ -215,7 +215,7 @@ void handle_list_conventions(const struct _u_request *req, struct _u_response *r
     const char *after = NULL;
     if (!query_keyed_cursor_or_reply(ctx, req, res, "conventions", fp, query_is_uuid, key, &after))
         return;
-    struct convention_filter f = {role_name(ctx->principal->authz.role),
+    struct convention_filter f = {role_name(role_reads_as(ctx->principal->authz.role)),
                                   &ctx->principal->authz.perimeter,
                                   type,
                                   etat,

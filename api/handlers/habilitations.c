@@ -137,8 +137,13 @@ void handle_create_habilitation(const struct _u_request *req, struct _u_response
     perimeter_scope_of(&perimeter, &snap->ref, &touched);
     struct authz_target target = target_of(&touched, role);
     if (authz_decide(&ctx->principal->authz, ACTION_HABILITATION_GRANT, &target) != AUTHZ_ALLOW) {
+        bool national = role == ROLE_ANCT_NATIONAL || role == ROLE_LECTEUR_NATIONAL;
         respond_problem(ctx, req, res, PROBLEM_INTERDIT,
-                        "Vous ne pouvez pas accorder ce rôle sur ce périmètre.");
+                        national && ctx->principal->authz.is_machine
+                            ? "Un client machine n'accorde pas de rôle national (anct_national, "
+                              "lecteur_national) : seule une personne de l'ANCT, authentifiée "
+                              "par ProConnect, le peut."
+                            : "Vous ne pouvez pas accorder ce rôle sur ce périmètre.");
         goto out;
     }
     char du[11], au[11];

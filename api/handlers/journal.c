@@ -74,10 +74,14 @@ void handle_list_journal(const struct _u_request *req, struct _u_response *res,
                                query_get(req, "acteur"), query_get(req, "du"),
                                query_get(req, "au")};
     const struct authz_principal *who = &ctx->principal->authz;
-    struct journal_visibility v = {false, NULL, NULL, NULL, NULL};
+    struct journal_visibility v = {false, false, NULL, NULL, NULL, NULL};
     switch (who->role) {
     case ROLE_ANCT_NATIONAL:
         v.all = true;
+        break;
+    case ROLE_LECTEUR_NATIONAL: /* the programme's entries, not the administration's */
+        v.all = true;
+        v.sans_administration = true;
         break;
     case ROLE_PREFECTURE_INSTRUCTEUR: /* R43: the entries' own départements only */
         v.departements = &who->perimeter;

@@ -1,7 +1,12 @@
 /* Organisations: signataires, maîtres d'ouvrage and financeurs (issue 4 §1).
  * Communes and EPCI resolve to the loaded referential by SIREN (R42), which
  * gives their nom, code INSEE, département and région; a SIREN failing Luhn
- * is refused (R42, 422). Reads are public; writes need organisation.ecrire. */
+ * is refused (R42, 422). Reads are public. Writes are decided on the
+ * organisation's perimeter, where it acts (issue 8 §1, domain/authz.h):
+ * creation (organisation.creer) on the new organisation's commune / EPCI,
+ * from the referential; a change (organisation.ecrire) on the perimeter read
+ * in SQL in the writing transaction, the row locked. The journal row carries
+ * that perimeter. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +55,7 @@ static const struct json_field organisation_fields[] = {
 
 struct create_work {
     const struct organisation_new *o;
+    const struct journal_scope *scope;
     struct organisation_row created;
 };
 
@@ -57,7 +63,76 @@ static enum db_result create_unit(struct db_tx *tx, void *ctx, struct db_error *
 {
     struct create_work *w = ctx;
     organisation_row_release(&w->created);
-    return organisation_insert(tx, w->o, &w->created, err);
+    return organisation_insert(tx, w->o, w->scope, &w->created, err);
+}
+
+/* A NULL-terminated list of codes (borrowed), without duplicates. */
+struct code_list {
+    const char *codes[PERIMETER_MAX + 2];
+    size_t count;
+};
+
+static void code_list_add(struct code_list *l, const char *code)
+{
+    if (!code || !code[0])
+        return;
+    for (size_t i = 0; i < l->count; i++)
+        if (strcmp(l->codes[i], code) == 0)
+            return;
+    if (l->count < PERIMETER_MAX + 1)
+        l->codes[l->count++] = code;
+}
+
+/* The perimeter of a new organisation (issue 8 §1): a commune's
+ * département and région, an EPCI's members' départements and their
+ * régions (from the referential), its SIREN; nothing territorial for the
+ * other natures (it acts nowhere yet). */
+struct new_scope {
+    struct code_list deps, regs, sirens, terrs;
+};
+
+static void new_scope_of(const struct referentiel *ref, int nature, const char *siren,
+                         const struct organisation_new *o, struct new_scope *s)
+{
+    memset(s, 0, sizeof *s);
+    code_list_add(&s->sirens, siren);
+    if (nature == NATURE_EPCI && ref) {
+        const struct ref_epci *e = referentiel_find_epci(ref, siren);
+        for (size_t i = 0; e && i < e->departement_count; i++) {
+            const struct ref_departement *d = referentiel_find_departement(ref, e->departements[i]);
+            code_list_add(&s->deps, e->departements[i]);
+            code_list_add(&s->regs, d ? d->code_region : NULL);
+        }
+    }
+    code_list_add(&s->deps, o->code_departement);
+    code_list_add(&s->regs, o->code_region);
+}
+
+static struct authz_target new_scope_target(const struct new_scope *s)
+{
+    struct authz_target t;
+    memset(&t, 0, sizeof t);
+    t.departements = s->deps.codes;
+    t.departement_count = s->deps.count;
+    t.regions = s->regs.codes;
+    t.region_count = s->regs.count;
+    t.sirens = s->sirens.codes;
+    t.siren_count = s->sirens.count;
+    return t;
+}
+
+/* An organisation acting nowhere yet is journaled where its creator acts, so
+ * that the creator's préfecture (or collectivité) sees it in GET /journal. */
+static void new_scope_add_creator(struct new_scope *s, const struct perimeter *p)
+{
+    for (size_t i = 0; i < p->departement_count && i < PERIMETER_MAX; i++)
+        code_list_add(&s->deps, p->departements[i]);
+    for (size_t i = 0; i < p->region_count && i < PERIMETER_MAX; i++)
+        code_list_add(&s->regs, p->regions[i]);
+    for (size_t i = 0; i < p->siren_count && i < PERIMETER_MAX; i++)
+        code_list_add(&s->sirens, p->sirens[i]);
+    for (size_t i = 0; i < p->territoire_count && i < PERIMETER_MAX; i++)
+        code_list_add(&s->terrs, p->territoires[i]);
 }
 
 /* The referential facts of a commune or EPCI organisation (R42); false with
@@ -119,7 +194,9 @@ void handle_create_organisation(const struct _u_request *req, struct _u_response
                          "EPCI).");
     if (!body_errors_or_reply(ctx, req, res, &errs))
         goto out;
-    if (authz_decide(&ctx->principal->authz, ACTION_ORGANISATION_WRITE, NULL) != AUTHZ_ALLOW) {
+    const struct authz_principal *who = &ctx->principal->authz;
+    /* A role that creates nothing, even where nobody acts, is told so first. */
+    if (authz_decide(who, ACTION_ORGANISATION_CREATE, NULL) != AUTHZ_ALLOW) {
         respond_problem(ctx, req, res, PROBLEM_INTERDIT,
                         "Votre rôle ne permet pas d'enregistrer une organisation.");
         goto out;
@@ -143,9 +220,24 @@ void handle_create_organisation(const struct _u_request *req, struct _u_response
     }
     if (!programme_rules_hold_or_reply(ctx, req, res, &violations))
         goto out;
+    struct new_scope scope;
+    new_scope_of(snap ? &snap->ref : NULL, in.nature, in.siren, &o, &scope);
+    struct authz_target target = new_scope_target(&scope);
+    if (authz_decide(who, ACTION_ORGANISATION_CREATE, &target) != AUTHZ_ALLOW) {
+        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+                        "Cette organisation agit hors de votre périmètre (départements, régions, "
+                        "SIREN) : seuls l'ANCT, les préfectures de son territoire et ses propres "
+                        "utilisateurs l'enregistrent.");
+        goto out;
+    }
+    if (scope.deps.count == 0 && scope.regs.count == 0)
+        new_scope_add_creator(&scope, &who->perimeter);
+    struct journal_scope journal = {scope.deps.codes, scope.regs.codes, scope.sirens.codes,
+                                    scope.terrs.codes};
     struct create_work work;
     memset(&work, 0, sizeof work);
     work.o = &o;
+    work.scope = &journal;
     struct journal_actor actor = auth_journal_actor(ctx);
     struct db_error err = {{0}, {0}};
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
@@ -210,18 +302,52 @@ static const struct json_field rename_fields[] = {
     JSON_FIELDS_END,
 };
 
+enum rename_outcome { RENAME_DONE, RENAME_FORBIDDEN, RENAME_REFERENTIEL };
+
 struct rename_work {
     const char *id;
     int revision;
     const char *nom;
+    const struct authz_principal *who;
+    enum rename_outcome outcome;
+    bool acts_nowhere; /* the organisation's perimeter is empty */
     struct organisation_row after;
 };
 
+/* Locks the organisation, reads its perimeter and decides organisation.ecrire
+ * on it in the same transaction (issue 8 §1); a refusal rolls back (outcome
+ * set, DB_NOT_FOUND returned: nothing written). */
 static enum db_result rename_unit(struct db_tx *tx, void *ctx, struct db_error *err)
 {
     struct rename_work *w = ctx;
+    struct organisation_row before;
+    struct organisation_scope scope;
     organisation_row_release(&w->after);
-    return organisation_rename(tx, w->id, w->revision, w->nom, &w->after, err);
+    w->outcome = RENAME_DONE;
+    enum db_result r = organisation_lock_scope(tx, w->id, &before, &scope, err);
+    if (r != DB_OK)
+        return r;
+    struct authz_target target;
+    memset(&target, 0, sizeof target);
+    target.departements = scope.departements;
+    target.departement_count = scope.departement_count;
+    target.regions = scope.regions;
+    target.region_count = scope.region_count;
+    target.sirens = scope.sirens;
+    target.siren_count = scope.siren_count;
+    w->acts_nowhere = scope.departement_count == 0 && scope.region_count == 0;
+    if (authz_decide(w->who, ACTION_ORGANISATION_WRITE, &target) != AUTHZ_ALLOW) {
+        w->outcome = RENAME_FORBIDDEN;
+        r = DB_NOT_FOUND;
+    } else if (strcmp(before.nature, "commune") == 0 || strcmp(before.nature, "epci") == 0) {
+        w->outcome = RENAME_REFERENTIEL;
+        r = DB_NOT_FOUND;
+    } else {
+        r = organisation_rename(tx, &before, w->revision, w->nom, &scope, &w->after, err);
+    }
+    organisation_scope_release(&scope);
+    organisation_row_release(&before);
+    return r;
 }
 
 void handle_patch_organisation(const struct _u_request *req, struct _u_response *res,
@@ -233,11 +359,6 @@ void handle_patch_organisation(const struct _u_request *req, struct _u_response 
         return;
     char etag[24];
     http_etag(row.json, strlen(row.json), etag);
-    if (authz_decide(&ctx->principal->authz, ACTION_ORGANISATION_WRITE, NULL) != AUTHZ_ALLOW) {
-        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
-                        "Votre rôle ne permet pas de modifier une organisation.");
-        goto out;
-    }
     if (!if_match_or_reply(ctx, req, res, etag))
         goto out;
     if (!json_body_read_or_reply(ctx, req, res, &body))
@@ -247,34 +368,43 @@ void handle_patch_organisation(const struct _u_request *req, struct _u_response 
     json_spec_apply(body, rename_fields, &in, "", &errs);
     if (!body_errors_or_reply(ctx, req, res, &errs))
         goto out;
-    if (strcmp(row.nature, "commune") == 0 || strcmp(row.nature, "epci") == 0) {
+    struct rename_work work;
+    memset(&work, 0, sizeof work);
+    work.id = row.id;
+    work.revision = row.revision;
+    work.nom = in.nom;
+    work.who = &ctx->principal->authz;
+    struct journal_actor actor = auth_journal_actor(ctx);
+    struct db_error err = {{0}, {0}};
+    enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
+                                       rename_unit, &work, &err);
+    if (work.outcome == RENAME_FORBIDDEN) {
+        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+                        work.acts_nowhere
+                            ? "Cette organisation n'agit encore dans aucun territoire (ni commune, "
+                              "ni EPCI, ni convention, ni comité) : seule l'ANCT la modifie."
+                            : "Cette organisation agit hors de votre périmètre : seuls l'ANCT, les "
+                              "préfectures des départements où elle agit (sa commune ou son EPCI, "
+                              "les territoires de ses conventions et comités) et ses propres "
+                              "utilisateurs la modifient.");
+    } else if (work.outcome == RENAME_REFERENTIEL) {
         struct rule_report violations;
         rule_report_init(&violations);
         rule_report_add(&violations, "R42", "nom-du-referentiel", "/nom",
                         "Le nom d'une commune ou d'un EPCI est celui du référentiel : il ne se "
                         "modifie pas.");
         programme_respond_violations(ctx, req, res, &violations);
-        goto out;
-    }
-    struct rename_work work;
-    memset(&work, 0, sizeof work);
-    work.id = row.id;
-    work.revision = row.revision;
-    work.nom = in.nom;
-    struct journal_actor actor = auth_journal_actor(ctx);
-    struct db_error err = {{0}, {0}};
-    enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
-                                       rename_unit, &work, &err);
-    if (r == DB_CONFLICT)
+    } else if (r == DB_CONFLICT) {
         respond_problem(ctx, req, res, PROBLEM_PRECONDITION_ECHOUEE,
                         "L'organisation a été modifiée entre-temps : relisez-la.");
-    else if (r == DB_NOT_FOUND)
+    } else if (r == DB_NOT_FOUND) {
         respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
                         "Aucune organisation n'a cet identifiant.");
-    else if (r != DB_OK)
+    } else if (r != DB_OK) {
         respond_db_error(ctx, req, res, r, &err);
-    else
+    } else {
         respond_json_etag(res, 200, work.after.json);
+    }
     organisation_row_release(&work.after);
 out:
     json_decref(body);

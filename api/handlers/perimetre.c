@@ -10,13 +10,9 @@
 #include "handlers.h"
 #include "perimetre.h"
 
-const char *const role_names_all[] = {"collectivite_agent",
-                                      "collectivite_elu",
-                                      "prefecture_instructeur",
-                                      "prefecture_region",
-                                      "financeur",
-                                      "anct_national",
-                                      NULL};
+const char *const role_names_all[] = {
+    "collectivite_agent", "collectivite_elu", "prefecture_instructeur", "prefecture_region",
+    "financeur",          "anct_national",    "lecteur_national",       NULL};
 
 static bool is_territoire_id(const char *s)
 {
@@ -136,8 +132,10 @@ void habilitation_check_perimeter(enum role role, const struct perimeter *p,
             why = "Un financeur a pour périmètre exactement une organisation (son SIREN).";
         break;
     case ROLE_ANCT_NATIONAL:
+    case ROLE_LECTEUR_NATIONAL:
         if (deps || regs || sirens || terrs)
-            why = "L'ANCT a un périmètre national : le périmètre doit être vide.";
+            why = "Un rôle national (ANCT, lecteur national) a un périmètre national : le "
+                  "périmètre doit être vide.";
         break;
     case ROLE__COUNT:
         break;

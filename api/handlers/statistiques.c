@@ -42,7 +42,7 @@ void handle_get_statistiques_conventions(const struct _u_request *req, struct _u
     char today_text[11];
     programme_today(&today);
     date_format(today, today_text);
-    struct convention_filter f = {role_name(ctx->principal->authz.role),
+    struct convention_filter f = {role_name(role_reads_as(ctx->principal->authz.role)),
                                   &ctx->principal->authz.perimeter,
                                   type,
                                   NULL,

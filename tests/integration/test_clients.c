@@ -268,3 +268,111 @@ Test(clients, jwks_is_public_and_has_no_private_member)
     cr_assert_null(json_object_get(k, "d"), "never the private key");
     http_response_release(&r);
 }
+
+/* POST body with token (a machine's) or auth (a full header); returns the
+ * response in *r. */
+static void post_as(const char *auth, const char *path, const char *body, struct http_response *r)
+{
+    const char *headers[] = {auth, "Content-Type: application/json", NULL};
+    http_request("POST", path, headers, body, strlen(body), r);
+}
+
+/* Issue 8 §1: an anct_national machine client reads and revokes, but only a
+ * person creates clients, rotates secrets and grants a national role. */
+Test(clients, an_anct_machine_issues_no_credential_nor_national_role)
+{
+    struct client c, target;
+    create_client("anct_national", "{}", &c);
+    create_client("financeur", "{\"sirens\":[\"215800624\"]}", &target);
+    char *token = NULL, auth[4400], person[4400], body[600], sub[80], path[120], im[100];
+    cr_assert_eq(get_token(&c, c.secret, true, &token), 200);
+    token_header(auth, sizeof auth, token);
+    admin_header(person, sizeof person);
+    cr_assert_eq(call_with(token, "/api/v1/clients"), 200, "it still lists clients");
+    struct http_response r;
+    post_as(auth, "/api/v1/clients",
+            "{\"nom\":\"Portail\",\"role\":\"financeur\",\"perimetre\":{\"sirens\":"
+            "[\"215800624\"]}}",
+            &r);
+    http_expect_problem(&r, 403, "interdit");
+    cr_assert(strstr(json_string_value(json_object_get(r.json, "detail")), "client machine"),
+              HTTP_BODY, r.body);
+    http_response_release(&r);
+    snprintf(path, sizeof path, "/api/v1/clients/%s/secret", target.id);
+    snprintf(im, sizeof im, "If-Match: %s", target.etag);
+    const char *rotate[] = {auth, im, NULL};
+    http_request("POST", path, rotate, NULL, 0, &r);
+    http_expect_problem(&r, 403, "interdit");
+    http_response_release(&r);
+    static const char *const national[] = {"anct_national", "lecteur_national"};
+    for (size_t i = 0; i < 2; i++) {
+        token_unique_subject(sub, sizeof sub, national[i]);
+        snprintf(body, sizeof body,
+                 "{\"issuer\":\"%s\",\"subject\":\"%s\",\"role\":\"%s\",\"perimetre\":{}}",
+                 token_issuer(), sub, national[i]);
+        post_as(auth, "/api/v1/habilitations", body, &r);
+        http_expect_problem(&r, 403, "interdit");
+        cr_assert(strstr(json_string_value(json_object_get(r.json, "detail")), "rôle national"),
+                  HTTP_BODY, r.body);
+        http_response_release(&r);
+        /* A person may. */
+        post_as(person, "/api/v1/habilitations", body, &r);
+        cr_assert_eq(r.status, 201, "%s by a person: " HTTP_BODY, national[i], r.body);
+        http_response_release(&r);
+    }
+    /* The machine still grants a collectivité role. */
+    token_unique_subject(sub, sizeof sub, "agent");
+    snprintf(body, sizeof body,
+             "{\"issuer\":\"%s\",\"subject\":\"%s\",\"role\":\"collectivite_agent\","
+             "\"perimetre\":{\"sirens\":[\"215800624\"]}}",
+             token_issuer(), sub);
+    post_as(auth, "/api/v1/habilitations", body, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    http_response_release(&r);
+    cr_assert_eq(journal_rows(target.id, "client.renouveler_secret", NULL), 0);
+    free(token);
+}
+
+/* Issue 8 §1: lecteur_national, for portals that sync everything: a machine
+ * client reads the programme everywhere, administers nothing and writes
+ * nothing (403, never 404), and its journal leaves out the administration's
+ * entries. */
+Test(clients, a_lecteur_national_reads_everything_and_writes_nothing)
+{
+    struct client c;
+    create_client("lecteur_national", "{}", &c);
+    char *token = NULL, auth[4400];
+    cr_assert_eq(get_token(&c, c.secret, true, &token), 200);
+    token_header(auth, sizeof auth, token);
+    cr_assert_eq(call_with(token, "/api/v1/moi"), 200);
+    cr_assert_eq(call_with(token, "/api/v1/conventions"), 200);
+    cr_assert_eq(call_with(token, "/api/v1/statistiques/conventions"), 200);
+    cr_assert_eq(call_with(token, "/api/v1/comites"), 200);
+    cr_assert_eq(call_with(token, "/api/v1/habilitations"), 403);
+    cr_assert_eq(call_with(token, "/api/v1/clients"), 403);
+    struct http_response r;
+    const char *headers[] = {auth, NULL};
+    http_request("GET", "/api/v1/journal?limite=500", headers, NULL, 0, &r);
+    http_expect_json_ok(&r);
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(r.json, "elements"), i, e)
+    {
+        const char *type = json_string_value(json_object_get(e, "ressource_type"));
+        cr_assert(strcmp(type, "habilitation") != 0 && strcmp(type, "client") != 0,
+                  "administration entry %s in the lecteur's journal", type);
+    }
+    http_response_release(&r);
+    http_request("GET", "/api/v1/journal?ressource_type=client", headers, NULL, 0, &r);
+    http_expect_json_ok(&r);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "elements")), 0, HTTP_BODY, r.body);
+    http_response_release(&r);
+    post_as(auth, "/api/v1/organisations", "{\"nature\":\"etat\",\"nom\":\"Lecteur\"}", &r);
+    http_expect_problem(&r, 403, "interdit");
+    http_response_release(&r);
+    post_as(auth, "/api/v1/territoires", "{\"id_pvd\":\"pvd-27-58-999\",\"communes\":[\"58062\"]}",
+            &r);
+    http_expect_problem(&r, 403, "interdit");
+    http_response_release(&r);
+    free(token);
+}

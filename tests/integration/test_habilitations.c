@@ -155,6 +155,16 @@ Test(habilitations, prefecture_grants_collectivite_roles_inside_its_departements
     grant(&pref, other_sub, "prefecture_instructeur", "{\"departements\":[\"58\"]}", &r);
     http_expect_problem(&r, 403, "interdit");
     http_response_release(&r);
+    grant(&pref, other_sub, "lecteur_national", "{}", &r);
+    http_expect_problem(&r, 403, "interdit");
+    http_response_release(&r);
+    /* A national role has an empty perimeter. */
+    grant(&admin, other_sub, "lecteur_national", "{\"departements\":[\"58\"]}", &r);
+    http_expect_problem(&r, 422, "regle-non-respectee");
+    cr_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(r.json, "erreurs"), 0), "code")),
+                     "perimetre-incompatible", HTTP_BODY, r.body);
+    http_response_release(&r);
 
     /* It reads what it granted, and lists only habilitations of its départements. */
     char path[120];

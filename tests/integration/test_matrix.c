@@ -22,11 +22,13 @@ enum who {
     WHO_AGENT,    /* collectivite_agent */
     WHO_ELU,      /* collectivite_elu */
     WHO_FINANCEUR,
+    WHO_LECTEUR, /* lecteur_national: reads everything, writes nothing */
     WHO__COUNT
 };
 static const char *const who_names[] = {"anct_national",     "prefecture_instructeur",
                                         "prefecture_region", "collectivite_agent",
-                                        "collectivite_elu",  "financeur"};
+                                        "collectivite_elu",  "financeur",
+                                        "lecteur_national"};
 
 /* Perimeters: "inside" principals hold the Nièvre (58, région 27) or the commune
  * Château-Chinon (Ville) 215800624; "outside" ones the Rhône (69, région 84) or
@@ -38,6 +40,7 @@ static const char *const inside_perimeter[] = {
     "{\"sirens\":[\"215800624\"]}",
     "{\"sirens\":[\"215800624\"]}",
     "{\"sirens\":[\"215800624\"]}",
+    "{}",
 };
 static const char *const outside_perimeter[] = {
     "{}",
@@ -46,6 +49,7 @@ static const char *const outside_perimeter[] = {
     "{\"sirens\":[\"200033652\"]}",
     "{\"sirens\":[\"200033652\"]}",
     "{\"sirens\":[\"200033652\"]}",
+    "{}",
 };
 
 /* Expected status per (method, action): [who][0] inside, [who][1] outside. */
@@ -57,53 +61,58 @@ struct expectation {
 
 /* clang-format off */
 static const struct expectation expectations[] = {
-    /*                                          anct        pref_dep    pref_reg    agent       elu         financeur */
-    {"GET",    "moi.lire",              {{200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}}},
+    /*                                          anct        pref_dep    pref_reg    agent       elu         financeur   lecteur */
+    {"GET",    "moi.lire",              {{200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}}},
     /* list: préfectures see their perimeter's; other roles may not list */
-    {"GET",    "habilitation.lire",     {{200, 200}, {200, 200}, {200, 200}, {403, 403}, {403, 403}, {403, 403}}},
-    {"POST",   "habilitation.accorder", {{201, 201}, {201, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
-    {"DELETE", "habilitation.revoquer", {{200, 200}, {200, 404}, {403, 404}, {403, 404}, {403, 404}, {403, 404}}},
-    {"GET",    "journal.lire",          {{200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}}},
-    {"GET",    "client.gerer",          {{200, 200}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
-    {"POST",   "client.gerer",          {{201, 201}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
-    {"DELETE", "client.gerer",          {{200, 200}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
-    /* Issue 4 §1. Organisations: public reference data, written by all but financeurs. */
-    {"POST",   "organisation.ecrire",   {{201, 201}, {201, 201}, {201, 201}, {201, 201}, {201, 201}, {403, 403}}},
-    {"PATCH",  "organisation.ecrire",   {{200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}, {403, 403}}},
+    {"GET",    "habilitation.lire",     {{200, 200}, {200, 200}, {200, 200}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
+    {"POST",   "habilitation.accorder", {{201, 201}, {201, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
+    {"DELETE", "habilitation.revoquer", {{200, 200}, {200, 404}, {403, 404}, {403, 404}, {403, 404}, {403, 404}, {403, 403}}},
+    {"GET",    "journal.lire",          {{200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}}},
+    {"GET",    "client.gerer",          {{200, 200}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
+    {"POST",   "client.gerer",          {{201, 201}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
+    {"DELETE", "client.gerer",          {{200, 200}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
+    /* Issue 8 §1. Organisations are written where they act. POST re-creates the
+     * organisation of the commune 215800624 (Nièvre), so an allowed caller gets
+     * 409 conflit; PATCH renames the État signataire of the matrix convention
+     * (it acts in 58 through pvd-27-58-900): the ANCT and the préfectures of 58 /
+     * région 27 only (a collectivité's own organisation is a commune or EPCI,
+     * whose name is the referential's: test_organisations). */
+    {"POST",   "organisation.creer",    {{409, 409}, {409, 403}, {409, 403}, {409, 403}, {409, 403}, {403, 403}, {403, 403}}},
+    {"PATCH",  "organisation.ecrire",   {{200, 200}, {200, 403}, {200, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
     /* Territoires (R43): the ANCT or the préfecture of the département. POST
      * re-creates pvd-27-58-900, so an allowed caller gets 409 conflit. */
-    {"POST",   "territoire.ecrire",     {{409, 409}, {409, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
-    {"PATCH",  "territoire.ecrire",     {{200, 200}, {200, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
+    {"POST",   "territoire.ecrire",     {{409, 409}, {409, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
+    {"PATCH",  "territoire.ecrire",     {{200, 200}, {200, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
     /* Issue 4 §2. Conventions: the target is a SIGNED adhésion of pvd-27-58-900,
      * so that an allowed PATCH gets 409 (avenant-requis), an allowed signature
      * 409 (not en_signature), an allowed transition to brouillon 409 (no such
      * edge), an allowed creation 409 (an active adhésion exists); the list is
      * filtered by perimeter (200 for all). */
-    {"GET",    "convention.lire",       {{200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}}},
-    {"POST",   "convention.ecrire",     {{409, 409}, {403, 404}, {403, 404}, {409, 404}, {409, 404}, {403, 404}}},
-    {"PATCH",  "convention.ecrire",     {{409, 409}, {403, 404}, {403, 404}, {409, 404}, {409, 404}, {403, 404}}},
-    {"POST",   "convention.signer",     {{409, 409}, {409, 404}, {409, 404}, {403, 404}, {409, 404}, {409, 404}}},
-    {"POST",   "convention.transition", {{409, 409}, {409, 404}, {403, 404}, {409, 404}, {409, 404}, {403, 404}}},
-    {"GET",    "statistiques.lire",     {{200, 200}, {200, 200}, {200, 200}, {403, 403}, {403, 403}, {403, 403}}},
+    {"GET",    "convention.lire",       {{200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}}},
+    {"POST",   "convention.ecrire",     {{409, 409}, {403, 404}, {403, 404}, {409, 404}, {409, 404}, {403, 404}, {403, 403}}},
+    {"PATCH",  "convention.ecrire",     {{409, 409}, {403, 404}, {403, 404}, {409, 404}, {409, 404}, {403, 404}, {403, 403}}},
+    {"POST",   "convention.signer",     {{409, 409}, {409, 404}, {409, 404}, {403, 404}, {409, 404}, {409, 404}, {403, 403}}},
+    {"POST",   "convention.transition", {{409, 409}, {409, 404}, {403, 404}, {409, 404}, {409, 404}, {403, 404}, {403, 403}}},
+    {"GET",    "statistiques.lire",     {{200, 200}, {200, 200}, {200, 200}, {403, 403}, {403, 403}, {403, 403}, {200, 200}}},
     /* Issue 4 §3. Projet de territoire and comité (projet.lire / projet.ecrire), all on
      * pvd-27-58-900. GET and POST /api/v1/comites differ: see comites_status. */
-    {"GET",    "projet.lire",           {{200, 200}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 404}}},
-    {"POST",   "projet.ecrire",         {{201, 201}, {403, 404}, {403, 404}, {201, 404}, {201, 404}, {403, 404}}},
-    {"PATCH",  "projet.ecrire",         {{200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}}},
-    {"DELETE", "projet.ecrire",         {{204, 204}, {403, 404}, {403, 404}, {204, 404}, {204, 404}, {403, 404}}},
+    {"GET",    "projet.lire",           {{200, 200}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 200}}},
+    {"POST",   "projet.ecrire",         {{201, 201}, {403, 404}, {403, 404}, {201, 404}, {201, 404}, {403, 404}, {403, 403}}},
+    {"PATCH",  "projet.ecrire",         {{200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}}},
+    {"DELETE", "projet.ecrire",         {{204, 204}, {403, 404}, {403, 404}, {204, 404}, {204, 404}, {403, 404}, {403, 403}}},
 };
 /* The read of one habilitation by id (GET …/:id) differs from the list. */
 static const int read_one[WHO__COUNT][2] = {
-    {200, 200}, {200, 404}, {200, 404}, {403, 404}, {403, 404}, {403, 404}};
+    {200, 200}, {200, 404}, {200, 404}, {403, 404}, {403, 404}, {403, 404}, {403, 403}};
 /* The bulk import (dry run): a préfecture outside gets 200 with the line refused. */
 static const int import_status[WHO__COUNT][2] = {
-    {200, 200}, {200, 200}, {403, 403}, {403, 403}, {403, 403}, {403, 403}};
+    {200, 200}, {200, 200}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}};
 /* One convention (GET /conventions/:id, its versions): 404 outside. */
 static const int convention_read_one[WHO__COUNT][2] = {
-    {200, 200}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 404}};
+    {200, 200}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 200}};
 /* An avenant to the signed adhésion: created (201) by whoever may write. */
 static const int convention_avenant[WHO__COUNT][2] = {
-    {201, 201}, {403, 404}, {403, 404}, {201, 404}, {201, 404}, {403, 404}};
+    {201, 201}, {403, 404}, {403, 404}, {201, 404}, {201, 404}, {403, 404}, {403, 403}};
 /* clang-format on */
 
 struct principal_fixture {
@@ -320,8 +329,8 @@ static bool gv_target(const char *method, const char *path, char *url, size_t ur
  * territoire's comité, so an allowed caller gets 409 conflit. */
 static int comites_status(const char *method, int who, int outside)
 {
-    static const int post[WHO__COUNT][2] = {{409, 409}, {403, 404}, {403, 404},
-                                            {409, 404}, {409, 404}, {403, 404}};
+    static const int post[WHO__COUNT][2] = {{409, 409}, {403, 404}, {403, 404}, {409, 404},
+                                            {409, 404}, {403, 404}, {403, 403}};
     return strcmp(method, "GET") == 0 ? 200 : post[who][outside];
 }
 
@@ -368,14 +377,17 @@ static void new_target_client(char id[64], char etag[64])
     http_response_release(&r);
 }
 
-/* A fresh organisation without SIREN (nature etat) to rename. */
-static void new_target_organisation(char id[64], char etag[64])
+/* The État signataire of the matrix convention (setup_convention_fixture):
+ * it acts in the Nièvre; its current ETag. */
+static char matrix_etat[64];
+static void target_organisation(char id[64], char etag[64])
 {
+    char path[120];
     struct http_response r;
-    post_json(admin_header, "/api/v1/organisations",
-              "{\"nature\":\"etat\",\"nom\":\"Préfecture (cible)\"}", &r);
-    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
-    snprintf(id, 64, "%s", json_string_value(json_object_get(r.json, "id")));
+    snprintf(path, sizeof path, "/api/v1/organisations/%s", matrix_etat);
+    http_get(path, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    snprintf(id, 64, "%s", matrix_etat);
     snprintf(etag, 64, "%s", http_header(&r, "ETag"));
     http_response_release(&r);
 }
@@ -432,6 +444,7 @@ static void setup_convention_fixture(void)
               "{\"nature\":\"etat\",\"nom\":\"Préfecture de la Nièvre\"}", &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
     snprintf(etat, sizeof etat, "%s", json_string_value(json_object_get(r.json, "id")));
+    snprintf(matrix_etat, sizeof matrix_etat, "%s", etat);
     http_response_release(&r);
     snprintf(body, sizeof body,
              "{\"type\":\"adhesion\",\"id_pvd\":\"" MATRIX_TERRITOIRE "\",\"intitule\":"
@@ -491,7 +504,7 @@ static long exercise(const char *method, const char *path, const char *action, c
                  strstr(path, "/secret") ? "/secret" : "");
     }
     if (strstr(path, "/organisations/:id")) {
-        new_target_organisation(id, etag);
+        target_organisation(id, etag);
         snprintf(url, sizeof url, "/api/v1/organisations/%s", id);
     } else if (strstr(path, "/territoires/:id_pvd")) {
         territoire_etag(etag);
@@ -524,7 +537,7 @@ static long exercise(const char *method, const char *path, const char *action, c
             "{\"nom\":\"m\",\"role\":\"financeur\",\"perimetre\":{\"sirens\":[\"215800624\"]}}";
     }
     if (strcmp(method, "POST") == 0 && strcmp(path, "/api/v1/organisations") == 0) {
-        payload = "{\"nature\":\"etat\",\"nom\":\"Préfecture (matrice)\"}";
+        payload = "{\"siren\":\"215800624\",\"nature\":\"commune\"}";
     } else if (strcmp(method, "PATCH") == 0 && strstr(path, "/organisations/:id")) {
         payload = "{\"nom\":\"Préfecture renommée\"}";
     } else if (strcmp(method, "POST") == 0 && strcmp(path, "/api/v1/territoires") == 0) {

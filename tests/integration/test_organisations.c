@@ -167,3 +167,172 @@ Test(organisations, etat_without_siren_renamed_with_if_match)
     cr_assert_eq(json_array_size(json_object_get(r.json, "elements")), 1);
     http_response_release(&r);
 }
+
+/* ---- Issue 8 §1: an organisation is written where it acts --------------- */
+
+/* A person habilitated with role on perimetre (granted by the ANCT): its
+ * Authorization header in out. */
+static void person(const char *role, const char *perimetre, char *out, size_t size)
+{
+    char sub[80], body[600];
+    struct http_response r;
+    token_unique_subject(sub, sizeof sub, role);
+    snprintf(body, sizeof body,
+             "{\"issuer\":\"%s\",\"subject\":\"%s\",\"role\":\"%s\",\"perimetre\":%s}",
+             token_issuer(), sub, role, perimetre);
+    call("POST", "/api/v1/habilitations", body, NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    http_response_release(&r);
+    char *token = token_for(sub);
+    token_header(out, size, token);
+    free(token);
+}
+
+static void as(const char *auth, const char *method, const char *path, const char *body,
+               const char *extra, struct http_response *r)
+{
+    const char *headers[4] = {auth, NULL, NULL, NULL};
+    size_t n = 1;
+    if (body)
+        headers[n++] = "Content-Type: application/json";
+    if (extra)
+        headers[n++] = extra;
+    http_request(method, path, headers, body, body ? strlen(body) : 0, r);
+}
+
+/* The journal entries about organisation id that auth sees. */
+static size_t journal_seen(const char *auth, const char *id, const char *action)
+{
+    char path[200];
+    struct http_response r;
+    snprintf(path, sizeof path, "/api/v1/journal?ressource_type=organisation&ressource_id=%s", id);
+    as(auth, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    size_t n = 0, i;
+    json_t *e;
+    json_array_foreach(json_object_get(r.json, "elements"), i, e)
+    {
+        if (strcmp(json_string_value(json_object_get(e, "action")), action) == 0)
+            n++;
+    }
+    http_response_release(&r);
+    return n;
+}
+
+/* The État signataire of a convention of the Nièvre (territoire pvd-27-58-901,
+ * Clamecy 58079, SIREN 215800798, CC Haut Nivernais - Val d'Yonne 200067429):
+ * the préfecture of Saône-et-Loire (71) may not rename it (it did: 200, and the
+ * journal row named no département, so the Nièvre's never saw it); the
+ * Nièvre's may, and sees the change in its journal. */
+Test(organisations, prefecture_71_may_not_rename_the_etat_signataire_of_58)
+{
+    char p71[4400], p58[4400], path[120], im[100], etat[64], commune[64], body[1200];
+    struct http_response r;
+    person("prefecture_instructeur", "{\"departements\":[\"71\"]}", p71, sizeof p71);
+    person("prefecture_instructeur", "{\"departements\":[\"58\"]}", p58, sizeof p58);
+    call("POST", "/api/v1/territoires",
+         "{\"id_pvd\":\"pvd-27-58-901\",\"nom\":\"Clamecy\",\"communes\":[\"58079\"],"
+         "\"epcis\":[\"200067429\"],\"date_designation\":\"2020-12-15\"}",
+         NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    http_response_release(&r);
+    call("POST", "/api/v1/organisations", "{\"siren\":\"215800798\",\"nature\":\"commune\"}", NULL,
+         &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    snprintf(commune, sizeof commune, "%s", field(&r, "id"));
+    http_response_release(&r);
+    call("POST", "/api/v1/organisations",
+         "{\"nature\":\"etat\",\"nom\":\"Préfecture de la Nièvre (Clamecy)\"}", NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    snprintf(etat, sizeof etat, "%s", field(&r, "id"));
+    http_response_release(&r);
+    snprintf(body, sizeof body,
+             "{\"type\":\"adhesion\",\"id_pvd\":\"pvd-27-58-901\",\"intitule\":\"Adhésion de "
+             "Clamecy\",\"signataires\":[{\"organisation_id\":\"%s\",\"role\":\"beneficiaire\","
+             "\"representant_nom\":\"Maire\",\"representant_qualite\":\"Maire\","
+             "\"date_deliberation\":\"2024-01-02\"},{\"organisation_id\":\"%s\",\"role\":\"etat\","
+             "\"representant_nom\":\"Préfet\",\"representant_qualite\":\"Préfet\"}]}",
+             commune, etat);
+    call("POST", "/api/v1/conventions", body, NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    http_response_release(&r);
+
+    snprintf(path, sizeof path, "/api/v1/organisations/%s", etat);
+    http_get(path, &r);
+    snprintf(im, sizeof im, "If-Match: %s", http_header(&r, "ETag"));
+    http_response_release(&r);
+    /* 71: readable (public), so 403, never 404; nothing written. */
+    as(p71, "PATCH", path, "{\"nom\":\"Renommée par la Saône-et-Loire\"}", im, &r);
+    cr_assert_eq(r.status, 403, HTTP_BODY, r.body);
+    cr_assert_str_eq(field(&r, "code"), "interdit");
+    http_response_release(&r);
+    http_get(path, &r);
+    cr_assert_str_eq(field(&r, "nom"), "Préfecture de la Nièvre (Clamecy)");
+    http_response_release(&r);
+    /* 58: its préfecture renames it, and sees it in its journal; 71 does not. */
+    as(p58, "PATCH", path, "{\"nom\":\"Préfecture de la Nièvre\"}", im, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    http_response_release(&r);
+    cr_assert_eq(journal_seen(p58, etat, "organisation.modifier"), 1);
+    cr_assert_eq(journal_seen(p71, etat, "organisation.modifier"), 0);
+    char journal[200];
+    snprintf(journal, sizeof journal, "/api/v1/journal?ressource_type=organisation&ressource_id=%s",
+             etat);
+    call("GET", journal, NULL, NULL, &r);
+    json_t *last = json_array_get(json_object_get(r.json, "elements"), 0);
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(last, "departements"), 0)),
+                     "58", HTTP_BODY, r.body);
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(last, "territoires"), 0)),
+                     "pvd-27-58-901", HTTP_BODY, r.body);
+    http_response_release(&r);
+}
+
+/* Creation: a commune's organisation by the préfecture of its département
+ * only (403 elsewhere); an organisation acting nowhere yet (a new financeur)
+ * by any préfecture, journaled where its creator acts; renamed then by the
+ * ANCT only. A collectivité's own organisation passes the 403 gate (its name,
+ * the referential's, then refuses the change: 422). */
+Test(organisations, created_where_it_acts_and_acting_nowhere_is_the_anct_s)
+{
+    char p71[4400], p58[4400], elu[4400], path[120], im[100], id[64];
+    struct http_response r;
+    person("prefecture_instructeur", "{\"departements\":[\"71\"]}", p71, sizeof p71);
+    person("prefecture_instructeur", "{\"departements\":[\"58\"]}", p58, sizeof p58);
+    person("collectivite_elu", "{\"sirens\":[\"215800863\"]}", elu, sizeof elu);
+    /* Cosne-Cours-sur-Loire (58086, SIREN 215800863). */
+    as(p71, "POST", "/api/v1/organisations", "{\"siren\":\"215800863\",\"nature\":\"commune\"}",
+       NULL, &r);
+    cr_assert_eq(r.status, 403, HTTP_BODY, r.body);
+    http_response_release(&r);
+    as(p58, "POST", "/api/v1/organisations", "{\"siren\":\"215800863\",\"nature\":\"commune\"}",
+       NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    snprintf(path, sizeof path, "/api/v1/organisations/%s", field(&r, "id"));
+    snprintf(im, sizeof im, "If-Match: %s", http_header(&r, "ETag"));
+    http_response_release(&r);
+    as(p71, "PATCH", path, "{\"nom\":\"Cosne\"}", im, &r);
+    cr_assert_eq(r.status, 403, HTTP_BODY, r.body);
+    http_response_release(&r);
+    as(elu, "PATCH", path, "{\"nom\":\"Cosne\"}", im, &r);
+    expect_error(&r, 422, "nom-du-referentiel", "/nom");
+    http_response_release(&r);
+
+    /* Acting nowhere: created by the 71, seen in its journal, renamed by the ANCT only. */
+    as(p71, "POST", "/api/v1/organisations",
+       "{\"siren\":\"180020026\",\"nature\":\"operateur\",\"nom\":\"Banque des Territoires\"}",
+       NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    snprintf(id, sizeof id, "%s", field(&r, "id"));
+    snprintf(path, sizeof path, "/api/v1/organisations/%s", id);
+    snprintf(im, sizeof im, "If-Match: %s", http_header(&r, "ETag"));
+    http_response_release(&r);
+    cr_assert_eq(journal_seen(p71, id, "organisation.creer"), 1);
+    cr_assert_eq(journal_seen(p58, id, "organisation.creer"), 0);
+    as(p71, "PATCH", path, "{\"nom\":\"CDC\"}", im, &r);
+    cr_assert_eq(r.status, 403, HTTP_BODY, r.body);
+    cr_assert(strstr(field(&r, "detail"), "aucun territoire"), HTTP_BODY, r.body);
+    http_response_release(&r);
+    call("PATCH", path, "{\"nom\":\"Caisse des dépôts\"}", im, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    http_response_release(&r);
+}

@@ -122,6 +122,7 @@ static struct authz_principal principal_of(enum role role)
         add_siren(&p, SIREN_CDC);
         break;
     case ROLE_ANCT_NATIONAL:
+    case ROLE_LECTEUR_NATIONAL:
     case ROLE__COUNT:
         break;
     }
@@ -183,15 +184,18 @@ static const char *const where_names[WHERE__COUNT] = {"inside", "outside", "no t
 
 /* The decision matrix (see authz.h): role × action × {inside, outside, none}. */
 static const enum authz_decision matrix[ROLE__COUNT][ACTION__COUNT][WHERE__COUNT] = {
-    /* per role: {habilitation.lire, .accorder, .revoquer, client.gerer, journal.lire,
-     * organisation.ecrire, territoire.ecrire, convention.lire, .ecrire, .signer, .transition,
-     * statistiques.lire, projet.lire, .ecrire}, each {inside, outside, no target} */
+    /* per role: {habilitation.lire, .accorder, .revoquer, client.gerer, client.emettre,
+     * journal.lire, organisation.creer, organisation.ecrire, territoire.ecrire,
+     * convention.lire, .ecrire, .signer, .transition, statistiques.lire, projet.lire,
+     * .ecrire}, each {inside, outside, no target} */
     [ROLE_COLLECTIVITE_AGENT] = {{F, H, H},
                                  {F, F, F},
                                  {F, H, H},
                                  {F, F, F},
+                                 {F, F, F},
                                  {A, H, H},
-                                 {A, A, A},
+                                 {A, F, A},
+                                 {A, F, F},
                                  {F, F, F},
                                  {A, H, H},
                                  {A, H, H},
@@ -204,8 +208,10 @@ static const enum authz_decision matrix[ROLE__COUNT][ACTION__COUNT][WHERE__COUNT
                                {F, F, F},
                                {F, H, H},
                                {F, F, F},
+                               {F, F, F},
                                {A, H, H},
-                               {A, A, A},
+                               {A, F, A},
+                               {A, F, F},
                                {F, F, F},
                                {A, H, H},
                                {A, H, H},
@@ -218,8 +224,10 @@ static const enum authz_decision matrix[ROLE__COUNT][ACTION__COUNT][WHERE__COUNT
                                      {A, F, F},
                                      {A, H, H},
                                      {F, F, F},
+                                     {F, F, F},
                                      {A, H, H},
-                                     {A, A, A},
+                                     {A, F, A},
+                                     {A, F, F},
                                      {A, F, F},
                                      {A, H, H},
                                      {F, H, H},
@@ -232,8 +240,10 @@ static const enum authz_decision matrix[ROLE__COUNT][ACTION__COUNT][WHERE__COUNT
                                 {F, F, F},
                                 {F, H, H},
                                 {F, F, F},
+                                {F, F, F},
                                 {A, H, H},
-                                {A, A, A},
+                                {A, F, A},
+                                {A, F, F},
                                 {F, F, F},
                                 {A, H, H},
                                 {F, H, H},
@@ -246,7 +256,9 @@ static const enum authz_decision matrix[ROLE__COUNT][ACTION__COUNT][WHERE__COUNT
                         {F, F, F},
                         {F, H, H},
                         {F, F, F},
+                        {F, F, F},
                         {A, H, H},
+                        {F, F, F},
                         {F, F, F},
                         {F, F, F},
                         {A, H, H},
@@ -269,14 +281,32 @@ static const enum authz_decision matrix[ROLE__COUNT][ACTION__COUNT][WHERE__COUNT
                             {A, A, A},
                             {A, A, A},
                             {A, A, A},
+                            {A, A, A},
+                            {A, A, A},
                             {A, A, A}},
+    [ROLE_LECTEUR_NATIONAL] = {{F, F, F},
+                               {F, F, F},
+                               {F, F, F},
+                               {F, F, F},
+                               {F, F, F},
+                               {A, A, A},
+                               {F, F, F},
+                               {F, F, F},
+                               {F, F, F},
+                               {A, A, A},
+                               {F, F, F},
+                               {F, F, F},
+                               {F, F, F},
+                               {A, A, A},
+                               {A, A, A},
+                               {F, F, F}},
 };
 
 Test(authz_names, roles_round_trip)
 {
     static const char *const expected[ROLE__COUNT] = {
-        "collectivite_agent", "collectivite_elu", "prefecture_instructeur",
-        "prefecture_region",  "financeur",        "anct_national",
+        "collectivite_agent", "collectivite_elu", "prefecture_instructeur", "prefecture_region",
+        "financeur",          "anct_national",    "lecteur_national",
     };
     size_t i;
 
@@ -318,7 +348,9 @@ Test(authz_names, actions)
     cr_assert_str_eq(action_name(ACTION_HABILITATION_GRANT), "habilitation.accorder");
     cr_assert_str_eq(action_name(ACTION_HABILITATION_REVOKE), "habilitation.revoquer");
     cr_assert_str_eq(action_name(ACTION_CLIENT_MANAGE), "client.gerer");
+    cr_assert_str_eq(action_name(ACTION_CLIENT_ISSUE), "client.emettre");
     cr_assert_str_eq(action_name(ACTION_JOURNAL_READ), "journal.lire");
+    cr_assert_str_eq(action_name(ACTION_ORGANISATION_CREATE), "organisation.creer");
     cr_assert_str_eq(action_name(ACTION_ORGANISATION_WRITE), "organisation.ecrire");
     cr_assert_str_eq(action_name(ACTION_TERRITOIRE_WRITE), "territoire.ecrire");
     cr_assert_str_eq(action_name(ACTION_CONVENTION_READ), "convention.lire");
@@ -570,7 +602,10 @@ Test(authz_grants, every_granter_every_granted_role)
                               (r == ROLE_COLLECTIVITE_AGENT || r == ROLE_COLLECTIVITE_ELU);
             enum authz_decision want_in = anct || instr_coll ? AUTHZ_ALLOW : AUTHZ_FORBID;
             enum authz_decision want_out = anct ? AUTHZ_ALLOW : AUTHZ_FORBID;
-            enum authz_decision want_revoke_out = anct ? AUTHZ_ALLOW : AUTHZ_HIDE;
+            /* lecteur_national reads no habilitation anywhere: 403, never 404. */
+            enum authz_decision want_revoke_out = anct                         ? AUTHZ_ALLOW
+                                                  : g == ROLE_LECTEUR_NATIONAL ? AUTHZ_FORBID
+                                                                               : AUTHZ_HIDE;
             const char *gn = role_name((enum role)g), *rn = role_name((enum role)r);
 
             in.grant_role = out.grant_role = (enum role)r;
@@ -593,6 +628,7 @@ Test(authz_grants, rank_rule)
     static const int rank[ROLE__COUNT] = {
         [ROLE_COLLECTIVITE_AGENT] = 0,     [ROLE_COLLECTIVITE_ELU] = 0,  [ROLE_FINANCEUR] = 1,
         [ROLE_PREFECTURE_INSTRUCTEUR] = 2, [ROLE_PREFECTURE_REGION] = 2, [ROLE_ANCT_NATIONAL] = 3,
+        [ROLE_LECTEUR_NATIONAL] = 3,
     };
     size_t g, r;
 
@@ -767,8 +803,8 @@ Test(authz_perimeter, other_lists_are_ignored)
         struct authz_principal p = bare((enum role)r);
         struct authz_target t = inside_target();
 
-        if (r == ROLE_ANCT_NATIONAL)
-            continue;
+        if (r == ROLE_ANCT_NATIONAL || r == ROLE_LECTEUR_NATIONAL)
+            continue; /* national: no list matters */
         if (r != ROLE_PREFECTURE_INSTRUCTEUR)
             add_dep(&p, "69");
         if (r != ROLE_PREFECTURE_REGION)
@@ -808,4 +844,113 @@ Test(authz_perimeter, other_lists_are_ignored)
         cr_assert_eq(authz_decide(&aura, ACTION_HABILITATION_GRANT, &t), AUTHZ_FORBID);
         cr_assert_eq(authz_decide(&aura, ACTION_HABILITATION_REVOKE, &t), AUTHZ_FORBID);
     }
+}
+
+/* Issue 8 §1: an organisation is written where it acts. The État signataire
+ * of a convention of the Nièvre (58, région 27) acts in 58 only: the
+ * préfecture of Saône-et-Loire (71) may not rename it, the Nièvre's may, and
+ * so may the région 27's; a collectivité only for its own SIREN (not because
+ * it shares a territoire); an organisation acting nowhere: the ANCT only. */
+Test(authz_organisations, written_where_it_acts)
+{
+    static const char *const deps_58[] = {"58"};
+    static const char *const regs_27[] = {"27"};
+    static const char *const own[] = {SIREN_ST_SYMPHORIEN};
+    struct authz_target etat_58 = {
+        .departements = deps_58, .departement_count = 1, .regions = regs_27, .region_count = 1};
+    struct authz_target commune = {.departements = deps_69,
+                                   .departement_count = 1,
+                                   .regions = regs_84,
+                                   .region_count = 1,
+                                   .sirens = own,
+                                   .siren_count = 1};
+    struct authz_target nowhere = {.sirens = own, .siren_count = 1};
+    struct authz_principal p71 = prefecture("71", NULL), p58 = prefecture("58", NULL);
+    struct authz_principal r27 = bare(ROLE_PREFECTURE_REGION);
+    struct authz_principal elu = bare(ROLE_COLLECTIVITE_ELU), other = bare(ROLE_COLLECTIVITE_ELU);
+    struct authz_principal anct = bare(ROLE_ANCT_NATIONAL);
+
+    add_reg(&r27, "27");
+    add_siren(&elu, SIREN_ST_SYMPHORIEN);
+    add_terr(&other, TERR_69);
+    add_siren(&other, SIREN_CHEVRIERES);
+    cr_assert_eq(authz_decide(&p71, ACTION_ORGANISATION_WRITE, &etat_58), AUTHZ_FORBID);
+    cr_assert_eq(authz_decide(&p58, ACTION_ORGANISATION_WRITE, &etat_58), AUTHZ_ALLOW);
+    cr_assert_eq(authz_decide(&r27, ACTION_ORGANISATION_WRITE, &etat_58), AUTHZ_ALLOW);
+    cr_assert_eq(authz_decide(&elu, ACTION_ORGANISATION_WRITE, &etat_58), AUTHZ_FORBID);
+    cr_assert_eq(authz_decide(&anct, ACTION_ORGANISATION_WRITE, &etat_58), AUTHZ_ALLOW);
+    /* Its own users: the SIREN, not a shared territoire. */
+    cr_assert_eq(authz_decide(&elu, ACTION_ORGANISATION_WRITE, &commune), AUTHZ_ALLOW);
+    commune.territoire = TERR_69;
+    cr_assert_eq(authz_decide(&other, ACTION_ORGANISATION_WRITE, &commune), AUTHZ_ALLOW,
+                 "a target naming a territoire matches it: the handler passes none");
+    commune.territoire = NULL;
+    cr_assert_eq(authz_decide(&other, ACTION_ORGANISATION_WRITE, &commune), AUTHZ_FORBID);
+    /* Acting nowhere: a change is the ANCT's only; a creation anyone's but the
+     * financeur's and the lecteur's. */
+    cr_assert_eq(authz_decide(&p58, ACTION_ORGANISATION_WRITE, &nowhere), AUTHZ_FORBID);
+    cr_assert_eq(authz_decide(&elu, ACTION_ORGANISATION_WRITE, &nowhere), AUTHZ_ALLOW,
+                 "its own SIREN still makes it the elu's own organisation");
+    cr_assert_eq(authz_decide(&anct, ACTION_ORGANISATION_WRITE, &nowhere), AUTHZ_ALLOW);
+    cr_assert_eq(authz_decide(&p71, ACTION_ORGANISATION_CREATE, &nowhere), AUTHZ_ALLOW);
+    cr_assert_eq(authz_decide(&other, ACTION_ORGANISATION_CREATE, &nowhere), AUTHZ_ALLOW);
+    /* Creation of a commune's organisation: its préfecture, not another. */
+    cr_assert_eq(authz_decide(&p71, ACTION_ORGANISATION_CREATE, &etat_58), AUTHZ_FORBID);
+    cr_assert_eq(authz_decide(&p58, ACTION_ORGANISATION_CREATE, &etat_58), AUTHZ_ALLOW);
+    {
+        struct authz_principal f = principal_of(ROLE_FINANCEUR);
+        struct authz_principal l = bare(ROLE_LECTEUR_NATIONAL);
+
+        cr_assert_eq(authz_decide(&f, ACTION_ORGANISATION_CREATE, &nowhere), AUTHZ_FORBID);
+        cr_assert_eq(authz_decide(&l, ACTION_ORGANISATION_CREATE, &nowhere), AUTHZ_FORBID);
+        cr_assert_eq(authz_decide(&l, ACTION_ORGANISATION_WRITE, &etat_58), AUTHZ_FORBID);
+    }
+}
+
+/* Issue 8 §1: a machine client issues no credential and grants no national
+ * role, whatever its role; a person of the same role does. */
+Test(authz_machines, only_a_person_issues_credentials_and_national_roles)
+{
+    struct authz_principal person = bare(ROLE_ANCT_NATIONAL), machine = person;
+    struct authz_target t = {.has_grant_role = true};
+    size_t r;
+
+    machine.is_machine = true;
+    cr_assert_eq(authz_decide(&person, ACTION_CLIENT_ISSUE, NULL), AUTHZ_ALLOW);
+    cr_assert_eq(authz_decide(&machine, ACTION_CLIENT_ISSUE, NULL), AUTHZ_FORBID);
+    cr_assert_eq(authz_decide(&machine, ACTION_CLIENT_MANAGE, NULL), AUTHZ_ALLOW,
+                 "it still lists, reads and revokes clients");
+    for (r = 0; r < ROLE__COUNT; r++) {
+        bool national = r == ROLE_ANCT_NATIONAL || r == ROLE_LECTEUR_NATIONAL;
+
+        t.grant_role = (enum role)r;
+        cr_expect_eq(authz_decide(&person, ACTION_HABILITATION_GRANT, &t), AUTHZ_ALLOW, "%s",
+                     role_name((enum role)r));
+        cr_expect_eq(authz_decide(&machine, ACTION_HABILITATION_GRANT, &t),
+                     national ? AUTHZ_FORBID : AUTHZ_ALLOW, "machine grants %s",
+                     role_name((enum role)r));
+    }
+    t.has_grant_role = false;
+    cr_assert_eq(authz_decide(&machine, ACTION_HABILITATION_GRANT, &t), AUTHZ_FORBID);
+    cr_assert_eq(authz_decide(&machine, ACTION_HABILITATION_GRANT, NULL), AUTHZ_FORBID);
+    /* A machine préfecture still grants collectivité roles in its départements. */
+    {
+        struct authz_principal p = prefecture("69", NULL);
+        struct authz_target in = inside_target();
+
+        p.is_machine = true;
+        cr_assert_eq(authz_decide(&p, ACTION_HABILITATION_GRANT, &in), AUTHZ_ALLOW);
+    }
+}
+
+/* lecteur_national reads as the ANCT where reads are filtered in SQL. */
+Test(authz_names, lecteur_national_reads_as_anct)
+{
+    size_t r;
+
+    cr_assert_eq(role_reads_as(ROLE_LECTEUR_NATIONAL), ROLE_ANCT_NATIONAL);
+    for (r = 0; r < ROLE__COUNT; r++)
+        if (r != ROLE_LECTEUR_NATIONAL)
+            cr_assert_eq(role_reads_as((enum role)r), (enum role)r);
+    cr_assert_eq(role_reads_as(ROLE__COUNT), ROLE__COUNT);
 }
