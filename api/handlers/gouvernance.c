@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../db/convention_repository.h"
+#include "../../db/territoire_lock.h"
 #include "../auth.h"
 #include "../query.h"
 #include "../xalloc.h"
@@ -88,6 +89,7 @@ bool gouv_if_match_or_reply(struct request_ctx *ctx, const struct _u_request *re
 }
 
 struct gouv_work {
+    const char *id_pvd; /* the object's territoire, locked first */
     enum projet_objet kind;
     enum gouv_op op;
     const char *key;
@@ -100,8 +102,10 @@ struct gouv_work {
     struct rule_report r9; /* deletion refused: R9 would no longer hold */
 };
 
-/* After a deletion in tx: when the territoire's cadre is validated (R9
- * locked), R9 must still hold; otherwise fills w->r9. */
+/* After a deletion in tx, under the territoire lock that the transition to
+ * validee_comite also takes (so that the two serialize): when the
+ * territoire's cadre is validated (R9 locked), R9 must still hold on the
+ * rows as they are in tx; otherwise fills w->r9. */
 static enum db_result r9_still_holds(struct db_tx *tx, struct gouv_work *w, struct db_error *err)
 {
     bool found;
@@ -125,6 +129,9 @@ static enum db_result gouv_unit(struct db_tx *tx, void *arg, struct db_error *er
     projet_row_release(&w->after);
     w->stale = false;
     rule_report_init(&w->r9);
+    r = territoire_lock(tx, w->id_pvd, err); /* lock order: territoire_lock.h */
+    if (r != DB_OK)
+        return r;
     if (w->op != GOUV_CREER) {
         char etag[24];
         r = projet_lock(tx, w->kind, w->key, &w->before, err);
@@ -163,6 +170,7 @@ void gouv_mutate_and_reply(struct request_ctx *ctx, const struct _u_request *req
     struct journal_scope jscope = territoire_scope_journal(scope);
     struct gouv_work w;
     memset(&w, 0, sizeof w);
+    w.id_pvd = scope->id_pvd;
     w.kind = kind;
     w.op = op;
     w.key = key;

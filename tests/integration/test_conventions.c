@@ -15,11 +15,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../support/fixtures.h"
 #include "../support/http_client.h"
@@ -728,6 +730,146 @@ Test(conventions, r9_validation_by_the_comite_needs_axes_with_indicateurs)
     http_response_release(&r);
     send(&t.agent, "GET", one, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, "the indicateur is still there " HTTP_BODY, r.body);
+    http_response_release(&r);
+}
+
+/* ---- R9 under concurrency: two connections, one held at a chosen point ---- */
+
+/* A request sent from its own thread. */
+struct async_request {
+    const struct who *w;
+    const char *method, *path, *if_match, *body;
+    struct http_response r;
+    volatile int done;
+    pthread_t thread;
+};
+
+static void *async_run(void *arg)
+{
+    struct async_request *a = arg;
+    send(a->w, a->method, a->path, a->if_match, a->body, &a->r);
+    a->done = 1;
+    return NULL;
+}
+
+static void async_start(struct async_request *a)
+{
+    a->done = 0;
+    cr_assert_eq(pthread_create(&a->thread, NULL, async_run, a), 0);
+}
+
+/* The backend pid of the first session blocked by backend `by` (0 when none
+ * yet), waiting at most ~10 s for one to appear unless `until` gets done. */
+static int blocked_by(PGconn *c, int by, const struct async_request *until)
+{
+    char pid_text[16];
+    snprintf(pid_text, sizeof pid_text, "%d", by);
+    const char *params[1] = {pid_text};
+    for (int i = 0; i < 1000 && !(until && until->done); i++) {
+        PGresult *res = PQexecParams(c,
+                                     "SELECT pid FROM pg_stat_activity "
+                                     "WHERE $1::int = ANY (pg_blocking_pids(pid)) LIMIT 1",
+                                     1, NULL, params, NULL, NULL, 0);
+        cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+        int pid = PQntuples(res) ? atoi(PQgetvalue(res, 0, 0)) : 0;
+        PQclear(res);
+        if (pid)
+            return pid;
+        usleep(10000);
+    }
+    return 0;
+}
+
+static void exec_ok(PGconn *c, const char *sql, const char *param)
+{
+    const char *params[1] = {param};
+    PGresult *res = PQexecParams(c, sql, param ? 1 : 0, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    cr_assert(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+    PQclear(res);
+}
+
+/* The validation by the comité (R9 read: one axe, one indicateur) is held
+ * on the convention's row lock by another session while the deletion of that
+ * indicateur runs; then released. Whatever the interleaving, R9 holds
+ * afterwards: either the deletion is refused (422 R9) or the validation is.
+ * Before the fix, the validation read the axes on another connection before
+ * its transaction and the deletion read the cadre's état without a lock:
+ * both committed (200 and 204), leaving a validated cadre whose axe has no
+ * indicateur. */
+Test(conventions, r9_holds_when_deleting_an_indicateur_races_the_validation)
+{
+    struct terr t;
+    struct conv a, c;
+    struct http_response r;
+    /* Gueugnon (71230), ville principale of EPCI 200070316. */
+    terr_init(&t, "pvd-27-71-913", "71230", "217102300", "Gueugnon", "200070316", "71");
+    char body[3000];
+    adhesion_body(&t, body, sizeof body);
+    create(&t.agent, body, &a, &r);
+    http_response_release(&r);
+    cadre_body(&t, NULL, body, sizeof body);
+    create(&t.agent, body, &c, &r);
+    http_response_release(&r);
+    transition_ok(&t.agent, &c, "en_concertation");
+    axe(t.id_pvd, 1, 1);
+    char path[160], one[160], etag[64];
+    snprintf(path, sizeof path, "/api/v1/territoires/%s/axes-strategiques", t.id_pvd);
+    send(&t.agent, "GET", path, NULL, NULL, &r);
+    snprintf(path, sizeof path, "/api/v1/axes-strategiques/%s/indicateurs",
+             str(json_array_get(json_object_get(r.json, "elements"), 0), "id"));
+    http_response_release(&r);
+    send(&t.agent, "GET", path, NULL, NULL, &r);
+    snprintf(one, sizeof one, "/api/v1/indicateurs/%s",
+             str(json_array_get(json_object_get(r.json, "elements"), 0), "id"));
+    http_response_release(&r);
+    send(&t.agent, "GET", one, NULL, NULL, &r);
+    snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
+    http_response_release(&r);
+
+    /* The held point: another session locks the cadre's row. */
+    PGconn *holder = db(), *watch = db();
+    exec_ok(holder, "BEGIN", NULL);
+    exec_ok(holder, "SELECT 1 FROM conventions WHERE id = $1::uuid FOR UPDATE", c.id);
+    char tpath[160];
+    conv_path(&c, "/transitions", tpath);
+    struct async_request validation = {.w = &t.elu,
+                                       .method = "POST",
+                                       .path = tpath,
+                                       .if_match = c.etag,
+                                       .body = "{\"vers\":\"validee_comite\"}"};
+    async_start(&validation);
+    int validation_pid = blocked_by(watch, PQbackendPID(holder), NULL);
+    cr_assert(validation_pid, "the validation waits on the held row lock");
+    /* The deletion runs while the validation is held: it either completes
+     * (nothing serializes it with the validation) or waits behind it. */
+    struct async_request deletion = {
+        .w = &t.agent, .method = "DELETE", .path = one, .if_match = etag};
+    async_start(&deletion);
+    blocked_by(watch, validation_pid, &deletion);
+    exec_ok(holder, "COMMIT", NULL);
+    pthread_join(validation.thread, NULL);
+    pthread_join(deletion.thread, NULL);
+    PQfinish(holder);
+    PQfinish(watch);
+
+    long v = validation.r.status, d = deletion.r.status;
+    cr_assert((v == 200 && d == 422) || (v == 422 && d == 204),
+              "exactly one of them: validation %ld " HTTP_BODY " deletion %ld " HTTP_BODY, v,
+              validation.r.body, d, deletion.r.body);
+    if (d == 422)
+        expect_rule(&deletion.r, "R9", "indicateur-manquant", "/axes_strategiques/0/indicateurs");
+    else
+        expect_rule(&validation.r, "R9", "indicateur-manquant", "/axes_strategiques/0/indicateurs");
+    http_response_release(&validation.r);
+    http_response_release(&deletion.r);
+    refresh(&t.agent, &c, &r);
+    const char *etat = str(r.json, "etat");
+    bool validated = strcmp(etat, "validee_comite") == 0;
+    http_response_release(&r);
+    send(&t.agent, "GET", one, NULL, NULL, &r);
+    cr_assert(!validated || r.status == 200, "a validated cadre keeps its indicateur (%s, %ld)",
+              etat, r.status);
     http_response_release(&r);
 }
 
