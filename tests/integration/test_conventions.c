@@ -155,6 +155,19 @@ static int journal_rows_by(const char *id, const char *action, const char *acteu
     return n;
 }
 
+/* The count(*) of sql with two text parameters. */
+static int db_count(const char *sql, const char *p1, const char *p2)
+{
+    PGconn *c = db();
+    const char *params[2] = {p1, p2};
+    PGresult *res = PQexecParams(c, sql, 2, NULL, params, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+    int n = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(c);
+    return n;
+}
+
 static int journal_rows(const char *id, const char *action)
 {
     return journal_rows_by(id, action, NULL);
@@ -516,6 +529,17 @@ Test(conventions, a_whole_life_adhesion_then_cadre_signed_on_time)
     cr_assert(json_is_false(json_object_get(r.json, "en_retard")));
     http_response_release(&r);
     cr_assert_eq(journal_rows(a.id, "convention.transition"), 3);
+    /* The automatic edge is the service's, in the transaction (and under the
+     * request id) of the cadre's signature, not the élu's who signed. */
+    cr_assert_eq(
+        db_count("SELECT count(*) FROM journal r JOIN journal s ON s.request_id = r.request_id "
+                 "WHERE r.ressource_id = $1 AND r.action = 'convention.transition' "
+                 "AND r.apres->>'etat' = 'relayee' AND r.acteur = 'systeme:conventions' "
+                 "AND r.role IS NULL AND s.ressource_id = $2 "
+                 "AND s.action = 'convention.transition' AND s.apres->>'etat' = 'signee' "
+                 "AND s.acteur LIKE 'oidc:%'",
+                 a.id, c.id),
+        1, "relayee journaled by systeme:conventions with the signature's request_id");
 
     /* The journal through the API. */
     snprintf(path, sizeof path, "/api/v1/journal?ressource_type=convention&ressource_id=%s", c.id);
@@ -1495,9 +1519,18 @@ Test(conventions, a_signed_cadre_past_its_date_fin_becomes_echue_once)
     refresh(&t.prefecture, &c, &r);
     cr_assert_str_eq(str(r.json, "etat"), "echue", HTTP_BODY, r.body);
     cr_assert_eq(json_array_size(json_object_get(r.json, "transitions_possibles")), 0);
+    cr_assert_str_eq(str(r.json, "motif"), "Échue : date de fin du 2022-12-31 dépassée.",
+                     "the edge carries its reason, as any transition " HTTP_BODY, r.body);
     http_response_release(&r);
     cr_assert_eq(journal_rows_by(c.id, "convention.transition", "systeme:echeances"), 1,
                  "one journaled edge, whoever applied it (command or the server's tick)");
+    /* The journal row has the shape of every transition's: before and after. */
+    cr_assert_eq(db_count("SELECT count(*) FROM journal WHERE ressource_id = $1 "
+                          "AND action = 'convention.transition' AND acteur = $2 "
+                          "AND avant->>'etat' = 'signee' AND apres->>'etat' = 'echue' "
+                          "AND apres->>'motif' IS NOT NULL AND 'pvd-27-71-912' = ANY (territoires)",
+                          c.id, "systeme:echeances"),
+                 1);
     /* The territoire stays conventionné. */
     send(&t.prefecture, "GET", "/api/v1/territoires/pvd-27-71-912", NULL, NULL, &r);
     cr_assert_str_eq(str(r.json, "etat"), "conventionne", HTTP_BODY, r.body);
