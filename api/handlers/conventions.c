@@ -101,7 +101,7 @@ void handle_create_convention(const struct _u_request *req, struct _u_response *
         type == CONVENTION_CADRE
             ? "Ce territoire a déjà une convention-cadre active (ni échue ni résiliée)."
             : "Ce territoire a déjà une convention d'adhésion active (non abandonnée)."};
-    if (convention_mutate_or_reply(ctx, req, res, create_unit, &work, NULL, NULL, &active)) {
+    if (convention_mutate_or_reply(ctx, req, res, NULL, create_unit, &work, NULL, NULL, &active)) {
         http_set_location(res, "/api/v1/conventions/", work.created.id);
         convention_send(req, res, ctx, 201, &work.created, &scope, NULL);
     }
@@ -362,7 +362,8 @@ void handle_update_convention(const struct _u_request *req, struct _u_response *
     static const struct convention_conflict doublon = {
         "/signataires", "signataire-en-double",
         "Une organisation figure deux fois avec le même rôle."};
-    if (convention_mutate_or_reply(ctx, req, res, update_unit, &work, &work.stale, NULL, &doublon))
+    if (convention_mutate_or_reply(ctx, req, res, row.id, update_unit, &work, &work.stale, NULL,
+                                   &doublon))
         convention_send(req, res, ctx, 200, &work.after, &scope, NULL);
     convention_row_release(&work.after);
 out:

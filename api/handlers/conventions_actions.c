@@ -187,7 +187,8 @@ void handle_sign_convention(const struct _u_request *req, struct _u_response *re
     work.by = ctx->principal->acteur;
     work.revision = row.revision;
     work.scope = &jscope;
-    if (convention_mutate_or_reply(ctx, req, res, signature_unit, &work, &work.stale, NULL, NULL))
+    if (convention_mutate_or_reply(ctx, req, res, row.id, signature_unit, &work, &work.stale, NULL,
+                                   NULL))
         convention_send(req, res, ctx, 200, &work.after, &scope, NULL);
     convention_row_release(&work.after);
 out:
@@ -321,7 +322,7 @@ void handle_transition_convention(const struct _u_request *req, struct _u_respon
     work.rq.motif = in.motif;
     programme_today(&work.rq.today);
     work.rq.scope = &jscope;
-    if (convention_mutate_or_reply(ctx, req, res, transition_unit, &work, &work.stale,
+    if (convention_mutate_or_reply(ctx, req, res, row.id, transition_unit, &work, &work.stale,
                                    &work.violations, NULL))
         convention_send(req, res, ctx, 200, &work.after, &scope, &work.warnings);
     convention_row_release(&work.after);
@@ -467,7 +468,8 @@ void handle_create_avenant(const struct _u_request *req, struct _u_response *res
     work.date_signature = d;
     work.revision = row.revision;
     work.scope = &jscope;
-    if (convention_mutate_or_reply(ctx, req, res, avenant_unit, &work, &work.stale, NULL, NULL)) {
+    if (convention_mutate_or_reply(ctx, req, res, row.id, avenant_unit, &work, &work.stale, NULL,
+                                   NULL)) {
         char location[120];
         snprintf(location, sizeof location, "/api/v1/conventions/%s/versions/%d", row.id,
                  work.after.numero_version);

@@ -88,8 +88,8 @@ bool convention_write_begin_or_reply(struct request_ctx *ctx, const struct _u_re
 }
 
 bool convention_mutate_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                struct _u_response *res, db_mutation_fn unit, void *work,
-                                const bool *stale, const struct rule_report *violations,
+                                struct _u_response *res, const char *id, db_mutation_fn unit,
+                                void *work, const bool *stale, const struct rule_report *violations,
                                 const struct convention_conflict *conflict)
 {
     struct journal_actor actor = auth_journal_actor(ctx);
@@ -99,7 +99,7 @@ bool convention_mutate_or_reply(struct request_ctx *ctx, const struct _u_request
     if (r == DB_CONFLICT && violations && rule_report_any(violations))
         programme_respond_violations(ctx, req, res, violations);
     else if (r == DB_CONFLICT && stale && *stale)
-        convention_respond_stale(ctx, req, res);
+        convention_respond_stale(ctx, req, res, id);
     else if (r == DB_CONFLICT && conflict)
         convention_respond_conflict(ctx, req, res, conflict->pointer, conflict->code,
                                     conflict->detail);
@@ -207,10 +207,22 @@ void convention_send(const struct _u_request *req, struct _u_response *res, stru
 }
 
 void convention_respond_stale(struct request_ctx *ctx, const struct _u_request *req,
-                              struct _u_response *res)
+                              struct _u_response *res, const char *id)
 {
     respond_problem(ctx, req, res, PROBLEM_PRECONDITION_ECHOUEE,
                     "La convention a changé pendant votre requête (ETag périmé) : relisez-la.");
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    struct convention_row row;
+    if (!id || db_pool_acquire(ctx->app->pool, &conn, &err) != DB_OK)
+        return; /* the 412 stands without the current ETag */
+    if (convention_get(conn, id, &row, &err) == DB_OK) {
+        char etag[24];
+        convention_etag(&row, etag);
+        u_map_put(res->map_header, "ETag", etag);
+        convention_row_release(&row);
+    }
+    db_pool_release(ctx->app->pool, conn);
 }
 
 void convention_respond_conflict(struct request_ctx *ctx, const struct _u_request *req,

@@ -187,6 +187,9 @@ void gouv_mutate_and_reply(struct request_ctx *ctx, const struct _u_request *req
     } else if (r == DB_CONFLICT && w.stale) {
         respond_problem(ctx, req, res, PROBLEM_PRECONDITION_ECHOUEE,
                         "La ressource a changé depuis votre lecture : relisez-la (ETag).");
+        char current[24];
+        http_etag(w.before.json, strlen(w.before.json), current);
+        u_map_put(res->map_header, "ETag", current); /* the row as locked */
     } else if (r == DB_CONFLICT) {
         respond_problem(ctx, req, res, PROBLEM_CONFLIT, what_409);
     } else if (r == DB_NOT_FOUND) {

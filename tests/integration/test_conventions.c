@@ -813,6 +813,27 @@ static void exec_ok(PGconn *c, const char *sql, const char *param)
     PQclear(res);
 }
 
+/* The held point: another session locks convention held_id's row; `first`
+ * is sent and waits on that lock (checked in pg_stat_activity); `second` is
+ * sent and either completes (nothing serializes it with `first`) or waits
+ * behind `first`; then the row is released and both answers awaited. */
+static void race(const char *held_id, struct async_request *first, struct async_request *second)
+{
+    PGconn *holder = db(), *watch = db();
+    exec_ok(holder, "BEGIN", NULL);
+    exec_ok(holder, "SELECT 1 FROM conventions WHERE id = $1::uuid FOR UPDATE", held_id);
+    async_start(first);
+    int first_pid = blocked_by(watch, PQbackendPID(holder), NULL);
+    cr_assert(first_pid, "the first request waits on the held row lock");
+    async_start(second);
+    blocked_by(watch, first_pid, second);
+    exec_ok(holder, "COMMIT", NULL);
+    pthread_join(first->thread, NULL);
+    pthread_join(second->thread, NULL);
+    PQfinish(holder);
+    PQfinish(watch);
+}
+
 /* The validation by the comité (R9 read: one axe, one indicateur) is held
  * on the convention's row lock by another session while the deletion of that
  * indicateur runs; then released. Whatever the interleaving, R9 holds
@@ -851,10 +872,6 @@ Test(conventions, r9_holds_when_deleting_an_indicateur_races_the_validation)
     snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
     http_response_release(&r);
 
-    /* The held point: another session locks the cadre's row. */
-    PGconn *holder = db(), *watch = db();
-    exec_ok(holder, "BEGIN", NULL);
-    exec_ok(holder, "SELECT 1 FROM conventions WHERE id = $1::uuid FOR UPDATE", c.id);
     char tpath[160];
     conv_path(&c, "/transitions", tpath);
     struct async_request validation = {.w = &t.elu,
@@ -862,20 +879,9 @@ Test(conventions, r9_holds_when_deleting_an_indicateur_races_the_validation)
                                        .path = tpath,
                                        .if_match = c.etag,
                                        .body = "{\"vers\":\"validee_comite\"}"};
-    async_start(&validation);
-    int validation_pid = blocked_by(watch, PQbackendPID(holder), NULL);
-    cr_assert(validation_pid, "the validation waits on the held row lock");
-    /* The deletion runs while the validation is held: it either completes
-     * (nothing serializes it with the validation) or waits behind it. */
     struct async_request deletion = {
         .w = &t.agent, .method = "DELETE", .path = one, .if_match = etag};
-    async_start(&deletion);
-    blocked_by(watch, validation_pid, &deletion);
-    exec_ok(holder, "COMMIT", NULL);
-    pthread_join(validation.thread, NULL);
-    pthread_join(deletion.thread, NULL);
-    PQfinish(holder);
-    PQfinish(watch);
+    race(c.id, &validation, &deletion);
 
     long v = validation.r.status, d = deletion.r.status;
     cr_assert((v == 200 && d == 422) || (v == 422 && d == 204),
@@ -894,6 +900,58 @@ Test(conventions, r9_holds_when_deleting_an_indicateur_races_the_validation)
     send(&t.agent, "GET", one, NULL, NULL, &r);
     cr_assert(!validated || r.status == 200, "a validated cadre keeps its indicateur (%s, %ld)",
               etat, r.status);
+    http_response_release(&r);
+}
+
+/* R5 under concurrency: the signature of the cadre (its adhésion read signee)
+ * is held on the cadre's row while the adhésion is résiliée (signee →
+ * abandonnee). Afterwards, never a signed cadre whose adhésion is
+ * abandonnée: either the résiliation is refused (the adhésion went relayee
+ * meanwhile: 412/409) or the signature is (422 R5). Before the fix the
+ * signature read its adhésion before its transaction: both committed. */
+Test(conventions, r5_holds_when_the_adhesion_is_resiliee_during_the_cadre_signature)
+{
+    struct terr t;
+    struct conv a, c;
+    struct http_response r;
+    /* Iguerande (71238), ville principale of EPCI 247103864. */
+    terr_init(&t, "pvd-27-71-914", "71238", "217102383", "Iguerande", "247103864", "71");
+    adhesion_signed(&t, &a, "2021-03-01", "2021-03-08", "2021-03-09", "2021-03-10");
+    axe(t.id_pvd, 1, 1);
+    char ids[3][40];
+    cadre_to_signature(&t, NULL, &c, ids);
+    sign_ok(&t.elu, &c, ids[0], "2022-05-02", "2022-04-01");
+    sign_ok(&t.elu, &c, ids[1], "2022-05-02", "2022-04-02");
+    sign_ok(&t.prefecture, &c, ids[2], "2022-05-03", NULL);
+    char cpath[160], apath[160];
+    conv_path(&c, "/transitions", cpath);
+    conv_path(&a, "/transitions", apath);
+    struct async_request signature = {.w = &t.prefecture,
+                                      .method = "POST",
+                                      .path = cpath,
+                                      .if_match = c.etag,
+                                      .body = "{\"vers\":\"signee\"}"};
+    struct async_request resiliation = {.w = &t.prefecture,
+                                        .method = "POST",
+                                        .path = apath,
+                                        .if_match = a.etag,
+                                        .body =
+                                            "{\"vers\":\"abandonnee\",\"motif\":\"Résiliation\"}"};
+    race(c.id, &signature, &resiliation);
+    long s = signature.r.status, x = resiliation.r.status;
+    cr_assert((s == 200 && (x == 412 || x == 409)) || (s == 422 && x == 200),
+              "exactly one of them: signature %ld " HTTP_BODY " résiliation %ld " HTTP_BODY, s,
+              signature.r.body, x, resiliation.r.body);
+    if (s == 422)
+        expect_rule(&signature.r, "R5", "convention-adhesion-non-signee", "/adhesion_id");
+    http_response_release(&signature.r);
+    http_response_release(&resiliation.r);
+    refresh(&t.prefecture, &c, &r);
+    bool signed_cadre = strcmp(str(r.json, "etat"), "signee") == 0;
+    http_response_release(&r);
+    refresh(&t.prefecture, &a, &r);
+    cr_assert(!signed_cadre || strcmp(str(r.json, "etat"), "relayee") == 0,
+              "a signed cadre's adhésion is relayee " HTTP_BODY, r.body);
     http_response_release(&r);
 }
 
