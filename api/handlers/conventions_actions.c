@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../db/territoire_lock.h"
 #include "../auth.h"
 #include "../cursor.h"
 #include "../json_spec.h"
@@ -80,7 +81,7 @@ static const struct json_field signature_fields[] = {
 };
 
 struct signature_work {
-    const char *id, *signataire_id, *date_signature, *date_deliberation, *reference, *by;
+    const char *id, *id_pvd, *signataire_id, *date_signature, *date_deliberation, *reference, *by;
     long revision;
     const struct journal_scope *scope;
     struct convention_row after;
@@ -91,6 +92,9 @@ static enum db_result signature_unit(struct db_tx *tx, void *ctx, struct db_erro
 {
     struct signature_work *w = ctx;
     convention_row_release(&w->after);
+    enum db_result r = territoire_lock(tx, w->id_pvd, err); /* lock order: territoire_lock.h */
+    if (r != DB_OK)
+        return r;
     return convention_record_signature(tx, w->id, w->revision, w->signataire_id, w->date_signature,
                                        w->date_deliberation, w->reference, w->by, w->scope,
                                        &w->after, &w->stale, err);
@@ -180,6 +184,7 @@ void handle_sign_convention(const struct _u_request *req, struct _u_response *re
     struct signature_work work;
     memset(&work, 0, sizeof work);
     work.id = row.id;
+    work.id_pvd = row.id_pvd;
     work.signataire_id = target->id;
     work.date_signature = sig;
     work.date_deliberation = in.has_date_deliberation ? delib : NULL;
@@ -358,17 +363,45 @@ static const struct json_field avenant_fields[] = {
 };
 
 struct avenant_work {
-    const char *id, *doc, *objet, *date_signature;
+    const char *id, *id_pvd, *doc, *objet, *date_signature;
     long revision;
+    const json_t *modifications;
     const struct journal_scope *scope;
+    struct rule_report violations; /* R6, R7, R10 of a cadre as the avenant leaves it */
     struct convention_row after;
     bool stale;
 };
 
+static void apply_modifications(const json_t *m, struct convention_input *in,
+                                struct secteur_ort *secteurs);
+
+/* R6 reads the territoire's EPCI and its ville principale: checked on the
+ * rows read in the write, under the territoire lock (the territoire PATCH
+ * takes it too). */
 static enum db_result avenant_unit(struct db_tx *tx, void *ctx, struct db_error *err)
 {
     struct avenant_work *w = ctx;
+    struct convention_row row;
     convention_row_release(&w->after);
+    rule_report_init(&w->violations);
+    enum db_result r =
+        convention_lock_for_rules(tx, w->id_pvd, w->id, w->revision, &row, &w->stale, err);
+    if (r != DB_OK)
+        return r;
+    if (row.type == CONVENTION_CADRE) {
+        struct signataire sigs[CONVENTION_MAX_SIGNATAIRES];
+        struct secteur_ort sect[CONVENTION_MAX_SECTEURS];
+        struct convention_input input;
+        convention_input_of(&row, &input, sigs);
+        apply_modifications(w->modifications, &input, sect);
+        convention_r6_check(&input, &w->violations);  /* R6: vaut_ort may have been switched on */
+        convention_r7_check(&input, &w->violations);  /* R7 */
+        convention_r10_check(&input, &w->violations); /* R10 */
+        prefix_pointers(&w->violations, 0, "/modifications");
+    }
+    convention_row_release(&row);
+    if (rule_report_any(&w->violations))
+        return DB_CONFLICT; /* rolled back: nothing written */
     return convention_avenant(tx, w->id, w->revision, w->doc, w->objet, w->date_signature, w->scope,
                               &w->after, &w->stale, err);
 }
@@ -444,18 +477,6 @@ void handle_create_avenant(const struct _u_request *req, struct _u_response *res
     if (row.has_date_signature && date_compare(in.date_signature, row.date_signature) < 0)
         rule_report_add(&violations, "", "avenant-anterieur-convention", "/date_signature",
                         "Un avenant ne peut être signé (%s) avant la convention qu'il modifie.", d);
-    if (row.type == CONVENTION_CADRE) {
-        struct signataire sigs[CONVENTION_MAX_SIGNATAIRES];
-        struct secteur_ort sect[CONVENTION_MAX_SECTEURS];
-        struct convention_input input;
-        convention_input_of(&row, &input, sigs);
-        apply_modifications(in.modifications, &input, sect);
-        size_t from = violations.count;
-        convention_r6_check(&input, &violations);  /* R6: vaut_ort may have been switched on */
-        convention_r7_check(&input, &violations);  /* R7 */
-        convention_r10_check(&input, &violations); /* R10 */
-        prefix_pointers(&violations, from, "/modifications");
-    }
     if (!programme_rules_hold_or_reply(ctx, req, res, &violations))
         goto out;
     doc = json_dumps(in.modifications, JSON_COMPACT);
@@ -463,13 +484,15 @@ void handle_create_avenant(const struct _u_request *req, struct _u_response *res
     struct avenant_work work;
     memset(&work, 0, sizeof work);
     work.id = row.id;
+    work.id_pvd = row.id_pvd;
+    work.modifications = in.modifications;
     work.doc = doc;
     work.objet = in.objet;
     work.date_signature = d;
     work.revision = row.revision;
     work.scope = &jscope;
-    if (convention_mutate_or_reply(ctx, req, res, row.id, avenant_unit, &work, &work.stale, NULL,
-                                   NULL)) {
+    if (convention_mutate_or_reply(ctx, req, res, row.id, avenant_unit, &work, &work.stale,
+                                   &work.violations, NULL)) {
         char location[120];
         snprintf(location, sizeof location, "/api/v1/conventions/%s/versions/%d", row.id,
                  work.after.numero_version);
