@@ -126,15 +126,12 @@ static const char besoins_sql[] =
     "JOIN signataires s ON s.convention_id = cv.id JOIN organisations o ON o.id = "
     "s.organisation_id WHERE cv.id_pvd = $1 AND cv.type = 'adhesion' AND cv.etat <> 'abandonnee'";
 
-enum db_result comite_besoins_load(struct db_pool *pool, const char *id_pvd,
+static enum db_result besoins_read(struct db_conn *conn, const char *id_pvd,
                                    struct comite_besoins *out, struct db_error *err)
 {
-    struct db_conn *conn = NULL;
     memset(out, 0, sizeof *out);
-    enum db_result r = db_pool_acquire(pool, &conn, err);
-    if (r != DB_OK)
-        return r;
     const char *params[1] = {id_pvd};
+    enum db_result r;
     PGresult *res = PQexecParams(conn->pg, besoins_sql, 1, NULL, params, NULL, NULL, 0);
     r = db_result_from_pg(conn, res, err);
     for (int i = 0; r == DB_OK && i < PQntuples(res); i++) {
@@ -161,11 +158,47 @@ enum db_result comite_besoins_load(struct db_pool *pool, const char *id_pvd,
         }
     }
     PQclear(res);
-    db_pool_release(pool, conn);
     return r;
 }
 
-struct comite_exigences comite_exigences_view(struct comite_besoins *b)
+static struct comite_exigences comite_exigences_view(struct comite_besoins *b);
+
+enum db_result comite_r40_in_tx(struct db_tx *tx, const char *id_pvd, const char *body_json,
+                                struct rule_report *violations, struct db_error *err)
+{
+    struct comite_besoins besoins;
+    enum db_result r = besoins_read(tx->conn, id_pvd, &besoins, err);
+    if (r != DB_OK)
+        return r;
+    const char *params[1] = {body_json};
+    PGresult *res = PQexecParams(
+        tx->conn->pg,
+        "SELECT e.m->>'qualite', coalesce(o.siren::text, '') FROM "
+        "jsonb_array_elements($1::jsonb->'membres') WITH ORDINALITY AS e(m, n) "
+        "LEFT JOIN organisations o ON o.id = (e.m->>'organisation_id')::uuid ORDER BY e.n",
+        1, NULL, params, NULL, NULL, 0);
+    r = db_result_from_pg(tx->conn, res, err);
+    size_t count = 0;
+    struct comite_membre membres[COMITE_MEMBRES_MAX];
+    for (int i = 0; r == DB_OK && i < PQntuples(res) && count < COMITE_MEMBRES_MAX; i++) {
+        memset(&membres[count], 0, sizeof membres[count]);
+        if (!comite_membre_kind_parse(PQgetvalue(res, i, 0), &membres[count].kind)) {
+            r = DB_FAILED; /* the handler validated the body: a bug */
+            break;
+        }
+        snprintf(membres[count].siren, sizeof membres[count].siren, "%s", PQgetvalue(res, i, 1));
+        count++;
+    }
+    PQclear(res);
+    if (r == DB_OK) {
+        struct comite_exigences exigences = comite_exigences_view(&besoins);
+        comite_r40_check(membres, count, &exigences, violations);
+    }
+    return r;
+}
+
+/* The exigences view of b: pointers into b itself. */
+static struct comite_exigences comite_exigences_view(struct comite_besoins *b)
 {
     for (size_t i = 0; i < b->commune_count; i++)
         b->commune_ptrs[i] = b->communes[i];

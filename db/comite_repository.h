@@ -33,11 +33,10 @@ enum db_result decision_insert(struct db_tx *tx, const char *seance_id, const ch
 
 #define COMITE_EXIGENCES_MAX 64
 
-/* What R40 requires of territoire id_pvd's comité, read in one go: its
- * communes' SIRENs (from the referential), its EPCIs' SIRENs, and the
- * signataires of its adhésion that is not abandonnee (none when there is
- * none). Value type; `exigences` points into the struct itself (fill it with
- * comite_exigences_view on the copy you keep). Lists longer than
+/* What R40 requires of a territoire's comité, read in one go: its communes'
+ * SIRENs (from the referential), its EPCIs' SIRENs, and the signataires of
+ * its adhésion that is not abandonnee (none when there is none). Value type;
+ * the pointer arrays point into the struct itself. Lists longer than
  * COMITE_EXIGENCES_MAX are truncated (no territoire comes near). */
 struct comite_besoins {
     char communes[COMITE_EXIGENCES_MAX][10];
@@ -49,9 +48,17 @@ struct comite_besoins {
     const char *commune_ptrs[COMITE_EXIGENCES_MAX];
     const char *epci_ptrs[COMITE_EXIGENCES_MAX];
 };
-enum db_result comite_besoins_load(struct db_pool *pool, const char *id_pvd,
-                                   struct comite_besoins *out, struct db_error *err);
-struct comite_exigences comite_exigences_view(struct comite_besoins *b);
+
+#define COMITE_MEMBRES_MAX 100
+
+/* R40 (comite_r40_check) of the comité body body_json (validated: membres
+ * with a known qualite and, when given, an existing organisation's UUID; at
+ * most COMITE_MEMBRES_MAX) on territoire id_pvd, with what R40 requires read
+ * in tx: call it under the territoire lock (territoire_lock.h), which the
+ * adhésion's writes also take. Violations are appended; DB_OK or the
+ * failure. */
+enum db_result comite_r40_in_tx(struct db_tx *tx, const char *id_pvd, const char *body_json,
+                                struct rule_report *violations, struct db_error *err);
 
 /* The territoire of convention id: DB_NOT_FOUND when there is none (or id is
  * not a UUID). */

@@ -8,6 +8,7 @@
 
 #include "habilitation_repository.h"
 #include "pgutil.h"
+#include "territoire_lock.h"
 
 #define UUID_RE "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
@@ -37,7 +38,7 @@ static const char main_sql[] =
     "coalesce((CASE WHEN c.type = 'adhesion' THEN c.date_limite_convention_cadre "
     "ELSE a.date_limite_convention_cadre END)::text, ''), c.en_retard, coalesce(a.etat, ''), "
     "coalesce(a.date_signature::text, ''), coalesce(ep.siren, ''), coalesce(vp.siren, ''), "
-    "convention_representation(c)::text "
+    "convention_representation(c)::text, coalesce(c.date_fin::text, '') "
     "FROM conventions c LEFT JOIN conventions a ON a.id = c.adhesion_id "
     "LEFT JOIN LATERAL (SELECT te.siren::text AS siren FROM territoire_epcis te "
     "WHERE te.id_pvd = c.id_pvd ORDER BY te.rang LIMIT 1) ep ON true "
@@ -70,6 +71,7 @@ static enum db_result fill_main(const PGresult *res, struct convention_row *out)
     snprintf(out->siren_epci, sizeof out->siren_epci, "%s", PQgetvalue(res, 0, 15));
     snprintf(out->siren_ville_principale, sizeof out->siren_ville_principale, "%s",
              PQgetvalue(res, 0, 16));
+    out->has_date_fin = opt_date(PQgetvalue(res, 0, 18), &out->date_fin);
     out->json = pg_strdup(PQgetvalue(res, 0, 17));
     return out->json ? DB_OK : DB_FAILED;
 }
@@ -218,7 +220,8 @@ static enum db_result journal_change(struct db_tx *tx, const char *action, const
     return journal_record(tx, &e, err);
 }
 
-/* Locks the row and compares its revision with the one the caller checked. */
+/* Locks the row and compares its revision with the one the caller checked
+ * (revision < 0: locks without comparing). */
 static enum db_result lock_revision(struct db_tx *tx, const char *id, long revision, bool *stale,
                                     struct db_error *err)
 {
@@ -230,7 +233,7 @@ static enum db_result lock_revision(struct db_tx *tx, const char *id, long revis
              &r, err);
     if (r == DB_OK && PQntuples(res) == 0)
         r = DB_NOT_FOUND;
-    else if (r == DB_OK && strtol(PQgetvalue(res, 0, 0), NULL, 10) != revision) {
+    else if (r == DB_OK && revision >= 0 && strtol(PQgetvalue(res, 0, 0), NULL, 10) != revision) {
         *stale = true;
         r = DB_CONFLICT;
     }
@@ -367,61 +370,197 @@ static enum db_result freeze_version(struct db_tx *tx, const char *id, const cha
                    4, params, err);
 }
 
-enum db_result convention_transition(struct db_tx *tx, const char *id, long revision,
-                                     const struct convention_change *change,
-                                     const struct journal_scope *scope,
-                                     struct convention_row *after, bool *stale,
-                                     struct db_error *err)
+/* Appends entry in tx under another actor than tx's (an automatic edge
+ * journaled by the service within a caller's transaction). */
+static enum db_result journal_record_as(struct db_tx *tx, const struct journal_actor *actor,
+                                        const struct journal_entry *entry, struct db_error *err)
 {
-    struct convention_row before;
-    memset(after, 0, sizeof *after);
-    enum db_result r = lock_revision(tx, id, revision, stale, err);
-    if (r == DB_OK)
-        r = convention_get(tx->conn, id, &before, err);
-    if (r != DB_OK)
-        return r;
-    const char *params[6] = {id,
-                             change->vers,
-                             change->motif,
-                             change->date_signature,
-                             change->date_limite,
-                             change->en_retard ? "true" : "false"};
-    r = command(tx->conn,
-                "UPDATE conventions SET etat = $2, motif = $3, "
-                "date_signature = coalesce($4::date, date_signature), "
-                "date_limite_convention_cadre = coalesce($5::date, date_limite_convention_cadre), "
-                "en_retard = CASE WHEN $2 = 'signee' THEN $6::boolean ELSE en_retard END, "
-                "revision = revision + 1, modifie_le = now() WHERE id = $1::uuid",
-                6, params, err);
-    if (r == DB_OK && strcmp(change->vers, "signee") == 0)
-        r = freeze_version(tx, id, NULL, change->date_signature, err);
-    if (r == DB_OK)
-        r = read_and_journal(tx, "convention.transition", id, before.json, scope, after, err);
-    convention_row_release(&before);
+    const struct journal_actor *own = tx->actor;
+    tx->actor = actor;
+    enum db_result r = journal_record(tx, entry, err);
+    tx->actor = own;
     return r;
 }
 
-enum db_result convention_relay_adhesion(struct db_tx *tx, const char *adhesion_id,
-                                         const struct journal_scope *scope, struct db_error *err)
+/* The automatic edge signee → relayee of adhésion adhesion_id (its cadre was
+ * just signed in tx): nothing when it is not signee. Locked after the cadre
+ * (lock order of territoire_lock.h), journaled by "systeme:conventions" with
+ * the request id of tx's actor. */
+static enum db_result relay_adhesion(struct db_tx *tx, const char *adhesion_id,
+                                     const struct journal_scope *scope, struct db_error *err)
 {
     struct convention_row before, after;
-    enum db_result r = convention_get(tx->conn, adhesion_id, &before, err);
+    bool stale;
+    enum db_result r = lock_revision(tx, adhesion_id, -1, &stale, err);
+    if (r == DB_OK)
+        r = convention_get(tx->conn, adhesion_id, &before, err);
     if (r != DB_OK)
         return r;
-    if (before.etat != CONVENTION_SIGNEE) {
+    if (!convention_transition_exists(before.type, before.etat, CONVENTION_RELAYEE)) {
         convention_row_release(&before);
         return DB_OK;
     }
     const char *params[1] = {adhesion_id};
     r = command(tx->conn,
-                "UPDATE conventions SET etat = 'relayee', revision = revision + 1, "
+                "UPDATE conventions SET etat = 'relayee', motif = NULL, revision = revision + 1, "
                 "modifie_le = now() WHERE id = $1::uuid",
                 1, params, err);
+    if (r == DB_OK)
+        r = convention_get(tx->conn, adhesion_id, &after, err);
     if (r == DB_OK) {
-        r = read_and_journal(tx, "convention.transition", adhesion_id, before.json, scope, &after,
-                             err);
+        struct journal_actor systeme = {"systeme:conventions",
+                                        NULL,
+                                        NULL,
+                                        NULL,
+                                        NULL,
+                                        tx->actor ? tx->actor->request_id : NULL};
+        struct journal_entry e = {
+            "convention.transition", "convention", adhesion_id, before.json, after.json, *scope};
+        r = journal_record_as(tx, &systeme, &e, err);
         convention_row_release(&after);
     }
+    convention_row_release(&before);
+    return r;
+}
+
+void convention_input_of(const struct convention_row *row, struct convention_input *in,
+                         struct signataire *signataires)
+{
+    memset(in, 0, sizeof *in);
+    for (size_t i = 0; i < row->signataire_count; i++)
+        signataires[i] = row->signataires[i].s;
+    in->type = row->type;
+    in->signataires = signataires;
+    in->signataire_count = row->signataire_count;
+    in->vaut_ort = row->vaut_ort;
+    in->adhesion_etat = row->adhesion_etat;
+    in->adhesion_has_date_signature = row->adhesion_has_date_signature;
+    in->adhesion_date_signature = row->adhesion_date_signature;
+    in->siren_epci = row->siren_epci;
+    in->siren_ville_principale = row->siren_ville_principale;
+    in->secteurs = row->secteurs;
+    in->secteur_count = row->secteur_count;
+    in->volet_habitat = row->volet_habitat;
+    in->has_section_habitat_prive = row->has_section_habitat_prive;
+}
+
+enum db_result convention_lock_for_rules(struct db_tx *tx, const char *id_pvd, const char *id,
+                                         long revision, struct convention_row *row, bool *stale,
+                                         struct db_error *err)
+{
+    memset(row, 0, sizeof *row);
+    *stale = false;
+    enum db_result r = territoire_lock(tx, id_pvd, err);
+    if (r == DB_OK)
+        r = lock_revision(tx, id, revision, stale, err);
+    if (r == DB_OK)
+        r = convention_get(tx->conn, id, row, err);
+    if (r == DB_OK && strcmp(row->id_pvd, id_pvd) != 0) {
+        convention_row_release(row);
+        *stale = true;
+        r = DB_CONFLICT; /* not the territoire locked (an id_pvd never changes) */
+    }
+    return r;
+}
+
+/* What a transition writes besides the state. */
+struct convention_change {
+    const char *vers;           /* state name */
+    const char *motif;          /* or NULL */
+    const char *date_signature; /* YYYY-MM-DD or NULL */
+    const char *date_limite;    /* YYYY-MM-DD or NULL */
+    bool en_retard;
+};
+
+/* The rules of entering `to` (domain/convention.h), on rows read in tx under
+ * the territoire lock; fills the change to write. */
+static enum db_result transition_rules(struct db_tx *tx, const struct convention_row *row,
+                                       const struct convention_transition_request *rq,
+                                       struct convention_change *change, char sig_text[11],
+                                       char limite_text[11], struct rule_report *violations,
+                                       struct rule_report *warnings, struct db_error *err)
+{
+    if (rq->to == CONVENTION_SIGNEE) {
+        struct signataire sigs[CONVENTION_MAX_SIGNATAIRES];
+        struct convention_input input;
+        struct date sig;
+        bool late = false;
+        convention_input_of(row, &input, sigs);
+        convention_check_signature(&input, rq->today, violations, warnings, &late);
+        if (!rule_report_any(violations) &&
+            convention_date_signature(input.signataires, input.signataire_count, &sig)) {
+            date_format(sig, sig_text);
+            change->date_signature = sig_text;
+            if (row->type == CONVENTION_ADHESION) {
+                date_format(convention_r4_date_limite(sig), limite_text);
+                change->date_limite = limite_text;
+            }
+        }
+        change->en_retard = late;
+    } else if (rq->to == CONVENTION_VALIDEE_COMITE) {
+        struct axe_strategique axes[CONVENTION_MAX_AXES];
+        size_t count = 0;
+        enum db_result r =
+            convention_axes(tx->conn, row->id_pvd, axes, CONVENTION_MAX_AXES, &count, err);
+        if (r != DB_OK)
+            return r;
+        convention_r9_check(axes, count, violations); /* R9 */
+    }
+    return DB_OK;
+}
+
+enum db_result
+convention_transition_checked(struct db_tx *tx, const struct convention_transition_request *rq,
+                              struct rule_report *violations, struct rule_report *warnings,
+                              struct convention_row *after, bool *stale, struct db_error *err)
+{
+    struct convention_row before;
+    rule_report_init(violations);
+    rule_report_init(warnings);
+    memset(after, 0, sizeof *after);
+    enum db_result r =
+        convention_lock_for_rules(tx, rq->id_pvd, rq->id, rq->revision, &before, stale, err);
+    if (r != DB_OK)
+        return r;
+    /* The state machine, on the row as locked: an automatic caller decides
+     * here; an HTTP caller decided on this same revision. */
+    if (!convention_transition_exists(before.type, before.etat, rq->to) ||
+        (rq->to == CONVENTION_ECHUE &&
+         !(before.has_date_fin &&
+           convention_echue(before.type, before.etat, before.date_fin, rq->today)))) {
+        convention_row_release(&before);
+        *stale = true;
+        return DB_CONFLICT;
+    }
+    struct convention_change change = {convention_etat_name(rq->to), rq->motif, NULL, NULL, false};
+    char sig_text[11], limite_text[11];
+    r = transition_rules(tx, &before, rq, &change, sig_text, limite_text, violations, warnings,
+                         err);
+    if (r == DB_OK && rule_report_any(violations))
+        r = DB_CONFLICT; /* rolled back: a rule does not hold */
+    const char *params[6] = {rq->id,
+                             change.vers,
+                             change.motif,
+                             change.date_signature,
+                             change.date_limite,
+                             change.en_retard ? "true" : "false"};
+    if (r == DB_OK)
+        r = command(
+            tx->conn,
+            "UPDATE conventions SET etat = $2, motif = $3, "
+            "date_signature = coalesce($4::date, date_signature), "
+            "date_limite_convention_cadre = coalesce($5::date, date_limite_convention_cadre), "
+            "en_retard = CASE WHEN $2 = 'signee' THEN $6::boolean ELSE en_retard END, "
+            "revision = revision + 1, modifie_le = now() WHERE id = $1::uuid",
+            6, params, err);
+    if (r == DB_OK && rq->to == CONVENTION_SIGNEE)
+        r = freeze_version(tx, rq->id, NULL, change.date_signature, err);
+    if (r == DB_OK)
+        r = read_and_journal(tx, "convention.transition", rq->id, before.json, rq->scope, after,
+                             err);
+    if (r == DB_OK && rq->to == CONVENTION_SIGNEE && before.type == CONVENTION_CADRE &&
+        before.adhesion_id[0])
+        r = relay_adhesion(tx, before.adhesion_id, rq->scope, err);
     convention_row_release(&before);
     return r;
 }

@@ -1,8 +1,11 @@
 /* Storage of conventions d'adhésion and conventions-cadres (issue #4 §2),
  * their signataires, secteurs d'intervention and signed versions, with the
  * lists and follow-up figures. Reads take a connection; writes take a
- * journaled transaction (db/mutation.h) and journal themselves. The rules are
- * not checked here (domain/convention.h, by the handlers).
+ * journaled transaction (db/mutation.h) and journal themselves. The rules
+ * are domain/convention.h's pure functions; those that read other rows than
+ * the convention's own (R4–R6 and R9 at a transition, R5 at a cadre's
+ * creation) are fed here, with rows read in the writing transaction under
+ * the territoire lock (territoire_lock.h), never on another connection.
  *
  * Concurrency: every write takes the revision the caller checked its rules
  * and If-Match against; when the row has moved on, the write returns
@@ -44,7 +47,9 @@ struct convention_row {
     struct date date_signature;
     bool has_date_limite; /* adhésion: its R4 limit; cadre: its adhésion's */
     struct date date_limite;
-    bool en_retard; /* stored flag (a cadre signed late) */
+    bool en_retard;    /* stored flag (a cadre signed late) */
+    bool has_date_fin; /* cadre: its date_fin, when set */
+    struct date date_fin;
     /* cadre: its adhésion (R4, R5) */
     enum convention_etat adhesion_etat;
     bool adhesion_has_date_signature;
@@ -122,27 +127,49 @@ enum db_result convention_record_signature(struct db_tx *tx, const char *id, lon
                                            struct convention_row *after, bool *stale,
                                            struct db_error *err);
 
-/* A state change. On entering signee: date_signature, date_limite (adhésion;
- * NULL otherwise) and en_retard are set and version 1 is frozen in
- * convention_versions. Journals "convention.transition". */
-struct convention_change {
-    const char *vers;           /* state name */
-    const char *motif;          /* or NULL */
-    const char *date_signature; /* YYYY-MM-DD or NULL */
-    const char *date_limite;    /* YYYY-MM-DD or NULL */
-    bool en_retard;
-};
-enum db_result convention_transition(struct db_tx *tx, const char *id, long revision,
-                                     const struct convention_change *change,
-                                     const struct journal_scope *scope,
-                                     struct convention_row *after, bool *stale,
-                                     struct db_error *err);
+/* The convention_input of the domain checks from a stored row (signataires,
+ * secteurs, adhésion, R6 SIRENs). Pointers into row and signataires (room
+ * for CONVENTION_MAX_SIGNATAIRES). */
+void convention_input_of(const struct convention_row *row, struct convention_input *in,
+                         struct signataire *signataires);
 
-/* The automatic edge signee → relayee of an adhésion whose cadre was just
- * signed (journaled as "convention.transition"); nothing when it is not
- * signee. */
-enum db_result convention_relay_adhesion(struct db_tx *tx, const char *adhesion_id,
-                                         const struct journal_scope *scope, struct db_error *err);
+/* The start of a write whose rules read other rows than the convention's:
+ * territoire_lock(id_pvd), then convention id locked (FOR UPDATE) with its
+ * revision compared (revision < 0: not compared), then read into *row in tx
+ * (owned: convention_row_release; nothing held on failure). DB_CONFLICT with
+ * *stale when the revision moved on (or id is not id_pvd's), DB_NOT_FOUND. */
+enum db_result convention_lock_for_rules(struct db_tx *tx, const char *id_pvd, const char *id,
+                                         long revision, struct convention_row *row, bool *stale,
+                                         struct db_error *err);
+
+/* A state change, the one path of every edge (POST …/transitions and the
+ * automatic echue edge): convention_lock_for_rules, then in tx the state
+ * machine (convention_transition_exists; for echue, convention_echue on the
+ * locked row and rq->today) — else DB_CONFLICT with *stale —, then the rules
+ * of the target state on rows read in tx: at signee R4–R8, R10
+ * (convention_check_signature: violations, and warnings for R4), at
+ * validee_comite R9 on the territoire's axes and indicateurs — violations
+ * give DB_CONFLICT with *stale false and nothing written. Then the write:
+ * etat, motif, revision + 1; entering signee also sets date_signature,
+ * date_limite (adhésion) and en_retard and freezes version 1; journaled
+ * "convention.transition" (before/after) by tx's actor. A cadre entering
+ * signee moves its adhésion signee → relayee in the same transaction,
+ * journaled by "systeme:conventions" with the request id of tx's actor.
+ * violations and warnings are reset first (the unit may run again); *after
+ * is owned by the caller (convention_row_release). */
+struct convention_transition_request {
+    const char *id_pvd; /* the convention's territoire, locked first */
+    const char *id;
+    long revision; /* the one the caller decided on; < 0: the current one */
+    enum convention_etat to;
+    const char *motif; /* or NULL */
+    struct date today;
+    const struct journal_scope *scope;
+};
+enum db_result
+convention_transition_checked(struct db_tx *tx, const struct convention_transition_request *rq,
+                              struct rule_report *violations, struct rule_report *warnings,
+                              struct convention_row *after, bool *stale, struct db_error *err);
 
 /* An avenant: writes doc's content, numero_version + 1, and freezes the new
  * version (objet, date_signature). Journals "convention.ecrire". */

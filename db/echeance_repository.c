@@ -2,10 +2,12 @@
 #include "echeance_repository.h"
 
 #include <libpq-fe.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../domain/convention.h"
+#include "convention_repository.h"
 #include "mutation.h"
 #include "pgutil.h"
 #include "territoire_scope.h"
@@ -13,45 +15,31 @@
 struct expiry {
     const char *id;
     const char *id_pvd;
-    bool moved;
+    const char *date_fin;
+    struct date today;
+    bool moved, stale;
 };
 
+/* One convention through the transition path of every edge
+ * (convention_transition_checked: territoire lock, state machine and
+ * convention_echue on the locked row, revision + 1, journal). */
 static enum db_result expire_one(struct db_tx *tx, void *arg, struct db_error *err)
 {
     struct expiry *x = arg;
-    const char *params[1] = {x->id};
     x->moved = false;
-    PGresult *res = PQexecParams(tx->conn->pg,
-                                 "SELECT convention_representation(c)::text FROM conventions c "
-                                 "WHERE c.id = $1::uuid AND c.type = 'cadre' AND c.etat = 'signee' "
-                                 "FOR UPDATE",
-                                 1, NULL, params, NULL, NULL, 0);
-    enum db_result r = db_result_from_pg(tx->conn, res, err);
-    if (r == DB_OK && PQntuples(res) != 1)
-        r = DB_NOT_FOUND; /* changed meanwhile: nothing to do, rolled back */
-    char *avant = r == DB_OK ? pg_strdup(PQgetvalue(res, 0, 0)) : NULL;
-    PQclear(res);
+    struct territoire_scope scope;
+    enum db_result r = territoire_scope_load(tx->conn, x->id_pvd, &scope, err);
     if (r != DB_OK)
         return r;
-    res = PQexecParams(tx->conn->pg,
-                       "UPDATE conventions c SET etat = 'echue', revision = revision + 1, "
-                       "modifie_le = now() WHERE c.id = $1::uuid "
-                       "RETURNING convention_representation(c)::text",
-                       1, NULL, params, NULL, NULL, 0);
-    r = db_result_from_pg(tx->conn, res, err);
-    if (r == DB_OK && PQntuples(res) != 1)
-        r = DB_FAILED;
-    struct territoire_scope scope;
-    if (r == DB_OK)
-        r = territoire_scope_load(tx->conn, x->id_pvd, &scope, err);
-    if (r == DB_OK) {
-        struct journal_entry e = {
-            "convention.transition",         "convention", x->id, avant, PQgetvalue(res, 0, 0),
-            territoire_scope_journal(&scope)};
-        r = journal_record(tx, &e, err);
-    }
-    PQclear(res);
-    free(avant);
+    char motif[80];
+    snprintf(motif, sizeof motif, "Échue : date de fin du %s dépassée.", x->date_fin);
+    struct journal_scope jscope = territoire_scope_journal(&scope);
+    struct convention_transition_request rq = {x->id_pvd, x->id,    -1,     CONVENTION_ECHUE,
+                                               motif,     x->today, &jscope};
+    struct rule_report violations, warnings;
+    struct convention_row after;
+    r = convention_transition_checked(tx, &rq, &violations, &warnings, &after, &x->stale, err);
+    convention_row_release(&after);
     if (r == DB_OK)
         x->moved = true;
     return r;
@@ -82,10 +70,15 @@ enum db_result echeances_appliquer(struct db_pool *pool, struct date today, size
         if (!date_parse(PQgetvalue(res, i, 2), &fin) ||
             !convention_echue(CONVENTION_CADRE, CONVENTION_SIGNEE, fin, today))
             continue;
-        struct expiry x = {PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), false};
+        struct expiry x = {PQgetvalue(res, i, 0),
+                           PQgetvalue(res, i, 1),
+                           PQgetvalue(res, i, 2),
+                           today,
+                           false,
+                           false};
         r = db_run_mutation(pool, DB_ISOLATION_READ_COMMITTED, &actor, expire_one, &x, err);
-        if (r == DB_NOT_FOUND)
-            r = DB_OK;
+        if (r == DB_NOT_FOUND || (r == DB_CONFLICT && x.stale))
+            r = DB_OK; /* changed meanwhile: nothing to do, rolled back */
         if (x.moved && r == DB_OK)
             moved++;
     }

@@ -163,8 +163,8 @@ void handle_create_axe(const struct _u_request *req, struct _u_response *res,
     if (axe_kind.valid(ctx, req, res, body, NULL, &scope)) {
         char *text = gouv_dump(body);
         gouv_mutate_and_reply(ctx, req, res, PROJET_AXE, GOUV_CREER, scope.id_pvd, NULL,
-                              axe_kind.insert, text, &scope, axe_kind.what_409_insert,
-                              axe_kind.location_prefix);
+                              axe_kind.insert, axe_kind.check, text, &scope,
+                              axe_kind.what_409_insert, axe_kind.location_prefix);
         free(text);
     }
     json_decref(body);

@@ -20,7 +20,7 @@
 #define COMITE_404     "Aucun comité de projet visible n'a cet identifiant."
 #define SEANCE_404     "Aucune séance visible n'a cet identifiant."
 #define TERRITOIRE_404 "Aucun territoire visible n'a cet identifiant."
-#define MEMBRES_MAX    100
+#define MEMBRES_MAX    COMITE_MEMBRES_MAX
 
 static const char *const qualites[] = {
     "executif_commune",    "executif_epci", "chef_projet", "prefet",
@@ -159,37 +159,31 @@ static bool comite_valid_or_reply(struct request_ctx *ctx, const struct _u_reque
     json_decref(ids);
     if (!ok)
         return false;
+    /* Organisations are never deleted: one known now stays known. */
     struct rule_report violations = {0};
-    struct comite_membre membres[MEMBRES_MAX];
     for (size_t i = 0; i < count; i++) {
-        memset(&membres[i], 0, sizeof membres[i]);
-        comite_membre_kind_parse(qualites[m[i].qualite], &membres[i].kind);
         if (!m[i].organisation_id)
             continue;
         char lower[37], pointer[64];
         gouv_uuid_lower(m[i].organisation_id, lower);
-        const json_t *siren = json_object_get(found, lower);
-        if (!siren) {
+        if (!json_object_get(found, lower)) {
             snprintf(pointer, sizeof pointer, "/membres/%zu/organisation_id", i);
             rule_report_add(&violations, "", "organisation-inconnue", pointer,
                             "Aucune organisation n'a l'identifiant %s.", lower);
-        } else if (json_is_string(siren)) {
-            snprintf(membres[i].siren, sizeof membres[i].siren, "%s", json_string_value(siren));
         }
     }
     json_decref(found);
-    if (!rule_report_any(&violations)) {
-        struct comite_besoins besoins;
-        struct db_error err = {{0}, {0}};
-        enum db_result r = comite_besoins_load(ctx->app->pool, id_pvd, &besoins, &err);
-        if (r != DB_OK) {
-            respond_db_error(ctx, req, res, r, &err);
-            return false;
-        }
-        struct comite_exigences exigences = comite_exigences_view(&besoins);
-        comite_r40_check(membres, count, &exigences, &violations);
-    }
+    /* R40 reads the territoire's communes, EPCIs and adhésion: checked in the
+     * write (comite_r40_write_check). */
     return programme_rules_hold_or_reply(ctx, req, res, &violations);
+}
+
+/* R40 inside the write, under the territoire lock (gouv_check_fn). */
+static enum db_result comite_r40_write_check(struct db_tx *tx, const char *id_pvd,
+                                             const char *body_json, struct rule_report *violations,
+                                             struct db_error *err)
+{
+    return comite_r40_in_tx(tx, id_pvd, body_json, violations, err);
 }
 
 static bool authorize_creation(struct request_ctx *ctx, const struct _u_request *req,
@@ -239,9 +233,10 @@ void handle_create_comite(const struct _u_request *req, struct _u_response *res,
                               &scope)) {
         json_object_set_new(body, "id_pvd", xjson(json_string(scope.id_pvd)));
         char *text = gouv_dump(body);
-        gouv_mutate_and_reply(
-            ctx, req, res, PROJET_COMITE, GOUV_CREER, scope.id_pvd, NULL, comite_write_new, text,
-            &scope, "Ce territoire a déjà un comité de projet : modifiez-le.", "/api/v1/comites/");
+        gouv_mutate_and_reply(ctx, req, res, PROJET_COMITE, GOUV_CREER, scope.id_pvd, NULL,
+                              comite_write_new, comite_r40_write_check, text, &scope,
+                              "Ce territoire a déjà un comité de projet : modifiez-le.",
+                              "/api/v1/comites/");
         free(text);
     }
     json_decref(body);
@@ -263,6 +258,7 @@ static const struct gouv_kind comite_kind = {
     .editable = comite_editable,
     .valid = comite_update_valid_or_reply,
     .update = comite_update,
+    .check = comite_r40_write_check,
     .what_409_update = "Le comité a changé.",
 };
 

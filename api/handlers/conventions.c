@@ -12,6 +12,7 @@
 #include "../json_spec.h"
 #include "../query.h"
 #include "../xalloc.h"
+#include "../../db/territoire_lock.h"
 #include "conventions_common.h"
 #include "handlers.h"
 #include "programme.h"
@@ -19,16 +20,36 @@
 /* ---- POST /api/v1/conventions ------------------------------------------- */
 
 struct create_work {
-    const char *type, *id_pvd, *adhesion_id, *doc;
+    enum convention_type type;
+    const char *id_pvd, *doc;
     const struct journal_scope *scope;
+    struct rule_report violations; /* R5: a cadre hangs on the active adhésion */
     struct convention_row created;
 };
 
+/* Under the territoire lock (which the adhésion's transitions also take),
+ * a cadre is attached to the adhésion active in the transaction. */
 static enum db_result create_unit(struct db_tx *tx, void *ctx, struct db_error *err)
 {
     struct create_work *w = ctx;
     convention_row_release(&w->created);
-    return convention_insert(tx, w->type, w->id_pvd, w->adhesion_id, w->doc, w->scope, &w->created,
+    rule_report_init(&w->violations);
+    char adhesion_id[37] = "";
+    enum db_result r = territoire_lock(tx, w->id_pvd, err);
+    if (r == DB_OK && w->type == CONVENTION_CADRE) {
+        r = convention_active_adhesion(tx->conn, w->id_pvd, adhesion_id, err);
+        if (r == DB_NOT_FOUND) {
+            rule_report_add(&w->violations, "R5", "convention-adhesion-manquante", "/adhesion_id",
+                            "Le territoire %s n'a pas de convention d'adhésion : la "
+                            "convention-cadre s'y rattache.",
+                            w->id_pvd);
+            return DB_CONFLICT;
+        }
+    }
+    if (r != DB_OK)
+        return r;
+    return convention_insert(tx, convention_type_name(w->type), w->id_pvd,
+                             adhesion_id[0] ? adhesion_id : NULL, w->doc, w->scope, &w->created,
                              err);
 }
 
@@ -67,33 +88,14 @@ void handle_create_convention(const struct _u_request *req, struct _u_response *
         goto out;
     if (!convention_signataires_check(ctx, req, res, signataires, "", &violations))
         goto out;
-    char adhesion_id[37] = "";
-    if (type == CONVENTION_CADRE) {
-        struct db_conn *conn = NULL;
-        r = db_pool_acquire(ctx->app->pool, &conn, &err);
-        if (r == DB_OK) {
-            r = convention_active_adhesion(conn, id_pvd, adhesion_id, &err);
-            db_pool_release(ctx->app->pool, conn);
-        }
-        if (r == DB_NOT_FOUND)
-            rule_report_add(&violations, "R5", "convention-adhesion-manquante", "/adhesion_id",
-                            "Le territoire %s n'a pas de convention d'adhésion : la "
-                            "convention-cadre s'y rattache.",
-                            id_pvd);
-        else if (r != DB_OK) {
-            respond_db_error(ctx, req, res, r, &err);
-            goto out;
-        }
-    }
     if (!programme_rules_hold_or_reply(ctx, req, res, &violations))
         goto out;
     doc = json_dumps(body, JSON_COMPACT);
     struct journal_scope jscope = territoire_scope_journal(&scope);
     struct create_work work;
     memset(&work, 0, sizeof work);
-    work.type = convention_type_name(type);
+    work.type = type;
     work.id_pvd = id_pvd;
-    work.adhesion_id = adhesion_id[0] ? adhesion_id : NULL;
     work.doc = doc;
     work.scope = &jscope;
     const struct convention_conflict active = {
@@ -101,7 +103,8 @@ void handle_create_convention(const struct _u_request *req, struct _u_response *
         type == CONVENTION_CADRE
             ? "Ce territoire a déjà une convention-cadre active (ni échue ni résiliée)."
             : "Ce territoire a déjà une convention d'adhésion active (non abandonnée)."};
-    if (convention_mutate_or_reply(ctx, req, res, create_unit, &work, NULL, &active)) {
+    if (convention_mutate_or_reply(ctx, req, res, NULL, create_unit, &work, NULL, &work.violations,
+                                   &active)) {
         http_set_location(res, "/api/v1/conventions/", work.created.id);
         convention_send(req, res, ctx, 201, &work.created, &scope, NULL);
     }
@@ -250,7 +253,7 @@ void handle_list_conventions(const struct _u_request *req, struct _u_response *r
 /* ---- PATCH /api/v1/conventions/:id --------------------------------------- */
 
 struct update_work {
-    const char *id, *doc;
+    const char *id, *id_pvd, *doc;
     long revision;
     bool deliberations_only;
     const struct journal_scope *scope;
@@ -262,6 +265,9 @@ static enum db_result update_unit(struct db_tx *tx, void *ctx, struct db_error *
 {
     struct update_work *w = ctx;
     convention_row_release(&w->after);
+    enum db_result r = territoire_lock(tx, w->id_pvd, err); /* lock order: territoire_lock.h */
+    if (r != DB_OK)
+        return r;
     if (w->deliberations_only)
         return convention_update_deliberations(tx, w->id, w->revision, w->doc, w->scope, &w->after,
                                                &w->stale, err);
@@ -355,6 +361,7 @@ void handle_update_convention(const struct _u_request *req, struct _u_response *
     struct update_work work;
     memset(&work, 0, sizeof work);
     work.id = row.id;
+    work.id_pvd = row.id_pvd;
     work.doc = doc;
     work.revision = row.revision;
     work.deliberations_only = deliberations_only;
@@ -362,7 +369,8 @@ void handle_update_convention(const struct _u_request *req, struct _u_response *
     static const struct convention_conflict doublon = {
         "/signataires", "signataire-en-double",
         "Une organisation figure deux fois avec le même rôle."};
-    if (convention_mutate_or_reply(ctx, req, res, update_unit, &work, &work.stale, &doublon))
+    if (convention_mutate_or_reply(ctx, req, res, row.id, update_unit, &work, &work.stale, NULL,
+                                   &doublon))
         convention_send(req, res, ctx, 200, &work.after, &scope, NULL);
     convention_row_release(&work.after);
 out:

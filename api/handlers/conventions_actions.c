@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../db/territoire_lock.h"
 #include "../auth.h"
 #include "../cursor.h"
 #include "../json_spec.h"
@@ -80,7 +81,7 @@ static const struct json_field signature_fields[] = {
 };
 
 struct signature_work {
-    const char *id, *signataire_id, *date_signature, *date_deliberation, *reference, *by;
+    const char *id, *id_pvd, *signataire_id, *date_signature, *date_deliberation, *reference, *by;
     long revision;
     const struct journal_scope *scope;
     struct convention_row after;
@@ -91,6 +92,9 @@ static enum db_result signature_unit(struct db_tx *tx, void *ctx, struct db_erro
 {
     struct signature_work *w = ctx;
     convention_row_release(&w->after);
+    enum db_result r = territoire_lock(tx, w->id_pvd, err); /* lock order: territoire_lock.h */
+    if (r != DB_OK)
+        return r;
     return convention_record_signature(tx, w->id, w->revision, w->signataire_id, w->date_signature,
                                        w->date_deliberation, w->reference, w->by, w->scope,
                                        &w->after, &w->stale, err);
@@ -180,6 +184,7 @@ void handle_sign_convention(const struct _u_request *req, struct _u_response *re
     struct signature_work work;
     memset(&work, 0, sizeof work);
     work.id = row.id;
+    work.id_pvd = row.id_pvd;
     work.signataire_id = target->id;
     work.date_signature = sig;
     work.date_deliberation = in.has_date_deliberation ? delib : NULL;
@@ -187,7 +192,8 @@ void handle_sign_convention(const struct _u_request *req, struct _u_response *re
     work.by = ctx->principal->acteur;
     work.revision = row.revision;
     work.scope = &jscope;
-    if (convention_mutate_or_reply(ctx, req, res, signature_unit, &work, &work.stale, NULL))
+    if (convention_mutate_or_reply(ctx, req, res, row.id, signature_unit, &work, &work.stale, NULL,
+                                   NULL))
         convention_send(req, res, ctx, 200, &work.after, &scope, NULL);
     convention_row_release(&work.after);
 out:
@@ -219,24 +225,20 @@ static const struct json_field transition_fields[] = {
 };
 
 struct transition_work {
-    const char *id;
-    long revision;
-    struct convention_change change;
-    const char *relay_adhesion_id; /* a cadre entering signee: its adhésion → relayee */
-    const struct journal_scope *scope;
+    struct convention_transition_request rq;
+    struct rule_report violations, warnings; /* R4–R10 at signee, R9 at validee_comite */
     struct convention_row after;
     bool stale;
 };
 
+/* The rules are checked in the write (convention_transition_checked): rows
+ * read under the territoire lock, not on another connection. */
 static enum db_result transition_unit(struct db_tx *tx, void *ctx, struct db_error *err)
 {
     struct transition_work *w = ctx;
     convention_row_release(&w->after);
-    enum db_result r = convention_transition(tx, w->id, w->revision, &w->change, w->scope,
-                                             &w->after, &w->stale, err);
-    if (r == DB_OK && w->relay_adhesion_id)
-        r = convention_relay_adhesion(tx, w->relay_adhesion_id, w->scope, err);
-    return r;
+    return convention_transition_checked(tx, &w->rq, &w->violations, &w->warnings, &w->after,
+                                         &w->stale, err);
 }
 
 static bool anyone_may(enum convention_type type, enum convention_etat from,
@@ -315,58 +317,19 @@ void handle_transition_convention(const struct _u_request *req, struct _u_respon
         respond_problem(ctx, req, res, PROBLEM_INTERDIT, detail);
         goto out;
     }
-    struct rule_report violations, warnings;
-    rule_report_init(&violations);
-    rule_report_init(&warnings);
+    struct journal_scope jscope = territoire_scope_journal(&scope);
     struct transition_work work;
     memset(&work, 0, sizeof work);
-    char sig_text[11], limite_text[11];
-    if (to == CONVENTION_SIGNEE) {
-        struct signataire sigs[CONVENTION_MAX_SIGNATAIRES];
-        struct convention_input input;
-        convention_input_of(&row, &input, sigs);
-        struct date today, sig;
-        programme_today(&today);
-        bool late = false;
-        convention_check_signature(&input, today, &violations, &warnings, &late);
-        if (!rule_report_any(&violations) &&
-            convention_date_signature(input.signataires, input.signataire_count, &sig)) {
-            date_format(sig, sig_text);
-            work.change.date_signature = sig_text;
-            if (row.type == CONVENTION_ADHESION) {
-                date_format(convention_r4_date_limite(sig), limite_text);
-                work.change.date_limite = limite_text;
-            } else {
-                work.relay_adhesion_id = row.adhesion_id;
-            }
-        }
-        work.change.en_retard = late;
-    } else if (to == CONVENTION_VALIDEE_COMITE) {
-        struct axe_strategique axes[CONVENTION_MAX_AXES];
-        size_t count = 0;
-        struct db_conn *conn = NULL;
-        struct db_error err = {{0}, {0}};
-        enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
-        if (r == DB_OK) {
-            r = convention_axes(conn, row.id_pvd, axes, CONVENTION_MAX_AXES, &count, &err);
-            db_pool_release(ctx->app->pool, conn);
-        }
-        if (r != DB_OK) {
-            respond_db_error(ctx, req, res, r, &err);
-            goto out;
-        }
-        convention_r9_check(axes, count, &violations); /* R9 */
-    }
-    if (!programme_rules_hold_or_reply(ctx, req, res, &violations))
-        goto out;
-    struct journal_scope jscope = territoire_scope_journal(&scope);
-    work.id = row.id;
-    work.revision = row.revision;
-    work.change.vers = convention_etat_name(to);
-    work.change.motif = in.motif;
-    work.scope = &jscope;
-    if (convention_mutate_or_reply(ctx, req, res, transition_unit, &work, &work.stale, NULL))
-        convention_send(req, res, ctx, 200, &work.after, &scope, &warnings);
+    work.rq.id_pvd = row.id_pvd;
+    work.rq.id = row.id;
+    work.rq.revision = row.revision;
+    work.rq.to = to;
+    work.rq.motif = in.motif;
+    programme_today(&work.rq.today);
+    work.rq.scope = &jscope;
+    if (convention_mutate_or_reply(ctx, req, res, row.id, transition_unit, &work, &work.stale,
+                                   &work.violations, NULL))
+        convention_send(req, res, ctx, 200, &work.after, &scope, &work.warnings);
     convention_row_release(&work.after);
 out:
     json_decref(body);
@@ -400,17 +363,45 @@ static const struct json_field avenant_fields[] = {
 };
 
 struct avenant_work {
-    const char *id, *doc, *objet, *date_signature;
+    const char *id, *id_pvd, *doc, *objet, *date_signature;
     long revision;
+    const json_t *modifications;
     const struct journal_scope *scope;
+    struct rule_report violations; /* R6, R7, R10 of a cadre as the avenant leaves it */
     struct convention_row after;
     bool stale;
 };
 
+static void apply_modifications(const json_t *m, struct convention_input *in,
+                                struct secteur_ort *secteurs);
+
+/* R6 reads the territoire's EPCI and its ville principale: checked on the
+ * rows read in the write, under the territoire lock (the territoire PATCH
+ * takes it too). */
 static enum db_result avenant_unit(struct db_tx *tx, void *ctx, struct db_error *err)
 {
     struct avenant_work *w = ctx;
+    struct convention_row row;
     convention_row_release(&w->after);
+    rule_report_init(&w->violations);
+    enum db_result r =
+        convention_lock_for_rules(tx, w->id_pvd, w->id, w->revision, &row, &w->stale, err);
+    if (r != DB_OK)
+        return r;
+    if (row.type == CONVENTION_CADRE) {
+        struct signataire sigs[CONVENTION_MAX_SIGNATAIRES];
+        struct secteur_ort sect[CONVENTION_MAX_SECTEURS];
+        struct convention_input input;
+        convention_input_of(&row, &input, sigs);
+        apply_modifications(w->modifications, &input, sect);
+        convention_r6_check(&input, &w->violations);  /* R6: vaut_ort may have been switched on */
+        convention_r7_check(&input, &w->violations);  /* R7 */
+        convention_r10_check(&input, &w->violations); /* R10 */
+        prefix_pointers(&w->violations, 0, "/modifications");
+    }
+    convention_row_release(&row);
+    if (rule_report_any(&w->violations))
+        return DB_CONFLICT; /* rolled back: nothing written */
     return convention_avenant(tx, w->id, w->revision, w->doc, w->objet, w->date_signature, w->scope,
                               &w->after, &w->stale, err);
 }
@@ -486,18 +477,6 @@ void handle_create_avenant(const struct _u_request *req, struct _u_response *res
     if (row.has_date_signature && date_compare(in.date_signature, row.date_signature) < 0)
         rule_report_add(&violations, "", "avenant-anterieur-convention", "/date_signature",
                         "Un avenant ne peut être signé (%s) avant la convention qu'il modifie.", d);
-    if (row.type == CONVENTION_CADRE) {
-        struct signataire sigs[CONVENTION_MAX_SIGNATAIRES];
-        struct secteur_ort sect[CONVENTION_MAX_SECTEURS];
-        struct convention_input input;
-        convention_input_of(&row, &input, sigs);
-        apply_modifications(in.modifications, &input, sect);
-        size_t from = violations.count;
-        convention_r6_check(&input, &violations);  /* R6: vaut_ort may have been switched on */
-        convention_r7_check(&input, &violations);  /* R7 */
-        convention_r10_check(&input, &violations); /* R10 */
-        prefix_pointers(&violations, from, "/modifications");
-    }
     if (!programme_rules_hold_or_reply(ctx, req, res, &violations))
         goto out;
     doc = json_dumps(in.modifications, JSON_COMPACT);
@@ -505,12 +484,15 @@ void handle_create_avenant(const struct _u_request *req, struct _u_response *res
     struct avenant_work work;
     memset(&work, 0, sizeof work);
     work.id = row.id;
+    work.id_pvd = row.id_pvd;
+    work.modifications = in.modifications;
     work.doc = doc;
     work.objet = in.objet;
     work.date_signature = d;
     work.revision = row.revision;
     work.scope = &jscope;
-    if (convention_mutate_or_reply(ctx, req, res, avenant_unit, &work, &work.stale, NULL)) {
+    if (convention_mutate_or_reply(ctx, req, res, row.id, avenant_unit, &work, &work.stale,
+                                   &work.violations, NULL)) {
         char location[120];
         snprintf(location, sizeof location, "/api/v1/conventions/%s/versions/%d", row.id,
                  work.after.numero_version);

@@ -88,15 +88,18 @@ bool convention_write_begin_or_reply(struct request_ctx *ctx, const struct _u_re
 }
 
 bool convention_mutate_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                struct _u_response *res, db_mutation_fn unit, void *work,
-                                const bool *stale, const struct convention_conflict *conflict)
+                                struct _u_response *res, const char *id, db_mutation_fn unit,
+                                void *work, const bool *stale, const struct rule_report *violations,
+                                const struct convention_conflict *conflict)
 {
     struct journal_actor actor = auth_journal_actor(ctx);
     struct db_error err = {{0}, {0}};
     enum db_result r =
         db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor, unit, work, &err);
-    if (r == DB_CONFLICT && stale && *stale)
-        convention_respond_stale(ctx, req, res);
+    if (r == DB_CONFLICT && violations && rule_report_any(violations))
+        programme_respond_violations(ctx, req, res, violations);
+    else if (r == DB_CONFLICT && stale && *stale)
+        convention_respond_stale(ctx, req, res, id);
     else if (r == DB_CONFLICT && conflict)
         convention_respond_conflict(ctx, req, res, conflict->pointer, conflict->code,
                                     conflict->detail);
@@ -204,10 +207,22 @@ void convention_send(const struct _u_request *req, struct _u_response *res, stru
 }
 
 void convention_respond_stale(struct request_ctx *ctx, const struct _u_request *req,
-                              struct _u_response *res)
+                              struct _u_response *res, const char *id)
 {
     respond_problem(ctx, req, res, PROBLEM_PRECONDITION_ECHOUEE,
                     "La convention a changé pendant votre requête (ETag périmé) : relisez-la.");
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    struct convention_row row;
+    if (!id || db_pool_acquire(ctx->app->pool, &conn, &err) != DB_OK)
+        return; /* the 412 stands without the current ETag */
+    if (convention_get(conn, id, &row, &err) == DB_OK) {
+        char etag[24];
+        convention_etag(&row, etag);
+        u_map_put(res->map_header, "ETag", etag);
+        convention_row_release(&row);
+    }
+    db_pool_release(ctx->app->pool, conn);
 }
 
 void convention_respond_conflict(struct request_ctx *ctx, const struct _u_request *req,
@@ -217,27 +232,6 @@ void convention_respond_conflict(struct request_ctx *ctx, const struct _u_reques
     FIELD_ERRORS(errs);
     field_errors_add(&errs, pointer, NULL, code, "%s", detail);
     respond_problem_fields(ctx, req, res, PROBLEM_CONFLIT, detail, &errs);
-}
-
-void convention_input_of(const struct convention_row *row, struct convention_input *in,
-                         struct signataire *signataires)
-{
-    memset(in, 0, sizeof *in);
-    for (size_t i = 0; i < row->signataire_count; i++)
-        signataires[i] = row->signataires[i].s;
-    in->type = row->type;
-    in->signataires = signataires;
-    in->signataire_count = row->signataire_count;
-    in->vaut_ort = row->vaut_ort;
-    in->adhesion_etat = row->adhesion_etat;
-    in->adhesion_has_date_signature = row->adhesion_has_date_signature;
-    in->adhesion_date_signature = row->adhesion_date_signature;
-    in->siren_epci = row->siren_epci;
-    in->siren_ville_principale = row->siren_ville_principale;
-    in->secteurs = row->secteurs;
-    in->secteur_count = row->secteur_count;
-    in->volet_habitat = row->volet_habitat;
-    in->has_section_habitat_prive = row->has_section_habitat_prive;
 }
 
 /* ---- Content validation ------------------------------------------------- */

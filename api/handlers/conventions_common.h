@@ -50,12 +50,16 @@ struct convention_conflict {
 
 /* Runs unit(work) as one journaled mutation (db_run_mutation, READ
  * COMMITTED, the caller as actor). true: committed, nothing sent (the caller
- * answers). false: answered 412 when *stale (NULL: never) was set by the
- * unit, 409 `conflict` on another DB_CONFLICT when conflict is non-NULL,
- * else respond_db_error. */
+ * answers). false: answered 422 regle-non-respectee when the unit returned
+ * DB_CONFLICT with violations (NULL: none) filled — rules checked in the
+ * transaction —, 412 with convention id's current ETag when *stale (NULL:
+ * never) was set by the unit, 409
+ * `conflict` on another DB_CONFLICT when conflict is non-NULL, else
+ * respond_db_error. */
 bool convention_mutate_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                struct _u_response *res, db_mutation_fn unit, void *work,
-                                const bool *stale, const struct convention_conflict *conflict);
+                                struct _u_response *res, const char *id, db_mutation_fn unit,
+                                void *work, const bool *stale, const struct rule_report *violations,
+                                const struct convention_conflict *conflict);
 
 /* Strong ETag of a convention: its stored representation and its read-time
  * R4 lateness (caller-independent: transitions_possibles is not part of it,
@@ -95,14 +99,10 @@ bool convention_signataires_check(struct request_ctx *ctx, const struct _u_reque
                                   struct _u_response *res, const json_t *signataires,
                                   const char *prefix, struct rule_report *violations);
 
-/* The convention_input of the domain checks from a stored row (signataires,
- * secteurs, adhésion, R6 SIRENs). Pointers into row. */
-void convention_input_of(const struct convention_row *row, struct convention_input *in,
-                         struct signataire *signataires);
-
-/* 412 when a write found the row changed since the caller's check. */
+/* 412 when a write found convention id changed since the caller's check,
+ * with the current ETag (re-read; omitted when that read fails). */
 void convention_respond_stale(struct request_ctx *ctx, const struct _u_request *req,
-                              struct _u_response *res);
+                              struct _u_response *res, const char *id);
 
 /* 409 conflit with one erreurs item (pointer, code, message = detail). */
 void convention_respond_conflict(struct request_ctx *ctx, const struct _u_request *req,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../db/convention_repository.h"
+#include "../../db/territoire_lock.h"
 #include "../auth.h"
 #include "../query.h"
 #include "../xalloc.h"
@@ -88,20 +89,24 @@ bool gouv_if_match_or_reply(struct request_ctx *ctx, const struct _u_request *re
 }
 
 struct gouv_work {
+    const char *id_pvd; /* the object's territoire, locked first */
     enum projet_objet kind;
     enum gouv_op op;
     const char *key;
     const char *etag;
     gouv_write_fn write;
+    gouv_check_fn check;
     const char *body_json;
     const struct journal_scope *scope;
     struct projet_row before, after;
     bool stale;
-    struct rule_report r9; /* deletion refused: R9 would no longer hold */
+    struct rule_report violations; /* refused in the write: R9 (deletion), check */
 };
 
-/* After a deletion in tx: when the territoire's cadre is validated (R9
- * locked), R9 must still hold; otherwise fills w->r9. */
+/* After a deletion in tx, under the territoire lock that the transition to
+ * validee_comite also takes (so that the two serialize): when the
+ * territoire's cadre is validated (R9 locked), R9 must still hold on the
+ * rows as they are in tx; otherwise fills w->violations. */
 static enum db_result r9_still_holds(struct db_tx *tx, struct gouv_work *w, struct db_error *err)
 {
     bool found;
@@ -113,7 +118,7 @@ static enum db_result r9_still_holds(struct db_tx *tx, struct gouv_work *w, stru
     size_t count = 0;
     r = convention_axes(tx->conn, w->before.id_pvd, axes, CONVENTION_MAX_AXES, &count, err);
     if (r == DB_OK)
-        convention_r9_check(axes, count, &w->r9);
+        convention_r9_check(axes, count, &w->violations);
     return r;
 }
 
@@ -124,7 +129,10 @@ static enum db_result gouv_unit(struct db_tx *tx, void *arg, struct db_error *er
     projet_row_release(&w->before);
     projet_row_release(&w->after);
     w->stale = false;
-    rule_report_init(&w->r9);
+    rule_report_init(&w->violations);
+    r = territoire_lock(tx, w->id_pvd, err); /* lock order: territoire_lock.h */
+    if (r != DB_OK)
+        return r;
     if (w->op != GOUV_CREER) {
         char etag[24];
         r = projet_lock(tx, w->kind, w->key, &w->before, err);
@@ -141,11 +149,18 @@ static enum db_result gouv_unit(struct db_tx *tx, void *arg, struct db_error *er
         r = projet_delete(tx, w->kind, w->key, err);
         if (r == DB_OK)
             r = r9_still_holds(tx, w, err);
-        if (r == DB_OK && rule_report_any(&w->r9))
+        if (r == DB_OK && rule_report_any(&w->violations))
             return DB_CONFLICT; /* rolled back: R9 */
         if (r == DB_OK)
             r = projet_journal(tx, w->kind, verbs[w->op], &w->before, NULL, w->scope, err);
         return r;
+    }
+    if (w->check) {
+        r = w->check(tx, w->id_pvd, w->body_json, &w->violations, err);
+        if (r == DB_OK && rule_report_any(&w->violations))
+            return DB_CONFLICT; /* rolled back: the rule does not hold */
+        if (r != DB_OK)
+            return r;
     }
     r = w->write(tx, w->key, w->body_json, &w->after, err);
     if (r == DB_OK)
@@ -157,28 +172,34 @@ static enum db_result gouv_unit(struct db_tx *tx, void *arg, struct db_error *er
 void gouv_mutate_and_reply(struct request_ctx *ctx, const struct _u_request *req,
                            struct _u_response *res, enum projet_objet kind, enum gouv_op op,
                            const char *key, const char *etag, gouv_write_fn write,
-                           const char *body_json, struct territoire_scope *scope,
-                           const char *what_409, const char *location_prefix)
+                           gouv_check_fn check, const char *body_json,
+                           struct territoire_scope *scope, const char *what_409,
+                           const char *location_prefix)
 {
     struct journal_scope jscope = territoire_scope_journal(scope);
     struct gouv_work w;
     memset(&w, 0, sizeof w);
+    w.id_pvd = scope->id_pvd;
     w.kind = kind;
     w.op = op;
     w.key = key;
     w.etag = etag ? etag : "";
     w.write = write;
+    w.check = check;
     w.body_json = body_json;
     w.scope = &jscope;
     struct journal_actor actor = auth_journal_actor(ctx);
     struct db_error err = {{0}, {0}};
     enum db_result r =
         db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor, gouv_unit, &w, &err);
-    if (r == DB_CONFLICT && rule_report_any(&w.r9)) {
-        programme_respond_violations(ctx, req, res, &w.r9);
+    if (r == DB_CONFLICT && rule_report_any(&w.violations)) {
+        programme_respond_violations(ctx, req, res, &w.violations);
     } else if (r == DB_CONFLICT && w.stale) {
         respond_problem(ctx, req, res, PROBLEM_PRECONDITION_ECHOUEE,
                         "La ressource a changé depuis votre lecture : relisez-la (ETag).");
+        char current[24];
+        http_etag(w.before.json, strlen(w.before.json), current);
+        u_map_put(res->map_header, "ETag", current); /* the row as locked */
     } else if (r == DB_CONFLICT) {
         respond_problem(ctx, req, res, PROBLEM_CONFLIT, what_409);
     } else if (r == DB_NOT_FOUND) {
@@ -233,8 +254,8 @@ void gouv_handle_update(struct request_ctx *ctx, const struct _u_request *req,
     }
     if (k->valid(ctx, req, res, merged, &row, &scope)) {
         char *text = gouv_dump(merged);
-        gouv_mutate_and_reply(ctx, req, res, k->kind, GOUV_MODIFIER, row.id, etag, k->update, text,
-                              &scope, k->what_409_update, NULL);
+        gouv_mutate_and_reply(ctx, req, res, k->kind, GOUV_MODIFIER, row.id, etag, k->update,
+                              k->check, text, &scope, k->what_409_update, NULL);
         free(text);
     }
 out:
@@ -254,7 +275,7 @@ void gouv_handle_delete(struct request_ctx *ctx, const struct _u_request *req,
         return;
     if (gouv_if_match_or_reply(ctx, req, res, &row, etag))
         gouv_mutate_and_reply(ctx, req, res, k->kind, GOUV_SUPPRIMER, row.id, etag, NULL, NULL,
-                              &scope, "", NULL);
+                              NULL, &scope, "", NULL);
     projet_row_release(&row);
 }
 
@@ -285,7 +306,8 @@ void gouv_handle_create_child(struct request_ctx *ctx, const struct _u_request *
         child->valid(ctx, req, res, body, &row, &scope)) {
         char *text = gouv_dump(body);
         gouv_mutate_and_reply(ctx, req, res, child->kind, GOUV_CREER, row.id, NULL, child->insert,
-                              text, &scope, child->what_409_insert, child->location_prefix);
+                              child->check, text, &scope, child->what_409_insert,
+                              child->location_prefix);
         free(text);
     }
     json_decref(body);

@@ -43,7 +43,18 @@ typedef enum db_result (*gouv_write_fn)(struct db_tx *tx, const char *key, const
 
 enum gouv_op { GOUV_CREER, GOUV_MODIFIER, GOUV_SUPPRIMER };
 
-/* One journaled mutation and its answer. For GOUV_MODIFIER / GOUV_SUPPRIMER,
+/* A rule that reads other rows than the body, checked inside the write: run
+ * in tx after the territoire lock (and the object's lock on an update), on
+ * the body about to be written for territoire id_pvd. It appends to
+ * violations (the write is then rolled back and answered 422); DB_OK or the
+ * failure. */
+typedef enum db_result (*gouv_check_fn)(struct db_tx *tx, const char *id_pvd, const char *body_json,
+                                        struct rule_report *violations, struct db_error *err);
+
+/* One journaled mutation and its answer, under the territoire lock
+ * (db/territoire_lock.h: taken first). check (NULL: none) runs in the
+ * transaction before the write (422 regle-non-respectee when it reports).
+ * For GOUV_MODIFIER / GOUV_SUPPRIMER,
  * `key` is the object's id and `etag` the ETag the caller's If-Match matched:
  * the row is locked and its ETag compared again (412 when it changed since).
  * Answers: 201 + Location (location_prefix + id) + ETag on creation, 200 +
@@ -54,8 +65,9 @@ enum gouv_op { GOUV_CREER, GOUV_MODIFIER, GOUV_SUPPRIMER };
 void gouv_mutate_and_reply(struct request_ctx *ctx, const struct _u_request *req,
                            struct _u_response *res, enum projet_objet kind, enum gouv_op op,
                            const char *key, const char *etag, gouv_write_fn write,
-                           const char *body_json, struct territoire_scope *scope,
-                           const char *what_409, const char *location_prefix);
+                           gouv_check_fn check, const char *body_json,
+                           struct territoire_scope *scope, const char *what_409,
+                           const char *location_prefix);
 
 /* Validates a creation or update body (owned by the caller) before it is
  * written. `object` is the parent on a creation, the object itself on an
@@ -74,6 +86,7 @@ struct gouv_kind {
     gouv_valid_fn valid;         /* body checks of creation and update */
     gouv_write_fn insert;        /* creation under the parent's id */
     gouv_write_fn update;        /* new content of the object */
+    gouv_check_fn check;         /* rule checked in the write (creation, update), or NULL */
     const char *what_409_insert; /* 409 conflit on creation */
     const char *what_409_update; /* 409 conflit on update */
     const char *location_prefix; /* Location of a creation, NULL: none */

@@ -15,11 +15,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../support/fixtures.h"
 #include "../support/http_client.h"
@@ -146,6 +148,19 @@ static int journal_rows_by(const char *id, const char *action, const char *acteu
                                  "AND ressource_id = $1 AND action = $2 "
                                  "AND ($3::text IS NULL OR acteur = $3)",
                                  3, NULL, params, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+    int n = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(c);
+    return n;
+}
+
+/* The count(*) of sql with two text parameters. */
+static int db_count(const char *sql, const char *p1, const char *p2)
+{
+    PGconn *c = db();
+    const char *params[2] = {p1, p2};
+    PGresult *res = PQexecParams(c, sql, 2, NULL, params, NULL, NULL, 0);
     cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
     int n = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -514,6 +529,17 @@ Test(conventions, a_whole_life_adhesion_then_cadre_signed_on_time)
     cr_assert(json_is_false(json_object_get(r.json, "en_retard")));
     http_response_release(&r);
     cr_assert_eq(journal_rows(a.id, "convention.transition"), 3);
+    /* The automatic edge is the service's, in the transaction (and under the
+     * request id) of the cadre's signature, not the élu's who signed. */
+    cr_assert_eq(
+        db_count("SELECT count(*) FROM journal r JOIN journal s ON s.request_id = r.request_id "
+                 "WHERE r.ressource_id = $1 AND r.action = 'convention.transition' "
+                 "AND r.apres->>'etat' = 'relayee' AND r.acteur = 'systeme:conventions' "
+                 "AND r.role IS NULL AND s.ressource_id = $2 "
+                 "AND s.action = 'convention.transition' AND s.apres->>'etat' = 'signee' "
+                 "AND s.acteur LIKE 'oidc:%'",
+                 a.id, c.id),
+        1, "relayee journaled by systeme:conventions with the signature's request_id");
 
     /* The journal through the API. */
     snprintf(path, sizeof path, "/api/v1/journal?ressource_type=convention&ressource_id=%s", c.id);
@@ -728,6 +754,204 @@ Test(conventions, r9_validation_by_the_comite_needs_axes_with_indicateurs)
     http_response_release(&r);
     send(&t.agent, "GET", one, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, "the indicateur is still there " HTTP_BODY, r.body);
+    http_response_release(&r);
+}
+
+/* ---- R9 under concurrency: two connections, one held at a chosen point ---- */
+
+/* A request sent from its own thread. */
+struct async_request {
+    const struct who *w;
+    const char *method, *path, *if_match, *body;
+    struct http_response r;
+    volatile int done;
+    pthread_t thread;
+};
+
+static void *async_run(void *arg)
+{
+    struct async_request *a = arg;
+    send(a->w, a->method, a->path, a->if_match, a->body, &a->r);
+    a->done = 1;
+    return NULL;
+}
+
+static void async_start(struct async_request *a)
+{
+    a->done = 0;
+    cr_assert_eq(pthread_create(&a->thread, NULL, async_run, a), 0);
+}
+
+/* The backend pid of the first session blocked by backend `by` (0 when none
+ * yet), waiting at most ~10 s for one to appear unless `until` gets done. */
+static int blocked_by(PGconn *c, int by, const struct async_request *until)
+{
+    char pid_text[16];
+    snprintf(pid_text, sizeof pid_text, "%d", by);
+    const char *params[1] = {pid_text};
+    for (int i = 0; i < 1000 && !(until && until->done); i++) {
+        PGresult *res = PQexecParams(c,
+                                     "SELECT pid FROM pg_stat_activity "
+                                     "WHERE $1::int = ANY (pg_blocking_pids(pid)) LIMIT 1",
+                                     1, NULL, params, NULL, NULL, 0);
+        cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+        int pid = PQntuples(res) ? atoi(PQgetvalue(res, 0, 0)) : 0;
+        PQclear(res);
+        if (pid)
+            return pid;
+        usleep(10000);
+    }
+    return 0;
+}
+
+static void exec_ok(PGconn *c, const char *sql, const char *param)
+{
+    const char *params[1] = {param};
+    PGresult *res = PQexecParams(c, sql, param ? 1 : 0, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    cr_assert(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+    PQclear(res);
+}
+
+/* The held point: another session locks convention held_id's row; `first`
+ * is sent and waits on that lock (checked in pg_stat_activity); `second` is
+ * sent and either completes (nothing serializes it with `first`) or waits
+ * behind `first`; then the row is released and both answers awaited. */
+static void race(const char *held_id, struct async_request *first, struct async_request *second)
+{
+    PGconn *holder = db(), *watch = db();
+    exec_ok(holder, "BEGIN", NULL);
+    exec_ok(holder, "SELECT 1 FROM conventions WHERE id = $1::uuid FOR UPDATE", held_id);
+    async_start(first);
+    int first_pid = blocked_by(watch, PQbackendPID(holder), NULL);
+    cr_assert(first_pid, "the first request waits on the held row lock");
+    async_start(second);
+    blocked_by(watch, first_pid, second);
+    exec_ok(holder, "COMMIT", NULL);
+    pthread_join(first->thread, NULL);
+    pthread_join(second->thread, NULL);
+    PQfinish(holder);
+    PQfinish(watch);
+}
+
+/* The validation by the comité (R9 read: one axe, one indicateur) is held
+ * on the convention's row lock by another session while the deletion of that
+ * indicateur runs; then released. Whatever the interleaving, R9 holds
+ * afterwards: either the deletion is refused (422 R9) or the validation is.
+ * Before the fix, the validation read the axes on another connection before
+ * its transaction and the deletion read the cadre's état without a lock:
+ * both committed (200 and 204), leaving a validated cadre whose axe has no
+ * indicateur. */
+Test(conventions, r9_holds_when_deleting_an_indicateur_races_the_validation)
+{
+    struct terr t;
+    struct conv a, c;
+    struct http_response r;
+    /* Gueugnon (71230), ville principale of EPCI 200070316. */
+    terr_init(&t, "pvd-27-71-913", "71230", "217102300", "Gueugnon", "200070316", "71");
+    char body[3000];
+    adhesion_body(&t, body, sizeof body);
+    create(&t.agent, body, &a, &r);
+    http_response_release(&r);
+    cadre_body(&t, NULL, body, sizeof body);
+    create(&t.agent, body, &c, &r);
+    http_response_release(&r);
+    transition_ok(&t.agent, &c, "en_concertation");
+    axe(t.id_pvd, 1, 1);
+    char path[160], one[160], etag[64];
+    snprintf(path, sizeof path, "/api/v1/territoires/%s/axes-strategiques", t.id_pvd);
+    send(&t.agent, "GET", path, NULL, NULL, &r);
+    snprintf(path, sizeof path, "/api/v1/axes-strategiques/%s/indicateurs",
+             str(json_array_get(json_object_get(r.json, "elements"), 0), "id"));
+    http_response_release(&r);
+    send(&t.agent, "GET", path, NULL, NULL, &r);
+    snprintf(one, sizeof one, "/api/v1/indicateurs/%s",
+             str(json_array_get(json_object_get(r.json, "elements"), 0), "id"));
+    http_response_release(&r);
+    send(&t.agent, "GET", one, NULL, NULL, &r);
+    snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
+    http_response_release(&r);
+
+    char tpath[160];
+    conv_path(&c, "/transitions", tpath);
+    struct async_request validation = {.w = &t.elu,
+                                       .method = "POST",
+                                       .path = tpath,
+                                       .if_match = c.etag,
+                                       .body = "{\"vers\":\"validee_comite\"}"};
+    struct async_request deletion = {
+        .w = &t.agent, .method = "DELETE", .path = one, .if_match = etag};
+    race(c.id, &validation, &deletion);
+
+    long v = validation.r.status, d = deletion.r.status;
+    cr_assert((v == 200 && d == 422) || (v == 422 && d == 204),
+              "exactly one of them: validation %ld " HTTP_BODY " deletion %ld " HTTP_BODY, v,
+              validation.r.body, d, deletion.r.body);
+    if (d == 422)
+        expect_rule(&deletion.r, "R9", "indicateur-manquant", "/axes_strategiques/0/indicateurs");
+    else
+        expect_rule(&validation.r, "R9", "indicateur-manquant", "/axes_strategiques/0/indicateurs");
+    http_response_release(&validation.r);
+    http_response_release(&deletion.r);
+    refresh(&t.agent, &c, &r);
+    const char *etat = str(r.json, "etat");
+    bool validated = strcmp(etat, "validee_comite") == 0;
+    http_response_release(&r);
+    send(&t.agent, "GET", one, NULL, NULL, &r);
+    cr_assert(!validated || r.status == 200, "a validated cadre keeps its indicateur (%s, %ld)",
+              etat, r.status);
+    http_response_release(&r);
+}
+
+/* R5 under concurrency: the signature of the cadre (its adhésion read signee)
+ * is held on the cadre's row while the adhésion is résiliée (signee →
+ * abandonnee). Afterwards, never a signed cadre whose adhésion is
+ * abandonnée: either the résiliation is refused (the adhésion went relayee
+ * meanwhile: 412/409) or the signature is (422 R5). Before the fix the
+ * signature read its adhésion before its transaction: both committed. */
+Test(conventions, r5_holds_when_the_adhesion_is_resiliee_during_the_cadre_signature)
+{
+    struct terr t;
+    struct conv a, c;
+    struct http_response r;
+    /* Iguerande (71238), ville principale of EPCI 247103864. */
+    terr_init(&t, "pvd-27-71-914", "71238", "217102383", "Iguerande", "247103864", "71");
+    adhesion_signed(&t, &a, "2021-03-01", "2021-03-08", "2021-03-09", "2021-03-10");
+    axe(t.id_pvd, 1, 1);
+    char ids[3][40];
+    cadre_to_signature(&t, NULL, &c, ids);
+    sign_ok(&t.elu, &c, ids[0], "2022-05-02", "2022-04-01");
+    sign_ok(&t.elu, &c, ids[1], "2022-05-02", "2022-04-02");
+    sign_ok(&t.prefecture, &c, ids[2], "2022-05-03", NULL);
+    char cpath[160], apath[160];
+    conv_path(&c, "/transitions", cpath);
+    conv_path(&a, "/transitions", apath);
+    struct async_request signature = {.w = &t.prefecture,
+                                      .method = "POST",
+                                      .path = cpath,
+                                      .if_match = c.etag,
+                                      .body = "{\"vers\":\"signee\"}"};
+    struct async_request resiliation = {.w = &t.prefecture,
+                                        .method = "POST",
+                                        .path = apath,
+                                        .if_match = a.etag,
+                                        .body =
+                                            "{\"vers\":\"abandonnee\",\"motif\":\"Résiliation\"}"};
+    race(c.id, &signature, &resiliation);
+    long s = signature.r.status, x = resiliation.r.status;
+    cr_assert((s == 200 && (x == 412 || x == 409)) || (s == 422 && x == 200),
+              "exactly one of them: signature %ld " HTTP_BODY " résiliation %ld " HTTP_BODY, s,
+              signature.r.body, x, resiliation.r.body);
+    if (s == 422)
+        expect_rule(&signature.r, "R5", "convention-adhesion-non-signee", "/adhesion_id");
+    http_response_release(&signature.r);
+    http_response_release(&resiliation.r);
+    refresh(&t.prefecture, &c, &r);
+    bool signed_cadre = strcmp(str(r.json, "etat"), "signee") == 0;
+    http_response_release(&r);
+    refresh(&t.prefecture, &a, &r);
+    cr_assert(!signed_cadre || strcmp(str(r.json, "etat"), "relayee") == 0,
+              "a signed cadre's adhésion is relayee " HTTP_BODY, r.body);
     http_response_release(&r);
 }
 
@@ -1353,9 +1577,18 @@ Test(conventions, a_signed_cadre_past_its_date_fin_becomes_echue_once)
     refresh(&t.prefecture, &c, &r);
     cr_assert_str_eq(str(r.json, "etat"), "echue", HTTP_BODY, r.body);
     cr_assert_eq(json_array_size(json_object_get(r.json, "transitions_possibles")), 0);
+    cr_assert_str_eq(str(r.json, "motif"), "Échue : date de fin du 2022-12-31 dépassée.",
+                     "the edge carries its reason, as any transition " HTTP_BODY, r.body);
     http_response_release(&r);
     cr_assert_eq(journal_rows_by(c.id, "convention.transition", "systeme:echeances"), 1,
                  "one journaled edge, whoever applied it (command or the server's tick)");
+    /* The journal row has the shape of every transition's: before and after. */
+    cr_assert_eq(db_count("SELECT count(*) FROM journal WHERE ressource_id = $1 "
+                          "AND action = 'convention.transition' AND acteur = $2 "
+                          "AND avant->>'etat' = 'signee' AND apres->>'etat' = 'echue' "
+                          "AND apres->>'motif' IS NOT NULL AND 'pvd-27-71-912' = ANY (territoires)",
+                          c.id, "systeme:echeances"),
+                 1);
     /* The territoire stays conventionné. */
     send(&t.prefecture, "GET", "/api/v1/territoires/pvd-27-71-912", NULL, NULL, &r);
     cr_assert_str_eq(str(r.json, "etat"), "conventionne", HTTP_BODY, r.body);
