@@ -408,12 +408,8 @@ static enum db_result relay_adhesion(struct db_tx *tx, const char *adhesion_id,
     if (r == DB_OK)
         r = convention_get(tx->conn, adhesion_id, &after, err);
     if (r == DB_OK) {
-        struct journal_actor systeme = {"systeme:conventions",
-                                        NULL,
-                                        NULL,
-                                        NULL,
-                                        NULL,
-                                        tx->actor ? tx->actor->request_id : NULL};
+        struct journal_actor systeme = {.acteur = "systeme:conventions",
+                                        .request_id = tx->actor ? tx->actor->request_id : NULL};
         struct journal_entry e = {
             "convention.transition", "convention", adhesion_id, before.json, after.json, *scope};
         r = journal_record_as(tx, &systeme, &e, err);
