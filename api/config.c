@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "laureats_csv.h"
 #include "xalloc.h"
 
 struct errors_out {
@@ -128,8 +129,15 @@ static const struct number_setting numbers[] = {
     SETTING("HTTP_THREADS", 4, 1, 256, http_threads),
     SETTING("HTTP_MAX_CONNECTIONS", 256, 1, 100000, http_max_connections),
     SETTING("HTTP_IDLE_TIMEOUT_SECONDS", 15, 1, 3600, http_idle_timeout_seconds),
+    SETTING("HTTP_MAX_CONNECTIONS_PER_ADDRESS", 32, 0, 100000, http_max_connections_per_address),
+    SETTING("HTTP_REQUEST_HEADERS_TIMEOUT_SECONDS", 10, 1, 3600,
+            http_request_headers_timeout_seconds),
+    SETTING("HTTP_REQUEST_BODY_TIMEOUT_SECONDS", 60, 1, 3600, http_request_body_timeout_seconds),
     {"HTTP_MAX_BODY_BYTES", 1048576, 1024, 64ull * 1024 * 1024,
      offsetof(struct app_config, http_max_body_bytes), true},
+    /* At most the CSV parser's own cap (LAUREATS_CSV_MAX_BYTES, 5 MiB). */
+    {"PVD_IMPORT_MAX_BYTES", LAUREATS_CSV_MAX_BYTES, 1024, LAUREATS_CSV_MAX_BYTES,
+     offsetof(struct app_config, import_max_bytes), true},
     SETTING("DB_POOL_SIZE", 4, 1, 512, db_pool_size),
     SETTING("DB_ACQUIRE_TIMEOUT_MS", 2000, 1, 600000, db_acquire_timeout_ms),
     SETTING("DB_STATEMENT_TIMEOUT_MS", 5000, 1, 3600000, db_statement_timeout_ms),
