@@ -427,6 +427,8 @@ struct server *server_start(struct app *app)
     watchdog.body_seconds = cfg->http_request_body_timeout_seconds;
     struct MHD_OptionItem ops[12];
     size_t k = 0;
+    /* First, so that libmicrohttpd's messages about the other options come here too. */
+    ops[k++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
     ops[k++] =
         (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)gate_completed, &the_gate};
     ops[k++] =
@@ -441,7 +443,6 @@ struct server *server_start(struct app *app)
                                            cfg->http_max_connections_per_address, NULL};
     ops[k++] =
         (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify_connection, NULL};
-    ops[k++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
     if (cfg->http_threads > 1) /* MHD rejects a pool of one: then one polling thread serves */
         ops[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->http_threads, NULL};
     ops[k] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};

@@ -14,6 +14,8 @@ cd "$(dirname "$0")/.."
 
 B=build
 export PVD_VAR=$PWD/var/test
+# A throw-away cluster: fsync and synchronous commit off, for speed (never for `make run`).
+export PVD_PG_DURABLE=off
 PG=deploy/local/pg.sh
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=66}
@@ -43,7 +45,8 @@ trap cleanup EXIT
 step() { printf '\n== %s\n' "$*"; }
 # TEST_STEPS="unit api …" runs only those steps (names as in `run NAME`), for
 # development; unset (as in CI) runs them all. IT_ARGS: extra arguments of the
-# HTTP suite's binary, word-split without quotes (e.g. IT_ARGS=--filter=conventions/*).
+# HTTP suite's binary, word-split without quotes (e.g. IT_ARGS=--filter=conventions/*);
+# RES_ARGS: the same for the resilience suite's binary.
 want() { [ -z "${TEST_STEPS:-}" ] || [[ " $TEST_STEPS " == *" $1 "* ]]; }
 run() { # run NAME COMMAND...: records a failure instead of stopping
 	local name=$1
@@ -123,14 +126,22 @@ api_suite() { # api_suite LABEL SERVER_BIN
 
 resilience_suite() { # resilience_suite SERVER_BIN
 	local bin=$1 url port log
+	# Slow clients: small limits and deadlines, so that the attack of the slowloris test
+	# (100 connections) could fill the server without the cap per address.
+	local max_conns=64 per_address=16 headers_timeout=3 body_timeout=3
 	url=$(fresh_db pvd_it_resilience)
 	DATABASE_URL=$url "$bin" import-referentiel node_modules/@etalab/decoupage-administratif/data 2026 >/dev/null 2>&1
 	port=$(free_port)
 	log=$B/tests/server-resilience.log
 	start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=1 DB_ACQUIRE_TIMEOUT_MS=300 \
-		DB_STATEMENT_TIMEOUT_MS=5000 "${AUTH_ENV[@]}" RATE_LIMIT_PER_MINUTE=5
+		DB_STATEMENT_TIMEOUT_MS=5000 "${AUTH_ENV[@]}" RATE_LIMIT_PER_MINUTE=5 \
+		HTTP_MAX_CONNECTIONS=$max_conns HTTP_MAX_CONNECTIONS_PER_ADDRESS=$per_address \
+		HTTP_REQUEST_HEADERS_TIMEOUT_SECONDS=$headers_timeout \
+		HTTP_REQUEST_BODY_TIMEOUT_SECONDS=$body_timeout
 	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_DATABASE_URL=$url PVD_TEST_PG="$PWD/$PG" \
-		$B/bin/resilience --jobs 1 || { stop_server || true; return 1; }
+		PVD_TEST_MAX_CONNECTIONS=$max_conns PVD_TEST_PER_ADDRESS=$per_address \
+		PVD_TEST_HEADERS_TIMEOUT=$headers_timeout PVD_TEST_BODY_TIMEOUT=$body_timeout \
+		$B/bin/resilience --jobs 1 ${RES_ARGS:-} || { stop_server || true; return 1; }
 	stop_server
 }
 
