@@ -59,8 +59,7 @@ Test(gate, import_over_its_limit_is_413_before_the_body, .timeout = 60)
                      SIX_MIB);
     struct http_response r;
     int rc = http_try_raw(request, (size_t)n, 2000, &r);
-    cr_assert(rc == 0, "6 MiB announced to the import, no body: no reply within 2 s (%s)",
-              r.error);
+    cr_assert(rc == 0, "6 MiB announced to the import, no body: no reply within 2 s (%s)", r.error);
     http_expect_problem(&r, 413, "corps-trop-volumineux");
     const char *detail = json_string_value(json_object_get(r.json, "detail"));
     cr_assert(detail && strstr(detail, "5242880"), "detail: %s", detail ? detail : "(none)");
@@ -118,10 +117,9 @@ Test(gate, unknown_transfer_encoding_is_501_at_once, .timeout = 30)
                          codings[i], i);
         struct http_response r;
         int rc = http_try_raw(request, (size_t)n, 3000, &r);
-        cr_assert(rc == 0, "Transfer-Encoding: %s: no complete reply within 3 s (%s)",
-                  codings[i], r.error);
-        cr_assert(r.seconds < 2.0, "Transfer-Encoding: %s: 501 took %.3f s", codings[i],
-                  r.seconds);
+        cr_assert(rc == 0, "Transfer-Encoding: %s: no complete reply within 3 s (%s)", codings[i],
+                  r.error);
+        cr_assert(r.seconds < 2.0, "Transfer-Encoding: %s: 501 took %.3f s", codings[i], r.seconds);
         http_expect_problem(&r, 501, "encodage-transfert-non-supporte");
         char want[32];
         snprintf(want, sizeof want, "te-inconnu-%zu", i);
@@ -129,8 +127,7 @@ Test(gate, unknown_transfer_encoding_is_501_at_once, .timeout = 30)
         http_response_release(&r);
     }
     /* chunked, in any case, is still decoded. */
-    const char *headers[] = {"Content-Type: application/json", "Transfer-Encoding: CHUNKED",
-                             NULL};
+    const char *headers[] = {"Content-Type: application/json", "Transfer-Encoding: CHUNKED", NULL};
     struct http_response r;
     http_request("GET", "/api/v1/communes", headers, "{\"a\":1}", 7, &r);
     http_expect_problem(&r, 400, "requete-invalide");
