@@ -34,10 +34,16 @@ AUTH_ENV=(AUTH_ISSUER="$PVD_TEST_ISSUER" AUTH_AUDIENCE="$PVD_TEST_AUDIENCE"
 
 server_pids=()
 failed=()
+makerun_pid= # process group of the `make run` of makerun_suite, while it runs
+MAKERUN_VAR=$PWD/var/test-makerun
 cleanup() {
 	local pid
 	for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
 	for pid in "${server_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+	if [ -n "$makerun_pid" ]; then
+		kill -KILL -- "-$makerun_pid" 2>/dev/null || true
+		PVD_VAR=$MAKERUN_VAR $PG kill >/dev/null 2>&1 || true
+	fi
 	$PG stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -219,6 +225,60 @@ browser_suite() { # browser_suite SERVER_BIN
 	stop_server
 }
 
+# `make run` as a user starts it (its own state directory, no DATABASE_URL): its embedded
+# PostgreSQL is durable, and stops with it. The stop is the hard case: SIGTERM to make
+# while a request is in flight (make forwards it to run.sh, which waits for the drain),
+# then a second SIGTERM to run.sh; PostgreSQL must still be stopped. Bounded: ~2 min at
+# the first run (initdb, referential), ~15 s after.
+makerun_suite() {
+	local port log url setting value run_pid locker i rc=0
+	port=$(free_port)
+	log=$B/tests/makerun.log
+	env -u PVD_PG_DURABLE -u DATABASE_URL -u MAKEFLAGS -u MAKELEVEL PVD_VAR="$MAKERUN_VAR" HTTP_PORT="$port" \
+		HTTP_BIND_ADDRESS=127.0.0.1 SHUTDOWN_GRACE_SECONDS=10 \
+		setsid make --no-print-directory run >"$log" 2>&1 &
+	makerun_pid=$!
+	for i in $(seq 1 600); do
+		if curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then break; fi
+		if ! kill -0 "$makerun_pid" 2>/dev/null || [ "$i" -eq 600 ]; then
+			echo "makerun: the service did not come up"; tail -20 "$log"; return 1
+		fi
+		sleep 0.2
+	done
+	url=$(PVD_VAR=$MAKERUN_VAR $PG url)
+	for setting in fsync synchronous_commit full_page_writes; do
+		value=$(psql "$url" -qAtX -c "SHOW $setting")
+		if [ "$value" != on ]; then
+			echo "makerun: $setting is '$value', 'on' expected"; rc=1
+		fi
+	done
+	# A request in flight: /readyz waits for a lock held 3 s.
+	psql "$url" -qAtX -c "BEGIN; LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;" >/dev/null 2>&1 &
+	locker=$!
+	sleep 0.5
+	curl -s -o /dev/null --max-time 20 "http://127.0.0.1:$port/readyz" &
+	local client=$!
+	sleep 0.5
+	run_pid=$(pgrep -P "$makerun_pid" -f deploy/local/run.sh || true)
+	kill -TERM "$makerun_pid"
+	sleep 1
+	if [ -n "$run_pid" ]; then kill -TERM "$run_pid" 2>/dev/null || true; fi
+	for i in $(seq 1 300); do
+		kill -0 "$makerun_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	wait "$makerun_pid" 2>/dev/null || true
+	wait "$client" "$locker" 2>/dev/null || true
+	sleep 0.5
+	if PVD_VAR=$MAKERUN_VAR $PG status >/dev/null 2>&1; then
+		echo "makerun: PostgreSQL of make run still running after SIGTERM"; tail -5 "$log"; rc=1
+		PVD_VAR=$MAKERUN_VAR $PG stop >/dev/null 2>&1 || true
+	fi
+	makerun_pid=
+	[ "$rc" -eq 0 ] && echo "makerun: fsync, synchronous_commit and full_page_writes on; PostgreSQL stopped after SIGTERM (make, then run.sh, during a request)"
+	return $rc
+}
+
 mkdir -p $B/tests
 rm -rf "$IDP_DIR" && mkdir -p "$IDP_DIR" && $B/bin/test-idp init "$IDP_DIR"
 $B/pvd-api gen-key "$IDP_DIR/signing.pem" 2>/dev/null
@@ -263,6 +323,9 @@ run resilience resilience_suite $B/bin/pvd-api-asan
 
 step "graceful shutdown: in-flight request finished, exit 0"
 run drain drain_suite
+
+step "make run: durable embedded PostgreSQL, stopped with the service"
+run makerun makerun_suite
 
 step "CORS in a real browser: headless Chromium, allowed and other origins (ASan+UBSan server)"
 run browser browser_suite $B/bin/pvd-api-asan

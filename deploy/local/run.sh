@@ -57,8 +57,9 @@ fi
 
 # pvd-api's own token signing key (client credentials), kept under ./var.
 if [ -z "${AUTH_SIGNING_KEY_FILE:-}" ]; then
-	mkdir -p var
-	AUTH_SIGNING_KEY_FILE=$PWD/var/signing-key.pem
+	var=${PVD_VAR:-$PWD/var} # the state directory of pg.sh (tests use their own)
+	mkdir -p "$var"
+	AUTH_SIGNING_KEY_FILE=$var/signing-key.pem
 	export AUTH_SIGNING_KEY_FILE
 	$BIN gen-key "$AUTH_SIGNING_KEY_FILE"
 fi
