@@ -95,8 +95,8 @@ static struct {
     bool stop;
     bool running;
     pthread_t thread;
-    unsigned headers_seconds, body_seconds;
-} watchdog = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, false, false, 0, 0, 0};
+    unsigned headers_seconds; /* deadline of a new connection's first request */
+} watchdog = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, false, false, 0, 0};
 
 static long long monotonic_ms(void)
 {
@@ -193,6 +193,7 @@ static void *watchdog_main(void *arg)
     return NULL;
 }
 
+/* Stops the watchdog thread. Call only once libmicrohttpd's daemon has stopped. */
 static void watchdog_stop(void)
 {
     if (!watchdog.running)
@@ -203,6 +204,16 @@ static void watchdog_stop(void)
     pthread_mutex_unlock(&watchdog.lock);
     pthread_join(watchdog.thread, NULL);
     watchdog.running = false;
+    /* libmicrohttpd has stopped (no callback any more): free what it did not report closed. */
+    pthread_mutex_lock(&watchdog.lock);
+    struct tracked_conn *t = watchdog.head;
+    watchdog.head = NULL;
+    pthread_mutex_unlock(&watchdog.lock);
+    while (t) {
+        struct tracked_conn *next = t->next;
+        free(t);
+        t = next;
+    }
 }
 
 #define IMPORT_ROUTE "/api/v1/territoires/import"
@@ -424,7 +435,6 @@ struct server *server_start(struct app *app)
     the_gate.app = app;
     gate_armed = true;
     watchdog.headers_seconds = cfg->http_request_headers_timeout_seconds;
-    watchdog.body_seconds = cfg->http_request_body_timeout_seconds;
     struct MHD_OptionItem ops[12];
     size_t k = 0;
     /* First, so that libmicrohttpd's messages about the other options come here too. */
