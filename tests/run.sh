@@ -6,8 +6,9 @@
 #   4. a test PostgreSQL under var/test, then: db layer tests, the HTTP API
 #      suite against the real server (normal build, then ASan+UBSan build),
 #      responses validated against the spec's schemas, and the resilience
-#      suite (pool exhausted, database killed and back), the real lauréats
-#      import in its own database, graceful drain, CORS in Chromium.
+#      suite (pool exhausted, database killed and back, rate limit, slow
+#      clients), the real lauréats import in its own database, graceful drain,
+#      `make run` (durable PostgreSQL, stopped on SIGTERM), CORS in Chromium.
 # Stops what it started, also when a step fails. Exit status: 0 only when all pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,12 +1,16 @@
 /* Resilience suite: the database pool exhausted, then PostgreSQL killed and restarted,
- * against a real server. Run with --jobs 1 against a server started with DB_POOL_SIZE=1
- * and DB_ACQUIRE_TIMEOUT_MS=300 (tests/run.sh, resilience_suite).
+ * the rate limit, and slow clients (slowloris), against a real server. Run with --jobs 1
+ * against a server started with DB_POOL_SIZE=1, DB_ACQUIRE_TIMEOUT_MS=300 and small
+ * connection limits and request deadlines (tests/run.sh, resilience_suite).
  *
  * Environment:
  *   PVD_TEST_BASE_URL      the server under test
  *   PVD_TEST_DATABASE_URL  libpq keyword string of the server's database
  *   PVD_TEST_PG            absolute path of deploy/local/pg.sh (PVD_VAR already exported,
  *                          naming the cluster the server uses)
+ *   PVD_TEST_MAX_CONNECTIONS, PVD_TEST_PER_ADDRESS, PVD_TEST_HEADERS_TIMEOUT,
+ *   PVD_TEST_BODY_TIMEOUT  the server's HTTP_MAX_CONNECTIONS, HTTP_MAX_CONNECTIONS_PER_ADDRESS,
+ *                          HTTP_REQUEST_HEADERS_TIMEOUT_SECONDS, HTTP_REQUEST_BODY_TIMEOUT_SECONDS
  *
  * Criterion does not document the order in which it runs the tests of a suite, and the
  * database-down scenario must come last (it kills the cluster), so both scenarios are
