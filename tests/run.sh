@@ -319,7 +319,7 @@ run api-asan api_suite asan $B/bin/pvd-api-asan
 step "bulk import of the real lauréats file (own database)"
 run import import_suite $B/pvd-api
 
-step "resilience: pool exhausted, PostgreSQL killed and restarted (ASan+UBSan server)"
+step "resilience: pool exhausted, PostgreSQL killed and restarted, rate limit, slow clients (ASan+UBSan server)"
 run resilience resilience_suite $B/bin/pvd-api-asan
 
 step "graceful shutdown: in-flight request finished, exit 0"
