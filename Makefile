@@ -70,6 +70,7 @@ $(B)/pvd-api: $(call OBJ,$(SERVER_SRC))
 	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS)
 
 $(B)/bin/pvd-api-asan: $(call ASAN_OBJ,$(SERVER_SRC))
+	@mkdir -p $(@D)
 	$(CC) $(ASANFLAGS) $^ -o $@ $(PKG_LIBS)
 
 # ---- tests ---------------------------------------------------------------

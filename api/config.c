@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "laureats_csv.h"
 #include "xalloc.h"
 
 struct errors_out {
@@ -128,8 +129,15 @@ static const struct number_setting numbers[] = {
     SETTING("HTTP_THREADS", 4, 1, 256, http_threads),
     SETTING("HTTP_MAX_CONNECTIONS", 256, 1, 100000, http_max_connections),
     SETTING("HTTP_IDLE_TIMEOUT_SECONDS", 15, 1, 3600, http_idle_timeout_seconds),
+    SETTING("HTTP_MAX_CONNECTIONS_PER_ADDRESS", 32, 0, 100000, http_max_connections_per_address),
+    SETTING("HTTP_REQUEST_HEADERS_TIMEOUT_SECONDS", 10, 1, 3600,
+            http_request_headers_timeout_seconds),
+    SETTING("HTTP_REQUEST_BODY_TIMEOUT_SECONDS", 60, 1, 3600, http_request_body_timeout_seconds),
     {"HTTP_MAX_BODY_BYTES", 1048576, 1024, 64ull * 1024 * 1024,
      offsetof(struct app_config, http_max_body_bytes), true},
+    /* At most the CSV parser's own cap (LAUREATS_CSV_MAX_BYTES, 5 MiB). */
+    {"PVD_IMPORT_MAX_BYTES", LAUREATS_CSV_MAX_BYTES, 1024, LAUREATS_CSV_MAX_BYTES,
+     offsetof(struct app_config, import_max_bytes), true},
     SETTING("DB_POOL_SIZE", 4, 1, 512, db_pool_size),
     SETTING("DB_ACQUIRE_TIMEOUT_MS", 2000, 1, 600000, db_acquire_timeout_ms),
     SETTING("DB_STATEMENT_TIMEOUT_MS", 5000, 1, 3600000, db_statement_timeout_ms),
@@ -248,16 +256,26 @@ const char *config_lookup_env(const char *name, void *ctx)
 void config_log_summary(const struct app_config *c)
 {
     char port[16], threads[16], conns[16], idle[16], body[24], pool[16], acq[16], stmt[16];
+    char per_address[16], headers_timeout[16], body_timeout[16], import_max[24];
     snprintf(port, sizeof port, "%u", c->http_port);
     snprintf(threads, sizeof threads, "%u", c->http_threads);
     snprintf(conns, sizeof conns, "%u", c->http_max_connections);
     snprintf(idle, sizeof idle, "%u", c->http_idle_timeout_seconds);
     snprintf(body, sizeof body, "%zu", c->http_max_body_bytes);
+    snprintf(per_address, sizeof per_address, "%u", c->http_max_connections_per_address);
+    snprintf(headers_timeout, sizeof headers_timeout, "%u",
+             c->http_request_headers_timeout_seconds);
+    snprintf(body_timeout, sizeof body_timeout, "%u", c->http_request_body_timeout_seconds);
+    snprintf(import_max, sizeof import_max, "%zu", c->import_max_bytes);
     snprintf(pool, sizeof pool, "%u", c->db_pool_size);
     snprintf(acq, sizeof acq, "%u", c->db_acquire_timeout_ms);
     snprintf(stmt, sizeof stmt, "%u", c->db_statement_timeout_ms);
     log_line(LOG_INFO, NULL, "configuration", "HTTP_PORT", port, "HTTP_BIND_ADDRESS",
              c->http_bind_address, "HTTP_THREADS", threads, "HTTP_MAX_CONNECTIONS", conns,
-             "HTTP_IDLE_TIMEOUT_SECONDS", idle, "HTTP_MAX_BODY_BYTES", body, "DB_POOL_SIZE", pool,
-             "DB_ACQUIRE_TIMEOUT_MS", acq, "DB_STATEMENT_TIMEOUT_MS", stmt, (const char *)NULL);
+             "HTTP_IDLE_TIMEOUT_SECONDS", idle, "HTTP_MAX_BODY_BYTES", body,
+             "HTTP_MAX_CONNECTIONS_PER_ADDRESS", per_address,
+             "HTTP_REQUEST_HEADERS_TIMEOUT_SECONDS", headers_timeout,
+             "HTTP_REQUEST_BODY_TIMEOUT_SECONDS", body_timeout, "PVD_IMPORT_MAX_BYTES", import_max,
+             "DB_POOL_SIZE", pool, "DB_ACQUIRE_TIMEOUT_MS", acq, "DB_STATEMENT_TIMEOUT_MS", stmt,
+             (const char *)NULL);
 }

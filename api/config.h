@@ -15,8 +15,15 @@ struct app_config {
     unsigned http_threads;
     unsigned http_max_connections;
     unsigned http_idle_timeout_seconds;
+    /* Slowloris (issue #8): connections per client address (0: no cap), and the
+     * deadlines for a request's headers (from the connection's accept or the
+     * previous request's end) and for its body (from the end of its headers). */
+    unsigned http_max_connections_per_address;
+    unsigned http_request_headers_timeout_seconds;
+    unsigned http_request_body_timeout_seconds;
     size_t http_max_body_bytes;
-    char *database_url; /* secret: never logged */
+    size_t import_max_bytes; /* body limit of POST /api/v1/territoires/import */
+    char *database_url;      /* secret: never logged */
     unsigned db_pool_size;
     unsigned db_acquire_timeout_ms;
     unsigned db_statement_timeout_ms;

@@ -6,18 +6,50 @@
  * executable's definition takes precedence over libmicrohttpd's for ulfius'
  * call, so we receive ulfius' access handler and put gate_access_handler in
  * front of it, then start the daemon through MHD_start_daemon_va. The gate
- * also counts in-flight requests for the drain. Covered by the integration
- * tests (413 without sending the body; chunked bodies over the limit). */
+ * applies the route's body limit (body_limit_for), answers 501 to a
+ * Transfer-Encoding other than chunked (libmicrohttpd would otherwise read
+ * until the peer closes), and counts in-flight requests for the drain.
+ * Covered by the integration tests (413 without sending the body; chunked
+ * bodies over the limit; the import's own limit; 501).
+ *
+ * Slow clients (slowloris, issue #8). libmicrohttpd's idle timeout
+ * (HTTP_IDLE_TIMEOUT_SECONDS) restarts on every byte, so a client trickling a
+ * header line every few seconds holds its connection forever; a few hundred
+ * of them fill HTTP_MAX_CONNECTIONS. Two defences:
+ *   - at most HTTP_MAX_CONNECTIONS_PER_ADDRESS simultaneous connections per
+ *     client address (libmicrohttpd's MHD_OPTION_PER_IP_CONNECTION_LIMIT: the
+ *     connection is accepted then closed at once);
+ *   - deadlines per request, whatever the pace of the bytes: its headers must
+ *     be complete HTTP_REQUEST_HEADERS_TIMEOUT_SECONDS after the connection's
+ *     accept (or after the previous request's end on a kept-alive connection),
+ *     its body HTTP_REQUEST_BODY_TIMEOUT_SECONDS after its headers. Once the
+ *     body is in, no deadline: the handler runs and the answer is sent.
+ * Each connection gets a `struct tracked_conn` (MHD_OPTION_NOTIFY_CONNECTION,
+ * STARTED) on one list with its socket and current deadline; the gate moves
+ * the deadline (headers complete → body deadline; body complete → none;
+ * request completed → headers deadline of the next request). A watchdog
+ * thread scans the list four times a second and calls shutdown(SHUT_RDWR) on
+ * the socket of an overdue connection: libmicrohttpd then sees the end of the
+ * stream and closes the connection itself (its own bookkeeping stays right;
+ * we never close an fd that libmicrohttpd owns). Fd reuse: libmicrohttpd
+ * (0.9.75, daemon.c: internal_add_connection's failure path and
+ * MHD_cleanup_connections) calls NOTIFY_CONNECTION CLOSED before it closes
+ * the socket, and the CLOSED callback unlinks the record under the same
+ * mutex the watchdog holds while it calls shutdown: an fd on the list is
+ * always still the connection's own. */
 #define _POSIX_C_SOURCE 200809L
 #include "server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <ulfius.h>
 #include <unistd.h>
@@ -42,7 +74,156 @@ struct gate_request {
     bool rejected;   /* 413 queued (announced length) */
     bool overflowed; /* chunked body past the limit: discarded, 413 at its end */
     size_t uri_length;
+    size_t limit; /* body_limit_for this request, set on the first call */
 };
+
+/* ---- per-connection deadlines (see the top of this file) ---------------------------- */
+
+struct tracked_conn {
+    struct tracked_conn *prev, *next;
+    int fd;
+    long long deadline_ms; /* CLOCK_MONOTONIC; 0: none (the request is being handled) */
+    bool cut;              /* shutdown already called */
+};
+
+#define WATCHDOG_PERIOD_MS 250
+
+static struct {
+    pthread_mutex_t lock; /* the list, every deadline, and each shutdown call */
+    pthread_cond_t wake;
+    struct tracked_conn *head;
+    bool stop;
+    bool running;
+    pthread_t thread;
+    unsigned headers_seconds; /* deadline of a new connection's first request */
+} watchdog = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, false, false, 0, 0};
+
+static long long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sets the connection's deadline to now + seconds (0: none). */
+static void conn_set_deadline(struct MHD_Connection *connection, unsigned seconds)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct tracked_conn *t = ci ? ci->socket_context : NULL;
+    if (t == NULL)
+        return;
+    long long deadline = seconds ? monotonic_ms() + (long long)seconds * 1000 : 0;
+    pthread_mutex_lock(&watchdog.lock);
+    t->deadline_ms = deadline;
+    pthread_mutex_unlock(&watchdog.lock);
+}
+
+static void notify_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci == NULL)
+            return;
+        struct tracked_conn *t = xcalloc(1, sizeof *t);
+        t->fd = ci->connect_fd;
+        t->deadline_ms = monotonic_ms() + (long long)watchdog.headers_seconds * 1000;
+        pthread_mutex_lock(&watchdog.lock);
+        t->next = watchdog.head;
+        if (watchdog.head)
+            watchdog.head->prev = t;
+        watchdog.head = t;
+        pthread_mutex_unlock(&watchdog.lock);
+        *socket_context = t;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        struct tracked_conn *t = *socket_context;
+        if (t == NULL)
+            return;
+        /* Called before libmicrohttpd closes the socket: once unlinked here, the
+         * watchdog cannot touch this fd again. */
+        pthread_mutex_lock(&watchdog.lock);
+        if (t->prev)
+            t->prev->next = t->next;
+        else
+            watchdog.head = t->next;
+        if (t->next)
+            t->next->prev = t->prev;
+        pthread_mutex_unlock(&watchdog.lock);
+        free(t);
+        *socket_context = NULL;
+    }
+}
+
+static void *watchdog_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&watchdog.lock);
+    while (!watchdog.stop) {
+        long long now = monotonic_ms();
+        unsigned cut = 0;
+        for (struct tracked_conn *t = watchdog.head; t; t = t->next) {
+            if (!t->cut && t->deadline_ms != 0 && now >= t->deadline_ms) {
+                shutdown(t->fd, SHUT_RDWR); /* libmicrohttpd sees EOF and closes it */
+                t->cut = true;
+                cut++;
+            }
+        }
+        if (cut > 0) {
+            pthread_mutex_unlock(&watchdog.lock);
+            char n[16];
+            snprintf(n, sizeof n, "%u", cut);
+            log_line(LOG_WARN, NULL, "connexions coupées : requête pas reçue dans le délai",
+                     "connexions", n, (const char *)NULL);
+            pthread_mutex_lock(&watchdog.lock);
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += WATCHDOG_PERIOD_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        if (!watchdog.stop)
+            pthread_cond_timedwait(&watchdog.wake, &watchdog.lock, &until);
+    }
+    pthread_mutex_unlock(&watchdog.lock);
+    return NULL;
+}
+
+/* Stops the watchdog thread. Call only once libmicrohttpd's daemon has stopped. */
+static void watchdog_stop(void)
+{
+    if (!watchdog.running)
+        return;
+    pthread_mutex_lock(&watchdog.lock);
+    watchdog.stop = true;
+    pthread_cond_signal(&watchdog.wake);
+    pthread_mutex_unlock(&watchdog.lock);
+    pthread_join(watchdog.thread, NULL);
+    watchdog.running = false;
+    /* libmicrohttpd has stopped (no callback any more): free what it did not report closed. */
+    pthread_mutex_lock(&watchdog.lock);
+    struct tracked_conn *t = watchdog.head;
+    watchdog.head = NULL;
+    pthread_mutex_unlock(&watchdog.lock);
+    while (t) {
+        struct tracked_conn *next = t->next;
+        free(t);
+        t = next;
+    }
+}
+
+#define IMPORT_ROUTE "/api/v1/territoires/import"
+
+size_t body_limit_for(const char *method, const char *url, const struct app_config *cfg)
+{
+    if (method && url && strcmp(method, "POST") == 0 && strcmp(url, IMPORT_ROUTE) == 0)
+        return cfg->import_max_bytes;
+    return cfg->http_max_body_bytes;
+}
 
 /* Longer request targets get 414 (problem+json) from the gate. Beyond what fits
  * in libmicrohttpd's per-connection memory (32 KiB by default), MHD answers 414
@@ -91,11 +272,11 @@ static enum MHD_Result queue_problem(struct MHD_Connection *connection, struct a
     return r;
 }
 
-static enum MHD_Result queue_too_large(struct MHD_Connection *connection, struct app *app)
+static enum MHD_Result queue_too_large(struct MHD_Connection *connection, struct app *app,
+                                       size_t limit)
 {
     char detail[160];
-    snprintf(detail, sizeof detail, "Le corps de la requête dépasse %zu octets.",
-             app->config.http_max_body_bytes);
+    snprintf(detail, sizeof detail, "Le corps de la requête dépasse %zu octets.", limit);
     return queue_problem(connection, app, PROBLEM_CORPS_TROP_VOLUMINEUX, detail);
 }
 
@@ -106,7 +287,6 @@ static enum MHD_Result gate_access_handler(void *cls, struct MHD_Connection *con
 {
     struct gate *gate = cls;
     struct gate_request *g = *con_cls;
-    size_t max = gate->app->config.http_max_body_bytes;
     if (g == NULL)
         return MHD_NO;
     if (g->rejected) {
@@ -115,10 +295,22 @@ static enum MHD_Result gate_access_handler(void *cls, struct MHD_Connection *con
     }
     if (g->first) {
         g->first = false;
+        /* Headers complete: the body has its own deadline. */
+        conn_set_deadline(connection, gate->app->config.http_request_body_timeout_seconds);
+        g->limit = body_limit_for(method, url, &gate->app->config);
         if (g->uri_length > GATE_MAX_URI_BYTES) {
             g->rejected = true;
             return queue_problem(connection, gate->app, PROBLEM_URI_TROP_LONGUE,
                                  "La cible de la requête dépasse 8192 octets.");
+        }
+        /* libmicrohttpd decodes only "chunked" (the whole value, any case); with another
+         * coding it would read the body until the client closes. */
+        const char *coding =
+            MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Transfer-Encoding");
+        if (coding && strcasecmp(coding, "chunked") != 0) {
+            g->rejected = true;
+            return queue_problem(connection, gate->app, PROBLEM_ENCODAGE_TRANSFERT_NON_SUPPORTE,
+                                 "Seul l'encodage de transfert « chunked » est pris en charge.");
         }
         const char *length =
             MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Length");
@@ -126,22 +318,25 @@ static enum MHD_Result gate_access_handler(void *cls, struct MHD_Connection *con
             char *end = NULL;
             errno = 0;
             unsigned long long announced = strtoull(length, &end, 10);
-            if (errno == ERANGE || announced > max) {
+            if (errno == ERANGE || announced > g->limit) {
                 g->rejected = true;
-                return queue_too_large(connection, gate->app);
+                return queue_too_large(connection, gate->app, g->limit);
             }
         }
     } else if (*upload_data_size > 0) {
         g->received += *upload_data_size;
-        if (g->received > max) /* chunked upload growing past the limit */
+        if (g->received > g->limit) /* chunked upload growing past the limit */
             g->overflowed = true;
         if (g->overflowed) {
             *upload_data_size = 0;
-            return g->received > max + GATE_DISCARD_MAX_BYTES ? MHD_NO : MHD_YES;
+            return g->received > g->limit + GATE_DISCARD_MAX_BYTES ? MHD_NO : MHD_YES;
         }
     } else if (g->overflowed) {
         g->rejected = true;
-        return queue_too_large(connection, gate->app);
+        return queue_too_large(connection, gate->app, g->limit);
+    } else {
+        /* Body complete: the handler runs and answers, no deadline. */
+        conn_set_deadline(connection, 0);
     }
     return gate->inner(gate->inner_cls, connection, url, method, version, upload_data,
                        upload_data_size, &g->inner_con_cls);
@@ -167,6 +362,8 @@ static void gate_completed(void *cls, struct MHD_Connection *connection, void **
     if (g == NULL)
         return;
     mhd_request_completed(NULL, connection, &g->inner_con_cls, toe);
+    /* A kept-alive connection: the next request's headers have their deadline. */
+    conn_set_deadline(connection, gate->app->config.http_request_headers_timeout_seconds);
     free(g);
     *con_cls = NULL;
     atomic_fetch_sub(&gate->app->inflight, 1);
@@ -237,8 +434,11 @@ struct server *server_start(struct app *app)
     }
     the_gate.app = app;
     gate_armed = true;
-    struct MHD_OptionItem ops[8];
+    watchdog.headers_seconds = cfg->http_request_headers_timeout_seconds;
+    struct MHD_OptionItem ops[12];
     size_t k = 0;
+    /* First, so that libmicrohttpd's messages about the other options come here too. */
+    ops[k++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
     ops[k++] =
         (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)gate_completed, &the_gate};
     ops[k++] =
@@ -248,7 +448,11 @@ struct server *server_start(struct app *app)
         (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, cfg->http_max_connections, NULL};
     ops[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                        cfg->http_idle_timeout_seconds, NULL};
-    ops[k++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
+    if (cfg->http_max_connections_per_address > 0)
+        ops[k++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                           cfg->http_max_connections_per_address, NULL};
+    ops[k++] =
+        (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify_connection, NULL};
     if (cfg->http_threads > 1) /* MHD rejects a pool of one: then one polling thread serves */
         ops[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->http_threads, NULL};
     ops[k] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
@@ -265,6 +469,16 @@ struct server *server_start(struct app *app)
         free(s);
         return NULL;
     }
+    watchdog.stop = false;
+    if (pthread_create(&watchdog.thread, NULL, watchdog_main, NULL) != 0) {
+        log_line(LOG_ERROR, NULL, "fil de surveillance des connexions impossible à lancer",
+                 (const char *)NULL);
+        ulfius_stop_framework(&s->instance);
+        ulfius_clean_instance(&s->instance);
+        free(s);
+        return NULL;
+    }
+    watchdog.running = true;
     char port[16];
     snprintf(port, sizeof port, "%u", cfg->http_port);
     log_line(LOG_INFO, NULL, "service à l'écoute", "adresse", cfg->http_bind_address, "port", port,
@@ -287,7 +501,8 @@ unsigned long server_drain_and_stop(struct server *s, unsigned grace_seconds)
         struct timespec pause = {0, 10 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }
-    ulfius_stop_framework(&s->instance);
+    ulfius_stop_framework(&s->instance); /* closes every connection: the list is empty */
+    watchdog_stop();
     if (s->quiesced != MHD_INVALID_SOCKET)
         close(s->quiesced);
     ulfius_clean_instance(&s->instance);

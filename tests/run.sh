@@ -6,14 +6,17 @@
 #   4. a test PostgreSQL under var/test, then: db layer tests, the HTTP API
 #      suite against the real server (normal build, then ASan+UBSan build),
 #      responses validated against the spec's schemas, and the resilience
-#      suite (pool exhausted, database killed and back), the real lauréats
-#      import in its own database, graceful drain, CORS in Chromium.
+#      suite (pool exhausted, database killed and back, rate limit, slow
+#      clients), the real lauréats import in its own database, graceful drain,
+#      `make run` (durable PostgreSQL, stopped on SIGTERM), CORS in Chromium.
 # Stops what it started, also when a step fails. Exit status: 0 only when all pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 B=build
 export PVD_VAR=$PWD/var/test
+# A throw-away cluster: fsync and synchronous commit off, for speed (never for `make run`).
+export PVD_PG_DURABLE=off
 PG=deploy/local/pg.sh
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=66}
@@ -32,10 +35,16 @@ AUTH_ENV=(AUTH_ISSUER="$PVD_TEST_ISSUER" AUTH_AUDIENCE="$PVD_TEST_AUDIENCE"
 
 server_pids=()
 failed=()
+makerun_pid= # process group of the `make run` of makerun_suite, while it runs
+MAKERUN_VAR=$PWD/var/test-makerun
 cleanup() {
 	local pid
 	for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
 	for pid in "${server_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+	if [ -n "$makerun_pid" ]; then
+		kill -KILL -- "-$makerun_pid" 2>/dev/null || true
+		PVD_VAR=$MAKERUN_VAR $PG kill >/dev/null 2>&1 || true
+	fi
 	$PG stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -43,7 +52,8 @@ trap cleanup EXIT
 step() { printf '\n== %s\n' "$*"; }
 # TEST_STEPS="unit api …" runs only those steps (names as in `run NAME`), for
 # development; unset (as in CI) runs them all. IT_ARGS: extra arguments of the
-# HTTP suite's binary, word-split without quotes (e.g. IT_ARGS=--filter=conventions/*).
+# HTTP suite's binary, word-split without quotes (e.g. IT_ARGS=--filter=conventions/*);
+# RES_ARGS: the same for the resilience suite's binary.
 want() { [ -z "${TEST_STEPS:-}" ] || [[ " $TEST_STEPS " == *" $1 "* ]]; }
 run() { # run NAME COMMAND...: records a failure instead of stopping
 	local name=$1
@@ -132,14 +142,22 @@ api_suite() { # api_suite LABEL SERVER_BIN
 
 resilience_suite() { # resilience_suite SERVER_BIN
 	local bin=$1 url port log
+	# Slow clients: small limits and deadlines, so that the attack of the slowloris test
+	# (100 connections) could fill the server without the cap per address.
+	local max_conns=64 per_address=16 headers_timeout=3 body_timeout=3
 	url=$(fresh_db pvd_it_resilience)
 	DATABASE_URL=$url "$bin" import-referentiel node_modules/@etalab/decoupage-administratif/data 2026 >/dev/null 2>&1
 	port=$(free_port)
 	log=$B/tests/server-resilience.log
 	start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=1 DB_ACQUIRE_TIMEOUT_MS=300 \
-		DB_STATEMENT_TIMEOUT_MS=5000 "${AUTH_ENV[@]}" RATE_LIMIT_PER_MINUTE=5
+		DB_STATEMENT_TIMEOUT_MS=5000 "${AUTH_ENV[@]}" RATE_LIMIT_PER_MINUTE=5 \
+		HTTP_MAX_CONNECTIONS=$max_conns HTTP_MAX_CONNECTIONS_PER_ADDRESS=$per_address \
+		HTTP_REQUEST_HEADERS_TIMEOUT_SECONDS=$headers_timeout \
+		HTTP_REQUEST_BODY_TIMEOUT_SECONDS=$body_timeout
 	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_DATABASE_URL=$url PVD_TEST_PG="$PWD/$PG" \
-		$B/bin/resilience --jobs 1 || { stop_server || true; return 1; }
+		PVD_TEST_MAX_CONNECTIONS=$max_conns PVD_TEST_PER_ADDRESS=$per_address \
+		PVD_TEST_HEADERS_TIMEOUT=$headers_timeout PVD_TEST_BODY_TIMEOUT=$body_timeout \
+		$B/bin/resilience --jobs 1 ${RES_ARGS:-} || { stop_server || true; return 1; }
 	stop_server
 }
 
@@ -217,6 +235,60 @@ browser_suite() { # browser_suite SERVER_BIN
 	stop_server
 }
 
+# `make run` as a user starts it (its own state directory, no DATABASE_URL): its embedded
+# PostgreSQL is durable, and stops with it. The stop is the hard case: SIGTERM to make
+# while a request is in flight (make forwards it to run.sh, which waits for the drain),
+# then a second SIGTERM to run.sh; PostgreSQL must still be stopped. Bounded: ~2 min at
+# the first run (initdb, referential), ~15 s after.
+makerun_suite() {
+	local port log url setting value run_pid locker i rc=0
+	port=$(free_port)
+	log=$B/tests/makerun.log
+	env -u PVD_PG_DURABLE -u DATABASE_URL -u MAKEFLAGS -u MAKELEVEL PVD_VAR="$MAKERUN_VAR" HTTP_PORT="$port" \
+		HTTP_BIND_ADDRESS=127.0.0.1 SHUTDOWN_GRACE_SECONDS=10 \
+		setsid make --no-print-directory run >"$log" 2>&1 &
+	makerun_pid=$!
+	for i in $(seq 1 600); do
+		if curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then break; fi
+		if ! kill -0 "$makerun_pid" 2>/dev/null || [ "$i" -eq 600 ]; then
+			echo "makerun: the service did not come up"; tail -20 "$log"; return 1
+		fi
+		sleep 0.2
+	done
+	url=$(PVD_VAR=$MAKERUN_VAR $PG url)
+	for setting in fsync synchronous_commit full_page_writes; do
+		value=$(psql "$url" -qAtX -c "SHOW $setting")
+		if [ "$value" != on ]; then
+			echo "makerun: $setting is '$value', 'on' expected"; rc=1
+		fi
+	done
+	# A request in flight: /readyz waits for a lock held 3 s.
+	psql "$url" -qAtX -c "BEGIN; LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;" >/dev/null 2>&1 &
+	locker=$!
+	sleep 0.5
+	curl -s -o /dev/null --max-time 20 "http://127.0.0.1:$port/readyz" &
+	local client=$!
+	sleep 0.5
+	run_pid=$(pgrep -P "$makerun_pid" -f deploy/local/run.sh || true)
+	kill -TERM "$makerun_pid"
+	sleep 1
+	if [ -n "$run_pid" ]; then kill -TERM "$run_pid" 2>/dev/null || true; fi
+	for i in $(seq 1 300); do
+		kill -0 "$makerun_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	wait "$makerun_pid" 2>/dev/null || true
+	wait "$client" "$locker" 2>/dev/null || true
+	sleep 0.5
+	if PVD_VAR=$MAKERUN_VAR $PG status >/dev/null 2>&1; then
+		echo "makerun: PostgreSQL of make run still running after SIGTERM"; tail -5 "$log"; rc=1
+		PVD_VAR=$MAKERUN_VAR $PG stop >/dev/null 2>&1 || true
+	fi
+	makerun_pid=
+	[ "$rc" -eq 0 ] && echo "makerun: fsync, synchronous_commit and full_page_writes on; PostgreSQL stopped after SIGTERM (make, then run.sh, during a request)"
+	return $rc
+}
+
 mkdir -p $B/tests
 rm -rf "$IDP_DIR" && mkdir -p "$IDP_DIR" && $B/bin/test-idp init "$IDP_DIR"
 $B/pvd-api gen-key "$IDP_DIR/signing.pem" 2>/dev/null
@@ -256,11 +328,14 @@ run api-asan api_suite asan $B/bin/pvd-api-asan
 step "bulk import of the real lauréats file (own database)"
 run import import_suite $B/pvd-api
 
-step "resilience: pool exhausted, PostgreSQL killed and restarted (ASan+UBSan server)"
+step "resilience: pool exhausted, PostgreSQL killed and restarted, rate limit, slow clients (ASan+UBSan server)"
 run resilience resilience_suite $B/bin/pvd-api-asan
 
 step "graceful shutdown: in-flight request finished, exit 0"
 run drain drain_suite
+
+step "make run: durable embedded PostgreSQL, stopped with the service"
+run makerun makerun_suite
 
 step "CORS in a real browser: headless Chromium, allowed and other origins (ASan+UBSan server)"
 run browser browser_suite $B/bin/pvd-api-asan

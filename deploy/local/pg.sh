@@ -12,7 +12,12 @@
 #   kill            immediate stop (pg_ctl -m immediate), as after a crash
 #
 # Environment:
-#   PVD_VAR   state directory (default: $PWD/var). Tests use a separate one, e.g. var/test.
+#   PVD_VAR          state directory (default: $PWD/var). Tests use a separate one, e.g. var/test.
+#   PVD_PG_DURABLE   "on" (default): fsync, synchronous_commit and full_page_writes on, as
+#                    PostgreSQL ships them; an acknowledged write survives a crash. "off": all
+#                    three off, for throw-away test clusters only (tests/run.sh): faster, but a
+#                    crash of PostgreSQL or of the machine loses acknowledged writes. Applied on
+#                    every start (start, restart-server).
 # Layout: $PVD_VAR/pg/{data,sock,port,server.log}. Port: first free one from 55432 up,
 # stored in $PVD_VAR/pg/port and reused unless another process took it.
 # As root, PostgreSQL refuses to run: initdb/pg_ctl run as the "postgres" system user
@@ -39,6 +44,8 @@ readonly PORT_FILE=$PG_ROOT/port
 readonly LOG_FILE=$PG_ROOT/server.log
 readonly LOCK_FILE=$PG_ROOT/lock
 readonly CONF_FILE=$DATA/pvd-local.conf
+PVD_PG_DURABLE=${PVD_PG_DURABLE:-on}
+readonly PVD_PG_DURABLE
 
 die() {
 	echo "pg.sh: $*" >&2
@@ -218,9 +225,11 @@ init_cluster() {
 	if locale -a 2>/dev/null | grep -qiE '^c\.utf-?8$'; then
 		locale=C.UTF-8
 	fi
+	local sync=()
+	if [[ "$PVD_PG_DURABLE" == off ]]; then sync=(--no-sync); fi
 	note "initdb in $DATA (UTF8, locale $locale)"
 	as_owner "$PGBIN/initdb" -D "$DATA" -U "$DB_SUPERUSER" -E UTF8 --locale="$locale" \
-		-A trust --no-sync --no-instructions >>"$PG_ROOT/initdb.log" 2>&1 ||
+		-A trust "${sync[@]}" --no-instructions >>"$PG_ROOT/initdb.log" 2>&1 ||
 		{
 			tail -n 20 "$PG_ROOT/initdb.log" >&2
 			die "initdb failed (log: $PG_ROOT/initdb.log)"
@@ -254,10 +263,10 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = $(conf_quote "$SOCK")
 max_connections = 200
 shared_buffers = 128MB
-# Durability off: this cluster is for development and tests only.
-fsync = off
-synchronous_commit = off
-full_page_writes = off
+# PVD_PG_DURABLE=$PVD_PG_DURABLE (off: throw-away test cluster, a crash loses acknowledged writes)
+fsync = $PVD_PG_DURABLE
+synchronous_commit = $PVD_PG_DURABLE
+full_page_writes = $PVD_PG_DURABLE
 wal_level = minimal
 max_wal_senders = 0
 log_line_prefix = '%m [%p] %q%u@%d '
@@ -353,6 +362,10 @@ with_lock() {
 
 main() {
 	local cmd=${1:-}
+	case "$PVD_PG_DURABLE" in
+	on | off) ;;
+	*) die "PVD_PG_DURABLE: on or off expected (got '$PVD_PG_DURABLE')" ;;
+	esac
 	case "$cmd" in
 	start) with_lock cmd_start ;;
 	stop) with_lock cmd_stop fast ;;

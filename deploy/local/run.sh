@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: serves pvd-api on HTTP_PORT (default 8080). When DATABASE_URL is
-# unset, starts the embedded PostgreSQL under ./var/ (kept between runs) and
-# stops it again when the service stops. Migrates, loads the referential
+# unset, starts the embedded PostgreSQL under ./var/ (kept between runs, with
+# PostgreSQL's durability defaults: fsync, synchronous_commit, full_page_writes)
+# and stops it again when the service stops or this script is signalled. Migrates, loads the referential
 # (unchanged data is not reloaded), then serves until SIGINT/SIGTERM — sent to
 # this script or to the make that started it.
 set -euo pipefail
@@ -17,22 +18,38 @@ started_pg=0
 server=
 parent=$PPID
 
+# Stops the service (SIGTERM: it drains for up to SHUTDOWN_GRACE_SECONDS, then exits),
+# then the embedded PostgreSQL if this script started it. Runs once, from the signal
+# traps or at exit; further INT/TERM/HUP are ignored meanwhile, so that a second Ctrl-C,
+# make's forwarded SIGTERM or a closing terminal cannot cut it half-way and leave
+# PostgreSQL running. Its messages may fail (terminal gone): they never stop it.
 stop_all() {
-	trap - INT TERM EXIT
+	trap '' INT TERM HUP PIPE
+	trap - EXIT
 	if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
 		kill -TERM "$server" 2>/dev/null || true
+		local limit=$((${SHUTDOWN_GRACE_SECONDS:-20} + 10)) waited=0
+		while kill -0 "$server" 2>/dev/null && [ "$waited" -lt $((limit * 10)) ]; do
+			sleep 0.1
+			waited=$((waited + 1))
+		done
+		if kill -0 "$server" 2>/dev/null; then
+			echo "run: pvd-api still running after ${limit} s: SIGKILL" >&2 || true
+			kill -KILL "$server" 2>/dev/null || true
+		fi
 		wait "$server" 2>/dev/null || true
 	fi
 	if [ "$started_pg" = 1 ]; then
-		$PG stop || true
+		$PG stop 2>/dev/null || $PG kill 2>/dev/null || true
+		echo "run: embedded PostgreSQL stopped" >&2 || true
 	fi
 }
-trap 'stop_all; exit 0' INT TERM
+trap 'stop_all; exit 0' INT TERM HUP
 trap stop_all EXIT
 
 if [ -z "${DATABASE_URL:-}" ]; then
+	started_pg=1 # before the start: a signal during it still stops the cluster
 	$PG start >/dev/null
-	started_pg=1
 	DATABASE_URL=$($PG url)
 	export DATABASE_URL
 	echo "run: embedded PostgreSQL under ./var ($DATABASE_URL)"
@@ -40,8 +57,9 @@ fi
 
 # pvd-api's own token signing key (client credentials), kept under ./var.
 if [ -z "${AUTH_SIGNING_KEY_FILE:-}" ]; then
-	mkdir -p var
-	AUTH_SIGNING_KEY_FILE=$PWD/var/signing-key.pem
+	var=${PVD_VAR:-$PWD/var} # the state directory of pg.sh (tests use their own)
+	mkdir -p "$var"
+	AUTH_SIGNING_KEY_FILE=$var/signing-key.pem
 	export AUTH_SIGNING_KEY_FILE
 	$BIN gen-key "$AUTH_SIGNING_KEY_FILE"
 fi

@@ -146,8 +146,9 @@ PG_URL=$($PG start)
 API_PORT=$(free_port)
 API_LOG=$TMP/pvd-api.log
 note "pvd-api on 127.0.0.1:$API_PORT (HTTP_THREADS=${HTTP_THREADS:-default}, DB_POOL_SIZE=${DB_POOL_SIZE:-default})"
+# One local client (wrk) opens all BENCH_CONNECTIONS: no cap per address.
 DATABASE_URL=$PG_URL HTTP_PORT=$API_PORT HTTP_BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warn \
-	build/pvd-api serve >"$API_LOG" 2>&1 &
+	HTTP_MAX_CONNECTIONS_PER_ADDRESS=0 build/pvd-api serve >"$API_LOG" 2>&1 &
 API_PID=$!
 API=http://127.0.0.1:$API_PORT
 if ! wait_http "$API_PID" "$API/healthz" 30; then

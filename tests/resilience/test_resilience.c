@@ -1,12 +1,16 @@
 /* Resilience suite: the database pool exhausted, then PostgreSQL killed and restarted,
- * against a real server. Run with --jobs 1 against a server started with DB_POOL_SIZE=1
- * and DB_ACQUIRE_TIMEOUT_MS=300 (tests/run.sh, resilience_suite).
+ * the rate limit, and slow clients (slowloris), against a real server. Run with --jobs 1
+ * against a server started with DB_POOL_SIZE=1, DB_ACQUIRE_TIMEOUT_MS=300 and small
+ * connection limits and request deadlines (tests/run.sh, resilience_suite).
  *
  * Environment:
  *   PVD_TEST_BASE_URL      the server under test
  *   PVD_TEST_DATABASE_URL  libpq keyword string of the server's database
  *   PVD_TEST_PG            absolute path of deploy/local/pg.sh (PVD_VAR already exported,
  *                          naming the cluster the server uses)
+ *   PVD_TEST_MAX_CONNECTIONS, PVD_TEST_PER_ADDRESS, PVD_TEST_HEADERS_TIMEOUT,
+ *   PVD_TEST_BODY_TIMEOUT  the server's HTTP_MAX_CONNECTIONS, HTTP_MAX_CONNECTIONS_PER_ADDRESS,
+ *                          HTTP_REQUEST_HEADERS_TIMEOUT_SECONDS, HTTP_REQUEST_BODY_TIMEOUT_SECONDS
  *
  * Criterion does not document the order in which it runs the tests of a suite, and the
  * database-down scenario must come last (it kills the cluster), so both scenarios are
@@ -14,13 +18,20 @@
  * fails half-way, so that the runner can still stop the server cleanly. */
 #include <criterion/criterion.h>
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../support/http_client.h"
 #include "../support/tokens.h"
@@ -305,4 +316,283 @@ Test(resilience, rate_limit_per_principal)
     http_response_release(&r);
     free(mine);
     free(other);
+}
+
+/* ---- slow clients (slowloris, issue #8) ----------------------------------------------
+ *
+ * The server runs with HTTP_MAX_CONNECTIONS=PVD_TEST_MAX_CONNECTIONS, a cap per address
+ * PVD_TEST_PER_ADDRESS, and request deadlines of PVD_TEST_HEADERS_TIMEOUT /
+ * PVD_TEST_BODY_TIMEOUT seconds (tests/run.sh resilience_suite). An attacker on 127.0.0.1
+ * keeps SLOW_CONNECTIONS connections open (more than the whole server's limit), each
+ * sending one header line a second and never ending its headers, and reopens each one
+ * that the server closes. Meanwhile a normal client on 127.0.0.2 (the whole 127/8 is
+ * loopback on Linux) makes NORMAL_GETS GETs. Without the cap the attacker holds every
+ * slot; without the deadlines its connections live as long as it trickles bytes (the idle
+ * timeout restarts on each byte). Loopback only, bounded in count and time. */
+
+#define SLOW_CONNECTIONS    100
+#define ATTACK_MAX_SECONDS  40.0 /* a safety bound: the attack stops when the GETs are done */
+#define TRICKLE_MS          1000
+#define REOPEN_MS           500
+#define NORMAL_GETS         12
+#define NORMAL_TIMEOUT_MS   2500
+#define DEADLINE_SLACK_SECS 1.5 /* the watchdog's period (0.25 s) and an ASan server */
+
+static unsigned env_unsigned(const char *name)
+{
+    const char *v = env_or_fail(name);
+    return (unsigned)strtoul(v, NULL, 10);
+}
+
+/* The server's port, from PVD_TEST_BASE_URL ("http://127.0.0.1:PORT"). */
+static unsigned short server_port(void)
+{
+    const char *base = http_base_url();
+    const char *colon = strrchr(base, ':');
+    cr_assert(colon != NULL && strncmp(base, "http://127.0.0.1:", 17) == 0,
+              "the slowloris test needs a server on 127.0.0.1, not %s", base);
+    return (unsigned short)atoi(colon + 1);
+}
+
+/* A TCP connection from source (an IPv4 loopback address) to 127.0.0.1:port; -1 on error.
+ * Thread-safe, never asserts. */
+static int connect_from(const char *source, unsigned short port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, source, &a.sin_addr);
+    struct sockaddr_in to = a;
+    to.sin_port = htons(port);
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        connect(fd, (struct sockaddr *)&to, sizeof to) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* True when the server has closed (or reset) fd: a read returns 0 or an error. */
+static bool peer_closed(int fd)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 0) <= 0)
+        return false;
+    char buf[512];
+    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+struct slow_slot {
+    int fd; /* -1: closed, reopened at reopen_at */
+    double opened, last_sent, reopen_at;
+    unsigned lines;
+};
+
+struct attack {
+    pthread_t thread;
+    unsigned short port;
+    struct slow_slot slots[SLOW_CONNECTIONS];
+    double start;
+    atomic_bool stop; /* set by the test once its GETs are done */
+    /* results */
+    unsigned opened, failed_connects;
+    unsigned held_to_deadline; /* lived at least the headers deadline minus 0.5 s */
+    double longest;            /* longest life of a connection closed by the server */
+    unsigned alive_at_end;     /* still open when the attack stopped */
+    double oldest_at_end;      /* age of the oldest of them */
+    double headers_timeout;
+};
+
+static void slot_open(struct attack *a, struct slow_slot *s, double now)
+{
+    s->fd = connect_from("127.0.0.1", a->port);
+    s->opened = s->last_sent = now;
+    s->lines = 0;
+    if (s->fd < 0) {
+        a->failed_connects++;
+        s->reopen_at = now + REOPEN_MS / 1000.0;
+        return;
+    }
+    a->opened++;
+    static const char start[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    if (send(s->fd, start, sizeof start - 1, MSG_NOSIGNAL) < 0) {
+        close(s->fd);
+        s->fd = -1;
+        s->reopen_at = now + REOPEN_MS / 1000.0;
+    }
+}
+
+static void slot_closed(struct attack *a, struct slow_slot *s, double now)
+{
+    double life = now - s->opened;
+    if (life > a->longest)
+        a->longest = life;
+    if (life >= a->headers_timeout - 0.5)
+        a->held_to_deadline++;
+    close(s->fd);
+    s->fd = -1;
+    s->reopen_at = now + REOPEN_MS / 1000.0;
+}
+
+static void *attack_main(void *arg)
+{
+    struct attack *a = arg;
+    a->start = now_seconds();
+    for (size_t i = 0; i < SLOW_CONNECTIONS; i++)
+        slot_open(a, &a->slots[i], now_seconds());
+    double now = now_seconds();
+    while (!atomic_load(&a->stop) && (now = now_seconds()) - a->start < ATTACK_MAX_SECONDS) {
+        for (size_t i = 0; i < SLOW_CONNECTIONS; i++) {
+            struct slow_slot *s = &a->slots[i];
+            if (s->fd < 0) {
+                if (now >= s->reopen_at)
+                    slot_open(a, s, now);
+                continue;
+            }
+            if (peer_closed(s->fd)) {
+                slot_closed(a, s, now);
+                continue;
+            }
+            if (now - s->last_sent >= TRICKLE_MS / 1000.0) {
+                char line[64];
+                int n = snprintf(line, sizeof line, "X-Lent-%u: encore\r\n", s->lines++);
+                s->last_sent = now;
+                if (send(s->fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+                    errno != EAGAIN && errno != EWOULDBLOCK)
+                    slot_closed(a, s, now);
+            }
+        }
+        sleep_ms(20);
+    }
+    for (size_t i = 0; i < SLOW_CONNECTIONS; i++) {
+        struct slow_slot *s = &a->slots[i];
+        if (s->fd < 0)
+            continue;
+        if (peer_closed(s->fd)) {
+            slot_closed(a, s, now);
+            continue;
+        }
+        a->alive_at_end++;
+        if (now - s->opened > a->oldest_at_end)
+            a->oldest_at_end = now - s->opened;
+        close(s->fd);
+        s->fd = -1;
+    }
+    return NULL;
+}
+
+/* One GET from 127.0.0.2 with Connection: close; true when a 200 arrived within timeout. */
+static bool normal_get(unsigned short port, const char *path, long timeout_ms)
+{
+    int fd = connect_from("127.0.0.2", port);
+    if (fd < 0)
+        return false;
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char request[256];
+    int n = snprintf(request, sizeof request,
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    bool ok = false;
+    if (send(fd, request, (size_t)n, MSG_NOSIGNAL) == n) {
+        char reply[64] = "";
+        size_t got = 0;
+        ssize_t r;
+        while (got < sizeof reply - 1 && (r = recv(fd, reply + got, sizeof reply - 1 - got, 0)) > 0)
+            got += (size_t)r;
+        reply[got] = '\0';
+        ok = strncmp(reply, "HTTP/1.1 200 ", 13) == 0;
+    }
+    close(fd);
+    return ok;
+}
+
+Test(resilience, slowloris_normal_client_served_and_slow_connections_cut, .timeout = 60)
+{
+    unsigned per_address = env_unsigned("PVD_TEST_PER_ADDRESS");
+    unsigned max_connections = env_unsigned("PVD_TEST_MAX_CONNECTIONS");
+    cr_assert(SLOW_CONNECTIONS > max_connections && per_address < max_connections,
+              "the attack must be able to fill the server without the cap per address");
+    static struct attack a;
+    memset(&a, 0, sizeof a);
+    atomic_init(&a.stop, false);
+    a.port = server_port();
+    a.headers_timeout = env_unsigned("PVD_TEST_HEADERS_TIMEOUT");
+    cr_assert(pthread_create(&a.thread, NULL, attack_main, &a) == 0);
+
+    sleep_ms(1000); /* the attack is in place; it lasts until the last GET is done */
+    unsigned answered = 0;
+    double gets_start = now_seconds();
+    for (int i = 0; i < NORMAL_GETS; i++) {
+        double t0 = now_seconds();
+        if (normal_get(a.port, "/api/v1/communes/69248", NORMAL_TIMEOUT_MS))
+            answered++;
+        double spent = now_seconds() - t0;
+        if (spent < 0.8)
+            sleep_ms((long)((0.8 - spent) * 1000));
+    }
+    double gets_seconds = now_seconds() - gets_start;
+    atomic_store(&a.stop, true);
+    pthread_join(a.thread, NULL);
+
+    printf("slowloris: %u of %d normal GETs answered during the attack (%.1f s; %d slow "
+           "connections from 127.0.0.1, a header line every %d ms, %u connections opened, "
+           "%u held until the %.0f s headers deadline, longest %.1f s; cap %u per address, "
+           "%u in all)\n",
+           answered, NORMAL_GETS, gets_seconds, SLOW_CONNECTIONS, TRICKLE_MS, a.opened,
+           a.held_to_deadline, a.headers_timeout, a.longest, per_address, max_connections);
+    fflush(stdout);
+    cr_assert_eq(answered, NORMAL_GETS, "only %u of %d normal GETs answered during the attack",
+                 answered, NORMAL_GETS);
+    cr_assert(a.alive_at_end == 0 || a.oldest_at_end <= a.headers_timeout + DEADLINE_SLACK_SECS,
+              "%u slow connections still open at the end of the attack, the oldest after "
+              "%.1f s: the headers deadline (%.0f s) did not cut them",
+              a.alive_at_end, a.oldest_at_end, a.headers_timeout);
+    cr_assert(a.longest <= a.headers_timeout + DEADLINE_SLACK_SECS,
+              "a slow connection lived %.1f s, past the %.0f s headers deadline", a.longest,
+              a.headers_timeout);
+    cr_assert(a.held_to_deadline >= 1,
+              "no slow connection was held until the deadline: the test did not exercise it");
+}
+
+/* A body that trickles (one byte every 500 ms of an announced 100) is cut at the body
+ * deadline, although each byte restarts libmicrohttpd's idle timeout. */
+Test(resilience, slow_body_cut_at_its_deadline, .timeout = 30)
+{
+    double body_timeout = env_unsigned("PVD_TEST_BODY_TIMEOUT");
+    unsigned short port = server_port();
+    int fd = connect_from("127.0.0.1", port);
+    cr_assert(fd >= 0, "connect: %s", strerror(errno));
+    static const char head[] = "POST /api/v1/communes HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                               "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n";
+    cr_assert(send(fd, head, sizeof head - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof head - 1));
+    double start = now_seconds(), closed_after = -1;
+    for (int i = 0; i < 99; i++) {
+        if (peer_closed(fd)) {
+            closed_after = now_seconds() - start;
+            break;
+        }
+        if (send(fd, " ", 1, MSG_NOSIGNAL) < 0) {
+            closed_after = now_seconds() - start;
+            break;
+        }
+        if (now_seconds() - start > body_timeout + 2 * DEADLINE_SLACK_SECS)
+            break;
+        sleep_ms(500);
+    }
+    close(fd);
+    printf("slowloris: a body trickling one byte every 500 ms was cut after %.1f s (body "
+           "deadline %.0f s)\n",
+           closed_after, body_timeout);
+    fflush(stdout);
+    cr_assert(closed_after >= 0, "the trickling body was not cut within %.0f s",
+              body_timeout + 2 * DEADLINE_SLACK_SECS);
+    cr_assert(closed_after >= body_timeout - 0.5 &&
+                  closed_after <= body_timeout + DEADLINE_SLACK_SECS,
+              "the trickling body was cut after %.1f s, the deadline is %.0f s", closed_after,
+              body_timeout);
 }

@@ -263,6 +263,45 @@ Test(config, out_of_range_values_are_named)
     assert_refused("PVD_REFERENTIEL_RELOAD_SECONDS", "86401");
 }
 
+/* Slowloris and per-route limits (issue #8): defaults, bounds, 0 = no per-address cap. */
+Test(config, connection_deadlines_and_route_limits)
+{
+    static const struct fake_var none[] = {{NULL, NULL}};
+    struct app_config config;
+    char errors[ERRORS_SIZE];
+
+    cr_assert(load(&config, none, false, errors), "%s", errors);
+    cr_assert_eq(config.http_max_connections_per_address, 32);
+    cr_assert_eq(config.http_request_headers_timeout_seconds, 10);
+    cr_assert_eq(config.http_request_body_timeout_seconds, 60);
+    cr_assert_eq(config.import_max_bytes, 5u * 1024 * 1024, "PVD_IMPORT_MAX_BYTES: 5 MiB");
+    config_release(&config);
+
+    assert_accepted("HTTP_MAX_CONNECTIONS_PER_ADDRESS", "0", &config);
+    cr_assert_eq(config.http_max_connections_per_address, 0, "0: no cap per address");
+    assert_accepted("HTTP_MAX_CONNECTIONS_PER_ADDRESS", "100000", &config);
+    cr_assert_eq(config.http_max_connections_per_address, 100000);
+    assert_accepted("HTTP_REQUEST_HEADERS_TIMEOUT_SECONDS", "1", &config);
+    cr_assert_eq(config.http_request_headers_timeout_seconds, 1);
+    assert_accepted("HTTP_REQUEST_BODY_TIMEOUT_SECONDS", "3600", &config);
+    cr_assert_eq(config.http_request_body_timeout_seconds, 3600);
+    assert_accepted("PVD_IMPORT_MAX_BYTES", "1024", &config);
+    cr_assert_eq(config.import_max_bytes, 1024);
+
+    assert_refused("HTTP_MAX_CONNECTIONS_PER_ADDRESS", "-1");
+    assert_refused("HTTP_MAX_CONNECTIONS_PER_ADDRESS", "100001");
+    assert_refused("HTTP_MAX_CONNECTIONS_PER_ADDRESS", "32 ");
+    assert_refused("HTTP_REQUEST_HEADERS_TIMEOUT_SECONDS", "0");
+    assert_refused("HTTP_REQUEST_HEADERS_TIMEOUT_SECONDS", "3601");
+    assert_refused("HTTP_REQUEST_HEADERS_TIMEOUT_SECONDS", "10s");
+    assert_refused("HTTP_REQUEST_BODY_TIMEOUT_SECONDS", "0");
+    assert_refused("HTTP_REQUEST_BODY_TIMEOUT_SECONDS", "3601");
+    assert_refused("PVD_IMPORT_MAX_BYTES", "1023");
+    /* Above the CSV parser's own cap, the gate would let through what the import refuses. */
+    assert_refused("PVD_IMPORT_MAX_BYTES", "5242881");
+    assert_refused("PVD_IMPORT_MAX_BYTES", "5MiB");
+}
+
 Test(config, bad_log_level_is_named)
 {
     assert_refused("LOG_LEVEL", "verbose");
