@@ -423,7 +423,8 @@ struct server *server_start(struct app *app)
         free(s);
         return NULL;
     }
-    /* Query values are checked where used (q: UTF-8); ulfius would drop them silently. */
+    /* Path and query parameters are checked once, before any handler (api/query_params.h),
+     * on the raw bytes; ulfius would drop invalid ones silently. */
     s->instance.check_utf8 = 0;
     s->instance.allowed_post_processor = U_POST_PROCESS_NONE;
     s->instance.max_post_body_size = 0; /* the gate enforces HTTP_MAX_BODY_BYTES */
