@@ -326,7 +326,7 @@ static int dispatch(const struct _u_request *req, struct _u_response *res, void 
                       strcmp(b->route->method, "PATCH") == 0;
     if (!takes_body && has_body(req)) {
         /* GET, HEAD and DELETE take no body. */
-        if (!json_media_type_ok(u_map_get_case(req->map_header, "Content-Type")))
+        if (!json_media_type_ok(u_map_get_case(req->map_header, "Content-Type"), false))
             respond_problem(&ctx, req, res, PROBLEM_TYPE_MEDIA_NON_SUPPORTE,
                             "Seul application/json est accepté comme corps de requête.");
         else
