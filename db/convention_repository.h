@@ -166,8 +166,8 @@ struct convention_filter {
 };
 
 /* One keyset page ordered by id after `after` (UUID or NULL): *json_out a
- * JSON array of representations (owned, free()), last_id, *more.  *total: the elements of all
- * pages with the same filters (one count(*) with the same WHERE). */
+ * JSON array of representations (owned, free()), last_id, *more.
+ * *total: the number of elements of all pages with the same filters. */
 enum db_result convention_list(struct db_conn *conn, const struct convention_filter *f,
                                const char *after, size_t limit, char **json_out, char last_id[37],
                                bool *more, size_t *total, struct db_error *err);
@@ -179,8 +179,8 @@ enum db_result convention_list(struct db_conn *conn, const struct convention_fil
 enum db_result convention_statistiques(struct db_conn *conn, const struct convention_filter *f,
                                        char **json_out, struct db_error *err);
 
-/* Versions of convention id: a keyset page by numero after `after` (>= 0).  *total: the elements of
- * all pages with the same filters (one count(*) with the same WHERE). */
+/* Versions of convention id: a keyset page by numero after `after` (>= 0).
+ * *total: the number of elements of all pages with the same filters. */
 enum db_result convention_versions(struct db_conn *conn, const char *id, long after, size_t limit,
                                    char **json_out, char last[24], bool *more, size_t *total,
                                    struct db_error *err);

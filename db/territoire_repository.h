@@ -98,8 +98,8 @@ struct territoire_filter {
 
 /* One keyset page ordered by id_pvd after `after` (NULL: from the start):
  * *json_out a JSON array text of representations (owned, free()), last_id
- * the last id_pvd ("" when empty), *more whether rows follow.  *total: the elements of all
- * pages with the same filters (one count(*) with the same WHERE). */
+ * the last id_pvd ("" when empty), *more whether rows follow.
+ * *total: the number of elements of all pages with the same filters. */
 enum db_result territoire_list(struct db_conn *conn, const struct territoire_filter *f,
                                const char *after, size_t limit, char **json_out, char last_id[17],
                                bool *more, size_t *total, struct db_error *err);

@@ -7,14 +7,15 @@
  *
  * Codes, read from the C source, must be members of the spec's enums:
  *   - problem codes: the slugs of api/problem_codes.def → Problem.code;
- *   - error codes: the `code` argument of every field_errors_add and rule_report_add call
- *     (violations) and of the CSV import's refusals (refuse / set_error in
- *     api/laureats_csv.c and api/handlers/territoires_import.c) → CodeErreur (used by
- *     ProblemErreur.code and ImportLigne.code);
+ *   - error codes: the argument at the `const char *code` parameter of every call of a
+ *     function declared with one (field_errors_add, rule_report_add for violations,
+ *     convention_respond_conflict, the CSV import's refuse / set_error / refuse_group…),
+ *     and the truncation marker of api/problem.c → CodeErreur (used by ProblemErreur.code
+ *     and ImportLigne.code);
  *   - warning codes: rule_report_add calls on a report whose name contains "warn"
  *     → CodeAvertissement;
- *   - rules: the `regle` argument of rule_report_add and of the CSV refusals ("R42"…)
- *     → Regle;
+ *   - rules: the argument at a `const char *regle` parameter (rule_report_add, the CSV
+ *     refusals: "R42"…) → Regle;
  *   - journal actions: every "<ressource>.<verbe>" literal of db/*.c and api/handlers/*.c
  *     that is not an authorization-only route action (list below), plus the projet
  *     objects × verbs that db/projet_repository.c composes → ActionJournal; resource
@@ -75,7 +76,8 @@ function callArguments(text, start) {
 			continue;
 		}
 		if (c === '"') { inString = true; current += c; continue; }
-		if (c === "(") depth++;
+		if (c === "(" || c === "{") depth++;
+		if (c === "}") depth--;
 		if (c === ")") {
 			if (depth === 0) { out.push(current.trim()); return out; }
 			depth--;
@@ -110,27 +112,68 @@ function sourceCodes() {
 	const def = readFileSync("api/problem_codes.def", "utf8");
 	for (const m of def.matchAll(/^PROBLEM\(\s*\w+\s*,\s*"([^"]+)"/gm)) problems.add(m[1]);
 	const files = [...cFiles("api"), ...cFiles("domain"), ...cFiles("db")];
-	for (const file of files) {
-		const text = source(file);
-		for (const a of calls(text, "rule_report_add")) {
-			for (const c of literals(a[2], KEBAB)) (/warn/.test(a[0]) ? warnings : errors).add(c);
-			for (const r of literals(a[1], RULE)) rules.add(r);
+	const texts = new Map(files.map((f) => [f, source(f)]));
+	/* Every function with a parameter `const char *code` (or `regle`) declared in a .c or
+	 * .h file: its calls pass error codes (rules) at that position. Reference codes (INSEE,
+	 * départements) are digits, never kebab-case, and are ignored by the pattern. */
+	/* name -> [{ file, code: index, regle: index | -1 }]: static functions of the same name
+	 * in two files (refuse) each keep their own parameters */
+	const carriers = new Map();
+	const headers = ["api", "domain", "db"].flatMap((d) => readdirSync(d, { recursive: true }).filter((f) => f.endsWith(".h")).map((f) => `${d}/${f}`));
+	for (const file of [...files, ...headers]) {
+		const text = texts.get(file) ?? source(file);
+		for (const m of text.matchAll(/\b(\w+)\s*\(([^()]*)\)\s*(?:__attribute__\s*\(\([^;{]*\)\))?\s*[;{]/g)) {
+			const params = m[2].split(",").map((p) => p.trim());
+			const code = params.findIndex((p) => /^const char \*code$/.test(p));
+			const regle = params.findIndex((p) => /^const char \*regle$/.test(p));
+			if (code < 0)
+				continue;
+			if (!carriers.has(m[1]))
+				carriers.set(m[1], []);
+			carriers.get(m[1]).push({ file, code, regle });
 		}
-		for (const a of calls(text, "field_errors_add"))
-			for (const c of literals(a[3], KEBAB)) errors.add(c);
+	}
+	/* Every struct with a member `code` (const char *): its initializers give codes at that
+	 * position ({…, "code", …}, arrays of them included), and so does `.code = "…"`. */
+	const structs = new Map(); /* struct name -> index of its member `code` */
+	for (const file of [...files, ...headers]) {
+		const text = texts.get(file) ?? source(file);
+		for (const m of text.matchAll(/struct\s+(\w+)\s*\{([^{}]*)\}\s*;/g)) {
+			const members = m[2].split(";").map((d) => d.trim()).filter(Boolean)
+				.flatMap((d) => d.split(",").map((x, i) => (i === 0 ? x.trim().split(/[\s*]+/).pop() : x.trim().replace(/^\*+/, ""))));
+			const at = members.findIndex((name) => name.replace(/\[.*$/, "") === "code");
+			if (at >= 0 && /const char \*(?:\w+, \*)*code\b|const char \*code\b/.test(m[2]))
+				structs.set(m[1], at);
+		}
+	}
+	const initializerCodes = (text) => {
+		const out = [];
+		for (const [name, at] of structs) {
+			const re = new RegExp(`struct\\s+${name}\\s+\\w+(\\s*\\[\\w*\\])?\\s*=\\s*\\{`, "g");
+			let m;
+			while ((m = re.exec(text))) {
+				const items = callArguments(text.replace(/\{/g, "(").replace(/\}/g, ")"), m.index + m[0].length);
+				const rows = m[1] ? items.map((it) => callArguments(`${it.replace(/^\(/, "")}`, 0)) : [items];
+				for (const row of rows) out.push(...literals(row[at], KEBAB));
+			}
+		}
+		for (const m of text.matchAll(/\.code\s*=\s*"([^"]*)"/g)) if (KEBAB.test(m[1])) out.push(m[1]);
+		return out;
+	};
+	for (const file of files) {
+		const text = texts.get(file);
+		for (const c of initializerCodes(text)) errors.add(c);
+		for (const [fn, declarations] of carriers) {
+			const at = declarations.find((d) => d.file === file) ?? declarations.find((d) => d.file.endsWith(".h")) ?? declarations[0];
+			for (const a of calls(text, fn)) {
+				const warning = fn === "rule_report_add" && /warn/.test(a[0]);
+				for (const c of literals(a[at.code], KEBAB)) (warning ? warnings : errors).add(c);
+				if (at.regle >= 0)
+					for (const r of literals(a[at.regle], RULE)) rules.add(r);
+			}
+		}
 		if (file.endsWith("api/problem.c")) /* the truncation marker of erreurs[] */
 			for (const m of text.matchAll(/"code",\s*safe_string\("([a-z-]+)"\)/g)) errors.add(m[1]);
-		if (file.endsWith("api/laureats_csv.c")) {
-			for (const a of calls(text, "refuse")) {
-				for (const c of literals(a[2], KEBAB)) errors.add(c);
-				for (const r of literals(a[3], RULE)) rules.add(r);
-			}
-			for (const a of calls(text, "set_error"))
-				for (const c of literals(a[2], KEBAB)) errors.add(c);
-		}
-		if (file.endsWith("api/handlers/territoires_import.c"))
-			for (const a of calls(text, "refuse"))
-				for (const c of literals(a[1], KEBAB)) errors.add(c);
 		if (file.startsWith("db/") || file.startsWith("api/handlers/"))
 			for (const m of text.matchAll(/"([a-z_]+\.[a-z_]+)"/g))
 				if (!/\.(h|c|json|def)$/.test(m[1]) && !m[1].startsWith("x.") && !AUTHORIZATION_ONLY.has(m[1]))
