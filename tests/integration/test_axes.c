@@ -125,6 +125,28 @@ Test(axes, create_read_list_update_delete_with_journal)
     cr_assert_eq(fx_journal_count("axe_strategique", id, "axe_strategique.creer"), 1);
     cr_assert_eq(fx_journal_count("axe_strategique", id, "axe_strategique.modifier"), 1);
     cr_assert_eq(fx_journal_count("axe_strategique", id, "axe_strategique.supprimer"), 1);
+
+    /* total counts every page of the same filters, on the lists that take filters from SQL */
+    struct {
+        const char *path;
+        json_int_t total;
+    } lists[] = {
+        {"/api/v1/territoires?commune=39478&limite=1", 1},
+        {"/api/v1/organisations?siren=213904782&limite=1", 1},
+        {NULL, 3},
+    };
+    char journal[200];
+    snprintf(journal, sizeof journal,
+             "/api/v1/journal?ressource_type=axe_strategique&ressource_id=%s&limite=1", id);
+    lists[2].path = journal;
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        fx_call(&admin, "GET", lists[i].path, NULL, NULL, &r);
+        http_expect_json_ok(&r);
+        cr_assert_eq(json_array_size(json_object_get(r.json, "elements")), 1, HTTP_BODY, r.body);
+        cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), lists[i].total,
+                     "%s: " HTTP_BODY, lists[i].path, r.body);
+        http_response_release(&r);
+    }
 }
 
 Test(axes, bad_bodies_are_refused_and_nothing_is_written)
