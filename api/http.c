@@ -184,9 +184,10 @@ bool json_body_read_or_reply(struct request_ctx *ctx, const struct _u_request *r
                              struct _u_response *res, json_t **out)
 {
     char detail[300];
+    bool merge_patch = strcmp(req->http_verb, "PATCH") == 0;
     enum problem_code code = json_body_parse(
-        u_map_get_case(req->map_header, "Content-Type"), req->binary_body, req->binary_body_length,
-        ctx->app->config.http_max_body_bytes, out, detail, sizeof detail);
+        u_map_get_case(req->map_header, "Content-Type"), merge_patch, req->binary_body,
+        req->binary_body_length, ctx->app->config.http_max_body_bytes, out, detail, sizeof detail);
     if (code == PROBLEM__COUNT)
         return true;
     respond_problem(ctx, req, res, code, detail);

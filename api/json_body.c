@@ -6,15 +6,19 @@
 #include <string.h>
 #include <strings.h>
 
-bool json_media_type_ok(const char *ct)
+bool json_media_type_ok(const char *ct, bool merge_patch)
 {
+    static const char merge[] = "application/merge-patch+json";
     if (ct == NULL)
         return false;
     while (*ct == ' ')
         ct++;
-    if (strncasecmp(ct, "application/json", 16) != 0)
+    if (strncasecmp(ct, "application/json", 16) == 0)
+        ct += 16;
+    else if (merge_patch && strncasecmp(ct, merge, sizeof merge - 1) == 0)
+        ct += sizeof merge - 1;
+    else
         return false;
-    ct += 16;
     while (*ct == ' ')
         ct++;
     if (*ct == '\0')
@@ -64,13 +68,15 @@ static const char *json_fault_fr(enum json_error_code code)
     }
 }
 
-enum problem_code json_body_parse(const char *content_type, const void *data, size_t len,
-                                  size_t max_bytes, json_t **out, char *detail, size_t detail_size)
+enum problem_code json_body_parse(const char *content_type, bool merge_patch, const void *data,
+                                  size_t len, size_t max_bytes, json_t **out, char *detail,
+                                  size_t detail_size)
 {
     *out = NULL;
-    if (!json_media_type_ok(content_type)) {
-        snprintf(detail, detail_size,
-                 "Le corps doit être envoyé avec Content-Type: application/json.");
+    if (!json_media_type_ok(content_type, merge_patch)) {
+        snprintf(detail, detail_size, "Le corps doit être envoyé avec Content-Type: %s.",
+                 merge_patch ? "application/json ou application/merge-patch+json"
+                             : "application/json");
         return PROBLEM_TYPE_MEDIA_NON_SUPPORTE;
     }
     if (len > max_bytes) {

@@ -10,14 +10,17 @@
 
 #include "problem.h"
 
-/* True for "application/json", optionally with "; charset=utf-8" (any case,
+/* True for "application/json" and, when merge_patch (a PATCH body, RFC 7396),
+ * "application/merge-patch+json", optionally with "; charset=utf-8" (any case,
  * optional spaces); false for anything else, NULL included. */
-bool json_media_type_ok(const char *content_type);
+bool json_media_type_ok(const char *content_type, bool merge_patch);
 
-/* Parses data[0..len). On success returns PROBLEM__COUNT and *out owns the
+/* Parses data[0..len) sent with content_type (merge_patch: as for
+ * json_media_type_ok). On success returns PROBLEM__COUNT and *out owns the
  * object. Otherwise returns the problem to send (type-media-non-supporte,
  * corps-trop-volumineux, json-invalide) with a French detail. */
-enum problem_code json_body_parse(const char *content_type, const void *data, size_t len,
-                                  size_t max_bytes, json_t **out, char *detail, size_t detail_size);
+enum problem_code json_body_parse(const char *content_type, bool merge_patch, const void *data,
+                                  size_t len, size_t max_bytes, json_t **out, char *detail,
+                                  size_t detail_size);
 
 #endif

@@ -107,7 +107,7 @@ static bool step_no_body_unless_expected(struct call *c)
     bool takes_body = strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
     if (takes_body || !has_body(c->req))
         return true;
-    if (!json_media_type_ok(u_map_get_case(c->req->map_header, "Content-Type")))
+    if (!json_media_type_ok(u_map_get_case(c->req->map_header, "Content-Type"), false))
         respond_problem(c->ctx, c->req, c->res, PROBLEM_TYPE_MEDIA_NON_SUPPORTE,
                         "Seul application/json est accepté comme corps de requête.");
     else

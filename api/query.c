@@ -209,14 +209,14 @@ bool query_cursor_or_reply(struct request_ctx *ctx, const struct _u_request *req
 
 void respond_page(const struct _u_request *req, struct _u_response *res, const char *const *params,
                   const char *elements_json, const char *scope, uint32_t fingerprint,
-                  const char *last_key, bool more)
+                  const char *last_key, bool more, size_t total)
 {
     char next[CURSOR_TEXT_MAX];
     bool has_next = more && last_key[0] && cursor_encode(scope, fingerprint, last_key, next);
     size_t cap = strlen(elements_json) + CURSOR_TEXT_MAX + 64;
     char *page = xmalloc(cap);
-    int n = snprintf(page, cap, "{\"elements\":%s,\"suivant\":%s%s%s}", elements_json,
-                     has_next ? "\"" : "", has_next ? next : "null", has_next ? "\"" : "");
+    int n = snprintf(page, cap, "{\"elements\":%s,\"suivant\":%s%s%s,\"total\":%zu}", elements_json,
+                     has_next ? "\"" : "", has_next ? next : "null", has_next ? "\"" : "", total);
     if (has_next)
         query_set_next_link(req, res, params, next);
     respond_json_raw(res, 200, page, (size_t)n);

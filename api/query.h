@@ -96,10 +96,11 @@ bool query_is_uuid(const char *s);
 bool query_errors_or_reply(struct request_ctx *ctx, const struct _u_request *req,
                            struct _u_response *res, const struct field_errors *errs);
 
-/* Sends {"elements": elements_json, "suivant": <cursor after last_key or null>}
- * (200) and the Link header when more rows follow. */
+/* Sends {"elements": elements_json, "suivant": <cursor after last_key or null>,
+ * "total": total} (200) and the Link header when more rows follow. total is
+ * the number of elements of every page of the list with the same filters. */
 void respond_page(const struct _u_request *req, struct _u_response *res, const char *const *params,
                   const char *elements_json, const char *scope, uint32_t fingerprint,
-                  const char *last_key, bool more);
+                  const char *last_key, bool more, size_t total);
 
 #endif

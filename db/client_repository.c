@@ -162,7 +162,7 @@ enum db_result client_revoke(struct db_tx *tx, const char *id, const char *by,
 }
 
 enum db_result client_list(struct db_conn *conn, const char *after, size_t limit, char **json_out,
-                           char last_id[32], bool *more, struct db_error *err)
+                           char last_id[32], bool *more, size_t *total, struct db_error *err)
 {
     char limit_text[24];
     snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
@@ -179,5 +179,7 @@ enum db_result client_list(struct db_conn *conn, const char *after, size_t limit
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 32, more))
         r = DB_FAILED;
     PQclear(res);
+    if (r == DB_OK)
+        r = pg_count(conn, "SELECT count(*) FROM clients", 0, NULL, total, err);
     return r;
 }

@@ -52,8 +52,9 @@ enum db_result client_rotate(struct db_tx *tx, const char *id, const unsigned ch
 enum db_result client_revoke(struct db_tx *tx, const char *id, const char *by,
                              struct client_row *after, struct db_error *err);
 
-/* Keyset page ordered by id after `after`; *json_out a JSON array (owned). */
+/* Keyset page ordered by id after `after`; *json_out a JSON array (owned).
+ * *total: the number of elements of all pages with the same filters. */
 enum db_result client_list(struct db_conn *conn, const char *after, size_t limit, char **json_out,
-                           char last_id[32], bool *more, struct db_error *err);
+                           char last_id[32], bool *more, size_t *total, struct db_error *err);
 
 #endif

@@ -633,7 +633,7 @@ static void filter_params_release(struct filter_params *p)
 
 enum db_result convention_list(struct db_conn *conn, const struct convention_filter *f,
                                const char *after, size_t limit, char **json_out, char last_id[37],
-                               bool *more, struct db_error *err)
+                               bool *more, size_t *total, struct db_error *err)
 {
     struct filter_params p;
     char limit_text[24];
@@ -655,6 +655,11 @@ enum db_result convention_list(struct db_conn *conn, const struct convention_fil
         if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 37, more))
             r = DB_FAILED;
         PQclear(res);
+        if (r == DB_OK)
+            r = pg_count(conn,
+                         "SELECT count(*) FROM conventions c JOIN territoires t "
+                         "ON t.id_pvd = c.id_pvd WHERE " FILTER_SQL,
+                         12, p.values, total, err);
     }
     filter_params_release(&p);
     return r;
@@ -704,7 +709,8 @@ enum db_result convention_statistiques(struct db_conn *conn, const struct conven
 }
 
 enum db_result convention_versions(struct db_conn *conn, const char *id, long after, size_t limit,
-                                   char **json_out, char last[24], bool *more, struct db_error *err)
+                                   char **json_out, char last[24], bool *more, size_t *total,
+                                   struct db_error *err)
 {
     char after_text[24], limit_text[24];
     snprintf(after_text, sizeof after_text, "%ld", after);
@@ -725,6 +731,10 @@ enum db_result convention_versions(struct db_conn *conn, const char *id, long af
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last, 24, more))
         r = DB_FAILED;
     PQclear(res);
+    if (r == DB_OK)
+        r = pg_count(conn,
+                     "SELECT count(*) FROM convention_versions v WHERE v.convention_id = $1::uuid",
+                     1, params, total, err);
     return r;
 }
 

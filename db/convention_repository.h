@@ -193,10 +193,11 @@ struct convention_filter {
 };
 
 /* One keyset page ordered by id after `after` (UUID or NULL): *json_out a
- * JSON array of representations (owned, free()), last_id, *more. */
+ * JSON array of representations (owned, free()), last_id, *more.
+ * *total: the number of elements of all pages with the same filters. */
 enum db_result convention_list(struct db_conn *conn, const struct convention_filter *f,
                                const char *after, size_t limit, char **json_out, char last_id[37],
-                               bool *more, struct db_error *err);
+                               bool *more, size_t *total, struct db_error *err);
 
 /* The follow-up figures over the filtered conventions (owned JSON text):
  * {"total", "par_type_etat": [{type, etat, nombre}], "par_departement":
@@ -205,9 +206,10 @@ enum db_result convention_list(struct db_conn *conn, const struct convention_fil
 enum db_result convention_statistiques(struct db_conn *conn, const struct convention_filter *f,
                                        char **json_out, struct db_error *err);
 
-/* Versions of convention id: a keyset page by numero after `after` (>= 0). */
+/* Versions of convention id: a keyset page by numero after `after` (>= 0).
+ * *total: the number of elements of all pages with the same filters. */
 enum db_result convention_versions(struct db_conn *conn, const char *id, long after, size_t limit,
-                                   char **json_out, char last[24], bool *more,
+                                   char **json_out, char last[24], bool *more, size_t *total,
                                    struct db_error *err);
 /* One version (owned JSON text); DB_NOT_FOUND when absent. */
 enum db_result convention_version(struct db_conn *conn, const char *id, long numero,

@@ -207,9 +207,17 @@ enum db_result habilitation_revoke(struct db_tx *tx, const char *id, const char 
     return r;
 }
 
+/* The habilitations a list shows, filtered by $1 … $6 (page and count). */
+#define HABILITATION_LIST_FROM                                                                     \
+    "FROM habilitations h "                                                                        \
+    "WHERE ($1::text[] IS NULL AND $2::text[] IS NULL OR h.portee_departements && $1::text[] "     \
+    "OR h.portee_regions && $2::text[]) AND ($3::text IS NULL OR h.issuer = $3) "                  \
+    "AND ($4::text IS NULL OR h.subject = $4) AND ($5::text IS NULL OR h.role = $5) "              \
+    "AND ($6::text IS NULL OR ($6 = 'active') = (h.revoque_le IS NULL))"
+
 enum db_result habilitation_list(struct db_conn *conn, const struct habilitation_filter *f,
                                  const char *after, size_t limit, char **json_out, char last_id[37],
-                                 bool *more, struct db_error *err)
+                                 bool *more, size_t *total, struct db_error *err)
 {
     char *deps = NULL, *regs = NULL, limit_text[24];
     *json_out = NULL;
@@ -226,17 +234,15 @@ enum db_result habilitation_list(struct db_conn *conn, const struct habilitation
                              f->role, f->etat, after,     limit_text};
     PGresult *res = PQexecParams(
         conn->pg,
-        "SELECT h.id::text, habilitation_representation(h)::text FROM habilitations h "
-        "WHERE ($1::text[] IS NULL AND $2::text[] IS NULL OR h.portee_departements && $1::text[] "
-        "OR h.portee_regions && $2::text[]) AND ($3::text IS NULL OR h.issuer = $3) "
-        "AND ($4::text IS NULL OR h.subject = $4) AND ($5::text IS NULL OR h.role = $5) "
-        "AND ($6::text IS NULL OR ($6 = 'active') = (h.revoque_le IS NULL)) "
-        "AND ($7::uuid IS NULL OR h.id > $7::uuid) ORDER BY h.id LIMIT $8::int",
+        "SELECT h.id::text, habilitation_representation(h)::text " HABILITATION_LIST_FROM
+        " AND ($7::uuid IS NULL OR h.id > $7::uuid) ORDER BY h.id LIMIT $8::int",
         8, NULL, params, NULL, NULL, 0);
     enum db_result r = db_result_from_pg(conn, res, err);
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 37, more))
         r = DB_FAILED;
     PQclear(res);
+    if (r == DB_OK)
+        r = pg_count(conn, "SELECT count(*) " HABILITATION_LIST_FROM, 6, params, total, err);
     free(deps);
     free(regs);
     return r;

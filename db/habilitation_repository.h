@@ -67,10 +67,11 @@ struct habilitation_filter {
 
 /* One keyset page ordered by id, after `after` (a UUID, or NULL). *json_out
  * receives a JSON array text (owned, free()), *last_id the last id ("" when
- * empty), *more whether rows follow. */
+ * empty), *more whether rows follow.
+ * *total: the number of elements of all pages with the same filters. */
 enum db_result habilitation_list(struct db_conn *conn, const struct habilitation_filter *f,
                                  const char *after, size_t limit, char **json_out, char last_id[37],
-                                 bool *more, struct db_error *err);
+                                 bool *more, size_t *total, struct db_error *err);
 
 /* Parses a PostgreSQL text[] of simple codes ({69,2A}) into dst (at most max
  * entries of size width); returns the count. Shared by the repositories. */

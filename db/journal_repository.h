@@ -31,9 +31,11 @@ struct journal_filter {
 };
 
 /* One keyset page, newest first, of entries with id < before (NULL: from the
- * newest). *json_out: a JSON array (owned, free()); *last_id the last id. */
+ * newest). *json_out: a JSON array (owned, free()); *last_id the last id.
+ * *total: the number of elements of all pages with the same filters. */
 enum db_result journal_list(struct db_conn *conn, const struct journal_visibility *v,
                             const struct journal_filter *f, const char *before, size_t limit,
-                            char **json_out, char last_id[24], bool *more, struct db_error *err);
+                            char **json_out, char last_id[24], bool *more, size_t *total,
+                            struct db_error *err);
 
 #endif

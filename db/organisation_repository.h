@@ -95,9 +95,10 @@ struct organisation_filter {
 
 /* One keyset page ordered by id after `after` (a UUID or NULL): *json_out a
  * JSON array text (owned, free()), last_id the last id ("" when empty),
- * *more whether rows follow. */
+ * *more whether rows follow.
+ * *total: the number of elements of all pages with the same filters. */
 enum db_result organisation_list(struct db_conn *conn, const struct organisation_filter *f,
                                  const char *after, size_t limit, char **json_out, char last_id[37],
-                                 bool *more, struct db_error *err);
+                                 bool *more, size_t *total, struct db_error *err);
 
 #endif

@@ -85,6 +85,26 @@ enum db_result pg_exec_command(struct db_conn *conn, const char *sql, int nparam
     return r;
 }
 
+enum db_result pg_count(struct db_conn *conn, const char *sql, int nparams,
+                        const char *const *params, size_t *total, struct db_error *err)
+{
+    PGresult *res = NULL;
+    *total = 0;
+    enum db_result r = pg_exec_first_row(conn, sql, nparams, params, &res, err);
+    if (r == DB_NOT_FOUND)
+        r = DB_FAILED;
+    if (r == DB_OK) {
+        char *end = NULL;
+        unsigned long long n = strtoull(PQgetvalue(res, 0, 0), &end, 10);
+        if (end == NULL || *end != '\0')
+            r = DB_FAILED;
+        else
+            *total = (size_t)n;
+    }
+    PQclear(res);
+    return r;
+}
+
 enum db_result pg_exec_first_row(struct db_conn *conn, const char *sql, int nparams,
                                  const char *const *params, PGresult **res, struct db_error *err)
 {

@@ -34,6 +34,12 @@ void pg_buf_release(struct pg_buf *b);
 bool pg_json_page(const PGresult *res, size_t limit, char **json_out, char *last_key,
                   size_t last_key_size, bool *more);
 
+/* Runs sql, a query of one row and one integer column (SELECT count(*) …),
+ * with text parameters on conn: DB_OK with *total set, else the failure
+ * (db_result_from_pg; DB_FAILED when the answer is not a count). */
+enum db_result pg_count(struct db_conn *conn, const char *sql, int nparams,
+                        const char *const *params, size_t *total, struct db_error *err);
+
 /* Runs sql with text parameters on conn and discards its rows. */
 enum db_result pg_exec_command(struct db_conn *conn, const char *sql, int nparams,
                                const char *const *params, struct db_error *err);

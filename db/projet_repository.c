@@ -111,7 +111,7 @@ enum db_result projet_lock(struct db_tx *tx, enum projet_objet kind, const char 
 
 enum db_result projet_list_children(struct db_pool *pool, enum projet_objet kind,
                                     const char *parent, const char *after, size_t limit,
-                                    char **json_out, char last_key[65], bool *more,
+                                    char **json_out, char last_key[65], bool *more, size_t *total,
                                     struct db_error *err)
 {
     const struct objet_sql *o = &objets[kind];
@@ -135,6 +135,11 @@ enum db_result projet_list_children(struct db_pool *pool, enum projet_objet kind
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, 65, more))
         r = DB_FAILED;
     PQclear(res);
+    if (r == DB_OK) {
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s x WHERE %s = $1%s", o->table,
+                 o->parent_column, kind == PROJET_AXE ? "" : "::uuid");
+        r = pg_count(conn, sql, 1, params, total, err);
+    }
     db_pool_release(pool, conn);
     return r;
 }

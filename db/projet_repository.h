@@ -53,10 +53,11 @@ enum db_result projet_lock(struct db_tx *tx, enum projet_objet kind, const char 
  * order (axes by numero, mesures by date, séances by date, others by id),
  * after the key `after` (NULL: first page). *json_out: a JSON array text
  * (owned, free()); last_key: the key of its last element ("" when empty);
- * *more: whether elements follow. PROJET_COMITE is listed by comite_list. */
+ * *more: whether elements follow. PROJET_COMITE is listed by comite_list.
+ * *total: the number of elements of all pages with the same filters. */
 enum db_result projet_list_children(struct db_pool *pool, enum projet_objet kind,
                                     const char *parent, const char *after, size_t limit,
-                                    char **json_out, char last_key[65], bool *more,
+                                    char **json_out, char last_key[65], bool *more, size_t *total,
                                     struct db_error *err);
 
 /* Appends the journal row "<ressource_type>.<verb>" about an object:

@@ -292,9 +292,26 @@ const char *territoire_contents_owner(const struct territoire_contents *c, const
     return NULL;
 }
 
+/* The territoires a list shows, filtered by $1 … $5 (page and count). */
+#define TERRITOIRE_LIST_FROM                                                                       \
+    "FROM territoires t "                                                                          \
+    "WHERE ($1::text IS NULL OR t.code_departement = $1 OR EXISTS ("                               \
+    "SELECT 1 FROM territoire_communes tc JOIN communes c ON c.code_insee = "                       \
+    "tc.code_insee AND c.type = 'commune-actuelle' WHERE tc.id_pvd = t.id_pvd "                    \
+    "AND c.code_departement = $1)) "                                                               \
+    "AND ($2::text IS NULL OR t.code_region = $2 OR EXISTS ("                                      \
+    "SELECT 1 FROM territoire_communes tc JOIN communes c ON c.code_insee = "                      \
+    "tc.code_insee AND c.type = 'commune-actuelle' WHERE tc.id_pvd = t.id_pvd "                    \
+    "AND c.code_region = $2)) "                                                                    \
+    "AND ($3::text IS NULL OR territoire_etat(t.id_pvd) = $3) "                                    \
+    "AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM territoire_communes tc "                       \
+    "WHERE tc.id_pvd = t.id_pvd AND tc.code_insee = $4)) "                                         \
+    "AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM territoire_epcis te "                          \
+    "WHERE te.id_pvd = t.id_pvd AND te.siren = $5))"
+
 enum db_result territoire_list(struct db_conn *conn, const struct territoire_filter *f,
                                const char *after, size_t limit, char **json_out, char last_id[17],
-                               bool *more, struct db_error *err)
+                               bool *more, size_t *total, struct db_error *err)
 {
     char limit_text[24];
     snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
@@ -305,26 +322,15 @@ enum db_result territoire_list(struct db_conn *conn, const struct territoire_fil
     *more = false;
     PGresult *res =
         PQexecParams(conn->pg,
-                     "SELECT t.id_pvd, territoire_representation(t)::text FROM territoires t "
-                     "WHERE ($1::text IS NULL OR t.code_departement = $1 OR EXISTS ("
-                     "SELECT 1 FROM territoire_communes tc JOIN communes c ON c.code_insee = "
-                     "tc.code_insee AND c.type = 'commune-actuelle' WHERE tc.id_pvd = t.id_pvd "
-                     "AND c.code_departement = $1)) "
-                     "AND ($2::text IS NULL OR t.code_region = $2 OR EXISTS ("
-                     "SELECT 1 FROM territoire_communes tc JOIN communes c ON c.code_insee = "
-                     "tc.code_insee AND c.type = 'commune-actuelle' WHERE tc.id_pvd = t.id_pvd "
-                     "AND c.code_region = $2)) "
-                     "AND ($3::text IS NULL OR territoire_etat(t.id_pvd) = $3) "
-                     "AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM territoire_communes tc "
-                     "WHERE tc.id_pvd = t.id_pvd AND tc.code_insee = $4)) "
-                     "AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM territoire_epcis te "
-                     "WHERE te.id_pvd = t.id_pvd AND te.siren = $5)) "
-                     "AND ($6::text IS NULL OR t.id_pvd COLLATE \"C\" > $6) "
+                     "SELECT t.id_pvd, territoire_representation(t)::text " TERRITOIRE_LIST_FROM
+                     " AND ($6::text IS NULL OR t.id_pvd COLLATE \"C\" > $6) "
                      "ORDER BY t.id_pvd COLLATE \"C\" LIMIT $7::int",
                      7, NULL, params, NULL, NULL, 0);
     enum db_result r = db_result_from_pg(conn, res, err);
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 17, more))
         r = DB_FAILED;
     PQclear(res);
+    if (r == DB_OK)
+        r = pg_count(conn, "SELECT count(*) " TERRITOIRE_LIST_FROM, 5, params, total, err);
     return r;
 }

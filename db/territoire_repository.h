@@ -98,9 +98,10 @@ struct territoire_filter {
 
 /* One keyset page ordered by id_pvd after `after` (NULL: from the start):
  * *json_out a JSON array text of representations (owned, free()), last_id
- * the last id_pvd ("" when empty), *more whether rows follow. */
+ * the last id_pvd ("" when empty), *more whether rows follow.
+ * *total: the number of elements of all pages with the same filters. */
 enum db_result territoire_list(struct db_conn *conn, const struct territoire_filter *f,
                                const char *after, size_t limit, char **json_out, char last_id[17],
-                               bool *more, struct db_error *err);
+                               bool *more, size_t *total, struct db_error *err);
 
 #endif

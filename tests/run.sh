@@ -2,7 +2,9 @@
 # Runs every test of pvd-api (called by `make test` once the binaries are built):
 #   1. unit tests (normal, then ASan+UBSan)
 #   2. fuzz targets, a short budget each
-#   3. clang-format check, OpenAPI lint and route table <-> spec cross-check
+#   3. clang-format check, OpenAPI lint, route table <-> spec cross-check, source codes
+#      and answers <-> spec (check_codes.mjs), a generated TypeScript client compiled
+#      with tsc --strict against tests/contract/ts/client.ts
 #   4. a test PostgreSQL under var/test, then: db layer tests, the HTTP API
 #      suite against the real server (normal build, then ASan+UBSan build),
 #      responses validated against the spec's schemas, and the resilience
@@ -311,6 +313,17 @@ step "OpenAPI: lint, and route table <-> spec"
 run openapi-lint node_modules/.bin/redocly lint --config openapi/redocly.yaml openapi/openapi.yaml
 $B/pvd-api routes >$B/tests/routes.txt
 run routes node tests/contract/check_routes.mjs openapi/openapi.yaml $B/tests/routes.txt
+
+step "contract: every source code in the spec's enums, every answer declared; a strict TS client compiles"
+run contract-codes node tests/contract/check_codes.mjs openapi/openapi.yaml
+# The client is generated from the spec the server embeds and serves (build/openapi.json) by
+# the pinned openapi-typescript, then tests/contract/ts/client.ts compiles with tsc --strict.
+contract_ts() {
+	mkdir -p $B/tests/contract
+	node_modules/.bin/openapi-typescript $B/openapi.json -o $B/tests/contract/api.d.ts --silent &&
+		node_modules/.bin/tsc -p tests/contract/ts/tsconfig.json
+}
+run contract-ts contract_ts
 
 step "test PostgreSQL (var/test)"
 $PG start >/dev/null

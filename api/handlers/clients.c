@@ -260,16 +260,17 @@ void handle_list_clients(const struct _u_request *req, struct _u_response *res,
     struct db_error err = {{0}, {0}};
     char *json = NULL, last[32];
     bool more = false;
+    size_t total = 0;
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
     if (r == DB_OK) {
-        r = client_list(conn, after, limit, &json, last, &more, &err);
+        r = client_list(conn, after, limit, &json, last, &more, &total, &err);
         db_pool_release(ctx->app->pool, conn);
     }
     if (r != DB_OK) {
         respond_db_error(ctx, req, res, r, &err);
         return;
     }
-    respond_page(req, res, known, json, "clients", fp, last, more);
+    respond_page(req, res, known, json, "clients", fp, last, more, total);
     free(json);
 }
 

@@ -265,6 +265,47 @@ static const struct gouv_kind comite_kind = {
 GOUV_HANDLER(handle_get_comite, gouv_handle_get, &comite_kind)
 GOUV_HANDLER(handle_update_comite, gouv_handle_update, &comite_kind)
 
+/* The territorial scope of a row of the comités list. */
+static void comite_row_scope(const struct comite_list_row *row, struct territoire_scope *s)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->id_pvd, sizeof s->id_pvd, "%s", row->key);
+    memcpy(s->departements, row->departements, sizeof s->departements);
+    s->departement_count = row->departement_count;
+    memcpy(s->regions, row->regions, sizeof s->regions);
+    s->region_count = row->region_count;
+    memcpy(s->sirens, row->sirens, sizeof s->sirens);
+    s->siren_count = row->siren_count;
+}
+
+/* *total: the comités of the list (only territoire id_pvd's when not NULL)
+ * that the caller may read, all pages together. Scans the whole list (a
+ * comité per territoire: ~1,000 rows at most). DB_OK or the failure. */
+static enum db_result count_visible_comites(struct request_ctx *ctx, const char *id_pvd,
+                                            size_t *total, struct db_error *err)
+{
+    char scan_after[17] = "";
+    bool done = false;
+    *total = 0;
+    while (!done) {
+        struct comite_list batch;
+        enum db_result r = comite_list_batch(ctx->app->pool, id_pvd,
+                                             scan_after[0] ? scan_after : NULL, 500, &batch, err);
+        if (r != DB_OK)
+            return r;
+        done = batch.count < 500;
+        for (size_t i = 0; i < batch.count; i++) {
+            struct territoire_scope s;
+            comite_row_scope(&batch.rows[i], &s);
+            snprintf(scan_after, sizeof scan_after, "%s", batch.rows[i].key);
+            if (programme_decide(ctx, ACTION_PROJET_READ, &s) == AUTHZ_ALLOW)
+                (*total)++;
+        }
+        comite_list_release(&batch);
+    }
+    return DB_OK;
+}
+
 /* The list: comités of the caller's perimeter (projet.lire on each one's
  * territoire), by id_pvd, optionally only territoire id_pvd's. Rows outside
  * the perimeter are skipped, never revealed. */
@@ -308,14 +349,7 @@ void handle_list_comites(const struct _u_request *req, struct _u_response *res,
         for (size_t i = 0; i < batch.count; i++) {
             const struct comite_list_row *row = &batch.rows[i];
             struct territoire_scope s;
-            memset(&s, 0, sizeof s);
-            snprintf(s.id_pvd, sizeof s.id_pvd, "%s", row->key);
-            memcpy(s.departements, row->departements, sizeof s.departements);
-            s.departement_count = row->departement_count;
-            memcpy(s.regions, row->regions, sizeof s.regions);
-            s.region_count = row->region_count;
-            memcpy(s.sirens, row->sirens, sizeof s.sirens);
-            s.siren_count = row->siren_count;
+            comite_row_scope(row, &s);
             snprintf(scan_after, sizeof scan_after, "%s", row->key);
             if (programme_decide(ctx, ACTION_PROJET_READ, &s) != AUTHZ_ALLOW)
                 continue;
@@ -332,9 +366,17 @@ void handle_list_comites(const struct _u_request *req, struct _u_response *res,
         }
         comite_list_release(&batch);
     }
+    size_t total = 0;
+    struct db_error count_err = {{0}, {0}};
+    enum db_result counted = count_visible_comites(ctx, id_pvd, &total, &count_err);
+    if (counted != DB_OK) {
+        json_decref(elements);
+        respond_db_error(ctx, req, res, counted, &count_err);
+        return;
+    }
     char *text = gouv_dump(elements);
     json_decref(elements);
-    respond_page(req, res, known, text, "comites", fp, last, more);
+    respond_page(req, res, known, text, "comites", fp, last, more, total);
     free(text);
 }
 

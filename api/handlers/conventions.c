@@ -231,9 +231,10 @@ void handle_list_conventions(const struct _u_request *req, struct _u_response *r
     struct db_error err = {{0}, {0}};
     char *json = NULL, last[37];
     bool more = false;
+    size_t total = 0;
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
     if (r == DB_OK) {
-        r = convention_list(conn, &f, after, limit, &json, last, &more, &err);
+        r = convention_list(conn, &f, after, limit, &json, last, &more, &total, &err);
         db_pool_release(ctx->app->pool, conn);
     }
     if (r != DB_OK) {
@@ -246,7 +247,7 @@ void handle_list_conventions(const struct _u_request *req, struct _u_response *r
         respond_problem(ctx, req, res, PROBLEM_ERREUR_INTERNE, NULL);
         return;
     }
-    respond_page(req, res, known, page, "conventions", fp, last, more);
+    respond_page(req, res, known, page, "conventions", fp, last, more, total);
     free(page);
 }
 

@@ -537,15 +537,17 @@ void handle_list_convention_versions(const struct _u_request *req, struct _u_res
     struct db_error err = {{0}, {0}};
     char *json = NULL, last[24];
     bool more = false;
+    size_t total = 0;
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
     if (r == DB_OK) {
-        r = convention_versions(conn, row.id, after_numero, limit, &json, last, &more, &err);
+        r = convention_versions(conn, row.id, after_numero, limit, &json, last, &more, &total,
+                                &err);
         db_pool_release(ctx->app->pool, conn);
     }
     if (r != DB_OK)
         respond_db_error(ctx, req, res, r, &err);
     else
-        respond_page(req, res, link_params, json, "versions", fp, last, more);
+        respond_page(req, res, link_params, json, "versions", fp, last, more, total);
     free(json);
 out:
     convention_row_release(&row);

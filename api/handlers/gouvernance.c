@@ -70,14 +70,15 @@ void gouv_send_children(struct request_ctx *ctx, const struct _u_request *req,
         return;
     char *json = NULL, last[65];
     bool more = false;
+    size_t total = 0;
     struct db_error err = {{0}, {0}};
-    enum db_result r =
-        projet_list_children(ctx->app->pool, kind, parent, after, limit, &json, last, &more, &err);
+    enum db_result r = projet_list_children(ctx->app->pool, kind, parent, after, limit, &json, last,
+                                            &more, &total, &err);
     if (r != DB_OK) {
         respond_db_error(ctx, req, res, r, &err);
         return;
     }
-    respond_page(req, res, known, json, scope_name, fp, last, more);
+    respond_page(req, res, known, json, scope_name, fp, last, more, total);
     free(json);
 }
 

@@ -349,15 +349,16 @@ void handle_list_habilitations(const struct _u_request *req, struct _u_response 
     struct db_error err = {{0}, {0}};
     char *json = NULL, last[37];
     bool more = false;
+    size_t total = 0;
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
     if (r == DB_OK) {
-        r = habilitation_list(conn, &f, after, limit, &json, last, &more, &err);
+        r = habilitation_list(conn, &f, after, limit, &json, last, &more, &total, &err);
         db_pool_release(ctx->app->pool, conn);
     }
     if (r != DB_OK) {
         respond_db_error(ctx, req, res, r, &err);
         return;
     }
-    respond_page(req, res, known, json, "habilitations", fp, last, more);
+    respond_page(req, res, known, json, "habilitations", fp, last, more, total);
     free(json);
 }

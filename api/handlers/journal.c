@@ -121,15 +121,16 @@ void handle_list_journal(const struct _u_request *req, struct _u_response *res,
     struct db_error err = {{0}, {0}};
     char *json = NULL, last[24];
     bool more = false;
+    size_t total = 0;
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
     if (r == DB_OK) {
-        r = journal_list(conn, &v, &f, before, limit, &json, last, &more, &err);
+        r = journal_list(conn, &v, &f, before, limit, &json, last, &more, &total, &err);
         db_pool_release(ctx->app->pool, conn);
     }
     if (r != DB_OK) {
         respond_unavailable(ctx, req, res, "Base de données indisponible.");
         return;
     }
-    respond_page(req, res, known, json, "journal", fp, last, more);
+    respond_page(req, res, known, json, "journal", fp, last, more, total);
     free(json);
 }

@@ -629,9 +629,10 @@ void handle_list_territoires(const struct _u_request *req, struct _u_response *r
     struct db_error err = {{0}, {0}};
     char *json = NULL, last[17];
     bool more = false;
+    size_t total = 0;
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
     if (r == DB_OK) {
-        r = territoire_list(conn, &f, after, limit, &json, last, &more, &err);
+        r = territoire_list(conn, &f, after, limit, &json, last, &more, &total, &err);
         db_pool_release(ctx->app->pool, conn);
     }
     if (r != DB_OK) {
@@ -652,6 +653,6 @@ void handle_list_territoires(const struct _u_request *req, struct _u_response *r
     json_decref(elements);
     if (!decorated)
         die_bug("json_dumps failed");
-    respond_page(req, res, known, decorated, "territoires", fp, last, more);
+    respond_page(req, res, known, decorated, "territoires", fp, last, more, total);
     free(decorated);
 }

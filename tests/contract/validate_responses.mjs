@@ -14,9 +14,11 @@
  * For each response:
  *   1. the operation is found by matching the path against the document's path templates
  *      (a literal segment wins over a templated one) and the method;
- *   2. the response object is the one for the exact status, else "4XX"-style ranges, else
- *      `default`, else the document's generic responses (`x-reponses-generiques`, also used
- *      when no operation matches: unknown route, method not allowed);
+ *   2. the response object is the operation's one for the exact status, else "4XX"-style
+ *      ranges, else `default`; a status the operation does not declare is a failure (errors
+ *      included: every answer must be declared). The document's generic responses
+ *      (`x-reponses-generiques`) apply only when no operation matches (unknown route,
+ *      method not allowed);
  *   3. the content type must be one of the documented media types (parameters such as
  *      charset are ignored); a response documented without content must have no body;
  *   4. JSON bodies (application/json, application/*+json) are validated with Ajv (JSON
@@ -308,8 +310,9 @@ function main(argv) {
 		if (operation)
 			operationsSeen.add(`${method} ${template}`);
 
-		/* 2. response objects: the operation's, then the generic one for this status
-		 * (generic responses apply to every operation). */
+		/* 2. response objects: the operation's own for this status; the generic ones only
+		 * when no operation matches (unknown route, method not allowed). A status that the
+		 * operation does not declare fails: a generated client could not expect it. */
 		const candidates = [];
 		let responseRef = null; /* { node, pointer } before dereferencing */
 		const statusKey = String(status);
@@ -322,7 +325,7 @@ function main(argv) {
 		}
 		if (responseRef !== null)
 			candidates.push(responseRef);
-		if (statusKey in generic)
+		if (!operation && statusKey in generic)
 			candidates.push({ node: generic[statusKey], pointer: pointerOf(["x-reponses-generiques", statusKey]) });
 		if (candidates.length === 0) {
 			if (!template)

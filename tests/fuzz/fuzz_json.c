@@ -271,8 +271,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     body = copy_bytes(body_start, body_len, false);
 
     memset(detail, 'x', sizeof detail);
-    code = json_body_parse(content_type, body_len ? body : NULL, body_len, MAX_BODY, &root, detail,
-                           sizeof detail);
+    code = json_body_parse(content_type, false, body_len ? body : NULL, body_len, MAX_BODY, &root,
+                           detail, sizeof detail);
     if (code == PROBLEM__COUNT) {
         FIELD_ERRORS(errors);
         struct target t;
@@ -280,7 +280,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (!json_is_object(root) || root->refcount != 1)
             abort();
-        if (!json_media_type_ok(content_type) || body_len == 0 || body_len > MAX_BODY)
+        if (!json_media_type_ok(content_type, false) || body_len == 0 || body_len > MAX_BODY)
             abort();
         memset(&t, 0, sizeof t);
         ok = json_spec_apply(root, target_fields, &t, "", &errors);
@@ -297,7 +297,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (code != PROBLEM_TYPE_MEDIA_NON_SUPPORTE && code != PROBLEM_CORPS_TROP_VOLUMINEUX &&
             code != PROBLEM_JSON_INVALIDE)
             abort();
-        if ((code == PROBLEM_TYPE_MEDIA_NON_SUPPORTE) != !json_media_type_ok(content_type))
+        if ((code == PROBLEM_TYPE_MEDIA_NON_SUPPORTE) != !json_media_type_ok(content_type, false))
             abort();
         if (strnlen(detail, sizeof detail) == sizeof detail || detail[0] == '\0')
             abort();

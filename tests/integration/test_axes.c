@@ -64,6 +64,7 @@ Test(axes, create_read_list_update_delete_with_journal)
     http_expect_json_ok(&r);
     json_t *elements = json_object_get(r.json, "elements");
     cr_assert_eq(json_array_size(elements), 2, HTTP_BODY, r.body);
+    cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), 2, HTTP_BODY, r.body);
     cr_assert_eq(json_integer_value(json_object_get(json_array_get(elements, 0), "numero")), 1);
     cr_assert_eq(json_integer_value(json_object_get(json_array_get(elements, 1), "numero")), 2);
     http_response_release(&r);
@@ -72,6 +73,8 @@ Test(axes, create_read_list_update_delete_with_journal)
     fx_call(&admin, "GET", page, NULL, NULL, &r);
     http_expect_json_ok(&r);
     cr_assert(json_is_string(json_object_get(r.json, "suivant")), HTTP_BODY, r.body);
+    /* total counts every page, not this one */
+    cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), 2, HTTP_BODY, r.body);
     cr_assert_not_null(http_header(&r, "Link"));
     http_response_release(&r);
 
@@ -90,7 +93,19 @@ Test(axes, create_read_list_update_delete_with_journal)
             if_match, &r);
     fx_expect_error(&r, 400, "champs-invalides", "/id", "champ-inconnu");
     http_response_release(&r);
-    fx_call(&admin, "PATCH", one, "{\"intitule\":\"Centre-bourg\",\"echelle\":null}", if_match, &r);
+    {
+        /* a JSON Merge Patch document may say so (RFC 7396); a POST body may not */
+        const char *headers[] = {admin.header, "Content-Type: application/merge-patch+json",
+                                 if_match, NULL};
+        const char *patch = "{\"intitule\":\"Centre-bourg\",\"echelle\":null}";
+        http_request("PATCH", one, headers, patch, strlen(patch), &r);
+        const char *post_headers[] = {admin.header, "Content-Type: application/merge-patch+json",
+                                      NULL};
+        struct http_response refused;
+        http_request("POST", path, post_headers, patch, strlen(patch), &refused);
+        http_expect_problem(&refused, 415, "type-media-non-supporte");
+        http_response_release(&refused);
+    }
     http_expect_json_ok(&r);
     cr_assert_str_eq(json_string_value(json_object_get(r.json, "intitule")), "Centre-bourg");
     cr_assert(json_is_null(json_object_get(r.json, "echelle")));
@@ -113,6 +128,28 @@ Test(axes, create_read_list_update_delete_with_journal)
     cr_assert_eq(fx_journal_count("axe_strategique", id, "axe_strategique.creer"), 1);
     cr_assert_eq(fx_journal_count("axe_strategique", id, "axe_strategique.modifier"), 1);
     cr_assert_eq(fx_journal_count("axe_strategique", id, "axe_strategique.supprimer"), 1);
+
+    /* total counts every page of the same filters, on the lists that take filters from SQL */
+    struct {
+        const char *path;
+        json_int_t total;
+    } lists[] = {
+        {"/api/v1/territoires?commune=39478&limite=1", 1},
+        {"/api/v1/organisations?siren=213904782&limite=1", 1},
+        {NULL, 3},
+    };
+    char journal[200];
+    snprintf(journal, sizeof journal,
+             "/api/v1/journal?ressource_type=axe_strategique&ressource_id=%s&limite=1", id);
+    lists[2].path = journal;
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        fx_call(&admin, "GET", lists[i].path, NULL, NULL, &r);
+        http_expect_json_ok(&r);
+        cr_assert_eq(json_array_size(json_object_get(r.json, "elements")), 1, HTTP_BODY, r.body);
+        cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), lists[i].total,
+                     "%s: " HTTP_BODY, lists[i].path, r.body);
+        http_response_release(&r);
+    }
 }
 
 Test(axes, bad_bodies_are_refused_and_nothing_is_written)

@@ -196,6 +196,12 @@ Test(comites, update_rechecks_r40_and_seances_decisions_follow)
     http_response_release(&r);
     fx_create(&agent, "/api/v1/comites", body, id, etag);
     snprintf(one, sizeof one, "/api/v1/comites/%s", id);
+    /* total: the comités this caller may read, all pages together */
+    fx_call(&agent, "GET", "/api/v1/comites?limite=1", NULL, NULL, &r);
+    http_expect_json_ok(&r);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "elements")), 1, HTTP_BODY, r.body);
+    cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), 1, HTTP_BODY, r.body);
+    http_response_release(&r);
 
     /* membres replaced whole: R40 re-checked */
     membres(list, sizeof list, commune, epci, SANS_PREFET);

@@ -1340,6 +1340,13 @@ static long list_total(const struct who *w, const char *query)
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     cr_assert(json_is_null(json_object_get(r.json, "suivant")));
     total = (long)json_array_size(json_object_get(r.json, "elements"));
+    cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), total, HTTP_BODY, r.body);
+    http_response_release(&r);
+    /* a page of one counts them all */
+    snprintf(path, sizeof path, "/api/v1/conventions?limite=1%s", query);
+    send(w, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), total, HTTP_BODY, r.body);
     http_response_release(&r);
     return total;
 }

@@ -324,14 +324,17 @@ Test(journal, is_append_only_even_for_the_owner)
     cr_assert(url);
     PGconn *db = PQconnectdb(url);
     cr_assert_eq(PQstatus(db), CONNECTION_OK);
+    /* a row the API may list (other tests read the journal): a documented action and type */
     PGresult *res = PQexec(db, "INSERT INTO journal (acteur, action, ressource_type, "
-                               "ressource_id) VALUES ('systeme:test', 'test.essai', 'essai', 'x')");
+                               "ressource_id) VALUES ('systeme:test', 'habilitation.accorder', "
+                               "'habilitation', 'essai-ajout-seul')");
     cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(db));
     PQclear(res);
-    res = PQexec(db, "UPDATE journal SET acteur = 'falsifie' WHERE ressource_type = 'essai'");
+    res = PQexec(db,
+                 "UPDATE journal SET acteur = 'falsifie' WHERE ressource_id = 'essai-ajout-seul'");
     cr_assert_eq(PQresultStatus(res), PGRES_FATAL_ERROR, "UPDATE must be refused");
     PQclear(res);
-    res = PQexec(db, "DELETE FROM journal WHERE ressource_type = 'essai'");
+    res = PQexec(db, "DELETE FROM journal WHERE ressource_id = 'essai-ajout-seul'");
     cr_assert_eq(PQresultStatus(res), PGRES_FATAL_ERROR, "DELETE must be refused");
     PQclear(res);
     PQfinish(db);

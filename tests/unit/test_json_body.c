@@ -32,8 +32,8 @@ static struct parsed parse_bytes(const char *content_type, const char *data, siz
         memcpy(copy, data, len);
     memset(p.detail, 'x', sizeof p.detail);
     p.root = (json_t *)copy; /* overwritten: checks that *out is always set */
-    p.code =
-        json_body_parse(content_type, copy, len, max_bytes, &p.root, p.detail, sizeof p.detail);
+    p.code = json_body_parse(content_type, false, copy, len, max_bytes, &p.root, p.detail,
+                             sizeof p.detail);
     free(copy);
     return p;
 }
@@ -82,36 +82,48 @@ static void assert_json_refused_bytes(const char *data, size_t len, const char *
 
 Test(json_media_type, accepted)
 {
-    cr_assert(json_media_type_ok("application/json"));
-    cr_assert(json_media_type_ok("application/json; charset=utf-8"));
-    cr_assert(json_media_type_ok("APPLICATION/JSON;charset=\"utf-8\""));
-    cr_assert(json_media_type_ok("Application/Json; Charset=UTF-8"));
-    cr_assert(json_media_type_ok("application/json;charset=utf-8"));
-    cr_assert(json_media_type_ok("application/json ; charset=utf-8 "));
+    cr_assert(json_media_type_ok("application/json", false));
+    cr_assert(json_media_type_ok("application/json; charset=utf-8", false));
+    cr_assert(json_media_type_ok("APPLICATION/JSON;charset=\"utf-8\"", false));
+    cr_assert(json_media_type_ok("Application/Json; Charset=UTF-8", false));
+    cr_assert(json_media_type_ok("application/json;charset=utf-8", false));
+    cr_assert(json_media_type_ok("application/json ; charset=utf-8 ", false));
+}
+
+/* PATCH bodies are JSON Merge Patch documents (RFC 7396): their own media type
+ * is accepted there, and only there. */
+Test(json_media_type, merge_patch_on_patch_only)
+{
+    cr_assert(json_media_type_ok("application/merge-patch+json", true));
+    cr_assert(json_media_type_ok("Application/Merge-Patch+JSON; charset=utf-8", true));
+    cr_assert(json_media_type_ok("application/json", true));
+    cr_assert_not(json_media_type_ok("application/merge-patch+json", false));
+    cr_assert_not(json_media_type_ok("application/merge-patch+jsonx", true));
+    cr_assert_not(json_media_type_ok("application/merge-patch+json; charset=latin1", true));
 }
 
 Test(json_media_type, refused)
 {
-    cr_assert_not(json_media_type_ok(NULL));
-    cr_assert_not(json_media_type_ok(""));
-    cr_assert_not(json_media_type_ok("application/json; charset=latin1"));
-    cr_assert_not(json_media_type_ok("application/json; charset=iso-8859-1"));
-    cr_assert_not(json_media_type_ok("application/json; charset=utf-16"));
-    cr_assert_not(json_media_type_ok("application/json; charset=utf-8x"));
-    cr_assert_not(json_media_type_ok("application/json; charset=\"utf-8"));
-    cr_assert_not(json_media_type_ok("application/jsonp"));
-    cr_assert_not(json_media_type_ok("application/json-patch+json"));
-    cr_assert_not(json_media_type_ok("application/merge-patch+json"));
-    cr_assert_not(json_media_type_ok("application/problem+json"));
-    cr_assert_not(json_media_type_ok("text/json"));
-    cr_assert_not(json_media_type_ok("text/plain"));
-    cr_assert_not(json_media_type_ok("application/x-www-form-urlencoded"));
-    cr_assert_not(json_media_type_ok("application/json;"));
-    cr_assert_not(json_media_type_ok("application/json; boundary=x"));
-    cr_assert_not(json_media_type_ok("application/json, text/plain"));
-    cr_assert_not(json_media_type_ok("application/json; charset=utf-8; q=1"));
-    cr_assert_not(json_media_type_ok("application/"));
-    cr_assert_not(json_media_type_ok("application"));
+    cr_assert_not(json_media_type_ok(NULL, false));
+    cr_assert_not(json_media_type_ok("", false));
+    cr_assert_not(json_media_type_ok("application/json; charset=latin1", false));
+    cr_assert_not(json_media_type_ok("application/json; charset=iso-8859-1", false));
+    cr_assert_not(json_media_type_ok("application/json; charset=utf-16", false));
+    cr_assert_not(json_media_type_ok("application/json; charset=utf-8x", false));
+    cr_assert_not(json_media_type_ok("application/json; charset=\"utf-8", false));
+    cr_assert_not(json_media_type_ok("application/jsonp", false));
+    cr_assert_not(json_media_type_ok("application/json-patch+json", false));
+    cr_assert_not(json_media_type_ok("application/merge-patch+json", false));
+    cr_assert_not(json_media_type_ok("application/problem+json", false));
+    cr_assert_not(json_media_type_ok("text/json", false));
+    cr_assert_not(json_media_type_ok("text/plain", false));
+    cr_assert_not(json_media_type_ok("application/x-www-form-urlencoded", false));
+    cr_assert_not(json_media_type_ok("application/json;", false));
+    cr_assert_not(json_media_type_ok("application/json; boundary=x", false));
+    cr_assert_not(json_media_type_ok("application/json, text/plain", false));
+    cr_assert_not(json_media_type_ok("application/json; charset=utf-8; q=1", false));
+    cr_assert_not(json_media_type_ok("application/", false));
+    cr_assert_not(json_media_type_ok("application", false));
 }
 
 Test(json_body, refused_media_type_is_415)
@@ -153,7 +165,8 @@ Test(json_body, empty_body)
 
     assert_problem(&p, PROBLEM_JSON_INVALIDE, "empty");
     p.root = (json_t *)&p;
-    p.code = json_body_parse(JSON_TYPE, NULL, 0, MAX_BYTES, &p.root, p.detail, sizeof p.detail);
+    p.code =
+        json_body_parse(JSON_TYPE, false, NULL, 0, MAX_BYTES, &p.root, p.detail, sizeof p.detail);
     assert_problem(&p, PROBLEM_JSON_INVALIDE, "NULL data");
     assert_json_refused("   \r\n\t ", "blanks only");
 }

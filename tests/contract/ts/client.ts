@@ -1,0 +1,204 @@
+/*
+ * A strict TypeScript client of pvd-api, written against the client that openapi-typescript
+ * generates from the served spec (build/openapi.json → build/tests/contract/api.d.ts) and
+ * used through openapi-fetch. It only has to compile (`tsc --strict --noEmit`, tests/run.sh):
+ * each switch below names every status, or every problem code, that the spec declares for a
+ * representative operation, and ends in `satisfies never`. A status or code the spec drops
+ * makes a `case` label incomparable; one it adds makes the `never` check fail. Both break
+ * the build, so the spec and this program agree on what a client must handle.
+ */
+import createClient from "openapi-fetch";
+import type { components, paths } from "#api";
+
+type Schemas = components["schemas"];
+type Responses<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends { responses: infer R } ? R : never;
+type Status<P extends keyof paths, M extends keyof paths[P]> = keyof Responses<P, M>;
+type ProblemOf<R> = R extends { content: { "application/problem+json": infer B } } ? B : never;
+
+export const client = createClient<paths>({ baseUrl: "http://localhost:8080" });
+
+/* ---- every problem code of the service (api/problem_codes.def) ------------------------ */
+
+export function conduite(code: Schemas["Problem"]["code"]): "corriger" | "reessayer" | "signaler" | "autorisation" {
+	switch (code) {
+	case "requete-invalide":
+	case "json-invalide":
+	case "champs-invalides":
+	case "parametre-invalide":
+	case "curseur-invalide":
+	case "ressource-introuvable":
+	case "route-inconnue":
+	case "methode-non-autorisee":
+	case "corps-trop-volumineux":
+	case "uri-trop-longue":
+	case "type-media-non-supporte":
+	case "regle-non-respectee":
+	case "cle-idempotence-reutilisee":
+	case "precondition-requise":
+		return "corriger";
+	case "conflit":
+	case "precondition-echouee":
+	case "trop-de-requetes":
+	case "service-indisponible":
+		return "reessayer";
+	case "erreur-interne":
+		return "signaler";
+	case "non-authentifie":
+	case "interdit":
+		return "autorisation";
+	default:
+		return code satisfies never;
+	}
+}
+
+/* ---- POST /api/v1/conventions: every declared status, and the codes of its 422 --------- */
+
+type CreerConvention = Responses<"/api/v1/conventions", "post">;
+
+export function issueCreation(status: Status<"/api/v1/conventions", "post">): string {
+	switch (status) {
+	case 201: return "créée";
+	case 400: return "corps ou en-tête invalide";
+	case 401: return "jeton refusé";
+	case 403: return "interdit";
+	case 404: return "territoire ou adhésion introuvable";
+	case 405: return "méthode non autorisée";
+	case 409: return "conflit, ou requête d'origine de la clé encore en cours";
+	case 413: return "corps trop volumineux";
+	case 414: return "URI trop longue";
+	case 415: return "type de média non supporté";
+	case 422: return "règle non respectée ou clé réutilisée";
+	case 429: return "trop de requêtes";
+	case 500: return "erreur interne";
+	case 503: return "service indisponible";
+	default: return status satisfies never;
+	}
+}
+
+export function refus422(problem: ProblemOf<CreerConvention[422]>): string {
+	switch (problem.code) {
+	case "regle-non-respectee":
+		return `${problem.regle ?? "règle"} : ${(problem.erreurs ?? []).map((e) => e.code).join(", ")}`;
+	case "cle-idempotence-reutilisee":
+		return "nouvelle clé nécessaire";
+	default:
+		return problem.code satisfies never;
+	}
+}
+
+export function refus400(problem: ProblemOf<CreerConvention[400]>): string {
+	switch (problem.code) {
+	case "json-invalide":
+	case "champs-invalides":
+	case "requete-invalide":
+		return problem.detail;
+	default:
+		return problem.code satisfies never;
+	}
+}
+
+export async function creerConvention(corps: Schemas["ConventionNouvelle"], jeton: string): Promise<Schemas["Convention"] | string> {
+	/* required on the schema itself: no `undefined` here */
+	const intitule: string = corps.intitule;
+	const { data, error, response } = await client.POST("/api/v1/conventions", {
+		body: corps,
+		headers: { Authorization: `Bearer ${jeton}`, "Idempotency-Key": `creation-${intitule}` },
+	});
+	if (data !== undefined)
+		return data;
+	const statut = response.status as Status<"/api/v1/conventions", "post">;
+	return `${issueCreation(statut)} (${conduite(error.code)})`;
+}
+
+/* ---- GET /api/v1/territoires: a public collection with its total ----------------------- */
+
+export function issueListe(status: Status<"/api/v1/territoires", "get">): boolean {
+	switch (status) {
+	case 200: return true;
+	case 400:
+	case 405:
+	case 413:
+	case 414:
+	case 415:
+	case 429:
+	case 500:
+	case 503:
+		return false;
+	default: return status satisfies never;
+	}
+}
+
+export async function compterTerritoires(departement: string): Promise<number> {
+	const { data } = await client.GET("/api/v1/territoires", { params: { query: { departement } } });
+	if (data === undefined)
+		return -1;
+	const total: number = data.total; /* required on every collection */
+	const suivant: string | null = data.suivant;
+	return suivant === null ? data.elements.length : total;
+}
+
+/* ---- PATCH /api/v1/axes-strategiques/{id}: a merge patch ------------------------------- */
+
+export function issueModification(status: Status<"/api/v1/axes-strategiques/{id}", "patch">): string {
+	switch (status) {
+	case 200: return "modifié";
+	case 400: case 401: case 403: case 404: case 405: case 409: case 412: case 413:
+	case 414: case 415: case 422: case 428: case 429: case 500: case 503:
+		return "refusé";
+	default: return status satisfies never;
+	}
+}
+
+export async function renommerAxe(id: string, etag: string, intitule: string, jeton: string): Promise<boolean> {
+	const { data } = await client.PATCH("/api/v1/axes-strategiques/{id}", {
+		params: { path: { id }, header: { "If-Match": etag } },
+		body: { intitule },
+		headers: { Authorization: `Bearer ${jeton}`, "Content-Type": "application/merge-patch+json" },
+	});
+	return data !== undefined;
+}
+
+/* ---- the import's refusal carries its report; lines and warnings have enum codes ------- */
+
+type Import = Responses<"/api/v1/territoires/import", "post">;
+
+export function lignesRefusees(problem: ProblemOf<Import[422]>): number {
+	if (problem.code === "cle-idempotence-reutilisee")
+		return 0;
+	/* rapport is required on this answer */
+	const rapport: Schemas["ImportRapport"] = problem.rapport;
+	return rapport.lignes.filter((l) => l.resultat === "refuse").length;
+}
+
+export function codeDeLigne(ligne: Schemas["ImportLigne"]): Schemas["CodeErreur"] | "aucun" {
+	return ligne.code ?? "aucun";
+}
+
+export function avertissement(a: Schemas["Avertissement"]): string {
+	switch (a.code) {
+	case "population-superieure-seuil":
+	case "convention-cadre-en-retard":
+	case "convention-cadre-non-signee-a-temps":
+		return `${a.regle} ${a.message}`;
+	default:
+		return a.code satisfies never;
+	}
+}
+
+/* ---- a comité's members are read with every member ------------------------------------- */
+
+export function membres(comite: Schemas["Comite"]): string[] {
+	return comite.membres.map((m) => {
+		const organisation: string | null = m.organisation_id;
+		const fonction: string | null = m.fonction;
+		return `${m.nom} (${m.qualite}) ${fonction ?? ""} ${organisation ?? ""}`;
+	});
+}
+
+/* ---- the journal: actions and resource types are enums --------------------------------- */
+
+export function ressourceDe(entree: Schemas["EntreeJournal"]): Schemas["TypeRessource"] {
+	const action: Schemas["ActionJournal"] = entree.action;
+	const [type] = action.split(".");
+	return type === entree.ressource_type ? entree.ressource_type : entree.ressource_type;
+}
