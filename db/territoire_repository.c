@@ -296,7 +296,7 @@ const char *territoire_contents_owner(const struct territoire_contents *c, const
 #define TERRITOIRE_LIST_FROM                                                                       \
     "FROM territoires t "                                                                          \
     "WHERE ($1::text IS NULL OR t.code_departement = $1 OR EXISTS ("                               \
-    "SELECT 1 FROM territoire_communes tc JOIN communes c ON c.code_insee = "                       \
+    "SELECT 1 FROM territoire_communes tc JOIN communes c ON c.code_insee = "                      \
     "tc.code_insee AND c.type = 'commune-actuelle' WHERE tc.id_pvd = t.id_pvd "                    \
     "AND c.code_departement = $1)) "                                                               \
     "AND ($2::text IS NULL OR t.code_region = $2 OR EXISTS ("                                      \

@@ -25,9 +25,9 @@
  * that is a variable contributes nothing (its values are literals of another call site).
  *
  * Answers, read from the route table (api/routes.c), must be declared by each operation:
- * 400, 413, 414, 415, 500 and 503 everywhere; 401 and 429 on authenticated routes; 409 and
+ * 400, 413, 414, 415, 500, 501 and 503 everywhere; 401 and 429 on authenticated routes; 409 and
  * a 422 whose code admits `cle-idempotence-reutilisee` on every POST that replays an
- * Idempotency-Key (replayable() in api/routes.c: authenticated, journaled, not client.*).
+ * Idempotency-Key (the KEYED column of the route table).
  * Every collection schema (…Collection) requires `elements`, `suivant` and `total`; every
  * JSON request body schema has additionalProperties: false; no parameter shares a schema's
  * name; every PATCH accepts application/merge-patch+json.
@@ -197,12 +197,10 @@ function sourceCodes() {
 function routeTable() {
 	const text = readFileSync("api/routes.c", "utf8");
 	const routes = [];
-	for (const m of text.matchAll(/\{"(GET|POST|PATCH|DELETE|PUT)",\s*"([^"]+)",\s*(ROUTE_\w+),\s*(NULL|"[^"]*"),/g)) {
+	for (const m of text.matchAll(/\{"(GET|POST|PATCH|DELETE|PUT)",\s*"([^"]+)",\s*(ROUTE_\w+),\s*(NULL|"[^"]*"),\s*\w+,\s*(KEYED|NOKEY)\}/g)) {
 		const path = m[2].split("/").map((s) => (s.startsWith(":") ? `{${s.slice(1)}}` : s)).join("/");
-		const action = m[4] === "NULL" ? null : m[4].slice(1, -1);
 		const authenticated = m[3] !== "ROUTE_PUBLIC";
-		routes.push({ method: m[1].toLowerCase(), path, authenticated,
-			replayable: m[1] === "POST" && authenticated && action !== null && !action.startsWith("client.") });
+		routes.push({ method: m[1].toLowerCase(), path, authenticated, replayable: m[5] === "KEYED" });
 	}
 	if (routes.length === 0) die("no route read from api/routes.c");
 	return routes;
@@ -278,7 +276,7 @@ function main(argv) {
 			continue;
 		}
 		const responses = op.responses ?? {};
-		const wanted = ["400", "413", "414", "415", "500", "503"];
+		const wanted = ["400", "413", "414", "415", "500", "501", "503"];
 		if (r.authenticated) wanted.push("401", "429");
 		if (r.replayable) wanted.push("409", "422");
 		for (const status of wanted)

@@ -32,6 +32,7 @@ export function conduite(code: Schemas["Problem"]["code"]): "corriger" | "reessa
 	case "corps-trop-volumineux":
 	case "uri-trop-longue":
 	case "type-media-non-supporte":
+	case "encodage-transfert-non-supporte":
 	case "regle-non-respectee":
 	case "cle-idempotence-reutilisee":
 	case "precondition-requise":
@@ -70,6 +71,7 @@ export function issueCreation(status: Status<"/api/v1/conventions", "post">): st
 	case 422: return "règle non respectée ou clé réutilisée";
 	case 429: return "trop de requêtes";
 	case 500: return "erreur interne";
+	case 501: return "encodage de transfert non pris en charge";
 	case 503: return "service indisponible";
 	default: return status satisfies never;
 	}
@@ -122,6 +124,7 @@ export function issueListe(status: Status<"/api/v1/territoires", "get">): boolea
 	case 415:
 	case 429:
 	case 500:
+	case 501:
 	case 503:
 		return false;
 	default: return status satisfies never;
@@ -143,7 +146,7 @@ export function issueModification(status: Status<"/api/v1/axes-strategiques/{id}
 	switch (status) {
 	case 200: return "modifié";
 	case 400: case 401: case 403: case 404: case 405: case 409: case 412: case 413:
-	case 414: case 415: case 422: case 428: case 429: case 500: case 503:
+	case 414: case 415: case 422: case 428: case 429: case 500: case 501: case 503:
 		return "refusé";
 	default: return status satisfies never;
 	}
@@ -179,6 +182,7 @@ export function avertissement(a: Schemas["Avertissement"]): string {
 	case "population-superieure-seuil":
 	case "convention-cadre-en-retard":
 	case "convention-cadre-non-signee-a-temps":
+	case "epci-modifie":
 		return `${a.regle} ${a.message}`;
 	default:
 		return a.code satisfies never;
