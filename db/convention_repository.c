@@ -595,8 +595,12 @@ enum db_result convention_avenant(struct db_tx *tx, const char *id, long revisio
     "convention_visible(c, $1, $2::text[], $3::text[], $4::text[], $5::text[]) "                   \
     "AND ($6::text IS NULL OR c.type = $6) AND ($7::text IS NULL OR c.etat = $7) "                 \
     "AND ($8::text IS NULL OR c.id_pvd = $8) "                                                     \
-    "AND ($9::text IS NULL OR t.code_departement = $9) "                                           \
-    "AND ($10::text IS NULL OR t.code_region = $10) "                                              \
+    "AND ($9::text IS NULL OR t.code_departement = $9 OR EXISTS (SELECT 1 FROM "                   \
+    "territoire_communes tc JOIN communes co ON co.code_insee = tc.code_insee AND co.type = "      \
+    "'commune-actuelle' WHERE tc.id_pvd = c.id_pvd AND co.code_departement = $9)) "                \
+    "AND ($10::text IS NULL OR t.code_region = $10 OR EXISTS (SELECT 1 FROM "                      \
+    "territoire_communes tc JOIN communes co ON co.code_insee = tc.code_insee AND co.type = "      \
+    "'commune-actuelle' WHERE tc.id_pvd = c.id_pvd AND co.code_region = $10)) "                    \
     "AND ($11::boolean IS NULL OR convention_en_retard(c, $12::date) = $11::boolean)"
 
 struct filter_params {
