@@ -11,8 +11,7 @@
 #include "jwt.h"
 #include "log.h"
 
-static void unauthorized(struct request_ctx *ctx, const struct _u_request *req,
-                         struct _u_response *res, const char *error, const char *description)
+static void unauthorized(struct request_ctx *ctx, const char *error, const char *description)
 {
     char header[400];
     if (error)
@@ -21,16 +20,15 @@ static void unauthorized(struct request_ctx *ctx, const struct _u_request *req,
                  description);
     else
         snprintf(header, sizeof header, "Bearer realm=\"pvd-api\"");
-    respond_problem(ctx, req, res, PROBLEM_NON_AUTHENTIFIE,
+    respond_problem(ctx, PROBLEM_NON_AUTHENTIFIE,
                     error ? "Le jeton d'accès est refusé."
                           : "Un jeton d'accès (Bearer) est requis.");
-    u_map_put(res->map_header, "WWW-Authenticate", header);
+    u_map_put(ctx->res->map_header, "WWW-Authenticate", header);
 }
 
 /* A token issued by pvd-api to a machine client: the client must still exist,
  * unrevoked and unexpired (revocation takes effect at once). */
-static bool client_principal_or_reply(const struct _u_request *req, struct _u_response *res,
-                                      struct request_ctx *ctx, const struct jwt_claims *claims,
+static bool client_principal_or_reply(struct request_ctx *ctx, const struct jwt_claims *claims,
                                       struct principal *out)
 {
     struct app *app = ctx->app;
@@ -38,7 +36,7 @@ static bool client_principal_or_reply(const struct _u_request *req, struct _u_re
     struct db_error err = {{0}, {0}};
     struct client_row row;
     if (db_pool_acquire(app->pool, &conn, &err) != DB_OK) {
-        respond_unavailable(ctx, req, res, "Base de données indisponible.");
+        respond_unavailable(ctx, "Base de données indisponible.");
         return false;
     }
     enum db_result r = client_get(conn, claims->client_id, &row, &err);
@@ -46,11 +44,11 @@ static bool client_principal_or_reply(const struct _u_request *req, struct _u_re
     if (r == DB_NOT_FOUND || (r == DB_OK && !row.usable)) {
         if (r == DB_OK)
             client_row_release(&row);
-        unauthorized(ctx, req, res, "invalid_token", "Client revoque, expire ou inconnu.");
+        unauthorized(ctx, "invalid_token", "Client revoque, expire ou inconnu.");
         return false;
     }
     if (r != DB_OK) {
-        respond_unavailable(ctx, req, res, "Base de données indisponible.");
+        respond_unavailable(ctx, "Base de données indisponible.");
         return false;
     }
     snprintf(out->issuer, sizeof out->issuer, "%s", claims->iss);
@@ -79,19 +77,17 @@ struct journal_actor auth_journal_actor(const struct request_ctx *ctx)
     return a;
 }
 
-bool auth_principal_or_reply(const struct _u_request *req, struct _u_response *res,
-                             struct request_ctx *ctx, struct principal *out)
+bool auth_principal_or_reply(struct request_ctx *ctx, struct principal *out)
 {
     struct app *app = ctx->app;
     memset(out, 0, sizeof *out);
-    const char *header = u_map_get_case(req->map_header, "Authorization");
+    const char *header = u_map_get_case(ctx->req->map_header, "Authorization");
     if (header == NULL) {
-        unauthorized(ctx, req, res, NULL, NULL);
+        unauthorized(ctx, NULL, NULL);
         return false;
     }
     if (strncasecmp(header, "Bearer ", 7) != 0 || header[7] == '\0') {
-        unauthorized(ctx, req, res, "invalid_token",
-                     "En-tete Authorization attendu : Bearer <jeton>.");
+        unauthorized(ctx, "invalid_token", "En-tete Authorization attendu : Bearer <jeton>.");
         return false;
     }
     struct jwt_claims claims;
@@ -103,12 +99,12 @@ bool auth_principal_or_reply(const struct _u_request *req, struct _u_response *r
         /* Not the provider's: perhaps one of pvd-api's own client tokens. */
         enum jwt_error own = jwt_verify(app->clients, header + 7, now, &claims);
         if (own == JWT_OK)
-            return client_principal_or_reply(req, res, ctx, &claims, out);
+            return client_principal_or_reply(ctx, &claims, out);
         if (own != JWT_ERR_ISSUER && own != JWT_ERR_UNKNOWN_KID)
             e = own;
     }
     if (e != JWT_OK) {
-        unauthorized(ctx, req, res, "invalid_token", jwt_error_message(e));
+        unauthorized(ctx, "invalid_token", jwt_error_message(e));
         log_line(LOG_INFO, ctx->request_id, "jeton refusé", "raison", jwt_error_name(e),
                  (const char *)NULL);
         return false;
@@ -129,7 +125,7 @@ bool auth_principal_or_reply(const struct _u_request *req, struct _u_response *r
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     if (db_pool_acquire(app->pool, &conn, &err) != DB_OK) {
-        respond_unavailable(ctx, req, res, "Base de données indisponible.");
+        respond_unavailable(ctx, "Base de données indisponible.");
         return false;
     }
     struct habilitation_row row;
@@ -145,6 +141,6 @@ bool auth_principal_or_reply(const struct _u_request *req, struct _u_response *r
     }
     if (r == DB_NOT_FOUND)
         return true;
-    respond_unavailable(ctx, req, res, "Base de données indisponible.");
+    respond_unavailable(ctx, "Base de données indisponible.");
     return false;
 }

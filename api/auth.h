@@ -26,8 +26,7 @@ struct principal {
  * 401 (with WWW-Authenticate: Bearer, error="invalid_token" when a token was
  * given), or 503 when the database cannot be read; returns false. A valid
  * token with no habilitation in force succeeds with has_habilitation false. */
-bool auth_principal_or_reply(const struct _u_request *req, struct _u_response *res,
-                             struct request_ctx *ctx, struct principal *out);
+bool auth_principal_or_reply(struct request_ctx *ctx, struct principal *out);
 
 /* The journal's actor for the authenticated caller of ctx (borrowed strings,
  * valid for the request): a user's issuer and subject, or a client's id, and

@@ -10,7 +10,6 @@
 #include "json_body.h"
 #include "log.h"
 #include "rate_limit.h"
-#include "routes.h"
 #include "xalloc.h"
 
 bool request_id_is_valid(const char *s)
@@ -50,37 +49,6 @@ void request_id_new(char buf[33])
     buf[32] = '\0';
 }
 
-void request_ctx_begin(struct request_ctx *ctx, struct app *app, const struct route *route,
-                       const struct _u_request *req, struct _u_response *res)
-{
-    memset(ctx, 0, sizeof *ctx);
-    ctx->app = app;
-    ctx->route = route;
-    clock_gettime(CLOCK_MONOTONIC, &ctx->start);
-    const char *given = u_map_get_case(req->map_header, "X-Request-Id");
-    if (request_id_is_valid(given))
-        snprintf(ctx->request_id, sizeof ctx->request_id, "%s", given);
-    else
-        request_id_new(ctx->request_id);
-    u_map_put(res->map_header, "X-Request-Id", ctx->request_id);
-}
-
-void request_ctx_end(struct request_ctx *ctx, const struct _u_request *req,
-                     const struct _u_response *res)
-{
-    struct timespec end;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    double seconds =
-        (double)(end.tv_sec - ctx->start.tv_sec) + (double)(end.tv_nsec - ctx->start.tv_nsec) / 1e9;
-    size_t index = routes_index(ctx->route);
-    metrics_observe(ctx->app->metrics, index, (int)res->status, seconds);
-    struct log_access line = {
-        ctx->request_id,  req->http_verb,   ctx->route ? routes_path(ctx->route) : "(aucune)",
-        (int)res->status, seconds * 1000.0, ctx->has_problem ? problem_slug(ctx->problem) : NULL,
-    };
-    log_access(&line);
-}
-
 void respond_json_raw(struct _u_response *res, int status, const char *json, size_t len)
 {
     ulfius_set_binary_body_response(res, (unsigned)status, json, len);
@@ -104,38 +72,35 @@ void respond_text(struct _u_response *res, int status, const char *content_type,
     u_map_put(res->map_header, "Content-Type", content_type);
 }
 
-void respond_problem_fields(struct request_ctx *ctx, const struct _u_request *req,
-                            struct _u_response *res, enum problem_code code, const char *detail,
+void respond_problem_fields(struct request_ctx *ctx, enum problem_code code, const char *detail,
                             const struct field_errors *errors)
 {
-    respond_problem_rule(ctx, req, res, code, NULL, detail, errors);
+    respond_problem_rule(ctx, code, NULL, detail, errors);
 }
 
-void respond_problem_rule(struct request_ctx *ctx, const struct _u_request *req,
-                          struct _u_response *res, enum problem_code code, const char *rule,
+void respond_problem_rule(struct request_ctx *ctx, enum problem_code code, const char *rule,
                           const char *detail, const struct field_errors *errors)
 {
-    struct problem p = {code, detail, rule, req ? req->url_path : NULL, ctx->request_id, errors};
+    struct problem p = {code,  detail, rule, ctx->req ? ctx->req->url_path : NULL, ctx->request_id,
+                        errors};
     json_t *body = problem_to_json(&p, ctx->app->config.problem_base_url);
     char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(body);
     if (text == NULL)
         die_bug("json_dumps failed");
-    ulfius_set_binary_body_response(res, (unsigned)problem_status(code), text, strlen(text));
+    ulfius_set_binary_body_response(ctx->res, (unsigned)problem_status(code), text, strlen(text));
     free(text);
-    u_map_put(res->map_header, "Content-Type", "application/problem+json");
+    u_map_put(ctx->res->map_header, "Content-Type", "application/problem+json");
     ctx->problem = code;
     ctx->has_problem = true;
 }
 
-void respond_problem(struct request_ctx *ctx, const struct _u_request *req, struct _u_response *res,
-                     enum problem_code code, const char *detail)
+void respond_problem(struct request_ctx *ctx, enum problem_code code, const char *detail)
 {
-    respond_problem_fields(ctx, req, res, code, detail, NULL);
+    respond_problem_fields(ctx, code, detail, NULL);
 }
 
-bool respond_if_rate_limited(struct request_ctx *ctx, const struct _u_request *req,
-                             struct _u_response *res, struct rate_limiter *limiter, const char *key)
+bool respond_if_rate_limited(struct request_ctx *ctx, struct rate_limiter *limiter, const char *key)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -145,52 +110,49 @@ bool respond_if_rate_limited(struct request_ctx *ctx, const struct _u_request *r
     char seconds[24], detail[120];
     snprintf(seconds, sizeof seconds, "%.0f", retry);
     snprintf(detail, sizeof detail, "Trop de requêtes : réessayer dans %s s.", seconds);
-    respond_problem(ctx, req, res, PROBLEM_TROP_DE_REQUETES, detail);
-    u_map_put(res->map_header, "Retry-After", seconds);
+    respond_problem(ctx, PROBLEM_TROP_DE_REQUETES, detail);
+    u_map_put(ctx->res->map_header, "Retry-After", seconds);
     return true;
 }
 
-void respond_db_error(struct request_ctx *ctx, const struct _u_request *req,
-                      struct _u_response *res, enum db_result r, const struct db_error *err)
+void respond_db_error(struct request_ctx *ctx, enum db_result r, const struct db_error *err)
 {
     if (r == DB_UNAVAILABLE) {
-        respond_unavailable(ctx, req, res, "Base de données indisponible.");
+        respond_unavailable(ctx, "Base de données indisponible.");
         return;
     }
     log_line(LOG_ERROR, ctx->request_id, "erreur de base de données", "sqlstate", err->sqlstate,
              "erreur", err->message, (const char *)NULL);
-    respond_problem(ctx, req, res, PROBLEM_ERREUR_INTERNE, "Erreur interne du service.");
+    respond_problem(ctx, PROBLEM_ERREUR_INTERNE, "Erreur interne du service.");
 }
 
-bool respond_lookup_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                             struct _u_response *res, enum db_result r, const struct db_error *err,
+bool respond_lookup_or_reply(struct request_ctx *ctx, enum db_result r, const struct db_error *err,
                              const char *not_found_detail)
 {
     if (r == DB_NOT_FOUND)
-        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE, not_found_detail);
+        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, not_found_detail);
     else if (r != DB_OK)
-        respond_db_error(ctx, req, res, r, err);
+        respond_db_error(ctx, r, err);
     return r == DB_OK;
 }
 
-void respond_unavailable(struct request_ctx *ctx, const struct _u_request *req,
-                         struct _u_response *res, const char *detail)
+void respond_unavailable(struct request_ctx *ctx, const char *detail)
 {
-    respond_problem(ctx, req, res, PROBLEM_SERVICE_INDISPONIBLE, detail);
-    u_map_put(res->map_header, "Retry-After", "2");
+    respond_problem(ctx, PROBLEM_SERVICE_INDISPONIBLE, detail);
+    u_map_put(ctx->res->map_header, "Retry-After", "2");
 }
 
-bool json_body_read_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                             struct _u_response *res, json_t **out)
+bool json_body_read_or_reply(struct request_ctx *ctx, json_t **out)
 {
     char detail[300];
-    bool merge_patch = strcmp(req->http_verb, "PATCH") == 0;
-    enum problem_code code = json_body_parse(
-        u_map_get_case(req->map_header, "Content-Type"), merge_patch, req->binary_body,
-        req->binary_body_length, ctx->app->config.http_max_body_bytes, out, detail, sizeof detail);
+    bool merge_patch = strcmp(ctx->req->http_verb, "PATCH") == 0;
+    enum problem_code code =
+        json_body_parse(u_map_get_case(ctx->req->map_header, "Content-Type"), merge_patch,
+                        ctx->req->binary_body, ctx->req->binary_body_length,
+                        ctx->app->config.http_max_body_bytes, out, detail, sizeof detail);
     if (code == PROBLEM__COUNT)
         return true;
-    respond_problem(ctx, req, res, code, detail);
+    respond_problem(ctx, code, detail);
     return false;
 }
 
@@ -222,49 +184,46 @@ static bool etag_listed(const char *header, const char *etag)
     return false;
 }
 
-bool if_match_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                       struct _u_response *res, const char *etag)
+bool if_match_or_reply(struct request_ctx *ctx, const char *etag)
 {
-    const char *header = u_map_get_case(req->map_header, "If-Match");
+    const char *header = u_map_get_case(ctx->req->map_header, "If-Match");
     if (header == NULL) {
-        respond_problem(ctx, req, res, PROBLEM_PRECONDITION_REQUISE,
+        respond_problem(ctx, PROBLEM_PRECONDITION_REQUISE,
                         "En-tête If-Match requis : renvoyez l'ETag de la dernière lecture.");
         return false;
     }
     if (!etag_listed(header, etag)) {
-        respond_problem(ctx, req, res, PROBLEM_PRECONDITION_ECHOUEE,
+        respond_problem(ctx, PROBLEM_PRECONDITION_ECHOUEE,
                         "La ressource a changé depuis votre lecture (ETag périmé) : relisez-la.");
-        u_map_put(res->map_header, "ETag", etag);
+        u_map_put(ctx->res->map_header, "ETag", etag);
         return false;
     }
     return true;
 }
 
-bool respond_conditional_json(const struct _u_request *req, struct _u_response *res,
-                              const char *json, size_t len, const char *etag)
+bool respond_conditional_json(struct request_ctx *ctx, const char *json, size_t len,
+                              const char *etag)
 {
-    u_map_put(res->map_header, "ETag", etag);
-    if (etag_listed(u_map_get_case(req->map_header, "If-None-Match"), etag)) {
-        res->status = 304;
+    u_map_put(ctx->res->map_header, "ETag", etag);
+    if (etag_listed(u_map_get_case(ctx->req->map_header, "If-None-Match"), etag)) {
+        ctx->res->status = 304;
         return true;
     }
-    respond_json_raw(res, 200, json, len);
+    respond_json_raw(ctx->res, 200, json, len);
     return false;
 }
 
-void respond_invalid_body(struct request_ctx *ctx, const struct _u_request *req,
-                          struct _u_response *res, const struct field_errors *errs)
+void respond_invalid_body(struct request_ctx *ctx, const struct field_errors *errs)
 {
-    respond_problem_fields(ctx, req, res, PROBLEM_CHAMPS_INVALIDES,
+    respond_problem_fields(ctx, PROBLEM_CHAMPS_INVALIDES,
                            "Le corps de la requête contient des champs invalides.", errs);
 }
 
-bool body_errors_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                          struct _u_response *res, const struct field_errors *errs)
+bool body_errors_or_reply(struct request_ctx *ctx, const struct field_errors *errs)
 {
     if (errs->count == 0)
         return true;
-    respond_invalid_body(ctx, req, res, errs);
+    respond_invalid_body(ctx, errs);
     return false;
 }
 

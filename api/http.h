@@ -16,8 +16,12 @@ struct route;
 struct principal;
 struct mutation_idempotence;
 
+/* One request being served: every handler and response helper takes it
+ * first, and reads the request and writes the response through it. */
 struct request_ctx {
     struct app *app;
+    const struct _u_request *req;      /* the request (ulfius), valid for the call */
+    struct _u_response *res;           /* the response being built (ulfius) */
     const struct route *route;         /* NULL when no route matched */
     const struct principal *principal; /* authenticated caller, NULL on public routes */
     /* The request's Idempotency-Key claim, given to its mutation through
@@ -28,15 +32,6 @@ struct request_ctx {
     enum problem_code problem; /* the problem sent, valid when has_problem */
     bool has_problem;
 };
-
-/* Fills ctx for a new request: request id from a valid X-Request-Id (1–128 of
- * [A-Za-z0-9._-]) or 16 random bytes in hex; echoes it as a response header. */
-void request_ctx_begin(struct request_ctx *ctx, struct app *app, const struct route *route,
-                       const struct _u_request *req, struct _u_response *res);
-
-/* Writes the access line and the metrics for the finished request. */
-void request_ctx_end(struct request_ctx *ctx, const struct _u_request *req,
-                     const struct _u_response *res);
 
 /* Fills buf (33 bytes at least) with a fresh request id: 32 hex digits. */
 void request_id_new(char buf[33]);
@@ -51,61 +46,50 @@ void respond_text(struct _u_response *res, int status, const char *content_type,
                   size_t len);
 
 /* A problem+json answer; detail may be NULL (the title is used). */
-void respond_problem(struct request_ctx *ctx, const struct _u_request *req, struct _u_response *res,
-                     enum problem_code code, const char *detail);
-void respond_problem_fields(struct request_ctx *ctx, const struct _u_request *req,
-                            struct _u_response *res, enum problem_code code, const char *detail,
+void respond_problem(struct request_ctx *ctx, enum problem_code code, const char *detail);
+void respond_problem_fields(struct request_ctx *ctx, enum problem_code code, const char *detail,
                             const struct field_errors *errors);
 /* Same, with the programme rule ("R5") the problem is about (rule may be NULL). */
-void respond_problem_rule(struct request_ctx *ctx, const struct _u_request *req,
-                          struct _u_response *res, enum problem_code code, const char *rule,
+void respond_problem_rule(struct request_ctx *ctx, enum problem_code code, const char *rule,
                           const char *detail, const struct field_errors *errors);
 /* Takes a token from key's bucket (api/rate_limit.h, monotonic clock); when
  * there is none, answers 429 trop-de-requetes with Retry-After (whole
  * seconds) and returns true. */
 struct rate_limiter;
-bool respond_if_rate_limited(struct request_ctx *ctx, const struct _u_request *req,
-                             struct _u_response *res, struct rate_limiter *limiter,
+bool respond_if_rate_limited(struct request_ctx *ctx, struct rate_limiter *limiter,
                              const char *key);
 
 /* The answer to a failed database operation: 503 when the database is
  * unavailable, else 500 erreur-interne (a bug: logged with its SQLSTATE). */
-void respond_db_error(struct request_ctx *ctx, const struct _u_request *req,
-                      struct _u_response *res, enum db_result r, const struct db_error *err);
+void respond_db_error(struct request_ctx *ctx, enum db_result r, const struct db_error *err);
 
 /* The answer to a lookup: true when r is DB_OK (nothing sent); otherwise
  * false after sending 404 ressource-introuvable with not_found_detail for
  * DB_NOT_FOUND, or respond_db_error's answer for any other failure. */
-bool respond_lookup_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                             struct _u_response *res, enum db_result r, const struct db_error *err,
+bool respond_lookup_or_reply(struct request_ctx *ctx, enum db_result r, const struct db_error *err,
                              const char *not_found_detail);
 
 /* 503 service-indisponible with Retry-After. */
-void respond_unavailable(struct request_ctx *ctx, const struct _u_request *req,
-                         struct _u_response *res, const char *detail);
+void respond_unavailable(struct request_ctx *ctx, const char *detail);
 
 /* Reads the request body as one strict JSON object (api/json_body.h) into
  * *out (owned by the caller). false: a problem (415, 413, 400) was sent. */
-bool json_body_read_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                             struct _u_response *res, json_t **out);
+bool json_body_read_or_reply(struct request_ctx *ctx, json_t **out);
 
 /* 400 champs-invalides ("Le corps de la requête contient des champs
  * invalides.") listing errs. */
-void respond_invalid_body(struct request_ctx *ctx, const struct _u_request *req,
-                          struct _u_response *res, const struct field_errors *errs);
+void respond_invalid_body(struct request_ctx *ctx, const struct field_errors *errs);
 
 /* false, with respond_invalid_body, when errs holds any error; true
  * otherwise. */
-bool body_errors_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                          struct _u_response *res, const struct field_errors *errs);
+bool body_errors_or_reply(struct request_ctx *ctx, const struct field_errors *errs);
 
 /* Strong ETag ("…", 16 hex digits of FNV-1a 64) of a representation. */
 void http_etag(const char *json, size_t len, char out[24]);
 
 /* If-Match for PATCH, DELETE and transitions: true when it lists etag (or
  * "*"); otherwise 428 (absent) or 412 (stale) was sent. */
-bool if_match_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                       struct _u_response *res, const char *etag);
+bool if_match_or_reply(struct request_ctx *ctx, const char *etag);
 
 /* A single object written or read for a write: its ETag (http_etag of
  * json) and json with `status`. */
@@ -116,7 +100,7 @@ void http_set_location(struct _u_response *res, const char *prefix, const char *
 
 /* Single-object conditional GET: sets ETag and answers 304 (true) when
  * If-None-Match matches; otherwise sends the JSON with 200 (false). */
-bool respond_conditional_json(const struct _u_request *req, struct _u_response *res,
-                              const char *json, size_t len, const char *etag);
+bool respond_conditional_json(struct request_ctx *ctx, const char *json, size_t len,
+                              const char *etag);
 
 #endif

@@ -57,13 +57,12 @@ static void response_start_save(struct response_start *s, const struct _u_respon
     u_map_copy_into(&s->headers, res->map_header);
 }
 
-static void response_start_restore(const struct response_start *s, struct request_ctx *ctx,
-                                   struct _u_response *res)
+static void response_start_restore(const struct response_start *s, struct request_ctx *ctx)
 {
-    u_map_clean(res->map_header);
-    u_map_init(res->map_header);
-    u_map_copy_into(res->map_header, &s->headers);
-    ulfius_set_binary_body_response(res, 200, "", 0);
+    u_map_clean(ctx->res->map_header);
+    u_map_init(ctx->res->map_header);
+    u_map_copy_into(ctx->res->map_header, &s->headers);
+    ulfius_set_binary_body_response(ctx->res, 200, "", 0);
     ctx->has_problem = false;
 }
 
@@ -83,8 +82,7 @@ static void replay(struct _u_response *res, struct idempotence_response *stored)
 /* Answers from the record of (caller, key): the first response replayed, 422
  * for another request, 409 when the first is still running (no record
  * committed yet); true when the record said nothing (no record in force). */
-static bool answer_from_record(struct request_ctx *ctx, const struct _u_request *req,
-                               struct _u_response *res, const char *key, const char *fingerprint)
+static bool answer_from_record(struct request_ctx *ctx, const char *key, const char *fingerprint)
 {
     struct idempotence_response stored;
     enum idempotence_lookup found;
@@ -92,16 +90,16 @@ static bool answer_from_record(struct request_ctx *ctx, const struct _u_request 
     enum db_result r = idempotence_find(ctx->app->pool, ctx->principal->acteur, key, fingerprint,
                                         &found, &stored, &err);
     if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
         return false;
     }
     switch (found) {
     case IDEMPOTENCE_REPLAY:
-        replay(res, &stored);
+        replay(ctx->res, &stored);
         idempotence_response_release(&stored);
         return false;
     case IDEMPOTENCE_MISMATCH:
-        respond_problem(ctx, req, res, PROBLEM_CLE_IDEMPOTENCE_REUTILISEE,
+        respond_problem(ctx, PROBLEM_CLE_IDEMPOTENCE_REUTILISEE,
                         "Cette clé d'idempotence a déjà servi pour une autre requête.");
         return false;
     case IDEMPOTENCE_NONE:
@@ -110,10 +108,9 @@ static bool answer_from_record(struct request_ctx *ctx, const struct _u_request 
     return true;
 }
 
-static void respond_key_busy(struct request_ctx *ctx, const struct _u_request *req,
-                             struct _u_response *res)
+static void respond_key_busy(struct request_ctx *ctx)
 {
-    respond_problem(ctx, req, res, PROBLEM_CONFLIT,
+    respond_problem(ctx, PROBLEM_CONFLIT,
                     "La requête d'origine de cette clé d'idempotence est encore en cours.");
 }
 
@@ -121,23 +118,22 @@ static void respond_key_busy(struct request_ctx *ctx, const struct _u_request *r
  * failure (DB_RETRY at COMMIT, SERIALIZABLE units) is run again. */
 #define IDEMPOTENT_RUNS 3
 
-void idempotency_run(struct request_ctx *ctx, const struct _u_request *req, struct _u_response *res,
-                     const char *key)
+void idempotency_run(struct request_ctx *ctx, const char *key)
 {
     struct app *app = ctx->app;
     char fingerprint[65];
     struct db_error err = {{0}, {0}};
     if (!idempotency_key_is_valid(key)) {
-        respond_problem(ctx, req, res, PROBLEM_REQUETE_INVALIDE,
+        respond_problem(ctx, PROBLEM_REQUETE_INVALIDE,
                         "En-tête Idempotency-Key : 1 à 255 caractères ASCII visibles.");
         return;
     }
-    request_fingerprint(req, fingerprint);
+    request_fingerprint(ctx->req, fingerprint);
     const char *caller = ctx->principal->acteur;
-    if (!answer_from_record(ctx, req, res, key, fingerprint))
+    if (!answer_from_record(ctx, key, fingerprint))
         return;
     struct response_start start;
-    response_start_save(&start, res);
+    response_start_save(&start, ctx->res);
     for (unsigned run = 1;; run++) {
         struct mutation_idempotence idem;
         memset(&idem, 0, sizeof idem);
@@ -145,27 +141,28 @@ void idempotency_run(struct request_ctx *ctx, const struct _u_request *req, stru
         idem.key = key;
         idem.fingerprint = fingerprint;
         ctx->idempotence = &idem;
-        ctx->route->handler(req, res, ctx);
+        ctx->route->handler(ctx);
         ctx->idempotence = NULL;
         if (idem.taken || idem.busy) {
             /* Another request with this key got there first: its answer. */
             db_held_abort(&idem.held);
-            response_start_restore(&start, ctx, res);
-            if (idem.busy || answer_from_record(ctx, req, res, key, fingerprint))
-                respond_key_busy(ctx, req, res);
+            response_start_restore(&start, ctx);
+            if (idem.busy || answer_from_record(ctx, key, fingerprint))
+                respond_key_busy(ctx);
             break;
         }
-        if (res->status >= 500) { /* never stored: the client may retry */
+        if (ctx->res->status >= 500) { /* never stored: the client may retry */
             db_held_abort(&idem.held);
             break;
         }
-        char *body = xmalloc(res->binary_body_length + 1);
-        memcpy(body, res->binary_body ? res->binary_body : "", res->binary_body_length);
-        body[res->binary_body_length] = '\0';
+        char *body = xmalloc(ctx->res->binary_body_length + 1);
+        memcpy(body, ctx->res->binary_body ? ctx->res->binary_body : "",
+               ctx->res->binary_body_length);
+        body[ctx->res->binary_body_length] = '\0';
         struct idempotence_response response = {
-            (int)res->status, (char *)u_map_get_case(res->map_header, "Content-Type"), body,
-            (char *)u_map_get_case(res->map_header, "Location"),
-            (char *)u_map_get_case(res->map_header, "ETag")};
+            (int)ctx->res->status, (char *)u_map_get_case(ctx->res->map_header, "Content-Type"),
+            body, (char *)u_map_get_case(ctx->res->map_header, "Location"),
+            (char *)u_map_get_case(ctx->res->map_header, "ETag")};
         enum db_result r;
         if (idem.held.conn) {
             r = idempotence_store_and_commit(&idem.held, caller, key, &response, &err);
@@ -180,10 +177,10 @@ void idempotency_run(struct request_ctx *ctx, const struct _u_request *req, stru
         if (r == DB_OK)
             break;
         /* The write did not commit: its answer must not be sent. */
-        response_start_restore(&start, ctx, res);
+        response_start_restore(&start, ctx);
         if (r == DB_RETRY && run < IDEMPOTENT_RUNS)
             continue;
-        respond_db_error(ctx, req, res, r == DB_RETRY ? DB_UNAVAILABLE : r, &err);
+        respond_db_error(ctx, r == DB_RETRY ? DB_UNAVAILABLE : r, &err);
         break;
     }
     u_map_clean(&start.headers);

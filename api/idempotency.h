@@ -19,7 +19,6 @@
  * retry gets the stored answer. A write whose COMMIT meets a serialization
  * failure is run again (3 runs at most, then 503). The response of a request
  * that wrote nothing (a refusal) is stored on its own; 5xx answers never. */
-void idempotency_run(struct request_ctx *ctx, const struct _u_request *req, struct _u_response *res,
-                     const char *key);
+void idempotency_run(struct request_ctx *ctx, const char *key);
 
 #endif

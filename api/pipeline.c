@@ -3,11 +3,13 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth.h"
 #include "cors.h"
 #include "idempotency.h"
 #include "json_body.h"
+#include "log.h"
 #include "query.h"
 #include "rate_limit.h"
 
@@ -22,14 +24,13 @@ static bool has_body(const struct _u_request *req)
 /* Adds this request's CORS headers: they depend on its Origin, so they cannot
  * be ulfius default_headers. True when the request was a preflight, now
  * answered: 204, or 403 for an origin not in CORS_ALLOWED_ORIGINS. */
-static bool cors_answered(struct request_ctx *ctx, const struct _u_request *req,
-                          struct _u_response *res)
+static bool cors_answered(struct request_ctx *ctx)
 {
-    switch (cors_handle(&ctx->app->config.cors, req, res)) {
+    switch (cors_handle(&ctx->app->config.cors, ctx->req, ctx->res)) {
     case CORS_PREFLIGHT_OK:
         return true;
     case CORS_PREFLIGHT_REFUSED:
-        respond_problem(ctx, req, res, PROBLEM_INTERDIT, CORS_REFUSED_DETAIL);
+        respond_problem(ctx, PROBLEM_INTERDIT, CORS_REFUSED_DETAIL);
         return true;
     case CORS_CONTINUE:
         break;
@@ -47,6 +48,45 @@ static void principal_rate_key(const struct principal *p, char key[RATE_LIMIT_KE
         snprintf(key, RATE_LIMIT_KEY_MAX, "u:%.200s|%.52s", p->subject, p->issuer);
 }
 
+/* Fills ctx for a new request: request id from a valid X-Request-Id (1–128 of
+ * [A-Za-z0-9._-]) or 16 random bytes in hex, echoed as a response header. */
+static void request_ctx_begin(struct request_ctx *ctx, struct app *app, const struct route *route,
+                              const struct _u_request *req, struct _u_response *res)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->app = app;
+    ctx->req = req;
+    ctx->res = res;
+    ctx->route = route;
+    clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+    const char *given = u_map_get_case(req->map_header, "X-Request-Id");
+    if (request_id_is_valid(given))
+        snprintf(ctx->request_id, sizeof ctx->request_id, "%s", given);
+    else
+        request_id_new(ctx->request_id);
+    u_map_put(res->map_header, "X-Request-Id", ctx->request_id);
+}
+
+/* Writes the access line and the metrics of the finished request. */
+static void request_ctx_end(struct request_ctx *ctx)
+{
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    double seconds =
+        (double)(end.tv_sec - ctx->start.tv_sec) + (double)(end.tv_nsec - ctx->start.tv_nsec) / 1e9;
+    size_t index = routes_index(ctx->route);
+    metrics_observe(ctx->app->metrics, index, (int)ctx->res->status, seconds);
+    struct log_access line = {
+        ctx->request_id,
+        ctx->req->http_verb,
+        ctx->route ? routes_path(ctx->route) : "(aucune)",
+        (int)ctx->res->status,
+        seconds * 1000.0,
+        ctx->has_problem ? problem_slug(ctx->problem) : NULL,
+    };
+    log_access(&line);
+}
+
 /* One call through the pipeline. */
 struct call {
     const struct route *route;
@@ -61,14 +101,14 @@ typedef bool (*step_fn)(struct call *c);
 
 static bool step_cors(struct call *c)
 {
-    return !cors_answered(c->ctx, c->req, c->res);
+    return !cors_answered(c->ctx);
 }
 
 static bool step_authenticate(struct call *c)
 {
     if (c->route->access == ROUTE_PUBLIC)
         return true;
-    if (!auth_principal_or_reply(c->req, c->res, c->ctx, c->principal))
+    if (!auth_principal_or_reply(c->ctx, c->principal))
         return false;
     c->ctx->principal = c->principal;
     return true;
@@ -80,14 +120,14 @@ static bool step_rate_limit(struct call *c)
         return true;
     char key[RATE_LIMIT_KEY_MAX];
     principal_rate_key(c->ctx->principal, key);
-    return !respond_if_rate_limited(c->ctx, c->req, c->res, c->ctx->app->rate_principal, key);
+    return !respond_if_rate_limited(c->ctx, c->ctx->app->rate_principal, key);
 }
 
 static bool step_habilitation(struct call *c)
 {
     if (c->route->access != ROUTE_HABILITATED || c->ctx->principal->has_habilitation)
         return true;
-    respond_problem(c->ctx, c->req, c->res, PROBLEM_INTERDIT,
+    respond_problem(c->ctx, PROBLEM_INTERDIT,
                     "Aucune habilitation en vigueur pour cette identité : "
                     "demandez-la à votre préfecture ou à l'ANCT.");
     return false;
@@ -97,7 +137,7 @@ static bool step_habilitation(struct call *c)
  * parameter named like a path one (api/query_params.h). */
 static bool step_parameters(struct call *c)
 {
-    return query_params_or_reply(c->ctx, c->req, c->res);
+    return query_params_or_reply(c->ctx);
 }
 
 /* GET, HEAD and DELETE take no body. */
@@ -108,10 +148,10 @@ static bool step_no_body_unless_expected(struct call *c)
     if (takes_body || !has_body(c->req))
         return true;
     if (!json_media_type_ok(u_map_get_case(c->req->map_header, "Content-Type"), false))
-        respond_problem(c->ctx, c->req, c->res, PROBLEM_TYPE_MEDIA_NON_SUPPORTE,
+        respond_problem(c->ctx, PROBLEM_TYPE_MEDIA_NON_SUPPORTE,
                         "Seul application/json est accepté comme corps de requête.");
     else
-        respond_problem(c->ctx, c->req, c->res, PROBLEM_REQUETE_INVALIDE,
+        respond_problem(c->ctx, PROBLEM_REQUETE_INVALIDE,
                         "Cette route n'accepte pas de corps de requête.");
     return false;
 }
@@ -128,9 +168,9 @@ static void step_handle(struct call *c)
 {
     const char *key = u_map_get_case(c->req->map_header, "Idempotency-Key");
     if (key && c->route->key == ROUTE_KEY_REPLAYED)
-        idempotency_run(c->ctx, c->req, c->res, key);
+        idempotency_run(c->ctx, key);
     else
-        c->route->handler(c->req, c->res, c->ctx);
+        c->route->handler(c->ctx);
 }
 
 int pipeline_dispatch(const struct _u_request *req, struct _u_response *res, void *user_data)
@@ -145,7 +185,7 @@ int pipeline_dispatch(const struct _u_request *req, struct _u_response *res, voi
         i++;
     if (i == sizeof steps / sizeof steps[0])
         step_handle(&c);
-    request_ctx_end(&ctx, req, res);
+    request_ctx_end(&ctx);
     return U_CALLBACK_COMPLETE;
 }
 
@@ -155,18 +195,65 @@ int pipeline_unmatched(const struct _u_request *req, struct _u_response *res, vo
     struct request_ctx ctx;
     char allow[128];
     request_ctx_begin(&ctx, app, NULL, req, res);
-    if (cors_answered(&ctx, req, res)) {
+    if (cors_answered(&ctx)) {
         /* preflight: answered for any path; the actual request then gets its 404/405 */
     } else if (routes_allowed_methods(req->url_path, allow, sizeof allow)) {
         char detail[200];
         snprintf(detail, sizeof detail, "Méthode %.20s non autorisée ; méthodes permises : %s.",
                  req->http_verb, allow);
-        respond_problem(&ctx, req, res, PROBLEM_METHODE_NON_AUTORISEE, detail);
+        respond_problem(&ctx, PROBLEM_METHODE_NON_AUTORISEE, detail);
         u_map_put(res->map_header, "Allow", allow);
     } else {
-        respond_problem(&ctx, req, res, PROBLEM_ROUTE_INCONNUE,
-                        "Aucune route ne correspond à ce chemin.");
+        respond_problem(&ctx, PROBLEM_ROUTE_INCONNUE, "Aucune route ne correspond à ce chemin.");
     }
-    request_ctx_end(&ctx, req, res);
+    request_ctx_end(&ctx);
     return U_CALLBACK_COMPLETE;
+}
+
+/* One binding per row of the route table (at most PIPELINE_MAX_ROUTES). */
+static struct pipeline_binding bindings[PIPELINE_MAX_ROUTES];
+
+bool pipeline_register(struct _u_instance *instance, struct app *app)
+{
+    size_t count;
+    const struct route *routes = routes_table(&count);
+    if (count > PIPELINE_MAX_ROUTES) {
+        log_line(LOG_ERROR, NULL, "table des routes trop grande : relever PIPELINE_MAX_ROUTES",
+                 (const char *)NULL);
+        return false;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (routes[i].access != ROUTE_PUBLIC && routes[i].action == NULL) {
+            log_line(LOG_ERROR, NULL, "route non publique sans action déclarée", "route",
+                     routes[i].path, (const char *)NULL);
+            return false;
+        }
+        if (routes[i].key == ROUTE_KEY_REPLAYED &&
+            (strcmp(routes[i].method, "POST") != 0 || routes[i].access == ROUTE_PUBLIC)) {
+            log_line(LOG_ERROR, NULL, "Idempotency-Key rejouée hors d'un POST authentifié", "route",
+                     routes[i].path, (const char *)NULL);
+            return false;
+        }
+        bindings[i].route = &routes[i];
+        bindings[i].app = app;
+        if (ulfius_add_endpoint_by_val(instance, routes[i].method, NULL, routes[i].path, 0,
+                                       pipeline_dispatch, &bindings[i]) != U_OK) {
+            log_line(LOG_ERROR, NULL, "enregistrement de route impossible", "route", routes[i].path,
+                     (const char *)NULL);
+            return false;
+        }
+        /* HEAD is answered as GET; MHD sends no body for HEAD. */
+        if (strcmp(routes[i].method, "GET") == 0 &&
+            ulfius_add_endpoint_by_val(instance, "HEAD", NULL, routes[i].path, 0, pipeline_dispatch,
+                                       &bindings[i]) != U_OK) {
+            log_line(LOG_ERROR, NULL, "enregistrement de route impossible", "route", routes[i].path,
+                     (const char *)NULL);
+            return false;
+        }
+    }
+    if (ulfius_set_default_endpoint(instance, pipeline_unmatched, app) != U_OK) {
+        log_line(LOG_ERROR, NULL, "point d'entrée par défaut impossible", (const char *)NULL);
+        return false;
+    }
+    return true;
 }

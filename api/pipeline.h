@@ -21,6 +21,14 @@ struct pipeline_binding {
     struct app *app;
 };
 
+/* Registers every row of the route table (api/routes.h) on the instance, bound
+ * to pipeline_dispatch (GET rows also answer HEAD), and pipeline_unmatched as
+ * the default endpoint. Checks each row first: a non-public route declares
+ * its action, only an authenticated POST replays Idempotency-Key. False, with
+ * a log line naming the route, on the first failure. */
+#define PIPELINE_MAX_ROUTES 256
+bool pipeline_register(struct _u_instance *instance, struct app *app);
+
 /* ulfius callback of every routed endpoint; user_data is a struct
  * pipeline_binding. Always U_CALLBACK_COMPLETE: every outcome is answered. */
 int pipeline_dispatch(const struct _u_request *req, struct _u_response *res, void *user_data);

@@ -17,24 +17,21 @@ const char *query_get(const struct _u_request *req, const char *name)
     return u_map_get(req->map_url, name);
 }
 
-const char *query_path_param(const struct request_ctx *ctx, const struct _u_request *req,
-                             const char *name)
+const char *query_path_param(const struct request_ctx *ctx, const char *name)
 {
-    return param_path_get(req, ctx->route->path, name);
+    return param_path_get(ctx->req, ctx->route->path, name);
 }
 
-bool query_params_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                           struct _u_response *res)
+bool query_params_or_reply(struct request_ctx *ctx)
 {
     bool matched;
     FIELD_ERRORS(errs);
-    if (param_request_check(req, ctx->route->path, &errs, &matched))
+    if (param_request_check(ctx->req, ctx->route->path, &errs, &matched))
         return true;
     if (!matched)
-        respond_problem(ctx, req, res, PROBLEM_ROUTE_INCONNUE,
-                        "Aucune route ne correspond à ce chemin.");
+        respond_problem(ctx, PROBLEM_ROUTE_INCONNUE, "Aucune route ne correspond à ce chemin.");
     else
-        query_errors_or_reply(ctx, req, res, &errs);
+        query_errors_or_reply(ctx, &errs);
     return false;
 }
 
@@ -186,11 +183,10 @@ void query_set_next_link(const struct _u_request *req, struct _u_response *res,
     free(link.buf);
 }
 
-bool query_cursor_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                           struct _u_response *res, const char *scope, uint32_t fingerprint,
+bool query_cursor_or_reply(struct request_ctx *ctx, const char *scope, uint32_t fingerprint,
                            char key[CURSOR_KEY_MAX + 1], const char **after)
 {
-    const char *text = query_get(req, "curseur");
+    const char *text = query_get(ctx->req, "curseur");
     *after = NULL;
     if (text == NULL)
         return true;
@@ -198,7 +194,7 @@ bool query_cursor_or_reply(struct request_ctx *ctx, const struct _u_request *req
         FIELD_ERRORS(errs);
         field_errors_add(&errs, "/curseur", "curseur", "curseur-invalide",
                          "Curseur inconnu, altéré ou émis pour d'autres filtres.");
-        respond_problem_fields(ctx, req, res, PROBLEM_CURSEUR_INVALIDE,
+        respond_problem_fields(ctx, PROBLEM_CURSEUR_INVALIDE,
                                "Le curseur de pagination n'est pas valide pour cette liste.",
                                &errs);
         return false;
@@ -207,9 +203,9 @@ bool query_cursor_or_reply(struct request_ctx *ctx, const struct _u_request *req
     return true;
 }
 
-void respond_page(const struct _u_request *req, struct _u_response *res, const char *const *params,
-                  const char *elements_json, const char *scope, uint32_t fingerprint,
-                  const char *last_key, bool more, size_t total)
+void respond_page(struct request_ctx *ctx, const char *const *params, const char *elements_json,
+                  const char *scope, uint32_t fingerprint, const char *last_key, bool more,
+                  size_t total)
 {
     char next[CURSOR_TEXT_MAX];
     bool has_next = more && last_key[0] && cursor_encode(scope, fingerprint, last_key, next);
@@ -218,24 +214,23 @@ void respond_page(const struct _u_request *req, struct _u_response *res, const c
     int n = snprintf(page, cap, "{\"elements\":%s,\"suivant\":%s%s%s,\"total\":%zu}", elements_json,
                      has_next ? "\"" : "", has_next ? next : "null", has_next ? "\"" : "", total);
     if (has_next)
-        query_set_next_link(req, res, params, next);
-    respond_json_raw(res, 200, page, (size_t)n);
+        query_set_next_link(ctx->req, ctx->res, params, next);
+    respond_json_raw(ctx->res, 200, page, (size_t)n);
     free(page);
 }
 
-const char *query_id_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                              struct _u_response *res, bool (*valid)(const char *),
+const char *query_id_or_reply(struct request_ctx *ctx, bool (*valid)(const char *),
                               const char *expected)
 {
     static const char *const known[] = {NULL};
-    const char *id = query_path_param(ctx, req, "id");
+    const char *id = query_path_param(ctx, "id");
     FIELD_ERRORS(errs);
-    query_check_known(req, known, &errs);
+    query_check_known(ctx->req, known, &errs);
     if (id == NULL || !valid(id))
         field_errors_add(&errs, "/id", "id", "format-invalide", "%s", expected);
     if (errs.count == 0)
         return id;
-    respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.", &errs);
+    respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.", &errs);
     return NULL;
 }
 
@@ -253,25 +248,22 @@ bool query_is_uuid(const char *s)
     return true;
 }
 
-bool query_errors_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                           struct _u_response *res, const struct field_errors *errs)
+bool query_errors_or_reply(struct request_ctx *ctx, const struct field_errors *errs)
 {
     if (errs->count == 0)
         return true;
-    respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.",
-                           errs);
+    respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.", errs);
     return false;
 }
 
-bool query_keyed_cursor_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                 struct _u_response *res, const char *scope, uint32_t fingerprint,
+bool query_keyed_cursor_or_reply(struct request_ctx *ctx, const char *scope, uint32_t fingerprint,
                                  bool (*valid)(const char *), char key[CURSOR_KEY_MAX + 1],
                                  const char **after)
 {
-    if (!query_cursor_or_reply(ctx, req, res, scope, fingerprint, key, after))
+    if (!query_cursor_or_reply(ctx, scope, fingerprint, key, after))
         return false;
     if (!*after || valid(*after))
         return true;
-    respond_problem(ctx, req, res, PROBLEM_CURSEUR_INVALIDE, "Curseur invalide.");
+    respond_problem(ctx, PROBLEM_CURSEUR_INVALIDE, "Curseur invalide.");
     return false;
 }

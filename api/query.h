@@ -25,16 +25,14 @@ const char *query_get(const struct _u_request *req, const char *name);
 /* The value of the path parameter `name` of the matched route (":name" in
  * ctx->route->path, else a bug: aborts), decoded from the raw URL path by
  * query_params_or_reply; never a query parameter. Borrowed from req. */
-const char *query_path_param(const struct request_ctx *ctx, const struct _u_request *req,
-                             const char *name);
+const char *query_path_param(const struct request_ctx *ctx, const char *name);
 
 /* The check every routed request passes before its handler (routes.c
  * dispatch, see query_params.h): true when every path and query parameter
  * is clean text and no query parameter has a path parameter's name; false
  * after a 400 parametre-invalide naming each bad parameter (code
  * caractere-invalide or parametre-inconnu) was sent. */
-bool query_params_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                           struct _u_response *res);
+bool query_params_or_reply(struct request_ctx *ctx);
 
 /* `limite`: absent → QUERY_LIMIT_DEFAULT; else an integer in 1..QUERY_LIMIT_MAX. */
 void query_limit(const struct _u_request *req, size_t *out, struct field_errors *errs);
@@ -70,22 +68,19 @@ void query_set_next_link(const struct _u_request *req, struct _u_response *res,
 /* Decodes `curseur`, when present, for the list `scope` with these filters:
  * *after points into key (NULL without a cursor). False when a 400
  * curseur-invalide was sent. */
-bool query_cursor_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                           struct _u_response *res, const char *scope, uint32_t fingerprint,
+bool query_cursor_or_reply(struct request_ctx *ctx, const char *scope, uint32_t fingerprint,
                            char key[CURSOR_KEY_MAX + 1], const char **after);
 
 /* query_cursor_or_reply for a list whose keys satisfy valid: a decoded key
  * that does not is also a 400 curseur-invalide ("Curseur invalide."). */
-bool query_keyed_cursor_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                 struct _u_response *res, const char *scope, uint32_t fingerprint,
+bool query_keyed_cursor_or_reply(struct request_ctx *ctx, const char *scope, uint32_t fingerprint,
                                  bool (*valid)(const char *), char key[CURSOR_KEY_MAX + 1],
                                  const char **after);
 
 /* The path parameter `id` of a single-object route, when no query parameter
  * is given and valid(id); otherwise a 400 parametre-invalide (pointer /id,
  * French `expected` message) was sent and NULL is returned. */
-const char *query_id_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                              struct _u_response *res, bool (*valid)(const char *),
+const char *query_id_or_reply(struct request_ctx *ctx, bool (*valid)(const char *),
                               const char *expected);
 
 /* A UUID in its textual form, any letter case (NULL: false). */
@@ -93,14 +88,13 @@ bool query_is_uuid(const char *s);
 
 /* false, with a 400 parametre-invalide listing errs ("Paramètres
  * invalides."), when errs holds any error; true otherwise. */
-bool query_errors_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                           struct _u_response *res, const struct field_errors *errs);
+bool query_errors_or_reply(struct request_ctx *ctx, const struct field_errors *errs);
 
 /* Sends {"elements": elements_json, "suivant": <cursor after last_key or null>,
  * "total": total} (200) and the Link header when more rows follow. total is
  * the number of elements of every page of the list with the same filters. */
-void respond_page(const struct _u_request *req, struct _u_response *res, const char *const *params,
-                  const char *elements_json, const char *scope, uint32_t fingerprint,
-                  const char *last_key, bool more, size_t total);
+void respond_page(struct request_ctx *ctx, const char *const *params, const char *elements_json,
+                  const char *scope, uint32_t fingerprint, const char *last_key, bool more,
+                  size_t total);
 
 #endif

@@ -6,7 +6,6 @@
 
 #include "handlers/handlers.h"
 #include "log.h"
-#include "pipeline.h"
 
 /* KEYED: a POST whose first response is stored and replayed for a repeated
  * Idempotency-Key (api/idempotency.h); NOKEY: the header is ignored — every
@@ -150,46 +149,6 @@ bool routes_allowed_methods(const char *path, char *allow, size_t size)
         found = true;
     }
     return found;
-}
-
-static struct pipeline_binding bindings[ROUTE_COUNT];
-
-bool routes_register(struct _u_instance *instance, struct app *app)
-{
-    for (size_t i = 0; i < ROUTE_COUNT; i++) {
-        if (routes[i].access != ROUTE_PUBLIC && routes[i].action == NULL) {
-            log_line(LOG_ERROR, NULL, "route non publique sans action déclarée", "route",
-                     routes[i].path, (const char *)NULL);
-            return false;
-        }
-        if (routes[i].key == ROUTE_KEY_REPLAYED &&
-            (strcmp(routes[i].method, "POST") != 0 || routes[i].access == ROUTE_PUBLIC)) {
-            log_line(LOG_ERROR, NULL, "Idempotency-Key rejouée hors d'un POST authentifié", "route",
-                     routes[i].path, (const char *)NULL);
-            return false;
-        }
-        bindings[i].route = &routes[i];
-        bindings[i].app = app;
-        if (ulfius_add_endpoint_by_val(instance, routes[i].method, NULL, routes[i].path, 0,
-                                       pipeline_dispatch, &bindings[i]) != U_OK) {
-            log_line(LOG_ERROR, NULL, "enregistrement de route impossible", "route", routes[i].path,
-                     (const char *)NULL);
-            return false;
-        }
-        /* HEAD is answered as GET; MHD sends no body for HEAD. */
-        if (strcmp(routes[i].method, "GET") == 0 &&
-            ulfius_add_endpoint_by_val(instance, "HEAD", NULL, routes[i].path, 0, pipeline_dispatch,
-                                       &bindings[i]) != U_OK) {
-            log_line(LOG_ERROR, NULL, "enregistrement de route impossible", "route", routes[i].path,
-                     (const char *)NULL);
-            return false;
-        }
-    }
-    if (ulfius_set_default_endpoint(instance, pipeline_unmatched, app) != U_OK) {
-        log_line(LOG_ERROR, NULL, "point d'entrée par défaut impossible", (const char *)NULL);
-        return false;
-    }
-    return true;
 }
 
 void routes_print(bool details)

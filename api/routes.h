@@ -1,8 +1,7 @@
 /* THE route table: every HTTP route of the service in one place, with its
- * access rule, action, handler and Idempotency-Key handling. Registration
- * into ulfius is a checked loop over it binding each row to the request
- * pipeline (api/pipeline.h); the 404/405 answers, the metrics and the OpenAPI
- * cross-check derive from it. */
+ * access rule, action, handler and Idempotency-Key handling; nothing else.
+ * The request pipeline (api/pipeline.h) registers each row into ulfius; the
+ * 404/405 answers, the metrics and the OpenAPI cross-check derive from it. */
 #ifndef PVD_API_ROUTES_H
 #define PVD_API_ROUTES_H
 
@@ -10,7 +9,8 @@
 #include <stddef.h>
 #include <ulfius.h>
 
-#include "http.h"
+struct app;
+struct request_ctx;
 
 enum route_access {
     ROUTE_PUBLIC,      /* open data and service endpoints: no credentials */
@@ -23,8 +23,8 @@ enum route_key {
     ROUTE_KEY_REPLAYED, /* authenticated POST: first response stored and replayed */
 };
 
-typedef void (*route_handler)(const struct _u_request *req, struct _u_response *res,
-                              struct request_ctx *ctx);
+/* A route's handler: answers ctx->req through ctx->res (api/http.h helpers). */
+typedef void (*route_handler)(struct request_ctx *ctx);
 
 struct route {
     const char *method;
@@ -41,10 +41,6 @@ const struct route *routes_table(size_t *count);
 /* Position of route in the table; the table size for NULL (unmatched). */
 size_t routes_index(const struct route *route);
 const char *routes_path(const struct route *route);
-
-/* Registers every route and the default endpoint (404 / 405 + Allow) on the
- * instance. False, with a log line naming the route, on the first failure. */
-bool routes_register(struct _u_instance *instance, struct app *app);
 
 /* Writes "GET, HEAD" style list of the methods routed for path into allow
  * (size bytes); returns false when no route has this path. */

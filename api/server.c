@@ -57,6 +57,7 @@
 #include "cors.h"
 #include "http.h"
 #include "log.h"
+#include "pipeline.h"
 #include "routes.h"
 #include "xalloc.h"
 
@@ -428,7 +429,7 @@ struct server *server_start(struct app *app)
     s->instance.check_utf8 = 0;
     s->instance.allowed_post_processor = U_POST_PROCESS_NONE;
     s->instance.max_post_body_size = 0; /* the gate enforces HTTP_MAX_BODY_BYTES */
-    if (!routes_register(&s->instance, app)) {
+    if (!pipeline_register(&s->instance, app)) {
         ulfius_clean_instance(&s->instance);
         free(s);
         return NULL;

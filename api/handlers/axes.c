@@ -66,8 +66,7 @@ static const char *const axe_editable[] = {"numero",      "intitule", "enjeux",
                                            "partenaires", "echelle",  NULL};
 
 /* Validates an axe body; 400 or 422 (unknown partenaires) sent when false. */
-static bool axe_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                               struct _u_response *res, const json_t *body,
+static bool axe_valid_or_reply(struct request_ctx *ctx, const json_t *body,
                                const struct projet_row *object, struct territoire_scope *scope)
 {
     (void)object;
@@ -99,13 +98,13 @@ static bool axe_valid_or_reply(struct request_ctx *ctx, const struct _u_request 
         }
     }
     if (errs.count > 0) {
-        respond_invalid_body(ctx, req, res, &errs);
+        respond_invalid_body(ctx, &errs);
         return false;
     }
     if (!p || json_array_size(p) == 0)
         return true;
     json_t *found = NULL;
-    if (!gouv_organisations_or_reply(ctx, req, res, p, &found))
+    if (!gouv_organisations_or_reply(ctx, p, &found))
         return false;
     struct rule_report violations = {0};
     for (size_t i = 0; i < json_array_size(p); i++) {
@@ -117,7 +116,7 @@ static bool axe_valid_or_reply(struct request_ctx *ctx, const struct _u_request 
                             "Aucune organisation n'a l'identifiant %s.", lower);
     }
     json_decref(found);
-    return programme_rules_hold_or_reply(ctx, req, res, &violations);
+    return programme_rules_hold_or_reply(ctx, &violations);
 }
 
 static const struct gouv_kind axe_kind = {
@@ -132,39 +131,35 @@ static const struct gouv_kind axe_kind = {
     .location_prefix = "/api/v1/axes-strategiques/",
 };
 
-void handle_list_axes(const struct _u_request *req, struct _u_response *res,
-                      struct request_ctx *ctx)
+void handle_list_axes(struct request_ctx *ctx)
 {
     static const char *const known[] = {"id_pvd", "limite", "curseur", NULL};
     struct territoire_scope scope;
-    const char *id_pvd = query_path_param(ctx, req, "id_pvd");
-    if (!programme_territoire_or_reply(ctx, req, res, ACTION_PROJET_READ, id_pvd, TERRITOIRE_404,
-                                       &scope))
+    const char *id_pvd = query_path_param(ctx, "id_pvd");
+    if (!programme_territoire_or_reply(ctx, ACTION_PROJET_READ, id_pvd, TERRITOIRE_404, &scope))
         return;
-    gouv_send_children(ctx, req, res, known, PROJET_AXE, scope.id_pvd);
+    gouv_send_children(ctx, known, PROJET_AXE, scope.id_pvd);
 }
 
-void handle_create_axe(const struct _u_request *req, struct _u_response *res,
-                       struct request_ctx *ctx)
+void handle_create_axe(struct request_ctx *ctx)
 {
     static const char *const known[] = {"id_pvd", NULL};
     FIELD_ERRORS(errs);
-    query_check_known(req, known, &errs);
-    if (!query_errors_or_reply(ctx, req, res, &errs))
+    query_check_known(ctx->req, known, &errs);
+    if (!query_errors_or_reply(ctx, &errs))
         return;
     struct territoire_scope scope;
-    if (!programme_territoire_or_reply(ctx, req, res, ACTION_PROJET_WRITE,
-                                       query_path_param(ctx, req, "id_pvd"), TERRITOIRE_404,
-                                       &scope))
+    if (!programme_territoire_or_reply(ctx, ACTION_PROJET_WRITE, query_path_param(ctx, "id_pvd"),
+                                       TERRITOIRE_404, &scope))
         return;
     json_t *body = NULL;
-    if (!json_body_read_or_reply(ctx, req, res, &body))
+    if (!json_body_read_or_reply(ctx, &body))
         return;
-    if (axe_kind.valid(ctx, req, res, body, NULL, &scope)) {
+    if (axe_kind.valid(ctx, body, NULL, &scope)) {
         char *text = gouv_dump(body);
-        gouv_mutate_and_reply(ctx, req, res, PROJET_AXE, GOUV_CREER, scope.id_pvd, NULL,
-                              axe_kind.insert, axe_kind.check, text, &scope,
-                              axe_kind.what_409_insert, axe_kind.location_prefix);
+        gouv_mutate_and_reply(ctx, PROJET_AXE, GOUV_CREER, scope.id_pvd, NULL, axe_kind.insert,
+                              axe_kind.check, text, &scope, axe_kind.what_409_insert,
+                              axe_kind.location_prefix);
         free(text);
     }
     json_decref(body);
@@ -238,8 +233,7 @@ static const char *const indicateur_editable[] = {
     "type",           "libelle",      "unite",      "valeur_reference",
     "date_reference", "valeur_cible", "date_cible", NULL};
 
-static bool indicateur_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                      struct _u_response *res, const json_t *body,
+static bool indicateur_valid_or_reply(struct request_ctx *ctx, const json_t *body,
                                       const struct projet_row *object,
                                       struct territoire_scope *scope)
 {
@@ -249,13 +243,13 @@ static bool indicateur_valid_or_reply(struct request_ctx *ctx, const struct _u_r
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
     if (!json_spec_apply(body, indicateur_fields, &in, "", &errs)) {
-        respond_invalid_body(ctx, req, res, &errs);
+        respond_invalid_body(ctx, &errs);
         return false;
     }
     struct rule_report violations = {0};
     indicateur_dates_check(in.date_reference.year != 0, in.date_reference, in.date_cible.year != 0,
                            in.date_cible, &violations);
-    return programme_rules_hold_or_reply(ctx, req, res, &violations);
+    return programme_rules_hold_or_reply(ctx, &violations);
 }
 
 static const struct gouv_kind indicateur_kind = {
@@ -305,8 +299,7 @@ static const struct json_field mesure_fields[] = {
 };
 
 /* A mesure: its body, then its date not in the future. */
-static bool mesure_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                  struct _u_response *res, const json_t *body,
+static bool mesure_valid_or_reply(struct request_ctx *ctx, const json_t *body,
                                   const struct projet_row *object, struct territoire_scope *scope)
 {
     (void)object;
@@ -315,14 +308,14 @@ static bool mesure_valid_or_reply(struct request_ctx *ctx, const struct _u_reque
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
     if (!json_spec_apply(body, mesure_fields, &in, "", &errs)) {
-        respond_invalid_body(ctx, req, res, &errs);
+        respond_invalid_body(ctx, &errs);
         return false;
     }
     struct date today;
     programme_today(&today);
     struct rule_report violations = {0};
     indicateur_mesure_date_check(in.date, today, &violations);
-    return programme_rules_hold_or_reply(ctx, req, res, &violations);
+    return programme_rules_hold_or_reply(ctx, &violations);
 }
 
 static const struct gouv_kind mesure_kind = {

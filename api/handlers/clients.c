@@ -54,18 +54,17 @@ static void new_secret(char secret[64], unsigned char salt[16], unsigned char di
 /* ACTION_CLIENT_MANAGE (list, read, revoke) or, when `issues` (create,
  * rotate a secret), ACTION_CLIENT_ISSUE: anct_national only, and a person
  * for the latter (domain/authz.c). false when a 403 was sent. */
-static bool may_manage_or_reply(const struct _u_request *req, struct _u_response *res,
-                                struct request_ctx *ctx, bool issues)
+static bool may_manage_or_reply(struct request_ctx *ctx, bool issues)
 {
     const struct authz_principal *who = &ctx->principal->authz;
     if (authz_decide(who, issues ? ACTION_CLIENT_ISSUE : ACTION_CLIENT_MANAGE, NULL) == AUTHZ_ALLOW)
         return true;
     if (issues && who->is_machine && authz_decide(who, ACTION_CLIENT_MANAGE, NULL) == AUTHZ_ALLOW)
-        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+        respond_problem(ctx, PROBLEM_INTERDIT,
                         "Un client machine ne crée pas de client et ne renouvelle pas de secret : "
                         "seule une personne de l'ANCT, authentifiée par ProConnect, le peut.");
     else
-        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+        respond_problem(ctx, PROBLEM_INTERDIT,
                         "Seule l'administration nationale (ANCT) gère les clients machine.");
     return false;
 }
@@ -146,8 +145,7 @@ static enum db_result create_unit(struct db_tx *tx, void *ctx, struct db_error *
     return client_insert(tx, w->c, &w->created, err);
 }
 
-void handle_create_client(const struct _u_request *req, struct _u_response *res,
-                          struct request_ctx *ctx)
+void handle_create_client(struct request_ctx *ctx)
 {
     json_t *body = NULL;
     struct client_body in;
@@ -155,20 +153,20 @@ void handle_create_client(const struct _u_request *req, struct _u_response *res,
     struct referentiel_snapshot *snap = NULL;
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
-    if (!may_manage_or_reply(req, res, ctx, true) || !json_body_read_or_reply(ctx, req, res, &body))
+    if (!may_manage_or_reply(ctx, true) || !json_body_read_or_reply(ctx, &body))
         return;
     json_spec_apply(body, client_fields, &in, "", &errs);
     habilitation_read_perimeter(in.perimetre, &perimeter, &errs);
-    if (!body_errors_or_reply(ctx, req, res, &errs))
+    if (!body_errors_or_reply(ctx, &errs))
         goto out;
     snap = referentiel_store_acquire(ctx->app->referentiel);
     if (snap == NULL) {
-        respond_unavailable(ctx, req, res, "Référentiel des communes non chargé.");
+        respond_unavailable(ctx, "Référentiel des communes non chargé.");
         goto out;
     }
     habilitation_check_perimeter((enum role)in.role, &perimeter, &snap->ref, &errs);
     if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_REGLE_NON_RESPECTEE,
+        respond_problem_fields(ctx, PROBLEM_REGLE_NON_RESPECTEE,
                                "Le client ne respecte pas les règles du programme.", &errs);
         goto out;
     }
@@ -191,10 +189,10 @@ void handle_create_client(const struct _u_request *req, struct _u_response *res,
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        create_unit, &work, &err);
     if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
     } else {
-        http_set_location(res, "/api/v1/clients/", id);
-        send_with_secret(res, 201, work.created.json, secret);
+        http_set_location(ctx->res, "/api/v1/clients/", id);
+        send_with_secret(ctx->res, 201, work.created.json, secret);
     }
     OPENSSL_cleanse(secret, sizeof secret);
     client_row_release(&work.created);
@@ -209,11 +207,10 @@ static bool is_client_id(const char *id)
            strspn(id + 4, "0123456789abcdef") == 24;
 }
 
-static bool load_client(const struct _u_request *req, struct _u_response *res,
-                        struct request_ctx *ctx, struct client_row *row)
+static bool load_client(struct request_ctx *ctx, struct client_row *row)
 {
     const char *id = query_id_or_reply(
-        ctx, req, res, is_client_id,
+        ctx, is_client_id,
         "Identifiant de client attendu : pvd_ suivi de 24 chiffres hexadécimaux.");
     if (id == NULL)
         return false;
@@ -224,37 +221,35 @@ static bool load_client(const struct _u_request *req, struct _u_response *res,
         r = client_get(conn, id, row, &err);
         db_pool_release(ctx->app->pool, conn);
     }
-    return respond_lookup_or_reply(ctx, req, res, r, &err, "Aucun client n'a cet identifiant.");
+    return respond_lookup_or_reply(ctx, r, &err, "Aucun client n'a cet identifiant.");
 }
 
-void handle_get_client(const struct _u_request *req, struct _u_response *res,
-                       struct request_ctx *ctx)
+void handle_get_client(struct request_ctx *ctx)
 {
     struct client_row row;
-    if (!may_manage_or_reply(req, res, ctx, false) || !load_client(req, res, ctx, &row))
+    if (!may_manage_or_reply(ctx, false) || !load_client(ctx, &row))
         return;
     char etag[24];
     http_etag(row.json, strlen(row.json), etag);
-    respond_conditional_json(req, res, row.json, strlen(row.json), etag);
+    respond_conditional_json(ctx, row.json, strlen(row.json), etag);
     client_row_release(&row);
 }
 
-void handle_list_clients(const struct _u_request *req, struct _u_response *res,
-                         struct request_ctx *ctx)
+void handle_list_clients(struct request_ctx *ctx)
 {
     static const char *const known[] = {"limite", "curseur", NULL};
     FIELD_ERRORS(errs);
     size_t limit;
     char key[CURSOR_KEY_MAX + 1];
     const char *after = NULL;
-    if (!may_manage_or_reply(req, res, ctx, false))
+    if (!may_manage_or_reply(ctx, false))
         return;
-    query_check_known(req, known, &errs);
-    query_limit(req, &limit, &errs);
-    if (!query_errors_or_reply(ctx, req, res, &errs))
+    query_check_known(ctx->req, known, &errs);
+    query_limit(ctx->req, &limit, &errs);
+    if (!query_errors_or_reply(ctx, &errs))
         return;
     uint32_t fp = cursor_fingerprint("");
-    if (!query_cursor_or_reply(ctx, req, res, "clients", fp, key, &after))
+    if (!query_cursor_or_reply(ctx, "clients", fp, key, &after))
         return;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
@@ -267,10 +262,10 @@ void handle_list_clients(const struct _u_request *req, struct _u_response *res,
         db_pool_release(ctx->app->pool, conn);
     }
     if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
         return;
     }
-    respond_page(req, res, known, json, "clients", fp, last, more, total);
+    respond_page(ctx, known, json, "clients", fp, last, more, total);
     free(json);
 }
 
@@ -297,16 +292,15 @@ static enum db_result rotate_unit(struct db_tx *tx, void *ctx, struct db_error *
 }
 
 /* Revocation (DELETE) or secret rotation (POST …/secret), both under If-Match. */
-static void change_client(const struct _u_request *req, struct _u_response *res,
-                          struct request_ctx *ctx, bool rotate)
+static void change_client(struct request_ctx *ctx, bool rotate)
 {
     struct client_row row;
-    if (!may_manage_or_reply(req, res, ctx, rotate) || !load_client(req, res, ctx, &row))
+    if (!may_manage_or_reply(ctx, rotate) || !load_client(ctx, &row))
         return;
     char etag[24], secret[64];
     unsigned char salt[16], digest[32];
     http_etag(row.json, strlen(row.json), etag);
-    if (!if_match_or_reply(ctx, req, res, etag)) {
+    if (!if_match_or_reply(ctx, etag)) {
         client_row_release(&row);
         return;
     }
@@ -324,37 +318,35 @@ static void change_client(const struct _u_request *req, struct _u_response *res,
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        rotate ? rotate_unit : revoke_unit, &work, &err);
     if (r == DB_CONFLICT)
-        respond_problem(ctx, req, res, PROBLEM_CONFLIT, "Ce client est révoqué.");
+        respond_problem(ctx, PROBLEM_CONFLIT, "Ce client est révoqué.");
     else if (r != DB_OK)
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
     else if (rotate)
-        send_with_secret(res, 200, work.after.json, secret);
+        send_with_secret(ctx->res, 200, work.after.json, secret);
     else
-        respond_json_etag(res, 200, work.after.json);
+        respond_json_etag(ctx->res, 200, work.after.json);
     if (rotate)
         OPENSSL_cleanse(secret, sizeof secret);
     client_row_release(&work.after);
     client_row_release(&row);
 }
 
-void handle_revoke_client(const struct _u_request *req, struct _u_response *res,
-                          struct request_ctx *ctx)
+void handle_revoke_client(struct request_ctx *ctx)
 {
-    change_client(req, res, ctx, false);
+    change_client(ctx, false);
 }
 
-void handle_rotate_client_secret(const struct _u_request *req, struct _u_response *res,
-                                 struct request_ctx *ctx)
+void handle_rotate_client_secret(struct request_ctx *ctx)
 {
-    change_client(req, res, ctx, true);
+    change_client(ctx, true);
 }
 
-void handle_get_jwks(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx)
+void handle_get_jwks(struct request_ctx *ctx)
 {
-    (void)req;
+    (void)ctx->req;
     const char *jwks = ctx->app->jwks_json ? ctx->app->jwks_json : "{\"keys\":[]}";
-    respond_json_raw(res, 200, jwks, strlen(jwks));
-    u_map_put(res->map_header, "Cache-Control", "public, max-age=300");
+    respond_json_raw(ctx->res, 200, jwks, strlen(jwks));
+    u_map_put(ctx->res->map_header, "Cache-Control", "public, max-age=300");
 }
 
 /* ---- POST /api/v1/oauth/token (RFC 6749 §4.4, errors §5.2) --------------------------- */
@@ -451,47 +443,47 @@ static void form_parse(const char *body, size_t len, struct token_request *t)
     free(copy);
 }
 
-void handle_oauth_token(const struct _u_request *req, struct _u_response *res,
-                        struct request_ctx *ctx)
+void handle_oauth_token(struct request_ctx *ctx)
 {
     struct app *app = ctx->app;
     struct token_request t;
     memset(&t, 0, sizeof t);
-    const char *ct = u_map_get_case(req->map_header, "Content-Type");
+    const char *ct = u_map_get_case(ctx->req->map_header, "Content-Type");
     if (ct == NULL || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
-        oauth_error(res, 400, "invalid_request",
+        oauth_error(ctx->res, 400, "invalid_request",
                     "Content-Type: application/x-www-form-urlencoded attendu.", false);
         return;
     }
-    form_parse(req->binary_body ? req->binary_body : "", req->binary_body_length, &t);
-    bool basic = req->auth_basic_user != NULL;
+    form_parse(ctx->req->binary_body ? ctx->req->binary_body : "", ctx->req->binary_body_length,
+               &t);
+    bool basic = ctx->req->auth_basic_user != NULL;
     if (basic) {
         if (t.client_id[0] || t.client_secret[0])
             t.duplicate = true; /* RFC 6749 §2.3: one authentication method only */
-        snprintf(t.client_id, sizeof t.client_id, "%s", req->auth_basic_user);
+        snprintf(t.client_id, sizeof t.client_id, "%s", ctx->req->auth_basic_user);
         snprintf(t.client_secret, sizeof t.client_secret, "%s",
-                 req->auth_basic_password ? req->auth_basic_password : "");
+                 ctx->req->auth_basic_password ? ctx->req->auth_basic_password : "");
     }
     char addr[INET6_ADDRSTRLEN] = "?", key[RATE_LIMIT_KEY_MAX];
-    const struct sockaddr *sa = req->client_address;
+    const struct sockaddr *sa = ctx->req->client_address;
     if (sa && sa->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, sizeof addr);
     snprintf(key, sizeof key, "t:%s|%.63s", addr, t.client_id);
-    if (respond_if_rate_limited(ctx, req, res, app->rate_token, key))
+    if (respond_if_rate_limited(ctx, app->rate_token, key))
         goto out;
     if (t.malformed || t.duplicate) {
-        oauth_error(res, 400, "invalid_request", "Requete mal formee ou parametre repete.", basic);
+        oauth_error(ctx->res, 400, "invalid_request", "Requete mal formee ou parametre repete.",
+                    basic);
         goto out;
     }
     if (strcmp(t.grant_type, "client_credentials") != 0) {
-        oauth_error(res, 400, t.grant_type[0] ? "unsupported_grant_type" : "invalid_request",
+        oauth_error(ctx->res, 400, t.grant_type[0] ? "unsupported_grant_type" : "invalid_request",
                     "Seul grant_type=client_credentials est accepte.", basic);
         goto out;
     }
     if (app->signer == NULL) {
         respond_unavailable(
-            ctx, req, res,
-            "Ce service n'émet pas de jetons (AUTH_SIGNING_KEY_FILE non configuré).");
+            ctx, "Ce service n'émet pas de jetons (AUTH_SIGNING_KEY_FILE non configuré).");
         goto out;
     }
     struct db_conn *conn = NULL;
@@ -505,7 +497,7 @@ void handle_oauth_token(const struct _u_request *req, struct _u_response *res,
     if (r == DB_FAILED) /* e.g. a client_id that is not UTF-8: no such client */
         r = DB_NOT_FOUND;
     if (r == DB_UNAVAILABLE) {
-        respond_unavailable(ctx, req, res, "Base de données indisponible.");
+        respond_unavailable(ctx, "Base de données indisponible.");
         goto out;
     }
     unsigned char digest[32];
@@ -517,7 +509,7 @@ void handle_oauth_token(const struct _u_request *req, struct _u_response *res,
     if (!ok) {
         if (r == DB_OK)
             client_row_release(&row);
-        oauth_error(res, 401, "invalid_client",
+        oauth_error(ctx->res, 401, "invalid_client",
                     "Client inconnu, secret faux, client revoque ou expire.", basic);
         goto out;
     }
@@ -531,9 +523,9 @@ void handle_oauth_token(const struct _u_request *req, struct _u_response *res,
                                    "expires_in", (json_int_t)app->config.auth_token_ttl_seconds));
     OPENSSL_cleanse(token, strlen(token));
     free(token);
-    respond_json_new(res, 200, body);
-    u_map_put(res->map_header, "Cache-Control", "no-store");
-    u_map_put(res->map_header, "Pragma", "no-cache");
+    respond_json_new(ctx->res, 200, body);
+    u_map_put(ctx->res->map_header, "Cache-Control", "no-store");
+    u_map_put(ctx->res->map_header, "Pragma", "no-cache");
 out:
     OPENSSL_cleanse(&t, sizeof t);
 }

@@ -111,11 +111,9 @@ static const struct json_field membre_fields[] = {
 /* Validates a comité body (spec: with or without id_pvd), then its membres'
  * organisations (422 organisation-inconnue) and R40 against territoire
  * id_pvd (NULL: the body's). 400/422/503 sent when false. */
-static bool comite_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                  struct _u_response *res, const json_t *body,
+static bool comite_valid_or_reply(struct request_ctx *ctx, const json_t *body,
                                   const struct json_field *spec, const char *id_pvd,
-                                  bool (*authorize)(struct request_ctx *, const struct _u_request *,
-                                                    struct _u_response *, const char *,
+                                  bool (*authorize)(struct request_ctx *, const char *,
                                                     struct territoire_scope *),
                                   struct territoire_scope *scope)
 {
@@ -143,19 +141,19 @@ static bool comite_valid_or_reply(struct request_ctx *ctx, const struct _u_reque
             json_spec_apply(item, membre_fields, &m[i], prefix, &errs);
     }
     if (errs.count > 0 || errs.dropped > 0) {
-        respond_invalid_body(ctx, req, res, &errs);
+        respond_invalid_body(ctx, &errs);
         return false;
     }
     if (!id_pvd)
         id_pvd = in.id_pvd;
-    if (authorize && !authorize(ctx, req, res, id_pvd, scope))
+    if (authorize && !authorize(ctx, id_pvd, scope))
         return false;
     json_t *ids = xjson(json_array());
     for (size_t i = 0; i < count; i++)
         if (m[i].organisation_id)
             json_array_append_new(ids, xjson(json_string(m[i].organisation_id)));
     json_t *found = NULL;
-    bool ok = gouv_organisations_or_reply(ctx, req, res, ids, &found);
+    bool ok = gouv_organisations_or_reply(ctx, ids, &found);
     json_decref(ids);
     if (!ok)
         return false;
@@ -175,7 +173,7 @@ static bool comite_valid_or_reply(struct request_ctx *ctx, const struct _u_reque
     json_decref(found);
     /* R40 reads the territoire's communes, EPCIs and adhésion: checked in the
      * write (comite_r40_write_check). */
-    return programme_rules_hold_or_reply(ctx, req, res, &violations);
+    return programme_rules_hold_or_reply(ctx, &violations);
 }
 
 /* R40 inside the write, under the territoire lock (gouv_check_fn). */
@@ -186,24 +184,22 @@ static enum db_result comite_r40_write_check(struct db_tx *tx, const char *id_pv
     return comite_r40_in_tx(tx, id_pvd, body_json, violations, err);
 }
 
-static bool authorize_creation(struct request_ctx *ctx, const struct _u_request *req,
-                               struct _u_response *res, const char *id_pvd,
+static bool authorize_creation(struct request_ctx *ctx, const char *id_pvd,
                                struct territoire_scope *scope)
 {
-    if (!programme_territoire_or_reply(ctx, req, res, ACTION_PROJET_WRITE, id_pvd, TERRITOIRE_404,
-                                       scope))
+    if (!programme_territoire_or_reply(ctx, ACTION_PROJET_WRITE, id_pvd, TERRITOIRE_404, scope))
         return false;
     struct comite_list existing;
     struct db_error err = {{0}, {0}};
     enum db_result r = comite_list_batch(ctx->app->pool, scope->id_pvd, NULL, 1, &existing, &err);
     if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
         return false;
     }
     size_t n = existing.count;
     comite_list_release(&existing);
     if (n > 0) {
-        respond_problem(ctx, req, res, PROBLEM_CONFLIT,
+        respond_problem(ctx, PROBLEM_CONFLIT,
                         "Ce territoire a déjà un comité de projet : modifiez-le.");
         return false;
     }
@@ -217,24 +213,22 @@ static enum db_result comite_write_new(struct db_tx *tx, const char *key, const 
     return comite_insert(tx, body_json, out, err);
 }
 
-void handle_create_comite(const struct _u_request *req, struct _u_response *res,
-                          struct request_ctx *ctx)
+void handle_create_comite(struct request_ctx *ctx)
 {
     static const char *const known[] = {NULL};
     FIELD_ERRORS(errs);
-    query_check_known(req, known, &errs);
-    if (!query_errors_or_reply(ctx, req, res, &errs))
+    query_check_known(ctx->req, known, &errs);
+    if (!query_errors_or_reply(ctx, &errs))
         return;
     json_t *body = NULL;
     struct territoire_scope scope;
-    if (!json_body_read_or_reply(ctx, req, res, &body))
+    if (!json_body_read_or_reply(ctx, &body))
         return;
-    if (comite_valid_or_reply(ctx, req, res, body, comite_fields, NULL, authorize_creation,
-                              &scope)) {
+    if (comite_valid_or_reply(ctx, body, comite_fields, NULL, authorize_creation, &scope)) {
         json_object_set_new(body, "id_pvd", xjson(json_string(scope.id_pvd)));
         char *text = gouv_dump(body);
-        gouv_mutate_and_reply(ctx, req, res, PROJET_COMITE, GOUV_CREER, scope.id_pvd, NULL,
-                              comite_write_new, comite_r40_write_check, text, &scope,
+        gouv_mutate_and_reply(ctx, PROJET_COMITE, GOUV_CREER, scope.id_pvd, NULL, comite_write_new,
+                              comite_r40_write_check, text, &scope,
                               "Ce territoire a déjà un comité de projet : modifiez-le.",
                               "/api/v1/comites/");
         free(text);
@@ -243,13 +237,11 @@ void handle_create_comite(const struct _u_request *req, struct _u_response *res,
 }
 
 /* A comité's update: its body without id_pvd, R40 on the comité's territoire. */
-static bool comite_update_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                         struct _u_response *res, const json_t *body,
+static bool comite_update_valid_or_reply(struct request_ctx *ctx, const json_t *body,
                                          const struct projet_row *object,
                                          struct territoire_scope *scope)
 {
-    return comite_valid_or_reply(ctx, req, res, body, comite_update_fields, object->id_pvd, NULL,
-                                 scope);
+    return comite_valid_or_reply(ctx, body, comite_update_fields, object->id_pvd, NULL, scope);
 }
 
 static const struct gouv_kind comite_kind = {
@@ -309,25 +301,24 @@ static enum db_result count_visible_comites(struct request_ctx *ctx, const char 
 /* The list: comités of the caller's perimeter (projet.lire on each one's
  * territoire), by id_pvd, optionally only territoire id_pvd's. Rows outside
  * the perimeter are skipped, never revealed. */
-void handle_list_comites(const struct _u_request *req, struct _u_response *res,
-                         struct request_ctx *ctx)
+void handle_list_comites(struct request_ctx *ctx)
 {
     static const char *const known[] = {"id_pvd", "limite", "curseur", NULL};
     FIELD_ERRORS(errs);
     size_t limit;
     char key[CURSOR_KEY_MAX + 1], canon[64];
     const char *after = NULL;
-    query_check_known(req, known, &errs);
-    query_limit(req, &limit, &errs);
-    const char *id_pvd = query_get(req, "id_pvd");
+    query_check_known(ctx->req, known, &errs);
+    query_limit(ctx->req, &limit, &errs);
+    const char *id_pvd = query_get(ctx->req, "id_pvd");
     if (id_pvd && (strlen(id_pvd) < 1 || strlen(id_pvd) > 16))
         field_errors_add(&errs, "/id_pvd", "id_pvd", "format-invalide",
                          "L'identifiant d'un territoire a la forme pvd-27-58-900.");
-    if (!query_errors_or_reply(ctx, req, res, &errs))
+    if (!query_errors_or_reply(ctx, &errs))
         return;
     snprintf(canon, sizeof canon, "t=%s", id_pvd ? id_pvd : "");
     uint32_t fp = cursor_fingerprint(canon);
-    if (!query_cursor_or_reply(ctx, req, res, "comites", fp, key, &after))
+    if (!query_cursor_or_reply(ctx, "comites", fp, key, &after))
         return;
     char scan_after[17] = "", last[17] = "";
     if (after)
@@ -342,7 +333,7 @@ void handle_list_comites(const struct _u_request *req, struct _u_response *res,
             ctx->app->pool, id_pvd, scan_after[0] ? scan_after : NULL, limit + 1, &batch, &err);
         if (r != DB_OK) {
             json_decref(elements);
-            respond_db_error(ctx, req, res, r, &err);
+            respond_db_error(ctx, r, &err);
             return;
         }
         done = batch.count < limit + 1;
@@ -371,12 +362,12 @@ void handle_list_comites(const struct _u_request *req, struct _u_response *res,
     enum db_result counted = count_visible_comites(ctx, id_pvd, &total, &count_err);
     if (counted != DB_OK) {
         json_decref(elements);
-        respond_db_error(ctx, req, res, counted, &count_err);
+        respond_db_error(ctx, counted, &count_err);
         return;
     }
     char *text = gouv_dump(elements);
     json_decref(elements);
-    respond_page(req, res, known, text, "comites", fp, last, more, total);
+    respond_page(ctx, known, text, "comites", fp, last, more, total);
     free(text);
 }
 
@@ -409,8 +400,7 @@ static const struct json_field seance_fields[] = {
 };
 static const char *const seance_editable[] = {"date", "ordre_du_jour", "compte_rendu", NULL};
 
-static bool seance_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                  struct _u_response *res, const json_t *body,
+static bool seance_valid_or_reply(struct request_ctx *ctx, const json_t *body,
                                   const struct projet_row *object, struct territoire_scope *scope)
 {
     (void)object;
@@ -420,7 +410,7 @@ static bool seance_valid_or_reply(struct request_ctx *ctx, const struct _u_reque
     memset(&in, 0, sizeof in);
     if (json_spec_apply(body, seance_fields, &in, "", &errs))
         return true;
-    respond_invalid_body(ctx, req, res, &errs);
+    respond_invalid_body(ctx, &errs);
     return false;
 }
 
@@ -472,8 +462,7 @@ static const struct json_field decision_fields[] = {
 
 /* A décision: its body, then the convention it names (if any) in the
  * séance's territoire. */
-static bool decision_valid_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                    struct _u_response *res, const json_t *body,
+static bool decision_valid_or_reply(struct request_ctx *ctx, const json_t *body,
                                     const struct projet_row *seance, struct territoire_scope *scope)
 {
     (void)scope;
@@ -481,7 +470,7 @@ static bool decision_valid_or_reply(struct request_ctx *ctx, const struct _u_req
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
     if (!json_spec_apply(body, decision_fields, &in, "", &errs)) {
-        respond_invalid_body(ctx, req, res, &errs);
+        respond_invalid_body(ctx, &errs);
         return false;
     }
     if (!in.convention_id)
@@ -491,12 +480,12 @@ static bool decision_valid_or_reply(struct request_ctx *ctx, const struct _u_req
     enum db_result r =
         convention_territoire(ctx->app->pool, in.convention_id, convention_pvd, &err);
     if (r != DB_OK && r != DB_NOT_FOUND) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
         return false;
     }
     struct rule_report violations = {0};
     decision_convention_check(r == DB_OK ? convention_pvd : NULL, seance->id_pvd, &violations);
-    return programme_rules_hold_or_reply(ctx, req, res, &violations);
+    return programme_rules_hold_or_reply(ctx, &violations);
 }
 
 static const struct gouv_kind decision_kind = {

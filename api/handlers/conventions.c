@@ -53,19 +53,18 @@ static enum db_result create_unit(struct db_tx *tx, void *ctx, struct db_error *
                              err);
 }
 
-void handle_create_convention(const struct _u_request *req, struct _u_response *res,
-                              struct request_ctx *ctx)
+void handle_create_convention(struct request_ctx *ctx)
 {
     json_t *body = NULL;
     char *doc = NULL;
     FIELD_ERRORS(errs);
-    if (!json_body_read_or_reply(ctx, req, res, &body))
+    if (!json_body_read_or_reply(ctx, &body))
         return;
     enum convention_type type = CONVENTION_ADHESION;
     convention_type_parse(json_string_value(json_object_get(body, "type")), &type);
     const json_t *signataires = NULL, *secteurs = NULL;
     convention_content_check(body, type, CONTENT_CREATE, "", &errs, &signataires, &secteurs);
-    if (!body_errors_or_reply(ctx, req, res, &errs))
+    if (!body_errors_or_reply(ctx, &errs))
         goto out;
     const char *id_pvd = json_string_value(json_object_get(body, "id_pvd"));
     struct territoire_scope scope;
@@ -76,19 +75,19 @@ void handle_create_convention(const struct _u_request *req, struct _u_response *
     if (r == DB_NOT_FOUND) {
         rule_report_add(&violations, "", "territoire-inconnu", "/id_pvd",
                         "Aucun territoire PVD n'a l'identifiant %s.", id_pvd);
-        programme_respond_violations(ctx, req, res, &violations);
+        programme_respond_violations(ctx, &violations);
         goto out;
     }
     if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
         goto out;
     }
-    if (!programme_decide_or_reply(ctx, req, res, ACTION_CONVENTION_WRITE, &scope,
+    if (!programme_decide_or_reply(ctx, ACTION_CONVENTION_WRITE, &scope,
                                    "Aucun territoire visible n'a cet identifiant."))
         goto out;
-    if (!convention_signataires_check(ctx, req, res, signataires, "", &violations))
+    if (!convention_signataires_check(ctx, signataires, "", &violations))
         goto out;
-    if (!programme_rules_hold_or_reply(ctx, req, res, &violations))
+    if (!programme_rules_hold_or_reply(ctx, &violations))
         goto out;
     doc = json_dumps(body, JSON_COMPACT);
     struct journal_scope jscope = territoire_scope_journal(&scope);
@@ -103,10 +102,10 @@ void handle_create_convention(const struct _u_request *req, struct _u_response *
         type == CONVENTION_CADRE
             ? "Ce territoire a déjà une convention-cadre active (ni échue ni résiliée)."
             : "Ce territoire a déjà une convention d'adhésion active (non abandonnée)."};
-    if (convention_mutate_or_reply(ctx, req, res, NULL, create_unit, &work, NULL, &work.violations,
+    if (convention_mutate_or_reply(ctx, NULL, create_unit, &work, NULL, &work.violations,
                                    &active)) {
-        http_set_location(res, "/api/v1/conventions/", work.created.id);
-        convention_send(req, res, ctx, 201, &work.created, &scope, NULL);
+        http_set_location(ctx->res, "/api/v1/conventions/", work.created.id);
+        convention_send(ctx, 201, &work.created, &scope, NULL);
     }
     convention_row_release(&work.created);
 out:
@@ -116,14 +115,13 @@ out:
 
 /* ---- GET /api/v1/conventions/:id ----------------------------------------- */
 
-void handle_get_convention(const struct _u_request *req, struct _u_response *res,
-                           struct request_ctx *ctx)
+void handle_get_convention(struct request_ctx *ctx)
 {
     struct convention_row row;
     struct territoire_scope scope;
-    if (!convention_load_path_or_reply(ctx, req, res, ACTION_CONVENTION_READ, NULL, &row, &scope))
+    if (!convention_load_path_or_reply(ctx, ACTION_CONVENTION_READ, NULL, &row, &scope))
         return;
-    convention_send(req, res, ctx, 200, &row, &scope, NULL);
+    convention_send(ctx, 200, &row, &scope, NULL);
     convention_row_release(&row);
 }
 
@@ -187,25 +185,24 @@ static char *decorate_page(const char *json, const struct request_ctx *ctx)
     return text;
 }
 
-void handle_list_conventions(const struct _u_request *req, struct _u_response *res,
-                             struct request_ctx *ctx)
+void handle_list_conventions(struct request_ctx *ctx)
 {
     static const char *const known[] = {"type",      "etat",   "id_pvd",  "departement", "region",
                                         "en_retard", "limite", "curseur", NULL};
     FIELD_ERRORS(errs);
     size_t limit;
     const char *type, *etat, *id_pvd, *dep, *reg, *retard;
-    query_check_known(req, known, &errs);
-    query_limit(req, &limit, &errs);
-    query_code(req, "type", is_type, "adhesion ou cadre", &type, &errs);
-    query_code(req, "etat", is_etat, "un état de convention", &etat, &errs);
-    query_code(req, "id_pvd", territoire_id_pvd_is_valid,
+    query_check_known(ctx->req, known, &errs);
+    query_limit(ctx->req, &limit, &errs);
+    query_code(ctx->req, "type", is_type, "adhesion ou cadre", &type, &errs);
+    query_code(ctx->req, "etat", is_etat, "un état de convention", &etat, &errs);
+    query_code(ctx->req, "id_pvd", territoire_id_pvd_is_valid,
                "un identifiant pvd-<région>-<département>-<n>", &id_pvd, &errs);
-    query_code(req, "departement", departement_code_is_valid, "un code de département", &dep,
+    query_code(ctx->req, "departement", departement_code_is_valid, "un code de département", &dep,
                &errs);
-    query_code(req, "region", region_code_is_valid, "un code de région", &reg, &errs);
-    query_code(req, "en_retard", is_bool_text, "true ou false", &retard, &errs);
-    if (!query_errors_or_reply(ctx, req, res, &errs))
+    query_code(ctx->req, "region", region_code_is_valid, "un code de région", &reg, &errs);
+    query_code(ctx->req, "en_retard", is_bool_text, "true ou false", &retard, &errs);
+    if (!query_errors_or_reply(ctx, &errs))
         return;
     char today_text[11], canon[400], key[CURSOR_KEY_MAX + 1];
     struct date today;
@@ -216,7 +213,7 @@ void handle_list_conventions(const struct _u_request *req, struct _u_response *r
              retard ? retard : "");
     uint32_t fp = cursor_fingerprint(canon);
     const char *after = NULL;
-    if (!query_keyed_cursor_or_reply(ctx, req, res, "conventions", fp, query_is_uuid, key, &after))
+    if (!query_keyed_cursor_or_reply(ctx, "conventions", fp, query_is_uuid, key, &after))
         return;
     struct convention_filter f = {role_name(role_reads_as(ctx->principal->authz.role)),
                                   &ctx->principal->authz.perimeter,
@@ -238,16 +235,16 @@ void handle_list_conventions(const struct _u_request *req, struct _u_response *r
         db_pool_release(ctx->app->pool, conn);
     }
     if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
         return;
     }
     char *page = decorate_page(json, ctx);
     free(json);
     if (!page) {
-        respond_problem(ctx, req, res, PROBLEM_ERREUR_INTERNE, NULL);
+        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
         return;
     }
-    respond_page(req, res, known, page, "conventions", fp, last, more, total);
+    respond_page(ctx, known, page, "conventions", fp, last, more, total);
     free(page);
 }
 
@@ -313,8 +310,7 @@ static bool only_deliberations(const json_t *body, const struct convention_row *
     return same;
 }
 
-void handle_update_convention(const struct _u_request *req, struct _u_response *res,
-                              struct request_ctx *ctx)
+void handle_update_convention(struct request_ctx *ctx)
 {
     struct convention_row row;
     struct territoire_scope scope;
@@ -322,20 +318,19 @@ void handle_update_convention(const struct _u_request *req, struct _u_response *
     char *doc = NULL;
     FIELD_ERRORS(errs);
     char etag[24];
-    if (!convention_write_begin_or_reply(ctx, req, res, ACTION_CONVENTION_WRITE, &row, &scope, etag,
-                                         &body))
+    if (!convention_write_begin_or_reply(ctx, ACTION_CONVENTION_WRITE, &row, &scope, etag, &body))
         return;
     const json_t *signataires = NULL, *secteurs = NULL;
     convention_content_check(body, row.type, CONTENT_PATCH, "", &errs, &signataires, &secteurs);
-    if (!body_errors_or_reply(ctx, req, res, &errs))
+    if (!body_errors_or_reply(ctx, &errs))
         goto out;
-    if (!if_match_or_reply(ctx, req, res, etag))
+    if (!if_match_or_reply(ctx, etag))
         goto out;
     bool deliberations_only = false;
     if (row.etat == CONVENTION_EN_SIGNATURE) {
         const char *why = NULL;
         if (!only_deliberations(body, &row, &why)) {
-            convention_respond_conflict(ctx, req, res, "", "modification-en-signature", why);
+            convention_respond_conflict(ctx, "", "modification-en-signature", why);
             goto out;
         }
         deliberations_only = true;
@@ -347,15 +342,15 @@ void handle_update_convention(const struct _u_request *req, struct _u_response *
                                "avenant (POST /api/v1/conventions/{id}/avenants)."
                              : "La convention est à l'état %s : elle ne se modifie plus.",
                  convention_etat_name(row.etat));
-        convention_respond_conflict(ctx, req, res, "",
-                                    signed_once ? "avenant-requis" : "convention-figee", detail);
+        convention_respond_conflict(ctx, "", signed_once ? "avenant-requis" : "convention-figee",
+                                    detail);
         goto out;
     }
     struct rule_report violations;
     rule_report_init(&violations);
-    if (signataires && !convention_signataires_check(ctx, req, res, signataires, "", &violations))
+    if (signataires && !convention_signataires_check(ctx, signataires, "", &violations))
         goto out;
-    if (!programme_rules_hold_or_reply(ctx, req, res, &violations))
+    if (!programme_rules_hold_or_reply(ctx, &violations))
         goto out;
     doc = json_dumps(body, JSON_COMPACT);
     struct journal_scope jscope = territoire_scope_journal(&scope);
@@ -370,9 +365,8 @@ void handle_update_convention(const struct _u_request *req, struct _u_response *
     static const struct convention_conflict doublon = {
         "/signataires", "signataire-en-double",
         "Une organisation figure deux fois avec le même rôle."};
-    if (convention_mutate_or_reply(ctx, req, res, row.id, update_unit, &work, &work.stale, NULL,
-                                   &doublon))
-        convention_send(req, res, ctx, 200, &work.after, &scope, NULL);
+    if (convention_mutate_or_reply(ctx, row.id, update_unit, &work, &work.stale, NULL, &doublon))
+        convention_send(ctx, 200, &work.after, &scope, NULL);
     convention_row_release(&work.after);
 out:
     free(doc);

@@ -37,14 +37,13 @@ static void prefix_pointers(struct rule_report *r, size_t from, const char *pref
     }
 }
 
-static void respond_etat(struct request_ctx *ctx, const struct _u_request *req,
-                         struct _u_response *res, const struct convention_row *row,
+static void respond_etat(struct request_ctx *ctx, const struct convention_row *row,
                          const char *expected)
 {
     char detail[200];
     snprintf(detail, sizeof detail, "La convention est %s : cette opération demande l'état %s.",
              convention_etat_name(row->etat), expected);
-    convention_respond_conflict(ctx, req, res, "", "etat-incompatible", detail);
+    convention_respond_conflict(ctx, "", "etat-incompatible", detail);
 }
 
 /* ---- POST /api/v1/conventions/:id/signatures ----------------------------- */
@@ -100,26 +99,24 @@ static enum db_result signature_unit(struct db_tx *tx, void *ctx, struct db_erro
                                        &w->after, &w->stale, err);
 }
 
-void handle_sign_convention(const struct _u_request *req, struct _u_response *res,
-                            struct request_ctx *ctx)
+void handle_sign_convention(struct request_ctx *ctx)
 {
     struct convention_row row;
     struct territoire_scope scope;
     json_t *body = NULL;
     FIELD_ERRORS(errs);
     char etag[24];
-    if (!convention_write_begin_or_reply(ctx, req, res, ACTION_CONVENTION_SIGN, &row, &scope, etag,
-                                         &body))
+    if (!convention_write_begin_or_reply(ctx, ACTION_CONVENTION_SIGN, &row, &scope, etag, &body))
         return;
     struct signature_body in;
     memset(&in, 0, sizeof in);
     json_spec_apply(body, signature_fields, &in, "", &errs);
-    if (!body_errors_or_reply(ctx, req, res, &errs))
+    if (!body_errors_or_reply(ctx, &errs))
         goto out;
-    if (!if_match_or_reply(ctx, req, res, etag))
+    if (!if_match_or_reply(ctx, etag))
         goto out;
     if (row.etat != CONVENTION_EN_SIGNATURE) {
-        respond_etat(ctx, req, res, &row, "en_signature");
+        respond_etat(ctx, &row, "en_signature");
         goto out;
     }
     struct rule_report violations;
@@ -135,15 +132,15 @@ void handle_sign_convention(const struct _u_request *req, struct _u_response *re
         rule_report_add(&violations, "", "signataire-sans-signature", "/signataire_id",
                         "Un signataire « en présence de » assiste à la signature sans signer.");
     }
-    if (!programme_rules_hold_or_reply(ctx, req, res, &violations))
+    if (!programme_rules_hold_or_reply(ctx, &violations))
         goto out;
     if (target->s.has_date_signature) {
-        convention_respond_conflict(ctx, req, res, "/signataire_id", "signature-deja-enregistree",
+        convention_respond_conflict(ctx, "/signataire_id", "signature-deja-enregistree",
                                     "La signature de ce signataire est déjà enregistrée.");
         goto out;
     }
     if (!signataire_may_sign(ctx->principal->authz.role, target->s.kind)) {
-        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+        respond_problem(ctx, PROBLEM_INTERDIT,
                         target->s.kind == ORGANISATION_ETAT
                             ? "Seule une préfecture signe pour l'État."
                         : organisation_kind_is_collectivite(target->s.kind)
@@ -152,7 +149,7 @@ void handle_sign_convention(const struct _u_request *req, struct _u_response *re
         goto out;
     }
     if (!signataire_represented_by(&ctx->principal->authz, target->s.siren, row.id_pvd)) {
-        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+        respond_problem(ctx, PROBLEM_INTERDIT,
                         "Votre habilitation ne couvre pas cette organisation : seul son "
                         "représentant habilité signe pour elle.");
         goto out;
@@ -174,7 +171,7 @@ void handle_sign_convention(const struct _u_request *req, struct _u_response *re
     convention_dates_futures_check(&input, today, &violations);
     convention_r8_check(&input, &violations); /* R8: délibération on or before the signature */
     body_pointers(&violations, 0);
-    if (!programme_rules_hold_or_reply(ctx, req, res, &violations))
+    if (!programme_rules_hold_or_reply(ctx, &violations))
         goto out;
     char sig[11], delib[11];
     date_format(in.date_signature, sig);
@@ -192,9 +189,8 @@ void handle_sign_convention(const struct _u_request *req, struct _u_response *re
     work.by = ctx->principal->acteur;
     work.revision = row.revision;
     work.scope = &jscope;
-    if (convention_mutate_or_reply(ctx, req, res, row.id, signature_unit, &work, &work.stale, NULL,
-                                   NULL))
-        convention_send(req, res, ctx, 200, &work.after, &scope, NULL);
+    if (convention_mutate_or_reply(ctx, row.id, signature_unit, &work, &work.stale, NULL, NULL))
+        convention_send(ctx, 200, &work.after, &scope, NULL);
     convention_row_release(&work.after);
 out:
     json_decref(body);
@@ -265,16 +261,15 @@ static void possible_list(const struct convention_row *row, enum role role, char
         snprintf(out, size, "aucune");
 }
 
-void handle_transition_convention(const struct _u_request *req, struct _u_response *res,
-                                  struct request_ctx *ctx)
+void handle_transition_convention(struct request_ctx *ctx)
 {
     struct convention_row row;
     struct territoire_scope scope;
     json_t *body = NULL;
     FIELD_ERRORS(errs);
     char etag[24];
-    if (!convention_write_begin_or_reply(ctx, req, res, ACTION_CONVENTION_TRANSITION, &row, &scope,
-                                         etag, &body))
+    if (!convention_write_begin_or_reply(ctx, ACTION_CONVENTION_TRANSITION, &row, &scope, etag,
+                                         &body))
         return;
     struct transition_body in;
     memset(&in, 0, sizeof in);
@@ -287,9 +282,9 @@ void handle_transition_convention(const struct _u_request *req, struct _u_respon
                                "signee, relayee, abandonnee."
                              : "États d'une convention-cadre : brouillon, en_concertation, "
                                "validee_comite, en_signature, signee, echue, resiliee.");
-    if (!body_errors_or_reply(ctx, req, res, &errs))
+    if (!body_errors_or_reply(ctx, &errs))
         goto out;
-    if (!if_match_or_reply(ctx, req, res, etag))
+    if (!if_match_or_reply(ctx, etag))
         goto out;
     enum role role = ctx->principal->authz.role;
     char possible[200], detail[400];
@@ -298,7 +293,7 @@ void handle_transition_convention(const struct _u_request *req, struct _u_respon
         snprintf(detail, sizeof detail,
                  "Pas de transition de %s vers %s. Transitions possibles pour vous : %s.",
                  convention_etat_name(row.etat), in.vers, possible);
-        convention_respond_conflict(ctx, req, res, "/vers", "transition-invalide", detail);
+        convention_respond_conflict(ctx, "/vers", "transition-invalide", detail);
         goto out;
     }
     if (!anyone_may(row.type, row.etat, to)) {
@@ -306,7 +301,7 @@ void handle_transition_convention(const struct _u_request *req, struct _u_respon
                  "La transition de %s vers %s est appliquée par le service lui-même. "
                  "Transitions possibles pour vous : %s.",
                  convention_etat_name(row.etat), in.vers, possible);
-        convention_respond_conflict(ctx, req, res, "/vers", "transition-automatique", detail);
+        convention_respond_conflict(ctx, "/vers", "transition-automatique", detail);
         goto out;
     }
     if (!convention_transition_allowed(row.type, row.etat, to, role)) {
@@ -314,7 +309,7 @@ void handle_transition_convention(const struct _u_request *req, struct _u_respon
                  "Votre rôle ne permet pas la transition de %s vers %s. Transitions possibles "
                  "pour vous : %s.",
                  convention_etat_name(row.etat), in.vers, possible);
-        respond_problem(ctx, req, res, PROBLEM_INTERDIT, detail);
+        respond_problem(ctx, PROBLEM_INTERDIT, detail);
         goto out;
     }
     struct journal_scope jscope = territoire_scope_journal(&scope);
@@ -327,9 +322,9 @@ void handle_transition_convention(const struct _u_request *req, struct _u_respon
     work.rq.motif = in.motif;
     programme_today(&work.rq.today);
     work.rq.scope = &jscope;
-    if (convention_mutate_or_reply(ctx, req, res, row.id, transition_unit, &work, &work.stale,
+    if (convention_mutate_or_reply(ctx, row.id, transition_unit, &work, &work.stale,
                                    &work.violations, NULL))
-        convention_send(req, res, ctx, 200, &work.after, &scope, &work.warnings);
+        convention_send(ctx, 200, &work.after, &scope, &work.warnings);
     convention_row_release(&work.after);
 out:
     json_decref(body);
@@ -435,8 +430,7 @@ static void apply_modifications(const json_t *m, struct convention_input *in,
     }
 }
 
-void handle_create_avenant(const struct _u_request *req, struct _u_response *res,
-                           struct request_ctx *ctx)
+void handle_create_avenant(struct request_ctx *ctx)
 {
     struct convention_row row;
     struct territoire_scope scope;
@@ -444,8 +438,7 @@ void handle_create_avenant(const struct _u_request *req, struct _u_response *res
     char *doc = NULL;
     FIELD_ERRORS(errs);
     char etag[24];
-    if (!convention_write_begin_or_reply(ctx, req, res, ACTION_CONVENTION_WRITE, &row, &scope, etag,
-                                         &body))
+    if (!convention_write_begin_or_reply(ctx, ACTION_CONVENTION_WRITE, &row, &scope, etag, &body))
         return;
     struct avenant_body in;
     memset(&in, 0, sizeof in);
@@ -457,12 +450,12 @@ void handle_create_avenant(const struct _u_request *req, struct _u_response *res
     else if (in.modifications)
         convention_content_check(in.modifications, row.type, CONTENT_AVENANT, "/modifications",
                                  &errs, &signataires, &secteurs);
-    if (!body_errors_or_reply(ctx, req, res, &errs))
+    if (!body_errors_or_reply(ctx, &errs))
         goto out;
-    if (!if_match_or_reply(ctx, req, res, etag))
+    if (!if_match_or_reply(ctx, etag))
         goto out;
     if (row.etat != CONVENTION_SIGNEE) {
-        respond_etat(ctx, req, res, &row, "signee");
+        respond_etat(ctx, &row, "signee");
         goto out;
     }
     struct rule_report violations;
@@ -477,7 +470,7 @@ void handle_create_avenant(const struct _u_request *req, struct _u_response *res
     if (row.has_date_signature && date_compare(in.date_signature, row.date_signature) < 0)
         rule_report_add(&violations, "", "avenant-anterieur-convention", "/date_signature",
                         "Un avenant ne peut être signé (%s) avant la convention qu'il modifie.", d);
-    if (!programme_rules_hold_or_reply(ctx, req, res, &violations))
+    if (!programme_rules_hold_or_reply(ctx, &violations))
         goto out;
     doc = json_dumps(in.modifications, JSON_COMPACT);
     struct journal_scope jscope = territoire_scope_journal(&scope);
@@ -491,13 +484,13 @@ void handle_create_avenant(const struct _u_request *req, struct _u_response *res
     work.date_signature = d;
     work.revision = row.revision;
     work.scope = &jscope;
-    if (convention_mutate_or_reply(ctx, req, res, row.id, avenant_unit, &work, &work.stale,
-                                   &work.violations, NULL)) {
+    if (convention_mutate_or_reply(ctx, row.id, avenant_unit, &work, &work.stale, &work.violations,
+                                   NULL)) {
         char location[120];
         snprintf(location, sizeof location, "/api/v1/conventions/%s/versions/%d", row.id,
                  work.after.numero_version);
-        u_map_put(res->map_header, "Location", location);
-        convention_send(req, res, ctx, 201, &work.after, &scope, NULL);
+        u_map_put(ctx->res->map_header, "Location", location);
+        convention_send(ctx, 201, &work.after, &scope, NULL);
     }
     convention_row_release(&work.after);
 out:
@@ -508,29 +501,28 @@ out:
 
 /* ---- GET /api/v1/conventions/:id/versions[/:numero] ---------------------- */
 
-void handle_list_convention_versions(const struct _u_request *req, struct _u_response *res,
-                                     struct request_ctx *ctx)
+void handle_list_convention_versions(struct request_ctx *ctx)
 {
     static const char *const known[] = {"id", "limite", "curseur", NULL};
     static const char *const link_params[] = {"limite", "curseur", NULL};
     struct convention_row row;
     struct territoire_scope scope;
-    if (!convention_load_path_or_reply(ctx, req, res, ACTION_CONVENTION_READ, known, &row, &scope))
+    if (!convention_load_path_or_reply(ctx, ACTION_CONVENTION_READ, known, &row, &scope))
         return;
     FIELD_ERRORS(errs);
     size_t limit;
-    query_limit(req, &limit, &errs);
+    query_limit(ctx->req, &limit, &errs);
     char key[CURSOR_KEY_MAX + 1];
     const char *after = NULL;
-    if (!query_errors_or_reply(ctx, req, res, &errs))
+    if (!query_errors_or_reply(ctx, &errs))
         goto out;
     uint32_t fp = cursor_fingerprint(row.id);
-    if (!query_cursor_or_reply(ctx, req, res, "versions", fp, key, &after))
+    if (!query_cursor_or_reply(ctx, "versions", fp, key, &after))
         goto out;
     char *end = NULL;
     long after_numero = after ? strtol(after, &end, 10) : 0;
     if (after && (end == after || *end || after_numero < 0)) {
-        respond_problem(ctx, req, res, PROBLEM_CURSEUR_INVALIDE, "Curseur invalide.");
+        respond_problem(ctx, PROBLEM_CURSEUR_INVALIDE, "Curseur invalide.");
         goto out;
     }
     struct db_conn *conn = NULL;
@@ -545,19 +537,18 @@ void handle_list_convention_versions(const struct _u_request *req, struct _u_res
         db_pool_release(ctx->app->pool, conn);
     }
     if (r != DB_OK)
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
     else
-        respond_page(req, res, link_params, json, "versions", fp, last, more, total);
+        respond_page(ctx, link_params, json, "versions", fp, last, more, total);
     free(json);
 out:
     convention_row_release(&row);
 }
 
-void handle_get_convention_version(const struct _u_request *req, struct _u_response *res,
-                                   struct request_ctx *ctx)
+void handle_get_convention_version(struct request_ctx *ctx)
 {
     static const char *const known[] = {"id", "numero", NULL};
-    const char *numero_text = query_path_param(ctx, req, "numero");
+    const char *numero_text = query_path_param(ctx, "numero");
     char *end = NULL;
     long numero = numero_text ? strtol(numero_text, &end, 10) : 0;
     if (!numero_text || end == numero_text || *end || numero < 1 || numero > 100000 ||
@@ -565,13 +556,12 @@ void handle_get_convention_version(const struct _u_request *req, struct _u_respo
         FIELD_ERRORS(errs);
         field_errors_add(&errs, "/numero", "numero", "format-invalide",
                          "Numéro de version attendu : entier de 1 à 100000.");
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.",
-                               &errs);
+        respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.", &errs);
         return;
     }
     struct convention_row row;
     struct territoire_scope scope;
-    if (!convention_load_path_or_reply(ctx, req, res, ACTION_CONVENTION_READ, known, &row, &scope))
+    if (!convention_load_path_or_reply(ctx, ACTION_CONVENTION_READ, known, &row, &scope))
         return;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
@@ -581,12 +571,12 @@ void handle_get_convention_version(const struct _u_request *req, struct _u_respo
         r = convention_version(conn, row.id, numero, &json, &err);
         db_pool_release(ctx->app->pool, conn);
     }
-    if (respond_lookup_or_reply(ctx, req, res, r, &err,
+    if (respond_lookup_or_reply(ctx, r, &err,
                                 "Cette convention n'a pas (encore) de version signée de ce "
                                 "numéro.")) {
         char etag[24];
         http_etag(json, strlen(json), etag);
-        respond_conditional_json(req, res, json, strlen(json), etag);
+        respond_conditional_json(ctx, json, strlen(json), etag);
     }
     free(json);
     convention_row_release(&row);

@@ -21,8 +21,7 @@ static bool is_url(const char *s)
 
 /* ---- Loading and rendering ---------------------------------------------- */
 
-bool convention_load_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                              struct _u_response *res, enum action action, const char *id,
+bool convention_load_or_reply(struct request_ctx *ctx, enum action action, const char *id,
                               struct convention_row *row, struct territoire_scope *scope)
 {
     struct db_conn *conn = NULL;
@@ -37,12 +36,11 @@ bool convention_load_or_reply(struct request_ctx *ctx, const struct _u_request *
         }
         db_pool_release(ctx->app->pool, conn);
     }
-    if (!respond_lookup_or_reply(ctx, req, res, r, &err,
-                                 "Aucune convention visible n'a cet identifiant."))
+    if (!respond_lookup_or_reply(ctx, r, &err, "Aucune convention visible n'a cet identifiant."))
         return false;
     for (size_t i = 0; i < row->signataire_count; i++)
         territoire_scope_add_siren(scope, row->signataires[i].s.siren);
-    if (!programme_decide_or_reply(ctx, req, res, action, scope,
+    if (!programme_decide_or_reply(ctx, action, scope,
                                    "Aucune convention visible n'a cet identifiant.")) {
         convention_row_release(row);
         return false;
@@ -50,8 +48,7 @@ bool convention_load_or_reply(struct request_ctx *ctx, const struct _u_request *
     return true;
 }
 
-bool convention_load_path_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                   struct _u_response *res, enum action action,
+bool convention_load_path_or_reply(struct request_ctx *ctx, enum action action,
                                    const char *const *known, struct convention_row *row,
                                    struct territoire_scope *scope)
 {
@@ -59,36 +56,33 @@ bool convention_load_path_or_reply(struct request_ctx *ctx, const struct _u_requ
     if (!known)
         known = only_id;
     FIELD_ERRORS(errs);
-    query_check_known(req, known, &errs);
-    const char *id = query_path_param(ctx, req, "id");
+    query_check_known(ctx->req, known, &errs);
+    const char *id = query_path_param(ctx, "id");
     if (!query_is_uuid(id))
         field_errors_add(&errs, "/id", "id", "format-invalide",
                          "Identifiant de convention (UUID) attendu.");
     if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.",
-                               &errs);
+        respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.", &errs);
         return false;
     }
-    return convention_load_or_reply(ctx, req, res, action, id, row, scope);
+    return convention_load_or_reply(ctx, action, id, row, scope);
 }
 
-bool convention_write_begin_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                     struct _u_response *res, enum action action,
+bool convention_write_begin_or_reply(struct request_ctx *ctx, enum action action,
                                      struct convention_row *row, struct territoire_scope *scope,
                                      char etag[24], json_t **body)
 {
     *body = NULL;
-    if (!convention_load_path_or_reply(ctx, req, res, action, NULL, row, scope))
+    if (!convention_load_path_or_reply(ctx, action, NULL, row, scope))
         return false;
     convention_etag(row, etag);
-    if (json_body_read_or_reply(ctx, req, res, body))
+    if (json_body_read_or_reply(ctx, body))
         return true;
     convention_row_release(row);
     return false;
 }
 
-bool convention_mutate_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                struct _u_response *res, const char *id, db_mutation_fn unit,
+bool convention_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutation_fn unit,
                                 void *work, const bool *stale, const struct rule_report *violations,
                                 const struct convention_conflict *conflict)
 {
@@ -97,14 +91,13 @@ bool convention_mutate_or_reply(struct request_ctx *ctx, const struct _u_request
     enum db_result r =
         db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor, unit, work, &err);
     if (r == DB_CONFLICT && violations && rule_report_any(violations))
-        programme_respond_violations(ctx, req, res, violations);
+        programme_respond_violations(ctx, violations);
     else if (r == DB_CONFLICT && stale && *stale)
-        convention_respond_stale(ctx, req, res, id);
+        convention_respond_stale(ctx, id);
     else if (r == DB_CONFLICT && conflict)
-        convention_respond_conflict(ctx, req, res, conflict->pointer, conflict->code,
-                                    conflict->detail);
+        convention_respond_conflict(ctx, conflict->pointer, conflict->code, conflict->detail);
     else if (r != DB_OK)
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
     return r == DB_OK;
 }
 
@@ -178,15 +171,14 @@ void convention_decorate(json_t *obj, const struct request_ctx *ctx, bool may_tr
     json_object_set_new(obj, "avertissements", programme_avertissements(&warnings));
 }
 
-void convention_send(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx,
-                     int status, const struct convention_row *row, struct territoire_scope *scope,
-                     const struct rule_report *extra)
+void convention_send(struct request_ctx *ctx, int status, const struct convention_row *row,
+                     struct territoire_scope *scope, const struct rule_report *extra)
 {
     char etag[24];
     convention_etag(row, etag);
     json_t *obj = json_loads(row->json, 0, NULL);
     if (!obj) {
-        respond_problem(ctx, req, res, PROBLEM_ERREUR_INTERNE, NULL);
+        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
         return;
     }
     bool may = programme_decide(ctx, ACTION_CONVENTION_TRANSITION, scope) == AUTHZ_ALLOW;
@@ -194,22 +186,21 @@ void convention_send(const struct _u_request *req, struct _u_response *res, stru
     char *text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
     if (!text) {
-        respond_problem(ctx, req, res, PROBLEM_ERREUR_INTERNE, NULL);
+        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
         return;
     }
-    if (status == 200 && strcmp(req->http_verb, "GET") == 0) {
-        respond_conditional_json(req, res, text, strlen(text), etag);
+    if (status == 200 && strcmp(ctx->req->http_verb, "GET") == 0) {
+        respond_conditional_json(ctx, text, strlen(text), etag);
     } else {
-        u_map_put(res->map_header, "ETag", etag);
-        respond_json_raw(res, status, text, strlen(text));
+        u_map_put(ctx->res->map_header, "ETag", etag);
+        respond_json_raw(ctx->res, status, text, strlen(text));
     }
     free(text);
 }
 
-void convention_respond_stale(struct request_ctx *ctx, const struct _u_request *req,
-                              struct _u_response *res, const char *id)
+void convention_respond_stale(struct request_ctx *ctx, const char *id)
 {
-    respond_problem(ctx, req, res, PROBLEM_PRECONDITION_ECHOUEE,
+    respond_problem(ctx, PROBLEM_PRECONDITION_ECHOUEE,
                     "La convention a changé pendant votre requête (ETag périmé) : relisez-la.");
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
@@ -219,19 +210,18 @@ void convention_respond_stale(struct request_ctx *ctx, const struct _u_request *
     if (convention_get(conn, id, &row, &err) == DB_OK) {
         char etag[24];
         convention_etag(&row, etag);
-        u_map_put(res->map_header, "ETag", etag);
+        u_map_put(ctx->res->map_header, "ETag", etag);
         convention_row_release(&row);
     }
     db_pool_release(ctx->app->pool, conn);
 }
 
-void convention_respond_conflict(struct request_ctx *ctx, const struct _u_request *req,
-                                 struct _u_response *res, const char *pointer, const char *code,
+void convention_respond_conflict(struct request_ctx *ctx, const char *pointer, const char *code,
                                  const char *detail)
 {
     FIELD_ERRORS(errs);
     field_errors_add(&errs, pointer, NULL, code, "%s", detail);
-    respond_problem_fields(ctx, req, res, PROBLEM_CONFLIT, detail, &errs);
+    respond_problem_fields(ctx, PROBLEM_CONFLIT, detail, &errs);
 }
 
 /* ---- Content validation ------------------------------------------------- */
@@ -451,8 +441,7 @@ void convention_content_check(const json_t *obj, enum convention_type type, enum
     *secteurs = c.secteurs;
 }
 
-bool convention_signataires_check(struct request_ctx *ctx, const struct _u_request *req,
-                                  struct _u_response *res, const json_t *signataires,
+bool convention_signataires_check(struct request_ctx *ctx, const json_t *signataires,
                                   const char *prefix, struct rule_report *violations)
 {
     size_t n = json_array_size(signataires);
@@ -473,7 +462,7 @@ bool convention_signataires_check(struct request_ctx *ctx, const struct _u_reque
         db_pool_release(ctx->app->pool, conn);
     }
     if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
         return false;
     }
     for (size_t i = 0; i < n; i++) {

@@ -21,15 +21,13 @@
  * territoire's scope (plus its signataires' SIRENs) into *scope, and decides
  * `action`. true: allowed (the caller releases row). false: an answer was sent
  * (404 when absent or hidden, 403, 503) and row holds nothing. */
-bool convention_load_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                              struct _u_response *res, enum action action, const char *id,
+bool convention_load_or_reply(struct request_ctx *ctx, enum action action, const char *id,
                               struct convention_row *row, struct territoire_scope *scope);
 
 /* Same with the path parameter `id` (400 when not a UUID or when a
  * parameter outside `known` (NULL-terminated, with "id"; NULL: {"id"}) is
  * given). */
-bool convention_load_path_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                   struct _u_response *res, enum action action,
+bool convention_load_path_or_reply(struct request_ctx *ctx, enum action action,
                                    const char *const *known, struct convention_row *row,
                                    struct territoire_scope *scope);
 
@@ -38,8 +36,7 @@ bool convention_load_path_or_reply(struct request_ctx *ctx, const struct _u_requ
  * the body's validation) and the JSON body into *body. true: the caller
  * releases *row and json_decref()s *body. false: an answer was sent and
  * nothing is held. */
-bool convention_write_begin_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                     struct _u_response *res, enum action action,
+bool convention_write_begin_or_reply(struct request_ctx *ctx, enum action action,
                                      struct convention_row *row, struct territoire_scope *scope,
                                      char etag[24], json_t **body);
 
@@ -56,8 +53,7 @@ struct convention_conflict {
  * never) was set by the unit, 409
  * `conflict` on another DB_CONFLICT when conflict is non-NULL, else
  * respond_db_error. */
-bool convention_mutate_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                struct _u_response *res, const char *id, db_mutation_fn unit,
+bool convention_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutation_fn unit,
                                 void *work, const bool *stale, const struct rule_report *violations,
                                 const struct convention_conflict *conflict);
 
@@ -75,9 +71,8 @@ void convention_decorate(json_t *obj, const struct request_ctx *ctx, bool may_tr
 
 /* Sends row's representation decorated for the caller, with its ETag.
  * A GET honours If-None-Match (304). */
-void convention_send(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx,
-                     int status, const struct convention_row *row, struct territoire_scope *scope,
-                     const struct rule_report *extra);
+void convention_send(struct request_ctx *ctx, int status, const struct convention_row *row,
+                     struct territoire_scope *scope, const struct rule_report *extra);
 
 /* Validation of content members (create, PATCH, avenant modifications).
  * mode CONTENT_CREATE: intitule required, type and id_pvd allowed;
@@ -95,18 +90,15 @@ void convention_content_check(const json_t *obj, enum convention_type type, enum
  * exists ("organisation-inconnue") and no (organisation, role) pair repeats
  * ("signataire-en-double"), appended to violations. False (answer sent) on a
  * database failure. */
-bool convention_signataires_check(struct request_ctx *ctx, const struct _u_request *req,
-                                  struct _u_response *res, const json_t *signataires,
+bool convention_signataires_check(struct request_ctx *ctx, const json_t *signataires,
                                   const char *prefix, struct rule_report *violations);
 
 /* 412 when a write found convention id changed since the caller's check,
  * with the current ETag (re-read; omitted when that read fails). */
-void convention_respond_stale(struct request_ctx *ctx, const struct _u_request *req,
-                              struct _u_response *res, const char *id);
+void convention_respond_stale(struct request_ctx *ctx, const char *id);
 
 /* 409 conflit with one erreurs item (pointer, code, message = detail). */
-void convention_respond_conflict(struct request_ctx *ctx, const struct _u_request *req,
-                                 struct _u_response *res, const char *pointer, const char *code,
+void convention_respond_conflict(struct request_ctx *ctx, const char *pointer, const char *code,
                                  const char *detail);
 
 #endif

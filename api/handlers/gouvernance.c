@@ -12,61 +12,58 @@
 #include "../query.h"
 #include "../xalloc.h"
 
-bool gouv_object_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                          struct _u_response *res, enum projet_objet kind, const char *param,
+bool gouv_object_or_reply(struct request_ctx *ctx, enum projet_objet kind, const char *param,
                           const char *const *known, enum action action, const char *what_404,
                           struct projet_row *row, struct territoire_scope *scope)
 {
     FIELD_ERRORS(errs);
     char pointer[64];
     memset(row, 0, sizeof *row);
-    query_check_known(req, known, &errs);
-    const char *id = query_path_param(ctx, req, param);
+    query_check_known(ctx->req, known, &errs);
+    const char *id = query_path_param(ctx, param);
     if (!query_is_uuid(id)) {
         snprintf(pointer, sizeof pointer, "/%s", param);
         field_errors_add(&errs, pointer, param, "format-invalide",
                          "L'identifiant doit être un UUID.");
     }
-    if (!query_errors_or_reply(ctx, req, res, &errs))
+    if (!query_errors_or_reply(ctx, &errs))
         return false;
     struct db_error err = {{0}, {0}};
     enum db_result r = projet_get_pooled(ctx->app->pool, kind, id, row, &err);
-    if (!respond_lookup_or_reply(ctx, req, res, r, &err, what_404)) {
+    if (!respond_lookup_or_reply(ctx, r, &err, what_404)) {
         projet_row_release(row);
         return false;
     }
-    if (!programme_territoire_or_reply(ctx, req, res, action, row->id_pvd, what_404, scope)) {
+    if (!programme_territoire_or_reply(ctx, action, row->id_pvd, what_404, scope)) {
         projet_row_release(row);
         return false;
     }
     return true;
 }
 
-void gouv_send_object(const struct _u_request *req, struct _u_response *res,
-                      const struct projet_row *row)
+void gouv_send_object(struct request_ctx *ctx, const struct projet_row *row)
 {
     char etag[24];
     size_t len = strlen(row->json);
     http_etag(row->json, len, etag);
-    respond_conditional_json(req, res, row->json, len, etag);
+    respond_conditional_json(ctx, row->json, len, etag);
 }
 
-void gouv_send_children(struct request_ctx *ctx, const struct _u_request *req,
-                        struct _u_response *res, const char *const *known, enum projet_objet kind,
+void gouv_send_children(struct request_ctx *ctx, const char *const *known, enum projet_objet kind,
                         const char *parent)
 {
     FIELD_ERRORS(errs);
     size_t limit;
     char key[CURSOR_KEY_MAX + 1], canon[128];
     const char *after = NULL;
-    query_check_known(req, known, &errs);
-    query_limit(req, &limit, &errs);
-    if (!query_errors_or_reply(ctx, req, res, &errs))
+    query_check_known(ctx->req, known, &errs);
+    query_limit(ctx->req, &limit, &errs);
+    if (!query_errors_or_reply(ctx, &errs))
         return;
     const char *scope_name = projet_objet_type(kind);
     snprintf(canon, sizeof canon, "p=%s", parent);
     uint32_t fp = cursor_fingerprint(canon);
-    if (!query_cursor_or_reply(ctx, req, res, scope_name, fp, key, &after))
+    if (!query_cursor_or_reply(ctx, scope_name, fp, key, &after))
         return;
     char *json = NULL, last[65];
     bool more = false;
@@ -75,18 +72,17 @@ void gouv_send_children(struct request_ctx *ctx, const struct _u_request *req,
     enum db_result r = projet_list_children(ctx->app->pool, kind, parent, after, limit, &json, last,
                                             &more, &total, &err);
     if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
         return;
     }
-    respond_page(req, res, known, json, scope_name, fp, last, more, total);
+    respond_page(ctx, known, json, scope_name, fp, last, more, total);
     free(json);
 }
 
-bool gouv_if_match_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                            struct _u_response *res, const struct projet_row *row, char etag[24])
+bool gouv_if_match_or_reply(struct request_ctx *ctx, const struct projet_row *row, char etag[24])
 {
     http_etag(row->json, strlen(row->json), etag);
-    return if_match_or_reply(ctx, req, res, etag);
+    return if_match_or_reply(ctx, etag);
 }
 
 struct gouv_work {
@@ -170,8 +166,7 @@ static enum db_result gouv_unit(struct db_tx *tx, void *arg, struct db_error *er
     return r;
 }
 
-void gouv_mutate_and_reply(struct request_ctx *ctx, const struct _u_request *req,
-                           struct _u_response *res, enum projet_objet kind, enum gouv_op op,
+void gouv_mutate_and_reply(struct request_ctx *ctx, enum projet_objet kind, enum gouv_op op,
                            const char *key, const char *etag, gouv_write_fn write,
                            gouv_check_fn check, const char *body_json,
                            struct territoire_scope *scope, const char *what_409,
@@ -194,26 +189,25 @@ void gouv_mutate_and_reply(struct request_ctx *ctx, const struct _u_request *req
     enum db_result r =
         db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor, gouv_unit, &w, &err);
     if (r == DB_CONFLICT && rule_report_any(&w.violations)) {
-        programme_respond_violations(ctx, req, res, &w.violations);
+        programme_respond_violations(ctx, &w.violations);
     } else if (r == DB_CONFLICT && w.stale) {
-        respond_problem(ctx, req, res, PROBLEM_PRECONDITION_ECHOUEE,
+        respond_problem(ctx, PROBLEM_PRECONDITION_ECHOUEE,
                         "La ressource a changé depuis votre lecture : relisez-la (ETag).");
         char current[24];
         http_etag(w.before.json, strlen(w.before.json), current);
-        u_map_put(res->map_header, "ETag", current); /* the row as locked */
+        u_map_put(ctx->res->map_header, "ETag", current); /* the row as locked */
     } else if (r == DB_CONFLICT) {
-        respond_problem(ctx, req, res, PROBLEM_CONFLIT, what_409);
+        respond_problem(ctx, PROBLEM_CONFLIT, what_409);
     } else if (r == DB_NOT_FOUND) {
-        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
-                        "La ressource n'existe plus.");
+        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, "La ressource n'existe plus.");
     } else if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
     } else if (op == GOUV_SUPPRIMER) {
-        ulfius_set_empty_body_response(res, 204);
+        ulfius_set_empty_body_response(ctx->res, 204);
     } else {
         if (op == GOUV_CREER && location_prefix)
-            http_set_location(res, location_prefix, w.after.id);
-        respond_json_etag(res, op == GOUV_CREER ? 201 : 200, w.after.json);
+            http_set_location(ctx->res, location_prefix, w.after.id);
+        respond_json_etag(ctx->res, op == GOUV_CREER ? 201 : 200, w.after.json);
     }
     projet_row_release(&w.before);
     projet_row_release(&w.after);
@@ -222,30 +216,27 @@ void gouv_mutate_and_reply(struct request_ctx *ctx, const struct _u_request *req
 static const char *const one_id[] = {"id", NULL};
 static const char *const parent_list[] = {"id", "limite", "curseur", NULL};
 
-void gouv_handle_get(struct request_ctx *ctx, const struct _u_request *req, struct _u_response *res,
-                     const struct gouv_kind *k)
+void gouv_handle_get(struct request_ctx *ctx, const struct gouv_kind *k)
 {
     struct projet_row row;
     struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, req, res, k->kind, "id", one_id, ACTION_PROJET_READ, k->what_404,
-                              &row, &scope))
+    if (!gouv_object_or_reply(ctx, k->kind, "id", one_id, ACTION_PROJET_READ, k->what_404, &row,
+                              &scope))
         return;
-    gouv_send_object(req, res, &row);
+    gouv_send_object(ctx, &row);
     projet_row_release(&row);
 }
 
-void gouv_handle_update(struct request_ctx *ctx, const struct _u_request *req,
-                        struct _u_response *res, const struct gouv_kind *k)
+void gouv_handle_update(struct request_ctx *ctx, const struct gouv_kind *k)
 {
     struct projet_row row;
     struct territoire_scope scope;
     char etag[24];
     json_t *patch = NULL, *merged = NULL;
-    if (!gouv_object_or_reply(ctx, req, res, k->kind, "id", one_id, ACTION_PROJET_WRITE,
-                              k->what_404, &row, &scope))
+    if (!gouv_object_or_reply(ctx, k->kind, "id", one_id, ACTION_PROJET_WRITE, k->what_404, &row,
+                              &scope))
         return;
-    if (!gouv_if_match_or_reply(ctx, req, res, &row, etag) ||
-        !json_body_read_or_reply(ctx, req, res, &patch))
+    if (!gouv_if_match_or_reply(ctx, &row, etag) || !json_body_read_or_reply(ctx, &patch))
         goto out;
     merged = gouv_merge_patch(row.json, k->editable, patch);
     if (!merged) {
@@ -253,10 +244,10 @@ void gouv_handle_update(struct request_ctx *ctx, const struct _u_request *req,
         snprintf(what, sizeof what, "%s representation unreadable", projet_objet_type(k->kind));
         die_bug(what);
     }
-    if (k->valid(ctx, req, res, merged, &row, &scope)) {
+    if (k->valid(ctx, merged, &row, &scope)) {
         char *text = gouv_dump(merged);
-        gouv_mutate_and_reply(ctx, req, res, k->kind, GOUV_MODIFIER, row.id, etag, k->update,
-                              k->check, text, &scope, k->what_409_update, NULL);
+        gouv_mutate_and_reply(ctx, k->kind, GOUV_MODIFIER, row.id, etag, k->update, k->check, text,
+                              &scope, k->what_409_update, NULL);
         free(text);
     }
 out:
@@ -265,48 +256,44 @@ out:
     projet_row_release(&row);
 }
 
-void gouv_handle_delete(struct request_ctx *ctx, const struct _u_request *req,
-                        struct _u_response *res, const struct gouv_kind *k)
+void gouv_handle_delete(struct request_ctx *ctx, const struct gouv_kind *k)
 {
     struct projet_row row;
     struct territoire_scope scope;
     char etag[24];
-    if (!gouv_object_or_reply(ctx, req, res, k->kind, "id", one_id, ACTION_PROJET_WRITE,
-                              k->what_404, &row, &scope))
+    if (!gouv_object_or_reply(ctx, k->kind, "id", one_id, ACTION_PROJET_WRITE, k->what_404, &row,
+                              &scope))
         return;
-    if (gouv_if_match_or_reply(ctx, req, res, &row, etag))
-        gouv_mutate_and_reply(ctx, req, res, k->kind, GOUV_SUPPRIMER, row.id, etag, NULL, NULL,
-                              NULL, &scope, "", NULL);
+    if (gouv_if_match_or_reply(ctx, &row, etag))
+        gouv_mutate_and_reply(ctx, k->kind, GOUV_SUPPRIMER, row.id, etag, NULL, NULL, NULL, &scope,
+                              "", NULL);
     projet_row_release(&row);
 }
 
-void gouv_handle_list_children(struct request_ctx *ctx, const struct _u_request *req,
-                               struct _u_response *res, const struct gouv_kind *parent,
+void gouv_handle_list_children(struct request_ctx *ctx, const struct gouv_kind *parent,
                                enum projet_objet child)
 {
     struct projet_row row;
     struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, req, res, parent->kind, "id", parent_list, ACTION_PROJET_READ,
+    if (!gouv_object_or_reply(ctx, parent->kind, "id", parent_list, ACTION_PROJET_READ,
                               parent->what_404, &row, &scope))
         return;
-    gouv_send_children(ctx, req, res, parent_list, child, row.id);
+    gouv_send_children(ctx, parent_list, child, row.id);
     projet_row_release(&row);
 }
 
-void gouv_handle_create_child(struct request_ctx *ctx, const struct _u_request *req,
-                              struct _u_response *res, const struct gouv_kind *parent,
+void gouv_handle_create_child(struct request_ctx *ctx, const struct gouv_kind *parent,
                               const struct gouv_kind *child)
 {
     struct projet_row row;
     struct territoire_scope scope;
     json_t *body = NULL;
-    if (!gouv_object_or_reply(ctx, req, res, parent->kind, "id", one_id, ACTION_PROJET_WRITE,
+    if (!gouv_object_or_reply(ctx, parent->kind, "id", one_id, ACTION_PROJET_WRITE,
                               parent->what_404, &row, &scope))
         return;
-    if (json_body_read_or_reply(ctx, req, res, &body) &&
-        child->valid(ctx, req, res, body, &row, &scope)) {
+    if (json_body_read_or_reply(ctx, &body) && child->valid(ctx, body, &row, &scope)) {
         char *text = gouv_dump(body);
-        gouv_mutate_and_reply(ctx, req, res, child->kind, GOUV_CREER, row.id, NULL, child->insert,
+        gouv_mutate_and_reply(ctx, child->kind, GOUV_CREER, row.id, NULL, child->insert,
                               child->check, text, &scope, child->what_409_insert,
                               child->location_prefix);
         free(text);
@@ -355,8 +342,7 @@ void gouv_uuid_lower(const char *uuid, char out[37])
     out[i] = '\0';
 }
 
-bool gouv_organisations_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                 struct _u_response *res, const json_t *ids, json_t **found)
+bool gouv_organisations_or_reply(struct request_ctx *ctx, const json_t *ids, json_t **found)
 {
     char *ids_json = gouv_dump(ids);
     char *text = NULL;
@@ -371,7 +357,7 @@ bool gouv_organisations_or_reply(struct request_ctx *ctx, const struct _u_reques
     }
     free(text);
     if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
         return false;
     }
     return true;

@@ -21,19 +21,16 @@
  * (owned: projet_row_release) and *scope are filled. false: an answer was
  * sent (400 parametre-invalide, 404 ressource-introuvable with what_404 —
  * also outside the perimeter —, 403, 503/500) and *row holds nothing. */
-bool gouv_object_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                          struct _u_response *res, enum projet_objet kind, const char *param,
+bool gouv_object_or_reply(struct request_ctx *ctx, enum projet_objet kind, const char *param,
                           const char *const *known, enum action action, const char *what_404,
                           struct projet_row *row, struct territoire_scope *scope);
 
 /* GET of one object: 200 (or 304) with its ETag. */
-void gouv_send_object(const struct _u_request *req, struct _u_response *res,
-                      const struct projet_row *row);
+void gouv_send_object(struct request_ctx *ctx, const struct projet_row *row);
 
 /* A children list: `limite` and `curseur` from the query (`known` lists every
  * accepted parameter), then one keyset page of kind under parent. */
-void gouv_send_children(struct request_ctx *ctx, const struct _u_request *req,
-                        struct _u_response *res, const char *const *known, enum projet_objet kind,
+void gouv_send_children(struct request_ctx *ctx, const char *const *known, enum projet_objet kind,
                         const char *parent);
 
 /* Writes `body_json` as a creation under `parent` (or as the new content of
@@ -62,8 +59,7 @@ typedef enum db_result (*gouv_check_fn)(struct db_tx *tx, const char *id_pvd, co
  * violation; 404 when the object vanished; 503/500 on database failures.
  * The journal row is "<ressource_type>.creer|modifier|supprimer" with
  * before/after and the territoire's scope. */
-void gouv_mutate_and_reply(struct request_ctx *ctx, const struct _u_request *req,
-                           struct _u_response *res, enum projet_objet kind, enum gouv_op op,
+void gouv_mutate_and_reply(struct request_ctx *ctx, enum projet_objet kind, enum gouv_op op,
                            const char *key, const char *etag, gouv_write_fn write,
                            gouv_check_fn check, const char *body_json,
                            struct territoire_scope *scope, const char *what_409,
@@ -73,8 +69,7 @@ void gouv_mutate_and_reply(struct request_ctx *ctx, const struct _u_request *req
  * written. `object` is the parent on a creation, the object itself on an
  * update; `scope` its territoire's (the validator may fill it anew). false:
  * an answer was sent (400 / 422 / 503). */
-typedef bool (*gouv_valid_fn)(struct request_ctx *ctx, const struct _u_request *req,
-                              struct _u_response *res, const json_t *body,
+typedef bool (*gouv_valid_fn)(struct request_ctx *ctx, const json_t *body,
                               const struct projet_row *object, struct territoire_scope *scope);
 
 /* What the generic object handlers below need to know of one kind. All
@@ -94,43 +89,37 @@ struct gouv_kind {
 
 /* GET /…/{id}: projet.lire on the object's territoire, then 200 (or 304)
  * with its ETag. */
-void gouv_handle_get(struct request_ctx *ctx, const struct _u_request *req, struct _u_response *res,
-                     const struct gouv_kind *k);
+void gouv_handle_get(struct request_ctx *ctx, const struct gouv_kind *k);
 
 /* PATCH /…/{id}: projet.ecrire, If-Match, JSON Merge Patch of the body onto
  * k->editable, k->valid on the result, then k->update (200 + ETag). */
-void gouv_handle_update(struct request_ctx *ctx, const struct _u_request *req,
-                        struct _u_response *res, const struct gouv_kind *k);
+void gouv_handle_update(struct request_ctx *ctx, const struct gouv_kind *k);
 
 /* DELETE /…/{id}: projet.ecrire, If-Match, deletion (204; 422 R9). */
-void gouv_handle_delete(struct request_ctx *ctx, const struct _u_request *req,
-                        struct _u_response *res, const struct gouv_kind *k);
+void gouv_handle_delete(struct request_ctx *ctx, const struct gouv_kind *k);
 
 /* GET /…/{id}/<children>: projet.lire on the parent (kind parent), then one
  * page of the children of kind `child`. */
-void gouv_handle_list_children(struct request_ctx *ctx, const struct _u_request *req,
-                               struct _u_response *res, const struct gouv_kind *parent,
+void gouv_handle_list_children(struct request_ctx *ctx, const struct gouv_kind *parent,
                                enum projet_objet child);
 
 /* POST /…/{id}/<children>: projet.ecrire on the parent, child->valid on the
  * body (object = the parent), then child->insert under the parent (201). */
-void gouv_handle_create_child(struct request_ctx *ctx, const struct _u_request *req,
-                              struct _u_response *res, const struct gouv_kind *parent,
+void gouv_handle_create_child(struct request_ctx *ctx, const struct gouv_kind *parent,
                               const struct gouv_kind *child);
 
 /* Defines the route handler `name` (handlers.h) as a call of one of the
  * generic handlers above: GOUV_HANDLER(handle_get_axe, gouv_handle_get,
  * &axe_kind). */
 #define GOUV_HANDLER(name, generic, ...)                                                           \
-    void name(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx)      \
+    void name(struct request_ctx *ctx)                                                             \
     {                                                                                              \
-        generic(ctx, req, res, __VA_ARGS__);                                                       \
+        generic(ctx, __VA_ARGS__);                                                                 \
     }
 
 /* If-Match against the object's current ETag (428 / 412 sent when false);
  * *etag receives the ETag. */
-bool gouv_if_match_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                            struct _u_response *res, const struct projet_row *row, char etag[24]);
+bool gouv_if_match_or_reply(struct request_ctx *ctx, const struct projet_row *row, char etag[24]);
 
 /* JSON Merge Patch of `patch` onto the members `editable` (NULL-terminated)
  * of the representation `current_json`: a new object (caller owns it) holding
@@ -144,8 +133,7 @@ json_t *gouv_merge_patch(const char *current_json, const char *const *editable,
 /* Which organisations named in `ids` (a JSON array of UUID strings; other
  * items ignored) exist: *found receives a new object (caller owns it)
  * {lower-case uuid: siren or null}. false: 503/500 was sent. */
-bool gouv_organisations_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                 struct _u_response *res, const json_t *ids, json_t **found);
+bool gouv_organisations_or_reply(struct request_ctx *ctx, const json_t *ids, json_t **found);
 
 /* The lower-case form of a UUID (out: 37 bytes). */
 void gouv_uuid_lower(const char *uuid, char out[37]);

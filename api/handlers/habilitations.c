@@ -101,8 +101,7 @@ static enum db_result grant_unit(struct db_tx *tx, void *ctx, struct db_error *e
     return habilitation_insert(tx, w->h, w->scope, &w->created, err);
 }
 
-void handle_create_habilitation(const struct _u_request *req, struct _u_response *res,
-                                struct request_ctx *ctx)
+void handle_create_habilitation(struct request_ctx *ctx)
 {
     json_t *body = NULL;
     struct habilitation_body in;
@@ -110,15 +109,15 @@ void handle_create_habilitation(const struct _u_request *req, struct _u_response
     struct referentiel_snapshot *snap = NULL;
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
-    if (!json_body_read_or_reply(ctx, req, res, &body))
+    if (!json_body_read_or_reply(ctx, &body))
         return;
     json_spec_apply(body, habilitation_fields, &in, "", &errs);
     habilitation_read_perimeter(in.perimetre, &perimeter, &errs);
-    if (!body_errors_or_reply(ctx, req, res, &errs))
+    if (!body_errors_or_reply(ctx, &errs))
         goto out;
     snap = referentiel_store_acquire(ctx->app->referentiel);
     if (snap == NULL) {
-        respond_unavailable(ctx, req, res, "Référentiel des communes non chargé.");
+        respond_unavailable(ctx, "Référentiel des communes non chargé.");
         goto out;
     }
     enum role role = (enum role)in.role;
@@ -129,7 +128,7 @@ void handle_create_habilitation(const struct _u_request *req, struct _u_response
         field_errors_add(&errs, "/valide_au", NULL, "dates-incoherentes",
                          "« valide_au » doit être postérieure ou égale à « valide_du ».");
     if (errs.count > 0) {
-        respond_problem_fields(ctx, req, res, PROBLEM_REGLE_NON_RESPECTEE,
+        respond_problem_fields(ctx, PROBLEM_REGLE_NON_RESPECTEE,
                                "L'habilitation ne respecte pas les règles du programme.", &errs);
         goto out;
     }
@@ -138,7 +137,7 @@ void handle_create_habilitation(const struct _u_request *req, struct _u_response
     struct authz_target target = target_of(&touched, role);
     if (authz_decide(&ctx->principal->authz, ACTION_HABILITATION_GRANT, &target) != AUTHZ_ALLOW) {
         bool national = role == ROLE_ANCT_NATIONAL || role == ROLE_LECTEUR_NATIONAL;
-        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+        respond_problem(ctx, PROBLEM_INTERDIT,
                         national && ctx->principal->authz.is_machine
                             ? "Un client machine n'accorde pas de rôle national (anct_national, "
                               "lecteur_national) : seule une personne de l'ANCT, authentifiée "
@@ -175,13 +174,13 @@ void handle_create_habilitation(const struct _u_request *req, struct _u_response
                                        grant_unit, &work, &err);
     if (r == DB_CONFLICT) {
         respond_problem(
-            ctx, req, res, PROBLEM_CONFLIT,
+            ctx, PROBLEM_CONFLIT,
             "Cette identité a déjà une habilitation non révoquée : révoquez-la d'abord.");
     } else if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
     } else {
-        http_set_location(res, "/api/v1/habilitations/", work.created.id);
-        respond_json_etag(res, 201, work.created.json);
+        http_set_location(ctx->res, "/api/v1/habilitations/", work.created.id);
+        respond_json_etag(ctx->res, 201, work.created.json);
     }
     habilitation_row_release(&work.created);
 out:
@@ -190,10 +189,9 @@ out:
 }
 
 /* Reads one habilitation and decides: false when a problem was sent. */
-static bool load_visible(const struct _u_request *req, struct _u_response *res,
-                         struct request_ctx *ctx, enum action action, struct habilitation_row *row)
+static bool load_visible(struct request_ctx *ctx, enum action action, struct habilitation_row *row)
 {
-    const char *id = query_id_or_reply(ctx, req, res, query_is_uuid, "Identifiant UUID attendu.");
+    const char *id = query_id_or_reply(ctx, query_is_uuid, "Identifiant UUID attendu.");
     if (id == NULL)
         return false;
     struct db_conn *conn = NULL;
@@ -203,8 +201,7 @@ static bool load_visible(const struct _u_request *req, struct _u_response *res,
         r = habilitation_get(conn, id, row, &err);
         db_pool_release(ctx->app->pool, conn);
     }
-    if (!respond_lookup_or_reply(ctx, req, res, r, &err,
-                                 "Aucune habilitation visible n'a cet identifiant."))
+    if (!respond_lookup_or_reply(ctx, r, &err, "Aucune habilitation visible n'a cet identifiant."))
         return false;
     struct referentiel_snapshot *snap = referentiel_store_acquire(ctx->app->referentiel);
     struct perimeter_scope touched;
@@ -227,24 +224,23 @@ static bool load_visible(const struct _u_request *req, struct _u_response *res,
     if (d == AUTHZ_ALLOW)
         return true;
     if (d == AUTHZ_HIDE)
-        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
+        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE,
                         "Aucune habilitation visible n'a cet identifiant.");
     else
-        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+        respond_problem(ctx, PROBLEM_INTERDIT,
                         "Votre rôle ne permet pas cette action sur cette habilitation.");
     habilitation_row_release(row);
     return false;
 }
 
-void handle_get_habilitation(const struct _u_request *req, struct _u_response *res,
-                             struct request_ctx *ctx)
+void handle_get_habilitation(struct request_ctx *ctx)
 {
     struct habilitation_row row;
-    if (!load_visible(req, res, ctx, ACTION_HABILITATION_READ, &row))
+    if (!load_visible(ctx, ACTION_HABILITATION_READ, &row))
         return;
     char etag[24];
     http_etag(row.json, strlen(row.json), etag);
-    respond_conditional_json(req, res, row.json, strlen(row.json), etag);
+    respond_conditional_json(ctx, row.json, strlen(row.json), etag);
     habilitation_row_release(&row);
 }
 
@@ -262,15 +258,14 @@ static enum db_result revoke_unit(struct db_tx *tx, void *ctx, struct db_error *
     return habilitation_revoke(tx, w->id, w->by, w->scope, &w->after, err);
 }
 
-void handle_revoke_habilitation(const struct _u_request *req, struct _u_response *res,
-                                struct request_ctx *ctx)
+void handle_revoke_habilitation(struct request_ctx *ctx)
 {
     struct habilitation_row row;
-    if (!load_visible(req, res, ctx, ACTION_HABILITATION_REVOKE, &row))
+    if (!load_visible(ctx, ACTION_HABILITATION_REVOKE, &row))
         return;
     char etag[24];
     http_etag(row.json, strlen(row.json), etag);
-    if (!if_match_or_reply(ctx, req, res, etag)) {
+    if (!if_match_or_reply(ctx, etag)) {
         habilitation_row_release(&row);
         return;
     }
@@ -295,21 +290,20 @@ void handle_revoke_habilitation(const struct _u_request *req, struct _u_response
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        revoke_unit, &work, &err);
     if (r == DB_CONFLICT)
-        respond_problem(ctx, req, res, PROBLEM_CONFLIT, "Cette habilitation est déjà révoquée.");
+        respond_problem(ctx, PROBLEM_CONFLIT, "Cette habilitation est déjà révoquée.");
     else if (r == DB_NOT_FOUND)
-        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
+        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE,
                         "Aucune habilitation visible n'a cet identifiant.");
     else if (r != DB_OK)
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
     else
-        respond_json_etag(res, 200, work.after.json);
+        respond_json_etag(ctx->res, 200, work.after.json);
     habilitation_row_release(&work.after);
     referentiel_snapshot_release(ctx->app->referentiel, snap);
     habilitation_row_release(&row);
 }
 
-void handle_list_habilitations(const struct _u_request *req, struct _u_response *res,
-                               struct request_ctx *ctx)
+void handle_list_habilitations(struct request_ctx *ctx)
 {
     static const char *const known[] = {"issuer", "subject", "role", "etat",
                                         "limite", "curseur", NULL};
@@ -317,33 +311,33 @@ void handle_list_habilitations(const struct _u_request *req, struct _u_response 
     size_t limit;
     char key[CURSOR_KEY_MAX + 1], canon[800];
     const char *after = NULL;
-    query_check_known(req, known, &errs);
-    query_limit(req, &limit, &errs);
-    const char *role = query_get(req, "role"), *etat = query_get(req, "etat");
+    query_check_known(ctx->req, known, &errs);
+    query_limit(ctx->req, &limit, &errs);
+    const char *role = query_get(ctx->req, "role"), *etat = query_get(ctx->req, "etat");
     enum role parsed;
     if (role && !role_parse(role, &parsed))
         field_errors_add(&errs, "/role", "role", "format-invalide", "Rôle inconnu.");
     if (etat && strcmp(etat, "active") != 0 && strcmp(etat, "revoquee") != 0)
         field_errors_add(&errs, "/etat", "etat", "format-invalide",
                          "« etat » vaut active ou revoquee.");
-    if (!query_errors_or_reply(ctx, req, res, &errs))
+    if (!query_errors_or_reply(ctx, &errs))
         return;
     const struct authz_principal *who = &ctx->principal->authz;
-    struct habilitation_filter f = {NULL, NULL, query_get(req, "issuer"), query_get(req, "subject"),
-                                    role, etat};
+    struct habilitation_filter f = {
+        NULL, NULL, query_get(ctx->req, "issuer"), query_get(ctx->req, "subject"), role, etat};
     if (who->role == ROLE_PREFECTURE_INSTRUCTEUR)
         f.visible_departements = &who->perimeter;
     else if (who->role == ROLE_PREFECTURE_REGION)
         f.visible_regions = &who->perimeter;
     else if (who->role != ROLE_ANCT_NATIONAL) {
-        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+        respond_problem(ctx, PROBLEM_INTERDIT,
                         "Votre rôle ne permet pas de lister les habilitations (voir /api/v1/moi).");
         return;
     }
     snprintf(canon, sizeof canon, "i=%s|s=%s|r=%s|e=%s", f.issuer ? f.issuer : "",
              f.subject ? f.subject : "", role ? role : "", etat ? etat : "");
     uint32_t fp = cursor_fingerprint(canon);
-    if (!query_cursor_or_reply(ctx, req, res, "habilitations", fp, key, &after))
+    if (!query_cursor_or_reply(ctx, "habilitations", fp, key, &after))
         return;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
@@ -356,9 +350,9 @@ void handle_list_habilitations(const struct _u_request *req, struct _u_response 
         db_pool_release(ctx->app->pool, conn);
     }
     if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
         return;
     }
-    respond_page(req, res, known, json, "habilitations", fp, last, more, total);
+    respond_page(ctx, known, json, "habilitations", fp, last, more, total);
     free(json);
 }

@@ -24,9 +24,9 @@ static json_t *perimeter_json(const struct perimeter *p)
         code_list(&p->territoires[0][0], sizeof p->territoires[0], p->territoire_count)));
 }
 
-void handle_get_moi(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx)
+void handle_get_moi(struct request_ctx *ctx)
 {
-    (void)req;
+    (void)ctx->req;
     const struct principal *p = ctx->principal;
     json_t *body = xjson(json_pack("{s:s, s:s}", "issuer", p->issuer, "subject", p->subject));
     if (p->has_habilitation) {
@@ -41,5 +41,5 @@ void handle_get_moi(const struct _u_request *req, struct _u_response *res, struc
         json_object_set_new(body, "habilitation_id", json_null());
     }
     json_object_set_new(body, "administrateur_initial", json_boolean(p->bootstrap));
-    respond_json_new(res, 200, body);
+    respond_json_new(ctx->res, 200, body);
 }

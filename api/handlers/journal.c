@@ -57,22 +57,21 @@ static void check_instant(const struct _u_request *req, const char *name, struct
     }
 }
 
-void handle_list_journal(const struct _u_request *req, struct _u_response *res,
-                         struct request_ctx *ctx)
+void handle_list_journal(struct request_ctx *ctx)
 {
     static const char *const known[] = {"ressource_type", "ressource_id", "acteur", "du", "au",
                                         "limite",         "curseur",      NULL};
     FIELD_ERRORS(errs);
     size_t limit;
-    query_check_known(req, known, &errs);
-    query_limit(req, &limit, &errs);
-    check_instant(req, "du", &errs);
-    check_instant(req, "au", &errs);
-    if (!query_errors_or_reply(ctx, req, res, &errs))
+    query_check_known(ctx->req, known, &errs);
+    query_limit(ctx->req, &limit, &errs);
+    check_instant(ctx->req, "du", &errs);
+    check_instant(ctx->req, "au", &errs);
+    if (!query_errors_or_reply(ctx, &errs))
         return;
-    struct journal_filter f = {query_get(req, "ressource_type"), query_get(req, "ressource_id"),
-                               query_get(req, "acteur"), query_get(req, "du"),
-                               query_get(req, "au")};
+    struct journal_filter f = {query_get(ctx->req, "ressource_type"),
+                               query_get(ctx->req, "ressource_id"), query_get(ctx->req, "acteur"),
+                               query_get(ctx->req, "du"), query_get(ctx->req, "au")};
     const struct authz_principal *who = &ctx->principal->authz;
     struct journal_visibility v = {false, false, NULL, NULL, NULL, NULL};
     switch (who->role) {
@@ -104,13 +103,13 @@ void handle_list_journal(const struct _u_request *req, struct _u_response *res,
              f.ressource_type ? f.ressource_type : "", f.ressource_id ? f.ressource_id : "",
              f.acteur ? f.acteur : "", f.du ? f.du : "", f.au ? f.au : "");
     uint32_t fp = cursor_fingerprint(canon);
-    const char *before = NULL, *text = query_get(req, "curseur");
+    const char *before = NULL, *text = query_get(ctx->req, "curseur");
     if (text) {
         if (!cursor_decode(text, "journal", fp, key) || strspn(key, "0123456789") != strlen(key)) {
             FIELD_ERRORS(cerrs);
             field_errors_add(&cerrs, "/curseur", "curseur", "curseur-invalide",
                              "Curseur inconnu, altéré ou émis pour d'autres filtres.");
-            respond_problem_fields(ctx, req, res, PROBLEM_CURSEUR_INVALIDE,
+            respond_problem_fields(ctx, PROBLEM_CURSEUR_INVALIDE,
                                    "Le curseur de pagination n'est pas valide pour cette liste.",
                                    &cerrs);
             return;
@@ -128,9 +127,9 @@ void handle_list_journal(const struct _u_request *req, struct _u_response *res,
         db_pool_release(ctx->app->pool, conn);
     }
     if (r != DB_OK) {
-        respond_unavailable(ctx, req, res, "Base de données indisponible.");
+        respond_unavailable(ctx, "Base de données indisponible.");
         return;
     }
-    respond_page(req, res, known, json, "journal", fp, last, more, total);
+    respond_page(ctx, known, json, "journal", fp, last, more, total);
     free(json);
 }

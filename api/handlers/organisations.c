@@ -174,15 +174,14 @@ static bool resolve_referentiel(const struct referentiel *ref, int nature, const
     return true;
 }
 
-void handle_create_organisation(const struct _u_request *req, struct _u_response *res,
-                                struct request_ctx *ctx)
+void handle_create_organisation(struct request_ctx *ctx)
 {
     json_t *body = NULL;
     struct organisation_body in;
     struct referentiel_snapshot *snap = NULL;
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
-    if (!json_body_read_or_reply(ctx, req, res, &body))
+    if (!json_body_read_or_reply(ctx, &body))
         return;
     json_spec_apply(body, organisation_fields, &in, "", &errs);
     if (errs.count == 0 && !in.siren && in.nature != NATURE_ETAT)
@@ -192,12 +191,12 @@ void handle_create_organisation(const struct _u_request *req, struct _u_response
         field_errors_add(&errs, "/nom", NULL, "champ-requis",
                          "Le nom est obligatoire (il vient du référentiel pour une commune ou un "
                          "EPCI).");
-    if (!body_errors_or_reply(ctx, req, res, &errs))
+    if (!body_errors_or_reply(ctx, &errs))
         goto out;
     const struct authz_principal *who = &ctx->principal->authz;
     /* A role that creates nothing, even where nobody acts, is told so first. */
     if (authz_decide(who, ACTION_ORGANISATION_CREATE, NULL) != AUTHZ_ALLOW) {
-        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+        respond_problem(ctx, PROBLEM_INTERDIT,
                         "Votre rôle ne permet pas d'enregistrer une organisation.");
         goto out;
     }
@@ -213,18 +212,18 @@ void handle_create_organisation(const struct _u_request *req, struct _u_response
         (in.nature == NATURE_COMMUNE || in.nature == NATURE_EPCI)) {
         snap = referentiel_store_acquire(ctx->app->referentiel);
         if (snap == NULL) {
-            respond_unavailable(ctx, req, res, "Référentiel des communes non chargé.");
+            respond_unavailable(ctx, "Référentiel des communes non chargé.");
             goto out;
         }
         resolve_referentiel(&snap->ref, in.nature, in.siren, &o, dep, reg, &violations);
     }
-    if (!programme_rules_hold_or_reply(ctx, req, res, &violations))
+    if (!programme_rules_hold_or_reply(ctx, &violations))
         goto out;
     struct new_scope scope;
     new_scope_of(snap ? &snap->ref : NULL, in.nature, in.siren, &o, &scope);
     struct authz_target target = new_scope_target(&scope);
     if (authz_decide(who, ACTION_ORGANISATION_CREATE, &target) != AUTHZ_ALLOW) {
-        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+        respond_problem(ctx, PROBLEM_INTERDIT,
                         "Cette organisation agit hors de votre périmètre (départements, régions, "
                         "SIREN) : seuls l'ANCT, les préfectures de son territoire et ses propres "
                         "utilisateurs l'enregistrent.");
@@ -243,14 +242,14 @@ void handle_create_organisation(const struct _u_request *req, struct _u_response
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        create_unit, &work, &err);
     if (r == DB_CONFLICT) {
-        respond_problem(ctx, req, res, PROBLEM_CONFLIT,
+        respond_problem(ctx, PROBLEM_CONFLIT,
                         "Une organisation porte déjà ce SIREN : retrouvez-la par "
                         "GET /api/v1/organisations?siren=….");
     } else if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
     } else {
-        http_set_location(res, "/api/v1/organisations/", work.created.id);
-        respond_json_etag(res, 201, work.created.json);
+        http_set_location(ctx->res, "/api/v1/organisations/", work.created.id);
+        respond_json_etag(ctx->res, 201, work.created.json);
     }
     organisation_row_release(&work.created);
 out:
@@ -259,10 +258,9 @@ out:
 }
 
 /* Reads one organisation by the path id; false when a problem was sent. */
-static bool load_organisation(const struct _u_request *req, struct _u_response *res,
-                              struct request_ctx *ctx, struct organisation_row *row)
+static bool load_organisation(struct request_ctx *ctx, struct organisation_row *row)
 {
-    const char *id = query_id_or_reply(ctx, req, res, query_is_uuid, "Identifiant UUID attendu.");
+    const char *id = query_id_or_reply(ctx, query_is_uuid, "Identifiant UUID attendu.");
     if (id == NULL)
         return false;
     struct db_conn *conn = NULL;
@@ -272,19 +270,17 @@ static bool load_organisation(const struct _u_request *req, struct _u_response *
         r = organisation_get(conn, id, row, &err);
         db_pool_release(ctx->app->pool, conn);
     }
-    return respond_lookup_or_reply(ctx, req, res, r, &err,
-                                   "Aucune organisation n'a cet identifiant.");
+    return respond_lookup_or_reply(ctx, r, &err, "Aucune organisation n'a cet identifiant.");
 }
 
-void handle_get_organisation(const struct _u_request *req, struct _u_response *res,
-                             struct request_ctx *ctx)
+void handle_get_organisation(struct request_ctx *ctx)
 {
     struct organisation_row row;
-    if (!load_organisation(req, res, ctx, &row))
+    if (!load_organisation(ctx, &row))
         return;
     char etag[24];
     http_etag(row.json, strlen(row.json), etag);
-    respond_conditional_json(req, res, row.json, strlen(row.json), etag);
+    respond_conditional_json(ctx, row.json, strlen(row.json), etag);
     organisation_row_release(&row);
 }
 
@@ -350,23 +346,22 @@ static enum db_result rename_unit(struct db_tx *tx, void *ctx, struct db_error *
     return r;
 }
 
-void handle_patch_organisation(const struct _u_request *req, struct _u_response *res,
-                               struct request_ctx *ctx)
+void handle_patch_organisation(struct request_ctx *ctx)
 {
     struct organisation_row row;
     json_t *body = NULL;
-    if (!load_organisation(req, res, ctx, &row))
+    if (!load_organisation(ctx, &row))
         return;
     char etag[24];
     http_etag(row.json, strlen(row.json), etag);
-    if (!if_match_or_reply(ctx, req, res, etag))
+    if (!if_match_or_reply(ctx, etag))
         goto out;
-    if (!json_body_read_or_reply(ctx, req, res, &body))
+    if (!json_body_read_or_reply(ctx, &body))
         goto out;
     struct rename_body in = {NULL};
     FIELD_ERRORS(errs);
     json_spec_apply(body, rename_fields, &in, "", &errs);
-    if (!body_errors_or_reply(ctx, req, res, &errs))
+    if (!body_errors_or_reply(ctx, &errs))
         goto out;
     struct rename_work work;
     memset(&work, 0, sizeof work);
@@ -379,7 +374,7 @@ void handle_patch_organisation(const struct _u_request *req, struct _u_response 
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        rename_unit, &work, &err);
     if (work.outcome == RENAME_FORBIDDEN) {
-        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+        respond_problem(ctx, PROBLEM_INTERDIT,
                         work.acts_nowhere
                             ? "Cette organisation n'agit encore dans aucun territoire (ni commune, "
                               "ni EPCI, ni convention, ni comité) : seule l'ANCT la modifie."
@@ -393,17 +388,17 @@ void handle_patch_organisation(const struct _u_request *req, struct _u_response 
         rule_report_add(&violations, "R42", "nom-du-referentiel", "/nom",
                         "Le nom d'une commune ou d'un EPCI est celui du référentiel : il ne se "
                         "modifie pas.");
-        programme_respond_violations(ctx, req, res, &violations);
+        programme_respond_violations(ctx, &violations);
     } else if (r == DB_CONFLICT) {
-        respond_problem(ctx, req, res, PROBLEM_PRECONDITION_ECHOUEE,
+        respond_problem(ctx, PROBLEM_PRECONDITION_ECHOUEE,
                         "L'organisation a été modifiée entre-temps : relisez-la.");
     } else if (r == DB_NOT_FOUND) {
-        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
+        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE,
                         "Aucune organisation n'a cet identifiant.");
     } else if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
     } else {
-        respond_json_etag(res, 200, work.after.json);
+        respond_json_etag(ctx->res, 200, work.after.json);
     }
     organisation_row_release(&work.after);
 out:
@@ -419,8 +414,7 @@ static bool nature_is_valid(const char *s)
     return false;
 }
 
-void handle_list_organisations(const struct _u_request *req, struct _u_response *res,
-                               struct request_ctx *ctx)
+void handle_list_organisations(struct request_ctx *ctx)
 {
     static const char *const known[] = {"siren",  "nature",  "departement",
                                         "limite", "curseur", NULL};
@@ -429,22 +423,21 @@ void handle_list_organisations(const struct _u_request *req, struct _u_response 
     char key[CURSOR_KEY_MAX + 1], canon[200];
     const char *after = NULL;
     struct organisation_filter f = {NULL, NULL, NULL};
-    query_check_known(req, known, &errs);
-    query_limit(req, &limit, &errs);
-    query_code(req, "siren", siren_format_is_valid, "un SIREN de 9 chiffres", &f.siren, &errs);
-    query_code(req, "nature", nature_is_valid,
+    query_check_known(ctx->req, known, &errs);
+    query_limit(ctx->req, &limit, &errs);
+    query_code(ctx->req, "siren", siren_format_is_valid, "un SIREN de 9 chiffres", &f.siren, &errs);
+    query_code(ctx->req, "nature", nature_is_valid,
                "commune, epci, petr, departement, region, etat, operateur, bailleur, "
                "association, entreprise ou autre",
                &f.nature, &errs);
-    query_code(req, "departement", departement_code_is_valid,
+    query_code(ctx->req, "departement", departement_code_is_valid,
                "un code de département (01, 2A, 974…)", &f.departement, &errs);
-    if (!query_errors_or_reply(ctx, req, res, &errs))
+    if (!query_errors_or_reply(ctx, &errs))
         return;
     snprintf(canon, sizeof canon, "s=%s|n=%s|d=%s", f.siren ? f.siren : "",
              f.nature ? f.nature : "", f.departement ? f.departement : "");
     uint32_t fp = cursor_fingerprint(canon);
-    if (!query_keyed_cursor_or_reply(ctx, req, res, "organisations", fp, query_is_uuid, key,
-                                     &after))
+    if (!query_keyed_cursor_or_reply(ctx, "organisations", fp, query_is_uuid, key, &after))
         return;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
@@ -457,9 +450,9 @@ void handle_list_organisations(const struct _u_request *req, struct _u_response 
         db_pool_release(ctx->app->pool, conn);
     }
     if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
         return;
     }
-    respond_page(req, res, known, json, "organisations", fp, last, more, total);
+    respond_page(ctx, known, json, "organisations", fp, last, more, total);
     free(json);
 }

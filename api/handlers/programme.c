@@ -27,37 +27,34 @@ enum authz_decision programme_decide(const struct request_ctx *ctx, enum action 
     return authz_decide(&ctx->principal->authz, action, &target);
 }
 
-bool programme_decide_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                               struct _u_response *res, enum action action,
+bool programme_decide_or_reply(struct request_ctx *ctx, enum action action,
                                struct territoire_scope *scope, const char *what_404)
 {
     switch (programme_decide(ctx, action, scope)) {
     case AUTHZ_ALLOW:
         return true;
     case AUTHZ_HIDE:
-        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE, what_404);
+        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, what_404);
         return false;
     case AUTHZ_FORBID:
         break;
     }
-    respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+    respond_problem(ctx, PROBLEM_INTERDIT,
                     "Votre habilitation ne permet pas cette action sur ce territoire.");
     return false;
 }
 
-bool programme_territoire_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                   struct _u_response *res, enum action action, const char *id_pvd,
+bool programme_territoire_or_reply(struct request_ctx *ctx, enum action action, const char *id_pvd,
                                    const char *what_404, struct territoire_scope *scope)
 {
     struct db_error err = {{0}, {0}};
     enum db_result r = territoire_scope_load_pooled(ctx->app->pool, id_pvd, scope, &err);
-    if (!respond_lookup_or_reply(ctx, req, res, r, &err, what_404))
+    if (!respond_lookup_or_reply(ctx, r, &err, what_404))
         return false;
-    return programme_decide_or_reply(ctx, req, res, action, scope, what_404);
+    return programme_decide_or_reply(ctx, action, scope, what_404);
 }
 
-void programme_respond_violations(struct request_ctx *ctx, const struct _u_request *req,
-                                  struct _u_response *res, const struct rule_report *violations)
+void programme_respond_violations(struct request_ctx *ctx, const struct rule_report *violations)
 {
     FIELD_ERRORS(errs);
     const char *regle = NULL;
@@ -71,15 +68,14 @@ void programme_respond_violations(struct request_ctx *ctx, const struct _u_reque
         field_errors_add(&errs, v->pointer, NULL, v->code, "%s", v->message);
     }
     errs.dropped += violations->dropped;
-    respond_problem_rule(ctx, req, res, PROBLEM_REGLE_NON_RESPECTEE, regle, detail, &errs);
+    respond_problem_rule(ctx, PROBLEM_REGLE_NON_RESPECTEE, regle, detail, &errs);
 }
 
-bool programme_rules_hold_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                   struct _u_response *res, const struct rule_report *violations)
+bool programme_rules_hold_or_reply(struct request_ctx *ctx, const struct rule_report *violations)
 {
     if (!rule_report_any(violations))
         return true;
-    programme_respond_violations(ctx, req, res, violations);
+    programme_respond_violations(ctx, violations);
     return false;
 }
 

@@ -24,13 +24,11 @@ void programme_today(struct date *out);
  * ressource-introuvable when there is no such territoire or the decision is
  * HIDE (`what_404` is its French detail, e.g. "Aucun territoire n'a cet
  * identifiant."), 403 interdit when FORBID, 503/500 on a database failure. */
-bool programme_territoire_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                   struct _u_response *res, enum action action, const char *id_pvd,
+bool programme_territoire_or_reply(struct request_ctx *ctx, enum action action, const char *id_pvd,
                                    const char *what_404, struct territoire_scope *scope);
 
 /* Decides `action` on an already loaded scope; same answers as above. */
-bool programme_decide_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                               struct _u_response *res, enum action action,
+bool programme_decide_or_reply(struct request_ctx *ctx, enum action action,
                                struct territoire_scope *scope, const char *what_404);
 
 /* The caller's decision without answering (e.g. to pick readable items). */
@@ -40,13 +38,11 @@ enum authz_decision programme_decide(const struct request_ctx *ctx, enum action 
 /* 422 regle-non-respectee: `regle` is the first violation's rule number (when
  * it has one), `erreurs` one item per violation (pointeur, code, message); the
  * detail is the first violation's message. violations must hold ≥ 1 item. */
-void programme_respond_violations(struct request_ctx *ctx, const struct _u_request *req,
-                                  struct _u_response *res, const struct rule_report *violations);
+void programme_respond_violations(struct request_ctx *ctx, const struct rule_report *violations);
 
 /* false, with the 422 above, when violations holds any item; true
  * otherwise (the rules hold). */
-bool programme_rules_hold_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                   struct _u_response *res, const struct rule_report *violations);
+bool programme_rules_hold_or_reply(struct request_ctx *ctx, const struct rule_report *violations);
 
 /* `avertissements`: a new JSON array (caller owns it) of
  * {"regle", "code", "message", "pointeur"} objects, one per warning; [] when

@@ -24,21 +24,19 @@ static size_t utf8_chars(const char *s)
     return n;
 }
 
-static struct referentiel_snapshot *
-snapshot_or_reply(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx)
+static struct referentiel_snapshot *snapshot_or_reply(struct request_ctx *ctx)
 {
     struct referentiel_snapshot *snap = referentiel_store_acquire(ctx->app->referentiel);
     if (snap == NULL)
-        respond_unavailable(ctx, req, res, "Référentiel des communes non chargé.");
+        respond_unavailable(ctx, "Référentiel des communes non chargé.");
     return snap;
 }
 
-static bool params_or_reply(const struct _u_request *req, struct _u_response *res,
-                            struct request_ctx *ctx, struct field_errors *errs)
+static bool params_or_reply(struct request_ctx *ctx, struct field_errors *errs)
 {
     if (errs->count == 0)
         return true;
-    respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE,
+    respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE,
                            errs->count == 1 ? "Un paramètre est invalide."
                                             : "Plusieurs paramètres sont invalides.",
                            errs);
@@ -97,46 +95,43 @@ static void send_all(struct _u_response *res, const struct rendered *rendered, c
     collection_release(&c);
 }
 
-void handle_list_regions(const struct _u_request *req, struct _u_response *res,
-                         struct request_ctx *ctx)
+void handle_list_regions(struct request_ctx *ctx)
 {
     static const char *const known[] = {NULL};
     FIELD_ERRORS(errs);
-    query_check_known(req, known, &errs);
-    if (!params_or_reply(req, res, ctx, &errs))
+    query_check_known(ctx->req, known, &errs);
+    if (!params_or_reply(ctx, &errs))
         return;
-    struct referentiel_snapshot *snap = snapshot_or_reply(req, res, ctx);
+    struct referentiel_snapshot *snap = snapshot_or_reply(ctx);
     if (snap == NULL)
         return;
-    send_all(res, snap->region, NULL, snap->ref.region_count);
+    send_all(ctx->res, snap->region, NULL, snap->ref.region_count);
     referentiel_snapshot_release(ctx->app->referentiel, snap);
 }
 
-void handle_list_departements(const struct _u_request *req, struct _u_response *res,
-                              struct request_ctx *ctx)
+void handle_list_departements(struct request_ctx *ctx)
 {
     static const char *const known[] = {"region", NULL};
     FIELD_ERRORS(errs);
     const char *region;
-    query_check_known(req, known, &errs);
-    query_code(req, "region", is_region_code, "un code de région (2 ou 3 chiffres)", &region,
+    query_check_known(ctx->req, known, &errs);
+    query_code(ctx->req, "region", is_region_code, "un code de région (2 ou 3 chiffres)", &region,
                &errs);
-    if (!params_or_reply(req, res, ctx, &errs))
+    if (!params_or_reply(ctx, &errs))
         return;
-    struct referentiel_snapshot *snap = snapshot_or_reply(req, res, ctx);
+    struct referentiel_snapshot *snap = snapshot_or_reply(ctx);
     if (snap == NULL)
         return;
     const struct referentiel *ref = &snap->ref;
     bool *keep = xcalloc(ref->departement_count, sizeof *keep);
     for (size_t i = 0; i < ref->departement_count; i++)
         keep[i] = region == NULL || strcmp(ref->departements[i].code_region, region) == 0;
-    send_all(res, snap->departement, keep, ref->departement_count);
+    send_all(ctx->res, snap->departement, keep, ref->departement_count);
     free(keep);
     referentiel_snapshot_release(ctx->app->referentiel, snap);
 }
 
-void handle_list_communes(const struct _u_request *req, struct _u_response *res,
-                          struct request_ctx *ctx)
+void handle_list_communes(struct request_ctx *ctx)
 {
     static const char *const known[] = {"departement",    "region",         "epci",
                                         "population_min", "population_max", "q",
@@ -147,16 +142,17 @@ void handle_list_communes(const struct _u_request *req, struct _u_response *res,
     char q_plie[Q_MAX_BYTES + 1], key[CURSOR_KEY_MAX + 1], canon[256];
     const char *after;
 
-    query_check_known(req, known, &errs);
-    query_limit(req, &limit, &errs);
-    query_code(req, "departement", is_departement_code, "un code de département (01, 2A, 974…)",
-               &f.departement, &errs);
-    query_code(req, "region", is_region_code, "un code de région (2 ou 3 chiffres)", &f.region,
+    query_check_known(ctx->req, known, &errs);
+    query_limit(ctx->req, &limit, &errs);
+    query_code(ctx->req, "departement", is_departement_code,
+               "un code de département (01, 2A, 974…)", &f.departement, &errs);
+    query_code(ctx->req, "region", is_region_code, "un code de région (2 ou 3 chiffres)", &f.region,
                &errs);
-    query_code(req, "epci", is_siren, "un SIREN d'EPCI (9 chiffres, clé de Luhn)", &f.epci, &errs);
-    query_int(req, "population_min", 0, INT32_MAX, &f.population_min, &errs);
-    query_int(req, "population_max", 0, INT32_MAX, &f.population_max, &errs);
-    const char *q = query_get(req, "q");
+    query_code(ctx->req, "epci", is_siren, "un SIREN d'EPCI (9 chiffres, clé de Luhn)", &f.epci,
+               &errs);
+    query_int(ctx->req, "population_min", 0, INT32_MAX, &f.population_min, &errs);
+    query_int(ctx->req, "population_max", 0, INT32_MAX, &f.population_max, &errs);
+    const char *q = query_get(ctx->req, "q");
     if (q) {
         size_t folded = (size_t)-1;
         if (strlen(q) <= Q_MAX_BYTES && utf8_chars(q) <= Q_MAX_CHARS)
@@ -174,22 +170,22 @@ void handle_list_communes(const struct _u_request *req, struct _u_response *res,
     if (f.population_min >= 0 && f.population_max >= 0 && f.population_min > f.population_max)
         field_errors_add(&errs, "/population_min", "population_min", "incoherent",
                          "« population_min » doit être inférieur ou égal à « population_max ».");
-    if (!params_or_reply(req, res, ctx, &errs))
+    if (!params_or_reply(ctx, &errs))
         return;
     snprintf(canon, sizeof canon, "d=%s|r=%s|e=%s|min=%lld|max=%lld|q=%s",
              f.departement ? f.departement : "", f.region ? f.region : "", f.epci ? f.epci : "",
              (long long)f.population_min, (long long)f.population_max, f.q_plie ? f.q_plie : "");
     uint32_t fp = cursor_fingerprint(canon);
-    if (!query_cursor_or_reply(ctx, req, res, "communes", fp, key, &after))
+    if (!query_cursor_or_reply(ctx, "communes", fp, key, &after))
         return;
-    struct referentiel_snapshot *snap = snapshot_or_reply(req, res, ctx);
+    struct referentiel_snapshot *snap = snapshot_or_reply(ctx);
     if (snap == NULL)
         return;
     const struct referentiel *ref = &snap->ref;
     size_t *out = xmalloc((limit + 1) * sizeof *out), total = 0;
     bool more = false;
     size_t n = referentiel_communes_page(ref, &f, after, limit, out, &more, &total);
-    send_page(req, res, "communes", fp, known, snap->commune_resume, out, n,
+    send_page(ctx->req, ctx->res, "communes", fp, known, snap->commune_resume, out, n,
               n ? ref->communes[out[n - 1]].code_insee : NULL, more, total);
     free(out);
     referentiel_snapshot_release(ctx->app->referentiel, snap);
@@ -205,29 +201,28 @@ struct detail_route {
     const struct rendered *(*rendered)(const struct referentiel_snapshot *snap);
 };
 
-static void get_detail(const struct detail_route *route, const struct _u_request *req,
-                       struct _u_response *res, struct request_ctx *ctx)
+static void get_detail(const struct detail_route *route, struct request_ctx *ctx)
 {
     const char *const known[] = {route->param, NULL};
     FIELD_ERRORS(errs);
-    const char *code = query_path_param(ctx, req, route->param);
+    const char *code = query_path_param(ctx, route->param);
     char pointer[32];
     snprintf(pointer, sizeof pointer, "/%s", route->param);
-    query_check_known(req, known, &errs);
+    query_check_known(ctx->req, known, &errs);
     if (code == NULL || !route->valid(code))
         field_errors_add(&errs, pointer, route->param, "format-invalide", "%s",
                          route->format_message);
-    if (!params_or_reply(req, res, ctx, &errs))
+    if (!params_or_reply(ctx, &errs))
         return;
-    struct referentiel_snapshot *snap = snapshot_or_reply(req, res, ctx);
+    struct referentiel_snapshot *snap = snapshot_or_reply(ctx);
     if (snap == NULL)
         return;
     long index = route->find(&snap->ref, code);
     if (index < 0) {
-        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE, route->not_found);
+        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, route->not_found);
     } else {
         const struct rendered *r = &route->rendered(snap)[index];
-        respond_conditional_json(req, res, r->json, r->len, r->etag);
+        respond_conditional_json(ctx, r->json, r->len, r->etag);
     }
     referentiel_snapshot_release(ctx->app->referentiel, snap);
 }
@@ -254,8 +249,7 @@ static const struct rendered *epci_details(const struct referentiel_snapshot *sn
     return snap->epci_detail;
 }
 
-void handle_get_commune(const struct _u_request *req, struct _u_response *res,
-                        struct request_ctx *ctx)
+void handle_get_commune(struct request_ctx *ctx)
 {
     static const struct detail_route route = {
         "code_insee",
@@ -265,41 +259,40 @@ void handle_get_commune(const struct _u_request *req, struct _u_response *res,
         find_commune,
         commune_details,
     };
-    get_detail(&route, req, res, ctx);
+    get_detail(&route, ctx);
 }
 
-void handle_list_epci(const struct _u_request *req, struct _u_response *res,
-                      struct request_ctx *ctx)
+void handle_list_epci(struct request_ctx *ctx)
 {
     static const char *const known[] = {"departement", "limite", "curseur", NULL};
     FIELD_ERRORS(errs);
     size_t limit;
     const char *departement, *after;
     char key[CURSOR_KEY_MAX + 1], canon[32];
-    query_check_known(req, known, &errs);
-    query_limit(req, &limit, &errs);
-    query_code(req, "departement", is_departement_code, "un code de département (01, 2A, 974…)",
-               &departement, &errs);
-    if (!params_or_reply(req, res, ctx, &errs))
+    query_check_known(ctx->req, known, &errs);
+    query_limit(ctx->req, &limit, &errs);
+    query_code(ctx->req, "departement", is_departement_code,
+               "un code de département (01, 2A, 974…)", &departement, &errs);
+    if (!params_or_reply(ctx, &errs))
         return;
     snprintf(canon, sizeof canon, "d=%s", departement ? departement : "");
     uint32_t fp = cursor_fingerprint(canon);
-    if (!query_cursor_or_reply(ctx, req, res, "epci", fp, key, &after))
+    if (!query_cursor_or_reply(ctx, "epci", fp, key, &after))
         return;
-    struct referentiel_snapshot *snap = snapshot_or_reply(req, res, ctx);
+    struct referentiel_snapshot *snap = snapshot_or_reply(ctx);
     if (snap == NULL)
         return;
     const struct referentiel *ref = &snap->ref;
     size_t *out = xmalloc((limit + 1) * sizeof *out), total = 0;
     bool more = false;
     size_t n = referentiel_epcis_page(ref, departement, after, limit, out, &more, &total);
-    send_page(req, res, "epci", fp, known, snap->epci_resume, out, n,
+    send_page(ctx->req, ctx->res, "epci", fp, known, snap->epci_resume, out, n,
               n ? ref->epcis[out[n - 1]].siren : NULL, more, total);
     free(out);
     referentiel_snapshot_release(ctx->app->referentiel, snap);
 }
 
-void handle_get_epci(const struct _u_request *req, struct _u_response *res, struct request_ctx *ctx)
+void handle_get_epci(struct request_ctx *ctx)
 {
     static const struct detail_route route = {
         "siren",
@@ -309,5 +302,5 @@ void handle_get_epci(const struct _u_request *req, struct _u_response *res, stru
         find_epci,
         epci_details,
     };
-    get_detail(&route, req, res, ctx);
+    get_detail(&route, ctx);
 }

@@ -7,27 +7,25 @@
 #include "../migrations.h"
 #include "handlers.h"
 
-void handle_get_healthz(const struct _u_request *req, struct _u_response *res,
-                        struct request_ctx *ctx)
+void handle_get_healthz(struct request_ctx *ctx)
 {
     (void)ctx;
-    (void)req;
+    (void)ctx->req;
     static const char body[] = "{\"statut\":\"ok\"}";
-    respond_json_raw(res, 200, body, sizeof body - 1);
+    respond_json_raw(ctx->res, 200, body, sizeof body - 1);
 }
 
-void handle_get_readyz(const struct _u_request *req, struct _u_response *res,
-                       struct request_ctx *ctx)
+void handle_get_readyz(struct request_ctx *ctx)
 {
     struct app *app = ctx->app;
     if (atomic_load(&app->draining)) {
-        respond_unavailable(ctx, req, res, "Arrêt en cours : le service ne prend plus de trafic.");
+        respond_unavailable(ctx, "Arrêt en cours : le service ne prend plus de trafic.");
         return;
     }
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     if (db_pool_acquire(app->pool, &conn, &err) != DB_OK) {
-        respond_unavailable(ctx, req, res, "Base de données injoignable.");
+        respond_unavailable(ctx, "Base de données injoignable.");
         return;
     }
     size_t count = 0;
@@ -40,14 +38,13 @@ void handle_get_readyz(const struct _u_request *req, struct _u_response *res,
         db_conn_mark_broken(conn);
     db_pool_release(app->pool, conn);
     if (r != DB_OK) {
-        respond_unavailable(ctx, req, res,
-                            r == DB_UNAVAILABLE ? "Base de données injoignable."
-                                                : "Migrations de la base non à jour.");
+        respond_unavailable(ctx, r == DB_UNAVAILABLE ? "Base de données injoignable."
+                                                     : "Migrations de la base non à jour.");
         return;
     }
     struct referentiel_snapshot *snap = referentiel_store_acquire(app->referentiel);
     if (snap == NULL) {
-        respond_unavailable(ctx, req, res, "Référentiel des communes non chargé.");
+        respond_unavailable(ctx, "Référentiel des communes non chargé.");
         return;
     }
     char body[200];
@@ -56,23 +53,21 @@ void handle_get_readyz(const struct _u_request *req, struct _u_response *res,
                      "\"referentiel\":{\"millesime\":%d,\"communes\":%zu}}",
                      snap->ref.millesime, snap->ref.actuelle_count);
     referentiel_snapshot_release(app->referentiel, snap);
-    respond_json_raw(res, 200, body, (size_t)n);
+    respond_json_raw(ctx->res, 200, body, (size_t)n);
 }
 
-void handle_get_metrics(const struct _u_request *req, struct _u_response *res,
-                        struct request_ctx *ctx)
+void handle_get_metrics(struct request_ctx *ctx)
 {
-    (void)req;
+    (void)ctx->req;
     size_t len = 0;
     char *text =
         metrics_render(ctx->app->metrics, ctx->app->pool, atomic_load(&ctx->app->inflight), &len);
-    respond_text(res, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    respond_text(ctx->res, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
     free(text);
 }
 
-void handle_get_openapi(const struct _u_request *req, struct _u_response *res,
-                        struct request_ctx *ctx)
+void handle_get_openapi(struct request_ctx *ctx)
 {
-    (void)req;
-    respond_json_raw(res, 200, ctx->app->openapi_json, ctx->app->openapi_json_len);
+    (void)ctx->req;
+    respond_json_raw(ctx->res, 200, ctx->app->openapi_json, ctx->app->openapi_json_len);
 }

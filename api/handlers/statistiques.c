@@ -19,22 +19,21 @@ static bool is_type(const char *s)
     return convention_type_parse(s, &t);
 }
 
-void handle_get_statistiques_conventions(const struct _u_request *req, struct _u_response *res,
-                                         struct request_ctx *ctx)
+void handle_get_statistiques_conventions(struct request_ctx *ctx)
 {
     static const char *const known[] = {"type", "departement", "region", NULL};
     FIELD_ERRORS(errs);
     const char *type, *dep, *reg;
-    query_check_known(req, known, &errs);
-    query_code(req, "type", is_type, "adhesion ou cadre", &type, &errs);
-    query_code(req, "departement", departement_code_is_valid, "un code de département", &dep,
+    query_check_known(ctx->req, known, &errs);
+    query_code(ctx->req, "type", is_type, "adhesion ou cadre", &type, &errs);
+    query_code(ctx->req, "departement", departement_code_is_valid, "un code de département", &dep,
                &errs);
-    query_code(req, "region", region_code_is_valid, "un code de région", &reg, &errs);
-    if (!query_errors_or_reply(ctx, req, res, &errs))
+    query_code(ctx->req, "region", region_code_is_valid, "un code de région", &reg, &errs);
+    if (!query_errors_or_reply(ctx, &errs))
         return;
     /* The figures are computed over the caller's perimeter: no target. */
     if (authz_decide(&ctx->principal->authz, ACTION_STATISTIQUES_READ, NULL) != AUTHZ_ALLOW) {
-        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+        respond_problem(ctx, PROBLEM_INTERDIT,
                         "Les statistiques de suivi sont réservées aux préfectures et à l'ANCT.");
         return;
     }
@@ -60,11 +59,11 @@ void handle_get_statistiques_conventions(const struct _u_request *req, struct _u
         db_pool_release(ctx->app->pool, conn);
     }
     if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
         return;
     }
     char etag[24];
     http_etag(json, strlen(json), etag);
-    respond_conditional_json(req, res, json, strlen(json), etag);
+    respond_conditional_json(ctx, json, strlen(json), etag);
     free(json);
 }

@@ -84,8 +84,7 @@ struct content {
 /* Checks c against the referential (R1, R2, R3, R42, id_pvd coherence) and
  * R43 for the caller; false when an answer (403, 422) was sent. EPCIs default
  * to the communes' when none is given. */
-static bool check_content(struct request_ctx *ctx, const struct _u_request *req,
-                          struct _u_response *res, const struct referentiel *ref, struct content *c,
+static bool check_content(struct request_ctx *ctx, const struct referentiel *ref, struct content *c,
                           struct territoire_resolved *resolved, struct territoire_views *views)
 {
     struct rule_report violations, warnings;
@@ -105,7 +104,7 @@ static bool check_content(struct request_ctx *ctx, const struct _u_request *req,
     struct authz_target target =
         territoire_target(resolved, c->id_pvd, c->epcis, c->epci_count, views);
     if (authz_decide(&ctx->principal->authz, ACTION_TERRITOIRE_WRITE, &target) != AUTHZ_ALLOW) {
-        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+        respond_problem(ctx, PROBLEM_INTERDIT,
                         "Seuls l'ANCT et la préfecture du département du territoire peuvent le "
                         "créer ou le modifier (R43).");
         return false;
@@ -117,13 +116,12 @@ static bool check_content(struct request_ctx *ctx, const struct _u_request *req,
             rule_report_add(&violations, "", "dates-incoherentes", "/date_sortie",
                             "La date de sortie précède la date de désignation.");
     }
-    return programme_rules_hold_or_reply(ctx, req, res, &violations);
+    return programme_rules_hold_or_reply(ctx, &violations);
 }
 
 /* A commune may belong to one territoire only: 422 when one of c's belongs
  * to another than except (NULL on creation). false when an answer was sent. */
-static bool check_owners(struct request_ctx *ctx, const struct _u_request *req,
-                         struct _u_response *res, struct db_conn *conn, const struct content *c,
+static bool check_owners(struct request_ctx *ctx, struct db_conn *conn, const struct content *c,
                          const char *except)
 {
     char owners[8][24];
@@ -132,7 +130,7 @@ static bool check_owners(struct request_ctx *ctx, const struct _u_request *req,
     enum db_result r = territoire_communes_owners(conn, c->communes, c->commune_count, except,
                                                   owners, 8, &found, &err);
     if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
         return false;
     }
     if (found == 0)
@@ -154,7 +152,7 @@ static bool check_owners(struct request_ctx *ctx, const struct _u_request *req,
                             colon + 1);
         }
     }
-    programme_respond_violations(ctx, req, res, &violations);
+    programme_respond_violations(ctx, &violations);
     return false;
 }
 
@@ -209,8 +207,7 @@ static void read_members(const struct territoire_body *in, struct content *c,
                                    "SIREN d'EPCI attendu (9 chiffres).", c->epcis, errs);
 }
 
-static bool luhn_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                          struct _u_response *res, const struct content *c)
+static bool luhn_or_reply(struct request_ctx *ctx, const struct content *c)
 {
     struct rule_report violations;
     rule_report_init(&violations);
@@ -223,7 +220,7 @@ static bool luhn_or_reply(struct request_ctx *ctx, const struct _u_request *req,
     }
     if (!rule_report_any(&violations))
         return true;
-    programme_respond_violations(ctx, req, res, &violations);
+    programme_respond_violations(ctx, &violations);
     return false;
 }
 
@@ -244,8 +241,7 @@ static enum db_result write_unit(struct db_tx *tx, void *ctx, struct db_error *e
 }
 
 /* Writes c (insert when revision is -2) and answers 201/200, 409, 412. */
-static void write_and_reply(struct request_ctx *ctx, const struct _u_request *req,
-                            struct _u_response *res, const struct content *c,
+static void write_and_reply(struct request_ctx *ctx, const struct content *c,
                             const struct territoire_resolved *resolved,
                             struct territoire_views *views, int millesime, int revision)
 {
@@ -272,28 +268,27 @@ static void write_and_reply(struct request_ctx *ctx, const struct _u_request *re
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        write_unit, &work, &err);
     if (r == DB_CONFLICT && revision == -2)
-        respond_problem(ctx, req, res, PROBLEM_CONFLIT,
+        respond_problem(ctx, PROBLEM_CONFLIT,
                         "Un territoire porte déjà cet identifiant, ou l'une de ses communes "
                         "appartient déjà à un territoire.");
     else if (r == DB_CONFLICT)
-        respond_problem(ctx, req, res, PROBLEM_PRECONDITION_ECHOUEE,
+        respond_problem(ctx, PROBLEM_PRECONDITION_ECHOUEE,
                         "Le territoire a été modifié entre-temps : relisez-le.");
     else if (r == DB_NOT_FOUND)
-        respond_problem(ctx, req, res, PROBLEM_RESSOURCE_INTROUVABLE,
+        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE,
                         "Aucun territoire n'a cet identifiant.");
     else if (r != DB_OK)
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
     else {
         if (revision == -2) {
-            http_set_location(res, "/api/v1/territoires/", c->id_pvd);
+            http_set_location(ctx->res, "/api/v1/territoires/", c->id_pvd);
         }
-        send_territoire(res, revision == -2 ? 201 : 200, work.row.json);
+        send_territoire(ctx->res, revision == -2 ? 201 : 200, work.row.json);
     }
     territoire_row_release(&work.row);
 }
 
-void handle_create_territoire(const struct _u_request *req, struct _u_response *res,
-                              struct request_ctx *ctx)
+void handle_create_territoire(struct request_ctx *ctx)
 {
     json_t *body = NULL;
     struct territoire_body in;
@@ -303,11 +298,11 @@ void handle_create_territoire(const struct _u_request *req, struct _u_response *
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
     memset(c, 0, sizeof *c);
-    if (!json_body_read_or_reply(ctx, req, res, &body))
+    if (!json_body_read_or_reply(ctx, &body))
         goto out;
     json_spec_apply(body, create_fields, &in, "", &errs);
     read_members(&in, c, &errs);
-    if (!body_errors_or_reply(ctx, req, res, &errs))
+    if (!body_errors_or_reply(ctx, &errs))
         goto out;
     c->id_pvd = in.id_pvd;
     c->nom = in.nom;
@@ -315,16 +310,16 @@ void handle_create_territoire(const struct _u_request *req, struct _u_response *
         date_format(in.date_designation, c->date_designation);
         c->has_designation = true;
     }
-    if (!luhn_or_reply(ctx, req, res, c))
+    if (!luhn_or_reply(ctx, c))
         goto out;
     snap = referentiel_store_acquire(ctx->app->referentiel);
     if (snap == NULL) {
-        respond_unavailable(ctx, req, res, "Référentiel des communes non chargé.");
+        respond_unavailable(ctx, "Référentiel des communes non chargé.");
         goto out;
     }
     struct territoire_resolved resolved;
     struct territoire_views views;
-    if (!check_content(ctx, req, res, &snap->ref, c, &resolved, &views))
+    if (!check_content(ctx, &snap->ref, c, &resolved, &views))
         goto out;
     struct db_error err = {{0}, {0}};
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
@@ -334,19 +329,19 @@ void handle_create_territoire(const struct _u_request *req, struct _u_response *
         r = territoire_get(conn, c->id_pvd, &existing, &err);
     territoire_row_release(&existing);
     if (r == DB_OK) {
-        respond_problem(ctx, req, res, PROBLEM_CONFLIT,
+        respond_problem(ctx, PROBLEM_CONFLIT,
                         "Un territoire porte déjà cet identifiant : modifiez-le par PATCH.");
         goto out;
     }
     if (r != DB_NOT_FOUND) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
         goto out;
     }
-    if (!check_owners(ctx, req, res, conn, c, NULL))
+    if (!check_owners(ctx, conn, c, NULL))
         goto out;
     db_pool_release(ctx->app->pool, conn);
     conn = NULL;
-    write_and_reply(ctx, req, res, c, &resolved, &views, snap->ref.millesime, -2);
+    write_and_reply(ctx, c, &resolved, &views, snap->ref.millesime, -2);
 out:
     if (conn)
         db_pool_release(ctx->app->pool, conn);
@@ -356,24 +351,22 @@ out:
 }
 
 /* The path id_pvd (400 when malformed or with other parameters). */
-static const char *id_pvd_or_reply(struct request_ctx *ctx, const struct _u_request *req,
-                                   struct _u_response *res)
+static const char *id_pvd_or_reply(struct request_ctx *ctx)
 {
     static const char *const known[] = {"id_pvd", NULL};
     FIELD_ERRORS(errs);
-    const char *id = query_path_param(ctx, req, "id_pvd");
-    query_check_known(req, known, &errs);
+    const char *id = query_path_param(ctx, "id_pvd");
+    query_check_known(ctx->req, known, &errs);
     if (!id || !id_pvd_is_valid(id))
         field_errors_add(&errs, "/id_pvd", "id_pvd", "format-invalide",
                          "Format pvd-<région>-<département>-<n> attendu (ex. pvd-27-58-1).");
     if (errs.count == 0)
         return id;
-    respond_problem_fields(ctx, req, res, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.", &errs);
+    respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.", &errs);
     return NULL;
 }
 
-static bool load_territoire(struct request_ctx *ctx, const struct _u_request *req,
-                            struct _u_response *res, const char *id, struct territoire_row *row)
+static bool load_territoire(struct request_ctx *ctx, const char *id, struct territoire_row *row)
 {
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
@@ -382,20 +375,19 @@ static bool load_territoire(struct request_ctx *ctx, const struct _u_request *re
         r = territoire_get(conn, id, row, &err);
         db_pool_release(ctx->app->pool, conn);
     }
-    return respond_lookup_or_reply(ctx, req, res, r, &err, "Aucun territoire n'a cet identifiant.");
+    return respond_lookup_or_reply(ctx, r, &err, "Aucun territoire n'a cet identifiant.");
 }
 
-void handle_get_territoire(const struct _u_request *req, struct _u_response *res,
-                           struct request_ctx *ctx)
+void handle_get_territoire(struct request_ctx *ctx)
 {
-    const char *id = id_pvd_or_reply(ctx, req, res);
+    const char *id = id_pvd_or_reply(ctx);
     struct territoire_row row;
-    if (!id || !load_territoire(ctx, req, res, id, &row))
+    if (!id || !load_territoire(ctx, id, &row))
         return;
     char etag[24];
     char *json = territoire_render(row.json);
     http_etag(json, strlen(json), etag);
-    respond_conditional_json(req, res, json, strlen(json), etag);
+    respond_conditional_json(ctx, json, strlen(json), etag);
     free(json);
     territoire_row_release(&row);
 }
@@ -480,12 +472,11 @@ static bool same_text(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-void handle_patch_territoire(const struct _u_request *req, struct _u_response *res,
-                             struct request_ctx *ctx)
+void handle_patch_territoire(struct request_ctx *ctx)
 {
-    const char *id = id_pvd_or_reply(ctx, req, res);
+    const char *id = id_pvd_or_reply(ctx);
     struct territoire_row row;
-    if (!id || !load_territoire(ctx, req, res, id, &row))
+    if (!id || !load_territoire(ctx, id, &row))
         return;
     json_t *body = NULL, *rep = json_loads(row.json, 0, NULL);
     struct referentiel_snapshot *snap = NULL;
@@ -496,16 +487,16 @@ void handle_patch_territoire(const struct _u_request *req, struct _u_response *r
     if (!rep)
         die_bug("territoire_representation is not JSON");
     struct territoire_scope scope;
-    if (!programme_territoire_or_reply(ctx, req, res, ACTION_TERRITOIRE_WRITE, id,
+    if (!programme_territoire_or_reply(ctx, ACTION_TERRITOIRE_WRITE, id,
                                        "Aucun territoire n'a cet identifiant.", &scope))
         goto out;
     char etag[24];
     char *current = territoire_render(row.json);
     http_etag(current, strlen(current), etag);
     free(current);
-    if (!if_match_or_reply(ctx, req, res, etag))
+    if (!if_match_or_reply(ctx, etag))
         goto out;
-    if (!json_body_read_or_reply(ctx, req, res, &body))
+    if (!json_body_read_or_reply(ctx, &body))
         goto out;
     struct patch_body in;
     memset(&in, 0, sizeof in);
@@ -525,7 +516,7 @@ void handle_patch_territoire(const struct _u_request *req, struct _u_response *r
             c->epci_count = read_codes(in.epcis, "/epcis", siren_format_is_valid,
                                        "SIREN d'EPCI attendu (9 chiffres).", c->epcis, &errs);
     }
-    if (!body_errors_or_reply(ctx, req, res, &errs))
+    if (!body_errors_or_reply(ctx, &errs))
         goto out;
     if (in.has_nom)
         c->nom = in.nom;
@@ -541,16 +532,16 @@ void handle_patch_territoire(const struct _u_request *req, struct _u_response *r
         if (c->has_sortie)
             date_format(in.date_sortie, c->date_sortie);
     }
-    if (!luhn_or_reply(ctx, req, res, c))
+    if (!luhn_or_reply(ctx, c))
         goto out;
     snap = referentiel_store_acquire(ctx->app->referentiel);
     if (snap == NULL) {
-        respond_unavailable(ctx, req, res, "Référentiel des communes non chargé.");
+        respond_unavailable(ctx, "Référentiel des communes non chargé.");
         goto out;
     }
     struct territoire_resolved resolved;
     struct territoire_views views;
-    if (!check_content(ctx, req, res, &snap->ref, c, &resolved, &views))
+    if (!check_content(ctx, &snap->ref, c, &resolved, &views))
         goto out;
     if (same_text(c->nom, before->nom) &&
         same_text(c->has_designation ? c->date_designation : NULL,
@@ -559,20 +550,20 @@ void handle_patch_territoire(const struct _u_request *req, struct _u_response *r
                   before->has_sortie ? before->date_sortie : NULL) &&
         same_list(c->communes, c->commune_count, before->communes, before->commune_count) &&
         same_list(c->epcis, c->epci_count, before->epcis, before->epci_count)) {
-        send_territoire(res, 200, row.json); /* nothing changes: nothing written */
+        send_territoire(ctx->res, 200, row.json); /* nothing changes: nothing written */
         goto out;
     }
     struct db_error err = {{0}, {0}};
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
     if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
         goto out;
     }
-    if (!check_owners(ctx, req, res, conn, c, id))
+    if (!check_owners(ctx, conn, c, id))
         goto out;
     db_pool_release(ctx->app->pool, conn);
     conn = NULL;
-    write_and_reply(ctx, req, res, c, &resolved, &views, snap->ref.millesime, row.revision);
+    write_and_reply(ctx, c, &resolved, &views, snap->ref.millesime, row.revision);
 out:
     if (conn)
         db_pool_release(ctx->app->pool, conn);
@@ -595,8 +586,7 @@ static bool region_is_valid(const char *s)
     return region_code_is_valid(s);
 }
 
-void handle_list_territoires(const struct _u_request *req, struct _u_response *res,
-                             struct request_ctx *ctx)
+void handle_list_territoires(struct request_ctx *ctx)
 {
     static const char *const known[] = {"departement", "region", "etat",    "commune",
                                         "epci",        "limite", "curseur", NULL};
@@ -606,24 +596,25 @@ void handle_list_territoires(const struct _u_request *req, struct _u_response *r
     const char *after = NULL;
     struct territoire_filter f;
     memset(&f, 0, sizeof f);
-    query_check_known(req, known, &errs);
-    query_limit(req, &limit, &errs);
-    query_code(req, "departement", departement_code_is_valid,
+    query_check_known(ctx->req, known, &errs);
+    query_limit(ctx->req, &limit, &errs);
+    query_code(ctx->req, "departement", departement_code_is_valid,
                "un code de département (01, 2A, 974…)", &f.departement, &errs);
-    query_code(req, "region", region_is_valid, "un code de région (27, 04…)", &f.region, &errs);
-    query_code(req, "etat", etat_is_valid, "designe, adherent, conventionne ou sorti", &f.etat,
+    query_code(ctx->req, "region", region_is_valid, "un code de région (27, 04…)", &f.region,
                &errs);
-    query_code(req, "commune", insee_code_is_valid, "un code INSEE de commune (58062…)", &f.commune,
+    query_code(ctx->req, "etat", etat_is_valid, "designe, adherent, conventionne ou sorti", &f.etat,
                &errs);
-    query_code(req, "epci", siren_format_is_valid, "un SIREN d'EPCI de 9 chiffres", &f.epci, &errs);
-    if (!query_errors_or_reply(ctx, req, res, &errs))
+    query_code(ctx->req, "commune", insee_code_is_valid, "un code INSEE de commune (58062…)",
+               &f.commune, &errs);
+    query_code(ctx->req, "epci", siren_format_is_valid, "un SIREN d'EPCI de 9 chiffres", &f.epci,
+               &errs);
+    if (!query_errors_or_reply(ctx, &errs))
         return;
     snprintf(canon, sizeof canon, "d=%s|r=%s|e=%s|c=%s|p=%s", f.departement ? f.departement : "",
              f.region ? f.region : "", f.etat ? f.etat : "", f.commune ? f.commune : "",
              f.epci ? f.epci : "");
     uint32_t fp = cursor_fingerprint(canon);
-    if (!query_keyed_cursor_or_reply(ctx, req, res, "territoires", fp, id_pvd_is_valid, key,
-                                     &after))
+    if (!query_keyed_cursor_or_reply(ctx, "territoires", fp, id_pvd_is_valid, key, &after))
         return;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
@@ -636,7 +627,7 @@ void handle_list_territoires(const struct _u_request *req, struct _u_response *r
         db_pool_release(ctx->app->pool, conn);
     }
     if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
         return;
     }
     json_t *elements = json_loads(json, 0, NULL);
@@ -653,6 +644,6 @@ void handle_list_territoires(const struct _u_request *req, struct _u_response *r
     json_decref(elements);
     if (!decorated)
         die_bug("json_dumps failed");
-    respond_page(req, res, known, decorated, "territoires", fp, last, more, total);
+    respond_page(ctx, known, decorated, "territoires", fp, last, more, total);
     free(decorated);
 }

@@ -568,8 +568,7 @@ static void report(const struct import *im, bool appliquer, bool partiel, bool a
 /* 422 regle-non-respectee: nothing written because lines were refused; the
  * first refused lines in erreurs (pointer /lignes/<line>), the whole report
  * in rapport (spliced in as text). */
-static void send_refused(struct request_ctx *ctx, const struct _u_request *req,
-                         struct _u_response *res, const struct import *im, size_t refused)
+static void send_refused(struct request_ctx *ctx, const struct import *im, size_t refused)
 {
     FIELD_ERRORS(errs);
     for (size_t i = 0; i < im->csv.row_count; i++) {
@@ -585,8 +584,8 @@ static void send_refused(struct request_ctx *ctx, const struct _u_request *req,
              "%zu ligne(s) refusée(s) : rien n'a été importé (voir « rapport » ; "
              "partiel=true importe les lignes acceptées).",
              refused);
-    struct problem p = {
-        PROBLEM_REGLE_NON_RESPECTEE, detail, NULL, req->url_path, ctx->request_id, &errs};
+    struct problem p = {PROBLEM_REGLE_NON_RESPECTEE, detail,          NULL,
+                        ctx->req->url_path,          ctx->request_id, &errs};
     json_t *body = problem_to_json(&p, ctx->app->config.problem_base_url);
     char *problem = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(body);
@@ -601,9 +600,9 @@ static void send_refused(struct request_ctx *ctx, const struct _u_request *req,
     text_lit(&t, ",\"rapport\":");
     report(im, true, false, false, &t);
     text_lit(&t, "}");
-    ulfius_set_binary_body_response(res, 422, t.p, t.len);
+    ulfius_set_binary_body_response(ctx->res, 422, t.p, t.len);
     free(t.p);
-    u_map_put(res->map_header, "Content-Type", "application/problem+json");
+    u_map_put(ctx->res->map_header, "Content-Type", "application/problem+json");
     ctx->problem = PROBLEM_REGLE_NON_RESPECTEE;
     ctx->has_problem = true;
 }
@@ -621,16 +620,15 @@ static void import_release(struct import *im)
     laureats_csv_release(&im->csv);
 }
 
-void handle_import_territoires(const struct _u_request *req, struct _u_response *res,
-                               struct request_ctx *ctx)
+void handle_import_territoires(struct request_ctx *ctx)
 {
     static const char *const known[] = {"appliquer", "partiel", NULL};
     FIELD_ERRORS(errs);
     bool appliquer, partiel;
-    query_check_known(req, known, &errs);
-    query_flag(req, "appliquer", &appliquer, &errs);
-    query_flag(req, "partiel", &partiel, &errs);
-    if (!query_errors_or_reply(ctx, req, res, &errs))
+    query_check_known(ctx->req, known, &errs);
+    query_flag(ctx->req, "appliquer", &appliquer, &errs);
+    query_flag(ctx->req, "partiel", &partiel, &errs);
+    if (!query_errors_or_reply(ctx, &errs))
         return;
     /* Only roles that may write some territoire import (R43 is then per line). */
     const struct authz_principal *who = &ctx->principal->authz;
@@ -640,12 +638,12 @@ void handle_import_territoires(const struct _u_request *req, struct _u_response 
     struct authz_target probe = {.departements = own,
                                  .departement_count = who->perimeter.departement_count};
     if (authz_decide(who, ACTION_TERRITOIRE_WRITE, &probe) != AUTHZ_ALLOW) {
-        respond_problem(ctx, req, res, PROBLEM_INTERDIT,
+        respond_problem(ctx, PROBLEM_INTERDIT,
                         "Seuls l'ANCT et les préfectures de département importent des lauréats.");
         return;
     }
-    if (!csv_media_type(u_map_get_case(req->map_header, "Content-Type"))) {
-        respond_problem(ctx, req, res, PROBLEM_TYPE_MEDIA_NON_SUPPORTE,
+    if (!csv_media_type(u_map_get_case(ctx->req->map_header, "Content-Type"))) {
+        respond_problem(ctx, PROBLEM_TYPE_MEDIA_NON_SUPPORTE,
                         "Le fichier des lauréats s'envoie en text/csv.");
         return;
     }
@@ -653,20 +651,20 @@ void handle_import_territoires(const struct _u_request *req, struct _u_response 
     memset(&im, 0, sizeof im);
     struct referentiel_snapshot *snap = NULL;
     enum laureats_csv_status st =
-        laureats_csv_parse(req->binary_body, req->binary_body_length, &im.csv);
+        laureats_csv_parse(ctx->req->binary_body, ctx->req->binary_body_length, &im.csv);
     if (st == LAUREATS_CSV_TROP_VOLUMINEUX) {
-        respond_problem(ctx, req, res, PROBLEM_CORPS_TROP_VOLUMINEUX, im.csv.error);
+        respond_problem(ctx, PROBLEM_CORPS_TROP_VOLUMINEUX, im.csv.error);
         goto out;
     }
     if (st != LAUREATS_CSV_OK) {
         field_errors_add(&errs, "", NULL, im.csv.error_code, "%s", im.csv.error);
-        respond_problem_fields(ctx, req, res, PROBLEM_REQUETE_INVALIDE,
-                               "Fichier CSV des lauréats illisible.", &errs);
+        respond_problem_fields(ctx, PROBLEM_REQUETE_INVALIDE, "Fichier CSV des lauréats illisible.",
+                               &errs);
         goto out;
     }
     snap = referentiel_store_acquire(ctx->app->referentiel);
     if (snap == NULL) {
-        respond_unavailable(ctx, req, res, "Référentiel des communes non chargé.");
+        respond_unavailable(ctx, "Référentiel des communes non chargé.");
         goto out;
     }
     im.millesime = snap->ref.millesime;
@@ -679,7 +677,7 @@ void handle_import_territoires(const struct _u_request *req, struct _u_response 
         db_pool_release(ctx->app->pool, conn);
     }
     if (r != DB_OK) {
-        respond_db_error(ctx, req, res, r, &err);
+        respond_db_error(ctx, r, &err);
         goto out;
     }
     im.verdicts = xmalloc((im.csv.row_count + 1) * sizeof *im.verdicts);
@@ -699,7 +697,7 @@ void handle_import_territoires(const struct _u_request *req, struct _u_response 
     for (size_t i = 0; i < im.group_count; i++)
         to_write += im.groups[i].outcome == OUTCOME_CREE || im.groups[i].outcome == OUTCOME_MODIFIE;
     if (appliquer && refused > 0 && !partiel) {
-        send_refused(ctx, req, res, &im, refused);
+        send_refused(ctx, &im, refused);
         goto out;
     }
     bool applique = false;
@@ -708,19 +706,19 @@ void handle_import_territoires(const struct _u_request *req, struct _u_response 
         r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor, write_unit, &im,
                             &err);
         if (r == DB_CONFLICT) {
-            respond_problem(ctx, req, res, PROBLEM_CONFLIT,
+            respond_problem(ctx, PROBLEM_CONFLIT,
                             "Des territoires ont changé pendant l'import : relancez-le.");
             goto out;
         }
         if (r != DB_OK) {
-            respond_db_error(ctx, req, res, r, &err);
+            respond_db_error(ctx, r, &err);
             goto out;
         }
         applique = true;
     }
     struct text t = {NULL, 0, 0};
     report(&im, appliquer, partiel, applique, &t);
-    respond_json_raw(res, 200, t.p, t.len);
+    respond_json_raw(ctx->res, 200, t.p, t.len);
     free(t.p);
 out:
     referentiel_snapshot_release(ctx->app->referentiel, snap);
