@@ -38,7 +38,7 @@ deps:
 	@deploy/local/deps.sh
 	@$(MAKE) --no-print-directory npm
 
-# node_modules: the referential data, the OpenAPI linter and the contract validator.
+# node_modules: the referential data, the OpenAPI linter and bundler, the contract validator.
 npm: node_modules/.package-lock.json
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -46,9 +46,18 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 build: $(B)/pvd-api
 
-$(B)/openapi.json: openapi/openapi.yaml deploy/build/openapi_json.mjs node_modules/.package-lock.json
+# The contract: openapi/openapi.yaml (root) and the files it includes (paths/, components/),
+# made one document by the pinned Redocly, then embedded as compact JSON (deploy/build/).
+REDOCLY     := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true node_modules/.bin/redocly
+OPENAPI_SRC := $(wildcard openapi/*.yaml openapi/*/*.yaml openapi/*/*/*.yaml openapi/plugins/*.cjs)
+
+$(B)/openapi.bundle.yaml: $(OPENAPI_SRC) node_modules/.package-lock.json
 	@mkdir -p $(@D)
-	node deploy/build/openapi_json.mjs $< > $@.tmp && mv $@.tmp $@
+	$(REDOCLY) bundle --config openapi/redocly.yaml openapi/openapi.yaml -o $(B)/openapi.bundle.tmp.yaml
+	@mv $(B)/openapi.bundle.tmp.yaml $@
+
+$(B)/openapi.json: $(B)/openapi.bundle.yaml openapi/openapi.yaml deploy/build/openapi_json.mjs
+	node deploy/build/openapi_json.mjs $< openapi/openapi.yaml > $@.tmp && mv $@.tmp $@
 
 $(B)/gen/embedded.c: $(B)/openapi.json $(MIGRATIONS) deploy/build/embed.sh
 	@mkdir -p $(@D)
@@ -75,11 +84,12 @@ $(B)/bin/pvd-api-asan: $(call ASAN_OBJ,$(SERVER_SRC))
 
 # ---- tests ---------------------------------------------------------------
 UNIT_TESTS := $(wildcard tests/unit/test_*.c)
-$(B)/bin/unit: $(call OBJ,$(UNIT_SRC) $(UNIT_TESTS))
+# The unit tests read the bundled contract (tests/unit/test_problem.c).
+$(B)/bin/unit: $(call OBJ,$(UNIT_SRC) $(UNIT_TESTS)) | $(B)/openapi.bundle.yaml
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion
 
-$(B)/bin/unit-asan: $(call ASAN_OBJ,$(UNIT_SRC) $(UNIT_TESTS))
+$(B)/bin/unit-asan: $(call ASAN_OBJ,$(UNIT_SRC) $(UNIT_TESTS)) | $(B)/openapi.bundle.yaml
 	@mkdir -p $(@D)
 	$(CC) $(ASANFLAGS) $^ -o $@ $(PKG_LIBS) -lcriterion
 
@@ -145,8 +155,7 @@ routes: $(B)/pvd-api
 	@$(B)/pvd-api routes
 
 lint-openapi: npm
-	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
-	  node_modules/.bin/redocly lint --config openapi/redocly.yaml openapi/openapi.yaml
+	$(REDOCLY) lint --config openapi/redocly.yaml openapi/openapi.yaml
 
 # Serves on HTTP_PORT (8080); embedded PostgreSQL under ./var/ unless DATABASE_URL is set.
 run: deps

@@ -1,6 +1,6 @@
 /* The migrations and the OpenAPI document compiled into the binary
  * (generated at build time from the SQL files of db/migrations and from
- * openapi/openapi.yaml). */
+ * build/openapi.json, the bundle of openapi/openapi.yaml and the files it includes). */
 #ifndef PVD_API_MIGRATIONS_H
 #define PVD_API_MIGRATIONS_H
 

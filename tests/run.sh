@@ -139,7 +139,7 @@ api_suite() { # api_suite LABEL SERVER_BIN
 	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_CAPTURE=$capture PVD_TEST_DATABASE_URL=$url \
 		PVD_TEST_SERVER_BIN=$PWD/$B/pvd-api $B/bin/integration --jobs 2 ${IT_ARGS:-} || { stop_server || true; return 1; }
 	stop_server
-	node tests/contract/validate_responses.mjs openapi/openapi.yaml "$capture"
+	node tests/contract/validate_responses.mjs $B/openapi.json "$capture"
 }
 
 resilience_suite() { # resilience_suite SERVER_BIN
@@ -176,7 +176,7 @@ import_suite() { # import_suite SERVER_BIN: the real lauréats file, in its own 
 		PVD_TEST_LAUREATS_CSV=$PWD/tests/data/laureats-pvd-2021.csv PVD_TEST_SERVER_PID="${server_pids[-1]}" \
 		$B/bin/import-reel --jobs 1 || { stop_server || true; return 1; }
 	stop_server
-	node tests/contract/validate_responses.mjs openapi/openapi.yaml "$capture"
+	node tests/contract/validate_responses.mjs $B/openapi.json "$capture"
 }
 
 # A request in flight when SIGTERM arrives is finished; new connections are
@@ -312,10 +312,10 @@ run format make -s --no-print-directory fmt-check
 step "OpenAPI: lint, and route table <-> spec"
 run openapi-lint node_modules/.bin/redocly lint --config openapi/redocly.yaml openapi/openapi.yaml
 $B/pvd-api routes >$B/tests/routes.txt
-run routes node tests/contract/check_routes.mjs openapi/openapi.yaml $B/tests/routes.txt
+run routes node tests/contract/check_routes.mjs $B/openapi.json $B/tests/routes.txt
 
 step "contract: every source code in the spec's enums, every answer declared; a strict TS client compiles"
-run contract-codes node tests/contract/check_codes.mjs openapi/openapi.yaml
+run contract-codes node tests/contract/check_codes.mjs $B/openapi.json
 # The client is generated from the spec the server embeds and serves (build/openapi.json) by
 # the pinned openapi-typescript, then tests/contract/ts/client.ts compiles with tsc --strict.
 contract_ts() {

@@ -2,7 +2,9 @@
 /*
  * check_codes.mjs — the contract declares every code and every answer the source can give.
  *
- * Usage: node tests/contract/check_codes.mjs openapi/openapi.yaml [--print]
+ * Usage: node tests/contract/check_codes.mjs build/openapi.json [--print]
+ * The document is the bundled contract (`make build/openapi.json`: openapi/openapi.yaml and the
+ * files it includes, in one document); any one-document JSON or YAML form of it will do.
  * (run from the repository root: it reads api/, domain/ and db/).
  *
  * Codes, read from the C source, must be members of the spec's enums:
@@ -209,7 +211,7 @@ function routeTable() {
 function main(argv) {
 	const print = argv.includes("--print");
 	const args = argv.filter((a) => a !== "--print");
-	if (args.length !== 1) die("usage: node tests/contract/check_codes.mjs openapi/openapi.yaml [--print]");
+	if (args.length !== 1) die("usage: node tests/contract/check_codes.mjs build/openapi.json [--print]");
 	let doc;
 	try {
 		doc = YAML.parse(readFileSync(args[0], "utf8"));

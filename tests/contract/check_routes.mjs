@@ -2,7 +2,9 @@
 /*
  * check_routes.mjs — cross-checks the server's route table against the OpenAPI document.
  *
- * Usage: node tests/contract/check_routes.mjs openapi/openapi.yaml ROUTES_FILE
+ * Usage: node tests/contract/check_routes.mjs build/openapi.json ROUTES_FILE
+ * The document is the bundled contract (`make build/openapi.json`: openapi/openapi.yaml and the
+ * files it includes, in one document); any one-document JSON or YAML form of it will do.
  *
  * ROUTES_FILE holds one route per line, "METHOD /path/:param" in ulfius syntax, as printed by
  * `pvd-api routes`. Blank lines and lines starting with '#' are ignored, and so are OPTIONS
@@ -96,7 +98,7 @@ function loadRoutes(routesFile) {
 
 function main(argv) {
 	if (argv.length !== 2)
-		die("usage: node tests/contract/check_routes.mjs openapi/openapi.yaml ROUTES_FILE");
+		die("usage: node tests/contract/check_routes.mjs build/openapi.json ROUTES_FILE");
 	const [specFile, routesFile] = argv;
 	const operations = loadSpecOperations(specFile);
 	const { routes, problems } = loadRoutes(routesFile);

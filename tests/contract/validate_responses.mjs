@@ -2,7 +2,9 @@
 /*
  * validate_responses.mjs — checks captured HTTP responses against the OpenAPI document.
  *
- * Usage: node tests/contract/validate_responses.mjs openapi/openapi.yaml CAPTURE.jsonl
+ * Usage: node tests/contract/validate_responses.mjs build/openapi.json CAPTURE.jsonl
+ * The document is the bundled contract (`make build/openapi.json`: openapi/openapi.yaml and the
+ * files it includes, in one document); any one-document JSON or YAML form of it will do.
  *
  * Each line of CAPTURE.jsonl is one response captured by the C integration tests:
  *   {"method":"GET","path":"/api/v1/communes/69248?x=1","status":200,
@@ -225,7 +227,7 @@ function formatAjvErrors(errors) {
 
 function main(argv) {
 	if (argv.length !== 2)
-		die("usage: node tests/contract/validate_responses.mjs openapi/openapi.yaml CAPTURE.jsonl");
+		die("usage: node tests/contract/validate_responses.mjs build/openapi.json CAPTURE.jsonl");
 	const [specFile, captureFile] = argv;
 
 	let doc;

@@ -1,6 +1,7 @@
 /* Unit tests of api/problem: the registry of stable codes (problem_codes.def),
  * the field error list and the RFC 9457 rendering (problem_to_json), and the
- * contract check that every slug is documented in openapi/openapi.yaml. */
+ * contract check that every slug is documented in the contract: build/openapi.bundle.yaml, the
+ * bundle of openapi/openapi.yaml and its files (a prerequisite of build/bin/unit). */
 #include <criterion/criterion.h>
 
 #include <jansson.h>
@@ -11,7 +12,7 @@
 #include "api/problem.h"
 
 #define BASE_URL     "https://pvd-api.example/problemes/"
-#define OPENAPI_PATH "openapi/openapi.yaml"
+#define OPENAPI_PATH "build/openapi.bundle.yaml"
 
 /* The registry expanded here independently of problem.c, so that a table that
  * drifts from the .def (order, status, title) is caught. */
