@@ -50,8 +50,8 @@ static void set_present(const struct json_field *f, void *target)
         *(bool *)((char *)target + f->present_at - 1) = true;
 }
 
-static void apply_field(const struct json_field *f, const json_t *v, void *target,
-                        const char *pointer, struct field_errors *errs)
+static void apply_field(const struct json_field *f, enum json_spec_mode mode, const json_t *v,
+                        void *target, const char *pointer, struct field_errors *errs)
 {
     void *slot = (char *)target + f->offset;
     switch (f->kind) {
@@ -133,7 +133,7 @@ static void apply_field(const struct json_field *f, const json_t *v, void *targe
     case JSON_FIELD_OBJECT:
         if (!json_is_object(v))
             goto wrong_type;
-        json_spec_apply(v, f->fields, slot, pointer, errs);
+        json_spec_apply(v, f->fields, mode, slot, pointer, errs);
         return;
     case JSON_FIELD_VALUE:
         *(const json_t **)slot = v;
@@ -144,8 +144,22 @@ wrong_type:
                      type_name(f->kind));
 }
 
-bool json_spec_apply(const json_t *object, const struct json_field *spec, void *target,
-                     const char *pointer_prefix, struct field_errors *errors)
+bool json_field_allowed(const struct json_field *f, enum json_spec_mode mode)
+{
+    if (mode == JSON_SPEC_CREATE)
+        return f->on_create != JSON_CREATE_ABSENT;
+    return f->on_patch != JSON_PATCH_IMMUTABLE;
+}
+
+static bool required(const struct json_field *f, enum json_spec_mode mode)
+{
+    if (f->on_patch == JSON_PATCH_REQUIRED && mode != JSON_SPEC_CREATE)
+        return true;
+    return f->on_create == JSON_CREATE_REQUIRED && mode != JSON_SPEC_PATCH;
+}
+
+bool json_spec_apply(const json_t *object, const struct json_field *spec, enum json_spec_mode mode,
+                     void *target, const char *pointer_prefix, struct field_errors *errors)
 {
     size_t before = errors->count + errors->dropped;
     char pointer[160];
@@ -156,17 +170,19 @@ bool json_spec_apply(const json_t *object, const struct json_field *spec, void *
         const struct json_field *f = spec;
         while (f->name && strcmp(f->name, key) != 0)
             f++;
-        if (f->name == NULL) {
+        if (f->name == NULL || !json_field_allowed(f, mode)) {
             json_pointer_join(pointer, sizeof pointer, pointer_prefix, key);
             field_errors_add(errors, pointer, NULL, "champ-inconnu",
                              "Ce champ n'existe pas pour cette ressource.");
         }
     }
     for (const struct json_field *f = spec; f->name; f++) {
+        if (!json_field_allowed(f, mode))
+            continue;
         json_pointer_join(pointer, sizeof pointer, pointer_prefix, f->name);
         json_t *v = json_object_get(object, f->name);
         if (v == NULL || (json_is_null(v) && !f->nullable)) {
-            if (f->required || v != NULL)
+            if (required(f, mode) || v != NULL)
                 field_errors_add(errors, pointer, NULL, v ? "type-invalide" : "champ-requis",
                                  v ? "La valeur null n'est pas permise." : "Champ obligatoire.");
             continue;
@@ -174,7 +190,7 @@ bool json_spec_apply(const json_t *object, const struct json_field *spec, void *
         set_present(f, target);
         if (json_is_null(v))
             continue;
-        apply_field(f, v, target, pointer, errors);
+        apply_field(f, mode, v, target, pointer, errors);
     }
     return errors->count + errors->dropped == before;
 }

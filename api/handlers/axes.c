@@ -37,19 +37,19 @@ static const struct json_field axe_fields[] = {
     {.name = "numero",
      .kind = JSON_FIELD_INTEGER,
      .offset = offsetof(struct axe_body, numero),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min = 1,
      .max = 99},
     {.name = "intitule",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct axe_body, intitule),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 1,
      .max_length = 500},
     {.name = "enjeux",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct axe_body, enjeux),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 1,
      .max_length = 20000},
     {.name = "partenaires",
@@ -62,12 +62,10 @@ static const struct json_field axe_fields[] = {
      .values = echelles},
     JSON_FIELDS_END,
 };
-static const char *const axe_editable[] = {"numero",      "intitule", "enjeux",
-                                           "partenaires", "echelle",  NULL};
-
 /* Validates an axe body; 400 or 422 (unknown partenaires) sent when false. */
 static bool axe_valid_or_reply(struct request_ctx *ctx, const json_t *body,
-                               const struct projet_row *object, struct territoire_scope *scope)
+                               const struct projet_row *object, struct territoire_scope *scope,
+                               enum json_spec_mode mode)
 {
     (void)object;
     (void)scope;
@@ -75,7 +73,7 @@ static bool axe_valid_or_reply(struct request_ctx *ctx, const json_t *body,
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
     in.echelle = -1;
-    json_spec_apply(body, axe_fields, &in, "", &errs);
+    json_spec_apply(body, axe_fields, mode, &in, "", &errs);
     const json_t *p = in.partenaires;
     if (p && !json_is_array(p))
         field_errors_add(&errs, "/partenaires", NULL, "type-invalide",
@@ -122,7 +120,7 @@ static bool axe_valid_or_reply(struct request_ctx *ctx, const json_t *body,
 static const struct gouv_kind axe_kind = {
     .kind = PROJET_AXE,
     .what_404 = AXE_404,
-    .editable = axe_editable,
+    .fields = axe_fields,
     .valid = axe_valid_or_reply,
     .insert = axe_insert,
     .update = axe_update,
@@ -155,7 +153,7 @@ void handle_create_axe(struct request_ctx *ctx)
     json_t *body = NULL;
     if (!json_body_read_or_reply(ctx, &body))
         return;
-    if (axe_kind.valid(ctx, body, NULL, &scope)) {
+    if (axe_kind.valid(ctx, body, NULL, &scope, JSON_SPEC_CREATE)) {
         char *text = gouv_dump(body);
         gouv_mutate_and_reply(ctx, PROJET_AXE, GOUV_CREER, scope.id_pvd, NULL, axe_kind.insert,
                               axe_kind.check, text, &scope, axe_kind.what_409_insert,
@@ -193,18 +191,18 @@ static const struct json_field indicateur_fields[] = {
     {.name = "type",
      .kind = JSON_FIELD_ENUM,
      .offset = offsetof(struct indicateur_body, type),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .values = types_indicateur},
     {.name = "libelle",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct indicateur_body, libelle),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 1,
      .max_length = 500},
     {.name = "unite",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct indicateur_body, unite),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 1,
      .max_length = 50},
     {.name = "valeur_reference",
@@ -229,20 +227,16 @@ static const struct json_field indicateur_fields[] = {
      .nullable = true},
     JSON_FIELDS_END,
 };
-static const char *const indicateur_editable[] = {
-    "type",           "libelle",      "unite",      "valeur_reference",
-    "date_reference", "valeur_cible", "date_cible", NULL};
-
 static bool indicateur_valid_or_reply(struct request_ctx *ctx, const json_t *body,
                                       const struct projet_row *object,
-                                      struct territoire_scope *scope)
+                                      struct territoire_scope *scope, enum json_spec_mode mode)
 {
     (void)object;
     (void)scope;
     struct indicateur_body in;
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
-    if (!json_spec_apply(body, indicateur_fields, &in, "", &errs)) {
+    if (!json_spec_apply(body, indicateur_fields, mode, &in, "", &errs)) {
         respond_invalid_body(ctx, &errs);
         return false;
     }
@@ -255,7 +249,7 @@ static bool indicateur_valid_or_reply(struct request_ctx *ctx, const json_t *bod
 static const struct gouv_kind indicateur_kind = {
     .kind = PROJET_INDICATEUR,
     .what_404 = INDICATEUR_404,
-    .editable = indicateur_editable,
+    .fields = indicateur_fields,
     .valid = indicateur_valid_or_reply,
     .insert = indicateur_insert,
     .update = indicateur_update,
@@ -282,11 +276,11 @@ static const struct json_field mesure_fields[] = {
     {.name = "date",
      .kind = JSON_FIELD_DATE,
      .offset = offsetof(struct mesure_body, date),
-     .required = true},
+     .on_create = JSON_CREATE_REQUIRED},
     {.name = "valeur",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct mesure_body, valeur),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .check = decimal_check,
      .check_message = DECIMAL_MESSAGE},
     {.name = "source",
@@ -300,14 +294,15 @@ static const struct json_field mesure_fields[] = {
 
 /* A mesure: its body, then its date not in the future. */
 static bool mesure_valid_or_reply(struct request_ctx *ctx, const json_t *body,
-                                  const struct projet_row *object, struct territoire_scope *scope)
+                                  const struct projet_row *object, struct territoire_scope *scope,
+                                  enum json_spec_mode mode)
 {
     (void)object;
     (void)scope;
     struct mesure_body in;
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
-    if (!json_spec_apply(body, mesure_fields, &in, "", &errs)) {
+    if (!json_spec_apply(body, mesure_fields, mode, &in, "", &errs)) {
         respond_invalid_body(ctx, &errs);
         return false;
     }

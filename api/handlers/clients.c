@@ -112,18 +112,18 @@ static const struct json_field client_fields[] = {
     {.name = "nom",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct client_body, nom),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 1,
      .max_length = 200},
     {.name = "role",
      .kind = JSON_FIELD_ENUM,
      .offset = offsetof(struct client_body, role),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .values = role_names_all},
     {.name = "perimetre",
      .kind = JSON_FIELD_VALUE,
      .offset = offsetof(struct client_body, perimetre),
-     .required = true},
+     .on_create = JSON_CREATE_REQUIRED},
     {.name = "expire_le",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct client_body, expire_le),
@@ -155,7 +155,7 @@ void handle_create_client(struct request_ctx *ctx)
     memset(&in, 0, sizeof in);
     if (!may_manage_or_reply(ctx, true) || !json_body_read_or_reply(ctx, &body))
         return;
-    json_spec_apply(body, client_fields, &in, "", &errs);
+    json_spec_apply(body, client_fields, JSON_SPEC_CREATE, &in, "", &errs);
     habilitation_read_perimeter(in.perimetre, &perimeter, &errs);
     if (!body_errors_or_reply(ctx, &errs))
         goto out;

@@ -42,37 +42,30 @@ struct comite_body {
     const json_t *membres;
 };
 
-#define COMITE_COMMON_FIELDS                                                                       \
-    {.name = "presidence",                                                                         \
-     .kind = JSON_FIELD_STRING,                                                                    \
-     .offset = offsetof(struct comite_body, presidence),                                           \
-     .required = true,                                                                             \
-     .min_length = 1,                                                                              \
-     .max_length = 300},                                                                           \
-        {.name = "instance_preexistante",                                                          \
-         .kind = JSON_FIELD_BOOLEAN,                                                               \
-         .offset = offsetof(struct comite_body, instance_preexistante)},                           \
-    {                                                                                              \
-        .name = "membres", .kind = JSON_FIELD_VALUE,                                               \
-        .offset = offsetof(struct comite_body, membres), .required = true                          \
-    }
-
+/* A comité: created with its territoire's id_pvd, which no update changes. */
 static const struct json_field comite_fields[] = {
     {.name = "id_pvd",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct comite_body, id_pvd),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
+     .on_patch = JSON_PATCH_IMMUTABLE,
      .min_length = 1,
      .max_length = 16},
-    COMITE_COMMON_FIELDS,
+    {.name = "presidence",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct comite_body, presidence),
+     .on_create = JSON_CREATE_REQUIRED,
+     .min_length = 1,
+     .max_length = 300},
+    {.name = "instance_preexistante",
+     .kind = JSON_FIELD_BOOLEAN,
+     .offset = offsetof(struct comite_body, instance_preexistante)},
+    {.name = "membres",
+     .kind = JSON_FIELD_VALUE,
+     .offset = offsetof(struct comite_body, membres),
+     .on_create = JSON_CREATE_REQUIRED},
     JSON_FIELDS_END,
 };
-static const struct json_field comite_update_fields[] = {
-    COMITE_COMMON_FIELDS,
-    JSON_FIELDS_END,
-};
-static const char *const comite_editable[] = {"presidence", "instance_preexistante", "membres",
-                                              NULL};
 
 struct membre_body {
     int qualite;
@@ -85,7 +78,7 @@ static const struct json_field membre_fields[] = {
     {.name = "qualite",
      .kind = JSON_FIELD_ENUM,
      .offset = offsetof(struct membre_body, qualite),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .values = qualites},
     {.name = "organisation_id",
      .kind = JSON_FIELD_STRING,
@@ -96,7 +89,7 @@ static const struct json_field membre_fields[] = {
     {.name = "nom",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct membre_body, nom),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 1,
      .max_length = 200},
     {.name = "fonction",
@@ -108,11 +101,12 @@ static const struct json_field membre_fields[] = {
     JSON_FIELDS_END,
 };
 
-/* Validates a comité body (spec: with or without id_pvd), then its membres'
- * organisations (422 organisation-inconnue) and R40 against territoire
- * id_pvd (NULL: the body's). 400/422/503 sent when false. */
+/* Validates a comité body (mode: JSON_SPEC_CREATE with id_pvd, or
+ * JSON_SPEC_REPLACE without), then its membres' organisations (422
+ * organisation-inconnue) and R40 against territoire id_pvd (NULL: the
+ * body's). 400/422/503 sent when false. */
 static bool comite_valid_or_reply(struct request_ctx *ctx, const json_t *body,
-                                  const struct json_field *spec, const char *id_pvd,
+                                  enum json_spec_mode mode, const char *id_pvd,
                                   bool (*authorize)(struct request_ctx *, const char *,
                                                     struct territoire_scope *),
                                   struct territoire_scope *scope)
@@ -121,7 +115,7 @@ static bool comite_valid_or_reply(struct request_ctx *ctx, const json_t *body,
     struct membre_body m[MEMBRES_MAX];
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
-    json_spec_apply(body, spec, &in, "", &errs);
+    json_spec_apply(body, comite_fields, mode, &in, "", &errs);
     const json_t *list = in.membres;
     size_t count = json_is_array(list) ? json_array_size(list) : 0;
     if (list && !json_is_array(list))
@@ -138,7 +132,7 @@ static bool comite_valid_or_reply(struct request_ctx *ctx, const json_t *body,
         if (!json_is_object(item))
             field_errors_add(&errs, prefix, NULL, "type-invalide", "Un membre est un objet.");
         else
-            json_spec_apply(item, membre_fields, &m[i], prefix, &errs);
+            json_spec_apply(item, membre_fields, JSON_SPEC_CREATE, &m[i], prefix, &errs);
     }
     if (errs.count > 0 || errs.dropped > 0) {
         respond_invalid_body(ctx, &errs);
@@ -224,7 +218,7 @@ void handle_create_comite(struct request_ctx *ctx)
     struct territoire_scope scope;
     if (!json_body_read_or_reply(ctx, &body))
         return;
-    if (comite_valid_or_reply(ctx, body, comite_fields, NULL, authorize_creation, &scope)) {
+    if (comite_valid_or_reply(ctx, body, JSON_SPEC_CREATE, NULL, authorize_creation, &scope)) {
         json_object_set_new(body, "id_pvd", xjson(json_string(scope.id_pvd)));
         char *text = gouv_dump(body);
         gouv_mutate_and_reply(ctx, PROJET_COMITE, GOUV_CREER, scope.id_pvd, NULL, comite_write_new,
@@ -239,15 +233,15 @@ void handle_create_comite(struct request_ctx *ctx)
 /* A comité's update: its body without id_pvd, R40 on the comité's territoire. */
 static bool comite_update_valid_or_reply(struct request_ctx *ctx, const json_t *body,
                                          const struct projet_row *object,
-                                         struct territoire_scope *scope)
+                                         struct territoire_scope *scope, enum json_spec_mode mode)
 {
-    return comite_valid_or_reply(ctx, body, comite_update_fields, object->id_pvd, NULL, scope);
+    return comite_valid_or_reply(ctx, body, mode, object->id_pvd, NULL, scope);
 }
 
 static const struct gouv_kind comite_kind = {
     .kind = PROJET_COMITE,
     .what_404 = COMITE_404,
-    .editable = comite_editable,
+    .fields = comite_fields,
     .valid = comite_update_valid_or_reply,
     .update = comite_update,
     .check = comite_r40_write_check,
@@ -383,7 +377,7 @@ static const struct json_field seance_fields[] = {
     {.name = "date",
      .kind = JSON_FIELD_DATE,
      .offset = offsetof(struct seance_body, date),
-     .required = true},
+     .on_create = JSON_CREATE_REQUIRED},
     {.name = "ordre_du_jour",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct seance_body, ordre_du_jour),
@@ -398,17 +392,16 @@ static const struct json_field seance_fields[] = {
      .max_length = 100000},
     JSON_FIELDS_END,
 };
-static const char *const seance_editable[] = {"date", "ordre_du_jour", "compte_rendu", NULL};
-
 static bool seance_valid_or_reply(struct request_ctx *ctx, const json_t *body,
-                                  const struct projet_row *object, struct territoire_scope *scope)
+                                  const struct projet_row *object, struct territoire_scope *scope,
+                                  enum json_spec_mode mode)
 {
     (void)object;
     (void)scope;
     struct seance_body in;
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
-    if (json_spec_apply(body, seance_fields, &in, "", &errs))
+    if (json_spec_apply(body, seance_fields, mode, &in, "", &errs))
         return true;
     respond_invalid_body(ctx, &errs);
     return false;
@@ -417,7 +410,7 @@ static bool seance_valid_or_reply(struct request_ctx *ctx, const json_t *body,
 static const struct gouv_kind seance_kind = {
     .kind = PROJET_SEANCE,
     .what_404 = SEANCE_404,
-    .editable = seance_editable,
+    .fields = seance_fields,
     .valid = seance_valid_or_reply,
     .insert = seance_insert,
     .update = seance_update,
@@ -443,12 +436,12 @@ static const struct json_field decision_fields[] = {
     {.name = "type",
      .kind = JSON_FIELD_ENUM,
      .offset = offsetof(struct decision_body, type),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .values = types_decision},
     {.name = "objet",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct decision_body, objet),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 1,
      .max_length = 2000},
     {.name = "convention_id",
@@ -463,13 +456,14 @@ static const struct json_field decision_fields[] = {
 /* A décision: its body, then the convention it names (if any) in the
  * séance's territoire. */
 static bool decision_valid_or_reply(struct request_ctx *ctx, const json_t *body,
-                                    const struct projet_row *seance, struct territoire_scope *scope)
+                                    const struct projet_row *seance, struct territoire_scope *scope,
+                                    enum json_spec_mode mode)
 {
     (void)scope;
     struct decision_body in;
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
-    if (!json_spec_apply(body, decision_fields, &in, "", &errs)) {
+    if (!json_spec_apply(body, decision_fields, mode, &in, "", &errs)) {
         respond_invalid_body(ctx, &errs);
         return false;
     }

@@ -60,13 +60,13 @@ static const struct json_field signature_fields[] = {
     {.name = "signataire_id",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct signature_body, signataire_id),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .check = query_is_uuid,
      .check_message = "Identifiant de signataire (UUID) attendu."},
     {.name = "date_signature",
      .kind = JSON_FIELD_DATE,
      .offset = offsetof(struct signature_body, date_signature),
-     .required = true},
+     .on_create = JSON_CREATE_REQUIRED},
     {.name = "date_deliberation",
      .kind = JSON_FIELD_DATE,
      .offset = offsetof(struct signature_body, date_deliberation),
@@ -110,7 +110,7 @@ void handle_sign_convention(struct request_ctx *ctx)
         return;
     struct signature_body in;
     memset(&in, 0, sizeof in);
-    json_spec_apply(body, signature_fields, &in, "", &errs);
+    json_spec_apply(body, signature_fields, JSON_SPEC_CREATE, &in, "", &errs);
     if (!body_errors_or_reply(ctx, &errs))
         goto out;
     if (!if_match_or_reply(ctx, etag))
@@ -208,7 +208,7 @@ static const struct json_field transition_fields[] = {
     {.name = "vers",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct transition_body, vers),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 1,
      .max_length = 32},
     {.name = "motif",
@@ -273,7 +273,7 @@ void handle_transition_convention(struct request_ctx *ctx)
         return;
     struct transition_body in;
     memset(&in, 0, sizeof in);
-    json_spec_apply(body, transition_fields, &in, "", &errs);
+    json_spec_apply(body, transition_fields, JSON_SPEC_CREATE, &in, "", &errs);
     enum convention_etat to = CONVENTION_BROUILLON;
     if (in.vers && !convention_etat_parse(row.type, in.vers, &to))
         field_errors_add(&errs, "/vers", NULL, "valeur-inconnue",
@@ -343,17 +343,17 @@ static const struct json_field avenant_fields[] = {
     {.name = "objet",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct avenant_body, objet),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 1,
      .max_length = 2000},
     {.name = "date_signature",
      .kind = JSON_FIELD_DATE,
      .offset = offsetof(struct avenant_body, date_signature),
-     .required = true},
+     .on_create = JSON_CREATE_REQUIRED},
     {.name = "modifications",
      .kind = JSON_FIELD_VALUE,
      .offset = offsetof(struct avenant_body, modifications),
-     .required = true},
+     .on_create = JSON_CREATE_REQUIRED},
     JSON_FIELDS_END,
 };
 
@@ -442,7 +442,7 @@ void handle_create_avenant(struct request_ctx *ctx)
         return;
     struct avenant_body in;
     memset(&in, 0, sizeof in);
-    json_spec_apply(body, avenant_fields, &in, "", &errs);
+    json_spec_apply(body, avenant_fields, JSON_SPEC_CREATE, &in, "", &errs);
     const json_t *signataires = NULL, *secteurs = NULL;
     if (in.modifications && !json_is_object(in.modifications))
         field_errors_add(&errs, "/modifications", NULL, "type-invalide",

@@ -257,18 +257,20 @@ struct content {
     {.name = "type",                                                                               \
      .kind = JSON_FIELD_ENUM,                                                                      \
      .offset = OFF(type),                                                                          \
-     .required = true,                                                                             \
+     .on_create = JSON_CREATE_REQUIRED,                                                            \
+     .on_patch = JSON_PATCH_IMMUTABLE,                                                             \
      .values = type_values},                                                                       \
     {                                                                                              \
-        .name = "id_pvd", .kind = JSON_FIELD_STRING, .offset = OFF(id_pvd), .required = true,      \
-        .min_length = 1, .max_length = 16, .check = territoire_id_pvd_is_valid,                    \
+        .name = "id_pvd", .kind = JSON_FIELD_STRING, .offset = OFF(id_pvd),                        \
+        .on_create = JSON_CREATE_REQUIRED, .on_patch = JSON_PATCH_IMMUTABLE, .min_length = 1,      \
+        .max_length = 16, .check = territoire_id_pvd_is_valid,                                     \
         .check_message = "Identifiant PVD attendu : pvd-<région>-<département>-<numéro>."       \
     }
-#define F_COMMON(req)                                                                              \
+#define F_COMMON                                                                                   \
     {.name = "intitule",                                                                           \
      .kind = JSON_FIELD_STRING,                                                                    \
      .offset = OFF(intitule),                                                                      \
-     .required = req,                                                                              \
+     .on_create = JSON_CREATE_REQUIRED,                                                            \
      .min_length = 1,                                                                              \
      .max_length = 500},                                                                           \
     {                                                                                              \
@@ -295,16 +297,14 @@ struct content {
         .name = "signataires", .kind = JSON_FIELD_VALUE, .offset = OFF(signataires)                \
     }
 
-static const struct json_field create_adhesion[] = {F_CREATE, F_COMMON(true), F_ADHESION,
-                                                    F_SIGNATAIRES, JSON_FIELDS_END};
-static const struct json_field create_cadre[] = {F_CREATE, F_COMMON(true), F_CADRE, F_SIGNATAIRES,
+/* A convention of each type, created (POST) or patched (PATCH). */
+static const struct json_field adhesion_fields[] = {F_CREATE, F_COMMON, F_ADHESION, F_SIGNATAIRES,
+                                                    JSON_FIELDS_END};
+static const struct json_field cadre_fields[] = {F_CREATE, F_COMMON, F_CADRE, F_SIGNATAIRES,
                                                  JSON_FIELDS_END};
-static const struct json_field patch_adhesion[] = {F_COMMON(false), F_ADHESION, F_SIGNATAIRES,
-                                                   JSON_FIELDS_END};
-static const struct json_field patch_cadre[] = {F_COMMON(false), F_CADRE, F_SIGNATAIRES,
-                                                JSON_FIELDS_END};
-static const struct json_field avenant_adhesion[] = {F_COMMON(false), F_ADHESION, JSON_FIELDS_END};
-static const struct json_field avenant_cadre[] = {F_COMMON(false), F_CADRE, JSON_FIELDS_END};
+/* The modifications of an avenant: a patch that leaves the signataires. */
+static const struct json_field avenant_adhesion[] = {F_COMMON, F_ADHESION, JSON_FIELDS_END};
+static const struct json_field avenant_cadre[] = {F_COMMON, F_CADRE, JSON_FIELDS_END};
 
 struct signataire_in {
     const char *organisation_id;
@@ -317,24 +317,24 @@ static const struct json_field signataire_fields[] = {
     {.name = "organisation_id",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct signataire_in, organisation_id),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .check = query_is_uuid,
      .check_message = "Identifiant d'organisation (UUID) attendu."},
     {.name = "role",
      .kind = JSON_FIELD_ENUM,
      .offset = offsetof(struct signataire_in, role),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .values = role_values},
     {.name = "representant_nom",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct signataire_in, representant_nom),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 1,
      .max_length = 200},
     {.name = "representant_qualite",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct signataire_in, representant_qualite),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 1,
      .max_length = 200},
     {.name = "date_deliberation",
@@ -359,13 +359,13 @@ static const struct json_field secteur_fields[] = {
     {.name = "nom",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct secteur_in, nom),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 1,
      .max_length = 300},
     {.name = "code_insee",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct secteur_in, code_insee),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .check = insee_code_is_valid,
      .check_message = "Code INSEE de commune attendu (5 caractères)."},
     {.name = "est_centre_ville_ville_principale",
@@ -402,7 +402,7 @@ static void check_array(const json_t *array, const char *name, const struct json
             continue;
         }
         memset(scratch, 0, scratch_size);
-        json_spec_apply(v, spec, scratch, item, errs);
+        json_spec_apply(v, spec, JSON_SPEC_CREATE, scratch, item, errs);
         if (spec == secteur_fields) {
             const json_t *g = ((struct secteur_in *)scratch)->geometrie;
             if (g && !json_is_object(g) && !json_is_null(g)) {
@@ -422,13 +422,12 @@ void convention_content_check(const json_t *obj, enum convention_type type, enum
     const struct json_field *spec;
     struct content c;
     memset(&c, 0, sizeof c);
-    if (mode == CONTENT_CREATE)
-        spec = type == CONVENTION_CADRE ? create_cadre : create_adhesion;
-    else if (mode == CONTENT_PATCH)
-        spec = type == CONVENTION_CADRE ? patch_cadre : patch_adhesion;
-    else
+    if (mode == CONTENT_AVENANT)
         spec = type == CONVENTION_CADRE ? avenant_cadre : avenant_adhesion;
-    json_spec_apply(obj, spec, &c, prefix, errs);
+    else
+        spec = type == CONVENTION_CADRE ? cadre_fields : adhesion_fields;
+    json_spec_apply(obj, spec, mode == CONTENT_CREATE ? JSON_SPEC_CREATE : JSON_SPEC_PATCH, &c,
+                    prefix, errs);
     struct signataire_in s;
     struct secteur_in t;
     if (c.signataires)

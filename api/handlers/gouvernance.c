@@ -238,13 +238,13 @@ void gouv_handle_update(struct request_ctx *ctx, const struct gouv_kind *k)
         return;
     if (!gouv_if_match_or_reply(ctx, &row, etag) || !json_body_read_or_reply(ctx, &patch))
         goto out;
-    merged = gouv_merge_patch(row.json, k->editable, patch);
+    merged = gouv_merge_patch(row.json, k->fields, patch);
     if (!merged) {
         char what[96];
         snprintf(what, sizeof what, "%s representation unreadable", projet_objet_type(k->kind));
         die_bug(what);
     }
-    if (k->valid(ctx, merged, &row, &scope)) {
+    if (k->valid(ctx, merged, &row, &scope, JSON_SPEC_REPLACE)) {
         char *text = gouv_dump(merged);
         gouv_mutate_and_reply(ctx, k->kind, GOUV_MODIFIER, row.id, etag, k->update, k->check, text,
                               &scope, k->what_409_update, NULL);
@@ -291,7 +291,8 @@ void gouv_handle_create_child(struct request_ctx *ctx, const struct gouv_kind *p
     if (!gouv_object_or_reply(ctx, parent->kind, "id", one_id, ACTION_PROJET_WRITE,
                               parent->what_404, &row, &scope))
         return;
-    if (json_body_read_or_reply(ctx, &body) && child->valid(ctx, body, &row, &scope)) {
+    if (json_body_read_or_reply(ctx, &body) &&
+        child->valid(ctx, body, &row, &scope, JSON_SPEC_CREATE)) {
         char *text = gouv_dump(body);
         gouv_mutate_and_reply(ctx, child->kind, GOUV_CREER, row.id, NULL, child->insert,
                               child->check, text, &scope, child->what_409_insert,
@@ -302,16 +303,17 @@ void gouv_handle_create_child(struct request_ctx *ctx, const struct gouv_kind *p
     projet_row_release(&row);
 }
 
-json_t *gouv_merge_patch(const char *current_json, const char *const *editable, const json_t *patch)
+json_t *gouv_merge_patch(const char *current_json, const struct json_field *fields,
+                         const json_t *patch)
 {
     json_t *current = json_loads(current_json, 0, NULL);
     if (!current)
         return NULL;
     json_t *out = xjson(json_object());
-    for (size_t i = 0; editable[i]; i++) {
-        json_t *v = json_object_get(current, editable[i]);
-        if (v)
-            json_object_set(out, editable[i], v);
+    for (const struct json_field *f = fields; f->name; f++) {
+        json_t *v = json_object_get(current, f->name);
+        if (v && json_field_allowed(f, JSON_SPEC_PATCH))
+            json_object_set(out, f->name, v);
     }
     const char *name;
     json_t *value;

@@ -66,25 +66,28 @@ void gouv_mutate_and_reply(struct request_ctx *ctx, enum projet_objet kind, enum
                            const char *location_prefix);
 
 /* Validates a creation or update body (owned by the caller) before it is
- * written. `object` is the parent on a creation, the object itself on an
+ * written, applying the kind's spec in `mode`: JSON_SPEC_CREATE on a
+ * creation, JSON_SPEC_REPLACE on an update (the body is then the merged
+ * content). `object` is the parent on a creation, the object itself on an
  * update; `scope` its territoire's (the validator may fill it anew). false:
  * an answer was sent (400 / 422 / 503). */
 typedef bool (*gouv_valid_fn)(struct request_ctx *ctx, const json_t *body,
-                              const struct projet_row *object, struct territoire_scope *scope);
+                              const struct projet_row *object, struct territoire_scope *scope,
+                              enum json_spec_mode mode);
 
 /* What the generic object handlers below need to know of one kind. All
  * pointers are static. */
 struct gouv_kind {
     enum projet_objet kind;
-    const char *what_404;        /* 404 message (also outside the perimeter) */
-    const char *const *editable; /* members a JSON Merge Patch may change */
-    gouv_valid_fn valid;         /* body checks of creation and update */
-    gouv_write_fn insert;        /* creation under the parent's id */
-    gouv_write_fn update;        /* new content of the object */
-    gouv_check_fn check;         /* rule checked in the write (creation, update), or NULL */
-    const char *what_409_insert; /* 409 conflit on creation */
-    const char *what_409_update; /* 409 conflit on update */
-    const char *location_prefix; /* Location of a creation, NULL: none */
+    const char *what_404;            /* 404 message (also outside the perimeter) */
+    const struct json_field *fields; /* the body's spec: a merge patch changes its editable ones */
+    gouv_valid_fn valid;             /* body checks of creation and update */
+    gouv_write_fn insert;            /* creation under the parent's id */
+    gouv_write_fn update;            /* new content of the object */
+    gouv_check_fn check;             /* rule checked in the write (creation, update), or NULL */
+    const char *what_409_insert;     /* 409 conflit on creation */
+    const char *what_409_update;     /* 409 conflit on update */
+    const char *location_prefix;     /* Location of a creation, NULL: none */
 };
 
 /* GET /…/{id}: projet.lire on the object's territoire, then 200 (or 304)
@@ -92,7 +95,8 @@ struct gouv_kind {
 void gouv_handle_get(struct request_ctx *ctx, const struct gouv_kind *k);
 
 /* PATCH /…/{id}: projet.ecrire, If-Match, JSON Merge Patch of the body onto
- * k->editable, k->valid on the result, then k->update (200 + ETag). */
+ * the editable members of k->fields, k->valid (JSON_SPEC_REPLACE) on the
+ * result, then k->update (200 + ETag). */
 void gouv_handle_update(struct request_ctx *ctx, const struct gouv_kind *k);
 
 /* DELETE /…/{id}: projet.ecrire, If-Match, deletion (204; 422 R9). */
@@ -121,13 +125,13 @@ void gouv_handle_create_child(struct request_ctx *ctx, const struct gouv_kind *p
  * *etag receives the ETag. */
 bool gouv_if_match_or_reply(struct request_ctx *ctx, const struct projet_row *row, char etag[24]);
 
-/* JSON Merge Patch of `patch` onto the members `editable` (NULL-terminated)
- * of the representation `current_json`: a new object (caller owns it) holding
- * those members of the representation that are present, replaced or removed
- * (null) by the patch; the patch's other members are copied too, so that the
- * validation of the result reports them as unknown. NULL on a malformed
- * representation (a bug). */
-json_t *gouv_merge_patch(const char *current_json, const char *const *editable,
+/* JSON Merge Patch of `patch` onto the members of the representation
+ * `current_json` that `fields` declares editable by a patch: a new object
+ * (caller owns it) holding those members of the representation that are
+ * present, replaced or removed (null) by the patch; the patch's other members
+ * are copied too, so that the validation of the result (JSON_SPEC_REPLACE)
+ * reports them as unknown. NULL on a malformed representation (a bug). */
+json_t *gouv_merge_patch(const char *current_json, const struct json_field *fields,
                          const json_t *patch);
 
 /* Which organisations named in `ids` (a JSON array of UUID strings; other

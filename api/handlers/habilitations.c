@@ -48,24 +48,24 @@ static const struct json_field habilitation_fields[] = {
     {.name = "issuer",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct habilitation_body, issuer),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 1,
      .max_length = 255},
     {.name = "subject",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct habilitation_body, subject),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 1,
      .max_length = 255},
     {.name = "role",
      .kind = JSON_FIELD_ENUM,
      .offset = offsetof(struct habilitation_body, role),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .values = role_names_all},
     {.name = "perimetre",
      .kind = JSON_FIELD_VALUE,
      .offset = offsetof(struct habilitation_body, perimetre),
-     .required = true},
+     .on_create = JSON_CREATE_REQUIRED},
     {.name = "valide_du",
      .kind = JSON_FIELD_DATE,
      .offset = offsetof(struct habilitation_body, valide_du),
@@ -111,7 +111,7 @@ void handle_create_habilitation(struct request_ctx *ctx)
     memset(&in, 0, sizeof in);
     if (!json_body_read_or_reply(ctx, &body))
         return;
-    json_spec_apply(body, habilitation_fields, &in, "", &errs);
+    json_spec_apply(body, habilitation_fields, JSON_SPEC_CREATE, &in, "", &errs);
     habilitation_read_perimeter(in.perimetre, &perimeter, &errs);
     if (!body_errors_or_reply(ctx, &errs))
         goto out;

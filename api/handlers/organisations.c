@@ -33,21 +33,25 @@ struct organisation_body {
     const char *nom;
 };
 
+/* A creation gives nature (and siren, nom); a patch renames: nom only. */
 static const struct json_field organisation_fields[] = {
     {.name = "siren",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct organisation_body, siren),
+     .on_patch = JSON_PATCH_IMMUTABLE,
      .nullable = true,
      .check = siren_format_is_valid,
      .check_message = "SIREN : 9 chiffres attendus."},
     {.name = "nature",
      .kind = JSON_FIELD_ENUM,
      .offset = offsetof(struct organisation_body, nature),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
+     .on_patch = JSON_PATCH_IMMUTABLE,
      .values = nature_names},
     {.name = "nom",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct organisation_body, nom),
+     .on_patch = JSON_PATCH_REQUIRED,
      .min_length = 1,
      .max_length = 300},
     JSON_FIELDS_END,
@@ -183,7 +187,7 @@ void handle_create_organisation(struct request_ctx *ctx)
     memset(&in, 0, sizeof in);
     if (!json_body_read_or_reply(ctx, &body))
         return;
-    json_spec_apply(body, organisation_fields, &in, "", &errs);
+    json_spec_apply(body, organisation_fields, JSON_SPEC_CREATE, &in, "", &errs);
     if (errs.count == 0 && !in.siren && in.nature != NATURE_ETAT)
         field_errors_add(&errs, "/siren", NULL, "champ-requis",
                          "Le SIREN est obligatoire, sauf pour l'État (nature etat).");
@@ -284,20 +288,6 @@ void handle_get_organisation(struct request_ctx *ctx)
     organisation_row_release(&row);
 }
 
-struct rename_body {
-    const char *nom;
-};
-
-static const struct json_field rename_fields[] = {
-    {.name = "nom",
-     .kind = JSON_FIELD_STRING,
-     .offset = offsetof(struct rename_body, nom),
-     .required = true,
-     .min_length = 1,
-     .max_length = 300},
-    JSON_FIELDS_END,
-};
-
 enum rename_outcome { RENAME_DONE, RENAME_FORBIDDEN, RENAME_REFERENTIEL };
 
 struct rename_work {
@@ -358,9 +348,9 @@ void handle_patch_organisation(struct request_ctx *ctx)
         goto out;
     if (!json_body_read_or_reply(ctx, &body))
         goto out;
-    struct rename_body in = {NULL};
+    struct organisation_body in = {NULL, 0, NULL};
     FIELD_ERRORS(errs);
-    json_spec_apply(body, rename_fields, &in, "", &errs);
+    json_spec_apply(body, organisation_fields, JSON_SPEC_PATCH, &in, "", &errs);
     if (!body_errors_or_reply(ctx, &errs))
         goto out;
     struct rename_work work;

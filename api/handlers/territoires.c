@@ -156,9 +156,12 @@ static bool check_owners(struct request_ctx *ctx, struct db_conn *conn, const st
     return false;
 }
 
+/* A territoire's body: the whole of a creation (POST), or a JSON Merge
+ * Patch (has_* tell which members the patch gives). */
 struct territoire_body {
     const char *id_pvd;
     const char *nom;
+    bool has_nom;
     const json_t *communes;
     const json_t *epcis;
     struct date date_designation;
@@ -167,11 +170,12 @@ struct territoire_body {
     bool has_sortie;
 };
 
-static const struct json_field create_fields[] = {
+static const struct json_field territoire_fields[] = {
     {.name = "id_pvd",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct territoire_body, id_pvd),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
+     .on_patch = JSON_PATCH_IMMUTABLE,
      .check = id_pvd_is_valid,
      .check_message = "Format pvd-<région>-<département>-<n> attendu (ex. pvd-27-58-1)."},
     {.name = "nom",
@@ -179,22 +183,29 @@ static const struct json_field create_fields[] = {
      .offset = offsetof(struct territoire_body, nom),
      .nullable = true,
      .min_length = 1,
-     .max_length = 300},
+     .max_length = 300,
+     .present_at = JSON_PRESENT_AT(struct territoire_body, has_nom)},
     {.name = "communes",
      .kind = JSON_FIELD_VALUE,
      .offset = offsetof(struct territoire_body, communes),
-     .required = true},
+     .on_create = JSON_CREATE_REQUIRED},
     {.name = "epcis", .kind = JSON_FIELD_VALUE, .offset = offsetof(struct territoire_body, epcis)},
     {.name = "date_designation",
      .kind = JSON_FIELD_DATE,
      .offset = offsetof(struct territoire_body, date_designation),
      .nullable = true,
      .present_at = JSON_PRESENT_AT(struct territoire_body, has_designation)},
+    {.name = "date_sortie",
+     .kind = JSON_FIELD_DATE,
+     .offset = offsetof(struct territoire_body, date_sortie),
+     .on_create = JSON_CREATE_ABSENT,
+     .nullable = true,
+     .present_at = JSON_PRESENT_AT(struct territoire_body, has_sortie)},
     JSON_FIELDS_END,
 };
 
-/* communes and epcis of the body into c (400 errors into errs), then R42's
- * Luhn check of the EPCI SIRENs (422 errors into violations). */
+/* communes and epcis of the body, those it gives, into c (400 errors into
+ * errs). */
 static void read_members(const struct territoire_body *in, struct content *c,
                          struct field_errors *errs)
 {
@@ -300,7 +311,7 @@ void handle_create_territoire(struct request_ctx *ctx)
     memset(c, 0, sizeof *c);
     if (!json_body_read_or_reply(ctx, &body))
         goto out;
-    json_spec_apply(body, create_fields, &in, "", &errs);
+    json_spec_apply(body, territoire_fields, JSON_SPEC_CREATE, &in, "", &errs);
     read_members(&in, c, &errs);
     if (!body_errors_or_reply(ctx, &errs))
         goto out;
@@ -392,40 +403,6 @@ void handle_get_territoire(struct request_ctx *ctx)
     territoire_row_release(&row);
 }
 
-struct patch_body {
-    const char *nom;
-    bool has_nom;
-    const json_t *communes;
-    const json_t *epcis;
-    struct date date_designation;
-    bool has_designation;
-    struct date date_sortie;
-    bool has_sortie;
-};
-
-static const struct json_field patch_fields[] = {
-    {.name = "nom",
-     .kind = JSON_FIELD_STRING,
-     .offset = offsetof(struct patch_body, nom),
-     .nullable = true,
-     .min_length = 1,
-     .max_length = 300,
-     .present_at = JSON_PRESENT_AT(struct patch_body, has_nom)},
-    {.name = "communes", .kind = JSON_FIELD_VALUE, .offset = offsetof(struct patch_body, communes)},
-    {.name = "epcis", .kind = JSON_FIELD_VALUE, .offset = offsetof(struct patch_body, epcis)},
-    {.name = "date_designation",
-     .kind = JSON_FIELD_DATE,
-     .offset = offsetof(struct patch_body, date_designation),
-     .nullable = true,
-     .present_at = JSON_PRESENT_AT(struct patch_body, has_designation)},
-    {.name = "date_sortie",
-     .kind = JSON_FIELD_DATE,
-     .offset = offsetof(struct patch_body, date_sortie),
-     .nullable = true,
-     .present_at = JSON_PRESENT_AT(struct patch_body, has_sortie)},
-    JSON_FIELDS_END,
-};
-
 /* The current content of a stored representation into c (strings borrowed
  * from rep). */
 static void content_of(const json_t *rep, struct content *c)
@@ -498,24 +475,13 @@ void handle_patch_territoire(struct request_ctx *ctx)
         goto out;
     if (!json_body_read_or_reply(ctx, &body))
         goto out;
-    struct patch_body in;
+    struct territoire_body in;
     memset(&in, 0, sizeof in);
     FIELD_ERRORS(errs);
-    json_spec_apply(body, patch_fields, &in, "", &errs);
+    json_spec_apply(body, territoire_fields, JSON_SPEC_PATCH, &in, "", &errs);
     content_of(rep, before);
     content_of(rep, c);
-    if (in.communes) {
-        c->commune_count = 0;
-        c->commune_count = read_codes(in.communes, "/communes", insee_code_is_valid,
-                                      "Code INSEE de commune attendu (5 caractères, ex. 58062).",
-                                      c->communes, &errs);
-    }
-    if (in.epcis) {
-        c->epci_count = 0;
-        if (!json_is_null(in.epcis))
-            c->epci_count = read_codes(in.epcis, "/epcis", siren_format_is_valid,
-                                       "SIREN d'EPCI attendu (9 chiffres).", c->epcis, &errs);
-    }
+    read_members(&in, c, &errs);
     if (!body_errors_or_reply(ctx, &errs))
         goto out;
     if (in.has_nom)

@@ -56,7 +56,7 @@ static const struct json_field inner_fields[] = {
     {.name = "niveau",
      .kind = JSON_FIELD_INTEGER,
      .offset = offsetof(struct inner, niveau),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min = -3,
      .max = 3},
     {.name = "actif", .kind = JSON_FIELD_BOOLEAN, .offset = offsetof(struct inner, actif)},
@@ -67,7 +67,7 @@ static const struct json_field adresse_fields[] = {
     {.name = "code_postal",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct adresse, code_postal),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 5,
      .max_length = 5},
     {.name = "commune",
@@ -86,7 +86,7 @@ static const struct json_field target_fields[] = {
     {.name = "nom",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct target, nom),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 1,
      .max_length = 40},
     {.name = "siren",
@@ -104,7 +104,7 @@ static const struct json_field target_fields[] = {
     {.name = "etat",
      .kind = JSON_FIELD_ENUM,
      .offset = offsetof(struct target, etat),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .values = etats},
     {.name = "date", .kind = JSON_FIELD_DATE, .offset = offsetof(struct target, date)},
     {.name = "fin",
@@ -119,7 +119,7 @@ static const struct json_field target_fields[] = {
     {.name = "commentaire",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct target, commentaire),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .nullable = true,
      .present_at = JSON_PRESENT_AT(struct target, commentaire_present)},
     JSON_FIELDS_END,
@@ -283,7 +283,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!json_media_type_ok(content_type, false) || body_len == 0 || body_len > MAX_BODY)
             abort();
         memset(&t, 0, sizeof t);
-        ok = json_spec_apply(root, target_fields, &t, "", &errors);
+        ok = json_spec_apply(root, target_fields, JSON_SPEC_CREATE, &t, "", &errors);
         if (ok != (errors.count == 0 && errors.dropped == 0))
             abort();
         check_errors(root, &errors);

@@ -66,7 +66,7 @@ static const struct json_field adresse_fields[] = {
     {.name = "code_postal",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct adresse, code_postal),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 5,
      .max_length = 5,
      .check = is_code_postal,
@@ -86,13 +86,13 @@ static const struct json_field demande_fields[] = {
     {.name = "reference",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct demande, reference),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 1,
      .max_length = 20},
     {.name = "nom",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct demande, nom),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min_length = 1,
      .max_length = 10},
     {.name = "siren",
@@ -105,7 +105,7 @@ static const struct json_field demande_fields[] = {
     {.name = "montant_centimes",
      .kind = JSON_FIELD_INTEGER,
      .offset = offsetof(struct demande, montant_centimes),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .min = 1,
      .max = 100000000},
     {.name = "ecart", .kind = JSON_FIELD_INTEGER, .offset = offsetof(struct demande, ecart)},
@@ -116,7 +116,7 @@ static const struct json_field demande_fields[] = {
     {.name = "etat",
      .kind = JSON_FIELD_ENUM,
      .offset = offsetof(struct demande, etat),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .values = etats},
     {.name = "priorite",
      .kind = JSON_FIELD_ENUM,
@@ -125,7 +125,7 @@ static const struct json_field demande_fields[] = {
     {.name = "date_depot",
      .kind = JSON_FIELD_DATE,
      .offset = offsetof(struct demande, date_depot),
-     .required = true},
+     .on_create = JSON_CREATE_REQUIRED},
     {.name = "date_fin",
      .kind = JSON_FIELD_DATE,
      .offset = offsetof(struct demande, date_fin),
@@ -134,7 +134,7 @@ static const struct json_field demande_fields[] = {
     {.name = "adresse",
      .kind = JSON_FIELD_OBJECT,
      .offset = offsetof(struct demande, adresse),
-     .required = true,
+     .on_create = JSON_CREATE_REQUIRED,
      .fields = adresse_fields},
     {.name = "commentaire",
      .kind = JSON_FIELD_STRING,
@@ -226,7 +226,7 @@ static struct field_errors apply_demande(const char *text, struct demande *out, 
     FIELD_ERRORS(errors);
     json_t *root = load(text);
 
-    *ok = json_spec_apply(root, demande_fields, out, "", &errors);
+    *ok = json_spec_apply(root, demande_fields, JSON_SPEC_CREATE, out, "", &errors);
     return errors;
 }
 
@@ -244,7 +244,7 @@ static const char *apply_one(const struct json_field *field, const char *value_j
     spec[0].name = "v";
     snprintf(text, sizeof text, "{\"v\": %s}", value_json);
     root = load(text);
-    ok = json_spec_apply(root, spec, target, "", &errors);
+    ok = json_spec_apply(root, spec, JSON_SPEC_CREATE, target, "", &errors);
     cr_assert_eq(ok, errors.count == 0, "return value matches the error list");
     cr_assert_leq(errors.count, 1, "%s: one error at most", value_json);
     if (errors.count == 0)
@@ -306,8 +306,9 @@ Test(json_spec, valid_body_fills_the_struct)
     json_t *root = load(VALID_BODY);
 
     memset(&d, 0, sizeof d);
-    cr_assert(json_spec_apply(root, demande_fields, &d, "", &errors), "first error %s %s: %s",
-              errors.items[0].pointer, errors.items[0].code, errors.items[0].message);
+    cr_assert(json_spec_apply(root, demande_fields, JSON_SPEC_CREATE, &d, "", &errors),
+              "first error %s %s: %s", errors.items[0].pointer, errors.items[0].code,
+              errors.items[0].message);
     cr_assert_eq(errors.count, 0);
     cr_assert_str_eq(d.reference, "PVD-2024-0042");
     cr_assert_str_eq(d.nom, "Thizy");
@@ -516,7 +517,7 @@ Test(json_spec, min_only_length_message_shows_no_size_max)
     char size_max[32];
 
     snprintf(size_max, sizeof size_max, "%zu", (size_t)-1);
-    cr_assert_not(json_spec_apply(root, spec, &s, "", &errors));
+    cr_assert_not(json_spec_apply(root, spec, JSON_SPEC_CREATE, &s, "", &errors));
     cr_assert_str_eq(errors.items[0].code, "longueur-invalide");
     cr_assert_null(strstr(errors.items[0].message, size_max), "message: %s",
                    errors.items[0].message);
@@ -533,7 +534,7 @@ Test(json_spec, string_with_nul_is_refused)
     json_t *root = hold(json_object());
 
     json_object_set_new(root, "nom", json_stringn("ab\0cd", 5));
-    cr_assert_not(json_spec_apply(root, spec, &s, "", &errors));
+    cr_assert_not(json_spec_apply(root, spec, JSON_SPEC_CREATE, &s, "", &errors));
     cr_assert_eq(errors.count, 1);
     cr_assert_str_eq(errors.items[0].pointer, "/nom");
     cr_assert_str_eq(errors.items[0].code, "caractere-invalide");
@@ -561,7 +562,7 @@ Test(json_spec, string_check_function)
 
     spec[0].name = "siren";
     root = load("{\"siren\": \"123\"}");
-    cr_assert_not(json_spec_apply(root, spec, &s, "", &errors));
+    cr_assert_not(json_spec_apply(root, spec, JSON_SPEC_CREATE, &s, "", &errors));
     cr_assert_str_eq(errors.items[0].message, "SIREN invalide (R42).", "the spec's message");
 
     no_message.check_message = NULL;
@@ -589,7 +590,7 @@ Test(json_spec, integer_bounds)
 
     spec[0].name = "n";
     root = load("{\"n\": 11}");
-    cr_assert_not(json_spec_apply(root, spec, &v, "", &errors));
+    cr_assert_not(json_spec_apply(root, spec, JSON_SPEC_CREATE, &v, "", &errors));
     cr_assert_not_null(strstr(errors.items[0].message, "-10"), "%s", errors.items[0].message);
     cr_assert_not_null(strstr(errors.items[0].message, "10."), "%s", errors.items[0].message);
 }
@@ -665,7 +666,7 @@ Test(json_spec, enum_values)
 
     spec[0].name = "etat";
     root = load("{\"etat\": \"perdue\"}");
-    cr_assert_not(json_spec_apply(root, spec, &e, "", &errors));
+    cr_assert_not(json_spec_apply(root, spec, JSON_SPEC_CREATE, &e, "", &errors));
     cr_assert_not_null(strstr(errors.items[0].message, "brouillon, deposee, acceptee"),
                        "the message lists the values: %s", errors.items[0].message);
 }
@@ -701,7 +702,8 @@ Test(json_spec, pointer_prefix_is_prepended)
     json_t *root = load("{\"commune\": 1, \"geo\": {\"altitude\": 6000}, \"x/y\": 0}");
 
     memset(&a, 0, sizeof a);
-    cr_assert_not(json_spec_apply(root, adresse_fields, &a, "/lignes/3/adresse", &errors));
+    cr_assert_not(
+        json_spec_apply(root, adresse_fields, JSON_SPEC_CREATE, &a, "/lignes/3/adresse", &errors));
     {
         static const struct expected_error expected[] = {
             {"/lignes/3/adresse/code_postal", "champ-requis"},
@@ -720,7 +722,8 @@ Test(json_spec, result_ignores_earlier_errors)
     json_t *root = load("{\"altitude\": 100}");
 
     field_errors_add(&errors, "/ailleurs", NULL, "champ-inconnu", "Avant.");
-    cr_assert(json_spec_apply(root, geo_fields, &g, "", &errors), "no error added by this call");
+    cr_assert(json_spec_apply(root, geo_fields, JSON_SPEC_CREATE, &g, "", &errors),
+              "no error added by this call");
     cr_assert_eq(errors.count, 1);
     cr_assert_eq(g.altitude, 100);
 }
@@ -737,12 +740,12 @@ Test(json_spec, overflowing_errors_are_counted)
         snprintf(key, sizeof key, "k%d", i);
         json_object_set_new(root, key, json_integer(i));
     }
-    cr_assert_not(json_spec_apply(root, geo_fields, &g, "", &errors));
+    cr_assert_not(json_spec_apply(root, geo_fields, JSON_SPEC_CREATE, &g, "", &errors));
     cr_assert_eq(errors.count, FIELD_ERRORS_MAX);
     cr_assert_eq(errors.dropped, 6);
 
     /* a full list still yields false when only dropped errors were added */
-    cr_assert_not(json_spec_apply(root, geo_fields, &g, "", &errors));
+    cr_assert_not(json_spec_apply(root, geo_fields, JSON_SPEC_CREATE, &g, "", &errors));
     cr_assert_eq(errors.dropped, 6 + FIELD_ERRORS_MAX + 6);
 }
 
@@ -756,7 +759,7 @@ Test(json_spec, long_member_names_give_bounded_pointers)
     memset(name, 'k', sizeof name - 1);
     name[sizeof name - 1] = '\0';
     json_object_set_new(root, name, json_true());
-    cr_assert_not(json_spec_apply(root, geo_fields, &g, "", &errors));
+    cr_assert_not(json_spec_apply(root, geo_fields, JSON_SPEC_CREATE, &g, "", &errors));
     cr_assert_eq(errors.count, 1);
     cr_assert_lt(strlen(errors.items[0].pointer), sizeof errors.items[0].pointer);
     cr_assert(strncmp(errors.items[0].pointer, "/kkkk", 5) == 0);
