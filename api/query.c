@@ -2,7 +2,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "query.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,62 +32,6 @@ bool query_params_or_reply(struct request_ctx *ctx)
     else
         query_errors_or_reply(ctx, &errs);
     return false;
-}
-
-static bool parse_int(const char *s, int64_t *out)
-{
-    char *end = NULL;
-    if (s[0] == '\0' || s[0] == '+' || s[0] == ' ' || strlen(s) > 19)
-        return false;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*end != '\0' || errno == ERANGE)
-        return false;
-    *out = v;
-    return true;
-}
-
-void query_int(const struct _u_request *req, const char *name, int64_t min, int64_t max,
-               int64_t *out, struct field_errors *errs)
-{
-    const char *s = query_get(req, name);
-    int64_t v;
-    *out = -1;
-    if (s == NULL)
-        return;
-    char pointer[64];
-    snprintf(pointer, sizeof pointer, "/%s", name);
-    if (!parse_int(s, &v) || v < min || v > max) {
-        field_errors_add(errs, pointer, name, parse_int(s, &v) ? "hors-bornes" : "format-invalide",
-                         "« %s » doit être un entier entre %lld et %lld.", name, (long long)min,
-                         (long long)max);
-        return;
-    }
-    *out = v;
-}
-
-void query_limit(const struct _u_request *req, size_t *out, struct field_errors *errs)
-{
-    int64_t v;
-    query_int(req, "limite", 1, QUERY_LIMIT_MAX, &v, errs);
-    *out = v < 0 ? QUERY_LIMIT_DEFAULT : (size_t)v;
-}
-
-void query_code(const struct _u_request *req, const char *name, bool (*valid)(const char *),
-                const char *expected, const char **out, struct field_errors *errs)
-{
-    const char *s = query_get(req, name);
-    *out = NULL;
-    if (s == NULL)
-        return;
-    if (!valid(s)) {
-        char pointer[64];
-        snprintf(pointer, sizeof pointer, "/%s", name);
-        field_errors_add(errs, pointer, name, "format-invalide", "« %s » doit être %s.", name,
-                         expected);
-        return;
-    }
-    *out = s;
 }
 
 static void grow(struct collection *c, size_t n)
@@ -158,20 +101,20 @@ static void append_encoded(struct collection *c, const char *s)
 }
 
 void query_set_next_link(const struct _u_request *req, struct _u_response *res,
-                         const char *const *params, const char *next_cursor)
+                         const struct query_field *spec, const char *next_cursor)
 {
     struct collection link = {xmalloc(512), 0, 512, 0};
     link.buf[0] = '\0';
     append(&link, "<", 1);
     append(&link, req->url_path, strlen(req->url_path));
     char sep = '?';
-    for (size_t i = 0; params[i]; i++) {
-        const char *v = query_get(req, params[i]);
-        if (v == NULL || strcmp(params[i], "curseur") == 0)
+    for (const struct query_field *f = spec; f->name; f++) {
+        const char *v = query_get(req, f->name);
+        if (v == NULL || f->kind == QUERY_CURSOR)
             continue;
         append(&link, &sep, 1);
         sep = '&';
-        append(&link, params[i], strlen(params[i]));
+        append(&link, f->name, strlen(f->name));
         append(&link, "=", 1);
         append_encoded(&link, v);
     }
@@ -203,7 +146,7 @@ bool query_cursor_or_reply(struct request_ctx *ctx, const char *scope, uint32_t 
     return true;
 }
 
-void respond_page(struct request_ctx *ctx, const char *const *params, const char *elements_json,
+void respond_page(struct request_ctx *ctx, const struct query_field *spec, const char *elements_json,
                   const char *scope, uint32_t fingerprint, const char *last_key, bool more,
                   size_t total)
 {
@@ -214,7 +157,7 @@ void respond_page(struct request_ctx *ctx, const char *const *params, const char
     int n = snprintf(page, cap, "{\"elements\":%s,\"suivant\":%s%s%s,\"total\":%zu}", elements_json,
                      has_next ? "\"" : "", has_next ? next : "null", has_next ? "\"" : "", total);
     if (has_next)
-        query_set_next_link(ctx->req, ctx->res, params, next);
+        query_set_next_link(ctx->req, ctx->res, spec, next);
     respond_json_raw(ctx->res, 200, page, (size_t)n);
     free(page);
 }
@@ -222,10 +165,9 @@ void respond_page(struct request_ctx *ctx, const char *const *params, const char
 const char *query_id_or_reply(struct request_ctx *ctx, bool (*valid)(const char *),
                               const char *expected)
 {
-    static const char *const known[] = {NULL};
     const char *id = query_path_param(ctx, "id");
     FIELD_ERRORS(errs);
-    query_check_known(ctx->req, known, &errs);
+    query_spec_apply(ctx->req, query_no_params, NULL, &errs);
     if (id == NULL || !valid(id))
         field_errors_add(&errs, "/id", "id", "format-invalide", "%s", expected);
     if (errs.count == 0)
@@ -254,6 +196,13 @@ bool query_errors_or_reply(struct request_ctx *ctx, const struct field_errors *e
         return true;
     respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE, "Paramètres invalides.", errs);
     return false;
+}
+
+bool query_or_reply(struct request_ctx *ctx, const struct query_field *spec, void *target)
+{
+    FIELD_ERRORS(errs);
+    query_spec_apply(ctx->req, spec, target, &errs);
+    return query_errors_or_reply(ctx, &errs);
 }
 
 bool query_keyed_cursor_or_reply(struct request_ctx *ctx, const char *scope, uint32_t fingerprint,

@@ -12,9 +12,6 @@
 #include "problem.h"
 #include "query_params.h"
 
-#define QUERY_LIMIT_DEFAULT 50
-#define QUERY_LIMIT_MAX     500
-
 struct request_ctx;
 
 /* The first value of the query parameter `name`, or NULL; borrowed from req.
@@ -34,18 +31,6 @@ const char *query_path_param(const struct request_ctx *ctx, const char *name);
  * caractere-invalide or parametre-inconnu) was sent. */
 bool query_params_or_reply(struct request_ctx *ctx);
 
-/* `limite`: absent → QUERY_LIMIT_DEFAULT; else an integer in 1..QUERY_LIMIT_MAX. */
-void query_limit(const struct _u_request *req, size_t *out, struct field_errors *errs);
-
-/* An optional integer in [min, max]; absent → -1. */
-void query_int(const struct _u_request *req, const char *name, int64_t min, int64_t max,
-               int64_t *out, struct field_errors *errs);
-
-/* An optional string accepted by valid(); absent → NULL. `expected` describes
- * the format in the French error message. */
-void query_code(const struct _u_request *req, const char *name, bool (*valid)(const char *),
-                const char *expected, const char **out, struct field_errors *errs);
-
 /* Collection envelope builder: {"elements":[…],"suivant":…,"total":…}. */
 struct collection {
     char *buf;
@@ -61,9 +46,10 @@ void collection_end(struct collection *c, const char *next_cursor, size_t total)
 void collection_release(struct collection *c);
 
 /* Sets `Link: <path?params&curseur=…>; rel="next"` from the request's own
- * parameters (values percent-encoded), replacing curseur. */
+ * query parameters that spec declares (values percent-encoded), in spec
+ * order, replacing curseur. */
 void query_set_next_link(const struct _u_request *req, struct _u_response *res,
-                         const char *const *params, const char *next_cursor);
+                         const struct query_field *spec, const char *next_cursor);
 
 /* Decodes `curseur`, when present, for the list `scope` with these filters:
  * *after points into key (NULL without a cursor). False when a 400
@@ -86,14 +72,20 @@ const char *query_id_or_reply(struct request_ctx *ctx, bool (*valid)(const char 
 /* A UUID in its textual form, any letter case (NULL: false). */
 bool query_is_uuid(const char *s);
 
+/* query_spec_apply (query_params.h) of the route's spec to the request's
+ * query into target; false after a 400 parametre-invalide ("Paramètres
+ * invalides.") listing every error. */
+bool query_or_reply(struct request_ctx *ctx, const struct query_field *spec, void *target);
+
 /* false, with a 400 parametre-invalide listing errs ("Paramètres
  * invalides."), when errs holds any error; true otherwise. */
 bool query_errors_or_reply(struct request_ctx *ctx, const struct field_errors *errs);
 
 /* Sends {"elements": elements_json, "suivant": <cursor after last_key or null>,
- * "total": total} (200) and the Link header when more rows follow. total is
- * the number of elements of every page of the list with the same filters. */
-void respond_page(struct request_ctx *ctx, const char *const *params, const char *elements_json,
+ * "total": total} (200) and the Link header (query_set_next_link with the
+ * route's spec) when more rows follow. total is the number of elements of
+ * every page of the list with the same filters. */
+void respond_page(struct request_ctx *ctx, const struct query_field *spec, const char *elements_json,
                   const char *scope, uint32_t fingerprint, const char *last_key, bool more,
                   size_t total);
 

@@ -1,6 +1,8 @@
 /* Raw path and query parameters (see query_params.h). */
 #include "query_params.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,9 +366,10 @@ const char *param_path_get(const struct _u_request *req, const char *template, c
     return req->map_url ? u_map_get(req->map_url, name) : NULL;
 }
 
-void query_check_known(const struct _u_request *req, const char *const *known,
-                       struct field_errors *errs)
+bool query_spec_check_names(const struct _u_request *req, const struct query_field *spec,
+                            struct field_errors *errs)
 {
+    size_t before = errs->count + errs->dropped;
     const char *path, *query;
     size_t path_len, query_len;
     struct param_list params = {NULL, 0, 0};
@@ -378,9 +381,9 @@ void query_check_known(const struct _u_request *req, const char *const *known,
         shown_name(p, name, sizeof name);
         param_pointer(name, pointer, sizeof pointer);
         bool is_known = false;
-        for (size_t k = 0; known[k] && !is_known; k++)
-            is_known = p->name_fault == PARAM_OK && strlen(known[k]) == p->name_len &&
-                       memcmp(p->name, known[k], p->name_len) == 0;
+        for (const struct query_field *f = spec; f->name && !is_known; f++)
+            is_known = p->name_fault == PARAM_OK && strlen(f->name) == p->name_len &&
+                       memcmp(p->name, f->name, p->name_len) == 0;
         if (!is_known) {
             field_errors_add(errs, pointer, name, "parametre-inconnu",
                              "Paramètre « %s » inconnu pour cette route.", name);
@@ -396,4 +399,82 @@ void query_check_known(const struct _u_request *req, const char *const *known,
         }
     }
     param_list_release(&params);
+    return errs->count + errs->dropped == before;
+}
+
+const struct query_field query_no_params[] = {QUERY_FIELDS_END};
+
+/* s as a decimal integer without sign '+', space or more than 19 digits. */
+static bool parse_int(const char *s, int64_t *out)
+{
+    char *end = NULL;
+    if (s[0] == '\0' || s[0] == '+' || s[0] == ' ' || strlen(s) > 19)
+        return false;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*end != '\0' || errno == ERANGE)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* The value of one declared parameter (s: NULL when absent) into slot. */
+static void apply_param(const struct query_field *f, const char *s, void *slot,
+                        struct field_errors *errs)
+{
+    char pointer[64];
+    int64_t v;
+    param_pointer(f->name, pointer, sizeof pointer);
+    switch (f->kind) {
+    case QUERY_TEXT:
+        *(const char **)slot = s;
+        return;
+    case QUERY_CODE:
+        *(const char **)slot = NULL;
+        if (s && f->valid(s))
+            *(const char **)slot = s;
+        else if (s && f->message)
+            field_errors_add(errs, pointer, f->name, "format-invalide", "%s", f->message);
+        else if (s)
+            field_errors_add(errs, pointer, f->name, "format-invalide", "« %s » doit être %s.",
+                             f->name, f->expected);
+        return;
+    case QUERY_INT:
+    case QUERY_LIMIT: {
+        int64_t min = f->kind == QUERY_LIMIT ? 1 : f->min;
+        int64_t max = f->kind == QUERY_LIMIT ? QUERY_LIMIT_MAX : f->max;
+        bool parsed = s && parse_int(s, &v);
+        if (s && (!parsed || v < min || v > max)) {
+            field_errors_add(errs, pointer, f->name, parsed ? "hors-bornes" : "format-invalide",
+                             "« %s » doit être un entier entre %lld et %lld.", f->name,
+                             (long long)min, (long long)max);
+            parsed = false;
+        }
+        if (f->kind == QUERY_LIMIT)
+            *(size_t *)slot = parsed ? (size_t)v : QUERY_LIMIT_DEFAULT;
+        else
+            *(int64_t *)slot = parsed ? v : -1;
+        return;
+    }
+    case QUERY_BOOL:
+        *(bool *)slot = s && strcmp(s, "true") == 0;
+        if (s && strcmp(s, "true") != 0 && strcmp(s, "false") != 0)
+            field_errors_add(errs, pointer, f->name, "format-invalide",
+                             "« %s » vaut true ou false.", f->name);
+        return;
+    case QUERY_CURSOR:
+        return;
+    }
+}
+
+bool query_spec_apply(const struct _u_request *req, const struct query_field *spec, void *target,
+                      struct field_errors *errs)
+{
+    size_t before = errs->count + errs->dropped;
+    query_spec_check_names(req, spec, errs);
+    for (const struct query_field *f = spec; f->name; f++) {
+        const char *s = req->map_url ? u_map_get(req->map_url, f->name) : NULL;
+        apply_param(f, s, (char *)target + f->offset, errs);
+    }
+    return errs->count + errs->dropped == before;
 }

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <ulfius.h>
 
 #include "problem.h"
@@ -99,11 +100,65 @@ bool param_request_check(const struct _u_request *req, const char *template,
  * param_request_check; a name that is not in template is a bug (aborts). */
 const char *param_path_get(const struct _u_request *req, const char *template, const char *name);
 
-/* Reports (in errs) every query parameter of req not listed in `known`
- * (NULL-terminated; the query parameters of the route), parametre-inconnu,
- * and each known one given twice, parametre-repete. */
-void query_check_known(const struct _u_request *req, const char *const *known,
-                       struct field_errors *errs);
+/* ---- Declared query parameters ------------------------------------------
+ * A route declares its query parameters once, as an array of query_field
+ * ended by QUERY_FIELDS_END: query_spec_apply refuses every other name and
+ * parses the declared ones into a struct; respond_page (query.h) carries the
+ * declared ones into the next page's Link. Path parameters are not declared
+ * here (query_path_param reads them). */
+
+enum query_kind {
+    QUERY_TEXT,   /* const char *: any (clean) text; absent: NULL */
+    QUERY_CODE,   /* const char *: a value .valid accepts; absent: NULL */
+    QUERY_INT,    /* int64_t in [.min, .max]; absent: -1 */
+    QUERY_BOOL,   /* bool: true or false; absent: false */
+    QUERY_LIMIT,  /* size_t (`limite`): 1..QUERY_LIMIT_MAX; absent: QUERY_LIMIT_DEFAULT */
+    QUERY_CURSOR, /* accepted, nothing stored: query_cursor_or_reply reads it */
+};
+
+#define QUERY_LIMIT_DEFAULT 50
+#define QUERY_LIMIT_MAX     500
+
+struct query_field {
+    const char *name;
+    enum query_kind kind;
+    size_t offset;                    /* of the value in the target struct */
+    bool (*valid)(const char *value); /* CODE */
+    const char *expected;             /* CODE: French, in "« name » doit être <expected>." */
+    const char *message;              /* CODE: the whole French message, instead */
+    int64_t min, max;                 /* INT */
+};
+#define QUERY_FIELDS_END                                                                           \
+    {                                                                                              \
+        .name = NULL                                                                               \
+    }
+/* `limite` into type's size_t member, then `curseur`. */
+#define QUERY_PAGE(type, member)                                                                   \
+    {.name = "limite", .kind = QUERY_LIMIT, .offset = offsetof(type, member)},                     \
+    {                                                                                              \
+        .name = "curseur", .kind = QUERY_CURSOR                                                    \
+    }
+
+/* No query parameter at all (routes that take none). */
+extern const struct query_field query_no_params[];
+
+/* The first half of query_spec_apply: reports in errs every query parameter
+ * of req whose name spec does not declare (parametre-inconnu) and each
+ * declared one given twice (parametre-repete), in the order of the query.
+ * For a route that checks its parameters' values after another answer (a
+ * 404 on its path parameter first). True when no error was added. */
+bool query_spec_check_names(const struct _u_request *req, const struct query_field *spec,
+                            struct field_errors *errs);
+
+/* Reads the query of req (once param_request_check passed) against spec:
+ * reports in errs every parameter whose name spec does not declare
+ * (parametre-inconnu) and each declared one given twice (parametre-repete),
+ * in the order of the query, then, in spec order, each declared one whose
+ * value is not of its kind (format-invalide; hors-bornes for an integer out
+ * of bounds), and writes every declared value (or its absent default) into
+ * target. True when no error was added. Strings are borrowed from req. */
+bool query_spec_apply(const struct _u_request *req, const struct query_field *spec, void *target,
+                      struct field_errors *errs);
 
 /* "/" followed by name escaped as an RFC 6901 token ('~' → "~0", '/' →
  * "~1"), cut at a character boundary to fit out[size]. */

@@ -131,20 +131,16 @@ static const struct gouv_kind axe_kind = {
 
 void handle_list_axes(struct request_ctx *ctx)
 {
-    static const char *const known[] = {"id_pvd", "limite", "curseur", NULL};
     struct territoire_scope scope;
     const char *id_pvd = query_path_param(ctx, "id_pvd");
     if (!programme_territoire_or_reply(ctx, ACTION_PROJET_READ, id_pvd, TERRITOIRE_404, &scope))
         return;
-    gouv_send_children(ctx, known, PROJET_AXE, scope.id_pvd);
+    gouv_send_children(ctx, PROJET_AXE, scope.id_pvd);
 }
 
 void handle_create_axe(struct request_ctx *ctx)
 {
-    static const char *const known[] = {"id_pvd", NULL};
-    FIELD_ERRORS(errs);
-    query_check_known(ctx->req, known, &errs);
-    if (!query_errors_or_reply(ctx, &errs))
+    if (!query_or_reply(ctx, query_no_params, NULL))
         return;
     struct territoire_scope scope;
     if (!programme_territoire_or_reply(ctx, ACTION_PROJET_WRITE, query_path_param(ctx, "id_pvd"),

@@ -235,19 +235,23 @@ void handle_get_client(struct request_ctx *ctx)
     client_row_release(&row);
 }
 
+/* The query of GET /clients: one page. */
+struct client_query {
+    size_t limit;
+};
+static const struct query_field client_query_fields[] = {
+    QUERY_PAGE(struct client_query, limit),
+    QUERY_FIELDS_END,
+};
+
 void handle_list_clients(struct request_ctx *ctx)
 {
-    static const char *const known[] = {"limite", "curseur", NULL};
-    FIELD_ERRORS(errs);
-    size_t limit;
     char key[CURSOR_KEY_MAX + 1];
     const char *after = NULL;
-    if (!may_manage_or_reply(ctx, false))
+    struct client_query q;
+    if (!may_manage_or_reply(ctx, false) || !query_or_reply(ctx, client_query_fields, &q))
         return;
-    query_check_known(ctx->req, known, &errs);
-    query_limit(ctx->req, &limit, &errs);
-    if (!query_errors_or_reply(ctx, &errs))
-        return;
+    size_t limit = q.limit;
     uint32_t fp = cursor_fingerprint("");
     if (!query_cursor_or_reply(ctx, "clients", fp, key, &after))
         return;
@@ -265,7 +269,7 @@ void handle_list_clients(struct request_ctx *ctx)
         respond_db_error(ctx, r, &err);
         return;
     }
-    respond_page(ctx, known, json, "clients", fp, last, more, total);
+    respond_page(ctx, client_query_fields, json, "clients", fp, last, more, total);
     free(json);
 }
 

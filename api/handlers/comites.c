@@ -209,10 +209,7 @@ static enum db_result comite_write_new(struct db_tx *tx, const char *key, const 
 
 void handle_create_comite(struct request_ctx *ctx)
 {
-    static const char *const known[] = {NULL};
-    FIELD_ERRORS(errs);
-    query_check_known(ctx->req, known, &errs);
-    if (!query_errors_or_reply(ctx, &errs))
+    if (!query_or_reply(ctx, query_no_params, NULL))
         return;
     json_t *body = NULL;
     struct territoire_scope scope;
@@ -295,21 +292,35 @@ static enum db_result count_visible_comites(struct request_ctx *ctx, const char 
 /* The list: comités of the caller's perimeter (projet.lire on each one's
  * territoire), by id_pvd, optionally only territoire id_pvd's. Rows outside
  * the perimeter are skipped, never revealed. */
+static bool id_pvd_length_is_valid(const char *s)
+{
+    return strlen(s) >= 1 && strlen(s) <= 16;
+}
+
+/* The query of GET /comites. */
+struct comite_query {
+    size_t limit;
+    const char *id_pvd;
+};
+static const struct query_field comite_query_fields[] = {
+    QUERY_PAGE(struct comite_query, limit),
+    {.name = "id_pvd",
+     .kind = QUERY_CODE,
+     .offset = offsetof(struct comite_query, id_pvd),
+     .valid = id_pvd_length_is_valid,
+     .message = "L'identifiant d'un territoire a la forme pvd-27-58-900."},
+    QUERY_FIELDS_END,
+};
+
 void handle_list_comites(struct request_ctx *ctx)
 {
-    static const char *const known[] = {"id_pvd", "limite", "curseur", NULL};
-    FIELD_ERRORS(errs);
-    size_t limit;
     char key[CURSOR_KEY_MAX + 1], canon[64];
     const char *after = NULL;
-    query_check_known(ctx->req, known, &errs);
-    query_limit(ctx->req, &limit, &errs);
-    const char *id_pvd = query_get(ctx->req, "id_pvd");
-    if (id_pvd && (strlen(id_pvd) < 1 || strlen(id_pvd) > 16))
-        field_errors_add(&errs, "/id_pvd", "id_pvd", "format-invalide",
-                         "L'identifiant d'un territoire a la forme pvd-27-58-900.");
-    if (!query_errors_or_reply(ctx, &errs))
+    struct comite_query q;
+    if (!query_or_reply(ctx, comite_query_fields, &q))
         return;
+    size_t limit = q.limit;
+    const char *id_pvd = q.id_pvd;
     snprintf(canon, sizeof canon, "t=%s", id_pvd ? id_pvd : "");
     uint32_t fp = cursor_fingerprint(canon);
     if (!query_cursor_or_reply(ctx, "comites", fp, key, &after))
@@ -361,7 +372,7 @@ void handle_list_comites(struct request_ctx *ctx)
     }
     char *text = gouv_dump(elements);
     json_decref(elements);
-    respond_page(ctx, known, text, "comites", fp, last, more, total);
+    respond_page(ctx, comite_query_fields, text, "comites", fp, last, more, total);
     free(text);
 }
 

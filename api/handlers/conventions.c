@@ -185,25 +185,55 @@ static char *decorate_page(const char *json, const struct request_ctx *ctx)
     return text;
 }
 
+/* The query of GET /conventions. */
+struct convention_query {
+    size_t limit;
+    const char *type, *etat, *id_pvd, *departement, *region, *en_retard;
+};
+#define CQ(member) offsetof(struct convention_query, member)
+static const struct query_field convention_query_fields[] = {
+    QUERY_PAGE(struct convention_query, limit),
+    {.name = "type",
+     .kind = QUERY_CODE,
+     .offset = CQ(type),
+     .valid = is_type,
+     .expected = "adhesion ou cadre"},
+    {.name = "etat",
+     .kind = QUERY_CODE,
+     .offset = CQ(etat),
+     .valid = is_etat,
+     .expected = "un état de convention"},
+    {.name = "id_pvd",
+     .kind = QUERY_CODE,
+     .offset = CQ(id_pvd),
+     .valid = territoire_id_pvd_is_valid,
+     .expected = "un identifiant pvd-<région>-<département>-<n>"},
+    {.name = "departement",
+     .kind = QUERY_CODE,
+     .offset = CQ(departement),
+     .valid = departement_code_is_valid,
+     .expected = "un code de département"},
+    {.name = "region",
+     .kind = QUERY_CODE,
+     .offset = CQ(region),
+     .valid = region_code_is_valid,
+     .expected = "un code de région"},
+    {.name = "en_retard",
+     .kind = QUERY_CODE,
+     .offset = CQ(en_retard),
+     .valid = is_bool_text,
+     .expected = "true ou false"},
+    QUERY_FIELDS_END,
+};
+
 void handle_list_conventions(struct request_ctx *ctx)
 {
-    static const char *const known[] = {"type",      "etat",   "id_pvd",  "departement", "region",
-                                        "en_retard", "limite", "curseur", NULL};
-    FIELD_ERRORS(errs);
-    size_t limit;
-    const char *type, *etat, *id_pvd, *dep, *reg, *retard;
-    query_check_known(ctx->req, known, &errs);
-    query_limit(ctx->req, &limit, &errs);
-    query_code(ctx->req, "type", is_type, "adhesion ou cadre", &type, &errs);
-    query_code(ctx->req, "etat", is_etat, "un état de convention", &etat, &errs);
-    query_code(ctx->req, "id_pvd", territoire_id_pvd_is_valid,
-               "un identifiant pvd-<région>-<département>-<n>", &id_pvd, &errs);
-    query_code(ctx->req, "departement", departement_code_is_valid, "un code de département", &dep,
-               &errs);
-    query_code(ctx->req, "region", region_code_is_valid, "un code de région", &reg, &errs);
-    query_code(ctx->req, "en_retard", is_bool_text, "true ou false", &retard, &errs);
-    if (!query_errors_or_reply(ctx, &errs))
+    struct convention_query q;
+    if (!query_or_reply(ctx, convention_query_fields, &q))
         return;
+    size_t limit = q.limit;
+    const char *type = q.type, *etat = q.etat, *id_pvd = q.id_pvd, *dep = q.departement,
+               *reg = q.region, *retard = q.en_retard;
     char today_text[11], canon[400], key[CURSOR_KEY_MAX + 1];
     struct date today;
     programme_today(&today);
@@ -244,7 +274,7 @@ void handle_list_conventions(struct request_ctx *ctx)
         respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
         return;
     }
-    respond_page(ctx, known, page, "conventions", fp, last, more, total);
+    respond_page(ctx, convention_query_fields, page, "conventions", fp, last, more, total);
     free(page);
 }
 

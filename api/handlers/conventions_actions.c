@@ -501,21 +501,28 @@ out:
 
 /* ---- GET /api/v1/conventions/:id/versions[/:numero] ---------------------- */
 
+/* The query of a convention's versions: one page. */
+struct versions_query {
+    size_t limit;
+};
+static const struct query_field versions_query_fields[] = {
+    QUERY_PAGE(struct versions_query, limit),
+    QUERY_FIELDS_END,
+};
+
 void handle_list_convention_versions(struct request_ctx *ctx)
 {
-    static const char *const known[] = {"id", "limite", "curseur", NULL};
-    static const char *const link_params[] = {"limite", "curseur", NULL};
     struct convention_row row;
     struct territoire_scope scope;
-    if (!convention_load_path_or_reply(ctx, ACTION_CONVENTION_READ, known, &row, &scope))
+    if (!convention_load_path_or_reply(ctx, ACTION_CONVENTION_READ, versions_query_fields, &row,
+                                       &scope))
         return;
-    FIELD_ERRORS(errs);
-    size_t limit;
-    query_limit(ctx->req, &limit, &errs);
+    struct versions_query q;
     char key[CURSOR_KEY_MAX + 1];
     const char *after = NULL;
-    if (!query_errors_or_reply(ctx, &errs))
+    if (!query_or_reply(ctx, versions_query_fields, &q))
         goto out;
+    size_t limit = q.limit;
     uint32_t fp = cursor_fingerprint(row.id);
     if (!query_cursor_or_reply(ctx, "versions", fp, key, &after))
         goto out;
@@ -539,7 +546,7 @@ void handle_list_convention_versions(struct request_ctx *ctx)
     if (r != DB_OK)
         respond_db_error(ctx, r, &err);
     else
-        respond_page(ctx, link_params, json, "versions", fp, last, more, total);
+        respond_page(ctx, versions_query_fields, json, "versions", fp, last, more, total);
     free(json);
 out:
     convention_row_release(&row);
@@ -547,7 +554,6 @@ out:
 
 void handle_get_convention_version(struct request_ctx *ctx)
 {
-    static const char *const known[] = {"id", "numero", NULL};
     const char *numero_text = query_path_param(ctx, "numero");
     char *end = NULL;
     long numero = numero_text ? strtol(numero_text, &end, 10) : 0;
@@ -561,7 +567,7 @@ void handle_get_convention_version(struct request_ctx *ctx)
     }
     struct convention_row row;
     struct territoire_scope scope;
-    if (!convention_load_path_or_reply(ctx, ACTION_CONVENTION_READ, known, &row, &scope))
+    if (!convention_load_path_or_reply(ctx, ACTION_CONVENTION_READ, NULL, &row, &scope))
         return;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};

@@ -49,14 +49,11 @@ bool convention_load_or_reply(struct request_ctx *ctx, enum action action, const
 }
 
 bool convention_load_path_or_reply(struct request_ctx *ctx, enum action action,
-                                   const char *const *known, struct convention_row *row,
+                                   const struct query_field *query, struct convention_row *row,
                                    struct territoire_scope *scope)
 {
-    static const char *const only_id[] = {"id", NULL};
-    if (!known)
-        known = only_id;
     FIELD_ERRORS(errs);
-    query_check_known(ctx->req, known, &errs);
+    query_spec_check_names(ctx->req, query ? query : query_no_params, &errs);
     const char *id = query_path_param(ctx, "id");
     if (!query_is_uuid(id))
         field_errors_add(&errs, "/id", "id", "format-invalide",

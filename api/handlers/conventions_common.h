@@ -16,6 +16,7 @@
 #include "../../domain/territoire.h"
 #include "../http.h"
 #include "../problem.h"
+#include "../query_params.h"
 
 /* Loads convention `id` (already validated as a UUID) into *row and its
  * territoire's scope (plus its signataires' SIRENs) into *scope, and decides
@@ -24,11 +25,11 @@
 bool convention_load_or_reply(struct request_ctx *ctx, enum action action, const char *id,
                               struct convention_row *row, struct territoire_scope *scope);
 
-/* Same with the path parameter `id` (400 when not a UUID or when a
- * parameter outside `known` (NULL-terminated, with "id"; NULL: {"id"}) is
- * given). */
+/* Same with the path parameter `id` (400 when not a UUID or when a query
+ * parameter that `query` does not declare is given: query_params.h; NULL:
+ * none). The values of query's parameters are the caller's to read. */
 bool convention_load_path_or_reply(struct request_ctx *ctx, enum action action,
-                                   const char *const *known, struct convention_row *row,
+                                   const struct query_field *query, struct convention_row *row,
                                    struct territoire_scope *scope);
 
 /* The common start of a write on one convention: convention_load_path_or_reply

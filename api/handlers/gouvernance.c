@@ -12,14 +12,23 @@
 #include "../query.h"
 #include "../xalloc.h"
 
+/* The query of a children list: one page. */
+struct children_query {
+    size_t limit;
+};
+static const struct query_field children_query_fields[] = {
+    QUERY_PAGE(struct children_query, limit),
+    QUERY_FIELDS_END,
+};
+
 bool gouv_object_or_reply(struct request_ctx *ctx, enum projet_objet kind, const char *param,
-                          const char *const *known, enum action action, const char *what_404,
+                          const struct query_field *query, enum action action, const char *what_404,
                           struct projet_row *row, struct territoire_scope *scope)
 {
     FIELD_ERRORS(errs);
     char pointer[64];
     memset(row, 0, sizeof *row);
-    query_check_known(ctx->req, known, &errs);
+    query_spec_check_names(ctx->req, query, &errs);
     const char *id = query_path_param(ctx, param);
     if (!query_is_uuid(id)) {
         snprintf(pointer, sizeof pointer, "/%s", param);
@@ -49,17 +58,14 @@ void gouv_send_object(struct request_ctx *ctx, const struct projet_row *row)
     respond_conditional_json(ctx, row->json, len, etag);
 }
 
-void gouv_send_children(struct request_ctx *ctx, const char *const *known, enum projet_objet kind,
-                        const char *parent)
+void gouv_send_children(struct request_ctx *ctx, enum projet_objet kind, const char *parent)
 {
-    FIELD_ERRORS(errs);
-    size_t limit;
     char key[CURSOR_KEY_MAX + 1], canon[128];
     const char *after = NULL;
-    query_check_known(ctx->req, known, &errs);
-    query_limit(ctx->req, &limit, &errs);
-    if (!query_errors_or_reply(ctx, &errs))
+    struct children_query q;
+    if (!query_or_reply(ctx, children_query_fields, &q))
         return;
+    size_t limit = q.limit;
     const char *scope_name = projet_objet_type(kind);
     snprintf(canon, sizeof canon, "p=%s", parent);
     uint32_t fp = cursor_fingerprint(canon);
@@ -75,7 +81,7 @@ void gouv_send_children(struct request_ctx *ctx, const char *const *known, enum 
         respond_db_error(ctx, r, &err);
         return;
     }
-    respond_page(ctx, known, json, scope_name, fp, last, more, total);
+    respond_page(ctx, children_query_fields, json, scope_name, fp, last, more, total);
     free(json);
 }
 
@@ -213,14 +219,12 @@ void gouv_mutate_and_reply(struct request_ctx *ctx, enum projet_objet kind, enum
     projet_row_release(&w.after);
 }
 
-static const char *const one_id[] = {"id", NULL};
-static const char *const parent_list[] = {"id", "limite", "curseur", NULL};
 
 void gouv_handle_get(struct request_ctx *ctx, const struct gouv_kind *k)
 {
     struct projet_row row;
     struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, k->kind, "id", one_id, ACTION_PROJET_READ, k->what_404, &row,
+    if (!gouv_object_or_reply(ctx, k->kind, "id", query_no_params, ACTION_PROJET_READ, k->what_404, &row,
                               &scope))
         return;
     gouv_send_object(ctx, &row);
@@ -233,7 +237,7 @@ void gouv_handle_update(struct request_ctx *ctx, const struct gouv_kind *k)
     struct territoire_scope scope;
     char etag[24];
     json_t *patch = NULL, *merged = NULL;
-    if (!gouv_object_or_reply(ctx, k->kind, "id", one_id, ACTION_PROJET_WRITE, k->what_404, &row,
+    if (!gouv_object_or_reply(ctx, k->kind, "id", query_no_params, ACTION_PROJET_WRITE, k->what_404, &row,
                               &scope))
         return;
     if (!gouv_if_match_or_reply(ctx, &row, etag) || !json_body_read_or_reply(ctx, &patch))
@@ -261,7 +265,7 @@ void gouv_handle_delete(struct request_ctx *ctx, const struct gouv_kind *k)
     struct projet_row row;
     struct territoire_scope scope;
     char etag[24];
-    if (!gouv_object_or_reply(ctx, k->kind, "id", one_id, ACTION_PROJET_WRITE, k->what_404, &row,
+    if (!gouv_object_or_reply(ctx, k->kind, "id", query_no_params, ACTION_PROJET_WRITE, k->what_404, &row,
                               &scope))
         return;
     if (gouv_if_match_or_reply(ctx, &row, etag))
@@ -275,10 +279,10 @@ void gouv_handle_list_children(struct request_ctx *ctx, const struct gouv_kind *
 {
     struct projet_row row;
     struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, parent->kind, "id", parent_list, ACTION_PROJET_READ,
+    if (!gouv_object_or_reply(ctx, parent->kind, "id", children_query_fields, ACTION_PROJET_READ,
                               parent->what_404, &row, &scope))
         return;
-    gouv_send_children(ctx, parent_list, child, row.id);
+    gouv_send_children(ctx, child, row.id);
     projet_row_release(&row);
 }
 
@@ -288,7 +292,7 @@ void gouv_handle_create_child(struct request_ctx *ctx, const struct gouv_kind *p
     struct projet_row row;
     struct territoire_scope scope;
     json_t *body = NULL;
-    if (!gouv_object_or_reply(ctx, parent->kind, "id", one_id, ACTION_PROJET_WRITE,
+    if (!gouv_object_or_reply(ctx, parent->kind, "id", query_no_params, ACTION_PROJET_WRITE,
                               parent->what_404, &row, &scope))
         return;
     if (json_body_read_or_reply(ctx, &body) &&

@@ -13,25 +13,25 @@
 #include "../../db/projet_repository.h"
 #include "../../db/territoire_scope.h"
 #include "../json_spec.h"
+#include "../query_params.h"
 #include "programme.h"
 
-/* Checks the query (only `known`, NULL-terminated, which names the path
- * parameter `param`), reads the object `kind` whose UUID is path parameter
- * `param`, loads its territoire's scope and decides `action`. true: *row
+/* Checks the query's names (only those `query` declares: query_params.h), reads
+ * the object `kind` whose UUID is path parameter `param`, loads its
+ * territoire's scope and decides `action`. true: *row
  * (owned: projet_row_release) and *scope are filled. false: an answer was
  * sent (400 parametre-invalide, 404 ressource-introuvable with what_404 —
  * also outside the perimeter —, 403, 503/500) and *row holds nothing. */
 bool gouv_object_or_reply(struct request_ctx *ctx, enum projet_objet kind, const char *param,
-                          const char *const *known, enum action action, const char *what_404,
+                          const struct query_field *query, enum action action, const char *what_404,
                           struct projet_row *row, struct territoire_scope *scope);
 
 /* GET of one object: 200 (or 304) with its ETag. */
 void gouv_send_object(struct request_ctx *ctx, const struct projet_row *row);
 
-/* A children list: `limite` and `curseur` from the query (`known` lists every
- * accepted parameter), then one keyset page of kind under parent. */
-void gouv_send_children(struct request_ctx *ctx, const char *const *known, enum projet_objet kind,
-                        const char *parent);
+/* A children list: `limite` and `curseur`, the only query parameters, then
+ * one keyset page of kind under parent. */
+void gouv_send_children(struct request_ctx *ctx, enum projet_objet kind, const char *parent);
 
 /* Writes `body_json` as a creation under `parent` (or as the new content of
  * the object `parent` for an update). */

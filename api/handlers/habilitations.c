@@ -303,28 +303,52 @@ void handle_revoke_habilitation(struct request_ctx *ctx)
     habilitation_row_release(&row);
 }
 
+static bool role_is_valid(const char *s)
+{
+    enum role parsed;
+    return role_parse(s, &parsed);
+}
+
+static bool etat_is_valid(const char *s)
+{
+    return strcmp(s, "active") == 0 || strcmp(s, "revoquee") == 0;
+}
+
+/* The query of GET /habilitations. */
+struct habilitation_query {
+    size_t limit;
+    struct habilitation_filter f;
+};
+#define HQ(member) offsetof(struct habilitation_query, member)
+static const struct query_field habilitation_query_fields[] = {
+    QUERY_PAGE(struct habilitation_query, limit),
+    {.name = "role",
+     .kind = QUERY_CODE,
+     .offset = HQ(f.role),
+     .valid = role_is_valid,
+     .message = "Rôle inconnu."},
+    {.name = "etat",
+     .kind = QUERY_CODE,
+     .offset = HQ(f.etat),
+     .valid = etat_is_valid,
+     .message = "« etat » vaut active ou revoquee."},
+    {.name = "issuer", .kind = QUERY_TEXT, .offset = HQ(f.issuer)},
+    {.name = "subject", .kind = QUERY_TEXT, .offset = HQ(f.subject)},
+    QUERY_FIELDS_END,
+};
+
 void handle_list_habilitations(struct request_ctx *ctx)
 {
-    static const char *const known[] = {"issuer", "subject", "role", "etat",
-                                        "limite", "curseur", NULL};
-    FIELD_ERRORS(errs);
-    size_t limit;
     char key[CURSOR_KEY_MAX + 1], canon[800];
     const char *after = NULL;
-    query_check_known(ctx->req, known, &errs);
-    query_limit(ctx->req, &limit, &errs);
-    const char *role = query_get(ctx->req, "role"), *etat = query_get(ctx->req, "etat");
-    enum role parsed;
-    if (role && !role_parse(role, &parsed))
-        field_errors_add(&errs, "/role", "role", "format-invalide", "Rôle inconnu.");
-    if (etat && strcmp(etat, "active") != 0 && strcmp(etat, "revoquee") != 0)
-        field_errors_add(&errs, "/etat", "etat", "format-invalide",
-                         "« etat » vaut active ou revoquee.");
-    if (!query_errors_or_reply(ctx, &errs))
+    struct habilitation_query q;
+    memset(&q, 0, sizeof q);
+    if (!query_or_reply(ctx, habilitation_query_fields, &q))
         return;
+    size_t limit = q.limit;
+    const char *role = q.f.role, *etat = q.f.etat;
     const struct authz_principal *who = &ctx->principal->authz;
-    struct habilitation_filter f = {
-        NULL, NULL, query_get(ctx->req, "issuer"), query_get(ctx->req, "subject"), role, etat};
+    struct habilitation_filter f = q.f;
     if (who->role == ROLE_PREFECTURE_INSTRUCTEUR)
         f.visible_departements = &who->perimeter;
     else if (who->role == ROLE_PREFECTURE_REGION)
@@ -353,6 +377,6 @@ void handle_list_habilitations(struct request_ctx *ctx)
         respond_db_error(ctx, r, &err);
         return;
     }
-    respond_page(ctx, known, json, "habilitations", fp, last, more, total);
+    respond_page(ctx, habilitation_query_fields, json, "habilitations", fp, last, more, total);
     free(json);
 }

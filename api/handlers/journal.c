@@ -46,32 +46,39 @@ static bool is_instant(const char *s)
            t[6] == '\0';
 }
 
-static void check_instant(const struct _u_request *req, const char *name, struct field_errors *errs)
-{
-    const char *v = query_get(req, name);
-    if (v && !is_instant(v)) {
-        char pointer[16];
-        snprintf(pointer, sizeof pointer, "/%s", name);
-        field_errors_add(errs, pointer, name, "format-invalide",
-                         "Instant RFC 3339 attendu (2026-11-26T10:00:00Z).");
-    }
-}
+#define INSTANT_MESSAGE "Instant RFC 3339 attendu (2026-11-26T10:00:00Z)."
+
+/* The query of GET /journal. */
+struct journal_query {
+    size_t limit;
+    struct journal_filter f;
+};
+#define JQ(member) offsetof(struct journal_query, member)
+static const struct query_field journal_query_fields[] = {
+    QUERY_PAGE(struct journal_query, limit),
+    {.name = "ressource_type", .kind = QUERY_TEXT, .offset = JQ(f.ressource_type)},
+    {.name = "ressource_id", .kind = QUERY_TEXT, .offset = JQ(f.ressource_id)},
+    {.name = "acteur", .kind = QUERY_TEXT, .offset = JQ(f.acteur)},
+    {.name = "du",
+     .kind = QUERY_CODE,
+     .offset = JQ(f.du),
+     .valid = is_instant,
+     .message = INSTANT_MESSAGE},
+    {.name = "au",
+     .kind = QUERY_CODE,
+     .offset = JQ(f.au),
+     .valid = is_instant,
+     .message = INSTANT_MESSAGE},
+    QUERY_FIELDS_END,
+};
 
 void handle_list_journal(struct request_ctx *ctx)
 {
-    static const char *const known[] = {"ressource_type", "ressource_id", "acteur", "du", "au",
-                                        "limite",         "curseur",      NULL};
-    FIELD_ERRORS(errs);
-    size_t limit;
-    query_check_known(ctx->req, known, &errs);
-    query_limit(ctx->req, &limit, &errs);
-    check_instant(ctx->req, "du", &errs);
-    check_instant(ctx->req, "au", &errs);
-    if (!query_errors_or_reply(ctx, &errs))
+    struct journal_query q;
+    if (!query_or_reply(ctx, journal_query_fields, &q))
         return;
-    struct journal_filter f = {query_get(ctx->req, "ressource_type"),
-                               query_get(ctx->req, "ressource_id"), query_get(ctx->req, "acteur"),
-                               query_get(ctx->req, "du"), query_get(ctx->req, "au")};
+    size_t limit = q.limit;
+    const struct journal_filter f = q.f;
     const struct authz_principal *who = &ctx->principal->authz;
     struct journal_visibility v = {false, false, NULL, NULL, NULL, NULL};
     switch (who->role) {
@@ -130,6 +137,6 @@ void handle_list_journal(struct request_ctx *ctx)
         respond_unavailable(ctx, "Base de données indisponible.");
         return;
     }
-    respond_page(ctx, known, json, "journal", fp, last, more, total);
+    respond_page(ctx, journal_query_fields, json, "journal", fp, last, more, total);
     free(json);
 }

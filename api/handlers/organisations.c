@@ -404,26 +404,41 @@ static bool nature_is_valid(const char *s)
     return false;
 }
 
+/* The query of GET /organisations. */
+struct organisation_query {
+    size_t limit;
+    struct organisation_filter f;
+};
+static const struct query_field organisation_query_fields[] = {
+    QUERY_PAGE(struct organisation_query, limit),
+    {.name = "siren",
+     .kind = QUERY_CODE,
+     .offset = offsetof(struct organisation_query, f.siren),
+     .valid = siren_format_is_valid,
+     .expected = "un SIREN de 9 chiffres"},
+    {.name = "nature",
+     .kind = QUERY_CODE,
+     .offset = offsetof(struct organisation_query, f.nature),
+     .valid = nature_is_valid,
+     .expected = "commune, epci, petr, departement, region, etat, operateur, bailleur, "
+                 "association, entreprise ou autre"},
+    {.name = "departement",
+     .kind = QUERY_CODE,
+     .offset = offsetof(struct organisation_query, f.departement),
+     .valid = departement_code_is_valid,
+     .expected = "un code de département (01, 2A, 974…)"},
+    QUERY_FIELDS_END,
+};
+
 void handle_list_organisations(struct request_ctx *ctx)
 {
-    static const char *const known[] = {"siren",  "nature",  "departement",
-                                        "limite", "curseur", NULL};
-    FIELD_ERRORS(errs);
-    size_t limit;
     char key[CURSOR_KEY_MAX + 1], canon[200];
     const char *after = NULL;
-    struct organisation_filter f = {NULL, NULL, NULL};
-    query_check_known(ctx->req, known, &errs);
-    query_limit(ctx->req, &limit, &errs);
-    query_code(ctx->req, "siren", siren_format_is_valid, "un SIREN de 9 chiffres", &f.siren, &errs);
-    query_code(ctx->req, "nature", nature_is_valid,
-               "commune, epci, petr, departement, region, etat, operateur, bailleur, "
-               "association, entreprise ou autre",
-               &f.nature, &errs);
-    query_code(ctx->req, "departement", departement_code_is_valid,
-               "un code de département (01, 2A, 974…)", &f.departement, &errs);
-    if (!query_errors_or_reply(ctx, &errs))
+    struct organisation_query q;
+    if (!query_or_reply(ctx, organisation_query_fields, &q))
         return;
+    size_t limit = q.limit;
+    const struct organisation_filter f = q.f;
     snprintf(canon, sizeof canon, "s=%s|n=%s|d=%s", f.siren ? f.siren : "",
              f.nature ? f.nature : "", f.departement ? f.departement : "");
     uint32_t fp = cursor_fingerprint(canon);
@@ -443,6 +458,6 @@ void handle_list_organisations(struct request_ctx *ctx)
         respond_db_error(ctx, r, &err);
         return;
     }
-    respond_page(ctx, known, json, "organisations", fp, last, more, total);
+    respond_page(ctx, organisation_query_fields, json, "organisations", fp, last, more, total);
     free(json);
 }

@@ -45,7 +45,7 @@ static bool params_or_reply(struct request_ctx *ctx, struct field_errors *errs)
 
 /* Sends the page: elements[i] = rendered[out[i]]; cursor from last_key. */
 static void send_page(const struct _u_request *req, struct _u_response *res, const char *scope,
-                      uint32_t fingerprint, const char *const *params,
+                      uint32_t fingerprint, const struct query_field *spec,
                       const struct rendered *rendered, const size_t *out, size_t n,
                       const char *last_key, bool more, size_t total)
 {
@@ -57,7 +57,7 @@ static void send_page(const struct _u_request *req, struct _u_response *res, con
         collection_add(&c, rendered[out[i]].json, rendered[out[i]].len);
     collection_end(&c, has_next ? next : NULL, total);
     if (has_next)
-        query_set_next_link(req, res, params, next);
+        query_set_next_link(req, res, spec, next);
     respond_json_raw(res, 200, c.buf, c.len);
     collection_release(&c);
 }
@@ -76,6 +76,18 @@ static bool is_siren(const char *s)
 {
     return siren_is_valid(s);
 }
+
+/* The département and région filters of the referentiel's lists. */
+#define DEPARTEMENT_FIELD(off)                                                                     \
+    {                                                                                              \
+        .name = "departement", .kind = QUERY_CODE, .offset = (off),                                \
+        .valid = is_departement_code, .expected = "un code de département (01, 2A, 974…)"       \
+    }
+#define REGION_FIELD(off)                                                                          \
+    {                                                                                              \
+        .name = "region", .kind = QUERY_CODE, .offset = (off), .valid = is_region_code,            \
+        .expected = "un code de région (2 ou 3 chiffres)"                                          \
+    }
 
 /* Small reference lists (26 régions, 109 départements): one page, no cursor. */
 static void send_all(struct _u_response *res, const struct rendered *rendered, const bool *keep,
@@ -97,9 +109,8 @@ static void send_all(struct _u_response *res, const struct rendered *rendered, c
 
 void handle_list_regions(struct request_ctx *ctx)
 {
-    static const char *const known[] = {NULL};
     FIELD_ERRORS(errs);
-    query_check_known(ctx->req, known, &errs);
+    query_spec_apply(ctx->req, query_no_params, NULL, &errs);
     if (!params_or_reply(ctx, &errs))
         return;
     struct referentiel_snapshot *snap = snapshot_or_reply(ctx);
@@ -111,12 +122,10 @@ void handle_list_regions(struct request_ctx *ctx)
 
 void handle_list_departements(struct request_ctx *ctx)
 {
-    static const char *const known[] = {"region", NULL};
+    static const struct query_field fields[] = {REGION_FIELD(0), QUERY_FIELDS_END};
     FIELD_ERRORS(errs);
     const char *region;
-    query_check_known(ctx->req, known, &errs);
-    query_code(ctx->req, "region", is_region_code, "un code de région (2 ou 3 chiffres)", &region,
-               &errs);
+    query_spec_apply(ctx->req, fields, &region, &errs);
     if (!params_or_reply(ctx, &errs))
         return;
     struct referentiel_snapshot *snap = snapshot_or_reply(ctx);
@@ -131,28 +140,47 @@ void handle_list_departements(struct request_ctx *ctx)
     referentiel_snapshot_release(ctx->app->referentiel, snap);
 }
 
+/* The query of GET /communes. */
+struct commune_query {
+    size_t limit;
+    struct commune_filter f;
+    const char *q;
+};
+#define MQ(member) offsetof(struct commune_query, member)
+static const struct query_field commune_query_fields[] = {
+    QUERY_PAGE(struct commune_query, limit),
+    DEPARTEMENT_FIELD(MQ(f.departement)),
+    REGION_FIELD(MQ(f.region)),
+    {.name = "epci",
+     .kind = QUERY_CODE,
+     .offset = MQ(f.epci),
+     .valid = is_siren,
+     .expected = "un SIREN d'EPCI (9 chiffres, clé de Luhn)"},
+    {.name = "population_min",
+     .kind = QUERY_INT,
+     .offset = MQ(f.population_min),
+     .min = 0,
+     .max = INT32_MAX},
+    {.name = "population_max",
+     .kind = QUERY_INT,
+     .offset = MQ(f.population_max),
+     .min = 0,
+     .max = INT32_MAX},
+    {.name = "q", .kind = QUERY_TEXT, .offset = MQ(q)},
+    QUERY_FIELDS_END,
+};
+
 void handle_list_communes(struct request_ctx *ctx)
 {
-    static const char *const known[] = {"departement",    "region",         "epci",
-                                        "population_min", "population_max", "q",
-                                        "limite",         "curseur",        NULL};
     FIELD_ERRORS(errs);
-    struct commune_filter f = COMMUNE_FILTER_INIT;
-    size_t limit;
+    struct commune_query query = {0, COMMUNE_FILTER_INIT, NULL};
     char q_plie[Q_MAX_BYTES + 1], key[CURSOR_KEY_MAX + 1], canon[256];
     const char *after;
 
-    query_check_known(ctx->req, known, &errs);
-    query_limit(ctx->req, &limit, &errs);
-    query_code(ctx->req, "departement", is_departement_code,
-               "un code de département (01, 2A, 974…)", &f.departement, &errs);
-    query_code(ctx->req, "region", is_region_code, "un code de région (2 ou 3 chiffres)", &f.region,
-               &errs);
-    query_code(ctx->req, "epci", is_siren, "un SIREN d'EPCI (9 chiffres, clé de Luhn)", &f.epci,
-               &errs);
-    query_int(ctx->req, "population_min", 0, INT32_MAX, &f.population_min, &errs);
-    query_int(ctx->req, "population_max", 0, INT32_MAX, &f.population_max, &errs);
-    const char *q = query_get(ctx->req, "q");
+    query_spec_apply(ctx->req, commune_query_fields, &query, &errs);
+    size_t limit = query.limit;
+    struct commune_filter f = query.f;
+    const char *q = query.q;
     if (q) {
         size_t folded = (size_t)-1;
         if (strlen(q) <= Q_MAX_BYTES && utf8_chars(q) <= Q_MAX_CHARS)
@@ -185,7 +213,7 @@ void handle_list_communes(struct request_ctx *ctx)
     size_t *out = xmalloc((limit + 1) * sizeof *out), total = 0;
     bool more = false;
     size_t n = referentiel_communes_page(ref, &f, after, limit, out, &more, &total);
-    send_page(ctx->req, ctx->res, "communes", fp, known, snap->commune_resume, out, n,
+    send_page(ctx->req, ctx->res, "communes", fp, commune_query_fields, snap->commune_resume, out, n,
               n ? ref->communes[out[n - 1]].code_insee : NULL, more, total);
     free(out);
     referentiel_snapshot_release(ctx->app->referentiel, snap);
@@ -203,12 +231,11 @@ struct detail_route {
 
 static void get_detail(const struct detail_route *route, struct request_ctx *ctx)
 {
-    const char *const known[] = {route->param, NULL};
     FIELD_ERRORS(errs);
     const char *code = query_path_param(ctx, route->param);
     char pointer[32];
     snprintf(pointer, sizeof pointer, "/%s", route->param);
-    query_check_known(ctx->req, known, &errs);
+    query_spec_apply(ctx->req, query_no_params, NULL, &errs);
     if (code == NULL || !route->valid(code))
         field_errors_add(&errs, pointer, route->param, "format-invalide", "%s",
                          route->format_message);
@@ -262,19 +289,28 @@ void handle_get_commune(struct request_ctx *ctx)
     get_detail(&route, ctx);
 }
 
+/* The query of GET /epci. */
+struct epci_query {
+    size_t limit;
+    const char *departement;
+};
+static const struct query_field epci_query_fields[] = {
+    QUERY_PAGE(struct epci_query, limit),
+    DEPARTEMENT_FIELD(offsetof(struct epci_query, departement)),
+    QUERY_FIELDS_END,
+};
+
 void handle_list_epci(struct request_ctx *ctx)
 {
-    static const char *const known[] = {"departement", "limite", "curseur", NULL};
     FIELD_ERRORS(errs);
-    size_t limit;
-    const char *departement, *after;
+    struct epci_query q;
+    const char *after;
     char key[CURSOR_KEY_MAX + 1], canon[32];
-    query_check_known(ctx->req, known, &errs);
-    query_limit(ctx->req, &limit, &errs);
-    query_code(ctx->req, "departement", is_departement_code,
-               "un code de département (01, 2A, 974…)", &departement, &errs);
+    query_spec_apply(ctx->req, epci_query_fields, &q, &errs);
     if (!params_or_reply(ctx, &errs))
         return;
+    size_t limit = q.limit;
+    const char *departement = q.departement;
     snprintf(canon, sizeof canon, "d=%s", departement ? departement : "");
     uint32_t fp = cursor_fingerprint(canon);
     if (!query_cursor_or_reply(ctx, "epci", fp, key, &after))
@@ -286,7 +322,7 @@ void handle_list_epci(struct request_ctx *ctx)
     size_t *out = xmalloc((limit + 1) * sizeof *out), total = 0;
     bool more = false;
     size_t n = referentiel_epcis_page(ref, departement, after, limit, out, &more, &total);
-    send_page(ctx->req, ctx->res, "epci", fp, known, snap->epci_resume, out, n,
+    send_page(ctx->req, ctx->res, "epci", fp, epci_query_fields, snap->epci_resume, out, n,
               n ? ref->epcis[out[n - 1]].siren : NULL, more, total);
     free(out);
     referentiel_snapshot_release(ctx->app->referentiel, snap);

@@ -19,18 +19,35 @@ static bool is_type(const char *s)
     return convention_type_parse(s, &t);
 }
 
+/* The query of GET /statistiques/conventions. */
+struct statistiques_query {
+    const char *type, *departement, *region;
+};
+static const struct query_field statistiques_query_fields[] = {
+    {.name = "type",
+     .kind = QUERY_CODE,
+     .offset = offsetof(struct statistiques_query, type),
+     .valid = is_type,
+     .expected = "adhesion ou cadre"},
+    {.name = "departement",
+     .kind = QUERY_CODE,
+     .offset = offsetof(struct statistiques_query, departement),
+     .valid = departement_code_is_valid,
+     .expected = "un code de département"},
+    {.name = "region",
+     .kind = QUERY_CODE,
+     .offset = offsetof(struct statistiques_query, region),
+     .valid = region_code_is_valid,
+     .expected = "un code de région"},
+    QUERY_FIELDS_END,
+};
+
 void handle_get_statistiques_conventions(struct request_ctx *ctx)
 {
-    static const char *const known[] = {"type", "departement", "region", NULL};
-    FIELD_ERRORS(errs);
-    const char *type, *dep, *reg;
-    query_check_known(ctx->req, known, &errs);
-    query_code(ctx->req, "type", is_type, "adhesion ou cadre", &type, &errs);
-    query_code(ctx->req, "departement", departement_code_is_valid, "un code de département", &dep,
-               &errs);
-    query_code(ctx->req, "region", region_code_is_valid, "un code de région", &reg, &errs);
-    if (!query_errors_or_reply(ctx, &errs))
+    struct statistiques_query q;
+    if (!query_or_reply(ctx, statistiques_query_fields, &q))
         return;
+    const char *type = q.type, *dep = q.departement, *reg = q.region;
     /* The figures are computed over the caller's perimeter: no target. */
     if (authz_decide(&ctx->principal->authz, ACTION_STATISTIQUES_READ, NULL) != AUTHZ_ALLOW) {
         respond_problem(ctx, PROBLEM_INTERDIT,

@@ -364,10 +364,9 @@ out:
 /* The path id_pvd (400 when malformed or with other parameters). */
 static const char *id_pvd_or_reply(struct request_ctx *ctx)
 {
-    static const char *const known[] = {"id_pvd", NULL};
     FIELD_ERRORS(errs);
     const char *id = query_path_param(ctx, "id_pvd");
-    query_check_known(ctx->req, known, &errs);
+    query_spec_apply(ctx->req, query_no_params, NULL, &errs);
     if (!id || !id_pvd_is_valid(id))
         field_errors_add(&errs, "/id_pvd", "id_pvd", "format-invalide",
                          "Format pvd-<région>-<département>-<n> attendu (ex. pvd-27-58-1).");
@@ -552,30 +551,51 @@ static bool region_is_valid(const char *s)
     return region_code_is_valid(s);
 }
 
+/* The query of GET /territoires. */
+struct territoire_query {
+    size_t limit;
+    struct territoire_filter f;
+};
+#define TQ(member) offsetof(struct territoire_query, member)
+static const struct query_field territoire_query_fields[] = {
+    QUERY_PAGE(struct territoire_query, limit),
+    {.name = "departement",
+     .kind = QUERY_CODE,
+     .offset = TQ(f.departement),
+     .valid = departement_code_is_valid,
+     .expected = "un code de département (01, 2A, 974…)"},
+    {.name = "region",
+     .kind = QUERY_CODE,
+     .offset = TQ(f.region),
+     .valid = region_is_valid,
+     .expected = "un code de région (27, 04…)"},
+    {.name = "etat",
+     .kind = QUERY_CODE,
+     .offset = TQ(f.etat),
+     .valid = etat_is_valid,
+     .expected = "designe, adherent, conventionne ou sorti"},
+    {.name = "commune",
+     .kind = QUERY_CODE,
+     .offset = TQ(f.commune),
+     .valid = insee_code_is_valid,
+     .expected = "un code INSEE de commune (58062…)"},
+    {.name = "epci",
+     .kind = QUERY_CODE,
+     .offset = TQ(f.epci),
+     .valid = siren_format_is_valid,
+     .expected = "un SIREN d'EPCI de 9 chiffres"},
+    QUERY_FIELDS_END,
+};
+
 void handle_list_territoires(struct request_ctx *ctx)
 {
-    static const char *const known[] = {"departement", "region", "etat",    "commune",
-                                        "epci",        "limite", "curseur", NULL};
-    FIELD_ERRORS(errs);
-    size_t limit;
     char key[CURSOR_KEY_MAX + 1], canon[200];
     const char *after = NULL;
-    struct territoire_filter f;
-    memset(&f, 0, sizeof f);
-    query_check_known(ctx->req, known, &errs);
-    query_limit(ctx->req, &limit, &errs);
-    query_code(ctx->req, "departement", departement_code_is_valid,
-               "un code de département (01, 2A, 974…)", &f.departement, &errs);
-    query_code(ctx->req, "region", region_is_valid, "un code de région (27, 04…)", &f.region,
-               &errs);
-    query_code(ctx->req, "etat", etat_is_valid, "designe, adherent, conventionne ou sorti", &f.etat,
-               &errs);
-    query_code(ctx->req, "commune", insee_code_is_valid, "un code INSEE de commune (58062…)",
-               &f.commune, &errs);
-    query_code(ctx->req, "epci", siren_format_is_valid, "un SIREN d'EPCI de 9 chiffres", &f.epci,
-               &errs);
-    if (!query_errors_or_reply(ctx, &errs))
+    struct territoire_query q;
+    if (!query_or_reply(ctx, territoire_query_fields, &q))
         return;
+    size_t limit = q.limit;
+    const struct territoire_filter f = q.f;
     snprintf(canon, sizeof canon, "d=%s|r=%s|e=%s|c=%s|p=%s", f.departement ? f.departement : "",
              f.region ? f.region : "", f.etat ? f.etat : "", f.commune ? f.commune : "",
              f.epci ? f.epci : "");
@@ -610,6 +630,6 @@ void handle_list_territoires(struct request_ctx *ctx)
     json_decref(elements);
     if (!decorated)
         die_bug("json_dumps failed");
-    respond_page(ctx, known, decorated, "territoires", fp, last, more, total);
+    respond_page(ctx, territoire_query_fields, decorated, "territoires", fp, last, more, total);
     free(decorated);
 }

@@ -185,23 +185,6 @@ static void warn_line(struct line_verdict *v, const char *regle, const char *cod
     v->avertissements = t.p;
 }
 
-static bool query_flag(const struct _u_request *req, const char *name, bool *out,
-                       struct field_errors *errs)
-{
-    const char *s = query_get(req, name);
-    *out = false;
-    if (!s)
-        return true;
-    if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
-        *out = strcmp(s, "true") == 0;
-        return true;
-    }
-    char p[32];
-    snprintf(p, sizeof p, "/%s", name);
-    field_errors_add(errs, p, name, "format-invalide", "« %s » vaut true ou false.", name);
-    return false;
-}
-
 static bool csv_media_type(const char *ct)
 {
     if (!ct)
@@ -620,16 +603,23 @@ static void import_release(struct import *im)
     laureats_csv_release(&im->csv);
 }
 
+/* The query of POST /territoires/import. */
+struct import_query {
+    bool appliquer, partiel;
+};
+static const struct query_field import_query_fields[] = {
+    {.name = "appliquer", .kind = QUERY_BOOL, .offset = offsetof(struct import_query, appliquer)},
+    {.name = "partiel", .kind = QUERY_BOOL, .offset = offsetof(struct import_query, partiel)},
+    QUERY_FIELDS_END,
+};
+
 void handle_import_territoires(struct request_ctx *ctx)
 {
-    static const char *const known[] = {"appliquer", "partiel", NULL};
     FIELD_ERRORS(errs);
-    bool appliquer, partiel;
-    query_check_known(ctx->req, known, &errs);
-    query_flag(ctx->req, "appliquer", &appliquer, &errs);
-    query_flag(ctx->req, "partiel", &partiel, &errs);
-    if (!query_errors_or_reply(ctx, &errs))
+    struct import_query q;
+    if (!query_or_reply(ctx, import_query_fields, &q))
         return;
+    bool appliquer = q.appliquer, partiel = q.partiel;
     /* Only roles that may write some territoire import (R43 is then per line). */
     const struct authz_principal *who = &ctx->principal->authz;
     const char *own[PERIMETER_MAX];

@@ -7,7 +7,9 @@
  * the same bytes; after param_request_check, either every stored path and
  * query value is clean text and the path parameters are the template's, or
  * every error names a parameter in valid UTF-8 with a pointer starting with
- * '/', and the problem document renders. Build: make build/fuzz/fuzz_query. */
+ * '/', and the problem document renders; query_spec_apply of a spec of
+ * every kind agrees with its error list and stores only values of their kind.
+ * Build: make build/fuzz/fuzz_query. */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -153,6 +155,50 @@ static void check_errors(const struct field_errors *errs)
     json_decref(body);
 }
 
+static bool all_digits(const char *s)
+{
+    return s[0] != '\0' && strspn(s, "0123456789") == strlen(s);
+}
+
+struct declared_values {
+    size_t limit;
+    const char *q, *code;
+    int64_t n;
+    bool b;
+};
+static const struct query_field declared[] = {
+    QUERY_PAGE(struct declared_values, limit),
+    {.name = "q", .kind = QUERY_TEXT, .offset = offsetof(struct declared_values, q)},
+    {.name = "n", .kind = QUERY_INT, .offset = offsetof(struct declared_values, n), .max = 99},
+    {.name = "b", .kind = QUERY_BOOL, .offset = offsetof(struct declared_values, b)},
+    {.name = "c",
+     .kind = QUERY_CODE,
+     .offset = offsetof(struct declared_values, code),
+     .valid = all_digits,
+     .expected = "des chiffres"},
+    QUERY_FIELDS_END,
+};
+
+/* query_spec_apply on a checked request: its verdict is its error list, and
+ * every stored value is of its kind and is the request's own. */
+static void check_declared(const struct _u_request *req, struct field_errors *errs)
+{
+    struct declared_values v;
+    memset(&v, 0xA5, sizeof v);
+    bool ok = query_spec_apply(req, declared, &v, errs);
+    if (ok != (errs->count == 0 && errs->dropped == 0))
+        abort();
+    if (v.limit < 1 || v.limit > QUERY_LIMIT_MAX || v.n < -1 || v.n > 99)
+        abort();
+    if (v.q != u_map_get(req->map_url, "q"))
+        abort();
+    if (v.code && (!all_digits(v.code) || v.code != u_map_get(req->map_url, "c")))
+        abort();
+    const char *b = u_map_get(req->map_url, "b");
+    if (v.b != (b && strcmp(b, "true") == 0))
+        abort();
+}
+
 static void check_request(const char *template, const char *url)
 {
     struct _u_request req;
@@ -192,9 +238,11 @@ static void check_request(const char *template, const char *url)
         if (strcmp(u_map_get(&map, "sentinelle"), "ulfius") != 0)
             abort(); /* untouched on failure */
     }
-    static const char *const known[] = {"limite", "curseur", "q", NULL};
     FIELD_ERRORS(unknown);
-    query_check_known(&req, known, &unknown);
+    if (ok)
+        check_declared(&req, &unknown);
+    else
+        query_spec_check_names(&req, declared, &unknown);
     check_errors(&unknown);
     u_map_clean(&map);
 }
