@@ -146,9 +146,9 @@ bool query_cursor_or_reply(struct request_ctx *ctx, const char *scope, uint32_t 
     return true;
 }
 
-void respond_page(struct request_ctx *ctx, const struct query_field *spec, const char *elements_json,
-                  const char *scope, uint32_t fingerprint, const char *last_key, bool more,
-                  size_t total)
+void respond_page(struct request_ctx *ctx, const struct query_field *spec,
+                  const char *elements_json, const char *scope, uint32_t fingerprint,
+                  const char *last_key, bool more, size_t total)
 {
     char next[CURSOR_TEXT_MAX];
     bool has_next = more && last_key[0] && cursor_encode(scope, fingerprint, last_key, next);

@@ -85,8 +85,8 @@ bool query_errors_or_reply(struct request_ctx *ctx, const struct field_errors *e
  * "total": total} (200) and the Link header (query_set_next_link with the
  * route's spec) when more rows follow. total is the number of elements of
  * every page of the list with the same filters. */
-void respond_page(struct request_ctx *ctx, const struct query_field *spec, const char *elements_json,
-                  const char *scope, uint32_t fingerprint, const char *last_key, bool more,
-                  size_t total);
+void respond_page(struct request_ctx *ctx, const struct query_field *spec,
+                  const char *elements_json, const char *scope, uint32_t fingerprint,
+                  const char *last_key, bool more, size_t total);
 
 #endif

@@ -132,6 +132,11 @@ struct query_field {
     {                                                                                              \
         .name = NULL                                                                               \
     }
+/* A QUERY_CODE parameter: name, offset, validator, expected text. */
+#define QUERY_CODE_FIELD(n, off, fn, text)                                                         \
+    {                                                                                              \
+        .name = (n), .kind = QUERY_CODE, .offset = (off), .valid = (fn), .expected = (text)        \
+    }
 /* `limite` into type's size_t member, then `curseur`. */
 #define QUERY_PAGE(type, member)                                                                   \
     {.name = "limite", .kind = QUERY_LIMIT, .offset = offsetof(type, member)},                     \

@@ -219,13 +219,12 @@ void gouv_mutate_and_reply(struct request_ctx *ctx, enum projet_objet kind, enum
     projet_row_release(&w.after);
 }
 
-
 void gouv_handle_get(struct request_ctx *ctx, const struct gouv_kind *k)
 {
     struct projet_row row;
     struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, k->kind, "id", query_no_params, ACTION_PROJET_READ, k->what_404, &row,
-                              &scope))
+    if (!gouv_object_or_reply(ctx, k->kind, "id", query_no_params, ACTION_PROJET_READ, k->what_404,
+                              &row, &scope))
         return;
     gouv_send_object(ctx, &row);
     projet_row_release(&row);
@@ -237,8 +236,8 @@ void gouv_handle_update(struct request_ctx *ctx, const struct gouv_kind *k)
     struct territoire_scope scope;
     char etag[24];
     json_t *patch = NULL, *merged = NULL;
-    if (!gouv_object_or_reply(ctx, k->kind, "id", query_no_params, ACTION_PROJET_WRITE, k->what_404, &row,
-                              &scope))
+    if (!gouv_object_or_reply(ctx, k->kind, "id", query_no_params, ACTION_PROJET_WRITE, k->what_404,
+                              &row, &scope))
         return;
     if (!gouv_if_match_or_reply(ctx, &row, etag) || !json_body_read_or_reply(ctx, &patch))
         goto out;
@@ -265,8 +264,8 @@ void gouv_handle_delete(struct request_ctx *ctx, const struct gouv_kind *k)
     struct projet_row row;
     struct territoire_scope scope;
     char etag[24];
-    if (!gouv_object_or_reply(ctx, k->kind, "id", query_no_params, ACTION_PROJET_WRITE, k->what_404, &row,
-                              &scope))
+    if (!gouv_object_or_reply(ctx, k->kind, "id", query_no_params, ACTION_PROJET_WRITE, k->what_404,
+                              &row, &scope))
         return;
     if (gouv_if_match_or_reply(ctx, &row, etag))
         gouv_mutate_and_reply(ctx, k->kind, GOUV_SUPPRIMER, row.id, etag, NULL, NULL, NULL, &scope,

@@ -411,22 +411,13 @@ struct organisation_query {
 };
 static const struct query_field organisation_query_fields[] = {
     QUERY_PAGE(struct organisation_query, limit),
-    {.name = "siren",
-     .kind = QUERY_CODE,
-     .offset = offsetof(struct organisation_query, f.siren),
-     .valid = siren_format_is_valid,
-     .expected = "un SIREN de 9 chiffres"},
-    {.name = "nature",
-     .kind = QUERY_CODE,
-     .offset = offsetof(struct organisation_query, f.nature),
-     .valid = nature_is_valid,
-     .expected = "commune, epci, petr, departement, region, etat, operateur, bailleur, "
-                 "association, entreprise ou autre"},
-    {.name = "departement",
-     .kind = QUERY_CODE,
-     .offset = offsetof(struct organisation_query, f.departement),
-     .valid = departement_code_is_valid,
-     .expected = "un code de département (01, 2A, 974…)"},
+    QUERY_CODE_FIELD("siren", offsetof(struct organisation_query, f.siren), siren_format_is_valid,
+                     "un SIREN de 9 chiffres"),
+    QUERY_CODE_FIELD("nature", offsetof(struct organisation_query, f.nature), nature_is_valid,
+                     "commune, epci, petr, departement, region, etat, operateur, bailleur, "
+                     "association, entreprise ou autre"),
+    QUERY_CODE_FIELD("departement", offsetof(struct organisation_query, f.departement),
+                     departement_code_is_valid, "un code de département (01, 2A, 974…)"),
     QUERY_FIELDS_END,
 };
 

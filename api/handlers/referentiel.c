@@ -79,15 +79,10 @@ static bool is_siren(const char *s)
 
 /* The département and région filters of the referentiel's lists. */
 #define DEPARTEMENT_FIELD(off)                                                                     \
-    {                                                                                              \
-        .name = "departement", .kind = QUERY_CODE, .offset = (off),                                \
-        .valid = is_departement_code, .expected = "un code de département (01, 2A, 974…)"       \
-    }
+    QUERY_CODE_FIELD("departement", off, is_departement_code,                                      \
+                     "un code de département (01, 2A, 974…)")
 #define REGION_FIELD(off)                                                                          \
-    {                                                                                              \
-        .name = "region", .kind = QUERY_CODE, .offset = (off), .valid = is_region_code,            \
-        .expected = "un code de région (2 ou 3 chiffres)"                                          \
-    }
+    QUERY_CODE_FIELD("region", off, is_region_code, "un code de région (2 ou 3 chiffres)")
 
 /* Small reference lists (26 régions, 109 départements): one page, no cursor. */
 static void send_all(struct _u_response *res, const struct rendered *rendered, const bool *keep,
@@ -151,11 +146,7 @@ static const struct query_field commune_query_fields[] = {
     QUERY_PAGE(struct commune_query, limit),
     DEPARTEMENT_FIELD(MQ(f.departement)),
     REGION_FIELD(MQ(f.region)),
-    {.name = "epci",
-     .kind = QUERY_CODE,
-     .offset = MQ(f.epci),
-     .valid = is_siren,
-     .expected = "un SIREN d'EPCI (9 chiffres, clé de Luhn)"},
+    QUERY_CODE_FIELD("epci", MQ(f.epci), is_siren, "un SIREN d'EPCI (9 chiffres, clé de Luhn)"),
     {.name = "population_min",
      .kind = QUERY_INT,
      .offset = MQ(f.population_min),
@@ -213,8 +204,8 @@ void handle_list_communes(struct request_ctx *ctx)
     size_t *out = xmalloc((limit + 1) * sizeof *out), total = 0;
     bool more = false;
     size_t n = referentiel_communes_page(ref, &f, after, limit, out, &more, &total);
-    send_page(ctx->req, ctx->res, "communes", fp, commune_query_fields, snap->commune_resume, out, n,
-              n ? ref->communes[out[n - 1]].code_insee : NULL, more, total);
+    send_page(ctx->req, ctx->res, "communes", fp, commune_query_fields, snap->commune_resume, out,
+              n, n ? ref->communes[out[n - 1]].code_insee : NULL, more, total);
     free(out);
     referentiel_snapshot_release(ctx->app->referentiel, snap);
 }

@@ -24,21 +24,12 @@ struct statistiques_query {
     const char *type, *departement, *region;
 };
 static const struct query_field statistiques_query_fields[] = {
-    {.name = "type",
-     .kind = QUERY_CODE,
-     .offset = offsetof(struct statistiques_query, type),
-     .valid = is_type,
-     .expected = "adhesion ou cadre"},
-    {.name = "departement",
-     .kind = QUERY_CODE,
-     .offset = offsetof(struct statistiques_query, departement),
-     .valid = departement_code_is_valid,
-     .expected = "un code de département"},
-    {.name = "region",
-     .kind = QUERY_CODE,
-     .offset = offsetof(struct statistiques_query, region),
-     .valid = region_code_is_valid,
-     .expected = "un code de région"},
+    QUERY_CODE_FIELD("type", offsetof(struct statistiques_query, type), is_type,
+                     "adhesion ou cadre"),
+    QUERY_CODE_FIELD("departement", offsetof(struct statistiques_query, departement),
+                     departement_code_is_valid, "un code de département"),
+    QUERY_CODE_FIELD("region", offsetof(struct statistiques_query, region), region_code_is_valid,
+                     "un code de région"),
     QUERY_FIELDS_END,
 };
 

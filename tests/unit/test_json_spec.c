@@ -765,3 +765,205 @@ Test(json_spec, long_member_names_give_bounded_pointers)
     cr_assert(strncmp(errors.items[0].pointer, "/kkkk", 5) == 0);
     cr_assert_str_eq(errors.items[0].code, "champ-inconnu");
 }
+
+/* ---- one spec, three modes: creation, merge patch, merged content ------- */
+
+struct fiche {
+    const char *code;
+    const char *titre;
+    bool has_titre;
+    const char *note;
+    bool has_note;
+    int64_t version;
+    const char *cloture;
+    bool has_cloture;
+};
+
+static const struct json_field fiche_fields[] = {
+    {.name = "code",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct fiche, code),
+     .on_create = JSON_CREATE_REQUIRED,
+     .on_patch = JSON_PATCH_IMMUTABLE,
+     .min_length = 1,
+     .max_length = 16},
+    {.name = "titre",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct fiche, titre),
+     .on_create = JSON_CREATE_REQUIRED,
+     .min_length = 1,
+     .max_length = 50,
+     .present_at = JSON_PRESENT_AT(struct fiche, has_titre)},
+    {.name = "note",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct fiche, note),
+     .nullable = true,
+     .present_at = JSON_PRESENT_AT(struct fiche, has_note)},
+    {.name = "version",
+     .kind = JSON_FIELD_INTEGER,
+     .offset = offsetof(struct fiche, version),
+     .on_patch = JSON_PATCH_REQUIRED,
+     .min = 1,
+     .max = 99},
+    {.name = "cloture",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct fiche, cloture),
+     .on_create = JSON_CREATE_ABSENT,
+     .nullable = true,
+     .present_at = JSON_PRESENT_AT(struct fiche, has_cloture)},
+    JSON_FIELDS_END,
+};
+
+static struct field_errors apply_fiche(const char *text, enum json_spec_mode mode,
+                                       struct fiche *out, bool *ok)
+{
+    FIELD_ERRORS(errors);
+    json_t *root = load(text);
+
+    memset(out, 0, sizeof *out);
+    *ok = json_spec_apply(root, fiche_fields, mode, out, "", &errors);
+    cr_assert_eq(*ok, errors.count == 0, "return value matches the error list");
+    return errors;
+}
+
+Test(json_spec_modes, creation_requires_and_refuses_what_it_does_not_hold)
+{
+    static const struct expected_error expected[] = {
+        {"/code", "champ-requis"},
+        {"/titre", "champ-requis"},
+        {"/cloture", "champ-inconnu"},
+    };
+    struct fiche f;
+    bool ok;
+    struct field_errors errors = apply_fiche("{\"cloture\": \"2026\"}", JSON_SPEC_CREATE, &f, &ok);
+
+    cr_assert_not(ok);
+    assert_errors(&errors, expected, sizeof expected / sizeof expected[0]);
+    cr_assert_not(f.has_cloture, "a member the mode refuses is not read");
+    /* version is required by a patch only */
+    errors = apply_fiche("{\"code\": \"F1\", \"titre\": \"Halles\"}", JSON_SPEC_CREATE, &f, &ok);
+    cr_assert(ok);
+    cr_assert_str_eq(f.code, "F1");
+    cr_assert_str_eq(f.titre, "Halles");
+    cr_assert_eq(f.version, 0);
+}
+
+Test(json_spec_modes, a_patch_requires_nothing_but_what_every_patch_gives)
+{
+    static const struct expected_error expected[] = {{"/version", "champ-requis"}};
+    struct fiche f;
+    bool ok;
+    struct field_errors errors = apply_fiche("{}", JSON_SPEC_PATCH, &f, &ok);
+
+    cr_assert_not(ok);
+    assert_errors(&errors, expected, sizeof expected / sizeof expected[0]);
+    errors = apply_fiche("{\"version\": 3}", JSON_SPEC_PATCH, &f, &ok);
+    cr_assert(ok, "code and titre, required on creation, are not required by a patch");
+    cr_assert_eq(f.version, 3);
+    cr_assert_not(f.has_titre);
+    cr_assert_not(f.has_note);
+    /* a member absent on creation is editable */
+    errors = apply_fiche("{\"version\": 3, \"cloture\": \"2027\"}", JSON_SPEC_PATCH, &f, &ok);
+    cr_assert(ok);
+    cr_assert(f.has_cloture);
+    cr_assert_str_eq(f.cloture, "2027");
+}
+
+Test(json_spec_modes, a_patch_removes_with_null_where_nullable_only)
+{
+    static const struct expected_error expected[] = {{"/titre", "type-invalide"}};
+    struct fiche f;
+    bool ok;
+    struct field_errors errors = apply_fiche("{\"version\": 1, \"note\": null, \"cloture\": null}",
+                                             JSON_SPEC_PATCH, &f, &ok);
+
+    cr_assert(ok);
+    cr_assert(f.has_note, "null is given: the member is removed");
+    cr_assert_null(f.note);
+    cr_assert(f.has_cloture);
+    cr_assert_null(f.cloture);
+    errors = apply_fiche("{\"version\": 1, \"titre\": null}", JSON_SPEC_PATCH, &f, &ok);
+    cr_assert_not(ok);
+    assert_errors(&errors, expected, sizeof expected / sizeof expected[0]);
+    cr_assert_str_eq(errors.items[0].message, "La valeur null n'est pas permise.");
+    cr_assert_not(f.has_titre);
+}
+
+Test(json_spec_modes, an_immutable_member_is_refused_where_it_stands)
+{
+    struct fiche f;
+    bool ok;
+    struct field_errors errors = apply_fiche(
+        "{\"zz\": 1, \"code\": \"F2\", \"version\": 0, \"a\": 2}", JSON_SPEC_PATCH, &f, &ok);
+
+    cr_assert_not(ok);
+    cr_assert_eq(errors.count, 4);
+    /* unknown and immutable members in the body's order, then the fields' errors */
+    cr_assert_str_eq(errors.items[0].pointer, "/zz");
+    cr_assert_str_eq(errors.items[1].pointer, "/code");
+    cr_assert_str_eq(errors.items[1].code, "champ-inconnu");
+    cr_assert_str_eq(errors.items[1].message, "Ce champ n'existe pas pour cette ressource.");
+    cr_assert_str_eq(errors.items[2].pointer, "/a");
+    cr_assert_str_eq(errors.items[3].pointer, "/version");
+    cr_assert_str_eq(errors.items[3].code, "hors-bornes");
+    cr_assert_null(f.code, "an immutable member is not read");
+}
+
+Test(json_spec_modes, merged_content_is_whole_but_keeps_immutable_members_out)
+{
+    static const struct expected_error expected[] = {
+        {"/code", "champ-inconnu"},
+        {"/titre", "champ-requis"},
+        {"/version", "champ-requis"},
+    };
+    struct fiche f;
+    bool ok;
+    struct field_errors errors = apply_fiche("{\"code\": \"F3\"}", JSON_SPEC_REPLACE, &f, &ok);
+
+    cr_assert_not(ok);
+    assert_errors(&errors, expected, sizeof expected / sizeof expected[0]);
+    errors = apply_fiche("{\"titre\": \"Gare\", \"version\": 2, \"cloture\": \"2028\"}",
+                         JSON_SPEC_REPLACE, &f, &ok);
+    cr_assert(ok);
+    cr_assert_str_eq(f.titre, "Gare");
+    cr_assert_str_eq(f.cloture, "2028");
+}
+
+Test(json_spec_modes, field_allowed_by_mode)
+{
+    const struct json_field *code = &fiche_fields[0], *titre = &fiche_fields[1],
+                            *cloture = &fiche_fields[4];
+
+    cr_assert(json_field_allowed(code, JSON_SPEC_CREATE));
+    cr_assert_not(json_field_allowed(code, JSON_SPEC_PATCH));
+    cr_assert_not(json_field_allowed(code, JSON_SPEC_REPLACE));
+    cr_assert(json_field_allowed(titre, JSON_SPEC_CREATE));
+    cr_assert(json_field_allowed(titre, JSON_SPEC_PATCH));
+    cr_assert_not(json_field_allowed(cloture, JSON_SPEC_CREATE));
+    cr_assert(json_field_allowed(cloture, JSON_SPEC_PATCH));
+    cr_assert(json_field_allowed(cloture, JSON_SPEC_REPLACE));
+}
+
+Test(json_spec_modes, nested_objects_follow_the_mode)
+{
+    struct outer {
+        struct fiche inner;
+    };
+    static const struct json_field outer_fields[] = {
+        {.name = "fiche",
+         .kind = JSON_FIELD_OBJECT,
+         .offset = offsetof(struct outer, inner),
+         .fields = fiche_fields},
+        JSON_FIELDS_END,
+    };
+    FIELD_ERRORS(errors);
+    struct outer o;
+    json_t *root = load("{\"fiche\": {\"code\": \"F4\", \"version\": 5}}");
+
+    memset(&o, 0, sizeof o);
+    cr_assert_not(json_spec_apply(root, outer_fields, JSON_SPEC_PATCH, &o, "", &errors));
+    cr_assert_eq(errors.count, 1);
+    cr_assert_str_eq(errors.items[0].pointer, "/fiche/code");
+    cr_assert_str_eq(errors.items[0].code, "champ-inconnu");
+    cr_assert_eq(o.inner.version, 5);
+}

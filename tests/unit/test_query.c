@@ -314,3 +314,167 @@ Test(params_display, names_fit_and_stay_text)
     param_pointer("é/~éééé", pointer, sizeof pointer);
     cr_assert_str_eq(pointer, "/é~1~0éé", "cut between characters");
 }
+
+/* ---- declared query parameters: query_spec_apply ----------------------- */
+
+static bool is_dep(const char *s)
+{
+    return strlen(s) == 2 && s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9';
+}
+
+struct list_query {
+    size_t limit;
+    const char *departement, *etat, *texte;
+    int64_t population;
+    bool appliquer;
+};
+#define LQ(member) offsetof(struct list_query, member)
+static const struct query_field list_fields[] = {
+    QUERY_PAGE(struct list_query, limit),
+    {.name = "departement",
+     .kind = QUERY_CODE,
+     .offset = LQ(departement),
+     .valid = is_dep,
+     .expected = "un code de département"},
+    {.name = "etat",
+     .kind = QUERY_CODE,
+     .offset = LQ(etat),
+     .valid = is_dep,
+     .message = "État inconnu."},
+    {.name = "texte", .kind = QUERY_TEXT, .offset = LQ(texte)},
+    {.name = "population", .kind = QUERY_INT, .offset = LQ(population), .min = 0, .max = 1000},
+    {.name = "appliquer", .kind = QUERY_BOOL, .offset = LQ(appliquer)},
+    QUERY_FIELDS_END,
+};
+
+/* param_request_check then query_spec_apply of list_fields on url. */
+static bool apply_list(struct fake *f, const char *url, struct list_query *q,
+                       struct field_errors *errs)
+{
+    bool matched;
+    fake_init(f, url);
+    cr_assert(param_request_check(&f->req, "/x", errs, &matched), "%s", url);
+    memset(q, 0x5A, sizeof *q);
+    bool ok = query_spec_apply(&f->req, list_fields, q, errs);
+    cr_assert_eq(ok, errs->count == 0);
+    return ok;
+}
+
+Test(query_spec, absent_parameters_take_their_defaults)
+{
+    struct fake f;
+    struct list_query q;
+    FIELD_ERRORS(errs);
+    cr_assert(apply_list(&f, "/x", &q, &errs));
+    cr_assert_eq(q.limit, QUERY_LIMIT_DEFAULT);
+    cr_assert_null(q.departement);
+    cr_assert_null(q.etat);
+    cr_assert_null(q.texte);
+    cr_assert_eq(q.population, -1);
+    cr_assert_not(q.appliquer);
+    fake_release(&f);
+}
+
+Test(query_spec, every_kind_is_read)
+{
+    struct fake f;
+    struct list_query q;
+    FIELD_ERRORS(errs);
+    cr_assert(apply_list(&f,
+                         "/x?limite=500&departement=58&etat=21&texte=Saint+%C3%89tienne"
+                         "&population=0&appliquer=true&curseur=abc",
+                         &q, &errs));
+    cr_assert_eq(q.limit, 500);
+    cr_assert_str_eq(q.departement, "58");
+    cr_assert_str_eq(q.etat, "21");
+    cr_assert_str_eq(q.texte, "Saint Étienne");
+    cr_assert_eq(q.population, 0);
+    cr_assert(q.appliquer);
+    fake_release(&f);
+    cr_assert(apply_list(&f, "/x?appliquer=false&limite=1&population=1000", &q, &errs));
+    cr_assert_not(q.appliquer);
+    cr_assert_eq(q.limit, 1);
+    cr_assert_eq(q.population, 1000);
+    fake_release(&f);
+}
+
+Test(query_spec, every_bad_value_is_reported_in_spec_order)
+{
+    struct fake f;
+    struct list_query q;
+    FIELD_ERRORS(errs);
+    cr_assert_not(apply_list(&f,
+                             "/x?appliquer=oui&population=1001&etat=x&departement=5A"
+                             "&limite=0&texte=",
+                             &q, &errs));
+    cr_assert_eq(errs.count, 5);
+    cr_assert_str_eq(errs.items[0].pointer, "/limite");
+    cr_assert_str_eq(errs.items[0].code, "hors-bornes");
+    cr_assert_str_eq(errs.items[0].message, "« limite » doit être un entier entre 1 et 500.");
+    cr_assert_str_eq(errs.items[1].parameter, "departement");
+    cr_assert_str_eq(errs.items[1].code, "format-invalide");
+    cr_assert_str_eq(errs.items[1].message, "« departement » doit être un code de département.");
+    cr_assert_str_eq(errs.items[2].pointer, "/etat");
+    cr_assert_str_eq(errs.items[2].message, "État inconnu.", "the declared message, whole");
+    cr_assert_str_eq(errs.items[3].pointer, "/population");
+    cr_assert_str_eq(errs.items[3].code, "hors-bornes");
+    cr_assert_str_eq(errs.items[4].pointer, "/appliquer");
+    cr_assert_str_eq(errs.items[4].message, "« appliquer » vaut true ou false.");
+    /* a refused value is not stored: the default stands */
+    cr_assert_eq(q.limit, QUERY_LIMIT_DEFAULT);
+    cr_assert_null(q.departement);
+    cr_assert_null(q.etat);
+    cr_assert_eq(q.population, -1);
+    cr_assert_str_eq(q.texte, "", "any text is a TEXT");
+    fake_release(&f);
+}
+
+Test(query_spec, integers_are_plain_decimals)
+{
+    static const char *const bad[] = {"/x?limite=+5", "/x?limite=%205", "/x?limite=5a",
+                                      "/x?limite=", "/x?limite=99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct fake f;
+        struct list_query q;
+        FIELD_ERRORS(errs);
+        cr_assert_not(apply_list(&f, bad[i], &q, &errs), "%s", bad[i]);
+        cr_assert_eq(errs.count, 1, "%s", bad[i]);
+        cr_assert_str_eq(errs.items[0].code, "format-invalide", "%s", bad[i]);
+        fake_release(&f);
+    }
+}
+
+Test(query_spec, undeclared_and_repeated_names_come_first)
+{
+    struct fake f;
+    struct list_query q;
+    FIELD_ERRORS(errs);
+    cr_assert_not(apply_list(&f, "/x?limite=0&inconnu=1&texte=a&texte=b", &q, &errs));
+    cr_assert_eq(errs.count, 3);
+    cr_assert_str_eq(errs.items[0].code, "parametre-inconnu");
+    cr_assert_str_eq(errs.items[0].message, "Paramètre « inconnu » inconnu pour cette route.");
+    cr_assert_str_eq(errs.items[1].code, "parametre-repete");
+    cr_assert_str_eq(errs.items[1].pointer, "/texte");
+    cr_assert_str_eq(errs.items[2].pointer, "/limite");
+    cr_assert_str_eq(q.texte, "a", "the first value");
+    fake_release(&f);
+}
+
+Test(query_spec, no_params_refuses_every_name)
+{
+    struct fake f;
+    bool matched;
+    FIELD_ERRORS(errs);
+    fake_init(&f, "/x/abc?limite=1");
+    cr_assert(param_request_check(&f.req, "/x/:id", &errs, &matched));
+    cr_assert_not(query_spec_apply(&f.req, query_no_params, NULL, &errs));
+    cr_assert_eq(errs.count, 1);
+    cr_assert_str_eq(errs.items[0].parameter, "limite");
+    fake_release(&f);
+    FIELD_ERRORS(none);
+    fake_init(&f, "/x/abc");
+    cr_assert(param_request_check(&f.req, "/x/:id", &none, &matched));
+    cr_assert(query_spec_apply(&f.req, query_no_params, NULL, &none),
+              "a path parameter is not a query parameter");
+    fake_release(&f);
+}
