@@ -2,6 +2,7 @@
  * "<content-type>\n<body>" (no newline: the whole input is the body, sent as
  * application/json). The body goes through json_body_parse; an object then
  * goes through json_spec_apply with a spec of every field kind, nested twice,
+ * in the mode (creation, patch, merged content) the body's length picks,
  * and the result through problem_to_json. Checked: no crash, a successful
  * parse yields an object and only then, every reported pointer resolves in the
  * document (or, for champ-requis, its parent does), the rendered problem is
@@ -92,6 +93,7 @@ static const struct json_field target_fields[] = {
     {.name = "siren",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct target, siren),
+     .on_patch = JSON_PATCH_IMMUTABLE,
      .check = siren_is_valid,
      .check_message = "SIREN invalide (R42)."},
     {.name = "montant",
@@ -99,8 +101,14 @@ static const struct json_field target_fields[] = {
      .offset = offsetof(struct target, montant),
      .min = 1,
      .max = 1000000},
-    {.name = "libre", .kind = JSON_FIELD_INTEGER, .offset = offsetof(struct target, libre)},
-    {.name = "urgent", .kind = JSON_FIELD_BOOLEAN, .offset = offsetof(struct target, urgent)},
+    {.name = "libre",
+     .kind = JSON_FIELD_INTEGER,
+     .offset = offsetof(struct target, libre),
+     .on_create = JSON_CREATE_ABSENT},
+    {.name = "urgent",
+     .kind = JSON_FIELD_BOOLEAN,
+     .offset = offsetof(struct target, urgent),
+     .on_patch = JSON_PATCH_REQUIRED},
     {.name = "etat",
      .kind = JSON_FIELD_ENUM,
      .offset = offsetof(struct target, etat),
@@ -283,7 +291,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!json_media_type_ok(content_type, false) || body_len == 0 || body_len > MAX_BODY)
             abort();
         memset(&t, 0, sizeof t);
-        ok = json_spec_apply(root, target_fields, JSON_SPEC_CREATE, &t, "", &errors);
+        /* the body's length picks the mode: creation, merge patch, merged content */
+        ok = json_spec_apply(root, target_fields, (enum json_spec_mode)(body_len % 3), &t, "",
+                             &errors);
         if (ok != (errors.count == 0 && errors.dropped == 0))
             abort();
         check_errors(root, &errors);
