@@ -204,10 +204,19 @@ static const struct json_field territoire_fields[] = {
     JSON_FIELDS_END,
 };
 
-/* communes and epcis of the body, those it gives, into c (400 errors into
- * errs). */
-static void read_members(const struct territoire_body *in, struct content *c,
-                         struct field_errors *errs)
+/* Stores the date d (year 0: none) into text / *has. */
+static void set_date(struct date d, char text[11], bool *has)
+{
+    *has = d.year != 0;
+    text[0] = '\0';
+    if (*has)
+        date_format(d, text);
+}
+
+/* The members the body gives (all those of a creation) onto c: communes and
+ * epcis (400 errors into errs), id_pvd, nom and the dates (null: removed). */
+static void body_onto_content(const struct territoire_body *in, struct content *c,
+                              struct field_errors *errs)
 {
     if (in->communes)
         c->commune_count = read_codes(in->communes, "/communes", insee_code_is_valid,
@@ -216,6 +225,14 @@ static void read_members(const struct territoire_body *in, struct content *c,
     if (in->epcis && !json_is_null(in->epcis))
         c->epci_count = read_codes(in->epcis, "/epcis", siren_format_is_valid,
                                    "SIREN d'EPCI attendu (9 chiffres).", c->epcis, errs);
+    if (in->id_pvd)
+        c->id_pvd = in->id_pvd;
+    if (in->has_nom)
+        c->nom = in->nom;
+    if (in->has_designation)
+        set_date(in->date_designation, c->date_designation, &c->has_designation);
+    if (in->has_sortie)
+        set_date(in->date_sortie, c->date_sortie, &c->has_sortie);
 }
 
 static bool luhn_or_reply(struct request_ctx *ctx, const struct content *c)
@@ -233,6 +250,24 @@ static bool luhn_or_reply(struct request_ctx *ctx, const struct content *c)
         return true;
     programme_respond_violations(ctx, &violations);
     return false;
+}
+
+/* R42's Luhn check of c's EPCIs, then check_content (which may set c's
+ * default EPCIs) against the current referential snapshot, taken into *snap
+ * (the caller releases it, also on false). false when an answer (422, 403,
+ * 503) was sent. */
+static bool content_or_reply(struct request_ctx *ctx, struct content *c,
+                             struct referentiel_snapshot **snap,
+                             struct territoire_resolved *resolved, struct territoire_views *views)
+{
+    if (!luhn_or_reply(ctx, c))
+        return false;
+    *snap = referentiel_store_acquire(ctx->app->referentiel);
+    if (*snap == NULL) {
+        respond_unavailable(ctx, "Référentiel des communes non chargé.");
+        return false;
+    }
+    return check_content(ctx, &(*snap)->ref, c, resolved, views);
 }
 
 struct write_work {
@@ -312,25 +347,12 @@ void handle_create_territoire(struct request_ctx *ctx)
     if (!json_body_read_or_reply(ctx, &body))
         goto out;
     json_spec_apply(body, territoire_fields, JSON_SPEC_CREATE, &in, "", &errs);
-    read_members(&in, c, &errs);
+    body_onto_content(&in, c, &errs);
     if (!body_errors_or_reply(ctx, &errs))
         goto out;
-    c->id_pvd = in.id_pvd;
-    c->nom = in.nom;
-    if (in.has_designation && in.date_designation.year) {
-        date_format(in.date_designation, c->date_designation);
-        c->has_designation = true;
-    }
-    if (!luhn_or_reply(ctx, c))
-        goto out;
-    snap = referentiel_store_acquire(ctx->app->referentiel);
-    if (snap == NULL) {
-        respond_unavailable(ctx, "Référentiel des communes non chargé.");
-        goto out;
-    }
     struct territoire_resolved resolved;
     struct territoire_views views;
-    if (!check_content(ctx, &snap->ref, c, &resolved, &views))
+    if (!content_or_reply(ctx, c, &snap, &resolved, &views))
         goto out;
     struct db_error err = {{0}, {0}};
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
@@ -480,33 +502,12 @@ void handle_patch_territoire(struct request_ctx *ctx)
     json_spec_apply(body, territoire_fields, JSON_SPEC_PATCH, &in, "", &errs);
     content_of(rep, before);
     content_of(rep, c);
-    read_members(&in, c, &errs);
+    body_onto_content(&in, c, &errs);
     if (!body_errors_or_reply(ctx, &errs))
         goto out;
-    if (in.has_nom)
-        c->nom = in.nom;
-    if (in.has_designation) {
-        c->has_designation = in.date_designation.year != 0;
-        c->date_designation[0] = '\0';
-        if (c->has_designation)
-            date_format(in.date_designation, c->date_designation);
-    }
-    if (in.has_sortie) {
-        c->has_sortie = in.date_sortie.year != 0;
-        c->date_sortie[0] = '\0';
-        if (c->has_sortie)
-            date_format(in.date_sortie, c->date_sortie);
-    }
-    if (!luhn_or_reply(ctx, c))
-        goto out;
-    snap = referentiel_store_acquire(ctx->app->referentiel);
-    if (snap == NULL) {
-        respond_unavailable(ctx, "Référentiel des communes non chargé.");
-        goto out;
-    }
     struct territoire_resolved resolved;
     struct territoire_views views;
-    if (!check_content(ctx, &snap->ref, c, &resolved, &views))
+    if (!content_or_reply(ctx, c, &snap, &resolved, &views))
         goto out;
     if (same_text(c->nom, before->nom) &&
         same_text(c->has_designation ? c->date_designation : NULL,
