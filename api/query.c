@@ -108,15 +108,17 @@ void query_set_next_link(const struct _u_request *req, struct _u_response *res,
     append(&link, "<", 1);
     append(&link, req->url_path, strlen(req->url_path));
     char sep = '?';
-    for (const struct query_field *f = spec; f->name; f++) {
-        const char *v = query_get(req, f->name);
-        if (v == NULL || f->kind == QUERY_CURSOR)
-            continue;
-        append(&link, &sep, 1);
-        sep = '&';
-        append(&link, f->name, strlen(f->name));
-        append(&link, "=", 1);
-        append_encoded(&link, v);
+    for (int page = 0; page < 2; page++) { /* the filters, then limite */
+        for (const struct query_field *f = spec; f->name; f++) {
+            const char *v = query_get(req, f->name);
+            if (v == NULL || f->kind == QUERY_CURSOR || (f->kind == QUERY_LIMIT) != page)
+                continue;
+            append(&link, &sep, 1);
+            sep = '&';
+            append(&link, f->name, strlen(f->name));
+            append(&link, "=", 1);
+            append_encoded(&link, v);
+        }
     }
     append(&link, &sep, 1);
     append(&link, "curseur=", 8);

@@ -46,8 +46,8 @@ void collection_end(struct collection *c, const char *next_cursor, size_t total)
 void collection_release(struct collection *c);
 
 /* Sets `Link: <path?params&curseur=…>; rel="next"` from the request's own
- * query parameters that spec declares (values percent-encoded), in spec
- * order, replacing curseur. */
+ * query parameters that spec declares (values percent-encoded): the filters
+ * in spec order, then limite, then the new curseur. */
 void query_set_next_link(const struct _u_request *req, struct _u_response *res,
                          const struct query_field *spec, const char *next_cursor);
 

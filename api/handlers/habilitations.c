@@ -322,6 +322,8 @@ struct habilitation_query {
 #define HQ(member) offsetof(struct habilitation_query, member)
 static const struct query_field habilitation_query_fields[] = {
     QUERY_PAGE(struct habilitation_query, limit),
+    {.name = "issuer", .kind = QUERY_TEXT, .offset = HQ(f.issuer)},
+    {.name = "subject", .kind = QUERY_TEXT, .offset = HQ(f.subject)},
     {.name = "role",
      .kind = QUERY_CODE,
      .offset = HQ(f.role),
@@ -332,8 +334,6 @@ static const struct query_field habilitation_query_fields[] = {
      .offset = HQ(f.etat),
      .valid = etat_is_valid,
      .message = "« etat » vaut active ou revoquee."},
-    {.name = "issuer", .kind = QUERY_TEXT, .offset = HQ(f.issuer)},
-    {.name = "subject", .kind = QUERY_TEXT, .offset = HQ(f.subject)},
     QUERY_FIELDS_END,
 };
 
