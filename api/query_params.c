@@ -403,6 +403,8 @@ bool query_spec_check_names(const struct _u_request *req, const struct query_fie
 }
 
 const struct query_field query_no_params[] = {QUERY_FIELDS_END};
+const struct query_field query_page_params[] = {QUERY_PAGE(struct query_page, limit),
+                                                QUERY_FIELDS_END};
 
 /* s as a decimal integer without sign '+', space or more than 19 digits. */
 static bool parse_int(const char *s, int64_t *out)

@@ -147,6 +147,12 @@ struct query_field {
 /* No query parameter at all (routes that take none). */
 extern const struct query_field query_no_params[];
 
+/* Only `limite` and `curseur` (a list without filters), into a query_page. */
+struct query_page {
+    size_t limit;
+};
+extern const struct query_field query_page_params[];
+
 /* The first half of query_spec_apply: reports in errs every query parameter
  * of req whose name spec does not declare (parametre-inconnu) and each
  * declared one given twice (parametre-repete), in the order of the query.

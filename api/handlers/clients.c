@@ -235,21 +235,12 @@ void handle_get_client(struct request_ctx *ctx)
     client_row_release(&row);
 }
 
-/* The query of GET /clients: one page. */
-struct client_query {
-    size_t limit;
-};
-static const struct query_field client_query_fields[] = {
-    QUERY_PAGE(struct client_query, limit),
-    QUERY_FIELDS_END,
-};
-
 void handle_list_clients(struct request_ctx *ctx)
 {
     char key[CURSOR_KEY_MAX + 1];
     const char *after = NULL;
-    struct client_query q;
-    if (!may_manage_or_reply(ctx, false) || !query_or_reply(ctx, client_query_fields, &q))
+    struct query_page q;
+    if (!may_manage_or_reply(ctx, false) || !query_or_reply(ctx, query_page_params, &q))
         return;
     size_t limit = q.limit;
     uint32_t fp = cursor_fingerprint("");
@@ -269,7 +260,7 @@ void handle_list_clients(struct request_ctx *ctx)
         respond_db_error(ctx, r, &err);
         return;
     }
-    respond_page(ctx, client_query_fields, json, "clients", fp, last, more, total);
+    respond_page(ctx, query_page_params, json, "clients", fp, last, more, total);
     free(json);
 }
 

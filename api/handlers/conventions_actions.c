@@ -501,26 +501,17 @@ out:
 
 /* ---- GET /api/v1/conventions/:id/versions[/:numero] ---------------------- */
 
-/* The query of a convention's versions: one page. */
-struct versions_query {
-    size_t limit;
-};
-static const struct query_field versions_query_fields[] = {
-    QUERY_PAGE(struct versions_query, limit),
-    QUERY_FIELDS_END,
-};
-
 void handle_list_convention_versions(struct request_ctx *ctx)
 {
     struct convention_row row;
     struct territoire_scope scope;
-    if (!convention_load_path_or_reply(ctx, ACTION_CONVENTION_READ, versions_query_fields, &row,
+    if (!convention_load_path_or_reply(ctx, ACTION_CONVENTION_READ, query_page_params, &row,
                                        &scope))
         return;
-    struct versions_query q;
+    struct query_page q;
     char key[CURSOR_KEY_MAX + 1];
     const char *after = NULL;
-    if (!query_or_reply(ctx, versions_query_fields, &q))
+    if (!query_or_reply(ctx, query_page_params, &q))
         goto out;
     size_t limit = q.limit;
     uint32_t fp = cursor_fingerprint(row.id);
@@ -546,7 +537,7 @@ void handle_list_convention_versions(struct request_ctx *ctx)
     if (r != DB_OK)
         respond_db_error(ctx, r, &err);
     else
-        respond_page(ctx, versions_query_fields, json, "versions", fp, last, more, total);
+        respond_page(ctx, query_page_params, json, "versions", fp, last, more, total);
     free(json);
 out:
     convention_row_release(&row);

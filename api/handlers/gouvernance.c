@@ -12,15 +12,6 @@
 #include "../query.h"
 #include "../xalloc.h"
 
-/* The query of a children list: one page. */
-struct children_query {
-    size_t limit;
-};
-static const struct query_field children_query_fields[] = {
-    QUERY_PAGE(struct children_query, limit),
-    QUERY_FIELDS_END,
-};
-
 bool gouv_object_or_reply(struct request_ctx *ctx, enum projet_objet kind, const char *param,
                           const struct query_field *query, enum action action, const char *what_404,
                           struct projet_row *row, struct territoire_scope *scope)
@@ -62,8 +53,8 @@ void gouv_send_children(struct request_ctx *ctx, enum projet_objet kind, const c
 {
     char key[CURSOR_KEY_MAX + 1], canon[128];
     const char *after = NULL;
-    struct children_query q;
-    if (!query_or_reply(ctx, children_query_fields, &q))
+    struct query_page q;
+    if (!query_or_reply(ctx, query_page_params, &q))
         return;
     size_t limit = q.limit;
     const char *scope_name = projet_objet_type(kind);
@@ -81,7 +72,7 @@ void gouv_send_children(struct request_ctx *ctx, enum projet_objet kind, const c
         respond_db_error(ctx, r, &err);
         return;
     }
-    respond_page(ctx, children_query_fields, json, scope_name, fp, last, more, total);
+    respond_page(ctx, query_page_params, json, scope_name, fp, last, more, total);
     free(json);
 }
 
@@ -278,7 +269,7 @@ void gouv_handle_list_children(struct request_ctx *ctx, const struct gouv_kind *
 {
     struct projet_row row;
     struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, parent->kind, "id", children_query_fields, ACTION_PROJET_READ,
+    if (!gouv_object_or_reply(ctx, parent->kind, "id", query_page_params, ACTION_PROJET_READ,
                               parent->what_404, &row, &scope))
         return;
     gouv_send_children(ctx, child, row.id);
