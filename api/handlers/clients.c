@@ -22,6 +22,7 @@
 #include "../json_spec.h"
 #include "../log.h"
 #include "../query.h"
+#include "../query_params.h"
 #include "../xalloc.h"
 #include "handlers.h"
 #include "perimetre.h"
@@ -364,36 +365,18 @@ static void oauth_error(struct _u_response *res, int status, const char *error,
         u_map_put(res->map_header, "WWW-Authenticate", "Basic realm=\"pvd-api\"");
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes an application/x-www-form-urlencoded value in place. */
+/* Percent-decodes an application/x-www-form-urlencoded value in place; false
+ * for a bad escape, a NUL, a control character or invalid UTF-8 (the same
+ * rule as query parameters, api/query_params.h). */
 static bool form_decode(char *s)
 {
-    char *o = s;
-    for (char *p = s; *p; p++) {
-        if (*p == '+') {
-            *o++ = ' ';
-        } else if (*p == '%') {
-            int hi = hex_digit(p[1]), lo = hi < 0 ? -1 : hex_digit(p[2]);
-            if (lo < 0 || (hi == 0 && lo == 0))
-                return false;
-            *o++ = (char)(hi * 16 + lo);
-            p += 2;
-        } else {
-            *o++ = *p;
-        }
-    }
-    *o = '\0';
-    return true;
+    size_t n = strlen(s), len = 0;
+    char *decoded = xmalloc(n + 1);
+    bool ok = param_decode(s, n, true, decoded, &len) == PARAM_OK;
+    if (ok)
+        memcpy(s, decoded, len + 1);
+    free(decoded);
+    return ok;
 }
 
 struct token_request {
