@@ -366,13 +366,14 @@ static void oauth_error(struct _u_response *res, int status, const char *error,
 }
 
 /* Percent-decodes an application/x-www-form-urlencoded value in place; false
- * for a bad escape, a NUL, a control character or invalid UTF-8 (the same
- * rule as query parameters, api/query_params.h). */
+ * for a bad escape or a NUL. Other bytes pass: a client id or secret that is
+ * not text is an unknown client (invalid_client), not a malformed request. */
 static bool form_decode(char *s)
 {
     size_t n = strlen(s), len = 0;
     char *decoded = xmalloc(n + 1);
-    bool ok = param_decode(s, n, true, decoded, &len) == PARAM_OK;
+    enum param_fault fault = param_decode(s, n, true, decoded, &len);
+    bool ok = fault != PARAM_BAD_ESCAPE && fault != PARAM_NUL && memchr(decoded, '\0', len) == NULL;
     if (ok)
         memcpy(s, decoded, len + 1);
     free(decoded);
