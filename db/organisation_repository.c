@@ -192,14 +192,14 @@ enum db_result organisation_rename(struct db_tx *tx, const struct organisation_r
     const char *params[3] = {before->id, rev, nom};
     memset(after, 0, sizeof *after);
     if (before->revision != revision)
-        return DB_CONFLICT;
+        return DB_STALE;
     enum db_result r = one_row(tx->conn,
                                "UPDATE organisations AS o SET nom = $3, revision = o.revision + 1, "
                                "modifie_le = now() WHERE o.id = $1::uuid AND o.revision = $2::int "
                                "RETURNING " ORGANISATION_COLUMNS,
                                3, params, after, err);
     if (r == DB_NOT_FOUND)
-        r = DB_CONFLICT;
+        r = DB_STALE;
     if (r == DB_OK) {
         struct journal_scope j = organisation_scope_journal(scope);
         r = journal_change(tx, "organisation.modifier", after, before->json, &j, err);

@@ -130,7 +130,7 @@ enum db_result territoire_replace(struct db_tx *tx, const struct territoire_writ
         return r;
     if (revision >= 0 && before.revision != revision) {
         territoire_row_release(&before);
-        return DB_CONFLICT;
+        return DB_STALE;
     }
     char millesime[16];
     snprintf(millesime, sizeof millesime, "%d", w->millesime);

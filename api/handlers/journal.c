@@ -126,10 +126,8 @@ void handle_list_journal(struct request_ctx *ctx)
         r = journal_list(conn, &v, &f, before, limit, &json, last, &more, &total, &err);
         db_pool_release(ctx->app->pool, conn);
     }
-    if (r != DB_OK) {
-        respond_unavailable(ctx, "Base de données indisponible.");
+    if (!respond_db_outcome(ctx, r, &err, NULL))
         return;
-    }
     respond_page(ctx, known, json, "journal", fp, last, more, total);
     free(json);
 }

@@ -241,13 +241,10 @@ void handle_create_organisation(struct request_ctx *ctx)
     struct db_error err = {{0}, {0}};
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        create_unit, &work, &err);
-    if (r == DB_CONFLICT) {
-        respond_problem(ctx, PROBLEM_CONFLIT,
-                        "Une organisation porte déjà ce SIREN : retrouvez-la par "
-                        "GET /api/v1/organisations?siren=….");
-    } else if (r != DB_OK) {
-        respond_db_error(ctx, r, &err);
-    } else {
+    const struct db_answers answers = {
+        .conflict = "Une organisation porte déjà ce SIREN : retrouvez-la par "
+                    "GET /api/v1/organisations?siren=…."};
+    if (respond_db_outcome(ctx, r, &err, &answers)) {
         http_set_location(ctx->res, "/api/v1/organisations/", work.created.id);
         respond_json_etag(ctx->res, 201, work.created.json);
     }
@@ -373,6 +370,9 @@ void handle_patch_organisation(struct request_ctx *ctx)
     struct db_error err = {{0}, {0}};
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        rename_unit, &work, &err);
+    const struct db_answers answers = {
+        .not_found = "Aucune organisation n'a cet identifiant.",
+        .stale = "L'organisation a été modifiée entre-temps : relisez-la."};
     if (work.outcome == RENAME_FORBIDDEN) {
         respond_problem(ctx, PROBLEM_INTERDIT,
                         work.acts_nowhere
@@ -389,15 +389,7 @@ void handle_patch_organisation(struct request_ctx *ctx)
                         "Le nom d'une commune ou d'un EPCI est celui du référentiel : il ne se "
                         "modifie pas.");
         programme_respond_violations(ctx, &violations);
-    } else if (r == DB_CONFLICT) {
-        respond_problem(ctx, PROBLEM_PRECONDITION_ECHOUEE,
-                        "L'organisation a été modifiée entre-temps : relisez-la.");
-    } else if (r == DB_NOT_FOUND) {
-        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE,
-                        "Aucune organisation n'a cet identifiant.");
-    } else if (r != DB_OK) {
-        respond_db_error(ctx, r, &err);
-    } else {
+    } else if (respond_db_outcome(ctx, r, &err, &answers)) {
         respond_json_etag(ctx->res, 200, work.after.json);
     }
     organisation_row_release(&work.after);
