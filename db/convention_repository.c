@@ -45,34 +45,35 @@ static const char main_sql[] =
     "LEFT JOIN LATERAL territoire_ville_principale(c.id_pvd) vp ON true "
     "WHERE $1 ~ '" UUID_RE "' AND c.id = CASE WHEN $1 ~ '" UUID_RE "' THEN $1::uuid END";
 
-static enum db_result fill_main(const PGresult *res, struct convention_row *out)
+static enum db_result fill_main(const PGresult *res, int row, void *dst)
 {
-    snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
-    if (!convention_type_parse(PQgetvalue(res, 0, 1), &out->type) ||
-        !convention_etat_parse(out->type, PQgetvalue(res, 0, 2), &out->etat))
+    struct convention_row *out = dst;
+    snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, row, 0));
+    if (!convention_type_parse(PQgetvalue(res, row, 1), &out->type) ||
+        !convention_etat_parse(out->type, PQgetvalue(res, row, 2), &out->etat))
         return DB_FAILED;
-    snprintf(out->id_pvd, sizeof out->id_pvd, "%s", PQgetvalue(res, 0, 3));
-    snprintf(out->adhesion_id, sizeof out->adhesion_id, "%s", PQgetvalue(res, 0, 4));
-    out->revision = strtol(PQgetvalue(res, 0, 5), NULL, 10);
-    out->numero_version = (int)strtol(PQgetvalue(res, 0, 6), NULL, 10);
-    out->vaut_ort = PQgetvalue(res, 0, 7)[0] == 't';
-    if (!volet_habitat_parse(PQgetvalue(res, 0, 8), &out->volet_habitat))
+    snprintf(out->id_pvd, sizeof out->id_pvd, "%s", PQgetvalue(res, row, 3));
+    snprintf(out->adhesion_id, sizeof out->adhesion_id, "%s", PQgetvalue(res, row, 4));
+    out->revision = strtol(PQgetvalue(res, row, 5), NULL, 10);
+    out->numero_version = (int)strtol(PQgetvalue(res, row, 6), NULL, 10);
+    out->vaut_ort = PQgetvalue(res, row, 7)[0] == 't';
+    if (!volet_habitat_parse(PQgetvalue(res, row, 8), &out->volet_habitat))
         return DB_FAILED;
-    out->has_section_habitat_prive = PQgetvalue(res, 0, 9)[0] == 't';
-    out->has_date_signature = opt_date(PQgetvalue(res, 0, 10), &out->date_signature);
-    out->has_date_limite = opt_date(PQgetvalue(res, 0, 11), &out->date_limite);
-    out->en_retard = PQgetvalue(res, 0, 12)[0] == 't';
+    out->has_section_habitat_prive = PQgetvalue(res, row, 9)[0] == 't';
+    out->has_date_signature = opt_date(PQgetvalue(res, row, 10), &out->date_signature);
+    out->has_date_limite = opt_date(PQgetvalue(res, row, 11), &out->date_limite);
+    out->en_retard = PQgetvalue(res, row, 12)[0] == 't';
     out->adhesion_etat = CONVENTION_BROUILLON;
-    if (PQgetvalue(res, 0, 13)[0] &&
-        !convention_etat_parse(CONVENTION_ADHESION, PQgetvalue(res, 0, 13), &out->adhesion_etat))
+    if (PQgetvalue(res, row, 13)[0] &&
+        !convention_etat_parse(CONVENTION_ADHESION, PQgetvalue(res, row, 13), &out->adhesion_etat))
         return DB_FAILED;
     out->adhesion_has_date_signature =
-        opt_date(PQgetvalue(res, 0, 14), &out->adhesion_date_signature);
-    snprintf(out->siren_epci, sizeof out->siren_epci, "%s", PQgetvalue(res, 0, 15));
+        opt_date(PQgetvalue(res, row, 14), &out->adhesion_date_signature);
+    snprintf(out->siren_epci, sizeof out->siren_epci, "%s", PQgetvalue(res, row, 15));
     snprintf(out->siren_ville_principale, sizeof out->siren_ville_principale, "%s",
-             PQgetvalue(res, 0, 16));
-    out->has_date_fin = opt_date(PQgetvalue(res, 0, 18), &out->date_fin);
-    out->json = pg_strdup(PQgetvalue(res, 0, 17));
+             PQgetvalue(res, row, 16));
+    out->has_date_fin = opt_date(PQgetvalue(res, row, 18), &out->date_fin);
+    out->json = pg_strdup(PQgetvalue(res, row, 17));
     return out->json ? DB_OK : DB_FAILED;
 }
 
@@ -122,12 +123,7 @@ enum db_result convention_get(struct db_conn *conn, const char *id, struct conve
                               struct db_error *err)
 {
     const char *params[1] = {id};
-    enum db_result r;
-    memset(out, 0, sizeof *out);
-    PGresult *res = exec(conn, main_sql, 1, params, &r, err);
-    if (r == DB_OK)
-        r = PQntuples(res) == 0 ? DB_NOT_FOUND : fill_main(res, out);
-    PQclear(res);
+    enum db_result r = pg_one_row(conn, main_sql, 1, params, fill_main, out, sizeof *out, err);
     if (r == DB_OK)
         r = fill_signataires(conn, out, err);
     if (r != DB_OK)
