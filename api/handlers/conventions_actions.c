@@ -494,6 +494,14 @@ out:
 
 /* ---- GET /api/v1/conventions/:id/versions[/:numero] ---------------------- */
 
+/* A versions cursor's key is a version numero: 1 to 9 digits fit its int (a
+ * cursor is not signed: anything else is refused). */
+static bool version_key_valid(const char *key)
+{
+    size_t digits = strspn(key, "0123456789");
+    return digits > 0 && digits <= 9 && key[digits] == '\0';
+}
+
 void handle_list_convention_versions(struct request_ctx *ctx)
 {
     static const char *const known[] = {"id", "limite", "curseur", NULL};
@@ -510,14 +518,9 @@ void handle_list_convention_versions(struct request_ctx *ctx)
     if (!query_errors_or_reply(ctx, &errs))
         goto out;
     uint32_t fp = cursor_fingerprint(row.id);
-    if (!query_cursor_or_reply(ctx, "versions", fp, key, &after))
+    if (!query_keyed_cursor_or_reply(ctx, "versions", fp, version_key_valid, key, &after))
         goto out;
-    char *end = NULL;
-    long after_numero = after ? strtol(after, &end, 10) : 0;
-    if (after && (end == after || *end || after_numero < 0)) {
-        respond_problem(ctx, PROBLEM_CURSEUR_INVALIDE, "Curseur invalide.");
-        goto out;
-    }
+    long after_numero = after ? strtol(after, NULL, 10) : 0;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     char *json = NULL, last[24];

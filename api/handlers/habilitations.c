@@ -329,7 +329,7 @@ void handle_list_habilitations(struct request_ctx *ctx)
     snprintf(canon, sizeof canon, "i=%s|s=%s|r=%s|e=%s", f.issuer ? f.issuer : "",
              f.subject ? f.subject : "", role ? role : "", etat ? etat : "");
     uint32_t fp = cursor_fingerprint(canon);
-    if (!query_cursor_or_reply(ctx, "habilitations", fp, key, &after))
+    if (!query_keyed_cursor_or_reply(ctx, "habilitations", fp, query_is_uuid, key, &after))
         return;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
