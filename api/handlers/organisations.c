@@ -305,6 +305,7 @@ struct rename_work {
     enum rename_outcome outcome;
     bool acts_nowhere; /* the organisation's perimeter is empty */
     struct organisation_row after;
+    char current_etag[24]; /* DB_STALE: the ETag of the row as locked */
 };
 
 /* Locks the organisation, reads its perimeter and decides organisation.ecrire
@@ -337,6 +338,8 @@ static enum db_result rename_unit(struct db_tx *tx, void *ctx, struct db_error *
         r = DB_NOT_FOUND;
     } else {
         r = organisation_rename(tx, &before, w->revision, w->nom, &scope, &w->after, err);
+        if (r == DB_STALE)
+            http_etag(before.json, strlen(before.json), w->current_etag);
     }
     organisation_scope_release(&scope);
     organisation_row_release(&before);
@@ -372,7 +375,8 @@ void handle_patch_organisation(struct request_ctx *ctx)
                                        rename_unit, &work, &err);
     const struct db_answers answers = {
         .not_found = "Aucune organisation n'a cet identifiant.",
-        .stale = "L'organisation a été modifiée entre-temps : relisez-la."};
+        .stale = "L'organisation a été modifiée entre-temps : relisez-la.",
+        .stale_etag = work.current_etag[0] ? work.current_etag : NULL};
     if (work.outcome == RENAME_FORBIDDEN) {
         respond_problem(ctx, PROBLEM_INTERDIT,
                         work.acts_nowhere

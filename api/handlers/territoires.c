@@ -238,7 +238,13 @@ static enum db_result write_unit(struct db_tx *tx, void *ctx, struct db_error *e
     territoire_row_release(&w->row);
     if (w->insert)
         return territoire_insert(tx, w->w, w->scope, &w->row, err);
-    return territoire_replace(tx, w->w, w->revision, w->scope, &w->row, err);
+    enum db_result r = territoire_replace(tx, w->w, w->revision, w->scope, &w->row, err);
+    if (r == DB_STALE) { /* the row as it is now, for the 412's ETag (rolled back anyway) */
+        struct db_error ignored;
+        if (territoire_get(tx->conn, w->w->id_pvd, &w->row, &ignored) != DB_OK)
+            territoire_row_release(&w->row);
+    }
+    return r;
 }
 
 /* Writes c (inserted, or replacing the row at revision) and answers
@@ -271,11 +277,18 @@ static void write_and_reply(struct request_ctx *ctx, const struct content *c,
     struct db_error err = {{0}, {0}};
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        write_unit, &work, &err);
+    char current[24] = "";
+    if (r == DB_STALE && work.row.json) {
+        char *json = territoire_render(work.row.json);
+        http_etag(json, strlen(json), current);
+        free(json);
+    }
     const struct db_answers answers = {
         .not_found = "Aucun territoire n'a cet identifiant.",
         .conflict = "Un territoire porte déjà cet identifiant, ou l'une de ses communes "
                     "appartient déjà à un territoire.",
-        .stale = "Le territoire a été modifié entre-temps : relisez-le."};
+        .stale = "Le territoire a été modifié entre-temps : relisez-le.",
+        .stale_etag = current[0] ? current : NULL};
     if (respond_db_outcome(ctx, r, &err, &answers)) {
         if (insert)
             http_set_location(ctx->res, "/api/v1/territoires/", c->id_pvd);
