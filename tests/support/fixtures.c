@@ -237,3 +237,14 @@ void fx_call_while_held(const struct fx_caller *c, const char *method, const cha
     PQfinish(holder);
     PQfinish(watch);
 }
+
+void fx_expect_stale(const struct http_response *r, const char *detail, char current[64])
+{
+    http_expect_problem(r, 412, "precondition-echouee");
+    const char *text = json_string_value(json_object_get(r->json, "detail"));
+    cr_assert(text && strstr(text, detail), "the write's own check (\"%s\"): " HTTP_BODY, detail,
+              r->body);
+    const char *etag = http_header(r, "ETag");
+    cr_assert_not_null(etag, "a 412 carries the current ETag: " HTTP_BODY, r->body);
+    snprintf(current, 64, "%s", etag);
+}

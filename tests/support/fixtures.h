@@ -37,6 +37,11 @@ void fx_call_while_held(const struct fx_caller *c, const char *method, const cha
                         const char *body, const char *extra_header, const char *hold_sql,
                         const char *param, struct http_response *r);
 
+/* Asserts r is the 412 of a write that found its row changed under its
+ * lock: detail contains `detail`, and the ETag header (copied into current)
+ * is there. */
+void fx_expect_stale(const struct http_response *r, const char *detail, char current[64]);
+
 /* POST /api/v1/territoires as the administrator: 201 expected. */
 void fx_territoire(const char *id_pvd, const char *code_insee, const char *siren_epci);
 
