@@ -318,14 +318,13 @@ static void change_client(struct request_ctx *ctx, bool rotate)
     struct db_error err = {{0}, {0}};
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        rotate ? rotate_unit : revoke_unit, &work, &err);
-    if (r == DB_CONFLICT)
-        respond_problem(ctx, PROBLEM_CONFLIT, "Ce client est révoqué.");
-    else if (r != DB_OK)
-        respond_db_error(ctx, r, &err);
-    else if (rotate)
-        send_with_secret(ctx->res, 200, work.after.json, secret);
-    else
-        respond_json_etag(ctx->res, 200, work.after.json);
+    const struct db_answers answers = {.conflict = "Ce client est révoqué."};
+    if (respond_db_outcome(ctx, r, &err, &answers)) {
+        if (rotate)
+            send_with_secret(ctx->res, 200, work.after.json, secret);
+        else
+            respond_json_etag(ctx->res, 200, work.after.json);
+    }
     if (rotate)
         OPENSSL_cleanse(secret, sizeof secret);
     client_row_release(&work.after);
