@@ -35,11 +35,12 @@ static bool client_principal_or_reply(struct request_ctx *ctx, const struct jwt_
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     struct client_row row;
-    if (db_pool_acquire(app->pool, &conn, &err) != DB_OK) {
-        respond_unavailable(ctx, "Base de données indisponible.");
+    enum db_result r = db_pool_acquire(app->pool, &conn, &err);
+    if (r != DB_OK) {
+        respond_db_error(ctx, r, &err);
         return false;
     }
-    enum db_result r = client_get(conn, claims->client_id, &row, &err);
+    r = client_get(conn, claims->client_id, &row, &err);
     db_pool_release(app->pool, conn);
     if (r == DB_NOT_FOUND || (r == DB_OK && !row.usable)) {
         if (r == DB_OK)
@@ -48,7 +49,7 @@ static bool client_principal_or_reply(struct request_ctx *ctx, const struct jwt_
         return false;
     }
     if (r != DB_OK) {
-        respond_unavailable(ctx, "Base de données indisponible.");
+        respond_db_error(ctx, r, &err);
         return false;
     }
     snprintf(out->issuer, sizeof out->issuer, "%s", claims->iss);
@@ -124,12 +125,13 @@ bool auth_principal_or_reply(struct request_ctx *ctx, struct principal *out)
 
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
-    if (db_pool_acquire(app->pool, &conn, &err) != DB_OK) {
-        respond_unavailable(ctx, "Base de données indisponible.");
+    enum db_result r = db_pool_acquire(app->pool, &conn, &err);
+    if (r != DB_OK) {
+        respond_db_error(ctx, r, &err);
         return false;
     }
     struct habilitation_row row;
-    enum db_result r = habilitation_find_active(conn, out->issuer, out->subject, &row, &err);
+    r = habilitation_find_active(conn, out->issuer, out->subject, &row, &err);
     db_pool_release(app->pool, conn);
     if (r == DB_OK) {
         out->has_habilitation = true;
@@ -141,6 +143,6 @@ bool auth_principal_or_reply(struct request_ctx *ctx, struct principal *out)
     }
     if (r == DB_NOT_FOUND)
         return true;
-    respond_unavailable(ctx, "Base de données indisponible.");
+    respond_db_error(ctx, r, &err);
     return false;
 }

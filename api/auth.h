@@ -24,7 +24,8 @@ struct principal {
 
 /* Authenticates the request into *out. On failure a problem has been sent:
  * 401 (with WWW-Authenticate: Bearer, error="invalid_token" when a token was
- * given), or 503 when the database cannot be read; returns false. A valid
+ * given), or respond_db_error's answer when the database cannot be read
+ * (503 unavailable, else 500); returns false. A valid
  * token with no habilitation in force succeeds with has_habilitation false. */
 bool auth_principal_or_reply(struct request_ctx *ctx, struct principal *out);
 

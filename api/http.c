@@ -115,25 +115,46 @@ bool respond_if_rate_limited(struct request_ctx *ctx, struct rate_limiter *limit
     return true;
 }
 
+bool respond_db_outcome(struct request_ctx *ctx, enum db_result r, const struct db_error *err,
+                        const struct db_answers *a)
+{
+    static const struct db_answers none = {NULL, NULL, NULL, NULL, NULL, NULL};
+    if (!a)
+        a = &none;
+    if (r == DB_OK)
+        return true;
+    if (r == DB_NOT_FOUND && a->not_found) {
+        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, a->not_found);
+    } else if (r == DB_CONFLICT && a->conflict) {
+        FIELD_ERRORS(errs);
+        if (a->conflict_code)
+            field_errors_add(&errs, a->conflict_pointer ? a->conflict_pointer : "", NULL,
+                             a->conflict_code, "%s", a->conflict);
+        respond_problem_fields(ctx, PROBLEM_CONFLIT, a->conflict, a->conflict_code ? &errs : NULL);
+    } else if (r == DB_STALE && a->stale) {
+        respond_problem(ctx, PROBLEM_PRECONDITION_ECHOUEE, a->stale);
+        if (a->stale_etag)
+            u_map_put(ctx->res->map_header, "ETag", a->stale_etag);
+    } else if (r == DB_UNAVAILABLE) {
+        respond_unavailable(ctx, "Base de données indisponible.");
+    } else {
+        log_line(LOG_ERROR, ctx->request_id, "erreur de base de données", "sqlstate",
+                 err ? err->sqlstate : "", "erreur", err ? err->message : "", (const char *)NULL);
+        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, "Erreur interne du service.");
+    }
+    return false;
+}
+
 void respond_db_error(struct request_ctx *ctx, enum db_result r, const struct db_error *err)
 {
-    if (r == DB_UNAVAILABLE) {
-        respond_unavailable(ctx, "Base de données indisponible.");
-        return;
-    }
-    log_line(LOG_ERROR, ctx->request_id, "erreur de base de données", "sqlstate", err->sqlstate,
-             "erreur", err->message, (const char *)NULL);
-    respond_problem(ctx, PROBLEM_ERREUR_INTERNE, "Erreur interne du service.");
+    respond_db_outcome(ctx, r, err, NULL);
 }
 
 bool respond_lookup_or_reply(struct request_ctx *ctx, enum db_result r, const struct db_error *err,
                              const char *not_found_detail)
 {
-    if (r == DB_NOT_FOUND)
-        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, not_found_detail);
-    else if (r != DB_OK)
-        respond_db_error(ctx, r, err);
-    return r == DB_OK;
+    struct db_answers a = {.not_found = not_found_detail};
+    return respond_db_outcome(ctx, r, err, &a);
 }
 
 void respond_unavailable(struct request_ctx *ctx, const char *detail)

@@ -59,13 +59,32 @@ struct rate_limiter;
 bool respond_if_rate_limited(struct request_ctx *ctx, struct rate_limiter *limiter,
                              const char *key);
 
-/* The answer to a failed database operation: 503 when the database is
- * unavailable, else 500 erreur-interne (a bug: logged with its SQLSTATE). */
+/* What one call answers for the database outcomes it expects: the French
+ * details are data of the call. A NULL member means the outcome is not
+ * expected there (a bug: 500). */
+struct db_answers {
+    const char *not_found;                        /* DB_NOT_FOUND: 404 ressource-introuvable */
+    const char *conflict;                         /* DB_CONFLICT: 409 conflit */
+    const char *conflict_pointer, *conflict_code; /* with conflict: one field error
+                                                   * (pointer, code) in the 409 (NULL: none) */
+    const char *stale;                            /* DB_STALE: 412 precondition-echouee */
+    const char *stale_etag; /* with stale: the current ETag, sent in the 412's ETag header
+                             * (NULL: none) */
+};
+
+/* The one mapping of database outcomes to HTTP. true when r is DB_OK
+ * (nothing sent); otherwise false after sending: for DB_NOT_FOUND,
+ * DB_CONFLICT and DB_STALE the answer `a` names (a may be NULL);
+ * DB_UNAVAILABLE 503 service-indisponible with Retry-After; anything else,
+ * or an outcome `a` does not name, 500 erreur-interne (a bug: logged with
+ * its SQLSTATE). */
+bool respond_db_outcome(struct request_ctx *ctx, enum db_result r, const struct db_error *err,
+                        const struct db_answers *a);
+
+/* respond_db_outcome(ctx, r, err, NULL), for an r that is not DB_OK. */
 void respond_db_error(struct request_ctx *ctx, enum db_result r, const struct db_error *err);
 
-/* The answer to a lookup: true when r is DB_OK (nothing sent); otherwise
- * false after sending 404 ressource-introuvable with not_found_detail for
- * DB_NOT_FOUND, or respond_db_error's answer for any other failure. */
+/* respond_db_outcome with only a 404 (not_found_detail) expected. */
 bool respond_lookup_or_reply(struct request_ctx *ctx, enum db_result r, const struct db_error *err,
                              const char *not_found_detail);
 

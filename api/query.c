@@ -128,6 +128,16 @@ void query_set_next_link(const struct _u_request *req, struct _u_response *res,
     free(link.buf);
 }
 
+/* 400 curseur-invalide naming the parameter. */
+static void respond_bad_cursor(struct request_ctx *ctx)
+{
+    FIELD_ERRORS(errs);
+    field_errors_add(&errs, "/curseur", "curseur", "curseur-invalide",
+                     "Curseur inconnu, altéré ou émis pour d'autres filtres.");
+    respond_problem_fields(ctx, PROBLEM_CURSEUR_INVALIDE,
+                           "Le curseur de pagination n'est pas valide pour cette liste.", &errs);
+}
+
 bool query_cursor_or_reply(struct request_ctx *ctx, const char *scope, uint32_t fingerprint,
                            char key[CURSOR_KEY_MAX + 1], const char **after)
 {
@@ -136,12 +146,7 @@ bool query_cursor_or_reply(struct request_ctx *ctx, const char *scope, uint32_t 
     if (text == NULL)
         return true;
     if (!cursor_decode(text, scope, fingerprint, key)) {
-        FIELD_ERRORS(errs);
-        field_errors_add(&errs, "/curseur", "curseur", "curseur-invalide",
-                         "Curseur inconnu, altéré ou émis pour d'autres filtres.");
-        respond_problem_fields(ctx, PROBLEM_CURSEUR_INVALIDE,
-                               "Le curseur de pagination n'est pas valide pour cette liste.",
-                               &errs);
+        respond_bad_cursor(ctx);
         return false;
     }
     *after = key;
@@ -215,6 +220,6 @@ bool query_keyed_cursor_or_reply(struct request_ctx *ctx, const char *scope, uin
         return false;
     if (!*after || valid(*after))
         return true;
-    respond_problem(ctx, PROBLEM_CURSEUR_INVALIDE, "Curseur invalide.");
+    respond_bad_cursor(ctx);
     return false;
 }

@@ -58,7 +58,7 @@ bool query_cursor_or_reply(struct request_ctx *ctx, const char *scope, uint32_t 
                            char key[CURSOR_KEY_MAX + 1], const char **after);
 
 /* query_cursor_or_reply for a list whose keys satisfy valid: a decoded key
- * that does not is also a 400 curseur-invalide ("Curseur invalide."). */
+ * that does not is also a 400 curseur-invalide (the same answer). */
 bool query_keyed_cursor_or_reply(struct request_ctx *ctx, const char *scope, uint32_t fingerprint,
                                  bool (*valid)(const char *), char key[CURSOR_KEY_MAX + 1],
                                  const char **after);

@@ -32,8 +32,9 @@ static bool unhex(const char *hex, unsigned char *out, size_t n)
     return true;
 }
 
-static enum db_result fill_row(const PGresult *res, int row, struct client_row *out)
+static enum db_result fill_row(const PGresult *res, int row, void *dst)
 {
+    struct client_row *out = dst;
     memset(out, 0, sizeof *out);
     snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, row, 0));
     if (!role_parse(PQgetvalue(res, row, 1), &out->role))
@@ -47,24 +48,12 @@ static enum db_result fill_row(const PGresult *res, int row, struct client_row *
     return out->json ? DB_OK : DB_FAILED;
 }
 
-static enum db_result one_row(struct db_conn *conn, const char *sql, int nparams,
-                              const char *const *params, struct client_row *out,
-                              struct db_error *err)
-{
-    PGresult *res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
-    enum db_result r = db_result_from_pg(conn, res, err);
-    if (r == DB_OK)
-        r = PQntuples(res) == 0 ? DB_NOT_FOUND : fill_row(res, 0, out);
-    PQclear(res);
-    return r;
-}
-
 enum db_result client_get(struct db_conn *conn, const char *id, struct client_row *out,
                           struct db_error *err)
 {
     const char *params[1] = {id};
-    return one_row(conn, "SELECT " CLIENT_COLUMNS " FROM clients c WHERE c.id = $1", 1, params, out,
-                   err);
+    return pg_one_row(conn, "SELECT " CLIENT_COLUMNS " FROM clients c WHERE c.id = $1", 1, params,
+                      fill_row, out, sizeof *out, err);
 }
 
 static void hex(const unsigned char *in, size_t n, char *out)
@@ -99,12 +88,13 @@ enum db_result client_insert(struct db_tx *tx, const struct client_new *c,
         const char *params[11] = {
             c->id, c->nom, role_name(c->role), deps,       regs, sirens, terrs,
             salt,  digest, c->expire_le,       c->cree_par};
-        r = one_row(tx->conn,
-                    "INSERT INTO clients AS c (id, nom, role, departements, regions, sirens, "
-                    "territoires, secret_sel, secret_empreinte, expire_le, cree_par) VALUES ($1, "
-                    "$2, $3, $4::text[], $5::text[], $6::text[], $7::text[], decode($8, 'hex'), "
-                    "decode($9, 'hex'), $10::timestamptz, $11) RETURNING " CLIENT_COLUMNS,
-                    11, params, created, err);
+        r = pg_one_row(
+            tx->conn,
+            "INSERT INTO clients AS c (id, nom, role, departements, regions, sirens, "
+            "territoires, secret_sel, secret_empreinte, expire_le, cree_par) VALUES ($1, "
+            "$2, $3, $4::text[], $5::text[], $6::text[], $7::text[], decode($8, 'hex'), "
+            "decode($9, 'hex'), $10::timestamptz, $11) RETURNING " CLIENT_COLUMNS,
+            11, params, fill_row, created, sizeof *created, err);
     }
     free(deps);
     free(regs);
@@ -123,11 +113,11 @@ static enum db_result change(struct db_tx *tx, const char *id, const char *actio
     const char *id_param[1] = {id};
     memset(after, 0, sizeof *after);
     enum db_result r =
-        one_row(tx->conn, "SELECT " CLIENT_COLUMNS " FROM clients c WHERE c.id = $1 FOR UPDATE", 1,
-                id_param, &before, err);
+        pg_one_row(tx->conn, "SELECT " CLIENT_COLUMNS " FROM clients c WHERE c.id = $1 FOR UPDATE",
+                   1, id_param, fill_row, &before, sizeof before, err);
     if (r != DB_OK)
         return r;
-    r = one_row(tx->conn, sql, nparams, params, after, err);
+    r = pg_one_row(tx->conn, sql, nparams, params, fill_row, after, sizeof *after, err);
     if (r == DB_NOT_FOUND)
         r = DB_CONFLICT; /* revoked */
     if (r == DB_OK)

@@ -45,34 +45,35 @@ static const char main_sql[] =
     "LEFT JOIN LATERAL territoire_ville_principale(c.id_pvd) vp ON true "
     "WHERE $1 ~ '" UUID_RE "' AND c.id = CASE WHEN $1 ~ '" UUID_RE "' THEN $1::uuid END";
 
-static enum db_result fill_main(const PGresult *res, struct convention_row *out)
+static enum db_result fill_main(const PGresult *res, int row, void *dst)
 {
-    snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
-    if (!convention_type_parse(PQgetvalue(res, 0, 1), &out->type) ||
-        !convention_etat_parse(out->type, PQgetvalue(res, 0, 2), &out->etat))
+    struct convention_row *out = dst;
+    snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, row, 0));
+    if (!convention_type_parse(PQgetvalue(res, row, 1), &out->type) ||
+        !convention_etat_parse(out->type, PQgetvalue(res, row, 2), &out->etat))
         return DB_FAILED;
-    snprintf(out->id_pvd, sizeof out->id_pvd, "%s", PQgetvalue(res, 0, 3));
-    snprintf(out->adhesion_id, sizeof out->adhesion_id, "%s", PQgetvalue(res, 0, 4));
-    out->revision = strtol(PQgetvalue(res, 0, 5), NULL, 10);
-    out->numero_version = (int)strtol(PQgetvalue(res, 0, 6), NULL, 10);
-    out->vaut_ort = PQgetvalue(res, 0, 7)[0] == 't';
-    if (!volet_habitat_parse(PQgetvalue(res, 0, 8), &out->volet_habitat))
+    snprintf(out->id_pvd, sizeof out->id_pvd, "%s", PQgetvalue(res, row, 3));
+    snprintf(out->adhesion_id, sizeof out->adhesion_id, "%s", PQgetvalue(res, row, 4));
+    out->revision = strtol(PQgetvalue(res, row, 5), NULL, 10);
+    out->numero_version = (int)strtol(PQgetvalue(res, row, 6), NULL, 10);
+    out->vaut_ort = PQgetvalue(res, row, 7)[0] == 't';
+    if (!volet_habitat_parse(PQgetvalue(res, row, 8), &out->volet_habitat))
         return DB_FAILED;
-    out->has_section_habitat_prive = PQgetvalue(res, 0, 9)[0] == 't';
-    out->has_date_signature = opt_date(PQgetvalue(res, 0, 10), &out->date_signature);
-    out->has_date_limite = opt_date(PQgetvalue(res, 0, 11), &out->date_limite);
-    out->en_retard = PQgetvalue(res, 0, 12)[0] == 't';
+    out->has_section_habitat_prive = PQgetvalue(res, row, 9)[0] == 't';
+    out->has_date_signature = opt_date(PQgetvalue(res, row, 10), &out->date_signature);
+    out->has_date_limite = opt_date(PQgetvalue(res, row, 11), &out->date_limite);
+    out->en_retard = PQgetvalue(res, row, 12)[0] == 't';
     out->adhesion_etat = CONVENTION_BROUILLON;
-    if (PQgetvalue(res, 0, 13)[0] &&
-        !convention_etat_parse(CONVENTION_ADHESION, PQgetvalue(res, 0, 13), &out->adhesion_etat))
+    if (PQgetvalue(res, row, 13)[0] &&
+        !convention_etat_parse(CONVENTION_ADHESION, PQgetvalue(res, row, 13), &out->adhesion_etat))
         return DB_FAILED;
     out->adhesion_has_date_signature =
-        opt_date(PQgetvalue(res, 0, 14), &out->adhesion_date_signature);
-    snprintf(out->siren_epci, sizeof out->siren_epci, "%s", PQgetvalue(res, 0, 15));
+        opt_date(PQgetvalue(res, row, 14), &out->adhesion_date_signature);
+    snprintf(out->siren_epci, sizeof out->siren_epci, "%s", PQgetvalue(res, row, 15));
     snprintf(out->siren_ville_principale, sizeof out->siren_ville_principale, "%s",
-             PQgetvalue(res, 0, 16));
-    out->has_date_fin = opt_date(PQgetvalue(res, 0, 18), &out->date_fin);
-    out->json = pg_strdup(PQgetvalue(res, 0, 17));
+             PQgetvalue(res, row, 16));
+    out->has_date_fin = opt_date(PQgetvalue(res, row, 18), &out->date_fin);
+    out->json = pg_strdup(PQgetvalue(res, row, 17));
     return out->json ? DB_OK : DB_FAILED;
 }
 
@@ -122,12 +123,7 @@ enum db_result convention_get(struct db_conn *conn, const char *id, struct conve
                               struct db_error *err)
 {
     const char *params[1] = {id};
-    enum db_result r;
-    memset(out, 0, sizeof *out);
-    PGresult *res = exec(conn, main_sql, 1, params, &r, err);
-    if (r == DB_OK)
-        r = PQntuples(res) == 0 ? DB_NOT_FOUND : fill_main(res, out);
-    PQclear(res);
+    enum db_result r = pg_one_row(conn, main_sql, 1, params, fill_main, out, sizeof *out, err);
     if (r == DB_OK)
         r = fill_signataires(conn, out, err);
     if (r != DB_OK)
@@ -222,21 +218,18 @@ static enum db_result journal_change(struct db_tx *tx, const char *action, const
 
 /* Locks the row and compares its revision with the one the caller checked
  * (revision < 0: locks without comparing). */
-static enum db_result lock_revision(struct db_tx *tx, const char *id, long revision, bool *stale,
+static enum db_result lock_revision(struct db_tx *tx, const char *id, long revision,
                                     struct db_error *err)
 {
     const char *params[1] = {id};
     enum db_result r;
-    *stale = false;
     PGresult *res =
         exec(tx->conn, "SELECT revision FROM conventions WHERE id = $1::uuid FOR UPDATE", 1, params,
              &r, err);
     if (r == DB_OK && PQntuples(res) == 0)
         r = DB_NOT_FOUND;
-    else if (r == DB_OK && revision >= 0 && strtol(PQgetvalue(res, 0, 0), NULL, 10) != revision) {
-        *stale = true;
-        r = DB_CONFLICT;
-    }
+    else if (r == DB_OK && revision >= 0 && strtol(PQgetvalue(res, 0, 0), NULL, 10) != revision)
+        r = DB_STALE;
     PQclear(res);
     return r;
 }
@@ -293,11 +286,11 @@ enum db_result convention_insert(struct db_tx *tx, const char *type, const char 
 static enum db_result update_with(struct db_tx *tx, const char *action, const char *id,
                                   long revision, const char *sql, int n, const char *const *params,
                                   const struct journal_scope *scope, struct convention_row *after,
-                                  bool *stale, struct db_error *err)
+                                  struct db_error *err)
 {
     struct convention_row before;
     memset(after, 0, sizeof *after);
-    enum db_result r = lock_revision(tx, id, revision, stale, err);
+    enum db_result r = lock_revision(tx, id, revision, err);
     if (r != DB_OK)
         return r;
     r = convention_get(tx->conn, id, &before, err);
@@ -313,19 +306,17 @@ static enum db_result update_with(struct db_tx *tx, const char *action, const ch
 
 enum db_result convention_update_content(struct db_tx *tx, const char *id, long revision,
                                          const char *doc, const struct journal_scope *scope,
-                                         struct convention_row *after, bool *stale,
-                                         struct db_error *err)
+                                         struct convention_row *after, struct db_error *err)
 {
     const char *params[2] = {id, doc};
     return update_with(tx, "convention.ecrire", id, revision,
                        "SELECT convention_ecrire_contenu($1::uuid, $2::jsonb)", 2, params, scope,
-                       after, stale, err);
+                       after, err);
 }
 
 enum db_result convention_update_deliberations(struct db_tx *tx, const char *id, long revision,
                                                const char *doc, const struct journal_scope *scope,
-                                               struct convention_row *after, bool *stale,
-                                               struct db_error *err)
+                                               struct convention_row *after, struct db_error *err)
 {
     const char *params[2] = {id, doc};
     return update_with(
@@ -336,7 +327,7 @@ enum db_result convention_update_deliberations(struct db_tx *tx, const char *id,
         "reference_deliberation = e.v->>'reference_deliberation' FROM e "
         "WHERE s.convention_id = $1::uuid AND s.rang = e.n - 1 RETURNING 1) "
         "UPDATE conventions SET revision = revision + 1, modifie_le = now() WHERE id = $1::uuid",
-        2, params, scope, after, stale, err);
+        2, params, scope, after, err);
 }
 
 enum db_result convention_record_signature(struct db_tx *tx, const char *id, long revision,
@@ -344,8 +335,7 @@ enum db_result convention_record_signature(struct db_tx *tx, const char *id, lon
                                            const char *date_deliberation,
                                            const char *reference_deliberation,
                                            const char *signe_par, const struct journal_scope *scope,
-                                           struct convention_row *after, bool *stale,
-                                           struct db_error *err)
+                                           struct convention_row *after, struct db_error *err)
 {
     const char *params[6] = {
         id, signataire_id, date_signature, date_deliberation, reference_deliberation, signe_par};
@@ -356,7 +346,7 @@ enum db_result convention_record_signature(struct db_tx *tx, const char *id, lon
         "reference_deliberation = coalesce($5, reference_deliberation), signe_par = $6 "
         "WHERE convention_id = $1::uuid AND id = $2::uuid RETURNING 1) "
         "UPDATE conventions SET revision = revision + 1, modifie_le = now() WHERE id = $1::uuid",
-        6, params, scope, after, stale, err);
+        6, params, scope, after, err);
 }
 
 static enum db_result freeze_version(struct db_tx *tx, const char *id, const char *objet,
@@ -390,8 +380,7 @@ static enum db_result relay_adhesion(struct db_tx *tx, const char *adhesion_id,
                                      const struct journal_scope *scope, struct db_error *err)
 {
     struct convention_row before, after;
-    bool stale;
-    enum db_result r = lock_revision(tx, adhesion_id, -1, &stale, err);
+    enum db_result r = lock_revision(tx, adhesion_id, -1, err);
     if (r == DB_OK)
         r = convention_get(tx->conn, adhesion_id, &before, err);
     if (r != DB_OK)
@@ -441,20 +430,18 @@ void convention_input_of(const struct convention_row *row, struct convention_inp
 }
 
 enum db_result convention_lock_for_rules(struct db_tx *tx, const char *id_pvd, const char *id,
-                                         long revision, struct convention_row *row, bool *stale,
+                                         long revision, struct convention_row *row,
                                          struct db_error *err)
 {
     memset(row, 0, sizeof *row);
-    *stale = false;
     enum db_result r = territoire_lock(tx, id_pvd, err);
     if (r == DB_OK)
-        r = lock_revision(tx, id, revision, stale, err);
+        r = lock_revision(tx, id, revision, err);
     if (r == DB_OK)
         r = convention_get(tx->conn, id, row, err);
     if (r == DB_OK && strcmp(row->id_pvd, id_pvd) != 0) {
         convention_row_release(row);
-        *stale = true;
-        r = DB_CONFLICT; /* not the territoire locked (an id_pvd never changes) */
+        r = DB_STALE; /* not the territoire locked (an id_pvd never changes) */
     }
     return r;
 }
@@ -505,17 +492,18 @@ static enum db_result transition_rules(struct db_tx *tx, const struct convention
     return DB_OK;
 }
 
-enum db_result
-convention_transition_checked(struct db_tx *tx, const struct convention_transition_request *rq,
-                              struct rule_report *violations, struct rule_report *warnings,
-                              struct convention_row *after, bool *stale, struct db_error *err)
+enum db_result convention_transition_checked(struct db_tx *tx,
+                                             const struct convention_transition_request *rq,
+                                             struct rule_report *violations,
+                                             struct rule_report *warnings,
+                                             struct convention_row *after, struct db_error *err)
 {
     struct convention_row before;
     rule_report_init(violations);
     rule_report_init(warnings);
     memset(after, 0, sizeof *after);
     enum db_result r =
-        convention_lock_for_rules(tx, rq->id_pvd, rq->id, rq->revision, &before, stale, err);
+        convention_lock_for_rules(tx, rq->id_pvd, rq->id, rq->revision, &before, err);
     if (r != DB_OK)
         return r;
     /* The state machine, on the row as locked: an automatic caller decides
@@ -525,8 +513,7 @@ convention_transition_checked(struct db_tx *tx, const struct convention_transiti
          !(before.has_date_fin &&
            convention_echue(before.type, before.etat, before.date_fin, rq->today)))) {
         convention_row_release(&before);
-        *stale = true;
-        return DB_CONFLICT;
+        return DB_STALE;
     }
     struct convention_change change = {convention_etat_name(rq->to), rq->motif, NULL, NULL, false};
     char sig_text[11], limite_text[11];
@@ -564,11 +551,11 @@ convention_transition_checked(struct db_tx *tx, const struct convention_transiti
 enum db_result convention_avenant(struct db_tx *tx, const char *id, long revision, const char *doc,
                                   const char *objet, const char *date_signature,
                                   const struct journal_scope *scope, struct convention_row *after,
-                                  bool *stale, struct db_error *err)
+                                  struct db_error *err)
 {
     struct convention_row before;
     memset(after, 0, sizeof *after);
-    enum db_result r = lock_revision(tx, id, revision, stale, err);
+    enum db_result r = lock_revision(tx, id, revision, err);
     if (r == DB_OK)
         r = convention_get(tx->conn, id, &before, err);
     if (r != DB_OK)

@@ -9,7 +9,7 @@
  *
  * Concurrency: every write takes the revision the caller checked its rules
  * and If-Match against; when the row has moved on, the write returns
- * DB_CONFLICT with *stale set, writing nothing (the handler answers 412). */
+ * DB_STALE, writing nothing (the handler answers 412). */
 #ifndef PVD_DB_CONVENTION_REPOSITORY_H
 #define PVD_DB_CONVENTION_REPOSITORY_H
 
@@ -105,16 +105,14 @@ enum db_result convention_insert(struct db_tx *tx, const char *type, const char 
  * replaced whole when present); journals "convention.ecrire". */
 enum db_result convention_update_content(struct db_tx *tx, const char *id, long revision,
                                          const char *doc, const struct journal_scope *scope,
-                                         struct convention_row *after, bool *stale,
-                                         struct db_error *err);
+                                         struct convention_row *after, struct db_error *err);
 
 /* en_signature: records the délibérations of doc's "signataires" (same
  * order, same organisations: checked by the caller) without touching the
  * signatures; journals "convention.ecrire". */
 enum db_result convention_update_deliberations(struct db_tx *tx, const char *id, long revision,
                                                const char *doc, const struct journal_scope *scope,
-                                               struct convention_row *after, bool *stale,
-                                               struct db_error *err);
+                                               struct convention_row *after, struct db_error *err);
 
 /* Records signataire_id's signature (and its délibération when given:
  * date_deliberation / reference_deliberation may be NULL to keep the stored
@@ -124,8 +122,7 @@ enum db_result convention_record_signature(struct db_tx *tx, const char *id, lon
                                            const char *date_deliberation,
                                            const char *reference_deliberation,
                                            const char *signe_par, const struct journal_scope *scope,
-                                           struct convention_row *after, bool *stale,
-                                           struct db_error *err);
+                                           struct convention_row *after, struct db_error *err);
 
 /* The convention_input of the domain checks from a stored row (signataires,
  * secteurs, adhésion, R6 SIRENs). Pointers into row and signataires (room
@@ -136,20 +133,20 @@ void convention_input_of(const struct convention_row *row, struct convention_inp
 /* The start of a write whose rules read other rows than the convention's:
  * territoire_lock(id_pvd), then convention id locked (FOR UPDATE) with its
  * revision compared (revision < 0: not compared), then read into *row in tx
- * (owned: convention_row_release; nothing held on failure). DB_CONFLICT with
- * *stale when the revision moved on (or id is not id_pvd's), DB_NOT_FOUND. */
+ * (owned: convention_row_release; nothing held on failure). DB_STALE when
+ * the revision moved on (or id is not id_pvd's), DB_NOT_FOUND. */
 enum db_result convention_lock_for_rules(struct db_tx *tx, const char *id_pvd, const char *id,
-                                         long revision, struct convention_row *row, bool *stale,
+                                         long revision, struct convention_row *row,
                                          struct db_error *err);
 
 /* A state change, the one path of every edge (POST …/transitions and the
  * automatic echue edge): convention_lock_for_rules, then in tx the state
  * machine (convention_transition_exists; for echue, convention_echue on the
- * locked row and rq->today) — else DB_CONFLICT with *stale —, then the rules
+ * locked row and rq->today) — else DB_STALE —, then the rules
  * of the target state on rows read in tx: at signee R4–R8, R10
  * (convention_check_signature: violations, and warnings for R4), at
  * validee_comite R9 on the territoire's axes and indicateurs — violations
- * give DB_CONFLICT with *stale false and nothing written. Then the write:
+ * give DB_CONFLICT and nothing written. Then the write:
  * etat, motif, revision + 1; entering signee also sets date_signature,
  * date_limite (adhésion) and en_retard and freezes version 1; journaled
  * "convention.transition" (before/after) by tx's actor. A cadre entering
@@ -166,17 +163,18 @@ struct convention_transition_request {
     struct date today;
     const struct journal_scope *scope;
 };
-enum db_result
-convention_transition_checked(struct db_tx *tx, const struct convention_transition_request *rq,
-                              struct rule_report *violations, struct rule_report *warnings,
-                              struct convention_row *after, bool *stale, struct db_error *err);
+enum db_result convention_transition_checked(struct db_tx *tx,
+                                             const struct convention_transition_request *rq,
+                                             struct rule_report *violations,
+                                             struct rule_report *warnings,
+                                             struct convention_row *after, struct db_error *err);
 
 /* An avenant: writes doc's content, numero_version + 1, and freezes the new
  * version (objet, date_signature). Journals "convention.ecrire". */
 enum db_result convention_avenant(struct db_tx *tx, const char *id, long revision, const char *doc,
                                   const char *objet, const char *date_signature,
                                   const struct journal_scope *scope, struct convention_row *after,
-                                  bool *stale, struct db_error *err);
+                                  struct db_error *err);
 
 /* Filters of lists and figures; NULL members do not filter. The caller's
  * perimeter restricts both (role name and its lists). */

@@ -17,7 +17,7 @@ struct expiry {
     const char *id_pvd;
     const char *date_fin;
     struct date today;
-    bool moved, stale;
+    bool moved;
 };
 
 /* One convention through the transition path of every edge
@@ -38,7 +38,7 @@ static enum db_result expire_one(struct db_tx *tx, void *arg, struct db_error *e
                                                motif,     x->today, &jscope};
     struct rule_report violations, warnings;
     struct convention_row after;
-    r = convention_transition_checked(tx, &rq, &violations, &warnings, &after, &x->stale, err);
+    r = convention_transition_checked(tx, &rq, &violations, &warnings, &after, err);
     convention_row_release(&after);
     if (r == DB_OK)
         x->moved = true;
@@ -70,14 +70,10 @@ enum db_result echeances_appliquer(struct db_pool *pool, struct date today, size
         if (!date_parse(PQgetvalue(res, i, 2), &fin) ||
             !convention_echue(CONVENTION_CADRE, CONVENTION_SIGNEE, fin, today))
             continue;
-        struct expiry x = {PQgetvalue(res, i, 0),
-                           PQgetvalue(res, i, 1),
-                           PQgetvalue(res, i, 2),
-                           today,
-                           false,
-                           false};
+        struct expiry x = {PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+                           today, false};
         r = db_run_mutation(pool, DB_ISOLATION_READ_COMMITTED, &actor, expire_one, &x, err);
-        if (r == DB_NOT_FOUND || (r == DB_CONFLICT && x.stale))
+        if (r == DB_NOT_FOUND || r == DB_STALE)
             r = DB_OK; /* changed meanwhile: nothing to do, rolled back */
         if (x.moved && r == DB_OK)
             moved++;

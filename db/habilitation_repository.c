@@ -80,8 +80,9 @@ char *pg_code_array_literal(const char *codes, size_t width, size_t count)
     "h.id::text, h.role, h.departements::text, h.regions::text, h.sirens::text, "                  \
     "h.territoires::text, habilitation_representation(h)::text"
 
-static enum db_result fill_row(const PGresult *res, int row, struct habilitation_row *out)
+static enum db_result fill_row(const PGresult *res, int row, void *dst)
 {
+    struct habilitation_row *out = dst;
     memset(out, 0, sizeof *out);
     snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, row, 0));
     if (!role_parse(PQgetvalue(res, row, 1), &out->role))
@@ -91,38 +92,26 @@ static enum db_result fill_row(const PGresult *res, int row, struct habilitation
     return out->json ? DB_OK : DB_FAILED;
 }
 
-static enum db_result one_row(struct db_conn *conn, const char *sql, int nparams,
-                              const char *const *params, struct habilitation_row *out,
-                              struct db_error *err)
-{
-    PGresult *res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
-    enum db_result r = db_result_from_pg(conn, res, err);
-    if (r == DB_OK)
-        r = PQntuples(res) == 0 ? DB_NOT_FOUND : fill_row(res, 0, out);
-    PQclear(res);
-    return r;
-}
-
 enum db_result habilitation_find_active(struct db_conn *conn, const char *issuer,
                                         const char *subject, struct habilitation_row *out,
                                         struct db_error *err)
 {
     const char *params[2] = {issuer, subject};
-    return one_row(conn,
-                   "SELECT " HABILITATION_COLUMNS " FROM habilitations h WHERE h.issuer = $1 "
-                   "AND h.subject = $2 AND h.revoque_le IS NULL AND h.valide_du <= current_date "
-                   "AND (h.valide_au IS NULL OR h.valide_au >= current_date)",
-                   2, params, out, err);
+    return pg_one_row(conn,
+                      "SELECT " HABILITATION_COLUMNS " FROM habilitations h WHERE h.issuer = $1 "
+                      "AND h.subject = $2 AND h.revoque_le IS NULL AND h.valide_du <= current_date "
+                      "AND (h.valide_au IS NULL OR h.valide_au >= current_date)",
+                      2, params, fill_row, out, sizeof *out, err);
 }
 
 enum db_result habilitation_get(struct db_conn *conn, const char *id, struct habilitation_row *out,
                                 struct db_error *err)
 {
     const char *params[1] = {id};
-    return one_row(conn,
-                   "SELECT " HABILITATION_COLUMNS " FROM habilitations h WHERE $1 ~ '" UUID_RE
-                   "' AND h.id = CASE WHEN $1 ~ '" UUID_RE "' THEN $1::uuid END",
-                   1, params, out, err);
+    return pg_one_row(conn,
+                      "SELECT " HABILITATION_COLUMNS " FROM habilitations h WHERE $1 ~ '" UUID_RE
+                      "' AND h.id = CASE WHEN $1 ~ '" UUID_RE "' THEN $1::uuid END",
+                      1, params, fill_row, out, sizeof *out, err);
 }
 
 /* NULL-terminated list → text[] literal (owned). */
@@ -161,13 +150,14 @@ enum db_result habilitation_insert(struct db_tx *tx, const struct habilitation_n
         const char *params[12] = {
             h->issuer, h->subject,   role_name(h->role), deps,           regs,  sirens,
             terrs,     h->valide_du, h->valide_au,       h->accorde_par, pdeps, pregs};
-        r = one_row(tx->conn,
-                    "INSERT INTO habilitations AS h (issuer, subject, role, departements, regions, "
-                    "sirens, territoires, valide_du, valide_au, accorde_par, portee_departements, "
-                    "portee_regions) VALUES ($1, $2, $3, $4::text[], $5::text[], $6::text[], "
-                    "$7::text[], $8::date, $9::date, $10, $11::text[], $12::text[]) "
-                    "RETURNING " HABILITATION_COLUMNS,
-                    12, params, created, err);
+        r = pg_one_row(
+            tx->conn,
+            "INSERT INTO habilitations AS h (issuer, subject, role, departements, regions, "
+            "sirens, territoires, valide_du, valide_au, accorde_par, portee_departements, "
+            "portee_regions) VALUES ($1, $2, $3, $4::text[], $5::text[], $6::text[], "
+            "$7::text[], $8::date, $9::date, $10, $11::text[], $12::text[]) "
+            "RETURNING " HABILITATION_COLUMNS,
+            12, params, fill_row, created, sizeof *created, err);
     }
     free(pdeps);
     free(pregs);
@@ -189,16 +179,17 @@ enum db_result habilitation_revoke(struct db_tx *tx, const char *id, const char 
     const char *params[2] = {id, revoque_par};
     memset(after, 0, sizeof *after);
     enum db_result r =
-        one_row(tx->conn,
-                "SELECT " HABILITATION_COLUMNS " FROM habilitations h WHERE $1 ~ '" UUID_RE
-                "' AND h.id = CASE WHEN $1 ~ '" UUID_RE "' THEN $1::uuid END FOR UPDATE",
-                1, params, &before, err);
+        pg_one_row(tx->conn,
+                   "SELECT " HABILITATION_COLUMNS " FROM habilitations h WHERE $1 ~ '" UUID_RE
+                   "' AND h.id = CASE WHEN $1 ~ '" UUID_RE "' THEN $1::uuid END FOR UPDATE",
+                   1, params, fill_row, &before, sizeof before, err);
     if (r != DB_OK)
         return r;
-    r = one_row(tx->conn,
-                "UPDATE habilitations AS h SET revoque_le = now(), revoque_par = $2 WHERE h.id = "
-                "$1::uuid AND h.revoque_le IS NULL RETURNING " HABILITATION_COLUMNS,
-                2, params, after, err);
+    r = pg_one_row(
+        tx->conn,
+        "UPDATE habilitations AS h SET revoque_le = now(), revoque_par = $2 WHERE h.id = "
+        "$1::uuid AND h.revoque_le IS NULL RETURNING " HABILITATION_COLUMNS,
+        2, params, fill_row, after, sizeof *after, err);
     if (r == DB_NOT_FOUND)
         r = DB_CONFLICT; /* already revoked */
     if (r == DB_OK)

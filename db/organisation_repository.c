@@ -21,26 +21,17 @@ void organisation_row_release(struct organisation_row *row)
     row->json = NULL;
 }
 
-static enum db_result one_row(struct db_conn *conn, const char *sql, int nparams,
-                              const char *const *params, struct organisation_row *out,
-                              struct db_error *err)
+static enum db_result fill_row(const PGresult *res, int row, void *dst)
 {
-    memset(out, 0, sizeof *out);
-    PGresult *res;
-    enum db_result r = pg_exec_first_row(conn, sql, nparams, params, &res, err);
-    if (r != DB_OK)
-        return r;
-    snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
-    snprintf(out->siren, sizeof out->siren, "%s", PQgetvalue(res, 0, 1));
-    snprintf(out->nature, sizeof out->nature, "%s", PQgetvalue(res, 0, 2));
-    snprintf(out->code_departement, sizeof out->code_departement, "%s", PQgetvalue(res, 0, 3));
-    snprintf(out->code_region, sizeof out->code_region, "%s", PQgetvalue(res, 0, 4));
-    out->revision = atoi(PQgetvalue(res, 0, 5));
-    out->json = pg_strdup(PQgetvalue(res, 0, 6));
-    if (!out->json)
-        r = DB_FAILED;
-    PQclear(res);
-    return r;
+    struct organisation_row *out = dst;
+    snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, row, 0));
+    snprintf(out->siren, sizeof out->siren, "%s", PQgetvalue(res, row, 1));
+    snprintf(out->nature, sizeof out->nature, "%s", PQgetvalue(res, row, 2));
+    snprintf(out->code_departement, sizeof out->code_departement, "%s", PQgetvalue(res, row, 3));
+    snprintf(out->code_region, sizeof out->code_region, "%s", PQgetvalue(res, row, 4));
+    out->revision = atoi(PQgetvalue(res, row, 5));
+    out->json = pg_strdup(PQgetvalue(res, row, 6));
+    return out->json ? DB_OK : DB_FAILED;
 }
 
 static enum db_result journal_change(struct db_tx *tx, const char *action,
@@ -114,10 +105,11 @@ enum db_result organisation_lock_scope(struct db_tx *tx, const char *id,
 {
     const char *params[1] = {id};
     memset(scope, 0, sizeof *scope);
-    enum db_result r = one_row(tx->conn,
-                               "SELECT " ORGANISATION_COLUMNS " FROM organisations o WHERE o.id = "
-                               "$1::uuid FOR UPDATE",
-                               1, params, row, err);
+    enum db_result r =
+        pg_one_row(tx->conn,
+                   "SELECT " ORGANISATION_COLUMNS " FROM organisations o WHERE o.id = "
+                   "$1::uuid FOR UPDATE",
+                   1, params, fill_row, row, sizeof *row, err);
     if (r != DB_OK)
         return r;
     PGresult *res;
@@ -162,11 +154,11 @@ enum db_result organisation_insert(struct db_tx *tx, const struct organisation_n
 {
     const char *params[6] = {o->siren,      o->nom, o->nature, o->code_insee, o->code_departement,
                              o->code_region};
-    enum db_result r = one_row(tx->conn,
-                               "INSERT INTO organisations AS o (siren, nom, nature, code_insee, "
-                               "code_departement, code_region) VALUES ($1, $2, $3, $4, $5, $6) "
-                               "RETURNING " ORGANISATION_COLUMNS,
-                               6, params, created, err);
+    enum db_result r = pg_one_row(tx->conn,
+                                  "INSERT INTO organisations AS o (siren, nom, nature, code_insee, "
+                                  "code_departement, code_region) VALUES ($1, $2, $3, $4, $5, $6) "
+                                  "RETURNING " ORGANISATION_COLUMNS,
+                                  6, params, fill_row, created, sizeof *created, err);
     if (r == DB_OK)
         r = journal_change(tx, "organisation.creer", created, NULL, scope, err);
     return r;
@@ -176,10 +168,10 @@ enum db_result organisation_get(struct db_conn *conn, const char *id, struct org
                                 struct db_error *err)
 {
     const char *params[1] = {id};
-    return one_row(conn,
-                   "SELECT " ORGANISATION_COLUMNS " FROM organisations o WHERE $1 ~ '" UUID_RE
-                   "' AND o.id = CASE WHEN $1 ~ '" UUID_RE "' THEN $1::uuid END",
-                   1, params, out, err);
+    return pg_one_row(conn,
+                      "SELECT " ORGANISATION_COLUMNS " FROM organisations o WHERE $1 ~ '" UUID_RE
+                      "' AND o.id = CASE WHEN $1 ~ '" UUID_RE "' THEN $1::uuid END",
+                      1, params, fill_row, out, sizeof *out, err);
 }
 
 enum db_result organisation_rename(struct db_tx *tx, const struct organisation_row *before,
@@ -192,14 +184,15 @@ enum db_result organisation_rename(struct db_tx *tx, const struct organisation_r
     const char *params[3] = {before->id, rev, nom};
     memset(after, 0, sizeof *after);
     if (before->revision != revision)
-        return DB_CONFLICT;
-    enum db_result r = one_row(tx->conn,
-                               "UPDATE organisations AS o SET nom = $3, revision = o.revision + 1, "
-                               "modifie_le = now() WHERE o.id = $1::uuid AND o.revision = $2::int "
-                               "RETURNING " ORGANISATION_COLUMNS,
-                               3, params, after, err);
+        return DB_STALE;
+    enum db_result r =
+        pg_one_row(tx->conn,
+                   "UPDATE organisations AS o SET nom = $3, revision = o.revision + 1, "
+                   "modifie_le = now() WHERE o.id = $1::uuid AND o.revision = $2::int "
+                   "RETURNING " ORGANISATION_COLUMNS,
+                   3, params, fill_row, after, sizeof *after, err);
     if (r == DB_NOT_FOUND)
-        r = DB_CONFLICT;
+        r = DB_STALE;
     if (r == DB_OK) {
         struct journal_scope j = organisation_scope_journal(scope);
         r = journal_change(tx, "organisation.modifier", after, before->json, &j, err);

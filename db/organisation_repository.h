@@ -79,7 +79,7 @@ enum db_result organisation_lock_scope(struct db_tx *tx, const char *id,
 
 /* Renames the organisation `before` (read by organisation_lock_scope in the
  * same tx) if its revision is still `revision`, and journals
- * "organisation.modifier" with `scope`. DB_CONFLICT when the revision moved
+ * "organisation.modifier" with `scope`. DB_STALE when the revision moved
  * on (a concurrent change: 412 for the caller). */
 enum db_result organisation_rename(struct db_tx *tx, const struct organisation_row *before,
                                    int revision, const char *nom,

@@ -119,6 +119,19 @@ enum db_result pg_exec_first_row(struct db_conn *conn, const char *sql, int npar
     return r;
 }
 
+enum db_result pg_one_row(struct db_conn *conn, const char *sql, int nparams,
+                          const char *const *params, pg_row_fill fill, void *out, size_t out_size,
+                          struct db_error *err)
+{
+    PGresult *res;
+    memset(out, 0, out_size);
+    enum db_result r = pg_exec_first_row(conn, sql, nparams, params, &res, err);
+    if (r == DB_OK)
+        r = fill(res, 0, out);
+    PQclear(res);
+    return r;
+}
+
 char *pg_text_array_literal(const char *const *items, size_t count)
 {
     struct pg_buf b = PG_BUF_INIT;

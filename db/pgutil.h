@@ -50,6 +50,19 @@ enum db_result pg_exec_command(struct db_conn *conn, const char *sql, int nparam
 enum db_result pg_exec_first_row(struct db_conn *conn, const char *sql, int nparams,
                                  const char *const *params, PGresult **res, struct db_error *err);
 
+/* Fills out from row `row` of res (a repository's column list): DB_OK, or
+ * DB_FAILED when a value does not parse or an allocation fails (what it
+ * allocated is then held by out, released by out's release function). */
+typedef enum db_result (*pg_row_fill)(const PGresult *res, int row, void *out);
+
+/* Runs sql with text parameters on conn and fills out from its first row:
+ * out (out_size bytes) is zeroed first, then fill(res, 0, out). DB_OK;
+ * DB_NOT_FOUND when no row came back; fill's DB_FAILED; else the failure
+ * (db_result_from_pg). Nothing of res is held afterwards. */
+enum db_result pg_one_row(struct db_conn *conn, const char *sql, int nparams,
+                          const char *const *params, pg_row_fill fill, void *out, size_t out_size,
+                          struct db_error *err);
+
 /* The text[] literal {"a","b"} of count strings (owned, free()); NULL on
  * allocation failure. The items hold no quote nor backslash (codes). */
 char *pg_text_array_literal(const char *const *items, size_t count);

@@ -54,22 +54,20 @@ void projet_row_release(struct projet_row *row)
     row->json = NULL;
 }
 
+static enum db_result fill_row(const PGresult *res, int row, void *dst)
+{
+    struct projet_row *out = dst;
+    snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, row, 0));
+    snprintf(out->id_pvd, sizeof out->id_pvd, "%s", PQgetvalue(res, row, 1));
+    out->json = pg_strdup(PQgetvalue(res, row, 2));
+    return out->json ? DB_OK : DB_FAILED;
+}
+
 enum db_result projet_exec_row(struct db_conn *conn, const char *sql, int nparams,
                                const char *const *params, struct projet_row *out,
                                struct db_error *err)
 {
-    memset(out, 0, sizeof *out);
-    PGresult *res;
-    enum db_result r = pg_exec_first_row(conn, sql, nparams, params, &res, err);
-    if (r != DB_OK)
-        return r;
-    snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
-    snprintf(out->id_pvd, sizeof out->id_pvd, "%s", PQgetvalue(res, 0, 1));
-    out->json = pg_strdup(PQgetvalue(res, 0, 2));
-    if (!out->json)
-        r = DB_FAILED;
-    PQclear(res);
-    return r;
+    return pg_one_row(conn, sql, nparams, params, fill_row, out, sizeof *out, err);
 }
 
 static enum db_result get_row(struct db_conn *conn, enum projet_objet kind, const char *id,

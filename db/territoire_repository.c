@@ -16,30 +16,21 @@ void territoire_row_release(struct territoire_row *row)
     row->json = NULL;
 }
 
-static enum db_result one_row(struct db_conn *conn, const char *sql, int nparams,
-                              const char *const *params, struct territoire_row *out,
-                              struct db_error *err)
+static enum db_result fill_row(const PGresult *res, int row, void *dst)
 {
-    memset(out, 0, sizeof *out);
-    PGresult *res;
-    enum db_result r = pg_exec_first_row(conn, sql, nparams, params, &res, err);
-    if (r != DB_OK)
-        return r;
-    snprintf(out->id_pvd, sizeof out->id_pvd, "%s", PQgetvalue(res, 0, 0));
-    out->revision = atoi(PQgetvalue(res, 0, 1));
-    out->json = pg_strdup(PQgetvalue(res, 0, 2));
-    if (!out->json)
-        r = DB_FAILED;
-    PQclear(res);
-    return r;
+    struct territoire_row *out = dst;
+    snprintf(out->id_pvd, sizeof out->id_pvd, "%s", PQgetvalue(res, row, 0));
+    out->revision = atoi(PQgetvalue(res, row, 1));
+    out->json = pg_strdup(PQgetvalue(res, row, 2));
+    return out->json ? DB_OK : DB_FAILED;
 }
 
 enum db_result territoire_get(struct db_conn *conn, const char *id_pvd, struct territoire_row *out,
                               struct db_error *err)
 {
     const char *params[1] = {id_pvd};
-    return one_row(conn, "SELECT " TERRITOIRE_COLUMNS " FROM territoires t WHERE t.id_pvd = $1", 1,
-                   params, out, err);
+    return pg_one_row(conn, "SELECT " TERRITOIRE_COLUMNS " FROM territoires t WHERE t.id_pvd = $1",
+                      1, params, fill_row, out, sizeof *out, err);
 }
 
 /* Inserts the communes and EPCIs of w (the territoire row exists). */
@@ -123,14 +114,14 @@ enum db_result territoire_replace(struct db_tx *tx, const struct territoire_writ
     struct territoire_row before;
     const char *id[1] = {w->id_pvd};
     memset(after, 0, sizeof *after);
-    enum db_result r = one_row(
+    enum db_result r = pg_one_row(
         tx->conn, "SELECT " TERRITOIRE_COLUMNS " FROM territoires t WHERE t.id_pvd = $1 FOR UPDATE",
-        1, id, &before, err);
+        1, id, fill_row, &before, sizeof before, err);
     if (r != DB_OK)
         return r;
     if (revision >= 0 && before.revision != revision) {
         territoire_row_release(&before);
-        return DB_CONFLICT;
+        return DB_STALE;
     }
     char millesime[16];
     snprintf(millesime, sizeof millesime, "%d", w->millesime);

@@ -48,8 +48,8 @@ enum db_result territoire_insert(struct db_tx *tx, const struct territoire_write
 
 /* Replaces its content if its revision is still `revision` (any when
  * revision < 0) and journals "territoire.modifier" with before and after.
- * DB_NOT_FOUND when absent, DB_CONFLICT when the revision moved on or a
- * commune belongs to another territoire. */
+ * DB_NOT_FOUND when absent, DB_STALE when the revision moved on, DB_CONFLICT
+ * when a commune belongs to another territoire. */
 enum db_result territoire_replace(struct db_tx *tx, const struct territoire_write *w, int revision,
                                   const struct journal_scope *scope, struct territoire_row *after,
                                   struct db_error *err);

@@ -22,6 +22,7 @@
 #include "../json_spec.h"
 #include "../log.h"
 #include "../query.h"
+#include "../query_params.h"
 #include "../xalloc.h"
 #include "handlers.h"
 #include "perimetre.h"
@@ -312,14 +313,13 @@ static void change_client(struct request_ctx *ctx, bool rotate)
     struct db_error err = {{0}, {0}};
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        rotate ? rotate_unit : revoke_unit, &work, &err);
-    if (r == DB_CONFLICT)
-        respond_problem(ctx, PROBLEM_CONFLIT, "Ce client est révoqué.");
-    else if (r != DB_OK)
-        respond_db_error(ctx, r, &err);
-    else if (rotate)
-        send_with_secret(ctx->res, 200, work.after.json, secret);
-    else
-        respond_json_etag(ctx->res, 200, work.after.json);
+    const struct db_answers answers = {.conflict = "Ce client est révoqué."};
+    if (respond_db_outcome(ctx, r, &err, &answers)) {
+        if (rotate)
+            send_with_secret(ctx->res, 200, work.after.json, secret);
+        else
+            respond_json_etag(ctx->res, 200, work.after.json);
+    }
     if (rotate)
         OPENSSL_cleanse(secret, sizeof secret);
     client_row_release(&work.after);
@@ -359,36 +359,19 @@ static void oauth_error(struct _u_response *res, int status, const char *error,
         u_map_put(res->map_header, "WWW-Authenticate", "Basic realm=\"pvd-api\"");
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes an application/x-www-form-urlencoded value in place. */
+/* Percent-decodes an application/x-www-form-urlencoded value in place; false
+ * for a bad escape or a NUL. Other bytes pass: a client id or secret that is
+ * not text is an unknown client (invalid_client), not a malformed request. */
 static bool form_decode(char *s)
 {
-    char *o = s;
-    for (char *p = s; *p; p++) {
-        if (*p == '+') {
-            *o++ = ' ';
-        } else if (*p == '%') {
-            int hi = hex_digit(p[1]), lo = hi < 0 ? -1 : hex_digit(p[2]);
-            if (lo < 0 || (hi == 0 && lo == 0))
-                return false;
-            *o++ = (char)(hi * 16 + lo);
-            p += 2;
-        } else {
-            *o++ = *p;
-        }
-    }
-    *o = '\0';
-    return true;
+    size_t n = strlen(s), len = 0;
+    char *decoded = xmalloc(n + 1);
+    enum param_fault fault = param_decode(s, n, true, decoded, &len);
+    bool ok = fault != PARAM_BAD_ESCAPE && fault != PARAM_NUL && memchr(decoded, '\0', len) == NULL;
+    if (ok)
+        memcpy(s, decoded, len + 1);
+    free(decoded);
+    return ok;
 }
 
 struct token_request {

@@ -102,8 +102,7 @@ void handle_create_convention(struct request_ctx *ctx)
         type == CONVENTION_CADRE
             ? "Ce territoire a déjà une convention-cadre active (ni échue ni résiliée)."
             : "Ce territoire a déjà une convention d'adhésion active (non abandonnée)."};
-    if (convention_mutate_or_reply(ctx, NULL, create_unit, &work, NULL, &work.violations,
-                                   &active)) {
+    if (convention_mutate_or_reply(ctx, NULL, create_unit, &work, &work.violations, &active)) {
         http_set_location(ctx->res, "/api/v1/conventions/", work.created.id);
         convention_send(ctx, 201, &work.created, &scope, NULL);
     }
@@ -264,7 +263,6 @@ struct update_work {
     bool deliberations_only;
     const struct journal_scope *scope;
     struct convention_row after;
-    bool stale;
 };
 
 static enum db_result update_unit(struct db_tx *tx, void *ctx, struct db_error *err)
@@ -276,9 +274,8 @@ static enum db_result update_unit(struct db_tx *tx, void *ctx, struct db_error *
         return r;
     if (w->deliberations_only)
         return convention_update_deliberations(tx, w->id, w->revision, w->doc, w->scope, &w->after,
-                                               &w->stale, err);
-    return convention_update_content(tx, w->id, w->revision, w->doc, w->scope, &w->after, &w->stale,
-                                     err);
+                                               err);
+    return convention_update_content(tx, w->id, w->revision, w->doc, w->scope, &w->after, err);
 }
 
 /* en_signature: the body holds only `signataires`, the same organisations in
@@ -373,7 +370,7 @@ void handle_update_convention(struct request_ctx *ctx)
     static const struct convention_conflict doublon = {
         "/signataires", "signataire-en-double",
         "Une organisation figure deux fois avec le même rôle."};
-    if (convention_mutate_or_reply(ctx, row.id, update_unit, &work, &work.stale, NULL, &doublon))
+    if (convention_mutate_or_reply(ctx, row.id, update_unit, &work, NULL, &doublon))
         convention_send(ctx, 200, &work.after, &scope, NULL);
     convention_row_release(&work.after);
 out:

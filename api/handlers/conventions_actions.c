@@ -84,7 +84,6 @@ struct signature_work {
     long revision;
     const struct journal_scope *scope;
     struct convention_row after;
-    bool stale;
 };
 
 static enum db_result signature_unit(struct db_tx *tx, void *ctx, struct db_error *err)
@@ -96,7 +95,7 @@ static enum db_result signature_unit(struct db_tx *tx, void *ctx, struct db_erro
         return r;
     return convention_record_signature(tx, w->id, w->revision, w->signataire_id, w->date_signature,
                                        w->date_deliberation, w->reference, w->by, w->scope,
-                                       &w->after, &w->stale, err);
+                                       &w->after, err);
 }
 
 void handle_sign_convention(struct request_ctx *ctx)
@@ -189,7 +188,7 @@ void handle_sign_convention(struct request_ctx *ctx)
     work.by = ctx->principal->acteur;
     work.revision = row.revision;
     work.scope = &jscope;
-    if (convention_mutate_or_reply(ctx, row.id, signature_unit, &work, &work.stale, NULL, NULL))
+    if (convention_mutate_or_reply(ctx, row.id, signature_unit, &work, NULL, NULL))
         convention_send(ctx, 200, &work.after, &scope, NULL);
     convention_row_release(&work.after);
 out:
@@ -224,7 +223,6 @@ struct transition_work {
     struct convention_transition_request rq;
     struct rule_report violations, warnings; /* R4–R10 at signee, R9 at validee_comite */
     struct convention_row after;
-    bool stale;
 };
 
 /* The rules are checked in the write (convention_transition_checked): rows
@@ -233,8 +231,7 @@ static enum db_result transition_unit(struct db_tx *tx, void *ctx, struct db_err
 {
     struct transition_work *w = ctx;
     convention_row_release(&w->after);
-    return convention_transition_checked(tx, &w->rq, &w->violations, &w->warnings, &w->after,
-                                         &w->stale, err);
+    return convention_transition_checked(tx, &w->rq, &w->violations, &w->warnings, &w->after, err);
 }
 
 static bool anyone_may(enum convention_type type, enum convention_etat from,
@@ -322,8 +319,7 @@ void handle_transition_convention(struct request_ctx *ctx)
     work.rq.motif = in.motif;
     programme_today(&work.rq.today);
     work.rq.scope = &jscope;
-    if (convention_mutate_or_reply(ctx, row.id, transition_unit, &work, &work.stale,
-                                   &work.violations, NULL))
+    if (convention_mutate_or_reply(ctx, row.id, transition_unit, &work, &work.violations, NULL))
         convention_send(ctx, 200, &work.after, &scope, &work.warnings);
     convention_row_release(&work.after);
 out:
@@ -364,7 +360,6 @@ struct avenant_work {
     const struct journal_scope *scope;
     struct rule_report violations; /* R6, R7, R10 of a cadre as the avenant leaves it */
     struct convention_row after;
-    bool stale;
 };
 
 static void apply_modifications(const json_t *m, struct convention_input *in,
@@ -379,8 +374,7 @@ static enum db_result avenant_unit(struct db_tx *tx, void *ctx, struct db_error 
     struct convention_row row;
     convention_row_release(&w->after);
     rule_report_init(&w->violations);
-    enum db_result r =
-        convention_lock_for_rules(tx, w->id_pvd, w->id, w->revision, &row, &w->stale, err);
+    enum db_result r = convention_lock_for_rules(tx, w->id_pvd, w->id, w->revision, &row, err);
     if (r != DB_OK)
         return r;
     if (row.type == CONVENTION_CADRE) {
@@ -398,7 +392,7 @@ static enum db_result avenant_unit(struct db_tx *tx, void *ctx, struct db_error 
     if (rule_report_any(&w->violations))
         return DB_CONFLICT; /* rolled back: nothing written */
     return convention_avenant(tx, w->id, w->revision, w->doc, w->objet, w->date_signature, w->scope,
-                              &w->after, &w->stale, err);
+                              &w->after, err);
 }
 
 /* The cadre as the avenant would leave it, for R7 and R10. */
@@ -484,8 +478,7 @@ void handle_create_avenant(struct request_ctx *ctx)
     work.date_signature = d;
     work.revision = row.revision;
     work.scope = &jscope;
-    if (convention_mutate_or_reply(ctx, row.id, avenant_unit, &work, &work.stale, &work.violations,
-                                   NULL)) {
+    if (convention_mutate_or_reply(ctx, row.id, avenant_unit, &work, &work.violations, NULL)) {
         char location[120];
         snprintf(location, sizeof location, "/api/v1/conventions/%s/versions/%d", row.id,
                  work.after.numero_version);
@@ -501,6 +494,14 @@ out:
 
 /* ---- GET /api/v1/conventions/:id/versions[/:numero] ---------------------- */
 
+/* A versions cursor's key is a version numero: 1 to 9 digits fit its int (a
+ * cursor is not signed: anything else is refused). */
+static bool version_key_valid(const char *key)
+{
+    size_t digits = strspn(key, "0123456789");
+    return digits > 0 && digits <= 9 && key[digits] == '\0';
+}
+
 void handle_list_convention_versions(struct request_ctx *ctx)
 {
     struct convention_row row;
@@ -515,14 +516,9 @@ void handle_list_convention_versions(struct request_ctx *ctx)
         goto out;
     size_t limit = q.limit;
     uint32_t fp = cursor_fingerprint(row.id);
-    if (!query_cursor_or_reply(ctx, "versions", fp, key, &after))
+    if (!query_keyed_cursor_or_reply(ctx, "versions", fp, version_key_valid, key, &after))
         goto out;
-    char *end = NULL;
-    long after_numero = after ? strtol(after, &end, 10) : 0;
-    if (after && (end == after || *end || after_numero < 0)) {
-        respond_problem(ctx, PROBLEM_CURSEUR_INVALIDE, "Curseur invalide.");
-        goto out;
-    }
+    long after_numero = after ? strtol(after, NULL, 10) : 0;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     char *json = NULL, last[24];

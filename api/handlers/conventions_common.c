@@ -79,23 +79,45 @@ bool convention_write_begin_or_reply(struct request_ctx *ctx, enum action action
     return false;
 }
 
+/* The current ETag of convention id into out (empty when it cannot be read:
+ * the 412 then stands without it). */
+static void current_etag(struct request_ctx *ctx, const char *id, char out[24])
+{
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    struct convention_row row;
+    out[0] = '\0';
+    if (!id || db_pool_acquire(ctx->app->pool, &conn, &err) != DB_OK)
+        return;
+    if (convention_get(conn, id, &row, &err) == DB_OK) {
+        convention_etag(&row, out);
+        convention_row_release(&row);
+    }
+    db_pool_release(ctx->app->pool, conn);
+}
+
 bool convention_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutation_fn unit,
-                                void *work, const bool *stale, const struct rule_report *violations,
+                                void *work, const struct rule_report *violations,
                                 const struct convention_conflict *conflict)
 {
     struct journal_actor actor = auth_journal_actor(ctx);
     struct db_error err = {{0}, {0}};
     enum db_result r =
         db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor, unit, work, &err);
-    if (r == DB_CONFLICT && violations && rule_report_any(violations))
+    if (r == DB_CONFLICT && violations && rule_report_any(violations)) {
         programme_respond_violations(ctx, violations);
-    else if (r == DB_CONFLICT && stale && *stale)
-        convention_respond_stale(ctx, id);
-    else if (r == DB_CONFLICT && conflict)
-        convention_respond_conflict(ctx, conflict->pointer, conflict->code, conflict->detail);
-    else if (r != DB_OK)
-        respond_db_error(ctx, r, &err);
-    return r == DB_OK;
+        return false;
+    }
+    char etag[24] = "";
+    if (r == DB_STALE)
+        current_etag(ctx, id, etag);
+    const struct db_answers answers = {
+        .conflict = conflict ? conflict->detail : NULL,
+        .conflict_pointer = conflict ? conflict->pointer : NULL,
+        .conflict_code = conflict ? conflict->code : NULL,
+        .stale = "La convention a changé pendant votre requête (ETag périmé) : relisez-la.",
+        .stale_etag = etag[0] ? etag : NULL};
+    return respond_db_outcome(ctx, r, &err, &answers);
 }
 
 void convention_etag(const struct convention_row *row, char out[24])
@@ -193,24 +215,6 @@ void convention_send(struct request_ctx *ctx, int status, const struct conventio
         respond_json_raw(ctx->res, status, text, strlen(text));
     }
     free(text);
-}
-
-void convention_respond_stale(struct request_ctx *ctx, const char *id)
-{
-    respond_problem(ctx, PROBLEM_PRECONDITION_ECHOUEE,
-                    "La convention a changé pendant votre requête (ETag périmé) : relisez-la.");
-    struct db_conn *conn = NULL;
-    struct db_error err = {{0}, {0}};
-    struct convention_row row;
-    if (!id || db_pool_acquire(ctx->app->pool, &conn, &err) != DB_OK)
-        return; /* the 412 stands without the current ETag */
-    if (convention_get(conn, id, &row, &err) == DB_OK) {
-        char etag[24];
-        convention_etag(&row, etag);
-        u_map_put(ctx->res->map_header, "ETag", etag);
-        convention_row_release(&row);
-    }
-    db_pool_release(ctx->app->pool, conn);
 }
 
 void convention_respond_conflict(struct request_ctx *ctx, const char *pointer, const char *code,

@@ -50,12 +50,10 @@ struct convention_conflict {
  * COMMITTED, the caller as actor). true: committed, nothing sent (the caller
  * answers). false: answered 422 regle-non-respectee when the unit returned
  * DB_CONFLICT with violations (NULL: none) filled — rules checked in the
- * transaction —, 412 with convention id's current ETag when *stale (NULL:
- * never) was set by the unit, 409
- * `conflict` on another DB_CONFLICT when conflict is non-NULL, else
- * respond_db_error. */
+ * transaction —, else respond_db_outcome: 412 with convention id's current
+ * ETag on DB_STALE, 409 `conflict` (NULL: not expected) on DB_CONFLICT. */
 bool convention_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutation_fn unit,
-                                void *work, const bool *stale, const struct rule_report *violations,
+                                void *work, const struct rule_report *violations,
                                 const struct convention_conflict *conflict);
 
 /* Strong ETag of a convention: its stored representation and its read-time
@@ -93,10 +91,6 @@ void convention_content_check(const json_t *obj, enum convention_type type, enum
  * database failure. */
 bool convention_signataires_check(struct request_ctx *ctx, const json_t *signataires,
                                   const char *prefix, struct rule_report *violations);
-
-/* 412 when a write found convention id changed since the caller's check,
- * with the current ETag (re-read; omitted when that read fails). */
-void convention_respond_stale(struct request_ctx *ctx, const char *id);
 
 /* 409 conflit with one erreurs item (pointer, code, message = detail). */
 void convention_respond_conflict(struct request_ctx *ctx, const char *pointer, const char *code,

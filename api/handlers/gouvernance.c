@@ -93,7 +93,6 @@ struct gouv_work {
     const char *body_json;
     const struct journal_scope *scope;
     struct projet_row before, after;
-    bool stale;
     struct rule_report violations; /* refused in the write: R9 (deletion), check */
 };
 
@@ -122,7 +121,6 @@ static enum db_result gouv_unit(struct db_tx *tx, void *arg, struct db_error *er
     enum db_result r = DB_OK;
     projet_row_release(&w->before);
     projet_row_release(&w->after);
-    w->stale = false;
     rule_report_init(&w->violations);
     r = territoire_lock(tx, w->id_pvd, err); /* lock order: territoire_lock.h */
     if (r != DB_OK)
@@ -133,10 +131,8 @@ static enum db_result gouv_unit(struct db_tx *tx, void *arg, struct db_error *er
         if (r != DB_OK)
             return r;
         http_etag(w->before.json, strlen(w->before.json), etag);
-        if (strcmp(etag, w->etag) != 0) {
-            w->stale = true;
-            return DB_CONFLICT;
-        }
+        if (strcmp(etag, w->etag) != 0)
+            return DB_STALE;
     }
     static const char *const verbs[] = {"creer", "modifier", "supprimer"};
     if (w->op == GOUV_SUPPRIMER) {
@@ -185,23 +181,22 @@ void gouv_mutate_and_reply(struct request_ctx *ctx, enum projet_objet kind, enum
     struct db_error err = {{0}, {0}};
     enum db_result r =
         db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor, gouv_unit, &w, &err);
-    if (r == DB_CONFLICT && rule_report_any(&w.violations)) {
-        programme_respond_violations(ctx, &w.violations);
-    } else if (r == DB_CONFLICT && w.stale) {
-        respond_problem(ctx, PROBLEM_PRECONDITION_ECHOUEE,
-                        "La ressource a changé depuis votre lecture : relisez-la (ETag).");
-        char current[24];
+    char current[24] = ""; /* the row as locked, for a 412 */
+    if (w.before.json)
         http_etag(w.before.json, strlen(w.before.json), current);
-        u_map_put(ctx->res->map_header, "ETag", current); /* the row as locked */
-    } else if (r == DB_CONFLICT) {
-        respond_problem(ctx, PROBLEM_CONFLIT, what_409);
-    } else if (r == DB_NOT_FOUND) {
-        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, "La ressource n'existe plus.");
-    } else if (r != DB_OK) {
-        respond_db_error(ctx, r, &err);
-    } else if (op == GOUV_SUPPRIMER) {
+    const struct db_answers answers = {
+        .not_found = "La ressource n'existe plus.",
+        .conflict = what_409 ? what_409 : problem_title(PROBLEM_CONFLIT),
+        .stale = "La ressource a changé depuis votre lecture : relisez-la (ETag).",
+        .stale_etag = current};
+    bool written = false;
+    if (r == DB_CONFLICT && rule_report_any(&w.violations))
+        programme_respond_violations(ctx, &w.violations);
+    else
+        written = respond_db_outcome(ctx, r, &err, &answers);
+    if (written && op == GOUV_SUPPRIMER) {
         ulfius_set_empty_body_response(ctx->res, 204);
-    } else {
+    } else if (written) {
         if (op == GOUV_CREER && location_prefix)
             http_set_location(ctx->res, location_prefix, w.after.id);
         respond_json_etag(ctx->res, op == GOUV_CREER ? 201 : 200, w.after.json);

@@ -172,13 +172,9 @@ void handle_create_habilitation(struct request_ctx *ctx)
     struct db_error err = {{0}, {0}};
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        grant_unit, &work, &err);
-    if (r == DB_CONFLICT) {
-        respond_problem(
-            ctx, PROBLEM_CONFLIT,
-            "Cette identité a déjà une habilitation non révoquée : révoquez-la d'abord.");
-    } else if (r != DB_OK) {
-        respond_db_error(ctx, r, &err);
-    } else {
+    const struct db_answers answers = {
+        .conflict = "Cette identité a déjà une habilitation non révoquée : révoquez-la d'abord."};
+    if (respond_db_outcome(ctx, r, &err, &answers)) {
         http_set_location(ctx->res, "/api/v1/habilitations/", work.created.id);
         respond_json_etag(ctx->res, 201, work.created.json);
     }
@@ -289,14 +285,10 @@ void handle_revoke_habilitation(struct request_ctx *ctx)
     struct db_error err = {{0}, {0}};
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        revoke_unit, &work, &err);
-    if (r == DB_CONFLICT)
-        respond_problem(ctx, PROBLEM_CONFLIT, "Cette habilitation est déjà révoquée.");
-    else if (r == DB_NOT_FOUND)
-        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE,
-                        "Aucune habilitation visible n'a cet identifiant.");
-    else if (r != DB_OK)
-        respond_db_error(ctx, r, &err);
-    else
+    const struct db_answers answers = {.not_found =
+                                           "Aucune habilitation visible n'a cet identifiant.",
+                                       .conflict = "Cette habilitation est déjà révoquée."};
+    if (respond_db_outcome(ctx, r, &err, &answers))
         respond_json_etag(ctx->res, 200, work.after.json);
     habilitation_row_release(&work.after);
     referentiel_snapshot_release(ctx->app->referentiel, snap);
@@ -361,7 +353,7 @@ void handle_list_habilitations(struct request_ctx *ctx)
     snprintf(canon, sizeof canon, "i=%s|s=%s|r=%s|e=%s", f.issuer ? f.issuer : "",
              f.subject ? f.subject : "", role ? role : "", etat ? etat : "");
     uint32_t fp = cursor_fingerprint(canon);
-    if (!query_cursor_or_reply(ctx, "habilitations", fp, key, &after))
+    if (!query_keyed_cursor_or_reply(ctx, "habilitations", fp, query_is_uuid, key, &after))
         return;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};

@@ -72,6 +72,14 @@ static const struct query_field journal_query_fields[] = {
     QUERY_FIELDS_END,
 };
 
+/* A journal cursor's key is a journal id: 1 to 18 digits always fit its
+ * bigint (a cursor is not signed: anything else is refused here). */
+static bool journal_key_valid(const char *key)
+{
+    size_t digits = strspn(key, "0123456789");
+    return digits > 0 && digits <= 18 && key[digits] == '\0';
+}
+
 void handle_list_journal(struct request_ctx *ctx)
 {
     struct journal_query q;
@@ -110,19 +118,9 @@ void handle_list_journal(struct request_ctx *ctx)
              f.ressource_type ? f.ressource_type : "", f.ressource_id ? f.ressource_id : "",
              f.acteur ? f.acteur : "", f.du ? f.du : "", f.au ? f.au : "");
     uint32_t fp = cursor_fingerprint(canon);
-    const char *before = NULL, *text = query_get(ctx->req, "curseur");
-    if (text) {
-        if (!cursor_decode(text, "journal", fp, key) || strspn(key, "0123456789") != strlen(key)) {
-            FIELD_ERRORS(cerrs);
-            field_errors_add(&cerrs, "/curseur", "curseur", "curseur-invalide",
-                             "Curseur inconnu, altéré ou émis pour d'autres filtres.");
-            respond_problem_fields(ctx, PROBLEM_CURSEUR_INVALIDE,
-                                   "Le curseur de pagination n'est pas valide pour cette liste.",
-                                   &cerrs);
-            return;
-        }
-        before = key;
-    }
+    const char *before = NULL;
+    if (!query_keyed_cursor_or_reply(ctx, "journal", fp, journal_key_valid, key, &before))
+        return;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     char *json = NULL, last[24];
@@ -133,10 +131,8 @@ void handle_list_journal(struct request_ctx *ctx)
         r = journal_list(conn, &v, &f, before, limit, &json, last, &more, &total, &err);
         db_pool_release(ctx->app->pool, conn);
     }
-    if (r != DB_OK) {
-        respond_unavailable(ctx, "Base de données indisponible.");
+    if (!respond_db_outcome(ctx, r, &err, NULL))
         return;
-    }
     respond_page(ctx, journal_query_fields, json, "journal", fp, last, more, total);
     free(json);
 }

@@ -245,13 +245,10 @@ void handle_create_organisation(struct request_ctx *ctx)
     struct db_error err = {{0}, {0}};
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        create_unit, &work, &err);
-    if (r == DB_CONFLICT) {
-        respond_problem(ctx, PROBLEM_CONFLIT,
-                        "Une organisation porte déjà ce SIREN : retrouvez-la par "
-                        "GET /api/v1/organisations?siren=….");
-    } else if (r != DB_OK) {
-        respond_db_error(ctx, r, &err);
-    } else {
+    const struct db_answers answers = {
+        .conflict = "Une organisation porte déjà ce SIREN : retrouvez-la par "
+                    "GET /api/v1/organisations?siren=…."};
+    if (respond_db_outcome(ctx, r, &err, &answers)) {
         http_set_location(ctx->res, "/api/v1/organisations/", work.created.id);
         respond_json_etag(ctx->res, 201, work.created.json);
     }
@@ -298,6 +295,7 @@ struct rename_work {
     enum rename_outcome outcome;
     bool acts_nowhere; /* the organisation's perimeter is empty */
     struct organisation_row after;
+    char current_etag[24]; /* DB_STALE: the ETag of the row as locked */
 };
 
 /* Locks the organisation, reads its perimeter and decides organisation.ecrire
@@ -330,6 +328,8 @@ static enum db_result rename_unit(struct db_tx *tx, void *ctx, struct db_error *
         r = DB_NOT_FOUND;
     } else {
         r = organisation_rename(tx, &before, w->revision, w->nom, &scope, &w->after, err);
+        if (r == DB_STALE)
+            http_etag(before.json, strlen(before.json), w->current_etag);
     }
     organisation_scope_release(&scope);
     organisation_row_release(&before);
@@ -363,6 +363,10 @@ void handle_patch_organisation(struct request_ctx *ctx)
     struct db_error err = {{0}, {0}};
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        rename_unit, &work, &err);
+    const struct db_answers answers = {
+        .not_found = "Aucune organisation n'a cet identifiant.",
+        .stale = "L'organisation a été modifiée entre-temps : relisez-la.",
+        .stale_etag = work.current_etag[0] ? work.current_etag : NULL};
     if (work.outcome == RENAME_FORBIDDEN) {
         respond_problem(ctx, PROBLEM_INTERDIT,
                         work.acts_nowhere
@@ -379,15 +383,7 @@ void handle_patch_organisation(struct request_ctx *ctx)
                         "Le nom d'une commune ou d'un EPCI est celui du référentiel : il ne se "
                         "modifie pas.");
         programme_respond_violations(ctx, &violations);
-    } else if (r == DB_CONFLICT) {
-        respond_problem(ctx, PROBLEM_PRECONDITION_ECHOUEE,
-                        "L'organisation a été modifiée entre-temps : relisez-la.");
-    } else if (r == DB_NOT_FOUND) {
-        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE,
-                        "Aucune organisation n'a cet identifiant.");
-    } else if (r != DB_OK) {
-        respond_db_error(ctx, r, &err);
-    } else {
+    } else if (respond_db_outcome(ctx, r, &err, &answers)) {
         respond_json_etag(ctx->res, 200, work.after.json);
     }
     organisation_row_release(&work.after);

@@ -273,7 +273,8 @@ static bool content_or_reply(struct request_ctx *ctx, struct content *c,
 struct write_work {
     const struct territoire_write *w;
     const struct journal_scope *scope;
-    int revision; /* -2: insert */
+    bool insert;
+    int revision; /* of the row replaced (not insert) */
     struct territoire_row row;
 };
 
@@ -281,15 +282,23 @@ static enum db_result write_unit(struct db_tx *tx, void *ctx, struct db_error *e
 {
     struct write_work *w = ctx;
     territoire_row_release(&w->row);
-    if (w->revision == -2)
+    if (w->insert)
         return territoire_insert(tx, w->w, w->scope, &w->row, err);
-    return territoire_replace(tx, w->w, w->revision, w->scope, &w->row, err);
+    enum db_result r = territoire_replace(tx, w->w, w->revision, w->scope, &w->row, err);
+    if (r == DB_STALE) { /* the row as it is now, for the 412's ETag (rolled back anyway) */
+        struct db_error ignored;
+        if (territoire_get(tx->conn, w->w->id_pvd, &w->row, &ignored) != DB_OK)
+            territoire_row_release(&w->row);
+    }
+    return r;
 }
 
-/* Writes c (insert when revision is -2) and answers 201/200, 409, 412. */
+/* Writes c (inserted, or replacing the row at revision) and answers
+ * 201/200, 404, 409, 412. */
 static void write_and_reply(struct request_ctx *ctx, const struct content *c,
                             const struct territoire_resolved *resolved,
-                            struct territoire_views *views, int millesime, int revision)
+                            struct territoire_views *views, int millesime, bool insert,
+                            int revision)
 {
     struct territoire_write w = {c->id_pvd,
                                  c->nom,
@@ -308,28 +317,28 @@ static void write_and_reply(struct request_ctx *ctx, const struct content *c,
     memset(&work, 0, sizeof work);
     work.w = &w;
     work.scope = &scope;
+    work.insert = insert;
     work.revision = revision;
     struct journal_actor actor = auth_journal_actor(ctx);
     struct db_error err = {{0}, {0}};
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        write_unit, &work, &err);
-    if (r == DB_CONFLICT && revision == -2)
-        respond_problem(ctx, PROBLEM_CONFLIT,
-                        "Un territoire porte déjà cet identifiant, ou l'une de ses communes "
-                        "appartient déjà à un territoire.");
-    else if (r == DB_CONFLICT)
-        respond_problem(ctx, PROBLEM_PRECONDITION_ECHOUEE,
-                        "Le territoire a été modifié entre-temps : relisez-le.");
-    else if (r == DB_NOT_FOUND)
-        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE,
-                        "Aucun territoire n'a cet identifiant.");
-    else if (r != DB_OK)
-        respond_db_error(ctx, r, &err);
-    else {
-        if (revision == -2) {
+    char current[24] = "";
+    if (r == DB_STALE && work.row.json) {
+        char *json = territoire_render(work.row.json);
+        http_etag(json, strlen(json), current);
+        free(json);
+    }
+    const struct db_answers answers = {
+        .not_found = "Aucun territoire n'a cet identifiant.",
+        .conflict = "Un territoire porte déjà cet identifiant, ou l'une de ses communes "
+                    "appartient déjà à un territoire.",
+        .stale = "Le territoire a été modifié entre-temps : relisez-le.",
+        .stale_etag = current[0] ? current : NULL};
+    if (respond_db_outcome(ctx, r, &err, &answers)) {
+        if (insert)
             http_set_location(ctx->res, "/api/v1/territoires/", c->id_pvd);
-        }
-        send_territoire(ctx->res, revision == -2 ? 201 : 200, work.row.json);
+        send_territoire(ctx->res, insert ? 201 : 200, work.row.json);
     }
     territoire_row_release(&work.row);
 }
@@ -374,7 +383,7 @@ void handle_create_territoire(struct request_ctx *ctx)
         goto out;
     db_pool_release(ctx->app->pool, conn);
     conn = NULL;
-    write_and_reply(ctx, c, &resolved, &views, snap->ref.millesime, -2);
+    write_and_reply(ctx, c, &resolved, &views, snap->ref.millesime, true, 0);
 out:
     if (conn)
         db_pool_release(ctx->app->pool, conn);
@@ -529,7 +538,7 @@ void handle_patch_territoire(struct request_ctx *ctx)
         goto out;
     db_pool_release(ctx->app->pool, conn);
     conn = NULL;
-    write_and_reply(ctx, c, &resolved, &views, snap->ref.millesime, row.revision);
+    write_and_reply(ctx, c, &resolved, &views, snap->ref.millesime, false, row.revision);
 out:
     if (conn)
         db_pool_release(ctx->app->pool, conn);

@@ -500,6 +500,8 @@ static enum db_result write_unit(struct db_tx *tx, void *ctx, struct db_error *e
                                ? territoire_insert(tx, &tw, &scope, &row, err)
                                : territoire_replace(tx, &tw, g->revision, &scope, &row, err);
         territoire_row_release(&row);
+        if (r == DB_STALE)
+            return DB_CONFLICT; /* changed since the import read it: relaunch the import */
         if (r != DB_OK)
             return r;
         im->written++;
@@ -695,15 +697,10 @@ void handle_import_territoires(struct request_ctx *ctx)
         struct journal_actor actor = auth_journal_actor(ctx);
         r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor, write_unit, &im,
                             &err);
-        if (r == DB_CONFLICT) {
-            respond_problem(ctx, PROBLEM_CONFLIT,
-                            "Des territoires ont changé pendant l'import : relancez-le.");
+        const struct db_answers answers = {
+            .conflict = "Des territoires ont changé pendant l'import : relancez-le."};
+        if (!respond_db_outcome(ctx, r, &err, &answers))
             goto out;
-        }
-        if (r != DB_OK) {
-            respond_db_error(ctx, r, &err);
-            goto out;
-        }
         applique = true;
     }
     struct text t = {NULL, 0, 0};

@@ -6,12 +6,9 @@
  * territoire in the Jura (39) or the Cantal (15), ids pvd-*-9xx. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
-#include <libpq-fe.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../support/fixtures.h"
 #include "../support/http_client.h"
@@ -375,28 +372,6 @@ Test(axes, idempotency_key_replays_the_creation)
 
 /* ---- A write that finds its object changed under the lock --------------- */
 
-struct held_patch {
-    const struct fx_caller *who;
-    const char *path, *if_match;
-    struct http_response r;
-};
-
-static void *held_patch_run(void *arg)
-{
-    struct held_patch *p = arg;
-    fx_call(p->who, "PATCH", p->path, "{\"intitule\":\"Centre-bourg\"}", p->if_match, &p->r);
-    return NULL;
-}
-
-static void pg_ok(PGconn *c, const char *sql, const char *param)
-{
-    const char *params[1] = {param};
-    PGresult *res = PQexecParams(c, sql, param ? 1 : 0, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(res);
-    cr_assert(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
-    PQclear(res);
-}
-
 /* The PATCH read the axe (its If-Match matched) before another session,
  * holding the axe's row, changed it: the write finds the change under its
  * lock and answers 412 with the current ETag (the spec's 412 carries it),
@@ -417,47 +392,18 @@ Test(axes, a_change_found_under_the_lock_is_412_with_the_current_etag)
     snprintf(one, sizeof one, "/api/v1/axes-strategiques/%s", id);
     http_response_release(&r);
 
-    const char *url = getenv("PVD_TEST_DATABASE_URL");
-    cr_assert(url && *url, "PVD_TEST_DATABASE_URL must be set");
-    PGconn *holder = PQconnectdb(url), *watch = PQconnectdb(url);
-    cr_assert_eq(PQstatus(holder), CONNECTION_OK, "%s", PQerrorMessage(holder));
-    cr_assert_eq(PQstatus(watch), CONNECTION_OK, "%s", PQerrorMessage(watch));
-    pg_ok(holder, "BEGIN", NULL);
-    pg_ok(holder,
-          "UPDATE axes_strategiques SET intitule = 'Changé ailleurs', revision = revision + 1 "
-          "WHERE id = $1::uuid",
-          id);
-    struct held_patch patch = {.who = &admin, .path = one, .if_match = if_match};
-    pthread_t thread;
-    cr_assert_eq(pthread_create(&thread, NULL, held_patch_run, &patch), 0);
-    char pid[16];
-    snprintf(pid, sizeof pid, "%d", PQbackendPID(holder));
-    const char *params[1] = {pid};
-    int waiting = 0;
-    for (int i = 0; i < 1000 && !waiting; i++) {
-        PGresult *res = PQexecParams(watch,
-                                     "SELECT count(*) FROM pg_stat_activity "
-                                     "WHERE $1::int = ANY (pg_blocking_pids(pid))",
-                                     1, NULL, params, NULL, NULL, 0);
-        waiting = atoi(PQgetvalue(res, 0, 0));
-        PQclear(res);
-        if (!waiting)
-            usleep(10000);
-    }
-    cr_assert(waiting, "the PATCH waits on the axe's row");
-    pg_ok(holder, "COMMIT", NULL);
-    pthread_join(thread, NULL);
-    PQfinish(holder);
-    PQfinish(watch);
-
-    http_expect_problem(&patch.r, 412, "precondition-echouee");
-    const char *stale_etag = http_header(&patch.r, "ETag");
-    cr_assert_not_null(stale_etag, "a 412 carries the current ETag");
+    struct http_response patch;
+    fx_call_while_held(&admin, "PATCH", one, "{\"intitule\":\"Centre-bourg\"}", if_match,
+                       "UPDATE axes_strategiques SET intitule = 'Changé ailleurs', "
+                       "revision = revision + 1 WHERE id = $1::uuid",
+                       id, &patch);
+    char current[64];
+    fx_expect_stale(&patch, "relisez-la (ETag)", current);
     fx_call(&admin, "GET", one, NULL, NULL, &r);
     http_expect_json_ok(&r);
-    cr_assert_str_eq(stale_etag, http_header(&r, "ETag"));
+    cr_assert_str_eq(current, http_header(&r, "ETag"));
     cr_assert_str_eq(json_string_value(json_object_get(r.json, "intitule")), "Changé ailleurs",
                      "nothing written by the PATCH");
     http_response_release(&r);
-    http_response_release(&patch.r);
+    http_response_release(&patch);
 }

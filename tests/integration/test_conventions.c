@@ -1208,12 +1208,22 @@ Test(conventions, drafts_change_by_patch_and_signed_conventions_by_avenant)
     char next_path[600];
     snprintf(next_path, sizeof next_path, "/api/v1/conventions/%s/versions?limite=1&curseur=%s",
              a.id, next);
+    /* A cursor is not signed. "v1|versions|<fingerprint>|" is 21 bytes, so the
+     * first 28 characters of a real one encode it; followed by
+     * base64url("9999999999"), a numero beyond int: 400, never handed to
+     * PostgreSQL (22003, a 500). */
+    char forged_path[600];
+    snprintf(forged_path, sizeof forged_path,
+             "/api/v1/conventions/%s/versions?limite=1&curseur=%.28sOTk5OTk5OTk5OQ", a.id, next);
     http_response_release(&r);
     send(&t.agent, "GET", next_path, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     json_t *v2 = json_array_get(json_object_get(r.json, "elements"), 0);
     cr_assert_eq(json_integer_value(json_object_get(v2, "numero")), 2);
     cr_assert_str_eq(str(v2, "objet"), "Précision des besoins");
+    http_response_release(&r);
+    send(&t.agent, "GET", forged_path, NULL, NULL, &r);
+    http_expect_problem(&r, 400, "curseur-invalide");
     http_response_release(&r);
 
     /* Version 1 is unchanged. */

@@ -546,6 +546,13 @@ Test(db, sqlstate_mapping)
     cr_assert_str_eq(err.sqlstate, "42601");
     cr_assert_eq(run(conn, "select 1/0", NULL, &err), DB_FAILED);
     cr_assert_str_eq(err.sqlstate, "22012");
+    /* Data exceptions (22xxx) are failures, never an outage: text that is not
+     * UTF-8 (22021), a number out of range (22003). */
+    cr_assert_eq(run(conn, "select $1::text", "\xc0\xaf", &err), DB_FAILED);
+    cr_assert_str_eq(err.sqlstate, "22021");
+    cr_assert_not(conn->broken);
+    cr_assert_eq(run(conn, "select $1::bigint", "99999999999999999999999", &err), DB_FAILED);
+    cr_assert_str_eq(err.sqlstate, "22003");
     cr_assert_eq(
         run(conn, "do $$ begin raise exception 'x' using errcode = '53300'; end $$", NULL, &err),
         DB_UNAVAILABLE);

@@ -357,6 +357,31 @@ Test(journal, bad_parameters_are_400)
     caller_release(&admin);
 }
 
+/* A cursor is not signed: one made by hand, well formed for its list and
+ * filters (none), whose key SQL cannot take is refused as a cursor — never
+ * handed to PostgreSQL (22003, 22P02): not a 500, nor a 503 that monitoring
+ * reads as an outage. */
+Test(journal, hand_made_cursor_keys_sql_cannot_take_are_400_not_5xx)
+{
+    static const char *const paths[] = {
+        /* base64url("v1|journal|2cc02ab9|99999999999999999999999"): beyond bigint
+         * (fingerprint of "t=|i=|a=|du=|au=") */
+        "/api/v1/journal?curseur=djF8am91cm5hbHwyY2MwMmFiOXw5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OQ",
+        /* base64url("v1|habilitations|18e7d4d8|pas-un-uuid") (fingerprint of
+         * "i=|s=|r=|e=") */
+        "/api/v1/habilitations?curseur=djF8aGFiaWxpdGF0aW9uc3wxOGU3ZDRkOHxwYXMtdW4tdXVpZA",
+    };
+    struct caller admin;
+    caller_init(&admin, ADMIN);
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        struct http_response r;
+        call(&admin, "GET", paths[i], NULL, NULL, &r);
+        http_expect_problem(&r, 400, "curseur-invalide");
+        http_response_release(&r);
+    }
+    caller_release(&admin);
+}
+
 /* Idempotency-Key (api.md): the same POST replayed returns the first response
  * and creates nothing; the same key with another body is 422. */
 Test(habilitations, idempotency_key_replays_the_first_response)

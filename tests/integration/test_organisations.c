@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../support/fixtures.h"
 #include "../support/http_client.h"
 #include "../support/tokens.h"
 
@@ -334,5 +335,35 @@ Test(organisations, created_where_it_acts_and_acting_nowhere_is_the_anct_s)
     http_response_release(&r);
     call("PATCH", path, "{\"nom\":\"Caisse des dépôts\"}", im, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    http_response_release(&r);
+}
+
+/* The PATCH read the organisation (its If-Match matched) before another
+ * session, holding the row, renamed it: the rename finds the revision moved
+ * under its lock (DB_STALE) and answers 412, writing nothing. */
+Test(organisations, a_change_found_under_the_lock_is_412)
+{
+    struct fx_caller admin;
+    struct http_response r;
+    fx_admin(&admin);
+    fx_call(&admin, "POST", "/api/v1/organisations",
+            "{\"nature\":\"etat\",\"nom\":\"Préfecture de la Vienne\"}", NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    char id[37], path[120], im[100];
+    snprintf(id, sizeof id, "%s", field(&r, "id"));
+    snprintf(path, sizeof path, "/api/v1/organisations/%s", id);
+    snprintf(im, sizeof im, "If-Match: %s", http_header(&r, "ETag"));
+    http_response_release(&r);
+    fx_call_while_held(&admin, "PATCH", path, "{\"nom\":\"Préfecture (Poitiers)\"}", im,
+                       "UPDATE organisations SET nom = 'Changée ailleurs', revision = revision + 1 "
+                       "WHERE id = $1::uuid",
+                       id, &r);
+    char current[64];
+    fx_expect_stale(&r, "L'organisation a été modifiée entre-temps", current);
+    http_response_release(&r);
+    fx_call(&admin, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_str_eq(current, http_header(&r, "ETag"));
+    cr_assert_str_eq(field(&r, "nom"), "Changée ailleurs", "nothing written by the PATCH");
     http_response_release(&r);
 }

@@ -686,3 +686,32 @@ Test(territoires_pvd, import_report_escapes_what_the_file_holds)
     cr_assert(motif && strstr(motif, "7\"8\\0\t03\x01"), HTTP_BODY, r.body);
     http_response_release(&r);
 }
+
+/* The PATCH read the territoire (its If-Match matched) before another
+ * session, holding the row, changed it: the write finds the revision moved
+ * under its lock (DB_STALE) and answers 412, writing nothing. */
+Test(territoires_pvd, a_change_found_under_the_lock_is_412)
+{
+    struct fx_caller a;
+    struct http_response r;
+    fx_admin(&a);
+    fx_call(&a, "POST", "/api/v1/territoires",
+            "{\"id_pvd\":\"pvd-75-86-951\",\"communes\":[\"86001\"]}", NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    char im[100];
+    snprintf(im, sizeof im, "If-Match: %s", http_header(&r, "ETag"));
+    http_response_release(&r);
+    fx_call_while_held(&a, "PATCH", "/api/v1/territoires/pvd-75-86-951", "{\"nom\":\"Mien\"}", im,
+                       "UPDATE territoires SET nom = 'Changé ailleurs', revision = revision + 1 "
+                       "WHERE id_pvd = $1",
+                       "pvd-75-86-951", &r);
+    char current[64];
+    fx_expect_stale(&r, "Le territoire a été modifié entre-temps", current);
+    http_response_release(&r);
+    fx_call(&a, "GET", "/api/v1/territoires/pvd-75-86-951", NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_str_eq(current, http_header(&r, "ETag"));
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "nom")), "Changé ailleurs",
+                     "nothing written by the PATCH");
+    http_response_release(&r);
+}

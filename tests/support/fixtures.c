@@ -4,9 +4,12 @@
 #include "fixtures.h"
 
 #include <criterion/criterion.h>
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tokens.h"
 
@@ -176,4 +179,72 @@ size_t fx_journal_count(const char *type, const char *id, const char *action)
     }
     http_response_release(&r);
     return n;
+}
+
+struct held_call {
+    const struct fx_caller *c;
+    const char *method, *path, *body, *extra_header;
+    struct http_response *r;
+};
+
+static void *held_call_run(void *arg)
+{
+    struct held_call *h = arg;
+    fx_call(h->c, h->method, h->path, h->body, h->extra_header, h->r);
+    return NULL;
+}
+
+static void pg_ok(PGconn *db, const char *sql, const char *param)
+{
+    const char *params[1] = {param};
+    PGresult *res = PQexecParams(db, sql, param ? 1 : 0, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    cr_assert(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(db));
+    PQclear(res);
+}
+
+void fx_call_while_held(const struct fx_caller *c, const char *method, const char *path,
+                        const char *body, const char *extra_header, const char *hold_sql,
+                        const char *param, struct http_response *r)
+{
+    const char *url = getenv("PVD_TEST_DATABASE_URL");
+    cr_assert(url && *url, "PVD_TEST_DATABASE_URL must be set");
+    PGconn *holder = PQconnectdb(url), *watch = PQconnectdb(url);
+    cr_assert_eq(PQstatus(holder), CONNECTION_OK, "%s", PQerrorMessage(holder));
+    cr_assert_eq(PQstatus(watch), CONNECTION_OK, "%s", PQerrorMessage(watch));
+    pg_ok(holder, "BEGIN", NULL);
+    pg_ok(holder, hold_sql, param);
+    struct held_call h = {c, method, path, body, extra_header, r};
+    pthread_t thread;
+    cr_assert_eq(pthread_create(&thread, NULL, held_call_run, &h), 0);
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", PQbackendPID(holder));
+    const char *params[1] = {pid};
+    int waiting = 0;
+    for (int i = 0; i < 1000 && !waiting; i++) {
+        PGresult *res = PQexecParams(watch,
+                                     "SELECT count(*) FROM pg_stat_activity "
+                                     "WHERE $1::int = ANY (pg_blocking_pids(pid))",
+                                     1, NULL, params, NULL, NULL, 0);
+        waiting = atoi(PQgetvalue(res, 0, 0));
+        PQclear(res);
+        if (!waiting)
+            usleep(10000);
+    }
+    cr_assert(waiting, "%s %s waits on the held row", method, path);
+    pg_ok(holder, "COMMIT", NULL);
+    pthread_join(thread, NULL);
+    PQfinish(holder);
+    PQfinish(watch);
+}
+
+void fx_expect_stale(const struct http_response *r, const char *detail, char current[64])
+{
+    http_expect_problem(r, 412, "precondition-echouee");
+    const char *text = json_string_value(json_object_get(r->json, "detail"));
+    cr_assert(text && strstr(text, detail), "the write's own check (\"%s\"): " HTTP_BODY, detail,
+              r->body);
+    const char *etag = http_header(r, "ETag");
+    cr_assert_not_null(etag, "a 412 carries the current ETag: " HTTP_BODY, r->body);
+    snprintf(current, 64, "%s", etag);
 }

@@ -29,6 +29,19 @@ void fx_caller_with(struct fx_caller *c, const char *role, const char *perimetre
 void fx_call(const struct fx_caller *c, const char *method, const char *path, const char *body,
              const char *extra_header, struct http_response *r);
 
+/* A write that finds its row changed under its lock: another session runs
+ * hold_sql ($1 = param) in an open transaction; c's request (as fx_call)
+ * is sent from a thread; once it waits on that session's lock, the session
+ * commits, and the answer is put in *r. */
+void fx_call_while_held(const struct fx_caller *c, const char *method, const char *path,
+                        const char *body, const char *extra_header, const char *hold_sql,
+                        const char *param, struct http_response *r);
+
+/* Asserts r is the 412 of a write that found its row changed under its
+ * lock: detail contains `detail`, and the ETag header (copied into current)
+ * is there. */
+void fx_expect_stale(const struct http_response *r, const char *detail, char current[64]);
+
 /* POST /api/v1/territoires as the administrator: 201 expected. */
 void fx_territoire(const char *id_pvd, const char *code_insee, const char *siren_epci);
 
