@@ -351,6 +351,20 @@ static bool joined_equals(const char *joined, const char *const *items, size_t n
     return *p == '\0';
 }
 
+/* Assembles group g into w and checks it (domain territoire_check): the
+ * violations and warnings are initialised here. Deterministic, so the write
+ * resolves again what the judgement accepted rather than keeping it per
+ * group. */
+static void resolve_group(const struct import *im, const struct group *g, struct group_work *w,
+                          struct rule_report *violations, struct rule_report *warnings)
+{
+    assemble(im, g, w);
+    rule_report_init(violations);
+    rule_report_init(warnings);
+    struct territoire_input in = {g->id_pvd, w->communes, g->row_count, w->epcis, w->epci_count};
+    territoire_check(im->ref, &in, &w->resolved, violations, warnings);
+}
+
 /* Checks one territoire of the file and sets its lines' verdicts. */
 static void judge_group(struct import *im, struct group *g, const struct authz_principal *who)
 {
@@ -372,12 +386,8 @@ static void judge_group(struct import *im, struct group *g, const struct authz_p
         return;
     }
     struct group_work w;
-    assemble(im, g, &w);
     struct rule_report violations, warnings;
-    rule_report_init(&violations);
-    rule_report_init(&warnings);
-    struct territoire_input in = {g->id_pvd, w.communes, g->row_count, w.epcis, w.epci_count};
-    territoire_check(im->ref, &in, &w.resolved, &violations, &warnings);
+    resolve_group(im, g, &w, &violations, &warnings);
     /* Warnings on the line of their commune: R2, and the EPCI taken from the
      * referential instead of the file's. */
     for (size_t i = 0; i < warnings.count; i++) {
@@ -475,12 +485,8 @@ static enum db_result write_unit(struct db_tx *tx, void *ctx, struct db_error *e
         /* The same content judge_group accepted (assemble and territoire_check
          * are deterministic), resolved again rather than kept per group. */
         struct group_work w;
-        assemble(im, g, &w);
         struct rule_report violations, warnings;
-        rule_report_init(&violations);
-        rule_report_init(&warnings);
-        struct territoire_input in = {g->id_pvd, w.communes, g->row_count, w.epcis, w.epci_count};
-        territoire_check(im->ref, &in, &w.resolved, &violations, &warnings);
+        resolve_group(im, g, &w, &violations, &warnings);
         territoire_target(&w.resolved, g->id_pvd, w.epcis, w.epci_count, &w.views);
         const struct territoire_content *e = g->existing;
         struct territoire_write tw = {g->id_pvd,
