@@ -190,9 +190,9 @@ size_t fiche_couts_check(const struct fiche_couts *c, struct rule_report *violat
         char ht[40], ttc[40];
         fiche_euros_format(c->cout_total_ht, ht, sizeof ht);
         fiche_euros_format(c->cout_total_ttc, ttc, sizeof ttc);
-        n += rule_report_add(violations, "", "cout-ttc-inferieur-ht", FICHE_PTR_COUT_TTC,
-                             "Le coût total TTC (%s) est inférieur au coût total HT (%s).", ttc,
-                             ht);
+        n +=
+            rule_report_add(violations, "", "cout-ttc-inferieur-ht", FICHE_PTR_COUT_TTC,
+                            "Le coût total TTC (%s) est inférieur au coût total HT (%s).", ttc, ht);
     }
     return n;
 }
@@ -411,8 +411,7 @@ size_t fiche_transition_check(const struct fiche_transition_input *in,
         n += fiche_r24_check(&in->couts, &in->plan, violations);
         n += fiche_r25_check(&in->dates, true, violations);
         if (!in->r27_echeancier_equilibre)
-            n += rule_report_add(violations, "R27", "echeancier-desequilibre",
-                                 FICHE_PTR_ECHEANCIER,
+            n += rule_report_add(violations, "R27", "echeancier-desequilibre", FICHE_PTR_ECHEANCIER,
                                  "La somme de l'échéancier annuel n'est pas égale au coût total "
                                  "HT de la fiche.");
         break;
