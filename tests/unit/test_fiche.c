@@ -58,7 +58,7 @@ Test(fiche, names_round_trip)
     cr_assert_not(fiche_etat_parse("en_cours", NULL));
     cr_assert_eq(out, FICHE_BROUILLON, "untouched on failure");
     cr_assert_null(fiche_etat_name(FICHE_ETAT__COUNT));
-    cr_assert_null(fiche_etat_name((enum fiche_etat)-1));
+    cr_assert_null(fiche_etat_name((enum fiche_etat) - 1));
     cr_assert_str_eq(fiche_maturite_name(FICHE_MATURITE_PRETE), "prete");
     cr_assert_str_eq(fiche_maturite_name(FICHE_MATURITE_EN_MATURATION), "en_maturation");
     cr_assert_null(fiche_maturite_name(FICHE_MATURITE__COUNT));
@@ -86,10 +86,10 @@ static const struct {
     enum fiche_etat from, to;
     unsigned roles;
 } EXPECTED[] = {
-    {FICHE_BROUILLON, FICHE_EN_MATURATION, E},      {FICHE_EN_MATURATION, FICHE_PROGRAMMEE, A | E},
-    {FICHE_PROGRAMMEE, FICHE_EN_COURS, A | E},      {FICHE_EN_COURS, FICHE_REALISEE, A | E},
-    {FICHE_EN_COURS, FICHE_SUSPENDUE, A | E},       {FICHE_SUSPENDUE, FICHE_EN_COURS, A | E},
-    {FICHE_BROUILLON, FICHE_ABANDONNEE, E},         {FICHE_EN_MATURATION, FICHE_ABANDONNEE, E},
+    {FICHE_BROUILLON, FICHE_EN_MATURATION, E}, {FICHE_EN_MATURATION, FICHE_PROGRAMMEE, A | E},
+    {FICHE_PROGRAMMEE, FICHE_EN_COURS, A | E}, {FICHE_EN_COURS, FICHE_REALISEE, A | E},
+    {FICHE_EN_COURS, FICHE_SUSPENDUE, A | E},  {FICHE_SUSPENDUE, FICHE_EN_COURS, A | E},
+    {FICHE_BROUILLON, FICHE_ABANDONNEE, E},    {FICHE_EN_MATURATION, FICHE_ABANDONNEE, E},
     {FICHE_PROGRAMMEE, FICHE_ABANDONNEE, E},
 };
 
@@ -125,7 +125,7 @@ Test(fiche, transition_table_every_state_and_role)
     cr_assert_not(fiche_transition_exists(FICHE_ETAT__COUNT, FICHE_BROUILLON));
     cr_assert_not(
         fiche_transition_allowed(FICHE_BROUILLON, FICHE_EN_MATURATION, (enum role)ROLE__COUNT));
-    cr_assert_not(fiche_transition_allowed(FICHE_BROUILLON, FICHE_EN_MATURATION, (enum role)-1));
+    cr_assert_not(fiche_transition_allowed(FICHE_BROUILLON, FICHE_EN_MATURATION, (enum role) - 1));
 }
 
 Test(fiche, terminal_states_have_no_exit)
@@ -140,9 +140,9 @@ Test(fiche, transitions_possibles_for_the_caller)
 {
     enum fiche_etat out[FICHE_ETAT__COUNT];
 
-    cr_assert_eq(fiche_transitions_possibles(FICHE_BROUILLON, ROLE_COLLECTIVITE_ELU, out,
-                                             FICHE_ETAT__COUNT),
-                 2);
+    cr_assert_eq(
+        fiche_transitions_possibles(FICHE_BROUILLON, ROLE_COLLECTIVITE_ELU, out, FICHE_ETAT__COUNT),
+        2);
     cr_assert_eq(out[0], FICHE_EN_MATURATION);
     cr_assert_eq(out[1], FICHE_ABANDONNEE);
     cr_assert_eq(fiche_transitions_possibles(FICHE_BROUILLON, ROLE_COLLECTIVITE_AGENT, out,
@@ -163,11 +163,11 @@ Test(fiche, transitions_possibles_for_the_caller)
     cr_assert_eq(one[0], FICHE_EN_COURS);
     cr_assert_eq(one[1], FICHE_ETAT__COUNT, "nothing written past cap");
     for (int f = 0; f < FICHE_ETAT__COUNT; f++) {
-        cr_assert_eq(fiche_transitions_possibles((enum fiche_etat)f, ROLE_PREFECTURE_INSTRUCTEUR,
-                                                 NULL, 0),
-                     0);
         cr_assert_eq(
-            fiche_transitions_possibles((enum fiche_etat)f, ROLE_ANCT_NATIONAL, NULL, 0), 0);
+            fiche_transitions_possibles((enum fiche_etat)f, ROLE_PREFECTURE_INSTRUCTEUR, NULL, 0),
+            0);
+        cr_assert_eq(fiche_transitions_possibles((enum fiche_etat)f, ROLE_ANCT_NATIONAL, NULL, 0),
+                     0);
         cr_assert_eq(fiche_transitions_possibles((enum fiche_etat)f, ROLE_FINANCEUR, NULL, 0), 0);
     }
 }
@@ -182,8 +182,7 @@ static const struct fiche_seance_examen SEANCES[] = {{{2024, 3, 14}}};
  * before today, a balanced HT plan of 2 lines (120 000,00 €), coherent dates,
  * the échéancier balanced, both conventions signed, commencement today,
  * achèvement recorded, a motif and an abandon décision. */
-static struct fiche_transition_input valid(enum fiche_etat from, enum fiche_etat to,
-                                           enum role role)
+static struct fiche_transition_input valid(enum fiche_etat from, enum fiche_etat to, enum role role)
 {
     return (struct fiche_transition_input){
         .from = from,
@@ -192,7 +191,9 @@ static struct fiche_transition_input valid(enum fiche_etat from, enum fiche_etat
         .date_transition = TODAY,
         .seances = SEANCES,
         .seance_count = 1,
-        .couts = {.cout_total_ht = 12000000, .has_cout_total_ttc = true, .cout_total_ttc = 14400000},
+        .couts = {.cout_total_ht = 12000000,
+                  .has_cout_total_ttc = true,
+                  .cout_total_ttc = 14400000},
         .plan = {.ligne_count = 2, .somme_montants = 12000000, .base = FICHE_BASE_HT},
         .dates = {.has_date_debut_prevue = true,
                   .date_debut_prevue = ymd(2024, 9, 1),
@@ -281,8 +282,8 @@ Test(fiche, numero_mandatory_and_unique)
 Test(fiche, couts_non_negative_and_ttc_at_least_ht)
 {
     struct rule_report r = {0};
-    struct fiche_couts c = {.cout_total_ht = 100000, .has_cout_total_ttc = true,
-                            .cout_total_ttc = 120000};
+    struct fiche_couts c = {
+        .cout_total_ht = 100000, .has_cout_total_ttc = true, .cout_total_ttc = 120000};
 
     cr_assert_eq(fiche_couts_check(&c, &r), 0);
     c.cout_total_ttc = 100000;
@@ -300,8 +301,8 @@ Test(fiche, couts_non_negative_and_ttc_at_least_ht)
     cr_assert_eq(fiche_couts_check(&c, &r), 1);
     assert_violation(&r, "", "cout-negatif", "/cout_total_ttc");
     rule_report_init(&r);
-    c = (struct fiche_couts){.cout_total_ht = 100000, .has_cout_total_ttc = true,
-                             .cout_total_ttc = 99999};
+    c = (struct fiche_couts){
+        .cout_total_ht = 100000, .has_cout_total_ttc = true, .cout_total_ttc = 99999};
     cr_assert_eq(fiche_couts_check(&c, &r), 1);
     assert_violation(&r, "", "cout-ttc-inferieur-ht", "/cout_total_ttc");
     cr_assert(strstr(r.items[0].message, "999,99 €"), "%s", r.items[0].message);
@@ -403,7 +404,8 @@ Test(fiche, r23_through_the_transitions_leaving_brouillon)
     enum fiche_etat targets[] = {FICHE_EN_MATURATION, FICHE_ABANDONNEE};
 
     for (size_t i = 0; i < 2; i++) {
-        struct fiche_transition_input in = valid(FICHE_BROUILLON, targets[i], ROLE_COLLECTIVITE_ELU);
+        struct fiche_transition_input in =
+            valid(FICHE_BROUILLON, targets[i], ROLE_COLLECTIVITE_ELU);
         in.seance_count = 0;
         struct rule_report r = run(&in);
         assert_only(&r, "examen-comite-manquant");
@@ -425,8 +427,8 @@ Test(fiche, r23_through_the_transitions_leaving_brouillon)
 Test(fiche, r24_balanced_plan)
 {
     struct rule_report r = {0};
-    struct fiche_couts c = {.cout_total_ht = 12000000, .has_cout_total_ttc = true,
-                            .cout_total_ttc = 14400000};
+    struct fiche_couts c = {
+        .cout_total_ht = 12000000, .has_cout_total_ttc = true, .cout_total_ttc = 14400000};
     struct fiche_plan_financement p = {.ligne_count = 3, .somme_montants = 12000000};
 
     cr_assert_eq(fiche_r24_check(&c, &p, &r), 0);
