@@ -120,19 +120,21 @@ void fiche_euros_format(int64_t cents, char *out, size_t size)
     uint64_t mag = cents < 0 ? (uint64_t)0 - (uint64_t)cents : (uint64_t)cents;
     uint64_t euros = mag / 100;
     unsigned frac = (unsigned)(mag % 100);
-    char digits[24], grouped[40];
+    char digits[24], grouped[48];
     int nd = snprintf(digits, sizeof digits, "%llu", (unsigned long long)euros);
     size_t g = 0;
 
     if (!out || size == 0)
         return;
     for (int i = 0; i < nd; i++) {
-        if (i > 0 && (nd - i) % 3 == 0)
-            grouped[g++] = ' ';
+        if (i > 0 && (nd - i) % 3 == 0) {
+            grouped[g++] = '\xc2'; /* U+00A0 no-break space */
+            grouped[g++] = '\xa0';
+        }
         grouped[g++] = digits[i];
     }
     grouped[g] = '\0';
-    snprintf(out, size, "%s%s,%02u €", cents < 0 ? "-" : "", grouped, frac);
+    snprintf(out, size, "%s%s,%02u\u00a0€", cents < 0 ? "-" : "", grouped, frac);
 }
 
 /* ---- Helpers ----------------------------------------------------------- */
@@ -187,7 +189,7 @@ size_t fiche_couts_check(const struct fiche_couts *c, struct rule_report *violat
         n += rule_report_add(violations, "", "cout-negatif", FICHE_PTR_COUT_TTC,
                              "Le coût total TTC ne peut être négatif.");
     else if (c->cout_total_ht >= 0 && c->cout_total_ttc < c->cout_total_ht) {
-        char ht[40], ttc[40];
+        char ht[48], ttc[48];
         fiche_euros_format(c->cout_total_ht, ht, sizeof ht);
         fiche_euros_format(c->cout_total_ttc, ttc, sizeof ttc);
         n +=
@@ -294,7 +296,7 @@ size_t fiche_r24_check(const struct fiche_couts *couts, const struct fiche_plan_
     bool manque = p->somme_montants < cout;
     uint64_t ecart = manque ? (uint64_t)cout - (uint64_t)p->somme_montants
                             : (uint64_t)p->somme_montants - (uint64_t)cout;
-    char e[40], s[40], k[40];
+    char e[48], s[48], k[48];
     fiche_euros_format(ecart > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)ecart, e, sizeof e);
     fiche_euros_format(p->somme_montants, s, sizeof s);
     fiche_euros_format(cout, k, sizeof k);
@@ -385,6 +387,30 @@ static size_t check_commencement(const struct fiche_transition_input *in,
                            d);
 }
 
+/* R27 hook: the financing module's findings, or its verdict. */
+static size_t check_r27_hook(const struct fiche_transition_input *in,
+                             struct rule_report *violations)
+{
+    const struct rule_report *r27 = in->r27_report;
+    size_t n = 0;
+
+    if (!r27) {
+        if (in->r27_echeancier_equilibre)
+            return 0;
+        return rule_report_add(violations, "R27", "echeancier-desequilibre", FICHE_PTR_ECHEANCIER,
+                               "La somme de l'échéancier annuel n'est pas égale au coût total "
+                               "HT de la fiche.");
+    }
+    for (size_t i = 0; i < r27->count && i < RULE_REPORT_MAX; i++) {
+        const struct rule_violation *v = &r27->items[i];
+        n += rule_report_add(violations, v->regle, v->code, v->pointer, "%s", v->message);
+    }
+    for (size_t i = 0; i < r27->dropped; i++)
+        n += rule_report_add(violations, "R27", "echeancier-desequilibre", FICHE_PTR_ECHEANCIER,
+                             "Autre incohérence de l'échéancier annuel.");
+    return n;
+}
+
 size_t fiche_transition_check(const struct fiche_transition_input *in,
                               struct rule_report *violations)
 {
@@ -410,10 +436,7 @@ size_t fiche_transition_check(const struct fiche_transition_input *in,
     case FICHE_PROGRAMMEE:
         n += fiche_r24_check(&in->couts, &in->plan, violations);
         n += fiche_r25_check(&in->dates, true, violations);
-        if (!in->r27_echeancier_equilibre)
-            n += rule_report_add(violations, "R27", "echeancier-desequilibre", FICHE_PTR_ECHEANCIER,
-                                 "La somme de l'échéancier annuel n'est pas égale au coût total "
-                                 "HT de la fiche.");
+        n += check_r27_hook(in, violations);
         break;
     case FICHE_EN_COURS:
         if (in->from == FICHE_PROGRAMMEE) {

@@ -1,8 +1,9 @@
 /* Fiches action of the plan d'action (domain.md §1.8, §1.9): their state
  * machine (§2.3) with who may take each edge (§5), the maturité derived from
  * the state, and the pure rules R21–R26 and R28 (domain.md §3, issue 9 §1).
- * R27 (Σ échéancier = coût HT) is computed by the financing module: the state
- * check only reads its result (fiche_transition_input.r27_echeancier_equilibre).
+ * R27 (Σ échéancier = coût HT) is computed by the financing module
+ * (financement_r27_check): the state check only reads its findings or its
+ * verdict (fiche_transition_input.r27_report / r27_echeancier_equilibre).
  * No I/O, no clock (the transition date is passed in), no allocation,
  * thread-safe. Money is integer cents (int64_t), never floating point.
  *
@@ -33,7 +34,8 @@
  *   "R24" cout-ttc-manquant               /cout_total_ttc
  *   "R25" dates-prevues-incoherentes      /date_fin_prevue
  *   "R26" convention-adhesion-non-signee  /avant_convention_cadre
- *   "R27" echeancier-desequilibre         /echeancier  (hook only, see above)
+ *   "R27" echeancier-desequilibre         /echeancier  (hook: the code of
+ *         financement_r27_check; see fiche_transition_input.r27_report)
  *   "R28" motif-manquant                  /motif
  *   "R28" decision-abandon-manquante      /decision_id
  * /vers, /motif and /decision_id are members of the transitions body
@@ -248,8 +250,13 @@ struct fiche_transition_input {
     struct fiche_couts couts;
     struct fiche_plan_financement plan;
     struct fiche_dates dates;
-    /* R27 hook (to programmee): the financing module's verdict on
-     * Σ échéancier = cout_total_ht; false blocks (fail closed). */
+    /* R27 hook (to programmee). r27_report: what the financing module's R27
+     * check found (financement_r27_check into a report of its own, read in the
+     * same transaction); its items are appended as they are (none: R27
+     * holds). When r27_report is NULL, r27_echeancier_equilibre is the verdict:
+     * false appends one "echeancier-desequilibre" (fail closed: a
+     * zero-initialised input blocks). */
+    const struct rule_report *r27_report;
     bool r27_echeancier_equilibre;
     /* R26 (to en_cours) */
     bool adhesion_signee, cadre_signee;
@@ -277,9 +284,14 @@ struct fiche_transition_input {
 size_t fiche_transition_check(const struct fiche_transition_input *in,
                               struct rule_report *violations);
 
-/* Writes a signed amount of cents as French euros ("1 234,56 €", "-0,05 €",
- * thin spaces as plain spaces) into out (size bytes, NUL-terminated,
- * truncated to fit). Works for INT64_MIN. */
+/* Writes a signed amount of cents as French euros into out (size bytes,
+ * NUL-terminated, truncated like snprintf, possibly inside a UTF-8
+ * character): groups of three digits and the "€" separated by a no-break
+ * space (U+00A0), decimal comma, two decimals: 123456 → "1 234,56 €",
+ * -5 → "-0,05 €". Every int64_t, INT64_MIN included; integer arithmetic only.
+ * The same text as financement_euros_format (domain/financement.h, another
+ * branch), which may replace it once both are merged. 48 bytes always
+ * suffice. out NULL or size 0: nothing written. */
 void fiche_euros_format(int64_t cents, char *out, size_t size);
 
 #endif

@@ -12,6 +12,8 @@
 
 #include "domain/fiche.h"
 
+#define NB "\u00a0" /* no-break space */
+
 static struct date ymd(int year, int month, int day)
 {
     return (struct date){year, month, day};
@@ -305,31 +307,31 @@ Test(fiche, couts_non_negative_and_ttc_at_least_ht)
         .cout_total_ht = 100000, .has_cout_total_ttc = true, .cout_total_ttc = 99999};
     cr_assert_eq(fiche_couts_check(&c, &r), 1);
     assert_violation(&r, "", "cout-ttc-inferieur-ht", "/cout_total_ttc");
-    cr_assert(strstr(r.items[0].message, "999,99 €"), "%s", r.items[0].message);
+    cr_assert(strstr(r.items[0].message, "999,99" NB "€"), "%s", r.items[0].message);
 }
 
 Test(fiche, euros_format)
 {
-    char b[40];
+    char b[48];
 
     fiche_euros_format(0, b, sizeof b);
-    cr_assert_str_eq(b, "0,00 €");
+    cr_assert_str_eq(b, "0,00" NB "€");
     fiche_euros_format(5, b, sizeof b);
-    cr_assert_str_eq(b, "0,05 €");
+    cr_assert_str_eq(b, "0,05" NB "€");
     fiche_euros_format(-5, b, sizeof b);
-    cr_assert_str_eq(b, "-0,05 €");
+    cr_assert_str_eq(b, "-0,05" NB "€");
     fiche_euros_format(123456, b, sizeof b);
-    cr_assert_str_eq(b, "1 234,56 €");
+    cr_assert_str_eq(b, "1" NB "234,56" NB "€");
     fiche_euros_format(12345678900, b, sizeof b);
-    cr_assert_str_eq(b, "123 456 789,00 €");
+    cr_assert_str_eq(b, "123" NB "456" NB "789,00" NB "€");
     fiche_euros_format(100000, b, sizeof b);
-    cr_assert_str_eq(b, "1 000,00 €");
+    cr_assert_str_eq(b, "1" NB "000,00" NB "€");
     fiche_euros_format(INT64_MAX, b, sizeof b);
-    cr_assert_str_eq(b, "92 233 720 368 547 758,07 €");
+    cr_assert_str_eq(b, "92" NB "233" NB "720" NB "368" NB "547" NB "758,07" NB "€");
     fiche_euros_format(INT64_MIN, b, sizeof b);
-    cr_assert_str_eq(b, "-92 233 720 368 547 758,08 €");
+    cr_assert_str_eq(b, "-92" NB "233" NB "720" NB "368" NB "547" NB "758,08" NB "€");
     fiche_euros_format(123456, b, 4);
-    cr_assert_str_eq(b, "1 2", "truncated, NUL-terminated");
+    cr_assert_str_eq(b, "1" NB, "truncated, NUL-terminated");
     fiche_euros_format(1, NULL, 0);
 }
 
@@ -439,13 +441,14 @@ Test(fiche, r24_balanced_plan)
     p = (struct fiche_plan_financement){3, 11876544, FICHE_BASE_HT};
     cr_assert_eq(fiche_r24_check(&c, &p, &r), 1);
     assert_violation(&r, "R24", "plan-financement-desequilibre", "/plan_financement");
-    cr_assert(strstr(r.items[0].message, "1 234,56 €"), "the gap: %s", r.items[0].message);
+    cr_assert(strstr(r.items[0].message, "1" NB "234,56" NB "€"), "the gap: %s",
+              r.items[0].message);
     cr_assert(strstr(r.items[0].message, "n'atteignent pas"));
 
     rule_report_init(&r);
     p = (struct fiche_plan_financement){3, 12000001, FICHE_BASE_HT};
     cr_assert_eq(fiche_r24_check(&c, &p, &r), 1, "one cent over");
-    cr_assert(strstr(r.items[0].message, "dépassent") && strstr(r.items[0].message, "0,01 €"));
+    cr_assert(strstr(r.items[0].message, "dépassent") && strstr(r.items[0].message, "0,01" NB "€"));
 
     rule_report_init(&r);
     p = (struct fiche_plan_financement){3, 12000000, FICHE_BASE_TTC};
@@ -497,6 +500,27 @@ Test(fiche, r24_r25_r27_through_programmee)
     r = run(&in);
     assert_only(&r, "echeancier-desequilibre");
     assert_violation(&r, "R27", "echeancier-desequilibre", "/echeancier");
+
+    /* The financing module's R27 report, when given, is what counts. */
+    struct rule_report r27;
+    rule_report_init(&r27);
+    rule_report_add(&r27, "R27", "echeancier-desequilibre", "/echeancier",
+                    "Échéancier : 100,00 € de moins que le coût total HT.");
+    rule_report_add(&r27, "R27", "echeancier-annee-repetee", "/echeancier/1/annee",
+                    "Année 2025 répétée.");
+    in = valid(FICHE_EN_MATURATION, FICHE_PROGRAMMEE, ROLE_COLLECTIVITE_AGENT);
+    in.r27_report = &r27;
+    r = run(&in);
+    cr_assert_eq(r.count, 2, "the verdict boolean is ignored when the report is given");
+    assert_violation(&r, "R27", "echeancier-annee-repetee", "/echeancier/1/annee");
+    cr_assert_str_eq(r.items[0].message, "Échéancier : 100,00 € de moins que le coût total HT.");
+    r27.dropped = 3;
+    r = run(&in);
+    cr_assert_eq(r.count, 5, "dropped findings still block");
+    rule_report_init(&r27);
+    in.r27_echeancier_equilibre = false;
+    r = run(&in);
+    assert_none(&r);
 
     /* All at once: every problem reported. */
     in = valid(FICHE_EN_MATURATION, FICHE_PROGRAMMEE, ROLE_COLLECTIVITE_AGENT);
