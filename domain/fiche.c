@@ -387,6 +387,38 @@ static size_t check_commencement(const struct fiche_transition_input *in,
                            d);
 }
 
+/* §2.3 realisee: "completion recorded; indicators measured". */
+static size_t check_achevement(const struct fiche_transition_input *in,
+                               struct rule_report *violations)
+{
+    size_t n = 0;
+    char d[11], c[11];
+
+    if (!in->has_date_achevement)
+        n += rule_report_add(violations, "", "date-achevement-manquante", FICHE_PTR_DATE_ACHEVEMENT,
+                             "La date d'achèvement est requise pour déclarer la fiche réalisée.");
+    else if (date_compare(in->date_achevement, in->date_transition) > 0) {
+        date_format(in->date_achevement, d);
+        n += rule_report_add(violations, "", "date-achevement-future", FICHE_PTR_DATE_ACHEVEMENT,
+                             "La date d'achèvement (%s) est postérieure à la date de la "
+                             "transition.",
+                             d);
+    } else if (in->has_date_commencement &&
+               date_compare(in->date_achevement, in->date_commencement) < 0) {
+        date_format(in->date_achevement, d);
+        date_format(in->date_commencement, c);
+        n += rule_report_add(
+            violations, "", "date-achevement-anterieure-commencement", FICHE_PTR_DATE_ACHEVEMENT,
+            "La date d'achèvement (%s) précède la date de commencement (%s).", d, c);
+    }
+    if (in->indicateurs_sans_mesure > 0)
+        n += rule_report_add(violations, "", "indicateur-sans-mesure", FICHE_PTR_INDICATEURS,
+                             "%zu indicateur(s) de la fiche n'ont aucune mesure : une fiche "
+                             "réalisée a ses indicateurs mesurés.",
+                             in->indicateurs_sans_mesure);
+    return n;
+}
+
 /* R27 hook: the financing module's findings, or its verdict. */
 static size_t check_r27_hook(const struct fiche_transition_input *in,
                              struct rule_report *violations)
@@ -445,11 +477,7 @@ size_t fiche_transition_check(const struct fiche_transition_input *in,
         }
         break;
     case FICHE_REALISEE:
-        if (!in->has_date_achevement)
-            n += rule_report_add(violations, "", "date-achevement-manquante",
-                                 FICHE_PTR_DATE_ACHEVEMENT,
-                                 "La date d'achèvement est requise pour déclarer la fiche "
-                                 "réalisée.");
+        n += check_achevement(in, violations);
         break;
     case FICHE_SUSPENDUE:
     case FICHE_ABANDONNEE:

@@ -23,6 +23,9 @@
  *   ""    date-commencement-manquante     /date_commencement
  *   ""    date-commencement-future        /date_commencement
  *   ""    date-achevement-manquante       /date_achevement
+ *   ""    date-achevement-future          /date_achevement
+ *   ""    date-achevement-anterieure-commencement /date_achevement
+ *   ""    indicateur-sans-mesure          /indicateurs
  *   "R21" axe-inconnu                     /axe_id
  *   "R21" axe-autre-territoire            /axe_id
  *   "R22" commune-hors-territoire         /localisation_commune_insee
@@ -65,6 +68,7 @@
 #define FICHE_PTR_DATE_FIN         "/date_fin_prevue"
 #define FICHE_PTR_DATE_COMMENCE    "/date_commencement"
 #define FICHE_PTR_DATE_ACHEVEMENT  "/date_achevement"
+#define FICHE_PTR_INDICATEURS      "/indicateurs"
 #define FICHE_PTR_SEANCE           "/comite_seance_id"
 #define FICHE_PTR_PLAN_FINANCEMENT "/plan_financement"
 #define FICHE_PTR_ECHEANCIER       "/echeancier"
@@ -263,8 +267,13 @@ struct fiche_transition_input {
     /* en_cours (§2.3 "date_commencement recorded"), not after the transition */
     bool has_date_commencement;
     struct date date_commencement;
-    /* realisee (§2.3 "completion recorded") */
+    /* realisee (§2.3 "completion recorded; indicators measured"): the
+     * achèvement, not after the transition nor before the commencement (when
+     * has_date_commencement), and how many of the fiche's indicateurs have no
+     * mesure at all (0 when it has none). */
     bool has_date_achevement;
+    struct date date_achevement;
+    size_t indicateurs_sans_mesure;
     /* R28 (to suspendue, abandonnee) */
     const char *motif;
     bool has_decision_abandon;
@@ -278,7 +287,9 @@ struct fiche_transition_input {
  *   from brouillon: R23; to programmee: R24, R25 (both dates required), R27
  *   hook; to en_cours from programmee: R26 and date_commencement recorded and
  *   not after date_transition (a reprise from suspendue checks nothing more);
- *   to realisee: date_achevement recorded; to suspendue / abandonnee: R28.
+ *   to realisee: date_achevement recorded, not after date_transition nor
+ *   before date_commencement, every indicateur measured; to suspendue /
+ *   abandonnee: R28.
  * Returns the number of violations appended (0: the transition may be
  * written). NULL in: one "transition-invalide". */
 size_t fiche_transition_check(const struct fiche_transition_input *in,

@@ -182,8 +182,9 @@ static const struct fiche_seance_examen SEANCES[] = {{{2024, 3, 14}}};
 
 /* Everything every transition could ask for, valid: the examining séance
  * before today, a balanced HT plan of 2 lines (120 000,00 €), coherent dates,
- * the échéancier balanced, both conventions signed, commencement today,
- * achèvement recorded, a motif and an abandon décision. */
+ * the échéancier balanced, both conventions signed, commencement and
+ * achèvement today, no indicateur without mesure, a motif and an abandon
+ * décision. */
 static struct fiche_transition_input valid(enum fiche_etat from, enum fiche_etat to, enum role role)
 {
     return (struct fiche_transition_input){
@@ -207,6 +208,7 @@ static struct fiche_transition_input valid(enum fiche_etat from, enum fiche_etat
         .has_date_commencement = true,
         .date_commencement = TODAY,
         .has_date_achevement = true,
+        .date_achevement = TODAY,
         .motif = "Foncier non maîtrisé",
         .has_decision_abandon = true,
     };
@@ -614,6 +616,27 @@ Test(fiche, commencement_and_achevement_recorded)
     r = run(&in);
     assert_only(&r, "date-achevement-manquante");
     assert_violation(&r, "", "date-achevement-manquante", "/date_achevement");
+    in = valid(FICHE_EN_COURS, FICHE_REALISEE, ROLE_COLLECTIVITE_AGENT);
+    in.date_achevement = ymd(2024, 6, 2);
+    r = run(&in);
+    assert_only(&r, "date-achevement-future");
+    in.date_achevement = ymd(2024, 5, 31);
+    in.date_commencement = ymd(2024, 6, 1);
+    r = run(&in);
+    assert_only(&r, "date-achevement-anterieure-commencement");
+    assert_violation(&r, "", "date-achevement-anterieure-commencement", "/date_achevement");
+    in.date_commencement = ymd(2024, 5, 31);
+    r = run(&in);
+    assert_none(&r);
+    in.has_date_commencement = false;
+    in.date_commencement = ymd(2024, 6, 1);
+    r = run(&in);
+    assert_none(&r);
+    in.indicateurs_sans_mesure = 2;
+    r = run(&in);
+    assert_only(&r, "indicateur-sans-mesure");
+    assert_violation(&r, "", "indicateur-sans-mesure", "/indicateurs");
+    cr_assert(strstr(r.items[0].message, "2 indicateur"));
 }
 
 /* ---- R28 ---------------------------------------------------------------- */
