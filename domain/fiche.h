@@ -13,7 +13,6 @@
  *
  * Stable codes (regle, code → JSON pointer) for problem+json:
  *   ""    transition-invalide             /vers  (no such edge: 409)
- *   ""    transition-automatique          /vers  (reserved: §2.3 has none)
  *   ""    transition-interdite            /vers  (edge not for this role: 403)
  *   ""    numero-manquant                 /numero
  *   ""    numero-deja-utilise             /numero
