@@ -85,10 +85,22 @@ static struct euros euros(int64_t cents)
 static const char *const STATUT_NAMES[FINANCEMENT_STATUT__COUNT] = {
     "envisage", "sollicite", "accorde", "refuse", "verse_partiel", "solde"};
 static const char *const DISPOSITIF_NAMES[FINANCEMENT_DISPOSITIF__COUNT] = {
-    "DETR",  "DSIL",     "FNADT",       "fonds_vert_recyclage_foncier",
-    "anah",  "bdt",      "region",      "departement",
-    "feder", "leader",   "autofinancement", "emprunt",
-    "prive", "autre",    "DPV",         "DSID"};
+    "DETR",
+    "DSIL",
+    "FNADT",
+    "fonds_vert_recyclage_foncier",
+    "anah",
+    "bdt",
+    "region",
+    "departement",
+    "feder",
+    "leader",
+    "autofinancement",
+    "emprunt",
+    "prive",
+    "autre",
+    "DPV",
+    "DSID"};
 static const char *const DEROGATION_NAMES[FINANCEMENT_DEROGATION__COUNT] = {
     "renouvellement_urbain",  "monument_protege",       "calamite_publique",
     "cooperation_europeenne", "patrimoine_non_protege", "corse"};
@@ -124,10 +136,9 @@ static bool parse_in(const char *const *names, size_t n, const char *name, int *
         return true;                                                                               \
     }
 
-NAME_FUNCS(financement_statut_name, financement_statut_parse, enum financement_statut,
-           STATUT_NAMES)
-NAME_FUNCS(financement_dispositif_name, financement_dispositif_parse,
-           enum financement_dispositif, DISPOSITIF_NAMES)
+NAME_FUNCS(financement_statut_name, financement_statut_parse, enum financement_statut, STATUT_NAMES)
+NAME_FUNCS(financement_dispositif_name, financement_dispositif_parse, enum financement_dispositif,
+           DISPOSITIF_NAMES)
 NAME_FUNCS(financement_derogation_name, financement_derogation_parse,
            enum financement_derogation_type, DEROGATION_NAMES)
 
@@ -136,16 +147,12 @@ NAME_FUNCS(financement_derogation_name, financement_derogation_parse,
 static const struct {
     enum financement_statut from, to;
 } STATUT_EDGES[] = {
-    {FINANCEMENT_ENVISAGE, FINANCEMENT_SOLLICITE},
-    {FINANCEMENT_SOLLICITE, FINANCEMENT_ACCORDE},
-    {FINANCEMENT_SOLLICITE, FINANCEMENT_REFUSE},
-    {FINANCEMENT_ACCORDE, FINANCEMENT_VERSE_PARTIEL},
-    {FINANCEMENT_ACCORDE, FINANCEMENT_SOLDE},
-    {FINANCEMENT_VERSE_PARTIEL, FINANCEMENT_SOLDE},
+    {FINANCEMENT_ENVISAGE, FINANCEMENT_SOLLICITE}, {FINANCEMENT_SOLLICITE, FINANCEMENT_ACCORDE},
+    {FINANCEMENT_SOLLICITE, FINANCEMENT_REFUSE},   {FINANCEMENT_ACCORDE, FINANCEMENT_VERSE_PARTIEL},
+    {FINANCEMENT_ACCORDE, FINANCEMENT_SOLDE},      {FINANCEMENT_VERSE_PARTIEL, FINANCEMENT_SOLDE},
 };
 
-bool financement_statut_transition_exists(enum financement_statut from,
-                                          enum financement_statut to)
+bool financement_statut_transition_exists(enum financement_statut from, enum financement_statut to)
 {
     for (size_t i = 0; i < COUNT(STATUT_EDGES); i++)
         if (STATUT_EDGES[i].from == from && STATUT_EDGES[i].to == to)
@@ -261,8 +268,8 @@ size_t financement_r27_check(const struct financement_annee *echeancier, size_t 
         bool ecart_ok = !__builtin_sub_overflow(somme, cout_total_ht, &ecart);
         n += rule_report_add(violations, "R27", "echeancier-desequilibre", "/echeancier",
                              "La somme de l'échéancier (%s) diffère du coût total HT (%s)%s%s.",
-                             euros(somme).s, euros(cout_total_ht).s,
-                             ecart_ok ? " ; écart " : "", ecart_ok ? euros(ecart).s : "");
+                             euros(somme).s, euros(cout_total_ht).s, ecart_ok ? " ; écart " : "",
+                             ecart_ok ? euros(ecart).s : "");
     }
     return n;
 }
@@ -287,8 +294,7 @@ static bool code_starts_with(const char *code, const char *const *prefixes, size
 
 bool financement_r29_outre_mer(const char *code)
 {
-    static const char *const OUTRE_MER[] = {"971", "972", "973", "974",
-                                            "975", "976", "977", "978"};
+    static const char *const OUTRE_MER[] = {"971", "972", "973", "974", "975", "976", "977", "978"};
 
     return code_starts_with(code, OUTRE_MER, COUNT(OUTRE_MER), 3);
 }
@@ -308,8 +314,7 @@ static size_t hors_limites(struct rule_report *violations)
 }
 
 size_t financement_r29_check(const struct financement_r29_input *in,
-                             struct financement_r29_result *result,
-                             struct rule_report *violations)
+                             struct financement_r29_result *result, struct rule_report *violations)
 {
     struct financement_r29_result r = {.seuil_pourcent = FINANCEMENT_R29_SEUIL};
     size_t n = 0;
@@ -361,16 +366,15 @@ size_t financement_r29_check(const struct financement_r29_input *in,
     }
     /* own × (100 − s) ≥ s × other ⇔ own ≥ ceil(s × other / (100 − s)). */
     int64_t s = r.seuil_pourcent, d = 100 - r.seuil_pourcent;
-    r.part_propre_minimale = (int64_t)(((u128)(uint64_t)r.autres_publics * (u128)s + (u128)(d - 1)) /
-                                       (u128)d);
+    r.part_propre_minimale =
+        (int64_t)(((u128)(uint64_t)r.autres_publics * (u128)s + (u128)(d - 1)) / (u128)d);
     r.manque = r.part_propre_minimale > r.part_propre ? r.part_propre_minimale - r.part_propre : 0;
     if (r.applicable && !r.exempte && r.manque > 0)
         n += rule_report_add(violations, "R29", "part-propre-insuffisante", "/plan_financement",
                              "Il manque %s de part propre du maître d'ouvrage pour "
                              "atteindre %d %% des financements publics (art. L1111-10 "
                              "CGCT) ; minimum %s.",
-                             euros(r.manque).s, r.seuil_pourcent,
-                             euros(r.part_propre_minimale).s);
+                             euros(r.manque).s, r.seuil_pourcent, euros(r.part_propre_minimale).s);
 out:
     if (result)
         *result = r;
@@ -456,8 +460,8 @@ static enum maquette_erreur maquette_fiche(const struct maquette_input *in,
             l->statut >= FINANCEMENT_STATUT__COUNT)
             return MAQUETTE_INDEX_INVALIDE;
         if (total > 0)
-            part = mul_div_floor(l->montant, jusqua, total) -
-                   mul_div_floor(l->montant, avant, total);
+            part =
+                mul_div_floor(l->montant, jusqua, total) - mul_div_floor(l->montant, avant, total);
         lignes_out[k] = part;
         if (!add_ok(&row->par_statut[l->statut], part))
             return MAQUETTE_DEBORDEMENT;
@@ -469,8 +473,7 @@ static enum maquette_erreur maquette_fiche(const struct maquette_input *in,
     return MAQUETTE_OK;
 }
 
-enum maquette_erreur maquette_calculer(const struct maquette_input *in,
-                                       struct maquette_output *out)
+enum maquette_erreur maquette_calculer(const struct maquette_input *in, struct maquette_output *out)
 {
     size_t lignes = 0, offset = 0;
     enum maquette_erreur err;
@@ -479,8 +482,8 @@ enum maquette_erreur maquette_calculer(const struct maquette_input *in,
         (in->axe_count > 0 && !out->axes) || (in->financeur_count > 0 && !out->financeurs))
         return MAQUETTE_ARGUMENT_INVALIDE;
     for (size_t i = 0; i < in->fiche_count; i++) {
-        if (in->fiches[i].lignes && __builtin_add_overflow(lignes, in->fiches[i].ligne_count,
-                                                           &lignes))
+        if (in->fiches[i].lignes &&
+            __builtin_add_overflow(lignes, in->fiches[i].ligne_count, &lignes))
             return MAQUETTE_ARGUMENT_INVALIDE;
         if (in->fiches[i].axe >= in->axe_count)
             return MAQUETTE_INDEX_INVALIDE;
@@ -509,9 +512,8 @@ enum maquette_erreur maquette_calculer(const struct maquette_input *in,
         if (err != MAQUETTE_OK)
             return err;
         for (size_t k = 0; k < nl; k++) {
-            int64_t *cell =
-                &out->financeurs[f->lignes[k].financeur * FINANCEMENT_STATUT__COUNT +
-                                 (size_t)f->lignes[k].statut];
+            int64_t *cell = &out->financeurs[f->lignes[k].financeur * FINANCEMENT_STATUT__COUNT +
+                                             (size_t)f->lignes[k].statut];
             if (!add_ok(cell, out->lignes[offset + k]))
                 return MAQUETTE_DEBORDEMENT;
         }

@@ -62,8 +62,7 @@ bool financement_statut_parse(const char *name, enum financement_statut *out);
  *   verse_partiel → solde.
  * refuse and solde are terminal (a new request is a new line); no edge goes
  * back, none stays in place. Out-of-range arguments: false. */
-bool financement_statut_transition_exists(enum financement_statut from,
-                                          enum financement_statut to);
+bool financement_statut_transition_exists(enum financement_statut from, enum financement_statut to);
 
 /* The states `to` reachable from `from` in one edge, in enum order, written
  * into out (capacity cap); returns how many there are (may exceed cap; out
@@ -211,13 +210,13 @@ struct financement_r29_input {
 
 /* What R29 computed (all cents), for the answer and the tests. */
 struct financement_r29_result {
-    bool applicable;       /* an investment of a collectivité or groupement, not overseas */
-    bool exempte;          /* a valid derogation other than corse lifts the rule */
-    int seuil_pourcent;    /* 20, or 10 with a corse derogation */
-    int64_t part_propre;   /* Σ lines of the maître d'ouvrage (not refusé) */
-    int64_t autres_publics; /* Σ other public lines (not refusé) */
+    bool applicable;              /* an investment of a collectivité or groupement, not overseas */
+    bool exempte;                 /* a valid derogation other than corse lifts the rule */
+    int seuil_pourcent;           /* 20, or 10 with a corse derogation */
+    int64_t part_propre;          /* Σ lines of the maître d'ouvrage (not refusé) */
+    int64_t autres_publics;       /* Σ other public lines (not refusé) */
     int64_t part_propre_minimale; /* smallest own share meeting the threshold */
-    int64_t manque;        /* max(0, part_propre_minimale − part_propre) */
+    int64_t manque;               /* max(0, part_propre_minimale − part_propre) */
 };
 
 /* R29 (art. L1111-10 CGCT): when the maître d'ouvrage is a collectivité or a
@@ -240,8 +239,7 @@ struct financement_r29_result {
  *   then partial).
  * result may be NULL. Returns the number appended. */
 size_t financement_r29_check(const struct financement_r29_input *in,
-                             struct financement_r29_result *result,
-                             struct rule_report *violations);
+                             struct financement_r29_result *result, struct rule_report *violations);
 
 /* ---- R33: cap of the State dotations ----------------------------------- */
 
