@@ -4,7 +4,7 @@
  * L1111-10 CGCT), the cap of State dotations (R33) and the annual maquette
  * financière of a territoire. Pure: no I/O, no clock, no allocation,
  * thread-safe. Money is int64_t cents end to end, every sum overflow-checked;
- * no floating point anywhere (tests/run.sh step no-float greps this module).
+ * no floating point anywhere (a step of tests/run.sh greps this module).
  *
  * Checks append to a caller-owned struct rule_report (rules.h) and return the
  * number of violations appended (0 = the rule holds); NULL arrays with a
