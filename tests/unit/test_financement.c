@@ -10,9 +10,9 @@
 
 #include "domain/financement.h"
 
-#define NB    "\xc2\xa0"
-#define EURO  NB "\xe2\x82\xac"
-#define EUR(x) ((int64_t)(x) * 100) /* whole euros in cents */
+#define NB     "\xc2\xa0"
+#define EURO   NB "\xe2\x82\xac"
+#define EUR(x) ((int64_t)(x)*100) /* whole euros in cents */
 
 static struct rule_report report(void)
 {
@@ -71,8 +71,8 @@ Test(financement, names_round_trip)
 {
     for (int s = 0; s < FINANCEMENT_STATUT__COUNT; s++) {
         enum financement_statut out;
-        cr_assert(financement_statut_parse(financement_statut_name((enum financement_statut)s),
-                                           &out));
+        cr_assert(
+            financement_statut_parse(financement_statut_name((enum financement_statut)s), &out));
         cr_expect_eq((int)out, s);
     }
     for (int d = 0; d < FINANCEMENT_DISPOSITIF__COUNT; d++) {
@@ -115,8 +115,8 @@ Test(financement, statut_machine_edges)
                          allowed[f][t] != 0, "%s -> %s",
                          financement_statut_name((enum financement_statut)f),
                          financement_statut_name((enum financement_statut)t));
-    cr_expect_not(financement_statut_transition_exists(FINANCEMENT_STATUT__COUNT,
-                                                       FINANCEMENT_SOLDE));
+    cr_expect_not(
+        financement_statut_transition_exists(FINANCEMENT_STATUT__COUNT, FINANCEMENT_SOLDE));
 }
 
 Test(financement, statut_transitions_possibles)
@@ -228,10 +228,8 @@ Test(financement, r27_unbalanced_echeancier)
     cr_expect_str_eq(v.items[0].regle, "R27");
     cr_expect_str_eq(v.items[0].code, "echeancier-desequilibre");
     cr_expect_str_eq(v.items[0].pointer, "/echeancier");
-    cr_expect(strstr(v.items[0].message, "99" NB "000,00" EURO) != NULL, "%s",
-              v.items[0].message);
-    cr_expect(strstr(v.items[0].message, "-1" NB "000,00" EURO) != NULL, "%s",
-              v.items[0].message);
+    cr_expect(strstr(v.items[0].message, "99" NB "000,00" EURO) != NULL, "%s", v.items[0].message);
+    cr_expect(strstr(v.items[0].message, "-1" NB "000,00" EURO) != NULL, "%s", v.items[0].message);
 
     v = report();
     cr_expect_eq(financement_r27_check(NULL, 0, 1, &v), 1, "no échéancier for a cost");
@@ -308,8 +306,8 @@ Test(financement, r29_commune_85_percent_refused_with_shortfall)
 
 Test(financement, r29_same_plan_overseas_accepted)
 {
-    static const char *const codes[] = {"971", "97105", "972", "973", "974", "975",
-                                        "976", "97611", "977", "978"};
+    static const char *const codes[] = {"971", "97105", "972",   "973", "974",
+                                        "975", "976",   "97611", "977", "978"};
     struct plan29 p;
     struct financement_r29_result r;
 
@@ -392,8 +390,7 @@ Test(financement, r29_corse_ten_percent)
     v = report();
     cr_assert_eq(financement_r29_check(&in, &r, &v), 1);
     cr_expect_eq(r.manque, 1);
-    cr_expect(strstr(v.items[0].message, "Il manque 0,01" EURO) != NULL, "%s",
-              v.items[0].message);
+    cr_expect(strstr(v.items[0].message, "Il manque 0,01" EURO) != NULL, "%s", v.items[0].message);
     cr_expect(strstr(v.items[0].message, "10 %") != NULL, "%s", v.items[0].message);
 
     /* Without the derogation Corsica has the 20 % rule: 22 500 €. */
@@ -489,7 +486,7 @@ Test(financement, r29_out_of_range_amounts)
 
 Test(financement, r29_message_fits_for_the_largest_amounts)
 {
-    struct financement_ligne l[10000];
+    static struct financement_ligne l[10000];
     struct financement_r29_input in = {.maitre_ouvrage_kind = ORGANISATION_COMMUNE,
                                        .investissement = true,
                                        .lignes = l,
@@ -536,8 +533,7 @@ Test(financement, r33_state_dotations_cap)
     cr_expect_str_eq(v.items[0].code, "dotations-etat-plafond-depasse");
     cr_expect_str_eq(v.items[0].pointer, "/plan_financement");
     cr_expect(strstr(v.items[0].message, "de 0,01" EURO) != NULL, "%s", v.items[0].message);
-    cr_expect(strstr(v.items[0].message, "80" NB "000,00" EURO) != NULL, "%s",
-              v.items[0].message);
+    cr_expect(strstr(v.items[0].message, "80" NB "000,00" EURO) != NULL, "%s", v.items[0].message);
 
     /* DPV and DSID count with DETR and DSIL. */
     l[1].montant = EUR(30000);
@@ -579,17 +575,20 @@ Test(financement, maquette_small_plan_by_hand)
         {.financeur = 1, .montant = 100, .statut = FINANCEMENT_ACCORDE},
         {.financeur = 0, .montant = 500, .statut = FINANCEMENT_ENVISAGE},
     };
-    struct maquette_fiche f = {.axe = 0, .lignes = l, .ligne_count = 2, .echeancier = e,
-                               .echeancier_count = 3};
+    struct maquette_fiche f = {
+        .axe = 0, .lignes = l, .ligne_count = 2, .echeancier = e, .echeancier_count = 3};
     struct maquette_montants fiche_row, axes[1];
     int64_t shares[2], financeurs[2 * FINANCEMENT_STATUT__COUNT];
-    struct maquette_output out = {.fiches = &fiche_row, .axes = axes, .lignes = shares,
-                                  .ligne_capacity = 2, .financeurs = financeurs};
+    struct maquette_output out = {.fiches = &fiche_row,
+                                  .axes = axes,
+                                  .lignes = shares,
+                                  .ligne_capacity = 2,
+                                  .financeurs = financeurs};
     static const int64_t want[][2] = {{33, 166}, {33, 167}, {34, 167}};
 
     for (int y = 2024; y <= 2026; y++) {
-        struct maquette_input in = {.annee = y, .fiches = &f, .fiche_count = 1, .axe_count = 1,
-                                    .financeur_count = 2};
+        struct maquette_input in = {
+            .annee = y, .fiches = &f, .fiche_count = 1, .axe_count = 1, .financeur_count = 2};
         cr_assert_eq(maquette_calculer(&in, &out), MAQUETTE_OK);
         cr_expect_eq(shares[0], want[y - 2024][0], "%d", y);
         cr_expect_eq(shares[1], want[y - 2024][1], "%d", y);
@@ -602,8 +601,8 @@ Test(financement, maquette_small_plan_by_hand)
         cr_expect_eq(axes[0].prevu, fiche_row.prevu);
         cr_expect_eq(out.total.prevu, fiche_row.prevu);
     }
-    struct maquette_input in = {.annee = 2023, .fiches = &f, .fiche_count = 1, .axe_count = 1,
-                                .financeur_count = 2};
+    struct maquette_input in = {
+        .annee = 2023, .fiches = &f, .fiche_count = 1, .axe_count = 1, .financeur_count = 2};
     cr_assert_eq(maquette_calculer(&in, &out), MAQUETTE_OK);
     cr_expect_eq(out.total.prevu, 0);
     cr_expect_eq(shares[0] + shares[1], 0);
@@ -613,14 +612,14 @@ Test(financement, maquette_rejects_bad_input)
 {
     struct financement_annee e = {2024, 100};
     struct financement_ligne l = {.financeur = 3, .montant = 100, .statut = FINANCEMENT_ACCORDE};
-    struct maquette_fiche f = {.axe = 0, .lignes = &l, .ligne_count = 1, .echeancier = &e,
-                               .echeancier_count = 1};
+    struct maquette_fiche f = {
+        .axe = 0, .lignes = &l, .ligne_count = 1, .echeancier = &e, .echeancier_count = 1};
     struct maquette_montants row, axe;
     int64_t share, fin[2 * FINANCEMENT_STATUT__COUNT];
-    struct maquette_output out = {.fiches = &row, .axes = &axe, .lignes = &share,
-                                  .ligne_capacity = 1, .financeurs = fin};
-    struct maquette_input in = {.annee = 2024, .fiches = &f, .fiche_count = 1, .axe_count = 1,
-                                .financeur_count = 2};
+    struct maquette_output out = {
+        .fiches = &row, .axes = &axe, .lignes = &share, .ligne_capacity = 1, .financeurs = fin};
+    struct maquette_input in = {
+        .annee = 2024, .fiches = &f, .fiche_count = 1, .axe_count = 1, .financeur_count = 2};
 
     cr_expect_eq(maquette_calculer(&in, &out), MAQUETTE_INDEX_INVALIDE, "financeur 3 of 2");
     l.financeur = 1;
@@ -707,15 +706,20 @@ Test(financement, maquette_200_fiches_equals_echeanciers)
     static int64_t shares[GEN_FICHES * GEN_MAX_LIGNES];
     static int64_t fin[GEN_FINANCEURS * FINANCEMENT_STATUT__COUNT];
     static int64_t cumul[GEN_FICHES * GEN_MAX_LIGNES];
-    struct maquette_output out = {.fiches = rows, .axes = axes, .lignes = shares,
+    struct maquette_output out = {.fiches = rows,
+                                  .axes = axes,
+                                  .lignes = shares,
                                   .ligne_capacity = GEN_FICHES * GEN_MAX_LIGNES,
                                   .financeurs = fin};
 
     generate(&g);
     memset(cumul, 0, sizeof cumul);
     for (int y = 2019; y <= 2030; y++) {
-        struct maquette_input in = {.annee = y, .fiches = g.fiches, .fiche_count = GEN_FICHES,
-                                    .axe_count = GEN_AXES, .financeur_count = GEN_FINANCEURS};
+        struct maquette_input in = {.annee = y,
+                                    .fiches = g.fiches,
+                                    .fiche_count = GEN_FICHES,
+                                    .axe_count = GEN_AXES,
+                                    .financeur_count = GEN_FINANCEURS};
         cr_assert_eq(maquette_calculer(&in, &out), MAQUETTE_OK, "%d", y);
 
         /* The year's planned amount is the Σ of the échéanciers' entries. */
@@ -764,7 +768,6 @@ Test(financement, maquette_200_fiches_equals_echeanciers)
         for (size_t j = 0; j < g.fiches[i].ligne_count; j++, k++)
             cr_expect_eq(cumul[k], g.lignes[i][j].montant, "fiche %zu line %zu", i, j);
     for (size_t i = 0; i < GEN_FICHES; i++)
-        cr_expect_eq(financement_r27_check(g.ech[i], g.fiches[i].echeancier_count, g.cout[i],
-                                           NULL),
+        cr_expect_eq(financement_r27_check(g.ech[i], g.fiches[i].echeancier_count, g.cout[i], NULL),
                      0);
 }
