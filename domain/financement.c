@@ -207,6 +207,36 @@ size_t financement_lignes_check(const struct financement_ligne *lignes, size_t c
     return n;
 }
 
+/* ---- Rate ---------------------------------------------------------------- */
+
+bool financement_taux(int64_t montant, int64_t assiette_ht, int64_t *out)
+{
+    u128 num, den, taux;
+
+    if (!montant_ok(montant) || !montant_ok(assiette_ht) || assiette_ht == 0)
+        return false;
+    num = (u128)(uint64_t)montant * 20000u + (u128)(uint64_t)assiette_ht;
+    den = (u128)(uint64_t)assiette_ht * 2u;
+    taux = num / den;
+    if (taux > (u128)FINANCEMENT_TAUX_MAX)
+        return false;
+    if (out)
+        *out = (int64_t)taux;
+    return true;
+}
+
+size_t financement_taux_format(int64_t dix_millemes, char *out, size_t cap)
+{
+    if (dix_millemes < 0 || dix_millemes > FINANCEMENT_TAUX_MAX) {
+        if (out && cap > 0)
+            out[0] = '\0';
+        return 0;
+    }
+    int n = snprintf(out, cap, "%lld.%04lld", (long long)(dix_millemes / 10000),
+                     (long long)(dix_millemes % 10000));
+    return n < 0 ? 0 : (size_t)n;
+}
+
 /* ---- Balance ------------------------------------------------------------ */
 
 bool financement_solde(const struct financement_ligne *lignes, size_t count, int64_t cout_total,

@@ -127,6 +127,23 @@ struct financement_ligne {
 size_t financement_lignes_check(const struct financement_ligne *lignes, size_t count,
                                 struct rule_report *violations);
 
+/* ---- Rate of a line (§1.10 taux, derived) ------------------------------ */
+
+/* A line's taux on its assiette_ht as a fraction in ten-thousandths (the
+ * NUMERIC(7,4) of domain.md §0: 4 000 = 0.4000 = 40 %), rounded half up:
+ * floor((montant × 10 000 × 2 + assiette) / (2 × assiette)). False (*out
+ * untouched) when montant or assiette_ht is outside
+ * 0..FINANCEMENT_MONTANT_MAX, assiette_ht is 0, or the rate exceeds
+ * FINANCEMENT_TAUX_MAX (999.9999); out may be NULL. */
+#define FINANCEMENT_TAUX_MAX INT64_C(9999999)
+bool financement_taux(int64_t montant, int64_t assiette_ht, int64_t *out);
+
+/* Writes a rate of financement_taux as the decimal string api.md exchanges,
+ * four decimals: 4000 → "0.4000", 12345 → "1.2345", 0 → "0.0000"; truncated
+ * to fit and NUL-terminated like snprintf, whose return it mimics. A value
+ * outside 0..FINANCEMENT_TAUX_MAX writes "" and returns 0. */
+size_t financement_taux_format(int64_t dix_millemes, char *out, size_t cap);
+
 /* ---- Balance (R24 reads it) -------------------------------------------- */
 
 /* *solde = cout_total − Σ montant of the lines that count

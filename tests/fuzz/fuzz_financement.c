@@ -156,11 +156,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                   .ligne_capacity = total_lignes,
                                   .financeurs = fin};
     for (int y = 2020; y < 2028; y++) {
-        struct maquette_input mi = {.annee = y,
-                                    .fiches = fiches,
-                                    .fiche_count = nf,
-                                    .axe_count = 3,
-                                    .financeur_count = 4};
+        struct maquette_input mi = {
+            .annee = y, .fiches = fiches, .fiche_count = nf, .axe_count = 3, .financeur_count = 4};
         if (maquette_calculer(&mi, &out) != MAQUETTE_OK)
             return 0;
         for (size_t k = 0; k < total_lignes; k++)

@@ -771,3 +771,43 @@ Test(financement, maquette_200_fiches_equals_echeanciers)
         cr_expect_eq(financement_r27_check(g.ech[i], g.fiches[i].echeancier_count, g.cout[i], NULL),
                      0);
 }
+
+/* ---- Rate --------------------------------------------------------------- */
+
+Test(financement, taux_integer_rounded_half_up)
+{
+    int64_t t = -1;
+    char buf[16];
+
+    cr_assert(financement_taux(EUR(40000), EUR(100000), &t));
+    cr_expect_eq(t, 4000);
+    cr_assert(financement_taux(1, 3, &t)); /* 0.33333… */
+    cr_expect_eq(t, 3333);
+    cr_assert(financement_taux(2, 3, &t)); /* 0.66666… */
+    cr_expect_eq(t, 6667);
+    cr_assert(financement_taux(1, 20000, &t)); /* 0.00005: half up */
+    cr_expect_eq(t, 1);
+    cr_assert(financement_taux(1, 20001, &t));
+    cr_expect_eq(t, 0);
+    cr_assert(financement_taux(FINANCEMENT_MONTANT_MAX, FINANCEMENT_MONTANT_MAX, &t));
+    cr_expect_eq(t, 10000);
+    t = 7;
+    cr_expect_not(financement_taux(1, 0, &t));
+    cr_expect_not(financement_taux(-1, 10, &t));
+    cr_expect_not(financement_taux(1000, 1, &t), "1000.0000 > NUMERIC(7,4)");
+    cr_expect_eq(t, 7);
+    cr_assert(financement_taux(9999999, 10000, &t));
+    cr_expect_eq(t, FINANCEMENT_TAUX_MAX);
+
+    cr_expect_eq(financement_taux_format(4000, buf, sizeof buf), 6);
+    cr_expect_str_eq(buf, "0.4000");
+    financement_taux_format(12345, buf, sizeof buf);
+    cr_expect_str_eq(buf, "1.2345");
+    financement_taux_format(0, buf, sizeof buf);
+    cr_expect_str_eq(buf, "0.0000");
+    financement_taux_format(FINANCEMENT_TAUX_MAX, buf, sizeof buf);
+    cr_expect_str_eq(buf, "999.9999");
+    cr_expect_eq(financement_taux_format(-1, buf, sizeof buf), 0);
+    cr_expect_str_eq(buf, "");
+    cr_expect_eq(financement_taux_format(4000, NULL, 0), 6);
+}
