@@ -435,15 +435,33 @@ size_t financement_r33_check(const struct financement_ligne *lignes, size_t coun
     /* Σ ≤ 80 % × D ⇔ Σ ≤ floor(80 × D / 100): D ≤ 10^15, no overflow. */
     plafond = depense_subventionnable_ht / 100 * FINANCEMENT_R33_PLAFOND +
               depense_subventionnable_ht % 100 * FINANCEMENT_R33_PLAFOND / 100;
+    /* The DETR floor: 100 × m ≥ 20 × D (both sides ≤ 10^17), unless m fills
+     * the room the other dotations leave under the cap. */
+    int64_t plancher = (depense_subventionnable_ht * FINANCEMENT_R33_PLANCHER_DETR + 99) / 100;
+    size_t n = 0;
+    char ptr[96];
+    for (size_t i = 0; lignes && i < count; i++) {
+        const struct financement_ligne *l = &lignes[i];
+        if (l->dispositif != DISPOSITIF_DETR || l->statut == FINANCEMENT_REFUSE ||
+            l->montant * 100 >= depense_subventionnable_ht * FINANCEMENT_R33_PLANCHER_DETR ||
+            l->montant >= plafond - (dotations - l->montant))
+            continue;
+        snprintf(ptr, sizeof ptr, "/plan_financement/%zu/montant", i);
+        n += rule_report_add(violations, "R33", "detr-inferieure-plancher", ptr,
+                             "La subvention DETR (%s) est inférieure au plancher de %d %% de la "
+                             "dépense subventionnable HT, soit %s.",
+                             euros(l->montant).s, FINANCEMENT_R33_PLANCHER_DETR, euros(plancher).s);
+    }
     if (dotations <= plafond)
-        return 0;
+        return n;
     exces = dotations - plafond;
     if (excedent)
         *excedent = exces;
-    return rule_report_add(violations, "R33", "dotations-etat-plafond-depasse", "/plan_financement",
-                           "Les dotations de l'État (DETR, DSIL, DPV, DSID) dépassent de %s le "
-                           "plafond de %d %% de la dépense subventionnable HT, soit %s.",
-                           euros(exces).s, FINANCEMENT_R33_PLAFOND, euros(plafond).s);
+    return n + rule_report_add(violations, "R33", "dotations-etat-plafond-depasse",
+                               "/plan_financement",
+                               "Les dotations de l'État (DETR, DSIL, DPV, DSID) dépassent de %s le "
+                               "plafond de %d %% de la dépense subventionnable HT, soit %s.",
+                               euros(exces).s, FINANCEMENT_R33_PLAFOND, euros(plafond).s);
 }
 
 /* ---- Maquette ----------------------------------------------------------- */

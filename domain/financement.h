@@ -260,7 +260,8 @@ size_t financement_r29_check(const struct financement_r29_input *in,
 
 /* ---- R33: cap of the State dotations ----------------------------------- */
 
-#define FINANCEMENT_R33_PLAFOND 80
+#define FINANCEMENT_R33_PLAFOND       80
+#define FINANCEMENT_R33_PLANCHER_DETR 20
 
 /* R33: Σ of the DETR, DSIL, DPV and DSID lines (financement_dispositif_est_
  * dotation_etat) not refusé ≤ 80 % of depense_subventionnable_ht (the fiche's
@@ -269,7 +270,12 @@ size_t financement_r29_check(const struct financement_r29_input *in,
  * "dotations-etat-plafond-depasse" (R33) at /plan_financement with the cap
  * and the excess in euros, or "plan-financement-hors-limites" (regle "") on
  * an amount out of range or an overflow. *excedent (may be NULL) gets
- * max(0, Σ − floor(80 × dépense / 100)). Returns the number appended. */
+ * max(0, Σ − floor(80 × dépense / 100)).
+ * And the DETR floor of the same article: each DETR line not refusé is at
+ * least 20 % of the dépense (100 × montant ≥ 20 × dépense), unless it fills
+ * the room the other dotations leave under the cap (montant ≥ cap − the
+ * others: the floor gives way to the cap): "detr-inferieure-plancher" (R33)
+ * at /plan_financement/<i>/montant. Returns the number appended. */
 size_t financement_r33_check(const struct financement_ligne *lignes, size_t count,
                              int64_t depense_subventionnable_ht, int64_t *excedent,
                              struct rule_report *violations);

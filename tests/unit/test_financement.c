@@ -564,6 +564,38 @@ Test(financement, r33_cap_rounds_down_to_the_cent)
     cr_expect_str_eq(v.items[0].code, "plan-financement-hors-limites");
 }
 
+Test(financement, r33_detr_floor_gives_way_to_the_cap)
+{
+    struct financement_ligne l[] = {
+        ligne(DISPOSITIF_DETR, true, false, EUR(20000), FINANCEMENT_SOLLICITE),
+        ligne(DISPOSITIF_DSIL, true, false, EUR(30000), FINANCEMENT_ACCORDE),
+        ligne(DISPOSITIF_DETR, true, false, EUR(1000), FINANCEMENT_REFUSE),
+        ligne(DISPOSITIF_REGION, true, false, EUR(1000), FINANCEMENT_ACCORDE),
+    };
+    struct rule_report v = report();
+
+    cr_expect_eq(financement_r33_check(l, 4, EUR(100000), NULL, &v), 0, "DETR at 20 %% exactly");
+    l[0].montant -= 1;
+    cr_assert_eq(financement_r33_check(l, 4, EUR(100000), NULL, &v), 1);
+    cr_expect_str_eq(v.items[0].regle, "R33");
+    cr_expect_str_eq(v.items[0].code, "detr-inferieure-plancher");
+    cr_expect_str_eq(v.items[0].pointer, "/plan_financement/0/montant");
+    cr_expect(strstr(v.items[0].message, "20" NB "000,00" EURO) != NULL, "%s", v.items[0].message);
+
+    /* DSIL 65 000 € leaves 15 000 € under the 80 % cap: a DETR of 15 000 €
+     * (15 %) fills it and is accepted, one of 14 999,99 € is not. */
+    l[1].montant = EUR(65000);
+    l[0].montant = EUR(15000);
+    v = report();
+    cr_expect_eq(financement_r33_check(l, 4, EUR(100000), NULL, &v), 0);
+    l[0].montant -= 1;
+    cr_expect_eq(financement_r33_check(l, 4, EUR(100000), NULL, &v), 1);
+    cr_expect_str_eq(v.items[0].code, "detr-inferieure-plancher");
+    /* DSIL and DSID have no floor here. */
+    l[0].dispositif = DISPOSITIF_DSID;
+    cr_expect_eq(financement_r33_check(l, 4, EUR(100000), NULL, NULL), 0);
+}
+
 /* ---- Maquette ----------------------------------------------------------- */
 
 Test(financement, maquette_small_plan_by_hand)
