@@ -309,6 +309,15 @@ run fuzz tests/fuzz/run.sh "$FUZZ_SECONDS" $B/fuzz/*
 step "formatting: clang-format (the committed .clang-format)"
 run format make -s --no-print-directory fmt-check
 
+step "money: no floating point in the financing domain (integer cents only)"
+# Any floating type or conversion in domain/financement.[ch] fails the step (the
+# module's comments avoid these words).
+no_float() {
+	! grep -nwE 'float|double|_Float[0-9]+x?|__float128|strtod|strtof|strtold|atof|math\.h' \
+		domain/financement.c domain/financement.h
+}
+run no-float no_float
+
 step "OpenAPI: lint, and route table <-> spec"
 run openapi-lint node_modules/.bin/redocly lint --config openapi/redocly.yaml openapi/openapi.yaml
 $B/pvd-api routes >$B/tests/routes.txt
