@@ -23,7 +23,7 @@ MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
 JWT_SRC    := $(wildcard api/jwt*.c) api/base64url.c
 UNIT_SRC   := $(DOMAIN_SRC) api/problem.c api/cursor.c api/config.c api/log.c api/xalloc.c \
               api/json_body.c api/json_spec.c $(JWT_SRC) api/cors.c api/rate_limit.c \
-              api/laureats_csv.c
+              api/laureats_csv.c api/csv_export.c
 UNIT_SRC   += api/query_params.c
 
 B := build
