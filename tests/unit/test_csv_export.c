@@ -86,10 +86,22 @@ Test(csv_export, every_injection_trigger_is_prefixed)
     expect_cell("\nx", "\"'\nx\"");
     expect_cell("=HYPERLINK(\"http://x\";\"y\")", "\"'=HYPERLINK(\"\"http://x\"\";\"\"y\"\")\"");
     /* full-width forms */
-    expect_cell("\xEF\xBC\x9D" "1+1", "'\xEF\xBC\x9D" "1+1");
-    expect_cell("\xEF\xBC\x8B" "1", "'\xEF\xBC\x8B" "1");
-    expect_cell("\xEF\xBC\x8D" "1", "'\xEF\xBC\x8D" "1");
-    expect_cell("\xEF\xBC\xA0" "a", "'\xEF\xBC\xA0" "a");
+    expect_cell("\xEF\xBC\x9D"
+                "1+1",
+                "'\xEF\xBC\x9D"
+                "1+1");
+    expect_cell("\xEF\xBC\x8B"
+                "1",
+                "'\xEF\xBC\x8B"
+                "1");
+    expect_cell("\xEF\xBC\x8D"
+                "1",
+                "'\xEF\xBC\x8D"
+                "1");
+    expect_cell("\xEF\xBC\xA0"
+                "a",
+                "'\xEF\xBC\xA0"
+                "a");
     /* not at the start, or another first character: untouched */
     expect_cell("a=1", "a=1");
     expect_cell(" =1", " =1");
@@ -138,9 +150,9 @@ Test(csv_export, typed_cells_are_never_prefixed)
 
 Test(csv_export, dates_are_checked)
 {
-    static const char *const bad[] = {"2026-3-31", "2026-13-01", "2026-00-10", "2026-01-32",
-                                      "2026-01-00", "=2026-01-01", "2026-01-011", "26-01-01",
-                                      "2026/01/01", ""};
+    static const char *const bad[] = {
+        "2026-3-31",   "2026-13-01",  "2026-00-10", "2026-01-32", "2026-01-00",
+        "=2026-01-01", "2026-01-011", "26-01-01",   "2026/01/01", ""};
     struct csv_export csv;
     size_t i;
 
