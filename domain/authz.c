@@ -35,6 +35,9 @@ static const char *const action_names[ACTION__COUNT] = {
     [ACTION_STATISTIQUES_READ] = "statistiques.lire",
     [ACTION_PROJET_READ] = "projet.lire",
     [ACTION_PROJET_WRITE] = "projet.ecrire",
+    [ACTION_FICHE_READ] = "fiche.lire",
+    [ACTION_FICHE_WRITE] = "fiche.ecrire",
+    [ACTION_FICHE_TRANSITION] = "fiche.transition",
 };
 
 /* Ranks for "nobody grants above their own role" (issue 3 §2), ordered by the
@@ -82,6 +85,9 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_CONVENTION_TRANSITION] = BASE_SCOPED,
             [ACTION_PROJET_READ] = BASE_SCOPED,
             [ACTION_PROJET_WRITE] = BASE_SCOPED,
+            [ACTION_FICHE_READ] = BASE_SCOPED,
+            [ACTION_FICHE_WRITE] = BASE_SCOPED,
+            [ACTION_FICHE_TRANSITION] = BASE_SCOPED,
         },
     [ROLE_COLLECTIVITE_ELU] =
         {
@@ -95,6 +101,9 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_CONVENTION_TRANSITION] = BASE_SCOPED,
             [ACTION_PROJET_READ] = BASE_SCOPED,
             [ACTION_PROJET_WRITE] = BASE_SCOPED,
+            [ACTION_FICHE_READ] = BASE_SCOPED,
+            [ACTION_FICHE_WRITE] = BASE_SCOPED,
+            [ACTION_FICHE_TRANSITION] = BASE_SCOPED,
         },
     [ROLE_PREFECTURE_INSTRUCTEUR] =
         {
@@ -112,6 +121,9 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_STATISTIQUES_READ] = BASE_ALL,
             [ACTION_PROJET_READ] = BASE_SCOPED,
             [ACTION_PROJET_WRITE] = BASE_SCOPED_NONE,
+            [ACTION_FICHE_READ] = BASE_SCOPED,
+            [ACTION_FICHE_WRITE] = BASE_SCOPED_NONE,
+            [ACTION_FICHE_TRANSITION] = BASE_SCOPED_NONE,
         },
     [ROLE_PREFECTURE_REGION] =
         {
@@ -126,6 +138,9 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_STATISTIQUES_READ] = BASE_ALL,
             [ACTION_PROJET_READ] = BASE_SCOPED,
             [ACTION_PROJET_WRITE] = BASE_SCOPED_NONE,
+            [ACTION_FICHE_READ] = BASE_SCOPED,
+            [ACTION_FICHE_WRITE] = BASE_SCOPED_NONE,
+            [ACTION_FICHE_TRANSITION] = BASE_SCOPED_NONE,
         },
     [ROLE_FINANCEUR] =
         {
@@ -137,6 +152,9 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_CONVENTION_TRANSITION] = BASE_SCOPED_NONE,
             [ACTION_PROJET_READ] = BASE_SCOPED,
             [ACTION_PROJET_WRITE] = BASE_SCOPED_NONE,
+            [ACTION_FICHE_READ] = BASE_SCOPED,
+            [ACTION_FICHE_WRITE] = BASE_SCOPED_NONE,
+            [ACTION_FICHE_TRANSITION] = BASE_SCOPED_NONE,
         },
     [ROLE_ANCT_NATIONAL] =
         {
@@ -156,6 +174,9 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_STATISTIQUES_READ] = BASE_ALL,
             [ACTION_PROJET_READ] = BASE_ALL,
             [ACTION_PROJET_WRITE] = BASE_ALL,
+            [ACTION_FICHE_READ] = BASE_ALL,
+            [ACTION_FICHE_WRITE] = BASE_ALL,
+            [ACTION_FICHE_TRANSITION] = BASE_ALL,
         },
     /* Portals that sync the programme (aides-territoires): the reads of the
      * programme's data everywhere (as anct_national, role_reads_as), the
@@ -167,6 +188,7 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_CONVENTION_READ] = BASE_ALL,
             [ACTION_STATISTIQUES_READ] = BASE_ALL,
             [ACTION_PROJET_READ] = BASE_ALL,
+            [ACTION_FICHE_READ] = BASE_ALL,
         },
 };
 
@@ -313,7 +335,9 @@ static bool inside(const struct authz_principal *principal, const struct authz_t
         return (target->territoire && perimeter_has_territoire(p, target->territoire)) ||
                any_in(p, perimeter_has_siren, target->sirens, target->siren_count);
     case ROLE_FINANCEUR:
-        return any_in(p, perimeter_has_siren, target->sirens, target->siren_count);
+        return any_in(p, perimeter_has_siren, target->sirens, target->siren_count) ||
+               any_in(p, perimeter_has_siren, target->financeur_sirens,
+                      target->financeur_siren_count);
     case ROLE_ANCT_NATIONAL:
     case ROLE_LECTEUR_NATIONAL:
         return true;
@@ -433,6 +457,9 @@ enum authz_decision authz_decide(const struct authz_principal *principal, enum a
     case ACTION_STATISTIQUES_READ:
     case ACTION_PROJET_READ:
     case ACTION_PROJET_WRITE:
+    case ACTION_FICHE_READ:
+    case ACTION_FICHE_WRITE:
+    case ACTION_FICHE_TRANSITION:
         return decide_scoped(principal, base, target);
     case ACTION__COUNT:
         break;

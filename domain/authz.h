@@ -91,6 +91,12 @@ struct authz_target {
     const char *territoire;    /* id_pvd */
     const char *const *sirens; /* organisations concerned (beneficiaries, signatories…) */
     size_t siren_count;
+    /* Organisations that finance the object (a fiche action's financing
+     * lines): they put it inside a financeur's perimeter only, never a
+     * collectivité's (a commune co-financing another territoire's fiche does
+     * not get to read or edit it). NULL / 0 when not applicable. */
+    const char *const *financeur_sirens;
+    size_t financeur_siren_count;
     bool has_grant_role; /* GRANT / REVOKE: the role of the habilitation */
     enum role grant_role;
 };
@@ -116,6 +122,13 @@ enum action {
     ACTION_STATISTIQUES_READ,     /* "statistiques.lire": programme follow-up figures */
     ACTION_PROJET_READ,           /* "projet.lire": axes, indicateurs, mesures, comité */
     ACTION_PROJET_WRITE,          /* "projet.ecrire": the same, written */
+    /* Issue 9: fiches action. Target: the fiche's territoire (départements,
+     * régions, id_pvd), `sirens` = the SIRENs of the territoire's communes and
+     * EPCIs plus the fiche's maître d'ouvrage, `financeur_sirens` = the
+     * financeurs of its financing lines. */
+    ACTION_FICHE_READ,       /* "fiche.lire": fiches, financing lines, échéancier, maquette */
+    ACTION_FICHE_WRITE,      /* "fiche.ecrire": create / update fiches and their financing */
+    ACTION_FICHE_TRANSITION, /* "fiche.transition": POST /fiches-action/{id}/transitions */
     ACTION__COUNT
 };
 
@@ -128,8 +141,8 @@ enum authz_decision { AUTHZ_ALLOW, AUTHZ_FORBID, AUTHZ_HIDE };
  * and out-of-range values, has an answer; never reads through a NULL.
  * "Inside" = the target matches the principal's perimeter: préfecture_instructeur
  * by any département; préfecture_region by any région; collectivités by the
- * territoire or any SIREN; financeur by any SIREN. A NULL or empty target is
- * never inside.
+ * territoire or any SIREN of `sirens`; financeur by any SIREN of `sirens` or
+ * of `financeur_sirens`. A NULL or empty target is never inside.
  * - NULL principal, out-of-range role or action → FORBID (a caller without a
  *   habilitation gets 403 on everything, issue 3 §2).
  * - A machine principal (is_machine): CLIENT_ISSUE FORBID, and GRANT of a
@@ -137,7 +150,7 @@ enum authz_decision { AUTHZ_ALLOW, AUTHZ_FORBID, AUTHZ_HIDE };
  *   only a person creates credentials or national powers (issue 8 §1).
  * - anct_national: ALLOW everything else, whatever the target (domain.md §5 "all").
  * - lecteur_national: ALLOW the reads of the programme's data (CONVENTION_READ,
- *   PROJET_READ, STATISTIQUES_READ, JOURNAL_READ), whatever the target;
+ *   PROJET_READ, FICHE_READ, STATISTIQUES_READ, JOURNAL_READ), whatever the target;
  *   FORBID everything else: every write, and the administration
  *   (HABILITATION_*, CLIENT_*), inside the whole country (never HIDE).
  * - HABILITATION_READ: préfectures ALLOW inside; collectivités and financeur
@@ -183,7 +196,22 @@ enum authz_decision { AUTHZ_ALLOW, AUTHZ_FORBID, AUTHZ_HIDE };
  *   inside (convention_transition_allowed then says which edge);
  *   prefecture_region and financeur FORBID inside; HIDE outside.
  * - STATISTIQUES_READ: préfectures ALLOW whatever the target (the figures are
- *   computed over their perimeter); collectivités and financeur FORBID. */
+ *   computed over their perimeter); collectivités and financeur FORBID.
+ * Issue 9, fiches action (domain.md §5):
+ * - FICHE_READ: every role ALLOW inside, HIDE outside — a financeur is inside
+ *   the fiches it finances (`financeur_sirens`) or leads as maître d'ouvrage
+ *   (`sirens`), not the rest of the territoire's ("see unrelated files": may
+ *   not); lecteur_national everywhere. Public fiches read without a token are
+ *   the handler's business, not this rule's.
+ * - FICHE_WRITE: collectivités ALLOW inside ("create/edit drafts of fiches");
+ *   préfectures and financeur FORBID inside ("edit collectivité drafts": may
+ *   not; a financeur records its own decision through the financing line's
+ *   status, not by editing the fiche); HIDE outside.
+ * - FICHE_TRANSITION: collectivités ALLOW inside (fiche_transition_allowed
+ *   then says which edge: comité edges for the élu only); préfectures and
+ *   financeur FORBID inside; HIDE outside. anct_national is ALLOWed here as
+ *   everywhere, but fiche_transition_allowed grants it no edge (403
+ *   "transition-interdite": it does not instruct local files). */
 enum authz_decision authz_decide(const struct authz_principal *principal, enum action action,
                                  const struct authz_target *target);
 

@@ -187,7 +187,7 @@ static const enum authz_decision matrix[ROLE__COUNT][ACTION__COUNT][WHERE__COUNT
     /* per role: {habilitation.lire, .accorder, .revoquer, client.gerer, client.emettre,
      * journal.lire, organisation.creer, organisation.ecrire, territoire.ecrire,
      * convention.lire, .ecrire, .signer, .transition, statistiques.lire, projet.lire,
-     * .ecrire}, each {inside, outside, no target} */
+     * .ecrire, fiche.lire, .ecrire, .transition}, each {inside, outside, no target} */
     [ROLE_COLLECTIVITE_AGENT] = {{F, H, H},
                                  {F, F, F},
                                  {F, H, H},
@@ -202,6 +202,9 @@ static const enum authz_decision matrix[ROLE__COUNT][ACTION__COUNT][WHERE__COUNT
                                  {F, H, H},
                                  {A, H, H},
                                  {F, F, F},
+                                 {A, H, H},
+                                 {A, H, H},
+                                 {A, H, H},
                                  {A, H, H},
                                  {A, H, H}},
     [ROLE_COLLECTIVITE_ELU] = {{F, H, H},
@@ -219,6 +222,9 @@ static const enum authz_decision matrix[ROLE__COUNT][ACTION__COUNT][WHERE__COUNT
                                {A, H, H},
                                {F, F, F},
                                {A, H, H},
+                               {A, H, H},
+                               {A, H, H},
+                               {A, H, H},
                                {A, H, H}},
     [ROLE_PREFECTURE_INSTRUCTEUR] = {{A, H, H},
                                      {A, F, F},
@@ -235,6 +241,9 @@ static const enum authz_decision matrix[ROLE__COUNT][ACTION__COUNT][WHERE__COUNT
                                      {A, H, H},
                                      {A, A, A},
                                      {A, H, H},
+                                     {F, H, H},
+                                     {A, H, H},
+                                     {F, H, H},
                                      {F, H, H}},
     [ROLE_PREFECTURE_REGION] = {{A, H, H},
                                 {F, F, F},
@@ -251,6 +260,9 @@ static const enum authz_decision matrix[ROLE__COUNT][ACTION__COUNT][WHERE__COUNT
                                 {F, H, H},
                                 {A, A, A},
                                 {A, H, H},
+                                {F, H, H},
+                                {A, H, H},
+                                {F, H, H},
                                 {F, H, H}},
     [ROLE_FINANCEUR] = {{F, H, H},
                         {F, F, F},
@@ -267,8 +279,14 @@ static const enum authz_decision matrix[ROLE__COUNT][ACTION__COUNT][WHERE__COUNT
                         {F, H, H},
                         {F, F, F},
                         {A, H, H},
+                        {F, H, H},
+                        {A, H, H},
+                        {F, H, H},
                         {F, H, H}},
     [ROLE_ANCT_NATIONAL] = {{A, A, A},
+                            {A, A, A},
+                            {A, A, A},
+                            {A, A, A},
                             {A, A, A},
                             {A, A, A},
                             {A, A, A},
@@ -299,6 +317,9 @@ static const enum authz_decision matrix[ROLE__COUNT][ACTION__COUNT][WHERE__COUNT
                                {F, F, F},
                                {A, A, A},
                                {A, A, A},
+                               {F, F, F},
+                               {A, A, A},
+                               {F, F, F},
                                {F, F, F}},
 };
 
@@ -360,6 +381,9 @@ Test(authz_names, actions)
     cr_assert_str_eq(action_name(ACTION_STATISTIQUES_READ), "statistiques.lire");
     cr_assert_str_eq(action_name(ACTION_PROJET_READ), "projet.lire");
     cr_assert_str_eq(action_name(ACTION_PROJET_WRITE), "projet.ecrire");
+    cr_assert_str_eq(action_name(ACTION_FICHE_READ), "fiche.lire");
+    cr_assert_str_eq(action_name(ACTION_FICHE_WRITE), "fiche.ecrire");
+    cr_assert_str_eq(action_name(ACTION_FICHE_TRANSITION), "fiche.transition");
     cr_assert_null(action_name(ACTION__COUNT));
     cr_assert_null(action_name((enum action) - 1));
 }
@@ -953,4 +977,57 @@ Test(authz_names, lecteur_national_reads_as_anct)
         if (r != ROLE_LECTEUR_NATIONAL)
             cr_assert_eq(role_reads_as((enum role)r), (enum role)r);
     cr_assert_eq(role_reads_as(ROLE__COUNT), ROLE__COUNT);
+}
+
+/* Issue 9, fiches action: a financeur is inside the fiches it finances
+ * (financeur_sirens) or leads (sirens), not the rest of the territoire; a
+ * SIREN among the financeurs never puts a fiche inside a collectivité's or a
+ * préfecture's perimeter. A fiche of Ajaccio (2A) co-financed by the CDC and,
+ * for the sake of the test, by the commune of Saint-Symphorien (69). */
+Test(authz_fiches, financeurs_see_the_fiches_they_finance)
+{
+    static const char *const financeurs[] = {SIREN_CDC, SIREN_ST_SYMPHORIEN};
+    static const char *const unknown[] = {NULL, ""};
+    static const char *const led_by_cdc[] = {SIREN_AJACCIO, SIREN_CDC};
+    struct authz_target t = outside_target();
+    struct authz_principal fin = principal_of(ROLE_FINANCEUR);
+    struct authz_principal agent = principal_of(ROLE_COLLECTIVITE_AGENT);
+    struct authz_principal elu = principal_of(ROLE_COLLECTIVITE_ELU);
+    struct authz_principal rhone = principal_of(ROLE_PREFECTURE_INSTRUCTEUR);
+    struct authz_principal corse = prefecture("2A", NULL);
+
+    t.has_grant_role = false;
+    cr_assert_eq(authz_decide(&fin, ACTION_FICHE_READ, &t), AUTHZ_HIDE, "not a financeur yet");
+
+    t.financeur_sirens = financeurs;
+    t.financeur_siren_count = N_ELEMS(financeurs);
+    cr_assert_eq(authz_decide(&fin, ACTION_FICHE_READ, &t), AUTHZ_ALLOW);
+    cr_assert_eq(authz_decide(&fin, ACTION_FICHE_WRITE, &t), AUTHZ_FORBID);
+    cr_assert_eq(authz_decide(&fin, ACTION_FICHE_TRANSITION, &t), AUTHZ_FORBID);
+    cr_assert_eq(authz_decide(&fin, ACTION_JOURNAL_READ, &t), AUTHZ_ALLOW, "the fiche's journal");
+    /* the commune financing a fiche elsewhere neither reads nor edits it */
+    cr_assert_eq(authz_decide(&agent, ACTION_FICHE_READ, &t), AUTHZ_HIDE);
+    cr_assert_eq(authz_decide(&agent, ACTION_FICHE_WRITE, &t), AUTHZ_HIDE);
+    cr_assert_eq(authz_decide(&elu, ACTION_FICHE_TRANSITION, &t), AUTHZ_HIDE);
+    cr_assert_eq(authz_decide(&rhone, ACTION_FICHE_READ, &t), AUTHZ_HIDE);
+    /* the préfecture of the fiche's département reads it, may not edit it */
+    cr_assert_eq(authz_decide(&corse, ACTION_FICHE_READ, &t), AUTHZ_ALLOW);
+    cr_assert_eq(authz_decide(&corse, ACTION_FICHE_WRITE, &t), AUTHZ_FORBID);
+    cr_assert_eq(authz_decide(&corse, ACTION_FICHE_TRANSITION, &t), AUTHZ_FORBID);
+
+    /* unknown financeurs (NULL, "") put nothing inside */
+    t.financeur_sirens = unknown;
+    t.financeur_siren_count = N_ELEMS(unknown);
+    cr_assert_eq(authz_decide(&fin, ACTION_FICHE_READ, &t), AUTHZ_HIDE);
+    /* a NULL array with a count is no financeur either */
+    t.financeur_sirens = NULL;
+    t.financeur_siren_count = 2;
+    cr_assert_eq(authz_decide(&fin, ACTION_FICHE_READ, &t), AUTHZ_HIDE);
+
+    /* the financeur as maître d'ouvrage (sirens) reads the fiche it leads */
+    t.financeur_siren_count = 0;
+    t.sirens = led_by_cdc;
+    t.siren_count = N_ELEMS(led_by_cdc);
+    cr_assert_eq(authz_decide(&fin, ACTION_FICHE_READ, &t), AUTHZ_ALLOW);
+    cr_assert_eq(authz_decide(&fin, ACTION_FICHE_WRITE, &t), AUTHZ_FORBID);
 }
