@@ -38,10 +38,10 @@ static enum db_result read_row(struct db_conn *conn, const char *id, bool lock,
 {
     const char *params[1] = {id};
     return pg_one_row(conn,
-                      lock ? "SELECT " ROW_COLUMNS " FROM fiches_action x WHERE x.id = " AS_UUID(
-                                 "$1") " FOR UPDATE OF x"
-                           : "SELECT " ROW_COLUMNS " FROM fiches_action x WHERE x.id = " AS_UUID(
-                                 "$1"),
+                      lock ? "SELECT " ROW_COLUMNS
+                             " FROM fiches_action x WHERE x.id = " AS_UUID("$1") " FOR UPDATE OF x"
+                           : "SELECT " ROW_COLUMNS
+                             " FROM fiches_action x WHERE x.id = " AS_UUID("$1"),
                       1, params, fill_row, out, sizeof *out, err);
 }
 
@@ -83,10 +83,12 @@ static enum db_result query(struct db_conn *conn, const char *sql, int nparams,
     " AND ($3::text IS NULL OR t.code_region = $3 OR EXISTS (SELECT 1 FROM"                        \
     " territoire_communes tc JOIN communes c ON c.code_insee = tc.code_insee AND c.type ="         \
     " 'commune-actuelle' WHERE tc.id_pvd = x.id_pvd AND c.code_region = $3))"                      \
-    " AND ($4::text IS NULL OR x.axe_id = " AS_UUID("$4") ")"                                      \
-    " AND ($5::text IS NULL OR x.etat = $5)"                                                       \
-    " AND ($6::text IS NULL OR x.maitre_ouvrage_id = " AS_UUID("$6") ")"                           \
-    " AND ($7::boolean IS NULL OR x.public = $7)"
+    " AND ($4::text IS NULL OR x.axe_id = " AS_UUID(                                               \
+        "$4") ")"                                                                                  \
+              " AND ($5::text IS NULL OR x.etat = $5)"                                             \
+              " AND ($6::text IS NULL OR x.maitre_ouvrage_id = " AS_UUID(                          \
+                  "$6") ")"                                                                        \
+                        " AND ($7::boolean IS NULL OR x.public = $7)"
 
 enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *f, const char *after,
                           size_t limit, char **json_out, char last_key[37], bool *more,
@@ -99,8 +101,9 @@ enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *f, co
     *total = 0;
     snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
     const char *pub = f->public_ < 0 ? NULL : f->public_ ? "true" : "false";
-    const char *params[9] = {f->id_pvd, f->departement,       f->region, f->axe_id,  f->etat,
-                             f->maitre_ouvrage_id, pub, after, limit_text};
+    const char *params[9] = {f->id_pvd, f->departement, f->region,
+                             f->axe_id, f->etat,        f->maitre_ouvrage_id,
+                             pub,       after,          limit_text};
     struct db_conn *conn = NULL;
     enum db_result r = db_pool_acquire(pool, &conn, err);
     if (r != DB_OK)
@@ -135,10 +138,10 @@ struct colonne {
 };
 
 #define UUID_ARRAY(k)                                                                              \
-    "ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof(b->'" k "') = 'array' THEN "   \
+    "ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof(b->'" k "') = 'array' THEN "    \
     "b->'" k "' ELSE '[]'::jsonb END))::uuid[]"
 #define TEXT_ARRAY(k)                                                                              \
-    "ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof(b->'" k "') = 'array' THEN "   \
+    "ARRAY(SELECT jsonb_array_elements_text(CASE WHEN jsonb_typeof(b->'" k "') = 'array' THEN "    \
     "b->'" k "' ELSE '[]'::jsonb END))::text[]"
 
 static const struct colonne colonnes[] = {
@@ -150,8 +153,8 @@ static const struct colonne colonnes[] = {
     {"maitre_ouvrage_id", "maitre_ouvrage_id", "(b->>'maitre_ouvrage_id')::uuid", NULL},
     {"partenaires", "partenaires", UUID_ARRAY("partenaires"), NULL},
     {"thematiques", "thematiques", TEXT_ARRAY("thematiques"), NULL},
-    {"localisation_commune_insee", "localisation_commune_insee",
-     "b->>'localisation_commune_insee'", NULL},
+    {"localisation_commune_insee", "localisation_commune_insee", "b->>'localisation_commune_insee'",
+     NULL},
     {"intercommunale", "intercommunale", "(b->>'intercommunale')::boolean", "false"},
     {"dans_secteur_ort_id", "dans_secteur_ort_id", "(b->>'dans_secteur_ort_id')::uuid", NULL},
     {"nature_depense", "nature_depense", "b->>'nature_depense'", NULL},
@@ -174,8 +177,7 @@ static const struct colonne colonnes[] = {
      "CASE WHEN jsonb_typeof(b->'pieces_jointes') = 'array' THEN b->'pieces_jointes' END",
      "'[]'::jsonb"},
     {"derogation_type", "derogation_l1111_10", "b->'derogation_l1111_10'->>'type'", NULL},
-    {"derogation_reference", "derogation_l1111_10", "b->'derogation_l1111_10'->>'reference'",
-     NULL},
+    {"derogation_reference", "derogation_l1111_10", "b->'derogation_l1111_10'->>'reference'", NULL},
 };
 #define COLONNE_COUNT (sizeof colonnes / sizeof colonnes[0])
 
@@ -256,10 +258,11 @@ static char *update_sql(void)
 
 #define ECHEANCIER_INSERT                                                                          \
     "INSERT INTO fiche_echeancier (fiche_id, annee, montant) SELECT $1::uuid, "                    \
-    "(e.v->>'annee')::smallint, (e.v->>'montant')::bigint FROM jsonb_array_elements($2::jsonb) e(v)"
+    "(e.v->>'annee')::smallint, (e.v->>'montant')::bigint FROM jsonb_array_elements($2::jsonb) "   \
+    "e(v)"
 
 #define INDICATEURS_INSERT                                                                         \
-    "INSERT INTO fiche_indicateurs (fiche_id, indicateur_id, rang) SELECT $1::uuid, "             \
+    "INSERT INTO fiche_indicateurs (fiche_id, indicateur_id, rang) SELECT $1::uuid, "              \
     "e.v::uuid, (e.n - 1)::smallint FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY "    \
     "AS e(v, n)"
 
@@ -277,11 +280,11 @@ static enum db_result write_lists(struct db_tx *tx, const char *id, const char *
     };
     enum db_result r = DB_OK;
     for (size_t i = 0; r == DB_OK && i < sizeof lists / sizeof lists[0]; i++) {
-        const char *params[3] = {id, body_json, lists[i].key};
+        const char *params[1] = {id};
+        const char *member[2] = {body_json, lists[i].key};
         PGresult *res = NULL;
-        r = query(tx->conn,
-                  "SELECT jsonb_typeof($2::jsonb -> $3), ($2::jsonb -> $3)::text", 3, params,
-                  &res, err);
+        r = query(tx->conn, "SELECT jsonb_typeof($1::jsonb -> $2), ($1::jsonb -> $2)::text", 2,
+                  member, &res, err);
         if (r == DB_OK && !PQgetisnull(res, 0, 0)) {
             bool is_array = strcmp(PQgetvalue(res, 0, 0), "array") == 0;
             if (replace) {
@@ -363,9 +366,9 @@ static enum db_result lock_fiche(struct db_tx *tx, const char *id, long expected
     memset(avant, 0, sizeof *avant);
     const char *params[1] = {id};
     PGresult *res = NULL;
-    enum db_result r = pg_exec_first_row(
-        tx->conn, "SELECT id_pvd FROM fiches_action WHERE id = " AS_UUID("$1"), 1, params, &res,
-        err);
+    enum db_result r =
+        pg_exec_first_row(tx->conn, "SELECT id_pvd FROM fiches_action WHERE id = " AS_UUID("$1"), 1,
+                          params, &res, err);
     char id_pvd[17] = "";
     if (r == DB_OK)
         snprintf(id_pvd, sizeof id_pvd, "%s", PQgetvalue(res, 0, 0));
@@ -386,8 +389,7 @@ static enum db_result lock_fiche(struct db_tx *tx, const char *id, long expected
 
 /* revision + 1 (unless bumped already) and the fiche as it is now. */
 static enum db_result finish(struct db_tx *tx, const char *verb, const char *id, bool bump,
-                             struct fiche_row *avant, struct fiche_row *out,
-                             struct db_error *err)
+                             struct fiche_row *avant, struct fiche_row *out, struct db_error *err)
 {
     enum db_result r = DB_OK;
     const char *params[1] = {id};
@@ -459,9 +461,9 @@ static enum db_result change_list(struct db_tx *tx, const char *id, long expecte
     return finish(tx, verb, avant.id, true, &avant, out, err);
 }
 
-enum db_result fiche_replace_financements(struct db_tx *tx, const char *id,
-                                          long expected_revision, const char *lignes_json,
-                                          struct fiche_row *out, struct db_error *err)
+enum db_result fiche_replace_financements(struct db_tx *tx, const char *id, long expected_revision,
+                                          const char *lignes_json, struct fiche_row *out,
+                                          struct db_error *err)
 {
     return change_list(tx, id, expected_revision, "plan_financement", lignes_json, true,
                        "plan_financement", out, err);
@@ -491,8 +493,8 @@ enum db_result fiche_replace_echeancier(struct db_tx *tx, const char *id, long e
                                         const char *echeancier_json, struct fiche_row *out,
                                         struct db_error *err)
 {
-    return change_list(tx, id, expected_revision, "echeancier", echeancier_json, true,
-                       "echeancier", out, err);
+    return change_list(tx, id, expected_revision, "echeancier", echeancier_json, true, "echeancier",
+                       out, err);
 }
 
 static enum db_result list_json(struct db_conn *conn, const char *sql, const char *id,
@@ -608,7 +610,7 @@ static enum db_result read_codes(struct db_conn *conn, const char *sql, const ch
         if (!*codes)
             r = DB_FAILED;
         for (int i = 0; r == DB_OK && i < n; i++)
-            snprintf((*codes)[i], sizeof (*codes)[i], "%s", PQgetvalue(res, i, 0));
+            snprintf((*codes)[i], sizeof(*codes)[i], "%s", PQgetvalue(res, i, 0));
         if (r == DB_OK)
             *count = (size_t)n;
     }
@@ -669,8 +671,7 @@ static enum db_result read_main(struct db_tx *tx, const char *id, const char *da
     return ok ? DB_OK : DB_FAILED;
 }
 
-static enum db_result read_seances(struct db_tx *tx, struct fiche_regles *out,
-                                   struct db_error *err)
+static enum db_result read_seances(struct db_tx *tx, struct fiche_regles *out, struct db_error *err)
 {
     const char *params[2] = {out->id, out->id_pvd};
     PGresult *res = NULL;
@@ -759,8 +760,8 @@ static enum db_result read_echeancier(struct db_tx *tx, struct fiche_regles *out
         if (r == DB_OK) {
             out->echeancier_count = (size_t)n;
             rule_report_init(&out->r27);
-            financement_r27_check(out->echeancier, out->echeancier_count,
-                                  out->couts.cout_total_ht, &out->r27);
+            financement_r27_check(out->echeancier, out->echeancier_count, out->couts.cout_total_ht,
+                                  &out->r27);
         }
     }
     PQclear(res);
@@ -784,10 +785,9 @@ enum db_result fiche_regles_lire(struct db_tx *tx, const char *id, struct date d
     r = read_main(tx, avant.id, date_text, out, maitre_ouvrage, sizeof maitre_ouvrage, err);
     fiche_row_release(&avant);
     if (r == DB_OK)
-        r = read_codes(tx->conn,
-                       "SELECT code_insee FROM territoire_communes WHERE id_pvd = $1 ORDER BY rang",
-                       out->id_pvd, &out->communes_territoire, &out->communes_territoire_count,
-                       err);
+        r = read_codes(
+            tx->conn, "SELECT code_insee FROM territoire_communes WHERE id_pvd = $1 ORDER BY rang",
+            out->id_pvd, &out->communes_territoire, &out->communes_territoire_count, err);
     if (r == DB_OK)
         r = read_codes(tx->conn,
                        "SELECT DISTINCT m.code_insee FROM territoire_epcis te JOIN epci_membres m "

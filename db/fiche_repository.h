@@ -103,9 +103,9 @@ enum db_result fiche_update(struct db_tx *tx, const char *id, long expected_revi
  * dispositif, nature_financeur, montant, assiette_ht (or absent/null), statut
  * (absent: "envisage")}, stored in array order. revision + 1, journal
  * "fiche_action.plan_financement". DB_CONFLICT: an unknown financeur. */
-enum db_result fiche_replace_financements(struct db_tx *tx, const char *id,
-                                          long expected_revision, const char *lignes_json,
-                                          struct fiche_row *out, struct db_error *err);
+enum db_result fiche_replace_financements(struct db_tx *tx, const char *id, long expected_revision,
+                                          const char *lignes_json, struct fiche_row *out,
+                                          struct db_error *err);
 
 /* Appends one line (an object as in fiche_replace_financements) after the
  * fiche's last one. Revision, journal "fiche_action.ajouter_financement" and
