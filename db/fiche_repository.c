@@ -303,7 +303,9 @@ static enum db_result write_lists(struct db_tx *tx, const char *id, const char *
     return r;
 }
 
-static enum db_result journal(struct db_tx *tx, const char *verb, const struct fiche_row *avant,
+/* action: the full "fiche_action.<verbe>" literal (tests/contract/check_codes.mjs
+ * checks each against the spec's ActionJournal). */
+static enum db_result journal(struct db_tx *tx, const char *action, const struct fiche_row *avant,
                               const struct fiche_row *apres, struct db_error *err)
 {
     const struct fiche_row *any = apres ? apres : avant;
@@ -311,8 +313,6 @@ static enum db_result journal(struct db_tx *tx, const char *verb, const struct f
     enum db_result r = territoire_scope_load(tx->conn, any->id_pvd, &scope, err);
     if (r != DB_OK)
         return r == DB_NOT_FOUND ? DB_FAILED : r;
-    char action[64];
-    snprintf(action, sizeof action, "fiche_action.%s", verb);
     struct journal_entry e = {action,
                               "fiche_action",
                               any->id,
@@ -352,7 +352,7 @@ enum db_result fiche_create(struct db_tx *tx, const char *id_pvd, const char *bo
     if (r == DB_OK)
         r = read_row(tx->conn, id, false, out, err);
     if (r == DB_OK)
-        r = journal(tx, "creer", NULL, out, err);
+        r = journal(tx, "fiche_action.creer", NULL, out, err);
     if (r != DB_OK)
         fiche_row_release(out);
     return r;
@@ -388,7 +388,7 @@ static enum db_result lock_fiche(struct db_tx *tx, const char *id, long expected
 }
 
 /* revision + 1 (unless bumped already) and the fiche as it is now. */
-static enum db_result finish(struct db_tx *tx, const char *verb, const char *id, bool bump,
+static enum db_result finish(struct db_tx *tx, const char *action, const char *id, bool bump,
                              struct fiche_row *avant, struct fiche_row *out, struct db_error *err)
 {
     enum db_result r = DB_OK;
@@ -401,7 +401,7 @@ static enum db_result finish(struct db_tx *tx, const char *verb, const char *id,
     if (r == DB_OK)
         r = read_row(tx->conn, id, false, out, err);
     if (r == DB_OK)
-        r = journal(tx, verb, avant, out, err);
+        r = journal(tx, action, avant, out, err);
     if (r != DB_OK)
         fiche_row_release(out);
     fiche_row_release(avant);
@@ -430,13 +430,13 @@ enum db_result fiche_update(struct db_tx *tx, const char *id, long expected_revi
         fiche_row_release(&avant);
         return r;
     }
-    return finish(tx, "modifier", avant.id, false, &avant, out, err);
+    return finish(tx, "fiche_action.modifier", avant.id, false, &avant, out, err);
 }
 
 /* Replaces (or appends to) one list of the fiche: body is {key: value}. */
 static enum db_result change_list(struct db_tx *tx, const char *id, long expected_revision,
                                   const char *key, const char *value_json, bool replace,
-                                  const char *verb, struct fiche_row *out, struct db_error *err)
+                                  const char *action, struct fiche_row *out, struct db_error *err)
 {
     struct fiche_row avant;
     memset(out, 0, sizeof *out);
@@ -458,7 +458,7 @@ static enum db_result change_list(struct db_tx *tx, const char *id, long expecte
         fiche_row_release(&avant);
         return r;
     }
-    return finish(tx, verb, avant.id, true, &avant, out, err);
+    return finish(tx, action, avant.id, true, &avant, out, err);
 }
 
 enum db_result fiche_replace_financements(struct db_tx *tx, const char *id, long expected_revision,
@@ -466,7 +466,7 @@ enum db_result fiche_replace_financements(struct db_tx *tx, const char *id, long
                                           struct db_error *err)
 {
     return change_list(tx, id, expected_revision, "plan_financement", lignes_json, true,
-                       "plan_financement", out, err);
+                       "fiche_action.plan_financement", out, err);
 }
 
 enum db_result fiche_add_financement(struct db_tx *tx, const char *id, long expected_revision,
@@ -484,7 +484,7 @@ enum db_result fiche_add_financement(struct db_tx *tx, const char *id, long expe
         return DB_FAILED;
     }
     enum db_result r = change_list(tx, id, expected_revision, "plan_financement", b.data, false,
-                                   "ajouter_financement", out, err);
+                                   "fiche_action.ajouter_financement", out, err);
     pg_buf_release(&b);
     return r;
 }
@@ -493,8 +493,8 @@ enum db_result fiche_replace_echeancier(struct db_tx *tx, const char *id, long e
                                         const char *echeancier_json, struct fiche_row *out,
                                         struct db_error *err)
 {
-    return change_list(tx, id, expected_revision, "echeancier", echeancier_json, true, "echeancier",
-                       out, err);
+    return change_list(tx, id, expected_revision, "echeancier", echeancier_json, true,
+                       "fiche_action.echeancier", out, err);
 }
 
 static enum db_result list_json(struct db_conn *conn, const char *sql, const char *id,
@@ -557,7 +557,7 @@ enum db_result fiche_write_transition(struct db_tx *tx, const char *id, enum fic
         fiche_row_release(&avant);
         return r;
     }
-    return finish(tx, "transition", avant.id, false, &avant, out, err);
+    return finish(tx, "fiche_action.transition", avant.id, false, &avant, out, err);
 }
 
 /* ---- rule inputs ----------------------------------------------------------- */
