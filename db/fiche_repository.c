@@ -303,23 +303,28 @@ static enum db_result write_lists(struct db_tx *tx, const char *id, const char *
     return r;
 }
 
-/* action: the full "fiche_action.<verbe>" literal (tests/contract/check_codes.mjs
- * checks each against the spec's ActionJournal). */
+/* Appends entry (an object of territoire id_pvd) with the territoire's
+ * scope. Call sites spell the action ("<ressource>.<verbe>") and the type as
+ * literals: tests/contract/check_codes.mjs checks each against the spec. */
+static enum db_result journal_about(struct db_tx *tx, const char *id_pvd, struct journal_entry *e,
+                                    struct db_error *err)
+{
+    struct territoire_scope scope;
+    enum db_result r = territoire_scope_load(tx->conn, id_pvd, &scope, err);
+    if (r != DB_OK)
+        return r == DB_NOT_FOUND ? DB_FAILED : r;
+    e->scope = territoire_scope_journal(&scope);
+    return journal_record(tx, e, err);
+}
+
 static enum db_result journal(struct db_tx *tx, const char *action, const struct fiche_row *avant,
                               const struct fiche_row *apres, struct db_error *err)
 {
     const struct fiche_row *any = apres ? apres : avant;
-    struct territoire_scope scope;
-    enum db_result r = territoire_scope_load(tx->conn, any->id_pvd, &scope, err);
-    if (r != DB_OK)
-        return r == DB_NOT_FOUND ? DB_FAILED : r;
-    struct journal_entry e = {action,
-                              "fiche_action",
-                              any->id,
-                              avant ? avant->json : NULL,
-                              apres ? apres->json : NULL,
-                              territoire_scope_journal(&scope)};
-    return journal_record(tx, &e, err);
+    struct journal_entry e = {
+        action, "fiche_action", any->id, avant ? avant->json : NULL, apres ? apres->json : NULL,
+        {0}};
+    return journal_about(tx, any->id_pvd, &e, err);
 }
 
 enum db_result fiche_create(struct db_tx *tx, const char *id_pvd, const char *body_json,
@@ -530,17 +535,17 @@ enum db_result fiche_echeancier_list(struct db_conn *conn, const char *id, char 
                      id, json_out, err);
 }
 
-enum db_result fiche_write_transition(struct db_tx *tx, const char *id, enum fiche_etat to,
-                                      const char *motif, const char *date_commencement,
-                                      const char *date_achevement, struct fiche_row *out,
-                                      struct db_error *err)
+enum db_result fiche_write_transition(struct db_tx *tx, const char *id, long expected_revision,
+                                      enum fiche_etat to, const char *motif,
+                                      const char *date_commencement, const char *date_achevement,
+                                      struct fiche_row *out, struct db_error *err)
 {
     struct fiche_row avant;
     memset(out, 0, sizeof *out);
     const char *etat = fiche_etat_name(to);
     if (!etat)
         return DB_FAILED;
-    enum db_result r = lock_fiche(tx, id, -1, &avant, err);
+    enum db_result r = lock_fiche(tx, id, expected_revision, &avant, err);
     if (r != DB_OK)
         return r;
     bool with_motif = to == FICHE_SUSPENDUE || to == FICHE_ABANDONNEE;
@@ -768,6 +773,30 @@ static enum db_result read_echeancier(struct db_tx *tx, struct fiche_regles *out
     return r;
 }
 
+static enum db_result read_communes(struct db_conn *conn, struct fiche_regles *out,
+                                    struct db_error *err)
+{
+    enum db_result r = read_codes(
+        conn, "SELECT code_insee FROM territoire_communes WHERE id_pvd = $1 ORDER BY rang",
+        out->id_pvd, &out->communes_territoire, &out->communes_territoire_count, err);
+    if (r == DB_OK)
+        r = read_codes(conn,
+                       "SELECT DISTINCT m.code_insee FROM territoire_epcis te JOIN epci_membres m "
+                       "ON m.epci_siren = te.siren WHERE te.id_pvd = $1 ORDER BY 1",
+                       out->id_pvd, &out->communes_epci, &out->communes_epci_count, err);
+    if (r == DB_OK) {
+        size_t n = out->communes_territoire_count + out->communes_epci_count;
+        out->commune_ptrs = calloc(n > 0 ? n : 1, sizeof *out->commune_ptrs);
+        if (!out->commune_ptrs)
+            return DB_FAILED;
+        for (size_t i = 0; i < out->communes_territoire_count; i++)
+            out->commune_ptrs[i] = out->communes_territoire[i];
+        for (size_t i = 0; i < out->communes_epci_count; i++)
+            out->commune_ptrs[out->communes_territoire_count + i] = out->communes_epci[i];
+    }
+    return r;
+}
+
 enum db_result fiche_regles_lire(struct db_tx *tx, const char *id, struct date date_transition,
                                  struct fiche_regles *out, struct db_error *err)
 {
@@ -785,24 +814,7 @@ enum db_result fiche_regles_lire(struct db_tx *tx, const char *id, struct date d
     r = read_main(tx, avant.id, date_text, out, maitre_ouvrage, sizeof maitre_ouvrage, err);
     fiche_row_release(&avant);
     if (r == DB_OK)
-        r = read_codes(
-            tx->conn, "SELECT code_insee FROM territoire_communes WHERE id_pvd = $1 ORDER BY rang",
-            out->id_pvd, &out->communes_territoire, &out->communes_territoire_count, err);
-    if (r == DB_OK)
-        r = read_codes(tx->conn,
-                       "SELECT DISTINCT m.code_insee FROM territoire_epcis te JOIN epci_membres m "
-                       "ON m.epci_siren = te.siren WHERE te.id_pvd = $1 ORDER BY 1",
-                       out->id_pvd, &out->communes_epci, &out->communes_epci_count, err);
-    if (r == DB_OK) {
-        size_t n = out->communes_territoire_count + out->communes_epci_count;
-        out->commune_ptrs = calloc(n > 0 ? n : 1, sizeof *out->commune_ptrs);
-        if (!out->commune_ptrs)
-            r = DB_FAILED;
-        for (size_t i = 0; r == DB_OK && i < out->communes_territoire_count; i++)
-            out->commune_ptrs[i] = out->communes_territoire[i];
-        for (size_t i = 0; r == DB_OK && i < out->communes_epci_count; i++)
-            out->commune_ptrs[out->communes_territoire_count + i] = out->communes_epci[i];
-    }
+        r = read_communes(tx->conn, out, err);
     if (r == DB_OK)
         r = read_seances(tx, out, err);
     if (r == DB_OK)
@@ -838,4 +850,172 @@ void fiche_regles_transition_input(const struct fiche_regles *r, enum fiche_etat
     in->indicateurs_sans_mesure = r->indicateurs_sans_mesure;
     in->motif = motif;
     in->has_decision_abandon = r->has_decision_abandon;
+}
+
+/* ---- candidate inputs ------------------------------------------------------ */
+
+enum db_result fiche_candidate_lire(struct db_tx *tx, const char *id_pvd, const char *numero,
+                                    const char *except_id, const char *axe_id,
+                                    struct fiche_regles *out, struct db_error *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *params[4] = {id_pvd, numero, except_id, axe_id};
+    PGresult *res = NULL;
+    enum db_result r = pg_exec_first_row(
+        tx->conn,
+        "SELECT t.id_pvd::text, EXISTS (SELECT 1 FROM fiches_action o WHERE o.id_pvd = t.id_pvd "
+        "AND o.numero = $2 AND o.id IS DISTINCT FROM " AS_UUID(
+            "$3") "), (SELECT a.id_pvd::text "
+                  "FROM axes_strategiques a WHERE a.id = " AS_UUID(
+                      "$4") ") FROM territoires t WHERE "
+                            "t.id_pvd = $1",
+        4, params, &res, err);
+    if (r != DB_OK)
+        return r;
+    snprintf(out->id_pvd, sizeof out->id_pvd, "%s", PQgetvalue(res, 0, 0));
+    snprintf(out->numero, sizeof out->numero, "%s", numero ? numero : "");
+    out->numero_deja_utilise = bool_at(res, 0, 1);
+    out->has_axe = !PQgetisnull(res, 0, 2);
+    snprintf(out->axe_id_pvd, sizeof out->axe_id_pvd, "%s", PQgetvalue(res, 0, 2));
+    PQclear(res);
+    r = read_communes(tx->conn, out, err);
+    if (r != DB_OK)
+        fiche_regles_release(out);
+    return r;
+}
+
+/* ---- plan d'action ----------------------------------------------------------- */
+
+void plan_action_row_release(struct plan_action_row *row)
+{
+    free(row->json);
+    row->json = NULL;
+}
+
+static enum db_result fill_plan(const PGresult *res, int row, void *dst)
+{
+    struct plan_action_row *out = dst;
+    snprintf(out->id_pvd, sizeof out->id_pvd, "%s", PQgetvalue(res, row, 0));
+    out->revision = strtol(PQgetvalue(res, row, 1), NULL, 10);
+    out->version = strtol(PQgetvalue(res, row, 2), NULL, 10);
+    out->json = pg_strdup(PQgetvalue(res, row, 3));
+    return out->json ? DB_OK : DB_FAILED;
+}
+
+#define PLAN_SELECT                                                                                \
+    "SELECT t.id_pvd::text, COALESCE(p.revision, 0), COALESCE(p.version, 0), CASE WHEN "           \
+    "p.id_pvd IS NULL THEN jsonb_build_object('id_pvd', t.id_pvd, 'programme_global', '', "        \
+    "'perimetres', '[]'::jsonb, 'version', 0, 'date_validation_comite', NULL, 'nombre_fiches', "   \
+    "0, 'cree_le', NULL, 'modifie_le', NULL) ELSE plan_action_representation(p) END::text FROM "   \
+    "territoires t LEFT JOIN plans_action p ON p.id_pvd = t.id_pvd WHERE t.id_pvd = $1"
+
+enum db_result plan_action_get(struct db_conn *conn, const char *id_pvd,
+                               struct plan_action_row *out, struct db_error *err)
+{
+    const char *params[1] = {id_pvd};
+    return pg_one_row(conn, PLAN_SELECT, 1, params, fill_plan, out, sizeof *out, err);
+}
+
+/* Territoire lock (which serializes every writer of the plan row), then the
+ * plan as it is. */
+static enum db_result lock_plan(struct db_tx *tx, const char *id_pvd, struct plan_action_row *avant,
+                                struct db_error *err)
+{
+    memset(avant, 0, sizeof *avant);
+    enum db_result r = territoire_lock(tx, id_pvd, err);
+    if (r != DB_OK)
+        return r;
+    return plan_action_get(tx->conn, id_pvd, avant, err);
+}
+
+static enum db_result plan_journal(struct db_tx *tx, const char *action, const char *id_pvd,
+                                   const struct plan_action_row *avant,
+                                   const struct plan_action_row *apres, struct db_error *err)
+{
+    struct journal_entry e = {
+        action, "plan_action", id_pvd, avant->revision > 0 ? avant->json : NULL, apres->json, {0}};
+    return journal_about(tx, id_pvd, &e, err);
+}
+
+enum db_result plan_action_update(struct db_tx *tx, const char *id_pvd, long expected_revision,
+                                  const char *body_json, struct plan_action_row *out,
+                                  struct db_error *err)
+{
+    struct plan_action_row avant;
+    memset(out, 0, sizeof *out);
+    enum db_result r = lock_plan(tx, id_pvd, &avant, err);
+    if (r == DB_OK && expected_revision >= 0 && avant.revision != expected_revision)
+        r = DB_STALE;
+    const char *params[2] = {id_pvd, body_json};
+    if (r == DB_OK)
+        r = pg_exec_command(
+            tx->conn,
+            "INSERT INTO plans_action AS p (id_pvd, programme_global, perimetres) SELECT $1, "
+            "COALESCE(b->>'programme_global', ''), CASE WHEN jsonb_typeof(b->'perimetres') = "
+            "'array' THEN b->'perimetres' ELSE '[]'::jsonb END FROM (SELECT $2::jsonb AS b) s "
+            "ON CONFLICT (id_pvd) DO UPDATE SET programme_global = CASE WHEN $2::jsonb ? "
+            "'programme_global' THEN EXCLUDED.programme_global ELSE p.programme_global END, "
+            "perimetres = CASE WHEN $2::jsonb ? 'perimetres' THEN EXCLUDED.perimetres ELSE "
+            "p.perimetres END, revision = p.revision + 1, modifie_le = now()",
+            2, params, err);
+    if (r == DB_OK)
+        r = plan_action_get(tx->conn, id_pvd, out, err);
+    if (r == DB_OK)
+        r = plan_journal(tx, "plan_action.modifier", id_pvd, &avant, out, err);
+    if (r != DB_OK)
+        plan_action_row_release(out);
+    plan_action_row_release(&avant);
+    return r;
+}
+
+enum db_result plan_action_freeze(struct db_tx *tx, const char *id_pvd, const char *decision_id,
+                                  struct plan_action_row *out, struct db_error *err)
+{
+    struct plan_action_row avant;
+    memset(out, 0, sizeof *out);
+    enum db_result r = lock_plan(tx, id_pvd, &avant, err);
+    if (r != DB_OK)
+        return r;
+    const char *params[2] = {id_pvd, decision_id};
+    PGresult *res = NULL;
+    r = pg_exec_first_row(tx->conn,
+                          "SELECT s.date::text FROM decisions d JOIN seances s ON s.id = "
+                          "d.seance_id JOIN comites c ON c.id = s.comite_id WHERE d.id = " AS_UUID(
+                              "$2") " AND d.type = 'valide_plan' AND c.id_pvd = $1",
+                          2, params, &res, err);
+    if (r == DB_NOT_FOUND)
+        r = DB_CONFLICT;
+    char date[16] = "";
+    if (r == DB_OK)
+        snprintf(date, sizeof date, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    const char *p2[2] = {id_pvd, date};
+    const char *p4[4] = {id_pvd, decision_id, date,
+                         tx->actor && tx->actor->acteur ? tx->actor->acteur : "?"};
+    if (r == DB_OK)
+        r = pg_exec_command(tx->conn,
+                            "INSERT INTO plans_action AS p (id_pvd, version, "
+                            "date_validation_comite) VALUES ($1, 1, $2::date) ON CONFLICT "
+                            "(id_pvd) DO UPDATE SET version = p.version + 1, "
+                            "date_validation_comite = $2::date, revision = p.revision + 1, "
+                            "modifie_le = now()",
+                            2, p2, err);
+    if (r == DB_OK)
+        r = pg_exec_command(
+            tx->conn,
+            "INSERT INTO plan_action_versions (id_pvd, version, decision_id, "
+            "date_validation_comite, representation, cree_par) SELECT p.id_pvd, p.version, "
+            "$2::uuid, $3::date, plan_action_representation(p) || jsonb_build_object('fiches', "
+            "COALESCE((SELECT jsonb_agg(fiche_representation(f) ORDER BY f.numero, f.id) FROM "
+            "fiches_action f WHERE f.id_pvd = p.id_pvd), '[]'::jsonb)), $4 FROM plans_action p "
+            "WHERE p.id_pvd = $1",
+            4, p4, err);
+    if (r == DB_OK)
+        r = plan_action_get(tx->conn, id_pvd, out, err);
+    if (r == DB_OK)
+        r = plan_journal(tx, "plan_action.valider", id_pvd, &avant, out, err);
+    if (r != DB_OK)
+        plan_action_row_release(out);
+    plan_action_row_release(&avant);
+    return r;
 }

@@ -207,19 +207,79 @@ enum db_result fiche_regles_lire(struct db_tx *tx, const char *id, struct date d
 /* The input of fiche_transition_check for the edge etat → to, pointing into
  * r (valid while r is): seances, plan, couts, dates, r27_report, adhésion,
  * commencement, achèvement, indicateurs, décision d'abandon from r; motif
- * borrowed. */
+ * borrowed. A request that records the commencement or the achèvement puts
+ * its date in in->date_commencement / in->date_achevement afterwards. */
 void fiche_regles_transition_input(const struct fiche_regles *r, enum fiche_etat to,
                                    enum role role_of_caller, struct date date_transition,
                                    const char *motif, struct fiche_transition_input *in);
 
 /* Writes a transition already checked (fiche_transition_check gave 0 on the
- * inputs of fiche_regles_lire, in this tx): etat = to, revision + 1; motif is
- * stored when entering suspendue or abandonnee; date_commencement /
- * date_achevement (NULL: unchanged) when entering en_cours / realisee.
- * Journal "fiche_action.transition". DB_NOT_FOUND: no such fiche. */
-enum db_result fiche_write_transition(struct db_tx *tx, const char *id, enum fiche_etat to,
-                                      const char *motif, const char *date_commencement,
-                                      const char *date_achevement, struct fiche_row *out,
-                                      struct db_error *err);
+ * inputs of fiche_regles_lire, in this tx, the request's own
+ * date_commencement / date_achevement put in place of the stored ones):
+ * etat = to, revision + 1; motif is stored when entering suspendue or
+ * abandonnee; date_commencement / date_achevement (NULL: unchanged) when
+ * entering en_cours / realisee. expected_revision < 0: not compared.
+ * Journal "fiche_action.transition". DB_NOT_FOUND: no such fiche; DB_STALE:
+ * another revision (nothing written); DB_FAILED: a row the CHECKs refuse
+ * (e.g. en_cours without any date_commencement: the check was skipped). */
+enum db_result fiche_write_transition(struct db_tx *tx, const char *id, long expected_revision,
+                                      enum fiche_etat to, const char *motif,
+                                      const char *date_commencement, const char *date_achevement,
+                                      struct fiche_row *out, struct db_error *err);
+
+/* ---- Inputs of a fiche not written yet (create, or a changed member) ---- */
+
+/* Inputs of R21, R22 and the numero check for the values a create or update
+ * body gives, read with tx's connection after the caller took the territoire
+ * lock (fiche_create / fiche_update take it again: a no-op in the same tx):
+ * - numero_deja_utilise: a fiche of id_pvd's plan other than except_id (NULL:
+ *   none excepted) has this numero;
+ * - has_axe / axe_id_pvd: the territoire of axe axe_id (has_axe false when no
+ *   such axe, or axe_id is not a UUID);
+ * - communes: as in struct fiche_regles (commune_ptrs split at
+ *   communes_territoire_count). Strings are borrowed for the call only.
+ * DB_NOT_FOUND: no such territoire; DB_FAILED: out of memory. out is zeroed
+ * first; release with fiche_regles_release. */
+enum db_result fiche_candidate_lire(struct db_tx *tx, const char *id_pvd, const char *numero,
+                                    const char *except_id, const char *axe_id,
+                                    struct fiche_regles *out, struct db_error *err);
+
+/* ---- Plan d'action (§1.8) ------------------------------------------------ */
+
+/* A territoire's plan: revision, current frozen version (0: never validated)
+ * and its representation (plan_action_representation of 0012: id_pvd,
+ * programme_global, perimetres, version, date_validation_comite,
+ * nombre_fiches, cree_le, modifie_le). */
+struct plan_action_row {
+    char id_pvd[17];
+    long revision;
+    long version;
+    char *json; /* owned; free with plan_action_row_release (safe on a zeroed row) */
+};
+void plan_action_row_release(struct plan_action_row *row);
+
+/* The territoire's plan. A territoire whose plan row was never written has
+ * an empty plan (revision 0, version 0) as long as the territoire exists.
+ * DB_NOT_FOUND: no such territoire. */
+enum db_result plan_action_get(struct db_conn *conn, const char *id_pvd,
+                               struct plan_action_row *out, struct db_error *err);
+
+/* Writes programme_global (string) and perimetres (array) when present in
+ * body_json (absent: kept), the plan's revision being expected_revision (0
+ * for a plan never written; < 0: not compared). Journal
+ * "plan_action.modifier". DB_NOT_FOUND: no such territoire; DB_STALE. */
+enum db_result plan_action_update(struct db_tx *tx, const char *id_pvd, long expected_revision,
+                                  const char *body_json, struct plan_action_row *out,
+                                  struct db_error *err);
+
+/* Freezes the plan as its next version for comité décision decision_id: a
+ * plan_action_versions row holding the plan's representation with every
+ * fiche's (by numero) and date_validation_comite the décision's séance date;
+ * plans_action.version + 1, revision + 1. Journal "plan_action.valider".
+ * The décision must be a valide_plan of a séance of id_pvd's comité:
+ * DB_CONFLICT otherwise, or when it already froze a version. DB_NOT_FOUND: no
+ * such territoire. */
+enum db_result plan_action_freeze(struct db_tx *tx, const char *id_pvd, const char *decision_id,
+                                  struct plan_action_row *out, struct db_error *err);
 
 #endif

@@ -187,3 +187,13 @@ BEGIN
         'cree_le', horodatage(f.cree_le), 'modifie_le', horodatage(f.modifie_le));
 END
 $$;
+
+-- The API representation of a plan d'action (§1.8) without its fiches;
+-- calendrier and maquette are derived by the service from the fiches.
+CREATE FUNCTION plan_action_representation(p plans_action) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id_pvd', p.id_pvd, 'programme_global', p.programme_global, 'perimetres', p.perimetres,
+        'version', p.version, 'date_validation_comite', p.date_validation_comite,
+        'nombre_fiches', (SELECT count(*) FROM fiches_action f WHERE f.id_pvd = p.id_pvd),
+        'cree_le', horodatage(p.cree_le), 'modifie_le', horodatage(p.modifie_le))
+$$;

@@ -1291,7 +1291,18 @@ static char *fiche_body(const char *numero, const char *extra)
     return out;
 }
 
-enum fiche_op { OP_CREATE, OP_UPDATE, OP_LIGNES, OP_ADD_LIGNE, OP_ECHEANCIER, OP_REGLES };
+enum fiche_op {
+    OP_CREATE,
+    OP_UPDATE,
+    OP_LIGNES,
+    OP_ADD_LIGNE,
+    OP_ECHEANCIER,
+    OP_REGLES,
+    OP_CANDIDATE,
+    OP_TRANSITION,
+    OP_PLAN_UPDATE,
+    OP_PLAN_FREEZE
+};
 
 struct fiche_call {
     enum fiche_op op;
@@ -1300,6 +1311,9 @@ struct fiche_call {
     struct date date;
     struct fiche_row row;
     struct fiche_regles regles;
+    struct plan_action_row plan;
+    const char *numero, *except_id, *axe_id, *motif, *date_commencement;
+    enum fiche_etat to;
     unsigned journal_rows;
     enum db_result result;
     atomic_bool done;
@@ -1311,6 +1325,7 @@ static enum db_result fiche_work(struct db_tx *tx, void *ctx, struct db_error *e
     enum db_result r = DB_FAILED;
 
     fiche_row_release(&c->row);
+    plan_action_row_release(&c->plan);
     switch (c->op) {
     case OP_CREATE:
         r = fiche_create(tx, c->id_pvd, c->json, &c->row, err);
@@ -1337,6 +1352,27 @@ static enum db_result fiche_work(struct db_tx *tx, void *ctx, struct db_error *e
             if (r == DB_OK)
                 r = DB_CONFLICT;
         }
+        break;
+    case OP_CANDIDATE:
+        fiche_regles_release(&c->regles);
+        r = fiche_candidate_lire(tx, c->id_pvd, c->numero, c->except_id, c->axe_id, &c->regles,
+                                 err);
+        if (r == DB_OK) {
+            struct journal_entry e = {"test.lire", "fiche_action", "x", NULL, "{}", {0}};
+            r = journal_record(tx, &e, err);
+            if (r == DB_OK)
+                r = DB_CONFLICT;
+        }
+        break;
+    case OP_TRANSITION:
+        r = fiche_write_transition(tx, c->id, c->revision, c->to, c->motif, c->date_commencement,
+                                   NULL, &c->row, err);
+        break;
+    case OP_PLAN_UPDATE:
+        r = plan_action_update(tx, c->id_pvd, c->revision, c->json, &c->plan, err);
+        break;
+    case OP_PLAN_FREEZE:
+        r = plan_action_freeze(tx, c->id_pvd, c->id, &c->plan, err);
         break;
     }
     c->journal_rows = tx->journal_rows;
@@ -1779,4 +1815,122 @@ Test(db, fiche_lines_wait_for_territoire_lock)
     cr_assert_eq(count_rows("select count(*) from fiche_financements"), 0);
     fiche_row_release(&w.row);
     PQfinish(holder);
+}
+
+Test(db, fiche_candidate_inputs_and_transition)
+{
+    fiche_schema();
+    struct db_pool *pool = make_pool(2, 5000, 10000);
+    struct fiche_call c = {.op = OP_CREATE, .id_pvd = T1};
+    char *body = fiche_body("1.1", NULL);
+
+    c.json = body;
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    free(body);
+    char id[37];
+    snprintf(id, sizeof id, "%s", c.row.id);
+
+    c.op = OP_CANDIDATE;
+    c.numero = "1.1";
+    c.axe_id = AXE2;
+    cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT); /* the test's own rollback */
+    cr_assert(c.regles.numero_deja_utilise);
+    cr_assert(c.regles.has_axe);
+    cr_assert_str_eq(c.regles.axe_id_pvd, T2);
+    cr_assert_eq(c.regles.communes_territoire_count, 1);
+    cr_assert_eq(c.regles.communes_epci_count, 2);
+    c.except_id = id; /* the fiche itself keeps its numero */
+    c.axe_id = "00000000-0000-4000-8000-0000000000ff";
+    cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT);
+    cr_assert_not(c.regles.numero_deja_utilise);
+    cr_assert_not(c.regles.has_axe);
+    c.id_pvd = T2;
+    cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT);
+    cr_assert_not(c.regles.numero_deja_utilise);
+    cr_assert_eq(c.regles.communes_territoire_count, 0);
+    c.id_pvd = "pvd-84-38-9";
+    cr_assert_eq(fiche_run(pool, &c), DB_NOT_FOUND);
+    fiche_regles_release(&c.regles);
+
+    /* transitions: revision checked; the CHECKs refuse en_cours without a
+     * commencement */
+    c.op = OP_TRANSITION;
+    c.id = id;
+    c.to = FICHE_EN_MATURATION;
+    c.revision = 2;
+    cr_assert_eq(fiche_run(pool, &c), DB_STALE);
+    c.revision = 1;
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    cr_assert_eq(c.row.revision, 2);
+    cr_assert(strstr(c.row.json, "\"etat\": \"en_maturation\""), "%s", c.row.json);
+    c.to = FICHE_ABANDONNEE;
+    c.revision = -1;
+    c.motif = "Projet repris par le département";
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    cr_assert(strstr(c.row.json, "\"motif\": \"Projet repris"), "%s", c.row.json);
+    cr_assert_eq(
+        count_rows("select count(*) from journal where action = 'fiche_action.transition'"), 2);
+    fiche_row_release(&c.row);
+    db_pool_free(pool);
+}
+
+Test(db, plan_action_update_and_freeze)
+{
+    fiche_schema();
+    struct db_pool *pool = make_pool(2, 5000, 10000);
+    struct db_error err = {{0}, {0}};
+    struct db_conn *conn = NULL;
+    struct plan_action_row plan = {0};
+
+    cr_assert_eq(db_pool_acquire(pool, &conn, &err), DB_OK);
+    cr_assert_eq(plan_action_get(conn, T1, &plan, &err), DB_OK, "%s", err.message);
+    cr_assert_eq(plan.revision, 0);
+    cr_assert_eq(plan.version, 0);
+    cr_assert(strstr(plan.json, "\"programme_global\": \"\""), "%s", plan.json);
+    plan_action_row_release(&plan);
+    cr_assert_eq(plan_action_get(conn, "pvd-84-38-9", &plan, &err), DB_NOT_FOUND);
+    db_pool_release(pool, conn);
+
+    struct fiche_call c = {.op = OP_PLAN_UPDATE, .id_pvd = T1, .revision = 0};
+    c.json = "{\"programme_global\": \"Revitaliser le centre\", \"perimetres\": "
+             "[{\"thematique\": \"habitat\"}]}";
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    cr_assert_eq(c.plan.revision, 1);
+    cr_assert_eq(fiche_run(pool, &c), DB_STALE);
+    c.revision = 1;
+    c.json = "{\"programme_global\": \"Revitaliser\"}";
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    cr_assert_eq(c.plan.revision, 2);
+    cr_assert(strstr(c.plan.json, "\"thematique\": \"habitat\""), "%s", c.plan.json);
+
+    char *body = fiche_body("1.1", NULL);
+    struct fiche_call f = {.op = OP_CREATE, .id_pvd = T1, .json = body};
+    cr_assert_eq(fiche_run(pool, &f), DB_OK);
+    free(body);
+    fiche_row_release(&f.row);
+
+    PGconn *pg = test_connect();
+    exec_ok(pg, "insert into decisions (id, seance_id, type, objet) values "
+                "('00000000-0000-4000-8000-0000000000e1', '" SEA1 "', 'valide_plan', 'plan'), "
+                "('00000000-0000-4000-8000-0000000000e2', '" SEA1 "', 'autre', 'autre')");
+    PQfinish(pg);
+    c.op = OP_PLAN_FREEZE;
+    c.id = "00000000-0000-4000-8000-0000000000e2";
+    cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT); /* not a valide_plan décision */
+    c.id = "00000000-0000-4000-8000-0000000000e1";
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    cr_assert_eq(c.plan.version, 1);
+    cr_assert(strstr(c.plan.json, "\"date_validation_comite\": \"2026-03-01\""), "%s", c.plan.json);
+    cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT); /* that décision froze version 1 already */
+    c.id_pvd = T2;
+    cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT); /* not T2's comité */
+    cr_assert_eq(count_rows("select count(*) from plan_action_versions where version = 1 and "
+                            "jsonb_array_length(representation->'fiches') = 1"),
+                 1);
+    cr_assert_eq(count_rows("select version from plans_action where id_pvd = '" T1 "'"), 1);
+    cr_assert_eq(count_rows("select count(*) from journal where action like 'plan_action.%' and "
+                            "ressource_type = 'plan_action'"),
+                 3);
+    plan_action_row_release(&c.plan);
+    db_pool_free(pool);
 }
