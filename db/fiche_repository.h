@@ -82,8 +82,10 @@ enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *filtr
  * echeancier (array of {annee, montant}) (optional). Journal
  * "fiche_action.creer". DB_NOT_FOUND: no such territoire; DB_CONFLICT: the
  * numero is used in the plan, the axe is not one of the territoire's (R21),
- * or a referenced organisation / séance / indicateur / secteur does not
- * exist. */
+ * or the maître d'ouvrage, a financeur, the séance, an indicateur or the
+ * secteur does not exist (foreign keys). The partenaires array is not
+ * checked by the database (the handler checks it, as axes' partenaires with
+ * organisations_sirens). */
 enum db_result fiche_create(struct db_tx *tx, const char *id_pvd, const char *body_json,
                             struct fiche_row *out, struct db_error *err);
 
@@ -101,7 +103,9 @@ enum db_result fiche_update(struct db_tx *tx, const char *id, long expected_revi
 /* Replaces the whole plan de financement of the fiche (revision checked as
  * fiche_update) by lignes_json, a JSON array of lines {financeur_id,
  * dispositif, nature_financeur, montant, assiette_ht (or absent/null), statut
- * (absent: "envisage")}, stored in array order. revision + 1, journal
+ * (absent: "envisage")}, stored in array order (an empty array, or
+ * anything but an array, leaves no line: the handler validates it first).
+ * revision + 1, journal
  * "fiche_action.plan_financement". DB_CONFLICT: an unknown financeur. */
 enum db_result fiche_replace_financements(struct db_tx *tx, const char *id, long expected_revision,
                                           const char *lignes_json, struct fiche_row *out,
