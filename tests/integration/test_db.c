@@ -13,9 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/migrations.h"
+#include "db/fiche_repository.h"
 #include "db/migrate.h"
+#include "db/mutation.h"
 #include "db/pool.h"
 #include "db/transaction.h"
+#include "domain/fiche.h"
 
 #define ENV_URL "PVD_TEST_DATABASE_URL"
 
@@ -1218,4 +1222,715 @@ Test(db, migrate_waits_for_documented_lock_key)
     cr_assert_eq(t.result, DB_OK, "%s", t.err.message);
     cr_assert_eq(t.applied, 2);
     PQfinish(holder);
+}
+
+/* ------------------------------------------------- fiches action (0012) */
+
+#define T1   "pvd-84-38-1"
+#define T2   "pvd-84-38-2"
+#define ORG1 "00000000-0000-4000-8000-000000000001"
+#define ORG2 "00000000-0000-4000-8000-000000000002"
+#define AXE1 "00000000-0000-4000-8000-0000000000a1"
+#define AXE2 "00000000-0000-4000-8000-0000000000a2"
+#define SEA1 "00000000-0000-4000-8000-0000000000c1"
+#define IND1 "00000000-0000-4000-8000-0000000000d1"
+
+/* The real schema (every embedded migration) and a small programme: two
+ * territoires of département 38, one EPCI whose member 38003 is outside T1,
+ * an axe each, two organisations, T1's comité with one séance (2026-03-01)
+ * and an indicateur without mesure. */
+static void fiche_schema(void)
+{
+    size_t count = 0;
+    const struct migration *list = migrations_embedded(&count);
+    struct db_error err = {{0}, {0}};
+    PGconn *pg = test_connect();
+    int applied = 0;
+
+    cr_assert_eq(db_migrate(pg, list, count, &applied, &err), DB_OK, "%s", err.message);
+    cr_assert_eq(applied, (int)count);
+    exec_ok(pg,
+            "insert into regions values ('84', 'Auvergne-Rhône-Alpes', 'metro', null);"
+            "insert into departements values ('38', 'Isère', '84', 'metro', null);"
+            "insert into communes (code_insee, type, nom, siren, code_departement, "
+            "code_region, zone) values ('38001', 'commune-actuelle', 'A', '213800011', '38', "
+            "'84', 'metro'), ('38003', 'commune-actuelle', 'C', '213800037', '38', '84', "
+            "'metro');"
+            "insert into epci values ('200000172', 'CC X', 'CC', 'FPU', 10, 10);"
+            "insert into epci_membres (epci_siren, code_insee) values ('200000172', "
+            "'38001'), ('200000172', '38003');"
+            "insert into territoires (id_pvd, code_departement, code_region, millesime) "
+            "values ('" T1 "', '38', '84', 2024), ('" T2 "', '38', '84', 2024);"
+            "insert into territoire_communes values ('" T1 "', '38001', 0);"
+            "insert into territoire_epcis values ('" T1 "', '200000172', 0);"
+            "insert into organisations (id, siren, nom, nature) values ('" ORG1
+            "', '213800011', 'A', 'commune'), ('" ORG2 "', '200000172', 'CC X', 'epci');"
+            "insert into axes_strategiques (id, id_pvd, numero, intitule, enjeux) values ('" AXE1
+            "', '" T1 "', 1, 'Axe', 'E'), ('" AXE2 "', '" T2 "', 1, 'Axe', 'E');"
+            "insert into comites (id_pvd, presidence) values ('" T1 "', 'Maire');"
+            "insert into seances (id, comite_id, date) select '" SEA1
+            "', id, '2026-03-01' from comites;"
+            "insert into indicateurs (id, axe_id, type, libelle, unite) values ('" IND1 "', '" AXE1
+            "', 'resultat', 'L', 'u')");
+    PQfinish(pg);
+}
+
+/* The body of a valid fiche numbered numero, with extra members appended. */
+static char *fiche_body(const char *numero, const char *extra)
+{
+    size_t size = 1024 + (extra ? strlen(extra) : 0);
+    char *out = malloc(size);
+    cr_assert(out);
+    cr_assert(snprintf(out, size,
+                       "{\"numero\": \"%s\", \"intitule\": \"Halles\", \"axe_id\": \"" AXE1
+                       "\", \"description\": \"D\", \"objectifs\": \"O\", "
+                       "\"maitre_ouvrage_id\": \"" ORG1 "\", \"nature_depense\": "
+                       "\"investissement\", \"cout_total_ht\": 100000, "
+                       "\"localisation_commune_insee\": \"38001\"%s%s}",
+                       numero, extra ? ", " : "", extra ? extra : "") < (int)size);
+    return out;
+}
+
+enum fiche_op {
+    OP_CREATE,
+    OP_UPDATE,
+    OP_LIGNES,
+    OP_ADD_LIGNE,
+    OP_ECHEANCIER,
+    OP_REGLES,
+    OP_CANDIDATE,
+    OP_TRANSITION,
+    OP_PLAN_UPDATE,
+    OP_PLAN_FREEZE
+};
+
+struct fiche_call {
+    enum fiche_op op;
+    const char *id_pvd, *id, *json;
+    long revision;
+    struct date date;
+    struct fiche_row row;
+    struct fiche_regles regles;
+    struct plan_action_row plan;
+    const char *numero, *except_id, *axe_id, *motif, *date_commencement;
+    enum fiche_etat to;
+    unsigned journal_rows;
+    enum db_result result;
+    atomic_bool done;
+};
+
+static enum db_result fiche_work(struct db_tx *tx, void *ctx, struct db_error *err)
+{
+    struct fiche_call *c = ctx;
+    enum db_result r = DB_FAILED;
+
+    fiche_row_release(&c->row);
+    plan_action_row_release(&c->plan);
+    switch (c->op) {
+    case OP_CREATE:
+        r = fiche_create(tx, c->id_pvd, c->json, &c->row, err);
+        break;
+    case OP_UPDATE:
+        r = fiche_update(tx, c->id, c->revision, c->json, &c->row, err);
+        break;
+    case OP_LIGNES:
+        r = fiche_replace_financements(tx, c->id, c->revision, c->json, &c->row, err);
+        break;
+    case OP_ADD_LIGNE:
+        r = fiche_add_financement(tx, c->id, c->revision, c->json, &c->row, err);
+        break;
+    case OP_ECHEANCIER:
+        r = fiche_replace_echeancier(tx, c->id, c->revision, c->json, &c->row, err);
+        break;
+    case OP_REGLES:
+        fiche_regles_release(&c->regles);
+        r = fiche_regles_lire(tx, c->id, c->date, &c->regles, err);
+        if (r == DB_OK) {
+            /* a read: the runner wants a journal row, the test a rollback */
+            struct journal_entry e = {"test.lire", "fiche_action", c->id, NULL, "{}", {0}};
+            r = journal_record(tx, &e, err);
+            if (r == DB_OK)
+                r = DB_CONFLICT;
+        }
+        break;
+    case OP_CANDIDATE:
+        fiche_regles_release(&c->regles);
+        r = fiche_candidate_lire(tx, c->id_pvd, c->numero, c->except_id, c->axe_id, &c->regles,
+                                 err);
+        if (r == DB_OK) {
+            struct journal_entry e = {"test.lire", "fiche_action", "x", NULL, "{}", {0}};
+            r = journal_record(tx, &e, err);
+            if (r == DB_OK)
+                r = DB_CONFLICT;
+        }
+        break;
+    case OP_TRANSITION:
+        r = fiche_write_transition(tx, c->id, c->revision, c->to, c->motif, c->date_commencement,
+                                   NULL, &c->row, err);
+        break;
+    case OP_PLAN_UPDATE:
+        r = plan_action_update(tx, c->id_pvd, c->revision, c->json, &c->plan, err);
+        break;
+    case OP_PLAN_FREEZE:
+        r = plan_action_freeze(tx, c->id_pvd, c->id, &c->plan, err);
+        break;
+    }
+    c->journal_rows = tx->journal_rows;
+    return r;
+}
+
+static const struct journal_actor fiche_actor = {.acteur = "systeme:test"};
+
+static enum db_result fiche_run(struct db_pool *pool, struct fiche_call *c)
+{
+    struct db_error err = {{0}, {0}};
+    enum db_result r =
+        db_run_mutation(pool, DB_ISOLATION_READ_COMMITTED, &fiche_actor, fiche_work, c, &err);
+    if (r != DB_OK && r != DB_STALE && r != DB_CONFLICT && r != DB_NOT_FOUND)
+        cr_log_info("fiche op %d: %d %s %s", c->op, r, err.sqlstate, err.message);
+    return r;
+}
+
+static void exec_fails(PGconn *pg, const char *sql, const char *sqlstate)
+{
+    PGresult *res = PQexec(pg, sql);
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+    cr_expect(state && strcmp(state, sqlstate) == 0, "%s: expected %s, got %s (%s)", sql, sqlstate,
+              state ? state : "success", PQresultErrorMessage(res));
+    PQclear(res);
+}
+
+#define FICHE_COLS                                                                                 \
+    "insert into fiches_action (id_pvd, numero, intitule, axe_id, description, objectifs, "        \
+    "maitre_ouvrage_id, localisation_commune_insee, nature_depense, cout_total_ht, "               \
+    "cout_total_ttc, etat, cree_par) values "
+
+Test(db, fiche_migration_constraints)
+{
+    fiche_schema();
+    PGconn *pg = test_connect();
+
+    exec_ok(pg, "insert into plans_action (id_pvd) values ('" T1 "')");
+    exec_ok(pg, FICHE_COLS "('" T1 "', '1.1', 'I', '" AXE1 "', 'D', 'O', '" ORG1
+                           "', '38001', 'etude', 100, 120, 'brouillon', 'x')");
+    /* numero unique in the plan */
+    exec_fails(pg,
+               FICHE_COLS "('" T1 "', '1.1', 'I', '" AXE1 "', 'D', 'O', '" ORG1
+                          "', '38001', 'etude', 100, null, 'brouillon', 'x')",
+               "23505");
+    /* R21 by key: the axe of another territoire */
+    exec_fails(pg,
+               FICHE_COLS "('" T1 "', '1.2', 'I', '" AXE2 "', 'D', 'O', '" ORG1
+                          "', '38001', 'etude', 100, null, 'brouillon', 'x')",
+               "23503");
+    /* no plan d'action for T2 */
+    exec_fails(pg,
+               FICHE_COLS "('" T2 "', '1.1', 'I', '" AXE2 "', 'D', 'O', '" ORG1
+                          "', '38001', 'etude', 100, null, 'brouillon', 'x')",
+               "23503");
+    /* negative cost, TTC below HT, beyond 10^15, unknown state, blank numero */
+    exec_fails(pg,
+               FICHE_COLS "('" T1 "', '1.3', 'I', '" AXE1 "', 'D', 'O', '" ORG1
+                          "', '38001', 'etude', -1, null, 'brouillon', 'x')",
+               "23514");
+    exec_fails(pg,
+               FICHE_COLS "('" T1 "', '1.3', 'I', '" AXE1 "', 'D', 'O', '" ORG1
+                          "', '38001', 'etude', 100, 99, 'brouillon', 'x')",
+               "23514");
+    exec_fails(pg,
+               FICHE_COLS "('" T1 "', '1.3', 'I', '" AXE1 "', 'D', 'O', '" ORG1
+                          "', '38001', 'etude', 1000000000000001, null, 'brouillon', 'x')",
+               "23514");
+    exec_fails(pg,
+               FICHE_COLS "('" T1 "', '1.3', 'I', '" AXE1 "', 'D', 'O', '" ORG1
+                          "', '38001', 'etude', 100, null, 'terminee', 'x')",
+               "23514");
+    exec_fails(pg,
+               FICHE_COLS "('" T1 "', ' ', 'I', '" AXE1 "', 'D', 'O', '" ORG1
+                          "', '38001', 'etude', 100, null, 'brouillon', 'x')",
+               "23514");
+    /* a suspended fiche without motif; programmee without dates */
+    exec_fails(pg,
+               FICHE_COLS "('" T1 "', '1.3', 'I', '" AXE1 "', 'D', 'O', '" ORG1
+                          "', '38001', 'etude', 100, null, 'programmee', 'x')",
+               "23514");
+    exec_fails(pg,
+               "update fiches_action set date_debut_prevue = '2026-02-01', date_fin_prevue = "
+               "'2026-01-01'",
+               "23514");
+    /* lines: negative montant, unknown statut or dispositif, unknown financeur */
+    const char *lines = "insert into fiche_financements (fiche_id, rang, financeur_id, dispositif, "
+                        "nature_financeur, montant, statut) select id, ";
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "%s0, '" ORG1 "', 'DETR', 'public', -1, 'envisage' from fiches_action", lines);
+    exec_fails(pg, sql, "23514");
+    snprintf(sql, sizeof sql, "%s0, '" ORG1 "', 'DETR', 'public', 1, 'promis' from fiches_action",
+             lines);
+    exec_fails(pg, sql, "23514");
+    snprintf(sql, sizeof sql, "%s0, '" ORG1 "', 'loto', 'public', 1, 'envisage' from fiches_action",
+             lines);
+    exec_fails(pg, sql, "23514");
+    snprintf(sql, sizeof sql,
+             "%s0, '00000000-0000-4000-8000-0000000000ff', 'DETR', 'public', 1, 'envisage' from "
+             "fiches_action",
+             lines);
+    exec_fails(pg, sql, "23503");
+    /* échéancier: one row per year, montant ≥ 0 */
+    exec_ok(pg, "insert into fiche_echeancier select id, 2026, 10 from fiches_action");
+    exec_fails(pg, "insert into fiche_echeancier select id, 2026, 10 from fiches_action", "23505");
+    exec_fails(pg, "insert into fiche_echeancier select id, 2027, -10 from fiches_action", "23514");
+    /* décisions now reference fiches */
+    exec_fails(pg,
+               "insert into decisions (seance_id, type, objet, fiche_action_id) values ('" SEA1
+               "', 'valide_fiche', 'o', '00000000-0000-4000-8000-0000000000ff')",
+               "23503");
+    /* the representation: maturité derived, money as integers */
+    char buf[2048];
+    query_text(pg,
+               "select (r->>'maturite') || ' ' || (r->'cout_total_ttc')::text || ' ' || "
+               "(r->'echeancier')::text from (select fiche_representation(f) r from "
+               "fiches_action f) s",
+               NULL, buf, sizeof buf);
+    cr_assert_str_eq(buf, "en_maturation 120 [{\"annee\": 2026, \"montant\": 10}]");
+    PQfinish(pg);
+}
+
+Test(db, fiche_create_get_list_update_stale)
+{
+    fiche_schema();
+    struct db_pool *pool = make_pool(2, 5000, 10000);
+    struct db_error err = {{0}, {0}};
+    struct fiche_call c = {.op = OP_CREATE, .id_pvd = T1};
+    char *body =
+        fiche_body("1.1", "\"public\": true, \"plan_financement\": [{\"financeur_id\": \"" ORG1
+                          "\", \"dispositif\": \"autofinancement\", \"nature_financeur\": "
+                          "\"public\", \"montant\": 100000}], \"echeancier\": [{\"annee\": "
+                          "2026, \"montant\": 100000}]");
+
+    c.json = body;
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    cr_assert_eq(c.journal_rows, 1);
+    cr_assert_eq(c.row.revision, 1);
+    cr_assert_str_eq(c.row.id_pvd, T1);
+    cr_assert(strstr(c.row.json, "\"etat\": \"brouillon\""), "%s", c.row.json);
+    cr_assert(strstr(c.row.json, "\"statut\": \"envisage\""), "%s", c.row.json);
+    cr_assert(strstr(c.row.json, "\"cree_par\": \"systeme:test\""), "%s", c.row.json);
+    char id1[37];
+    snprintf(id1, sizeof id1, "%s", c.row.id);
+    free(body);
+
+    /* the same numero in the plan: a conflict, nothing written */
+    body = fiche_body("1.1", NULL);
+    c.json = body;
+    cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT);
+    free(body);
+    /* an axe of another territoire (R21 by key) */
+    body = fiche_body("1.2", "\"axe_id\": \"" AXE2 "\"");
+    c.json = body;
+    cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT);
+    free(body);
+    /* unknown territoire */
+    body = fiche_body("1.2", NULL);
+    c.json = body;
+    c.id_pvd = "pvd-84-38-9";
+    cr_assert_eq(fiche_run(pool, &c), DB_NOT_FOUND);
+    c.id_pvd = T1;
+    free(body);
+    body = fiche_body("1.2", "\"maitre_ouvrage_id\": \"" ORG2 "\"");
+    c.json = body;
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    free(body);
+    cr_assert_eq(count_rows("select count(*) from fiches_action"), 2);
+    cr_assert_eq(count_rows("select count(*) from journal where action = 'fiche_action.creer'"), 2);
+
+    struct fiche_row got = {0};
+    cr_assert_eq(fiche_get_pooled(pool, id1, &got, &err), DB_OK, "%s", err.message);
+    cr_assert_str_eq(got.id, id1);
+    cr_assert(strstr(got.json, "\"public\": true"));
+    fiche_row_release(&got);
+    cr_assert_eq(fiche_get_pooled(pool, "pas-un-uuid", &got, &err), DB_NOT_FOUND);
+
+    /* lists: filters and totals */
+    struct {
+        struct fiche_filtre f;
+        size_t total;
+    } cases[] = {
+        {{.public_ = -1}, 2},
+        {{.id_pvd = T1, .public_ = -1}, 2},
+        {{.id_pvd = T2, .public_ = -1}, 0},
+        {{.departement = "38", .public_ = -1}, 2},
+        {{.departement = "69", .public_ = -1}, 0},
+        {{.region = "84", .public_ = -1}, 2},
+        {{.axe_id = AXE1, .public_ = -1}, 2},
+        {{.axe_id = AXE2, .public_ = -1}, 0},
+        {{.axe_id = "x", .public_ = -1}, 0},
+        {{.etat = "brouillon", .public_ = -1}, 2},
+        {{.etat = "en_cours", .public_ = -1}, 0},
+        {{.maitre_ouvrage_id = ORG2, .public_ = -1}, 1},
+        {{.public_ = 1}, 1},
+        {{.public_ = 0}, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *json = NULL, last[37];
+        bool more = true;
+        size_t total = 99;
+        cr_assert_eq(fiche_list(pool, &cases[i].f, NULL, 10, &json, last, &more, &total, &err),
+                     DB_OK, "%s", err.message);
+        cr_expect_eq(total, cases[i].total, "case %zu: %zu", i, total);
+        cr_expect_not(more);
+        free(json);
+    }
+    /* keyset: two pages of one */
+    struct fiche_filtre all = {.public_ = -1};
+    char *json = NULL, last[37], first[37];
+    bool more = false;
+    size_t total = 0;
+    cr_assert_eq(fiche_list(pool, &all, NULL, 1, &json, first, &more, &total, &err), DB_OK);
+    cr_assert(more);
+    cr_assert_eq(total, 2);
+    free(json);
+    cr_assert_eq(fiche_list(pool, &all, first, 1, &json, last, &more, &total, &err), DB_OK);
+    cr_assert_not(more);
+    cr_assert(strcmp(last, first) > 0);
+    free(json);
+
+    /* update: revision checked, absent members kept, lists replaced */
+    c.op = OP_UPDATE;
+    c.id = id1;
+    c.revision = 1;
+    c.json = "{\"intitule\": \"Nouvelles halles\", \"cout_total_ttc\": 120000, "
+             "\"echeancier\": [{\"annee\": 2026, \"montant\": 40000}, {\"annee\": 2027, "
+             "\"montant\": 60000}]}";
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    cr_assert_eq(c.row.revision, 2);
+    cr_assert(strstr(c.row.json, "\"intitule\": \"Nouvelles halles\""), "%s", c.row.json);
+    cr_assert(strstr(c.row.json, "\"numero\": \"1.1\""), "%s", c.row.json);
+    cr_assert(strstr(c.row.json, "\"annee\": 2027"), "%s", c.row.json);
+    cr_assert(strstr(c.row.json, "\"dispositif\": \"autofinancement\""), "%s", c.row.json);
+    /* stale: nothing written, no journal row */
+    c.json = "{\"intitule\": \"Perdu\"}";
+    cr_assert_eq(fiche_run(pool, &c), DB_STALE);
+    cr_assert_eq(count_rows("select count(*) from fiches_action where intitule = 'Perdu'"), 0);
+    cr_assert_eq(count_rows("select count(*) from journal where action like 'fiche_action.%'"), 3);
+    /* lines: replace, then append; each bumps the revision */
+    c.op = OP_LIGNES;
+    c.revision = 2;
+    c.json = "[{\"financeur_id\": \"" ORG2 "\", \"dispositif\": \"DETR\", \"nature_financeur\": "
+             "\"public\", \"montant\": 30000, \"assiette_ht\": 100000, \"statut\": \"accorde\"}]";
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    cr_assert_eq(c.row.revision, 3);
+    c.op = OP_ADD_LIGNE;
+    c.revision = 3;
+    c.json = "{\"financeur_id\": \"" ORG1 "\", \"dispositif\": \"autofinancement\", "
+             "\"nature_financeur\": \"public\", \"montant\": 70000, \"statut\": \"sollicite\"}";
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    cr_assert_eq(c.row.revision, 4);
+    cr_assert_eq(fiche_run(pool, &c), DB_STALE);
+    struct db_conn *conn = NULL;
+    cr_assert_eq(db_pool_acquire(pool, &conn, &err), DB_OK);
+    cr_assert_eq(fiche_financements_list(conn, id1, &json, &err), DB_OK);
+    char *detr = strstr(json, "DETR"), *auto_ = strstr(json, "autofinancement");
+    cr_assert(detr && auto_ && detr < auto_, "%s", json);
+    free(json);
+    cr_assert_eq(fiche_echeancier_list(conn, id1, &json, &err), DB_OK);
+    cr_assert_str_eq(json, "[{\"annee\": 2026, \"montant\": 40000}, {\"annee\": 2027, "
+                           "\"montant\": 60000}]");
+    free(json);
+    cr_assert_eq(fiche_echeancier_list(conn, ORG1, &json, &err), DB_NOT_FOUND);
+    db_pool_release(pool, conn);
+    /* échéancier with a year twice: refused, the old one kept */
+    c.op = OP_ECHEANCIER;
+    c.revision = 4;
+    c.json = "[{\"annee\": 2026, \"montant\": 1}, {\"annee\": 2026, \"montant\": 2}]";
+    cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT);
+    cr_assert_eq(count_rows("select count(*) from fiche_echeancier"), 2);
+    fiche_row_release(&c.row);
+    db_pool_free(pool);
+}
+
+Test(db, fiche_rule_inputs)
+{
+    fiche_schema();
+    struct db_pool *pool = make_pool(2, 5000, 10000);
+    struct fiche_call c = {.op = OP_CREATE, .id_pvd = T1};
+    char *body = fiche_body(
+        "1.1", "\"cout_total_ttc\": 120000, \"date_debut_prevue\": \"2026-04-01\", "
+               "\"date_fin_prevue\": \"2027-12-31\", \"indicateurs\": [\"" IND1 "\"], "
+               "\"plan_financement\": [{\"financeur_id\": \"" ORG1 "\", \"dispositif\": "
+               "\"autofinancement\", \"nature_financeur\": \"public\", \"montant\": 30000, "
+               "\"statut\": \"accorde\"}, {\"financeur_id\": \"" ORG2 "\", \"dispositif\": "
+               "\"DETR\", \"nature_financeur\": \"public\", \"montant\": 50000, \"statut\": "
+               "\"sollicite\"}, {\"financeur_id\": \"" ORG2 "\", \"dispositif\": \"DSIL\", "
+               "\"nature_financeur\": \"public\", \"montant\": 20000, \"statut\": \"refuse\"}], "
+               "\"echeancier\": [{\"annee\": 2026, \"montant\": 60000}]");
+
+    c.json = body;
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    free(body);
+    char id[37];
+    snprintf(id, sizeof id, "%s", c.row.id);
+
+    /* Nothing examined it yet; no convention signed. */
+    c.op = OP_REGLES;
+    c.id = id;
+    c.date = (struct date){2026, 6, 1};
+    cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT); /* the test's own rollback */
+    struct fiche_regles *r = &c.regles;
+    cr_assert_str_eq(r->id_pvd, T1);
+    cr_assert_eq(r->etat, FICHE_BROUILLON);
+    cr_assert_eq(r->revision, 1);
+    cr_assert_str_eq(r->numero, "1.1");
+    cr_assert_not(r->numero_deja_utilise);
+    cr_assert(r->has_axe);
+    cr_assert_str_eq(r->axe_id_pvd, T1);
+    cr_assert_str_eq(r->commune, "38001");
+    cr_assert_eq(r->communes_territoire_count, 1);
+    cr_assert_str_eq(r->commune_ptrs[0], "38001");
+    cr_assert_eq(r->communes_epci_count, 2);
+    cr_assert_str_eq(r->commune_ptrs[1], "38001");
+    cr_assert_str_eq(r->commune_ptrs[2], "38003");
+    cr_assert_eq(r->seance_count, 0);
+    cr_assert_eq(r->couts.cout_total_ht, 100000);
+    cr_assert(r->couts.has_cout_total_ttc);
+    cr_assert_eq(r->couts.cout_total_ttc, 120000);
+    /* the refused line does not count */
+    cr_assert_eq(r->plan.ligne_count, 2);
+    cr_assert_eq(r->plan.somme_montants, 80000);
+    cr_assert_eq(r->plan.base, FICHE_BASE_HT);
+    cr_assert_eq(r->ligne_count, 3);
+    cr_assert(r->lignes[0].par_maitre_ouvrage);
+    cr_assert_not(r->lignes[1].par_maitre_ouvrage);
+    cr_assert_eq(r->lignes[2].statut, FINANCEMENT_REFUSE);
+    cr_assert(r->dates.has_date_debut_prevue && r->dates.has_date_fin_prevue);
+    cr_assert_eq(r->dates.date_fin_prevue.year, 2027);
+    cr_assert_eq(r->echeancier_count, 1);
+    cr_assert_not_null(rule_report_find(&r->r27, "echeancier-desequilibre"));
+    cr_assert_not(r->adhesion_signee);
+    cr_assert_not(r->cadre_signee);
+    cr_assert_eq(r->indicateurs_sans_mesure, 1);
+    cr_assert_not(r->has_decision_abandon);
+
+    struct rule_report report;
+    struct fiche_transition_input in;
+    rule_report_init(&report);
+    fiche_regles_transition_input(r, FICHE_EN_MATURATION, ROLE_COLLECTIVITE_ELU, c.date, NULL, &in);
+    cr_assert_eq(fiche_transition_check(&in, &report), 1);
+    cr_assert_not_null(rule_report_find(&report, "examen-comite-manquant"));
+
+    /* The séance examined it (comite_seance_id), a décision of a later séance
+     * abandons it, the adhésion is signed, the indicateur measured. */
+    PGconn *pg = test_connect();
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "update fiches_action set comite_seance_id = '" SEA1 "' where id = '%s';"
+             "insert into seances (comite_id, date) select id, '2026-07-01' from comites;"
+             "insert into decisions (seance_id, type, objet, fiche_action_id) select id, "
+             "'abandonne_fiche', 'o', '%s' from seances where date = '2026-07-01';"
+             "insert into conventions (type, id_pvd, etat, intitule, cree_par) values "
+             "('adhesion', '" T1 "', 'signee', 'A', 'x');"
+             "insert into indicateur_mesures (indicateur_id, date, valeur) values ('" IND1
+             "', '2026-05-01', 1)",
+             id, id);
+    exec_ok(pg, sql);
+    PQfinish(pg);
+    cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT);
+    cr_assert_eq(r->seance_count, 2);
+    cr_assert_eq(r->seances[0].date.month, 3);
+    cr_assert_eq(r->seances[1].date.month, 7);
+    cr_assert(r->adhesion_signee);
+    cr_assert_eq(r->indicateurs_sans_mesure, 0);
+    cr_assert_not(r->has_decision_abandon); /* its séance is after 2026-06-01 */
+    rule_report_init(&report);
+    fiche_regles_transition_input(r, FICHE_EN_MATURATION, ROLE_COLLECTIVITE_ELU, c.date, NULL, &in);
+    cr_assert_eq(fiche_transition_check(&in, &report), 0);
+    c.date = (struct date){2026, 7, 1};
+    cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT);
+    cr_assert(r->has_decision_abandon);
+
+    /* en_maturation → programmee: the plan and the échéancier are off */
+    r->etat = FICHE_EN_MATURATION;
+    rule_report_init(&report);
+    fiche_regles_transition_input(r, FICHE_PROGRAMMEE, ROLE_COLLECTIVITE_AGENT, c.date, NULL, &in);
+    cr_assert_gt(fiche_transition_check(&in, &report), 0);
+    cr_assert_not_null(rule_report_find(&report, "plan-financement-desequilibre"));
+    cr_assert_not_null(rule_report_find(&report, "echeancier-desequilibre"));
+
+    c.id = "00000000-0000-4000-8000-0000000000ff";
+    cr_assert_eq(fiche_run(pool, &c), DB_NOT_FOUND);
+    fiche_regles_release(&c.regles);
+    fiche_row_release(&c.row);
+    db_pool_free(pool);
+}
+
+static void *fiche_thread(void *arg)
+{
+    struct fiche_call *c = arg;
+    struct db_pool *pool = make_pool(1, 5000, 10000);
+
+    c->result = fiche_run(pool, c);
+    atomic_store(&c->done, true);
+    db_pool_free(pool);
+    return NULL;
+}
+
+/* Two writers of one fiche's lines: the second waits for the territoire lock
+ * the first holds (here a raw transaction), then sees its revision. */
+Test(db, fiche_lines_wait_for_territoire_lock)
+{
+    fiche_schema();
+    struct db_pool *pool = make_pool(1, 5000, 10000);
+    struct fiche_call c = {.op = OP_CREATE, .id_pvd = T1};
+    char *body = fiche_body("1.1", NULL);
+
+    c.json = body;
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    free(body);
+    db_pool_free(pool);
+    char id[37];
+    snprintf(id, sizeof id, "%s", c.row.id);
+    fiche_row_release(&c.row);
+
+    PGconn *holder = test_connect();
+    exec_ok(holder, "begin");
+    exec_ok(holder, "select 1 from territoires where id_pvd = '" T1 "' for no key update");
+
+    struct fiche_call w = {.op = OP_LIGNES, .id = id, .revision = 1};
+    w.json = "[{\"financeur_id\": \"" ORG1 "\", \"dispositif\": \"autofinancement\", "
+             "\"nature_financeur\": \"public\", \"montant\": 100000}]";
+    atomic_init(&w.done, false);
+    pthread_t thread;
+    cr_assert_eq(pthread_create(&thread, NULL, fiche_thread, &w), 0);
+    sleep_ms(500);
+    cr_assert_not(atomic_load(&w.done), "the writer did not wait for the territoire lock");
+    /* the holder changes the fiche meanwhile: the waiter must then be stale */
+    char sql[256];
+    snprintf(sql, sizeof sql, "update fiches_action set revision = 2 where id = '%s'", id);
+    exec_ok(holder, sql);
+    exec_ok(holder, "commit");
+    pthread_join(thread, NULL);
+    cr_assert(atomic_load(&w.done));
+    cr_assert_eq(w.result, DB_STALE);
+    cr_assert_eq(count_rows("select count(*) from fiche_financements"), 0);
+    fiche_row_release(&w.row);
+    PQfinish(holder);
+}
+
+Test(db, fiche_candidate_inputs_and_transition)
+{
+    fiche_schema();
+    struct db_pool *pool = make_pool(2, 5000, 10000);
+    struct fiche_call c = {.op = OP_CREATE, .id_pvd = T1};
+    char *body = fiche_body("1.1", NULL);
+
+    c.json = body;
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    free(body);
+    char id[37];
+    snprintf(id, sizeof id, "%s", c.row.id);
+
+    c.op = OP_CANDIDATE;
+    c.numero = "1.1";
+    c.axe_id = AXE2;
+    cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT); /* the test's own rollback */
+    cr_assert(c.regles.numero_deja_utilise);
+    cr_assert(c.regles.has_axe);
+    cr_assert_str_eq(c.regles.axe_id_pvd, T2);
+    cr_assert_eq(c.regles.communes_territoire_count, 1);
+    cr_assert_eq(c.regles.communes_epci_count, 2);
+    c.except_id = id; /* the fiche itself keeps its numero */
+    c.axe_id = "00000000-0000-4000-8000-0000000000ff";
+    cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT);
+    cr_assert_not(c.regles.numero_deja_utilise);
+    cr_assert_not(c.regles.has_axe);
+    c.id_pvd = T2;
+    cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT);
+    cr_assert_not(c.regles.numero_deja_utilise);
+    cr_assert_eq(c.regles.communes_territoire_count, 0);
+    c.id_pvd = "pvd-84-38-9";
+    cr_assert_eq(fiche_run(pool, &c), DB_NOT_FOUND);
+    fiche_regles_release(&c.regles);
+
+    /* transitions: revision checked; the CHECKs refuse en_cours without a
+     * commencement */
+    c.op = OP_TRANSITION;
+    c.id = id;
+    c.to = FICHE_EN_MATURATION;
+    c.revision = 2;
+    cr_assert_eq(fiche_run(pool, &c), DB_STALE);
+    c.revision = 1;
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    cr_assert_eq(c.row.revision, 2);
+    cr_assert(strstr(c.row.json, "\"etat\": \"en_maturation\""), "%s", c.row.json);
+    c.to = FICHE_ABANDONNEE;
+    c.revision = -1;
+    c.motif = "Projet repris par le département";
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    cr_assert(strstr(c.row.json, "\"motif\": \"Projet repris"), "%s", c.row.json);
+    cr_assert_eq(
+        count_rows("select count(*) from journal where action = 'fiche_action.transition'"), 2);
+    fiche_row_release(&c.row);
+    db_pool_free(pool);
+}
+
+Test(db, plan_action_update_and_freeze)
+{
+    fiche_schema();
+    struct db_pool *pool = make_pool(2, 5000, 10000);
+    struct db_error err = {{0}, {0}};
+    struct db_conn *conn = NULL;
+    struct plan_action_row plan = {0};
+
+    cr_assert_eq(db_pool_acquire(pool, &conn, &err), DB_OK);
+    cr_assert_eq(plan_action_get(conn, T1, &plan, &err), DB_OK, "%s", err.message);
+    cr_assert_eq(plan.revision, 0);
+    cr_assert_eq(plan.version, 0);
+    cr_assert(strstr(plan.json, "\"programme_global\": \"\""), "%s", plan.json);
+    plan_action_row_release(&plan);
+    cr_assert_eq(plan_action_get(conn, "pvd-84-38-9", &plan, &err), DB_NOT_FOUND);
+    db_pool_release(pool, conn);
+
+    struct fiche_call c = {.op = OP_PLAN_UPDATE, .id_pvd = T1, .revision = 0};
+    c.json = "{\"programme_global\": \"Revitaliser le centre\", \"perimetres\": "
+             "[{\"thematique\": \"habitat\"}]}";
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    cr_assert_eq(c.plan.revision, 1);
+    cr_assert_eq(fiche_run(pool, &c), DB_STALE);
+    c.revision = 1;
+    c.json = "{\"programme_global\": \"Revitaliser\"}";
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    cr_assert_eq(c.plan.revision, 2);
+    cr_assert(strstr(c.plan.json, "\"thematique\": \"habitat\""), "%s", c.plan.json);
+
+    char *body = fiche_body("1.1", NULL);
+    struct fiche_call f = {.op = OP_CREATE, .id_pvd = T1, .json = body};
+    cr_assert_eq(fiche_run(pool, &f), DB_OK);
+    free(body);
+    fiche_row_release(&f.row);
+
+    PGconn *pg = test_connect();
+    exec_ok(pg, "insert into decisions (id, seance_id, type, objet) values "
+                "('00000000-0000-4000-8000-0000000000e1', '" SEA1 "', 'valide_plan', 'plan'), "
+                "('00000000-0000-4000-8000-0000000000e2', '" SEA1 "', 'autre', 'autre')");
+    PQfinish(pg);
+    c.op = OP_PLAN_FREEZE;
+    c.id = "00000000-0000-4000-8000-0000000000e2";
+    cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT); /* not a valide_plan décision */
+    c.id = "00000000-0000-4000-8000-0000000000e1";
+    cr_assert_eq(fiche_run(pool, &c), DB_OK);
+    cr_assert_eq(c.plan.version, 1);
+    cr_assert(strstr(c.plan.json, "\"date_validation_comite\": \"2026-03-01\""), "%s", c.plan.json);
+    cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT); /* that décision froze version 1 already */
+    c.id_pvd = T2;
+    cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT); /* not T2's comité */
+    cr_assert_eq(count_rows("select count(*) from plan_action_versions where version = 1 and "
+                            "jsonb_array_length(representation->'fiches') = 1"),
+                 1);
+    cr_assert_eq(count_rows("select version from plans_action where id_pvd = '" T1 "'"), 1);
+    cr_assert_eq(count_rows("select count(*) from journal where action like 'plan_action.%' and "
+                            "ressource_type = 'plan_action'"),
+                 3);
+    plan_action_row_release(&c.plan);
+    db_pool_free(pool);
 }

@@ -1,0 +1,289 @@
+/* Storage of the plan d'action's fiches action, their plan de financement and
+ * their échéancier (domain.md §1.8–§1.11, tables of migration 0012), and the
+ * reading of every input of the fiche rules (domain/fiche.h,
+ * domain/financement.h) inside the writing transaction.
+ *
+ * Bodies are validated JSON documents (text): the handler checked types,
+ * enums, lengths, dates and amounts (cents, 0..FINANCEMENT_MONTANT_MAX); the
+ * CHECKs of 0012 only keep impossible rows out (a violation is DB_FAILED, a
+ * bug of the caller's validation).
+ *
+ * Every mutating function takes a struct db_tx, takes the territoire lock
+ * first (db/territoire_lock.h: the territoire row, then the fiche row FOR
+ * UPDATE), and writes exactly one journal row (ressource_type "fiche_action",
+ * action "fiche_action.<verb>", avant/apres the fiche's representation,
+ * scope the territoire's: db/territoire_scope.h). On any result other than
+ * DB_OK the caller must let the transaction roll back (db_run_mutation does). */
+#ifndef PVD_DB_FICHE_REPOSITORY_H
+#define PVD_DB_FICHE_REPOSITORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../domain/fiche.h"
+#include "../domain/financement.h"
+#include "mutation.h"
+#include "pool.h"
+#include "result.h"
+
+/* One fiche: its id, territoire, revision (the ETag's source) and its
+ * representation (fiche_representation of 0012: the plan_financement lines
+ * and the échéancier included). */
+struct fiche_row {
+    char id[37];
+    char id_pvd[17];
+    long revision;
+    char *json; /* owned; free with fiche_row_release (safe on a zeroed row) */
+};
+void fiche_row_release(struct fiche_row *row);
+
+/* Reads one fiche. DB_NOT_FOUND when absent or id is not a UUID. */
+enum db_result fiche_get(struct db_conn *conn, const char *id, struct fiche_row *out,
+                         struct db_error *err);
+/* Same on a pooled connection acquired and released here. */
+enum db_result fiche_get_pooled(struct db_pool *pool, const char *id, struct fiche_row *out,
+                                struct db_error *err);
+
+/* List filters; NULL members (public_: -1) do not filter. departement and
+ * region match the territoire's code_departement / code_region or those of
+ * one of its communes (as territoire_scope reads them); axe_id and
+ * maitre_ouvrage_id must be UUIDs when given (else nothing matches). */
+struct fiche_filtre {
+    const char *id_pvd;
+    const char *departement;
+    const char *region;
+    const char *axe_id;
+    const char *etat; /* a wire name of enum fiche_etat */
+    const char *maitre_ouvrage_id;
+    int public_; /* -1: any, 0: not public, 1: public */
+};
+
+/* One keyset page of fiches ordered by id, after `after` (an id; NULL: first
+ * page), at most limit. *json_out: JSON array text of representations
+ * (owned, free()); last_key: id of its last element ("" when empty); *more:
+ * whether more follow; *total: count of all pages with the same filters (one
+ * WHERE for both, two statements on one connection). */
+enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *filtre,
+                          const char *after, size_t limit, char **json_out, char last_key[37],
+                          bool *more, size_t *total, struct db_error *err);
+
+/* Creates a fiche in territoire id_pvd's plan d'action (the plan row is
+ * created on first use), in state brouillon, revision 1, with cree_par the
+ * tx's acteur. Body members: numero, intitule, axe_id, description,
+ * objectifs, maitre_ouvrage_id, nature_depense, cout_total_ht,
+ * localisation_commune_insee (required); partenaires (UUID array),
+ * thematiques (string array), intercommunale, dans_secteur_ort_id,
+ * cout_total_ttc, depense_subventionnable_ht, base_financement ("ht"/"ttc"),
+ * date_debut_prevue, date_fin_prevue, priorite, lien_crte, crte_id,
+ * date_examen_comite, comite_seance_id, avant_convention_cadre, public,
+ * pieces_jointes, derogation_l1111_10 ({type, reference}), indicateurs (UUID
+ * array), plan_financement (array of lines, see fiche_replace_financements),
+ * echeancier (array of {annee, montant}) (optional). Journal
+ * "fiche_action.creer". DB_NOT_FOUND: no such territoire; DB_CONFLICT: the
+ * numero is used in the plan, the axe is not one of the territoire's (R21),
+ * or the maître d'ouvrage, a financeur, the séance, an indicateur or the
+ * secteur does not exist (foreign keys). The partenaires array is not
+ * checked by the database (the handler checks it, as axes' partenaires with
+ * organisations_sirens). */
+enum db_result fiche_create(struct db_tx *tx, const char *id_pvd, const char *body_json,
+                            struct fiche_row *out, struct db_error *err);
+
+/* Changes the fiche when its revision is expected_revision: every member of
+ * fiche_create's list present in the body replaces the stored value (null
+ * clears an optional one), absent members keep theirs; etat, motif,
+ * date_commencement and date_achevement are not written here (transitions:
+ * fiche_write_transition). indicateurs, plan_financement, echeancier, when
+ * present, replace the whole list. revision + 1, journal "fiche_action.modifier".
+ * DB_NOT_FOUND: no such fiche; DB_STALE: another revision (nothing
+ * written); DB_CONFLICT as fiche_create. */
+enum db_result fiche_update(struct db_tx *tx, const char *id, long expected_revision,
+                            const char *body_json, struct fiche_row *out, struct db_error *err);
+
+/* Replaces the whole plan de financement of the fiche (revision checked as
+ * fiche_update) by lignes_json, a JSON array of lines {financeur_id,
+ * dispositif, nature_financeur, montant, assiette_ht (or absent/null), statut
+ * (absent: "envisage")}, stored in array order (an empty array, or
+ * anything but an array, leaves no line: the handler validates it first).
+ * revision + 1, journal
+ * "fiche_action.plan_financement". DB_CONFLICT: an unknown financeur. */
+enum db_result fiche_replace_financements(struct db_tx *tx, const char *id, long expected_revision,
+                                          const char *lignes_json, struct fiche_row *out,
+                                          struct db_error *err);
+
+/* Appends one line (an object as in fiche_replace_financements) after the
+ * fiche's last one. Revision, journal "fiche_action.ajouter_financement" and
+ * results as fiche_replace_financements. */
+enum db_result fiche_add_financement(struct db_tx *tx, const char *id, long expected_revision,
+                                     const char *ligne_json, struct fiche_row *out,
+                                     struct db_error *err);
+
+/* Replaces the whole échéancier by echeancier_json, a JSON array of {annee,
+ * montant}. A year given twice is DB_CONFLICT (the handler reports it first
+ * with financement_r27_check). Revision, journal "fiche_action.echeancier". */
+enum db_result fiche_replace_echeancier(struct db_tx *tx, const char *id, long expected_revision,
+                                        const char *echeancier_json, struct fiche_row *out,
+                                        struct db_error *err);
+
+/* The fiche's lines (JSON array in order, as in the representation) and its
+ * échéancier (JSON array by year), owned, free(). DB_NOT_FOUND: no such fiche. */
+enum db_result fiche_financements_list(struct db_conn *conn, const char *id, char **json_out,
+                                       struct db_error *err);
+enum db_result fiche_echeancier_list(struct db_conn *conn, const char *id, char **json_out,
+                                     struct db_error *err);
+
+/* ---- Rule inputs -------------------------------------------------------- */
+
+/* Every input of the fiche rules, as read in one transaction after the
+ * territoire lock and the fiche's row lock (so nothing it reads can change
+ * before the transaction ends, except through this transaction):
+ * - etat, revision, numero, couts, dates, commencement/achèvement,
+ *   intercommunale: the fiche's row (FOR UPDATE);
+ * - numero_deja_utilise: another fiche of the same plan has this numero;
+ * - axe_id_pvd (R21): the territoire of the fiche's axe ("" when the axe is
+ *   gone: has_axe false);
+ * - communes_territoire (R22): territoire_communes of the territoire, by rang;
+ *   communes_epci: every commune-actuelle member (epci_membres) of the
+ *   territoire's EPCIs (territoire_epcis), by code;
+ * - seances (R23): the dates of the séances of the territoire's comité that
+ *   examined the fiche: its comite_seance_id, and every séance holding a
+ *   décision whose fiche_action_id is the fiche (any type), each once;
+ * - plan (R24): count and Σ montant of the lines that count
+ *   (financement_statut_compte: sollicité, accordé, versé partiel, soldé; an
+ *   envisaged or refused line is not a financing), base from base_financement;
+ *   lignes: every line in rang order (financeur index = the line's own index,
+ *   par_maitre_ouvrage: financeur_id = maitre_ouvrage_id) for R29/R33;
+ * - echeancier and r27 (R27): the échéancier by year and what
+ *   financement_r27_check found on it against cout_total_ht;
+ * - adhesion_signee (R26): the territoire has an adhésion signee or relayee;
+ *   cadre_signee: a convention-cadre signee;
+ * - indicateurs_sans_mesure: the fiche's indicateurs (fiche_indicateurs) that
+ *   have no indicateur_mesures row;
+ * - has_decision_abandon (R28): a décision abandonne_fiche about the fiche in
+ *   a séance dated on or before date_transition. */
+struct fiche_regles {
+    char id[37];
+    char id_pvd[17];
+    enum fiche_etat etat;
+    long revision;
+    char numero[21];
+    bool numero_deja_utilise;
+    bool has_axe;
+    char axe_id_pvd[17];
+    char commune[6];
+    bool intercommunale;
+    char (*communes_territoire)[6]; /* owned */
+    size_t communes_territoire_count;
+    char (*communes_epci)[6]; /* owned */
+    size_t communes_epci_count;
+    /* owned: views for fiche_r22_check: commune_ptrs[0..communes_territoire_count)
+     * the territoire's, then commune_ptrs + communes_territoire_count the EPCIs' */
+    const char **commune_ptrs;
+    struct fiche_seance_examen *seances; /* owned */
+    size_t seance_count;
+    struct fiche_couts couts;
+    struct fiche_plan_financement plan;
+    struct financement_ligne *lignes; /* owned */
+    size_t ligne_count;
+    struct fiche_dates dates;
+    struct financement_annee *echeancier; /* owned */
+    size_t echeancier_count;
+    struct rule_report r27;
+    bool adhesion_signee, cadre_signee;
+    bool has_date_commencement;
+    struct date date_commencement;
+    bool has_date_achevement;
+    struct date date_achevement;
+    size_t indicateurs_sans_mesure;
+    bool has_decision_abandon;
+};
+/* Frees what out owns; safe on a zeroed struct and twice. */
+void fiche_regles_release(struct fiche_regles *r);
+
+/* Fills out (zeroed first) as described above. Takes the territoire lock of
+ * the fiche's territoire, then locks the fiche's row, both until tx ends.
+ * DB_NOT_FOUND: no such fiche (or id not a UUID); DB_FAILED: a stored value
+ * that does not parse, or out of memory (out released then); else DB_OK or
+ * the query's failure. */
+enum db_result fiche_regles_lire(struct db_tx *tx, const char *id, struct date date_transition,
+                                 struct fiche_regles *out, struct db_error *err);
+
+/* The input of fiche_transition_check for the edge etat → to, pointing into
+ * r (valid while r is): seances, plan, couts, dates, r27_report, adhésion,
+ * commencement, achèvement, indicateurs, décision d'abandon from r; motif
+ * borrowed. A request that records the commencement or the achèvement puts
+ * its date in in->date_commencement / in->date_achevement afterwards. */
+void fiche_regles_transition_input(const struct fiche_regles *r, enum fiche_etat to,
+                                   enum role role_of_caller, struct date date_transition,
+                                   const char *motif, struct fiche_transition_input *in);
+
+/* Writes a transition already checked (fiche_transition_check gave 0 on the
+ * inputs of fiche_regles_lire, in this tx, the request's own
+ * date_commencement / date_achevement put in place of the stored ones):
+ * etat = to, revision + 1; motif is stored when entering suspendue or
+ * abandonnee; date_commencement / date_achevement (NULL: unchanged) when
+ * entering en_cours / realisee. expected_revision < 0: not compared.
+ * Journal "fiche_action.transition". DB_NOT_FOUND: no such fiche; DB_STALE:
+ * another revision (nothing written); DB_FAILED: a row the CHECKs refuse
+ * (e.g. en_cours without any date_commencement: the check was skipped). */
+enum db_result fiche_write_transition(struct db_tx *tx, const char *id, long expected_revision,
+                                      enum fiche_etat to, const char *motif,
+                                      const char *date_commencement, const char *date_achevement,
+                                      struct fiche_row *out, struct db_error *err);
+
+/* ---- Inputs of a fiche not written yet (create, or a changed member) ---- */
+
+/* Inputs of R21, R22 and the numero check for the values a create or update
+ * body gives, read with tx's connection after the caller took the territoire
+ * lock (fiche_create / fiche_update take it again: a no-op in the same tx):
+ * - numero_deja_utilise: a fiche of id_pvd's plan other than except_id (NULL:
+ *   none excepted) has this numero;
+ * - has_axe / axe_id_pvd: the territoire of axe axe_id (has_axe false when no
+ *   such axe, or axe_id is not a UUID);
+ * - communes: as in struct fiche_regles (commune_ptrs split at
+ *   communes_territoire_count). Strings are borrowed for the call only.
+ * DB_NOT_FOUND: no such territoire; DB_FAILED: out of memory. out is zeroed
+ * first; release with fiche_regles_release. */
+enum db_result fiche_candidate_lire(struct db_tx *tx, const char *id_pvd, const char *numero,
+                                    const char *except_id, const char *axe_id,
+                                    struct fiche_regles *out, struct db_error *err);
+
+/* ---- Plan d'action (§1.8) ------------------------------------------------ */
+
+/* A territoire's plan: revision, current frozen version (0: never validated)
+ * and its representation (plan_action_representation of 0012: id_pvd,
+ * programme_global, perimetres, version, date_validation_comite,
+ * nombre_fiches, cree_le, modifie_le). */
+struct plan_action_row {
+    char id_pvd[17];
+    long revision;
+    long version;
+    char *json; /* owned; free with plan_action_row_release (safe on a zeroed row) */
+};
+void plan_action_row_release(struct plan_action_row *row);
+
+/* The territoire's plan. A territoire whose plan row was never written has
+ * an empty plan (revision 0, version 0) as long as the territoire exists.
+ * DB_NOT_FOUND: no such territoire. */
+enum db_result plan_action_get(struct db_conn *conn, const char *id_pvd,
+                               struct plan_action_row *out, struct db_error *err);
+
+/* Writes programme_global (string) and perimetres (array) when present in
+ * body_json (absent: kept), the plan's revision being expected_revision (0
+ * for a plan never written; < 0: not compared). Journal
+ * "plan_action.modifier". DB_NOT_FOUND: no such territoire; DB_STALE. */
+enum db_result plan_action_update(struct db_tx *tx, const char *id_pvd, long expected_revision,
+                                  const char *body_json, struct plan_action_row *out,
+                                  struct db_error *err);
+
+/* Freezes the plan as its next version for comité décision decision_id: a
+ * plan_action_versions row holding the plan's representation with every
+ * fiche's (by numero) and date_validation_comite the décision's séance date;
+ * plans_action.version + 1, revision + 1. Journal "plan_action.valider".
+ * The décision must be a valide_plan of a séance of id_pvd's comité:
+ * DB_CONFLICT otherwise, or when it already froze a version. DB_NOT_FOUND: no
+ * such territoire. */
+enum db_result plan_action_freeze(struct db_tx *tx, const char *id_pvd, const char *decision_id,
+                                  struct plan_action_row *out, struct db_error *err);
+
+#endif
