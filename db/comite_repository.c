@@ -9,8 +9,6 @@
 #include "habilitation_repository.h"
 #include "pgutil.h"
 
-#define UUID_RE "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-
 #define COMITE_RETURNING " RETURNING x.id::text, x.id_pvd::text, comite_representation(x)::text"
 
 /* Replaces the membres of comité id by those of body's "membres". */
@@ -220,7 +218,7 @@ enum db_result convention_territoire(struct db_pool *pool, const char *id, char 
     const char *params[1] = {id};
     PGresult *res = PQexecParams(conn->pg,
                                  "SELECT c.id_pvd::text FROM conventions c WHERE c.id = CASE WHEN "
-                                 "$1 ~ '" UUID_RE "' THEN $1::uuid END",
+                                 "$1 ~ '" PG_UUID_RE "' THEN $1::uuid END",
                                  1, NULL, params, NULL, NULL, 0);
     r = db_result_from_pg(conn, res, err);
     if (r == DB_OK && PQntuples(res) == 0)

@@ -10,8 +10,6 @@
 #include "pgutil.h"
 #include "territoire_lock.h"
 
-#define UUID_RE "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-
 void convention_row_release(struct convention_row *row)
 {
     free(row->json);
@@ -43,7 +41,7 @@ static const char main_sql[] =
     "LEFT JOIN LATERAL (SELECT te.siren::text AS siren FROM territoire_epcis te "
     "WHERE te.id_pvd = c.id_pvd ORDER BY te.rang LIMIT 1) ep ON true "
     "LEFT JOIN LATERAL territoire_ville_principale(c.id_pvd) vp ON true "
-    "WHERE $1 ~ '" UUID_RE "' AND c.id = CASE WHEN $1 ~ '" UUID_RE "' THEN $1::uuid END";
+    "WHERE $1 ~ '" PG_UUID_RE "' AND c.id = CASE WHEN $1 ~ '" PG_UUID_RE "' THEN $1::uuid END";
 
 static enum db_result fill_main(const PGresult *res, int row, void *dst)
 {

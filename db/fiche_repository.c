@@ -10,9 +10,6 @@
 #include "territoire_lock.h"
 #include "territoire_scope.h"
 
-#define UUID_RE    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-#define AS_UUID(p) "CASE WHEN " p " ~ '" UUID_RE "' THEN " p "::uuid END"
-
 #define ROW_COLUMNS "x.id::text, x.id_pvd::text, x.revision, fiche_representation(x)::text"
 
 /* ---- rows ---------------------------------------------------------------- */
@@ -37,12 +34,12 @@ static enum db_result read_row(struct db_conn *conn, const char *id, bool lock,
                                struct fiche_row *out, struct db_error *err)
 {
     const char *params[1] = {id};
-    return pg_one_row(conn,
-                      lock ? "SELECT " ROW_COLUMNS
-                             " FROM fiches_action x WHERE x.id = " AS_UUID("$1") " FOR UPDATE OF x"
-                           : "SELECT " ROW_COLUMNS
-                             " FROM fiches_action x WHERE x.id = " AS_UUID("$1"),
-                      1, params, fill_row, out, sizeof *out, err);
+    return pg_one_row(
+        conn,
+        lock ? "SELECT " ROW_COLUMNS
+               " FROM fiches_action x WHERE x.id = " PG_AS_UUID("$1") " FOR UPDATE OF x"
+             : "SELECT " ROW_COLUMNS " FROM fiches_action x WHERE x.id = " PG_AS_UUID("$1"),
+        1, params, fill_row, out, sizeof *out, err);
 }
 
 enum db_result fiche_get(struct db_conn *conn, const char *id, struct fiche_row *out,
@@ -64,14 +61,6 @@ enum db_result fiche_get_pooled(struct db_pool *pool, const char *id, struct fic
     return r;
 }
 
-/* Runs sql and keeps its rows in *res (PQclear by the caller, also on failure). */
-static enum db_result query(struct db_conn *conn, const char *sql, int nparams,
-                            const char *const *params, PGresult **res, struct db_error *err)
-{
-    *res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
-    return db_result_from_pg(conn, *res, err);
-}
-
 /* ---- list ---------------------------------------------------------------- */
 
 #define LIST_WHERE                                                                                 \
@@ -83,10 +72,10 @@ static enum db_result query(struct db_conn *conn, const char *sql, int nparams,
     " AND ($3::text IS NULL OR t.code_region = $3 OR EXISTS (SELECT 1 FROM"                        \
     " territoire_communes tc JOIN communes c ON c.code_insee = tc.code_insee AND c.type ="         \
     " 'commune-actuelle' WHERE tc.id_pvd = x.id_pvd AND c.code_region = $3))"                      \
-    " AND ($4::text IS NULL OR x.axe_id = " AS_UUID(                                               \
+    " AND ($4::text IS NULL OR x.axe_id = " PG_AS_UUID(                                            \
         "$4") ")"                                                                                  \
               " AND ($5::text IS NULL OR x.etat = $5)"                                             \
-              " AND ($6::text IS NULL OR x.maitre_ouvrage_id = " AS_UUID(                          \
+              " AND ($6::text IS NULL OR x.maitre_ouvrage_id = " PG_AS_UUID(                       \
                   "$6") ")"                                                                        \
                         " AND ($7::boolean IS NULL OR x.public = $7)"
 
@@ -109,10 +98,11 @@ enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *f, co
     if (r != DB_OK)
         return r;
     PGresult *res = NULL;
-    r = query(conn,
-              "SELECT x.id::text, fiche_representation(x)::text" LIST_WHERE
-              " AND ($8::text IS NULL OR x.id > " AS_UUID("$8") ") ORDER BY x.id LIMIT $9::int",
-              9, params, &res, err);
+    r = pg_exec_rows(
+        conn,
+        "SELECT x.id::text, fiche_representation(x)::text" LIST_WHERE
+        " AND ($8::text IS NULL OR x.id > " PG_AS_UUID("$8") ") ORDER BY x.id LIMIT $9::int",
+        9, params, &res, err);
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, 37, more))
         r = DB_FAILED;
     PQclear(res);
@@ -283,8 +273,8 @@ static enum db_result write_lists(struct db_tx *tx, const char *id, const char *
         const char *params[1] = {id};
         const char *member[2] = {body_json, lists[i].key};
         PGresult *res = NULL;
-        r = query(tx->conn, "SELECT jsonb_typeof($1::jsonb -> $2), ($1::jsonb -> $2)::text", 2,
-                  member, &res, err);
+        r = pg_exec_rows(tx->conn, "SELECT jsonb_typeof($1::jsonb -> $2), ($1::jsonb -> $2)::text",
+                         2, member, &res, err);
         if (r == DB_OK && !PQgetisnull(res, 0, 0)) {
             bool is_array = strcmp(PQgetvalue(res, 0, 0), "array") == 0;
             if (replace) {
@@ -303,20 +293,6 @@ static enum db_result write_lists(struct db_tx *tx, const char *id, const char *
     return r;
 }
 
-/* Appends entry (an object of territoire id_pvd) with the territoire's
- * scope. Call sites spell the action ("<ressource>.<verbe>") and the type as
- * literals: tests/contract/check_codes.mjs checks each against the spec. */
-static enum db_result journal_about(struct db_tx *tx, const char *id_pvd, struct journal_entry *e,
-                                    struct db_error *err)
-{
-    struct territoire_scope scope;
-    enum db_result r = territoire_scope_load(tx->conn, id_pvd, &scope, err);
-    if (r != DB_OK)
-        return r == DB_NOT_FOUND ? DB_FAILED : r;
-    e->scope = territoire_scope_journal(&scope);
-    return journal_record(tx, e, err);
-}
-
 static enum db_result journal(struct db_tx *tx, const char *action, const struct fiche_row *avant,
                               const struct fiche_row *apres, struct db_error *err)
 {
@@ -324,7 +300,7 @@ static enum db_result journal(struct db_tx *tx, const char *action, const struct
     struct journal_entry e = {
         action, "fiche_action", any->id, avant ? avant->json : NULL, apres ? apres->json : NULL,
         {0}};
-    return journal_about(tx, any->id_pvd, &e, err);
+    return territoire_journal_record(tx, any->id_pvd, &e, err);
 }
 
 enum db_result fiche_create(struct db_tx *tx, const char *id_pvd, const char *body_json,
@@ -346,7 +322,7 @@ enum db_result fiche_create(struct db_tx *tx, const char *id_pvd, const char *bo
     const char *params[3] = {id_pvd, tx->actor && tx->actor->acteur ? tx->actor->acteur : "?",
                              body_json};
     PGresult *res = NULL;
-    r = query(tx->conn, sql, 3, params, &res, err);
+    r = pg_exec_rows(tx->conn, sql, 3, params, &res, err);
     free(sql);
     char id[37] = "";
     if (r == DB_OK)
@@ -363,17 +339,15 @@ enum db_result fiche_create(struct db_tx *tx, const char *id_pvd, const char *bo
     return r;
 }
 
-/* Territoire lock, then the fiche's row lock, then its revision compared
- * (expected_revision < 0: not compared). avant: the fiche as it was. */
-static enum db_result lock_fiche(struct db_tx *tx, const char *id, long expected_revision,
-                                 struct fiche_row *avant, struct db_error *err)
+enum db_result fiche_lock(struct db_tx *tx, const char *id, long expected_revision,
+                          struct fiche_row *avant, struct db_error *err)
 {
     memset(avant, 0, sizeof *avant);
     const char *params[1] = {id};
     PGresult *res = NULL;
     enum db_result r =
-        pg_exec_first_row(tx->conn, "SELECT id_pvd FROM fiches_action WHERE id = " AS_UUID("$1"), 1,
-                          params, &res, err);
+        pg_exec_first_row(tx->conn, "SELECT id_pvd FROM fiches_action WHERE id = " PG_AS_UUID("$1"),
+                          1, params, &res, err);
     char id_pvd[17] = "";
     if (r == DB_OK)
         snprintf(id_pvd, sizeof id_pvd, "%s", PQgetvalue(res, 0, 0));
@@ -418,7 +392,7 @@ enum db_result fiche_update(struct db_tx *tx, const char *id, long expected_revi
 {
     struct fiche_row avant;
     memset(out, 0, sizeof *out);
-    enum db_result r = lock_fiche(tx, id, expected_revision, &avant, err);
+    enum db_result r = fiche_lock(tx, id, expected_revision, &avant, err);
     if (r != DB_OK)
         return r;
     char *sql = update_sql();
@@ -445,13 +419,13 @@ static enum db_result change_list(struct db_tx *tx, const char *id, long expecte
 {
     struct fiche_row avant;
     memset(out, 0, sizeof *out);
-    enum db_result r = lock_fiche(tx, id, expected_revision, &avant, err);
+    enum db_result r = fiche_lock(tx, id, expected_revision, &avant, err);
     if (r != DB_OK)
         return r;
     const char *params[2] = {key, value_json};
     PGresult *res = NULL;
-    r = query(tx->conn, "SELECT jsonb_build_object($1::text, $2::jsonb)::text", 2, params, &res,
-              err);
+    r = pg_exec_rows(tx->conn, "SELECT jsonb_build_object($1::text, $2::jsonb)::text", 2, params,
+                     &res, err);
     char *body = NULL;
     if (r == DB_OK && !(body = pg_strdup(PQgetvalue(res, 0, 0))))
         r = DB_FAILED;
@@ -522,7 +496,7 @@ enum db_result fiche_financements_list(struct db_conn *conn, const char *id, cha
 {
     return list_json(conn,
                      "SELECT (fiche_representation(x) -> 'plan_financement')::text FROM "
-                     "fiches_action x WHERE x.id = " AS_UUID("$1"),
+                     "fiches_action x WHERE x.id = " PG_AS_UUID("$1"),
                      id, json_out, err);
 }
 
@@ -531,7 +505,7 @@ enum db_result fiche_echeancier_list(struct db_conn *conn, const char *id, char 
 {
     return list_json(conn,
                      "SELECT (fiche_representation(x) -> 'echeancier')::text FROM "
-                     "fiches_action x WHERE x.id = " AS_UUID("$1"),
+                     "fiches_action x WHERE x.id = " PG_AS_UUID("$1"),
                      id, json_out, err);
 }
 
@@ -545,7 +519,7 @@ enum db_result fiche_write_transition(struct db_tx *tx, const char *id, long exp
     const char *etat = fiche_etat_name(to);
     if (!etat)
         return DB_FAILED;
-    enum db_result r = lock_fiche(tx, id, expected_revision, &avant, err);
+    enum db_result r = fiche_lock(tx, id, expected_revision, &avant, err);
     if (r != DB_OK)
         return r;
     bool with_motif = to == FICHE_SUSPENDUE || to == FICHE_ABANDONNEE;
@@ -563,459 +537,4 @@ enum db_result fiche_write_transition(struct db_tx *tx, const char *id, long exp
         return r;
     }
     return finish(tx, "fiche_action.transition", avant.id, false, &avant, out, err);
-}
-
-/* ---- rule inputs ----------------------------------------------------------- */
-
-void fiche_regles_release(struct fiche_regles *r)
-{
-    free(r->communes_territoire);
-    free(r->communes_epci);
-    free(r->commune_ptrs);
-    free(r->seances);
-    free(r->lignes);
-    free(r->echeancier);
-    r->communes_territoire = NULL;
-    r->communes_epci = NULL;
-    r->commune_ptrs = NULL;
-    r->seances = NULL;
-    r->lignes = NULL;
-    r->echeancier = NULL;
-    r->communes_territoire_count = r->communes_epci_count = 0;
-    r->seance_count = r->ligne_count = r->echeancier_count = 0;
-}
-
-static bool bool_at(const PGresult *res, int row, int col)
-{
-    return strcmp(PQgetvalue(res, row, col), "t") == 0;
-}
-
-/* A nullable date column: false when it is NULL or does not parse (*ok
- * cleared then). */
-static bool date_at(const PGresult *res, int row, int col, struct date *out, bool *ok)
-{
-    if (PQgetisnull(res, row, col))
-        return false;
-    if (!date_parse(PQgetvalue(res, row, col), out)) {
-        *ok = false;
-        return false;
-    }
-    return true;
-}
-
-static enum db_result read_codes(struct db_conn *conn, const char *sql, const char *id_pvd,
-                                 char (**codes)[6], size_t *count, struct db_error *err)
-{
-    const char *params[1] = {id_pvd};
-    PGresult *res = NULL;
-    enum db_result r = query(conn, sql, 1, params, &res, err);
-    if (r == DB_OK) {
-        int n = PQntuples(res);
-        *codes = calloc(n > 0 ? (size_t)n : 1, sizeof **codes);
-        if (!*codes)
-            r = DB_FAILED;
-        for (int i = 0; r == DB_OK && i < n; i++)
-            snprintf((*codes)[i], sizeof(*codes)[i], "%s", PQgetvalue(res, i, 0));
-        if (r == DB_OK)
-            *count = (size_t)n;
-    }
-    PQclear(res);
-    return r;
-}
-
-static enum db_result read_main(struct db_tx *tx, const char *id, const char *date_text,
-                                struct fiche_regles *out, char *maitre_ouvrage, size_t mo_size,
-                                struct db_error *err)
-{
-    const char *params[2] = {id, date_text};
-    PGresult *res = NULL;
-    enum db_result r = pg_exec_first_row(
-        tx->conn,
-        "SELECT x.id::text, x.id_pvd::text, x.etat, x.revision, x.numero, EXISTS (SELECT 1 FROM "
-        "fiches_action o WHERE o.id_pvd = x.id_pvd AND o.numero = x.numero AND o.id <> x.id), "
-        "a.id_pvd::text, x.localisation_commune_insee, x.intercommunale, x.cout_total_ht, "
-        "x.cout_total_ttc, x.base_financement, x.date_debut_prevue::text, "
-        "x.date_fin_prevue::text, x.date_commencement::text, x.date_achevement::text, "
-        "EXISTS (SELECT 1 FROM conventions c WHERE c.id_pvd = x.id_pvd AND c.type = 'adhesion' "
-        "AND c.etat IN ('signee', 'relayee')), EXISTS (SELECT 1 FROM conventions c WHERE "
-        "c.id_pvd = x.id_pvd AND c.type = 'cadre' AND c.etat = 'signee'), (SELECT count(*) FROM "
-        "fiche_indicateurs fi WHERE fi.fiche_id = x.id AND NOT EXISTS (SELECT 1 FROM "
-        "indicateur_mesures m WHERE m.indicateur_id = fi.indicateur_id)), EXISTS (SELECT 1 FROM "
-        "decisions d JOIN seances s ON s.id = d.seance_id WHERE d.fiche_action_id = x.id AND "
-        "d.type = 'abandonne_fiche' AND s.date <= $2::date), x.maitre_ouvrage_id::text FROM "
-        "fiches_action x LEFT JOIN axes_strategiques a ON a.id = x.axe_id WHERE x.id = "
-        "$1::uuid FOR UPDATE OF x",
-        2, params, &res, err);
-    if (r != DB_OK)
-        return r;
-    bool ok = true;
-    snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
-    snprintf(out->id_pvd, sizeof out->id_pvd, "%s", PQgetvalue(res, 0, 1));
-    ok = fiche_etat_parse(PQgetvalue(res, 0, 2), &out->etat);
-    out->revision = strtol(PQgetvalue(res, 0, 3), NULL, 10);
-    snprintf(out->numero, sizeof out->numero, "%s", PQgetvalue(res, 0, 4));
-    out->numero_deja_utilise = bool_at(res, 0, 5);
-    out->has_axe = !PQgetisnull(res, 0, 6);
-    snprintf(out->axe_id_pvd, sizeof out->axe_id_pvd, "%s", PQgetvalue(res, 0, 6));
-    snprintf(out->commune, sizeof out->commune, "%s", PQgetvalue(res, 0, 7));
-    out->intercommunale = bool_at(res, 0, 8);
-    out->couts.cout_total_ht = strtoll(PQgetvalue(res, 0, 9), NULL, 10);
-    out->couts.has_cout_total_ttc = !PQgetisnull(res, 0, 10);
-    out->couts.cout_total_ttc = strtoll(PQgetvalue(res, 0, 10), NULL, 10);
-    out->plan.base = strcmp(PQgetvalue(res, 0, 11), "ttc") == 0 ? FICHE_BASE_TTC : FICHE_BASE_HT;
-    out->dates.has_date_debut_prevue = date_at(res, 0, 12, &out->dates.date_debut_prevue, &ok);
-    out->dates.has_date_fin_prevue = date_at(res, 0, 13, &out->dates.date_fin_prevue, &ok);
-    out->has_date_commencement = date_at(res, 0, 14, &out->date_commencement, &ok);
-    out->has_date_achevement = date_at(res, 0, 15, &out->date_achevement, &ok);
-    out->adhesion_signee = bool_at(res, 0, 16);
-    out->cadre_signee = bool_at(res, 0, 17);
-    out->indicateurs_sans_mesure = (size_t)strtoul(PQgetvalue(res, 0, 18), NULL, 10);
-    out->has_decision_abandon = bool_at(res, 0, 19);
-    snprintf(maitre_ouvrage, mo_size, "%s", PQgetvalue(res, 0, 20));
-    PQclear(res);
-    return ok ? DB_OK : DB_FAILED;
-}
-
-static enum db_result read_seances(struct db_tx *tx, struct fiche_regles *out, struct db_error *err)
-{
-    const char *params[2] = {out->id, out->id_pvd};
-    PGresult *res = NULL;
-    enum db_result r = query(
-        tx->conn,
-        "SELECT s.date::text FROM seances s JOIN comites c ON c.id = s.comite_id WHERE c.id_pvd "
-        "= $2 AND (s.id = (SELECT f.comite_seance_id FROM fiches_action f WHERE f.id = $1::uuid) "
-        "OR s.id IN (SELECT d.seance_id FROM decisions d WHERE d.fiche_action_id = $1::uuid)) "
-        "ORDER BY s.date, s.id",
-        2, params, &res, err);
-    if (r == DB_OK) {
-        int n = PQntuples(res);
-        out->seances = calloc(n > 0 ? (size_t)n : 1, sizeof *out->seances);
-        if (!out->seances)
-            r = DB_FAILED;
-        for (int i = 0; r == DB_OK && i < n; i++)
-            if (!date_parse(PQgetvalue(res, i, 0), &out->seances[i].date))
-                r = DB_FAILED;
-        if (r == DB_OK)
-            out->seance_count = (size_t)n;
-    }
-    PQclear(res);
-    return r;
-}
-
-static enum db_result read_lignes(struct db_tx *tx, struct fiche_regles *out,
-                                  const char *maitre_ouvrage, struct db_error *err)
-{
-    const char *params[2] = {out->id, maitre_ouvrage};
-    PGresult *res = NULL;
-    enum db_result r = query(tx->conn,
-                             "SELECT l.dispositif, l.nature_financeur, l.montant, l.statut, "
-                             "l.financeur_id = $2::uuid FROM fiche_financements l WHERE "
-                             "l.fiche_id = $1::uuid ORDER BY l.rang",
-                             2, params, &res, err);
-    if (r == DB_OK) {
-        int n = PQntuples(res);
-        out->lignes = calloc(n > 0 ? (size_t)n : 1, sizeof *out->lignes);
-        if (!out->lignes)
-            r = DB_FAILED;
-        int64_t somme = 0;
-        size_t comptees = 0;
-        for (int i = 0; r == DB_OK && i < n; i++) {
-            struct financement_ligne *l = &out->lignes[i];
-            l->financeur = (size_t)i;
-            if (!financement_dispositif_parse(PQgetvalue(res, i, 0), &l->dispositif) ||
-                !financement_statut_parse(PQgetvalue(res, i, 3), &l->statut))
-                r = DB_FAILED;
-            l->public = strcmp(PQgetvalue(res, i, 1), "public") == 0;
-            l->montant = strtoll(PQgetvalue(res, i, 2), NULL, 10);
-            l->par_maitre_ouvrage = bool_at(res, i, 4);
-            if (r == DB_OK && financement_statut_compte(l->statut)) {
-                /* each montant ≤ 10^15 (CHECK) and at most 32767 lines: no overflow */
-                somme += l->montant;
-                comptees++;
-            }
-        }
-        if (r == DB_OK) {
-            out->ligne_count = (size_t)n;
-            out->plan.ligne_count = comptees;
-            out->plan.somme_montants = somme;
-        }
-    }
-    PQclear(res);
-    return r;
-}
-
-static enum db_result read_echeancier(struct db_tx *tx, struct fiche_regles *out,
-                                      struct db_error *err)
-{
-    const char *params[1] = {out->id};
-    PGresult *res = NULL;
-    enum db_result r = query(tx->conn,
-                             "SELECT e.annee, e.montant FROM fiche_echeancier e WHERE "
-                             "e.fiche_id = $1::uuid ORDER BY e.annee",
-                             1, params, &res, err);
-    if (r == DB_OK) {
-        int n = PQntuples(res);
-        out->echeancier = calloc(n > 0 ? (size_t)n : 1, sizeof *out->echeancier);
-        if (!out->echeancier)
-            r = DB_FAILED;
-        for (int i = 0; r == DB_OK && i < n; i++) {
-            out->echeancier[i].annee = (int)strtol(PQgetvalue(res, i, 0), NULL, 10);
-            out->echeancier[i].montant = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-        }
-        if (r == DB_OK) {
-            out->echeancier_count = (size_t)n;
-            rule_report_init(&out->r27);
-            financement_r27_check(out->echeancier, out->echeancier_count, out->couts.cout_total_ht,
-                                  &out->r27);
-        }
-    }
-    PQclear(res);
-    return r;
-}
-
-static enum db_result read_communes(struct db_conn *conn, struct fiche_regles *out,
-                                    struct db_error *err)
-{
-    enum db_result r = read_codes(
-        conn, "SELECT code_insee FROM territoire_communes WHERE id_pvd = $1 ORDER BY rang",
-        out->id_pvd, &out->communes_territoire, &out->communes_territoire_count, err);
-    if (r == DB_OK)
-        r = read_codes(conn,
-                       "SELECT DISTINCT m.code_insee FROM territoire_epcis te JOIN epci_membres m "
-                       "ON m.epci_siren = te.siren WHERE te.id_pvd = $1 ORDER BY 1",
-                       out->id_pvd, &out->communes_epci, &out->communes_epci_count, err);
-    if (r == DB_OK) {
-        size_t n = out->communes_territoire_count + out->communes_epci_count;
-        out->commune_ptrs = calloc(n > 0 ? n : 1, sizeof *out->commune_ptrs);
-        if (!out->commune_ptrs)
-            return DB_FAILED;
-        for (size_t i = 0; i < out->communes_territoire_count; i++)
-            out->commune_ptrs[i] = out->communes_territoire[i];
-        for (size_t i = 0; i < out->communes_epci_count; i++)
-            out->commune_ptrs[out->communes_territoire_count + i] = out->communes_epci[i];
-    }
-    return r;
-}
-
-enum db_result fiche_regles_lire(struct db_tx *tx, const char *id, struct date date_transition,
-                                 struct fiche_regles *out, struct db_error *err)
-{
-    memset(out, 0, sizeof *out);
-    if (!date_is_valid(date_transition))
-        return DB_FAILED;
-    char date_text[16];
-    snprintf(date_text, sizeof date_text, "%04d-%02d-%02d", date_transition.year,
-             date_transition.month, date_transition.day);
-    struct fiche_row avant;
-    enum db_result r = lock_fiche(tx, id, -1, &avant, err);
-    if (r != DB_OK)
-        return r;
-    char maitre_ouvrage[37] = "";
-    r = read_main(tx, avant.id, date_text, out, maitre_ouvrage, sizeof maitre_ouvrage, err);
-    fiche_row_release(&avant);
-    if (r == DB_OK)
-        r = read_communes(tx->conn, out, err);
-    if (r == DB_OK)
-        r = read_seances(tx, out, err);
-    if (r == DB_OK)
-        r = read_lignes(tx, out, maitre_ouvrage, err);
-    if (r == DB_OK)
-        r = read_echeancier(tx, out, err);
-    if (r != DB_OK)
-        fiche_regles_release(out);
-    return r;
-}
-
-void fiche_regles_transition_input(const struct fiche_regles *r, enum fiche_etat to,
-                                   enum role role_of_caller, struct date date_transition,
-                                   const char *motif, struct fiche_transition_input *in)
-{
-    memset(in, 0, sizeof *in);
-    in->from = r->etat;
-    in->to = to;
-    in->role_of_caller = role_of_caller;
-    in->date_transition = date_transition;
-    in->seances = r->seances;
-    in->seance_count = r->seance_count;
-    in->couts = r->couts;
-    in->plan = r->plan;
-    in->dates = r->dates;
-    in->r27_report = &r->r27;
-    in->adhesion_signee = r->adhesion_signee;
-    in->cadre_signee = r->cadre_signee;
-    in->has_date_commencement = r->has_date_commencement;
-    in->date_commencement = r->date_commencement;
-    in->has_date_achevement = r->has_date_achevement;
-    in->date_achevement = r->date_achevement;
-    in->indicateurs_sans_mesure = r->indicateurs_sans_mesure;
-    in->motif = motif;
-    in->has_decision_abandon = r->has_decision_abandon;
-}
-
-/* ---- candidate inputs ------------------------------------------------------ */
-
-enum db_result fiche_candidate_lire(struct db_tx *tx, const char *id_pvd, const char *numero,
-                                    const char *except_id, const char *axe_id,
-                                    struct fiche_regles *out, struct db_error *err)
-{
-    memset(out, 0, sizeof *out);
-    const char *params[4] = {id_pvd, numero, except_id, axe_id};
-    PGresult *res = NULL;
-    enum db_result r = pg_exec_first_row(
-        tx->conn,
-        "SELECT t.id_pvd::text, EXISTS (SELECT 1 FROM fiches_action o WHERE o.id_pvd = t.id_pvd "
-        "AND o.numero = $2 AND o.id IS DISTINCT FROM " AS_UUID(
-            "$3") "), (SELECT a.id_pvd::text "
-                  "FROM axes_strategiques a WHERE a.id = " AS_UUID(
-                      "$4") ") FROM territoires t WHERE "
-                            "t.id_pvd = $1",
-        4, params, &res, err);
-    if (r != DB_OK)
-        return r;
-    snprintf(out->id_pvd, sizeof out->id_pvd, "%s", PQgetvalue(res, 0, 0));
-    snprintf(out->numero, sizeof out->numero, "%s", numero ? numero : "");
-    out->numero_deja_utilise = bool_at(res, 0, 1);
-    out->has_axe = !PQgetisnull(res, 0, 2);
-    snprintf(out->axe_id_pvd, sizeof out->axe_id_pvd, "%s", PQgetvalue(res, 0, 2));
-    PQclear(res);
-    r = read_communes(tx->conn, out, err);
-    if (r != DB_OK)
-        fiche_regles_release(out);
-    return r;
-}
-
-/* ---- plan d'action ----------------------------------------------------------- */
-
-void plan_action_row_release(struct plan_action_row *row)
-{
-    free(row->json);
-    row->json = NULL;
-}
-
-static enum db_result fill_plan(const PGresult *res, int row, void *dst)
-{
-    struct plan_action_row *out = dst;
-    snprintf(out->id_pvd, sizeof out->id_pvd, "%s", PQgetvalue(res, row, 0));
-    out->revision = strtol(PQgetvalue(res, row, 1), NULL, 10);
-    out->version = strtol(PQgetvalue(res, row, 2), NULL, 10);
-    out->json = pg_strdup(PQgetvalue(res, row, 3));
-    return out->json ? DB_OK : DB_FAILED;
-}
-
-#define PLAN_SELECT                                                                                \
-    "SELECT t.id_pvd::text, COALESCE(p.revision, 0), COALESCE(p.version, 0), CASE WHEN "           \
-    "p.id_pvd IS NULL THEN jsonb_build_object('id_pvd', t.id_pvd, 'programme_global', '', "        \
-    "'perimetres', '[]'::jsonb, 'version', 0, 'date_validation_comite', NULL, 'nombre_fiches', "   \
-    "0, 'cree_le', NULL, 'modifie_le', NULL) ELSE plan_action_representation(p) END::text FROM "   \
-    "territoires t LEFT JOIN plans_action p ON p.id_pvd = t.id_pvd WHERE t.id_pvd = $1"
-
-enum db_result plan_action_get(struct db_conn *conn, const char *id_pvd,
-                               struct plan_action_row *out, struct db_error *err)
-{
-    const char *params[1] = {id_pvd};
-    return pg_one_row(conn, PLAN_SELECT, 1, params, fill_plan, out, sizeof *out, err);
-}
-
-/* Territoire lock (which serializes every writer of the plan row), then the
- * plan as it is. */
-static enum db_result lock_plan(struct db_tx *tx, const char *id_pvd, struct plan_action_row *avant,
-                                struct db_error *err)
-{
-    memset(avant, 0, sizeof *avant);
-    enum db_result r = territoire_lock(tx, id_pvd, err);
-    if (r != DB_OK)
-        return r;
-    return plan_action_get(tx->conn, id_pvd, avant, err);
-}
-
-static enum db_result plan_journal(struct db_tx *tx, const char *action, const char *id_pvd,
-                                   const struct plan_action_row *avant,
-                                   const struct plan_action_row *apres, struct db_error *err)
-{
-    struct journal_entry e = {
-        action, "plan_action", id_pvd, avant->revision > 0 ? avant->json : NULL, apres->json, {0}};
-    return journal_about(tx, id_pvd, &e, err);
-}
-
-enum db_result plan_action_update(struct db_tx *tx, const char *id_pvd, long expected_revision,
-                                  const char *body_json, struct plan_action_row *out,
-                                  struct db_error *err)
-{
-    struct plan_action_row avant;
-    memset(out, 0, sizeof *out);
-    enum db_result r = lock_plan(tx, id_pvd, &avant, err);
-    if (r == DB_OK && expected_revision >= 0 && avant.revision != expected_revision)
-        r = DB_STALE;
-    const char *params[2] = {id_pvd, body_json};
-    if (r == DB_OK)
-        r = pg_exec_command(
-            tx->conn,
-            "INSERT INTO plans_action AS p (id_pvd, programme_global, perimetres) SELECT $1, "
-            "COALESCE(b->>'programme_global', ''), CASE WHEN jsonb_typeof(b->'perimetres') = "
-            "'array' THEN b->'perimetres' ELSE '[]'::jsonb END FROM (SELECT $2::jsonb AS b) s "
-            "ON CONFLICT (id_pvd) DO UPDATE SET programme_global = CASE WHEN $2::jsonb ? "
-            "'programme_global' THEN EXCLUDED.programme_global ELSE p.programme_global END, "
-            "perimetres = CASE WHEN $2::jsonb ? 'perimetres' THEN EXCLUDED.perimetres ELSE "
-            "p.perimetres END, revision = p.revision + 1, modifie_le = now()",
-            2, params, err);
-    if (r == DB_OK)
-        r = plan_action_get(tx->conn, id_pvd, out, err);
-    if (r == DB_OK)
-        r = plan_journal(tx, "plan_action.modifier", id_pvd, &avant, out, err);
-    if (r != DB_OK)
-        plan_action_row_release(out);
-    plan_action_row_release(&avant);
-    return r;
-}
-
-enum db_result plan_action_freeze(struct db_tx *tx, const char *id_pvd, const char *decision_id,
-                                  struct plan_action_row *out, struct db_error *err)
-{
-    struct plan_action_row avant;
-    memset(out, 0, sizeof *out);
-    enum db_result r = lock_plan(tx, id_pvd, &avant, err);
-    if (r != DB_OK)
-        return r;
-    const char *params[2] = {id_pvd, decision_id};
-    PGresult *res = NULL;
-    r = pg_exec_first_row(tx->conn,
-                          "SELECT s.date::text FROM decisions d JOIN seances s ON s.id = "
-                          "d.seance_id JOIN comites c ON c.id = s.comite_id WHERE d.id = " AS_UUID(
-                              "$2") " AND d.type = 'valide_plan' AND c.id_pvd = $1",
-                          2, params, &res, err);
-    if (r == DB_NOT_FOUND)
-        r = DB_CONFLICT;
-    char date[16] = "";
-    if (r == DB_OK)
-        snprintf(date, sizeof date, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    const char *p2[2] = {id_pvd, date};
-    const char *p4[4] = {id_pvd, decision_id, date,
-                         tx->actor && tx->actor->acteur ? tx->actor->acteur : "?"};
-    if (r == DB_OK)
-        r = pg_exec_command(tx->conn,
-                            "INSERT INTO plans_action AS p (id_pvd, version, "
-                            "date_validation_comite) VALUES ($1, 1, $2::date) ON CONFLICT "
-                            "(id_pvd) DO UPDATE SET version = p.version + 1, "
-                            "date_validation_comite = $2::date, revision = p.revision + 1, "
-                            "modifie_le = now()",
-                            2, p2, err);
-    if (r == DB_OK)
-        r = pg_exec_command(
-            tx->conn,
-            "INSERT INTO plan_action_versions (id_pvd, version, decision_id, "
-            "date_validation_comite, representation, cree_par) SELECT p.id_pvd, p.version, "
-            "$2::uuid, $3::date, plan_action_representation(p) || jsonb_build_object('fiches', "
-            "COALESCE((SELECT jsonb_agg(fiche_representation(f) ORDER BY f.numero, f.id) FROM "
-            "fiches_action f WHERE f.id_pvd = p.id_pvd), '[]'::jsonb)), $4 FROM plans_action p "
-            "WHERE p.id_pvd = $1",
-            4, p4, err);
-    if (r == DB_OK)
-        r = plan_action_get(tx->conn, id_pvd, out, err);
-    if (r == DB_OK)
-        r = plan_journal(tx, "plan_action.valider", id_pvd, &avant, out, err);
-    if (r != DB_OK)
-        plan_action_row_release(out);
-    plan_action_row_release(&avant);
-    return r;
 }

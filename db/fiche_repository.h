@@ -132,6 +132,13 @@ enum db_result fiche_financements_list(struct db_conn *conn, const char *id, cha
 enum db_result fiche_echeancier_list(struct db_conn *conn, const char *id, char **json_out,
                                      struct db_error *err);
 
+/* Takes the territoire's lock, then the fiche's row lock, then compares its
+ * revision (expected_revision < 0: not compared); *avant gets the fiche as
+ * it is (owned; released on any failure). DB_NOT_FOUND: no such fiche;
+ * DB_STALE: another revision. The lock order of db/territoire_lock.h. */
+enum db_result fiche_lock(struct db_tx *tx, const char *id, long expected_revision,
+                          struct fiche_row *avant, struct db_error *err);
+
 /* ---- Rule inputs -------------------------------------------------------- */
 
 /* Every input of the fiche rules, as read in one transaction after the
@@ -247,43 +254,5 @@ enum db_result fiche_write_transition(struct db_tx *tx, const char *id, long exp
 enum db_result fiche_candidate_lire(struct db_tx *tx, const char *id_pvd, const char *numero,
                                     const char *except_id, const char *axe_id,
                                     struct fiche_regles *out, struct db_error *err);
-
-/* ---- Plan d'action (§1.8) ------------------------------------------------ */
-
-/* A territoire's plan: revision, current frozen version (0: never validated)
- * and its representation (plan_action_representation of 0012: id_pvd,
- * programme_global, perimetres, version, date_validation_comite,
- * nombre_fiches, cree_le, modifie_le). */
-struct plan_action_row {
-    char id_pvd[17];
-    long revision;
-    long version;
-    char *json; /* owned; free with plan_action_row_release (safe on a zeroed row) */
-};
-void plan_action_row_release(struct plan_action_row *row);
-
-/* The territoire's plan. A territoire whose plan row was never written has
- * an empty plan (revision 0, version 0) as long as the territoire exists.
- * DB_NOT_FOUND: no such territoire. */
-enum db_result plan_action_get(struct db_conn *conn, const char *id_pvd,
-                               struct plan_action_row *out, struct db_error *err);
-
-/* Writes programme_global (string) and perimetres (array) when present in
- * body_json (absent: kept), the plan's revision being expected_revision (0
- * for a plan never written; < 0: not compared). Journal
- * "plan_action.modifier". DB_NOT_FOUND: no such territoire; DB_STALE. */
-enum db_result plan_action_update(struct db_tx *tx, const char *id_pvd, long expected_revision,
-                                  const char *body_json, struct plan_action_row *out,
-                                  struct db_error *err);
-
-/* Freezes the plan as its next version for comité décision decision_id: a
- * plan_action_versions row holding the plan's representation with every
- * fiche's (by numero) and date_validation_comite the décision's séance date;
- * plans_action.version + 1, revision + 1. Journal "plan_action.valider".
- * The décision must be a valide_plan of a séance of id_pvd's comité:
- * DB_CONFLICT otherwise, or when it already froze a version. DB_NOT_FOUND: no
- * such territoire. */
-enum db_result plan_action_freeze(struct db_tx *tx, const char *id_pvd, const char *decision_id,
-                                  struct plan_action_row *out, struct db_error *err);
 
 #endif

@@ -7,8 +7,6 @@
 
 #include "pgutil.h"
 
-#define UUID_RE "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-
 void habilitation_row_release(struct habilitation_row *row)
 {
     free(row->json);
@@ -109,8 +107,8 @@ enum db_result habilitation_get(struct db_conn *conn, const char *id, struct hab
 {
     const char *params[1] = {id};
     return pg_one_row(conn,
-                      "SELECT " HABILITATION_COLUMNS " FROM habilitations h WHERE $1 ~ '" UUID_RE
-                      "' AND h.id = CASE WHEN $1 ~ '" UUID_RE "' THEN $1::uuid END",
+                      "SELECT " HABILITATION_COLUMNS " FROM habilitations h WHERE $1 ~ '" PG_UUID_RE
+                      "' AND h.id = CASE WHEN $1 ~ '" PG_UUID_RE "' THEN $1::uuid END",
                       1, params, fill_row, out, sizeof *out, err);
 }
 
@@ -180,8 +178,8 @@ enum db_result habilitation_revoke(struct db_tx *tx, const char *id, const char 
     memset(after, 0, sizeof *after);
     enum db_result r =
         pg_one_row(tx->conn,
-                   "SELECT " HABILITATION_COLUMNS " FROM habilitations h WHERE $1 ~ '" UUID_RE
-                   "' AND h.id = CASE WHEN $1 ~ '" UUID_RE "' THEN $1::uuid END FOR UPDATE",
+                   "SELECT " HABILITATION_COLUMNS " FROM habilitations h WHERE $1 ~ '" PG_UUID_RE
+                   "' AND h.id = CASE WHEN $1 ~ '" PG_UUID_RE "' THEN $1::uuid END FOR UPDATE",
                    1, params, fill_row, &before, sizeof before, err);
     if (r != DB_OK)
         return r;

@@ -8,8 +8,6 @@
 
 #include "pgutil.h"
 
-#define UUID_RE "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-
 /* Columns every read returns, in this order. */
 #define ORGANISATION_COLUMNS                                                                       \
     "o.id::text, coalesce(o.siren, ''), o.nature, coalesce(o.code_departement, ''), "              \
@@ -169,8 +167,8 @@ enum db_result organisation_get(struct db_conn *conn, const char *id, struct org
 {
     const char *params[1] = {id};
     return pg_one_row(conn,
-                      "SELECT " ORGANISATION_COLUMNS " FROM organisations o WHERE $1 ~ '" UUID_RE
-                      "' AND o.id = CASE WHEN $1 ~ '" UUID_RE "' THEN $1::uuid END",
+                      "SELECT " ORGANISATION_COLUMNS " FROM organisations o WHERE $1 ~ '" PG_UUID_RE
+                      "' AND o.id = CASE WHEN $1 ~ '" PG_UUID_RE "' THEN $1::uuid END",
                       1, params, fill_row, out, sizeof *out, err);
 }
 

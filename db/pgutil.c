@@ -150,3 +150,10 @@ char *pg_text_array_literal(const char *const *items, size_t count)
     }
     return b.data;
 }
+
+enum db_result pg_exec_rows(struct db_conn *conn, const char *sql, int nparams,
+                            const char *const *params, PGresult **res, struct db_error *err)
+{
+    *res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+    return db_result_from_pg(conn, *res, err);
+}

@@ -40,9 +40,20 @@ bool pg_json_page(const PGresult *res, size_t limit, char **json_out, char *last
 enum db_result pg_count(struct db_conn *conn, const char *sql, int nparams,
                         const char *const *params, size_t *total, struct db_error *err);
 
+/* SQL for parameter p as a uuid, or NULL when its text is not a UUID (so a
+ * malformed id finds no row instead of failing the statement). */
+#define PG_UUID_RE    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+#define PG_AS_UUID(p) "CASE WHEN " p " ~ '" PG_UUID_RE "' THEN " p "::uuid END"
+
 /* Runs sql with text parameters on conn and discards its rows. */
 enum db_result pg_exec_command(struct db_conn *conn, const char *sql, int nparams,
                                const char *const *params, struct db_error *err);
+
+/* Runs sql with text parameters on conn and keeps its result in *res, rows
+ * or none: the caller PQclear()s it, also on failure (db_result_from_pg's
+ * result). */
+enum db_result pg_exec_rows(struct db_conn *conn, const char *sql, int nparams,
+                            const char *const *params, PGresult **res, struct db_error *err);
 
 /* Runs sql with text parameters on conn. DB_OK: *res holds at least one row
  * (the caller PQclear()s it). Otherwise *res is NULL: DB_NOT_FOUND when no

@@ -8,9 +8,6 @@
 
 #include "pgutil.h"
 
-#define UUID_RE    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-#define AS_UUID(p) "CASE WHEN " p " ~ '" UUID_RE "' THEN " p "::uuid END"
-
 struct objet_sql {
     const char *type;
     const char *table;
@@ -76,7 +73,7 @@ static enum db_result get_row(struct db_conn *conn, enum projet_objet kind, cons
     const struct objet_sql *o = &objets[kind];
     char sql[1024];
     snprintf(sql, sizeof sql,
-             "SELECT x.id::text, %s, %s(x)::text FROM %s x WHERE x.id = " AS_UUID("$1") "%s",
+             "SELECT x.id::text, %s, %s(x)::text FROM %s x WHERE x.id = " PG_AS_UUID("$1") "%s",
              o->id_pvd, o->representation, o->table, lock ? " FOR UPDATE OF x" : "");
     const char *params[1] = {id};
     return projet_exec_row(conn, sql, 1, params, out, err);
@@ -161,7 +158,8 @@ enum db_result projet_delete(struct db_tx *tx, enum projet_objet kind, const cha
     if (kind != PROJET_AXE && kind != PROJET_INDICATEUR)
         return DB_FAILED;
     char sql[256];
-    snprintf(sql, sizeof sql, "DELETE FROM %s x WHERE x.id = " AS_UUID("$1"), objets[kind].table);
+    snprintf(sql, sizeof sql, "DELETE FROM %s x WHERE x.id = " PG_AS_UUID("$1"),
+             objets[kind].table);
     const char *params[1] = {id};
     PGresult *res = PQexecParams(tx->conn->pg, sql, 1, NULL, params, NULL, NULL, 0);
     enum db_result r = db_result_from_pg(tx->conn, res, err);

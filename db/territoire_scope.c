@@ -132,3 +132,14 @@ struct journal_scope territoire_scope_journal(struct territoire_scope *s)
                               s->territoire_ptrs};
     return j;
 }
+
+enum db_result territoire_journal_record(struct db_tx *tx, const char *id_pvd,
+                                         struct journal_entry *entry, struct db_error *err)
+{
+    struct territoire_scope scope;
+    enum db_result r = territoire_scope_load(tx->conn, id_pvd, &scope, err);
+    if (r != DB_OK)
+        return r == DB_NOT_FOUND ? DB_FAILED : r;
+    entry->scope = territoire_scope_journal(&scope);
+    return journal_record(tx, entry, err);
+}

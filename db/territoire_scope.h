@@ -60,4 +60,13 @@ struct authz_target territoire_scope_target(struct territoire_scope *s);
 /* The journal scope of an entry about the territoire (pointers into s). */
 struct journal_scope territoire_scope_journal(struct territoire_scope *s);
 
+/* Appends entry, about an object of territoire id_pvd, to the journal in tx
+ * with the territoire's scope (entry->scope is overwritten). The territoire
+ * must exist (DB_FAILED otherwise: a caller's bug); other failures as
+ * territoire_scope_load and journal_record. Call sites spell the action
+ * ("<ressource>.<verbe>") and the type as literals:
+ * tests/contract/check_codes.mjs checks each against the spec. */
+enum db_result territoire_journal_record(struct db_tx *tx, const char *id_pvd,
+                                         struct journal_entry *entry, struct db_error *err);
+
 #endif

@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "names.h"
+
 static const char *const role_names[ROLE__COUNT] = {
     [ROLE_COLLECTIVITE_AGENT] = "collectivite_agent",
     [ROLE_COLLECTIVITE_ELU] = "collectivite_elu",
@@ -192,27 +194,7 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
         },
 };
 
-const char *role_name(enum role role)
-{
-    if ((unsigned)role >= ROLE__COUNT)
-        return NULL;
-    return role_names[role];
-}
-
-bool role_parse(const char *name, enum role *out)
-{
-    size_t i;
-
-    if (!name || !out)
-        return false;
-    for (i = 0; i < ROLE__COUNT; i++) {
-        if (strcmp(name, role_names[i]) == 0) {
-            *out = (enum role)i;
-            return true;
-        }
-    }
-    return false;
-}
+DOMAIN_NAME_FUNCS(role_name, role_parse, enum role, role_names)
 
 enum role role_reads_as(enum role role)
 {

@@ -5,6 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "names.h"
+
+#define COUNT(a) DOMAIN_NAMES_COUNT(a)
+
 static void pointer_signataire(char out[96], size_t i, const char *field)
 {
     snprintf(out, 96, "/signataires/%zu/%s", i, field);
@@ -27,47 +31,17 @@ static const char *const MEMBRE_NAMES[COMITE_MEMBRE_KIND__COUNT] = {
     "executif_commune",    "executif_epci", "chef_projet", "prefet",
     "signataire_adhesion", "partenaire",    "autre"};
 
-static const char *name_of(const char *const *names, size_t n, int value)
-{
-    return value >= 0 && (size_t)value < n ? names[value] : NULL;
-}
-
-static bool parse_in(const char *const *names, size_t n, const char *name, int *out)
-{
-    if (!name)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(names[i], name) == 0) {
-            *out = (int)i;
-            return true;
-        }
-    return false;
-}
-
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-#define NAME_FUNCS(fname, fparse, type, table)                                                     \
-    const char *fname(type v)                                                                      \
-    {                                                                                              \
-        return name_of(table, COUNT(table), (int)v);                                               \
-    }                                                                                              \
-    bool fparse(const char *name, type *out)                                                       \
-    {                                                                                              \
-        int v;                                                                                     \
-        if (!out || !parse_in(table, COUNT(table), name, &v))                                      \
-            return false;                                                                          \
-        *out = (type)v;                                                                            \
-        return true;                                                                               \
-    }
-
-NAME_FUNCS(convention_type_name, convention_type_parse, enum convention_type, TYPE_NAMES)
-NAME_FUNCS(organisation_kind_name, organisation_kind_parse, enum organisation_kind, KIND_NAMES)
-NAME_FUNCS(signataire_role_name, signataire_role_parse, enum signataire_role, ROLE_NAMES)
-NAME_FUNCS(volet_habitat_name, volet_habitat_parse, enum volet_habitat, VOLET_NAMES)
-NAME_FUNCS(comite_membre_kind_name, comite_membre_kind_parse, enum comite_membre_kind, MEMBRE_NAMES)
+DOMAIN_NAME_FUNCS(convention_type_name, convention_type_parse, enum convention_type, TYPE_NAMES)
+DOMAIN_NAME_FUNCS(organisation_kind_name, organisation_kind_parse, enum organisation_kind,
+                  KIND_NAMES)
+DOMAIN_NAME_FUNCS(signataire_role_name, signataire_role_parse, enum signataire_role, ROLE_NAMES)
+DOMAIN_NAME_FUNCS(volet_habitat_name, volet_habitat_parse, enum volet_habitat, VOLET_NAMES)
+DOMAIN_NAME_FUNCS(comite_membre_kind_name, comite_membre_kind_parse, enum comite_membre_kind,
+                  MEMBRE_NAMES)
 
 const char *convention_etat_name(enum convention_etat etat)
 {
-    return name_of(ETAT_NAMES, COUNT(ETAT_NAMES), (int)etat);
+    return domain_name_of(ETAT_NAMES, COUNT(ETAT_NAMES), (int)etat);
 }
 
 bool convention_etat_applies(enum convention_type type, enum convention_etat etat)
@@ -94,7 +68,7 @@ bool convention_etat_parse(enum convention_type type, const char *name, enum con
 {
     int v;
 
-    if (!out || !parse_in(ETAT_NAMES, COUNT(ETAT_NAMES), name, &v) ||
+    if (!out || !domain_name_parse(ETAT_NAMES, COUNT(ETAT_NAMES), name, &v) ||
         !convention_etat_applies(type, (enum convention_etat)v))
         return false;
     *out = (enum convention_etat)v;

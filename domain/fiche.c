@@ -2,6 +2,9 @@
  * fiche.h. */
 #include "fiche.h"
 
+#include "financement.h"
+#include "names.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -13,22 +16,7 @@ static const char *const ETAT_NAMES[FICHE_ETAT__COUNT] = {
     "brouillon", "en_maturation", "programmee", "en_cours", "suspendue", "realisee", "abandonnee"};
 static const char *const MATURITE_NAMES[FICHE_MATURITE__COUNT] = {"en_maturation", "prete"};
 
-const char *fiche_etat_name(enum fiche_etat etat)
-{
-    return (unsigned)etat < COUNT(ETAT_NAMES) ? ETAT_NAMES[etat] : NULL;
-}
-
-bool fiche_etat_parse(const char *name, enum fiche_etat *out)
-{
-    if (!name || !out)
-        return false;
-    for (size_t i = 0; i < COUNT(ETAT_NAMES); i++)
-        if (strcmp(ETAT_NAMES[i], name) == 0) {
-            *out = (enum fiche_etat)i;
-            return true;
-        }
-    return false;
-}
+DOMAIN_NAME_FUNCS(fiche_etat_name, fiche_etat_parse, enum fiche_etat, ETAT_NAMES)
 
 const char *fiche_maturite_name(enum fiche_maturite m)
 {
@@ -112,31 +100,6 @@ size_t fiche_transitions_possibles(enum fiche_etat from, enum role role_of_calle
     return n;
 }
 
-/* ---- Money ------------------------------------------------------------- */
-
-void fiche_euros_format(int64_t cents, char *out, size_t size)
-{
-    /* Magnitude as unsigned: -INT64_MIN does not fit in int64_t. */
-    uint64_t mag = cents < 0 ? (uint64_t)0 - (uint64_t)cents : (uint64_t)cents;
-    uint64_t euros = mag / 100;
-    unsigned frac = (unsigned)(mag % 100);
-    char digits[24], grouped[48];
-    int nd = snprintf(digits, sizeof digits, "%llu", (unsigned long long)euros);
-    size_t g = 0;
-
-    if (!out || size == 0)
-        return;
-    for (int i = 0; i < nd; i++) {
-        if (i > 0 && (nd - i) % 3 == 0) {
-            grouped[g++] = '\xc2'; /* U+00A0 no-break space */
-            grouped[g++] = '\xa0';
-        }
-        grouped[g++] = digits[i];
-    }
-    grouped[g] = '\0';
-    snprintf(out, size, "%s%s,%02u\u00a0€", cents < 0 ? "-" : "", grouped, frac);
-}
-
 /* ---- Helpers ----------------------------------------------------------- */
 
 static bool blank(const char *s)
@@ -190,8 +153,8 @@ size_t fiche_couts_check(const struct fiche_couts *c, struct rule_report *violat
                              "Le coût total TTC ne peut être négatif.");
     else if (c->cout_total_ht >= 0 && c->cout_total_ttc < c->cout_total_ht) {
         char ht[48], ttc[48];
-        fiche_euros_format(c->cout_total_ht, ht, sizeof ht);
-        fiche_euros_format(c->cout_total_ttc, ttc, sizeof ttc);
+        financement_euros_format(c->cout_total_ht, ht, sizeof ht);
+        financement_euros_format(c->cout_total_ttc, ttc, sizeof ttc);
         n +=
             rule_report_add(violations, "", "cout-ttc-inferieur-ht", FICHE_PTR_COUT_TTC,
                             "Le coût total TTC (%s) est inférieur au coût total HT (%s).", ttc, ht);
@@ -297,9 +260,9 @@ size_t fiche_r24_check(const struct fiche_couts *couts, const struct fiche_plan_
     uint64_t ecart = manque ? (uint64_t)cout - (uint64_t)p->somme_montants
                             : (uint64_t)p->somme_montants - (uint64_t)cout;
     char e[48], s[48], k[48];
-    fiche_euros_format(ecart > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)ecart, e, sizeof e);
-    fiche_euros_format(p->somme_montants, s, sizeof s);
-    fiche_euros_format(cout, k, sizeof k);
+    financement_euros_format(ecart > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)ecart, e, sizeof e);
+    financement_euros_format(p->somme_montants, s, sizeof s);
+    financement_euros_format(cout, k, sizeof k);
     return n + rule_report_add(violations, "R24", "plan-financement-desequilibre",
                                FICHE_PTR_PLAN_FINANCEMENT,
                                "Plan de financement déséquilibré : les financements (%s) %s le "

@@ -294,14 +294,4 @@ struct fiche_transition_input {
 size_t fiche_transition_check(const struct fiche_transition_input *in,
                               struct rule_report *violations);
 
-/* Writes a signed amount of cents as French euros into out (size bytes,
- * NUL-terminated, truncated like snprintf, possibly inside a UTF-8
- * character): groups of three digits and the "€" separated by a no-break
- * space (U+00A0), decimal comma, two decimals: 123456 → "1 234,56 €",
- * -5 → "-0,05 €". Every int64_t, INT64_MIN included; integer arithmetic only.
- * The same text as financement_euros_format (domain/financement.h, another
- * branch), which may replace it once both are merged. 48 bytes always
- * suffice. out NULL or size 0: nothing written. */
-void fiche_euros_format(int64_t cents, char *out, size_t size);
-
 #endif

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#include "names.h"
+
+#define COUNT(a) DOMAIN_NAMES_COUNT(a)
 
 /* ---- Checked arithmetic ------------------------------------------------- */
 
@@ -105,42 +107,12 @@ static const char *const DEROGATION_NAMES[FINANCEMENT_DEROGATION__COUNT] = {
     "renouvellement_urbain",  "monument_protege",       "calamite_publique",
     "cooperation_europeenne", "patrimoine_non_protege", "corse"};
 
-static const char *name_of(const char *const *names, size_t n, int value)
-{
-    return value >= 0 && (size_t)value < n ? names[value] : NULL;
-}
-
-static bool parse_in(const char *const *names, size_t n, const char *name, int *out)
-{
-    if (!name)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(names[i], name) == 0) {
-            *out = (int)i;
-            return true;
-        }
-    return false;
-}
-
-#define NAME_FUNCS(fname, fparse, type, table)                                                     \
-    const char *fname(type v)                                                                      \
-    {                                                                                              \
-        return name_of(table, COUNT(table), (int)v);                                               \
-    }                                                                                              \
-    bool fparse(const char *name, type *out)                                                       \
-    {                                                                                              \
-        int v;                                                                                     \
-        if (!out || !parse_in(table, COUNT(table), name, &v))                                      \
-            return false;                                                                          \
-        *out = (type)v;                                                                            \
-        return true;                                                                               \
-    }
-
-NAME_FUNCS(financement_statut_name, financement_statut_parse, enum financement_statut, STATUT_NAMES)
-NAME_FUNCS(financement_dispositif_name, financement_dispositif_parse, enum financement_dispositif,
-           DISPOSITIF_NAMES)
-NAME_FUNCS(financement_derogation_name, financement_derogation_parse,
-           enum financement_derogation_type, DEROGATION_NAMES)
+DOMAIN_NAME_FUNCS(financement_statut_name, financement_statut_parse, enum financement_statut,
+                  STATUT_NAMES)
+DOMAIN_NAME_FUNCS(financement_dispositif_name, financement_dispositif_parse,
+                  enum financement_dispositif, DISPOSITIF_NAMES)
+DOMAIN_NAME_FUNCS(financement_derogation_name, financement_derogation_parse,
+                  enum financement_derogation_type, DEROGATION_NAMES)
 
 /* ---- Statut machine ---------------------------------------------------- */
 

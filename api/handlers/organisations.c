@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../../db/organisation_repository.h"
+#include "../../domain/convention.h"
 #include "../../domain/identifiers.h"
 #include "../auth.h"
 #include "../cursor.h"
@@ -22,10 +23,18 @@
 #include "handlers.h"
 #include "programme.h"
 
+/* The natures in the order of enum organisation_kind (domain/convention.h),
+ * NULL-terminated for the body spec. */
 static const char *const nature_names[] = {"commune",     "epci",       "petr",      "departement",
                                            "region",      "etat",       "operateur", "bailleur",
                                            "association", "entreprise", "autre",     NULL};
-enum { NATURE_COMMUNE = 0, NATURE_EPCI = 1, NATURE_ETAT = 5 };
+_Static_assert(sizeof nature_names / sizeof nature_names[0] == ORGANISATION_KIND__COUNT + 1,
+               "one name per organisation_kind");
+enum {
+    NATURE_COMMUNE = ORGANISATION_COMMUNE,
+    NATURE_EPCI = ORGANISATION_EPCI,
+    NATURE_ETAT = ORGANISATION_ETAT
+};
 
 struct organisation_body {
     const char *siren;
@@ -394,10 +403,8 @@ out:
 
 static bool nature_is_valid(const char *s)
 {
-    for (size_t i = 0; nature_names[i]; i++)
-        if (strcmp(nature_names[i], s) == 0)
-            return true;
-    return false;
+    enum organisation_kind kind;
+    return organisation_kind_parse(s, &kind);
 }
 
 /* The query of GET /organisations. */

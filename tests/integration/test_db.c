@@ -15,6 +15,7 @@
 
 #include "api/migrations.h"
 #include "db/fiche_repository.h"
+#include "db/plan_action_repository.h"
 #include "db/migrate.h"
 #include "db/mutation.h"
 #include "db/pool.h"

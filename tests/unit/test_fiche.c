@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "domain/fiche.h"
+#include "domain/financement.h"
 
 #define NB "\u00a0" /* no-break space */
 
@@ -316,25 +317,25 @@ Test(fiche, euros_format)
 {
     char b[48];
 
-    fiche_euros_format(0, b, sizeof b);
+    financement_euros_format(0, b, sizeof b);
     cr_assert_str_eq(b, "0,00" NB "€");
-    fiche_euros_format(5, b, sizeof b);
+    financement_euros_format(5, b, sizeof b);
     cr_assert_str_eq(b, "0,05" NB "€");
-    fiche_euros_format(-5, b, sizeof b);
+    financement_euros_format(-5, b, sizeof b);
     cr_assert_str_eq(b, "-0,05" NB "€");
-    fiche_euros_format(123456, b, sizeof b);
+    financement_euros_format(123456, b, sizeof b);
     cr_assert_str_eq(b, "1" NB "234,56" NB "€");
-    fiche_euros_format(12345678900, b, sizeof b);
+    financement_euros_format(12345678900, b, sizeof b);
     cr_assert_str_eq(b, "123" NB "456" NB "789,00" NB "€");
-    fiche_euros_format(100000, b, sizeof b);
+    financement_euros_format(100000, b, sizeof b);
     cr_assert_str_eq(b, "1" NB "000,00" NB "€");
-    fiche_euros_format(INT64_MAX, b, sizeof b);
+    financement_euros_format(INT64_MAX, b, sizeof b);
     cr_assert_str_eq(b, "92" NB "233" NB "720" NB "368" NB "547" NB "758,07" NB "€");
-    fiche_euros_format(INT64_MIN, b, sizeof b);
+    financement_euros_format(INT64_MIN, b, sizeof b);
     cr_assert_str_eq(b, "-92" NB "233" NB "720" NB "368" NB "547" NB "758,08" NB "€");
-    fiche_euros_format(123456, b, 4);
+    financement_euros_format(123456, b, 4);
     cr_assert_str_eq(b, "1" NB, "truncated, NUL-terminated");
-    fiche_euros_format(1, NULL, 0);
+    financement_euros_format(1, NULL, 0);
 }
 
 /* ---- R21 ---------------------------------------------------------------- */
