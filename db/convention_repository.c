@@ -358,18 +358,6 @@ static enum db_result freeze_version(struct db_tx *tx, const char *id, const cha
                    4, params, err);
 }
 
-/* Appends entry in tx under another actor than tx's (an automatic edge
- * journaled by the service within a caller's transaction). */
-static enum db_result journal_record_as(struct db_tx *tx, const struct journal_actor *actor,
-                                        const struct journal_entry *entry, struct db_error *err)
-{
-    const struct journal_actor *own = tx->actor;
-    tx->actor = actor;
-    enum db_result r = journal_record(tx, entry, err);
-    tx->actor = own;
-    return r;
-}
-
 /* The automatic edge signee → relayee of adhésion adhesion_id (its cadre was
  * just signed in tx): nothing when it is not signee. Locked after the cadre
  * (lock order of territoire_lock.h), journaled by "systeme:conventions" with

@@ -11,7 +11,6 @@
 #include "territoire_lock.h"
 #include "territoire_scope.h"
 
-
 /* ---- rule inputs ----------------------------------------------------------- */
 
 void fiche_regles_release(struct fiche_regles *r)
@@ -155,10 +154,10 @@ static enum db_result read_lignes(struct db_tx *tx, struct fiche_regles *out,
     const char *params[2] = {out->id, maitre_ouvrage};
     PGresult *res = NULL;
     enum db_result r = pg_exec_rows(tx->conn,
-                             "SELECT l.dispositif, l.nature_financeur, l.montant, l.statut, "
-                             "l.financeur_id = $2::uuid FROM fiche_financements l WHERE "
-                             "l.fiche_id = $1::uuid ORDER BY l.rang",
-                             2, params, &res, err);
+                                    "SELECT l.dispositif, l.nature_financeur, l.montant, l.statut, "
+                                    "l.financeur_id = $2::uuid FROM fiche_financements l WHERE "
+                                    "l.fiche_id = $1::uuid ORDER BY l.rang",
+                                    2, params, &res, err);
     if (r == DB_OK) {
         int n = PQntuples(res);
         out->lignes = calloc(n > 0 ? (size_t)n : 1, sizeof *out->lignes);
@@ -197,9 +196,9 @@ static enum db_result read_echeancier(struct db_tx *tx, struct fiche_regles *out
     const char *params[1] = {out->id};
     PGresult *res = NULL;
     enum db_result r = pg_exec_rows(tx->conn,
-                             "SELECT e.annee, e.montant FROM fiche_echeancier e WHERE "
-                             "e.fiche_id = $1::uuid ORDER BY e.annee",
-                             1, params, &res, err);
+                                    "SELECT e.annee, e.montant FROM fiche_echeancier e WHERE "
+                                    "e.fiche_id = $1::uuid ORDER BY e.annee",
+                                    1, params, &res, err);
     if (r == DB_OK) {
         int n = PQntuples(res);
         out->echeancier = calloc(n > 0 ? (size_t)n : 1, sizeof *out->echeancier);
@@ -330,4 +329,3 @@ enum db_result fiche_candidate_lire(struct db_tx *tx, const char *id_pvd, const 
         fiche_regles_release(out);
     return r;
 }
-

@@ -72,12 +72,18 @@ static void array_literal(struct pg_buf *b, const char *const *items)
 enum db_result journal_record(struct db_tx *tx, const struct journal_entry *entry,
                               struct db_error *err)
 {
+    return journal_record_as(tx, tx->actor, entry, err);
+}
+
+enum db_result journal_record_as(struct db_tx *tx, const struct journal_actor *actor,
+                                 const struct journal_entry *entry, struct db_error *err)
+{
     struct pg_buf deps = PG_BUF_INIT, regs = PG_BUF_INIT, sirens = PG_BUF_INIT, terrs = PG_BUF_INIT;
     array_literal(&deps, entry->scope.departements);
     array_literal(&regs, entry->scope.regions);
     array_literal(&sirens, entry->scope.sirens);
     array_literal(&terrs, entry->scope.territoires);
-    const struct journal_actor *a = tx->actor;
+    const struct journal_actor *a = actor;
     const char *params[15] = {
         a->acteur,
         a->issuer,

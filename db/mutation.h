@@ -85,4 +85,10 @@ enum db_result db_run_mutation(struct db_pool *pool, enum db_isolation isolation
 enum db_result journal_record(struct db_tx *tx, const struct journal_entry *entry,
                               struct db_error *err);
 
+/* The same under another actor (borrowed for the call): an automatic change
+ * the service journals as "systeme:…" within a caller's transaction. It
+ * counts as tx's journal row like any other. */
+enum db_result journal_record_as(struct db_tx *tx, const struct journal_actor *actor,
+                                 const struct journal_entry *entry, struct db_error *err);
+
 #endif

@@ -104,11 +104,12 @@ enum db_result plan_action_freeze(struct db_tx *tx, const char *id_pvd, const ch
         return r;
     const char *params[2] = {id_pvd, decision_id};
     PGresult *res = NULL;
-    r = pg_exec_first_row(tx->conn,
-                          "SELECT s.date::text FROM decisions d JOIN seances s ON s.id = "
-                          "d.seance_id JOIN comites c ON c.id = s.comite_id WHERE d.id = " PG_AS_UUID(
-                              "$2") " AND d.type = 'valide_plan' AND c.id_pvd = $1",
-                          2, params, &res, err);
+    r = pg_exec_first_row(
+        tx->conn,
+        "SELECT s.date::text FROM decisions d JOIN seances s ON s.id = "
+        "d.seance_id JOIN comites c ON c.id = s.comite_id WHERE d.id = " PG_AS_UUID(
+            "$2") " AND d.type = 'valide_plan' AND c.id_pvd = $1",
+        2, params, &res, err);
     if (r == DB_NOT_FOUND)
         r = DB_CONFLICT;
     char date[16] = "";
