@@ -148,10 +148,10 @@ static const struct colonne colonnes[] = {
     {"intercommunale", "intercommunale", "(b->>'intercommunale')::boolean", "false"},
     {"dans_secteur_ort_id", "dans_secteur_ort_id", "(b->>'dans_secteur_ort_id')::uuid", NULL},
     {"nature_depense", "nature_depense", "b->>'nature_depense'", NULL},
-    {"cout_total_ht", "cout_total_ht", "(b->>'cout_total_ht')::bigint", NULL},
-    {"cout_total_ttc", "cout_total_ttc", "(b->>'cout_total_ttc')::bigint", NULL},
-    {"depense_subventionnable_ht", "depense_subventionnable_ht",
-     "(b->>'depense_subventionnable_ht')::bigint", NULL},
+    {"cout_total_ht", "cout_total_ht_centimes", "(b->>'cout_total_ht_centimes')::bigint", NULL},
+    {"cout_total_ttc", "cout_total_ttc_centimes", "(b->>'cout_total_ttc_centimes')::bigint", NULL},
+    {"depense_subventionnable_ht", "depense_subventionnable_ht_centimes",
+     "(b->>'depense_subventionnable_ht_centimes')::bigint", NULL},
     {"base_financement", "base_financement", "b->>'base_financement'", "'ht'"},
     {"date_debut_prevue", "date_debut_prevue", "(b->>'date_debut_prevue')::date", NULL},
     {"date_fin_prevue", "date_fin_prevue", "(b->>'date_fin_prevue')::date", NULL},
@@ -243,12 +243,14 @@ static char *update_sql(void)
     "montant, assiette_ht, statut) SELECT $1::uuid, (COALESCE((SELECT max(o.rang) + 1 FROM "       \
     "fiche_financements o WHERE o.fiche_id = $1::uuid), 0) + e.n - 1)::smallint, "                 \
     "(e.v->>'financeur_id')::uuid, e.v->>'dispositif', e.v->>'nature_financeur', "                 \
-    "(e.v->>'montant')::bigint, (e.v->>'assiette_ht')::bigint, COALESCE(e.v->>'statut', "          \
+    "(e.v->>'montant_centimes')::bigint, (e.v->>'assiette_ht_centimes')::bigint, "                 \
+    "COALESCE(e.v->>'statut', "                                                                    \
     "'envisage') FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(v, n)"
 
 #define ECHEANCIER_INSERT                                                                          \
     "INSERT INTO fiche_echeancier (fiche_id, annee, montant) SELECT $1::uuid, "                    \
-    "(e.v->>'annee')::smallint, (e.v->>'montant')::bigint FROM jsonb_array_elements($2::jsonb) "   \
+    "(e.v->>'annee')::smallint, (e.v->>'montant_centimes')::bigint FROM "                          \
+    "jsonb_array_elements($2::jsonb) "                                                             \
     "e(v)"
 
 #define INDICATEURS_INSERT                                                                         \

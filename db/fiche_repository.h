@@ -71,15 +71,16 @@ enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *filtr
 /* Creates a fiche in territoire id_pvd's plan d'action (the plan row is
  * created on first use), in state brouillon, revision 1, with cree_par the
  * tx's acteur. Body members: numero, intitule, axe_id, description,
- * objectifs, maitre_ouvrage_id, nature_depense, cout_total_ht,
+ * objectifs, maitre_ouvrage_id, nature_depense, cout_total_ht_centimes,
  * localisation_commune_insee (required); partenaires (UUID array),
  * thematiques (string array), intercommunale, dans_secteur_ort_id,
- * cout_total_ttc, depense_subventionnable_ht, base_financement ("ht"/"ttc"),
+ * cout_total_ttc_centimes, depense_subventionnable_ht_centimes, base_financement ("ht"/"ttc"),
  * date_debut_prevue, date_fin_prevue, priorite, lien_crte, crte_id,
  * date_examen_comite, comite_seance_id, avant_convention_cadre, public,
  * pieces_jointes, derogation_l1111_10 ({type, reference}), indicateurs (UUID
  * array), plan_financement (array of lines, see fiche_replace_financements),
- * echeancier (array of {annee, montant}) (optional). Journal
+ * echeancier (array of {annee, montant_centimes}) (optional). Money members
+ * end in _centimes (api.md). Journal
  * "fiche_action.creer". DB_NOT_FOUND: no such territoire; DB_CONFLICT: the
  * numero is used in the plan, the axe is not one of the territoire's (R21),
  * or the maître d'ouvrage, a financeur, the séance, an indicateur or the
@@ -102,7 +103,8 @@ enum db_result fiche_update(struct db_tx *tx, const char *id, long expected_revi
 
 /* Replaces the whole plan de financement of the fiche (revision checked as
  * fiche_update) by lignes_json, a JSON array of lines {financeur_id,
- * dispositif, nature_financeur, montant, assiette_ht (or absent/null), statut
+ * dispositif, nature_financeur, montant_centimes, assiette_ht_centimes (or
+ * absent/null), statut
  * (absent: "envisage")}, stored in array order (an empty array, or
  * anything but an array, leaves no line: the handler validates it first).
  * revision + 1, journal
@@ -119,7 +121,7 @@ enum db_result fiche_add_financement(struct db_tx *tx, const char *id, long expe
                                      struct db_error *err);
 
 /* Replaces the whole échéancier by echeancier_json, a JSON array of {annee,
- * montant}. A year given twice is DB_CONFLICT (the handler reports it first
+ * montant_centimes}. A year given twice is DB_CONFLICT (the handler reports it first
  * with financement_r27_check). Revision, journal "fiche_action.echeancier". */
 enum db_result fiche_replace_echeancier(struct db_tx *tx, const char *id, long expected_revision,
                                         const char *echeancier_json, struct fiche_row *out,

@@ -16,8 +16,8 @@
  *   ""    transition-interdite            /vers  (edge not for this role: 403)
  *   ""    numero-manquant                 /numero
  *   ""    numero-deja-utilise             /numero
- *   ""    cout-negatif                    /cout_total_ht or /cout_total_ttc
- *   ""    cout-ttc-inferieur-ht           /cout_total_ttc
+ *   ""    cout-negatif                    /cout_total_ht_centimes or /cout_total_ttc_centimes
+ *   ""    cout-ttc-inferieur-ht           /cout_total_ttc_centimes
  *   ""    date-prevue-manquante           /date_debut_prevue or /date_fin_prevue
  *   ""    date-commencement-manquante     /date_commencement
  *   ""    date-commencement-future        /date_commencement
@@ -33,7 +33,7 @@
  *   "R23" examen-comite-posterieur        /comite_seance_id
  *   "R24" plan-financement-vide           /plan_financement
  *   "R24" plan-financement-desequilibre   /plan_financement
- *   "R24" cout-ttc-manquant               /cout_total_ttc
+ *   "R24" cout-ttc-manquant               /cout_total_ttc_centimes
  *   "R25" dates-prevues-incoherentes      /date_fin_prevue
  *   "R26" convention-adhesion-non-signee  /avant_convention_cadre
  *   "R27" echeancier-desequilibre         /echeancier  (hook: the code of
@@ -61,8 +61,8 @@
 #define FICHE_PTR_NUMERO           "/numero"
 #define FICHE_PTR_AXE              "/axe_id"
 #define FICHE_PTR_COMMUNE          "/localisation_commune_insee"
-#define FICHE_PTR_COUT_HT          "/cout_total_ht"
-#define FICHE_PTR_COUT_TTC         "/cout_total_ttc"
+#define FICHE_PTR_COUT_HT          "/cout_total_ht_centimes"
+#define FICHE_PTR_COUT_TTC         "/cout_total_ttc_centimes"
 #define FICHE_PTR_DATE_DEBUT       "/date_debut_prevue"
 #define FICHE_PTR_DATE_FIN         "/date_fin_prevue"
 #define FICHE_PTR_DATE_COMMENCE    "/date_commencement"
@@ -212,7 +212,7 @@ size_t fiche_r23_check(const struct fiche_seance_examen *seances, size_t seance_
 /* R24: becoming programmee needs ≥ 1 financing line ("plan-financement-vide")
  * and Σ lines = the cost on the plan's base ("plan-financement-desequilibre",
  * the message saying the gap in euros, at /plan_financement); a TTC-based plan
- * without cout_total_ttc gives "cout-ttc-manquant" at /cout_total_ttc. NULL
+ * without cout_total_ttc gives "cout-ttc-manquant" at /cout_total_ttc_centimes. NULL
  * couts or plan: treated as zero costs / an empty plan. */
 size_t fiche_r24_check(const struct fiche_couts *couts, const struct fiche_plan_financement *plan,
                        struct rule_report *violations);

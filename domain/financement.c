@@ -170,7 +170,7 @@ size_t financement_lignes_check(const struct financement_ligne *lignes, size_t c
     for (size_t i = 0; i < count; i++) {
         if (montant_ok(lignes[i].montant))
             continue;
-        snprintf(ptr, sizeof ptr, "/plan_financement/%zu/montant", i);
+        snprintf(ptr, sizeof ptr, "/plan_financement/%zu/montant_centimes", i);
         n += rule_report_add(violations, "", "montant-invalide", ptr,
                              "Le montant d'une ligne de financement est compris entre 0 et "
                              "10 000 milliards d'euros (%s donnés).",
@@ -245,7 +245,7 @@ size_t financement_r27_check(const struct financement_annee *echeancier, size_t 
         count = 0;
     for (size_t i = 0; i < count; i++) {
         if (!montant_ok(echeancier[i].montant)) {
-            snprintf(ptr, sizeof ptr, "/echeancier/%zu/montant", i);
+            snprintf(ptr, sizeof ptr, "/echeancier/%zu/montant_centimes", i);
             n += rule_report_add(violations, "R27", "echeancier-montant-invalide", ptr,
                                  "Le montant d'une année de l'échéancier est compris entre 0 et "
                                  "10 000 milliards d'euros (%s donnés).",
@@ -418,7 +418,7 @@ size_t financement_r33_check(const struct financement_ligne *lignes, size_t coun
             l->montant * 100 >= depense_subventionnable_ht * FINANCEMENT_R33_PLANCHER_DETR ||
             l->montant >= plafond - (dotations - l->montant))
             continue;
-        snprintf(ptr, sizeof ptr, "/plan_financement/%zu/montant", i);
+        snprintf(ptr, sizeof ptr, "/plan_financement/%zu/montant_centimes", i);
         n += rule_report_add(violations, "R33", "detr-inferieure-plancher", ptr,
                              "La subvention DETR (%s) est inférieure au plancher de %d %% de la "
                              "dépense subventionnable HT, soit %s.",

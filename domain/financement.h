@@ -9,7 +9,7 @@
  * Checks append to a caller-owned struct rule_report (rules.h) and return the
  * number of violations appended (0 = the rule holds); NULL arrays with a
  * count > 0 count as empty. Pointers are into the fiche's representation:
- * /plan_financement, /plan_financement/<i>/montant, /echeancier,
+ * /plan_financement, /plan_financement/<i>/montant_centimes, /echeancier,
  * /echeancier/<i>/..., /derogation_l1111_10/... */
 #ifndef PVD_DOMAIN_FINANCEMENT_H
 #define PVD_DOMAIN_FINANCEMENT_H
@@ -123,7 +123,7 @@ struct financement_ligne {
 };
 
 /* Each line's montant in 0..FINANCEMENT_MONTANT_MAX: "montant-invalide" (regle
- * "") at /plan_financement/<i>/montant. Returns the number appended. */
+ * "") at /plan_financement/<i>/montant_centimes. Returns the number appended. */
 size_t financement_lignes_check(const struct financement_ligne *lignes, size_t count,
                                 struct rule_report *violations);
 
@@ -164,7 +164,7 @@ struct financement_annee {
 };
 
 /* R27 (block at programmee), everything it finds:
- * - "echeancier-montant-invalide" at /echeancier/<i>/montant: montant outside
+ * - "echeancier-montant-invalide" at /echeancier/<i>/montant_centimes: montant outside
  *   0..FINANCEMENT_MONTANT_MAX;
  * - "echeancier-annee-repetee" at /echeancier/<i>/annee: the year of an
  *   earlier entry again;
@@ -275,7 +275,7 @@ size_t financement_r29_check(const struct financement_r29_input *in,
  * least 20 % of the dépense (100 × montant ≥ 20 × dépense), unless it fills
  * the room the other dotations leave under the cap (montant ≥ cap − the
  * others: the floor gives way to the cap): "detr-inferieure-plancher" (R33)
- * at /plan_financement/<i>/montant. Returns the number appended. */
+ * at /plan_financement/<i>/montant_centimes. Returns the number appended. */
 size_t financement_r33_check(const struct financement_ligne *lignes, size_t count,
                              int64_t depense_subventionnable_ht, int64_t *excedent,
                              struct rule_report *violations);

@@ -1286,7 +1286,7 @@ static char *fiche_body(const char *numero, const char *extra)
                        "{\"numero\": \"%s\", \"intitule\": \"Halles\", \"axe_id\": \"" AXE1
                        "\", \"description\": \"D\", \"objectifs\": \"O\", "
                        "\"maitre_ouvrage_id\": \"" ORG1 "\", \"nature_depense\": "
-                       "\"investissement\", \"cout_total_ht\": 100000, "
+                       "\"investissement\", \"cout_total_ht_centimes\": 100000, "
                        "\"localisation_commune_insee\": \"38001\"%s%s}",
                        numero, extra ? ", " : "", extra ? extra : "") < (int)size);
     return out;
@@ -1490,11 +1490,11 @@ Test(db, fiche_migration_constraints)
     /* the representation: maturité derived, money as integers */
     char buf[2048];
     query_text(pg,
-               "select (r->>'maturite') || ' ' || (r->'cout_total_ttc')::text || ' ' || "
+               "select (r->>'maturite') || ' ' || (r->'cout_total_ttc_centimes')::text || ' ' || "
                "(r->'echeancier')::text from (select fiche_representation(f) r from "
                "fiches_action f) s",
                NULL, buf, sizeof buf);
-    cr_assert_str_eq(buf, "en_maturation 120 [{\"annee\": 2026, \"montant\": 10}]");
+    cr_assert_str_eq(buf, "en_maturation 120 [{\"annee\": 2026, \"montant_centimes\": 10}]");
     PQfinish(pg);
 }
 
@@ -1504,11 +1504,11 @@ Test(db, fiche_create_get_list_update_stale)
     struct db_pool *pool = make_pool(2, 5000, 10000);
     struct db_error err = {{0}, {0}};
     struct fiche_call c = {.op = OP_CREATE, .id_pvd = T1};
-    char *body =
-        fiche_body("1.1", "\"public\": true, \"plan_financement\": [{\"financeur_id\": \"" ORG1
-                          "\", \"dispositif\": \"autofinancement\", \"nature_financeur\": "
-                          "\"public\", \"montant\": 100000}], \"echeancier\": [{\"annee\": "
-                          "2026, \"montant\": 100000}]");
+    char *body = fiche_body(
+        "1.1", "\"public\": true, \"plan_financement\": [{\"financeur_id\": \"" ORG1
+               "\", \"dispositif\": \"autofinancement\", \"nature_financeur\": "
+               "\"public\", \"montant_centimes\": 100000}], \"echeancier\": [{\"annee\": "
+               "2026, \"montant_centimes\": 100000}]");
 
     c.json = body;
     cr_assert_eq(fiche_run(pool, &c), DB_OK);
@@ -1601,9 +1601,9 @@ Test(db, fiche_create_get_list_update_stale)
     c.op = OP_UPDATE;
     c.id = id1;
     c.revision = 1;
-    c.json = "{\"intitule\": \"Nouvelles halles\", \"cout_total_ttc\": 120000, "
-             "\"echeancier\": [{\"annee\": 2026, \"montant\": 40000}, {\"annee\": 2027, "
-             "\"montant\": 60000}]}";
+    c.json = "{\"intitule\": \"Nouvelles halles\", \"cout_total_ttc_centimes\": 120000, "
+             "\"echeancier\": [{\"annee\": 2026, \"montant_centimes\": 40000}, {\"annee\": 2027, "
+             "\"montant_centimes\": 60000}]}";
     cr_assert_eq(fiche_run(pool, &c), DB_OK);
     cr_assert_eq(c.row.revision, 2);
     cr_assert(strstr(c.row.json, "\"intitule\": \"Nouvelles halles\""), "%s", c.row.json);
@@ -1619,13 +1619,15 @@ Test(db, fiche_create_get_list_update_stale)
     c.op = OP_LIGNES;
     c.revision = 2;
     c.json = "[{\"financeur_id\": \"" ORG2 "\", \"dispositif\": \"DETR\", \"nature_financeur\": "
-             "\"public\", \"montant\": 30000, \"assiette_ht\": 100000, \"statut\": \"accorde\"}]";
+             "\"public\", \"montant_centimes\": 30000, \"assiette_ht_centimes\": 100000, "
+             "\"statut\": \"accorde\"}]";
     cr_assert_eq(fiche_run(pool, &c), DB_OK);
     cr_assert_eq(c.row.revision, 3);
     c.op = OP_ADD_LIGNE;
     c.revision = 3;
-    c.json = "{\"financeur_id\": \"" ORG1 "\", \"dispositif\": \"autofinancement\", "
-             "\"nature_financeur\": \"public\", \"montant\": 70000, \"statut\": \"sollicite\"}";
+    c.json =
+        "{\"financeur_id\": \"" ORG1 "\", \"dispositif\": \"autofinancement\", "
+        "\"nature_financeur\": \"public\", \"montant_centimes\": 70000, \"statut\": \"sollicite\"}";
     cr_assert_eq(fiche_run(pool, &c), DB_OK);
     cr_assert_eq(c.row.revision, 4);
     cr_assert_eq(fiche_run(pool, &c), DB_STALE);
@@ -1636,15 +1638,16 @@ Test(db, fiche_create_get_list_update_stale)
     cr_assert(detr && auto_ && detr < auto_, "%s", json);
     free(json);
     cr_assert_eq(fiche_echeancier_list(conn, id1, &json, &err), DB_OK);
-    cr_assert_str_eq(json, "[{\"annee\": 2026, \"montant\": 40000}, {\"annee\": 2027, "
-                           "\"montant\": 60000}]");
+    cr_assert_str_eq(json, "[{\"annee\": 2026, \"montant_centimes\": 40000}, {\"annee\": 2027, "
+                           "\"montant_centimes\": 60000}]");
     free(json);
     cr_assert_eq(fiche_echeancier_list(conn, ORG1, &json, &err), DB_NOT_FOUND);
     db_pool_release(pool, conn);
     /* échéancier with a year twice: refused, the old one kept */
     c.op = OP_ECHEANCIER;
     c.revision = 4;
-    c.json = "[{\"annee\": 2026, \"montant\": 1}, {\"annee\": 2026, \"montant\": 2}]";
+    c.json =
+        "[{\"annee\": 2026, \"montant_centimes\": 1}, {\"annee\": 2026, \"montant_centimes\": 2}]";
     cr_assert_eq(fiche_run(pool, &c), DB_CONFLICT);
     cr_assert_eq(count_rows("select count(*) from fiche_echeancier"), 2);
     fiche_row_release(&c.row);
@@ -1657,15 +1660,16 @@ Test(db, fiche_rule_inputs)
     struct db_pool *pool = make_pool(2, 5000, 10000);
     struct fiche_call c = {.op = OP_CREATE, .id_pvd = T1};
     char *body = fiche_body(
-        "1.1", "\"cout_total_ttc\": 120000, \"date_debut_prevue\": \"2026-04-01\", "
-               "\"date_fin_prevue\": \"2027-12-31\", \"indicateurs\": [\"" IND1 "\"], "
-               "\"plan_financement\": [{\"financeur_id\": \"" ORG1 "\", \"dispositif\": "
-               "\"autofinancement\", \"nature_financeur\": \"public\", \"montant\": 30000, "
-               "\"statut\": \"accorde\"}, {\"financeur_id\": \"" ORG2 "\", \"dispositif\": "
-               "\"DETR\", \"nature_financeur\": \"public\", \"montant\": 50000, \"statut\": "
-               "\"sollicite\"}, {\"financeur_id\": \"" ORG2 "\", \"dispositif\": \"DSIL\", "
-               "\"nature_financeur\": \"public\", \"montant\": 20000, \"statut\": \"refuse\"}], "
-               "\"echeancier\": [{\"annee\": 2026, \"montant\": 60000}]");
+        "1.1",
+        "\"cout_total_ttc_centimes\": 120000, \"date_debut_prevue\": \"2026-04-01\", "
+        "\"date_fin_prevue\": \"2027-12-31\", \"indicateurs\": [\"" IND1 "\"], "
+        "\"plan_financement\": [{\"financeur_id\": \"" ORG1 "\", \"dispositif\": "
+        "\"autofinancement\", \"nature_financeur\": \"public\", \"montant_centimes\": 30000, "
+        "\"statut\": \"accorde\"}, {\"financeur_id\": \"" ORG2 "\", \"dispositif\": "
+        "\"DETR\", \"nature_financeur\": \"public\", \"montant_centimes\": 50000, \"statut\": "
+        "\"sollicite\"}, {\"financeur_id\": \"" ORG2 "\", \"dispositif\": \"DSIL\", "
+        "\"nature_financeur\": \"public\", \"montant_centimes\": 20000, \"statut\": \"refuse\"}], "
+        "\"echeancier\": [{\"annee\": 2026, \"montant_centimes\": 60000}]");
 
     c.json = body;
     cr_assert_eq(fiche_run(pool, &c), DB_OK);
@@ -1799,7 +1803,7 @@ Test(db, fiche_lines_wait_for_territoire_lock)
 
     struct fiche_call w = {.op = OP_LIGNES, .id = id, .revision = 1};
     w.json = "[{\"financeur_id\": \"" ORG1 "\", \"dispositif\": \"autofinancement\", "
-             "\"nature_financeur\": \"public\", \"montant\": 100000}]";
+             "\"nature_financeur\": \"public\", \"montant_centimes\": 100000}]";
     atomic_init(&w.done, false);
     pthread_t thread;
     cr_assert_eq(pthread_create(&thread, NULL, fiche_thread, &w), 0);

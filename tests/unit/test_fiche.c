@@ -300,16 +300,16 @@ Test(fiche, couts_non_negative_and_ttc_at_least_ht)
 
     c = (struct fiche_couts){.cout_total_ht = -1};
     cr_assert_eq(fiche_couts_check(&c, &r), 1);
-    assert_violation(&r, "", "cout-negatif", "/cout_total_ht");
+    assert_violation(&r, "", "cout-negatif", "/cout_total_ht_centimes");
     rule_report_init(&r);
     c = (struct fiche_couts){.cout_total_ht = 0, .has_cout_total_ttc = true, .cout_total_ttc = -1};
     cr_assert_eq(fiche_couts_check(&c, &r), 1);
-    assert_violation(&r, "", "cout-negatif", "/cout_total_ttc");
+    assert_violation(&r, "", "cout-negatif", "/cout_total_ttc_centimes");
     rule_report_init(&r);
     c = (struct fiche_couts){
         .cout_total_ht = 100000, .has_cout_total_ttc = true, .cout_total_ttc = 99999};
     cr_assert_eq(fiche_couts_check(&c, &r), 1);
-    assert_violation(&r, "", "cout-ttc-inferieur-ht", "/cout_total_ttc");
+    assert_violation(&r, "", "cout-ttc-inferieur-ht", "/cout_total_ttc_centimes");
     cr_assert(strstr(r.items[0].message, "999,99" NB "€"), "%s", r.items[0].message);
 }
 
@@ -461,7 +461,7 @@ Test(fiche, r24_balanced_plan)
     rule_report_init(&r);
     c.has_cout_total_ttc = false;
     cr_assert_eq(fiche_r24_check(&c, &p, &r), 1);
-    assert_violation(&r, "R24", "cout-ttc-manquant", "/cout_total_ttc");
+    assert_violation(&r, "R24", "cout-ttc-manquant", "/cout_total_ttc_centimes");
 
     rule_report_init(&r);
     p = (struct fiche_plan_financement){0, 0, FICHE_BASE_HT};

@@ -162,8 +162,8 @@ Test(financement, lignes_check_amount_range)
     struct rule_report v = report();
 
     cr_assert_eq(financement_lignes_check(l, 3, &v), 2);
-    cr_expect_str_eq(v.items[0].pointer, "/plan_financement/1/montant");
-    cr_expect_str_eq(v.items[1].pointer, "/plan_financement/2/montant");
+    cr_expect_str_eq(v.items[0].pointer, "/plan_financement/1/montant_centimes");
+    cr_expect_str_eq(v.items[1].pointer, "/plan_financement/2/montant_centimes");
     cr_expect_str_eq(v.items[0].code, "montant-invalide");
     cr_expect_eq(financement_lignes_check(l, 1, &v), 0);
 }
@@ -243,7 +243,7 @@ Test(financement, r27_repeated_year_and_bad_amount)
 
     cr_assert_eq(financement_r27_check(e, 3, EUR(100000), &v), 2);
     cr_expect_str_eq(v.items[0].code, "echeancier-montant-invalide");
-    cr_expect_str_eq(v.items[0].pointer, "/echeancier/1/montant");
+    cr_expect_str_eq(v.items[0].pointer, "/echeancier/1/montant_centimes");
     cr_expect_str_eq(v.items[1].code, "echeancier-annee-repetee");
     cr_expect_str_eq(v.items[1].pointer, "/echeancier/2/annee");
 }
@@ -579,7 +579,7 @@ Test(financement, r33_detr_floor_gives_way_to_the_cap)
     cr_assert_eq(financement_r33_check(l, 4, EUR(100000), NULL, &v), 1);
     cr_expect_str_eq(v.items[0].regle, "R33");
     cr_expect_str_eq(v.items[0].code, "detr-inferieure-plancher");
-    cr_expect_str_eq(v.items[0].pointer, "/plan_financement/0/montant");
+    cr_expect_str_eq(v.items[0].pointer, "/plan_financement/0/montant_centimes");
     cr_expect(strstr(v.items[0].message, "20" NB "000,00" EURO) != NULL, "%s", v.items[0].message);
 
     /* DSIL 65 000 € leaves 15 000 € under the 80 % cap: a DETR of 15 000 €
