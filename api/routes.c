@@ -83,6 +83,14 @@ static const struct route routes[] = {
     {"POST",  "/api/v1/territoires/import",       ROUTE_HABILITATED, "territoire.ecrire",     handle_import_territoires, KEYED},
     {"GET",   "/api/v1/territoires/:id_pvd",      ROUTE_PUBLIC,      NULL,                    handle_get_territoire, NOKEY},
     {"PATCH", "/api/v1/territoires/:id_pvd",      ROUTE_HABILITATED, "territoire.ecrire",     handle_patch_territoire, NOKEY},
+    /* Issue 9 §1: fiches action (fiches.c, fiches_transitions.c) */
+    /* — end of fiches action — */
+    /* Issue 9 §2: financing plan and échéancier of a fiche (fiches_financement.c) */
+    /* — end of financing — */
+    /* Issue 9 §3: plan d'action and maquette financière (plan_action.c, maquette.c) */
+    /* — end of plan d'action — */
+    /* Issue 9 §1: public fiches, no token (fiches_publiques.c) */
+    /* — end of public fiches — */
 };
 /* clang-format on */
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])

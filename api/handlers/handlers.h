@@ -80,5 +80,13 @@ void handle_create_territoire(struct request_ctx *ctx);
 void handle_get_territoire(struct request_ctx *ctx);
 void handle_patch_territoire(struct request_ctx *ctx);
 void handle_import_territoires(struct request_ctx *ctx);
+/* Issue 9 §1: fiches.c, fiches_transitions.c */
+/* — end of fiches action — */
+/* Issue 9 §2: fiches_financement.c */
+/* — end of financing — */
+/* Issue 9 §3: plan_action.c, maquette.c */
+/* — end of plan d'action — */
+/* Issue 9 §1: fiches_publiques.c */
+/* — end of public fiches — */
 
 #endif

@@ -206,3 +206,15 @@ export function ressourceDe(entree: Schemas["EntreeJournal"]): Schemas["TypeRess
 	const [type] = action.split(".");
 	return type === entree.ressource_type ? entree.ressource_type : entree.ressource_type;
 }
+
+/* ---- Issue 9 §1: fiches action --------------------------------------------------------- */
+/* — end of fiches action — */
+
+/* ---- Issue 9 §2: financing plan and échéancier ----------------------------------------- */
+/* — end of financing — */
+
+/* ---- Issue 9 §3: plan d'action and maquette -------------------------------------------- */
+/* — end of plan d'action — */
+
+/* ---- Issue 9 §1: public fiches ----------------------------------------------------------- */
+/* — end of public fiches — */
