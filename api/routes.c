@@ -90,6 +90,8 @@ static const struct route routes[] = {
     /* Issue 9 §3: plan d'action and maquette financière (plan_action.c, maquette.c) */
     /* — end of plan d'action — */
     /* Issue 9 §1: public fiches, no token (fiches_publiques.c) */
+    {"GET",   "/api/v1/public/fiches-action",     ROUTE_PUBLIC,      NULL,                    handle_list_fiches_publiques, NOKEY},
+    {"GET",   "/api/v1/public/fiches-action/:id", ROUTE_PUBLIC,      NULL,                    handle_get_fiche_publique, NOKEY},
     /* — end of public fiches — */
 };
 /* clang-format on */

@@ -87,6 +87,8 @@ void handle_import_territoires(struct request_ctx *ctx);
 /* Issue 9 §3: plan_action.c, maquette.c */
 /* — end of plan d'action — */
 /* Issue 9 §1: fiches_publiques.c */
+void handle_list_fiches_publiques(struct request_ctx *ctx);
+void handle_get_fiche_publique(struct request_ctx *ctx);
 /* — end of public fiches — */
 
 #endif
