@@ -48,9 +48,8 @@ enum db_result fiche_publique_list(struct db_pool *pool, const struct fiche_publ
     *more = false;
     *total = 0;
     snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
-    const char *params[9] = {f->id_pvd,         f->departement, f->region,
-                             f->thematique,     f->nature_depense, f->etat,
-                             f->axe_id,         after,          limit_text};
+    const char *params[9] = {f->id_pvd, f->departement, f->region, f->thematique, f->nature_depense,
+                             f->etat,   f->axe_id,      after,     limit_text};
     struct db_conn *conn = NULL;
     enum db_result r = db_pool_acquire(pool, &conn, err);
     if (r != DB_OK)

@@ -45,17 +45,23 @@ static bool name_listed(const char *const *names, size_t n, const char *s)
  * CHECKs of migration 0012). */
 static bool thematique_is_valid(const char *s)
 {
-    static const char *const names[] = {
-        "habitat",       "commerce",  "espaces_publics",          "mobilite",
-        "patrimoine_culture", "services_equipements", "transition_ecologique",
-        "numerique",     "developpement_economique", "friches_foncier"};
+    static const char *const names[] = {"habitat",
+                                        "commerce",
+                                        "espaces_publics",
+                                        "mobilite",
+                                        "patrimoine_culture",
+                                        "services_equipements",
+                                        "transition_ecologique",
+                                        "numerique",
+                                        "developpement_economique",
+                                        "friches_foncier"};
     return name_listed(names, sizeof names / sizeof names[0], s);
 }
 
 static bool nature_depense_is_valid(const char *s)
 {
-    static const char *const names[] = {"etude", "ingenierie", "investissement",
-                                        "fonctionnement", "acquisition"};
+    static const char *const names[] = {"etude", "ingenierie", "investissement", "fonctionnement",
+                                        "acquisition"};
     return name_listed(names, sizeof names / sizeof names[0], s);
 }
 
@@ -71,8 +77,7 @@ static const struct query_field fiche_publique_query_fields[] = {
                      "un identifiant de territoire pvd-<région>-<département>-<n>"),
     QUERY_CODE_FIELD("departement", PQ(f.departement), departement_code_is_valid,
                      "un code de département (01, 2A, 974…)"),
-    QUERY_CODE_FIELD("region", PQ(f.region), region_code_is_valid,
-                     "un code de région (27, 04…)"),
+    QUERY_CODE_FIELD("region", PQ(f.region), region_code_is_valid, "un code de région (27, 04…)"),
     QUERY_CODE_FIELD("thematique", PQ(f.thematique), thematique_is_valid,
                      "une thématique (habitat, commerce, espaces_publics, mobilite, "
                      "patrimoine_culture, services_equipements, transition_ecologique, numerique, "
@@ -93,11 +98,10 @@ void handle_list_fiches_publiques(struct request_ctx *ctx)
         return;
     const struct fiche_publique_filtre *f = &q.f;
     char canon[300];
-    snprintf(canon, sizeof canon, "p=%s|d=%s|r=%s|t=%s|n=%s|e=%s|a=%s",
-             f->id_pvd ? f->id_pvd : "", f->departement ? f->departement : "",
-             f->region ? f->region : "", f->thematique ? f->thematique : "",
-             f->nature_depense ? f->nature_depense : "", f->etat ? f->etat : "",
-             f->axe_id ? f->axe_id : "");
+    snprintf(canon, sizeof canon, "p=%s|d=%s|r=%s|t=%s|n=%s|e=%s|a=%s", f->id_pvd ? f->id_pvd : "",
+             f->departement ? f->departement : "", f->region ? f->region : "",
+             f->thematique ? f->thematique : "", f->nature_depense ? f->nature_depense : "",
+             f->etat ? f->etat : "", f->axe_id ? f->axe_id : "");
     uint32_t fp = cursor_fingerprint(canon);
     char key[CURSOR_KEY_MAX + 1];
     const char *after = NULL;
@@ -107,8 +111,8 @@ void handle_list_fiches_publiques(struct request_ctx *ctx)
     char *json = NULL, last[37];
     bool more = false;
     size_t total = 0;
-    enum db_result r = fiche_publique_list(ctx->app->pool, f, after, q.limit, &json, last, &more,
-                                           &total, &err);
+    enum db_result r =
+        fiche_publique_list(ctx->app->pool, f, after, q.limit, &json, last, &more, &total, &err);
     if (r != DB_OK) {
         respond_db_error(ctx, r, &err);
         return;
