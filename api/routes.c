@@ -86,6 +86,11 @@ static const struct route routes[] = {
     /* Issue 9 §1: fiches action (fiches.c, fiches_transitions.c) */
     /* — end of fiches action — */
     /* Issue 9 §2: financing plan and échéancier of a fiche (fiches_financement.c) */
+    {"GET",   "/api/v1/fiches-action/:id/plan-financement",        ROUTE_HABILITATED, "fiche.lire",   handle_get_plan_financement, NOKEY},
+    {"PUT",   "/api/v1/fiches-action/:id/plan-financement",        ROUTE_HABILITATED, "fiche.ecrire", handle_put_plan_financement, NOKEY},
+    {"POST",  "/api/v1/fiches-action/:id/plan-financement/lignes", ROUTE_HABILITATED, "fiche.ecrire", handle_add_ligne_financement, KEYED},
+    {"GET",   "/api/v1/fiches-action/:id/echeancier",              ROUTE_HABILITATED, "fiche.lire",   handle_get_echeancier, NOKEY},
+    {"PUT",   "/api/v1/fiches-action/:id/echeancier",              ROUTE_HABILITATED, "fiche.ecrire", handle_put_echeancier, NOKEY},
     /* — end of financing — */
     /* Issue 9 §3: plan d'action and maquette financière (plan_action.c, maquette.c) */
     /* — end of plan d'action — */

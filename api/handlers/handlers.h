@@ -83,6 +83,11 @@ void handle_import_territoires(struct request_ctx *ctx);
 /* Issue 9 §1: fiches.c, fiches_transitions.c */
 /* — end of fiches action — */
 /* Issue 9 §2: fiches_financement.c */
+void handle_get_plan_financement(struct request_ctx *ctx);
+void handle_put_plan_financement(struct request_ctx *ctx);
+void handle_add_ligne_financement(struct request_ctx *ctx);
+void handle_get_echeancier(struct request_ctx *ctx);
+void handle_put_echeancier(struct request_ctx *ctx);
 /* — end of financing — */
 /* Issue 9 §3: plan_action.c, maquette.c */
 /* — end of plan d'action — */
