@@ -211,6 +211,73 @@ export function ressourceDe(entree: Schemas["EntreeJournal"]): Schemas["TypeRess
 /* — end of fiches action — */
 
 /* ---- Issue 9 §2: financing plan and échéancier ----------------------------------------- */
+
+type AjouterLigne = Responses<"/api/v1/fiches-action/{id}/plan-financement/lignes", "post">;
+
+export function issueAjoutLigne(status: Status<"/api/v1/fiches-action/{id}/plan-financement/lignes", "post">): string {
+	switch (status) {
+	case 200: return "ligne ajoutée : nouvel ETag de la fiche";
+	case 400: return "corps ou en-tête invalide";
+	case 401: return "jeton refusé";
+	case 403: return "interdit";
+	case 404: return "fiche introuvable";
+	case 405: return "méthode non autorisée";
+	case 409: return "fiche figée, ou requête d'origine de la clé encore en cours";
+	case 412: return "la fiche a changé : relire";
+	case 413: return "corps trop volumineux";
+	case 414: return "URI trop longue";
+	case 415: return "type de média non supporté";
+	case 422: return "règle non respectée ou clé réutilisée";
+	case 429: return "trop de requêtes";
+	case 500: return "erreur interne";
+	case 501: return "encodage de transfert non pris en charge";
+	case 503: return "service indisponible";
+	default: return status satisfies never;
+	}
+}
+
+export function issueRemplacementPlan(status: Status<"/api/v1/fiches-action/{id}/plan-financement", "put">): string {
+	switch (status) {
+	case 200: return "plan remplacé";
+	case 400: return "corps invalide";
+	case 401: return "jeton refusé";
+	case 403: return "interdit";
+	case 404: return "fiche introuvable";
+	case 405: return "méthode non autorisée";
+	case 409: return "fiche figée";
+	case 412: return "la fiche a changé : relire";
+	case 413: return "corps trop volumineux";
+	case 414: return "URI trop longue";
+	case 415: return "type de média non supporté";
+	case 422: return "règle non respectée";
+	case 428: return "If-Match requis";
+	case 429: return "trop de requêtes";
+	case 500: return "erreur interne";
+	case 501: return "encodage de transfert non pris en charge";
+	case 503: return "service indisponible";
+	default: return status satisfies never;
+	}
+}
+
+/* What a financing form does with each refusal item it branches on. */
+export function refusLigne(problem: ProblemOf<AjouterLigne[422]>): string[] {
+	return (problem.erreurs ?? []).map((e) => {
+		const code: Schemas["CodeErreur"] = e.code;
+		switch (code) {
+		case "part-propre-insuffisante": return `augmenter la part propre : ${e.message}`;
+		case "dotations-etat-plafond-depasse": return `réduire DETR/DSIL : ${e.message}`;
+		case "plan-financement-desequilibre": return `rééquilibrer le plan : ${e.message}`;
+		case "statut-financement-invalide": return `statut : ${e.message}`;
+		case "fiche-figee": return "fiche figée";
+		default: return e.message;
+		}
+	});
+}
+
+/* The shortfall R29 reports, in cents (0 when the rule holds or does not apply). */
+export function manquePartPropre(analyse: Schemas["AnalysePlanFinancement"]): number {
+	return analyse.r29.applicable && !analyse.r29.exempte ? analyse.r29.manque_centimes : 0;
+}
 /* — end of financing — */
 
 /* ---- Issue 9 §3: plan d'action and maquette -------------------------------------------- */
