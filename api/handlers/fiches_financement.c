@@ -37,8 +37,8 @@
 #include "handlers.h"
 #include "programme.h"
 
-#define FIGEE_DETAIL                                                                               \
-    "Une fiche réalisée ou abandonnée est figée : son plan de financement et son échéancier ne "   \
+#define FIGEE_DETAIL                                                                                   \
+    "Une fiche réalisée ou abandonnée est figée : son plan de financement et son échéancier ne " \
     "changent plus."
 
 static const struct fiche_conflict figee = {"/etat", "fiche-figee", FIGEE_DETAIL};
@@ -96,12 +96,10 @@ static struct financement_ligne *lignes_lire(const json_t *fiche, size_t *count)
         out[i].financeur = i;
         financement_dispositif_parse(json_string_value(json_object_get(l, "dispositif")),
                                      &out[i].dispositif);
-        out[i].public =
-            texte_egal(json_object_get(l, "nature_financeur"), "public");
+        out[i].public = texte_egal(json_object_get(l, "nature_financeur"), "public");
         out[i].par_maitre_ouvrage = mo && financeur && strcasecmp(mo, financeur) == 0;
         out[i].montant = entier(l, "montant_centimes");
-        financement_statut_parse(json_string_value(json_object_get(l, "statut")),
-                                 &out[i].statut);
+        financement_statut_parse(json_string_value(json_object_get(l, "statut")), &out[i].statut);
     }
     *count = n;
     return out;
@@ -150,7 +148,8 @@ static json_t *analyse_plan(const json_t *fiche, const struct organisation_row *
     bool a_cout = !sur_ttc || couts.has_cout_total_ttc;
     int64_t cout = sur_ttc ? couts.cout_total_ttc : couts.cout_total_ht;
     bool a_solde = a_cout && financement_solde(lignes, n, cout, &solde);
-    json_object_set_new(out, "cout_base_centimes", a_cout ? xjson(json_integer(cout)) : json_null());
+    json_object_set_new(out, "cout_base_centimes",
+                        a_cout ? xjson(json_integer(cout)) : json_null());
     json_object_set_new(out, "total_lignes_centimes",
                         a_total ? xjson(json_integer(-moins_total)) : json_null());
     json_object_set_new(out, "solde_centimes", a_solde ? xjson(json_integer(solde)) : json_null());
@@ -165,8 +164,7 @@ static json_t *analyse_plan(const json_t *fiche, const struct organisation_row *
     const json_t *nature = json_object_get(fiche, "nature_depense");
     struct financement_r29_input r29 = {
         .code_territorial = mo->code_departement,
-        .investissement =
-            texte_egal(nature, "investissement") || texte_egal(nature, "acquisition"),
+        .investissement = texte_egal(nature, "investissement") || texte_egal(nature, "acquisition"),
         .lignes = lignes,
         .ligne_count = n,
         .derogation_reference = json_string_value(json_object_get(derogation, "reference")),
@@ -206,19 +204,29 @@ static json_t *analyse_plan(const json_t *fiche, const struct organisation_row *
     return out;
 }
 
+/* The years of an échéancier (an array of shape-checked or stored
+ * {annee, montant_centimes}): calloc'ed, free(). */
+static struct financement_annee *annees_lire(const json_t *annees)
+{
+    size_t n = json_array_size(annees);
+    struct financement_annee *a = xcalloc(n ? n : 1, sizeof *a);
+    for (size_t i = 0; i < n; i++) {
+        a[i].annee = (int)json_integer_value(json_object_get(json_array_get(annees, i), "annee"));
+        a[i].montant = entier(json_array_get(annees, i), "montant_centimes");
+    }
+    return a;
+}
+
 /* The échéancier of `fiche` (its representation) with its sum and R27's
  * findings against the HT cost: a new object (caller owns it). */
 static json_t *analyse_echeancier(const json_t *fiche)
 {
     const json_t *annees = json_object_get(fiche, "echeancier");
     size_t n = json_array_size(annees);
-    struct financement_annee *a = xcalloc(n ? n : 1, sizeof *a);
+    struct financement_annee *a = annees_lire(annees);
     int64_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        a[i].annee = (int)json_integer_value(json_object_get(json_array_get(annees, i), "annee"));
-        a[i].montant = entier(json_array_get(annees, i), "montant_centimes");
+    for (size_t i = 0; i < n; i++)
         total += a[i].montant; /* ≤ 30 × 10^15 (CHECKs of 0012): no overflow */
-    }
     int64_t cout = entier(fiche, "cout_total_ht_centimes");
     struct rule_report constats;
     rule_report_init(&constats);
@@ -248,7 +256,8 @@ static void send_with_fiche_etag(struct request_ctx *ctx, const struct fiche_row
     json_decref(analysis);
 }
 
-void handle_get_plan_financement(struct request_ctx *ctx)
+/* GET of the plan (with its maître d'ouvrage, for R29) or of the échéancier. */
+static void lire(struct request_ctx *ctx, bool plan)
 {
     struct fiche_row row;
     struct fiche_access access;
@@ -259,8 +268,10 @@ void handle_get_plan_financement(struct request_ctx *ctx)
     memset(&mo, 0, sizeof mo);
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
-    enum db_result r = fiche ? db_pool_acquire(ctx->app->pool, &conn, &err) : DB_FAILED;
-    if (r == DB_OK) {
+    enum db_result r = !fiche ? DB_FAILED
+                       : plan ? db_pool_acquire(ctx->app->pool, &conn, &err)
+                              : DB_OK;
+    if (r == DB_OK && plan) {
         r = organisation_get(conn, json_string_value(json_object_get(fiche, "maitre_ouvrage_id")),
                              &mo, &err);
         db_pool_release(ctx->app->pool, conn);
@@ -268,7 +279,8 @@ void handle_get_plan_financement(struct request_ctx *ctx)
             r = DB_FAILED;
     }
     if (r == DB_OK)
-        send_with_fiche_etag(ctx, &row, analyse_plan(fiche, &mo));
+        send_with_fiche_etag(ctx, &row,
+                             plan ? analyse_plan(fiche, &mo) : analyse_echeancier(fiche));
     else
         respond_db_error(ctx, r, &err);
     organisation_row_release(&mo);
@@ -276,19 +288,14 @@ void handle_get_plan_financement(struct request_ctx *ctx)
     fiche_row_release(&row);
 }
 
+void handle_get_plan_financement(struct request_ctx *ctx)
+{
+    lire(ctx, true);
+}
+
 void handle_get_echeancier(struct request_ctx *ctx)
 {
-    struct fiche_row row;
-    struct fiche_access access;
-    if (!fiche_load_or_reply(ctx, ACTION_FICHE_READ, NULL, &row, &access))
-        return;
-    json_t *fiche = json_loads(row.json, 0, NULL);
-    if (fiche)
-        send_with_fiche_etag(ctx, &row, analyse_echeancier(fiche));
-    else
-        respond_db_error(ctx, DB_FAILED, NULL);
-    json_decref(fiche);
-    fiche_row_release(&row);
+    lire(ctx, false);
 }
 
 /* ---- Writes ------------------------------------------------------------ */
@@ -298,10 +305,10 @@ enum ecriture_quoi { ECRIRE_LIGNES, AJOUTER_LIGNE, ECRIRE_ECHEANCIER };
 struct ecriture {
     enum ecriture_quoi quoi;
     const char *id;
-    long revision;         /* the one the caller's If-Match named; -1: none */
-    const json_t *lignes;  /* ECRIRE_LIGNES: the body's lines (borrowed) */
-    const char *json;      /* the lines, the line or the years (JSON text) */
-    struct date today;     /* for fiche_regles_apres_ecriture */
+    long revision;          /* the one the caller's If-Match named; -1: none */
+    const json_t *lignes;   /* ECRIRE_LIGNES: the body's lines (borrowed) */
+    const char *json;       /* the lines, the line or the years (JSON text) */
+    struct date today;      /* for fiche_regles_apres_ecriture */
     struct fiche_row apres; /* the fiche written */
     struct rule_report violations;
 };
@@ -321,7 +328,8 @@ static void statuts_check(const json_t *envoyees, const json_t *stockees,
             continue;
         bool deja = false;
         for (size_t j = 0; j < i && !deja; j++) {
-            const char *autre = json_string_value(json_object_get(json_array_get(envoyees, j), "id"));
+            const char *autre =
+                json_string_value(json_object_get(json_array_get(envoyees, j), "id"));
             deja = autre && strcasecmp(autre, id) == 0;
         }
         const json_t *avant = NULL;
@@ -341,18 +349,18 @@ static void statuts_check(const json_t *envoyees, const json_t *stockees,
         if (vers == de || financement_statut_transition_exists(de, vers))
             continue;
         enum financement_statut possibles[FINANCEMENT_STATUT__COUNT];
-        size_t k = financement_statut_transitions_possibles(de, possibles, FINANCEMENT_STATUT__COUNT);
+        size_t k =
+            financement_statut_transitions_possibles(de, possibles, FINANCEMENT_STATUT__COUNT);
         char liste[160] = "";
         for (size_t j = 0; j < k; j++)
-            snprintf(liste + strlen(liste), sizeof liste - strlen(liste), "%s« %s »",
-                     j ? ", " : "", financement_statut_name(possibles[j]));
+            snprintf(liste + strlen(liste), sizeof liste - strlen(liste), "%s« %s »", j ? ", " : "",
+                     financement_statut_name(possibles[j]));
         char pointer[48];
         snprintf(pointer, sizeof pointer, "/lignes/%zu/statut", i);
         rule_report_add(violations, "", "statut-financement-invalide", pointer,
                         "Une ligne « %s » ne peut passer à « %s » (%s%s).",
                         financement_statut_name(de), financement_statut_name(vers),
-                        k ? "statuts suivants possibles : " : "statut final",
-                        liste);
+                        k ? "statuts suivants possibles : " : "statut final", liste);
     }
 }
 
@@ -504,19 +512,15 @@ void handle_add_ligne_financement(struct request_ctx *ctx)
 static void annees_repetees(const json_t *annees, struct rule_report *violations)
 {
     size_t n = json_array_size(annees);
-    struct financement_annee *a = xcalloc(n ? n : 1, sizeof *a);
-    for (size_t i = 0; i < n; i++) {
-        a[i].annee = (int)json_integer_value(json_object_get(json_array_get(annees, i), "annee"));
-        a[i].montant = entier(json_array_get(annees, i), "montant_centimes");
-    }
+    struct financement_annee *a = annees_lire(annees);
     struct rule_report r27;
     rule_report_init(&r27);
     financement_r27_check(a, n, 0, &r27);
     free(a);
     for (size_t i = 0; i < r27.count && i < RULE_REPORT_MAX; i++)
         if (strcmp(r27.items[i].code, "echeancier-annee-repetee") == 0)
-            rule_report_add(violations, r27.items[i].regle, r27.items[i].code,
-                            r27.items[i].pointer, "%s", r27.items[i].message);
+            rule_report_add(violations, r27.items[i].regle, r27.items[i].code, r27.items[i].pointer,
+                            "%s", r27.items[i].message);
     pointeurs_vers_corps(violations, "/echeancier", "/annees", NULL);
 }
 

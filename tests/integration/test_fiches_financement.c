@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../support/fixtures.h"
 #include "../support/http_client.h"
@@ -111,22 +110,17 @@ static size_t writes(const struct fin *f)
 
 /* ---- Direct database access (test set-up and the held lock) ----------- */
 
-static PGconn *db(void)
+/* Runs one statement ($1 = param) on its own connection (test set-up). */
+static void sql(const char *statement, const char *param)
 {
     const char *url = getenv("PVD_TEST_DATABASE_URL");
     cr_assert(url && *url, "PVD_TEST_DATABASE_URL must be set");
     PGconn *c = PQconnectdb(url);
     cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
-    return c;
-}
-
-static void exec_ok(PGconn *c, const char *sql, const char *param)
-{
-    const char *params[1] = {param};
-    PGresult *res = PQexecParams(c, sql, param ? 1 : 0, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(res);
-    cr_assert(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+    PGresult *res = PQexecParams(c, statement, 1, NULL, &param, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
     PQclear(res);
+    PQfinish(c);
 }
 
 /* Puts the fiche in `etat` with what its CHECKs need (dates, motif), as a
@@ -134,17 +128,15 @@ static void exec_ok(PGconn *c, const char *sql, const char *param)
  * with the fiches' life). revision + 1, so ETags read before are stale. */
 static void force_etat(struct fin *f, const char *etat)
 {
-    char sql[600];
-    snprintf(sql, sizeof sql,
+    char statement[600];
+    snprintf(statement, sizeof statement,
              "UPDATE fiches_action SET etat = '%s', date_debut_prevue = '2026-03-01', "
              "date_fin_prevue = '2027-12-31', date_commencement = CASE WHEN '%s' IN ('en_cours', "
              "'suspendue', 'realisee') THEN date '2026-03-02' END, date_achevement = CASE WHEN "
              "'%s' = 'realisee' THEN date '2026-06-30' END, revision = revision + 1 WHERE id = "
              "$1::uuid",
              etat, etat, etat);
-    PGconn *c = db();
-    exec_ok(c, sql, f->fiche);
-    PQfinish(c);
+    sql(statement, f->fiche);
     fx_etag(f->one, f->etag);
 }
 
@@ -204,9 +196,9 @@ Test(fiches_financement, analysis_replace_append_ids_statuts_and_journal)
     cr_assert_str_eq(http_header(&r, "ETag"), f.etag);
     json_t *l1 = json_array_get(json_object_get(r.json, "lignes"), 1);
     cr_assert_str_eq(json_string_value(json_object_get(l1, "taux")), "0.5000", HTTP_BODY, r.body);
-    cr_assert(json_is_null(json_object_get(json_array_get(json_object_get(r.json, "lignes"), 0),
-                                           "taux")),
-              "no assiette, no taux");
+    cr_assert(
+        json_is_null(json_object_get(json_array_get(json_object_get(r.json, "lignes"), 0), "taux")),
+        "no assiette, no taux");
     /* only lines that count (sollicité and after) are financed: 30 000 + 40 000 € */
     cr_assert_eq(json_integer_value(json_object_get(r.json, "total_lignes_centimes")), 7000000);
     cr_assert_eq(json_integer_value(json_object_get(r.json, "solde_centimes")), 3000000);
@@ -250,7 +242,8 @@ Test(fiches_financement, analysis_replace_append_ids_statuts_and_journal)
              id1, f.etat);
     size_t before = writes(&f);
     put_lignes(&f, f.etag, a, b, NULL, &r);
-    const char *message = expect_refusal(&r, NULL, "/lignes/0/statut", "statut-financement-invalide");
+    const char *message =
+        expect_refusal(&r, NULL, "/lignes/0/statut", "statut-financement-invalide");
     cr_assert(strstr(message, "verse_partiel"), "names the next statuts: %s", message);
     http_response_release(&r);
     cr_assert_eq(writes(&f), before, "nothing written on a refusal");
@@ -466,8 +459,8 @@ Test(fiches_financement, r29_holds_with_a_recorded_derogation_and_needs_its_refe
     http_response_release(&r);
     fx_call(&f.admin, "GET", f.plan, NULL, NULL, &r);
     http_expect_json_ok(&r);
-    cr_assert(json_is_true(json_object_get(json_object_get(r.json, "r29"), "exempte")),
-              HTTP_BODY, r.body);
+    cr_assert(json_is_true(json_object_get(json_object_get(r.json, "r29"), "exempte")), HTTP_BODY,
+              r.body);
     cr_assert_eq(json_array_size(json_object_get(r.json, "avertissements")), 0, HTTP_BODY,
                  r.body); /* 100 000 € financed: balanced too */
     http_response_release(&r);
@@ -599,9 +592,8 @@ Test(fiches_financement, programmed_plan_and_echeancier_stay_balanced)
     put_lignes(&f, f.etag, a, b, c, &r);
     http_expect_problem(&r, 409, "conflit");
     cr_assert_not_null(http_problem_error(&r, "/etat"), HTTP_BODY, r.body);
-    cr_assert_str_eq(
-        json_string_value(json_object_get(http_problem_error(&r, "/etat"), "code")),
-        "fiche-figee");
+    cr_assert_str_eq(json_string_value(json_object_get(http_problem_error(&r, "/etat"), "code")),
+                     "fiche-figee");
     http_response_release(&r);
     fx_call(&f.admin, "POST", f.lignes, b, NULL, &r);
     http_expect_problem(&r, 409, "conflit");
@@ -611,43 +603,21 @@ Test(fiches_financement, programmed_plan_and_echeancier_stay_balanced)
 
 /* ---- §4: two writers of one plan ---------------------------------------- */
 
-/* A request sent from its own thread. */
-struct async_request {
+/* A POST sent from its own thread, released with the other by a barrier. */
+struct racer {
     const struct fx_caller *c;
-    const char *method, *path, *body;
+    const char *path, *body;
+    pthread_barrier_t *start;
     struct http_response r;
-    volatile int done;
     pthread_t thread;
 };
 
-static void *async_run(void *arg)
+static void *race_run(void *arg)
 {
-    struct async_request *a = arg;
-    fx_call(a->c, a->method, a->path, a->body, NULL, &a->r);
-    a->done = 1;
+    struct racer *a = arg;
+    pthread_barrier_wait(a->start);
+    fx_call(a->c, "POST", a->path, a->body, NULL, &a->r);
     return NULL;
-}
-
-/* The pid of a session blocked by backend `by` (0 when none appeared in
- * ~10 s, or `until` completed first). */
-static int blocked_by(PGconn *c, int by, const struct async_request *until)
-{
-    char pid_text[16];
-    snprintf(pid_text, sizeof pid_text, "%d", by);
-    const char *params[1] = {pid_text};
-    for (int i = 0; i < 1000 && !(until && until->done); i++) {
-        PGresult *res = PQexecParams(c,
-                                     "SELECT pid FROM pg_stat_activity "
-                                     "WHERE $1::int = ANY (pg_blocking_pids(pid)) LIMIT 1",
-                                     1, NULL, params, NULL, NULL, 0);
-        cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
-        int pid = PQntuples(res) ? atoi(PQgetvalue(res, 0, 0)) : 0;
-        PQclear(res);
-        if (pid)
-            return pid;
-        usleep(10000);
-    }
-    return 0;
 }
 
 #define HOLD_TERRITOIRE                                                                            \
@@ -655,8 +625,9 @@ static int blocked_by(PGconn *c, int by, const struct async_request *until)
     "$1::uuid) FOR NO KEY UPDATE"
 
 /* Each DETR line of 45 000 € keeps the plan under R33's cap (80 000 €) alone;
- * both together exceed it (R29 holds either way: 30 000 € of own share). The territoire lock is held while both POSTs are
- * sent, so both are in flight at once; then released. */
+ * both together exceed it (R29 holds either way: 30 000 € of own share). The
+ * two POSTs are sent at the same instant, several rounds: whatever the
+ * interleaving, exactly one line of each pair gets in. */
 Test(fiches_financement, two_concurrent_lines_one_succeeds_the_other_sees_it)
 {
     struct fin f;
@@ -664,45 +635,39 @@ Test(fiches_financement, two_concurrent_lines_one_succeeds_the_other_sees_it)
     fin_setup(&f, "pvd-75-40-907", "40037", "214000374", "244000865", "200053759", NULL);
     struct http_response r;
     ligne(own, sizeof own, f.t.commune_org, "autofinancement", 3000000, "accorde");
-    fx_call(&f.admin, "POST", f.lignes, own, NULL, &r);
-    expect_fiche(&f, &r);
-    http_response_release(&r);
     ligne(a, sizeof a, f.etat, "DETR", 4500000, "sollicite");
     ligne(b, sizeof b, f.etat, "DETR", 4500000, "envisage");
-
-    PGconn *holder = db(), *watch = db();
-    exec_ok(holder, "BEGIN", NULL);
-    exec_ok(holder, HOLD_TERRITOIRE, f.fiche);
-    struct async_request first = {&f.admin, "POST", f.lignes, a, {0}, 0, 0};
-    struct async_request second = {&f.admin, "POST", f.lignes, b, {0}, 0, 0};
-    cr_assert_eq(pthread_create(&first.thread, NULL, async_run, &first), 0);
-    int first_pid = blocked_by(watch, PQbackendPID(holder), NULL);
-    cr_assert(first_pid, "the first writer waits on the territoire lock");
-    cr_assert_eq(pthread_create(&second.thread, NULL, async_run, &second), 0);
-    /* the second queues behind the first on the territoire row (or ends) */
-    blocked_by(watch, first_pid, &second);
-    exec_ok(holder, "COMMIT", NULL);
-    pthread_join(first.thread, NULL);
-    pthread_join(second.thread, NULL);
-    PQfinish(holder);
-    PQfinish(watch);
-
-    long s1 = first.r.status, s2 = second.r.status;
-    cr_assert((s1 == 200 && s2 == 422) || (s1 == 422 && s2 == 200),
-              "exactly one succeeds: %ld " HTTP_BODY " / %ld " HTTP_BODY, s1, first.r.body, s2,
-              second.r.body);
-    const struct http_response *refused = s1 == 422 ? &first.r : &second.r;
-    expect_refusal(refused, "R33", "/plan_financement", "dotations-etat-plafond-depasse");
-    http_response_release(&first.r);
-    http_response_release(&second.r);
-    fx_call(&f.admin, "GET", f.plan, NULL, NULL, &r);
-    http_expect_json_ok(&r);
-    cr_assert_eq(json_array_size(json_object_get(r.json, "lignes")), 2, HTTP_BODY, r.body);
-    cr_assert_eq(json_integer_value(json_object_get(json_object_get(r.json, "r33"),
-                                                    "excedent_centimes")),
-                 0);
-    http_response_release(&r);
-    cr_assert_eq(fx_journal_count("fiche_action", f.fiche, ACTION_LIGNE), 2);
+    for (int round = 0; round < 5; round++) {
+        put_lignes(&f, f.etag, own, NULL, NULL, &r);
+        expect_fiche(&f, &r);
+        http_response_release(&r);
+        pthread_barrier_t start;
+        pthread_barrier_init(&start, NULL, 2);
+        struct racer first = {&f.admin, f.lignes, a, &start, {0}, 0};
+        struct racer second = {&f.admin, f.lignes, b, &start, {0}, 0};
+        cr_assert_eq(pthread_create(&first.thread, NULL, race_run, &first), 0);
+        cr_assert_eq(pthread_create(&second.thread, NULL, race_run, &second), 0);
+        pthread_join(first.thread, NULL);
+        pthread_join(second.thread, NULL);
+        pthread_barrier_destroy(&start);
+        long s1 = first.r.status, s2 = second.r.status;
+        cr_assert((s1 == 200 && s2 == 422) || (s1 == 422 && s2 == 200),
+                  "exactly one succeeds: %ld " HTTP_BODY " / %ld " HTTP_BODY, s1, first.r.body, s2,
+                  second.r.body);
+        expect_refusal(s1 == 422 ? &first.r : &second.r, "R33", "/plan_financement",
+                       "dotations-etat-plafond-depasse");
+        http_response_release(&first.r);
+        http_response_release(&second.r);
+        fx_call(&f.admin, "GET", f.plan, NULL, NULL, &r);
+        http_expect_json_ok(&r);
+        cr_assert_eq(json_array_size(json_object_get(r.json, "lignes")), 2, HTTP_BODY, r.body);
+        cr_assert_eq(json_integer_value(
+                         json_object_get(json_object_get(r.json, "r33"), "excedent_centimes")),
+                     0);
+        snprintf(f.etag, sizeof f.etag, "%s", http_header(&r, "ETag"));
+        http_response_release(&r);
+    }
+    cr_assert_eq(fx_journal_count("fiche_action", f.fiche, ACTION_LIGNE), 5);
 }
 
 /* Another session holds the territoire lock and adds a DETR line of 45 000 €
