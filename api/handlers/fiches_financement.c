@@ -162,8 +162,12 @@ static json_t *analyse_plan(const json_t *fiche, const struct organisation_row *
     /* R29 */
     const json_t *derogation = json_object_get(fiche, "derogation_l1111_10");
     const json_t *nature = json_object_get(fiche, "nature_depense");
+    /* the inputs fiche_regles_lire gives the writes' R29: the maître
+     * d'ouvrage's commune's INSEE code, else its département's */
+    json_t *mo_json = json_loads(mo->json ? mo->json : "{}", 0, NULL);
+    const char *code = json_string_value(json_object_get(mo_json, "code_insee"));
     struct financement_r29_input r29 = {
-        .code_territorial = mo->code_departement,
+        .code_territorial = code && *code ? code : mo->code_departement,
         .investissement = texte_egal(nature, "investissement") || texte_egal(nature, "acquisition"),
         .lignes = lignes,
         .ligne_count = n,
@@ -175,6 +179,7 @@ static json_t *analyse_plan(const json_t *fiche, const struct organisation_row *
     struct financement_r29_result res29 = {0};
     if (kind_known)
         financement_r29_check(&r29, &res29, &constats);
+    json_decref(mo_json);
     json_t *r29_json = xjson(json_object());
     json_object_set_new(r29_json, "applicable", json_boolean(kind_known && res29.applicable));
     json_object_set_new(r29_json, "exempte", json_boolean(res29.exempte));
@@ -507,23 +512,6 @@ void handle_add_ligne_financement(struct request_ctx *ctx)
     ecrire_lignes(ctx, AJOUTER_LIGNE);
 }
 
-/* R27's year given twice, found in the body before any write (the table's
- * key would refuse it as a conflict): its items of r27 only. */
-static void annees_repetees(const json_t *annees, struct rule_report *violations)
-{
-    size_t n = json_array_size(annees);
-    struct financement_annee *a = annees_lire(annees);
-    struct rule_report r27;
-    rule_report_init(&r27);
-    financement_r27_check(a, n, 0, &r27);
-    free(a);
-    for (size_t i = 0; i < r27.count && i < RULE_REPORT_MAX; i++)
-        if (strcmp(r27.items[i].code, "echeancier-annee-repetee") == 0)
-            rule_report_add(violations, r27.items[i].regle, r27.items[i].code, r27.items[i].pointer,
-                            "%s", r27.items[i].message);
-    pointeurs_vers_corps(violations, "/echeancier", "/annees", NULL);
-}
-
 void handle_put_echeancier(struct request_ctx *ctx)
 {
     struct fiche_row row;
@@ -539,7 +527,7 @@ void handle_put_echeancier(struct request_ctx *ctx)
     struct rule_report violations;
     rule_report_init(&violations);
     if (body_errors_or_reply(ctx, &errs)) {
-        annees_repetees(annees, &violations);
+        fiche_echeancier_annees_check(annees, "/annees", &violations);
         if (programme_rules_hold_or_reply(ctx, &violations) && if_match_or_reply(ctx, etag)) {
             struct ecriture w = {.quoi = ECRIRE_ECHEANCIER, .id = row.id, .revision = row.revision};
             char *text = gouv_dump(annees);
