@@ -632,7 +632,7 @@ Test(fiches_financement, two_concurrent_lines_one_succeeds_the_other_sees_it)
 {
     struct fin f;
     char a[400], b[400], own[400];
-    fin_setup(&f, "pvd-75-40-907", "40037", "214000374", "244000865", "200053759", NULL);
+    fin_setup(&f, "pvd-75-40-907", "40037", "214000374", "244000808", "200053759", NULL);
     struct http_response r;
     ligne(own, sizeof own, f.t.commune_org, "autofinancement", 3000000, "accorde");
     ligne(a, sizeof a, f.etat, "DETR", 4500000, "sollicite");
