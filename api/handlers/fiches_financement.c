@@ -458,45 +458,67 @@ static const json_t *seul_membre(const json_t *body, const char *member, struct 
     return found;
 }
 
-/* PUT …/plan-financement and POST …/plan-financement/lignes. */
-static void ecrire_lignes(struct request_ctx *ctx, enum ecriture_quoi quoi)
+/* The body's checks before the transaction: shapes (400), financeurs that
+ * exist and R27's years given twice (422). *written gets the JSON text to
+ * write (owned) and *lignes the lines as an array (new reference, NULL for
+ * the échéancier). false: an answer was sent. */
+static bool corps_valide_or_reply(struct request_ctx *ctx, enum ecriture_quoi quoi, json_t *body,
+                                  char **written, json_t **lignes)
+{
+    FIELD_ERRORS(errs);
+    const json_t *member = NULL;
+    *lignes = NULL;
+    *written = NULL;
+    if (quoi == ECRIRE_LIGNES) {
+        member = seul_membre(body, "lignes", &errs);
+        if (member && fiche_lignes_shape_check(member, "/lignes", &errs))
+            *lignes = json_incref((json_t *)member);
+    } else if (quoi == AJOUTER_LIGNE) {
+        member = body;
+        if (fiche_ligne_shape_check(body, "", &errs)) {
+            *lignes = xjson(json_array());
+            json_array_append(*lignes, body);
+        }
+    } else if ((member = seul_membre(body, "annees", &errs))) {
+        fiche_echeancier_shape_check(member, "/annees", &errs);
+    }
+    struct rule_report violations;
+    rule_report_init(&violations);
+    if (!body_errors_or_reply(ctx, &errs))
+        return false;
+    if (quoi == ECRIRE_ECHEANCIER)
+        fiche_echeancier_annees_check(member, "/annees", &violations);
+    else if (!fiche_financeurs_exist_or_reply(ctx, *lignes, quoi == ECRIRE_LIGNES ? "/lignes" : "",
+                                              &violations))
+        return false;
+    if (quoi == AJOUTER_LIGNE) /* the line posted alone: "/0/financeur_id" is "/financeur_id" */
+        pointeurs_vers_corps(&violations, "", "", "0");
+    if (!programme_rules_hold_or_reply(ctx, &violations))
+        return false;
+    *written = gouv_dump(member);
+    return true;
+}
+
+/* PUT …/plan-financement, POST …/plan-financement/lignes (If-Match checked
+ * only when given), PUT …/echeancier. */
+static void ecrire(struct request_ctx *ctx, enum ecriture_quoi quoi)
 {
     struct fiche_row row;
     struct fiche_access access;
     char etag[24];
-    json_t *body = NULL;
+    json_t *body = NULL, *lignes = NULL;
+    char *text = NULL;
     if (!fiche_write_begin_or_reply(ctx, ACTION_FICHE_WRITE, &row, &access, etag, &body))
         return;
-    FIELD_ERRORS(errs);
-    json_t *lignes = NULL; /* the lines as an array, for both routes */
-    if (quoi == ECRIRE_LIGNES) {
-        const json_t *l = seul_membre(body, "lignes", &errs);
-        if (l && fiche_lignes_shape_check(l, "/lignes", &errs))
-            lignes = json_incref((json_t *)l);
-    } else if (fiche_ligne_shape_check(body, "", &errs)) {
-        lignes = xjson(json_array());
-        json_array_append(lignes, body);
+    bool checked = quoi != AJOUTER_LIGNE || u_map_get_case(ctx->req->map_header, "If-Match");
+    if (corps_valide_or_reply(ctx, quoi, body, &text, &lignes) &&
+        (!checked || if_match_or_reply(ctx, etag))) {
+        struct ecriture w = {.quoi = quoi, .id = row.id, .revision = checked ? row.revision : -1};
+        w.lignes = lignes;
+        w.json = text;
+        ecrire_et_repondre(ctx, &w, &access);
     }
-    struct rule_report violations;
-    rule_report_init(&violations);
-    if (!body_errors_or_reply(ctx, &errs) ||
-        !fiche_financeurs_exist_or_reply(ctx, lignes, quoi == ECRIRE_LIGNES ? "/lignes" : "",
-                                         &violations))
-        goto out;
-    if (quoi == AJOUTER_LIGNE) /* the line posted alone: "/0/financeur_id" is "/financeur_id" */
-        pointeurs_vers_corps(&violations, "", "", "0");
-    if (!programme_rules_hold_or_reply(ctx, &violations))
-        goto out;
-    bool checked = quoi == ECRIRE_LIGNES || u_map_get_case(ctx->req->map_header, "If-Match");
-    if (checked && !if_match_or_reply(ctx, etag))
-        goto out;
-    struct ecriture w = {.quoi = quoi, .id = row.id, .revision = checked ? row.revision : -1};
-    w.lignes = lignes;
-    char *text = gouv_dump(quoi == ECRIRE_LIGNES ? lignes : body);
-    w.json = text;
-    ecrire_et_repondre(ctx, &w, &access);
     free(text);
-out:
     json_decref(lignes);
     json_decref(body);
     fiche_row_release(&row);
@@ -504,38 +526,15 @@ out:
 
 void handle_put_plan_financement(struct request_ctx *ctx)
 {
-    ecrire_lignes(ctx, ECRIRE_LIGNES);
+    ecrire(ctx, ECRIRE_LIGNES);
 }
 
 void handle_add_ligne_financement(struct request_ctx *ctx)
 {
-    ecrire_lignes(ctx, AJOUTER_LIGNE);
+    ecrire(ctx, AJOUTER_LIGNE);
 }
 
 void handle_put_echeancier(struct request_ctx *ctx)
 {
-    struct fiche_row row;
-    struct fiche_access access;
-    char etag[24];
-    json_t *body = NULL;
-    if (!fiche_write_begin_or_reply(ctx, ACTION_FICHE_WRITE, &row, &access, etag, &body))
-        return;
-    FIELD_ERRORS(errs);
-    const json_t *annees = seul_membre(body, "annees", &errs);
-    if (annees)
-        fiche_echeancier_shape_check(annees, "/annees", &errs);
-    struct rule_report violations;
-    rule_report_init(&violations);
-    if (body_errors_or_reply(ctx, &errs)) {
-        fiche_echeancier_annees_check(annees, "/annees", &violations);
-        if (programme_rules_hold_or_reply(ctx, &violations) && if_match_or_reply(ctx, etag)) {
-            struct ecriture w = {.quoi = ECRIRE_ECHEANCIER, .id = row.id, .revision = row.revision};
-            char *text = gouv_dump(annees);
-            w.json = text;
-            ecrire_et_repondre(ctx, &w, &access);
-            free(text);
-        }
-    }
-    json_decref(body);
-    fiche_row_release(&row);
+    ecrire(ctx, ECRIRE_ECHEANCIER);
 }
