@@ -139,6 +139,11 @@ static const struct body_route routes[] = {
     {"POST",  "/api/v1/fiches-action%s",                     -1,   NULL},
     {"PATCH", "/api/v1/fiches-action/%s",                    FICHE, "/api/v1/fiches-action/%s"},
     /* — end of fiches action — */
+    /* Issue 9 §2: financing plan and échéancier */
+    {"PUT",   "/api/v1/fiches-action/%s/plan-financement",   FICHE, "/api/v1/fiches-action/%s"},
+    {"POST",  "/api/v1/fiches-action/%s/plan-financement/lignes", FICHE, NULL},
+    {"PUT",   "/api/v1/fiches-action/%s/echeancier",         FICHE, "/api/v1/fiches-action/%s"},
+    /* — end of financing — */
 };
 /* clang-format on */
 

@@ -105,6 +105,8 @@ static const struct expectation expectations[] = {
     {"GET",    "fiche.lire",            {{200, 200}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 200}}},
     {"POST",   "fiche.ecrire",          {{201, 201}, {403, 404}, {403, 404}, {201, 404}, {201, 404}, {403, 404}, {403, 403}}},
     {"PATCH",  "fiche.ecrire",          {{200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}}},
+    /* Issue 9 §2: the fiche's plan de financement and échéancier replaced (PUT, empty) */
+    {"PUT",    "fiche.ecrire",          {{200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}}},
 };
 /* The read of one habilitation by id (GET …/:id) differs from the list. */
 static const int read_one[WHO__COUNT][2] = {
@@ -118,6 +120,9 @@ static const int convention_read_one[WHO__COUNT][2] = {
 /* An avenant to the signed adhésion: created (201) by whoever may write. */
 static const int convention_avenant[WHO__COUNT][2] = {
     {201, 201}, {403, 404}, {403, 404}, {201, 404}, {201, 404}, {403, 404}, {403, 403}};
+/* A financing line appended to the fiche (issue 9 §2): 200 with the fiche. */
+static const int fiche_ligne[WHO__COUNT][2] = {
+    {200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}};
 /* clang-format on */
 
 struct principal_fixture {
@@ -369,6 +374,20 @@ static bool fa_target(const char *method, const char *path, char *url, size_t ur
             gv_etag_of(url, etag);
             snprintf(body, body_size, "{\"intitule\":\"Halles (%d)\"}", ++gv_jour);
         }
+    } else if (strncmp(path, "/api/v1/fiches-action/:id/", 26) == 0) {
+        /* issue 9 §2: plan-financement (GET, PUT), its lignes (POST), echeancier (GET, PUT) */
+        body[0] = '\0';
+        snprintf(url, url_size, "/api/v1/fiches-action/%s", fa_fiche);
+        gv_etag_of(url, etag);
+        snprintf(url, url_size, "/api/v1/fiches-action/%s/%s", fa_fiche, path + 26);
+        if (strcmp(method, "PUT") == 0)
+            snprintf(body, body_size,
+                     strstr(path, "echeancier") ? "{\"annees\":[]}" : "{\"lignes\":[]}");
+        else if (strcmp(method, "POST") == 0)
+            snprintf(body, body_size,
+                     "{\"financeur_id\":\"%s\",\"dispositif\":\"autofinancement\","
+                     "\"nature_financeur\":\"public\",\"montant_centimes\":100}",
+                     fa_commune);
     } else {
         return false;
     }
@@ -573,7 +592,8 @@ static long exercise(const char *method, const char *path, const char *action, c
     if (fa_target(method, path, url, sizeof url, etag, gv_body, sizeof gv_body) && gv_body[0])
         payload = gv_body;
     const char *content_type = "Content-Type: application/json";
-    if (strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0 || strstr(path, "/secret") ||
+    if (strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0 ||
+        strcmp(method, "PUT") == 0 || strstr(path, "/secret") ||
         (strcmp(method, "POST") == 0 && strstr(path, "/conventions/:id"))) {
         snprintf(if_match, sizeof if_match, "If-Match: %s", etag);
         headers[auth ? 1 : 0] = if_match;
@@ -644,6 +664,8 @@ static int expected_status(const char *method, const char *path, const char *act
         return convention_avenant[who][outside];
     if (strcmp(path, "/api/v1/comites") == 0)
         return comites_status(method, who, outside);
+    if (strcmp(method, "POST") == 0 && strstr(path, "/plan-financement/lignes"))
+        return fiche_ligne[who][outside];
     for (size_t i = 0; i < sizeof expectations / sizeof expectations[0]; i++)
         if (strcmp(expectations[i].method, method) == 0 &&
             strcmp(expectations[i].action, action) == 0)
