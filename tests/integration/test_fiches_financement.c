@@ -358,6 +358,50 @@ Test(fiches_financement, perimeter_and_roles)
     http_response_release(&r);
 }
 
+/* POST of a line under an Idempotency-Key: replayed, never added twice; at
+ * most 100 lines. */
+Test(fiches_financement, appended_line_replayed_by_its_key_and_at_most_100_lines)
+{
+    struct fin f;
+    struct http_response r;
+    char a[400], b[400];
+    fin_setup(&f, "pvd-01-971-903", "97107", "219711074", "249710070", "239710015", NULL);
+    ligne(a, sizeof a, f.t.commune_org, "autofinancement", 100, "envisage");
+    ligne(b, sizeof b, f.t.commune_org, "autofinancement", 200, "envisage");
+    fx_call(&f.admin, "POST", f.lignes, a, "Idempotency-Key: ligne-971-1", &r);
+    expect_fiche(&f, &r);
+    char first[64];
+    snprintf(first, sizeof first, "%s", f.etag);
+    http_response_release(&r);
+    fx_call(&f.admin, "POST", f.lignes, a, "Idempotency-Key: ligne-971-1", &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_str_eq(http_header(&r, "Idempotent-Replayed"), "true");
+    cr_assert_str_eq(http_header(&r, "ETag"), first, "the first answer");
+    http_response_release(&r);
+    fx_call(&f.admin, "POST", f.lignes, b, "Idempotency-Key: ligne-971-1", &r);
+    http_expect_problem(&r, 422, "cle-idempotence-reutilisee");
+    http_response_release(&r);
+    cr_assert_eq(fx_journal_count("fiche_action", f.fiche, ACTION_LIGNE), 1);
+
+    /* 100 lines, then the 101st refused */
+    char *body = malloc(100 * 400 + 32), header[100];
+    cr_assert_not_null(body);
+    size_t n = (size_t)sprintf(body, "{\"lignes\":[");
+    for (int i = 0; i < 100; i++)
+        n += (size_t)sprintf(body + n, "%s%s", i ? "," : "", a);
+    sprintf(body + n, "]}");
+    if_match(header, sizeof header, f.etag);
+    fx_call(&f.admin, "PUT", f.plan, body, header, &r);
+    free(body);
+    expect_fiche(&f, &r);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "plan_financement")), 100);
+    http_response_release(&r);
+    fx_call(&f.admin, "POST", f.lignes, b, NULL, &r);
+    expect_refusal(&r, NULL, "/plan_financement", "trop-de-lignes");
+    http_response_release(&r);
+    cr_assert_eq(fx_journal_count("fiche_action", f.fiche, ACTION_LIGNE), 1);
+}
+
 /* ---- R29 on real-shaped cases ------------------------------------------- */
 
 /* DETR 50 000 €, Région 35 000 €, own share 15 000 € on 100 000 € HT: 85 %
