@@ -30,7 +30,6 @@
 
 #include "../../db/organisation_repository.h"
 #include "../../domain/financement.h"
-#include "../query.h"
 #include "../xalloc.h"
 #include "fiches_common.h"
 #include "gouvernance.h"
@@ -82,8 +81,8 @@ static bool texte_egal(const json_t *value, const char *text)
 
 /* The lines of a fiche representation (its plan_financement array) as the
  * rules read them: financeur = index, par_maitre_ouvrage when the financeur
- * is the maître d'ouvrage. *out: calloc'ed (free()), NULL with *count 0
- * on allocation failure. Stored lines are valid (the CHECKs of 0012). */
+ * is the maître d'ouvrage; their number in *count. Returns an array to
+ * free() (never NULL: xcalloc). Stored lines are valid (the CHECKs of 0012). */
 static struct financement_ligne *lignes_lire(const json_t *fiche, size_t *count)
 {
     const json_t *lignes = json_object_get(fiche, "plan_financement");
