@@ -668,8 +668,11 @@ static void *race_run(void *arg)
 
 /* Each DETR line of 45 000 € keeps the plan under R33's cap (80 000 €) alone;
  * both together exceed it (R29 holds either way: 30 000 € of own share). The
- * two POSTs are sent at the same instant, several rounds: whatever the
- * interleaving, exactly one line of each pair gets in. */
+ * two POSTs are sent at the same instant, five rounds: whatever the
+ * interleaving, exactly one line of each pair gets in. A 503 (the suite's
+ * server has a pool of 4 connections, shared with the tests running beside
+ * this one) writes nothing and says nothing about the rule: such a round is
+ * checked on what it wrote, and another round is played. */
 Test(fiches_financement, two_concurrent_lines_one_succeeds_the_other_sees_it)
 {
     struct fin f;
@@ -679,7 +682,8 @@ Test(fiches_financement, two_concurrent_lines_one_succeeds_the_other_sees_it)
     ligne(own, sizeof own, f.t.commune_org, "autofinancement", 3000000, "accorde");
     ligne(a, sizeof a, f.etat, "DETR", 4500000, "sollicite");
     ligne(b, sizeof b, f.etat, "DETR", 4500000, "envisage");
-    for (int round = 0; round < 5; round++) {
+    int decisive = 0, added = 0;
+    for (int round = 0; round < 20 && decisive < 5; round++) {
         put_lignes(&f, f.etag, own, NULL, NULL, &r);
         expect_fiche(&f, &r);
         http_response_release(&r);
@@ -693,23 +697,32 @@ Test(fiches_financement, two_concurrent_lines_one_succeeds_the_other_sees_it)
         pthread_join(second.thread, NULL);
         pthread_barrier_destroy(&start);
         long s1 = first.r.status, s2 = second.r.status;
-        cr_assert((s1 == 200 && s2 == 422) || (s1 == 422 && s2 == 200),
-                  "exactly one succeeds: %ld " HTTP_BODY " / %ld " HTTP_BODY, s1, first.r.body, s2,
+        int ok = (s1 == 200) + (s2 == 200);
+        cr_assert((s1 == 200 || s1 == 422 || s1 == 503) && (s2 == 200 || s2 == 422 || s2 == 503) &&
+                      ok <= 1,
+                  "at most one succeeds: %ld " HTTP_BODY " / %ld " HTTP_BODY, s1, first.r.body, s2,
                   second.r.body);
-        expect_refusal(s1 == 422 ? &first.r : &second.r, "R33", "/plan_financement",
-                       "dotations-etat-plafond-depasse");
+        if (s1 != 503 && s2 != 503) {
+            cr_assert_eq(ok, 1, "exactly one succeeds: %ld / %ld", s1, s2);
+            expect_refusal(s1 == 422 ? &first.r : &second.r, "R33", "/plan_financement",
+                           "dotations-etat-plafond-depasse");
+            decisive++;
+        }
+        added += ok;
         http_response_release(&first.r);
         http_response_release(&second.r);
         fx_call(&f.admin, "GET", f.plan, NULL, NULL, &r);
         http_expect_json_ok(&r);
-        cr_assert_eq(json_array_size(json_object_get(r.json, "lignes")), 2, HTTP_BODY, r.body);
+        cr_assert_eq(json_array_size(json_object_get(r.json, "lignes")), (size_t)(1 + ok),
+                     HTTP_BODY, r.body);
         cr_assert_eq(json_integer_value(
                          json_object_get(json_object_get(r.json, "r33"), "excedent_centimes")),
                      0);
         snprintf(f.etag, sizeof f.etag, "%s", http_header(&r, "ETag"));
         http_response_release(&r);
     }
-    cr_assert_eq(fx_journal_count("fiche_action", f.fiche, ACTION_LIGNE), 5);
+    cr_assert_eq(decisive, 5, "five rounds decided");
+    cr_assert_eq(fx_journal_count("fiche_action", f.fiche, ACTION_LIGNE), (size_t)added);
 }
 
 /* Another session holds the territoire lock and adds a DETR line of 45 000 €
