@@ -144,7 +144,8 @@ static bool fill_row(const PGresult *res, int r, struct maquette_donnees *d, siz
     }
     default: {
         struct financement_annee *e = &d->annees[n];
-        if (!parse_index(PQgetvalue(res, r, 1), d->fiche_count, &i) || !parse_montant(a, &e->montant))
+        if (!parse_index(PQgetvalue(res, r, 1), d->fiche_count, &i) ||
+            !parse_montant(a, &e->montant))
             return false;
         e->annee = (int)strtol(PQgetvalue(res, r, 2), NULL, 10);
         if (d->fiches[i].echeancier_count++ == 0)
@@ -154,8 +155,8 @@ static bool fill_row(const PGresult *res, int r, struct maquette_donnees *d, siz
     }
 }
 
-enum db_result maquette_lire(struct db_conn *conn, const char *id_pvd,
-                             struct maquette_donnees *out, struct db_error *err)
+enum db_result maquette_lire(struct db_conn *conn, const char *id_pvd, struct maquette_donnees *out,
+                             struct db_error *err)
 {
     memset(out, 0, sizeof *out);
     const char *params[1] = {id_pvd};

@@ -61,7 +61,7 @@ void maquette_donnees_release(struct maquette_donnees *d);
  * id: a territoire without plan has no fiche) with conn, in one statement.
  * DB_OK with *out filled (the caller releases it); DB_FAILED when a value
  * does not parse or an allocation fails; else the query's failure. */
-enum db_result maquette_lire(struct db_conn *conn, const char *id_pvd,
-                             struct maquette_donnees *out, struct db_error *err);
+enum db_result maquette_lire(struct db_conn *conn, const char *id_pvd, struct maquette_donnees *out,
+                             struct db_error *err);
 
 #endif

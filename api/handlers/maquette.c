@@ -353,8 +353,9 @@ void handle_get_maquette_financiere(struct request_ctx *ctx)
             size_t len = 0;
             char *text = maquette_csv(&m, &len);
             if (!text) {
-                respond_problem(ctx, PROBLEM_ERREUR_INTERNE, "La maquette dépasse la taille "
-                                                             "d'un export CSV.");
+                respond_problem(ctx, PROBLEM_ERREUR_INTERNE,
+                                "La maquette dépasse la taille "
+                                "d'un export CSV.");
             } else {
                 char disposition[96];
                 snprintf(disposition, sizeof disposition,

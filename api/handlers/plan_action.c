@@ -18,7 +18,7 @@
 #include "handlers.h"
 #include "programme.h"
 
-#define TERRITOIRE_404 "Aucun territoire visible n'a cet identifiant."
+#define TERRITOIRE_404       "Aucun territoire visible n'a cet identifiant."
 #define PROGRAMME_GLOBAL_MAX 20000
 #define DESCRIPTION_MAX      20000
 #define COMMUNES_MAX         500
