@@ -348,8 +348,7 @@ static void setup_plan_fixture(void)
 {
     char path[120], id[37];
     snprintf(path, sizeof path, "/api/v1/seances/%s/decisions", gv_seance);
-    gv_post_ok(path, "{\"type\":\"valide_plan\",\"objet\":\"Plan d'action (matrice)\"}", id,
-               NULL);
+    gv_post_ok(path, "{\"type\":\"valide_plan\",\"objet\":\"Plan d'action (matrice)\"}", id, NULL);
 }
 
 /* Target and body of a plan d'action / maquette route: true when path is

@@ -132,7 +132,8 @@ Test(plan_action, bad_bodies_are_refused_with_pointers_and_nothing_is_written)
         {"{\"perimetres\":[{\"thematique\":\"habitat\",\"description\":\"d\",\"communes\":[],"
          "\"x\":1}]}",
          "/perimetres/0/x", "champ-inconnu"},
-        {"{\"perimetres\":[{\"thematique\":\"habitat\",\"description\":\"d\",\"communes\":[\"8185\"]}]}",
+        {"{\"perimetres\":[{\"thematique\":\"habitat\",\"description\":\"d\",\"communes\":["
+         "\"8185\"]}]}",
          "/perimetres/0/communes/0", "format-invalide"},
         {"{\"perimetres\":[{\"thematique\":\"habitat\",\"description\":\"d\",\"communes\":"
          "[\"08185\",\"08185\"]}]}",
@@ -140,7 +141,8 @@ Test(plan_action, bad_bodies_are_refused_with_pointers_and_nothing_is_written)
         {"{\"perimetres\":[{\"thematique\":\"habitat\",\"description\":\"d\",\"communes\":[]},"
          "{\"thematique\":\"habitat\",\"description\":\"e\",\"communes\":[]}]}",
          "/perimetres/1/thematique", "doublon"},
-        {"{\"perimetres\":[{\"thematique\":\"habitat\",\"description\":\"d\",\"communes\":\"08185\"}]}",
+        {"{\"perimetres\":[{\"thematique\":\"habitat\",\"description\":\"d\",\"communes\":"
+         "\"08185\"}]}",
          "/perimetres/0/communes", "type-invalide"},
         {"{\"perimetres\":[3]}", "/perimetres/0", "type-invalide"},
         {"{\"perimetres\":[],\"version\":4}", "/version", "champ-inconnu"},
