@@ -15,6 +15,7 @@
 #include "../auth.h"
 #include "../json_spec.h"
 #include "../query.h"
+#include "fiches_common.h"
 #include "handlers.h"
 #include "programme.h"
 
@@ -23,20 +24,9 @@
 #define DESCRIPTION_MAX      20000
 #define COMMUNES_MAX         500
 
-/* The thématiques of domain.md §1.9 (migration 0012's CHECK on
- * fiches_action.thematiques): a plan's perimetres are defined by them. */
-static const char *const thematiques[] = {"habitat",
-                                          "commerce",
-                                          "espaces_publics",
-                                          "mobilite",
-                                          "patrimoine_culture",
-                                          "services_equipements",
-                                          "transition_ecologique",
-                                          "numerique",
-                                          "developpement_economique",
-                                          "friches_foncier",
-                                          NULL};
-#define THEMATIQUE_COUNT (sizeof thematiques / sizeof thematiques[0] - 1)
+/* A plan's perimetres are defined by the fiches' thématiques
+ * (fiche_thematiques), one perimetre per thématique at most. */
+#define THEMATIQUE_COUNT ((size_t)FICHE_THEMATIQUE_COUNT)
 
 struct perimetre_body {
     int thematique;
@@ -49,7 +39,7 @@ static const struct json_field perimetre_fields[] = {
      .kind = JSON_FIELD_ENUM,
      .offset = offsetof(struct perimetre_body, thematique),
      .on_create = JSON_CREATE_REQUIRED,
-     .values = thematiques},
+     .values = fiche_thematiques},
     {.name = "description",
      .kind = JSON_FIELD_STRING,
      .offset = offsetof(struct perimetre_body, description),
@@ -151,7 +141,7 @@ static void perimetres_check(const json_t *perimetres, struct field_errors *errs
                 snprintf(pointer, sizeof pointer, "%s/thematique", prefix);
                 field_errors_add(errs, pointer, NULL, "doublon",
                                  "La thématique « %s » a déjà son périmètre.",
-                                 thematiques[in.thematique]);
+                                 fiche_thematiques[in.thematique]);
             }
             seen[in.thematique] = true;
         }

@@ -338,3 +338,53 @@ Test(plan_action, a_valide_plan_decision_freezes_a_version_that_never_changes)
     cr_assert(json_is_string(json_object_get(r.json, "suivant")));
     http_response_release(&r);
 }
+
+Test(plan_action, a_frozen_version_holds_the_fiches_as_they_were)
+{
+    struct fx_caller admin;
+    struct fx_fiche_territoire t;
+    struct http_response r;
+    char fiche[37], etag[64], dec[37], path[120], im[100], frozen[16384];
+    fx_admin(&admin);
+    fx_fiche_territoire("pvd-44-08-905", "08420", "210803821", "200041622", "2025-03-10", &t);
+    fx_fiche(&admin, &t, "1.1", "\"intitule\":\"Halles, première rédaction\"", fiche, etag);
+
+    decision(t.seance, "valide_plan", dec);
+    fx_call(&admin, "GET", PLAN("pvd-44-08-905") "/versions/1", NULL, NULL, &r);
+    http_expect_json_ok(&r);
+    json_t *fiches = json_object_get(json_object_get(r.json, "plan"), "fiches");
+    cr_assert_eq(json_array_size(fiches), 1);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(fiches, 0), "id")), fiche);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(fiches, 0), "intitule")),
+                     "Halles, première rédaction");
+    cr_assert_lt(r.body_len, sizeof frozen);
+    snprintf(frozen, sizeof frozen, "%s", r.body);
+    http_response_release(&r);
+
+    /* the fiche changes afterwards; version 1 does not */
+    snprintf(path, sizeof path, "/api/v1/fiches-action/%s", fiche);
+    snprintf(im, sizeof im, "If-Match: %s", etag);
+    fx_call(&admin, "PATCH", path, "{\"intitule\":\"Halles, seconde rédaction\"}", im, &r);
+    http_expect_json_ok(&r);
+    http_response_release(&r);
+    fx_call(&admin, "GET", PLAN("pvd-44-08-905") "/versions/1", NULL, NULL, &r);
+    http_expect_json_ok(&r);
+    cr_assert_str_eq(r.body, frozen);
+    http_response_release(&r);
+
+    /* the next validation freezes version 2 with the fiche as it is now */
+    decision(t.seance, "valide_plan", dec);
+    fx_call(&admin, "GET", PLAN("pvd-44-08-905") "/versions/2", NULL, NULL, &r);
+    http_expect_json_ok(&r);
+    fiches = json_object_get(json_object_get(r.json, "plan"), "fiches");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(fiches, 0), "intitule")),
+                     "Halles, seconde rédaction");
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "date_validation_comite")),
+                     "2025-03-10");
+    http_response_release(&r);
+    fx_call(&admin, "GET", PLAN("pvd-44-08-905"), NULL, NULL, &r);
+    http_expect_json_ok(&r);
+    cr_assert_eq(json_integer_value(json_object_get(r.json, "version")), 2);
+    cr_assert_eq(json_integer_value(json_object_get(r.json, "nombre_fiches")), 1);
+    http_response_release(&r);
+}
