@@ -12,7 +12,6 @@
 #include "../../db/plan_action_repository.h"
 #include "../../db/territoire_lock.h"
 #include "../../domain/identifiers.h"
-#include "../auth.h"
 #include "../json_spec.h"
 #include "../query.h"
 #include "fiches_common.h"
@@ -189,7 +188,6 @@ struct plan_work {
     const char *etag; /* the ETag the caller's If-Match matched */
     const char *body_json;
     struct rule_report violations;
-    char current[24]; /* the plan's ETag under the lock, for a 412 */
     struct plan_action_row after;
 };
 
@@ -202,17 +200,17 @@ static enum db_result plan_unit(struct db_tx *tx, void *data, struct db_error *e
     struct plan_action_row before;
     memset(&w->violations, 0, sizeof w->violations);
     plan_action_row_release(&w->after);
-    w->current[0] = '\0';
     enum db_result r = territoire_lock(tx, w->id_pvd, err);
     if (r != DB_OK)
         return r;
     r = plan_action_get(tx->conn, w->id_pvd, &before, err);
     if (r != DB_OK)
         return r;
-    http_etag(before.json, strlen(before.json), w->current);
+    char current[24];
+    http_etag(before.json, strlen(before.json), current);
     long revision = before.revision;
     plan_action_row_release(&before);
-    if (strcmp(w->current, w->etag) != 0)
+    if (strcmp(current, w->etag) != 0)
         return DB_STALE;
     r = plan_action_perimetres_check(tx, w->id_pvd, w->body_json, &w->violations, err);
     if (r == DB_OK && rule_report_any(&w->violations))
@@ -220,6 +218,21 @@ static enum db_result plan_unit(struct db_tx *tx, void *data, struct db_error *e
     if (r == DB_OK)
         r = plan_action_update(tx, w->id_pvd, revision, w->body_json, &w->after, err);
     return r;
+}
+
+/* The plan's current ETag, for a 412 ("" when it cannot be read). */
+static void plan_current_etag(struct request_ctx *ctx, const char *id_pvd, char out[24])
+{
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    struct plan_action_row row = {0};
+    out[0] = '\0';
+    if (db_pool_acquire(ctx->app->pool, &conn, &err) != DB_OK)
+        return;
+    if (plan_action_get(conn, id_pvd, &row, &err) == DB_OK)
+        http_etag(row.json, strlen(row.json), out);
+    db_pool_release(ctx->app->pool, conn);
+    plan_action_row_release(&row);
 }
 
 void handle_update_plan_action(struct request_ctx *ctx)
@@ -253,17 +266,13 @@ void handle_update_plan_action(struct request_ctx *ctx)
         goto out;
     }
     struct plan_work w = {.id_pvd = scope.id_pvd, .etag = etag, .body_json = text};
-    struct journal_actor actor = auth_journal_actor(ctx);
     struct db_error err = {{0}, {0}};
-    enum db_result r =
-        db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor, plan_unit, &w, &err);
+    enum db_result r = programme_mutate(ctx, plan_unit, &w, &err);
     const struct db_answers answers = {
         .not_found = TERRITOIRE_404,
-        .stale = "Le plan d'action a changé depuis votre lecture : relisez-le (ETag).",
-        .stale_etag = w.current};
-    if (r == DB_CONFLICT && rule_report_any(&w.violations))
-        programme_respond_violations(ctx, &w.violations);
-    else if (respond_db_outcome(ctx, r, &err, &answers))
+        .stale = "Le plan d'action a changé depuis votre lecture : relisez-le (ETag)."};
+    if (programme_mutation_reply(ctx, r, &err, &w.violations, &answers, plan_current_etag,
+                                 scope.id_pvd))
         respond_json_etag(ctx->res, 200, w.after.json);
     plan_action_row_release(&w.after);
 out:

@@ -68,8 +68,9 @@ static void fiche_extra(int i, const char fin[3][37], const char *commune, struc
         rest -= part;
         p->echeancier[i][start + k - AN_MIN] = part;
         p->a_l_annee[i][start + k - AN_MIN] = true;
-        n += (size_t)snprintf(out + n, size - n, "%s{\"annee\":%d,\"montant_centimes\":%" PRId64 "}",
-                              k ? "," : "", start + k, part);
+        n +=
+            (size_t)snprintf(out + n, size - n, "%s{\"annee\":%d,\"montant_centimes\":%" PRId64 "}",
+                             k ? "," : "", start + k, part);
     }
     const struct {
         const char *financeur, *dispositif, *nature;
@@ -128,8 +129,8 @@ Test(maquette, equals_the_echeanciers_of_a_generated_200_fiche_plan, .timeout = 
         snprintf(body, sizeof body,
                  "{\"numero\":%d,\"intitule\":\"Axe %d\",\"enjeux\":\"Enjeux %d\"}", a + 1, a + 1,
                  a + 1);
-        fx_create(&admin, "/api/v1/territoires/pvd-44-08-910/axes-strategiques", body,
-                  p.axe_ids[a], NULL);
+        fx_create(&admin, "/api/v1/territoires/pvd-44-08-910/axes-strategiques", body, p.axe_ids[a],
+                  NULL);
     }
     fx_organisation("200052264", "region", "Région Grand Est", fin[0]);
     fx_organisation("220800015", "departement", "Département des Ardennes", fin[1]);
@@ -197,8 +198,8 @@ Test(maquette, equals_the_echeanciers_of_a_generated_200_fiche_plan, .timeout = 
             snprintf(key, sizeof key, "%s_centimes", statuts[s]);
             int64_t sum = 0;
             json_t *o;
-            json_array_foreach(json_object_get(r.json, "financeurs"), k, o)
-            sum += member(json_object_get(o, "par_statut"), key);
+            json_array_foreach(json_object_get(r.json, "financeurs"), k, o) sum +=
+                member(json_object_get(o, "par_statut"), key);
             cr_assert_eq(sum, member(json_object_get(tot, "par_statut"), key), "%d: %s", annee,
                          key);
         }

@@ -108,6 +108,23 @@ Test(plan_action, empty_plan_then_patch_with_if_match_and_journal)
                      "Nouveau programme");
     http_response_release(&r);
     cr_assert_eq(fx_journal_count("plan_action", "pvd-44-08-901", "plan_action.modifier"), 2);
+
+    /* the plan changes between the If-Match check and the write: the write,
+     * waiting on the territoire lock, finds it changed (412 with the current
+     * ETag) and writes nothing */
+    char current[64];
+    if_match_of(PLAN("pvd-44-08-901"), im);
+    fx_call_while_held(&admin, "PATCH", PLAN("pvd-44-08-901"), "{\"programme_global\":\"Mien\"}",
+                       im,
+                       "WITH t AS (SELECT id_pvd FROM territoires WHERE id_pvd = $1 FOR UPDATE) "
+                       "UPDATE plans_action p SET programme_global = 'Concurrent', revision = "
+                       "p.revision + 1 FROM t WHERE p.id_pvd = t.id_pvd",
+                       "pvd-44-08-901", &r);
+    fx_expect_stale(&r, "Le plan d'action a changé", current);
+    http_response_release(&r);
+    fx_etag(PLAN("pvd-44-08-901"), etag);
+    cr_assert_str_eq(current, etag);
+    cr_assert_eq(fx_journal_count("plan_action", "pvd-44-08-901", "plan_action.modifier"), 2);
 }
 
 Test(plan_action, bad_bodies_are_refused_with_pointers_and_nothing_is_written)
