@@ -283,13 +283,6 @@ out:
 
 /* ---- GET …/plan-action/versions[/:version] ----------------------------- */
 
-/* A versions cursor's key is a version number: 1 to 9 digits. */
-static bool version_key_valid(const char *key)
-{
-    size_t digits = strspn(key, "0123456789");
-    return digits > 0 && digits <= 9 && key[digits] == '\0';
-}
-
 void handle_list_plan_action_versions(struct request_ctx *ctx)
 {
     struct territoire_scope scope;
@@ -302,7 +295,8 @@ void handle_list_plan_action_versions(struct request_ctx *ctx)
     if (!query_or_reply(ctx, query_page_params, &q))
         return;
     uint32_t fp = cursor_fingerprint(scope.id_pvd);
-    if (!query_keyed_cursor_or_reply(ctx, "plan-versions", fp, version_key_valid, key, &after))
+    if (!query_keyed_cursor_or_reply(ctx, "plan-versions", fp, query_version_key_valid, key,
+                                     &after))
         return;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
@@ -329,17 +323,9 @@ void handle_get_plan_action_version(struct request_ctx *ctx)
                                        TERRITOIRE_404, &scope) ||
         !query_or_reply(ctx, query_no_params, NULL))
         return;
-    const char *text = query_path_param(ctx, "version");
-    char *end = NULL;
-    long version = strtol(text, &end, 10);
-    if (end == text || *end || version < 1 || version > 100000 || text[0] == '+' ||
-        text[0] == '0') {
-        FIELD_ERRORS(errs);
-        field_errors_add(&errs, "/version", "version", "format-invalide",
-                         "Numéro de version attendu : entier de 1 à 100000.");
-        respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.", &errs);
+    long version = 0;
+    if (!query_version_or_reply(ctx, "version", &version))
         return;
-    }
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     char *json = NULL;

@@ -9,7 +9,8 @@
 #   maquette     GET /api/v1/territoires/{id_pvd}/maquette-financiere?annee=YYYY on a plan of
 #                200 fiches (seeded through the API by maquette_seed.mjs, as the bootstrap
 #                administrator of a token from build/bin/test-idp), years 2024-2029
-#                (maquette.lua); wrk -t1 -c1: the service time of one maquette
+#                (maquette.lua); wrk -t1 -c1: the service time of one maquette (the
+#                per-principal rate limit is off: RATE_LIMIT_PER_MINUTE=0)
 #   pgbench      pgbench -S on the database "bench" of the same PostgreSQL (DB ceiling)
 # Each round runs every line once, in that order; the table shows the median over
 # rounds of each figure and the ratios of the medians. Targets (issue 2, §6):
@@ -150,7 +151,7 @@ PG_URL=$($PG start)
 [[ -n "$PG_URL" ]] || die "pg.sh start printed no URL"
 
 # The maquette line reads as the bootstrap administrator of a key made for this run.
-build/bin/test-idp init "$TMP/idp" >/dev/null || die "test-idp init failed"
+mkdir -p "$TMP/idp" && build/bin/test-idp init "$TMP/idp" >/dev/null || die "test-idp init failed"
 
 API_PORT=$(free_port)
 API_LOG=$TMP/pvd-api.log
@@ -158,7 +159,7 @@ note "pvd-api on 127.0.0.1:$API_PORT (HTTP_THREADS=${HTTP_THREADS:-default}, DB_
 # One local client (wrk) opens all BENCH_CONNECTIONS: no cap per address.
 DATABASE_URL=$PG_URL HTTP_PORT=$API_PORT HTTP_BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warn \
 	HTTP_MAX_CONNECTIONS_PER_ADDRESS=0 AUTH_ISSUER=$BENCH_ISSUER AUTH_AUDIENCE=$BENCH_AUDIENCE \
-	AUTH_JWKS_FILE="$TMP/idp/jwks.json" AUTH_BOOTSTRAP_ADMIN_SUB=bench-admin \
+	AUTH_JWKS_FILE="$TMP/idp/jwks.json" AUTH_BOOTSTRAP_ADMIN_SUB=bench-admin RATE_LIMIT_PER_MINUTE=0 \
 	build/pvd-api serve >"$API_LOG" 2>&1 &
 API_PID=$!
 API=http://127.0.0.1:$API_PORT
