@@ -120,6 +120,7 @@ static const struct body_route routes[] = {
     {"PATCH", "/api/v1/organisations/%s",                    ORG,  "/api/v1/organisations/%s"},
     {"POST",  "/api/v1/territoires%s",                       -1,   NULL},
     {"PATCH", "/api/v1/territoires/%s",                      TER,  "/api/v1/territoires/%s"},
+    {"PATCH", "/api/v1/territoires/%s/plan-action",          TER,  "/api/v1/territoires/%s/plan-action"},
     {"POST",  "/api/v1/conventions%s",                       -1,   NULL},
     {"PATCH", "/api/v1/conventions/%s",                      CONV, "/api/v1/conventions/%s"},
     {"POST",  "/api/v1/conventions/%s/signatures",           CONV, "/api/v1/conventions/%s"},

@@ -281,6 +281,46 @@ export function manquePartPropre(analyse: Schemas["AnalysePlanFinancement"]): nu
 /* — end of financing — */
 
 /* ---- Issue 9 §3: plan d'action and maquette -------------------------------------------- */
+
+/* PATCH of the plan d'action: every declared status. */
+export function issueModificationPlan(
+	status: Status<"/api/v1/territoires/{id_pvd}/plan-action", "patch">,
+): string {
+	switch (status) {
+	case 200: return "modifié";
+	case 400: return "corps ou paramètre invalide";
+	case 401: return "jeton refusé";
+	case 403: return "interdit";
+	case 404: return "territoire introuvable";
+	case 405: return "méthode non autorisée";
+	case 412: return "le plan a changé : relire (ETag)";
+	case 413: return "corps trop volumineux";
+	case 414: return "URI trop longue";
+	case 415: return "type de média non supporté";
+	case 422: return "commune hors du territoire";
+	case 428: return "If-Match requis";
+	case 429: return "trop de requêtes";
+	case 500: return "erreur interne";
+	case 501: return "encodage de transfert non pris en charge";
+	case 503: return "service indisponible";
+	default: return status satisfies never;
+	}
+}
+
+/* The maquette: its amounts are integer cents, its statuts those of a financing line. */
+export function financeDeLaMaquette(m: Schemas["MaquetteFinanciere"]): number {
+	const statuts: Schemas["StatutFinancement"][] = ["sollicite", "accorde", "verse_partiel", "solde"];
+	const ps = m.total.par_statut;
+	const parStatut: Record<Schemas["StatutFinancement"], number> = {
+		envisage: ps.envisage_centimes,
+		sollicite: ps.sollicite_centimes,
+		accorde: ps.accorde_centimes,
+		refuse: ps.refuse_centimes,
+		verse_partiel: ps.verse_partiel_centimes,
+		solde: ps.solde_centimes,
+	};
+	return statuts.reduce((somme, s) => somme + parStatut[s], 0);
+}
 /* — end of plan d'action — */
 
 /* ---- Issue 9 §1: public fiches ----------------------------------------------------------- */
