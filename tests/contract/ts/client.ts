@@ -236,29 +236,6 @@ export function issueAjoutLigne(status: Status<"/api/v1/fiches-action/{id}/plan-
 	}
 }
 
-export function issueRemplacementPlan(status: Status<"/api/v1/fiches-action/{id}/plan-financement", "put">): string {
-	switch (status) {
-	case 200: return "plan remplacé";
-	case 400: return "corps invalide";
-	case 401: return "jeton refusé";
-	case 403: return "interdit";
-	case 404: return "fiche introuvable";
-	case 405: return "méthode non autorisée";
-	case 409: return "fiche figée";
-	case 412: return "la fiche a changé : relire";
-	case 413: return "corps trop volumineux";
-	case 414: return "URI trop longue";
-	case 415: return "type de média non supporté";
-	case 422: return "règle non respectée";
-	case 428: return "If-Match requis";
-	case 429: return "trop de requêtes";
-	case 500: return "erreur interne";
-	case 501: return "encodage de transfert non pris en charge";
-	case 503: return "service indisponible";
-	default: return status satisfies never;
-	}
-}
-
 /* What a financing form does with each refusal item it branches on. */
 export function refusLigne(problem: ProblemOf<AjouterLigne[422]>): string[] {
 	return (problem.erreurs ?? []).map((e) => {
