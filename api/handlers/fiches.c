@@ -39,17 +39,6 @@ static const char *const natures_depense[] = {"etude",          "ingenierie",  "
                                               "fonctionnement", "acquisition", NULL};
 static const char *const bases[] = {"ht", "ttc", NULL};
 static const char *const priorites[] = {"elevee", "moyenne", "basse", NULL};
-static const char *const thematiques[] = {"habitat",
-                                          "commerce",
-                                          "espaces_publics",
-                                          "mobilite",
-                                          "patrimoine_culture",
-                                          "services_equipements",
-                                          "transition_ecologique",
-                                          "numerique",
-                                          "developpement_economique",
-                                          "friches_foncier",
-                                          NULL};
 static const char *const derogations[] = {"renouvellement_urbain",
                                           "monument_protege",
                                           "calamite_publique",
@@ -269,8 +258,8 @@ static void list_check(const json_t *list, const char *name, size_t max,
 
 static bool is_thematique(const char *s)
 {
-    for (size_t i = 0; thematiques[i]; i++)
-        if (strcmp(thematiques[i], s) == 0)
+    for (size_t i = 0; fiche_thematiques[i]; i++)
+        if (strcmp(fiche_thematiques[i], s) == 0)
             return true;
     return false;
 }

@@ -28,6 +28,12 @@
 #define FICHE_ANNEES_MAX        30
 #define FICHE_FINANCEURS_SIRENS 32
 
+/* The thématiques of domain.md §1.9 (migration 0012's CHECK on
+ * fiches_action.thematiques), NULL-terminated: a fiche's thématiques and the
+ * plan d'action's perimetres name them. */
+#define FICHE_THEMATIQUE_COUNT 10
+extern const char *const fiche_thematiques[FICHE_THEMATIQUE_COUNT + 1];
+
 /* Who a fiche concerns, for authz_decide (domain/authz.h, FICHE_*): its
  * territoire's scope (départements, régions, id_pvd, the SIRENs of its
  * communes and EPCIs) plus the maître d'ouvrage's SIREN in `sirens`, and the
