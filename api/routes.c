@@ -84,6 +84,9 @@ static const struct route routes[] = {
     {"GET",   "/api/v1/territoires/:id_pvd",      ROUTE_PUBLIC,      NULL,                    handle_get_territoire, NOKEY},
     {"PATCH", "/api/v1/territoires/:id_pvd",      ROUTE_HABILITATED, "territoire.ecrire",     handle_patch_territoire, NOKEY},
     /* Issue 9 §1: fiches action (fiches.c, fiches_transitions.c) */
+    {"GET",   "/api/v1/fiches-action",            ROUTE_HABILITATED, "fiche.lire",            handle_list_fiches, NOKEY},
+    {"GET",   "/api/v1/fiches-action.csv",        ROUTE_HABILITATED, "fiche.lire",            handle_export_fiches_csv, NOKEY},
+    {"POST",  "/api/v1/fiches-action/:id/transitions", ROUTE_HABILITATED, "fiche.transition", handle_transition_fiche, KEYED},
     /* — end of fiches action — */
     /* Issue 9 §2: financing plan and échéancier of a fiche (fiches_financement.c) */
     /* — end of financing — */
