@@ -25,7 +25,7 @@
 /* Most financing lines of one fiche (a body holding more is refused, 400). */
 #define FICHE_LIGNES_MAX 100
 /* Most years of one échéancier. */
-#define FICHE_ANNEES_MAX        30
+#define FICHE_ANNEES_MAX 30
 #define FICHE_FINANCEURS_SIRENS 32
 
 /* Who a fiche concerns, for authz_decide (domain/authz.h, FICHE_*): its
@@ -64,8 +64,9 @@ bool fiche_load_or_reply(struct request_ctx *ctx, enum action action,
  * caller's If-Match, checked after the body's validation) and the JSON body
  * (one object) into *body. true: the caller releases *row and
  * json_decref()s *body. false: an answer was sent and nothing is held. */
-bool fiche_write_begin_or_reply(struct request_ctx *ctx, enum action action, struct fiche_row *row,
-                                struct fiche_access *access, char etag[24], json_t **body);
+bool fiche_write_begin_or_reply(struct request_ctx *ctx, enum action action,
+                                struct fiche_row *row, struct fiche_access *access,
+                                char etag[24], json_t **body);
 
 /* Strong ETag of a fiche: its stored representation (caller-independent:
  * transitions_possibles is not part of it). */
@@ -94,8 +95,8 @@ void fiche_send(struct request_ctx *ctx, int status, const struct fiche_row *row
 struct fiche_conflict {
     const char *pointer, *code, *detail;
 };
-bool fiche_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutation_fn unit, void *work,
-                           const struct rule_report *violations,
+bool fiche_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutation_fn unit,
+                           void *work, const struct rule_report *violations,
                            const struct fiche_conflict *conflict);
 
 /* ---- Shapes of the financing members (400 errors) ----------------------- */
@@ -114,7 +115,8 @@ bool fiche_ligne_shape_check(const json_t *ligne, const char *pointer, struct fi
 /* The same for an array of lines at `pointer` ("/plan_financement" or ""):
  * an array of at most FICHE_LIGNES_MAX objects, each checked at
  * pointer/<i>. */
-bool fiche_lignes_shape_check(const json_t *lignes, const char *pointer, struct field_errors *errs);
+bool fiche_lignes_shape_check(const json_t *lignes, const char *pointer,
+                              struct field_errors *errs);
 
 /* An échéancier at `pointer` ("/echeancier" or ""): an array of at most
  * FICHE_ANNEES_MAX objects {annee: integer 2000..2100, montant_centimes:
@@ -148,6 +150,7 @@ bool fiche_financeurs_exist_or_reply(struct request_ctx *ctx, const json_t *lign
  * transaction rolls back and fiche_mutate_or_reply answers 422), DB_OK when
  * the rules hold, or the read's failure. */
 enum db_result fiche_regles_apres_ecriture(struct db_tx *tx, const char *id, struct date today,
-                                           struct rule_report *violations, struct db_error *err);
+                                           struct rule_report *violations,
+                                           struct db_error *err);
 
 #endif
