@@ -25,12 +25,19 @@
 
 /* ---- Query parameters (shared by the list and the export) ---------------- */
 
-static const char *const thematiques[] = {
-    "habitat",    "commerce",         "espaces_publics",       "mobilite", "patrimoine_culture",
-    "services_equipements", "transition_ecologique", "numerique", "developpement_economique",
-    "friches_foncier",      NULL};
-static const char *const natures[] = {"etude", "ingenierie", "investissement", "fonctionnement",
-                                      "acquisition", NULL};
+static const char *const thematiques[] = {"habitat",
+                                          "commerce",
+                                          "espaces_publics",
+                                          "mobilite",
+                                          "patrimoine_culture",
+                                          "services_equipements",
+                                          "transition_ecologique",
+                                          "numerique",
+                                          "developpement_economique",
+                                          "friches_foncier",
+                                          NULL};
+static const char *const natures[] = {"etude",          "ingenierie",  "investissement",
+                                      "fonctionnement", "acquisition", NULL};
 
 static bool in_list(const char *const *list, const char *s)
 {
@@ -77,15 +84,15 @@ struct fiche_query {
         QUERY_CODE_FIELD("region", FQ(region), region_code_is_valid, "un code de région"),         \
         QUERY_CODE_FIELD("axe_id", FQ(axe_id), query_is_uuid, "un UUID"),                          \
         QUERY_CODE_FIELD("etat", FQ(etat), is_etat,                                                \
-                         "un état de fiche (brouillon, en_maturation, programmee, en_cours, "      \
+                         "un état de fiche (brouillon, en_maturation, programmee, en_cours, "     \
                          "suspendue, realisee, abandonnee)"),                                      \
         QUERY_CODE_FIELD("thematique", FQ(thematique), is_thematique,                              \
-                         "une thématique (habitat, commerce, espaces_publics, mobilite, "          \
+                         "une thématique (habitat, commerce, espaces_publics, mobilite, "         \
                          "patrimoine_culture, services_equipements, transition_ecologique, "       \
                          "numerique, developpement_economique, friches_foncier)"),                 \
         QUERY_CODE_FIELD("maitre_ouvrage_id", FQ(maitre_ouvrage_id), query_is_uuid, "un UUID"),    \
         QUERY_CODE_FIELD("nature_depense", FQ(nature_depense), is_nature,                          \
-                         "une nature de dépense (etude, ingenierie, investissement, "              \
+                         "une nature de dépense (etude, ingenierie, investissement, "             \
                          "fonctionnement, acquisition)"),                                          \
         QUERY_CODE_FIELD("public", FQ(public_), is_bool_text, "true ou false")
 
@@ -143,9 +150,9 @@ static void access_of(const json_t *obj, struct fiche_access *a)
     memset(a, 0, sizeof *a);
     struct territoire_scope *s = &a->scope;
     snprintf(s->id_pvd, sizeof s->id_pvd, "%s",
-             json_string_value(json_object_get(obj, "id_pvd")) ? json_string_value(
-                                                                     json_object_get(obj, "id_pvd"))
-                                                               : "");
+             json_string_value(json_object_get(obj, "id_pvd"))
+                 ? json_string_value(json_object_get(obj, "id_pvd"))
+                 : "");
     s->departement_count = codes_of(json_object_get(acces, "departements"), &s->departements[0][0],
                                     sizeof s->departements[0], TERRITOIRE_SCOPE_DEPARTEMENTS);
     s->region_count = codes_of(json_object_get(acces, "regions"), &s->regions[0][0],
@@ -161,9 +168,9 @@ static void access_of(const json_t *obj, struct fiche_access *a)
         if (json_string_value(v))
             territoire_scope_add_siren(s, json_string_value(v));
     }
-    a->financeur_siren_count = codes_of(json_object_get(acces, "financeurs"),
-                                        &a->financeur_sirens[0][0], sizeof a->financeur_sirens[0],
-                                        FICHE_FINANCEURS_SIRENS);
+    a->financeur_siren_count =
+        codes_of(json_object_get(acces, "financeurs"), &a->financeur_sirens[0][0],
+                 sizeof a->financeur_sirens[0], FICHE_FINANCEURS_SIRENS);
 }
 
 /* Decorates each element of a JSON array of representations with what
@@ -270,10 +277,18 @@ static bool write_ligne(const struct fiche_export_ligne *l, void *ctx)
 {
     struct csv_export *csv = ctx;
     enum csv_export_status s = CSV_EXPORT_OK;
-    const char *texts[] = {l->id,       l->id_pvd,      l->numero,
-                           l->intitule, l->axe,         l->etat,
-                           l->maturite, l->thematiques, l->maitre_ouvrage_nom,
-                           l->maitre_ouvrage_siren, l->commune_insee, l->commune_nom,
+    const char *texts[] = {l->id,
+                           l->id_pvd,
+                           l->numero,
+                           l->intitule,
+                           l->axe,
+                           l->etat,
+                           l->maturite,
+                           l->thematiques,
+                           l->maitre_ouvrage_nom,
+                           l->maitre_ouvrage_siren,
+                           l->commune_insee,
+                           l->commune_nom,
                            l->nature_depense};
     for (size_t i = 0; s == CSV_EXPORT_OK && i < sizeof texts / sizeof texts[0]; i++)
         s = csv_export_text(csv, texts[i]);

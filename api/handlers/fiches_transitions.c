@@ -124,8 +124,8 @@ static void possible_list(enum fiche_etat from, enum role role, char *out, size_
     size_t len = 0;
     out[0] = '\0';
     for (size_t i = 0; i < n && i < FICHE_ETAT__COUNT && len < size; i++)
-        len += (size_t)snprintf(out + len, size - len, "%s%s", i ? ", " : "",
-                                fiche_etat_name(to[i]));
+        len +=
+            (size_t)snprintf(out + len, size - len, "%s%s", i ? ", " : "", fiche_etat_name(to[i]));
     if (n == 0)
         snprintf(out, size, "aucune");
 }
