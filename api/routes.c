@@ -84,6 +84,9 @@ static const struct route routes[] = {
     {"GET",   "/api/v1/territoires/:id_pvd",      ROUTE_PUBLIC,      NULL,                    handle_get_territoire, NOKEY},
     {"PATCH", "/api/v1/territoires/:id_pvd",      ROUTE_HABILITATED, "territoire.ecrire",     handle_patch_territoire, NOKEY},
     /* Issue 9 §1: fiches action (fiches.c, fiches_transitions.c) */
+    {"POST",  "/api/v1/fiches-action",            ROUTE_HABILITATED, "fiche.ecrire",          handle_create_fiche, KEYED},
+    {"GET",   "/api/v1/fiches-action/:id",        ROUTE_HABILITATED, "fiche.lire",            handle_get_fiche, NOKEY},
+    {"PATCH", "/api/v1/fiches-action/:id",        ROUTE_HABILITATED, "fiche.ecrire",          handle_update_fiche, NOKEY},
     {"GET",   "/api/v1/fiches-action",            ROUTE_HABILITATED, "fiche.lire",            handle_list_fiches, NOKEY},
     {"GET",   "/api/v1/fiches-action.csv",        ROUTE_HABILITATED, "fiche.lire",            handle_export_fiches_csv, NOKEY},
     {"POST",  "/api/v1/fiches-action/:id/transitions", ROUTE_HABILITATED, "fiche.transition", handle_transition_fiche, KEYED},

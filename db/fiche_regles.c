@@ -88,8 +88,11 @@ static enum db_result read_main(struct db_tx *tx, const char *id, const char *da
         "fiche_indicateurs fi WHERE fi.fiche_id = x.id AND NOT EXISTS (SELECT 1 FROM "
         "indicateur_mesures m WHERE m.indicateur_id = fi.indicateur_id)), EXISTS (SELECT 1 FROM "
         "decisions d JOIN seances s ON s.id = d.seance_id WHERE d.fiche_action_id = x.id AND "
-        "d.type = 'abandonne_fiche' AND s.date <= $2::date), x.maitre_ouvrage_id::text FROM "
-        "fiches_action x LEFT JOIN axes_strategiques a ON a.id = x.axe_id WHERE x.id = "
+        "d.type = 'abandonne_fiche' AND s.date <= $2::date), x.maitre_ouvrage_id::text, o.nature, "
+        "coalesce(o.code_insee, o.code_departement, ''), x.nature_depense IN ('investissement', "
+        "'acquisition'), x.derogation_type, coalesce(x.derogation_reference, ''), "
+        "x.depense_subventionnable_ht FROM fiches_action x JOIN organisations o ON o.id = "
+        "x.maitre_ouvrage_id LEFT JOIN axes_strategiques a ON a.id = x.axe_id WHERE x.id = "
         "$1::uuid FOR UPDATE OF x",
         2, params, &res, err);
     if (r != DB_OK)
@@ -118,6 +121,19 @@ static enum db_result read_main(struct db_tx *tx, const char *id, const char *da
     out->indicateurs_sans_mesure = (size_t)strtoul(PQgetvalue(res, 0, 18), NULL, 10);
     out->has_decision_abandon = bool_at(res, 0, 19);
     snprintf(maitre_ouvrage, mo_size, "%s", PQgetvalue(res, 0, 20));
+    if (!organisation_kind_parse(PQgetvalue(res, 0, 21), &out->maitre_ouvrage_kind))
+        ok = false;
+    snprintf(out->maitre_ouvrage_code, sizeof out->maitre_ouvrage_code, "%s",
+             PQgetvalue(res, 0, 22));
+    out->investissement = bool_at(res, 0, 23);
+    out->has_derogation = !PQgetisnull(res, 0, 24);
+    if (out->has_derogation &&
+        !financement_derogation_parse(PQgetvalue(res, 0, 24), &out->derogation))
+        ok = false;
+    snprintf(out->derogation_reference, sizeof out->derogation_reference, "%s",
+             PQgetvalue(res, 0, 25));
+    out->has_depense_subventionnable_ht = !PQgetisnull(res, 0, 26);
+    out->depense_subventionnable_ht = strtoll(PQgetvalue(res, 0, 26), NULL, 10);
     PQclear(res);
     return ok ? DB_OK : DB_FAILED;
 }
@@ -351,4 +367,41 @@ enum db_result fiche_candidate_lire(struct db_tx *tx, const char *id_pvd, const 
     if (r != DB_OK)
         fiche_regles_release(out);
     return r;
+}
+
+/* ---- access ---------------------------------------------------------------- */
+
+enum db_result fiche_sirens_lire(struct db_conn *conn, const char *id, char id_pvd[17],
+                                 char maitre_ouvrage_siren[10], char (*financeurs)[10], size_t cap,
+                                 size_t *count, struct db_error *err)
+{
+    const char *params[1] = {id};
+    PGresult *res = NULL;
+    *count = 0;
+    enum db_result r = pg_exec_first_row(
+        conn,
+        "SELECT f.id_pvd::text, coalesce(o.siren::text, ''), coalesce(array_to_string(ARRAY("
+        "SELECT DISTINCT fo.siren::text FROM fiche_financements l JOIN organisations fo ON fo.id "
+        "= l.financeur_id WHERE l.fiche_id = f.id AND fo.siren IS NOT NULL ORDER BY 1), ','), '') "
+        "FROM fiches_action f JOIN organisations o ON o.id = f.maitre_ouvrage_id WHERE f.id "
+        "= " PG_AS_UUID("$1"),
+        1, params, &res, err);
+    if (r != DB_OK)
+        return r;
+    snprintf(id_pvd, 17, "%s", PQgetvalue(res, 0, 0));
+    snprintf(maitre_ouvrage_siren, 10, "%s", PQgetvalue(res, 0, 1));
+    const char *p = PQgetvalue(res, 0, 2);
+    while (*p && *count < cap) {
+        size_t n = strcspn(p, ",");
+        if (n == 9) {
+            memcpy(financeurs[*count], p, 9);
+            financeurs[*count][9] = '\0';
+            (*count)++;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    PQclear(res);
+    return DB_OK;
 }

@@ -251,6 +251,19 @@ struct fiche_regles {
     struct date date_achevement;
     size_t indicateurs_sans_mesure;
     bool has_decision_abandon;
+    /* R29, R33 (financement_r29_check, financement_r33_check): the maître
+     * d'ouvrage's nature and code (its commune's INSEE code, else its
+     * département's; "" when it has neither), whether nature_depense is an
+     * investment (investissement, acquisition), the recorded derogation
+     * (reference "" when none), and depense_subventionnable_ht. */
+    enum organisation_kind maitre_ouvrage_kind;
+    char maitre_ouvrage_code[6];
+    bool investissement;
+    bool has_derogation;
+    enum financement_derogation_type derogation;
+    char derogation_reference[301];
+    bool has_depense_subventionnable_ht;
+    int64_t depense_subventionnable_ht;
 };
 /* Frees what out owns; safe on a zeroed struct and twice. */
 void fiche_regles_release(struct fiche_regles *r);
@@ -296,6 +309,17 @@ enum db_result fiche_write_transition(struct db_tx *tx, const char *id, long exp
                                       enum fiche_etat to, const char *motif,
                                       const char *date_commencement, const char *date_achevement,
                                       struct fiche_row *out, struct db_error *err);
+
+/* ---- Access ------------------------------------------------------------ */
+
+/* Who fiche id concerns, for the authorization target: its territoire
+ * (id_pvd), its maître d'ouvrage's SIREN ("" when it has none) and the
+ * distinct SIRENs of its lines' financeurs (at most cap into financeurs, their
+ * number in *count). Any transaction state. DB_NOT_FOUND: no such fiche (or
+ * id not a UUID). */
+enum db_result fiche_sirens_lire(struct db_conn *conn, const char *id, char id_pvd[17],
+                                 char maitre_ouvrage_siren[10], char (*financeurs)[10], size_t cap,
+                                 size_t *count, struct db_error *err);
 
 /* ---- Inputs of a fiche not written yet (create, or a changed member) ---- */
 

@@ -25,7 +25,7 @@
 /* Most financing lines of one fiche (a body holding more is refused, 400). */
 #define FICHE_LIGNES_MAX 100
 /* Most years of one échéancier. */
-#define FICHE_ANNEES_MAX 30
+#define FICHE_ANNEES_MAX        30
 #define FICHE_FINANCEURS_SIRENS 32
 
 /* Who a fiche concerns, for authz_decide (domain/authz.h, FICHE_*): its
@@ -47,6 +47,9 @@ struct authz_target fiche_access_target(struct fiche_access *a);
  * and financeurs' SIRENs) with conn. DB_NOT_FOUND: no such fiche. */
 enum db_result fiche_access_load(struct db_conn *conn, const char *id, struct fiche_access *out,
                                  struct db_error *err);
+/* Same on a pooled connection acquired and released here. */
+enum db_result fiche_access_load_pooled(struct db_pool *pool, const char *id,
+                                        struct fiche_access *out, struct db_error *err);
 
 /* Loads the fiche of the path parameter `id` into *row and its access into
  * *access, and decides `action` for the caller. A query parameter not
@@ -64,9 +67,8 @@ bool fiche_load_or_reply(struct request_ctx *ctx, enum action action,
  * caller's If-Match, checked after the body's validation) and the JSON body
  * (one object) into *body. true: the caller releases *row and
  * json_decref()s *body. false: an answer was sent and nothing is held. */
-bool fiche_write_begin_or_reply(struct request_ctx *ctx, enum action action,
-                                struct fiche_row *row, struct fiche_access *access,
-                                char etag[24], json_t **body);
+bool fiche_write_begin_or_reply(struct request_ctx *ctx, enum action action, struct fiche_row *row,
+                                struct fiche_access *access, char etag[24], json_t **body);
 
 /* Strong ETag of a fiche: its stored representation (caller-independent:
  * transitions_possibles is not part of it). */
@@ -95,8 +97,8 @@ void fiche_send(struct request_ctx *ctx, int status, const struct fiche_row *row
 struct fiche_conflict {
     const char *pointer, *code, *detail;
 };
-bool fiche_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutation_fn unit,
-                           void *work, const struct rule_report *violations,
+bool fiche_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutation_fn unit, void *work,
+                           const struct rule_report *violations,
                            const struct fiche_conflict *conflict);
 
 /* ---- Shapes of the financing members (400 errors) ----------------------- */
@@ -115,15 +117,20 @@ bool fiche_ligne_shape_check(const json_t *ligne, const char *pointer, struct fi
 /* The same for an array of lines at `pointer` ("/plan_financement" or ""):
  * an array of at most FICHE_LIGNES_MAX objects, each checked at
  * pointer/<i>. */
-bool fiche_lignes_shape_check(const json_t *lignes, const char *pointer,
-                              struct field_errors *errs);
+bool fiche_lignes_shape_check(const json_t *lignes, const char *pointer, struct field_errors *errs);
 
 /* An échéancier at `pointer` ("/echeancier" or ""): an array of at most
  * FICHE_ANNEES_MAX objects {annee: integer 2000..2100, montant_centimes:
  * integer 0..FINANCEMENT_MONTANT_MAX}, both required, nothing else. A year
- * given twice is R27's (fiche_regles_apres_ecriture), not a shape error. */
+ * given twice is R27's (fiche_echeancier_annees_check), not a shape error. */
 bool fiche_echeancier_shape_check(const json_t *echeancier, const char *pointer,
                                   struct field_errors *errs);
+
+/* R27 on a shape-checked échéancier before it is written (the table's key
+ * would refuse it): a year given twice is "echeancier-annee-repetee" (R27)
+ * at <pointer>/<i>/annee, appended to violations. true when none. */
+bool fiche_echeancier_annees_check(const json_t *echeancier, const char *pointer,
+                                   struct rule_report *violations);
 
 /* The financeur_id of each line of `lignes` (an array of shape-checked
  * lines) names an organisation: appends "organisation-inconnue" (regle "")
@@ -150,7 +157,6 @@ bool fiche_financeurs_exist_or_reply(struct request_ctx *ctx, const json_t *lign
  * transaction rolls back and fiche_mutate_or_reply answers 422), DB_OK when
  * the rules hold, or the read's failure. */
 enum db_result fiche_regles_apres_ecriture(struct db_tx *tx, const char *id, struct date today,
-                                           struct rule_report *violations,
-                                           struct db_error *err);
+                                           struct rule_report *violations, struct db_error *err);
 
 #endif

@@ -81,6 +81,9 @@ void handle_get_territoire(struct request_ctx *ctx);
 void handle_patch_territoire(struct request_ctx *ctx);
 void handle_import_territoires(struct request_ctx *ctx);
 /* Issue 9 §1: fiches.c, fiches_transitions.c */
+void handle_create_fiche(struct request_ctx *ctx);
+void handle_get_fiche(struct request_ctx *ctx);
+void handle_update_fiche(struct request_ctx *ctx);
 void handle_list_fiches(struct request_ctx *ctx);
 void handle_export_fiches_csv(struct request_ctx *ctx);
 void handle_transition_fiche(struct request_ctx *ctx);

@@ -150,12 +150,20 @@ void habilitation_check_perimeter(enum role role, const struct perimeter *p,
         if (!referentiel_find_region(ref, p->regions[i]))
             field_errors_add(errs, "/perimetre/regions", NULL, "code-inconnu",
                              "Région « %s » inconnue du référentiel.", p->regions[i]);
-    for (size_t i = 0; i < p->siren_count; i++)
-        if (!referentiel_find_epci(ref, p->sirens[i]) &&
-            !referentiel_find_commune_by_siren(ref, p->sirens[i]))
-            field_errors_add(errs, "/perimetre/sirens", NULL, "code-inconnu",
-                             "SIREN « %s » : ni une commune ni un EPCI du référentiel (R42).",
-                             p->sirens[i]);
+    /* A collectivité acts for its communes and EPCIs (the referential's); a
+     * financeur is any organisation (a Région, the Banque des Territoires,
+     * the Anah…): its SIREN need only be a valid one (R42's Luhn key). */
+    for (size_t i = 0; i < p->siren_count; i++) {
+        if (role == ROLE_FINANCEUR ? siren_is_valid(p->sirens[i])
+                                   : referentiel_find_epci(ref, p->sirens[i]) ||
+                                         referentiel_find_commune_by_siren(ref, p->sirens[i]))
+            continue;
+        field_errors_add(errs, "/perimetre/sirens", NULL, "code-inconnu",
+                         role == ROLE_FINANCEUR
+                             ? "SIREN « %s » invalide (clé de Luhn, R42)."
+                             : "SIREN « %s » : ni une commune ni un EPCI du référentiel (R42).",
+                         p->sirens[i]);
+    }
 }
 
 static void touch(const char **list, size_t *count, const char *code)

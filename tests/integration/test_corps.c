@@ -20,7 +20,7 @@
 
 struct fixture {
     char organisation[37], epci[37], convention[37], axe[37], indicateur[37], comite[37],
-        seance[37];
+        seance[37], fiche[37];
 };
 
 static void make_fixture(const struct fx_caller *admin, struct fixture *f)
@@ -50,10 +50,17 @@ static void make_fixture(const struct fx_caller *admin, struct fixture *f)
     fx_create(admin, "/api/v1/comites", body, f->comite, etag);
     snprintf(path, sizeof path, "/api/v1/comites/%s/seances", f->comite);
     fx_create(admin, path, "{\"date\":\"2024-01-10\"}", f->seance, etag);
+    snprintf(body, sizeof body,
+             "{\"id_pvd\":\"" TERRITOIRE "\",\"numero\":\"1.1\",\"intitule\":\"Halles\","
+             "\"axe_id\":\"%s\",\"description\":\"Halles\",\"objectifs\":\"Marché\","
+             "\"maitre_ouvrage_id\":\"%s\",\"nature_depense\":\"etude\","
+             "\"cout_total_ht_centimes\":100000,\"localisation_commune_insee\":\"15162\"}",
+             f->axe, f->organisation);
+    fx_create(admin, "/api/v1/fiches-action", body, f->fiche, etag);
 }
 
 /* What must stay unchanged: each fixture's ETag and each children list. */
-#define WATCHED 12
+#define WATCHED 13
 static void snapshot(const struct fixture *f, char out[WATCHED][600])
 {
     char paths[WATCHED][160];
@@ -69,6 +76,7 @@ static void snapshot(const struct fixture *f, char out[WATCHED][600])
     snprintf(paths[9], 160, "/api/v1/indicateurs/%s/mesures", f->indicateur);
     snprintf(paths[10], 160, "/api/v1/comites/%s/seances", f->comite);
     snprintf(paths[11], 160, "/api/v1/seances/%s/decisions", f->seance);
+    snprintf(paths[12], 160, "/api/v1/fiches-action/%s", f->fiche);
     struct fx_caller admin;
     fx_admin(&admin);
     for (size_t i = 0; i < WATCHED; i++) {
@@ -76,7 +84,7 @@ static void snapshot(const struct fixture *f, char out[WATCHED][600])
         fx_call(&admin, "GET", paths[i], NULL, NULL, &r);
         cr_assert_eq(r.status, 200, "%s: " HTTP_BODY, paths[i], r.body);
         /* single objects by ETag; lists by their ids (the body) */
-        snprintf(out[i], 600, "%s", i < 7 ? http_header(&r, "ETag") : r.body);
+        snprintf(out[i], 600, "%s", i < 7 || i == 12 ? http_header(&r, "ETag") : r.body);
         http_response_release(&r);
     }
 }
@@ -100,11 +108,11 @@ static void expand(char *out, size_t size, const char *tmpl, const char *id)
 
 static const char *fixture_id(const struct fixture *f, int i)
 {
-    const char *ids[] = {f->organisation, f->convention, f->axe,    f->indicateur,
-                         f->comite,       f->seance,     TERRITOIRE};
+    const char *ids[] = {f->organisation, f->convention, f->axe,     f->indicateur,
+                         f->comite,       f->seance,     TERRITOIRE, f->fiche};
     return i < 0 ? "" : ids[i];
 }
-enum { ORG, CONV, AXE, IND, COM, SEA, TER };
+enum { ORG, CONV, AXE, IND, COM, SEA, TER, FICHE };
 
 /* clang-format off */
 static const struct body_route routes[] = {
@@ -127,6 +135,10 @@ static const struct body_route routes[] = {
     {"POST",  "/api/v1/comites/%s/seances",                  COM,  NULL},
     {"PATCH", "/api/v1/seances/%s",                          SEA,  "/api/v1/seances/%s"},
     {"POST",  "/api/v1/seances/%s/decisions",                SEA,  NULL},
+    /* Issue 9 §1: fiches action */
+    {"POST",  "/api/v1/fiches-action%s",                     -1,   NULL},
+    {"PATCH", "/api/v1/fiches-action/%s",                    FICHE, "/api/v1/fiches-action/%s"},
+    /* — end of fiches action — */
 };
 /* clang-format on */
 

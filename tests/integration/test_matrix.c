@@ -100,6 +100,11 @@ static const struct expectation expectations[] = {
     {"POST",   "projet.ecrire",         {{201, 201}, {403, 404}, {403, 404}, {201, 404}, {201, 404}, {403, 404}, {403, 403}}},
     {"PATCH",  "projet.ecrire",         {{200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}}},
     {"DELETE", "projet.ecrire",         {{204, 204}, {403, 404}, {403, 404}, {204, 404}, {204, 404}, {403, 404}, {403, 403}}},
+    /* Issue 9: fiches action on pvd-27-58-900, maître d'ouvrage the commune 215800624 (so a
+     * financeur holding that SIREN is inside). */
+    {"GET",    "fiche.lire",            {{200, 200}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 200}}},
+    {"POST",   "fiche.ecrire",          {{201, 201}, {403, 404}, {403, 404}, {201, 404}, {201, 404}, {403, 404}, {403, 403}}},
+    {"PATCH",  "fiche.ecrire",          {{200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}}},
 };
 /* The read of one habilitation by id (GET …/:id) differs from the list. */
 static const int read_one[WHO__COUNT][2] = {
@@ -325,6 +330,51 @@ static bool gv_target(const char *method, const char *path, char *url, size_t ur
     return true;
 }
 
+/* Fiche action targets on pvd-27-58-900 (issue 9): one fiche made in setup;
+ * each POST creates another (a fresh numero). */
+static char fa_fiche[37], fa_commune[37];
+static int fa_numero = 0;
+
+static void fa_body(char *body, size_t size)
+{
+    snprintf(body, size,
+             "{\"id_pvd\":\"" MATRIX_TERRITOIRE "\",\"numero\":\"M%d\",\"intitule\":\"Halles\","
+             "\"axe_id\":\"%s\",\"description\":\"Halles\",\"objectifs\":\"Marché\","
+             "\"maitre_ouvrage_id\":\"%s\",\"nature_depense\":\"etude\","
+             "\"cout_total_ht_centimes\":100000,\"localisation_commune_insee\":\"58062\"}",
+             ++fa_numero, gv_axe, fa_commune);
+}
+
+static void setup_fiche_fixtures(void)
+{
+    char body[700];
+    gv_organisation_id("215800624", "commune", fa_commune);
+    fa_body(body, sizeof body);
+    gv_post_ok("/api/v1/fiches-action", body, fa_fiche, NULL);
+}
+
+/* Target and body of a fiche route: true when path is one. */
+static bool fa_target(const char *method, const char *path, char *url, size_t url_size,
+                      char etag[64], char *body, size_t body_size)
+{
+    if (strcmp(path, "/api/v1/fiches-action") == 0) {
+        body[0] = '\0';
+        snprintf(url, url_size, "/api/v1/fiches-action");
+        if (strcmp(method, "POST") == 0)
+            fa_body(body, body_size);
+    } else if (strcmp(path, "/api/v1/fiches-action/:id") == 0) {
+        body[0] = '\0';
+        snprintf(url, url_size, "/api/v1/fiches-action/%s", fa_fiche);
+        if (strcmp(method, "PATCH") == 0) {
+            gv_etag_of(url, etag);
+            snprintf(body, body_size, "{\"intitule\":\"Halles (%d)\"}", ++gv_jour);
+        }
+    } else {
+        return false;
+    }
+    return true;
+}
+
 /* GET /api/v1/comites lists (filtered: 200 for all); POST re-creates the
  * territoire's comité, so an allowed caller gets 409 conflit. */
 static int comites_status(const char *method, int who, int outside)
@@ -341,6 +391,7 @@ static void setup_fixtures(void)
     free(admin);
     setup_programme_fixtures();
     setup_gouvernance_fixtures();
+    setup_fiche_fixtures();
     for (int w = 0; w < WHO__COUNT; w++)
         for (int o = 0; o < 2; o++)
             make_principal((enum who)w, o, &fixtures[w][o]);
@@ -518,6 +569,8 @@ static long exercise(const char *method, const char *path, const char *action, c
     }
     char gv_body[1000];
     if (gv_target(method, path, url, sizeof url, etag, gv_body, sizeof gv_body) && gv_body[0])
+        payload = gv_body;
+    if (fa_target(method, path, url, sizeof url, etag, gv_body, sizeof gv_body) && gv_body[0])
         payload = gv_body;
     const char *content_type = "Content-Type: application/json";
     if (strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0 || strstr(path, "/secret") ||

@@ -248,3 +248,102 @@ void fx_expect_stale(const struct http_response *r, const char *detail, char cur
     cr_assert_not_null(etag, "a 412 carries the current ETag: " HTTP_BODY, r->body);
     snprintf(current, 64, "%s", etag);
 }
+
+void fx_fiche_territoire(const char *id_pvd, const char *code_insee, const char *siren_commune,
+                         const char *siren_epci, const char *seance_date,
+                         struct fx_fiche_territoire *out)
+{
+    struct fx_caller admin;
+    char body[1200], path[160];
+    memset(out, 0, sizeof *out);
+    fx_admin(&admin);
+    fx_territoire(id_pvd, code_insee, siren_epci);
+    snprintf(out->id_pvd, sizeof out->id_pvd, "%s", id_pvd);
+    snprintf(out->code_insee, sizeof out->code_insee, "%s", code_insee);
+    fx_organisation(siren_commune, "commune", "Commune", out->commune_org);
+    fx_organisation(siren_epci, "epci", "Intercommunalité", out->epci_org);
+    snprintf(path, sizeof path, "/api/v1/territoires/%s/axes-strategiques", id_pvd);
+    fx_create(&admin, path,
+              "{\"numero\":1,\"intitule\":\"Revitaliser le centre\",\"enjeux\":\"Vacance\"}",
+              out->axe, NULL);
+    snprintf(body, sizeof body,
+             "{\"id_pvd\":\"%s\",\"presidence\":\"Le maire\",\"membres\":["
+             "{\"qualite\":\"executif_commune\",\"organisation_id\":\"%s\",\"nom\":\"Maire\"},"
+             "{\"qualite\":\"executif_epci\",\"organisation_id\":\"%s\",\"nom\":\"Président\"},"
+             "{\"qualite\":\"chef_projet\",\"nom\":\"Cheffe de projet\"},"
+             "{\"qualite\":\"prefet\",\"nom\":\"Sous-préfet\"}]}",
+             id_pvd, out->commune_org, out->epci_org);
+    fx_create(&admin, "/api/v1/comites", body, out->comite, NULL);
+    snprintf(path, sizeof path, "/api/v1/comites/%s/seances", out->comite);
+    snprintf(body, sizeof body, "{\"date\":\"%s\"}", seance_date);
+    fx_create(&admin, path, body, out->seance, NULL);
+}
+
+char *fx_fiche_body(const struct fx_fiche_territoire *t, const char *numero, const char *extra)
+{
+    char base[1200];
+    snprintf(base, sizeof base,
+             "{\"id_pvd\":\"%s\",\"numero\":\"%s\",\"intitule\":\"Réhabiliter les halles\","
+             "\"axe_id\":\"%s\",\"description\":\"Halles du XIXe siècle\","
+             "\"objectifs\":\"Rouvrir un marché couvert\",\"maitre_ouvrage_id\":\"%s\","
+             "\"nature_depense\":\"investissement\",\"cout_total_ht_centimes\":10000000,"
+             "\"localisation_commune_insee\":\"%s\"}",
+             t->id_pvd, numero, t->axe, t->commune_org, t->code_insee);
+    json_t *doc = json_loads(base, 0, NULL);
+    cr_assert(doc, "fx_fiche_body: %s", base);
+    if (extra && *extra) {
+        size_t n = strlen(extra) + 3;
+        char *wrapped = malloc(n);
+        cr_assert(wrapped);
+        snprintf(wrapped, n, "{%s}", extra);
+        json_error_t e;
+        json_t *more = json_loads(wrapped, 0, &e);
+        cr_assert(more, "fx_fiche_body: extra members %s: %s", wrapped, e.text);
+        json_object_update(doc, more);
+        json_decref(more);
+        free(wrapped);
+    }
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    cr_assert(text);
+    return text;
+}
+
+void fx_fiche(const struct fx_caller *c, const struct fx_fiche_territoire *t, const char *numero,
+              const char *extra, char id[37], char etag[64])
+{
+    char *body = fx_fiche_body(t, numero, extra);
+    fx_create(c, "/api/v1/fiches-action", body, id, etag);
+    free(body);
+}
+
+size_t fx_journal_count_by(const struct fx_caller *c, const char *type)
+{
+    struct http_response r;
+    char actor[700], encoded[2100], path[2300];
+    fx_call(c, "GET", "/api/v1/moi", NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    snprintf(actor, sizeof actor, "oidc:%s|%s",
+             json_string_value(json_object_get(r.json, "issuer")),
+             json_string_value(json_object_get(r.json, "subject")));
+    http_response_release(&r);
+    size_t n = 0;
+    for (const char *p = actor; *p && n + 4 < sizeof encoded; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '_' || ch == '.')
+            encoded[n++] = (char)ch;
+        else
+            n += (size_t)snprintf(encoded + n, sizeof encoded - n, "%%%02X", ch);
+    }
+    encoded[n] = '\0';
+    struct fx_caller admin;
+    fx_admin(&admin);
+    snprintf(path, sizeof path, "/api/v1/journal?ressource_type=%s&acteur=%s&limite=1", type,
+             encoded);
+    fx_call(&admin, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, "%s: " HTTP_BODY, path, r.body);
+    size_t total = (size_t)json_integer_value(json_object_get(r.json, "total"));
+    http_response_release(&r);
+    return total;
+}

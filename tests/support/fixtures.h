@@ -66,6 +66,34 @@ void fx_expect_error(const struct http_response *r, long status, const char *cod
 void fx_expect_rule(const struct http_response *r, const char *regle, const char *pointer,
                     const char *const *codes);
 
+/* A territoire ready for fiches action (issue #9): the territoire
+ * (fx_territoire), its commune's and EPCI's organisations (the commune is the
+ * usual maître d'ouvrage), an axe stratégique (numero 1) and a comité de
+ * projet (R40: both executives, a chef de projet, the préfet) with one séance
+ * dated seance_date (YYYY-MM-DD). */
+struct fx_fiche_territoire {
+    char id_pvd[17], code_insee[6], commune_org[37], epci_org[37], axe[37], comite[37], seance[37];
+};
+void fx_fiche_territoire(const char *id_pvd, const char *code_insee, const char *siren_commune,
+                         const char *siren_epci, const char *seance_date,
+                         struct fx_fiche_territoire *out);
+
+/* POST /api/v1/fiches-action as c (201 asserted): a valid fiche of t
+ * numbered numero (intitule, axe, description, objectifs, maître d'ouvrage =
+ * the commune, nature_depense "investissement", cout_total_ht_centimes
+ * 10000000, localisation = t's commune), plus `extra` (NULL, or JSON members
+ * without braces, e.g. "\"public\": true", which replace the defaults of the
+ * same name). Its id and ETag (may be NULL) out. */
+void fx_fiche(const struct fx_caller *c, const struct fx_fiche_territoire *t, const char *numero,
+              const char *extra, char id[37], char etag[64]);
+
+/* The body fx_fiche posts (owned, free()). */
+char *fx_fiche_body(const struct fx_fiche_territoire *t, const char *numero, const char *extra);
+
+/* Number of journal entries about resources of `type` written by c (its
+ * actor read through /api/v1/moi): a refused write leaves it unchanged. */
+size_t fx_journal_count_by(const struct fx_caller *c, const char *type);
+
 /* Number of journal entries about (type, id) with this action, read through
  * GET /api/v1/journal as the administrator. */
 size_t fx_journal_count(const char *type, const char *id, const char *action);
