@@ -27,12 +27,12 @@
 #include "handlers.h"
 #include "programme.h"
 
-#define PARTENAIRES_MAX    50
-#define INDICATEURS_MAX    50
-#define PIECES_MAX         20
-#define TERRITOIRE_404     "Aucun territoire visible n'a cet identifiant."
+#define PARTENAIRES_MAX 50
+#define INDICATEURS_MAX 50
+#define PIECES_MAX      20
+#define TERRITOIRE_404  "Aucun territoire visible n'a cet identifiant."
 #define REFERENCE_INCONNUE                                                                         \
-    "Une référence du corps n'existe pas : séance de comité (comite_seance_id), indicateur "     \
+    "Une référence du corps n'existe pas : séance de comité (comite_seance_id), indicateur "   \
     "(indicateurs) ou secteur d'intervention (dans_secteur_ort_id)."
 
 static const char *const natures_depense[] = {"etude",          "ingenierie",  "investissement",
@@ -50,9 +50,12 @@ static const char *const thematiques[] = {"habitat",
                                           "developpement_economique",
                                           "friches_foncier",
                                           NULL};
-static const char *const derogations[] = {"renouvellement_urbain",  "monument_protege",
-                                          "calamite_publique",      "cooperation_europeenne",
-                                          "patrimoine_non_protege", "corse",
+static const char *const derogations[] = {"renouvellement_urbain",
+                                          "monument_protege",
+                                          "calamite_publique",
+                                          "cooperation_europeenne",
+                                          "patrimoine_non_protege",
+                                          "corse",
                                           NULL};
 
 static bool is_commune(const char *s)
@@ -274,8 +277,8 @@ static bool is_thematique(const char *s)
 
 static bool is_http_url(const char *s)
 {
-    return (strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0) &&
-           strlen(s) <= 2000 && strpbrk(s, " \t\r\n") == NULL;
+    return (strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0) && strlen(s) <= 2000 &&
+           strpbrk(s, " \t\r\n") == NULL;
 }
 
 /* pieces_jointes: at most PIECES_MAX objects {titre (1..300), url (http(s))}. */
@@ -312,7 +315,8 @@ static void body_shape(const json_t *doc, enum json_spec_mode mode, struct fiche
     in->derogation.type = -1;
     json_spec_apply(doc, fiche_fields, mode, in, "", errs);
     /* present_at marks null members too: a null is "not given" here */
-    in->has_cout_ttc = in->has_cout_ttc && !json_is_null(json_object_get(doc, "cout_total_ttc_centimes"));
+    in->has_cout_ttc =
+        in->has_cout_ttc && !json_is_null(json_object_get(doc, "cout_total_ttc_centimes"));
     in->has_depense = in->has_depense &&
                       !json_is_null(json_object_get(doc, "depense_subventionnable_ht_centimes"));
     in->has_debut = in->has_debut && !json_is_null(json_object_get(doc, "date_debut_prevue"));
@@ -342,8 +346,7 @@ static void body_rules(const struct fiche_body *in, enum fiche_etat etat,
     struct fiche_couts couts = {in->cout_ht, in->has_cout_ttc, in->cout_ttc};
     fiche_couts_check(&couts, violations);
     struct fiche_dates dates = {in->has_debut, in->debut, in->has_fin, in->fin};
-    bool engagee =
-        etat == FICHE_PROGRAMMEE || etat == FICHE_EN_COURS || etat == FICHE_SUSPENDUE;
+    bool engagee = etat == FICHE_PROGRAMMEE || etat == FICHE_EN_COURS || etat == FICHE_SUSPENDUE;
     fiche_r25_check(&dates, engagee, violations);
     if (in->echeancier)
         fiche_echeancier_annees_check(in->echeancier, "/echeancier", violations);
@@ -563,8 +566,7 @@ void handle_update_fiche(struct request_ctx *ctx)
         field_errors_add(&figee, "", NULL, "fiche-figee",
                          "La fiche action est %s : elle ne se modifie plus.",
                          fiche_etat_name(etat));
-        respond_problem_fields(ctx, PROBLEM_CONFLIT, "La fiche action ne se modifie plus.",
-                               &figee);
+        respond_problem_fields(ctx, PROBLEM_CONFLIT, "La fiche action ne se modifie plus.", &figee);
         goto out;
     }
     struct rule_report violations;

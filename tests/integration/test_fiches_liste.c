@@ -28,22 +28,22 @@
 /* The territoires of the visibility test; the filters and the export
  * use pvd-93-05-909 (Ancelle) and -910 (Crots): criterion runs each test in
  * its own process, so each creates its own. */
-#define T1_PVD   "pvd-93-05-901"
-#define T1_INSEE "05040"
-#define T1_SIREN "210500401"
-#define T1_EPCI  "200067742"
-#define T2_PVD   "pvd-93-05-902"
-#define T2_INSEE "05065"
-#define T2_SIREN "210500658"
-#define T2_EPCI  "200067452"
-#define U1_PVD   "pvd-93-05-909"
-#define U1_INSEE "05004"
-#define U1_SIREN "210500047"
-#define U1_EPCI  "200068096"
-#define U2_PVD   "pvd-93-05-910"
-#define U2_INSEE "05045"
-#define U2_SIREN "210500450"
-#define U2_EPCI  "200067742"
+#define T1_PVD          "pvd-93-05-901"
+#define T1_INSEE        "05040"
+#define T1_SIREN        "210500401"
+#define T1_EPCI         "200067742"
+#define T2_PVD          "pvd-93-05-902"
+#define T2_INSEE        "05065"
+#define T2_SIREN        "210500658"
+#define T2_EPCI         "200067452"
+#define U1_PVD          "pvd-93-05-909"
+#define U1_INSEE        "05004"
+#define U1_SIREN        "210500047"
+#define U1_EPCI         "200068096"
+#define U2_PVD          "pvd-93-05-910"
+#define U2_INSEE        "05045"
+#define U2_SIREN        "210500450"
+#define U2_EPCI         "200067742"
 #define FINANCEUR_SIREN "240500439"
 #define MO_SIREN        "210500237"
 
@@ -176,8 +176,7 @@ static bool readable(const struct fx_caller *c, const char *id)
     struct http_response r;
     snprintf(path, sizeof path, "/api/v1/fiches-action/%s", id);
     fx_call(c, "GET", path, NULL, NULL, &r);
-    cr_assert(r.status == 200 || r.status == 404, "GET %s: %ld " HTTP_BODY, path, r.status,
-              r.body);
+    cr_assert(r.status == 200 || r.status == 404, "GET %s: %ld " HTTP_BODY, path, r.status, r.body);
     bool ok = r.status == 200;
     http_response_release(&r);
     return ok;
@@ -188,8 +187,7 @@ struct caller_case {
     int expect[3]; /* a1, a2, b1: 1 sees, 0 does not */
 };
 
-Test(fiches_liste, the_list_the_export_and_the_single_read_agree_for_every_caller,
-     .timeout = 180)
+Test(fiches_liste, the_list_the_export_and_the_single_read_agree_for_every_caller, .timeout = 180)
 {
     jeu_setup(T1_PVD, T1_INSEE, T1_SIREN, T1_EPCI, T2_PVD, T2_INSEE, T2_SIREN, T2_EPCI);
     static const struct caller_case cases[] = {
@@ -199,15 +197,23 @@ Test(fiches_liste, the_list_the_export_and_the_single_read_agree_for_every_calle
         {"préfecture 38", "prefecture_instructeur", "{\"departements\":[\"38\"]}", {0, 0, 0}},
         {"région 93", "prefecture_region", "{\"regions\":[\"93\"]}", {1, 1, 1}},
         {"région 84", "prefecture_region", "{\"regions\":[\"84\"]}", {0, 0, 0}},
-        {"agent du territoire 1", "collectivite_agent", "{\"territoires\":[\"" T1_PVD "\"]}",
+        {"agent du territoire 1",
+         "collectivite_agent",
+         "{\"territoires\":[\"" T1_PVD "\"]}",
          {1, 1, 0}},
-        {"agent de la commune 1", "collectivite_agent", "{\"sirens\":[\"" T1_SIREN "\"]}",
+        {"agent de la commune 1",
+         "collectivite_agent",
+         "{\"sirens\":[\"" T1_SIREN "\"]}",
          {1, 1, 0}},
         {"élu de l'EPCI 2", "collectivite_elu", "{\"sirens\":[\"" T2_EPCI "\"]}", {0, 0, 1}},
-        {"agent du maître d'ouvrage de b1", "collectivite_agent",
-         "{\"sirens\":[\"" MO_SIREN "\"]}", {0, 0, 1}},
+        {"agent du maître d'ouvrage de b1",
+         "collectivite_agent",
+         "{\"sirens\":[\"" MO_SIREN "\"]}",
+         {0, 0, 1}},
         {"financeur de a1", "financeur", "{\"sirens\":[\"" FINANCEUR_SIREN "\"]}", {1, 0, 0}},
-        {"financeur maître d'ouvrage de b1", "financeur", "{\"sirens\":[\"" MO_SIREN "\"]}",
+        {"financeur maître d'ouvrage de b1",
+         "financeur",
+         "{\"sirens\":[\"" MO_SIREN "\"]}",
          {0, 0, 1}},
         {"autre financeur", "financeur", "{\"sirens\":[\"210500062\"]}", {0, 0, 0}},
     };
@@ -229,8 +235,7 @@ Test(fiches_liste, the_list_the_export_and_the_single_read_agree_for_every_calle
                          n);
             snprintf(path, sizeof path, "/api/v1/fiches-action.csv?id_pvd=%s", terrs[k]);
             char *doc = csv_get(&c, path);
-            cr_assert_eq(csv_records(doc), n + 1, "%s: the export holds the list",
-                         cases[i].label);
+            cr_assert_eq(csv_records(doc), n + 1, "%s: the export holds the list", cases[i].label);
             bool listed = has(ids, n, fiches[k]);
             bool exported = strstr(doc, fiches[k]) != NULL;
             free(doc);
@@ -239,8 +244,8 @@ Test(fiches_liste, the_list_the_export_and_the_single_read_agree_for_every_calle
                          "%s, fiche %zu: listed %d (SQL fiche_visible) but read %d "
                          "(domain/authz.c)",
                          cases[i].label, k, listed, read);
-            cr_assert_eq(exported, listed, "%s, fiche %zu: exported %d, listed %d",
-                         cases[i].label, k, exported, listed);
+            cr_assert_eq(exported, listed, "%s, fiche %zu: exported %d, listed %d", cases[i].label,
+                         k, exported, listed);
             cr_assert_eq(read, cases[i].expect[k] == 1, "%s, fiche %zu: sees %d, expected %d",
                          cases[i].label, k, read, cases[i].expect[k]);
         }
@@ -291,8 +296,7 @@ static void filters_pages_and_parameters(void)
     fx_admin(&admin);
     char ids[8][37];
     long total = 0;
-    size_t n = list_all(&admin, "/api/v1/fiches-action?id_pvd=" U1_PVD "&limite=1", ids, 8,
-                        &total);
+    size_t n = list_all(&admin, "/api/v1/fiches-action?id_pvd=" U1_PVD "&limite=1", ids, 8, &total);
     cr_assert_eq(n, 2);
     cr_assert_eq(total, 2);
     cr_assert_str_neq(ids[0], ids[1]);

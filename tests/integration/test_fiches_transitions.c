@@ -108,8 +108,7 @@ static void extra_programmable(const struct terr *t, const char *without, const 
              ech, base, more ? ", " : "", more ? more : "");
 }
 
-static void fiche_new(const struct terr *t, const char *numero, const char *extra,
-                      struct fiche *f)
+static void fiche_new(const struct terr *t, const char *numero, const char *extra, struct fiche *f)
 {
     fx_fiche(&t->agent, &t->t, numero, extra, f->id, f->etag);
 }
@@ -212,8 +211,7 @@ static void possibles(const struct fx_caller *c, const struct fiche *f, char *ou
     json_t *e;
     json_array_foreach(json_object_get(r.json, "transitions_possibles"), i, e)
     {
-        len += (size_t)snprintf(out + len, size - len, "%s%s", i ? "," : "",
-                                json_string_value(e));
+        len += (size_t)snprintf(out + len, size - len, "%s%s", i ? "," : "", json_string_value(e));
     }
     http_response_release(&r);
 }
@@ -267,8 +265,10 @@ static void adhesion_signee(const struct terr *t)
     cr_assert_eq(r.status, 201, "adhésion: " HTTP_BODY, r.body);
     snprintf(id, sizeof id, "%s", str(r.json, "id"));
     snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
-    snprintf(s0, sizeof s0, "%s", str(json_array_get(json_object_get(r.json, "signataires"), 0), "id"));
-    snprintf(s1, sizeof s1, "%s", str(json_array_get(json_object_get(r.json, "signataires"), 1), "id"));
+    snprintf(s0, sizeof s0, "%s",
+             str(json_array_get(json_object_get(r.json, "signataires"), 0), "id"));
+    snprintf(s1, sizeof s1, "%s",
+             str(json_array_get(json_object_get(r.json, "signataires"), 1), "id"));
     http_response_release(&r);
     char sign0[200], sign1[200];
     snprintf(sign0, sizeof sign0, "{\"signataire_id\":\"%s\",\"date_signature\":\"%s\"}", s0, d1);
@@ -301,7 +301,7 @@ Test(fiches_transitions, the_edge_the_role_the_precondition_and_the_body, .timeo
     struct fiche f;
     struct http_response r;
     char extra[200];
-    snprintf(extra, sizeof extra, "\"comite_seance_id\": \"%s\"", t->t.seance);
+    snprintf(extra, sizeof extra, "\"comite_seance_id\": \"%.36s\"", t->t.seance);
     fiche_new(t, "E-1", extra, &f);
     expect_possibles(&t->elu, &f, "en_maturation,abandonnee");
     expect_possibles(&t->agent, &f, "");
@@ -338,8 +338,7 @@ Test(fiches_transitions, the_edge_the_role_the_precondition_and_the_body, .timeo
     refused(&t->elu, &f, "{\"vers\":\"nulle_part\"}", 400, "brouillon", &r);
     fx_expect_error(&r, 400, "champs-invalides", "/vers", "valeur-inconnue");
     http_response_release(&r);
-    refused(&t->elu, &f, "{\"vers\":\"en_maturation\",\"couleur\":\"bleu\"}", 400, "brouillon",
-            &r);
+    refused(&t->elu, &f, "{\"vers\":\"en_maturation\",\"couleur\":\"bleu\"}", 400, "brouillon", &r);
     fx_expect_error(&r, 400, "champs-invalides", "/couleur", "champ-inconnu");
     http_response_release(&r);
     refused(&t->elu, &f,
@@ -386,7 +385,7 @@ Test(fiches_transitions, r23_leaving_brouillon_needs_a_past_seance, .timeout = 1
     /* examined only in a séance to come */
     char path[160], body[80], future[11], seance[37], etag[64], extra[120];
     day(20, future);
-    snprintf(path, sizeof path, "/api/v1/comites/%s/seances", t->t.comite);
+    snprintf(path, sizeof path, "/api/v1/comites/%.36s/seances", t->t.comite);
     snprintf(body, sizeof body, "{\"date\":\"%s\"}", future);
     fx_create(&t->admin, path, body, seance, etag);
     snprintf(extra, sizeof extra, "\"comite_seance_id\": \"%s\"", seance);
@@ -430,11 +429,12 @@ Test(fiches_transitions, r24_r25_r27_becoming_programmee, .timeout = 120)
     fiche_en_maturation(t, "R24-2", "desequilibre", NULL, &f);
     refused(&t->agent, &f, prog, 422, "en_maturation", &r);
     expect_rule(&r, "R24", "plan-financement-desequilibre", "/plan_financement", 1);
-    cr_assert(strstr(json_string_value(json_object_get(item(&r, "plan-financement-desequilibre",
-                                                             "/plan_financement"),
-                                                        "message")),
-                     "10\xc2\xa0" "000,00"),
-              "the gap in euros: " HTTP_BODY, r.body);
+    cr_assert(
+        strstr(json_string_value(json_object_get(
+                   item(&r, "plan-financement-desequilibre", "/plan_financement"), "message")),
+               "10\xc2\xa0"
+               "000,00"),
+        "the gap in euros: " HTTP_BODY, r.body);
     http_response_release(&r);
 
     fiche_en_maturation(t, "R24-3", "ttc", NULL, &f);
@@ -502,8 +502,7 @@ Test(fiches_transitions, r28_suspension_and_abandon, .timeout = 120)
     char autre[37], abandon[37], body[300];
     decision_sql(t->t.seance, f.id, "modifie_fiche", autre);
     snprintf(body, sizeof body,
-             "{\"vers\":\"abandonnee\",\"motif\":\"Projet repris\",\"decision_id\":\"%s\"}",
-             autre);
+             "{\"vers\":\"abandonnee\",\"motif\":\"Projet repris\",\"decision_id\":\"%s\"}", autre);
     refused(&t->elu, &f, body, 422, "en_maturation", &r);
     expect_rule(&r, "R28", "decision-abandon-manquante", "/decision_id", 1);
     http_response_release(&r);
@@ -616,8 +615,8 @@ Test(fiches_transitions, an_indicateur_without_mesure_blocks_realisee, .timeout 
     char path[160], ind[37], etag[64], extra[1800], more[120], body[200], d[11];
     snprintf(path, sizeof path, "/api/v1/axes-strategiques/%s/indicateurs", t.t.axe);
     fx_create(&t.admin, path,
-              "{\"type\":\"resultat\",\"libelle\":\"Commerces ouverts\",\"unite\":\"nombre\"}",
-              ind, etag);
+              "{\"type\":\"resultat\",\"libelle\":\"Commerces ouverts\",\"unite\":\"nombre\"}", ind,
+              etag);
     snprintf(more, sizeof more, "\"indicateurs\": [\"%s\"]", ind);
     extra_programmable(&t, NULL, more, extra, sizeof extra);
     struct fiche f;
