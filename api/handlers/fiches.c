@@ -403,7 +403,46 @@ static const struct fiche_conflict numero_pris = {
 static const struct fiche_conflict reference_inconnue = {"", "reference-inconnue",
                                                          REFERENCE_INCONNUE};
 
-/* numero unique (409), R21 and R22 (422) on the values written. */
+/* The séance, the secteur and the indicateurs the fiche names are its
+ * territoire's ("reference-hors-territoire", 422, at each pointer). Returns
+ * DB_CONFLICT when w->violations holds anything. */
+static enum db_result references_check(struct db_tx *tx, struct write_work *w)
+{
+    struct db_error err = {{0}, {0}};
+    bool seance_ok = true, secteur_ok = true;
+    char *hors = NULL, *indicateurs = w->in->indicateurs && json_is_array(w->in->indicateurs)
+                                          ? gouv_dump(w->in->indicateurs)
+                                          : NULL;
+    enum db_result r = fiche_references_lire(tx, w->id_pvd, w->in->seance, w->in->secteur,
+                                             indicateurs, &seance_ok, &secteur_ok, &hors, &err);
+    free(indicateurs);
+    if (r != DB_OK)
+        return r;
+    if (!seance_ok)
+        rule_report_add(&w->violations, "", "reference-hors-territoire", "/comite_seance_id",
+                        "Aucune séance du comité de projet du territoire %s n'a cet identifiant.",
+                        w->id_pvd);
+    if (!secteur_ok)
+        rule_report_add(&w->violations, "", "reference-hors-territoire", "/dans_secteur_ort_id",
+                        "Aucun secteur d'intervention d'une convention du territoire %s n'a cet "
+                        "identifiant.",
+                        w->id_pvd);
+    for (const char *p = hors; p && *p;) {
+        char pointer[48];
+        long i = strtol(p, (char **)&p, 10);
+        snprintf(pointer, sizeof pointer, "/indicateurs/%ld", i);
+        rule_report_add(&w->violations, "", "reference-hors-territoire", pointer,
+                        "Aucun indicateur d'un axe du territoire %s n'a cet identifiant.",
+                        w->id_pvd);
+        if (*p == ',')
+            p++;
+    }
+    free(hors);
+    return rule_report_any(&w->violations) ? DB_CONFLICT : DB_OK;
+}
+
+/* numero unique (409), R21 and R22 (422) on the values written, then the
+ * references (references_check). */
 static enum db_result candidate_check(struct db_tx *tx, struct write_work *w)
 {
     struct fiche_regles c;
@@ -422,7 +461,7 @@ static enum db_result candidate_check(struct db_tx *tx, struct write_work *w)
                     c.commune_ptrs + c.communes_territoire_count, c.communes_epci_count,
                     w->in->intercommunale, &w->violations);
     fiche_regles_release(&c);
-    return rule_report_any(&w->violations) ? DB_CONFLICT : DB_OK;
+    return references_check(tx, w);
 }
 
 static enum db_result write_unit(struct db_tx *tx, void *ctx, struct db_error *err)

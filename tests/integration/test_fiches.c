@@ -143,9 +143,21 @@ Test(fiches, create_refusals_write_nothing)
     fx_expect_error(&r, 400, "champs-invalides", "/inconnu", "champ-inconnu");
     http_response_release(&r);
 
-    /* a séance that does not exist: 409 reference-inconnue */
-    post_fiche(&admin, "2.2", "\"comite_seance_id\": \"00000000-0000-4000-8000-000000000003\"", &r);
-    fx_expect_error(&r, 409, "conflit", "", "reference-inconnue");
+    /* a séance that does not exist, another territoire's séance, a foreign
+     * indicateur: 422 reference-hors-territoire at each pointer */
+    snprintf(body, sizeof body,
+             "\"comite_seance_id\": \"%s\", \"indicateurs\": [\"00000000-0000-4000-8000-"
+             "000000000003\"]",
+             bar.seance);
+    post_fiche(&admin, "2.2", body, &r);
+    fx_expect_error(&r, 422, "regle-non-respectee", "/comite_seance_id",
+                    "reference-hors-territoire");
+    fx_expect_error(&r, 422, "regle-non-respectee", "/indicateurs/0", "reference-hors-territoire");
+    http_response_release(&r);
+    post_fiche(&admin, "2.2", "\"dans_secteur_ort_id\": \"00000000-0000-4000-8000-000000000004\"",
+               &r);
+    fx_expect_error(&r, 422, "regle-non-respectee", "/dans_secteur_ort_id",
+                    "reference-hors-territoire");
     http_response_release(&r);
 
     cr_assert_eq(creations(&admin), before, "a refused creation wrote a journal row");
@@ -153,6 +165,11 @@ Test(fiches, create_refusals_write_nothing)
     /* an intercommunal action may stand in a commune of the territoire's EPCI */
     post_fiche(&admin, "2.2", "\"localisation_commune_insee\": \"55043\", \"intercommunale\": true",
                &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    http_response_release(&r);
+    /* the territoire's own séance */
+    snprintf(body, sizeof body, "\"comite_seance_id\": \"%s\"", verdun.seance);
+    post_fiche(&admin, "2.3", body, &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
     http_response_release(&r);
 }
