@@ -423,7 +423,9 @@ Test(fiches_transitions, r24_r25_r27_becoming_programmee, .timeout = 120)
 
     fiche_en_maturation(t, "R24-1", "plan", NULL, &f);
     refused(&t->agent, &f, prog, 422, "en_maturation", &r);
-    expect_rule(&r, "R24", "plan-financement-vide", "/plan_financement", 1);
+    /* no line, and so nothing reaches the cost either */
+    expect_rule(&r, "R24", "plan-financement-vide", "/plan_financement", 2);
+    cr_assert_not_null(item(&r, "plan-financement-desequilibre", "/plan_financement"));
     http_response_release(&r);
 
     fiche_en_maturation(t, "R24-2", "desequilibre", NULL, &f);
