@@ -405,3 +405,37 @@ enum db_result fiche_sirens_lire(struct db_conn *conn, const char *id, char id_p
     PQclear(res);
     return DB_OK;
 }
+
+enum db_result fiche_references_lire(struct db_tx *tx, const char *id_pvd, const char *seance_id,
+                                     const char *secteur_id, const char *indicateurs_json,
+                                     bool *seance_ok, bool *secteur_ok, char **indicateurs_hors,
+                                     struct db_error *err)
+{
+    const char *params[4] = {id_pvd, seance_id, secteur_id,
+                             indicateurs_json ? indicateurs_json : "[]"};
+    PGresult *res = NULL;
+    *indicateurs_hors = NULL;
+    enum db_result r = pg_exec_first_row(
+        tx->conn,
+        "SELECT $2::text IS NULL OR EXISTS (SELECT 1 FROM seances s JOIN comites c ON c.id = "
+        "s.comite_id WHERE s.id = " PG_AS_UUID(
+            "$2") " AND c.id_pvd = $1), $3::text IS NULL OR "
+                  "EXISTS (SELECT 1 FROM secteurs_intervention si JOIN conventions cv ON cv.id = "
+                  "si.convention_id WHERE si.id = " PG_AS_UUID(
+                      "$3") " AND cv.id_pvd = $1), "
+                            "coalesce((SELECT string_agg((e.n - 1)::text, ',' ORDER BY e.n) FROM "
+                            "jsonb_array_elements_text($4::jsonb) WITH ORDINALITY AS e(v, n) WHERE "
+                            "NOT EXISTS "
+                            "(SELECT 1 FROM indicateurs i JOIN axes_strategiques a ON a.id = "
+                            "i.axe_id WHERE i.id = "
+                            "CASE WHEN e.v ~ '" PG_UUID_RE
+                            "' THEN e.v::uuid END AND a.id_pvd = $1)), '')",
+        4, params, &res, err);
+    if (r != DB_OK)
+        return r;
+    *seance_ok = bool_at(res, 0, 0);
+    *secteur_ok = bool_at(res, 0, 1);
+    *indicateurs_hors = strdup(PQgetvalue(res, 0, 2));
+    PQclear(res);
+    return *indicateurs_hors ? DB_OK : DB_FAILED;
+}

@@ -310,6 +310,18 @@ enum db_result fiche_write_transition(struct db_tx *tx, const char *id, long exp
                                       const char *date_commencement, const char *date_achevement,
                                       struct fiche_row *out, struct db_error *err);
 
+/* Whether the references a fiche of territoire id_pvd would hold belong to
+ * it (they exist, and are its own): seance_id a séance of its comité,
+ * secteur_id a secteur d'intervention of one of its conventions (NULL: not
+ * given, ok), and which of indicateurs_json (a JSON array of UUID strings;
+ * NULL: none) are not indicateurs of its axes: their 0-based indexes,
+ * comma-separated, into *indicateurs_hors ("" when all are; owned, free()).
+ * Read with tx's connection. DB_FAILED: out of memory. */
+enum db_result fiche_references_lire(struct db_tx *tx, const char *id_pvd, const char *seance_id,
+                                     const char *secteur_id, const char *indicateurs_json,
+                                     bool *seance_ok, bool *secteur_ok, char **indicateurs_hors,
+                                     struct db_error *err);
+
 /* ---- Access ------------------------------------------------------------ */
 
 /* Who fiche id concerns, for the authorization target: its territoire

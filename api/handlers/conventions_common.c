@@ -100,24 +100,14 @@ bool convention_mutate_or_reply(struct request_ctx *ctx, const char *id, db_muta
                                 void *work, const struct rule_report *violations,
                                 const struct convention_conflict *conflict)
 {
-    struct journal_actor actor = auth_journal_actor(ctx);
     struct db_error err = {{0}, {0}};
-    enum db_result r =
-        db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor, unit, work, &err);
-    if (r == DB_CONFLICT && violations && rule_report_any(violations)) {
-        programme_respond_violations(ctx, violations);
-        return false;
-    }
-    char etag[24] = "";
-    if (r == DB_STALE)
-        current_etag(ctx, id, etag);
+    enum db_result r = programme_mutate(ctx, unit, work, &err);
     const struct db_answers answers = {
         .conflict = conflict ? conflict->detail : NULL,
         .conflict_pointer = conflict ? conflict->pointer : NULL,
         .conflict_code = conflict ? conflict->code : NULL,
-        .stale = "La convention a changé pendant votre requête (ETag périmé) : relisez-la.",
-        .stale_etag = etag[0] ? etag : NULL};
-    return respond_db_outcome(ctx, r, &err, &answers);
+        .stale = "La convention a changé pendant votre requête (ETag périmé) : relisez-la."};
+    return programme_mutation_reply(ctx, r, &err, violations, &answers, current_etag, id);
 }
 
 void convention_etag(const struct convention_row *row, char out[24])

@@ -27,12 +27,12 @@
 #include "handlers.h"
 #include "programme.h"
 
-#define PARTENAIRES_MAX    50
-#define INDICATEURS_MAX    50
-#define PIECES_MAX         20
-#define TERRITOIRE_404     "Aucun territoire visible n'a cet identifiant."
+#define PARTENAIRES_MAX 50
+#define INDICATEURS_MAX 50
+#define PIECES_MAX      20
+#define TERRITOIRE_404  "Aucun territoire visible n'a cet identifiant."
 #define REFERENCE_INCONNUE                                                                         \
-    "Une référence du corps n'existe pas : séance de comité (comite_seance_id), indicateur "     \
+    "Une référence du corps n'existe pas : séance de comité (comite_seance_id), indicateur "   \
     "(indicateurs) ou secteur d'intervention (dans_secteur_ort_id)."
 
 static const char *const natures_depense[] = {"etude",          "ingenierie",  "investissement",
@@ -50,9 +50,12 @@ static const char *const thematiques[] = {"habitat",
                                           "developpement_economique",
                                           "friches_foncier",
                                           NULL};
-static const char *const derogations[] = {"renouvellement_urbain",  "monument_protege",
-                                          "calamite_publique",      "cooperation_europeenne",
-                                          "patrimoine_non_protege", "corse",
+static const char *const derogations[] = {"renouvellement_urbain",
+                                          "monument_protege",
+                                          "calamite_publique",
+                                          "cooperation_europeenne",
+                                          "patrimoine_non_protege",
+                                          "corse",
                                           NULL};
 
 static bool is_commune(const char *s)
@@ -274,8 +277,8 @@ static bool is_thematique(const char *s)
 
 static bool is_http_url(const char *s)
 {
-    return (strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0) &&
-           strlen(s) <= 2000 && strpbrk(s, " \t\r\n") == NULL;
+    return (strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0) && strlen(s) <= 2000 &&
+           strpbrk(s, " \t\r\n") == NULL;
 }
 
 /* pieces_jointes: at most PIECES_MAX objects {titre (1..300), url (http(s))}. */
@@ -312,7 +315,8 @@ static void body_shape(const json_t *doc, enum json_spec_mode mode, struct fiche
     in->derogation.type = -1;
     json_spec_apply(doc, fiche_fields, mode, in, "", errs);
     /* present_at marks null members too: a null is "not given" here */
-    in->has_cout_ttc = in->has_cout_ttc && !json_is_null(json_object_get(doc, "cout_total_ttc_centimes"));
+    in->has_cout_ttc =
+        in->has_cout_ttc && !json_is_null(json_object_get(doc, "cout_total_ttc_centimes"));
     in->has_depense = in->has_depense &&
                       !json_is_null(json_object_get(doc, "depense_subventionnable_ht_centimes"));
     in->has_debut = in->has_debut && !json_is_null(json_object_get(doc, "date_debut_prevue"));
@@ -342,8 +346,7 @@ static void body_rules(const struct fiche_body *in, enum fiche_etat etat,
     struct fiche_couts couts = {in->cout_ht, in->has_cout_ttc, in->cout_ttc};
     fiche_couts_check(&couts, violations);
     struct fiche_dates dates = {in->has_debut, in->debut, in->has_fin, in->fin};
-    bool engagee =
-        etat == FICHE_PROGRAMMEE || etat == FICHE_EN_COURS || etat == FICHE_SUSPENDUE;
+    bool engagee = etat == FICHE_PROGRAMMEE || etat == FICHE_EN_COURS || etat == FICHE_SUSPENDUE;
     fiche_r25_check(&dates, engagee, violations);
     if (in->echeancier)
         fiche_echeancier_annees_check(in->echeancier, "/echeancier", violations);
@@ -400,7 +403,46 @@ static const struct fiche_conflict numero_pris = {
 static const struct fiche_conflict reference_inconnue = {"", "reference-inconnue",
                                                          REFERENCE_INCONNUE};
 
-/* numero unique (409), R21 and R22 (422) on the values written. */
+/* The séance, the secteur and the indicateurs the fiche names are its
+ * territoire's ("reference-hors-territoire", 422, at each pointer). Returns
+ * DB_CONFLICT when w->violations holds anything. */
+static enum db_result references_check(struct db_tx *tx, struct write_work *w)
+{
+    struct db_error err = {{0}, {0}};
+    bool seance_ok = true, secteur_ok = true;
+    char *hors = NULL, *indicateurs = w->in->indicateurs && json_is_array(w->in->indicateurs)
+                                          ? gouv_dump(w->in->indicateurs)
+                                          : NULL;
+    enum db_result r = fiche_references_lire(tx, w->id_pvd, w->in->seance, w->in->secteur,
+                                             indicateurs, &seance_ok, &secteur_ok, &hors, &err);
+    free(indicateurs);
+    if (r != DB_OK)
+        return r;
+    if (!seance_ok)
+        rule_report_add(&w->violations, "", "reference-hors-territoire", "/comite_seance_id",
+                        "Aucune séance du comité de projet du territoire %s n'a cet identifiant.",
+                        w->id_pvd);
+    if (!secteur_ok)
+        rule_report_add(&w->violations, "", "reference-hors-territoire", "/dans_secteur_ort_id",
+                        "Aucun secteur d'intervention d'une convention du territoire %s n'a cet "
+                        "identifiant.",
+                        w->id_pvd);
+    for (const char *p = hors; p && *p;) {
+        char pointer[48];
+        long i = strtol(p, (char **)&p, 10);
+        snprintf(pointer, sizeof pointer, "/indicateurs/%ld", i);
+        rule_report_add(&w->violations, "", "reference-hors-territoire", pointer,
+                        "Aucun indicateur d'un axe du territoire %s n'a cet identifiant.",
+                        w->id_pvd);
+        if (*p == ',')
+            p++;
+    }
+    free(hors);
+    return rule_report_any(&w->violations) ? DB_CONFLICT : DB_OK;
+}
+
+/* numero unique (409), R21 and R22 (422) on the values written, then the
+ * references (references_check). */
 static enum db_result candidate_check(struct db_tx *tx, struct write_work *w)
 {
     struct fiche_regles c;
@@ -419,7 +461,7 @@ static enum db_result candidate_check(struct db_tx *tx, struct write_work *w)
                     c.commune_ptrs + c.communes_territoire_count, c.communes_epci_count,
                     w->in->intercommunale, &w->violations);
     fiche_regles_release(&c);
-    return rule_report_any(&w->violations) ? DB_CONFLICT : DB_OK;
+    return references_check(tx, w);
 }
 
 static enum db_result write_unit(struct db_tx *tx, void *ctx, struct db_error *err)
@@ -563,8 +605,7 @@ void handle_update_fiche(struct request_ctx *ctx)
         field_errors_add(&figee, "", NULL, "fiche-figee",
                          "La fiche action est %s : elle ne se modifie plus.",
                          fiche_etat_name(etat));
-        respond_problem_fields(ctx, PROBLEM_CONFLIT, "La fiche action ne se modifie plus.",
-                               &figee);
+        respond_problem_fields(ctx, PROBLEM_CONFLIT, "La fiche action ne se modifie plus.", &figee);
         goto out;
     }
     struct rule_report violations;

@@ -108,9 +108,8 @@ bool fiche_load_or_reply(struct request_ctx *ctx, enum action action,
     return false;
 }
 
-bool fiche_write_begin_or_reply(struct request_ctx *ctx, enum action action,
-                                struct fiche_row *row, struct fiche_access *access,
-                                char etag[24], json_t **body)
+bool fiche_write_begin_or_reply(struct request_ctx *ctx, enum action action, struct fiche_row *row,
+                                struct fiche_access *access, char etag[24], json_t **body)
 {
     *body = NULL;
     if (!fiche_load_or_reply(ctx, action, NULL, row, access))
@@ -137,8 +136,8 @@ void fiche_decorate(json_t *obj, const struct request_ctx *ctx, struct fiche_acc
     if (fiche_etat_parse(json_string_value(json_object_get(obj, "etat")), &etat) &&
         decide(ctx, ACTION_FICHE_TRANSITION, access) == AUTHZ_ALLOW) {
         enum fiche_etat to[FICHE_ETAT__COUNT];
-        size_t n = fiche_transitions_possibles(etat, ctx->principal->authz.role, to,
-                                               FICHE_ETAT__COUNT);
+        size_t n =
+            fiche_transitions_possibles(etat, ctx->principal->authz.role, to, FICHE_ETAT__COUNT);
         for (size_t i = 0; i < n && i < FICHE_ETAT__COUNT; i++)
             json_array_append_new(possibles, json_string(fiche_etat_name(to[i])));
     }
@@ -186,29 +185,19 @@ static void current_etag(struct request_ctx *ctx, const char *id, char out[24])
     }
 }
 
-bool fiche_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutation_fn unit,
-                           void *work, const struct rule_report *violations,
+bool fiche_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutation_fn unit, void *work,
+                           const struct rule_report *violations,
                            const struct fiche_conflict *conflict)
 {
-    struct journal_actor actor = auth_journal_actor(ctx);
     struct db_error err = {{0}, {0}};
-    enum db_result r =
-        db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor, unit, work, &err);
-    if (r == DB_CONFLICT && violations && rule_report_any(violations)) {
-        programme_respond_violations(ctx, violations);
-        return false;
-    }
-    char etag[24] = "";
-    if (r == DB_STALE)
-        current_etag(ctx, id, etag);
+    enum db_result r = programme_mutate(ctx, unit, work, &err);
     const struct db_answers answers = {
         .not_found = FICHE_404,
         .conflict = conflict ? conflict->detail : NULL,
         .conflict_pointer = conflict ? conflict->pointer : NULL,
         .conflict_code = conflict ? conflict->code : NULL,
-        .stale = "La fiche action a changé pendant votre requête (ETag périmé) : relisez-la.",
-        .stale_etag = etag[0] ? etag : NULL};
-    return respond_db_outcome(ctx, r, &err, &answers);
+        .stale = "La fiche action a changé pendant votre requête (ETag périmé) : relisez-la."};
+    return programme_mutation_reply(ctx, r, &err, violations, &answers, current_etag, id);
 }
 
 /* ---- Shapes --------------------------------------------------------------- */
@@ -297,8 +286,7 @@ bool fiche_ligne_shape_check(const json_t *ligne, const char *pointer, struct fi
     return errs->count + errs->dropped == before;
 }
 
-bool fiche_lignes_shape_check(const json_t *lignes, const char *pointer,
-                              struct field_errors *errs)
+bool fiche_lignes_shape_check(const json_t *lignes, const char *pointer, struct field_errors *errs)
 {
     if (!json_is_array(lignes)) {
         field_errors_add(errs, pointer[0] ? pointer : "/", NULL, "type-invalide",
@@ -414,8 +402,7 @@ bool fiche_financeurs_exist_or_reply(struct request_ctx *ctx, const json_t *lign
     json_t *ids = json_array();
     size_t i;
     const json_t *l;
-    json_array_foreach(lignes, i, l)
-        json_array_append(ids, json_object_get(l, "financeur_id"));
+    json_array_foreach(lignes, i, l) json_array_append(ids, json_object_get(l, "financeur_id"));
     json_t *found = NULL;
     bool ok = json_array_size(ids) == 0 || gouv_organisations_or_reply(ctx, ids, &found);
     json_array_foreach(lignes, i, l)
@@ -472,8 +459,7 @@ static void regles_fiche_stockee(const struct fiche_regles *r, struct rule_repor
 }
 
 enum db_result fiche_regles_apres_ecriture(struct db_tx *tx, const char *id, struct date today,
-                                           struct rule_report *violations,
-                                           struct db_error *err)
+                                           struct rule_report *violations, struct db_error *err)
 {
     struct fiche_regles r;
     enum db_result res = fiche_regles_lire(tx, id, today, &r, err);

@@ -93,3 +93,29 @@ json_t *programme_avertissements(const struct rule_report *warnings)
     }
     return list;
 }
+
+enum db_result programme_mutate(struct request_ctx *ctx, db_mutation_fn unit, void *work,
+                                struct db_error *err)
+{
+    struct journal_actor actor = auth_journal_actor(ctx);
+    return db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor, unit, work, err);
+}
+
+bool programme_mutation_reply(
+    struct request_ctx *ctx, enum db_result r, const struct db_error *err,
+    const struct rule_report *violations, const struct db_answers *answers,
+    void (*current_etag)(struct request_ctx *ctx, const char *id, char out[24]), const char *id)
+{
+    if (r == DB_CONFLICT && violations && rule_report_any(violations)) {
+        programme_respond_violations(ctx, violations);
+        return false;
+    }
+    struct db_answers a = {0};
+    if (answers)
+        a = *answers;
+    char etag[24] = "";
+    if (r == DB_STALE && current_etag)
+        current_etag(ctx, id, etag);
+    a.stale_etag = etag[0] ? etag : NULL;
+    return respond_db_outcome(ctx, r, err, &a);
+}

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <ulfius.h>
 
+#include "../../db/mutation.h"
 #include "../../db/territoire_scope.h"
 #include "../../domain/authz.h"
 #include "../../domain/date.h"
@@ -43,6 +44,25 @@ void programme_respond_violations(struct request_ctx *ctx, const struct rule_rep
 /* false, with the 422 above, when violations holds any item; true
  * otherwise (the rules hold). */
 bool programme_rules_hold_or_reply(struct request_ctx *ctx, const struct rule_report *violations);
+
+/* The mutation of the programme's objects, in two steps so that the
+ * answer may read what the unit found (e.g. which conflict):
+ * programme_mutate runs unit(work) as one journaled mutation
+ * (db_run_mutation, READ COMMITTED, the caller as actor with its
+ * Idempotency-Key claim) and returns its result (err filled on failure);
+ * programme_mutation_reply answers for that result: true when r is DB_OK
+ * (nothing sent: the caller answers); otherwise false after sending 422
+ * regle-non-respectee when r is DB_CONFLICT and *violations (may be NULL)
+ * holds items (rules checked inside the transaction), else
+ * respond_db_outcome with `answers` (NULL: none expected), whose stale_etag
+ * is replaced on DB_STALE by what current_etag(ctx, id, out) writes (NULL, or
+ * "" written: none). */
+enum db_result programme_mutate(struct request_ctx *ctx, db_mutation_fn unit, void *work,
+                                struct db_error *err);
+bool programme_mutation_reply(
+    struct request_ctx *ctx, enum db_result r, const struct db_error *err,
+    const struct rule_report *violations, const struct db_answers *answers,
+    void (*current_etag)(struct request_ctx *ctx, const char *id, char out[24]), const char *id);
 
 /* `avertissements`: a new JSON array (caller owns it) of
  * {"regle", "code", "message", "pointeur"} objects, one per warning; [] when

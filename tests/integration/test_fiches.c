@@ -18,8 +18,7 @@
  * not in the territoire), Bar-le-Duc, Commercy, Saint-Mihiel, Étain, Stenay. */
 static struct fx_fiche_territoire verdun;
 
-static void territoire(const char *id_pvd, const char *insee, const char *siren,
-                       const char *epci)
+static void territoire(const char *id_pvd, const char *insee, const char *siren, const char *epci)
 {
     fx_fiche_territoire(id_pvd, insee, siren, epci, "2025-03-01", &verdun);
 }
@@ -66,8 +65,8 @@ Test(fiches, create_read_conditional_and_journal)
     fx_call(&admin, "GET", "/api/v1/fiches-action/pas-un-uuid", NULL, NULL, &r);
     http_expect_problem(&r, 404, "ressource-introuvable");
     http_response_release(&r);
-    fx_call(&admin, "GET", "/api/v1/fiches-action/00000000-0000-4000-8000-000000000000", NULL,
-            NULL, &r);
+    fx_call(&admin, "GET", "/api/v1/fiches-action/00000000-0000-4000-8000-000000000000", NULL, NULL,
+            &r);
     http_expect_problem(&r, 404, "ressource-introuvable");
     http_response_release(&r);
 }
@@ -123,8 +122,7 @@ Test(fiches, create_refusals_write_nothing)
     /* unknown organisation, unknown territoire, blank numero */
     post_fiche(&admin, "2.2", "\"maitre_ouvrage_id\": \"00000000-0000-4000-8000-000000000002\"",
                &r);
-    fx_expect_error(&r, 422, "regle-non-respectee", "/maitre_ouvrage_id",
-                    "organisation-inconnue");
+    fx_expect_error(&r, 422, "regle-non-respectee", "/maitre_ouvrage_id", "organisation-inconnue");
     http_response_release(&r);
     post_fiche(&admin, "2.2", "\"id_pvd\": \"pvd-44-55-999\"", &r);
     fx_expect_error(&r, 422, "regle-non-respectee", "/id_pvd", "territoire-inconnu");
@@ -145,10 +143,21 @@ Test(fiches, create_refusals_write_nothing)
     fx_expect_error(&r, 400, "champs-invalides", "/inconnu", "champ-inconnu");
     http_response_release(&r);
 
-    /* a séance that does not exist: 409 reference-inconnue */
-    post_fiche(&admin, "2.2", "\"comite_seance_id\": \"00000000-0000-4000-8000-000000000003\"",
+    /* a séance that does not exist, another territoire's séance, a foreign
+     * indicateur: 422 reference-hors-territoire at each pointer */
+    snprintf(body, sizeof body,
+             "\"comite_seance_id\": \"%s\", \"indicateurs\": [\"00000000-0000-4000-8000-"
+             "000000000003\"]",
+             bar.seance);
+    post_fiche(&admin, "2.2", body, &r);
+    fx_expect_error(&r, 422, "regle-non-respectee", "/comite_seance_id",
+                    "reference-hors-territoire");
+    fx_expect_error(&r, 422, "regle-non-respectee", "/indicateurs/0", "reference-hors-territoire");
+    http_response_release(&r);
+    post_fiche(&admin, "2.2", "\"dans_secteur_ort_id\": \"00000000-0000-4000-8000-000000000004\"",
                &r);
-    fx_expect_error(&r, 409, "conflit", "", "reference-inconnue");
+    fx_expect_error(&r, 422, "regle-non-respectee", "/dans_secteur_ort_id",
+                    "reference-hors-territoire");
     http_response_release(&r);
 
     cr_assert_eq(creations(&admin), before, "a refused creation wrote a journal row");
@@ -156,6 +165,11 @@ Test(fiches, create_refusals_write_nothing)
     /* an intercommunal action may stand in a commune of the territoire's EPCI */
     post_fiche(&admin, "2.2", "\"localisation_commune_insee\": \"55043\", \"intercommunale\": true",
                &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    http_response_release(&r);
+    /* the territoire's own séance */
+    snprintf(body, sizeof body, "\"comite_seance_id\": \"%s\"", verdun.seance);
+    post_fiche(&admin, "2.3", body, &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
     http_response_release(&r);
 }
@@ -188,8 +202,7 @@ Test(fiches, create_with_plan_r29_shortfall_in_euros)
     post_fiche(&admin, "3.1", extra, &r);
     fx_expect_rule(&r, "R29", "/plan_financement",
                    (const char *const[]){"part-propre-insuffisante", NULL});
-    cr_assert(strstr(json_string_value(json_object_get(r.json, "detail")),
-                     "6\u00a0250,00\u00a0€"),
+    cr_assert(strstr(json_string_value(json_object_get(r.json, "detail")), "6\u00a0250,00\u00a0€"),
               "the shortfall in euros: " HTTP_BODY, r.body);
     http_response_release(&r);
     cr_assert_eq(creations(&admin), before);
