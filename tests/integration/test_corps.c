@@ -138,6 +138,7 @@ static const struct body_route routes[] = {
     /* Issue 9 §1: fiches action */
     {"POST",  "/api/v1/fiches-action%s",                     -1,   NULL},
     {"PATCH", "/api/v1/fiches-action/%s",                    FICHE, "/api/v1/fiches-action/%s"},
+    {"POST",  "/api/v1/fiches-action/%s/transitions",        FICHE, "/api/v1/fiches-action/%s"},
     /* — end of fiches action — */
 };
 /* clang-format on */

@@ -105,6 +105,8 @@ static const struct expectation expectations[] = {
     {"GET",    "fiche.lire",            {{200, 200}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 200}}},
     {"POST",   "fiche.ecrire",          {{201, 201}, {403, 404}, {403, 404}, {201, 404}, {201, 404}, {403, 404}, {403, 403}}},
     {"PATCH",  "fiche.ecrire",          {{200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}}},
+    /* brouillon → realisee (no such edge): 409 for whoever may ask */
+    {"POST",   "fiche.transition",      {{409, 409}, {403, 404}, {403, 404}, {409, 404}, {409, 404}, {403, 404}, {403, 403}}},
 };
 /* The read of one habilitation by id (GET …/:id) differs from the list. */
 static const int read_one[WHO__COUNT][2] = {
@@ -369,6 +371,15 @@ static bool fa_target(const char *method, const char *path, char *url, size_t ur
             gv_etag_of(url, etag);
             snprintf(body, body_size, "{\"intitule\":\"Halles (%d)\"}", ++gv_jour);
         }
+    } else if (strcmp(path, "/api/v1/fiches-action.csv") == 0) {
+        body[0] = '\0';
+        snprintf(url, url_size, "/api/v1/fiches-action.csv");
+    } else if (strcmp(path, "/api/v1/fiches-action/:id/transitions") == 0) {
+        /* brouillon → realisee: no such edge, so an allowed caller gets 409 */
+        snprintf(url, url_size, "/api/v1/fiches-action/%s", fa_fiche);
+        gv_etag_of(url, etag);
+        snprintf(url, url_size, "/api/v1/fiches-action/%s/transitions", fa_fiche);
+        snprintf(body, body_size, "{\"vers\":\"realisee\"}");
     } else {
         return false;
     }
@@ -574,7 +585,8 @@ static long exercise(const char *method, const char *path, const char *action, c
         payload = gv_body;
     const char *content_type = "Content-Type: application/json";
     if (strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0 || strstr(path, "/secret") ||
-        (strcmp(method, "POST") == 0 && strstr(path, "/conventions/:id"))) {
+        (strcmp(method, "POST") == 0 && strstr(path, "/conventions/:id")) ||
+        strstr(path, "/fiches-action/:id/transitions")) {
         snprintf(if_match, sizeof if_match, "If-Match: %s", etag);
         headers[auth ? 1 : 0] = if_match;
     }
@@ -644,6 +656,9 @@ static int expected_status(const char *method, const char *path, const char *act
         return convention_avenant[who][outside];
     if (strcmp(path, "/api/v1/comites") == 0)
         return comites_status(method, who, outside);
+    if (strcmp(method, "GET") == 0 && (strcmp(path, "/api/v1/fiches-action") == 0 ||
+                                       strcmp(path, "/api/v1/fiches-action.csv") == 0))
+        return 200; /* filtered by the caller's perimeter */
     for (size_t i = 0; i < sizeof expectations / sizeof expectations[0]; i++)
         if (strcmp(expectations[i].method, method) == 0 &&
             strcmp(expectations[i].action, action) == 0)
