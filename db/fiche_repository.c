@@ -94,10 +94,18 @@ struct list_params {
     const char *values[LIST_PARAMS + 2];
 };
 
-static bool list_params_build(const struct fiche_filtre *f, struct list_params *p)
+/* Builds p for f and acquires a connection: DB_OK (release both with
+ * list_close), else nothing is held (DB_FAILED: out of memory, or the
+ * pool's failure). */
+static enum db_result list_open(struct db_pool *pool, const struct fiche_filtre *f,
+                                struct list_params *p, struct db_conn **conn, struct db_error *err)
 {
     memset(p, 0, sizeof *p);
-    bool ok = pg_perimeter_literals(f->perimeter, p->arrays);
+    *conn = NULL;
+    if (!pg_perimeter_literals(f->perimeter, p->arrays)) {
+        pg_perimeter_literals_release(p->arrays);
+        return DB_FAILED;
+    }
     const char *pub = f->public_ < 0 ? NULL : f->public_ ? "true" : "false";
     const char *v[LIST_PARAMS] = {f->role ? f->role : "",
                                   p->arrays[0],
@@ -114,7 +122,16 @@ static bool list_params_build(const struct fiche_filtre *f, struct list_params *
                                   f->nature_depense,
                                   pub};
     memcpy(p->values, v, sizeof v);
-    return ok;
+    enum db_result r = db_pool_acquire(pool, conn, err);
+    if (r != DB_OK)
+        pg_perimeter_literals_release(p->arrays);
+    return r;
+}
+
+static void list_close(struct db_pool *pool, struct list_params *p, struct db_conn *conn)
+{
+    db_pool_release(pool, conn);
+    pg_perimeter_literals_release(p->arrays);
 }
 
 enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *f, const char *after,
@@ -128,18 +145,12 @@ enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *f, co
     *total = 0;
     snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
     struct list_params p;
-    if (!list_params_build(f, &p)) {
-        pg_perimeter_literals_release(p.arrays);
-        return DB_FAILED;
-    }
+    struct db_conn *conn;
+    enum db_result r = list_open(pool, f, &p, &conn, err);
+    if (r != DB_OK)
+        return r;
     p.values[LIST_PARAMS] = after;
     p.values[LIST_PARAMS + 1] = limit_text;
-    struct db_conn *conn = NULL;
-    enum db_result r = db_pool_acquire(pool, &conn, err);
-    if (r != DB_OK) {
-        pg_perimeter_literals_release(p.arrays);
-        return r;
-    }
     PGresult *res = NULL;
     r = pg_exec_rows(
         conn,
@@ -152,8 +163,7 @@ enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *f, co
     PQclear(res);
     if (r == DB_OK)
         r = pg_count(conn, "SELECT count(*)" LIST_WHERE, LIST_PARAMS, p.values, total, err);
-    db_pool_release(pool, conn);
-    pg_perimeter_literals_release(p.arrays);
+    list_close(pool, &p, conn);
     if (r != DB_OK) {
         free(*json_out);
         *json_out = NULL;
@@ -161,7 +171,8 @@ enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *f, co
     return r;
 }
 
-/* Columns of one export row, in the order fill_export reads them. */
+/* Columns of one export row, in the order fiche_export reads them; $16:
+ * the statuts that count as financing (financement_statut_compte). */
 #define EXPORT_COLUMNS                                                                             \
     "x.id::text, x.id_pvd::text, x.numero, x.intitule, coalesce((SELECT a.numero || '. ' || "      \
     "a.intitule FROM axes_strategiques a WHERE a.id = x.axe_id), ''), x.etat, "                    \
@@ -174,8 +185,7 @@ enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *f, co
     "x.nature_depense, x.cout_total_ht, x.cout_total_ttc, coalesce(x.date_debut_prevue::text, "    \
     "''), coalesce(x.date_fin_prevue::text, ''), coalesce(x.date_commencement::text, ''), "        \
     "coalesce(x.date_achevement::text, ''), (SELECT coalesce(sum(l.montant), 0) FROM "             \
-    "fiche_financements l WHERE l.fiche_id = x.id AND l.statut IN ('sollicite', 'accorde', "       \
-    "'verse_partiel', 'solde')), x.public"
+    "fiche_financements l WHERE l.fiche_id = x.id AND l.statut = ANY ($16::text[])), x.public"
 
 enum db_result fiche_export(struct db_pool *pool, const struct fiche_filtre *f, size_t max_rows,
                             fiche_export_fn fn, void *ctx, bool *too_many, bool *stopped,
@@ -185,23 +195,28 @@ enum db_result fiche_export(struct db_pool *pool, const struct fiche_filtre *f, 
     *too_many = false;
     *stopped = false;
     snprintf(limit_text, sizeof limit_text, "%zu", max_rows + 1);
-    struct list_params p;
-    if (!list_params_build(f, &p)) {
-        pg_perimeter_literals_release(p.arrays);
+    const char *comptes[FINANCEMENT_STATUT__COUNT];
+    size_t ncomptes = 0;
+    for (int st = 0; st < FINANCEMENT_STATUT__COUNT; st++)
+        if (financement_statut_compte((enum financement_statut)st))
+            comptes[ncomptes++] = financement_statut_name((enum financement_statut)st);
+    char *statuts = pg_text_array_literal(comptes, ncomptes);
+    if (!statuts)
         return DB_FAILED;
-    }
-    p.values[LIST_PARAMS] = limit_text;
-    struct db_conn *conn = NULL;
-    enum db_result r = db_pool_acquire(pool, &conn, err);
+    struct list_params p;
+    struct db_conn *conn;
+    enum db_result r = list_open(pool, f, &p, &conn, err);
     if (r != DB_OK) {
-        pg_perimeter_literals_release(p.arrays);
+        free(statuts);
         return r;
     }
+    p.values[LIST_PARAMS] = limit_text;
+    p.values[LIST_PARAMS + 1] = statuts;
     PGresult *res = NULL;
     r = pg_exec_rows(conn, "SELECT " EXPORT_COLUMNS LIST_WHERE " ORDER BY x.id LIMIT $15::int",
-                     LIST_PARAMS + 1, p.values, &res, err);
-    db_pool_release(pool, conn);
-    pg_perimeter_literals_release(p.arrays);
+                     LIST_PARAMS + 2, p.values, &res, err);
+    list_close(pool, &p, conn);
+    free(statuts);
     int n = r == DB_OK ? PQntuples(res) : 0;
     if (r == DB_OK && (size_t)n > max_rows)
         *too_many = true;

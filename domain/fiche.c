@@ -18,6 +18,38 @@ static const char *const MATURITE_NAMES[FICHE_MATURITE__COUNT] = {"en_maturation
 
 DOMAIN_NAME_FUNCS(fiche_etat_name, fiche_etat_parse, enum fiche_etat, ETAT_NAMES)
 
+const char *const fiche_thematiques[] = {"habitat",
+                                         "commerce",
+                                         "espaces_publics",
+                                         "mobilite",
+                                         "patrimoine_culture",
+                                         "services_equipements",
+                                         "transition_ecologique",
+                                         "numerique",
+                                         "developpement_economique",
+                                         "friches_foncier",
+                                         NULL};
+const char *const fiche_natures_depense[] = {"etude",          "ingenierie",  "investissement",
+                                             "fonctionnement", "acquisition", NULL};
+
+static bool name_in(const char *const *names, const char *name)
+{
+    for (size_t i = 0; name && names[i]; i++)
+        if (strcmp(names[i], name) == 0)
+            return true;
+    return false;
+}
+
+bool fiche_thematique_is_valid(const char *name)
+{
+    return name_in(fiche_thematiques, name);
+}
+
+bool fiche_nature_depense_is_valid(const char *name)
+{
+    return name_in(fiche_natures_depense, name);
+}
+
 const char *fiche_maturite_name(enum fiche_maturite m)
 {
     return (unsigned)m < COUNT(MATURITE_NAMES) ? MATURITE_NAMES[m] : NULL;

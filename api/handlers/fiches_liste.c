@@ -25,38 +25,6 @@
 
 /* ---- Query parameters (shared by the list and the export) ---------------- */
 
-static const char *const thematiques[] = {"habitat",
-                                          "commerce",
-                                          "espaces_publics",
-                                          "mobilite",
-                                          "patrimoine_culture",
-                                          "services_equipements",
-                                          "transition_ecologique",
-                                          "numerique",
-                                          "developpement_economique",
-                                          "friches_foncier",
-                                          NULL};
-static const char *const natures[] = {"etude",          "ingenierie",  "investissement",
-                                      "fonctionnement", "acquisition", NULL};
-
-static bool in_list(const char *const *list, const char *s)
-{
-    for (size_t i = 0; list[i]; i++)
-        if (strcmp(list[i], s) == 0)
-            return true;
-    return false;
-}
-
-static bool is_thematique(const char *s)
-{
-    return in_list(thematiques, s);
-}
-
-static bool is_nature(const char *s)
-{
-    return in_list(natures, s);
-}
-
 static bool is_etat(const char *s)
 {
     enum fiche_etat e;
@@ -86,12 +54,12 @@ struct fiche_query {
         QUERY_CODE_FIELD("etat", FQ(etat), is_etat,                                                \
                          "un état de fiche (brouillon, en_maturation, programmee, en_cours, "     \
                          "suspendue, realisee, abandonnee)"),                                      \
-        QUERY_CODE_FIELD("thematique", FQ(thematique), is_thematique,                              \
+        QUERY_CODE_FIELD("thematique", FQ(thematique), fiche_thematique_is_valid,                  \
                          "une thématique (habitat, commerce, espaces_publics, mobilite, "         \
                          "patrimoine_culture, services_equipements, transition_ecologique, "       \
                          "numerique, developpement_economique, friches_foncier)"),                 \
         QUERY_CODE_FIELD("maitre_ouvrage_id", FQ(maitre_ouvrage_id), query_is_uuid, "un UUID"),    \
-        QUERY_CODE_FIELD("nature_depense", FQ(nature_depense), is_nature,                          \
+        QUERY_CODE_FIELD("nature_depense", FQ(nature_depense), fiche_nature_depense_is_valid,      \
                          "une nature de dépense (etude, ingenierie, investissement, "             \
                          "fonctionnement, acquisition)"),                                          \
         QUERY_CODE_FIELD("public", FQ(public_), is_bool_text, "true ou false")
