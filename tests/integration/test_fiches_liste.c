@@ -291,6 +291,35 @@ static void filters_pages_and_parameters(void)
              jeu.t1.commune_org, U1_PVD);
     cr_assert_eq(total_of(path), 2);
 
+    /* each element says what the caller may do with it (the hidden access of
+     * the list decides as a single read would) */
+    static const struct {
+        const char *role, *perimetre, *possibles;
+    } decor[] = {
+        {"collectivite_elu", "{\"sirens\":[\"" U1_SIREN "\"]}",
+         "[\"en_maturation\", \"abandonnee\"]"},
+        {"collectivite_agent", "{\"sirens\":[\"" U1_SIREN "\"]}", "[]"},
+        {"prefecture_instructeur", "{\"departements\":[\"05\"]}", "[]"},
+    };
+    for (size_t i = 0; i < sizeof decor / sizeof decor[0]; i++) {
+        struct fx_caller c;
+        struct http_response r;
+        fx_caller_with(&c, decor[i].role, decor[i].perimetre);
+        fx_call(&c, "GET", "/api/v1/fiches-action?id_pvd=" U1_PVD, NULL, NULL, &r);
+        cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+        json_t *want = json_loads(decor[i].possibles, 0, NULL);
+        cr_assert_eq(json_array_size(json_object_get(r.json, "elements")), 2, HTTP_BODY, r.body);
+        size_t k;
+        json_t *e;
+        json_array_foreach(json_object_get(r.json, "elements"), k, e)
+        {
+            cr_assert(json_equal(json_object_get(e, "transitions_possibles"), want),
+                      "%s: " HTTP_BODY, decor[i].role, r.body);
+        }
+        json_decref(want);
+        http_response_release(&r);
+    }
+
     /* one page of one, then the next: same total, nothing twice */
     struct fx_caller admin;
     fx_admin(&admin);
