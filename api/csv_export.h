@@ -5,7 +5,7 @@
  * Format (RFC 4180 with the French separator):
  * - the document starts with the UTF-8 BOM (EF BB BF);
  * - cells are separated by `;`, every record ends with CR LF;
- * - a cell holding `;`, `"`, CR or LF is enclosed in double quotes, each `"`
+ * - a cell holding `;`, `"`, CR or LF is enclosed in quotation marks (`"`), each `"`
  *   inside doubled; other cells are written as they are. Text bytes are
  *   copied verbatim (the caller passes UTF-8, as PostgreSQL text is).
  *

@@ -312,9 +312,17 @@ run format make -s --no-print-directory fmt-check
 step "money: no floating point in the financing domain (integer cents only)"
 # Any floating type or conversion in domain/financement.[ch] fails the step (the
 # module's comments avoid these words).
+# Every money path (issue #9 §2): the financing domain, the fiches and their
+# CSV, their repositories and the maquette — no binary floating point in C
+# (nor jansson reals), none in the SQL of the fiches' migrations.
 no_float() {
-	! grep -nwE 'float|double|_Float[0-9]+x?|__float128|strtod|strtof|strtold|atof|math\.h' \
-		domain/financement.c domain/financement.h
+	local c sql
+	c=$(ls domain/fiche.[ch] domain/financement.[ch] api/csv_export.[ch] api/handlers/fiches*.[ch] \
+		api/handlers/maquette*.[ch] api/handlers/plan_action*.[ch] db/fiche*.[ch] db/maquette*.[ch] \
+		db/plan_action*.[ch] 2>/dev/null)
+	sql=$(ls db/migrations/001[2-9]_*.sql 2>/dev/null)
+	! grep -nwE 'float|double|_Float[0-9]+x?|__float128|strtod|strtof|strtold|atof|math\.h|json_real|json_real_value|json_number_value|JSON_REAL' $c &&
+		! grep -niwE 'float[48]?|double precision|real' $sql
 }
 run no-float no_float
 
