@@ -74,3 +74,17 @@ $$;
 
 -- The thématique filter of the lists.
 CREATE INDEX fiches_action_thematiques_idx ON fiches_action USING gin (thematiques);
+
+-- A décision of a comité names the fiche action it is about (R23: the séance
+-- examined it; R28: its abandon), as POST /api/v1/seances/{id}/decisions
+-- now takes fiche_action_id: its representation shows it.
+CREATE OR REPLACE FUNCTION decision_representation(d decisions) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', d.id, 'seance_id', d.seance_id,
+        'id_pvd', (SELECT c.id_pvd FROM seances s JOIN comites c ON c.id = s.comite_id
+                   WHERE s.id = d.seance_id),
+        'date_seance', (SELECT s.date FROM seances s WHERE s.id = d.seance_id),
+        'type', d.type, 'objet', d.objet, 'convention_id', d.convention_id,
+        'fiche_action_id', d.fiche_action_id,
+        'cree_le', horodatage(d.cree_le))
+$$;

@@ -10,11 +10,11 @@
  *
  * Test data: Hautes-Alpes (05, région 93), one territoire per test
  * (pvd-93-05-903 to -908: Tallard, Veynes, Laragne-Montéglin, Neffes,
- * Espinasses, Sigoyer), used by no other suite; only -904 and -905 get a
- * signed adhésion (R26 refuses in -907). */
+ * Espinasses, Sigoyer; -911 La Freissinouse for a fiche of another
+ * territoire), used by no other suite; only -904 and -905 get a signed
+ * adhésion (R26 refuses in -907). */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,25 +223,17 @@ static void expect_possibles(const struct fx_caller *c, const struct fiche *f, c
     cr_assert_str_eq(got, want, "transitions_possibles");
 }
 
-/* A décision of the séance about the fiche: décisions name no fiche over
- * HTTP yet (POST /seances/{id}/decisions takes no fiche_action_id), so the
- * row is written in the database. Its id into out. */
-static void decision_sql(const char *seance, const char *fiche, const char *type, char out[37])
+/* A décision of the séance (POST /seances/{id}/decisions) about the
+ * fiche: its id into out. */
+static void decision(const struct terr *t, const char *seance, const char *fiche, const char *type,
+                     char out[37])
 {
-    const char *url = getenv("PVD_TEST_DATABASE_URL");
-    cr_assert(url && *url, "PVD_TEST_DATABASE_URL must be set");
-    PGconn *db = PQconnectdb(url);
-    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
-    const char *params[3] = {seance, fiche, type};
-    PGresult *res = PQexecParams(db,
-                                 "INSERT INTO decisions (seance_id, type, objet, fiche_action_id) "
-                                 "VALUES ($1::uuid, $3, 'Décision du comité', $2::uuid) "
-                                 "RETURNING id::text",
-                                 3, NULL, params, NULL, NULL, 0);
-    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(db));
-    snprintf(out, 37, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    PQfinish(db);
+    char path[160], body[300], etag[64];
+    snprintf(path, sizeof path, "/api/v1/seances/%.36s/decisions", seance);
+    snprintf(body, sizeof body,
+             "{\"type\":\"%s\",\"objet\":\"Décision du comité\",\"fiche_action_id\":\"%s\"}", type,
+             fiche);
+    fx_create(&t->admin, path, body, out, etag);
 }
 
 /* Signs the territoire's adhésion (commune with its délibération, État),
@@ -393,6 +385,38 @@ Test(fiches_transitions, r23_leaving_brouillon_needs_a_past_seance, .timeout = 1
     refused(&t->elu, &f, "{\"vers\":\"en_maturation\"}", 422, "brouillon", &r);
     expect_rule(&r, "R23", "examen-comite-posterieur", "/comite_seance_id", 1);
     http_response_release(&r);
+    /* a décision of the past séance about the fiche examined it too */
+    struct fiche g;
+    char valide[37];
+    fiche_new(t, "R23-3", NULL, &g);
+    decision(t, t->t.seance, g.id, "valide_fiche", valide);
+    transition_ok(&t->elu, &g, "{\"vers\":\"en_maturation\"}", "en_maturation");
+    /* a décision names a fiche of its comité's territoire only */
+    struct fx_fiche_territoire autre;
+    char other[37], dpath[160], dbody[300];
+    fx_fiche_territoire("pvd-93-05-911", "05059", "210500591", "200067825", t->seance_date, &autre);
+    fx_fiche(&t->admin, &autre, "X-1", NULL, other, NULL);
+    snprintf(dpath, sizeof dpath, "/api/v1/seances/%.36s/decisions", t->t.seance);
+    snprintf(dbody, sizeof dbody,
+             "{\"type\":\"valide_fiche\",\"objet\":\"Hors territoire\",\"fiche_action_id\":"
+             "\"%s\"}",
+             other);
+    fx_call(&t->admin, "POST", dpath, dbody, NULL, &r);
+    fx_expect_error(&r, 422, "regle-non-respectee", "/fiche_action_id",
+                    "reference-hors-territoire");
+    http_response_release(&r);
+    fx_call(&t->admin, "POST", dpath,
+            "{\"type\":\"valide_fiche\",\"objet\":\"Inconnue\",\"fiche_action_id\":"
+            "\"0f6d1c2e-4b7a-4e21-9a3d-5c8b7e6f1a20\"}",
+            NULL, &r);
+    fx_expect_error(&r, 422, "regle-non-respectee", "/fiche_action_id", "reference-inconnue");
+    http_response_release(&r);
+    fx_call(&t->admin, "POST", dpath,
+            "{\"type\":\"valide_fiche\",\"objet\":\"Mal formé\",\"fiche_action_id\":\"x\"}", NULL,
+            &r);
+    fx_expect_error(&r, 400, "champs-invalides", "/fiche_action_id", NULL);
+    http_response_release(&r);
+
     /* abandon from brouillon also needs R23 (besides R28) */
     refused(&t->elu, &f, "{\"vers\":\"abandonnee\",\"motif\":\"Hors budget\"}", 422, "brouillon",
             &r);
@@ -502,7 +526,7 @@ Test(fiches_transitions, r28_suspension_and_abandon, .timeout = 120)
 
     /* a décision of the séance, but not an abandon of this fiche */
     char autre[37], abandon[37], body[300];
-    decision_sql(t->t.seance, f.id, "modifie_fiche", autre);
+    decision(t, t->t.seance, f.id, "modifie_fiche", autre);
     snprintf(body, sizeof body,
              "{\"vers\":\"abandonnee\",\"motif\":\"Projet repris\",\"decision_id\":\"%s\"}", autre);
     refused(&t->elu, &f, body, 422, "en_maturation", &r);
@@ -510,7 +534,7 @@ Test(fiches_transitions, r28_suspension_and_abandon, .timeout = 120)
     http_response_release(&r);
 
     /* the comité decided the abandon */
-    decision_sql(t->t.seance, f.id, "abandonne_fiche", abandon);
+    decision(t, t->t.seance, f.id, "abandonne_fiche", abandon);
     /* still not the décision named */
     refused(&t->elu, &f, body, 422, "en_maturation", &r);
     expect_rule(&r, "R28", "decision-abandon-manquante", "/decision_id", 1);
