@@ -323,6 +323,22 @@ Test(fiches_transitions, the_edge_the_role_the_precondition_and_the_body, .timeo
     http_response_release(&r);
     expect_unchanged(&f, "brouillon");
 
+    /* changed while the transition waited for its lock: 412, the current ETag */
+    {
+        char path[160], header[120], current[64];
+        snprintf(path, sizeof path, "/api/v1/fiches-action/%s/transitions", f.id);
+        snprintf(header, sizeof header, "If-Match: %s", f.etag);
+        fx_call_while_held(&t->elu, "POST", path, "{\"vers\":\"en_maturation\"}", header,
+                           "UPDATE fiches_action SET revision = revision + 1, intitule = "
+                           "'Halles (changées)' WHERE id = $1::uuid",
+                           f.id, &r);
+        fx_expect_stale(&r, "pendant votre requête", current);
+        http_response_release(&r);
+        cr_assert_str_neq(current, f.etag);
+        snprintf(f.etag, sizeof f.etag, "%s", current);
+        expect_unchanged(&f, "brouillon");
+    }
+
     /* bodies */
     refused(&t->elu, &f, "{}", 400, "brouillon", &r);
     fx_expect_error(&r, 400, "champs-invalides", "/vers", "champ-requis");
