@@ -24,22 +24,18 @@ CREATE FUNCTION fiche_financeur_sirens(x fiches_action) RETURNS text[] LANGUAGE 
     WHERE l.fiche_id = x.id AND o.siren IS NOT NULL
 $$;
 
--- The départements and régions of the fiche's territoire: its own, then its
--- communes' (R43: never its EPCIs'), as db/territoire_scope.c reads them.
-CREATE FUNCTION fiche_departements(x fiches_action) RETURNS text[] LANGUAGE sql STABLE AS $$
+-- The départements (p_regions false) or régions (true) of the fiche's
+-- territoire: its own, then its communes' (R43: never its EPCIs'), as
+-- db/territoire_scope.c reads them.
+CREATE FUNCTION fiche_codes_territoriaux(x fiches_action, p_regions boolean) RETURNS text[]
+LANGUAGE sql STABLE AS $$
     SELECT coalesce(array_agg(DISTINCT d.code), '{}') FROM (
-        SELECT t.code_departement::text AS code FROM territoires t WHERE t.id_pvd = x.id_pvd
-        UNION ALL SELECT co.code_departement::text FROM territoire_communes tc
+        SELECT (CASE WHEN p_regions THEN t.code_region ELSE t.code_departement END)::text AS code
+        FROM territoires t WHERE t.id_pvd = x.id_pvd
+        UNION ALL SELECT (CASE WHEN p_regions THEN co.code_region ELSE co.code_departement END)::text
+        FROM territoire_communes tc
         JOIN communes co ON co.code_insee = tc.code_insee AND co.type = 'commune-actuelle'
         WHERE tc.id_pvd = x.id_pvd) d WHERE d.code IS NOT NULL AND d.code <> ''
-$$;
-
-CREATE FUNCTION fiche_regions(x fiches_action) RETURNS text[] LANGUAGE sql STABLE AS $$
-    SELECT coalesce(array_agg(DISTINCT r.code), '{}') FROM (
-        SELECT t.code_region::text AS code FROM territoires t WHERE t.id_pvd = x.id_pvd
-        UNION ALL SELECT co.code_region::text FROM territoire_communes tc
-        JOIN communes co ON co.code_insee = tc.code_insee AND co.type = 'commune-actuelle'
-        WHERE tc.id_pvd = x.id_pvd) r WHERE r.code IS NOT NULL AND r.code <> ''
 $$;
 
 -- Is fiche x inside the read perimeter of a caller of this role (domain/authz.c
@@ -54,8 +50,8 @@ LANGUAGE sql STABLE AS $$
     SELECT CASE p_role
         WHEN 'anct_national' THEN true
         WHEN 'lecteur_national' THEN true
-        WHEN 'prefecture_instructeur' THEN fiche_departements(x) && p_deps
-        WHEN 'prefecture_region' THEN fiche_regions(x) && p_regs
+        WHEN 'prefecture_instructeur' THEN fiche_codes_territoriaux(x, false) && p_deps
+        WHEN 'prefecture_region' THEN fiche_codes_territoriaux(x, true) && p_regs
         WHEN 'collectivite_agent' THEN x.id_pvd = ANY (p_terrs) OR fiche_sirens(x) && p_sirens
         WHEN 'collectivite_elu' THEN x.id_pvd = ANY (p_terrs) OR fiche_sirens(x) && p_sirens
         WHEN 'financeur' THEN fiche_sirens(x) && p_sirens OR fiche_financeur_sirens(x) && p_sirens
@@ -66,8 +62,8 @@ $$;
 -- the fiche (transitions_possibles): the same attributes as
 -- fiche_access_load. Not part of the representation (removed before sending).
 CREATE FUNCTION fiche_acces(x fiches_action) RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('departements', to_jsonb(fiche_departements(x)),
-                              'regions', to_jsonb(fiche_regions(x)),
+    SELECT jsonb_build_object('departements', to_jsonb(fiche_codes_territoriaux(x, false)),
+                              'regions', to_jsonb(fiche_codes_territoriaux(x, true)),
                               'sirens', to_jsonb(fiche_sirens(x)),
                               'financeurs', to_jsonb(fiche_financeur_sirens(x)))
 $$;
