@@ -69,7 +69,7 @@ enum db_result fiche_get_pooled(struct db_pool *pool, const char *id, struct fic
  * $12 maitre_ouvrage_id, $13 nature_depense, $14 public. */
 #define LIST_WHERE                                                                                 \
     " FROM fiches_action x JOIN territoires t ON t.id_pvd = x.id_pvd"                              \
-    " WHERE fiche_visible(x, $1, $2::text[], $3::text[], $4::text[], $5::text[])"                  \
+    " WHERE x.id IN (SELECT fiches_visibles($1, $2::text[], $3::text[], $4::text[], $5::text[]))"  \
     " AND ($6::text IS NULL OR x.id_pvd = $6)"                                                     \
     " AND ($7::text IS NULL OR t.code_departement = $7 OR EXISTS (SELECT 1 FROM"                   \
     " territoire_communes tc JOIN communes c ON c.code_insee = tc.code_insee AND c.type ="         \

@@ -46,8 +46,8 @@ enum db_result fiche_get_pooled(struct db_pool *pool, const char *id, struct fic
                                 struct db_error *err);
 
 /* List filters. role and perimeter are the caller's read perimeter: only
- * the fiches fiche_visible (migration 0014: the rule of authz_decide for
- * ACTION_FICHE_READ) admits are listed; role is a wire name as
+ * the fiches of fiches_visibles (migration 0014: the rule of authz_decide for
+ * ACTION_FICHE_READ) are listed; role is a wire name as
  * role_name(role_reads_as(caller)) gives it (NULL or an unknown name: no
  * fiche), perimeter NULL an empty one. Other NULL members (public_: -1) do
  * not filter. departement and region match the territoire's code_departement

@@ -2,7 +2,7 @@
  * /api/v1/fiches-action (keyset pages with `total`, each element with its
  * transitions_possibles) and GET /api/v1/fiches-action.csv (the whole
  * filtered set as one CSV document, api/csv_export.h). Both filter in SQL by
- * the caller's read perimeter (fiche_visible, migration 0014: the rule
+ * the caller's read perimeter (fiches_visibles, migration 0014: the rule
  * authz_decide applies to one fiche) and by the same query parameters. */
 #include <jansson.h>
 #include <stdio.h>

@@ -1576,7 +1576,7 @@ Test(db, fiche_create_get_list_update_stale)
         {{.role = "anct_national", .nature_depense = "etude", .public_ = -1}, 0},
         {{.role = "anct_national", .thematique = "commerce", .public_ = -1}, 0},
         {{.role = "lecteur_national", .public_ = -1}, 2},
-        /* fiche_visible: no role or a perimeter that does not hold them */
+        /* fiches_visibles: no role or a perimeter that does not hold them */
         {{.role = NULL, .public_ = -1}, 0},
         {{.role = "prefecture_instructeur", .public_ = -1}, 0},
         {{.role = "financeur", .public_ = -1}, 0},

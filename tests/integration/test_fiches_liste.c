@@ -2,7 +2,7 @@
  * and exported (GET /api/v1/fiches-action.csv), issue #9 §1.
  *
  * Who sees which fiche exists twice in the service: the list and the export
- * filter in SQL (fiche_visible, db/migrations/0014_fiches_visibles.sql) and
+ * filter in SQL (fiches_visibles, db/migrations/0014_fiches_visibles.sql) and
  * a single read decides in domain/authz.c (ACTION_FICHE_READ on
  * fiche_access_load's target). This suite holds them to one rule: for every
  * caller below and every fiche, "listed" ⇔ "exported" ⇔ "GET
@@ -241,7 +241,7 @@ Test(fiches_liste, the_list_the_export_and_the_single_read_agree_for_every_calle
             free(doc);
             bool read = readable(&c, fiches[k]);
             cr_assert_eq(listed, read,
-                         "%s, fiche %zu: listed %d (SQL fiche_visible) but read %d "
+                         "%s, fiche %zu: listed %d (SQL fiches_visibles) but read %d "
                          "(domain/authz.c)",
                          cases[i].label, k, listed, read);
             cr_assert_eq(exported, listed, "%s, fiche %zu: exported %d, listed %d", cases[i].label,
