@@ -164,7 +164,7 @@ run: deps
 	deploy/local/run.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory build $(B)/bench/mhd_hello
+	@$(MAKE) --no-print-directory build $(B)/bench/mhd_hello $(B)/bin/test-idp
 	tests/bench/bench.sh
 
 $(B)/bench/mhd_hello: tests/bench/mhd_hello.c

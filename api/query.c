@@ -223,3 +223,27 @@ bool query_keyed_cursor_or_reply(struct request_ctx *ctx, const char *scope, uin
     respond_bad_cursor(ctx);
     return false;
 }
+
+bool query_version_key_valid(const char *key)
+{
+    size_t digits = strspn(key, "0123456789");
+    return digits > 0 && digits <= 9 && key[digits] == '\0';
+}
+
+bool query_version_or_reply(struct request_ctx *ctx, const char *name, long *out)
+{
+    const char *text = query_path_param(ctx, name);
+    char *end = NULL;
+    long v = text ? strtol(text, &end, 10) : 0;
+    if (text && end != text && !*end && v >= 1 && v <= 100000 && text[0] != '+' && text[0] != '0') {
+        *out = v;
+        return true;
+    }
+    char pointer[64];
+    FIELD_ERRORS(errs);
+    snprintf(pointer, sizeof pointer, "/%s", name);
+    field_errors_add(&errs, pointer, name, "format-invalide",
+                     "Numéro de version attendu : entier de 1 à 100000.");
+    respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.", &errs);
+    return false;
+}

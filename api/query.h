@@ -69,6 +69,16 @@ bool query_keyed_cursor_or_reply(struct request_ctx *ctx, const char *scope, uin
 const char *query_id_or_reply(struct request_ctx *ctx, bool (*valid)(const char *),
                               const char *expected);
 
+/* A version number as the key of a versions cursor: 1 to 9 digits (a
+ * cursor is not signed: anything else is refused). */
+bool query_version_key_valid(const char *key);
+
+/* The path parameter `name` of a route ".../versions/:name" as a version
+ * number 1..100000 (decimal, no sign nor leading zero) into *out; otherwise
+ * a 400 parametre-invalide (pointer /<name>, format-invalide) was sent and
+ * false is returned. */
+bool query_version_or_reply(struct request_ctx *ctx, const char *name, long *out);
+
 /* A UUID in its textual form, any letter case (NULL: false). */
 bool query_is_uuid(const char *s);
 

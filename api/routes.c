@@ -92,8 +92,18 @@ static const struct route routes[] = {
     {"POST",  "/api/v1/fiches-action/:id/transitions", ROUTE_HABILITATED, "fiche.transition", handle_transition_fiche, KEYED},
     /* — end of fiches action — */
     /* Issue 9 §2: financing plan and échéancier of a fiche (fiches_financement.c) */
+    {"GET",   "/api/v1/fiches-action/:id/plan-financement",        ROUTE_HABILITATED, "fiche.lire",   handle_get_plan_financement, NOKEY},
+    {"PUT",   "/api/v1/fiches-action/:id/plan-financement",        ROUTE_HABILITATED, "fiche.ecrire", handle_put_plan_financement, NOKEY},
+    {"POST",  "/api/v1/fiches-action/:id/plan-financement/lignes", ROUTE_HABILITATED, "fiche.ecrire", handle_add_ligne_financement, KEYED},
+    {"GET",   "/api/v1/fiches-action/:id/echeancier",              ROUTE_HABILITATED, "fiche.lire",   handle_get_echeancier, NOKEY},
+    {"PUT",   "/api/v1/fiches-action/:id/echeancier",              ROUTE_HABILITATED, "fiche.ecrire", handle_put_echeancier, NOKEY},
     /* — end of financing — */
     /* Issue 9 §3: plan d'action and maquette financière (plan_action.c, maquette.c) */
+    {"GET",   "/api/v1/territoires/:id_pvd/plan-action",           ROUTE_HABILITATED, "fiche.lire",   handle_get_plan_action, NOKEY},
+    {"PATCH", "/api/v1/territoires/:id_pvd/plan-action",           ROUTE_HABILITATED, "fiche.ecrire", handle_update_plan_action, NOKEY},
+    {"GET",   "/api/v1/territoires/:id_pvd/plan-action/versions",  ROUTE_HABILITATED, "fiche.lire",   handle_list_plan_action_versions, NOKEY},
+    {"GET",   "/api/v1/territoires/:id_pvd/plan-action/versions/:version", ROUTE_HABILITATED, "fiche.lire", handle_get_plan_action_version, NOKEY},
+    {"GET",   "/api/v1/territoires/:id_pvd/maquette-financiere",   ROUTE_HABILITATED, "fiche.lire",   handle_get_maquette_financiere, NOKEY},
     /* — end of plan d'action — */
     /* Issue 9 §1: public fiches, no token (fiches_publiques.c) */
     /* — end of public fiches — */

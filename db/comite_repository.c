@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "habilitation_repository.h"
+#include "plan_action_repository.h"
 #include "pgutil.h"
 
 #define COMITE_RETURNING " RETURNING x.id::text, x.id_pvd::text, comite_representation(x)::text"
@@ -103,7 +104,7 @@ enum db_result decision_insert(struct db_tx *tx, const char *seance_id, const ch
                                struct projet_row *out, struct db_error *err)
 {
     const char *params[2] = {seance_id, body_json};
-    return projet_exec_row(
+    enum db_result r = projet_exec_row(
         tx->conn,
         "INSERT INTO decisions AS x (seance_id, type, objet, convention_id, fiche_action_id) "
         "SELECT $1::uuid, b->>'type', b->>'objet', (b->>'convention_id')::uuid, "
@@ -111,6 +112,9 @@ enum db_result decision_insert(struct db_tx *tx, const char *seance_id, const ch
         "RETURNING x.id::text, (SELECT c.id_pvd FROM seances s JOIN comites c ON c.id = "
         "s.comite_id WHERE s.id = x.seance_id), decision_representation(x)::text",
         2, params, out, err);
+    if (r == DB_OK)
+        r = plan_action_freeze_if_valide_plan(tx, out->id_pvd, out->id, err);
+    return r;
 }
 
 /* One row per requirement: kind ('c' commune, 'e' EPCI, 's' signataire),

@@ -27,7 +27,10 @@ enum db_result seance_insert(struct db_tx *tx, const char *comite_id, const char
 enum db_result seance_update(struct db_tx *tx, const char *id, const char *body_json,
                              struct projet_row *out, struct db_error *err);
 
-/* Décision body members: type, objet, convention_id (UUID or null). */
+/* Décision body members: type, objet, convention_id (UUID or null). A
+ * valide_plan décision freezes its territoire's plan d'action in tx
+ * (plan_action_freeze: a new version, journaled "plan_action.valider"), so
+ * that the décision and its version commit or roll back together. */
 enum db_result decision_insert(struct db_tx *tx, const char *seance_id, const char *body_json,
                                struct projet_row *out, struct db_error *err);
 

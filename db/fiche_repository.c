@@ -382,13 +382,29 @@ static char *update_sql(void)
 }
 
 #define LIGNES_INSERT                                                                              \
-    "INSERT INTO fiche_financements (fiche_id, rang, financeur_id, dispositif, nature_financeur, " \
-    "montant, assiette_ht, statut) SELECT $1::uuid, (COALESCE((SELECT max(o.rang) + 1 FROM "       \
-    "fiche_financements o WHERE o.fiche_id = $1::uuid), 0) + e.n - 1)::smallint, "                 \
-    "(e.v->>'financeur_id')::uuid, e.v->>'dispositif', e.v->>'nature_financeur', "                 \
-    "(e.v->>'montant_centimes')::bigint, (e.v->>'assiette_ht_centimes')::bigint, "                 \
-    "COALESCE(e.v->>'statut', "                                                                    \
-    "'envisage') FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(v, n)"
+    "INSERT INTO fiche_financements (id, fiche_id, rang, financeur_id, dispositif, "               \
+    "nature_financeur, montant, assiette_ht, statut) SELECT COALESCE(" PG_AS_UUID(                 \
+        "(e.v->>'id')") ", gen_random_uuid()), $1::uuid, (COALESCE((SELECT max(o.rang) + 1 FROM "  \
+                        "fiche_financements o WHERE o.fiche_id = $1::uuid), 0) + e.n - "           \
+                        "1)::smallint, "                                                           \
+                        "(e.v->>'financeur_id')::uuid, e.v->>'dispositif', "                       \
+                        "e.v->>'nature_financeur', "                                               \
+                        "(e.v->>'montant_centimes')::bigint, "                                     \
+                        "(e.v->>'assiette_ht_centimes')::bigint, "                                 \
+                        "COALESCE(e.v->>'statut', "                                                \
+                        "'envisage') FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS "     \
+                        "e(v, n)"
+
+/* The lines $2 (a JSON array) with the `id` of each line removed unless the
+ * lines are replaced ($3) and it names a line the fiche $1 has now (its first
+ * mention only): a line sent back keeps its id, any other gets a new one. */
+#define LIGNES_IDS_KEPT                                                                            \
+    "SELECT COALESCE(jsonb_agg(CASE WHEN s.garde THEN s.v ELSE s.v - 'id' END ORDER BY s.n), "     \
+    "'[]'::jsonb)::text FROM (SELECT e.v, e.n, $3::boolean AND COALESCE(" PG_AS_UUID(              \
+        "(e.v->>'id')") " IN (SELECT o.id FROM fiche_financements o WHERE o.fiche_id = "           \
+                        "$1::uuid), false) AND row_number() OVER (PARTITION BY lower(e.v->>'id') " \
+                        "ORDER BY e.n) = 1 AS garde FROM jsonb_array_elements($2::jsonb) WITH "    \
+                        "ORDINALITY AS e(v, n)) s"
 
 #define ECHEANCIER_INSERT                                                                          \
     "INSERT INTO fiche_echeancier (fiche_id, annee, montant) SELECT $1::uuid, "                    \
@@ -422,16 +438,26 @@ static enum db_result write_lists(struct db_tx *tx, const char *id, const char *
                          2, member, &res, err);
         if (r == DB_OK && !PQgetisnull(res, 0, 0)) {
             bool is_array = strcmp(PQgetvalue(res, 0, 0), "array") == 0;
-            if (replace) {
+            char *lignes = NULL;
+            if (is_array && strcmp(lists[i].key, "plan_financement") == 0) {
+                const char *p3[3] = {id, PQgetvalue(res, 0, 1), replace ? "true" : "false"};
+                PGresult *kept = NULL;
+                r = pg_exec_rows(tx->conn, LIGNES_IDS_KEPT, 3, p3, &kept, err);
+                if (r == DB_OK && !(lignes = pg_strdup(PQgetvalue(kept, 0, 0))))
+                    r = DB_FAILED;
+                PQclear(kept);
+            }
+            if (r == DB_OK && replace) {
                 char sql[128];
                 snprintf(sql, sizeof sql, "DELETE FROM %s WHERE fiche_id = $1::uuid",
                          lists[i].table);
                 r = pg_exec_command(tx->conn, sql, 1, params, err);
             }
             if (r == DB_OK && is_array) {
-                const char *p2[2] = {id, PQgetvalue(res, 0, 1)};
+                const char *p2[2] = {id, lignes ? lignes : PQgetvalue(res, 0, 1)};
                 r = pg_exec_command(tx->conn, lists[i].insert, 2, p2, err);
             }
+            free(lignes);
         }
         PQclear(res);
     }

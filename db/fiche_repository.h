@@ -151,8 +151,13 @@ enum db_result fiche_update(struct db_tx *tx, const char *id, long expected_revi
  * fiche_update) by lignes_json, a JSON array of lines {financeur_id,
  * dispositif, nature_financeur, montant_centimes, assiette_ht_centimes (or
  * absent/null), statut
- * (absent: "envisage")}, stored in array order (an empty array, or
- * anything but an array, leaves no line: the handler validates it first).
+ * (absent: "envisage"), id (optional)}, stored in array order (an empty
+ * array, or anything but an array, leaves no line: the handler validates it
+ * first). A line whose `id` names one of the fiche's current lines keeps that
+ * id (a line read back and sent again: its first mention only); every other
+ * line gets a new id (an `id` that is not such a UUID is ignored). The same
+ * holds for plan_financement in fiche_update; fiche_create and
+ * fiche_add_financement always give new ids.
  * revision + 1, journal
  * "fiche_action.plan_financement". DB_CONFLICT: an unknown financeur. */
 enum db_result fiche_replace_financements(struct db_tx *tx, const char *id, long expected_revision,

@@ -146,3 +146,102 @@ enum db_result plan_action_freeze(struct db_tx *tx, const char *id_pvd, const ch
     plan_action_row_release(&avant);
     return r;
 }
+
+enum db_result plan_action_perimetres_check(struct db_tx *tx, const char *id_pvd,
+                                            const char *body_json, struct rule_report *violations,
+                                            struct db_error *err)
+{
+    const char *params[2] = {id_pvd, body_json};
+    PGresult *res = NULL;
+    enum db_result r = pg_exec_rows(
+        tx->conn,
+        "SELECT p.i - 1, c.j - 1, c.code FROM jsonb_array_elements(CASE WHEN "
+        "jsonb_typeof($2::jsonb->'perimetres') = 'array' THEN $2::jsonb->'perimetres' ELSE "
+        "'[]'::jsonb END) WITH ORDINALITY p(v, i), jsonb_array_elements_text(CASE WHEN "
+        "jsonb_typeof(p.v->'communes') = 'array' THEN p.v->'communes' ELSE '[]'::jsonb END) WITH "
+        "ORDINALITY c(code, j) WHERE NOT EXISTS (SELECT 1 FROM territoire_communes tc WHERE "
+        "tc.id_pvd = $1 AND tc.code_insee = c.code) ORDER BY p.i, c.j",
+        2, params, &res, err);
+    for (int i = 0; r == DB_OK && i < PQntuples(res); i++) {
+        char pointer[64];
+        snprintf(pointer, sizeof pointer, "/perimetres/%s/communes/%s", PQgetvalue(res, i, 0),
+                 PQgetvalue(res, i, 1));
+        rule_report_add(violations, "", "commune-hors-territoire", pointer,
+                        "La commune %s n'est pas une commune du territoire %s.",
+                        PQgetvalue(res, i, 2), id_pvd);
+    }
+    PQclear(res);
+    return r;
+}
+
+#define VERSION_SUMMARY                                                                            \
+    "jsonb_build_object('version', v.version, 'decision_id', v.decision_id, "                      \
+    "'date_validation_comite', v.date_validation_comite, 'nombre_fiches', "                        \
+    "jsonb_array_length(COALESCE(v.representation->'fiches', '[]'::jsonb)), 'cree_par', "          \
+    "v.cree_par, 'cree_le', horodatage(v.cree_le))"
+
+enum db_result plan_action_versions(struct db_conn *conn, const char *id_pvd, long after,
+                                    size_t limit, char **json_out, char last[24], bool *more,
+                                    size_t *total, struct db_error *err)
+{
+    char after_text[24], limit_text[24];
+    snprintf(after_text, sizeof after_text, "%ld", after);
+    snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
+    const char *params[3] = {id_pvd, after_text, limit_text};
+    *json_out = NULL;
+    last[0] = '\0';
+    *more = false;
+    PGresult *res = NULL;
+    enum db_result r = pg_exec_rows(conn,
+                                    "SELECT v.version::text, " VERSION_SUMMARY
+                                    "::text FROM plan_action_versions v WHERE v.id_pvd = $1 AND "
+                                    "v.version > $2::int ORDER BY v.version LIMIT $3::int",
+                                    3, params, &res, err);
+    if (r == DB_OK && !pg_json_page(res, limit, json_out, last, 24, more))
+        r = DB_FAILED;
+    PQclear(res);
+    if (r == DB_OK)
+        r = pg_count(conn, "SELECT count(*) FROM plan_action_versions WHERE id_pvd = $1", 1, params,
+                     total, err);
+    return r;
+}
+
+enum db_result plan_action_version(struct db_conn *conn, const char *id_pvd, long version,
+                                   char **json_out, struct db_error *err)
+{
+    char version_text[24];
+    snprintf(version_text, sizeof version_text, "%ld", version);
+    const char *params[2] = {id_pvd, version_text};
+    PGresult *res = NULL;
+    *json_out = NULL;
+    enum db_result r = pg_exec_first_row(
+        conn,
+        "SELECT (" VERSION_SUMMARY " || jsonb_build_object('plan', "
+        "v.representation))::text FROM plan_action_versions v WHERE v.id_pvd = $1 AND v.version "
+        "= $2::int",
+        2, params, &res, err);
+    if (r == DB_OK && !(*json_out = pg_strdup(PQgetvalue(res, 0, 0))))
+        r = DB_FAILED;
+    PQclear(res);
+    return r;
+}
+
+enum db_result plan_action_freeze_if_valide_plan(struct db_tx *tx, const char *id_pvd,
+                                                 const char *decision_id, struct db_error *err)
+{
+    const char *params[1] = {decision_id};
+    PGresult *res = NULL;
+    enum db_result r = pg_exec_first_row(
+        tx->conn,
+        "SELECT 1 FROM decisions WHERE id = " PG_AS_UUID("$1") " AND type = 'valide_plan'", 1,
+        params, &res, err);
+    PQclear(res);
+    if (r == DB_NOT_FOUND)
+        return DB_OK;
+    if (r != DB_OK)
+        return r;
+    struct plan_action_row frozen;
+    r = plan_action_freeze(tx, id_pvd, decision_id, &frozen, err);
+    plan_action_row_release(&frozen);
+    return r;
+}

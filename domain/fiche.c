@@ -18,17 +18,17 @@ static const char *const MATURITE_NAMES[FICHE_MATURITE__COUNT] = {"en_maturation
 
 DOMAIN_NAME_FUNCS(fiche_etat_name, fiche_etat_parse, enum fiche_etat, ETAT_NAMES)
 
-const char *const fiche_thematiques[] = {"habitat",
-                                         "commerce",
-                                         "espaces_publics",
-                                         "mobilite",
-                                         "patrimoine_culture",
-                                         "services_equipements",
-                                         "transition_ecologique",
-                                         "numerique",
-                                         "developpement_economique",
-                                         "friches_foncier",
-                                         NULL};
+const char *const fiche_thematiques[FICHE_THEMATIQUE_COUNT + 1] = {"habitat",
+                                                                   "commerce",
+                                                                   "espaces_publics",
+                                                                   "mobilite",
+                                                                   "patrimoine_culture",
+                                                                   "services_equipements",
+                                                                   "transition_ecologique",
+                                                                   "numerique",
+                                                                   "developpement_economique",
+                                                                   "friches_foncier",
+                                                                   NULL};
 const char *const fiche_natures_depense[] = {"etude",          "ingenierie",  "investissement",
                                              "fonctionnement", "acquisition", NULL};
 

@@ -494,14 +494,6 @@ out:
 
 /* ---- GET /api/v1/conventions/:id/versions[/:numero] ---------------------- */
 
-/* A versions cursor's key is a version numero: 1 to 9 digits fit its int (a
- * cursor is not signed: anything else is refused). */
-static bool version_key_valid(const char *key)
-{
-    size_t digits = strspn(key, "0123456789");
-    return digits > 0 && digits <= 9 && key[digits] == '\0';
-}
-
 void handle_list_convention_versions(struct request_ctx *ctx)
 {
     struct convention_row row;
@@ -516,7 +508,7 @@ void handle_list_convention_versions(struct request_ctx *ctx)
         goto out;
     size_t limit = q.limit;
     uint32_t fp = cursor_fingerprint(row.id);
-    if (!query_keyed_cursor_or_reply(ctx, "versions", fp, version_key_valid, key, &after))
+    if (!query_keyed_cursor_or_reply(ctx, "versions", fp, query_version_key_valid, key, &after))
         goto out;
     long after_numero = after ? strtol(after, NULL, 10) : 0;
     struct db_conn *conn = NULL;
@@ -541,17 +533,9 @@ out:
 
 void handle_get_convention_version(struct request_ctx *ctx)
 {
-    const char *numero_text = query_path_param(ctx, "numero");
-    char *end = NULL;
-    long numero = numero_text ? strtol(numero_text, &end, 10) : 0;
-    if (!numero_text || end == numero_text || *end || numero < 1 || numero > 100000 ||
-        numero_text[0] == '+' || numero_text[0] == '0') {
-        FIELD_ERRORS(errs);
-        field_errors_add(&errs, "/numero", "numero", "format-invalide",
-                         "Numéro de version attendu : entier de 1 à 100000.");
-        respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.", &errs);
+    long numero = 0;
+    if (!query_version_or_reply(ctx, "numero", &numero))
         return;
-    }
     struct convention_row row;
     struct territoire_scope scope;
     if (!convention_load_path_or_reply(ctx, ACTION_CONVENTION_READ, NULL, &row, &scope))

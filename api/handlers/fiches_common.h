@@ -28,6 +28,9 @@
 #define FICHE_ANNEES_MAX        30
 #define FICHE_FINANCEURS_SIRENS 32
 
+/* The thématiques (fiche_thematiques, FICHE_THEMATIQUE_COUNT) and natures de
+ * dépense of §1.9 are named in domain/fiche.h. */
+
 /* Who a fiche concerns, for authz_decide (domain/authz.h, FICHE_*): its
  * territoire's scope (départements, régions, id_pvd, the SIRENs of its
  * communes and EPCIs) plus the maître d'ouvrage's SIREN in `sirens`, and the

@@ -89,8 +89,18 @@ void handle_export_fiches_csv(struct request_ctx *ctx);
 void handle_transition_fiche(struct request_ctx *ctx);
 /* — end of fiches action — */
 /* Issue 9 §2: fiches_financement.c */
+void handle_get_plan_financement(struct request_ctx *ctx);
+void handle_put_plan_financement(struct request_ctx *ctx);
+void handle_add_ligne_financement(struct request_ctx *ctx);
+void handle_get_echeancier(struct request_ctx *ctx);
+void handle_put_echeancier(struct request_ctx *ctx);
 /* — end of financing — */
 /* Issue 9 §3: plan_action.c, maquette.c */
+void handle_get_plan_action(struct request_ctx *ctx);
+void handle_update_plan_action(struct request_ctx *ctx);
+void handle_list_plan_action_versions(struct request_ctx *ctx);
+void handle_get_plan_action_version(struct request_ctx *ctx);
+void handle_get_maquette_financiere(struct request_ctx *ctx);
 /* — end of plan d'action — */
 /* Issue 9 §1: fiches_publiques.c */
 /* — end of public fiches — */

@@ -6,10 +6,16 @@
 #   mhd          build/bench/mhd_hello: bare libmicrohttpd, fixed JSON (HTTP ceiling)
 #   communes_get GET /api/v1/communes/{code}, random real INSEE codes (communes.lua)
 #   list         GET /api/v1/communes?departement=XX&limite=50, random départements (list.lua)
+#   maquette     GET /api/v1/territoires/{id_pvd}/maquette-financiere?annee=YYYY on a plan of
+#                200 fiches (seeded through the API by maquette_seed.mjs, as the bootstrap
+#                administrator of a token from build/bin/test-idp), years 2024-2029
+#                (maquette.lua); wrk -t1 -c1: the service time of one maquette (the
+#                per-principal rate limit is off: RATE_LIMIT_PER_MINUTE=0)
 #   pgbench      pgbench -S on the database "bench" of the same PostgreSQL (DB ceiling)
 # Each round runs every line once, in that order; the table shows the median over
 # rounds of each figure and the ratios of the medians. Targets (issue 2, §6):
 #   communes_get >= 0.40 x mhd req/s with p99 <= 5 ms;  list >= 0.15 x mhd req/s.
+#   maquette (issue 9 §3): p99 < 50 ms.
 # A miss is printed as BELOW TARGET; the exit status stays 0 (a failure to run is not 0).
 # The warm-up checks that the pvd-api lines answer only 200s (wrk response() hook); the
 # measured runs count wrk's >= 400 statuses and socket errors. Before each run the CPU use
@@ -37,8 +43,9 @@ readonly PG=deploy/local/pg.sh
 readonly DATA_DIR=node_modules/@etalab/decoupage-administratif/data
 readonly MILLESIME=2026
 readonly RESULTS=tests/bench/results
-readonly TARGET_GET_RATIO=0.40 TARGET_GET_P99_MS=5 TARGET_LIST_RATIO=0.15
-readonly LINES=(mhd communes_get list pgbench)
+readonly TARGET_GET_RATIO=0.40 TARGET_GET_P99_MS=5 TARGET_LIST_RATIO=0.15 TARGET_MAQUETTE_P99_MS=50
+readonly LINES=(mhd communes_get list maquette pgbench)
+readonly BENCH_ISSUER=https://idp.bench.pvd-api.test BENCH_AUDIENCE=pvd-api
 
 die() {
 	echo "bench: $*" >&2
@@ -49,8 +56,8 @@ note() { echo "bench: $*" >&2; }
 for v in ROUNDS SECONDS_PER_RUN WARMUP CONNS WRK_THREADS; do
 	[[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
-for f in build/pvd-api build/bench/mhd_hello; do
-	[[ -x "$f" ]] || die "$f missing: run 'make bench' (or make build build/bench/mhd_hello)"
+for f in build/pvd-api build/bench/mhd_hello build/bin/test-idp; do
+	[[ -x "$f" ]] || die "$f missing: run 'make bench' (or make build build/bench/mhd_hello build/bin/test-idp)"
 done
 for c in wrk node curl "$PGBIN/pgbench" "$PGBIN/psql"; do
 	command -v "$c" >/dev/null || die "$c not found (make deps)"
@@ -143,12 +150,17 @@ if ! $PG status >/dev/null 2>&1; then PG_STARTED=1; fi
 PG_URL=$($PG start)
 [[ -n "$PG_URL" ]] || die "pg.sh start printed no URL"
 
+# The maquette line reads as the bootstrap administrator of a key made for this run.
+mkdir -p "$TMP/idp" && build/bin/test-idp init "$TMP/idp" >/dev/null || die "test-idp init failed"
+
 API_PORT=$(free_port)
 API_LOG=$TMP/pvd-api.log
 note "pvd-api on 127.0.0.1:$API_PORT (HTTP_THREADS=${HTTP_THREADS:-default}, DB_POOL_SIZE=${DB_POOL_SIZE:-default})"
 # One local client (wrk) opens all BENCH_CONNECTIONS: no cap per address.
 DATABASE_URL=$PG_URL HTTP_PORT=$API_PORT HTTP_BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warn \
-	HTTP_MAX_CONNECTIONS_PER_ADDRESS=0 build/pvd-api serve >"$API_LOG" 2>&1 &
+	HTTP_MAX_CONNECTIONS_PER_ADDRESS=0 AUTH_ISSUER=$BENCH_ISSUER AUTH_AUDIENCE=$BENCH_AUDIENCE \
+	AUTH_JWKS_FILE="$TMP/idp/jwks.json" AUTH_BOOTSTRAP_ADMIN_SUB=bench-admin RATE_LIMIT_PER_MINUTE=0 \
+	build/pvd-api serve >"$API_LOG" 2>&1 &
 API_PID=$!
 API=http://127.0.0.1:$API_PORT
 if ! wait_http "$API_PID" "$API/healthz" 30; then
@@ -207,11 +219,22 @@ const lua = (a) => "{" + a.map((s) => JSON.stringify(s)).join(",") + "}";
 process.stdout.write(`return {codes = ${lua(codes)}, departements = ${lua(deps)}}\n`);
 ' "$PWD/$DATA_DIR/communes.json" >"$CODES"
 
+# The plan of the maquette line (kept in the database between runs).
+TOKEN=$(build/bin/test-idp token "$TMP/idp" "$BENCH_ISSUER" "$BENCH_AUDIENCE" bench-admin 7200)
+note "maquette: seeding a 200-fiche plan through the API (kept between runs)"
+MAQUETTE_ID=$(node tests/bench/maquette_seed.mjs "$API" "$TOKEN") || die "maquette_seed.mjs failed"
+MAQUETTE_URL="$API/api/v1/territoires/$MAQUETTE_ID/maquette-financiere?annee=2025"
+
 # Sanity: every line answers 200 before we measure.
 for url in "$HELLO/" "$API/api/v1/communes/69248" "$API/api/v1/communes?departement=2A&limite=50"; do
 	code=$(curl -s -o /dev/null -w '%{http_code}' "$url")
 	[[ "$code" == 200 ]] || die "$url answered $code"
 done
+code=$(curl -s -o "$TMP/maquette.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$MAQUETTE_URL")
+[[ "$code" == 200 ]] || die "$MAQUETTE_URL answered $code"
+MAQUETTE_FICHES=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).fiches.length)' \
+	"$TMP/maquette.json")
+note "maquette of 2025: $MAQUETTE_FICHES fiches planned that year (of 200)"
 
 # ---------------------------------------------------------------- one run of a line
 
@@ -223,6 +246,10 @@ run_line() {
 	mhd) run_child "$out" "${wrk[@]}" "$HELLO/" ;;
 	communes_get) run_child "$out" "${wrk[@]}" -s tests/bench/communes.lua "$API" -- "$CODES" ;;
 	list) run_child "$out" "${wrk[@]}" -s tests/bench/list.lua "$API" -- "$CODES" ;;
+	maquette)
+		run_child "$out" wrk -t1 -c1 "-d${secs}s" --latency -s tests/bench/maquette.lua "$API" \
+			-- "$MAQUETTE_ID" "$TOKEN"
+		;;
 	pgbench)
 		run_child "$out" "$PGBIN/pgbench" -S -c 8 -j 2 -T "$secs" -n -M prepared "$PG_BENCH"
 		;;
@@ -279,7 +306,7 @@ for line in "${LINES[@]}"; do
 		cat "$out" >&2
 		die "warm-up of $line failed"
 	}
-	if [[ "$line" == communes_get || "$line" == list ]]; then
+	if [[ "$line" == communes_get || "$line" == list || "$line" == maquette ]]; then
 		bad=$(sed -n 's/.*strict_non200=\([0-9]*\).*/\1/p' "$out")
 		[[ "$bad" == 0 ]] || {
 			cat "$out" >&2
@@ -351,10 +378,12 @@ b() { "$@" && echo 1 || echo 0; }
 GET_RATIO_OK=$(b ge "$R_GET_MHD" "$TARGET_GET_RATIO")
 GET_P99_OK=$(b le "${P99[communes_get]}" "$TARGET_GET_P99_MS")
 LIST_RATIO_OK=$(b ge "$R_LIST_MHD" "$TARGET_LIST_RATIO")
+MAQUETTE_P99_OK=$(b le "${P99[maquette]}" "$TARGET_MAQUETTE_P99_MS")
 NO_ERRORS=$(b test "$(printf '%s\n' "${BAD[@]}" | sum)" = 0)
 GET_VERDICT=$(verdict "$GET_RATIO_OK" "$GET_P99_OK" "$NO_ERRORS")
 LIST_VERDICT=$(verdict "$LIST_RATIO_OK" "$NO_ERRORS")
-OVERALL=$(verdict "$GET_RATIO_OK" "$GET_P99_OK" "$LIST_RATIO_OK" "$NO_ERRORS")
+MAQUETTE_VERDICT=$(verdict "$MAQUETTE_P99_OK" "$NO_ERRORS")
+OVERALL=$(verdict "$GET_RATIO_OK" "$GET_P99_OK" "$LIST_RATIO_OK" "$MAQUETTE_P99_OK" "$NO_ERRORS")
 
 # ---------------------------------------------------------------- machine
 
@@ -383,6 +412,7 @@ ratio_of() {
 	mhd) echo "1.00× (HTTP ceiling)" ;;
 	communes_get) echo "$(fmt_r "$R_GET_MHD") mhd, $(fmt_r "$R_GET_PG") pgbench" ;;
 	list) echo "$(fmt_r "$R_LIST_MHD") mhd" ;;
+	maquette) echo "one connection (service time)" ;;
 	pgbench) echo "1.00× (DB ceiling)" ;;
 	esac
 }
@@ -391,6 +421,7 @@ what() {
 	mhd) echo "bare libmicrohttpd, fixed JSON" ;;
 	communes_get) echo "GET /api/v1/communes/{code}" ;;
 	list) echo "GET /api/v1/communes?departement=XX&limite=50" ;;
+	maquette) echo "GET /api/v1/territoires/{id_pvd}/maquette-financiere?annee=YYYY, 200 fiches (wrk -t1 -c1)" ;;
 	pgbench) echo "pgbench -S -c 8 -j 2 -M prepared" ;;
 	esac
 }
@@ -414,6 +445,9 @@ what() {
 	printf 'list page:       %s × mhd (target ≥ %s), p99 %s ms                    → %s\n' \
 		"$(fmt_r "$R_LIST_MHD" | tr -d '×')" "$TARGET_LIST_RATIO" "$(fmt_ms "${P99[list]}")" \
 		"$LIST_VERDICT"
+	printf 'maquette, 200 fiches: p50 %s ms, p99 %s ms (target p99 < %s ms)         → %s\n' \
+		"$(fmt_ms "${P50[maquette]}")" "$(fmt_ms "${P99[maquette]}")" "$TARGET_MAQUETTE_P99_MS" \
+		"$MAQUETTE_VERDICT"
 	if [[ "$NO_ERRORS" != 1 ]]; then
 		echo "ERRORS: non-2xx responses or socket errors:" \
 			"$(for l in "${LINES[@]}"; do printf '%s=%s ' "$l" "${BAD[$l]}"; done)"
@@ -468,7 +502,8 @@ bool() { [[ "$1" == 1 ]] && echo true || echo false; }
 	echo "  \"ratios\": {\"communes_get_over_mhd\": $(json_num "$R_GET_MHD"), \"list_over_mhd\": $(json_num "$R_LIST_MHD"), \"communes_get_over_pgbench\": $(json_num "$R_GET_PG")},"
 	echo "  \"targets\": {"
 	echo "    \"communes_get\": {\"ratio_min\": $TARGET_GET_RATIO, \"p99_max_ms\": $TARGET_GET_P99_MS, \"ratio_ok\": $(bool "$GET_RATIO_OK"), \"p99_ok\": $(bool "$GET_P99_OK"), \"verdict\": $(json_str "$GET_VERDICT")},"
-	echo "    \"list\": {\"ratio_min\": $TARGET_LIST_RATIO, \"ratio_ok\": $(bool "$LIST_RATIO_OK"), \"verdict\": $(json_str "$LIST_VERDICT")}"
+	echo "    \"list\": {\"ratio_min\": $TARGET_LIST_RATIO, \"ratio_ok\": $(bool "$LIST_RATIO_OK"), \"verdict\": $(json_str "$LIST_VERDICT")},"
+	echo "    \"maquette\": {\"p99_max_ms\": $TARGET_MAQUETTE_P99_MS, \"fiches\": 200, \"fiches_in_year_2025\": $MAQUETTE_FICHES, \"p99_ok\": $(bool "$MAQUETTE_P99_OK"), \"verdict\": $(json_str "$MAQUETTE_VERDICT")}"
 	echo "  },"
 	echo "  \"machine_busy_before_runs_pct\": $(json_list "$(cut -f7 "$RUNS" | paste -sd' ')"),"
 	echo "  \"no_errors\": $(bool "$NO_ERRORS"),"
@@ -493,10 +528,11 @@ mv "$RESULTS/latest.json.tmp" "$RESULTS/latest.json"
 		echo "| $line | \`$(what "$line")\` | **$(fmt_n "${MED[$line]}") $(unit "$line")** | $(fmt_msu "${P50[$line]}") | $(fmt_msu "${P99[$line]}") | ${RUNLIST[$line]} | $(ratio_of "$line") |"
 	done
 	echo
-	echo "| target (issue 2 §6) | measured | verdict |"
+	echo "| target (issue 2 §6, issue 9 §3) | measured | verdict |"
 	echo "|---|---|---|"
 	echo "| GET one commune ≥ ${TARGET_GET_RATIO}× mhd, p99 ≤ ${TARGET_GET_P99_MS} ms | $(fmt_r "$R_GET_MHD"), p99 $(fmt_ms "${P99[communes_get]}") ms | $GET_VERDICT |"
 	echo "| list page ≥ ${TARGET_LIST_RATIO}× mhd | $(fmt_r "$R_LIST_MHD") | $LIST_VERDICT |"
+	echo "| maquette of a 200-fiche plan p99 < ${TARGET_MAQUETTE_P99_MS} ms (issue 9 §3) | p50 $(fmt_ms "${P50[maquette]}") ms, p99 $(fmt_ms "${P99[maquette]}") ms | $MAQUETTE_VERDICT |"
 	echo
 	echo "Errors (non-2xx responses + socket errors, all runs):" \
 		"$(for l in "${LINES[@]}"; do printf '%s %s, ' "$l" "${BAD[$l]}"; done | sed 's/, $/./')"

@@ -120,6 +120,7 @@ static const struct body_route routes[] = {
     {"PATCH", "/api/v1/organisations/%s",                    ORG,  "/api/v1/organisations/%s"},
     {"POST",  "/api/v1/territoires%s",                       -1,   NULL},
     {"PATCH", "/api/v1/territoires/%s",                      TER,  "/api/v1/territoires/%s"},
+    {"PATCH", "/api/v1/territoires/%s/plan-action",          TER,  "/api/v1/territoires/%s/plan-action"},
     {"POST",  "/api/v1/conventions%s",                       -1,   NULL},
     {"PATCH", "/api/v1/conventions/%s",                      CONV, "/api/v1/conventions/%s"},
     {"POST",  "/api/v1/conventions/%s/signatures",           CONV, "/api/v1/conventions/%s"},
@@ -140,6 +141,11 @@ static const struct body_route routes[] = {
     {"PATCH", "/api/v1/fiches-action/%s",                    FICHE, "/api/v1/fiches-action/%s"},
     {"POST",  "/api/v1/fiches-action/%s/transitions",        FICHE, "/api/v1/fiches-action/%s"},
     /* — end of fiches action — */
+    /* Issue 9 §2: financing plan and échéancier */
+    {"PUT",   "/api/v1/fiches-action/%s/plan-financement",   FICHE, "/api/v1/fiches-action/%s"},
+    {"POST",  "/api/v1/fiches-action/%s/plan-financement/lignes", FICHE, NULL},
+    {"PUT",   "/api/v1/fiches-action/%s/echeancier",         FICHE, "/api/v1/fiches-action/%s"},
+    /* — end of financing — */
 };
 /* clang-format on */
 

@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "api/migrations.h"
+#include "db/comite_repository.h"
 #include "db/fiche_repository.h"
+#include "db/maquette_repository.h"
 #include "db/plan_action_repository.h"
 #include "db/migrate.h"
 #include "db/mutation.h"
@@ -1945,5 +1947,119 @@ Test(db, plan_action_update_and_freeze)
                             "ressource_type = 'plan_action'"),
                  3);
     plan_action_row_release(&c.plan);
+    db_pool_free(pool);
+}
+
+/* The maquette's inputs (db/maquette_repository.h): an abandonnee fiche is
+ * left out; the other fiches by numero with their lines (by rang, financeur
+ * index by nom, par_maitre_ouvrage) and échéancier (by year). */
+Test(db, maquette_lire_reads_the_plan_without_abandoned_fiches)
+{
+    fiche_schema();
+    PGconn *pg = test_connect();
+    exec_ok(pg,
+            "insert into plans_action (id_pvd) values ('" T1 "');" FICHE_COLS "('" T1
+            "', 'B', 'Halles', '" AXE1 "', 'D', 'O', '" ORG1 "', '38001', "
+            "'investissement', 1000, NULL, 'brouillon', 't'), "
+            "('" T1 "', 'A', 'Place', '" AXE1 "', 'D', 'O', '" ORG1 "', '38001', "
+            "'investissement', 500, NULL, 'brouillon', 't');"
+            "insert into fiches_action (id_pvd, numero, intitule, axe_id, description, objectifs, "
+            "maitre_ouvrage_id, localisation_commune_insee, nature_depense, cout_total_ht, etat, "
+            "motif, cree_par) values ('" T1 "', 'C', 'Abandon', '" AXE1 "', 'D', 'O', '" ORG1
+            "', '38001', 'investissement', 700, 'abandonnee', 'Motif', 't');"
+            "insert into fiche_financements (fiche_id, rang, financeur_id, dispositif, "
+            "nature_financeur, montant, statut) select f.id, v.rang, v.fin::uuid, v.disp, "
+            "'public', v.montant, v.statut from fiches_action f, (values "
+            "('B', 1, '" ORG2 "', 'region', 600, 'accorde'), ('B', 0, '" ORG1 "', "
+            "'autofinancement', 400, 'solde'), ('A', 0, '" ORG2 "', 'DSIL', 500, 'sollicite'), "
+            "('C', 0, '" ORG2 "', 'region', 700, 'accorde')) v(numero, rang, fin, disp, montant, "
+            "statut) where f.numero = v.numero;"
+            "insert into fiche_echeancier (fiche_id, annee, montant) select f.id, v.annee, "
+            "v.montant from fiches_action f, (values ('B', 2026, 300), ('B', 2025, 700), "
+            "('A', 2025, 500), ('C', 2025, 700)) v(numero, annee, montant) where f.numero = "
+            "v.numero");
+    PQfinish(pg);
+    struct db_pool *pool = make_pool(1, 5000, 10000);
+    struct db_error err = {{0}, {0}};
+    struct db_conn *conn = NULL;
+    struct maquette_donnees d;
+    cr_assert_eq(db_pool_acquire(pool, &conn, &err), DB_OK);
+    cr_assert_eq(maquette_lire(conn, T1, &d, &err), DB_OK, "%s", err.message);
+    cr_assert_eq(d.axe_count, 1);
+    cr_assert_str_eq(d.axes[0].id, AXE1);
+    cr_assert_eq(d.fiche_count, 2, "the abandoned fiche is left out");
+    cr_assert_str_eq(d.fiche_infos[0].numero, "A");
+    cr_assert_str_eq(d.fiche_infos[1].numero, "B");
+    cr_assert_eq(d.financeur_count, 2);
+    cr_assert_str_eq(d.financeurs[0].nom, "A"); /* by nom: "A" (ORG1) before "CC X" */
+    cr_assert_eq(d.fiches[0].ligne_count, 1);
+    cr_assert_eq(d.fiches[0].lignes[0].dispositif, DISPOSITIF_DSIL);
+    cr_assert_eq(d.fiches[0].lignes[0].financeur, 1);
+    cr_assert_not(d.fiches[0].lignes[0].par_maitre_ouvrage);
+    cr_assert_eq(d.fiches[1].ligne_count, 2);
+    cr_assert_eq(d.fiches[1].lignes[0].montant, 400); /* rang 0 first */
+    cr_assert(d.fiches[1].lignes[0].par_maitre_ouvrage);
+    cr_assert_eq(d.fiches[1].lignes[0].statut, FINANCEMENT_SOLDE);
+    cr_assert_eq(d.fiches[1].lignes[1].statut, FINANCEMENT_ACCORDE);
+    cr_assert_eq(d.fiches[1].echeancier_count, 2);
+    cr_assert_eq(d.fiches[1].echeancier[0].annee, 2025);
+    cr_assert_eq(d.fiches[1].echeancier[1].montant, 300);
+    maquette_donnees_release(&d);
+    cr_assert_eq(maquette_lire(conn, T2, &d, &err), DB_OK, "%s", err.message);
+    cr_assert_eq(d.fiche_count, 0);
+    cr_assert_eq(d.axe_count, 1);
+    maquette_donnees_release(&d);
+    db_pool_release(pool, conn);
+    db_pool_free(pool);
+}
+
+struct decision_call {
+    const char *body;
+    struct projet_row row;
+};
+
+static enum db_result decision_work(struct db_tx *tx, void *ctx, struct db_error *err)
+{
+    struct decision_call *c = ctx;
+    projet_row_release(&c->row);
+    enum db_result r = decision_insert(tx, SEA1, c->body, &c->row, err);
+    if (r == DB_OK) {
+        struct journal_entry e = {"decision.creer", "decision", c->row.id, NULL, "{}", {0}};
+        r = journal_record(tx, &e, err);
+    }
+    return r;
+}
+
+/* decision_insert freezes the plan in the décision's transaction: a
+ * valide_plan décision creates version N+1; when the freeze fails, the
+ * décision is rolled back with it. */
+Test(db, a_valide_plan_decision_and_its_version_commit_or_fail_together)
+{
+    fiche_schema();
+    struct db_pool *pool = make_pool(1, 5000, 10000);
+    struct db_error err = {{0}, {0}};
+    struct decision_call c = {.body = "{\"type\": \"valide_plan\", \"objet\": \"Plan\"}"};
+    cr_assert_eq(
+        db_run_mutation(pool, DB_ISOLATION_READ_COMMITTED, &fiche_actor, decision_work, &c, &err),
+        DB_OK, "%s", err.message);
+    cr_assert_eq(count_rows("select version from plans_action where id_pvd = '" T1 "'"), 1);
+    cr_assert_eq(count_rows("select count(*) from plan_action_versions v join decisions d on "
+                            "d.id = v.decision_id where v.version = 1 and d.type = 'valide_plan'"),
+                 1);
+    /* version 2 is taken already (by another décision): the next freeze fails */
+    PGconn *pg = test_connect();
+    exec_ok(pg, "insert into decisions (id, seance_id, type, objet) values "
+                "('00000000-0000-4000-8000-0000000000e9', '" SEA1 "', 'autre', 'x');"
+                "insert into plan_action_versions (id_pvd, version, decision_id, "
+                "date_validation_comite, representation, cree_par) values ('" T1 "', 2, "
+                "'00000000-0000-4000-8000-0000000000e9', '2026-03-01', '{}', 't')");
+    PQfinish(pg);
+    cr_assert_neq(
+        db_run_mutation(pool, DB_ISOLATION_READ_COMMITTED, &fiche_actor, decision_work, &c, &err),
+        DB_OK);
+    cr_assert_eq(count_rows("select count(*) from decisions where type = 'valide_plan'"), 1,
+                 "the décision whose freeze failed was rolled back");
+    cr_assert_eq(count_rows("select version from plans_action where id_pvd = '" T1 "'"), 1);
+    projet_row_release(&c.row);
     db_pool_free(pool);
 }

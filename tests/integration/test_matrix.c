@@ -107,6 +107,8 @@ static const struct expectation expectations[] = {
     {"PATCH",  "fiche.ecrire",          {{200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}}},
     /* brouillon → realisee (no such edge): 409 for whoever may ask */
     {"POST",   "fiche.transition",      {{409, 409}, {403, 404}, {403, 404}, {409, 404}, {409, 404}, {403, 404}, {403, 403}}},
+    /* Issue 9 §2: the fiche's plan de financement and échéancier replaced (PUT, empty) */
+    {"PUT",    "fiche.ecrire",          {{200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}}},
 };
 /* The read of one habilitation by id (GET …/:id) differs from the list. */
 static const int read_one[WHO__COUNT][2] = {
@@ -120,6 +122,14 @@ static const int convention_read_one[WHO__COUNT][2] = {
 /* An avenant to the signed adhésion: created (201) by whoever may write. */
 static const int convention_avenant[WHO__COUNT][2] = {
     {201, 201}, {403, 404}, {403, 404}, {201, 404}, {201, 404}, {403, 404}, {403, 403}};
+/* A financing line appended to the fiche (issue 9 §2): 200 with the fiche. */
+static const int fiche_ligne[WHO__COUNT][2] = {
+    {200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}};
+/* Issue 9 §3: the plan d'action and the maquette of pvd-27-58-900 (plan_status). */
+static const int plan_read[WHO__COUNT][2] = {
+    {200, 200}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 200}};
+static const int plan_write[WHO__COUNT][2] = {
+    {200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}};
 /* clang-format on */
 
 struct principal_fixture {
@@ -380,6 +390,20 @@ static bool fa_target(const char *method, const char *path, char *url, size_t ur
         gv_etag_of(url, etag);
         snprintf(url, url_size, "/api/v1/fiches-action/%s/transitions", fa_fiche);
         snprintf(body, body_size, "{\"vers\":\"realisee\"}");
+    } else if (strncmp(path, "/api/v1/fiches-action/:id/", 26) == 0) {
+        /* issue 9 §2: plan-financement (GET, PUT), its lignes (POST), echeancier (GET, PUT) */
+        body[0] = '\0';
+        snprintf(url, url_size, "/api/v1/fiches-action/%s", fa_fiche);
+        gv_etag_of(url, etag);
+        snprintf(url, url_size, "/api/v1/fiches-action/%s/%s", fa_fiche, path + 26);
+        if (strcmp(method, "PUT") == 0)
+            snprintf(body, body_size,
+                     strstr(path, "echeancier") ? "{\"annees\":[]}" : "{\"lignes\":[]}");
+        else if (strcmp(method, "POST") == 0)
+            snprintf(body, body_size,
+                     "{\"financeur_id\":\"%s\",\"dispositif\":\"autofinancement\","
+                     "\"nature_financeur\":\"public\",\"montant_centimes\":100}",
+                     fa_commune);
     } else {
         return false;
     }
@@ -395,6 +419,51 @@ static int comites_status(const char *method, int who, int outside)
     return strcmp(method, "GET") == 0 ? 200 : post[who][outside];
 }
 
+/* Issue 9 §3: the plan d'action of pvd-27-58-900 and its maquette. Its
+ * version 1 is frozen in setup (a valide_plan décision of the matrix
+ * séance), so that GET …/versions/1 answers 200 to whoever may read. */
+#define MATRIX_PLAN "/api/v1/territoires/" MATRIX_TERRITOIRE "/plan-action"
+static int plan_numero = 0;
+static void setup_plan_fixture(void)
+{
+    char path[120], id[37];
+    snprintf(path, sizeof path, "/api/v1/seances/%s/decisions", gv_seance);
+    gv_post_ok(path, "{\"type\":\"valide_plan\",\"objet\":\"Plan d'action (matrice)\"}", id, NULL);
+}
+
+/* Target and body of a plan d'action / maquette route: true when path is
+ * one (the PATCH gets the plan's current ETag). */
+static bool plan_target(const char *method, const char *path, char *url, size_t url_size,
+                        char etag[64], char *body, size_t body_size)
+{
+    body[0] = '\0';
+    if (strcmp(path, "/api/v1/territoires/:id_pvd/plan-action") == 0) {
+        snprintf(url, url_size, MATRIX_PLAN);
+        if (strcmp(method, "PATCH") == 0) {
+            gv_etag_of(url, etag);
+            snprintf(body, body_size, "{\"programme_global\":\"Matrice %d\"}", ++plan_numero);
+        }
+    } else if (strcmp(path, "/api/v1/territoires/:id_pvd/plan-action/versions") == 0) {
+        snprintf(url, url_size, MATRIX_PLAN "/versions");
+    } else if (strcmp(path, "/api/v1/territoires/:id_pvd/plan-action/versions/:version") == 0) {
+        snprintf(url, url_size, MATRIX_PLAN "/versions/1");
+    } else if (strcmp(path, "/api/v1/territoires/:id_pvd/maquette-financiere") == 0) {
+        snprintf(url, url_size,
+                 "/api/v1/territoires/" MATRIX_TERRITOIRE "/maquette-financiere?annee=2025");
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static int plan_status(const char *method, const char *path, int who, int outside, bool *known)
+{
+    *known = strstr(path, "/plan-action") || strstr(path, "/maquette-financiere");
+    if (!*known)
+        return 0;
+    return strcmp(method, "PATCH") == 0 ? plan_write[who][outside] : plan_read[who][outside];
+}
+
 static void setup_fixtures(void)
 {
     char *admin = token_for("admin-initial");
@@ -407,6 +476,7 @@ static void setup_fixtures(void)
         for (int o = 0; o < 2; o++)
             make_principal((enum who)w, o, &fixtures[w][o]);
     setup_convention_fixture();
+    setup_plan_fixture();
 }
 
 /* A fresh target in the Nièvre: a collectivité habilitation on 215800624. */
@@ -553,7 +623,7 @@ static void setup_convention_fixture(void)
 /* Performs the route for this caller; returns the status. */
 static long exercise(const char *method, const char *path, const char *action, const char *auth)
 {
-    char id[64], etag[64], url[200], if_match[100], body[600], sub[80];
+    char id[64], etag[64], url[200], if_match[100], body[600], sub[80], plan_body[200];
     const char *headers[4] = {auth, NULL, NULL, NULL};
     const char *payload = NULL;
     snprintf(url, sizeof url, "%s", path);
@@ -568,6 +638,9 @@ static long exercise(const char *method, const char *path, const char *action, c
     if (strstr(path, "/organisations/:id")) {
         target_organisation(id, etag);
         snprintf(url, sizeof url, "/api/v1/organisations/%s", id);
+    } else if (plan_target(method, path, url, sizeof url, etag, plan_body, sizeof plan_body)) {
+        if (plan_body[0])
+            payload = plan_body;
     } else if (strstr(path, "/territoires/:id_pvd")) {
         territoire_etag(etag);
         snprintf(url, sizeof url, "/api/v1/territoires/" MATRIX_TERRITOIRE);
@@ -584,7 +657,8 @@ static long exercise(const char *method, const char *path, const char *action, c
     if (fa_target(method, path, url, sizeof url, etag, gv_body, sizeof gv_body) && gv_body[0])
         payload = gv_body;
     const char *content_type = "Content-Type: application/json";
-    if (strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0 || strstr(path, "/secret") ||
+    if (strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0 ||
+        strcmp(method, "PUT") == 0 || strstr(path, "/secret") ||
         (strcmp(method, "POST") == 0 && strstr(path, "/conventions/:id")) ||
         strstr(path, "/fiches-action/:id/transitions")) {
         snprintf(if_match, sizeof if_match, "If-Match: %s", etag);
@@ -607,7 +681,7 @@ static long exercise(const char *method, const char *path, const char *action, c
         payload = "{\"nom\":\"Préfecture renommée\"}";
     } else if (strcmp(method, "POST") == 0 && strcmp(path, "/api/v1/territoires") == 0) {
         payload = "{\"id_pvd\":\"" MATRIX_TERRITOIRE "\",\"communes\":[\"58062\"]}";
-    } else if (strcmp(method, "PATCH") == 0 && strstr(path, "/territoires/:id_pvd")) {
+    } else if (strcmp(method, "PATCH") == 0 && strcmp(path, "/api/v1/territoires/:id_pvd") == 0) {
         payload = "{\"nom\":\"Château-Chinon (Ville)\"}";
     } else if (strcmp(method, "POST") == 0 && strcmp(path, "/api/v1/territoires/import") == 0) {
         payload = "id_pvd;insee_com\n" MATRIX_TERRITOIRE ";58062\n";
@@ -659,6 +733,12 @@ static int expected_status(const char *method, const char *path, const char *act
     if (strcmp(method, "GET") == 0 && (strcmp(path, "/api/v1/fiches-action") == 0 ||
                                        strcmp(path, "/api/v1/fiches-action.csv") == 0))
         return 200; /* filtered by the caller's perimeter */
+    if (strcmp(method, "POST") == 0 && strstr(path, "/plan-financement/lignes"))
+        return fiche_ligne[who][outside];
+    int plan = plan_status(method, path, who, outside, known);
+    if (*known)
+        return plan;
+    *known = true;
     for (size_t i = 0; i < sizeof expectations / sizeof expectations[0]; i++)
         if (strcmp(expectations[i].method, method) == 0 &&
             strcmp(expectations[i].action, action) == 0)

@@ -277,9 +277,93 @@ export async function fichesAProgrammer(idPvd: string): Promise<Schemas["Fiche"]
 /* — end of fiches action — */
 
 /* ---- Issue 9 §2: financing plan and échéancier ----------------------------------------- */
+
+type AjouterLigne = Responses<"/api/v1/fiches-action/{id}/plan-financement/lignes", "post">;
+
+export function issueAjoutLigne(status: Status<"/api/v1/fiches-action/{id}/plan-financement/lignes", "post">): string {
+	switch (status) {
+	case 200: return "ligne ajoutée : nouvel ETag de la fiche";
+	case 400: return "corps ou en-tête invalide";
+	case 401: return "jeton refusé";
+	case 403: return "interdit";
+	case 404: return "fiche introuvable";
+	case 405: return "méthode non autorisée";
+	case 409: return "fiche figée, ou requête d'origine de la clé encore en cours";
+	case 412: return "la fiche a changé : relire";
+	case 413: return "corps trop volumineux";
+	case 414: return "URI trop longue";
+	case 415: return "type de média non supporté";
+	case 422: return "règle non respectée ou clé réutilisée";
+	case 429: return "trop de requêtes";
+	case 500: return "erreur interne";
+	case 501: return "encodage de transfert non pris en charge";
+	case 503: return "service indisponible";
+	default: return status satisfies never;
+	}
+}
+
+/* What a financing form does with each refusal item it branches on. */
+export function refusLigne(problem: ProblemOf<AjouterLigne[422]>): string[] {
+	return (problem.erreurs ?? []).map((e) => {
+		const code: Schemas["CodeErreur"] = e.code;
+		switch (code) {
+		case "part-propre-insuffisante": return `augmenter la part propre : ${e.message}`;
+		case "dotations-etat-plafond-depasse": return `réduire DETR/DSIL : ${e.message}`;
+		case "plan-financement-desequilibre": return `rééquilibrer le plan : ${e.message}`;
+		case "statut-financement-invalide": return `statut : ${e.message}`;
+		case "fiche-figee": return "fiche figée";
+		default: return e.message;
+		}
+	});
+}
+
+/* The shortfall R29 reports, in cents (0 when the rule holds or does not apply). */
+export function manquePartPropre(analyse: Schemas["AnalysePlanFinancement"]): number {
+	return analyse.r29.applicable && !analyse.r29.exempte ? analyse.r29.manque_centimes : 0;
+}
 /* — end of financing — */
 
 /* ---- Issue 9 §3: plan d'action and maquette -------------------------------------------- */
+
+/* PATCH of the plan d'action: every declared status. */
+export function issueModificationPlan(
+	status: Status<"/api/v1/territoires/{id_pvd}/plan-action", "patch">,
+): string {
+	switch (status) {
+	case 200: return "modifié";
+	case 400: return "corps ou paramètre invalide";
+	case 401: return "jeton refusé";
+	case 403: return "interdit";
+	case 404: return "territoire introuvable";
+	case 405: return "méthode non autorisée";
+	case 412: return "le plan a changé : relire (ETag)";
+	case 413: return "corps trop volumineux";
+	case 414: return "URI trop longue";
+	case 415: return "type de média non supporté";
+	case 422: return "commune hors du territoire";
+	case 428: return "If-Match requis";
+	case 429: return "trop de requêtes";
+	case 500: return "erreur interne";
+	case 501: return "encodage de transfert non pris en charge";
+	case 503: return "service indisponible";
+	default: return status satisfies never;
+	}
+}
+
+/* The maquette: its amounts are integer cents, its statuts those of a financing line. */
+export function financeDeLaMaquette(m: Schemas["MaquetteFinanciere"]): number {
+	const statuts: Schemas["StatutFinancement"][] = ["sollicite", "accorde", "verse_partiel", "solde"];
+	const ps = m.total.par_statut;
+	const parStatut: Record<Schemas["StatutFinancement"], number> = {
+		envisage: ps.envisage_centimes,
+		sollicite: ps.sollicite_centimes,
+		accorde: ps.accorde_centimes,
+		refuse: ps.refuse_centimes,
+		verse_partiel: ps.verse_partiel_centimes,
+		solde: ps.solde_centimes,
+	};
+	return statuts.reduce((somme, s) => somme + parStatut[s], 0);
+}
 /* — end of plan d'action — */
 
 /* ---- Issue 9 §1: public fiches ----------------------------------------------------------- */
