@@ -31,11 +31,6 @@ static bool is_etat(const char *s)
     return fiche_etat_parse(s, &e);
 }
 
-static bool is_bool_text(const char *s)
-{
-    return strcmp(s, "true") == 0 || strcmp(s, "false") == 0;
-}
-
 struct fiche_query {
     size_t limit;
     const char *id_pvd, *departement, *region, *axe_id, *etat, *thematique, *maitre_ouvrage_id,
@@ -62,7 +57,7 @@ struct fiche_query {
         QUERY_CODE_FIELD("nature_depense", FQ(nature_depense), fiche_nature_depense_is_valid,      \
                          "une nature de dépense (etude, ingenierie, investissement, "             \
                          "fonctionnement, acquisition)"),                                          \
-        QUERY_CODE_FIELD("public", FQ(public_), is_bool_text, "true ou false")
+        QUERY_CODE_FIELD("public", FQ(public_), query_is_bool_text, "true ou false")
 
 static const struct query_field list_query_fields[] = {
     QUERY_PAGE(struct fiche_query, limit),
