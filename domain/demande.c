@@ -295,8 +295,8 @@ enum demande_etat demande_etat_effectif(const struct demande_echeance_input *in,
     switch (in->etat) {
     case DEMANDE_DEPOSE:
     case DEMANDE_EN_INSTRUCTION: {
-        const struct demande_date *start = d->accuse_reception.has ? &d->accuse_reception
-                                                                   : &d->depot;
+        const struct demande_date *start =
+            d->accuse_reception.has ? &d->accuse_reception : &d->depot;
         if (!r30_applies(in->dispositif) || !start->has)
             break;
         int mois = p->rejet_implicite_mois + (in->prorogation_mois > 0 ? in->prorogation_mois : 0);
@@ -307,8 +307,8 @@ enum demande_etat demande_etat_effectif(const struct demande_echeance_input *in,
     case DEMANDE_NOTIFIEE: {
         if (!r34_applies(in->dispositif) || !d->notification.has)
             break;
-        int ans = p->caducite_annees + (in->prolongation_caducite ? p->caducite_prolongation_annees
-                                                                   : 0);
+        int ans =
+            p->caducite_annees + (in->prolongation_caducite ? p->caducite_prolongation_annees : 0);
         struct date last = date_add_months(d->notification.date, 12 * ans);
         if (!stopped_in_time(&d->commencement_execution, last))
             e = (struct demande_echeance){true, DEMANDE_CADUQUE, last};
@@ -419,12 +419,11 @@ size_t demande_r37_check(enum subvention_dispositif d, const struct demande_r37_
                                    "son potentiel financier par habitant est inférieur à 1,3 fois "
                                    "la moyenne de sa strate, à vérifier.");
         if ((i128)in->potentiel_financier * 10 >= (i128)in->potentiel_financier_moyen_strate * 13)
-            return rule_report_add(w, "R37", "detr-potentiel-financier-eleve",
-                                   DEMANDE_PTR_DEMANDEUR,
-                                   "Le potentiel financier par habitant (%s) atteint 1,3 fois la "
-                                   "moyenne de la strate (%s) : commune non éligible à la DETR.",
-                                   euros(in->potentiel_financier).s,
-                                   euros(in->potentiel_financier_moyen_strate).s);
+            return rule_report_add(
+                w, "R37", "detr-potentiel-financier-eleve", DEMANDE_PTR_DEMANDEUR,
+                "Le potentiel financier par habitant (%s) atteint 1,3 fois la "
+                "moyenne de la strate (%s) : commune non éligible à la DETR.",
+                euros(in->potentiel_financier).s, euros(in->potentiel_financier_moyen_strate).s);
         return 0;
     case ORGANISATION_EPCI:
         if (in->population > 75000 && in->plus_grande_commune_population > 20000 &&

@@ -96,18 +96,18 @@
 #include "parametres.h"
 #include "rules.h"
 
-#define DEMANDE_PTR_VERS           "/vers"
-#define DEMANDE_PTR_FICHE          "/fiche_id"
-#define DEMANDE_PTR_DEMANDEUR      "/demandeur_id"
-#define DEMANDE_PTR_DEPENSE        "/depense_subventionnable_ht_centimes"
-#define DEMANDE_PTR_SOLLICITE      "/montant_sollicite_centimes"
-#define DEMANDE_PTR_ACCORDE        "/montant_accorde_centimes"
-#define DEMANDE_PTR_MOTIF_REFUS    "/motif_refus"
-#define DEMANDE_PTR_AVIS           "/avis_commission_elus"
-#define DEMANDE_PTR_PLAN           "/plan_financement"
-#define DEMANDE_PTR_VERSEMENTS     "/versements"
-#define DEMANDE_PTR_DATE_DEPOT     "/date_depot"
-#define DEMANDE_PTR_DATE_COMMENCE  "/date_commencement_execution"
+#define DEMANDE_PTR_VERS          "/vers"
+#define DEMANDE_PTR_FICHE         "/fiche_id"
+#define DEMANDE_PTR_DEMANDEUR     "/demandeur_id"
+#define DEMANDE_PTR_DEPENSE       "/depense_subventionnable_ht_centimes"
+#define DEMANDE_PTR_SOLLICITE     "/montant_sollicite_centimes"
+#define DEMANDE_PTR_ACCORDE       "/montant_accorde_centimes"
+#define DEMANDE_PTR_MOTIF_REFUS   "/motif_refus"
+#define DEMANDE_PTR_AVIS          "/avis_commission_elus"
+#define DEMANDE_PTR_PLAN          "/plan_financement"
+#define DEMANDE_PTR_VERSEMENTS    "/versements"
+#define DEMANDE_PTR_DATE_DEPOT    "/date_depot"
+#define DEMANDE_PTR_DATE_COMMENCE "/date_commencement_execution"
 
 /* ---- States (§2.4) ------------------------------------------------------ */
 
@@ -190,8 +190,8 @@ struct demande_date {
 
 /* §1.12 dates, as merged (stored values with the request's changes). */
 struct demande_dates {
-    struct demande_date depot, accuse_reception, dossier_complet, commencement_execution,
-        decision, notification, achevement_declaree;
+    struct demande_date depot, accuse_reception, dossier_complet, commencement_execution, decision,
+        notification, achevement_declaree;
 };
 
 /* Coherence of the dates, everything found: each given date a calendar date
@@ -384,7 +384,7 @@ struct demande_transition_input {
     const struct financement_ligne *lignes;
     size_t ligne_count;
     const char *mentions[DEMANDE_MENTION__COUNT]; /* NULL or blank: missing */
-    bool avis_commission_elus;                     /* R36 */
+    bool avis_commission_elus;                    /* R36 */
     const char *motif_refus;
     bool solde_verse; /* a versement of type solde is recorded */
     const struct parametres_delais *delais;

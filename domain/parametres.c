@@ -31,6 +31,7 @@ void parametres_defaut(struct parametres *p)
     p->chef_projet[0] = (struct parametres_cdp){
         .annee_debut = 2020,
         .taux_max = 7500,
+        .taux_premier_versement = 7500,
         .plafond_annuel = EUROS(45000),
         .plafond_annuel_avec_anah = EUROS(55000),
         .financeurs =
@@ -66,8 +67,8 @@ const struct parametres_cdp *parametres_cdp_pour_annee(const struct parametres *
 }
 
 const struct parametres_date_limite *parametres_date_limite(const struct parametres *p,
-                                                             enum subvention_dispositif d,
-                                                             int annee, const char *code)
+                                                            enum subvention_dispositif d, int annee,
+                                                            const char *code)
 {
     const struct parametres_date_limite *national = NULL;
 
@@ -156,6 +157,8 @@ static size_t check_cdp(const struct parametres *p, struct rule_report *r)
         }
         snprintf(ptr, sizeof ptr, "/chef_projet/%zu/taux_max", i);
         n += check_taux(c->taux_max, ptr, r);
+        snprintf(ptr, sizeof ptr, "/chef_projet/%zu/taux_premier_versement", i);
+        n += check_taux(c->taux_premier_versement, ptr, r);
         snprintf(ptr, sizeof ptr, "/chef_projet/%zu/plafond_annuel_centimes", i);
         n += check_montant(c->plafond_annuel, ptr, r);
         snprintf(ptr, sizeof ptr, "/chef_projet/%zu/plafond_annuel_avec_anah_centimes", i);
@@ -164,8 +167,8 @@ static size_t check_cdp(const struct parametres *p, struct rule_report *r)
             const char *name = FINANCEUR_NAMES[f];
             snprintf(ptr, sizeof ptr, "/chef_projet/%zu/financeurs/%s/taux_max", i, name);
             n += check_taux(c->financeurs[f].taux_max, ptr, r);
-            snprintf(ptr, sizeof ptr, "/chef_projet/%zu/financeurs/%s/plafond_annuel_centimes",
-                     i, name);
+            snprintf(ptr, sizeof ptr, "/chef_projet/%zu/financeurs/%s/plafond_annuel_centimes", i,
+                     name);
             n += check_montant(c->financeurs[f].plafond_annuel, ptr, r);
         }
     }

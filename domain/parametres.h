@@ -14,7 +14,7 @@
  * The JSON representation (GET/PUT /api/v1/parametres) whose members the
  * pointers of parametres_check name:
  *   { "programme": { "date_lancement", "date_fin", "fin_cofinancement_cdp" },
- *     "chef_projet": [ { "annee_debut", "taux_max",
+ *     "chef_projet": [ { "annee_debut", "taux_max", "taux_premier_versement",
  *                        "plafond_annuel_centimes", "plafond_annuel_avec_anah_centimes",
  *                        "financeurs": { "anct_etat" | "bdt" | "anah":
  *                                        { "taux_max", "plafond_annuel_centimes" } } } ],
@@ -62,15 +62,20 @@ bool subvention_dispositif_parse(const char *name, enum subvention_dispositif *o
 
 /* The financers of a chef de projet post's year (§1.14 part_anct_etat,
  * part_bdt, part_anah). Wire names: "anct_etat", "bdt", "anah". */
-enum cdp_financeur { CDP_FINANCEUR_ANCT_ETAT, CDP_FINANCEUR_BDT, CDP_FINANCEUR_ANAH, CDP_FINANCEUR__COUNT };
+enum cdp_financeur {
+    CDP_FINANCEUR_ANCT_ETAT,
+    CDP_FINANCEUR_BDT,
+    CDP_FINANCEUR_ANAH,
+    CDP_FINANCEUR__COUNT
+};
 const char *cdp_financeur_name(enum cdp_financeur f);
 bool cdp_financeur_parse(const char *name, enum cdp_financeur *out);
 
 /* One financer's caps: its share ≤ taux_max × the year's loaded cost and ≤
  * plafond_annuel (cents, for a full-time post over twelve months). */
 struct parametres_plafond {
-    int64_t taux_max;        /* ten-thousandths, 0..PARAMETRES_TAUX_UN */
-    int64_t plafond_annuel;  /* cents, 0..FINANCEMENT_MONTANT_MAX */
+    int64_t taux_max;       /* ten-thousandths, 0..PARAMETRES_TAUX_UN */
+    int64_t plafond_annuel; /* cents, 0..FINANCEMENT_MONTANT_MAX */
 };
 
 /* The caps in force from the calendar year annee_debut until the next row
@@ -78,11 +83,15 @@ struct parametres_plafond {
  * - R12: total ≤ taux_max × the year's loaded cost;
  * - R13: total ≤ plafond_annuel, or plafond_annuel_avec_anah when Anah
  *   co-finances;
+ * - R19: taux_premier_versement;
  * - R14 (anah), R15 (bdt) and the État's own caps (anct_etat; domain.md gives
  *   none, see parametres_defaut): financeurs[f]. */
 struct parametres_cdp {
     int annee_debut;
     int64_t taux_max;
+    /* R19: the first payment of a year without Anah, in ten-thousandths of
+     * the forecast annual subsidy (75 % [V:eure]) */
+    int64_t taux_premier_versement;
     int64_t plafond_annuel;
     int64_t plafond_annuel_avec_anah;
     struct parametres_plafond financeurs[CDP_FINANCEUR__COUNT];
@@ -115,7 +124,7 @@ struct parametres_date_limite {
 
 /* ---- The whole ----------------------------------------------------------- */
 
-#define PARAMETRES_CDP_MAX          16
+#define PARAMETRES_CDP_MAX           16
 #define PARAMETRES_DATES_LIMITES_MAX 64
 
 struct parametres {
@@ -138,11 +147,10 @@ struct parametres {
  *   minima jusqu'au 31 décembre" 2026 by the ANCT [V:gironde]; the
  *   announced extension is taken, so that the 2026 funding year exists);
  * - one chef de projet row from 2020: total 75 % (R12 [G] [V:at-cdp]
- *   [V:eure]), 45 000 € / 55 000 € with Anah (R13 [V:at-cdp]); Anah 50 % and
- *   40 000 € (R14 [V:at-cdp]); Banque des Territoires 25 % and 15 000 € (R15,
- *   2021 figures [V:bdt-cdp]); the État (ANCT/FNADT) share: no cap of its own
- *   found (domain.md §6 point 4), so the total's, 75 % and 55 000 €, which
- *   never binds before R12/R13;
+ *   [V:eure]), 45 000 € / 55 000 € with Anah (R13 [V:at-cdp]); first payment 75 % (R19 [V:eure]);
+ * Anah 50 % and 40 000 € (R14 [V:at-cdp]); Banque des Territoires 25 % and 15 000 € (R15, 2021
+ * figures [V:bdt-cdp]); the État (ANCT/FNADT) share: no cap of its own found (domain.md §6 point
+ * 4), so the total's, 75 % and 55 000 €, which never binds before R12/R13;
  * - delays: 8 months (R30, décret 2018-514 [V:d2018-7]); 2 years + 1 (R34
  *   [V:vaucluse-delais] [V:uamc]); 4 years + 2 (R35, same); 100 000 € (R36
  *   [V:detr-lot] [V:allier]); advances 30 %, 60 % with a bank guarantee (R32
@@ -161,8 +169,8 @@ const struct parametres_cdp *parametres_cdp_pour_annee(const struct parametres *
  * département's own row, else the row for every département (""); NULL when
  * none. code NULL reads as "". */
 const struct parametres_date_limite *parametres_date_limite(const struct parametres *p,
-                                                             enum subvention_dispositif d,
-                                                             int annee, const char *code);
+                                                            enum subvention_dispositif d, int annee,
+                                                            const char *code);
 
 /* Validity of a parameters struct (the body of PUT /api/v1/parametres),
  * everything it finds, regle "R16" for the caps, "R41" for the programme
@@ -175,6 +183,7 @@ const struct parametres_date_limite *parametres_date_limite(const struct paramet
  *   "R16" parametre-annee-invalide       /chef_projet/<i>/annee_debut (outside 1900..2999, or
  *                                        not after the previous row's)
  *   "R16" parametre-taux-invalide        /chef_projet/<i>/taux_max,
+ *                                        /chef_projet/<i>/taux_premier_versement,
  *                                        /chef_projet/<i>/financeurs/<f>/taux_max
  *                                        (outside 0..PARAMETRES_TAUX_UN)
  *   "R16" parametre-montant-invalide     /chef_projet/<i>/plafond_annuel_centimes,
