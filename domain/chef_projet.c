@@ -97,8 +97,9 @@ int chef_projet_mois(const struct chef_projet_poste *p, int annee)
     /* Months as year × 12 + month − 1; the held span, clipped to the year. */
     int first = annee * 12, last = annee * 12 + 11;
     int debut = p->date_recrutement.year * 12 + p->date_recrutement.month - 1;
-    int fin = p->has_date_fin_contrat ? p->date_fin_contrat.year * 12 + p->date_fin_contrat.month - 1
-                                      : last;
+    int fin = p->has_date_fin_contrat
+                  ? p->date_fin_contrat.year * 12 + p->date_fin_contrat.month - 1
+                  : last;
     if (debut < first)
         debut = first;
     if (fin > last)
@@ -153,7 +154,7 @@ bool chef_projet_plafonds(const struct parametres_cdp *c, const struct chef_proj
         if (p.financeur_annuel[f] < 0)
             return false;
         p.financeur[f] = p.financeur_taux[f] < p.financeur_annuel[f] ? p.financeur_taux[f]
-                                                                      : p.financeur_annuel[f];
+                                                                     : p.financeur_annuel[f];
     }
     if (out)
         *out = p;
@@ -208,9 +209,8 @@ static size_t check_cap(int64_t montant, int64_t cap, const char *regle, const c
 {
     if (montant <= cap)
         return 0;
-    return rule_report_add(r, regle, code, pointer,
-                           "%s (%s) dépasse de %s le plafond de %s (%s).", quoi, eur(montant).s,
-                           eur(montant - cap).s, eur(cap).s, base_cap);
+    return rule_report_add(r, regle, code, pointer, "%s (%s) dépasse de %s le plafond de %s (%s).",
+                           quoi, eur(montant).s, eur(montant - cap).s, eur(cap).s, base_cap);
 }
 
 static size_t check_caps(const struct chef_projet_financement_input *in,
@@ -224,14 +224,12 @@ static size_t check_caps(const struct chef_projet_financement_input *in,
     snprintf(why, sizeof why, "%s du coût chargé annuel de %s", pct(c->taux_max).s,
              eur(row->cout_charge_annuel).s);
     n += check_cap(total, p->total_taux, "R12", "cofinancement-taux-depasse",
-                   ptr(b, base, "/total_cofinancement_centimes"), "Le cofinancement total", why,
-                   r);
+                   ptr(b, base, "/total_cofinancement_centimes"), "Le cofinancement total", why, r);
     snprintf(why, sizeof why, "%s par an %s l'Anah, pour %d mois à une quotité de %s",
              eur(p->avec_anah ? c->plafond_annuel_avec_anah : c->plafond_annuel).s,
              p->avec_anah ? "avec" : "sans", p->mois, pct(in->poste->quotite).s);
     n += check_cap(total, p->total_annuel, "R13", "cofinancement-plafond-depasse",
-                   ptr(b, base, "/total_cofinancement_centimes"), "Le cofinancement total", why,
-                   r);
+                   ptr(b, base, "/total_cofinancement_centimes"), "Le cofinancement total", why, r);
     for (int f = 0; f < CDP_FINANCEUR__COUNT; f++) {
         snprintf(quoi, sizeof quoi, "La part de %s", FINANCEUR_LIBELLE[f]);
         snprintf(why, sizeof why, "%s du coût chargé annuel de %s",
@@ -240,9 +238,8 @@ static size_t check_caps(const struct chef_projet_financement_input *in,
                        ptr(b, base, part_member((enum cdp_financeur)f)), quoi, why, r);
         snprintf(why, sizeof why, "%s par an, pour %d mois à une quotité de %s",
                  eur(c->financeurs[f].plafond_annuel).s, p->mois, pct(in->poste->quotite).s);
-        n += check_cap(row->parts[f], p->financeur_annuel[f], FINANCEUR_REGLE[f],
-                       CODE_PLAFOND[f], ptr(b, base, part_member((enum cdp_financeur)f)), quoi,
-                       why, r);
+        n += check_cap(row->parts[f], p->financeur_annuel[f], FINANCEUR_REGLE[f], CODE_PLAFOND[f],
+                       ptr(b, base, part_member((enum cdp_financeur)f)), quoi, why, r);
     }
     return n;
 }
@@ -277,8 +274,9 @@ size_t chef_projet_financement_check(const struct chef_projet_financement_input 
         n += rule_report_add(r, "R14", "part-anah-sans-anah", ptr(b, base, "/part_anah_centimes"),
                              "Une part de l'Anah suppose un financement avec l'Anah (avec_anah).");
     if (!montant_ok(row->cout_charge_annuel)) {
-        n += rule_report_add(r, "", "montant-invalide", ptr(b, base, "/cout_charge_annuel_centimes"),
-                             "Un montant positif ou nul, en centimes.");
+        n +=
+            rule_report_add(r, "", "montant-invalide", ptr(b, base, "/cout_charge_annuel_centimes"),
+                            "Un montant positif ou nul, en centimes.");
         montants = false;
     }
     for (int f = 0; f < CDP_FINANCEUR__COUNT; f++) {
@@ -333,9 +331,9 @@ size_t chef_projet_r16_check(const bool modifiees[CDP_FINANCEUR__COUNT], enum ro
     char b[96];
 
     for (int f = 0; modifiees && f < CDP_FINANCEUR__COUNT; f++) {
-        if (!modifiees[f] || chef_projet_part_enregistrable((enum cdp_financeur)f, role,
-                                                            demande_deposee, has_financeur,
-                                                            financeur_appelant))
+        if (!modifiees[f] ||
+            chef_projet_part_enregistrable((enum cdp_financeur)f, role, demande_deposee,
+                                           has_financeur, financeur_appelant))
             continue;
         const char *rn = role_name(role);
         n += rule_report_add(r, "R16", "part-financeur-interdite",
@@ -359,17 +357,16 @@ size_t chef_projet_echeancier(const struct parametres_cdp *c, int annee, bool av
         return 0;
     if (!avec_anah) {
         int64_t premier = part_taux(c->taux_premier_versement, subvention);
-        v[0] = (struct chef_projet_versement_prevu){
-            VERSEMENT_ACOMPTE, true, premier, false, {annee, 4, 1}, true, {annee, 6, 30}};
-        v[1] = (struct chef_projet_versement_prevu){VERSEMENT_SOLDE,   true,
-                                                    subvention - premier, false,
-                                                    {annee, 10, 1},    true,
-                                                    {annee, 12, 31}};
+        v[0] = (struct chef_projet_versement_prevu){VERSEMENT_ACOMPTE, true, premier,       false,
+                                                    {annee, 4, 1},     true, {annee, 6, 30}};
+        v[1] =
+            (struct chef_projet_versement_prevu){VERSEMENT_SOLDE, true, subvention - premier, false,
+                                                 {annee, 10, 1},  true, {annee, 12, 31}};
     } else {
-        v[0] = (struct chef_projet_versement_prevu){
-            VERSEMENT_ACOMPTE, false, subvention, true, {annee, 1, 1}, true, {annee, 12, 31}};
-        v[1] = (struct chef_projet_versement_prevu){
-            VERSEMENT_SOLDE, false, subvention, true, {annee + 1, 1, 1}, false, {0, 0, 0}};
+        v[0] = (struct chef_projet_versement_prevu){VERSEMENT_ACOMPTE, false, subvention,     true,
+                                                    {annee, 1, 1},     true,  {annee, 12, 31}};
+        v[1] = (struct chef_projet_versement_prevu){VERSEMENT_SOLDE,   false, subvention, true,
+                                                    {annee + 1, 1, 1}, false, {0, 0, 0}};
     }
     for (size_t i = 0; out && i < 2 && i < cap; i++)
         out[i] = v[i];

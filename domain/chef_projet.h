@@ -109,7 +109,7 @@ int chef_projet_mois(const struct chef_projet_poste *poste, int annee);
 
 struct chef_projet_plafonds {
     int mois;
-    bool avec_anah; /* Anah co-finances: avec_anah and an Anah share > 0 */
+    bool avec_anah;       /* Anah co-finances: avec_anah and an Anah share > 0 */
     int64_t total_taux;   /* R12: floor(taux_max × coût / 10 000) */
     int64_t total_annuel; /* R13: the year's amount pro rata */
     int64_t total;        /* min of the two */
