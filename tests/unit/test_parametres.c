@@ -221,8 +221,8 @@ Test(parametres, delays)
 Test(parametres, filing_deadlines)
 {
     struct parametres p = defaut();
-    const struct parametres_date_limite ok = {SUBVENTION_FONDS_VERT_RECYCLAGE_FONCIER, 2025, "",
-                                              {2025, 4, 25}};
+    const struct parametres_date_limite ok = {
+        SUBVENTION_FONDS_VERT_RECYCLAGE_FONCIER, 2025, "", {2025, 4, 25}};
 
     p.dates_limites[0] = ok;
     p.dates_limites[1] = ok;
