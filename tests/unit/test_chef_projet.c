@@ -33,9 +33,8 @@ static const struct chef_projet_poste POSTE = {
 };
 
 /* A full-time post held all of 2024, adhésion signed, no Anah. */
-static struct chef_projet_financement_input input(const struct chef_projet_poste *poste,
-                                                  int64_t cout, int64_t etat, int64_t bdt,
-                                                  int64_t anah)
+static struct chef_projet_financement_input
+input(const struct chef_projet_poste *poste, int64_t cout, int64_t etat, int64_t bdt, int64_t anah)
 {
     parametres_defaut(&params);
     return (struct chef_projet_financement_input){
@@ -219,9 +218,9 @@ Test(chef_projet, r13_pro_rata_of_quotite_and_months)
     struct chef_projet_financement_input in = input(&poste, EUR(20000), EUR(11250), 0, 0);
     expect_ok(&in);
     in.financement.parts[CDP_FINANCEUR_ANCT_ETAT] += 1;
-    expect_one(&in, "R13", "cofinancement-plafond-depasse", "/total_cofinancement_centimes",
-               (const char *const[]){"0,01" EURO, "11" NB "250,00" EURO, "6 mois", "50,00 %",
-                                     NULL});
+    expect_one(
+        &in, "R13", "cofinancement-plafond-depasse", "/total_cofinancement_centimes",
+        (const char *const[]){"0,01" EURO, "11" NB "250,00" EURO, "6 mois", "50,00 %", NULL});
 }
 
 /* ---- R14, R15, État (R16) -------------------------------------------------- */
@@ -310,9 +309,9 @@ Test(chef_projet, r17_anah_needs_study_or_opah_ru)
 Test(chef_projet, r18_one_live_request_per_post_and_year)
 {
     struct chef_projet_financement_input in = input(&POSTE, EUR(60000), EUR(30000), 0, 0);
-    const enum demande_etat closed[] = {DEMANDE_REFUSEE,   DEMANDE_CLASSEE_SANS_SUITE,
-                                        DEMANDE_SOLDEE,    DEMANDE_CADUQUE,
-                                        DEMANDE_FORCLOSE,  DEMANDE_REJET_IMPLICITE};
+    const enum demande_etat closed[] = {DEMANDE_REFUSEE,  DEMANDE_CLASSEE_SANS_SUITE,
+                                        DEMANDE_SOLDEE,   DEMANDE_CADUQUE,
+                                        DEMANDE_FORCLOSE, DEMANDE_REJET_IMPLICITE};
     in.autres_demandes = closed;
     in.autres_demandes_count = 6;
     expect_ok(&in);
@@ -385,9 +384,9 @@ Test(chef_projet, r16_who_records_a_share)
         cr_assert(chef_projet_part_enregistrable(part, ROLE_COLLECTIVITE_AGENT, false, false, 0));
         cr_assert(chef_projet_part_enregistrable(part, ROLE_COLLECTIVITE_ELU, false, false, 0));
         cr_assert_not(chef_projet_part_enregistrable(part, ROLE_COLLECTIVITE_ELU, true, false, 0));
-        cr_assert_eq(chef_projet_part_enregistrable(part, ROLE_PREFECTURE_INSTRUCTEUR, true,
-                                                    false, 0),
-                     part == CDP_FINANCEUR_ANCT_ETAT);
+        cr_assert_eq(
+            chef_projet_part_enregistrable(part, ROLE_PREFECTURE_INSTRUCTEUR, true, false, 0),
+            part == CDP_FINANCEUR_ANCT_ETAT);
         for (int g = 0; g < CDP_FINANCEUR__COUNT; g++)
             cr_assert_eq(chef_projet_part_enregistrable(part, ROLE_FINANCEUR, true, true,
                                                         (enum cdp_financeur)g),
@@ -399,9 +398,9 @@ Test(chef_projet, r16_who_records_a_share)
     }
     const bool modifiees[CDP_FINANCEUR__COUNT] = {true, false, true};
     struct rule_report r = report();
-    cr_assert_eq(chef_projet_r16_check(modifiees, ROLE_FINANCEUR, true, true, CDP_FINANCEUR_ANAH,
-                                       NULL, &r),
-                 1);
+    cr_assert_eq(
+        chef_projet_r16_check(modifiees, ROLE_FINANCEUR, true, true, CDP_FINANCEUR_ANAH, NULL, &r),
+        1);
     cr_assert_str_eq(r.items[0].code, "part-financeur-interdite");
     cr_assert_str_eq(r.items[0].regle, "R16");
     cr_assert_str_eq(r.items[0].pointer, "/part_anct_etat_centimes");
