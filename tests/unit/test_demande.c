@@ -53,10 +53,10 @@ static void expect_text(const struct rule_report *r, const char *text)
 
 Test(demande, names_and_ds_states)
 {
-    static const char *const names[] = {"brouillon", "depose",   "en_instruction",
-                                        "accordee",  "refusee",  "classee_sans_suite",
+    static const char *const names[] = {"brouillon",       "depose",   "en_instruction",
+                                        "accordee",        "refusee",  "classee_sans_suite",
                                         "rejet_implicite", "notifiee", "engagee",
-                                        "caduque",   "soldee",   "forclose"};
+                                        "caduque",         "soldee",   "forclose"};
     enum demande_etat e;
 
     for (int i = 0; i < DEMANDE_ETAT__COUNT; i++) {
@@ -192,12 +192,10 @@ Test(demande, transitions_possibles)
                                                ROLE_PREFECTURE_REGION, false, NULL, 0),
                  4);
     for (int r = 0; r < ROLE__COUNT; r++) {
-        cr_assert_eq(demande_transitions_possibles(DEMANDE_SOLDEE, SUBVENTION_DETR, r, true, NULL,
-                                                   0),
-                     0);
-        cr_assert_eq(demande_transitions_possibles(DEMANDE_CADUQUE, SUBVENTION_DETR, r, true, NULL,
-                                                   0),
-                     0);
+        cr_assert_eq(
+            demande_transitions_possibles(DEMANDE_SOLDEE, SUBVENTION_DETR, r, true, NULL, 0), 0);
+        cr_assert_eq(
+            demande_transitions_possibles(DEMANDE_CADUQUE, SUBVENTION_DETR, r, true, NULL, 0), 0);
     }
 }
 
@@ -450,8 +448,8 @@ Test(demande, r37_detr_eligibility_warnings)
                 "detr-potentiel-financier-eleve", "/demandeur_id");
     in.population = 20001;
     w = report();
-    expect_code(&w, demande_r37_check(SUBVENTION_DETR, &in, &w), "R37",
-                "detr-commune-trop-peuplee", "/demandeur_id");
+    expect_code(&w, demande_r37_check(SUBVENTION_DETR, &in, &w), "R37", "detr-commune-trop-peuplee",
+                "/demandeur_id");
     w = report();
     cr_assert_eq(demande_r37_check(SUBVENTION_DSIL, &in, &w), 0, "DETR only");
     /* EPCI: > 75 000 inh., a commune > 20 000, density ≥ 150/km² */
@@ -483,8 +481,8 @@ Test(demande, filing_deadline_warning)
     struct rule_report w = report();
 
     parametres_defaut(&P);
-    P.dates_limites[0] = (struct parametres_date_limite){SUBVENTION_FONDS_VERT_RECYCLAGE_FONCIER,
-                                                         2025, "", {2025, 4, 25}};
+    P.dates_limites[0] = (struct parametres_date_limite){
+        SUBVENTION_FONDS_VERT_RECYCLAGE_FONCIER, 2025, "", {2025, 4, 25}};
     P.dates_limites[1] =
         (struct parametres_date_limite){SUBVENTION_DETR, 2023, "03", {2023, 2, 15}};
     P.dates_limites_count = 2;
@@ -496,14 +494,14 @@ Test(demande, filing_deadline_warning)
                                           (struct date){2025, 4, 26}, &w),
                 "R39", "depot-apres-date-limite", "/date_depot");
     w = report();
-    expect_code(&w,
-                demande_date_limite_check(&P, SUBVENTION_DETR, 2023, "03",
-                                          (struct date){2023, 2, 16}, &w),
-                "", "depot-apres-date-limite", "/date_depot");
+    expect_code(
+        &w,
+        demande_date_limite_check(&P, SUBVENTION_DETR, 2023, "03", (struct date){2023, 2, 16}, &w),
+        "", "depot-apres-date-limite", "/date_depot");
     w = report();
-    cr_assert_eq(demande_date_limite_check(&P, SUBVENTION_DETR, 2023, "63",
-                                           (struct date){2023, 12, 16}, &w),
-                 0);
+    cr_assert_eq(
+        demande_date_limite_check(&P, SUBVENTION_DETR, 2023, "63", (struct date){2023, 12, 16}, &w),
+        0);
 }
 
 /* ---- Versements ------------------------------------------------------------------ */
