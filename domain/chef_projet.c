@@ -31,16 +31,10 @@ static bool montant_ok(int64_t v)
     return v >= 0 && v <= FINANCEMENT_MONTANT_MAX;
 }
 
-/* Formatted amount and rate as expressions. */
+/* A rate in ten-thousandths as French percent, as an expression: "75,00 %". */
 struct texte {
-    char s[FINANCEMENT_EUROS_MAX];
+    char s[48];
 };
-static struct texte eur(int64_t cents)
-{
-    struct texte t;
-    financement_euros_format(cents, t.s, sizeof t.s);
-    return t;
-}
 static struct texte pct(int64_t dix_millemes)
 {
     struct texte t;
@@ -210,7 +204,8 @@ static size_t check_cap(int64_t montant, int64_t cap, const char *regle, const c
     if (montant <= cap)
         return 0;
     return rule_report_add(r, regle, code, pointer, "%s (%s) dépasse de %s le plafond de %s (%s).",
-                           quoi, eur(montant).s, eur(montant - cap).s, eur(cap).s, base_cap);
+                           quoi, financement_euros(montant).s, financement_euros(montant - cap).s,
+                           financement_euros(cap).s, base_cap);
 }
 
 static size_t check_caps(const struct chef_projet_financement_input *in,
@@ -222,22 +217,23 @@ static size_t check_caps(const struct chef_projet_financement_input *in,
     size_t n = 0;
 
     snprintf(why, sizeof why, "%s du coût chargé annuel de %s", pct(c->taux_max).s,
-             eur(row->cout_charge_annuel).s);
+             financement_euros(row->cout_charge_annuel).s);
     n += check_cap(total, p->total_taux, "R12", "cofinancement-taux-depasse",
                    ptr(b, base, "/total_cofinancement_centimes"), "Le cofinancement total", why, r);
     snprintf(why, sizeof why, "%s par an %s l'Anah, pour %d mois à une quotité de %s",
-             eur(p->avec_anah ? c->plafond_annuel_avec_anah : c->plafond_annuel).s,
+             financement_euros(p->avec_anah ? c->plafond_annuel_avec_anah : c->plafond_annuel).s,
              p->avec_anah ? "avec" : "sans", p->mois, pct(in->poste->quotite).s);
     n += check_cap(total, p->total_annuel, "R13", "cofinancement-plafond-depasse",
                    ptr(b, base, "/total_cofinancement_centimes"), "Le cofinancement total", why, r);
     for (int f = 0; f < CDP_FINANCEUR__COUNT; f++) {
         snprintf(quoi, sizeof quoi, "La part de %s", FINANCEUR_LIBELLE[f]);
         snprintf(why, sizeof why, "%s du coût chargé annuel de %s",
-                 pct(c->financeurs[f].taux_max).s, eur(row->cout_charge_annuel).s);
+                 pct(c->financeurs[f].taux_max).s, financement_euros(row->cout_charge_annuel).s);
         n += check_cap(row->parts[f], p->financeur_taux[f], FINANCEUR_REGLE[f], CODE_TAUX[f],
                        ptr(b, base, part_member((enum cdp_financeur)f)), quoi, why, r);
         snprintf(why, sizeof why, "%s par an, pour %d mois à une quotité de %s",
-                 eur(c->financeurs[f].plafond_annuel).s, p->mois, pct(in->poste->quotite).s);
+                 financement_euros(c->financeurs[f].plafond_annuel).s, p->mois,
+                 pct(in->poste->quotite).s);
         n += check_cap(row->parts[f], p->financeur_annuel[f], FINANCEUR_REGLE[f], CODE_PLAFOND[f],
                        ptr(b, base, part_member((enum cdp_financeur)f)), quoi, why, r);
     }

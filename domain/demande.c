@@ -60,48 +60,39 @@ bool demande_etat_terminal(enum demande_etat e)
 
 enum who { W_ELU = 1, W_COLLECTIVITE = 2, W_INSTRUCTEUR = 4, W_SYSTEME = 8 };
 
-struct edge {
-    enum demande_etat from, to;
-    unsigned who;
+/* §2.4: WHO[from][to] = who takes the edge (0: no edge). */
+static const unsigned char WHO[DEMANDE_ETAT__COUNT][DEMANDE_ETAT__COUNT] = {
+    [DEMANDE_BROUILLON] = {[DEMANDE_DEPOSE] = W_ELU},
+    [DEMANDE_DEPOSE] =
+        {[DEMANDE_EN_INSTRUCTION] = W_INSTRUCTEUR, [DEMANDE_REJET_IMPLICITE] = W_SYSTEME},
+    [DEMANDE_EN_INSTRUCTION] = {[DEMANDE_DEPOSE] = W_INSTRUCTEUR,
+                                [DEMANDE_ACCORDEE] = W_INSTRUCTEUR,
+                                [DEMANDE_REFUSEE] = W_INSTRUCTEUR,
+                                [DEMANDE_CLASSEE_SANS_SUITE] = W_INSTRUCTEUR,
+                                [DEMANDE_REJET_IMPLICITE] = W_SYSTEME},
+    [DEMANDE_ACCORDEE] =
+        {[DEMANDE_EN_INSTRUCTION] = W_INSTRUCTEUR, [DEMANDE_NOTIFIEE] = W_INSTRUCTEUR},
+    [DEMANDE_REFUSEE] = {[DEMANDE_EN_INSTRUCTION] = W_INSTRUCTEUR},
+    [DEMANDE_CLASSEE_SANS_SUITE] = {[DEMANDE_EN_INSTRUCTION] = W_INSTRUCTEUR},
+    [DEMANDE_NOTIFIEE] = {[DEMANDE_ENGAGEE] = W_COLLECTIVITE, [DEMANDE_CADUQUE] = W_SYSTEME},
+    [DEMANDE_ENGAGEE] = {[DEMANDE_SOLDEE] = W_INSTRUCTEUR, [DEMANDE_FORCLOSE] = W_SYSTEME},
 };
 
-static const struct edge EDGES[] = {
-    {DEMANDE_BROUILLON, DEMANDE_DEPOSE, W_ELU},
-    {DEMANDE_DEPOSE, DEMANDE_EN_INSTRUCTION, W_INSTRUCTEUR},
-    {DEMANDE_EN_INSTRUCTION, DEMANDE_DEPOSE, W_INSTRUCTEUR},
-    {DEMANDE_EN_INSTRUCTION, DEMANDE_ACCORDEE, W_INSTRUCTEUR},
-    {DEMANDE_EN_INSTRUCTION, DEMANDE_REFUSEE, W_INSTRUCTEUR},
-    {DEMANDE_EN_INSTRUCTION, DEMANDE_CLASSEE_SANS_SUITE, W_INSTRUCTEUR},
-    {DEMANDE_ACCORDEE, DEMANDE_EN_INSTRUCTION, W_INSTRUCTEUR},
-    {DEMANDE_REFUSEE, DEMANDE_EN_INSTRUCTION, W_INSTRUCTEUR},
-    {DEMANDE_CLASSEE_SANS_SUITE, DEMANDE_EN_INSTRUCTION, W_INSTRUCTEUR},
-    {DEMANDE_ACCORDEE, DEMANDE_NOTIFIEE, W_INSTRUCTEUR},
-    {DEMANDE_NOTIFIEE, DEMANDE_ENGAGEE, W_COLLECTIVITE},
-    {DEMANDE_ENGAGEE, DEMANDE_SOLDEE, W_INSTRUCTEUR},
-    {DEMANDE_DEPOSE, DEMANDE_REJET_IMPLICITE, W_SYSTEME},
-    {DEMANDE_EN_INSTRUCTION, DEMANDE_REJET_IMPLICITE, W_SYSTEME},
-    {DEMANDE_NOTIFIEE, DEMANDE_CADUQUE, W_SYSTEME},
-    {DEMANDE_ENGAGEE, DEMANDE_FORCLOSE, W_SYSTEME},
-};
-
-static const struct edge *find_edge(enum demande_etat from, enum demande_etat to)
+static unsigned edge_who(enum demande_etat from, enum demande_etat to)
 {
-    for (size_t i = 0; i < COUNT(EDGES); i++)
-        if (EDGES[i].from == from && EDGES[i].to == to)
-            return &EDGES[i];
-    return NULL;
+    if ((unsigned)from >= DEMANDE_ETAT__COUNT || (unsigned)to >= DEMANDE_ETAT__COUNT)
+        return 0;
+    return WHO[from][to];
 }
 
 bool demande_transition_exists(enum demande_etat from, enum demande_etat to)
 {
-    return find_edge(from, to) != NULL;
+    return edge_who(from, to) != 0;
 }
 
 bool demande_transition_systeme(enum demande_etat from, enum demande_etat to)
 {
-    const struct edge *e = find_edge(from, to);
-
-    return e && e->who == W_SYSTEME;
+    return edge_who(from, to) == W_SYSTEME;
 }
 
 enum role demande_instructeur(enum subvention_dispositif d)
@@ -135,9 +126,7 @@ bool demande_transition_allowed(enum demande_etat from, enum demande_etat to,
                                 enum subvention_dispositif d, enum role role_of_caller,
                                 bool financeur_du_dossier)
 {
-    const struct edge *e = find_edge(from, to);
-
-    return e && (e->who & who_of(d, role_of_caller, financeur_du_dossier)) != 0;
+    return (edge_who(from, to) & who_of(d, role_of_caller, financeur_du_dossier)) != 0;
 }
 
 size_t demande_transitions_possibles(enum demande_etat from, enum subvention_dispositif d,
@@ -172,16 +161,6 @@ static bool blank(const char *s)
         if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
             return false;
     return true;
-}
-
-struct euros {
-    char s[FINANCEMENT_EUROS_MAX];
-};
-static struct euros euros(int64_t cents)
-{
-    struct euros e;
-    financement_euros_format(cents, e.s, sizeof e.s);
-    return e;
 }
 
 /* floor(a × b / c), a, b ≥ 0, c > 0, exact; the caller ensures it fits. */
@@ -365,7 +344,8 @@ size_t demande_r32_aides_check(enum subvention_dispositif d, const struct financ
     return rule_report_add(violations, "R32", "aides-publiques-plafond-depasse", DEMANDE_PTR_PLAN,
                            "Les aides publiques (%s) dépassent de %s le plafond de 100 %% de la "
                            "dépense subventionnable prévisionnelle, soit %s.",
-                           euros(aides).s, euros(aides - depense).s, euros(depense).s);
+                           financement_euros(aides).s, financement_euros(aides - depense).s,
+                           financement_euros(depense).s);
 }
 
 size_t demande_r33_check(enum subvention_dispositif d, const struct financement_ligne *lignes,
@@ -393,7 +373,8 @@ size_t demande_r36_check(enum subvention_dispositif d, int64_t montant, bool avi
     return rule_report_add(violations, "R36", "avis-commission-elus-manquant", DEMANDE_PTR_AVIS,
                            "Une subvention DETR de %s, supérieure à %s, ne peut être décidée "
                            "qu'après l'avis de la commission des élus.",
-                           euros(montant).s, euros(p->seuil_commission_detr).s);
+                           financement_euros(montant).s,
+                           financement_euros(p->seuil_commission_detr).s);
 }
 
 /* ---- R37 ---------------------------------------------------------------- */
@@ -419,11 +400,12 @@ size_t demande_r37_check(enum subvention_dispositif d, const struct demande_r37_
                                    "son potentiel financier par habitant est inférieur à 1,3 fois "
                                    "la moyenne de sa strate, à vérifier.");
         if ((i128)in->potentiel_financier * 10 >= (i128)in->potentiel_financier_moyen_strate * 13)
-            return rule_report_add(
-                w, "R37", "detr-potentiel-financier-eleve", DEMANDE_PTR_DEMANDEUR,
-                "Le potentiel financier par habitant (%s) atteint 1,3 fois la "
-                "moyenne de la strate (%s) : commune non éligible à la DETR.",
-                euros(in->potentiel_financier).s, euros(in->potentiel_financier_moyen_strate).s);
+            return rule_report_add(w, "R37", "detr-potentiel-financier-eleve",
+                                   DEMANDE_PTR_DEMANDEUR,
+                                   "Le potentiel financier par habitant (%s) atteint 1,3 fois la "
+                                   "moyenne de la strate (%s) : commune non éligible à la DETR.",
+                                   financement_euros(in->potentiel_financier).s,
+                                   financement_euros(in->potentiel_financier_moyen_strate).s);
         return 0;
     case ORGANISATION_EPCI:
         if (in->population > 75000 && in->plus_grande_commune_population > 20000 &&
@@ -553,8 +535,9 @@ size_t demande_versements_check(const struct demande_versements_input *in,
     if (overflow || total > accorde)
         n += rule_report_add(r, "", "versements-depassent-montant-accorde", DEMANDE_PTR_VERSEMENTS,
                              "Les versements (%s) dépassent de %s le montant accordé (%s).",
-                             euros(total).s, euros(overflow ? 0 : total - accorde).s,
-                             euros(accorde).s);
+                             financement_euros(total).s,
+                             financement_euros(overflow ? 0 : total - accorde).s,
+                             financement_euros(accorde).s);
     if (in->dispositif == SUBVENTION_AUTRE || overflow)
         return n;
     int64_t taux = in->garantie_bancaire ? p->avance_taux_max_garantie : p->avance_taux_max;
@@ -565,8 +548,9 @@ size_t demande_versements_check(const struct demande_versements_input *in,
         n += rule_report_add(r, "R32", "avance-plafond-depassee", DEMANDE_PTR_VERSEMENTS,
                              "Les avances (%s) dépassent de %s le plafond de %lld,%02lld %% du "
                              "montant accordé, soit %s.",
-                             euros(avances).s, euros(avances - plafond).s, (long long)(taux / 100),
-                             (long long)(taux % 100), euros(plafond).s);
+                             financement_euros(avances).s, financement_euros(avances - plafond).s,
+                             (long long)(taux / 100), (long long)(taux % 100),
+                             financement_euros(plafond).s);
     }
     return n;
 }
