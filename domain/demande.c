@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "names.h"
+#include "text.h"
 
 #define COUNT(a) DOMAIN_NAMES_COUNT(a)
 
@@ -151,16 +152,6 @@ size_t demande_transitions_possibles(enum demande_etat from, enum subvention_dis
 static bool montant_ok(int64_t v)
 {
     return v >= 0 && v <= FINANCEMENT_MONTANT_MAX;
-}
-
-static bool blank(const char *s)
-{
-    if (!s)
-        return true;
-    for (; *s; s++)
-        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
-            return false;
-    return true;
 }
 
 /* floor(a × b / c), a, b ≥ 0, c > 0, exact; the caller ensures it fits. */
@@ -579,7 +570,7 @@ static size_t check_decision(const struct demande_transition_input *in, struct r
     size_t n = date_manquante(&in->dates.decision, "/date_decision", r);
 
     if (in->to == DEMANDE_REFUSEE) {
-        if (blank(in->motif_refus))
+        if (text_is_blank(in->motif_refus))
             n += rule_report_add(r, "", "motif-refus-manquant", DEMANDE_PTR_MOTIF_REFUS,
                                  "Un refus est motivé.");
         return n + demande_r36_check(in->dispositif, in->montant_sollicite,
@@ -587,7 +578,7 @@ static size_t check_decision(const struct demande_transition_input *in, struct r
     }
     n += montant_invalide(in->montant_accorde, true, DEMANDE_PTR_ACCORDE, r);
     for (int m = 0; m < DEMANDE_MENTION__COUNT; m++)
-        if (blank(in->mentions[m])) {
+        if (text_is_blank(in->mentions[m])) {
             char ptr[96];
             snprintf(ptr, sizeof ptr, "/decision/mentions/%s", MENTION_NAMES[m]);
             n += rule_report_add(r, "", "mention-decision-manquante", ptr,
