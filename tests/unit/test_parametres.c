@@ -3,6 +3,7 @@
  * valid struct broken in one place). */
 #include <criterion/criterion.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "domain/parametres.h"
@@ -189,33 +190,54 @@ Test(parametres, programme_dates)
     cr_assert_str_eq(r.count ? r.items[0].regle : "R41", "R41");
 }
 
+/* Each delay broken alone, at the pointer of its member. */
+static void break_delai(struct parametres_delais *d, int i)
+{
+    switch (i) {
+    case 0:
+        d->rejet_implicite_mois = 0;
+        break;
+    case 1:
+        d->caducite_annees = 0;
+        break;
+    case 2:
+        d->caducite_prolongation_annees = -1;
+        break;
+    case 3:
+        d->forclusion_annees = 21;
+        break;
+    case 4:
+        d->forclusion_prolongation_annees = 21;
+        break;
+    case 5:
+        d->seuil_commission_detr = -1;
+        break;
+    case 6:
+        d->avance_taux_max = -1;
+        break;
+    default:
+        d->avance_taux_max_garantie = 2999; /* below the rate without guarantee */
+    }
+}
+
 Test(parametres, delays)
 {
-    struct parametres p = defaut();
+    static const char *const member[] = {"rejet_implicite_mois",
+                                         "caducite_annees",
+                                         "caducite_prolongation_annees",
+                                         "forclusion_annees",
+                                         "forclusion_prolongation_annees",
+                                         "seuil_commission_detr_centimes",
+                                         "avance_taux_max",
+                                         "avance_taux_max_garantie"};
+    char pointer[64];
 
-    p.delais.rejet_implicite_mois = 0;
-    expect_one(&p, "parametre-delai-invalide", "/delais/rejet_implicite_mois");
-    p = defaut();
-    p.delais.caducite_annees = 0;
-    expect_one(&p, "parametre-delai-invalide", "/delais/caducite_annees");
-    p = defaut();
-    p.delais.caducite_prolongation_annees = -1;
-    expect_one(&p, "parametre-delai-invalide", "/delais/caducite_prolongation_annees");
-    p = defaut();
-    p.delais.forclusion_annees = 21;
-    expect_one(&p, "parametre-delai-invalide", "/delais/forclusion_annees");
-    p = defaut();
-    p.delais.forclusion_prolongation_annees = 21;
-    expect_one(&p, "parametre-delai-invalide", "/delais/forclusion_prolongation_annees");
-    p = defaut();
-    p.delais.seuil_commission_detr = -1;
-    expect_one(&p, "parametre-delai-invalide", "/delais/seuil_commission_detr_centimes");
-    p = defaut();
-    p.delais.avance_taux_max = -1;
-    expect_one(&p, "parametre-delai-invalide", "/delais/avance_taux_max");
-    p = defaut();
-    p.delais.avance_taux_max_garantie = 2999; /* below the rate without guarantee */
-    expect_one(&p, "parametre-delai-invalide", "/delais/avance_taux_max_garantie");
+    for (int i = 0; i < 8; i++) {
+        struct parametres p = defaut();
+        break_delai(&p.delais, i);
+        snprintf(pointer, sizeof pointer, "/delais/%s", member[i]);
+        expect_one(&p, "parametre-delai-invalide", pointer);
+    }
 }
 
 Test(parametres, filing_deadlines)
