@@ -76,6 +76,7 @@
  *   ""    versements-depassent-montant-accorde /versements
  *   "R31" commencement-avant-depot        /date_commencement_execution
  *   "R32" aides-publiques-plafond-depasse /plan_financement
+ *   ""    plan-financement-hors-limites   /plan_financement (an amount out of range)
  *   "R32" avance-plafond-depassee         /versements
  *   "R33" (financement_r33_check's codes) /plan_financement…
  *   "R35" versement-apres-forclusion      /versements/<i>/date
