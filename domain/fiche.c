@@ -4,6 +4,7 @@
 
 #include "financement.h"
 #include "names.h"
+#include "text.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -134,16 +135,6 @@ size_t fiche_transitions_possibles(enum fiche_etat from, enum role role_of_calle
 
 /* ---- Helpers ----------------------------------------------------------- */
 
-static bool blank(const char *s)
-{
-    if (!s)
-        return true;
-    for (; *s; s++)
-        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
-            return false;
-    return true;
-}
-
 static bool in_list(const char *code, const char *const *list, size_t count)
 {
     if (!code || !list)
@@ -158,7 +149,7 @@ static bool in_list(const char *code, const char *const *list, size_t count)
 
 size_t fiche_numero_check(const char *numero, bool deja_utilise, struct rule_report *violations)
 {
-    if (blank(numero))
+    if (text_is_blank(numero))
         return rule_report_add(violations, "", "numero-manquant", FICHE_PTR_NUMERO,
                                "La fiche action porte un numéro dans le plan d'action.");
     if (deja_utilise)
@@ -351,7 +342,7 @@ size_t fiche_r28_check(enum fiche_etat to, const char *motif, bool has_decision_
 
     if (to != FICHE_SUSPENDUE && to != FICHE_ABANDONNEE)
         return 0;
-    if (blank(motif))
+    if (text_is_blank(motif))
         n += rule_report_add(violations, "R28", "motif-manquant", FICHE_PTR_MOTIF,
                              "Le motif est obligatoire pour %s une fiche action.",
                              to == FICHE_SUSPENDUE ? "suspendre" : "abandonner");
