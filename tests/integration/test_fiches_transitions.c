@@ -569,7 +569,68 @@ Test(fiches_transitions, r28_suspension_and_abandon, .timeout = 120)
     http_response_release(&r);
 }
 
-/* The whole life, in a territoire whose adhésion gets signed. */
+/* The maquette financière of 2026 as c reads it: fiche f's row (false when
+ * the maquette has none), its prévu, financé, accordé and reste. */
+struct maquette_ligne {
+    long long prevu, finance, accorde, sollicite, reste;
+};
+
+static bool maquette_2026(const struct fx_caller *c, const struct terr *t, const struct fiche *f,
+                          struct maquette_ligne *out)
+{
+    char path[160];
+    struct http_response r;
+    snprintf(path, sizeof path, "/api/v1/territoires/%s/maquette-financiere?annee=2026",
+             t->t.id_pvd);
+    fx_call(c, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, "%s: " HTTP_BODY, path, r.body);
+    bool found = false;
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(r.json, "fiches"), i, row)
+    {
+        if (strcmp(str(row, "id"), f->id) != 0)
+            continue;
+        json_t *ps = json_object_get(row, "par_statut");
+        out->prevu = json_integer_value(json_object_get(row, "prevu_centimes"));
+        out->finance = json_integer_value(json_object_get(row, "finance_centimes"));
+        out->reste = json_integer_value(json_object_get(row, "reste_a_financer_centimes"));
+        out->accorde = json_integer_value(json_object_get(ps, "accorde_centimes"));
+        out->sollicite = json_integer_value(json_object_get(ps, "sollicite_centimes"));
+        found = true;
+    }
+    http_response_release(&r);
+    return found;
+}
+
+static void expect_maquette(const struct terr *t, const struct fiche *f, long long finance,
+                            long long accorde, long long sollicite)
+{
+    struct maquette_ligne m;
+    cr_assert(maquette_2026(&t->agent, t, f, &m), "fiche %s absent from the 2026 maquette", f->id);
+    /* 2026 holds 40 % of the cost: 40 000 € of the échéancier */
+    cr_assert_eq(m.prevu, 4000000);
+    cr_assert_eq(m.finance, finance);
+    cr_assert_eq(m.accorde, accorde);
+    cr_assert_eq(m.sollicite, sollicite);
+    cr_assert_eq(m.reste, 4000000 - finance);
+}
+
+/* PUT …/plan-financement as c with f's ETag; 200 asserted, f's ETag follows. */
+static void plan_put(const struct fx_caller *c, struct fiche *f, const char *body)
+{
+    char path[160], header[120];
+    struct http_response r;
+    snprintf(path, sizeof path, "/api/v1/fiches-action/%s/plan-financement", f->id);
+    snprintf(header, sizeof header, "If-Match: %s", f->etag);
+    fx_call(c, "PUT", path, body, header, &r);
+    cr_assert_eq(r.status, 200, "%s: " HTTP_BODY, body, r.body);
+    snprintf(f->etag, sizeof f->etag, "%s", http_header(&r, "ETag"));
+    http_response_release(&r);
+}
+
+/* The whole life, in a territoire whose adhésion gets signed, the maquette
+ * financière of 2026 following each step. */
 Test(fiches_transitions, the_whole_life_of_a_fiche, .timeout = 180)
 {
     struct terr t;
@@ -578,16 +639,55 @@ Test(fiches_transitions, the_whole_life_of_a_fiche, .timeout = 180)
     struct http_response r;
     char extra[1600];
 
-    /* drafted, not examined yet */
-    extra_programmable(&t, NULL, NULL, extra, sizeof extra);
+    /* drafted with its échéancier, not examined nor financed yet: in the
+     * maquette, all of 2026 remains to be financed */
+    extra_programmable(&t, "plan", NULL, extra, sizeof extra);
     fiche_new(&t, "1.1", extra, &f);
+    expect_maquette(&t, &f, 0, 0, 0);
     expect_possibles(&t.elu, &f, "en_maturation,abandonnee");
     expect_possibles(&t.agent, &f, "");
-    /* examined in séance (comite_seance_id), financed, balanced: the élu
-     * records the comité's examination, the agent programs it */
+    /* examined in séance (comite_seance_id): the élu records the comité's
+     * examination; not financed, it cannot be programmed */
     transition_ok(&t.elu, &f, "{\"vers\":\"en_maturation\"}", "en_maturation");
+    refused(&t.agent, &f, "{\"vers\":\"programmee\"}", 422, "en_maturation", &r);
+    expect_rule(&r, "R24", "plan-financement-vide", "/plan_financement", 2);
+    http_response_release(&r);
+    /* financed, balanced: the commune's own 30 000 € granted, the DETR's
+     * 70 000 € asked; the maquette splits each line over the échéancier's
+     * years (40 % in 2026) */
+    char lines[700];
+    snprintf(lines, sizeof lines,
+             "{\"lignes\": [{\"financeur_id\": \"%s\", \"dispositif\": \"autofinancement\", "
+             "\"nature_financeur\": \"public\", \"montant_centimes\": 3000000, \"statut\": "
+             "\"accorde\"}, {\"financeur_id\": \"%s\", \"dispositif\": \"DETR\", "
+             "\"nature_financeur\": \"public\", \"montant_centimes\": 7000000, \"statut\": "
+             "\"sollicite\"}]}",
+             t.t.commune_org, t.etat);
+    plan_put(&t.agent, &f, lines);
+    expect_maquette(&t, &f, 4000000, 1200000, 2800000);
     expect_possibles(&t.agent, &f, "programmee");
     transition_ok(&t.agent, &f, "{\"vers\":\"programmee\"}", "programmee");
+    expect_maquette(&t, &f, 4000000, 1200000, 2800000);
+    /* the DETR granted: its line moves from sollicité to accordé (same id) */
+    {
+        char path[160], detr[37];
+        struct http_response g;
+        snprintf(path, sizeof path, "/api/v1/fiches-action/%s", f.id);
+        fx_call(&t.agent, "GET", path, NULL, NULL, &g);
+        cr_assert_eq(g.status, 200, HTTP_BODY, g.body);
+        snprintf(detr, sizeof detr, "%s",
+                 str(json_array_get(json_object_get(g.json, "plan_financement"), 1), "id"));
+        http_response_release(&g);
+        snprintf(lines, sizeof lines,
+                 "{\"lignes\": [{\"financeur_id\": \"%s\", \"dispositif\": "
+                 "\"autofinancement\", \"nature_financeur\": \"public\", \"montant_centimes\": "
+                 "3000000, \"statut\": \"accorde\"}, {\"id\": \"%s\", \"financeur_id\": \"%s\", "
+                 "\"dispositif\": \"DETR\", \"nature_financeur\": \"public\", "
+                 "\"montant_centimes\": 7000000, \"statut\": \"accorde\"}]}",
+                 t.t.commune_org, detr, t.etat);
+        plan_put(&t.agent, &f, lines);
+        expect_maquette(&t, &f, 4000000, 4000000, 0);
+    }
     expect_possibles(&t.agent, &f, "en_cours");
     expect_possibles(&t.elu, &f, "en_cours,abandonnee");
 
@@ -644,8 +744,25 @@ Test(fiches_transitions, the_whole_life_of_a_fiche, .timeout = 180)
     cr_assert_str_eq(str(r.json, "date_commencement"), commencement);
     http_response_release(&r);
     expect_possibles(&t.elu, &f, "");
+    /* a realised fiche stays in the maquette of its years */
+    expect_maquette(&t, &f, 4000000, 4000000, 0);
     /* one journal row per transition: 6 */
     cr_assert_eq(transitions_journal(&f), 6);
+
+    /* an abandoned fiche leaves the maquette */
+    struct fiche g;
+    char abandon[37], body2[200];
+    struct maquette_ligne m;
+    extra_programmable(&t, "plan", NULL, extra, sizeof extra);
+    fiche_new(&t, "1.2", extra, &g);
+    cr_assert(maquette_2026(&t.agent, &t, &g, &m));
+    decision(&t, t.t.seance, g.id, "abandonne_fiche", abandon);
+    snprintf(body2, sizeof body2,
+             "{\"vers\":\"abandonnee\",\"motif\":\"Projet repris\",\"decision_id\":\"%s\"}",
+             abandon);
+    transition_ok(&t.elu, &g, body2, "abandonnee");
+    cr_assert_not(maquette_2026(&t.agent, &t, &g, &m), "an abandoned fiche is in the maquette");
+    cr_assert(maquette_2026(&t.agent, &t, &f, &m));
 }
 
 /* realisee needs every indicateur of the fiche measured. */
