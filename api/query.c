@@ -197,6 +197,11 @@ bool query_is_uuid(const char *s)
     return true;
 }
 
+bool query_is_bool_text(const char *s)
+{
+    return s && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0);
+}
+
 bool query_errors_or_reply(struct request_ctx *ctx, const struct field_errors *errs)
 {
     if (errs->count == 0)

@@ -82,6 +82,10 @@ bool query_version_or_reply(struct request_ctx *ctx, const char *name, long *out
 /* A UUID in its textual form, any letter case (NULL: false). */
 bool query_is_uuid(const char *s);
 
+/* "true" or "false", exactly (NULL: false): a QUERY_CODE filter whose
+ * absence means "no filter", where QUERY_BOOL would read it as false. */
+bool query_is_bool_text(const char *s);
+
 /* query_spec_apply (query_params.h) of the route's spec to the request's
  * query into target; false after a 400 parametre-invalide ("Paramètres
  * invalides.") listing every error. */

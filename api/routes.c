@@ -87,6 +87,9 @@ static const struct route routes[] = {
     {"POST",  "/api/v1/fiches-action",            ROUTE_HABILITATED, "fiche.ecrire",          handle_create_fiche, KEYED},
     {"GET",   "/api/v1/fiches-action/:id",        ROUTE_HABILITATED, "fiche.lire",            handle_get_fiche, NOKEY},
     {"PATCH", "/api/v1/fiches-action/:id",        ROUTE_HABILITATED, "fiche.ecrire",          handle_update_fiche, NOKEY},
+    {"GET",   "/api/v1/fiches-action",            ROUTE_HABILITATED, "fiche.lire",            handle_list_fiches, NOKEY},
+    {"GET",   "/api/v1/fiches-action.csv",        ROUTE_HABILITATED, "fiche.lire",            handle_export_fiches_csv, NOKEY},
+    {"POST",  "/api/v1/fiches-action/:id/transitions", ROUTE_HABILITATED, "fiche.transition", handle_transition_fiche, KEYED},
     /* — end of fiches action — */
     /* Issue 9 §2: financing plan and échéancier of a fiche (fiches_financement.c) */
     {"GET",   "/api/v1/fiches-action/:id/plan-financement",        ROUTE_HABILITATED, "fiche.lire",   handle_get_plan_financement, NOKEY},

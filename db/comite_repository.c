@@ -106,8 +106,9 @@ enum db_result decision_insert(struct db_tx *tx, const char *seance_id, const ch
     const char *params[2] = {seance_id, body_json};
     enum db_result r = projet_exec_row(
         tx->conn,
-        "INSERT INTO decisions AS x (seance_id, type, objet, convention_id) SELECT $1::uuid, "
-        "b->>'type', b->>'objet', (b->>'convention_id')::uuid FROM (SELECT $2::jsonb AS b) s "
+        "INSERT INTO decisions AS x (seance_id, type, objet, convention_id, fiche_action_id) "
+        "SELECT $1::uuid, b->>'type', b->>'objet', (b->>'convention_id')::uuid, "
+        "(b->>'fiche_action_id')::uuid FROM (SELECT $2::jsonb AS b) s "
         "RETURNING x.id::text, (SELECT c.id_pvd FROM seances s JOIN comites c ON c.id = "
         "s.comite_id WHERE s.id = x.seance_id), decision_representation(x)::text",
         2, params, out, err);

@@ -288,6 +288,29 @@ enum db_result fiche_regles_lire(struct db_tx *tx, const char *id, struct date d
     return r;
 }
 
+enum db_result fiche_decision_abandon_lire(struct db_tx *tx, const char *id,
+                                           const char *decision_id, struct date date_transition,
+                                           bool *is_abandon, struct db_error *err)
+{
+    *is_abandon = false;
+    if (!date_is_valid(date_transition))
+        return DB_FAILED;
+    char date_text[11];
+    date_format(date_transition, date_text);
+    const char *params[3] = {id, decision_id, date_text};
+    PGresult *res = NULL;
+    enum db_result r = pg_exec_first_row(
+        tx->conn,
+        "SELECT EXISTS (SELECT 1 FROM decisions d JOIN seances s ON s.id = d.seance_id WHERE "
+        "d.id = " PG_AS_UUID("$2") " AND d.fiche_action_id = " PG_AS_UUID(
+            "$1") " AND d.type = 'abandonne_fiche' AND s.date <= $3::date)",
+        3, params, &res, err);
+    if (r == DB_OK)
+        *is_abandon = bool_at(res, 0, 0);
+    PQclear(res);
+    return r;
+}
+
 void fiche_regles_transition_input(const struct fiche_regles *r, enum fiche_etat to,
                                    enum role role_of_caller, struct date date_transition,
                                    const char *motif, struct fiche_transition_input *in)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pgutil.h"
+#include "habilitation_repository.h"
 #include "territoire_lock.h"
 #include "territoire_scope.h"
 
@@ -63,21 +64,75 @@ enum db_result fiche_get_pooled(struct db_pool *pool, const char *id, struct fic
 
 /* ---- list ---------------------------------------------------------------- */
 
+/* $1 role, $2..$5 perimeter (départements, régions, SIRENs, territoires),
+ * $6 id_pvd, $7 departement, $8 region, $9 axe_id, $10 etat, $11 thematique,
+ * $12 maitre_ouvrage_id, $13 nature_depense, $14 public. */
 #define LIST_WHERE                                                                                 \
     " FROM fiches_action x JOIN territoires t ON t.id_pvd = x.id_pvd"                              \
-    " WHERE ($1::text IS NULL OR x.id_pvd = $1)"                                                   \
-    " AND ($2::text IS NULL OR t.code_departement = $2 OR EXISTS (SELECT 1 FROM"                   \
+    " WHERE x.id IN (SELECT fiches_visibles($1, $2::text[], $3::text[], $4::text[], $5::text[]))"  \
+    " AND ($6::text IS NULL OR x.id_pvd = $6)"                                                     \
+    " AND ($7::text IS NULL OR t.code_departement = $7 OR EXISTS (SELECT 1 FROM"                   \
     " territoire_communes tc JOIN communes c ON c.code_insee = tc.code_insee AND c.type ="         \
-    " 'commune-actuelle' WHERE tc.id_pvd = x.id_pvd AND c.code_departement = $2))"                 \
-    " AND ($3::text IS NULL OR t.code_region = $3 OR EXISTS (SELECT 1 FROM"                        \
+    " 'commune-actuelle' WHERE tc.id_pvd = x.id_pvd AND c.code_departement = $7))"                 \
+    " AND ($8::text IS NULL OR t.code_region = $8 OR EXISTS (SELECT 1 FROM"                        \
     " territoire_communes tc JOIN communes c ON c.code_insee = tc.code_insee AND c.type ="         \
-    " 'commune-actuelle' WHERE tc.id_pvd = x.id_pvd AND c.code_region = $3))"                      \
-    " AND ($4::text IS NULL OR x.axe_id = " PG_AS_UUID(                                            \
-        "$4") ")"                                                                                  \
-              " AND ($5::text IS NULL OR x.etat = $5)"                                             \
-              " AND ($6::text IS NULL OR x.maitre_ouvrage_id = " PG_AS_UUID(                       \
-                  "$6") ")"                                                                        \
-                        " AND ($7::boolean IS NULL OR x.public = $7)"
+    " 'commune-actuelle' WHERE tc.id_pvd = x.id_pvd AND c.code_region = $8))"                      \
+    " AND ($9::text IS NULL OR x.axe_id = " PG_AS_UUID(                                            \
+        "$9") ")"                                                                                  \
+              " AND ($10::text IS NULL OR x.etat = $10)"                                           \
+              " AND ($11::text IS NULL OR x.thematiques @> ARRAY[$11::text])"                      \
+              " AND ($12::text IS NULL OR x.maitre_ouvrage_id = " PG_AS_UUID(                      \
+                  "$12") ")"                                                                       \
+                         " AND ($13::text IS NULL OR x.nature_depense = $13)"                      \
+                         " AND ($14::boolean IS NULL OR x.public = $14)"
+#define LIST_PARAMS 14
+
+/* The parameters of LIST_WHERE, plus two free slots at the end; arrays owns
+ * the perimeter's literals (pg_perimeter_literals_release). */
+struct list_params {
+    char *arrays[4];
+    const char *values[LIST_PARAMS + 2];
+};
+
+/* Builds p for f and acquires a connection: DB_OK (release both with
+ * list_close), else nothing is held (DB_FAILED: out of memory, or the
+ * pool's failure). */
+static enum db_result list_open(struct db_pool *pool, const struct fiche_filtre *f,
+                                struct list_params *p, struct db_conn **conn, struct db_error *err)
+{
+    memset(p, 0, sizeof *p);
+    *conn = NULL;
+    if (!pg_perimeter_literals(f->perimeter, p->arrays)) {
+        pg_perimeter_literals_release(p->arrays);
+        return DB_FAILED;
+    }
+    const char *pub = f->public_ < 0 ? NULL : f->public_ ? "true" : "false";
+    const char *v[LIST_PARAMS] = {f->role ? f->role : "",
+                                  p->arrays[0],
+                                  p->arrays[1],
+                                  p->arrays[2],
+                                  p->arrays[3],
+                                  f->id_pvd,
+                                  f->departement,
+                                  f->region,
+                                  f->axe_id,
+                                  f->etat,
+                                  f->thematique,
+                                  f->maitre_ouvrage_id,
+                                  f->nature_depense,
+                                  pub};
+    memcpy(p->values, v, sizeof v);
+    enum db_result r = db_pool_acquire(pool, conn, err);
+    if (r != DB_OK)
+        pg_perimeter_literals_release(p->arrays);
+    return r;
+}
+
+static void list_close(struct db_pool *pool, struct list_params *p, struct db_conn *conn)
+{
+    db_pool_release(pool, conn);
+    pg_perimeter_literals_release(p->arrays);
+}
 
 enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *f, const char *after,
                           size_t limit, char **json_out, char last_key[37], bool *more,
@@ -89,30 +144,118 @@ enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *f, co
     *more = false;
     *total = 0;
     snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
-    const char *pub = f->public_ < 0 ? NULL : f->public_ ? "true" : "false";
-    const char *params[9] = {f->id_pvd, f->departement, f->region,
-                             f->axe_id, f->etat,        f->maitre_ouvrage_id,
-                             pub,       after,          limit_text};
-    struct db_conn *conn = NULL;
-    enum db_result r = db_pool_acquire(pool, &conn, err);
+    struct list_params p;
+    struct db_conn *conn;
+    enum db_result r = list_open(pool, f, &p, &conn, err);
     if (r != DB_OK)
         return r;
+    p.values[LIST_PARAMS] = after;
+    p.values[LIST_PARAMS + 1] = limit_text;
     PGresult *res = NULL;
     r = pg_exec_rows(
         conn,
-        "SELECT x.id::text, fiche_representation(x)::text" LIST_WHERE
-        " AND ($8::text IS NULL OR x.id > " PG_AS_UUID("$8") ") ORDER BY x.id LIMIT $9::int",
-        9, params, &res, err);
+        "SELECT x.id::text, (fiche_representation(x) || jsonb_build_object('_acces', "
+        "fiche_acces(x)))::text" LIST_WHERE
+        " AND ($15::text IS NULL OR x.id > " PG_AS_UUID("$15") ") ORDER BY x.id LIMIT $16::int",
+        LIST_PARAMS + 2, p.values, &res, err);
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, 37, more))
         r = DB_FAILED;
     PQclear(res);
     if (r == DB_OK)
-        r = pg_count(conn, "SELECT count(*)" LIST_WHERE, 7, params, total, err);
-    db_pool_release(pool, conn);
+        r = pg_count(conn, "SELECT count(*)" LIST_WHERE, LIST_PARAMS, p.values, total, err);
+    list_close(pool, &p, conn);
     if (r != DB_OK) {
         free(*json_out);
         *json_out = NULL;
     }
+    return r;
+}
+
+/* Columns of one export row, in the order fiche_export reads them; $16:
+ * the statuts that count as financing (financement_statut_compte). */
+#define EXPORT_COLUMNS                                                                             \
+    "x.id::text, x.id_pvd::text, x.numero, x.intitule, coalesce((SELECT a.numero || '. ' || "      \
+    "a.intitule FROM axes_strategiques a WHERE a.id = x.axe_id), ''), x.etat, "                    \
+    "CASE WHEN x.etat IN ('brouillon', 'en_maturation') THEN 'en_maturation' ELSE 'prete' END, "   \
+    "array_to_string(x.thematiques, ', '), (SELECT o.nom FROM organisations o WHERE o.id = "       \
+    "x.maitre_ouvrage_id), coalesce((SELECT o.siren::text FROM organisations o WHERE o.id = "      \
+    "x.maitre_ouvrage_id), ''), "                                                                  \
+    "x.localisation_commune_insee::text, coalesce((SELECT c.nom FROM communes c WHERE "            \
+    "c.code_insee = x.localisation_commune_insee AND c.type = 'commune-actuelle' LIMIT 1), ''), "  \
+    "x.nature_depense, x.cout_total_ht, x.cout_total_ttc, coalesce(x.date_debut_prevue::text, "    \
+    "''), coalesce(x.date_fin_prevue::text, ''), coalesce(x.date_commencement::text, ''), "        \
+    "coalesce(x.date_achevement::text, ''), (SELECT coalesce(sum(l.montant), 0) FROM "             \
+    "fiche_financements l WHERE l.fiche_id = x.id AND l.statut = ANY ($16::text[])), x.public"
+
+enum db_result fiche_export(struct db_pool *pool, const struct fiche_filtre *f, size_t max_rows,
+                            fiche_export_fn fn, void *ctx, bool *too_many, bool *stopped,
+                            struct db_error *err)
+{
+    char limit_text[24];
+    *too_many = false;
+    *stopped = false;
+    snprintf(limit_text, sizeof limit_text, "%zu", max_rows + 1);
+    const char *comptes[FINANCEMENT_STATUT__COUNT];
+    size_t ncomptes = 0;
+    for (int st = 0; st < FINANCEMENT_STATUT__COUNT; st++)
+        if (financement_statut_compte((enum financement_statut)st))
+            comptes[ncomptes++] = financement_statut_name((enum financement_statut)st);
+    char *statuts = pg_text_array_literal(comptes, ncomptes);
+    if (!statuts)
+        return DB_FAILED;
+    struct list_params p;
+    struct db_conn *conn;
+    enum db_result r = list_open(pool, f, &p, &conn, err);
+    if (r != DB_OK) {
+        free(statuts);
+        return r;
+    }
+    p.values[LIST_PARAMS] = limit_text;
+    p.values[LIST_PARAMS + 1] = statuts;
+    PGresult *res = NULL;
+    r = pg_exec_rows(conn, "SELECT " EXPORT_COLUMNS LIST_WHERE " ORDER BY x.id LIMIT $15::int",
+                     LIST_PARAMS + 2, p.values, &res, err);
+    list_close(pool, &p, conn);
+    free(statuts);
+    int n = r == DB_OK ? PQntuples(res) : 0;
+    if (r == DB_OK && (size_t)n > max_rows)
+        *too_many = true;
+    for (int i = 0; r == DB_OK && !*too_many && i < n; i++) {
+        struct fiche_export_ligne l;
+        char *end = NULL;
+        l.id = PQgetvalue(res, i, 0);
+        l.id_pvd = PQgetvalue(res, i, 1);
+        l.numero = PQgetvalue(res, i, 2);
+        l.intitule = PQgetvalue(res, i, 3);
+        l.axe = PQgetvalue(res, i, 4);
+        l.etat = PQgetvalue(res, i, 5);
+        l.maturite = PQgetvalue(res, i, 6);
+        l.thematiques = PQgetvalue(res, i, 7);
+        l.maitre_ouvrage_nom = PQgetvalue(res, i, 8);
+        l.maitre_ouvrage_siren = PQgetvalue(res, i, 9);
+        l.commune_insee = PQgetvalue(res, i, 10);
+        l.commune_nom = PQgetvalue(res, i, 11);
+        l.nature_depense = PQgetvalue(res, i, 12);
+        l.cout_total_ht_centimes = strtoll(PQgetvalue(res, i, 13), &end, 10);
+        if (!end || *end)
+            r = DB_FAILED;
+        l.has_cout_total_ttc = !PQgetisnull(res, i, 14);
+        l.cout_total_ttc_centimes =
+            l.has_cout_total_ttc ? strtoll(PQgetvalue(res, i, 14), NULL, 10) : 0;
+        l.date_debut_prevue = PQgetvalue(res, i, 15);
+        l.date_fin_prevue = PQgetvalue(res, i, 16);
+        l.date_commencement = PQgetvalue(res, i, 17);
+        l.date_achevement = PQgetvalue(res, i, 18);
+        l.finance_centimes = strtoll(PQgetvalue(res, i, 19), &end, 10);
+        if (!end || *end)
+            r = DB_FAILED;
+        l.public_ = strcmp(PQgetvalue(res, i, 20), "t") == 0;
+        if (r == DB_OK && !fn(&l, ctx))
+            *stopped = true;
+        if (*stopped)
+            break;
+    }
+    PQclear(res);
     return r;
 }
 

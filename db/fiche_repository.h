@@ -45,28 +45,74 @@ enum db_result fiche_get(struct db_conn *conn, const char *id, struct fiche_row 
 enum db_result fiche_get_pooled(struct db_pool *pool, const char *id, struct fiche_row *out,
                                 struct db_error *err);
 
-/* List filters; NULL members (public_: -1) do not filter. departement and
- * region match the territoire's code_departement / code_region or those of
- * one of its communes (as territoire_scope reads them); axe_id and
- * maitre_ouvrage_id must be UUIDs when given (else nothing matches). */
+/* List filters. role and perimeter are the caller's read perimeter: only
+ * the fiches of fiches_visibles (migration 0014: the rule of authz_decide for
+ * ACTION_FICHE_READ) are listed; role is a wire name as
+ * role_name(role_reads_as(caller)) gives it (NULL or an unknown name: no
+ * fiche), perimeter NULL an empty one. Other NULL members (public_: -1) do
+ * not filter. departement and region match the territoire's code_departement
+ * / code_region or those of one of its communes (as territoire_scope reads
+ * them); axe_id and maitre_ouvrage_id must be UUIDs when given (else nothing
+ * matches); thematique: one of the fiche's thematiques; etat and
+ * nature_depense: wire names (an unknown one matches nothing). */
 struct fiche_filtre {
+    const char *role;
+    const struct perimeter *perimeter;
     const char *id_pvd;
     const char *departement;
     const char *region;
     const char *axe_id;
     const char *etat; /* a wire name of enum fiche_etat */
+    const char *thematique;
     const char *maitre_ouvrage_id;
+    const char *nature_depense;
     int public_; /* -1: any, 0: not public, 1: public */
 };
 
 /* One keyset page of fiches ordered by id, after `after` (an id; NULL: first
  * page), at most limit. *json_out: JSON array text of representations
- * (owned, free()); last_key: id of its last element ("" when empty); *more:
- * whether more follow; *total: count of all pages with the same filters (one
- * WHERE for both, two statements on one connection). */
+ * (owned, free()), each with one more member "_acces" that is not part of the
+ * representation (the caller removes it before sending): {"departements",
+ * "regions", "sirens", "financeurs"}, arrays of the codes fiche_access_load
+ * reads (the territoire's départements and régions, the SIRENs of its
+ * communes, EPCIs and maître d'ouvrage, those of its financeurs), so that
+ * the caller decides other actions per element without a query each;
+ * last_key: id of its last element ("" when empty); *more: whether more
+ * follow; *total: count of all pages with the same filters (one WHERE for
+ * both, two statements on one connection). */
 enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *filtre,
                           const char *after, size_t limit, char **json_out, char last_key[37],
                           bool *more, size_t *total, struct db_error *err);
+
+/* One row of the CSV export of the fiches (GET /fiches-action.csv). Strings
+ * are borrowed for the callback's call only; "" when the value is absent
+ * (dates, siren, commune name). thematiques: the fiche's, joined by ", ";
+ * axe: "<numero>. <intitulé>"; finance_centimes: Σ montant of the lines
+ * whose statut counts (financement_statut_compte: sollicité, accordé, versé
+ * partiel, soldé). */
+struct fiche_export_ligne {
+    const char *id, *id_pvd, *numero, *intitule, *axe, *etat, *maturite, *thematiques;
+    const char *maitre_ouvrage_nom, *maitre_ouvrage_siren, *commune_insee, *commune_nom;
+    const char *nature_depense;
+    int64_t cout_total_ht_centimes;
+    bool has_cout_total_ttc;
+    int64_t cout_total_ttc_centimes;
+    const char *date_debut_prevue, *date_fin_prevue, *date_commencement, *date_achevement;
+    int64_t finance_centimes;
+    bool public_;
+};
+/* Called once per exported fiche, in the order of the list (by id); false
+ * stops the export (fiche_export then returns DB_OK with *stopped true). */
+typedef bool (*fiche_export_fn)(const struct fiche_export_ligne *ligne, void *ctx);
+
+/* Every fiche the filter admits (fiche_list's WHERE, no page), at most
+ * max_rows: *too_many is set, and fn never called, when more match (one
+ * statement reading max_rows + 1 rows). Otherwise fn is called for each row.
+ * DB_OK, or the query's failure; DB_FAILED when a stored value does not
+ * parse. */
+enum db_result fiche_export(struct db_pool *pool, const struct fiche_filtre *filtre,
+                            size_t max_rows, fiche_export_fn fn, void *ctx, bool *too_many,
+                            bool *stopped, struct db_error *err);
 
 /* Creates a fiche in territoire id_pvd's plan d'action (the plan row is
  * created on first use), in state brouillon, revision 1, with cree_par the
@@ -234,6 +280,17 @@ void fiche_regles_release(struct fiche_regles *r);
  * the query's failure. */
 enum db_result fiche_regles_lire(struct db_tx *tx, const char *id, struct date date_transition,
                                  struct fiche_regles *out, struct db_error *err);
+
+/* R28 for a request that names its décision (decision_id of POST
+ * …/transitions): *is_abandon is true when decision_id is a décision of type
+ * abandonne_fiche about fiche id in a séance dated on or before
+ * date_transition (the reading of has_decision_abandon, for this décision
+ * only); false for any other décision, an unknown one or a decision_id that
+ * is not a UUID. Read with tx (call it after fiche_regles_lire: the fiche's
+ * lock is held). DB_OK or the query's failure. */
+enum db_result fiche_decision_abandon_lire(struct db_tx *tx, const char *id,
+                                           const char *decision_id, struct date date_transition,
+                                           bool *is_abandon, struct db_error *err);
 
 /* The input of fiche_transition_check for the edge etat → to, pointing into
  * r (valid while r is): seances, plan, couts, dates, r27_report, adhésion,

@@ -73,6 +73,28 @@ char *pg_code_array_literal(const char *codes, size_t width, size_t count)
     return b.data;
 }
 
+bool pg_perimeter_literals(const struct perimeter *p, char *out[4])
+{
+    static const struct perimeter empty;
+    if (!p)
+        p = &empty;
+    out[0] = pg_code_array_literal(&p->departements[0][0], sizeof p->departements[0],
+                                   p->departement_count);
+    out[1] = pg_code_array_literal(&p->regions[0][0], sizeof p->regions[0], p->region_count);
+    out[2] = pg_code_array_literal(&p->sirens[0][0], sizeof p->sirens[0], p->siren_count);
+    out[3] =
+        pg_code_array_literal(&p->territoires[0][0], sizeof p->territoires[0], p->territoire_count);
+    return out[0] && out[1] && out[2] && out[3];
+}
+
+void pg_perimeter_literals_release(char *out[4])
+{
+    for (int i = 0; i < 4; i++) {
+        free(out[i]);
+        out[i] = NULL;
+    }
+}
+
 /* Columns every read returns, in this order. */
 #define HABILITATION_COLUMNS                                                                       \
     "h.id::text, h.role, h.departements::text, h.regions::text, h.sirens::text, "                  \

@@ -81,5 +81,11 @@ size_t pg_parse_code_array(const char *text, char *dst, size_t width, size_t max
 void pg_fill_perimeter(const PGresult *res, int row, int first, struct perimeter *p);
 /* Renders codes as a text[] literal into out (owned, free()). */
 char *pg_code_array_literal(const char *codes, size_t width, size_t count);
+/* The four text[] literals of p (départements, régions, SIRENs, territoires,
+ * in this order) into out[0..3], each owned (free with
+ * pg_perimeter_literals_release, also on failure); p NULL: four empty
+ * arrays. False when an allocation failed. */
+bool pg_perimeter_literals(const struct perimeter *p, char *out[4]);
+void pg_perimeter_literals_release(char *out[4]);
 
 #endif

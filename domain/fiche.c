@@ -4,6 +4,7 @@
 
 #include "financement.h"
 #include "names.h"
+#include "text.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,38 @@ static const char *const ETAT_NAMES[FICHE_ETAT__COUNT] = {
 static const char *const MATURITE_NAMES[FICHE_MATURITE__COUNT] = {"en_maturation", "prete"};
 
 DOMAIN_NAME_FUNCS(fiche_etat_name, fiche_etat_parse, enum fiche_etat, ETAT_NAMES)
+
+const char *const fiche_thematiques[FICHE_THEMATIQUE_COUNT + 1] = {"habitat",
+                                                                   "commerce",
+                                                                   "espaces_publics",
+                                                                   "mobilite",
+                                                                   "patrimoine_culture",
+                                                                   "services_equipements",
+                                                                   "transition_ecologique",
+                                                                   "numerique",
+                                                                   "developpement_economique",
+                                                                   "friches_foncier",
+                                                                   NULL};
+const char *const fiche_natures_depense[] = {"etude",          "ingenierie",  "investissement",
+                                             "fonctionnement", "acquisition", NULL};
+
+static bool name_in(const char *const *names, const char *name)
+{
+    for (size_t i = 0; name && names[i]; i++)
+        if (strcmp(names[i], name) == 0)
+            return true;
+    return false;
+}
+
+bool fiche_thematique_is_valid(const char *name)
+{
+    return name_in(fiche_thematiques, name);
+}
+
+bool fiche_nature_depense_is_valid(const char *name)
+{
+    return name_in(fiche_natures_depense, name);
+}
 
 const char *fiche_maturite_name(enum fiche_maturite m)
 {
@@ -102,16 +135,6 @@ size_t fiche_transitions_possibles(enum fiche_etat from, enum role role_of_calle
 
 /* ---- Helpers ----------------------------------------------------------- */
 
-static bool blank(const char *s)
-{
-    if (!s)
-        return true;
-    for (; *s; s++)
-        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
-            return false;
-    return true;
-}
-
 static bool in_list(const char *code, const char *const *list, size_t count)
 {
     if (!code || !list)
@@ -126,7 +149,7 @@ static bool in_list(const char *code, const char *const *list, size_t count)
 
 size_t fiche_numero_check(const char *numero, bool deja_utilise, struct rule_report *violations)
 {
-    if (blank(numero))
+    if (text_is_blank(numero))
         return rule_report_add(violations, "", "numero-manquant", FICHE_PTR_NUMERO,
                                "La fiche action porte un numéro dans le plan d'action.");
     if (deja_utilise)
@@ -319,7 +342,7 @@ size_t fiche_r28_check(enum fiche_etat to, const char *motif, bool has_decision_
 
     if (to != FICHE_SUSPENDUE && to != FICHE_ABANDONNEE)
         return 0;
-    if (blank(motif))
+    if (text_is_blank(motif))
         n += rule_report_add(violations, "R28", "motif-manquant", FICHE_PTR_MOTIF,
                              "Le motif est obligatoire pour %s une fiche action.",
                              to == FICHE_SUSPENDUE ? "suspendre" : "abandonner");

@@ -97,6 +97,16 @@ const char *fiche_etat_name(enum fiche_etat etat);
 bool fiche_etat_parse(const char *name, enum fiche_etat *out);
 const char *fiche_maturite_name(enum fiche_maturite m);
 
+/* §1.9 thématiques and natures de dépense: their wire names, NULL-terminated
+ * (the values migration 0012's CHECKs accept: a fiche's thématiques and the
+ * plan d'action's perimetres name them), and exact, case-sensitive
+ * membership (NULL: false). */
+#define FICHE_THEMATIQUE_COUNT 10
+extern const char *const fiche_thematiques[FICHE_THEMATIQUE_COUNT + 1];
+extern const char *const fiche_natures_depense[];
+bool fiche_thematique_is_valid(const char *name);
+bool fiche_nature_depense_is_valid(const char *name);
+
 /* §2.3 (derive): en_maturation while the state is brouillon or en_maturation,
  * prete for every other state (abandonnee included: the rule reads the state
  * only). An out-of-range state gives en_maturation. */

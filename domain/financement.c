@@ -71,13 +71,9 @@ size_t financement_euros_format(int64_t cents, char *out, size_t cap)
     return n;
 }
 
-/* A formatted amount as an expression: euros(x).s */
-struct euros {
-    char s[FINANCEMENT_EUROS_MAX];
-};
-static struct euros euros(int64_t cents)
+struct financement_euros financement_euros(int64_t cents)
 {
-    struct euros e;
+    struct financement_euros e;
     financement_euros_format(cents, e.s, sizeof e.s);
     return e;
 }
@@ -174,7 +170,7 @@ size_t financement_lignes_check(const struct financement_ligne *lignes, size_t c
         n += rule_report_add(violations, "", "montant-invalide", ptr,
                              "Le montant d'une ligne de financement est compris entre 0 et "
                              "10 000 milliards d'euros (%s donnés).",
-                             euros(lignes[i].montant).s);
+                             financement_euros(lignes[i].montant).s);
     }
     return n;
 }
@@ -249,7 +245,7 @@ size_t financement_r27_check(const struct financement_annee *echeancier, size_t 
             n += rule_report_add(violations, "R27", "echeancier-montant-invalide", ptr,
                                  "Le montant d'une année de l'échéancier est compris entre 0 et "
                                  "10 000 milliards d'euros (%s donnés).",
-                                 euros(echeancier[i].montant).s);
+                                 financement_euros(echeancier[i].montant).s);
             sommable = false;
         } else if (sommable && !add_ok(&somme, echeancier[i].montant)) {
             n += rule_report_add(violations, "R27", "echeancier-montant-invalide", "/echeancier",
@@ -270,8 +266,9 @@ size_t financement_r27_check(const struct financement_annee *echeancier, size_t 
         bool ecart_ok = !__builtin_sub_overflow(somme, cout_total_ht, &ecart);
         n += rule_report_add(violations, "R27", "echeancier-desequilibre", "/echeancier",
                              "La somme de l'échéancier (%s) diffère du coût total HT (%s)%s%s.",
-                             euros(somme).s, euros(cout_total_ht).s, ecart_ok ? " ; écart " : "",
-                             ecart_ok ? euros(ecart).s : "");
+                             financement_euros(somme).s, financement_euros(cout_total_ht).s,
+                             ecart_ok ? " ; écart " : "",
+                             ecart_ok ? financement_euros(ecart).s : "");
     }
     return n;
 }
@@ -376,7 +373,8 @@ size_t financement_r29_check(const struct financement_r29_input *in,
                              "Il manque %s de part propre du maître d'ouvrage pour "
                              "atteindre %d %% des financements publics (art. L1111-10 "
                              "CGCT) ; minimum %s.",
-                             euros(r.manque).s, r.seuil_pourcent, euros(r.part_propre_minimale).s);
+                             financement_euros(r.manque).s, r.seuil_pourcent,
+                             financement_euros(r.part_propre_minimale).s);
 out:
     if (result)
         *result = r;
@@ -422,7 +420,8 @@ size_t financement_r33_check(const struct financement_ligne *lignes, size_t coun
         n += rule_report_add(violations, "R33", "detr-inferieure-plancher", ptr,
                              "La subvention DETR (%s) est inférieure au plancher de %d %% de la "
                              "dépense subventionnable HT, soit %s.",
-                             euros(l->montant).s, FINANCEMENT_R33_PLANCHER_DETR, euros(plancher).s);
+                             financement_euros(l->montant).s, FINANCEMENT_R33_PLANCHER_DETR,
+                             financement_euros(plancher).s);
     }
     if (dotations <= plafond)
         return n;
@@ -433,7 +432,8 @@ size_t financement_r33_check(const struct financement_ligne *lignes, size_t coun
                                "/plan_financement",
                                "Les dotations de l'État (DETR, DSIL, DPV, DSID) dépassent de %s le "
                                "plafond de %d %% de la dépense subventionnable HT, soit %s.",
-                               euros(exces).s, FINANCEMENT_R33_PLAFOND, euros(plafond).s);
+                               financement_euros(exces).s, FINANCEMENT_R33_PLAFOND,
+                               financement_euros(plafond).s);
 }
 
 /* ---- Maquette ----------------------------------------------------------- */

@@ -37,6 +37,13 @@
 #define FINANCEMENT_EUROS_MAX 48
 size_t financement_euros_format(int64_t cents, char *out, size_t cap);
 
+/* financement_euros_format into a value, for a message's arguments:
+ * financement_euros(x).s lives until the end of the full expression. */
+struct financement_euros {
+    char s[FINANCEMENT_EUROS_MAX];
+};
+struct financement_euros financement_euros(int64_t cents);
+
 /* ---- Lines: statut, dispositif ----------------------------------------- */
 
 /* §1.10 statut. Wire names: "envisage", "sollicite", "accorde", "refuse",

@@ -267,3 +267,13 @@ bool text_folded_matches(const char *folded_name, const char *folded_query)
     }
     return true;
 }
+
+bool text_is_blank(const char *s)
+{
+    if (!s)
+        return true;
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+            return false;
+    return true;
+}

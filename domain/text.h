@@ -43,4 +43,8 @@ size_t text_fold(const char *in, char *out, size_t out_size);
  * is read as "". */
 bool text_folded_matches(const char *folded_name, const char *folded_query);
 
+/* True when s is NULL or holds only spaces, tabs, CR and LF (a required text
+ * left empty: a motif, a numéro, a mention). */
+bool text_is_blank(const char *s);
+
 #endif

@@ -317,7 +317,7 @@ step "money: no floating point in the financing domain (integer cents only)"
 # (nor jansson reals), none in the SQL of the fiches' migrations.
 no_float() {
 	local c sql
-	c=$(ls domain/fiche.[ch] domain/financement.[ch] api/csv_export.[ch] api/handlers/fiches*.[ch] \
+	c=$(ls domain/fiche.[ch] domain/financement.[ch] domain/chef_projet.[ch] domain/demande.[ch] domain/parametres.[ch] api/csv_export.[ch] api/handlers/fiches*.[ch] \
 		api/handlers/maquette*.[ch] api/handlers/plan_action*.[ch] db/fiche*.[ch] db/maquette*.[ch] \
 		db/plan_action*.[ch] 2>/dev/null)
 	sql=$(ls db/migrations/001[2-9]_*.sql 2>/dev/null)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../db/comite_repository.h"
+#include "../../db/fiche_repository.h"
 #include "../../domain/convention.h"
 #include "../../domain/projet.h"
 #include "../json_spec.h"
@@ -441,6 +442,7 @@ struct decision_body {
     int type;
     const char *objet;
     const char *convention_id;
+    const char *fiche_action_id;
 };
 
 static const struct json_field decision_fields[] = {
@@ -461,11 +463,46 @@ static const struct json_field decision_fields[] = {
      .nullable = true,
      .check = query_is_uuid,
      .check_message = "L'identifiant d'une convention est un UUID."},
+    {.name = "fiche_action_id",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct decision_body, fiche_action_id),
+     .nullable = true,
+     .check = query_is_uuid,
+     .check_message = "L'identifiant d'une fiche action est un UUID."},
     JSON_FIELDS_END,
 };
 
-/* A décision: its body, then the convention it names (if any) in the
- * séance's territoire. */
+/* The fiche action a décision names (R23: it examined the fiche; R28: it
+ * decided its abandon) is a fiche of the séance's territoire: appends
+ * "reference-inconnue" or "reference-hors-territoire" at /fiche_action_id.
+ * A fiche never changes territoire nor disappears, so reading it before the
+ * write is enough. false: an answer was sent (the lookup failed). */
+static bool decision_fiche_or_reply(struct request_ctx *ctx, const char *fiche_id,
+                                    const char *seance_id_pvd, struct rule_report *violations)
+{
+    struct fiche_row fiche;
+    struct db_error err = {{0}, {0}};
+    enum db_result r = fiche_get_pooled(ctx->app->pool, fiche_id, &fiche, &err);
+    if (r == DB_NOT_FOUND) {
+        rule_report_add(violations, "", "reference-inconnue", "/fiche_action_id",
+                        "Aucune fiche action n'a cet identifiant.");
+        return true;
+    }
+    if (r != DB_OK) {
+        respond_db_error(ctx, r, &err);
+        return false;
+    }
+    if (strcmp(fiche.id_pvd, seance_id_pvd) != 0)
+        rule_report_add(violations, "", "reference-hors-territoire", "/fiche_action_id",
+                        "La fiche action d'une décision est une fiche du territoire du comité "
+                        "(%s), non d'un autre (%s).",
+                        seance_id_pvd, fiche.id_pvd);
+    fiche_row_release(&fiche);
+    return true;
+}
+
+/* A décision: its body, then the convention and the fiche action it names
+ * (if any) in the séance's territoire. */
 static bool decision_valid_or_reply(struct request_ctx *ctx, const json_t *body,
                                     const struct projet_row *seance, struct territoire_scope *scope,
                                     enum json_spec_mode mode)
@@ -478,18 +515,21 @@ static bool decision_valid_or_reply(struct request_ctx *ctx, const json_t *body,
         respond_invalid_body(ctx, &errs);
         return false;
     }
-    if (!in.convention_id)
-        return true;
-    char convention_pvd[17];
-    struct db_error err = {{0}, {0}};
-    enum db_result r =
-        convention_territoire(ctx->app->pool, in.convention_id, convention_pvd, &err);
-    if (r != DB_OK && r != DB_NOT_FOUND) {
-        respond_db_error(ctx, r, &err);
-        return false;
-    }
     struct rule_report violations = {0};
-    decision_convention_check(r == DB_OK ? convention_pvd : NULL, seance->id_pvd, &violations);
+    if (in.convention_id) {
+        char convention_pvd[17];
+        struct db_error err = {{0}, {0}};
+        enum db_result r =
+            convention_territoire(ctx->app->pool, in.convention_id, convention_pvd, &err);
+        if (r != DB_OK && r != DB_NOT_FOUND) {
+            respond_db_error(ctx, r, &err);
+            return false;
+        }
+        decision_convention_check(r == DB_OK ? convention_pvd : NULL, seance->id_pvd, &violations);
+    }
+    if (in.fiche_action_id &&
+        !decision_fiche_or_reply(ctx, in.fiche_action_id, seance->id_pvd, &violations))
+        return false;
     return programme_rules_hold_or_reply(ctx, &violations);
 }
 

@@ -126,11 +126,6 @@ void handle_get_convention(struct request_ctx *ctx)
 
 /* ---- GET /api/v1/conventions --------------------------------------------- */
 
-static bool is_bool_text(const char *s)
-{
-    return strcmp(s, "true") == 0 || strcmp(s, "false") == 0;
-}
-
 static bool is_type(const char *s)
 {
     enum convention_type t;
@@ -199,7 +194,7 @@ static const struct query_field convention_query_fields[] = {
     QUERY_CODE_FIELD("departement", CQ(departement), departement_code_is_valid,
                      "un code de département"),
     QUERY_CODE_FIELD("region", CQ(region), region_code_is_valid, "un code de région"),
-    QUERY_CODE_FIELD("en_retard", CQ(en_retard), is_bool_text, "true ou false"),
+    QUERY_CODE_FIELD("en_retard", CQ(en_retard), query_is_bool_text, "true ou false"),
     QUERY_FIELDS_END,
 };
 

@@ -35,8 +35,6 @@
     "Une référence du corps n'existe pas : séance de comité (comite_seance_id), indicateur "   \
     "(indicateurs) ou secteur d'intervention (dans_secteur_ort_id)."
 
-static const char *const natures_depense[] = {"etude",          "ingenierie",  "investissement",
-                                              "fonctionnement", "acquisition", NULL};
 static const char *const bases[] = {"ht", "ttc", NULL};
 static const char *const priorites[] = {"elevee", "moyenne", "basse", NULL};
 static const char *const derogations[] = {"renouvellement_urbain",
@@ -150,7 +148,7 @@ static const struct json_field fiche_fields[] = {
      .kind = JSON_FIELD_ENUM,
      .offset = F(nature),
      .on_create = JSON_CREATE_REQUIRED,
-     .values = natures_depense},
+     .values = fiche_natures_depense},
     {.name = "cout_total_ht_centimes",
      .kind = JSON_FIELD_INTEGER,
      .offset = F(cout_ht),
@@ -256,14 +254,6 @@ static void list_check(const json_t *list, const char *name, size_t max,
     }
 }
 
-static bool is_thematique(const char *s)
-{
-    for (size_t i = 0; fiche_thematiques[i]; i++)
-        if (strcmp(fiche_thematiques[i], s) == 0)
-            return true;
-    return false;
-}
-
 static bool is_http_url(const char *s)
 {
     return (strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0) && strlen(s) <= 2000 &&
@@ -314,7 +304,7 @@ static void body_shape(const json_t *doc, enum json_spec_mode mode, struct fiche
         in->has_derogation && !json_is_null(json_object_get(doc, "derogation_l1111_10"));
     list_check(in->partenaires, "partenaires", PARTENAIRES_MAX, query_is_uuid,
                "L'identifiant d'une organisation est un UUID.", errs);
-    list_check(in->thematiques, "thematiques", 10, is_thematique,
+    list_check(in->thematiques, "thematiques", 10, fiche_thematique_is_valid,
                "Thématique inconnue (habitat, commerce, espaces_publics, mobilite…).", errs);
     list_check(in->indicateurs, "indicateurs", INDICATEURS_MAX, query_is_uuid,
                "L'identifiant d'un indicateur est un UUID.", errs);

@@ -10,18 +10,6 @@
 #include "../query.h"
 #include "../xalloc.h"
 #include "fiches_common.h"
-
-const char *const fiche_thematiques[FICHE_THEMATIQUE_COUNT + 1] = {"habitat",
-                                                                   "commerce",
-                                                                   "espaces_publics",
-                                                                   "mobilite",
-                                                                   "patrimoine_culture",
-                                                                   "services_equipements",
-                                                                   "transition_ecologique",
-                                                                   "numerique",
-                                                                   "developpement_economique",
-                                                                   "friches_foncier",
-                                                                   NULL};
 #include "gouvernance.h"
 #include "programme.h"
 

@@ -28,11 +28,8 @@
 #define FICHE_ANNEES_MAX        30
 #define FICHE_FINANCEURS_SIRENS 32
 
-/* The thématiques of domain.md §1.9 (migration 0012's CHECK on
- * fiches_action.thematiques), NULL-terminated: a fiche's thématiques and the
- * plan d'action's perimetres name them. */
-#define FICHE_THEMATIQUE_COUNT 10
-extern const char *const fiche_thematiques[FICHE_THEMATIQUE_COUNT + 1];
+/* The thématiques (fiche_thematiques, FICHE_THEMATIQUE_COUNT) and natures de
+ * dépense of §1.9 are named in domain/fiche.h. */
 
 /* Who a fiche concerns, for authz_decide (domain/authz.h, FICHE_*): its
  * territoire's scope (départements, régions, id_pvd, the SIRENs of its

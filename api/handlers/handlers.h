@@ -84,6 +84,9 @@ void handle_import_territoires(struct request_ctx *ctx);
 void handle_create_fiche(struct request_ctx *ctx);
 void handle_get_fiche(struct request_ctx *ctx);
 void handle_update_fiche(struct request_ctx *ctx);
+void handle_list_fiches(struct request_ctx *ctx);
+void handle_export_fiches_csv(struct request_ctx *ctx);
+void handle_transition_fiche(struct request_ctx *ctx);
 /* — end of fiches action — */
 /* Issue 9 §2: fiches_financement.c */
 void handle_get_plan_financement(struct request_ctx *ctx);

@@ -139,6 +139,7 @@ static const struct body_route routes[] = {
     /* Issue 9 §1: fiches action */
     {"POST",  "/api/v1/fiches-action%s",                     -1,   NULL},
     {"PATCH", "/api/v1/fiches-action/%s",                    FICHE, "/api/v1/fiches-action/%s"},
+    {"POST",  "/api/v1/fiches-action/%s/transitions",        FICHE, "/api/v1/fiches-action/%s"},
     /* — end of fiches action — */
     /* Issue 9 §2: financing plan and échéancier */
     {"PUT",   "/api/v1/fiches-action/%s/plan-financement",   FICHE, "/api/v1/fiches-action/%s"},

@@ -1560,20 +1560,28 @@ Test(db, fiche_create_get_list_update_stale)
         struct fiche_filtre f;
         size_t total;
     } cases[] = {
-        {{.public_ = -1}, 2},
-        {{.id_pvd = T1, .public_ = -1}, 2},
-        {{.id_pvd = T2, .public_ = -1}, 0},
-        {{.departement = "38", .public_ = -1}, 2},
-        {{.departement = "69", .public_ = -1}, 0},
-        {{.region = "84", .public_ = -1}, 2},
-        {{.axe_id = AXE1, .public_ = -1}, 2},
-        {{.axe_id = AXE2, .public_ = -1}, 0},
-        {{.axe_id = "x", .public_ = -1}, 0},
-        {{.etat = "brouillon", .public_ = -1}, 2},
-        {{.etat = "en_cours", .public_ = -1}, 0},
-        {{.maitre_ouvrage_id = ORG2, .public_ = -1}, 1},
-        {{.public_ = 1}, 1},
-        {{.public_ = 0}, 1},
+        {{.role = "anct_national", .public_ = -1}, 2},
+        {{.role = "anct_national", .id_pvd = T1, .public_ = -1}, 2},
+        {{.role = "anct_national", .id_pvd = T2, .public_ = -1}, 0},
+        {{.role = "anct_national", .departement = "38", .public_ = -1}, 2},
+        {{.role = "anct_national", .departement = "69", .public_ = -1}, 0},
+        {{.role = "anct_national", .region = "84", .public_ = -1}, 2},
+        {{.role = "anct_national", .axe_id = AXE1, .public_ = -1}, 2},
+        {{.role = "anct_national", .axe_id = AXE2, .public_ = -1}, 0},
+        {{.role = "anct_national", .axe_id = "x", .public_ = -1}, 0},
+        {{.role = "anct_national", .etat = "brouillon", .public_ = -1}, 2},
+        {{.role = "anct_national", .etat = "en_cours", .public_ = -1}, 0},
+        {{.role = "anct_national", .maitre_ouvrage_id = ORG2, .public_ = -1}, 1},
+        {{.role = "anct_national", .public_ = 1}, 1},
+        {{.role = "anct_national", .public_ = 0}, 1},
+        {{.role = "anct_national", .nature_depense = "investissement", .public_ = -1}, 2},
+        {{.role = "anct_national", .nature_depense = "etude", .public_ = -1}, 0},
+        {{.role = "anct_national", .thematique = "commerce", .public_ = -1}, 0},
+        {{.role = "lecteur_national", .public_ = -1}, 2},
+        /* fiches_visibles: no role or a perimeter that does not hold them */
+        {{.role = NULL, .public_ = -1}, 0},
+        {{.role = "prefecture_instructeur", .public_ = -1}, 0},
+        {{.role = "financeur", .public_ = -1}, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *json = NULL, last[37];
@@ -1586,7 +1594,7 @@ Test(db, fiche_create_get_list_update_stale)
         free(json);
     }
     /* keyset: two pages of one */
-    struct fiche_filtre all = {.public_ = -1};
+    struct fiche_filtre all = {.role = "anct_national", .public_ = -1};
     char *json = NULL, last[37], first[37];
     bool more = false;
     size_t total = 0;

@@ -105,6 +105,8 @@ static const struct expectation expectations[] = {
     {"GET",    "fiche.lire",            {{200, 200}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 200}}},
     {"POST",   "fiche.ecrire",          {{201, 201}, {403, 404}, {403, 404}, {201, 404}, {201, 404}, {403, 404}, {403, 403}}},
     {"PATCH",  "fiche.ecrire",          {{200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}}},
+    /* brouillon → realisee (no such edge): 409 for whoever may ask */
+    {"POST",   "fiche.transition",      {{409, 409}, {403, 404}, {403, 404}, {409, 404}, {409, 404}, {403, 404}, {403, 403}}},
     /* Issue 9 §2: the fiche's plan de financement and échéancier replaced (PUT, empty) */
     {"PUT",    "fiche.ecrire",          {{200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}}},
 };
@@ -379,6 +381,15 @@ static bool fa_target(const char *method, const char *path, char *url, size_t ur
             gv_etag_of(url, etag);
             snprintf(body, body_size, "{\"intitule\":\"Halles (%d)\"}", ++gv_jour);
         }
+    } else if (strcmp(path, "/api/v1/fiches-action.csv") == 0) {
+        body[0] = '\0';
+        snprintf(url, url_size, "/api/v1/fiches-action.csv");
+    } else if (strcmp(path, "/api/v1/fiches-action/:id/transitions") == 0) {
+        /* brouillon → realisee: no such edge, so an allowed caller gets 409 */
+        snprintf(url, url_size, "/api/v1/fiches-action/%s", fa_fiche);
+        gv_etag_of(url, etag);
+        snprintf(url, url_size, "/api/v1/fiches-action/%s/transitions", fa_fiche);
+        snprintf(body, body_size, "{\"vers\":\"realisee\"}");
     } else if (strncmp(path, "/api/v1/fiches-action/:id/", 26) == 0) {
         /* issue 9 §2: plan-financement (GET, PUT), its lignes (POST), echeancier (GET, PUT) */
         body[0] = '\0';
@@ -648,7 +659,8 @@ static long exercise(const char *method, const char *path, const char *action, c
     const char *content_type = "Content-Type: application/json";
     if (strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0 ||
         strcmp(method, "PUT") == 0 || strstr(path, "/secret") ||
-        (strcmp(method, "POST") == 0 && strstr(path, "/conventions/:id"))) {
+        (strcmp(method, "POST") == 0 && strstr(path, "/conventions/:id")) ||
+        strstr(path, "/fiches-action/:id/transitions")) {
         snprintf(if_match, sizeof if_match, "If-Match: %s", etag);
         headers[auth ? 1 : 0] = if_match;
     }
@@ -718,6 +730,9 @@ static int expected_status(const char *method, const char *path, const char *act
         return convention_avenant[who][outside];
     if (strcmp(path, "/api/v1/comites") == 0)
         return comites_status(method, who, outside);
+    if (strcmp(method, "GET") == 0 && (strcmp(path, "/api/v1/fiches-action") == 0 ||
+                                       strcmp(path, "/api/v1/fiches-action.csv") == 0))
+        return 200; /* filtered by the caller's perimeter */
     if (strcmp(method, "POST") == 0 && strstr(path, "/plan-financement/lignes"))
         return fiche_ligne[who][outside];
     int plan = plan_status(method, path, who, outside, known);

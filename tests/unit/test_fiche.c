@@ -67,6 +67,25 @@ Test(fiche, names_round_trip)
     cr_assert_null(fiche_maturite_name(FICHE_MATURITE__COUNT));
 }
 
+Test(fiche, thematiques_and_natures_de_depense)
+{
+    size_t n = 0;
+    for (; fiche_thematiques[n]; n++)
+        cr_assert(fiche_thematique_is_valid(fiche_thematiques[n]));
+    cr_assert_eq(n, 10);
+    for (n = 0; fiche_natures_depense[n]; n++)
+        cr_assert(fiche_nature_depense_is_valid(fiche_natures_depense[n]));
+    cr_assert_eq(n, 5);
+    cr_assert(fiche_thematique_is_valid("friches_foncier"));
+    cr_assert_not(fiche_thematique_is_valid("Commerce"));
+    cr_assert_not(fiche_thematique_is_valid("etude"));
+    cr_assert_not(fiche_thematique_is_valid(""));
+    cr_assert_not(fiche_thematique_is_valid(NULL));
+    cr_assert(fiche_nature_depense_is_valid("acquisition"));
+    cr_assert_not(fiche_nature_depense_is_valid("commerce"));
+    cr_assert_not(fiche_nature_depense_is_valid(NULL));
+}
+
 Test(fiche, maturite_derived_from_state)
 {
     /* §2.3: en_maturation while brouillon or en_maturation, prete afterwards. */

@@ -267,3 +267,12 @@ Test(text_folded_matches, end_to_end_with_fold)
     text_fold("L'Abergement-Clémenciat", name, sizeof(name));
     cr_assert(text_folded_matches(name, query));
 }
+
+Test(text_is_blank, spaces_only)
+{
+    cr_assert(text_is_blank(NULL));
+    cr_assert(text_is_blank(""));
+    cr_assert(text_is_blank(" \t\r\n"));
+    cr_assert_not(text_is_blank(" a "));
+    cr_assert_not(text_is_blank("\xc2\xa0"), "a no-break space is text");
+}

@@ -208,6 +208,72 @@ export function ressourceDe(entree: Schemas["EntreeJournal"]): Schemas["TypeRess
 }
 
 /* ---- Issue 9 §1: fiches action --------------------------------------------------------- */
+/* What a client shows for each state of a fiche action (§2.3): every state named. */
+export function libelleEtatFiche(etat: Schemas["EtatFiche"]): string {
+	switch (etat) {
+	case "brouillon": return "brouillon";
+	case "en_maturation": return "en maturation";
+	case "programmee": return "programmée";
+	case "en_cours": return "en cours";
+	case "suspendue": return "suspendue";
+	case "realisee": return "réalisée";
+	case "abandonnee": return "abandonnée";
+	default: return etat satisfies never;
+	}
+}
+
+/* POST /api/v1/fiches-action/{id}/transitions: every declared status. */
+export function issueTransitionFiche(status: Status<"/api/v1/fiches-action/{id}/transitions", "post">): string {
+	switch (status) {
+	case 200: return "fiche dans son nouvel état";
+	case 400: return "corps invalide (vers, dates, decision_id)";
+	case 401: return "jeton refusé";
+	case 403: return "rôle sans cette transition (transition-interdite) ou sans aucune";
+	case 404: return "fiche introuvable";
+	case 405: return "méthode non autorisée";
+	case 409: return "pas de transition depuis cet état (transition-invalide)";
+	case 412: return "fiche modifiée entre-temps : relire";
+	case 413: return "corps trop volumineux";
+	case 414: return "URI trop longue";
+	case 415: return "type de média non supporté";
+	case 422: return "règle non respectée (R23–R28) ou clé réutilisée";
+	case 428: return "If-Match requis";
+	case 429: return "trop de requêtes";
+	case 500: return "erreur interne";
+	case 501: return "encodage de transfert non pris en charge";
+	case 503: return "service indisponible";
+	default: return status satisfies never;
+	}
+}
+
+/* GET /api/v1/fiches-action.csv: every declared status; the document is text. */
+export function issueExportFiches(status: Status<"/api/v1/fiches-action.csv", "get">): string {
+	switch (status) {
+	case 200: return "document CSV";
+	case 400: return "filtre invalide, ou export trop volumineux : filtrer davantage";
+	case 401: return "jeton refusé";
+	case 403: return "interdit";
+	case 405: return "méthode non autorisée";
+	case 413: return "corps trop volumineux";
+	case 414: return "URI trop longue";
+	case 415: return "type de média non supporté";
+	case 429: return "trop de requêtes";
+	case 500: return "erreur interne";
+	case 501: return "encodage de transfert non pris en charge";
+	case 503: return "service indisponible";
+	default: return status satisfies never;
+	}
+}
+export type ExportFiches = Responses<"/api/v1/fiches-action.csv", "get">[200]["content"]["text/csv"];
+
+/* The fiches of a page the caller may program now (its transitions_possibles). */
+export async function fichesAProgrammer(idPvd: string): Promise<Schemas["Fiche"][]> {
+	const { data } = await client.GET("/api/v1/fiches-action", {
+		params: { query: { id_pvd: idPvd, etat: "en_maturation", limite: 500 } },
+	});
+	const page: Schemas["PageFiches"] | undefined = data;
+	return (page?.elements ?? []).filter((f) => f.transitions_possibles.includes("programmee"));
+}
 /* — end of fiches action — */
 
 /* ---- Issue 9 §2: financing plan and échéancier ----------------------------------------- */
