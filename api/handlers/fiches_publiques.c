@@ -21,48 +21,10 @@
 #define NOT_FOUND     "Aucune fiche action publique n'a cet identifiant."
 #define LIST_SCOPE    "fiches-publiques"
 
-static bool id_pvd_is_valid(const char *s)
-{
-    char r[4], d[4];
-    return territoire_id_pvd_parse(s, r, d);
-}
-
 static bool etat_is_valid(const char *s)
 {
     enum fiche_etat e;
     return fiche_etat_parse(s, &e);
-}
-
-static bool name_listed(const char *const *names, size_t n, const char *s)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(names[i], s) == 0)
-            return true;
-    return false;
-}
-
-/* The thématiques and natures de dépense of a fiche (domain.md §1.9, the
- * CHECKs of migration 0012). */
-static bool thematique_is_valid(const char *s)
-{
-    static const char *const names[] = {"habitat",
-                                        "commerce",
-                                        "espaces_publics",
-                                        "mobilite",
-                                        "patrimoine_culture",
-                                        "services_equipements",
-                                        "transition_ecologique",
-                                        "numerique",
-                                        "developpement_economique",
-                                        "friches_foncier"};
-    return name_listed(names, sizeof names / sizeof names[0], s);
-}
-
-static bool nature_depense_is_valid(const char *s)
-{
-    static const char *const names[] = {"etude", "ingenierie", "investissement", "fonctionnement",
-                                        "acquisition"};
-    return name_listed(names, sizeof names / sizeof names[0], s);
 }
 
 /* The query of GET /public/fiches-action. */
@@ -73,16 +35,16 @@ struct fiche_publique_query {
 #define PQ(member) offsetof(struct fiche_publique_query, member)
 static const struct query_field fiche_publique_query_fields[] = {
     QUERY_PAGE(struct fiche_publique_query, limit),
-    QUERY_CODE_FIELD("id_pvd", PQ(f.id_pvd), id_pvd_is_valid,
+    QUERY_CODE_FIELD("id_pvd", PQ(f.id_pvd), territoire_id_pvd_is_valid,
                      "un identifiant de territoire pvd-<région>-<département>-<n>"),
     QUERY_CODE_FIELD("departement", PQ(f.departement), departement_code_is_valid,
                      "un code de département (01, 2A, 974…)"),
     QUERY_CODE_FIELD("region", PQ(f.region), region_code_is_valid, "un code de région (27, 04…)"),
-    QUERY_CODE_FIELD("thematique", PQ(f.thematique), thematique_is_valid,
+    QUERY_CODE_FIELD("thematique", PQ(f.thematique), fiche_thematique_is_valid,
                      "une thématique (habitat, commerce, espaces_publics, mobilite, "
                      "patrimoine_culture, services_equipements, transition_ecologique, numerique, "
                      "developpement_economique, friches_foncier)"),
-    QUERY_CODE_FIELD("nature_depense", PQ(f.nature_depense), nature_depense_is_valid,
+    QUERY_CODE_FIELD("nature_depense", PQ(f.nature_depense), fiche_nature_depense_is_valid,
                      "etude, ingenierie, investissement, fonctionnement ou acquisition"),
     QUERY_CODE_FIELD("etat", PQ(f.etat), etat_is_valid,
                      "brouillon, en_maturation, programmee, en_cours, suspendue, realisee ou "
