@@ -414,15 +414,10 @@ Test(pagination, link_and_suivant_lead_to_the_same_page)
     struct http_response p1, via_link, via_cursor;
     http_get("/api/v1/communes?departement=58&q=saint&limite=7", &p1);
     http_expect_json_ok(&p1);
-    const char *link = http_header(&p1, "Link");
     const char *next = suivant_of(&p1);
-    cr_assert(link && next, "page 1 should have Link and suivant: " HTTP_BODY, p1.body);
-    cr_assert(link[0] == '<' && strstr(link, ">; rel=\"next\""), "Link format: %s", link);
+    cr_assert(next, "page 1 should have suivant: " HTTP_BODY, p1.body);
     char target[1024];
-    size_t n = (size_t)(strchr(link, '>') - link - 1);
-    cr_assert(n < sizeof target);
-    memcpy(target, link + 1, n);
-    target[n] = '\0';
+    http_next_link(&p1, target, sizeof target);
     cr_assert(strncmp(target, "/api/v1/communes?", 17) == 0, "relative target: %s", target);
     cr_assert(strstr(target, "departement=58") && strstr(target, "q=saint") &&
                   strstr(target, "limite=7") && strstr(target, "curseur="),

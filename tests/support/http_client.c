@@ -664,6 +664,18 @@ json_t *http_problem_error(const struct http_response *resp, const char *pointer
     return NULL;
 }
 
+void http_next_link(const struct http_response *resp, char *out, size_t size)
+{
+    const char *link = http_header(resp, "Link");
+    cr_assert(link != NULL, "no Link header: " HTTP_BODY, resp->body);
+    const char *end = strstr(link, ">; rel=\"next\"");
+    cr_assert(link[0] == '<' && end && strcmp(end, ">; rel=\"next\"") == 0, "Link: %s", link);
+    size_t n = (size_t)(end - link - 1);
+    cr_assert(n < size, "Link target too long: %s", link);
+    memcpy(out, link + 1, n);
+    out[n] = '\0';
+}
+
 void http_expect_param_error(const struct http_response *resp, const char *pointer,
                              const char *err_code)
 {

@@ -95,6 +95,10 @@ void http_expect_param_error(const struct http_response *resp, const char *point
 /* Asserts status 200 with a JSON body and an X-Request-Id header. */
 void http_expect_json_ok(const struct http_response *resp);
 
+/* Asserts resp has a header `Link: <target>; rel="next"` and copies target (a relative
+ * reference: path and query) into out (size bytes; asserts it fits). */
+void http_next_link(const struct http_response *resp, char *out, size_t size);
+
 /* printf conversion for response bodies in assertion messages: the first 800 bytes. */
 #define HTTP_BODY "%.800s"
 
