@@ -263,3 +263,14 @@ void http_set_location(struct _u_response *res, const char *prefix, const char *
     snprintf(location, sizeof location, "%s%s", prefix, id);
     u_map_put(res->map_header, "Location", location);
 }
+
+void respond_representation(struct request_ctx *ctx, int status, const char *json, size_t len,
+                            const char *etag)
+{
+    if (status == 200 && strcmp(ctx->req->http_verb, "GET") == 0) {
+        respond_conditional_json(ctx, json, len, etag);
+        return;
+    }
+    u_map_put(ctx->res->map_header, "ETag", etag);
+    respond_json_raw(ctx->res, status, json, len);
+}

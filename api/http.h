@@ -122,4 +122,10 @@ void http_set_location(struct _u_response *res, const char *prefix, const char *
 bool respond_conditional_json(struct request_ctx *ctx, const char *json, size_t len,
                               const char *etag);
 
+/* A single object with its ETag: a GET answered 200 goes through
+ * respond_conditional_json (304 on If-None-Match); any other method or
+ * status sends json with `status` and the ETag header. */
+void respond_representation(struct request_ctx *ctx, int status, const char *json, size_t len,
+                            const char *etag);
+
 #endif

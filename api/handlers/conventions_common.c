@@ -198,12 +198,7 @@ void convention_send(struct request_ctx *ctx, int status, const struct conventio
         respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
         return;
     }
-    if (status == 200 && strcmp(ctx->req->http_verb, "GET") == 0) {
-        respond_conditional_json(ctx, text, strlen(text), etag);
-    } else {
-        u_map_put(ctx->res->map_header, "ETag", etag);
-        respond_json_raw(ctx->res, status, text, strlen(text));
-    }
+    respond_representation(ctx, status, text, strlen(text), etag);
     free(text);
 }
 

@@ -233,17 +233,27 @@ static void capture(const char *method, const char *path, const struct http_resp
 
 /* ---- base URL ----------------------------------------------------------------------- */
 
+/* Read once per process: tests send requests from several threads (races,
+ * held locks), and a buffer rewritten on every call was read half-written
+ * by another thread ("URL using bad/illegal format"). */
+static char base_url[512];
+static pthread_once_t base_url_once = PTHREAD_ONCE_INIT;
+
+static void base_url_init(void)
+{
+    const char *env = getenv("PVD_TEST_BASE_URL");
+    if (env == NULL || env[0] == '\0' || strlen(env) >= sizeof base_url)
+        return;
+    snprintf(base_url, sizeof base_url, "%s", env);
+    size_t n = strlen(base_url);
+    while (n > 0 && base_url[n - 1] == '/')
+        base_url[--n] = '\0';
+}
+
 static const char *base_url_or_null(void)
 {
-    static char base[512];
-    const char *env = getenv("PVD_TEST_BASE_URL");
-    if (env == NULL || env[0] == '\0' || strlen(env) >= sizeof base)
-        return NULL;
-    snprintf(base, sizeof base, "%s", env);
-    size_t n = strlen(base);
-    while (n > 0 && base[n - 1] == '/')
-        base[--n] = '\0';
-    return base;
+    pthread_once(&base_url_once, base_url_init);
+    return base_url[0] ? base_url : NULL;
 }
 
 const char *http_base_url(void)
