@@ -40,6 +40,14 @@ static const char *const action_names[ACTION__COUNT] = {
     [ACTION_FICHE_READ] = "fiche.lire",
     [ACTION_FICHE_WRITE] = "fiche.ecrire",
     [ACTION_FICHE_TRANSITION] = "fiche.transition",
+    [ACTION_PARAMETRES_READ] = "parametres.lire",
+    [ACTION_PARAMETRES_WRITE] = "parametres.ecrire",
+    [ACTION_POSTE_READ] = "poste.lire",
+    [ACTION_POSTE_WRITE] = "poste.ecrire",
+    [ACTION_DEMANDE_READ] = "demande.lire",
+    [ACTION_DEMANDE_WRITE] = "demande.ecrire",
+    [ACTION_DEMANDE_TRANSITION] = "demande.transition",
+    [ACTION_DEMANDE_SYNC] = "demande.synchroniser",
 };
 
 /* Ranks for "nobody grants above their own role" (issue 3 §2), ordered by the
@@ -90,6 +98,13 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_FICHE_READ] = BASE_SCOPED,
             [ACTION_FICHE_WRITE] = BASE_SCOPED,
             [ACTION_FICHE_TRANSITION] = BASE_SCOPED,
+            [ACTION_PARAMETRES_READ] = BASE_ALL,
+            [ACTION_POSTE_READ] = BASE_SCOPED,
+            [ACTION_POSTE_WRITE] = BASE_SCOPED,
+            [ACTION_DEMANDE_READ] = BASE_SCOPED,
+            [ACTION_DEMANDE_WRITE] = BASE_SCOPED,
+            [ACTION_DEMANDE_TRANSITION] = BASE_SCOPED,
+            [ACTION_DEMANDE_SYNC] = BASE_SCOPED_NONE,
         },
     [ROLE_COLLECTIVITE_ELU] =
         {
@@ -106,6 +121,13 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_FICHE_READ] = BASE_SCOPED,
             [ACTION_FICHE_WRITE] = BASE_SCOPED,
             [ACTION_FICHE_TRANSITION] = BASE_SCOPED,
+            [ACTION_PARAMETRES_READ] = BASE_ALL,
+            [ACTION_POSTE_READ] = BASE_SCOPED,
+            [ACTION_POSTE_WRITE] = BASE_SCOPED,
+            [ACTION_DEMANDE_READ] = BASE_SCOPED,
+            [ACTION_DEMANDE_WRITE] = BASE_SCOPED,
+            [ACTION_DEMANDE_TRANSITION] = BASE_SCOPED,
+            [ACTION_DEMANDE_SYNC] = BASE_SCOPED_NONE,
         },
     [ROLE_PREFECTURE_INSTRUCTEUR] =
         {
@@ -126,6 +148,13 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_FICHE_READ] = BASE_SCOPED,
             [ACTION_FICHE_WRITE] = BASE_SCOPED_NONE,
             [ACTION_FICHE_TRANSITION] = BASE_SCOPED_NONE,
+            [ACTION_PARAMETRES_READ] = BASE_ALL,
+            [ACTION_POSTE_READ] = BASE_SCOPED,
+            [ACTION_POSTE_WRITE] = BASE_SCOPED_NONE,
+            [ACTION_DEMANDE_READ] = BASE_SCOPED,
+            [ACTION_DEMANDE_WRITE] = BASE_SCOPED_NONE,
+            [ACTION_DEMANDE_TRANSITION] = BASE_SCOPED,
+            [ACTION_DEMANDE_SYNC] = BASE_SCOPED,
         },
     [ROLE_PREFECTURE_REGION] =
         {
@@ -143,6 +172,13 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_FICHE_READ] = BASE_SCOPED,
             [ACTION_FICHE_WRITE] = BASE_SCOPED_NONE,
             [ACTION_FICHE_TRANSITION] = BASE_SCOPED_NONE,
+            [ACTION_PARAMETRES_READ] = BASE_ALL,
+            [ACTION_POSTE_READ] = BASE_SCOPED,
+            [ACTION_POSTE_WRITE] = BASE_SCOPED_NONE,
+            [ACTION_DEMANDE_READ] = BASE_SCOPED,
+            [ACTION_DEMANDE_WRITE] = BASE_SCOPED_NONE,
+            [ACTION_DEMANDE_TRANSITION] = BASE_SCOPED,
+            [ACTION_DEMANDE_SYNC] = BASE_SCOPED,
         },
     [ROLE_FINANCEUR] =
         {
@@ -157,6 +193,13 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_FICHE_READ] = BASE_SCOPED,
             [ACTION_FICHE_WRITE] = BASE_SCOPED_NONE,
             [ACTION_FICHE_TRANSITION] = BASE_SCOPED_NONE,
+            [ACTION_PARAMETRES_READ] = BASE_ALL,
+            [ACTION_POSTE_READ] = BASE_SCOPED,
+            [ACTION_POSTE_WRITE] = BASE_SCOPED_NONE,
+            [ACTION_DEMANDE_READ] = BASE_SCOPED,
+            [ACTION_DEMANDE_WRITE] = BASE_SCOPED_NONE,
+            [ACTION_DEMANDE_TRANSITION] = BASE_SCOPED,
+            [ACTION_DEMANDE_SYNC] = BASE_SCOPED_NONE,
         },
     [ROLE_ANCT_NATIONAL] =
         {
@@ -179,6 +222,14 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_FICHE_READ] = BASE_ALL,
             [ACTION_FICHE_WRITE] = BASE_ALL,
             [ACTION_FICHE_TRANSITION] = BASE_ALL,
+            [ACTION_PARAMETRES_READ] = BASE_ALL,
+            [ACTION_PARAMETRES_WRITE] = BASE_ALL,
+            [ACTION_POSTE_READ] = BASE_ALL,
+            [ACTION_POSTE_WRITE] = BASE_ALL,
+            [ACTION_DEMANDE_READ] = BASE_ALL,
+            [ACTION_DEMANDE_WRITE] = BASE_ALL,
+            [ACTION_DEMANDE_TRANSITION] = BASE_ALL,
+            [ACTION_DEMANDE_SYNC] = BASE_ALL,
         },
     /* Portals that sync the programme (aides-territoires): the reads of the
      * programme's data everywhere (as anct_national, role_reads_as), the
@@ -191,6 +242,9 @@ static const enum base base_table[ROLE__COUNT][ACTION__COUNT] = {
             [ACTION_STATISTIQUES_READ] = BASE_ALL,
             [ACTION_PROJET_READ] = BASE_ALL,
             [ACTION_FICHE_READ] = BASE_ALL,
+            [ACTION_PARAMETRES_READ] = BASE_ALL,
+            [ACTION_POSTE_READ] = BASE_ALL,
+            [ACTION_DEMANDE_READ] = BASE_ALL,
         },
 };
 
@@ -442,6 +496,14 @@ enum authz_decision authz_decide(const struct authz_principal *principal, enum a
     case ACTION_FICHE_READ:
     case ACTION_FICHE_WRITE:
     case ACTION_FICHE_TRANSITION:
+    case ACTION_PARAMETRES_READ:
+    case ACTION_PARAMETRES_WRITE:
+    case ACTION_POSTE_READ:
+    case ACTION_POSTE_WRITE:
+    case ACTION_DEMANDE_READ:
+    case ACTION_DEMANDE_WRITE:
+    case ACTION_DEMANDE_TRANSITION:
+    case ACTION_DEMANDE_SYNC:
         return decide_scoped(principal, base, target);
     case ACTION__COUNT:
         break;

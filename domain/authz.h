@@ -129,6 +129,22 @@ enum action {
     ACTION_FICHE_READ,       /* "fiche.lire": fiches, financing lines, échéancier, maquette */
     ACTION_FICHE_WRITE,      /* "fiche.ecrire": create / update fiches and their financing */
     ACTION_FICHE_TRANSITION, /* "fiche.transition": POST /fiches-action/{id}/transitions */
+    /* Issue 10: programme parameters (national: no target), postes de chef
+     * de projet and demandes de subvention. Target of a poste: the
+     * territoires it serves (départements, régions, id_pvd, SIRENs of their
+     * communes and EPCIs plus the employer's), `financeur_sirens` = the
+     * financeurs of its funding rows; of a demande: its territoire (or its
+     * poste's), the demandeur's SIREN, `financeur_sirens` = the financeur of
+     * its dispositif and of its lines. */
+    ACTION_PARAMETRES_READ,    /* "parametres.lire": GET /parametres */
+    ACTION_PARAMETRES_WRITE,   /* "parametres.ecrire": caps, rates, dates, dispositifs */
+    ACTION_POSTE_READ,         /* "poste.lire": postes de chef de projet, funding years */
+    ACTION_POSTE_WRITE,        /* "poste.ecrire": create / update them */
+    ACTION_DEMANDE_READ,       /* "demande.lire": demandes de subvention */
+    ACTION_DEMANDE_WRITE,      /* "demande.ecrire": prepare drafts */
+    ACTION_DEMANDE_TRANSITION, /* "demande.transition": deposit, instruct, decide, notify, pay
+                                  (domain/demande.h decides the edge) */
+    ACTION_DEMANDE_SYNC,       /* "demande.synchroniser": PUT …/par-dossier-ds/{numero} */
     ACTION__COUNT
 };
 
@@ -211,7 +227,21 @@ enum authz_decision { AUTHZ_ALLOW, AUTHZ_FORBID, AUTHZ_HIDE };
  *   then says which edge: comité edges for the élu only); préfectures and
  *   financeur FORBID inside; HIDE outside. anct_national is ALLOWed here as
  *   everywhere, but fiche_transition_allowed grants it no edge (403
- *   "transition-interdite": it does not instruct local files). */
+ *   "transition-interdite": it does not instruct local files).
+ * Issue 10 (domain.md §5):
+ * - PARAMETRES_READ: every role ALLOW (national data, no target);
+ *   PARAMETRES_WRITE: anct_national only ("manage programme parameters").
+ * - POSTE_READ, DEMANDE_READ: every role ALLOW inside, HIDE outside (a
+ *   financeur inside the dossiers it finances: `financeur_sirens`; a
+ *   préfecture de région inside its régions); lecteur_national everywhere.
+ * - POSTE_WRITE, DEMANDE_WRITE: collectivités ALLOW inside ("prepare subsidy
+ *   requests"); préfectures and financeur FORBID inside; HIDE outside.
+ * - DEMANDE_TRANSITION: collectivités, préfectures and financeur ALLOW inside
+ *   (domain/demande.h demande_transition_allowed then says which edge: the
+ *   élu deposits, the préfecture instructs — DSIL the région's —, a financeur
+ *   records its own decision and payments); HIDE outside; lecteur FORBID.
+ * - DEMANDE_SYNC: préfectures ALLOW inside (their workflow systems, machine
+ *   clients with a préfecture role), everyone else FORBID inside. */
 enum authz_decision authz_decide(const struct authz_principal *principal, enum action action,
                                  const struct authz_target *target);
 
