@@ -109,6 +109,12 @@ static const struct route routes[] = {
     {"GET",   "/api/v1/public/fiches-action",     ROUTE_PUBLIC,      NULL,                    handle_list_fiches_publiques, NOKEY},
     {"GET",   "/api/v1/public/fiches-action/:id", ROUTE_PUBLIC,      NULL,                    handle_get_fiche_publique, NOKEY},
     /* — end of public fiches — */
+    /* Issue 10 §1: programme parameters (parametres.c) */
+    /* — end of programme parameters — */
+    /* Issue 10 §2: postes de chef de projet (postes.c) */
+    /* — end of postes de chef de projet — */
+    /* Issue 10 §3: demandes de subvention (demandes.c) */
+    /* — end of demandes de subvention — */
 };
 /* clang-format on */
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])

@@ -106,5 +106,11 @@ void handle_get_maquette_financiere(struct request_ctx *ctx);
 void handle_list_fiches_publiques(struct request_ctx *ctx);
 void handle_get_fiche_publique(struct request_ctx *ctx);
 /* — end of public fiches — */
+/* Issue 10 §1: parametres.c */
+/* — end of programme parameters — */
+/* Issue 10 §2: postes.c */
+/* — end of postes de chef de projet — */
+/* Issue 10 §3: demandes.c */
+/* — end of demandes de subvention — */
 
 #endif

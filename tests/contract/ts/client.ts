@@ -368,3 +368,12 @@ export function financeDeLaMaquette(m: Schemas["MaquetteFinanciere"]): number {
 
 /* ---- Issue 9 §1: public fiches ----------------------------------------------------------- */
 /* — end of public fiches — */
+
+/* ---- Issue 10 §1: programme parameters ---- */
+/* — end of programme parameters — */
+
+/* ---- Issue 10 §2: postes de chef de projet ---- */
+/* — end of postes de chef de projet — */
+
+/* ---- Issue 10 §3: demandes de subvention ---- */
+/* — end of demandes de subvention — */
