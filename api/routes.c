@@ -114,6 +114,12 @@ static const struct route routes[] = {
     /* Issue 10 §2: postes de chef de projet (postes.c) */
     /* — end of postes de chef de projet — */
     /* Issue 10 §3: demandes de subvention (demandes.c) */
+    {"GET",   "/api/v1/demandes-subvention",      ROUTE_HABILITATED, "demande.lire",          handle_list_demandes, NOKEY},
+    {"POST",  "/api/v1/demandes-subvention",      ROUTE_HABILITATED, "demande.ecrire",        handle_create_demande, KEYED},
+    {"GET",   "/api/v1/demandes-subvention/:id",  ROUTE_HABILITATED, "demande.lire",          handle_get_demande, NOKEY},
+    {"PATCH", "/api/v1/demandes-subvention/:id",  ROUTE_HABILITATED, "demande.ecrire",        handle_update_demande, NOKEY},
+    {"POST",  "/api/v1/demandes-subvention/:id/transitions", ROUTE_HABILITATED, "demande.transition", handle_transition_demande, KEYED},
+    {"POST",  "/api/v1/demandes-subvention/:id/versements",  ROUTE_HABILITATED, "demande.transition", handle_versement_demande, KEYED},
     /* — end of demandes de subvention — */
 };
 /* clang-format on */

@@ -54,6 +54,12 @@ enum db_result fiche_access_load(struct db_conn *conn, const char *id, struct fi
 enum db_result fiche_access_load_pooled(struct db_pool *pool, const char *id,
                                         struct fiche_access *out, struct db_error *err);
 
+/* The access an element of a list carries: obj's "id_pvd" and its member
+ * "_acces" {"departements", "regions", "sirens", "financeurs"} (arrays of
+ * codes; longer ones and extra items are dropped) into *a. Also serves the
+ * demandes de subvention (demande_acces of migration 0019). */
+void fiche_access_of_json(const json_t *obj, struct fiche_access *a);
+
 /* Loads the fiche of the path parameter `id` into *row and its access into
  * *access, and decides `action` for the caller. A query parameter not
  * declared by `query` (NULL: none allowed) is a 400 (query_params.h); the

@@ -91,51 +91,6 @@ static struct fiche_filtre filtre_of(const struct request_ctx *ctx, const struct
 
 /* ---- GET /api/v1/fiches-action ------------------------------------------- */
 
-/* Copies the codes of the JSON array `list` (strings of at most width - 1
- * bytes; others skipped) into dst, at most max; returns the count. */
-static size_t codes_of(const json_t *list, char *dst, size_t width, size_t max)
-{
-    size_t n = 0, i;
-    const json_t *v;
-    json_array_foreach(list, i, v)
-    {
-        const char *s = json_string_value(v);
-        if (n < max && s && strlen(s) < width)
-            snprintf(dst + n++ * width, width, "%s", s);
-    }
-    return n;
-}
-
-/* The fiche_access of one element from its "_acces" member (fiche_list). */
-static void access_of(const json_t *obj, struct fiche_access *a)
-{
-    const json_t *acces = json_object_get(obj, "_acces");
-    memset(a, 0, sizeof *a);
-    struct territoire_scope *s = &a->scope;
-    snprintf(s->id_pvd, sizeof s->id_pvd, "%s",
-             json_string_value(json_object_get(obj, "id_pvd"))
-                 ? json_string_value(json_object_get(obj, "id_pvd"))
-                 : "");
-    s->departement_count = codes_of(json_object_get(acces, "departements"), &s->departements[0][0],
-                                    sizeof s->departements[0], TERRITOIRE_SCOPE_DEPARTEMENTS);
-    s->region_count = codes_of(json_object_get(acces, "regions"), &s->regions[0][0],
-                               sizeof s->regions[0], TERRITOIRE_SCOPE_DEPARTEMENTS);
-    if (s->departement_count)
-        snprintf(s->code_departement, sizeof s->code_departement, "%s", s->departements[0]);
-    if (s->region_count)
-        snprintf(s->code_region, sizeof s->code_region, "%s", s->regions[0]);
-    size_t i;
-    const json_t *v;
-    json_array_foreach(json_object_get(acces, "sirens"), i, v)
-    {
-        if (json_string_value(v))
-            territoire_scope_add_siren(s, json_string_value(v));
-    }
-    a->financeur_siren_count =
-        codes_of(json_object_get(acces, "financeurs"), &a->financeur_sirens[0][0],
-                 sizeof a->financeur_sirens[0], FICHE_FINANCEURS_SIRENS);
-}
-
 /* Decorates each element of a JSON array of representations with what
  * depends on the caller (fiche_decorate), removing "_acces". NULL when json
  * does not parse (owned, free()). */
@@ -149,7 +104,7 @@ static char *decorate_page(const char *json, const struct request_ctx *ctx)
     json_array_foreach(list, i, obj)
     {
         struct fiche_access a;
-        access_of(obj, &a);
+        fiche_access_of_json(obj, &a);
         json_object_del(obj, "_acces");
         fiche_decorate(obj, ctx, &a, NULL);
     }

@@ -110,7 +110,13 @@ void handle_get_fiche_publique(struct request_ctx *ctx);
 /* — end of programme parameters — */
 /* Issue 10 §2: postes.c */
 /* — end of postes de chef de projet — */
-/* Issue 10 §3: demandes.c */
+/* Issue 10 §3: demandes.c, demandes_transitions.c */
+void handle_list_demandes(struct request_ctx *ctx);
+void handle_create_demande(struct request_ctx *ctx);
+void handle_get_demande(struct request_ctx *ctx);
+void handle_update_demande(struct request_ctx *ctx);
+void handle_transition_demande(struct request_ctx *ctx);
+void handle_versement_demande(struct request_ctx *ctx);
 /* — end of demandes de subvention — */
 
 #endif

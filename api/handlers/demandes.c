@@ -1,0 +1,744 @@
+/* The demandes de subvention (issue #10 §3, domain.md §1.12, §2.4):
+ * GET/POST /api/v1/demandes-subvention, GET/PATCH /{id} (drafts only), and
+ * the helpers demandes_transitions.c shares (demandes.h). Every
+ * representation shows the EFFECTIVE state (demande_etat_effectif: R30,
+ * R34, R35 from the dates and today), its next deadline and the
+ * transitions the caller may take. Authorization target: the territoire's
+ * scope (via the fiche), the demandeur's SIREN, the financers'
+ * (demande_acces of 0019; the régions only for DSIL, R38). */
+#include "demandes.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../db/parametres_repository.h"
+#include "../../domain/identifiers.h"
+#include "../../domain/territoire.h"
+#include "../auth.h"
+#include "../cursor.h"
+#include "../json_spec.h"
+#include "../query.h"
+#include "gouvernance.h"
+#include "handlers.h"
+#include "programme.h"
+
+/* ---- Reading a stored representation -------------------------------------- */
+
+static struct demande_date date_of(const json_t *doc, const char *name)
+{
+    struct demande_date d = {false, {0, 0, 0}};
+    d.has = date_parse(json_string_value(json_object_get(doc, name)), &d.date);
+    return d;
+}
+
+void demande_dates_fusion(const json_t *stored, const json_t *body, struct demande_dates *out)
+{
+    static const char *const names[] = {"date_depot",
+                                        "date_accuse_reception",
+                                        "date_dossier_complet",
+                                        "date_commencement_execution",
+                                        "date_decision",
+                                        "date_notification",
+                                        "date_achevement_declaree"};
+    struct demande_date *slots[] = {&out->depot,        &out->accuse_reception,
+                                    &out->dossier_complet, &out->commencement_execution,
+                                    &out->decision,     &out->notification,
+                                    &out->achevement_declaree};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        *slots[i] = date_of(body && json_object_get(body, names[i]) ? body : stored, names[i]);
+}
+
+bool demande_lire_json(const json_t *doc, struct demande_etat_lu *out)
+{
+    memset(out, 0, sizeof *out);
+    struct demande_echeance_input *e = &out->echeance;
+    if (!demande_etat_parse(json_string_value(json_object_get(doc, "etat_enregistre")), &e->etat) ||
+        !subvention_dispositif_parse(json_string_value(json_object_get(doc, "dispositif")),
+                                     &e->dispositif))
+        return false;
+    demande_dates_fusion(doc, NULL, &e->dates);
+    e->prorogation_mois =
+        (int)json_integer_value(json_object_get(json_object_get(doc, "prorogation"), "mois"));
+    e->prolongation_caducite = json_is_string(json_object_get(doc, "prolongation_caducite_reference"));
+    e->prolongation_forclusion =
+        json_is_string(json_object_get(doc, "prolongation_forclusion_reference"));
+    out->depense = json_integer_value(json_object_get(doc, "depense_subventionnable_ht_centimes"));
+    out->sollicite = json_integer_value(json_object_get(doc, "montant_sollicite_centimes"));
+    out->accorde = json_integer_value(json_object_get(doc, "montant_accorde_centimes"));
+    out->has_fiche = json_is_string(json_object_get(doc, "fiche_id"));
+    return true;
+}
+
+bool demande_parametres_or_reply(struct request_ctx *ctx, struct date today,
+                                 struct parametres *out)
+{
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+    if (r == DB_OK) {
+        long version = 0;
+        r = parametres_en_vigueur(conn, today, out, &version, &err);
+        db_pool_release(ctx->app->pool, conn);
+    }
+    if (r != DB_OK) {
+        respond_db_error(ctx, r, &err);
+        return false;
+    }
+    return true;
+}
+
+enum demande_etat demande_effectif(const struct demande_etat_lu *lu,
+                                   const struct parametres_delais *delais, struct date today,
+                                   struct demande_echeance *echeance)
+{
+    return demande_etat_effectif(&lu->echeance, delais, today, echeance);
+}
+
+bool demande_financeur_du_dossier(const struct request_ctx *ctx, const struct fiche_access *access)
+{
+    if (!ctx->principal || ctx->principal->authz.role != ROLE_FINANCEUR)
+        return false;
+    for (size_t i = 0; i < access->financeur_siren_count; i++)
+        if (perimeter_has_siren(&ctx->principal->authz.perimeter, access->financeur_sirens[i]))
+            return true;
+    return false;
+}
+
+/* ---- Loading and rendering ---------------------------------------------------- */
+
+static enum authz_decision decide(const struct request_ctx *ctx, enum action action,
+                                  struct fiche_access *access)
+{
+    if (!ctx->principal || !ctx->principal->has_habilitation)
+        return AUTHZ_FORBID;
+    struct authz_target target = fiche_access_target(access);
+    return authz_decide(&ctx->principal->authz, action, &target);
+}
+
+/* access from row (its id_pvd and demande_acces document). */
+static bool access_of_row(const struct demande_row *row, struct fiche_access *access)
+{
+    json_t *obj = json_object();
+    json_t *acces = json_loads(row->acces, 0, NULL);
+    bool ok = obj && acces;
+    if (ok) {
+        json_object_set_new(obj, "id_pvd", json_string(row->id_pvd));
+        json_object_set_new(obj, "_acces", acces);
+        acces = NULL;
+        fiche_access_of_json(obj, access);
+    }
+    json_decref(acces);
+    json_decref(obj);
+    return ok;
+}
+
+bool demande_load_or_reply(struct request_ctx *ctx, enum action action, struct demande_row *row,
+                           struct fiche_access *access)
+{
+    FIELD_ERRORS(errs);
+    memset(row, 0, sizeof *row);
+    if (!query_spec_check_names(ctx->req, query_no_params, &errs)) {
+        respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.", &errs);
+        return false;
+    }
+    const char *id = query_path_param(ctx, "id");
+    if (!query_is_uuid(id)) {
+        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, DEMANDE_404);
+        return false;
+    }
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+    if (r == DB_OK) {
+        r = demande_get(conn, id, row, &err);
+        db_pool_release(ctx->app->pool, conn);
+    }
+    if (!respond_lookup_or_reply(ctx, r, &err, DEMANDE_404))
+        return false;
+    if (!access_of_row(row, access)) {
+        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
+        demande_row_release(row);
+        return false;
+    }
+    switch (decide(ctx, action, access)) {
+    case AUTHZ_ALLOW:
+        return true;
+    case AUTHZ_HIDE:
+        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, DEMANDE_404);
+        break;
+    case AUTHZ_FORBID:
+        respond_problem(ctx, PROBLEM_INTERDIT,
+                        "Votre habilitation ne permet pas cette action sur cette demande.");
+        break;
+    }
+    demande_row_release(row);
+    return false;
+}
+
+void demande_etag(const struct demande_row *row, enum demande_etat effectif, char out[24])
+{
+    size_t n = strlen(row->json);
+    const char *etat = demande_etat_name(effectif);
+    size_t m = etat ? strlen(etat) : 0;
+    char *buf = malloc(n + m + 1);
+    if (!buf) {
+        http_etag(row->json, n, out);
+        return;
+    }
+    memcpy(buf, row->json, n);
+    memcpy(buf + n, etat, m);
+    buf[n + m] = '\0';
+    http_etag(buf, n + m, out);
+    free(buf);
+}
+
+/* Adds etat (effective), echeance and transitions_possibles to obj; the
+ * effective state into *shown. false when obj is no request. */
+static bool decorate(json_t *obj, const struct request_ctx *ctx, struct fiche_access *access,
+                     const struct parametres *p, struct date today, enum demande_etat *shown)
+{
+    struct demande_etat_lu lu;
+    if (!demande_lire_json(obj, &lu))
+        return false;
+    struct demande_echeance ech;
+    enum demande_etat e = demande_effectif(&lu, &p->delais, today, &ech);
+    *shown = e;
+    json_object_set_new(obj, "etat", json_string(demande_etat_name(e)));
+    if (ech.has) {
+        char d[11];
+        date_format(ech.dernier_jour, d);
+        json_object_set_new(obj, "echeance",
+                            json_pack("{s:s, s:s}", "vers", demande_etat_name(ech.vers),
+                                      "dernier_jour", d));
+    } else {
+        json_object_set_new(obj, "echeance", json_null());
+    }
+    json_t *possibles = json_array();
+    if (decide(ctx, ACTION_DEMANDE_TRANSITION, access) == AUTHZ_ALLOW) {
+        enum demande_etat to[DEMANDE_ETAT__COUNT];
+        size_t n = demande_transitions_possibles(e, lu.echeance.dispositif,
+                                                 ctx->principal->authz.role,
+                                                 demande_financeur_du_dossier(ctx, access), to,
+                                                 DEMANDE_ETAT__COUNT);
+        for (size_t i = 0; i < n && i < DEMANDE_ETAT__COUNT; i++)
+            json_array_append_new(possibles, json_string(demande_etat_name(to[i])));
+    }
+    json_object_set_new(obj, "transitions_possibles", possibles);
+    return true;
+}
+
+void demande_send(struct request_ctx *ctx, int status, const struct demande_row *row,
+                  struct fiche_access *access, const struct parametres *p, struct date today)
+{
+    json_t *obj = json_loads(row->json, 0, NULL);
+    enum demande_etat shown = DEMANDE_BROUILLON;
+    if (!obj || !decorate(obj, ctx, access, p, today, &shown)) {
+        json_decref(obj);
+        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
+        return;
+    }
+    char etag[24];
+    demande_etag(row, shown, etag);
+    char *text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (!text) {
+        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
+        return;
+    }
+    respond_representation(ctx, status, text, strlen(text), etag);
+    free(text);
+}
+
+/* The current ETag of request id ("" when it cannot be read). */
+static void current_etag(struct request_ctx *ctx, const char *id, char out[24])
+{
+    struct demande_row row;
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    struct parametres p;
+    struct date today;
+    out[0] = '\0';
+    programme_today(&today);
+    if (!id || db_pool_acquire(ctx->app->pool, &conn, &err) != DB_OK)
+        return;
+    long version;
+    if (parametres_en_vigueur(conn, today, &p, &version, &err) == DB_OK &&
+        demande_get(conn, id, &row, &err) == DB_OK) {
+        json_t *doc = json_loads(row.json, 0, NULL);
+        struct demande_etat_lu lu;
+        if (doc && demande_lire_json(doc, &lu))
+            demande_etag(&row, demande_effectif(&lu, &p.delais, today, NULL), out);
+        json_decref(doc);
+        demande_row_release(&row);
+    }
+    db_pool_release(ctx->app->pool, conn);
+}
+
+bool demande_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutation_fn unit,
+                             void *work, const struct rule_report *violations,
+                             const struct fiche_conflict *conflict)
+{
+    struct db_error err = {{0}, {0}};
+    enum db_result r = programme_mutate(ctx, unit, work, &err);
+    const struct db_answers answers = {
+        .not_found = DEMANDE_404,
+        .conflict = conflict ? conflict->detail : NULL,
+        .conflict_pointer = conflict ? conflict->pointer : NULL,
+        .conflict_code = conflict ? conflict->code : NULL,
+        .stale = "La demande a changé pendant votre requête (ETag périmé) : relisez-la."};
+    return programme_mutation_reply(ctx, r, &err, violations, &answers, current_etag, id);
+}
+
+/* ---- Bodies ---------------------------------------------------------------------- */
+
+static const char *const dispositifs[] = {"chef_de_projet_pvd",
+                                          "DETR",
+                                          "DSIL",
+                                          "fonds_vert_recyclage_foncier",
+                                          "FNADT",
+                                          "autre",
+                                          NULL};
+
+struct demande_body {
+    const char *id_pvd, *demandeur_id, *financeur_id, *fiche_id, *poste_id, *intitule;
+    const char *ds_aide;
+    int dispositif;
+    int64_t annee, depense, sollicite, ds_dossier, ds_procedure;
+    bool garantie;
+    struct date dates[3];
+};
+#define DB_(m) offsetof(struct demande_body, m)
+
+#define MONEY(n, m)                                                                                \
+    {.name = n,                                                                                    \
+     .kind = JSON_FIELD_INTEGER,                                                                   \
+     .offset = DB_(m),                                                                             \
+     .on_create = JSON_CREATE_REQUIRED,                                                            \
+     .min = 0,                                                                                     \
+     .max = FINANCEMENT_MONTANT_MAX}
+#define UUID_FIELD(n, m, create, patch, null)                                                      \
+    {.name = n,                                                                                    \
+     .kind = JSON_FIELD_STRING,                                                                    \
+     .offset = DB_(m),                                                                             \
+     .on_create = create,                                                                          \
+     .on_patch = patch,                                                                            \
+     .nullable = null,                                                                             \
+     .check = query_is_uuid,                                                                       \
+     .check_message = "Un UUID."}
+
+/* The draft's members (create and PATCH). Dates of instruction, decision
+ * and execution are given with the transitions that record them. */
+static const struct json_field demande_fields[] = {
+    {.name = "id_pvd",
+     .kind = JSON_FIELD_STRING,
+     .offset = DB_(id_pvd),
+     .on_patch = JSON_PATCH_IMMUTABLE,
+     .check = territoire_id_pvd_is_valid,
+     .check_message = "Un identifiant pvd-<région>-<département>-<n>."},
+    {.name = "dispositif",
+     .kind = JSON_FIELD_ENUM,
+     .offset = DB_(dispositif),
+     .on_create = JSON_CREATE_REQUIRED,
+     .on_patch = JSON_PATCH_IMMUTABLE,
+     .values = dispositifs},
+    UUID_FIELD("demandeur_id", demandeur_id, JSON_CREATE_REQUIRED, JSON_PATCH_EDITABLE, false),
+    UUID_FIELD("financeur_id", financeur_id, JSON_CREATE_OPTIONAL, JSON_PATCH_EDITABLE, true),
+    UUID_FIELD("fiche_id", fiche_id, JSON_CREATE_OPTIONAL, JSON_PATCH_IMMUTABLE, false),
+    UUID_FIELD("poste_id", poste_id, JSON_CREATE_OPTIONAL, JSON_PATCH_EDITABLE, true),
+    {.name = "annee_programmation",
+     .kind = JSON_FIELD_INTEGER,
+     .offset = DB_(annee),
+     .on_create = JSON_CREATE_REQUIRED,
+     .min = 2000,
+     .max = 2100},
+    {.name = "intitule",
+     .kind = JSON_FIELD_STRING,
+     .offset = DB_(intitule),
+     .on_create = JSON_CREATE_REQUIRED,
+     .min_length = 1,
+     .max_length = 300},
+    MONEY("depense_subventionnable_ht_centimes", depense),
+    MONEY("montant_sollicite_centimes", sollicite),
+    {.name = "date_depot", .kind = JSON_FIELD_DATE, .offset = DB_(dates[0]), .nullable = true},
+    {.name = "date_accuse_reception",
+     .kind = JSON_FIELD_DATE,
+     .offset = DB_(dates[1]),
+     .nullable = true},
+    {.name = "date_dossier_complet",
+     .kind = JSON_FIELD_DATE,
+     .offset = DB_(dates[2]),
+     .nullable = true},
+    {.name = "garantie_bancaire", .kind = JSON_FIELD_BOOLEAN, .offset = DB_(garantie)},
+    {.name = "ds_dossier_number",
+     .kind = JSON_FIELD_INTEGER,
+     .offset = DB_(ds_dossier),
+     .nullable = true,
+     .min = 1,
+     .max = INT64_C(999999999999)},
+    {.name = "ds_procedure_id",
+     .kind = JSON_FIELD_INTEGER,
+     .offset = DB_(ds_procedure),
+     .nullable = true,
+     .min = 1,
+     .max = INT64_C(999999999999)},
+    {.name = "aides_territoires_aide_id",
+     .kind = JSON_FIELD_STRING,
+     .offset = DB_(ds_aide),
+     .nullable = true,
+     .min_length = 1,
+     .max_length = 100},
+    JSON_FIELDS_END,
+};
+
+/* The checks of a draft as it would be stored (merged document): dates
+ * (demande_dates_check), the fiche (required but for the chef de projet
+ * post), amounts. */
+static void draft_rules(const json_t *merged, struct date today, struct rule_report *v)
+{
+    struct demande_dates dates;
+    memset(&dates, 0, sizeof dates);
+    demande_dates_fusion(merged, NULL, &dates);
+    demande_dates_check(&dates, today, v);
+    enum subvention_dispositif d;
+    if (subvention_dispositif_parse(json_string_value(json_object_get(merged, "dispositif")), &d) &&
+        d != SUBVENTION_CHEF_DE_PROJET_PVD && !json_is_string(json_object_get(merged, "fiche_id")))
+        rule_report_add(v, "", "fiche-manquante", DEMANDE_PTR_FICHE,
+                        "Une demande de subvention d'investissement porte sur une fiche action.");
+    if (json_integer_value(json_object_get(merged, "montant_sollicite_centimes")) >
+        json_integer_value(json_object_get(merged, "depense_subventionnable_ht_centimes")))
+        rule_report_add(v, "", "montant-invalide", DEMANDE_PTR_SOLLICITE,
+                        "Le montant sollicité dépasse la dépense subventionnable.");
+}
+
+/* The organisations the body names exist ("organisation-inconnue"). */
+static bool organisations_or_reply(struct request_ctx *ctx, const json_t *body,
+                                   struct rule_report *v)
+{
+    static const char *const members[] = {"demandeur_id", "financeur_id"};
+    json_t *ids = json_array();
+    for (size_t i = 0; i < 2; i++)
+        if (json_is_string(json_object_get(body, members[i])))
+            json_array_append(ids, json_object_get(body, members[i]));
+    json_t *found = NULL;
+    bool ok = json_array_size(ids) == 0 || gouv_organisations_or_reply(ctx, ids, &found);
+    for (size_t i = 0; ok && found && i < 2; i++) {
+        const char *id = json_string_value(json_object_get(body, members[i]));
+        char lower[37], p[40];
+        if (!id)
+            continue;
+        gouv_uuid_lower(id, lower);
+        if (!json_object_get(found, lower)) {
+            snprintf(p, sizeof p, "/%s", members[i]);
+            rule_report_add(v, "", "organisation-inconnue", p,
+                            "Aucune organisation n'a l'identifiant %s.", lower);
+        }
+    }
+    json_decref(found);
+    json_decref(ids);
+    return ok;
+}
+
+/* ---- POST /api/v1/demandes-subvention ------------------------------------------- */
+
+struct create_work {
+    const char *id_pvd, *doc;
+    struct demande_row result;
+};
+
+static enum db_result create_unit(struct db_tx *tx, void *ctx, struct db_error *err)
+{
+    struct create_work *w = ctx;
+    demande_row_release(&w->result);
+    return demande_create(tx, w->id_pvd, w->doc, &w->result, err);
+}
+
+static const struct fiche_conflict conflit_creation = {
+    "", "reference-inconnue",
+    "Une référence de la demande n'existe pas, ou ce numéro de dossier Démarches simplifiées "
+    "est déjà celui d'une autre demande."};
+
+void handle_create_demande(struct request_ctx *ctx)
+{
+    json_t *body = NULL;
+    char *doc = NULL;
+    FIELD_ERRORS(errs);
+    if (!query_or_reply(ctx, query_no_params, NULL) || !json_body_read_or_reply(ctx, &body))
+        return;
+    struct demande_body in;
+    memset(&in, 0, sizeof in);
+    json_spec_apply(body, demande_fields, JSON_SPEC_CREATE, &in, "", &errs);
+    if (!body_errors_or_reply(ctx, &errs))
+        goto out;
+    struct date today;
+    programme_today(&today);
+    struct rule_report violations;
+    rule_report_init(&violations);
+    char id_pvd[17] = "";
+    if (in.fiche_id) {
+        struct db_conn *conn = NULL;
+        struct db_error err = {{0}, {0}};
+        enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+        if (r == DB_OK) {
+            r = demande_fiche_territoire(conn, in.fiche_id, id_pvd, &err);
+            db_pool_release(ctx->app->pool, conn);
+        }
+        if (r == DB_NOT_FOUND)
+            rule_report_add(&violations, "", "fiche-inconnue", DEMANDE_PTR_FICHE,
+                            "Aucune fiche action n'a l'identifiant %s.", in.fiche_id);
+        else if (r != DB_OK) {
+            respond_db_error(ctx, r, &err);
+            goto out;
+        }
+        if (r == DB_OK && in.id_pvd && strcmp(in.id_pvd, id_pvd) != 0)
+            rule_report_add(&violations, "", "territoire-incoherent", "/id_pvd",
+                            "La fiche action est celle du territoire %s.", id_pvd);
+    } else if (in.id_pvd) {
+        snprintf(id_pvd, sizeof id_pvd, "%s", in.id_pvd);
+    } else {
+        rule_report_add(&violations, "", "fiche-manquante", DEMANDE_PTR_FICHE,
+                        "Une fiche action (fiche_id), ou pour le poste de chef de projet le "
+                        "territoire (id_pvd).");
+    }
+    if (!programme_rules_hold_or_reply(ctx, &violations))
+        goto out;
+    struct territoire_scope scope;
+    if (!programme_territoire_or_reply(ctx, ACTION_DEMANDE_WRITE, id_pvd, "Aucun territoire visible n'a cet identifiant.", &scope))
+        goto out;
+    draft_rules(body, today, &violations);
+    if (!organisations_or_reply(ctx, body, &violations) ||
+        !programme_rules_hold_or_reply(ctx, &violations))
+        goto out;
+    struct parametres p;
+    if (!demande_parametres_or_reply(ctx, today, &p))
+        goto out;
+    doc = gouv_dump(body);
+    struct create_work work;
+    memset(&work, 0, sizeof work);
+    work.id_pvd = id_pvd;
+    work.doc = doc;
+    if (demande_mutate_or_reply(ctx, NULL, create_unit, &work, NULL, &conflit_creation)) {
+        struct fiche_access access;
+        if (access_of_row(&work.result, &access)) {
+            http_set_location(ctx->res, "/api/v1/demandes-subvention/", work.result.id);
+            demande_send(ctx, 201, &work.result, &access, &p, today);
+        } else {
+            respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
+        }
+    }
+    demande_row_release(&work.result);
+out:
+    free(doc);
+    json_decref(body);
+}
+
+/* ---- GET /api/v1/demandes-subvention/:id ----------------------------------------- */
+
+void handle_get_demande(struct request_ctx *ctx)
+{
+    struct demande_row row;
+    struct fiche_access access;
+    if (!demande_load_or_reply(ctx, ACTION_DEMANDE_READ, &row, &access))
+        return;
+    struct date today;
+    struct parametres p;
+    programme_today(&today);
+    if (demande_parametres_or_reply(ctx, today, &p))
+        demande_send(ctx, 200, &row, &access, &p, today);
+    demande_row_release(&row);
+}
+
+/* ---- PATCH /api/v1/demandes-subvention/:id ---------------------------------------- */
+
+struct update_work {
+    const char *id, *doc;
+    long revision;
+    struct demande_row result;
+    bool plus_brouillon;
+};
+
+static enum db_result update_unit(struct db_tx *tx, void *ctx, struct db_error *err)
+{
+    struct update_work *w = ctx;
+    demande_row_release(&w->result);
+    struct demande_row avant;
+    enum db_result r = demande_lock(tx, w->id, w->revision, &avant, err);
+    if (r != DB_OK)
+        return r;
+    json_t *doc = json_loads(avant.json, 0, NULL);
+    w->plus_brouillon =
+        !doc || strcmp(json_string_value(json_object_get(doc, "etat_enregistre")) ? json_string_value(json_object_get(doc, "etat_enregistre")) : "", "brouillon") != 0;
+    json_decref(doc);
+    if (w->plus_brouillon) {
+        demande_row_release(&avant);
+        return DB_CONFLICT;
+    }
+    return demande_write(tx, &avant, w->doc, NULL, "demande_subvention.modifier", &w->result, err);
+}
+
+static const struct fiche_conflict non_brouillon = {
+    "", "demande-non-modifiable",
+    "Seul un brouillon se modifie : une demande déposée change par ses transitions."};
+
+void handle_update_demande(struct request_ctx *ctx)
+{
+    struct demande_row row;
+    struct fiche_access access;
+    json_t *body = NULL, *merged = NULL;
+    char *doc = NULL;
+    FIELD_ERRORS(errs);
+    if (!demande_load_or_reply(ctx, ACTION_DEMANDE_WRITE, &row, &access))
+        return;
+    if (!json_body_read_or_reply(ctx, &body))
+        goto out;
+    struct demande_body in;
+    memset(&in, 0, sizeof in);
+    json_spec_apply(body, demande_fields, JSON_SPEC_PATCH, &in, "", &errs);
+    if (!body_errors_or_reply(ctx, &errs))
+        goto out;
+    struct date today;
+    struct parametres p;
+    programme_today(&today);
+    if (!demande_parametres_or_reply(ctx, today, &p))
+        goto out;
+    merged = json_loads(row.json, 0, NULL);
+    struct demande_etat_lu lu;
+    if (!merged || !demande_lire_json(merged, &lu)) {
+        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
+        goto out;
+    }
+    char etag[24];
+    demande_etag(&row, demande_effectif(&lu, &p.delais, today, NULL), etag);
+    if (!if_match_or_reply(ctx, etag))
+        goto out;
+    json_object_update(merged, body);
+    struct rule_report violations;
+    rule_report_init(&violations);
+    draft_rules(merged, today, &violations);
+    if (!organisations_or_reply(ctx, body, &violations) ||
+        !programme_rules_hold_or_reply(ctx, &violations))
+        goto out;
+    doc = gouv_dump(body);
+    struct update_work work;
+    memset(&work, 0, sizeof work);
+    work.id = row.id;
+    work.doc = doc;
+    work.revision = row.revision;
+    if (demande_mutate_or_reply(ctx, row.id, update_unit, &work, NULL, &non_brouillon))
+        demande_send(ctx, 200, &work.result, &access, &p, today);
+    demande_row_release(&work.result);
+out:
+    free(doc);
+    json_decref(merged);
+    json_decref(body);
+    demande_row_release(&row);
+}
+
+/* ---- GET /api/v1/demandes-subvention ------------------------------------------------ */
+
+static bool is_dispositif(const char *s)
+{
+    enum subvention_dispositif d;
+    return subvention_dispositif_parse(s, &d);
+}
+
+static bool is_etat(const char *s)
+{
+    enum demande_etat e;
+    return demande_etat_parse(s, &e);
+}
+
+static bool is_annee(const char *s)
+{
+    return s && strlen(s) == 4 && s[0] == '2' && strspn(s, "0123456789") == 4;
+}
+
+struct demande_query {
+    size_t limit;
+    const char *dispositif, *etat, *id_pvd, *departement, *annee, *fiche_id;
+};
+#define DQ(member) offsetof(struct demande_query, member)
+
+static const struct query_field list_fields[] = {
+    QUERY_PAGE(struct demande_query, limit),
+    QUERY_CODE_FIELD("dispositif", DQ(dispositif), is_dispositif,
+                     "un dispositif (chef_de_projet_pvd, DETR, DSIL, "
+                     "fonds_vert_recyclage_foncier, FNADT, autre)"),
+    QUERY_CODE_FIELD("etat", DQ(etat), is_etat,
+                     "un état de demande (brouillon, depose, en_instruction, accordee, refusee, "
+                     "classee_sans_suite, rejet_implicite, notifiee, engagee, caduque, soldee, "
+                     "forclose)"),
+    QUERY_CODE_FIELD("id_pvd", DQ(id_pvd), territoire_id_pvd_is_valid,
+                     "un identifiant pvd-<région>-<département>-<n>"),
+    QUERY_CODE_FIELD("departement", DQ(departement), departement_code_is_valid,
+                     "un code de département"),
+    QUERY_CODE_FIELD("annee", DQ(annee), is_annee, "une année (2000 à 2999)"),
+    QUERY_CODE_FIELD("fiche_id", DQ(fiche_id), query_is_uuid, "un UUID"),
+    QUERY_FIELDS_END,
+};
+
+void handle_list_demandes(struct request_ctx *ctx)
+{
+    struct demande_query q;
+    if (!query_or_reply(ctx, list_fields, &q))
+        return;
+    char canon[300];
+    snprintf(canon, sizeof canon, "d=%s|e=%s|p=%s|dep=%s|a=%s|f=%s",
+             q.dispositif ? q.dispositif : "", q.etat ? q.etat : "", q.id_pvd ? q.id_pvd : "",
+             q.departement ? q.departement : "", q.annee ? q.annee : "",
+             q.fiche_id ? q.fiche_id : "");
+    uint32_t fp = cursor_fingerprint(canon);
+    char key[CURSOR_KEY_MAX + 1];
+    const char *after = NULL;
+    if (!query_keyed_cursor_or_reply(ctx, "demandes-subvention", fp, query_is_uuid, key, &after))
+        return;
+    struct date today;
+    struct parametres p;
+    programme_today(&today);
+    if (!demande_parametres_or_reply(ctx, today, &p))
+        return;
+    struct demande_filtre f = {
+        .role = role_name(role_reads_as(ctx->principal->authz.role)),
+        .perimeter = &ctx->principal->authz.perimeter,
+        .dispositif = q.dispositif,
+        .etat = q.etat,
+        .id_pvd = q.id_pvd,
+        .departement = q.departement,
+        .annee = q.annee,
+        .fiche_id = q.fiche_id,
+        .today = today,
+        .delais = &p.delais,
+    };
+    struct db_error err = {{0}, {0}};
+    char *json = NULL, last[37];
+    bool more = false;
+    size_t total = 0;
+    enum db_result r =
+        demande_list(ctx->app->pool, &f, after, q.limit, &json, last, &more, &total, &err);
+    if (r != DB_OK) {
+        respond_db_error(ctx, r, &err);
+        return;
+    }
+    json_t *list = json_loads(json, 0, NULL);
+    free(json);
+    bool ok = list != NULL;
+    size_t i;
+    json_t *obj;
+    json_array_foreach(list, i, obj)
+    {
+        struct fiche_access a;
+        fiche_access_of_json(obj, &a);
+        json_object_del(obj, "_acces");
+        enum demande_etat shown;
+        ok = decorate(obj, ctx, &a, &p, today, &shown) && ok;
+    }
+    char *page = ok ? json_dumps(list, JSON_COMPACT) : NULL;
+    json_decref(list);
+    if (!page) {
+        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
+        return;
+    }
+    respond_page(ctx, list_fields, page, "demandes-subvention", fp, last, more, total);
+    free(page);
+}

@@ -1,0 +1,70 @@
+/* Helpers shared by the handlers of the demandes de subvention (issue #10
+ * §3): demandes.c (create, read, update, list) and demandes_transitions.c
+ * (transitions, versements) — defined in demandes.c. */
+#ifndef PVD_API_HANDLERS_DEMANDES_H
+#define PVD_API_HANDLERS_DEMANDES_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "../../db/demande_repository.h"
+#include "../../domain/demande.h"
+#include "../http.h"
+#include "../query_params.h"
+#include "fiches_common.h"
+
+#define DEMANDE_404 "Aucune demande de subvention visible n'a cet identifiant."
+
+/* The rule inputs read from a stored representation (demande_representation
+ * of 0019). */
+struct demande_etat_lu {
+    struct demande_echeance_input echeance; /* etat = the stored state */
+    int64_t depense, sollicite, accorde;
+    bool has_fiche;
+};
+/* false when the document does not parse as a request (a bug). */
+bool demande_lire_json(const json_t *doc, struct demande_etat_lu *out);
+
+/* The parameters in force today (parametres_en_vigueur) on a pooled
+ * connection. false: answered (503/500). */
+bool demande_parametres_or_reply(struct request_ctx *ctx, struct date today,
+                                 struct parametres *out);
+
+/* The state shown: demande_etat_effectif of the stored one on today. */
+enum demande_etat demande_effectif(const struct demande_etat_lu *lu,
+                                   const struct parametres_delais *delais, struct date today,
+                                   struct demande_echeance *echeance);
+
+/* Whether the caller finances the request (a financeur whose SIREN is one of
+ * access's financeurs): demande_transition_allowed's financeur_du_dossier. */
+bool demande_financeur_du_dossier(const struct request_ctx *ctx, const struct fiche_access *access);
+
+/* Loads the request of the path parameter `id` with its access and decides
+ * `action`: as fiche_load_or_reply (404 DEMANDE_404, 403, 503/500); no query
+ * parameter allowed. true: the caller releases row. */
+bool demande_load_or_reply(struct request_ctx *ctx, enum action action, struct demande_row *row,
+                           struct fiche_access *access);
+
+/* Strong ETag of a request as shown on `today`: its stored representation
+ * and its effective state (the ETag changes the day the state does). */
+void demande_etag(const struct demande_row *row, enum demande_etat effectif, char out[24]);
+
+/* Sends row decorated for the caller: `etat` the effective state,
+ * `echeance` ({vers, dernier_jour} or null), `transitions_possibles`. A GET
+ * honours If-None-Match. */
+void demande_send(struct request_ctx *ctx, int status, const struct demande_row *row,
+                  struct fiche_access *access, const struct parametres *p, struct date today);
+
+/* Runs unit(work) as one journaled mutation and answers its failure as
+ * fiche_mutate_or_reply does (404 DEMANDE_404, 412, 422 with violations,
+ * 409 `conflict` when given). true: committed, nothing sent. */
+bool demande_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutation_fn unit,
+                             void *work, const struct rule_report *violations,
+                             const struct fiche_conflict *conflict);
+
+/* The dates of the request merged from its stored document `stored` and a
+ * body's members of the same names (a date given in the body wins; null
+ * clears). */
+void demande_dates_fusion(const json_t *stored, const json_t *body, struct demande_dates *out);
+
+#endif

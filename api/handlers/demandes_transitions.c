@@ -1,0 +1,446 @@
+/* POST /api/v1/demandes-subvention/{id}/transitions and /versements (issue
+ * #10 §3, domain.md §2.4): moves a request along its state machine from
+ * its EFFECTIVE state (demande_etat_effectif), for the role that takes the
+ * edge (demande_transition_allowed: 409 transition-invalide, 403
+ * transition-interdite), with the dates and the decision the edge records
+ * in the body; then, in one transaction under the territoire lock and the
+ * request's row lock, demande_transition_check on the merged values (R31,
+ * R32, R33 on the fiche's plan read in that transaction, R36…) — 422 with
+ * each violation's regle, code and pointer, nothing written — and the
+ * transition with its journal row. Versements: demande_versements_check on
+ * the stored payments plus the new one, by the instructor of the
+ * dispositif (or the financer of an "autre" request). */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../db/fiche_repository.h"
+#include "../auth.h"
+#include "../json_spec.h"
+#include "../query.h"
+#include "demandes.h"
+#include "gouvernance.h"
+#include "handlers.h"
+#include "programme.h"
+
+struct mentions_body {
+    const char *m[DEMANDE_MENTION__COUNT];
+};
+struct decision_body {
+    struct mentions_body mentions;
+};
+struct transition_body {
+    const char *vers, *motif_refus;
+    struct date dates[7];
+    int64_t accorde, taux;
+    bool avis;
+    struct decision_body decision;
+};
+#define TB(m) offsetof(struct transition_body, m)
+#define MENTION(i, n)                                                                              \
+    {.name = n,                                                                                    \
+     .kind = JSON_FIELD_STRING,                                                                    \
+     .offset = offsetof(struct mentions_body, m) + (i) * sizeof(const char *),                     \
+     .min_length = 1,                                                                              \
+     .max_length = 2000}
+static const struct json_field mention_fields[] = {
+    MENTION(0, "beneficiaires"), MENTION(1, "objet"), MENTION(2, "montant_maximum"),
+    MENTION(3, "calendrier"), MENTION(4, "modalites_versement"), JSON_FIELDS_END,
+};
+static const struct json_field decision_fields[] = {
+    {.name = "mentions",
+     .kind = JSON_FIELD_OBJECT,
+     .offset = offsetof(struct decision_body, mentions),
+     .fields = mention_fields},
+    JSON_FIELDS_END,
+};
+#define DATE_FIELD(i, n) {.name = n, .kind = JSON_FIELD_DATE, .offset = TB(dates[i])}
+static const struct json_field transition_fields[] = {
+    {.name = "vers",
+     .kind = JSON_FIELD_STRING,
+     .offset = TB(vers),
+     .on_create = JSON_CREATE_REQUIRED,
+     .min_length = 1,
+     .max_length = 32},
+    DATE_FIELD(0, "date_depot"),
+    DATE_FIELD(1, "date_accuse_reception"),
+    DATE_FIELD(2, "date_dossier_complet"),
+    DATE_FIELD(3, "date_commencement_execution"),
+    DATE_FIELD(4, "date_decision"),
+    DATE_FIELD(5, "date_notification"),
+    DATE_FIELD(6, "date_achevement_declaree"),
+    {.name = "montant_accorde_centimes",
+     .kind = JSON_FIELD_INTEGER,
+     .offset = TB(accorde),
+     .min = 0,
+     .max = FINANCEMENT_MONTANT_MAX},
+    {.name = "taux_accorde", .kind = JSON_FIELD_INTEGER, .offset = TB(taux), .min = 0, .max = 10000},
+    {.name = "decision", .kind = JSON_FIELD_OBJECT, .offset = TB(decision), .fields = decision_fields},
+    {.name = "motif_refus",
+     .kind = JSON_FIELD_STRING,
+     .offset = TB(motif_refus),
+     .min_length = 1,
+     .max_length = 2000},
+    {.name = "avis_commission_elus", .kind = JSON_FIELD_BOOLEAN, .offset = TB(avis)},
+    JSON_FIELDS_END,
+};
+
+struct transition_work {
+    const char *id, *doc;
+    long revision;
+    enum demande_etat to;
+    enum role role;
+    bool financeur;
+    struct date today;
+    const struct parametres *p;
+    const json_t *body;
+    struct rule_report violations;
+    struct demande_row after;
+};
+
+/* The value of member `name`: the body's when given, else the stored one. */
+static const json_t *merged(const json_t *stored, const json_t *body, const char *name)
+{
+    const json_t *v = json_object_get(body, name);
+    return v ? v : json_object_get(stored, name);
+}
+
+static enum db_result transition_unit(struct db_tx *tx, void *ctx, struct db_error *err)
+{
+    struct transition_work *w = ctx;
+    demande_row_release(&w->after);
+    rule_report_init(&w->violations);
+    struct demande_row avant;
+    enum db_result r = demande_lock(tx, w->id, w->revision, &avant, err);
+    if (r != DB_OK)
+        return r;
+    json_t *stored = json_loads(avant.json, 0, NULL);
+    struct demande_etat_lu lu;
+    if (!stored || !demande_lire_json(stored, &lu)) {
+        json_decref(stored);
+        demande_row_release(&avant);
+        return DB_FAILED;
+    }
+    struct demande_transition_input in;
+    memset(&in, 0, sizeof in);
+    in.from = demande_effectif(&lu, &w->p->delais, w->today, NULL);
+    in.to = w->to;
+    in.dispositif = lu.echeance.dispositif;
+    in.role_of_caller = w->role;
+    in.financeur_du_dossier = w->financeur;
+    in.today = w->today;
+    demande_dates_fusion(stored, w->body, &in.dates);
+    in.has_fiche = lu.has_fiche;
+    in.depense_subventionnable_ht = lu.depense;
+    in.montant_sollicite = lu.sollicite;
+    in.montant_accorde = json_integer_value(merged(stored, w->body, "montant_accorde_centimes"));
+    const json_t *mentions = json_object_get(
+        json_object_get(json_object_get(w->body, "decision") ? w->body : stored, "decision"),
+        "mentions");
+    for (int m = 0; m < DEMANDE_MENTION__COUNT; m++)
+        in.mentions[m] =
+            json_string_value(json_object_get(mentions, demande_mention_name((enum demande_mention)m)));
+    in.avis_commission_elus = json_is_true(merged(stored, w->body, "avis_commission_elus"));
+    in.motif_refus = json_string_value(merged(stored, w->body, "motif_refus"));
+    const json_t *v;
+    size_t i;
+    json_array_foreach(json_object_get(stored, "versements"), i, v)
+    {
+        const char *t = json_string_value(json_object_get(v, "type"));
+        in.solde_verse = in.solde_verse || (t && strcmp(t, "solde") == 0);
+    }
+    in.delais = &w->p->delais;
+    struct fiche_regles regles;
+    bool has_regles = false;
+    const char *fiche_id = json_string_value(json_object_get(stored, "fiche_id"));
+    if (fiche_id && w->to == DEMANDE_ACCORDEE) { /* R32, R33 on the plan as this tx reads it */
+        r = fiche_regles_lire(tx, fiche_id, w->today, &regles, err);
+        if (r != DB_OK) {
+            json_decref(stored);
+            demande_row_release(&avant);
+            return r;
+        }
+        has_regles = true;
+        in.lignes = regles.lignes;
+        in.ligne_count = regles.ligne_count;
+    }
+    size_t n = demande_transition_check(&in, &w->violations);
+    if (has_regles)
+        fiche_regles_release(&regles);
+    json_decref(stored);
+    if (n > 0) {
+        demande_row_release(&avant);
+        return DB_CONFLICT;
+    }
+    return demande_write(tx, &avant, w->doc, demande_etat_name(w->to),
+                         "demande_subvention.transition", &w->after, err);
+}
+
+/* "a, b" or "aucune": the states this caller may move the request to. */
+static void possible_list(enum demande_etat from, enum subvention_dispositif d, enum role role,
+                          bool financeur, char *out, size_t size)
+{
+    enum demande_etat to[DEMANDE_ETAT__COUNT];
+    size_t n = demande_transitions_possibles(from, d, role, financeur, to, DEMANDE_ETAT__COUNT);
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && i < DEMANDE_ETAT__COUNT && len < size; i++)
+        len += (size_t)snprintf(out + len, size - len, "%s%s", i ? ", " : "",
+                                demande_etat_name(to[i]));
+    if (n == 0)
+        snprintf(out, size, "aucune");
+}
+
+/* The common start of both writes: load + authz, body, parameters, effective
+ * state, If-Match (after the body's validation). */
+struct write_start {
+    struct demande_row row;
+    struct fiche_access access;
+    json_t *body, *stored;
+    struct demande_etat_lu lu;
+    enum demande_etat from;
+    struct parametres p;
+    struct date today;
+};
+
+static bool write_begin(struct request_ctx *ctx, const struct json_field *spec, void *target,
+                        struct write_start *s)
+{
+    FIELD_ERRORS(errs);
+    memset(s, 0, sizeof *s);
+    if (!demande_load_or_reply(ctx, ACTION_DEMANDE_TRANSITION, &s->row, &s->access))
+        return false;
+    if (!json_body_read_or_reply(ctx, &s->body))
+        return false;
+    json_spec_apply(s->body, spec, JSON_SPEC_CREATE, target, "", &errs);
+    if (!body_errors_or_reply(ctx, &errs))
+        return false;
+    programme_today(&s->today);
+    if (!demande_parametres_or_reply(ctx, s->today, &s->p))
+        return false;
+    s->stored = json_loads(s->row.json, 0, NULL);
+    if (!s->stored || !demande_lire_json(s->stored, &s->lu)) {
+        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
+        return false;
+    }
+    s->from = demande_effectif(&s->lu, &s->p.delais, s->today, NULL);
+    char etag[24];
+    demande_etag(&s->row, s->from, etag);
+    return if_match_or_reply(ctx, etag);
+}
+
+static void write_end(struct write_start *s)
+{
+    json_decref(s->body);
+    json_decref(s->stored);
+    demande_row_release(&s->row);
+}
+
+void handle_transition_demande(struct request_ctx *ctx)
+{
+    struct write_start s;
+    struct transition_body in;
+    char *doc = NULL;
+    memset(&in, 0, sizeof in);
+    if (!write_begin(ctx, transition_fields, &in, &s))
+        goto out;
+    enum demande_etat to = DEMANDE_BROUILLON;
+    if (!demande_etat_parse(in.vers, &to)) {
+        FIELD_ERRORS(errs);
+        field_errors_add(&errs, DEMANDE_PTR_VERS, NULL, "valeur-inconnue",
+                         "États d'une demande : brouillon, depose, en_instruction, accordee, "
+                         "refusee, classee_sans_suite, rejet_implicite, notifiee, engagee, "
+                         "caduque, soldee, forclose.");
+        body_errors_or_reply(ctx, &errs);
+        goto out;
+    }
+    enum role role = ctx->principal->authz.role;
+    bool financeur = demande_financeur_du_dossier(ctx, &s.access);
+    enum subvention_dispositif d = s.lu.echeance.dispositif;
+    char possible[300], detail[500];
+    possible_list(s.from, d, role, financeur, possible, sizeof possible);
+    if (!demande_transition_exists(s.from, to)) {
+        snprintf(detail, sizeof detail,
+                 "Pas de transition de %s vers %s. Transitions possibles pour vous : %s.",
+                 demande_etat_name(s.from), demande_etat_name(to), possible);
+        FIELD_ERRORS(conflict);
+        field_errors_add(&conflict, DEMANDE_PTR_VERS, NULL, "transition-invalide", "%s", detail);
+        respond_problem_fields(ctx, PROBLEM_CONFLIT, detail, &conflict);
+        goto out;
+    }
+    if (!demande_transition_allowed(s.from, to, d, role, financeur)) {
+        snprintf(detail, sizeof detail,
+                 "Votre rôle ne permet pas la transition de %s vers %s%s. Transitions possibles "
+                 "pour vous : %s.",
+                 demande_etat_name(s.from), demande_etat_name(to),
+                 demande_transition_systeme(s.from, to) ? " (constatée par le service à "
+                                                          "l'échéance)"
+                                                        : "",
+                 possible);
+        FIELD_ERRORS(refus);
+        field_errors_add(&refus, DEMANDE_PTR_VERS, NULL, "transition-interdite", "%s", detail);
+        respond_problem_fields(ctx, PROBLEM_INTERDIT, detail, &refus);
+        goto out;
+    }
+    json_object_del(s.body, "vers");
+    doc = gouv_dump(s.body);
+    struct transition_work work;
+    memset(&work, 0, sizeof work);
+    work.id = s.row.id;
+    work.doc = doc;
+    work.revision = s.row.revision;
+    work.to = to;
+    work.role = role;
+    work.financeur = financeur;
+    work.today = s.today;
+    work.p = &s.p;
+    work.body = s.body;
+    if (demande_mutate_or_reply(ctx, s.row.id, transition_unit, &work, &work.violations, NULL))
+        demande_send(ctx, 200, &work.after, &s.access, &s.p, s.today);
+    demande_row_release(&work.after);
+out:
+    free(doc);
+    write_end(&s);
+}
+
+/* ---- POST /{id}/versements ------------------------------------------------------------ */
+
+static const char *const versement_types[] = {"avance", "acompte", "solde", NULL};
+struct versement_body {
+    int type;
+    struct date date;
+    int64_t montant;
+};
+static const struct json_field versement_fields[] = {
+    {.name = "type",
+     .kind = JSON_FIELD_ENUM,
+     .offset = offsetof(struct versement_body, type),
+     .on_create = JSON_CREATE_REQUIRED,
+     .values = versement_types},
+    {.name = "date",
+     .kind = JSON_FIELD_DATE,
+     .offset = offsetof(struct versement_body, date),
+     .on_create = JSON_CREATE_REQUIRED},
+    {.name = "montant_centimes",
+     .kind = JSON_FIELD_INTEGER,
+     .offset = offsetof(struct versement_body, montant),
+     .on_create = JSON_CREATE_REQUIRED,
+     .min = 1,
+     .max = FINANCEMENT_MONTANT_MAX},
+    JSON_FIELDS_END,
+};
+
+#define VERSEMENTS_MAX 200
+
+struct versement_work {
+    const char *id, *doc;
+    long revision;
+    struct date today;
+    const struct parametres *p;
+    struct versement_body nouveau;
+    struct rule_report violations;
+    struct demande_row after;
+};
+
+static enum db_result versement_unit(struct db_tx *tx, void *ctx, struct db_error *err)
+{
+    struct versement_work *w = ctx;
+    demande_row_release(&w->after);
+    rule_report_init(&w->violations);
+    struct demande_row avant;
+    enum db_result r = demande_lock(tx, w->id, w->revision, &avant, err);
+    if (r != DB_OK)
+        return r;
+    json_t *stored = json_loads(avant.json, 0, NULL);
+    struct demande_etat_lu lu;
+    if (!stored || !demande_lire_json(stored, &lu)) {
+        json_decref(stored);
+        demande_row_release(&avant);
+        return DB_FAILED;
+    }
+    struct demande_versement *vs = calloc(VERSEMENTS_MAX + 1, sizeof *vs);
+    if (!vs) {
+        json_decref(stored);
+        demande_row_release(&avant);
+        return DB_FAILED;
+    }
+    size_t n = 0, i;
+    const json_t *v;
+    json_array_foreach(json_object_get(stored, "versements"), i, v)
+    {
+        if (n == VERSEMENTS_MAX)
+            break;
+        date_parse(json_string_value(json_object_get(v, "date")), &vs[n].date);
+        versement_type_parse(json_string_value(json_object_get(v, "type")), &vs[n].type);
+        vs[n].montant = json_integer_value(json_object_get(v, "montant_centimes"));
+        n++;
+    }
+    vs[n].date = w->nouveau.date;
+    vs[n].type = (enum versement_type)w->nouveau.type;
+    vs[n].montant = w->nouveau.montant;
+    n++;
+    struct demande_versements_input in = {
+        .dispositif = lu.echeance.dispositif,
+        .montant_accorde = lu.accorde,
+        .garantie_bancaire = json_is_true(json_object_get(stored, "garantie_bancaire")),
+        .dates = lu.echeance.dates,
+        .prolongation_forclusion = lu.echeance.prolongation_forclusion,
+        .versements = vs,
+        .count = n,
+    };
+    size_t bad = demande_versements_check(&in, &w->p->delais, w->today, &w->violations);
+    free(vs);
+    json_decref(stored);
+    if (bad > 0) {
+        demande_row_release(&avant);
+        return DB_CONFLICT;
+    }
+    return demande_versement_ajouter(tx, &avant, w->doc, &w->after, err);
+}
+
+void handle_versement_demande(struct request_ctx *ctx)
+{
+    struct write_start s;
+    struct versement_body in;
+    char *doc = NULL;
+    memset(&in, 0, sizeof in);
+    if (!write_begin(ctx, versement_fields, &in, &s))
+        goto out;
+    enum subvention_dispositif d = s.lu.echeance.dispositif;
+    enum role role = ctx->principal->authz.role;
+    bool ok = role == ROLE_ANCT_NATIONAL ||
+              (role == demande_instructeur(d) &&
+               (role != ROLE_FINANCEUR || demande_financeur_du_dossier(ctx, &s.access)));
+    if (!ok) {
+        respond_problem(ctx, PROBLEM_INTERDIT,
+                        "Les versements sont enregistrés par le service instructeur du "
+                        "dispositif (ou le financeur du dossier).");
+        goto out;
+    }
+    if (s.from != DEMANDE_NOTIFIEE && s.from != DEMANDE_ENGAGEE) {
+        struct rule_report v;
+        rule_report_init(&v);
+        rule_report_add(&v, "", "versement-avant-notification", "/date",
+                        "Une demande %s ne reçoit pas de versement : seule une décision notifiée "
+                        "et en cours d'exécution en reçoit.",
+                        demande_etat_name(s.from));
+        programme_respond_violations(ctx, &v);
+        goto out;
+    }
+    doc = gouv_dump(s.body);
+    struct versement_work work;
+    memset(&work, 0, sizeof work);
+    work.id = s.row.id;
+    work.doc = doc;
+    work.revision = s.row.revision;
+    work.today = s.today;
+    work.p = &s.p;
+    work.nouveau = in;
+    if (demande_mutate_or_reply(ctx, s.row.id, versement_unit, &work, &work.violations, NULL))
+        demande_send(ctx, 201, &work.after, &s.access, &s.p, s.today);
+    demande_row_release(&work.after);
+out:
+    free(doc);
+    write_end(&s);
+}
