@@ -12,7 +12,7 @@
 #include "territoire_scope.h"
 
 #define ROW_COLUMNS                                                                                \
-    "x.id::text, x.id_pvd::text, x.revision, demande_representation(x)::text, "                   \
+    "x.id::text, x.id_pvd::text, x.revision, demande_representation(x)::text, "                    \
     "demande_acces(x)::text"
 
 void demande_row_release(struct demande_row *row)
@@ -40,8 +40,8 @@ static enum db_result read_row(struct db_conn *conn, const char *id, bool lock,
     const char *params[1] = {id};
     enum db_result r = pg_one_row(
         conn,
-        lock ? "SELECT " ROW_COLUMNS " FROM demandes_subvention x WHERE x.id = " PG_AS_UUID(
-                   "$1") " FOR UPDATE OF x"
+        lock ? "SELECT " ROW_COLUMNS
+               " FROM demandes_subvention x WHERE x.id = " PG_AS_UUID("$1") " FOR UPDATE OF x"
              : "SELECT " ROW_COLUMNS " FROM demandes_subvention x WHERE x.id = " PG_AS_UUID("$1"),
         1, params, fill_row, out, sizeof *out, err);
     if (r != DB_OK)
@@ -55,14 +55,14 @@ enum db_result demande_get(struct db_conn *conn, const char *id, struct demande_
     return read_row(conn, id, false, out, err);
 }
 
-enum db_result demande_fiche_territoire(struct db_conn *conn, const char *fiche_id,
-                                        char id_pvd[17], struct db_error *err)
+enum db_result demande_fiche_territoire(struct db_conn *conn, const char *fiche_id, char id_pvd[17],
+                                        struct db_error *err)
 {
     const char *params[1] = {fiche_id};
     PGresult *res = NULL;
-    enum db_result r = pg_exec_first_row(
-        conn, "SELECT id_pvd FROM fiches_action WHERE id = " PG_AS_UUID("$1"), 1, params, &res,
-        err);
+    enum db_result r =
+        pg_exec_first_row(conn, "SELECT id_pvd FROM fiches_action WHERE id = " PG_AS_UUID("$1"), 1,
+                          params, &res, err);
     if (r == DB_OK)
         snprintf(id_pvd, 17, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -143,12 +143,8 @@ static char *update_sql(void)
 static enum db_result journal(struct db_tx *tx, const char *action, const struct demande_row *avant,
                               const struct demande_row *apres, struct db_error *err)
 {
-    struct journal_entry e = {action,
-                              "demande_subvention",
-                              apres->id,
-                              avant ? avant->json : NULL,
-                              apres->json,
-                              {0}};
+    struct journal_entry e = {
+        action, "demande_subvention", apres->id, avant ? avant->json : NULL, apres->json, {0}};
     return territoire_journal_record(tx, apres->id_pvd, &e, err);
 }
 
@@ -253,8 +249,8 @@ enum db_result demande_write(struct db_tx *tx, struct demande_row *avant, const 
 }
 
 enum db_result demande_versement_ajouter(struct db_tx *tx, struct demande_row *avant,
-                                         const char *body_json, struct demande_row *out,
-                                         struct db_error *err)
+                                         const char *body_json, bool achevement,
+                                         struct demande_row *out, struct db_error *err)
 {
     memset(out, 0, sizeof *out);
     const char *params[3] = {avant->id, body_json,
@@ -267,9 +263,14 @@ enum db_result demande_versement_ajouter(struct db_tx *tx, struct demande_row *a
         3, params, err);
     if (r == DB_OK)
         r = pg_exec_command(tx->conn,
-                            "UPDATE demandes_subvention SET revision = revision + 1, modifie_le "
-                            "= now() WHERE id = $1::uuid",
-                            1, params, err);
+                            achevement
+                                ? "UPDATE demandes_subvention SET revision = revision + 1, "
+                                  "modifie_le = now(), date_achevement_declaree = "
+                                  "($2::jsonb->>'date_achevement_declaree')::date WHERE id = "
+                                  "$1::uuid"
+                                : "UPDATE demandes_subvention SET revision = revision + 1, "
+                                  "modifie_le = now() WHERE id = $1::uuid AND $2::text IS NOT NULL",
+                            2, params, err);
     if (r != DB_OK) {
         demande_row_release(avant);
         return r;
@@ -296,9 +297,9 @@ enum db_result demande_versement_ajouter(struct db_tx *tx, struct demande_row *a
     " AND ($11::text IS NULL OR x.fiche_id = " PG_AS_UUID("$11") ")"
 #define LIST_PARAMS 17
 
-enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f,
-                            const char *after, size_t limit, char **json_out, char last_key[37],
-                            bool *more, size_t *total, struct db_error *err)
+enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f, const char *after,
+                            size_t limit, char **json_out, char last_key[37], bool *more,
+                            size_t *total, struct db_error *err)
 {
     *json_out = NULL;
     last_key[0] = '\0';
@@ -317,20 +318,35 @@ enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f
     snprintf(d[2], sizeof d[2], "%d", f->delais->caducite_prolongation_annees);
     snprintf(d[3], sizeof d[3], "%d", f->delais->forclusion_annees);
     snprintf(d[4], sizeof d[4], "%d", f->delais->forclusion_prolongation_annees);
-    const char *v[LIST_PARAMS + 2] = {
-        f->role ? f->role : "", arrays[0], arrays[1], arrays[2], arrays[3], f->dispositif,
-        f->etat, f->id_pvd, f->departement, f->annee, f->fiche_id, today, d[0], d[1], d[2], d[3],
-        d[4], after, limit_text};
+    const char *v[LIST_PARAMS + 2] = {f->role ? f->role : "",
+                                      arrays[0],
+                                      arrays[1],
+                                      arrays[2],
+                                      arrays[3],
+                                      f->dispositif,
+                                      f->etat,
+                                      f->id_pvd,
+                                      f->departement,
+                                      f->annee,
+                                      f->fiche_id,
+                                      today,
+                                      d[0],
+                                      d[1],
+                                      d[2],
+                                      d[3],
+                                      d[4],
+                                      after,
+                                      limit_text};
     struct db_conn *conn = NULL;
     enum db_result r = db_pool_acquire(pool, &conn, err);
     if (r == DB_OK) {
         PGresult *res = NULL;
-        r = pg_exec_rows(conn,
-                         "SELECT x.id::text, (demande_representation(x) || jsonb_build_object("
-                         "'_acces', demande_acces(x)))::text" LIST_WHERE
-                         " AND ($18::text IS NULL OR x.id > " PG_AS_UUID(
-                             "$18") ") ORDER BY x.id LIMIT $19::int",
-                         LIST_PARAMS + 2, v, &res, err);
+        r = pg_exec_rows(
+            conn,
+            "SELECT x.id::text, (demande_representation(x) || jsonb_build_object("
+            "'_acces', demande_acces(x)))::text" LIST_WHERE
+            " AND ($18::text IS NULL OR x.id > " PG_AS_UUID("$18") ") ORDER BY x.id LIMIT $19::int",
+            LIST_PARAMS + 2, v, &res, err);
         if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, 37, more))
             r = DB_FAILED;
         PQclear(res);

@@ -45,8 +45,8 @@ enum db_result demande_get(struct db_conn *conn, const char *id, struct demande_
 
 /* The territoire a new request belongs to: its fiche's (fiche_id given and
  * existing), else *id_pvd untouched. DB_NOT_FOUND: no such fiche. */
-enum db_result demande_fiche_territoire(struct db_conn *conn, const char *fiche_id,
-                                        char id_pvd[17], struct db_error *err);
+enum db_result demande_fiche_territoire(struct db_conn *conn, const char *fiche_id, char id_pvd[17],
+                                        struct db_error *err);
 
 /* Creates a request of territoire id_pvd in state brouillon, revision 1,
  * cree_par the tx's acteur. Required members of body: dispositif,
@@ -83,11 +83,12 @@ enum db_result demande_write(struct db_tx *tx, struct demande_row *avant, const 
                              struct db_error *err);
 
 /* Appends one versement {type, date, montant_centimes} (body) to the locked
- * request (avant, released here); revision + 1, journal
+ * request (avant, released here), and when achevement, writes the body's
+ * date_achevement_declaree to the request; revision + 1, journal
  * "demande_subvention.versement". */
 enum db_result demande_versement_ajouter(struct db_tx *tx, struct demande_row *avant,
-                                         const char *body_json, struct demande_row *out,
-                                         struct db_error *err);
+                                         const char *body_json, bool achevement,
+                                         struct demande_row *out, struct db_error *err);
 
 /* List filters. role and perimeter: the caller's read perimeter
  * (demandes_visibles of 0019; role a wire name of role_reads_as(caller),
@@ -111,8 +112,8 @@ struct demande_filtre {
  * member "_acces" {"departements", "regions", "sirens", "financeurs"} (the
  * target's codes, removed by the caller before sending); last_key, *more,
  * *total as fiche_list. */
-enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f,
-                            const char *after, size_t limit, char **json_out, char last_key[37],
-                            bool *more, size_t *total, struct db_error *err);
+enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f, const char *after,
+                            size_t limit, char **json_out, char last_key[37], bool *more,
+                            size_t *total, struct db_error *err);
 
 #endif

@@ -42,9 +42,12 @@ void demande_dates_fusion(const json_t *stored, const json_t *body, struct deman
                                         "date_decision",
                                         "date_notification",
                                         "date_achevement_declaree"};
-    struct demande_date *slots[] = {&out->depot,        &out->accuse_reception,
-                                    &out->dossier_complet, &out->commencement_execution,
-                                    &out->decision,     &out->notification,
+    struct demande_date *slots[] = {&out->depot,
+                                    &out->accuse_reception,
+                                    &out->dossier_complet,
+                                    &out->commencement_execution,
+                                    &out->decision,
+                                    &out->notification,
                                     &out->achevement_declaree};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         *slots[i] = date_of(body && json_object_get(body, names[i]) ? body : stored, names[i]);
@@ -61,7 +64,8 @@ bool demande_lire_json(const json_t *doc, struct demande_etat_lu *out)
     demande_dates_fusion(doc, NULL, &e->dates);
     e->prorogation_mois =
         (int)json_integer_value(json_object_get(json_object_get(doc, "prorogation"), "mois"));
-    e->prolongation_caducite = json_is_string(json_object_get(doc, "prolongation_caducite_reference"));
+    e->prolongation_caducite =
+        json_is_string(json_object_get(doc, "prolongation_caducite_reference"));
     e->prolongation_forclusion =
         json_is_string(json_object_get(doc, "prolongation_forclusion_reference"));
     out->depense = json_integer_value(json_object_get(doc, "depense_subventionnable_ht_centimes"));
@@ -71,8 +75,7 @@ bool demande_lire_json(const json_t *doc, struct demande_etat_lu *out)
     return true;
 }
 
-bool demande_parametres_or_reply(struct request_ctx *ctx, struct date today,
-                                 struct parametres *out)
+bool demande_parametres_or_reply(struct request_ctx *ctx, struct date today, struct parametres *out)
 {
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
@@ -209,19 +212,18 @@ static bool decorate(json_t *obj, const struct request_ctx *ctx, struct fiche_ac
     if (ech.has) {
         char d[11];
         date_format(ech.dernier_jour, d);
-        json_object_set_new(obj, "echeance",
-                            json_pack("{s:s, s:s}", "vers", demande_etat_name(ech.vers),
-                                      "dernier_jour", d));
+        json_object_set_new(
+            obj, "echeance",
+            json_pack("{s:s, s:s}", "vers", demande_etat_name(ech.vers), "dernier_jour", d));
     } else {
         json_object_set_new(obj, "echeance", json_null());
     }
     json_t *possibles = json_array();
     if (decide(ctx, ACTION_DEMANDE_TRANSITION, access) == AUTHZ_ALLOW) {
         enum demande_etat to[DEMANDE_ETAT__COUNT];
-        size_t n = demande_transitions_possibles(e, lu.echeance.dispositif,
-                                                 ctx->principal->authz.role,
-                                                 demande_financeur_du_dossier(ctx, access), to,
-                                                 DEMANDE_ETAT__COUNT);
+        size_t n = demande_transitions_possibles(
+            e, lu.echeance.dispositif, ctx->principal->authz.role,
+            demande_financeur_du_dossier(ctx, access), to, DEMANDE_ETAT__COUNT);
         for (size_t i = 0; i < n && i < DEMANDE_ETAT__COUNT; i++)
             json_array_append_new(possibles, json_string(demande_etat_name(to[i])));
     }
@@ -293,13 +295,8 @@ bool demande_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutatio
 
 /* ---- Bodies ---------------------------------------------------------------------- */
 
-static const char *const dispositifs[] = {"chef_de_projet_pvd",
-                                          "DETR",
-                                          "DSIL",
-                                          "fonds_vert_recyclage_foncier",
-                                          "FNADT",
-                                          "autre",
-                                          NULL};
+static const char *const dispositifs[] = {
+    "chef_de_projet_pvd", "DETR", "DSIL", "fonds_vert_recyclage_foncier", "FNADT", "autre", NULL};
 
 struct demande_body {
     const char *id_pvd, *demandeur_id, *financeur_id, *fiche_id, *poste_id, *intitule;
@@ -312,21 +309,15 @@ struct demande_body {
 #define DB_(m) offsetof(struct demande_body, m)
 
 #define MONEY(n, m)                                                                                \
-    {.name = n,                                                                                    \
-     .kind = JSON_FIELD_INTEGER,                                                                   \
-     .offset = DB_(m),                                                                             \
-     .on_create = JSON_CREATE_REQUIRED,                                                            \
-     .min = 0,                                                                                     \
-     .max = FINANCEMENT_MONTANT_MAX}
+    {                                                                                              \
+        .name = n, .kind = JSON_FIELD_INTEGER, .offset = DB_(m),                                   \
+        .on_create = JSON_CREATE_REQUIRED, .min = 0, .max = FINANCEMENT_MONTANT_MAX                \
+    }
 #define UUID_FIELD(n, m, create, patch, null)                                                      \
-    {.name = n,                                                                                    \
-     .kind = JSON_FIELD_STRING,                                                                    \
-     .offset = DB_(m),                                                                             \
-     .on_create = create,                                                                          \
-     .on_patch = patch,                                                                            \
-     .nullable = null,                                                                             \
-     .check = query_is_uuid,                                                                       \
-     .check_message = "Un UUID."}
+    {                                                                                              \
+        .name = n, .kind = JSON_FIELD_STRING, .offset = DB_(m), .on_create = create,               \
+        .on_patch = patch, .nullable = null, .check = query_is_uuid, .check_message = "Un UUID."   \
+    }
 
 /* The draft's members (create and PATCH). Dates of instruction, decision
  * and execution are given with the transitions that record them. */
@@ -504,7 +495,8 @@ void handle_create_demande(struct request_ctx *ctx)
     if (!programme_rules_hold_or_reply(ctx, &violations))
         goto out;
     struct territoire_scope scope;
-    if (!programme_territoire_or_reply(ctx, ACTION_DEMANDE_WRITE, id_pvd, "Aucun territoire visible n'a cet identifiant.", &scope))
+    if (!programme_territoire_or_reply(ctx, ACTION_DEMANDE_WRITE, id_pvd,
+                                       "Aucun territoire visible n'a cet identifiant.", &scope))
         goto out;
     draft_rules(body, today, &violations);
     if (!organisations_or_reply(ctx, body, &violations) ||
@@ -568,7 +560,10 @@ static enum db_result update_unit(struct db_tx *tx, void *ctx, struct db_error *
         return r;
     json_t *doc = json_loads(avant.json, 0, NULL);
     w->plus_brouillon =
-        !doc || strcmp(json_string_value(json_object_get(doc, "etat_enregistre")) ? json_string_value(json_object_get(doc, "etat_enregistre")) : "", "brouillon") != 0;
+        !doc || strcmp(json_string_value(json_object_get(doc, "etat_enregistre"))
+                           ? json_string_value(json_object_get(doc, "etat_enregistre"))
+                           : "",
+                       "brouillon") != 0;
     json_decref(doc);
     if (w->plus_brouillon) {
         demande_row_release(&avant);

@@ -9,7 +9,9 @@
  * each violation's regle, code and pointer, nothing written — and the
  * transition with its journal row. Versements: demande_versements_check on
  * the stored payments plus the new one, by the instructor of the
- * dispositif (or the financer of an "autre" request). */
+ * dispositif (or the financer of an "autre" request); the body may carry the
+ * declared achèvement (date_achevement_declaree: the solde is paid on the
+ * declaration of completion), recorded with the payment. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,14 +41,15 @@ struct transition_body {
 };
 #define TB(m) offsetof(struct transition_body, m)
 #define MENTION(i, n)                                                                              \
-    {.name = n,                                                                                    \
-     .kind = JSON_FIELD_STRING,                                                                    \
-     .offset = offsetof(struct mentions_body, m) + (i) * sizeof(const char *),                     \
-     .min_length = 1,                                                                              \
-     .max_length = 2000}
+    {                                                                                              \
+        .name = n, .kind = JSON_FIELD_STRING,                                                      \
+        .offset = offsetof(struct mentions_body, m) + (i) * sizeof(const char *), .min_length = 1, \
+        .max_length = 2000                                                                         \
+    }
 static const struct json_field mention_fields[] = {
-    MENTION(0, "beneficiaires"), MENTION(1, "objet"), MENTION(2, "montant_maximum"),
-    MENTION(3, "calendrier"), MENTION(4, "modalites_versement"), JSON_FIELDS_END,
+    MENTION(0, "beneficiaires"),       MENTION(1, "objet"),
+    MENTION(2, "montant_maximum"),     MENTION(3, "calendrier"),
+    MENTION(4, "modalites_versement"), JSON_FIELDS_END,
 };
 static const struct json_field decision_fields[] = {
     {.name = "mentions",
@@ -55,7 +58,10 @@ static const struct json_field decision_fields[] = {
      .fields = mention_fields},
     JSON_FIELDS_END,
 };
-#define DATE_FIELD(i, n) {.name = n, .kind = JSON_FIELD_DATE, .offset = TB(dates[i])}
+#define DATE_FIELD(i, n)                                                                           \
+    {                                                                                              \
+        .name = n, .kind = JSON_FIELD_DATE, .offset = TB(dates[i])                                 \
+    }
 static const struct json_field transition_fields[] = {
     {.name = "vers",
      .kind = JSON_FIELD_STRING,
@@ -75,8 +81,15 @@ static const struct json_field transition_fields[] = {
      .offset = TB(accorde),
      .min = 0,
      .max = FINANCEMENT_MONTANT_MAX},
-    {.name = "taux_accorde", .kind = JSON_FIELD_INTEGER, .offset = TB(taux), .min = 0, .max = 10000},
-    {.name = "decision", .kind = JSON_FIELD_OBJECT, .offset = TB(decision), .fields = decision_fields},
+    {.name = "taux_accorde",
+     .kind = JSON_FIELD_INTEGER,
+     .offset = TB(taux),
+     .min = 0,
+     .max = 10000},
+    {.name = "decision",
+     .kind = JSON_FIELD_OBJECT,
+     .offset = TB(decision),
+     .fields = decision_fields},
     {.name = "motif_refus",
      .kind = JSON_FIELD_STRING,
      .offset = TB(motif_refus),
@@ -139,8 +152,8 @@ static enum db_result transition_unit(struct db_tx *tx, void *ctx, struct db_err
         json_object_get(json_object_get(w->body, "decision") ? w->body : stored, "decision"),
         "mentions");
     for (int m = 0; m < DEMANDE_MENTION__COUNT; m++)
-        in.mentions[m] =
-            json_string_value(json_object_get(mentions, demande_mention_name((enum demande_mention)m)));
+        in.mentions[m] = json_string_value(
+            json_object_get(mentions, demande_mention_name((enum demande_mention)m)));
     in.avis_commission_elus = json_is_true(merged(stored, w->body, "avis_commission_elus"));
     in.motif_refus = json_string_value(merged(stored, w->body, "motif_refus"));
     const json_t *v;
@@ -309,8 +322,9 @@ out:
 static const char *const versement_types[] = {"avance", "acompte", "solde", NULL};
 struct versement_body {
     int type;
-    struct date date;
+    struct date date, achevement;
     int64_t montant;
+    bool has_achevement;
 };
 static const struct json_field versement_fields[] = {
     {.name = "type",
@@ -328,6 +342,10 @@ static const struct json_field versement_fields[] = {
      .on_create = JSON_CREATE_REQUIRED,
      .min = 1,
      .max = FINANCEMENT_MONTANT_MAX},
+    {.name = "date_achevement_declaree",
+     .kind = JSON_FIELD_DATE,
+     .offset = offsetof(struct versement_body, achevement),
+     .present_at = JSON_PRESENT_AT(struct versement_body, has_achevement)},
     JSON_FIELDS_END,
 };
 
@@ -380,23 +398,30 @@ static enum db_result versement_unit(struct db_tx *tx, void *ctx, struct db_erro
     vs[n].type = (enum versement_type)w->nouveau.type;
     vs[n].montant = w->nouveau.montant;
     n++;
+    struct demande_dates dates = lu.echeance.dates;
+    if (w->nouveau.has_achevement) { /* declared with the request for the solde */
+        dates.achevement_declaree.has = true;
+        dates.achevement_declaree.date = w->nouveau.achevement;
+        demande_dates_check(&dates, w->today, &w->violations);
+    }
     struct demande_versements_input in = {
         .dispositif = lu.echeance.dispositif,
         .montant_accorde = lu.accorde,
         .garantie_bancaire = json_is_true(json_object_get(stored, "garantie_bancaire")),
-        .dates = lu.echeance.dates,
+        .dates = dates,
         .prolongation_forclusion = lu.echeance.prolongation_forclusion,
         .versements = vs,
         .count = n,
     };
-    size_t bad = demande_versements_check(&in, &w->p->delais, w->today, &w->violations);
+    size_t bad = w->violations.count + w->violations.dropped;
+    bad += demande_versements_check(&in, &w->p->delais, w->today, &w->violations);
     free(vs);
     json_decref(stored);
     if (bad > 0) {
         demande_row_release(&avant);
         return DB_CONFLICT;
     }
-    return demande_versement_ajouter(tx, &avant, w->doc, &w->after, err);
+    return demande_versement_ajouter(tx, &avant, w->doc, w->nouveau.has_achevement, &w->after, err);
 }
 
 void handle_versement_demande(struct request_ctx *ctx)

@@ -1,0 +1,252 @@
+/* Demandes de subvention over HTTP (issue #10 §3, domain.md §1.12, §2.4):
+ * the lives of the acceptance — a DETR request deposited → instructed →
+ * accepted → notified → commenced → soldée; an FNADT request left without
+ * decision for 8 months → rejet_implicite (R30 applies to FNADT and the
+ * Fonds vert, not DETR/DSIL: domain/demande.h); a DETR request never
+ * commenced → caduque (R34). Dates are recorded in the past (dépôt nine
+ * months ago…): the effective state is a function of the stored dates and
+ * today, no clock is injected and nothing sleeps. Perimeter: a préfecture
+ * of another département never sees the dossier; refusals (422 with regle,
+ * code, pointer; 403; 409) write nothing (ETag and journal unchanged).
+ *
+ * Test data: Marne (51) pvd-44-51-901 (Épernay 51230) and Haute-Marne (52)
+ * pvd-44-52-901 (Chaumont 52121), used by no other suite. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../support/fixtures.h"
+#include "../support/http_client.h"
+
+static const char *str(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* Today - n months (approximately: 30.5 days a month), YYYY-MM-DD. */
+static void ago_days(int days, char out[11])
+{
+    time_t t = time(NULL) - (time_t)days * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+struct terr {
+    struct fx_fiche_territoire t;
+    struct fx_caller admin, elu, agent, prefecture, autre_prefecture;
+    char fiche[37];
+};
+
+static void terr_init(struct terr *t, const char *id_pvd, const char *insee, const char *siren,
+                      const char *siren_epci, const char *dep, const char *autre_dep)
+{
+    char perimetre[120];
+    fx_fiche_territoire(id_pvd, insee, siren, siren_epci, "2025-01-15", &t->t);
+    fx_admin(&t->admin);
+    snprintf(perimetre, sizeof perimetre, "{\"sirens\":[\"%s\"]}", siren);
+    fx_caller_with(&t->elu, "collectivite_elu", perimetre);
+    fx_caller_with(&t->agent, "collectivite_agent", perimetre);
+    snprintf(perimetre, sizeof perimetre, "{\"departements\":[\"%s\"]}", dep);
+    fx_caller_with(&t->prefecture, "prefecture_instructeur", perimetre);
+    snprintf(perimetre, sizeof perimetre, "{\"departements\":[\"%s\"]}", autre_dep);
+    fx_caller_with(&t->autre_prefecture, "prefecture_instructeur", perimetre);
+    fx_fiche(&t->agent, &t->t, "D1", NULL, t->fiche, NULL);
+}
+
+/* A draft of dispositif d by the agent (201 asserted): its id. */
+static void draft(struct terr *t, const char *dispositif, char id[37])
+{
+    char body[800];
+    snprintf(body, sizeof body,
+             "{\"dispositif\":\"%s\",\"demandeur_id\":\"%s\",\"fiche_id\":\"%s\","
+             "\"annee_programmation\":2025,\"intitule\":\"Halles\","
+             "\"depense_subventionnable_ht_centimes\":10000000,"
+             "\"montant_sollicite_centimes\":3000000}",
+             dispositif, t->t.commune_org, t->fiche);
+    fx_create(&t->agent, "/api/v1/demandes-subvention", body, id, NULL);
+}
+
+/* GET as c: the status, and the shown state into etat, the ETag into etag. */
+static long show(const struct fx_caller *c, const char *id, char etat[32], char etag[64])
+{
+    char path[120];
+    struct http_response r;
+    snprintf(path, sizeof path, "/api/v1/demandes-subvention/%s", id);
+    fx_call(c, "GET", path, NULL, NULL, &r);
+    long status = r.status;
+    if (etat)
+        snprintf(etat, 32, "%s", status == 200 ? str(r.json, "etat") : "");
+    if (etag)
+        snprintf(etag, 64, "%s", http_header(&r, "ETag") ? http_header(&r, "ETag") : "");
+    http_response_release(&r);
+    return status;
+}
+
+/* POST a transition (body: JSON members after "vers") as c; expects status;
+ * the answer's state into etat when 200. */
+static void move(const struct fx_caller *c, const char *id, const char *vers, const char *more,
+                 long status, struct http_response *out)
+{
+    char path[120], body[1500], etag[64], ifm[100];
+    show(c, id, NULL, etag);
+    snprintf(path, sizeof path, "/api/v1/demandes-subvention/%s/transitions", id);
+    snprintf(body, sizeof body, "{\"vers\":\"%s\"%s%s}", vers, more ? "," : "", more ? more : "");
+    snprintf(ifm, sizeof ifm, "If-Match: %s", etag);
+    struct http_response r;
+    fx_call(c, "POST", path, body, ifm, &r);
+    cr_assert_eq(r.status, status, "%s → %s: " HTTP_BODY, vers, body, r.body);
+    if (out)
+        *out = r;
+    else
+        http_response_release(&r);
+}
+
+static const char *MENTIONS =
+    "\"decision\":{\"mentions\":{\"beneficiaires\":\"La commune\",\"objet\":\"Halles, 100 000 € "
+    "HT\",\"montant_maximum\":\"30 000 €, 30 %\",\"calendrier\":\"Achèvement 2027\","
+    "\"modalites_versement\":\"Avance 30 %, solde sur justificatifs\"}}";
+
+Test(demandes, detr_deposee_instruite_accordee_notifiee_engagee_soldee)
+{
+    struct terr t;
+    terr_init(&t, "pvd-44-51-901", "51230", "215102120", "200067684", "51", "52");
+    char id[37], etat[32], d_depot[11], d_dec[11], d_notif[11], d_comm[11], d_ach[11], more[900];
+    draft(&t, "DETR", id);
+    ago_days(200, d_depot);
+    ago_days(150, d_dec);
+    ago_days(140, d_notif);
+    ago_days(100, d_comm);
+    ago_days(10, d_ach);
+    /* the préfecture may not deposit: 403, nothing written */
+    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d_depot);
+    move(&t.prefecture, id, "depose", more, 403, NULL);
+    size_t journal = fx_journal_count("demande_subvention", id, "demande_subvention.transition");
+    cr_assert_eq(journal, 0);
+    move(&t.elu, id, "depose", more, 200, NULL);
+    move(&t.prefecture, id, "en_instruction", NULL, 200, NULL);
+    /* accordee without the five mentions: 422, nothing written */
+    char before[64], after[64];
+    show(&t.prefecture, id, etat, before);
+    snprintf(more, sizeof more, "\"date_decision\":\"%s\",\"montant_accorde_centimes\":3000000",
+             d_dec);
+    struct http_response r;
+    move(&t.prefecture, id, "accordee", more, 422, &r);
+    cr_assert(strstr(r.body, "mention-decision-manquante"), HTTP_BODY, r.body);
+    http_response_release(&r);
+    show(&t.prefecture, id, etat, after);
+    cr_assert_str_eq(before, after);
+    cr_assert_str_eq(etat, "en_instruction");
+    snprintf(more, sizeof more,
+             "\"date_decision\":\"%s\",\"montant_accorde_centimes\":3000000,"
+             "\"taux_accorde\":3000,%s",
+             d_dec, MENTIONS);
+    move(&t.prefecture, id, "accordee", more, 200, NULL);
+    snprintf(more, sizeof more, "\"date_notification\":\"%s\"", d_notif);
+    move(&t.prefecture, id, "notifiee", more, 200, NULL);
+    /* R31: a commencement before the dépôt is refused */
+    char tot[11];
+    ago_days(300, tot);
+    snprintf(more, sizeof more, "\"date_commencement_execution\":\"%s\"", tot);
+    move(&t.elu, id, "engagee", more, 422, &r);
+    cr_assert(strstr(r.body, "R31"), HTTP_BODY, r.body);
+    http_response_release(&r);
+    snprintf(more, sizeof more, "\"date_commencement_execution\":\"%s\"", d_comm);
+    move(&t.elu, id, "engagee", more, 200, NULL);
+    /* soldee needs the solde */
+    move(&t.prefecture, id, "soldee", NULL, 422, NULL);
+    char path[120], body[200], ifm[100], etag[64];
+    snprintf(path, sizeof path, "/api/v1/demandes-subvention/%s/versements", id);
+    show(&t.prefecture, id, NULL, etag);
+    snprintf(ifm, sizeof ifm, "If-Match: %s", etag);
+    /* more than granted: 422 */
+    snprintf(body, sizeof body, "{\"type\":\"acompte\",\"date\":\"%s\",\"montant_centimes\":3000001}",
+             d_ach);
+    fx_call(&t.prefecture, "POST", path, body, ifm, &r);
+    cr_assert_eq(r.status, 422, HTTP_BODY, r.body);
+    http_response_release(&r);
+    /* PATCH a non-draft: 409 */
+    char ppath[120];
+    snprintf(ppath, sizeof ppath, "/api/v1/demandes-subvention/%s", id);
+    fx_call(&t.agent, "PATCH", ppath, "{\"intitule\":\"Autre\"}", ifm, &r);
+    cr_assert(r.status == 409 || r.status == 403, HTTP_BODY, r.body);
+    http_response_release(&r);
+    /* an acompte, then the solde with the declared achèvement */
+    snprintf(body, sizeof body, "{\"type\":\"acompte\",\"date\":\"%s\",\"montant_centimes\":1000000}",
+             d_comm);
+    show(&t.prefecture, id, NULL, etag);
+    snprintf(ifm, sizeof ifm, "If-Match: %s", etag);
+    fx_call(&t.prefecture, "POST", path, body, ifm, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    http_response_release(&r);
+    snprintf(body, sizeof body,
+             "{\"type\":\"solde\",\"date\":\"%s\",\"montant_centimes\":2000000,"
+             "\"date_achevement_declaree\":\"%s\"}",
+             d_ach, d_ach);
+    show(&t.prefecture, id, NULL, etag);
+    snprintf(ifm, sizeof ifm, "If-Match: %s", etag);
+    fx_call(&t.prefecture, "POST", path, body, ifm, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    http_response_release(&r);
+    move(&t.prefecture, id, "soldee", NULL, 200, &r);
+    cr_assert_str_eq(str(r.json, "etat"), "soldee", HTTP_BODY, r.body);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "transitions_possibles")), 0);
+    http_response_release(&r);
+    /* another département's préfecture does not see it */
+    cr_assert_eq(show(&t.autre_prefecture, id, NULL, NULL), 404);
+    cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.transition"), 6);
+}
+
+Test(demandes, fnadt_sans_decision_huit_mois_rejet_implicite)
+{
+    struct terr t;
+    terr_init(&t, "pvd-44-52-901", "52121", "215200833", "200068658", "52", "51");
+    char id[37], etat[32], d[11], more[200];
+    draft(&t, "FNADT", id);
+    ago_days(280, d); /* more than 8 months ago */
+    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
+    move(&t.elu, id, "depose", more, 200, NULL);
+    show(&t.prefecture, id, etat, NULL);
+    cr_assert_str_eq(etat, "rejet_implicite");
+    /* nobody takes the date-driven edge, and no decision after it */
+    move(&t.prefecture, id, "en_instruction", NULL, 409, NULL);
+    struct http_response r;
+    fx_call(&t.prefecture, "GET",
+            "/api/v1/demandes-subvention?etat=rejet_implicite&id_pvd=pvd-44-52-901", NULL, NULL,
+            &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert(strstr(r.body, id), HTTP_BODY, r.body);
+    http_response_release(&r);
+    fx_call(&t.autre_prefecture, "GET", "/api/v1/demandes-subvention?id_pvd=pvd-44-52-901", NULL,
+            NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_null(strstr(r.body, id), HTTP_BODY, r.body);
+    http_response_release(&r);
+}
+
+Test(demandes, detr_jamais_commencee_caduque)
+{
+    struct terr t;
+    terr_init(&t, "pvd-44-52-902", "52008", "215200080", "200069664", "52", "51");
+    char id[37], etat[32], d_depot[11], d_dec[11], d_notif[11], more[900];
+    draft(&t, "DETR", id);
+    ago_days(1000, d_depot);
+    ago_days(900, d_dec);
+    ago_days(800, d_notif); /* more than 2 years ago */
+    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d_depot);
+    move(&t.elu, id, "depose", more, 200, NULL);
+    move(&t.prefecture, id, "en_instruction", NULL, 200, NULL);
+    snprintf(more, sizeof more,
+             "\"date_decision\":\"%s\",\"montant_accorde_centimes\":3000000,%s", d_dec, MENTIONS);
+    move(&t.prefecture, id, "accordee", more, 200, NULL);
+    snprintf(more, sizeof more, "\"date_notification\":\"%s\"", d_notif);
+    struct http_response r;
+    move(&t.prefecture, id, "notifiee", more, 200, &r);
+    cr_assert_str_eq(str(r.json, "etat"), "caduque", HTTP_BODY, r.body);
+    http_response_release(&r);
+    show(&t.elu, id, etat, NULL);
+    cr_assert_str_eq(etat, "caduque");
+}
