@@ -163,8 +163,8 @@ Test(demandes, detr_deposee_instruite_accordee_notifiee_engagee_soldee)
     show(&t.prefecture, id, NULL, etag);
     snprintf(ifm, sizeof ifm, "If-Match: %s", etag);
     /* more than granted: 422 */
-    snprintf(body, sizeof body, "{\"type\":\"acompte\",\"date\":\"%s\",\"montant_centimes\":3000001}",
-             d_ach);
+    snprintf(body, sizeof body,
+             "{\"type\":\"acompte\",\"date\":\"%s\",\"montant_centimes\":3000001}", d_ach);
     fx_call(&t.prefecture, "POST", path, body, ifm, &r);
     cr_assert_eq(r.status, 422, HTTP_BODY, r.body);
     http_response_release(&r);
@@ -175,8 +175,8 @@ Test(demandes, detr_deposee_instruite_accordee_notifiee_engagee_soldee)
     cr_assert(r.status == 409 || r.status == 403, HTTP_BODY, r.body);
     http_response_release(&r);
     /* an acompte, then the solde with the declared achèvement */
-    snprintf(body, sizeof body, "{\"type\":\"acompte\",\"date\":\"%s\",\"montant_centimes\":1000000}",
-             d_comm);
+    snprintf(body, sizeof body,
+             "{\"type\":\"acompte\",\"date\":\"%s\",\"montant_centimes\":1000000}", d_comm);
     show(&t.prefecture, id, NULL, etag);
     snprintf(ifm, sizeof ifm, "If-Match: %s", etag);
     fx_call(&t.prefecture, "POST", path, body, ifm, &r);
@@ -239,8 +239,8 @@ Test(demandes, detr_jamais_commencee_caduque)
     snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d_depot);
     move(&t.elu, id, "depose", more, 200, NULL);
     move(&t.prefecture, id, "en_instruction", NULL, 200, NULL);
-    snprintf(more, sizeof more,
-             "\"date_decision\":\"%s\",\"montant_accorde_centimes\":3000000,%s", d_dec, MENTIONS);
+    snprintf(more, sizeof more, "\"date_decision\":\"%s\",\"montant_accorde_centimes\":3000000,%s",
+             d_dec, MENTIONS);
     move(&t.prefecture, id, "accordee", more, 200, NULL);
     snprintf(more, sizeof more, "\"date_notification\":\"%s\"", d_notif);
     struct http_response r;

@@ -376,4 +376,46 @@ export function financeDeLaMaquette(m: Schemas["MaquetteFinanciere"]): number {
 /* — end of postes de chef de projet — */
 
 /* ---- Issue 10 §3: demandes de subvention ---- */
+/* What a client shows for each state of a demande de subvention (§2.4): every state named. */
+export function libelleEtatDemande(etat: Schemas["EtatDemande"]): string {
+	switch (etat) {
+	case "brouillon": return "brouillon";
+	case "depose": return "déposée";
+	case "en_instruction": return "en instruction";
+	case "accordee": return "accordée";
+	case "refusee": return "refusée";
+	case "classee_sans_suite": return "classée sans suite";
+	case "rejet_implicite": return "rejet implicite (R30)";
+	case "notifiee": return "notifiée";
+	case "engagee": return "engagée";
+	case "caduque": return "caduque (R34)";
+	case "soldee": return "soldée";
+	case "forclose": return "forclose (R35)";
+	default: return etat satisfies never;
+	}
+}
+
+/* POST /api/v1/demandes-subvention/{id}/transitions: every declared status. */
+export function issueTransitionDemande(status: Status<"/api/v1/demandes-subvention/{id}/transitions", "post">): string {
+	switch (status) {
+	case 200: return "demande dans son nouvel état";
+	case 400: return "corps invalide";
+	case 401: return "jeton refusé";
+	case 403: return "rôle sans cette transition (transition-interdite) ou hors périmètre d'écriture";
+	case 404: return "demande introuvable";
+	case 405: return "méthode non autorisée";
+	case 409: return "pas de transition depuis l'état effectif (transition-invalide)";
+	case 412: return "demande modifiée entre-temps : relire";
+	case 413: return "corps trop volumineux";
+	case 414: return "URI trop longue";
+	case 415: return "type de média non supporté";
+	case 422: return "règle non respectée (R31–R36, mentions, dates) ou clé réutilisée";
+	case 428: return "If-Match requis";
+	case 429: return "trop de requêtes";
+	case 500: return "erreur interne";
+	case 501: return "encodage de transfert non pris en charge";
+	case 503: return "service indisponible";
+	default: return status satisfies never;
+	}
+}
 /* — end of demandes de subvention — */
