@@ -123,6 +123,26 @@ static const int convention_read_one[WHO__COUNT][2] = {
 static const int convention_avenant[WHO__COUNT][2] = {
     {201, 201}, {403, 404}, {403, 404}, {201, 404}, {201, 404}, {403, 404}, {403, 403}};
 /* A financing line appended to the fiche (issue 9 §2): 200 with the fiche. */
+/* Issue 10 §3: a DETR demande de subvention of the matrix fiche (Nièvre,
+ * région 27), in brouillon. prefecture_region sees DSIL only (R38): 404 even
+ * inside. Creating: the collectivités (and the ANCT); the préfectures and the
+ * financeur 403 inside. A transition brouillon → soldee has no edge: 409 for
+ * whoever may act. A versement: the DETR instructor (préfecture de
+ * département) or the ANCT get 422 versement-avant-notification (a draft), the
+ * other callers who may act 403. */
+static const int demande_read[WHO__COUNT][2] = {{200, 200}, {200, 404}, {404, 404}, {200, 404},
+                                                {200, 404}, {200, 404}, {200, 200}};
+static const int demande_create[WHO__COUNT][2] = {{201, 201}, {403, 404}, {403, 404}, {201, 404},
+                                                  {201, 404}, {403, 404}, {403, 403}};
+static const int demande_patch[WHO__COUNT][2] = {{200, 200}, {403, 404}, {404, 404}, {200, 404},
+                                                 {200, 404}, {403, 404}, {403, 403}};
+static const int demande_transition[WHO__COUNT][2] = {{409, 409}, {409, 404}, {404, 404},
+                                                      {409, 404}, {409, 404}, {409, 404},
+                                                      {403, 403}};
+static const int demande_versement[WHO__COUNT][2] = {{422, 422}, {422, 404}, {404, 404},
+                                                     {403, 404}, {403, 404}, {403, 404},
+                                                     {403, 403}};
+
 static const int fiche_ligne[WHO__COUNT][2] = {
     {200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}};
 /* Issue 9 §3: the plan d'action and the maquette of pvd-27-58-900 (plan_status). */
@@ -410,6 +430,71 @@ static bool fa_target(const char *method, const char *path, char *url, size_t ur
     return true;
 }
 
+/* Demande de subvention targets (issue 10 §3): one DETR draft on the matrix
+ * fiche, made in setup; each POST creates another. */
+static char dm_demande[37];
+
+static void dm_body(char *body, size_t size)
+{
+    snprintf(body, size,
+             "{\"dispositif\":\"DETR\",\"demandeur_id\":\"%s\",\"fiche_id\":\"%s\","
+             "\"annee_programmation\":2025,\"intitule\":\"Halles\","
+             "\"depense_subventionnable_ht_centimes\":100000,\"montant_sollicite_centimes\":30000}",
+             fa_commune, fa_fiche);
+}
+
+static void setup_demande_fixtures(void)
+{
+    char body[600];
+    dm_body(body, sizeof body);
+    gv_post_ok("/api/v1/demandes-subvention", body, dm_demande, NULL);
+}
+
+/* Target and body of a demande route: true when path is one. */
+static bool dm_target(const char *method, const char *path, char *url, size_t url_size,
+                      char etag[64], char *body, size_t body_size)
+{
+    if (strncmp(path, "/api/v1/demandes-subvention", 27) != 0)
+        return false;
+    body[0] = '\0';
+    if (strcmp(path, "/api/v1/demandes-subvention") == 0) {
+        snprintf(url, url_size, "/api/v1/demandes-subvention");
+        if (strcmp(method, "POST") == 0)
+            dm_body(body, body_size);
+        return true;
+    }
+    if (strncmp(path, "/api/v1/demandes-subvention/:id", 31) != 0)
+        return false;
+    snprintf(url, url_size, "/api/v1/demandes-subvention/%s", dm_demande);
+    if (strcmp(method, "GET") == 0)
+        return true;
+    gv_etag_of(url, etag);
+    snprintf(url, url_size, "/api/v1/demandes-subvention/%s%s", dm_demande, path + 31);
+    if (strcmp(method, "PATCH") == 0)
+        snprintf(body, body_size, "{\"intitule\":\"Halles (%d)\"}", ++gv_jour);
+    else if (strstr(path, "/transitions"))
+        snprintf(body, body_size, "{\"vers\":\"soldee\"}");
+    else if (strstr(path, "/versements"))
+        snprintf(body, body_size,
+                 "{\"type\":\"avance\",\"date\":\"2024-01-10\",\"montant_centimes\":100}");
+    return true;
+}
+
+static int demande_status(const char *method, const char *path, int who, int outside, bool *known)
+{
+    *known = strncmp(path, "/api/v1/demandes-subvention", 27) == 0;
+    if (!*known)
+        return 0;
+    if (strcmp(path, "/api/v1/demandes-subvention") == 0)
+        return strcmp(method, "GET") == 0 ? 200 : demande_create[who][outside];
+    if (strcmp(method, "GET") == 0)
+        return demande_read[who][outside];
+    if (strcmp(method, "PATCH") == 0)
+        return demande_patch[who][outside];
+    return strstr(path, "/transitions") ? demande_transition[who][outside]
+                                        : demande_versement[who][outside];
+}
+
 /* GET /api/v1/comites lists (filtered: 200 for all); POST re-creates the
  * territoire's comité, so an allowed caller gets 409 conflit. */
 static int comites_status(const char *method, int who, int outside)
@@ -472,6 +557,7 @@ static void setup_fixtures(void)
     setup_programme_fixtures();
     setup_gouvernance_fixtures();
     setup_fiche_fixtures();
+    setup_demande_fixtures();
     for (int w = 0; w < WHO__COUNT; w++)
         for (int o = 0; o < 2; o++)
             make_principal((enum who)w, o, &fixtures[w][o]);
@@ -656,11 +742,14 @@ static long exercise(const char *method, const char *path, const char *action, c
         payload = gv_body;
     if (fa_target(method, path, url, sizeof url, etag, gv_body, sizeof gv_body) && gv_body[0])
         payload = gv_body;
+    if (dm_target(method, path, url, sizeof url, etag, gv_body, sizeof gv_body) && gv_body[0])
+        payload = gv_body;
     const char *content_type = "Content-Type: application/json";
     if (strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0 ||
         strcmp(method, "PUT") == 0 || strstr(path, "/secret") ||
         (strcmp(method, "POST") == 0 && strstr(path, "/conventions/:id")) ||
-        strstr(path, "/fiches-action/:id/transitions")) {
+        strstr(path, "/fiches-action/:id/transitions") ||
+        strstr(path, "/demandes-subvention/:id/")) {
         snprintf(if_match, sizeof if_match, "If-Match: %s", etag);
         headers[auth ? 1 : 0] = if_match;
     }
@@ -735,6 +824,9 @@ static int expected_status(const char *method, const char *path, const char *act
         return 200; /* filtered by the caller's perimeter */
     if (strcmp(method, "POST") == 0 && strstr(path, "/plan-financement/lignes"))
         return fiche_ligne[who][outside];
+    int demande = demande_status(method, path, who, outside, known);
+    if (*known)
+        return demande;
     int plan = plan_status(method, path, who, outside, known);
     if (*known)
         return plan;
