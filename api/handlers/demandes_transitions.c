@@ -99,6 +99,45 @@ static const struct json_field transition_fields[] = {
     JSON_FIELDS_END,
 };
 
+/* The members a transition body may carry, each only towards the states
+ * whose edge records it (any other: 400 incoherent), as a bit set of
+ * enum demande_etat. */
+#define ETATS(a, b, c) ((1u << (a)) | (1u << (b)) | (1u << (c)))
+static const struct {
+    const char *member;
+    unsigned etats;
+} only_for[] = {
+    {"date_depot", ETATS(DEMANDE_DEPOSE, DEMANDE_DEPOSE, DEMANDE_DEPOSE)},
+    {"date_accuse_reception", ETATS(DEMANDE_DEPOSE, DEMANDE_EN_INSTRUCTION, DEMANDE_DEPOSE)},
+    {"date_dossier_complet", ETATS(DEMANDE_DEPOSE, DEMANDE_EN_INSTRUCTION, DEMANDE_DEPOSE)},
+    {"date_decision", ETATS(DEMANDE_ACCORDEE, DEMANDE_REFUSEE, DEMANDE_CLASSEE_SANS_SUITE)},
+    {"montant_accorde_centimes", ETATS(DEMANDE_ACCORDEE, DEMANDE_ACCORDEE, DEMANDE_ACCORDEE)},
+    {"taux_accorde", ETATS(DEMANDE_ACCORDEE, DEMANDE_ACCORDEE, DEMANDE_ACCORDEE)},
+    {"decision", ETATS(DEMANDE_ACCORDEE, DEMANDE_ACCORDEE, DEMANDE_ACCORDEE)},
+    {"motif_refus", ETATS(DEMANDE_REFUSEE, DEMANDE_REFUSEE, DEMANDE_REFUSEE)},
+    {"avis_commission_elus", ETATS(DEMANDE_ACCORDEE, DEMANDE_REFUSEE, DEMANDE_REFUSEE)},
+    {"date_notification", ETATS(DEMANDE_NOTIFIEE, DEMANDE_NOTIFIEE, DEMANDE_NOTIFIEE)},
+    {"date_commencement_execution", ETATS(DEMANDE_ENGAGEE, DEMANDE_ENGAGEE, DEMANDE_ENGAGEE)},
+    {"date_achevement_declaree", ETATS(DEMANDE_SOLDEE, DEMANDE_SOLDEE, DEMANDE_SOLDEE)},
+};
+
+/* 400 incoherent for each member given towards a state that does not record
+ * it; true when there is none. */
+static bool members_for_or_reply(struct request_ctx *ctx, const json_t *body, enum demande_etat to)
+{
+    FIELD_ERRORS(errs);
+    for (size_t i = 0; i < sizeof only_for / sizeof only_for[0]; i++) {
+        if (json_object_get(body, only_for[i].member) && !(only_for[i].etats & (1u << to))) {
+            char p[64];
+            snprintf(p, sizeof p, "/%s", only_for[i].member);
+            field_errors_add(&errs, p, NULL, "incoherent",
+                             "« %s » ne s'enregistre pas avec la transition vers %s.",
+                             only_for[i].member, demande_etat_name(to));
+        }
+    }
+    return body_errors_or_reply(ctx, &errs);
+}
+
 struct transition_work {
     const char *id, *doc;
     long revision;
@@ -205,8 +244,9 @@ static void possible_list(enum demande_etat from, enum subvention_dispositif d, 
         snprintf(out, size, "aucune");
 }
 
-/* The common start of both writes: load + authz, body, parameters, effective
- * state, If-Match (after the body's validation). */
+/* The common start of both writes: load + authz, the body's shape,
+ * parameters, effective state and the ETag shown (the caller checks If-Match
+ * once the body is validated). false: answered. */
 struct write_start {
     struct demande_row row;
     struct fiche_access access;
@@ -215,6 +255,7 @@ struct write_start {
     enum demande_etat from;
     struct parametres p;
     struct date today;
+    char etag[24]; /* for the caller's If-Match, checked after the body's validation */
 };
 
 static bool write_begin(struct request_ctx *ctx, const struct json_field *spec, void *target,
@@ -238,9 +279,8 @@ static bool write_begin(struct request_ctx *ctx, const struct json_field *spec, 
         return false;
     }
     s->from = demande_effectif(&s->lu, &s->p.delais, s->today, NULL);
-    char etag[24];
-    demande_etag(&s->row, s->from, etag);
-    return if_match_or_reply(ctx, etag);
+    demande_etag(&s->row, s->from, s->etag);
+    return true;
 }
 
 static void write_end(struct write_start *s)
@@ -268,6 +308,8 @@ void handle_transition_demande(struct request_ctx *ctx)
         body_errors_or_reply(ctx, &errs);
         goto out;
     }
+    if (!members_for_or_reply(ctx, s.body, to) || !if_match_or_reply(ctx, s.etag))
+        goto out;
     enum role role = ctx->principal->authz.role;
     bool financeur = demande_financeur_du_dossier(ctx, &s.access);
     enum subvention_dispositif d = s.lu.echeance.dispositif;
@@ -431,6 +473,8 @@ void handle_versement_demande(struct request_ctx *ctx)
     char *doc = NULL;
     memset(&in, 0, sizeof in);
     if (!write_begin(ctx, versement_fields, &in, &s))
+        goto out;
+    if (!if_match_or_reply(ctx, s.etag))
         goto out;
     enum subvention_dispositif d = s.lu.echeance.dispositif;
     enum role role = ctx->principal->authz.role;

@@ -172,7 +172,7 @@ Test(demandes, detr_deposee_instruite_accordee_notifiee_engagee_soldee)
     char ppath[120];
     snprintf(ppath, sizeof ppath, "/api/v1/demandes-subvention/%s", id);
     fx_call(&t.agent, "PATCH", ppath, "{\"intitule\":\"Autre\"}", ifm, &r);
-    cr_assert(r.status == 409 || r.status == 403, HTTP_BODY, r.body);
+    cr_assert_eq(r.status, 409, HTTP_BODY, r.body);
     http_response_release(&r);
     /* an acompte, then the solde with the declared achèvement */
     snprintf(body, sizeof body,
@@ -249,4 +249,124 @@ Test(demandes, detr_jamais_commencee_caduque)
     http_response_release(&r);
     show(&t.elu, id, etat, NULL);
     cr_assert_str_eq(etat, "caduque");
+}
+
+/* R38: a DSIL request is instructed by the préfecture de région, which sees
+ * no other dispositif; the préfecture of the département reads it but may
+ * not instruct it. A financer sees only the dossiers it finances. */
+Test(demandes, dsil_prefecture_de_region_et_financeur)
+{
+    struct terr t;
+    terr_init(&t, "pvd-44-51-903", "51612", "200077782", "200067684", "51", "52");
+    struct fx_caller region, autre_region, financeur, autre_financeur;
+    fx_caller_with(&region, "prefecture_region", "{\"regions\":[\"44\"]}");
+    fx_caller_with(&autre_region, "prefecture_region", "{\"regions\":[\"27\"]}");
+    fx_caller_with(&financeur, "financeur", "{\"sirens\":[\"130002009\"]}");
+    fx_caller_with(&autre_financeur, "financeur", "{\"sirens\":[\"180020026\"]}");
+    char fin[37], dsil[37], detr[37], d[11], more[200], body[800];
+    fx_organisation("130002009", "operateur", "Financeur de la matrice", fin);
+    draft(&t, "DETR", detr);
+    snprintf(body, sizeof body,
+             "{\"dispositif\":\"DSIL\",\"demandeur_id\":\"%s\",\"fiche_id\":\"%s\","
+             "\"financeur_id\":\"%s\",\"annee_programmation\":2025,\"intitule\":\"Halles\","
+             "\"depense_subventionnable_ht_centimes\":10000000,"
+             "\"montant_sollicite_centimes\":3000000}",
+             t.t.commune_org, t.fiche, fin);
+    fx_create(&t.agent, "/api/v1/demandes-subvention", body, dsil, NULL);
+    cr_assert_eq(show(&region, dsil, NULL, NULL), 200);
+    cr_assert_eq(show(&region, detr, NULL, NULL), 404);
+    cr_assert_eq(show(&autre_region, dsil, NULL, NULL), 404);
+    cr_assert_eq(show(&t.prefecture, dsil, NULL, NULL), 200);
+    cr_assert_eq(show(&financeur, dsil, NULL, NULL), 200);
+    cr_assert_eq(show(&financeur, detr, NULL, NULL), 404);
+    cr_assert_eq(show(&autre_financeur, dsil, NULL, NULL), 404);
+    ago_days(20, d);
+    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
+    move(&t.elu, dsil, "depose", more, 200, NULL);
+    struct http_response r;
+    move(&t.prefecture, dsil, "en_instruction", NULL, 403, &r);
+    fx_expect_error(&r, 403, "interdit", "/vers", "transition-interdite");
+    http_response_release(&r);
+    move(&region, dsil, "en_instruction", NULL, 200, &r);
+    cr_assert_str_eq(str(r.json, "etat"), "en_instruction");
+    /* DSIL: no R30 deadline; the region may decide */
+    cr_assert(json_is_null(json_object_get(r.json, "echeance")), HTTP_BODY, r.body);
+    http_response_release(&r);
+    /* lists: each sees its own */
+    fx_call(&region, "GET", "/api/v1/demandes-subvention?id_pvd=pvd-44-51-903", NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), 1, HTTP_BODY, r.body);
+    cr_assert(strstr(r.body, dsil), HTTP_BODY, r.body);
+    http_response_release(&r);
+    fx_call(&financeur, "GET", "/api/v1/demandes-subvention?dispositif=DSIL&annee=2025", NULL, NULL,
+            &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), 1, HTTP_BODY, r.body);
+    http_response_release(&r);
+    fx_call(&t.prefecture, "GET", "/api/v1/demandes-subvention?id_pvd=pvd-44-51-903", NULL, NULL,
+            &r);
+    cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), 2, HTTP_BODY, r.body);
+    http_response_release(&r);
+}
+
+/* Preconditions, bodies and drafts: If-Match required and checked, members
+ * only with the edge that records them, a draft modified (journaled), a
+ * deposited request no longer; the list's parameters checked. */
+Test(demandes, preconditions_corps_et_brouillons)
+{
+    struct terr t;
+    terr_init(&t, "pvd-44-52-903", "52050", "215200338", "200068658", "52", "51");
+    char id[37], etag[64], path[120], ifm[100], d[11];
+    draft(&t, "FNADT", id);
+    snprintf(path, sizeof path, "/api/v1/demandes-subvention/%s", id);
+    struct http_response r;
+    fx_call(&t.agent, "PATCH", path, "{\"intitule\":\"Halles couvertes\"}", NULL, &r);
+    cr_assert_eq(r.status, 428, HTTP_BODY, r.body);
+    http_response_release(&r);
+    fx_call(&t.agent, "PATCH", path, "{\"intitule\":\"Halles couvertes\"}", "If-Match: \"perime\"",
+            &r);
+    cr_assert_eq(r.status, 412, HTTP_BODY, r.body);
+    http_response_release(&r);
+    show(&t.agent, id, NULL, etag);
+    snprintf(ifm, sizeof ifm, "If-Match: %s", etag);
+    /* more asked than the subsidisable expense: 422, nothing written */
+    fx_call(&t.agent, "PATCH", path, "{\"montant_sollicite_centimes\":20000000}", ifm, &r);
+    fx_expect_error(&r, 422, "regle-non-respectee", "/montant_sollicite_centimes",
+                    "montant-invalide");
+    http_response_release(&r);
+    fx_call(&t.agent, "PATCH", path, "{\"intitule\":\"Halles couvertes\"}", ifm, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_str_eq(str(r.json, "intitule"), "Halles couvertes");
+    http_response_release(&r);
+    cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.modifier"), 1);
+    /* a decision member with the deposit: 400 incoherent */
+    ago_days(5, d);
+    char more[200];
+    snprintf(more, sizeof more, "\"date_depot\":\"%s\",\"date_decision\":\"%s\"", d, d);
+    move(&t.elu, id, "depose", more, 400, &r);
+    fx_expect_error(&r, 400, "champs-invalides", "/date_decision", "incoherent");
+    http_response_release(&r);
+    /* a deposit without its date: 422 date-manquante; a future one: date-future */
+    move(&t.elu, id, "depose", NULL, 422, &r);
+    fx_expect_error(&r, 422, "regle-non-respectee", "/date_depot", "date-manquante");
+    http_response_release(&r);
+    cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.transition"), 0);
+    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
+    move(&t.elu, id, "depose", more, 200, &r);
+    cr_assert_str_eq(str(r.json, "etat"), "depose");
+    /* R30's deadline shown: 8 months after the dépôt */
+    const json_t *ech = json_object_get(r.json, "echeance");
+    cr_assert_str_eq(str(ech, "vers"), "rejet_implicite", HTTP_BODY, r.body);
+    http_response_release(&r);
+    show(&t.agent, id, NULL, etag);
+    snprintf(ifm, sizeof ifm, "If-Match: %s", etag);
+    fx_call(&t.agent, "PATCH", path, "{\"intitule\":\"Autre\"}", ifm, &r);
+    fx_expect_error(&r, 409, "conflit", "", "demande-non-modifiable");
+    http_response_release(&r);
+    fx_call(&t.agent, "GET", "/api/v1/demandes-subvention?etat=inconnu", NULL, NULL, &r);
+    cr_assert_eq(r.status, 400, HTTP_BODY, r.body);
+    http_response_release(&r);
+    fx_call(&t.agent, "GET", "/api/v1/demandes-subvention?annee=25", NULL, NULL, &r);
+    cr_assert_eq(r.status, 400, HTTP_BODY, r.body);
+    http_response_release(&r);
 }
