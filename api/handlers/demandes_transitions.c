@@ -158,22 +158,39 @@ static const json_t *merged(const json_t *stored, const json_t *body, const char
     return v ? v : json_object_get(stored, name);
 }
 
+/* Locks request id at revision (demande_lock) and parses it. DB_OK: the
+ * caller releases *avant (or hands it to a write) and json_decref()s
+ * *stored; otherwise nothing is held (DB_FAILED: the stored document does
+ * not parse). */
+static enum db_result lock_and_read(struct db_tx *tx, const char *id, long revision,
+                                    struct demande_row *avant, json_t **stored,
+                                    struct demande_etat_lu *lu, struct db_error *err)
+{
+    *stored = NULL;
+    enum db_result r = demande_lock(tx, id, revision, avant, err);
+    if (r != DB_OK)
+        return r;
+    *stored = json_loads(avant->json, 0, NULL);
+    if (!*stored || !demande_lire_json(*stored, lu)) {
+        json_decref(*stored);
+        *stored = NULL;
+        demande_row_release(avant);
+        return DB_FAILED;
+    }
+    return DB_OK;
+}
+
 static enum db_result transition_unit(struct db_tx *tx, void *ctx, struct db_error *err)
 {
     struct transition_work *w = ctx;
     demande_row_release(&w->after);
     rule_report_init(&w->violations);
     struct demande_row avant;
-    enum db_result r = demande_lock(tx, w->id, w->revision, &avant, err);
+    json_t *stored = NULL;
+    struct demande_etat_lu lu;
+    enum db_result r = lock_and_read(tx, w->id, w->revision, &avant, &stored, &lu, err);
     if (r != DB_OK)
         return r;
-    json_t *stored = json_loads(avant.json, 0, NULL);
-    struct demande_etat_lu lu;
-    if (!stored || !demande_lire_json(stored, &lu)) {
-        json_decref(stored);
-        demande_row_release(&avant);
-        return DB_FAILED;
-    }
     struct demande_transition_input in;
     memset(&in, 0, sizeof in);
     in.from = demande_effectif(&lu, &w->p->delais, w->today, NULL);
@@ -409,16 +426,11 @@ static enum db_result versement_unit(struct db_tx *tx, void *ctx, struct db_erro
     demande_row_release(&w->after);
     rule_report_init(&w->violations);
     struct demande_row avant;
-    enum db_result r = demande_lock(tx, w->id, w->revision, &avant, err);
+    json_t *stored = NULL;
+    struct demande_etat_lu lu;
+    enum db_result r = lock_and_read(tx, w->id, w->revision, &avant, &stored, &lu, err);
     if (r != DB_OK)
         return r;
-    json_t *stored = json_loads(avant.json, 0, NULL);
-    struct demande_etat_lu lu;
-    if (!stored || !demande_lire_json(stored, &lu)) {
-        json_decref(stored);
-        demande_row_release(&avant);
-        return DB_FAILED;
-    }
     struct demande_versement *vs = calloc(VERSEMENTS_MAX + 1, sizeof *vs);
     if (!vs) {
         json_decref(stored);
