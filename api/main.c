@@ -18,6 +18,7 @@
 #include "../db/pool.h"
 #include "app.h"
 #include "config.h"
+#include "handlers/demandes.h"
 #include "handlers/programme.h"
 #include "jwt.h"
 #include "jwt_keys.h"
@@ -211,7 +212,8 @@ static bool setup_signer(struct app *app)
     return true;
 }
 
-/* The service's automatic edges (db/echeance_repository.h): logs what it did.
+/* The service's automatic edges (db/echeance_repository.h; the demandes de
+ * subvention's date-driven states, handlers/demandes.h): logs what it did.
  * true when the database answered. */
 static bool apply_echeances(struct db_pool *pool)
 {
@@ -228,6 +230,18 @@ static bool apply_echeances(struct db_pool *pool)
         char n[24];
         snprintf(n, sizeof n, "%zu", expired);
         log_line(LOG_INFO, NULL, "conventions-cadres échues", "nombre", n, (const char *)NULL);
+    }
+    size_t demandes = 0;
+    if (demandes_echeances_appliquer(pool, today, &demandes, &err) != DB_OK) {
+        log_line(LOG_WARN, NULL, "échéances des demandes non appliquées", "erreur", err.message,
+                 (const char *)NULL);
+        return false;
+    }
+    if (demandes) {
+        char n[24];
+        snprintf(n, sizeof n, "%zu", demandes);
+        log_line(LOG_INFO, NULL, "demandes de subvention à échéance", "nombre", n,
+                 (const char *)NULL);
     }
     return true;
 }

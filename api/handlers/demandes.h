@@ -67,4 +67,26 @@ bool demande_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutatio
  * clears). */
 void demande_dates_fusion(const json_t *stored, const json_t *body, struct demande_dates *out);
 
+/* Locks request id at revision (demande_lock; -1: any) and parses it. DB_OK:
+ * the caller releases *avant (or hands it to demande_write) and
+ * json_decref()s *stored; otherwise nothing is held (DB_FAILED: the stored
+ * document does not parse). */
+enum db_result demande_lock_lire(struct db_tx *tx, const char *id, long revision,
+                                 struct demande_row *avant, json_t **stored,
+                                 struct demande_etat_lu *lu, struct db_error *err);
+
+/* The periodic sweep of the date-driven states (R30, R34, R35): every
+ * request whose effective state on `today` (demande_etat_effectif, the
+ * parameters in force today) differs from its stored one gets it stored,
+ * one transaction per request under the territoire lock, revision + 1,
+ * journaled as "demande_subvention.transition" by the actor
+ * "systeme:echeances". The candidates are read with the SQL mirror of the
+ * rule; the C rule decides on the locked row (a request changed meanwhile is
+ * left alone). At most 500 per call (the next call takes the rest).
+ * *moved (may be NULL): how many were moved. DB_OK, or the first failure
+ * (err filled; those moved before it stay moved). Called by the server's
+ * timer and `pvd-api echeances` (api/main.c). Thread-safe. */
+enum db_result demandes_echeances_appliquer(struct db_pool *pool, struct date today, size_t *moved,
+                                            struct db_error *err);
+
 #endif

@@ -158,28 +158,6 @@ static const json_t *merged(const json_t *stored, const json_t *body, const char
     return v ? v : json_object_get(stored, name);
 }
 
-/* Locks request id at revision (demande_lock) and parses it. DB_OK: the
- * caller releases *avant (or hands it to a write) and json_decref()s
- * *stored; otherwise nothing is held (DB_FAILED: the stored document does
- * not parse). */
-static enum db_result lock_and_read(struct db_tx *tx, const char *id, long revision,
-                                    struct demande_row *avant, json_t **stored,
-                                    struct demande_etat_lu *lu, struct db_error *err)
-{
-    *stored = NULL;
-    enum db_result r = demande_lock(tx, id, revision, avant, err);
-    if (r != DB_OK)
-        return r;
-    *stored = json_loads(avant->json, 0, NULL);
-    if (!*stored || !demande_lire_json(*stored, lu)) {
-        json_decref(*stored);
-        *stored = NULL;
-        demande_row_release(avant);
-        return DB_FAILED;
-    }
-    return DB_OK;
-}
-
 static enum db_result transition_unit(struct db_tx *tx, void *ctx, struct db_error *err)
 {
     struct transition_work *w = ctx;
@@ -188,7 +166,7 @@ static enum db_result transition_unit(struct db_tx *tx, void *ctx, struct db_err
     struct demande_row avant;
     json_t *stored = NULL;
     struct demande_etat_lu lu;
-    enum db_result r = lock_and_read(tx, w->id, w->revision, &avant, &stored, &lu, err);
+    enum db_result r = demande_lock_lire(tx, w->id, w->revision, &avant, &stored, &lu, err);
     if (r != DB_OK)
         return r;
     struct demande_transition_input in;
@@ -428,7 +406,7 @@ static enum db_result versement_unit(struct db_tx *tx, void *ctx, struct db_erro
     struct demande_row avant;
     json_t *stored = NULL;
     struct demande_etat_lu lu;
-    enum db_result r = lock_and_read(tx, w->id, w->revision, &avant, &stored, &lu, err);
+    enum db_result r = demande_lock_lire(tx, w->id, w->revision, &avant, &stored, &lu, err);
     if (r != DB_OK)
         return r;
     struct demande_versement *vs = calloc(VERSEMENTS_MAX + 1, sizeof *vs);

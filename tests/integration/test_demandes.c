@@ -370,3 +370,54 @@ Test(demandes, preconditions_corps_et_brouillons)
     cr_assert_eq(r.status, 400, HTTP_BODY, r.body);
     http_response_release(&r);
 }
+
+/* Runs `pvd-api echeances` on the test database, as a cron job would. */
+static void run_echeances(void)
+{
+    const char *bin = getenv("PVD_TEST_SERVER_BIN");
+    const char *url = getenv("PVD_TEST_DATABASE_URL");
+    cr_assert(bin && url, "PVD_TEST_SERVER_BIN and PVD_TEST_DATABASE_URL must be set");
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' LOG_LEVEL=warn '%s' echeances", url, bin);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+/* The sweep stores the date-driven state once, journaled by
+ * systeme:echeances; a second run changes nothing. */
+Test(demandes, le_balayage_enregistre_le_rejet_implicite_une_fois)
+{
+    struct terr t;
+    terr_init(&t, "pvd-44-52-904", "52058", "215200395", "200068658", "52", "51");
+    char id[37], d[11], more[200], path[120];
+    draft(&t, "FNADT", id);
+    ago_days(300, d);
+    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
+    move(&t.elu, id, "depose", more, 200, NULL);
+    cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.transition"), 1);
+    run_echeances();
+    run_echeances();
+    cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.transition"), 2);
+    snprintf(path, sizeof path, "/api/v1/demandes-subvention/%s", id);
+    struct http_response r;
+    fx_call(&t.prefecture, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_str_eq(str(r.json, "etat_enregistre"), "rejet_implicite", HTTP_BODY, r.body);
+    cr_assert_str_eq(str(r.json, "etat"), "rejet_implicite", HTTP_BODY, r.body);
+    http_response_release(&r);
+    snprintf(path, sizeof path, "/api/v1/journal?ressource_type=demande_subvention&ressource_id=%s",
+             id);
+    fx_call(&t.admin, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    size_t systeme = 0, i;
+    const json_t *e;
+    json_array_foreach(json_object_get(r.json, "elements"), i, e)
+    {
+        if (strcmp(str(e, "acteur"), "systeme:echeances") == 0) {
+            systeme++;
+            cr_assert_str_eq(str(json_object_get(e, "apres"), "etat_enregistre"),
+                             "rejet_implicite");
+        }
+    }
+    cr_assert_eq(systeme, 1, HTTP_BODY, r.body);
+    http_response_release(&r);
+}
