@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../domain/date.h"
 #include "cursor.h"
 #include "http.h"
 #include "routes.h"
@@ -200,6 +201,41 @@ bool query_is_uuid(const char *s)
 bool query_is_bool_text(const char *s)
 {
     return s && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0);
+}
+
+bool query_is_instant(const char *s)
+{
+    if (!s)
+        return false;
+    char day[11];
+    size_t n = strlen(s);
+    if (n < 20 || n > 35 || s[10] != 'T')
+        return false;
+    memcpy(day, s, 10);
+    day[10] = '\0';
+    struct date d;
+    if (!date_parse(day, &d))
+        return false;
+    const char *t = s + 11;
+    if (!(t[0] >= '0' && t[0] <= '2' && t[1] >= '0' && t[1] <= '9' && t[2] == ':' && t[3] >= '0' &&
+          t[3] <= '5' && t[4] >= '0' && t[4] <= '9' && t[5] == ':' && t[6] >= '0' && t[6] <= '5' &&
+          t[7] >= '0' && t[7] <= '9'))
+        return false;
+    if ((t[0] - '0') * 10 + (t[1] - '0') > 23)
+        return false;
+    t += 8;
+    if (*t == '.') {
+        t++;
+        if (*t < '0' || *t > '9')
+            return false;
+        while (*t >= '0' && *t <= '9')
+            t++;
+    }
+    if (strcmp(t, "Z") == 0)
+        return true;
+    return (t[0] == '+' || t[0] == '-') && t[1] >= '0' && t[1] <= '1' && t[2] >= '0' &&
+           t[2] <= '9' && t[3] == ':' && t[4] >= '0' && t[4] <= '5' && t[5] >= '0' && t[5] <= '9' &&
+           t[6] == '\0';
 }
 
 bool query_errors_or_reply(struct request_ctx *ctx, const struct field_errors *errs)

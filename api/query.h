@@ -86,6 +86,10 @@ bool query_is_uuid(const char *s);
  * absence means "no filter", where QUERY_BOOL would read it as false. */
 bool query_is_bool_text(const char *s);
 
+/* An RFC 3339 instant: YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM), a real
+ * date and time (NULL: false). */
+bool query_is_instant(const char *s);
+
 /* query_spec_apply (query_params.h) of the route's spec to the request's
  * query into target; false after a 400 parametre-invalide ("Paramètres
  * invalides.") listing every error. */

@@ -106,6 +106,7 @@ static const struct {
     {"{prolongation_forclusion_reference}", "prolongation_forclusion_reference", "text"},
     {"{ds_dossier_number}", "ds_dossier_number", "bigint"},
     {"{ds_procedure_id}", "ds_procedure_id", "bigint"},
+    {"{ds_modifie_le}", "ds_modifie_le", "timestamptz"},
     {"{aides_territoires_aide_id}", "aides_territoires_aide_id", "text"},
 };
 
@@ -161,7 +162,7 @@ static enum db_result apply(struct db_tx *tx, const char *id, const char *body_j
 }
 
 enum db_result demande_create(struct db_tx *tx, const char *id_pvd, const char *body_json,
-                              struct demande_row *out, struct db_error *err)
+                              const char *etat, struct demande_row *out, struct db_error *err)
 {
     memset(out, 0, sizeof *out);
     enum db_result r = territoire_lock(tx, id_pvd, err);
@@ -185,7 +186,7 @@ enum db_result demande_create(struct db_tx *tx, const char *id_pvd, const char *
         snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     if (r == DB_OK)
-        r = apply(tx, id, body_json, NULL, err); /* revision 0 → 1 */
+        r = apply(tx, id, body_json, etat, err); /* revision 0 → 1 */
     if (r == DB_OK)
         r = read_row(tx->conn, id, false, out, err);
     if (r == DB_OK)
@@ -359,5 +360,37 @@ enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f
         free(*json_out);
         *json_out = NULL;
     }
+    return r;
+}
+
+enum db_result demande_id_par_ds(struct db_conn *conn, const char *numero, char id[37],
+                                 struct db_error *err)
+{
+    const char *params[1] = {numero};
+    PGresult *res = NULL;
+    enum db_result r =
+        pg_exec_first_row(conn,
+                          "SELECT id::text FROM demandes_subvention WHERE ds_dossier_number = "
+                          "CASE WHEN $1 ~ '^[0-9]{1,12}$' THEN $1::bigint END",
+                          1, params, &res, err);
+    if (r == DB_OK)
+        snprintf(id, 37, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return r;
+}
+
+enum db_result demande_ds_plus_recente(struct db_tx *tx, const char *id, const char *modifie_le,
+                                       bool *newer, struct db_error *err)
+{
+    const char *params[2] = {id, modifie_le};
+    PGresult *res = NULL;
+    enum db_result r = pg_exec_first_row(
+        tx->conn,
+        "SELECT $2::timestamptz > coalesce(ds_modifie_le, '-infinity'::timestamptz) FROM "
+        "demandes_subvention WHERE id = $1::uuid",
+        2, params, &res, err);
+    if (r == DB_OK)
+        *newer = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
     return r;
 }

@@ -48,7 +48,8 @@ enum db_result demande_get(struct db_conn *conn, const char *id, struct demande_
 enum db_result demande_fiche_territoire(struct db_conn *conn, const char *fiche_id, char id_pvd[17],
                                         struct db_error *err);
 
-/* Creates a request of territoire id_pvd in state brouillon, revision 1,
+/* Creates a request of territoire id_pvd in state `etat` (a wire name;
+ * NULL: brouillon), revision 1,
  * cree_par the tx's acteur. Required members of body: dispositif,
  * demandeur_id, annee_programmation, intitule,
  * depense_subventionnable_ht_centimes, montant_sollicite_centimes; fiche_id
@@ -57,7 +58,19 @@ enum db_result demande_fiche_territoire(struct db_conn *conn, const char *fiche_
  * territoire; DB_CONFLICT: an organisation or the fiche does not exist, or
  * ds_dossier_number is another request's. */
 enum db_result demande_create(struct db_tx *tx, const char *id_pvd, const char *body_json,
-                              struct demande_row *out, struct db_error *err);
+                              const char *etat, struct demande_row *out, struct db_error *err);
+
+/* The request whose Démarches simplifiées dossier number is numero
+ * (decimal text) into id. DB_NOT_FOUND: none (or numero is not 1–12
+ * digits). */
+enum db_result demande_id_par_ds(struct db_conn *conn, const char *numero, char id[37],
+                                 struct db_error *err);
+
+/* Whether modifie_le (an RFC 3339 timestamp, validated by the caller) is
+ * after the stored ds_modifie_le of request id (none stored: true), read in
+ * tx (the row locked by demande_lock). */
+enum db_result demande_ds_plus_recente(struct db_tx *tx, const char *id, const char *modifie_le,
+                                       bool *newer, struct db_error *err);
 
 /* Locks request id (territoire lock, then its row) and reads it into
  * *avant. expected_revision ≥ 0 and different: DB_STALE. DB_NOT_FOUND: no
@@ -72,7 +85,7 @@ enum db_result demande_lock(struct db_tx *tx, const char *id, long expected_revi
  * decision.mentions.<five>, motif_refus, avis_commission_elus,
  * garantie_bancaire, prorogation.{mois, reference},
  * prolongation_caducite_reference, prolongation_forclusion_reference,
- * ds_dossier_number, ds_procedure_id, aides_territoires_aide_id; and etat
+ * ds_dossier_number, ds_procedure_id, ds_modifie_le, aides_territoires_aide_id; and etat
  * when etat is not NULL (a wire name of enum demande_etat). The row must be
  * locked by demande_lock in tx (avant: its representation then, consumed:
  * released here). revision + 1, journal `action` ("demande_subvention.

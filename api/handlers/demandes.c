@@ -162,9 +162,17 @@ bool demande_load_or_reply(struct request_ctx *ctx, enum action action, struct d
     }
     if (!respond_lookup_or_reply(ctx, r, &err, DEMANDE_404))
         return false;
+    if (demande_decide_or_reply(ctx, action, row, access))
+        return true;
+    demande_row_release(row);
+    return false;
+}
+
+bool demande_decide_or_reply(struct request_ctx *ctx, enum action action,
+                             const struct demande_row *row, struct fiche_access *access)
+{
     if (!access_of_row(row, access)) {
         respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
-        demande_row_release(row);
         return false;
     }
     switch (decide(ctx, action, access)) {
@@ -178,7 +186,6 @@ bool demande_load_or_reply(struct request_ctx *ctx, enum action action, struct d
                         "Votre habilitation ne permet pas cette action sur cette demande.");
         break;
     }
-    demande_row_release(row);
     return false;
 }
 
@@ -253,6 +260,16 @@ void demande_send(struct request_ctx *ctx, int status, const struct demande_row 
     }
     respond_representation(ctx, status, text, strlen(text), etag);
     free(text);
+}
+
+void demande_send_row(struct request_ctx *ctx, int status, const struct demande_row *row,
+                      const struct parametres *p, struct date today)
+{
+    struct fiche_access access;
+    if (access_of_row(row, &access))
+        demande_send(ctx, status, row, &access, p, today);
+    else
+        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
 }
 
 /* The current ETag of request id ("" when it cannot be read). */
@@ -405,9 +422,8 @@ static void draft_rules(const json_t *merged, struct date today, struct rule_rep
                         "Le montant sollicité dépasse la dépense subventionnable.");
 }
 
-/* The organisations the body names exist ("organisation-inconnue"). */
-static bool organisations_or_reply(struct request_ctx *ctx, const json_t *body,
-                                   struct rule_report *v)
+bool demande_organisations_or_reply(struct request_ctx *ctx, const json_t *body,
+                                    struct rule_report *v)
 {
     static const char *const members[] = {"demandeur_id", "financeur_id"};
     json_t *ids = json_array();
@@ -444,7 +460,7 @@ static enum db_result create_unit(struct db_tx *tx, void *ctx, struct db_error *
 {
     struct create_work *w = ctx;
     demande_row_release(&w->result);
-    return demande_create(tx, w->id_pvd, w->doc, &w->result, err);
+    return demande_create(tx, w->id_pvd, w->doc, NULL, &w->result, err);
 }
 
 static const struct fiche_conflict conflit_creation = {
@@ -501,7 +517,7 @@ void handle_create_demande(struct request_ctx *ctx)
                                        "Aucun territoire visible n'a cet identifiant.", &scope))
         goto out;
     draft_rules(body, today, &violations);
-    if (!organisations_or_reply(ctx, body, &violations) ||
+    if (!demande_organisations_or_reply(ctx, body, &violations) ||
         !programme_rules_hold_or_reply(ctx, &violations))
         goto out;
     struct parametres p;
@@ -513,13 +529,8 @@ void handle_create_demande(struct request_ctx *ctx)
     work.id_pvd = id_pvd;
     work.doc = doc;
     if (demande_mutate_or_reply(ctx, NULL, create_unit, &work, NULL, &conflit_creation)) {
-        struct fiche_access access;
-        if (access_of_row(&work.result, &access)) {
-            http_set_location(ctx->res, "/api/v1/demandes-subvention/", work.result.id);
-            demande_send(ctx, 201, &work.result, &access, &p, today);
-        } else {
-            respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
-        }
+        http_set_location(ctx->res, "/api/v1/demandes-subvention/", work.result.id);
+        demande_send_row(ctx, 201, &work.result, &p, today);
     }
     demande_row_release(&work.result);
 out:
@@ -613,7 +624,7 @@ void handle_update_demande(struct request_ctx *ctx)
     struct rule_report violations;
     rule_report_init(&violations);
     draft_rules(merged, today, &violations);
-    if (!organisations_or_reply(ctx, body, &violations) ||
+    if (!demande_organisations_or_reply(ctx, body, &violations) ||
         !programme_rules_hold_or_reply(ctx, &violations))
         goto out;
     doc = gouv_dump(body);

@@ -45,6 +45,22 @@ bool demande_financeur_du_dossier(const struct request_ctx *ctx, const struct fi
 bool demande_load_or_reply(struct request_ctx *ctx, enum action action, struct demande_row *row,
                            struct fiche_access *access);
 
+/* Decides `action` on the loaded request row (its access into *access).
+ * true: allowed; false: answered — 404 DEMANDE_404 on HIDE, 403 on FORBID,
+ * 500 when its access does not parse. */
+bool demande_decide_or_reply(struct request_ctx *ctx, enum action action,
+                             const struct demande_row *row, struct fiche_access *access);
+
+/* demande_send with the access read from row (500 when it does not parse). */
+void demande_send_row(struct request_ctx *ctx, int status, const struct demande_row *row,
+                      const struct parametres *p, struct date today);
+
+/* The organisations the body's demandeur_id and financeur_id name exist:
+ * "organisation-inconnue" (regle "") at their pointer appended to v. false:
+ * answered (503/500: the lookup failed). */
+bool demande_organisations_or_reply(struct request_ctx *ctx, const json_t *body,
+                                    struct rule_report *v);
+
 /* Strong ETag of a request as shown on `today`: its stored representation
  * and its effective state (the ETag changes the day the state does). */
 void demande_etag(const struct demande_row *row, enum demande_etat effectif, char out[24]);

@@ -12,40 +12,6 @@
 #include "../xalloc.h"
 #include "handlers.h"
 
-/* RFC 3339 instant: YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM), a real date. */
-static bool is_instant(const char *s)
-{
-    char day[11];
-    size_t n = strlen(s);
-    if (n < 20 || n > 35 || s[10] != 'T')
-        return false;
-    memcpy(day, s, 10);
-    day[10] = '\0';
-    struct date d;
-    if (!date_parse(day, &d))
-        return false;
-    const char *t = s + 11;
-    if (!(t[0] >= '0' && t[0] <= '2' && t[1] >= '0' && t[1] <= '9' && t[2] == ':' && t[3] >= '0' &&
-          t[3] <= '5' && t[4] >= '0' && t[4] <= '9' && t[5] == ':' && t[6] >= '0' && t[6] <= '5' &&
-          t[7] >= '0' && t[7] <= '9'))
-        return false;
-    if ((t[0] - '0') * 10 + (t[1] - '0') > 23)
-        return false;
-    t += 8;
-    if (*t == '.') {
-        t++;
-        if (*t < '0' || *t > '9')
-            return false;
-        while (*t >= '0' && *t <= '9')
-            t++;
-    }
-    if (strcmp(t, "Z") == 0)
-        return true;
-    return (t[0] == '+' || t[0] == '-') && t[1] >= '0' && t[1] <= '1' && t[2] >= '0' &&
-           t[2] <= '9' && t[3] == ':' && t[4] >= '0' && t[4] <= '5' && t[5] >= '0' && t[5] <= '9' &&
-           t[6] == '\0';
-}
-
 #define INSTANT_MESSAGE "Instant RFC 3339 attendu (2026-11-26T10:00:00Z)."
 
 /* The query of GET /journal. */
@@ -62,12 +28,12 @@ static const struct query_field journal_query_fields[] = {
     {.name = "du",
      .kind = QUERY_CODE,
      .offset = JQ(f.du),
-     .valid = is_instant,
+     .valid = query_is_instant,
      .message = INSTANT_MESSAGE},
     {.name = "au",
      .kind = QUERY_CODE,
      .offset = JQ(f.au),
-     .valid = is_instant,
+     .valid = query_is_instant,
      .message = INSTANT_MESSAGE},
     QUERY_FIELDS_END,
 };

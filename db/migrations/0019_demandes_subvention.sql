@@ -51,6 +51,9 @@ CREATE TABLE demandes_subvention (
         CHECK (length(prolongation_forclusion_reference) BETWEEN 1 AND 300),
     ds_dossier_number bigint UNIQUE CHECK (ds_dossier_number > 0),
     ds_procedure_id bigint CHECK (ds_procedure_id > 0),
+    -- the Démarches simplifiées modification time of the last delivery applied
+    -- (PUT …/par-dossier-ds/{numero}): an older or equal one changes nothing
+    ds_modifie_le timestamptz,
     aides_territoires_aide_id text CHECK (length(aides_territoires_aide_id) BETWEEN 1 AND 100),
     etat text NOT NULL DEFAULT 'brouillon'
         CHECK (etat IN ('brouillon', 'depose', 'en_instruction', 'accordee', 'refusee',
@@ -111,6 +114,7 @@ BEGIN
         'prolongation_caducite_reference', d.prolongation_caducite_reference,
         'prolongation_forclusion_reference', d.prolongation_forclusion_reference,
         'ds_dossier_number', d.ds_dossier_number, 'ds_procedure_id', d.ds_procedure_id,
+        'ds_modifie_le', d.ds_modifie_le,
         'aides_territoires_aide_id', d.aides_territoires_aide_id,
         'etat_enregistre', d.etat,
         'versements', COALESCE((

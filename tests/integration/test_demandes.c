@@ -421,3 +421,96 @@ Test(demandes, le_balayage_enregistre_le_rejet_implicite_une_fois)
     cr_assert_eq(systeme, 1, HTTP_BODY, r.body);
     http_response_release(&r);
 }
+
+/* PUT …/par-dossier-ds/{numero}: deliveries of one DS dossier in any order,
+ * retried, give the same request as in order; an older delivery changes
+ * nothing (no journal row); a request past the DS states keeps its state. */
+static long deliver(const struct fx_caller *c, const char *numero, const char *body, char etat[32])
+{
+    char path[120];
+    struct http_response r;
+    snprintf(path, sizeof path, "/api/v1/demandes-subvention/par-dossier-ds/%s", numero);
+    fx_call(c, "PUT", path, body, NULL, &r);
+    long status = r.status;
+    cr_assert(status == 200 || status == 201, "%s: " HTTP_BODY, body, r.body);
+    if (etat)
+        snprintf(etat, 32, "%s", str(r.json, "etat"));
+    http_response_release(&r);
+    return status;
+}
+
+Test(demandes, livraisons_ds_melangees_jamais_a_rebours)
+{
+    struct terr t;
+    terr_init(&t, "pvd-44-51-904", "51217", "215102013", "200066850", "51", "52");
+    char d1[11], d3[11], b1[900], b2[900], b3[900], etat[32];
+    ago_days(40, d1);
+    ago_days(10, d3);
+    snprintf(b1, sizeof b1,
+             "{\"etat_ds\":\"en_construction\",\"ds_modifie_le\":\"%sT09:00:00Z\","
+             "\"dispositif\":\"DETR\",\"demandeur_id\":\"%s\",\"fiche_id\":\"%s\","
+             "\"annee_programmation\":2025,\"intitule\":\"Halles (DS)\","
+             "\"depense_subventionnable_ht_centimes\":10000000,"
+             "\"montant_sollicite_centimes\":3000000,\"date_depot\":\"%s\"}",
+             d1, t.t.commune_org, t.fiche, d1);
+    snprintf(b2, sizeof b2,
+             "{\"etat_ds\":\"en_instruction\",\"ds_modifie_le\":\"%sT09:00:00+02:00\","
+             "\"dispositif\":\"DETR\",\"demandeur_id\":\"%s\",\"fiche_id\":\"%s\","
+             "\"annee_programmation\":2025,\"intitule\":\"Halles (DS)\","
+             "\"depense_subventionnable_ht_centimes\":10000000,"
+             "\"montant_sollicite_centimes\":3000000,\"date_accuse_reception\":\"%s\"}",
+             d3, t.t.commune_org, t.fiche, d3);
+    snprintf(b3, sizeof b3,
+             "{\"etat_ds\":\"accepte\",\"ds_modifie_le\":\"%sT18:30:00Z\","
+             "\"dispositif\":\"DETR\",\"demandeur_id\":\"%s\",\"fiche_id\":\"%s\","
+             "\"annee_programmation\":2025,\"intitule\":\"Halles (DS)\","
+             "\"depense_subventionnable_ht_centimes\":10000000,"
+             "\"montant_sollicite_centimes\":3000000,\"date_decision\":\"%s\","
+             "\"montant_accorde_centimes\":2500000}",
+             d3, t.t.commune_org, t.fiche, d3);
+    /* shuffled: the newest first, then the older ones, then a retry */
+    cr_assert_eq(deliver(&t.prefecture, "91000007", b3, etat), 201);
+    cr_assert_str_eq(etat, "accordee");
+    cr_assert_eq(deliver(&t.prefecture, "91000007", b1, etat), 200);
+    cr_assert_str_eq(etat, "accordee");
+    cr_assert_eq(deliver(&t.prefecture, "91000007", b2, etat), 200);
+    cr_assert_str_eq(etat, "accordee");
+    cr_assert_eq(deliver(&t.prefecture, "91000007", b3, etat), 200);
+    /* in order, another dossier: the same end */
+    cr_assert_eq(deliver(&t.prefecture, "91000008", b1, etat), 201);
+    cr_assert_str_eq(etat, "depose");
+    cr_assert_eq(deliver(&t.prefecture, "91000008", b2, etat), 200);
+    cr_assert_str_eq(etat, "en_instruction");
+    cr_assert_eq(deliver(&t.prefecture, "91000008", b1, etat), 200); /* late retry */
+    cr_assert_str_eq(etat, "en_instruction");
+    cr_assert_eq(deliver(&t.prefecture, "91000008", b3, etat), 200);
+    cr_assert_str_eq(etat, "accordee");
+    /* one journal row per applied delivery: 1 + 0 + 0 + 0, and 1 + 1 + 0 + 1 */
+    struct http_response r;
+    fx_call(&t.prefecture, "GET", "/api/v1/demandes-subvention?id_pvd=pvd-44-51-904", NULL, NULL,
+            &r);
+    cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), 2, HTTP_BODY, r.body);
+    const json_t *e;
+    size_t i;
+    char ids[2][37] = {"", ""};
+    json_array_foreach(json_object_get(r.json, "elements"), i, e)
+    {
+        long n = (long)json_integer_value(json_object_get(e, "ds_dossier_number"));
+        snprintf(ids[n == 91000007 ? 0 : 1], 37, "%s", str(e, "id"));
+        cr_assert_eq(json_integer_value(json_object_get(e, "montant_accorde_centimes")), 2500000);
+    }
+    http_response_release(&r);
+    cr_assert_eq(fx_journal_count("demande_subvention", ids[0], "demande_subvention.synchroniser"),
+                 0);
+    cr_assert_eq(fx_journal_count("demande_subvention", ids[1], "demande_subvention.synchroniser"),
+                 2);
+    /* the collectivité may not deliver; another département's préfecture does not see it */
+    char path[120];
+    snprintf(path, sizeof path, "/api/v1/demandes-subvention/par-dossier-ds/91000008");
+    fx_call(&t.agent, "PUT", path, b3, NULL, &r);
+    cr_assert_eq(r.status, 403, HTTP_BODY, r.body);
+    http_response_release(&r);
+    fx_call(&t.autre_prefecture, "PUT", path, b3, NULL, &r);
+    cr_assert_eq(r.status, 404, HTTP_BODY, r.body);
+    http_response_release(&r);
+}

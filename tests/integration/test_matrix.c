@@ -139,6 +139,11 @@ static const int demande_patch[WHO__COUNT][2] = {{200, 200}, {403, 404}, {404, 4
 static const int demande_transition[WHO__COUNT][2] = {{409, 409}, {409, 404}, {404, 404},
                                                       {409, 404}, {409, 404}, {409, 404},
                                                       {403, 403}};
+/* PUT …/par-dossier-ds/{numero} of the dossier delivered in setup, again
+ * with the same delivery: 200 (unchanged) for whoever may synchronise — the
+ * ANCT and the préfecture of the département (DETR: not the région's). */
+static const int demande_ds[WHO__COUNT][2] = {{200, 200}, {200, 404}, {404, 404}, {403, 404},
+                                              {403, 404}, {403, 404}, {403, 403}};
 static const int demande_versement[WHO__COUNT][2] = {{422, 422}, {422, 404}, {404, 404},
                                                      {403, 404}, {403, 404}, {403, 404},
                                                      {403, 403}};
@@ -443,11 +448,34 @@ static void dm_body(char *body, size_t size)
              fa_commune, fa_fiche);
 }
 
+#define DM_DOSSIER_DS "9100000001"
+
+static void matrix_send(const char *method, const char *path, const char *auth, const char *etag,
+                        const char *body, struct http_response *r);
+
+/* The delivery of the matrix's Démarches simplifiées dossier. */
+static void dm_ds_body(char *body, size_t size)
+{
+    snprintf(body, size,
+             "{\"etat_ds\":\"en_construction\",\"ds_modifie_le\":\"2025-01-02T10:00:00Z\","
+             "\"dispositif\":\"DETR\",\"demandeur_id\":\"%s\",\"fiche_id\":\"%s\","
+             "\"annee_programmation\":2025,\"intitule\":\"Halles (DS)\","
+             "\"depense_subventionnable_ht_centimes\":100000,\"montant_sollicite_centimes\":30000,"
+             "\"date_depot\":\"2025-01-02\"}",
+             fa_commune, fa_fiche);
+}
+
 static void setup_demande_fixtures(void)
 {
-    char body[600];
+    char body[700];
     dm_body(body, sizeof body);
     gv_post_ok("/api/v1/demandes-subvention", body, dm_demande, NULL);
+    struct http_response r;
+    dm_ds_body(body, sizeof body);
+    matrix_send("PUT", "/api/v1/demandes-subvention/par-dossier-ds/" DM_DOSSIER_DS, admin_header,
+                NULL, body, &r);
+    cr_assert_eq(r.status, 201, "matrix DS dossier: " HTTP_BODY, r.body);
+    http_response_release(&r);
 }
 
 /* Target and body of a demande route: true when path is one. */
@@ -461,6 +489,12 @@ static bool dm_target(const char *method, const char *path, char *url, size_t ur
         snprintf(url, url_size, "/api/v1/demandes-subvention");
         if (strcmp(method, "POST") == 0)
             dm_body(body, body_size);
+        return true;
+    }
+    if (strcmp(path, "/api/v1/demandes-subvention/par-dossier-ds/:numero") == 0) {
+        snprintf(url, url_size, "/api/v1/demandes-subvention/par-dossier-ds/" DM_DOSSIER_DS);
+        snprintf(etag, 64, "*"); /* a PUT carries If-Match here; the delivery ignores it */
+        dm_ds_body(body, body_size);
         return true;
     }
     if (strncmp(path, "/api/v1/demandes-subvention/:id", 31) != 0)
@@ -487,6 +521,8 @@ static int demande_status(const char *method, const char *path, int who, int out
         return 0;
     if (strcmp(path, "/api/v1/demandes-subvention") == 0)
         return strcmp(method, "GET") == 0 ? 200 : demande_create[who][outside];
+    if (strstr(path, "/par-dossier-ds/"))
+        return demande_ds[who][outside];
     if (strcmp(method, "GET") == 0)
         return demande_read[who][outside];
     if (strcmp(method, "PATCH") == 0)
