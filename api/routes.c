@@ -121,6 +121,7 @@ static const struct route routes[] = {
     {"POST",  "/api/v1/demandes-subvention/:id/transitions", ROUTE_HABILITATED, "demande.transition", handle_transition_demande, KEYED},
     {"POST",  "/api/v1/demandes-subvention/:id/versements",  ROUTE_HABILITATED, "demande.transition", handle_versement_demande, KEYED},
     {"PUT",   "/api/v1/demandes-subvention/par-dossier-ds/:numero", ROUTE_HABILITATED, "demande.synchroniser", handle_sync_demande_ds, NOKEY},
+    {"GET",   "/api/v1/donnees-ouvertes/subventions.csv", ROUTE_PUBLIC, NULL,                 handle_export_subventions_csv, NOKEY},
     /* — end of demandes de subvention — */
 };
 /* clang-format on */

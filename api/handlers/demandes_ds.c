@@ -25,16 +25,10 @@
 #include "handlers.h"
 #include "programme.h"
 
-static const char *const etats_ds[] = {"brouillon", "en_construction", "en_instruction",
-                                       "accepte",   "refuse",          "sans_suite",
-                                       NULL};
-static const char *const dispositifs[] = {"chef_de_projet_pvd",
-                                          "DETR",
-                                          "DSIL",
-                                          "fonds_vert_recyclage_foncier",
-                                          "FNADT",
-                                          "autre",
-                                          NULL};
+static const char *const etats_ds[] = {
+    "brouillon", "en_construction", "en_instruction", "accepte", "refuse", "sans_suite", NULL};
+static const char *const dispositifs[] = {
+    "chef_de_projet_pvd", "DETR", "DSIL", "fonds_vert_recyclage_foncier", "FNADT", "autre", NULL};
 
 struct ds_body {
     int etat_ds, dispositif;
@@ -43,7 +37,7 @@ struct ds_body {
     struct date dates[3];
     bool has_dispositif, has_demandeur, has_annee, has_intitule, has_depense, has_sollicite;
 };
-#define DSB(m) offsetof(struct ds_body, m)
+#define DSB(m)        offsetof(struct ds_body, m)
 #define DS_PRESENT(m) JSON_PRESENT_AT(struct ds_body, m)
 
 static const struct json_field ds_fields[] = {
@@ -297,8 +291,7 @@ void handle_sync_demande_ds(struct request_ctx *ctx)
             goto out;
         struct territoire_scope scope;
         if (!programme_territoire_or_reply(ctx, ACTION_DEMANDE_SYNC, id_pvd,
-                                           "Aucun territoire visible n'a cet identifiant.",
-                                           &scope))
+                                           "Aucun territoire visible n'a cet identifiant.", &scope))
             goto out;
         if (!demande_parametres_or_reply(ctx, today, &p))
             goto out;

@@ -116,6 +116,16 @@ Test(demandes, detr_deposee_instruite_accordee_notifiee_engagee_soldee)
     terr_init(&t, "pvd-44-51-901", "51230", "215102120", "200067684", "51", "52");
     char id[37], etat[32], d_depot[11], d_dec[11], d_notif[11], d_comm[11], d_ach[11], more[900];
     draft(&t, "DETR", id);
+    { /* a title a spreadsheet would evaluate: neutralised in the open-data CSV */
+        char path[120], etag[64], ifm[100];
+        struct http_response pr;
+        snprintf(path, sizeof path, "/api/v1/demandes-subvention/%s", id);
+        show(&t.agent, id, NULL, etag);
+        snprintf(ifm, sizeof ifm, "If-Match: %s", etag);
+        fx_call(&t.agent, "PATCH", path, "{\"intitule\":\"=SOMME(A1);Halles\"}", ifm, &pr);
+        cr_assert_eq(pr.status, 200, HTTP_BODY, pr.body);
+        http_response_release(&pr);
+    }
     ago_days(200, d_depot);
     ago_days(150, d_dec);
     ago_days(140, d_notif);
@@ -197,6 +207,20 @@ Test(demandes, detr_deposee_instruite_accordee_notifiee_engagee_soldee)
     http_response_release(&r);
     /* another département's préfecture does not see it */
     cr_assert_eq(show(&t.autre_prefecture, id, NULL, NULL), 404);
+    /* the open data (no token): the granted subsidy in the SCDL layout */
+    http_request("GET", "/api/v1/donnees-ouvertes/subventions.csv?departement=51&annee=2025", NULL,
+                 NULL, 0, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    static const char head[] = "\xEF\xBB\xBFnomAttribuant;idAttribuant;dateConvention;";
+    cr_assert(strncmp(r.body, head, sizeof head - 1) == 0, HTTP_BODY, r.body);
+    char row[400];
+    snprintf(
+        row, sizeof row,
+        ";\"'=SOMME(A1);Halles\";30000.00;aide en numéraire;échelonné;%s_%s;;non;0.3000;DETR\r\n",
+        d_comm, d_ach);
+    cr_assert(strstr(r.body, row), "%s in " HTTP_BODY, row, r.body);
+    cr_assert(strstr(r.body, d_dec), HTTP_BODY, r.body);
+    http_response_release(&r);
     cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.transition"), 6);
 }
 
