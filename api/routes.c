@@ -120,6 +120,7 @@ static const struct route routes[] = {
     {"PATCH", "/api/v1/demandes-subvention/:id",  ROUTE_HABILITATED, "demande.ecrire",        handle_update_demande, NOKEY},
     {"POST",  "/api/v1/demandes-subvention/:id/transitions", ROUTE_HABILITATED, "demande.transition", handle_transition_demande, KEYED},
     {"POST",  "/api/v1/demandes-subvention/:id/versements",  ROUTE_HABILITATED, "demande.transition", handle_versement_demande, KEYED},
+    {"POST",  "/api/v1/demandes-subvention/:id/prolongations", ROUTE_HABILITATED, "demande.transition", handle_prolongation_demande, KEYED},
     {"PUT",   "/api/v1/demandes-subvention/par-dossier-ds/:numero", ROUTE_HABILITATED, "demande.synchroniser", handle_sync_demande_ds, NOKEY},
     {"GET",   "/api/v1/donnees-ouvertes/subventions.csv", ROUTE_PUBLIC, NULL,                 handle_export_subventions_csv, NOKEY},
     /* — end of demandes de subvention — */

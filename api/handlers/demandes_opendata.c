@@ -30,12 +30,23 @@
 #define SUBVENTIONS_CSV_MAX_LIGNES 50000
 
 static const char *const header[] = {
-    "nomAttribuant",     "idAttribuant",         "dateConvention",
-    "referenceDecision", "nomBeneficiaire",      "idBeneficiaire",
-    "rnaBeneficiaire",   "objet",                "montant",
-    "nature",            "conditionsVersement",  "datesPeriodeVersement",
-    "idRAE",             "notificationUE",       "pourcentageSubvention",
-    "dispositifAide",    NULL,
+    "nomAttribuant",
+    "idAttribuant",
+    "dateConvention",
+    "referenceDecision",
+    "nomBeneficiaire",
+    "idBeneficiaire",
+    "rnaBeneficiaire",
+    "objet",
+    "montant",
+    "nature",
+    "conditionsVersement",
+    "datesPeriodeVersement",
+    "idRAE",
+    "notificationUE",
+    "pourcentageSubvention",
+    "dispositifAide",
+    NULL,
 };
 
 /* Integer cents as euros with a decimal point ("1234.56"); amounts are ≥ 0. */

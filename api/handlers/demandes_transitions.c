@@ -503,3 +503,161 @@ out:
     free(doc);
     write_end(&s);
 }
+
+/* ---- POST /{id}/prolongations ---------------------------------------------------------- */
+
+/* Wire names of the three extensions (R30 prorogation of the instruction
+ * delay, R34 caducité, R35 forclusion). */
+static const char *const prolongation_types[] = {"instruction", "caducite", "forclusion", NULL};
+enum { PROLONGATION_INSTRUCTION, PROLONGATION_CADUCITE, PROLONGATION_FORCLUSION };
+
+struct prolongation_body {
+    int type;
+    const char *reference;
+    int64_t mois;
+    bool has_mois;
+};
+static const struct json_field prolongation_fields[] = {
+    {.name = "type",
+     .kind = JSON_FIELD_ENUM,
+     .offset = offsetof(struct prolongation_body, type),
+     .on_create = JSON_CREATE_REQUIRED,
+     .values = prolongation_types},
+    {.name = "reference",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct prolongation_body, reference),
+     .on_create = JSON_CREATE_REQUIRED,
+     .min_length = 1,
+     .max_length = 300},
+    {.name = "mois",
+     .kind = JSON_FIELD_INTEGER,
+     .offset = offsetof(struct prolongation_body, mois),
+     .present_at = JSON_PRESENT_AT(struct prolongation_body, has_mois),
+     .min = 1,
+     .max = 120},
+    JSON_FIELDS_END,
+};
+
+/* Whether the extension applies to the request as it stands (stored state
+ * `etat`, effective `shown`): appends R30/R34/R35's refusal to v. */
+static void prolongation_check(int type, enum subvention_dispositif d, enum demande_etat etat,
+                               enum demande_etat shown, const json_t *stored, struct rule_report *v)
+{
+    static const char *const regles[] = {"R30", "R34", "R35"};
+    static const char *const pointers[] = {"/prorogation", "/prolongation_caducite_reference",
+                                           "/prolongation_forclusion_reference"};
+    bool applies = false, granted = false;
+    enum demande_etat lapse = DEMANDE_REJET_IMPLICITE;
+    switch (type) {
+    case PROLONGATION_INSTRUCTION:
+        applies = (d == SUBVENTION_FNADT || d == SUBVENTION_FONDS_VERT_RECYCLAGE_FONCIER) &&
+                  (etat == DEMANDE_DEPOSE || etat == DEMANDE_EN_INSTRUCTION);
+        break;
+    case PROLONGATION_CADUCITE:
+        applies = (d == SUBVENTION_DETR || d == SUBVENTION_DSIL) && etat == DEMANDE_NOTIFIEE;
+        granted = json_is_string(json_object_get(stored, "prolongation_caducite_reference"));
+        lapse = DEMANDE_CADUQUE;
+        break;
+    default:
+        applies = d == SUBVENTION_DETR && etat == DEMANDE_ENGAGEE;
+        granted = json_is_string(json_object_get(stored, "prolongation_forclusion_reference"));
+        lapse = DEMANDE_FORCLOSE;
+        break;
+    }
+    if (!applies)
+        rule_report_add(v, regles[type], "prolongation-non-applicable", pointers[type],
+                        "Cette prolongation ne s'applique pas à une demande %s %s.",
+                        subvention_dispositif_name(d), demande_etat_name(etat));
+    else if (granted)
+        rule_report_add(v, regles[type], "prolongation-deja-accordee", pointers[type],
+                        "La prolongation a déjà été accordée (une seule fois).");
+    else if (shown == lapse)
+        rule_report_add(v, regles[type], "prolongation-hors-delai", pointers[type],
+                        "Le délai est expiré (la demande est %s) : la prolongation se décide "
+                        "avant.",
+                        demande_etat_name(shown));
+}
+
+struct prolongation_work {
+    const char *id, *doc;
+    long revision;
+    int type;
+    struct date today;
+    const struct parametres *p;
+    struct rule_report violations;
+    struct demande_row after;
+};
+
+static enum db_result prolongation_unit(struct db_tx *tx, void *ctx, struct db_error *err)
+{
+    struct prolongation_work *w = ctx;
+    demande_row_release(&w->after);
+    rule_report_init(&w->violations);
+    struct demande_row avant;
+    json_t *stored = NULL;
+    struct demande_etat_lu lu;
+    enum db_result r = demande_lock_lire(tx, w->id, w->revision, &avant, &stored, &lu, err);
+    if (r != DB_OK)
+        return r;
+    prolongation_check(w->type, lu.echeance.dispositif, lu.echeance.etat,
+                       demande_effectif(&lu, &w->p->delais, w->today, NULL), stored,
+                       &w->violations);
+    json_decref(stored);
+    if (w->violations.count + w->violations.dropped > 0) {
+        demande_row_release(&avant);
+        return DB_CONFLICT;
+    }
+    return demande_write(tx, &avant, w->doc, NULL, "demande_subvention.prolongation", &w->after,
+                         err);
+}
+
+void handle_prolongation_demande(struct request_ctx *ctx)
+{
+    struct write_start s;
+    struct prolongation_body in;
+    char *doc = NULL;
+    memset(&in, 0, sizeof in);
+    if (!write_begin(ctx, prolongation_fields, &in, &s))
+        goto out;
+    FIELD_ERRORS(errs);
+    if (in.type == PROLONGATION_INSTRUCTION && !in.has_mois)
+        field_errors_add(&errs, "/mois", NULL, "champ-requis",
+                         "La prorogation du délai d'instruction (R30) donne son nombre de mois.");
+    if (in.type != PROLONGATION_INSTRUCTION && in.has_mois)
+        field_errors_add(&errs, "/mois", NULL, "incoherent",
+                         "Les prolongations de caducité (R34) et de forclusion (R35) sont d'une "
+                         "durée fixée par les paramètres : pas de mois.");
+    if (!body_errors_or_reply(ctx, &errs) || !if_match_or_reply(ctx, s.etag))
+        goto out;
+    enum role role = ctx->principal->authz.role;
+    if (role != ROLE_ANCT_NATIONAL &&
+        (role != demande_instructeur(s.lu.echeance.dispositif) ||
+         (role == ROLE_FINANCEUR && !demande_financeur_du_dossier(ctx, &s.access)))) {
+        respond_problem(ctx, PROBLEM_INTERDIT,
+                        "Les prolongations sont décidées par le service instructeur du "
+                        "dispositif.");
+        goto out;
+    }
+    json_t *w = in.type == PROLONGATION_INSTRUCTION
+                    ? json_pack("{s:{s:I, s:s}}", "prorogation", "mois", (json_int_t)in.mois,
+                                "reference", in.reference)
+                : in.type == PROLONGATION_CADUCITE
+                    ? json_pack("{s:s}", "prolongation_caducite_reference", in.reference)
+                    : json_pack("{s:s}", "prolongation_forclusion_reference", in.reference);
+    doc = gouv_dump(w);
+    json_decref(w);
+    struct prolongation_work work;
+    memset(&work, 0, sizeof work);
+    work.id = s.row.id;
+    work.doc = doc;
+    work.revision = s.row.revision;
+    work.type = in.type;
+    work.today = s.today;
+    work.p = &s.p;
+    if (demande_mutate_or_reply(ctx, s.row.id, prolongation_unit, &work, &work.violations, NULL))
+        demande_send(ctx, 200, &work.after, &s.access, &s.p, s.today);
+    demande_row_release(&work.after);
+out:
+    free(doc);
+    write_end(&s);
+}

@@ -117,6 +117,7 @@ void handle_get_demande(struct request_ctx *ctx);
 void handle_update_demande(struct request_ctx *ctx);
 void handle_transition_demande(struct request_ctx *ctx);
 void handle_versement_demande(struct request_ctx *ctx);
+void handle_prolongation_demande(struct request_ctx *ctx);
 void handle_sync_demande_ds(struct request_ctx *ctx);        /* demandes_ds.c */
 void handle_export_subventions_csv(struct request_ctx *ctx); /* demandes_opendata.c */
 /* — end of demandes de subvention — */

@@ -158,6 +158,7 @@ static const struct body_route routes[] = {
     {"PATCH", "/api/v1/demandes-subvention/%s",              DEMANDE, "/api/v1/demandes-subvention/%s"},
     {"POST",  "/api/v1/demandes-subvention/%s/transitions",  DEMANDE, "/api/v1/demandes-subvention/%s"},
     {"POST",  "/api/v1/demandes-subvention/%s/versements",   DEMANDE, "/api/v1/demandes-subvention/%s"},
+    {"POST",  "/api/v1/demandes-subvention/%s/prolongations", DEMANDE, "/api/v1/demandes-subvention/%s"},
     {"PUT",   "/api/v1/demandes-subvention/par-dossier-ds/9100000002%s", -1, NULL},
     /* — end of demandes de subvention — */
 };

@@ -105,6 +105,23 @@ static void move(const struct fx_caller *c, const char *id, const char *vers, co
         http_response_release(&r);
 }
 
+/* POST a prolongation as c (If-Match the current ETag); expects status. */
+static void prolong(const struct fx_caller *c, const char *id, const char *body, long status,
+                    struct http_response *out)
+{
+    char path[120], etag[64], ifm[100];
+    show(c, id, NULL, etag);
+    snprintf(path, sizeof path, "/api/v1/demandes-subvention/%s/prolongations", id);
+    snprintf(ifm, sizeof ifm, "If-Match: %s", etag);
+    struct http_response r;
+    fx_call(c, "POST", path, body, ifm, &r);
+    cr_assert_eq(r.status, status, "%s: " HTTP_BODY, body, r.body);
+    if (out)
+        *out = r;
+    else
+        http_response_release(&r);
+}
+
 static const char *MENTIONS =
     "\"decision\":{\"mentions\":{\"beneficiaires\":\"La commune\",\"objet\":\"Halles, 100 000 € "
     "HT\",\"montant_maximum\":\"30 000 €, 30 %\",\"calendrier\":\"Achèvement 2027\","
@@ -273,6 +290,41 @@ Test(demandes, detr_jamais_commencee_caduque)
     http_response_release(&r);
     show(&t.elu, id, etat, NULL);
     cr_assert_str_eq(etat, "caduque");
+    /* too late for the one-year extension (R34) */
+    prolong(&t.prefecture, id, "{\"type\":\"caducite\",\"reference\":\"Arrêté 12\"}", 422, &r);
+    fx_expect_error(&r, 422, "regle-non-respectee", "/prolongation_caducite_reference",
+                    "prolongation-hors-delai");
+    http_response_release(&r);
+    /* another, notified 600 days ago: still notifiee; extended once, by the préfecture */
+    char id2[37], echeance[11];
+    draft(&t, "DETR", id2);
+    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d_depot);
+    move(&t.elu, id2, "depose", more, 200, NULL);
+    move(&t.prefecture, id2, "en_instruction", NULL, 200, NULL);
+    snprintf(more, sizeof more, "\"date_decision\":\"%s\",\"montant_accorde_centimes\":3000000,%s",
+             d_dec, MENTIONS);
+    move(&t.prefecture, id2, "accordee", more, 200, NULL);
+    ago_days(600, d_notif);
+    snprintf(more, sizeof more, "\"date_notification\":\"%s\"", d_notif);
+    move(&t.prefecture, id2, "notifiee", more, 200, &r);
+    cr_assert_str_eq(str(r.json, "etat"), "notifiee", HTTP_BODY, r.body);
+    snprintf(echeance, sizeof echeance, "%s",
+             str(json_object_get(r.json, "echeance"), "dernier_jour"));
+    http_response_release(&r);
+    prolong(&t.elu, id2, "{\"type\":\"caducite\",\"reference\":\"Arrêté 13\"}", 403, NULL);
+    prolong(&t.prefecture, id2, "{\"type\":\"caducite\",\"mois\":3,\"reference\":\"A\"}", 400,
+            NULL);
+    prolong(&t.prefecture, id2, "{\"type\":\"caducite\",\"reference\":\"Arrêté 13\"}", 200, &r);
+    const char *apres = str(json_object_get(r.json, "echeance"), "dernier_jour");
+    cr_assert(apres && strcmp(apres, echeance) > 0 && atoi(apres) == atoi(echeance) + 1,
+              "%s then %s", echeance, apres);
+    cr_assert_str_eq(str(r.json, "prolongation_caducite_reference"), "Arrêté 13");
+    http_response_release(&r);
+    prolong(&t.prefecture, id2, "{\"type\":\"caducite\",\"reference\":\"Arrêté 14\"}", 422, &r);
+    fx_expect_error(&r, 422, "regle-non-respectee", "/prolongation_caducite_reference",
+                    "prolongation-deja-accordee");
+    http_response_release(&r);
+    cr_assert_eq(fx_journal_count("demande_subvention", id2, "demande_subvention.prolongation"), 1);
 }
 
 /* R38: a DSIL request is instructed by the préfecture de région, which sees

@@ -144,6 +144,11 @@ static const int demande_transition[WHO__COUNT][2] = {{409, 409}, {409, 404}, {4
  * ANCT and the préfecture of the département (DETR: not the région's). */
 static const int demande_ds[WHO__COUNT][2] = {{200, 200}, {200, 404}, {404, 404}, {403, 404},
                                               {403, 404}, {403, 404}, {403, 403}};
+/* A prolongation of the matrix draft: the DETR instructor or the ANCT get
+ * 422 prolongation-non-applicable (a draft), the others who may act 403. */
+static const int demande_prolongation[WHO__COUNT][2] = {{422, 422}, {422, 404}, {404, 404},
+                                                        {403, 404}, {403, 404}, {403, 404},
+                                                        {403, 403}};
 static const int demande_versement[WHO__COUNT][2] = {{422, 422}, {422, 404}, {404, 404},
                                                      {403, 404}, {403, 404}, {403, 404},
                                                      {403, 403}};
@@ -508,6 +513,8 @@ static bool dm_target(const char *method, const char *path, char *url, size_t ur
         snprintf(body, body_size, "{\"intitule\":\"Halles (%d)\"}", ++gv_jour);
     else if (strstr(path, "/transitions"))
         snprintf(body, body_size, "{\"vers\":\"soldee\"}");
+    else if (strstr(path, "/prolongations"))
+        snprintf(body, body_size, "{\"type\":\"caducite\",\"reference\":\"Arrêté 1\"}");
     else if (strstr(path, "/versements"))
         snprintf(body, body_size,
                  "{\"type\":\"avance\",\"date\":\"2024-01-10\",\"montant_centimes\":100}");
@@ -527,6 +534,8 @@ static int demande_status(const char *method, const char *path, int who, int out
         return demande_read[who][outside];
     if (strcmp(method, "PATCH") == 0)
         return demande_patch[who][outside];
+    if (strstr(path, "/prolongations"))
+        return demande_prolongation[who][outside];
     return strstr(path, "/transitions") ? demande_transition[who][outside]
                                         : demande_versement[who][outside];
 }
