@@ -17,7 +17,7 @@
  * programme dates, 7–14 the delays (in struct parametres_delais order). */
 #define HEAD_SQL                                                                                   \
     "SELECT v.version::text, to_char(v.date_effet, 'YYYY-MM-DD'), v.cree_par, "                    \
-    "to_char(v.cree_le AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                    \
+    "to_char(v.cree_le AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "                    \
     "v.document #>> '{programme,date_lancement}', v.document #>> '{programme,date_fin}', "         \
     "v.document #>> '{programme,fin_cofinancement_cdp}', "                                         \
     "v.document #>> '{delais,rejet_implicite_mois}', v.document #>> '{delais,caducite_annees}', "  \
@@ -248,7 +248,7 @@ enum db_result parametres_versions(struct db_conn *conn, long after, size_t limi
         conn,
         "SELECT v.version::text, jsonb_build_object('version', v.version, 'date_effet', "
         "to_char(v.date_effet, 'YYYY-MM-DD'), 'cree_par', v.cree_par, 'cree_le', "
-        "to_char(v.cree_le AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text FROM "
+        "to_char(v.cree_le AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))::text FROM "
         "parametres_versions v WHERE v.version > $1::int ORDER BY v.version LIMIT $2::int",
         2, params, &res, err);
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last, 24, more))

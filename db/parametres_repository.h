@@ -40,7 +40,7 @@ struct parametres_version_info {
     long version;
     struct date date_effet;
     char cree_par[640]; /* the journal actor that created it */
-    char cree_le[32];   /* UTC instant, "YYYY-MM-DDTHH:MM:SSZ" */
+    char cree_le[32];   /* UTC instant, "YYYY-MM-DDTHH:MM:SS.mmmZ" */
 };
 
 /* parametres_en_vigueur with the version's metadata (*info may not be
