@@ -27,11 +27,11 @@ static json_t *cdp_json(const struct parametres_cdp *c)
 {
     json_t *financeurs = xjson(json_object());
     for (int f = 0; f < CDP_FINANCEUR__COUNT; f++)
-        json_object_set_new(financeurs, cdp_financeur_name((enum cdp_financeur)f),
-                            xjson(json_pack("{sIsI}", "taux_max",
-                                            (json_int_t)c->financeurs[f].taux_max,
-                                            "plafond_annuel_centimes",
-                                            (json_int_t)c->financeurs[f].plafond_annuel)));
+        json_object_set_new(
+            financeurs, cdp_financeur_name((enum cdp_financeur)f),
+            xjson(json_pack("{sIsI}", "taux_max", (json_int_t)c->financeurs[f].taux_max,
+                            "plafond_annuel_centimes",
+                            (json_int_t)c->financeurs[f].plafond_annuel)));
     json_t *o = xjson(json_object());
     json_object_set_new(o, "annee_debut", integer(c->annee_debut));
     json_object_set_new(o, "taux_max", integer(c->taux_max));
@@ -139,8 +139,7 @@ struct w_body {
 
 static const struct json_field plafond_fields[] = {
     REQ("taux_max", JSON_FIELD_INTEGER, struct parametres_plafond, taux_max),
-    REQ("plafond_annuel_centimes", JSON_FIELD_INTEGER, struct parametres_plafond,
-        plafond_annuel),
+    REQ("plafond_annuel_centimes", JSON_FIELD_INTEGER, struct parametres_plafond, plafond_annuel),
     JSON_FIELDS_END,
 };
 static const struct json_field financeurs_fields[] = {

@@ -17,7 +17,7 @@
  * programme dates, 7–14 the delays (in struct parametres_delais order). */
 #define HEAD_SQL                                                                                   \
     "SELECT v.version::text, to_char(v.date_effet, 'YYYY-MM-DD'), v.cree_par, "                    \
-    "to_char(v.cree_le AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "                    \
+    "to_char(v.cree_le AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "                 \
     "v.document #>> '{programme,date_lancement}', v.document #>> '{programme,date_fin}', "         \
     "v.document #>> '{programme,fin_cofinancement_cdp}', "                                         \
     "v.document #>> '{delais,rejet_implicite_mois}', v.document #>> '{delais,caducite_annees}', "  \
@@ -25,7 +25,8 @@
     "v.document #>> '{delais,forclusion_annees}', "                                                \
     "v.document #>> '{delais,forclusion_prolongation_annees}', "                                   \
     "v.document #>> '{delais,seuil_commission_detr_centimes}', "                                   \
-    "v.document #>> '{delais,avance_taux_max}', v.document #>> '{delais,avance_taux_max_garantie}' " \
+    "v.document #>> '{delais,avance_taux_max}', v.document #>> "                                   \
+    "'{delais,avance_taux_max_garantie}' "                                                         \
     "FROM parametres_versions v "
 
 /* One row per (chef_projet element, financer): index (1-based), the
@@ -35,7 +36,7 @@
     "c.e->>'plafond_annuel_centimes', c.e->>'plafond_annuel_avec_anah_centimes', f.key, "          \
     "f.value->>'taux_max', f.value->>'plafond_annuel_centimes' FROM parametres_versions v "        \
     "CROSS JOIN LATERAL jsonb_array_elements(v.document->'chef_projet') WITH ORDINALITY c(e, i) "  \
-    "LEFT JOIN LATERAL jsonb_each(c.e->'financeurs') f ON true WHERE v.version = $1::int "          \
+    "LEFT JOIN LATERAL jsonb_each(c.e->'financeurs') f ON true WHERE v.version = $1::int "         \
     "ORDER BY c.i, f.key"
 
 #define LIMITES_SQL                                                                                \
@@ -137,8 +138,7 @@ static enum db_result fill_cdp(struct db_conn *conn, const char *version, struct
         enum cdp_financeur f;
         if (!cdp_financeur_parse(cell(res, row, 6), &f) ||
             !parse_i64(cell(res, row, 7), INT64_MIN, INT64_MAX, &c->financeurs[f].taux_max) ||
-            !parse_i64(cell(res, row, 8), INT64_MIN, INT64_MAX,
-                       &c->financeurs[f].plafond_annuel))
+            !parse_i64(cell(res, row, 8), INT64_MIN, INT64_MAX, &c->financeurs[f].plafond_annuel))
             r = failed(err, "chef_projet financeurs");
     }
     PQclear(res);
@@ -212,9 +212,8 @@ enum db_result parametres_version_en_vigueur(struct db_conn *conn, struct date d
     return r;
 }
 
-enum db_result parametres_en_vigueur(struct db_conn *conn, struct date date,
-                                     struct parametres *out, long *version,
-                                     struct db_error *err)
+enum db_result parametres_en_vigueur(struct db_conn *conn, struct date date, struct parametres *out,
+                                     long *version, struct db_error *err)
 {
     struct parametres_version_info info;
     enum db_result r = parametres_version_en_vigueur(conn, date, out, &info, err);
@@ -224,8 +223,7 @@ enum db_result parametres_en_vigueur(struct db_conn *conn, struct date date,
 }
 
 enum db_result parametres_version_lire(struct db_conn *conn, long version, struct parametres *out,
-                                       struct parametres_version_info *info,
-                                       struct db_error *err)
+                                       struct parametres_version_info *info, struct db_error *err)
 {
     char text[24];
     snprintf(text, sizeof text, "%ld", version);
@@ -233,8 +231,7 @@ enum db_result parametres_version_lire(struct db_conn *conn, long version, struc
 }
 
 enum db_result parametres_versions(struct db_conn *conn, long after, size_t limit, char **json_out,
-                                   char last[24], bool *more, size_t *total,
-                                   struct db_error *err)
+                                   char last[24], bool *more, size_t *total, struct db_error *err)
 {
     char after_text[24], limit_text[24];
     snprintf(after_text, sizeof after_text, "%ld", after);

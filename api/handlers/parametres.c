@@ -207,9 +207,10 @@ void handle_put_parametres(struct request_ctx *ctx)
         die_bug("parametres document");
     struct ecrire_work w;
     memset(&w, 0, sizeof w);
-    w.n = (struct parametres_nouvelle){
-        .date_effet = effet, .document_json = document, .aujourdhui = today,
-        .version_lue = version_lue};
+    w.n = (struct parametres_nouvelle){.date_effet = effet,
+                                       .document_json = document,
+                                       .aujourdhui = today,
+                                       .version_lue = version_lue};
     r = programme_mutate(ctx, ecrire_unit, &w, &err);
     const struct db_answers answers = {.stale = STALE_DETAIL};
     if (programme_mutation_reply(ctx, r, &err, NULL, &answers, current_etag, NULL)) {
