@@ -68,9 +68,9 @@ Test(programme_parametres, today_are_the_defaults_with_etag_and_304)
     fx_call(&c, "GET", PARAMS, NULL, NULL, &r);
     http_expect_json_ok(&r);
     const json_t *p = r.json;
-    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(p, "programme"),
-                                                       "date_lancement")),
-                     "2020-10-01");
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(p, "programme"), "date_lancement")),
+        "2020-10-01");
     cr_assert_str_eq(
         json_string_value(json_object_get(json_object_get(p, "programme"), "date_fin")),
         "2026-03-31");
@@ -124,10 +124,10 @@ Test(programme_parametres, put_by_anct_adds_a_version_and_earlier_dates_keep_the
     cr_assert_gt(version, 0);
     cr_assert_str_eq(json_string_value(json_object_get(r.json, "date_effet")), "2099-03-10");
     cr_assert_eq(member_int(r.json, "chef_projet/0/plafond_annuel_centimes"), 4600000);
-    cr_assert_str_eq(json_string_value(json_object_get(
-                         json_array_get(json_object_get(r.json, "dates_limites_depot"), 0),
-                         "code_departement")),
-                     "63");
+    cr_assert_str_eq(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(r.json, "dates_limites_depot"), 0), "code_departement")),
+        "63");
     cr_assert_null(http_header(&r, "ETag"), "a future version is not today's representation");
     char *written = json_dumps(r.json, JSON_COMPACT | JSON_SORT_KEYS);
     http_response_release(&r);
@@ -170,12 +170,11 @@ Test(programme_parametres, put_by_anct_adds_a_version_and_earlier_dates_keep_the
         cr_assert_leq(json_array_size(els), 2);
         cr_assert_geq(json_integer_value(json_object_get(r.json, "total")), 1);
         for (size_t i = 0; i < json_array_size(els); i++)
-            if (json_integer_value(json_object_get(json_array_get(els, i), "version")) ==
-                version) {
+            if (json_integer_value(json_object_get(json_array_get(els, i), "version")) == version) {
                 listed = true;
-                cr_assert_str_eq(json_string_value(json_object_get(json_array_get(els, i),
-                                                                   "date_effet")),
-                                 "2099-03-10");
+                cr_assert_str_eq(
+                    json_string_value(json_object_get(json_array_get(els, i), "date_effet")),
+                    "2099-03-10");
             }
         if (json_is_null(json_object_get(r.json, "suivant")))
             next[0] = '\0';
@@ -263,12 +262,11 @@ Test(programme_parametres, values_out_of_bounds_are_422_with_pointers_and_nothin
     json_object_set_new(json_object_get(json_object_get(cdp0(body), "financeurs"), "bdt"),
                         "plafond_annuel_centimes", json_integer(-1));
     json_object_set_new(json_object_get(body, "delais"), "rejet_implicite_mois", json_integer(0));
-    json_object_set_new(json_object_get(body, "programme"), "date_fin",
-                        json_string("2019-12-31"));
+    json_object_set_new(json_object_get(body, "programme"), "date_fin", json_string("2019-12-31"));
     json_t *limites = json_object_get(body, "dates_limites_depot");
-    json_array_append_new(limites, json_pack("{sssiss ss}", "dispositif", "INCONNU", "annee", 2099,
-                                             "code_departement", "63", "date_limite",
-                                             "2099-01-08"));
+    json_array_append_new(limites,
+                          json_pack("{sssiss ss}", "dispositif", "INCONNU", "annee", 2099,
+                                    "code_departement", "63", "date_limite", "2099-01-08"));
     json_array_append_new(limites, json_pack("{sssiss ss}", "dispositif", "DSIL", "annee", 2099,
                                              "code_departement", "", "date_limite", "2099-01-08"));
     json_array_append_new(limites, json_pack("{sssiss ss}", "dispositif", "DSIL", "annee", 2099,
@@ -307,9 +305,9 @@ Test(programme_parametres, values_out_of_bounds_are_422_with_pointers_and_nothin
     json_object_set_new(body, "chef_projet", rows);
     json_t *many = json_array();
     for (int i = 0; i < 65; i++)
-        json_array_append_new(many, json_pack("{sssiss ss}", "dispositif", "DETR", "annee",
-                                              2030 + i, "code_departement", "", "date_limite",
-                                              "2030-01-08"));
+        json_array_append_new(many,
+                              json_pack("{sssiss ss}", "dispositif", "DETR", "annee", 2030 + i,
+                                        "code_departement", "", "date_limite", "2030-01-08"));
     json_object_set_new(body, "dates_limites_depot", many);
     put(&anct, body, im, &r);
     fx_expect_error(&r, 422, "regle-non-respectee", "/chef_projet", "parametres-chef-projet-vides");
@@ -359,8 +357,7 @@ Test(programme_parametres, shape_errors_are_400_with_pointers)
     json_array_append_new(json_object_get(b, "chef_projet"), json_integer(1));
     put(&anct, b, im, &r);
     fx_expect_error(&r, 400, "champs-invalides", "/chef_projet/0/taux_max", "type-invalide");
-    fx_expect_error(&r, 400, "champs-invalides", "/chef_projet/0/financeurs/anah",
-                    "champ-requis");
+    fx_expect_error(&r, 400, "champs-invalides", "/chef_projet/0/financeurs/anah", "champ-requis");
     fx_expect_error(&r, 400, "champs-invalides", "/chef_projet/1", "type-invalide");
     http_response_release(&r);
     json_decref(b);
@@ -400,11 +397,20 @@ Test(programme_parametres, hostile_bytes_are_400_never_5xx)
         http_response_release(&r);
     }
     static const char *const targets[] = {
-        PARAMS "?date=%00",       PARAMS "?date=2023-02-29", PARAMS "?date=demain",
-        PARAMS "?date=%ff",       PARAMS "?inconnu=1",       PARAMS "?date=2099-01-01&date=2099-01-02",
-        PARAMS "/versions/0",     PARAMS "/versions/abc",    PARAMS "/versions/-1",
-        PARAMS "/versions/1e3",   PARAMS "/versions?curseur=%ff%fe", PARAMS "/versions?curseur=abc",
-        PARAMS "/versions?limite=0", PARAMS "/versions?limite=9999999999999999999999",
+        PARAMS "?date=%00",
+        PARAMS "?date=2023-02-29",
+        PARAMS "?date=demain",
+        PARAMS "?date=%ff",
+        PARAMS "?inconnu=1",
+        PARAMS "?date=2099-01-01&date=2099-01-02",
+        PARAMS "/versions/0",
+        PARAMS "/versions/abc",
+        PARAMS "/versions/-1",
+        PARAMS "/versions/1e3",
+        PARAMS "/versions?curseur=%ff%fe",
+        PARAMS "/versions?curseur=abc",
+        PARAMS "/versions?limite=0",
+        PARAMS "/versions?limite=9999999999999999999999",
     };
     for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
         fx_call(&anct, "GET", targets[i], NULL, NULL, &r);
