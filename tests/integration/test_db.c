@@ -2187,3 +2187,54 @@ Test(db, parametres_in_force_from_their_date_effet_and_never_before)
     PQfinish(pg);
     db_pool_free(pool);
 }
+
+struct parametres_thread {
+    struct db_pool *pool;
+    struct parametres_call call;
+    enum db_result result;
+};
+
+static void *parametres_thread_main(void *arg)
+{
+    struct parametres_thread *t = arg;
+    struct db_error err = {{0}, {0}};
+    t->result = db_run_mutation(t->pool, DB_ISOLATION_READ_COMMITTED, &fiche_actor, parametres_work,
+                                &t->call, &err);
+    return NULL;
+}
+
+/* The version read for If-Match is checked again under the table lock: a
+ * writer that waited on another one, which made a version in force on the
+ * same day, gets DB_STALE and writes nothing. */
+Test(db, parametres_writer_that_waited_sees_the_version_committed_meanwhile)
+{
+    fiche_schema();
+    struct db_pool *pool = make_pool(2, 5000, 10000);
+    struct parametres_thread t = {.pool = pool,
+                                  .call = {.n = {.date_effet = {2030, 6, 1},
+                                                 .document_json = PARAMETRES_DOC,
+                                                 .aujourdhui = {2030, 5, 1},
+                                                 .version_lue = 0}}};
+    PGconn *holder = test_connect();
+    exec_ok(holder, "begin; lock table parametres_versions in share row exclusive mode; insert "
+                    "into parametres_versions (version, date_effet, document, cree_par) values "
+                    "(1, '2030-04-01', '" PARAMETRES_DOC "', 'systeme:autre')");
+    pthread_t thread;
+    cr_assert_eq(pthread_create(&thread, NULL, parametres_thread_main, &t), 0);
+    long waiting = 0;
+    for (int i = 0; i < 300 && waiting == 0; i++) {
+        sleep_ms(10);
+        waiting = count_rows("select count(*) from pg_locks l join pg_database d on d.oid = "
+                             "l.database where d.datname = current_database() and not l.granted "
+                             "and l.relation = 'parametres_versions'::regclass");
+    }
+    cr_assert_eq(waiting, 1, "the second writer never waited for the lock");
+    exec_ok(holder, "commit");
+    pthread_join(thread, NULL);
+    PQfinish(holder);
+    cr_assert_eq(t.result, DB_STALE);
+    cr_assert_eq(count_rows("select count(*) from parametres_versions"), 1);
+    cr_assert_eq(count_rows("select count(*) from journal where action = 'parametres.modifier'"),
+                 0);
+    db_pool_free(pool);
+}
