@@ -133,7 +133,7 @@ struct w_body {
     struct parametres_programme_w {
         struct date date_lancement, date_fin, fin_cofinancement_cdp;
     } programme;
-    const json_t *chef_projet, *dates_limites_depot;
+    const json_t *chef_projet, *dates_limites_depot, *pieces_requises;
     struct w_delais delais;
 };
 
@@ -195,8 +195,126 @@ static const struct json_field body_fields[] = {
     REQ("chef_projet", JSON_FIELD_VALUE, struct w_body, chef_projet),
     NESTED("delais", struct w_body, delais, delais_fields),
     REQ("dates_limites_depot", JSON_FIELD_VALUE, struct w_body, dates_limites_depot),
+    REQ("pieces_requises", JSON_FIELD_VALUE, struct w_body, pieces_requises),
     JSON_FIELDS_END,
 };
+
+static bool is_dispositif(const char *s)
+{
+    enum subvention_dispositif d;
+    return subvention_dispositif_parse(s, &d);
+}
+
+struct w_pieces {
+    const char *dispositif;
+    int64_t annee;
+    const json_t *pieces;
+};
+static const struct json_field pieces_fields[] = {
+    {.name = "dispositif",
+     .kind = JSON_FIELD_STRING,
+     .offset = offsetof(struct w_pieces, dispositif),
+     .on_create = JSON_CREATE_REQUIRED,
+     .check = is_dispositif,
+     .check_message = "Dispositif attendu : chef_de_projet_pvd, DETR, DSIL, "
+                      "fonds_vert_recyclage_foncier, FNADT ou autre."},
+    {.name = "annee",
+     .kind = JSON_FIELD_INTEGER,
+     .offset = offsetof(struct w_pieces, annee),
+     .on_create = JSON_CREATE_REQUIRED,
+     .min = 1900,
+     .max = 2999},
+    REQ("pieces", JSON_FIELD_VALUE, struct w_pieces, pieces),
+    JSON_FIELDS_END,
+};
+
+/* The texts of one entry at pointer (an array of 1..PARAMETRES_PIECES_PAR_ENTREE_MAX
+ * strings of 1..PARAMETRES_PIECE_MAX bytes, no NUL): a new array, or NULL
+ * with errors added. */
+static json_t *read_texts(const json_t *v, const char *pointer, struct field_errors *errs)
+{
+    char item[96];
+    size_t n = json_array_size(v);
+    if (!json_is_array(v) || n == 0 || n > PARAMETRES_PIECES_PAR_ENTREE_MAX) {
+        field_errors_add(errs, pointer, NULL, json_is_array(v) ? "hors-bornes" : "type-invalide",
+                         "Un tableau de 1 à %d pièces est attendu.",
+                         PARAMETRES_PIECES_PAR_ENTREE_MAX);
+        return NULL;
+    }
+    json_t *out = xjson(json_array());
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *t = json_array_get(v, i);
+        snprintf(item, sizeof item, "%s/%zu", pointer, i);
+        if (!json_is_string(t)) {
+            field_errors_add(errs, item, NULL, "type-invalide", "Un texte est attendu.");
+            ok = false;
+        } else if (json_string_length(t) == 0 || json_string_length(t) > PARAMETRES_PIECE_MAX ||
+                   strlen(json_string_value(t)) != json_string_length(t)) {
+            field_errors_add(errs, item, NULL, "longueur-invalide",
+                             "Une pièce est un texte de 1 à %d octets, sans caractère NUL.",
+                             PARAMETRES_PIECE_MAX);
+            ok = false;
+        } else {
+            json_array_append_new(out, xjson(json_string(json_string_value(t))));
+        }
+    }
+    if (!ok)
+        json_decref(out);
+    return ok ? out : NULL;
+}
+
+/* pieces_requises (see parametres_json.h): a new normalised array, or NULL
+ * with errors added. */
+static json_t *read_pieces(const json_t *v, struct field_errors *errs)
+{
+    char pointer[64];
+    if (!json_is_array(v) || json_array_size(v) > PARAMETRES_PIECES_MAX) {
+        field_errors_add(errs, "/pieces_requises", NULL,
+                         json_is_array(v) ? "hors-bornes" : "type-invalide",
+                         "Un tableau d'au plus %d entrées est attendu.", PARAMETRES_PIECES_MAX);
+        return NULL;
+    }
+    json_t *out = xjson(json_array());
+    bool ok = true;
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        const json_t *e = json_array_get(v, i);
+        struct w_pieces w;
+        memset(&w, 0, sizeof w);
+        snprintf(pointer, sizeof pointer, "/pieces_requises/%zu", i);
+        if (!json_is_object(e)) {
+            field_errors_add(errs, pointer, NULL, "type-invalide", "Un objet est attendu.");
+            ok = false;
+            continue;
+        }
+        if (!json_spec_apply(e, pieces_fields, JSON_SPEC_CREATE, &w, pointer, errs)) {
+            ok = false;
+            continue;
+        }
+        for (size_t j = 0; j < json_array_size(out); j++) {
+            const json_t *o = json_array_get(out, j);
+            if (strcmp(json_string_value(json_object_get(o, "dispositif")), w.dispositif) == 0 &&
+                json_integer_value(json_object_get(o, "annee")) == w.annee) {
+                field_errors_add(errs, pointer, NULL, "doublon",
+                                 "Ce dispositif a déjà ses pièces pour cette année (entrée %zu).",
+                                 j);
+                ok = false;
+            }
+        }
+        char texts_pointer[80];
+        snprintf(texts_pointer, sizeof texts_pointer, "%s/pieces", pointer);
+        json_t *texts = read_texts(w.pieces, texts_pointer, errs);
+        if (!texts) {
+            ok = false;
+            continue;
+        }
+        json_array_append_new(out, xjson(json_pack("{sssIso}", "dispositif", w.dispositif, "annee",
+                                                   (json_int_t)w.annee, "pieces", texts)));
+    }
+    if (!ok)
+        json_decref(out);
+    return ok ? out : NULL;
+}
 
 /* The elements of the array `value` at /name: each object is applied spec
  * into item (item_size bytes, zeroed first) and given to take(i) for the
@@ -247,7 +365,7 @@ static void take_limite(struct parametres *out, size_t i, const void *item)
 }
 
 bool parametres_json_read(const json_t *body, struct parametres *out, struct date *date_effet,
-                          struct field_errors *errs)
+                          json_t **pieces, struct field_errors *errs)
 {
     struct w_body w;
     size_t before = errs->count + errs->dropped;
@@ -275,5 +393,6 @@ bool parametres_json_read(const json_t *body, struct parametres *out, struct dat
             read_array(w.dates_limites_depot, "dates_limites_depot", limite_fields, &item,
                        sizeof item, PARAMETRES_DATES_LIMITES_MAX, take_limite, out, errs);
     }
+    *pieces = w.pieces_requises ? read_pieces(w.pieces_requises, errs) : NULL;
     return errs->count + errs->dropped == before;
 }

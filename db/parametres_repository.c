@@ -256,6 +256,27 @@ enum db_result parametres_versions(struct db_conn *conn, long after, size_t limi
     return r;
 }
 
+enum db_result parametres_pieces_requises(struct db_conn *conn, long version, char **json_out,
+                                          struct db_error *err)
+{
+    char text[24];
+    const char *params[1] = {text};
+    PGresult *res = NULL;
+    *json_out = NULL;
+    if (version == 0)
+        return (*json_out = pg_strdup("[]")) ? DB_OK : DB_FAILED;
+    snprintf(text, sizeof text, "%ld", version);
+    enum db_result r = pg_exec_first_row(conn,
+                                         "SELECT COALESCE(v.document->'pieces_requises', "
+                                         "'[]'::jsonb)::text FROM parametres_versions v WHERE "
+                                         "v.version = $1::int",
+                                         1, params, &res, err);
+    if (r == DB_OK && !(*json_out = pg_strdup(PQgetvalue(res, 0, 0))))
+        r = DB_FAILED;
+    PQclear(res);
+    return r;
+}
+
 /* The journal's text of the version in force on day (the stored document
  * with its version and date_effet), or NULL when none is stored (*text
  * owned, free()). */

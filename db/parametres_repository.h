@@ -63,11 +63,19 @@ enum db_result parametres_version_lire(struct db_conn *conn, long version, struc
 enum db_result parametres_versions(struct db_conn *conn, long after, size_t limit, char **json_out,
                                    char last[24], bool *more, size_t *total, struct db_error *err);
 
+/* The required pieces stored with version `version` (api/parametres_json.h:
+ * "pieces_requises"), as JSON text in *json_out (owned, free()): "[]" for
+ * version 0 (the defaults) and for a document without them. DB_NOT_FOUND:
+ * no such version. */
+enum db_result parametres_pieces_requises(struct db_conn *conn, long version, char **json_out,
+                                          struct db_error *err);
+
 /* A new version (borrowed fields). */
 struct parametres_nouvelle {
     struct date date_effet;
     /* the canonical JSON object of a struct parametres that parametres_check
-     * accepted (api/parametres_json.h: parametres_json_document) */
+     * accepted (api/parametres_json.h: parametres_json_document), with its
+     * "pieces_requises" */
     const char *document_json;
     /* the date "today" of the caller's read, and the version then in force
      * (0: the defaults), whose ETag the caller's If-Match matched */

@@ -39,8 +39,10 @@ static bool allowed_or_reply(struct request_ctx *ctx, enum action action)
     return false;
 }
 
-/* The representation of (p, info) as compact JSON text (owned, free()). */
-static char *render(const struct parametres *p, const struct parametres_version_info *info)
+/* The representation of (p, info) with the pieces (JSON text of an array)
+ * as compact JSON text (owned, free()). */
+static char *render(const struct parametres *p, const struct parametres_version_info *info,
+                    const char *pieces)
 {
     json_t *o = xjson(json_object());
     json_object_set_new(o, "version", xjson(json_integer(info->version)));
@@ -58,6 +60,10 @@ static char *render(const struct parametres *p, const struct parametres_version_
     json_t *doc = parametres_json_document(p);
     json_object_update(o, doc);
     json_decref(doc);
+    json_t *list = json_loads(pieces, 0, NULL);
+    if (!json_is_array(list))
+        die_bug("pieces_requises stored is not an array");
+    json_object_set_new(o, "pieces_requises", list);
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!text)
@@ -76,12 +82,16 @@ static enum db_result read_in_force(struct app *app, struct date day, char **jso
     enum db_result r = db_pool_acquire(app->pool, &conn, err);
     if (r != DB_OK)
         return r;
+    char *pieces = NULL;
     r = parametres_version_en_vigueur(conn, day, &p, &info, err);
+    if (r == DB_OK)
+        r = parametres_pieces_requises(conn, info.version, &pieces, err);
     db_pool_release(app->pool, conn);
     if (r == DB_OK) {
-        *json = render(&p, &info);
+        *json = render(&p, &info, pieces);
         *version = info.version;
     }
+    free(pieces);
     return r;
 }
 
@@ -133,12 +143,18 @@ struct ecrire_work {
     struct parametres_nouvelle n;
     struct parametres out;
     struct parametres_version_info info;
+    char *pieces; /* as stored (owned) */
 };
 
 static enum db_result ecrire_unit(struct db_tx *tx, void *arg, struct db_error *err)
 {
     struct ecrire_work *w = arg;
-    return parametres_creer(tx, &w->n, &w->out, &w->info, err);
+    free(w->pieces);
+    w->pieces = NULL;
+    enum db_result r = parametres_creer(tx, &w->n, &w->out, &w->info, err);
+    if (r == DB_OK)
+        r = parametres_pieces_requises(tx->conn, w->info.version, &w->pieces, err);
+    return r;
 }
 
 /* The ETag of the version in force today ("" when it cannot be read). */
@@ -160,16 +176,20 @@ void handle_put_parametres(struct request_ctx *ctx)
 {
     json_t *body = NULL;
     char *current = NULL, *document = NULL, *json = NULL;
+    struct ecrire_work w;
     struct parametres p;
     struct date effet, today;
     FIELD_ERRORS(errs);
     if (!allowed_or_reply(ctx, ACTION_PARAMETRES_WRITE) ||
         !query_or_reply(ctx, query_no_params, NULL) || !json_body_read_or_reply(ctx, &body))
         return;
-    parametres_json_read(body, &p, &effet, &errs);
+    json_t *pieces = NULL;
+    parametres_json_read(body, &p, &effet, &pieces, &errs);
     json_decref(body);
-    if (!body_errors_or_reply(ctx, &errs))
+    if (!body_errors_or_reply(ctx, &errs)) {
+        json_decref(pieces);
         return;
+    }
 
     /* If-Match: on the version in force today, as GET /parametres shows it. */
     programme_today(&today);
@@ -178,13 +198,12 @@ void handle_put_parametres(struct request_ctx *ctx)
     enum db_result r = read_in_force(ctx->app, today, &current, &version_lue, &err);
     if (r != DB_OK) {
         respond_db_error(ctx, r, &err);
-        return;
+        goto out;
     }
     char etag[24];
     http_etag(current, strlen(current), etag);
-    free(current);
     if (!if_match_or_reply(ctx, etag))
-        return;
+        goto out;
 
     struct rule_report violations;
     rule_report_init(&violations);
@@ -198,14 +217,14 @@ void handle_put_parametres(struct request_ctx *ctx)
     }
     parametres_check(&p, &violations);
     if (!programme_rules_hold_or_reply(ctx, &violations))
-        return;
+        goto out;
 
     json_t *doc = parametres_json_document(&p);
+    json_object_set(doc, "pieces_requises", pieces);
     document = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     if (!document)
         die_bug("parametres document");
-    struct ecrire_work w;
     memset(&w, 0, sizeof w);
     w.n = (struct parametres_nouvelle){.date_effet = effet,
                                        .document_json = document,
@@ -214,7 +233,7 @@ void handle_put_parametres(struct request_ctx *ctx)
     r = programme_mutate(ctx, ecrire_unit, &w, &err);
     const struct db_answers answers = {.stale = STALE_DETAIL};
     if (programme_mutation_reply(ctx, r, &err, NULL, &answers, current_etag, NULL)) {
-        json = render(&w.out, &w.info);
+        json = render(&w.out, &w.info, w.pieces);
         /* The ETag is /parametres' own only when the new version is in force
          * today; a future version leaves today's representation, and its
          * ETag, as they were. */
@@ -223,8 +242,12 @@ void handle_put_parametres(struct request_ctx *ctx)
         else
             respond_json_raw(ctx->res, 200, json, strlen(json));
     }
+    free(w.pieces);
+out:
     free(json);
     free(document);
+    free(current);
+    json_decref(pieces);
 }
 
 /* ---- GET /api/v1/parametres/versions[/:version] --------------------------- */
@@ -271,13 +294,20 @@ void handle_get_parametres_version(struct request_ctx *ctx)
     struct parametres p;
     struct parametres_version_info info;
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+    char *pieces = NULL;
     if (r == DB_OK) {
         r = parametres_version_lire(conn, version, &p, &info, &err);
+        if (r == DB_OK)
+            r = parametres_pieces_requises(conn, version, &pieces, &err);
         db_pool_release(ctx->app->pool, conn);
     }
-    if (!respond_lookup_or_reply(ctx, r, &err, "Les paramètres n'ont pas de version de ce numéro."))
+    if (!respond_lookup_or_reply(ctx, r, &err,
+                                 "Les paramètres n'ont pas de version de ce numéro.")) {
+        free(pieces);
         return;
-    char *json = render(&p, &info);
+    }
+    char *json = render(&p, &info, pieces);
+    free(pieces);
     char etag[24];
     http_etag(json, strlen(json), etag);
     respond_conditional_json(ctx, json, strlen(json), etag);

@@ -89,6 +89,7 @@ Test(programme_parametres, today_are_the_defaults_with_etag_and_304)
     cr_assert_eq(member_int(p, "delais/avance_taux_max"), 3000);
     cr_assert_eq(member_int(p, "delais/avance_taux_max_garantie"), 6000);
     cr_assert_eq(json_array_size(json_object_get(p, "dates_limites_depot")), 0);
+    cr_assert_eq(json_array_size(json_object_get(p, "pieces_requises")), 0);
     char inm[100];
     snprintf(inm, sizeof inm, "If-None-Match: %s", http_header(&r, "ETag"));
     http_response_release(&r);
@@ -118,8 +119,14 @@ Test(programme_parametres, put_by_anct_adds_a_version_and_earlier_dates_keep_the
     json_array_append_new(json_object_get(body, "dates_limites_depot"),
                           json_pack("{sssiss ss}", "dispositif", "DETR", "annee", 2099,
                                     "code_departement", "63", "date_limite", "2099-01-08"));
+    json_object_set_new(body, "pieces_requises",
+                        json_pack("[{sssis[ss]}]", "dispositif", "DETR", "annee", 2099, "pieces",
+                                  "Délibération de l'organe délibérant", "Plan de financement"));
     put(&anct, body, im, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert(json_equal(json_object_get(r.json, "pieces_requises"),
+                         json_object_get(body, "pieces_requises")),
+              HTTP_BODY, r.body);
     long version = (long)json_integer_value(json_object_get(r.json, "version"));
     cr_assert_gt(version, 0);
     cr_assert_str_eq(json_string_value(json_object_get(r.json, "date_effet")), "2099-03-10");
@@ -359,6 +366,19 @@ Test(programme_parametres, shape_errors_are_400_with_pointers)
     fx_expect_error(&r, 400, "champs-invalides", "/chef_projet/0/taux_max", "type-invalide");
     fx_expect_error(&r, 400, "champs-invalides", "/chef_projet/0/financeurs/anah", "champ-requis");
     fx_expect_error(&r, 400, "champs-invalides", "/chef_projet/1", "type-invalide");
+    http_response_release(&r);
+    json_decref(b);
+
+    b = json_deep_copy(base);
+    json_object_set_new(b, "pieces_requises",
+                        json_pack("[{sssis[s]}, {sssis[s]}, {sssis[s]}]", "dispositif", "DSIL",
+                                  "annee", 2099, "pieces", "Devis", "dispositif", "DSIL", "annee",
+                                  2099, "pieces", "Devis", "dispositif", "PLUI", "annee", 2099,
+                                  "pieces", "Devis"));
+    put(&anct, b, im, &r);
+    fx_expect_error(&r, 400, "champs-invalides", "/pieces_requises/1", "doublon");
+    fx_expect_error(&r, 400, "champs-invalides", "/pieces_requises/2/dispositif",
+                    "format-invalide");
     http_response_release(&r);
     json_decref(b);
 
