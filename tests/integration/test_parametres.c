@@ -6,7 +6,7 @@
  * 5xx; the versions, listed and read one by one.
  *
  * Other suites read the defaults: every version written here takes effect in
- * the future (2099-01-01 plus a per-test offset), never today. Writes are made
+ * the future (2187-03-10, a date no other suite uses), never today. Writes are made
  * by a fresh anct_national identity per test, so that its journal count
  * (fx_journal_count_by) is its own. */
 #include <criterion/criterion.h>
@@ -106,7 +106,7 @@ Test(programme_parametres, put_by_anct_adds_a_version_and_earlier_dates_keep_the
     fx_caller_with(&anct, "anct_national", "{}");
     fx_caller_with(&lecteur, "lecteur_national", "{}");
 
-    fx_call(&lecteur, "GET", PARAMS "?date=2099-03-09", NULL, NULL, &r);
+    fx_call(&lecteur, "GET", PARAMS "?date=2187-03-09", NULL, NULL, &r);
     http_expect_json_ok(&r);
     char *before = json_dumps(r.json, JSON_COMPACT | JSON_SORT_KEYS);
     snprintf(before_day, sizeof before_day, "%s", http_header(&r, "ETag"));
@@ -114,7 +114,7 @@ Test(programme_parametres, put_by_anct_adds_a_version_and_earlier_dates_keep_the
 
     json_t *body = today_body(&anct, im);
     snprintf(today_etag, sizeof today_etag, "%s", im + strlen("If-Match: "));
-    json_object_set_new(body, "date_effet", json_string("2099-03-10"));
+    json_object_set_new(body, "date_effet", json_string("2187-03-10"));
     json_object_set_new(cdp0(body), "plafond_annuel_centimes", json_integer(4600000));
     json_array_append_new(json_object_get(body, "dates_limites_depot"),
                           json_pack("{sssiss ss}", "dispositif", "DETR", "annee", 2099,
@@ -129,7 +129,7 @@ Test(programme_parametres, put_by_anct_adds_a_version_and_earlier_dates_keep_the
               HTTP_BODY, r.body);
     long version = (long)json_integer_value(json_object_get(r.json, "version"));
     cr_assert_gt(version, 0);
-    cr_assert_str_eq(json_string_value(json_object_get(r.json, "date_effet")), "2099-03-10");
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "date_effet")), "2187-03-10");
     cr_assert_eq(member_int(r.json, "chef_projet/0/plafond_annuel_centimes"), 4600000);
     cr_assert_str_eq(
         json_string_value(json_object_get(
@@ -140,16 +140,16 @@ Test(programme_parametres, put_by_anct_adds_a_version_and_earlier_dates_keep_the
     http_response_release(&r);
 
     /* in force from its date_effet, as written; the day before, as before */
-    fx_call(&lecteur, "GET", PARAMS "?date=2099-03-10", NULL, NULL, &r);
+    fx_call(&lecteur, "GET", PARAMS "?date=2187-03-10", NULL, NULL, &r);
     http_expect_json_ok(&r);
     char *on_day = json_dumps(r.json, JSON_COMPACT | JSON_SORT_KEYS);
     cr_assert_str_eq(on_day, written);
     http_response_release(&r);
-    fx_call(&lecteur, "GET", PARAMS "?date=2099-03-11", NULL, NULL, &r);
+    fx_call(&lecteur, "GET", PARAMS "?date=2187-03-11", NULL, NULL, &r);
     http_expect_json_ok(&r);
     cr_assert_eq(json_integer_value(json_object_get(r.json, "version")), version);
     http_response_release(&r);
-    fx_call(&lecteur, "GET", PARAMS "?date=2099-03-09", NULL, NULL, &r);
+    fx_call(&lecteur, "GET", PARAMS "?date=2187-03-09", NULL, NULL, &r);
     http_expect_json_ok(&r);
     char *after = json_dumps(r.json, JSON_COMPACT | JSON_SORT_KEYS);
     cr_assert_str_eq(after, before);
@@ -181,7 +181,7 @@ Test(programme_parametres, put_by_anct_adds_a_version_and_earlier_dates_keep_the
                 listed = true;
                 cr_assert_str_eq(
                     json_string_value(json_object_get(json_array_get(els, i), "date_effet")),
-                    "2099-03-10");
+                    "2187-03-10");
             }
         if (json_is_null(json_object_get(r.json, "suivant")))
             next[0] = '\0';
