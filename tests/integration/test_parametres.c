@@ -36,6 +36,13 @@ static json_t *today_body(const struct fx_caller *c, char if_match[100])
     return body;
 }
 
+/* A filing deadline of dates_limites_depot (a new reference). */
+static json_t *limite(const char *dispositif, int annee, const char *code, const char *date)
+{
+    return json_pack("{sssissss}", "dispositif", dispositif, "annee", annee, "code_departement",
+                     code, "date_limite", date);
+}
+
 static json_t *cdp0(json_t *body)
 {
     return json_array_get(json_object_get(body, "chef_projet"), 0);
@@ -117,8 +124,7 @@ Test(programme_parametres, put_by_anct_adds_a_version_and_earlier_dates_keep_the
     json_object_set_new(body, "date_effet", json_string("2187-03-10"));
     json_object_set_new(cdp0(body), "plafond_annuel_centimes", json_integer(4600000));
     json_array_append_new(json_object_get(body, "dates_limites_depot"),
-                          json_pack("{sssiss ss}", "dispositif", "DETR", "annee", 2099,
-                                    "code_departement", "63", "date_limite", "2099-01-08"));
+                          limite("DETR", 2099, "63", "2099-01-08"));
     json_object_set_new(body, "pieces_requises",
                         json_pack("[{sssis[ss]}]", "dispositif", "DETR", "annee", 2099, "pieces",
                                   "Délibération de l'organe délibérant", "Plan de financement"));
@@ -271,15 +277,10 @@ Test(programme_parametres, values_out_of_bounds_are_422_with_pointers_and_nothin
     json_object_set_new(json_object_get(body, "delais"), "rejet_implicite_mois", json_integer(0));
     json_object_set_new(json_object_get(body, "programme"), "date_fin", json_string("2019-12-31"));
     json_t *limites = json_object_get(body, "dates_limites_depot");
-    json_array_append_new(limites,
-                          json_pack("{sssiss ss}", "dispositif", "INCONNU", "annee", 2099,
-                                    "code_departement", "63", "date_limite", "2099-01-08"));
-    json_array_append_new(limites, json_pack("{sssiss ss}", "dispositif", "DSIL", "annee", 2099,
-                                             "code_departement", "", "date_limite", "2099-01-08"));
-    json_array_append_new(limites, json_pack("{sssiss ss}", "dispositif", "DSIL", "annee", 2099,
-                                             "code_departement", "", "date_limite", "2099-02-08"));
-    json_array_append_new(limites, json_pack("{sssiss ss}", "dispositif", "DETR", "annee", 2099,
-                                             "code_departement", "x", "date_limite", "2099-02-08"));
+    json_array_append_new(limites, limite("INCONNU", 2099, "63", "2099-01-08"));
+    json_array_append_new(limites, limite("DSIL", 2099, "", "2099-01-08"));
+    json_array_append_new(limites, limite("DSIL", 2099, "", "2099-02-08"));
+    json_array_append_new(limites, limite("DETR", 2099, "x", "2099-02-08"));
     put(&anct, body, im, &r);
     http_expect_problem(&r, 422, "regle-non-respectee");
     static const char *const expected[][2] = {
@@ -312,9 +313,7 @@ Test(programme_parametres, values_out_of_bounds_are_422_with_pointers_and_nothin
     json_object_set_new(body, "chef_projet", rows);
     json_t *many = json_array();
     for (int i = 0; i < 65; i++)
-        json_array_append_new(many,
-                              json_pack("{sssiss ss}", "dispositif", "DETR", "annee", 2030 + i,
-                                        "code_departement", "", "date_limite", "2030-01-08"));
+        json_array_append_new(many, limite("DETR", 2030 + i, "", "2030-01-08"));
     json_object_set_new(body, "dates_limites_depot", many);
     put(&anct, body, im, &r);
     fx_expect_error(&r, 422, "regle-non-respectee", "/chef_projet", "parametres-chef-projet-vides");
