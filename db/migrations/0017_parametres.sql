@@ -9,9 +9,10 @@
 --
 -- document: the canonical JSON the API renders from a validated struct
 -- parametres (api/parametres_json.c) — members "programme", "chef_projet",
--- "delais", "dates_limites_depot"; money in cents (_centimes), rates in
--- ten-thousandths, all JSON integers. It is read back by
--- db/parametres_repository.c with PostgreSQL's JSON operators.
+-- "delais", "dates_limites_depot", and "pieces_requises" (texts no rule
+-- reads); money in cents (_centimes), rates in ten-thousandths, all JSON
+-- integers. It is read back by db/parametres_repository.c with PostgreSQL's
+-- JSON operators.
 CREATE TABLE parametres_versions (
     version integer PRIMARY KEY CHECK (version >= 1),
     date_effet date NOT NULL,
