@@ -9,7 +9,8 @@
  * has gone past the DS states (notifiee, engagee, soldee, or a date-driven
  * state): DS knows nothing of the post-decision life, whose state is kept.
  * Authorization: demande.synchroniser on the request's target (creation:
- * on the territoire of the fiche, or id_pvd for the chef de projet post).
+ * on the territoire of the fiche, or id_pvd for the chef de projet post; a
+ * préfecture de région creates DSIL dossiers only, R38).
  * Journal "demande_subvention.synchroniser". */
 #include <jansson.h>
 #include <stdio.h>
@@ -293,6 +294,13 @@ void handle_sync_demande_ds(struct request_ctx *ctx)
         if (!programme_territoire_or_reply(ctx, ACTION_DEMANDE_SYNC, id_pvd,
                                            "Aucun territoire visible n'a cet identifiant.", &scope))
             goto out;
+        if (ctx->principal->authz.role == ROLE_PREFECTURE_REGION &&
+            in.dispositif != SUBVENTION_DSIL) { /* R38: its dispositif is DSIL, it sees no other */
+            respond_problem(ctx, PROBLEM_INTERDIT,
+                            "La préfecture de région instruit les demandes DSIL (R38), pas les "
+                            "autres dispositifs.");
+            goto out;
+        }
         if (!demande_parametres_or_reply(ctx, today, &p))
             goto out;
     }

@@ -589,4 +589,15 @@ Test(demandes, livraisons_ds_melangees_jamais_a_rebours)
     fx_call(&t.autre_prefecture, "PUT", path, b3, NULL, &r);
     cr_assert_eq(r.status, 404, HTTP_BODY, r.body);
     http_response_release(&r);
+    /* the préfecture de région delivers DSIL dossiers only (R38) */
+    struct fx_caller region;
+    fx_caller_with(&region, "prefecture_region", "{\"regions\":[\"44\"]}");
+    fx_call(&region, "PUT", "/api/v1/demandes-subvention/par-dossier-ds/91000009", b1, NULL, &r);
+    cr_assert_eq(r.status, 403, HTTP_BODY, r.body);
+    http_response_release(&r);
+    char *dsil = strstr(b1, "\"DETR\"");
+    cr_assert(dsil);
+    memcpy(dsil, "\"DSIL\"", 6);
+    cr_assert_eq(deliver(&region, "91000009", b1, etat), 201);
+    cr_assert_str_eq(etat, "depose");
 }
