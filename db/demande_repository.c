@@ -69,6 +69,30 @@ enum db_result demande_fiche_territoire(struct db_conn *conn, const char *fiche_
     return r;
 }
 
+enum db_result demande_r37_lire(struct db_conn *conn, const char *demandeur_id,
+                                struct demande_r37_input *out, struct db_error *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *params[1] = {demandeur_id};
+    PGresult *res = NULL;
+    enum db_result r = pg_exec_first_row(
+        conn,
+        "SELECT o.nature, coalesce((SELECT c.population FROM communes c WHERE c.siren = o.siren "
+        "AND c.type = 'commune-actuelle' LIMIT 1), (SELECT e.population_municipale FROM epci e "
+        "WHERE e.siren = o.siren), 0), coalesce((SELECT max(c.population) FROM epci_membres m "
+        "JOIN communes c ON c.code_insee = m.code_insee AND c.type = 'commune-actuelle' WHERE "
+        "m.epci_siren = o.siren), 0) FROM organisations o WHERE o.id = " PG_AS_UUID("$1"),
+        1, params, &res, err);
+    if (r == DB_OK) {
+        if (!organisation_kind_parse(PQgetvalue(res, 0, 0), &out->demandeur_kind))
+            out->demandeur_kind = ORGANISATION_AUTRE;
+        out->population = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        out->plus_grande_commune_population = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    }
+    PQclear(res);
+    return r;
+}
+
 /* ---- writes ---------------------------------------------------------------- */
 
 /* The members demande_write writes: the JSON path in the body (text[]

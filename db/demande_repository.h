@@ -21,6 +21,7 @@
 
 #include "../domain/authz.h"
 #include "../domain/date.h"
+#include "../domain/demande.h"
 #include "../domain/parametres.h"
 #include "mutation.h"
 #include "pool.h"
@@ -42,6 +43,16 @@ void demande_row_release(struct demande_row *row);
 /* Reads one request. DB_NOT_FOUND when absent or id is not a UUID. */
 enum db_result demande_get(struct db_conn *conn, const char *id, struct demande_row *out,
                            struct db_error *err);
+
+/* The inputs of R37 (domain/demande.h demande_r37_check) for the demandeur
+ * organisation demandeur_id: its nature (an unknown one reads as autre),
+ * its population (a commune's from the referential; an EPCI's
+ * population_municipale — the referential holds no DGF population —), the
+ * largest member commune's population of an EPCI; no potentiel financier,
+ * area nor contract with the State (the referential has none). DB_NOT_FOUND:
+ * no such organisation. */
+enum db_result demande_r37_lire(struct db_conn *conn, const char *demandeur_id,
+                                struct demande_r37_input *out, struct db_error *err);
 
 /* The territoire a new request belongs to: its fiche's (fiche_id given and
  * existing), else *id_pvd untouched. DB_NOT_FOUND: no such fiche. */

@@ -209,7 +209,8 @@ void demande_etag(const struct demande_row *row, enum demande_etat effectif, cha
 /* Adds etat (effective), echeance and transitions_possibles to obj; the
  * effective state into *shown. false when obj is no request. */
 static bool decorate(json_t *obj, const struct request_ctx *ctx, struct fiche_access *access,
-                     const struct parametres *p, struct date today, enum demande_etat *shown)
+                     const struct parametres *p, struct date today,
+                     const struct rule_report *warnings, enum demande_etat *shown)
 {
     struct demande_etat_lu lu;
     if (!demande_lire_json(obj, &lu))
@@ -237,15 +238,17 @@ static bool decorate(json_t *obj, const struct request_ctx *ctx, struct fiche_ac
             json_array_append_new(possibles, json_string(demande_etat_name(to[i])));
     }
     json_object_set_new(obj, "transitions_possibles", possibles);
+    json_object_set_new(obj, "avertissements", programme_avertissements(warnings));
     return true;
 }
 
 void demande_send(struct request_ctx *ctx, int status, const struct demande_row *row,
-                  struct fiche_access *access, const struct parametres *p, struct date today)
+                  struct fiche_access *access, const struct parametres *p, struct date today,
+                  const struct rule_report *warnings)
 {
     json_t *obj = json_loads(row->json, 0, NULL);
     enum demande_etat shown = DEMANDE_BROUILLON;
-    if (!obj || !decorate(obj, ctx, access, p, today, &shown)) {
+    if (!obj || !decorate(obj, ctx, access, p, today, warnings, &shown)) {
         json_decref(obj);
         respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
         return;
@@ -267,7 +270,7 @@ void demande_send_row(struct request_ctx *ctx, int status, const struct demande_
 {
     struct fiche_access access;
     if (access_of_row(row, &access))
-        demande_send(ctx, status, row, &access, p, today);
+        demande_send(ctx, status, row, &access, p, today, NULL);
     else
         respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
 }
@@ -550,7 +553,7 @@ void handle_get_demande(struct request_ctx *ctx)
     struct parametres p;
     programme_today(&today);
     if (demande_parametres_or_reply(ctx, today, &p))
-        demande_send(ctx, 200, &row, &access, &p, today);
+        demande_send(ctx, 200, &row, &access, &p, today, NULL);
     demande_row_release(&row);
 }
 
@@ -634,7 +637,7 @@ void handle_update_demande(struct request_ctx *ctx)
     work.doc = doc;
     work.revision = row.revision;
     if (demande_mutate_or_reply(ctx, row.id, update_unit, &work, NULL, &non_brouillon))
-        demande_send(ctx, 200, &work.result, &access, &p, today);
+        demande_send(ctx, 200, &work.result, &access, &p, today, NULL);
     demande_row_release(&work.result);
 out:
     free(doc);
@@ -739,7 +742,7 @@ void handle_list_demandes(struct request_ctx *ctx)
         fiche_access_of_json(obj, &a);
         json_object_del(obj, "_acces");
         enum demande_etat shown;
-        ok = decorate(obj, ctx, &a, &p, today, &shown) && ok;
+        ok = decorate(obj, ctx, &a, &p, today, NULL, &shown) && ok;
     }
     char *page = ok ? json_dumps(list, JSON_COMPACT) : NULL;
     json_decref(list);

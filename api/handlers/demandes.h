@@ -66,10 +66,11 @@ bool demande_organisations_or_reply(struct request_ctx *ctx, const json_t *body,
 void demande_etag(const struct demande_row *row, enum demande_etat effectif, char out[24]);
 
 /* Sends row decorated for the caller: `etat` the effective state,
- * `echeance` ({vers, dernier_jour} or null), `transitions_possibles`. A GET
- * honours If-None-Match. */
+ * `echeance` ({vers, dernier_jour} or null), `transitions_possibles`,
+ * `avertissements` (warnings; NULL: []). A GET honours If-None-Match. */
 void demande_send(struct request_ctx *ctx, int status, const struct demande_row *row,
-                  struct fiche_access *access, const struct parametres *p, struct date today);
+                  struct fiche_access *access, const struct parametres *p, struct date today,
+                  const struct rule_report *warnings);
 
 /* Runs unit(work) as one journaled mutation and answers its failure as
  * fiche_mutate_or_reply does (404 DEMANDE_404, 412, 422 with violations,

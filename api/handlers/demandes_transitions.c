@@ -140,6 +140,8 @@ static bool members_for_or_reply(struct request_ctx *ctx, const json_t *body, en
 
 struct transition_work {
     const char *id, *doc;
+    const char *code_departement; /* the territoire's, for the filing deadline */
+    struct rule_report warnings;
     long revision;
     enum demande_etat to;
     enum role role;
@@ -163,6 +165,7 @@ static enum db_result transition_unit(struct db_tx *tx, void *ctx, struct db_err
     struct transition_work *w = ctx;
     demande_row_release(&w->after);
     rule_report_init(&w->violations);
+    rule_report_init(&w->warnings);
     struct demande_row avant;
     json_t *stored = NULL;
     struct demande_etat_lu lu;
@@ -215,6 +218,21 @@ static enum db_result transition_unit(struct db_tx *tx, void *ctx, struct db_err
     size_t n = demande_transition_check(&in, &w->violations);
     if (has_regles)
         fiche_regles_release(&regles);
+    if (n == 0 && w->to == DEMANDE_DEPOSE) { /* warnings of the deposit: R37, the deadline */
+        struct demande_r37_input r37;
+        r = demande_r37_lire(tx->conn, json_string_value(json_object_get(stored, "demandeur_id")),
+                             &r37, err);
+        if (r != DB_OK) {
+            json_decref(stored);
+            demande_row_release(&avant);
+            return r == DB_NOT_FOUND ? DB_FAILED : r; /* a foreign key */
+        }
+        demande_r37_check(in.dispositif, &r37, &w->warnings);
+        demande_date_limite_check(
+            w->p, in.dispositif,
+            (int)json_integer_value(json_object_get(stored, "annee_programmation")),
+            w->code_departement, in.dates.depot.date, &w->warnings);
+    }
     json_decref(stored);
     if (n > 0) {
         demande_row_release(&avant);
@@ -346,8 +364,9 @@ void handle_transition_demande(struct request_ctx *ctx)
     work.today = s.today;
     work.p = &s.p;
     work.body = s.body;
+    work.code_departement = s.access.scope.code_departement;
     if (demande_mutate_or_reply(ctx, s.row.id, transition_unit, &work, &work.violations, NULL))
-        demande_send(ctx, 200, &work.after, &s.access, &s.p, s.today);
+        demande_send(ctx, 200, &work.after, &s.access, &s.p, s.today, &work.warnings);
     demande_row_release(&work.after);
 out:
     free(doc);
@@ -497,7 +516,7 @@ void handle_versement_demande(struct request_ctx *ctx)
     work.p = &s.p;
     work.nouveau = in;
     if (demande_mutate_or_reply(ctx, s.row.id, versement_unit, &work, &work.violations, NULL))
-        demande_send(ctx, 201, &work.after, &s.access, &s.p, s.today);
+        demande_send(ctx, 201, &work.after, &s.access, &s.p, s.today, NULL);
     demande_row_release(&work.after);
 out:
     free(doc);
@@ -655,7 +674,7 @@ void handle_prolongation_demande(struct request_ctx *ctx)
     work.today = s.today;
     work.p = &s.p;
     if (demande_mutate_or_reply(ctx, s.row.id, prolongation_unit, &work, &work.violations, NULL))
-        demande_send(ctx, 200, &work.after, &s.access, &s.p, s.today);
+        demande_send(ctx, 200, &work.after, &s.access, &s.p, s.today, NULL);
     demande_row_release(&work.after);
 out:
     free(doc);

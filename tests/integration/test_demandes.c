@@ -153,14 +153,19 @@ Test(demandes, detr_deposee_instruite_accordee_notifiee_engagee_soldee)
     move(&t.prefecture, id, "depose", more, 403, NULL);
     size_t journal = fx_journal_count("demande_subvention", id, "demande_subvention.transition");
     cr_assert_eq(journal, 0);
-    move(&t.elu, id, "depose", more, 200, NULL);
-    move(&t.prefecture, id, "en_instruction", NULL, 200, NULL);
+    struct http_response r;
+    move(&t.elu, id, "depose", more, 200, &r);
+    /* R37 (warning): Épernay has more than 20 000 inhabitants */
+    cr_assert(strstr(r.body, "\"detr-commune-trop-peuplee\""), HTTP_BODY, r.body);
+    http_response_release(&r);
+    move(&t.prefecture, id, "en_instruction", NULL, 200, &r);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "avertissements")), 0, HTTP_BODY, r.body);
+    http_response_release(&r);
     /* accordee without the five mentions: 422, nothing written */
     char before[64], after[64];
     show(&t.prefecture, id, etat, before);
     snprintf(more, sizeof more, "\"date_decision\":\"%s\",\"montant_accorde_centimes\":3000000",
              d_dec);
-    struct http_response r;
     move(&t.prefecture, id, "accordee", more, 422, &r);
     cr_assert(strstr(r.body, "mention-decision-manquante"), HTTP_BODY, r.body);
     http_response_release(&r);

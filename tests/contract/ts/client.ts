@@ -184,6 +184,14 @@ export function avertissement(a: Schemas["Avertissement"]): string {
 	case "convention-cadre-non-signee-a-temps":
 	case "epci-modifie":
 		return `${a.regle} ${a.message}`;
+	/* issue 10 §3: the warnings of a deposit (R37, filing deadline) */
+	case "depot-apres-date-limite":
+	case "detr-commune-trop-peuplee":
+	case "detr-demandeur-non-eligible":
+	case "detr-epci-non-eligible":
+	case "detr-potentiel-financier-a-verifier":
+	case "detr-potentiel-financier-eleve":
+		return `${a.regle} ${a.message}`;
 	default:
 		return a.code satisfies never;
 	}
