@@ -452,6 +452,42 @@ bool demande_organisations_or_reply(struct request_ctx *ctx, const json_t *body,
     return ok;
 }
 
+bool demande_territoire_or_reply(struct request_ctx *ctx, const char *fiche_id,
+                                 const char *id_pvd_given, bool chef_de_projet, char id_pvd[17],
+                                 struct rule_report *v)
+{
+    id_pvd[0] = '\0';
+    if (!fiche_id) {
+        if (chef_de_projet && id_pvd_given)
+            snprintf(id_pvd, 17, "%s", id_pvd_given);
+        else
+            rule_report_add(v, "", "fiche-manquante", DEMANDE_PTR_FICHE,
+                            "Une fiche action (fiche_id), ou pour le poste de chef de projet le "
+                            "territoire (id_pvd).");
+        return true;
+    }
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+    if (r == DB_OK) {
+        r = demande_fiche_territoire(conn, fiche_id, id_pvd, &err);
+        db_pool_release(ctx->app->pool, conn);
+    }
+    if (r == DB_NOT_FOUND) {
+        rule_report_add(v, "", "fiche-inconnue", DEMANDE_PTR_FICHE,
+                        "Aucune fiche action n'a l'identifiant %s.", fiche_id);
+        return true;
+    }
+    if (r != DB_OK) {
+        respond_db_error(ctx, r, &err);
+        return false;
+    }
+    if (id_pvd_given && strcmp(id_pvd_given, id_pvd) != 0)
+        rule_report_add(v, "", "territoire-incoherent", "/id_pvd",
+                        "La fiche action est celle du territoire %s.", id_pvd);
+    return true;
+}
+
 /* ---- POST /api/v1/demandes-subvention ------------------------------------------- */
 
 struct create_work {
@@ -488,31 +524,10 @@ void handle_create_demande(struct request_ctx *ctx)
     struct rule_report violations;
     rule_report_init(&violations);
     char id_pvd[17] = "";
-    if (in.fiche_id) {
-        struct db_conn *conn = NULL;
-        struct db_error err = {{0}, {0}};
-        enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
-        if (r == DB_OK) {
-            r = demande_fiche_territoire(conn, in.fiche_id, id_pvd, &err);
-            db_pool_release(ctx->app->pool, conn);
-        }
-        if (r == DB_NOT_FOUND)
-            rule_report_add(&violations, "", "fiche-inconnue", DEMANDE_PTR_FICHE,
-                            "Aucune fiche action n'a l'identifiant %s.", in.fiche_id);
-        else if (r != DB_OK) {
-            respond_db_error(ctx, r, &err);
-            goto out;
-        }
-        if (r == DB_OK && in.id_pvd && strcmp(in.id_pvd, id_pvd) != 0)
-            rule_report_add(&violations, "", "territoire-incoherent", "/id_pvd",
-                            "La fiche action est celle du territoire %s.", id_pvd);
-    } else if (in.id_pvd) {
-        snprintf(id_pvd, sizeof id_pvd, "%s", in.id_pvd);
-    } else {
-        rule_report_add(&violations, "", "fiche-manquante", DEMANDE_PTR_FICHE,
-                        "Une fiche action (fiche_id), ou pour le poste de chef de projet le "
-                        "territoire (id_pvd).");
-    }
+    if (!demande_territoire_or_reply(ctx, in.fiche_id, in.id_pvd,
+                                     in.dispositif == SUBVENTION_CHEF_DE_PROJET_PVD, id_pvd,
+                                     &violations))
+        goto out;
     if (!programme_rules_hold_or_reply(ctx, &violations))
         goto out;
     struct territoire_scope scope;

@@ -61,6 +61,15 @@ void demande_send_row(struct request_ctx *ctx, int status, const struct demande_
 bool demande_organisations_or_reply(struct request_ctx *ctx, const json_t *body,
                                     struct rule_report *v);
 
+/* The territoire of a new request into id_pvd: its fiche's (fiche_id given;
+ * "fiche-inconnue" when there is none, "territoire-incoherent" when
+ * id_pvd_given names another), else id_pvd_given for the chef de projet post
+ * (chef_de_projet), else "fiche-manquante" — appended to v (id_pvd "" then).
+ * false: answered (503/500: the lookup failed). */
+bool demande_territoire_or_reply(struct request_ctx *ctx, const char *fiche_id,
+                                 const char *id_pvd_given, bool chef_de_projet, char id_pvd[17],
+                                 struct rule_report *v);
+
 /* Strong ETag of a request as shown on `today`: its stored representation
  * and its effective state (the ETag changes the day the state does). */
 void demande_etag(const struct demande_row *row, enum demande_etat effectif, char out[24]);

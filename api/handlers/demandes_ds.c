@@ -268,26 +268,10 @@ void handle_sync_demande_ds(struct request_ctx *ctx)
         creation_members(&in, &errs);
         if (!body_errors_or_reply(ctx, &errs))
             goto out;
-        if (in.fiche_id) {
-            r = db_pool_acquire(ctx->app->pool, &conn, &err);
-            if (r == DB_OK) {
-                r = demande_fiche_territoire(conn, in.fiche_id, id_pvd, &err);
-                db_pool_release(ctx->app->pool, conn);
-            }
-            if (r == DB_NOT_FOUND)
-                rule_report_add(&violations, "", "fiche-inconnue", DEMANDE_PTR_FICHE,
-                                "Aucune fiche action n'a l'identifiant %s.", in.fiche_id);
-            else if (r != DB_OK) {
-                respond_db_error(ctx, r, &err);
-                goto out;
-            }
-        } else if (in.id_pvd && in.dispositif == SUBVENTION_CHEF_DE_PROJET_PVD) {
-            snprintf(id_pvd, sizeof id_pvd, "%s", in.id_pvd);
-        } else {
-            rule_report_add(&violations, "", "fiche-manquante", DEMANDE_PTR_FICHE,
-                            "Une fiche action (fiche_id), ou pour le poste de chef de projet le "
-                            "territoire (id_pvd).");
-        }
+        if (!demande_territoire_or_reply(ctx, in.fiche_id, in.id_pvd,
+                                         in.dispositif == SUBVENTION_CHEF_DE_PROJET_PVD, id_pvd,
+                                         &violations))
+            goto out;
         if (!programme_rules_hold_or_reply(ctx, &violations))
             goto out;
         struct territoire_scope scope;
