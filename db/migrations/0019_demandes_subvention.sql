@@ -114,16 +114,23 @@ BEGIN
         'prolongation_caducite_reference', d.prolongation_caducite_reference,
         'prolongation_forclusion_reference', d.prolongation_forclusion_reference,
         'ds_dossier_number', d.ds_dossier_number, 'ds_procedure_id', d.ds_procedure_id,
-        'ds_modifie_le', d.ds_modifie_le,
+        'ds_modifie_le', horodatage(d.ds_modifie_le),
         'aides_territoires_aide_id', d.aides_territoires_aide_id,
         'etat_enregistre', d.etat,
+        -- the financing plan: the lines of its fiche, as fiche_representation (0013) shows them
+        'plan_financement', COALESCE((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'id', l.id, 'financeur_id', l.financeur_id, 'dispositif', l.dispositif,
+                       'nature_financeur', l.nature_financeur, 'montant_centimes', l.montant,
+                       'assiette_ht_centimes', l.assiette_ht, 'statut', l.statut) ORDER BY l.rang)
+            FROM fiche_financements l WHERE l.fiche_id = d.fiche_id), '[]'::jsonb),
         'versements', COALESCE((
             SELECT jsonb_agg(jsonb_build_object('id', v.id, 'type', v.type, 'date', v.date,
                                                 'montant_centimes', v.montant)
                              ORDER BY v.date, v.cree_le, v.id)
             FROM demande_versements v WHERE v.demande_id = d.id), '[]'::jsonb),
-        'revision', d.revision, 'cree_par', d.cree_par, 'cree_le', d.cree_le,
-        'modifie_le', d.modifie_le);
+        'revision', d.revision, 'cree_par', d.cree_par, 'cree_le', horodatage(d.cree_le),
+        'modifie_le', horodatage(d.modifie_le));
 END $$;
 
 -- SIRENs of the financers of a request: its financeur_id's and those of the
