@@ -606,3 +606,56 @@ Test(demandes, livraisons_ds_melangees_jamais_a_rebours)
     cr_assert_eq(deliver(&region, "91000009", b1, etat), 201);
     cr_assert_str_eq(etat, "depose");
 }
+
+/* R32 read inside the writing transaction: at the decision, the fiche's
+ * public lines (autofinancement excluded) may not exceed the request's
+ * subsidisable expense; refused with regle, code and pointer, nothing
+ * written. */
+Test(demandes, decision_refusee_par_r32_sur_le_plan_de_la_fiche)
+{
+    struct terr t;
+    terr_init(&t, "pvd-44-52-905", "52060", "215200403", "200070332", "52", "51");
+    struct http_response r;
+    char etat_org[37], fiche[37], id[37], d[11], more[900], body[900];
+    fx_call(&t.admin, "POST", "/api/v1/organisations",
+            "{\"nature\":\"etat\",\"nom\":\"Préfecture de la Haute-Marne\"}", NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    snprintf(etat_org, sizeof etat_org, "%s", str(r.json, "id"));
+    http_response_release(&r);
+    /* a fiche of 100 000 € HT: the commune's 20 000 €, DETR 40 000 €, FNADT 40 000 € */
+    snprintf(more, sizeof more,
+             "\"plan_financement\": [{\"financeur_id\": \"%s\", \"dispositif\": "
+             "\"autofinancement\", \"nature_financeur\": \"public\", \"montant_centimes\": "
+             "2000000, \"statut\": \"accorde\"}, {\"financeur_id\": \"%s\", \"dispositif\": "
+             "\"DETR\", \"nature_financeur\": \"public\", \"montant_centimes\": 4000000, "
+             "\"statut\": \"sollicite\"}, {\"financeur_id\": \"%s\", \"dispositif\": \"FNADT\", "
+             "\"nature_financeur\": \"public\", \"montant_centimes\": 4000000, \"statut\": "
+             "\"sollicite\"}]",
+             t.t.commune_org, etat_org, etat_org);
+    fx_fiche(&t.agent, &t.t, "D2", more, fiche, NULL);
+    /* a DETR request on half of it: the public aid (80 000 €) exceeds its 50 000 € */
+    snprintf(body, sizeof body,
+             "{\"dispositif\":\"DETR\",\"demandeur_id\":\"%s\",\"fiche_id\":\"%s\","
+             "\"annee_programmation\":2025,\"intitule\":\"Halles, tranche 1\","
+             "\"depense_subventionnable_ht_centimes\":5000000,"
+             "\"montant_sollicite_centimes\":2000000}",
+             t.t.commune_org, fiche);
+    fx_create(&t.agent, "/api/v1/demandes-subvention", body, id, NULL);
+    ago_days(30, d);
+    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
+    move(&t.elu, id, "depose", more, 200, NULL);
+    move(&t.prefecture, id, "en_instruction", NULL, 200, NULL);
+    char before[64], after[64];
+    show(&t.prefecture, id, NULL, before);
+    ago_days(5, d);
+    snprintf(more, sizeof more, "\"date_decision\":\"%s\",\"montant_accorde_centimes\":2000000,%s",
+             d, MENTIONS);
+    move(&t.prefecture, id, "accordee", more, 422, &r);
+    fx_expect_error(&r, 422, "regle-non-respectee", "/plan_financement",
+                    "aides-publiques-plafond-depasse");
+    cr_assert(strstr(r.body, "\"R32\""), HTTP_BODY, r.body);
+    http_response_release(&r);
+    show(&t.prefecture, id, NULL, after);
+    cr_assert_str_eq(before, after);
+    cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.transition"), 2);
+}
