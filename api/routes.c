@@ -112,6 +112,13 @@ static const struct route routes[] = {
     /* Issue 10 §1: programme parameters (parametres.c) */
     /* — end of programme parameters — */
     /* Issue 10 §2: postes de chef de projet (postes.c) */
+    {"POST",  "/api/v1/postes-chef-de-projet",                   ROUTE_HABILITATED, "poste.ecrire", handle_create_poste, KEYED},
+    {"GET",   "/api/v1/postes-chef-de-projet",                   ROUTE_HABILITATED, "poste.lire",   handle_list_postes, NOKEY},
+    {"GET",   "/api/v1/postes-chef-de-projet/:id",               ROUTE_HABILITATED, "poste.lire",   handle_get_poste, NOKEY},
+    {"PATCH", "/api/v1/postes-chef-de-projet/:id",               ROUTE_HABILITATED, "poste.ecrire", handle_update_poste, NOKEY},
+    {"GET",   "/api/v1/postes-chef-de-projet/:id/annees",        ROUTE_HABILITATED, "poste.lire",   handle_list_poste_annees, NOKEY},
+    {"GET",   "/api/v1/postes-chef-de-projet/:id/annees/:annee", ROUTE_HABILITATED, "poste.lire",   handle_get_poste_annee, NOKEY},
+    {"PUT",   "/api/v1/postes-chef-de-projet/:id/annees/:annee", ROUTE_HABILITATED, "poste.ecrire", handle_put_poste_annee, NOKEY},
     /* — end of postes de chef de projet — */
     /* Issue 10 §3: demandes de subvention (demandes.c) */
     /* — end of demandes de subvention — */
