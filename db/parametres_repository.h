@@ -23,7 +23,8 @@
  * transaction state: a rule checked inside a writing transaction reads them
  * with that transaction's connection. DB_FAILED: a stored document that
  * does not parse (a bug). */
-enum db_result parametres_en_vigueur(struct db_conn *conn, struct date date, struct parametres *out,
-                                     long *version, struct db_error *err);
+enum db_result parametres_en_vigueur(struct db_conn *conn, struct date date,
+                                     struct parametres *out, long *version,
+                                     struct db_error *err);
 
 #endif
