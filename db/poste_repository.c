@@ -12,7 +12,7 @@
 
 #define ROW_COLUMNS "x.id::text, x.revision, poste_representation(x)::text"
 #define ANNEE_COLUMNS                                                                              \
-    "f.annee, f.revision, poste_financement_representation(f)::text, f.cout_charge_annuel, "      \
+    "f.annee, f.revision, poste_financement_representation(f)::text, f.cout_charge_annuel, "       \
     "f.avec_anah, f.part_anct_etat, f.part_bdt, f.part_anah, f.etude_pre_operationnelle_anah, "    \
     "f.opah_ru, coalesce(f.financeur_bdt_id::text, ''), coalesce(f.financeur_anah_id::text, '')"
 
@@ -42,10 +42,9 @@ enum db_result poste_get(struct db_conn *conn, const char *id, struct poste_row 
                          struct db_error *err)
 {
     const char *params[1] = {id};
-    return pg_one_row(conn,
-                      "SELECT " ROW_COLUMNS
-                      " FROM postes_chef_projet x WHERE x.id = " PG_AS_UUID("$1"),
-                      1, params, fill_row, out, sizeof *out, err);
+    return pg_one_row(
+        conn, "SELECT " ROW_COLUMNS " FROM postes_chef_projet x WHERE x.id = " PG_AS_UUID("$1"), 1,
+        params, fill_row, out, sizeof *out, err);
 }
 
 enum db_result poste_get_pooled(struct db_pool *pool, const char *id, struct poste_row *out,
@@ -163,17 +162,19 @@ enum db_result poste_access_of(struct db_pool *pool, const char *const *ids, siz
 /* $1 role, $2..$5 perimeter, $6 id_pvd, $7 departement, $8 employeur_id,
  * $9 annee. */
 #define LIST_WHERE                                                                                 \
-    " FROM postes_chef_projet x WHERE x.id IN (SELECT postes_visibles($1, $2::text[],"            \
+    " FROM postes_chef_projet x WHERE x.id IN (SELECT postes_visibles($1, $2::text[],"             \
     " $3::text[], $4::text[], $5::text[]))"                                                        \
-    " AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM poste_territoires pt WHERE pt.poste_id ="    \
+    " AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM poste_territoires pt WHERE pt.poste_id ="     \
     " x.id AND pt.id_pvd = $6))"                                                                   \
     " AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM poste_territoires pt JOIN territoires t ON"   \
-    " t.id_pvd = pt.id_pvd WHERE pt.poste_id = x.id AND (t.code_departement = $7 OR EXISTS"       \
+    " t.id_pvd = pt.id_pvd WHERE pt.poste_id = x.id AND (t.code_departement = $7 OR EXISTS"        \
     " (SELECT 1 FROM territoire_communes tc JOIN communes c ON c.code_insee = tc.code_insee AND"   \
     " c.type = 'commune-actuelle' WHERE tc.id_pvd = pt.id_pvd AND c.code_departement = $7))))"     \
-    " AND ($8::text IS NULL OR x.employeur_id = " PG_AS_UUID("$8") ")"                            \
-    " AND ($9::int IS NULL OR EXISTS (SELECT 1 FROM poste_financements f WHERE f.poste_id ="      \
-    " x.id AND f.annee = $9::int))"
+    " AND ($8::text IS NULL OR x.employeur_id = " PG_AS_UUID(                                      \
+        "$8") ")"                                                                                  \
+              " AND ($9::int IS NULL OR EXISTS (SELECT 1 FROM poste_financements f WHERE "         \
+              "f.poste_id ="                                                                       \
+              " x.id AND f.annee = $9::int))"
 #define LIST_PARAMS 9
 
 enum db_result poste_list(struct db_pool *pool, const struct poste_filtre *f, const char *after,
@@ -210,11 +211,11 @@ enum db_result poste_list(struct db_pool *pool, const struct poste_filtre *f, co
         return r;
     }
     PGresult *res = NULL;
-    r = pg_exec_rows(conn,
-                     "SELECT x.id::text, poste_representation(x)::text" LIST_WHERE
-                     " AND ($10::text IS NULL OR x.id > " PG_AS_UUID(
-                         "$10") ") ORDER BY x.id LIMIT $11::int",
-                     LIST_PARAMS + 2, values, &res, err);
+    r = pg_exec_rows(
+        conn,
+        "SELECT x.id::text, poste_representation(x)::text" LIST_WHERE
+        " AND ($10::text IS NULL OR x.id > " PG_AS_UUID("$10") ") ORDER BY x.id LIMIT $11::int",
+        LIST_PARAMS + 2, values, &res, err);
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, 37, more))
         r = DB_FAILED;
     PQclear(res);
@@ -310,8 +311,8 @@ enum db_result poste_update(struct db_tx *tx, const char *id, const struct poste
         tx->conn,
         "UPDATE postes_chef_projet SET employeur_id = $1::uuid, quotite = $2::int,"
         " date_recrutement = $3::date, date_fin_contrat = $4::date, type_contrat = $5,"
-        " missions = $6, revision = revision + 1, modifie_le = now() WHERE id = "
-        PG_AS_UUID("$7") " RETURNING id",
+        " missions = $6, revision = revision + 1, modifie_le = now() WHERE id = " PG_AS_UUID(
+            "$7") " RETURNING id",
         7, params, &res, err);
     PQclear(res);
     if (r == DB_OK)
@@ -448,10 +449,8 @@ static enum db_result fill_annee(const PGresult *res, int row, void *dst)
     out->f.parts[CDP_FINANCEUR_ANAH] = strtoll(PQgetvalue(res, row, 7), NULL, 10);
     out->etude_pre_operationnelle_anah = PQgetvalue(res, row, 8)[0] == 't';
     out->opah_ru = PQgetvalue(res, row, 9)[0] == 't';
-    snprintf(out->financeur_bdt_id, sizeof out->financeur_bdt_id, "%s",
-             PQgetvalue(res, row, 10));
-    snprintf(out->financeur_anah_id, sizeof out->financeur_anah_id, "%s",
-             PQgetvalue(res, row, 11));
+    snprintf(out->financeur_bdt_id, sizeof out->financeur_bdt_id, "%s", PQgetvalue(res, row, 10));
+    snprintf(out->financeur_anah_id, sizeof out->financeur_anah_id, "%s", PQgetvalue(res, row, 11));
     return out->json ? DB_OK : DB_FAILED;
 }
 
@@ -490,8 +489,7 @@ void poste_annees_release(struct poste_annee_row *rows, size_t count)
 }
 
 enum db_result poste_annees_lire(struct db_conn *conn, const char *id,
-                                 struct poste_annee_row **rows, size_t *count,
-                                 struct db_error *err)
+                                 struct poste_annee_row **rows, size_t *count, struct db_error *err)
 {
     *rows = NULL;
     *count = 0;
@@ -521,29 +519,27 @@ enum db_result poste_annees_lire(struct db_conn *conn, const char *id,
 }
 
 enum db_result poste_annee_ecrire(struct db_tx *tx, const char *id,
-                                  const struct poste_annee_valeurs *v,
-                                  struct poste_annee_row *out, struct db_error *err)
+                                  const struct poste_annee_valeurs *v, struct poste_annee_row *out,
+                                  struct db_error *err)
 {
     char annee[16], cout[24], parts[CDP_FINANCEUR__COUNT][24];
     snprintf(annee, sizeof annee, "%d", v->f.annee);
     snprintf(cout, sizeof cout, "%lld", (long long)v->f.cout_charge_annuel);
     for (int i = 0; i < CDP_FINANCEUR__COUNT; i++)
         snprintf(parts[i], sizeof parts[i], "%lld", (long long)v->f.parts[i]);
-    const char *params[12] = {id,
-                              annee,
-                              cout,
-                              v->f.avec_anah ? "true" : "false",
-                              v->etude_pre_operationnelle_anah ? "true" : "false",
-                              v->opah_ru ? "true" : "false",
-                              parts[CDP_FINANCEUR_ANCT_ETAT],
-                              parts[CDP_FINANCEUR_BDT],
-                              parts[CDP_FINANCEUR_ANAH],
-                              v->financeur_bdt_id && v->financeur_bdt_id[0] ? v->financeur_bdt_id
-                                                                             : NULL,
-                              v->financeur_anah_id && v->financeur_anah_id[0]
-                                  ? v->financeur_anah_id
-                                  : NULL,
-                              acteur(tx)};
+    const char *params[12] = {
+        id,
+        annee,
+        cout,
+        v->f.avec_anah ? "true" : "false",
+        v->etude_pre_operationnelle_anah ? "true" : "false",
+        v->opah_ru ? "true" : "false",
+        parts[CDP_FINANCEUR_ANCT_ETAT],
+        parts[CDP_FINANCEUR_BDT],
+        parts[CDP_FINANCEUR_ANAH],
+        v->financeur_bdt_id && v->financeur_bdt_id[0] ? v->financeur_bdt_id : NULL,
+        v->financeur_anah_id && v->financeur_anah_id[0] ? v->financeur_anah_id : NULL,
+        acteur(tx)};
     enum db_result r = pg_exec_command(
         tx->conn,
         "INSERT INTO poste_financements AS f (poste_id, annee, cout_charge_annuel, avec_anah,"

@@ -193,7 +193,7 @@ struct poste_annee_valeurs {
 /* Inserts or replaces year v->f.annee of poste id (revision 1, or + 1),
  * cree_par: tx's actor on insertion; *out the stored row. */
 enum db_result poste_annee_ecrire(struct db_tx *tx, const char *id,
-                                  const struct poste_annee_valeurs *v,
-                                  struct poste_annee_row *out, struct db_error *err);
+                                  const struct poste_annee_valeurs *v, struct poste_annee_row *out,
+                                  struct db_error *err);
 
 #endif

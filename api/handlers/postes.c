@@ -132,8 +132,7 @@ static void poste_send(struct request_ctx *ctx, int status, const struct poste_r
 
 /* ---- The poste's body ------------------------------------------------------ */
 
-static const char *const types_contrat[] = {"titulaire", "contrat_de_projet", "cdd", "autre",
-                                            NULL};
+static const char *const types_contrat[] = {"titulaire", "contrat_de_projet", "cdd", "autre", NULL};
 
 struct poste_body {
     const char *employeur_id, *missions;
@@ -246,9 +245,8 @@ static struct chef_projet_poste poste_of(const struct poste_body *in, enum organ
  * "territoire-inconnu" (422) into violations; *kind and access filled.
  * false: a 503/500 was sent. */
 static bool references_or_reply(struct request_ctx *ctx, const struct poste_body *in,
-                                const char *const *ids, size_t count,
-                                enum organisation_kind *kind, struct poste_access *access,
-                                struct rule_report *violations)
+                                const char *const *ids, size_t count, enum organisation_kind *kind,
+                                struct poste_access *access, struct rule_report *violations)
 {
     char nature[16], siren[10];
     struct db_conn *conn = NULL;
@@ -468,8 +466,7 @@ void handle_list_postes(struct request_ctx *ctx)
     uint32_t fp = cursor_fingerprint(canon);
     char key[CURSOR_KEY_MAX + 1];
     const char *after = NULL;
-    if (!query_keyed_cursor_or_reply(ctx, "postes-chef-de-projet", fp, query_is_uuid, key,
-                                     &after))
+    if (!query_keyed_cursor_or_reply(ctx, "postes-chef-de-projet", fp, query_is_uuid, key, &after))
         return;
     struct poste_filtre f = {
         .role = role_name(role_reads_as(ctx->principal->authz.role)),
@@ -483,8 +480,8 @@ void handle_list_postes(struct request_ctx *ctx)
     char *json = NULL, last[37];
     bool more = false;
     size_t total = 0;
-    enum db_result r = poste_list(ctx->app->pool, &f, after, q.limit, &json, last, &more, &total,
-                                  &err);
+    enum db_result r =
+        poste_list(ctx->app->pool, &f, after, q.limit, &json, last, &more, &total, &err);
     if (r != DB_OK) {
         respond_db_error(ctx, r, &err);
         return;
@@ -761,8 +758,11 @@ void handle_list_poste_annees(struct request_ctx *ctx)
         json_object_set_new(obj, "poste_id", json_string(row.id));
         json_object_set_new(obj, "elements", list);
         char *text = ok ? json_dumps(obj, JSON_COMPACT) : NULL;
+        char etag[24];
         if (text)
-            respond_conditional_json(ctx, text, strlen(text), NULL);
+            http_etag(text, strlen(text), etag);
+        if (text)
+            respond_conditional_json(ctx, text, strlen(text), etag);
         else
             respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
         free(text);
@@ -861,8 +861,7 @@ struct annee_work {
 };
 
 /* The financers named exist: "organisation-inconnue" otherwise. */
-static enum db_result financeurs_check(struct db_tx *tx, struct annee_work *w,
-                                       struct db_error *err)
+static enum db_result financeurs_check(struct db_tx *tx, struct annee_work *w, struct db_error *err)
 {
     const char *ids[2] = {w->v.financeur_bdt_id, w->v.financeur_anah_id};
     const char *names[2] = {"/financeur_bdt_id", "/financeur_anah_id"};

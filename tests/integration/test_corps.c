@@ -20,7 +20,7 @@
 
 struct fixture {
     char organisation[37], epci[37], convention[37], axe[37], indicateur[37], comite[37],
-        seance[37], fiche[37];
+        seance[37], fiche[37], poste[37];
 };
 
 static void make_fixture(const struct fx_caller *admin, struct fixture *f)
@@ -57,10 +57,15 @@ static void make_fixture(const struct fx_caller *admin, struct fixture *f)
              "\"cout_total_ht_centimes\":100000,\"localisation_commune_insee\":\"15162\"}",
              f->axe, f->organisation);
     fx_create(admin, "/api/v1/fiches-action", body, f->fiche, etag);
+    snprintf(body, sizeof body,
+             "{\"employeur_id\":\"%s\",\"territoires\":[\"" TERRITOIRE "\"],"
+             "\"quotite\":10000,\"date_recrutement\":\"2024-01-01\"}",
+             f->organisation);
+    fx_create(admin, "/api/v1/postes-chef-de-projet", body, f->poste, etag);
 }
 
 /* What must stay unchanged: each fixture's ETag and each children list. */
-#define WATCHED 13
+#define WATCHED 14
 static void snapshot(const struct fixture *f, char out[WATCHED][600])
 {
     char paths[WATCHED][160];
@@ -77,6 +82,7 @@ static void snapshot(const struct fixture *f, char out[WATCHED][600])
     snprintf(paths[10], 160, "/api/v1/comites/%s/seances", f->comite);
     snprintf(paths[11], 160, "/api/v1/seances/%s/decisions", f->seance);
     snprintf(paths[12], 160, "/api/v1/fiches-action/%s", f->fiche);
+    snprintf(paths[13], 160, "/api/v1/postes-chef-de-projet/%s", f->poste);
     struct fx_caller admin;
     fx_admin(&admin);
     for (size_t i = 0; i < WATCHED; i++) {
@@ -84,7 +90,7 @@ static void snapshot(const struct fixture *f, char out[WATCHED][600])
         fx_call(&admin, "GET", paths[i], NULL, NULL, &r);
         cr_assert_eq(r.status, 200, "%s: " HTTP_BODY, paths[i], r.body);
         /* single objects by ETag; lists by their ids (the body) */
-        snprintf(out[i], 600, "%s", i < 7 || i == 12 ? http_header(&r, "ETag") : r.body);
+        snprintf(out[i], 600, "%s", i < 7 || i >= 12 ? http_header(&r, "ETag") : r.body);
         http_response_release(&r);
     }
 }
@@ -108,11 +114,11 @@ static void expand(char *out, size_t size, const char *tmpl, const char *id)
 
 static const char *fixture_id(const struct fixture *f, int i)
 {
-    const char *ids[] = {f->organisation, f->convention, f->axe,     f->indicateur,
-                         f->comite,       f->seance,     TERRITOIRE, f->fiche};
+    const char *ids[] = {f->organisation, f->convention, f->axe,   f->indicateur, f->comite,
+                         f->seance,       TERRITOIRE,    f->fiche, f->poste};
     return i < 0 ? "" : ids[i];
 }
-enum { ORG, CONV, AXE, IND, COM, SEA, TER, FICHE };
+enum { ORG, CONV, AXE, IND, COM, SEA, TER, FICHE, POSTE };
 
 /* clang-format off */
 static const struct body_route routes[] = {
@@ -146,6 +152,11 @@ static const struct body_route routes[] = {
     {"POST",  "/api/v1/fiches-action/%s/plan-financement/lignes", FICHE, NULL},
     {"PUT",   "/api/v1/fiches-action/%s/echeancier",         FICHE, "/api/v1/fiches-action/%s"},
     /* — end of financing — */
+    /* Issue 10 §2: postes de chef de projet (the year 2025 does not exist: no If-Match) */
+    {"POST",  "/api/v1/postes-chef-de-projet%s",             -1,    NULL},
+    {"PATCH", "/api/v1/postes-chef-de-projet/%s",            POSTE, "/api/v1/postes-chef-de-projet/%s"},
+    {"PUT",   "/api/v1/postes-chef-de-projet/%s/annees/2025", POSTE, NULL},
+    /* — end of postes de chef de projet — */
 };
 /* clang-format on */
 
