@@ -111,7 +111,7 @@ static const struct expectation expectations[] = {
     {"PUT",    "fiche.ecrire",          {{200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}}},
     /* Issue 10 §2: a poste de chef de projet serving pvd-27-58-900, employed by the commune
      * 215800624 (a financeur holding that SIREN is inside), and its year 2025; the PUT
-     * rewrites that year with the same shares (R16: nothing recorded anew). */
+     * rewrites that year with the same (zero) shares: R16 lets anct_national record none. */
     {"GET",    "poste.lire",            {{200, 200}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 200}}},
     {"POST",   "poste.ecrire",          {{201, 201}, {403, 404}, {403, 404}, {201, 404}, {201, 404}, {403, 404}, {403, 403}}},
     {"PATCH",  "poste.ecrire",          {{200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}}},
@@ -424,7 +424,7 @@ static char po_poste[37];
 static int po_numero = 0;
 #define PO_ANNEE                                                                                   \
     "{\"cout_charge_annuel_centimes\":6000000,\"avec_anah\":false,"                                \
-    "\"part_anct_etat_centimes\":3000000,\"part_bdt_centimes\":0,\"part_anah_centimes\":0}"
+    "\"part_anct_etat_centimes\":0,\"part_bdt_centimes\":0,\"part_anah_centimes\":0}"
 
 static void po_body(char *body, size_t size)
 {

@@ -137,7 +137,8 @@ static void poste_new(const struct terr *t, int quotite, const char *recrutement
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
     cr_assert_not_null(strstr(http_header(&r, "Location"), str(r.json, "id")));
     cr_assert_eq(num(r.json, "quotite"), quotite);
-    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(r.json, "territoires"), 0)), t->t.id_pvd);
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(r.json, "territoires"), 0)),
+                     t->t.id_pvd);
     snprintf(id, 37, "%s", str(r.json, "id"));
     if (etag)
         snprintf(etag, 64, "%s", http_header(&r, "ETag"));
@@ -322,8 +323,8 @@ Test(postes, r11_without_signed_adhesion_and_r13_pro_rata, .timeout = 120)
     terr_init(&t2, "pvd-44-88-902", "88090", "218800902", "200068757");
     poste_new(&t2, 10000, "2024-01-01", poste, NULL);
     annee_body(body, sizeof body, 8000000, false, false, 3000000, 0, 0);
-    refused(&t2.agent, poste, 2025, body, "R11", "convention-adhesion-non-signee",
-            "/employeur_id", 1, &r);
+    refused(&t2.agent, poste, 2025, body, "R11", "convention-adhesion-non-signee", "/employeur_id",
+            1, &r);
     http_response_release(&r);
 
     /* R13 pro rata: a half-time post recruited on 1 July 2025 holds 6 months of 2025:
@@ -428,9 +429,9 @@ Test(postes, perimeter_if_match_patch_journal_and_lists, .timeout = 120)
     size_t journal = fx_journal_count_by(&t.agent, "poste_chef_projet");
     fx_call(&t.agent, "PATCH", path, "{\"quotite\":5000}", header, &r);
     http_expect_problem(&r, 422, "regle-non-respectee");
-    cr_assert_not_null(item(&r, "cofinancement-plafond-depasse",
-                            "/annees/2025/total_cofinancement_centimes"),
-                       HTTP_BODY, r.body);
+    cr_assert_not_null(
+        item(&r, "cofinancement-plafond-depasse", "/annees/2025/total_cofinancement_centimes"),
+        HTTP_BODY, r.body);
     http_response_release(&r);
     fx_etag(path, etag);
     cr_assert_str_eq(etag, poste_etag, "the poste was written");
