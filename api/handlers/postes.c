@@ -378,6 +378,34 @@ static struct poste_valeurs valeurs_of(const struct poste_body *in, const char *
     return v;
 }
 
+/* After the shape: the employer and territoires exist (422), the caller
+ * may write a poste serving those territoires (404 / 403), the poste's pure
+ * rules hold (422). true: *poste and *v (pointing into in and ids) are the
+ * values to write; false: answered. */
+static bool poste_values_or_reply(struct request_ctx *ctx, const struct poste_body *in,
+                                  const char *const *ids, size_t count,
+                                  struct chef_projet_poste *poste, struct poste_valeurs *v)
+{
+    struct rule_report violations;
+    rule_report_init(&violations);
+    struct poste_access access;
+    enum organisation_kind kind;
+    if (!references_or_reply(ctx, in, ids, count, &kind, &access, &violations))
+        return false;
+    if (rule_report_any(&violations)) {
+        programme_respond_violations(ctx, &violations);
+        return false;
+    }
+    if (!decide_or_reply(ctx, ACTION_POSTE_WRITE, &access))
+        return false;
+    *poste = poste_of(in, kind, count);
+    chef_projet_poste_check(poste, &violations);
+    if (!programme_rules_hold_or_reply(ctx, &violations))
+        return false;
+    *v = valeurs_of(in, ids, count);
+    return true;
+}
+
 void handle_create_poste(struct request_ctx *ctx)
 {
     json_t *body = NULL;
@@ -390,23 +418,10 @@ void handle_create_poste(struct request_ctx *ctx)
     poste_shape(body, JSON_SPEC_CREATE, &in, ids, &count, &errs);
     if (!body_errors_or_reply(ctx, &errs))
         goto out;
-    struct rule_report violations;
-    rule_report_init(&violations);
-    struct poste_access access;
-    enum organisation_kind kind;
-    if (!references_or_reply(ctx, &in, ids, count, &kind, &access, &violations))
+    struct chef_projet_poste poste;
+    struct poste_valeurs v;
+    if (!poste_values_or_reply(ctx, &in, ids, count, &poste, &v))
         goto out;
-    if (rule_report_any(&violations)) {
-        programme_respond_violations(ctx, &violations);
-        goto out;
-    }
-    if (!decide_or_reply(ctx, ACTION_POSTE_WRITE, &access))
-        goto out;
-    struct chef_projet_poste poste = poste_of(&in, kind, count);
-    chef_projet_poste_check(&poste, &violations);
-    if (!programme_rules_hold_or_reply(ctx, &violations))
-        goto out;
-    struct poste_valeurs v = valeurs_of(&in, ids, count);
     struct poste_work work;
     memset(&work, 0, sizeof work);
     work.v = &v;
@@ -583,24 +598,11 @@ void handle_update_poste(struct request_ctx *ctx)
     poste_shape(merged, JSON_SPEC_REPLACE, &in, ids, &count, &errs);
     if (!body_errors_or_reply(ctx, &errs) || !if_match_or_reply(ctx, etag))
         goto out;
-    struct rule_report violations;
-    rule_report_init(&violations);
-    struct poste_access after;
-    enum organisation_kind kind;
-    if (!references_or_reply(ctx, &in, ids, count, &kind, &after, &violations))
-        goto out;
-    if (rule_report_any(&violations)) {
-        programme_respond_violations(ctx, &violations);
-        goto out;
-    }
     /* the caller may write the poste where it goes too */
-    if (!decide_or_reply(ctx, ACTION_POSTE_WRITE, &after))
+    struct chef_projet_poste poste;
+    struct poste_valeurs v;
+    if (!poste_values_or_reply(ctx, &in, ids, count, &poste, &v))
         goto out;
-    struct chef_projet_poste poste = poste_of(&in, kind, count);
-    chef_projet_poste_check(&poste, &violations);
-    if (!programme_rules_hold_or_reply(ctx, &violations))
-        goto out;
-    struct poste_valeurs v = valeurs_of(&in, ids, count);
     struct poste_work work;
     memset(&work, 0, sizeof work);
     work.id = row.id;
