@@ -326,13 +326,56 @@ static void today_of(struct date *d)
     programme_today(d);
 }
 
-/* Journals entry about the poste with the scope of its first territoire. */
-static enum db_result journal_poste(struct db_tx *tx, const char *action, const char *id,
-                                    const char *id_pvd, const char *avant, const char *apres,
-                                    struct db_error *err)
+/* Appends s to the NULL-terminated list (capacity max + 1) unless it is
+ * already there, "" or the list is full. */
+static void add_unique(const char **list, size_t *n, size_t max, const char *s)
 {
-    struct journal_entry e = {action, "poste_chef_projet", id, avant, apres, {0}};
-    return territoire_journal_record(tx, id_pvd, &e, err);
+    if (!s || !*s || *n >= max)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(list[i], s) == 0)
+            return;
+    list[(*n)++] = s;
+    list[*n] = NULL;
+}
+
+#define JOURNAL_CODES  (POSTE_TERRITOIRES_MAX * TERRITOIRE_SCOPE_DEPARTEMENTS)
+#define JOURNAL_SIRENS (POSTE_TERRITOIRES_MAX * TERRITOIRE_SCOPE_SIRENS)
+
+/* The journal scope of a poste: the union of its territoires' scopes (as
+ * they are in tx, after the write), so that each préfecture of a territoire
+ * served reads the entry. */
+struct poste_journal_scope {
+    struct poste_access access;
+    const char *departements[JOURNAL_CODES + 1], *regions[JOURNAL_CODES + 1];
+    const char *sirens[JOURNAL_SIRENS + 1], *territoires[POSTE_TERRITOIRES_MAX + 1];
+};
+
+/* Journals an entry about poste id with that union (read here in tx). */
+static enum db_result journal_poste(struct db_tx *tx, const char *action, const char *id,
+                                    const char *avant, const char *apres, struct db_error *err)
+{
+    struct poste_journal_scope *j = xmalloc(sizeof *j);
+    memset(j, 0, sizeof *j);
+    enum db_result r = poste_access_load(tx->conn, id, &j->access, err);
+    size_t nd = 0, nr = 0, ns = 0, nt = 0;
+    for (size_t i = 0; r == DB_OK && i < j->access.scope_count; i++) {
+        const struct territoire_scope *sc = &j->access.scopes[i];
+        for (size_t k = 0; k < sc->departement_count; k++)
+            add_unique(j->departements, &nd, JOURNAL_CODES, sc->departements[k]);
+        for (size_t k = 0; k < sc->region_count; k++)
+            add_unique(j->regions, &nr, JOURNAL_CODES, sc->regions[k]);
+        for (size_t k = 0; k < sc->siren_count; k++)
+            add_unique(j->sirens, &ns, JOURNAL_SIRENS, sc->sirens[k]);
+        add_unique(j->territoires, &nt, POSTE_TERRITOIRES_MAX, sc->id_pvd);
+    }
+    struct journal_entry e = {action, "poste_chef_projet",
+                              id,     avant,
+                              apres,  {j->departements, j->regions, j->sirens, j->territoires}};
+    if (r == DB_OK)
+        r = journal_record(tx, &e, err);
+    free(j);
+    return r == DB_NOT_FOUND ? DB_FAILED : r; /* the poste was just written */
 }
 
 /* ---- POST /api/v1/postes-chef-de-projet ---------------------------------- */
@@ -355,8 +398,7 @@ static enum db_result create_unit(struct db_tx *tx, void *ctx, struct db_error *
     if (r == DB_OK)
         r = poste_create(tx, w->v, &w->result, err);
     if (r == DB_OK)
-        r = journal_poste(tx, "poste_chef_projet.creer", w->result.id, w->v->territoires[0], NULL,
-                          w->result.json, err);
+        r = journal_poste(tx, "poste_chef_projet.creer", w->result.id, NULL, w->result.json, err);
     return r;
 }
 
@@ -556,8 +598,7 @@ static enum db_result update_unit(struct db_tx *tx, void *ctx, struct db_error *
     if (r == DB_OK && rule_report_any(&w->violations))
         r = DB_CONFLICT;
     if (r == DB_OK)
-        r = journal_poste(tx, "poste_chef_projet.modifier", w->id, w->v->territoires[0], w->avant,
-                          w->result.json, err);
+        r = journal_poste(tx, "poste_chef_projet.modifier", w->id, w->avant, w->result.json, err);
     return r;
 }
 
@@ -926,7 +967,7 @@ static enum db_result annee_unit(struct db_tx *tx, void *ctx, struct db_error *e
     if (r == DB_OK)
         r = poste_annee_ecrire(tx, w->id, &w->v, &w->result, err);
     if (r == DB_OK)
-        r = journal_poste(tx, "poste_chef_projet.financer_annee", w->id, etat.territoires[0],
+        r = journal_poste(tx, "poste_chef_projet.financer_annee", w->id,
                           existe ? w->avant.json : NULL, w->result.json, err);
     return r;
 }

@@ -16,7 +16,9 @@
  * Bruyères (88078, EPCI 200042000, adhésion signed), pvd-44-88-902 Charmes
  * (88090, EPCI 200068757, no adhésion), pvd-44-88-903 Châtenois (88095, EPCI
  * 200068559, adhésion signed), pvd-44-88-904 Contrexéville (88114, EPCI
- * 200068682, adhésion signed). */
+ * 200068682, adhésion signed), pvd-44-88-905 Darney (88124, EPCI 200068773)
+ * with pvd-27-70-952 Champagney (Haute-Saône, 70120, EPCI 247000821): a poste
+ * serving two départements. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -456,5 +458,54 @@ Test(postes, perimeter_if_match_patch_journal_and_lists, .timeout = 120)
     http_response_release(&r);
     fx_call(&t.agent, "GET", "/api/v1/postes-chef-de-projet?annee=20x5", NULL, NULL, &r);
     http_expect_problem(&r, 400, "parametre-invalide");
+    http_response_release(&r);
+}
+
+Test(postes, a_poste_serving_two_departements_is_inside_each_prefecture, .timeout = 120)
+{
+    struct terr t;
+    struct http_response r;
+    struct fx_caller pref70, pref05;
+    char body[400], path[200], id[37], header[120];
+    terr_init(&t, "pvd-44-88-905", "88124", "218801249", "200068773");
+    fx_territoire("pvd-27-70-952", "70120", "247000821");
+    fx_caller_with(&pref70, "prefecture_instructeur", "{\"departements\":[\"70\"]}");
+    fx_caller_with(&pref05, "prefecture_instructeur", "{\"departements\":[\"05\"]}");
+    snprintf(body, sizeof body,
+             "{\"employeur_id\":\"%s\",\"territoires\":[\"pvd-44-88-905\",\"pvd-27-70-952\"],"
+             "\"quotite\":10000,\"date_recrutement\":\"2024-01-01\"}",
+             t.t.commune_org);
+    fx_call(&t.agent, "POST", "/api/v1/postes-chef-de-projet", body, NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    snprintf(id, sizeof id, "%s", str(r.json, "id"));
+    snprintf(header, sizeof header, "If-Match: %s", http_header(&r, "ETag"));
+    http_response_release(&r);
+
+    /* the Haute-Saône's préfecture reads it (its second territoire), may not write it */
+    snprintf(path, sizeof path, "/api/v1/postes-chef-de-projet/%s", id);
+    fx_call(&pref70, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    http_response_release(&r);
+    fx_call(&pref70, "PATCH", path, "{\"missions\":\"Animer\"}", header, &r);
+    http_expect_problem(&r, 403, "interdit");
+    http_response_release(&r);
+    fx_call(&pref05, "GET", path, NULL, NULL, &r);
+    http_expect_problem(&r, 404, "ressource-introuvable");
+    http_response_release(&r);
+    /* and the journal entry of its creation, which carries both territoires' scopes */
+    snprintf(path, sizeof path, "/api/v1/journal?ressource_type=poste_chef_projet&ressource_id=%s",
+             id);
+    fx_call(&pref70, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "elements")), 1, HTTP_BODY, r.body);
+    http_response_release(&r);
+    fx_call(&pref05, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "elements")), 0, HTTP_BODY, r.body);
+    http_response_release(&r);
+    /* listed under either département */
+    fx_call(&pref70, "GET", "/api/v1/postes-chef-de-projet?departement=70", NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_geq(num(r.json, "total"), 1, HTTP_BODY, r.body);
     http_response_release(&r);
 }
