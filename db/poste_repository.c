@@ -123,7 +123,9 @@ enum db_result poste_access_load(struct db_conn *conn, const char *id, struct po
     PQclear(res);
     const char *ids[POSTE_TERRITOIRES_MAX];
     size_t count = 0;
-    for (char *s = strtok(ids_text, ","); s && count < POSTE_TERRITOIRES_MAX; s = strtok(NULL, ","))
+    char *save = NULL;
+    for (char *s = strtok_r(ids_text, ",", &save); s && count < POSTE_TERRITOIRES_MAX;
+         s = strtok_r(NULL, ",", &save))
         ids[count++] = s;
     if (count == 0)
         return DB_FAILED; /* a poste serves ≥ 1 territoire */
@@ -359,8 +361,9 @@ enum db_result poste_lock(struct db_tx *tx, const char *id, struct poste_etat *o
     char ids[POSTE_TERRITOIRES_MAX * 17 + 1];
     snprintf(ids, sizeof ids, "%s", PQgetvalue(res, 0, 7));
     PQclear(res);
-    for (char *s = strtok(ids, ","); s && out->territoire_count < POSTE_TERRITOIRES_MAX;
-         s = strtok(NULL, ","))
+    char *save = NULL;
+    for (char *s = strtok_r(ids, ",", &save); s && out->territoire_count < POSTE_TERRITOIRES_MAX;
+         s = strtok_r(NULL, ",", &save))
         snprintf(out->territoires[out->territoire_count++], 17, "%s", s);
     out->poste.territoire_count = out->territoire_count;
     return ok && out->territoire_count > 0 ? DB_OK : DB_FAILED;
