@@ -421,6 +421,16 @@ Test(postes, perimeter_if_match_patch_journal_and_lists, .timeout = 120)
     cr_assert_eq(num(r.json, "part_anct_etat_centimes"), 4400000);
     http_response_release(&r);
 
+    /* one year read: 404 for a year without funding, 400 for a path that is no year */
+    snprintf(body, sizeof body, "%s/annees/2030", path);
+    fx_call(&t.agent, "GET", body, NULL, NULL, &r);
+    http_expect_problem(&r, 404, "ressource-introuvable");
+    http_response_release(&r);
+    snprintf(body, sizeof body, "%s/annees/20x5", path);
+    fx_call(&t.agent, "GET", body, NULL, NULL, &r);
+    http_expect_problem(&r, 400, "parametre-invalide");
+    http_response_release(&r);
+
     /* the poste's PATCH re-checks its years: half time halves 2025's cap, refused, nothing
      * written */
     fx_etag(path, poste_etag);
