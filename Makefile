@@ -25,6 +25,7 @@ UNIT_SRC   := $(DOMAIN_SRC) api/problem.c api/cursor.c api/config.c api/log.c ap
               api/json_body.c api/json_spec.c $(JWT_SRC) api/cors.c api/rate_limit.c \
               api/laureats_csv.c api/csv_export.c
 UNIT_SRC   += api/query_params.c
+UNIT_SRC   += api/parametres_json.c
 
 B := build
 OBJ      = $(patsubst %.c,$(B)/obj/%.o,$(1))

@@ -110,6 +110,10 @@ static const struct route routes[] = {
     {"GET",   "/api/v1/public/fiches-action/:id", ROUTE_PUBLIC,      NULL,                    handle_get_fiche_publique, NOKEY},
     /* — end of public fiches — */
     /* Issue 10 §1: programme parameters (parametres.c) */
+    {"GET",   "/api/v1/parametres",               ROUTE_HABILITATED, "parametres.lire",       handle_get_parametres, NOKEY},
+    {"PUT",   "/api/v1/parametres",               ROUTE_HABILITATED, "parametres.ecrire",     handle_put_parametres, NOKEY},
+    {"GET",   "/api/v1/parametres/versions",      ROUTE_HABILITATED, "parametres.lire",       handle_list_parametres_versions, NOKEY},
+    {"GET",   "/api/v1/parametres/versions/:version", ROUTE_HABILITATED, "parametres.lire",   handle_get_parametres_version, NOKEY},
     /* — end of programme parameters — */
     /* Issue 10 §2: postes de chef de projet (postes.c) */
     {"POST",  "/api/v1/postes-chef-de-projet",                   ROUTE_HABILITATED, "poste.ecrire", handle_create_poste, KEYED},

@@ -107,6 +107,10 @@ void handle_list_fiches_publiques(struct request_ctx *ctx);
 void handle_get_fiche_publique(struct request_ctx *ctx);
 /* — end of public fiches — */
 /* Issue 10 §1: parametres.c */
+void handle_get_parametres(struct request_ctx *ctx);
+void handle_put_parametres(struct request_ctx *ctx);
+void handle_list_parametres_versions(struct request_ctx *ctx);
+void handle_get_parametres_version(struct request_ctx *ctx);
 /* — end of programme parameters — */
 /* Issue 10 §2: postes.c */
 void handle_create_poste(struct request_ctx *ctx);

@@ -152,6 +152,9 @@ static const struct body_route routes[] = {
     {"POST",  "/api/v1/fiches-action/%s/plan-financement/lignes", FICHE, NULL},
     {"PUT",   "/api/v1/fiches-action/%s/echeancier",         FICHE, "/api/v1/fiches-action/%s"},
     /* — end of financing — */
+    /* Issue 10 §1: programme parameters (If-Match: today's) */
+    {"PUT",   "/api/v1/parametres%s",                        -1,   "/api/v1/parametres%s"},
+    /* — end of programme parameters — */
     /* Issue 10 §2: postes de chef de projet (the year 2025 does not exist: no If-Match) */
     {"POST",  "/api/v1/postes-chef-de-projet%s",             -1,    NULL},
     {"PATCH", "/api/v1/postes-chef-de-projet/%s",            POSTE, "/api/v1/postes-chef-de-projet/%s"},

@@ -19,6 +19,7 @@
 #include "db/maquette_repository.h"
 #include "db/plan_action_repository.h"
 #include "db/migrate.h"
+#include "db/parametres_repository.h"
 #include "db/mutation.h"
 #include "db/pool.h"
 #include "db/transaction.h"
@@ -2061,5 +2062,179 @@ Test(db, a_valide_plan_decision_and_its_version_commit_or_fail_together)
                  "the décision whose freeze failed was rolled back");
     cr_assert_eq(count_rows("select version from plans_action where id_pvd = '" T1 "'"), 1);
     projet_row_release(&c.row);
+    db_pool_free(pool);
+}
+
+/* ---- Programme parameters (issue #10 §1) --------------------------------- */
+
+/* The defaults of domain.md, but a 46 000 € cap and one DETR deadline. */
+#define PARAMETRES_DOC                                                                             \
+    "{\"programme\":{\"date_lancement\":\"2020-10-01\",\"date_fin\":\"2026-03-31\","               \
+    "\"fin_cofinancement_cdp\":\"2026-12-31\"},\"chef_projet\":[{\"annee_debut\":2020,"            \
+    "\"taux_max\":7500,\"taux_premier_versement\":7500,\"plafond_annuel_centimes\":4600000,"       \
+    "\"plafond_annuel_avec_anah_centimes\":5500000,\"financeurs\":{\"anct_etat\":{\"taux_max\":"   \
+    "7500,\"plafond_annuel_centimes\":5500000},\"bdt\":{\"taux_max\":2500,"                        \
+    "\"plafond_annuel_centimes\":1500000},\"anah\":{\"taux_max\":5000,"                            \
+    "\"plafond_annuel_centimes\":4000000}}}],\"delais\":{\"rejet_implicite_mois\":9,"              \
+    "\"caducite_annees\":2,\"caducite_prolongation_annees\":1,\"forclusion_annees\":4,"            \
+    "\"forclusion_prolongation_annees\":2,\"seuil_commission_detr_centimes\":10000000,"            \
+    "\"avance_taux_max\":3000,\"avance_taux_max_garantie\":6000},\"dates_limites_depot\":["        \
+    "{\"dispositif\":\"DETR\",\"annee\":2031,\"code_departement\":\"2A\",\"date_limite\":"         \
+    "\"2031-01-15\"}]}"
+
+struct parametres_call {
+    struct parametres_nouvelle n;
+    struct parametres out;
+    struct parametres_version_info info;
+};
+
+static enum db_result parametres_work(struct db_tx *tx, void *arg, struct db_error *err)
+{
+    struct parametres_call *c = arg;
+    return parametres_creer(tx, &c->n, &c->out, &c->info, err);
+}
+
+static long vigueur(struct db_pool *pool, const char *day, struct parametres *p)
+{
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    struct date d;
+    long version = -1;
+    cr_assert(date_parse(day, &d));
+    cr_assert_eq(db_pool_acquire(pool, &conn, &err), DB_OK, "%s", err.message);
+    cr_assert_eq(parametres_en_vigueur(conn, d, p, &version, &err), DB_OK, "%s", err.message);
+    db_pool_release(pool, conn);
+    return version;
+}
+
+Test(db, parametres_in_force_from_their_date_effet_and_never_before)
+{
+    fiche_schema();
+    struct db_pool *pool = make_pool(1, 5000, 10000);
+    struct db_error err = {{0}, {0}};
+    struct parametres p, defaults;
+    parametres_defaut(&defaults);
+
+    /* nothing stored: the defaults, version 0 */
+    cr_assert_eq(vigueur(pool, "2030-06-01", &p), 0);
+    cr_assert_eq(memcmp(&p, &defaults, sizeof p), 0);
+
+    struct parametres_call c = {.n = {.date_effet = {2030, 6, 1},
+                                      .document_json = PARAMETRES_DOC,
+                                      .aujourdhui = {2030, 5, 1},
+                                      .version_lue = 0}};
+    cr_assert_eq(
+        db_run_mutation(pool, DB_ISOLATION_READ_COMMITTED, &fiche_actor, parametres_work, &c, &err),
+        DB_OK, "%s", err.message);
+    cr_assert_eq(c.info.version, 1);
+    cr_assert_str_eq(c.info.cree_par, "systeme:test");
+    cr_assert_eq(c.out.chef_projet[0].plafond_annuel, 4600000);
+    cr_assert_eq(count_rows("select count(*) from journal where action = 'parametres.modifier' "
+                            "and ressource_type = 'parametres' and ressource_id = '1' and avant "
+                            "is null and (apres->>'version')::int = 1"),
+                 1);
+
+    /* the day before: still the defaults; the day of and after: version 1 */
+    cr_assert_eq(vigueur(pool, "2030-05-31", &p), 0);
+    cr_assert_eq(memcmp(&p, &defaults, sizeof p), 0);
+    cr_assert_eq(vigueur(pool, "2030-06-01", &p), 1);
+    cr_assert_eq(p.chef_projet_count, 1);
+    cr_assert_eq(p.chef_projet[0].plafond_annuel, 4600000);
+    cr_assert_eq(p.chef_projet[0].financeurs[CDP_FINANCEUR_ANAH].plafond_annuel, 4000000);
+    cr_assert_eq(p.chef_projet[0].financeurs[CDP_FINANCEUR_BDT].taux_max, 2500);
+    cr_assert_eq(p.delais.rejet_implicite_mois, 9);
+    cr_assert_eq(p.dates_limites_count, 1);
+    cr_assert_eq(p.dates_limites[0].dispositif, SUBVENTION_DETR);
+    cr_assert_str_eq(p.dates_limites[0].code_departement, "2A");
+    cr_assert_eq(p.dates_limites[0].date_limite.day, 15);
+    /* what was stored passes the rules it was checked against */
+    struct rule_report rr;
+    rule_report_init(&rr);
+    cr_assert_eq(parametres_check(&p, &rr), 0);
+    cr_assert_eq(vigueur(pool, "2031-01-01", &p), 1);
+
+    /* a stale read: the caller saw version 0 in force on 2030-06-02, now 1 */
+    struct parametres_call stale = {.n = {.date_effet = {2030, 7, 1},
+                                          .document_json = PARAMETRES_DOC,
+                                          .aujourdhui = {2030, 6, 2},
+                                          .version_lue = 0}};
+    cr_assert_eq(db_run_mutation(pool, DB_ISOLATION_READ_COMMITTED, &fiche_actor, parametres_work,
+                                 &stale, &err),
+                 DB_STALE);
+    cr_assert_eq(count_rows("select count(*) from parametres_versions"), 1);
+
+    /* a second version of the same date_effet wins from that date */
+    c.n.aujourdhui = (struct date){2030, 5, 2};
+    c.n.document_json = "{\"programme\":{\"date_lancement\":\"2020-10-01\",\"date_fin\":"
+                        "\"2026-03-31\",\"fin_cofinancement_cdp\":\"2026-12-31\"},"
+                        "\"chef_projet\":[],\"delais\":{},\"dates_limites_depot\":[]}";
+    cr_assert_eq(
+        db_run_mutation(pool, DB_ISOLATION_READ_COMMITTED, &fiche_actor, parametres_work, &c, &err),
+        DB_FAILED, "a document that does not read back is a bug, and rolled back");
+    cr_assert_eq(count_rows("select count(*) from parametres_versions"), 1);
+    c.n.document_json = PARAMETRES_DOC;
+    cr_assert_eq(
+        db_run_mutation(pool, DB_ISOLATION_READ_COMMITTED, &fiche_actor, parametres_work, &c, &err),
+        DB_OK, "%s", err.message);
+    cr_assert_eq(c.info.version, 2);
+    cr_assert_eq(vigueur(pool, "2030-06-01", &p), 2);
+    cr_assert_eq(vigueur(pool, "2030-05-31", &p), 0);
+
+    /* versions are never updated */
+    PGconn *pg = test_connect();
+    exec_fails(pg, "update parametres_versions set date_effet = '2030-01-01'", "42501");
+    exec_fails(pg, "delete from parametres_versions", "42501");
+    PQfinish(pg);
+    db_pool_free(pool);
+}
+
+struct parametres_thread {
+    struct db_pool *pool;
+    struct parametres_call call;
+    enum db_result result;
+};
+
+static void *parametres_thread_main(void *arg)
+{
+    struct parametres_thread *t = arg;
+    struct db_error err = {{0}, {0}};
+    t->result = db_run_mutation(t->pool, DB_ISOLATION_READ_COMMITTED, &fiche_actor, parametres_work,
+                                &t->call, &err);
+    return NULL;
+}
+
+/* The version read for If-Match is checked again under the table lock: a
+ * writer that waited on another one, which made a version in force on the
+ * same day, gets DB_STALE and writes nothing. */
+Test(db, parametres_writer_that_waited_sees_the_version_committed_meanwhile)
+{
+    fiche_schema();
+    struct db_pool *pool = make_pool(2, 5000, 10000);
+    struct parametres_thread t = {.pool = pool,
+                                  .call = {.n = {.date_effet = {2030, 6, 1},
+                                                 .document_json = PARAMETRES_DOC,
+                                                 .aujourdhui = {2030, 5, 1},
+                                                 .version_lue = 0}}};
+    PGconn *holder = test_connect();
+    exec_ok(holder, "begin; lock table parametres_versions in share row exclusive mode; insert "
+                    "into parametres_versions (version, date_effet, document, cree_par) values "
+                    "(1, '2030-04-01', '" PARAMETRES_DOC "', 'systeme:autre')");
+    pthread_t thread;
+    cr_assert_eq(pthread_create(&thread, NULL, parametres_thread_main, &t), 0);
+    long waiting = 0;
+    for (int i = 0; i < 300 && waiting == 0; i++) {
+        sleep_ms(10);
+        waiting = count_rows("select count(*) from pg_locks l join pg_database d on d.oid = "
+                             "l.database where d.datname = current_database() and not l.granted "
+                             "and l.relation = 'parametres_versions'::regclass");
+    }
+    cr_assert_eq(waiting, 1, "the second writer never waited for the lock");
+    exec_ok(holder, "commit");
+    pthread_join(thread, NULL);
+    PQfinish(holder);
+    cr_assert_eq(t.result, DB_STALE);
+    cr_assert_eq(count_rows("select count(*) from parametres_versions"), 1);
+    cr_assert_eq(count_rows("select count(*) from journal where action = 'parametres.modifier'"),
+                 0);
     db_pool_free(pool);
 }

@@ -109,6 +109,11 @@ static const struct expectation expectations[] = {
     {"POST",   "fiche.transition",      {{409, 409}, {403, 404}, {403, 404}, {409, 404}, {409, 404}, {403, 404}, {403, 403}}},
     /* Issue 9 §2: the fiche's plan de financement and échéancier replaced (PUT, empty) */
     {"PUT",    "fiche.ecrire",          {{200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}}},
+    /* Issue 10 §1: programme parameters, national data: read by all, written by the ANCT (the
+     * PUT re-writes today's document as a version of 2999-12-31: parametres_target) */
+    {"GET",    "parametres.lire",       {{200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}}},
+    {"PUT",    "parametres.ecrire",     {{200, 200}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
+    /* — end of programme parameters — */
     /* Issue 10 §2: a poste de chef de projet serving pvd-27-58-900, employed by the commune
      * 215800624 (a financeur holding that SIREN is inside), and its year 2025; the PUT
      * rewrites that year with the same (zero) shares: R16 lets anct_national record none. */
@@ -535,6 +540,65 @@ static int plan_status(const char *method, const char *path, int who, int outsid
     return strcmp(method, "PATCH") == 0 ? plan_write[who][outside] : plan_read[who][outside];
 }
 
+/* Issue 10 §1: the programme parameters. Every PUT re-writes the document in
+ * force today as a version taking effect on 2999-12-31, so that no date
+ * another test reads changes; setup writes one, so that GET
+ * …/versions/<matrix_parametres_version> answers 200. */
+static long matrix_parametres_version;
+
+/* The PUT body: today's document with date_effet 2999-12-31. */
+static void parametres_body(char *body, size_t size)
+{
+    struct http_response r;
+    const char *headers[] = {admin_header, NULL};
+    http_request("GET", "/api/v1/parametres", headers, NULL, 0, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    json_t *doc = json_deep_copy(r.json);
+    http_response_release(&r);
+    json_object_del(doc, "version");
+    json_object_del(doc, "cree_par");
+    json_object_del(doc, "cree_le");
+    json_object_set_new(doc, "date_effet", json_string("2999-12-31"));
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    cr_assert(text && strlen(text) < size);
+    snprintf(body, size, "%s", text);
+    free(text);
+}
+
+static void setup_parametres_fixture(void)
+{
+    char body[4000], etag[64], im[100];
+    struct http_response r;
+    parametres_body(body, sizeof body);
+    gv_etag_of("/api/v1/parametres", etag);
+    snprintf(im, sizeof im, "If-Match: %s", etag);
+    const char *headers[] = {admin_header, "Content-Type: application/json", im, NULL};
+    http_request("PUT", "/api/v1/parametres", headers, body, strlen(body), &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    matrix_parametres_version = (long)json_integer_value(json_object_get(r.json, "version"));
+    http_response_release(&r);
+}
+
+/* Target and body of a parameters route: true when path is one. */
+static bool parametres_target(const char *method, const char *path, char *url, size_t url_size,
+                              char etag[64], char *body, size_t body_size)
+{
+    body[0] = '\0';
+    if (strcmp(path, "/api/v1/parametres/versions/:version") == 0) {
+        snprintf(url, url_size, "/api/v1/parametres/versions/%ld", matrix_parametres_version);
+        return true;
+    }
+    if (strcmp(path, "/api/v1/parametres") != 0)
+        return strcmp(path, "/api/v1/parametres/versions") == 0;
+    if (strcmp(method, "PUT") == 0) {
+        gv_etag_of(path, etag);
+        parametres_body(body, body_size);
+    }
+    return true;
+}
+/* — end of programme parameters — */
+
 static void setup_fixtures(void)
 {
     char *admin = token_for("admin-initial");
@@ -548,6 +612,7 @@ static void setup_fixtures(void)
             make_principal((enum who)w, o, &fixtures[w][o]);
     setup_convention_fixture();
     setup_plan_fixture();
+    setup_parametres_fixture();
     setup_poste_fixture();
 }
 
@@ -728,6 +793,10 @@ static long exercise(const char *method, const char *path, const char *action, c
         payload = gv_body;
     if (fa_target(method, path, url, sizeof url, etag, gv_body, sizeof gv_body) && gv_body[0])
         payload = gv_body;
+    char parametres[4000];
+    if (parametres_target(method, path, url, sizeof url, etag, parametres, sizeof parametres) &&
+        parametres[0])
+        payload = parametres;
     if (po_target(method, path, url, sizeof url, etag, gv_body, sizeof gv_body) && gv_body[0])
         payload = gv_body;
     const char *content_type = "Content-Type: application/json";

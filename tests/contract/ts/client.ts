@@ -370,6 +370,37 @@ export function financeDeLaMaquette(m: Schemas["MaquetteFinanciere"]): number {
 /* — end of public fiches — */
 
 /* ---- Issue 10 §1: programme parameters ---- */
+/* What a client does with each answer of PUT /api/v1/parametres (every status the spec
+ * declares: a new one breaks this switch at compile time). */
+export function suiteModificationParametres(
+	status: Status<"/api/v1/parametres", "put">,
+): string {
+	switch (status) {
+	case 200: return "nouvelle version enregistrée";
+	case 400: return "corps ou paramètre invalide";
+	case 401: return "jeton refusé";
+	case 403: return "réservé à l'ANCT";
+	case 405: return "méthode non autorisée";
+	case 412: return "les paramètres en vigueur ont changé : relire (ETag)";
+	case 413: return "corps trop volumineux";
+	case 414: return "URI trop longue";
+	case 415: return "type de média non supporté";
+	case 422: return "valeurs refusées (pointeurs), ou date d'effet passée";
+	case 428: return "If-Match requis";
+	case 429: return "trop de requêtes";
+	case 500: return "erreur interne";
+	case 501: return "encodage de transfert non pris en charge";
+	case 503: return "service indisponible";
+	default: return status satisfies never;
+	}
+}
+
+/* The chef de projet cap of a year (R13), from the parameters in force: integer cents. */
+export function plafondChefDeProjet(p: Schemas["Parametres"], annee: number, avecAnah: boolean): number | undefined {
+	const periode = p.chef_projet.filter((c) => c.annee_debut <= annee).pop();
+	if (periode === undefined) return undefined;
+	return avecAnah ? periode.plafond_annuel_avec_anah_centimes : periode.plafond_annuel_centimes;
+}
 /* — end of programme parameters — */
 
 /* ---- Issue 10 §2: postes de chef de projet ---- */
