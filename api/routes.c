@@ -116,6 +116,13 @@ static const struct route routes[] = {
     {"GET",   "/api/v1/parametres/versions/:version", ROUTE_HABILITATED, "parametres.lire",   handle_get_parametres_version, NOKEY},
     /* — end of programme parameters — */
     /* Issue 10 §2: postes de chef de projet (postes.c) */
+    {"POST",  "/api/v1/postes-chef-de-projet",                   ROUTE_HABILITATED, "poste.ecrire", handle_create_poste, KEYED},
+    {"GET",   "/api/v1/postes-chef-de-projet",                   ROUTE_HABILITATED, "poste.lire",   handle_list_postes, NOKEY},
+    {"GET",   "/api/v1/postes-chef-de-projet/:id",               ROUTE_HABILITATED, "poste.lire",   handle_get_poste, NOKEY},
+    {"PATCH", "/api/v1/postes-chef-de-projet/:id",               ROUTE_HABILITATED, "poste.ecrire", handle_update_poste, NOKEY},
+    {"GET",   "/api/v1/postes-chef-de-projet/:id/annees",        ROUTE_HABILITATED, "poste.lire",   handle_list_poste_annees, NOKEY},
+    {"GET",   "/api/v1/postes-chef-de-projet/:id/annees/:annee", ROUTE_HABILITATED, "poste.lire",   handle_get_poste_annee, NOKEY},
+    {"PUT",   "/api/v1/postes-chef-de-projet/:id/annees/:annee", ROUTE_HABILITATED, "poste.ecrire", handle_put_poste_annee, NOKEY},
     /* — end of postes de chef de projet — */
     /* Issue 10 §3: demandes de subvention (demandes.c) */
     {"GET",   "/api/v1/demandes-subvention",      ROUTE_HABILITATED, "demande.lire",          handle_list_demandes, NOKEY},

@@ -320,6 +320,7 @@ no_float() {
 	c=$(ls domain/fiche.[ch] domain/financement.[ch] domain/chef_projet.[ch] domain/demande.[ch] domain/parametres.[ch] api/csv_export.[ch] api/handlers/fiches*.[ch] \
 		api/handlers/maquette*.[ch] api/handlers/plan_action*.[ch] db/fiche*.[ch] db/maquette*.[ch] \
 		db/plan_action*.[ch] db/parametres*.[ch] api/parametres_json.[ch] api/handlers/parametres*.[ch] \
+		db/poste*.[ch] api/handlers/postes*.[ch] \
 		db/demande*.[ch] api/handlers/demandes*.[ch] 2>/dev/null)
 	sql=$(ls db/migrations/001[2-9]_*.sql 2>/dev/null)
 	! grep -nwE 'float|double|_Float[0-9]+x?|__float128|strtod|strtof|strtold|atof|math\.h|json_real|json_real_value|json_number_value|JSON_REAL' $c &&

@@ -68,17 +68,10 @@ bool fiche_load_or_reply(struct request_ctx *ctx, enum action action,
                          const struct query_field *query, struct fiche_row *row,
                          struct fiche_access *access)
 {
-    FIELD_ERRORS(errs);
+    const char *id = NULL;
     memset(row, 0, sizeof *row);
-    if (!query_spec_check_names(ctx->req, query ? query : query_no_params, &errs)) {
-        respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.", &errs);
+    if (!programme_path_id_or_reply(ctx, query, FICHE_404, &id))
         return false;
-    }
-    const char *id = query_path_param(ctx, "id");
-    if (!query_is_uuid(id)) {
-        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, FICHE_404);
-        return false;
-    }
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);

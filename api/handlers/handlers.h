@@ -113,6 +113,13 @@ void handle_list_parametres_versions(struct request_ctx *ctx);
 void handle_get_parametres_version(struct request_ctx *ctx);
 /* — end of programme parameters — */
 /* Issue 10 §2: postes.c */
+void handle_create_poste(struct request_ctx *ctx);
+void handle_list_postes(struct request_ctx *ctx);
+void handle_get_poste(struct request_ctx *ctx);
+void handle_update_poste(struct request_ctx *ctx);
+void handle_list_poste_annees(struct request_ctx *ctx);
+void handle_get_poste_annee(struct request_ctx *ctx);
+void handle_put_poste_annee(struct request_ctx *ctx);
 /* — end of postes de chef de projet — */
 /* Issue 10 §3: demandes.c, demandes_transitions.c */
 void handle_list_demandes(struct request_ctx *ctx);

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "../auth.h"
+#include "../query.h"
 #include "../xalloc.h"
 
 void programme_today(struct date *out)
@@ -118,4 +119,20 @@ bool programme_mutation_reply(
         current_etag(ctx, id, etag);
     a.stale_etag = etag[0] ? etag : NULL;
     return respond_db_outcome(ctx, r, err, &a);
+}
+
+bool programme_path_id_or_reply(struct request_ctx *ctx, const struct query_field *query,
+                                const char *what_404, const char **id)
+{
+    FIELD_ERRORS(errs);
+    if (!query_spec_check_names(ctx->req, query ? query : query_no_params, &errs)) {
+        respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.", &errs);
+        return false;
+    }
+    *id = query_path_param(ctx, "id");
+    if (!query_is_uuid(*id)) {
+        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, what_404);
+        return false;
+    }
+    return true;
 }

@@ -14,6 +14,7 @@
 #include "../../domain/date.h"
 #include "../../domain/rules.h"
 #include "../http.h"
+#include "../query_params.h"
 
 /* Today in UTC (the service's clock; domain/ never reads one). */
 void programme_today(struct date *out);
@@ -27,6 +28,15 @@ void programme_today(struct date *out);
  * identifiant."), 403 interdit when FORBID, 503/500 on a database failure. */
 bool programme_territoire_or_reply(struct request_ctx *ctx, enum action action, const char *id_pvd,
                                    const char *what_404, struct territoire_scope *scope);
+
+/* The common prologue of a route on one object of the programme addressed by
+ * its UUID: the query parameters against `query` (NULL: none allowed; 400
+ * parametre-invalide otherwise) and the path parameter `id` — 404
+ * ressource-introuvable with `what_404` when it is not a UUID (an id that
+ * cannot exist is answered like one that does not). true: *id points at it
+ * (valid for the request). */
+bool programme_path_id_or_reply(struct request_ctx *ctx, const struct query_field *query,
+                                const char *what_404, const char **id);
 
 /* Decides `action` on an already loaded scope; same answers as above. */
 bool programme_decide_or_reply(struct request_ctx *ctx, enum action action,

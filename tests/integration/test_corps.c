@@ -20,7 +20,7 @@
 
 struct fixture {
     char organisation[37], epci[37], convention[37], axe[37], indicateur[37], comite[37],
-        seance[37], fiche[37], demande[37];
+        seance[37], fiche[37], poste[37], demande[37];
 };
 
 static void make_fixture(const struct fx_caller *admin, struct fixture *f)
@@ -58,6 +58,11 @@ static void make_fixture(const struct fx_caller *admin, struct fixture *f)
              f->axe, f->organisation);
     fx_create(admin, "/api/v1/fiches-action", body, f->fiche, etag);
     snprintf(body, sizeof body,
+             "{\"employeur_id\":\"%s\",\"territoires\":[\"" TERRITOIRE "\"],"
+             "\"quotite\":10000,\"date_recrutement\":\"2024-01-01\"}",
+             f->organisation);
+    fx_create(admin, "/api/v1/postes-chef-de-projet", body, f->poste, etag);
+    snprintf(body, sizeof body,
              "{\"dispositif\":\"DETR\",\"demandeur_id\":\"%s\",\"fiche_id\":\"%s\","
              "\"annee_programmation\":2025,\"intitule\":\"Halles\","
              "\"depense_subventionnable_ht_centimes\":100000,\"montant_sollicite_centimes\":30000}",
@@ -66,7 +71,7 @@ static void make_fixture(const struct fx_caller *admin, struct fixture *f)
 }
 
 /* What must stay unchanged: each fixture's ETag and each children list. */
-#define WATCHED 14
+#define WATCHED 15
 static void snapshot(const struct fixture *f, char out[WATCHED][600])
 {
     char paths[WATCHED][160];
@@ -83,7 +88,8 @@ static void snapshot(const struct fixture *f, char out[WATCHED][600])
     snprintf(paths[10], 160, "/api/v1/comites/%s/seances", f->comite);
     snprintf(paths[11], 160, "/api/v1/seances/%s/decisions", f->seance);
     snprintf(paths[12], 160, "/api/v1/fiches-action/%s", f->fiche);
-    snprintf(paths[13], 160, "/api/v1/demandes-subvention/%s", f->demande);
+    snprintf(paths[13], 160, "/api/v1/postes-chef-de-projet/%s", f->poste);
+    snprintf(paths[14], 160, "/api/v1/demandes-subvention/%s", f->demande);
     struct fx_caller admin;
     fx_admin(&admin);
     for (size_t i = 0; i < WATCHED; i++) {
@@ -116,10 +122,10 @@ static void expand(char *out, size_t size, const char *tmpl, const char *id)
 static const char *fixture_id(const struct fixture *f, int i)
 {
     const char *ids[] = {f->organisation, f->convention, f->axe,   f->indicateur, f->comite,
-                         f->seance,       TERRITOIRE,    f->fiche, f->demande};
+                         f->seance,       TERRITOIRE,    f->fiche, f->poste,      f->demande};
     return i < 0 ? "" : ids[i];
 }
-enum { ORG, CONV, AXE, IND, COM, SEA, TER, FICHE, DEMANDE };
+enum { ORG, CONV, AXE, IND, COM, SEA, TER, FICHE, POSTE, DEMANDE };
 
 /* clang-format off */
 static const struct body_route routes[] = {
@@ -156,6 +162,11 @@ static const struct body_route routes[] = {
     /* Issue 10 §1: programme parameters (If-Match: today's) */
     {"PUT",   "/api/v1/parametres%s",                        -1,   "/api/v1/parametres%s"},
     /* — end of programme parameters — */
+    /* Issue 10 §2: postes de chef de projet (the year 2025 does not exist: no If-Match) */
+    {"POST",  "/api/v1/postes-chef-de-projet%s",             -1,    NULL},
+    {"PATCH", "/api/v1/postes-chef-de-projet/%s",            POSTE, "/api/v1/postes-chef-de-projet/%s"},
+    {"PUT",   "/api/v1/postes-chef-de-projet/%s/annees/2025", POSTE, NULL},
+    /* — end of postes de chef de projet — */
     /* Issue 10 §3: demandes de subvention */
     {"POST",  "/api/v1/demandes-subvention%s",               -1,   NULL},
     {"PATCH", "/api/v1/demandes-subvention/%s",              DEMANDE, "/api/v1/demandes-subvention/%s"},

@@ -114,6 +114,13 @@ static const struct expectation expectations[] = {
     {"GET",    "parametres.lire",       {{200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}, {200, 200}}},
     {"PUT",    "parametres.ecrire",     {{200, 200}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}, {403, 403}}},
     /* — end of programme parameters — */
+    /* Issue 10 §2: a poste de chef de projet serving pvd-27-58-900, employed by the commune
+     * 215800624 (a financeur holding that SIREN is inside), and its year 2025; the PUT
+     * rewrites that year with the same (zero) shares: R16 lets anct_national record none. */
+    {"GET",    "poste.lire",            {{200, 200}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 404}, {200, 200}}},
+    {"POST",   "poste.ecrire",          {{201, 201}, {403, 404}, {403, 404}, {201, 404}, {201, 404}, {403, 404}, {403, 403}}},
+    {"PATCH",  "poste.ecrire",          {{200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}}},
+    {"PUT",    "poste.ecrire",          {{200, 200}, {403, 404}, {403, 404}, {200, 404}, {200, 404}, {403, 404}, {403, 403}}},
 };
 /* The read of one habilitation by id (GET …/:id) differs from the list. */
 static const int read_one[WHO__COUNT][2] = {
@@ -545,6 +552,70 @@ static int demande_status(const char *method, const char *path, int who, int out
                                         : demande_versement[who][outside];
 }
 
+/* Issue 10 §2: one poste de chef de projet serving pvd-27-58-900 (employer
+ * the commune 215800624) with its year 2025, made in setup once the
+ * matrix adhésion is signed (R11); each POST creates another poste. */
+static char po_poste[37];
+static int po_numero = 0;
+#define PO_ANNEE                                                                                   \
+    "{\"cout_charge_annuel_centimes\":6000000,\"avec_anah\":false,"                                \
+    "\"part_anct_etat_centimes\":0,\"part_bdt_centimes\":0,\"part_anah_centimes\":0}"
+
+static void po_body(char *body, size_t size)
+{
+    snprintf(body, size,
+             "{\"employeur_id\":\"%s\",\"territoires\":[\"" MATRIX_TERRITOIRE "\"],"
+             "\"quotite\":10000,\"date_recrutement\":\"2024-01-01\","
+             "\"missions\":\"Matrice %d\"}",
+             fa_commune, ++po_numero);
+}
+
+static void setup_poste_fixture(void)
+{
+    char body[400], path[160];
+    struct http_response r;
+    po_body(body, sizeof body);
+    gv_post_ok("/api/v1/postes-chef-de-projet", body, po_poste, NULL);
+    snprintf(path, sizeof path, "/api/v1/postes-chef-de-projet/%s/annees/2025", po_poste);
+    const char *headers[] = {admin_header, "Content-Type: application/json", NULL};
+    http_request("PUT", path, headers, PO_ANNEE, strlen(PO_ANNEE), &r);
+    cr_assert_eq(r.status, 201, "%s: " HTTP_BODY, path, r.body);
+    http_response_release(&r);
+}
+
+/* Target and body of a poste route: true when path is one. */
+static bool po_target(const char *method, const char *path, char *url, size_t url_size,
+                      char etag[64], char *body, size_t body_size)
+{
+    const char *base = "/api/v1/postes-chef-de-projet";
+    size_t n = strlen(base);
+    if (strncmp(path, base, n) != 0)
+        return false;
+    body[0] = '\0';
+    if (path[n] == '\0') {
+        snprintf(url, url_size, "%s", base);
+        if (strcmp(method, "POST") == 0)
+            po_body(body, body_size);
+    } else if (strcmp(path + n, "/:id") == 0) {
+        snprintf(url, url_size, "%s/%s", base, po_poste);
+        if (strcmp(method, "PATCH") == 0) {
+            gv_etag_of(url, etag);
+            snprintf(body, body_size, "{\"missions\":\"Matrice %d\"}", ++po_numero);
+        }
+    } else if (strcmp(path + n, "/:id/annees") == 0) {
+        snprintf(url, url_size, "%s/%s/annees", base, po_poste);
+    } else if (strcmp(path + n, "/:id/annees/:annee") == 0) {
+        snprintf(url, url_size, "%s/%s/annees/2025", base, po_poste);
+        if (strcmp(method, "PUT") == 0) {
+            gv_etag_of(url, etag);
+            snprintf(body, body_size, "%s", PO_ANNEE);
+        }
+    } else {
+        return false;
+    }
+    return true;
+}
+
 /* GET /api/v1/comites lists (filtered: 200 for all); POST re-creates the
  * territoire's comité, so an allowed caller gets 409 conflit. */
 static int comites_status(const char *method, int who, int outside)
@@ -673,6 +744,7 @@ static void setup_fixtures(void)
     setup_convention_fixture();
     setup_plan_fixture();
     setup_parametres_fixture();
+    setup_poste_fixture();
 }
 
 /* A fresh target in the Nièvre: a collectivité habilitation on 215800624. */
@@ -858,6 +930,8 @@ static long exercise(const char *method, const char *path, const char *action, c
     if (parametres_target(method, path, url, sizeof url, etag, parametres, sizeof parametres) &&
         parametres[0])
         payload = parametres;
+    if (po_target(method, path, url, sizeof url, etag, gv_body, sizeof gv_body) && gv_body[0])
+        payload = gv_body;
     const char *content_type = "Content-Type: application/json";
     if (strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0 ||
         strcmp(method, "PUT") == 0 || strstr(path, "/secret") ||
@@ -935,6 +1009,8 @@ static int expected_status(const char *method, const char *path, const char *act
         return comites_status(method, who, outside);
     if (strcmp(method, "GET") == 0 && (strcmp(path, "/api/v1/fiches-action") == 0 ||
                                        strcmp(path, "/api/v1/fiches-action.csv") == 0))
+        return 200; /* filtered by the caller's perimeter */
+    if (strcmp(method, "GET") == 0 && strcmp(path, "/api/v1/postes-chef-de-projet") == 0)
         return 200; /* filtered by the caller's perimeter */
     if (strcmp(method, "POST") == 0 && strstr(path, "/plan-financement/lignes"))
         return fiche_ligne[who][outside];

@@ -412,6 +412,38 @@ export function plafondChefDeProjet(p: Schemas["Parametres"], annee: number, ave
 /* — end of programme parameters — */
 
 /* ---- Issue 10 §2: postes de chef de projet ---- */
+
+/* PUT of a funding year: every declared status (201 created, 200 replaced). */
+export function issueFinancementAnnee(
+	status: Status<"/api/v1/postes-chef-de-projet/{id}/annees/{annee}", "put">,
+): string {
+	switch (status) {
+	case 200: return "remplacé";
+	case 201: return "créé";
+	case 400: return "corps ou paramètre invalide";
+	case 401: return "jeton refusé";
+	case 403: return "interdit";
+	case 404: return "poste introuvable";
+	case 405: return "méthode non autorisée";
+	case 412: return "l'année a changé : relire (ETag)";
+	case 413: return "corps trop volumineux";
+	case 414: return "URI trop longue";
+	case 415: return "type de média non supporté";
+	case 422: return "plafond, règle ou financeur refusé";
+	case 428: return "If-Match requis";
+	case 429: return "trop de requêtes";
+	case 500: return "erreur interne";
+	case 501: return "encodage de transfert non pris en charge";
+	case 503: return "service indisponible";
+	default: return status satisfies never;
+	}
+}
+
+/* What a year's schedule will pay at least, in cents: the determined amounts (the others,
+ * paid on request with Anah, count for nothing yet). */
+export function versementsDetermines(annee: Schemas["FinancementAnnuelPoste"]): number {
+	return annee.echeancier.reduce((somme, v) => somme + (v.montant_determine && v.montant_centimes !== null ? v.montant_centimes : 0), 0);
+}
 /* — end of postes de chef de projet — */
 
 /* ---- Issue 10 §3: demandes de subvention ---- */
