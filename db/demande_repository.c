@@ -93,6 +93,18 @@ enum db_result demande_r37_lire(struct db_conn *conn, const char *demandeur_id,
     return r;
 }
 
+enum db_result demande_poste_existe(struct db_conn *conn, const char *poste_id, bool *exists,
+                                    struct db_error *err)
+{
+    const char *params[1] = {poste_id};
+    size_t n = 0;
+    enum db_result r =
+        pg_count(conn, "SELECT count(*) FROM postes_chef_projet WHERE id = " PG_AS_UUID("$1"), 1,
+                 params, &n, err);
+    *exists = r == DB_OK && n > 0;
+    return r;
+}
+
 /* ---- writes ---------------------------------------------------------------- */
 
 /* The members demande_write writes: the JSON path in the body (text[]

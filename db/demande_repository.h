@@ -54,6 +54,11 @@ enum db_result demande_get(struct db_conn *conn, const char *id, struct demande_
 enum db_result demande_r37_lire(struct db_conn *conn, const char *demandeur_id,
                                 struct demande_r37_input *out, struct db_error *err);
 
+/* Whether the poste de chef de projet poste_id exists (*exists; a
+ * malformed id: false). */
+enum db_result demande_poste_existe(struct db_conn *conn, const char *poste_id, bool *exists,
+                                    struct db_error *err);
+
 /* The territoire a new request belongs to: its fiche's (fiche_id given and
  * existing), else *id_pvd untouched. DB_NOT_FOUND: no such fiche. */
 enum db_result demande_fiche_territoire(struct db_conn *conn, const char *fiche_id, char id_pvd[17],

@@ -435,6 +435,24 @@ bool demande_organisations_or_reply(struct request_ctx *ctx, const json_t *body,
             json_array_append(ids, json_object_get(body, members[i]));
     json_t *found = NULL;
     bool ok = json_array_size(ids) == 0 || gouv_organisations_or_reply(ctx, ids, &found);
+    const char *poste = json_string_value(json_object_get(body, "poste_id"));
+    if (ok && poste) { /* the poste de chef de projet named exists */
+        struct db_conn *conn = NULL;
+        struct db_error err = {{0}, {0}};
+        bool exists = false;
+        enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+        if (r == DB_OK) {
+            r = demande_poste_existe(conn, poste, &exists, &err);
+            db_pool_release(ctx->app->pool, conn);
+        }
+        if (r != DB_OK) {
+            respond_db_error(ctx, r, &err);
+            ok = false;
+        } else if (!exists) {
+            rule_report_add(v, "", "poste-inconnu", "/poste_id",
+                            "Aucun poste de chef de projet n'a l'identifiant %s.", poste);
+        }
+    }
     for (size_t i = 0; ok && found && i < 2; i++) {
         const char *id = json_string_value(json_object_get(body, members[i]));
         char lower[37], p[40];

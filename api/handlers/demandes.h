@@ -55,9 +55,10 @@ bool demande_decide_or_reply(struct request_ctx *ctx, enum action action,
 void demande_send_row(struct request_ctx *ctx, int status, const struct demande_row *row,
                       const struct parametres *p, struct date today);
 
-/* The organisations the body's demandeur_id and financeur_id name exist:
- * "organisation-inconnue" (regle "") at their pointer appended to v. false:
- * answered (503/500: the lookup failed). */
+/* The organisations the body's demandeur_id and financeur_id name exist
+ * ("organisation-inconnue" at their pointer), and its poste_id names a poste
+ * de chef de projet ("poste-inconnu" at /poste_id), appended to v (regle
+ * ""). false: answered (503/500: a lookup failed). */
 bool demande_organisations_or_reply(struct request_ctx *ctx, const json_t *body,
                                     struct rule_report *v);
 

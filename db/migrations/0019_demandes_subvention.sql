@@ -5,10 +5,8 @@
 -- reader sees is demande_etat_effectif (domain/demande.h) of the dates and
 -- today: the service computes it on every read. `revision`: the ETag source.
 --
--- poste_id: the chef de projet post of a chef_de_projet_pvd request. The
--- postes table is another helper's (issue #10 §2) and not on main when this
--- migration was written: poste_id carries no foreign key (a later migration
--- may add it).
+-- poste_id: the chef de projet post of a chef_de_projet_pvd request
+-- (postes_chef_projet of 0018).
 
 CREATE TABLE demandes_subvention (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -18,7 +16,7 @@ CREATE TABLE demandes_subvention (
     demandeur_id uuid NOT NULL REFERENCES organisations (id),
     financeur_id uuid REFERENCES organisations (id),
     fiche_id uuid REFERENCES fiches_action (id),
-    poste_id uuid,
+    poste_id uuid REFERENCES postes_chef_projet (id),
     annee_programmation smallint NOT NULL CHECK (annee_programmation BETWEEN 2000 AND 2100),
     intitule text NOT NULL CHECK (length(intitule) BETWEEN 1 AND 300),
     depense_subventionnable_ht bigint NOT NULL
@@ -70,6 +68,8 @@ COMMENT ON TABLE demandes_subvention IS 'Subsidy requests (§1.12), state machin
 CREATE INDEX demandes_subvention_territoire_idx ON demandes_subvention (id_pvd, id);
 CREATE INDEX demandes_subvention_fiche_idx ON demandes_subvention (fiche_id);
 CREATE INDEX demandes_subvention_demandeur_idx ON demandes_subvention (demandeur_id);
+CREATE INDEX demandes_subvention_poste_idx ON demandes_subvention (poste_id, annee_programmation)
+    WHERE poste_id IS NOT NULL;
 
 CREATE TABLE demande_versements (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -444,6 +444,35 @@ Test(demandes, preconditions_corps_et_brouillons)
     fx_call(&t.agent, "PATCH", path, "{\"intitule\":\"Autre\"}", ifm, &r);
     fx_expect_error(&r, 409, "conflit", "", "demande-non-modifiable");
     http_response_release(&r);
+    /* the chef de projet post's request: no fiche, its territoire and poste */
+    char body[600], poste[37];
+    snprintf(body, sizeof body,
+             "{\"dispositif\":\"chef_de_projet_pvd\",\"id_pvd\":\"pvd-44-52-903\","
+             "\"demandeur_id\":\"%s\",\"poste_id\":\"00000000-0000-4000-8000-000000000000\","
+             "\"annee_programmation\":2025,\"intitule\":\"Cheffe de projet 2025\","
+             "\"depense_subventionnable_ht_centimes\":6000000,"
+             "\"montant_sollicite_centimes\":4500000}",
+             t.t.commune_org);
+    fx_call(&t.agent, "POST", "/api/v1/demandes-subvention", body, NULL, &r);
+    fx_expect_error(&r, 422, "regle-non-respectee", "/poste_id", "poste-inconnu");
+    http_response_release(&r);
+    snprintf(body, sizeof body,
+             "{\"employeur_id\":\"%s\",\"territoires\":[\"pvd-44-52-903\"],"
+             "\"quotite\":10000,\"date_recrutement\":\"2024-01-01\"}",
+             t.t.commune_org);
+    fx_create(&t.admin, "/api/v1/postes-chef-de-projet", body, poste, NULL);
+    snprintf(body, sizeof body,
+             "{\"dispositif\":\"chef_de_projet_pvd\",\"id_pvd\":\"pvd-44-52-903\","
+             "\"demandeur_id\":\"%s\",\"poste_id\":\"%s\","
+             "\"annee_programmation\":2025,\"intitule\":\"Cheffe de projet 2025\","
+             "\"depense_subventionnable_ht_centimes\":6000000,"
+             "\"montant_sollicite_centimes\":4500000}",
+             t.t.commune_org, poste);
+    fx_call(&t.agent, "POST", "/api/v1/demandes-subvention", body, NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    cr_assert_str_eq(str(r.json, "poste_id"), poste);
+    cr_assert(json_is_null(json_object_get(r.json, "fiche_id")), HTTP_BODY, r.body);
+    http_response_release(&r);
     fx_call(&t.agent, "GET", "/api/v1/demandes-subvention?etat=inconnu", NULL, NULL, &r);
     cr_assert_eq(r.status, 400, HTTP_BODY, r.body);
     http_response_release(&r);
