@@ -105,6 +105,31 @@ enum db_result demande_poste_existe(struct db_conn *conn, const char *poste_id, 
     return r;
 }
 
+enum db_result demande_autres_du_poste(struct db_tx *tx, const char *poste_id, const char *annee,
+                                       const char *exclude_id, char **json_out,
+                                       struct db_error *err)
+{
+    *json_out = NULL;
+    const char *params[3] = {poste_id, annee, exclude_id};
+    enum db_result r = pg_exec_command(
+        tx->conn, "SELECT pg_advisory_xact_lock(hashtext('demande-poste:' || $1 || ':' || $2))", 2,
+        params, err);
+    PGresult *res = NULL;
+    if (r == DB_OK)
+        r = pg_exec_first_row(
+            tx->conn,
+            "SELECT coalesce(jsonb_agg(demande_representation(x) ORDER BY x.id), '[]')::text "
+            "FROM demandes_subvention x WHERE x.poste_id = " PG_AS_UUID(
+                "$1") " AND "
+                      "x.annee_programmation = $2::int AND ($3::text IS NULL OR x.id "
+                      "<> " PG_AS_UUID("$3") ")",
+            3, params, &res, err);
+    if (r == DB_OK && !(*json_out = pg_strdup(PQgetvalue(res, 0, 0))))
+        r = DB_FAILED;
+    PQclear(res);
+    return r;
+}
+
 /* ---- writes ---------------------------------------------------------------- */
 
 /* The members demande_write writes: the JSON path in the body (text[]

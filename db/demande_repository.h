@@ -59,6 +59,17 @@ enum db_result demande_r37_lire(struct db_conn *conn, const char *demandeur_id,
 enum db_result demande_poste_existe(struct db_conn *conn, const char *poste_id, bool *exists,
                                     struct db_error *err);
 
+/* R18's input: the stored representations (a JSON array text, owned,
+ * free()) of the other requests of poste poste_id for programming year
+ * annee (decimal text), request exclude_id left out (NULL: none). Takes
+ * first a transaction-scoped advisory lock on (poste, year), so that two
+ * writes of requests of the same poste and year are serialized whatever
+ * their territoires (every demande write takes its territoire lock before
+ * it: one order). */
+enum db_result demande_autres_du_poste(struct db_tx *tx, const char *poste_id, const char *annee,
+                                       const char *exclude_id, char **json_out,
+                                       struct db_error *err);
+
 /* The territoire a new request belongs to: its fiche's (fiche_id given and
  * existing), else *id_pvd untouched. DB_NOT_FOUND: no such fiche. */
 enum db_result demande_fiche_territoire(struct db_conn *conn, const char *fiche_id, char id_pvd[17],

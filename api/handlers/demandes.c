@@ -16,6 +16,7 @@
 
 #include "../../db/parametres_repository.h"
 #include "../../db/pgutil.h"
+#include "../../db/territoire_lock.h"
 #include "../../domain/identifiers.h"
 #include "../../domain/territoire.h"
 #include "../auth.h"
@@ -506,10 +507,59 @@ bool demande_territoire_or_reply(struct request_ctx *ctx, const char *fiche_id,
     return true;
 }
 
+enum db_result demande_r18_check(struct db_tx *tx, const json_t *merged, const char *exclude_id,
+                                 const struct parametres *p, struct date today,
+                                 struct rule_report *v, struct db_error *err)
+{
+    enum subvention_dispositif d;
+    const char *poste = json_string_value(json_object_get(merged, "poste_id"));
+    if (!poste ||
+        !subvention_dispositif_parse(json_string_value(json_object_get(merged, "dispositif")),
+                                     &d) ||
+        d != SUBVENTION_CHEF_DE_PROJET_PVD)
+        return DB_OK;
+    char annee[24];
+    long long year = (long long)json_integer_value(json_object_get(merged, "annee_programmation"));
+    snprintf(annee, sizeof annee, "%lld", year);
+    char *json = NULL;
+    enum db_result r = demande_autres_du_poste(tx, poste, annee, exclude_id, &json, err);
+    if (r != DB_OK)
+        return r;
+    json_t *autres = json_loads(json, 0, NULL);
+    free(json);
+    if (!autres)
+        return DB_FAILED;
+    size_t i;
+    json_t *o;
+    json_array_foreach(autres, i, o)
+    {
+        struct demande_etat_lu lu;
+        if (!demande_lire_json(o, &lu)) {
+            r = DB_FAILED;
+            break;
+        }
+        enum demande_etat e = demande_effectif(&lu, &p->delais, today, NULL);
+        if (!demande_etat_terminal(e)) {
+            rule_report_add(v, "R18", "demande-annee-deja-en-cours", "/annee_programmation",
+                            "Une demande de subvention (%s) est déjà en cours pour ce poste et "
+                            "l'année %lld : une seule demande couvre tous les financeurs.",
+                            demande_etat_name(e), year);
+            r = DB_CONFLICT;
+            break;
+        }
+    }
+    json_decref(autres);
+    return r;
+}
+
 /* ---- POST /api/v1/demandes-subvention ------------------------------------------- */
 
 struct create_work {
     const char *id_pvd, *doc;
+    const json_t *body;
+    const struct parametres *p;
+    struct date today;
+    struct rule_report violations;
     struct demande_row result;
 };
 
@@ -517,6 +567,12 @@ static enum db_result create_unit(struct db_tx *tx, void *ctx, struct db_error *
 {
     struct create_work *w = ctx;
     demande_row_release(&w->result);
+    rule_report_init(&w->violations);
+    enum db_result r = territoire_lock(tx, w->id_pvd, err); /* before R18's lock: one order */
+    if (r == DB_OK)
+        r = demande_r18_check(tx, w->body, NULL, w->p, w->today, &w->violations, err);
+    if (r != DB_OK)
+        return r;
     return demande_create(tx, w->id_pvd, w->doc, NULL, &w->result, err);
 }
 
@@ -564,7 +620,11 @@ void handle_create_demande(struct request_ctx *ctx)
     memset(&work, 0, sizeof work);
     work.id_pvd = id_pvd;
     work.doc = doc;
-    if (demande_mutate_or_reply(ctx, NULL, create_unit, &work, NULL, &conflit_creation)) {
+    work.body = body;
+    work.p = &p;
+    work.today = today;
+    if (demande_mutate_or_reply(ctx, NULL, create_unit, &work, &work.violations,
+                                &conflit_creation)) {
         http_set_location(ctx->res, "/api/v1/demandes-subvention/", work.result.id);
         demande_send_row(ctx, 201, &work.result, &p, today);
     }
@@ -595,6 +655,10 @@ void handle_get_demande(struct request_ctx *ctx)
 struct update_work {
     const char *id, *doc;
     long revision;
+    const json_t *body;
+    const struct parametres *p;
+    struct date today;
+    struct rule_report violations;
     struct demande_row result;
     bool plus_brouillon;
 };
@@ -603,6 +667,7 @@ static enum db_result update_unit(struct db_tx *tx, void *ctx, struct db_error *
 {
     struct update_work *w = ctx;
     demande_row_release(&w->result);
+    rule_report_init(&w->violations);
     struct demande_row avant;
     enum db_result r = demande_lock(tx, w->id, w->revision, &avant, err);
     if (r != DB_OK)
@@ -613,10 +678,14 @@ static enum db_result update_unit(struct db_tx *tx, void *ctx, struct db_error *
                            ? json_string_value(json_object_get(doc, "etat_enregistre"))
                            : "",
                        "brouillon") != 0;
+    if (!w->plus_brouillon) { /* R18 on the draft as it would be */
+        json_object_update(doc, (json_t *)w->body);
+        r = demande_r18_check(tx, doc, w->id, w->p, w->today, &w->violations, err);
+    }
     json_decref(doc);
-    if (w->plus_brouillon) {
+    if (w->plus_brouillon || r != DB_OK) {
         demande_row_release(&avant);
-        return DB_CONFLICT;
+        return w->plus_brouillon ? DB_CONFLICT : r;
     }
     return demande_write(tx, &avant, w->doc, NULL, "demande_subvention.modifier", &w->result, err);
 }
@@ -669,7 +738,10 @@ void handle_update_demande(struct request_ctx *ctx)
     work.id = row.id;
     work.doc = doc;
     work.revision = row.revision;
-    if (demande_mutate_or_reply(ctx, row.id, update_unit, &work, NULL, &non_brouillon))
+    work.body = body;
+    work.p = &p;
+    work.today = today;
+    if (demande_mutate_or_reply(ctx, row.id, update_unit, &work, &work.violations, &non_brouillon))
         demande_send(ctx, 200, &work.result, &access, &p, today, NULL);
     demande_row_release(&work.result);
 out:

@@ -102,6 +102,18 @@ enum db_result demande_lock_lire(struct db_tx *tx, const char *id, long revision
                                  struct demande_row *avant, json_t **stored,
                                  struct demande_etat_lu *lu, struct db_error *err);
 
+/* R18 (one non-terminal request per poste and year) for merged, a request
+ * document as it would be stored (its dispositif, poste_id,
+ * annee_programmation), in tx under the territoire lock already taken:
+ * the other requests of its poste and year (exclude_id left out; NULL: a
+ * creation), read under demande_autres_du_poste's lock, none in a
+ * non-terminal effective state; else "demande-annee-deja-en-cours" (R18) at
+ * /annee_programmation appended to v and DB_CONFLICT. Other dispositifs, or
+ * no poste: DB_OK. */
+enum db_result demande_r18_check(struct db_tx *tx, const json_t *merged, const char *exclude_id,
+                                 const struct parametres *p, struct date today,
+                                 struct rule_report *v, struct db_error *err);
+
 /* The periodic sweep of the date-driven states (R30, R34, R35): every
  * request whose effective state on `today` (demande_etat_effectif, the
  * parameters in force today) differs from its stored one gets it stored,

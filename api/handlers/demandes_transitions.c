@@ -233,6 +233,16 @@ static enum db_result transition_unit(struct db_tx *tx, void *ctx, struct db_err
             (int)json_integer_value(json_object_get(stored, "annee_programmation")),
             w->code_departement, in.dates.depot.date, &w->warnings);
     }
+    if (n == 0 && w->to == DEMANDE_EN_INSTRUCTION &&
+        (in.from == DEMANDE_REFUSEE || in.from == DEMANDE_CLASSEE_SANS_SUITE)) {
+        /* a reopening: R18 again (another request of the poste and year may have come) */
+        r = demande_r18_check(tx, stored, w->id, w->p, w->today, &w->violations, err);
+        if (r != DB_OK) {
+            json_decref(stored);
+            demande_row_release(&avant);
+            return r;
+        }
+    }
     json_decref(stored);
     if (n > 0) {
         demande_row_release(&avant);

@@ -473,6 +473,12 @@ Test(demandes, preconditions_corps_et_brouillons)
     cr_assert_str_eq(str(r.json, "poste_id"), poste);
     cr_assert(json_is_null(json_object_get(r.json, "fiche_id")), HTTP_BODY, r.body);
     http_response_release(&r);
+    /* R18: one non-terminal request per poste and year */
+    fx_call(&t.agent, "POST", "/api/v1/demandes-subvention", body, NULL, &r);
+    fx_expect_error(&r, 422, "regle-non-respectee", "/annee_programmation",
+                    "demande-annee-deja-en-cours");
+    cr_assert(strstr(r.body, "\"R18\""), HTTP_BODY, r.body);
+    http_response_release(&r);
     fx_call(&t.agent, "GET", "/api/v1/demandes-subvention?etat=inconnu", NULL, NULL, &r);
     cr_assert_eq(r.status, 400, HTTP_BODY, r.body);
     http_response_release(&r);
