@@ -114,15 +114,6 @@ bool demande_financeur_du_dossier(const struct request_ctx *ctx, const struct fi
 
 /* ---- Loading and rendering ---------------------------------------------------- */
 
-static enum authz_decision decide(const struct request_ctx *ctx, enum action action,
-                                  struct fiche_access *access)
-{
-    if (!ctx->principal || !ctx->principal->has_habilitation)
-        return AUTHZ_FORBID;
-    struct authz_target target = fiche_access_target(access);
-    return authz_decide(&ctx->principal->authz, action, &target);
-}
-
 /* access from row (its id_pvd and demande_acces document). */
 static bool access_of_row(const struct demande_row *row, struct fiche_access *access)
 {
@@ -143,17 +134,10 @@ static bool access_of_row(const struct demande_row *row, struct fiche_access *ac
 bool demande_load_or_reply(struct request_ctx *ctx, enum action action, struct demande_row *row,
                            struct fiche_access *access)
 {
-    FIELD_ERRORS(errs);
     memset(row, 0, sizeof *row);
-    if (!query_spec_check_names(ctx->req, query_no_params, &errs)) {
-        respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.", &errs);
+    const char *id = NULL;
+    if (!programme_path_id_or_reply(ctx, NULL, DEMANDE_404, &id))
         return false;
-    }
-    const char *id = query_path_param(ctx, "id");
-    if (!query_is_uuid(id)) {
-        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, DEMANDE_404);
-        return false;
-    }
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
@@ -176,7 +160,7 @@ bool demande_decide_or_reply(struct request_ctx *ctx, enum action action,
         respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
         return false;
     }
-    switch (decide(ctx, action, access)) {
+    switch (fiche_access_decide(ctx, action, access)) {
     case AUTHZ_ALLOW:
         return true;
     case AUTHZ_HIDE:
@@ -230,7 +214,7 @@ static bool decorate(json_t *obj, const struct request_ctx *ctx, struct fiche_ac
         json_object_set_new(obj, "echeance", json_null());
     }
     json_t *possibles = json_array();
-    if (decide(ctx, ACTION_DEMANDE_TRANSITION, access) == AUTHZ_ALLOW) {
+    if (fiche_access_decide(ctx, ACTION_DEMANDE_TRANSITION, access) == AUTHZ_ALLOW) {
         enum demande_etat to[DEMANDE_ETAT__COUNT];
         size_t n = demande_transitions_possibles(
             e, lu.echeance.dispositif, ctx->principal->authz.role,

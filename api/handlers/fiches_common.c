@@ -54,9 +54,8 @@ enum db_result fiche_access_load_pooled(struct db_pool *pool, const char *id,
     return r;
 }
 
-/* The caller's decision on the fiche (FORBID without a habilitation). */
-static enum authz_decision decide(const struct request_ctx *ctx, enum action action,
-                                  struct fiche_access *access)
+enum authz_decision fiche_access_decide(const struct request_ctx *ctx, enum action action,
+                                        struct fiche_access *access)
 {
     if (!ctx->principal || !ctx->principal->has_habilitation)
         return AUTHZ_FORBID;
@@ -86,7 +85,7 @@ bool fiche_load_or_reply(struct request_ctx *ctx, enum action action,
     }
     if (!respond_lookup_or_reply(ctx, r, &err, FICHE_404))
         return false;
-    switch (decide(ctx, action, access)) {
+    switch (fiche_access_decide(ctx, action, access)) {
     case AUTHZ_ALLOW:
         return true;
     case AUTHZ_HIDE:
@@ -172,7 +171,7 @@ void fiche_decorate(json_t *obj, const struct request_ctx *ctx, struct fiche_acc
     json_t *possibles = json_array();
     enum fiche_etat etat;
     if (fiche_etat_parse(json_string_value(json_object_get(obj, "etat")), &etat) &&
-        decide(ctx, ACTION_FICHE_TRANSITION, access) == AUTHZ_ALLOW) {
+        fiche_access_decide(ctx, ACTION_FICHE_TRANSITION, access) == AUTHZ_ALLOW) {
         enum fiche_etat to[FICHE_ETAT__COUNT];
         size_t n =
             fiche_transitions_possibles(etat, ctx->principal->authz.role, to, FICHE_ETAT__COUNT);

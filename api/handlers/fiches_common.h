@@ -46,6 +46,11 @@ struct fiche_access {
 /* The authz target of the fiche (pointers into a; valid while a is). */
 struct authz_target fiche_access_target(struct fiche_access *a);
 
+/* The caller's decision on `action` for access's target (FORBID without a
+ * habilitation). Also serves the demandes de subvention. */
+enum authz_decision fiche_access_decide(const struct request_ctx *ctx, enum action action,
+                                        struct fiche_access *access);
+
 /* Reads the access of fiche `id` (db: territoire scope, maître d'ouvrage
  * and financeurs' SIRENs) with conn. DB_NOT_FOUND: no such fiche. */
 enum db_result fiche_access_load(struct db_conn *conn, const char *id, struct fiche_access *out,
