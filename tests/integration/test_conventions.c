@@ -63,11 +63,6 @@ static void who_new(struct who *w, const char *role, const char *perimetre)
     fx_grant_header(w->header, sizeof w->header, role, perimetre);
 }
 
-static const char *str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
 /* ---- Fixtures: organisations, territoires, axes ------------------------- */
 
 static void org_etat(char out[40])
@@ -78,7 +73,7 @@ static void org_etat(char out[40])
     send(&admin, "POST", "/api/v1/organisations", NULL,
          "{\"nature\":\"etat\",\"nom\":\"État — préfecture\"}", &r);
     cr_assert_eq(r.status, 201, "organisation État: " HTTP_BODY, r.body);
-    snprintf(out, 40, "%s", str(r.json, "id"));
+    snprintf(out, 40, "%s", fx_str(r.json, "id"));
     http_response_release(&r);
 }
 
@@ -119,7 +114,7 @@ static void axe_as(const struct who *w, const char *id_pvd, int numero, int indi
              numero);
     send(w, "POST", path, NULL, body, &r);
     cr_assert_eq(r.status, 201, "axe: " HTTP_BODY, r.body);
-    snprintf(path, sizeof path, "/api/v1/axes-strategiques/%s/indicateurs", str(r.json, "id"));
+    snprintf(path, sizeof path, "/api/v1/axes-strategiques/%s/indicateurs", fx_str(r.json, "id"));
     http_response_release(&r);
     for (int i = 0; i < indicateurs; i++) {
         send(w, "POST", path, NULL,
@@ -214,8 +209,8 @@ static void remember(struct conv *c, const struct http_response *r)
     const char *etag = http_header(r, "ETag");
     cr_assert(etag, "every single-object response has an ETag");
     snprintf(c->etag, sizeof c->etag, "%s", etag);
-    if (str(r->json, "id"))
-        snprintf(c->id, sizeof c->id, "%s", str(r->json, "id"));
+    if (fx_str(r->json, "id"))
+        snprintf(c->id, sizeof c->id, "%s", fx_str(r->json, "id"));
 }
 
 static void create(const struct who *w, const char *body, struct conv *c, struct http_response *r)
@@ -226,7 +221,7 @@ static void create(const struct who *w, const char *body, struct conv *c, struct
     char location[120];
     snprintf(location, sizeof location, "/api/v1/conventions/%s", c->id);
     cr_assert_str_eq(http_header(r, "Location"), location);
-    cr_assert_str_eq(str(r->json, "etat"), "brouillon");
+    cr_assert_str_eq(fx_str(r->json, "etat"), "brouillon");
 }
 
 static void refresh(const struct who *w, struct conv *c, struct http_response *r)
@@ -254,14 +249,14 @@ static void transition_ok(const struct who *w, struct conv *c, const char *vers)
 {
     struct http_response r;
     transition(w, c, vers, 200, &r);
-    cr_assert_str_eq(str(r.json, "etat"), vers);
+    cr_assert_str_eq(fx_str(r.json, "etat"), vers);
     http_response_release(&r);
 }
 
 /* The id of the signataire at index i. */
 static const char *signataire_id(const struct http_response *r, size_t i)
 {
-    return str(json_array_get(json_object_get(r->json, "signataires"), i), "id");
+    return fx_str(json_array_get(json_object_get(r->json, "signataires"), i), "id");
 }
 
 static void sign(const struct who *w, struct conv *c, const char *signataire, const char *date,
@@ -298,9 +293,9 @@ static void expect_rule(const struct http_response *r, const char *regle, const 
     http_expect_problem(r, 422, "regle-non-respectee");
     json_t *e = http_problem_error(r, pointer);
     cr_assert(e, "no error at %s: " HTTP_BODY, pointer, r->body);
-    cr_assert_str_eq(str(e, "code"), code, HTTP_BODY, r->body);
+    cr_assert_str_eq(fx_str(e, "code"), code, HTTP_BODY, r->body);
     if (regle)
-        cr_assert_str_eq(str(r->json, "regle"), regle, HTTP_BODY, r->body);
+        cr_assert_str_eq(fx_str(r->json, "regle"), regle, HTTP_BODY, r->body);
 }
 
 static const json_t *warning(const struct http_response *r, const char *code)
@@ -309,7 +304,7 @@ static const json_t *warning(const struct http_response *r, const char *code)
     json_t *w;
     json_array_foreach(json_object_get(r->json, "avertissements"), i, w)
     {
-        if (str(w, "code") && strcmp(str(w, "code"), code) == 0)
+        if (fx_str(w, "code") && strcmp(fx_str(w, "code"), code) == 0)
             return w;
     }
     return NULL;
@@ -449,16 +444,16 @@ Test(conventions, a_whole_life_adhesion_then_cadre_signed_on_time)
         days_ago(ago[i], d[i]);
     adhesion_signed(&t, &a, d[0], d[1], d[2], d[3]);
     refresh(&t.agent, &a, &r);
-    cr_assert_str_eq(str(r.json, "etat"), "signee");
-    cr_assert_str_eq(str(r.json, "date_signature"), d[3], "the last signature");
+    cr_assert_str_eq(fx_str(r.json, "etat"), "signee");
+    cr_assert_str_eq(fx_str(r.json, "date_signature"), d[3], "the last signature");
     plus_18_months(d[3], limite);
-    cr_assert_str_eq(str(r.json, "date_limite_convention_cadre"), limite, "R4: + 18 months");
+    cr_assert_str_eq(fx_str(r.json, "date_limite_convention_cadre"), limite, "R4: + 18 months");
     cr_assert(json_is_false(json_object_get(r.json, "en_retard")), HTTP_BODY, r.body);
     cr_assert_null(warning(&r, "convention-cadre-non-signee-a-temps"));
     http_response_release(&r);
     /* signee → relayee is the service's own edge. */
     transition(&t.elu, &a, "relayee", 409, &r);
-    cr_assert_str_eq(str(http_problem_error(&r, "/vers"), "code"), "transition-automatique");
+    cr_assert_str_eq(fx_str(http_problem_error(&r, "/vers"), "code"), "transition-automatique");
     http_response_release(&r);
     cr_assert_eq(journal_rows(a.id, "convention.ecrire"), 1);
     cr_assert_eq(journal_rows(a.id, "convention.signer"), 3, "one row per signature");
@@ -470,7 +465,7 @@ Test(conventions, a_whole_life_adhesion_then_cadre_signed_on_time)
     send(&t.agent, "GET", path, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     cr_assert_not_null(http_header(&r, "ETag"));
-    cr_assert_str_eq(str(json_object_get(r.json, "convention"), "etat"), "signee");
+    cr_assert_str_eq(fx_str(json_object_get(r.json, "convention"), "etat"), "signee");
     http_response_release(&r);
 
     /* Governance: the comité de projet (R40: the commune's and the EPCI's
@@ -487,14 +482,14 @@ Test(conventions, a_whole_life_adhesion_then_cadre_signed_on_time)
              t.id_pvd, t.commune, t.epci, t.etat);
     send(&t.agent, "POST", "/api/v1/comites", NULL, body, &r);
     cr_assert_eq(r.status, 201, "comité: " HTTP_BODY, r.body);
-    snprintf(comite, sizeof comite, "%s", str(r.json, "id"));
+    snprintf(comite, sizeof comite, "%s", fx_str(r.json, "id"));
     http_response_release(&r);
     snprintf(path, sizeof path, "/api/v1/comites/%s/seances", comite);
     snprintf(body, sizeof body,
              "{\"date\":\"%s\",\"ordre_du_jour\":\"Stratégie et convention-cadre\"}", d[4]);
     send(&t.agent, "POST", path, NULL, body, &r);
     cr_assert_eq(r.status, 201, "séance: " HTTP_BODY, r.body);
-    snprintf(seance, sizeof seance, "%s", str(r.json, "id"));
+    snprintf(seance, sizeof seance, "%s", fx_str(r.json, "id"));
     http_response_release(&r);
 
     /* Projet de territoire: one axe with one indicateur (R9), written by the
@@ -513,10 +508,10 @@ Test(conventions, a_whole_life_adhesion_then_cadre_signed_on_time)
     sign_ok(&t.elu, &c, ids[1], d[6], d[4]);
     sign_ok(&t.prefecture, &c, ids[2], d[7], NULL);
     transition(&t.elu, &c, "signee", 200, &r);
-    cr_assert_str_eq(str(r.json, "etat"), "signee");
-    cr_assert_str_eq(str(r.json, "adhesion_id"), a.id);
-    cr_assert_str_eq(str(r.json, "date_signature"), d[7]);
-    cr_assert_str_eq(str(r.json, "date_limite_convention_cadre"), limite);
+    cr_assert_str_eq(fx_str(r.json, "etat"), "signee");
+    cr_assert_str_eq(fx_str(r.json, "adhesion_id"), a.id);
+    cr_assert_str_eq(fx_str(r.json, "date_signature"), d[7]);
+    cr_assert_str_eq(fx_str(r.json, "date_limite_convention_cadre"), limite);
     cr_assert(json_is_false(json_object_get(r.json, "en_retard")), "on time: no flag");
     cr_assert_eq(json_array_size(json_object_get(r.json, "avertissements")), 0,
                  "on time: no warning " HTTP_BODY, r.body);
@@ -525,7 +520,7 @@ Test(conventions, a_whole_life_adhesion_then_cadre_signed_on_time)
 
     /* Its adhésion is relayee (automatic edge, journaled). */
     refresh(&t.agent, &a, &r);
-    cr_assert_str_eq(str(r.json, "etat"), "relayee");
+    cr_assert_str_eq(fx_str(r.json, "etat"), "relayee");
     cr_assert(json_is_false(json_object_get(r.json, "en_retard")));
     http_response_release(&r);
     cr_assert_eq(journal_rows(a.id, "convention.transition"), 3);
@@ -561,12 +556,12 @@ Test(conventions, r4_late_adhesion_is_flagged_at_read_time_and_late_cadre_is_war
     terr_init(&t, "pvd-27-71-902", "71120", "217101203", "Chauffailles", "200070548", "71");
     adhesion_signed(&t, &a, "2021-03-01", "2021-03-08", "2021-03-09", "2021-03-10");
     refresh(&t.prefecture, &a, &r);
-    cr_assert_str_eq(str(r.json, "date_limite_convention_cadre"), "2022-09-10");
+    cr_assert_str_eq(fx_str(r.json, "date_limite_convention_cadre"), "2022-09-10");
     cr_assert(json_is_true(json_object_get(r.json, "en_retard")), HTTP_BODY, r.body);
     const json_t *w = warning(&r, "convention-cadre-non-signee-a-temps");
     cr_assert(w, HTTP_BODY, r.body);
-    cr_assert_str_eq(str(w, "regle"), "R4");
-    cr_assert_str_eq(str(w, "pointeur"), "/date_limite_convention_cadre");
+    cr_assert_str_eq(fx_str(w, "regle"), "R4");
+    cr_assert_str_eq(fx_str(w, "pointeur"), "/date_limite_convention_cadre");
     http_response_release(&r);
 
     /* The préfecture's follow-up list finds it. */
@@ -578,7 +573,7 @@ Test(conventions, r4_late_adhesion_is_flagged_at_read_time_and_late_cadre_is_war
     json_t *e;
     json_array_foreach(json_object_get(r.json, "elements"), i, e)
     {
-        found = found || strcmp(str(e, "id"), a.id) == 0;
+        found = found || strcmp(fx_str(e, "id"), a.id) == 0;
         cr_assert(json_is_true(json_object_get(e, "en_retard")));
     }
     cr_assert(found, "the late adhésion is listed");
@@ -594,13 +589,13 @@ Test(conventions, r4_late_adhesion_is_flagged_at_read_time_and_late_cadre_is_war
     cr_assert(json_is_true(json_object_get(r.json, "en_retard")), "R4 flag " HTTP_BODY, r.body);
     w = warning(&r, "convention-cadre-en-retard");
     cr_assert(w, "R4 warning, never a refusal " HTTP_BODY, r.body);
-    cr_assert_str_eq(str(w, "regle"), "R4");
-    cr_assert_str_eq(str(w, "pointeur"), "/date_signature");
+    cr_assert_str_eq(fx_str(w, "regle"), "R4");
+    cr_assert_str_eq(fx_str(w, "pointeur"), "/date_signature");
     http_response_release(&r);
 
     /* The adhésion, relayee, is no longer late. */
     refresh(&t.prefecture, &a, &r);
-    cr_assert_str_eq(str(r.json, "etat"), "relayee");
+    cr_assert_str_eq(fx_str(r.json, "etat"), "relayee");
     cr_assert(json_is_false(json_object_get(r.json, "en_retard")));
     http_response_release(&r);
 }
@@ -664,20 +659,20 @@ Test(conventions, r5_r6_r7_r10_block_the_signature_of_a_cadre)
     bool r6_etat = false, r6_vp = false, r7 = false, r10 = false;
     json_array_foreach(json_object_get(r.json, "erreurs"), i, e)
     {
-        const char *code = str(e, "code");
+        const char *code = fx_str(e, "code");
         r6_etat = r6_etat || strcmp(code, "signataire-etat-manquant") == 0;
         r6_vp = r6_vp || strcmp(code, "signataire-ville-principale-manquant") == 0;
         r7 = r7 || (strcmp(code, "secteur-centre-ville-manquant") == 0 &&
-                    strcmp(str(e, "pointeur"), "/secteurs_intervention") == 0);
+                    strcmp(fx_str(e, "pointeur"), "/secteurs_intervention") == 0);
         r10 = r10 || (strcmp(code, "section-habitat-prive-manquante") == 0 &&
-                      strcmp(str(e, "pointeur"), "/section_habitat_prive") == 0);
+                      strcmp(fx_str(e, "pointeur"), "/section_habitat_prive") == 0);
     }
     cr_assert(r6_etat && r6_vp, "R6 " HTTP_BODY, r.body);
     cr_assert(r7, "R7 " HTTP_BODY, r.body);
     cr_assert(r10, "R10 " HTTP_BODY, r.body);
     http_response_release(&r);
     refresh(&t.agent, &c, &r);
-    cr_assert_str_eq(str(r.json, "etat"), "en_signature", "nothing written");
+    cr_assert_str_eq(fx_str(r.json, "etat"), "en_signature", "nothing written");
     cr_assert_str_eq(c.etag, before);
     http_response_release(&r);
 }
@@ -694,7 +689,7 @@ Test(conventions, r9_validation_by_the_comite_needs_axes_with_indicateurs)
     http_response_release(&r);
     cadre_body(&t, NULL, body, sizeof body);
     create(&t.agent, body, &c, &r);
-    cr_assert_str_eq(str(r.json, "adhesion_id"), a.id, "attached to the territoire's adhésion");
+    cr_assert_str_eq(fx_str(r.json, "adhesion_id"), a.id, "attached to the territoire's adhésion");
     http_response_release(&r);
     transition_ok(&t.agent, &c, "en_concertation");
     transition(&t.elu, &c, "validee_comite", 422, &r);
@@ -720,7 +715,7 @@ Test(conventions, r9_validation_by_the_comite_needs_axes_with_indicateurs)
     for (size_t i = 0; i < json_array_size(elements); i++) {
         const json_t *e = json_array_get(elements, i);
         json_int_t n = json_integer_value(json_object_get(e, "numero"));
-        snprintf(n == 1 ? axe1 : axe2, 40, "%s", str(e, "id"));
+        snprintf(n == 1 ? axe1 : axe2, 40, "%s", fx_str(e, "id"));
     }
     http_response_release(&r);
     cr_assert(axe1[0] && axe2[0], "two axes listed");
@@ -744,7 +739,7 @@ Test(conventions, r9_validation_by_the_comite_needs_axes_with_indicateurs)
     send(&t.agent, "GET", path, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     snprintf(one, sizeof one, "/api/v1/indicateurs/%s",
-             str(json_array_get(json_object_get(r.json, "elements"), 0), "id"));
+             fx_str(json_array_get(json_object_get(r.json, "elements"), 0), "id"));
     http_response_release(&r);
     send(&t.agent, "GET", one, NULL, NULL, &r);
     snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
@@ -862,11 +857,11 @@ Test(conventions, r9_holds_when_deleting_an_indicateur_races_the_validation)
     snprintf(path, sizeof path, "/api/v1/territoires/%s/axes-strategiques", t.id_pvd);
     send(&t.agent, "GET", path, NULL, NULL, &r);
     snprintf(path, sizeof path, "/api/v1/axes-strategiques/%s/indicateurs",
-             str(json_array_get(json_object_get(r.json, "elements"), 0), "id"));
+             fx_str(json_array_get(json_object_get(r.json, "elements"), 0), "id"));
     http_response_release(&r);
     send(&t.agent, "GET", path, NULL, NULL, &r);
     snprintf(one, sizeof one, "/api/v1/indicateurs/%s",
-             str(json_array_get(json_object_get(r.json, "elements"), 0), "id"));
+             fx_str(json_array_get(json_object_get(r.json, "elements"), 0), "id"));
     http_response_release(&r);
     send(&t.agent, "GET", one, NULL, NULL, &r);
     snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
@@ -894,7 +889,7 @@ Test(conventions, r9_holds_when_deleting_an_indicateur_races_the_validation)
     http_response_release(&validation.r);
     http_response_release(&deletion.r);
     refresh(&t.agent, &c, &r);
-    const char *etat = str(r.json, "etat");
+    const char *etat = fx_str(r.json, "etat");
     bool validated = strcmp(etat, "validee_comite") == 0;
     http_response_release(&r);
     send(&t.agent, "GET", one, NULL, NULL, &r);
@@ -947,10 +942,10 @@ Test(conventions, r5_holds_when_the_adhesion_is_resiliee_during_the_cadre_signat
     http_response_release(&signature.r);
     http_response_release(&resiliation.r);
     refresh(&t.prefecture, &c, &r);
-    bool signed_cadre = strcmp(str(r.json, "etat"), "signee") == 0;
+    bool signed_cadre = strcmp(fx_str(r.json, "etat"), "signee") == 0;
     http_response_release(&r);
     refresh(&t.prefecture, &a, &r);
-    cr_assert(!signed_cadre || strcmp(str(r.json, "etat"), "relayee") == 0,
+    cr_assert(!signed_cadre || strcmp(fx_str(r.json, "etat"), "relayee") == 0,
               "a signed cadre's adhésion is relayee " HTTP_BODY, r.body);
     http_response_release(&r);
 }
@@ -992,7 +987,7 @@ Test(conventions, r8_and_dates_refuse_a_signature_and_write_nothing)
     http_response_release(&r);
     sign(&t.elu, &a, s0, "2023-02-29", "2023-01-01", 400, &r);
     http_expect_problem(&r, 400, "champs-invalides");
-    cr_assert_str_eq(str(http_problem_error(&r, "/date_signature"), "code"), "date-invalide");
+    cr_assert_str_eq(fx_str(http_problem_error(&r, "/date_signature"), "code"), "date-invalide");
     http_response_release(&r);
 
     /* Who signs: an agent never (403); an élu not for the État; a préfecture
@@ -1008,7 +1003,8 @@ Test(conventions, r8_and_dates_refuse_a_signature_and_write_nothing)
      * élu not for the EPCI (s1). */
     sign(&t.elu_commune, &a, s1, "2024-02-01", "2024-01-01", 403, &r);
     http_expect_problem(&r, 403, "interdit");
-    cr_assert(strstr(str(r.json, "detail"), "ne couvre pas cette organisation"), HTTP_BODY, r.body);
+    cr_assert(strstr(fx_str(r.json, "detail"), "ne couvre pas cette organisation"), HTTP_BODY,
+              r.body);
     http_response_release(&r);
 
     refresh(&t.agent, &a, &r);
@@ -1051,8 +1047,8 @@ Test(conventions, illegal_edges_and_roles_are_refused_with_the_allowed_ones)
 
     transition(&t.agent, &a, "signee", 409, &r);
     http_expect_problem(&r, 409, "conflit");
-    cr_assert_str_eq(str(http_problem_error(&r, "/vers"), "code"), "transition-invalide");
-    cr_assert(strstr(str(r.json, "detail"), "en_signature"), "lists the allowed edges");
+    cr_assert_str_eq(fx_str(http_problem_error(&r, "/vers"), "code"), "transition-invalide");
+    cr_assert(strstr(fx_str(r.json, "detail"), "en_signature"), "lists the allowed edges");
     http_response_release(&r);
     transition(&t.agent, &a, "abandonnee", 403, &r);
     http_response_release(&r);
@@ -1097,7 +1093,7 @@ Test(conventions, drafts_change_by_patch_and_signed_conventions_by_avenant)
          "{\"moyens_ingenierie\":null,\"etudes_existantes\":\"Étude 2019\"}", &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     cr_assert(json_is_null(json_object_get(r.json, "moyens_ingenierie")));
-    cr_assert_str_eq(str(r.json, "etudes_existantes"), "Étude 2019");
+    cr_assert_str_eq(fx_str(r.json, "etudes_existantes"), "Étude 2019");
     cr_assert_eq(json_array_size(json_object_get(r.json, "signataires")), 3);
     remember(&a, &r);
     http_response_release(&r);
@@ -1108,9 +1104,10 @@ Test(conventions, drafts_change_by_patch_and_signed_conventions_by_avenant)
          "{\"intitule\":\"\",\"vaut_ort\":true,\"signataires\":[{\"role\":\"maire\"}]}", &r);
     http_expect_problem(&r, 400, "champs-invalides");
     cr_assert_not_null(http_problem_error(&r, "/intitule"));
-    cr_assert_str_eq(str(http_problem_error(&r, "/vaut_ort"), "code"), "champ-inconnu");
-    cr_assert_str_eq(str(http_problem_error(&r, "/signataires/0/role"), "code"), "valeur-inconnue");
-    cr_assert_str_eq(str(http_problem_error(&r, "/signataires/0/organisation_id"), "code"),
+    cr_assert_str_eq(fx_str(http_problem_error(&r, "/vaut_ort"), "code"), "champ-inconnu");
+    cr_assert_str_eq(fx_str(http_problem_error(&r, "/signataires/0/role"), "code"),
+                     "valeur-inconnue");
+    cr_assert_str_eq(fx_str(http_problem_error(&r, "/signataires/0/organisation_id"), "code"),
                      "champ-requis");
     http_response_release(&r);
     send(&t.agent, "PATCH", path, a.etag,
@@ -1131,7 +1128,7 @@ Test(conventions, drafts_change_by_patch_and_signed_conventions_by_avenant)
     /* en_signature: délibérations may still be recorded, nothing else. */
     send(&t.agent, "PATCH", path, a.etag, "{\"intitule\":\"Autre\"}", &r);
     http_expect_problem(&r, 409, "conflit");
-    cr_assert_str_eq(str(http_problem_error(&r, ""), "code"), "modification-en-signature");
+    cr_assert_str_eq(fx_str(http_problem_error(&r, ""), "code"), "modification-en-signature");
     http_response_release(&r);
     char deliberations[1200];
     snprintf(deliberations, sizeof deliberations,
@@ -1158,7 +1155,7 @@ Test(conventions, drafts_change_by_patch_and_signed_conventions_by_avenant)
     send(&t.agent, "PATCH", path, a.etag, deliberations, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     cr_assert_str_eq(
-        str(json_array_get(json_object_get(r.json, "signataires"), 0), "reference_deliberation"),
+        fx_str(json_array_get(json_object_get(r.json, "signataires"), 0), "reference_deliberation"),
         "DCM-12");
     remember(&a, &r);
     http_response_release(&r);
@@ -1169,7 +1166,7 @@ Test(conventions, drafts_change_by_patch_and_signed_conventions_by_avenant)
     transition_ok(&t.prefecture, &a, "signee");
     send(&t.agent, "PATCH", path, a.etag, "{\"intitule\":\"Autre\"}", &r);
     http_expect_problem(&r, 409, "conflit");
-    cr_assert_str_eq(str(http_problem_error(&r, ""), "code"), "avenant-requis");
+    cr_assert_str_eq(fx_str(http_problem_error(&r, ""), "code"), "avenant-requis");
     http_response_release(&r);
 
     conv_path(&a, "/avenants", path);
@@ -1192,7 +1189,7 @@ Test(conventions, drafts_change_by_patch_and_signed_conventions_by_avenant)
          &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
     cr_assert_eq(json_integer_value(json_object_get(r.json, "numero_version")), 2);
-    cr_assert_str_eq(str(r.json, "besoins_operateurs"), "Cerema");
+    cr_assert_str_eq(fx_str(r.json, "besoins_operateurs"), "Cerema");
     char location[160];
     conv_path(&a, "/versions/2", location);
     cr_assert_str_eq(http_header(&r, "Location"), location);
@@ -1203,7 +1200,7 @@ Test(conventions, drafts_change_by_patch_and_signed_conventions_by_avenant)
     send(&t.agent, "GET", path, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     cr_assert_eq(json_array_size(json_object_get(r.json, "elements")), 1);
-    const char *next = str(r.json, "suivant");
+    const char *next = fx_str(r.json, "suivant");
     cr_assert(next, "two versions, one per page");
     char next_path[600];
     snprintf(next_path, sizeof next_path, "/api/v1/conventions/%s/versions?limite=1&curseur=%s",
@@ -1220,7 +1217,7 @@ Test(conventions, drafts_change_by_patch_and_signed_conventions_by_avenant)
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     json_t *v2 = json_array_get(json_object_get(r.json, "elements"), 0);
     cr_assert_eq(json_integer_value(json_object_get(v2, "numero")), 2);
-    cr_assert_str_eq(str(v2, "objet"), "Précision des besoins");
+    cr_assert_str_eq(fx_str(v2, "objet"), "Précision des besoins");
     http_response_release(&r);
     send(&t.agent, "GET", forged_path, NULL, NULL, &r);
     http_expect_problem(&r, 400, "curseur-invalide");
@@ -1254,7 +1251,7 @@ Test(conventions, a_stale_if_match_gets_412_and_an_idempotent_replay_creates_not
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
     http_request("POST", "/api/v1/conventions", headers, body, strlen(body), &r2);
     cr_assert_eq(r2.status, 201, "the first response, replayed " HTTP_BODY, r2.body);
-    cr_assert_str_eq(str(r.json, "id"), str(r2.json, "id"));
+    cr_assert_str_eq(fx_str(r.json, "id"), fx_str(r2.json, "id"));
     http_response_release(&r2);
     send(&t.agent, "GET", "/api/v1/conventions?id_pvd=pvd-27-71-909", NULL, NULL, &r2);
     cr_assert_eq(json_array_size(json_object_get(r2.json, "elements")), 1, "created once");
@@ -1277,14 +1274,15 @@ Test(conventions, a_stale_if_match_gets_412_and_an_idempotent_replay_creates_not
     http_expect_problem(&r, 428, "precondition-requise");
     http_response_release(&r);
     refresh(&t.elu, &a, &r);
-    cr_assert_str_eq(str(r.json, "intitule"), "Client A");
+    cr_assert_str_eq(fx_str(r.json, "intitule"), "Client A");
     http_response_release(&r);
     cr_assert_eq(journal_rows(a.id, "convention.ecrire"), 2);
 
     /* A second active adhésion: 409. */
     send(&t.agent, "POST", "/api/v1/conventions", NULL, body, &r);
     http_expect_problem(&r, 409, "conflit");
-    cr_assert_str_eq(str(http_problem_error(&r, "/type"), "code"), "convention-active-existante");
+    cr_assert_str_eq(fx_str(http_problem_error(&r, "/type"), "code"),
+                     "convention-active-existante");
     http_response_release(&r);
 }
 
@@ -1368,7 +1366,7 @@ static long stat_count(const json_t *list, const char *k1, const char *v1, const
     json_t *e;
     json_array_foreach(list, i, e)
     {
-        if (strcmp(str(e, k1), v1) == 0 && (!k2 || strcmp(str(e, k2), v2) == 0))
+        if (strcmp(fx_str(e, k1), v1) == 0 && (!k2 || strcmp(fx_str(e, k2), v2) == 0))
             return (long)json_integer_value(json_object_get(e, "nombre"));
     }
     return 0;
@@ -1495,7 +1493,7 @@ Test(conventions, bad_bodies_are_400_with_a_pointer_per_field)
         http_expect_problem(&r, 400, "champs-invalides");
         json_t *e = http_problem_error(&r, cases[i].pointer);
         cr_assert(e, "case %zu: no error at %s: " HTTP_BODY, i, cases[i].pointer, r.body);
-        cr_assert_str_eq(str(e, "code"), cases[i].code, "case %zu: " HTTP_BODY, i, r.body);
+        cr_assert_str_eq(fx_str(e, "code"), cases[i].code, "case %zu: " HTTP_BODY, i, r.body);
         http_response_release(&r);
     }
     /* Too many signataires. */
@@ -1511,7 +1509,7 @@ Test(conventions, bad_bodies_are_400_with_a_pointer_per_field)
     snprintf(big + n, sizeof big - n, "]}");
     send(&t.agent, "POST", "/api/v1/conventions", NULL, big, &r);
     http_expect_problem(&r, 400, "champs-invalides");
-    cr_assert_str_eq(str(http_problem_error(&r, "/signataires"), "code"), "hors-bornes");
+    cr_assert_str_eq(fx_str(http_problem_error(&r, "/signataires"), "code"), "hors-bornes");
     http_response_release(&r);
     /* The same organisation twice in the same role: 422. */
     char body[1200];
@@ -1586,15 +1584,15 @@ Test(conventions, a_signed_cadre_past_its_date_fin_becomes_echue_once)
     http_response_release(&r);
     /* Nobody takes the edge by hand. */
     transition(&t.prefecture, &c, "echue", 409, &r);
-    cr_assert_str_eq(str(http_problem_error(&r, "/vers"), "code"), "transition-automatique");
+    cr_assert_str_eq(fx_str(http_problem_error(&r, "/vers"), "code"), "transition-automatique");
     http_response_release(&r);
 
     run_echeances();
     run_echeances(); /* idempotent: already echue */
     refresh(&t.prefecture, &c, &r);
-    cr_assert_str_eq(str(r.json, "etat"), "echue", HTTP_BODY, r.body);
+    cr_assert_str_eq(fx_str(r.json, "etat"), "echue", HTTP_BODY, r.body);
     cr_assert_eq(json_array_size(json_object_get(r.json, "transitions_possibles")), 0);
-    cr_assert_str_eq(str(r.json, "motif"), "Échue : date de fin du 2022-12-31 dépassée.",
+    cr_assert_str_eq(fx_str(r.json, "motif"), "Échue : date de fin du 2022-12-31 dépassée.",
                      "the edge carries its reason, as any transition " HTTP_BODY, r.body);
     http_response_release(&r);
     cr_assert_eq(journal_rows_by(c.id, "convention.transition", "systeme:echeances"), 1,
@@ -1608,6 +1606,6 @@ Test(conventions, a_signed_cadre_past_its_date_fin_becomes_echue_once)
                  1);
     /* The territoire stays conventionné. */
     send(&t.prefecture, "GET", "/api/v1/territoires/pvd-27-71-912", NULL, NULL, &r);
-    cr_assert_str_eq(str(r.json, "etat"), "conventionne", HTTP_BODY, r.body);
+    cr_assert_str_eq(fx_str(r.json, "etat"), "conventionne", HTTP_BODY, r.body);
     http_response_release(&r);
 }

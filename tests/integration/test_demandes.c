@@ -9,10 +9,19 @@
  * of another département never sees the dossier; refusals (422 with regle,
  * code, pointer; 403; 409) write nothing (ETag and journal unchanged).
  *
+ * R35 forclusion, a dispositif "autre" decided by its own financer (R16)
+ * and an R34 extension that keeps a request out of caducité are tested
+ * the same way; the last ages a request's stored dates in the database
+ * (the time that passes after an extension recorded today), since the
+ * service takes today from the clock.
+ *
  * Test data: Marne (51) pvd-44-51-901 (Épernay 51230) and Haute-Marne (52)
- * pvd-44-52-901 (Chaumont 52121), used by no other suite. */
+ * pvd-44-52-901 (Chaumont 52121)… pvd-44-51-905 (Fère-Champenoise 51248),
+ * pvd-44-51-906 (Fismes 51250), pvd-44-52-906 (Chalindrey 52093), used by
+ * no other suite. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,20 +29,6 @@
 
 #include "../support/fixtures.h"
 #include "../support/http_client.h"
-
-static const char *str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-/* Today - n months (approximately: 30.5 days a month), YYYY-MM-DD. */
-static void ago_days(int days, char out[11])
-{
-    time_t t = time(NULL) - (time_t)days * 86400;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 11, "%Y-%m-%d", &tm);
-}
 
 struct terr {
     struct fx_fiche_territoire t;
@@ -79,7 +74,7 @@ static long show(const struct fx_caller *c, const char *id, char etat[32], char 
     fx_call(c, "GET", path, NULL, NULL, &r);
     long status = r.status;
     if (etat)
-        snprintf(etat, 32, "%s", status == 200 ? str(r.json, "etat") : "");
+        snprintf(etat, 32, "%s", status == 200 ? fx_str(r.json, "etat") : "");
     if (etag)
         snprintf(etag, 64, "%s", http_header(&r, "ETag") ? http_header(&r, "ETag") : "");
     http_response_release(&r);
@@ -143,11 +138,11 @@ Test(demandes, detr_deposee_instruite_accordee_notifiee_engagee_soldee)
         cr_assert_eq(pr.status, 200, HTTP_BODY, pr.body);
         http_response_release(&pr);
     }
-    ago_days(200, d_depot);
-    ago_days(150, d_dec);
-    ago_days(140, d_notif);
-    ago_days(100, d_comm);
-    ago_days(10, d_ach);
+    fx_day(-200, d_depot);
+    fx_day(-150, d_dec);
+    fx_day(-140, d_notif);
+    fx_day(-100, d_comm);
+    fx_day(-10, d_ach);
     /* the préfecture may not deposit: 403, nothing written */
     snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d_depot);
     move(&t.prefecture, id, "depose", more, 403, NULL);
@@ -181,7 +176,7 @@ Test(demandes, detr_deposee_instruite_accordee_notifiee_engagee_soldee)
     move(&t.prefecture, id, "notifiee", more, 200, NULL);
     /* R31: a commencement before the dépôt is refused */
     char tot[11];
-    ago_days(300, tot);
+    fx_day(-300, tot);
     snprintf(more, sizeof more, "\"date_commencement_execution\":\"%s\"", tot);
     move(&t.elu, id, "engagee", more, 422, &r);
     cr_assert(strstr(r.body, "R31"), HTTP_BODY, r.body);
@@ -224,7 +219,7 @@ Test(demandes, detr_deposee_instruite_accordee_notifiee_engagee_soldee)
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
     http_response_release(&r);
     move(&t.prefecture, id, "soldee", NULL, 200, &r);
-    cr_assert_str_eq(str(r.json, "etat"), "soldee", HTTP_BODY, r.body);
+    cr_assert_str_eq(fx_str(r.json, "etat"), "soldee", HTTP_BODY, r.body);
     cr_assert_eq(json_array_size(json_object_get(r.json, "transitions_possibles")), 0);
     http_response_release(&r);
     /* another département's préfecture does not see it */
@@ -252,7 +247,7 @@ Test(demandes, fnadt_sans_decision_huit_mois_rejet_implicite)
     terr_init(&t, "pvd-44-52-901", "52121", "215200833", "200068658", "52", "51");
     char id[37], etat[32], d[11], more[200];
     draft(&t, "FNADT", id);
-    ago_days(280, d); /* more than 8 months ago */
+    fx_day(-280, d); /* more than 8 months ago */
     snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
     move(&t.elu, id, "depose", more, 200, NULL);
     show(&t.prefecture, id, etat, NULL);
@@ -279,9 +274,9 @@ Test(demandes, detr_jamais_commencee_caduque)
     terr_init(&t, "pvd-44-52-902", "52008", "215200080", "200069664", "52", "51");
     char id[37], etat[32], d_depot[11], d_dec[11], d_notif[11], more[900];
     draft(&t, "DETR", id);
-    ago_days(1000, d_depot);
-    ago_days(900, d_dec);
-    ago_days(800, d_notif); /* more than 2 years ago */
+    fx_day(-1000, d_depot);
+    fx_day(-900, d_dec);
+    fx_day(-800, d_notif); /* more than 2 years ago */
     snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d_depot);
     move(&t.elu, id, "depose", more, 200, NULL);
     move(&t.prefecture, id, "en_instruction", NULL, 200, NULL);
@@ -291,7 +286,7 @@ Test(demandes, detr_jamais_commencee_caduque)
     snprintf(more, sizeof more, "\"date_notification\":\"%s\"", d_notif);
     struct http_response r;
     move(&t.prefecture, id, "notifiee", more, 200, &r);
-    cr_assert_str_eq(str(r.json, "etat"), "caduque", HTTP_BODY, r.body);
+    cr_assert_str_eq(fx_str(r.json, "etat"), "caduque", HTTP_BODY, r.body);
     http_response_release(&r);
     show(&t.elu, id, etat, NULL);
     cr_assert_str_eq(etat, "caduque");
@@ -309,21 +304,21 @@ Test(demandes, detr_jamais_commencee_caduque)
     snprintf(more, sizeof more, "\"date_decision\":\"%s\",\"montant_accorde_centimes\":3000000,%s",
              d_dec, MENTIONS);
     move(&t.prefecture, id2, "accordee", more, 200, NULL);
-    ago_days(600, d_notif);
+    fx_day(-600, d_notif);
     snprintf(more, sizeof more, "\"date_notification\":\"%s\"", d_notif);
     move(&t.prefecture, id2, "notifiee", more, 200, &r);
-    cr_assert_str_eq(str(r.json, "etat"), "notifiee", HTTP_BODY, r.body);
+    cr_assert_str_eq(fx_str(r.json, "etat"), "notifiee", HTTP_BODY, r.body);
     snprintf(echeance, sizeof echeance, "%s",
-             str(json_object_get(r.json, "echeance"), "dernier_jour"));
+             fx_str(json_object_get(r.json, "echeance"), "dernier_jour"));
     http_response_release(&r);
     prolong(&t.elu, id2, "{\"type\":\"caducite\",\"reference\":\"Arrêté 13\"}", 403, NULL);
     prolong(&t.prefecture, id2, "{\"type\":\"caducite\",\"mois\":3,\"reference\":\"A\"}", 400,
             NULL);
     prolong(&t.prefecture, id2, "{\"type\":\"caducite\",\"reference\":\"Arrêté 13\"}", 200, &r);
-    const char *apres = str(json_object_get(r.json, "echeance"), "dernier_jour");
+    const char *apres = fx_str(json_object_get(r.json, "echeance"), "dernier_jour");
     cr_assert(apres && strcmp(apres, echeance) > 0 && atoi(apres) == atoi(echeance) + 1,
               "%s then %s", echeance, apres);
-    cr_assert_str_eq(str(r.json, "prolongation_caducite_reference"), "Arrêté 13");
+    cr_assert_str_eq(fx_str(r.json, "prolongation_caducite_reference"), "Arrêté 13");
     http_response_release(&r);
     prolong(&t.prefecture, id2, "{\"type\":\"caducite\",\"reference\":\"Arrêté 14\"}", 422, &r);
     fx_expect_error(&r, 422, "regle-non-respectee", "/prolongation_caducite_reference",
@@ -361,7 +356,7 @@ Test(demandes, dsil_prefecture_de_region_et_financeur)
     cr_assert_eq(show(&financeur, dsil, NULL, NULL), 200);
     cr_assert_eq(show(&financeur, detr, NULL, NULL), 404);
     cr_assert_eq(show(&autre_financeur, dsil, NULL, NULL), 404);
-    ago_days(20, d);
+    fx_day(-20, d);
     snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
     move(&t.elu, dsil, "depose", more, 200, NULL);
     struct http_response r;
@@ -369,7 +364,7 @@ Test(demandes, dsil_prefecture_de_region_et_financeur)
     fx_expect_error(&r, 403, "interdit", "/vers", "transition-interdite");
     http_response_release(&r);
     move(&region, dsil, "en_instruction", NULL, 200, &r);
-    cr_assert_str_eq(str(r.json, "etat"), "en_instruction");
+    cr_assert_str_eq(fx_str(r.json, "etat"), "en_instruction");
     /* DSIL: no R30 deadline; the region may decide */
     cr_assert(json_is_null(json_object_get(r.json, "echeance")), HTTP_BODY, r.body);
     http_response_release(&r);
@@ -417,11 +412,11 @@ Test(demandes, preconditions_corps_et_brouillons)
     http_response_release(&r);
     fx_call(&t.agent, "PATCH", path, "{\"intitule\":\"Halles couvertes\"}", ifm, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
-    cr_assert_str_eq(str(r.json, "intitule"), "Halles couvertes");
+    cr_assert_str_eq(fx_str(r.json, "intitule"), "Halles couvertes");
     http_response_release(&r);
     cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.modifier"), 1);
     /* a decision member with the deposit: 400 incoherent */
-    ago_days(5, d);
+    fx_day(-5, d);
     char more[200];
     snprintf(more, sizeof more, "\"date_depot\":\"%s\",\"date_decision\":\"%s\"", d, d);
     move(&t.elu, id, "depose", more, 400, &r);
@@ -434,10 +429,10 @@ Test(demandes, preconditions_corps_et_brouillons)
     cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.transition"), 0);
     snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
     move(&t.elu, id, "depose", more, 200, &r);
-    cr_assert_str_eq(str(r.json, "etat"), "depose");
+    cr_assert_str_eq(fx_str(r.json, "etat"), "depose");
     /* R30's deadline shown: 8 months after the dépôt */
     const json_t *ech = json_object_get(r.json, "echeance");
-    cr_assert_str_eq(str(ech, "vers"), "rejet_implicite", HTTP_BODY, r.body);
+    cr_assert_str_eq(fx_str(ech, "vers"), "rejet_implicite", HTTP_BODY, r.body);
     http_response_release(&r);
     show(&t.agent, id, NULL, etag);
     snprintf(ifm, sizeof ifm, "If-Match: %s", etag);
@@ -470,7 +465,7 @@ Test(demandes, preconditions_corps_et_brouillons)
              t.t.commune_org, poste);
     fx_call(&t.agent, "POST", "/api/v1/demandes-subvention", body, NULL, &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
-    cr_assert_str_eq(str(r.json, "poste_id"), poste);
+    cr_assert_str_eq(fx_str(r.json, "poste_id"), poste);
     cr_assert(json_is_null(json_object_get(r.json, "fiche_id")), HTTP_BODY, r.body);
     http_response_release(&r);
     /* R18: one non-terminal request per poste and year */
@@ -506,7 +501,7 @@ Test(demandes, le_balayage_enregistre_le_rejet_implicite_une_fois)
     terr_init(&t, "pvd-44-52-904", "52058", "215200395", "200068658", "52", "51");
     char id[37], d[11], more[200], path[120];
     draft(&t, "FNADT", id);
-    ago_days(300, d);
+    fx_day(-300, d);
     snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
     move(&t.elu, id, "depose", more, 200, NULL);
     cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.transition"), 1);
@@ -517,8 +512,8 @@ Test(demandes, le_balayage_enregistre_le_rejet_implicite_une_fois)
     struct http_response r;
     fx_call(&t.prefecture, "GET", path, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
-    cr_assert_str_eq(str(r.json, "etat_enregistre"), "rejet_implicite", HTTP_BODY, r.body);
-    cr_assert_str_eq(str(r.json, "etat"), "rejet_implicite", HTTP_BODY, r.body);
+    cr_assert_str_eq(fx_str(r.json, "etat_enregistre"), "rejet_implicite", HTTP_BODY, r.body);
+    cr_assert_str_eq(fx_str(r.json, "etat"), "rejet_implicite", HTTP_BODY, r.body);
     http_response_release(&r);
     snprintf(path, sizeof path, "/api/v1/journal?ressource_type=demande_subvention&ressource_id=%s",
              id);
@@ -528,9 +523,9 @@ Test(demandes, le_balayage_enregistre_le_rejet_implicite_une_fois)
     const json_t *e;
     json_array_foreach(json_object_get(r.json, "elements"), i, e)
     {
-        if (strcmp(str(e, "acteur"), "systeme:echeances") == 0) {
+        if (strcmp(fx_str(e, "acteur"), "systeme:echeances") == 0) {
             systeme++;
-            cr_assert_str_eq(str(json_object_get(e, "apres"), "etat_enregistre"),
+            cr_assert_str_eq(fx_str(json_object_get(e, "apres"), "etat_enregistre"),
                              "rejet_implicite");
         }
     }
@@ -550,7 +545,7 @@ static long deliver(const struct fx_caller *c, const char *numero, const char *b
     long status = r.status;
     cr_assert(status == 200 || status == 201, "%s: " HTTP_BODY, body, r.body);
     if (etat)
-        snprintf(etat, 32, "%s", str(r.json, "etat"));
+        snprintf(etat, 32, "%s", fx_str(r.json, "etat"));
     http_response_release(&r);
     return status;
 }
@@ -560,8 +555,8 @@ Test(demandes, livraisons_ds_melangees_jamais_a_rebours)
     struct terr t;
     terr_init(&t, "pvd-44-51-904", "51217", "215102013", "200066850", "51", "52");
     char d1[11], d3[11], b1[900], b2[900], b3[900], etat[32];
-    ago_days(40, d1);
-    ago_days(10, d3);
+    fx_day(-40, d1);
+    fx_day(-10, d3);
     snprintf(b1, sizeof b1,
              "{\"etat_ds\":\"en_construction\",\"ds_modifie_le\":\"%sT09:00:00Z\","
              "\"dispositif\":\"DETR\",\"demandeur_id\":\"%s\",\"fiche_id\":\"%s\","
@@ -612,7 +607,7 @@ Test(demandes, livraisons_ds_melangees_jamais_a_rebours)
     json_array_foreach(json_object_get(r.json, "elements"), i, e)
     {
         long n = (long)json_integer_value(json_object_get(e, "ds_dossier_number"));
-        snprintf(ids[n == 91000007 ? 0 : 1], 37, "%s", str(e, "id"));
+        snprintf(ids[n == 91000007 ? 0 : 1], 37, "%s", fx_str(e, "id"));
         cr_assert_eq(json_integer_value(json_object_get(e, "montant_accorde_centimes")), 2500000);
     }
     http_response_release(&r);
@@ -655,7 +650,7 @@ Test(demandes, decision_refusee_par_r32_sur_le_plan_de_la_fiche)
     fx_call(&t.admin, "POST", "/api/v1/organisations",
             "{\"nature\":\"etat\",\"nom\":\"Préfecture de la Haute-Marne\"}", NULL, &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
-    snprintf(etat_org, sizeof etat_org, "%s", str(r.json, "id"));
+    snprintf(etat_org, sizeof etat_org, "%s", fx_str(r.json, "id"));
     http_response_release(&r);
     /* a fiche of 100 000 € HT: the commune's 20 000 €, DETR 40 000 €, FNADT 40 000 € */
     snprintf(more, sizeof more,
@@ -676,13 +671,13 @@ Test(demandes, decision_refusee_par_r32_sur_le_plan_de_la_fiche)
              "\"montant_sollicite_centimes\":2000000}",
              t.t.commune_org, fiche);
     fx_create(&t.agent, "/api/v1/demandes-subvention", body, id, NULL);
-    ago_days(30, d);
+    fx_day(-30, d);
     snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
     move(&t.elu, id, "depose", more, 200, NULL);
     move(&t.prefecture, id, "en_instruction", NULL, 200, NULL);
     char before[64], after[64];
     show(&t.prefecture, id, NULL, before);
-    ago_days(5, d);
+    fx_day(-5, d);
     snprintf(more, sizeof more, "\"date_decision\":\"%s\",\"montant_accorde_centimes\":2000000,%s",
              d, MENTIONS);
     move(&t.prefecture, id, "accordee", more, 422, &r);
@@ -693,4 +688,245 @@ Test(demandes, decision_refusee_par_r32_sur_le_plan_de_la_fiche)
     show(&t.prefecture, id, NULL, after);
     cr_assert_str_eq(before, after);
     cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.transition"), 2);
+}
+
+/* A DETR request of t taken to notifiee as the préfecture: deposited
+ * depot days ago, decided decision days ago, notified notification days
+ * ago; its id. */
+static void detr_notifiee(struct terr *t, int depot, int decision, int notification, char id[37])
+{
+    char d[11], more[900];
+    draft(t, "DETR", id);
+    fx_day(-depot, d);
+    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
+    move(&t->elu, id, "depose", more, 200, NULL);
+    move(&t->prefecture, id, "en_instruction", NULL, 200, NULL);
+    fx_day(-decision, d);
+    snprintf(more, sizeof more, "\"date_decision\":\"%s\",\"montant_accorde_centimes\":3000000,%s",
+             d, MENTIONS);
+    move(&t->prefecture, id, "accordee", more, 200, NULL);
+    fx_day(-notification, d);
+    snprintf(more, sizeof more, "\"date_notification\":\"%s\"", d);
+    move(&t->prefecture, id, "notifiee", more, 200, NULL);
+}
+
+/* POST …/versements as c with the current ETag: an acompte of montant
+ * cents dated `days` days ago; expects status. */
+static void verse(const struct fx_caller *c, const char *id, int days, long long montant,
+                  long status, struct http_response *out)
+{
+    char path[120], body[200], etag[64], ifm[100], d[11];
+    show(c, id, NULL, etag);
+    fx_day(-days, d);
+    snprintf(path, sizeof path, "/api/v1/demandes-subvention/%s/versements", id);
+    snprintf(body, sizeof body, "{\"type\":\"acompte\",\"date\":\"%s\",\"montant_centimes\":%lld}",
+             d, montant);
+    snprintf(ifm, sizeof ifm, "If-Match: %s", etag);
+    struct http_response r;
+    fx_call(c, "POST", path, body, ifm, &r);
+    cr_assert_eq(r.status, status, "%s: " HTTP_BODY, body, r.body);
+    if (out)
+        *out = r;
+    else
+        http_response_release(&r);
+}
+
+/* Whether the list GET path (as c) names id. */
+static bool listed(const struct fx_caller *c, const char *path, const char *id)
+{
+    struct http_response r;
+    fx_call(c, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, "%s: " HTTP_BODY, path, r.body);
+    bool found = strstr(r.body, id) != NULL;
+    http_response_release(&r);
+    return found;
+}
+
+/* R35: a DETR request commenced more than 4 years ago (forclusion_annees)
+ * without a declared achèvement is forclose on every read, in the list
+ * filtered by etat, and receives no versement any more (nothing written);
+ * its twin commenced 3 years ago is engagee and receives one. */
+Test(demandes, detr_commencee_il_y_a_plus_de_quatre_ans_forclose)
+{
+    struct terr t;
+    terr_init(&t, "pvd-44-51-905", "51248", "215102302", "245100979", "51", "52");
+    char id[37], vivante[37], etat[32], before[64], after[64], d[11], more[200];
+    struct http_response r;
+    /* commenced 1 500 days ago (> 4 years), before the decision (R31 only needs the dépôt) */
+    detr_notifiee(&t, 1600, 300, 200, id);
+    fx_day(-1500, d);
+    snprintf(more, sizeof more, "\"date_commencement_execution\":\"%s\"", d);
+    move(&t.elu, id, "engagee", more, 200, &r);
+    cr_assert_str_eq(fx_str(r.json, "etat"), "forclose", HTTP_BODY, r.body);
+    cr_assert_str_eq(fx_str(json_object_get(r.json, "echeance"), "vers"), "forclose", HTTP_BODY,
+                     r.body);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "transitions_possibles")), 0, HTTP_BODY,
+                 r.body);
+    http_response_release(&r);
+    show(&t.prefecture, id, etat, before);
+    cr_assert_str_eq(etat, "forclose");
+    show(&t.elu, id, etat, NULL);
+    cr_assert_str_eq(etat, "forclose");
+    /* its twin, commenced 1 100 days ago: still engagee */
+    detr_notifiee(&t, 1600, 300, 200, vivante);
+    fx_day(-1100, d);
+    snprintf(more, sizeof more, "\"date_commencement_execution\":\"%s\"", d);
+    move(&t.elu, vivante, "engagee", more, 200, &r);
+    cr_assert_str_eq(fx_str(r.json, "etat"), "engagee", HTTP_BODY, r.body);
+    http_response_release(&r);
+    /* the filter by etat reads the effective state */
+    cr_assert(listed(&t.prefecture,
+                     "/api/v1/demandes-subvention?etat=forclose&id_pvd=pvd-44-51-905", id));
+    cr_assert_not(listed(
+        &t.prefecture, "/api/v1/demandes-subvention?etat=forclose&id_pvd=pvd-44-51-905", vivante));
+    cr_assert_not(
+        listed(&t.prefecture, "/api/v1/demandes-subvention?etat=engagee&id_pvd=pvd-44-51-905", id));
+    cr_assert(listed(&t.prefecture, "/api/v1/demandes-subvention?etat=engagee&id_pvd=pvd-44-51-905",
+                     vivante));
+    /* no versement after the forclusion: 422 at /date, nothing written */
+    verse(&t.prefecture, id, 5, 1000000, 422, &r);
+    fx_expect_error(&r, 422, "regle-non-respectee", "/date", NULL);
+    http_response_release(&r);
+    show(&t.prefecture, id, etat, after);
+    cr_assert_str_eq(after, before, "a forclosed request was written");
+    cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.versement"), 0);
+    /* no edge either (soldee is the instructor's, forclose the sweep's) */
+    move(&t.prefecture, id, "soldee", NULL, 409, NULL);
+    verse(&t.prefecture, vivante, 5, 1000000, 201, NULL);
+    cr_assert_eq(fx_journal_count("demande_subvention", vivante, "demande_subvention.versement"),
+                 1);
+}
+
+/* R16: a request of dispositif "autre" is instructed, decided, notified and
+ * paid by the financer it is addressed to (financeur_id), not by the
+ * préfecture (403 transition-interdite, 403 on versements); another
+ * financer does not see it (404). */
+Test(demandes, autre_decidee_et_versee_par_son_financeur)
+{
+    struct terr t;
+    terr_init(&t, "pvd-44-51-906", "51250", "215102328", "200067213", "51", "52");
+    struct fx_caller financeur, autre_financeur;
+    fx_caller_with(&financeur, "financeur", "{\"sirens\":[\"130000003\"]}");
+    fx_caller_with(&autre_financeur, "financeur", "{\"sirens\":[\"180000002\"]}");
+    char fin[37], autre_fin[37], id[37], d[11], more[900], body[800], possibles[200];
+    fx_organisation("130000003", "operateur", "Fondation des halles", fin);
+    fx_organisation("180000002", "operateur", "Autre fondation", autre_fin);
+    snprintf(body, sizeof body,
+             "{\"dispositif\":\"autre\",\"demandeur_id\":\"%s\",\"fiche_id\":\"%s\","
+             "\"financeur_id\":\"%s\",\"annee_programmation\":2025,\"intitule\":\"Halles\","
+             "\"depense_subventionnable_ht_centimes\":10000000,"
+             "\"montant_sollicite_centimes\":3000000}",
+             t.t.commune_org, t.fiche, fin);
+    fx_create(&t.agent, "/api/v1/demandes-subvention", body, id, NULL);
+    cr_assert_eq(show(&financeur, id, NULL, NULL), 200);
+    cr_assert_eq(show(&autre_financeur, id, NULL, NULL), 404);
+    fx_day(-60, d);
+    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
+    move(&t.elu, id, "depose", more, 200, NULL);
+    struct http_response r;
+    /* the préfecture may not instruct it, another financer does not find it */
+    move(&t.prefecture, id, "en_instruction", NULL, 403, &r);
+    fx_expect_error(&r, 403, "interdit", "/vers", "transition-interdite");
+    http_response_release(&r);
+    move(&autre_financeur, id, "en_instruction", NULL, 404, NULL);
+    cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.transition"), 1);
+    move(&financeur, id, "en_instruction", NULL, 200, &r);
+    possibles[0] = '\0';
+    size_t i, len = 0;
+    json_t *e;
+    json_array_foreach(json_object_get(r.json, "transitions_possibles"), i, e)
+    {
+        len += (size_t)snprintf(possibles + len, sizeof possibles - len, "%s%s", i ? "," : "",
+                                json_string_value(e));
+    }
+    cr_assert_str_eq(possibles, "depose,accordee,refusee,classee_sans_suite", HTTP_BODY, r.body);
+    http_response_release(&r);
+    /* the decision is the financer's */
+    fx_day(-30, d);
+    snprintf(more, sizeof more, "\"date_decision\":\"%s\",\"montant_accorde_centimes\":3000000,%s",
+             d, MENTIONS);
+    move(&t.prefecture, id, "accordee", more, 403, &r);
+    fx_expect_error(&r, 403, "interdit", "/vers", "transition-interdite");
+    http_response_release(&r);
+    move(&financeur, id, "accordee", more, 200, NULL);
+    fx_day(-20, d);
+    snprintf(more, sizeof more, "\"date_notification\":\"%s\"", d);
+    move(&t.prefecture, id, "notifiee", more, 403, NULL);
+    move(&financeur, id, "notifiee", more, 200, NULL);
+    fx_day(-10, d);
+    snprintf(more, sizeof more, "\"date_commencement_execution\":\"%s\"", d);
+    move(&t.elu, id, "engagee", more, 200, NULL);
+    /* its payments too */
+    verse(&t.prefecture, id, 5, 1000000, 403, &r);
+    http_expect_problem(&r, 403, "interdit");
+    http_response_release(&r);
+    verse(&autre_financeur, id, 5, 1000000, 404, NULL);
+    cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.versement"), 0);
+    verse(&financeur, id, 5, 1000000, 201, &r);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "versements")), 1, HTTP_BODY, r.body);
+    http_response_release(&r);
+    cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.versement"), 1);
+    cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.transition"), 5);
+}
+
+/* Moves every stored date of request id `days` days back, as if `days`
+ * days had passed (the service reads today from the clock). */
+static void vieillir(const char *id, int days)
+{
+    const char *url = getenv("PVD_TEST_DATABASE_URL");
+    cr_assert(url && *url, "PVD_TEST_DATABASE_URL must be set");
+    PGconn *db = PQconnectdb(url);
+    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+    char n[16];
+    snprintf(n, sizeof n, "%d", days);
+    const char *params[] = {id, n};
+    PGresult *res = PQexecParams(
+        db,
+        "UPDATE demandes_subvention SET date_depot = date_depot - $2::int, "
+        "date_accuse_reception = date_accuse_reception - $2::int, "
+        "date_dossier_complet = date_dossier_complet - $2::int, "
+        "date_commencement_execution = date_commencement_execution - $2::int, "
+        "date_decision = date_decision - $2::int, "
+        "date_notification = date_notification - $2::int, "
+        "date_achevement_declaree = date_achevement_declaree - $2::int WHERE id = $1::uuid",
+        2, NULL, params, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(db));
+    cr_assert_str_eq(PQcmdTuples(res), "1");
+    PQclear(res);
+    PQfinish(db);
+}
+
+/* R34: the one-year extension, recorded while the 2 years after the
+ * notification run, keeps the request notifiee once they have passed (its
+ * twin without it is caduque), and a commencement in the added year is
+ * accepted. */
+Test(demandes, prolongation_avant_echeance_evite_la_caducite)
+{
+    struct terr t;
+    terr_init(&t, "pvd-44-52-906", "52093", "215200650", "200070332", "52", "51");
+    char prolongee[37], jumelle[37], etat[32], d[11], more[200];
+    detr_notifiee(&t, 700, 690, 680, prolongee);
+    detr_notifiee(&t, 700, 690, 680, jumelle);
+    prolong(&t.prefecture, prolongee, "{\"type\":\"caducite\",\"reference\":\"Arrêté 21\"}", 200,
+            NULL);
+    /* 100 days later: notified 780 days ago, more than 2 years */
+    vieillir(prolongee, 100);
+    vieillir(jumelle, 100);
+    show(&t.elu, jumelle, etat, NULL);
+    cr_assert_str_eq(etat, "caduque");
+    show(&t.elu, prolongee, etat, NULL);
+    cr_assert_str_eq(etat, "notifiee");
+    cr_assert(listed(&t.prefecture,
+                     "/api/v1/demandes-subvention?etat=notifiee&id_pvd=pvd-44-52-906", prolongee));
+    cr_assert_not(listed(
+        &t.prefecture, "/api/v1/demandes-subvention?etat=caduque&id_pvd=pvd-44-52-906", prolongee));
+    cr_assert(listed(&t.prefecture, "/api/v1/demandes-subvention?etat=caduque&id_pvd=pvd-44-52-906",
+                     jumelle));
+    fx_day(-1, d);
+    snprintf(more, sizeof more, "\"date_commencement_execution\":\"%s\"", d);
+    move(&t.elu, jumelle, "engagee", more, 409, NULL);
+    struct http_response r;
+    move(&t.elu, prolongee, "engagee", more, 200, &r);
+    cr_assert_str_eq(fx_str(r.json, "etat"), "engagee", HTTP_BODY, r.body);
+    http_response_release(&r);
 }

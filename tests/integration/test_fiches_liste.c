@@ -47,11 +47,6 @@
 #define FINANCEUR_SIREN "240500439"
 #define MO_SIREN        "210500237"
 
-static const char *str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
 struct jeu {
     const char *p1, *p2; /* id_pvd of t1, t2 */
     struct fx_fiche_territoire t1, t2;
@@ -119,9 +114,9 @@ static size_t list_all(const struct fx_caller *c, const char *path, char (*ids)[
             cr_assert(json_is_array(json_object_get(e, "transitions_possibles")), HTTP_BODY,
                       r.body);
             if (n < max)
-                snprintf(ids[n++], 37, "%s", str(e, "id"));
+                snprintf(ids[n++], 37, "%s", fx_str(e, "id"));
         }
-        const char *next = str(r.json, "suivant");
+        const char *next = fx_str(r.json, "suivant");
         if (!next) {
             http_response_release(&r);
             break;
@@ -363,7 +358,7 @@ static void filters_pages_and_parameters(void)
     fx_call(&admin, "GET", "/api/v1/fiches-action?id_pvd=" U1_PVD "&limite=1", NULL, NULL, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     snprintf(path, sizeof path, "/api/v1/fiches-action?id_pvd=" U2_PVD "&curseur=%s",
-             str(r.json, "suivant"));
+             fx_str(r.json, "suivant"));
     http_response_release(&r);
     fx_call(&admin, "GET", path, NULL, NULL, &r);
     cr_assert_eq(r.status, 400, "a cursor of other filters: " HTTP_BODY, r.body);

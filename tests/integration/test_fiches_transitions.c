@@ -23,20 +23,6 @@
 #include "../support/fixtures.h"
 #include "../support/http_client.h"
 
-static const char *str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-/* Today + n days (UTC, as the service), YYYY-MM-DD. */
-static void day(int n, char out[11])
-{
-    time_t t = time(NULL) + (time_t)n * 86400;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 11, "%Y-%m-%d", &tm);
-}
-
 /* A territoire ready for fiches, its callers and an État organisation. */
 struct terr {
     struct fx_fiche_territoire t;
@@ -50,7 +36,7 @@ static void terr_init(struct terr *t, const char *id_pvd, const char *insee, con
 {
     char perimetre[120];
     struct http_response r;
-    day(-30, t->seance_date);
+    fx_day(-30, t->seance_date);
     fx_fiche_territoire(id_pvd, insee, siren, siren_epci, t->seance_date, &t->t);
     fx_admin(&t->admin);
     snprintf(perimetre, sizeof perimetre, "{\"sirens\":[\"%s\"]}", siren);
@@ -60,7 +46,7 @@ static void terr_init(struct terr *t, const char *id_pvd, const char *insee, con
     fx_call(&t->admin, "POST", "/api/v1/organisations",
             "{\"nature\":\"etat\",\"nom\":\"Préfecture des Hautes-Alpes\"}", NULL, &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
-    snprintf(t->etat, sizeof t->etat, "%s", str(r.json, "id"));
+    snprintf(t->etat, sizeof t->etat, "%s", fx_str(r.json, "id"));
     http_response_release(&r);
 }
 
@@ -135,21 +121,8 @@ static void transition_ok(const struct fx_caller *c, struct fiche *f, const char
 {
     struct http_response r;
     transition(c, f, body, "", 200, &r);
-    cr_assert_str_eq(str(r.json, "etat"), etat, HTTP_BODY, r.body);
+    cr_assert_str_eq(fx_str(r.json, "etat"), etat, HTTP_BODY, r.body);
     http_response_release(&r);
-}
-
-/* The erreurs[] item (code, pointer) of r, or NULL. */
-static json_t *item(const struct http_response *r, const char *code, const char *pointer)
-{
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(r->json, "erreurs"), i, e)
-    {
-        if (strcmp(str(e, "code"), code) == 0 && strcmp(str(e, "pointeur"), pointer) == 0)
-            return e;
-    }
-    return NULL;
 }
 
 /* 422 regle-non-respectee whose erreurs are exactly `count` items, one of
@@ -159,9 +132,10 @@ static void expect_rule(const struct http_response *r, const char *regle, const 
 {
     http_expect_problem(r, 422, "regle-non-respectee");
     cr_assert_eq(json_array_size(json_object_get(r->json, "erreurs")), count, HTTP_BODY, r->body);
-    cr_assert_not_null(item(r, code, pointer), "no %s at %s: " HTTP_BODY, code, pointer, r->body);
+    cr_assert_not_null(fx_item(r, code, pointer), "no %s at %s: " HTTP_BODY, code, pointer,
+                       r->body);
     if (regle)
-        cr_assert_str_eq(str(r->json, "regle"), regle, HTTP_BODY, r->body);
+        cr_assert_str_eq(fx_str(r->json, "regle"), regle, HTTP_BODY, r->body);
     else
         cr_assert_null(json_object_get(r->json, "regle"), HTTP_BODY, r->body);
 }
@@ -178,7 +152,7 @@ static void expect_unchanged(const struct fiche *f, const char *etat)
     fx_call(&admin, "GET", path, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     cr_assert_str_eq(http_header(&r, "ETag"), f->etag, "the fiche was written");
-    cr_assert_str_eq(str(r.json, "etat"), etat);
+    cr_assert_str_eq(fx_str(r.json, "etat"), etat);
     http_response_release(&r);
 }
 
@@ -236,53 +210,6 @@ static void decision(const struct terr *t, const char *seance, const char *fiche
     fx_create(&t->admin, path, body, out, etag);
 }
 
-/* Signs the territoire's adhésion (commune with its délibération, État),
- * as the matrix does: R26 then holds. */
-static void adhesion_signee(const struct terr *t)
-{
-    struct http_response r;
-    char body[1200], path[160], etag[64], id[37], s0[37], s1[37], d0[11], d1[11], d2[11];
-    day(-20, d0);
-    day(-10, d1);
-    day(-9, d2);
-    snprintf(body, sizeof body,
-             "{\"type\":\"adhesion\",\"id_pvd\":\"%s\",\"intitule\":\"Adhésion PVD\","
-             "\"moyens_ingenierie\":\"Chef de projet\",\"signataires\":[{\"organisation_id\":"
-             "\"%s\",\"role\":\"beneficiaire\",\"representant_nom\":\"Maire\","
-             "\"representant_qualite\":\"Maire\",\"date_deliberation\":\"%s\"},"
-             "{\"organisation_id\":\"%s\",\"role\":\"etat\",\"representant_nom\":\"Préfet\","
-             "\"representant_qualite\":\"Préfet\"}]}",
-             t->t.id_pvd, t->t.commune_org, d0, t->etat);
-    fx_call(&t->agent, "POST", "/api/v1/conventions", body, NULL, &r);
-    cr_assert_eq(r.status, 201, "adhésion: " HTTP_BODY, r.body);
-    snprintf(id, sizeof id, "%s", str(r.json, "id"));
-    snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
-    snprintf(s0, sizeof s0, "%s",
-             str(json_array_get(json_object_get(r.json, "signataires"), 0), "id"));
-    snprintf(s1, sizeof s1, "%s",
-             str(json_array_get(json_object_get(r.json, "signataires"), 1), "id"));
-    http_response_release(&r);
-    char sign0[200], sign1[200];
-    snprintf(sign0, sizeof sign0, "{\"signataire_id\":\"%s\",\"date_signature\":\"%s\"}", s0, d1);
-    snprintf(sign1, sizeof sign1, "{\"signataire_id\":\"%s\",\"date_signature\":\"%s\"}", s1, d2);
-    struct {
-        const struct fx_caller *who;
-        const char *suffix, *body;
-    } steps[4] = {{&t->elu, "/transitions", "{\"vers\":\"en_signature\"}"},
-                  {&t->elu, "/signatures", sign0},
-                  {&t->prefecture, "/signatures", sign1},
-                  {&t->elu, "/transitions", "{\"vers\":\"signee\"}"}};
-    for (int i = 0; i < 4; i++) {
-        char header[120];
-        snprintf(path, sizeof path, "/api/v1/conventions/%s%s", id, steps[i].suffix);
-        snprintf(header, sizeof header, "If-Match: %s", etag);
-        fx_call(steps[i].who, "POST", path, steps[i].body, header, &r);
-        cr_assert_eq(r.status, 200, "adhésion, step %d: " HTTP_BODY, i, r.body);
-        snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
-        http_response_release(&r);
-    }
-}
-
 /* ---- Tests ---------------------------------------------------------------- */
 
 Test(fiches_transitions, the_edge_the_role_the_precondition_and_the_body, .timeout = 120)
@@ -302,7 +229,7 @@ Test(fiches_transitions, the_edge_the_role_the_precondition_and_the_body, .timeo
     /* no such edge: 409, the detail lists the caller's */
     refused(&t->elu, &f, "{\"vers\":\"realisee\"}", 409, "brouillon", &r);
     fx_expect_error(&r, 409, "conflit", "/vers", "transition-invalide");
-    cr_assert(strstr(str(r.json, "detail"), "en_maturation, abandonnee"), HTTP_BODY, r.body);
+    cr_assert(strstr(fx_str(r.json, "detail"), "en_maturation, abandonnee"), HTTP_BODY, r.body);
     http_response_release(&r);
     /* a comité edge asked by an agent: 403 transition-interdite */
     refused(&t->agent, &f, "{\"vers\":\"en_maturation\"}", 403, "brouillon", &r);
@@ -370,8 +297,8 @@ Test(fiches_transitions, the_edge_the_role_the_precondition_and_the_body, .timeo
     /* the élu takes the comité's edge: examined in a past séance */
     size_t before = transitions_journal(&f);
     transition(&t->elu, &f, "{\"vers\":\"en_maturation\"}", "", 200, &r);
-    cr_assert_str_eq(str(r.json, "etat"), "en_maturation");
-    cr_assert_str_eq(str(r.json, "maturite"), "en_maturation");
+    cr_assert_str_eq(fx_str(r.json, "etat"), "en_maturation");
+    cr_assert_str_eq(fx_str(r.json, "maturite"), "en_maturation");
     http_response_release(&r);
     cr_assert_eq(transitions_journal(&f), before + 1);
     expect_possibles(&t->agent, &f, "programmee");
@@ -392,7 +319,7 @@ Test(fiches_transitions, r23_leaving_brouillon_needs_a_past_seance, .timeout = 1
 
     /* examined only in a séance to come */
     char path[160], body[80], future[11], seance[37], etag[64], extra[120];
-    day(20, future);
+    fx_day(20, future);
     snprintf(path, sizeof path, "/api/v1/comites/%.36s/seances", t->t.comite);
     snprintf(body, sizeof body, "{\"date\":\"%s\"}", future);
     fx_create(&t->admin, path, body, seance, etag);
@@ -436,9 +363,10 @@ Test(fiches_transitions, r23_leaving_brouillon_needs_a_past_seance, .timeout = 1
     /* abandon from brouillon also needs R23 (besides R28) */
     refused(&t->elu, &f, "{\"vers\":\"abandonnee\",\"motif\":\"Hors budget\"}", 422, "brouillon",
             &r);
-    cr_assert_not_null(item(&r, "examen-comite-posterieur", "/comite_seance_id"), HTTP_BODY,
+    cr_assert_not_null(fx_item(&r, "examen-comite-posterieur", "/comite_seance_id"), HTTP_BODY,
                        r.body);
-    cr_assert_not_null(item(&r, "decision-abandon-manquante", "/decision_id"), HTTP_BODY, r.body);
+    cr_assert_not_null(fx_item(&r, "decision-abandon-manquante", "/decision_id"), HTTP_BODY,
+                       r.body);
     http_response_release(&r);
 }
 
@@ -465,7 +393,7 @@ Test(fiches_transitions, r24_r25_r27_becoming_programmee, .timeout = 120)
     refused(&t->agent, &f, prog, 422, "en_maturation", &r);
     /* no line, and so nothing reaches the cost either */
     expect_rule(&r, "R24", "plan-financement-vide", "/plan_financement", 2);
-    cr_assert_not_null(item(&r, "plan-financement-desequilibre", "/plan_financement"));
+    cr_assert_not_null(fx_item(&r, "plan-financement-desequilibre", "/plan_financement"));
     http_response_release(&r);
 
     fiche_en_maturation(t, "R24-2", "desequilibre", NULL, &f);
@@ -473,7 +401,7 @@ Test(fiches_transitions, r24_r25_r27_becoming_programmee, .timeout = 120)
     expect_rule(&r, "R24", "plan-financement-desequilibre", "/plan_financement", 1);
     cr_assert(
         strstr(json_string_value(json_object_get(
-                   item(&r, "plan-financement-desequilibre", "/plan_financement"), "message")),
+                   fx_item(&r, "plan-financement-desequilibre", "/plan_financement"), "message")),
                "10\xc2\xa0"
                "000,00"),
         "the gap in euros: " HTTP_BODY, r.body);
@@ -481,9 +409,9 @@ Test(fiches_transitions, r24_r25_r27_becoming_programmee, .timeout = 120)
 
     fiche_en_maturation(t, "R24-3", "ttc", NULL, &f);
     refused(&t->agent, &f, prog, 422, "en_maturation", &r);
-    cr_assert_not_null(item(&r, "cout-ttc-manquant", "/cout_total_ttc_centimes"), HTTP_BODY,
+    cr_assert_not_null(fx_item(&r, "cout-ttc-manquant", "/cout_total_ttc_centimes"), HTTP_BODY,
                        r.body);
-    cr_assert_str_eq(str(r.json, "regle"), "R24");
+    cr_assert_str_eq(fx_str(r.json, "regle"), "R24");
     http_response_release(&r);
 
     fiche_en_maturation(t, "R27-1", "echeancier", NULL, &f);
@@ -495,20 +423,21 @@ Test(fiches_transitions, r24_r25_r27_becoming_programmee, .timeout = 120)
     refused(&t->agent, &f, prog, 422, "en_maturation", &r);
     http_expect_problem(&r, 422, "regle-non-respectee");
     cr_assert_eq(json_array_size(json_object_get(r.json, "erreurs")), 2, HTTP_BODY, r.body);
-    cr_assert_not_null(item(&r, "date-prevue-manquante", "/date_debut_prevue"), HTTP_BODY, r.body);
-    cr_assert_not_null(item(&r, "date-prevue-manquante", "/date_fin_prevue"), HTTP_BODY, r.body);
+    cr_assert_not_null(fx_item(&r, "date-prevue-manquante", "/date_debut_prevue"), HTTP_BODY,
+                       r.body);
+    cr_assert_not_null(fx_item(&r, "date-prevue-manquante", "/date_fin_prevue"), HTTP_BODY, r.body);
     http_response_release(&r);
 
     /* everything holds: programmée, prête */
     fiche_en_maturation(t, "P-1", NULL, NULL, &f);
     transition(&t->agent, &f, prog, "", 200, &r);
-    cr_assert_str_eq(str(r.json, "etat"), "programmee");
-    cr_assert_str_eq(str(r.json, "maturite"), "prete");
+    cr_assert_str_eq(fx_str(r.json, "etat"), "programmee");
+    cr_assert_str_eq(fx_str(r.json, "maturite"), "prete");
     http_response_release(&r);
 
     /* R26: no adhésion signed in this territoire */
     char body[120], today[11];
-    day(0, today);
+    fx_day(0, today);
     snprintf(body, sizeof body, "{\"vers\":\"en_cours\",\"date_commencement\":\"%s\"}", today);
     refused(&t->agent, &f, body, 422, "programmee", &r);
     expect_rule(&r, "R26", "convention-adhesion-non-signee", "/avant_convention_cadre", 1);
@@ -527,13 +456,14 @@ Test(fiches_transitions, r28_suspension_and_abandon, .timeout = 120)
     /* no motif, no décision */
     refused(&t->elu, &f, "{\"vers\":\"abandonnee\"}", 422, "en_maturation", &r);
     http_expect_problem(&r, 422, "regle-non-respectee");
-    cr_assert_str_eq(str(r.json, "regle"), "R28");
+    cr_assert_str_eq(fx_str(r.json, "regle"), "R28");
     cr_assert_eq(json_array_size(json_object_get(r.json, "erreurs")), 2, HTTP_BODY, r.body);
-    cr_assert_not_null(item(&r, "motif-manquant", "/motif"), HTTP_BODY, r.body);
-    cr_assert_not_null(item(&r, "decision-abandon-manquante", "/decision_id"), HTTP_BODY, r.body);
+    cr_assert_not_null(fx_item(&r, "motif-manquant", "/motif"), HTTP_BODY, r.body);
+    cr_assert_not_null(fx_item(&r, "decision-abandon-manquante", "/decision_id"), HTTP_BODY,
+                       r.body);
     http_response_release(&r);
     refused(&t->elu, &f, "{\"vers\":\"abandonnee\",\"motif\":\"   \"}", 422, "en_maturation", &r);
-    cr_assert_not_null(item(&r, "motif-manquant", "/motif"), HTTP_BODY, r.body);
+    cr_assert_not_null(fx_item(&r, "motif-manquant", "/motif"), HTTP_BODY, r.body);
     http_response_release(&r);
     refused(&t->elu, &f, "{\"vers\":\"abandonnee\",\"motif\":\"Projet repris\"}", 422,
             "en_maturation", &r);
@@ -559,8 +489,8 @@ Test(fiches_transitions, r28_suspension_and_abandon, .timeout = 120)
              "{\"vers\":\"abandonnee\",\"motif\":\"Projet repris\",\"decision_id\":\"%s\"}",
              abandon);
     transition(&t->elu, &f, body, "", 200, &r);
-    cr_assert_str_eq(str(r.json, "etat"), "abandonnee");
-    cr_assert_str_eq(str(r.json, "motif"), "Projet repris");
+    cr_assert_str_eq(fx_str(r.json, "etat"), "abandonnee");
+    cr_assert_str_eq(fx_str(r.json, "motif"), "Projet repris");
     cr_assert_eq(json_array_size(json_object_get(r.json, "transitions_possibles")), 0);
     http_response_release(&r);
     /* abandonnée is final */
@@ -589,7 +519,7 @@ static bool maquette_2026(const struct fx_caller *c, const struct terr *t, const
     json_t *row;
     json_array_foreach(json_object_get(r.json, "fiches"), i, row)
     {
-        if (strcmp(str(row, "id"), f->id) != 0)
+        if (strcmp(fx_str(row, "id"), f->id) != 0)
             continue;
         json_t *ps = json_object_get(row, "par_statut");
         out->prevu = json_integer_value(json_object_get(row, "prevu_centimes"));
@@ -676,7 +606,7 @@ Test(fiches_transitions, the_whole_life_of_a_fiche, .timeout = 180)
         fx_call(&t.agent, "GET", path, NULL, NULL, &g);
         cr_assert_eq(g.status, 200, HTTP_BODY, g.body);
         snprintf(detr, sizeof detr, "%s",
-                 str(json_array_get(json_object_get(g.json, "plan_financement"), 1), "id"));
+                 fx_str(json_array_get(json_object_get(g.json, "plan_financement"), 1), "id"));
         http_response_release(&g);
         snprintf(lines, sizeof lines,
                  "{\"lignes\": [{\"financeur_id\": \"%s\", \"dispositif\": "
@@ -693,22 +623,22 @@ Test(fiches_transitions, the_whole_life_of_a_fiche, .timeout = 180)
 
     /* en cours: the adhésion signed (R26), a commencement recorded, not in
      * the future */
-    adhesion_signee(&t);
+    fx_adhesion_signee(&t.t, t.etat, &t.agent, &t.elu, &t.prefecture);
     char body[200], d[11], commencement[11];
     refused(&t.agent, &f, "{\"vers\":\"en_cours\"}", 422, "programmee", &r);
     expect_rule(&r, NULL, "date-commencement-manquante", "/date_commencement", 1);
     http_response_release(&r);
-    day(3, d);
+    fx_day(3, d);
     snprintf(body, sizeof body, "{\"vers\":\"en_cours\",\"date_commencement\":\"%s\"}", d);
     refused(&t.agent, &f, body, 422, "programmee", &r);
     expect_rule(&r, NULL, "date-commencement-future", "/date_commencement", 1);
     http_response_release(&r);
-    day(-5, commencement);
+    fx_day(-5, commencement);
     snprintf(body, sizeof body, "{\"vers\":\"en_cours\",\"date_commencement\":\"%s\"}",
              commencement);
     transition(&t.agent, &f, body, "", 200, &r);
-    cr_assert_str_eq(str(r.json, "etat"), "en_cours");
-    cr_assert_str_eq(str(r.json, "date_commencement"), commencement);
+    cr_assert_str_eq(fx_str(r.json, "etat"), "en_cours");
+    cr_assert_str_eq(fx_str(r.json, "date_commencement"), commencement);
     http_response_release(&r);
     expect_possibles(&t.agent, &f, "suspendue,realisee");
 
@@ -725,23 +655,23 @@ Test(fiches_transitions, the_whole_life_of_a_fiche, .timeout = 180)
     refused(&t.agent, &f, "{\"vers\":\"realisee\"}", 422, "en_cours", &r);
     expect_rule(&r, NULL, "date-achevement-manquante", "/date_achevement", 1);
     http_response_release(&r);
-    day(2, d);
+    fx_day(2, d);
     snprintf(body, sizeof body, "{\"vers\":\"realisee\",\"date_achevement\":\"%s\"}", d);
     refused(&t.agent, &f, body, 422, "en_cours", &r);
     expect_rule(&r, NULL, "date-achevement-future", "/date_achevement", 1);
     http_response_release(&r);
-    day(-6, d);
+    fx_day(-6, d);
     snprintf(body, sizeof body, "{\"vers\":\"realisee\",\"date_achevement\":\"%s\"}", d);
     refused(&t.agent, &f, body, 422, "en_cours", &r);
     expect_rule(&r, NULL, "date-achevement-anterieure-commencement", "/date_achevement", 1);
     http_response_release(&r);
-    day(-1, d);
+    fx_day(-1, d);
     snprintf(body, sizeof body, "{\"vers\":\"realisee\",\"date_achevement\":\"%s\"}", d);
     transition(&t.agent, &f, body, "", 200, &r);
-    cr_assert_str_eq(str(r.json, "etat"), "realisee");
-    cr_assert_str_eq(str(r.json, "maturite"), "prete");
-    cr_assert_str_eq(str(r.json, "date_achevement"), d);
-    cr_assert_str_eq(str(r.json, "date_commencement"), commencement);
+    cr_assert_str_eq(fx_str(r.json, "etat"), "realisee");
+    cr_assert_str_eq(fx_str(r.json, "maturite"), "prete");
+    cr_assert_str_eq(fx_str(r.json, "date_achevement"), d);
+    cr_assert_str_eq(fx_str(r.json, "date_commencement"), commencement);
     http_response_release(&r);
     expect_possibles(&t.elu, &f, "");
     /* a realised fiche stays in the maquette of its years */
@@ -770,7 +700,7 @@ Test(fiches_transitions, an_indicateur_without_mesure_blocks_realisee, .timeout 
 {
     struct terr t;
     terr_init(&t, "pvd-93-05-905", "05070", "210500708", "200068765");
-    adhesion_signee(&t);
+    fx_adhesion_signee(&t.t, t.etat, &t.agent, &t.elu, &t.prefecture);
     char path[160], ind[37], etag[64], extra[1800], more[120], body[200], d[11];
     snprintf(path, sizeof path, "/api/v1/axes-strategiques/%s/indicateurs", t.t.axe);
     fx_create(&t.admin, path,
@@ -783,10 +713,10 @@ Test(fiches_transitions, an_indicateur_without_mesure_blocks_realisee, .timeout 
     fiche_new(&t, "I-1", extra, &f);
     transition_ok(&t.elu, &f, "{\"vers\":\"en_maturation\"}", "en_maturation");
     transition_ok(&t.agent, &f, "{\"vers\":\"programmee\"}", "programmee");
-    day(-10, d);
+    fx_day(-10, d);
     snprintf(body, sizeof body, "{\"vers\":\"en_cours\",\"date_commencement\":\"%s\"}", d);
     transition_ok(&t.agent, &f, body, "en_cours");
-    day(-1, d);
+    fx_day(-1, d);
     snprintf(body, sizeof body, "{\"vers\":\"realisee\",\"date_achevement\":\"%s\"}", d);
     refused(&t.agent, &f, body, 422, "en_cours", &r);
     expect_rule(&r, NULL, "indicateur-sans-mesure", "/indicateurs", 1);

@@ -31,23 +31,9 @@
 
 #define NBSP "\xc2\xa0"
 
-static const char *str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
 static long long num(const json_t *o, const char *k)
 {
     return (long long)json_integer_value(json_object_get(o, k));
-}
-
-/* Today + n days (UTC), YYYY-MM-DD. */
-static void day(int n, char out[11])
-{
-    time_t t = time(NULL) + (time_t)n * 86400;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
 /* A territoire of the Vosges with its callers and an État organisation. */
@@ -62,7 +48,7 @@ static void terr_init(struct terr *t, const char *id_pvd, const char *insee, con
 {
     char perimetre[120], seance[11];
     struct http_response r;
-    day(-30, seance);
+    fx_day(-30, seance);
     fx_fiche_territoire(id_pvd, insee, siren, siren_epci, seance, &t->t);
     fx_admin(&t->admin);
     snprintf(perimetre, sizeof perimetre, "{\"sirens\":[\"%s\"]}", siren);
@@ -72,56 +58,8 @@ static void terr_init(struct terr *t, const char *id_pvd, const char *insee, con
     fx_call(&t->admin, "POST", "/api/v1/organisations",
             "{\"nature\":\"etat\",\"nom\":\"Préfecture des Vosges\"}", NULL, &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
-    snprintf(t->etat, sizeof t->etat, "%s", str(r.json, "id"));
+    snprintf(t->etat, sizeof t->etat, "%s", fx_str(r.json, "id"));
     http_response_release(&r);
-}
-
-/* Signs the territoire's adhésion over HTTP: drafted by the agent with the
- * commune (its délibération) and the État as signataires, put in
- * signature, signed by the élu and the préfecture, then signee. */
-static void adhesion_signee(const struct terr *t)
-{
-    struct http_response r;
-    char body[1200], path[160], etag[64], id[37], sig[2][37], d[3][11];
-    day(-20, d[0]);
-    day(-10, d[1]);
-    day(-9, d[2]);
-    snprintf(body, sizeof body,
-             "{\"type\":\"adhesion\",\"id_pvd\":\"%s\",\"intitule\":\"Adhésion PVD\","
-             "\"moyens_ingenierie\":\"Chef de projet\",\"signataires\":[{\"organisation_id\":"
-             "\"%s\",\"role\":\"beneficiaire\",\"representant_nom\":\"Maire\","
-             "\"representant_qualite\":\"Maire\",\"date_deliberation\":\"%s\"},"
-             "{\"organisation_id\":\"%s\",\"role\":\"etat\",\"representant_nom\":\"Préfet\","
-             "\"representant_qualite\":\"Préfet\"}]}",
-             t->t.id_pvd, t->t.commune_org, d[0], t->etat);
-    fx_call(&t->agent, "POST", "/api/v1/conventions", body, NULL, &r);
-    cr_assert_eq(r.status, 201, "adhésion: " HTTP_BODY, r.body);
-    snprintf(id, sizeof id, "%s", str(r.json, "id"));
-    snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
-    for (int i = 0; i < 2; i++)
-        snprintf(sig[i], sizeof sig[i], "%s",
-                 str(json_array_get(json_object_get(r.json, "signataires"), (size_t)i), "id"));
-    http_response_release(&r);
-    char sign[2][200];
-    for (int i = 0; i < 2; i++)
-        snprintf(sign[i], sizeof sign[i], "{\"signataire_id\":\"%s\",\"date_signature\":\"%s\"}",
-                 sig[i], d[i + 1]);
-    const struct {
-        const struct fx_caller *who;
-        const char *suffix, *body;
-    } steps[4] = {{&t->elu, "/transitions", "{\"vers\":\"en_signature\"}"},
-                  {&t->elu, "/signatures", sign[0]},
-                  {&t->prefecture, "/signatures", sign[1]},
-                  {&t->elu, "/transitions", "{\"vers\":\"signee\"}"}};
-    for (int i = 0; i < 4; i++) {
-        char header[120];
-        snprintf(path, sizeof path, "/api/v1/conventions/%s%s", id, steps[i].suffix);
-        snprintf(header, sizeof header, "If-Match: %s", etag);
-        fx_call(steps[i].who, "POST", path, steps[i].body, header, &r);
-        cr_assert_eq(r.status, 200, "adhésion, step %d: " HTTP_BODY, i, r.body);
-        snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
-        http_response_release(&r);
-    }
 }
 
 /* POST a poste employed by the territoire's commune, serving it: quotité
@@ -137,11 +75,11 @@ static void poste_new(const struct terr *t, int quotite, const char *recrutement
              t->t.commune_org, t->t.id_pvd, quotite, recrutement);
     fx_call(&t->agent, "POST", "/api/v1/postes-chef-de-projet", body, NULL, &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
-    cr_assert_not_null(strstr(http_header(&r, "Location"), str(r.json, "id")));
+    cr_assert_not_null(strstr(http_header(&r, "Location"), fx_str(r.json, "id")));
     cr_assert_eq(num(r.json, "quotite"), quotite);
     cr_assert_str_eq(json_string_value(json_array_get(json_object_get(r.json, "territoires"), 0)),
                      t->t.id_pvd);
-    snprintf(id, 37, "%s", str(r.json, "id"));
+    snprintf(id, 37, "%s", fx_str(r.json, "id"));
     if (etag)
         snprintf(etag, 64, "%s", http_header(&r, "ETag"));
     http_response_release(&r);
@@ -184,19 +122,6 @@ static void annee_etag(const char *poste, int annee, char etag[64])
     http_response_release(&r);
 }
 
-/* The erreurs[] item (code, pointer) of r, or NULL. */
-static json_t *item(const struct http_response *r, const char *code, const char *pointer)
-{
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(r->json, "erreurs"), i, e)
-    {
-        if (strcmp(str(e, "code"), code) == 0 && strcmp(str(e, "pointeur"), pointer) == 0)
-            return e;
-    }
-    return NULL;
-}
-
 /* A refused year: 422 with exactly one erreur (regle, code, pointer); the
  * year's ETag and c's journal unchanged. Returns its message (valid while r
  * is). */
@@ -213,7 +138,7 @@ static const char *refused(const struct fx_caller *c, const char *poste, int ann
     annee_etag(poste, annee, after);
     cr_assert_str_eq(after, before, "the year was written");
     cr_assert_eq(fx_journal_count_by(c, "poste_chef_projet"), journal, "journaled");
-    return str(json_array_get(json_object_get(r->json, "erreurs"), 0), "message");
+    return fx_str(json_array_get(json_object_get(r->json, "erreurs"), 0), "message");
 }
 
 /* The échéancier item i of a year's answer. */
@@ -230,7 +155,7 @@ Test(postes, a_year_at_the_caps_without_and_with_anah_and_one_euro_over, .timeou
     struct http_response r;
     char poste[37], body[400], etag[64];
     terr_init(&t, "pvd-44-88-901", "88078", "218800787", "200042000");
-    adhesion_signee(&t);
+    fx_adhesion_signee(&t.t, t.etat, &t.agent, &t.elu, &t.prefecture);
     poste_new(&t, 10000, "2024-01-01", poste, NULL);
 
     /* 2025 without Anah: 80 000 € loaded; 45 000 € (R13) binds before 75 % (60 000 €):
@@ -241,13 +166,13 @@ Test(postes, a_year_at_the_caps_without_and_with_anah_and_one_euro_over, .timeou
     cr_assert_not_null(strstr(http_header(&r, "Location"), "/annees/2025"));
     /* R19: 75 % in Q2 by arrêté, the balance in Q4 */
     cr_assert_eq(json_array_size(json_object_get(r.json, "echeancier")), 2, HTTP_BODY, r.body);
-    cr_assert_str_eq(str(versement(&r, 0), "type"), "acompte");
+    cr_assert_str_eq(fx_str(versement(&r, 0), "type"), "acompte");
     cr_assert_eq(num(versement(&r, 0), "montant_centimes"), 3375000);
-    cr_assert_str_eq(str(versement(&r, 0), "au_plus_tot"), "2025-04-01");
-    cr_assert_str_eq(str(versement(&r, 0), "au_plus_tard"), "2025-06-30");
-    cr_assert_str_eq(str(versement(&r, 1), "type"), "solde");
+    cr_assert_str_eq(fx_str(versement(&r, 0), "au_plus_tot"), "2025-04-01");
+    cr_assert_str_eq(fx_str(versement(&r, 0), "au_plus_tard"), "2025-06-30");
+    cr_assert_str_eq(fx_str(versement(&r, 1), "type"), "solde");
     cr_assert_eq(num(versement(&r, 1), "montant_centimes"), 1125000);
-    cr_assert_str_eq(str(versement(&r, 1), "au_plus_tot"), "2025-10-01");
+    cr_assert_str_eq(fx_str(versement(&r, 1), "au_plus_tot"), "2025-10-01");
     snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
     http_response_release(&r);
     cr_assert_eq(fx_journal_count("poste_chef_projet", poste, "poste_chef_projet.financer_annee"),
@@ -260,7 +185,7 @@ Test(postes, a_year_at_the_caps_without_and_with_anah_and_one_euro_over, .timeou
     cr_assert_not_null(strstr(m, "45" NBSP "001,00" NBSP "€"), "%s", m);
     cr_assert_not_null(strstr(m, "dépasse de 1,00" NBSP "€"), "%s", m);
     cr_assert_not_null(strstr(m, "plafond de 45" NBSP "000,00" NBSP "€"), "%s", m);
-    cr_assert_str_eq(str(r.json, "regle"), "R13");
+    cr_assert_str_eq(fx_str(r.json, "regle"), "R13");
     http_response_release(&r);
     /* the Banque des Territoires 1 € over its 15 000 € (R15), the total under its cap */
     annee_body(body, sizeof body, 8000000, false, false, 2900000, 1500100, 0);
@@ -279,7 +204,7 @@ Test(postes, a_year_at_the_caps_without_and_with_anah_and_one_euro_over, .timeou
     cr_assert(json_is_true(json_object_get(versement(&r, 0), "sur_demande")));
     cr_assert(json_is_null(json_object_get(versement(&r, 0), "montant_centimes")));
     cr_assert_eq(num(versement(&r, 0), "montant_max_centimes"), 5500000);
-    cr_assert_str_eq(str(versement(&r, 1), "au_plus_tot"), "2027-01-01");
+    cr_assert_str_eq(fx_str(versement(&r, 1), "au_plus_tot"), "2027-01-01");
     http_response_release(&r);
     annee_body(body, sizeof body, 10000000, true, true, 1500100, 0, 4000000);
     m = refused(&t.agent, poste, 2026, body, "R13", "cofinancement-plafond-depasse",
@@ -329,7 +254,7 @@ Test(postes, r11_without_signed_adhesion_and_r13_pro_rata, .timeout = 120)
     /* R13 pro rata: a half-time post recruited on 1 July 2025 holds 6 months of 2025:
      * 45 000 € × 50 % × 6 / 12 = 11 250 € */
     terr_init(&t3, "pvd-44-88-903", "88095", "218800951", "200068559");
-    adhesion_signee(&t3);
+    fx_adhesion_signee(&t3.t, t3.etat, &t3.agent, &t3.elu, &t3.prefecture);
     poste_new(&t3, 5000, "2025-07-01", poste, NULL);
     annee_body(body, sizeof body, 3000000, false, false, 1125100, 0, 0);
     const char *m = refused(&t3.agent, poste, 2025, body, "R13", "cofinancement-plafond-depasse",
@@ -353,7 +278,7 @@ Test(postes, perimeter_if_match_patch_journal_and_lists, .timeout = 120)
     char poste[37], poste_etag[64], body[400], etag[64], path[160], header[120];
     struct fx_caller dehors, agent_dehors;
     terr_init(&t, "pvd-44-88-904", "88114", "218801140", "200068682");
-    adhesion_signee(&t);
+    fx_adhesion_signee(&t.t, t.etat, &t.agent, &t.elu, &t.prefecture);
     fx_caller_with(&dehors, "prefecture_instructeur", "{\"departements\":[\"05\"]}");
     fx_caller_with(&agent_dehors, "collectivite_agent", "{\"sirens\":[\"218800787\"]}");
     poste_new(&t, 10000, "2024-01-01", poste, poste_etag);
@@ -402,7 +327,7 @@ Test(postes, perimeter_if_match_patch_journal_and_lists, .timeout = 120)
     http_response_release(&r);
     fx_call(&t.agent, "PATCH", path, "{\"missions\":\"Animer la revitalisation\"}", header, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
-    cr_assert_str_eq(str(r.json, "missions"), "Animer la revitalisation");
+    cr_assert_str_eq(fx_str(r.json, "missions"), "Animer la revitalisation");
     snprintf(poste_etag, sizeof poste_etag, "%s", http_header(&r, "ETag"));
     http_response_release(&r);
     cr_assert_eq(fx_journal_count("poste_chef_projet", poste, "poste_chef_projet.modifier"), 1);
@@ -439,7 +364,7 @@ Test(postes, perimeter_if_match_patch_journal_and_lists, .timeout = 120)
     fx_call(&t.agent, "PATCH", path, "{\"quotite\":5000}", header, &r);
     http_expect_problem(&r, 422, "regle-non-respectee");
     cr_assert_not_null(
-        item(&r, "cofinancement-plafond-depasse", "/annees/2025/total_cofinancement_centimes"),
+        fx_item(&r, "cofinancement-plafond-depasse", "/annees/2025/total_cofinancement_centimes"),
         HTTP_BODY, r.body);
     http_response_release(&r);
     fx_etag(path, etag);
@@ -459,7 +384,7 @@ Test(postes, perimeter_if_match_patch_journal_and_lists, .timeout = 120)
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(r.json, "elements"), i, e) found |=
-        strcmp(str(e, "id"), poste) == 0;
+        strcmp(fx_str(e, "id"), poste) == 0;
     cr_assert(found, HTTP_BODY, r.body);
     http_response_release(&r);
     fx_call(&dehors, "GET", "/api/v1/postes-chef-de-projet?id_pvd=pvd-44-88-904", NULL, NULL, &r);
@@ -487,7 +412,7 @@ Test(postes, a_poste_serving_two_departements_is_inside_each_prefecture, .timeou
              t.t.commune_org);
     fx_call(&t.agent, "POST", "/api/v1/postes-chef-de-projet", body, NULL, &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
-    snprintf(id, sizeof id, "%s", str(r.json, "id"));
+    snprintf(id, sizeof id, "%s", fx_str(r.json, "id"));
     snprintf(header, sizeof header, "If-Match: %s", http_header(&r, "ETag"));
     http_response_release(&r);
 

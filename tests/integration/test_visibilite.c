@@ -19,11 +19,6 @@
 #include "../support/http_client.h"
 #include "../support/tokens.h"
 
-static const char *str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
 /* A small commune of département dep that no territoire holds yet: its code,
  * SIREN and EPCI SIREN, from the referential. */
 static void pick_commune(const char *dep, size_t skip, char insee[6], char siren[10], char epci[10])
@@ -38,11 +33,11 @@ static void pick_commune(const char *dep, size_t skip, char insee[6], char siren
     json_t *elements = json_object_get(r.json, "elements");
     for (size_t i = skip; i < json_array_size(elements); i++) {
         json_t *c = json_array_get(elements, i);
-        if (!str(c, "siren") || !str(c, "epci_siren"))
+        if (!fx_str(c, "siren") || !fx_str(c, "epci_siren"))
             continue;
-        snprintf(insee, 6, "%s", str(c, "code_insee"));
-        snprintf(siren, 10, "%s", str(c, "siren"));
-        snprintf(epci, 10, "%s", str(c, "epci_siren"));
+        snprintf(insee, 6, "%s", fx_str(c, "code_insee"));
+        snprintf(siren, 10, "%s", fx_str(c, "siren"));
+        snprintf(epci, 10, "%s", fx_str(c, "epci_siren"));
         http_response_release(&r);
         return;
     }
@@ -85,7 +80,7 @@ static void terr_with_convention(struct terr *t, const char *id_pvd, const char 
     fx_call(&admin, "POST", "/api/v1/organisations", "{\"nature\":\"etat\",\"nom\":\"État\"}", NULL,
             &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
-    snprintf(t->etat, sizeof t->etat, "%s", str(r.json, "id"));
+    snprintf(t->etat, sizeof t->etat, "%s", fx_str(r.json, "id"));
     http_response_release(&r);
     char extra[300] = "";
     if (financeur)
@@ -111,10 +106,10 @@ static void terr_with_convention(struct terr *t, const char *id_pvd, const char 
         fx_call(&admin, "GET", path, NULL, NULL, &r);
         cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
         snprintf(t->convention, sizeof t->convention, "%s",
-                 str(json_array_get(json_object_get(r.json, "elements"), 0), "id"));
+                 fx_str(json_array_get(json_object_get(r.json, "elements"), 0), "id"));
     } else {
         cr_assert_eq(r.status, 201, "convention: " HTTP_BODY, r.body);
-        snprintf(t->convention, sizeof t->convention, "%s", str(r.json, "id"));
+        snprintf(t->convention, sizeof t->convention, "%s", fx_str(r.json, "id"));
     }
     http_response_release(&r);
 }
@@ -132,7 +127,7 @@ static bool listed(const struct fx_caller *c, const char *id_pvd, const char *id
     json_t *e;
     json_array_foreach(json_object_get(r.json, "elements"), i, e)
     {
-        if (str(e, "id") && strcmp(str(e, "id"), id) == 0)
+        if (fx_str(e, "id") && strcmp(fx_str(e, "id"), id) == 0)
             found = true;
     }
     http_response_release(&r);
@@ -243,7 +238,7 @@ Test(visibilite, a_territoire_of_two_departements_is_listed_and_counted_under_bo
         json_t *e;
         json_array_foreach(json_object_get(r.json, "elements"), k, e)
         {
-            if (strcmp(str(e, "id"), t3.convention) == 0)
+            if (strcmp(fx_str(e, "id"), t3.convention) == 0)
                 found = true;
         }
         cr_assert(found, "?departement=%s lists the convention of %s", deps[i], t3.id_pvd);

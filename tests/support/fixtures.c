@@ -9,9 +9,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tokens.h"
+
+const char *fx_str(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+void fx_day(int n, char out[11])
+{
+    time_t t = time(NULL) + (time_t)n * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+json_t *fx_item(const struct http_response *r, const char *code, const char *pointer)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(r->json, "erreurs"), i, e)
+    {
+        const char *c = fx_str(e, "code"), *p = fx_str(e, "pointeur");
+        if (c && p && strcmp(c, code) == 0 && strcmp(p, pointer) == 0)
+            return e;
+    }
+    return NULL;
+}
 
 void fx_admin(struct fx_caller *c)
 {
@@ -147,18 +174,9 @@ void fx_expect_rule(const struct http_response *r, const char *regle, const char
     while (codes[want])
         want++;
     cr_assert_eq(json_array_size(list), want, "erreurs: " HTTP_BODY, r->body);
-    for (size_t i = 0; i < want; i++) {
-        bool found = false;
-        size_t j;
-        json_t *item;
-        json_array_foreach(list, j, item)
-        {
-            if (strcmp(json_string_value(json_object_get(item, "code")), codes[i]) == 0 &&
-                strcmp(json_string_value(json_object_get(item, "pointeur")), pointer) == 0)
-                found = true;
-        }
-        cr_assert(found, "no erreurs[] item %s at %s: " HTTP_BODY, codes[i], pointer, r->body);
-    }
+    for (size_t i = 0; i < want; i++)
+        cr_assert(fx_item(r, codes[i], pointer), "no erreurs[] item %s at %s: " HTTP_BODY, codes[i],
+                  pointer, r->body);
 }
 
 size_t fx_journal_count(const char *type, const char *id, const char *action)
@@ -346,4 +364,51 @@ size_t fx_journal_count_by(const struct fx_caller *c, const char *type)
     size_t total = (size_t)json_integer_value(json_object_get(r.json, "total"));
     http_response_release(&r);
     return total;
+}
+
+void fx_adhesion_signee(const struct fx_fiche_territoire *t, const char *etat_org,
+                        const struct fx_caller *agent, const struct fx_caller *elu,
+                        const struct fx_caller *prefecture)
+{
+    struct http_response r;
+    char body[1200], path[160], etag[64], id[37], sig[2][37], d[3][11];
+    fx_day(-20, d[0]);
+    fx_day(-10, d[1]);
+    fx_day(-9, d[2]);
+    snprintf(body, sizeof body,
+             "{\"type\":\"adhesion\",\"id_pvd\":\"%s\",\"intitule\":\"Adhésion PVD\","
+             "\"moyens_ingenierie\":\"Chef de projet\",\"signataires\":[{\"organisation_id\":"
+             "\"%s\",\"role\":\"beneficiaire\",\"representant_nom\":\"Maire\","
+             "\"representant_qualite\":\"Maire\",\"date_deliberation\":\"%s\"},"
+             "{\"organisation_id\":\"%s\",\"role\":\"etat\",\"representant_nom\":\"Préfet\","
+             "\"representant_qualite\":\"Préfet\"}]}",
+             t->id_pvd, t->commune_org, d[0], etat_org);
+    fx_call(agent, "POST", "/api/v1/conventions", body, NULL, &r);
+    cr_assert_eq(r.status, 201, "adhésion: " HTTP_BODY, r.body);
+    snprintf(id, sizeof id, "%s", fx_str(r.json, "id"));
+    snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
+    for (int i = 0; i < 2; i++)
+        snprintf(sig[i], sizeof sig[i], "%s",
+                 fx_str(json_array_get(json_object_get(r.json, "signataires"), (size_t)i), "id"));
+    http_response_release(&r);
+    char sign[2][200];
+    for (int i = 0; i < 2; i++)
+        snprintf(sign[i], sizeof sign[i], "{\"signataire_id\":\"%s\",\"date_signature\":\"%s\"}",
+                 sig[i], d[i + 1]);
+    const struct {
+        const struct fx_caller *who;
+        const char *suffix, *body;
+    } steps[4] = {{elu, "/transitions", "{\"vers\":\"en_signature\"}"},
+                  {elu, "/signatures", sign[0]},
+                  {prefecture, "/signatures", sign[1]},
+                  {elu, "/transitions", "{\"vers\":\"signee\"}"}};
+    for (int i = 0; i < 4; i++) {
+        char header[120];
+        snprintf(path, sizeof path, "/api/v1/conventions/%s%s", id, steps[i].suffix);
+        snprintf(header, sizeof header, "If-Match: %s", etag);
+        fx_call(steps[i].who, "POST", path, steps[i].body, header, &r);
+        cr_assert_eq(r.status, 200, "adhésion, step %d: " HTTP_BODY, i, r.body);
+        snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
+        http_response_release(&r);
+    }
 }

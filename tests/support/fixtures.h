@@ -1,5 +1,6 @@
 /* Fixtures shared by the HTTP test files (test_axes.c, test_comites.c,
- * test_conventions.c, test_territoires_pvd.c): callers holding a
+ * test_conventions.c, test_territoires_pvd.c, the fiches', postes' and
+ * demandes' suites…): callers holding a
  * habilitation, territoires and organisations created through the API
  * (create-or-get by SIREN, the territoires helper's contract), and
  * assertions on problems and journal rows. Every function asserts
@@ -11,6 +12,19 @@
 #include <stddef.h>
 
 #include "http_client.h"
+
+/* The string member k of o (NULL when o is not an object, k is absent or
+ * not a string); borrowed from o. Asserts nothing. */
+const char *fx_str(const json_t *o, const char *k);
+
+/* Today + n days (UTC, as the service's programme_today), YYYY-MM-DD into
+ * out; n < 0 for a past date. */
+void fx_day(int n, char out[11]);
+
+/* The erreurs[] item of the problem r whose code and pointeur are (code,
+ * pointer), or NULL when there is none; borrowed from r->json. Asserts
+ * nothing. */
+json_t *fx_item(const struct http_response *r, const char *code, const char *pointer);
 
 struct fx_caller {
     char header[4400];
@@ -89,6 +103,15 @@ void fx_fiche(const struct fx_caller *c, const struct fx_fiche_territoire *t, co
 
 /* The body fx_fiche posts (owned, free()). */
 char *fx_fiche_body(const struct fx_fiche_territoire *t, const char *numero, const char *extra);
+
+/* Signs t's convention d'adhésion over HTTP, as the matrix does (R11, R26
+ * then hold): drafted by agent with t's commune (délibération 20 days ago)
+ * and etat_org (an organisation of nature etat) as signataires, put in
+ * signature by elu, signed by elu (10 days ago) and prefecture (9 days
+ * ago), then signee by elu; every step asserted (201, then 200). */
+void fx_adhesion_signee(const struct fx_fiche_territoire *t, const char *etat_org,
+                        const struct fx_caller *agent, const struct fx_caller *elu,
+                        const struct fx_caller *prefecture);
 
 /* Number of journal entries about resources of `type` written by c (its
  * actor read through /api/v1/moi): a refused write leaves it unchanged. */
