@@ -52,17 +52,25 @@ static void terr_init(struct terr *t, const char *id_pvd, const char *insee, con
     fx_fiche(&t->agent, &t->t, "D1", NULL, t->fiche, NULL);
 }
 
-/* A draft of dispositif d by the agent (201 asserted): its id. */
-static void draft(struct terr *t, const char *dispositif, char id[37])
+/* A draft of dispositif d by the agent (201 asserted), addressed to the
+ * organisation financeur (NULL: none): its id. */
+static void draft_pour(struct terr *t, const char *dispositif, const char *financeur, char id[37])
 {
-    char body[800];
+    char body[800], fin[80] = "";
+    if (financeur)
+        snprintf(fin, sizeof fin, "\"financeur_id\":\"%s\",", financeur);
     snprintf(body, sizeof body,
-             "{\"dispositif\":\"%s\",\"demandeur_id\":\"%s\",\"fiche_id\":\"%s\","
+             "{\"dispositif\":\"%s\",\"demandeur_id\":\"%s\",\"fiche_id\":\"%s\",%s"
              "\"annee_programmation\":2025,\"intitule\":\"Halles\","
              "\"depense_subventionnable_ht_centimes\":10000000,"
              "\"montant_sollicite_centimes\":3000000}",
-             dispositif, t->t.commune_org, t->fiche);
+             dispositif, t->t.commune_org, t->fiche, fin);
     fx_create(&t->agent, "/api/v1/demandes-subvention", body, id, NULL);
+}
+
+static void draft(struct terr *t, const char *dispositif, char id[37])
+{
+    draft_pour(t, dispositif, NULL, id);
 }
 
 /* GET as c: the status, and the shown state into etat, the ETag into etag. */
@@ -81,40 +89,58 @@ static long show(const struct fx_caller *c, const char *id, char etat[32], char 
     return status;
 }
 
-/* POST a transition (body: JSON members after "vers") as c; expects status;
- * the answer's state into etat when 200. */
-static void move(const struct fx_caller *c, const char *id, const char *vers, const char *more,
-                 long status, struct http_response *out)
+/* POST body to /api/v1/demandes-subvention/{id}/{suffix} as c with If-Match
+ * the current ETag (read as c); expects status; the answer into out (NULL:
+ * released). */
+static void post_sous(const struct fx_caller *c, const char *id, const char *suffix,
+                      const char *body, long status, struct http_response *out)
 {
-    char path[120], body[1500], etag[64], ifm[100];
+    char path[160], etag[64], ifm[100];
     show(c, id, NULL, etag);
-    snprintf(path, sizeof path, "/api/v1/demandes-subvention/%s/transitions", id);
-    snprintf(body, sizeof body, "{\"vers\":\"%s\"%s%s}", vers, more ? "," : "", more ? more : "");
+    snprintf(path, sizeof path, "/api/v1/demandes-subvention/%s/%s", id, suffix);
     snprintf(ifm, sizeof ifm, "If-Match: %s", etag);
     struct http_response r;
     fx_call(c, "POST", path, body, ifm, &r);
-    cr_assert_eq(r.status, status, "%s → %s: " HTTP_BODY, vers, body, r.body);
+    cr_assert_eq(r.status, status, "%s %s: " HTTP_BODY, suffix, body, r.body);
     if (out)
         *out = r;
     else
         http_response_release(&r);
 }
 
-/* POST a prolongation as c (If-Match the current ETag); expects status. */
+/* POST a transition (body: JSON members after "vers") as c; expects status. */
+static void move(const struct fx_caller *c, const char *id, const char *vers, const char *more,
+                 long status, struct http_response *out)
+{
+    char body[1500];
+    snprintf(body, sizeof body, "{\"vers\":\"%s\"%s%s}", vers, more ? "," : "", more ? more : "");
+    post_sous(c, id, "transitions", body, status, out);
+}
+
+/* POST a prolongation as c; expects status. */
 static void prolong(const struct fx_caller *c, const char *id, const char *body, long status,
                     struct http_response *out)
 {
-    char path[120], etag[64], ifm[100];
-    show(c, id, NULL, etag);
-    snprintf(path, sizeof path, "/api/v1/demandes-subvention/%s/prolongations", id);
-    snprintf(ifm, sizeof ifm, "If-Match: %s", etag);
+    post_sous(c, id, "prolongations", body, status, out);
+}
+
+/* The élu deposits id, dated `days` days ago (200 asserted). */
+static void deposer(struct terr *t, const char *id, int days)
+{
+    char d[11], more[60];
+    fx_day(-days, d);
+    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
+    move(&t->elu, id, "depose", more, 200, NULL);
+}
+
+/* c may not take the edge to vers (more as move's): 403
+ * transition-interdite at /vers. */
+static void interdite(const struct fx_caller *c, const char *id, const char *vers, const char *more)
+{
     struct http_response r;
-    fx_call(c, "POST", path, body, ifm, &r);
-    cr_assert_eq(r.status, status, "%s: " HTTP_BODY, body, r.body);
-    if (out)
-        *out = r;
-    else
-        http_response_release(&r);
+    move(c, id, vers, more, 403, &r);
+    fx_expect_error(&r, 403, "interdit", "/vers", "transition-interdite");
+    http_response_release(&r);
 }
 
 static const char *MENTIONS =
@@ -339,16 +365,10 @@ Test(demandes, dsil_prefecture_de_region_et_financeur)
     fx_caller_with(&autre_region, "prefecture_region", "{\"regions\":[\"27\"]}");
     fx_caller_with(&financeur, "financeur", "{\"sirens\":[\"130002009\"]}");
     fx_caller_with(&autre_financeur, "financeur", "{\"sirens\":[\"180020026\"]}");
-    char fin[37], dsil[37], detr[37], d[11], more[200], body[800];
+    char fin[37], dsil[37], detr[37];
     fx_organisation("130002009", "operateur", "Financeur de la matrice", fin);
     draft(&t, "DETR", detr);
-    snprintf(body, sizeof body,
-             "{\"dispositif\":\"DSIL\",\"demandeur_id\":\"%s\",\"fiche_id\":\"%s\","
-             "\"financeur_id\":\"%s\",\"annee_programmation\":2025,\"intitule\":\"Halles\","
-             "\"depense_subventionnable_ht_centimes\":10000000,"
-             "\"montant_sollicite_centimes\":3000000}",
-             t.t.commune_org, t.fiche, fin);
-    fx_create(&t.agent, "/api/v1/demandes-subvention", body, dsil, NULL);
+    draft_pour(&t, "DSIL", fin, dsil);
     cr_assert_eq(show(&region, dsil, NULL, NULL), 200);
     cr_assert_eq(show(&region, detr, NULL, NULL), 404);
     cr_assert_eq(show(&autre_region, dsil, NULL, NULL), 404);
@@ -356,13 +376,9 @@ Test(demandes, dsil_prefecture_de_region_et_financeur)
     cr_assert_eq(show(&financeur, dsil, NULL, NULL), 200);
     cr_assert_eq(show(&financeur, detr, NULL, NULL), 404);
     cr_assert_eq(show(&autre_financeur, dsil, NULL, NULL), 404);
-    fx_day(-20, d);
-    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
-    move(&t.elu, dsil, "depose", more, 200, NULL);
+    deposer(&t, dsil, 20);
     struct http_response r;
-    move(&t.prefecture, dsil, "en_instruction", NULL, 403, &r);
-    fx_expect_error(&r, 403, "interdit", "/vers", "transition-interdite");
-    http_response_release(&r);
+    interdite(&t.prefecture, dsil, "en_instruction", NULL);
     move(&region, dsil, "en_instruction", NULL, 200, &r);
     cr_assert_str_eq(fx_str(r.json, "etat"), "en_instruction");
     /* DSIL: no R30 deadline; the region may decide */
@@ -499,11 +515,9 @@ Test(demandes, le_balayage_enregistre_le_rejet_implicite_une_fois)
 {
     struct terr t;
     terr_init(&t, "pvd-44-52-904", "52058", "215200395", "200068658", "52", "51");
-    char id[37], d[11], more[200], path[120];
+    char id[37], path[120];
     draft(&t, "FNADT", id);
-    fx_day(-300, d);
-    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
-    move(&t.elu, id, "depose", more, 200, NULL);
+    deposer(&t, id, 300);
     cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.transition"), 1);
     run_echeances();
     run_echeances();
@@ -671,9 +685,7 @@ Test(demandes, decision_refusee_par_r32_sur_le_plan_de_la_fiche)
              "\"montant_sollicite_centimes\":2000000}",
              t.t.commune_org, fiche);
     fx_create(&t.agent, "/api/v1/demandes-subvention", body, id, NULL);
-    fx_day(-30, d);
-    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
-    move(&t.elu, id, "depose", more, 200, NULL);
+    deposer(&t, id, 30);
     move(&t.prefecture, id, "en_instruction", NULL, 200, NULL);
     char before[64], after[64];
     show(&t.prefecture, id, NULL, before);
@@ -697,9 +709,7 @@ static void detr_notifiee(struct terr *t, int depot, int decision, int notificat
 {
     char d[11], more[900];
     draft(t, "DETR", id);
-    fx_day(-depot, d);
-    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
-    move(&t->elu, id, "depose", more, 200, NULL);
+    deposer(t, id, depot);
     move(&t->prefecture, id, "en_instruction", NULL, 200, NULL);
     fx_day(-decision, d);
     snprintf(more, sizeof more, "\"date_decision\":\"%s\",\"montant_accorde_centimes\":3000000,%s",
@@ -715,20 +725,11 @@ static void detr_notifiee(struct terr *t, int depot, int decision, int notificat
 static void verse(const struct fx_caller *c, const char *id, int days, long long montant,
                   long status, struct http_response *out)
 {
-    char path[120], body[200], etag[64], ifm[100], d[11];
-    show(c, id, NULL, etag);
+    char body[200], d[11];
     fx_day(-days, d);
-    snprintf(path, sizeof path, "/api/v1/demandes-subvention/%s/versements", id);
     snprintf(body, sizeof body, "{\"type\":\"acompte\",\"date\":\"%s\",\"montant_centimes\":%lld}",
              d, montant);
-    snprintf(ifm, sizeof ifm, "If-Match: %s", etag);
-    struct http_response r;
-    fx_call(c, "POST", path, body, ifm, &r);
-    cr_assert_eq(r.status, status, "%s: " HTTP_BODY, body, r.body);
-    if (out)
-        *out = r;
-    else
-        http_response_release(&r);
+    post_sous(c, id, "versements", body, status, out);
 }
 
 /* Whether the list GET path (as c) names id. */
@@ -808,26 +809,16 @@ Test(demandes, autre_decidee_et_versee_par_son_financeur)
     struct fx_caller financeur, autre_financeur;
     fx_caller_with(&financeur, "financeur", "{\"sirens\":[\"130000003\"]}");
     fx_caller_with(&autre_financeur, "financeur", "{\"sirens\":[\"180000002\"]}");
-    char fin[37], autre_fin[37], id[37], d[11], more[900], body[800], possibles[200];
+    char fin[37], autre_fin[37], id[37], d[11], more[900], possibles[200];
     fx_organisation("130000003", "operateur", "Fondation des halles", fin);
     fx_organisation("180000002", "operateur", "Autre fondation", autre_fin);
-    snprintf(body, sizeof body,
-             "{\"dispositif\":\"autre\",\"demandeur_id\":\"%s\",\"fiche_id\":\"%s\","
-             "\"financeur_id\":\"%s\",\"annee_programmation\":2025,\"intitule\":\"Halles\","
-             "\"depense_subventionnable_ht_centimes\":10000000,"
-             "\"montant_sollicite_centimes\":3000000}",
-             t.t.commune_org, t.fiche, fin);
-    fx_create(&t.agent, "/api/v1/demandes-subvention", body, id, NULL);
+    draft_pour(&t, "autre", fin, id);
     cr_assert_eq(show(&financeur, id, NULL, NULL), 200);
     cr_assert_eq(show(&autre_financeur, id, NULL, NULL), 404);
-    fx_day(-60, d);
-    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
-    move(&t.elu, id, "depose", more, 200, NULL);
+    deposer(&t, id, 60);
     struct http_response r;
     /* the préfecture may not instruct it, another financer does not find it */
-    move(&t.prefecture, id, "en_instruction", NULL, 403, &r);
-    fx_expect_error(&r, 403, "interdit", "/vers", "transition-interdite");
-    http_response_release(&r);
+    interdite(&t.prefecture, id, "en_instruction", NULL);
     move(&autre_financeur, id, "en_instruction", NULL, 404, NULL);
     cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.transition"), 1);
     move(&financeur, id, "en_instruction", NULL, 200, &r);
@@ -845,9 +836,7 @@ Test(demandes, autre_decidee_et_versee_par_son_financeur)
     fx_day(-30, d);
     snprintf(more, sizeof more, "\"date_decision\":\"%s\",\"montant_accorde_centimes\":3000000,%s",
              d, MENTIONS);
-    move(&t.prefecture, id, "accordee", more, 403, &r);
-    fx_expect_error(&r, 403, "interdit", "/vers", "transition-interdite");
-    http_response_release(&r);
+    interdite(&t.prefecture, id, "accordee", more);
     move(&financeur, id, "accordee", more, 200, NULL);
     fx_day(-20, d);
     snprintf(more, sizeof more, "\"date_notification\":\"%s\"", d);
