@@ -1554,17 +1554,6 @@ Test(conventions, bad_bodies_are_400_with_a_pointer_per_field)
 
 /* ---- The automatic edge signee → echue ------------------------------------ */
 
-/* Runs `pvd-api echeances` on the test database, as a cron job would. */
-static void run_echeances(void)
-{
-    const char *bin = getenv("PVD_TEST_SERVER_BIN");
-    const char *url = getenv("PVD_TEST_DATABASE_URL");
-    cr_assert(bin && url, "PVD_TEST_SERVER_BIN and PVD_TEST_DATABASE_URL must be set");
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' LOG_LEVEL=warn '%s' echeances", url, bin);
-    cr_assert_eq(system(cmd), 0, "%s", cmd);
-}
-
 Test(conventions, a_signed_cadre_past_its_date_fin_becomes_echue_once)
 {
     struct terr t;
@@ -1587,8 +1576,8 @@ Test(conventions, a_signed_cadre_past_its_date_fin_becomes_echue_once)
     cr_assert_str_eq(fx_str(http_problem_error(&r, "/vers"), "code"), "transition-automatique");
     http_response_release(&r);
 
-    run_echeances();
-    run_echeances(); /* idempotent: already echue */
+    fx_run_echeances();
+    fx_run_echeances(); /* idempotent: already echue */
     refresh(&t.prefecture, &c, &r);
     cr_assert_str_eq(fx_str(r.json, "etat"), "echue", HTTP_BODY, r.body);
     cr_assert_eq(json_array_size(json_object_get(r.json, "transitions_possibles")), 0);

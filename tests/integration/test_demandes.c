@@ -498,17 +498,6 @@ Test(demandes, preconditions_corps_et_brouillons)
     http_response_release(&r);
 }
 
-/* Runs `pvd-api echeances` on the test database, as a cron job would. */
-static void run_echeances(void)
-{
-    const char *bin = getenv("PVD_TEST_SERVER_BIN");
-    const char *url = getenv("PVD_TEST_DATABASE_URL");
-    cr_assert(bin && url, "PVD_TEST_SERVER_BIN and PVD_TEST_DATABASE_URL must be set");
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' LOG_LEVEL=warn '%s' echeances", url, bin);
-    cr_assert_eq(system(cmd), 0, "%s", cmd);
-}
-
 /* The sweep stores the date-driven state once, journaled by
  * systeme:echeances; a second run changes nothing. */
 Test(demandes, le_balayage_enregistre_le_rejet_implicite_une_fois)
@@ -519,8 +508,8 @@ Test(demandes, le_balayage_enregistre_le_rejet_implicite_une_fois)
     draft(&t, "FNADT", id);
     deposer(&t, id, 300);
     cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.transition"), 1);
-    run_echeances();
-    run_echeances();
+    fx_run_echeances();
+    fx_run_echeances();
     cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.transition"), 2);
     snprintf(path, sizeof path, "/api/v1/demandes-subvention/%s", id);
     struct http_response r;

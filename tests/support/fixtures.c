@@ -412,3 +412,13 @@ void fx_adhesion_signee(const struct fx_fiche_territoire *t, const char *etat_or
         http_response_release(&r);
     }
 }
+
+void fx_run_echeances(void)
+{
+    const char *bin = getenv("PVD_TEST_SERVER_BIN");
+    const char *url = getenv("PVD_TEST_DATABASE_URL");
+    cr_assert(bin && url, "PVD_TEST_SERVER_BIN and PVD_TEST_DATABASE_URL must be set");
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' LOG_LEVEL=warn '%s' echeances", url, bin);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+}

@@ -113,6 +113,11 @@ void fx_adhesion_signee(const struct fx_fiche_territoire *t, const char *etat_or
                         const struct fx_caller *agent, const struct fx_caller *elu,
                         const struct fx_caller *prefecture);
 
+/* Runs `pvd-api echeances` (PVD_TEST_SERVER_BIN) on the test database
+ * (PVD_TEST_DATABASE_URL), as a cron job would; asserts both are set and
+ * that it exits 0. */
+void fx_run_echeances(void);
+
 /* Number of journal entries about resources of `type` written by c (its
  * actor read through /api/v1/moi): a refused write leaves it unchanged. */
 size_t fx_journal_count_by(const struct fx_caller *c, const char *type);
