@@ -131,13 +131,9 @@ static bool access_of_row(const struct demande_row *row, struct fiche_access *ac
     return ok;
 }
 
-bool demande_load_or_reply(struct request_ctx *ctx, enum action action, struct demande_row *row,
-                           struct fiche_access *access)
+bool demande_get_or_reply(struct request_ctx *ctx, const char *id, struct demande_row *row)
 {
     memset(row, 0, sizeof *row);
-    const char *id = NULL;
-    if (!programme_path_id_or_reply(ctx, NULL, DEMANDE_404, &id))
-        return false;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
@@ -145,7 +141,17 @@ bool demande_load_or_reply(struct request_ctx *ctx, enum action action, struct d
         r = demande_get(conn, id, row, &err);
         db_pool_release(ctx->app->pool, conn);
     }
-    if (!respond_lookup_or_reply(ctx, r, &err, DEMANDE_404))
+    return respond_lookup_or_reply(ctx, r, &err, DEMANDE_404);
+}
+
+bool demande_load_or_reply(struct request_ctx *ctx, enum action action, struct demande_row *row,
+                           struct fiche_access *access)
+{
+    memset(row, 0, sizeof *row);
+    const char *id = NULL;
+    if (!programme_path_id_or_reply(ctx, NULL, DEMANDE_404, &id))
+        return false;
+    if (!demande_get_or_reply(ctx, id, row))
         return false;
     if (demande_decide_or_reply(ctx, action, row, access))
         return true;
@@ -455,9 +461,11 @@ bool demande_organisations_or_reply(struct request_ctx *ctx, const json_t *body,
     return ok;
 }
 
-bool demande_territoire_or_reply(struct request_ctx *ctx, const char *fiche_id,
-                                 const char *id_pvd_given, bool chef_de_projet, char id_pvd[17],
-                                 struct rule_report *v)
+/* The territoire of a new request as demande_territoire_or_reply describes
+ * it, its violations appended to v. false: answered (503/500). */
+static bool territoire_lu_or_reply(struct request_ctx *ctx, const char *fiche_id,
+                                   const char *id_pvd_given, bool chef_de_projet, char id_pvd[17],
+                                   struct rule_report *v)
 {
     id_pvd[0] = '\0';
     if (!fiche_id) {
@@ -489,6 +497,17 @@ bool demande_territoire_or_reply(struct request_ctx *ctx, const char *fiche_id,
         rule_report_add(v, "", "territoire-incoherent", "/id_pvd",
                         "La fiche action est celle du territoire %s.", id_pvd);
     return true;
+}
+
+bool demande_territoire_or_reply(struct request_ctx *ctx, enum action action, const char *fiche_id,
+                                 const char *id_pvd_given, bool chef_de_projet, char id_pvd[17],
+                                 struct rule_report *v)
+{
+    struct territoire_scope scope;
+    return territoire_lu_or_reply(ctx, fiche_id, id_pvd_given, chef_de_projet, id_pvd, v) &&
+           programme_rules_hold_or_reply(ctx, v) &&
+           programme_territoire_or_reply(ctx, action, id_pvd,
+                                         "Aucun territoire visible n'a cet identifiant.", &scope);
 }
 
 enum db_result demande_r18_check(struct db_tx *tx, const json_t *merged, const char *exclude_id,
@@ -582,15 +601,9 @@ void handle_create_demande(struct request_ctx *ctx)
     struct rule_report violations;
     rule_report_init(&violations);
     char id_pvd[17] = "";
-    if (!demande_territoire_or_reply(ctx, in.fiche_id, in.id_pvd,
+    if (!demande_territoire_or_reply(ctx, ACTION_DEMANDE_WRITE, in.fiche_id, in.id_pvd,
                                      in.dispositif == SUBVENTION_CHEF_DE_PROJET_PVD, id_pvd,
                                      &violations))
-        goto out;
-    if (!programme_rules_hold_or_reply(ctx, &violations))
-        goto out;
-    struct territoire_scope scope;
-    if (!programme_territoire_or_reply(ctx, ACTION_DEMANDE_WRITE, id_pvd,
-                                       "Aucun territoire visible n'a cet identifiant.", &scope))
         goto out;
     draft_rules(body, today, &violations);
     if (!demande_organisations_or_reply(ctx, body, &violations) ||
