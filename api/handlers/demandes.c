@@ -166,18 +166,9 @@ bool demande_decide_or_reply(struct request_ctx *ctx, enum action action,
         respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
         return false;
     }
-    switch (fiche_access_decide(ctx, action, access)) {
-    case AUTHZ_ALLOW:
-        return true;
-    case AUTHZ_HIDE:
-        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, DEMANDE_404);
-        break;
-    case AUTHZ_FORBID:
-        respond_problem(ctx, PROBLEM_INTERDIT,
-                        "Votre habilitation ne permet pas cette action sur cette demande.");
-        break;
-    }
-    return false;
+    return fiche_access_decide_or_reply(
+        ctx, action, access, DEMANDE_404,
+        "Votre habilitation ne permet pas cette action sur cette demande.");
 }
 
 void demande_etag(const struct demande_row *row, enum demande_etat effectif, char out[24])
@@ -295,15 +286,9 @@ bool demande_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutatio
                              void *work, const struct rule_report *violations,
                              const struct fiche_conflict *conflict)
 {
-    struct db_error err = {{0}, {0}};
-    enum db_result r = programme_mutate(ctx, unit, work, &err);
-    const struct db_answers answers = {
-        .not_found = DEMANDE_404,
-        .conflict = conflict ? conflict->detail : NULL,
-        .conflict_pointer = conflict ? conflict->pointer : NULL,
-        .conflict_code = conflict ? conflict->code : NULL,
-        .stale = "La demande a changé pendant votre requête (ETag périmé) : relisez-la."};
-    return programme_mutation_reply(ctx, r, &err, violations, &answers, current_etag, id);
+    return programme_object_mutate_or_reply(
+        ctx, id, unit, work, violations, conflict, DEMANDE_404,
+        "La demande a changé pendant votre requête (ETag périmé) : relisez-la.", current_etag);
 }
 
 /* ---- Bodies ---------------------------------------------------------------------- */
