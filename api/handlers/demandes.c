@@ -237,14 +237,7 @@ void demande_send(struct request_ctx *ctx, int status, const struct demande_row 
     }
     char etag[24];
     demande_etag(row, shown, etag);
-    char *text = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    if (!text) {
-        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
-        return;
-    }
-    respond_representation(ctx, status, text, strlen(text), etag);
-    free(text);
+    respond_object_representation(ctx, status, obj, etag);
 }
 
 void demande_send_row(struct request_ctx *ctx, int status, const struct demande_row *row,

@@ -203,14 +203,7 @@ void fiche_send(struct request_ctx *ctx, int status, const struct fiche_row *row
         return;
     }
     fiche_decorate(obj, ctx, access, warnings);
-    char *text = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    if (!text) {
-        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
-        return;
-    }
-    respond_representation(ctx, status, text, strlen(text), etag);
-    free(text);
+    respond_object_representation(ctx, status, obj, etag);
 }
 
 /* ---- Mutation epilogue ---------------------------------------------------- */
