@@ -79,4 +79,23 @@ bool programme_mutation_reply(
  * warnings is NULL or empty. */
 json_t *programme_avertissements(const struct rule_report *warnings);
 
+/* The rows of a CSV export, written into csv after its header by the
+ * caller's read (arg: the caller's): the read's result (err filled on
+ * failure); *too_many set when there are more rows than the export's limit,
+ * *stopped when a cell was refused (the read stopped). */
+struct csv_export;
+typedef enum db_result (*programme_csv_rows_fn)(struct request_ctx *ctx, void *arg,
+                                                struct csv_export *csv, bool *too_many,
+                                                bool *stopped, struct db_error *err);
+
+/* Answers a CSV export: the header row (NULL-terminated names), then
+ * rows(ctx, arg, …); 200 text/csv with Content-Disposition attachment
+ * "<name>-<today>.csv". Failures answered: too_large(ctx) when the rows
+ * exceed their limit or CSV_EXPORT_MAX_BYTES, respond_db_error when the read
+ * failed, 500 when a cell was refused or memory ran out. Nothing to free. */
+void programme_respond_csv(struct request_ctx *ctx, const char *const *header,
+                           programme_csv_rows_fn rows, void *arg,
+                           void (*too_large)(struct request_ctx *ctx), const char *name,
+                           struct date today);
+
 #endif
