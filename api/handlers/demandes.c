@@ -78,6 +78,13 @@ bool demande_lire_json(const json_t *doc, struct demande_etat_lu *out)
     return true;
 }
 
+bool demande_today_parametres_or_reply(struct request_ctx *ctx, struct date *today,
+                                       struct parametres *out)
+{
+    programme_today(today);
+    return demande_parametres_or_reply(ctx, *today, out);
+}
+
 bool demande_parametres_or_reply(struct request_ctx *ctx, struct date today, struct parametres *out)
 {
     struct db_conn *conn = NULL;
@@ -619,8 +626,7 @@ void handle_get_demande(struct request_ctx *ctx)
         return;
     struct date today;
     struct parametres p;
-    programme_today(&today);
-    if (demande_parametres_or_reply(ctx, today, &p))
+    if (demande_today_parametres_or_reply(ctx, &today, &p))
         demande_send(ctx, 200, &row, &access, &p, today, NULL);
     demande_row_release(&row);
 }
@@ -687,8 +693,7 @@ void handle_update_demande(struct request_ctx *ctx)
         goto out;
     struct date today;
     struct parametres p;
-    programme_today(&today);
-    if (!demande_parametres_or_reply(ctx, today, &p))
+    if (!demande_today_parametres_or_reply(ctx, &today, &p))
         goto out;
     merged = json_loads(row.json, 0, NULL);
     struct demande_etat_lu lu;
@@ -786,8 +791,7 @@ void handle_list_demandes(struct request_ctx *ctx)
         return;
     struct date today;
     struct parametres p;
-    programme_today(&today);
-    if (!demande_parametres_or_reply(ctx, today, &p))
+    if (!demande_today_parametres_or_reply(ctx, &today, &p))
         return;
     struct demande_filtre f = {
         .role = role_name(role_reads_as(ctx->principal->authz.role)),

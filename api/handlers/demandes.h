@@ -30,6 +30,11 @@ bool demande_lire_json(const json_t *doc, struct demande_etat_lu *out);
 bool demande_parametres_or_reply(struct request_ctx *ctx, struct date today,
                                  struct parametres *out);
 
+/* Today (programme_today) into *today, then the parameters in force that
+ * day into *out (demande_parametres_or_reply). false: answered (503/500). */
+bool demande_today_parametres_or_reply(struct request_ctx *ctx, struct date *today,
+                                       struct parametres *out);
+
 /* The state shown: demande_etat_effectif of the stored one on today. */
 enum demande_etat demande_effectif(const struct demande_etat_lu *lu,
                                    const struct parametres_delais *delais, struct date today,

@@ -146,8 +146,7 @@ void handle_export_subventions_csv(struct request_ctx *ctx)
         return;
     struct date today;
     struct parametres p;
-    programme_today(&today);
-    if (!demande_parametres_or_reply(ctx, today, &p))
+    if (!demande_today_parametres_or_reply(ctx, &today, &p))
         return;
     struct export_args a = {today, &p, &q};
     programme_respond_csv(ctx, header, export_rows, &a, respond_too_large, "subventions", today);

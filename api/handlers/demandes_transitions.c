@@ -310,8 +310,7 @@ static bool write_begin(struct request_ctx *ctx, const struct json_field *spec, 
     json_spec_apply(s->body, spec, JSON_SPEC_CREATE, target, "", &errs);
     if (!body_errors_or_reply(ctx, &errs))
         return false;
-    programme_today(&s->today);
-    if (!demande_parametres_or_reply(ctx, s->today, &s->p))
+    if (!demande_today_parametres_or_reply(ctx, &s->today, &s->p))
         return false;
     s->stored = json_loads(s->row.json, 0, NULL);
     if (!s->stored || !demande_lire_json(s->stored, &s->lu)) {
