@@ -774,6 +774,41 @@ static const struct query_field list_fields[] = {
     QUERY_FIELDS_END,
 };
 
+struct list_args {
+    const struct demande_filtre *f;
+    const struct parametres *p;
+    struct date today;
+};
+
+static enum db_result list_page(struct request_ctx *ctx, void *arg, const char *after, size_t limit,
+                                char **json_out, char last_key[37], bool *more, size_t *total,
+                                struct db_error *err)
+{
+    const struct list_args *a = arg;
+    return demande_list(ctx->app->pool, a->f, after, limit, json_out, last_key, more, total, err);
+}
+
+/* The requests of json decorated as demande_send does (NULL: one failed). */
+static char *page_of(struct request_ctx *ctx, void *arg, const char *json)
+{
+    const struct list_args *a = arg;
+    json_t *list = json_loads(json, 0, NULL);
+    bool ok = list != NULL;
+    size_t i;
+    json_t *obj;
+    json_array_foreach(list, i, obj)
+    {
+        struct fiche_access acc;
+        fiche_access_of_json(obj, &acc);
+        json_object_del(obj, "_acces");
+        enum demande_etat shown;
+        ok = decorate(obj, ctx, &acc, a->p, a->today, NULL, &shown) && ok;
+    }
+    char *page = ok ? json_dumps(list, JSON_COMPACT) : NULL;
+    json_decref(list);
+    return page;
+}
+
 void handle_list_demandes(struct request_ctx *ctx)
 {
     struct demande_query q;
@@ -805,37 +840,9 @@ void handle_list_demandes(struct request_ctx *ctx)
         .today = today,
         .delais = &p.delais,
     };
-    struct db_error err = {{0}, {0}};
-    char *json = NULL, last[37];
-    bool more = false;
-    size_t total = 0;
-    enum db_result r =
-        demande_list(ctx->app->pool, &f, after, q.limit, &json, last, &more, &total, &err);
-    if (r != DB_OK) {
-        respond_db_error(ctx, r, &err);
-        return;
-    }
-    json_t *list = json_loads(json, 0, NULL);
-    free(json);
-    bool ok = list != NULL;
-    size_t i;
-    json_t *obj;
-    json_array_foreach(list, i, obj)
-    {
-        struct fiche_access a;
-        fiche_access_of_json(obj, &a);
-        json_object_del(obj, "_acces");
-        enum demande_etat shown;
-        ok = decorate(obj, ctx, &a, &p, today, NULL, &shown) && ok;
-    }
-    char *page = ok ? json_dumps(list, JSON_COMPACT) : NULL;
-    json_decref(list);
-    if (!page) {
-        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
-        return;
-    }
-    respond_page(ctx, list_fields, page, "demandes-subvention", fp, last, more, total);
-    free(page);
+    struct list_args a = {&f, &p, today};
+    programme_respond_list(ctx, list_fields, "demandes-subvention", fp, after, q.limit, list_page,
+                           page_of, &a);
 }
 
 /* ---- Shared by the writes ------------------------------------------------------------ */

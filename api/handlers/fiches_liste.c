@@ -125,6 +125,19 @@ static uint32_t filters_fingerprint(const struct fiche_query *q)
     return cursor_fingerprint(canon);
 }
 
+static enum db_result list_page(struct request_ctx *ctx, void *arg, const char *after, size_t limit,
+                                char **json_out, char last_key[37], bool *more, size_t *total,
+                                struct db_error *err)
+{
+    return fiche_list(ctx->app->pool, arg, after, limit, json_out, last_key, more, total, err);
+}
+
+static char *page_of(struct request_ctx *ctx, void *arg, const char *json)
+{
+    (void)arg;
+    return decorate_page(json, ctx);
+}
+
 void handle_list_fiches(struct request_ctx *ctx)
 {
     struct fiche_query q;
@@ -136,24 +149,8 @@ void handle_list_fiches(struct request_ctx *ctx)
     if (!query_keyed_cursor_or_reply(ctx, "fiches-action", fp, query_is_uuid, key, &after))
         return;
     struct fiche_filtre f = filtre_of(ctx, &q);
-    struct db_error err = {{0}, {0}};
-    char *json = NULL, last[37];
-    bool more = false;
-    size_t total = 0;
-    enum db_result r =
-        fiche_list(ctx->app->pool, &f, after, q.limit, &json, last, &more, &total, &err);
-    if (r != DB_OK) {
-        respond_db_error(ctx, r, &err);
-        return;
-    }
-    char *page = decorate_page(json, ctx);
-    free(json);
-    if (!page) {
-        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
-        return;
-    }
-    respond_page(ctx, list_query_fields, page, "fiches-action", fp, last, more, total);
-    free(page);
+    programme_respond_list(ctx, list_query_fields, "fiches-action", fp, after, q.limit, list_page,
+                           page_of, &f);
 }
 
 /* ---- GET /api/v1/fiches-action.csv --------------------------------------- */

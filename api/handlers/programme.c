@@ -185,3 +185,26 @@ void programme_respond_csv(struct request_ctx *ctx, const char *const *header,
     u_map_put(ctx->res->map_header, "Content-Disposition", disposition);
     free(doc);
 }
+
+void programme_respond_list(struct request_ctx *ctx, const struct query_field *fields,
+                            const char *name, uint32_t fp, const char *after, size_t limit,
+                            programme_list_fn list, programme_page_fn page_of, void *arg)
+{
+    struct db_error err = {{0}, {0}};
+    char *json = NULL, last[37];
+    bool more = false;
+    size_t total = 0;
+    enum db_result r = list(ctx, arg, after, limit, &json, last, &more, &total, &err);
+    if (r != DB_OK) {
+        respond_db_error(ctx, r, &err);
+        return;
+    }
+    char *page = page_of(ctx, arg, json);
+    free(json);
+    if (!page) {
+        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
+        return;
+    }
+    respond_page(ctx, fields, page, name, fp, last, more, total);
+    free(page);
+}

@@ -98,4 +98,22 @@ void programme_respond_csv(struct request_ctx *ctx, const char *const *header,
                            void (*too_large)(struct request_ctx *ctx), const char *name,
                            struct date today);
 
+/* One page of a keyed list (arg: the caller's): list reads up to limit
+ * elements after key `after` as a JSON array into *json_out (the caller of
+ * list frees it), the last key, whether there are more and the total
+ * (err filled on failure); page_of decorates that array for the caller into
+ * a new JSON text (freed by programme_respond_list; NULL: it failed). */
+typedef enum db_result (*programme_list_fn)(struct request_ctx *ctx, void *arg, const char *after,
+                                            size_t limit, char **json_out, char last_key[37],
+                                            bool *more, size_t *total, struct db_error *err);
+typedef char *(*programme_page_fn)(struct request_ctx *ctx, void *arg, const char *json);
+
+/* Answers a keyed list's page: list, then page_of, then respond_page with
+ * the query spec `fields`, the cursor scope `name` and fingerprint fp.
+ * Failures answered: respond_db_error when list failed, 500 when page_of
+ * returned NULL. Nothing to free. */
+void programme_respond_list(struct request_ctx *ctx, const struct query_field *fields,
+                            const char *name, uint32_t fp, const char *after, size_t limit,
+                            programme_list_fn list, programme_page_fn page_of, void *arg);
+
 #endif
