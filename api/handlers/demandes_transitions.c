@@ -284,9 +284,11 @@ static void possible_list(enum demande_etat from, enum subvention_dispositif d, 
         snprintf(out, size, "aucune");
 }
 
-/* The common start of both writes: load + authz, the body's shape,
- * parameters, effective state and the ETag shown (the caller checks If-Match
- * once the body is validated). false: answered. */
+/* The common start of the three writes: load + authz, the body's shape
+ * into target (target_size bytes, zeroed first), parameters, effective state
+ * and the ETag shown (the caller checks If-Match once the body is
+ * validated). false: answered. s is zeroed first: write_end releases it
+ * (s->doc included) whatever the outcome. */
 struct write_start {
     struct demande_row row;
     struct fiche_access access;
@@ -296,13 +298,15 @@ struct write_start {
     struct parametres p;
     struct date today;
     char etag[24]; /* for the caller's If-Match, checked after the body's validation */
+    char *doc;     /* the document the write records (owned; the caller sets it) */
 };
 
 static bool write_begin(struct request_ctx *ctx, const struct json_field *spec, void *target,
-                        struct write_start *s)
+                        size_t target_size, struct write_start *s)
 {
     FIELD_ERRORS(errs);
     memset(s, 0, sizeof *s);
+    memset(target, 0, target_size);
     if (!demande_load_or_reply(ctx, ACTION_DEMANDE_TRANSITION, &s->row, &s->access))
         return false;
     if (!json_body_read_or_reply(ctx, &s->body))
@@ -327,18 +331,18 @@ static void write_end(struct write_start *s)
     json_decref(s->body);
     json_decref(s->stored);
     demande_row_release(&s->row);
+    free(s->doc);
 }
 
-/* Fills c (the first member of unit's work) from s and the document doc
+/* Fills c (the first member of unit's work) from s and its document s->doc
  * (not taken), runs unit as one journaled mutation, then answers `status`
  * with the request written (warnings: NULL for none) or the mutation's
  * problem (demande_mutate_or_reply). Releases c->after; nothing to free. */
-static void write_run(struct request_ctx *ctx, struct write_start *s, const char *doc,
-                      db_mutation_fn unit, struct unit_common *c, int status,
-                      const struct rule_report *warnings)
+static void write_run(struct request_ctx *ctx, struct write_start *s, db_mutation_fn unit,
+                      struct unit_common *c, int status, const struct rule_report *warnings)
 {
     c->id = s->row.id;
-    c->doc = doc;
+    c->doc = s->doc;
     c->revision = s->row.revision;
     c->today = s->today;
     c->p = &s->p;
@@ -351,9 +355,7 @@ void handle_transition_demande(struct request_ctx *ctx)
 {
     struct write_start s;
     struct transition_body in;
-    char *doc = NULL;
-    memset(&in, 0, sizeof in);
-    if (!write_begin(ctx, transition_fields, &in, &s))
+    if (!write_begin(ctx, transition_fields, &in, sizeof in, &s))
         goto out;
     enum demande_etat to = DEMANDE_BROUILLON;
     if (!demande_etat_parse(in.vers, &to)) {
@@ -396,7 +398,7 @@ void handle_transition_demande(struct request_ctx *ctx)
         goto out;
     }
     json_object_del(s.body, "vers");
-    doc = gouv_dump(s.body);
+    s.doc = gouv_dump(s.body);
     struct transition_work work;
     memset(&work, 0, sizeof work);
     work.to = to;
@@ -404,9 +406,8 @@ void handle_transition_demande(struct request_ctx *ctx)
     work.financeur = financeur;
     work.body = s.body;
     work.code_departement = s.access.scope.code_departement;
-    write_run(ctx, &s, doc, transition_unit, &work.c, 200, &work.warnings);
+    write_run(ctx, &s, transition_unit, &work.c, 200, &work.warnings);
 out:
-    free(doc);
     write_end(&s);
 }
 
@@ -521,9 +522,7 @@ void handle_versement_demande(struct request_ctx *ctx)
 {
     struct write_start s;
     struct versement_body in;
-    char *doc = NULL;
-    memset(&in, 0, sizeof in);
-    if (!write_begin(ctx, versement_fields, &in, &s))
+    if (!write_begin(ctx, versement_fields, &in, sizeof in, &s))
         goto out;
     if (!if_match_or_reply(ctx, s.etag))
         goto out;
@@ -543,13 +542,12 @@ void handle_versement_demande(struct request_ctx *ctx)
         programme_respond_violations(ctx, &v);
         goto out;
     }
-    doc = gouv_dump(s.body);
+    s.doc = gouv_dump(s.body);
     struct versement_work work;
     memset(&work, 0, sizeof work);
     work.nouveau = in;
-    write_run(ctx, &s, doc, versement_unit, &work.c, 201, NULL);
+    write_run(ctx, &s, versement_unit, &work.c, 201, NULL);
 out:
-    free(doc);
     write_end(&s);
 }
 
@@ -657,9 +655,7 @@ void handle_prolongation_demande(struct request_ctx *ctx)
 {
     struct write_start s;
     struct prolongation_body in;
-    char *doc = NULL;
-    memset(&in, 0, sizeof in);
-    if (!write_begin(ctx, prolongation_fields, &in, &s))
+    if (!write_begin(ctx, prolongation_fields, &in, sizeof in, &s))
         goto out;
     FIELD_ERRORS(errs);
     if (in.type == PROLONGATION_INSTRUCTION && !in.has_mois)
@@ -683,13 +679,12 @@ void handle_prolongation_demande(struct request_ctx *ctx)
                 : in.type == PROLONGATION_CADUCITE
                     ? json_pack("{s:s}", "prolongation_caducite_reference", in.reference)
                     : json_pack("{s:s}", "prolongation_forclusion_reference", in.reference);
-    doc = gouv_dump(w);
+    s.doc = gouv_dump(w);
     json_decref(w);
     struct prolongation_work work;
     memset(&work, 0, sizeof work);
     work.type = in.type;
-    write_run(ctx, &s, doc, prolongation_unit, &work.c, 200, NULL);
+    write_run(ctx, &s, prolongation_unit, &work.c, 200, NULL);
 out:
-    free(doc);
     write_end(&s);
 }
