@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json_body.h"
@@ -273,4 +274,17 @@ void respond_representation(struct request_ctx *ctx, int status, const char *jso
     }
     u_map_put(ctx->res->map_header, "ETag", etag);
     respond_json_raw(ctx->res, status, json, len);
+}
+
+void respond_object_representation(struct request_ctx *ctx, int status, json_t *obj,
+                                   const char *etag)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (!text) {
+        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
+        return;
+    }
+    respond_representation(ctx, status, text, strlen(text), etag);
+    free(text);
 }

@@ -128,4 +128,9 @@ bool respond_conditional_json(struct request_ctx *ctx, const char *json, size_t 
 void respond_representation(struct request_ctx *ctx, int status, const char *json, size_t len,
                             const char *etag);
 
+/* respond_representation of obj (taken: decref'd here) serialized
+ * compactly; 500 erreur-interne when it cannot be serialized. */
+void respond_object_representation(struct request_ctx *ctx, int status, json_t *obj,
+                                   const char *etag);
+
 #endif

@@ -58,15 +58,8 @@ enum db_result demande_get(struct db_conn *conn, const char *id, struct demande_
 enum db_result demande_fiche_territoire(struct db_conn *conn, const char *fiche_id, char id_pvd[17],
                                         struct db_error *err)
 {
-    const char *params[1] = {fiche_id};
-    PGresult *res = NULL;
-    enum db_result r =
-        pg_exec_first_row(conn, "SELECT id_pvd FROM fiches_action WHERE id = " PG_AS_UUID("$1"), 1,
-                          params, &res, err);
-    if (r == DB_OK)
-        snprintf(id_pvd, 17, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return r;
+    return pg_one_text(conn, "SELECT id_pvd FROM fiches_action WHERE id = " PG_AS_UUID("$1"),
+                       fiche_id, id_pvd, 17, err);
 }
 
 enum db_result demande_r37_lire(struct db_conn *conn, const char *demandeur_id,
@@ -261,20 +254,8 @@ enum db_result demande_lock(struct db_tx *tx, const char *id, long expected_revi
                             struct demande_row *avant, struct db_error *err)
 {
     memset(avant, 0, sizeof *avant);
-    const char *params[1] = {id};
-    PGresult *res = NULL;
-    enum db_result r = pg_exec_first_row(
-        tx->conn, "SELECT id_pvd FROM demandes_subvention WHERE id = " PG_AS_UUID("$1"), 1, params,
-        &res, err);
-    char id_pvd[17] = "";
-    if (r == DB_OK)
-        snprintf(id_pvd, sizeof id_pvd, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    if (r == DB_OK) {
-        r = territoire_lock(tx, id_pvd, err);
-        if (r == DB_NOT_FOUND)
-            r = DB_FAILED; /* the foreign key makes it impossible */
-    }
+    enum db_result r = pg_territoire_lock_of(
+        tx, "SELECT id_pvd FROM demandes_subvention WHERE id = " PG_AS_UUID("$1"), id, err);
     if (r == DB_OK)
         r = read_row(tx->conn, id, true, avant, err);
     if (r == DB_OK && expected_revision >= 0 && avant->revision != expected_revision) {

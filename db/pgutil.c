@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "territoire_lock.h"
+
 char *pg_strdup(const char *s)
 {
     return strdup(s);
@@ -156,4 +158,30 @@ enum db_result pg_exec_rows(struct db_conn *conn, const char *sql, int nparams,
 {
     *res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
     return db_result_from_pg(conn, *res, err);
+}
+
+enum db_result pg_one_text(struct db_conn *conn, const char *sql, const char *id, char *out,
+                           size_t size, struct db_error *err)
+{
+    const char *params[1] = {id};
+    PGresult *res = NULL;
+    out[0] = '\0';
+    enum db_result r = pg_exec_first_row(conn, sql, 1, params, &res, err);
+    if (r == DB_OK)
+        snprintf(out, size, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return r;
+}
+
+enum db_result pg_territoire_lock_of(struct db_tx *tx, const char *sql, const char *id,
+                                     struct db_error *err)
+{
+    char id_pvd[17];
+    enum db_result r = pg_one_text(tx->conn, sql, id, id_pvd, sizeof id_pvd, err);
+    if (r == DB_OK) {
+        r = territoire_lock(tx, id_pvd, err);
+        if (r == DB_NOT_FOUND)
+            r = DB_FAILED; /* the foreign key makes it impossible */
+    }
+    return r;
 }

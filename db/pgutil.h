@@ -61,6 +61,21 @@ enum db_result pg_exec_rows(struct db_conn *conn, const char *sql, int nparams,
 enum db_result pg_exec_first_row(struct db_conn *conn, const char *sql, int nparams,
                                  const char *const *params, PGresult **res, struct db_error *err);
 
+/* The first column of the first row sql returns for $1 = id, copied into
+ * out (size bytes, truncated to fit). DB_OK; DB_NOT_FOUND when no row came
+ * back; else the failure (err filled). out is "" unless DB_OK. */
+enum db_result pg_one_text(struct db_conn *conn, const char *sql, const char *id, char *out,
+                           size_t size, struct db_error *err);
+
+/* Takes the territoire lock (db/territoire_lock.h) of the row sql names: sql
+ * returns the row's id_pvd for $1 = id (pg_one_text). DB_OK: locked until
+ * the end of tx; DB_NOT_FOUND when there is no such row; DB_FAILED when the
+ * territoire does not exist (its foreign key makes it impossible); else the
+ * failure (err filled). */
+struct db_tx;
+enum db_result pg_territoire_lock_of(struct db_tx *tx, const char *sql, const char *id,
+                                     struct db_error *err);
+
 /* Fills out from row `row` of res (a repository's column list): DB_OK, or
  * DB_FAILED when a value does not parse or an allocation fails (what it
  * allocated is then held by out, released by out's release function). */

@@ -78,6 +78,13 @@ bool demande_lire_json(const json_t *doc, struct demande_etat_lu *out)
     return true;
 }
 
+bool demande_today_parametres_or_reply(struct request_ctx *ctx, struct date *today,
+                                       struct parametres *out)
+{
+    programme_today(today);
+    return demande_parametres_or_reply(ctx, *today, out);
+}
+
 bool demande_parametres_or_reply(struct request_ctx *ctx, struct date today, struct parametres *out)
 {
     struct db_conn *conn = NULL;
@@ -131,13 +138,9 @@ static bool access_of_row(const struct demande_row *row, struct fiche_access *ac
     return ok;
 }
 
-bool demande_load_or_reply(struct request_ctx *ctx, enum action action, struct demande_row *row,
-                           struct fiche_access *access)
+bool demande_get_or_reply(struct request_ctx *ctx, const char *id, struct demande_row *row)
 {
     memset(row, 0, sizeof *row);
-    const char *id = NULL;
-    if (!programme_path_id_or_reply(ctx, NULL, DEMANDE_404, &id))
-        return false;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
@@ -145,7 +148,17 @@ bool demande_load_or_reply(struct request_ctx *ctx, enum action action, struct d
         r = demande_get(conn, id, row, &err);
         db_pool_release(ctx->app->pool, conn);
     }
-    if (!respond_lookup_or_reply(ctx, r, &err, DEMANDE_404))
+    return respond_lookup_or_reply(ctx, r, &err, DEMANDE_404);
+}
+
+bool demande_load_or_reply(struct request_ctx *ctx, enum action action, struct demande_row *row,
+                           struct fiche_access *access)
+{
+    memset(row, 0, sizeof *row);
+    const char *id = NULL;
+    if (!programme_path_id_or_reply(ctx, NULL, DEMANDE_404, &id))
+        return false;
+    if (!demande_get_or_reply(ctx, id, row))
         return false;
     if (demande_decide_or_reply(ctx, action, row, access))
         return true;
@@ -160,18 +173,9 @@ bool demande_decide_or_reply(struct request_ctx *ctx, enum action action,
         respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
         return false;
     }
-    switch (fiche_access_decide(ctx, action, access)) {
-    case AUTHZ_ALLOW:
-        return true;
-    case AUTHZ_HIDE:
-        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, DEMANDE_404);
-        break;
-    case AUTHZ_FORBID:
-        respond_problem(ctx, PROBLEM_INTERDIT,
-                        "Votre habilitation ne permet pas cette action sur cette demande.");
-        break;
-    }
-    return false;
+    return fiche_access_decide_or_reply(
+        ctx, action, access, DEMANDE_404,
+        "Votre habilitation ne permet pas cette action sur cette demande.");
 }
 
 void demande_etag(const struct demande_row *row, enum demande_etat effectif, char out[24])
@@ -240,14 +244,7 @@ void demande_send(struct request_ctx *ctx, int status, const struct demande_row 
     }
     char etag[24];
     demande_etag(row, shown, etag);
-    char *text = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    if (!text) {
-        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
-        return;
-    }
-    respond_representation(ctx, status, text, strlen(text), etag);
-    free(text);
+    respond_object_representation(ctx, status, obj, etag);
 }
 
 void demande_send_row(struct request_ctx *ctx, int status, const struct demande_row *row,
@@ -289,15 +286,9 @@ bool demande_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutatio
                              void *work, const struct rule_report *violations,
                              const struct fiche_conflict *conflict)
 {
-    struct db_error err = {{0}, {0}};
-    enum db_result r = programme_mutate(ctx, unit, work, &err);
-    const struct db_answers answers = {
-        .not_found = DEMANDE_404,
-        .conflict = conflict ? conflict->detail : NULL,
-        .conflict_pointer = conflict ? conflict->pointer : NULL,
-        .conflict_code = conflict ? conflict->code : NULL,
-        .stale = "La demande a changé pendant votre requête (ETag périmé) : relisez-la."};
-    return programme_mutation_reply(ctx, r, &err, violations, &answers, current_etag, id);
+    return programme_object_mutate_or_reply(
+        ctx, id, unit, work, violations, conflict, DEMANDE_404,
+        "La demande a changé pendant votre requête (ETag périmé) : relisez-la.", current_etag);
 }
 
 /* ---- Bodies ---------------------------------------------------------------------- */
@@ -455,9 +446,11 @@ bool demande_organisations_or_reply(struct request_ctx *ctx, const json_t *body,
     return ok;
 }
 
-bool demande_territoire_or_reply(struct request_ctx *ctx, const char *fiche_id,
-                                 const char *id_pvd_given, bool chef_de_projet, char id_pvd[17],
-                                 struct rule_report *v)
+/* The territoire of a new request as demande_territoire_or_reply describes
+ * it, its violations appended to v. false: answered (503/500). */
+static bool territoire_lu_or_reply(struct request_ctx *ctx, const char *fiche_id,
+                                   const char *id_pvd_given, bool chef_de_projet, char id_pvd[17],
+                                   struct rule_report *v)
 {
     id_pvd[0] = '\0';
     if (!fiche_id) {
@@ -489,6 +482,17 @@ bool demande_territoire_or_reply(struct request_ctx *ctx, const char *fiche_id,
         rule_report_add(v, "", "territoire-incoherent", "/id_pvd",
                         "La fiche action est celle du territoire %s.", id_pvd);
     return true;
+}
+
+bool demande_territoire_or_reply(struct request_ctx *ctx, enum action action, const char *fiche_id,
+                                 const char *id_pvd_given, bool chef_de_projet, char id_pvd[17],
+                                 struct rule_report *v)
+{
+    struct territoire_scope scope;
+    return territoire_lu_or_reply(ctx, fiche_id, id_pvd_given, chef_de_projet, id_pvd, v) &&
+           programme_rules_hold_or_reply(ctx, v) &&
+           programme_territoire_or_reply(ctx, action, id_pvd,
+                                         "Aucun territoire visible n'a cet identifiant.", &scope);
 }
 
 enum db_result demande_r18_check(struct db_tx *tx, const json_t *merged, const char *exclude_id,
@@ -582,15 +586,9 @@ void handle_create_demande(struct request_ctx *ctx)
     struct rule_report violations;
     rule_report_init(&violations);
     char id_pvd[17] = "";
-    if (!demande_territoire_or_reply(ctx, in.fiche_id, in.id_pvd,
+    if (!demande_territoire_or_reply(ctx, ACTION_DEMANDE_WRITE, in.fiche_id, in.id_pvd,
                                      in.dispositif == SUBVENTION_CHEF_DE_PROJET_PVD, id_pvd,
                                      &violations))
-        goto out;
-    if (!programme_rules_hold_or_reply(ctx, &violations))
-        goto out;
-    struct territoire_scope scope;
-    if (!programme_territoire_or_reply(ctx, ACTION_DEMANDE_WRITE, id_pvd,
-                                       "Aucun territoire visible n'a cet identifiant.", &scope))
         goto out;
     draft_rules(body, today, &violations);
     if (!demande_organisations_or_reply(ctx, body, &violations) ||
@@ -628,8 +626,7 @@ void handle_get_demande(struct request_ctx *ctx)
         return;
     struct date today;
     struct parametres p;
-    programme_today(&today);
-    if (demande_parametres_or_reply(ctx, today, &p))
+    if (demande_today_parametres_or_reply(ctx, &today, &p))
         demande_send(ctx, 200, &row, &access, &p, today, NULL);
     demande_row_release(&row);
 }
@@ -696,8 +693,7 @@ void handle_update_demande(struct request_ctx *ctx)
         goto out;
     struct date today;
     struct parametres p;
-    programme_today(&today);
-    if (!demande_parametres_or_reply(ctx, today, &p))
+    if (!demande_today_parametres_or_reply(ctx, &today, &p))
         goto out;
     merged = json_loads(row.json, 0, NULL);
     struct demande_etat_lu lu;
@@ -778,6 +774,41 @@ static const struct query_field list_fields[] = {
     QUERY_FIELDS_END,
 };
 
+struct list_args {
+    const struct demande_filtre *f;
+    const struct parametres *p;
+    struct date today;
+};
+
+static enum db_result list_page(struct request_ctx *ctx, void *arg, const char *after, size_t limit,
+                                char **json_out, char last_key[37], bool *more, size_t *total,
+                                struct db_error *err)
+{
+    const struct list_args *a = arg;
+    return demande_list(ctx->app->pool, a->f, after, limit, json_out, last_key, more, total, err);
+}
+
+/* The requests of json decorated as demande_send does (NULL: one failed). */
+static char *page_of(struct request_ctx *ctx, void *arg, const char *json)
+{
+    const struct list_args *a = arg;
+    json_t *list = json_loads(json, 0, NULL);
+    bool ok = list != NULL;
+    size_t i;
+    json_t *obj;
+    json_array_foreach(list, i, obj)
+    {
+        struct fiche_access acc;
+        fiche_access_of_json(obj, &acc);
+        json_object_del(obj, "_acces");
+        enum demande_etat shown;
+        ok = decorate(obj, ctx, &acc, a->p, a->today, NULL, &shown) && ok;
+    }
+    char *page = ok ? json_dumps(list, JSON_COMPACT) : NULL;
+    json_decref(list);
+    return page;
+}
+
 void handle_list_demandes(struct request_ctx *ctx)
 {
     struct demande_query q;
@@ -795,8 +826,7 @@ void handle_list_demandes(struct request_ctx *ctx)
         return;
     struct date today;
     struct parametres p;
-    programme_today(&today);
-    if (!demande_parametres_or_reply(ctx, today, &p))
+    if (!demande_today_parametres_or_reply(ctx, &today, &p))
         return;
     struct demande_filtre f = {
         .role = role_name(role_reads_as(ctx->principal->authz.role)),
@@ -810,37 +840,9 @@ void handle_list_demandes(struct request_ctx *ctx)
         .today = today,
         .delais = &p.delais,
     };
-    struct db_error err = {{0}, {0}};
-    char *json = NULL, last[37];
-    bool more = false;
-    size_t total = 0;
-    enum db_result r =
-        demande_list(ctx->app->pool, &f, after, q.limit, &json, last, &more, &total, &err);
-    if (r != DB_OK) {
-        respond_db_error(ctx, r, &err);
-        return;
-    }
-    json_t *list = json_loads(json, 0, NULL);
-    free(json);
-    bool ok = list != NULL;
-    size_t i;
-    json_t *obj;
-    json_array_foreach(list, i, obj)
-    {
-        struct fiche_access a;
-        fiche_access_of_json(obj, &a);
-        json_object_del(obj, "_acces");
-        enum demande_etat shown;
-        ok = decorate(obj, ctx, &a, &p, today, NULL, &shown) && ok;
-    }
-    char *page = ok ? json_dumps(list, JSON_COMPACT) : NULL;
-    json_decref(list);
-    if (!page) {
-        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
-        return;
-    }
-    respond_page(ctx, list_fields, page, "demandes-subvention", fp, last, more, total);
-    free(page);
+    struct list_args a = {&f, &p, today};
+    programme_respond_list(ctx, list_fields, "demandes-subvention", fp, after, q.limit, list_page,
+                           page_of, &a);
 }
 
 /* ---- Shared by the writes ------------------------------------------------------------ */

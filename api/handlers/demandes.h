@@ -30,6 +30,11 @@ bool demande_lire_json(const json_t *doc, struct demande_etat_lu *out);
 bool demande_parametres_or_reply(struct request_ctx *ctx, struct date today,
                                  struct parametres *out);
 
+/* Today (programme_today) into *today, then the parameters in force that
+ * day into *out (demande_parametres_or_reply). false: answered (503/500). */
+bool demande_today_parametres_or_reply(struct request_ctx *ctx, struct date *today,
+                                       struct parametres *out);
+
 /* The state shown: demande_etat_effectif of the stored one on today. */
 enum demande_etat demande_effectif(const struct demande_etat_lu *lu,
                                    const struct parametres_delais *delais, struct date today,
@@ -42,6 +47,11 @@ bool demande_financeur_du_dossier(const struct request_ctx *ctx, const struct fi
 /* Loads the request of the path parameter `id` with its access and decides
  * `action`: as fiche_load_or_reply (404 DEMANDE_404, 403, 503/500); no query
  * parameter allowed. true: the caller releases row. */
+/* Reads request id into *row (zeroed first; the caller releases it with
+ * demande_row_release, on false too). false: answered — 404 DEMANDE_404
+ * when there is none, 503/500 when the read failed. No authorization. */
+bool demande_get_or_reply(struct request_ctx *ctx, const char *id, struct demande_row *row);
+
 bool demande_load_or_reply(struct request_ctx *ctx, enum action action, struct demande_row *row,
                            struct fiche_access *access);
 
@@ -65,9 +75,12 @@ bool demande_organisations_or_reply(struct request_ctx *ctx, const json_t *body,
 /* The territoire of a new request into id_pvd: its fiche's (fiche_id given;
  * "fiche-inconnue" when there is none, "territoire-incoherent" when
  * id_pvd_given names another), else id_pvd_given for the chef de projet post
- * (chef_de_projet), else "fiche-manquante" — appended to v (id_pvd "" then).
- * false: answered (503/500: the lookup failed). */
-bool demande_territoire_or_reply(struct request_ctx *ctx, const char *fiche_id,
+ * (chef_de_projet), else "fiche-manquante" — appended to v (id_pvd "" then);
+ * then 422 with v's violations when there are any, then the caller's right
+ * to `action` on that territoire (programme_territoire_or_reply). true: v has
+ * no violation and the caller may act. false: answered (422, 404, 403,
+ * 503/500). */
+bool demande_territoire_or_reply(struct request_ctx *ctx, enum action action, const char *fiche_id,
                                  const char *id_pvd_given, bool chef_de_projet, char id_pvd[17],
                                  struct rule_report *v);
 

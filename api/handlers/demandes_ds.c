@@ -253,13 +253,10 @@ void handle_sync_demande_ds(struct request_ctx *ctx)
         /* demande_load_or_reply reads :id; the request is named by its number */
         if (!demande_parametres_or_reply(ctx, today, &p))
             goto out;
-        r = db_pool_acquire(ctx->app->pool, &conn, &err);
-        if (r == DB_OK) {
-            r = demande_get(conn, id, &current, &err);
-            db_pool_release(ctx->app->pool, conn);
-        }
-        if (!respond_lookup_or_reply(ctx, r, &err, DEMANDE_404))
+        if (!demande_get_or_reply(ctx, id, &current)) {
+            demande_row_release(&current);
             goto out;
+        }
         bool ok = demande_decide_or_reply(ctx, ACTION_DEMANDE_SYNC, &current, &access);
         demande_row_release(&current);
         if (!ok)
@@ -268,15 +265,9 @@ void handle_sync_demande_ds(struct request_ctx *ctx)
         creation_members(&in, &errs);
         if (!body_errors_or_reply(ctx, &errs))
             goto out;
-        if (!demande_territoire_or_reply(ctx, in.fiche_id, in.id_pvd,
+        if (!demande_territoire_or_reply(ctx, ACTION_DEMANDE_SYNC, in.fiche_id, in.id_pvd,
                                          in.dispositif == SUBVENTION_CHEF_DE_PROJET_PVD, id_pvd,
                                          &violations))
-            goto out;
-        if (!programme_rules_hold_or_reply(ctx, &violations))
-            goto out;
-        struct territoire_scope scope;
-        if (!programme_territoire_or_reply(ctx, ACTION_DEMANDE_SYNC, id_pvd,
-                                           "Aucun territoire visible n'a cet identifiant.", &scope))
             goto out;
         if (ctx->principal->authz.role == ROLE_PREFECTURE_REGION &&
             in.dispositif != SUBVENTION_DSIL) { /* R38: its dispositif is DSIL, it sees no other */
@@ -309,12 +300,7 @@ void handle_sync_demande_ds(struct request_ctx *ctx)
     demande_etat_from_ds(etats_ds[in.etat_ds], &work.etat);
     r = programme_mutate(ctx, ds_unit, &work, &err);
     if (r == DB_STALE && work.unchanged) { /* a retry or an older delivery */
-        r = db_pool_acquire(ctx->app->pool, &conn, &err);
-        if (r == DB_OK) {
-            r = demande_get(conn, id, &row, &err);
-            db_pool_release(ctx->app->pool, conn);
-        }
-        if (respond_lookup_or_reply(ctx, r, &err, DEMANDE_404))
+        if (demande_get_or_reply(ctx, id, &row))
             demande_send_row(ctx, 200, &row, &p, today);
         goto out;
     }

@@ -113,6 +113,32 @@ static const struct query_field query_fields[] = {
     QUERY_FIELDS_END,
 };
 
+struct export_args {
+    struct date today;
+    const struct parametres *p;
+    const struct subventions_query *q;
+};
+
+static enum db_result export_rows(struct request_ctx *ctx, void *arg, struct csv_export *csv,
+                                  bool *too_many, bool *stopped, struct db_error *err)
+{
+    const struct export_args *a = arg;
+    return demande_export_subventions(ctx->app->pool, a->today, &a->p->delais, a->q->annee,
+                                      a->q->departement, SUBVENTIONS_CSV_MAX_LIGNES, write_ligne,
+                                      csv, too_many, stopped, err);
+}
+
+static void respond_too_large(struct request_ctx *ctx)
+{
+    FIELD_ERRORS(errs);
+    field_errors_add(&errs, "", NULL, "trop-d-elements",
+                     "L'export dépasse %d subventions ou %zu Mio : restreignez-le avec les "
+                     "filtres annee ou departement.",
+                     SUBVENTIONS_CSV_MAX_LIGNES, CSV_EXPORT_MAX_BYTES / (1024 * 1024));
+    respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE,
+                           "Trop de subventions pour un seul export : ajoutez des filtres.", &errs);
+}
+
 void handle_export_subventions_csv(struct request_ctx *ctx)
 {
     struct subventions_query q;
@@ -120,56 +146,8 @@ void handle_export_subventions_csv(struct request_ctx *ctx)
         return;
     struct date today;
     struct parametres p;
-    programme_today(&today);
-    if (!demande_parametres_or_reply(ctx, today, &p))
+    if (!demande_today_parametres_or_reply(ctx, &today, &p))
         return;
-    struct csv_export csv;
-    if (csv_export_init(&csv, CSV_EXPORT_MAX_BYTES) != CSV_EXPORT_OK) {
-        csv_export_release(&csv);
-        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
-        return;
-    }
-    enum csv_export_status s = CSV_EXPORT_OK;
-    for (size_t i = 0; s == CSV_EXPORT_OK && header[i]; i++)
-        s = csv_export_text(&csv, header[i]);
-    if (s == CSV_EXPORT_OK)
-        s = csv_export_end_row(&csv);
-    struct db_error err = {{0}, {0}};
-    bool too_many = false, stopped = false;
-    enum db_result r = DB_OK;
-    if (s == CSV_EXPORT_OK)
-        r = demande_export_subventions(ctx->app->pool, today, &p.delais, q.annee, q.departement,
-                                       SUBVENTIONS_CSV_MAX_LIGNES, write_ligne, &csv, &too_many,
-                                       &stopped, &err);
-    if (r != DB_OK) {
-        csv_export_release(&csv);
-        respond_db_error(ctx, r, &err);
-        return;
-    }
-    if (too_many || csv.too_large) {
-        csv_export_release(&csv);
-        FIELD_ERRORS(errs);
-        field_errors_add(&errs, "", NULL, "trop-d-elements",
-                         "L'export dépasse %d subventions ou %zu Mio : restreignez-le avec les "
-                         "filtres annee ou departement.",
-                         SUBVENTIONS_CSV_MAX_LIGNES, CSV_EXPORT_MAX_BYTES / (1024 * 1024));
-        respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE,
-                               "Trop de subventions pour un seul export : ajoutez des filtres.",
-                               &errs);
-        return;
-    }
-    size_t len = 0;
-    char *doc = s == CSV_EXPORT_OK && !stopped ? csv_export_finish(&csv, &len) : NULL;
-    csv_export_release(&csv);
-    if (!doc) { /* a value the typed cells refuse: a stored value out of shape */
-        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
-        return;
-    }
-    char today_text[11], disposition[80];
-    date_format(today, today_text);
-    snprintf(disposition, sizeof disposition, "attachment; filename=\"subventions-%s.csv\"",
-             today_text);
-    respond_text(ctx->res, 200, "text/csv; charset=utf-8", doc, len);
-    u_map_put(ctx->res->map_header, "Content-Disposition", disposition);
-    free(doc);
+    struct export_args a = {today, &p, &q};
+    programme_respond_csv(ctx, header, export_rows, &a, respond_too_large, "subventions", today);
 }

@@ -138,19 +138,38 @@ static bool members_for_or_reply(struct request_ctx *ctx, const json_t *body, en
     return body_errors_or_reply(ctx, &errs);
 }
 
-struct transition_work {
+/* What every write's unit reads and gives back; the first member of each
+ * unit's work, so that write_run fills it and unit_begin starts it. */
+struct unit_common {
     const char *id, *doc;
+    long revision;
+    struct date today;
+    const struct parametres *p;
+    struct rule_report violations;
+    struct demande_row after;
+};
+
+/* The start of every unit (it may run again on a serialization retry):
+ * releases the previous attempt's result, empties the violations, then
+ * demande_lock_lire (locks, revision check, reads). Not DB_OK: nothing to
+ * release; DB_OK: the caller releases *avant and json_decref(*stored). */
+static enum db_result unit_begin(struct db_tx *tx, struct unit_common *c, struct demande_row *avant,
+                                 json_t **stored, struct demande_etat_lu *lu, struct db_error *err)
+{
+    demande_row_release(&c->after);
+    rule_report_init(&c->violations);
+    *stored = NULL;
+    return demande_lock_lire(tx, c->id, c->revision, avant, stored, lu, err);
+}
+
+struct transition_work {
+    struct unit_common c;         /* first */
     const char *code_departement; /* the territoire's, for the filing deadline */
     struct rule_report warnings;
-    long revision;
     enum demande_etat to;
     enum role role;
     bool financeur;
-    struct date today;
-    const struct parametres *p;
     const json_t *body;
-    struct rule_report violations;
-    struct demande_row after;
 };
 
 /* The value of member `name`: the body's when given, else the stored one. */
@@ -163,23 +182,21 @@ static const json_t *merged(const json_t *stored, const json_t *body, const char
 static enum db_result transition_unit(struct db_tx *tx, void *ctx, struct db_error *err)
 {
     struct transition_work *w = ctx;
-    demande_row_release(&w->after);
-    rule_report_init(&w->violations);
     rule_report_init(&w->warnings);
     struct demande_row avant;
-    json_t *stored = NULL;
+    json_t *stored;
     struct demande_etat_lu lu;
-    enum db_result r = demande_lock_lire(tx, w->id, w->revision, &avant, &stored, &lu, err);
+    enum db_result r = unit_begin(tx, &w->c, &avant, &stored, &lu, err);
     if (r != DB_OK)
         return r;
     struct demande_transition_input in;
     memset(&in, 0, sizeof in);
-    in.from = demande_effectif(&lu, &w->p->delais, w->today, NULL);
+    in.from = demande_effectif(&lu, &w->c.p->delais, w->c.today, NULL);
     in.to = w->to;
     in.dispositif = lu.echeance.dispositif;
     in.role_of_caller = w->role;
     in.financeur_du_dossier = w->financeur;
-    in.today = w->today;
+    in.today = w->c.today;
     demande_dates_fusion(stored, w->body, &in.dates);
     in.has_fiche = lu.has_fiche;
     in.depense_subventionnable_ht = lu.depense;
@@ -200,12 +217,12 @@ static enum db_result transition_unit(struct db_tx *tx, void *ctx, struct db_err
         const char *t = json_string_value(json_object_get(v, "type"));
         in.solde_verse = in.solde_verse || (t && strcmp(t, "solde") == 0);
     }
-    in.delais = &w->p->delais;
+    in.delais = &w->c.p->delais;
     struct fiche_regles regles;
     bool has_regles = false;
     const char *fiche_id = json_string_value(json_object_get(stored, "fiche_id"));
     if (fiche_id && w->to == DEMANDE_ACCORDEE) { /* R32, R33 on the plan as this tx reads it */
-        r = fiche_regles_lire(tx, fiche_id, w->today, &regles, err);
+        r = fiche_regles_lire(tx, fiche_id, w->c.today, &regles, err);
         if (r != DB_OK) {
             json_decref(stored);
             demande_row_release(&avant);
@@ -215,7 +232,7 @@ static enum db_result transition_unit(struct db_tx *tx, void *ctx, struct db_err
         in.lignes = regles.lignes;
         in.ligne_count = regles.ligne_count;
     }
-    size_t n = demande_transition_check(&in, &w->violations);
+    size_t n = demande_transition_check(&in, &w->c.violations);
     if (has_regles)
         fiche_regles_release(&regles);
     if (n == 0 && w->to == DEMANDE_DEPOSE) { /* warnings of the deposit: R37, the deadline */
@@ -229,14 +246,14 @@ static enum db_result transition_unit(struct db_tx *tx, void *ctx, struct db_err
         }
         demande_r37_check(in.dispositif, &r37, &w->warnings);
         demande_date_limite_check(
-            w->p, in.dispositif,
+            w->c.p, in.dispositif,
             (int)json_integer_value(json_object_get(stored, "annee_programmation")),
             w->code_departement, in.dates.depot.date, &w->warnings);
     }
     if (n == 0 && w->to == DEMANDE_EN_INSTRUCTION &&
         (in.from == DEMANDE_REFUSEE || in.from == DEMANDE_CLASSEE_SANS_SUITE)) {
         /* a reopening: R18 again (another request of the poste and year may have come) */
-        r = demande_r18_check(tx, stored, w->id, w->p, w->today, &w->violations, err);
+        r = demande_r18_check(tx, stored, w->c.id, w->c.p, w->c.today, &w->c.violations, err);
         if (r != DB_OK) {
             json_decref(stored);
             demande_row_release(&avant);
@@ -248,8 +265,8 @@ static enum db_result transition_unit(struct db_tx *tx, void *ctx, struct db_err
         demande_row_release(&avant);
         return DB_CONFLICT;
     }
-    return demande_write(tx, &avant, w->doc, demande_etat_name(w->to),
-                         "demande_subvention.transition", &w->after, err);
+    return demande_write(tx, &avant, w->c.doc, demande_etat_name(w->to),
+                         "demande_subvention.transition", &w->c.after, err);
 }
 
 /* "a, b" or "aucune": the states this caller may move the request to. */
@@ -267,9 +284,11 @@ static void possible_list(enum demande_etat from, enum subvention_dispositif d, 
         snprintf(out, size, "aucune");
 }
 
-/* The common start of both writes: load + authz, the body's shape,
- * parameters, effective state and the ETag shown (the caller checks If-Match
- * once the body is validated). false: answered. */
+/* The common start of the three writes: load + authz, the body's shape
+ * into target (target_size bytes, zeroed first), parameters, effective state
+ * and the ETag shown (the caller checks If-Match once the body is
+ * validated). false: answered. s is zeroed first: write_end releases it
+ * (s->doc included) whatever the outcome. */
 struct write_start {
     struct demande_row row;
     struct fiche_access access;
@@ -279,13 +298,15 @@ struct write_start {
     struct parametres p;
     struct date today;
     char etag[24]; /* for the caller's If-Match, checked after the body's validation */
+    char *doc;     /* the document the write records (owned; the caller sets it) */
 };
 
 static bool write_begin(struct request_ctx *ctx, const struct json_field *spec, void *target,
-                        struct write_start *s)
+                        size_t target_size, struct write_start *s)
 {
     FIELD_ERRORS(errs);
     memset(s, 0, sizeof *s);
+    memset(target, 0, target_size);
     if (!demande_load_or_reply(ctx, ACTION_DEMANDE_TRANSITION, &s->row, &s->access))
         return false;
     if (!json_body_read_or_reply(ctx, &s->body))
@@ -293,8 +314,7 @@ static bool write_begin(struct request_ctx *ctx, const struct json_field *spec, 
     json_spec_apply(s->body, spec, JSON_SPEC_CREATE, target, "", &errs);
     if (!body_errors_or_reply(ctx, &errs))
         return false;
-    programme_today(&s->today);
-    if (!demande_parametres_or_reply(ctx, s->today, &s->p))
+    if (!demande_today_parametres_or_reply(ctx, &s->today, &s->p))
         return false;
     s->stored = json_loads(s->row.json, 0, NULL);
     if (!s->stored || !demande_lire_json(s->stored, &s->lu)) {
@@ -311,15 +331,31 @@ static void write_end(struct write_start *s)
     json_decref(s->body);
     json_decref(s->stored);
     demande_row_release(&s->row);
+    free(s->doc);
+}
+
+/* Fills c (the first member of unit's work) from s and its document s->doc
+ * (not taken), runs unit as one journaled mutation, then answers `status`
+ * with the request written (warnings: NULL for none) or the mutation's
+ * problem (demande_mutate_or_reply). Releases c->after; nothing to free. */
+static void write_run(struct request_ctx *ctx, struct write_start *s, db_mutation_fn unit,
+                      struct unit_common *c, int status, const struct rule_report *warnings)
+{
+    c->id = s->row.id;
+    c->doc = s->doc;
+    c->revision = s->row.revision;
+    c->today = s->today;
+    c->p = &s->p;
+    if (demande_mutate_or_reply(ctx, s->row.id, unit, c, &c->violations, NULL))
+        demande_send(ctx, status, &c->after, &s->access, &s->p, s->today, warnings);
+    demande_row_release(&c->after);
 }
 
 void handle_transition_demande(struct request_ctx *ctx)
 {
     struct write_start s;
     struct transition_body in;
-    char *doc = NULL;
-    memset(&in, 0, sizeof in);
-    if (!write_begin(ctx, transition_fields, &in, &s))
+    if (!write_begin(ctx, transition_fields, &in, sizeof in, &s))
         goto out;
     enum demande_etat to = DEMANDE_BROUILLON;
     if (!demande_etat_parse(in.vers, &to)) {
@@ -362,25 +398,28 @@ void handle_transition_demande(struct request_ctx *ctx)
         goto out;
     }
     json_object_del(s.body, "vers");
-    doc = gouv_dump(s.body);
+    s.doc = gouv_dump(s.body);
     struct transition_work work;
     memset(&work, 0, sizeof work);
-    work.id = s.row.id;
-    work.doc = doc;
-    work.revision = s.row.revision;
     work.to = to;
     work.role = role;
     work.financeur = financeur;
-    work.today = s.today;
-    work.p = &s.p;
     work.body = s.body;
     work.code_departement = s.access.scope.code_departement;
-    if (demande_mutate_or_reply(ctx, s.row.id, transition_unit, &work, &work.violations, NULL))
-        demande_send(ctx, 200, &work.after, &s.access, &s.p, s.today, &work.warnings);
-    demande_row_release(&work.after);
+    write_run(ctx, &s, transition_unit, &work.c, 200, &work.warnings);
 out:
-    free(doc);
     write_end(&s);
+}
+
+/* Whether the caller decides for the dispositif of the request s loaded:
+ * ANCT national, or the role that instructs the dispositif (for a financer:
+ * of this request's dossier). */
+static bool instructeur_du_dossier(struct request_ctx *ctx, struct write_start *s)
+{
+    enum role role = ctx->principal->authz.role;
+    return role == ROLE_ANCT_NATIONAL ||
+           (role == demande_instructeur(s->lu.echeance.dispositif) &&
+            (role != ROLE_FINANCEUR || demande_financeur_du_dossier(ctx, &s->access)));
 }
 
 /* ---- POST /{id}/versements ------------------------------------------------------------ */
@@ -418,24 +457,17 @@ static const struct json_field versement_fields[] = {
 #define VERSEMENTS_MAX 200
 
 struct versement_work {
-    const char *id, *doc;
-    long revision;
-    struct date today;
-    const struct parametres *p;
+    struct unit_common c; /* first */
     struct versement_body nouveau;
-    struct rule_report violations;
-    struct demande_row after;
 };
 
 static enum db_result versement_unit(struct db_tx *tx, void *ctx, struct db_error *err)
 {
     struct versement_work *w = ctx;
-    demande_row_release(&w->after);
-    rule_report_init(&w->violations);
     struct demande_row avant;
-    json_t *stored = NULL;
+    json_t *stored;
     struct demande_etat_lu lu;
-    enum db_result r = demande_lock_lire(tx, w->id, w->revision, &avant, &stored, &lu, err);
+    enum db_result r = unit_begin(tx, &w->c, &avant, &stored, &lu, err);
     if (r != DB_OK)
         return r;
     struct demande_versement *vs = calloc(VERSEMENTS_MAX + 1, sizeof *vs);
@@ -463,7 +495,7 @@ static enum db_result versement_unit(struct db_tx *tx, void *ctx, struct db_erro
     if (w->nouveau.has_achevement) { /* declared with the request for the solde */
         dates.achevement_declaree.has = true;
         dates.achevement_declaree.date = w->nouveau.achevement;
-        demande_dates_check(&dates, w->today, &w->violations);
+        demande_dates_check(&dates, w->c.today, &w->c.violations);
     }
     struct demande_versements_input in = {
         .dispositif = lu.echeance.dispositif,
@@ -474,33 +506,27 @@ static enum db_result versement_unit(struct db_tx *tx, void *ctx, struct db_erro
         .versements = vs,
         .count = n,
     };
-    size_t bad = w->violations.count + w->violations.dropped;
-    bad += demande_versements_check(&in, &w->p->delais, w->today, &w->violations);
+    size_t bad = w->c.violations.count + w->c.violations.dropped;
+    bad += demande_versements_check(&in, &w->c.p->delais, w->c.today, &w->c.violations);
     free(vs);
     json_decref(stored);
     if (bad > 0) {
         demande_row_release(&avant);
         return DB_CONFLICT;
     }
-    return demande_versement_ajouter(tx, &avant, w->doc, w->nouveau.has_achevement, &w->after, err);
+    return demande_versement_ajouter(tx, &avant, w->c.doc, w->nouveau.has_achevement, &w->c.after,
+                                     err);
 }
 
 void handle_versement_demande(struct request_ctx *ctx)
 {
     struct write_start s;
     struct versement_body in;
-    char *doc = NULL;
-    memset(&in, 0, sizeof in);
-    if (!write_begin(ctx, versement_fields, &in, &s))
+    if (!write_begin(ctx, versement_fields, &in, sizeof in, &s))
         goto out;
     if (!if_match_or_reply(ctx, s.etag))
         goto out;
-    enum subvention_dispositif d = s.lu.echeance.dispositif;
-    enum role role = ctx->principal->authz.role;
-    bool ok = role == ROLE_ANCT_NATIONAL ||
-              (role == demande_instructeur(d) &&
-               (role != ROLE_FINANCEUR || demande_financeur_du_dossier(ctx, &s.access)));
-    if (!ok) {
+    if (!instructeur_du_dossier(ctx, &s)) {
         respond_problem(ctx, PROBLEM_INTERDIT,
                         "Les versements sont enregistrés par le service instructeur du "
                         "dispositif (ou le financeur du dossier).");
@@ -516,20 +542,12 @@ void handle_versement_demande(struct request_ctx *ctx)
         programme_respond_violations(ctx, &v);
         goto out;
     }
-    doc = gouv_dump(s.body);
+    s.doc = gouv_dump(s.body);
     struct versement_work work;
     memset(&work, 0, sizeof work);
-    work.id = s.row.id;
-    work.doc = doc;
-    work.revision = s.row.revision;
-    work.today = s.today;
-    work.p = &s.p;
     work.nouveau = in;
-    if (demande_mutate_or_reply(ctx, s.row.id, versement_unit, &work, &work.violations, NULL))
-        demande_send(ctx, 201, &work.after, &s.access, &s.p, s.today, NULL);
-    demande_row_release(&work.after);
+    write_run(ctx, &s, versement_unit, &work.c, 201, NULL);
 out:
-    free(doc);
     write_end(&s);
 }
 
@@ -608,35 +626,28 @@ static void prolongation_check(int type, enum subvention_dispositif d, enum dema
 }
 
 struct prolongation_work {
-    const char *id, *doc;
-    long revision;
+    struct unit_common c; /* first */
     int type;
-    struct date today;
-    const struct parametres *p;
-    struct rule_report violations;
-    struct demande_row after;
 };
 
 static enum db_result prolongation_unit(struct db_tx *tx, void *ctx, struct db_error *err)
 {
     struct prolongation_work *w = ctx;
-    demande_row_release(&w->after);
-    rule_report_init(&w->violations);
     struct demande_row avant;
-    json_t *stored = NULL;
+    json_t *stored;
     struct demande_etat_lu lu;
-    enum db_result r = demande_lock_lire(tx, w->id, w->revision, &avant, &stored, &lu, err);
+    enum db_result r = unit_begin(tx, &w->c, &avant, &stored, &lu, err);
     if (r != DB_OK)
         return r;
     prolongation_check(w->type, lu.echeance.dispositif, lu.echeance.etat,
-                       demande_effectif(&lu, &w->p->delais, w->today, NULL), stored,
-                       &w->violations);
+                       demande_effectif(&lu, &w->c.p->delais, w->c.today, NULL), stored,
+                       &w->c.violations);
     json_decref(stored);
-    if (w->violations.count + w->violations.dropped > 0) {
+    if (w->c.violations.count + w->c.violations.dropped > 0) {
         demande_row_release(&avant);
         return DB_CONFLICT;
     }
-    return demande_write(tx, &avant, w->doc, NULL, "demande_subvention.prolongation", &w->after,
+    return demande_write(tx, &avant, w->c.doc, NULL, "demande_subvention.prolongation", &w->c.after,
                          err);
 }
 
@@ -644,9 +655,7 @@ void handle_prolongation_demande(struct request_ctx *ctx)
 {
     struct write_start s;
     struct prolongation_body in;
-    char *doc = NULL;
-    memset(&in, 0, sizeof in);
-    if (!write_begin(ctx, prolongation_fields, &in, &s))
+    if (!write_begin(ctx, prolongation_fields, &in, sizeof in, &s))
         goto out;
     FIELD_ERRORS(errs);
     if (in.type == PROLONGATION_INSTRUCTION && !in.has_mois)
@@ -658,10 +667,7 @@ void handle_prolongation_demande(struct request_ctx *ctx)
                          "durée fixée par les paramètres : pas de mois.");
     if (!body_errors_or_reply(ctx, &errs) || !if_match_or_reply(ctx, s.etag))
         goto out;
-    enum role role = ctx->principal->authz.role;
-    if (role != ROLE_ANCT_NATIONAL &&
-        (role != demande_instructeur(s.lu.echeance.dispositif) ||
-         (role == ROLE_FINANCEUR && !demande_financeur_du_dossier(ctx, &s.access)))) {
+    if (!instructeur_du_dossier(ctx, &s)) {
         respond_problem(ctx, PROBLEM_INTERDIT,
                         "Les prolongations sont décidées par le service instructeur du "
                         "dispositif.");
@@ -673,20 +679,12 @@ void handle_prolongation_demande(struct request_ctx *ctx)
                 : in.type == PROLONGATION_CADUCITE
                     ? json_pack("{s:s}", "prolongation_caducite_reference", in.reference)
                     : json_pack("{s:s}", "prolongation_forclusion_reference", in.reference);
-    doc = gouv_dump(w);
+    s.doc = gouv_dump(w);
     json_decref(w);
     struct prolongation_work work;
     memset(&work, 0, sizeof work);
-    work.id = s.row.id;
-    work.doc = doc;
-    work.revision = s.row.revision;
     work.type = in.type;
-    work.today = s.today;
-    work.p = &s.p;
-    if (demande_mutate_or_reply(ctx, s.row.id, prolongation_unit, &work, &work.violations, NULL))
-        demande_send(ctx, 200, &work.after, &s.access, &s.p, s.today, NULL);
-    demande_row_release(&work.after);
+    write_run(ctx, &s, prolongation_unit, &work.c, 200, NULL);
 out:
-    free(doc);
     write_end(&s);
 }

@@ -63,6 +63,23 @@ enum authz_decision fiche_access_decide(const struct request_ctx *ctx, enum acti
     return authz_decide(&ctx->principal->authz, action, &target);
 }
 
+bool fiche_access_decide_or_reply(struct request_ctx *ctx, enum action action,
+                                  struct fiche_access *access, const char *what_404,
+                                  const char *what_403)
+{
+    switch (fiche_access_decide(ctx, action, access)) {
+    case AUTHZ_ALLOW:
+        return true;
+    case AUTHZ_HIDE:
+        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, what_404);
+        break;
+    case AUTHZ_FORBID:
+        respond_problem(ctx, PROBLEM_INTERDIT, what_403);
+        break;
+    }
+    return false;
+}
+
 bool fiche_load_or_reply(struct request_ctx *ctx, enum action action,
                          const struct query_field *query, struct fiche_row *row,
                          struct fiche_access *access)
@@ -85,17 +102,10 @@ bool fiche_load_or_reply(struct request_ctx *ctx, enum action action,
     }
     if (!respond_lookup_or_reply(ctx, r, &err, FICHE_404))
         return false;
-    switch (fiche_access_decide(ctx, action, access)) {
-    case AUTHZ_ALLOW:
+    if (fiche_access_decide_or_reply(
+            ctx, action, access, FICHE_404,
+            "Votre habilitation ne permet pas cette action sur cette fiche action."))
         return true;
-    case AUTHZ_HIDE:
-        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, FICHE_404);
-        break;
-    case AUTHZ_FORBID:
-        respond_problem(ctx, PROBLEM_INTERDIT,
-                        "Votre habilitation ne permet pas cette action sur cette fiche action.");
-        break;
-    }
     fiche_row_release(row);
     return false;
 }
@@ -193,14 +203,7 @@ void fiche_send(struct request_ctx *ctx, int status, const struct fiche_row *row
         return;
     }
     fiche_decorate(obj, ctx, access, warnings);
-    char *text = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    if (!text) {
-        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
-        return;
-    }
-    respond_representation(ctx, status, text, strlen(text), etag);
-    free(text);
+    respond_object_representation(ctx, status, obj, etag);
 }
 
 /* ---- Mutation epilogue ---------------------------------------------------- */
@@ -217,19 +220,30 @@ static void current_etag(struct request_ctx *ctx, const char *id, char out[24])
     }
 }
 
+bool programme_object_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutation_fn unit,
+                                      void *work, const struct rule_report *violations,
+                                      const struct fiche_conflict *conflict, const char *what_404,
+                                      const char *stale,
+                                      void (*etag_of)(struct request_ctx *ctx, const char *id,
+                                                      char out[24]))
+{
+    struct db_error err = {{0}, {0}};
+    enum db_result r = programme_mutate(ctx, unit, work, &err);
+    const struct db_answers answers = {.not_found = what_404,
+                                       .conflict = conflict ? conflict->detail : NULL,
+                                       .conflict_pointer = conflict ? conflict->pointer : NULL,
+                                       .conflict_code = conflict ? conflict->code : NULL,
+                                       .stale = stale};
+    return programme_mutation_reply(ctx, r, &err, violations, &answers, etag_of, id);
+}
+
 bool fiche_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutation_fn unit, void *work,
                            const struct rule_report *violations,
                            const struct fiche_conflict *conflict)
 {
-    struct db_error err = {{0}, {0}};
-    enum db_result r = programme_mutate(ctx, unit, work, &err);
-    const struct db_answers answers = {
-        .not_found = FICHE_404,
-        .conflict = conflict ? conflict->detail : NULL,
-        .conflict_pointer = conflict ? conflict->pointer : NULL,
-        .conflict_code = conflict ? conflict->code : NULL,
-        .stale = "La fiche action a changé pendant votre requête (ETag périmé) : relisez-la."};
-    return programme_mutation_reply(ctx, r, &err, violations, &answers, current_etag, id);
+    return programme_object_mutate_or_reply(
+        ctx, id, unit, work, violations, conflict, FICHE_404,
+        "La fiche action a changé pendant votre requête (ETag périmé) : relisez-la.", current_etag);
 }
 
 /* ---- Shapes --------------------------------------------------------------- */

@@ -51,6 +51,13 @@ struct authz_target fiche_access_target(struct fiche_access *a);
 enum authz_decision fiche_access_decide(const struct request_ctx *ctx, enum action action,
                                         struct fiche_access *access);
 
+/* fiche_access_decide answered: true on ALLOW; false: sent 404
+ * ressource-introuvable with detail what_404 on HIDE, 403 interdit with
+ * detail what_403 on FORBID. Nothing to release. */
+bool fiche_access_decide_or_reply(struct request_ctx *ctx, enum action action,
+                                  struct fiche_access *access, const char *what_404,
+                                  const char *what_403);
+
 /* Reads the access of fiche `id` (db: territoire scope, maître d'ouvrage
  * and financeurs' SIRENs) with conn. DB_NOT_FOUND: no such fiche. */
 enum db_result fiche_access_load(struct db_conn *conn, const char *id, struct fiche_access *out,
@@ -114,6 +121,17 @@ struct fiche_conflict {
 bool fiche_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutation_fn unit, void *work,
                            const struct rule_report *violations,
                            const struct fiche_conflict *conflict);
+
+/* fiche_mutate_or_reply for an object of any kind (also the demandes de
+ * subvention): 404 with detail what_404 on DB_NOT_FOUND, 412 with detail
+ * stale and the ETag etag_of(ctx, id, out) writes on DB_STALE; the rest
+ * as above. true: committed, nothing sent. */
+bool programme_object_mutate_or_reply(struct request_ctx *ctx, const char *id, db_mutation_fn unit,
+                                      void *work, const struct rule_report *violations,
+                                      const struct fiche_conflict *conflict, const char *what_404,
+                                      const char *stale,
+                                      void (*etag_of)(struct request_ctx *ctx, const char *id,
+                                                      char out[24]));
 
 /* ---- Shapes of the financing members (400 errors) ----------------------- */
 

@@ -125,6 +125,19 @@ static uint32_t filters_fingerprint(const struct fiche_query *q)
     return cursor_fingerprint(canon);
 }
 
+static enum db_result list_page(struct request_ctx *ctx, void *arg, const char *after, size_t limit,
+                                char **json_out, char last_key[37], bool *more, size_t *total,
+                                struct db_error *err)
+{
+    return fiche_list(ctx->app->pool, arg, after, limit, json_out, last_key, more, total, err);
+}
+
+static char *page_of(struct request_ctx *ctx, void *arg, const char *json)
+{
+    (void)arg;
+    return decorate_page(json, ctx);
+}
+
 void handle_list_fiches(struct request_ctx *ctx)
 {
     struct fiche_query q;
@@ -136,24 +149,8 @@ void handle_list_fiches(struct request_ctx *ctx)
     if (!query_keyed_cursor_or_reply(ctx, "fiches-action", fp, query_is_uuid, key, &after))
         return;
     struct fiche_filtre f = filtre_of(ctx, &q);
-    struct db_error err = {{0}, {0}};
-    char *json = NULL, last[37];
-    bool more = false;
-    size_t total = 0;
-    enum db_result r =
-        fiche_list(ctx->app->pool, &f, after, q.limit, &json, last, &more, &total, &err);
-    if (r != DB_OK) {
-        respond_db_error(ctx, r, &err);
-        return;
-    }
-    char *page = decorate_page(json, ctx);
-    free(json);
-    if (!page) {
-        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
-        return;
-    }
-    respond_page(ctx, list_query_fields, page, "fiches-action", fp, last, more, total);
-    free(page);
+    programme_respond_list(ctx, list_query_fields, "fiches-action", fp, after, q.limit, list_page,
+                           page_of, &f);
 }
 
 /* ---- GET /api/v1/fiches-action.csv --------------------------------------- */
@@ -241,53 +238,27 @@ static void respond_too_large(struct request_ctx *ctx)
                            "Trop de fiches pour un seul export : ajoutez des filtres.", &errs);
 }
 
+struct export_args {
+    const struct fiche_filtre *f;
+};
+
+static enum db_result export_rows(struct request_ctx *ctx, void *arg, struct csv_export *csv,
+                                  bool *too_many, bool *stopped, struct db_error *err)
+{
+    const struct export_args *a = arg;
+    return fiche_export(ctx->app->pool, a->f, FICHES_CSV_MAX_LIGNES, write_ligne, csv, too_many,
+                        stopped, err);
+}
+
 void handle_export_fiches_csv(struct request_ctx *ctx)
 {
     struct fiche_query q;
     if (!query_or_reply(ctx, export_query_fields, &q))
         return;
     struct fiche_filtre f = filtre_of(ctx, &q);
-    struct csv_export csv;
-    if (csv_export_init(&csv, CSV_EXPORT_MAX_BYTES) != CSV_EXPORT_OK) {
-        csv_export_release(&csv);
-        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
-        return;
-    }
-    enum csv_export_status s = CSV_EXPORT_OK;
-    for (size_t i = 0; s == CSV_EXPORT_OK && csv_header[i]; i++)
-        s = csv_export_text(&csv, csv_header[i]);
-    if (s == CSV_EXPORT_OK)
-        s = csv_export_end_row(&csv);
-    struct db_error err = {{0}, {0}};
-    bool too_many = false, stopped = false;
-    enum db_result r = DB_OK;
-    if (s == CSV_EXPORT_OK)
-        r = fiche_export(ctx->app->pool, &f, FICHES_CSV_MAX_LIGNES, write_ligne, &csv, &too_many,
-                         &stopped, &err);
-    if (r != DB_OK) {
-        csv_export_release(&csv);
-        respond_db_error(ctx, r, &err);
-        return;
-    }
-    if (too_many || csv.too_large) {
-        csv_export_release(&csv);
-        respond_too_large(ctx);
-        return;
-    }
-    size_t len = 0;
-    char *doc = s == CSV_EXPORT_OK && !stopped ? csv_export_finish(&csv, &len) : NULL;
-    csv_export_release(&csv);
-    if (!doc) { /* a value the typed cells refuse: a stored value out of shape */
-        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
-        return;
-    }
+    struct export_args a = {&f};
     struct date today;
-    char today_text[11], disposition[80];
     programme_today(&today);
-    date_format(today, today_text);
-    snprintf(disposition, sizeof disposition, "attachment; filename=\"fiches-action-%s.csv\"",
-             today_text);
-    respond_text(ctx->res, 200, "text/csv; charset=utf-8", doc, len);
-    u_map_put(ctx->res->map_header, "Content-Disposition", disposition);
-    free(doc);
+    programme_respond_csv(ctx, csv_header, export_rows, &a, respond_too_large, "fiches-action",
+                          today);
 }

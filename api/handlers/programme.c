@@ -2,10 +2,12 @@
 #include "programme.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "../auth.h"
+#include "../csv_export.h"
 #include "../query.h"
 #include "../xalloc.h"
 
@@ -135,4 +137,74 @@ bool programme_path_id_or_reply(struct request_ctx *ctx, const struct query_fiel
         return false;
     }
     return true;
+}
+
+void programme_respond_csv(struct request_ctx *ctx, const char *const *header,
+                           programme_csv_rows_fn rows, void *arg,
+                           void (*too_large)(struct request_ctx *ctx), const char *name,
+                           struct date today)
+{
+    struct csv_export csv;
+    if (csv_export_init(&csv, CSV_EXPORT_MAX_BYTES) != CSV_EXPORT_OK) {
+        csv_export_release(&csv);
+        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
+        return;
+    }
+    enum csv_export_status s = CSV_EXPORT_OK;
+    for (size_t i = 0; s == CSV_EXPORT_OK && header[i]; i++)
+        s = csv_export_text(&csv, header[i]);
+    if (s == CSV_EXPORT_OK)
+        s = csv_export_end_row(&csv);
+    struct db_error err = {{0}, {0}};
+    bool too_many = false, stopped = false;
+    enum db_result r = DB_OK;
+    if (s == CSV_EXPORT_OK)
+        r = rows(ctx, arg, &csv, &too_many, &stopped, &err);
+    if (r != DB_OK) {
+        csv_export_release(&csv);
+        respond_db_error(ctx, r, &err);
+        return;
+    }
+    if (too_many || csv.too_large) {
+        csv_export_release(&csv);
+        too_large(ctx);
+        return;
+    }
+    size_t len = 0;
+    char *doc = s == CSV_EXPORT_OK && !stopped ? csv_export_finish(&csv, &len) : NULL;
+    csv_export_release(&csv);
+    if (!doc) { /* a value the typed cells refuse: a stored value out of shape */
+        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
+        return;
+    }
+    char today_text[11], disposition[120];
+    date_format(today, today_text);
+    snprintf(disposition, sizeof disposition, "attachment; filename=\"%s-%s.csv\"", name,
+             today_text);
+    respond_text(ctx->res, 200, "text/csv; charset=utf-8", doc, len);
+    u_map_put(ctx->res->map_header, "Content-Disposition", disposition);
+    free(doc);
+}
+
+void programme_respond_list(struct request_ctx *ctx, const struct query_field *fields,
+                            const char *name, uint32_t fp, const char *after, size_t limit,
+                            programme_list_fn list, programme_page_fn page_of, void *arg)
+{
+    struct db_error err = {{0}, {0}};
+    char *json = NULL, last[37];
+    bool more = false;
+    size_t total = 0;
+    enum db_result r = list(ctx, arg, after, limit, &json, last, &more, &total, &err);
+    if (r != DB_OK) {
+        respond_db_error(ctx, r, &err);
+        return;
+    }
+    char *page = page_of(ctx, arg, json);
+    free(json);
+    if (!page) {
+        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
+        return;
+    }
+    respond_page(ctx, fields, page, name, fp, last, more, total);
+    free(page);
 }

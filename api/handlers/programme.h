@@ -79,4 +79,41 @@ bool programme_mutation_reply(
  * warnings is NULL or empty. */
 json_t *programme_avertissements(const struct rule_report *warnings);
 
+/* The rows of a CSV export, written into csv after its header by the
+ * caller's read (arg: the caller's): the read's result (err filled on
+ * failure); *too_many set when there are more rows than the export's limit,
+ * *stopped when a cell was refused (the read stopped). */
+struct csv_export;
+typedef enum db_result (*programme_csv_rows_fn)(struct request_ctx *ctx, void *arg,
+                                                struct csv_export *csv, bool *too_many,
+                                                bool *stopped, struct db_error *err);
+
+/* Answers a CSV export: the header row (NULL-terminated names), then
+ * rows(ctx, arg, …); 200 text/csv with Content-Disposition attachment
+ * "<name>-<today>.csv". Failures answered: too_large(ctx) when the rows
+ * exceed their limit or CSV_EXPORT_MAX_BYTES, respond_db_error when the read
+ * failed, 500 when a cell was refused or memory ran out. Nothing to free. */
+void programme_respond_csv(struct request_ctx *ctx, const char *const *header,
+                           programme_csv_rows_fn rows, void *arg,
+                           void (*too_large)(struct request_ctx *ctx), const char *name,
+                           struct date today);
+
+/* One page of a keyed list (arg: the caller's): list reads up to limit
+ * elements after key `after` as a JSON array into *json_out (the caller of
+ * list frees it), the last key, whether there are more and the total
+ * (err filled on failure); page_of decorates that array for the caller into
+ * a new JSON text (freed by programme_respond_list; NULL: it failed). */
+typedef enum db_result (*programme_list_fn)(struct request_ctx *ctx, void *arg, const char *after,
+                                            size_t limit, char **json_out, char last_key[37],
+                                            bool *more, size_t *total, struct db_error *err);
+typedef char *(*programme_page_fn)(struct request_ctx *ctx, void *arg, const char *json);
+
+/* Answers a keyed list's page: list, then page_of, then respond_page with
+ * the query spec `fields`, the cursor scope `name` and fingerprint fp.
+ * Failures answered: respond_db_error when list failed, 500 when page_of
+ * returned NULL. Nothing to free. */
+void programme_respond_list(struct request_ctx *ctx, const struct query_field *fields,
+                            const char *name, uint32_t fp, const char *after, size_t limit,
+                            programme_list_fn list, programme_page_fn page_of, void *arg);
+
 #endif
