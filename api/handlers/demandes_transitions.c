@@ -532,6 +532,15 @@ void handle_versement_demande(struct request_ctx *ctx)
                         "dispositif (ou le financeur du dossier).");
         goto out;
     }
+    if (s.from == DEMANDE_FORCLOSE) {
+        struct rule_report v;
+        rule_report_init(&v);
+        rule_report_add(&v, "R35", "versement-apres-forclusion", "/date",
+                        "La subvention est forclose (achèvement non déclaré dans le délai) : "
+                        "plus aucun versement n'est possible.");
+        programme_respond_violations(ctx, &v);
+        goto out;
+    }
     if (s.from != DEMANDE_NOTIFIEE && s.from != DEMANDE_ENGAGEE) {
         struct rule_report v;
         rule_report_init(&v);

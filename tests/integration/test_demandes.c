@@ -775,7 +775,7 @@ Test(demandes, detr_commencee_il_y_a_plus_de_quatre_ans_forclose)
                      vivante));
     /* no versement after the forclusion: 422 at /date, nothing written */
     verse(&t.prefecture, id, 5, 1000000, 422, &r);
-    fx_expect_error(&r, 422, "regle-non-respectee", "/date", NULL);
+    fx_expect_rule(&r, "R35", "/date", (const char *const[]){"versement-apres-forclusion", NULL});
     http_response_release(&r);
     show(&t.prefecture, id, etat, after);
     cr_assert_str_eq(after, before, "a forclosed request was written");
