@@ -12,8 +12,22 @@
 #include "territoire_scope.h"
 
 #define ROW_COLUMNS                                                                                \
-    "x.id::text, x.id_pvd::text, x.revision, demande_representation(x)::text, "                    \
-    "demande_acces(x)::text"
+    "x.id::text, x.id_pvd::text, x.revision, (demande_representation(x) || "                       \
+    "jsonb_build_object('_delais', demande_delais(x)))::text, demande_acces(x)::text"
+
+/* The delays of parametres_defaut as the decimal text arguments $N..$N+4 of
+ * demande_etat_effectif of 0020 (used by a clock with no parameters version
+ * in force on its start date). */
+void demande_delais_defaut_text(char d[5][12])
+{
+    struct parametres p;
+    parametres_defaut(&p);
+    snprintf(d[0], 12, "%d", p.delais.rejet_implicite_mois);
+    snprintf(d[1], 12, "%d", p.delais.caducite_annees);
+    snprintf(d[2], 12, "%d", p.delais.caducite_prolongation_annees);
+    snprintf(d[3], 12, "%d", p.delais.forclusion_annees);
+    snprintf(d[4], 12, "%d", p.delais.forclusion_prolongation_annees);
+}
 
 void demande_row_release(struct demande_row *row)
 {
@@ -111,7 +125,8 @@ enum db_result demande_autres_du_poste(struct db_tx *tx, const char *poste_id, c
     if (r == DB_OK)
         r = pg_exec_first_row(
             tx->conn,
-            "SELECT coalesce(jsonb_agg(demande_representation(x) ORDER BY x.id), '[]')::text "
+            "SELECT coalesce(jsonb_agg(demande_representation(x) || jsonb_build_object('_delais', "
+            "demande_delais(x)) ORDER BY x.id), '[]')::text "
             "FROM demandes_subvention x WHERE x.poste_id = " PG_AS_UUID(
                 "$1") " AND "
                       "x.annee_programmation = $2::int AND ($3::text IS NULL OR x.id "
@@ -324,7 +339,7 @@ enum db_result demande_versement_ajouter(struct db_tx *tx, struct demande_row *a
 /* ---- list ------------------------------------------------------------------ */
 
 /* $1 role, $2..$5 perimeter, $6 dispositif, $7 etat (effective), $8 id_pvd,
- * $9 departement, $10 annee, $11 fiche_id, $12 today, $13..$17 the delays. */
+ * $9 departement, $10 annee, $11 fiche_id, $12 today, $13..$17 the default delays. */
 #define LIST_WHERE                                                                                 \
     " FROM demandes_subvention x JOIN territoires t ON t.id_pvd = x.id_pvd"                        \
     " WHERE x.id IN (SELECT demandes_visibles($1, $2::text[], $3::text[], $4::text[],"             \
@@ -356,11 +371,7 @@ enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f
     char today[11], limit_text[24], d[5][12];
     date_format(f->today, today);
     snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
-    snprintf(d[0], sizeof d[0], "%d", f->delais->rejet_implicite_mois);
-    snprintf(d[1], sizeof d[1], "%d", f->delais->caducite_annees);
-    snprintf(d[2], sizeof d[2], "%d", f->delais->caducite_prolongation_annees);
-    snprintf(d[3], sizeof d[3], "%d", f->delais->forclusion_annees);
-    snprintf(d[4], sizeof d[4], "%d", f->delais->forclusion_prolongation_annees);
+    demande_delais_defaut_text(d);
     const char *v[LIST_PARAMS + 2] = {f->role ? f->role : "",
                                       arrays[0],
                                       arrays[1],
@@ -387,7 +398,7 @@ enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f
         r = pg_exec_rows(
             conn,
             "SELECT x.id::text, (demande_representation(x) || jsonb_build_object("
-            "'_acces', demande_acces(x)))::text" LIST_WHERE
+            "'_acces', demande_acces(x), '_delais', demande_delais(x)))::text" LIST_WHERE
             " AND ($18::text IS NULL OR x.id > " PG_AS_UUID("$18") ") ORDER BY x.id LIMIT $19::int",
             LIST_PARAMS + 2, v, &res, err);
         if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, 37, more))
@@ -440,21 +451,16 @@ enum db_result demande_ds_plus_recente(struct db_tx *tx, const char *id, const c
 /* ---- open-data export ------------------------------------------------------ */
 
 enum db_result demande_export_subventions(struct db_pool *pool, struct date today,
-                                          const struct parametres_delais *delais, const char *annee,
-                                          const char *departement, size_t max_rows,
-                                          demande_subvention_fn fn, void *ctx, bool *too_many,
-                                          bool *stopped, struct db_error *err)
+                                          const char *annee, const char *departement,
+                                          size_t max_rows, demande_subvention_fn fn, void *ctx,
+                                          bool *too_many, bool *stopped, struct db_error *err)
 {
     *too_many = false;
     *stopped = false;
     char day[11], limit[24], d[5][12];
     date_format(today, day);
     snprintf(limit, sizeof limit, "%zu", max_rows + 1);
-    snprintf(d[0], sizeof d[0], "%d", delais->rejet_implicite_mois);
-    snprintf(d[1], sizeof d[1], "%d", delais->caducite_annees);
-    snprintf(d[2], sizeof d[2], "%d", delais->caducite_prolongation_annees);
-    snprintf(d[3], sizeof d[3], "%d", delais->forclusion_annees);
-    snprintf(d[4], sizeof d[4], "%d", delais->forclusion_prolongation_annees);
+    demande_delais_defaut_text(d);
     const char *params[9] = {day, d[0], d[1], d[2], d[3], d[4], annee, departement, limit};
     struct db_conn *conn = NULL;
     enum db_result r = db_pool_acquire(pool, &conn, err);

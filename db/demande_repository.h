@@ -34,11 +34,20 @@ struct demande_row {
     char id[37];
     char id_pvd[17];
     long revision;
-    char *json;  /* owned; free with demande_row_release (safe on a zeroed row) */
+    char *json;  /* owned; free with demande_row_release (safe on a zeroed row);
+                  * demande_representation with member "_delais": demande_delais
+                  * of 0020, the delays of each clock (null: parametres_defaut) */
     char *acces; /* owned: demande_acces of 0019, {"departements", "regions",
                   * "sirens", "financeurs"}, the codes of its authz target */
 };
 void demande_row_release(struct demande_row *row);
+
+/* parametres_defaut's five clock delays (rejet_implicite_mois,
+ * caducite_annees, caducite_prolongation_annees, forclusion_annees,
+ * forclusion_prolongation_annees) as decimal text: the last five arguments
+ * of the SQL demande_etat_effectif (migration 0020), the delays of a clock
+ * with no parameters version in force on its start date. */
+void demande_delais_defaut_text(char d[5][12]);
 
 /* Reads one request. DB_NOT_FOUND when absent or id is not a UUID. */
 enum db_result demande_get(struct db_conn *conn, const char *id, struct demande_row *out,
@@ -133,7 +142,8 @@ enum db_result demande_versement_ajouter(struct db_tx *tx, struct demande_row *a
 /* List filters. role and perimeter: the caller's read perimeter
  * (demandes_visibles of 0019; role a wire name of role_reads_as(caller),
  * NULL or unknown: nothing). Other NULL members do not filter; etat filters
- * on the EFFECTIVE state on `today` with `delais` (the parameters in force). */
+ * on the EFFECTIVE state on `today` (demande_etat_effectif of 0020: each
+ * clock with the delays in force on its start date). */
 struct demande_filtre {
     const char *role;
     const struct perimeter *perimeter;
@@ -144,7 +154,6 @@ struct demande_filtre {
     const char *annee; /* decimal text */
     const char *fiche_id;
     struct date today;
-    const struct parametres_delais *delais;
 };
 
 /* One keyset page by id after `after` (NULL: first), at most limit: a JSON
@@ -177,16 +186,15 @@ struct demande_subvention_ligne {
 typedef bool (*demande_subvention_fn)(const struct demande_subvention_ligne *ligne, void *ctx);
 
 /* Every request granted on `today` — effective state (demande_etat_effectif
- * of 0019 with `delais`) accordee, notifiee, engagee or soldee, with a
- * decision date and an amount — of programming year annee (NULL: any) and
+ * of 0020, each clock with the delays in force on its start date) accordee, notifiee, engagee or
+ * soldee, with a decision date and an amount — of programming year annee (NULL: any) and
  * département departement (the territoire's or one of its communes'; NULL:
  * any), by decision date then id, at most max_rows: *too_many is set, and fn
  * never called, when more match. DB_OK or the query's failure; DB_FAILED
  * when a stored value does not parse. */
 enum db_result demande_export_subventions(struct db_pool *pool, struct date today,
-                                          const struct parametres_delais *delais, const char *annee,
-                                          const char *departement, size_t max_rows,
-                                          demande_subvention_fn fn, void *ctx, bool *too_many,
-                                          bool *stopped, struct db_error *err);
+                                          const char *annee, const char *departement,
+                                          size_t max_rows, demande_subvention_fn fn, void *ctx,
+                                          bool *too_many, bool *stopped, struct db_error *err);
 
 #endif

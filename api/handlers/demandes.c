@@ -75,6 +75,21 @@ bool demande_lire_json(const json_t *doc, struct demande_etat_lu *out)
     out->sollicite = json_integer_value(json_object_get(doc, "montant_sollicite_centimes"));
     out->accorde = json_integer_value(json_object_get(doc, "montant_accorde_centimes"));
     out->has_fiche = json_is_string(json_object_get(doc, "fiche_id"));
+    struct parametres def;
+    parametres_defaut(&def);
+    out->delais = def.delais;
+    const json_t *dl = json_object_get(doc, "_delais");
+    int *slots[] = {&out->delais.rejet_implicite_mois, &out->delais.caducite_annees,
+                    &out->delais.caducite_prolongation_annees, &out->delais.forclusion_annees,
+                    &out->delais.forclusion_prolongation_annees};
+    const char *names[] = {"rejet_implicite_mois", "caducite_annees",
+                           "caducite_prolongation_annees", "forclusion_annees",
+                           "forclusion_prolongation_annees"};
+    for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) {
+        const json_t *v = json_object_get(dl, names[i]);
+        if (json_is_integer(v))
+            *slots[i] = (int)json_integer_value(v);
+    }
     return true;
 }
 
@@ -102,11 +117,10 @@ bool demande_parametres_or_reply(struct request_ctx *ctx, struct date today, str
     return true;
 }
 
-enum demande_etat demande_effectif(const struct demande_etat_lu *lu,
-                                   const struct parametres_delais *delais, struct date today,
+enum demande_etat demande_effectif(const struct demande_etat_lu *lu, struct date today,
                                    struct demande_echeance *echeance)
 {
-    return demande_etat_effectif(&lu->echeance, delais, today, echeance);
+    return demande_etat_effectif(&lu->echeance, &lu->delais, today, echeance);
 }
 
 bool demande_financeur_du_dossier(const struct request_ctx *ctx, const struct fiche_access *access)
@@ -198,14 +212,15 @@ void demande_etag(const struct demande_row *row, enum demande_etat effectif, cha
 /* Adds etat (effective), echeance and transitions_possibles to obj; the
  * effective state into *shown. false when obj is no request. */
 static bool decorate(json_t *obj, const struct request_ctx *ctx, struct fiche_access *access,
-                     const struct parametres *p, struct date today,
-                     const struct rule_report *warnings, enum demande_etat *shown)
+                     struct date today, const struct rule_report *warnings,
+                     enum demande_etat *shown)
 {
     struct demande_etat_lu lu;
     if (!demande_lire_json(obj, &lu))
         return false;
+    json_object_del(obj, "_delais");
     struct demande_echeance ech;
-    enum demande_etat e = demande_effectif(&lu, &p->delais, today, &ech);
+    enum demande_etat e = demande_effectif(&lu, today, &ech);
     *shown = e;
     json_object_set_new(obj, "etat", json_string(demande_etat_name(e)));
     if (ech.has) {
@@ -232,12 +247,12 @@ static bool decorate(json_t *obj, const struct request_ctx *ctx, struct fiche_ac
 }
 
 void demande_send(struct request_ctx *ctx, int status, const struct demande_row *row,
-                  struct fiche_access *access, const struct parametres *p, struct date today,
+                  struct fiche_access *access, struct date today,
                   const struct rule_report *warnings)
 {
     json_t *obj = json_loads(row->json, 0, NULL);
     enum demande_etat shown = DEMANDE_BROUILLON;
-    if (!obj || !decorate(obj, ctx, access, p, today, warnings, &shown)) {
+    if (!obj || !decorate(obj, ctx, access, today, warnings, &shown)) {
         json_decref(obj);
         respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
         return;
@@ -248,11 +263,11 @@ void demande_send(struct request_ctx *ctx, int status, const struct demande_row 
 }
 
 void demande_send_row(struct request_ctx *ctx, int status, const struct demande_row *row,
-                      const struct parametres *p, struct date today)
+                      struct date today)
 {
     struct fiche_access access;
     if (access_of_row(row, &access))
-        demande_send(ctx, status, row, &access, p, today, NULL);
+        demande_send(ctx, status, row, &access, today, NULL);
     else
         respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
 }
@@ -275,7 +290,7 @@ static void current_etag(struct request_ctx *ctx, const char *id, char out[24])
         json_t *doc = json_loads(row.json, 0, NULL);
         struct demande_etat_lu lu;
         if (doc && demande_lire_json(doc, &lu))
-            demande_etag(&row, demande_effectif(&lu, &p.delais, today, NULL), out);
+            demande_etag(&row, demande_effectif(&lu, today, NULL), out);
         json_decref(doc);
         demande_row_release(&row);
     }
@@ -496,8 +511,7 @@ bool demande_territoire_or_reply(struct request_ctx *ctx, enum action action, co
 }
 
 enum db_result demande_r18_check(struct db_tx *tx, const json_t *merged, const char *exclude_id,
-                                 const struct parametres *p, struct date today,
-                                 struct rule_report *v, struct db_error *err)
+                                 struct date today, struct rule_report *v, struct db_error *err)
 {
     enum subvention_dispositif d;
     const char *poste = json_string_value(json_object_get(merged, "poste_id"));
@@ -526,7 +540,7 @@ enum db_result demande_r18_check(struct db_tx *tx, const json_t *merged, const c
             r = DB_FAILED;
             break;
         }
-        enum demande_etat e = demande_effectif(&lu, &p->delais, today, NULL);
+        enum demande_etat e = demande_effectif(&lu, today, NULL);
         if (!demande_etat_terminal(e)) {
             rule_report_add(v, "R18", "demande-annee-deja-en-cours", "/annee_programmation",
                             "Une demande de subvention (%s) est déjà en cours pour ce poste et "
@@ -558,7 +572,7 @@ static enum db_result create_unit(struct db_tx *tx, void *ctx, struct db_error *
     rule_report_init(&w->violations);
     enum db_result r = territoire_lock(tx, w->id_pvd, err); /* before R18's lock: one order */
     if (r == DB_OK)
-        r = demande_r18_check(tx, w->body, NULL, w->p, w->today, &w->violations, err);
+        r = demande_r18_check(tx, w->body, NULL, w->today, &w->violations, err);
     if (r != DB_OK)
         return r;
     return demande_create(tx, w->id_pvd, w->doc, NULL, &w->result, err);
@@ -608,7 +622,7 @@ void handle_create_demande(struct request_ctx *ctx)
     if (demande_mutate_or_reply(ctx, NULL, create_unit, &work, &work.violations,
                                 &conflit_creation)) {
         http_set_location(ctx->res, "/api/v1/demandes-subvention/", work.result.id);
-        demande_send_row(ctx, 201, &work.result, &p, today);
+        demande_send_row(ctx, 201, &work.result, today);
     }
     demande_row_release(&work.result);
 out:
@@ -627,7 +641,7 @@ void handle_get_demande(struct request_ctx *ctx)
     struct date today;
     struct parametres p;
     if (demande_today_parametres_or_reply(ctx, &today, &p))
-        demande_send(ctx, 200, &row, &access, &p, today, NULL);
+        demande_send(ctx, 200, &row, &access, today, NULL);
     demande_row_release(&row);
 }
 
@@ -661,7 +675,7 @@ static enum db_result update_unit(struct db_tx *tx, void *ctx, struct db_error *
                        "brouillon") != 0;
     if (!w->plus_brouillon) { /* R18 on the draft as it would be */
         json_object_update(doc, (json_t *)w->body);
-        r = demande_r18_check(tx, doc, w->id, w->p, w->today, &w->violations, err);
+        r = demande_r18_check(tx, doc, w->id, w->today, &w->violations, err);
     }
     json_decref(doc);
     if (w->plus_brouillon || r != DB_OK) {
@@ -702,7 +716,7 @@ void handle_update_demande(struct request_ctx *ctx)
         goto out;
     }
     char etag[24];
-    demande_etag(&row, demande_effectif(&lu, &p.delais, today, NULL), etag);
+    demande_etag(&row, demande_effectif(&lu, today, NULL), etag);
     if (!if_match_or_reply(ctx, etag))
         goto out;
     json_object_update(merged, body);
@@ -722,7 +736,7 @@ void handle_update_demande(struct request_ctx *ctx)
     work.p = &p;
     work.today = today;
     if (demande_mutate_or_reply(ctx, row.id, update_unit, &work, &work.violations, &non_brouillon))
-        demande_send(ctx, 200, &work.result, &access, &p, today, NULL);
+        demande_send(ctx, 200, &work.result, &access, today, NULL);
     demande_row_release(&work.result);
 out:
     free(doc);
@@ -802,7 +816,7 @@ static char *page_of(struct request_ctx *ctx, void *arg, const char *json)
         fiche_access_of_json(obj, &acc);
         json_object_del(obj, "_acces");
         enum demande_etat shown;
-        ok = decorate(obj, ctx, &acc, a->p, a->today, NULL, &shown) && ok;
+        ok = decorate(obj, ctx, &acc, a->today, NULL, &shown) && ok;
     }
     char *page = ok ? json_dumps(list, JSON_COMPACT) : NULL;
     json_decref(list);
@@ -838,7 +852,6 @@ void handle_list_demandes(struct request_ctx *ctx)
         .annee = q.annee,
         .fiche_id = q.fiche_id,
         .today = today,
-        .delais = &p.delais,
     };
     struct list_args a = {&f, &p, today};
     programme_respond_list(ctx, list_fields, "demandes-subvention", fp, after, q.limit, list_page,
@@ -887,7 +900,7 @@ static enum db_result sweep_unit(struct db_tx *tx, void *arg, struct db_error *e
     if (r != DB_OK)
         return r;
     json_decref(stored);
-    enum demande_etat e = demande_effectif(&lu, &x->p->delais, x->today, NULL);
+    enum demande_etat e = demande_effectif(&lu, x->today, NULL);
     if (e == lu.echeance.etat) {
         demande_row_release(&avant);
         return DB_STALE;
@@ -914,11 +927,7 @@ enum db_result demandes_echeances_appliquer(struct db_pool *pool, struct date to
     if (r == DB_OK) {
         char day[11], d[5][12];
         date_format(today, day);
-        snprintf(d[0], sizeof d[0], "%d", p.delais.rejet_implicite_mois);
-        snprintf(d[1], sizeof d[1], "%d", p.delais.caducite_annees);
-        snprintf(d[2], sizeof d[2], "%d", p.delais.caducite_prolongation_annees);
-        snprintf(d[3], sizeof d[3], "%d", p.delais.forclusion_annees);
-        snprintf(d[4], sizeof d[4], "%d", p.delais.forclusion_prolongation_annees);
+        demande_delais_defaut_text(d);
         const char *params[6] = {day, d[0], d[1], d[2], d[3], d[4]};
         r = pg_exec_rows(conn,
                          "SELECT x.id::text FROM demandes_subvention x WHERE x.etat IN "

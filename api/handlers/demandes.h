@@ -21,6 +21,10 @@ struct demande_etat_lu {
     struct demande_echeance_input echeance; /* etat = the stored state */
     int64_t depense, sollicite, accorde;
     bool has_fiche;
+    /* the delays each clock runs with: those of the parameters version in
+     * force on its start date (member "_delais", demande_delais of 0020),
+     * parametres_defaut's when none (issue #10 §1) */
+    struct parametres_delais delais;
 };
 /* false when the document does not parse as a request (a bug). */
 bool demande_lire_json(const json_t *doc, struct demande_etat_lu *out);
@@ -35,9 +39,9 @@ bool demande_parametres_or_reply(struct request_ctx *ctx, struct date today,
 bool demande_today_parametres_or_reply(struct request_ctx *ctx, struct date *today,
                                        struct parametres *out);
 
-/* The state shown: demande_etat_effectif of the stored one on today. */
-enum demande_etat demande_effectif(const struct demande_etat_lu *lu,
-                                   const struct parametres_delais *delais, struct date today,
+/* The state shown: demande_etat_effectif of the stored one on today, with
+ * lu->delais. */
+enum demande_etat demande_effectif(const struct demande_etat_lu *lu, struct date today,
                                    struct demande_echeance *echeance);
 
 /* Whether the caller finances the request (a financeur whose SIREN is one of
@@ -63,7 +67,7 @@ bool demande_decide_or_reply(struct request_ctx *ctx, enum action action,
 
 /* demande_send with the access read from row (500 when it does not parse). */
 void demande_send_row(struct request_ctx *ctx, int status, const struct demande_row *row,
-                      const struct parametres *p, struct date today);
+                      struct date today);
 
 /* The organisations the body's demandeur_id and financeur_id name exist
  * ("organisation-inconnue" at their pointer), and its poste_id names a poste
@@ -92,7 +96,7 @@ void demande_etag(const struct demande_row *row, enum demande_etat effectif, cha
  * `echeance` ({vers, dernier_jour} or null), `transitions_possibles`,
  * `avertissements` (warnings; NULL: []). A GET honours If-None-Match. */
 void demande_send(struct request_ctx *ctx, int status, const struct demande_row *row,
-                  struct fiche_access *access, const struct parametres *p, struct date today,
+                  struct fiche_access *access, struct date today,
                   const struct rule_report *warnings);
 
 /* Runs unit(work) as one journaled mutation and answers its failure as
@@ -124,8 +128,7 @@ enum db_result demande_lock_lire(struct db_tx *tx, const char *id, long revision
  * /annee_programmation appended to v and DB_CONFLICT. Other dispositifs, or
  * no poste: DB_OK. */
 enum db_result demande_r18_check(struct db_tx *tx, const json_t *merged, const char *exclude_id,
-                                 const struct parametres *p, struct date today,
-                                 struct rule_report *v, struct db_error *err);
+                                 struct date today, struct rule_report *v, struct db_error *err);
 
 /* The periodic sweep of the date-driven states (R30, R34, R35): every
  * request whose effective state on `today` (demande_etat_effectif, the

@@ -167,7 +167,7 @@ static enum db_result ds_unit(struct db_tx *tx, void *ctx, struct db_error *err)
         demande_row_release(&avant);
         return r == DB_OK ? DB_STALE : r; /* nothing written: rolled back */
     }
-    enum demande_etat shown = demande_effectif(&lu, &w->p->delais, w->today, NULL);
+    enum demande_etat shown = demande_effectif(&lu, w->today, NULL);
     enum demande_etat to = au_dela_de_ds(shown) ? lu.echeance.etat : w->etat;
     json_t *body = json_loads(w->doc, 0, NULL);
     struct demande_dates dates;
@@ -301,7 +301,7 @@ void handle_sync_demande_ds(struct request_ctx *ctx)
     r = programme_mutate(ctx, ds_unit, &work, &err);
     if (r == DB_STALE && work.unchanged) { /* a retry or an older delivery */
         if (demande_get_or_reply(ctx, id, &row))
-            demande_send_row(ctx, 200, &row, &p, today);
+            demande_send_row(ctx, 200, &row, today);
         goto out;
     }
     const struct db_answers answers = {
@@ -313,7 +313,7 @@ void handle_sync_demande_ds(struct request_ctx *ctx)
     if (programme_mutation_reply(ctx, r, &err, &work.violations, &answers, NULL, NULL)) {
         if (!work.id)
             http_set_location(ctx->res, "/api/v1/demandes-subvention/", work.result.id);
-        demande_send_row(ctx, work.id ? 200 : 201, &work.result, &p, today);
+        demande_send_row(ctx, work.id ? 200 : 201, &work.result, today);
     }
     demande_row_release(&work.result);
 out:

@@ -123,9 +123,9 @@ static enum db_result export_rows(struct request_ctx *ctx, void *arg, struct csv
                                   bool *too_many, bool *stopped, struct db_error *err)
 {
     const struct export_args *a = arg;
-    return demande_export_subventions(ctx->app->pool, a->today, &a->p->delais, a->q->annee,
-                                      a->q->departement, SUBVENTIONS_CSV_MAX_LIGNES, write_ligne,
-                                      csv, too_many, stopped, err);
+    return demande_export_subventions(ctx->app->pool, a->today, a->q->annee, a->q->departement,
+                                      SUBVENTIONS_CSV_MAX_LIGNES, write_ligne, csv, too_many,
+                                      stopped, err);
 }
 
 static void respond_too_large(struct request_ctx *ctx)

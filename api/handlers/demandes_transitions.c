@@ -191,7 +191,7 @@ static enum db_result transition_unit(struct db_tx *tx, void *ctx, struct db_err
         return r;
     struct demande_transition_input in;
     memset(&in, 0, sizeof in);
-    in.from = demande_effectif(&lu, &w->c.p->delais, w->c.today, NULL);
+    in.from = demande_effectif(&lu, w->c.today, NULL);
     in.to = w->to;
     in.dispositif = lu.echeance.dispositif;
     in.role_of_caller = w->role;
@@ -253,7 +253,7 @@ static enum db_result transition_unit(struct db_tx *tx, void *ctx, struct db_err
     if (n == 0 && w->to == DEMANDE_EN_INSTRUCTION &&
         (in.from == DEMANDE_REFUSEE || in.from == DEMANDE_CLASSEE_SANS_SUITE)) {
         /* a reopening: R18 again (another request of the poste and year may have come) */
-        r = demande_r18_check(tx, stored, w->c.id, w->c.p, w->c.today, &w->c.violations, err);
+        r = demande_r18_check(tx, stored, w->c.id, w->c.today, &w->c.violations, err);
         if (r != DB_OK) {
             json_decref(stored);
             demande_row_release(&avant);
@@ -321,7 +321,7 @@ static bool write_begin(struct request_ctx *ctx, const struct json_field *spec, 
         respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
         return false;
     }
-    s->from = demande_effectif(&s->lu, &s->p.delais, s->today, NULL);
+    s->from = demande_effectif(&s->lu, s->today, NULL);
     demande_etag(&s->row, s->from, s->etag);
     return true;
 }
@@ -347,7 +347,7 @@ static void write_run(struct request_ctx *ctx, struct write_start *s, db_mutatio
     c->today = s->today;
     c->p = &s->p;
     if (demande_mutate_or_reply(ctx, s->row.id, unit, c, &c->violations, NULL))
-        demande_send(ctx, status, &c->after, &s->access, &s->p, s->today, warnings);
+        demande_send(ctx, status, &c->after, &s->access, s->today, warnings);
     demande_row_release(&c->after);
 }
 
@@ -507,7 +507,11 @@ static enum db_result versement_unit(struct db_tx *tx, void *ctx, struct db_erro
         .count = n,
     };
     size_t bad = w->c.violations.count + w->c.violations.dropped;
-    bad += demande_versements_check(&in, &w->c.p->delais, w->c.today, &w->c.violations);
+    /* R35: the forclusion delays in force on the commencement (lu.delais) */
+    struct parametres_delais delais = w->c.p->delais;
+    delais.forclusion_annees = lu.delais.forclusion_annees;
+    delais.forclusion_prolongation_annees = lu.delais.forclusion_prolongation_annees;
+    bad += demande_versements_check(&in, &delais, w->c.today, &w->c.violations);
     free(vs);
     json_decref(stored);
     if (bad > 0) {
@@ -649,8 +653,7 @@ static enum db_result prolongation_unit(struct db_tx *tx, void *ctx, struct db_e
     if (r != DB_OK)
         return r;
     prolongation_check(w->type, lu.echeance.dispositif, lu.echeance.etat,
-                       demande_effectif(&lu, &w->c.p->delais, w->c.today, NULL), stored,
-                       &w->c.violations);
+                       demande_effectif(&lu, w->c.today, NULL), stored, &w->c.violations);
     json_decref(stored);
     if (w->c.violations.count + w->c.violations.dropped > 0) {
         demande_row_release(&avant);

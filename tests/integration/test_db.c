@@ -15,6 +15,7 @@
 
 #include "api/migrations.h"
 #include "db/comite_repository.h"
+#include "db/demande_repository.h"
 #include "db/fiche_repository.h"
 #include "db/maquette_repository.h"
 #include "db/plan_action_repository.h"
@@ -2237,4 +2238,76 @@ Test(db, parametres_writer_that_waited_sees_the_version_committed_meanwhile)
     cr_assert_eq(count_rows("select count(*) from journal where action = 'parametres.modifier'"),
                  0);
     db_pool_free(pool);
+}
+
+/* Issue #10 §1: each clock of a request runs with the delays of the
+ * parameters version in force on the date that starts it (migration 0020),
+ * not with those in force on `today`. Version 1 (caducité 3 years, R34)
+ * takes effect on 2024-06-01: a DETR request notified before keeps the
+ * 2-year default, one notified after gets 3 years, on the same `today`;
+ * the list filter's SQL and the row read by the service (member "_delais",
+ * which api/handlers/demandes.c feeds to demande_etat_effectif) agree. */
+Test(db, demande_clocks_use_the_parametres_in_force_on_their_start_date)
+{
+    fiche_schema();
+    PGconn *pg = test_connect();
+    char fiche[64];
+    exec_ok(pg, "insert into plans_action (id_pvd) values ('" T1 "')");
+    exec_ok(pg, "insert into parametres_versions (version, date_effet, document, cree_par) "
+                "values (1, '2024-06-01', '{\"delais\": {\"rejet_implicite_mois\": 10, "
+                "\"caducite_annees\": 3, \"caducite_prolongation_annees\": 1, "
+                "\"forclusion_annees\": 4, \"forclusion_prolongation_annees\": 2}}', 'test')");
+    query_text(pg,
+               FICHE_COLS "('" T1 "', '1.1', 'I', '" AXE1 "', 'D', 'O', '" ORG1
+                          "', '38001', 'etude', 100, 120, 'brouillon', 'x') returning id::text",
+               NULL, fiche, sizeof fiche);
+    const char *cols = "insert into demandes_subvention (id, id_pvd, dispositif, demandeur_id, "
+                       "fiche_id, annee_programmation, intitule, depense_subventionnable_ht, "
+                       "montant_sollicite, date_depot, date_decision, date_notification, etat, "
+                       "cree_par) values ";
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "%s('00000000-0000-4000-8000-0000000000d1', '" T1 "', 'DETR', '" ORG1
+             "', '%s', 2024, 'Avant', 100, 50, '2023-12-01', '2024-01-05', '2024-01-10', "
+             "'notifiee', 'x'), ('00000000-0000-4000-8000-0000000000d2', '" T1 "', 'DETR', '" ORG1
+             "', '%s', 2024, 'Après', 100, 50, '2024-06-15', '2024-06-20', "
+             "'2024-07-01', 'notifiee', 'x'), ('00000000-0000-4000-8000-0000000000d3', '" T1
+             "', 'FNADT', '" ORG1 "', '%s', 2024, 'R30', 100, 50, '2024-06-02', null, null, "
+             "'depose', 'x')",
+             cols, fiche, fiche, fiche);
+    exec_ok(pg, sql);
+#define ETAT(id, day)                                                                              \
+    "select count(*) from demandes_subvention x where x.id = "                                     \
+    "'00000000-0000-4000-8000-0000000000" id "' and demande_etat_effectif(x, '" day                \
+    "', 8, 2, 1, 4, 2) = "
+    /* notified 2024-01-10, before version 1: 2 years, caduque from 2026-01-11 */
+    cr_expect_eq(count_rows(ETAT("d1", "2026-01-10") "'notifiee'"), 1);
+    cr_expect_eq(count_rows(ETAT("d1", "2026-01-11") "'caduque'"), 1);
+    /* notified 2024-07-01, version 1 in force: 3 years, not 2 */
+    cr_expect_eq(count_rows(ETAT("d2", "2026-07-02") "'notifiee'"), 1);
+    cr_expect_eq(count_rows(ETAT("d2", "2027-07-01") "'notifiee'"), 1);
+    cr_expect_eq(count_rows(ETAT("d2", "2027-07-02") "'caduque'"), 1);
+    /* R30 deposited 2024-06-02: 10 months of version 1, not the default 8 */
+    cr_expect_eq(count_rows(ETAT("d3", "2025-02-03") "'depose'"), 1);
+    cr_expect_eq(count_rows(ETAT("d3", "2025-04-03") "'rejet_implicite'"), 1);
+#undef ETAT
+
+    /* The row the service reads carries each clock's delays (null: defaults). */
+    struct db_pool *pool = make_pool(1, 5000, 10000);
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    cr_assert_eq(db_pool_acquire(pool, &conn, &err), DB_OK, "%s", err.message);
+    struct demande_row row = {0};
+    cr_assert_eq(demande_get(conn, "00000000-0000-4000-8000-0000000000d1", &row, &err), DB_OK, "%s",
+                 err.message);
+    cr_expect(strstr(row.json, "\"_delais\": {") && strstr(row.json, "\"caducite_annees\": null"),
+              "%s", row.json);
+    demande_row_release(&row);
+    cr_assert_eq(demande_get(conn, "00000000-0000-4000-8000-0000000000d2", &row, &err), DB_OK, "%s",
+                 err.message);
+    cr_expect(strstr(row.json, "\"caducite_annees\": 3"), "%s", row.json);
+    demande_row_release(&row);
+    db_pool_release(pool, conn);
+    db_pool_free(pool);
+    PQfinish(pg);
 }
