@@ -36,7 +36,8 @@ struct demande_row {
     long revision;
     char *json;  /* owned; free with demande_row_release (safe on a zeroed row);
                   * demande_representation with member "_delais": demande_delais
-                  * of 0020, the delays of each clock (null: parametres_defaut) */
+                  * of 0020, the delays of each clock (null: parametres_defaut);
+                  * the journal leaves "_" members out (db/mutation.h) */
     char *acces; /* owned: demande_acces of 0019, {"departements", "regions",
                   * "sirens", "financeurs"}, the codes of its authz target */
 };

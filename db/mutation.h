@@ -55,6 +55,8 @@ struct journal_entry {
     const char *action;         /* "habilitation.accorder" … (domain action names) */
     const char *ressource_type; /* "habilitation", "client", … */
     const char *ressource_id;
+    /* Top-level members whose name starts with "_" (the service's own, e.g.
+     * a demande's "_delais") are left out of the journal. */
     const char *avant_json; /* the object before (JSON text), or NULL on creation */
     const char *apres_json; /* the object after, or NULL on deletion */
     struct journal_scope scope;

@@ -265,6 +265,29 @@ Test(demandes, detr_deposee_instruite_accordee_notifiee_engagee_soldee)
     cr_assert(strstr(r.body, d_dec), HTTP_BODY, r.body);
     http_response_release(&r);
     cr_assert_eq(fx_journal_count("demande_subvention", id, "demande_subvention.transition"), 6);
+    /* the journal holds the representation, not the service's own "_" members */
+    {
+        struct fx_caller admin;
+        struct http_response j;
+        char jpath[200];
+        size_t i;
+        json_t *e;
+        fx_admin(&admin);
+        snprintf(jpath, sizeof jpath,
+                 "/api/v1/journal?ressource_type=demande_subvention&ressource_id=%s", id);
+        fx_call(&admin, "GET", jpath, NULL, NULL, &j);
+        cr_assert_eq(j.status, 200, HTTP_BODY, j.body);
+        json_array_foreach(json_object_get(j.json, "elements"), i, e)
+        {
+            cr_assert_not_null(json_object_get(json_object_get(e, "apres"), "id"), HTTP_BODY,
+                               j.body);
+            cr_assert_null(json_object_get(json_object_get(e, "apres"), "_delais"), HTTP_BODY,
+                           j.body);
+            cr_assert_null(json_object_get(json_object_get(e, "avant"), "_delais"), HTTP_BODY,
+                           j.body);
+        }
+        http_response_release(&j);
+    }
 }
 
 Test(demandes, fnadt_sans_decision_huit_mois_rejet_implicite)
