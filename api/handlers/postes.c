@@ -12,8 +12,11 @@
  * poste's row lock and the territoire locks of the territoires served
  * (db/poste_repository.h): a refusal is 422 with the rule, code and pointer
  * of each violation, nothing written. A poste's PATCH re-checks every stored
- * year with the poste's new values in the same transaction. R18 reads no
- * other row until the demandes de subvention exist (poste_repository.h). */
+ * year with the poste's new values in the same transaction. R18 (one
+ * non-terminal request per poste and year) is enforced where the requests
+ * are written (the demandes de subvention, db/demande_repository.h); a year's
+ * row is checked without other requests. The years' routes are in
+ * postes_annees.c (shared pieces: postes.h). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,15 +36,12 @@
 #include "../xalloc.h"
 #include "gouvernance.h"
 #include "handlers.h"
+#include "postes.h"
 #include "programme.h"
 
-#define POSTE_404 "Aucun poste de chef de projet visible n'a cet identifiant."
-#define ANNEE_404 "Ce poste de chef de projet n'a pas de financement pour cette année."
 #define POSTE_403 "Votre habilitation ne permet pas cette action sur ce poste de chef de projet."
 #define STALE_POSTE                                                                                \
     "Le poste de chef de projet a changé pendant votre requête (ETag périmé) : relisez-le."
-#define STALE_ANNEE                                                                                \
-    "Le financement de cette année a changé pendant votre requête (ETag périmé) : relisez-le."
 
 /* ---- Access -------------------------------------------------------------- */
 
@@ -80,12 +80,9 @@ static bool decide_or_reply(struct request_ctx *ctx, enum action action, struct 
     return false;
 }
 
-/* Loads the poste of path parameter `id` and its access and decides
- * `action`. A query parameter not declared by query (NULL: none) is a 400.
- * true: allowed (the caller releases row); false: answered, nothing held. */
-static bool poste_load_or_reply(struct request_ctx *ctx, enum action action,
-                                const struct query_field *query, struct poste_row *row,
-                                struct poste_access *access)
+bool poste_load_or_reply(struct request_ctx *ctx, enum action action,
+                         const struct query_field *query, struct poste_row *row,
+                         struct poste_access *access)
 {
     const char *id = NULL;
     memset(row, 0, sizeof *row);
@@ -277,16 +274,8 @@ static bool references_or_reply(struct request_ctx *ctx, const struct poste_body
 
 /* ---- Checking a year (inside the writing transaction) ---------------------- */
 
-/* The years' common inputs, read under the locks. */
-struct annee_contexte {
-    const struct chef_projet_poste *poste;
-    const struct parametres *parametres;
-    bool adhesion_signee;
-};
-
-/* chef_projet_financement_check on one year (pointers under base). */
-static void annee_check(const struct annee_contexte *c, const struct poste_annee_valeurs *v,
-                        const char *base, struct rule_report *violations)
+void poste_annee_check(const struct annee_contexte *c, const struct poste_annee_valeurs *v,
+                       const char *base, struct rule_report *violations)
 {
     struct chef_projet_financement_input in;
     memset(&in, 0, sizeof in);
@@ -304,19 +293,13 @@ static void annee_check(const struct annee_contexte *c, const struct poste_annee
     chef_projet_financement_check(&in, NULL, violations);
 }
 
-/* The territoire locks of the poste's territoires and R11's input. */
-static enum db_result lock_and_read(struct db_tx *tx, const char *const *ids, size_t count,
-                                    bool *signee, struct db_error *err)
+enum db_result poste_lock_and_read(struct db_tx *tx, const char *const *ids, size_t count,
+                                   bool *signee, struct db_error *err)
 {
     enum db_result r = poste_territoires_lock(tx, ids, count, err);
     if (r == DB_NOT_FOUND)
         return DB_FAILED; /* the territoires exist (foreign key, or checked) */
     return r == DB_OK ? poste_adhesion_signee(tx, ids, count, signee, err) : r;
-}
-
-static void today_of(struct date *d)
-{
-    programme_today(d);
 }
 
 /* Appends s to the NULL-terminated list (capacity max + 1) unless it is
@@ -344,9 +327,8 @@ struct poste_journal_scope {
     const char *sirens[JOURNAL_SIRENS + 1], *territoires[POSTE_TERRITOIRES_MAX + 1];
 };
 
-/* Journals an entry about poste id with that union (read here in tx). */
-static enum db_result journal_poste(struct db_tx *tx, const char *action, const char *id,
-                                    const char *avant, const char *apres, struct db_error *err)
+enum db_result poste_journal(struct db_tx *tx, const char *action, const char *id,
+                             const char *avant, const char *apres, struct db_error *err)
 {
     struct poste_journal_scope *j = xmalloc(sizeof *j);
     memset(j, 0, sizeof *j);
@@ -391,7 +373,7 @@ static enum db_result create_unit(struct db_tx *tx, void *ctx, struct db_error *
     if (r == DB_OK)
         r = poste_create(tx, w->v, &w->result, err);
     if (r == DB_OK)
-        r = journal_poste(tx, "poste_chef_projet.creer", w->result.id, NULL, w->result.json, err);
+        r = poste_journal(tx, "poste_chef_projet.creer", w->result.id, NULL, w->result.json, err);
     return r;
 }
 
@@ -574,7 +556,7 @@ static enum db_result update_unit(struct db_tx *tx, void *ctx, struct db_error *
     if (r == DB_OK && count > 0) {
         struct date today;
         long version = 0;
-        today_of(&today);
+        programme_today(&today);
         parametres = xmalloc(sizeof *parametres);
         r = parametres_en_vigueur(tx->conn, today, parametres, &version, err);
     }
@@ -584,14 +566,14 @@ static enum db_result update_unit(struct db_tx *tx, void *ctx, struct db_error *
         snprintf(base, sizeof base, "/annees/%d", rows[i].f.annee);
         struct poste_annee_valeurs v = {rows[i].f, rows[i].etude_pre_operationnelle_anah,
                                         rows[i].opah_ru, NULL, NULL};
-        annee_check(&c, &v, base, &w->violations);
+        poste_annee_check(&c, &v, base, &w->violations);
     }
     free(parametres);
     poste_annees_release(rows, count);
     if (r == DB_OK && rule_report_any(&w->violations))
         r = DB_CONFLICT;
     if (r == DB_OK)
-        r = journal_poste(tx, "poste_chef_projet.modifier", w->id, w->avant, w->result.json, err);
+        r = poste_journal(tx, "poste_chef_projet.modifier", w->id, w->avant, w->result.json, err);
     return r;
 }
 
@@ -654,393 +636,5 @@ void handle_update_poste(struct request_ctx *ctx)
 out:
     json_decref(merged);
     json_decref(patch);
-    poste_row_release(&row);
-}
-
-/* ---- Years: representation ------------------------------------------------- */
-
-/* The R19 schedule of year `annee` (caps in force from p), a new array. */
-static json_t *echeancier_json(const struct parametres *p, int annee, bool avec_anah,
-                               int64_t subvention)
-{
-    json_t *list = xjson(json_array());
-    struct chef_projet_versement_prevu v[4];
-    size_t n = chef_projet_echeancier(parametres_cdp_pour_annee(p, annee), annee, avec_anah,
-                                      subvention, v, 4);
-    for (size_t i = 0; i < n && i < 4; i++) {
-        char tot[11], tard[11];
-        date_format(v[i].au_plus_tot, tot);
-        date_format(v[i].au_plus_tard, tard);
-        json_t *o = xjson(json_object());
-        json_object_set_new(o, "type", json_string(versement_type_name(v[i].type)));
-        json_object_set_new(o, "montant_determine", json_boolean(v[i].montant_determine));
-        json_object_set_new(o, "montant_centimes",
-                            v[i].montant_determine ? json_integer(v[i].montant) : json_null());
-        json_object_set_new(o, "montant_max_centimes", json_integer(v[i].montant));
-        json_object_set_new(o, "sur_demande", json_boolean(v[i].sur_demande));
-        json_object_set_new(o, "au_plus_tot", json_string(tot));
-        json_object_set_new(o, "au_plus_tard",
-                            v[i].has_au_plus_tard ? json_string(tard) : json_null());
-        json_array_append_new(list, o);
-    }
-    return list;
-}
-
-/* The year's representation with its `echeancier` (a new object; NULL when
- * the stored JSON does not parse). */
-static json_t *annee_json(const struct poste_annee_row *row, const struct parametres *p)
-{
-    json_t *obj = json_loads(row->json, 0, NULL);
-    if (!obj)
-        return NULL;
-    int64_t subvention = 0;
-    for (int i = 0; i < CDP_FINANCEUR__COUNT; i++)
-        subvention += row->f.parts[i];
-    json_object_set_new(obj, "echeancier",
-                        echeancier_json(p, row->f.annee, row->f.avec_anah, subvention));
-    return obj;
-}
-
-/* The parameters in force today, read on a pooled connection. false: a
- * 503/500 was sent. */
-static bool parametres_or_reply(struct request_ctx *ctx, struct parametres *p)
-{
-    struct db_conn *conn = NULL;
-    struct db_error err = {{0}, {0}};
-    struct date today;
-    long version = 0;
-    today_of(&today);
-    enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
-    if (r == DB_OK) {
-        r = parametres_en_vigueur(conn, today, p, &version, &err);
-        db_pool_release(ctx->app->pool, conn);
-    }
-    if (r == DB_OK)
-        return true;
-    respond_db_error(ctx, r, &err);
-    return false;
-}
-
-static void annee_etag(const struct poste_annee_row *row, char out[24])
-{
-    http_etag(row->json, strlen(row->json), out);
-}
-
-static void annee_send(struct request_ctx *ctx, int status, const struct poste_annee_row *row)
-{
-    struct parametres *p = xmalloc(sizeof *p);
-    if (parametres_or_reply(ctx, p)) {
-        json_t *obj = annee_json(row, p);
-        char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
-        char etag[24];
-        annee_etag(row, etag);
-        if (text)
-            respond_representation(ctx, status, text, strlen(text), etag);
-        else
-            respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
-        free(text);
-        json_decref(obj);
-    }
-    free(p);
-}
-
-/* The path parameter `annee`: an integer 1900..2998. false: 400 sent. */
-static bool annee_or_reply(struct request_ctx *ctx, int *annee)
-{
-    const char *s = query_path_param(ctx, "annee");
-    char *end = NULL;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (s && *s >= '0' && *s <= '9' && end && *end == '\0' && strlen(s) == 4 && v >= 1900 &&
-        v <= 2998) {
-        *annee = (int)v;
-        return true;
-    }
-    FIELD_ERRORS(errs);
-    field_errors_add(&errs, "/annee", "annee", "format-invalide",
-                     "« annee » doit être une année civile (1900 à 2998).");
-    respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.", &errs);
-    return false;
-}
-
-/* ---- GET /api/v1/postes-chef-de-projet/:id/annees ---------------------------- */
-
-void handle_list_poste_annees(struct request_ctx *ctx)
-{
-    struct poste_row row;
-    struct poste_access access;
-    if (!poste_load_or_reply(ctx, ACTION_POSTE_READ, NULL, &row, &access))
-        return;
-    struct poste_annee_row *rows = NULL;
-    size_t count = 0;
-    struct db_conn *conn = NULL;
-    struct db_error err = {{0}, {0}};
-    enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
-    if (r == DB_OK) {
-        r = poste_annees_lire(conn, row.id, &rows, &count, &err);
-        db_pool_release(ctx->app->pool, conn);
-    }
-    struct parametres *p = xmalloc(sizeof *p);
-    if (r != DB_OK) {
-        respond_db_error(ctx, r, &err);
-    } else if (parametres_or_reply(ctx, p)) {
-        json_t *obj = xjson(json_object()), *list = xjson(json_array());
-        bool ok = true;
-        for (size_t i = 0; i < count && ok; i++) {
-            json_t *a = annee_json(&rows[i], p);
-            ok = a != NULL;
-            if (a)
-                json_array_append_new(list, a);
-        }
-        json_object_set_new(obj, "poste_id", json_string(row.id));
-        json_object_set_new(obj, "elements", list);
-        char *text = ok ? json_dumps(obj, JSON_COMPACT) : NULL;
-        char etag[24];
-        if (text)
-            http_etag(text, strlen(text), etag);
-        if (text)
-            respond_conditional_json(ctx, text, strlen(text), etag);
-        else
-            respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
-        free(text);
-        json_decref(obj);
-    }
-    free(p);
-    poste_annees_release(rows, count);
-    poste_row_release(&row);
-}
-
-/* ---- GET /api/v1/postes-chef-de-projet/:id/annees/:annee --------------------- */
-
-void handle_get_poste_annee(struct request_ctx *ctx)
-{
-    struct poste_row row;
-    struct poste_access access;
-    int annee = 0;
-    if (!poste_load_or_reply(ctx, ACTION_POSTE_READ, NULL, &row, &access))
-        return;
-    if (annee_or_reply(ctx, &annee)) {
-        struct poste_annee_row a;
-        struct db_error err = {{0}, {0}};
-        enum db_result r = poste_annee_get_pooled(ctx->app->pool, row.id, annee, &a, &err);
-        if (respond_lookup_or_reply(ctx, r, &err, ANNEE_404)) {
-            annee_send(ctx, 200, &a);
-            poste_annee_row_release(&a);
-        }
-    }
-    poste_row_release(&row);
-}
-
-/* ---- PUT /api/v1/postes-chef-de-projet/:id/annees/:annee ---------------------- */
-
-struct annee_body {
-    int64_t cout, parts[CDP_FINANCEUR__COUNT];
-    bool avec_anah, etude, opah_ru;
-    const char *bdt_id, *anah_id;
-};
-#define A(m) offsetof(struct annee_body, m)
-
-static const struct json_field annee_fields[] = {
-    {.name = "cout_charge_annuel_centimes",
-     .kind = JSON_FIELD_INTEGER,
-     .offset = A(cout),
-     .on_create = JSON_CREATE_REQUIRED,
-     .min = 0,
-     .max = FINANCEMENT_MONTANT_MAX},
-    {.name = "avec_anah",
-     .kind = JSON_FIELD_BOOLEAN,
-     .offset = A(avec_anah),
-     .on_create = JSON_CREATE_REQUIRED},
-    {.name = "etude_pre_operationnelle_anah", .kind = JSON_FIELD_BOOLEAN, .offset = A(etude)},
-    {.name = "opah_ru", .kind = JSON_FIELD_BOOLEAN, .offset = A(opah_ru)},
-    {.name = "part_anct_etat_centimes",
-     .kind = JSON_FIELD_INTEGER,
-     .offset = A(parts[CDP_FINANCEUR_ANCT_ETAT]),
-     .on_create = JSON_CREATE_REQUIRED,
-     .min = 0,
-     .max = FINANCEMENT_MONTANT_MAX},
-    {.name = "part_bdt_centimes",
-     .kind = JSON_FIELD_INTEGER,
-     .offset = A(parts[CDP_FINANCEUR_BDT]),
-     .on_create = JSON_CREATE_REQUIRED,
-     .min = 0,
-     .max = FINANCEMENT_MONTANT_MAX},
-    {.name = "part_anah_centimes",
-     .kind = JSON_FIELD_INTEGER,
-     .offset = A(parts[CDP_FINANCEUR_ANAH]),
-     .on_create = JSON_CREATE_REQUIRED,
-     .min = 0,
-     .max = FINANCEMENT_MONTANT_MAX},
-    {.name = "financeur_bdt_id",
-     .kind = JSON_FIELD_STRING,
-     .offset = A(bdt_id),
-     .nullable = true,
-     .check = query_is_uuid,
-     .check_message = "L'identifiant d'une organisation est un UUID."},
-    {.name = "financeur_anah_id",
-     .kind = JSON_FIELD_STRING,
-     .offset = A(anah_id),
-     .nullable = true,
-     .check = query_is_uuid,
-     .check_message = "L'identifiant d'une organisation est un UUID."},
-    JSON_FIELDS_END,
-};
-
-struct annee_work {
-    const char *id, *base;
-    bool existe; /* the caller saw the year (and checked its ETag) */
-    long revision;
-    struct poste_annee_valeurs v;
-    struct date today;
-    enum role role;
-    struct rule_report violations;
-    struct poste_annee_row avant, result;
-};
-
-/* The financers named exist: "organisation-inconnue" otherwise. */
-static enum db_result financeurs_check(struct db_tx *tx, struct annee_work *w, struct db_error *err)
-{
-    const char *ids[2] = {w->v.financeur_bdt_id, w->v.financeur_anah_id};
-    const char *names[2] = {"/financeur_bdt_id", "/financeur_anah_id"};
-    for (int i = 0; i < 2; i++) {
-        char nature[16], siren[10];
-        if (!ids[i])
-            continue;
-        enum db_result r = poste_organisation_lire(tx->conn, ids[i], nature, siren, err);
-        if (r == DB_NOT_FOUND)
-            rule_report_add(&w->violations, "", "organisation-inconnue", names[i],
-                            "Aucune organisation n'a l'identifiant %s.", ids[i]);
-        else if (r != DB_OK)
-            return r;
-    }
-    return DB_OK;
-}
-
-static enum db_result annee_unit(struct db_tx *tx, void *ctx, struct db_error *err)
-{
-    struct annee_work *w = ctx;
-    poste_annee_row_release(&w->result);
-    poste_annee_row_release(&w->avant);
-    rule_report_init(&w->violations);
-    struct poste_etat etat;
-    enum db_result r = poste_lock(tx, w->id, &etat, err);
-    const char *ids[POSTE_TERRITOIRES_MAX];
-    for (size_t i = 0; i < etat.territoire_count; i++)
-        ids[i] = etat.territoires[i];
-    bool signee = false;
-    if (r == DB_OK)
-        r = lock_and_read(tx, ids, etat.territoire_count, &signee, err);
-    bool existe = false;
-    if (r == DB_OK) {
-        r = poste_annee_get(tx->conn, w->id, w->v.f.annee, true, &w->avant, err);
-        existe = r == DB_OK;
-        if (r == DB_NOT_FOUND)
-            r = DB_OK;
-    }
-    if (r == DB_OK && (existe != w->existe || (existe && w->avant.revision != w->revision)))
-        r = DB_STALE;
-    struct parametres *parametres = xmalloc(sizeof *parametres);
-    long version = 0;
-    if (r == DB_OK)
-        r = parametres_en_vigueur(tx->conn, w->today, parametres, &version, err);
-    if (r == DB_OK)
-        r = financeurs_check(tx, w, err);
-    if (r == DB_OK) {
-        struct annee_contexte c = {&etat.poste, parametres, signee};
-        annee_check(&c, &w->v, w->base, &w->violations);
-        bool modifiees[CDP_FINANCEUR__COUNT];
-        for (int f = 0; f < CDP_FINANCEUR__COUNT; f++)
-            modifiees[f] = existe ? w->avant.f.parts[f] != w->v.f.parts[f] : w->v.f.parts[f] != 0;
-        /* no demande de subvention yet: the request is a draft */
-        chef_projet_r16_check(modifiees, w->role, false, false, CDP_FINANCEUR_ANCT_ETAT, w->base,
-                              &w->violations);
-        if (rule_report_any(&w->violations))
-            r = DB_CONFLICT;
-    }
-    free(parametres);
-    if (r == DB_OK)
-        r = poste_annee_ecrire(tx, w->id, &w->v, &w->result, err);
-    if (r == DB_OK)
-        r = journal_poste(tx, "poste_chef_projet.financer_annee", w->id,
-                          existe ? w->avant.json : NULL, w->result.json, err);
-    return r;
-}
-
-/* key: "<poste id>/<annee>" (the 412's current ETag, "" when unreadable). */
-static void current_annee_etag(struct request_ctx *ctx, const char *key, char out[24])
-{
-    char id[37];
-    int annee = 0;
-    struct poste_annee_row row;
-    struct db_error err = {{0}, {0}};
-    out[0] = '\0';
-    if (!key || sscanf(key, "%36[^/]/%d", id, &annee) != 2)
-        return;
-    if (poste_annee_get_pooled(ctx->app->pool, id, annee, &row, &err) == DB_OK) {
-        annee_etag(&row, out);
-        poste_annee_row_release(&row);
-    }
-}
-
-void handle_put_poste_annee(struct request_ctx *ctx)
-{
-    struct poste_row row;
-    struct poste_access access;
-    json_t *body = NULL;
-    int annee = 0;
-    FIELD_ERRORS(errs);
-    if (!poste_load_or_reply(ctx, ACTION_POSTE_WRITE, NULL, &row, &access))
-        return;
-    if (!annee_or_reply(ctx, &annee) || !json_body_read_or_reply(ctx, &body))
-        goto out;
-    struct annee_body in;
-    memset(&in, 0, sizeof in);
-    json_spec_apply(body, annee_fields, JSON_SPEC_CREATE, &in, "", &errs);
-    if (!body_errors_or_reply(ctx, &errs))
-        goto out;
-    struct annee_work work;
-    memset(&work, 0, sizeof work);
-    struct db_error err = {{0}, {0}};
-    enum db_result r = poste_annee_get_pooled(ctx->app->pool, row.id, annee, &work.avant, &err);
-    if (r == DB_OK) {
-        char etag[24];
-        annee_etag(&work.avant, etag);
-        work.existe = true;
-        work.revision = work.avant.revision;
-        if (!if_match_or_reply(ctx, etag))
-            goto done;
-    } else if (r != DB_NOT_FOUND) {
-        respond_db_error(ctx, r, &err);
-        goto done;
-    }
-    work.id = row.id;
-    work.base = "";
-    work.v.f.annee = annee;
-    work.v.f.cout_charge_annuel = in.cout;
-    work.v.f.avec_anah = in.avec_anah;
-    memcpy(work.v.f.parts, in.parts, sizeof in.parts);
-    work.v.etude_pre_operationnelle_anah = in.etude;
-    work.v.opah_ru = in.opah_ru;
-    work.v.financeur_bdt_id = in.bdt_id;
-    work.v.financeur_anah_id = in.anah_id;
-    work.role = ctx->principal->authz.role;
-    today_of(&work.today);
-    r = programme_mutate(ctx, annee_unit, &work, &err);
-    const struct db_answers answers = {.not_found = POSTE_404, .stale = STALE_ANNEE};
-    char key[64];
-    snprintf(key, sizeof key, "%s/%d", row.id, annee);
-    if (programme_mutation_reply(ctx, r, &err, &work.violations, &answers, current_annee_etag,
-                                 key)) {
-        if (!work.existe) {
-            char location[96];
-            snprintf(location, sizeof location, "%s/annees/%d", row.id, annee);
-            http_set_location(ctx->res, "/api/v1/postes-chef-de-projet/", location);
-        }
-        annee_send(ctx, work.existe ? 200 : 201, &work.result);
-    }
-done:
-    poste_annee_row_release(&work.avant);
-    poste_annee_row_release(&work.result);
-out:
-    json_decref(body);
     poste_row_release(&row);
 }
