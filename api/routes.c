@@ -135,6 +135,14 @@ static const struct route routes[] = {
     {"PUT",   "/api/v1/demandes-subvention/par-dossier-ds/:numero", ROUTE_HABILITATED, "demande.synchroniser", handle_sync_demande_ds, NOKEY},
     {"GET",   "/api/v1/donnees-ouvertes/subventions.csv", ROUTE_PUBLIC, NULL,                 handle_export_subventions_csv, NOKEY},
     /* — end of demandes de subvention — */
+    /* Issue 11 §1: event feed (evenements.c) */
+    /* — end of event feed — */
+    /* Issue 11 §2: webhooks (abonnements.c) */
+    /* — end of webhooks — */
+    /* Issue 11 §3: open data (donnees_ouvertes.c) */
+    /* — end of open data — */
+    /* Issue 11 §4: documentation, compression, CORS (docs.c) */
+    /* — end of documentation, compression, CORS — */
 };
 /* clang-format on */
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])

@@ -490,3 +490,15 @@ export function issueTransitionDemande(status: Status<"/api/v1/demandes-subventi
 	}
 }
 /* — end of demandes de subvention — */
+
+/* ---- Issue 11 §1: event feed ---- */
+/* — end of event feed — */
+
+/* ---- Issue 11 §2: webhooks ---- */
+/* — end of webhooks — */
+
+/* ---- Issue 11 §3: open data ---- */
+/* — end of open data — */
+
+/* ---- Issue 11 §4: documentation, compression, CORS ---- */
+/* — end of documentation, compression, CORS — */
