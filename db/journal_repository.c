@@ -17,11 +17,14 @@
 
 /* The entries a list shows, filtered by $1 … $11 (page and count). */
 #define JOURNAL_LIST_FROM                                                                          \
-    "FROM journal j WHERE " JOURNAL_VISIBLE("1", "2", "3", "4", "5", "11")                         \
-    " AND ($6::text IS NULL OR j.ressource_type = $6) AND ($7::text IS NULL OR "                   \
-    "j.ressource_id = $7) AND ($8::text IS NULL OR j.acteur = $8) AND ($9::timestamptz IS "        \
-    "NULL OR j.instant >= $9::timestamptz) AND ($10::timestamptz IS NULL OR j.instant < "          \
-    "$10::timestamptz)"
+    "FROM journal j WHERE " JOURNAL_VISIBLE(                                                       \
+        "1", "2", "3", "4", "5",                                                                   \
+        "11") " AND ($6::text IS NULL OR j.ressource_type = $6) AND ($7::text IS NULL OR "         \
+              "j.ressource_id = $7) AND ($8::text IS NULL OR j.acteur = $8) AND ($9::timestamptz " \
+              "IS "                                                                                \
+              "NULL OR j.instant >= $9::timestamptz) AND ($10::timestamptz IS NULL OR j.instant "  \
+              "< "                                                                                 \
+              "$10::timestamptz)"
 
 /* The text parameters of a journal_visibility, in the order JOURNAL_VISIBLE
  * reads them ($1 … $5, then sans_administration); arrays owned. */
@@ -34,9 +37,9 @@ static void visibility_params(const struct journal_visibility *v, struct visibil
     p->deps = v->departements ? pg_code_array_literal(&v->departements->departements[0][0], 4,
                                                       v->departements->departement_count)
                               : NULL;
-    p->regs =
-        v->regions ? pg_code_array_literal(&v->regions->regions[0][0], 4, v->regions->region_count)
-                   : NULL;
+    p->regs = v->regions
+                  ? pg_code_array_literal(&v->regions->regions[0][0], 4, v->regions->region_count)
+                  : NULL;
     p->sirens = v->sirens
                     ? pg_code_array_literal(&v->sirens->sirens[0][0], 10, v->sirens->siren_count)
                     : NULL;
@@ -135,14 +138,14 @@ enum db_result journal_list(struct db_conn *conn, const struct journal_visibilit
     "FROM journal j JOIN evenement_ressources r ON r.ressource_type = j.ressource_type "           \
     "WHERE j.xid < pg_snapshot_xmin(pg_current_snapshot()) AND ($8::xid8 IS NULL OR (j.xid, "      \
     "j.id) > ($8::xid8, $9::bigint)) AND CASE WHEN $7::bool THEN r.public AND "                    \
-    "evenement_est_public(j) ELSE " JOURNAL_VISIBLE("1", "2", "3", "4", "5", "6")                  \
-    " END AND ($10::text[] IS NULL OR j.ressource_type = ANY ($10::text[]) OR "                    \
-    "evenement_type(j, r.accord) = ANY ($10::text[]))"
+    "evenement_est_public(j) ELSE " JOURNAL_VISIBLE(                                               \
+        "1", "2", "3", "4", "5",                                                                   \
+        "6") " END AND ($10::text[] IS NULL OR j.ressource_type = ANY ($10::text[]) OR "           \
+             "evenement_type(j, r.accord) = ANY ($10::text[]))"
 
 enum db_result evenements_read(struct db_conn *conn, const struct journal_visibility *v,
-                               const char *types, const char *after, size_t limit,
-                               char **json_out, char last_key[EVENEMENT_KEY_SIZE], bool *more,
-                               struct db_error *err)
+                               const char *types, const char *after, size_t limit, char **json_out,
+                               char last_key[EVENEMENT_KEY_SIZE], bool *more, struct db_error *err)
 {
     struct visibility_params vp = {NULL, NULL, NULL, NULL};
     if (v)
@@ -175,11 +178,11 @@ enum db_result evenements_read(struct db_conn *conn, const struct journal_visibi
     *json_out = NULL;
     last_key[0] = '\0';
     *more = false;
-    PGresult *res = PQexecParams(
-        conn->pg,
-        "SELECT j.xid::text || '.' || j.id::text, evenement_json(j, $7::bool)::text " EVENEMENTS_FROM
-        " ORDER BY j.xid, j.id LIMIT $11::int",
-        11, NULL, params, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(conn->pg,
+                     "SELECT j.xid::text || '.' || j.id::text, evenement_json(j, "
+                     "$7::bool)::text " EVENEMENTS_FROM " ORDER BY j.xid, j.id LIMIT $11::int",
+                     11, NULL, params, NULL, NULL, 0);
     enum db_result r = db_result_from_pg(conn, res, err);
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, EVENEMENT_KEY_SIZE, more))
         r = DB_FAILED;
@@ -193,8 +196,9 @@ enum db_result evenements_head(struct db_conn *conn, char key[EVENEMENT_KEY_SIZE
 {
     key[0] = '\0';
     /* pg_one_text binds one parameter: $1 is NULL and unused. */
-    return pg_one_text(conn,
-                       "SELECT pg_snapshot_xmin(pg_current_snapshot())::text || '.0' WHERE $1::text "
-                       "IS NULL",
-                       NULL, key, EVENEMENT_KEY_SIZE, err);
+    return pg_one_text(
+        conn,
+        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text || '.0' WHERE $1::text "
+        "IS NULL",
+        NULL, key, EVENEMENT_KEY_SIZE, err);
 }

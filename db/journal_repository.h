@@ -62,9 +62,8 @@ enum db_result journal_list(struct db_conn *conn, const struct journal_visibilit
  * ("" when none); *more whether another event followed. DB_FAILED on a
  * malformed key (the caller validates keys first). */
 enum db_result evenements_read(struct db_conn *conn, const struct journal_visibility *v,
-                               const char *types, const char *after, size_t limit,
-                               char **json_out, char last_key[EVENEMENT_KEY_SIZE], bool *more,
-                               struct db_error *err);
+                               const char *types, const char *after, size_t limit, char **json_out,
+                               char last_key[EVENEMENT_KEY_SIZE], bool *more, struct db_error *err);
 
 /* The key of "now": every event committed before the call is before it,
  * every later one after it (the snapshot's xmin). */

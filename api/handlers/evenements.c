@@ -166,8 +166,8 @@ static void evenements_feed(struct request_ctx *ctx, const struct journal_visibi
         if (q.depuis)
             r = evenements_head(conn, last, &err);
         else
-            r = evenements_read(conn, v, q.types ? types : NULL, after, q.limit, &json, last,
-                                &more, &err);
+            r = evenements_read(conn, v, q.types ? types : NULL, after, q.limit, &json, last, &more,
+                                &err);
     }
     if (conn)
         db_pool_release(ctx->app->pool, conn);
