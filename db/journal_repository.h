@@ -65,8 +65,11 @@ enum db_result evenements_read(struct db_conn *conn, const struct journal_visibi
                                const char *types, const char *after, size_t limit, char **json_out,
                                char last_key[EVENEMENT_KEY_SIZE], bool *more, struct db_error *err);
 
-/* The key of "now": every event committed before the call is before it,
- * every later one after it (the snapshot's xmin). */
+/* The key of "now" (the snapshot's xmin): every event committed after the
+ * call comes after it. Events committed shortly before the call by a
+ * transaction younger than one still running then come after it too: a
+ * client replays them (harmless when it applies an event only over an older
+ * version). */
 enum db_result evenements_head(struct db_conn *conn, char key[EVENEMENT_KEY_SIZE],
                                struct db_error *err);
 
