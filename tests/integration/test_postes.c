@@ -18,9 +18,10 @@
  * 200068559, adhésion signed), pvd-44-88-904 Contrexéville (88114, EPCI
  * 200068682, adhésion signed), pvd-44-88-905 Darney (88124, EPCI 200068773)
  * with pvd-27-70-952 Champagney (Haute-Saône, 70120, EPCI 247000821): a poste
- * serving two départements. */
+ * serving two départements; Lot-et-Garonne (47): see the last test. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,15 +37,16 @@ static long long num(const json_t *o, const char *k)
     return (long long)json_integer_value(json_object_get(o, k));
 }
 
-/* A territoire of the Vosges with its callers and an État organisation. */
+/* A territoire with its callers (the préfecture of its département) and an
+ * État organisation. */
 struct terr {
     struct fx_fiche_territoire t;
     struct fx_caller admin, agent, elu, prefecture;
     char etat[37];
 };
 
-static void terr_init(struct terr *t, const char *id_pvd, const char *insee, const char *siren,
-                      const char *siren_epci)
+static void terr_init_in(struct terr *t, const char *id_pvd, const char *insee, const char *siren,
+                         const char *siren_epci, const char *departement)
 {
     char perimetre[120], seance[11];
     struct http_response r;
@@ -54,12 +56,20 @@ static void terr_init(struct terr *t, const char *id_pvd, const char *insee, con
     snprintf(perimetre, sizeof perimetre, "{\"sirens\":[\"%s\"]}", siren);
     fx_caller_with(&t->agent, "collectivite_agent", perimetre);
     fx_caller_with(&t->elu, "collectivite_elu", perimetre);
-    fx_caller_with(&t->prefecture, "prefecture_instructeur", "{\"departements\":[\"88\"]}");
+    snprintf(perimetre, sizeof perimetre, "{\"departements\":[\"%s\"]}", departement);
+    fx_caller_with(&t->prefecture, "prefecture_instructeur", perimetre);
     fx_call(&t->admin, "POST", "/api/v1/organisations",
-            "{\"nature\":\"etat\",\"nom\":\"Préfecture des Vosges\"}", NULL, &r);
+            "{\"nature\":\"etat\",\"nom\":\"Préfecture\"}", NULL, &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
     snprintf(t->etat, sizeof t->etat, "%s", fx_str(r.json, "id"));
     http_response_release(&r);
+}
+
+/* A territoire of the Vosges (88). */
+static void terr_init(struct terr *t, const char *id_pvd, const char *insee, const char *siren,
+                      const char *siren_epci)
+{
+    terr_init_in(t, id_pvd, insee, siren, siren_epci, "88");
 }
 
 /* POST a poste employed by the territoire's commune, serving it: quotité
@@ -442,5 +452,132 @@ Test(postes, a_poste_serving_two_departements_is_inside_each_prefecture, .timeou
     fx_call(&pref70, "GET", "/api/v1/postes-chef-de-projet?departement=70", NULL, NULL, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     cr_assert_geq(num(r.json, "total"), 1, HTTP_BODY, r.body);
+    http_response_release(&r);
+}
+
+/* ---- A year keeps the parameters version it was recorded with ------------- *
+ * Issue #10 §1 "a decision keeps the parameters in force on its date"
+ * (migration 0024). Isolation: other suites read today's parameters
+ * concurrently, so no version may take effect today. Version A (the cap
+ * without Anah raised to 50 000 €) takes effect on 2191-05-17, a date no
+ * other test reads; the year is recorded over HTTP with today's version (B:
+ * the 45 000 € cap), then — as if it had been recorded while A was in force
+ * — its stored version becomes A and its État share 33 000 € (48 000 € in
+ * all, over B's cap, within A's), in SQL on this test's own poste only.
+ * Test data: Lot-et-Garonne (47), used by no other suite: pvd-75-47-901
+ * Duras (47086, EPCI 244700449, adhésion signed). */
+
+/* The year annee of poste, as if recorded under parameters version `version`
+ * with an État share of `part_etat` cents (SQL, the test database). */
+static void annee_enregistree_sous(const char *poste, int annee, long version, long long part_etat)
+{
+    const char *url = getenv("PVD_TEST_DATABASE_URL");
+    cr_assert(url && *url, "PVD_TEST_DATABASE_URL must be set");
+    PGconn *db = PQconnectdb(url);
+    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+    char a[16], v[24], e[24];
+    snprintf(a, sizeof a, "%d", annee);
+    snprintf(v, sizeof v, "%ld", version);
+    snprintf(e, sizeof e, "%lld", part_etat);
+    const char *params[] = {poste, a, v, e};
+    PGresult *res = PQexecParams(db,
+                                 "UPDATE poste_financements SET parametres_version = $3::int, "
+                                 "part_anct_etat = $4::bigint WHERE poste_id = $1::uuid AND "
+                                 "annee = $2::int",
+                                 4, NULL, params, NULL, NULL, 0);
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(db));
+    cr_assert_str_eq(PQcmdTuples(res), "1");
+    PQclear(res);
+    PQfinish(db);
+}
+
+/* Publishes, as a fresh anct_national, today's document with every
+ * chef_projet period's cap without Anah set to `plafond` cents, taking
+ * effect on date_effet; returns its version number. *today_version: the
+ * version in force today. */
+static long version_future(const char *date_effet, long long plafond, long *today_version)
+{
+    struct fx_caller anct;
+    struct http_response r;
+    char im[120];
+    fx_caller_with(&anct, "anct_national", "{}");
+    fx_call(&anct, "GET", "/api/v1/parametres", NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    snprintf(im, sizeof im, "If-Match: %s", http_header(&r, "ETag"));
+    *today_version = (long)num(r.json, "version");
+    json_t *doc = json_deep_copy(r.json);
+    http_response_release(&r);
+    json_object_del(doc, "version");
+    json_object_del(doc, "cree_par");
+    json_object_del(doc, "cree_le");
+    json_object_set_new(doc, "date_effet", json_string(date_effet));
+    size_t i;
+    json_t *periode;
+    json_array_foreach(json_object_get(doc, "chef_projet"), i, periode)
+        json_object_set_new(periode, "plafond_annuel_centimes", json_integer(plafond));
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    fx_call(&anct, "PUT", "/api/v1/parametres", text, im, &r);
+    free(text);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    long version = (long)num(r.json, "version");
+    http_response_release(&r);
+    return version;
+}
+
+Test(postes, a_year_keeps_the_parameters_version_it_was_recorded_with, .timeout = 120)
+{
+    struct terr t;
+    struct http_response r;
+    char poste[37], body[400], path[160], header[120], etag[64];
+    long today_version = -1;
+    long a = version_future("2191-05-17", 5000000, &today_version);
+    terr_init_in(&t, "pvd-75-47-901", "47086", "214700866", "244700449", "47");
+    fx_adhesion_signee(&t.t, t.etat, &t.agent, &t.elu, &t.prefecture);
+    poste_new(&t, 10000, "2024-01-01", poste, NULL);
+
+    /* recorded today: today's version, at its 45 000 € cap */
+    annee_body(body, sizeof body, 8000000, false, false, 3000000, 1500000, 0);
+    put_annee(&t.agent, poste, 2025, body, NULL, 201, &r);
+    cr_assert_eq(num(r.json, "parametres_version"), today_version, HTTP_BODY, r.body);
+    http_response_release(&r);
+    annee_enregistree_sous(poste, 2025, a, 3300000);
+
+    /* the poste's PATCH re-checks 2025 with A (48 000 € ≤ 50 000 €), not today's 45 000 € */
+    snprintf(path, sizeof path, "/api/v1/postes-chef-de-projet/%s", poste);
+    fx_etag(path, etag);
+    snprintf(header, sizeof header, "If-Match: %s", etag);
+    fx_call(&t.agent, "PATCH", path, "{\"missions\":\"Animer la revitalisation\"}", header, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    http_response_release(&r);
+    /* its schedule too: 75 % of 48 000 € in Q2 */
+    snprintf(path, sizeof path, "/api/v1/postes-chef-de-projet/%s/annees/2025", poste);
+    fx_call(&t.agent, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_eq(num(r.json, "parametres_version"), a, HTTP_BODY, r.body);
+    cr_assert_eq(num(versement(&r, 0), "montant_centimes"), 3600000, HTTP_BODY, r.body);
+    http_response_release(&r);
+    /* half time: A's cap halved (25 000 €), named in the refusal */
+    snprintf(path, sizeof path, "/api/v1/postes-chef-de-projet/%s", poste);
+    fx_etag(path, etag);
+    snprintf(header, sizeof header, "If-Match: %s", etag);
+    fx_call(&t.agent, "PATCH", path, "{\"quotite\":5000}", header, &r);
+    http_expect_problem(&r, 422, "regle-non-respectee");
+    json_t *item =
+        fx_item(&r, "cofinancement-plafond-depasse", "/annees/2025/total_cofinancement_centimes");
+    cr_assert_not_null(item, HTTP_BODY, r.body);
+    cr_assert_not_null(strstr(fx_str(item, "message"), "plafond de 25" NBSP "000,00" NBSP "€"),
+                       HTTP_BODY, r.body);
+    http_response_release(&r);
+
+    /* a year recorded now has today's cap: 48 000 € refused, 45 000 € recorded */
+    annee_body(body, sizeof body, 8000000, false, false, 3300000, 1500000, 0);
+    const char *m = refused(&t.agent, poste, 2026, body, "R13", "cofinancement-plafond-depasse",
+                            "/total_cofinancement_centimes", &r);
+    cr_assert_not_null(strstr(m, "plafond de 45" NBSP "000,00" NBSP "€"), "%s", m);
+    http_response_release(&r);
+    annee_body(body, sizeof body, 8000000, false, false, 3000000, 1500000, 0);
+    put_annee(&t.agent, poste, 2026, body, NULL, 201, &r);
+    cr_assert_eq(num(r.json, "parametres_version"), today_version, HTTP_BODY, r.body);
     http_response_release(&r);
 }
