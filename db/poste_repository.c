@@ -14,8 +14,8 @@
 #define ANNEE_COLUMNS                                                                              \
     "f.annee, f.revision, poste_financement_representation(f)::text, f.cout_charge_annuel, "       \
     "f.avec_anah, f.part_anct_etat, f.part_bdt, f.part_anah, f.etude_pre_operationnelle_anah, "    \
-    "f.opah_ru, coalesce(f.financeur_bdt_id::text, ''), coalesce(f.financeur_anah_id::text, ''), " \
-    "f.parametres_version"
+    "f.opah_ru, coalesce(f.financeur_bdt_id::text, ''), "                                          \
+    "coalesce(f.financeur_anah_id::text, ''), f.parametres_version"
 
 static const char *acteur(const struct db_tx *tx)
 {

@@ -22,10 +22,16 @@
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../support/fixtures.h"
 #include "../support/http_client.h"
@@ -930,4 +936,199 @@ Test(demandes, prolongation_avant_echeance_evite_la_caducite)
     move(&t.elu, prolongee, "engagee", more, 200, &r);
     cr_assert_str_eq(fx_str(r.json, "etat"), "engagee", HTTP_BODY, r.body);
     http_response_release(&r);
+}
+
+/* ---- The filing deadline's warning, on a server of its own ------------------- *
+ * The deadlines are parameters (dates_limites_depot), read from the version
+ * in force on the day of the dépôt. Other suites read today's parameters
+ * concurrently from the suite's database, so no version may take effect
+ * today there: this test starts its own pvd-api (PVD_TEST_SERVER_BIN, the
+ * suite's identity provider) on a database of its own, publishes a version
+ * taking effect today with a deadline 10 days ago, and deposits there. The
+ * server gets SIGTERM when the test ends, even on a failed assertion
+ * (PR_SET_PDEATHSIG). Test data: Lot-et-Garonne (47) pvd-75-47-902
+ * (Miramont-de-Guyenne 47168), used by no other suite. */
+#define PRIVE_DB "pvd_it_dates_limites"
+
+static void prive_sql(const char *conninfo, const char *sql)
+{
+    PGconn *db = PQconnectdb(conninfo);
+    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+    PGresult *res = PQexec(db, sql);
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(db));
+    PQclear(res);
+    PQfinish(db);
+}
+
+/* A TCP port nobody listens on now (the kernel's choice). */
+static int prive_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* Creates database PRIVE_DB with the referential, starts pvd-api serve on
+ * it and points this process's HTTP client at it (before its first request:
+ * the base URL is read once). Returns the server's pid. */
+static pid_t serveur_prive(void)
+{
+    const char *url = getenv("PVD_TEST_DATABASE_URL"), *bin = getenv("PVD_TEST_SERVER_BIN");
+    const char *idp = getenv("PVD_TEST_IDP"), *issuer = getenv("PVD_TEST_ISSUER");
+    const char *audience = getenv("PVD_TEST_AUDIENCE");
+    cr_assert(url && bin && idp && issuer && audience, "the PVD_TEST_* of tests/run.sh");
+    prive_sql(url, "DROP DATABASE IF EXISTS " PRIVE_DB " WITH (FORCE)");
+    prive_sql(url, "CREATE DATABASE " PRIVE_DB);
+    char conninfo[600], cmd[1600], dir[400], jwks[450], key[450], port[8], base[64];
+    const char *at = strstr(url, "dbname=");
+    cr_assert(at, "PVD_TEST_DATABASE_URL has a dbname");
+    snprintf(conninfo, sizeof conninfo, "%.*sdbname=" PRIVE_DB, (int)(at - url), url);
+    snprintf(cmd, sizeof cmd,
+             "DATABASE_URL='%s' LOG_LEVEL=warn '%s' import-referentiel "
+             "node_modules/@etalab/decoupage-administratif/data 2026 "
+             "'@etalab/decoupage-administratif@6.0.0' >/dev/null 2>&1",
+             conninfo, bin);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    const char *space = strchr(idp, ' ');
+    cr_assert(space, "PVD_TEST_IDP is \"<binary> <dir>\"");
+    snprintf(dir, sizeof dir, "%s", space + 1);
+    snprintf(jwks, sizeof jwks, "%s/jwks.json", dir);
+    snprintf(key, sizeof key, "%s/signing.pem", dir);
+    snprintf(port, sizeof port, "%d", prive_port());
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (freopen("/dev/null", "w", stdout) == NULL || freopen("/dev/null", "w", stderr) == NULL)
+            _exit(127);
+        setenv("HTTP_PORT", port, 1);
+        setenv("HTTP_BIND_ADDRESS", "127.0.0.1", 1);
+        setenv("LOG_LEVEL", "warn", 1);
+        setenv("DATABASE_URL", conninfo, 1);
+        setenv("DB_POOL_SIZE", "2", 1);
+        setenv("RATE_LIMIT_PER_MINUTE", "0", 1);
+        setenv("AUTH_ISSUER", issuer, 1);
+        setenv("AUTH_AUDIENCE", audience, 1);
+        setenv("AUTH_JWKS_FILE", jwks, 1);
+        setenv("AUTH_BOOTSTRAP_ADMIN_SUB", "admin-initial", 1);
+        setenv("AUTH_SIGNING_KEY_FILE", key, 1);
+        execl(bin, bin, "serve", (char *)NULL);
+        _exit(127);
+    }
+    snprintf(base, sizeof base, "http://127.0.0.1:%s", port);
+    setenv("PVD_TEST_BASE_URL", base, 1);
+    for (int i = 0; i < 300; i++) { /* up to 30 s on a shared machine */
+        struct http_response r;
+        int status = 0;
+        cr_assert_eq(waitpid(pid, &status, WNOHANG), 0, "the private server exited at start");
+        int sent = http_try_request("GET", "/healthz", NULL, NULL, 0, 1000, &r);
+        long got = sent == 0 ? r.status : 0;
+        http_response_release(&r);
+        if (got == 200)
+            return pid;
+        nanosleep(&(struct timespec){0, 100000000L}, NULL);
+    }
+    cr_assert_fail("the private server did not answer /healthz in 30 s");
+    return pid;
+}
+
+static void serveur_prive_arreter(pid_t pid)
+{
+    int status = 0;
+    kill(pid, SIGTERM);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "private server status %d", status);
+    prive_sql(getenv("PVD_TEST_DATABASE_URL"), "DROP DATABASE IF EXISTS " PRIVE_DB " WITH (FORCE)");
+}
+
+/* The warning of code in a deposit's answer (NULL: none). */
+static const json_t *avertissement(const struct http_response *r, const char *code)
+{
+    size_t i;
+    const json_t *w;
+    json_array_foreach(json_object_get(r->json, "avertissements"), i,
+                       w) if (strcmp(fx_str(w, "code"), code) == 0) return w;
+    return NULL;
+}
+
+Test(demandes, depot_apres_la_date_limite_averti, .timeout = 180)
+{
+    pid_t server = serveur_prive();
+    struct fx_caller anct;
+    struct http_response r;
+    char ifm[120], limite[11], d[11], more[80], after[37], on[37], vert[37];
+    fx_caller_with(&anct, "anct_national", "{}");
+
+    /* today's parameters plus the deadlines: DETR 2025 in the 47 and, for every
+     * département, the Fonds vert 2025, 10 days ago; DETR 2025 in the 33 later */
+    fx_call(&anct, "GET", "/api/v1/parametres", NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    snprintf(ifm, sizeof ifm, "If-Match: %s", http_header(&r, "ETag"));
+    json_t *doc = json_deep_copy(r.json);
+    http_response_release(&r);
+    json_object_del(doc, "version");
+    json_object_del(doc, "cree_par");
+    json_object_del(doc, "cree_le");
+    char today[11];
+    fx_day(0, today);
+    fx_day(-10, limite);
+    json_object_set_new(doc, "date_effet", json_string(today));
+    json_t *l = json_object_get(doc, "dates_limites_depot");
+    json_array_append_new(l, json_pack("{sssissss}", "dispositif", "DETR", "annee", 2025,
+                                       "code_departement", "47", "date_limite", limite));
+    json_array_append_new(l,
+                          json_pack("{sssissss}", "dispositif", "fonds_vert_recyclage_foncier",
+                                    "annee", 2025, "code_departement", "", "date_limite", limite));
+    json_array_append_new(l, json_pack("{sssissss}", "dispositif", "DETR", "annee", 2025,
+                                       "code_departement", "33", "date_limite", today));
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    fx_call(&anct, "PUT", "/api/v1/parametres", text, ifm, &r);
+    free(text);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    http_response_release(&r);
+
+    struct terr t;
+    terr_init(&t, "pvd-75-47-902", "47168", "214701682", "244700464", "47", "33");
+    draft(&t, "DETR", after);
+    draft(&t, "DETR", on);
+    draft(&t, "fonds_vert_recyclage_foncier", vert);
+
+    /* deposited 5 days ago, after the 47's deadline: accepted, with the warning */
+    fx_day(-5, d);
+    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
+    move(&t.elu, after, "depose", more, 200, &r);
+    const json_t *w = avertissement(&r, "depot-apres-date-limite");
+    cr_assert_not_null(w, HTTP_BODY, r.body);
+    cr_assert_str_eq(fx_str(w, "regle"), "");
+    cr_assert_str_eq(fx_str(w, "pointeur"), "/date_depot");
+    cr_assert_not_null(strstr(fx_str(w, "message"), limite), "%s", fx_str(w, "message"));
+    cr_assert_str_eq(fx_str(r.json, "etat"), "depose", HTTP_BODY, r.body);
+    http_response_release(&r);
+    /* deposited on the deadline: no warning */
+    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", limite);
+    move(&t.elu, on, "depose", more, 200, &r);
+    cr_assert_null(avertissement(&r, "depot-apres-date-limite"), HTTP_BODY, r.body);
+    http_response_release(&r);
+    /* the Fonds vert's national deadline: R39 */
+    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
+    move(&t.elu, vert, "depose", more, 200, &r);
+    w = avertissement(&r, "depot-apres-date-limite");
+    cr_assert_not_null(w, HTTP_BODY, r.body);
+    cr_assert_str_eq(fx_str(w, "regle"), "R39");
+    http_response_release(&r);
+    /* a later read carries no warning: it is the deposit's */
+    char path[120];
+    snprintf(path, sizeof path, "/api/v1/demandes-subvention/%s", after);
+    fx_call(&t.elu, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "avertissements")), 0, HTTP_BODY, r.body);
+    http_response_release(&r);
+    serveur_prive_arreter(server);
 }
