@@ -22,19 +22,14 @@
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "../support/fixtures.h"
 #include "../support/http_client.h"
+#include "../support/private_server.h"
 
 struct terr {
     struct fx_fiche_territoire t;
@@ -942,110 +937,11 @@ Test(demandes, prolongation_avant_echeance_evite_la_caducite)
  * The deadlines are parameters (dates_limites_depot), read from the version
  * in force on the day of the dépôt. Other suites read today's parameters
  * concurrently from the suite's database, so no version may take effect
- * today there: this test starts its own pvd-api (PVD_TEST_SERVER_BIN, the
- * suite's identity provider) on a database of its own, publishes a version
- * taking effect today with a deadline 10 days ago, and deposits there. The
- * server gets SIGTERM when the test ends, even on a failed assertion
- * (PR_SET_PDEATHSIG). Test data: Lot-et-Garonne (47) pvd-75-47-902
+ * today there: this test starts its own pvd-api on a database of its own
+ * (tests/support/private_server.h), publishes a version taking effect today
+ * with a deadline 10 days ago, and deposits there. Test data: Lot-et-Garonne (47) pvd-75-47-902
  * (Miramont-de-Guyenne 47168), used by no other suite. */
 #define PRIVE_DB "pvd_it_dates_limites"
-
-static void prive_sql(const char *conninfo, const char *sql)
-{
-    PGconn *db = PQconnectdb(conninfo);
-    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
-    PGresult *res = PQexec(db, sql);
-    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(db));
-    PQclear(res);
-    PQfinish(db);
-}
-
-/* A TCP port nobody listens on now (the kernel's choice). */
-static int prive_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-/* Creates database PRIVE_DB with the referential, starts pvd-api serve on
- * it and points this process's HTTP client at it (before its first request:
- * the base URL is read once). Returns the server's pid. */
-static pid_t serveur_prive(void)
-{
-    const char *url = getenv("PVD_TEST_DATABASE_URL"), *bin = getenv("PVD_TEST_SERVER_BIN");
-    const char *idp = getenv("PVD_TEST_IDP"), *issuer = getenv("PVD_TEST_ISSUER");
-    const char *audience = getenv("PVD_TEST_AUDIENCE");
-    cr_assert(url && bin && idp && issuer && audience, "the PVD_TEST_* of tests/run.sh");
-    prive_sql(url, "DROP DATABASE IF EXISTS " PRIVE_DB " WITH (FORCE)");
-    prive_sql(url, "CREATE DATABASE " PRIVE_DB);
-    char conninfo[600], cmd[1600], dir[400], jwks[450], key[450], port[8], base[64];
-    const char *at = strstr(url, "dbname=");
-    cr_assert(at, "PVD_TEST_DATABASE_URL has a dbname");
-    snprintf(conninfo, sizeof conninfo, "%.*sdbname=" PRIVE_DB, (int)(at - url), url);
-    snprintf(cmd, sizeof cmd,
-             "DATABASE_URL='%s' LOG_LEVEL=warn '%s' import-referentiel "
-             "node_modules/@etalab/decoupage-administratif/data 2026 "
-             "'@etalab/decoupage-administratif@6.0.0' >/dev/null 2>&1",
-             conninfo, bin);
-    cr_assert_eq(system(cmd), 0, "%s", cmd);
-    const char *space = strchr(idp, ' ');
-    cr_assert(space, "PVD_TEST_IDP is \"<binary> <dir>\"");
-    snprintf(dir, sizeof dir, "%s", space + 1);
-    snprintf(jwks, sizeof jwks, "%s/jwks.json", dir);
-    snprintf(key, sizeof key, "%s/signing.pem", dir);
-    snprintf(port, sizeof port, "%d", prive_port());
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (freopen("/dev/null", "w", stdout) == NULL || freopen("/dev/null", "w", stderr) == NULL)
-            _exit(127);
-        setenv("HTTP_PORT", port, 1);
-        setenv("HTTP_BIND_ADDRESS", "127.0.0.1", 1);
-        setenv("LOG_LEVEL", "warn", 1);
-        setenv("DATABASE_URL", conninfo, 1);
-        setenv("DB_POOL_SIZE", "2", 1);
-        setenv("RATE_LIMIT_PER_MINUTE", "0", 1);
-        setenv("AUTH_ISSUER", issuer, 1);
-        setenv("AUTH_AUDIENCE", audience, 1);
-        setenv("AUTH_JWKS_FILE", jwks, 1);
-        setenv("AUTH_BOOTSTRAP_ADMIN_SUB", "admin-initial", 1);
-        setenv("AUTH_SIGNING_KEY_FILE", key, 1);
-        execl(bin, bin, "serve", (char *)NULL);
-        _exit(127);
-    }
-    snprintf(base, sizeof base, "http://127.0.0.1:%s", port);
-    setenv("PVD_TEST_BASE_URL", base, 1);
-    for (int i = 0; i < 300; i++) { /* up to 30 s on a shared machine */
-        struct http_response r;
-        int status = 0;
-        cr_assert_eq(waitpid(pid, &status, WNOHANG), 0, "the private server exited at start");
-        int sent = http_try_request("GET", "/healthz", NULL, NULL, 0, 1000, &r);
-        long got = sent == 0 ? r.status : 0;
-        http_response_release(&r);
-        if (got == 200)
-            return pid;
-        nanosleep(&(struct timespec){0, 100000000L}, NULL);
-    }
-    cr_assert_fail("the private server did not answer /healthz in 30 s");
-    return pid;
-}
-
-static void serveur_prive_arreter(pid_t pid)
-{
-    int status = 0;
-    kill(pid, SIGTERM);
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "private server status %d", status);
-    prive_sql(getenv("PVD_TEST_DATABASE_URL"), "DROP DATABASE IF EXISTS " PRIVE_DB " WITH (FORCE)");
-}
 
 /* The warning of code in a deposit's answer (NULL: none). */
 static const json_t *avertissement(const struct http_response *r, const char *code)
@@ -1059,7 +955,7 @@ static const json_t *avertissement(const struct http_response *r, const char *co
 
 Test(demandes, depot_apres_la_date_limite_averti, .timeout = 180)
 {
-    pid_t server = serveur_prive();
+    pid_t server = private_server_start(PRIVE_DB);
     struct fx_caller anct;
     struct http_response r;
     char ifm[120], limite[11], d[11], more[80], after[37], on[37], vert[37];
@@ -1130,5 +1026,5 @@ Test(demandes, depot_apres_la_date_limite_averti, .timeout = 180)
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     cr_assert_eq(json_array_size(json_object_get(r.json, "avertissements")), 0, HTTP_BODY, r.body);
     http_response_release(&r);
-    serveur_prive_arreter(server);
+    private_server_stop(server, PRIVE_DB);
 }

@@ -21,7 +21,6 @@
  * serving two départements; Lot-et-Garonne (47): see the last test. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,7 @@
 
 #include "../support/fixtures.h"
 #include "../support/http_client.h"
+#include "../support/private_server.h"
 
 #define NBSP "\xc2\xa0"
 
@@ -457,60 +457,35 @@ Test(postes, a_poste_serving_two_departements_is_inside_each_prefecture, .timeou
 
 /* ---- A year keeps the parameters version it was recorded with ------------- *
  * Issue #10 §1 "a decision keeps the parameters in force on its date"
- * (migration 0024). Isolation: other suites read today's parameters
- * concurrently, so no version may take effect today. Version A (the cap
- * without Anah raised to 50 000 €) takes effect on 2191-05-17, a date no
- * other test reads; the year is recorded over HTTP with today's version (B:
- * the 45 000 € cap), then — as if it had been recorded while A was in force
- * — its stored version becomes A and its État share 33 000 € (48 000 € in
- * all, over B's cap, within A's), in SQL on this test's own poste only.
- * Test data: Lot-et-Garonne (47), used by no other suite: pvd-75-47-901
- * Duras (47086, EPCI 244700449, adhésion signed). */
+ * (migration 0024). Version B must take effect today, which the suite's
+ * database cannot hold (other suites read today's parameters concurrently):
+ * the test runs on a pvd-api and a database of its own
+ * (tests/support/private_server.h). There, the year is recorded under the
+ * defaults (A: 45 000 € without Anah), then B lowers that cap to 40 000 €
+ * from today. Test data: Lot-et-Garonne (47), used by no other suite:
+ * pvd-75-47-901 Duras (47086, EPCI 244700449, adhésion signed). */
 
-/* The year annee of poste, as if recorded under parameters version `version`
- * with an État share of `part_etat` cents (SQL, the test database). */
-static void annee_enregistree_sous(const char *poste, int annee, long version, long long part_etat)
-{
-    const char *url = getenv("PVD_TEST_DATABASE_URL");
-    cr_assert(url && *url, "PVD_TEST_DATABASE_URL must be set");
-    PGconn *db = PQconnectdb(url);
-    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
-    char a[16], v[24], e[24];
-    snprintf(a, sizeof a, "%d", annee);
-    snprintf(v, sizeof v, "%ld", version);
-    snprintf(e, sizeof e, "%lld", part_etat);
-    const char *params[] = {poste, a, v, e};
-    PGresult *res = PQexecParams(db,
-                                 "UPDATE poste_financements SET parametres_version = $3::int, "
-                                 "part_anct_etat = $4::bigint WHERE poste_id = $1::uuid AND "
-                                 "annee = $2::int",
-                                 4, NULL, params, NULL, NULL, 0);
-    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(db));
-    cr_assert_str_eq(PQcmdTuples(res), "1");
-    PQclear(res);
-    PQfinish(db);
-}
+#define PRIVE_DB "pvd_it_postes_parametres"
 
 /* Publishes, as a fresh anct_national, today's document with every
  * chef_projet period's cap without Anah set to `plafond` cents, taking
- * effect on date_effet; returns its version number. *today_version: the
- * version in force today. */
-static long version_future(const char *date_effet, long long plafond, long *today_version)
+ * effect today; returns its version number. */
+static long version_du_jour(long long plafond)
 {
     struct fx_caller anct;
     struct http_response r;
-    char im[120];
+    char im[120], today[11];
     fx_caller_with(&anct, "anct_national", "{}");
     fx_call(&anct, "GET", "/api/v1/parametres", NULL, NULL, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     snprintf(im, sizeof im, "If-Match: %s", http_header(&r, "ETag"));
-    *today_version = (long)num(r.json, "version");
     json_t *doc = json_deep_copy(r.json);
     http_response_release(&r);
     json_object_del(doc, "version");
     json_object_del(doc, "cree_par");
     json_object_del(doc, "cree_le");
-    json_object_set_new(doc, "date_effet", json_string(date_effet));
+    fx_day(0, today);
+    json_object_set_new(doc, "date_effet", json_string(today));
     size_t i;
     json_t *periode;
     json_array_foreach(json_object_get(doc, "chef_projet"), i, periode)
@@ -525,39 +500,39 @@ static long version_future(const char *date_effet, long long plafond, long *toda
     return version;
 }
 
-Test(postes, a_year_keeps_the_parameters_version_it_was_recorded_with, .timeout = 120)
+Test(postes, a_year_keeps_the_parameters_version_it_was_recorded_with, .timeout = 180)
 {
+    pid_t server = private_server_start(PRIVE_DB);
     struct terr t;
     struct http_response r;
     char poste[37], body[400], path[160], header[120], etag[64];
-    long today_version = -1;
-    long a = version_future("2191-05-17", 5000000, &today_version);
     terr_init_in(&t, "pvd-75-47-901", "47086", "214700866", "244700449", "47");
     fx_adhesion_signee(&t.t, t.etat, &t.agent, &t.elu, &t.prefecture);
     poste_new(&t, 10000, "2024-01-01", poste, NULL);
 
-    /* recorded today: today's version, at its 45 000 € cap */
+    /* recorded under A (the defaults, version 0), at its 45 000 € cap */
     annee_body(body, sizeof body, 8000000, false, false, 3000000, 1500000, 0);
     put_annee(&t.agent, poste, 2025, body, NULL, 201, &r);
-    cr_assert_eq(num(r.json, "parametres_version"), today_version, HTTP_BODY, r.body);
+    cr_assert_eq(num(r.json, "parametres_version"), 0, HTTP_BODY, r.body);
     http_response_release(&r);
-    annee_enregistree_sous(poste, 2025, a, 3300000);
+    long b = version_du_jour(4000000);
+    cr_assert_gt(b, 0);
 
-    /* the poste's PATCH re-checks 2025 with A (48 000 € ≤ 50 000 €), not today's 45 000 € */
+    /* the poste's PATCH re-checks 2025 with A, not with B's 40 000 € */
     snprintf(path, sizeof path, "/api/v1/postes-chef-de-projet/%s", poste);
     fx_etag(path, etag);
     snprintf(header, sizeof header, "If-Match: %s", etag);
     fx_call(&t.agent, "PATCH", path, "{\"missions\":\"Animer la revitalisation\"}", header, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     http_response_release(&r);
-    /* its schedule too: 75 % of 48 000 € in Q2 */
+    /* its schedule too: 75 % of 45 000 € in Q2 */
     snprintf(path, sizeof path, "/api/v1/postes-chef-de-projet/%s/annees/2025", poste);
     fx_call(&t.agent, "GET", path, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
-    cr_assert_eq(num(r.json, "parametres_version"), a, HTTP_BODY, r.body);
-    cr_assert_eq(num(versement(&r, 0), "montant_centimes"), 3600000, HTTP_BODY, r.body);
+    cr_assert_eq(num(r.json, "parametres_version"), 0, HTTP_BODY, r.body);
+    cr_assert_eq(num(versement(&r, 0), "montant_centimes"), 3375000, HTTP_BODY, r.body);
     http_response_release(&r);
-    /* half time: A's cap halved (25 000 €), named in the refusal */
+    /* half time: A's cap halved (22 500 €, not B's 20 000 €), named in the refusal */
     snprintf(path, sizeof path, "/api/v1/postes-chef-de-projet/%s", poste);
     fx_etag(path, etag);
     snprintf(header, sizeof header, "If-Match: %s", etag);
@@ -566,18 +541,19 @@ Test(postes, a_year_keeps_the_parameters_version_it_was_recorded_with, .timeout 
     json_t *item =
         fx_item(&r, "cofinancement-plafond-depasse", "/annees/2025/total_cofinancement_centimes");
     cr_assert_not_null(item, HTTP_BODY, r.body);
-    cr_assert_not_null(strstr(fx_str(item, "message"), "plafond de 25" NBSP "000,00" NBSP "€"),
+    cr_assert_not_null(strstr(fx_str(item, "message"), "plafond de 22" NBSP "500,00" NBSP "€"),
                        HTTP_BODY, r.body);
     http_response_release(&r);
 
-    /* a year recorded now has today's cap: 48 000 € refused, 45 000 € recorded */
-    annee_body(body, sizeof body, 8000000, false, false, 3300000, 1500000, 0);
+    /* a year recorded now has B's cap: 45 000 € refused, 40 000 € recorded under B */
+    annee_body(body, sizeof body, 8000000, false, false, 3000000, 1500000, 0);
     const char *m = refused(&t.agent, poste, 2026, body, "R13", "cofinancement-plafond-depasse",
                             "/total_cofinancement_centimes", &r);
-    cr_assert_not_null(strstr(m, "plafond de 45" NBSP "000,00" NBSP "€"), "%s", m);
+    cr_assert_not_null(strstr(m, "plafond de 40" NBSP "000,00" NBSP "€"), "%s", m);
     http_response_release(&r);
-    annee_body(body, sizeof body, 8000000, false, false, 3000000, 1500000, 0);
+    annee_body(body, sizeof body, 8000000, false, false, 2500000, 1500000, 0);
     put_annee(&t.agent, poste, 2026, body, NULL, 201, &r);
-    cr_assert_eq(num(r.json, "parametres_version"), today_version, HTTP_BODY, r.body);
+    cr_assert_eq(num(r.json, "parametres_version"), b, HTTP_BODY, r.body);
     http_response_release(&r);
+    private_server_stop(server, PRIVE_DB);
 }
