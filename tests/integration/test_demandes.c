@@ -953,42 +953,33 @@ static const json_t *avertissement(const struct http_response *r, const char *co
     return NULL;
 }
 
+/* The deadlines of the test (private_server_publish_today's edit): limite
+ * (YYYY-MM-DD) for DETR 2025 in the 47 and the Fonds vert 2025 everywhere,
+ * today for DETR 2025 in the 33. */
+static void dates_limites(json_t *doc, void *limite)
+{
+    char today[11];
+    fx_day(0, today);
+    json_t *l = json_object_get(doc, "dates_limites_depot");
+    json_array_append_new(l, json_pack("{sssissss}", "dispositif", "DETR", "annee", 2025,
+                                       "code_departement", "47", "date_limite", (char *)limite));
+    json_array_append_new(l, json_pack("{sssissss}", "dispositif", "fonds_vert_recyclage_foncier",
+                                       "annee", 2025, "code_departement", "", "date_limite",
+                                       (char *)limite));
+    json_array_append_new(l, json_pack("{sssissss}", "dispositif", "DETR", "annee", 2025,
+                                       "code_departement", "33", "date_limite", today));
+}
+
 Test(demandes, depot_apres_la_date_limite_averti, .timeout = 180)
 {
     pid_t server = private_server_start(PRIVE_DB);
-    struct fx_caller anct;
     struct http_response r;
-    char ifm[120], limite[11], d[11], more[80], after[37], on[37], vert[37];
-    fx_caller_with(&anct, "anct_national", "{}");
+    char limite[11], d[11], more[80], after[37], on[37], vert[37];
 
     /* today's parameters plus the deadlines: DETR 2025 in the 47 and, for every
-     * département, the Fonds vert 2025, 10 days ago; DETR 2025 in the 33 later */
-    fx_call(&anct, "GET", "/api/v1/parametres", NULL, NULL, &r);
-    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
-    snprintf(ifm, sizeof ifm, "If-Match: %s", http_header(&r, "ETag"));
-    json_t *doc = json_deep_copy(r.json);
-    http_response_release(&r);
-    json_object_del(doc, "version");
-    json_object_del(doc, "cree_par");
-    json_object_del(doc, "cree_le");
-    char today[11];
-    fx_day(0, today);
+     * département, the Fonds vert 2025, 10 days ago; DETR 2025 in the 33 today */
     fx_day(-10, limite);
-    json_object_set_new(doc, "date_effet", json_string(today));
-    json_t *l = json_object_get(doc, "dates_limites_depot");
-    json_array_append_new(l, json_pack("{sssissss}", "dispositif", "DETR", "annee", 2025,
-                                       "code_departement", "47", "date_limite", limite));
-    json_array_append_new(l,
-                          json_pack("{sssissss}", "dispositif", "fonds_vert_recyclage_foncier",
-                                    "annee", 2025, "code_departement", "", "date_limite", limite));
-    json_array_append_new(l, json_pack("{sssissss}", "dispositif", "DETR", "annee", 2025,
-                                       "code_departement", "33", "date_limite", today));
-    char *text = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    fx_call(&anct, "PUT", "/api/v1/parametres", text, ifm, &r);
-    free(text);
-    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
-    http_response_release(&r);
+    private_server_publish_today(dates_limites, limite);
 
     struct terr t;
     terr_init(&t, "pvd-75-47-902", "47168", "214701682", "244700464", "47", "33");

@@ -467,37 +467,14 @@ Test(postes, a_poste_serving_two_departements_is_inside_each_prefecture, .timeou
 
 #define PRIVE_DB "pvd_it_postes_parametres"
 
-/* Publishes, as a fresh anct_national, today's document with every
- * chef_projet period's cap without Anah set to `plafond` cents, taking
- * effect today; returns its version number. */
-static long version_du_jour(long long plafond)
+/* Every chef_projet period's cap without Anah set to *(long long *)plafond
+ * cents (private_server_publish_today's edit). */
+static void plafond_sans_anah(json_t *doc, void *plafond)
 {
-    struct fx_caller anct;
-    struct http_response r;
-    char im[120], today[11];
-    fx_caller_with(&anct, "anct_national", "{}");
-    fx_call(&anct, "GET", "/api/v1/parametres", NULL, NULL, &r);
-    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
-    snprintf(im, sizeof im, "If-Match: %s", http_header(&r, "ETag"));
-    json_t *doc = json_deep_copy(r.json);
-    http_response_release(&r);
-    json_object_del(doc, "version");
-    json_object_del(doc, "cree_par");
-    json_object_del(doc, "cree_le");
-    fx_day(0, today);
-    json_object_set_new(doc, "date_effet", json_string(today));
     size_t i;
     json_t *periode;
-    json_array_foreach(json_object_get(doc, "chef_projet"), i, periode)
-        json_object_set_new(periode, "plafond_annuel_centimes", json_integer(plafond));
-    char *text = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    fx_call(&anct, "PUT", "/api/v1/parametres", text, im, &r);
-    free(text);
-    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
-    long version = (long)num(r.json, "version");
-    http_response_release(&r);
-    return version;
+    json_array_foreach(json_object_get(doc, "chef_projet"), i, periode) json_object_set_new(
+        periode, "plafond_annuel_centimes", json_integer(*(long long *)plafond));
 }
 
 Test(postes, a_year_keeps_the_parameters_version_it_was_recorded_with, .timeout = 180)
@@ -515,7 +492,8 @@ Test(postes, a_year_keeps_the_parameters_version_it_was_recorded_with, .timeout 
     put_annee(&t.agent, poste, 2025, body, NULL, 201, &r);
     cr_assert_eq(num(r.json, "parametres_version"), 0, HTTP_BODY, r.body);
     http_response_release(&r);
-    long b = version_du_jour(4000000);
+    long long plafond = 4000000;
+    long b = private_server_publish_today(plafond_sans_anah, &plafond);
     cr_assert_gt(b, 0);
 
     /* the poste's PATCH re-checks 2025 with A, not with B's 40 000 € */

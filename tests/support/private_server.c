@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "http_client.h"
 
 static void admin_sql(const char *sql)
@@ -118,4 +119,32 @@ void private_server_stop(pid_t pid, const char *name)
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "private server status %d", status);
     drop_database(name);
+}
+
+long private_server_publish_today(void (*edit)(json_t *doc, void *arg), void *arg)
+{
+    struct fx_caller anct;
+    struct http_response r;
+    char if_match[120], today[11];
+    fx_caller_with(&anct, "anct_national", "{}");
+    fx_call(&anct, "GET", "/api/v1/parametres", NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    snprintf(if_match, sizeof if_match, "If-Match: %s", http_header(&r, "ETag"));
+    json_t *doc = json_deep_copy(r.json);
+    http_response_release(&r);
+    json_object_del(doc, "version");
+    json_object_del(doc, "cree_par");
+    json_object_del(doc, "cree_le");
+    fx_day(0, today);
+    json_object_set_new(doc, "date_effet", json_string(today));
+    edit(doc, arg);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    cr_assert(text);
+    fx_call(&anct, "PUT", "/api/v1/parametres", text, if_match, &r);
+    free(text);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    long version = (long)json_integer_value(json_object_get(r.json, "version"));
+    http_response_release(&r);
+    return version;
 }

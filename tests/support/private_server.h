@@ -8,6 +8,7 @@
 #ifndef PVD_TESTS_PRIVATE_SERVER_H
 #define PVD_TESTS_PRIVATE_SERVER_H
 
+#include <jansson.h>
 #include <sys/types.h>
 
 /* Drops and creates database `name` (a plain identifier, unique to the
@@ -18,6 +19,12 @@
  * its base URL once per process). The server gets SIGTERM when this process
  * ends, a failed assertion included. Returns its pid. */
 pid_t private_server_start(const char *name);
+
+/* Publishes, as a fresh anct_national, the parameters in force today with
+ * edit(doc, arg) applied, taking effect today — only on a private server:
+ * doc is GET /api/v1/parametres without version, cree_par, cree_le, with
+ * date_effet today. Asserts 200; returns the new version's number. */
+long private_server_publish_today(void (*edit)(json_t *doc, void *arg), void *arg);
 
 /* SIGTERMs the server, expects exit status 0, drops database `name`. */
 void private_server_stop(pid_t pid, const char *name);
