@@ -33,7 +33,7 @@ OBJ      = $(patsubst %.c,$(B)/obj/%.o,$(1))
 ASAN_OBJ = $(patsubst %.c,$(B)/asan-obj/%.o,$(1))
 
 .PHONY: all build deps npm run test unit integration asan fuzz bench fmt fmt-check lint-openapi \
-        clean routes
+        clean routes docs
 all: build
 
 deps:
@@ -65,6 +65,20 @@ $(B)/gen/embedded.c: $(B)/openapi.json $(MIGRATIONS) deploy/build/embed.sh
 	@mkdir -p $(@D)
 	deploy/build/embed.sh $(B)/openapi.json $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
+# The documentation page (GET /api/v1/docs): Redoc rendered from the served spec by the pinned
+# Redocly CLI, its renderer inlined (--inlineBundle: no CDN, works offline), then embedded with
+# its ETag and CSP; docs_embed.mjs fails when the page would load anything from elsewhere.
+docs: $(B)/docs/index.html
+$(B)/docs/index.html: $(B)/openapi.json openapi/docs.hbs openapi/redocly.yaml
+	@mkdir -p $(@D)
+	$(REDOCLY) build-docs --config openapi/redocly.yaml $(B)/openapi.json --inlineBundle \
+	  --template openapi/docs.hbs -o $(B)/docs/index.tmp.html >/dev/null
+	@mv $(B)/docs/index.tmp.html $@
+
+$(B)/gen/docs.c: $(B)/docs/index.html deploy/build/docs_embed.mjs
+	@mkdir -p $(@D)
+	node deploy/build/docs_embed.mjs $< > $@.tmp && mv $@.tmp $@
+
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "CC $<"
@@ -75,7 +89,7 @@ $(B)/asan-obj/%.o: %.c
 	@echo "CC (asan) $<"
 	@$(CC) $(BASEFLAGS) $(ASANFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
-SERVER_SRC := $(DOMAIN_SRC) $(DB_SRC) $(API_SRC) api/main.c $(B)/gen/embedded.c
+SERVER_SRC := $(DOMAIN_SRC) $(DB_SRC) $(API_SRC) api/main.c $(B)/gen/embedded.c $(B)/gen/docs.c
 
 $(B)/pvd-api: $(call OBJ,$(SERVER_SRC))
 	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS)

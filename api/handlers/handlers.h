@@ -139,6 +139,8 @@ void handle_export_subventions_csv(struct request_ctx *ctx); /* demandes_opendat
 /* Issue 11 §3: donnees_ouvertes.c */
 /* — end of open data — */
 /* Issue 11 §4: docs.c */
+void handle_get_docs(struct request_ctx *ctx);
+void handle_redirect_docs(struct request_ctx *ctx);
 /* — end of documentation, compression, CORS — */
 
 #endif

@@ -28,12 +28,12 @@ Test(content_coding, gzip_refused)
     cr_assert_not(content_coding_accepts_gzip("br, deflate"));
     cr_assert_not(content_coding_accepts_gzip("gzip;q=0"));
     cr_assert_not(content_coding_accepts_gzip("gzip;q=0.000"));
-    cr_assert_not(content_coding_accepts_gzip("gzip;q=0, *"));    /* the explicit entry wins */
+    cr_assert_not(content_coding_accepts_gzip("gzip;q=0, *")); /* the explicit entry wins */
     cr_assert_not(content_coding_accepts_gzip("*;q=0"));
     cr_assert_not(content_coding_accepts_gzip("gzip;q=0.5, identity")); /* identity preferred */
     cr_assert_not(content_coding_accepts_gzip("*;q=0.5, identity;q=0.8"));
     cr_assert_not(content_coding_accepts_gzip("gzipped"));
-    cr_assert_not(content_coding_accepts_gzip("gzip;q=2"));   /* malformed q: refused */
+    cr_assert_not(content_coding_accepts_gzip("gzip;q=2")); /* malformed q: refused */
     cr_assert_not(content_coding_accepts_gzip("gzip;q=0.5x"));
     cr_assert_not(content_coding_accepts_gzip("gzip;q=1.5"));
     cr_assert_not(content_coding_accepts_gzip("gzip;q=0.0001"));
