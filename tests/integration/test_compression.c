@@ -214,8 +214,8 @@ Test(compression, etag_of_each_variant_and_if_none_match_with_either)
         for (size_t s = 0; s < 2; s++) {
             const char *headers[] = {admin.header, sent[s], accept[a], NULL};
             http_request("GET", path, headers, NULL, 0, &r);
-            cr_assert_eq(r.status, 304, "%s / %s: " HTTP_BODY, accept[a] ? accept[a] : "-",
-                         sent[s], r.body);
+            cr_assert_eq(r.status, 304, "%s / %s: " HTTP_BODY, accept[a] ? accept[a] : "-", sent[s],
+                         r.body);
             cr_assert_eq(r.body_len, 0);
             cr_assert_str_eq(http_header(&r, "ETag"), accept[a] ? etag_gz : etag);
             expect_vary(&r);

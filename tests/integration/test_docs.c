@@ -1,6 +1,7 @@
 /* The documentation page (issue 11 §4) over HTTP: GET /api/v1/docs is the built Redoc page,
  * self-contained (no script, stylesheet or font from a URL), with its CSP, ETag and 304;
- * GET /docs redirects to it (308). Its rendering is checked in Chromium (tests/browser/docs.mjs). */
+ * GET /docs redirects to it (308). Its rendering is checked in Chromium (tests/browser/docs.mjs).
+ */
 #include <criterion/criterion.h>
 
 #include <stdio.h>
