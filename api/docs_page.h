@@ -9,6 +9,8 @@
 struct docs_page {
     const char *html; /* UTF-8, html_len bytes (NUL-terminated) */
     size_t html_len;
+    const unsigned char *html_gzip; /* html compressed (gzip, level 9), html_gzip_len bytes */
+    size_t html_gzip_len;
     const char *etag; /* strong ETag of html: "…" (16 hex digits of its SHA-256) */
     const char *csp;  /* Content-Security-Policy the page needs: inline scripts by hash,
                        * nothing from another origin */

@@ -304,14 +304,18 @@ void http_encode_response(struct request_ctx *ctx)
     bool not_modified = res->status == 304 && ctx->not_modified_type != NULL;
     const char *type =
         not_modified ? ctx->not_modified_type : u_map_get_case(res->map_header, "Content-Type");
-    if (!content_coding_compressible(type))
+    if (ctx->gzip_variant == NULL && !content_coding_compressible(type))
         return;
     http_vary_add(res, "Accept-Encoding");
     size_t len = not_modified ? ctx->not_modified_length : res->binary_body_length;
     if (len <= CONTENT_CODING_MIN_BYTES ||
         !content_coding_accepts_gzip(u_map_get_case(ctx->req->map_header, "Accept-Encoding")))
         return;
-    if (!not_modified) {
+    if (!not_modified && ctx->gzip_variant) {
+        ulfius_set_binary_body_response(res, res->status, (const char *)ctx->gzip_variant,
+                                        ctx->gzip_variant_len);
+        u_map_put(res->map_header, "Content-Encoding", "gzip");
+    } else if (!not_modified) {
         unsigned char *gz;
         size_t gz_len;
         if (!content_coding_gzip(res->binary_body, len, &gz, &gz_len)) {

@@ -36,6 +36,11 @@ struct request_ctx {
      * gives the 304 that 200's Vary and ETag (RFC 9110 §15.4.5). */
     const char *not_modified_type;
     size_t not_modified_length;
+    /* The gzip form of the body, when the handler has it already (static storage,
+     * e.g. the documentation page compressed at build time): http_encode_response
+     * sends it instead of compressing, whatever the Content-Type. NULL: none. */
+    const unsigned char *gzip_variant;
+    size_t gzip_variant_len;
 };
 
 /* Fills buf (33 bytes at least) with a fresh request id: 32 hex digits. */
@@ -140,10 +145,11 @@ void http_vary_add(struct _u_response *res, const char *token);
 
 /* The response path's content coding, called once per request after the
  * handler (api/pipeline.c): an answer whose Content-Type is JSON
- * (content_coding_compressible), or a 304 standing for one, gets
- * `Vary: Accept-Encoding`; when its identity body is over
+ * (content_coding_compressible) or that has a ctx->gzip_variant, or a 304
+ * standing for one, gets `Vary: Accept-Encoding`; when its identity body is over
  * CONTENT_CODING_MIN_BYTES and the request's Accept-Encoding prefers gzip
- * (content_coding_accepts_gzip), the body is replaced by its gzip form with
+ * (content_coding_accepts_gzip), the body is replaced by its gzip form
+ * (ctx->gzip_variant when set, else compressed here) with
  * `Content-Encoding: gzip` and a strong ETag gets the "-gzip" suffix inside
  * its quotes (a 304 gets the suffix on the same conditions, from the length
  * respond_conditional recorded). Streamed answers and other types are left

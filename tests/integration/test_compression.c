@@ -296,3 +296,35 @@ Test(compression, problem_over_1_kib_is_compressed_too)
     http_response_release(&gz);
     http_response_release(&plain);
 }
+
+Test(compression, docs_page_sent_gzip_from_its_build_time_variant)
+{
+    struct http_response plain, gz, r;
+    get("GET", "/api/v1/docs", NULL, NULL, &plain);
+    cr_assert_eq(plain.status, 200);
+    expect_identity(&plain);
+    expect_vary(&plain);
+    get("GET", "/api/v1/docs", GZIP, NULL, &gz);
+    cr_assert_eq(gz.status, 200);
+    expect_gzip(&gz);
+    expect_vary(&gz);
+    cr_assert_str_eq(gz.content_type, "text/html; charset=utf-8");
+    size_t n;
+    char *decoded = gunzip(&gz, &n);
+    cr_assert(n == plain.body_len && memcmp(decoded, plain.body, n) == 0,
+              "gunzip(gzip page) != page");
+    free(decoded);
+    fprintf(stderr, "compression: /api/v1/docs identity %zu bytes, gzip %zu bytes\n",
+            plain.body_len, gz.body_len);
+    char etag[64], expected[80], inm[100];
+    snprintf(etag, sizeof etag, "%s", http_header(&plain, "ETag"));
+    snprintf(expected, sizeof expected, "%.*s-gzip\"", (int)strlen(etag) - 1, etag);
+    cr_assert_str_eq(http_header(&gz, "ETag"), expected);
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    get("GET", "/api/v1/docs", GZIP, inm, &r);
+    cr_assert_eq(r.status, 304);
+    cr_assert_str_eq(http_header(&r, "ETag"), expected);
+    http_response_release(&r);
+    http_response_release(&gz);
+    http_response_release(&plain);
+}
