@@ -67,9 +67,10 @@ $(B)/gen/embedded.c: $(B)/openapi.json $(MIGRATIONS) deploy/build/embed.sh
 
 # The documentation page (GET /api/v1/docs): Redoc rendered from the served spec by the pinned
 # Redocly CLI, its renderer inlined (--inlineBundle: no CDN, works offline), then embedded with
-# its ETag and CSP; docs_embed.mjs fails when the page would load anything from elsewhere.
-docs: $(B)/docs/index.html
-$(B)/docs/index.html: $(B)/openapi.json openapi/docs.hbs openapi/redocly.yaml
+# its gzip form, ETag and CSP; docs_embed.mjs fails when the page would load anything from
+# elsewhere.
+docs: $(B)/gen/docs.c
+$(B)/docs/index.html: $(B)/openapi.json openapi/docs.hbs openapi/redocly.yaml node_modules/.package-lock.json
 	@mkdir -p $(@D)
 	$(REDOCLY) build-docs --config openapi/redocly.yaml $(B)/openapi.json --inlineBundle \
 	  --template openapi/docs.hbs -o $(B)/docs/index.tmp.html >/dev/null
