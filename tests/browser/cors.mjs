@@ -30,25 +30,15 @@ import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-const CHROMIUM = process.env.PVD_TEST_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync',
-];
+import { CHROMIUM, CHROMIUM_ARGS, harness } from './harness.mjs';
+
 const WATCHDOG_MS = 90_000;
 const HTTP_TIMEOUT_MS = 5_000;
 const PROBE_TIMEOUT_MS = 20_000;
 const COMMUNE = { code: '69248', nom: 'Thizy-les-Bourgs' };
 const REQUEST_ID = 'browser-cors-' + process.pid;
 
-function setupError(message) {
-  console.error(`browser CORS: cannot run: ${message}`);
-  process.exit(2);
-}
-
-const api = (process.env.PVD_TEST_BASE_URL || '').replace(/\/+$/, '');
-if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(api))
-  setupError(`PVD_TEST_BASE_URL must be http://127.0.0.1:<port> (got "${api}")`);
+const { api, setupError, failures, expect, stopWatchdog } = harness('browser CORS', WATCHDOG_MS);
 const originPort = Number(process.env.PVD_TEST_ORIGIN_PORT);
 if (!Number.isInteger(originPort) || originPort < 1 || originPort > 65535)
   setupError('PVD_TEST_ORIGIN_PORT must be the port of the allowed origin http://localhost:<port>');
@@ -56,19 +46,6 @@ const token = process.env.PVD_TEST_BEARER || 'pvd-browser-test-token';
 const adminToken = process.env.PVD_TEST_ADMIN_BEARER;
 if (!adminToken)
   setupError('PVD_TEST_ADMIN_BEARER must be a token of the bootstrap administrator');
-
-// A watchdog on top of the per-step timeouts. Playwright kills the browser on process exit.
-const watchdog = setTimeout(() => {
-  console.error(`browser CORS: FAILED: no result after ${WATCHDOG_MS / 1000} s`);
-  process.exit(1);
-}, WATCHDOG_MS);
-
-const failures = [];
-function expect(condition, what) {
-  if (!condition)
-    failures.push(what);
-  return condition;
-}
 
 function withTimeout(promise, ms, what) {
   let timer;
@@ -306,7 +283,7 @@ try {
     await withTimeout(browser.close(), 10_000, 'browser.close').catch(() => {});
   await closeServer(allowedServer);
   await closeServer(otherServer);
-  clearTimeout(watchdog);
+  stopWatchdog();
 }
 
 if (failures.length > 0) {

@@ -22,11 +22,8 @@ import path from 'node:path';
 
 import { chromium } from 'playwright-core';
 
-const CHROMIUM = process.env.PVD_TEST_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync',
-];
+import { CHROMIUM, CHROMIUM_ARGS, harness } from './harness.mjs';
+
 const WATCHDOG_MS = 90_000;
 const RENDER_TIMEOUT_MS = 30_000;
 const SCREENSHOT = process.env.PVD_TEST_SCREENSHOT || 'build/tests/docs.png';
@@ -44,26 +41,7 @@ const EXPECTED = [
 const SEARCHED = 'Accorder une prolongation de délai';
 const AFTER_CLICK = ['Lister les demandes de subvention', '/api/v1/demandes-subvention/{id}/versements'];
 
-function setupError(message) {
-  console.error(`browser docs: cannot run: ${message}`);
-  process.exit(2);
-}
-
-const api = (process.env.PVD_TEST_BASE_URL || '').replace(/\/+$/, '');
-if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(api))
-  setupError(`PVD_TEST_BASE_URL must be http://127.0.0.1:<port> (got "${api}")`);
-
-const watchdog = setTimeout(() => {
-  console.error(`browser docs: FAILED: no result after ${WATCHDOG_MS / 1000} s`);
-  process.exit(1);
-}, WATCHDOG_MS);
-
-const failures = [];
-function expect(condition, what) {
-  if (!condition)
-    failures.push(what);
-  return condition;
-}
+const { api, setupError, failures, expect, stopWatchdog } = harness('browser docs', WATCHDOG_MS);
 
 // Visible text of the page (what a reader sees), whitespace collapsed.
 const visibleText = (tab) => tab.evaluate(() => document.body.innerText.replace(/\s+/g, ' '));
@@ -155,7 +133,7 @@ try {
 } finally {
   if (browser)
     await browser.close().catch(() => {});
-  clearTimeout(watchdog);
+  stopWatchdog();
 }
 
 if (failures.length > 0) {
