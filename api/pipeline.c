@@ -29,7 +29,7 @@ static bool cors_answered(struct request_ctx *ctx)
 {
     char allow[128];
     const char *methods = NULL;
-    if (strcmp(ctx->req->http_verb, "OPTIONS") == 0 &&
+    if (ctx->req->http_verb && strcmp(ctx->req->http_verb, "OPTIONS") == 0 &&
         routes_allowed_methods(ctx->req->url_path, allow, sizeof allow))
         methods = allow;
     switch (cors_handle(&ctx->app->config.cors, ctx->req, methods, ctx->res)) {
