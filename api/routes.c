@@ -144,6 +144,8 @@ static const struct route routes[] = {
     /* Issue 11 §3: open data (donnees_ouvertes.c) */
     /* — end of open data — */
     /* Issue 11 §4: documentation, compression, CORS (docs.c) */
+    {"GET",   "/api/v1/docs",                     ROUTE_PUBLIC,      NULL,                    handle_get_docs, NOKEY},
+    {"GET",   "/docs",                            ROUTE_PUBLIC,      NULL,                    handle_redirect_docs, NOKEY},
     /* — end of documentation, compression, CORS — */
 };
 /* clang-format on */

@@ -141,6 +141,8 @@ void handle_list_evenements_publics(struct request_ctx *ctx);
 /* Issue 11 §3: donnees_ouvertes.c */
 /* — end of open data — */
 /* Issue 11 §4: docs.c */
+void handle_get_docs(struct request_ctx *ctx);
+void handle_redirect_docs(struct request_ctx *ctx);
 /* — end of documentation, compression, CORS — */
 
 #endif
