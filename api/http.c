@@ -223,14 +223,20 @@ bool if_match_or_reply(struct request_ctx *ctx, const char *etag)
     return true;
 }
 
+bool respond_not_modified(struct request_ctx *ctx, const char *etag)
+{
+    u_map_put(ctx->res->map_header, "ETag", etag);
+    if (!etag_listed(u_map_get_case(ctx->req->map_header, "If-None-Match"), etag))
+        return false;
+    ctx->res->status = 304;
+    return true;
+}
+
 bool respond_conditional_json(struct request_ctx *ctx, const char *json, size_t len,
                               const char *etag)
 {
-    u_map_put(ctx->res->map_header, "ETag", etag);
-    if (etag_listed(u_map_get_case(ctx->req->map_header, "If-None-Match"), etag)) {
-        ctx->res->status = 304;
+    if (respond_not_modified(ctx, etag))
         return true;
-    }
     respond_json_raw(ctx->res, 200, json, len);
     return false;
 }

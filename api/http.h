@@ -117,6 +117,11 @@ void respond_json_etag(struct _u_response *res, int status, const char *json);
 /* Location: prefix followed by id (e.g. "/api/v1/organisations/", uuid). */
 void http_set_location(struct _u_response *res, const char *prefix, const char *id);
 
+/* Conditional GET of any representation: sets the ETag header to etag and,
+ * when If-None-Match lists it (or "*"), answers 304 without body and returns
+ * true; false otherwise (nothing else sent: the caller sends the 200). */
+bool respond_not_modified(struct request_ctx *ctx, const char *etag);
+
 /* Single-object conditional GET: sets ETag and answers 304 (true) when
  * If-None-Match matches; otherwise sends the JSON with 200 (false). */
 bool respond_conditional_json(struct request_ctx *ctx, const char *json, size_t len,
