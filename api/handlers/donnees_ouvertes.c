@@ -52,14 +52,20 @@ struct colonne {
     enum colonne_type type;
 };
 
-#define TEXTE(n)      {n, n, NULL, COL_TEXTE}
-#define FIN_COLONNES  {NULL, NULL, NULL, COL_TEXTE}
+#define TEXTE(n)                                                                                   \
+    {                                                                                              \
+        n, n, NULL, COL_TEXTE                                                                      \
+    }
+#define FIN_COLONNES                                                                               \
+    {                                                                                              \
+        NULL, NULL, NULL, COL_TEXTE                                                                \
+    }
 
 /* The ANCT lauréats layout the bulk import reads (api/laureats_csv.h). */
 static const struct colonne colonnes_laureats[] = {
-    TEXTE("id_pvd"), TEXTE("insee_com"),      TEXTE("lib_com"),    TEXTE("insee_dep"),
-    TEXTE("pop"),    TEXTE("date_signature"), TEXTE("siren_epci"), TEXTE("lib_epci"),
-    FIN_COLONNES,
+    TEXTE("id_pvd"),     TEXTE("insee_com"), TEXTE("lib_com"),
+    TEXTE("insee_dep"),  TEXTE("pop"),       TEXTE("date_signature"),
+    TEXTE("siren_epci"), TEXTE("lib_epci"),  FIN_COLONNES,
 };
 
 /* The public fiches: fiche_publique_representation flattened (its plan de
@@ -124,7 +130,7 @@ static bool is_annee(const char *s)
 }
 
 #define FILTRE_DEPARTEMENT                                                                         \
-    QUERY_CODE_FIELD("departement", offsetof(struct jeu_query, departement),                      \
+    QUERY_CODE_FIELD("departement", offsetof(struct jeu_query, departement),                       \
                      departement_code_is_valid, "un code de département")
 
 static const struct query_field query_departement[] = {FILTRE_DEPARTEMENT, QUERY_FIELDS_END};
@@ -212,18 +218,16 @@ static enum csv_export_status write_cell(struct csv_export *csv, const struct co
         return csv_export_text(csv, NULL);
     switch (c->type) {
     case COL_TEXTE:
-        return json_is_string(v) ? csv_export_text_n(csv, json_string_value(v),
-                                                     json_string_length(v))
-                                 : CSV_EXPORT_INVALID;
+        return json_is_string(v)
+                   ? csv_export_text_n(csv, json_string_value(v), json_string_length(v))
+                   : CSV_EXPORT_INVALID;
     case COL_ENTIER:
-        return json_is_integer(v) ? csv_export_int(csv, json_integer_value(v))
-                                  : CSV_EXPORT_INVALID;
+        return json_is_integer(v) ? csv_export_int(csv, json_integer_value(v)) : CSV_EXPORT_INVALID;
     case COL_CENTIMES:
         return json_is_integer(v) ? csv_export_cents(csv, json_integer_value(v))
                                   : CSV_EXPORT_INVALID;
     case COL_DATE:
-        return json_is_string(v) ? csv_export_date(csv, json_string_value(v))
-                                 : CSV_EXPORT_INVALID;
+        return json_is_string(v) ? csv_export_date(csv, json_string_value(v)) : CSV_EXPORT_INVALID;
     case COL_BOOLEEN:
         return json_is_boolean(v) ? csv_export_text(csv, json_is_true(v) ? "oui" : "non")
                                   : CSV_EXPORT_INVALID;
@@ -295,19 +299,19 @@ static bool json_element(const char *json, size_t len, void *arg)
 /* The JSON document of dataset d: its description, licence, latest
  * modification ("" → null), filters applied, count, then the elements
  * (already JSON). Owned (free()). */
-static char *json_document(const struct jeu_def *d, const struct jeu_query *q,
-                           const char *derniere, const struct json_ctx *c)
+static char *json_document(const struct jeu_def *d, const struct jeu_query *q, const char *derniere,
+                           const struct json_ctx *c)
 {
     json_t *filtres = json_object();
     if (q->annee)
         json_object_set_new(filtres, "annee", json_string(q->annee));
     if (q->departement)
         json_object_set_new(filtres, "departement", json_string(q->departement));
-    json_t *head = json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:I}", "jeu_de_donnees", d->id,
-                             "titre", d->titre, "licence", licence_json(), "producteur",
-                             PRODUCTEUR, "derniere_modification",
-                             derniere[0] ? json_string(derniere) : json_null(), "filtres",
-                             filtres, "nombre_elements", (json_int_t)c->count);
+    json_t *head =
+        json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:I}", "jeu_de_donnees", d->id, "titre", d->titre,
+                  "licence", licence_json(), "producteur", PRODUCTEUR, "derniere_modification",
+                  derniere[0] ? json_string(derniere) : json_null(), "filtres", filtres,
+                  "nombre_elements", (json_int_t)c->count);
     char *text = head ? json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(head);
     if (!text)
@@ -442,10 +446,10 @@ void handle_donnees_catalogue(struct request_ctx *ctx)
         char csv[120], json[120];
         snprintf(csv, sizeof csv, BASE "/%s.csv", d->id);
         snprintf(json, sizeof json, BASE "/%s.json", d->id);
-        json_t *ressources = json_pack(
-            "[{s:s, s:s, s:s}, {s:s, s:s, s:s}]", "format", "csv", "type_media",
-            "text/csv; charset=utf-8", "url", csv, "format", "json", "type_media",
-            "application/json", "url", json);
+        json_t *ressources =
+            json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s}]", "format", "csv", "type_media",
+                      "text/csv; charset=utf-8", "url", csv, "format", "json", "type_media",
+                      "application/json", "url", json);
         json_t *o = json_pack(
             "{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "id", d->id, "titre", d->titre, "description",
             d->description, "licence", licence_json(), "derniere_modification",

@@ -156,8 +156,7 @@ Test(donnees_ouvertes, fiches_publiques_seules_et_injection_neutralisee)
 
     struct http_response r;
     get_csv(BASE "/fiches-action.csv?departement=81", &r);
-    cr_assert(strncmp(r.body, BOM "id;id_pvd;territoire_nom;numero;intitule;axe_numero;", 54) ==
-                  0,
+    cr_assert(strncmp(r.body, BOM "id;id_pvd;territoire_nom;numero;intitule;axe_numero;", 54) == 0,
               HTTP_BODY, r.body);
     cr_assert(strstr(r.body, publique), HTTP_BODY, r.body);
     cr_assert(strstr(r.body, autre), HTTP_BODY, r.body);
@@ -225,19 +224,24 @@ static void draft(const struct sub *s, const char *intitule, const char *extra,
     fx_call(&s->agent, "POST", "/api/v1/demandes-subvention", body, NULL, r);
 }
 
-/* Deposited 60 days ago, instructed, then decided 30 days ago (`decision`:
- * the accordee or refusee body's members after "vers"). */
-static void decide(const struct sub *s, const char *id, const char *vers, const char *decision)
+/* Deposited `ago` + 30 days ago, instructed, then decided `ago` days ago
+ * (`decision`: the accordee or refusee body's members after "vers"). */
+static void decide_le(const struct sub *s, const char *id, const char *vers, const char *decision,
+                      int ago)
 {
     char d[11], body[900];
-    fx_day(-60, d);
+    fx_day(-ago - 30, d);
     snprintf(body, sizeof body, "{\"vers\":\"depose\",\"date_depot\":\"%s\"}", d);
     move(&s->elu, id, body, 200);
     move(&s->prefecture, id, "{\"vers\":\"en_instruction\"}", 200);
-    fx_day(-30, d);
-    snprintf(body, sizeof body, "{\"vers\":\"%s\",\"date_decision\":\"%s\",%s}", vers, d,
-             decision);
+    fx_day(-ago, d);
+    snprintf(body, sizeof body, "{\"vers\":\"%s\",\"date_decision\":\"%s\",%s}", vers, d, decision);
     move(&s->prefecture, id, body, 200);
+}
+
+static void decide(const struct sub *s, const char *id, const char *vers, const char *decision)
+{
+    decide_le(s, id, vers, decision, 30);
 }
 
 /* subvention_publique_representation(d) of request id, as text ("" for
@@ -296,6 +300,41 @@ Test(donnees_ouvertes, subventions_accordees_seules_en_scdl_avec_siret)
     snprintf(more, sizeof more, "\"montant_accorde_centimes\":2500050,\"taux_accorde\":2500,%s",
              MENTIONS);
     decide(&s, accordee, "accordee", more);
+    /* granted, addressed to a financer whose SIRET is recorded: idAttribuant */
+    char fin[37], avec_financeur[37], extra[200];
+    fx_organisation("130000003", "operateur", "Agence des halles", fin);
+    snprintf(extra, sizeof extra, ",\"financeur_id\":\"%s\",\"siret_financeur\":\"13000000300017\"",
+             fin);
+    draft(&s, "Marché", extra, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    snprintf(avec_financeur, sizeof avec_financeur, "%s", fx_str(r.json, "id"));
+    http_response_release(&r);
+    decide(&s, avec_financeur, "accordee", more);
+    /* the SIRET is checked against the merged document: another demandeur
+     * keeps the old SIRET → 422, nothing written */
+    {
+        char path[120], ifm[100], body[120];
+        draft(&s, "Brouillon", ",\"siret_demandeur\":\"21810140000016\"", &r);
+        cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+        snprintf(path, sizeof path, "/api/v1/demandes-subvention/%s", fx_str(r.json, "id"));
+        snprintf(ifm, sizeof ifm, "If-Match: %s", http_header(&r, "ETag"));
+        http_response_release(&r);
+        snprintf(body, sizeof body, "{\"demandeur_id\":\"%s\"}", s.t.epci_org);
+        fx_call(&s.agent, "PATCH", path, body, ifm, &r);
+        fx_expect_error(&r, 422, "regle-non-respectee", "/siret_demandeur", "siret-incoherent");
+        http_response_release(&r);
+    }
+    /* granted, notified more than 2 years ago and never commenced: caduque (R34),
+     * no longer a granted subsidy */
+    char caduque[37], d_notif[11], notif[80];
+    draft(&s, "Caduque", "", &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    snprintf(caduque, sizeof caduque, "%s", fx_str(r.json, "id"));
+    http_response_release(&r);
+    decide_le(&s, caduque, "accordee", more, 900);
+    fx_day(-800, d_notif);
+    snprintf(notif, sizeof notif, "{\"vers\":\"notifiee\",\"date_notification\":\"%s\"}", d_notif);
+    move(&s.prefecture, caduque, notif, 200);
     /* refused */
     draft(&s, "Refusée", "", &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
@@ -317,9 +356,12 @@ Test(donnees_ouvertes, subventions_accordees_seules_en_scdl_avec_siret)
     snprintf(row, sizeof row,
              ";21810140000016;;'-Halles couvertes;25000.50;aide en numéraire;unique;;;non;1.00;"
              "DETR\r\n");
-    cr_assert(strstr(line, row) && strstr(line, row) < strchr(line + 2, '\n'),
-              "%s in " HTTP_BODY, row, line);
+    cr_assert(strstr(line, row) && strstr(line, row) < strchr(line + 2, '\n'), "%s in " HTTP_BODY,
+              row, line);
     cr_assert_null(strstr(r.body, refusee), HTTP_BODY, r.body);
+    cr_assert_null(strstr(r.body, caduque), HTTP_BODY, r.body);
+    snprintf(row, sizeof row, "\r\nAgence des halles;13000000300017;%s;%s;", d_dec, avec_financeur);
+    cr_assert(strstr(r.body, row), "%s in " HTTP_BODY, row, r.body);
     http_response_release(&r);
 
     /* JSON: the same record; the SQL projection the event feed uses agrees */
@@ -340,6 +382,9 @@ Test(donnees_ouvertes, subventions_accordees_seules_en_scdl_avec_siret)
     json_decref(projection);
     representation_publique(refusee, sql, sizeof sql);
     cr_assert_str_eq(sql, "");
+    representation_publique(caduque, sql, sizeof sql);
+    cr_assert_str_eq(sql, "");
+    cr_assert_null(element(&r, "referenceDecision", caduque), HTTP_BODY, r.body);
     http_response_release(&r);
 }
 
@@ -436,10 +481,13 @@ Test(donnees_ouvertes, catalogue_etag_304_et_parametres)
     http_response_release(&r);
 
     /* parameters: unknown, malformed, repeated → 400, never a 5xx */
-    const char *bad[] = {BASE "/laureats.csv?annee=2025", BASE "/laureats.json?departement=999",
-                         BASE "/subventions.json?annee=1999", BASE "/fiches-action.csv?x=1",
+    const char *bad[] = {BASE "/laureats.csv?annee=2025",
+                         BASE "/laureats.json?departement=999",
+                         BASE "/subventions.json?annee=1999",
+                         BASE "/fiches-action.csv?x=1",
                          BASE "?departement=81",
-                         BASE "/subventions.csv?departement=81&departement=81", NULL};
+                         BASE "/subventions.csv?departement=81&departement=81",
+                         NULL};
     for (size_t b = 0; bad[b]; b++) {
         http_get(bad[b], &r);
         http_expect_problem(&r, 400, "parametre-invalide");
