@@ -135,6 +135,8 @@ static const struct route routes[] = {
     {"PUT",   "/api/v1/demandes-subvention/par-dossier-ds/:numero", ROUTE_HABILITATED, "demande.synchroniser", handle_sync_demande_ds, NOKEY},
     /* — end of demandes de subvention — */
     /* Issue 11 §1: event feed (evenements.c) */
+    {"GET",   "/api/v1/evenements",               ROUTE_HABILITATED, "journal.lire",          handle_list_evenements, NOKEY},
+    {"GET",   "/api/v1/public/evenements",        ROUTE_PUBLIC,      NULL,                    handle_list_evenements_publics, NOKEY},
     /* — end of event feed — */
     /* Issue 11 §2: webhooks (abonnements.c) */
     /* — end of webhooks — */

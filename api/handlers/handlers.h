@@ -132,6 +132,8 @@ void handle_prolongation_demande(struct request_ctx *ctx);
 void handle_sync_demande_ds(struct request_ctx *ctx); /* demandes_ds.c */
 /* — end of demandes de subvention — */
 /* Issue 11 §1: evenements.c */
+void handle_list_evenements(struct request_ctx *ctx);
+void handle_list_evenements_publics(struct request_ctx *ctx);
 /* — end of event feed — */
 /* Issue 11 §2: abonnements.c */
 /* — end of webhooks — */
