@@ -143,22 +143,21 @@ static const struct query_field query_subventions[] = {
 
 /* A dataset: its identity in the catalogue, its CSV columns and filters. */
 struct jeu_def {
-    enum jeu_ouvert jeu;
     const char *id, *titre, *description, *schema, *filtres;
     const struct colonne *colonnes;
     const struct query_field *query;
 };
 
 static const struct jeu_def jeux[JEU_OUVERT_COUNT] = {
-    [JEU_LAUREATS] = {JEU_LAUREATS, "laureats", "Lauréats du programme Petites villes de demain",
+    [JEU_LAUREATS] = {"laureats", "Lauréats du programme Petites villes de demain",
                       "Une ligne par commune d'un territoire lauréat, dans la disposition du "
                       "fichier des lauréats de l'ANCT (celle que l'import des territoires lit).",
                       NULL, "departement", colonnes_laureats, query_departement},
-    [JEU_FICHES_ACTION] = {JEU_FICHES_ACTION, "fiches-action", "Fiches action publiques",
+    [JEU_FICHES_ACTION] = {"fiches-action", "Fiches action publiques",
                            "Les fiches action que leur collectivité a rendues publiques, telles "
                            "que le portail aides-territoires les montre.",
                            NULL, "departement", colonnes_fiches, query_departement},
-    [JEU_SUBVENTIONS] = {JEU_SUBVENTIONS, "subventions", "Subventions accordées",
+    [JEU_SUBVENTIONS] = {"subventions", "Subventions accordées",
                          "Les subventions accordées (état accordée, notifiée, engagée ou soldée) "
                          "dans la disposition du schéma SCDL « subventions ».",
                          "https://schema.data.gouv.fr/scdl/subventions/2.1.1/",
@@ -333,58 +332,61 @@ static char *json_document(const struct jeu_def *d, const struct jeu_query *q, c
 
 /* ---- the dataset routes ---------------------------------------------------------- */
 
-static void respond_jeu(struct request_ctx *ctx, enum jeu_ouvert jeu, bool csv_form)
+/* The CSV form of jeu read with f: the header row, then one record per
+ * element. */
+static void respond_csv(struct request_ctx *ctx, enum jeu_ouvert jeu, const struct jeu_filtre *f)
 {
     const struct jeu_def *d = &jeux[jeu];
-    struct jeu_query q = {NULL, NULL};
-    if (!query_or_reply(ctx, d->query, &q))
-        return;
-    struct date today;
-    char today_text[11], derniere[32];
-    programme_today(&today);
-    date_format(today, today_text);
-    struct jeu_filtre f = {today_text, q.annee, q.departement};
     struct db_error err = {{0}, {0}};
     bool too_many = false, stopped = false;
-    enum db_result r;
-    if (csv_form) {
-        struct csv_ctx c = {.colonnes = d->colonnes};
-        c.status = csv_export_init(&c.csv, CSV_EXPORT_MAX_BYTES);
-        for (size_t i = 0; c.status == CSV_EXPORT_OK && d->colonnes[i].entete; i++)
-            c.status = csv_export_text(&c.csv, d->colonnes[i].entete);
-        if (c.status == CSV_EXPORT_OK)
-            c.status = csv_export_end_row(&c.csv);
-        r = c.status == CSV_EXPORT_OK
-                ? jeu_ouvert_lire(ctx->app->pool, jeu, &f, JEU_MAX_ELEMENTS, csv_element, &c,
-                                  &too_many, &stopped, derniere, &err)
-                : DB_OK;
-        size_t len = 0;
-        char *doc = NULL;
-        if (r == DB_OK && !too_many && !c.csv.too_large && c.status == CSV_EXPORT_OK)
-            doc = csv_export_finish(&c.csv, &len);
-        csv_export_release(&c.csv);
-        if (r != DB_OK)
-            respond_db_error(ctx, r, &err);
-        else if (too_many || c.status == CSV_EXPORT_TOO_LARGE)
-            respond_too_large(ctx, d);
-        else if (!doc) /* a projection out of shape: a bug */
-            respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
-        else {
-            char disposition[120];
-            snprintf(disposition, sizeof disposition, "inline; filename=\"%s.csv\"", d->id);
-            u_map_put(ctx->res->map_header, "Content-Disposition", disposition);
-            send_conditional(ctx, "text/csv; charset=utf-8", doc, len);
-        }
-        free(doc);
-        return;
-    }
-    struct json_ctx c = {PG_BUF_INIT, 0};
-    r = jeu_ouvert_lire(ctx->app->pool, jeu, &f, JEU_MAX_ELEMENTS, json_element, &c, &too_many,
-                        &stopped, derniere, &err);
-    char *doc = r == DB_OK && !too_many && !stopped ? json_document(d, &q, derniere, &c) : NULL;
+    char derniere[32];
+    struct csv_ctx c = {.colonnes = d->colonnes};
+    c.status = csv_export_init(&c.csv, CSV_EXPORT_MAX_BYTES);
+    for (size_t i = 0; c.status == CSV_EXPORT_OK && d->colonnes[i].entete; i++)
+        c.status = csv_export_text(&c.csv, d->colonnes[i].entete);
+    if (c.status == CSV_EXPORT_OK)
+        c.status = csv_export_end_row(&c.csv);
+    enum db_result r = c.status == CSV_EXPORT_OK
+                           ? jeu_ouvert_lire(ctx->app->pool, jeu, f, JEU_MAX_ELEMENTS, csv_element,
+                                             &c, &too_many, &stopped, derniere, &err)
+                           : DB_OK;
+    size_t len = 0;
+    char *doc = NULL;
+    if (r == DB_OK && !too_many && c.status == CSV_EXPORT_OK)
+        doc = csv_export_finish(&c.csv, &len);
+    csv_export_release(&c.csv);
     if (r != DB_OK)
         respond_db_error(ctx, r, &err);
-    else if (too_many || stopped)
+    else if (too_many || c.status == CSV_EXPORT_TOO_LARGE)
+        respond_too_large(ctx, d);
+    else if (!doc) /* a projection out of shape: a bug */
+        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
+    else {
+        char disposition[120];
+        snprintf(disposition, sizeof disposition, "inline; filename=\"%s.csv\"", d->id);
+        u_map_put(ctx->res->map_header, "Content-Disposition", disposition);
+        send_conditional(ctx, "text/csv; charset=utf-8", doc, len);
+    }
+    free(doc);
+}
+
+/* The JSON form of jeu read with f (q: the filters, named in the document). */
+static void respond_json(struct request_ctx *ctx, enum jeu_ouvert jeu, const struct jeu_filtre *f,
+                         const struct jeu_query *q)
+{
+    const struct jeu_def *d = &jeux[jeu];
+    struct db_error err = {{0}, {0}};
+    bool too_many = false, stopped = false;
+    char derniere[32];
+    struct json_ctx c = {PG_BUF_INIT, 0};
+    enum db_result r = jeu_ouvert_lire(ctx->app->pool, jeu, f, JEU_MAX_ELEMENTS, json_element, &c,
+                                       &too_many, &stopped, derniere, &err);
+    char *doc = r == DB_OK && !too_many && !stopped ? json_document(d, q, derniere, &c) : NULL;
+    if (r != DB_OK)
+        respond_db_error(ctx, r, &err);
+    else if (c.elements.oom) /* json_element stopped the read: memory ran out */
+        respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
+    else if (too_many || stopped) /* stopped: over CSV_EXPORT_MAX_BYTES */
         respond_too_large(ctx, d);
     else if (!doc)
         respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
@@ -392,6 +394,24 @@ static void respond_jeu(struct request_ctx *ctx, enum jeu_ouvert jeu, bool csv_f
         send_conditional(ctx, "application/json", doc, strlen(doc));
     free(doc);
     pg_buf_release(&c.elements);
+}
+
+/* GET of dataset jeu in one form: its filters read (400 on a bad one), then
+ * the document of today. */
+static void respond_jeu(struct request_ctx *ctx, enum jeu_ouvert jeu, bool csv_form)
+{
+    struct jeu_query q = {NULL, NULL};
+    if (!query_or_reply(ctx, jeux[jeu].query, &q))
+        return;
+    struct date today;
+    char today_text[11];
+    programme_today(&today);
+    date_format(today, today_text);
+    struct jeu_filtre f = {today_text, q.annee, q.departement};
+    if (csv_form)
+        respond_csv(ctx, jeu, &f);
+    else
+        respond_json(ctx, jeu, &f, &q);
 }
 
 void handle_donnees_laureats_csv(struct request_ctx *ctx)
