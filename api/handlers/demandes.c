@@ -332,6 +332,12 @@ struct demande_body {
         .on_patch = patch, .nullable = null, .check = query_is_uuid, .check_message = "Un UUID."   \
     }
 
+#define SIRET_FIELD(n, m)                                                                          \
+    {                                                                                              \
+        .name = n, .kind = JSON_FIELD_STRING, .offset = DB_(m), .nullable = true,                  \
+        .check = siret_format_is_valid, .check_message = "Un SIRET : 14 chiffres."                 \
+    }
+
 /* The draft's members (create and PATCH). Dates of instruction, decision
  * and execution are given with the transitions that record them. */
 static const struct json_field demande_fields[] = {
@@ -395,18 +401,8 @@ static const struct json_field demande_fields[] = {
      .max_length = 100},
     /* the SIRETs of the open data (SCDL idBeneficiaire, idAttribuant): key
      * and SIREN checked by demande_organisations_or_reply */
-    {.name = "siret_demandeur",
-     .kind = JSON_FIELD_STRING,
-     .offset = DB_(siret_demandeur),
-     .nullable = true,
-     .check = siret_format_is_valid,
-     .check_message = "Un SIRET : 14 chiffres."},
-    {.name = "siret_financeur",
-     .kind = JSON_FIELD_STRING,
-     .offset = DB_(siret_financeur),
-     .nullable = true,
-     .check = siret_format_is_valid,
-     .check_message = "Un SIRET : 14 chiffres."},
+    SIRET_FIELD("siret_demandeur", siret_demandeur),
+    SIRET_FIELD("siret_financeur", siret_financeur),
     JSON_FIELDS_END,
 };
 
