@@ -355,8 +355,10 @@ enum db_result demande_versement_ajouter(struct db_tx *tx, struct demande_row *a
     " AND ($11::text IS NULL OR x.fiche_id = " PG_AS_UUID("$11") ")"
 #define LIST_PARAMS 17
 
+static const struct list_sync_columns list_columns = {"x.modifie_le", "x.id", "uuid"};
+
 enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f, const char *after,
-                            size_t limit, char **json_out, char last_key[37], bool *more,
+                            size_t limit, char **json_out, char last_key[65], bool *more,
                             size_t *total, struct db_error *err)
 {
     *json_out = NULL;
@@ -372,7 +374,7 @@ enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f
     date_format(f->today, today);
     snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
     demande_delais_defaut_text(d);
-    const char *v[LIST_PARAMS + 2] = {f->role ? f->role : "",
+    const char *v[LIST_PARAMS + 3] = {f->role ? f->role : "",
                                       arrays[0],
                                       arrays[1],
                                       arrays[2],
@@ -388,26 +390,28 @@ enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f
                                       d[1],
                                       d[2],
                                       d[3],
-                                      d[4],
-                                      after,
-                                      limit_text};
+                                      d[4]};
+    list_sync_params(&f->sync, after, limit_text, v + LIST_PARAMS);
+    char *page_sql = list_sync_page_sql(&f->sync, &list_columns,
+                                        "(demande_representation(x) || jsonb_build_object("
+                                        "'_acces', demande_acces(x), '_delais', "
+                                        "demande_delais(x)))::text",
+                                        LIST_WHERE, LIST_PARAMS + 1);
+    char *count_sql = list_sync_count_sql(&f->sync, &list_columns, LIST_WHERE, LIST_PARAMS + 1);
     struct db_conn *conn = NULL;
-    enum db_result r = db_pool_acquire(pool, &conn, err);
+    enum db_result r = page_sql && count_sql ? db_pool_acquire(pool, &conn, err) : DB_FAILED;
     if (r == DB_OK) {
         PGresult *res = NULL;
-        r = pg_exec_rows(
-            conn,
-            "SELECT x.id::text, (demande_representation(x) || jsonb_build_object("
-            "'_acces', demande_acces(x), '_delais', demande_delais(x)))::text" LIST_WHERE
-            " AND ($18::text IS NULL OR x.id > " PG_AS_UUID("$18") ") ORDER BY x.id LIMIT $19::int",
-            LIST_PARAMS + 2, v, &res, err);
-        if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, 37, more))
+        r = pg_exec_rows(conn, page_sql, LIST_PARAMS + 3, v, &res, err);
+        if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, 65, more))
             r = DB_FAILED;
         PQclear(res);
         if (r == DB_OK)
-            r = pg_count(conn, "SELECT count(*)" LIST_WHERE, LIST_PARAMS, v, total, err);
+            r = pg_count(conn, count_sql, LIST_PARAMS + 1, v, total, err);
         db_pool_release(pool, conn);
     }
+    free(page_sql);
+    free(count_sql);
     pg_perimeter_literals_release(arrays);
     if (r != DB_OK) {
         free(*json_out);

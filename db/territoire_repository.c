@@ -300,28 +300,34 @@ const char *territoire_contents_owner(const struct territoire_contents *c, const
     "AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM territoire_epcis te "                          \
     "WHERE te.id_pvd = t.id_pvd AND te.siren = $5))"
 
+static const struct list_sync_columns list_columns = {"t.modifie_le", "t.id_pvd COLLATE \"C\"",
+                                                      "text"};
+
 enum db_result territoire_list(struct db_conn *conn, const struct territoire_filter *f,
-                               const char *after, size_t limit, char **json_out, char last_id[17],
+                               const char *after, size_t limit, char **json_out, char last_id[65],
                                bool *more, size_t *total, struct db_error *err)
 {
     char limit_text[24];
     snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
-    const char *params[7] = {f->departement, f->region, f->etat,   f->commune,
-                             f->epci,        after,     limit_text};
+    const char *params[8] = {f->departement, f->region, f->etat, f->commune, f->epci};
+    list_sync_params(&f->sync, after, limit_text, params + 5);
     *json_out = NULL;
     last_id[0] = '\0';
     *more = false;
-    PGresult *res =
-        PQexecParams(conn->pg,
-                     "SELECT t.id_pvd, territoire_representation(t)::text " TERRITOIRE_LIST_FROM
-                     " AND ($6::text IS NULL OR t.id_pvd COLLATE \"C\" > $6) "
-                     "ORDER BY t.id_pvd COLLATE \"C\" LIMIT $7::int",
-                     7, NULL, params, NULL, NULL, 0);
-    enum db_result r = db_result_from_pg(conn, res, err);
-    if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 17, more))
-        r = DB_FAILED;
-    PQclear(res);
+    char *page_sql = list_sync_page_sql(
+        &f->sync, &list_columns, "territoire_representation(t)::text", TERRITOIRE_LIST_FROM, 6);
+    char *count_sql = list_sync_count_sql(&f->sync, &list_columns, TERRITOIRE_LIST_FROM, 6);
+    enum db_result r = DB_FAILED;
+    if (page_sql && count_sql) {
+        PGresult *res = PQexecParams(conn->pg, page_sql, 8, NULL, params, NULL, NULL, 0);
+        r = db_result_from_pg(conn, res, err);
+        if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 65, more))
+            r = DB_FAILED;
+        PQclear(res);
+    }
     if (r == DB_OK)
-        r = pg_count(conn, "SELECT count(*) " TERRITOIRE_LIST_FROM, 5, params, total, err);
+        r = pg_count(conn, count_sql, 6, params, total, err);
+    free(page_sql);
+    free(count_sql);
     return r;
 }

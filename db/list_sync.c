@@ -1,0 +1,78 @@
+/* SQL of the lists read by modification (see list_sync.h). */
+#include "list_sync.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The timestamptz of the µs count in the key $p (exact: float8 holds every
+ * integer below 2^53 µs, year 2255). */
+#define KEY_INSTANT(p)                                                                             \
+    "(timestamptz 'epoch' + split_part(" p ", '|', 1)::bigint * interval '1 microsecond')"
+
+/* printf into a new string; NULL when out of memory. */
+static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *format(const char *fmt, ...)
+{
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *out = n < 0 ? NULL : malloc((size_t)n + 1);
+    if (out)
+        vsnprintf(out, (size_t)n + 1, fmt, again);
+    va_end(again);
+    return out;
+}
+
+char *list_sync_page_sql(const struct list_sync *s, const struct list_sync_columns *c,
+                         const char *columns, const char *from_where, int first)
+{
+    char p[16], key[256], after[512], order[200];
+    int a = first + 1;
+    snprintf(p, sizeof p, "$%d", a);
+    if (s->tri == LIST_TRI_KEY) {
+        snprintf(key, sizeof key, "(%s)::text", c->id);
+        snprintf(after, sizeof after, " AND (%s::text IS NULL OR %s > %s::%s)", p, c->id, p,
+                 c->id_type);
+        snprintf(order, sizeof order, " ORDER BY %s", c->id);
+    } else {
+        bool desc = s->tri == LIST_TRI_MODIFIE_DESC;
+        snprintf(key, sizeof key,
+                 "(extract(epoch FROM %s) * 1000000)::bigint::text || '|' || (%s)::text",
+                 c->modifie, c->id);
+        snprintf(after, sizeof after,
+                 " AND (%s::text IS NULL OR (%s, %s) %s (" KEY_INSTANT("%s") ", split_part(%s, "
+                 "'|', 2)::%s))",
+                 p, c->modifie, c->id, desc ? "<" : ">", p, p, c->id_type);
+        snprintf(order, sizeof order, " ORDER BY %s%s, %s%s", c->modifie, desc ? " DESC" : "",
+                 c->id, desc ? " DESC" : "");
+    }
+    return format("SELECT %s, %s %s AND ($%d::timestamptz IS NULL OR %s >= $%d::timestamptz)%s%s "
+                  "LIMIT $%d::int",
+                  key, columns, from_where, first, c->modifie, first, after, order, first + 2);
+}
+
+char *list_sync_count_sql(const struct list_sync *s, const struct list_sync_columns *c,
+                          const char *from_where, int first)
+{
+    (void)s;
+    return format("SELECT count(*) %s AND ($%d::timestamptz IS NULL OR %s >= $%d::timestamptz)",
+                  from_where, first, c->modifie, first);
+}
+
+void list_sync_params(const struct list_sync *s, const char *after, const char *limit_text,
+                      const char **values)
+{
+    values[0] = s->modifie_depuis;
+    values[1] = after;
+    values[2] = limit_text;
+}
+
+bool list_sync_key_valid(const char *key, bool (*valid_id)(const char *))
+{
+    size_t digits = strspn(key, "0123456789");
+    return digits >= 1 && digits <= 17 && key[digits] == '|' && valid_id(key + digits + 1);
+}
