@@ -9,7 +9,7 @@
 /* The timestamptz of the µs count in the key $p (exact: float8 holds every
  * integer below 2^53 µs, year 2255). */
 #define KEY_INSTANT(p)                                                                             \
-    "(timestamptz 'epoch' + split_part(" p ", '|', 1)::bigint * interval '1 microsecond')"
+    "(timestamptz 'epoch' + split_part(" p ", ',', 1)::bigint * interval '1 microsecond')"
 
 /* printf into a new string; NULL when out of memory. */
 static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -41,11 +41,11 @@ char *list_sync_page_sql(const struct list_sync *s, const struct list_sync_colum
     } else {
         bool desc = s->tri == LIST_TRI_MODIFIE_DESC;
         snprintf(key, sizeof key,
-                 "(extract(epoch FROM %s) * 1000000)::bigint::text || '|' || (%s)::text",
+                 "(extract(epoch FROM %s) * 1000000)::bigint::text || ',' || (%s)::text",
                  c->modifie, c->id);
         snprintf(after, sizeof after,
                  " AND (%s::text IS NULL OR (%s, %s) %s (" KEY_INSTANT("%s") ", split_part(%s, "
-                 "'|', 2)::%s))",
+                                                                             "',', 2)::%s))",
                  p, c->modifie, c->id, desc ? "<" : ">", p, p, c->id_type);
         snprintf(order, sizeof order, " ORDER BY %s%s, %s%s", c->modifie, desc ? " DESC" : "",
                  c->id, desc ? " DESC" : "");
@@ -74,5 +74,5 @@ void list_sync_params(const struct list_sync *s, const char *after, const char *
 bool list_sync_key_valid(const char *key, bool (*valid_id)(const char *))
 {
     size_t digits = strspn(key, "0123456789");
-    return digits >= 1 && digits <= 17 && key[digits] == '|' && valid_id(key + digits + 1);
+    return digits >= 1 && digits <= 17 && key[digits] == ',' && valid_id(key + digits + 1);
 }

@@ -11,7 +11,7 @@
  * $n+1 the cursor's key (NULL: first page), $n+2 the page size plus one.
  *
  * Cursor keys: in the list's key order (no tri), the id as text; by
- * modification, "<modifie_le in µs since the Unix epoch>|<id>". */
+ * modification, "<modifie_le in µs since the Unix epoch>,<id>". */
 #ifndef PVD_DB_LIST_SYNC_H
 #define PVD_DB_LIST_SYNC_H
 
@@ -51,7 +51,7 @@ char *list_sync_count_sql(const struct list_sync *s, const struct list_sync_colu
 void list_sync_params(const struct list_sync *s, const char *after, const char *limit_text,
                       const char **values);
 
-/* True when key is a by-modification cursor key: 1 to 17 digits, '|', then
+/* True when key is a by-modification cursor key: 1 to 17 digits, ',', then
  * an id that valid_id accepts. */
 bool list_sync_key_valid(const char *key, bool (*valid_id)(const char *));
 
