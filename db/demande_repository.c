@@ -370,9 +370,8 @@ enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f
         pg_perimeter_literals_release(arrays);
         return DB_FAILED;
     }
-    char today[11], limit_text[24], d[5][12];
+    char today[11], d[5][12];
     date_format(f->today, today);
-    snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
     demande_delais_defaut_text(d);
     const char *v[LIST_PARAMS + 3] = {f->role ? f->role : "",
                                       arrays[0],
@@ -391,32 +390,17 @@ enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f
                                       d[2],
                                       d[3],
                                       d[4]};
-    list_sync_params(&f->sync, after, limit_text, v + LIST_PARAMS);
-    char *page_sql = list_sync_page_sql(&f->sync, &list_columns,
-                                        "(demande_representation(x) || jsonb_build_object("
-                                        "'_acces', demande_acces(x), '_delais', "
-                                        "demande_delais(x)))::text",
-                                        LIST_WHERE, LIST_PARAMS + 1);
-    char *count_sql = list_sync_count_sql(&f->sync, &list_columns, LIST_WHERE, LIST_PARAMS + 1);
     struct db_conn *conn = NULL;
-    enum db_result r = page_sql && count_sql ? db_pool_acquire(pool, &conn, err) : DB_FAILED;
+    enum db_result r = db_pool_acquire(pool, &conn, err);
     if (r == DB_OK) {
-        PGresult *res = NULL;
-        r = pg_exec_rows(conn, page_sql, LIST_PARAMS + 3, v, &res, err);
-        if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, 65, more))
-            r = DB_FAILED;
-        PQclear(res);
-        if (r == DB_OK)
-            r = pg_count(conn, count_sql, LIST_PARAMS + 1, v, total, err);
+        r = list_sync_page(conn, &f->sync, &list_columns,
+                           "(demande_representation(x) || jsonb_build_object('_acces', "
+                           "demande_acces(x), '_delais', demande_delais(x)))::text",
+                           LIST_WHERE, LIST_PARAMS + 1, v, after, limit, json_out, last_key, more,
+                           total, err);
         db_pool_release(pool, conn);
     }
-    free(page_sql);
-    free(count_sql);
     pg_perimeter_literals_release(arrays);
-    if (r != DB_OK) {
-        free(*json_out);
-        *json_out = NULL;
-    }
     return r;
 }
 

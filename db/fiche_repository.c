@@ -140,37 +140,21 @@ enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *f, co
                           size_t limit, char **json_out, char last_key[65], bool *more,
                           size_t *total, struct db_error *err)
 {
-    char limit_text[24];
+    struct list_params p;
+    struct db_conn *conn = NULL;
     *json_out = NULL;
     last_key[0] = '\0';
     *more = false;
     *total = 0;
-    snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
-    char *page_sql = list_sync_page_sql(&f->sync, &list_columns,
-                                        "(fiche_representation(x) || jsonb_build_object('_acces', "
-                                        "fiche_acces(x)))::text",
-                                        LIST_WHERE, LIST_PARAMS + 1);
-    char *count_sql = list_sync_count_sql(&f->sync, &list_columns, LIST_WHERE, LIST_PARAMS + 1);
-    struct list_params p;
-    struct db_conn *conn = NULL;
-    enum db_result r = page_sql && count_sql ? list_open(pool, f, &p, &conn, err) : DB_FAILED;
-    if (r == DB_OK) {
-        list_sync_params(&f->sync, after, limit_text, p.values + LIST_PARAMS);
-        PGresult *res = NULL;
-        r = pg_exec_rows(conn, page_sql, LIST_PARAMS + 3, p.values, &res, err);
-        if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, 65, more))
-            r = DB_FAILED;
-        PQclear(res);
-        if (r == DB_OK)
-            r = pg_count(conn, count_sql, LIST_PARAMS + 1, p.values, total, err);
-        list_close(pool, &p, conn);
-    }
-    free(page_sql);
-    free(count_sql);
-    if (r != DB_OK) {
-        free(*json_out);
-        *json_out = NULL;
-    }
+    enum db_result r = list_open(pool, f, &p, &conn, err);
+    if (r != DB_OK)
+        return r;
+    r = list_sync_page(conn, &f->sync, &list_columns,
+                       "(fiche_representation(x) || jsonb_build_object('_acces', "
+                       "fiche_acces(x)))::text",
+                       LIST_WHERE, LIST_PARAMS + 1, p.values, after, limit, json_out, last_key,
+                       more, total, err);
+    list_close(pool, &p, conn);
     return r;
 }
 

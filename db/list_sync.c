@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pgutil.h"
+
 /* The timestamptz of the µs count in the key $p (exact: float8 holds every
  * integer below 2^53 µs, year 2255). */
 #define KEY_INSTANT(p)                                                                             \
@@ -75,4 +77,38 @@ bool list_sync_key_valid(const char *key, bool (*valid_id)(const char *))
 {
     size_t digits = strspn(key, "0123456789");
     return digits >= 1 && digits <= 17 && key[digits] == ',' && valid_id(key + digits + 1);
+}
+
+enum db_result list_sync_page(struct db_conn *conn, const struct list_sync *s,
+                              const struct list_sync_columns *c, const char *columns,
+                              const char *from_where, int first, const char **params,
+                              const char *after, size_t limit, char **json_out, char last_key[65],
+                              bool *more, size_t *total, struct db_error *err)
+{
+    char limit_text[24];
+    snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
+    list_sync_params(s, after, limit_text, params + first - 1);
+    *json_out = NULL;
+    last_key[0] = '\0';
+    *more = false;
+    *total = 0;
+    char *page_sql = list_sync_page_sql(s, c, columns, from_where, first);
+    char *count_sql = list_sync_count_sql(s, c, from_where, first);
+    enum db_result r = DB_FAILED;
+    if (page_sql && count_sql) {
+        PGresult *res = NULL;
+        r = pg_exec_rows(conn, page_sql, first + 2, params, &res, err);
+        if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, 65, more))
+            r = DB_FAILED;
+        PQclear(res);
+    }
+    if (r == DB_OK)
+        r = pg_count(conn, count_sql, first, params, total, err);
+    free(page_sql);
+    free(count_sql);
+    if (r != DB_OK) {
+        free(*json_out);
+        *json_out = NULL;
+    }
+    return r;
 }

@@ -18,6 +18,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "pool.h"
+#include "result.h"
+
 enum list_tri {
     LIST_TRI_KEY,          /* the list's own order: by id */
     LIST_TRI_MODIFIE,      /* tri=modifie_le: oldest change first, then id */
@@ -50,6 +53,20 @@ char *list_sync_count_sql(const struct list_sync *s, const struct list_sync_colu
  * key after (NULL: first page) and the LIMIT text; values are borrowed. */
 void list_sync_params(const struct list_sync *s, const char *after, const char *limit_text,
                       const char **values);
+
+/* One page of a list on conn: the page query of columns over from_where
+ * (its first column, the key, added first) and its count, params[0 ..
+ * first - 2] being the list's own parameters and params[first - 1 ..
+ * first + 1] filled here (params has first + 2 slots). *json_out: the JSON
+ * array of the page's columns (owned, free(); NULL on failure), last_key the
+ * last element's cursor key ("" when empty), *more whether more follow,
+ * *total the count of every page. DB_FAILED when out of memory, else the
+ * database's answer (err filled). */
+enum db_result list_sync_page(struct db_conn *conn, const struct list_sync *s,
+                              const struct list_sync_columns *c, const char *columns,
+                              const char *from_where, int first, const char **params,
+                              const char *after, size_t limit, char **json_out, char last_key[65],
+                              bool *more, size_t *total, struct db_error *err);
 
 /* True when key is a by-modification cursor key: 1 to 17 digits, ',', then
  * an id that valid_id accepts. */

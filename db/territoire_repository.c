@@ -307,27 +307,8 @@ enum db_result territoire_list(struct db_conn *conn, const struct territoire_fil
                                const char *after, size_t limit, char **json_out, char last_id[65],
                                bool *more, size_t *total, struct db_error *err)
 {
-    char limit_text[24];
-    snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
     const char *params[8] = {f->departement, f->region, f->etat, f->commune, f->epci};
-    list_sync_params(&f->sync, after, limit_text, params + 5);
-    *json_out = NULL;
-    last_id[0] = '\0';
-    *more = false;
-    char *page_sql = list_sync_page_sql(
-        &f->sync, &list_columns, "territoire_representation(t)::text", TERRITOIRE_LIST_FROM, 6);
-    char *count_sql = list_sync_count_sql(&f->sync, &list_columns, TERRITOIRE_LIST_FROM, 6);
-    enum db_result r = DB_FAILED;
-    if (page_sql && count_sql) {
-        PGresult *res = PQexecParams(conn->pg, page_sql, 8, NULL, params, NULL, NULL, 0);
-        r = db_result_from_pg(conn, res, err);
-        if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 65, more))
-            r = DB_FAILED;
-        PQclear(res);
-    }
-    if (r == DB_OK)
-        r = pg_count(conn, count_sql, 6, params, total, err);
-    free(page_sql);
-    free(count_sql);
-    return r;
+    return list_sync_page(conn, &f->sync, &list_columns, "territoire_representation(t)::text",
+                          TERRITOIRE_LIST_FROM, 6, params, after, limit, json_out, last_id, more,
+                          total, err);
 }

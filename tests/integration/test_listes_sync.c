@@ -189,7 +189,8 @@ static void sync_checks(const struct fx_caller *who, const char *base, const cha
     expect_bad(who, path, "curseur-invalide", "/curseur", "curseur-invalide");
     snprintf(path, sizeof path, "%s&limite=1&curseur=%s", base, cursor);
     expect_bad(who, path, "curseur-invalide", "/curseur", "curseur-invalide");
-    snprintf(path, sizeof path, "%s&tri=-modifie_le&modifie_depuis=2020-01-01T00:00:00Z&limite=1"
+    snprintf(path, sizeof path,
+             "%s&tri=-modifie_le&modifie_depuis=2020-01-01T00:00:00Z&limite=1"
              "&curseur=%s",
              base, cursor);
     expect_bad(who, path, "curseur-invalide", "/curseur", "curseur-invalide");
@@ -200,8 +201,8 @@ static void sync_checks(const struct fx_caller *who, const char *base, const cha
 
     /* bad values name their parameter */
     static const char *const bad_instants[] = {"2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
-                                               "2026-01-01", "2026-01-01T24:00:00Z",
-                                               "2026-01-01T10:00:00", NULL};
+                                               "2026-01-01",           "2026-01-01T24:00:00Z",
+                                               "2026-01-01T10:00:00",  NULL};
     for (size_t i = 0; bad_instants[i]; i++) {
         snprintf(path, sizeof path, "%s&modifie_depuis=%s", base, bad_instants[i]);
         expect_bad(who, path, "parametre-invalide", "/modifie_depuis", "format-invalide");
@@ -265,8 +266,8 @@ Test(listes_sync, fiches_action_csv_by_modification)
     patch(&admin, a_path, "{\"intitule\":\"Halle rénovée\"}");
     struct http_response r;
     /* since t0: a only */
-    snprintf(path, sizeof path, "/api/v1/fiches-action.csv?id_pvd=%s&modifie_depuis=%s",
-             t.id_pvd, t0);
+    snprintf(path, sizeof path, "/api/v1/fiches-action.csv?id_pvd=%s&modifie_depuis=%s", t.id_pvd,
+             t0);
     fx_call(&admin, "GET", path, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     cr_assert_not_null(strstr(r.body, a));
@@ -364,9 +365,9 @@ Test(listes_sync, territoires)
                   mine, own);
     assert_ids(own, n, (const char *const[]){b, c, a, NULL}, "tri=modifie_le");
     /* the default order (id_pvd) and its cursors are unchanged */
-    n = only_mine(ids, list_all(&admin, "/api/v1/territoires?departement=46&limite=1", "id_pvd",
-                                ids, &pages),
-                  mine, own);
+    n = only_mine(
+        ids, list_all(&admin, "/api/v1/territoires?departement=46&limite=1", "id_pvd", ids, &pages),
+        mine, own);
     assert_ids(own, n, (const char *const[]){a, b, c, NULL}, "by id_pvd");
     expect_bad(&admin, "/api/v1/territoires?modifie_depuis=2026-01-01T00:00:00%2B25:00",
                "parametre-invalide", "/modifie_depuis", "format-invalide");
@@ -378,10 +379,10 @@ Test(listes_sync, territoires)
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
     http_response_release(&r);
-    cr_assert_eq(conditional(&admin,
-                             "/api/v1/territoires?departement=46&modifie_depuis=2020-01-01T00:00:00Z",
-                             etag),
-                 304);
+    cr_assert_eq(
+        conditional(&admin,
+                    "/api/v1/territoires?departement=46&modifie_depuis=2020-01-01T00:00:00Z", etag),
+        304);
 }
 
 Test(listes_sync, a_signed_convention_moves_its_territoire)
