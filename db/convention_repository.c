@@ -608,7 +608,7 @@ static void filter_params_release(struct filter_params *p)
         free(p->arrays[i]);
 }
 
-static const struct list_sync_columns list_columns = {"c.modifie_le", "c.id", "uuid"};
+static const struct list_sync_columns list_columns = {"c.modifie_le", "c.id", "uuid", NULL};
 
 enum db_result convention_list(struct db_conn *conn, const struct convention_filter *f,
                                const char *after, size_t limit, char **json_out, char last_id[65],

@@ -355,7 +355,7 @@ enum db_result demande_versement_ajouter(struct db_tx *tx, struct demande_row *a
     " AND ($11::text IS NULL OR x.fiche_id = " PG_AS_UUID("$11") ")"
 #define LIST_PARAMS 17
 
-static const struct list_sync_columns list_columns = {"x.modifie_le", "x.id", "uuid"};
+static const struct list_sync_columns list_columns = {"x.modifie_le", "x.id", "uuid", NULL};
 
 enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f, const char *after,
                             size_t limit, char **json_out, char last_key[65], bool *more,

@@ -134,7 +134,7 @@ static void list_close(struct db_pool *pool, struct list_params *p, struct db_co
     pg_perimeter_literals_release(p->arrays);
 }
 
-static const struct list_sync_columns list_columns = {"x.modifie_le", "x.id", "uuid"};
+static const struct list_sync_columns list_columns = {"x.modifie_le", "x.id", "uuid", NULL};
 
 enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *f, const char *after,
                           size_t limit, char **json_out, char last_key[65], bool *more,

@@ -29,13 +29,28 @@ static char *format(const char *fmt, ...)
     return out;
 }
 
+/* The modifie_depuis condition on $first (typed even where the rows have
+ * no modifie_le: then it admits nothing but NULL). */
+static void filter(const struct list_sync_columns *c, int first, char out[160])
+{
+    if (c->modifie)
+        snprintf(out, 160, " AND ($%d::timestamptz IS NULL OR %s >= $%d::timestamptz)", first,
+                 c->modifie, first);
+    else
+        snprintf(out, 160, " AND $%d::timestamptz IS NULL", first);
+}
+
 char *list_sync_page_sql(const struct list_sync *s, const struct list_sync_columns *c,
                          const char *columns, const char *from_where, int first)
 {
     char p[16], key[256], after[512], order[200];
     int a = first + 1;
     snprintf(p, sizeof p, "$%d", a);
-    if (s->tri == LIST_TRI_KEY) {
+    if (s->tri == LIST_TRI_KEY && c->key) {
+        snprintf(key, sizeof key, "(%s)::text", c->key);
+        snprintf(after, sizeof after, " AND (%s::text IS NULL OR %s > %s::text)", p, c->key, p);
+        snprintf(order, sizeof order, " ORDER BY %s", c->key);
+    } else if (s->tri == LIST_TRI_KEY || !c->modifie) {
         snprintf(key, sizeof key, "(%s)::text", c->id);
         snprintf(after, sizeof after, " AND (%s::text IS NULL OR %s > %s::%s)", p, c->id, p,
                  c->id_type);
@@ -52,17 +67,19 @@ char *list_sync_page_sql(const struct list_sync *s, const struct list_sync_colum
         snprintf(order, sizeof order, " ORDER BY %s%s, %s%s", c->modifie, desc ? " DESC" : "",
                  c->id, desc ? " DESC" : "");
     }
-    return format("SELECT %s, %s %s AND ($%d::timestamptz IS NULL OR %s >= $%d::timestamptz)%s%s "
-                  "LIMIT $%d::int",
-                  key, columns, from_where, first, c->modifie, first, after, order, first + 2);
+    char since[160];
+    filter(c, first, since);
+    return format("SELECT %s, %s %s%s%s%s LIMIT $%d::int", key, columns, from_where, since, after,
+                  order, first + 2);
 }
 
 char *list_sync_count_sql(const struct list_sync *s, const struct list_sync_columns *c,
                           const char *from_where, int first)
 {
     (void)s;
-    return format("SELECT count(*) %s AND ($%d::timestamptz IS NULL OR %s >= $%d::timestamptz)",
-                  from_where, first, c->modifie, first);
+    char since[160];
+    filter(c, first, since);
+    return format("SELECT count(*) %s%s", from_where, since);
 }
 
 void list_sync_params(const struct list_sync *s, const char *after, const char *limit_text,

@@ -10,7 +10,7 @@
  * after the list's own $1..$n-1: $n the modifie_depuis instant (NULL: none),
  * $n+1 the cursor's key (NULL: first page), $n+2 the page size plus one.
  *
- * Cursor keys: in the list's key order (no tri), the id as text; by
+ * Cursor keys: in the list's key order (no tri), its key (the id) as text; by
  * modification, "<modifie_le in µs since the Unix epoch>,<id>". */
 #ifndef PVD_DB_LIST_SYNC_H
 #define PVD_DB_LIST_SYNC_H
@@ -34,9 +34,12 @@ struct list_sync {
 
 /* The columns of one list, as SQL expressions over its FROM. */
 struct list_sync_columns {
-    const char *modifie; /* e.g. "x.modifie_le" */
+    const char *modifie; /* e.g. "x.modifie_le"; NULL: the rows have none (tri must be
+                            LIST_TRI_KEY and modifie_depuis NULL) */
     const char *id;      /* the unique key, as ordered: "x.id", "t.id_pvd COLLATE \"C\"" */
     const char *id_type; /* the type a key's id is read as: "uuid", "text" */
+    const char *key;     /* the list's own order (LIST_TRI_KEY), a unique text expression;
+                            NULL: id */
 };
 
 /* The page query (see above), in a new string (free()); NULL when out of

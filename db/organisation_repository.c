@@ -204,7 +204,7 @@ enum db_result organisation_rename(struct db_tx *tx, const struct organisation_r
     "WHERE ($1::text IS NULL OR o.siren = $1) AND ($2::text IS NULL OR o.nature = $2) "            \
     "AND ($3::text IS NULL OR o.code_departement = $3)"
 
-static const struct list_sync_columns list_columns = {"o.modifie_le", "o.id", "uuid"};
+static const struct list_sync_columns list_columns = {"o.modifie_le", "o.id", "uuid", NULL};
 
 enum db_result organisation_list(struct db_conn *conn, const struct organisation_filter *f,
                                  const char *after, size_t limit, char **json_out, char last_id[65],

@@ -179,7 +179,7 @@ enum db_result poste_access_of(struct db_pool *pool, const char *const *ids, siz
               " x.id AND f.annee = $9::int))"
 #define LIST_PARAMS 9
 
-static const struct list_sync_columns list_columns = {"x.modifie_le", "x.id", "uuid"};
+static const struct list_sync_columns list_columns = {"x.modifie_le", "x.id", "uuid", NULL};
 
 enum db_result poste_list(struct db_pool *pool, const struct poste_filtre *f, const char *after,
                           size_t limit, char **json_out, char last_key[65], bool *more,

@@ -301,7 +301,7 @@ const char *territoire_contents_owner(const struct territoire_contents *c, const
     "WHERE te.id_pvd = t.id_pvd AND te.siren = $5))"
 
 static const struct list_sync_columns list_columns = {"t.modifie_le", "t.id_pvd COLLATE \"C\"",
-                                                      "text"};
+                                                      "text", NULL};
 
 enum db_result territoire_list(struct db_conn *conn, const struct territoire_filter *f,
                                const char *after, size_t limit, char **json_out, char last_id[65],
