@@ -11,12 +11,14 @@
 --    convenience (README "modifie_depuis, tri and list ETags"); the exact
 --    incremental read is the event feed /api/v1/evenements.
 --    cree_le keeps now(): it is the creation's transaction, not a change.
--- 2. A territoire's representation holds its etat, derived from its
---    conventions (territoire_etat): a convention written, deleted or changed
---    moves its territoire's modifie_le (not its revision: the territoire's
---    own content did not change and its If-Match ETag stays valid). Every
---    convention write holds the territoire row lock already
---    (db/territoire_lock.h), so this UPDATE takes no new lock.
+-- 2. A representation that shows other rows moves with them: a territoire's
+--    etat (its conventions), an axe's indicateurs, an indicateur's mesures, a
+--    comité's séances, a séance's décisions, a poste's yearly funding. Only
+--    modifie_le moves, not revision: the parent's own content did not change
+--    and its If-Match ETag stays valid. Not done for a demande, which shows
+--    its fiche's financing plan: the fiche's financing writes lock the fiche,
+--    a demande's writes the demande then its fiche, and touching the demandes
+--    from the former would take the two locks in the other order (README).
 -- 3. Indexes on (modifie_le, id) (under the parent key for the lists of a
 --    parent) for the keyset pages of tri=modifie_le / -modifie_le and the
 --    modifie_depuis range.
@@ -43,20 +45,59 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION territoire_etat_modifie() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A row whose representation shows rows of another table (its parent's
+-- etat, count or list): those rows written move the parent's modifie_le.
+-- TG_ARGV: the parent table, its key column, the key's type, and the child's
+-- column holding the parent's key.
+CREATE FUNCTION parent_modifie() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    sql text := format('UPDATE %I SET modifie_le = clock_timestamp() WHERE %I = $1::%s',
+                       TG_ARGV[0], TG_ARGV[1], TG_ARGV[2]);
+    avant text;
+    apres text;
 BEGIN
     IF TG_OP <> 'INSERT' THEN
-        UPDATE territoires SET modifie_le = clock_timestamp() WHERE id_pvd = OLD.id_pvd;
+        avant := to_jsonb(OLD) ->> TG_ARGV[3];
+        EXECUTE sql USING avant;
     END IF;
-    IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR NEW.id_pvd IS DISTINCT FROM OLD.id_pvd) THEN
-        UPDATE territoires SET modifie_le = clock_timestamp() WHERE id_pvd = NEW.id_pvd;
+    IF TG_OP <> 'DELETE' THEN
+        apres := to_jsonb(NEW) ->> TG_ARGV[3];
+        IF apres IS DISTINCT FROM avant THEN
+            EXECUTE sql USING apres;
+        END IF;
     END IF;
     RETURN NULL;
 END
 $$;
+COMMENT ON FUNCTION parent_modifie() IS 'A child row written moves its parent''s modifie_le (issue #11: the parent''s representation shows it).';
+
+-- Each writer below holds its parent's territoire lock, or the parent row
+-- itself, before it writes the child (db/territoire_lock.h): the UPDATE of the
+-- parent takes no lock that another writer could hold first.
+-- * a territoire's etat comes from its conventions (territoire_etat);
 CREATE TRIGGER conventions_territoire_modifie_le
     AFTER INSERT OR DELETE OR UPDATE OF etat, type, id_pvd ON conventions
-    FOR EACH ROW EXECUTE FUNCTION territoire_etat_modifie();
+    FOR EACH ROW EXECUTE FUNCTION parent_modifie('territoires', 'id_pvd', 'text', 'id_pvd');
+-- * an axe shows its indicateurs' count and types;
+CREATE TRIGGER indicateurs_axe_modifie_le
+    AFTER INSERT OR DELETE OR UPDATE OF type, axe_id ON indicateurs
+    FOR EACH ROW EXECUTE FUNCTION parent_modifie('axes_strategiques', 'id', 'uuid', 'axe_id');
+-- * an indicateur its mesures' count and last value;
+CREATE TRIGGER indicateur_mesures_indicateur_modifie_le
+    AFTER INSERT OR DELETE OR UPDATE ON indicateur_mesures
+    FOR EACH ROW EXECUTE FUNCTION parent_modifie('indicateurs', 'id', 'uuid', 'indicateur_id');
+-- * a comité its séances' count;
+CREATE TRIGGER seances_comite_modifie_le
+    AFTER INSERT OR DELETE OR UPDATE OF comite_id ON seances
+    FOR EACH ROW EXECUTE FUNCTION parent_modifie('comites', 'id', 'uuid', 'comite_id');
+-- * a séance its décisions' count;
+CREATE TRIGGER decisions_seance_modifie_le
+    AFTER INSERT OR DELETE OR UPDATE OF seance_id ON decisions
+    FOR EACH ROW EXECUTE FUNCTION parent_modifie('seances', 'id', 'uuid', 'seance_id');
+-- * a poste its yearly funding (poste_lock holds the poste row).
+CREATE TRIGGER poste_financements_poste_modifie_le
+    AFTER INSERT OR DELETE OR UPDATE ON poste_financements
+    FOR EACH ROW EXECUTE FUNCTION parent_modifie('postes_chef_projet', 'id', 'uuid', 'poste_id');
 
 CREATE INDEX territoires_modifie_le_idx ON territoires (modifie_le, id_pvd COLLATE "C");
 CREATE INDEX organisations_modifie_le_idx ON organisations (modifie_le, id);

@@ -8,9 +8,10 @@
  * answered and before the change is sent (every modifie_le is stamped by the
  * database while the request is served: migration 0023).
  *
- * Test data: Lot (46, région 76), territoires pvd-76-46-951 … -957 (communes
+ * Test data: Lot (46, région 76), territoires pvd-76-46-951 … -958 (communes
  * Alvignac 46003, Anglars-Juillac 46005, Arcambal 46007, Assier 46009,
- * Autoire 46011, Bach 46013, Bagnac-sur-Célé 46015), used by no other suite. Other suites create
+ * Autoire 46011, Bach 46013, Bagnac-sur-Célé 46015, Baladou 46016), used by no other
+ * suite. Other suites create
  * territoires in 46 too: the territoires' checks look at this suite's own
  * ids only. */
 #define _POSIX_C_SOURCE 200809L
@@ -417,4 +418,47 @@ Test(listes_sync, a_signed_convention_moves_its_territoire)
     for (size_t i = 0; i < n; i++)
         seen = seen || strcmp(ids[i], t.id_pvd) == 0;
     cr_assert(seen, "a signed convention changes the territoire's etat: it is listed");
+}
+
+Test(listes_sync, axes_and_indicateurs)
+{
+    /* an axe shows its indicateurs' count: an indicateur created moves the
+     * axe's modifie_le (migration 0023); the indicateurs list reads by
+     * modification like every list */
+    struct fx_fiche_territoire t;
+    struct fx_caller admin;
+    char t0[40], path[300], ind_path[200], ids[MAX_IDS][40], i1[37], i2[37], i3[37], etag[64];
+    int pages;
+    size_t n;
+    fx_admin(&admin);
+    fx_fiche_territoire("pvd-76-46-958", "46016", "214600165", "200066371", "2025-06-12", &t);
+    snprintf(ind_path, sizeof ind_path, "/api/v1/axes-strategiques/%s/indicateurs", t.axe);
+    instant_now(t0);
+    snprintf(path, sizeof path, "/api/v1/territoires/%s/axes-strategiques?modifie_depuis=%s",
+             t.id_pvd, t0);
+    n = list_all(&admin, path, "id", ids, &pages);
+    assert_ids(ids, n, (const char *const[]){NULL}, "no axe changed since t0");
+    fx_create(&admin, ind_path, "{\"type\":\"resultat\",\"libelle\":\"Vacance\",\"unite\":\"%\"}",
+              i1, etag);
+    n = list_all(&admin, path, "id", ids, &pages);
+    assert_ids(ids, n, (const char *const[]){t.axe, NULL}, "an indicateur moves its axe");
+    fx_create(&admin, ind_path,
+              "{\"type\":\"mise_en_oeuvre\",\"libelle\":\"Commerces\",\"unite\":\"nb\"}", i2, etag);
+    fx_create(&admin, ind_path,
+              "{\"type\":\"resultat\",\"libelle\":\"Logements\",\"unite\":\"nb\"}", i3, etag);
+    char one[200];
+    snprintf(one, sizeof one, "/api/v1/indicateurs/%s", i1);
+    patch(&admin, one, "{\"libelle\":\"Vacance commerciale\"}");
+    snprintf(path, sizeof path, "%s?tri=-modifie_le&limite=2", ind_path);
+    n = list_all(&admin, path, "id", ids, &pages);
+    assert_ids(ids, n, (const char *const[]){i1, i3, i2, NULL}, "indicateurs, newest first");
+    cr_assert_eq(pages, 2);
+    snprintf(path, sizeof path, "%s?tri=modifie_le&limite=1", ind_path);
+    n = list_all(&admin, path, "id", ids, &pages);
+    assert_ids(ids, n, (const char *const[]){i2, i3, i1, NULL}, "indicateurs, oldest first");
+    snprintf(path, sizeof path, "%s?tri=plus_recent", ind_path);
+    expect_bad(&admin, path, "parametre-invalide", "/tri", "format-invalide");
+    /* mesures are never changed: no modifie_depuis there */
+    snprintf(path, sizeof path, "/api/v1/indicateurs/%s/mesures?modifie_depuis=%s", i1, t0);
+    expect_bad(&admin, path, "parametre-invalide", "/modifie_depuis", "parametre-inconnu");
 }
