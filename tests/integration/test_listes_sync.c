@@ -8,10 +8,10 @@
  * answered and before the change is sent (every modifie_le is stamped by the
  * database while the request is served: migration 0023).
  *
- * Test data: Lot (46, région 76), territoires pvd-76-46-951 … -958 (communes
+ * Test data: Lot (46, région 76), territoires pvd-76-46-951 … -960 (communes
  * Alvignac 46003, Anglars-Juillac 46005, Arcambal 46007, Assier 46009,
- * Autoire 46011, Bach 46013, Bagnac-sur-Célé 46015, Baladou 46016), used by no other
- * suite. Other suites create
+ * Autoire 46011, Bach 46013, Bagnac-sur-Célé 46015, Baladou 46016, Bannes 46017, Le
+ * Bastit 46018), used by no other suite. Other suites create
  * territoires in 46 too: the territoires' checks look at this suite's own
  * ids only. */
 #define _POSIX_C_SOURCE 200809L
@@ -461,4 +461,37 @@ Test(listes_sync, axes_and_indicateurs)
     /* mesures are never changed: no modifie_depuis there */
     snprintf(path, sizeof path, "/api/v1/indicateurs/%s/mesures?modifie_depuis=%s", i1, t0);
     expect_bad(&admin, path, "parametre-invalide", "/modifie_depuis", "parametre-inconnu");
+}
+
+Test(listes_sync, comites_by_modification_within_the_perimeter)
+{
+    /* a comité shows its séances' count: a séance created moves it; the list
+     * filters by the caller's perimeter in batches, in either order */
+    struct fx_fiche_territoire a, b;
+    struct fx_caller admin, prefecture, autre;
+    char t0[40], path[300], ids[MAX_IDS][40], own[MAX_IDS][40], seance[37], sp[120];
+    int pages;
+    size_t n;
+    fx_admin(&admin);
+    fx_caller_with(&prefecture, "prefecture_instructeur", "{\"departements\":[\"46\"]}");
+    fx_caller_with(&autre, "prefecture_instructeur", "{\"departements\":[\"12\"]}");
+    fx_fiche_territoire("pvd-76-46-959", "46017", "214600173", "200066371", "2025-06-12", &a);
+    fx_fiche_territoire("pvd-76-46-960", "46018", "214600181", "200066371", "2025-06-12", &b);
+    const char *const mine[] = {a.comite, b.comite, NULL};
+    instant_now(t0);
+    snprintf(sp, sizeof sp, "/api/v1/comites/%s/seances", a.comite);
+    fx_create(&admin, sp, "{\"date\":\"2025-09-15\"}", seance, NULL);
+    snprintf(path, sizeof path, "/api/v1/comites?modifie_depuis=%s", t0);
+    n = only_mine(ids, list_all(&prefecture, path, "id", ids, &pages), mine, own);
+    assert_ids(own, n, (const char *const[]){a.comite, NULL}, "a séance moves its comité");
+    n = list_all(&autre, path, "id", ids, &pages);
+    assert_ids(own, only_mine(ids, n, mine, own), (const char *const[]){NULL}, "outside");
+    n = only_mine(
+        ids, list_all(&prefecture, "/api/v1/comites?tri=-modifie_le&limite=1", "id", ids, &pages),
+        mine, own);
+    assert_ids(own, n, (const char *const[]){a.comite, b.comite, NULL}, "newest first");
+    n = only_mine(
+        ids, list_all(&prefecture, "/api/v1/comites?tri=modifie_le&limite=1", "id", ids, &pages),
+        mine, own);
+    assert_ids(own, n, (const char *const[]){b.comite, a.comite, NULL}, "oldest first");
 }
