@@ -8,10 +8,10 @@
  * answered and before the change is sent (every modifie_le is stamped by the
  * database while the request is served: migration 0023).
  *
- * Test data: Lot (46, région 76), territoires pvd-76-46-951 … -960 (communes
+ * Test data: Lot (46, région 76), territoires pvd-76-46-951 … -961 (communes
  * Alvignac 46003, Anglars-Juillac 46005, Arcambal 46007, Assier 46009,
  * Autoire 46011, Bach 46013, Bagnac-sur-Célé 46015, Baladou 46016, Bannes 46017, Le
- * Bastit 46018), used by no other suite. Other suites create
+ * Bastit 46018, Beauregard 46020), used by no other suite. Other suites create
  * territoires in 46 too: the territoires' checks look at this suite's own
  * ids only. */
 #define _POSIX_C_SOURCE 200809L
@@ -494,4 +494,61 @@ Test(listes_sync, comites_by_modification_within_the_perimeter)
         ids, list_all(&prefecture, "/api/v1/comites?tri=modifie_le&limite=1", "id", ids, &pages),
         mine, own);
     assert_ids(own, n, (const char *const[]){b.comite, a.comite, NULL}, "oldest first");
+}
+
+/* The first page of path as c: 200, ordered by modifie_le (descending when
+ * desc), as each element's representation shows it. */
+static void assert_ordered(const struct fx_caller *c, const char *path, bool desc)
+{
+    struct http_response r;
+    fx_call(c, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, "%s: " HTTP_BODY, path, r.body);
+    const char *previous = NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(r.json, "elements"), i, e)
+    {
+        const char *m = fx_str(e, "modifie_le");
+        cr_assert_not_null(m, "%s: an element without modifie_le", path);
+        if (previous)
+            cr_assert(desc ? strcmp(previous, m) >= 0 : strcmp(previous, m) <= 0, "%s: %s then %s",
+                      path, previous, m);
+        previous = m;
+    }
+    cr_assert_not_null(previous, "%s: an empty page checks nothing", path);
+    http_response_release(&r);
+}
+
+Test(listes_sync, every_list_with_modifie_le_declares_both)
+{
+    struct fx_fiche_territoire t;
+    struct fx_caller admin;
+    char fiche[37], demande_id[37], lists[12][160], path[400];
+    fx_admin(&admin);
+    fx_fiche_territoire("pvd-76-46-961", "46020", "214600207", "244600532", "2025-06-12", &t);
+    fx_fiche(&admin, &t, "S-1", NULL, fiche, NULL);
+    demande(&admin, &t, fiche, demande_id);
+    size_t n = 0;
+    snprintf(lists[n++], 160, "/api/v1/territoires?departement=46");
+    snprintf(lists[n++], 160, "/api/v1/organisations?departement=46");
+    snprintf(lists[n++], 160, "/api/v1/conventions?departement=46");
+    snprintf(lists[n++], 160, "/api/v1/comites?id_pvd=%s", t.id_pvd);
+    snprintf(lists[n++], 160, "/api/v1/comites/%s/seances?limite=10", t.comite);
+    snprintf(lists[n++], 160, "/api/v1/territoires/%s/axes-strategiques?limite=10", t.id_pvd);
+    snprintf(lists[n++], 160, "/api/v1/fiches-action?departement=46");
+    snprintf(lists[n++], 160, "/api/v1/postes-chef-de-projet?departement=46");
+    snprintf(lists[n++], 160, "/api/v1/demandes-subvention?departement=46");
+    for (size_t i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%.160s&modifie_depuis=31/12/2025", lists[i]);
+        expect_bad(&admin, path, "parametre-invalide", "/modifie_depuis", "format-invalide");
+        snprintf(path, sizeof path, "%.160s&tri=modifie", lists[i]);
+        expect_bad(&admin, path, "parametre-invalide", "/tri", "format-invalide");
+        if (strstr(lists[i], "conventions") || strstr(lists[i], "postes"))
+            continue; /* none in this suite's territoires: nothing to order */
+        snprintf(path, sizeof path, "%.160s&tri=-modifie_le&modifie_depuis=2020-01-01T00:00:00Z",
+                 lists[i]);
+        assert_ordered(&admin, path, true);
+        snprintf(path, sizeof path, "%.160s&tri=modifie_le", lists[i]);
+        assert_ordered(&admin, path, false);
+    }
 }
