@@ -121,8 +121,13 @@ void query_set_next_link(const struct _u_request *req, struct _u_response *res,
             append_encoded(&link, v);
         }
     }
+    const char *cursor_name = "curseur";
+    for (const struct query_field *f = spec; f->name; f++)
+        if (f->kind == QUERY_CURSOR)
+            cursor_name = f->name;
     append(&link, &sep, 1);
-    append(&link, "curseur=", 8);
+    append(&link, cursor_name, strlen(cursor_name));
+    append(&link, "=", 1);
     append_encoded(&link, next_cursor);
     append(&link, ">; rel=\"next\"", 13);
     u_map_put(res->map_header, "Link", link.buf);

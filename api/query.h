@@ -48,7 +48,8 @@ void collection_release(struct collection *c);
 
 /* Sets `Link: <path?params&curseur=…>; rel="next"` from the request's own
  * query parameters that spec declares (values percent-encoded): the filters
- * in spec order, then limite, then the new curseur. */
+ * in spec order, then limite, then the new cursor under the name of spec's
+ * QUERY_CURSOR field ("curseur" when it has none). */
 void query_set_next_link(const struct _u_request *req, struct _u_response *res,
                          const struct query_field *spec, const char *next_cursor);
 

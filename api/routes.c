@@ -136,12 +136,16 @@ static const struct route routes[] = {
     {"GET",   "/api/v1/donnees-ouvertes/subventions.csv", ROUTE_PUBLIC, NULL,                 handle_export_subventions_csv, NOKEY},
     /* — end of demandes de subvention — */
     /* Issue 11 §1: event feed (evenements.c) */
+    {"GET",   "/api/v1/evenements",               ROUTE_HABILITATED, "journal.lire",          handle_list_evenements, NOKEY},
+    {"GET",   "/api/v1/public/evenements",        ROUTE_PUBLIC,      NULL,                    handle_list_evenements_publics, NOKEY},
     /* — end of event feed — */
     /* Issue 11 §2: webhooks (abonnements.c) */
     /* — end of webhooks — */
     /* Issue 11 §3: open data (donnees_ouvertes.c) */
     /* — end of open data — */
     /* Issue 11 §4: documentation, compression, CORS (docs.c) */
+    {"GET",   "/api/v1/docs",                     ROUTE_PUBLIC,      NULL,                    handle_get_docs, NOKEY},
+    {"GET",   "/docs",                            ROUTE_PUBLIC,      NULL,                    handle_redirect_docs, NOKEY},
     /* — end of documentation, compression, CORS — */
 };
 /* clang-format on */

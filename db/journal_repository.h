@@ -1,4 +1,5 @@
-/* Reading the journal (writing is db/mutation.h's journal_record). */
+/* Reading the journal (writing is db/mutation.h's journal_record), as a list
+ * and as the event feed. */
 #ifndef PVD_DB_JOURNAL_REPOSITORY_H
 #define PVD_DB_JOURNAL_REPOSITORY_H
 
@@ -22,6 +23,14 @@ struct journal_visibility {
     const struct perimeter *territoires;
 };
 
+/* What who may read of the journal and the event feed: everything for the
+ * national administrator; the programme's entries (not the administration's)
+ * for the national reader; the entries of its own départements (R43) for a
+ * préfecture, of its régions for a préfecture de région; of its SIRENs and
+ * territoires for a collectivité; of its SIRENs for a financer. Points into
+ * who's perimeter (borrowed). */
+void journal_visibility_of(const struct authz_principal *who, struct journal_visibility *v);
+
 struct journal_filter {
     const char *ressource_type; /* NULL: any */
     const char *ressource_id;
@@ -37,5 +46,31 @@ enum db_result journal_list(struct db_conn *conn, const struct journal_visibilit
                             const struct journal_filter *f, const char *before, size_t limit,
                             char **json_out, char last_id[24], bool *more, size_t *total,
                             struct db_error *err);
+
+/* The event feed (migration 0021): journal rows in commit-safe order.
+ * A key is "<xid>.<id>" (decimal digits, at most 20 and 19), the position
+ * after a row; rows come in (xid, id) order, only those whose transaction
+ * is older than every transaction still running, so a row never appears
+ * before a key already returned. */
+#define EVENEMENT_KEY_SIZE 48
+
+/* One page of at most limit events after the key `after` (NULL: from the
+ * first), of the types listed in `types` (a PostgreSQL text[] literal of
+ * resource types and event types, or NULL: all), that v shows (NULL: the
+ * public feed, evenement_est_public, with public data). *json_out: a JSON
+ * array of Evenement (owned, free()); last_key the key of its last event
+ * ("" when none); *more whether another event followed. DB_FAILED on a
+ * malformed key (the caller validates keys first). */
+enum db_result evenements_read(struct db_conn *conn, const struct journal_visibility *v,
+                               const char *types, const char *after, size_t limit, char **json_out,
+                               char last_key[EVENEMENT_KEY_SIZE], bool *more, struct db_error *err);
+
+/* The key of "now" (the snapshot's xmin): every event committed after the
+ * call comes after it. Events committed shortly before the call by a
+ * transaction younger than one still running then come after it too: a
+ * client replays them (harmless when it applies an event only over an older
+ * version). */
+enum db_result evenements_head(struct db_conn *conn, char key[EVENEMENT_KEY_SIZE],
+                               struct db_error *err);
 
 #endif

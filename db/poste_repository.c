@@ -14,7 +14,8 @@
 #define ANNEE_COLUMNS                                                                              \
     "f.annee, f.revision, poste_financement_representation(f)::text, f.cout_charge_annuel, "       \
     "f.avec_anah, f.part_anct_etat, f.part_bdt, f.part_anah, f.etude_pre_operationnelle_anah, "    \
-    "f.opah_ru, coalesce(f.financeur_bdt_id::text, ''), coalesce(f.financeur_anah_id::text, '')"
+    "f.opah_ru, coalesce(f.financeur_bdt_id::text, ''), "                                          \
+    "coalesce(f.financeur_anah_id::text, ''), f.parametres_version"
 
 static const char *acteur(const struct db_tx *tx)
 {
@@ -439,6 +440,7 @@ static enum db_result fill_annee(const PGresult *res, int row, void *dst)
     out->opah_ru = PQgetvalue(res, row, 9)[0] == 't';
     snprintf(out->financeur_bdt_id, sizeof out->financeur_bdt_id, "%s", PQgetvalue(res, row, 10));
     snprintf(out->financeur_anah_id, sizeof out->financeur_anah_id, "%s", PQgetvalue(res, row, 11));
+    out->parametres_version = strtol(PQgetvalue(res, row, 12), NULL, 10);
     return out->json ? DB_OK : DB_FAILED;
 }
 
@@ -510,12 +512,13 @@ enum db_result poste_annee_ecrire(struct db_tx *tx, const char *id,
                                   const struct poste_annee_valeurs *v, struct poste_annee_row *out,
                                   struct db_error *err)
 {
-    char annee[16], cout[24], parts[CDP_FINANCEUR__COUNT][24];
+    char annee[16], cout[24], parts[CDP_FINANCEUR__COUNT][24], version[24];
     snprintf(annee, sizeof annee, "%d", v->f.annee);
+    snprintf(version, sizeof version, "%ld", v->parametres_version);
     snprintf(cout, sizeof cout, "%lld", (long long)v->f.cout_charge_annuel);
     for (int i = 0; i < CDP_FINANCEUR__COUNT; i++)
         snprintf(parts[i], sizeof parts[i], "%lld", (long long)v->f.parts[i]);
-    const char *params[12] = {
+    const char *params[13] = {
         id,
         annee,
         cout,
@@ -527,20 +530,23 @@ enum db_result poste_annee_ecrire(struct db_tx *tx, const char *id,
         parts[CDP_FINANCEUR_ANAH],
         v->financeur_bdt_id && v->financeur_bdt_id[0] ? v->financeur_bdt_id : NULL,
         v->financeur_anah_id && v->financeur_anah_id[0] ? v->financeur_anah_id : NULL,
-        acteur(tx)};
+        acteur(tx),
+        version};
     enum db_result r = pg_exec_command(
         tx->conn,
         "INSERT INTO poste_financements AS f (poste_id, annee, cout_charge_annuel, avec_anah,"
         " etude_pre_operationnelle_anah, opah_ru, part_anct_etat, part_bdt, part_anah,"
-        " financeur_bdt_id, financeur_anah_id, cree_par) VALUES ($1::uuid, $2::int, $3::bigint,"
-        " $4::boolean, $5::boolean, $6::boolean, $7::bigint, $8::bigint, $9::bigint, $10::uuid,"
-        " $11::uuid, $12) ON CONFLICT (poste_id, annee) DO UPDATE SET cout_charge_annuel ="
+        " financeur_bdt_id, financeur_anah_id, cree_par, parametres_version) VALUES ($1::uuid,"
+        " $2::int, $3::bigint, $4::boolean, $5::boolean, $6::boolean, $7::bigint, $8::bigint,"
+        " $9::bigint, $10::uuid, $11::uuid, $12, $13::int) ON CONFLICT (poste_id, annee) DO UPDATE "
+        "SET cout_charge_annuel ="
         " EXCLUDED.cout_charge_annuel, avec_anah = EXCLUDED.avec_anah,"
         " etude_pre_operationnelle_anah = EXCLUDED.etude_pre_operationnelle_anah, opah_ru ="
         " EXCLUDED.opah_ru, part_anct_etat = EXCLUDED.part_anct_etat, part_bdt ="
         " EXCLUDED.part_bdt, part_anah = EXCLUDED.part_anah, financeur_bdt_id ="
-        " EXCLUDED.financeur_bdt_id, financeur_anah_id = EXCLUDED.financeur_anah_id, revision ="
-        " f.revision + 1, modifie_le = now()",
-        12, params, err);
+        " EXCLUDED.financeur_bdt_id, financeur_anah_id = EXCLUDED.financeur_anah_id,"
+        " parametres_version = EXCLUDED.parametres_version, revision = f.revision + 1,"
+        " modifie_le = now()",
+        13, params, err);
     return r == DB_OK ? poste_annee_get(tx->conn, id, v->f.annee, false, out, err) : r;
 }

@@ -168,6 +168,10 @@ struct poste_annee_row {
     struct chef_projet_financement f;
     bool etude_pre_operationnelle_anah, opah_ru;
     char financeur_bdt_id[37], financeur_anah_id[37]; /* "" when none */
+    /* the parameters version the year was checked with when last written
+     * (0: the defaults; migration 0024): every later check of the year
+     * reads that one (parametres_de_version) */
+    long parametres_version;
 };
 void poste_annee_row_release(struct poste_annee_row *row);
 
@@ -190,6 +194,7 @@ struct poste_annee_valeurs {
     struct chef_projet_financement f;
     bool etude_pre_operationnelle_anah, opah_ru;
     const char *financeur_bdt_id, *financeur_anah_id;
+    long parametres_version; /* the version checked with (0: the defaults) */
 };
 
 /* Inserts or replaces year v->f.annee of poste id (revision 1, or + 1),

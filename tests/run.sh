@@ -219,7 +219,9 @@ drain_suite() {
 }
 
 # The CORS policy seen from a real browser: headless Chromium (playwright-core) loads a page
-# from an allowed origin and one from another origin, both calling the API with a bearer token.
+# from an allowed origin and one from another origin, both calling the API with a bearer token;
+# then the documentation page, every request outside 127.0.0.1 aborted (screenshot
+# build/tests/docs.png).
 browser_suite() { # browser_suite SERVER_BIN
 	local bin=$1 url port origin_port log
 	url=$(fresh_db pvd_it_browser)
@@ -232,7 +234,12 @@ browser_suite() { # browser_suite SERVER_BIN
 		CORS_ALLOWED_ORIGINS="http://localhost:$origin_port,https://pvd.example.gouv.fr"
 	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_ORIGIN_PORT=$origin_port \
 		PVD_TEST_BEARER="$($B/bin/test-idp token "$IDP_DIR" "$PVD_TEST_ISSUER" "$PVD_TEST_AUDIENCE" navigateur)" \
+		PVD_TEST_ADMIN_BEARER="$($B/bin/test-idp token "$IDP_DIR" "$PVD_TEST_ISSUER" "$PVD_TEST_AUDIENCE" admin-initial)" \
 		timeout 120 node tests/browser/cors.mjs ||
+		{ stop_server || true; return 1; }
+	# The documentation page rendered offline; its screenshot is kept as an artefact.
+	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_SCREENSHOT=$B/tests/docs.png \
+		timeout 120 node tests/browser/docs.mjs ||
 		{ stop_server || true; return 1; }
 	stop_server
 }
@@ -369,7 +376,7 @@ run drain drain_suite
 step "make run: durable embedded PostgreSQL, stopped with the service"
 run makerun makerun_suite
 
-step "CORS in a real browser: headless Chromium, allowed and other origins (ASan+UBSan server)"
+step "CORS and the documentation page in a real browser: headless Chromium (ASan+UBSan server)"
 run browser browser_suite $B/bin/pvd-api-asan
 
 echo

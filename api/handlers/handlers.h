@@ -133,12 +133,16 @@ void handle_sync_demande_ds(struct request_ctx *ctx);        /* demandes_ds.c */
 void handle_export_subventions_csv(struct request_ctx *ctx); /* demandes_opendata.c */
 /* — end of demandes de subvention — */
 /* Issue 11 §1: evenements.c */
+void handle_list_evenements(struct request_ctx *ctx);
+void handle_list_evenements_publics(struct request_ctx *ctx);
 /* — end of event feed — */
 /* Issue 11 §2: abonnements.c */
 /* — end of webhooks — */
 /* Issue 11 §3: donnees_ouvertes.c */
 /* — end of open data — */
 /* Issue 11 §4: docs.c */
+void handle_get_docs(struct request_ctx *ctx);
+void handle_redirect_docs(struct request_ctx *ctx);
 /* — end of documentation, compression, CORS — */
 
 #endif

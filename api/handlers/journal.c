@@ -53,32 +53,8 @@ void handle_list_journal(struct request_ctx *ctx)
         return;
     size_t limit = q.limit;
     const struct journal_filter f = q.f;
-    const struct authz_principal *who = &ctx->principal->authz;
-    struct journal_visibility v = {false, false, NULL, NULL, NULL, NULL};
-    switch (who->role) {
-    case ROLE_ANCT_NATIONAL:
-        v.all = true;
-        break;
-    case ROLE_LECTEUR_NATIONAL: /* the programme's entries, not the administration's */
-        v.all = true;
-        v.sans_administration = true;
-        break;
-    case ROLE_PREFECTURE_INSTRUCTEUR: /* R43: the entries' own départements only */
-        v.departements = &who->perimeter;
-        break;
-    case ROLE_PREFECTURE_REGION:
-        v.regions = &who->perimeter;
-        break;
-    case ROLE_COLLECTIVITE_AGENT:
-    case ROLE_COLLECTIVITE_ELU:
-        v.sirens = &who->perimeter;
-        v.territoires = &who->perimeter;
-        break;
-    case ROLE_FINANCEUR:
-    case ROLE__COUNT:
-        v.sirens = &who->perimeter;
-        break;
-    }
+    struct journal_visibility v;
+    journal_visibility_of(&ctx->principal->authz, &v);
     char canon[700], key[CURSOR_KEY_MAX + 1];
     snprintf(canon, sizeof canon, "t=%s|i=%s|a=%s|du=%s|au=%s",
              f.ressource_type ? f.ressource_type : "", f.ressource_id ? f.ressource_id : "",

@@ -11,8 +11,10 @@
  * (parametres_en_vigueur), all read inside the writing transaction under the
  * poste's row lock and the territoire locks of the territoires served
  * (db/poste_repository.h): a refusal is 422 with the rule, code and pointer
- * of each violation, nothing written. A poste's PATCH re-checks every stored
- * year with the poste's new values in the same transaction. R18 (one
+ * of each violation, nothing written. The year stores that version's number
+ * (a decision keeps the parameters of its date, migration 0024). A poste's
+ * PATCH re-checks every stored year with the poste's new values in the same
+ * transaction, each with the version it stores, not today's. R18 (one
  * non-terminal request per poste and year) is enforced where the requests
  * are written (the demandes de subvention, db/demande_repository.h); a year's
  * row is checked without other requests. The years' routes are in
@@ -556,20 +558,26 @@ static enum db_result update_unit(struct db_tx *tx, void *ctx, struct db_error *
     size_t count = 0;
     if (r == DB_OK)
         r = poste_annees_lire(tx->conn, w->id, &rows, &count, err);
-    struct parametres *parametres = NULL;
-    if (r == DB_OK && count > 0) {
-        struct date today;
-        long version = 0;
-        programme_today(&today);
-        parametres = xmalloc(sizeof *parametres);
-        r = parametres_en_vigueur(tx->conn, today, parametres, &version, err);
-    }
+    /* each year with the parameters version it was recorded with (rows by
+     * annee: consecutive years usually share it, read once) */
+    struct parametres *parametres = xmalloc(sizeof *parametres);
+    long loaded = -1;
     struct annee_contexte c = {w->poste, parametres, signee};
     for (size_t i = 0; r == DB_OK && i < count; i++) {
+        if (rows[i].parametres_version != loaded) {
+            r = parametres_de_version(tx->conn, rows[i].parametres_version, parametres, err);
+            loaded = rows[i].parametres_version;
+            if (r != DB_OK)
+                break;
+        }
         char base[32];
         snprintf(base, sizeof base, "/annees/%d", rows[i].f.annee);
-        struct poste_annee_valeurs v = {rows[i].f, rows[i].etude_pre_operationnelle_anah,
-                                        rows[i].opah_ru, NULL, NULL};
+        struct poste_annee_valeurs v = {rows[i].f,
+                                        rows[i].etude_pre_operationnelle_anah,
+                                        rows[i].opah_ru,
+                                        NULL,
+                                        NULL,
+                                        rows[i].parametres_version};
         poste_annee_check(&c, &v, base, &w->violations);
     }
     free(parametres);
