@@ -357,8 +357,10 @@ enum db_result demande_versement_ajouter(struct db_tx *tx, struct demande_row *a
     " AND ($11::text IS NULL OR x.fiche_id = " PG_AS_UUID("$11") ")"
 #define LIST_PARAMS 17
 
+static const struct list_sync_columns list_columns = {"x.modifie_le", "x.id", "uuid", NULL};
+
 enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f, const char *after,
-                            size_t limit, char **json_out, char last_key[37], bool *more,
+                            size_t limit, char **json_out, char last_key[65], bool *more,
                             size_t *total, struct db_error *err)
 {
     *json_out = NULL;
@@ -370,11 +372,10 @@ enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f
         pg_perimeter_literals_release(arrays);
         return DB_FAILED;
     }
-    char today[11], limit_text[24], d[5][12];
+    char today[11], d[5][12];
     date_format(f->today, today);
-    snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
     demande_delais_defaut_text(d);
-    const char *v[LIST_PARAMS + 2] = {f->role ? f->role : "",
+    const char *v[LIST_PARAMS + 3] = {f->role ? f->role : "",
                                       arrays[0],
                                       arrays[1],
                                       arrays[2],
@@ -390,31 +391,18 @@ enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f
                                       d[1],
                                       d[2],
                                       d[3],
-                                      d[4],
-                                      after,
-                                      limit_text};
+                                      d[4]};
     struct db_conn *conn = NULL;
     enum db_result r = db_pool_acquire(pool, &conn, err);
     if (r == DB_OK) {
-        PGresult *res = NULL;
-        r = pg_exec_rows(
-            conn,
-            "SELECT x.id::text, (demande_representation(x) || jsonb_build_object("
-            "'_acces', demande_acces(x), '_delais', demande_delais(x)))::text" LIST_WHERE
-            " AND ($18::text IS NULL OR x.id > " PG_AS_UUID("$18") ") ORDER BY x.id LIMIT $19::int",
-            LIST_PARAMS + 2, v, &res, err);
-        if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, 37, more))
-            r = DB_FAILED;
-        PQclear(res);
-        if (r == DB_OK)
-            r = pg_count(conn, "SELECT count(*)" LIST_WHERE, LIST_PARAMS, v, total, err);
+        r = list_sync_page(conn, &f->sync, &list_columns,
+                           "(demande_representation(x) || jsonb_build_object('_acces', "
+                           "demande_acces(x), '_delais', demande_delais(x)))::text",
+                           LIST_WHERE, LIST_PARAMS + 1, v, after, limit, json_out, last_key, more,
+                           total, err);
         db_pool_release(pool, conn);
     }
     pg_perimeter_literals_release(arrays);
-    if (r != DB_OK) {
-        free(*json_out);
-        *json_out = NULL;
-    }
     return r;
 }
 

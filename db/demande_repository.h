@@ -23,6 +23,7 @@
 #include "../domain/date.h"
 #include "../domain/demande.h"
 #include "../domain/parametres.h"
+#include "list_sync.h"
 #include "mutation.h"
 #include "pool.h"
 #include "result.h"
@@ -155,15 +156,17 @@ struct demande_filtre {
     const char *annee; /* decimal text */
     const char *fiche_id;
     struct date today;
+    struct list_sync sync; /* modifie_depuis and the order (list_sync.h) */
 };
 
-/* One keyset page by id after `after` (NULL: first), at most limit: a JSON
+/* One keyset page in f->sync's order after the key `after` (NULL: first), at
+ * most limit: a JSON
  * array text of stored representations (owned, free()), each with one more
  * member "_acces" {"departements", "regions", "sirens", "financeurs"} (the
  * target's codes, removed by the caller before sending); last_key, *more,
  * *total as fiche_list. */
 enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f, const char *after,
-                            size_t limit, char **json_out, char last_key[37], bool *more,
+                            size_t limit, char **json_out, char last_key[65], bool *more,
                             size_t *total, struct db_error *err);
 
 #endif

@@ -813,6 +813,7 @@ static bool is_annee(const char *s)
 struct demande_query {
     size_t limit;
     const char *dispositif, *etat, *id_pvd, *departement, *annee, *fiche_id;
+    struct query_sync sync;
 };
 #define DQ(member) offsetof(struct demande_query, member)
 
@@ -831,6 +832,7 @@ static const struct query_field list_fields[] = {
                      "un code de département"),
     QUERY_CODE_FIELD("annee", DQ(annee), is_annee, "une année (2000 à 2999)"),
     QUERY_CODE_FIELD("fiche_id", DQ(fiche_id), query_is_uuid, "un UUID"),
+    QUERY_SYNC_FIELDS(struct demande_query, sync),
     QUERY_FIELDS_END,
 };
 
@@ -841,7 +843,7 @@ struct list_args {
 };
 
 static enum db_result list_page(struct request_ctx *ctx, void *arg, const char *after, size_t limit,
-                                char **json_out, char last_key[37], bool *more, size_t *total,
+                                char **json_out, char last_key[65], bool *more, size_t *total,
                                 struct db_error *err)
 {
     const struct list_args *a = arg;
@@ -879,10 +881,11 @@ void handle_list_demandes(struct request_ctx *ctx)
              q.dispositif ? q.dispositif : "", q.etat ? q.etat : "", q.id_pvd ? q.id_pvd : "",
              q.departement ? q.departement : "", q.annee ? q.annee : "",
              q.fiche_id ? q.fiche_id : "");
-    uint32_t fp = cursor_fingerprint(canon);
+    uint32_t fp;
     char key[CURSOR_KEY_MAX + 1];
     const char *after = NULL;
-    if (!query_keyed_cursor_or_reply(ctx, "demandes-subvention", fp, query_is_uuid, key, &after))
+    if (!query_sync_cursor_or_reply(ctx, "demandes-subvention", cursor_fingerprint(canon), &q.sync,
+                                    query_is_uuid, key, &after, &fp))
         return;
     struct date today;
     struct parametres p;
@@ -898,6 +901,7 @@ void handle_list_demandes(struct request_ctx *ctx)
         .annee = q.annee,
         .fiche_id = q.fiche_id,
         .today = today,
+        .sync = query_sync_list(&q.sync),
     };
     struct list_args a = {&f, &p, today};
     programme_respond_list(ctx, list_fields, "demandes-subvention", fp, after, q.limit, list_page,

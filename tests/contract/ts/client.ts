@@ -117,6 +117,7 @@ export async function creerConvention(corps: Schemas["ConventionNouvelle"], jeto
 export function issueListe(status: Status<"/api/v1/territoires", "get">): boolean {
 	switch (status) {
 	case 200: return true;
+	case 304: return true; /* If-None-Match: the page the client holds is current */
 	case 400:
 	case 405:
 	case 413:
@@ -493,6 +494,27 @@ export function issueTransitionDemande(status: Status<"/api/v1/demandes-subventi
 
 /* ---- Issue 11 §1: event feed ---- */
 /* — end of event feed — */
+
+/* ---- Issue 11 §1: lists by modification (modifie_depuis, tri, list ETags) ---- */
+
+/* The territoires changed since `depuis`, newest change first, re-read only when the page
+ * changed: "inchange" on 304 (the ETag the caller holds is current). */
+export async function territoiresModifies(depuis: string, etag: string | null):
+	Promise<{ elements: Schemas["Territoire"][]; etag: string | null } | "inchange" | "refus"> {
+	const tri: "modifie_le" | "-modifie_le" = "-modifie_le";
+	const { data, response } = await client.GET("/api/v1/territoires", {
+		params: {
+			query: { modifie_depuis: depuis, tri, limite: 500 },
+			header: etag === null ? {} : { "If-None-Match": etag },
+		},
+	});
+	if (response.status === 304)
+		return "inchange";
+	if (data === undefined)
+		return issueListe(response.status as Status<"/api/v1/territoires", "get">) ? "inchange" : "refus";
+	return { elements: data.elements, etag: response.headers.get("ETag") };
+}
+/* — end of lists by modification — */
 
 /* ---- Issue 11 §2: webhooks ---- */
 /* — end of webhooks — */
