@@ -56,6 +56,14 @@ INSERT INTO evenement_ressources (ressource_type, accord, chemin, public) VALUES
 ALTER TABLE journal ADD CONSTRAINT journal_ressource_type_evenement_fk
     FOREIGN KEY (ressource_type) REFERENCES evenement_ressources (ressource_type) NOT VALID;
 
+-- The state a journal document records: "etat", or for a demande de
+-- subvention "etat_enregistre" (its "etat" is computed when read, from the
+-- stored state and the date, and is never journaled).
+CREATE FUNCTION evenement_etat(doc jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT coalesce(doc->>'etat', doc->>'etat_enregistre')
+$$;
+
 -- What happened, from the row alone: creation (no avant), deletion (no
 -- apres), signature (the action "….signer" or a new etat "signee"), a change
 -- of etat (transition), else a change.
@@ -65,9 +73,9 @@ LANGUAGE sql IMMUTABLE AS $$
         WHEN j.avant IS NULL THEN 'cree'
         WHEN j.apres IS NULL THEN 'supprime'
         WHEN j.action LIKE '%.signer'
-             OR (j.apres->>'etat' = 'signee' AND j.avant->>'etat' IS DISTINCT FROM 'signee')
+             OR (evenement_etat(j.apres) = 'signee' AND evenement_etat(j.avant) IS DISTINCT FROM 'signee')
             THEN 'signe'
-        WHEN j.apres->>'etat' IS DISTINCT FROM j.avant->>'etat' THEN 'transition'
+        WHEN evenement_etat(j.apres) IS DISTINCT FROM evenement_etat(j.avant) THEN 'transition'
         ELSE 'modifie' END
 $$;
 
@@ -113,8 +121,8 @@ LANGUAGE sql IMMUTABLE AS $$
         WHEN 'fiche_action' THEN coalesce((j.avant->>'public')::boolean, false)
                                  OR coalesce((j.apres->>'public')::boolean, false)
         WHEN 'demande_subvention' THEN
-            coalesce(j.avant->>'etat', '') IN ('accordee', 'notifiee', 'engagee', 'soldee', 'caduque', 'forclose')
-            OR coalesce(j.apres->>'etat', '') IN ('accordee', 'notifiee', 'engagee', 'soldee', 'caduque', 'forclose')
+            coalesce(evenement_etat(j.avant), '') IN ('accordee', 'notifiee', 'engagee', 'soldee', 'caduque', 'forclose')
+            OR coalesce(evenement_etat(j.apres), '') IN ('accordee', 'notifiee', 'engagee', 'soldee', 'caduque', 'forclose')
         ELSE false END
 $$;
 

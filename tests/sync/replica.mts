@@ -1,10 +1,10 @@
 /*
  * A sync client written as the aides-territoires portal would write it: a local copy of the
- * fiches action and territoires that pvd-api shows a `lecteur_national` machine client, kept
+ * fiches action, territoires and demandes de subvention that pvd-api shows a `lecteur_national` machine client, kept
  * up to date by the event feed alone after one full read.
  *
  *   1. position := GET /evenements?depuis=maintenant (taken BEFORE the full read);
- *   2. full read: every page of GET /fiches-action and GET /territoires (keyset, `suivant`);
+ *   2. full read: every page of GET /fiches-action, /territoires and /demandes-subvention (keyset, `suivant`);
  *   3. then only GET /evenements?apres=<position>&types=…: each event carries the object
  *      just after its change (`donnees`, null on a deletion) and `ressource.version`, which
  *      grows with each change of one object. Events committed just before the position may
@@ -21,7 +21,7 @@ export interface Copie {
 }
 
 /* The resource types of the feed that this replica holds, and their collections. */
-export const TYPES = ["fiche_action", "territoire"] as const;
+export const TYPES = ["fiche_action", "territoire", "demande_subvention"] as const;
 export type TypeCopie = (typeof TYPES)[number];
 
 /* Members the feed does not carry, removed before comparing a copy with an event or a
@@ -29,12 +29,30 @@ export type TypeCopie = (typeof TYPES)[number];
  * the journal's `apres` (the event's `donnees`) does not hold them.
  *   transitions_possibles (fiche): the states THIS caller may move the fiche to (role and
  *     perimeter; a lecteur_national gets none, the writer got its own);
- *   avertissements (fiche, territoire): warnings computed at read time from the stored
- *     object and the rules (and the date) of the moment the reader asks. */
+ *   avertissements (fiche, territoire, demande): warnings computed at read time from the
+ *     stored object and the rules (and the date) of the moment the reader asks;
+ *   etat, echeance (demande): its effective state and next deadline, computed from the
+ *     stored state (`etat_enregistre`, which the feed carries) and today's date (R30, R34,
+ *     R35: a dossier with no answer becomes `rejet_implicite` with time, without a write). */
 export const IGNORED: Record<TypeCopie, readonly string[]> = {
 	fiche_action: ["transitions_possibles", "avertissements"],
 	territoire: ["avertissements"],
+	demande_subvention: ["transitions_possibles", "avertissements", "etat", "echeance"],
 };
+
+/* A member that is another object's, which the portal joins from that object's copy:
+ * a demande shows the plan de financement of its fiche (`fiche_id`), which changes by the
+ * fiche's events, not the demande's. Returns data with those members joined. */
+export function joined(type: TypeCopie, data: Record<string, unknown>, fiches: Map<string, Copie>): Record<string, unknown> {
+	if (type !== "demande_subvention" || typeof data.fiche_id !== "string") return data;
+	const fiche = fiches.get(data.fiche_id);
+	return fiche ? { ...data, plan_financement: fiche.data.plan_financement } : data;
+}
+
+/* The stored state a document records (a demande's is `etat_enregistre`). */
+function etatStocke(d: Record<string, unknown>): unknown {
+	return d.etat_enregistre ?? d.etat;
+}
 
 /* o without the members IGNORED for its type (a copy). */
 export function etat(type: TypeCopie, o: Record<string, unknown>): Record<string, unknown> {
@@ -64,12 +82,13 @@ export interface Stats {
 	stale: number; // not applied: a version older than or equal to the copy's
 	deleted: number;
 	other: number; // events of other types (none expected: `types` filters them)
+	mistyped: number; // the stored state changed but the type is not a transition/signature, or the reverse
 }
 
 export class Replica {
-	readonly copies: Record<TypeCopie, Map<string, Copie>> = { fiche_action: new Map(), territoire: new Map() };
+	readonly copies: Record<TypeCopie, Map<string, Copie>> = { fiche_action: new Map(), territoire: new Map(), demande_subvention: new Map() };
 	position: string | null = null;
-	readonly stats: Stats = { pages: 0, events: 0, applied: 0, unchanged: 0, stale: 0, deleted: 0, other: 0 };
+	readonly stats: Stats = { pages: 0, events: 0, applied: 0, unchanged: 0, stale: 0, deleted: 0, other: 0, mistyped: 0 };
 
 	constructor(private readonly api: Api, private readonly pageSize = 200) {}
 
@@ -85,6 +104,7 @@ export class Replica {
 	async fullRead(): Promise<void> {
 		for (const [id, f] of await readFiches(this.api)) this.copies.fiche_action.set(id, { version: 0, data: f });
 		for (const [id, t] of await readTerritoires(this.api)) this.copies.territoire.set(id, { version: 0, data: t });
+		for (const [id, d] of await readDemandes(this.api)) this.copies.demande_subvention.set(id, { version: 0, data: d });
 	}
 
 	/* Step 3, one page: true when the feed is caught up (`a_jour`). */
@@ -124,34 +144,61 @@ export class Replica {
 			this.stats.deleted++;
 			return;
 		}
+		// The type must say what the data shows, against the version before (an event's).
+		if (held && held.version > 0) {
+			const moved = etatStocke(held.data) !== etatStocke(ev.donnees);
+			if (moved ? !/\.(transition|signee?s?)$/.test(ev.type) : /\.transition$/.test(ev.type)) this.stats.mistyped++;
+		}
 		if (held && canon(etat(type as TypeCopie, held.data)) === canon(etat(type as TypeCopie, ev.donnees))) this.stats.unchanged++;
 		copies.set(ev.ressource.id, { version: ev.ressource.version, data: ev.donnees });
 		this.stats.applied++;
 	}
 }
 
-/* Every fiche action the caller sees, by id (keyset pages). */
-export async function readFiches(api: Api): Promise<Map<string, Record<string, unknown>>> {
+/* Every element of a keyset-paginated list, by key: page(curseur) reads one page. */
+async function readAll<T>(
+	page: (curseur: string | undefined) => Promise<{ elements: T[]; suivant: string | null }>,
+	key: (element: T) => string,
+): Promise<Map<string, Record<string, unknown>>> {
 	const out = new Map<string, Record<string, unknown>>();
 	let curseur: string | undefined;
-	for (;;) {
-		const page = await api.GET("/api/v1/fiches-action", { params: { query: { limite: 500, ...(curseur ? { curseur } : {}) } } });
-		if (!page.data) fail("GET /fiches-action", page.response, page.error);
-		for (const f of page.data.elements) out.set(f.id, f as unknown as Record<string, unknown>);
-		if (!page.data.suivant) return out;
-		curseur = page.data.suivant;
-	}
+	do {
+		const p = await page(curseur);
+		for (const e of p.elements) out.set(key(e), e as unknown as Record<string, unknown>);
+		curseur = p.suivant ?? undefined;
+	} while (curseur);
+	return out;
 }
 
-/* Every territoire, by id_pvd (keyset pages). */
-export async function readTerritoires(api: Api): Promise<Map<string, Record<string, unknown>>> {
-	const out = new Map<string, Record<string, unknown>>();
-	let curseur: string | undefined;
-	for (;;) {
-		const page = await api.GET("/api/v1/territoires", { params: { query: { limite: 500, ...(curseur ? { curseur } : {}) } } });
-		if (!page.data) fail("GET /territoires", page.response, page.error);
-		for (const t of page.data.elements) out.set(t.id_pvd, t as unknown as Record<string, unknown>);
-		if (!page.data.suivant) return out;
-		curseur = page.data.suivant;
-	}
+/* Every fiche action the caller sees, by id. */
+export function readFiches(api: Api): Promise<Map<string, Record<string, unknown>>> {
+	return readAll(
+		async (curseur) => {
+			const r = await api.GET("/api/v1/fiches-action", { params: { query: { limite: 500, ...(curseur ? { curseur } : {}) } } });
+			return r.data ?? fail("GET /fiches-action", r.response, r.error);
+		},
+		(f) => f.id,
+	);
+}
+
+/* Every territoire, by id_pvd. */
+export function readTerritoires(api: Api): Promise<Map<string, Record<string, unknown>>> {
+	return readAll(
+		async (curseur) => {
+			const r = await api.GET("/api/v1/territoires", { params: { query: { limite: 500, ...(curseur ? { curseur } : {}) } } });
+			return r.data ?? fail("GET /territoires", r.response, r.error);
+		},
+		(t) => t.id_pvd,
+	);
+}
+
+/* Every demande de subvention, by id. */
+export function readDemandes(api: Api): Promise<Map<string, Record<string, unknown>>> {
+	return readAll(
+		async (curseur) => {
+			const r = await api.GET("/api/v1/demandes-subvention", { params: { query: { limite: 500, ...(curseur ? { curseur } : {}) } } });
+			return r.data ?? fail("GET /demandes-subvention", r.response, r.error);
+		},
+		(d) => d.id,
+	);
 }

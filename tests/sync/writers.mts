@@ -121,6 +121,7 @@ export interface FicheConnue {
 /* Shared by the writers: the fiches created so far, and the numbers used. */
 export class Monde {
 	readonly fiches: FicheConnue[] = [];
+	readonly demandes: string[] = [];
 	private numero = 0;
 	constructor(readonly lieux: Lieu[]) {}
 	nextNumero(): string {
@@ -168,7 +169,10 @@ export async function ecrire(w: Ecrivain, monde: Monde, bilan: Bilan): Promise<v
 		detail = JSON.stringify({ key: key !== undefined, body });
 		status = res.response.status;
 		if (res.data) monde.fiches.push({ id: res.data.id, lieu: l });
-	} else if (w.admin && r < 0.15) {
+	} else if (r < 0.25 && mine.length >= 5) {
+		await demande(w, monde, bilan, pick(mine));
+		return;
+	} else if (w.admin && r < 0.3) {
 		kind = "territoire.patch";
 		const l = pick(monde.lieux);
 		const cur = await w.api.GET("/api/v1/territoires/{id_pvd}", { params: { path: { id_pvd: l.id_pvd } } });
@@ -180,7 +184,7 @@ export async function ecrire(w: Ecrivain, monde: Monde, bilan: Bilan): Promise<v
 			headers: { "Content-Type": "application/merge-patch+json" },
 		});
 		status = res.response.status;
-	} else if (!w.admin && r < 0.15) {
+	} else if (!w.admin && r < 0.3) {
 		kind = "territoire.patch-by-collectivite"; // refused: 403
 		const l = pick(w.lieux);
 		const res = await w.api.PATCH("/api/v1/territoires/{id_pvd}", {
@@ -197,7 +201,7 @@ export async function ecrire(w: Ecrivain, monde: Monde, bilan: Bilan): Promise<v
 		const fiche = cur.data;
 		const id = { path: { id: f.id }, header: { "If-Match": etag } };
 		const mp = { "Content-Type": "application/merge-patch+json" };
-		if (r < 0.5) {
+		if (r < 0.55) {
 			kind = "fiche.patch";
 			const choix: Schemas["FicheModification"][] = [
 				{ intitule: `Intitulé ${rnd(100000)}` },
@@ -211,7 +215,7 @@ export async function ecrire(w: Ecrivain, monde: Monde, bilan: Bilan): Promise<v
 			];
 			const res = await w.api.PATCH("/api/v1/fiches-action/{id}", { params: id, body: pick(choix), headers: mp });
 			status = res.response.status;
-		} else if (r < 0.55) {
+		} else if (r < 0.6) {
 			kind = "fiche.patch-refused";
 			const choix: Schemas["FicheModification"][] = [
 				{ cout_total_ttc_centimes: 1 }, // below the HT cost: 422
@@ -220,7 +224,7 @@ export async function ecrire(w: Ecrivain, monde: Monde, bilan: Bilan): Promise<v
 			];
 			const res = await w.api.PATCH("/api/v1/fiches-action/{id}", { params: id, body: pick(choix), headers: mp });
 			status = res.response.status;
-		} else if (r < 0.6) {
+		} else if (r < 0.65) {
 			kind = "fiche.patch-stale"; // an ETag of an older revision: 412
 			const res = await w.api.PATCH("/api/v1/fiches-action/{id}", {
 				params: { path: { id: f.id }, header: { "If-Match": '"00000000000000000000"' } },
@@ -261,5 +265,63 @@ export async function ecrire(w: Ecrivain, monde: Monde, bilan: Bilan): Promise<v
 		}
 	}
 	if (status >= 500) throw new Error(`${w.nom}: ${kind} answered ${status} ${detail}`);
+	count(bilan, `${kind} ${status}`);
+}
+
+/* A write of a demande de subvention by w on fiche f's territoire: a new one (DETR, DSIL,
+ * FNADT…, half of the fiche's cost asked), or on a known one a PATCH, or the first
+ * transition the demande offers the writer (transitions_possibles), else a refused one. */
+async function demande(w: Ecrivain, monde: Monde, bilan: Bilan, f: FicheConnue): Promise<void> {
+	let kind: string;
+	let status: number;
+	const r = Math.random();
+	if (monde.demandes.length < 3 || r < 0.3) {
+		kind = "demande.create";
+		const depense = 100_000 * (10 + rnd(990));
+		const res = await w.api.POST("/api/v1/demandes-subvention", {
+			body: {
+				dispositif: pick(["DETR", "DSIL", "FNADT", "autre"] as const),
+				demandeur_id: f.lieu.commune,
+				fiche_id: f.id,
+				annee_programmation: 2027,
+				intitule: `Demande ${rnd(100000)}`,
+				depense_subventionnable_ht_centimes: depense,
+				montant_sollicite_centimes: Math.floor(depense / 2),
+			},
+		});
+		status = res.response.status;
+		if (res.data) monde.demandes.push(res.data.id);
+	} else {
+		const id = pick(monde.demandes);
+		const cur = await w.api.GET("/api/v1/demandes-subvention/{id}", { params: { path: { id } } });
+		const etag = cur.response.headers.get("etag");
+		if (cur.response.status === 404) {
+			kind = "demande.get-outside"; // another collectivité's demande: not visible
+			status = 404;
+		} else {
+			if (!cur.data || !etag) fail("GET demande", cur.response, cur.error);
+			const params = { path: { id }, header: { "If-Match": etag } };
+			const vers = cur.data.transitions_possibles[0];
+			if (r < 0.7 || !vers) {
+				kind = "demande.patch";
+				const body: Schemas["DemandeModification"] = pick([
+					{ intitule: `Demande ${rnd(100000)}` },
+					{ montant_sollicite_centimes: Math.floor(cur.data.depense_subventionnable_ht_centimes / (2 + rnd(3))) },
+					{ garantie_bancaire: Math.random() < 0.5 },
+					{ montant_sollicite_centimes: cur.data.depense_subventionnable_ht_centimes * 2 }, // more than the expense: refused
+				]);
+				const res = await w.api.PATCH("/api/v1/demandes-subvention/{id}", { params, body, headers: { "Content-Type": "application/merge-patch+json" } });
+				status = res.response.status;
+			} else {
+				kind = `demande.transition ${cur.data.etat}->${vers}`;
+				const res = await w.api.POST("/api/v1/demandes-subvention/{id}/transitions", {
+					params,
+					body: { vers, date_depot: "2026-02-01", date_accuse_reception: "2026-02-02", date_dossier_complet: "2026-02-03" },
+				});
+				status = res.response.status;
+			}
+		}
+	}
+	if (status >= 500) throw new Error(`${w.nom}: ${kind} answered ${status}`);
 	count(bilan, `${kind} ${status}`);
 }
