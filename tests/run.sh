@@ -10,7 +10,8 @@
 #      responses validated against the spec's schemas, and the resilience
 #      suite (pool exhausted, database killed and back, rate limit, slow
 #      clients), the real lauréats import in its own database, graceful drain,
-#      `make run` (durable PostgreSQL, stopped on SIGTERM), CORS in Chromium.
+#      `make run` (durable PostgreSQL, stopped on SIGTERM), CORS in Chromium, and the
+#      sync client of issue #11 (tests/sync: event feed vs a full re-read).
 # Stops what it started, also when a step fails. Exit status: 0 only when all pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -244,6 +245,34 @@ browser_suite() { # browser_suite SERVER_BIN
 	stop_server
 }
 
+# Issue 11: the sync client of aides-territoires (tests/sync, TypeScript compiled with the
+# pinned tsc against the types openapi-typescript generates from the served spec), on its
+# own database and server: full read once, then the event feed only, while 4 writers make
+# 1,000 random writes; its copy must equal a full re-read. Every response it received is
+# then validated against the spec, as in the api step.
+sync_suite() {
+	local url port log capture mint
+	url=$(fresh_db pvd_it_sync)
+	DATABASE_URL=$url $B/pvd-api import-referentiel node_modules/@etalab/decoupage-administratif/data 2026 \
+		>/dev/null 2>&1
+	mkdir -p $B/tests/contract
+	node_modules/.bin/openapi-typescript $B/openapi.json -o $B/tests/contract/api.d.ts --silent &&
+		node_modules/.bin/tsc -p tests/sync/tsconfig.json || return 1
+	port=$(free_port)
+	log=$B/tests/server-sync.log
+	capture=$B/tests/capture-sync.jsonl
+	: >"$capture"
+	start_server $B/pvd-api "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=8 "${AUTH_ENV[@]}" \
+		RATE_LIMIT_PER_MINUTE=0
+	mint=("$B/bin/test-idp" token "$IDP_DIR" "$PVD_TEST_ISSUER" "$PVD_TEST_AUDIENCE")
+	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_SYNC_CAPTURE=$capture \
+		PVD_SYNC_ADMIN_TOKEN="$("${mint[@]}" admin-initial)" \
+		PVD_SYNC_AGENT_TOKENS="sync-agent=$("${mint[@]}" sync-agent),sync-elu=$("${mint[@]}" sync-elu)" \
+		timeout 240 node $B/tests/sync/sync.mjs || { stop_server || true; return 1; }
+	stop_server
+	node tests/contract/validate_responses.mjs $B/openapi.json "$capture"
+}
+
 # `make run` as a user starts it (its own state directory, no DATABASE_URL): its embedded
 # PostgreSQL is durable, and stops with it. The stop is the hard case: SIGTERM to make
 # while a request is in flight (make forwards it to run.sh, which waits for the drain),
@@ -366,6 +395,9 @@ run api-asan api_suite asan $B/bin/pvd-api-asan
 
 step "bulk import of the real lauréats file (own database)"
 run import import_suite $B/pvd-api
+
+step "sync client (Node, generated TS client): full read, then the event feed only, vs a re-read after 1,000 concurrent writes"
+run sync sync_suite
 
 step "resilience: pool exhausted, PostgreSQL killed and restarted, rate limit, slow clients (ASan+UBSan server)"
 run resilience resilience_suite $B/bin/pvd-api-asan
