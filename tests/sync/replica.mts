@@ -144,8 +144,10 @@ export class Replica {
 			this.stats.deleted++;
 			return;
 		}
-		// The type must say what the data shows, against the version before (an event's).
-		if (held && held.version > 0) {
+		// The type must say what the data shows, against the version before (an event's),
+		// when the data is this event's own change (its version is its id): otherwise it is a
+		// later change's (the latest visible one, migration 0027).
+		if (held && held.version > 0 && String(ev.ressource.version) === ev.id) {
 			const moved = etatStocke(held.data) !== etatStocke(ev.donnees);
 			if (moved ? !/\.(transition|signee?s?)$/.test(ev.type) : /\.transition$/.test(ev.type)) this.stats.mistyped++;
 		}
