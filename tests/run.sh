@@ -126,23 +126,29 @@ fresh_db() {
 	echo "${base% dbname=*} dbname=$1"
 }
 
-api_suite() { # api_suite LABEL SERVER_BIN
-	local label=$1 bin=$2 url port capture log
+api_suite() { # api_suite LABEL SERVER_BIN [REPLICAS]
+	# REPLICAS (default 1) servers on one database, the suite's requests alternating
+	# between them (issue #12 §1: several replicas are correct).
+	local label=$1 bin=$2 replicas=${3:-1} url port capture log urls="" i rc=0
 	url=$(fresh_db "pvd_it_$label")
 	DATABASE_URL=$url "$bin" import-referentiel node_modules/@etalab/decoupage-administratif/data 2026 \
 		"@etalab/decoupage-administratif@6.0.0" 2>&1 | tail -1 | cut -c1-400
-	port=$(free_port)
 	capture=$B/tests/capture-$label.jsonl
-	log=$B/tests/server-$label.log
 	: >"$capture"
-	# DB_STATEMENT_TIMEOUT_MS: tests that hold a row lock in another session while the
-	# server waits on it must not see the 5 s default cancel the wait on a loaded machine
-	# (the default itself is tested by the resilience step).
-	start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=4 "${AUTH_ENV[@]}" \
-		RATE_LIMIT_PER_MINUTE=0 DB_STATEMENT_TIMEOUT_MS=30000
-	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_CAPTURE=$capture PVD_TEST_DATABASE_URL=$url \
-		PVD_TEST_SERVER_BIN=$PWD/$B/pvd-api $B/bin/integration --jobs 2 ${IT_ARGS:-} || { stop_server || true; return 1; }
-	stop_server
+	for i in $(seq 1 "$replicas"); do
+		port=$(free_port)
+		log=$B/tests/server-$label-$i.log
+		# DB_STATEMENT_TIMEOUT_MS: tests that hold a row lock in another session while the
+		# server waits on it must not see the 5 s default cancel the wait on a loaded machine
+		# (the default itself is tested by the resilience step).
+		start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=4 "${AUTH_ENV[@]}" \
+			RATE_LIMIT_PER_MINUTE=0 DB_STATEMENT_TIMEOUT_MS=30000 || return 1
+		urls+="${urls:+,}http://127.0.0.1:$port"
+	done
+	PVD_TEST_BASE_URL=$urls PVD_TEST_ALTERNATE=1 PVD_TEST_CAPTURE=$capture PVD_TEST_DATABASE_URL=$url \
+		PVD_TEST_SERVER_BIN=$PWD/$B/pvd-api $B/bin/integration --jobs 2 ${IT_ARGS:-} || rc=1
+	for i in $(seq 1 "$replicas"); do stop_server || rc=1; done
+	[ "$rc" -eq 0 ] || return 1
 	node tests/contract/validate_responses.mjs $B/openapi.json "$capture"
 }
 
@@ -160,10 +166,16 @@ resilience_suite() { # resilience_suite SERVER_BIN
 		HTTP_MAX_CONNECTIONS=$max_conns HTTP_MAX_CONNECTIONS_PER_ADDRESS=$per_address \
 		HTTP_REQUEST_HEADERS_TIMEOUT_SECONDS=$headers_timeout \
 		HTTP_REQUEST_BODY_TIMEOUT_SECONDS=$body_timeout
-	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_DATABASE_URL=$url PVD_TEST_PG="$PWD/$PG" \
+	# A second replica of the same database, for the rate limit's scope (per replica).
+	local port2
+	port2=$(free_port)
+	start_server "$bin" "$port2" "$B/tests/server-resilience-2.log" DATABASE_URL="$url" \
+		"${AUTH_ENV[@]}" RATE_LIMIT_PER_MINUTE=5
+	PVD_TEST_BASE_URL=http://127.0.0.1:$port,http://127.0.0.1:$port2 PVD_TEST_DATABASE_URL=$url PVD_TEST_PG="$PWD/$PG" \
 		PVD_TEST_MAX_CONNECTIONS=$max_conns PVD_TEST_PER_ADDRESS=$per_address \
 		PVD_TEST_HEADERS_TIMEOUT=$headers_timeout PVD_TEST_BODY_TIMEOUT=$body_timeout \
-		$B/bin/resilience --jobs 1 ${RES_ARGS:-} || { stop_server || true; return 1; }
+		$B/bin/resilience --jobs 1 ${RES_ARGS:-} || { stop_server || true; stop_server || true; return 1; }
+	stop_server
 	stop_server
 }
 
@@ -391,8 +403,8 @@ run db env PVD_TEST_DATABASE_URL="$($PG url)" $B/bin/db --jobs 2
 step "database layer tests (ASan+UBSan)"
 run db-asan env PVD_TEST_DATABASE_URL="$($PG url)" $B/bin/db-asan --jobs 2
 
-step "HTTP API suite, real server and PostgreSQL"
-run api api_suite normal $B/pvd-api
+step "HTTP API suite, two servers on one PostgreSQL, requests alternating between them"
+run api api_suite normal $B/pvd-api 2
 step "HTTP API suite, server under ASan+UBSan"
 run api-asan api_suite asan $B/bin/pvd-api-asan
 

@@ -393,13 +393,10 @@ Test(db, pool_reconnects_after_backend_killed)
 
     terminate_backend(pid);
 
-    /* libpq cannot know yet: the slot is handed out, and the query fails. */
-    cr_assert_eq(db_pool_acquire(pool, &conn, &err), DB_OK);
-    cr_assert_eq(conn->generation, 1);
-    cr_assert_eq(run(conn, "select 1", NULL, &err), DB_UNAVAILABLE);
-    cr_assert(conn->broken);
-    db_pool_release(pool, conn);
-
+    /* The backend said goodbye and closed (terminate_backend waits for it):
+     * the idle connection has input pending, so the pool replaces it when
+     * handing the slot out, and the request's first statement succeeds (a
+     * replica idle through a database restart, issue #12 §1). */
     cr_assert_eq(db_pool_acquire(pool, &conn, &err), DB_OK, "%s", err.message);
     cr_assert_eq(conn->generation, 2);
     cr_assert_neq(PQbackendPID(conn->pg), pid);
@@ -408,6 +405,18 @@ Test(db, pool_reconnects_after_backend_killed)
     db_pool_release(pool, conn);
     db_pool_stats(pool, &stats);
     cr_assert_eq(stats.reconnects, 1);
+
+    /* Lost while held: the statement fails as unavailable, the connection is
+     * marked broken, and the next acquisition replaces it. */
+    cr_assert_eq(db_pool_acquire(pool, &conn, &err), DB_OK, "%s", err.message);
+    terminate_backend(PQbackendPID(conn->pg));
+    cr_assert_eq(run(conn, "select 1", NULL, &err), DB_UNAVAILABLE);
+    cr_assert(conn->broken);
+    db_pool_release(pool, conn);
+    cr_assert_eq(db_pool_acquire(pool, &conn, &err), DB_OK, "%s", err.message);
+    cr_assert_eq(conn->generation, 3);
+    cr_assert_eq(run(conn, "select 1", NULL, &err), DB_OK, "%s", err.message);
+    db_pool_release(pool, conn);
     db_pool_free(pool);
 }
 

@@ -413,6 +413,20 @@ void fx_adhesion_signee(const struct fx_fiche_territoire *t, const char *etat_or
     }
 }
 
+void fx_run_echeances_concurrently(int n)
+{
+    const char *bin = getenv("PVD_TEST_SERVER_BIN");
+    const char *url = getenv("PVD_TEST_DATABASE_URL");
+    cr_assert(bin && url, "PVD_TEST_SERVER_BIN and PVD_TEST_DATABASE_URL must be set");
+    /* n processes started together, each as a replica's sweep; all exit 0. */
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd,
+             "pids=''; for i in $(seq 1 %d); do DATABASE_URL='%s' LOG_LEVEL=warn '%s' echeances & "
+             "pids=\"$pids $!\"; done; rc=0; for p in $pids; do wait $p || rc=1; done; exit $rc",
+             n, url, bin);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
 void fx_run_echeances(void)
 {
     const char *bin = getenv("PVD_TEST_SERVER_BIN");

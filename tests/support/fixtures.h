@@ -117,6 +117,8 @@ void fx_adhesion_signee(const struct fx_fiche_territoire *t, const char *etat_or
  * (PVD_TEST_DATABASE_URL), as a cron job would; asserts both are set and
  * that it exits 0. */
 void fx_run_echeances(void);
+/* n such runs at once (the sweeps of n replicas), all asserted to exit 0. */
+void fx_run_echeances_concurrently(int n);
 
 /* Number of journal entries about resources of `type` written by c (its
  * actor read through /api/v1/moi): a refused write leaves it unchanged. */
