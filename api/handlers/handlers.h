@@ -137,6 +137,14 @@ void handle_list_evenements(struct request_ctx *ctx);
 void handle_list_evenements_publics(struct request_ctx *ctx);
 /* — end of event feed — */
 /* Issue 11 §2: abonnements.c */
+void handle_list_abonnements(struct request_ctx *ctx);
+void handle_create_abonnement(struct request_ctx *ctx);
+void handle_get_abonnement(struct request_ctx *ctx);
+void handle_update_abonnement(struct request_ctx *ctx);
+void handle_delete_abonnement(struct request_ctx *ctx);
+void handle_rotate_abonnement_secret(struct request_ctx *ctx);
+void handle_list_livraisons(struct request_ctx *ctx);
+void handle_replay_livraison(struct request_ctx *ctx);
 /* — end of webhooks — */
 /* Issue 11 §3: donnees_ouvertes.c */
 /* — end of open data — */
