@@ -309,9 +309,8 @@ static int cmd_serve(void)
     apply_echeances(app.pool);
 
     int status = 0;
-    struct server *server = setup_users(&app) && setup_signer(&app) && setup_webhooks(&app)
-                                ? server_start(&app)
-                                : NULL;
+    struct server *server =
+        setup_users(&app) && setup_signer(&app) && setup_webhooks(&app) ? server_start(&app) : NULL;
     if (server == NULL) {
         status = 1;
     } else {

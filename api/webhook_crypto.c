@@ -15,11 +15,12 @@
 #include "xalloc.h"
 
 #define NONCE_BYTES 12
-#define TAG_BYTES 16
+#define TAG_BYTES   16
 /* Additional authenticated data: binds a sealed secret to this use. */
 static const unsigned char AAD[] = "pvd-api webhook secret v1";
 
-void webhook_secret_new(unsigned char raw[WEBHOOK_SECRET_BYTES], char text[WEBHOOK_SECRET_TEXT_SIZE])
+void webhook_secret_new(unsigned char raw[WEBHOOK_SECRET_BYTES],
+                        char text[WEBHOOK_SECRET_TEXT_SIZE])
 {
     if (RAND_bytes(raw, WEBHOOK_SECRET_BYTES) != 1)
         die_bug("RAND_bytes failed");

@@ -13,13 +13,14 @@
 #define WEBHOOK_SECRET_TEXT_SIZE 64
 /* nonce (12) || ciphertext (32) || tag (16) */
 #define WEBHOOK_SEALED_BYTES 60
-#define WEBHOOK_KEY_BYTES 32
+#define WEBHOOK_KEY_BYTES    32
 /* "v1," + base64 of an HMAC-SHA256, and its NUL. */
 #define WEBHOOK_SIGNATURE_SIZE 48
 
 /* A new secret from RAND_bytes: its bytes into raw, its text
  * ("whsec_<base64>") into text. Aborts (die_bug) when the generator fails. */
-void webhook_secret_new(unsigned char raw[WEBHOOK_SECRET_BYTES], char text[WEBHOOK_SECRET_TEXT_SIZE]);
+void webhook_secret_new(unsigned char raw[WEBHOOK_SECRET_BYTES],
+                        char text[WEBHOOK_SECRET_TEXT_SIZE]);
 
 /* Encrypts raw under key with a fresh random nonce into out. false only on
  * an OpenSSL failure. */

@@ -20,11 +20,11 @@
 
 /* Events turned into deliveries per subscription and transaction, and
  * rounds per subscription and period (the rest waits for the next one). */
-#define DISPATCH_BATCH 100
+#define DISPATCH_BATCH  100
 #define DISPATCH_ROUNDS 10
 /* Deliveries claimed at once. */
 #define CLAIM_BATCH 16
-#define URL_MAX 2048
+#define URL_MAX     2048
 
 struct webhook_dispatcher {
     struct app *app;
@@ -40,7 +40,8 @@ bool webhook_url_acceptable(const char *url, bool allow_http_localhost, char *re
     size_t n = strlen(url);
     for (size_t i = 0; i < n; i++) {
         if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f) {
-            snprintf(reason, size, "Caractère non admis dans l'URL (ASCII imprimable, sans espace).");
+            snprintf(reason, size,
+                     "Caractère non admis dans l'URL (ASCII imprimable, sans espace).");
             return false;
         }
     }
@@ -107,7 +108,8 @@ static curl_socket_t open_socket(void *data, curlsocktype purpose, struct curl_s
         const unsigned char *b = in6->sin6_addr.s6_addr;
         static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
         if (memcmp(b, mapped, 12) == 0) {
-            uint32_t v4 = (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15];
+            uint32_t v4 =
+                (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15];
             internal = ipv4_is_internal(v4, &loopback);
         } else {
             loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
@@ -148,8 +150,12 @@ static long post(struct webhook_dispatcher *d, const struct livraison_due *l, co
     snprintf(ts_header, sizeof ts_header, "webhook-timestamp: %lld", timestamp);
     snprintf(sig_header, sizeof sig_header, "webhook-signature: %s", signature);
     struct curl_slist *headers = NULL;
-    const char *list[] = {"Content-Type: application/json", "Expect:", "User-Agent: pvd-api-webhooks",
-                          id_header, ts_header, sig_header};
+    const char *list[] = {"Content-Type: application/json",
+                          "Expect:",
+                          "User-Agent: pvd-api-webhooks",
+                          id_header,
+                          ts_header,
+                          sig_header};
     for (size_t i = 0; i < sizeof list / sizeof list[0]; i++) {
         struct curl_slist *next = curl_slist_append(headers, list[i]);
         if (next == NULL)
@@ -211,7 +217,7 @@ static void deliver(struct webhook_dispatcher *d, struct db_conn *conn,
     }
     bool delivered = status >= 200 && status <= 299;
     size_t done = (size_t)(l->tentatives > 0 ? l->tentatives : 1) - 1;
-    long retry_in = stopped ? 0
+    long retry_in = stopped                         ? 0
                     : done < c->webhook_retry_count ? (long)c->webhook_retry_schedule[done]
                                                     : -1;
     struct db_error err = {{0}, {0}};

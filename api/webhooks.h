@@ -24,7 +24,6 @@ void webhook_dispatcher_stop(struct webhook_dispatcher *d);
  * 127.0.0.1 / localhost when allow_http_localhost; a host; no user
  * information nor fragment; at most 2048 bytes, printable ASCII. On false,
  * why (French) into reason (size bytes). */
-bool webhook_url_acceptable(const char *url, bool allow_http_localhost, char *reason,
-                            size_t size);
+bool webhook_url_acceptable(const char *url, bool allow_http_localhost, char *reason, size_t size);
 
 #endif

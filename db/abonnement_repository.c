@@ -53,10 +53,9 @@ enum db_result abonnement_get(struct db_conn *conn, const char *id, struct abonn
                               struct db_error *err)
 {
     const char *params[1] = {id};
-    return pg_one_row(conn,
-                      "SELECT " ABONNEMENT_COLUMNS " FROM abonnements a WHERE a.id = " PG_AS_UUID(
-                          "$1"),
-                      1, params, fill_row, out, sizeof *out, err);
+    return pg_one_row(
+        conn, "SELECT " ABONNEMENT_COLUMNS " FROM abonnements a WHERE a.id = " PG_AS_UUID("$1"), 1,
+        params, fill_row, out, sizeof *out, err);
 }
 
 enum db_result abonnement_lock(struct db_tx *tx, const char *id, struct abonnement_row *out,
@@ -64,14 +63,13 @@ enum db_result abonnement_lock(struct db_tx *tx, const char *id, struct abonneme
 {
     const char *params[1] = {id};
     return pg_one_row(tx->conn,
-                      "SELECT " ABONNEMENT_COLUMNS " FROM abonnements a WHERE a.id = " PG_AS_UUID(
-                          "$1") " FOR UPDATE",
+                      "SELECT " ABONNEMENT_COLUMNS
+                      " FROM abonnements a WHERE a.id = " PG_AS_UUID("$1") " FOR UPDATE",
                       1, params, fill_row, out, sizeof *out, err);
 }
 
 static enum db_result journal_abonnement(struct db_tx *tx, const char *action, const char *id,
-                                         const char *avant, const char *apres,
-                                         struct db_error *err)
+                                         const char *avant, const char *apres, struct db_error *err)
 {
     struct journal_entry e = {action, "abonnement", id, avant, apres, {NULL, NULL, NULL, NULL}};
     return journal_record(tx, &e, err);
@@ -196,11 +194,11 @@ enum db_result livraison_replay(struct db_tx *tx, const char *abonnement_id,
     const char *params[2] = {abonnement_id, livraison_id};
     char *before[2] = {NULL, NULL}, *after[2] = {NULL, NULL};
     *json_after = NULL;
-    enum db_result r = pg_one_row(
-        tx->conn,
-        "SELECT l.etat, livraison_representation(l)::text FROM livraisons l WHERE "
-        "l.abonnement_id = $1::uuid AND l.id = " PG_AS_UUID("$2") " FOR UPDATE",
-        2, params, fill_text_pair, before, sizeof before, err);
+    enum db_result r =
+        pg_one_row(tx->conn,
+                   "SELECT l.etat, livraison_representation(l)::text FROM livraisons l WHERE "
+                   "l.abonnement_id = $1::uuid AND l.id = " PG_AS_UUID("$2") " FOR UPDATE",
+                   2, params, fill_text_pair, before, sizeof before, err);
     if (r == DB_OK && strcmp(before[0], "livree") != 0 && strcmp(before[0], "echec_definitif") != 0)
         r = DB_CONFLICT;
     if (r == DB_OK)
@@ -210,8 +208,8 @@ enum db_result livraison_replay(struct db_tx *tx, const char *abonnement_id,
                        "$2::uuid RETURNING l.etat, livraison_representation(l)::text",
                        2, params, fill_text_pair, after, sizeof after, err);
     if (r == DB_OK) {
-        struct journal_entry e = {"livraison.rejouer", "livraison", livraison_id, before[1],
-                                  after[1],            {NULL, NULL, NULL, NULL}};
+        struct journal_entry e = {"livraison.rejouer", "livraison", livraison_id,
+                                  before[1],           after[1],    {NULL, NULL, NULL, NULL}};
         r = journal_record(tx, &e, err);
     }
     if (r == DB_OK) {
@@ -242,7 +240,7 @@ enum db_result abonnements_actifs(struct db_conn *conn, char (**ids)[37], size_t
         if (*ids == NULL)
             r = DB_FAILED;
         for (int i = 0; *ids && i < n; i++)
-            snprintf((*ids)[i], sizeof (*ids)[i], "%s", PQgetvalue(res, i, 0));
+            snprintf((*ids)[i], sizeof(*ids)[i], "%s", PQgetvalue(res, i, 0));
         if (*ids)
             *count = (size_t)n;
     }
@@ -319,8 +317,8 @@ static enum db_result dispatch_unit(struct db_conn *conn, void *ctx, struct db_e
             w->created = (size_t)strtoul(PQcmdTuples(res), NULL, 10);
         PQclear(res);
         if (r == DB_OK)
-            r = pg_exec_command(conn, "UPDATE abonnements SET position = $3 WHERE id = $1::uuid",
-                                3, params, err);
+            r = pg_exec_command(conn, "UPDATE abonnements SET position = $3 WHERE id = $1::uuid", 3,
+                                params, err);
     }
     free(json);
     return r;
@@ -330,7 +328,8 @@ enum db_result abonnement_dispatch(struct db_pool *pool, const char *id, size_t 
                                    size_t *created, bool *more, struct db_error *err)
 {
     struct dispatch_work w = {id, limit, 0, false};
-    enum db_result r = db_run_transaction(pool, DB_ISOLATION_READ_COMMITTED, dispatch_unit, &w, err);
+    enum db_result r =
+        db_run_transaction(pool, DB_ISOLATION_READ_COMMITTED, dispatch_unit, &w, err);
     *created = r == DB_OK ? w.created : 0;
     *more = r == DB_OK && w.more;
     return r;

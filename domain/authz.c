@@ -460,7 +460,7 @@ static enum authz_decision decide_abonnement(const struct authz_principal *princ
     bool anct = principal->role == ROLE_ANCT_NATIONAL;
     if (!target || !target->abonnement) /* the collection */
         return principal->is_machine || (anct && action == ACTION_ABONNEMENT_READ) ? AUTHZ_ALLOW
-                                                                                    : AUTHZ_FORBID;
+                                                                                   : AUTHZ_FORBID;
     if ((principal->is_machine && target->is_own) || anct)
         return AUTHZ_ALLOW;
     return principal->is_machine ? AUTHZ_HIDE : AUTHZ_FORBID;

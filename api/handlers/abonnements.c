@@ -90,8 +90,7 @@ static void types_check(const json_t *types, char literal[EVENEMENT_TYPES_LITERA
 
 /* The entries of types that the feed does not know: 422 with one error per
  * entry. false when an answer was sent. */
-static bool types_known_or_reply(struct request_ctx *ctx, const json_t *types,
-                                 const char *literal)
+static bool types_known_or_reply(struct request_ctx *ctx, const json_t *types, const char *literal)
 {
     char unknown[EVENEMENT_TYPES_LITERAL_SIZE] = "";
     struct db_conn *conn = NULL;
@@ -159,7 +158,8 @@ static bool allowed_or_reply(struct request_ctx *ctx, enum action action,
     case AUTHZ_ALLOW:
         return true;
     case AUTHZ_HIDE:
-        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, "Aucun abonnement n'a cet identifiant.");
+        respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE,
+                        "Aucun abonnement n'a cet identifiant.");
         return false;
     case AUTHZ_FORBID:
         break;
@@ -348,9 +348,9 @@ static bool change_or_reply(struct request_ctx *ctx, struct change_work *work)
     struct db_error err = {{0}, {0}};
     enum db_result r = db_run_mutation(ctx->app->pool, DB_ISOLATION_READ_COMMITTED, &actor,
                                        change_unit, work, &err);
-    const struct db_answers answers = {
-        .not_found = "Aucun abonnement n'a cet identifiant.",
-        .stale = "L'abonnement a changé depuis sa lecture : le relire."};
+    const struct db_answers answers = {.not_found = "Aucun abonnement n'a cet identifiant.",
+                                       .stale =
+                                           "L'abonnement a changé depuis sa lecture : le relire."};
     return respond_db_outcome(ctx, r, &err, &answers);
 }
 
@@ -437,8 +437,8 @@ void handle_rotate_abonnement_secret(struct request_ctx *ctx)
 
 static bool is_etat(const char *v)
 {
-    return strcmp(v, "en_attente") == 0 || strcmp(v, "en_cours") == 0 ||
-           strcmp(v, "livree") == 0 || strcmp(v, "echec_definitif") == 0;
+    return strcmp(v, "en_attente") == 0 || strcmp(v, "en_cours") == 0 || strcmp(v, "livree") == 0 ||
+           strcmp(v, "echec_definitif") == 0;
 }
 
 static bool is_numero(const char *v)
@@ -469,8 +469,9 @@ void handle_list_livraisons(struct request_ctx *ctx)
         return;
     uint32_t fp = cursor_fingerprint(row.id);
     if (!query_or_reply(ctx, livraisons_query_fields, &q) ||
-        !query_keyed_cursor_or_reply(ctx, "livraisons", cursor_fingerprint(q.etat ? q.etat : row.id),
-                                     is_numero, key, &after)) {
+        !query_keyed_cursor_or_reply(ctx, "livraisons",
+                                     cursor_fingerprint(q.etat ? q.etat : row.id), is_numero, key,
+                                     &after)) {
         abonnement_row_release(&row);
         return;
     }
