@@ -205,7 +205,8 @@ enum db_result livraison_replay(struct db_tx *tx, const char *abonnement_id,
         r = pg_one_row(tx->conn,
                        "UPDATE livraisons l SET etat = 'en_attente', tentatives = 0, "
                        "prochaine_tentative_le = now(), bail_jusqu_au = NULL WHERE l.id = "
-                       "$2::uuid RETURNING l.etat, livraison_representation(l)::text",
+                       "$2::uuid AND l.abonnement_id = $1::uuid RETURNING l.etat, "
+                       "livraison_representation(l)::text",
                        2, params, fill_text_pair, after, sizeof after, err);
     if (r == DB_OK) {
         struct journal_entry e = {"livraison.rejouer", "livraison", livraison_id,
@@ -316,9 +317,10 @@ static enum db_result dispatch_unit(struct db_conn *conn, void *ctx, struct db_e
         if (r == DB_OK)
             w->created = (size_t)strtoul(PQcmdTuples(res), NULL, 10);
         PQclear(res);
+        const char *position[2] = {w->id, last};
         if (r == DB_OK)
-            r = pg_exec_command(conn, "UPDATE abonnements SET position = $3 WHERE id = $1::uuid", 3,
-                                params, err);
+            r = pg_exec_command(conn, "UPDATE abonnements SET position = $2 WHERE id = $1::uuid", 2,
+                                position, err);
     }
     free(json);
     return r;
@@ -356,7 +358,8 @@ enum db_result livraisons_claim(struct db_conn *conn, unsigned lease_seconds, si
     *count = 0;
     enum db_result r = pg_exec_rows(
         conn,
-        "UPDATE livraisons l SET etat = 'en_cours', tentatives = l.tentatives + 1, "
+        "WITH claimed AS (UPDATE livraisons l SET etat = 'en_cours', tentatives = l.tentatives + "
+        "1, "
         "derniere_tentative_le = now(), bail_jusqu_au = now() + make_interval(secs => "
         "$1::int) FROM abonnements a WHERE a.id = l.abonnement_id AND l.id IN (SELECT d.id "
         "FROM livraisons d JOIN abonnements s ON s.id = d.abonnement_id JOIN clients c ON "
@@ -364,8 +367,9 @@ enum db_result livraisons_claim(struct db_conn *conn, unsigned lease_seconds, si
         "now()) OR (d.etat = 'en_cours' AND d.bail_jusqu_au <= now())) AND s.actif AND "
         "c.revoque_le IS NULL AND (c.expire_le IS NULL OR c.expire_le > now()) ORDER BY "
         "d.prochaine_tentative_le, d.numero LIMIT $2::int FOR UPDATE OF d SKIP LOCKED) "
-        "RETURNING l.id::text, l.evenement_id::text, l.tentatives, encode(a.secret_chiffre, "
-        "'hex'), a.url, l.corps",
+        "RETURNING l.numero, l.id::text, l.evenement_id::text, l.tentatives, "
+        "encode(a.secret_chiffre, 'hex'), a.url, l.corps) SELECT id, evenement_id, tentatives, "
+        "encode, url, corps FROM claimed ORDER BY numero",
         2, params, &res, err);
     int n = r == DB_OK ? PQntuples(res) : 0;
     if (n > 0) {

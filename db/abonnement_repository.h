@@ -115,7 +115,7 @@ void livraisons_due_release(struct livraison_due *due, size_t count);
  * en_cours whose lease expired) of active subscriptions of usable clients,
  * FOR UPDATE SKIP LOCKED: each becomes en_cours, leased for lease_seconds,
  * its attempt counted, and is committed so before the call returns. *due:
- * an array of *count (owned: livraisons_due_release). */
+ * an array of *count in creation order (owned: livraisons_due_release). */
 enum db_result livraisons_claim(struct db_conn *conn, unsigned lease_seconds, size_t max,
                                 struct livraison_due **due, size_t *count, struct db_error *err);
 
