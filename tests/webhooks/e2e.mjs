@@ -2,7 +2,7 @@
 // It starts pvd-api servers itself (so that it can kill -9 one mid-delivery and start a
 // second replica on the same database) and a receiver (receiver.mjs) that verifies every
 // delivery with the npm `standardwebhooks` package. Scenarios: signed deliveries arrive
-// and verify; a refused write delivers nothing; receiver answering 503, then not
+// and verify; a write rolled back (or refused) delivers nothing; receiver answering 503, then not
 // listening → retried, then delivered; the service killed with kill -9 while the
 // receiver delays its answer → delivered after the restart (same webhook-id); retries
 // exhausted → echec_definitif in the delivery log → manual replay → delivered; two
@@ -174,15 +174,24 @@ try {
 		expect(ids[0] < ids[1] && ids[1] < ids[2], `in the feed's order: ${ids} ${JSON.stringify(receiver.of("s1").map((d) => [d.id, d.body?.type]))}`);
 	});
 
-	await scenario("a refused write delivers nothing", async () => {
+	await scenario("a write rolled back delivers nothing", async () => {
+		// The organisation of Albaret-le-Comtal (Lozère, 48): created once (delivered),
+		// then again: the INSERT meets the unique SIREN inside the transaction, which is
+		// rolled back (409). A body refused before any write (400) as well.
+		const commune = { siren: "214800013", nature: "commune" };
+		const first = await call(port, "POST", "/api/v1/organisations", { body: commune });
+		expect(first.status === 201, `commune organisation: ${first.status} ${first.text}`);
+		await delivered("s1", first.json.id, 10000, "the commune organisation");
 		const before = receiver.of("s1").length;
-		// 400: a body the service refuses; 409: an organisation of a SIREN already recorded
+		const again = await call(port, "POST", "/api/v1/organisations", { body: commune });
+		expect(again.status === 409, `rolled back: ${again.status} ${again.text}`);
 		const bad = await call(port, "POST", "/api/v1/organisations", { body: { nature: "etat" } });
-		expect(bad.status === 400 || bad.status === 422, `refused: ${bad.status}`);
-		const w = await write(); // a committed write after it, delivered
-		await delivered("s1", w.id, 10000, "the write after the refusal");
+		expect(bad.status === 400, `refused: ${bad.status}`);
+		const w = await write(); // a committed write after them, delivered
+		await delivered("s1", w.id, 10000, "the write after the refusals");
 		const after = receiver.of("s1").slice(before);
-		expect(after.length === 1, `only the committed write was delivered (${after.length})`);
+		expect(after.length === 1 && after[0].body.data.ressource.id === w.id,
+			`only the committed write was delivered (${after.length})`);
 	});
 
 	await scenario("receiver answering 503, then not listening: retried, then delivered", async () => {
