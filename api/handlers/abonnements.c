@@ -173,19 +173,32 @@ static bool allowed_or_reply(struct request_ctx *ctx, enum action action,
     return false;
 }
 
-/* The subscription of the path's :id, readable by the caller for action. */
-static bool load_or_reply(struct request_ctx *ctx, enum action action, struct abonnement_row *row)
+/* 400 parametre-invalide naming the path parameter `name` (a UUID). */
+static void reply_bad_uuid(struct request_ctx *ctx, const char *name, const char *what)
 {
-    const char *id = query_path_param(ctx, "id");
+    FIELD_ERRORS(errs);
+    char pointer[32];
+    snprintf(pointer, sizeof pointer, "/%s", name);
+    field_errors_add(&errs, pointer, name, "format-invalide", "Identifiant %s attendu : un UUID.",
+                     what);
+    respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE, "Paramètre de chemin invalide.", &errs);
+}
+
+/* The subscription of the path's :id, readable by the caller for action.
+ * `alone`: the route takes no query parameter (query_id_or_reply refuses
+ * any); otherwise the route checks its own. */
+static bool load_or_reply(struct request_ctx *ctx, enum action action, bool alone,
+                          struct abonnement_row *row)
+{
+    const char *id =
+        alone ? query_id_or_reply(ctx, query_is_uuid, "Identifiant d'abonnement attendu : un UUID.")
+              : query_path_param(ctx, "id");
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
-    if (id == NULL || !query_is_uuid(id)) {
-        FIELD_ERRORS(errs);
-        field_errors_add(&errs, "/id", "id", "format-invalide", "Identifiant UUID attendu.");
-        respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE, "Paramètre de chemin invalide.",
-                               &errs);
+    if (!alone && (id == NULL || !query_is_uuid(id)))
+        reply_bad_uuid(ctx, "id", "d'abonnement");
+    if (id == NULL || !query_is_uuid(id))
         return false;
-    }
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
     if (r == DB_OK) {
         r = abonnement_get(conn, id, row, &err);
@@ -279,7 +292,7 @@ void handle_create_abonnement(struct request_ctx *ctx)
 void handle_get_abonnement(struct request_ctx *ctx)
 {
     struct abonnement_row row;
-    if (!load_or_reply(ctx, ACTION_ABONNEMENT_READ, &row))
+    if (!load_or_reply(ctx, ACTION_ABONNEMENT_READ, true, &row))
         return;
     char etag[24];
     http_etag(row.json, strlen(row.json), etag);
@@ -362,7 +375,7 @@ void handle_update_abonnement(struct request_ctx *ctx)
     char types[EVENEMENT_TYPES_LITERAL_SIZE] = "{}", etag[24];
     FIELD_ERRORS(errs);
     memset(&in, 0, sizeof in);
-    if (!load_or_reply(ctx, ACTION_ABONNEMENT_MANAGE, &row))
+    if (!load_or_reply(ctx, ACTION_ABONNEMENT_MANAGE, true, &row))
         return;
     http_etag(row.json, strlen(row.json), etag);
     if (!if_match_or_reply(ctx, etag) || !json_body_read_or_reply(ctx, &body))
@@ -392,7 +405,7 @@ void handle_delete_abonnement(struct request_ctx *ctx)
 {
     struct abonnement_row row;
     char etag[24];
-    if (!load_or_reply(ctx, ACTION_ABONNEMENT_MANAGE, &row))
+    if (!load_or_reply(ctx, ACTION_ABONNEMENT_MANAGE, true, &row))
         return;
     http_etag(row.json, strlen(row.json), etag);
     if (if_match_or_reply(ctx, etag)) {
@@ -410,7 +423,7 @@ void handle_rotate_abonnement_secret(struct request_ctx *ctx)
     struct abonnement_row row;
     char etag[24], secret[WEBHOOK_SECRET_TEXT_SIZE];
     unsigned char raw[WEBHOOK_SECRET_BYTES], sealed[WEBHOOK_SEALED_BYTES];
-    if (!load_or_reply(ctx, ACTION_ABONNEMENT_MANAGE, &row))
+    if (!load_or_reply(ctx, ACTION_ABONNEMENT_MANAGE, true, &row))
         return;
     http_etag(row.json, strlen(row.json), etag);
     if (!ctx->app->webhooks_enabled) {
@@ -465,17 +478,20 @@ void handle_list_livraisons(struct request_ctx *ctx)
     struct livraisons_query q;
     char key[CURSOR_KEY_MAX + 1];
     const char *after = NULL;
-    if (!load_or_reply(ctx, ACTION_ABONNEMENT_READ, &row))
+    if (!load_or_reply(ctx, ACTION_ABONNEMENT_READ, false, &row))
         return;
-    uint32_t fp = cursor_fingerprint(row.id);
-    if (!query_or_reply(ctx, livraisons_query_fields, &q) ||
-        !query_keyed_cursor_or_reply(ctx, "livraisons",
-                                     cursor_fingerprint(q.etat ? q.etat : row.id), is_numero, key,
-                                     &after)) {
+    /* A cursor serves one subscription's log with one filter. */
+    char scope[64];
+    uint32_t fp = 0;
+    bool ok = query_or_reply(ctx, livraisons_query_fields, &q);
+    if (ok) {
+        snprintf(scope, sizeof scope, "%s|%s", row.id, q.etat ? q.etat : "");
+        fp = cursor_fingerprint(scope);
+    }
+    if (!ok || !query_keyed_cursor_or_reply(ctx, "livraisons", fp, is_numero, key, &after)) {
         abonnement_row_release(&row);
         return;
     }
-    fp = cursor_fingerprint(q.etat ? q.etat : row.id);
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     char *json = NULL, last[24] = "";
@@ -509,15 +525,11 @@ static enum db_result replay_unit(struct db_tx *tx, void *ctx, struct db_error *
 void handle_replay_livraison(struct request_ctx *ctx)
 {
     struct abonnement_row row;
-    if (!load_or_reply(ctx, ACTION_ABONNEMENT_MANAGE, &row))
+    if (!load_or_reply(ctx, ACTION_ABONNEMENT_MANAGE, true, &row))
         return;
     const char *livraison = query_path_param(ctx, "livraison_id");
     if (livraison == NULL || !query_is_uuid(livraison)) {
-        FIELD_ERRORS(errs);
-        field_errors_add(&errs, "/livraison_id", "livraison_id", "format-invalide",
-                         "Identifiant UUID attendu.");
-        respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE, "Paramètre de chemin invalide.",
-                               &errs);
+        reply_bad_uuid(ctx, "livraison_id", "de livraison");
         abonnement_row_release(&row);
         return;
     }
