@@ -54,8 +54,8 @@ Test(abonnements, created_by_a_machine_client_secret_shown_once_never_journaled)
     char client[32], id[37], etag[64], secret[80], path[120];
     struct http_response r;
     lozere_client(&c, client);
-    subscribe(&c, "{\"url\":\"" URL "\",\"types\":[\"territoire\",\"fiche_action.modifiee\"]}",
-              id, etag, secret);
+    subscribe(&c, "{\"url\":\"" URL "\",\"types\":[\"territoire\",\"fiche_action.modifiee\"]}", id,
+              etag, secret);
     cr_assert_eq(strncmp(secret, "whsec_", 6), 0, "%s", secret);
     cr_assert_eq(strlen(secret), 6 + 44, "32 bytes in base64: %s", secret);
 
@@ -121,8 +121,10 @@ Test(abonnements, bad_bodies_refused_with_their_pointer_nothing_written)
         const char *code, *pointer, *item;
     } cases[] = {
         {"{}", 400, "champs-invalides", "/url", "champ-requis"},
-        {"{\"url\":\"" URL "\",\"couleur\":1}", 400, "champs-invalides", "/couleur", "champ-inconnu"},
-        {"{\"url\":\"" URL "\",\"actif\":false}", 400, "champs-invalides", "/actif", "champ-inconnu"},
+        {"{\"url\":\"" URL "\",\"couleur\":1}", 400, "champs-invalides", "/couleur",
+         "champ-inconnu"},
+        {"{\"url\":\"" URL "\",\"actif\":false}", 400, "champs-invalides", "/actif",
+         "champ-inconnu"},
         {"{\"url\":42}", 400, "champs-invalides", "/url", "type-invalide"},
         {"{\"url\":\"" URL "\",\"types\":\"territoire\"}", 400, "champs-invalides", "/types",
          "type-invalide"},
