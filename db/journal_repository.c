@@ -13,7 +13,8 @@
 #define JOURNAL_VISIBLE(all, deps, regs, sirens, terrs, sans)                                      \
     "($" all "::bool OR j.departements && $" deps "::text[] OR j.regions && $" regs                \
     "::text[] OR j.sirens && $" sirens "::text[] OR j.territoires && $" terrs "::text[]) AND NOT " \
-    "($" sans "::bool AND j.ressource_type IN ('habilitation', 'client'))"
+    "($" sans                                                                                      \
+    "::bool AND j.ressource_type IN ('habilitation', 'client', 'abonnement', 'livraison'))"
 
 /* The entries a list shows, filtered by $1 … $11 (page and count). */
 #define JOURNAL_LIST_FROM                                                                          \
