@@ -398,31 +398,14 @@ static int cmd_import(int argc, char **argv)
     return status;
 }
 
-/* `pvd-api gen-key FILE`: a new ES256 signing key (mode 0600), never
- * overwriting an existing file (exit 0 when FILE already exists). */
-static int cmd_gen_key(int argc, char **argv)
-{
-    char err[300] = "";
-    if (argc < 3)
-        return usage();
-    FILE *existing = fopen(argv[2], "r");
-    if (existing) {
-        fclose(existing);
-        return 0;
-    }
-    if (!jwt_generate_es256_pem(argv[2], err, sizeof err)) {
-        log_line(LOG_ERROR, NULL, "génération de clé impossible", "erreur", err,
-                 (const char *)NULL);
-        return 1;
-    }
-    log_line(LOG_INFO, NULL, "clé de signature ES256 créée", "fichier", argv[2],
-             (const char *)NULL);
-    return 0;
-}
+/* A key generator: writes a new key into path (mode 0600); false with the
+ * reason in err. */
+typedef bool (*key_generator)(const char *path, char *err, size_t err_size);
 
-/* `pvd-api gen-webhook-key FILE`: a new key of webhook secrets (mode
- * 0600), never overwriting an existing file (exit 0 when FILE exists). */
-static int cmd_gen_webhook_key(int argc, char **argv)
+/* `pvd-api gen-key FILE` (an ES256 signing key) and `gen-webhook-key FILE`
+ * (the key sealing webhook secrets): never overwrite an existing file (exit
+ * 0 when FILE already exists). */
+static int cmd_gen(int argc, char **argv, key_generator generate, const char *created)
 {
     char err[300] = "";
     if (argc < 3)
@@ -432,12 +415,12 @@ static int cmd_gen_webhook_key(int argc, char **argv)
         fclose(existing);
         return 0;
     }
-    if (!webhook_key_generate(argv[2], err, sizeof err)) {
+    if (!generate(argv[2], err, sizeof err)) {
         log_line(LOG_ERROR, NULL, "génération de clé impossible", "erreur", err,
                  (const char *)NULL);
         return 1;
     }
-    log_line(LOG_INFO, NULL, "clé des webhooks créée", "fichier", argv[2], (const char *)NULL);
+    log_line(LOG_INFO, NULL, created, "fichier", argv[2], (const char *)NULL);
     return 0;
 }
 
@@ -483,9 +466,9 @@ int main(int argc, char **argv)
     } else if (strcmp(cmd, "healthcheck") == 0)
         status = cmd_healthcheck();
     else if (strcmp(cmd, "gen-key") == 0)
-        status = cmd_gen_key(argc, argv);
+        status = cmd_gen(argc, argv, jwt_generate_es256_pem, "clé de signature ES256 créée");
     else if (strcmp(cmd, "gen-webhook-key") == 0)
-        status = cmd_gen_webhook_key(argc, argv);
+        status = cmd_gen(argc, argv, webhook_key_generate, "clé des webhooks créée");
     else
         status = usage();
     jwt_global_close();

@@ -19,31 +19,12 @@ void abonnement_row_release(struct abonnement_row *row)
     "a.id::text, a.client_id, encode(a.secret_chiffre, 'hex'), "                                   \
     "abonnement_representation(a)::text"
 
-static bool unhex(const char *hex, unsigned char *out, size_t n)
-{
-    if (strlen(hex) != 2 * n)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-            return false;
-        out[i] = (unsigned char)v;
-    }
-    return true;
-}
-
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", in[i]);
-}
-
 static enum db_result fill_row(const PGresult *res, int row, void *dst)
 {
     struct abonnement_row *out = dst;
     snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, row, 0));
     snprintf(out->client_id, sizeof out->client_id, "%s", PQgetvalue(res, row, 1));
-    if (!unhex(PQgetvalue(res, row, 2), out->sealed, sizeof out->sealed))
+    if (!pg_hex_decode(PQgetvalue(res, row, 2), out->sealed, sizeof out->sealed))
         return DB_FAILED;
     out->json = pg_strdup(PQgetvalue(res, row, 3));
     return out->json ? DB_OK : DB_FAILED;
@@ -79,7 +60,7 @@ enum db_result abonnement_insert(struct db_tx *tx, const struct abonnement_new *
                                  struct abonnement_row *created, struct db_error *err)
 {
     char sealed[2 * ABONNEMENT_SEALED_BYTES + 1], position[EVENEMENT_KEY_SIZE];
-    hex(a->sealed, ABONNEMENT_SEALED_BYTES, sealed);
+    pg_hex_encode(a->sealed, ABONNEMENT_SEALED_BYTES, sealed);
     memset(created, 0, sizeof *created);
     enum db_result r = evenements_head(tx->conn, position, err);
     if (r != DB_OK)
@@ -101,7 +82,7 @@ enum db_result abonnement_update(struct db_tx *tx, const struct abonnement_row *
 {
     char sealed[2 * ABONNEMENT_SEALED_BYTES + 1];
     if (c->sealed)
-        hex(c->sealed, ABONNEMENT_SEALED_BYTES, sealed);
+        pg_hex_encode(c->sealed, ABONNEMENT_SEALED_BYTES, sealed);
     const char *params[5] = {locked->id, c->url, c->types,
                              c->actif < 0 ? NULL : (c->actif ? "t" : "f"),
                              c->sealed ? sealed : NULL};
@@ -271,42 +252,61 @@ static enum db_result fill_dispatch_row(const PGresult *res, int row, void *dst)
     return out->types ? DB_OK : DB_FAILED;
 }
 
+/* Reads the subscription (locked FOR UPDATE SKIP LOCKED when `lock`) and
+ * at most limit events after its position that its client may read now.
+ * DB_NOT_FOUND: nothing to do (held by another replica, inactive, deleted,
+ * client revoked or expired). *json and *last as evenements_read. */
+static enum db_result pending_events(struct db_conn *conn, const char *id, bool lock, size_t limit,
+                                     char **json, char last[EVENEMENT_KEY_SIZE], bool *more,
+                                     struct db_error *err)
+{
+    struct dispatch_row row;
+    struct client_row client;
+    const char *id_param[1] = {id};
+    enum db_result r = pg_one_row(conn,
+                                  lock ? "SELECT a.position, a.types::text, a.client_id FROM "
+                                         "abonnements a WHERE a.id = $1::uuid AND a.actif FOR "
+                                         "UPDATE SKIP LOCKED"
+                                       : "SELECT a.position, a.types::text, a.client_id FROM "
+                                         "abonnements a WHERE a.id = $1::uuid AND a.actif",
+                                  1, id_param, fill_dispatch_row, &row, sizeof row, err);
+    if (r == DB_OK)
+        r = client_get(conn, row.client_id, &client, err);
+    if (r == DB_OK && !client.usable) {
+        client_row_release(&client);
+        r = DB_NOT_FOUND;
+    }
+    if (r == DB_OK) {
+        /* The client's perimeter, read now (journal_visibility_of borrows it). */
+        struct authz_principal who = {client.role, client.perimeter, true};
+        struct journal_visibility v;
+        journal_visibility_of(&who, &v);
+        r = evenements_read(conn, &v, strcmp(row.types, "{}") == 0 ? NULL : row.types, row.position,
+                            limit, json, last, more, err);
+        client_row_release(&client);
+    }
+    free(row.types);
+    return r;
+}
+
 static enum db_result dispatch_unit(struct db_conn *conn, void *ctx, struct db_error *err)
 {
     struct dispatch_work *w = ctx;
-    struct dispatch_row row;
-    struct client_row client;
-    const char *id_param[1] = {w->id};
+    char *json = NULL, last[EVENEMENT_KEY_SIZE] = "";
     w->created = 0;
     w->more = false;
-    enum db_result r = pg_one_row(conn,
-                                  "SELECT a.position, a.types::text, a.client_id FROM abonnements "
-                                  "a WHERE a.id = $1::uuid AND a.actif FOR UPDATE SKIP LOCKED",
-                                  1, id_param, fill_dispatch_row, &row, sizeof row, err);
-    if (r == DB_NOT_FOUND) /* held by another replica, inactive or deleted */
+    /* A look without lock first: a subscription with nothing to deliver
+     * takes no row lock, hence no transaction id, and never holds back the
+     * feed's horizon (migration 0021) for the others. */
+    enum db_result r = pending_events(conn, w->id, false, 1, &json, last, &w->more, err);
+    free(json);
+    json = NULL;
+    if (r == DB_OK && last[0])
+        r = pending_events(conn, w->id, true, w->limit, &json, last, &w->more, err);
+    if (r == DB_NOT_FOUND)
         return DB_OK;
-    if (r != DB_OK) {
-        free(row.types);
-        return r;
-    }
-    r = client_get(conn, row.client_id, &client, err);
-    if (r != DB_OK || !client.usable) {
-        if (r == DB_OK)
-            client_row_release(&client);
-        free(row.types);
-        return r;
-    }
-    /* The client's perimeter, read now (journal_visibility_of borrows it). */
-    struct authz_principal who = {client.role, client.perimeter, true};
-    struct journal_visibility v;
-    journal_visibility_of(&who, &v);
-    char *json = NULL, last[EVENEMENT_KEY_SIZE] = "";
-    r = evenements_read(conn, &v, strcmp(row.types, "{}") == 0 ? NULL : row.types, row.position,
-                        w->limit, &json, last, &w->more, err);
-    client_row_release(&client);
-    free(row.types);
     if (r == DB_OK && last[0]) {
-        const char *params[3] = {w->id, json, last};
+        const char *params[2] = {w->id, json};
         PGresult *res = NULL;
         r = pg_exec_rows(conn,
                          "INSERT INTO livraisons (abonnement_id, evenement_id, type, corps) SELECT "
@@ -382,8 +382,8 @@ enum db_result livraisons_claim(struct db_conn *conn, unsigned lease_seconds, si
             d[i].tentatives = atoi(PQgetvalue(res, i, 2));
             d[i].url = pg_strdup(PQgetvalue(res, i, 4));
             d[i].corps = pg_strdup(PQgetvalue(res, i, 5));
-            if (!unhex(PQgetvalue(res, i, 3), d[i].sealed, sizeof d[i].sealed) || !d[i].url ||
-                !d[i].corps)
+            if (!pg_hex_decode(PQgetvalue(res, i, 3), d[i].sealed, sizeof d[i].sealed) ||
+                !d[i].url || !d[i].corps)
                 r = DB_FAILED;
         }
         if (r == DB_OK) {

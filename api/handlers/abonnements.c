@@ -212,21 +212,6 @@ static bool load_or_reply(struct request_ctx *ctx, enum action action, bool alon
     return false;
 }
 
-/* The representation plus the secret, shown this once. */
-static void send_with_secret(struct request_ctx *ctx, int status, const char *json,
-                             const char *secret)
-{
-    char etag[24];
-    http_etag(json, strlen(json), etag);
-    u_map_put(ctx->res->map_header, "ETag", etag);
-    u_map_put(ctx->res->map_header, "Cache-Control", "no-store");
-    json_t *body = json_loads(json, 0, NULL);
-    if (body == NULL)
-        die_bug("abonnement representation is not JSON");
-    json_object_set_new(body, "secret", xjson(json_string(secret)));
-    respond_json_new(ctx->res, status, body);
-}
-
 struct create_work {
     const struct abonnement_new *a;
     struct abonnement_row created;
@@ -280,7 +265,7 @@ void handle_create_abonnement(struct request_ctx *ctx)
                                        create_unit, &work, &err);
     if (respond_db_outcome(ctx, r, &err, NULL)) {
         http_set_location(ctx->res, "/api/v1/abonnements/", work.created.id);
-        send_with_secret(ctx, 201, work.created.json, secret);
+        respond_with_secret(ctx->res, 201, work.created.json, secret);
         /* A replay of this Idempotency-Key answers without the secret. */
         ctx->idempotent_body = xstrdup(work.created.json);
     }
@@ -441,7 +426,7 @@ void handle_rotate_abonnement_secret(struct request_ctx *ctx)
         work.change = &change;
         work.action = "abonnement.renouveler_secret";
         if (change_or_reply(ctx, &work))
-            send_with_secret(ctx, 200, work.after.json, secret);
+            respond_with_secret(ctx->res, 200, work.after.json, secret);
         OPENSSL_cleanse(secret, sizeof secret);
         abonnement_row_release(&work.after);
     }

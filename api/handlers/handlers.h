@@ -136,7 +136,10 @@ void handle_export_subventions_csv(struct request_ctx *ctx); /* demandes_opendat
 void handle_list_evenements(struct request_ctx *ctx);
 void handle_list_evenements_publics(struct request_ctx *ctx);
 /* — end of event feed — */
-/* Issue 11 §2: abonnements.c */
+/* Issue 11 §2: abonnements.c; respond_with_secret (clients.c) sends a
+ * representation (json, with its ETag and Cache-Control: no-store) plus,
+ * this once, its "secret" member: a client's or a subscription's. */
+void respond_with_secret(struct _u_response *res, int status, const char *json, const char *secret);
 void handle_list_abonnements(struct request_ctx *ctx);
 void handle_create_abonnement(struct request_ctx *ctx);
 void handle_get_abonnement(struct request_ctx *ctx);

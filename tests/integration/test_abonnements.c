@@ -54,7 +54,7 @@ Test(abonnements, created_by_a_machine_client_secret_shown_once_never_journaled)
     char client[32], id[37], etag[64], secret[80], path[120];
     struct http_response r;
     lozere_client(&c, client);
-    subscribe(&c, "{\"url\":\"" URL "\",\"types\":[\"territoire\",\"fiche_action.modifiee\"]}", id,
+    subscribe(&c, "{\"url\":\"" URL "\",\"types\":[\"parametres\",\"poste_chef_projet.cree\"]}", id,
               etag, secret);
     cr_assert_eq(strncmp(secret, "whsec_", 6), 0, "%s", secret);
     cr_assert_eq(strlen(secret), 6 + 44, "32 bytes in base64: %s", secret);
@@ -96,7 +96,7 @@ Test(abonnements, idempotent_replay_without_the_secret)
     struct fx_caller c;
     struct http_response first, again;
     lozere_client(&c, NULL);
-    const char *body = "{\"url\":\"" URL "/idem\"}";
+    const char *body = "{\"url\":\"" URL "/idem\",\"types\":[\"parametres\"]}";
     fx_call(&c, "POST", "/api/v1/abonnements", body, "Idempotency-Key: abo-48-1", &first);
     cr_assert_eq(first.status, 201, HTTP_BODY, first.body);
     const char *secret = fx_str(first.json, "secret");
@@ -172,7 +172,7 @@ Test(abonnements, persons_may_not_subscribe_anct_reads_and_deletes_all)
     lozere_client(&other, NULL);
     fx_admin(&admin);
     fx_caller_with(&prefecture, "prefecture_instructeur", "{\"departements\":[\"48\"]}");
-    subscribe(&c, "{\"url\":\"" URL "/anct\"}", id, etag, NULL);
+    subscribe(&c, "{\"url\":\"" URL "/anct\",\"types\":[\"parametres\"]}", id, etag, NULL);
     snprintf(path, sizeof path, "/api/v1/abonnements/%s", id);
     snprintf(im, sizeof im, "If-Match: %s", etag);
 
@@ -216,7 +216,7 @@ Test(abonnements, patch_under_if_match_rotation_and_delete)
     char id[37], etag[64], secret[80], path[160], im[100];
     struct http_response r;
     lozere_client(&c, NULL);
-    subscribe(&c, "{\"url\":\"" URL "/patch\"}", id, etag, secret);
+    subscribe(&c, "{\"url\":\"" URL "/patch\",\"types\":[\"parametres\"]}", id, etag, secret);
     snprintf(path, sizeof path, "/api/v1/abonnements/%s", id);
 
     fx_call(&c, "PATCH", path, "{\"actif\":false}", NULL, &r);
@@ -283,7 +283,7 @@ Test(abonnements, delivery_log_and_replay_refusals)
     char id[37], path[200];
     struct http_response r;
     lozere_client(&c, NULL);
-    subscribe(&c, "{\"url\":\"" URL "/log\"}", id, NULL, NULL);
+    subscribe(&c, "{\"url\":\"" URL "/log\",\"types\":[\"parametres\"]}", id, NULL, NULL);
     snprintf(path, sizeof path, "/api/v1/abonnements/%s/livraisons", id);
     fx_call(&c, "GET", path, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../support/fixtures.h"
 #include "../support/http_client.h"
 #include "../support/tokens.h"
 
@@ -740,7 +741,7 @@ static void ab_new(char id[37], char etag[64])
 {
     struct http_response r;
     post_json(ab_client_header, "/api/v1/abonnements",
-              "{\"url\":\"https://hooks.pvd-48.example/matrice\"}", &r);
+              "{\"url\":\"https://hooks.pvd-48.example/matrice\",\"types\":[\"parametres\"]}", &r);
     cr_assert_eq(r.status, 201, "matrix subscription: " HTTP_BODY, r.body);
     snprintf(id, 37, "%s", json_string_value(json_object_get(r.json, "id")));
     if (etag)
@@ -750,23 +751,9 @@ static void ab_new(char id[37], char etag[64])
 
 static void setup_abonnement_fixture(void)
 {
-    struct http_response r;
-    char form[400];
-    post_json(admin_header, "/api/v1/clients",
-              "{\"nom\":\"matrice\",\"role\":\"prefecture_instructeur\","
-              "\"perimetre\":{\"departements\":[\"48\"]}}",
-              &r);
-    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
-    snprintf(form, sizeof form, "grant_type=client_credentials&client_id=%s&client_secret=%s",
-             json_string_value(json_object_get(r.json, "id")),
-             json_string_value(json_object_get(r.json, "secret")));
-    http_response_release(&r);
-    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
-    http_request("POST", "/api/v1/oauth/token", headers, form, strlen(form), &r);
-    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
-    token_header(ab_client_header, sizeof ab_client_header,
-                 json_string_value(json_object_get(r.json, "access_token")));
-    http_response_release(&r);
+    struct fx_caller client;
+    fx_machine_caller(&client, "prefecture_instructeur", "{\"departements\":[\"48\"]}", NULL);
+    snprintf(ab_client_header, sizeof ab_client_header, "%s", client.header);
     ab_new(ab_abonnement, NULL);
 }
 
