@@ -2,7 +2,8 @@
 // It starts pvd-api servers itself (so that it can kill -9 one mid-delivery and start a
 // second replica on the same database) and a receiver (receiver.mjs) that verifies every
 // delivery with the npm `standardwebhooks` package. Scenarios: signed deliveries arrive
-// and verify; a write rolled back (or refused) delivers nothing; receiver answering 503, then not
+// and verify; a write rolled back (or refused) delivers nothing; a subscription gets only
+// what its client's perimeter may read, and nothing once the client is revoked; receiver answering 503, then not
 // listening → retried, then delivered; the service killed with kill -9 while the
 // receiver delays its answer → delivered after the restart (same webhook-id); retries
 // exhausted → echec_definitif in the delivery log → manual replay → delivered; two
@@ -87,11 +88,12 @@ const receiver = new Receiver();
 const t0 = Date.now();
 const latencies = [];
 
-/** Creates a national machine client and returns its access token. */
-async function machineClient() {
+/** Creates a machine client (national by default) and returns its access token. */
+async function machineClient(role = "anct_national", perimetre = {}, out = {}) {
 	const c = await call(port, "POST", "/api/v1/clients", {
-		body: { nom: "webhooks e2e", role: "anct_national", perimetre: {} },
+		body: { nom: "webhooks e2e", role, perimetre },
 	});
+	out.id = c.json?.id;
 	expect(c.status === 201, `client: ${c.status} ${c.text}`);
 	const basic = Buffer.from(`${c.json.id}:${c.json.secret}`).toString("base64");
 	const r = await fetch(`http://127.0.0.1:${port}/api/v1/oauth/token`, {
@@ -192,6 +194,29 @@ try {
 		const after = receiver.of("s1").slice(before);
 		expect(after.length === 1 && after[0].body.data.ressource.id === w.id,
 			`only the committed write was delivered (${after.length})`);
+	});
+
+	await scenario("a subscription delivers what its client may read, while the client may", async () => {
+		const client = {};
+		const t48 = await machineClient("prefecture_instructeur", { departements: ["48"] }, client);
+		await subscribe(t48, "s48", ["organisation"]);
+		const commune = async (siren) => {
+			const r = await call(port, "POST", "/api/v1/organisations", { body: { siren, nature: "commune" } });
+			expect(r.status === 201, `commune ${siren}: ${r.status} ${r.text}`);
+			return r.json.id;
+		};
+		const etat = await write(); // an État organisation acting nowhere: the ANCT's only
+		const lozere = await commune("214800021"); // Albaret-Sainte-Marie (48)
+		await delivered("s48", lozere, 10000, "a Lozère event to the Lozère client");
+		await delivered("s1", etat.id, 10000, "the État organisation to the national client");
+		expect(deliveriesOf("s48", etat.id).length === 0, "an event outside the perimeter was sent");
+		const read = await call(port, "GET", `/api/v1/clients/${client.id}`);
+		const revoked = await call(port, "DELETE", `/api/v1/clients/${client.id}`, { headers: { "If-Match": read.etag } });
+		expect(revoked.status === 200, `revocation: ${revoked.status} ${revoked.text}`);
+		const later = await commune("214800039"); // Allenc (48), after the revocation
+		await delivered("s1", later, 10000, "the event after the revocation, to the national client");
+		await sleep(500);
+		expect(deliveriesOf("s48", later).length === 0, "a revoked client still receives events");
 	});
 
 	await scenario("receiver answering 503, then not listening: retried, then delivered", async () => {
