@@ -9,7 +9,8 @@
 #      suite against the real server (normal build, then ASan+UBSan build),
 #      responses validated against the spec's schemas, and the resilience
 #      suite (pool exhausted, database killed and back, rate limit, slow
-#      clients), the real lauréats import in its own database, graceful drain,
+#      clients), the real lauréats import in its own database, webhooks end to end
+#      (tests/webhooks: deliveries checked with the npm standardwebhooks), graceful drain,
 #      `make run` (durable PostgreSQL, stopped on SIGTERM), CORS in Chromium.
 # Stops what it started, also when a step fails. Exit status: 0 only when all pass.
 set -euo pipefail
@@ -183,8 +184,8 @@ import_suite() { # import_suite SERVER_BIN: the real lauréats file, in its own 
 # Webhooks end to end (issue #11 §2): tests/webhooks/e2e.mjs starts its own servers (it
 # kills one with kill -9 and runs two replicas on one database) and a receiver that checks
 # every signature with the npm standardwebhooks package. Short schedule, lease and poll.
-webhooks_suite() {
-	local url port_a port_b
+webhooks_suite() { # webhooks_suite SERVER_BIN
+	local bin=$1 url port_a port_b
 	url=$(fresh_db pvd_it_webhooks)
 	DATABASE_URL=$url $B/pvd-api import-referentiel node_modules/@etalab/decoupage-administratif/data 2026 >/dev/null 2>&1
 	port_a=$(free_port)
@@ -193,7 +194,7 @@ webhooks_suite() {
 		WEBHOOK_KEY_FILE="$IDP_DIR/webhook-key" WEBHOOK_ALLOW_HTTP_LOCALHOST=1 \
 		WEBHOOK_RETRY_SCHEDULE_SECONDS=1,1 WEBHOOK_TIMEOUT_SECONDS=2 WEBHOOK_LEASE_SECONDS=3 \
 		WEBHOOK_POLL_MILLISECONDS=100 SHUTDOWN_GRACE_SECONDS=5 \
-		PVD_TEST_SERVER_BIN=$B/pvd-api PVD_TEST_PORTS="$port_a $port_b" PVD_TEST_LOG_DIR=$B/tests \
+		PVD_TEST_SERVER_BIN=$bin PVD_TEST_PORTS="$port_a $port_b" PVD_TEST_LOG_DIR=$B/tests \
 		PVD_TEST_BEARER="$($B/bin/test-idp token "$IDP_DIR" "$PVD_TEST_ISSUER" "$PVD_TEST_AUDIENCE" admin-initial)" \
 		timeout 120 node tests/webhooks/e2e.mjs
 }
@@ -383,8 +384,8 @@ run import import_suite $B/pvd-api
 step "resilience: pool exhausted, PostgreSQL killed and restarted, rate limit, slow clients (ASan+UBSan server)"
 run resilience resilience_suite $B/bin/pvd-api-asan
 
-step "webhooks end to end: signed deliveries verified by standardwebhooks, retries, kill -9, dead letter and replay, two replicas"
-run webhooks webhooks_suite
+step "webhooks end to end: signed deliveries verified by standardwebhooks, perimeter, retries, kill -9, dead letter and replay, two replicas (ASan+UBSan servers)"
+run webhooks webhooks_suite $B/bin/pvd-api-asan
 
 step "graceful shutdown: in-flight request finished, exit 0"
 run drain drain_suite
