@@ -371,6 +371,10 @@ void handle_update_abonnement(struct request_ctx *ctx)
     if (!body_errors_or_reply(ctx, &errs) || (in.url && !url_acceptable_or_reply(ctx, in.url)) ||
         (in.types && !types_known_or_reply(ctx, in.types, types)))
         goto out;
+    if (!in.url && !in.types && !in.has_actif) { /* an empty patch changes and journals nothing */
+        respond_json_etag(ctx->res, 200, row.json);
+        goto out;
+    }
     struct abonnement_change change = {in.url, in.types ? types : NULL,
                                        in.has_actif ? (in.actif ? 1 : 0) : -1, NULL};
     struct change_work work;

@@ -232,6 +232,11 @@ Test(abonnements, patch_under_if_match_rotation_and_delete)
     fx_call(&c, "PATCH", path, "{\"types\":[\"inconnu\"]}", im, &r);
     fx_expect_error(&r, 422, "regle-non-respectee", "/types/0", "valeur-inconnue");
     http_response_release(&r);
+    fx_call(&c, "PATCH", path, "{}", im, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_str_eq(http_header(&r, "ETag"), etag, "an empty patch changes nothing");
+    http_response_release(&r);
+    cr_assert_eq(fx_journal_count("abonnement", id, "abonnement.modifier"), 0);
     fx_call(&c, "PATCH", path, "{\"actif\":null}", im, &r);
     fx_expect_error(&r, 400, "champs-invalides", "/actif", NULL);
     http_response_release(&r);
