@@ -169,6 +169,9 @@ static long post(struct webhook_dispatcher *d, const struct livraison_due *l, co
     curl_easy_setopt(h, CURLOPT_URL, l->url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    /* No proxy from the environment: the SSRF check must see the receiver's
+     * own address. */
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->webhook_timeout_seconds * 1000L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->webhook_timeout_seconds * 1000L);

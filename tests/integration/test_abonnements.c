@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../support/fixtures.h"
 #include "../support/http_client.h"
@@ -310,4 +311,40 @@ Test(abonnements, delivery_log_and_replay_refusals)
     fx_call(&c, "GET", "/api/v1/abonnements/pas-un-uuid", NULL, NULL, &r);
     http_expect_param_error(&r, "/id", NULL);
     http_response_release(&r);
+}
+
+/* SSRF: a URL whose host is an internal address passes the form (https) but
+ * every attempt is refused at the connection, and the log says why. The
+ * event: the organisation of Altier (Lozère), in the client's perimeter. */
+Test(abonnements, an_internal_address_is_never_connected_to, .timeout = 30)
+{
+    struct fx_caller c, admin;
+    char id[37], path[200];
+    struct http_response r;
+    lozere_client(&c, NULL);
+    fx_admin(&admin);
+    subscribe(&c, "{\"url\":\"https://10.0.0.1/recepteur\",\"types\":[\"organisation.creee\"]}", id,
+              NULL, NULL);
+    fx_call(&admin, "POST", "/api/v1/organisations",
+            "{\"siren\":\"214800047\",\"nature\":\"commune\"}", NULL, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    http_response_release(&r);
+    snprintf(path, sizeof path, "/api/v1/abonnements/%s/livraisons", id);
+    const char *erreur = NULL;
+    for (int i = 0; i < 100 && erreur == NULL; i++) {
+        fx_call(&c, "GET", path, NULL, NULL, &r);
+        cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+        const json_t *l = json_array_get(json_object_get(r.json, "elements"), 0);
+        if (l && fx_str(l, "derniere_erreur")) {
+            cr_assert_str_eq(fx_str(l, "type"), "organisation.creee");
+            cr_assert(json_is_null(json_object_get(l, "dernier_statut")), "never connected");
+            cr_assert_not_null(strstr(fx_str(l, "derniere_erreur"), "SSRF"), "%s",
+                               fx_str(l, "derniere_erreur"));
+            erreur = "vu";
+        }
+        http_response_release(&r);
+        if (erreur == NULL)
+            usleep(200 * 1000);
+    }
+    cr_assert_not_null(erreur, "the attempt was made and refused within 20 s");
 }
