@@ -252,17 +252,51 @@ static enum db_result fill_dispatch_row(const PGresult *res, int row, void *dst)
     return out->types ? DB_OK : DB_FAILED;
 }
 
+/* A feed key "<xid>.<id>" as two numbers (keys are checked by the table's
+ * CHECK and produced by the feed: 1 to 19 digits each). */
+static void key_parse(const char *key, unsigned long long *xid, unsigned long long *id)
+{
+    char *dot = NULL;
+    *xid = strtoull(key, &dot, 10);
+    *id = dot && *dot == '.' ? strtoull(dot + 1, NULL, 10) : 0;
+}
+
+/* Is key a after key b? */
+static bool key_after(const char *a, const char *b)
+{
+    unsigned long long ax, ai, bx, bi;
+    key_parse(a, &ax, &ai);
+    key_parse(b, &bx, &bi);
+    return ax > bx || (ax == bx && ai > bi);
+}
+
+/* Journal rows to skip over before a subscription whose types matched
+ * nothing advances its position anyway (one write per this many rows). */
+#define SKIP_ADVANCE_ROWS 1000
+
+struct pending {
+    char position[EVENEMENT_KEY_SIZE]; /* the subscription's */
+    char bound[EVENEMENT_KEY_SIZE];    /* the last journal row final before the read ("": none) */
+    char last[EVENEMENT_KEY_SIZE];     /* the last event read ("": none) */
+    char *json;                        /* the events (owned) */
+    bool more;
+};
+
 /* Reads the subscription (locked FOR UPDATE SKIP LOCKED when `lock`) and
  * at most limit events after its position that its client may read now.
+ * p->bound is taken first: every journal row up to it is final (its
+ * transaction older than all running ones), so once a read after it
+ * returns all its matches (!more), nothing up to it remains to deliver.
  * DB_NOT_FOUND: nothing to do (held by another replica, inactive, deleted,
- * client revoked or expired). *json and *last as evenements_read. */
+ * client revoked or expired). */
 static enum db_result pending_events(struct db_conn *conn, const char *id, bool lock, size_t limit,
-                                     char **json, char last[EVENEMENT_KEY_SIZE], bool *more,
-                                     struct db_error *err)
+                                     struct pending *p, struct db_error *err)
 {
     struct dispatch_row row;
     struct client_row client;
     const char *id_param[1] = {id};
+    free(p->json);
+    memset(p, 0, sizeof *p);
     enum db_result r = pg_one_row(conn,
                                   lock ? "SELECT a.position, a.types::text, a.client_id FROM "
                                          "abonnements a WHERE a.id = $1::uuid AND a.actif FOR "
@@ -270,6 +304,14 @@ static enum db_result pending_events(struct db_conn *conn, const char *id, bool 
                                        : "SELECT a.position, a.types::text, a.client_id FROM "
                                          "abonnements a WHERE a.id = $1::uuid AND a.actif",
                                   1, id_param, fill_dispatch_row, &row, sizeof row, err);
+    if (r == DB_OK) {
+        snprintf(p->position, sizeof p->position, "%s", row.position);
+        r = pg_one_text(conn,
+                        "SELECT coalesce((SELECT xid::text || '.' || id::text FROM journal WHERE "
+                        "xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid DESC, id DESC "
+                        "LIMIT 1), '') WHERE $1::text IS NULL",
+                        NULL, p->bound, sizeof p->bound, err);
+    }
     if (r == DB_OK)
         r = client_get(conn, row.client_id, &client, err);
     if (r == DB_OK && !client.usable) {
@@ -282,31 +324,46 @@ static enum db_result pending_events(struct db_conn *conn, const char *id, bool 
         struct journal_visibility v;
         journal_visibility_of(&who, &v);
         r = evenements_read(conn, &v, strcmp(row.types, "{}") == 0 ? NULL : row.types, row.position,
-                            limit, json, last, more, err);
+                            limit, &p->json, p->last, &p->more, err);
         client_row_release(&client);
     }
     free(row.types);
     return r;
 }
 
+/* Rows of the journal between two keys, roughly (their ids' difference). */
+static unsigned long long rows_between(const char *from, const char *to)
+{
+    unsigned long long fx, fi, tx, ti;
+    key_parse(from, &fx, &fi);
+    key_parse(to, &tx, &ti);
+    return ti > fi ? ti - fi : 0;
+}
+
 static enum db_result dispatch_unit(struct db_conn *conn, void *ctx, struct db_error *err)
 {
     struct dispatch_work *w = ctx;
-    char *json = NULL, last[EVENEMENT_KEY_SIZE] = "";
+    struct pending p = {"", "", "", NULL, false};
     w->created = 0;
     w->more = false;
     /* A look without lock first: a subscription with nothing to deliver
      * takes no row lock, hence no transaction id, and never holds back the
-     * feed's horizon (migration 0021) for the others. */
-    enum db_result r = pending_events(conn, w->id, false, 1, &json, last, &w->more, err);
-    free(json);
-    json = NULL;
-    if (r == DB_OK && last[0])
-        r = pending_events(conn, w->id, true, w->limit, &json, last, &w->more, err);
-    if (r == DB_NOT_FOUND)
+     * feed's horizon (migration 0021) for the others — unless its types
+     * have matched nothing for SKIP_ADVANCE_ROWS rows: its position then
+     * moves past them, so that the next looks do not read them again. */
+    enum db_result r = pending_events(conn, w->id, false, 1, &p, err);
+    bool work =
+        r == DB_OK && (p.last[0] || (p.bound[0] && key_after(p.bound, p.position) &&
+                                     rows_between(p.position, p.bound) > SKIP_ADVANCE_ROWS));
+    if (work)
+        r = pending_events(conn, w->id, true, w->limit, &p, err);
+    if (r == DB_NOT_FOUND || (r == DB_OK && !work)) {
+        free(p.json);
         return DB_OK;
-    if (r == DB_OK && last[0]) {
-        const char *params[2] = {w->id, json};
+    }
+    w->more = p.more;
+    if (r == DB_OK && p.last[0]) {
+        const char *params[2] = {w->id, p.json};
         PGresult *res = NULL;
         r = pg_exec_rows(conn,
                          "INSERT INTO livraisons (abonnement_id, evenement_id, type, corps) SELECT "
@@ -317,12 +374,17 @@ static enum db_result dispatch_unit(struct db_conn *conn, void *ctx, struct db_e
         if (r == DB_OK)
             w->created = (size_t)strtoul(PQcmdTuples(res), NULL, 10);
         PQclear(res);
-        const char *position[2] = {w->id, last};
-        if (r == DB_OK)
-            r = pg_exec_command(conn, "UPDATE abonnements SET position = $2 WHERE id = $1::uuid", 2,
-                                position, err);
     }
-    free(json);
+    /* The new position: after the last event read, or after the bound
+     * when every match up to it was read. */
+    const char *next = p.last[0] ? p.last : p.position;
+    if (!p.more && p.bound[0] && key_after(p.bound, next))
+        next = p.bound;
+    const char *position[2] = {w->id, next};
+    if (r == DB_OK && strcmp(next, p.position) != 0)
+        r = pg_exec_command(conn, "UPDATE abonnements SET position = $2 WHERE id = $1::uuid", 2,
+                            position, err);
+    free(p.json);
     return r;
 }
 

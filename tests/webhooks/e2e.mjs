@@ -149,6 +149,18 @@ async function livraisons(token, sub, etat) {
 	return r.json.elements;
 }
 
+/** The subscription's log entry of an event once `etat` is reached (the service records
+ * an outcome just after the receiver's answer). */
+async function logged(token, sub, evenementId, etat, timeoutMs = 10000) {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const l = (await livraisons(token, sub)).find((x) => x.evenement_id === evenementId);
+		if (l?.etat === etat) return l;
+		if (Date.now() > deadline) throw new Error(`log: ${JSON.stringify(l)} (${etat} expected)`);
+		await sleep(100);
+	}
+}
+
 async function scenario(name, fn) {
 	const start = Date.now();
 	await fn();
@@ -232,11 +244,9 @@ try {
 		await sleep(700); // the first attempt meets a closed port
 		await receiver.listen(receiverPort);
 		await delivered("s1", w2.id, 10000, "the retry after the receiver came back");
-		const log = await livraisons(token, s1);
-		const l1 = log.find((l) => l.evenement_id === deliveriesOf("s1", w.id)[0].id);
-		expect(l1.etat === "livree" && l1.tentatives >= 2 && l1.dernier_statut >= 200, JSON.stringify(l1));
-		const l2 = log.find((l) => l.evenement_id === deliveriesOf("s1", w2.id)[0].id);
-		expect(l2.etat === "livree", JSON.stringify(l2));
+		const l1 = await logged(token, s1, deliveriesOf("s1", w.id)[0].id, "livree");
+		expect(l1.tentatives >= 2 && l1.dernier_statut >= 200, JSON.stringify(l1));
+		await logged(token, s1, deliveriesOf("s1", w2.id)[0].id, "livree");
 	});
 
 	await scenario("service killed with kill -9 mid-delivery: delivered after restart", async () => {
