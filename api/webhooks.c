@@ -235,7 +235,8 @@ static void deliver(struct webhook_dispatcher *d, struct db_conn *conn,
 
 /* ---- the loop ------------------------------------------------------------------ */
 
-static void dispatch_all(struct webhook_dispatcher *d)
+/* Both return false when the database failed (logged). */
+static bool dispatch_all(struct webhook_dispatcher *d)
 {
     char(*ids)[37] = NULL;
     size_t count = 0;
@@ -249,8 +250,9 @@ static void dispatch_all(struct webhook_dispatcher *d)
     if (r != DB_OK) {
         log_line(LOG_WARN, NULL, "webhook : abonnements illisibles", "erreur", err.message,
                  (const char *)NULL);
-        return;
+        return false;
     }
+    bool ok = true;
     for (size_t i = 0; i < count && !atomic_load(&d->stopping); i++) {
         bool more = true;
         for (int round = 0; more && round < DISPATCH_ROUNDS; round++) {
@@ -259,14 +261,16 @@ static void dispatch_all(struct webhook_dispatcher *d)
                 DB_OK) {
                 log_line(LOG_WARN, NULL, "webhook : événements non distribués", "abonnement",
                          ids[i], "erreur", err.message, (const char *)NULL);
+                ok = false;
                 break;
             }
         }
     }
     free(ids);
+    return ok;
 }
 
-static void send_due(struct webhook_dispatcher *d, struct db_conn *conn)
+static bool send_due(struct webhook_dispatcher *d, struct db_conn *conn)
 {
     size_t count = CLAIM_BATCH;
     while (count == CLAIM_BATCH && !atomic_load(&d->stopping)) {
@@ -276,28 +280,37 @@ static void send_due(struct webhook_dispatcher *d, struct db_conn *conn)
                              &err) != DB_OK) {
             log_line(LOG_WARN, NULL, "webhook : livraisons dues illisibles", "erreur", err.message,
                      (const char *)NULL);
-            return;
+            return false;
         }
         for (size_t i = 0; i < count; i++)
             deliver(d, conn, &due[i]);
         livraisons_due_release(due, count);
     }
+    return true;
 }
+
+/* After a database failure, the next round waits this long (one warning
+ * per round, not one per period, while the database is down). */
+#define FAILURE_PAUSE_MS 5000
 
 static void *run(void *arg)
 {
     struct webhook_dispatcher *d = arg;
-    unsigned period = d->app->config.webhook_poll_milliseconds;
     while (!atomic_load(&d->stopping)) {
         /* One connection: dispatch_all takes it for each of its
          * transactions, send_due after it. */
-        dispatch_all(d);
+        bool ok = dispatch_all(d);
         struct db_conn *conn = NULL;
         struct db_error err = {{0}, {0}};
-        if (db_pool_acquire(d->pool, &conn, &err) == DB_OK) {
-            send_due(d, conn);
+        if (ok && db_pool_acquire(d->pool, &conn, &err) == DB_OK) {
+            ok = send_due(d, conn);
             db_pool_release(d->pool, conn);
+        } else {
+            ok = false;
         }
+        unsigned period = d->app->config.webhook_poll_milliseconds;
+        if (!ok && period < FAILURE_PAUSE_MS)
+            period = FAILURE_PAUSE_MS;
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += period / 1000;
