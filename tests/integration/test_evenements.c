@@ -41,7 +41,8 @@ static void feed_head(const struct fx_caller *c, char out[512])
 
 /* Every event after *pos of these types, following `suivant` until a_jour,
  * appended to events (a JSON array); *pos advanced. c NULL: public. */
-static void feed_follow(const struct fx_caller *c, const char *types, char pos[512], json_t *events)
+static void feed_follow(const struct fx_caller *c, const char *types, char pos[512],
+                        json_t *events)
 {
     for (int page = 0; page < 1000; page++) {
         char path[1200];
@@ -148,9 +149,9 @@ Test(evenements, creation_then_change_in_order_with_the_object)
     char lien[96];
     snprintf(lien, sizeof lien, "/api/v1/fiches-action/%s", id);
     cr_assert_str_eq(fx_str(res, "lien"), lien);
-    cr_assert_gt(
-        json_integer_value(json_object_get(res, "version")),
-        json_integer_value(json_object_get(json_object_get(created, "ressource"), "version")));
+    cr_assert_gt(json_integer_value(json_object_get(res, "version")),
+                 json_integer_value(json_object_get(json_object_get(created, "ressource"),
+                                                    "version")));
     cr_assert_str_eq(fx_str(json_object_get(changed, "donnees"), "intitule"), "Halle aux grains");
     cr_assert_str_eq(fx_str(json_object_get(created, "donnees"), "intitule"),
                      fx_str(json_object_get(created, "donnees"), "intitule"));
@@ -159,8 +160,8 @@ Test(evenements, creation_then_change_in_order_with_the_object)
     /* Caught up: nothing more of this fiche (other suites write meanwhile). */
     json_t *none = json_array();
     feed_follow(&admin, "fiche_action", pos, none);
-    json_array_foreach(none, i, e)
-        cr_assert(strcmp(event_resource_id(e), id) != 0, "an event read twice");
+    json_array_foreach(none, i, e) cr_assert(strcmp(event_resource_id(e), id) != 0,
+                                             "an event read twice");
 
     /* types: an event type alone. */
     char from[512];
@@ -295,8 +296,8 @@ Test(evenements, concurrent_writers_every_event_once_and_the_last_one_is_the_obj
                 strcmp(event_type(e), "fiche_action.modifiee") != 0)
                 continue;
             count++;
-            long long v =
-                json_integer_value(json_object_get(json_object_get(e, "ressource"), "version"));
+            long long v = json_integer_value(json_object_get(json_object_get(e, "ressource"),
+                                                             "version"));
             cr_assert_gt(v, version, "versions of one fiche grow in feed order");
             version = v;
             last = e;
@@ -309,9 +310,9 @@ Test(evenements, concurrent_writers_every_event_once_and_the_last_one_is_the_obj
         http_expect_json_ok(&r);
         cr_assert_str_eq(fx_str(json_object_get(last, "donnees"), "intitule"),
                          fx_str(r.json, "intitule"));
-        cr_assert_eq(
-            json_integer_value(json_object_get(json_object_get(last, "donnees"), "version")),
-            json_integer_value(json_object_get(r.json, "version")));
+        cr_assert_eq(json_integer_value(json_object_get(json_object_get(last, "donnees"),
+                                                        "version")),
+                     json_integer_value(json_object_get(r.json, "version")));
         http_response_release(&r);
     }
     expect_each_once(events);
@@ -339,8 +340,8 @@ Test(evenements, a_prefecture_sees_its_departement_only)
     json_t *e;
     json_array_foreach(seen82, i, e) found = found || strcmp(event_resource_id(e), id) == 0;
     cr_assert(found, "the préfecture of 82 sees the fiche's creation");
-    json_array_foreach(seen31, i, e)
-        cr_assert(strcmp(event_resource_id(e), id) != 0, "the préfecture of 31 saw a fiche of 82");
+    json_array_foreach(seen31, i, e) cr_assert(strcmp(event_resource_id(e), id) != 0,
+                                               "the préfecture of 31 saw a fiche of 82");
     json_decref(seen82);
     json_decref(seen31);
 
