@@ -15,7 +15,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential pkg-config ca-certificates \
       libulfius-dev libmicrohttpd-dev libyder-dev liborcania-dev libjansson-dev \
-      libpq-dev libssl-dev libcurl4-gnutls-dev libcsv-dev librhonabwy-dev \
+      libpq-dev libssl-dev libcurl4-gnutls-dev libcsv-dev librhonabwy-dev zlib1g-dev \
       nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 

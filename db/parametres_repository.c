@@ -230,6 +230,22 @@ enum db_result parametres_version_lire(struct db_conn *conn, long version, struc
     return read_version(conn, "WHERE v.version = $1::int", text, out, info, err);
 }
 
+enum db_result parametres_de_version(struct db_conn *conn, long version, struct parametres *out,
+                                     struct db_error *err)
+{
+    if (version == 0) {
+        parametres_defaut(out);
+        return DB_OK;
+    }
+    struct parametres_version_info info;
+    enum db_result r = parametres_version_lire(conn, version, out, &info, err);
+    if (r == DB_NOT_FOUND) {
+        snprintf(err->message, sizeof err->message, "version de paramètres %ld absente", version);
+        return DB_FAILED;
+    }
+    return r;
+}
+
 enum db_result parametres_versions(struct db_conn *conn, long after, size_t limit, char **json_out,
                                    char last[24], bool *more, size_t *total, struct db_error *err)
 {

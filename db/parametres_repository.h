@@ -55,6 +55,14 @@ enum db_result parametres_version_en_vigueur(struct db_conn *conn, struct date d
 enum db_result parametres_version_lire(struct db_conn *conn, long version, struct parametres *out,
                                        struct parametres_version_info *info, struct db_error *err);
 
+/* The parameters of version `version` as a rule reads them: the defaults
+ * (parametres_defaut) for 0, else the stored version. For a rule that keeps
+ * the version it was first checked with (a poste's funding year, migration
+ * 0024). DB_FAILED: no such version (versions are never deleted: a bug) or
+ * its document does not parse. */
+enum db_result parametres_de_version(struct db_conn *conn, long version, struct parametres *out,
+                                     struct db_error *err);
+
 /* One keyset page of the stored versions by version number, after `after`
  * (0: from the first), at most limit: *json_out (owned, free()) a JSON array
  * of {"version", "date_effet", "cree_par", "cree_le"}, last the last

@@ -14,7 +14,8 @@
 #define ANNEE_COLUMNS                                                                              \
     "f.annee, f.revision, poste_financement_representation(f)::text, f.cout_charge_annuel, "       \
     "f.avec_anah, f.part_anct_etat, f.part_bdt, f.part_anah, f.etude_pre_operationnelle_anah, "    \
-    "f.opah_ru, coalesce(f.financeur_bdt_id::text, ''), coalesce(f.financeur_anah_id::text, '')"
+    "f.opah_ru, coalesce(f.financeur_bdt_id::text, ''), "                                          \
+    "coalesce(f.financeur_anah_id::text, ''), f.parametres_version"
 
 static const char *acteur(const struct db_tx *tx)
 {
@@ -179,23 +180,24 @@ enum db_result poste_access_of(struct db_pool *pool, const char *const *ids, siz
               " x.id AND f.annee = $9::int))"
 #define LIST_PARAMS 9
 
+static const struct list_sync_columns list_columns = {"x.modifie_le", "x.id", "uuid", NULL};
+
 enum db_result poste_list(struct db_pool *pool, const struct poste_filtre *f, const char *after,
-                          size_t limit, char **json_out, char last_key[37], bool *more,
+                          size_t limit, char **json_out, char last_key[65], bool *more,
                           size_t *total, struct db_error *err)
 {
-    char limit_text[24], annee_text[16];
+    char annee_text[16];
     char *arrays[4] = {NULL, NULL, NULL, NULL};
     *json_out = NULL;
     last_key[0] = '\0';
     *more = false;
     *total = 0;
-    snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
     snprintf(annee_text, sizeof annee_text, "%d", f->annee);
     if (!pg_perimeter_literals(f->perimeter, arrays)) {
         pg_perimeter_literals_release(arrays);
         return DB_FAILED;
     }
-    const char *values[LIST_PARAMS + 2] = {f->role ? f->role : "",
+    const char *values[LIST_PARAMS + 3] = {f->role ? f->role : "",
                                            arrays[0],
                                            arrays[1],
                                            arrays[2],
@@ -203,32 +205,16 @@ enum db_result poste_list(struct db_pool *pool, const struct poste_filtre *f, co
                                            f->id_pvd,
                                            f->departement,
                                            f->employeur_id,
-                                           f->annee < 0 ? NULL : annee_text,
-                                           after,
-                                           limit_text};
+                                           f->annee < 0 ? NULL : annee_text};
     struct db_conn *conn = NULL;
     enum db_result r = db_pool_acquire(pool, &conn, err);
-    if (r != DB_OK) {
-        pg_perimeter_literals_release(arrays);
-        return r;
+    if (r == DB_OK) {
+        r = list_sync_page(conn, &f->sync, &list_columns, "poste_representation(x)::text",
+                           LIST_WHERE, LIST_PARAMS + 1, values, after, limit, json_out, last_key,
+                           more, total, err);
+        db_pool_release(pool, conn);
     }
-    PGresult *res = NULL;
-    r = pg_exec_rows(
-        conn,
-        "SELECT x.id::text, poste_representation(x)::text" LIST_WHERE
-        " AND ($10::text IS NULL OR x.id > " PG_AS_UUID("$10") ") ORDER BY x.id LIMIT $11::int",
-        LIST_PARAMS + 2, values, &res, err);
-    if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, 37, more))
-        r = DB_FAILED;
-    PQclear(res);
-    if (r == DB_OK)
-        r = pg_count(conn, "SELECT count(*)" LIST_WHERE, LIST_PARAMS, values, total, err);
-    db_pool_release(pool, conn);
     pg_perimeter_literals_release(arrays);
-    if (r != DB_OK) {
-        free(*json_out);
-        *json_out = NULL;
-    }
     return r;
 }
 
@@ -454,6 +440,7 @@ static enum db_result fill_annee(const PGresult *res, int row, void *dst)
     out->opah_ru = PQgetvalue(res, row, 9)[0] == 't';
     snprintf(out->financeur_bdt_id, sizeof out->financeur_bdt_id, "%s", PQgetvalue(res, row, 10));
     snprintf(out->financeur_anah_id, sizeof out->financeur_anah_id, "%s", PQgetvalue(res, row, 11));
+    out->parametres_version = strtol(PQgetvalue(res, row, 12), NULL, 10);
     return out->json ? DB_OK : DB_FAILED;
 }
 
@@ -525,12 +512,13 @@ enum db_result poste_annee_ecrire(struct db_tx *tx, const char *id,
                                   const struct poste_annee_valeurs *v, struct poste_annee_row *out,
                                   struct db_error *err)
 {
-    char annee[16], cout[24], parts[CDP_FINANCEUR__COUNT][24];
+    char annee[16], cout[24], parts[CDP_FINANCEUR__COUNT][24], version[24];
     snprintf(annee, sizeof annee, "%d", v->f.annee);
+    snprintf(version, sizeof version, "%ld", v->parametres_version);
     snprintf(cout, sizeof cout, "%lld", (long long)v->f.cout_charge_annuel);
     for (int i = 0; i < CDP_FINANCEUR__COUNT; i++)
         snprintf(parts[i], sizeof parts[i], "%lld", (long long)v->f.parts[i]);
-    const char *params[12] = {
+    const char *params[13] = {
         id,
         annee,
         cout,
@@ -542,20 +530,23 @@ enum db_result poste_annee_ecrire(struct db_tx *tx, const char *id,
         parts[CDP_FINANCEUR_ANAH],
         v->financeur_bdt_id && v->financeur_bdt_id[0] ? v->financeur_bdt_id : NULL,
         v->financeur_anah_id && v->financeur_anah_id[0] ? v->financeur_anah_id : NULL,
-        acteur(tx)};
+        acteur(tx),
+        version};
     enum db_result r = pg_exec_command(
         tx->conn,
         "INSERT INTO poste_financements AS f (poste_id, annee, cout_charge_annuel, avec_anah,"
         " etude_pre_operationnelle_anah, opah_ru, part_anct_etat, part_bdt, part_anah,"
-        " financeur_bdt_id, financeur_anah_id, cree_par) VALUES ($1::uuid, $2::int, $3::bigint,"
-        " $4::boolean, $5::boolean, $6::boolean, $7::bigint, $8::bigint, $9::bigint, $10::uuid,"
-        " $11::uuid, $12) ON CONFLICT (poste_id, annee) DO UPDATE SET cout_charge_annuel ="
+        " financeur_bdt_id, financeur_anah_id, cree_par, parametres_version) VALUES ($1::uuid,"
+        " $2::int, $3::bigint, $4::boolean, $5::boolean, $6::boolean, $7::bigint, $8::bigint,"
+        " $9::bigint, $10::uuid, $11::uuid, $12, $13::int) ON CONFLICT (poste_id, annee) DO UPDATE "
+        "SET cout_charge_annuel ="
         " EXCLUDED.cout_charge_annuel, avec_anah = EXCLUDED.avec_anah,"
         " etude_pre_operationnelle_anah = EXCLUDED.etude_pre_operationnelle_anah, opah_ru ="
         " EXCLUDED.opah_ru, part_anct_etat = EXCLUDED.part_anct_etat, part_bdt ="
         " EXCLUDED.part_bdt, part_anah = EXCLUDED.part_anah, financeur_bdt_id ="
-        " EXCLUDED.financeur_bdt_id, financeur_anah_id = EXCLUDED.financeur_anah_id, revision ="
-        " f.revision + 1, modifie_le = now()",
-        12, params, err);
+        " EXCLUDED.financeur_bdt_id, financeur_anah_id = EXCLUDED.financeur_anah_id,"
+        " parametres_version = EXCLUDED.parametres_version, revision = f.revision + 1,"
+        " modifie_le = now()",
+        13, params, err);
     return r == DB_OK ? poste_annee_get(tx->conn, id, v->f.annee, false, out, err) : r;
 }

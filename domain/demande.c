@@ -347,15 +347,6 @@ size_t demande_r33_check(enum subvention_dispositif d, const struct financement_
     return financement_r33_check(lignes, count, depense, NULL, violations);
 }
 
-bool demande_montant_definitif(int64_t taux, int64_t reelle, int64_t prevue, int64_t *out)
-{
-    if (taux < 0 || taux > PARAMETRES_TAUX_UN || !montant_ok(reelle) || !montant_ok(prevue))
-        return false;
-    if (out)
-        *out = mul_div(reelle < prevue ? reelle : prevue, taux, PARAMETRES_TAUX_UN);
-    return true;
-}
-
 size_t demande_r36_check(enum subvention_dispositif d, int64_t montant, bool avis_recorded,
                          const struct parametres_delais *p, struct rule_report *violations)
 {

@@ -258,18 +258,12 @@ size_t demande_r32_aides_check(enum subvention_dispositif d, const struct financ
                                struct rule_report *violations);
 
 /* R33 for a DETR or DSIL request: financement_r33_check on the plan (its
- * codes and pointers); nothing for the other dispositifs. */
+ * codes and pointers); nothing for the other dispositifs. R33's derived
+ * final amount (rate × the real HT expense, capped at the forecast one) has
+ * no rule here: no request records a real expense (domain.md §1.12). */
 size_t demande_r33_check(enum subvention_dispositif d, const struct financement_ligne *lignes,
                          size_t count, int64_t depense_subventionnable_ht,
                          struct rule_report *violations);
-
-/* R33 (derive): the final subsidy = taux_accorde × the real HT expense,
- * the expense capped at the forecast one of the arrêté, rounded down to the
- * cent: floor(taux × min(reelle, prevue) / 10 000). False (*out untouched)
- * when taux is outside 0..PARAMETRES_TAUX_UN or an expense outside
- * 0..FINANCEMENT_MONTANT_MAX; out may be NULL. */
-bool demande_montant_definitif(int64_t taux_accorde, int64_t depense_reelle_ht,
-                               int64_t depense_prevue_ht, int64_t *out);
 
 /* R36: a DETR subsidy strictly above delais->seuil_commission_detr needs
  * the commission des élus' opinion: "avis-commission-elus-manquant" at

@@ -11,8 +11,10 @@
  * (parametres_en_vigueur), all read inside the writing transaction under the
  * poste's row lock and the territoire locks of the territoires served
  * (db/poste_repository.h): a refusal is 422 with the rule, code and pointer
- * of each violation, nothing written. A poste's PATCH re-checks every stored
- * year with the poste's new values in the same transaction. R18 (one
+ * of each violation, nothing written. The year stores that version's number
+ * (a decision keeps the parameters of its date, migration 0024). A poste's
+ * PATCH re-checks every stored year with the poste's new values in the same
+ * transaction, each with the version it stores, not today's. R18 (one
  * non-terminal request per poste and year) is enforced where the requests
  * are written (the demandes de subvention, db/demande_repository.h); a year's
  * row is checked without other requests. The years' routes are in
@@ -472,6 +474,7 @@ struct poste_query {
     size_t limit;
     const char *id_pvd, *departement, *employeur;
     int64_t annee;
+    struct query_sync sync;
 };
 #define PQ(m) offsetof(struct poste_query, m)
 
@@ -483,6 +486,7 @@ static const struct query_field list_fields[] = {
                      "un code de département"),
     QUERY_CODE_FIELD("employeur", PQ(employeur), query_is_uuid, "un UUID"),
     {.name = "annee", .kind = QUERY_INT, .offset = PQ(annee), .min = 1900, .max = 2998},
+    QUERY_SYNC_FIELDS(struct poste_query, sync),
     QUERY_FIELDS_END,
 };
 
@@ -495,10 +499,11 @@ void handle_list_postes(struct request_ctx *ctx)
     snprintf(canon, sizeof canon, "p=%s|d=%s|e=%s|a=%lld", q.id_pvd ? q.id_pvd : "",
              q.departement ? q.departement : "", q.employeur ? q.employeur : "",
              (long long)q.annee);
-    uint32_t fp = cursor_fingerprint(canon);
+    uint32_t fp;
     char key[CURSOR_KEY_MAX + 1];
     const char *after = NULL;
-    if (!query_keyed_cursor_or_reply(ctx, "postes-chef-de-projet", fp, query_is_uuid, key, &after))
+    if (!query_sync_cursor_or_reply(ctx, "postes-chef-de-projet", cursor_fingerprint(canon),
+                                    &q.sync, query_is_uuid, key, &after, &fp))
         return;
     struct poste_filtre f = {
         .role = role_name(role_reads_as(ctx->principal->authz.role)),
@@ -507,9 +512,10 @@ void handle_list_postes(struct request_ctx *ctx)
         .departement = q.departement,
         .employeur_id = q.employeur,
         .annee = q.annee < 0 ? -1 : (int)q.annee,
+        .sync = query_sync_list(&q.sync),
     };
     struct db_error err = {{0}, {0}};
-    char *json = NULL, last[37];
+    char *json = NULL, last[CURSOR_KEY_MAX + 1];
     bool more = false;
     size_t total = 0;
     enum db_result r =
@@ -552,20 +558,26 @@ static enum db_result update_unit(struct db_tx *tx, void *ctx, struct db_error *
     size_t count = 0;
     if (r == DB_OK)
         r = poste_annees_lire(tx->conn, w->id, &rows, &count, err);
-    struct parametres *parametres = NULL;
-    if (r == DB_OK && count > 0) {
-        struct date today;
-        long version = 0;
-        programme_today(&today);
-        parametres = xmalloc(sizeof *parametres);
-        r = parametres_en_vigueur(tx->conn, today, parametres, &version, err);
-    }
+    /* each year with the parameters version it was recorded with (rows by
+     * annee: consecutive years usually share it, read once) */
+    struct parametres *parametres = xmalloc(sizeof *parametres);
+    long loaded = -1;
     struct annee_contexte c = {w->poste, parametres, signee};
     for (size_t i = 0; r == DB_OK && i < count; i++) {
+        if (rows[i].parametres_version != loaded) {
+            r = parametres_de_version(tx->conn, rows[i].parametres_version, parametres, err);
+            loaded = rows[i].parametres_version;
+            if (r != DB_OK)
+                break;
+        }
         char base[32];
         snprintf(base, sizeof base, "/annees/%d", rows[i].f.annee);
-        struct poste_annee_valeurs v = {rows[i].f, rows[i].etude_pre_operationnelle_anah,
-                                        rows[i].opah_ru, NULL, NULL};
+        struct poste_annee_valeurs v = {rows[i].f,
+                                        rows[i].etude_pre_operationnelle_anah,
+                                        rows[i].opah_ru,
+                                        NULL,
+                                        NULL,
+                                        rows[i].parametres_version};
         poste_annee_check(&c, &v, base, &w->violations);
     }
     free(parametres);

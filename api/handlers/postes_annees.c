@@ -68,18 +68,15 @@ static json_t *annee_json(const struct poste_annee_row *row, const struct parame
     return obj;
 }
 
-/* The parameters in force today, read on a pooled connection. false: a
- * 503/500 was sent. */
-static bool parametres_or_reply(struct request_ctx *ctx, struct parametres *p)
+/* The parameters version `version` (a year's, 0: the defaults), read on a
+ * pooled connection. false: a 503/500 was sent. */
+static bool parametres_or_reply(struct request_ctx *ctx, long version, struct parametres *p)
 {
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
-    struct date today;
-    long version = 0;
-    programme_today(&today);
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
     if (r == DB_OK) {
-        r = parametres_en_vigueur(conn, today, p, &version, &err);
+        r = parametres_de_version(conn, version, p, &err);
         db_pool_release(ctx->app->pool, conn);
     }
     if (r == DB_OK)
@@ -96,7 +93,7 @@ static void annee_etag(const struct poste_annee_row *row, char out[24])
 static void annee_send(struct request_ctx *ctx, int status, const struct poste_annee_row *row)
 {
     struct parametres *p = xmalloc(sizeof *p);
-    if (parametres_or_reply(ctx, p)) {
+    if (parametres_or_reply(ctx, row->parametres_version, p)) {
         json_t *obj = annee_json(row, p);
         char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
         char etag[24];
@@ -149,10 +146,17 @@ void handle_list_poste_annees(struct request_ctx *ctx)
     struct parametres *p = xmalloc(sizeof *p);
     if (r != DB_OK) {
         respond_db_error(ctx, r, &err);
-    } else if (parametres_or_reply(ctx, p)) {
+    } else {
         json_t *obj = xjson(json_object()), *list = xjson(json_array());
-        bool ok = true;
+        bool ok = true, answered = false;
+        long loaded = -1; /* each year's schedule with its own version */
         for (size_t i = 0; i < count && ok; i++) {
+            if (rows[i].parametres_version != loaded) {
+                loaded = rows[i].parametres_version;
+                answered = !parametres_or_reply(ctx, loaded, p);
+                if (answered)
+                    break;
+            }
             json_t *a = annee_json(&rows[i], p);
             ok = a != NULL;
             if (a)
@@ -160,13 +164,13 @@ void handle_list_poste_annees(struct request_ctx *ctx)
         }
         json_object_set_new(obj, "poste_id", json_string(row.id));
         json_object_set_new(obj, "elements", list);
-        char *text = ok ? json_dumps(obj, JSON_COMPACT) : NULL;
+        char *text = ok && !answered ? json_dumps(obj, JSON_COMPACT) : NULL;
         char etag[24];
         if (text)
             http_etag(text, strlen(text), etag);
         if (text)
             respond_conditional_json(ctx, text, strlen(text), etag);
-        else
+        else if (!answered)
             respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
         free(text);
         json_decref(obj);
@@ -306,9 +310,8 @@ static enum db_result annee_unit(struct db_tx *tx, void *ctx, struct db_error *e
     if (r == DB_OK && (existe != w->existe || (existe && w->avant.revision != w->revision)))
         r = DB_STALE;
     struct parametres *parametres = xmalloc(sizeof *parametres);
-    long version = 0;
     if (r == DB_OK)
-        r = parametres_en_vigueur(tx->conn, w->today, parametres, &version, err);
+        r = parametres_en_vigueur(tx->conn, w->today, parametres, &w->v.parametres_version, err);
     if (r == DB_OK)
         r = financeurs_check(tx, w, err);
     if (r == DB_OK) {

@@ -1587,7 +1587,7 @@ Test(db, fiche_create_get_list_update_stale)
         {{.role = "financeur", .public_ = -1}, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *json = NULL, last[37];
+        char *json = NULL, last[65];
         bool more = true;
         size_t total = 99;
         cr_assert_eq(fiche_list(pool, &cases[i].f, NULL, 10, &json, last, &more, &total, &err),
@@ -1598,7 +1598,7 @@ Test(db, fiche_create_get_list_update_stale)
     }
     /* keyset: two pages of one */
     struct fiche_filtre all = {.role = "anct_national", .public_ = -1};
-    char *json = NULL, last[37], first[37];
+    char *json = NULL, last[65], first[65];
     bool more = false;
     size_t total = 0;
     cr_assert_eq(fiche_list(pool, &all, NULL, 1, &json, first, &more, &total, &err), DB_OK);
@@ -2310,6 +2310,397 @@ Test(db, demande_clocks_use_the_parametres_in_force_on_their_start_date)
     demande_row_release(&row);
     db_pool_release(pool, conn);
     db_pool_free(pool);
+    PQfinish(pg);
+}
+
+/* R30, R34, R35 are computed twice: in C (domain/demande.c
+ * demande_etat_effectif, every read, transition and the sweep's decision) and
+ * in SQL (demande_etat_effectif of 0019/0020: the list's etat filter, the
+ * sweep's candidates, the open-data export). This table holds them to each
+ * other and to the expected state on the day before, the day of and the day
+ * after each last day: month ends (8 months from 31 January, clamped to 30
+ * September), leap days (29 February + 2 years, + 4 years, + 8 months),
+ * the R30 prorogation, the R34/R35 extensions, a commencement or an
+ * achèvement on the last day or the day after, dispositifs a clock does not
+ * apply to, and a clock started on or after a parameters version's
+ * date_effet (its delays) or the day before (the defaults): the C side
+ * gets each clock's delays from the table's own reading of that version
+ * (horloge_delais), the SQL side from 0020's parametres_delais_au. */
+struct horloge_cas {
+    const char *dispositif, *etat;
+    const char *depot, *accuse, *commencement, *notification, *achevement; /* NULL: none */
+    int prorogation_mois;
+    bool prol_caducite, prol_forclusion;
+    const char *jours[3]; /* the day before, the day of, the day after the last day */
+    const char *attendu[3];
+};
+
+static const struct horloge_cas horloges[] = {
+    /* R30: 8 months from the dépôt, 31 January → 30 September (month end) */
+    {"FNADT",
+     "depose",
+     "2024-01-31",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     false,
+     false,
+     {"2024-09-29", "2024-09-30", "2024-10-01"},
+     {"depose", "depose", "rejet_implicite"}},
+    /* from the accusé de réception, not the dépôt; it ends on a leap day */
+    {"FNADT",
+     "en_instruction",
+     "2023-06-01",
+     "2023-06-29",
+     NULL,
+     NULL,
+     NULL,
+     0,
+     false,
+     false,
+     {"2024-02-28", "2024-02-29", "2024-03-01"},
+     {"en_instruction", "en_instruction", "rejet_implicite"}},
+    /* from a leap day */
+    {"fonds_vert_recyclage_foncier",
+     "depose",
+     "2024-02-29",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     false,
+     false,
+     {"2024-10-28", "2024-10-29", "2024-10-30"},
+     {"depose", "depose", "rejet_implicite"}},
+    /* to 28 February of a common year */
+    {"fonds_vert_recyclage_foncier",
+     "en_instruction",
+     "2024-06-30",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     false,
+     false,
+     {"2025-02-27", "2025-02-28", "2025-03-01"},
+     {"en_instruction", "en_instruction", "rejet_implicite"}},
+    /* a prorogation of 3 months: 11 from 31 May 2023 → 30 April 2024 */
+    {"FNADT",
+     "depose",
+     "2023-05-31",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     3,
+     false,
+     false,
+     {"2024-04-29", "2024-04-30", "2024-05-01"},
+     {"depose", "depose", "rejet_implicite"}},
+    /* R30 is not DETR's: no implicit rejection */
+    {"DETR",
+     "depose",
+     "2023-01-31",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     false,
+     false,
+     {"2023-09-29", "2023-09-30", "2023-10-01"},
+     {"depose", "depose", "depose"}},
+    /* R34: 2 years from a notification on a leap day → 28 February */
+    {"DETR",
+     "notifiee",
+     "2023-10-01",
+     NULL,
+     NULL,
+     "2024-02-29",
+     NULL,
+     0,
+     false,
+     false,
+     {"2026-02-27", "2026-02-28", "2026-03-01"},
+     {"notifiee", "notifiee", "caduque"}},
+    /* DSIL with the one-year extension: 3 years */
+    {"DSIL",
+     "notifiee",
+     "2022-12-01",
+     NULL,
+     NULL,
+     "2023-03-15",
+     NULL,
+     0,
+     true,
+     false,
+     {"2026-03-14", "2026-03-15", "2026-03-16"},
+     {"notifiee", "notifiee", "caduque"}},
+    /* commenced on the last day: in time; the day after: too late */
+    {"DETR",
+     "notifiee",
+     "2021-12-01",
+     NULL,
+     "2024-01-10",
+     "2022-01-10",
+     NULL,
+     0,
+     false,
+     false,
+     {"2024-01-09", "2024-01-10", "2024-01-11"},
+     {"notifiee", "notifiee", "notifiee"}},
+    {"DETR",
+     "notifiee",
+     "2021-12-01",
+     NULL,
+     "2024-01-11",
+     "2022-01-10",
+     NULL,
+     0,
+     false,
+     false,
+     {"2024-01-09", "2024-01-10", "2024-01-11"},
+     {"notifiee", "notifiee", "caduque"}},
+    /* R34 is not FNADT's */
+    {"FNADT",
+     "notifiee",
+     "2021-12-01",
+     NULL,
+     NULL,
+     "2022-01-10",
+     NULL,
+     0,
+     false,
+     false,
+     {"2024-01-09", "2024-01-10", "2024-01-11"},
+     {"notifiee", "notifiee", "notifiee"}},
+    /* R35: 4 years from a commencement on a leap day → a leap day */
+    {"DETR",
+     "engagee",
+     "2019-12-01",
+     NULL,
+     "2020-02-29",
+     "2020-01-15",
+     NULL,
+     0,
+     false,
+     false,
+     {"2024-02-28", "2024-02-29", "2024-03-01"},
+     {"engagee", "engagee", "forclose"}},
+    /* with the two-year extension: 6 years from 31 August */
+    {"DETR",
+     "engagee",
+     "2019-06-01",
+     NULL,
+     "2019-08-31",
+     "2019-07-01",
+     NULL,
+     0,
+     false,
+     true,
+     {"2025-08-30", "2025-08-31", "2025-09-01"},
+     {"engagee", "engagee", "forclose"}},
+    /* achèvement declared on the last day: in time; the day after: too late */
+    {"DETR",
+     "engagee",
+     "2019-12-01",
+     NULL,
+     "2020-03-02",
+     "2020-01-15",
+     "2024-03-02",
+     0,
+     false,
+     false,
+     {"2024-03-01", "2024-03-02", "2024-03-03"},
+     {"engagee", "engagee", "engagee"}},
+    {"DETR",
+     "engagee",
+     "2019-12-01",
+     NULL,
+     "2020-03-02",
+     "2020-01-15",
+     "2024-03-03",
+     0,
+     false,
+     false,
+     {"2024-03-01", "2024-03-02", "2024-03-03"},
+     {"engagee", "engagee", "forclose"}},
+    /* R35 is not DSIL's */
+    {"DSIL",
+     "engagee",
+     "2019-12-01",
+     NULL,
+     "2020-02-29",
+     "2020-01-15",
+     NULL,
+     0,
+     false,
+     false,
+     {"2024-02-28", "2024-02-29", "2024-03-01"},
+     {"engagee", "engagee", "engagee"}},
+    /* started the day before the version of 2027-01-01 (rejet 10 months, caducité 3
+     * years): the defaults; on its date_effet: its delays */
+    {"FNADT",
+     "depose",
+     "2026-12-31",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     false,
+     false,
+     {"2027-08-30", "2027-08-31", "2027-09-01"},
+     {"depose", "depose", "rejet_implicite"}},
+    {"FNADT",
+     "depose",
+     "2027-01-01",
+     NULL,
+     NULL,
+     NULL,
+     NULL,
+     0,
+     false,
+     false,
+     {"2027-10-31", "2027-11-01", "2027-11-02"},
+     {"depose", "depose", "rejet_implicite"}},
+    {"DETR",
+     "notifiee",
+     "2026-12-01",
+     NULL,
+     NULL,
+     "2027-01-01",
+     NULL,
+     0,
+     false,
+     false,
+     {"2029-12-31", "2030-01-01", "2030-01-02"},
+     {"notifiee", "notifiee", "caduque"}},
+};
+
+static struct demande_date horloge_date(const char *s)
+{
+    struct demande_date d = {false, {0, 0, 0}};
+    if (s) {
+        cr_assert(date_parse(s, &d.date), "%s", s);
+        d.has = true;
+    }
+    return d;
+}
+
+/* The delays of one clock started on `start`: those of the test's version 1
+ * from its date_effet (2027-01-01: rejet 10 months, caducité 3 + 1 years,
+ * forclusion 4 + 2), parametres_defaut's before (and without a start). */
+static void horloge_delais(struct demande_date start, struct parametres_delais *out)
+{
+    struct parametres p;
+    parametres_defaut(&p);
+    *out = p.delais;
+    if (start.has && date_compare(start.date, (struct date){2027, 1, 1}) >= 0) {
+        out->rejet_implicite_mois = 10;
+        out->caducite_annees = 3;
+        out->caducite_prolongation_annees = 1;
+        out->forclusion_annees = 4;
+        out->forclusion_prolongation_annees = 2;
+    }
+}
+
+Test(db, demande_clocks_c_and_sql_agree_on_edge_dates)
+{
+    fiche_schema();
+    PGconn *pg = test_connect();
+    char fiche[64], sql[2048], sql_etat[64];
+    exec_ok(pg, "insert into plans_action (id_pvd) values ('" T1 "')");
+    exec_ok(pg, "insert into parametres_versions (version, date_effet, document, cree_par) "
+                "values (1, '2027-01-01', '{\"delais\": {\"rejet_implicite_mois\": 10, "
+                "\"caducite_annees\": 3, \"caducite_prolongation_annees\": 1, "
+                "\"forclusion_annees\": 4, \"forclusion_prolongation_annees\": 2}}', 'test')");
+    query_text(pg,
+               FICHE_COLS "('" T1 "', '1.1', 'I', '" AXE1 "', 'D', 'O', '" ORG1
+                          "', '38001', 'etude', 100, 120, 'brouillon', 'x') returning id::text",
+               NULL, fiche, sizeof fiche);
+    struct parametres defaut;
+    parametres_defaut(&defaut);
+    const struct parametres_delais *d0 = &defaut.delais;
+    size_t checked = 0;
+    for (size_t i = 0; i < sizeof horloges / sizeof horloges[0]; i++) {
+        const struct horloge_cas *c = &horloges[i];
+#define Q(x) (x) ? "'" : "", (x) ? (x) : "null", (x) ? "'" : ""
+        snprintf(sql, sizeof sql,
+                 "insert into demandes_subvention (id, id_pvd, dispositif, demandeur_id, fiche_id, "
+                 "annee_programmation, intitule, depense_subventionnable_ht, montant_sollicite, "
+                 "date_depot, date_accuse_reception, date_commencement_execution, "
+                 "date_notification, date_achevement_declaree, prorogation_mois, "
+                 "prorogation_reference, prolongation_caducite_reference, "
+                 "prolongation_forclusion_reference, etat, cree_par) values "
+                 "('00000000-0000-4000-8000-%012zu', '" T1 "', '%s', '" ORG1 "', '%s', 2024, "
+                 "'Horloge', 100, 50, %s%s%s, %s%s%s, %s%s%s, %s%s%s, %s%s%s, %d, %s, %s, %s, "
+                 "'%s', 'x')",
+                 i + 1, c->dispositif, fiche, Q(c->depot), Q(c->accuse), Q(c->commencement),
+                 Q(c->notification), Q(c->achevement), c->prorogation_mois,
+                 c->prorogation_mois ? "'Arrêté'" : "null", c->prol_caducite ? "'Arrêté'" : "null",
+                 c->prol_forclusion ? "'Arrêté'" : "null", c->etat);
+#undef Q
+        exec_ok(pg, sql);
+        struct demande_echeance_input in;
+        memset(&in, 0, sizeof in);
+        cr_assert(demande_etat_parse(c->etat, &in.etat));
+        cr_assert(subvention_dispositif_parse(c->dispositif, &in.dispositif));
+        in.dates.depot = horloge_date(c->depot);
+        in.dates.accuse_reception = horloge_date(c->accuse);
+        in.dates.commencement_execution = horloge_date(c->commencement);
+        in.dates.notification = horloge_date(c->notification);
+        in.dates.achevement_declaree = horloge_date(c->achevement);
+        in.prorogation_mois = c->prorogation_mois;
+        in.prolongation_caducite = c->prol_caducite;
+        in.prolongation_forclusion = c->prol_forclusion;
+        /* each clock with the version in force on its start date, as 0020 */
+        struct parametres_delais delais = *d0, x;
+        horloge_delais(in.dates.accuse_reception.has ? in.dates.accuse_reception : in.dates.depot,
+                       &x);
+        delais.rejet_implicite_mois = x.rejet_implicite_mois;
+        horloge_delais(in.dates.notification, &x);
+        delais.caducite_annees = x.caducite_annees;
+        delais.caducite_prolongation_annees = x.caducite_prolongation_annees;
+        horloge_delais(in.dates.commencement_execution, &x);
+        delais.forclusion_annees = x.forclusion_annees;
+        delais.forclusion_prolongation_annees = x.forclusion_prolongation_annees;
+        for (int j = 0; j < 3; j++) {
+            struct demande_date today = horloge_date(c->jours[j]);
+            struct demande_echeance e;
+            const char *in_c =
+                demande_etat_name(demande_etat_effectif(&in, &delais, today.date, &e));
+            char id[40], param[64];
+            snprintf(id, sizeof id, "00000000-0000-4000-8000-%012zu", i + 1);
+            snprintf(param, sizeof param, "%s", c->jours[j]);
+            snprintf(sql, sizeof sql,
+                     "select demande_etat_effectif(x, $1::date, %d, %d, %d, %d, %d) from "
+                     "demandes_subvention x where x.id = '%s'",
+                     d0->rejet_implicite_mois, d0->caducite_annees,
+                     d0->caducite_prolongation_annees, d0->forclusion_annees,
+                     d0->forclusion_prolongation_annees, id);
+            query_text(pg, sql, param, sql_etat, sizeof sql_etat);
+            cr_expect_str_eq(in_c, c->attendu[j], "case %zu (%s %s) on %s: C says %s", i,
+                             c->dispositif, c->etat, c->jours[j], in_c);
+            cr_expect_str_eq(sql_etat, c->attendu[j], "case %zu (%s %s) on %s: SQL says %s", i,
+                             c->dispositif, c->etat, c->jours[j], sql_etat);
+            /* the C deadline is the middle day whenever a clock runs to a change */
+            if (strcmp(c->attendu[2], c->etat) != 0) {
+                char last[11];
+                cr_expect(e.has || j == 2, "case %zu: no deadline before it passed", i);
+                if (e.has) {
+                    date_format(e.dernier_jour, last);
+                    cr_expect_str_eq(last, c->jours[1], "case %zu: last day", i);
+                }
+            }
+            checked++;
+        }
+    }
+    cr_assert_eq(checked, 3 * (sizeof horloges / sizeof horloges[0]));
     PQfinish(pg);
 }
 

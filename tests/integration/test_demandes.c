@@ -29,6 +29,7 @@
 
 #include "../support/fixtures.h"
 #include "../support/http_client.h"
+#include "../support/private_server.h"
 
 struct terr {
     struct fx_fiche_territoire t;
@@ -259,7 +260,7 @@ Test(demandes, detr_deposee_instruite_accordee_notifiee_engagee_soldee)
     char row[400];
     snprintf(
         row, sizeof row,
-        ";\"'=SOMME(A1);Halles\";30000.00;aide en numéraire;échelonné;%s_%s;;non;0.3000;DETR\r\n",
+        ";\"'=SOMME(A1);Halles\";30000.00;aide en numéraire;échelonné;%s/%s;;non;1.00;DETR\r\n",
         d_comm, d_ach);
     cr_assert(strstr(r.body, row), "%s in " HTTP_BODY, row, r.body);
     cr_assert(strstr(r.body, d_dec), HTTP_BODY, r.body);
@@ -930,4 +931,91 @@ Test(demandes, prolongation_avant_echeance_evite_la_caducite)
     move(&t.elu, prolongee, "engagee", more, 200, &r);
     cr_assert_str_eq(fx_str(r.json, "etat"), "engagee", HTTP_BODY, r.body);
     http_response_release(&r);
+}
+
+/* ---- The filing deadline's warning, on a server of its own ------------------- *
+ * The deadlines are parameters (dates_limites_depot), read from the version
+ * in force on the day of the dépôt. Other suites read today's parameters
+ * concurrently from the suite's database, so no version may take effect
+ * today there: this test starts its own pvd-api on a database of its own
+ * (tests/support/private_server.h), publishes a version taking effect today
+ * with a deadline 10 days ago, and deposits there. Test data: Lot-et-Garonne (47) pvd-75-47-902
+ * (Miramont-de-Guyenne 47168), used by no other suite. */
+#define PRIVE_DB "pvd_it_dates_limites"
+
+/* The warning of code in a deposit's answer (NULL: none). */
+static const json_t *avertissement(const struct http_response *r, const char *code)
+{
+    size_t i;
+    const json_t *w;
+    json_array_foreach(json_object_get(r->json, "avertissements"), i,
+                       w) if (strcmp(fx_str(w, "code"), code) == 0) return w;
+    return NULL;
+}
+
+/* The deadlines of the test (private_server_publish_today's edit): limite
+ * (YYYY-MM-DD) for DETR 2025 in the 47 and the Fonds vert 2025 everywhere,
+ * today for DETR 2025 in the 33. */
+static void dates_limites(json_t *doc, void *limite)
+{
+    char today[11];
+    fx_day(0, today);
+    json_t *l = json_object_get(doc, "dates_limites_depot");
+    json_array_append_new(l, json_pack("{sssissss}", "dispositif", "DETR", "annee", 2025,
+                                       "code_departement", "47", "date_limite", (char *)limite));
+    json_array_append_new(l, json_pack("{sssissss}", "dispositif", "fonds_vert_recyclage_foncier",
+                                       "annee", 2025, "code_departement", "", "date_limite",
+                                       (char *)limite));
+    json_array_append_new(l, json_pack("{sssissss}", "dispositif", "DETR", "annee", 2025,
+                                       "code_departement", "33", "date_limite", today));
+}
+
+Test(demandes, depot_apres_la_date_limite_averti, .timeout = 180)
+{
+    pid_t server = private_server_start(PRIVE_DB);
+    struct http_response r;
+    char limite[11], d[11], more[80], after[37], on[37], vert[37];
+
+    /* today's parameters plus the deadlines: DETR 2025 in the 47 and, for every
+     * département, the Fonds vert 2025, 10 days ago; DETR 2025 in the 33 today */
+    fx_day(-10, limite);
+    private_server_publish_today(dates_limites, limite);
+
+    struct terr t;
+    terr_init(&t, "pvd-75-47-902", "47168", "214701682", "244700464", "47", "33");
+    draft(&t, "DETR", after);
+    draft(&t, "DETR", on);
+    draft(&t, "fonds_vert_recyclage_foncier", vert);
+
+    /* deposited 5 days ago, after the 47's deadline: accepted, with the warning */
+    fx_day(-5, d);
+    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
+    move(&t.elu, after, "depose", more, 200, &r);
+    const json_t *w = avertissement(&r, "depot-apres-date-limite");
+    cr_assert_not_null(w, HTTP_BODY, r.body);
+    cr_assert_str_eq(fx_str(w, "regle"), "");
+    cr_assert_str_eq(fx_str(w, "pointeur"), "/date_depot");
+    cr_assert_not_null(strstr(fx_str(w, "message"), limite), "%s", fx_str(w, "message"));
+    cr_assert_str_eq(fx_str(r.json, "etat"), "depose", HTTP_BODY, r.body);
+    http_response_release(&r);
+    /* deposited on the deadline: no warning */
+    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", limite);
+    move(&t.elu, on, "depose", more, 200, &r);
+    cr_assert_null(avertissement(&r, "depot-apres-date-limite"), HTTP_BODY, r.body);
+    http_response_release(&r);
+    /* the Fonds vert's national deadline: R39 */
+    snprintf(more, sizeof more, "\"date_depot\":\"%s\"", d);
+    move(&t.elu, vert, "depose", more, 200, &r);
+    w = avertissement(&r, "depot-apres-date-limite");
+    cr_assert_not_null(w, HTTP_BODY, r.body);
+    cr_assert_str_eq(fx_str(w, "regle"), "R39");
+    http_response_release(&r);
+    /* a later read carries no warning: it is the deposit's */
+    char path[120];
+    snprintf(path, sizeof path, "/api/v1/demandes-subvention/%s", after);
+    fx_call(&t.elu, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_eq(json_array_size(json_object_get(r.json, "avertissements")), 0, HTTP_BODY, r.body);
+    http_response_release(&r);
+    private_server_stop(server, PRIVE_DB);
 }

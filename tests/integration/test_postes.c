@@ -18,7 +18,7 @@
  * 200068559, adhésion signed), pvd-44-88-904 Contrexéville (88114, EPCI
  * 200068682, adhésion signed), pvd-44-88-905 Darney (88124, EPCI 200068773)
  * with pvd-27-70-952 Champagney (Haute-Saône, 70120, EPCI 247000821): a poste
- * serving two départements. */
+ * serving two départements; Lot-et-Garonne (47): see the last test. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -28,6 +28,7 @@
 
 #include "../support/fixtures.h"
 #include "../support/http_client.h"
+#include "../support/private_server.h"
 
 #define NBSP "\xc2\xa0"
 
@@ -36,15 +37,16 @@ static long long num(const json_t *o, const char *k)
     return (long long)json_integer_value(json_object_get(o, k));
 }
 
-/* A territoire of the Vosges with its callers and an État organisation. */
+/* A territoire with its callers (the préfecture of its département) and an
+ * État organisation. */
 struct terr {
     struct fx_fiche_territoire t;
     struct fx_caller admin, agent, elu, prefecture;
     char etat[37];
 };
 
-static void terr_init(struct terr *t, const char *id_pvd, const char *insee, const char *siren,
-                      const char *siren_epci)
+static void terr_init_in(struct terr *t, const char *id_pvd, const char *insee, const char *siren,
+                         const char *siren_epci, const char *departement)
 {
     char perimetre[120], seance[11];
     struct http_response r;
@@ -54,12 +56,20 @@ static void terr_init(struct terr *t, const char *id_pvd, const char *insee, con
     snprintf(perimetre, sizeof perimetre, "{\"sirens\":[\"%s\"]}", siren);
     fx_caller_with(&t->agent, "collectivite_agent", perimetre);
     fx_caller_with(&t->elu, "collectivite_elu", perimetre);
-    fx_caller_with(&t->prefecture, "prefecture_instructeur", "{\"departements\":[\"88\"]}");
+    snprintf(perimetre, sizeof perimetre, "{\"departements\":[\"%s\"]}", departement);
+    fx_caller_with(&t->prefecture, "prefecture_instructeur", perimetre);
     fx_call(&t->admin, "POST", "/api/v1/organisations",
-            "{\"nature\":\"etat\",\"nom\":\"Préfecture des Vosges\"}", NULL, &r);
+            "{\"nature\":\"etat\",\"nom\":\"Préfecture\"}", NULL, &r);
     cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
     snprintf(t->etat, sizeof t->etat, "%s", fx_str(r.json, "id"));
     http_response_release(&r);
+}
+
+/* A territoire of the Vosges (88). */
+static void terr_init(struct terr *t, const char *id_pvd, const char *insee, const char *siren,
+                      const char *siren_epci)
+{
+    terr_init_in(t, id_pvd, insee, siren, siren_epci, "88");
 }
 
 /* POST a poste employed by the territoire's commune, serving it: quotité
@@ -443,4 +453,85 @@ Test(postes, a_poste_serving_two_departements_is_inside_each_prefecture, .timeou
     cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
     cr_assert_geq(num(r.json, "total"), 1, HTTP_BODY, r.body);
     http_response_release(&r);
+}
+
+/* ---- A year keeps the parameters version it was recorded with ------------- *
+ * Issue #10 §1 "a decision keeps the parameters in force on its date"
+ * (migration 0024). Version B must take effect today, which the suite's
+ * database cannot hold (other suites read today's parameters concurrently):
+ * the test runs on a pvd-api and a database of its own
+ * (tests/support/private_server.h). There, the year is recorded under the
+ * defaults (A: 45 000 € without Anah), then B lowers that cap to 40 000 €
+ * from today. Test data: Lot-et-Garonne (47), used by no other suite:
+ * pvd-75-47-901 Duras (47086, EPCI 244700449, adhésion signed). */
+
+#define PRIVE_DB "pvd_it_postes_parametres"
+
+/* Every chef_projet period's cap without Anah set to *(long long *)plafond
+ * cents (private_server_publish_today's edit). */
+static void plafond_sans_anah(json_t *doc, void *plafond)
+{
+    size_t i;
+    json_t *periode;
+    json_array_foreach(json_object_get(doc, "chef_projet"), i, periode) json_object_set_new(
+        periode, "plafond_annuel_centimes", json_integer(*(long long *)plafond));
+}
+
+Test(postes, a_year_keeps_the_parameters_version_it_was_recorded_with, .timeout = 180)
+{
+    pid_t server = private_server_start(PRIVE_DB);
+    struct terr t;
+    struct http_response r;
+    char poste[37], body[400], path[160], header[120], etag[64];
+    terr_init_in(&t, "pvd-75-47-901", "47086", "214700866", "244700449", "47");
+    fx_adhesion_signee(&t.t, t.etat, &t.agent, &t.elu, &t.prefecture);
+    poste_new(&t, 10000, "2024-01-01", poste, NULL);
+
+    /* recorded under A (the defaults, version 0), at its 45 000 € cap */
+    annee_body(body, sizeof body, 8000000, false, false, 3000000, 1500000, 0);
+    put_annee(&t.agent, poste, 2025, body, NULL, 201, &r);
+    cr_assert_eq(num(r.json, "parametres_version"), 0, HTTP_BODY, r.body);
+    http_response_release(&r);
+    long long plafond = 4000000;
+    long b = private_server_publish_today(plafond_sans_anah, &plafond);
+    cr_assert_gt(b, 0);
+
+    /* the poste's PATCH re-checks 2025 with A, not with B's 40 000 € */
+    snprintf(path, sizeof path, "/api/v1/postes-chef-de-projet/%s", poste);
+    fx_etag(path, etag);
+    snprintf(header, sizeof header, "If-Match: %s", etag);
+    fx_call(&t.agent, "PATCH", path, "{\"missions\":\"Animer la revitalisation\"}", header, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    http_response_release(&r);
+    /* its schedule too: 75 % of 45 000 € in Q2 */
+    snprintf(path, sizeof path, "/api/v1/postes-chef-de-projet/%s/annees/2025", poste);
+    fx_call(&t.agent, "GET", path, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    cr_assert_eq(num(r.json, "parametres_version"), 0, HTTP_BODY, r.body);
+    cr_assert_eq(num(versement(&r, 0), "montant_centimes"), 3375000, HTTP_BODY, r.body);
+    http_response_release(&r);
+    /* half time: A's cap halved (22 500 €, not B's 20 000 €), named in the refusal */
+    snprintf(path, sizeof path, "/api/v1/postes-chef-de-projet/%s", poste);
+    fx_etag(path, etag);
+    snprintf(header, sizeof header, "If-Match: %s", etag);
+    fx_call(&t.agent, "PATCH", path, "{\"quotite\":5000}", header, &r);
+    http_expect_problem(&r, 422, "regle-non-respectee");
+    json_t *item =
+        fx_item(&r, "cofinancement-plafond-depasse", "/annees/2025/total_cofinancement_centimes");
+    cr_assert_not_null(item, HTTP_BODY, r.body);
+    cr_assert_not_null(strstr(fx_str(item, "message"), "plafond de 22" NBSP "500,00" NBSP "€"),
+                       HTTP_BODY, r.body);
+    http_response_release(&r);
+
+    /* a year recorded now has B's cap: 45 000 € refused, 40 000 € recorded under B */
+    annee_body(body, sizeof body, 8000000, false, false, 3000000, 1500000, 0);
+    const char *m = refused(&t.agent, poste, 2026, body, "R13", "cofinancement-plafond-depasse",
+                            "/total_cofinancement_centimes", &r);
+    cr_assert_not_null(strstr(m, "plafond de 40" NBSP "000,00" NBSP "€"), "%s", m);
+    http_response_release(&r);
+    annee_body(body, sizeof body, 8000000, false, false, 2500000, 1500000, 0);
+    put_annee(&t.agent, poste, 2026, body, NULL, 201, &r);
+    cr_assert_eq(num(r.json, "parametres_version"), b, HTTP_BODY, r.body);
+    http_response_release(&r);
+    private_server_stop(server, PRIVE_DB);
 }

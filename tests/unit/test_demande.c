@@ -398,21 +398,6 @@ Test(demande, r33_reuses_the_financing_check)
     cr_assert_eq(demande_r33_check(SUBVENTION_FNADT, l, 2, EUR(100000), &r), 0);
 }
 
-Test(demande, r33_final_amount)
-{
-    int64_t m = 0;
-
-    cr_assert(demande_montant_definitif(4000, EUR(90000), EUR(100000), &m));
-    cr_assert_eq(m, EUR(36000));
-    cr_assert(demande_montant_definitif(4000, EUR(120000), EUR(100000), &m));
-    cr_assert_eq(m, EUR(40000), "capped at the forecast expense");
-    cr_assert(demande_montant_definitif(3333, 1001, 1001, &m));
-    cr_assert_eq(m, 333, "rounded down");
-    cr_assert_not(demande_montant_definitif(10001, 1, 1, &m));
-    cr_assert_not(demande_montant_definitif(4000, -1, 1, &m));
-    cr_assert_eq(m, 333);
-}
-
 Test(demande, r36_detr_above_100000_needs_commission)
 {
     struct rule_report r = report();
