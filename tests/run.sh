@@ -9,7 +9,8 @@
 #      suite against the real server (normal build, then ASan+UBSan build),
 #      responses validated against the spec's schemas, and the resilience
 #      suite (pool exhausted, database killed and back, rate limit, slow
-#      clients), the real lauréats import in its own database, graceful drain,
+#      clients), the real lauréats import in its own database, webhooks end to end
+#      (tests/webhooks: deliveries checked with the npm standardwebhooks), graceful drain,
 #      `make run` (durable PostgreSQL, stopped on SIGTERM), CORS in Chromium, and the
 #      sync client of issue #11 (tests/sync: event feed vs a full re-read).
 # Stops what it started, also when a step fails. Exit status: 0 only when all pass.
@@ -142,7 +143,9 @@ api_suite() { # api_suite LABEL SERVER_BIN [REPLICAS]
 		# server waits on it must not see the 5 s default cancel the wait on a loaded machine
 		# (the default itself is tested by the resilience step).
 		start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=4 "${AUTH_ENV[@]}" \
-			RATE_LIMIT_PER_MINUTE=0 DB_STATEMENT_TIMEOUT_MS=30000 || return 1
+			RATE_LIMIT_PER_MINUTE=0 DB_STATEMENT_TIMEOUT_MS=30000 WEBHOOK_KEY_FILE="$IDP_DIR/webhook-key" \
+			WEBHOOK_ALLOW_HTTP_LOCALHOST=1 WEBHOOK_RETRY_SCHEDULE_SECONDS=1,1 WEBHOOK_TIMEOUT_SECONDS=2 \
+			WEBHOOK_LEASE_SECONDS=3 || return 1
 		urls+="${urls:+,}http://127.0.0.1:$port"
 	done
 	PVD_TEST_BASE_URL=$urls PVD_TEST_ALTERNATE=1 PVD_TEST_CAPTURE=$capture PVD_TEST_DATABASE_URL=$url \
@@ -193,6 +196,24 @@ import_suite() { # import_suite SERVER_BIN: the real lauréats file, in its own 
 		$B/bin/import-reel --jobs 1 || { stop_server || true; return 1; }
 	stop_server
 	node tests/contract/validate_responses.mjs $B/openapi.json "$capture"
+}
+
+# Webhooks end to end (issue #11 §2): tests/webhooks/e2e.mjs starts its own servers (it
+# kills one with kill -9 and runs two replicas on one database) and a receiver that checks
+# every signature with the npm standardwebhooks package. Short schedule, lease and poll.
+webhooks_suite() { # webhooks_suite SERVER_BIN
+	local bin=$1 url port_a port_b
+	url=$(fresh_db pvd_it_webhooks)
+	DATABASE_URL=$url $B/pvd-api import-referentiel node_modules/@etalab/decoupage-administratif/data 2026 >/dev/null 2>&1
+	port_a=$(free_port)
+	port_b=$(free_port $((port_a + 1)))
+	env "${AUTH_ENV[@]}" DATABASE_URL="$url" RATE_LIMIT_PER_MINUTE=0 \
+		WEBHOOK_KEY_FILE="$IDP_DIR/webhook-key" WEBHOOK_ALLOW_HTTP_LOCALHOST=1 \
+		WEBHOOK_RETRY_SCHEDULE_SECONDS=1,1 WEBHOOK_TIMEOUT_SECONDS=2 WEBHOOK_LEASE_SECONDS=5 \
+		WEBHOOK_POLL_MILLISECONDS=100 SHUTDOWN_GRACE_SECONDS=5 \
+		PVD_TEST_SERVER_BIN=$bin PVD_TEST_PORTS="$port_a $port_b" PVD_TEST_LOG_DIR=$B/tests \
+		PVD_TEST_BEARER="$($B/bin/test-idp token "$IDP_DIR" "$PVD_TEST_ISSUER" "$PVD_TEST_AUDIENCE" admin-initial)" \
+		timeout 120 node tests/webhooks/e2e.mjs
 }
 
 # A request in flight when SIGTERM arrives is finished; new connections are
@@ -345,6 +366,7 @@ makerun_suite() {
 mkdir -p $B/tests
 rm -rf "$IDP_DIR" && mkdir -p "$IDP_DIR" && $B/bin/test-idp init "$IDP_DIR"
 $B/pvd-api gen-key "$IDP_DIR/signing.pem" 2>/dev/null
+$B/pvd-api gen-webhook-key "$IDP_DIR/webhook-key" 2>/dev/null
 
 step "unit tests"
 run unit $B/bin/unit --jobs 2
@@ -416,6 +438,9 @@ run sync sync_suite
 
 step "resilience: pool exhausted, PostgreSQL killed and restarted, rate limit, slow clients (ASan+UBSan server)"
 run resilience resilience_suite $B/bin/pvd-api-asan
+
+step "webhooks end to end: signed deliveries verified by standardwebhooks, perimeter, retries, kill -9, dead letter and replay, two replicas (ASan+UBSan servers)"
+run webhooks webhooks_suite $B/bin/pvd-api-asan
 
 step "graceful shutdown: in-flight request finished, exit 0"
 run drain drain_suite

@@ -47,6 +47,30 @@ void fx_admin(struct fx_caller *c)
     free(token);
 }
 
+void fx_machine_caller(struct fx_caller *c, const char *role, const char *perimetre, char id[32])
+{
+    struct fx_caller admin;
+    char body[600], form[400];
+    struct http_response r;
+    fx_admin(&admin);
+    snprintf(body, sizeof body, "{\"nom\":\"machine\",\"role\":\"%s\",\"perimetre\":%s}", role,
+             perimetre);
+    fx_call(&admin, "POST", "/api/v1/clients", body, NULL, &r);
+    cr_assert_eq(r.status, 201, "client: " HTTP_BODY, r.body);
+    snprintf(form, sizeof form, "grant_type=client_credentials&client_id=%s&client_secret=%s",
+             fx_str(r.json, "id"), fx_str(r.json, "secret"));
+    if (id)
+        snprintf(id, 32, "%s", fx_str(r.json, "id"));
+    http_response_release(&r);
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    http_request("POST", "/api/v1/oauth/token", headers, form, strlen(form), &r);
+    cr_assert_eq(r.status, 200, "token: " HTTP_BODY, r.body);
+    char *token = strdup(fx_str(r.json, "access_token"));
+    http_response_release(&r);
+    token_header(c->header, sizeof c->header, token);
+    free(token);
+}
+
 void fx_call(const struct fx_caller *c, const char *method, const char *path, const char *body,
              const char *extra_header, struct http_response *r)
 {

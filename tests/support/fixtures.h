@@ -39,6 +39,11 @@ void fx_grant_header(char *header, size_t size, const char *role, const char *pe
 /* Same, as a caller. */
 void fx_caller_with(struct fx_caller *c, const char *role, const char *perimetre);
 
+/* A new machine client (OAuth client credentials) with role on perimetre
+ * (JSON), created by the administrator: its bearer header as a caller, and
+ * its id (client_id, may be NULL) — issue 11 §2. */
+void fx_machine_caller(struct fx_caller *c, const char *role, const char *perimetre, char id[32]);
+
 /* One request as c; body may be NULL; extra_header (e.g. "If-Match: …") too. */
 void fx_call(const struct fx_caller *c, const char *method, const char *path, const char *body,
              const char *extra_header, struct http_response *r);
