@@ -51,7 +51,9 @@ build: $(B)/pvd-api
 
 # The contract: openapi/openapi.yaml (root) and the files it includes (paths/, components/),
 # made one document by the pinned Redocly, then embedded as compact JSON (deploy/build/).
-REDOCLY     := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true node_modules/.bin/redocly
+# webcrypto.cjs: the global `crypto` build-docs needs, absent from Node 18 (Debian 12).
+REDOCLY     := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+               NODE_OPTIONS="--require $(CURDIR)/deploy/build/webcrypto.cjs" node_modules/.bin/redocly
 OPENAPI_SRC := $(wildcard openapi/*.yaml openapi/*/*.yaml openapi/*/*/*.yaml openapi/plugins/*.cjs)
 
 $(B)/openapi.bundle.yaml: $(OPENAPI_SRC) node_modules/.package-lock.json
