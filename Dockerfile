@@ -33,7 +33,7 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 
 WORKDIR /src
 COPY . .
-# A build/ directory from the host (no .dockerignore) must not be mistaken for an up-to-date build.
+# A build/ directory from the host (.dockerignore bypassed) must not be mistaken for an up-to-date build.
 RUN rm -rf build \
  && make build \
  && test -x build/pvd-api
