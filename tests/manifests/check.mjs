@@ -393,14 +393,14 @@ const argList = (name) => {
       if (!build.includes(p)) errs.push(`Dockerfile BUILD_PACKAGES: ${p} (deploy/local/deps.sh) missing`);
     // One runtime package per library the binary links directly.
     const bin = join(ROOT, "build", "pvd-api");
-    if (!existsSync(bin) || !has("readelf") || !has("dpkg")) {
-      console.log("skipped: runtime packages vs build/pvd-api (needs build/pvd-api, readelf and dpkg)");
+    if (!existsSync(bin) || !has("readelf") || !has("ldd") || !has("dpkg")) {
+      console.log("skipped: runtime packages vs build/pvd-api (needs build/pvd-api, readelf, ldd and dpkg)");
     } else {
       const needed = [...run("readelf", ["-d", bin]).out.matchAll(/Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
-      const cache = run("ldconfig", ["-p"]).out;
+      const resolved = run("ldd", [bin]).out;
       for (const lib of needed) {
-        const path = new RegExp(`^\\s*${lib.replace(/\./g, "\\.")} \\(libc6,x86-64[^)]*\\) => (\\S+)`, "m").exec(cache)?.[1];
-        if (!path) { errs.push(`${lib}: not found by ldconfig`); continue; }
+        const path = new RegExp(`^\\s*${lib.replace(/\./g, "\\.")} => (/\\S+)`, "m").exec(resolved)?.[1];
+        if (!path) { errs.push(`${lib}: not resolved by ldd`); continue; }
         const real = run("readlink", ["-f", path]).out.trim();
         const candidates = [path, real, path.replace(/^\/lib\//, "/usr/lib/"), real.replace(/^\/usr\/lib\//, "/lib/")];
         const owner = candidates.map((p) => run("dpkg", ["-S", p])).find((r) => r.ok);
