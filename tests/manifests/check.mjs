@@ -301,6 +301,11 @@ if (deploy && job && cm) {
     errs.push(`Deployment: preStop sleep (${preSleep}) + SHUTDOWN_GRACE_SECONDS (${grace}) must be < terminationGracePeriodSeconds (${tgps})`);
   if (deploy.spec.strategy?.rollingUpdate?.maxUnavailable !== 0) errs.push("Deployment: rollingUpdate.maxUnavailable 0 (new pods wait for the migration)");
   if (deploy.spec.replicas !== undefined) errs.push("Deployment: no replicas (the HPA owns them)");
+  // Two-phase apply (README): phase 1 is -l 'app.kubernetes.io/component!=api' (the ConfigMap, the
+  // database, the Job); phase 2 everything. So the api label marks exactly the service's objects.
+  const phase2 = prod.filter((o) => o.metadata.labels?.["app.kubernetes.io/component"] === "api").map(idOf).sort();
+  const want2 = ["Deployment/pvd-api", "HorizontalPodAutoscaler/pvd-api", "NetworkPolicy/pvd-api", "PodDisruptionBudget/pvd-api", "Service/pvd-api"];
+  if (!isDeepStrictEqual(phase2, want2)) errs.push(`label app.kubernetes.io/component=api must mark exactly ${want2.join(", ")} (is: ${phase2.join(", ")})`);
   if (!matches(svc?.spec.selector, podLabels)) errs.push("Service: selector does not select the Deployment's pods");
   if (!matches(pdb?.spec.selector.matchLabels, podLabels) || pdb?.spec.maxUnavailable !== 1) errs.push("PDB: maxUnavailable 1 over the Deployment's pods");
   if (hpa?.spec.scaleTargetRef.kind !== "Deployment" || hpa?.spec.scaleTargetRef.name !== deploy.metadata.name ||
