@@ -19,7 +19,7 @@ FROM debian:12 AS build
 ARG BUILD_PACKAGES="\
   build-essential pkg-config ca-certificates nodejs npm \
   libulfius-dev libmicrohttpd-dev libyder-dev liborcania-dev libjansson-dev \
-  libpq-dev libssl-dev libcurl4-gnutls-dev libcsv-dev librhonabwy-dev"
+  libpq-dev libssl-dev libcurl4-gnutls-dev libcsv-dev librhonabwy-dev zlib1g-dev"
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $BUILD_PACKAGES \
  && rm -rf /var/lib/apt/lists/*
@@ -47,7 +47,7 @@ FROM debian:12-slim AS runtime
 # a library added to the Makefile's PKGS (e.g. zlib -> zlib1g) must get its package here.
 ARG RUNTIME_PACKAGES="\
   libulfius2.7 libmicrohttpd12 libyder2.0 libjansson4 libpq5 libssl3 librhonabwy1.1 libcsv3 \
-  libcurl3-gnutls ca-certificates"
+  zlib1g libcurl3-gnutls ca-certificates"
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $RUNTIME_PACKAGES \
  && rm -rf /var/lib/apt/lists/*

@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-PKGS      := libulfius libmicrohttpd libyder jansson libpq openssl librhonabwy
+PKGS      := libulfius libmicrohttpd libyder jansson libpq openssl librhonabwy zlib
 CC        ?= gcc
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
              -Wmissing-prototypes -Wvla -fno-common
@@ -26,13 +26,14 @@ UNIT_SRC   := $(DOMAIN_SRC) api/problem.c api/cursor.c api/config.c api/log.c ap
               api/laureats_csv.c api/csv_export.c
 UNIT_SRC   += api/query_params.c
 UNIT_SRC   += api/parametres_json.c
+UNIT_SRC   += api/content_coding.c
 
 B := build
 OBJ      = $(patsubst %.c,$(B)/obj/%.o,$(1))
 ASAN_OBJ = $(patsubst %.c,$(B)/asan-obj/%.o,$(1))
 
 .PHONY: all build deps npm run test unit integration asan fuzz bench fmt fmt-check lint-openapi \
-        clean routes manifests
+        clean routes docs manifests
 all: build
 
 deps:
@@ -64,6 +65,21 @@ $(B)/gen/embedded.c: $(B)/openapi.json $(MIGRATIONS) deploy/build/embed.sh
 	@mkdir -p $(@D)
 	deploy/build/embed.sh $(B)/openapi.json $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
+# The documentation page (GET /api/v1/docs): Redoc rendered from the served spec by the pinned
+# Redocly CLI, its renderer inlined (--inlineBundle: no CDN, works offline), then embedded with
+# its gzip form, ETag and CSP; docs_embed.mjs fails when the page would load anything from
+# elsewhere.
+docs: $(B)/gen/docs.c
+$(B)/docs/index.html: $(B)/openapi.json openapi/docs.hbs openapi/redocly.yaml node_modules/.package-lock.json
+	@mkdir -p $(@D)
+	$(REDOCLY) build-docs --config openapi/redocly.yaml $(B)/openapi.json --inlineBundle \
+	  --template openapi/docs.hbs -o $(B)/docs/index.tmp.html >/dev/null
+	@mv $(B)/docs/index.tmp.html $@
+
+$(B)/gen/docs.c: $(B)/docs/index.html deploy/build/docs_embed.mjs
+	@mkdir -p $(@D)
+	node deploy/build/docs_embed.mjs $< > $@.tmp && mv $@.tmp $@
+
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "CC $<"
@@ -74,7 +90,7 @@ $(B)/asan-obj/%.o: %.c
 	@echo "CC (asan) $<"
 	@$(CC) $(BASEFLAGS) $(ASANFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
-SERVER_SRC := $(DOMAIN_SRC) $(DB_SRC) $(API_SRC) api/main.c $(B)/gen/embedded.c
+SERVER_SRC := $(DOMAIN_SRC) $(DB_SRC) $(API_SRC) api/main.c $(B)/gen/embedded.c $(B)/gen/docs.c
 
 $(B)/pvd-api: $(call OBJ,$(SERVER_SRC))
 	$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS)

@@ -21,6 +21,10 @@ struct app {
     struct metrics *metrics;
     const char *openapi_json; /* embedded contract, served as is */
     size_t openapi_json_len;
+    /* openapi_json compressed once at start (gzip, owned: freed at exit), sent to
+     * clients that accept gzip; NULL when zlib failed (then compressed per answer). */
+    unsigned char *openapi_json_gzip;
+    size_t openapi_json_gzip_len;
     atomic_bool draining;       /* set on SIGTERM: /readyz answers 503 */
     atomic_ulong inflight;      /* requests between URI log and completion */
     struct jwt_verifier *users; /* OIDC provider's tokens; NULL when AUTH_ISSUER is unset */

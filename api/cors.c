@@ -232,7 +232,7 @@ void cors_apply(const struct cors_config *config, const char *origin, struct cor
 
 enum cors_action cors_decide(const struct cors_config *config, const char *method,
                              const char *origin, const char *request_method,
-                             struct cors_headers *out)
+                             const char *allow_methods, struct cors_headers *out)
 {
     if (method == NULL || strcmp(method, "OPTIONS") != 0 || origin == NULL ||
         request_method == NULL) {
@@ -247,7 +247,8 @@ enum cors_action cors_decide(const struct cors_config *config, const char *metho
         return CORS_PREFLIGHT_REFUSED;
     }
     add(out, "Access-Control-Allow-Origin", listed);
-    add(out, "Access-Control-Allow-Methods", CORS_ALLOW_METHODS);
+    if (allow_methods)
+        add(out, "Access-Control-Allow-Methods", allow_methods);
     add(out, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
     add(out, "Access-Control-Max-Age", CORS_MAX_AGE);
     add(out, "Vary", "Origin");
@@ -272,12 +273,12 @@ static bool list_has(const char *list, const char *token)
 }
 
 enum cors_action cors_handle(const struct cors_config *config, const struct _u_request *req,
-                             struct _u_response *res)
+                             const char *allow_methods, struct _u_response *res)
 {
     struct cors_headers h;
-    enum cors_action action =
-        cors_decide(config, req->http_verb, u_map_get_case(req->map_header, "Origin"),
-                    u_map_get_case(req->map_header, "Access-Control-Request-Method"), &h);
+    enum cors_action action = cors_decide(
+        config, req->http_verb, u_map_get_case(req->map_header, "Origin"),
+        u_map_get_case(req->map_header, "Access-Control-Request-Method"), allow_methods, &h);
     for (size_t i = 0; i < h.count; i++) {
         const char *name = h.items[i].name;
         const char *value = h.items[i].value;

@@ -34,12 +34,14 @@
 #define CORS_MAX_ORIGINS 32
 #define CORS_ORIGIN_MAX  272
 
-/* The fixed values sent (public contract, also listed in the README). */
-#define CORS_ALLOW_METHODS "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+/* The fixed values sent (public contract, also listed in the README). A
+ * preflight's Access-Control-Allow-Methods is not fixed: it lists the methods
+ * routed for the requested path (cors_decide). */
 #define CORS_ALLOW_HEADERS                                                                         \
     "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id"
-#define CORS_EXPOSE_HEADERS "ETag, Location, X-Request-Id, Link, Retry-After"
-#define CORS_MAX_AGE        "600"
+#define CORS_EXPOSE_HEADERS                                                                        \
+    "ETag, Location, X-Request-Id, Link, Retry-After, Idempotent-Replayed, WWW-Authenticate"
+#define CORS_MAX_AGE "600"
 /* The detail of the 403 answered to a refused preflight (the origin is not
  * echoed: it is client-controlled and may not be UTF-8). */
 #define CORS_REFUSED_DETAIL                                                                        \
@@ -95,22 +97,27 @@ enum cors_action {
 
 /* Decides for any request: method is the HTTP method, origin and
  * request_method the Origin and Access-Control-Request-Method headers (NULL
- * when absent). A preflight is OPTIONS with both headers present. Fills out
- * with the headers to add in every case (CORS_CONTINUE: those of cors_apply;
- * PREFLIGHT_OK: Allow-Origin, Allow-Methods, Allow-Headers, Max-Age, Vary;
- * PREFLIGHT_REFUSED: Vary only, never Allow-Origin). */
+ * when absent); allow_methods the methods routed for the request's path
+ * ("GET, HEAD, POST", routes_allowed_methods) or NULL when no route has the
+ * path. A preflight is OPTIONS with both headers present. Fills out with the
+ * headers to add in every case (CORS_CONTINUE: those of cors_apply;
+ * PREFLIGHT_OK: Allow-Origin, Allow-Methods (allow_methods, left out when
+ * NULL: no method is announced that no route has), Allow-Headers, Max-Age,
+ * Vary; PREFLIGHT_REFUSED: Vary only, never Allow-Origin). The strings in out
+ * point into config, allow_methods or constants. */
 enum cors_action cors_decide(const struct cors_config *config, const char *method,
                              const char *origin, const char *request_method,
-                             struct cors_headers *out);
+                             const char *allow_methods, struct cors_headers *out);
 
 /* Thin ulfius helper for the router: reads Origin and
- * Access-Control-Request-Method from req, calls cors_decide and puts the
- * headers into res (a Vary already present is extended, not replaced).
+ * Access-Control-Request-Method from req, calls cors_decide (with
+ * allow_methods) and puts the headers into res (a Vary already present is
+ * extended, not replaced).
  * For CORS_PREFLIGHT_OK it also sets status 204 and an empty body; for
  * CORS_PREFLIGHT_REFUSED the caller sends the 403 problem. */
 struct _u_request;
 struct _u_response;
 enum cors_action cors_handle(const struct cors_config *config, const struct _u_request *req,
-                             struct _u_response *res);
+                             const char *allow_methods, struct _u_response *res);
 
 #endif

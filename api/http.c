@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "content_coding.h"
 #include "json_body.h"
 #include "log.h"
 #include "rate_limit.h"
@@ -188,18 +190,31 @@ void http_etag(const char *json, size_t len, char out[24])
     snprintf(out, 24, "\"%016llx\"", h);
 }
 
-/* True when the If-None-Match list contains etag or "*". */
+/* True when the list element starting at p ends at p[n]. */
+static bool ends_at(const char *p, size_t n)
+{
+    return p[n] == '\0' || p[n] == ',' || p[n] == ' ' || p[n] == '\t';
+}
+
+/* True when the If-None-Match / If-Match list contains etag, its gzip
+ * variant ("…-gzip", http_encode_response) or "*". */
 static bool etag_listed(const char *header, const char *etag)
 {
     size_t n = strlen(etag);
+    static const size_t suffix = sizeof CONTENT_CODING_ETAG_SUFFIX - 1;
     for (const char *p = header; p && *p;) {
-        while (*p == ' ' || *p == ',')
+        while (*p == ' ' || *p == '\t' || *p == ',')
             p++;
         if (strncmp(p, "W/", 2) == 0)
             p += 2;
         if (*p == '*')
             return true;
-        if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+        if (strncmp(p, etag, n) == 0 && ends_at(p, n))
+            return true;
+        /* "abc-gzip" for "abc": the same opening, the suffix, the closing quote. */
+        if (n >= 2 && etag[n - 1] == '"' && strncmp(p, etag, n - 1) == 0 &&
+            strncmp(p + n - 1, CONTENT_CODING_ETAG_SUFFIX, suffix) == 0 &&
+            p[n - 1 + suffix] == '"' && ends_at(p, n + suffix))
             return true;
         p = strchr(p, ',');
     }
@@ -223,16 +238,97 @@ bool if_match_or_reply(struct request_ctx *ctx, const char *etag)
     return true;
 }
 
-bool respond_conditional_json(struct request_ctx *ctx, const char *json, size_t len,
-                              const char *etag)
+bool respond_conditional(struct request_ctx *ctx, const char *content_type, const char *body,
+                         size_t len, const char *etag)
 {
     u_map_put(ctx->res->map_header, "ETag", etag);
     if (etag_listed(u_map_get_case(ctx->req->map_header, "If-None-Match"), etag)) {
         ctx->res->status = 304;
+        ctx->not_modified_type = content_type;
+        ctx->not_modified_length = len;
         return true;
     }
-    respond_json_raw(ctx->res, 200, json, len);
+    respond_text(ctx->res, 200, content_type, body, len);
     return false;
+}
+
+bool respond_conditional_json(struct request_ctx *ctx, const char *json, size_t len,
+                              const char *etag)
+{
+    return respond_conditional(ctx, "application/json", json, len, etag);
+}
+
+void http_vary_add(struct _u_response *res, const char *token)
+{
+    const char *present = u_map_get_case(res->map_header, "Vary");
+    if (present == NULL || *present == '\0') {
+        u_map_put(res->map_header, "Vary", token);
+        return;
+    }
+    size_t n = strlen(token);
+    for (const char *p = present; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ", \t");
+        if (len == n && strncasecmp(p, token, n) == 0)
+            return;
+        p += len;
+    }
+    size_t size = strlen(present) + n + 3;
+    char *merged = xmalloc(size);
+    snprintf(merged, size, "%s, %s", present, token);
+    u_map_put(res->map_header, "Vary", merged);
+    free(merged);
+}
+
+/* Puts the gzip variant's ETag ("abc" → "abc-gzip") in place of a strong ETag;
+ * weak and malformed ones are left as they are. */
+static void etag_to_gzip_variant(struct _u_response *res)
+{
+    const char *etag = u_map_get_case(res->map_header, "ETag");
+    size_t n = etag ? strlen(etag) : 0;
+    if (n < 2 || etag[0] != '"' || etag[n - 1] != '"')
+        return;
+    char variant[160];
+    if (snprintf(variant, sizeof variant, "%.*s%s\"", (int)(n - 1), etag,
+                 CONTENT_CODING_ETAG_SUFFIX) >= (int)sizeof variant)
+        return;
+    u_map_put(res->map_header, "ETag", variant);
+}
+
+void http_encode_response(struct request_ctx *ctx)
+{
+    struct _u_response *res = ctx->res;
+    if (res->stream_callback != NULL)
+        return;
+    bool not_modified = res->status == 304 && ctx->not_modified_type != NULL;
+    const char *type =
+        not_modified ? ctx->not_modified_type : u_map_get_case(res->map_header, "Content-Type");
+    if (ctx->gzip_variant == NULL && !content_coding_compressible(type))
+        return;
+    http_vary_add(res, "Accept-Encoding");
+    size_t len = not_modified ? ctx->not_modified_length : res->binary_body_length;
+    if (len <= CONTENT_CODING_MIN_BYTES ||
+        !content_coding_accepts_gzip(u_map_get_case(ctx->req->map_header, "Accept-Encoding")))
+        return;
+    if (!not_modified && ctx->gzip_variant) {
+        ulfius_set_binary_body_response(res, res->status, (const char *)ctx->gzip_variant,
+                                        ctx->gzip_variant_len);
+        u_map_put(res->map_header, "Content-Encoding", "gzip");
+    } else if (!not_modified) {
+        unsigned char *gz;
+        size_t gz_len;
+        if (!content_coding_gzip(res->binary_body, len, &gz, &gz_len)) {
+            log_line(LOG_WARN, ctx->request_id,
+                     "compression gzip impossible : réponse envoyée telle quelle",
+                     (const char *)NULL);
+            return;
+        }
+        ulfius_set_binary_body_response(res, res->status, (const char *)gz, gz_len);
+        free(gz);
+        u_map_put(res->map_header, "Content-Encoding", "gzip");
+    }
+    etag_to_gzip_variant(res);
 }
 
 void respond_invalid_body(struct request_ctx *ctx, const struct field_errors *errs)

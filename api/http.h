@@ -31,6 +31,16 @@ struct request_ctx {
     struct timespec start;
     enum problem_code problem; /* the problem sent, valid when has_problem */
     bool has_problem;
+    /* Set by respond_conditional when it answers 304: the Content-Type and the
+     * body length of the 200 the 304 stands for, so that http_encode_response
+     * gives the 304 that 200's Vary and ETag (RFC 9110 §15.4.5). */
+    const char *not_modified_type;
+    size_t not_modified_length;
+    /* The gzip form of the body, when the handler has it already (static storage,
+     * e.g. the documentation page compressed at build time): http_encode_response
+     * sends it instead of compressing, whatever the Content-Type. NULL: none. */
+    const unsigned char *gzip_variant;
+    size_t gzip_variant_len;
 };
 
 /* Fills buf (33 bytes at least) with a fresh request id: 32 hex digits. */
@@ -107,7 +117,10 @@ bool body_errors_or_reply(struct request_ctx *ctx, const struct field_errors *er
 void http_etag(const char *json, size_t len, char out[24]);
 
 /* If-Match for PATCH, DELETE and transitions: true when it lists etag (or
- * "*"); otherwise 428 (absent) or 412 (stale) was sent. */
+ * "*"), in its identity form or in its gzip variant's (etag with
+ * CONTENT_CODING_ETAG_SUFFIX, as http_encode_response sends it: both name the
+ * same state of the resource); otherwise 428 (absent) or 412 (stale) was
+ * sent. If-None-Match (respond_conditional) accepts both forms the same way. */
 bool if_match_or_reply(struct request_ctx *ctx, const char *etag);
 
 /* A single object written or read for a write: its ETag (http_etag of
@@ -121,6 +134,28 @@ void http_set_location(struct _u_response *res, const char *prefix, const char *
  * If-None-Match matches; otherwise sends the JSON with 200 (false). */
 bool respond_conditional_json(struct request_ctx *ctx, const char *json, size_t len,
                               const char *etag);
+
+/* The same for a body of any content_type (a static constant string). */
+bool respond_conditional(struct request_ctx *ctx, const char *content_type, const char *body,
+                         size_t len, const char *etag);
+
+/* Appends token to the response's Vary header (created when absent; kept
+ * once when already listed, any case). */
+void http_vary_add(struct _u_response *res, const char *token);
+
+/* The response path's content coding, called once per request after the
+ * handler (api/pipeline.c): an answer whose Content-Type is JSON
+ * (content_coding_compressible) or that has a ctx->gzip_variant, or a 304
+ * standing for one, gets `Vary: Accept-Encoding`; when its identity body is over
+ * CONTENT_CODING_MIN_BYTES and the request's Accept-Encoding prefers gzip
+ * (content_coding_accepts_gzip), the body is replaced by its gzip form
+ * (ctx->gzip_variant when set, else compressed here) with
+ * `Content-Encoding: gzip` and a strong ETag gets the "-gzip" suffix inside
+ * its quotes (a 304 gets the suffix on the same conditions, from the length
+ * respond_conditional recorded). Streamed answers and other types are left
+ * as they are. HEAD is treated as GET (same headers, Content-Length of the
+ * body a GET would get). When zlib fails the identity answer is sent. */
+void http_encode_response(struct request_ctx *ctx);
 
 /* A single object with its ETag: a GET answered 200 goes through
  * respond_conditional_json (304 on If-None-Match); any other method or

@@ -18,6 +18,7 @@
 #include "../db/pool.h"
 #include "app.h"
 #include "config.h"
+#include "content_coding.h"
 #include "handlers/demandes.h"
 #include "handlers/programme.h"
 #include "jwt.h"
@@ -281,6 +282,8 @@ static int cmd_serve(void)
         die_bug("rate_limiter_new failed");
     app.referentiel = referentiel_store_new();
     app.openapi_json = openapi_embedded(&app.openapi_json_len);
+    content_coding_gzip(app.openapi_json, app.openapi_json_len, &app.openapi_json_gzip,
+                        &app.openapi_json_gzip_len);
     refresh_referentiel(&app);
     apply_echeances(app.pool);
 
@@ -312,6 +315,7 @@ static int cmd_serve(void)
     jwt_signer_free(app.signer);
     jwt_signer_free(app.previous_signer);
     free(app.jwks_json);
+    free(app.openapi_json_gzip);
     referentiel_store_free(app.referentiel);
     metrics_free(app.metrics);
     rate_limiter_free(app.rate_principal);

@@ -23,10 +23,16 @@ static bool has_body(const struct _u_request *req)
 
 /* Adds this request's CORS headers: they depend on its Origin, so they cannot
  * be ulfius default_headers. True when the request was a preflight, now
- * answered: 204, or 403 for an origin not in CORS_ALLOWED_ORIGINS. */
+ * answered: 204 announcing the methods routed for its path, or 403 for an
+ * origin not in CORS_ALLOWED_ORIGINS. */
 static bool cors_answered(struct request_ctx *ctx)
 {
-    switch (cors_handle(&ctx->app->config.cors, ctx->req, ctx->res)) {
+    char allow[128];
+    const char *methods = NULL;
+    if (ctx->req->http_verb && strcmp(ctx->req->http_verb, "OPTIONS") == 0 &&
+        routes_allowed_methods(ctx->req->url_path, allow, sizeof allow))
+        methods = allow;
+    switch (cors_handle(&ctx->app->config.cors, ctx->req, methods, ctx->res)) {
     case CORS_PREFLIGHT_OK:
         return true;
     case CORS_PREFLIGHT_REFUSED:
@@ -185,6 +191,7 @@ int pipeline_dispatch(const struct _u_request *req, struct _u_response *res, voi
         i++;
     if (i == sizeof steps / sizeof steps[0])
         step_handle(&c);
+    http_encode_response(&ctx);
     request_ctx_end(&ctx);
     return U_CALLBACK_COMPLETE;
 }
@@ -206,6 +213,7 @@ int pipeline_unmatched(const struct _u_request *req, struct _u_response *res, vo
     } else {
         respond_problem(&ctx, PROBLEM_ROUTE_INCONNUE, "Aucune route ne correspond à ce chemin.");
     }
+    http_encode_response(&ctx);
     request_ctx_end(&ctx);
     return U_CALLBACK_COMPLETE;
 }

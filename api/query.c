@@ -171,8 +171,15 @@ void respond_page(struct request_ctx *ctx, const struct query_field *spec,
                      has_next ? "\"" : "", has_next ? next : "null", has_next ? "\"" : "", total);
     if (has_next)
         query_set_next_link(ctx->req, ctx->res, spec, next);
-    respond_json_raw(ctx->res, 200, page, (size_t)n);
+    respond_list_body(ctx, page, (size_t)n);
     free(page);
+}
+
+void respond_list_body(struct request_ctx *ctx, const char *body, size_t len)
+{
+    char etag[24];
+    http_etag(body, len, etag);
+    respond_conditional_json(ctx, body, len, etag);
 }
 
 const char *query_id_or_reply(struct request_ctx *ctx, bool (*valid)(const char *),
@@ -291,5 +298,37 @@ bool query_version_or_reply(struct request_ctx *ctx, const char *name, long *out
     field_errors_add(&errs, pointer, name, "format-invalide",
                      "Numéro de version attendu : entier de 1 à 100000.");
     respond_problem_fields(ctx, PROBLEM_PARAMETRE_INVALIDE, "Paramètre invalide.", &errs);
+    return false;
+}
+
+bool query_is_tri_modifie(const char *s)
+{
+    return s && (strcmp(s, "modifie_le") == 0 || strcmp(s, "-modifie_le") == 0);
+}
+
+struct list_sync query_sync_list(const struct query_sync *q)
+{
+    struct list_sync s = {LIST_TRI_KEY, q->modifie_depuis};
+    if (q->tri)
+        s.tri = q->tri[0] == '-' ? LIST_TRI_MODIFIE_DESC : LIST_TRI_MODIFIE;
+    return s;
+}
+
+bool query_sync_cursor_or_reply(struct request_ctx *ctx, const char *scope, uint32_t fingerprint,
+                                const struct query_sync *q, bool (*valid_id)(const char *),
+                                char key[CURSOR_KEY_MAX + 1], const char **after, uint32_t *fp_out)
+{
+    *fp_out = fingerprint;
+    if (q->tri || q->modifie_depuis) {
+        char canon[128];
+        snprintf(canon, sizeof canon, "%08x|tri=%s|depuis=%s", (unsigned)fingerprint,
+                 q->tri ? q->tri : "", q->modifie_depuis ? q->modifie_depuis : "");
+        *fp_out = cursor_fingerprint(canon);
+    }
+    if (!query_cursor_or_reply(ctx, scope, *fp_out, key, after))
+        return false;
+    if (!*after || (q->tri ? list_sync_key_valid(*after, valid_id) : valid_id(*after)))
+        return true;
+    respond_bad_cursor(ctx);
     return false;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <ulfius.h>
 
+#include "../db/list_sync.h"
 #include "cursor.h"
 #include "problem.h"
 #include "query_params.h"
@@ -91,6 +92,38 @@ bool query_is_bool_text(const char *s);
  * date and time (NULL: false). */
 bool query_is_instant(const char *s);
 
+/* ---- Reading a list by modification (issue #11 §1) ------------------------
+ * Every list whose objects carry `modifie_le` declares QUERY_SYNC_FIELDS in
+ * its query spec: `modifie_depuis` (an RFC 3339 instant; the elements whose
+ * modifie_le is at or after it) and `tri` (`modifie_le`, `-modifie_le`;
+ * absent: the list's own order by id). The repository builds its SQL with
+ * db/list_sync.h. */
+struct query_sync {
+    const char *modifie_depuis, *tri; /* NULL when absent */
+};
+
+/* "modifie_le" or "-modifie_le" (NULL: false). */
+bool query_is_tri_modifie(const char *s);
+
+/* `modifie_depuis` and `tri` into type's struct query_sync member. */
+#define QUERY_SYNC_FIELDS(type, member)                                                            \
+    QUERY_CODE_FIELD("modifie_depuis", offsetof(type, member.modifie_depuis), query_is_instant,    \
+                     "un instant RFC 3339 (2026-03-01T08:00:00Z, 2026-03-01T09:00:00+01:00)"),     \
+        QUERY_CODE_FIELD("tri", offsetof(type, member.tri), query_is_tri_modifie,                  \
+                         "modifie_le ou -modifie_le")
+
+/* The repository's view of q. */
+struct list_sync query_sync_list(const struct query_sync *q);
+
+/* query_keyed_cursor_or_reply for a list with QUERY_SYNC_FIELDS: the cursor
+ * is bound to the filters (fingerprint), to `modifie_depuis` and to `tri`
+ * (another tri or instant is a 400 curseur-invalide), and its key is of the
+ * tri's shape (list_sync.h; valid_id checks the id). *fp_out is the
+ * fingerprint to give respond_page. False when the 400 was sent. */
+bool query_sync_cursor_or_reply(struct request_ctx *ctx, const char *scope, uint32_t fingerprint,
+                                const struct query_sync *q, bool (*valid_id)(const char *),
+                                char key[CURSOR_KEY_MAX + 1], const char **after, uint32_t *fp_out);
+
 /* query_spec_apply (query_params.h) of the route's spec to the request's
  * query into target; false after a 400 parametre-invalide ("Paramètres
  * invalides.") listing every error. */
@@ -103,9 +136,16 @@ bool query_errors_or_reply(struct request_ctx *ctx, const struct field_errors *e
 /* Sends {"elements": elements_json, "suivant": <cursor after last_key or null>,
  * "total": total} (200) and the Link header (query_set_next_link with the
  * route's spec) when more rows follow. total is the number of elements of
- * every page of the list with the same filters. */
+ * every page of the list with the same filters. The page carries a strong
+ * ETag of its body; a request whose If-None-Match lists it gets 304 with no
+ * body (RFC 9110 §13.1.2), with the same ETag and Link. */
 void respond_page(struct request_ctx *ctx, const struct query_field *spec,
                   const char *elements_json, const char *scope, uint32_t fingerprint,
                   const char *last_key, bool more, size_t total);
+
+/* Sends a list page's body (JSON, len bytes) as respond_page does: 200 with
+ * a strong ETag of the body, or 304 with no body when If-None-Match lists
+ * it. For the lists that build their envelope themselves (collection). */
+void respond_list_body(struct request_ctx *ctx, const char *body, size_t len);
 
 #endif

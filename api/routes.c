@@ -133,7 +133,6 @@ static const struct route routes[] = {
     {"POST",  "/api/v1/demandes-subvention/:id/versements",  ROUTE_HABILITATED, "demande.transition", handle_versement_demande, KEYED},
     {"POST",  "/api/v1/demandes-subvention/:id/prolongations", ROUTE_HABILITATED, "demande.transition", handle_prolongation_demande, KEYED},
     {"PUT",   "/api/v1/demandes-subvention/par-dossier-ds/:numero", ROUTE_HABILITATED, "demande.synchroniser", handle_sync_demande_ds, NOKEY},
-    {"GET",   "/api/v1/donnees-ouvertes/subventions.csv", ROUTE_PUBLIC, NULL,                 handle_export_subventions_csv, NOKEY},
     /* — end of demandes de subvention — */
     /* Issue 11 §1: event feed (evenements.c) */
     {"GET",   "/api/v1/evenements",               ROUTE_HABILITATED, "journal.lire",          handle_list_evenements, NOKEY},
@@ -142,8 +141,17 @@ static const struct route routes[] = {
     /* Issue 11 §2: webhooks (abonnements.c) */
     /* — end of webhooks — */
     /* Issue 11 §3: open data (donnees_ouvertes.c) */
+    {"GET",   "/api/v1/donnees-ouvertes",                    ROUTE_PUBLIC, NULL, handle_donnees_catalogue, NOKEY},
+    {"GET",   "/api/v1/donnees-ouvertes/laureats.csv",       ROUTE_PUBLIC, NULL, handle_donnees_laureats_csv, NOKEY},
+    {"GET",   "/api/v1/donnees-ouvertes/laureats.json",      ROUTE_PUBLIC, NULL, handle_donnees_laureats_json, NOKEY},
+    {"GET",   "/api/v1/donnees-ouvertes/fiches-action.csv",  ROUTE_PUBLIC, NULL, handle_donnees_fiches_csv, NOKEY},
+    {"GET",   "/api/v1/donnees-ouvertes/fiches-action.json", ROUTE_PUBLIC, NULL, handle_donnees_fiches_json, NOKEY},
+    {"GET",   "/api/v1/donnees-ouvertes/subventions.csv",    ROUTE_PUBLIC, NULL, handle_export_subventions_csv, NOKEY},
+    {"GET",   "/api/v1/donnees-ouvertes/subventions.json",   ROUTE_PUBLIC, NULL, handle_donnees_subventions_json, NOKEY},
     /* — end of open data — */
     /* Issue 11 §4: documentation, compression, CORS (docs.c) */
+    {"GET",   "/api/v1/docs",                     ROUTE_PUBLIC,      NULL,                    handle_get_docs, NOKEY},
+    {"GET",   "/docs",                            ROUTE_PUBLIC,      NULL,                    handle_redirect_docs, NOKEY},
     /* — end of documentation, compression, CORS — */
 };
 /* clang-format on */

@@ -244,8 +244,11 @@ void comite_list_release(struct comite_list *list)
     list->count = 0;
 }
 
-enum db_result comite_list_batch(struct db_pool *pool, const char *id_pvd, const char *after,
-                                 size_t batch, struct comite_list *out, struct db_error *err)
+static const struct list_sync_columns list_columns = {"x.modifie_le", "x.id_pvd", "text", NULL};
+
+enum db_result comite_list_batch(struct db_pool *pool, const char *id_pvd,
+                                 const struct list_sync *sync, const char *after, size_t batch,
+                                 struct comite_list *out, struct db_error *err)
 {
     struct db_conn *conn = NULL;
     char limit_text[24];
@@ -254,15 +257,18 @@ enum db_result comite_list_batch(struct db_pool *pool, const char *id_pvd, const
     if (r != DB_OK)
         return r;
     snprintf(limit_text, sizeof limit_text, "%zu", batch);
-    const char *params[3] = {id_pvd, after, limit_text};
-    PGresult *res = PQexecParams(
-        conn->pg,
-        "SELECT x.id_pvd::text, comite_representation(x)::text, p.departements::text, "
-        "p.regions::text, p.sirens::text FROM comites x CROSS JOIN LATERAL "
-        "territoire_portee(x.id_pvd) p WHERE ($1::text IS NULL OR x.id_pvd = $1) AND ($2::text IS "
-        "NULL OR x.id_pvd > $2) ORDER BY x.id_pvd LIMIT $3::int",
-        3, NULL, params, NULL, NULL, 0);
-    r = db_result_from_pg(conn, res, err);
+    const char *params[4] = {id_pvd};
+    list_sync_params(sync, after, limit_text, params + 1);
+    char *sql =
+        list_sync_page_sql(sync, &list_columns,
+                           "comite_representation(x)::text, p.departements::text, "
+                           "p.regions::text, p.sirens::text",
+                           "FROM comites x CROSS JOIN LATERAL territoire_portee(x.id_pvd) p "
+                           "WHERE ($1::text IS NULL OR x.id_pvd = $1)",
+                           2);
+    PGresult *res = sql ? PQexecParams(conn->pg, sql, 4, NULL, params, NULL, NULL, 0) : NULL;
+    free(sql);
+    r = res ? db_result_from_pg(conn, res, err) : DB_FAILED;
     int n = r == DB_OK ? PQntuples(res) : 0;
     if (n > 0) {
         out->rows = calloc((size_t)n, sizeof *out->rows);
@@ -272,6 +278,7 @@ enum db_result comite_list_batch(struct db_pool *pool, const char *id_pvd, const
     for (int i = 0; r == DB_OK && i < n; i++) {
         struct comite_list_row *row = &out->rows[i];
         snprintf(row->key, sizeof row->key, "%s", PQgetvalue(res, i, 0));
+        snprintf(row->id_pvd, sizeof row->id_pvd, "%s", PQgetvalue(res, i, 5));
         row->json = pg_strdup(PQgetvalue(res, i, 1));
         out->count++;
         if (!row->json) {

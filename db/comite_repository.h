@@ -71,8 +71,9 @@ enum db_result convention_territoire(struct db_pool *pool, const char *id, char 
 /* One row of the comités list with the territorial attributes of its
  * territoire (territoire_portee), for the caller's perimeter filter. */
 struct comite_list_row {
-    char key[17]; /* id_pvd */
-    char *json;   /* owned by the list */
+    char key[65];    /* its cursor key (list_sync.h) */
+    char id_pvd[17]; /* its territoire */
+    char *json;      /* owned by the list */
     char departements[8][4];
     size_t departement_count;
     char regions[8][4];
@@ -86,9 +87,12 @@ struct comite_list {
 };
 void comite_list_release(struct comite_list *list);
 
-/* Up to `batch` comités ordered by id_pvd after `after` (NULL: from the
- * start), only territoire id_pvd's when id_pvd is not NULL. */
-enum db_result comite_list_batch(struct db_pool *pool, const char *id_pvd, const char *after,
-                                 size_t batch, struct comite_list *out, struct db_error *err);
+/* Up to `batch` comités in sync's order (by id_pvd, or by modification;
+ * list_sync.h) after the key `after` (NULL: from the start), only those
+ * changed since sync->modifie_depuis, only territoire id_pvd's when id_pvd
+ * is not NULL. */
+enum db_result comite_list_batch(struct db_pool *pool, const char *id_pvd,
+                                 const struct list_sync *sync, const char *after, size_t batch,
+                                 struct comite_list *out, struct db_error *err);
 
 #endif

@@ -578,7 +578,7 @@ enum db_result convention_avenant(struct db_tx *tx, const char *id, long revisio
 
 struct filter_params {
     char *arrays[4];
-    const char *values[14];
+    const char *values[15];
 };
 
 static bool filter_params_build(const struct convention_filter *f, struct filter_params *p)
@@ -608,36 +608,24 @@ static void filter_params_release(struct filter_params *p)
         free(p->arrays[i]);
 }
 
+static const struct list_sync_columns list_columns = {"c.modifie_le", "c.id", "uuid", NULL};
+
 enum db_result convention_list(struct db_conn *conn, const struct convention_filter *f,
-                               const char *after, size_t limit, char **json_out, char last_id[37],
+                               const char *after, size_t limit, char **json_out, char last_id[65],
                                bool *more, size_t *total, struct db_error *err)
 {
     struct filter_params p;
-    char limit_text[24];
     enum db_result r = DB_FAILED;
     *json_out = NULL;
     last_id[0] = '\0';
     *more = false;
-    if (filter_params_build(f, &p)) {
-        snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
-        p.values[12] = after;
-        p.values[13] = limit_text;
-        PGresult *res = exec(conn,
-                             "SELECT c.id::text, (convention_representation(c) || "
-                             "jsonb_build_object('_sirens', convention_sirens(c)))::text "
-                             "FROM conventions c JOIN territoires t ON t.id_pvd = c.id_pvd "
-                             "WHERE " FILTER_SQL " AND ($13::uuid IS NULL OR c.id > $13::uuid) "
-                             "ORDER BY c.id LIMIT $14::int",
-                             14, p.values, &r, err);
-        if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 37, more))
-            r = DB_FAILED;
-        PQclear(res);
-        if (r == DB_OK)
-            r = pg_count(conn,
-                         "SELECT count(*) FROM conventions c JOIN territoires t "
-                         "ON t.id_pvd = c.id_pvd WHERE " FILTER_SQL,
-                         12, p.values, total, err);
-    }
+    if (filter_params_build(f, &p))
+        r = list_sync_page(conn, &f->sync, &list_columns,
+                           "(convention_representation(c) || jsonb_build_object('_sirens', "
+                           "convention_sirens(c)))::text",
+                           "FROM conventions c JOIN territoires t ON t.id_pvd = c.id_pvd "
+                           "WHERE " FILTER_SQL,
+                           13, p.values, after, limit, json_out, last_id, more, total, err);
     filter_params_release(&p);
     return r;
 }

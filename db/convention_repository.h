@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "../domain/convention.h"
+#include "list_sync.h"
 #include "mutation.h"
 #include "pool.h"
 #include "result.h"
@@ -188,13 +189,15 @@ struct convention_filter {
     const char *region;
     const char *en_retard; /* "true" | "false" */
     const char *today;     /* YYYY-MM-DD: en_retard is evaluated at this date */
+    struct list_sync sync; /* modifie_depuis and the order (list_sync.h) */
 };
 
-/* One keyset page ordered by id after `after` (UUID or NULL): *json_out a
- * JSON array of representations (owned, free()), last_id, *more.
+/* One keyset page in f->sync's order after the key `after` (list_sync.h;
+ * NULL: first page): *json_out a JSON array of representations (owned,
+ * free()), last_id (the last key), *more.
  * *total: the number of elements of all pages with the same filters. */
 enum db_result convention_list(struct db_conn *conn, const struct convention_filter *f,
-                               const char *after, size_t limit, char **json_out, char last_id[37],
+                               const char *after, size_t limit, char **json_out, char last_id[65],
                                bool *more, size_t *total, struct db_error *err);
 
 /* The follow-up figures over the filtered conventions (owned JSON text):

@@ -177,6 +177,8 @@ static const struct {
     {"{ds_procedure_id}", "ds_procedure_id", "bigint"},
     {"{ds_modifie_le}", "ds_modifie_le", "timestamptz"},
     {"{aides_territoires_aide_id}", "aides_territoires_aide_id", "text"},
+    {"{siret_demandeur}", "siret_demandeur", "text"},
+    {"{siret_financeur}", "siret_financeur", "text"},
 };
 
 /* UPDATE of the members present in $2 (jsonb) of request $1, etat $3 when
@@ -355,8 +357,10 @@ enum db_result demande_versement_ajouter(struct db_tx *tx, struct demande_row *a
     " AND ($11::text IS NULL OR x.fiche_id = " PG_AS_UUID("$11") ")"
 #define LIST_PARAMS 17
 
+static const struct list_sync_columns list_columns = {"x.modifie_le", "x.id", "uuid", NULL};
+
 enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f, const char *after,
-                            size_t limit, char **json_out, char last_key[37], bool *more,
+                            size_t limit, char **json_out, char last_key[65], bool *more,
                             size_t *total, struct db_error *err)
 {
     *json_out = NULL;
@@ -368,11 +372,10 @@ enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f
         pg_perimeter_literals_release(arrays);
         return DB_FAILED;
     }
-    char today[11], limit_text[24], d[5][12];
+    char today[11], d[5][12];
     date_format(f->today, today);
-    snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
     demande_delais_defaut_text(d);
-    const char *v[LIST_PARAMS + 2] = {f->role ? f->role : "",
+    const char *v[LIST_PARAMS + 3] = {f->role ? f->role : "",
                                       arrays[0],
                                       arrays[1],
                                       arrays[2],
@@ -388,31 +391,18 @@ enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f
                                       d[1],
                                       d[2],
                                       d[3],
-                                      d[4],
-                                      after,
-                                      limit_text};
+                                      d[4]};
     struct db_conn *conn = NULL;
     enum db_result r = db_pool_acquire(pool, &conn, err);
     if (r == DB_OK) {
-        PGresult *res = NULL;
-        r = pg_exec_rows(
-            conn,
-            "SELECT x.id::text, (demande_representation(x) || jsonb_build_object("
-            "'_acces', demande_acces(x), '_delais', demande_delais(x)))::text" LIST_WHERE
-            " AND ($18::text IS NULL OR x.id > " PG_AS_UUID("$18") ") ORDER BY x.id LIMIT $19::int",
-            LIST_PARAMS + 2, v, &res, err);
-        if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, 37, more))
-            r = DB_FAILED;
-        PQclear(res);
-        if (r == DB_OK)
-            r = pg_count(conn, "SELECT count(*)" LIST_WHERE, LIST_PARAMS, v, total, err);
+        r = list_sync_page(conn, &f->sync, &list_columns,
+                           "(demande_representation(x) || jsonb_build_object('_acces', "
+                           "demande_acces(x), '_delais', demande_delais(x)))::text",
+                           LIST_WHERE, LIST_PARAMS + 1, v, after, limit, json_out, last_key, more,
+                           total, err);
         db_pool_release(pool, conn);
     }
     pg_perimeter_literals_release(arrays);
-    if (r != DB_OK) {
-        free(*json_out);
-        *json_out = NULL;
-    }
     return r;
 }
 
@@ -444,75 +434,6 @@ enum db_result demande_ds_plus_recente(struct db_tx *tx, const char *id, const c
         2, params, &res, err);
     if (r == DB_OK)
         *newer = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    return r;
-}
-
-/* ---- open-data export ------------------------------------------------------ */
-
-enum db_result demande_export_subventions(struct db_pool *pool, struct date today,
-                                          const char *annee, const char *departement,
-                                          size_t max_rows, demande_subvention_fn fn, void *ctx,
-                                          bool *too_many, bool *stopped, struct db_error *err)
-{
-    *too_many = false;
-    *stopped = false;
-    char day[11], limit[24], d[5][12];
-    date_format(today, day);
-    snprintf(limit, sizeof limit, "%zu", max_rows + 1);
-    demande_delais_defaut_text(d);
-    const char *params[9] = {day, d[0], d[1], d[2], d[3], d[4], annee, departement, limit};
-    struct db_conn *conn = NULL;
-    enum db_result r = db_pool_acquire(pool, &conn, err);
-    if (r != DB_OK)
-        return r;
-    PGresult *res = NULL;
-    r = pg_exec_rows(
-        conn,
-        "SELECT coalesce(fo.nom, CASE WHEN x.dispositif <> 'autre' THEN 'État' ELSE '' END), "
-        "coalesce(fo.siren::text, ''), x.date_decision::text, coalesce(x.ds_dossier_number::text, "
-        "x.id::text), b.nom, coalesce(b.siren::text, ''), x.intitule, x.dispositif, "
-        "coalesce((SELECT min(v.date)::text FROM demande_versements v WHERE v.demande_id = x.id), "
-        "''), coalesce((SELECT max(v.date)::text FROM demande_versements v WHERE v.demande_id = "
-        "x.id), ''), x.montant_accorde, coalesce(x.taux_accorde::text, ''), (SELECT count(*) FROM "
-        "demande_versements v WHERE v.demande_id = x.id) "
-        "FROM demandes_subvention x JOIN organisations b ON b.id = x.demandeur_id "
-        "LEFT JOIN organisations fo ON fo.id = x.financeur_id "
-        "JOIN territoires t ON t.id_pvd = x.id_pvd "
-        "WHERE x.montant_accorde IS NOT NULL AND x.date_decision IS NOT NULL "
-        "AND demande_etat_effectif(x, $1::date, $2::int, $3::int, $4::int, $5::int, $6::int) IN "
-        "('accordee', 'notifiee', 'engagee', 'soldee') "
-        "AND ($7::text IS NULL OR x.annee_programmation = $7::int) "
-        "AND ($8::text IS NULL OR t.code_departement = $8 OR EXISTS (SELECT 1 FROM "
-        "territoire_communes tc JOIN communes c ON c.code_insee = tc.code_insee AND c.type = "
-        "'commune-actuelle' WHERE tc.id_pvd = x.id_pvd AND c.code_departement = $8)) "
-        "ORDER BY x.date_decision, x.id LIMIT $9::int",
-        9, params, &res, err);
-    db_pool_release(pool, conn);
-    if (r == DB_OK && (size_t)PQntuples(res) > max_rows)
-        *too_many = true;
-    for (int i = 0; r == DB_OK && !*too_many && i < PQntuples(res); i++) {
-        struct demande_subvention_ligne l = {
-            .attribuant_nom = PQgetvalue(res, i, 0),
-            .attribuant_siren = PQgetvalue(res, i, 1),
-            .date_decision = PQgetvalue(res, i, 2),
-            .reference = PQgetvalue(res, i, 3),
-            .beneficiaire_nom = PQgetvalue(res, i, 4),
-            .beneficiaire_siren = PQgetvalue(res, i, 5),
-            .objet = PQgetvalue(res, i, 6),
-            .dispositif = PQgetvalue(res, i, 7),
-            .premier_versement = PQgetvalue(res, i, 8),
-            .dernier_versement = PQgetvalue(res, i, 9),
-            .montant_accorde = strtoll(PQgetvalue(res, i, 10), NULL, 10),
-            .has_taux = PQgetvalue(res, i, 11)[0] != '\0',
-            .taux_accorde = strtoll(PQgetvalue(res, i, 11), NULL, 10),
-            .versements = strtol(PQgetvalue(res, i, 12), NULL, 10),
-        };
-        if (!fn(&l, ctx)) {
-            *stopped = true;
-            break;
-        }
-    }
     PQclear(res);
     return r;
 }

@@ -23,6 +23,7 @@
 #include "../domain/date.h"
 #include "../domain/demande.h"
 #include "../domain/parametres.h"
+#include "list_sync.h"
 #include "mutation.h"
 #include "pool.h"
 #include "result.h"
@@ -155,47 +156,17 @@ struct demande_filtre {
     const char *annee; /* decimal text */
     const char *fiche_id;
     struct date today;
+    struct list_sync sync; /* modifie_depuis and the order (list_sync.h) */
 };
 
-/* One keyset page by id after `after` (NULL: first), at most limit: a JSON
+/* One keyset page in f->sync's order after the key `after` (NULL: first), at
+ * most limit: a JSON
  * array text of stored representations (owned, free()), each with one more
  * member "_acces" {"departements", "regions", "sirens", "financeurs"} (the
  * target's codes, removed by the caller before sending); last_key, *more,
  * *total as fiche_list. */
 enum db_result demande_list(struct db_pool *pool, const struct demande_filtre *f, const char *after,
-                            size_t limit, char **json_out, char last_key[37], bool *more,
+                            size_t limit, char **json_out, char last_key[65], bool *more,
                             size_t *total, struct db_error *err);
-
-/* One granted subsidy of the open-data export (GET
- * /api/v1/donnees-ouvertes/subventions.csv, the SCDL « subventions »
- * layout). Strings are borrowed for the callback's call only; "" when absent.
- * attribuant: the request's financeur organisation, else "État" for a State
- * dispositif (every one but autre); sirens as stored (9 digits: the
- * organisations hold no SIRET); reference: the DS dossier number, else the
- * request's id; premier/dernier_versement: the dates of its payments ("" when
- * none); taux_accorde: ten-thousandths (has_taux false: not recorded). */
-struct demande_subvention_ligne {
-    const char *attribuant_nom, *attribuant_siren, *date_decision, *reference;
-    const char *beneficiaire_nom, *beneficiaire_siren, *objet, *dispositif;
-    const char *premier_versement, *dernier_versement;
-    int64_t montant_accorde;
-    bool has_taux;
-    int64_t taux_accorde;
-    long versements;
-};
-/* false stops the export (then DB_OK with *stopped true). */
-typedef bool (*demande_subvention_fn)(const struct demande_subvention_ligne *ligne, void *ctx);
-
-/* Every request granted on `today` — effective state (demande_etat_effectif
- * of 0020, each clock with the delays in force on its start date) accordee, notifiee, engagee or
- * soldee, with a decision date and an amount — of programming year annee (NULL: any) and
- * département departement (the territoire's or one of its communes'; NULL:
- * any), by decision date then id, at most max_rows: *too_many is set, and fn
- * never called, when more match. DB_OK or the query's failure; DB_FAILED
- * when a stored value does not parse. */
-enum db_result demande_export_subventions(struct db_pool *pool, struct date today,
-                                          const char *annee, const char *departement,
-                                          size_t max_rows, demande_subvention_fn fn, void *ctx,
-                                          bool *too_many, bool *stopped, struct db_error *err);
 
 #endif

@@ -87,11 +87,11 @@ enum db_result fiche_get_pooled(struct db_pool *pool, const char *id, struct fic
                          " AND ($14::boolean IS NULL OR x.public = $14)"
 #define LIST_PARAMS 14
 
-/* The parameters of LIST_WHERE, plus two free slots at the end; arrays owns
+/* The parameters of LIST_WHERE, plus four free slots at the end; arrays owns
  * the perimeter's literals (pg_perimeter_literals_release). */
 struct list_params {
     char *arrays[4];
-    const char *values[LIST_PARAMS + 2];
+    const char *values[LIST_PARAMS + 4];
 };
 
 /* Builds p for f and acquires a connection: DB_OK (release both with
@@ -134,44 +134,32 @@ static void list_close(struct db_pool *pool, struct list_params *p, struct db_co
     pg_perimeter_literals_release(p->arrays);
 }
 
+static const struct list_sync_columns list_columns = {"x.modifie_le", "x.id", "uuid", NULL};
+
 enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *f, const char *after,
-                          size_t limit, char **json_out, char last_key[37], bool *more,
+                          size_t limit, char **json_out, char last_key[65], bool *more,
                           size_t *total, struct db_error *err)
 {
-    char limit_text[24];
+    struct list_params p;
+    struct db_conn *conn = NULL;
     *json_out = NULL;
     last_key[0] = '\0';
     *more = false;
     *total = 0;
-    snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
-    struct list_params p;
-    struct db_conn *conn;
     enum db_result r = list_open(pool, f, &p, &conn, err);
     if (r != DB_OK)
         return r;
-    p.values[LIST_PARAMS] = after;
-    p.values[LIST_PARAMS + 1] = limit_text;
-    PGresult *res = NULL;
-    r = pg_exec_rows(
-        conn,
-        "SELECT x.id::text, (fiche_representation(x) || jsonb_build_object('_acces', "
-        "fiche_acces(x)))::text" LIST_WHERE
-        " AND ($15::text IS NULL OR x.id > " PG_AS_UUID("$15") ") ORDER BY x.id LIMIT $16::int",
-        LIST_PARAMS + 2, p.values, &res, err);
-    if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, 37, more))
-        r = DB_FAILED;
-    PQclear(res);
-    if (r == DB_OK)
-        r = pg_count(conn, "SELECT count(*)" LIST_WHERE, LIST_PARAMS, p.values, total, err);
+    r = list_sync_page(conn, &f->sync, &list_columns,
+                       "(fiche_representation(x) || jsonb_build_object('_acces', "
+                       "fiche_acces(x)))::text",
+                       LIST_WHERE, LIST_PARAMS + 1, p.values, after, limit, json_out, last_key,
+                       more, total, err);
     list_close(pool, &p, conn);
-    if (r != DB_OK) {
-        free(*json_out);
-        *json_out = NULL;
-    }
     return r;
 }
 
-/* Columns of one export row, in the order fiche_export reads them; $16:
+/* Columns of one export row, in the order fiche_export reads them (after
+ * the cursor key that list_sync_page_sql puts first); $18:
  * the statuts that count as financing (financement_statut_compte). */
 #define EXPORT_COLUMNS                                                                             \
     "x.id::text, x.id_pvd::text, x.numero, x.intitule, coalesce((SELECT a.numero || '. ' || "      \
@@ -185,7 +173,7 @@ enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *f, co
     "x.nature_depense, x.cout_total_ht, x.cout_total_ttc, coalesce(x.date_debut_prevue::text, "    \
     "''), coalesce(x.date_fin_prevue::text, ''), coalesce(x.date_commencement::text, ''), "        \
     "coalesce(x.date_achevement::text, ''), (SELECT coalesce(sum(l.montant), 0) FROM "             \
-    "fiche_financements l WHERE l.fiche_id = x.id AND l.statut = ANY ($16::text[])), x.public"
+    "fiche_financements l WHERE l.fiche_id = x.id AND l.statut = ANY ($18::text[])), x.public"
 
 enum db_result fiche_export(struct db_pool *pool, const struct fiche_filtre *f, size_t max_rows,
                             fiche_export_fn fn, void *ctx, bool *too_many, bool *stopped,
@@ -203,53 +191,56 @@ enum db_result fiche_export(struct db_pool *pool, const struct fiche_filtre *f, 
     char *statuts = pg_text_array_literal(comptes, ncomptes);
     if (!statuts)
         return DB_FAILED;
+    char *sql =
+        list_sync_page_sql(&f->sync, &list_columns, EXPORT_COLUMNS, LIST_WHERE, LIST_PARAMS + 1);
     struct list_params p;
     struct db_conn *conn;
-    enum db_result r = list_open(pool, f, &p, &conn, err);
+    enum db_result r = sql ? list_open(pool, f, &p, &conn, err) : DB_FAILED;
     if (r != DB_OK) {
         free(statuts);
+        free(sql);
         return r;
     }
-    p.values[LIST_PARAMS] = limit_text;
-    p.values[LIST_PARAMS + 1] = statuts;
+    list_sync_params(&f->sync, NULL, limit_text, p.values + LIST_PARAMS);
+    p.values[LIST_PARAMS + 3] = statuts;
     PGresult *res = NULL;
-    r = pg_exec_rows(conn, "SELECT " EXPORT_COLUMNS LIST_WHERE " ORDER BY x.id LIMIT $15::int",
-                     LIST_PARAMS + 2, p.values, &res, err);
+    r = pg_exec_rows(conn, sql, LIST_PARAMS + 4, p.values, &res, err);
     list_close(pool, &p, conn);
     free(statuts);
+    free(sql);
     int n = r == DB_OK ? PQntuples(res) : 0;
     if (r == DB_OK && (size_t)n > max_rows)
         *too_many = true;
     for (int i = 0; r == DB_OK && !*too_many && i < n; i++) {
         struct fiche_export_ligne l;
         char *end = NULL;
-        l.id = PQgetvalue(res, i, 0);
-        l.id_pvd = PQgetvalue(res, i, 1);
-        l.numero = PQgetvalue(res, i, 2);
-        l.intitule = PQgetvalue(res, i, 3);
-        l.axe = PQgetvalue(res, i, 4);
-        l.etat = PQgetvalue(res, i, 5);
-        l.maturite = PQgetvalue(res, i, 6);
-        l.thematiques = PQgetvalue(res, i, 7);
-        l.maitre_ouvrage_nom = PQgetvalue(res, i, 8);
-        l.maitre_ouvrage_siren = PQgetvalue(res, i, 9);
-        l.commune_insee = PQgetvalue(res, i, 10);
-        l.commune_nom = PQgetvalue(res, i, 11);
-        l.nature_depense = PQgetvalue(res, i, 12);
-        l.cout_total_ht_centimes = strtoll(PQgetvalue(res, i, 13), &end, 10);
+        l.id = PQgetvalue(res, i, 1);
+        l.id_pvd = PQgetvalue(res, i, 2);
+        l.numero = PQgetvalue(res, i, 3);
+        l.intitule = PQgetvalue(res, i, 4);
+        l.axe = PQgetvalue(res, i, 5);
+        l.etat = PQgetvalue(res, i, 6);
+        l.maturite = PQgetvalue(res, i, 7);
+        l.thematiques = PQgetvalue(res, i, 8);
+        l.maitre_ouvrage_nom = PQgetvalue(res, i, 9);
+        l.maitre_ouvrage_siren = PQgetvalue(res, i, 10);
+        l.commune_insee = PQgetvalue(res, i, 11);
+        l.commune_nom = PQgetvalue(res, i, 12);
+        l.nature_depense = PQgetvalue(res, i, 13);
+        l.cout_total_ht_centimes = strtoll(PQgetvalue(res, i, 14), &end, 10);
         if (!end || *end)
             r = DB_FAILED;
-        l.has_cout_total_ttc = !PQgetisnull(res, i, 14);
+        l.has_cout_total_ttc = !PQgetisnull(res, i, 15);
         l.cout_total_ttc_centimes =
-            l.has_cout_total_ttc ? strtoll(PQgetvalue(res, i, 14), NULL, 10) : 0;
-        l.date_debut_prevue = PQgetvalue(res, i, 15);
-        l.date_fin_prevue = PQgetvalue(res, i, 16);
-        l.date_commencement = PQgetvalue(res, i, 17);
-        l.date_achevement = PQgetvalue(res, i, 18);
-        l.finance_centimes = strtoll(PQgetvalue(res, i, 19), &end, 10);
+            l.has_cout_total_ttc ? strtoll(PQgetvalue(res, i, 15), NULL, 10) : 0;
+        l.date_debut_prevue = PQgetvalue(res, i, 16);
+        l.date_fin_prevue = PQgetvalue(res, i, 17);
+        l.date_commencement = PQgetvalue(res, i, 18);
+        l.date_achevement = PQgetvalue(res, i, 19);
+        l.finance_centimes = strtoll(PQgetvalue(res, i, 20), &end, 10);
         if (!end || *end)
             r = DB_FAILED;
-        l.public_ = strcmp(PQgetvalue(res, i, 20), "t") == 0;
+        l.public_ = strcmp(PQgetvalue(res, i, 21), "t") == 0;
         if (r == DB_OK && !fn(&l, ctx))
             *stopped = true;
         if (*stopped)

@@ -23,6 +23,7 @@
 
 #include "../domain/fiche.h"
 #include "../domain/financement.h"
+#include "list_sync.h"
 #include "mutation.h"
 #include "pool.h"
 #include "result.h"
@@ -66,10 +67,12 @@ struct fiche_filtre {
     const char *thematique;
     const char *maitre_ouvrage_id;
     const char *nature_depense;
-    int public_; /* -1: any, 0: not public, 1: public */
+    int public_;           /* -1: any, 0: not public, 1: public */
+    struct list_sync sync; /* modifie_depuis and the order (list_sync.h) */
 };
 
-/* One keyset page of fiches ordered by id, after `after` (an id; NULL: first
+/* One keyset page of fiches in filtre->sync's order (by id, or by
+ * modification), after `after` (the last key, list_sync.h; NULL: first
  * page), at most limit. *json_out: JSON array text of representations
  * (owned, free()), each with one more member "_acces" that is not part of the
  * representation (the caller removes it before sending): {"departements",
@@ -81,7 +84,7 @@ struct fiche_filtre {
  * follow; *total: count of all pages with the same filters (one WHERE for
  * both, two statements on one connection). */
 enum db_result fiche_list(struct db_pool *pool, const struct fiche_filtre *filtre,
-                          const char *after, size_t limit, char **json_out, char last_key[37],
+                          const char *after, size_t limit, char **json_out, char last_key[65],
                           bool *more, size_t *total, struct db_error *err);
 
 /* One row of the CSV export of the fiches (GET /fiches-action.csv). Strings
@@ -101,7 +104,7 @@ struct fiche_export_ligne {
     int64_t finance_centimes;
     bool public_;
 };
-/* Called once per exported fiche, in the order of the list (by id); false
+/* Called once per exported fiche, in the order of the list (filtre->sync); false
  * stops the export (fiche_export then returns DB_OK with *stopped true). */
 typedef bool (*fiche_export_fn)(const struct fiche_export_ligne *ligne, void *ctx);
 

@@ -8,12 +8,14 @@
 #include "habilitation_repository.h"
 #include "pgutil.h"
 
-/* The rows of journal j a journal_visibility shows, its parameters being
- * $all, $deps … $terrs and $sans (visibility_params). */
+/* The rows of journal t (an alias) a journal_visibility shows, its
+ * parameters being $all, $deps … $terrs and $sans (visibility_params). */
+#define JOURNAL_VISIBLE_OF(t, all, deps, regs, sirens, terrs, sans)                                \
+    "($" all "::bool OR " t ".departements && $" deps "::text[] OR " t ".regions && $" regs        \
+    "::text[] OR " t ".sirens && $" sirens "::text[] OR " t ".territoires && $" terrs              \
+    "::text[]) AND NOT ($" sans "::bool AND " t ".ressource_type IN ('habilitation', 'client'))"
 #define JOURNAL_VISIBLE(all, deps, regs, sirens, terrs, sans)                                      \
-    "($" all "::bool OR j.departements && $" deps "::text[] OR j.regions && $" regs                \
-    "::text[] OR j.sirens && $" sirens "::text[] OR j.territoires && $" terrs "::text[]) AND NOT " \
-    "($" sans "::bool AND j.ressource_type IN ('habilitation', 'client'))"
+    JOURNAL_VISIBLE_OF("j", all, deps, regs, sirens, terrs, sans)
 
 /* The entries a list shows, filtered by $1 … $11 (page and count). */
 #define JOURNAL_LIST_FROM                                                                          \
@@ -134,10 +136,18 @@ enum db_result journal_list(struct db_conn *conn, const struct journal_visibilit
 /* The feed's rows: the readable ones (their transaction older than every
  * one still running, migration 0021), after the cursor ($8, $9), of the
  * types $10 (NULL: all), visible by $1 … $6 (journal) or public ($7). */
+/* The latest row of j's resource the reader may see (migration 0027), as l:
+ * any on the public feed ($7), else one JOURNAL_VISIBLE shows. */
+#define EVENEMENTS_LATEST                                                                          \
+    " LEFT JOIN LATERAL (SELECT * FROM journal l WHERE l.ressource_type = j.ressource_type AND "   \
+    "l.ressource_id = j.ressource_id AND l.id >= j.id AND ($7::bool OR " JOURNAL_VISIBLE_OF(       \
+        "l", "1", "2", "3", "4", "5", "6") ") ORDER BY l.id DESC LIMIT 1) l ON true"
+
 #define EVENEMENTS_FROM                                                                            \
-    "FROM journal j JOIN evenement_ressources r ON r.ressource_type = j.ressource_type "           \
-    "WHERE j.xid < pg_snapshot_xmin(pg_current_snapshot()) AND ($8::xid8 IS NULL OR (j.xid, "      \
-    "j.id) > ($8::xid8, $9::bigint)) AND CASE WHEN $7::bool THEN r.public AND "                    \
+    "FROM journal j JOIN evenement_ressources r ON r.ressource_type = "                            \
+    "j.ressource_type " EVENEMENTS_LATEST                                                          \
+    " WHERE j.xid < pg_snapshot_xmin(pg_current_snapshot()) AND ($8::xid8 IS "                     \
+    "NULL OR (j.xid, j.id) > ($8::xid8, $9::bigint)) AND CASE WHEN $7::bool THEN r.public AND "    \
     "evenement_est_public(j) ELSE " JOURNAL_VISIBLE(                                               \
         "1", "2", "3", "4", "5",                                                                   \
         "6") " END AND ($10::text[] IS NULL OR j.ressource_type = ANY ($10::text[]) OR "           \
@@ -180,7 +190,7 @@ enum db_result evenements_read(struct db_conn *conn, const struct journal_visibi
     *more = false;
     PGresult *res =
         PQexecParams(conn->pg,
-                     "SELECT j.xid::text || '.' || j.id::text, evenement_json(j, "
+                     "SELECT j.xid::text || '.' || j.id::text, evenement_json(j, l, "
                      "$7::bool)::text " EVENEMENTS_FROM " ORDER BY j.xid, j.id LIMIT $11::int",
                      11, NULL, params, NULL, NULL, 0);
     enum db_result r = db_result_from_pg(conn, res, err);

@@ -58,7 +58,8 @@ enum db_result journal_list(struct db_conn *conn, const struct journal_visibilit
  * first), of the types listed in `types` (a PostgreSQL text[] literal of
  * resource types and event types, or NULL: all), that v shows (NULL: the
  * public feed, evenement_est_public, with public data). *json_out: a JSON
- * array of Evenement (owned, free()); last_key the key of its last event
+ * array of Evenement (owned, free()), each carrying the data and version of
+ * its resource's latest change v shows (0027); last_key the key of its last event
  * ("" when none); *more whether another event followed. DB_FAILED on a
  * malformed key (the caller validates keys first). */
 enum db_result evenements_read(struct db_conn *conn, const struct journal_visibility *v,

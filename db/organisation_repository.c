@@ -204,26 +204,14 @@ enum db_result organisation_rename(struct db_tx *tx, const struct organisation_r
     "WHERE ($1::text IS NULL OR o.siren = $1) AND ($2::text IS NULL OR o.nature = $2) "            \
     "AND ($3::text IS NULL OR o.code_departement = $3)"
 
+static const struct list_sync_columns list_columns = {"o.modifie_le", "o.id", "uuid", NULL};
+
 enum db_result organisation_list(struct db_conn *conn, const struct organisation_filter *f,
-                                 const char *after, size_t limit, char **json_out, char last_id[37],
+                                 const char *after, size_t limit, char **json_out, char last_id[65],
                                  bool *more, size_t *total, struct db_error *err)
 {
-    char limit_text[24];
-    snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
-    const char *params[5] = {f->siren, f->nature, f->departement, after, limit_text};
-    *json_out = NULL;
-    last_id[0] = '\0';
-    *more = false;
-    PGresult *res = PQexecParams(
-        conn->pg,
-        "SELECT o.id::text, organisation_representation(o)::text " ORGANISATION_LIST_FROM
-        " AND ($4::uuid IS NULL OR o.id > $4::uuid) ORDER BY o.id LIMIT $5::int",
-        5, NULL, params, NULL, NULL, 0);
-    enum db_result r = db_result_from_pg(conn, res, err);
-    if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 37, more))
-        r = DB_FAILED;
-    PQclear(res);
-    if (r == DB_OK)
-        r = pg_count(conn, "SELECT count(*) " ORGANISATION_LIST_FROM, 3, params, total, err);
-    return r;
+    const char *params[6] = {f->siren, f->nature, f->departement};
+    return list_sync_page(conn, &f->sync, &list_columns, "organisation_representation(o)::text",
+                          ORGANISATION_LIST_FROM, 4, params, after, limit, json_out, last_id, more,
+                          total, err);
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "list_sync.h"
 #include "mutation.h"
 #include "pool.h"
 #include "result.h"
@@ -91,14 +92,16 @@ struct organisation_filter {
     const char *siren;
     const char *nature;
     const char *departement;
+    struct list_sync sync; /* modifie_depuis and the order (list_sync.h) */
 };
 
-/* One keyset page ordered by id after `after` (a UUID or NULL): *json_out a
- * JSON array text (owned, free()), last_id the last id ("" when empty),
+/* One keyset page in f->sync's order after the key `after` (list_sync.h;
+ * NULL: first page): *json_out a JSON array text (owned, free()), last_id
+ * the last key ("" when empty),
  * *more whether rows follow.
  * *total: the number of elements of all pages with the same filters. */
 enum db_result organisation_list(struct db_conn *conn, const struct organisation_filter *f,
-                                 const char *after, size_t limit, char **json_out, char last_id[37],
+                                 const char *after, size_t limit, char **json_out, char last_id[65],
                                  bool *more, size_t *total, struct db_error *err);
 
 #endif

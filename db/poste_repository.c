@@ -180,23 +180,24 @@ enum db_result poste_access_of(struct db_pool *pool, const char *const *ids, siz
               " x.id AND f.annee = $9::int))"
 #define LIST_PARAMS 9
 
+static const struct list_sync_columns list_columns = {"x.modifie_le", "x.id", "uuid", NULL};
+
 enum db_result poste_list(struct db_pool *pool, const struct poste_filtre *f, const char *after,
-                          size_t limit, char **json_out, char last_key[37], bool *more,
+                          size_t limit, char **json_out, char last_key[65], bool *more,
                           size_t *total, struct db_error *err)
 {
-    char limit_text[24], annee_text[16];
+    char annee_text[16];
     char *arrays[4] = {NULL, NULL, NULL, NULL};
     *json_out = NULL;
     last_key[0] = '\0';
     *more = false;
     *total = 0;
-    snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
     snprintf(annee_text, sizeof annee_text, "%d", f->annee);
     if (!pg_perimeter_literals(f->perimeter, arrays)) {
         pg_perimeter_literals_release(arrays);
         return DB_FAILED;
     }
-    const char *values[LIST_PARAMS + 2] = {f->role ? f->role : "",
+    const char *values[LIST_PARAMS + 3] = {f->role ? f->role : "",
                                            arrays[0],
                                            arrays[1],
                                            arrays[2],
@@ -204,32 +205,16 @@ enum db_result poste_list(struct db_pool *pool, const struct poste_filtre *f, co
                                            f->id_pvd,
                                            f->departement,
                                            f->employeur_id,
-                                           f->annee < 0 ? NULL : annee_text,
-                                           after,
-                                           limit_text};
+                                           f->annee < 0 ? NULL : annee_text};
     struct db_conn *conn = NULL;
     enum db_result r = db_pool_acquire(pool, &conn, err);
-    if (r != DB_OK) {
-        pg_perimeter_literals_release(arrays);
-        return r;
+    if (r == DB_OK) {
+        r = list_sync_page(conn, &f->sync, &list_columns, "poste_representation(x)::text",
+                           LIST_WHERE, LIST_PARAMS + 1, values, after, limit, json_out, last_key,
+                           more, total, err);
+        db_pool_release(pool, conn);
     }
-    PGresult *res = NULL;
-    r = pg_exec_rows(
-        conn,
-        "SELECT x.id::text, poste_representation(x)::text" LIST_WHERE
-        " AND ($10::text IS NULL OR x.id > " PG_AS_UUID("$10") ") ORDER BY x.id LIMIT $11::int",
-        LIST_PARAMS + 2, values, &res, err);
-    if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, 37, more))
-        r = DB_FAILED;
-    PQclear(res);
-    if (r == DB_OK)
-        r = pg_count(conn, "SELECT count(*)" LIST_WHERE, LIST_PARAMS, values, total, err);
-    db_pool_release(pool, conn);
     pg_perimeter_literals_release(arrays);
-    if (r != DB_OK) {
-        free(*json_out);
-        *json_out = NULL;
-    }
     return r;
 }
 

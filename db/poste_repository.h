@@ -25,6 +25,7 @@
 
 #include "../domain/authz.h"
 #include "../domain/chef_projet.h"
+#include "list_sync.h"
 #include "mutation.h"
 #include "pool.h"
 #include "result.h"
@@ -89,13 +90,14 @@ struct poste_filtre {
     const struct perimeter *perimeter;
     const char *id_pvd, *departement, *employeur_id;
     int annee;
+    struct list_sync sync; /* modifie_depuis and the order (list_sync.h) */
 };
 
-/* A keyset page (by id) of the postes postes_visibles gives the caller under
- * f: *json_out a JSON array of representations (owned, free()), last_key,
- * *more and *total (the count under f). */
+/* A keyset page (in f->sync's order, list_sync.h) of the postes postes_visibles gives the caller
+ * under f: *json_out a JSON array of representations (owned, free()), last_key, *more and *total
+ * (the count under f). */
 enum db_result poste_list(struct db_pool *pool, const struct poste_filtre *f, const char *after,
-                          size_t limit, char **json_out, char last_key[37], bool *more,
+                          size_t limit, char **json_out, char last_key[65], bool *more,
                           size_t *total, struct db_error *err);
 
 /* ---- Writes and rule inputs (inside the writing transaction) --------------- */

@@ -16,28 +16,29 @@ struct objet_sql {
     /* children listing: parent column, key expression, order */
     const char *parent_column;
     const char *key;
+    const char *modifie; /* its modifie_le column, NULL: none */
 };
 
 static const struct objet_sql objets[PROJET_OBJET__COUNT] = {
     [PROJET_AXE] = {"axe_strategique", "axes_strategiques", "axe_strategique_representation",
-                    "x.id_pvd", "x.id_pvd", "lpad(x.numero::text, 2, '0')"},
+                    "x.id_pvd", "x.id_pvd", "lpad(x.numero::text, 2, '0')", "x.modifie_le"},
     [PROJET_INDICATEUR] = {"indicateur", "indicateurs", "indicateur_representation",
                            "(SELECT a.id_pvd FROM axes_strategiques a WHERE a.id = x.axe_id)",
-                           "x.axe_id", "x.id::text"},
+                           "x.axe_id", "x.id::text", "x.modifie_le"},
     [PROJET_MESURE] = {"indicateur_mesure", "indicateur_mesures",
                        "indicateur_mesure_representation",
                        "(SELECT a.id_pvd FROM indicateurs i JOIN axes_strategiques a ON a.id = "
                        "i.axe_id WHERE i.id = x.indicateur_id)",
-                       "x.indicateur_id", "x.date::text"},
+                       "x.indicateur_id", "x.date::text", NULL},
     [PROJET_COMITE] = {"comite", "comites", "comite_representation", "x.id_pvd", "x.id_pvd",
-                       "x.id_pvd::text"},
+                       "x.id_pvd::text", "x.modifie_le"},
     [PROJET_SEANCE] = {"seance", "seances", "seance_representation",
                        "(SELECT c.id_pvd FROM comites c WHERE c.id = x.comite_id)", "x.comite_id",
-                       "x.date::text || '/' || x.id::text"},
+                       "x.date::text || '/' || x.id::text", "x.modifie_le"},
     [PROJET_DECISION] = {"decision", "decisions", "decision_representation",
                          "(SELECT c.id_pvd FROM seances s JOIN comites c ON c.id = s.comite_id "
                          "WHERE s.id = x.seance_id)",
-                         "x.seance_id", "x.id::text"},
+                         "x.seance_id", "x.id::text", NULL},
 };
 
 const char *projet_objet_type(enum projet_objet kind)
@@ -104,37 +105,33 @@ enum db_result projet_lock(struct db_tx *tx, enum projet_objet kind, const char 
     return get_row(tx->conn, kind, id, true, out, err);
 }
 
+bool projet_objet_modifiable(enum projet_objet kind)
+{
+    return (unsigned)kind < PROJET_OBJET__COUNT && objets[kind].modifie != NULL;
+}
+
 enum db_result projet_list_children(struct db_pool *pool, enum projet_objet kind,
-                                    const char *parent, const char *after, size_t limit,
-                                    char **json_out, char last_key[65], bool *more, size_t *total,
+                                    const char *parent, const struct list_sync *sync,
+                                    const char *after, size_t limit, char **json_out,
+                                    char last_key[65], bool *more, size_t *total,
                                     struct db_error *err)
 {
     const struct objet_sql *o = &objets[kind];
-    char sql[1024], limit_text[24];
+    const struct list_sync_columns columns = {o->modifie, "x.id", "uuid", o->key};
+    char select[128], from[256];
+    snprintf(select, sizeof select, "%s(x)::text", o->representation);
+    snprintf(from, sizeof from, "FROM %s x WHERE %s = $1%s", o->table, o->parent_column,
+             kind == PROJET_AXE ? "" : "::uuid");
+    const char *params[4] = {parent};
+    struct db_conn *conn = NULL;
     *json_out = NULL;
     last_key[0] = '\0';
     *more = false;
-    snprintf(sql, sizeof sql,
-             "SELECT %s, %s(x)::text FROM %s x WHERE %s = $1%s AND ($2::text IS NULL OR %s > $2) "
-             "ORDER BY %s LIMIT $3::int",
-             o->key, o->representation, o->table, o->parent_column,
-             kind == PROJET_AXE ? "" : "::uuid", o->key, o->key);
-    snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
-    const char *params[3] = {parent, after, limit_text};
-    struct db_conn *conn = NULL;
     enum db_result r = db_pool_acquire(pool, &conn, err);
     if (r != DB_OK)
         return r;
-    PGresult *res = PQexecParams(conn->pg, sql, 3, NULL, params, NULL, NULL, 0);
-    r = db_result_from_pg(conn, res, err);
-    if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, 65, more))
-        r = DB_FAILED;
-    PQclear(res);
-    if (r == DB_OK) {
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s x WHERE %s = $1%s", o->table,
-                 o->parent_column, kind == PROJET_AXE ? "" : "::uuid");
-        r = pg_count(conn, sql, 1, params, total, err);
-    }
+    r = list_sync_page(conn, sync, &columns, select, from, 2, params, after, limit, json_out,
+                       last_key, more, total, err);
     db_pool_release(pool, conn);
     return r;
 }

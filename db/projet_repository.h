@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "list_sync.h"
 #include "mutation.h"
 #include "pool.h"
 #include "result.h"
@@ -51,14 +52,20 @@ enum db_result projet_lock(struct db_tx *tx, enum projet_objet kind, const char 
  * id for PROJET_SEANCE, a séance id for PROJET_DECISION; ids must be UUIDs,
  * e.g. those of loaded rows), in their natural
  * order (axes by numero, mesures by date, séances by date, others by id),
+ * or in sync's order (list_sync.h: only for a projet_objet_modifiable kind),
  * after the key `after` (NULL: first page). *json_out: a JSON array text
  * (owned, free()); last_key: the key of its last element ("" when empty);
  * *more: whether elements follow. PROJET_COMITE is listed by comite_list.
  * *total: the number of elements of all pages with the same filters. */
 enum db_result projet_list_children(struct db_pool *pool, enum projet_objet kind,
-                                    const char *parent, const char *after, size_t limit,
-                                    char **json_out, char last_key[65], bool *more, size_t *total,
+                                    const char *parent, const struct list_sync *sync,
+                                    const char *after, size_t limit, char **json_out,
+                                    char last_key[65], bool *more, size_t *total,
                                     struct db_error *err);
+
+/* True when objects of kind carry modifie_le (axes, indicateurs, comités,
+ * séances; not mesures nor décisions, which are never changed). */
+bool projet_objet_modifiable(enum projet_objet kind);
 
 /* Appends the journal row "<ressource_type>.<verb>" about an object:
  * avant NULL on creation, apres NULL on deletion (at least one is given; the

@@ -300,28 +300,15 @@ const char *territoire_contents_owner(const struct territoire_contents *c, const
     "AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM territoire_epcis te "                          \
     "WHERE te.id_pvd = t.id_pvd AND te.siren = $5))"
 
+static const struct list_sync_columns list_columns = {"t.modifie_le", "t.id_pvd COLLATE \"C\"",
+                                                      "text", NULL};
+
 enum db_result territoire_list(struct db_conn *conn, const struct territoire_filter *f,
-                               const char *after, size_t limit, char **json_out, char last_id[17],
+                               const char *after, size_t limit, char **json_out, char last_id[65],
                                bool *more, size_t *total, struct db_error *err)
 {
-    char limit_text[24];
-    snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
-    const char *params[7] = {f->departement, f->region, f->etat,   f->commune,
-                             f->epci,        after,     limit_text};
-    *json_out = NULL;
-    last_id[0] = '\0';
-    *more = false;
-    PGresult *res =
-        PQexecParams(conn->pg,
-                     "SELECT t.id_pvd, territoire_representation(t)::text " TERRITOIRE_LIST_FROM
-                     " AND ($6::text IS NULL OR t.id_pvd COLLATE \"C\" > $6) "
-                     "ORDER BY t.id_pvd COLLATE \"C\" LIMIT $7::int",
-                     7, NULL, params, NULL, NULL, 0);
-    enum db_result r = db_result_from_pg(conn, res, err);
-    if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 17, more))
-        r = DB_FAILED;
-    PQclear(res);
-    if (r == DB_OK)
-        r = pg_count(conn, "SELECT count(*) " TERRITOIRE_LIST_FROM, 5, params, total, err);
-    return r;
+    const char *params[8] = {f->departement, f->region, f->etat, f->commune, f->epci};
+    return list_sync_page(conn, &f->sync, &list_columns, "territoire_representation(t)::text",
+                          TERRITOIRE_LIST_FROM, 6, params, after, limit, json_out, last_id, more,
+                          total, err);
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "list_sync.h"
 #include "mutation.h"
 #include "pool.h"
 #include "result.h"
@@ -92,16 +93,18 @@ struct territoire_filter {
     const char *departement; /* its own or one of its communes' (issue 8 §3) */
     const char *region;      /* likewise */
     const char *etat;
-    const char *commune; /* INSEE code */
-    const char *epci;    /* SIREN */
+    const char *commune;   /* INSEE code */
+    const char *epci;      /* SIREN */
+    struct list_sync sync; /* modifie_depuis and the order (list_sync.h) */
 };
 
-/* One keyset page ordered by id_pvd after `after` (NULL: from the start):
+/* One keyset page in f->sync's order (by id_pvd, bytewise, or by
+ * modification) after the key `after` (list_sync.h; NULL: from the start):
  * *json_out a JSON array text of representations (owned, free()), last_id
- * the last id_pvd ("" when empty), *more whether rows follow.
+ * the last key ("" when empty), *more whether rows follow.
  * *total: the number of elements of all pages with the same filters. */
 enum db_result territoire_list(struct db_conn *conn, const struct territoire_filter *f,
-                               const char *after, size_t limit, char **json_out, char last_id[17],
+                               const char *after, size_t limit, char **json_out, char last_id[65],
                                bool *more, size_t *total, struct db_error *err);
 
 #endif

@@ -131,6 +131,11 @@ bool siren_format_is_valid(const char *s)
     return s && is_digit_string(s, SIREN_LENGTH);
 }
 
+bool siret_format_is_valid(const char *s)
+{
+    return s && is_digit_string(s, SIRET_LENGTH);
+}
+
 static bool is_la_poste_siret(const char *s)
 {
     unsigned sum = 0;

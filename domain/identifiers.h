@@ -43,6 +43,10 @@ bool siren_is_valid(const char *s);
  * apart so that a wrong key gets its own 422). false for NULL. */
 bool siren_format_is_valid(const char *s);
 
+/* The SIRET format alone: exactly 14 digits (the key is siret_is_valid's).
+ * false for NULL. */
+bool siret_format_is_valid(const char *s);
+
 /* R42: 14 digits passing Luhn. A La Poste SIRET (SIREN 356000000) also
  * passes when its digit sum is a multiple of 5: its establishments outran the
  * Luhn-valid NICs, while its siège 35600000000048 passes Luhn only. */

@@ -12,7 +12,8 @@
 #      responses validated against the spec's schemas, and the resilience
 #      suite (pool exhausted, database killed and back, rate limit, slow
 #      clients), the real lauréats import in its own database, graceful drain,
-#      `make run` (durable PostgreSQL, stopped on SIGTERM), CORS in Chromium.
+#      `make run` (durable PostgreSQL, stopped on SIGTERM), CORS in Chromium, and the
+#      sync client of issue #11 (tests/sync: event feed vs a full re-read).
 # Stops what it started, also when a step fails. Exit status: 0 only when all pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -136,8 +137,11 @@ api_suite() { # api_suite LABEL SERVER_BIN
 	capture=$B/tests/capture-$label.jsonl
 	log=$B/tests/server-$label.log
 	: >"$capture"
+	# DB_STATEMENT_TIMEOUT_MS: tests that hold a row lock in another session while the
+	# server waits on it must not see the 5 s default cancel the wait on a loaded machine
+	# (the default itself is tested by the resilience step).
 	start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=4 "${AUTH_ENV[@]}" \
-		RATE_LIMIT_PER_MINUTE=0
+		RATE_LIMIT_PER_MINUTE=0 DB_STATEMENT_TIMEOUT_MS=30000
 	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_CAPTURE=$capture PVD_TEST_DATABASE_URL=$url \
 		PVD_TEST_SERVER_BIN=$PWD/$B/pvd-api $B/bin/integration --jobs 2 ${IT_ARGS:-} || { stop_server || true; return 1; }
 	stop_server
@@ -221,7 +225,9 @@ drain_suite() {
 }
 
 # The CORS policy seen from a real browser: headless Chromium (playwright-core) loads a page
-# from an allowed origin and one from another origin, both calling the API with a bearer token.
+# from an allowed origin and one from another origin, both calling the API with a bearer token;
+# then the documentation page, every request outside 127.0.0.1 aborted (screenshot
+# build/tests/docs.png).
 browser_suite() { # browser_suite SERVER_BIN
 	local bin=$1 url port origin_port log
 	url=$(fresh_db pvd_it_browser)
@@ -234,9 +240,42 @@ browser_suite() { # browser_suite SERVER_BIN
 		CORS_ALLOWED_ORIGINS="http://localhost:$origin_port,https://pvd.example.gouv.fr"
 	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_ORIGIN_PORT=$origin_port \
 		PVD_TEST_BEARER="$($B/bin/test-idp token "$IDP_DIR" "$PVD_TEST_ISSUER" "$PVD_TEST_AUDIENCE" navigateur)" \
+		PVD_TEST_ADMIN_BEARER="$($B/bin/test-idp token "$IDP_DIR" "$PVD_TEST_ISSUER" "$PVD_TEST_AUDIENCE" admin-initial)" \
 		timeout 120 node tests/browser/cors.mjs ||
 		{ stop_server || true; return 1; }
+	# The documentation page rendered offline; its screenshot is kept as an artefact.
+	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_SCREENSHOT=$B/tests/docs.png \
+		timeout 120 node tests/browser/docs.mjs ||
+		{ stop_server || true; return 1; }
 	stop_server
+}
+
+# Issue 11: the sync client of aides-territoires (tests/sync, TypeScript compiled with the
+# pinned tsc against the types openapi-typescript generates from the served spec), on its
+# own database and server: full read once, then the event feed only, while 4 writers make
+# 1,000 random writes; its copy must equal a full re-read. Every response it received is
+# then validated against the spec, as in the api step.
+sync_suite() {
+	local url port log capture mint
+	url=$(fresh_db pvd_it_sync)
+	DATABASE_URL=$url $B/pvd-api import-referentiel node_modules/@etalab/decoupage-administratif/data 2026 \
+		>/dev/null 2>&1
+	mkdir -p $B/tests/contract
+	node_modules/.bin/openapi-typescript $B/openapi.json -o $B/tests/contract/api.d.ts --silent &&
+		node_modules/.bin/tsc -p tests/sync/tsconfig.json || return 1
+	port=$(free_port)
+	log=$B/tests/server-sync.log
+	capture=$B/tests/capture-sync.jsonl
+	: >"$capture"
+	start_server $B/pvd-api "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=8 "${AUTH_ENV[@]}" \
+		RATE_LIMIT_PER_MINUTE=0
+	mint=("$B/bin/test-idp" token "$IDP_DIR" "$PVD_TEST_ISSUER" "$PVD_TEST_AUDIENCE")
+	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_SYNC_CAPTURE=$capture \
+		PVD_SYNC_ADMIN_TOKEN="$("${mint[@]}" admin-initial)" \
+		PVD_SYNC_AGENT_TOKENS="sync-agent=$("${mint[@]}" sync-agent),sync-elu=$("${mint[@]}" sync-elu)" \
+		timeout 240 node $B/tests/sync/sync.mjs || { stop_server || true; return 1; }
+	stop_server
+	node tests/contract/validate_responses.mjs $B/openapi.json "$capture"
 }
 
 # `make run` as a user starts it (its own state directory, no DATABASE_URL): its embedded
@@ -365,6 +404,9 @@ run api-asan api_suite asan $B/bin/pvd-api-asan
 step "bulk import of the real lauréats file (own database)"
 run import import_suite $B/pvd-api
 
+step "sync client (Node, generated TS client): full read, then the event feed only, vs a re-read after 1,000 concurrent writes"
+run sync sync_suite
+
 step "resilience: pool exhausted, PostgreSQL killed and restarted, rate limit, slow clients (ASan+UBSan server)"
 run resilience resilience_suite $B/bin/pvd-api-asan
 
@@ -374,7 +416,7 @@ run drain drain_suite
 step "make run: durable embedded PostgreSQL, stopped with the service"
 run makerun makerun_suite
 
-step "CORS in a real browser: headless Chromium, allowed and other origins (ASan+UBSan server)"
+step "CORS and the documentation page in a real browser: headless Chromium (ASan+UBSan server)"
 run browser browser_suite $B/bin/pvd-api-asan
 
 echo

@@ -186,7 +186,9 @@ static bool authorize_creation(struct request_ctx *ctx, const char *id_pvd,
         return false;
     struct comite_list existing;
     struct db_error err = {{0}, {0}};
-    enum db_result r = comite_list_batch(ctx->app->pool, scope->id_pvd, NULL, 1, &existing, &err);
+    const struct list_sync all = {LIST_TRI_KEY, NULL};
+    enum db_result r =
+        comite_list_batch(ctx->app->pool, scope->id_pvd, &all, NULL, 1, &existing, &err);
     if (r != DB_OK) {
         respond_db_error(ctx, r, &err);
         return false;
@@ -253,7 +255,7 @@ GOUV_HANDLER(handle_update_comite, gouv_handle_update, &comite_kind)
 static void comite_row_scope(const struct comite_list_row *row, struct territoire_scope *s)
 {
     memset(s, 0, sizeof *s);
-    snprintf(s->id_pvd, sizeof s->id_pvd, "%s", row->key);
+    snprintf(s->id_pvd, sizeof s->id_pvd, "%s", row->id_pvd);
     memcpy(s->departements, row->departements, sizeof s->departements);
     s->departement_count = row->departement_count;
     memcpy(s->regions, row->regions, sizeof s->regions);
@@ -266,14 +268,16 @@ static void comite_row_scope(const struct comite_list_row *row, struct territoir
  * that the caller may read, all pages together. Scans the whole list (a
  * comité per territoire: ~1,000 rows at most). DB_OK or the failure. */
 static enum db_result count_visible_comites(struct request_ctx *ctx, const char *id_pvd,
-                                            size_t *total, struct db_error *err)
+                                            const char *modifie_depuis, size_t *total,
+                                            struct db_error *err)
 {
-    char scan_after[17] = "";
+    const struct list_sync sync = {LIST_TRI_KEY, modifie_depuis};
+    char scan_after[CURSOR_KEY_MAX + 1] = "";
     bool done = false;
     *total = 0;
     while (!done) {
         struct comite_list batch;
-        enum db_result r = comite_list_batch(ctx->app->pool, id_pvd,
+        enum db_result r = comite_list_batch(ctx->app->pool, id_pvd, &sync,
                                              scan_after[0] ? scan_after : NULL, 500, &batch, err);
         if (r != DB_OK)
             return r;
@@ -302,6 +306,7 @@ static bool id_pvd_length_is_valid(const char *s)
 struct comite_query {
     size_t limit;
     const char *id_pvd;
+    struct query_sync sync;
 };
 static const struct query_field comite_query_fields[] = {
     QUERY_PAGE(struct comite_query, limit),
@@ -310,6 +315,7 @@ static const struct query_field comite_query_fields[] = {
      .offset = offsetof(struct comite_query, id_pvd),
      .valid = id_pvd_length_is_valid,
      .message = "L'identifiant d'un territoire a la forme pvd-27-58-900."},
+    QUERY_SYNC_FIELDS(struct comite_query, sync),
     QUERY_FIELDS_END,
 };
 
@@ -323,10 +329,12 @@ void handle_list_comites(struct request_ctx *ctx)
     size_t limit = q.limit;
     const char *id_pvd = q.id_pvd;
     snprintf(canon, sizeof canon, "t=%s", id_pvd ? id_pvd : "");
-    uint32_t fp = cursor_fingerprint(canon);
-    if (!query_cursor_or_reply(ctx, "comites", fp, key, &after))
+    uint32_t fp;
+    if (!query_sync_cursor_or_reply(ctx, "comites", cursor_fingerprint(canon), &q.sync,
+                                    id_pvd_length_is_valid, key, &after, &fp))
         return;
-    char scan_after[17] = "", last[17] = "";
+    const struct list_sync sync = query_sync_list(&q.sync);
+    char scan_after[CURSOR_KEY_MAX + 1] = "", last[CURSOR_KEY_MAX + 1] = "";
     if (after)
         snprintf(scan_after, sizeof scan_after, "%s", after);
     json_t *elements = xjson(json_array());
@@ -335,8 +343,9 @@ void handle_list_comites(struct request_ctx *ctx)
     while (!done && !more) {
         struct comite_list batch;
         struct db_error err = {{0}, {0}};
-        enum db_result r = comite_list_batch(
-            ctx->app->pool, id_pvd, scan_after[0] ? scan_after : NULL, limit + 1, &batch, &err);
+        enum db_result r =
+            comite_list_batch(ctx->app->pool, id_pvd, &sync, scan_after[0] ? scan_after : NULL,
+                              limit + 1, &batch, &err);
         if (r != DB_OK) {
             json_decref(elements);
             respond_db_error(ctx, r, &err);
@@ -365,7 +374,8 @@ void handle_list_comites(struct request_ctx *ctx)
     }
     size_t total = 0;
     struct db_error count_err = {{0}, {0}};
-    enum db_result counted = count_visible_comites(ctx, id_pvd, &total, &count_err);
+    enum db_result counted =
+        count_visible_comites(ctx, id_pvd, q.sync.modifie_depuis, &total, &count_err);
     if (counted != DB_OK) {
         json_decref(elements);
         respond_db_error(ctx, counted, &count_err);

@@ -183,6 +183,7 @@ static char *decorate_page(const char *json, const struct request_ctx *ctx)
 struct convention_query {
     size_t limit;
     const char *type, *etat, *id_pvd, *departement, *region, *en_retard;
+    struct query_sync sync;
 };
 #define CQ(member) offsetof(struct convention_query, member)
 static const struct query_field convention_query_fields[] = {
@@ -195,6 +196,7 @@ static const struct query_field convention_query_fields[] = {
                      "un code de département"),
     QUERY_CODE_FIELD("region", CQ(region), region_code_is_valid, "un code de région"),
     QUERY_CODE_FIELD("en_retard", CQ(en_retard), query_is_bool_text, "true ou false"),
+    QUERY_SYNC_FIELDS(struct convention_query, sync),
     QUERY_FIELDS_END,
 };
 
@@ -213,9 +215,10 @@ void handle_list_conventions(struct request_ctx *ctx)
     snprintf(canon, sizeof canon, "t=%s|e=%s|p=%s|d=%s|r=%s|l=%s", type ? type : "",
              etat ? etat : "", id_pvd ? id_pvd : "", dep ? dep : "", reg ? reg : "",
              retard ? retard : "");
-    uint32_t fp = cursor_fingerprint(canon);
+    uint32_t fp;
     const char *after = NULL;
-    if (!query_keyed_cursor_or_reply(ctx, "conventions", fp, query_is_uuid, key, &after))
+    if (!query_sync_cursor_or_reply(ctx, "conventions", cursor_fingerprint(canon), &q.sync,
+                                    query_is_uuid, key, &after, &fp))
         return;
     struct convention_filter f = {role_name(role_reads_as(ctx->principal->authz.role)),
                                   &ctx->principal->authz.perimeter,
@@ -225,10 +228,11 @@ void handle_list_conventions(struct request_ctx *ctx)
                                   dep,
                                   reg,
                                   retard,
-                                  today_text};
+                                  today_text,
+                                  query_sync_list(&q.sync)};
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
-    char *json = NULL, last[37];
+    char *json = NULL, last[CURSOR_KEY_MAX + 1];
     bool more = false;
     size_t total = 0;
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);

@@ -313,7 +313,7 @@ static const char *const dispositifs[] = {
 
 struct demande_body {
     const char *id_pvd, *demandeur_id, *financeur_id, *fiche_id, *poste_id, *intitule;
-    const char *ds_aide;
+    const char *ds_aide, *siret_demandeur, *siret_financeur;
     int dispositif;
     int64_t annee, depense, sollicite, ds_dossier, ds_procedure;
     bool garantie;
@@ -330,6 +330,12 @@ struct demande_body {
     {                                                                                              \
         .name = n, .kind = JSON_FIELD_STRING, .offset = DB_(m), .on_create = create,               \
         .on_patch = patch, .nullable = null, .check = query_is_uuid, .check_message = "Un UUID."   \
+    }
+
+#define SIRET_FIELD(n, m)                                                                          \
+    {                                                                                              \
+        .name = n, .kind = JSON_FIELD_STRING, .offset = DB_(m), .nullable = true,                  \
+        .check = siret_format_is_valid, .check_message = "Un SIRET : 14 chiffres."                 \
     }
 
 /* The draft's members (create and PATCH). Dates of instruction, decision
@@ -393,6 +399,10 @@ static const struct json_field demande_fields[] = {
      .nullable = true,
      .min_length = 1,
      .max_length = 100},
+    /* the SIRETs of the open data (SCDL idBeneficiaire, idAttribuant): key
+     * and SIREN checked by demande_organisations_or_reply */
+    SIRET_FIELD("siret_demandeur", siret_demandeur),
+    SIRET_FIELD("siret_financeur", siret_financeur),
     JSON_FIELDS_END,
 };
 
@@ -414,6 +424,40 @@ static void draft_rules(const json_t *merged, struct date today, struct rule_rep
         json_integer_value(json_object_get(merged, "depense_subventionnable_ht_centimes")))
         rule_report_add(v, "", "montant-invalide", DEMANDE_PTR_SOLLICITE,
                         "Le montant sollicité dépasse la dépense subventionnable.");
+}
+
+/* siret_demandeur and siret_financeur of body (when given): the Luhn key
+ * (R42 siret-invalide) and the SIREN of the organisation named by
+ * demandeur_id, resp. financeur_id (siret-incoherent; a siret_financeur
+ * without financeur also). found: {uuid: siren} of those organisations. */
+static void sirets_check(const json_t *body, const json_t *found, struct rule_report *v)
+{
+    static const char *const sirets[] = {"siret_demandeur", "siret_financeur"};
+    static const char *const owners[] = {"demandeur_id", "financeur_id"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *siret = json_string_value(json_object_get(body, sirets[i]));
+        const char *id = json_string_value(json_object_get(body, owners[i]));
+        char pointer[24], lower[37];
+        if (!siret)
+            continue;
+        snprintf(pointer, sizeof pointer, "/%s", sirets[i]);
+        if (!siret_is_valid(siret)) {
+            rule_report_add(v, "R42", "siret-invalide", pointer,
+                            "Le SIRET %s n'a pas une clé valide (algorithme de Luhn).", siret);
+            continue;
+        }
+        if (id)
+            gouv_uuid_lower(id, lower);
+        const char *siren = id ? json_string_value(json_object_get(found, lower)) : NULL;
+        if (!id)
+            rule_report_add(v, "", "siret-incoherent", pointer,
+                            "Un SIRET du financeur demande un financeur (financeur_id).");
+        else if (siren && strncmp(siret, siren, 9) != 0)
+            rule_report_add(v, "", "siret-incoherent", pointer,
+                            "Le SIRET %s n'est pas un établissement du SIREN %s de l'organisation "
+                            "%s : ses 9 premiers chiffres sont le SIREN.",
+                            siret, siren, owners[i]);
+    }
 }
 
 bool demande_organisations_or_reply(struct request_ctx *ctx, const json_t *body,
@@ -456,6 +500,8 @@ bool demande_organisations_or_reply(struct request_ctx *ctx, const json_t *body,
                             "Aucune organisation n'a l'identifiant %s.", lower);
         }
     }
+    if (ok && found)
+        sirets_check(body, found, v);
     json_decref(found);
     json_decref(ids);
     return ok;
@@ -723,7 +769,7 @@ void handle_update_demande(struct request_ctx *ctx)
     struct rule_report violations;
     rule_report_init(&violations);
     draft_rules(merged, today, &violations);
-    if (!demande_organisations_or_reply(ctx, body, &violations) ||
+    if (!demande_organisations_or_reply(ctx, merged, &violations) ||
         !programme_rules_hold_or_reply(ctx, &violations))
         goto out;
     doc = gouv_dump(body);
@@ -767,6 +813,7 @@ static bool is_annee(const char *s)
 struct demande_query {
     size_t limit;
     const char *dispositif, *etat, *id_pvd, *departement, *annee, *fiche_id;
+    struct query_sync sync;
 };
 #define DQ(member) offsetof(struct demande_query, member)
 
@@ -785,6 +832,7 @@ static const struct query_field list_fields[] = {
                      "un code de département"),
     QUERY_CODE_FIELD("annee", DQ(annee), is_annee, "une année (2000 à 2999)"),
     QUERY_CODE_FIELD("fiche_id", DQ(fiche_id), query_is_uuid, "un UUID"),
+    QUERY_SYNC_FIELDS(struct demande_query, sync),
     QUERY_FIELDS_END,
 };
 
@@ -795,7 +843,7 @@ struct list_args {
 };
 
 static enum db_result list_page(struct request_ctx *ctx, void *arg, const char *after, size_t limit,
-                                char **json_out, char last_key[37], bool *more, size_t *total,
+                                char **json_out, char last_key[65], bool *more, size_t *total,
                                 struct db_error *err)
 {
     const struct list_args *a = arg;
@@ -833,10 +881,11 @@ void handle_list_demandes(struct request_ctx *ctx)
              q.dispositif ? q.dispositif : "", q.etat ? q.etat : "", q.id_pvd ? q.id_pvd : "",
              q.departement ? q.departement : "", q.annee ? q.annee : "",
              q.fiche_id ? q.fiche_id : "");
-    uint32_t fp = cursor_fingerprint(canon);
+    uint32_t fp;
     char key[CURSOR_KEY_MAX + 1];
     const char *after = NULL;
-    if (!query_keyed_cursor_or_reply(ctx, "demandes-subvention", fp, query_is_uuid, key, &after))
+    if (!query_sync_cursor_or_reply(ctx, "demandes-subvention", cursor_fingerprint(canon), &q.sync,
+                                    query_is_uuid, key, &after, &fp))
         return;
     struct date today;
     struct parametres p;
@@ -852,6 +901,7 @@ void handle_list_demandes(struct request_ctx *ctx)
         .annee = q.annee,
         .fiche_id = q.fiche_id,
         .today = today,
+        .sync = query_sync_list(&q.sync),
     };
     struct list_args a = {&f, &p, today};
     programme_respond_list(ctx, list_fields, "demandes-subvention", fp, after, q.limit, list_page,

@@ -70,9 +70,12 @@ void demande_send_row(struct request_ctx *ctx, int status, const struct demande_
                       struct date today);
 
 /* The organisations the body's demandeur_id and financeur_id name exist
- * ("organisation-inconnue" at their pointer), and its poste_id names a poste
- * de chef de projet ("poste-inconnu" at /poste_id), appended to v (regle
- * ""). false: answered (503/500: a lookup failed). */
+ * ("organisation-inconnue" at their pointer), its poste_id names a poste
+ * de chef de projet ("poste-inconnu" at /poste_id), and its siret_demandeur
+ * and siret_financeur (when given) pass Luhn (R42 "siret-invalide") and
+ * start with the SIREN of that organisation ("siret-incoherent"), appended
+ * to v. body: the request as it would be stored (a PATCH passes the merged
+ * document). false: answered (503/500: a lookup failed). */
 bool demande_organisations_or_reply(struct request_ctx *ctx, const json_t *body,
                                     struct rule_report *v);
 

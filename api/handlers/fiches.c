@@ -374,6 +374,10 @@ struct write_work {
     struct rule_report violations;
     struct fiche_conflict conflict;
     struct fiche_row result;
+    /* A creation: the new fiche's access, read in the writing transaction
+     * (under an Idempotency-Key that transaction stays open until the
+     * answer is stored, so another connection would not see the fiche). */
+    struct fiche_access created;
 };
 
 static const struct fiche_conflict numero_pris = {
@@ -460,6 +464,8 @@ static enum db_result write_unit(struct db_tx *tx, void *ctx, struct db_error *e
                   : fiche_create(tx, w->id_pvd, w->doc, &w->result, err);
     if (r == DB_OK)
         r = fiche_regles_apres_ecriture(tx, w->result.id, w->today, &w->violations, err);
+    if (r == DB_OK && !w->id)
+        r = fiche_access_load(tx->conn, w->result.id, &w->created, err);
     return r;
 }
 
@@ -506,13 +512,8 @@ void handle_create_fiche(struct request_ctx *ctx)
     work.in = &in;
     programme_today(&work.today);
     if (fiche_mutate_or_reply(ctx, NULL, write_unit, &work, &work.violations, &work.conflict)) {
-        struct fiche_access created;
-        if (fiche_access_load_pooled(ctx->app->pool, work.result.id, &created, &err) == DB_OK) {
-            http_set_location(ctx->res, "/api/v1/fiches-action/", work.result.id);
-            fiche_send(ctx, 201, &work.result, &created, NULL);
-        } else {
-            respond_db_error(ctx, DB_FAILED, &err);
-        }
+        http_set_location(ctx->res, "/api/v1/fiches-action/", work.result.id);
+        fiche_send(ctx, 201, &work.result, &work.created, NULL);
     }
     fiche_row_release(&work.result);
 out:

@@ -35,6 +35,7 @@ struct fiche_query {
     size_t limit;
     const char *id_pvd, *departement, *region, *axe_id, *etat, *thematique, *maitre_ouvrage_id,
         *nature_depense, *public_;
+    struct query_sync sync;
 };
 #define FQ(member) offsetof(struct fiche_query, member)
 
@@ -57,7 +58,8 @@ struct fiche_query {
         QUERY_CODE_FIELD("nature_depense", FQ(nature_depense), fiche_nature_depense_is_valid,      \
                          "une nature de dépense (etude, ingenierie, investissement, "             \
                          "fonctionnement, acquisition)"),                                          \
-        QUERY_CODE_FIELD("public", FQ(public_), query_is_bool_text, "true ou false")
+        QUERY_CODE_FIELD("public", FQ(public_), query_is_bool_text, "true ou false"),              \
+        QUERY_SYNC_FIELDS(struct fiche_query, sync)
 
 static const struct query_field list_query_fields[] = {
     QUERY_PAGE(struct fiche_query, limit),
@@ -86,6 +88,7 @@ static struct fiche_filtre filtre_of(const struct request_ctx *ctx, const struct
     f.maitre_ouvrage_id = q->maitre_ouvrage_id;
     f.nature_depense = q->nature_depense;
     f.public_ = q->public_ ? strcmp(q->public_, "true") == 0 : -1;
+    f.sync = query_sync_list(&q->sync);
     return f;
 }
 
@@ -126,7 +129,7 @@ static uint32_t filters_fingerprint(const struct fiche_query *q)
 }
 
 static enum db_result list_page(struct request_ctx *ctx, void *arg, const char *after, size_t limit,
-                                char **json_out, char last_key[37], bool *more, size_t *total,
+                                char **json_out, char last_key[65], bool *more, size_t *total,
                                 struct db_error *err)
 {
     return fiche_list(ctx->app->pool, arg, after, limit, json_out, last_key, more, total, err);
@@ -143,10 +146,11 @@ void handle_list_fiches(struct request_ctx *ctx)
     struct fiche_query q;
     if (!query_or_reply(ctx, list_query_fields, &q))
         return;
-    uint32_t fp = filters_fingerprint(&q);
+    uint32_t fp;
     char key[CURSOR_KEY_MAX + 1];
     const char *after = NULL;
-    if (!query_keyed_cursor_or_reply(ctx, "fiches-action", fp, query_is_uuid, key, &after))
+    if (!query_sync_cursor_or_reply(ctx, "fiches-action", filters_fingerprint(&q), &q.sync,
+                                    query_is_uuid, key, &after, &fp))
         return;
     struct fiche_filtre f = filtre_of(ctx, &q);
     programme_respond_list(ctx, list_query_fields, "fiches-action", fp, after, q.limit, list_page,

@@ -49,30 +49,57 @@ void gouv_send_object(struct request_ctx *ctx, const struct projet_row *row)
     respond_conditional_json(ctx, row->json, len, etag);
 }
 
+/* The query of a children list: `limite`, `curseur`, and for the kinds
+ * that carry modifie_le, `modifie_depuis` and `tri`. */
+struct children_query {
+    size_t limit;
+    struct query_sync sync;
+};
+static const struct query_field children_sync_fields[] = {
+    QUERY_PAGE(struct children_query, limit),
+    QUERY_SYNC_FIELDS(struct children_query, sync),
+    QUERY_FIELDS_END,
+};
+
+const struct query_field *gouv_children_fields(enum projet_objet kind)
+{
+    return projet_objet_modifiable(kind) ? children_sync_fields : query_page_params;
+}
+
+/* A key of a list in its own order: any text (compared as text, never
+ * parsed). */
+static bool any_key(const char *key)
+{
+    (void)key;
+    return true;
+}
+
 void gouv_send_children(struct request_ctx *ctx, enum projet_objet kind, const char *parent)
 {
     char key[CURSOR_KEY_MAX + 1], canon[128];
     const char *after = NULL;
-    struct query_page q;
-    if (!query_or_reply(ctx, query_page_params, &q))
+    const struct query_field *fields = gouv_children_fields(kind);
+    struct children_query q = {0, {NULL, NULL}};
+    if (!query_or_reply(ctx, fields, &q))
         return;
-    size_t limit = q.limit;
     const char *scope_name = projet_objet_type(kind);
     snprintf(canon, sizeof canon, "p=%s", parent);
-    uint32_t fp = cursor_fingerprint(canon);
-    if (!query_cursor_or_reply(ctx, scope_name, fp, key, &after))
+    uint32_t fp;
+    if (!query_sync_cursor_or_reply(ctx, scope_name, cursor_fingerprint(canon), &q.sync,
+                                    q.sync.tri ? query_is_uuid : any_key, key, &after, &fp))
         return;
-    char *json = NULL, last[65];
+    struct list_sync sync = query_sync_list(&q.sync);
+    char *json = NULL, last[CURSOR_KEY_MAX + 1];
     bool more = false;
     size_t total = 0;
     struct db_error err = {{0}, {0}};
-    enum db_result r = projet_list_children(ctx->app->pool, kind, parent, after, limit, &json, last,
-                                            &more, &total, &err);
+    enum db_result r = projet_list_children(ctx->app->pool, kind, parent, &sync, after, q.limit,
+                                            &json, last, &more, &total, &err);
     if (r != DB_OK) {
         respond_db_error(ctx, r, &err);
         return;
     }
-    respond_page(ctx, query_page_params, json, scope_name, fp, last, more, total);
+    respond_page(ctx, fields, json, scope_name, fp, last, more, total);
     free(json);
 }
 
@@ -264,8 +291,8 @@ void gouv_handle_list_children(struct request_ctx *ctx, const struct gouv_kind *
 {
     struct projet_row row;
     struct territoire_scope scope;
-    if (!gouv_object_or_reply(ctx, parent->kind, "id", query_page_params, ACTION_PROJET_READ,
-                              parent->what_404, &row, &scope))
+    if (!gouv_object_or_reply(ctx, parent->kind, "id", gouv_children_fields(child),
+                              ACTION_PROJET_READ, parent->what_404, &row, &scope))
         return;
     gouv_send_children(ctx, child, row.id);
     projet_row_release(&row);

@@ -29,9 +29,14 @@ bool gouv_object_or_reply(struct request_ctx *ctx, enum projet_objet kind, const
 /* GET of one object: 200 (or 304) with its ETag. */
 void gouv_send_object(struct request_ctx *ctx, const struct projet_row *row);
 
-/* A children list: `limite` and `curseur`, the only query parameters, then
+/* A children list: the query parameters of gouv_children_fields(kind), then
  * one keyset page of kind under parent. */
 void gouv_send_children(struct request_ctx *ctx, enum projet_objet kind, const char *parent);
+
+/* The query spec of a children list of kind: query_page_params, plus
+ * `modifie_depuis` and `tri` (QUERY_SYNC_FIELDS) for a
+ * projet_objet_modifiable kind. Static storage. */
+const struct query_field *gouv_children_fields(enum projet_objet kind);
 
 /* Writes `body_json` as a creation under `parent` (or as the new content of
  * the object `parent` for an update). */

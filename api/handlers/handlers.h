@@ -129,8 +129,7 @@ void handle_update_demande(struct request_ctx *ctx);
 void handle_transition_demande(struct request_ctx *ctx);
 void handle_versement_demande(struct request_ctx *ctx);
 void handle_prolongation_demande(struct request_ctx *ctx);
-void handle_sync_demande_ds(struct request_ctx *ctx);        /* demandes_ds.c */
-void handle_export_subventions_csv(struct request_ctx *ctx); /* demandes_opendata.c */
+void handle_sync_demande_ds(struct request_ctx *ctx); /* demandes_ds.c */
 /* — end of demandes de subvention — */
 /* Issue 11 §1: evenements.c */
 void handle_list_evenements(struct request_ctx *ctx);
@@ -139,8 +138,17 @@ void handle_list_evenements_publics(struct request_ctx *ctx);
 /* Issue 11 §2: abonnements.c */
 /* — end of webhooks — */
 /* Issue 11 §3: donnees_ouvertes.c */
+void handle_donnees_catalogue(struct request_ctx *ctx);
+void handle_donnees_laureats_csv(struct request_ctx *ctx);
+void handle_donnees_laureats_json(struct request_ctx *ctx);
+void handle_donnees_fiches_csv(struct request_ctx *ctx);
+void handle_donnees_fiches_json(struct request_ctx *ctx);
+void handle_export_subventions_csv(struct request_ctx *ctx);
+void handle_donnees_subventions_json(struct request_ctx *ctx);
 /* — end of open data — */
 /* Issue 11 §4: docs.c */
+void handle_get_docs(struct request_ctx *ctx);
+void handle_redirect_docs(struct request_ctx *ctx);
 /* — end of documentation, compression, CORS — */
 
 #endif

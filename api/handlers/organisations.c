@@ -411,6 +411,7 @@ static bool nature_is_valid(const char *s)
 struct organisation_query {
     size_t limit;
     struct organisation_filter f;
+    struct query_sync sync;
 };
 static const struct query_field organisation_query_fields[] = {
     QUERY_PAGE(struct organisation_query, limit),
@@ -421,6 +422,7 @@ static const struct query_field organisation_query_fields[] = {
                      "association, entreprise ou autre"),
     QUERY_CODE_FIELD("departement", offsetof(struct organisation_query, f.departement),
                      departement_code_is_valid, "un code de département (01, 2A, 974…)"),
+    QUERY_SYNC_FIELDS(struct organisation_query, sync),
     QUERY_FIELDS_END,
 };
 
@@ -432,15 +434,17 @@ void handle_list_organisations(struct request_ctx *ctx)
     if (!query_or_reply(ctx, organisation_query_fields, &q))
         return;
     size_t limit = q.limit;
-    const struct organisation_filter f = q.f;
+    struct organisation_filter f = q.f;
+    f.sync = query_sync_list(&q.sync);
     snprintf(canon, sizeof canon, "s=%s|n=%s|d=%s", f.siren ? f.siren : "",
              f.nature ? f.nature : "", f.departement ? f.departement : "");
-    uint32_t fp = cursor_fingerprint(canon);
-    if (!query_keyed_cursor_or_reply(ctx, "organisations", fp, query_is_uuid, key, &after))
+    uint32_t fp;
+    if (!query_sync_cursor_or_reply(ctx, "organisations", cursor_fingerprint(canon), &q.sync,
+                                    query_is_uuid, key, &after, &fp))
         return;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
-    char *json = NULL, last[37];
+    char *json = NULL, last[CURSOR_KEY_MAX + 1];
     bool more = false;
     size_t total = 0;
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);

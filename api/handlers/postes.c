@@ -474,6 +474,7 @@ struct poste_query {
     size_t limit;
     const char *id_pvd, *departement, *employeur;
     int64_t annee;
+    struct query_sync sync;
 };
 #define PQ(m) offsetof(struct poste_query, m)
 
@@ -485,6 +486,7 @@ static const struct query_field list_fields[] = {
                      "un code de département"),
     QUERY_CODE_FIELD("employeur", PQ(employeur), query_is_uuid, "un UUID"),
     {.name = "annee", .kind = QUERY_INT, .offset = PQ(annee), .min = 1900, .max = 2998},
+    QUERY_SYNC_FIELDS(struct poste_query, sync),
     QUERY_FIELDS_END,
 };
 
@@ -497,10 +499,11 @@ void handle_list_postes(struct request_ctx *ctx)
     snprintf(canon, sizeof canon, "p=%s|d=%s|e=%s|a=%lld", q.id_pvd ? q.id_pvd : "",
              q.departement ? q.departement : "", q.employeur ? q.employeur : "",
              (long long)q.annee);
-    uint32_t fp = cursor_fingerprint(canon);
+    uint32_t fp;
     char key[CURSOR_KEY_MAX + 1];
     const char *after = NULL;
-    if (!query_keyed_cursor_or_reply(ctx, "postes-chef-de-projet", fp, query_is_uuid, key, &after))
+    if (!query_sync_cursor_or_reply(ctx, "postes-chef-de-projet", cursor_fingerprint(canon),
+                                    &q.sync, query_is_uuid, key, &after, &fp))
         return;
     struct poste_filtre f = {
         .role = role_name(role_reads_as(ctx->principal->authz.role)),
@@ -509,9 +512,10 @@ void handle_list_postes(struct request_ctx *ctx)
         .departement = q.departement,
         .employeur_id = q.employeur,
         .annee = q.annee < 0 ? -1 : (int)q.annee,
+        .sync = query_sync_list(&q.sync),
     };
     struct db_error err = {{0}, {0}};
-    char *json = NULL, last[37];
+    char *json = NULL, last[CURSOR_KEY_MAX + 1];
     bool more = false;
     size_t total = 0;
     enum db_result r =

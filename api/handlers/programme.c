@@ -191,7 +191,7 @@ void programme_respond_list(struct request_ctx *ctx, const struct query_field *f
                             programme_list_fn list, programme_page_fn page_of, void *arg)
 {
     struct db_error err = {{0}, {0}};
-    char *json = NULL, last[37];
+    char *json = NULL, last[CURSOR_KEY_MAX + 1];
     bool more = false;
     size_t total = 0;
     enum db_result r = list(ctx, arg, after, limit, &json, last, &more, &total, &err);

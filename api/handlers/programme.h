@@ -104,7 +104,7 @@ void programme_respond_csv(struct request_ctx *ctx, const char *const *header,
  * (err filled on failure); page_of decorates that array for the caller into
  * a new JSON text (freed by programme_respond_list; NULL: it failed). */
 typedef enum db_result (*programme_list_fn)(struct request_ctx *ctx, void *arg, const char *after,
-                                            size_t limit, char **json_out, char last_key[37],
+                                            size_t limit, char **json_out, char last_key[65],
                                             bool *more, size_t *total, struct db_error *err);
 typedef char *(*programme_page_fn)(struct request_ctx *ctx, void *arg, const char *json);
 

@@ -44,10 +44,9 @@ static bool params_or_reply(struct request_ctx *ctx, struct field_errors *errs)
 }
 
 /* Sends the page: elements[i] = rendered[out[i]]; cursor from last_key. */
-static void send_page(const struct _u_request *req, struct _u_response *res, const char *scope,
-                      uint32_t fingerprint, const struct query_field *spec,
-                      const struct rendered *rendered, const size_t *out, size_t n,
-                      const char *last_key, bool more, size_t total)
+static void send_page(struct request_ctx *ctx, const char *scope, uint32_t fingerprint,
+                      const struct query_field *spec, const struct rendered *rendered,
+                      const size_t *out, size_t n, const char *last_key, bool more, size_t total)
 {
     struct collection c;
     char next[CURSOR_TEXT_MAX];
@@ -57,8 +56,8 @@ static void send_page(const struct _u_request *req, struct _u_response *res, con
         collection_add(&c, rendered[out[i]].json, rendered[out[i]].len);
     collection_end(&c, has_next ? next : NULL, total);
     if (has_next)
-        query_set_next_link(req, res, spec, next);
-    respond_json_raw(res, 200, c.buf, c.len);
+        query_set_next_link(ctx->req, ctx->res, spec, next);
+    respond_list_body(ctx, c.buf, c.len);
     collection_release(&c);
 }
 
@@ -85,7 +84,7 @@ static bool is_siren(const char *s)
     QUERY_CODE_FIELD("region", off, is_region_code, "un code de région (2 ou 3 chiffres)")
 
 /* Small reference lists (26 régions, 109 départements): one page, no cursor. */
-static void send_all(struct _u_response *res, const struct rendered *rendered, const bool *keep,
+static void send_all(struct request_ctx *ctx, const struct rendered *rendered, const bool *keep,
                      size_t count)
 {
     struct collection c;
@@ -98,7 +97,7 @@ static void send_all(struct _u_response *res, const struct rendered *rendered, c
         total++;
     }
     collection_end(&c, NULL, total);
-    respond_json_raw(res, 200, c.buf, c.len);
+    respond_list_body(ctx, c.buf, c.len);
     collection_release(&c);
 }
 
@@ -111,7 +110,7 @@ void handle_list_regions(struct request_ctx *ctx)
     struct referentiel_snapshot *snap = snapshot_or_reply(ctx);
     if (snap == NULL)
         return;
-    send_all(ctx->res, snap->region, NULL, snap->ref.region_count);
+    send_all(ctx, snap->region, NULL, snap->ref.region_count);
     referentiel_snapshot_release(ctx->app->referentiel, snap);
 }
 
@@ -130,7 +129,7 @@ void handle_list_departements(struct request_ctx *ctx)
     bool *keep = xcalloc(ref->departement_count, sizeof *keep);
     for (size_t i = 0; i < ref->departement_count; i++)
         keep[i] = region == NULL || strcmp(ref->departements[i].code_region, region) == 0;
-    send_all(ctx->res, snap->departement, keep, ref->departement_count);
+    send_all(ctx, snap->departement, keep, ref->departement_count);
     free(keep);
     referentiel_snapshot_release(ctx->app->referentiel, snap);
 }
@@ -204,8 +203,8 @@ void handle_list_communes(struct request_ctx *ctx)
     size_t *out = xmalloc((limit + 1) * sizeof *out), total = 0;
     bool more = false;
     size_t n = referentiel_communes_page(ref, &f, after, limit, out, &more, &total);
-    send_page(ctx->req, ctx->res, "communes", fp, commune_query_fields, snap->commune_resume, out,
-              n, n ? ref->communes[out[n - 1]].code_insee : NULL, more, total);
+    send_page(ctx, "communes", fp, commune_query_fields, snap->commune_resume, out, n,
+              n ? ref->communes[out[n - 1]].code_insee : NULL, more, total);
     free(out);
     referentiel_snapshot_release(ctx->app->referentiel, snap);
 }
@@ -313,7 +312,7 @@ void handle_list_epci(struct request_ctx *ctx)
     size_t *out = xmalloc((limit + 1) * sizeof *out), total = 0;
     bool more = false;
     size_t n = referentiel_epcis_page(ref, departement, after, limit, out, &more, &total);
-    send_page(ctx->req, ctx->res, "epci", fp, epci_query_fields, snap->epci_resume, out, n,
+    send_page(ctx, "epci", fp, epci_query_fields, snap->epci_resume, out, n,
               n ? ref->epcis[out[n - 1]].siren : NULL, more, total);
     free(out);
     referentiel_snapshot_release(ctx->app->referentiel, snap);

@@ -69,5 +69,7 @@ void handle_get_metrics(struct request_ctx *ctx)
 void handle_get_openapi(struct request_ctx *ctx)
 {
     (void)ctx->req;
+    ctx->gzip_variant = ctx->app->openapi_json_gzip; /* compressed once at start */
+    ctx->gzip_variant_len = ctx->app->openapi_json_gzip_len;
     respond_json_raw(ctx->res, 200, ctx->app->openapi_json, ctx->app->openapi_json_len);
 }

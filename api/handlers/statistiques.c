@@ -57,7 +57,8 @@ void handle_get_statistiques_conventions(struct request_ctx *ctx)
                                   dep,
                                   reg,
                                   NULL,
-                                  today_text};
+                                  today_text,
+                                  {LIST_TRI_KEY, NULL}};
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     char *json = NULL;

@@ -565,6 +565,7 @@ static bool region_is_valid(const char *s)
 struct territoire_query {
     size_t limit;
     struct territoire_filter f;
+    struct query_sync sync;
 };
 #define TQ(member) offsetof(struct territoire_query, member)
 static const struct query_field territoire_query_fields[] = {
@@ -576,6 +577,7 @@ static const struct query_field territoire_query_fields[] = {
     QUERY_CODE_FIELD("commune", TQ(f.commune), insee_code_is_valid,
                      "un code INSEE de commune (58062…)"),
     QUERY_CODE_FIELD("epci", TQ(f.epci), siren_format_is_valid, "un SIREN d'EPCI de 9 chiffres"),
+    QUERY_SYNC_FIELDS(struct territoire_query, sync),
     QUERY_FIELDS_END,
 };
 
@@ -587,16 +589,18 @@ void handle_list_territoires(struct request_ctx *ctx)
     if (!query_or_reply(ctx, territoire_query_fields, &q))
         return;
     size_t limit = q.limit;
-    const struct territoire_filter f = q.f;
+    struct territoire_filter f = q.f;
+    f.sync = query_sync_list(&q.sync);
     snprintf(canon, sizeof canon, "d=%s|r=%s|e=%s|c=%s|p=%s", f.departement ? f.departement : "",
              f.region ? f.region : "", f.etat ? f.etat : "", f.commune ? f.commune : "",
              f.epci ? f.epci : "");
-    uint32_t fp = cursor_fingerprint(canon);
-    if (!query_keyed_cursor_or_reply(ctx, "territoires", fp, id_pvd_is_valid, key, &after))
+    uint32_t fp;
+    if (!query_sync_cursor_or_reply(ctx, "territoires", cursor_fingerprint(canon), &q.sync,
+                                    id_pvd_is_valid, key, &after, &fp))
         return;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
-    char *json = NULL, last[17];
+    char *json = NULL, last[CURSOR_KEY_MAX + 1];
     bool more = false;
     size_t total = 0;
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);

@@ -12,10 +12,36 @@
 #                (maquette.lua); wrk -t1 -c1: the service time of one maquette (the
 #                per-principal rate limit is off: RATE_LIMIT_PER_MINUTE=0)
 #   pgbench      pgbench -S on the database "bench" of the same PostgreSQL (DB ceiling)
+#   feed         (issue 11) one sync client paging through the event feed: GET
+#                /api/v1/evenements?limite=500&apres=<suivant> over the first FEED_EVENTS (20,000)
+#                events, again and again (feed.lua, wrk -t1 -c1): events/s = pages/s x 500.
+#                The journal is topped up to FEED_EVENTS rows once (kept between runs) by a
+#                SQL seed that uses journal_record's INSERT (db/mutation.c: same columns, same
+#                filter of "_" members): copies of the maquette fiches' creation rows, as
+#                fiche_action.modifiee events carrying the whole fiche (~2.5 KB each)
+#   feed_sql     the feed's own page query run by pgbench -c1 -M extended (unnamed statements
+#                with parameters, as the server's PQexecParams: the same SELECT of
+#                evenement_json in (xid, id) order from a random one of those 40 positions,
+#                501 rows, without the perimeter filter: the reader is national): the
+#                database's ceiling for the feed (events/s = tps x 500)
+#   patch        PATCH /api/v1/fiches-action/{id} {"intitule"} chained on the ETag each answer
+#                gives (patch.lua, wrk -t1 -c1): one write with its journal row, the event
+#   write        pgbench -c1 -M extended, write.sql with event=0: the PATCH's row SQL (territoire
+#                lock, fiche locked and read, update, read again) without the journal row
+#   write_event  the same with event=1: plus the journal row (journal_record's INSERT). Both
+#                are measured in ONE pgbench run (2 x BENCH_SECONDS, the line `write`) that
+#                draws either script at random per transaction: the same disk, load and
+#                caches for both; each figure is 1000 / its latency average (ms), the p50
+#                column shows that average. Separate runs of a durable commit (fsync) were
+#                too noisy to compare (seen 0.9x to 1.3x on a shared machine)
 # Each round runs every line once, in that order; the table shows the median over
 # rounds of each figure and the ratios of the medians. Targets (issue 2, §6):
 #   communes_get >= 0.40 x mhd req/s with p99 <= 5 ms;  list >= 0.15 x mhd req/s.
 #   maquette (issue 9 §3): p99 < 50 ms.
+#   feed (issue 11): >= 5,000 events/s for one client, and >= 0.50 x feed_sql.
+#   event of a write (issue 11): write_event time <= 1.5 x write time (the outbox row
+#   costs at most half the row's own SQL), and that extra time <= 25 % of a PATCH's
+#   service time. Justified in README "Tests and bench".
 # A miss is printed as BELOW TARGET; the exit status stays 0 (a failure to run is not 0).
 # The warm-up checks that the pvd-api lines answer only 200s (wrk response() hook); the
 # measured runs count wrk's >= 400 statuses and socket errors. Before each run the CPU use
@@ -44,7 +70,11 @@ readonly DATA_DIR=node_modules/@etalab/decoupage-administratif/data
 readonly MILLESIME=2026
 readonly RESULTS=tests/bench/results
 readonly TARGET_GET_RATIO=0.40 TARGET_GET_P99_MS=5 TARGET_LIST_RATIO=0.15 TARGET_MAQUETTE_P99_MS=50
-readonly LINES=(mhd communes_get list maquette pgbench)
+readonly TARGET_FEED_EPS=5000 TARGET_FEED_RATIO=0.50 TARGET_WRITE_COST=1.5 TARGET_EVENT_SHARE=0.25
+readonly FEED_EVENTS=20000 FEED_PAGE=500
+readonly LINES=(mhd communes_get list maquette pgbench feed feed_sql patch write write_event)
+is_pgbench() { [[ "$1" == pgbench || "$1" == feed_sql || "$1" == write || "$1" == write_event ]]; }
+unit() { is_pgbench "$1" && echo tps || echo req/s; }
 readonly BENCH_ISSUER=https://idp.bench.pvd-api.test BENCH_AUDIENCE=pvd-api
 
 die() {
@@ -225,6 +255,51 @@ note "maquette: seeding a 200-fiche plan through the API (kept between runs)"
 MAQUETTE_ID=$(node tests/bench/maquette_seed.mjs "$API" "$TOKEN") || die "maquette_seed.mjs failed"
 MAQUETTE_URL="$API/api/v1/territoires/$MAQUETTE_ID/maquette-financiere?annee=2025"
 
+# The event feed (issue 11): the journal topped up to FEED_EVENTS rows (kept between runs).
+PG_PVD="$PG_URL"
+JOURNAL_DOC() { # the filter of journal_record's INSERT (db/mutation.c) on the SQL value $1
+	echo "CASE WHEN jsonb_typeof($1::jsonb) = 'object' THEN (SELECT coalesce(jsonb_object_agg(e.k, e.v), '{}'::jsonb) FROM jsonb_each($1::jsonb) AS e(k, v) WHERE left(e.k, 1) <> '_') ELSE $1::jsonb END"
+}
+MISSING=$(psql_q "$PG_PVD" -c "SELECT greatest(0, $FEED_EVENTS - count(*)) FROM journal")
+if ((MISSING > 0)); then
+	note "feed: seeding $MISSING journal rows (journal_record's INSERT, kept between runs)"
+	psql_q "$PG_PVD" -c "INSERT INTO journal (acteur, acteur_issuer, acteur_subject, client_id, role, action,
+		ressource_type, ressource_id, avant, apres, request_id, departements, regions, sirens, territoires)
+		SELECT c.acteur, c.acteur_issuer, c.acteur_subject, c.client_id, c.role, 'fiche_action.modifier',
+		'fiche_action', c.ressource_id, $(JOURNAL_DOC c.apres), $(JOURNAL_DOC c.apres), 'bench-feed-seed',
+		c.departements, c.regions, c.sirens, c.territoires
+		FROM generate_series(0, $MISSING - 1) AS g
+		JOIN (SELECT row_number() OVER (ORDER BY id) - 1 AS k, count(*) OVER () AS n, j.* FROM journal j
+		      WHERE action = 'fiche_action.creer') AS c ON c.k = g % c.n" >/dev/null
+fi
+# feed_sql: the 40 page positions of the first FEED_EVENTS events, as a pgbench CASE.
+FEED_SQL=$TMP/feed_sql.sql
+{
+	printf '\\set p random(0, %d)\n' $((FEED_EVENTS / FEED_PAGE - 1))
+	for v in x i; do
+		printf '\\set %s case' "$v"
+		psql_q "$PG_PVD" -F ' ' -c "SELECT rn / $FEED_PAGE, xid::text, id FROM (SELECT xid, id,
+			row_number() OVER (ORDER BY xid, id) AS rn FROM journal) AS s
+			WHERE rn % $FEED_PAGE = 0 AND rn < $FEED_EVENTS ORDER BY rn" |
+			awk -v v="$v" '{printf " when :p = %s then %s", $1, (v == "x" ? $2 : $3)}'
+		echo " else 0 end"
+	done
+	echo "SELECT j.xid::text || '.' || j.id::text, evenement_json(j, false)::text FROM journal j" \
+		"JOIN evenement_ressources r ON r.ressource_type = j.ressource_type" \
+		"WHERE j.xid < pg_snapshot_xmin(pg_current_snapshot()) AND (j.xid, j.id) > (:x::text::xid8, :i::bigint)" \
+		"ORDER BY j.xid, j.id LIMIT $((FEED_PAGE + 1));"
+} >"$FEED_SQL"
+# patch / write / write_event: two fiches of the maquette plan (the first for HTTP, the
+# second for SQL), whose intitulé only changes (the maquette's figures do not).
+read -r PATCH_FICHE WRITE_FICHE < <(psql_q "$PG_PVD" -F ' ' -c "SELECT string_agg(id::text, ' ' ORDER BY numero)
+	FROM (SELECT id, numero FROM fiches_action WHERE id_pvd = '$MAQUETTE_ID' ORDER BY numero LIMIT 2) AS f")
+[[ -n "$WRITE_FICHE" ]] || die "no fiche of $MAQUETTE_ID for the write lines"
+# write / write_event: write.sql with event 0 and 1 (one pgbench run draws them at random).
+for e in 0 1; do { printf '\\set event %s\n' "$e"; cat tests/bench/write.sql; } >"$TMP/write$e.sql"; done
+WRITE_OUT=
+fiche_etag() { curl -s -o /dev/null -D - -H "Authorization: Bearer $TOKEN" "$API/api/v1/fiches-action/$PATCH_FICHE" |
+	awk 'tolower($1) == "etag:" {sub(/\r$/, "", $2); print $2}'; }
+
 # Sanity: every line answers 200 before we measure.
 for url in "$HELLO/" "$API/api/v1/communes/69248" "$API/api/v1/communes?departement=2A&limite=50"; do
 	code=$(curl -s -o /dev/null -w '%{http_code}' "$url")
@@ -253,6 +328,25 @@ run_line() {
 	pgbench)
 		run_child "$out" "$PGBIN/pgbench" -S -c 8 -j 2 -T "$secs" -n -M prepared "$PG_BENCH"
 		;;
+	feed)
+		run_child "$out" wrk -t1 -c1 "-d${secs}s" --latency -s tests/bench/feed.lua "$API" \
+			-- "$TOKEN" "$((FEED_EVENTS / FEED_PAGE))"
+		;;
+	feed_sql) run_child "$out" "$PGBIN/pgbench" -c 1 -T "$secs" -n -M extended -f "$FEED_SQL" "$PG_PVD" ;;
+	patch)
+		run_child "$out" wrk -t1 -c1 "-d${secs}s" --latency -s tests/bench/patch.lua "$API" \
+			-- "$PATCH_FICHE" "$TOKEN" "$(fiche_etag)"
+		;;
+	write)
+		# Both variants in ONE run, drawn at random per transaction on one connection:
+		# the same disk, load and caches for both; each one's latency average is its cost.
+		run_child "$out" "$PGBIN/pgbench" -c 1 -T "$((2 * secs))" -n -M extended \
+			-f "$TMP/write0.sql@1" -f "$TMP/write1.sql@1" -D fiche="$WRITE_FICHE" \
+			-D idpvd="$MAQUETTE_ID" -D acteur="oidc:$BENCH_ISSUER|bench-admin" -D issuer="$BENCH_ISSUER" \
+			"$PG_PVD"
+		WRITE_OUT=$out
+		;;
+	write_event) cp "$WRITE_OUT" "$out" ;; # measured in the run of `write`
 	esac
 }
 
@@ -268,7 +362,17 @@ to_ms() {
 # parse_run LINE OUTFILE -> "value p50_ms p99_ms bad" (bad: non-2xx + socket errors)
 parse_run() {
 	local line=$1 out=$2 value p50 p99 bad
-	if [[ "$line" == pgbench ]]; then
+	if [[ "$line" == write || "$line" == write_event ]]; then
+		# script 1 (event=0) or 2 (event=1) of the same run: rate = 1000 / latency average
+		local avg
+		avg=$(awk -v n="$([[ $line == write ]] && echo 1 || echo 2)" '$1 == "SQL" && $2 == "script" {s = ($3 == n ":")}
+			s && /latency average = / {print $(NF - 1); exit}' "$out")
+		value=$(awk -v a="${avg:-nan}" 'BEGIN { if (a == "nan" || a + 0 == 0) print "nan"; else printf "%.3f\n", 1000 / a }')
+		bad=$(awk '/number of failed transactions:/ {print $5; exit}' "$out")
+		echo "${value:-nan} ${avg:-nan} nan ${bad:-0}"
+		return
+	fi
+	if is_pgbench "$line"; then
 		value=$(awk '/^tps = / {print $3; exit}' "$out")
 		bad=$(awk '/number of failed transactions:/ {print $5; exit}' "$out")
 		echo "${value:-nan} nan nan ${bad:-0}"
@@ -306,7 +410,7 @@ for line in "${LINES[@]}"; do
 		cat "$out" >&2
 		die "warm-up of $line failed"
 	}
-	if [[ "$line" == communes_get || "$line" == list || "$line" == maquette ]]; then
+	if [[ "$line" == communes_get || "$line" == list || "$line" == maquette || "$line" == feed || "$line" == patch ]]; then
 		bad=$(sed -n 's/.*strict_non200=\([0-9]*\).*/\1/p' "$out")
 		[[ "$bad" == 0 ]] || {
 			cat "$out" >&2
@@ -331,7 +435,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$line" "$value" "$p50" "$p99" "$bad" \
 			"$busy" >>"$RUNS"
 		printf 'bench: round %d/%d  %-13s %10.0f %-5s  p50 %s ms  p99 %s ms  (machine busy before: %s %%)%s\n' \
-			"$round" "$ROUNDS" "$line" "$value" "$([[ $line == pgbench ]] && echo tps || echo req/s)" \
+			"$round" "$ROUNDS" "$line" "$value" "$(unit "$line")" \
 			"$p50" "$p99" "$busy" "$([[ $bad != 0 ]] && echo "  ERRORS: $bad" || true)" >&2
 	done
 done
@@ -365,6 +469,16 @@ BUSY_RUNS=$(awk -F'\t' -v w="$BUSY_WARN" '$7 > w {n++} END {print n + 0}' "$RUNS
 R_GET_MHD=$(div "${MED[communes_get]}" "${MED[mhd]}")
 R_LIST_MHD=$(div "${MED[list]}" "${MED[mhd]}")
 R_GET_PG=$(div "${MED[communes_get]}" "${MED[pgbench]}")
+# Issue 11: events/s of the feed (HTTP and its SQL), the write's cost with its event.
+mul() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan") print "nan"; else printf "%.3f\n", a * b }'; }
+FEED_EPS=$(mul "${MED[feed]}" "$FEED_PAGE")
+FEED_SQL_EPS=$(mul "${MED[feed_sql]}" "$FEED_PAGE")
+R_FEED_SQL=$(div "${MED[feed]}" "${MED[feed_sql]}")
+# time(write_event) / time(write) = tps(write) / tps(write_event): >= 1
+R_WRITE_COST=$(div "${MED[write]}" "${MED[write_event]}")
+# the event's own time per write (ms) and its share of a PATCH's service time
+EVENT_MS=$(awk -v w="${MED[write]}" -v e="${MED[write_event]}" 'BEGIN { if (w == "nan" || e == "nan" || w == 0 || e == 0) print "nan"; else printf "%.3f\n", 1000 / e - 1000 / w }')
+EVENT_SHARE=$(awk -v m="$EVENT_MS" -v p="${MED[patch]}" 'BEGIN { if (m == "nan" || p == "nan" || p == 0) print "nan"; else printf "%.3f\n", m * p / 1000 }')
 
 verdict() { # verdict OK... -> PASS or BELOW TARGET
 	local ok
@@ -379,11 +493,18 @@ GET_RATIO_OK=$(b ge "$R_GET_MHD" "$TARGET_GET_RATIO")
 GET_P99_OK=$(b le "${P99[communes_get]}" "$TARGET_GET_P99_MS")
 LIST_RATIO_OK=$(b ge "$R_LIST_MHD" "$TARGET_LIST_RATIO")
 MAQUETTE_P99_OK=$(b le "${P99[maquette]}" "$TARGET_MAQUETTE_P99_MS")
+FEED_EPS_OK=$(b ge "$FEED_EPS" "$TARGET_FEED_EPS")
+FEED_RATIO_OK=$(b ge "$R_FEED_SQL" "$TARGET_FEED_RATIO")
+WRITE_COST_OK=$(b le "$R_WRITE_COST" "$TARGET_WRITE_COST")
+EVENT_SHARE_OK=$(b le "$EVENT_SHARE" "$TARGET_EVENT_SHARE")
 NO_ERRORS=$(b test "$(printf '%s\n' "${BAD[@]}" | sum)" = 0)
 GET_VERDICT=$(verdict "$GET_RATIO_OK" "$GET_P99_OK" "$NO_ERRORS")
 LIST_VERDICT=$(verdict "$LIST_RATIO_OK" "$NO_ERRORS")
 MAQUETTE_VERDICT=$(verdict "$MAQUETTE_P99_OK" "$NO_ERRORS")
-OVERALL=$(verdict "$GET_RATIO_OK" "$GET_P99_OK" "$LIST_RATIO_OK" "$MAQUETTE_P99_OK" "$NO_ERRORS")
+FEED_VERDICT=$(verdict "$FEED_EPS_OK" "$FEED_RATIO_OK" "$NO_ERRORS")
+WRITE_VERDICT=$(verdict "$WRITE_COST_OK" "$EVENT_SHARE_OK" "$NO_ERRORS")
+OVERALL=$(verdict "$GET_RATIO_OK" "$GET_P99_OK" "$LIST_RATIO_OK" "$MAQUETTE_P99_OK" "$FEED_EPS_OK" \
+	"$FEED_RATIO_OK" "$WRITE_COST_OK" "$EVENT_SHARE_OK" "$NO_ERRORS")
 
 # ---------------------------------------------------------------- machine
 
@@ -406,7 +527,6 @@ fmt_n() { [[ "$1" == nan ]] && echo "—" || printf "%.0f" "$1"; }
 fmt_ms() { [[ "$1" == nan ]] && echo "-" || printf "%.2f" "$1"; }
 fmt_msu() { [[ "$1" == nan ]] && echo "—" || printf "%.2f ms" "$1"; }
 fmt_r() { [[ "$1" == nan ]] && echo "—" || printf "%.2f×" "$1"; }
-unit() { [[ "$1" == pgbench ]] && echo tps || echo req/s; }
 ratio_of() {
 	case "$1" in
 	mhd) echo "1.00× (HTTP ceiling)" ;;
@@ -414,6 +534,11 @@ ratio_of() {
 	list) echo "$(fmt_r "$R_LIST_MHD") mhd" ;;
 	maquette) echo "one connection (service time)" ;;
 	pgbench) echo "1.00× (DB ceiling)" ;;
+	feed) echo "$(fmt_n "$FEED_EPS") events/s, $(fmt_r "$R_FEED_SQL") feed_sql" ;;
+	feed_sql) echo "$(fmt_n "$FEED_SQL_EPS") events/s (feed's DB ceiling)" ;;
+	patch) echo "one connection (service time)" ;;
+	write) echo "1.00× (a write without its event)" ;;
+	write_event) echo "time $(fmt_r "$R_WRITE_COST") write" ;;
 	esac
 }
 what() {
@@ -423,6 +548,11 @@ what() {
 	list) echo "GET /api/v1/communes?departement=XX&limite=50" ;;
 	maquette) echo "GET /api/v1/territoires/{id_pvd}/maquette-financiere?annee=YYYY, 200 fiches (wrk -t1 -c1)" ;;
 	pgbench) echo "pgbench -S -c 8 -j 2 -M prepared" ;;
+	feed) echo "GET /api/v1/evenements?limite=$FEED_PAGE&apres=…, first $FEED_EVENTS events (wrk -t1 -c1)" ;;
+	feed_sql) echo "the feed's page query, $FEED_PAGE events (pgbench -c1 -M extended)" ;;
+	patch) echo "PATCH /api/v1/fiches-action/{id} with If-Match (wrk -t1 -c1)" ;;
+	write) echo "a PATCH's row SQL without journal row (pgbench -c1, write.sql event=0; 1000/latency avg)" ;;
+	write_event) echo "the same with its journal row (event=1, drawn at random in the same run)" ;;
 	esac
 }
 
@@ -448,6 +578,13 @@ what() {
 	printf 'maquette, 200 fiches: p50 %s ms, p99 %s ms (target p99 < %s ms)         → %s\n' \
 		"$(fmt_ms "${P50[maquette]}")" "$(fmt_ms "${P99[maquette]}")" "$TARGET_MAQUETTE_P99_MS" \
 		"$MAQUETTE_VERDICT"
+	printf 'event feed, one client: %s events/s (target ≥ %s), %s × feed_sql (target ≥ %s)  → %s\n' \
+		"$(fmt_n "$FEED_EPS")" "$TARGET_FEED_EPS" "$(fmt_r "$R_FEED_SQL" | tr -d '×')" "$TARGET_FEED_RATIO" \
+		"$FEED_VERDICT"
+	printf 'write + event: %s × the write alone (target ≤ %s), event %s ms = %s of a PATCH (target ≤ %s)  → %s\n' \
+		"$(fmt_r "$R_WRITE_COST" | tr -d '×')" "$TARGET_WRITE_COST" "$(fmt_ms "$EVENT_MS")" \
+		"$(awk -v x="$EVENT_SHARE" 'BEGIN { if (x == "nan") print "—"; else printf "%.0f %%", 100 * x }')" \
+		"$(awk -v x="$TARGET_EVENT_SHARE" 'BEGIN { printf "%.0f %%", 100 * x }')" "$WRITE_VERDICT"
 	if [[ "$NO_ERRORS" != 1 ]]; then
 		echo "ERRORS: non-2xx responses or socket errors:" \
 			"$(for l in "${LINES[@]}"; do printf '%s=%s ' "$l" "${BAD[$l]}"; done)"
@@ -499,11 +636,15 @@ bool() { [[ "$1" == 1 ]] && echo true || echo false; }
 			"$([[ $n -lt ${#LINES[@]} ]] && echo , || true)"
 	done
 	echo "  },"
-	echo "  \"ratios\": {\"communes_get_over_mhd\": $(json_num "$R_GET_MHD"), \"list_over_mhd\": $(json_num "$R_LIST_MHD"), \"communes_get_over_pgbench\": $(json_num "$R_GET_PG")},"
+	echo "  \"ratios\": {\"communes_get_over_mhd\": $(json_num "$R_GET_MHD"), \"list_over_mhd\": $(json_num "$R_LIST_MHD"), \"communes_get_over_pgbench\": $(json_num "$R_GET_PG"), \"feed_over_feed_sql\": $(json_num "$R_FEED_SQL"), \"write_event_time_over_write\": $(json_num "$R_WRITE_COST"), \"event_share_of_patch\": $(json_num "$EVENT_SHARE")},"
+	echo "  \"feed\": {\"events\": $FEED_EVENTS, \"page\": $FEED_PAGE, \"events_per_s\": $(json_num "$FEED_EPS"), \"sql_events_per_s\": $(json_num "$FEED_SQL_EPS")},"
+	echo "  \"write_event\": {\"event_ms\": $(json_num "$EVENT_MS"), \"write_ms\": $(json_num "$(div 1000 "${MED[write]}")"), \"patch_ms\": $(json_num "$(div 1000 "${MED[patch]}")")},"
 	echo "  \"targets\": {"
 	echo "    \"communes_get\": {\"ratio_min\": $TARGET_GET_RATIO, \"p99_max_ms\": $TARGET_GET_P99_MS, \"ratio_ok\": $(bool "$GET_RATIO_OK"), \"p99_ok\": $(bool "$GET_P99_OK"), \"verdict\": $(json_str "$GET_VERDICT")},"
 	echo "    \"list\": {\"ratio_min\": $TARGET_LIST_RATIO, \"ratio_ok\": $(bool "$LIST_RATIO_OK"), \"verdict\": $(json_str "$LIST_VERDICT")},"
-	echo "    \"maquette\": {\"p99_max_ms\": $TARGET_MAQUETTE_P99_MS, \"fiches\": 200, \"fiches_in_year_2025\": $MAQUETTE_FICHES, \"p99_ok\": $(bool "$MAQUETTE_P99_OK"), \"verdict\": $(json_str "$MAQUETTE_VERDICT")}"
+	echo "    \"maquette\": {\"p99_max_ms\": $TARGET_MAQUETTE_P99_MS, \"fiches\": 200, \"fiches_in_year_2025\": $MAQUETTE_FICHES, \"p99_ok\": $(bool "$MAQUETTE_P99_OK"), \"verdict\": $(json_str "$MAQUETTE_VERDICT")},"
+	echo "    \"feed\": {\"events_per_s_min\": $TARGET_FEED_EPS, \"ratio_min\": $TARGET_FEED_RATIO, \"events_per_s_ok\": $(bool "$FEED_EPS_OK"), \"ratio_ok\": $(bool "$FEED_RATIO_OK"), \"verdict\": $(json_str "$FEED_VERDICT")},"
+	echo "    \"write_event\": {\"time_ratio_max\": $TARGET_WRITE_COST, \"share_of_patch_max\": $TARGET_EVENT_SHARE, \"time_ratio_ok\": $(bool "$WRITE_COST_OK"), \"share_ok\": $(bool "$EVENT_SHARE_OK"), \"verdict\": $(json_str "$WRITE_VERDICT")}"
 	echo "  },"
 	echo "  \"machine_busy_before_runs_pct\": $(json_list "$(cut -f7 "$RUNS" | paste -sd' ')"),"
 	echo "  \"no_errors\": $(bool "$NO_ERRORS"),"
@@ -528,11 +669,13 @@ mv "$RESULTS/latest.json.tmp" "$RESULTS/latest.json"
 		echo "| $line | \`$(what "$line")\` | **$(fmt_n "${MED[$line]}") $(unit "$line")** | $(fmt_msu "${P50[$line]}") | $(fmt_msu "${P99[$line]}") | ${RUNLIST[$line]} | $(ratio_of "$line") |"
 	done
 	echo
-	echo "| target (issue 2 §6, issue 9 §3) | measured | verdict |"
+	echo "| target (issue 2 §6, issue 9 §3, issue 11) | measured | verdict |"
 	echo "|---|---|---|"
 	echo "| GET one commune ≥ ${TARGET_GET_RATIO}× mhd, p99 ≤ ${TARGET_GET_P99_MS} ms | $(fmt_r "$R_GET_MHD"), p99 $(fmt_ms "${P99[communes_get]}") ms | $GET_VERDICT |"
 	echo "| list page ≥ ${TARGET_LIST_RATIO}× mhd | $(fmt_r "$R_LIST_MHD") | $LIST_VERDICT |"
 	echo "| maquette of a 200-fiche plan p99 < ${TARGET_MAQUETTE_P99_MS} ms (issue 9 §3) | p50 $(fmt_ms "${P50[maquette]}") ms, p99 $(fmt_ms "${P99[maquette]}") ms | $MAQUETTE_VERDICT |"
+	echo "| event feed, one client ≥ ${TARGET_FEED_EPS} events/s and ≥ ${TARGET_FEED_RATIO}× feed_sql (issue 11) | $(fmt_n "$FEED_EPS") events/s, $(fmt_r "$R_FEED_SQL") feed_sql ($(fmt_n "$FEED_SQL_EPS") events/s) | $FEED_VERDICT |"
+	echo "| write + event ≤ ${TARGET_WRITE_COST}× the write's time, event ≤ $(awk -v x="$TARGET_EVENT_SHARE" 'BEGIN { printf "%.0f %%", 100 * x }') of a PATCH (issue 11) | $(fmt_r "$R_WRITE_COST"), event $(fmt_ms "$EVENT_MS") ms = $(awk -v x="$EVENT_SHARE" 'BEGIN { if (x == "nan") print "—"; else printf "%.0f %%", 100 * x }') of a PATCH ($(fmt_ms "$(div 1000 "${MED[patch]}")") ms) | $WRITE_VERDICT |"
 	echo
 	echo "Errors (non-2xx responses + socket errors, all runs):" \
 		"$(for l in "${LINES[@]}"; do printf '%s %s, ' "$l" "${BAD[$l]}"; done | sed 's/, $/./')"

@@ -11,12 +11,7 @@
 -- hook also counts every status other than 200 (costs client CPU: not for figures).
 
 local requests = {}
-local strict = os.getenv("BENCH_STRICT") == "1"
-local threads = {}
-
-function setup(thread)
-    table.insert(threads, thread)
-end
+dofile("tests/bench/wrk_report.lua") -- strict, setup(), done()
 
 function init(args)
     local path = args[1]
@@ -41,15 +36,4 @@ if strict then
             not_ok = not_ok + 1
         end
     end
-end
-
-function done(summary, latency, requests_)
-    local not_ok_total = 0
-    for _, thread in ipairs(threads) do
-        not_ok_total = not_ok_total + (thread:get("not_ok") or 0)
-    end
-    local e = summary.errors
-    io.write(string.format("bench: requests=%d non2xx=%d strict_non200=%s socket_errors=%d\n",
-        summary.requests, e.status, strict and tostring(not_ok_total) or "-",
-        e.connect + e.read + e.write + e.timeout))
 end

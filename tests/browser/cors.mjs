@@ -9,11 +9,17 @@
 // matters is that the page sends Authorization, so that the browser sends a preflight).
 //
 // Expected: from the allowed page, GET /api/v1/communes/69248 → 200, nom "Thizy-les-Bourgs",
-// X-Request-Id and ETag readable (exposed), Vary not readable (not exposed); DELETE → a
-// readable 405 problem; from the other page every call fails with "TypeError: Failed to
-// fetch". The preflights themselves, which pages cannot see, are checked over plain HTTP:
-// 204 with the allowed methods and headers, 403 problem without Allow-Origin, and an OPTIONS
-// without Access-Control-Request-Method left to the router (405 + Allow).
+// X-Request-Id and ETag readable (exposed), Vary not readable (not exposed); DELETE of the
+// commune blocked by Chromium, because the preflight announces only the methods routed for
+// the path (GET, HEAD); GET /api/v1/moi with a refused token → 401 with WWW-Authenticate
+// readable; a keyed POST /api/v1/organisations (as the administrator, $PVD_TEST_ADMIN_BEARER)
+// sent twice → 201 with Location, then 201 with Idempotent-Replayed: true readable;
+// GET /api/v1/openapi.json → the whole spec, sent gzip and decoded by the browser. From the
+// other page every call fails with "TypeError: Failed to fetch". The preflights themselves,
+// which pages cannot see, are checked over plain HTTP: 204 with the path's methods and the
+// allowed headers (a path no route has: no method announced), 403 problem without
+// Allow-Origin, and an OPTIONS without Access-Control-Request-Method left to the router
+// (405 + Allow).
 //
 // Prints one summary line; exit 0 when all hold, 1 on a mismatch, 2 when the test itself
 // cannot run. Every wait is bounded; the browser and the page servers are always closed.
@@ -24,42 +30,22 @@ import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-const CHROMIUM = process.env.PVD_TEST_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync',
-];
+import { CHROMIUM, CHROMIUM_ARGS, harness } from './harness.mjs';
+
 const WATCHDOG_MS = 90_000;
 const HTTP_TIMEOUT_MS = 5_000;
 const PROBE_TIMEOUT_MS = 20_000;
 const COMMUNE = { code: '69248', nom: 'Thizy-les-Bourgs' };
 const REQUEST_ID = 'browser-cors-' + process.pid;
 
-function setupError(message) {
-  console.error(`browser CORS: cannot run: ${message}`);
-  process.exit(2);
-}
-
-const api = (process.env.PVD_TEST_BASE_URL || '').replace(/\/+$/, '');
-if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(api))
-  setupError(`PVD_TEST_BASE_URL must be http://127.0.0.1:<port> (got "${api}")`);
+const { api, setupError, failures, expect, stopWatchdog } = harness('browser CORS', WATCHDOG_MS);
 const originPort = Number(process.env.PVD_TEST_ORIGIN_PORT);
 if (!Number.isInteger(originPort) || originPort < 1 || originPort > 65535)
   setupError('PVD_TEST_ORIGIN_PORT must be the port of the allowed origin http://localhost:<port>');
 const token = process.env.PVD_TEST_BEARER || 'pvd-browser-test-token';
-
-// A watchdog on top of the per-step timeouts. Playwright kills the browser on process exit.
-const watchdog = setTimeout(() => {
-  console.error(`browser CORS: FAILED: no result after ${WATCHDOG_MS / 1000} s`);
-  process.exit(1);
-}, WATCHDOG_MS);
-
-const failures = [];
-function expect(condition, what) {
-  if (!condition)
-    failures.push(what);
-  return condition;
-}
+const adminToken = process.env.PVD_TEST_ADMIN_BEARER;
+if (!adminToken)
+  setupError('PVD_TEST_ADMIN_BEARER must be a token of the bootstrap administrator');
 
 function withTimeout(promise, ms, what) {
   let timer;
@@ -132,9 +118,17 @@ async function checkPreflights(allowed, other) {
   expect(ok.status === 204, `preflight from ${allowed}: status ${ok.status}, expected 204`);
   expect(ok.headers['access-control-allow-origin'] === allowed,
     `preflight from ${allowed}: Access-Control-Allow-Origin "${ok.headers['access-control-allow-origin']}"`);
-  const methods = (ok.headers['access-control-allow-methods'] || '').split(/,\s*/);
-  expect(['GET', 'DELETE', 'PATCH', 'OPTIONS'].every((m) => methods.includes(m)),
-    `preflight: Access-Control-Allow-Methods "${methods.join(', ')}"`);
+  // Only the methods routed for the path: a commune is read-only.
+  expect(ok.headers['access-control-allow-methods'] === 'GET, HEAD',
+    `preflight: Access-Control-Allow-Methods "${ok.headers['access-control-allow-methods']}", expected "GET, HEAD"`);
+  const orgs = await request('OPTIONS', '/api/v1/organisations', { Origin: allowed, ...ask,
+    'Access-Control-Request-Method': 'POST' });
+  expect(orgs.status === 204 && orgs.headers['access-control-allow-methods'] === 'GET, HEAD, POST',
+    `preflight of /api/v1/organisations: ${orgs.status} "${orgs.headers['access-control-allow-methods']}"`);
+  const nowhere = await request('OPTIONS', '/api/v1/pas-de-route', { Origin: allowed, ...ask });
+  expect(nowhere.status === 204 && nowhere.headers['access-control-allow-methods'] === undefined,
+    `preflight of a path no route has: ${nowhere.status}, Access-Control-Allow-Methods ` +
+    `"${nowhere.headers['access-control-allow-methods']}" (expected none)`);
   const allowHeaders = (ok.headers['access-control-allow-headers'] || '').toLowerCase().split(/,\s*/);
   expect(['authorization', 'content-type', 'if-match', 'idempotency-key', 'x-request-id']
     .every((h) => allowHeaders.includes(h)), `preflight: Access-Control-Allow-Headers "${allowHeaders}"`);
@@ -179,7 +173,8 @@ async function probe(browser, origin, expectedBlocks) {
     if (!response || response.status() !== 200)
       throw new Error(`page ${origin}/ not loaded (${response && response.status()})`);
     const result = await withTimeout(
-      tab.evaluate(([a, t, id]) => window.pvdCorsProbe(a, t, id), [api, token, REQUEST_ID]),
+      tab.evaluate(([a, t, id, at]) => window.pvdCorsProbe(a, t, id, at),
+        [api, token, REQUEST_ID, adminToken]),
       PROBE_TIMEOUT_MS, `probe from ${origin}`);
     for (let waited = 0; corsMessages.length < expectedBlocks && waited < 2000; waited += 50)
       await sleep(50);
@@ -191,7 +186,7 @@ async function probe(browser, origin, expectedBlocks) {
 }
 
 function checkAllowed(r) {
-  const { get, del, simple } = r;
+  const { get, del, simple, refused, created, replayed, spec } = r;
   if (expect(get.fetched, `allowed page GET: blocked (${get.error})`)) {
     expect(get.status === 200, `allowed page GET: status ${get.status}`);
     expect(get.json && get.json.nom === COMMUNE.nom, `allowed page GET: nom "${get.json && get.json.nom}"`);
@@ -200,22 +195,41 @@ function checkAllowed(r) {
     expect(typeof get.etag === 'string' && get.etag.length > 0, 'allowed page GET: ETag readable');
     expect(get.vary === null, `allowed page GET: Vary readable ("${get.vary}") though not exposed`);
   }
-  if (expect(del.fetched, `allowed page DELETE: blocked (${del.error})`)) {
-    expect(del.status === 405, `allowed page DELETE: status ${del.status}`);
-    expect((del.contentType || '').startsWith('application/problem+json'),
-      `allowed page DELETE: Content-Type "${del.contentType}"`);
-    expect(del.json && del.json.status === 405 && del.json.code === 'methode-non-autorisee',
-      `allowed page DELETE: problem body ${JSON.stringify(del.json)}`);
-  }
+  // DELETE: no route of the path has it, the preflight does not announce it.
+  expect(!del.fetched && del.error === 'TypeError: Failed to fetch',
+    `allowed page DELETE of a commune: expected blocked, got ${del.fetched ? 'status ' + del.status : del.error}`);
+  const methodBlocked = r.corsMessages.filter((m) => /Method DELETE is not allowed/i.test(m)).length;
+  expect(methodBlocked === 1 && r.corsMessages.length === 1,
+    `allowed page: expected Chromium to refuse DELETE by the preflight's methods only, saw ` +
+    `${JSON.stringify(r.corsMessages)}`);
   if (expect(simple.fetched, `allowed page simple GET: blocked (${simple.error})`))
     expect(simple.status === 200, `allowed page simple GET: status ${simple.status}`);
-  expect(r.corsMessages.length === 0, `allowed page: Chromium says "${r.corsMessages[0]}"`);
+  if (expect(refused.fetched, `allowed page GET /moi: blocked (${refused.error})`)) {
+    expect(refused.status === 401, `allowed page GET /moi: status ${refused.status}`);
+    expect(/^Bearer\b/.test(refused.wwwAuthenticate || ''),
+      `allowed page GET /moi: WWW-Authenticate readable (read "${refused.wwwAuthenticate}")`);
+  }
+  if (expect(created.fetched && replayed.fetched,
+    `allowed page keyed POST: blocked (${created.error || replayed.error})`)) {
+    expect(created.status === 201 && (created.location || '').startsWith('/api/v1/organisations/'),
+      `allowed page POST: status ${created.status}, Location "${created.location}"`);
+    expect(created.replayed === null, `allowed page first POST: Idempotent-Replayed "${created.replayed}"`);
+    expect(replayed.status === 201 && replayed.replayed === 'true' &&
+      replayed.location === created.location,
+      `allowed page repeated POST: status ${replayed.status}, Idempotent-Replayed ` +
+      `"${replayed.replayed}", Location "${replayed.location}"`);
+  }
+  if (expect(spec.fetched, `allowed page GET /openapi.json: blocked (${spec.error})`))
+    expect(spec.status === 200 && spec.json && /^3\.1\./.test(spec.json.openapi) && spec.json.paths > 50,
+      `allowed page GET /openapi.json: status ${spec.status}, ${JSON.stringify(spec.json)}`);
   return `GET ${get.status} nom="${get.json && get.json.nom}" X-Request-Id=${get.requestId} ` +
-    `ETag=${get.etag}, DELETE ${del.status} ${del.json && del.json.code}`;
+    `ETag=${get.etag}, DELETE blocked (preflight: GET, HEAD), GET /moi ${refused.status} ` +
+    `WWW-Authenticate="${refused.wwwAuthenticate}", POST ${created.status} then ${replayed.status} ` +
+    `Idempotent-Replayed=${replayed.replayed}, spec ${spec.json && spec.json.paths} paths`;
 }
 
 function checkOther(r) {
-  for (const name of ['get', 'del', 'simple']) {
+  for (const name of ['get', 'del', 'simple', 'refused', 'created', 'replayed', 'spec']) {
     const c = r[name];
     expect(!c.fetched && c.error === 'TypeError: Failed to fetch',
       `other page ${name}: expected "TypeError: Failed to fetch", got ` +
@@ -224,8 +238,8 @@ function checkOther(r) {
   // The refusal must come from CORS, not from the network: Chromium says why.
   const preflight = r.corsMessages.filter((m) => m.includes('Response to preflight request')).length;
   const plain = r.corsMessages.length - preflight;
-  expect(preflight === 2 && plain === 1,
-    `other page: expected Chromium to block 2 preflights and 1 response by CORS policy, saw ` +
+  expect(preflight === 5 && plain === 2,
+    `other page: expected Chromium to block 5 preflights and 2 responses by CORS policy, saw ` +
     `${preflight} and ${plain}`);
   return `blocked (${r.get.error || 'status ' + r.get.status}; Chromium: ${preflight} preflights ` +
     `refused, ${plain} response without Allow-Origin)`;
@@ -258,8 +272,8 @@ try {
   } catch (e) {
     setupError(`Chromium at ${CHROMIUM}: ${e.message.split('\n')[0]}`);
   }
-  const fromAllowed = await probe(browser, allowed, 0);
-  const fromOther = await probe(browser, other, 3);
+  const fromAllowed = await probe(browser, allowed, 1);
+  const fromOther = await probe(browser, other, 7);
   summary = `Chromium ${browser.version()}, API ${api}; ${allowed}: ${checkAllowed(fromAllowed)}; ` +
     `${other}: ${checkOther(fromOther)}; ${preflights}`;
 } catch (e) {
@@ -269,7 +283,7 @@ try {
     await withTimeout(browser.close(), 10_000, 'browser.close').catch(() => {});
   await closeServer(allowedServer);
   await closeServer(otherServer);
-  clearTimeout(watchdog);
+  stopWatchdog();
 }
 
 if (failures.length > 0) {

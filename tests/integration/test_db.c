@@ -1586,7 +1586,7 @@ Test(db, fiche_create_get_list_update_stale)
         {{.role = "financeur", .public_ = -1}, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *json = NULL, last[37];
+        char *json = NULL, last[65];
         bool more = true;
         size_t total = 99;
         cr_assert_eq(fiche_list(pool, &cases[i].f, NULL, 10, &json, last, &more, &total, &err),
@@ -1597,7 +1597,7 @@ Test(db, fiche_create_get_list_update_stale)
     }
     /* keyset: two pages of one */
     struct fiche_filtre all = {.role = "anct_national", .public_ = -1};
-    char *json = NULL, last[37], first[37];
+    char *json = NULL, last[65], first[65];
     bool more = false;
     size_t total = 0;
     cr_assert_eq(fiche_list(pool, &all, NULL, 1, &json, first, &more, &total, &err), DB_OK);

@@ -260,7 +260,7 @@ Test(demandes, detr_deposee_instruite_accordee_notifiee_engagee_soldee)
     char row[400];
     snprintf(
         row, sizeof row,
-        ";\"'=SOMME(A1);Halles\";30000.00;aide en numéraire;échelonné;%s_%s;;non;0.3000;DETR\r\n",
+        ";\"'=SOMME(A1);Halles\";30000.00;aide en numéraire;échelonné;%s/%s;;non;1.00;DETR\r\n",
         d_comm, d_ach);
     cr_assert(strstr(r.body, row), "%s in " HTTP_BODY, row, r.body);
     cr_assert(strstr(r.body, d_dec), HTTP_BODY, r.body);

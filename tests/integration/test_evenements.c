@@ -67,6 +67,30 @@ static void feed_follow(const struct fx_caller *c, const char *types, char pos[5
     cr_assert_fail("the feed never caught up");
 }
 
+/* Events about resource `id` in events. */
+static size_t count_about(const json_t *events, const char *id)
+{
+    size_t n = 0, i;
+    json_t *e;
+    json_array_foreach(events, i, e) n +=
+        strcmp(fx_str(json_object_get(e, "ressource"), "id"), id) == 0;
+    return n;
+}
+
+/* feed_follow until events holds at least n events about id: a_jour means
+ * that nothing more is readable YET — another suite's older transaction,
+ * still open, holds newer events back (by design). At most ~5 s. */
+static void feed_follow_until(const struct fx_caller *c, const char *types, char pos[512],
+                              json_t *events, const char *id, size_t n)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        feed_follow(c, types, pos, events);
+        if (count_about(events, id) >= n)
+            return;
+        usleep(50000);
+    }
+}
+
 /* No event id twice in events. */
 static void expect_each_once(const json_t *events)
 {
@@ -121,7 +145,7 @@ Test(evenements, creation_then_change_in_order_with_the_object)
     patch_fiche(&admin, id, "{\"intitule\":\"Halle aux grains\"}", etag);
 
     json_t *events = json_array();
-    feed_follow(&admin, "fiche_action,territoire,comite", pos, events);
+    feed_follow_until(&admin, "fiche_action,territoire,comite", pos, events, id, 2);
     expect_each_once(events);
     json_t *mine = json_array();
     size_t i;
@@ -148,12 +172,18 @@ Test(evenements, creation_then_change_in_order_with_the_object)
     char lien[96];
     snprintf(lien, sizeof lien, "/api/v1/fiches-action/%s", id);
     cr_assert_str_eq(fx_str(res, "lien"), lien);
-    cr_assert_gt(
+    /* Both events carry the fiche as of its latest change (0027): the same
+     * version and data; an event's id is its own. */
+    cr_assert_eq(
         json_integer_value(json_object_get(res, "version")),
         json_integer_value(json_object_get(json_object_get(created, "ressource"), "version")));
+    char version[24];
+    snprintf(version, sizeof version, "%lld",
+             (long long)json_integer_value(json_object_get(res, "version")));
+    cr_assert_str_eq(fx_str(changed, "id"), version);
+    cr_assert_str_neq(fx_str(created, "id"), fx_str(changed, "id"));
     cr_assert_str_eq(fx_str(json_object_get(changed, "donnees"), "intitule"), "Halle aux grains");
-    cr_assert_str_eq(fx_str(json_object_get(created, "donnees"), "intitule"),
-                     fx_str(json_object_get(created, "donnees"), "intitule"));
+    cr_assert_str_eq(fx_str(json_object_get(created, "donnees"), "intitule"), "Halle aux grains");
     cr_assert_null(json_object_get(json_object_get(changed, "donnees"), "_delais"));
 
     /* Caught up: nothing more of this fiche (other suites write meanwhile). */
@@ -219,7 +249,7 @@ Test(evenements, a_transaction_committing_late_is_neither_skipped_nor_repeated)
     exec_ok(db, "COMMIT", NULL);
     PQfinish(db);
     json_t *second = json_array();
-    feed_follow(&admin, "fiche_action,organisation", pos, second);
+    feed_follow_until(&admin, "fiche_action,organisation", pos, second, id, 1);
     int held = -1, later = -1;
     json_array_foreach(second, i, e)
     {
@@ -281,7 +311,8 @@ Test(evenements, concurrent_writers_every_event_once_and_the_last_one_is_the_obj
         feed_follow(&admin, "fiche_action", pos, events);
     for (int k = 0; k < WRITERS; k++)
         pthread_join(threads[k], NULL);
-    feed_follow(&admin, "fiche_action", pos, events);
+    for (int k = 0; k < WRITERS; k++)
+        feed_follow_until(&admin, "fiche_action", pos, events, w[k].id, WRITES);
 
     for (int k = 0; k < WRITERS; k++) {
         size_t count = 0, i;
@@ -297,7 +328,7 @@ Test(evenements, concurrent_writers_every_event_once_and_the_last_one_is_the_obj
             count++;
             long long v =
                 json_integer_value(json_object_get(json_object_get(e, "ressource"), "version"));
-            cr_assert_gt(v, version, "versions of one fiche grow in feed order");
+            cr_assert_geq(v, version, "versions of one fiche never go back in feed order");
             version = v;
             last = e;
         }
@@ -332,7 +363,7 @@ Test(evenements, a_prefecture_sees_its_departement_only)
     char id[37], etag[64];
     fx_fiche(&admin, &t, "F-1", NULL, id, etag);
     json_t *seen82 = json_array(), *seen31 = json_array();
-    feed_follow(&p82, "fiche_action", pos82, seen82);
+    feed_follow_until(&p82, "fiche_action", pos82, seen82, id, 1);
     feed_follow(&p31, "fiche_action", pos31, seen31);
     bool found = false;
     size_t i;
@@ -367,7 +398,7 @@ Test(evenements, the_public_feed_shows_a_fiche_while_public_and_its_going_privat
     patch_fiche(&agent, pub, "{\"public\": false}", etag_pub);
 
     json_t *events = json_array();
-    feed_follow(NULL, "fiche_action,territoire", pos, events);
+    feed_follow_until(NULL, "fiche_action,territoire", pos, events, pub, 2);
     size_t i;
     json_t *e;
     int territoire = 0, pub_events = 0;
@@ -391,9 +422,10 @@ Test(evenements, the_public_feed_shows_a_fiche_while_public_and_its_going_privat
     /* Public again: its data is the public projection (no author). */
     patch_fiche(&agent, pub, "{\"public\": true}", etag_pub);
     json_t *more = json_array();
-    feed_follow(NULL, "fiche_action", pos, more);
-    const json_t *last = json_array_get(more, json_array_size(more) - 1);
-    cr_assert_str_eq(event_resource_id(last), pub);
+    feed_follow_until(NULL, "fiche_action", pos, more, pub, 1);
+    const json_t *last = NULL;
+    json_array_foreach(more, i, e) if (strcmp(event_resource_id(e), pub) == 0) last = e;
+    cr_assert_not_null(last, "the fiche made public again is in the public feed");
     const json_t *data = json_object_get(last, "donnees");
     cr_assert_str_eq(fx_str(data, "id"), pub);
     cr_assert_null(json_object_get(data, "cree_par"));
@@ -452,4 +484,59 @@ Test(evenements, hostile_parameters_are_400_never_5xx)
             NULL, &r);
     cr_assert_eq(r.status, 400, "%s", r.body);
     http_response_release(&r);
+}
+
+/* Two changes of one fiche whose transaction ids are in the reverse order of
+ * the changes (a keyed request takes its xid when it claims its key, before
+ * it waits on the fiche's lock): the feed gives the newer change first, and
+ * the older one's event must not carry older data (migration 0027). */
+Test(evenements, a_change_whose_transaction_began_first_never_brings_back_older_data)
+{
+    struct fx_caller admin;
+    fx_admin(&admin);
+    struct fx_fiche_territoire t;
+    fx_fiche_territoire("pvd-76-82-906", "82006", "218200061", "248200065", "2026-01-15", &t);
+    char id[37], etag[64];
+    fx_fiche(&admin, &t, "F-1", NULL, id, etag);
+    char pos[512];
+    feed_head(&admin, pos);
+
+    const char *url = getenv("PVD_TEST_DATABASE_URL");
+    cr_assert(url && *url, "PVD_TEST_DATABASE_URL must be set");
+    PGconn *db = PQconnectdb(url);
+    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+    exec_ok(db, "BEGIN", NULL);
+    exec_ok(db, "SELECT pg_current_xact_id()", NULL); /* the older xid, taken first */
+    patch_fiche(&admin, id, "{\"intitule\":\"Première\"}", etag);
+    /* The newer change, written after the PATCH committed, under the older xid. */
+    exec_ok(db,
+            "INSERT INTO journal (acteur, action, ressource_type, ressource_id, avant, apres, "
+            "territoires) SELECT 'systeme:test', 'fiche_action.modifier', 'fiche_action', $1, "
+            "apres, apres || '{\"intitule\": \"Seconde\"}', territoires FROM journal WHERE "
+            "ressource_id = $1 ORDER BY id DESC LIMIT 1",
+            id);
+    exec_ok(db, "COMMIT", NULL);
+    PQfinish(db);
+
+    json_t *events = json_array();
+    feed_follow_until(&admin, "fiche_action", pos, events, id, 2);
+    long long version = 0;
+    int seen = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(events, i, e)
+    {
+        if (strcmp(event_resource_id(e), id) != 0)
+            continue;
+        seen++;
+        long long v =
+            json_integer_value(json_object_get(json_object_get(e, "ressource"), "version"));
+        cr_assert_geq(v, version, "an event went back to an older version");
+        version = v;
+        /* Whatever the order, the data is the newest change's. */
+        cr_assert_str_eq(fx_str(json_object_get(e, "donnees"), "intitule"), "Seconde", "%s",
+                         json_dumps(e, 0));
+    }
+    cr_assert_eq(seen, 2);
+    json_decref(events);
 }

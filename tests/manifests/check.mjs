@@ -409,7 +409,7 @@ const argList = (name) => {
   else {
     // deploy/local/deps.sh's libraries, less the test-only ones, are the build stage's.
     const deps = /readonly PACKAGES=\(([^)]*)\)/.exec(read("deploy/local/deps.sh"))[1].split(/\s+/);
-    for (const p of deps.filter((p) => /^lib.*-dev$/.test(p) && !/^libcriterion|^libclang/.test(p)))
+    for (const p of deps.filter((p) => /-dev$/.test(p) && !/^libcriterion|^libclang/.test(p)))
       if (!build.includes(p)) errs.push(`Dockerfile BUILD_PACKAGES: ${p} (deploy/local/deps.sh) missing`);
     // One runtime package per library the binary links directly.
     const bin = join(ROOT, "build", "pvd-api");

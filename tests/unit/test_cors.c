@@ -195,8 +195,9 @@ Test(cors_apply, listed_origin_gets_allow_origin_expose_and_vary)
     cr_assert_str_eq(header(&h, "Access-Control-Allow-Origin"), "https://pvd.example.gouv.fr");
     cr_assert_neq(header(&h, "Access-Control-Allow-Origin"), origin,
                   "the value comes from the configuration, not from the request");
-    cr_assert_str_eq(header(&h, "Access-Control-Expose-Headers"),
-                     "ETag, Location, X-Request-Id, Link, Retry-After");
+    cr_assert_str_eq(
+        header(&h, "Access-Control-Expose-Headers"),
+        "ETag, Location, X-Request-Id, Link, Retry-After, Idempotent-Replayed, WWW-Authenticate");
     cr_assert_str_eq(header(&h, "Vary"), "Origin");
     cr_assert_null(header(&h, "Access-Control-Allow-Credentials"), "bearer tokens, no cookies");
 }
@@ -246,12 +247,13 @@ Test(cors_preflight, listed_origin_is_accepted)
     struct cors_config c = parse_ok(ALLOWED);
     struct cors_headers h;
 
-    cr_assert_eq(cors_decide(&c, "OPTIONS", "http://localhost:18090", "DELETE", &h),
-                 CORS_PREFLIGHT_OK);
+    cr_assert_eq(
+        cors_decide(&c, "OPTIONS", "http://localhost:18090", "DELETE", "GET, HEAD, DELETE", &h),
+        CORS_PREFLIGHT_OK);
     cr_assert_eq(h.count, 5);
     cr_assert_str_eq(header(&h, "Access-Control-Allow-Origin"), "http://localhost:18090");
-    cr_assert_str_eq(header(&h, "Access-Control-Allow-Methods"),
-                     "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+    /* The methods of the requested path, as given: no other is announced. */
+    cr_assert_str_eq(header(&h, "Access-Control-Allow-Methods"), "GET, HEAD, DELETE");
     cr_assert_str_eq(header(&h, "Access-Control-Allow-Headers"),
                      "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, "
                      "X-Request-Id");
@@ -260,21 +262,34 @@ Test(cors_preflight, listed_origin_is_accepted)
     cr_assert_null(header(&h, "Access-Control-Allow-Credentials"));
 }
 
+Test(cors_preflight, path_without_route_announces_no_method)
+{
+    struct cors_config c = parse_ok(ALLOWED);
+    struct cors_headers h;
+
+    cr_assert_eq(cors_decide(&c, "OPTIONS", "http://localhost:18090", "GET", NULL, &h),
+                 CORS_PREFLIGHT_OK);
+    cr_assert_eq(h.count, 4);
+    cr_assert_null(header(&h, "Access-Control-Allow-Methods"));
+    cr_assert_str_eq(header(&h, "Access-Control-Allow-Origin"), "http://localhost:18090");
+}
+
 Test(cors_preflight, other_origin_is_refused_without_allow_origin)
 {
     struct cors_config c = parse_ok(ALLOWED);
     struct cors_headers h;
 
-    cr_assert_eq(cors_decide(&c, "OPTIONS", "http://localhost:18091", "GET", &h),
+    cr_assert_eq(cors_decide(&c, "OPTIONS", "http://localhost:18091", "GET", "GET, HEAD", &h),
                  CORS_PREFLIGHT_REFUSED);
     cr_assert_eq(h.count, 1);
     cr_assert_str_eq(header(&h, "Vary"), "Origin");
     cr_assert_null(header(&h, "Access-Control-Allow-Origin"));
-    cr_assert_eq(cors_decide(&c, "OPTIONS", "null", "GET", &h), CORS_PREFLIGHT_REFUSED);
+    cr_assert_eq(cors_decide(&c, "OPTIONS", "null", "GET", "GET, HEAD", &h),
+                 CORS_PREFLIGHT_REFUSED);
 
     /* No origin configured: every preflight is refused, nothing varies. */
     struct cors_config none = parse_ok(NULL);
-    cr_assert_eq(cors_decide(&none, "OPTIONS", "http://localhost:18090", "GET", &h),
+    cr_assert_eq(cors_decide(&none, "OPTIONS", "http://localhost:18090", "GET", "GET, HEAD", &h),
                  CORS_PREFLIGHT_REFUSED);
     cr_assert_eq(h.count, 0);
 }
@@ -286,21 +301,26 @@ Test(cors_preflight, not_a_preflight_goes_to_the_router)
 
     /* OPTIONS without Access-Control-Request-Method: a plain OPTIONS (405 from the router),
      * with the headers of a normal response. */
-    cr_assert_eq(cors_decide(&c, "OPTIONS", "http://localhost:18090", NULL, &h), CORS_CONTINUE);
+    cr_assert_eq(cors_decide(&c, "OPTIONS", "http://localhost:18090", NULL, "GET, HEAD", &h),
+                 CORS_CONTINUE);
     cr_assert_str_eq(header(&h, "Access-Control-Allow-Origin"), "http://localhost:18090");
     cr_assert_not_null(header(&h, "Access-Control-Expose-Headers"));
     cr_assert_null(header(&h, "Access-Control-Allow-Methods"));
     /* Without Origin. */
-    cr_assert_eq(cors_decide(&c, "OPTIONS", NULL, "GET", &h), CORS_CONTINUE);
+    cr_assert_eq(cors_decide(&c, "OPTIONS", NULL, "GET", "GET, HEAD", &h), CORS_CONTINUE);
     cr_assert_null(header(&h, "Access-Control-Allow-Origin"));
-    cr_assert_eq(cors_decide(&c, "OPTIONS", NULL, NULL, &h), CORS_CONTINUE);
+    cr_assert_eq(cors_decide(&c, "OPTIONS", NULL, NULL, "GET, HEAD", &h), CORS_CONTINUE);
     /* Other methods, and methods are case-sensitive. */
-    cr_assert_eq(cors_decide(&c, "GET", "http://localhost:18090", "GET", &h), CORS_CONTINUE);
+    cr_assert_eq(cors_decide(&c, "GET", "http://localhost:18090", "GET", "GET, HEAD", &h),
+                 CORS_CONTINUE);
     cr_assert_null(header(&h, "Access-Control-Allow-Methods"));
-    cr_assert_eq(cors_decide(&c, "options", "http://localhost:18090", "GET", &h), CORS_CONTINUE);
-    cr_assert_eq(cors_decide(&c, NULL, "http://localhost:18090", "GET", &h), CORS_CONTINUE);
+    cr_assert_eq(cors_decide(&c, "options", "http://localhost:18090", "GET", "GET, HEAD", &h),
+                 CORS_CONTINUE);
+    cr_assert_eq(cors_decide(&c, NULL, "http://localhost:18090", "GET", "GET, HEAD", &h),
+                 CORS_CONTINUE);
     /* An unlisted origin's plain OPTIONS is not refused here either. */
-    cr_assert_eq(cors_decide(&c, "OPTIONS", "https://evil.example", NULL, &h), CORS_CONTINUE);
+    cr_assert_eq(cors_decide(&c, "OPTIONS", "https://evil.example", NULL, "GET, HEAD", &h),
+                 CORS_CONTINUE);
     cr_assert_eq(h.count, 1);
 }
 
@@ -336,13 +356,13 @@ Test(cors_ulfius, accepted_preflight_is_a_204_with_the_headers)
     struct exchange x;
 
     exchange_init(&x, "OPTIONS", "http://localhost:18090", "DELETE");
-    cr_assert_eq(cors_handle(&c, &x.req, &x.res), CORS_PREFLIGHT_OK);
+    cr_assert_eq(cors_handle(&c, &x.req, "GET, HEAD, DELETE", &x.res), CORS_PREFLIGHT_OK);
     cr_assert_eq(x.res.status, 204);
     cr_assert_eq(x.res.binary_body_length, 0);
     cr_assert_str_eq(u_map_get(x.res.map_header, "Access-Control-Allow-Origin"),
                      "http://localhost:18090");
     cr_assert_str_eq(u_map_get(x.res.map_header, "Access-Control-Allow-Methods"),
-                     CORS_ALLOW_METHODS);
+                     "GET, HEAD, DELETE");
     cr_assert_str_eq(u_map_get(x.res.map_header, "Access-Control-Allow-Headers"),
                      CORS_ALLOW_HEADERS);
     cr_assert_str_eq(u_map_get(x.res.map_header, "Access-Control-Max-Age"), "600");
@@ -357,7 +377,7 @@ Test(cors_ulfius, refused_preflight_leaves_the_answer_to_the_caller)
 
     exchange_init(&x, "OPTIONS", "https://evil.example", "GET");
     long before = x.res.status;
-    cr_assert_eq(cors_handle(&c, &x.req, &x.res), CORS_PREFLIGHT_REFUSED);
+    cr_assert_eq(cors_handle(&c, &x.req, "GET, HEAD, DELETE", &x.res), CORS_PREFLIGHT_REFUSED);
     cr_assert_eq(x.res.status, before);
     cr_assert_null(u_map_get_case(x.res.map_header, "Access-Control-Allow-Origin"));
     cr_assert_str_eq(u_map_get(x.res.map_header, "Vary"), "Origin");
@@ -371,20 +391,20 @@ Test(cors_ulfius, normal_request_headers_and_vary_merge)
 
     exchange_init(&x, "GET", "https://pvd.example.gouv.fr", NULL);
     u_map_put(x.res.map_header, "Vary", "Accept-Encoding");
-    cr_assert_eq(cors_handle(&c, &x.req, &x.res), CORS_CONTINUE);
+    cr_assert_eq(cors_handle(&c, &x.req, "GET, HEAD, DELETE", &x.res), CORS_CONTINUE);
     cr_assert_str_eq(u_map_get(x.res.map_header, "Access-Control-Allow-Origin"),
                      "https://pvd.example.gouv.fr");
     cr_assert_str_eq(u_map_get(x.res.map_header, "Access-Control-Expose-Headers"),
                      CORS_EXPOSE_HEADERS);
     cr_assert_str_eq(u_map_get(x.res.map_header, "Vary"), "Accept-Encoding, Origin");
     /* Twice: Origin is not listed twice. */
-    cr_assert_eq(cors_handle(&c, &x.req, &x.res), CORS_CONTINUE);
+    cr_assert_eq(cors_handle(&c, &x.req, "GET, HEAD, DELETE", &x.res), CORS_CONTINUE);
     cr_assert_str_eq(u_map_get(x.res.map_header, "Vary"), "Accept-Encoding, Origin");
     exchange_clean(&x);
 
     exchange_init(&x, "GET", NULL, NULL);
     u_map_put(x.res.map_header, "Vary", "accept, origin");
-    cr_assert_eq(cors_handle(&c, &x.req, &x.res), CORS_CONTINUE);
+    cr_assert_eq(cors_handle(&c, &x.req, "GET, HEAD, DELETE", &x.res), CORS_CONTINUE);
     cr_assert_str_eq(u_map_get(x.res.map_header, "Vary"), "accept, origin");
     cr_assert_null(u_map_get_case(x.res.map_header, "Access-Control-Allow-Origin"));
     exchange_clean(&x);

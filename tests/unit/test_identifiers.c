@@ -198,3 +198,14 @@ Test(identifiers, siren_format_without_luhn)
     cr_assert_not(siren_format_is_valid("20007334a"));
     cr_assert_not(siren_format_is_valid(NULL));
 }
+
+Test(identifiers, siret_format_without_luhn)
+{
+    cr_assert(siret_format_is_valid("21810140000016"));
+    cr_assert(siret_format_is_valid("21810140000017"), "wrong Luhn key, right format");
+    cr_assert_not(siret_format_is_valid("2181014000001"));
+    cr_assert_not(siret_format_is_valid("218101400000160"));
+    cr_assert_not(siret_format_is_valid("2181014000001a"));
+    cr_assert_not(siret_format_is_valid(" 21810140000016"));
+    cr_assert_not(siret_format_is_valid(NULL));
+}

@@ -117,6 +117,7 @@ export async function creerConvention(corps: Schemas["ConventionNouvelle"], jeto
 export function issueListe(status: Status<"/api/v1/territoires", "get">): boolean {
 	switch (status) {
 	case 200: return true;
+	case 304: return true; /* If-None-Match: the page the client holds is current */
 	case 400:
 	case 405:
 	case 413:
@@ -494,10 +495,73 @@ export function issueTransitionDemande(status: Status<"/api/v1/demandes-subventi
 /* ---- Issue 11 §1: event feed ---- */
 /* — end of event feed — */
 
+/* ---- Issue 11 §1: lists by modification (modifie_depuis, tri, list ETags) ---- */
+
+/* The territoires changed since `depuis`, newest change first, re-read only when the page
+ * changed: "inchange" on 304 (the ETag the caller holds is current). */
+export async function territoiresModifies(depuis: string, etag: string | null):
+	Promise<{ elements: Schemas["Territoire"][]; etag: string | null } | "inchange" | "refus"> {
+	const tri: "modifie_le" | "-modifie_le" = "-modifie_le";
+	const { data, response } = await client.GET("/api/v1/territoires", {
+		params: {
+			query: { modifie_depuis: depuis, tri, limite: 500 },
+			header: etag === null ? {} : { "If-None-Match": etag },
+		},
+	});
+	if (response.status === 304)
+		return "inchange";
+	if (data === undefined)
+		return issueListe(response.status as Status<"/api/v1/territoires", "get">) ? "inchange" : "refus";
+	return { elements: data.elements, etag: response.headers.get("ETag") };
+}
+/* — end of lists by modification — */
+
 /* ---- Issue 11 §2: webhooks ---- */
 /* — end of webhooks — */
 
 /* ---- Issue 11 §3: open data ---- */
+/* A harvester of the catalogue: each dataset's URLs by format, resolved against the
+ * catalogue's own URL (they are paths); every format named. */
+export function ressourcesDuCatalogue(catalogue: Schemas["CatalogueDonneesOuvertes"], base: string): Map<string, { csv?: string; json?: string }> {
+	const jeux = new Map<string, { csv?: string; json?: string }>();
+	for (const jeu of catalogue.jeux_de_donnees) {
+		const urls: { csv?: string; json?: string } = {};
+		for (const r of jeu.ressources) {
+			const url = new URL(r.url, base).toString();
+			switch (r.format) {
+			case "csv": urls.csv = url; break;
+			case "json": urls.json = url; break;
+			default: return r.format satisfies never;
+			}
+		}
+		jeux.set(jeu.id, urls);
+	}
+	return jeux;
+}
+
+/* The SCDL amount of a granted subsidy in cents, without floating point ("25000.50"). */
+export function montantSubventionCentimes(s: Schemas["SubventionOuverte"]): bigint {
+	const [euros = "0", centimes = "0"] = s.montant.split(".");
+	return BigInt(euros) * 100n + BigInt(centimes);
+}
+
+/* GET /api/v1/donnees-ouvertes/subventions.json: every declared status. */
+export function issueSubventionsOuvertes(status: Status<"/api/v1/donnees-ouvertes/subventions.json", "get">): string {
+	switch (status) {
+	case 200: return "le document";
+	case 304: return "inchangé depuis l'ETag";
+	case 400: return "paramètre invalide ou trop d'éléments";
+	case 405: return "méthode non autorisée";
+	case 413: return "corps trop volumineux";
+	case 414: return "URI trop longue";
+	case 415: return "type de média non supporté";
+	case 429: return "trop de requêtes";
+	case 500: return "erreur interne";
+	case 501: return "encodage de transfert non pris en charge";
+	case 503: return "service indisponible";
+	default: return status satisfies never;
+	}
+}
 /* — end of open data — */
 
 /* ---- Issue 11 §4: documentation, compression, CORS ---- */
