@@ -20,7 +20,8 @@
 // 3. Rules of the rendered production objects (security context, probes, drain timing, HPA, PDB,
 //    NetworkPolicy, Pooler, Cluster, DATABASE_URL hosts) and the configuration: every variable
 //    api/config.c reads is in the ConfigMap, deploy/compose.yaml (with the default of
-//    deploy/pvd-api.env.example) and that example; deploy/compose.yaml against the Compose
+//    deploy/pvd-api.env.example) and that example, and their values pass pvd-api's own parser
+//    (`serve` stops at the database, a closed local port); deploy/compose.yaml against the Compose
 //    Specification's JSON schema (vendored), a broken compose fixture rejected.
 // 4. The image: Dockerfile (numeric USER, package lists: one runtime package per library that
 //    build/pvd-api links, the build packages of deploy/local/deps.sh), .dockerignore entries,
@@ -374,6 +375,36 @@ if (cluster && pooler) {
   }
   if (!compose.services?.api?.healthcheck?.test) errs.push("compose api: healthcheck");
   check(`configuration: the ${configVars.length} variables of api/config.c in deploy/pvd-api.env.example and compose (api, migrate) with its defaults; compose hardening`, errs);
+}
+
+// The values themselves, through pvd-api's own parser (api/config.c): `serve` with the ConfigMap's
+// environment, then with compose's defaults, must get past the configuration and stop at the
+// database, which is replaced by a closed local port (no name resolved, nothing listened on).
+{
+  const bin = join(ROOT, "build", "pvd-api");
+  const tryConfig = (env) => {
+    const r = spawnSync(bin, ["serve"], {
+      env: { PATH: process.env.PATH, ...env, DATABASE_URL: "postgresql://127.0.0.1:1/pvd?connect_timeout=1", DB_CONNECT_TIMEOUT_SECONDS: "1" },
+      encoding: "utf8", timeout: 20000,
+    });
+    const lines = (r.stderr ?? "").split("\n");
+    const invalid = lines.filter((l) => l.includes("configuration invalide")).map((l) => JSON.parse(l).erreur);
+    if (invalid.length) return invalid;
+    return lines.some((l) => l.includes("injoignable au d")) ? [] : [`did not reach the database step: ${(r.stderr ?? "").slice(0, 300)}`];
+  };
+  if (!existsSync(bin)) {
+    console.log("skipped: configuration values through pvd-api's parser (build/pvd-api missing)");
+  } else {
+    const compose = parse(read("deploy/compose.yaml"), { merge: true });
+    const composeEnv = Object.fromEntries(Object.entries(compose.services.api.environment)
+      .map(([k, v]) => [k, String(v).replace(/^\$\{[A-Z0-9_]+:-(.*)\}$/, "$1").replace(/\$\$/g, "$")]));
+    check("configuration values accepted by pvd-api's parser: the production ConfigMap, compose's defaults",
+      [...(cm ? tryConfig(cm.data).map((e) => `ConfigMap: ${e}`) : []), ...tryConfig(composeEnv).map((e) => `compose: ${e}`)]);
+    // Proof that this can fail: an empty DATABASE_URL_FILE beside DATABASE_URL is refused.
+    const refused = cm ? tryConfig({ ...cm.data, DATABASE_URL_FILE: "" }) : [];
+    check("configuration check can fail: the ConfigMap plus an empty DATABASE_URL_FILE is refused",
+      refused.some((e) => e.includes("DATABASE_URL_FILE")) ? [] : [`not refused: ${refused.join(" | ") || "accepted"}`]);
+  }
 }
 
 // The compose file against the Compose Specification's schema (vendored, see schemas/README.md),
