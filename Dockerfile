@@ -5,18 +5,23 @@
 #   docker run --rm -e DATABASE_URL='...' pvd-api migrate
 #   docker run --rm -e DATABASE_URL='...' pvd-api import-referentiel /usr/share/pvd-api/referentiel 2026
 #
-# Keep ./var (local PostgreSQL data, owned by another user), ./build and ./node_modules out of
-# the build context with a .dockerignore: the stage below rebuilds both anyway.
+# The build context leaves out ./var, ./build, ./node_modules, tests, secrets... (.dockerignore).
+# The container needs no writable file system: run it read-only (compose: read_only, Kubernetes:
+# readOnlyRootFilesystem), as the numeric user below. `make test` (step "manifests",
+# tests/manifests/check.mjs) checks this file, and builds the image where a container runtime
+# answers.
 
 # ------------------------------------------------------------------ build stage
 FROM debian:12 AS build
 
+# Build packages: deploy/local/deps.sh's libraries (lib*-dev, less the test-only ones), checked by
+# the step "manifests" of `make test`.
+ARG BUILD_PACKAGES="\
+  build-essential pkg-config ca-certificates nodejs npm \
+  libulfius-dev libmicrohttpd-dev libyder-dev liborcania-dev libjansson-dev \
+  libpq-dev libssl-dev libcurl4-gnutls-dev libcsv-dev librhonabwy-dev zlib1g-dev"
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      build-essential pkg-config ca-certificates \
-      libulfius-dev libmicrohttpd-dev libyder-dev liborcania-dev libjansson-dev \
-      libpq-dev libssl-dev libcurl4-gnutls-dev libcsv-dev librhonabwy-dev zlib1g-dev \
-      nodejs npm \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $BUILD_PACKAGES \
  && rm -rf /var/lib/apt/lists/*
 
 # Referential data (communes, EPCI, ...) from the pinned npm package, production deps only.
@@ -28,7 +33,7 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 
 WORKDIR /src
 COPY . .
-# A build/ directory from the host (no .dockerignore) must not be mistaken for an up-to-date build.
+# A build/ directory from the host (.dockerignore bypassed) must not be mistaken for an up-to-date build.
 RUN rm -rf build \
  && make build \
  && test -x build/pvd-api
@@ -36,11 +41,15 @@ RUN rm -rf build \
 # ------------------------------------------------------------------ runtime stage
 FROM debian:12-slim AS runtime
 
-# Runtime libraries only. libcsv3 is the runtime half of libcsv-dev (lauréats CSV import).
+# Runtime libraries: one Debian package for each library the binary links directly (readelf -d:
+# NEEDED), plus libcurl3-gnutls (JWKS and webhooks over HTTPS, through ulfius/rhonabwy) and the
+# CA certificates. The step "manifests" of `make test` checks the list against build/pvd-api:
+# a library added to the Makefile's PKGS (e.g. zlib -> zlib1g) must get its package here.
+ARG RUNTIME_PACKAGES="\
+  libulfius2.7 libmicrohttpd12 libyder2.0 libjansson4 libpq5 libssl3 librhonabwy1.1 libcsv3 \
+  zlib1g libcurl3-gnutls ca-certificates"
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libulfius2.7 libjansson4 libpq5 libssl3 libmicrohttpd12 libcurl3-gnutls libcsv3 librhonabwy1.1 \
-      ca-certificates \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $RUNTIME_PACKAGES \
  && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 pvd \

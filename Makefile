@@ -34,7 +34,7 @@ OBJ      = $(patsubst %.c,$(B)/obj/%.o,$(1))
 ASAN_OBJ = $(patsubst %.c,$(B)/asan-obj/%.o,$(1))
 
 .PHONY: all build deps npm run test unit integration asan fuzz bench fmt fmt-check lint-openapi \
-        clean routes docs
+        clean routes docs manifests
 all: build
 
 deps:
@@ -171,6 +171,11 @@ fuzz: $(FUZZ_TARGETS)
 test: deps
 	@$(MAKE) --no-print-directory -j2 test-binaries
 	tests/run.sh
+
+# The image and the deployment descriptions (also a step of `make test`): see
+# tests/manifests/check.mjs. build/pvd-api is needed for its linked libraries.
+manifests: npm $(B)/pvd-api
+	node tests/manifests/check.mjs
 
 routes: $(B)/pvd-api
 	@$(B)/pvd-api routes

@@ -4,7 +4,9 @@
 #   2. fuzz targets, a short budget each
 #   3. clang-format check, OpenAPI lint, route table <-> spec cross-check, source codes
 #      and answers <-> spec (check_codes.mjs), a generated TypeScript client compiled
-#      with tsc --strict against tests/contract/ts/client.ts
+#      with tsc --strict against tests/contract/ts/client.ts; the image and deployment
+#      descriptions (tests/manifests/check.mjs: Dockerfile, compose, kustomize renderings,
+#      schema check of every Kubernetes and CloudNativePG manifest)
 #   4. a test PostgreSQL under var/test, then: db layer tests, the HTTP API
 #      suite against the real server (normal build, then ASan+UBSan build),
 #      responses validated against the spec's schemas, and the resilience
@@ -416,6 +418,9 @@ contract_ts() {
 		node_modules/.bin/tsc -p tests/contract/ts/tsconfig.json
 }
 run contract-ts contract_ts
+
+step "image and manifests: Dockerfile, compose, kustomize (deploy/k8s), schemas of every manifest (Kubernetes 1.30, CloudNativePG 1.30.0)"
+run manifests node tests/manifests/check.mjs
 
 step "test PostgreSQL (var/test)"
 $PG start >/dev/null
