@@ -473,10 +473,12 @@ Test(listes_sync, comites_by_modification_within_the_perimeter)
     int pages;
     size_t n;
     fx_admin(&admin);
-    fx_caller_with(&prefecture, "prefecture_instructeur", "{\"departements\":[\"46\"]}");
+    /* Haute-Corse, where no other test writes: the pages' totals hold still
+     * (the other tests of this file create comités in the Lot meanwhile). */
+    fx_caller_with(&prefecture, "prefecture_instructeur", "{\"departements\":[\"2B\"]}");
     fx_caller_with(&autre, "prefecture_instructeur", "{\"departements\":[\"12\"]}");
-    fx_fiche_territoire("pvd-76-46-959", "46017", "214600173", "200066371", "2025-06-12", &a);
-    fx_fiche_territoire("pvd-76-46-960", "46018", "214600181", "200066371", "2025-06-12", &b);
+    fx_fiche_territoire("pvd-94-2B-959", "2B002", "212000020", "200015162", "2025-06-12", &a);
+    fx_fiche_territoire("pvd-94-2B-960", "2B009", "212000095", "200015162", "2025-06-12", &b);
     const char *const mine[] = {a.comite, b.comite, NULL};
     instant_now(t0);
     snprintf(sp, sizeof sp, "/api/v1/comites/%s/seances", a.comite);
