@@ -19,7 +19,8 @@ struct db_pool {
     unsigned acquire_timeout_ms;
     char *conninfo;
     char *application_name; /* NULL: not passed */
-    char *session_options;  /* value of the `options` keyword */
+    char *session_options;  /* value of the `options` keyword; NULL: not sent */
+    char *tx_settings;      /* db_pool_transaction_settings; NULL: none */
     struct db_conn *conns;  /* size slots */
     bool *busy;             /* size flags, guarded by mutex */
     unsigned in_use;        /* guarded by mutex, as are the counters below */
@@ -128,6 +129,18 @@ struct db_pool *db_pool_new(const struct db_pool_options *options)
     for (i = 0; i < pool->size; i++)
         pool->conns[i].index = i;
 
+    if (options->transaction_pooler) {
+        n = snprintf(buf, sizeof buf,
+                     "SET LOCAL statement_timeout = %u;"
+                     " SET LOCAL idle_in_transaction_session_timeout = %u",
+                     options->statement_timeout_ms, options->idle_in_tx_timeout_ms);
+        if (n < 0 || (size_t)n >= sizeof buf)
+            goto fail;
+        pool->tx_settings = strdup(buf);
+        if (!pool->tx_settings)
+            goto fail;
+        goto sync;
+    }
     user_options = conninfo_options(options->conninfo);
     n = snprintf(buf, sizeof buf,
                  "%s%s-c statement_timeout=%u -c idle_in_transaction_session_timeout=%u"
@@ -140,6 +153,7 @@ struct db_pool *db_pool_new(const struct db_pool_options *options)
     if (!pool->session_options)
         goto fail;
 
+sync:
     if (pthread_condattr_init(&cattr) != 0)
         goto fail;
     cattr_ready = true;
@@ -164,6 +178,7 @@ fail:
         free(pool->conninfo);
         free(pool->application_name);
         free(pool->session_options);
+        free(pool->tx_settings);
         free(pool->conns);
         free(pool->busy);
         free(pool);
@@ -204,6 +219,20 @@ static PGconn *pool_connect(const struct db_pool *pool, struct db_error *err)
         goto out;
     }
     PQsetNoticeProcessor(pg, discard_notice, NULL);
+    if (pool->tx_settings) {
+        /* Behind a transaction pooler: a reported parameter, which the pooler
+         * replays on every server session this client is given. */
+        PGresult *res = PQexec(pg, "SET TimeZone TO 'UTC'");
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+        if (!ok)
+            db_error_set(err, "08001", "SET TimeZone: %s", PQerrorMessage(pg));
+        PQclear(res);
+        if (!ok) {
+            PQfinish(pg);
+            pg = NULL;
+        }
+    }
 out:
     return pg;
 }
@@ -400,9 +429,15 @@ void db_pool_free(struct db_pool *pool)
     free(pool->conninfo);
     free(pool->application_name);
     free(pool->session_options);
+    free(pool->tx_settings);
     free(pool->conns);
     free(pool->busy);
     free(pool);
+}
+
+const char *db_pool_transaction_settings(const struct db_pool *pool)
+{
+    return pool->tx_settings;
 }
 
 static bool sqlstate_is(const char *sqlstate, const char *code)
