@@ -434,7 +434,7 @@ replica_suite() {
 # acknowledged (201) write must be on the new primary, every other answer a 503 with
 # Retry-After, and the service must write again without a restart.
 failover_suite() {
-	local h=$PVD_VAR/ha-failover purl surl pport sport port log token load loadpid ids count total d rc=0
+	local h=$PVD_VAR/ha-failover purl surl pport sport port log token load loadpid count total d rc=0
 	local t0 t1
 	for d in primary standby; do PVD_VAR=$h/$d $PG kill >/dev/null 2>&1 || true; done
 	rm -rf "$h"
@@ -469,14 +469,16 @@ failover_suite() {
 	wait "$loadpid" || rc=1
 	# Every acknowledged id is a row of the new primary, read there directly.
 	if [ -s "$load" ]; then
-		ids=$(node -e 'console.log(require(process.argv[1]).acked.map((i) => "\x27" + i + "\x27").join(","))' "$load")
-		total=$(node -e 'console.log(require(process.argv[1]).acked.length)' "$load")
-		count=0
-		if [ -n "$ids" ]; then count=$(psql "$surl" -qAtX -c "select count(*) from organisations where id in ($ids)"); fi
+		node -e 'for (const i of require(process.argv[1]).acked) console.log(i)' "$load" >"$load.ids"
+		total=$(wc -l <"$load.ids")
+		count=$(psql "$surl" -qAtX -v ON_ERROR_STOP=1 -c "create temp table acked (id uuid)" \
+			-c "\\copy acked from '$load.ids'" \
+			-c "select count(distinct id) from acked join organisations using (id)") || count=error
 		echo "failover: $count of $total acknowledged writes present on the new primary"
 		if [ "$total" -eq 0 ] || [ "$count" != "$total" ]; then rc=1; fi
 	else
-		echo "failover: the load client wrote no result"; rc=1
+		echo "failover: the load client wrote no result"
+		rc=1
 	fi
 	curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { echo "failover: /readyz not 200 after the switch"; rc=1; }
 	stop_server || rc=1
