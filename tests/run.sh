@@ -321,9 +321,11 @@ EOF
 	chown -R "$owner:" "$dir"
 	pgbouncer_pidfile=$dir/pgbouncer.pid
 	runuser -u "$owner" -- pgbouncer -d -q "$dir/pgbouncer.ini" || { cat "$dir/pgbouncer.log"; return 1; }
-	api_suite pgbouncer $B/pvd-api \
-		DATABASE_URL="host=127.0.0.1 port=$port user=postgres dbname=$db" DB_POOLER=transaction ||
-		rc=1
+	# DATABASE_READ_URL: the same database through PgBouncer, so that the read pool's
+	# connections are pooled too (no lag here: the replica step tests a real standby).
+	api_suite pgbouncer $B/pvd-api DB_POOLER=transaction \
+		DATABASE_URL="host=127.0.0.1 port=$port user=postgres dbname=$db" \
+		DATABASE_READ_URL="host=127.0.0.1 port=$port user=postgres dbname=$db" || rc=1
 	xacts=$(psql "host=127.0.0.1 port=$port user=postgres dbname=pgbouncer" -qAtX -F' ' -c 'SHOW STATS' |
 		awk -v db=$db '$1 == db { print $2 }')
 	echo "pgbouncer: ${xacts:-0} transactions of the service went through PgBouncer (pool_mode=transaction)"
