@@ -102,14 +102,30 @@ out:
     return found;
 }
 
+/* printf into a new string of at most DB_POOL_OPTIONS_MAX bytes; NULL when
+ * longer or out of memory. Owned by the caller. */
+static char *format_dup(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *format_dup(const char *fmt, ...)
+{
+    char buf[DB_POOL_OPTIONS_MAX];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof buf)
+        return NULL;
+    return strdup(buf);
+}
+
 struct db_pool *db_pool_new(const struct db_pool_options *options)
 {
     struct db_pool *pool = NULL;
     pthread_condattr_t cattr;
     bool cattr_ready = false, cond_ready = false;
     char *user_options = NULL;
-    char buf[DB_POOL_OPTIONS_MAX];
-    int n;
     unsigned i;
 
     if (!options || !options->conninfo || options->size == 0)
@@ -130,30 +146,23 @@ struct db_pool *db_pool_new(const struct db_pool_options *options)
         pool->conns[i].index = i;
 
     if (options->transaction_pooler) {
-        n = snprintf(buf, sizeof buf,
-                     "SET LOCAL statement_timeout = %u;"
-                     " SET LOCAL idle_in_transaction_session_timeout = %u",
-                     options->statement_timeout_ms, options->idle_in_tx_timeout_ms);
-        if (n < 0 || (size_t)n >= sizeof buf)
-            goto fail;
-        pool->tx_settings = strdup(buf);
+        pool->tx_settings =
+            format_dup("SET LOCAL statement_timeout = %u;"
+                       " SET LOCAL idle_in_transaction_session_timeout = %u",
+                       options->statement_timeout_ms, options->idle_in_tx_timeout_ms);
         if (!pool->tx_settings)
             goto fail;
-        goto sync;
+    } else {
+        user_options = conninfo_options(options->conninfo);
+        pool->session_options =
+            format_dup("%s%s-c statement_timeout=%u -c idle_in_transaction_session_timeout=%u"
+                       " -c TimeZone=UTC",
+                       user_options ? user_options : "", user_options ? " " : "",
+                       options->statement_timeout_ms, options->idle_in_tx_timeout_ms);
+        if (!pool->session_options)
+            goto fail;
     }
-    user_options = conninfo_options(options->conninfo);
-    n = snprintf(buf, sizeof buf,
-                 "%s%s-c statement_timeout=%u -c idle_in_transaction_session_timeout=%u"
-                 " -c TimeZone=UTC",
-                 user_options ? user_options : "", user_options ? " " : "",
-                 options->statement_timeout_ms, options->idle_in_tx_timeout_ms);
-    if (n < 0 || (size_t)n >= sizeof buf)
-        goto fail;
-    pool->session_options = strdup(buf);
-    if (!pool->session_options)
-        goto fail;
 
-sync:
     if (pthread_condattr_init(&cattr) != 0)
         goto fail;
     cattr_ready = true;
