@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-PKGS      := libulfius libmicrohttpd libyder jansson libpq openssl librhonabwy zlib
+PKGS      := libulfius libmicrohttpd libyder jansson libpq openssl librhonabwy zlib libcurl
 CC        ?= gcc
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
              -Wmissing-prototypes -Wvla -fno-common
@@ -27,6 +27,7 @@ UNIT_SRC   := $(DOMAIN_SRC) api/problem.c api/cursor.c api/config.c api/log.c ap
 UNIT_SRC   += api/query_params.c
 UNIT_SRC   += api/parametres_json.c
 UNIT_SRC   += api/content_coding.c
+UNIT_SRC   += api/webhook_crypto.c
 
 B := build
 OBJ      = $(patsubst %.c,$(B)/obj/%.o,$(1))

@@ -4,6 +4,7 @@
 #define PVD_API_APP_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "../db/pool.h"
@@ -38,6 +39,10 @@ struct app {
     char *jwks_json;                     /* public keys of signer and previous_signer */
     struct rate_limiter *rate_principal; /* RATE_LIMIT_PER_MINUTE, per principal */
     struct rate_limiter *rate_token;     /* RATE_LIMIT_TOKEN_PER_MINUTE, /oauth/token */
+    /* Webhooks (issue 11 §2): the key of WEBHOOK_KEY_FILE sealing the
+     * subscriptions' secrets; disabled when the file is not configured. */
+    bool webhooks_enabled;
+    unsigned char webhook_key[32];
 };
 
 /* The pool for list pages and the event feed: the read replica when

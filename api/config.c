@@ -148,6 +148,10 @@ static const struct number_setting numbers[] = {
     SETTING("AUTH_TOKEN_TTL_SECONDS", 3600, 60, 86400, auth_token_ttl_seconds),
     SETTING("RATE_LIMIT_PER_MINUTE", 600, 0, 1000000, rate_limit_per_minute),
     SETTING("RATE_LIMIT_TOKEN_PER_MINUTE", 30, 0, 1000000, rate_limit_token_per_minute),
+    SETTING("WEBHOOK_ALLOW_HTTP_LOCALHOST", 0, 0, 1, webhook_allow_http_localhost),
+    SETTING("WEBHOOK_TIMEOUT_SECONDS", 10, 1, 60, webhook_timeout_seconds),
+    SETTING("WEBHOOK_LEASE_SECONDS", 60, 2, 3600, webhook_lease_seconds),
+    SETTING("WEBHOOK_POLL_MILLISECONDS", 500, 10, 60000, webhook_poll_milliseconds),
 };
 
 /* The string settings: name, default, destination. */
@@ -173,7 +177,43 @@ static const struct string_setting strings[] = {
     STRING_SETTING("AUTH_SIGNING_KEY_FILE", "", auth_signing_key_file),
     STRING_SETTING("AUTH_PREVIOUS_SIGNING_KEY_FILE", "", auth_previous_signing_key_file),
     STRING_SETTING("AUTH_TOKEN_ISSUER", "urn:pvd-api", auth_token_issuer),
+    STRING_SETTING("WEBHOOK_KEY_FILE", "", webhook_key_file),
 };
+
+/* The Standard Webhooks schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
+ * (about 28 h after the first attempt). */
+#define WEBHOOK_RETRY_DEFAULT "5,300,1800,7200,18000,36000,36000"
+
+/* WEBHOOK_RETRY_SCHEDULE_SECONDS: 1 to WEBHOOK_RETRY_MAX comma-separated
+ * delays, each 1 to 86400 seconds. */
+static void read_retry_schedule(struct errors_out *errs, config_lookup_fn lookup, void *ctx,
+                                struct app_config *config)
+{
+    const char *s = lookup("WEBHOOK_RETRY_SCHEDULE_SECONDS", ctx);
+    if (s == NULL)
+        s = WEBHOOK_RETRY_DEFAULT;
+    size_t count = 0;
+    const char *p = s;
+    for (;;) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long v = *p >= '0' && *p <= '9' ? strtoul(p, &end, 10) : 0;
+        if (end == NULL || errno == ERANGE || v < 1 || v > 86400 || count == WEBHOOK_RETRY_MAX ||
+            (*end != ',' && *end != '\0')) {
+            report(errs,
+                   "WEBHOOK_RETRY_SCHEDULE_SECONDS: 1 à %d délais en secondes (1 à 86400) séparés "
+                   "par des virgules attendus (reçu « %.60s »)",
+                   WEBHOOK_RETRY_MAX, s);
+            config->webhook_retry_count = 0;
+            return;
+        }
+        config->webhook_retry_schedule[count++] = (unsigned)v;
+        if (*end == '\0')
+            break;
+        p = end + 1;
+    }
+    config->webhook_retry_count = count;
+}
 
 bool config_load(struct app_config *config, config_lookup_fn lookup, void *ctx,
                  bool require_database, char *errors, size_t errors_size)
@@ -238,6 +278,11 @@ bool config_load(struct app_config *config, config_lookup_fn lookup, void *ctx,
     if (config->auth_jwks_url[0] && strncmp(config->auth_jwks_url, "https://", 8) != 0 &&
         strncmp(config->auth_jwks_url, "http://", 7) != 0)
         report(&errs, "AUTH_JWKS_URL: URL http(s) attendue");
+
+    read_retry_schedule(&errs, lookup, ctx, config);
+    if (config->webhook_lease_seconds <= config->webhook_timeout_seconds)
+        report(&errs, "WEBHOOK_LEASE_SECONDS: doit dépasser WEBHOOK_TIMEOUT_SECONDS (une livraison "
+                      "en cours ne redevient due qu'après la fin de sa tentative)");
 
     if (errs.count > 0) {
         config_release(config);

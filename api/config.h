@@ -9,6 +9,9 @@
 #include "cors.h"
 #include "log.h"
 
+/* At most this many retries in WEBHOOK_RETRY_SCHEDULE_SECONDS. */
+#define WEBHOOK_RETRY_MAX 16
+
 struct app_config {
     unsigned http_port;
     char http_bind_address[64];
@@ -55,6 +58,15 @@ struct app_config {
     struct cors_config cors;              /* CORS_ALLOWED_ORIGINS (not secret) */
     unsigned rate_limit_per_minute;       /* per principal; 0: no limit */
     unsigned rate_limit_token_per_minute; /* /oauth/token per address + client id; 0: no limit */
+    /* Webhooks (issue 11 §2). An empty key file disables them (no creation,
+     * no dispatcher). */
+    char webhook_key_file[512];            /* WEBHOOK_KEY_FILE: AES-256-GCM key of secrets */
+    unsigned webhook_allow_http_localhost; /* 1: http://127.0.0.1 / localhost URLs (tests) */
+    unsigned webhook_timeout_seconds;      /* one attempt, connection included */
+    unsigned webhook_lease_seconds;        /* a claimed delivery is due again after this */
+    unsigned webhook_poll_milliseconds;    /* the dispatcher's period */
+    unsigned webhook_retry_schedule[WEBHOOK_RETRY_MAX]; /* seconds before each retry */
+    size_t webhook_retry_count; /* retries after the first attempt, then echec_definitif */
 };
 
 /* Returns the value of a variable, or NULL when unset. getenv in production,

@@ -139,6 +139,8 @@ bool respond_db_outcome(struct request_ctx *ctx, enum db_result r, const struct 
         if (a->stale_etag)
             u_map_put(ctx->res->map_header, "ETag", a->stale_etag);
     } else if (r == DB_UNAVAILABLE) {
+        log_line(LOG_WARN, ctx->request_id, "base de données indisponible", "sqlstate",
+                 err ? err->sqlstate : "", "erreur", err ? err->message : "", (const char *)NULL);
         respond_unavailable(ctx, "Base de données indisponible.");
     } else {
         log_line(LOG_ERROR, ctx->request_id, "erreur de base de données", "sqlstate",

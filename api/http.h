@@ -27,6 +27,11 @@ struct request_ctx {
     /* The request's Idempotency-Key claim, given to its mutation through
      * auth_journal_actor; NULL when the request has none (api/routes.c). */
     struct mutation_idempotence *idempotence;
+    /* Set by a handler whose answer holds a secret shown once (a webhook
+     * subscription's creation): the body stored for replays of its
+     * Idempotency-Key instead of the one sent (owned; freed by
+     * idempotency_run). NULL: the body sent. */
+    char *idempotent_body;
     char request_id[129];
     struct timespec start;
     enum problem_code problem; /* the problem sent, valid when has_problem */

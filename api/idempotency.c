@@ -141,6 +141,8 @@ void idempotency_run(struct request_ctx *ctx, const char *key)
         idem.key = key;
         idem.fingerprint = fingerprint;
         ctx->idempotence = &idem;
+        free(ctx->idempotent_body);
+        ctx->idempotent_body = NULL;
         ctx->route->handler(ctx);
         ctx->idempotence = NULL;
         if (idem.taken || idem.busy) {
@@ -155,10 +157,14 @@ void idempotency_run(struct request_ctx *ctx, const char *key)
             db_held_abort(&idem.held);
             break;
         }
-        char *body = xmalloc(ctx->res->binary_body_length + 1);
-        memcpy(body, ctx->res->binary_body ? ctx->res->binary_body : "",
-               ctx->res->binary_body_length);
-        body[ctx->res->binary_body_length] = '\0';
+        char *body = ctx->idempotent_body;
+        ctx->idempotent_body = NULL;
+        if (body == NULL) {
+            body = xmalloc(ctx->res->binary_body_length + 1);
+            memcpy(body, ctx->res->binary_body ? ctx->res->binary_body : "",
+                   ctx->res->binary_body_length);
+            body[ctx->res->binary_body_length] = '\0';
+        }
         struct idempotence_response response = {
             (int)ctx->res->status, (char *)u_map_get_case(ctx->res->map_header, "Content-Type"),
             body, (char *)u_map_get_case(ctx->res->map_header, "Location"),
@@ -183,5 +189,7 @@ void idempotency_run(struct request_ctx *ctx, const char *key)
         respond_db_error(ctx, r == DB_RETRY ? DB_UNAVAILABLE : r, &err);
         break;
     }
+    free(ctx->idempotent_body);
+    ctx->idempotent_body = NULL;
     u_map_clean(&start.headers);
 }

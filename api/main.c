@@ -4,8 +4,10 @@
  *   pvd-api import-referentiel DIR MILLESIME [SOURCE]
  *   pvd-api routes                           print the route table
  *   pvd-api healthcheck                      GET /healthz on HTTP_PORT (exit 0 when 200)
- *   pvd-api gen-key FILE                     a new ES256 signing key (kept if FILE exists) */
+ *   pvd-api gen-key FILE                     a new ES256 signing key (kept if FILE exists)
+ *   pvd-api gen-webhook-key FILE             a new key of webhook secrets (kept if FILE exists) */
 #define _POSIX_C_SOURCE 200809L
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,12 +32,14 @@
 #include "referentiel_store.h"
 #include "routes.h"
 #include "server.h"
+#include "webhook_crypto.h"
+#include "webhooks.h"
 #include "xalloc.h"
 
 static int usage(void)
 {
     fprintf(stderr, "usage: pvd-api [serve | migrate | import-referentiel DIR MILLESIME [SOURCE] | "
-                    "echeances | routes | healthcheck | gen-key FILE]\n");
+                    "echeances | routes | healthcheck | gen-key FILE | gen-webhook-key FILE]\n");
     return 2;
 }
 
@@ -233,6 +237,26 @@ static bool setup_signer(struct app *app)
     return true;
 }
 
+/* Webhooks (issue 11 §2): the key sealing the subscriptions' secrets.
+ * Disabled (true) when WEBHOOK_KEY_FILE is unset; false, logged, when the
+ * file is unusable. */
+static bool setup_webhooks(struct app *app)
+{
+    char err[200] = "";
+    if (!app->config.webhook_key_file[0]) {
+        log_line(LOG_WARN, NULL, "WEBHOOK_KEY_FILE non défini : pas de webhooks",
+                 (const char *)NULL);
+        return true;
+    }
+    if (!webhook_key_load(app->config.webhook_key_file, app->webhook_key, err, sizeof err)) {
+        log_line(LOG_ERROR, NULL, "clé des webhooks refusée", "fichier",
+                 app->config.webhook_key_file, "erreur", err, (const char *)NULL);
+        return false;
+    }
+    app->webhooks_enabled = true;
+    return true;
+}
+
 /* The service's automatic edges (db/echeance_repository.h; the demandes de
  * subvention's date-driven states, handlers/demandes.h): logs what it did.
  * true when the database answered. */
@@ -313,10 +337,12 @@ static int cmd_serve(void)
     apply_echeances(app.pool);
 
     int status = 0;
-    struct server *server = setup_users(&app) && setup_signer(&app) ? server_start(&app) : NULL;
+    struct server *server =
+        setup_users(&app) && setup_signer(&app) && setup_webhooks(&app) ? server_start(&app) : NULL;
     if (server == NULL) {
         status = 1;
     } else {
+        struct webhook_dispatcher *webhooks = webhook_dispatcher_start(&app);
         for (;;) {
             struct timespec wait = {(time_t)app.config.referentiel_reload_seconds, 0};
             int sig = sigtimedwait(&signals, NULL, &wait);
@@ -328,6 +354,7 @@ static int cmd_serve(void)
             }
         }
         log_line(LOG_INFO, NULL, "arrêt demandé : fin des requêtes en cours", (const char *)NULL);
+        webhook_dispatcher_stop(webhooks);
         unsigned long cut = server_drain_and_stop(server, app.config.shutdown_grace_seconds);
         char n[24];
         snprintf(n, sizeof n, "%lu", cut);
@@ -335,6 +362,7 @@ static int cmd_serve(void)
                  (const char *)NULL);
         status = cut ? 1 : 0;
     }
+    OPENSSL_cleanse(app.webhook_key, sizeof app.webhook_key);
     jwt_verifier_free(app.users);
     jwt_verifier_free(app.clients);
     jwt_signer_free(app.signer);
@@ -400,9 +428,14 @@ static int cmd_import(int argc, char **argv)
     return status;
 }
 
-/* `pvd-api gen-key FILE`: a new ES256 signing key (mode 0600), never
- * overwriting an existing file (exit 0 when FILE already exists). */
-static int cmd_gen_key(int argc, char **argv)
+/* A key generator: writes a new key into path (mode 0600); false with the
+ * reason in err. */
+typedef bool (*key_generator)(const char *path, char *err, size_t err_size);
+
+/* `pvd-api gen-key FILE` (an ES256 signing key) and `gen-webhook-key FILE`
+ * (the key sealing webhook secrets): never overwrite an existing file (exit
+ * 0 when FILE already exists). */
+static int cmd_gen(int argc, char **argv, key_generator generate, const char *created)
 {
     char err[300] = "";
     if (argc < 3)
@@ -412,13 +445,12 @@ static int cmd_gen_key(int argc, char **argv)
         fclose(existing);
         return 0;
     }
-    if (!jwt_generate_es256_pem(argv[2], err, sizeof err)) {
+    if (!generate(argv[2], err, sizeof err)) {
         log_line(LOG_ERROR, NULL, "génération de clé impossible", "erreur", err,
                  (const char *)NULL);
         return 1;
     }
-    log_line(LOG_INFO, NULL, "clé de signature ES256 créée", "fichier", argv[2],
-             (const char *)NULL);
+    log_line(LOG_INFO, NULL, created, "fichier", argv[2], (const char *)NULL);
     return 0;
 }
 
@@ -464,7 +496,9 @@ int main(int argc, char **argv)
     } else if (strcmp(cmd, "healthcheck") == 0)
         status = cmd_healthcheck();
     else if (strcmp(cmd, "gen-key") == 0)
-        status = cmd_gen_key(argc, argv);
+        status = cmd_gen(argc, argv, jwt_generate_es256_pem, "clé de signature ES256 créée");
+    else if (strcmp(cmd, "gen-webhook-key") == 0)
+        status = cmd_gen(argc, argv, webhook_key_generate, "clé des webhooks créée");
     else
         status = usage();
     jwt_global_close();

@@ -2,6 +2,7 @@
 #include "pipeline.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -76,6 +77,8 @@ static void request_ctx_begin(struct request_ctx *ctx, struct app *app, const st
 /* Writes the access line and the metrics of the finished request. */
 static void request_ctx_end(struct request_ctx *ctx)
 {
+    free(ctx->idempotent_body); /* set without an Idempotency-Key: unused */
+    ctx->idempotent_body = NULL;
     struct timespec end;
     clock_gettime(CLOCK_MONOTONIC, &end);
     double seconds =

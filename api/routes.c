@@ -138,7 +138,15 @@ static const struct route routes[] = {
     {"GET",   "/api/v1/evenements",               ROUTE_HABILITATED, "journal.lire",          handle_list_evenements, NOKEY},
     {"GET",   "/api/v1/public/evenements",        ROUTE_PUBLIC,      NULL,                    handle_list_evenements_publics, NOKEY},
     /* — end of event feed — */
-    /* Issue 11 §2: webhooks (abonnements.c) */
+    /* Issue 11 §2: webhooks (abonnements.c); the secret's rotation answers with the secret: NOKEY */
+    {"GET",   "/api/v1/abonnements",              ROUTE_HABILITATED, "abonnement.lire",       handle_list_abonnements, NOKEY},
+    {"POST",  "/api/v1/abonnements",              ROUTE_HABILITATED, "abonnement.gerer",      handle_create_abonnement, KEYED},
+    {"GET",   "/api/v1/abonnements/:id",          ROUTE_HABILITATED, "abonnement.lire",       handle_get_abonnement, NOKEY},
+    {"PATCH", "/api/v1/abonnements/:id",          ROUTE_HABILITATED, "abonnement.gerer",      handle_update_abonnement, NOKEY},
+    {"DELETE","/api/v1/abonnements/:id",          ROUTE_HABILITATED, "abonnement.gerer",      handle_delete_abonnement, NOKEY},
+    {"POST",  "/api/v1/abonnements/:id/secret",   ROUTE_HABILITATED, "abonnement.gerer",      handle_rotate_abonnement_secret, NOKEY},
+    {"GET",   "/api/v1/abonnements/:id/livraisons", ROUTE_HABILITATED, "abonnement.lire",     handle_list_livraisons, NOKEY},
+    {"POST",  "/api/v1/abonnements/:id/livraisons/:livraison_id/rejouer", ROUTE_HABILITATED, "abonnement.gerer", handle_replay_livraison, NOKEY},
     /* — end of webhooks — */
     /* Issue 11 §3: open data (donnees_ouvertes.c) */
     {"GET",   "/api/v1/donnees-ouvertes",                    ROUTE_PUBLIC, NULL, handle_donnees_catalogue, NOKEY},

@@ -19,19 +19,6 @@ void client_row_release(struct client_row *row)
     "encode(c.secret_sel, 'hex'), encode(c.secret_empreinte, 'hex'), (c.revoque_le IS NULL AND "   \
     "(c.expire_le IS NULL OR c.expire_le > now())), client_representation(c)::text"
 
-static bool unhex(const char *hex, unsigned char *out, size_t n)
-{
-    if (strlen(hex) != 2 * n)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-            return false;
-        out[i] = (unsigned char)v;
-    }
-    return true;
-}
-
 static enum db_result fill_row(const PGresult *res, int row, void *dst)
 {
     struct client_row *out = dst;
@@ -40,8 +27,8 @@ static enum db_result fill_row(const PGresult *res, int row, void *dst)
     if (!role_parse(PQgetvalue(res, row, 1), &out->role))
         return DB_FAILED;
     pg_fill_perimeter(res, row, 2, &out->perimeter);
-    if (!unhex(PQgetvalue(res, row, 6), out->salt, sizeof out->salt) ||
-        !unhex(PQgetvalue(res, row, 7), out->digest, sizeof out->digest))
+    if (!pg_hex_decode(PQgetvalue(res, row, 6), out->salt, sizeof out->salt) ||
+        !pg_hex_decode(PQgetvalue(res, row, 7), out->digest, sizeof out->digest))
         return DB_FAILED;
     out->usable = strcmp(PQgetvalue(res, row, 8), "t") == 0;
     out->json = pg_strdup(PQgetvalue(res, row, 9));
@@ -56,12 +43,6 @@ enum db_result client_get(struct db_conn *conn, const char *id, struct client_ro
                       fill_row, out, sizeof *out, err);
 }
 
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", in[i]);
-}
-
 static enum db_result journal_client(struct db_tx *tx, const char *action, const char *id,
                                      const char *avant, const char *apres, struct db_error *err)
 {
@@ -74,8 +55,8 @@ enum db_result client_insert(struct db_tx *tx, const struct client_new *c,
 {
     const struct perimeter *p = c->perimeter;
     char salt[33], digest[65];
-    hex(c->salt, 16, salt);
-    hex(c->digest, 32, digest);
+    pg_hex_encode(c->salt, 16, salt);
+    pg_hex_encode(c->digest, 32, digest);
     char *deps = pg_code_array_literal(&p->departements[0][0], sizeof p->departements[0],
                                        p->departement_count);
     char *regs = pg_code_array_literal(&p->regions[0][0], sizeof p->regions[0], p->region_count);
@@ -131,8 +112,8 @@ enum db_result client_rotate(struct db_tx *tx, const char *id, const unsigned ch
                              struct db_error *err)
 {
     char salt_hex[33], digest_hex[65];
-    hex(salt, 16, salt_hex);
-    hex(digest, 32, digest_hex);
+    pg_hex_encode(salt, 16, salt_hex);
+    pg_hex_encode(digest, 32, digest_hex);
     const char *params[3] = {id, salt_hex, digest_hex};
     return change(tx, id, "client.renouveler_secret",
                   "UPDATE clients AS c SET secret_sel = decode($2, 'hex'), secret_empreinte = "

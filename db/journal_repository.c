@@ -13,7 +13,8 @@
 #define JOURNAL_VISIBLE_OF(t, all, deps, regs, sirens, terrs, sans)                                \
     "($" all "::bool OR " t ".departements && $" deps "::text[] OR " t ".regions && $" regs        \
     "::text[] OR " t ".sirens && $" sirens "::text[] OR " t ".territoires && $" terrs              \
-    "::text[]) AND NOT ($" sans "::bool AND " t ".ressource_type IN ('habilitation', 'client'))"
+    "::text[]) AND NOT ($" sans "::bool AND " t                                                    \
+    ".ressource_type IN ('habilitation', 'client', 'abonnement', 'livraison'))"
 #define JOURNAL_VISIBLE(all, deps, regs, sirens, terrs, sans)                                      \
     JOURNAL_VISIBLE_OF("j", all, deps, regs, sirens, terrs, sans)
 

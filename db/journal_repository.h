@@ -14,8 +14,9 @@
  * lists (only the lists relevant to the caller's role are passed). */
 struct journal_visibility {
     bool all;
-    /* Leave out the administration's entries (ressource_type habilitation and
-     * client: identities, credentials), whatever the other members say. */
+    /* Leave out the administration's entries (ressource_type habilitation,
+     * client, and the webhook subscriptions and deliveries of issue 11 §2:
+     * identities, credentials, endpoints), whatever the other members say. */
     bool sans_administration;
     const struct perimeter *departements; /* or NULL */
     const struct perimeter *regions;

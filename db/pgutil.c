@@ -185,3 +185,23 @@ enum db_result pg_territoire_lock_of(struct db_tx *tx, const char *sql, const ch
     }
     return r;
 }
+
+void pg_hex_encode(const unsigned char *in, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", in[i]);
+    out[2 * n] = '\0';
+}
+
+bool pg_hex_decode(const char *hex, unsigned char *out, size_t n)
+{
+    if (strlen(hex) != 2 * n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+            return false;
+        out[i] = (unsigned char)v;
+    }
+    return true;
+}

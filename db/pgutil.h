@@ -89,6 +89,11 @@ enum db_result pg_one_row(struct db_conn *conn, const char *sql, int nparams,
                           const char *const *params, pg_row_fill fill, void *out, size_t out_size,
                           struct db_error *err);
 
+/* Bytes as lower-case hex (2n digits and a NUL into out), for
+ * decode($n, 'hex'); and back: false unless hex is exactly 2n hex digits. */
+void pg_hex_encode(const unsigned char *in, size_t n, char *out);
+bool pg_hex_decode(const char *hex, unsigned char *out, size_t n);
+
 /* The text[] literal {"a","b"} of count strings (owned, free()); NULL on
  * allocation failure. The items hold no quote nor backslash (codes). */
 char *pg_text_array_literal(const char *const *items, size_t count);

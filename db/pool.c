@@ -3,6 +3,7 @@
 #include "pool.h"
 
 #include <assert.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -251,6 +252,21 @@ static bool conn_needs_connect(const struct db_conn *conn)
     return !conn->pg || conn->broken || PQstatus(conn->pg) != CONNECTION_OK;
 }
 
+/* An idle pooled connection has nothing to read (the service neither
+ * LISTENs nor leaves results unread): pending input means the server spoke
+ * first — it terminated the session (a FATAL 57P01 on a shutdown or
+ * restart, then the close) or the socket was closed. Such a connection is
+ * replaced at acquisition instead of failing the request's first statement
+ * (a replica that sat idle through a database restart answered 503 to its
+ * next request). Reading the goodbye is not enough to tell: libpq reports
+ * the close only on the read after it. Only called on a slot the caller
+ * owns. */
+static bool conn_idle_and_alive(PGconn *pg)
+{
+    struct pollfd p = {PQsocket(pg), POLLIN, 0};
+    return p.fd >= 0 && poll(&p, 1, 0) == 0;
+}
+
 /* Index of a free slot, preferring one that already holds a healthy
  * connection; size when none is free. Called with the mutex held. */
 static unsigned pool_find_free(const struct db_pool *pool)
@@ -323,7 +339,7 @@ enum db_result db_pool_acquire(struct db_pool *pool, struct db_conn **out, struc
 
     /* The slot is ours now: connect without holding the mutex. */
     conn = &pool->conns[i];
-    if (conn_needs_connect(conn)) {
+    if (conn_needs_connect(conn) || !conn_idle_and_alive(conn->pg)) {
         replacing = conn->generation > 0;
         PQfinish(conn->pg);
         conn->pg = pool_connect(pool, err);
@@ -484,9 +500,13 @@ enum db_result db_result_from_pg(struct db_conn *conn, const PGresult *res, stru
             message = "no result (out of memory or no connection)";
     }
 
+    /* A failure without SQLSTATE is libpq's own (the server sent no error):
+     * the connection is gone ("server closed the connection unexpectedly"
+     * can come before libpq marks it CONNECTION_BAD), or memory ran out. */
     lost = (conn && (!conn->pg || PQstatus(conn->pg) == CONNECTION_BAD)) ||
            sqlstate_class(sqlstate, "08") || sqlstate_is(sqlstate, "57P01") ||
-           sqlstate_is(sqlstate, "57P02");
+           sqlstate_is(sqlstate, "57P02") ||
+           (res && status == PGRES_FATAL_ERROR && (sqlstate == NULL || sqlstate[0] == '\0'));
     if (lost) {
         db_conn_mark_broken(conn);
         result = DB_UNAVAILABLE;

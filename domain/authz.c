@@ -48,6 +48,8 @@ static const char *const action_names[ACTION__COUNT] = {
     [ACTION_DEMANDE_WRITE] = "demande.ecrire",
     [ACTION_DEMANDE_TRANSITION] = "demande.transition",
     [ACTION_DEMANDE_SYNC] = "demande.synchroniser",
+    [ACTION_ABONNEMENT_READ] = "abonnement.lire",
+    [ACTION_ABONNEMENT_MANAGE] = "abonnement.gerer",
 };
 
 /* Ranks for "nobody grants above their own role" (issue 3 §2), ordered by the
@@ -451,6 +453,19 @@ static enum authz_decision decide_scoped(const struct authz_principal *principal
     return AUTHZ_FORBID;
 }
 
+/* Issue 11 §2: webhook subscriptions, decided by ownership (authz.h). */
+static enum authz_decision decide_abonnement(const struct authz_principal *principal,
+                                             enum action action, const struct authz_target *target)
+{
+    bool anct = principal->role == ROLE_ANCT_NATIONAL;
+    if (!target || !target->abonnement) /* the collection */
+        return principal->is_machine || (anct && action == ACTION_ABONNEMENT_READ) ? AUTHZ_ALLOW
+                                                                                   : AUTHZ_FORBID;
+    if ((principal->is_machine && target->is_own) || anct)
+        return AUTHZ_ALLOW;
+    return principal->is_machine ? AUTHZ_HIDE : AUTHZ_FORBID;
+}
+
 enum authz_decision authz_decide(const struct authz_principal *principal, enum action action,
                                  const struct authz_target *target)
 {
@@ -465,6 +480,8 @@ enum authz_decision authz_decide(const struct authz_principal *principal, enum a
          (action == ACTION_HABILITATION_GRANT &&
           (!target || !target->has_grant_role || is_national_role(target->grant_role)))))
         return AUTHZ_FORBID;
+    if (action == ACTION_ABONNEMENT_READ || action == ACTION_ABONNEMENT_MANAGE)
+        return decide_abonnement(principal, action, target);
     base = base_table[principal->role][action];
     if (base == BASE_ALL)
         return AUTHZ_ALLOW; /* anct_national: any target, even none */
@@ -505,6 +522,8 @@ enum authz_decision authz_decide(const struct authz_principal *principal, enum a
     case ACTION_DEMANDE_TRANSITION:
     case ACTION_DEMANDE_SYNC:
         return decide_scoped(principal, base, target);
+    case ACTION_ABONNEMENT_READ: /* decided above (decide_abonnement) */
+    case ACTION_ABONNEMENT_MANAGE:
     case ACTION__COUNT:
         break;
     }

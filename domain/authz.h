@@ -99,6 +99,11 @@ struct authz_target {
     size_t financeur_siren_count;
     bool has_grant_role; /* GRANT / REVOKE: the role of the habilitation */
     enum role grant_role;
+    /* Issue 11 §2, ABONNEMENT_*: the target is an existing subscription
+     * (false: the collection), and it belongs to the principal (its machine
+     * client created it). */
+    bool abonnement;
+    bool is_own;
 };
 
 enum action {
@@ -145,6 +150,11 @@ enum action {
     ACTION_DEMANDE_TRANSITION, /* "demande.transition": deposit, instruct, decide, notify, pay
                                   (domain/demande.h decides the edge) */
     ACTION_DEMANDE_SYNC,       /* "demande.synchroniser": PUT …/par-dossier-ds/{numero} */
+    /* Issue 11 §2: webhook subscriptions of machine clients. Target: NULL
+     * (or one without `abonnement`) for the collection (list, creation),
+     * else an existing subscription (`is_own` when it is the principal's). */
+    ACTION_ABONNEMENT_READ,   /* "abonnement.lire": subscriptions and their delivery log */
+    ACTION_ABONNEMENT_MANAGE, /* "abonnement.gerer": create, change, delete, rotate, replay */
     ACTION__COUNT
 };
 
@@ -241,7 +251,19 @@ enum authz_decision { AUTHZ_ALLOW, AUTHZ_FORBID, AUTHZ_HIDE };
  *   élu deposits, the préfecture instructs — DSIL the région's —, a financeur
  *   records its own decision and payments); HIDE outside; lecteur FORBID.
  * - DEMANDE_SYNC: préfectures ALLOW inside (their workflow systems, machine
- *   clients with a préfecture role), everyone else FORBID inside. */
+ *   clients with a préfecture role), everyone else FORBID inside.
+ * Issue 11 §2, webhook subscriptions (a subscription delivers the events its
+ * client may read, so only a machine client subscribes):
+ * - ABONNEMENT_READ, ABONNEMENT_MANAGE on the collection (NULL target, or
+ *   `abonnement` false):
+ *   machine clients of every role ALLOW (their own subscriptions; they
+ *   create); READ (the list) also anct_national persons (they see all);
+ *   every other person FORBID, anct_national included for MANAGE (a person
+ *   never creates a subscription).
+ * - On an existing subscription: its own client ALLOW; anct_national
+ *   (person or machine) ALLOW (reads, changes, deletes, replays all); other
+ *   machine clients HIDE (never reveal another client's subscription);
+ *   other persons FORBID. */
 enum authz_decision authz_decide(const struct authz_principal *principal, enum action action,
                                  const struct authz_target *target);
 

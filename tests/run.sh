@@ -9,7 +9,8 @@
 #      suite against the real server (normal build, then ASan+UBSan build),
 #      responses validated against the spec's schemas, and the resilience
 #      suite (pool exhausted, database killed and back, rate limit, slow
-#      clients), the real lauréats import in its own database, graceful drain,
+#      clients), the real lauréats import in its own database, webhooks end to end
+#      (tests/webhooks: deliveries checked with the npm standardwebhooks), graceful drain,
 #      `make run` (durable PostgreSQL, stopped on SIGTERM), CORS in Chromium, and the
 #      sync client of issue #11 (tests/sync: event feed vs a full re-read).
 # Stops what it started, also when a step fails. Exit status: 0 only when all pass.
@@ -132,24 +133,33 @@ fresh_db() {
 	echo "${base% dbname=*} dbname=$1"
 }
 
-api_suite() { # api_suite LABEL SERVER_BIN [VAR=VALUE...]: extra (or overriding) server environment
-	local label=$1 bin=$2 url port capture log
-	shift 2
+api_suite() { # api_suite LABEL SERVER_BIN [REPLICAS [VAR=VALUE...]]
+	# REPLICAS (default 1) servers on one database, the suite's requests alternating
+	# between them (issue #12 §1: several replicas are correct). VAR=VALUE: extra (or
+	# overriding) server environment (issue #12 §2: the pgbouncer step).
+	local label=$1 bin=$2 replicas=${3:-1} url port capture log urls="" i rc=0
+	shift $(($# < 3 ? $# : 3))
 	url=$(fresh_db "pvd_it_$label")
 	DATABASE_URL=$url "$bin" import-referentiel node_modules/@etalab/decoupage-administratif/data 2026 \
 		"@etalab/decoupage-administratif@6.0.0" 2>&1 | tail -1 | cut -c1-400
-	port=$(free_port)
 	capture=$B/tests/capture-$label.jsonl
-	log=$B/tests/server-$label.log
 	: >"$capture"
-	# DB_STATEMENT_TIMEOUT_MS: tests that hold a row lock in another session while the
-	# server waits on it must not see the 5 s default cancel the wait on a loaded machine
-	# (the default itself is tested by the resilience step).
-	start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=4 "${AUTH_ENV[@]}" \
-		RATE_LIMIT_PER_MINUTE=0 DB_STATEMENT_TIMEOUT_MS=30000 "$@"
-	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_CAPTURE=$capture PVD_TEST_DATABASE_URL=$url \
-		PVD_TEST_SERVER_BIN=$PWD/$B/pvd-api $B/bin/integration --jobs 2 ${IT_ARGS:-} || { stop_server || true; return 1; }
-	stop_server
+	for i in $(seq 1 "$replicas"); do
+		port=$(free_port)
+		log=$B/tests/server-$label-$i.log
+		# DB_STATEMENT_TIMEOUT_MS: tests that hold a row lock in another session while the
+		# server waits on it must not see the 5 s default cancel the wait on a loaded machine
+		# (the default itself is tested by the resilience step).
+		start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=4 "${AUTH_ENV[@]}" \
+			RATE_LIMIT_PER_MINUTE=0 DB_STATEMENT_TIMEOUT_MS=30000 WEBHOOK_KEY_FILE="$IDP_DIR/webhook-key" \
+			WEBHOOK_ALLOW_HTTP_LOCALHOST=1 WEBHOOK_RETRY_SCHEDULE_SECONDS=1,1 WEBHOOK_TIMEOUT_SECONDS=2 \
+			WEBHOOK_LEASE_SECONDS=3 "$@" || return 1
+		urls+="${urls:+,}http://127.0.0.1:$port"
+	done
+	PVD_TEST_BASE_URL=$urls PVD_TEST_ALTERNATE=1 PVD_TEST_CAPTURE=$capture PVD_TEST_DATABASE_URL=$url \
+		PVD_TEST_SERVER_BIN=$PWD/$B/pvd-api $B/bin/integration --jobs 2 ${IT_ARGS:-} || rc=1
+	for i in $(seq 1 "$replicas"); do stop_server || rc=1; done
+	[ "$rc" -eq 0 ] || return 1
 	node tests/contract/validate_responses.mjs $B/openapi.json "$capture"
 }
 
@@ -167,10 +177,16 @@ resilience_suite() { # resilience_suite SERVER_BIN
 		HTTP_MAX_CONNECTIONS=$max_conns HTTP_MAX_CONNECTIONS_PER_ADDRESS=$per_address \
 		HTTP_REQUEST_HEADERS_TIMEOUT_SECONDS=$headers_timeout \
 		HTTP_REQUEST_BODY_TIMEOUT_SECONDS=$body_timeout
-	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_TEST_DATABASE_URL=$url PVD_TEST_PG="$PWD/$PG" \
+	# A second replica of the same database, for the rate limit's scope (per replica).
+	local port2
+	port2=$(free_port)
+	start_server "$bin" "$port2" "$B/tests/server-resilience-2.log" DATABASE_URL="$url" \
+		"${AUTH_ENV[@]}" RATE_LIMIT_PER_MINUTE=5
+	PVD_TEST_BASE_URL=http://127.0.0.1:$port,http://127.0.0.1:$port2 PVD_TEST_DATABASE_URL=$url PVD_TEST_PG="$PWD/$PG" \
 		PVD_TEST_MAX_CONNECTIONS=$max_conns PVD_TEST_PER_ADDRESS=$per_address \
 		PVD_TEST_HEADERS_TIMEOUT=$headers_timeout PVD_TEST_BODY_TIMEOUT=$body_timeout \
-		$B/bin/resilience --jobs 1 ${RES_ARGS:-} || { stop_server || true; return 1; }
+		$B/bin/resilience --jobs 1 ${RES_ARGS:-} || { stop_server || true; stop_server || true; return 1; }
+	stop_server
 	stop_server
 }
 
@@ -188,6 +204,24 @@ import_suite() { # import_suite SERVER_BIN: the real lauréats file, in its own 
 		$B/bin/import-reel --jobs 1 || { stop_server || true; return 1; }
 	stop_server
 	node tests/contract/validate_responses.mjs $B/openapi.json "$capture"
+}
+
+# Webhooks end to end (issue #11 §2): tests/webhooks/e2e.mjs starts its own servers (it
+# kills one with kill -9 and runs two replicas on one database) and a receiver that checks
+# every signature with the npm standardwebhooks package. Short schedule, lease and poll.
+webhooks_suite() { # webhooks_suite SERVER_BIN
+	local bin=$1 url port_a port_b
+	url=$(fresh_db pvd_it_webhooks)
+	DATABASE_URL=$url $B/pvd-api import-referentiel node_modules/@etalab/decoupage-administratif/data 2026 >/dev/null 2>&1
+	port_a=$(free_port)
+	port_b=$(free_port $((port_a + 1)))
+	env "${AUTH_ENV[@]}" DATABASE_URL="$url" RATE_LIMIT_PER_MINUTE=0 \
+		WEBHOOK_KEY_FILE="$IDP_DIR/webhook-key" WEBHOOK_ALLOW_HTTP_LOCALHOST=1 \
+		WEBHOOK_RETRY_SCHEDULE_SECONDS=1,1 WEBHOOK_TIMEOUT_SECONDS=2 WEBHOOK_LEASE_SECONDS=5 \
+		WEBHOOK_POLL_MILLISECONDS=100 SHUTDOWN_GRACE_SECONDS=5 \
+		PVD_TEST_SERVER_BIN=$bin PVD_TEST_PORTS="$port_a $port_b" PVD_TEST_LOG_DIR=$B/tests \
+		PVD_TEST_BEARER="$($B/bin/test-idp token "$IDP_DIR" "$PVD_TEST_ISSUER" "$PVD_TEST_AUDIENCE" admin-initial)" \
+		timeout 120 node tests/webhooks/e2e.mjs
 }
 
 # A request in flight when SIGTERM arrives is finished; new connections are
@@ -323,7 +357,7 @@ EOF
 	runuser -u "$owner" -- pgbouncer -d -q "$dir/pgbouncer.ini" || { cat "$dir/pgbouncer.log"; return 1; }
 	# DATABASE_READ_URL: the same database through PgBouncer, so that the read pool's
 	# connections are pooled too (no lag here: the replica step tests a real standby).
-	api_suite pgbouncer $B/pvd-api DB_POOLER=transaction \
+	api_suite pgbouncer $B/pvd-api 1 DB_POOLER=transaction \
 		DATABASE_URL="host=127.0.0.1 port=$port user=postgres dbname=$db" \
 		DATABASE_READ_URL="host=127.0.0.1 port=$port user=postgres dbname=$db" || rc=1
 	xacts=$(psql "host=127.0.0.1 port=$port user=postgres dbname=pgbouncer" -qAtX -F' ' -c 'SHOW STATS' |
@@ -545,6 +579,7 @@ makerun_suite() {
 mkdir -p $B/tests
 rm -rf "$IDP_DIR" && mkdir -p "$IDP_DIR" && $B/bin/test-idp init "$IDP_DIR"
 $B/pvd-api gen-key "$IDP_DIR/signing.pem" 2>/dev/null
+$B/pvd-api gen-webhook-key "$IDP_DIR/webhook-key" 2>/dev/null
 
 step "unit tests"
 run unit $B/bin/unit --jobs 2
@@ -603,8 +638,8 @@ run db env PVD_TEST_DATABASE_URL="$($PG url)" $B/bin/db --jobs 2
 step "database layer tests (ASan+UBSan)"
 run db-asan env PVD_TEST_DATABASE_URL="$($PG url)" $B/bin/db-asan --jobs 2
 
-step "HTTP API suite, real server and PostgreSQL"
-run api api_suite normal $B/pvd-api
+step "HTTP API suite, two servers on one PostgreSQL, requests alternating between them"
+run api api_suite normal $B/pvd-api 2
 step "HTTP API suite, server under ASan+UBSan"
 run api-asan api_suite asan $B/bin/pvd-api-asan
 
@@ -623,6 +658,9 @@ run sync sync_suite
 
 step "resilience: pool exhausted, PostgreSQL killed and restarted, rate limit, slow clients (ASan+UBSan server)"
 run resilience resilience_suite $B/bin/pvd-api-asan
+
+step "webhooks end to end: signed deliveries verified by standardwebhooks, perimeter, retries, kill -9, dead letter and replay, two replicas (ASan+UBSan servers)"
+run webhooks webhooks_suite $B/bin/pvd-api-asan
 
 step "graceful shutdown: in-flight request finished, exit 0"
 run drain drain_suite

@@ -70,16 +70,15 @@ static bool may_manage_or_reply(struct request_ctx *ctx, bool issues)
     return false;
 }
 
-/* The representation plus, once, the secret. */
-static void send_with_secret(struct _u_response *res, int status, const char *json,
-                             const char *secret)
+void respond_with_secret(struct _u_response *res, int status, const char *json, const char *secret)
 {
     char etag[24]; /* of the stored representation, for the next If-Match */
     http_etag(json, strlen(json), etag);
     u_map_put(res->map_header, "ETag", etag);
+    u_map_put(res->map_header, "Cache-Control", "no-store");
     json_t *body = json_loads(json, 0, NULL);
     if (body == NULL)
-        die_bug("client representation is not JSON");
+        die_bug("representation is not JSON");
     json_object_set_new(body, "secret", xjson(json_string(secret)));
     respond_json_new(res, status, body);
 }
@@ -193,7 +192,7 @@ void handle_create_client(struct request_ctx *ctx)
         respond_db_error(ctx, r, &err);
     } else {
         http_set_location(ctx->res, "/api/v1/clients/", id);
-        send_with_secret(ctx->res, 201, work.created.json, secret);
+        respond_with_secret(ctx->res, 201, work.created.json, secret);
     }
     OPENSSL_cleanse(secret, sizeof secret);
     client_row_release(&work.created);
@@ -316,7 +315,7 @@ static void change_client(struct request_ctx *ctx, bool rotate)
     const struct db_answers answers = {.conflict = "Ce client est révoqué."};
     if (respond_db_outcome(ctx, r, &err, &answers)) {
         if (rotate)
-            send_with_secret(ctx->res, 200, work.after.json, secret);
+            respond_with_secret(ctx->res, 200, work.after.json, secret);
         else
             respond_json_etag(ctx->res, 200, work.after.json);
     }

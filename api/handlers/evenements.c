@@ -13,12 +13,10 @@
 #include "../../db/pgutil.h"
 #include "../auth.h"
 #include "../cursor.h"
+#include "../evenement_types.h"
 #include "../query.h"
 #include "../xalloc.h"
 #include "handlers.h"
-
-/* At most this many entries in `types`. */
-#define TYPES_MAX 32
 
 struct evenements_query {
     size_t limit;
@@ -54,64 +52,6 @@ static bool evenement_key_valid(const char *key)
     return i > 0 && i <= 19 && key[x + 1 + i] == '\0';
 }
 
-/* One entry of `types`: a resource type or an event type, [a-z_] words
- * joined by one dot at most. */
-static bool type_entry_valid(const char *s, size_t n)
-{
-    size_t dots = 0;
-    if (n == 0 || n > 64 || s[0] == '.' || s[n - 1] == '.')
-        return false;
-    for (size_t k = 0; k < n; k++) {
-        if (s[k] == '.')
-            dots++;
-        else if (!((s[k] >= 'a' && s[k] <= 'z') || s[k] == '_'))
-            return false;
-    }
-    return dots <= 1;
-}
-
-/* types ("a,b.c") as a text[] literal ({"a","b.c"}) into out; false when an
- * entry is malformed or there are too many. */
-static bool types_literal(const char *types, char *out, size_t size)
-{
-    size_t len = 0, count = 0;
-    out[len++] = '{';
-    for (const char *p = types;; count++) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        if (count >= TYPES_MAX || !type_entry_valid(p, n) || len + n + 4 >= size)
-            return false;
-        if (count)
-            out[len++] = ',';
-        out[len++] = '"';
-        memcpy(out + len, p, n);
-        len += n;
-        out[len++] = '"';
-        if (!comma)
-            break;
-        p = comma + 1;
-    }
-    out[len++] = '}';
-    out[len] = '\0';
-    return true;
-}
-
-/* The entries of the text[] literal `types` no resource or event type of the
- * feed has (comma-separated into unknown, "" when all are known). */
-static enum db_result types_unknown(struct db_conn *conn, const char *types, char *unknown,
-                                    size_t size, struct db_error *err)
-{
-    enum db_result r = pg_one_text(
-        conn,
-        "SELECT coalesce(string_agg(t, ',' ORDER BY o), '') FROM unnest($1::text[]) WITH "
-        "ORDINALITY AS u(t, o) WHERE t NOT IN (SELECT ressource_type FROM evenement_ressources "
-        "UNION ALL SELECT ressource_type || '.' || n || CASE WHEN n = 'transition' THEN '' ELSE "
-        "accord END FROM evenement_ressources, unnest(ARRAY['cree', 'modifie', 'transition', "
-        "'signe', 'supprime']) AS n)",
-        types, unknown, size, err);
-    return r;
-}
-
 /* 400 naming the query parameter `name`: problem `problem`, error `code`. */
 static void reply_bad_parameter(struct request_ctx *ctx, enum problem_code problem,
                                 const char *name, const char *code, const char *message)
@@ -133,7 +73,7 @@ static void evenements_feed(struct request_ctx *ctx, const struct journal_visibi
     /* A position is valid for either feed's filters: a client may change
      * `types` without losing its place. */
     uint32_t fp = cursor_fingerprint(scope);
-    char key[CURSOR_KEY_MAX + 1], types[TYPES_MAX * 68 + 3];
+    char key[CURSOR_KEY_MAX + 1], types[EVENEMENT_TYPES_LITERAL_SIZE];
     const char *after = NULL, *apres = query_get(ctx->req, "apres");
     if (apres && q.depuis) {
         reply_bad_parameter(ctx, PROBLEM_PARAMETRE_INVALIDE, "depuis", "parametres-incompatibles",
@@ -149,7 +89,7 @@ static void evenements_feed(struct request_ctx *ctx, const struct journal_visibi
         }
         after = key;
     }
-    if (q.types && !types_literal(q.types, types, sizeof types)) {
+    if (q.types && !evenement_types_literal(q.types, types, sizeof types)) {
         reply_bad_parameter(ctx, PROBLEM_PARAMETRE_INVALIDE, "types", "format-invalide",
                             "Liste de types attendue, séparés par des virgules (au plus 32), "
                             "par exemple « fiche_action.modifiee,territoire ».");
@@ -157,11 +97,11 @@ static void evenements_feed(struct request_ctx *ctx, const struct journal_visibi
     }
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
-    char *json = NULL, last[EVENEMENT_KEY_SIZE] = "", unknown[TYPES_MAX * 68 + 3] = "";
+    char *json = NULL, last[EVENEMENT_KEY_SIZE] = "", unknown[EVENEMENT_TYPES_LITERAL_SIZE] = "";
     bool more = false;
     enum db_result r = db_pool_acquire(app_read_pool(ctx->app), &conn, &err);
     if (r == DB_OK && q.types)
-        r = types_unknown(conn, types, unknown, sizeof unknown, &err);
+        r = evenement_types_unknown(conn, types, unknown, sizeof unknown, &err);
     if (r == DB_OK && unknown[0] == '\0') {
         if (q.depuis)
             r = evenements_head(conn, last, &err);

@@ -135,7 +135,18 @@ void handle_sync_demande_ds(struct request_ctx *ctx); /* demandes_ds.c */
 void handle_list_evenements(struct request_ctx *ctx);
 void handle_list_evenements_publics(struct request_ctx *ctx);
 /* — end of event feed — */
-/* Issue 11 §2: abonnements.c */
+/* Issue 11 §2: abonnements.c; respond_with_secret (clients.c) sends a
+ * representation (json, with its ETag and Cache-Control: no-store) plus,
+ * this once, its "secret" member: a client's or a subscription's. */
+void respond_with_secret(struct _u_response *res, int status, const char *json, const char *secret);
+void handle_list_abonnements(struct request_ctx *ctx);
+void handle_create_abonnement(struct request_ctx *ctx);
+void handle_get_abonnement(struct request_ctx *ctx);
+void handle_update_abonnement(struct request_ctx *ctx);
+void handle_delete_abonnement(struct request_ctx *ctx);
+void handle_rotate_abonnement_secret(struct request_ctx *ctx);
+void handle_list_livraisons(struct request_ctx *ctx);
+void handle_replay_livraison(struct request_ctx *ctx);
 /* — end of webhooks — */
 /* Issue 11 §3: donnees_ouvertes.c */
 void handle_donnees_catalogue(struct request_ctx *ctx);

@@ -63,6 +63,14 @@ if [ -z "${AUTH_SIGNING_KEY_FILE:-}" ]; then
 	export AUTH_SIGNING_KEY_FILE
 	$BIN gen-key "$AUTH_SIGNING_KEY_FILE"
 fi
+# The key sealing the webhook subscriptions' secrets (issue 11 §2), kept under ./var.
+if [ -z "${WEBHOOK_KEY_FILE:-}" ]; then
+	var=${PVD_VAR:-$PWD/var}
+	mkdir -p "$var"
+	WEBHOOK_KEY_FILE=$var/webhook-key
+	export WEBHOOK_KEY_FILE
+	$BIN gen-webhook-key "$WEBHOOK_KEY_FILE"
+fi
 
 $BIN migrate
 $BIN import-referentiel "$REFERENTIEL_DIR" "$REFERENTIEL_MILLESIME" "$REFERENTIEL_SOURCE"

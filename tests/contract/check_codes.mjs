@@ -44,7 +44,7 @@ import YAML from "yaml";
 /* Route actions that only authorize (never written to the journal). A new
  * "<ressource>.<verbe>" literal must go either in the spec's ActionJournal or here. */
 const AUTHORIZATION_ONLY = new Set([
-	"client.gerer", "convention.lire", "habilitation.lire", "journal.lire", "moi.lire",
+	"abonnement.gerer", "abonnement.lire", "client.gerer", "convention.lire", "habilitation.lire", "journal.lire", "moi.lire",
 	"organisation.ecrire", "projet.ecrire", "projet.lire", "statistiques.lire", "territoire.ecrire",
 ]);
 

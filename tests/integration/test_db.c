@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/migrations.h"
+#include "db/abonnement_repository.h"
 #include "db/comite_repository.h"
 #include "db/demande_repository.h"
 #include "db/fiche_repository.h"
@@ -393,13 +394,10 @@ Test(db, pool_reconnects_after_backend_killed)
 
     terminate_backend(pid);
 
-    /* libpq cannot know yet: the slot is handed out, and the query fails. */
-    cr_assert_eq(db_pool_acquire(pool, &conn, &err), DB_OK);
-    cr_assert_eq(conn->generation, 1);
-    cr_assert_eq(run(conn, "select 1", NULL, &err), DB_UNAVAILABLE);
-    cr_assert(conn->broken);
-    db_pool_release(pool, conn);
-
+    /* The backend said goodbye and closed (terminate_backend waits for it):
+     * the idle connection has input pending, so the pool replaces it when
+     * handing the slot out, and the request's first statement succeeds (a
+     * replica idle through a database restart, issue #12 §1). */
     cr_assert_eq(db_pool_acquire(pool, &conn, &err), DB_OK, "%s", err.message);
     cr_assert_eq(conn->generation, 2);
     cr_assert_neq(PQbackendPID(conn->pg), pid);
@@ -408,6 +406,18 @@ Test(db, pool_reconnects_after_backend_killed)
     db_pool_release(pool, conn);
     db_pool_stats(pool, &stats);
     cr_assert_eq(stats.reconnects, 1);
+
+    /* Lost while held: the statement fails as unavailable, the connection is
+     * marked broken, and the next acquisition replaces it. */
+    cr_assert_eq(db_pool_acquire(pool, &conn, &err), DB_OK, "%s", err.message);
+    terminate_backend(PQbackendPID(conn->pg));
+    cr_assert_eq(run(conn, "select 1", NULL, &err), DB_UNAVAILABLE);
+    cr_assert(conn->broken);
+    db_pool_release(pool, conn);
+    cr_assert_eq(db_pool_acquire(pool, &conn, &err), DB_OK, "%s", err.message);
+    cr_assert_eq(conn->generation, 3);
+    cr_assert_eq(run(conn, "select 1", NULL, &err), DB_OK, "%s", err.message);
+    db_pool_release(pool, conn);
     db_pool_free(pool);
 }
 
@@ -2769,5 +2779,80 @@ Test(db, demande_clocks_c_and_sql_agree_on_edge_dates)
         }
     }
     cr_assert_eq(checked, 3 * (sizeof horloges / sizeof horloges[0]));
+    PQfinish(pg);
+}
+
+/* ------------------------------------------- webhook dispatch (issue 11 §2, 0025) */
+
+#define WH_SUB "00000000-0000-4000-8000-0000000000e1"
+
+/* The real schema, a national machine client and its subscription to
+ * territoire events at the feed's head. */
+static void webhook_schema(PGconn *pg)
+{
+    size_t count = 0;
+    const struct migration *list = migrations_embedded(&count);
+    struct db_error err = {{0}, {0}};
+    int applied = 0;
+    cr_assert_eq(db_migrate(pg, list, count, &applied, &err), DB_OK, "%s", err.message);
+    exec_ok(pg, "insert into clients (id, nom, role, secret_sel, secret_empreinte, cree_par) "
+                "values ('pvd_000000000000000000000001', 'c', 'anct_national', "
+                "decode(repeat('00', 16), 'hex'), decode(repeat('00', 32), 'hex'), 'test');"
+                "insert into abonnements (id, client_id, url, types, secret_chiffre, position, "
+                "cree_par) select '" WH_SUB "', 'pvd_000000000000000000000001', "
+                "'https://x.example', '{territoire}', decode(repeat('00', 60), 'hex'), "
+                "pg_snapshot_xmin(pg_current_snapshot())::text || '.0', 'test'");
+}
+
+static void journal_rows(PGconn *pg, const char *type, int n)
+{
+    char sql[400];
+    snprintf(sql, sizeof sql,
+             "insert into journal (acteur, action, ressource_type, ressource_id, apres) select "
+             "'systeme:test', '%s.creer', '%s', g::text, '{}' from generate_series(1, %d) g",
+             type, type, n);
+    exec_ok(pg, sql);
+}
+
+static void wh_dispatch(struct db_pool *pool, size_t *created)
+{
+    struct db_error err = {{0}, {0}};
+    bool more = false;
+    enum db_result r = abonnement_dispatch(pool, WH_SUB, 100, created, &more, &err);
+    cr_assert_eq(r, DB_OK, "dispatch: %d %s %s", (int)r, err.sqlstate, err.message);
+}
+
+/* A subscription whose types match nothing moves its position past final
+ * rows (SKIP_ADVANCE_ROWS), never past a row of a transaction still open:
+ * the matching row committed later is delivered. */
+Test(db, webhook_dispatch_never_skips_a_row_of_an_open_transaction)
+{
+    PGconn *pg = test_connect(), *open = test_connect();
+    struct db_pool *pool = make_pool(1, 1000, 5000);
+    size_t created = 0;
+    char buf[64], max_id[32];
+    webhook_schema(pg);
+    exec_ok(open, "begin");
+    journal_rows(open, "territoire", 1);
+    journal_rows(pg, "organisation", 1100);
+    wh_dispatch(pool, &created);
+    cr_assert_eq(created, 0, "the open transaction's row is not readable yet");
+    exec_ok(open, "commit");
+    wh_dispatch(pool, &created);
+    cr_assert_eq(created, 1, "the row committed late is delivered");
+    cr_assert_eq(count_rows("select count(*) from livraisons where type = 'territoire.cree'"), 1);
+
+    /* Nothing matches: the position moves to the last final row at once. */
+    journal_rows(pg, "organisation", 1100);
+    wh_dispatch(pool, &created);
+    cr_assert_eq(created, 0);
+    query_text(pg, "select max(id)::text from journal", NULL, max_id, sizeof max_id);
+    query_text(pg, "select split_part(position, '.', 2) from abonnements", NULL, buf, sizeof buf);
+    cr_assert_str_eq(buf, max_id, "the position passed the rows that match nothing");
+    journal_rows(pg, "territoire", 2);
+    wh_dispatch(pool, &created);
+    cr_assert_eq(created, 2, "and the next matches are delivered");
+    db_pool_free(pool);
+    PQfinish(open);
     PQfinish(pg);
 }

@@ -394,3 +394,48 @@ Test(idempotence, the_query_string_is_part_of_the_request)
     cr_assert_eq(r.status, 404, "nothing imported: " HTTP_BODY, r.body);
     http_response_release(&r);
 }
+
+/* Several replicas (issue #12 §1; the api step runs two servers on one
+ * database): a key claimed through one server is honoured by the other — the
+ * same answer replayed, another body refused — and an ETag read on one is
+ * checked by the other (412 when stale). With one server, the same holds. */
+Test(idempotence, a_key_and_an_etag_hold_across_replicas)
+{
+    struct fx_caller admin;
+    struct org_request o;
+    struct http_response first, r;
+    fx_admin(&admin);
+    org_request_init(&o, "asso-repliques");
+    http_pin(0);
+    fx_call(&admin, "POST", "/api/v1/organisations", o.body, o.key_header, &first);
+    cr_assert_eq(first.status, 201, HTTP_BODY, first.body);
+    const char *id = fx_str(first.json, "id");
+    const char *etag0 = http_header(&first, "ETag");
+    cr_assert(id && etag0);
+
+    http_pin(1);
+    fx_call(&admin, "POST", "/api/v1/organisations", o.body, o.key_header, &r);
+    cr_assert_eq(r.status, 201, HTTP_BODY, r.body);
+    cr_assert_str_eq(http_header(&r, "Idempotent-Replayed"), "true");
+    cr_assert_str_eq(r.body, first.body);
+    http_response_release(&r);
+    char other[600];
+    snprintf(other, sizeof other,
+             "{\"nature\":\"association\",\"nom\":\"%s-bis\",\"siren\":\"%s\"}", o.nom, o.siren);
+    fx_call(&admin, "POST", "/api/v1/organisations", other, o.key_header, &r);
+    cr_assert_eq(r.status, 422, HTTP_BODY, r.body);
+    http_response_release(&r);
+
+    char path[96], if_match[96];
+    snprintf(path, sizeof path, "/api/v1/organisations/%s", id);
+    snprintf(if_match, sizeof if_match, "If-Match: %s", etag0);
+    fx_call(&admin, "PATCH", path, "{\"nom\":\"Renommée sur l'autre\"}", if_match, &r);
+    cr_assert_eq(r.status, 200, HTTP_BODY, r.body);
+    http_response_release(&r);
+    http_pin(0);
+    fx_call(&admin, "PATCH", path, "{\"nom\":\"Avec l'ancien ETag\"}", if_match, &r);
+    cr_assert_eq(r.status, 412, HTTP_BODY, r.body);
+    http_response_release(&r);
+    http_pin(-1);
+    http_response_release(&first);
+}

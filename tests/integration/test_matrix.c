@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../support/fixtures.h"
 #include "../support/http_client.h"
 #include "../support/tokens.h"
 
@@ -729,6 +730,84 @@ static bool parametres_target(const char *method, const char *path, char *url, s
 }
 /* — end of programme parameters — */
 
+/* Issue 11 §2: webhook subscriptions belong to machine clients; every
+ * principal of the matrix is a person. The target is a subscription of a
+ * machine client made in setup (a fresh one for each DELETE): the ANCT reads,
+ * changes, rotates, deletes it (and gets 404 replaying a delivery it does not
+ * have); no person creates one (403, the ANCT included); other persons 403. */
+static char ab_client_header[4400], ab_abonnement[37];
+
+static void ab_new(char id[37], char etag[64])
+{
+    struct http_response r;
+    post_json(ab_client_header, "/api/v1/abonnements",
+              "{\"url\":\"https://hooks.pvd-48.example/matrice\",\"types\":[\"parametres\"]}", &r);
+    cr_assert_eq(r.status, 201, "matrix subscription: " HTTP_BODY, r.body);
+    snprintf(id, 37, "%s", json_string_value(json_object_get(r.json, "id")));
+    if (etag)
+        snprintf(etag, 64, "%s", http_header(&r, "ETag"));
+    http_response_release(&r);
+}
+
+static void setup_abonnement_fixture(void)
+{
+    struct fx_caller client;
+    fx_machine_caller(&client, "prefecture_instructeur", "{\"departements\":[\"48\"]}", NULL);
+    snprintf(ab_client_header, sizeof ab_client_header, "%s", client.header);
+    ab_new(ab_abonnement, NULL);
+}
+
+/* Target and body of a subscription route: true when path is one. */
+static bool ab_target(const char *method, const char *path, char *url, size_t url_size,
+                      char etag[64], char *body, size_t body_size)
+{
+    const char *base = "/api/v1/abonnements";
+    size_t n = strlen(base);
+    char id[37];
+    if (strncmp(path, base, n) != 0)
+        return false;
+    body[0] = '\0';
+    if (path[n] == '\0') {
+        snprintf(url, url_size, "%s", base);
+        if (strcmp(method, "POST") == 0)
+            snprintf(body, body_size, "{\"url\":\"https://hooks.pvd-48.example/personne\"}");
+        return true;
+    }
+    snprintf(id, sizeof id, "%s", ab_abonnement);
+    if (strcmp(method, "DELETE") == 0)
+        ab_new(id, NULL);
+    snprintf(url, url_size, "%s/%s", base, id);
+    if (strcmp(method, "GET") != 0)
+        gv_etag_of(url, etag);
+    if (strstr(path, "/rejouer"))
+        snprintf(url, url_size, "%s/%s/livraisons/00000000-0000-4000-8000-000000000000/rejouer",
+                 base, id);
+    else if (strstr(path, "/livraisons"))
+        snprintf(url, url_size, "%s/%s/livraisons", base, id);
+    else if (strstr(path, "/secret"))
+        snprintf(url, url_size, "%s/%s/secret", base, id);
+    else if (strcmp(method, "PATCH") == 0)
+        snprintf(body, body_size, "{\"actif\":true}");
+    return true;
+}
+
+static int ab_status(const char *method, const char *path, int who, bool *known)
+{
+    *known = strncmp(path, "/api/v1/abonnements", 19) == 0;
+    if (!*known || who != WHO_ANCT)
+        return 403;
+    if (strcmp(method, "GET") == 0)
+        return 200;
+    if (strcmp(method, "PATCH") == 0)
+        return 200;
+    if (strcmp(method, "DELETE") == 0)
+        return 204;
+    if (strstr(path, "/secret"))
+        return 200;
+    return strstr(path, "/rejouer") ? 404 : 403; /* a person does not subscribe */
+}
+/* — end of webhooks — */
+
 static void setup_fixtures(void)
 {
     char *admin = token_for("admin-initial");
@@ -745,6 +824,7 @@ static void setup_fixtures(void)
     setup_plan_fixture();
     setup_parametres_fixture();
     setup_poste_fixture();
+    setup_abonnement_fixture();
 }
 
 /* A fresh target in the Nièvre: a collectivité habilitation on 215800624. */
@@ -932,12 +1012,14 @@ static long exercise(const char *method, const char *path, const char *action, c
         payload = parametres;
     if (po_target(method, path, url, sizeof url, etag, gv_body, sizeof gv_body) && gv_body[0])
         payload = gv_body;
+    if (ab_target(method, path, url, sizeof url, etag, gv_body, sizeof gv_body) && gv_body[0])
+        payload = gv_body;
     const char *content_type = "Content-Type: application/json";
     if (strcmp(method, "DELETE") == 0 || strcmp(method, "PATCH") == 0 ||
         strcmp(method, "PUT") == 0 || strstr(path, "/secret") ||
         (strcmp(method, "POST") == 0 && strstr(path, "/conventions/:id")) ||
         strstr(path, "/fiches-action/:id/transitions") ||
-        strstr(path, "/demandes-subvention/:id/")) {
+        strstr(path, "/demandes-subvention/:id/") || strstr(path, "/abonnements/:id/secret")) {
         snprintf(if_match, sizeof if_match, "If-Match: %s", etag);
         headers[auth ? 1 : 0] = if_match;
     }
@@ -1014,6 +1096,9 @@ static int expected_status(const char *method, const char *path, const char *act
         return 200; /* filtered by the caller's perimeter */
     if (strcmp(method, "POST") == 0 && strstr(path, "/plan-financement/lignes"))
         return fiche_ligne[who][outside];
+    int abonnement = ab_status(method, path, who, known);
+    if (*known)
+        return abonnement;
     int demande = demande_status(method, path, who, outside, known);
     if (*known)
         return demande;

@@ -290,7 +290,7 @@ Test(resilience, pool_exhausted_then_database_killed_and_back, .fini = cleanup, 
 
 /* Rate limit per principal (the server runs with RATE_LIMIT_PER_MINUTE=5):
  * the sixth call in a minute is 429 with Retry-After; another principal is
- * not affected. */
+ * not affected; a second replica keeps its own buckets (per replica). */
 Test(resilience, rate_limit_per_principal)
 {
     char *mine = token_for("rafale-1"), *other = token_for("rafale-2");
@@ -314,6 +314,20 @@ Test(resilience, rate_limit_per_principal)
     http_request("GET", "/api/v1/moi", other_headers, NULL, 0, &r);
     cr_assert_eq(r.status, 200, "another principal keeps its own bucket");
     http_response_release(&r);
+    /* The limit is per replica (README "Configuration"): the second server of
+     * the same database, its own bucket, still answers this principal, and
+     * limits it after its own five calls. */
+    cr_assert_geq(http_server_count(), 2, "tests/run.sh starts a second replica");
+    http_pin(1);
+    for (int i = 0; i < 5; i++) {
+        http_request("GET", "/api/v1/moi", headers, NULL, 0, &r);
+        cr_assert_eq(r.status, 200, "replica 2, call %d: " HTTP_BODY, i + 1, r.body);
+        http_response_release(&r);
+    }
+    http_request("GET", "/api/v1/moi", headers, NULL, 0, &r);
+    http_expect_problem(&r, 429, "trop-de-requetes");
+    http_response_release(&r);
+    http_pin(-1);
     free(mine);
     free(other);
 }

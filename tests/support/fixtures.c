@@ -47,6 +47,30 @@ void fx_admin(struct fx_caller *c)
     free(token);
 }
 
+void fx_machine_caller(struct fx_caller *c, const char *role, const char *perimetre, char id[32])
+{
+    struct fx_caller admin;
+    char body[600], form[400];
+    struct http_response r;
+    fx_admin(&admin);
+    snprintf(body, sizeof body, "{\"nom\":\"machine\",\"role\":\"%s\",\"perimetre\":%s}", role,
+             perimetre);
+    fx_call(&admin, "POST", "/api/v1/clients", body, NULL, &r);
+    cr_assert_eq(r.status, 201, "client: " HTTP_BODY, r.body);
+    snprintf(form, sizeof form, "grant_type=client_credentials&client_id=%s&client_secret=%s",
+             fx_str(r.json, "id"), fx_str(r.json, "secret"));
+    if (id)
+        snprintf(id, 32, "%s", fx_str(r.json, "id"));
+    http_response_release(&r);
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    http_request("POST", "/api/v1/oauth/token", headers, form, strlen(form), &r);
+    cr_assert_eq(r.status, 200, "token: " HTTP_BODY, r.body);
+    char *token = strdup(fx_str(r.json, "access_token"));
+    http_response_release(&r);
+    token_header(c->header, sizeof c->header, token);
+    free(token);
+}
+
 void fx_call(const struct fx_caller *c, const char *method, const char *path, const char *body,
              const char *extra_header, struct http_response *r)
 {
@@ -411,6 +435,20 @@ void fx_adhesion_signee(const struct fx_fiche_territoire *t, const char *etat_or
         snprintf(etag, sizeof etag, "%s", http_header(&r, "ETag"));
         http_response_release(&r);
     }
+}
+
+void fx_run_echeances_concurrently(int n)
+{
+    const char *bin = getenv("PVD_TEST_SERVER_BIN");
+    const char *url = getenv("PVD_TEST_DATABASE_URL");
+    cr_assert(bin && url, "PVD_TEST_SERVER_BIN and PVD_TEST_DATABASE_URL must be set");
+    /* n processes started together, each as a replica's sweep; all exit 0. */
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd,
+             "pids=''; for i in $(seq 1 %d); do DATABASE_URL='%s' LOG_LEVEL=warn '%s' echeances & "
+             "pids=\"$pids $!\"; done; rc=0; for p in $pids; do wait $p || rc=1; done; exit $rc",
+             n, url, bin);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
 
 void fx_run_echeances(void)

@@ -39,6 +39,11 @@ void fx_grant_header(char *header, size_t size, const char *role, const char *pe
 /* Same, as a caller. */
 void fx_caller_with(struct fx_caller *c, const char *role, const char *perimetre);
 
+/* A new machine client (OAuth client credentials) with role on perimetre
+ * (JSON), created by the administrator: its bearer header as a caller, and
+ * its id (client_id, may be NULL) — issue 11 §2. */
+void fx_machine_caller(struct fx_caller *c, const char *role, const char *perimetre, char id[32]);
+
 /* One request as c; body may be NULL; extra_header (e.g. "If-Match: …") too. */
 void fx_call(const struct fx_caller *c, const char *method, const char *path, const char *body,
              const char *extra_header, struct http_response *r);
@@ -117,6 +122,8 @@ void fx_adhesion_signee(const struct fx_fiche_territoire *t, const char *etat_or
  * (PVD_TEST_DATABASE_URL), as a cron job would; asserts both are set and
  * that it exits 0. */
 void fx_run_echeances(void);
+/* n such runs at once (the sweeps of n replicas), all asserted to exit 0. */
+void fx_run_echeances_concurrently(int n);
 
 /* Number of journal entries about resources of `type` written by c (its
  * actor read through /api/v1/moi): a refused write leaves it unchanged. */

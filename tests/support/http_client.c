@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -235,25 +236,60 @@ static void capture(const char *method, const char *path, const struct http_resp
 
 /* Read once per process: tests send requests from several threads (races,
  * held locks), and a buffer rewritten on every call was read half-written
- * by another thread ("URL using bad/illegal format"). */
-static char base_url[512];
+ * by another thread ("URL using bad/illegal format"). PVD_TEST_BASE_URL may
+ * list several servers of one database, comma-separated (issue #12 §1,
+ * replicas): unpinned requests go to the first, or to each in turn with
+ * PVD_TEST_ALTERNATE=1. */
+#define BASE_URLS_MAX 4
+static char base_urls[BASE_URLS_MAX][512];
+static size_t base_url_count;
+static atomic_size_t base_url_next;
+static bool alternate; /* PVD_TEST_ALTERNATE=1: unpinned requests go to the servers in turn */
 static pthread_once_t base_url_once = PTHREAD_ONCE_INIT;
 
 static void base_url_init(void)
 {
+    const char *alt = getenv("PVD_TEST_ALTERNATE");
+    alternate = alt && strcmp(alt, "1") == 0;
     const char *env = getenv("PVD_TEST_BASE_URL");
-    if (env == NULL || env[0] == '\0' || strlen(env) >= sizeof base_url)
-        return;
-    snprintf(base_url, sizeof base_url, "%s", env);
-    size_t n = strlen(base_url);
-    while (n > 0 && base_url[n - 1] == '/')
-        base_url[--n] = '\0';
+    for (const char *p = env; p && *p && base_url_count < BASE_URLS_MAX;) {
+        size_t n = strcspn(p, ",");
+        if (n > 0 && n < sizeof base_urls[0]) {
+            char *u = base_urls[base_url_count++];
+            memcpy(u, p, n);
+            u[n] = '\0';
+            while (n > 0 && u[n - 1] == '/')
+                u[--n] = '\0';
+        }
+        p += n + (p[n] == ',');
+    }
 }
 
 static const char *base_url_or_null(void)
 {
     pthread_once(&base_url_once, base_url_init);
-    return base_url[0] ? base_url : NULL;
+    return base_url_count ? base_urls[0] : NULL;
+}
+
+/* The server this thread's requests go to (http_pin), or -1: in turn. */
+static _Thread_local int pinned = -1;
+
+void http_pin(int server)
+{
+    pinned = server;
+}
+
+/* The server of the next request: the pinned one, else the servers in turn. */
+static const char *base_url_next_or_null(void)
+{
+    pthread_once(&base_url_once, base_url_init);
+    if (base_url_count == 0)
+        return NULL;
+    if (pinned >= 0)
+        return base_urls[(size_t)pinned % base_url_count];
+    if (!alternate)
+        return base_urls[0];
+    return base_urls[atomic_fetch_add(&base_url_next, 1) % base_url_count];
 }
 
 const char *http_base_url(void)
@@ -262,6 +298,12 @@ const char *http_base_url(void)
     cr_assert(base != NULL, "PVD_TEST_BASE_URL is not set: these tests need a running pvd-api "
                             "(e.g. PVD_TEST_BASE_URL=http://127.0.0.1:18181); see tests/run.sh");
     return base;
+}
+
+size_t http_server_count(void)
+{
+    pthread_once(&base_url_once, base_url_init);
+    return base_url_count;
 }
 
 /* ---- libcurl ------------------------------------------------------------------------ */
@@ -321,7 +363,7 @@ int http_try_request(const char *method, const char *path, const char *const *he
                      const void *body, size_t body_len, long timeout_ms, struct http_response *resp)
 {
     response_init(resp);
-    const char *base = base_url_or_null();
+    const char *base = base_url_next_or_null();
     if (base == NULL) {
         snprintf(resp->error, sizeof resp->error, "PVD_TEST_BASE_URL is not set");
         return -1;

@@ -38,9 +38,19 @@ struct http_response {
     char error[256];
 };
 
-/* Base URL without trailing slash; cr_asserts that PVD_TEST_BASE_URL is set. Call it once
- * from the main thread before using the "try" functions from other threads. */
+/* Base URL (the first server's when PVD_TEST_BASE_URL lists several, comma-separated)
+ * without trailing slash; cr_asserts that PVD_TEST_BASE_URL is set. Call it once from the
+ * main thread before using the "try" functions from other threads. Requests go to the
+ * first server, or (PVD_TEST_ALTERNATE=1) to the listed servers in turn (replicas of one
+ * database), unless the thread pinned one (http_pin). */
 const char *http_base_url(void);
+
+/* How many servers PVD_TEST_BASE_URL lists (0 when unset). */
+size_t http_server_count(void);
+
+/* The calling thread's next requests go to server `server` (0-based, modulo the count);
+ * -1: in turn again. */
+void http_pin(int server);
 
 /* Performs METHOD path (path = "/..." with its query string, relative to the base URL).
  * headers: NULL or a NULL-terminated array of "Name: value". body: NULL for none; sent as

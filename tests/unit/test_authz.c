@@ -188,43 +188,46 @@ static const enum authz_decision matrix[ROLE__COUNT][ACTION__COUNT][WHERE__COUNT
      * journal.lire, organisation.creer, organisation.ecrire, territoire.ecrire,
      * convention.lire, .ecrire, .signer, .transition, statistiques.lire, projet.lire,
      * .ecrire, fiche.lire, .ecrire, .transition, parametres.lire, .ecrire, poste.lire,
-     * .ecrire, demande.lire, .ecrire, .transition, .synchroniser}, each {inside, outside,
-     * no target} */
+     * .ecrire, demande.lire, .ecrire, .transition, .synchroniser, abonnement.lire, .gerer},
+     * each {inside, outside, no target}; for abonnement.*, none of these targets is a
+     * subscription: the collection, read by anct_national only among persons, created by
+     * no person (machine clients: authz_abonnement) */
     [ROLE_COLLECTIVITE_AGENT] = {{F, H, H}, {F, F, F}, {F, H, H}, {F, F, F}, {F, F, F}, {A, H, H},
                                  {A, F, A}, {A, F, F}, {F, F, F}, {A, H, H}, {A, H, H}, {F, H, H},
                                  {A, H, H}, {F, F, F}, {A, H, H}, {A, H, H}, {A, H, H}, {A, H, H},
                                  {A, H, H}, {A, A, A}, {F, F, F}, {A, H, H}, {A, H, H}, {A, H, H},
-                                 {A, H, H}, {A, H, H}, {F, H, H}},
+                                 {A, H, H}, {A, H, H}, {F, H, H}, {F, F, F}, {F, F, F}},
     [ROLE_COLLECTIVITE_ELU] = {{F, H, H}, {F, F, F}, {F, H, H}, {F, F, F}, {F, F, F}, {A, H, H},
                                {A, F, A}, {A, F, F}, {F, F, F}, {A, H, H}, {A, H, H}, {A, H, H},
                                {A, H, H}, {F, F, F}, {A, H, H}, {A, H, H}, {A, H, H}, {A, H, H},
                                {A, H, H}, {A, A, A}, {F, F, F}, {A, H, H}, {A, H, H}, {A, H, H},
-                               {A, H, H}, {A, H, H}, {F, H, H}},
+                               {A, H, H}, {A, H, H}, {F, H, H}, {F, F, F}, {F, F, F}},
     [ROLE_PREFECTURE_INSTRUCTEUR] = {{A, H, H}, {A, F, F}, {A, H, H}, {F, F, F}, {F, F, F},
                                      {A, H, H}, {A, F, A}, {A, F, F}, {A, F, F}, {A, H, H},
                                      {F, H, H}, {A, H, H}, {A, H, H}, {A, A, A}, {A, H, H},
                                      {F, H, H}, {A, H, H}, {F, H, H}, {F, H, H}, {A, A, A},
                                      {F, F, F}, {A, H, H}, {F, H, H}, {A, H, H}, {F, H, H},
-                                     {A, H, H}, {A, H, H}},
+                                     {A, H, H}, {A, H, H}, {F, F, F}, {F, F, F}},
     [ROLE_PREFECTURE_REGION] = {{A, H, H}, {F, F, F}, {F, H, H}, {F, F, F}, {F, F, F}, {A, H, H},
                                 {A, F, A}, {A, F, F}, {F, F, F}, {A, H, H}, {F, H, H}, {A, H, H},
                                 {F, H, H}, {A, A, A}, {A, H, H}, {F, H, H}, {A, H, H}, {F, H, H},
                                 {F, H, H}, {A, A, A}, {F, F, F}, {A, H, H}, {F, H, H}, {A, H, H},
-                                {F, H, H}, {A, H, H}, {A, H, H}},
-    [ROLE_FINANCEUR] = {{F, H, H}, {F, F, F}, {F, H, H}, {F, F, F}, {F, F, F}, {A, H, H}, {F, F, F},
-                        {F, F, F}, {F, F, F}, {A, H, H}, {F, H, H}, {A, H, H}, {F, H, H}, {F, F, F},
-                        {A, H, H}, {F, H, H}, {A, H, H}, {F, H, H}, {F, H, H}, {A, A, A}, {F, F, F},
-                        {A, H, H}, {F, H, H}, {A, H, H}, {F, H, H}, {A, H, H}, {F, H, H}},
+                                {F, H, H}, {A, H, H}, {A, H, H}, {F, F, F}, {F, F, F}},
+    [ROLE_FINANCEUR] = {{F, H, H}, {F, F, F}, {F, H, H}, {F, F, F}, {F, F, F}, {A, H, H},
+                        {F, F, F}, {F, F, F}, {F, F, F}, {A, H, H}, {F, H, H}, {A, H, H},
+                        {F, H, H}, {F, F, F}, {A, H, H}, {F, H, H}, {A, H, H}, {F, H, H},
+                        {F, H, H}, {A, A, A}, {F, F, F}, {A, H, H}, {F, H, H}, {A, H, H},
+                        {F, H, H}, {A, H, H}, {F, H, H}, {F, F, F}, {F, F, F}},
     [ROLE_ANCT_NATIONAL] = {{A, A, A}, {A, A, A}, {A, A, A}, {A, A, A}, {A, A, A}, {A, A, A},
                             {A, A, A}, {A, A, A}, {A, A, A}, {A, A, A}, {A, A, A}, {A, A, A},
                             {A, A, A}, {A, A, A}, {A, A, A}, {A, A, A}, {A, A, A}, {A, A, A},
                             {A, A, A}, {A, A, A}, {A, A, A}, {A, A, A}, {A, A, A}, {A, A, A},
-                            {A, A, A}, {A, A, A}, {A, A, A}},
+                            {A, A, A}, {A, A, A}, {A, A, A}, {A, A, A}, {F, F, F}},
     [ROLE_LECTEUR_NATIONAL] = {{F, F, F}, {F, F, F}, {F, F, F}, {F, F, F}, {F, F, F}, {A, A, A},
                                {F, F, F}, {F, F, F}, {F, F, F}, {A, A, A}, {F, F, F}, {F, F, F},
                                {F, F, F}, {A, A, A}, {A, A, A}, {F, F, F}, {A, A, A}, {F, F, F},
                                {F, F, F}, {A, A, A}, {F, F, F}, {A, A, A}, {F, F, F}, {A, A, A},
-                               {F, F, F}, {F, F, F}, {F, F, F}},
+                               {F, F, F}, {F, F, F}, {F, F, F}, {F, F, F}, {F, F, F}},
 };
 
 Test(authz_names, roles_round_trip)
@@ -697,6 +700,39 @@ Test(authz_reads, matching_keys_and_null_entries)
     t = inside_target();
     t.sirens = NULL;
     cr_assert_eq(authz_decide(&fin, ACTION_JOURNAL_READ, &t), AUTHZ_HIDE);
+}
+
+/* Issue 11 §2: subscriptions are decided by ownership. A machine client of
+ * any role lists, creates and manages its own, never sees another's (404);
+ * anct_national reads and manages all (a person creates none); other persons
+ * nothing. */
+Test(authz_abonnement, machines_own_anct_all_persons_nothing)
+{
+    struct authz_target own = {.abonnement = true, .is_own = true};
+    struct authz_target other = {.abonnement = true, .is_own = false};
+    size_t r;
+
+    for (r = 0; r < ROLE__COUNT; r++) {
+        struct authz_principal m = bare((enum role)r), person = bare((enum role)r);
+        bool anct = r == ROLE_ANCT_NATIONAL;
+
+        m.is_machine = true;
+        cr_assert_eq(authz_decide(&m, ACTION_ABONNEMENT_MANAGE, NULL), AUTHZ_ALLOW);
+        cr_assert_eq(authz_decide(&m, ACTION_ABONNEMENT_READ, NULL), AUTHZ_ALLOW);
+        cr_assert_eq(authz_decide(&m, ACTION_ABONNEMENT_MANAGE, &own), AUTHZ_ALLOW);
+        cr_assert_eq(authz_decide(&m, ACTION_ABONNEMENT_READ, &own), AUTHZ_ALLOW);
+        cr_assert_eq(authz_decide(&m, ACTION_ABONNEMENT_READ, &other),
+                     anct ? AUTHZ_ALLOW : AUTHZ_HIDE, "%s", role_name((enum role)r));
+        cr_assert_eq(authz_decide(&m, ACTION_ABONNEMENT_MANAGE, &other),
+                     anct ? AUTHZ_ALLOW : AUTHZ_HIDE, "%s", role_name((enum role)r));
+        cr_assert_eq(authz_decide(&person, ACTION_ABONNEMENT_MANAGE, NULL), AUTHZ_FORBID);
+        cr_assert_eq(authz_decide(&person, ACTION_ABONNEMENT_READ, NULL),
+                     anct ? AUTHZ_ALLOW : AUTHZ_FORBID);
+        cr_assert_eq(authz_decide(&person, ACTION_ABONNEMENT_READ, &other),
+                     anct ? AUTHZ_ALLOW : AUTHZ_FORBID);
+        cr_assert_eq(authz_decide(&person, ACTION_ABONNEMENT_MANAGE, &other),
+                     anct ? AUTHZ_ALLOW : AUTHZ_FORBID);
+    }
 }
 
 /* Total: NULL principal, out-of-range role or action → FORBID, never a crash. */

@@ -511,3 +511,29 @@ Test(config, pooler_and_read_replica)
     cr_assert_not(load(&config, both, false, errors));
     cr_assert_null(strstr(errors, SECRET), "the secret leaked: %s", errors);
 }
+
+/* Issue 11 §2: the webhook retry schedule (Standard Webhooks' by default),
+ * and a lease that outlives an attempt. */
+Test(config, webhook_retry_schedule_and_lease)
+{
+    struct app_config config;
+    static const unsigned standard[] = {5, 300, 1800, 7200, 18000, 36000, 36000};
+    assert_accepted("LOG_LEVEL", "info", &config);
+    cr_assert_eq(config.webhook_retry_count, 7);
+    for (size_t i = 0; i < 7; i++)
+        cr_assert_eq(config.webhook_retry_schedule[i], standard[i]);
+    cr_assert_eq(config.webhook_timeout_seconds, 10);
+    cr_assert_eq(config.webhook_lease_seconds, 60);
+    config_release(&config);
+    assert_accepted("WEBHOOK_RETRY_SCHEDULE_SECONDS", "1,1", &config);
+    cr_assert_eq(config.webhook_retry_count, 2);
+    cr_assert_eq(config.webhook_retry_schedule[1], 1);
+    config_release(&config);
+    static const char *const bad[] = {
+        "",   "0",   "1,,2",  "1,", ",1",
+        "-1", "1;2", "86401", "5s", "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_refused("WEBHOOK_RETRY_SCHEDULE_SECONDS", bad[i]);
+    assert_refused("WEBHOOK_LEASE_SECONDS", "10");
+    assert_refused("WEBHOOK_ALLOW_HTTP_LOCALHOST", "2");
+}

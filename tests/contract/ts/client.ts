@@ -517,6 +517,47 @@ export async function territoiresModifies(depuis: string, etag: string | null):
 /* — end of lists by modification — */
 
 /* ---- Issue 11 §2: webhooks ---- */
+/* POST /api/v1/abonnements: every declared status. */
+export function issueAbonnement(status: Status<"/api/v1/abonnements", "post">): string {
+	switch (status) {
+	case 201: return "abonné : garder le secret, montré cette seule fois";
+	case 400: return "corps invalide";
+	case 401: return "jeton refusé";
+	case 403: return "seul un client machine s'abonne";
+	case 405: return "méthode non autorisée";
+	case 409: return "requête d'origine de la clé encore en cours";
+	case 413: return "corps trop volumineux";
+	case 414: return "URI trop longue";
+	case 415: return "type de média non supporté";
+	case 422: return "URL non autorisée, type inconnu ou clé réutilisée";
+	case 429: return "trop de requêtes";
+	case 500: return "erreur interne";
+	case 501: return "encodage de transfert non pris en charge";
+	case 503: return "webhooks non configurés ou service indisponible";
+	default: return status satisfies never;
+	}
+}
+
+/* What a delivery's state asks of its owner: every state named. */
+export function suiteLivraison(livraison: Schemas["Livraison"]): string {
+	switch (livraison.etat) {
+	case "en_attente": return `prochaine tentative ${livraison.prochaine_tentative_le ?? ""}`;
+	case "en_cours": return "tentative en cours";
+	case "livree": return `livrée ${livraison.livree_le ?? ""}`;
+	case "echec_definitif": return `à rejouer (${livraison.derniere_erreur ?? "échec"})`;
+	default: return livraison.etat satisfies never;
+	}
+}
+
+/* The secret exists only in the creation's and the rotation's answer (absent from a replay). */
+export function secretMontre(reponse: Schemas["AbonnementAvecSecret"]): string | undefined {
+	return reponse.secret;
+}
+
+/* A delivered message's data is an event of the feed. */
+export function evenementLivre(message: Schemas["MessageWebhook"]): Schemas["Evenement"]["id"] {
+	return message.data.id;
+}
 /* — end of webhooks — */
 
 /* ---- Issue 11 §3: open data ---- */
