@@ -407,7 +407,8 @@ wait_for() {
 # -R) of a primary started for this step. Proof: with the standby's replay paused, an
 # organisation written through the service is read back by id (primary) but absent from the
 # list and the feed (standby); once replay resumes, both show it. The standby has sessions
-# of application_name pvd-api-lecture, the primary none.
+# of application_name pvd-api-lecture, the primary none. With the standby stopped, a list
+# answers 503 + Retry-After and a read by id still 200.
 replica_suite() {
 	local h=$PVD_VAR/ha-replica purl surl port log token base id_a id_b siren_a siren_b out d rc=0
 	for d in primary standby; do PVD_VAR=$h/$d $PG kill >/dev/null 2>&1 || true; done
@@ -455,6 +456,14 @@ replica_suite() {
 	get "organisations?siren=$siren_b" | grep -q "$id_b" || { echo "replica: the list misses the write after resume"; rc=1; }
 	# The feed's horizon is the standby's own snapshot (pg_current_snapshot works in recovery).
 	wait_for 10 feed_has "$id_b" || { echo "replica: the feed misses the write after resume"; rc=1; }
+	# The standby down: its lists answer 503 + Retry-After, the primary's reads still 200.
+	PVD_VAR=$h/standby $PG stop >/dev/null 2>&1
+	out=$(curl -s -o /dev/null -D - -w '%{http_code}' -H "Authorization: Bearer $token" "$base/organisations?siren=$siren_b")
+	if [[ "$out" != *503 ]] || ! grep -qi '^retry-after:' <<<"$out"; then
+		echo "replica: a list with the standby down answered $(tail -c 3 <<<"$out") (503 + Retry-After expected)"
+		rc=1
+	fi
+	get "organisations/$id_b" | grep -q "$id_b" || { echo "replica: the primary's read failed with the standby down"; rc=1; }
 	stop_server || rc=1
 	for d in standby primary; do PVD_VAR=$h/$d $PG stop >/dev/null 2>&1 || true; done
 	if [ "$rc" -eq 0 ]; then
