@@ -7,7 +7,9 @@
 #      with tsc --strict against tests/contract/ts/client.ts
 #   4. a test PostgreSQL under var/test, then: db layer tests, the HTTP API
 #      suite against the real server (normal build, then ASan+UBSan build),
-#      responses validated against the spec's schemas, and the resilience
+#      responses validated against the spec's schemas, the same suite through PgBouncer
+#      (transaction mode), lists and the event feed from a streaming standby, a failover
+#      to a synchronous standby under write load (issue #12 §2), and the resilience
 #      suite (pool exhausted, database killed and back, rate limit, slow
 #      clients), the real lauréats import in its own database, webhooks end to end
 #      (tests/webhooks: deliveries checked with the npm standardwebhooks), graceful drain,
