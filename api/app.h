@@ -18,6 +18,9 @@
 struct app {
     struct app_config config;
     struct db_pool *pool;
+    /* Issue 12 §2: DATABASE_READ_URL's pool (a standby), NULL when unset; use
+     * app_read_pool. Only reads outside any writing transaction go there. */
+    struct db_pool *read_pool;
     struct referentiel_store *referentiel;
     struct metrics *metrics;
     const char *openapi_json; /* embedded contract, served as is */
@@ -41,5 +44,14 @@ struct app {
     bool webhooks_enabled;
     unsigned char webhook_key[32];
 };
+
+/* The pool for list pages and the event feed: the read replica when
+ * DATABASE_READ_URL is set, else the primary's. Its data may lag behind the
+ * primary's (README: read replica); never use it for a read that a write
+ * depends on. */
+static inline struct db_pool *app_read_pool(const struct app *app)
+{
+    return app->read_pool ? app->read_pool : app->pool;
+}
 
 #endif

@@ -242,6 +242,15 @@ bool config_load(struct app_config *config, config_lookup_fn lookup, void *ctx,
     }
     if (require_database && config->database_url == NULL)
         report(&errs, "DATABASE_URL: obligatoire et non vide (chaîne de connexion libpq)");
+    config->database_read_url = read_secret(&errs, lookup, ctx, "DATABASE_READ_URL");
+    if (config->database_read_url && config->database_read_url[0] == '\0') {
+        free(config->database_read_url);
+        config->database_read_url = NULL;
+    }
+    const char *pooler = lookup("DB_POOLER", ctx);
+    config->db_transaction_pooler = pooler && strcmp(pooler, "transaction") == 0;
+    if (pooler && !config->db_transaction_pooler && strcmp(pooler, "none") != 0)
+        report(&errs, "DB_POOLER: none ou transaction attendu (reçu « %.20s »)", pooler);
 
     const char *level = lookup("LOG_LEVEL", ctx);
     config->log_level = LOG_INFO;
@@ -282,14 +291,19 @@ bool config_load(struct app_config *config, config_lookup_fn lookup, void *ctx,
     return true;
 }
 
+static void wipe_secret(char **secret)
+{
+    if (*secret) {
+        memset(*secret, 0, strlen(*secret));
+        free(*secret);
+        *secret = NULL;
+    }
+}
+
 void config_release(struct app_config *config)
 {
-    if (config->database_url) {
-        /* Wipe the secret before freeing. */
-        memset(config->database_url, 0, strlen(config->database_url));
-        free(config->database_url);
-        config->database_url = NULL;
-    }
+    wipe_secret(&config->database_url);
+    wipe_secret(&config->database_read_url);
 }
 
 const char *config_lookup_env(const char *name, void *ctx)
@@ -322,5 +336,6 @@ void config_log_summary(const struct app_config *c)
              "HTTP_REQUEST_HEADERS_TIMEOUT_SECONDS", headers_timeout,
              "HTTP_REQUEST_BODY_TIMEOUT_SECONDS", body_timeout, "PVD_IMPORT_MAX_BYTES", import_max,
              "DB_POOL_SIZE", pool, "DB_ACQUIRE_TIMEOUT_MS", acq, "DB_STATEMENT_TIMEOUT_MS", stmt,
-             (const char *)NULL);
+             "DB_POOLER", c->db_transaction_pooler ? "transaction" : "none", "DATABASE_READ_URL",
+             c->database_read_url ? "défini" : "absent", (const char *)NULL);
 }

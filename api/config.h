@@ -31,6 +31,12 @@ struct app_config {
     unsigned db_acquire_timeout_ms;
     unsigned db_statement_timeout_ms;
     unsigned db_connect_timeout_seconds;
+    /* Issue 12 §2: DATABASE_READ_URL (secret; NULL: every read on the primary),
+     * the standby that lists and the event feed read from; DB_POOLER=transaction
+     * when DATABASE_URL (and DATABASE_READ_URL) lead to a transaction-mode
+     * pooler (db/pool.h: transaction_pooler). */
+    char *database_read_url;
+    bool db_transaction_pooler;
     unsigned shutdown_grace_seconds;
     enum log_level log_level;
     char problem_base_url[200];

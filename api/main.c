@@ -55,17 +55,24 @@ static bool load_config(struct app_config *config, bool require_database)
     return false;
 }
 
-static struct db_pool *open_pool(const struct app_config *config, unsigned size)
+static struct db_pool *open_pool_at(const struct app_config *config, const char *url, unsigned size,
+                                    const char *application_name)
 {
     struct db_pool_options options = {
-        config->database_url,
+        url,
         size,
         config->db_acquire_timeout_ms,
         config->db_statement_timeout_ms,
         60000,
-        "pvd-api",
+        application_name,
+        config->db_transaction_pooler,
     };
     return db_pool_new(&options);
+}
+
+static struct db_pool *open_pool(const struct app_config *config, unsigned size)
+{
+    return open_pool_at(config, config->database_url, size, "pvd-api");
 }
 
 /* Waits up to DB_CONNECT_TIMEOUT_SECONDS for the database, then applies the
@@ -87,6 +94,19 @@ static bool migrate(struct db_pool *pool, const struct app_config *config)
     size_t count = 0;
     int applied = 0;
     const struct migration *list = migrations_embedded(&count);
+    if (config->db_transaction_pooler) {
+        /* db_migrate's session advisory lock cannot work through a transaction
+         * pooler: only check, the migrations run on PostgreSQL directly. */
+        enum db_result current = db_migrations_current(conn->pg, list, count, &err);
+        db_pool_release(pool, conn);
+        if (current == DB_OK)
+            return true;
+        log_line(LOG_ERROR, NULL,
+                 "schéma pas à jour : avec DB_POOLER=transaction, lancer d'abord pvd-api migrate "
+                 "sur PostgreSQL directement (sans pooler)",
+                 "erreur", err.message, (const char *)NULL);
+        return false;
+    }
     enum db_result r = db_migrate(conn->pg, list, count, &applied, &err);
     db_pool_release(pool, conn);
     if (r != DB_OK) {
@@ -287,8 +307,13 @@ static int cmd_serve(void)
         return 1;
     config_log_summary(&app.config);
     app.pool = open_pool(&app.config, app.config.db_pool_size);
-    if (app.pool == NULL || !migrate(app.pool, &app.config)) {
+    if (app.config.database_read_url)
+        app.read_pool = open_pool_at(&app.config, app.config.database_read_url,
+                                     app.config.db_pool_size, "pvd-api-lecture");
+    if (app.pool == NULL || (app.config.database_read_url && app.read_pool == NULL) ||
+        !migrate(app.pool, &app.config)) {
         db_pool_free(app.pool);
+        db_pool_free(app.read_pool);
         config_release(&app.config);
         return 1;
     }
@@ -350,6 +375,7 @@ static int cmd_serve(void)
     rate_limiter_free(app.rate_token);
     free(names);
     db_pool_free(app.pool);
+    db_pool_free(app.read_pool);
     config_release(&app.config);
     return status;
 }

@@ -338,7 +338,8 @@ struct webhook_dispatcher *webhook_dispatcher_start(struct app *app)
                                       app->config.db_acquire_timeout_ms,
                                       app->config.db_statement_timeout_ms,
                                       60000,
-                                      "pvd-api-webhooks"};
+                                      "pvd-api-webhooks",
+                                      app->config.db_transaction_pooler};
     d->pool = db_pool_new(&options);
     atomic_init(&d->stopping, false);
     pthread_mutex_init(&d->lock, NULL);

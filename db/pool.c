@@ -20,7 +20,8 @@ struct db_pool {
     unsigned acquire_timeout_ms;
     char *conninfo;
     char *application_name; /* NULL: not passed */
-    char *session_options;  /* value of the `options` keyword */
+    char *session_options;  /* value of the `options` keyword; NULL: not sent */
+    char *tx_settings;      /* db_pool_transaction_settings; NULL: none */
     struct db_conn *conns;  /* size slots */
     bool *busy;             /* size flags, guarded by mutex */
     unsigned in_use;        /* guarded by mutex, as are the counters below */
@@ -102,14 +103,30 @@ out:
     return found;
 }
 
+/* printf into a new string of at most DB_POOL_OPTIONS_MAX bytes; NULL when
+ * longer or out of memory. Owned by the caller. */
+static char *format_dup(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *format_dup(const char *fmt, ...)
+{
+    char buf[DB_POOL_OPTIONS_MAX];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof buf)
+        return NULL;
+    return strdup(buf);
+}
+
 struct db_pool *db_pool_new(const struct db_pool_options *options)
 {
     struct db_pool *pool = NULL;
     pthread_condattr_t cattr;
     bool cattr_ready = false, cond_ready = false;
     char *user_options = NULL;
-    char buf[DB_POOL_OPTIONS_MAX];
-    int n;
     unsigned i;
 
     if (!options || !options->conninfo || options->size == 0)
@@ -129,17 +146,23 @@ struct db_pool *db_pool_new(const struct db_pool_options *options)
     for (i = 0; i < pool->size; i++)
         pool->conns[i].index = i;
 
-    user_options = conninfo_options(options->conninfo);
-    n = snprintf(buf, sizeof buf,
-                 "%s%s-c statement_timeout=%u -c idle_in_transaction_session_timeout=%u"
-                 " -c TimeZone=UTC",
-                 user_options ? user_options : "", user_options ? " " : "",
-                 options->statement_timeout_ms, options->idle_in_tx_timeout_ms);
-    if (n < 0 || (size_t)n >= sizeof buf)
-        goto fail;
-    pool->session_options = strdup(buf);
-    if (!pool->session_options)
-        goto fail;
+    if (options->transaction_pooler) {
+        pool->tx_settings =
+            format_dup("SET LOCAL statement_timeout = %u;"
+                       " SET LOCAL idle_in_transaction_session_timeout = %u",
+                       options->statement_timeout_ms, options->idle_in_tx_timeout_ms);
+        if (!pool->tx_settings)
+            goto fail;
+    } else {
+        user_options = conninfo_options(options->conninfo);
+        pool->session_options =
+            format_dup("%s%s-c statement_timeout=%u -c idle_in_transaction_session_timeout=%u"
+                       " -c TimeZone=UTC",
+                       user_options ? user_options : "", user_options ? " " : "",
+                       options->statement_timeout_ms, options->idle_in_tx_timeout_ms);
+        if (!pool->session_options)
+            goto fail;
+    }
 
     if (pthread_condattr_init(&cattr) != 0)
         goto fail;
@@ -165,6 +188,7 @@ fail:
         free(pool->conninfo);
         free(pool->application_name);
         free(pool->session_options);
+        free(pool->tx_settings);
         free(pool->conns);
         free(pool->busy);
         free(pool);
@@ -205,6 +229,20 @@ static PGconn *pool_connect(const struct db_pool *pool, struct db_error *err)
         goto out;
     }
     PQsetNoticeProcessor(pg, discard_notice, NULL);
+    if (pool->tx_settings) {
+        /* Behind a transaction pooler: a reported parameter, which the pooler
+         * replays on every server session this client is given. */
+        PGresult *res = PQexec(pg, "SET TimeZone TO 'UTC'");
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+        if (!ok)
+            db_error_set(err, "08001", "SET TimeZone: %s", PQerrorMessage(pg));
+        PQclear(res);
+        if (!ok) {
+            PQfinish(pg);
+            pg = NULL;
+        }
+    }
 out:
     return pg;
 }
@@ -416,9 +454,15 @@ void db_pool_free(struct db_pool *pool)
     free(pool->conninfo);
     free(pool->application_name);
     free(pool->session_options);
+    free(pool->tx_settings);
     free(pool->conns);
     free(pool->busy);
     free(pool);
+}
+
+const char *db_pool_transaction_settings(const struct db_pool *pool)
+{
+    return pool->tx_settings;
 }
 
 static bool sqlstate_is(const char *sqlstate, const char *code)

@@ -22,7 +22,21 @@ struct db_pool;
  *    "-c statement_timeout=N -c idle_in_transaction_session_timeout=M
  *    -c TimeZone=UTC", so the pool's session settings win over conninfo's and
  *    the PGOPTIONS environment variable is not consulted.
- * A timeout of 0 disables that timeout (PostgreSQL's meaning of 0). */
+ * A timeout of 0 disables that timeout (PostgreSQL's meaning of 0).
+ *
+ * Behind a transaction-mode pooler (PgBouncer pool_mode=transaction, the
+ * CloudNativePG Pooler), `transaction_pooler` is true: consecutive
+ * transactions of one PGconn may run on different server sessions, so no
+ * session state may be relied on, and PgBouncer refuses the `options`
+ * startup parameter. Then:
+ *  - `options` is not sent (conninfo's own `options`, if any, still is);
+ *  - after connecting, the pool runs "SET TimeZone TO 'UTC'": TimeZone is a
+ *    parameter the server reports, which poolers track per client and replay
+ *    on whichever server session runs the client's next transaction;
+ *  - the two timeouts are applied per transaction instead: see
+ *    db_pool_transaction_settings, which db_run_transaction appends to its
+ *    BEGIN (same round trip). Statements run outside a transaction get the
+ *    server's defaults for them (set them on the role: README). */
 struct db_pool_options {
     const char *conninfo;           /* libpq connection string or URI; borrowed during the call */
     unsigned size;                  /* number of connections, >= 1 */
@@ -30,6 +44,7 @@ struct db_pool_options {
     unsigned statement_timeout_ms;  /* SET statement_timeout at connect */
     unsigned idle_in_tx_timeout_ms; /* SET idle_in_transaction_session_timeout at connect */
     const char *application_name;   /* borrowed during the call; NULL = libpq's default */
+    bool transaction_pooler;        /* see above; false: session settings at connect */
 };
 
 /* One pooled connection. `pg` is valid between acquire and release. `generation`
@@ -88,6 +103,13 @@ struct db_pool_stats {
     uint64_t released_in_transaction; /* caller bugs caught by db_pool_release */
 };
 void db_pool_stats(struct db_pool *pool, struct db_pool_stats *out);
+
+/* Statements to run right after BEGIN in each transaction, or NULL when the
+ * session already carries the settings (transaction_pooler false). With
+ * transaction_pooler: "SET LOCAL statement_timeout = N; SET LOCAL
+ * idle_in_transaction_session_timeout = M" (the pool's values). Owned by the
+ * pool, valid until db_pool_free. Thread-safe (immutable). */
+const char *db_pool_transaction_settings(const struct db_pool *pool);
 
 /* Closes every connection and frees the pool. No connection may be in use.
  * NULL is accepted. */

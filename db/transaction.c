@@ -32,7 +32,8 @@ static const char *begin_sql(enum db_isolation isolation)
     return "BEGIN ISOLATION LEVEL READ COMMITTED";
 }
 
-/* PQexec is used for the constant BEGIN/COMMIT/ROLLBACK strings only. */
+/* PQexec is used for the constant BEGIN/COMMIT/ROLLBACK strings only (and
+ * BEGIN's constant settings suffix). */
 static enum db_result exec_command(struct db_conn *conn, const char *sql, struct db_error *err)
 {
     PGresult *res = PQexec(conn->pg, sql);
@@ -52,13 +53,32 @@ static void rollback(struct db_conn *conn)
         db_conn_mark_broken(conn);
 }
 
+/* BEGIN, followed in the same round trip by the pool's per-transaction
+ * settings when it has some (behind a transaction pooler). */
+static enum db_result exec_begin(struct db_pool *pool, struct db_conn *conn,
+                                 enum db_isolation isolation, struct db_error *err)
+{
+    const char *settings = db_pool_transaction_settings(pool);
+    char sql[256];
+    int n;
+
+    if (!settings)
+        return exec_command(conn, begin_sql(isolation), err);
+    n = snprintf(sql, sizeof sql, "%s; %s", begin_sql(isolation), settings);
+    if (n < 0 || (size_t)n >= sizeof sql) {
+        db_error_set(err, NULL, "BEGIN with settings longer than %zu bytes", sizeof sql);
+        return DB_FAILED;
+    }
+    return exec_command(conn, sql, err);
+}
+
 /* BEGIN on *conn. A pooled connection found dead here (server restart,
  * backend killed while idle) is replaced once per call: nothing of the unit
  * has run on it, so going on with a fresh connection is safe. */
 static enum db_result begin(struct db_pool *pool, struct db_conn **conn,
                             enum db_isolation isolation, bool *replaced, struct db_error *err)
 {
-    enum db_result result = exec_command(*conn, begin_sql(isolation), err);
+    enum db_result result = exec_begin(pool, *conn, isolation, err);
 
     if (result == DB_UNAVAILABLE && (*conn)->broken && !*replaced) {
         *replaced = true;
@@ -66,7 +86,7 @@ static enum db_result begin(struct db_pool *pool, struct db_conn **conn,
         *conn = NULL;
         result = db_pool_acquire(pool, conn, err);
         if (result == DB_OK)
-            result = exec_command(*conn, begin_sql(isolation), err);
+            result = exec_begin(pool, *conn, isolation, err);
     }
     return result;
 }

@@ -9,7 +9,9 @@
 #      schema check of every Kubernetes and CloudNativePG manifest)
 #   4. a test PostgreSQL under var/test, then: db layer tests, the HTTP API
 #      suite against the real server (normal build, then ASan+UBSan build),
-#      responses validated against the spec's schemas, and the resilience
+#      responses validated against the spec's schemas, the same suite through PgBouncer
+#      (transaction mode), lists and the event feed from a streaming standby, a failover
+#      to a synchronous standby under write load (issue #12 §2), and the resilience
 #      suite (pool exhausted, database killed and back, rate limit, slow
 #      clients), the real lauréats import in its own database, webhooks end to end
 #      (tests/webhooks: deliveries checked with the npm standardwebhooks), graceful drain,
@@ -41,6 +43,8 @@ AUTH_ENV=(AUTH_ISSUER="$PVD_TEST_ISSUER" AUTH_AUDIENCE="$PVD_TEST_AUDIENCE"
 
 server_pids=()
 failed=()
+ha_clusters=()     # PVD_VAR of the clusters of the issue #12 §2 steps, killed by cleanup
+pgbouncer_pidfile= # the PgBouncer of the pgbouncer step, while it runs
 makerun_pid= # process group of the `make run` of makerun_suite, while it runs
 MAKERUN_VAR=$PWD/var/test-makerun
 cleanup() {
@@ -51,6 +55,10 @@ cleanup() {
 		kill -KILL -- "-$makerun_pid" 2>/dev/null || true
 		PVD_VAR=$MAKERUN_VAR $PG kill >/dev/null 2>&1 || true
 	fi
+	if [ -n "$pgbouncer_pidfile" ] && [ -s "$pgbouncer_pidfile" ]; then
+		kill "$(cat "$pgbouncer_pidfile")" 2>/dev/null || true
+	fi
+	for pid in "${ha_clusters[@]}"; do PVD_VAR=$pid $PG kill >/dev/null 2>&1 || true; done
 	$PG stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -129,10 +137,12 @@ fresh_db() {
 	echo "${base% dbname=*} dbname=$1"
 }
 
-api_suite() { # api_suite LABEL SERVER_BIN [REPLICAS]
+api_suite() { # api_suite LABEL SERVER_BIN [REPLICAS [VAR=VALUE...]]
 	# REPLICAS (default 1) servers on one database, the suite's requests alternating
-	# between them (issue #12 §1: several replicas are correct).
+	# between them (issue #12 §1: several replicas are correct). VAR=VALUE: extra (or
+	# overriding) server environment (issue #12 §2: the pgbouncer step).
 	local label=$1 bin=$2 replicas=${3:-1} url port capture log urls="" i rc=0
+	shift $(($# < 3 ? $# : 3))
 	url=$(fresh_db "pvd_it_$label")
 	DATABASE_URL=$url "$bin" import-referentiel node_modules/@etalab/decoupage-administratif/data 2026 \
 		"@etalab/decoupage-administratif@6.0.0" 2>&1 | tail -1 | cut -c1-400
@@ -147,7 +157,7 @@ api_suite() { # api_suite LABEL SERVER_BIN [REPLICAS]
 		start_server "$bin" "$port" "$log" DATABASE_URL="$url" DB_POOL_SIZE=4 "${AUTH_ENV[@]}" \
 			RATE_LIMIT_PER_MINUTE=0 DB_STATEMENT_TIMEOUT_MS=30000 WEBHOOK_KEY_FILE="$IDP_DIR/webhook-key" \
 			WEBHOOK_ALLOW_HTTP_LOCALHOST=1 WEBHOOK_RETRY_SCHEDULE_SECONDS=1,1 WEBHOOK_TIMEOUT_SECONDS=2 \
-			WEBHOOK_LEASE_SECONDS=3 || return 1
+			WEBHOOK_LEASE_SECONDS=3 "$@" || return 1
 		urls+="${urls:+,}http://127.0.0.1:$port"
 	done
 	PVD_TEST_BASE_URL=$urls PVD_TEST_ALTERNATE=1 PVD_TEST_CAPTURE=$capture PVD_TEST_DATABASE_URL=$url \
@@ -311,6 +321,220 @@ sync_suite() {
 	node tests/contract/validate_responses.mjs $B/openapi.json "$capture"
 }
 
+# ---- Issue 12 §2: PostgreSQL behind a pooler, with a read replica, and failover -----------
+
+# The owner of the test clusters' files (pg.sh runs PostgreSQL as a non-root user).
+cluster_owner() { stat -c %U "$PVD_VAR/pg/data"; }
+
+# The HTTP suite with the service behind PgBouncer (Debian's, pool_mode=transaction) and
+# DB_POOLER=transaction: 2 server connections for the service's 4, so that consecutive
+# transactions of one service connection run on different server sessions. The migrations
+# (run by import-referentiel in api_suite) and the tests' own fixtures go to PostgreSQL
+# directly; every request of the service goes through PgBouncer (checked in SHOW STATS).
+pgbouncer_suite() {
+	local dir=$PVD_VAR/pgbouncer port pgport owner db=pvd_it_pgbouncer xacts rc=0
+	command -v pgbouncer >/dev/null || { echo "pgbouncer not installed (deploy/local/deps.sh)"; return 1; }
+	owner=$(cluster_owner)
+	pgport=$(cat "$PVD_VAR/pg/port")
+	port=$(free_port)
+	rm -rf "$dir" && mkdir -p "$dir"
+	printf '"postgres" ""\n' >"$dir/users.txt"
+	cat >"$dir/pgbouncer.ini" <<EOF
+; Written by tests/run.sh (pgbouncer step)
+[databases]
+* = host=127.0.0.1 port=$pgport
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/users.txt
+admin_users = postgres
+pool_mode = transaction
+default_pool_size = 2
+max_client_conn = 50
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+EOF
+	chown -R "$owner:" "$dir"
+	pgbouncer_pidfile=$dir/pgbouncer.pid
+	runuser -u "$owner" -- pgbouncer -d -q "$dir/pgbouncer.ini" || { cat "$dir/pgbouncer.log"; return 1; }
+	# DATABASE_READ_URL: the same database through PgBouncer, so that the read pool's
+	# connections are pooled too (no lag here: the replica step tests a real standby).
+	api_suite pgbouncer $B/pvd-api 1 DB_POOLER=transaction \
+		DATABASE_URL="host=127.0.0.1 port=$port user=postgres dbname=$db" \
+		DATABASE_READ_URL="host=127.0.0.1 port=$port user=postgres dbname=$db" || rc=1
+	xacts=$(psql "host=127.0.0.1 port=$port user=postgres dbname=pgbouncer" -qAtX -F' ' -c 'SHOW STATS' |
+		awk -v db=$db '$1 == db { print $2 }')
+	echo "pgbouncer: ${xacts:-0} transactions of the service went through PgBouncer (pool_mode=transaction)"
+	if [ "${xacts:-0}" -lt 1000 ]; then echo "pgbouncer: too few transactions through PgBouncer"; rc=1; fi
+	kill "$(cat "$pgbouncer_pidfile")" 2>/dev/null || true
+	pgbouncer_pidfile=
+	return $rc
+}
+
+# Admin bearer token of the test identity provider.
+admin_token() { $B/bin/test-idp token "$IDP_DIR" "$PVD_TEST_ISSUER" "$PVD_TEST_AUDIENCE" admin-initial; }
+
+# siren_of 8DIGITS: the SIREN with these 8 digits and their Luhn key.
+siren_of() {
+	local key sum i d s
+	for key in 0 1 2 3 4 5 6 7 8 9; do
+		s=$1$key sum=0
+		for i in 0 1 2 3 4 5 6 7 8; do
+			d=${s:8-i:1}
+			if ((i % 2 == 1)); then
+				d=$((d * 2))
+				if ((d > 9)); then d=$((d - 9)); fi
+			fi
+			sum=$((sum + d))
+		done
+		if ((sum % 10 == 0)); then
+			echo "$s"
+			return
+		fi
+	done
+}
+
+# wait_for SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds.
+wait_for() {
+	local n=$(($1 * 10)) i
+	shift
+	for i in $(seq 1 $n); do
+		if "$@"; then return 0; fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# Lists and the event feed read from DATABASE_READ_URL: a streaming standby (pg_basebackup
+# -R) of a primary started for this step. Proof: with the standby's replay paused, an
+# organisation written through the service is read back by id (primary) but absent from the
+# list and the feed (standby); once replay resumes, both show it. The standby has sessions
+# of application_name pvd-api-lecture, the primary none. With the standby stopped, a list
+# answers 503 + Retry-After and a read by id still 200.
+replica_suite() {
+	local h=$PVD_VAR/ha-replica purl surl port log token base id_a id_b siren_a siren_b out d rc=0
+	for d in primary standby; do PVD_VAR=$h/$d $PG kill >/dev/null 2>&1 || true; done
+	rm -rf "$h"
+	ha_clusters+=("$h/standby" "$h/primary")
+	purl=$(PVD_VAR=$h/primary PVD_PG_REPLICATION=on $PG start 2>/dev/null) || return 1
+	DATABASE_URL=$purl $B/pvd-api import-referentiel node_modules/@etalab/decoupage-administratif/data 2026 \
+		>/dev/null 2>&1 || { echo "replica: import failed"; return 1; }
+	surl=$(PVD_VAR=$h/standby PVD_PG_REPLICATION=on $PG standby-of "$h/primary" replica1 2>/dev/null) || return 1
+	port=$(free_port)
+	log=$B/tests/server-replica.log
+	start_server $B/pvd-api "$port" "$log" DATABASE_URL="$purl" DATABASE_READ_URL="$surl" \
+		"${AUTH_ENV[@]}" RATE_LIMIT_PER_MINUTE=0 || return 1
+	token=$(admin_token)
+	base=http://127.0.0.1:$port/api/v1
+	post_org() { # post_org SIREN: prints the new organisation's id
+		curl -fsS -X POST "$base/organisations" -H "Authorization: Bearer $token" \
+			-H 'Content-Type: application/json' \
+			-d "{\"siren\":\"$1\",\"nature\":\"association\",\"nom\":\"Réplique $1\"}" |
+			node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).id))'
+	}
+	get() { curl -fsS -H "Authorization: Bearer $token" "$base/$1"; }
+	on_standby() { [ "$(psql "$surl" -qAtX -c "$1")" = "$2" ]; }
+	feed_has() { get "evenements?types=organisation&limite=200" | grep -q "$1"; }
+	siren_a=$(siren_of 81000001)
+	siren_b=$(siren_of 81000002)
+	id_a=$(post_org "$siren_a") || { stop_server; return 1; }
+	wait_for 10 on_standby "select count(*) from organisations where id = '$id_a'" 1 ||
+		{ echo "replica: the standby does not replay"; rc=1; }
+	get "organisations?siren=$siren_a" | grep -q "$id_a" || { echo "replica: list misses a replayed write"; rc=1; }
+	wait_for 10 feed_has "$id_a" || { echo "replica: the feed misses a replayed write"; rc=1; }
+	psql "$surl" -qAtX -c "select pg_wal_replay_pause()" >/dev/null
+	id_b=$(post_org "$siren_b") || { echo "replica: write refused while the standby is paused"; rc=1; }
+	get "organisations/$id_b" | grep -q "$id_b" || { echo "replica: the read by id is not on the primary"; rc=1; }
+	out=$(get "organisations?siren=$siren_b")
+	if grep -q "$id_b" <<<"$out"; then echo "replica: the list did not come from the standby"; rc=1; fi
+	if feed_has "$id_b"; then echo "replica: the feed did not come from the standby"; rc=1; fi
+	on_standby "select count(*) > 0 from pg_stat_activity where application_name = 'pvd-api-lecture'" t ||
+		{ echo "replica: no pvd-api-lecture session on the standby"; rc=1; }
+	[ "$(psql "$purl" -qAtX -c "select count(*) from pg_stat_activity where application_name = 'pvd-api-lecture'")" = 0 ] ||
+		{ echo "replica: pvd-api-lecture sessions on the primary"; rc=1; }
+	psql "$surl" -qAtX -c "select pg_wal_replay_resume()" >/dev/null
+	wait_for 10 on_standby "select count(*) from organisations where id = '$id_b'" 1 ||
+		{ echo "replica: no replay after resume"; rc=1; }
+	get "organisations?siren=$siren_b" | grep -q "$id_b" || { echo "replica: the list misses the write after resume"; rc=1; }
+	# The feed's horizon is the standby's own snapshot (pg_current_snapshot works in recovery).
+	wait_for 10 feed_has "$id_b" || { echo "replica: the feed misses the write after resume"; rc=1; }
+	# The standby down: its lists answer 503 + Retry-After, the primary's reads still 200.
+	PVD_VAR=$h/standby $PG stop >/dev/null 2>&1
+	out=$(curl -s -o /dev/null -D - -w '%{http_code}' -H "Authorization: Bearer $token" "$base/organisations?siren=$siren_b")
+	if [[ "$out" != *503 ]] || ! grep -qi '^retry-after:' <<<"$out"; then
+		echo "replica: a list with the standby down answered $(tail -c 3 <<<"$out") (503 + Retry-After expected)"
+		rc=1
+	fi
+	get "organisations/$id_b" | grep -q "$id_b" || { echo "replica: the primary's read failed with the standby down"; rc=1; }
+	stop_server || rc=1
+	for d in standby primary; do PVD_VAR=$h/$d $PG stop >/dev/null 2>&1 || true; done
+	if [ "$rc" -eq 0 ]; then
+		echo "replica: lists and the event feed read from the standby (replay paused: absent; resumed: present); writes and reads by id on the primary"
+	fi
+	return $rc
+}
+
+# Failover under write load: a primary with a synchronous standby (synchronous_commit=on,
+# durable clusters), the service's DATABASE_URL naming both hosts with
+# target_session_attrs=read-write. tests/ha/load.mjs writes organisations for 14 s with 4
+# clients; after 4 s the primary is stopped (-m immediate) and the standby promoted. Every
+# acknowledged (201) write must be on the new primary, every other answer a 503 with
+# Retry-After, and the service must write again without a restart.
+failover_suite() {
+	local h=$PVD_VAR/ha-failover purl surl pport sport port log token load loadpid count total d rc=0
+	local t0 t1
+	for d in primary standby; do PVD_VAR=$h/$d $PG kill >/dev/null 2>&1 || true; done
+	rm -rf "$h"
+	ha_clusters+=("$h/standby" "$h/primary")
+	purl=$(PVD_VAR=$h/primary PVD_PG_REPLICATION=on PVD_PG_DURABLE=on $PG start 2>/dev/null) || return 1
+	DATABASE_URL=$purl $B/pvd-api import-referentiel node_modules/@etalab/decoupage-administratif/data 2026 \
+		>/dev/null 2>&1 || { echo "failover: import failed"; return 1; }
+	surl=$(PVD_VAR=$h/standby PVD_PG_REPLICATION=on PVD_PG_DURABLE=on $PG standby-of "$h/primary" sync1 2>/dev/null) ||
+		return 1
+	psql "$purl" -qAtX -c "ALTER SYSTEM SET synchronous_standby_names = 'sync1'" \
+		-c "ALTER SYSTEM SET synchronous_commit = on" -c "select pg_reload_conf()" >/dev/null
+	sync_state() { [ "$(psql "$purl" -qAtX -c "select sync_state from pg_stat_replication where application_name = 'sync1'")" = sync ]; }
+	wait_for 10 sync_state || { echo "failover: the standby is not synchronous"; return 1; }
+	pport=$(cat "$h/primary/pg/port")
+	sport=$(cat "$h/standby/pg/port")
+	port=$(free_port)
+	log=$B/tests/server-failover.log
+	start_server $B/pvd-api "$port" "$log" \
+		DATABASE_URL="host=127.0.0.1,127.0.0.1 port=$pport,$sport user=postgres dbname=pvd target_session_attrs=read-write" \
+		DB_POOL_SIZE=4 "${AUTH_ENV[@]}" RATE_LIMIT_PER_MINUTE=0 || return 1
+	token=$(admin_token)
+	load=$PWD/$B/tests/failover-load.json
+	rm -f "$load"
+	timeout 60 node tests/ha/load.mjs "http://127.0.0.1:$port" "$token" 14 4 "$load" &
+	loadpid=$!
+	sleep 4
+	t0=$(date +%s%N)
+	PVD_VAR=$h/primary $PG kill >/dev/null 2>&1
+	PVD_VAR=$h/standby $PG promote >/dev/null 2>&1 || { echo "failover: promote failed"; rc=1; }
+	t1=$(date +%s%N)
+	echo "failover: primary stopped (-m immediate) and the standby promoted in $(((t1 - t0) / 1000000)) ms"
+	wait "$loadpid" || rc=1
+	# Every acknowledged id is a row of the new primary, read there directly.
+	if [ -s "$load" ]; then
+		node -e 'for (const i of require(process.argv[1]).acked) console.log(i)' "$load" >"$load.ids"
+		total=$(wc -l <"$load.ids")
+		count=$(psql "$surl" -qAtX -v ON_ERROR_STOP=1 -c "create temp table acked (id uuid)" \
+			-c "\\copy acked from '$load.ids'" \
+			-c "select count(distinct id) from acked join organisations using (id)") || count=error
+		echo "failover: $count of $total acknowledged writes present on the new primary"
+		if [ "$total" -eq 0 ] || [ "$count" != "$total" ]; then rc=1; fi
+	else
+		echo "failover: the load client wrote no result"
+		rc=1
+	fi
+	curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { echo "failover: /readyz not 200 after the switch"; rc=1; }
+	stop_server || rc=1
+	PVD_VAR=$h/standby $PG stop >/dev/null 2>&1 || true
+	return $rc
+}
+
 # `make run` as a user starts it (its own state directory, no DATABASE_URL): its embedded
 # PostgreSQL is durable, and stops with it. The stop is the hard case: SIGTERM to make
 # while a request is in flight (make forwards it to run.sh, which waits for the drain),
@@ -434,6 +658,13 @@ step "HTTP API suite, two servers on one PostgreSQL, requests alternating betwee
 run api api_suite normal $B/pvd-api 2
 step "HTTP API suite, server under ASan+UBSan"
 run api-asan api_suite asan $B/bin/pvd-api-asan
+
+step "HTTP API suite behind PgBouncer (pool_mode=transaction, DB_POOLER=transaction)"
+run pgbouncer pgbouncer_suite
+step "read replica: lists and the event feed from a streaming standby (DATABASE_READ_URL)"
+run replica replica_suite
+step "failover: primary stopped under write load, synchronous standby promoted"
+run failover failover_suite
 
 step "bulk import of the real lauréats file (own database)"
 run import import_suite $B/pvd-api

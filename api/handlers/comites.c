@@ -277,7 +277,7 @@ static enum db_result count_visible_comites(struct request_ctx *ctx, const char 
     *total = 0;
     while (!done) {
         struct comite_list batch;
-        enum db_result r = comite_list_batch(ctx->app->pool, id_pvd, &sync,
+        enum db_result r = comite_list_batch(app_read_pool(ctx->app), id_pvd, &sync,
                                              scan_after[0] ? scan_after : NULL, 500, &batch, err);
         if (r != DB_OK)
             return r;
@@ -344,8 +344,8 @@ void handle_list_comites(struct request_ctx *ctx)
         struct comite_list batch;
         struct db_error err = {{0}, {0}};
         enum db_result r =
-            comite_list_batch(ctx->app->pool, id_pvd, &sync, scan_after[0] ? scan_after : NULL,
-                              limit + 1, &batch, &err);
+            comite_list_batch(app_read_pool(ctx->app), id_pvd, &sync,
+                              scan_after[0] ? scan_after : NULL, limit + 1, &batch, &err);
         if (r != DB_OK) {
             json_decref(elements);
             respond_db_error(ctx, r, &err);

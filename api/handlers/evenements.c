@@ -99,7 +99,7 @@ static void evenements_feed(struct request_ctx *ctx, const struct journal_visibi
     struct db_error err = {{0}, {0}};
     char *json = NULL, last[EVENEMENT_KEY_SIZE] = "", unknown[EVENEMENT_TYPES_LITERAL_SIZE] = "";
     bool more = false;
-    enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+    enum db_result r = db_pool_acquire(app_read_pool(ctx->app), &conn, &err);
     if (r == DB_OK && q.types)
         r = evenement_types_unknown(conn, types, unknown, sizeof unknown, &err);
     if (r == DB_OK && unknown[0] == '\0') {
@@ -110,7 +110,7 @@ static void evenements_feed(struct request_ctx *ctx, const struct journal_visibi
                                 &err);
     }
     if (conn)
-        db_pool_release(ctx->app->pool, conn);
+        db_pool_release(app_read_pool(ctx->app), conn);
     if (!respond_db_outcome(ctx, r, &err, NULL)) {
         free(json);
         return;

@@ -73,8 +73,8 @@ void handle_list_fiches_publiques(struct request_ctx *ctx)
     char *json = NULL, last[37];
     bool more = false;
     size_t total = 0;
-    enum db_result r =
-        fiche_publique_list(ctx->app->pool, f, after, q.limit, &json, last, &more, &total, &err);
+    enum db_result r = fiche_publique_list(app_read_pool(ctx->app), f, after, q.limit, &json, last,
+                                           &more, &total, &err);
     if (r != DB_OK) {
         respond_db_error(ctx, r, &err);
         return;

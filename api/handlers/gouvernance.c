@@ -93,8 +93,8 @@ void gouv_send_children(struct request_ctx *ctx, enum projet_objet kind, const c
     bool more = false;
     size_t total = 0;
     struct db_error err = {{0}, {0}};
-    enum db_result r = projet_list_children(ctx->app->pool, kind, parent, &sync, after, q.limit,
-                                            &json, last, &more, &total, &err);
+    enum db_result r = projet_list_children(app_read_pool(ctx->app), kind, parent, &sync, after,
+                                            q.limit, &json, last, &more, &total, &err);
     if (r != DB_OK) {
         respond_db_error(ctx, r, &err);
         return;

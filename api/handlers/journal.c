@@ -68,10 +68,10 @@ void handle_list_journal(struct request_ctx *ctx)
     char *json = NULL, last[24];
     bool more = false;
     size_t total = 0;
-    enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+    enum db_result r = db_pool_acquire(app_read_pool(ctx->app), &conn, &err);
     if (r == DB_OK) {
         r = journal_list(conn, &v, &f, before, limit, &json, last, &more, &total, &err);
-        db_pool_release(ctx->app->pool, conn);
+        db_pool_release(app_read_pool(ctx->app), conn);
     }
     if (!respond_db_outcome(ctx, r, &err, NULL))
         return;

@@ -519,7 +519,7 @@ void handle_list_postes(struct request_ctx *ctx)
     bool more = false;
     size_t total = 0;
     enum db_result r =
-        poste_list(ctx->app->pool, &f, after, q.limit, &json, last, &more, &total, &err);
+        poste_list(app_read_pool(ctx->app), &f, after, q.limit, &json, last, &more, &total, &err);
     if (r != DB_OK) {
         respond_db_error(ctx, r, &err);
         return;

@@ -603,10 +603,10 @@ void handle_list_territoires(struct request_ctx *ctx)
     char *json = NULL, last[CURSOR_KEY_MAX + 1];
     bool more = false;
     size_t total = 0;
-    enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
+    enum db_result r = db_pool_acquire(app_read_pool(ctx->app), &conn, &err);
     if (r == DB_OK) {
         r = territoire_list(conn, &f, after, limit, &json, last, &more, &total, &err);
-        db_pool_release(ctx->app->pool, conn);
+        db_pool_release(app_read_pool(ctx->app), conn);
     }
     if (r != DB_OK) {
         respond_db_error(ctx, r, &err);

@@ -19,7 +19,7 @@ readonly PACKAGES=(
 	build-essential pkg-config gcc clang clang-format libclang-rt-14-dev
 	libulfius-dev libmicrohttpd-dev libyder-dev liborcania-dev libjansson-dev
 	libpq-dev libssl-dev libcriterion-dev libcurl4-gnutls-dev libcsv-dev librhonabwy-dev zlib1g-dev
-	postgresql-15 postgresql-client-15
+	postgresql-15 postgresql-client-15 pgbouncer
 	wrk curl procps iproute2 ca-certificates chromium
 )
 

@@ -10,6 +10,12 @@
 #                   (default) or a postgresql:// URI over 127.0.0.1 (--tcp)
 #   restart-server  stop then start the same cluster, keeping its data
 #   kill            immediate stop (pg_ctl -m immediate), as after a crash
+#   standby-of DIR [NAME]
+#                   (issue #12 §2, tests) on first use, a streaming standby of the cluster whose
+#                   PVD_VAR is DIR (pg_basebackup -R; that cluster must run with
+#                   PVD_PG_REPLICATION=on), NAME as its application_name (default: standby),
+#                   then start it as `start` does; prints its URL
+#   promote         promote a standby (pg_ctl promote -w)
 #
 # Environment:
 #   PVD_VAR          state directory (default: $PWD/var). Tests use a separate one, e.g. var/test.
@@ -46,6 +52,8 @@ readonly LOCK_FILE=$PG_ROOT/lock
 readonly CONF_FILE=$DATA/pvd-local.conf
 PVD_PG_DURABLE=${PVD_PG_DURABLE:-on}
 readonly PVD_PG_DURABLE
+PVD_PG_REPLICATION=${PVD_PG_REPLICATION:-off}
+readonly PVD_PG_REPLICATION
 
 die() {
 	echo "pg.sh: $*" >&2
@@ -267,8 +275,13 @@ shared_buffers = 128MB
 fsync = $PVD_PG_DURABLE
 synchronous_commit = $PVD_PG_DURABLE
 full_page_writes = $PVD_PG_DURABLE
-wal_level = minimal
-max_wal_senders = 0
+EOF
+	if [[ "$PVD_PG_REPLICATION" == on ]]; then
+		printf '%s\n' "wal_level = replica" "max_wal_senders = 10" "hot_standby = on" >>"$CONF_FILE"
+	else
+		printf '%s\n' "wal_level = minimal" "max_wal_senders = 0" >>"$CONF_FILE"
+	fi
+	cat >>"$CONF_FILE" <<EOF
 log_line_prefix = '%m [%p] %q%u@%d '
 EOF
 	if [[ -n "$RUN_USER" ]]; then chown "$RUN_USER:" "$CONF_FILE"; fi
@@ -349,6 +362,32 @@ cmd_status() {
 	return 3
 }
 
+# Issue #12 §2: a streaming standby of the cluster under PVD_VAR=$1, named $2.
+cmd_standby_of() {
+	local primary_var=$1 name=$2 primary_url
+	check_binaries
+	ensure_run_user
+	if ! is_initialized; then
+		primary_url=$(env PVD_VAR="$primary_var" "$0" url) || die "no primary under $primary_var"
+		ensure_dirs
+		note "pg_basebackup of $primary_var into $DATA (standby $name)"
+		as_owner "$PGBIN/pg_basebackup" -D "$DATA" -R -X stream -c fast \
+			-d "$primary_url application_name=$name" >>"$PG_ROOT/initdb.log" 2>&1 ||
+			{
+				tail -n 20 "$PG_ROOT/initdb.log" >&2
+				die "pg_basebackup failed (log: $PG_ROOT/initdb.log)"
+			}
+		rm -f "$PORT_FILE"
+	fi
+	cmd_start
+}
+
+cmd_promote() {
+	is_running || die "not running ($PG_ROOT)"
+	as_owner "$PGBIN/pg_ctl" -D "$DATA" -w -t 60 promote >/dev/null
+	note "promoted $PG_ROOT"
+}
+
 with_lock() {
 	if [[ "$1" == cmd_stop && ! -d "$PG_ROOT" ]]; then
 		note "not running ($PG_ROOT)"
@@ -366,11 +405,20 @@ main() {
 	on | off) ;;
 	*) die "PVD_PG_DURABLE: on or off expected (got '$PVD_PG_DURABLE')" ;;
 	esac
+	case "$PVD_PG_REPLICATION" in
+	on | off) ;;
+	*) die "PVD_PG_REPLICATION: on or off expected (got '$PVD_PG_REPLICATION')" ;;
+	esac
 	case "$cmd" in
 	start) with_lock cmd_start ;;
 	stop) with_lock cmd_stop fast ;;
 	kill) with_lock cmd_stop immediate ;;
 	restart-server) with_lock cmd_stop fast && with_lock cmd_start ;;
+	standby-of)
+		[[ -n "${2:-}" ]] || die "usage: $0 standby-of PRIMARY_PVD_VAR [NAME]"
+		with_lock cmd_standby_of "$2" "${3:-standby}"
+		;;
+	promote) with_lock cmd_promote ;;
 	status) cmd_status ;;
 	url)
 		case "${2:-}" in

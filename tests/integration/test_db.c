@@ -498,6 +498,75 @@ Test(db, pool_session_settings)
     db_pool_free(pool);
 }
 
+/* Issue 12 §2: behind a transaction pooler no session state is relied on. The pool sends no
+ * `options` (PgBouncer refuses it), sets TimeZone with SET (a reported parameter the
+ * pooler replays), and each transaction of db_run_transaction carries the timeouts with SET
+ * LOCAL, which end with it. */
+struct pooler_seen {
+    char statement_timeout[32], idle_timeout[32], isolation[32];
+};
+
+static enum db_result work_show_settings(struct db_conn *conn, void *arg, struct db_error *err)
+{
+    struct pooler_seen *seen = arg;
+
+    (void)err;
+    query_text(conn->pg, "show statement_timeout", NULL, seen->statement_timeout,
+               sizeof seen->statement_timeout);
+    query_text(conn->pg, "show idle_in_transaction_session_timeout", NULL, seen->idle_timeout,
+               sizeof seen->idle_timeout);
+    query_text(conn->pg, "show transaction_isolation", NULL, seen->isolation,
+               sizeof seen->isolation);
+    return DB_OK;
+}
+
+Test(db, pool_transaction_pooler_settings_per_transaction)
+{
+    struct db_pool_options options = {
+        .conninfo = tdb.conninfo,
+        .size = 1,
+        .acquire_timeout_ms = 1000,
+        .statement_timeout_ms = 1500,
+        .idle_in_tx_timeout_ms = 60000,
+        .application_name = "pvd-test",
+        .transaction_pooler = true,
+    };
+    struct db_pool *pool = db_pool_new(&options);
+    struct db_conn *conn = NULL;
+    struct pooler_seen seen;
+    struct db_error err = {{0}, {0}};
+    char buf[64];
+
+    cr_assert(pool);
+    cr_assert_str_eq(db_pool_transaction_settings(pool),
+                     "SET LOCAL statement_timeout = 1500;"
+                     " SET LOCAL idle_in_transaction_session_timeout = 60000");
+    cr_assert_eq(db_pool_acquire(pool, &conn, NULL), DB_OK);
+    cr_assert_str_eq(query_text(conn->pg, "show statement_timeout", NULL, buf, sizeof buf), "0");
+    cr_assert_str_eq(query_text(conn->pg, "show TimeZone", NULL, buf, sizeof buf), "UTC");
+    conninfo_value(conn->pg, "options", buf, sizeof buf);
+    cr_assert(strcmp(buf, "<unset>") == 0 || buf[0] == '\0', "options sent: %s", buf);
+    db_pool_release(pool, conn);
+
+    cr_assert_eq(
+        db_run_transaction(pool, DB_ISOLATION_SERIALIZABLE, work_show_settings, &seen, &err), DB_OK,
+        "%s", err.message);
+    cr_assert_str_eq(seen.statement_timeout, "1500ms");
+    cr_assert_str_eq(seen.idle_timeout, "1min");
+    cr_assert_str_eq(seen.isolation, "serializable");
+
+    /* SET LOCAL ended with the transaction: nothing is left on the session. */
+    cr_assert_eq(db_pool_acquire(pool, &conn, NULL), DB_OK);
+    cr_assert_str_eq(query_text(conn->pg, "show statement_timeout", NULL, buf, sizeof buf), "0");
+    db_pool_release(pool, conn);
+    db_pool_free(pool);
+
+    /* Without a pooler there is nothing to add to BEGIN. */
+    pool = make_pool(1, 1000, 1500);
+    cr_assert_null(db_pool_transaction_settings(pool));
+    db_pool_free(pool);
+}
+
 Test(db, pool_accepts_uri)
 {
     char *uri = build_conninfo(tdb.base, tdb.name, true);

@@ -467,6 +467,51 @@ Test(config, small_error_buffer_is_terminated)
     cr_assert_not(config_load(&config, fake_lookup, (void *)vars, false, NULL, 0));
 }
 
+/* Issue 12 §2: DB_POOLER (none or transaction) and DATABASE_READ_URL (optional, a secret
+ * like DATABASE_URL, also from a _FILE; empty means absent). */
+Test(config, pooler_and_read_replica)
+{
+    struct app_config config;
+    char errors[ERRORS_SIZE];
+    static const struct fake_var none[] = {{NULL, NULL}};
+    static const struct fake_var read[] = {{"DATABASE_READ_URL", SECRET_URL}, {NULL, NULL}};
+    static const struct fake_var empty[] = {{"DATABASE_READ_URL", ""}, {NULL, NULL}};
+
+    cr_assert(load(&config, none, false, errors), "%s", errors);
+    cr_assert_not(config.db_transaction_pooler);
+    cr_assert_null(config.database_read_url);
+    config_release(&config);
+
+    assert_accepted("DB_POOLER", "transaction", &config);
+    cr_assert(config.db_transaction_pooler);
+    config_release(&config);
+    assert_accepted("DB_POOLER", "none", &config);
+    cr_assert_not(config.db_transaction_pooler);
+    config_release(&config);
+    assert_refused("DB_POOLER", "session");
+    assert_refused("DB_POOLER", "");
+
+    cr_assert(load(&config, read, false, errors), "%s", errors);
+    cr_assert_str_eq(config.database_read_url, SECRET_URL);
+    config_release(&config);
+    cr_assert_null(config.database_read_url);
+    cr_assert(load(&config, empty, false, errors), "%s", errors);
+    cr_assert_null(config.database_read_url);
+    config_release(&config);
+
+    const char *path = temp_file(SECRET_URL "\n");
+    struct fake_var from_file[] = {{"DATABASE_READ_URL_FILE", path}, {NULL, NULL}};
+    cr_assert(load(&config, from_file, false, errors), "%s", errors);
+    cr_assert_str_eq(config.database_read_url, SECRET_URL);
+    config_release(&config);
+    unlink(path);
+
+    struct fake_var both[] = {
+        {"DATABASE_READ_URL", SECRET_URL}, {"DATABASE_READ_URL_FILE", path}, {NULL, NULL}};
+    cr_assert_not(load(&config, both, false, errors));
+    cr_assert_null(strstr(errors, SECRET), "the secret leaked: %s", errors);
+}
+
 /* Issue 11 §2: the webhook retry schedule (Standard Webhooks' by default),
  * and a lease that outlives an attempt. */
 Test(config, webhook_retry_schedule_and_lease)
