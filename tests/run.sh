@@ -316,7 +316,7 @@ sync_suite() {
 	PVD_TEST_BASE_URL=http://127.0.0.1:$port PVD_SYNC_CAPTURE=$capture \
 		PVD_SYNC_ADMIN_TOKEN="$("${mint[@]}" admin-initial)" \
 		PVD_SYNC_AGENT_TOKENS="sync-agent=$("${mint[@]}" sync-agent),sync-elu=$("${mint[@]}" sync-elu)" \
-		timeout 240 node $B/tests/sync/sync.mjs || { stop_server || true; return 1; }
+		NODE_OPTIONS="--require $PWD/deploy/build/webcrypto.cjs" timeout 240 node $B/tests/sync/sync.mjs || { stop_server || true; return 1; }
 	stop_server
 	node tests/contract/validate_responses.mjs $B/openapi.json "$capture"
 }
