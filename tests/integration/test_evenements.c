@@ -216,6 +216,17 @@ static void exec_ok(PGconn *db, const char *sql, const char *param)
     PQclear(res);
 }
 
+/* A new session on the test database, in an open transaction. */
+static PGconn *begin_in_another_session(void)
+{
+    const char *url = getenv("PVD_TEST_DATABASE_URL");
+    cr_assert(url && *url, "PVD_TEST_DATABASE_URL must be set");
+    PGconn *db = PQconnectdb(url);
+    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+    exec_ok(db, "BEGIN", NULL);
+    return db;
+}
+
 Test(evenements, a_transaction_committing_late_is_neither_skipped_nor_repeated)
 {
     struct fx_caller admin;
@@ -226,12 +237,7 @@ Test(evenements, a_transaction_committing_late_is_neither_skipped_nor_repeated)
     fx_fiche(&admin, &t, "F-1", NULL, id, etag);
     char pos[512];
     feed_head(&admin, pos);
-
-    const char *url = getenv("PVD_TEST_DATABASE_URL");
-    cr_assert(url && *url, "PVD_TEST_DATABASE_URL must be set");
-    PGconn *db = PQconnectdb(url);
-    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
-    exec_ok(db, "BEGIN", NULL);
+    PGconn *db = begin_in_another_session();
     exec_ok(db,
             "INSERT INTO journal (acteur, action, ressource_type, ressource_id, avant, apres) "
             "VALUES ('systeme:test', 'organisation.modifier', 'organisation', $1, '{}', "
@@ -500,12 +506,7 @@ Test(evenements, a_change_whose_transaction_began_first_never_brings_back_older_
     fx_fiche(&admin, &t, "F-1", NULL, id, etag);
     char pos[512];
     feed_head(&admin, pos);
-
-    const char *url = getenv("PVD_TEST_DATABASE_URL");
-    cr_assert(url && *url, "PVD_TEST_DATABASE_URL must be set");
-    PGconn *db = PQconnectdb(url);
-    cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
-    exec_ok(db, "BEGIN", NULL);
+    PGconn *db = begin_in_another_session();
     exec_ok(db, "SELECT pg_current_xact_id()", NULL); /* the older xid, taken first */
     patch_fiche(&admin, id, "{\"intitule\":\"Première\"}", etag);
     /* The newer change, written after the PATCH committed, under the older xid. */
