@@ -13,6 +13,7 @@
 #include "jwt_signer.h"
 #include "rate_limit.h"
 #include "referentiel_store.h"
+#include "token_cache.h"
 
 struct app {
     struct app_config config;
@@ -35,6 +36,7 @@ struct app {
     char *jwks_json;                     /* public keys of signer and previous_signer */
     struct rate_limiter *rate_principal; /* RATE_LIMIT_PER_MINUTE, per principal */
     struct rate_limiter *rate_token;     /* RATE_LIMIT_TOKEN_PER_MINUTE, /oauth/token */
+    struct token_cache *tokens;          /* AUTH_TOKEN_CACHE_SIZE; NULL when 0 (off) */
 };
 
 #endif
