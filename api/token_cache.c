@@ -162,8 +162,8 @@ bool token_cache_get(struct token_cache *c, const char *token, time_t now,
     return token_cache_get_key(c, key, now, source, out);
 }
 
-void token_cache_put(struct token_cache *c, const char *token, time_t now,
-                     enum token_source source, const struct jwt_claims *claims)
+void token_cache_put(struct token_cache *c, const char *token, time_t now, enum token_source source,
+                     const struct jwt_claims *claims)
 {
     uint8_t key[TOKEN_CACHE_KEY_BYTES];
     if (c != NULL && token != NULL && token_cache_key(token, key))

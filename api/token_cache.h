@@ -59,8 +59,8 @@ bool token_cache_get(struct token_cache *c, const char *token, time_t now,
 /* Stores a token that `source`'s verifier has just accepted at now with these claims. Does
  * nothing when claims->exp <= now (nothing left to serve) or on a NULL cache. Replaces an
  * entry of the same token. */
-void token_cache_put(struct token_cache *c, const char *token, time_t now,
-                     enum token_source source, const struct jwt_claims *claims);
+void token_cache_put(struct token_cache *c, const char *token, time_t now, enum token_source source,
+                     const struct jwt_claims *claims);
 
 /* The same two on a key already hashed (tests use them to build keys that share a set). */
 bool token_cache_get_key(struct token_cache *c, const uint8_t key[TOKEN_CACHE_KEY_BYTES],
