@@ -45,10 +45,12 @@
 #   conv_deep    GET /api/v1/conventions?limite=50&curseur=… at depth 10,000 (wrk -t1 -c1)
 #   feed_p1      GET /api/v1/evenements?limite=50, first page, as the administrator (-t1 -c1)
 #   feed_deep    GET /api/v1/evenements?limite=50&apres=… after 10,000 events (-t1 -c1)
-#   org_post     POST /api/v1/organisations of a new association (org_post.lua, wrk -t2 -c8):
+#   org_post     POST /api/v1/organisations of a new État organisation (org_post.lua, -t2 -c8):
 #                validated, one transaction with its journal row
-#   tpcb         pgbench tpcb-like (built-in) -c 8 -j 2 -M prepared on the database "bench":
-#                the ceiling of a small write transaction, the same 8 clients as org_post
+#   tpcb         pgbench tpcb-like (built-in) -c DB_POOL_SIZE (4) -j 2 -M prepared on the
+#                database "bench": the ceiling of a small durable write transaction with as many
+#                sessions as pvd-api's pool (org_post cannot have more transactions in flight;
+#                a durable commit's throughput grows with them: group commit)
 #   After the rounds the server's VmHWM and VmRSS are read from /proc/<pid>/status.
 # Each round runs every line once, in that order; the table shows the median over
 # rounds of each figure and the ratios of the medians. Targets (issue 2, §6):
@@ -429,7 +431,7 @@ run_line() {
 	org_post)
 		run_child "$out" wrk -t2 -c8 "-d${secs}s" --latency -s tests/bench/org_post.lua "$API" -- "$PREF_TOKEN"
 		;;
-	tpcb) run_child "$out" "$PGBIN/pgbench" -c 8 -j 2 -T "$secs" -n -M prepared "$PG_BENCH" ;;
+	tpcb) run_child "$out" "$PGBIN/pgbench" -c "${DB_POOL_SIZE:-4}" -j 2 -T "$secs" -n -M prepared "$PG_BENCH" ;;
 	esac
 }
 
@@ -678,8 +680,8 @@ what() {
 	conv_deep) echo "GET /api/v1/conventions?limite=50&curseur=… at depth $DEPTH (wrk -t1 -c1)" ;;
 	feed_p1) echo "GET /api/v1/evenements?limite=50, first page (wrk -t1 -c1)" ;;
 	feed_deep) echo "GET /api/v1/evenements?limite=50&apres=… after $DEPTH events (wrk -t1 -c1)" ;;
-	org_post) echo "POST /api/v1/organisations as that préfecture (wrk -t2 -c8)" ;;
-	tpcb) echo "pgbench tpcb-like -c 8 -j 2 -M prepared, scale 10" ;;
+	org_post) echo "POST /api/v1/organisations (État, no SIREN) as that préfecture (wrk -t2 -c8)" ;;
+	tpcb) echo "pgbench tpcb-like -c ${DB_POOL_SIZE:-4} (pvd-api's pool) -j 2 -M prepared, scale 10" ;;
 	esac
 }
 
