@@ -83,8 +83,7 @@ enum db_result fiche_get_pooled(struct db_pool *pool, const char *id, struct fic
  * $12 maitre_ouvrage_id, $13 nature_depense, $14 public. */
 #define LIST_WHERE                                                                                 \
     " FROM fiches_action x JOIN territoires t ON t.id_pvd = x.id_pvd"                              \
-    " WHERE " FICHES_VISIBLES_SQL                                                                  \
-    " AND ($6::text IS NULL OR x.id_pvd = $6)"                                                     \
+    " WHERE " FICHES_VISIBLES_SQL " AND ($6::text IS NULL OR x.id_pvd = $6)"                       \
     " AND ($7::text IS NULL OR t.code_departement = $7 OR EXISTS (SELECT 1 FROM"                   \
     " territoire_communes tc JOIN communes c ON c.code_insee = tc.code_insee AND c.type ="         \
     " 'commune-actuelle' WHERE tc.id_pvd = x.id_pvd AND c.code_departement = $7))"                 \
