@@ -28,6 +28,7 @@ UNIT_SRC   += api/query_params.c
 UNIT_SRC   += api/parametres_json.c
 UNIT_SRC   += api/content_coding.c
 UNIT_SRC   += api/webhook_crypto.c
+UNIT_SRC   += api/token_cache.c
 
 B := build
 OBJ      = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -149,6 +150,12 @@ $(B)/bin/tsan-rate-limit: tests/unit/tsan_rate_limit.c api/rate_limit.c api/rate
 	$(CC) $(filter-out -MMD -MP,$(BASEFLAGS)) -O1 -g -fsanitize=thread $(filter %.c,$^) -o $@ \
 	  -pthread
 
+# The same for the verified-token cache (issue 12 §4).
+$(B)/bin/tsan-token-cache: tests/unit/tsan_token_cache.c api/token_cache.c api/token_cache.h
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -MMD -MP,$(BASEFLAGS)) -O1 -g -fsanitize=thread $(filter %.c,$^) -o $@ \
+	  -pthread -lcrypto
+
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 $(B)/fuzz/%: tests/fuzz/%.c $(UNIT_SRC)
 	@mkdir -p $(@D)
@@ -158,7 +165,7 @@ $(B)/fuzz/%: tests/fuzz/%.c $(UNIT_SRC)
 test-binaries: $(B)/pvd-api $(B)/bin/pvd-api-asan $(B)/bin/unit $(B)/bin/unit-asan \
                $(B)/bin/integration $(B)/bin/resilience $(B)/bin/db $(B)/bin/test-idp $(B)/bin/db-asan \
                $(B)/bin/import-reel \
-               $(B)/bin/tsan-rate-limit $(FUZZ_TARGETS)
+               $(B)/bin/tsan-rate-limit $(B)/bin/tsan-token-cache $(FUZZ_TARGETS)
 
 unit: $(B)/bin/unit
 	$(B)/bin/unit --jobs 2

@@ -14,6 +14,7 @@
 #include "jwt_signer.h"
 #include "rate_limit.h"
 #include "referentiel_store.h"
+#include "token_cache.h"
 
 struct app {
     struct app_config config;
@@ -43,6 +44,7 @@ struct app {
      * subscriptions' secrets; disabled when the file is not configured. */
     bool webhooks_enabled;
     unsigned char webhook_key[32];
+    struct token_cache *tokens;          /* AUTH_TOKEN_CACHE_SIZE; NULL when 0 (off) */
 };
 
 /* The pool for list pages and the event feed: the read replica when

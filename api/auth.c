@@ -64,6 +64,9 @@ static bool client_principal_or_reply(struct request_ctx *ctx, const struct jwt_
     return true;
 }
 
+static bool user_principal_or_reply(struct request_ctx *ctx, const struct jwt_claims *claims,
+                                    struct principal *out);
+
 struct journal_actor auth_journal_actor(const struct request_ctx *ctx)
 {
     const struct principal *p = ctx->principal;
@@ -92,15 +95,24 @@ bool auth_principal_or_reply(struct request_ctx *ctx, struct principal *out)
         return false;
     }
     struct jwt_claims claims;
-    enum jwt_error e = JWT_ERR_ISSUER;
+    const char *token = header + 7;
     time_t now = time(NULL);
+    /* A token verified before is not verified again (api/token_cache.h); what it grants
+     * (the client's row, the habilitation) is read below as for a fresh one. */
+    enum token_source source = TOKEN_SOURCE_USER;
+    if (token_cache_get(app->tokens, token, now, &source, &claims))
+        return source == TOKEN_SOURCE_CLIENT ? client_principal_or_reply(ctx, &claims, out)
+                                             : user_principal_or_reply(ctx, &claims, out);
+    enum jwt_error e = JWT_ERR_ISSUER;
     if (app->users)
-        e = jwt_verify(app->users, header + 7, now, &claims);
+        e = jwt_verify(app->users, token, now, &claims);
     if ((e == JWT_ERR_ISSUER || e == JWT_ERR_UNKNOWN_KID || app->users == NULL) && app->clients) {
         /* Not the provider's: perhaps one of pvd-api's own client tokens. */
-        enum jwt_error own = jwt_verify(app->clients, header + 7, now, &claims);
-        if (own == JWT_OK)
+        enum jwt_error own = jwt_verify(app->clients, token, now, &claims);
+        if (own == JWT_OK) {
+            token_cache_put(app->tokens, token, now, TOKEN_SOURCE_CLIENT, &claims);
             return client_principal_or_reply(ctx, &claims, out);
+        }
         if (own != JWT_ERR_ISSUER && own != JWT_ERR_UNKNOWN_KID)
             e = own;
     }
@@ -110,13 +122,23 @@ bool auth_principal_or_reply(struct request_ctx *ctx, struct principal *out)
                  (const char *)NULL);
         return false;
     }
-    snprintf(out->issuer, sizeof out->issuer, "%s", claims.iss);
-    snprintf(out->subject, sizeof out->subject, "%s", claims.sub);
-    snprintf(out->acteur, sizeof out->acteur, "oidc:%s|%s", claims.iss, claims.sub);
+    token_cache_put(app->tokens, token, now, TOKEN_SOURCE_USER, &claims);
+    return user_principal_or_reply(ctx, &claims, out);
+}
+
+/* A person's token, verified: the bootstrap administrator, or the habilitation in force
+ * read now (never cached: a revocation takes effect at the next request). */
+static bool user_principal_or_reply(struct request_ctx *ctx, const struct jwt_claims *claims,
+                                    struct principal *out)
+{
+    struct app *app = ctx->app;
+    snprintf(out->issuer, sizeof out->issuer, "%s", claims->iss);
+    snprintf(out->subject, sizeof out->subject, "%s", claims->sub);
+    snprintf(out->acteur, sizeof out->acteur, "oidc:%s|%s", claims->iss, claims->sub);
 
     if (app->config.auth_bootstrap_admin_sub[0] &&
-        strcmp(claims.sub, app->config.auth_bootstrap_admin_sub) == 0 &&
-        strcmp(claims.iss, app->config.auth_issuer) == 0) {
+        strcmp(claims->sub, app->config.auth_bootstrap_admin_sub) == 0 &&
+        strcmp(claims->iss, app->config.auth_issuer) == 0) {
         out->bootstrap = true;
         out->has_habilitation = true;
         out->authz.role = ROLE_ANCT_NATIONAL;

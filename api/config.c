@@ -146,6 +146,8 @@ static const struct number_setting numbers[] = {
     SETTING("PVD_REFERENTIEL_RELOAD_SECONDS", 300, 1, 86400, referentiel_reload_seconds),
     SETTING("AUTH_LEEWAY_SECONDS", 60, 0, 300, auth_leeway_seconds),
     SETTING("AUTH_TOKEN_TTL_SECONDS", 3600, 60, 86400, auth_token_ttl_seconds),
+    SETTING("AUTH_TOKEN_CACHE_SIZE", 4096, 0, 1000000, auth_token_cache_size),
+    SETTING("AUTH_TOKEN_CACHE_TTL_SECONDS", 300, 1, 86400, auth_token_cache_ttl_seconds),
     SETTING("RATE_LIMIT_PER_MINUTE", 600, 0, 1000000, rate_limit_per_minute),
     SETTING("RATE_LIMIT_TOKEN_PER_MINUTE", 30, 0, 1000000, rate_limit_token_per_minute),
     SETTING("WEBHOOK_ALLOW_HTTP_LOCALHOST", 0, 0, 1, webhook_allow_http_localhost),

@@ -54,6 +54,10 @@ struct app_config {
     char auth_previous_signing_key_file[512];
     char auth_token_issuer[256];
     unsigned auth_token_ttl_seconds;
+    /* Verified-token cache (issue 12 §4, api/token_cache.h): entries, 0 = off; and the
+     * longest an entry is served after its verification (never past the token's exp). */
+    unsigned auth_token_cache_size;
+    unsigned auth_token_cache_ttl_seconds;
     /* Abuse and browsers (issue #3 §6). */
     struct cors_config cors;              /* CORS_ALLOWED_ORIGINS (not secret) */
     unsigned rate_limit_per_minute;       /* per principal; 0: no limit */

@@ -329,6 +329,8 @@ static int cmd_serve(void)
     app.rate_token = rate_limiter_new(&per_client);
     if (app.rate_principal == NULL || app.rate_token == NULL)
         die_bug("rate_limiter_new failed");
+    app.tokens =
+        token_cache_new(app.config.auth_token_cache_size, app.config.auth_token_cache_ttl_seconds);
     app.referentiel = referentiel_store_new();
     app.openapi_json = openapi_embedded(&app.openapi_json_len);
     content_coding_gzip(app.openapi_json, app.openapi_json_len, &app.openapi_json_gzip,
@@ -373,6 +375,7 @@ static int cmd_serve(void)
     metrics_free(app.metrics);
     rate_limiter_free(app.rate_principal);
     rate_limiter_free(app.rate_token);
+    token_cache_free(app.tokens);
     free(names);
     db_pool_free(app.pool);
     db_pool_free(app.read_pool);

@@ -599,8 +599,9 @@ run unit $B/bin/unit --jobs 2
 step "unit tests (ASan+UBSan)"
 run unit-asan $B/bin/unit-asan --jobs 2
 
-step "rate limiter under ThreadSanitizer"
+step "rate limiter and verified-token cache under ThreadSanitizer"
 run tsan-rate-limit env TSAN_OPTIONS=halt_on_error=1:exitcode=66 $B/bin/tsan-rate-limit
+run tsan-rate-limit env TSAN_OPTIONS=halt_on_error=1:exitcode=66 $B/bin/tsan-token-cache
 
 step "fuzzing (${FUZZ_SECONDS}s per target)"
 run fuzz tests/fuzz/run.sh "$FUZZ_SECONDS" $B/fuzz/*

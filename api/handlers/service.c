@@ -5,6 +5,7 @@
 
 #include "../../db/migrate.h"
 #include "../migrations.h"
+#include "../xalloc.h"
 #include "handlers.h"
 
 void handle_get_healthz(struct request_ctx *ctx)
@@ -62,7 +63,12 @@ void handle_get_metrics(struct request_ctx *ctx)
     size_t len = 0;
     char *text =
         metrics_render(ctx->app->metrics, ctx->app->pool, atomic_load(&ctx->app->inflight), &len);
-    respond_text(ctx->res, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    char *tokens = token_cache_render_metrics(ctx->app->tokens);
+    size_t tokens_len = strlen(tokens);
+    text = xrealloc(text, len + tokens_len + 1);
+    memcpy(text + len, tokens, tokens_len + 1);
+    free(tokens);
+    respond_text(ctx->res, 200, "text/plain; version=0.0.4; charset=utf-8", text, len + tokens_len);
     free(text);
 }
 

@@ -21,7 +21,7 @@
 #                fiche_action.modifiee events carrying the whole fiche (~2.5 KB each)
 #   feed_sql     the feed's own page query run by pgbench -c1 -M extended (unnamed statements
 #                with parameters, as the server's PQexecParams: the same SELECT of
-#                evenement_json in (xid, id) order from a random one of those 40 positions,
+#                evenement_json with its resource's latest row (migration 0027) in (xid, id) order from a random one of those 40 positions,
 #                501 rows, without the perimeter filter: the reader is national): the
 #                database's ceiling for the feed (events/s = tps x 500)
 #   patch        PATCH /api/v1/fiches-action/{id} {"intitule"} chained on the ETag each answer
@@ -34,6 +34,24 @@
 #                caches for both; each figure is 1000 / its latency average (ms), the p50
 #                column shows that average. Separate runs of a durable commit (fsync) were
 #                too noisy to compare (seen 0.9x to 1.3x on a shared machine)
+#   (issue 12 §4: the routes that matter, as a préfecture of the Territoire de Belfort, 90,
+#   prefecture_instructeur on {"departements":["90"]}, bench-pref90, with its habilitation
+#   read on every request and its token served by the verified-token cache after its first
+#   use; territoire pvd-27-90-990 holds CONV_ROWS (10,100) conventions, inserted by SQL once
+#   and kept between runs: abandoned adhésions, the only kind a territoire may hold many of)
+#   conv_get     GET /api/v1/conventions/{id}, 200 random ids of them (auth_get.lua)
+#   conv_list    GET /api/v1/conventions?limite=50, the first page (auth_get.lua)
+#   conv_p1      the same page, wrk -t1 -c1: its service time
+#   conv_deep    GET /api/v1/conventions?limite=50&curseur=… at depth 10,000 (wrk -t1 -c1)
+#   feed_p1      GET /api/v1/evenements?limite=50, first page, as the administrator (-t1 -c1)
+#   feed_deep    GET /api/v1/evenements?limite=50&apres=… after 10,000 events (-t1 -c1)
+#   org_post     POST /api/v1/organisations of a new État organisation (org_post.lua, -t2 -c8):
+#                validated, one transaction with its journal row
+#   tpcb         pgbench tpcb-like (built-in) -c DB_POOL_SIZE (4) -j 2 -M prepared on the
+#                database "bench": the ceiling of a small durable write transaction with as many
+#                sessions as pvd-api's pool (org_post cannot have more transactions in flight;
+#                a durable commit's throughput grows with them: group commit)
+#   After the rounds the server's VmHWM and VmRSS are read from /proc/<pid>/status.
 # Each round runs every line once, in that order; the table shows the median over
 # rounds of each figure and the ratios of the medians. Targets (issue 2, §6):
 #   communes_get >= 0.40 x mhd req/s with p99 <= 5 ms;  list >= 0.15 x mhd req/s.
@@ -42,6 +60,9 @@
 #   event of a write (issue 11): write_event time <= 1.5 x write time (the outbox row
 #   costs at most half the row's own SQL), and that extra time <= 25 % of a PATCH's
 #   service time. Justified in README "Tests and bench".
+#   issue 12 §4: conv_get >= 0.8 x communes_get; conv_list >= 0.5 x communes_get; org_post
+#   >= 0.40 x tpcb; p99 <= 5 ms for conv_get and conv_list (32 connections; an idle machine);
+#   VmHWM <= 64 MB; conv_deep and feed_deep time <= 1.2 x conv_p1 and feed_p1.
 # A miss is printed as BELOW TARGET; the exit status stays 0 (a failure to run is not 0).
 # The warm-up checks that the pvd-api lines answer only 200s (wrk response() hook); the
 # measured runs count wrk's >= 400 statuses and socket errors. Before each run the CPU use
@@ -72,8 +93,13 @@ readonly RESULTS=tests/bench/results
 readonly TARGET_GET_RATIO=0.40 TARGET_GET_P99_MS=5 TARGET_LIST_RATIO=0.15 TARGET_MAQUETTE_P99_MS=50
 readonly TARGET_FEED_EPS=5000 TARGET_FEED_RATIO=0.50 TARGET_WRITE_COST=1.5 TARGET_EVENT_SHARE=0.25
 readonly FEED_EVENTS=20000 FEED_PAGE=500
-readonly LINES=(mhd communes_get list maquette pgbench feed feed_sql patch write write_event)
-is_pgbench() { [[ "$1" == pgbench || "$1" == feed_sql || "$1" == write || "$1" == write_event ]]; }
+readonly TARGET_CONV_GET_RATIO=0.8 TARGET_CONV_LIST_RATIO=0.5 TARGET_WRITE_RATIO=0.40
+readonly TARGET_READ_P99_MS=5 TARGET_HWM_KB=65536 TARGET_DEPTH_COST=1.2
+readonly CONV_ROWS=10100 DEPTH=10000
+readonly PERF_ID_PVD=pvd-27-90-990 PERF_SUB=bench-pref90
+readonly LINES=(mhd communes_get list maquette pgbench feed feed_sql patch write write_event
+	conv_get conv_list conv_p1 conv_deep feed_p1 feed_deep org_post tpcb)
+is_pgbench() { [[ "$1" == pgbench || "$1" == feed_sql || "$1" == write || "$1" == write_event || "$1" == tpcb ]]; }
 unit() { is_pgbench "$1" && echo tps || echo req/s; }
 readonly BENCH_ISSUER=https://idp.bench.pvd-api.test BENCH_AUDIENCE=pvd-api
 
@@ -284,8 +310,10 @@ FEED_SQL=$TMP/feed_sql.sql
 			awk -v v="$v" '{printf " when :p = %s then %s", $1, (v == "x" ? $2 : $3)}'
 		echo " else 0 end"
 	done
-	echo "SELECT j.xid::text || '.' || j.id::text, evenement_json(j, false)::text FROM journal j" \
+	echo "SELECT j.xid::text || '.' || j.id::text, evenement_json(j, l, false)::text FROM journal j" \
 		"JOIN evenement_ressources r ON r.ressource_type = j.ressource_type" \
+		"LEFT JOIN LATERAL (SELECT * FROM journal l WHERE l.ressource_type = j.ressource_type" \
+		"AND l.ressource_id = j.ressource_id AND l.id >= j.id ORDER BY l.id DESC LIMIT 1) l ON true" \
 		"WHERE j.xid < pg_snapshot_xmin(pg_current_snapshot()) AND (j.xid, j.id) > (:x::text::xid8, :i::bigint)" \
 		"ORDER BY j.xid, j.id LIMIT $((FEED_PAGE + 1));"
 } >"$FEED_SQL"
@@ -299,6 +327,48 @@ for e in 0 1; do { printf '\\set event %s\n' "$e"; cat tests/bench/write.sql; } 
 WRITE_OUT=
 fiche_etag() { curl -s -o /dev/null -D - -H "Authorization: Bearer $TOKEN" "$API/api/v1/fiches-action/$PATCH_FICHE" |
 	awk 'tolower($1) == "etag:" {sub(/\r$/, "", $2); print $2}'; }
+
+# Issue 12 §4: a préfecture of the 90, a territoire of the 90 and its CONV_ROWS conventions.
+api_call() { # api_call TOKEN METHOD PATH [BODY] -> prints the status, body in $TMP/api.json
+	curl -s -o "$TMP/api.json" -w '%{http_code}' -X "$2" -H "Authorization: Bearer $1" \
+		${4:+-H 'Content-Type: application/json' --data "$4"} "$API$3"
+}
+code=$(api_call "$TOKEN" POST /api/v1/territoires "{\"id_pvd\":\"$PERF_ID_PVD\",\"communes\":[\"90033\"],\"epcis\":[\"249000241\"],\"date_designation\":\"2020-12-15\"}")
+[[ "$code" == 201 || "$code" == 409 ]] || die "territoire $PERF_ID_PVD: $code $(cat "$TMP/api.json")"
+if [[ "$(psql_q "$PG_PVD" -c "SELECT count(*) FROM habilitations WHERE subject = '$PERF_SUB' AND revoque_le IS NULL")" == 0 ]]; then
+	code=$(api_call "$TOKEN" POST /api/v1/habilitations "{\"issuer\":\"$BENCH_ISSUER\",\"subject\":\"$PERF_SUB\",\"role\":\"prefecture_instructeur\",\"perimetre\":{\"departements\":[\"90\"]}}")
+	[[ "$code" == 201 ]] || die "habilitation $PERF_SUB: $code $(cat "$TMP/api.json")"
+fi
+PREF_TOKEN=$(build/bin/test-idp token "$TMP/idp" "$BENCH_ISSUER" "$BENCH_AUDIENCE" "$PERF_SUB" 7200)
+MISSING=$(psql_q "$PG_PVD" -c "SELECT greatest(0, $CONV_ROWS - count(*)) FROM conventions WHERE id_pvd = '$PERF_ID_PVD'")
+if ((MISSING > 0)); then
+	note "conventions: inserting $MISSING abandoned adhésions of $PERF_ID_PVD (kept between runs)"
+	psql_q "$PG_PVD" -c "INSERT INTO conventions (type, id_pvd, etat, intitule, cree_par)
+		SELECT 'adhesion', '$PERF_ID_PVD', 'abandonnee', 'Convention de banc ' || g, 'bench'
+		FROM generate_series(1, $MISSING) AS g" >/dev/null
+fi
+lua_paths() { # lines on stdin -> a Lua chunk returning them as a list
+	awk 'BEGIN {printf "return {"} {printf "%s\"%s\"", (NR > 1 ? "," : ""), $0} END {print "}"}'
+}
+psql_q "$PG_PVD" -c "SELECT '/api/v1/conventions/' || id FROM conventions WHERE id_pvd = '$PERF_ID_PVD'
+	ORDER BY random() LIMIT 200" | lua_paths >"$TMP/conv_get.lua"
+echo "/api/v1/conventions?limite=50" | lua_paths >"$TMP/conv_list.lua"
+# The cursors at depth DEPTH: pages of 500 followed from the start.
+follow() { # follow TOKEN PATH PARAM PAGES -> the cursor after PAGES pages
+	local cursor="" i
+	for ((i = 0; i < $4; i++)); do
+		code=$(api_call "$1" GET "$2${cursor:+&$3=$cursor}")
+		[[ "$code" == 200 ]] || die "$2 (page $i): $code"
+		cursor=$(sed -n 's/.*"suivant":"\([^"]*\)".*/\1/p' "$TMP/api.json")
+		[[ -n "$cursor" ]] || die "$2: no cursor after page $i"
+	done
+	echo "$cursor"
+}
+CONV_CURSOR=$(follow "$PREF_TOKEN" "/api/v1/conventions?limite=500" curseur $((DEPTH / 500)))
+echo "/api/v1/conventions?limite=50&curseur=$CONV_CURSOR" | lua_paths >"$TMP/conv_deep.lua"
+echo "/api/v1/evenements?limite=50" | lua_paths >"$TMP/feed_p1.lua"
+FEED_CURSOR=$(follow "$TOKEN" "/api/v1/evenements?limite=500" apres $((DEPTH / 500)))
+echo "/api/v1/evenements?limite=50&apres=$FEED_CURSOR" | lua_paths >"$TMP/feed_deep.lua"
 
 # Sanity: every line answers 200 before we measure.
 for url in "$HELLO/" "$API/api/v1/communes/69248" "$API/api/v1/communes?departement=2A&limite=50"; do
@@ -347,6 +417,21 @@ run_line() {
 		WRITE_OUT=$out
 		;;
 	write_event) cp "$WRITE_OUT" "$out" ;; # measured in the run of `write`
+	conv_get | conv_list)
+		run_child "$out" "${wrk[@]}" -s tests/bench/auth_get.lua "$API" -- "$PREF_TOKEN" "$TMP/$line.lua"
+		;;
+	conv_p1 | conv_deep)
+		run_child "$out" wrk -t1 -c1 "-d${secs}s" --latency -s tests/bench/auth_get.lua "$API" \
+			-- "$PREF_TOKEN" "$TMP/$([[ $line == conv_p1 ]] && echo conv_list || echo conv_deep).lua"
+		;;
+	feed_p1 | feed_deep)
+		run_child "$out" wrk -t1 -c1 "-d${secs}s" --latency -s tests/bench/auth_get.lua "$API" \
+			-- "$TOKEN" "$TMP/$line.lua"
+		;;
+	org_post)
+		run_child "$out" wrk -t2 -c8 "-d${secs}s" --latency -s tests/bench/org_post.lua "$API" -- "$PREF_TOKEN"
+		;;
+	tpcb) run_child "$out" "$PGBIN/pgbench" -c "${DB_POOL_SIZE:-4}" -j 2 -T "$secs" -n -M prepared "$PG_BENCH" ;;
 	esac
 }
 
@@ -410,7 +495,7 @@ for line in "${LINES[@]}"; do
 		cat "$out" >&2
 		die "warm-up of $line failed"
 	}
-	if [[ "$line" == communes_get || "$line" == list || "$line" == maquette || "$line" == feed || "$line" == patch ]]; then
+	if ! is_pgbench "$line" && [[ "$line" != mhd ]]; then
 		bad=$(sed -n 's/.*strict_non200=\([0-9]*\).*/\1/p' "$out")
 		[[ "$bad" == 0 ]] || {
 			cat "$out" >&2
@@ -441,6 +526,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 alive "$API_PID" || die "pvd-api died during the bench (log: $API_LOG)"
+# Issue 12 §4: the server's memory after every line ran (peak and current, kB).
+HWM_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$API_PID/status")
+RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$API_PID/status")
 
 # ---------------------------------------------------------------- summarise
 
@@ -480,6 +568,18 @@ R_WRITE_COST=$(div "${MED[write]}" "${MED[write_event]}")
 EVENT_MS=$(awk -v w="${MED[write]}" -v e="${MED[write_event]}" 'BEGIN { if (w == "nan" || e == "nan" || w == 0 || e == 0) print "nan"; else printf "%.3f\n", 1000 / e - 1000 / w }')
 EVENT_SHARE=$(awk -v m="$EVENT_MS" -v p="${MED[patch]}" 'BEGIN { if (m == "nan" || p == "nan" || p == 0) print "nan"; else printf "%.3f\n", m * p / 1000 }')
 
+# Issue 12 §4: the routes that matter.
+R_CONV_GET=$(div "${MED[conv_get]}" "${MED[communes_get]}")
+R_CONV_LIST=$(div "${MED[conv_list]}" "${MED[communes_get]}")
+R_CONV_GET_MHD=$(div "${MED[conv_get]}" "${MED[mhd]}")
+R_CONV_LIST_MHD=$(div "${MED[conv_list]}" "${MED[mhd]}")
+R_ORG_TPCB=$(div "${MED[org_post]}" "${MED[tpcb]}")
+R_ORG_PG=$(div "${MED[org_post]}" "${MED[pgbench]}")
+R_CONV_DEPTH=$(div "${MED[conv_p1]}" "${MED[conv_deep]}") # time(deep) / time(page 1)
+R_FEED_DEPTH=$(div "${MED[feed_p1]}" "${MED[feed_deep]}")
+HWM_MB=$(awk -v k="${HWM_KB:-0}" 'BEGIN { printf "%.1f\n", k / 1024 }')
+RSS_MB=$(awk -v k="${RSS_KB:-0}" 'BEGIN { printf "%.1f\n", k / 1024 }')
+
 verdict() { # verdict OK... -> PASS or BELOW TARGET
 	local ok
 	for ok in "$@"; do [[ "$ok" == 1 ]] || {
@@ -497,14 +597,28 @@ FEED_EPS_OK=$(b ge "$FEED_EPS" "$TARGET_FEED_EPS")
 FEED_RATIO_OK=$(b ge "$R_FEED_SQL" "$TARGET_FEED_RATIO")
 WRITE_COST_OK=$(b le "$R_WRITE_COST" "$TARGET_WRITE_COST")
 EVENT_SHARE_OK=$(b le "$EVENT_SHARE" "$TARGET_EVENT_SHARE")
+CONV_GET_OK=$(b ge "$R_CONV_GET" "$TARGET_CONV_GET_RATIO")
+CONV_LIST_OK=$(b ge "$R_CONV_LIST" "$TARGET_CONV_LIST_RATIO")
+ORG_OK=$(b ge "$R_ORG_TPCB" "$TARGET_WRITE_RATIO")
+READ_P99_OK=$(b le "$(awk -v a="${P99[conv_get]}" -v b="${P99[conv_list]}" 'BEGIN { print (a == "nan" || b == "nan") ? "nan" : (a + 0 > b + 0 ? a : b) }')" "$TARGET_READ_P99_MS")
+HWM_OK=$(b le "${HWM_KB:-nan}" "$TARGET_HWM_KB")
+CONV_DEPTH_OK=$(b le "$R_CONV_DEPTH" "$TARGET_DEPTH_COST")
+FEED_DEPTH_OK=$(b le "$R_FEED_DEPTH" "$TARGET_DEPTH_COST")
 NO_ERRORS=$(b test "$(printf '%s\n' "${BAD[@]}" | sum)" = 0)
 GET_VERDICT=$(verdict "$GET_RATIO_OK" "$GET_P99_OK" "$NO_ERRORS")
 LIST_VERDICT=$(verdict "$LIST_RATIO_OK" "$NO_ERRORS")
 MAQUETTE_VERDICT=$(verdict "$MAQUETTE_P99_OK" "$NO_ERRORS")
 FEED_VERDICT=$(verdict "$FEED_EPS_OK" "$FEED_RATIO_OK" "$NO_ERRORS")
 WRITE_VERDICT=$(verdict "$WRITE_COST_OK" "$EVENT_SHARE_OK" "$NO_ERRORS")
+CONV_GET_VERDICT=$(verdict "$CONV_GET_OK" "$NO_ERRORS")
+CONV_LIST_VERDICT=$(verdict "$CONV_LIST_OK" "$NO_ERRORS")
+ORG_VERDICT=$(verdict "$ORG_OK" "$NO_ERRORS")
+READ_P99_VERDICT=$(verdict "$READ_P99_OK")
+HWM_VERDICT=$(verdict "$HWM_OK")
+DEPTH_VERDICT=$(verdict "$CONV_DEPTH_OK" "$FEED_DEPTH_OK" "$NO_ERRORS")
 OVERALL=$(verdict "$GET_RATIO_OK" "$GET_P99_OK" "$LIST_RATIO_OK" "$MAQUETTE_P99_OK" "$FEED_EPS_OK" \
-	"$FEED_RATIO_OK" "$WRITE_COST_OK" "$EVENT_SHARE_OK" "$NO_ERRORS")
+	"$FEED_RATIO_OK" "$WRITE_COST_OK" "$EVENT_SHARE_OK" "$CONV_GET_OK" "$CONV_LIST_OK" "$ORG_OK" \
+	"$READ_P99_OK" "$HWM_OK" "$CONV_DEPTH_OK" "$FEED_DEPTH_OK" "$NO_ERRORS")
 
 # ---------------------------------------------------------------- machine
 
@@ -539,6 +653,13 @@ ratio_of() {
 	patch) echo "one connection (service time)" ;;
 	write) echo "1.00× (a write without its event)" ;;
 	write_event) echo "time $(fmt_r "$R_WRITE_COST") write" ;;
+	conv_get) echo "$(fmt_r "$R_CONV_GET") communes_get, $(fmt_r "$R_CONV_GET_MHD") mhd" ;;
+	conv_list) echo "$(fmt_r "$R_CONV_LIST") communes_get, $(fmt_r "$R_CONV_LIST_MHD") mhd" ;;
+	conv_p1 | feed_p1) echo "one connection (service time)" ;;
+	conv_deep) echo "time $(fmt_r "$R_CONV_DEPTH") conv_p1" ;;
+	feed_deep) echo "time $(fmt_r "$R_FEED_DEPTH") feed_p1" ;;
+	org_post) echo "$(fmt_r "$R_ORG_TPCB") tpcb, $(fmt_r "$R_ORG_PG") pgbench -S" ;;
+	tpcb) echo "1.00× (DB write ceiling)" ;;
 	esac
 }
 what() {
@@ -553,6 +674,14 @@ what() {
 	patch) echo "PATCH /api/v1/fiches-action/{id} with If-Match (wrk -t1 -c1)" ;;
 	write) echo "a PATCH's row SQL without journal row (pgbench -c1, write.sql event=0; 1000/latency avg)" ;;
 	write_event) echo "the same with its journal row (event=1, drawn at random in the same run)" ;;
+	conv_get) echo "GET /api/v1/conventions/{id} as a préfecture (token cached, habilitation read, perimeter checked)" ;;
+	conv_list) echo "GET /api/v1/conventions?limite=50 as that préfecture ($CONV_ROWS visible)" ;;
+	conv_p1) echo "the same first page (wrk -t1 -c1)" ;;
+	conv_deep) echo "GET /api/v1/conventions?limite=50&curseur=… at depth $DEPTH (wrk -t1 -c1)" ;;
+	feed_p1) echo "GET /api/v1/evenements?limite=50, first page (wrk -t1 -c1)" ;;
+	feed_deep) echo "GET /api/v1/evenements?limite=50&apres=… after $DEPTH events (wrk -t1 -c1)" ;;
+	org_post) echo "POST /api/v1/organisations (État, no SIREN) as that préfecture (wrk -t2 -c8)" ;;
+	tpcb) echo "pgbench tpcb-like -c ${DB_POOL_SIZE:-4} (pvd-api's pool) -j 2 -M prepared, scale 10" ;;
 	esac
 }
 
@@ -585,6 +714,21 @@ what() {
 		"$(fmt_r "$R_WRITE_COST" | tr -d '×')" "$TARGET_WRITE_COST" "$(fmt_ms "$EVENT_MS")" \
 		"$(awk -v x="$EVENT_SHARE" 'BEGIN { if (x == "nan") print "—"; else printf "%.0f %%", 100 * x }')" \
 		"$(awk -v x="$TARGET_EVENT_SHARE" 'BEGIN { printf "%.0f %%", 100 * x }')" "$WRITE_VERDICT"
+	printf 'GET one convention (auth): %s × communes_get (target ≥ %s), %s × mhd, p99 %s ms  → %s\n' \
+		"$(fmt_r "$R_CONV_GET" | tr -d '×')" "$TARGET_CONV_GET_RATIO" "$(fmt_r "$R_CONV_GET_MHD" | tr -d '×')" \
+		"$(fmt_ms "${P99[conv_get]}")" "$CONV_GET_VERDICT"
+	printf 'list of 50 conventions (auth): %s × communes_get (target ≥ %s), %s × mhd, p99 %s ms  → %s\n' \
+		"$(fmt_r "$R_CONV_LIST" | tr -d '×')" "$TARGET_CONV_LIST_RATIO" "$(fmt_r "$R_CONV_LIST_MHD" | tr -d '×')" \
+		"$(fmt_ms "${P99[conv_list]}")" "$CONV_LIST_VERDICT"
+	printf 'journaled write (POST organisation): %s × tpcb-like (target ≥ %s)  → %s\n' \
+		"$(fmt_r "$R_ORG_TPCB" | tr -d '×')" "$TARGET_WRITE_RATIO" "$ORG_VERDICT"
+	printf 'reads at %s connections: p99 conv_get %s ms, conv_list %s ms (target ≤ %s ms, idle machine)  → %s\n' \
+		"$CONNS" "$(fmt_ms "${P99[conv_get]}")" "$(fmt_ms "${P99[conv_list]}")" "$TARGET_READ_P99_MS" "$READ_P99_VERDICT"
+	printf 'server memory after the run: VmHWM %s MB, VmRSS %s MB (target VmHWM ≤ 64 MB)  → %s\n' \
+		"$HWM_MB" "$RSS_MB" "$HWM_VERDICT"
+	printf 'depth %s: conventions %s × page 1, event feed %s × page 1 (target ≤ %s)  → %s\n' \
+		"$DEPTH" "$(fmt_r "$R_CONV_DEPTH" | tr -d '×')" "$(fmt_r "$R_FEED_DEPTH" | tr -d '×')" \
+		"$TARGET_DEPTH_COST" "$DEPTH_VERDICT"
 	if [[ "$NO_ERRORS" != 1 ]]; then
 		echo "ERRORS: non-2xx responses or socket errors:" \
 			"$(for l in "${LINES[@]}"; do printf '%s=%s ' "$l" "${BAD[$l]}"; done)"
@@ -638,6 +782,7 @@ bool() { [[ "$1" == 1 ]] && echo true || echo false; }
 	echo "  },"
 	echo "  \"ratios\": {\"communes_get_over_mhd\": $(json_num "$R_GET_MHD"), \"list_over_mhd\": $(json_num "$R_LIST_MHD"), \"communes_get_over_pgbench\": $(json_num "$R_GET_PG"), \"feed_over_feed_sql\": $(json_num "$R_FEED_SQL"), \"write_event_time_over_write\": $(json_num "$R_WRITE_COST"), \"event_share_of_patch\": $(json_num "$EVENT_SHARE")},"
 	echo "  \"feed\": {\"events\": $FEED_EVENTS, \"page\": $FEED_PAGE, \"events_per_s\": $(json_num "$FEED_EPS"), \"sql_events_per_s\": $(json_num "$FEED_SQL_EPS")},"
+	echo "  \"issue12\": {\"conv_get_over_communes_get\": $(json_num "$R_CONV_GET"), \"conv_list_over_communes_get\": $(json_num "$R_CONV_LIST"), \"conv_get_over_mhd\": $(json_num "$R_CONV_GET_MHD"), \"conv_list_over_mhd\": $(json_num "$R_CONV_LIST_MHD"), \"org_post_over_tpcb\": $(json_num "$R_ORG_TPCB"), \"conv_depth_cost\": $(json_num "$R_CONV_DEPTH"), \"feed_depth_cost\": $(json_num "$R_FEED_DEPTH"), \"vm_hwm_kb\": ${HWM_KB:-null}, \"vm_rss_kb\": ${RSS_KB:-null}, \"verdicts\": {\"conv_get\": $(json_str "$CONV_GET_VERDICT"), \"conv_list\": $(json_str "$CONV_LIST_VERDICT"), \"write\": $(json_str "$ORG_VERDICT"), \"read_p99\": $(json_str "$READ_P99_VERDICT"), \"memory\": $(json_str "$HWM_VERDICT"), \"depth\": $(json_str "$DEPTH_VERDICT")}},"
 	echo "  \"write_event\": {\"event_ms\": $(json_num "$EVENT_MS"), \"write_ms\": $(json_num "$(div 1000 "${MED[write]}")"), \"patch_ms\": $(json_num "$(div 1000 "${MED[patch]}")")},"
 	echo "  \"targets\": {"
 	echo "    \"communes_get\": {\"ratio_min\": $TARGET_GET_RATIO, \"p99_max_ms\": $TARGET_GET_P99_MS, \"ratio_ok\": $(bool "$GET_RATIO_OK"), \"p99_ok\": $(bool "$GET_P99_OK"), \"verdict\": $(json_str "$GET_VERDICT")},"
@@ -676,6 +821,12 @@ mv "$RESULTS/latest.json.tmp" "$RESULTS/latest.json"
 	echo "| maquette of a 200-fiche plan p99 < ${TARGET_MAQUETTE_P99_MS} ms (issue 9 §3) | p50 $(fmt_ms "${P50[maquette]}") ms, p99 $(fmt_ms "${P99[maquette]}") ms | $MAQUETTE_VERDICT |"
 	echo "| event feed, one client ≥ ${TARGET_FEED_EPS} events/s and ≥ ${TARGET_FEED_RATIO}× feed_sql (issue 11) | $(fmt_n "$FEED_EPS") events/s, $(fmt_r "$R_FEED_SQL") feed_sql ($(fmt_n "$FEED_SQL_EPS") events/s) | $FEED_VERDICT |"
 	echo "| write + event ≤ ${TARGET_WRITE_COST}× the write's time, event ≤ $(awk -v x="$TARGET_EVENT_SHARE" 'BEGIN { printf "%.0f %%", 100 * x }') of a PATCH (issue 11) | $(fmt_r "$R_WRITE_COST"), event $(fmt_ms "$EVENT_MS") ms = $(awk -v x="$EVENT_SHARE" 'BEGIN { if (x == "nan") print "—"; else printf "%.0f %%", 100 * x }') of a PATCH ($(fmt_ms "$(div 1000 "${MED[patch]}")") ms) | $WRITE_VERDICT |"
+	echo "| authenticated GET of a convention ≥ ${TARGET_CONV_GET_RATIO}× the public GET of a commune (issue 12) | $(fmt_r "$R_CONV_GET") communes_get, $(fmt_r "$R_CONV_GET_MHD") mhd | $CONV_GET_VERDICT |"
+	echo "| authenticated list of 50 conventions ≥ ${TARGET_CONV_LIST_RATIO}× the public GET (issue 12) | $(fmt_r "$R_CONV_LIST") communes_get, $(fmt_r "$R_CONV_LIST_MHD") mhd | $CONV_LIST_VERDICT |"
+	echo "| validated, journaled write (POST organisation) ≥ ${TARGET_WRITE_RATIO}× pgbench tpcb-like (issue 12) | $(fmt_r "$R_ORG_TPCB") tpcb | $ORG_VERDICT |"
+	echo "| reads at $CONNS connections p99 ≤ ${TARGET_READ_P99_MS} ms, idle machine (issue 12) | conv_get $(fmt_ms "${P99[conv_get]}") ms, conv_list $(fmt_ms "${P99[conv_list]}") ms | $READ_P99_VERDICT |"
+	echo "| server VmHWM ≤ 64 MB after the run (issue 12) | VmHWM $HWM_MB MB, VmRSS $RSS_MB MB | $HWM_VERDICT |"
+	echo "| page at depth $DEPTH ≤ ${TARGET_DEPTH_COST}× page 1 (issue 12) | conventions $(fmt_r "$R_CONV_DEPTH"), event feed $(fmt_r "$R_FEED_DEPTH") | $DEPTH_VERDICT |"
 	echo
 	echo "Errors (non-2xx responses + socket errors, all runs):" \
 		"$(for l in "${LINES[@]}"; do printf '%s %s, ' "$l" "${BAD[$l]}"; done | sed 's/, $/./')"
