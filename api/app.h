@@ -44,7 +44,7 @@ struct app {
      * subscriptions' secrets; disabled when the file is not configured. */
     bool webhooks_enabled;
     unsigned char webhook_key[32];
-    struct token_cache *tokens;          /* AUTH_TOKEN_CACHE_SIZE; NULL when 0 (off) */
+    struct token_cache *tokens; /* AUTH_TOKEN_CACHE_SIZE; NULL when 0 (off) */
 };
 
 /* The pool for list pages and the event feed: the read replica when
