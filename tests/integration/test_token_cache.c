@@ -39,6 +39,9 @@ static void get_as(const char *header, const char *path, struct http_response *r
 
 Test(token_cache, second_use_of_a_token_is_served_from_the_cache)
 {
+    /* The cache and its metrics are per process: one server (the api step runs
+     * two replicas). */
+    http_pin(0);
     cr_assert_gt(metric("pvd_auth_token_cache_capacity"), 0, "AUTH_TOKEN_CACHE_SIZE is on");
     char header[4400];
     fx_grant_header(header, sizeof header, "lecteur_national", "{}");
@@ -60,6 +63,7 @@ Test(token_cache, second_use_of_a_token_is_served_from_the_cache)
     get_as(bad, "/api/v1/conventions?limite=1", &r);
     http_expect_problem(&r, 401, "non-authentifie");
     http_response_release(&r);
+    http_pin(-1);
 }
 
 Test(token_cache, a_cached_token_loses_a_revoked_habilitation_at_once)
