@@ -209,11 +209,10 @@ void demande_etag(const struct demande_row *row, enum demande_etat effectif, cha
     free(buf);
 }
 
-/* Adds etat (effective), echeance and transitions_possibles to obj; the
- * effective state into *shown. false when obj is no request. */
-static bool decorate(json_t *obj, const struct request_ctx *ctx, struct fiche_access *access,
-                     struct date today, const struct rule_report *warnings,
-                     enum demande_etat *shown)
+/* See demandes.h. */
+bool demande_decorate(json_t *obj, const struct request_ctx *ctx, struct fiche_access *access,
+                      struct date today, const struct rule_report *warnings,
+                      enum demande_etat *shown)
 {
     struct demande_etat_lu lu;
     if (!demande_lire_json(obj, &lu))
@@ -252,7 +251,7 @@ void demande_send(struct request_ctx *ctx, int status, const struct demande_row 
 {
     json_t *obj = json_loads(row->json, 0, NULL);
     enum demande_etat shown = DEMANDE_BROUILLON;
-    if (!obj || !decorate(obj, ctx, access, today, warnings, &shown)) {
+    if (!obj || !demande_decorate(obj, ctx, access, today, warnings, &shown)) {
         json_decref(obj);
         respond_problem(ctx, PROBLEM_ERREUR_INTERNE, NULL);
         return;
@@ -791,123 +790,6 @@ out:
     demande_row_release(&row);
 }
 
-/* ---- GET /api/v1/demandes-subvention ------------------------------------------------ */
-
-static bool is_dispositif(const char *s)
-{
-    enum subvention_dispositif d;
-    return subvention_dispositif_parse(s, &d);
-}
-
-static bool is_etat(const char *s)
-{
-    enum demande_etat e;
-    return demande_etat_parse(s, &e);
-}
-
-static bool is_annee(const char *s)
-{
-    return s && strlen(s) == 4 && s[0] == '2' && strspn(s, "0123456789") == 4;
-}
-
-struct demande_query {
-    size_t limit;
-    const char *dispositif, *etat, *id_pvd, *departement, *annee, *fiche_id;
-    struct query_sync sync;
-};
-#define DQ(member) offsetof(struct demande_query, member)
-
-static const struct query_field list_fields[] = {
-    QUERY_PAGE(struct demande_query, limit),
-    QUERY_CODE_FIELD("dispositif", DQ(dispositif), is_dispositif,
-                     "un dispositif (chef_de_projet_pvd, DETR, DSIL, "
-                     "fonds_vert_recyclage_foncier, FNADT, autre)"),
-    QUERY_CODE_FIELD("etat", DQ(etat), is_etat,
-                     "un état de demande (brouillon, depose, en_instruction, accordee, refusee, "
-                     "classee_sans_suite, rejet_implicite, notifiee, engagee, caduque, soldee, "
-                     "forclose)"),
-    QUERY_CODE_FIELD("id_pvd", DQ(id_pvd), territoire_id_pvd_is_valid,
-                     "un identifiant pvd-<région>-<département>-<n>"),
-    QUERY_CODE_FIELD("departement", DQ(departement), departement_code_is_valid,
-                     "un code de département"),
-    QUERY_CODE_FIELD("annee", DQ(annee), is_annee, "une année (2000 à 2999)"),
-    QUERY_CODE_FIELD("fiche_id", DQ(fiche_id), query_is_uuid, "un UUID"),
-    QUERY_SYNC_FIELDS(struct demande_query, sync),
-    QUERY_FIELDS_END,
-};
-
-struct list_args {
-    const struct demande_filtre *f;
-    const struct parametres *p;
-    struct date today;
-};
-
-static enum db_result list_page(struct request_ctx *ctx, void *arg, const char *after, size_t limit,
-                                char **json_out, char last_key[65], bool *more, size_t *total,
-                                struct db_error *err)
-{
-    const struct list_args *a = arg;
-    return demande_list(ctx->app->pool, a->f, after, limit, json_out, last_key, more, total, err);
-}
-
-/* The requests of json decorated as demande_send does (NULL: one failed). */
-static char *page_of(struct request_ctx *ctx, void *arg, const char *json)
-{
-    const struct list_args *a = arg;
-    json_t *list = json_loads(json, 0, NULL);
-    bool ok = list != NULL;
-    size_t i;
-    json_t *obj;
-    json_array_foreach(list, i, obj)
-    {
-        struct fiche_access acc;
-        fiche_access_of_json(obj, &acc);
-        json_object_del(obj, "_acces");
-        enum demande_etat shown;
-        ok = decorate(obj, ctx, &acc, a->today, NULL, &shown) && ok;
-    }
-    char *page = ok ? json_dumps(list, JSON_COMPACT) : NULL;
-    json_decref(list);
-    return page;
-}
-
-void handle_list_demandes(struct request_ctx *ctx)
-{
-    struct demande_query q;
-    if (!query_or_reply(ctx, list_fields, &q))
-        return;
-    char canon[300];
-    snprintf(canon, sizeof canon, "d=%s|e=%s|p=%s|dep=%s|a=%s|f=%s",
-             q.dispositif ? q.dispositif : "", q.etat ? q.etat : "", q.id_pvd ? q.id_pvd : "",
-             q.departement ? q.departement : "", q.annee ? q.annee : "",
-             q.fiche_id ? q.fiche_id : "");
-    uint32_t fp;
-    char key[CURSOR_KEY_MAX + 1];
-    const char *after = NULL;
-    if (!query_sync_cursor_or_reply(ctx, "demandes-subvention", cursor_fingerprint(canon), &q.sync,
-                                    query_is_uuid, key, &after, &fp))
-        return;
-    struct date today;
-    struct parametres p;
-    if (!demande_today_parametres_or_reply(ctx, &today, &p))
-        return;
-    struct demande_filtre f = {
-        .role = role_name(role_reads_as(ctx->principal->authz.role)),
-        .perimeter = &ctx->principal->authz.perimeter,
-        .dispositif = q.dispositif,
-        .etat = q.etat,
-        .id_pvd = q.id_pvd,
-        .departement = q.departement,
-        .annee = q.annee,
-        .fiche_id = q.fiche_id,
-        .today = today,
-        .sync = query_sync_list(&q.sync),
-    };
-    struct list_args a = {&f, &p, today};
-    programme_respond_list(ctx, list_fields, "demandes-subvention", fp, after, q.limit, list_page,
-                           page_of, &a);
-}
-
 /* ---- Shared by the writes ------------------------------------------------------------ */
 
 enum db_result demande_lock_lire(struct db_tx *tx, const char *id, long revision,
@@ -926,78 +808,4 @@ enum db_result demande_lock_lire(struct db_tx *tx, const char *id, long revision
         return DB_FAILED;
     }
     return DB_OK;
-}
-
-/* ---- The sweep of the date-driven states ------------------------------------------------ */
-
-struct sweep_one {
-    const char *id;
-    struct date today;
-    const struct parametres *p;
-    bool moved;
-};
-
-/* One request: its effective state stored when it differs (DB_STALE, rolled
- * back, when it no longer does). */
-static enum db_result sweep_unit(struct db_tx *tx, void *arg, struct db_error *err)
-{
-    struct sweep_one *x = arg;
-    x->moved = false;
-    struct demande_row avant, after;
-    json_t *stored = NULL;
-    struct demande_etat_lu lu;
-    enum db_result r = demande_lock_lire(tx, x->id, -1, &avant, &stored, &lu, err);
-    if (r != DB_OK)
-        return r;
-    json_decref(stored);
-    enum demande_etat e = demande_effectif(&lu, x->today, NULL);
-    if (e == lu.echeance.etat) {
-        demande_row_release(&avant);
-        return DB_STALE;
-    }
-    r = demande_write(tx, &avant, "{}", demande_etat_name(e), "demande_subvention.transition",
-                      &after, err);
-    demande_row_release(&after);
-    x->moved = r == DB_OK;
-    return r;
-}
-
-enum db_result demandes_echeances_appliquer(struct db_pool *pool, struct date today, size_t *moved,
-                                            struct db_error *err)
-{
-    size_t n = 0;
-    struct parametres p;
-    struct db_conn *conn = NULL;
-    PGresult *res = NULL;
-    enum db_result r = db_pool_acquire(pool, &conn, err);
-    if (r != DB_OK)
-        return r;
-    long version;
-    r = parametres_en_vigueur(conn, today, &p, &version, err);
-    if (r == DB_OK) {
-        char day[11], d[5][12];
-        date_format(today, day);
-        demande_delais_defaut_text(d);
-        const char *params[6] = {day, d[0], d[1], d[2], d[3], d[4]};
-        r = pg_exec_rows(conn,
-                         "SELECT x.id::text FROM demandes_subvention x WHERE x.etat IN "
-                         "('depose', 'en_instruction', 'notifiee', 'engagee') AND "
-                         "demande_etat_effectif(x, $1::date, $2::int, $3::int, $4::int, $5::int, "
-                         "$6::int) <> x.etat ORDER BY x.id LIMIT 500",
-                         6, params, &res, err);
-    }
-    db_pool_release(pool, conn);
-    struct journal_actor actor = {"systeme:echeances", NULL, NULL, NULL, NULL, NULL, NULL};
-    for (int i = 0; r == DB_OK && i < PQntuples(res); i++) {
-        struct sweep_one x = {PQgetvalue(res, i, 0), today, &p, false};
-        r = db_run_mutation(pool, DB_ISOLATION_READ_COMMITTED, &actor, sweep_unit, &x, err);
-        if (r == DB_NOT_FOUND || r == DB_STALE)
-            r = DB_OK; /* changed meanwhile: nothing to do, rolled back */
-        if (x.moved && r == DB_OK)
-            n++;
-    }
-    PQclear(res);
-    if (moved)
-        *moved = n;
-    return r;
 }

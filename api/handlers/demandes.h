@@ -133,6 +133,14 @@ enum db_result demande_lock_lire(struct db_tx *tx, const char *id, long revision
 enum db_result demande_r18_check(struct db_tx *tx, const json_t *merged, const char *exclude_id,
                                  struct date today, struct rule_report *v, struct db_error *err);
 
+/* Adds etat (the effective state), echeance, transitions_possibles (for
+ * ctx's caller) and avertissements (warnings, may be NULL) to obj, a stored
+ * representation, dropping its "_delais"; the effective state into *shown.
+ * false when obj is no request (demandes.c; the list, demandes_liste.c). */
+bool demande_decorate(json_t *obj, const struct request_ctx *ctx, struct fiche_access *access,
+                      struct date today, const struct rule_report *warnings,
+                      enum demande_etat *shown);
+
 /* The periodic sweep of the date-driven states (R30, R34, R35): every
  * request whose effective state on `today` (demande_etat_effectif, the
  * parameters in force today) differs from its stored one gets it stored,
