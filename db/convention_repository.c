@@ -1,6 +1,7 @@
 /* Convention storage (see convention_repository.h). */
 #include "convention_repository.h"
 #include "statements.h"
+#include "territoire_scope.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -30,19 +31,36 @@ static PGresult *exec(struct db_conn *conn, const char *sql, int n, const char *
     return res;
 }
 
-static const char main_sql[] =
-    "SELECT c.id::text, c.type, c.etat, c.id_pvd, coalesce(c.adhesion_id::text, ''), c.revision, "
-    "c.numero_version, c.vaut_ort, c.volet_habitat, "
-    "coalesce(btrim(c.section_habitat_prive) <> '', false), coalesce(c.date_signature::text, ''), "
-    "coalesce((CASE WHEN c.type = 'adhesion' THEN c.date_limite_convention_cadre "
-    "ELSE a.date_limite_convention_cadre END)::text, ''), c.en_retard, coalesce(a.etat, ''), "
-    "coalesce(a.date_signature::text, ''), coalesce(ep.siren, ''), coalesce(vp.siren, ''), "
-    "convention_representation(c)::text, coalesce(c.date_fin::text, '') "
-    "FROM conventions c LEFT JOIN conventions a ON a.id = c.adhesion_id "
-    "LEFT JOIN LATERAL (SELECT te.siren::text AS siren FROM territoire_epcis te "
-    "WHERE te.id_pvd = c.id_pvd ORDER BY te.rang LIMIT 1) ep ON true "
-    "LEFT JOIN LATERAL territoire_ville_principale(c.id_pvd) vp ON true "
-    "WHERE $1 ~ '" PG_UUID_RE "' AND c.id = CASE WHEN $1 ~ '" PG_UUID_RE "' THEN $1::uuid END";
+/* The convention, its adhésion's state, R6's SIRENs from the referential, its
+ * representation, its signataires (column 19: one line each, in rang order,
+ * "id|organisation_id|nature|siren|role|date_deliberation|date_signature",
+ * empty fields for NULLs; every field is a UUID, an enum word, digits or a
+ * date, so '|' and newlines cannot occur in them) and its secteurs' flags
+ * (column 20: 't' or 'f' each, in rang order): one statement, one round trip.
+ * MAIN_SQL(EXTRA) appends EXTRA columns. */
+#define MAIN_SQL(EXTRA)                                                                            \
+    "SELECT c.id::text, c.type, c.etat, c.id_pvd, coalesce(c.adhesion_id::text, ''), c.revision, " \
+    "c.numero_version, c.vaut_ort, c.volet_habitat, "                                              \
+    "coalesce(btrim(c.section_habitat_prive) <> '', false), coalesce(c.date_signature::text, "     \
+    "''), "                                                                                        \
+    "coalesce((CASE WHEN c.type = 'adhesion' THEN c.date_limite_convention_cadre "                 \
+    "ELSE a.date_limite_convention_cadre END)::text, ''), c.en_retard, coalesce(a.etat, ''), "     \
+    "coalesce(a.date_signature::text, ''), coalesce(ep.siren, ''), coalesce(vp.siren, ''), "       \
+    "convention_representation(c)::text, coalesce(c.date_fin::text, ''), "                         \
+    "(SELECT string_agg(concat_ws('|', s.id, s.organisation_id, o.nature, coalesce(o.siren, ''), " \
+    "s.role, coalesce(s.date_deliberation::text, ''), coalesce(s.date_signature::text, '')), "     \
+    "E'\\n' ORDER BY s.rang) FROM signataires s JOIN organisations o ON o.id = s.organisation_id " \
+    "WHERE s.convention_id = c.id), "                                                              \
+    "(SELECT string_agg(CASE WHEN si.est_centre_ville_ville_principale THEN 't' ELSE 'f' END, '' " \
+    "ORDER BY si.rang) FROM secteurs_intervention si WHERE si.convention_id = c.id)" EXTRA " "     \
+    "FROM conventions c LEFT JOIN conventions a ON a.id = c.adhesion_id "                          \
+    "LEFT JOIN LATERAL (SELECT te.siren::text AS siren FROM territoire_epcis te "                  \
+    "WHERE te.id_pvd = c.id_pvd ORDER BY te.rang LIMIT 1) ep ON true "                             \
+    "LEFT JOIN LATERAL territoire_ville_principale(c.id_pvd) vp ON true "                          \
+    "WHERE $1 ~ '" PG_UUID_RE "' AND c.id = CASE WHEN $1 ~ '" PG_UUID_RE "' THEN $1::uuid END"
+
+static const char main_sql[] = MAIN_SQL("");
+static const char main_scoped_sql[] = MAIN_SQL(", " TERRITOIRE_SCOPE_LINES_SQL("c.id_pvd"));
 
 static enum db_result fill_main(const PGresult *res, int row, void *dst)
 {
@@ -76,55 +94,78 @@ static enum db_result fill_main(const PGresult *res, int row, void *dst)
     return out->json ? DB_OK : DB_FAILED;
 }
 
-static enum db_result fill_signataires(struct db_conn *conn, struct convention_row *out,
-                                       struct db_error *err)
+/* Splits the next '|'-separated field off *cursor into out (cut to size). */
+static void next_field(const char **cursor, char *out, size_t size)
 {
-    const char *params[1] = {out->id};
-    enum db_result r;
-    PGresult *res = exec(conn,
-                         "SELECT s.id::text, s.organisation_id::text, o.nature, "
-                         "coalesce(o.siren::text, ''), s.role, "
-                         "coalesce(s.date_deliberation::text, ''), "
-                         "coalesce(s.date_signature::text, '') FROM signataires s "
-                         "JOIN organisations o ON o.id = s.organisation_id "
-                         "WHERE s.convention_id = $1::uuid ORDER BY s.rang",
-                         1, params, &r, err);
-    for (int i = 0; r == DB_OK && i < PQntuples(res) && i < CONVENTION_MAX_SIGNATAIRES; i++) {
-        struct convention_signataire_row *s = &out->signataires[i];
-        snprintf(s->id, sizeof s->id, "%s", PQgetvalue(res, i, 0));
-        snprintf(s->organisation_id, sizeof s->organisation_id, "%s", PQgetvalue(res, i, 1));
-        if (!organisation_kind_parse(PQgetvalue(res, i, 2), &s->s.kind) ||
-            !signataire_role_parse(PQgetvalue(res, i, 4), &s->s.role)) {
-            r = DB_FAILED;
-            break;
-        }
-        snprintf(s->s.siren, sizeof s->s.siren, "%s", PQgetvalue(res, i, 3));
-        s->s.has_date_deliberation = opt_date(PQgetvalue(res, i, 5), &s->s.date_deliberation);
-        s->s.has_date_signature = opt_date(PQgetvalue(res, i, 6), &s->s.date_signature);
-        out->signataire_count = (size_t)i + 1;
+    const char *p = *cursor, *bar = strchr(p, '|');
+    size_t len = bar ? (size_t)(bar - p) : strlen(p);
+    snprintf(out, size, "%.*s", (int)len, p);
+    *cursor = bar ? bar + 1 : p + len;
+}
+
+/* Columns 19 and 20 of MAIN_SQL into out->signataires and out->secteurs. */
+static enum db_result fill_children(const PGresult *res, int row, struct convention_row *out)
+{
+    const char *line = PQgetvalue(res, row, 19);
+    while (*line && out->signataire_count < CONVENTION_MAX_SIGNATAIRES) {
+        const char *end = strchr(line, '\n');
+        char buf[256], f[7][40];
+        snprintf(buf, sizeof buf, "%.*s", (int)(end ? (size_t)(end - line) : strlen(line)), line);
+        const char *cur = buf;
+        for (int k = 0; k < 7; k++)
+            next_field(&cur, f[k], sizeof f[k]);
+        struct convention_signataire_row *sg = &out->signataires[out->signataire_count];
+        snprintf(sg->id, sizeof sg->id, "%.36s", f[0]);
+        snprintf(sg->organisation_id, sizeof sg->organisation_id, "%.36s", f[1]);
+        if (!organisation_kind_parse(f[2], &sg->s.kind) ||
+            !signataire_role_parse(f[4], &sg->s.role))
+            return DB_FAILED;
+        snprintf(sg->s.siren, sizeof sg->s.siren, "%.9s", f[3]);
+        sg->s.has_date_deliberation = opt_date(f[5], &sg->s.date_deliberation);
+        sg->s.has_date_signature = opt_date(f[6], &sg->s.date_signature);
+        out->signataire_count++;
+        line = end ? end + 1 : line + strlen(line);
     }
-    PQclear(res);
-    if (r != DB_OK)
-        return r;
-    res = exec(conn,
-               "SELECT est_centre_ville_ville_principale FROM secteurs_intervention "
-               "WHERE convention_id = $1::uuid ORDER BY rang",
-               1, params, &r, err);
-    for (int i = 0; r == DB_OK && i < PQntuples(res) && i < CONVENTION_MAX_SECTEURS; i++) {
-        out->secteurs[i].est_centre_ville_ville_principale = PQgetvalue(res, i, 0)[0] == 't';
-        out->secteur_count = (size_t)i + 1;
-    }
-    PQclear(res);
-    return r;
+    const char *flags = PQgetvalue(res, row, 20);
+    for (; flags[out->secteur_count] && out->secteur_count < CONVENTION_MAX_SECTEURS;
+         out->secteur_count++)
+        out->secteurs[out->secteur_count].est_centre_ville_ville_principale =
+            flags[out->secteur_count] == 't';
+    return DB_OK;
+}
+
+static enum db_result fill_all(const PGresult *res, int row, void *dst)
+{
+    enum db_result r = fill_main(res, row, dst);
+    return r == DB_OK ? fill_children(res, row, dst) : r;
 }
 
 enum db_result convention_get(struct db_conn *conn, const char *id, struct convention_row *out,
                               struct db_error *err)
 {
     const char *params[1] = {id};
-    enum db_result r = pg_one_row(conn, main_sql, 1, params, fill_main, out, sizeof *out, err);
+    enum db_result r = pg_one_row(conn, main_sql, 1, params, fill_all, out, sizeof *out, err);
+    if (r != DB_OK)
+        convention_row_release(out);
+    return r;
+}
+
+enum db_result convention_get_scoped(struct db_conn *conn, const char *id,
+                                     struct convention_row *out, struct territoire_scope *scope,
+                                     struct db_error *err)
+{
+    const char *params[1] = {id};
+    PGresult *res = NULL;
+    memset(out, 0, sizeof *out);
+    enum db_result r = pg_exec_first_row(conn, main_scoped_sql, 1, params, &res, err);
     if (r == DB_OK)
-        r = fill_signataires(conn, out, err);
+        r = fill_all(res, 0, out);
+    if (r == DB_OK &&
+        territoire_scope_from_lines(out->id_pvd, PQgetvalue(res, 0, 21), scope) != DB_OK) {
+        db_error_set(err, NULL, "convention %s: territoire %s absent", out->id, out->id_pvd);
+        r = DB_FAILED; /* conventions.id_pvd references territoires */
+    }
+    PQclear(res);
     if (r != DB_OK)
         convention_row_release(out);
     return r;
@@ -573,7 +614,8 @@ enum db_result convention_avenant(struct db_tx *tx, const char *id, long revisio
  * convention_visible (anct_national: true; collectivités, financeurs: the convention's SIRENs). */
 #define FILTER_SQL                                                                                 \
     "CASE WHEN $1 IN ('prefecture_instructeur', 'prefecture_region') THEN c.id_pvd IN (SELECT "    \
-    "fiche_territoires_visibles($1, $2::text[], $3::text[], '{}'::text[], '{}'::text[])) "         \
+    "v.id_pvd FROM fiche_territoires_visibles($1, $2::text[], $3::text[], '{}'::text[], "          \
+    "'{}'::text[]) AS v(id_pvd)) "                                                                 \
     "ELSE convention_visible(c, $1, $2::text[], $3::text[], $4::text[], $5::text[]) END "          \
     "AND ($6::text IS NULL OR c.type = $6) AND ($7::text IS NULL OR c.etat = $7) "                 \
     "AND ($8::text IS NULL OR c.id_pvd = $8) "                                                     \

@@ -21,6 +21,7 @@
 #include "mutation.h"
 #include "pool.h"
 #include "result.h"
+#include "territoire_scope.h"
 
 #define CONVENTION_MAX_SIGNATAIRES 32
 #define CONVENTION_MAX_SECTEURS    32
@@ -67,9 +68,18 @@ struct convention_row {
 };
 void convention_row_release(struct convention_row *row);
 
-/* Reads convention id (a UUID; anything else is DB_NOT_FOUND). */
+/* Reads convention id (a UUID; anything else is DB_NOT_FOUND), its
+ * signataires and secteurs included, in one statement. On failure out holds
+ * nothing to release. */
 enum db_result convention_get(struct db_conn *conn, const char *id, struct convention_row *out,
                               struct db_error *err);
+
+/* Same, and the scope of its territoire into *scope (territoire_scope.h),
+ * still in one statement (one round trip for a read's whole authorization).
+ * The signataires' SIRENs are not added to the scope: the caller decides. */
+enum db_result convention_get_scoped(struct db_conn *conn, const char *id,
+                                     struct convention_row *out, struct territoire_scope *scope,
+                                     struct db_error *err);
 
 /* The active adhésion (not abandonnee) of territoire id_pvd: its id into
  * id_out. DB_NOT_FOUND when there is none. */

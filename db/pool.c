@@ -152,7 +152,7 @@ struct db_pool *db_pool_new(const struct db_pool_options *options)
     if (options->transaction_pooler) {
         pool->tx_settings =
             format_dup("SET LOCAL statement_timeout = %u;"
-                       " SET LOCAL idle_in_transaction_session_timeout = %u",
+                       " SET LOCAL idle_in_transaction_session_timeout = %u; SET LOCAL jit = off",
                        options->statement_timeout_ms, options->idle_in_tx_timeout_ms);
         if (!pool->tx_settings)
             goto fail;
@@ -160,7 +160,7 @@ struct db_pool *db_pool_new(const struct db_pool_options *options)
         user_options = conninfo_options(options->conninfo);
         pool->session_options =
             format_dup("%s%s-c statement_timeout=%u -c idle_in_transaction_session_timeout=%u"
-                       " -c TimeZone=UTC",
+                       " -c TimeZone=UTC -c jit=off",
                        user_options ? user_options : "", user_options ? " " : "",
                        options->statement_timeout_ms, options->idle_in_tx_timeout_ms);
         if (!pool->session_options)

@@ -28,20 +28,44 @@ static void add_code(char (*list)[4], size_t *count, const char *code)
     snprintf(list[(*count)++], 4, "%s", code);
 }
 
-/* One row per attribute: kind ('t' territoire, 'd' département, 'r' région,
- * 's' SIREN), value; the territoire's own row first. */
-static const char scope_sql[] =
-    "SELECT 't', t.code_departement || '|' || t.code_region FROM territoires t WHERE t.id_pvd = $1 "
-    "UNION ALL SELECT 'd', c.code_departement FROM territoire_communes tc "
-    "JOIN communes c ON c.code_insee = tc.code_insee AND c.type = 'commune-actuelle' "
-    "WHERE tc.id_pvd = $1 AND c.code_departement IS NOT NULL "
-    "UNION ALL SELECT 'r', c.code_region FROM territoire_communes tc "
-    "JOIN communes c ON c.code_insee = tc.code_insee AND c.type = 'commune-actuelle' "
-    "WHERE tc.id_pvd = $1 AND c.code_region IS NOT NULL "
-    "UNION ALL SELECT 's', c.siren FROM territoire_communes tc "
-    "JOIN communes c ON c.code_insee = tc.code_insee AND c.type = 'commune-actuelle' "
-    "WHERE tc.id_pvd = $1 AND c.siren IS NOT NULL "
-    "UNION ALL SELECT 's', te.siren FROM territoire_epcis te WHERE te.id_pvd = $1";
+enum db_result territoire_scope_from_lines(const char *id_pvd, const char *lines,
+                                           struct territoire_scope *out)
+{
+    if (!lines || strncmp(lines, "t|", 2) != 0)
+        return DB_NOT_FOUND;
+    struct territoire_scope s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.id_pvd, sizeof s.id_pvd, "%s", id_pvd);
+    for (const char *line = lines; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        char value[64];
+        if (len >= 2 && line[1] == '|' && len - 2 < sizeof value) {
+            memcpy(value, line + 2, len - 2);
+            value[len - 2] = '\0';
+            if (line == lines) { /* "t|<département>|<région>" */
+                char *bar = strchr(value, '|');
+                if (bar)
+                    *bar = '\0';
+                snprintf(s.code_departement, sizeof s.code_departement, "%.3s", value);
+                snprintf(s.code_region, sizeof s.code_region, "%.3s", bar ? bar + 1 : "");
+                add_code(s.departements, &s.departement_count, s.code_departement);
+                add_code(s.regions, &s.region_count, s.code_region);
+            } else if (line[0] == 'd') {
+                add_code(s.departements, &s.departement_count, value);
+            } else if (line[0] == 'r') {
+                add_code(s.regions, &s.region_count, value);
+            } else if (line[0] == 's') {
+                territoire_scope_add_siren(&s, value);
+            }
+        }
+        line = end ? end + 1 : NULL;
+    }
+    *out = s;
+    return DB_OK;
+}
+
+static const char scope_sql[] = "SELECT " TERRITOIRE_SCOPE_LINES_SQL("$1");
 
 enum db_result territoire_scope_load(struct db_conn *conn, const char *id_pvd,
                                      struct territoire_scope *out, struct db_error *err)
@@ -49,37 +73,9 @@ enum db_result territoire_scope_load(struct db_conn *conn, const char *id_pvd,
     const char *params[1] = {id_pvd};
     PGresult *res = db_exec_params(conn, scope_sql, 1, params);
     enum db_result r = db_result_from_pg(conn, res, err);
-    if (r == DB_OK && (PQntuples(res) == 0 || PQgetvalue(res, 0, 0)[0] != 't'))
-        r = DB_NOT_FOUND;
-    if (r == DB_OK) {
-        struct territoire_scope s;
-        memset(&s, 0, sizeof s);
-        snprintf(s.id_pvd, sizeof s.id_pvd, "%s", id_pvd);
-        const char *dr = PQgetvalue(res, 0, 1);
-        const char *bar = strchr(dr, '|');
-        snprintf(s.code_departement, sizeof s.code_departement, "%.*s", bar ? (int)(bar - dr) : 3,
-                 dr);
-        snprintf(s.code_region, sizeof s.code_region, "%s", bar ? bar + 1 : "");
-        add_code(s.departements, &s.departement_count, s.code_departement);
-        add_code(s.regions, &s.region_count, s.code_region);
-        for (int i = 1; i < PQntuples(res); i++) {
-            const char *v = PQgetvalue(res, i, 1);
-            switch (PQgetvalue(res, i, 0)[0]) {
-            case 'd':
-                add_code(s.departements, &s.departement_count, v);
-                break;
-            case 'r':
-                add_code(s.regions, &s.region_count, v);
-                break;
-            case 's':
-                territoire_scope_add_siren(&s, v);
-                break;
-            default:
-                break;
-            }
-        }
-        *out = s;
-    }
+    if (r == DB_OK)
+        r = PQntuples(res) == 1 ? territoire_scope_from_lines(id_pvd, PQgetvalue(res, 0, 0), out)
+                                : DB_FAILED;
     PQclear(res);
     return r;
 }

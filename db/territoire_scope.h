@@ -40,6 +40,36 @@ struct territoire_scope {
     const char *territoire_ptrs[2];
 };
 
+/* An SQL expression (text) holding the scope of the territoire whose id_pvd is
+ * the SQL expression ID (a parameter "$1" or a column of the enclosing query,
+ * e.g. "c.id_pvd"; its own aliases are t, tc, cm, te and x): one line per attribute, "kind|value",
+ * kind 't' (the territoire's own "code_departement|code_region", first), 'd' (a commune's
+ * département), 'r' (a commune's région), 's' (a commune's or EPCI's SIREN); NULL when there is no
+ * such territoire. Lets a repository read an object and the scope of its territoire in one
+ * statement; parse the value with territoire_scope_from_lines. */
+#define TERRITOIRE_SCOPE_LINES_SQL(ID)                                                             \
+    "(SELECT string_agg(x.k || '|' || x.v, E'\\n' ORDER BY x.o) FROM ("                            \
+    "SELECT 0, 't', t.code_departement || '|' || t.code_region FROM territoires t "                \
+    "WHERE t.id_pvd = " ID " "                                                                     \
+    "UNION ALL SELECT 1, 'd', cm.code_departement FROM territoire_communes tc "                    \
+    "JOIN communes cm ON cm.code_insee = tc.code_insee AND cm.type = 'commune-actuelle' "          \
+    "WHERE tc.id_pvd = " ID " AND cm.code_departement IS NOT NULL "                                \
+    "UNION ALL SELECT 2, 'r', cm.code_region FROM territoire_communes tc "                         \
+    "JOIN communes cm ON cm.code_insee = tc.code_insee AND cm.type = 'commune-actuelle' "          \
+    "WHERE tc.id_pvd = " ID " AND cm.code_region IS NOT NULL "                                     \
+    "UNION ALL SELECT 3, 's', cm.siren FROM territoire_communes tc "                               \
+    "JOIN communes cm ON cm.code_insee = tc.code_insee AND cm.type = 'commune-actuelle' "          \
+    "WHERE tc.id_pvd = " ID " AND cm.siren IS NOT NULL "                                           \
+    "UNION ALL SELECT 4, 's', te.siren FROM territoire_epcis te WHERE te.id_pvd = " ID             \
+    ") x(o, k, v))"
+
+/* Parses lines (the text of TERRITOIRE_SCOPE_LINES_SQL; NULL or "" when the
+ * query gave NULL) into *out for territoire id_pvd. DB_NOT_FOUND when lines
+ * do not start with the territoire's own line (no such territoire; out
+ * untouched), else DB_OK. Unknown kinds and malformed codes are skipped. */
+enum db_result territoire_scope_from_lines(const char *id_pvd, const char *lines,
+                                           struct territoire_scope *out);
+
 /* Loads the scope of territoire id_pvd with conn (any transaction state).
  * DB_NOT_FOUND when there is no such territoire (out untouched then), else
  * DB_OK or the failure of the query (err filled). */

@@ -28,12 +28,7 @@ bool convention_load_or_reply(struct request_ctx *ctx, enum action action, const
     struct db_error err = {{0}, {0}};
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
     if (r == DB_OK) {
-        r = convention_get(conn, id, row, &err);
-        if (r == DB_OK) {
-            r = territoire_scope_load(conn, row->id_pvd, scope, &err);
-            if (r != DB_OK)
-                convention_row_release(row);
-        }
+        r = convention_get_scoped(conn, id, row, scope, &err);
         db_pool_release(ctx->app->pool, conn);
     }
     if (!respond_lookup_or_reply(ctx, r, &err, "Aucune convention visible n'a cet identifiant."))

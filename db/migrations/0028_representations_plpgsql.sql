@@ -535,3 +535,15 @@ BEGIN
     );
 END
 $$;
+
+-- The ville principale is one row: the planner's default of 1,000 rows for a
+-- set-returning function multiplied the cost of every plan that joins it.
+ALTER FUNCTION territoire_ville_principale(text) ROWS 1;
+
+-- horodatage calls to_char, which is STABLE: declared IMMUTABLE, the function
+-- was never inlined (the planner does not inline a body more volatile than
+-- its declaration), so each statement that formats a date parsed and planned
+-- it again (perf: parse_analyze under fmgr_sql on every convention read).
+-- Its true volatility lets the planner inline it. No index or generated
+-- column uses it.
+ALTER FUNCTION horodatage(timestamptz) STABLE;

@@ -25,6 +25,7 @@
 #include "db/mutation.h"
 #include "db/pool.h"
 #include "db/statements.h"
+#include "db/territoire_scope.h"
 #include "db/transaction.h"
 #include "domain/fiche.h"
 
@@ -485,6 +486,7 @@ Test(db, pool_session_settings)
     cr_assert_str_eq(query_text(conn->pg, "show application_name", NULL, buf, sizeof buf),
                      "pvd-test");
     cr_assert_str_eq(query_text(conn->pg, "show work_mem", NULL, buf, sizeof buf), "8MB");
+    cr_assert_str_eq(query_text(conn->pg, "show jit", NULL, buf, sizeof buf), "off");
     cr_assert_str_eq(conninfo_value(conn->pg, "connect_timeout", buf, sizeof buf), "7");
     cr_assert_str_eq(conninfo_value(conn->pg, "keepalives", buf, sizeof buf), "1");
     db_pool_release(pool, conn);
@@ -504,7 +506,7 @@ Test(db, pool_session_settings)
  * pooler replays), and each transaction of db_run_transaction carries the timeouts with SET
  * LOCAL, which end with it. */
 struct pooler_seen {
-    char statement_timeout[32], idle_timeout[32], isolation[32];
+    char statement_timeout[32], idle_timeout[32], isolation[32], jit[8];
 };
 
 static enum db_result work_show_settings(struct db_conn *conn, void *arg, struct db_error *err)
@@ -518,6 +520,7 @@ static enum db_result work_show_settings(struct db_conn *conn, void *arg, struct
                sizeof seen->idle_timeout);
     query_text(conn->pg, "show transaction_isolation", NULL, seen->isolation,
                sizeof seen->isolation);
+    query_text(conn->pg, "show jit", NULL, seen->jit, sizeof seen->jit);
     return DB_OK;
 }
 
@@ -541,7 +544,7 @@ Test(db, pool_transaction_pooler_settings_per_transaction)
     cr_assert(pool);
     cr_assert_str_eq(db_pool_transaction_settings(pool),
                      "SET LOCAL statement_timeout = 1500;"
-                     " SET LOCAL idle_in_transaction_session_timeout = 60000");
+                     " SET LOCAL idle_in_transaction_session_timeout = 60000; SET LOCAL jit = off");
     cr_assert_eq(db_pool_acquire(pool, &conn, NULL), DB_OK);
     cr_assert_str_eq(query_text(conn->pg, "show statement_timeout", NULL, buf, sizeof buf), "0");
     cr_assert_str_eq(query_text(conn->pg, "show TimeZone", NULL, buf, sizeof buf), "UTC");
@@ -555,6 +558,7 @@ Test(db, pool_transaction_pooler_settings_per_transaction)
     cr_assert_str_eq(seen.statement_timeout, "1500ms");
     cr_assert_str_eq(seen.idle_timeout, "1min");
     cr_assert_str_eq(seen.isolation, "serializable");
+    cr_assert_str_eq(seen.jit, "off");
 
     /* SET LOCAL ended with the transaction: nothing is left on the session. */
     cr_assert_eq(db_pool_acquire(pool, &conn, NULL), DB_OK);
@@ -672,6 +676,34 @@ Test(db, statements_unnamed_behind_transaction_pooler)
     cr_assert_eq(prepared_count(conn), 0, "no named statement for a transaction pooler");
     db_pool_release(pool, conn);
     db_pool_free(pool);
+}
+
+Test(db, territoire_scope_from_lines)
+{
+    struct territoire_scope s;
+
+    memset(&s, 0x5a, sizeof s);
+    cr_assert_eq(territoire_scope_from_lines("pvd-1", NULL, &s), DB_NOT_FOUND);
+    cr_assert_eq(territoire_scope_from_lines("pvd-1", "", &s), DB_NOT_FOUND);
+    cr_assert_eq(territoire_scope_from_lines("pvd-1", "d|90\nt|90|27", &s), DB_NOT_FOUND,
+                 "the territoire's own line comes first");
+    cr_assert_eq(((unsigned char *)&s)[0], 0x5a, "out untouched when not found");
+
+    cr_assert_eq(territoire_scope_from_lines("pvd-1",
+                                             "t|90|27\nd|90\nd|25\nr|27\nr|27\ns|123456789\n"
+                                             "s|12345\ns|123456789\nx|zz\nd|\ns|987654321",
+                                             &s),
+                 DB_OK);
+    cr_assert_str_eq(s.id_pvd, "pvd-1");
+    cr_assert_str_eq(s.code_departement, "90");
+    cr_assert_str_eq(s.code_region, "27");
+    cr_assert_eq(s.departement_count, 2);
+    cr_assert_str_eq(s.departements[0], "90");
+    cr_assert_str_eq(s.departements[1], "25");
+    cr_assert_eq(s.region_count, 1);
+    cr_assert_eq(s.siren_count, 2, "malformed and repeated SIRENs skipped");
+    cr_assert_str_eq(s.sirens[0], "123456789");
+    cr_assert_str_eq(s.sirens[1], "987654321");
 }
 
 Test(db, pool_accepts_uri)
