@@ -74,7 +74,21 @@
 #   BENCH_CONNECTIONS (32), BENCH_THREADS (2, wrk threads)
 #   HTTP_THREADS, DB_POOL_SIZE    passed to pvd-api (its defaults otherwise: 4 and 4)
 #   PVD_VAR                       embedded PostgreSQL state (default ./var, as pg.sh)
-# Writes tests/bench/results/latest.json and tests/bench/results/YYYY-MM-DD.md.
+#   BENCH_LINES                   space-separated lines to run (default, or empty: all), e.g.
+#                                 BENCH_LINES="communes_get conv_get" make bench. Each line run
+#                                 also runs the lines its target ratio divides by (NEEDS below,
+#                                 one level: conv_get adds communes_get, not mhd): communes_get
+#                                 and list add mhd, feed adds feed_sql, write and write_event
+#                                 (one pgbench run) add each other and patch, conv_get and
+#                                 conv_list add communes_get, conv_deep adds conv_p1, feed_deep
+#                                 adds feed_p1, org_post adds tpcb. Any other ratio whose line
+#                                 did not run prints n/a; a target whose lines did not all run
+#                                 is "not run" (not printed, "not run" in the JSON), and the
+#                                 memory target is judged only when every line ran. The setup
+#                                 (seeds, cursors) is the same whatever the subset.
+# Writes tests/bench/results/latest.json and tests/bench/results/YYYY-MM-DD.md; a run of a
+# subset writes tests/bench/results/subset-latest.json and subset-YYYY-MM-DD.md instead
+# (ignored by git), so that it never overwrites a full run's figures.
 # Starts its own pvd-api and mhd_hello on free 127.0.0.1 ports and the embedded
 # PostgreSQL when it is not running; stops all of it on exit, Ctrl-C included.
 set -euo pipefail
@@ -101,6 +115,11 @@ readonly LINES=(mhd communes_get list maquette pgbench feed feed_sql patch write
 	conv_get conv_list conv_p1 conv_deep feed_p1 feed_deep org_post tpcb)
 is_pgbench() { [[ "$1" == pgbench || "$1" == feed_sql || "$1" == write || "$1" == write_event || "$1" == tpcb ]]; }
 unit() { is_pgbench "$1" && echo tps || echo req/s; }
+# The lines a line's target ratio divides by (BENCH_LINES pulls them in); write and
+# write_event are one pgbench run, and the event's target is a share of a PATCH.
+declare -A NEEDS=([communes_get]=mhd [list]=mhd [feed]=feed_sql [write]="write_event patch"
+	[write_event]="write patch" [conv_get]=communes_get [conv_list]=communes_get
+	[conv_deep]=conv_p1 [feed_deep]=feed_p1 [org_post]=tpcb)
 readonly BENCH_ISSUER=https://idp.bench.pvd-api.test BENCH_AUDIENCE=pvd-api
 
 die() {
@@ -112,6 +131,33 @@ note() { echo "bench: $*" >&2; }
 for v in ROUNDS SECONDS_PER_RUN WARMUP CONNS WRK_THREADS; do
 	[[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
+# WANT[line]=1 for each line to run; RUN: those lines, in the order of LINES.
+declare -A WANT=()
+if [[ -z "${BENCH_LINES:-}" ]]; then
+	for line in "${LINES[@]}"; do WANT[$line]=1; done
+else
+	for line in ${BENCH_LINES//,/ }; do
+		[[ " ${LINES[*]} " == *" $line "* ]] || die "BENCH_LINES: unknown line '$line' (lines: ${LINES[*]})"
+		WANT[$line]=1
+	done
+	added=""
+	for line in "${!WANT[@]}"; do # the keys as they were before this loop: one level
+		for need in ${NEEDS[$line]:-}; do
+			[[ -n "${WANT[$need]:-}" ]] || added+=" $need"
+			WANT[$need]=1
+		done
+	done
+	[[ -z "$added" ]] || note "BENCH_LINES: also running$added (the ratios of the lines asked divide by them)"
+fi
+RUN=()
+for line in "${LINES[@]}"; do [[ -z "${WANT[$line]:-}" ]] || RUN+=("$line"); done
+readonly RUN
+SUBSET=$([[ ${#RUN[@]} -lt ${#LINES[@]} ]] && echo 1 || echo 0)
+readonly SUBSET
+ran() { # ran LINE... -> true when every LINE is run
+	local l
+	for l in "$@"; do [[ -n "${WANT[$l]:-}" ]] || return 1; done
+}
 for f in build/pvd-api build/bench/mhd_hello build/bin/test-idp; do
 	[[ -x "$f" ]] || die "$f missing: run 'make bench' (or make build build/bench/mhd_hello build/bin/test-idp)"
 done
@@ -488,8 +534,8 @@ readonly BUSY_WARN=15
 
 # The warm-up of the pvd-api lines also checks that every response is a 200: the wrk
 # scripts' response() hook is on (BENCH_STRICT=1) only here, as it costs client CPU.
-note "warm-up: ${WARMUP} s per line (pvd-api lines: every status checked)"
-for line in "${LINES[@]}"; do
+note "warm-up: ${WARMUP} s per line (pvd-api lines: every status checked): ${RUN[*]}"
+for line in "${RUN[@]}"; do
 	out=$TMP/warmup-$line.txt
 	BENCH_STRICT=1 run_line "$line" "$WARMUP" "$out" || {
 		cat "$out" >&2
@@ -506,10 +552,10 @@ done
 
 RUNS=$TMP/runs.tsv # round line value p50 p99 bad busy
 : >"$RUNS"
-total=$((ROUNDS * ${#LINES[@]} * SECONDS_PER_RUN))
-note "$ROUNDS rounds x ${#LINES[@]} lines x ${SECONDS_PER_RUN} s (about $((total / 60)) min $((total % 60)) s)"
+total=$((ROUNDS * ${#RUN[@]} * SECONDS_PER_RUN))
+note "$ROUNDS rounds x ${#RUN[@]} lines x ${SECONDS_PER_RUN} s (about $((total / 60)) min $((total % 60)) s)"
 for ((round = 1; round <= ROUNDS; round++)); do
-	for line in "${LINES[@]}"; do
+	for line in "${RUN[@]}"; do
 		out=$TMP/round$round-$line.txt
 		busy=$(busy_pct)
 		run_line "$line" "$SECONDS_PER_RUN" "$out" || {
@@ -543,8 +589,12 @@ div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0)
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "nan" && a + 0 >= b + 0) }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "nan" && a + 0 <= b + 0) }'; }
 
+# A line not run has nan figures (its ratios print n/a) and no errors.
 declare -A MED P50 P99 BAD RUNLIST P99LIST
 for line in "${LINES[@]}"; do
+	MED[$line]=nan P50[$line]=nan P99[$line]=nan BAD[$line]=0 RUNLIST[$line]="" P99LIST[$line]=""
+done
+for line in "${RUN[@]}"; do
 	MED[$line]=$(col "$line" 3 | median)
 	P50[$line]=$(col "$line" 4 | median)
 	P99[$line]=$(col "$line" 5 | median)
@@ -600,25 +650,44 @@ EVENT_SHARE_OK=$(b le "$EVENT_SHARE" "$TARGET_EVENT_SHARE")
 CONV_GET_OK=$(b ge "$R_CONV_GET" "$TARGET_CONV_GET_RATIO")
 CONV_LIST_OK=$(b ge "$R_CONV_LIST" "$TARGET_CONV_LIST_RATIO")
 ORG_OK=$(b ge "$R_ORG_TPCB" "$TARGET_WRITE_RATIO")
-READ_P99_OK=$(b le "$(awk -v a="${P99[conv_get]}" -v b="${P99[conv_list]}" 'BEGIN { print (a == "nan" || b == "nan") ? "nan" : (a + 0 > b + 0 ? a : b) }')" "$TARGET_READ_P99_MS")
+# the larger p99 of conv_get and conv_list, of those run (nan when one run has none)
+READ_P99_MAX=$(for line in conv_get conv_list; do ! ran "$line" || echo "${P99[$line]}"; done |
+	awk '$1 == "nan" {n = 1} $1 != "nan" && (m == "" || $1 + 0 > m + 0) {m = $1} END { print (n || m == "") ? "nan" : m }')
+READ_P99_OK=$(b le "$READ_P99_MAX" "$TARGET_READ_P99_MS")
 HWM_OK=$(b le "${HWM_KB:-nan}" "$TARGET_HWM_KB")
 CONV_DEPTH_OK=$(b le "$R_CONV_DEPTH" "$TARGET_DEPTH_COST")
 FEED_DEPTH_OK=$(b le "$R_FEED_DEPTH" "$TARGET_DEPTH_COST")
 NO_ERRORS=$(b test "$(printf '%s\n' "${BAD[@]}" | sum)" = 0)
-GET_VERDICT=$(verdict "$GET_RATIO_OK" "$GET_P99_OK" "$NO_ERRORS")
-LIST_VERDICT=$(verdict "$LIST_RATIO_OK" "$NO_ERRORS")
-MAQUETTE_VERDICT=$(verdict "$MAQUETTE_P99_OK" "$NO_ERRORS")
-FEED_VERDICT=$(verdict "$FEED_EPS_OK" "$FEED_RATIO_OK" "$NO_ERRORS")
-WRITE_VERDICT=$(verdict "$WRITE_COST_OK" "$EVENT_SHARE_OK" "$NO_ERRORS")
-CONV_GET_VERDICT=$(verdict "$CONV_GET_OK" "$NO_ERRORS")
-CONV_LIST_VERDICT=$(verdict "$CONV_LIST_OK" "$NO_ERRORS")
-ORG_VERDICT=$(verdict "$ORG_OK" "$NO_ERRORS")
-READ_P99_VERDICT=$(verdict "$READ_P99_OK")
-HWM_VERDICT=$(verdict "$HWM_OK")
-DEPTH_VERDICT=$(verdict "$CONV_DEPTH_OK" "$FEED_DEPTH_OK" "$NO_ERRORS")
-OVERALL=$(verdict "$GET_RATIO_OK" "$GET_P99_OK" "$LIST_RATIO_OK" "$MAQUETTE_P99_OK" "$FEED_EPS_OK" \
-	"$FEED_RATIO_OK" "$WRITE_COST_OK" "$EVENT_SHARE_OK" "$CONV_GET_OK" "$CONV_LIST_OK" "$ORG_OK" \
-	"$READ_P99_OK" "$HWM_OK" "$CONV_DEPTH_OK" "$FEED_DEPTH_OK" "$NO_ERRORS")
+judged() { # judged LINES... -- OK... -> "not run" unless every LINE ran, else verdict OK...
+	local lines=()
+	while [[ "$1" != -- ]]; do
+		lines+=("$1")
+		shift
+	done
+	shift
+	if ran "${lines[@]}"; then verdict "$@"; else echo "not run"; fi
+}
+shown() { [[ "$1" != "not run" ]]; }
+GET_VERDICT=$(judged communes_get mhd -- "$GET_RATIO_OK" "$GET_P99_OK" "$NO_ERRORS")
+LIST_VERDICT=$(judged list mhd -- "$LIST_RATIO_OK" "$NO_ERRORS")
+MAQUETTE_VERDICT=$(judged maquette -- "$MAQUETTE_P99_OK" "$NO_ERRORS")
+FEED_VERDICT=$(judged feed feed_sql -- "$FEED_EPS_OK" "$FEED_RATIO_OK" "$NO_ERRORS")
+WRITE_VERDICT=$(judged write write_event patch -- "$WRITE_COST_OK" "$EVENT_SHARE_OK" "$NO_ERRORS")
+CONV_GET_VERDICT=$(judged conv_get communes_get -- "$CONV_GET_OK" "$NO_ERRORS")
+CONV_LIST_VERDICT=$(judged conv_list communes_get -- "$CONV_LIST_OK" "$NO_ERRORS")
+ORG_VERDICT=$(judged org_post tpcb -- "$ORG_OK" "$NO_ERRORS")
+if ran conv_get || ran conv_list; then READ_P99_VERDICT=$(verdict "$READ_P99_OK"); else READ_P99_VERDICT="not run"; fi
+HWM_VERDICT=$(judged "${LINES[@]}" -- "$HWM_OK") # the peak after every line, or not judged
+# depth: each pair of lines that ran
+DEPTH_OKS=()
+! ran conv_p1 conv_deep || DEPTH_OKS+=("$CONV_DEPTH_OK")
+! ran feed_p1 feed_deep || DEPTH_OKS+=("$FEED_DEPTH_OK")
+if ((${#DEPTH_OKS[@]})); then DEPTH_VERDICT=$(verdict "${DEPTH_OKS[@]}" "$NO_ERRORS"); else DEPTH_VERDICT="not run"; fi
+VERDICTS=("$GET_VERDICT" "$LIST_VERDICT" "$MAQUETTE_VERDICT" "$FEED_VERDICT" "$WRITE_VERDICT"
+	"$CONV_GET_VERDICT" "$CONV_LIST_VERDICT" "$ORG_VERDICT" "$READ_P99_VERDICT" "$HWM_VERDICT" "$DEPTH_VERDICT")
+NOT_RUN=$(printf '%s\n' "${VERDICTS[@]}" | grep -c '^not run$' || true)
+# PASS when every target judged passed (the errors count even for lines no target judges)
+OVERALL=$(verdict "$(b test "$(printf '%s\n' "${VERDICTS[@]}" | grep -c '^BELOW TARGET$' || true)" = 0)" "$NO_ERRORS")
 
 # ---------------------------------------------------------------- machine
 
@@ -640,7 +709,7 @@ DB_POOL_USED=${DB_POOL_SIZE:-4}
 fmt_n() { [[ "$1" == nan ]] && echo "—" || printf "%.0f" "$1"; }
 fmt_ms() { [[ "$1" == nan ]] && echo "-" || printf "%.2f" "$1"; }
 fmt_msu() { [[ "$1" == nan ]] && echo "—" || printf "%.2f ms" "$1"; }
-fmt_r() { [[ "$1" == nan ]] && echo "—" || printf "%.2f×" "$1"; }
+fmt_r() { [[ "$1" == nan ]] && echo "n/a" || printf "%.2f×" "$1"; }
 ratio_of() {
 	case "$1" in
 	mhd) echo "1.00× (HTTP ceiling)" ;;
@@ -692,56 +761,58 @@ what() {
 	echo "pvd-api bench — $NOW — commit $COMMIT — $NPROC × $CPU"
 	echo "$ROUNDS rounds × ${SECONDS_PER_RUN} s, wrk -t$WRK_THREADS -c$CONNS; pvd-api HTTP_THREADS=$HTTP_THREADS_USED DB_POOL_SIZE=$DB_POOL_USED; load before/after: $LOAD_BEFORE / $LOAD_AFTER"
 	printf '%-13s %10s %-5s %8s %8s  %-24s %s\n' line median unit "p50 ms" "p99 ms" "runs" "ratio"
-	for line in "${LINES[@]}"; do
+	for line in "${RUN[@]}"; do
 		printf '%-13s %10s %-5s %8s %8s  %-24s %s\n' "$line" "$(fmt_n "${MED[$line]}")" \
 			"$(unit "$line")" "$(fmt_ms "${P50[$line]}")" "$(fmt_ms "${P99[$line]}")" \
 			"${RUNLIST[$line]}" "$(ratio_of "$line")"
 	done
 	echo
-	printf 'GET one commune: %s × mhd (target ≥ %s), p99 %s ms (target ≤ %s)  → %s\n' \
+	! shown "$GET_VERDICT" || printf 'GET one commune: %s × mhd (target ≥ %s), p99 %s ms (target ≤ %s)  → %s\n' \
 		"$(fmt_r "$R_GET_MHD" | tr -d '×')" "$TARGET_GET_RATIO" "$(fmt_ms "${P99[communes_get]}")" \
 		"$TARGET_GET_P99_MS" "$GET_VERDICT"
-	printf 'list page:       %s × mhd (target ≥ %s), p99 %s ms                    → %s\n' \
+	! shown "$LIST_VERDICT" || printf 'list page:       %s × mhd (target ≥ %s), p99 %s ms                    → %s\n' \
 		"$(fmt_r "$R_LIST_MHD" | tr -d '×')" "$TARGET_LIST_RATIO" "$(fmt_ms "${P99[list]}")" \
 		"$LIST_VERDICT"
-	printf 'maquette, 200 fiches: p50 %s ms, p99 %s ms (target p99 < %s ms)         → %s\n' \
+	! shown "$MAQUETTE_VERDICT" || printf 'maquette, 200 fiches: p50 %s ms, p99 %s ms (target p99 < %s ms)         → %s\n' \
 		"$(fmt_ms "${P50[maquette]}")" "$(fmt_ms "${P99[maquette]}")" "$TARGET_MAQUETTE_P99_MS" \
 		"$MAQUETTE_VERDICT"
-	printf 'event feed, one client: %s events/s (target ≥ %s), %s × feed_sql (target ≥ %s)  → %s\n' \
+	! shown "$FEED_VERDICT" || printf 'event feed, one client: %s events/s (target ≥ %s), %s × feed_sql (target ≥ %s)  → %s\n' \
 		"$(fmt_n "$FEED_EPS")" "$TARGET_FEED_EPS" "$(fmt_r "$R_FEED_SQL" | tr -d '×')" "$TARGET_FEED_RATIO" \
 		"$FEED_VERDICT"
-	printf 'write + event: %s × the write alone (target ≤ %s), event %s ms = %s of a PATCH (target ≤ %s)  → %s\n' \
+	! shown "$WRITE_VERDICT" || printf 'write + event: %s × the write alone (target ≤ %s), event %s ms = %s of a PATCH (target ≤ %s)  → %s\n' \
 		"$(fmt_r "$R_WRITE_COST" | tr -d '×')" "$TARGET_WRITE_COST" "$(fmt_ms "$EVENT_MS")" \
-		"$(awk -v x="$EVENT_SHARE" 'BEGIN { if (x == "nan") print "—"; else printf "%.0f %%", 100 * x }')" \
+		"$(awk -v x="$EVENT_SHARE" 'BEGIN { if (x == "nan") print "n/a"; else printf "%.0f %%", 100 * x }')" \
 		"$(awk -v x="$TARGET_EVENT_SHARE" 'BEGIN { printf "%.0f %%", 100 * x }')" "$WRITE_VERDICT"
-	printf 'GET one convention (auth): %s × communes_get (target ≥ %s), %s × mhd, p99 %s ms  → %s\n' \
+	! shown "$CONV_GET_VERDICT" || printf 'GET one convention (auth): %s × communes_get (target ≥ %s), %s × mhd, p99 %s ms  → %s\n' \
 		"$(fmt_r "$R_CONV_GET" | tr -d '×')" "$TARGET_CONV_GET_RATIO" "$(fmt_r "$R_CONV_GET_MHD" | tr -d '×')" \
 		"$(fmt_ms "${P99[conv_get]}")" "$CONV_GET_VERDICT"
-	printf 'list of 50 conventions (auth): %s × communes_get (target ≥ %s), %s × mhd, p99 %s ms  → %s\n' \
+	! shown "$CONV_LIST_VERDICT" || printf 'list of 50 conventions (auth): %s × communes_get (target ≥ %s), %s × mhd, p99 %s ms  → %s\n' \
 		"$(fmt_r "$R_CONV_LIST" | tr -d '×')" "$TARGET_CONV_LIST_RATIO" "$(fmt_r "$R_CONV_LIST_MHD" | tr -d '×')" \
 		"$(fmt_ms "${P99[conv_list]}")" "$CONV_LIST_VERDICT"
-	printf 'journaled write (POST organisation): %s × tpcb-like (target ≥ %s)  → %s\n' \
+	! shown "$ORG_VERDICT" || printf 'journaled write (POST organisation): %s × tpcb-like (target ≥ %s)  → %s\n' \
 		"$(fmt_r "$R_ORG_TPCB" | tr -d '×')" "$TARGET_WRITE_RATIO" "$ORG_VERDICT"
-	printf 'reads at %s connections: p99 conv_get %s ms, conv_list %s ms (target ≤ %s ms, idle machine)  → %s\n' \
+	! shown "$READ_P99_VERDICT" || printf 'reads at %s connections: p99 conv_get %s ms, conv_list %s ms (target ≤ %s ms, idle machine)  → %s\n' \
 		"$CONNS" "$(fmt_ms "${P99[conv_get]}")" "$(fmt_ms "${P99[conv_list]}")" "$TARGET_READ_P99_MS" "$READ_P99_VERDICT"
 	printf 'server memory after the run: VmHWM %s MB, VmRSS %s MB (target VmHWM ≤ 64 MB)  → %s\n' \
-		"$HWM_MB" "$RSS_MB" "$HWM_VERDICT"
-	printf 'depth %s: conventions %s × page 1, event feed %s × page 1 (target ≤ %s)  → %s\n' \
+		"$HWM_MB" "$RSS_MB" "$(shown "$HWM_VERDICT" && echo "$HWM_VERDICT" || echo "not judged: not every line ran")"
+	! shown "$DEPTH_VERDICT" || printf 'depth %s: conventions %s × page 1, event feed %s × page 1 (target ≤ %s)  → %s\n' \
 		"$DEPTH" "$(fmt_r "$R_CONV_DEPTH" | tr -d '×')" "$(fmt_r "$R_FEED_DEPTH" | tr -d '×')" \
 		"$TARGET_DEPTH_COST" "$DEPTH_VERDICT"
 	if [[ "$NO_ERRORS" != 1 ]]; then
 		echo "ERRORS: non-2xx responses or socket errors:" \
-			"$(for l in "${LINES[@]}"; do printf '%s=%s ' "$l" "${BAD[$l]}"; done)"
+			"$(for l in "${RUN[@]}"; do printf '%s=%s ' "$l" "${BAD[$l]}"; done)"
 	fi
 	if ((BUSY_RUNS > 0)); then
 		echo "WARNING: other processes kept the machine busy (> $BUSY_WARN % CPU, up to $BUSY_MAX %) just before" \
-			"$BUSY_RUNS of $((ROUNDS * ${#LINES[@]})) runs: figures are skewed, p99 first; rerun on an idle machine."
+			"$BUSY_RUNS of $((ROUNDS * ${#RUN[@]})) runs: figures are skewed, p99 first; rerun on an idle machine."
 	fi
 	if [[ "$OVERALL" != PASS ]]; then
 		echo
 		echo "################################################################"
 		echo "###  BELOW TARGET: see the lines marked above                ###"
 		echo "################################################################"
+	elif ((NOT_RUN > 0)); then
+		echo "PASS: every target judged met ($NOT_RUN not run: BENCH_LINES=\"${RUN[*]}\")"
 	else
 		echo "PASS: all targets met"
 	fi
@@ -750,6 +821,9 @@ what() {
 # ---------------------------------------------------------------- write results
 
 mkdir -p "$RESULTS"
+# A subset of the lines never overwrites a full run's files (subset-* are ignored by git).
+PREFIX=$( ((SUBSET)) && echo subset- || true)
+OUT_JSON=$RESULTS/${PREFIX}latest.json OUT_MD=$RESULTS/$PREFIX$DATE.md
 json_str() { # JSON string literal
 	local s=${1//\\/\\\\}
 	s=${s//\"/\\\"}
@@ -768,16 +842,18 @@ bool() { [[ "$1" == 1 ]] && echo true || echo false; }
 	echo "  \"commit\": $(json_str "$COMMIT"),"
 	echo "  \"machine\": {\"nproc\": $NPROC, \"cpu\": $(json_str "$CPU"), \"memory\": $(json_str "$MEM"), \"kernel\": $(json_str "$KERNEL"), \"load_before\": $(json_str "$LOAD_BEFORE"), \"load_after\": $(json_str "$LOAD_AFTER")},"
 	echo "  \"versions\": {\"wrk\": $(json_str "$V_WRK"), \"postgresql\": $(json_str "$V_PG"), \"libmicrohttpd\": $(json_str "$V_MHD"), \"ulfius\": $(json_str "$V_ULFIUS"), \"cc\": $(json_str "$V_CC")},"
+	echo "  \"lines_run\": [$(for l in "${RUN[@]}"; do json_str "$l"; echo; done | paste -sd, | sed 's/,/, /g')],"
+	echo "  \"subset\": $(bool "$SUBSET"),"
 	echo "  \"config\": {\"rounds\": $ROUNDS, \"seconds\": $SECONDS_PER_RUN, \"warmup_seconds\": $WARMUP, \"wrk_threads\": $WRK_THREADS, \"connections\": $CONNS, \"http_threads\": $HTTP_THREADS_USED, \"db_pool_size\": $DB_POOL_USED, \"pgbench\": \"-S -c 8 -j 2 -n -M prepared, scale 10\"},"
 	echo "  \"lines\": {"
 	n=0
-	for line in "${LINES[@]}"; do
+	for line in "${RUN[@]}"; do
 		n=$((n + 1))
 		printf '    "%s": {"what": %s, "unit": "%s", "median": %s, "runs": %s, "p50_ms": %s, "p99_ms": %s, "p99_ms_runs": %s, "errors": %s}%s\n' \
 			"$line" "$(json_str "$(what "$line")")" "$(unit "$line")" "$(json_num "${MED[$line]}")" \
 			"$(json_list "$(col "$line" 3 | paste -sd' ')")" "$(json_num "${P50[$line]}")" \
 			"$(json_num "${P99[$line]}")" "$(json_list "${P99LIST[$line]}")" "${BAD[$line]}" \
-			"$([[ $n -lt ${#LINES[@]} ]] && echo , || true)"
+			"$([[ $n -lt ${#RUN[@]} ]] && echo , || true)"
 	done
 	echo "  },"
 	echo "  \"ratios\": {\"communes_get_over_mhd\": $(json_num "$R_GET_MHD"), \"list_over_mhd\": $(json_num "$R_LIST_MHD"), \"communes_get_over_pgbench\": $(json_num "$R_GET_PG"), \"feed_over_feed_sql\": $(json_num "$R_FEED_SQL"), \"write_event_time_over_write\": $(json_num "$R_WRITE_COST"), \"event_share_of_patch\": $(json_num "$EVENT_SHARE")},"
@@ -795,10 +871,10 @@ bool() { [[ "$1" == 1 ]] && echo true || echo false; }
 	echo "  \"no_errors\": $(bool "$NO_ERRORS"),"
 	echo "  \"verdict\": $(json_str "$OVERALL")"
 	echo "}"
-} >"$RESULTS/latest.json.tmp"
-node -e 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))' "$RESULTS/latest.json.tmp" ||
-	die "internal error: invalid JSON in $RESULTS/latest.json.tmp"
-mv "$RESULTS/latest.json.tmp" "$RESULTS/latest.json"
+} >"$OUT_JSON.tmp"
+node -e 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))' "$OUT_JSON.tmp" ||
+	die "internal error: invalid JSON in $OUT_JSON.tmp"
+mv "$OUT_JSON.tmp" "$OUT_JSON"
 
 {
 	echo "# pvd-api bench — $DATE"
@@ -807,29 +883,34 @@ mv "$RESULTS/latest.json.tmp" "$RESULTS/latest.json"
 	echo "$ROUNDS interleaved rounds × ${SECONDS_PER_RUN} s per line after a ${WARMUP} s warm-up;"
 	echo "wrk -t$WRK_THREADS -c$CONNS --latency; pvd-api HTTP_THREADS=$HTTP_THREADS_USED, DB_POOL_SIZE=$DB_POOL_USED,"
 	echo "LOG_LEVEL=warn. Figures are medians over the rounds; ratios are ratios of the medians."
+	if ((SUBSET)); then
+		echo
+		echo "Lines run (BENCH_LINES and the lines their ratios divide by): ${RUN[*]}. A ratio over a"
+		echo "line not run is n/a; targets whose lines did not all run are left out; memory is not judged."
+	fi
 	echo
 	echo "| line | what | median | p50 | p99 | runs | ratio |"
 	echo "|---|---|---|---|---|---|---|"
-	for line in "${LINES[@]}"; do
+	for line in "${RUN[@]}"; do
 		echo "| $line | \`$(what "$line")\` | **$(fmt_n "${MED[$line]}") $(unit "$line")** | $(fmt_msu "${P50[$line]}") | $(fmt_msu "${P99[$line]}") | ${RUNLIST[$line]} | $(ratio_of "$line") |"
 	done
 	echo
 	echo "| target (issue 2 §6, issue 9 §3, issue 11) | measured | verdict |"
 	echo "|---|---|---|"
-	echo "| GET one commune ≥ ${TARGET_GET_RATIO}× mhd, p99 ≤ ${TARGET_GET_P99_MS} ms | $(fmt_r "$R_GET_MHD"), p99 $(fmt_ms "${P99[communes_get]}") ms | $GET_VERDICT |"
-	echo "| list page ≥ ${TARGET_LIST_RATIO}× mhd | $(fmt_r "$R_LIST_MHD") | $LIST_VERDICT |"
-	echo "| maquette of a 200-fiche plan p99 < ${TARGET_MAQUETTE_P99_MS} ms (issue 9 §3) | p50 $(fmt_ms "${P50[maquette]}") ms, p99 $(fmt_ms "${P99[maquette]}") ms | $MAQUETTE_VERDICT |"
-	echo "| event feed, one client ≥ ${TARGET_FEED_EPS} events/s and ≥ ${TARGET_FEED_RATIO}× feed_sql (issue 11) | $(fmt_n "$FEED_EPS") events/s, $(fmt_r "$R_FEED_SQL") feed_sql ($(fmt_n "$FEED_SQL_EPS") events/s) | $FEED_VERDICT |"
-	echo "| write + event ≤ ${TARGET_WRITE_COST}× the write's time, event ≤ $(awk -v x="$TARGET_EVENT_SHARE" 'BEGIN { printf "%.0f %%", 100 * x }') of a PATCH (issue 11) | $(fmt_r "$R_WRITE_COST"), event $(fmt_ms "$EVENT_MS") ms = $(awk -v x="$EVENT_SHARE" 'BEGIN { if (x == "nan") print "—"; else printf "%.0f %%", 100 * x }') of a PATCH ($(fmt_ms "$(div 1000 "${MED[patch]}")") ms) | $WRITE_VERDICT |"
-	echo "| authenticated GET of a convention ≥ ${TARGET_CONV_GET_RATIO}× the public GET of a commune (issue 12) | $(fmt_r "$R_CONV_GET") communes_get, $(fmt_r "$R_CONV_GET_MHD") mhd | $CONV_GET_VERDICT |"
-	echo "| authenticated list of 50 conventions ≥ ${TARGET_CONV_LIST_RATIO}× the public GET (issue 12) | $(fmt_r "$R_CONV_LIST") communes_get, $(fmt_r "$R_CONV_LIST_MHD") mhd | $CONV_LIST_VERDICT |"
-	echo "| validated, journaled write (POST organisation) ≥ ${TARGET_WRITE_RATIO}× pgbench tpcb-like (issue 12) | $(fmt_r "$R_ORG_TPCB") tpcb | $ORG_VERDICT |"
-	echo "| reads at $CONNS connections p99 ≤ ${TARGET_READ_P99_MS} ms, idle machine (issue 12) | conv_get $(fmt_ms "${P99[conv_get]}") ms, conv_list $(fmt_ms "${P99[conv_list]}") ms | $READ_P99_VERDICT |"
-	echo "| server VmHWM ≤ 64 MB after the run (issue 12) | VmHWM $HWM_MB MB, VmRSS $RSS_MB MB | $HWM_VERDICT |"
-	echo "| page at depth $DEPTH ≤ ${TARGET_DEPTH_COST}× page 1 (issue 12) | conventions $(fmt_r "$R_CONV_DEPTH"), event feed $(fmt_r "$R_FEED_DEPTH") | $DEPTH_VERDICT |"
+	! shown "$GET_VERDICT" || echo "| GET one commune ≥ ${TARGET_GET_RATIO}× mhd, p99 ≤ ${TARGET_GET_P99_MS} ms | $(fmt_r "$R_GET_MHD"), p99 $(fmt_ms "${P99[communes_get]}") ms | $GET_VERDICT |"
+	! shown "$LIST_VERDICT" || echo "| list page ≥ ${TARGET_LIST_RATIO}× mhd | $(fmt_r "$R_LIST_MHD") | $LIST_VERDICT |"
+	! shown "$MAQUETTE_VERDICT" || echo "| maquette of a 200-fiche plan p99 < ${TARGET_MAQUETTE_P99_MS} ms (issue 9 §3) | p50 $(fmt_ms "${P50[maquette]}") ms, p99 $(fmt_ms "${P99[maquette]}") ms | $MAQUETTE_VERDICT |"
+	! shown "$FEED_VERDICT" || echo "| event feed, one client ≥ ${TARGET_FEED_EPS} events/s and ≥ ${TARGET_FEED_RATIO}× feed_sql (issue 11) | $(fmt_n "$FEED_EPS") events/s, $(fmt_r "$R_FEED_SQL") feed_sql ($(fmt_n "$FEED_SQL_EPS") events/s) | $FEED_VERDICT |"
+	! shown "$WRITE_VERDICT" || echo "| write + event ≤ ${TARGET_WRITE_COST}× the write's time, event ≤ $(awk -v x="$TARGET_EVENT_SHARE" 'BEGIN { printf "%.0f %%", 100 * x }') of a PATCH (issue 11) | $(fmt_r "$R_WRITE_COST"), event $(fmt_ms "$EVENT_MS") ms = $(awk -v x="$EVENT_SHARE" 'BEGIN { if (x == "nan") print "n/a"; else printf "%.0f %%", 100 * x }') of a PATCH ($(fmt_ms "$(div 1000 "${MED[patch]}")") ms) | $WRITE_VERDICT |"
+	! shown "$CONV_GET_VERDICT" || echo "| authenticated GET of a convention ≥ ${TARGET_CONV_GET_RATIO}× the public GET of a commune (issue 12) | $(fmt_r "$R_CONV_GET") communes_get, $(fmt_r "$R_CONV_GET_MHD") mhd | $CONV_GET_VERDICT |"
+	! shown "$CONV_LIST_VERDICT" || echo "| authenticated list of 50 conventions ≥ ${TARGET_CONV_LIST_RATIO}× the public GET (issue 12) | $(fmt_r "$R_CONV_LIST") communes_get, $(fmt_r "$R_CONV_LIST_MHD") mhd | $CONV_LIST_VERDICT |"
+	! shown "$ORG_VERDICT" || echo "| validated, journaled write (POST organisation) ≥ ${TARGET_WRITE_RATIO}× pgbench tpcb-like (issue 12) | $(fmt_r "$R_ORG_TPCB") tpcb | $ORG_VERDICT |"
+	! shown "$READ_P99_VERDICT" || echo "| reads at $CONNS connections p99 ≤ ${TARGET_READ_P99_MS} ms, idle machine (issue 12) | conv_get $(fmt_ms "${P99[conv_get]}") ms, conv_list $(fmt_ms "${P99[conv_list]}") ms | $READ_P99_VERDICT |"
+	echo "| server VmHWM ≤ 64 MB after the run (issue 12) | VmHWM $HWM_MB MB, VmRSS $RSS_MB MB | $(shown "$HWM_VERDICT" && echo "$HWM_VERDICT" || echo "not judged: not every line ran") |"
+	! shown "$DEPTH_VERDICT" || echo "| page at depth $DEPTH ≤ ${TARGET_DEPTH_COST}× page 1 (issue 12) | conventions $(fmt_r "$R_CONV_DEPTH"), event feed $(fmt_r "$R_FEED_DEPTH") | $DEPTH_VERDICT |"
 	echo
 	echo "Errors (non-2xx responses + socket errors, all runs):" \
-		"$(for l in "${LINES[@]}"; do printf '%s %s, ' "$l" "${BAD[$l]}"; done | sed 's/, $/./')"
+		"$(for l in "${RUN[@]}"; do printf '%s %s, ' "$l" "${BAD[$l]}"; done | sed 's/, $/./')"
 	echo "CPU use of the machine by other processes, sampled 0.5 s before each run (%, in run order):" \
 		"$(cut -f7 "$RUNS" | paste -sd' ')$( ((BUSY_RUNS > 0)) && echo " — **skewed: $BUSY_RUNS runs above $BUSY_WARN %**" || true)."
 	echo
@@ -848,6 +929,6 @@ mv "$RESULTS/latest.json.tmp" "$RESULTS/latest.json"
 	echo
 	echo "wrk, pvd-api, mhd_hello and PostgreSQL share the same $NPROC cores: compare ratios"
 	echo "taken in one run, not absolute figures across runs."
-} >"$RESULTS/$DATE.md.tmp"
-mv "$RESULTS/$DATE.md.tmp" "$RESULTS/$DATE.md"
-note "wrote $RESULTS/latest.json and $RESULTS/$DATE.md"
+} >"$OUT_MD.tmp"
+mv "$OUT_MD.tmp" "$OUT_MD"
+note "wrote $OUT_JSON and $OUT_MD"
