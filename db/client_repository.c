@@ -1,5 +1,6 @@
 /* Machine client storage (see client_repository.h). */
 #include "client_repository.h"
+#include "statements.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,10 +143,10 @@ enum db_result client_list(struct db_conn *conn, const char *after, size_t limit
     last_id[0] = '\0';
     *more = false;
     PGresult *res =
-        PQexecParams(conn->pg,
-                     "SELECT c.id, client_representation(c)::text FROM clients c "
-                     "WHERE ($1::text IS NULL OR c.id > $1) ORDER BY c.id LIMIT $2::int",
-                     2, NULL, params, NULL, NULL, 0);
+        db_exec_params(conn,
+                       "SELECT c.id, client_representation(c)::text FROM clients c "
+                       "WHERE ($1::text IS NULL OR c.id > $1) ORDER BY c.id LIMIT $2::int",
+                       2, params);
     enum db_result r = db_result_from_pg(conn, res, err);
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 32, more))
         r = DB_FAILED;

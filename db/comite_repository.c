@@ -1,5 +1,6 @@
 /* Storage of the comité de projet (see comite_repository.h). */
 #include "comite_repository.h"
+#include "statements.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -135,7 +136,7 @@ static enum db_result besoins_read(struct db_conn *conn, const char *id_pvd,
     memset(out, 0, sizeof *out);
     const char *params[1] = {id_pvd};
     enum db_result r;
-    PGresult *res = PQexecParams(conn->pg, besoins_sql, 1, NULL, params, NULL, NULL, 0);
+    PGresult *res = db_exec_params(conn, besoins_sql, 1, params);
     r = db_result_from_pg(conn, res, err);
     for (int i = 0; r == DB_OK && i < PQntuples(res); i++) {
         const char *siren = PQgetvalue(res, i, 1);
@@ -174,12 +175,12 @@ enum db_result comite_r40_in_tx(struct db_tx *tx, const char *id_pvd, const char
     if (r != DB_OK)
         return r;
     const char *params[1] = {body_json};
-    PGresult *res = PQexecParams(
-        tx->conn->pg,
+    PGresult *res = db_exec_params(
+        tx->conn,
         "SELECT e.m->>'qualite', coalesce(o.siren::text, '') FROM "
         "jsonb_array_elements($1::jsonb->'membres') WITH ORDINALITY AS e(m, n) "
         "LEFT JOIN organisations o ON o.id = (e.m->>'organisation_id')::uuid ORDER BY e.n",
-        1, NULL, params, NULL, NULL, 0);
+        1, params);
     r = db_result_from_pg(tx->conn, res, err);
     size_t count = 0;
     struct comite_membre membres[COMITE_MEMBRES_MAX];
@@ -221,10 +222,11 @@ enum db_result convention_territoire(struct db_pool *pool, const char *id, char 
     if (r != DB_OK)
         return r;
     const char *params[1] = {id};
-    PGresult *res = PQexecParams(conn->pg,
-                                 "SELECT c.id_pvd::text FROM conventions c WHERE c.id = CASE WHEN "
-                                 "$1 ~ '" PG_UUID_RE "' THEN $1::uuid END",
-                                 1, NULL, params, NULL, NULL, 0);
+    PGresult *res =
+        db_exec_params(conn,
+                       "SELECT c.id_pvd::text FROM conventions c WHERE c.id = CASE WHEN "
+                       "$1 ~ '" PG_UUID_RE "' THEN $1::uuid END",
+                       1, params);
     r = db_result_from_pg(conn, res, err);
     if (r == DB_OK && PQntuples(res) == 0)
         r = DB_NOT_FOUND;
@@ -266,7 +268,7 @@ enum db_result comite_list_batch(struct db_pool *pool, const char *id_pvd,
                            "FROM comites x CROSS JOIN LATERAL territoire_portee(x.id_pvd) p "
                            "WHERE ($1::text IS NULL OR x.id_pvd = $1)",
                            2);
-    PGresult *res = sql ? PQexecParams(conn->pg, sql, 4, NULL, params, NULL, NULL, 0) : NULL;
+    PGresult *res = sql ? db_exec_params(conn, sql, 4, params) : NULL;
     free(sql);
     r = res ? db_result_from_pg(conn, res, err) : DB_FAILED;
     int n = r == DB_OK ? PQntuples(res) : 0;

@@ -1,5 +1,6 @@
 /* Convention storage (see convention_repository.h). */
 #include "convention_repository.h"
+#include "statements.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -24,7 +25,7 @@ static bool opt_date(const char *text, struct date *out)
 static PGresult *exec(struct db_conn *conn, const char *sql, int n, const char *const *params,
                       enum db_result *r, struct db_error *err)
 {
-    PGresult *res = PQexecParams(conn->pg, sql, n, NULL, params, NULL, NULL, 0);
+    PGresult *res = db_exec_params(conn, sql, n, params);
     *r = db_result_from_pg(conn, res, err);
     return res;
 }
@@ -741,10 +742,10 @@ enum db_result convention_cadre_etat(struct db_conn *conn, const char *id_pvd, b
 {
     const char *params[1] = {id_pvd};
     PGresult *res =
-        PQexecParams(conn->pg,
-                     "SELECT etat FROM conventions WHERE id_pvd = $1 AND type = 'cadre' "
-                     "AND etat NOT IN ('resiliee', 'echue') ORDER BY cree_le DESC LIMIT 1",
-                     1, NULL, params, NULL, NULL, 0);
+        db_exec_params(conn,
+                       "SELECT etat FROM conventions WHERE id_pvd = $1 AND type = 'cadre' "
+                       "AND etat NOT IN ('resiliee', 'echue') ORDER BY cree_le DESC LIMIT 1",
+                       1, params);
     enum db_result r = db_result_from_pg(conn, res, err);
     *found = false;
     if (r == DB_OK && PQntuples(res) == 1) {

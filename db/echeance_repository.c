@@ -1,5 +1,6 @@
 /* Automatic expiry of signed conventions-cadres (see echeance_repository.h). */
 #include "echeance_repository.h"
+#include "statements.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -57,11 +58,12 @@ enum db_result echeances_appliquer(struct db_pool *pool, struct date today, size
         return r;
     /* Candidates; the rule itself is domain/convention.c's. */
     const char *params[1] = {day};
-    PGresult *res = PQexecParams(conn->pg,
-                                 "SELECT id::text, id_pvd, date_fin::text FROM conventions "
-                                 "WHERE type = 'cadre' AND etat = 'signee' AND date_fin < $1::date "
-                                 "ORDER BY date_fin, id LIMIT 500",
-                                 1, NULL, params, NULL, NULL, 0);
+    PGresult *res =
+        db_exec_params(conn,
+                       "SELECT id::text, id_pvd, date_fin::text FROM conventions "
+                       "WHERE type = 'cadre' AND etat = 'signee' AND date_fin < $1::date "
+                       "ORDER BY date_fin, id LIMIT 500",
+                       1, params);
     r = db_result_from_pg(conn, res, err);
     db_pool_release(pool, conn);
     struct journal_actor actor = {"systeme:echeances", NULL, NULL, NULL, NULL, NULL, NULL};

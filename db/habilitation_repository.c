@@ -1,5 +1,6 @@
 /* Habilitation storage (see habilitation_repository.h). */
 #include "habilitation_repository.h"
+#include "statements.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,11 +244,11 @@ enum db_result habilitation_list(struct db_conn *conn, const struct habilitation
     snprintf(limit_text, sizeof limit_text, "%zu", limit + 1);
     const char *params[8] = {deps,    regs,    f->issuer, f->subject,
                              f->role, f->etat, after,     limit_text};
-    PGresult *res = PQexecParams(
-        conn->pg,
+    PGresult *res = db_exec_params(
+        conn,
         "SELECT h.id::text, habilitation_representation(h)::text " HABILITATION_LIST_FROM
         " AND ($7::uuid IS NULL OR h.id > $7::uuid) ORDER BY h.id LIMIT $8::int",
-        8, NULL, params, NULL, NULL, 0);
+        8, params);
     enum db_result r = db_result_from_pg(conn, res, err);
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 37, more))
         r = DB_FAILED;

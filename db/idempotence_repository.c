@@ -1,5 +1,6 @@
 /* Idempotency-Key records (see idempotence_repository.h). */
 #include "idempotence_repository.h"
+#include "statements.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,11 +36,11 @@ enum db_result idempotence_find(struct db_pool *pool, const char *caller, const 
     if (r != DB_OK)
         return r;
     const char *params[2] = {caller, key};
-    PGresult *res = PQexecParams(conn->pg,
-                                 "SELECT empreinte, statut, type_contenu, corps, location, etag "
-                                 "FROM idempotence WHERE appelant = $1 AND cle = $2 AND "
-                                 "statut IS NOT NULL AND " IN_FORCE,
-                                 2, NULL, params, NULL, NULL, 0);
+    PGresult *res = db_exec_params(conn,
+                                   "SELECT empreinte, statut, type_contenu, corps, location, etag "
+                                   "FROM idempotence WHERE appelant = $1 AND cle = $2 AND "
+                                   "statut IS NOT NULL AND " IN_FORCE,
+                                   2, params);
     r = db_result_from_pg(conn, res, err);
     if (r == DB_OK && PQntuples(res) == 1) {
         if (strcmp(PQgetvalue(res, 0, 0), fingerprint) != 0) {
@@ -69,13 +70,13 @@ enum db_result idempotence_claim_in(struct db_conn *conn, const char *caller, co
     enum db_result r = pg_exec_command(conn, "SET LOCAL lock_timeout = '2s'", 0, NULL, err);
     if (r != DB_OK)
         return r;
-    PGresult *res = PQexecParams(
-        conn->pg,
+    PGresult *res = db_exec_params(
+        conn,
         "INSERT INTO idempotence (appelant, cle, empreinte) VALUES ($1, $2, $3) "
         "ON CONFLICT (appelant, cle) DO UPDATE SET empreinte = excluded.empreinte, statut = NULL, "
         "type_contenu = NULL, corps = NULL, location = NULL, etag = NULL, cree_le = now() "
         "WHERE NOT (idempotence." IN_FORCE ") RETURNING 1",
-        3, NULL, params, NULL, NULL, 0);
+        3, params);
     r = db_result_from_pg(conn, res, err);
     bool claimed = r == DB_OK && PQntuples(res) == 1;
     PQclear(res);
@@ -109,11 +110,11 @@ enum db_result idempotence_store_and_commit(struct db_held_tx *held, const char 
     char status[16];
     const char *params[7] = {NULL, NULL, NULL, NULL, NULL, caller, key};
     response_params(response, status, params);
-    PGresult *res = PQexecParams(held->conn->pg,
-                                 "UPDATE idempotence SET statut = $1::int, type_contenu = $2, "
-                                 "corps = $3, location = $4, etag = $5 "
-                                 "WHERE appelant = $6 AND cle = $7",
-                                 7, NULL, params, NULL, NULL, 0);
+    PGresult *res = db_exec_params(held->conn,
+                                   "UPDATE idempotence SET statut = $1::int, type_contenu = $2, "
+                                   "corps = $3, location = $4, etag = $5 "
+                                   "WHERE appelant = $6 AND cle = $7",
+                                   7, params);
     enum db_result r = db_result_from_pg(held->conn, res, err);
     if (r == DB_OK && strcmp(PQcmdTuples(res), "1") != 0) {
         db_error_set(err, NULL, "clé d'idempotence non réclamée dans cette transaction");
@@ -138,15 +139,15 @@ enum db_result idempotence_store(struct db_pool *pool, const char *caller, const
     char status[16];
     const char *params[8] = {NULL, NULL, NULL, NULL, NULL, caller, key, fingerprint};
     response_params(response, status, params);
-    PGresult *res = PQexecParams(
-        conn->pg,
+    PGresult *res = db_exec_params(
+        conn,
         "INSERT INTO idempotence (appelant, cle, empreinte, statut, type_contenu, corps, "
         "location, etag) VALUES ($6, $7, $8, $1::int, $2, $3, $4, $5) "
         "ON CONFLICT (appelant, cle) DO UPDATE SET empreinte = excluded.empreinte, "
         "statut = excluded.statut, type_contenu = excluded.type_contenu, corps = excluded.corps, "
         "location = excluded.location, etag = excluded.etag, cree_le = now() "
         "WHERE NOT (idempotence." IN_FORCE ")",
-        8, NULL, params, NULL, NULL, 0);
+        8, params);
     r = db_result_from_pg(conn, res, err);
     PQclear(res);
     db_pool_release(pool, conn);

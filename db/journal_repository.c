@@ -1,5 +1,6 @@
 /* Journal reads (see journal_repository.h). */
 #include "journal_repository.h"
+#include "statements.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,8 +114,8 @@ enum db_result journal_list(struct db_conn *conn, const struct journal_visibilit
     *json_out = NULL;
     last_id[0] = '\0';
     *more = false;
-    PGresult *res = PQexecParams(
-        conn->pg,
+    PGresult *res = db_exec_params(
+        conn,
         "SELECT j.id::text, jsonb_build_object('id', j.id::text, 'instant', horodatage(j.instant), "
         "'acteur', j.acteur, 'acteur_issuer', j.acteur_issuer, 'acteur_subject', j.acteur_subject, "
         "'client_id', j.client_id, 'role', j.role, 'action', j.action, 'ressource_type', "
@@ -123,7 +124,7 @@ enum db_result journal_list(struct db_conn *conn, const struct journal_visibilit
         "to_jsonb(j.regions), 'sirens', to_jsonb(j.sirens), 'territoires', "
         "to_jsonb(j.territoires))::text " JOURNAL_LIST_FROM
         " AND ($12::bigint IS NULL OR j.id < $12::bigint) ORDER BY j.id DESC LIMIT $13::int",
-        13, NULL, params, NULL, NULL, 0);
+        13, params);
     enum db_result r = db_result_from_pg(conn, res, err);
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 24, more))
         r = DB_FAILED;
@@ -190,10 +191,10 @@ enum db_result evenements_read(struct db_conn *conn, const struct journal_visibi
     last_key[0] = '\0';
     *more = false;
     PGresult *res =
-        PQexecParams(conn->pg,
-                     "SELECT j.xid::text || '.' || j.id::text, evenement_json(j, l, "
-                     "$7::bool)::text " EVENEMENTS_FROM " ORDER BY j.xid, j.id LIMIT $11::int",
-                     11, NULL, params, NULL, NULL, 0);
+        db_exec_params(conn,
+                       "SELECT j.xid::text || '.' || j.id::text, evenement_json(j, l, "
+                       "$7::bool)::text " EVENEMENTS_FROM " ORDER BY j.xid, j.id LIMIT $11::int",
+                       11, params);
     enum db_result r = db_result_from_pg(conn, res, err);
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, EVENEMENT_KEY_SIZE, more))
         r = DB_FAILED;

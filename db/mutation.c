@@ -1,5 +1,6 @@
 /* Journaled mutations (see mutation.h). */
 #include "mutation.h"
+#include "statements.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,13 +113,13 @@ enum db_result journal_record_as(struct db_tx *tx, const struct journal_actor *a
     "CASE WHEN jsonb_typeof(" p "::jsonb) = 'object' THEN (SELECT coalesce(jsonb_object_agg(e.k, " \
     "e.v), '{}'::jsonb) FROM jsonb_each(" p                                                        \
     "::jsonb) AS e(k, v) WHERE left(e.k, 1) <> '_') ELSE " p "::jsonb END"
-    PGresult *res = PQexecParams(
-        tx->conn->pg,
+    PGresult *res = db_exec_params(
+        tx->conn,
         "INSERT INTO journal (acteur, acteur_issuer, acteur_subject, client_id, role, action, "
         "ressource_type, ressource_id, avant, apres, request_id, departements, regions, sirens, "
         "territoires) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, " JOURNAL_DOC("$9") ", " JOURNAL_DOC(
             "$10") ", $11, $12::text[], $13::text[], $14::text[], $15::text[])",
-        15, NULL, params, NULL, NULL, 0);
+        15, params);
     r = db_result_from_pg(tx->conn, res, err);
     PQclear(res);
     if (r == DB_OK)

@@ -1,5 +1,6 @@
 /* libpq helpers (see pgutil.h). */
 #include "pgutil.h"
+#include "statements.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,7 +82,7 @@ bool pg_json_page(const PGresult *res, size_t limit, char **json_out, char *last
 enum db_result pg_exec_command(struct db_conn *conn, const char *sql, int nparams,
                                const char *const *params, struct db_error *err)
 {
-    PGresult *res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+    PGresult *res = db_exec_params(conn, sql, nparams, params);
     enum db_result r = db_result_from_pg(conn, res, err);
     PQclear(res);
     return r;
@@ -110,7 +111,7 @@ enum db_result pg_count(struct db_conn *conn, const char *sql, int nparams,
 enum db_result pg_exec_first_row(struct db_conn *conn, const char *sql, int nparams,
                                  const char *const *params, PGresult **res, struct db_error *err)
 {
-    *res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+    *res = db_exec_params(conn, sql, nparams, params);
     enum db_result r = db_result_from_pg(conn, *res, err);
     if (r == DB_OK && PQntuples(*res) == 0)
         r = DB_NOT_FOUND;
@@ -156,7 +157,7 @@ char *pg_text_array_literal(const char *const *items, size_t count)
 enum db_result pg_exec_rows(struct db_conn *conn, const char *sql, int nparams,
                             const char *const *params, PGresult **res, struct db_error *err)
 {
-    *res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+    *res = db_exec_params(conn, sql, nparams, params);
     return db_result_from_pg(conn, *res, err);
 }
 

@@ -1,6 +1,7 @@
 /* Connection pool and SQLSTATE mapping: owns every PGconn of the process.
  * Knows nothing about HTTP or the domain, and never logs. */
 #include "pool.h"
+#include "statements.h"
 
 #include <assert.h>
 #include <poll.h>
@@ -143,8 +144,10 @@ struct db_pool *db_pool_new(const struct db_pool_options *options)
     if (!pool->conninfo || (options->application_name && !pool->application_name) || !pool->conns ||
         !pool->busy)
         goto fail;
-    for (i = 0; i < pool->size; i++)
+    for (i = 0; i < pool->size; i++) {
         pool->conns[i].index = i;
+        pool->conns[i].named_statements = !options->transaction_pooler;
+    }
 
     if (options->transaction_pooler) {
         pool->tx_settings =
@@ -418,7 +421,7 @@ enum db_result db_pool_ping(struct db_pool *pool, struct db_error *err)
     result = db_pool_acquire(pool, &conn, err);
     if (result != DB_OK)
         goto out;
-    res = PQexecParams(conn->pg, "select 1", 0, NULL, NULL, NULL, NULL, 0);
+    res = db_exec_params(conn, "select 1", 0, NULL);
     result = db_result_from_pg(conn, res, err);
 out:
     PQclear(res);
@@ -447,8 +450,10 @@ void db_pool_free(struct db_pool *pool)
     if (!pool)
         return;
     assert(pool->in_use == 0);
-    for (i = 0; i < pool->size; i++)
+    for (i = 0; i < pool->size; i++) {
         PQfinish(pool->conns[i].pg);
+        db_statements_free(&pool->conns[i]);
+    }
     pthread_cond_destroy(&pool->freed);
     pthread_mutex_destroy(&pool->mutex);
     free(pool->conninfo);

@@ -55,7 +55,9 @@ struct db_conn {
     PGconn *pg;
     uint64_t generation;
     unsigned index;
-    bool broken; /* set by db_conn_mark_broken; the pool reconnects before reuse */
+    bool broken;           /* set by db_conn_mark_broken; the pool reconnects before reuse */
+    bool named_statements; /* !transaction_pooler: db_exec_params may prepare (statements.h) */
+    struct db_statement_cache *statements; /* owned by the slot; see statements.h */
 };
 
 /* Creates the pool. Connections are opened lazily on first acquire, so a

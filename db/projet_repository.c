@@ -1,5 +1,6 @@
 /* Storage of the projet de territoire (see projet_repository.h). */
 #include "projet_repository.h"
+#include "statements.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -158,7 +159,7 @@ enum db_result projet_delete(struct db_tx *tx, enum projet_objet kind, const cha
     snprintf(sql, sizeof sql, "DELETE FROM %s x WHERE x.id = " PG_AS_UUID("$1"),
              objets[kind].table);
     const char *params[1] = {id};
-    PGresult *res = PQexecParams(tx->conn->pg, sql, 1, NULL, params, NULL, NULL, 0);
+    PGresult *res = db_exec_params(tx->conn, sql, 1, params);
     enum db_result r = db_result_from_pg(tx->conn, res, err);
     if (r == DB_OK && strcmp(PQcmdTuples(res), "1") != 0)
         r = DB_NOT_FOUND;
@@ -251,11 +252,11 @@ enum db_result organisations_sirens(struct db_pool *pool, const char *ids_json, 
     if (r != DB_OK)
         return r;
     const char *params[1] = {ids_json};
-    PGresult *res = PQexecParams(
-        conn->pg,
+    PGresult *res = db_exec_params(
+        conn,
         "SELECT COALESCE(jsonb_object_agg(o.id::text, o.siren), '{}'::jsonb)::text FROM "
         "organisations o WHERE o.id::text IN (SELECT lower(jsonb_array_elements_text($1::jsonb)))",
-        1, NULL, params, NULL, NULL, 0);
+        1, params);
     r = db_result_from_pg(conn, res, err);
     if (r == DB_OK) {
         *found_json = pg_strdup(PQgetvalue(res, 0, 0));

@@ -1,6 +1,7 @@
 /* Referential storage (see referentiel_repository.h). Bulk writes go through
  * COPY into temporary tables, then one set-based merge per table. */
 #include "referentiel_repository.h"
+#include "statements.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,14 +259,14 @@ enum db_result referentiel_repository_replace(struct db_conn *conn, const struct
     char millesime[16];
     snprintf(millesime, sizeof millesime, "%d", ref->millesime);
     const char *params[3] = {millesime, source, checksum};
-    PGresult *res = PQexecParams(
-        conn->pg,
+    PGresult *res = db_exec_params(
+        conn,
         "INSERT INTO referentiel (singleton, millesime, source, checksum) "
         "VALUES (true, $1::int, $2, $3) ON CONFLICT (singleton) DO UPDATE SET "
         "millesime = excluded.millesime, source = excluded.source, checksum = excluded.checksum, "
         "charge_le = now() WHERE (referentiel.millesime, referentiel.source, referentiel.checksum) "
         "IS DISTINCT FROM (excluded.millesime, excluded.source, excluded.checksum)",
-        3, NULL, params, NULL, NULL, 0);
+        3, params);
     r = db_result_from_pg(conn, res, err);
     PQclear(res);
     return r;
@@ -274,8 +275,7 @@ enum db_result referentiel_repository_replace(struct db_conn *conn, const struct
 enum db_result referentiel_repository_checksum(struct db_conn *conn, char out[65],
                                                struct db_error *err)
 {
-    PGresult *res =
-        PQexecParams(conn->pg, "SELECT checksum FROM referentiel", 0, NULL, NULL, NULL, NULL, 0);
+    PGresult *res = db_exec_params(conn, "SELECT checksum FROM referentiel", 0, NULL);
     enum db_result r = db_result_from_pg(conn, res, err);
     if (r == DB_OK) {
         if (PQntuples(res) == 0)
@@ -305,7 +305,7 @@ static int64_t int_value(const PGresult *res, int row, int col)
 static enum db_result select_all(struct db_conn *conn, const char *sql, PGresult **out,
                                  struct db_error *err)
 {
-    *out = PQexecParams(conn->pg, sql, 0, NULL, NULL, NULL, NULL, 0);
+    *out = db_exec_params(conn, sql, 0, NULL);
     enum db_result r = db_result_from_pg(conn, *out, err);
     if (r != DB_OK) {
         PQclear(*out);

@@ -1,5 +1,6 @@
 /* Territoire storage (see territoire_repository.h). */
 #include "territoire_repository.h"
+#include "statements.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -159,11 +160,11 @@ enum db_result territoire_communes_owners(struct db_conn *conn, const char *cons
     if (!list)
         return DB_FAILED;
     const char *params[2] = {list, except_id_pvd};
-    PGresult *res = PQexecParams(conn->pg,
-                                 "SELECT code_insee || ':' || id_pvd FROM territoire_communes "
-                                 "WHERE code_insee = ANY($1::text[]) AND ($2::text IS NULL OR "
-                                 "id_pvd <> $2) ORDER BY 1",
-                                 2, NULL, params, NULL, NULL, 0);
+    PGresult *res = db_exec_params(conn,
+                                   "SELECT code_insee || ':' || id_pvd FROM territoire_communes "
+                                   "WHERE code_insee = ANY($1::text[]) AND ($2::text IS NULL OR "
+                                   "id_pvd <> $2) ORDER BY 1",
+                                   2, params);
     enum db_result r = db_result_from_pg(conn, res, err);
     if (r == DB_OK)
         for (int i = 0; i < PQntuples(res) && *found < max; i++)

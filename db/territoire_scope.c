@@ -1,5 +1,6 @@
 /* Territorial attributes of a territoire (see territoire_scope.h). */
 #include "territoire_scope.h"
+#include "statements.h"
 
 #include "../domain/identifiers.h"
 
@@ -46,7 +47,7 @@ enum db_result territoire_scope_load(struct db_conn *conn, const char *id_pvd,
                                      struct territoire_scope *out, struct db_error *err)
 {
     const char *params[1] = {id_pvd};
-    PGresult *res = PQexecParams(conn->pg, scope_sql, 1, NULL, params, NULL, NULL, 0);
+    PGresult *res = db_exec_params(conn, scope_sql, 1, params);
     enum db_result r = db_result_from_pg(conn, res, err);
     if (r == DB_OK && (PQntuples(res) == 0 || PQgetvalue(res, 0, 0)[0] != 't'))
         r = DB_NOT_FOUND;

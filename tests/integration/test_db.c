@@ -24,6 +24,7 @@
 #include "db/parametres_repository.h"
 #include "db/mutation.h"
 #include "db/pool.h"
+#include "db/statements.h"
 #include "db/transaction.h"
 #include "domain/fiche.h"
 
@@ -564,6 +565,112 @@ Test(db, pool_transaction_pooler_settings_per_transaction)
     /* Without a pooler there is nothing to add to BEGIN. */
     pool = make_pool(1, 1000, 1500);
     cr_assert_null(db_pool_transaction_settings(pool));
+    db_pool_free(pool);
+}
+
+/* ------------------------------------------------------- prepared statements */
+
+/* The number of prepared statements of conn's session. */
+static long prepared_count(struct db_conn *conn)
+{
+    return query_long(conn->pg, "select count(*) from pg_prepared_statements", NULL);
+}
+
+static enum db_result cached_exec(struct db_conn *conn, const char *sql, const char *param,
+                                  char *out, size_t size, struct db_error *err)
+{
+    const char *params[1] = {param};
+    PGresult *res = db_exec_params(conn, sql, param ? 1 : 0, param ? params : NULL);
+    enum db_result r = db_result_from_pg(conn, res, err);
+    if (out)
+        snprintf(out, size, "%s", r == DB_OK && PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
+    PQclear(res);
+    return r;
+}
+
+Test(db, statements_prepared_once_per_connection)
+{
+    struct db_pool *pool = make_pool(1, 1000, 0);
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    char buf[64];
+
+    cr_assert_eq(db_pool_acquire(pool, &conn, NULL), DB_OK);
+    cr_assert_eq(prepared_count(conn), 0);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(cached_exec(conn, "select $1::int + 1", "41", buf, sizeof buf, &err), DB_OK);
+        cr_assert_str_eq(buf, "42");
+    }
+    cr_assert_eq(prepared_count(conn), 1, "one text, one prepared statement");
+    cr_assert_eq(cached_exec(conn, "select $1::int + 2", "40", buf, sizeof buf, &err), DB_OK);
+    cr_assert_str_eq(buf, "42");
+    cr_assert_eq(prepared_count(conn), 2);
+
+    /* A failed Parse caches nothing and answers the statement's own error. */
+    cr_assert_eq(cached_exec(conn, "selec 1", NULL, NULL, 0, &err), DB_FAILED);
+    cr_assert_str_eq(err.sqlstate, "42601");
+    cr_assert_eq(prepared_count(conn), 2);
+
+    /* The server forgot them (DISCARD ALL): one error, then prepared again. */
+    cr_assert_eq(cached_exec(conn, "discard all", NULL, NULL, 0, &err), DB_OK);
+    cr_assert_eq(cached_exec(conn, "select $1::int + 1", "1", buf, sizeof buf, &err), DB_FAILED);
+    cr_assert_str_eq(err.sqlstate, "26000");
+    cr_assert_eq(cached_exec(conn, "select $1::int + 1", "1", buf, sizeof buf, &err), DB_OK);
+    cr_assert_str_eq(buf, "2");
+    db_pool_release(pool, conn);
+
+    /* A replaced connection starts with an empty cache. */
+    cr_assert_eq(db_pool_acquire(pool, &conn, NULL), DB_OK);
+    db_conn_mark_broken(conn);
+    db_pool_release(pool, conn);
+    cr_assert_eq(db_pool_acquire(pool, &conn, NULL), DB_OK);
+    cr_assert_eq(prepared_count(conn), 0);
+    cr_assert_eq(cached_exec(conn, "select $1::int + 1", "2", buf, sizeof buf, &err), DB_OK);
+    cr_assert_str_eq(buf, "3");
+    cr_assert_eq(prepared_count(conn), 1);
+    db_pool_release(pool, conn);
+    db_pool_free(pool);
+}
+
+Test(db, statements_bounded_per_connection)
+{
+    struct db_pool *pool = make_pool(1, 1000, 0);
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    char sql[64], buf[32];
+
+    cr_assert_eq(db_pool_acquire(pool, &conn, NULL), DB_OK);
+    for (int i = 0; i < DB_STATEMENT_CACHE_MAX + 50; i++) {
+        snprintf(sql, sizeof sql, "select %d", i);
+        cr_assert_eq(cached_exec(conn, sql, NULL, buf, sizeof buf, &err), DB_OK);
+        cr_assert_eq(atoi(buf), i);
+    }
+    cr_assert_eq(prepared_count(conn), DB_STATEMENT_CACHE_MAX, "texts past the bound run unnamed");
+    db_pool_release(pool, conn);
+    db_pool_free(pool);
+}
+
+Test(db, statements_unnamed_behind_transaction_pooler)
+{
+    struct db_pool_options options = {
+        .conninfo = tdb.conninfo,
+        .size = 1,
+        .acquire_timeout_ms = 1000,
+        .idle_in_tx_timeout_ms = 60000,
+        .transaction_pooler = true,
+    };
+    struct db_pool *pool = db_pool_new(&options);
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    char buf[32];
+
+    cr_assert(pool);
+    cr_assert_eq(db_pool_acquire(pool, &conn, NULL), DB_OK);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(cached_exec(conn, "select $1::int * 2", "21", buf, sizeof buf, &err), DB_OK);
+    cr_assert_str_eq(buf, "42");
+    cr_assert_eq(prepared_count(conn), 0, "no named statement for a transaction pooler");
+    db_pool_release(pool, conn);
     db_pool_free(pool);
 }
 
