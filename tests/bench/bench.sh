@@ -44,7 +44,11 @@
 #   conv_p1      the same page, wrk -t1 -c1: its service time
 #   conv_deep    GET /api/v1/conventions?limite=50&curseur=… at depth 10,000 (wrk -t1 -c1)
 #   feed_p1      GET /api/v1/evenements?limite=50, first page, as the administrator (-t1 -c1)
-#   feed_deep    GET /api/v1/evenements?limite=50&apres=… after 10,000 events (-t1 -c1)
+#   feed_deep    GET /api/v1/evenements?limite=50&apres=… after 10,000 events (-t1 -c1), where the
+#                seed put a copy of the feed's first 51 rows (same actions, resources and
+#                documents): the same events as feed_p1, checked before measuring, so that the
+#                two pages differ by their depth only (see the seed below). A journal seeded
+#                before that copy existed gets it appended, deeper (rm -r var/pg: 10,000 again)
 #   org_post     POST /api/v1/organisations of a new État organisation (org_post.lua, -t2 -c8):
 #                validated, one transaction with its journal row
 #   tpcb         pgbench tpcb-like (built-in) -c DB_POOL_SIZE (4) -j 2 -M prepared on the
@@ -328,22 +332,57 @@ MAQUETTE_ID=$(node tests/bench/maquette_seed.mjs "$API" "$TOKEN") || die "maquet
 MAQUETTE_URL="$API/api/v1/territoires/$MAQUETTE_ID/maquette-financiere?annee=2025"
 
 # The event feed (issue 11): the journal topped up to FEED_EVENTS rows (kept between runs).
+# Issue 12 §4: feed_deep must read the same events as feed_p1, so that the two pages differ
+# by their depth only: the seed puts at depth DEPTH a copy of the feed's first FEED_COPY_ROWS
+# rows (a page of 50 reads 51: the last says whether more follow), same actions, resources
+# and documents, marked by request_id FEED_COPY_MARK. Without it the deep page held seeded
+# fiche modifications and page 1 the plan's creations: the same data, but a modification's
+# type reads its avant and apres documents (evenement_nature) where a creation's stops at
+# avant IS NULL, and page 1 holds 8 small events: 1.14× the bytes, ~1.2× the time.
+# All the rows a seed inserts are one transaction (one xid): their feed order is their id
+# order, that of the INSERTs and of their ORDER BY.
+readonly FEED_COPY_ROWS=51 FEED_COPY_MARK=bench-depth-copy
 PG_PVD="$PG_URL"
 JOURNAL_DOC() { # the filter of journal_record's INSERT (db/mutation.c) on the SQL value $1
 	echo "CASE WHEN jsonb_typeof($1::jsonb) = 'object' THEN (SELECT coalesce(jsonb_object_agg(e.k, e.v), '{}'::jsonb) FROM jsonb_each($1::jsonb) AS e(k, v) WHERE left(e.k, 1) <> '_') ELSE $1::jsonb END"
 }
-MISSING=$(psql_q "$PG_PVD" -c "SELECT greatest(0, $FEED_EVENTS - count(*)) FROM journal")
-if ((MISSING > 0)); then
-	note "feed: seeding $MISSING journal rows (journal_record's INSERT, kept between runs)"
-	psql_q "$PG_PVD" -c "INSERT INTO journal (acteur, acteur_issuer, acteur_subject, client_id, role, action,
-		ressource_type, ressource_id, avant, apres, request_id, departements, regions, sirens, territoires)
+readonly JOURNAL_COLUMNS="acteur, acteur_issuer, acteur_subject, client_id, role, action, ressource_type,
+	ressource_id, avant, apres, request_id, departements, regions, sirens, territoires"
+feed_filler() { # feed_filler N FIRST -> the INSERT of N copies (FIRST, FIRST + 1, …) of the fiches' creation rows
+	echo "INSERT INTO journal ($JOURNAL_COLUMNS)
 		SELECT c.acteur, c.acteur_issuer, c.acteur_subject, c.client_id, c.role, 'fiche_action.modifier',
 		'fiche_action', c.ressource_id, $(JOURNAL_DOC c.apres), $(JOURNAL_DOC c.apres), 'bench-feed-seed',
 		c.departements, c.regions, c.sirens, c.territoires
-		FROM generate_series(0, $MISSING - 1) AS g
+		FROM generate_series($2, $2 + $1 - 1) AS g
 		JOIN (SELECT row_number() OVER (ORDER BY id) - 1 AS k, count(*) OVER () AS n, j.* FROM journal j
-		      WHERE action = 'fiche_action.creer') AS c ON c.k = g % c.n" >/dev/null
+		      WHERE action = 'fiche_action.creer') AS c ON c.k = g % c.n ORDER BY g;"
+}
+# the copy of the feed's first rows, the documents as they are (journal_record filtered them)
+readonly FEED_COPY_SQL="INSERT INTO journal ($JOURNAL_COLUMNS)
+	SELECT acteur, acteur_issuer, acteur_subject, client_id, role, action, ressource_type,
+	ressource_id, avant, apres, '$FEED_COPY_MARK', departements, regions, sirens, territoires
+	FROM (SELECT * FROM journal ORDER BY xid, id LIMIT $FEED_COPY_ROWS) AS p ORDER BY xid, id;"
+# JOURNAL_ROWS: the rows of the administrator's feed (those whose type is an event's)
+read -r JOURNAL_ROWS FEED_COPIES < <(psql_q "$PG_PVD" -F ' ' -c "SELECT count(*),
+	count(*) FILTER (WHERE request_id = '$FEED_COPY_MARK') FROM journal JOIN evenement_ressources USING (ressource_type)")
+if ((FEED_COPIES == 0)); then
+	SEED=""
+	if ((JOURNAL_ROWS < DEPTH)); then SEED=$(feed_filler $((DEPTH - JOURNAL_ROWS)) 0); fi
+	SEED+=$FEED_COPY_SQL
+	AFTER=$((FEED_EVENTS - (JOURNAL_ROWS > DEPTH ? JOURNAL_ROWS : DEPTH) - FEED_COPY_ROWS))
+	if ((AFTER > 0)); then SEED+=$(feed_filler "$AFTER" $((DEPTH - JOURNAL_ROWS))); fi
+	note "feed: a copy of page 1 after $((JOURNAL_ROWS > DEPTH ? JOURNAL_ROWS : DEPTH)) events, the journal topped up to $FEED_EVENTS (kept between runs)"
+	psql_q "$PG_PVD" -c "$SEED" >/dev/null # one transaction
+elif ((JOURNAL_ROWS < FEED_EVENTS)); then
+	note "feed: topping the journal up to $FEED_EVENTS rows (kept between runs)"
+	psql_q "$PG_PVD" -c "$(feed_filler $((FEED_EVENTS - JOURNAL_ROWS)) 0)" >/dev/null
 fi
+# The depth of that copy: the rows before it in the administrator's feed, in (xid, id) order.
+# DEPTH on a journal seeded by this script; a journal seeded before it (without the copy) got
+# it appended at its end, deeper (a fresh ./var gives DEPTH again).
+FEED_DEPTH=$(psql_q "$PG_PVD" -c "SELECT count(*) FROM journal j JOIN evenement_ressources r USING (ressource_type)
+	WHERE (j.xid, j.id) < (SELECT xid, id FROM journal WHERE request_id = '$FEED_COPY_MARK' ORDER BY xid, id LIMIT 1)")
+((FEED_DEPTH >= DEPTH)) || die "feed: the copy of page 1 is at depth $FEED_DEPTH (< $DEPTH)"
 # feed_sql: the 40 page positions of the first FEED_EVENTS events, as a pgbench CASE.
 FEED_SQL=$TMP/feed_sql.sql
 {
@@ -399,22 +438,38 @@ lua_paths() { # lines on stdin -> a Lua chunk returning them as a list
 psql_q "$PG_PVD" -c "SELECT '/api/v1/conventions/' || id FROM conventions WHERE id_pvd = '$PERF_ID_PVD'
 	ORDER BY random() LIMIT 200" | lua_paths >"$TMP/conv_get.lua"
 echo "/api/v1/conventions?limite=50" | lua_paths >"$TMP/conv_list.lua"
-# The cursors at depth DEPTH: pages of 500 followed from the start.
-follow() { # follow TOKEN PATH PARAM PAGES -> the cursor after PAGES pages
-	local cursor="" i
-	for ((i = 0; i < $4; i++)); do
-		code=$(api_call "$1" GET "$2${cursor:+&$3=$cursor}")
-		[[ "$code" == 200 ]] || die "$2 (page $i): $code"
+# The cursors at depth DEPTH (FEED_DEPTH for the feed): pages of up to 500 followed from the start.
+follow() { # follow TOKEN PATH PARAM DEPTH -> the cursor after DEPTH items
+	local cursor="" seen=0 n
+	while ((seen < $4)); do
+		n=$(($4 - seen < 500 ? $4 - seen : 500))
+		code=$(api_call "$1" GET "$2?limite=$n${cursor:+&$3=$cursor}")
+		[[ "$code" == 200 ]] || die "$2 (after $seen): $code"
 		cursor=$(sed -n 's/.*"suivant":"\([^"]*\)".*/\1/p' "$TMP/api.json")
-		[[ -n "$cursor" ]] || die "$2: no cursor after page $i"
+		[[ -n "$cursor" ]] || die "$2: no cursor after $seen"
+		seen=$((seen + n))
 	done
 	echo "$cursor"
 }
-CONV_CURSOR=$(follow "$PREF_TOKEN" "/api/v1/conventions?limite=500" curseur $((DEPTH / 500)))
+CONV_CURSOR=$(follow "$PREF_TOKEN" /api/v1/conventions curseur "$DEPTH")
 echo "/api/v1/conventions?limite=50&curseur=$CONV_CURSOR" | lua_paths >"$TMP/conv_deep.lua"
 echo "/api/v1/evenements?limite=50" | lua_paths >"$TMP/feed_p1.lua"
-FEED_CURSOR=$(follow "$TOKEN" "/api/v1/evenements?limite=500" apres $((DEPTH / 500)))
+FEED_CURSOR=$(follow "$TOKEN" /api/v1/evenements apres "$FEED_DEPTH")
 echo "/api/v1/evenements?limite=50&apres=$FEED_CURSOR" | lua_paths >"$TMP/feed_deep.lua"
+# Like with like: the deep page must carry page 1's events (type, resource with its version,
+# data); only their ids and instants differ. Their sizes are printed.
+api_call "$TOKEN" GET "/api/v1/evenements?limite=50" >/dev/null && cp "$TMP/api.json" "$TMP/feed_p1.json"
+api_call "$TOKEN" GET "/api/v1/evenements?limite=50&apres=$FEED_CURSOR" >/dev/null
+FEED_PAGES=$(node -e '
+const fs = require("fs");
+const [a, b] = process.argv.slice(1).map((f) => fs.readFileSync(f, "utf8"));
+const same = (e) => JSON.stringify([e.type, e.ressource, e.donnees]);
+const [ea, eb] = [a, b].map((t) => JSON.parse(t).elements);
+if (ea.length !== 50 || eb.length !== 50 || ea.some((e, i) => same(e) !== same(eb[i]))) process.exit(1);
+console.log(`${Buffer.byteLength(a)} ${Buffer.byteLength(b)}`);
+' "$TMP/feed_p1.json" "$TMP/api.json") || die "feed: the page at depth $FEED_DEPTH does not carry page 1's events"
+read -r FEED_P1_BYTES FEED_DEEP_BYTES <<<"$FEED_PAGES"
+note "feed: page 1 $FEED_P1_BYTES bytes, the same events at depth $FEED_DEPTH $FEED_DEEP_BYTES bytes"
 
 # Sanity: every line answers 200 before we measure.
 for url in "$HELLO/" "$API/api/v1/communes/69248" "$API/api/v1/communes?departement=2A&limite=50"; do
@@ -748,7 +803,7 @@ what() {
 	conv_p1) echo "the same first page (wrk -t1 -c1)" ;;
 	conv_deep) echo "GET /api/v1/conventions?limite=50&curseur=… at depth $DEPTH (wrk -t1 -c1)" ;;
 	feed_p1) echo "GET /api/v1/evenements?limite=50, first page (wrk -t1 -c1)" ;;
-	feed_deep) echo "GET /api/v1/evenements?limite=50&apres=… after $DEPTH events (wrk -t1 -c1)" ;;
+	feed_deep) echo "GET /api/v1/evenements?limite=50&apres=… after $FEED_DEPTH events: page 1's events again (wrk -t1 -c1)" ;;
 	org_post) echo "POST /api/v1/organisations (État, no SIREN) as that préfecture (wrk -t2 -c8)" ;;
 	tpcb) echo "pgbench tpcb-like -c ${DB_POOL_SIZE:-4} (pvd-api's pool) -j 2 -M prepared, scale 10" ;;
 	esac
@@ -795,8 +850,8 @@ what() {
 		"$CONNS" "$(fmt_ms "${P99[conv_get]}")" "$(fmt_ms "${P99[conv_list]}")" "$TARGET_READ_P99_MS" "$READ_P99_VERDICT"
 	printf 'server memory after the run: VmHWM %s MB, VmRSS %s MB (target VmHWM ≤ 64 MB)  → %s\n' \
 		"$HWM_MB" "$RSS_MB" "$(shown "$HWM_VERDICT" && echo "$HWM_VERDICT" || echo "not judged: not every line ran")"
-	! shown "$DEPTH_VERDICT" || printf 'depth %s: conventions %s × page 1, event feed %s × page 1 (target ≤ %s)  → %s\n' \
-		"$DEPTH" "$(fmt_r "$R_CONV_DEPTH" | tr -d '×')" "$(fmt_r "$R_FEED_DEPTH" | tr -d '×')" \
+	! shown "$DEPTH_VERDICT" || printf 'depth: conventions (%s) %s × page 1, event feed (%s, page 1'"'"'s events) %s × page 1 (target ≤ %s)  → %s\n' \
+		"$DEPTH" "$(fmt_r "$R_CONV_DEPTH" | tr -d '×')" "$FEED_DEPTH" "$(fmt_r "$R_FEED_DEPTH" | tr -d '×')" \
 		"$TARGET_DEPTH_COST" "$DEPTH_VERDICT"
 	if [[ "$NO_ERRORS" != 1 ]]; then
 		echo "ERRORS: non-2xx responses or socket errors:" \
@@ -858,7 +913,7 @@ bool() { [[ "$1" == 1 ]] && echo true || echo false; }
 	echo "  },"
 	echo "  \"ratios\": {\"communes_get_over_mhd\": $(json_num "$R_GET_MHD"), \"list_over_mhd\": $(json_num "$R_LIST_MHD"), \"communes_get_over_pgbench\": $(json_num "$R_GET_PG"), \"feed_over_feed_sql\": $(json_num "$R_FEED_SQL"), \"write_event_time_over_write\": $(json_num "$R_WRITE_COST"), \"event_share_of_patch\": $(json_num "$EVENT_SHARE")},"
 	echo "  \"feed\": {\"events\": $FEED_EVENTS, \"page\": $FEED_PAGE, \"events_per_s\": $(json_num "$FEED_EPS"), \"sql_events_per_s\": $(json_num "$FEED_SQL_EPS")},"
-	echo "  \"issue12\": {\"conv_get_over_communes_get\": $(json_num "$R_CONV_GET"), \"conv_list_over_communes_get\": $(json_num "$R_CONV_LIST"), \"conv_get_over_mhd\": $(json_num "$R_CONV_GET_MHD"), \"conv_list_over_mhd\": $(json_num "$R_CONV_LIST_MHD"), \"org_post_over_tpcb\": $(json_num "$R_ORG_TPCB"), \"conv_depth_cost\": $(json_num "$R_CONV_DEPTH"), \"feed_depth_cost\": $(json_num "$R_FEED_DEPTH"), \"vm_hwm_kb\": ${HWM_KB:-null}, \"vm_rss_kb\": ${RSS_KB:-null}, \"verdicts\": {\"conv_get\": $(json_str "$CONV_GET_VERDICT"), \"conv_list\": $(json_str "$CONV_LIST_VERDICT"), \"write\": $(json_str "$ORG_VERDICT"), \"read_p99\": $(json_str "$READ_P99_VERDICT"), \"memory\": $(json_str "$HWM_VERDICT"), \"depth\": $(json_str "$DEPTH_VERDICT")}},"
+	echo "  \"issue12\": {\"conv_get_over_communes_get\": $(json_num "$R_CONV_GET"), \"conv_list_over_communes_get\": $(json_num "$R_CONV_LIST"), \"conv_get_over_mhd\": $(json_num "$R_CONV_GET_MHD"), \"conv_list_over_mhd\": $(json_num "$R_CONV_LIST_MHD"), \"org_post_over_tpcb\": $(json_num "$R_ORG_TPCB"), \"conv_depth_cost\": $(json_num "$R_CONV_DEPTH"), \"feed_depth_cost\": $(json_num "$R_FEED_DEPTH"), \"feed_depth\": $FEED_DEPTH, \"feed_page_bytes\": [$FEED_P1_BYTES, $FEED_DEEP_BYTES], \"vm_hwm_kb\": ${HWM_KB:-null}, \"vm_rss_kb\": ${RSS_KB:-null}, \"verdicts\": {\"conv_get\": $(json_str "$CONV_GET_VERDICT"), \"conv_list\": $(json_str "$CONV_LIST_VERDICT"), \"write\": $(json_str "$ORG_VERDICT"), \"read_p99\": $(json_str "$READ_P99_VERDICT"), \"memory\": $(json_str "$HWM_VERDICT"), \"depth\": $(json_str "$DEPTH_VERDICT")}},"
 	echo "  \"write_event\": {\"event_ms\": $(json_num "$EVENT_MS"), \"write_ms\": $(json_num "$(div 1000 "${MED[write]}")"), \"patch_ms\": $(json_num "$(div 1000 "${MED[patch]}")")},"
 	echo "  \"targets\": {"
 	echo "    \"communes_get\": {\"ratio_min\": $TARGET_GET_RATIO, \"p99_max_ms\": $TARGET_GET_P99_MS, \"ratio_ok\": $(bool "$GET_RATIO_OK"), \"p99_ok\": $(bool "$GET_P99_OK"), \"verdict\": $(json_str "$GET_VERDICT")},"
@@ -907,7 +962,7 @@ mv "$OUT_JSON.tmp" "$OUT_JSON"
 	! shown "$ORG_VERDICT" || echo "| validated, journaled write (POST organisation) ≥ ${TARGET_WRITE_RATIO}× pgbench tpcb-like (issue 12) | $(fmt_r "$R_ORG_TPCB") tpcb | $ORG_VERDICT |"
 	! shown "$READ_P99_VERDICT" || echo "| reads at $CONNS connections p99 ≤ ${TARGET_READ_P99_MS} ms, idle machine (issue 12) | conv_get $(fmt_ms "${P99[conv_get]}") ms, conv_list $(fmt_ms "${P99[conv_list]}") ms | $READ_P99_VERDICT |"
 	echo "| server VmHWM ≤ 64 MB after the run (issue 12) | VmHWM $HWM_MB MB, VmRSS $RSS_MB MB | $(shown "$HWM_VERDICT" && echo "$HWM_VERDICT" || echo "not judged: not every line ran") |"
-	! shown "$DEPTH_VERDICT" || echo "| page at depth $DEPTH ≤ ${TARGET_DEPTH_COST}× page 1 (issue 12) | conventions $(fmt_r "$R_CONV_DEPTH"), event feed $(fmt_r "$R_FEED_DEPTH") | $DEPTH_VERDICT |"
+	! shown "$DEPTH_VERDICT" || echo "| page at depth $DEPTH ≤ ${TARGET_DEPTH_COST}× page 1 (issue 12) | conventions $(fmt_r "$R_CONV_DEPTH"), event feed $(fmt_r "$R_FEED_DEPTH") (depth $FEED_DEPTH, page 1's events: $FEED_P1_BYTES and $FEED_DEEP_BYTES bytes) | $DEPTH_VERDICT |"
 	echo
 	echo "Errors (non-2xx responses + socket errors, all runs):" \
 		"$(for l in "${RUN[@]}"; do printf '%s %s, ' "$l" "${BAD[$l]}"; done | sed 's/, $/./')"
