@@ -44,7 +44,11 @@
 #   conv_p1      the same page, wrk -t1 -c1: its service time
 #   conv_deep    GET /api/v1/conventions?limite=50&curseur=… at depth 10,000 (wrk -t1 -c1)
 #   feed_p1      GET /api/v1/evenements?limite=50, first page, as the administrator (-t1 -c1)
-#   feed_deep    GET /api/v1/evenements?limite=50&apres=… after 10,000 events (-t1 -c1)
+#   feed_deep    GET /api/v1/evenements?limite=50&apres=… after 10,000 events (-t1 -c1), where the
+#                seed put a copy of the feed's first 51 rows (same actions, resources and
+#                documents): the same events as feed_p1, checked before measuring, so that the
+#                two pages differ by their depth only (see the seed below). A journal seeded
+#                before that copy existed gets it appended, deeper (rm -r var/pg: 10,000 again)
 #   org_post     POST /api/v1/organisations of a new État organisation (org_post.lua, -t2 -c8):
 #                validated, one transaction with its journal row
 #   tpcb         pgbench tpcb-like (built-in) -c DB_POOL_SIZE (4) -j 2 -M prepared on the
@@ -74,7 +78,21 @@
 #   BENCH_CONNECTIONS (32), BENCH_THREADS (2, wrk threads)
 #   HTTP_THREADS, DB_POOL_SIZE    passed to pvd-api (its defaults otherwise: 4 and 4)
 #   PVD_VAR                       embedded PostgreSQL state (default ./var, as pg.sh)
-# Writes tests/bench/results/latest.json and tests/bench/results/YYYY-MM-DD.md.
+#   BENCH_LINES                   space-separated lines to run (default, or empty: all), e.g.
+#                                 BENCH_LINES="communes_get conv_get" make bench. Each line run
+#                                 also runs the lines its target ratio divides by (NEEDS below,
+#                                 one level: conv_get adds communes_get, not mhd): communes_get
+#                                 and list add mhd, feed adds feed_sql, write and write_event
+#                                 (one pgbench run) add each other and patch, conv_get and
+#                                 conv_list add communes_get, conv_deep adds conv_p1, feed_deep
+#                                 adds feed_p1, org_post adds tpcb. Any other ratio whose line
+#                                 did not run prints n/a; a target whose lines did not all run
+#                                 is "not run" (not printed, "not run" in the JSON), and the
+#                                 memory target is judged only when every line ran. The setup
+#                                 (seeds, cursors) is the same whatever the subset.
+# Writes tests/bench/results/latest.json and tests/bench/results/YYYY-MM-DD.md; a run of a
+# subset writes tests/bench/results/subset-latest.json and subset-YYYY-MM-DD.md instead
+# (ignored by git), so that it never overwrites a full run's figures.
 # Starts its own pvd-api and mhd_hello on free 127.0.0.1 ports and the embedded
 # PostgreSQL when it is not running; stops all of it on exit, Ctrl-C included.
 set -euo pipefail
@@ -101,6 +119,11 @@ readonly LINES=(mhd communes_get list maquette pgbench feed feed_sql patch write
 	conv_get conv_list conv_p1 conv_deep feed_p1 feed_deep org_post tpcb)
 is_pgbench() { [[ "$1" == pgbench || "$1" == feed_sql || "$1" == write || "$1" == write_event || "$1" == tpcb ]]; }
 unit() { is_pgbench "$1" && echo tps || echo req/s; }
+# The lines a line's target ratio divides by (BENCH_LINES pulls them in); write and
+# write_event are one pgbench run, and the event's target is a share of a PATCH.
+declare -A NEEDS=([communes_get]=mhd [list]=mhd [feed]=feed_sql [write]="write_event patch"
+	[write_event]="write patch" [conv_get]=communes_get [conv_list]=communes_get
+	[conv_deep]=conv_p1 [feed_deep]=feed_p1 [org_post]=tpcb)
 readonly BENCH_ISSUER=https://idp.bench.pvd-api.test BENCH_AUDIENCE=pvd-api
 
 die() {
@@ -112,6 +135,33 @@ note() { echo "bench: $*" >&2; }
 for v in ROUNDS SECONDS_PER_RUN WARMUP CONNS WRK_THREADS; do
 	[[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
+# WANT[line]=1 for each line to run; RUN: those lines, in the order of LINES.
+declare -A WANT=()
+if [[ -z "${BENCH_LINES:-}" ]]; then
+	for line in "${LINES[@]}"; do WANT[$line]=1; done
+else
+	for line in ${BENCH_LINES//,/ }; do
+		[[ " ${LINES[*]} " == *" $line "* ]] || die "BENCH_LINES: unknown line '$line' (lines: ${LINES[*]})"
+		WANT[$line]=1
+	done
+	added=""
+	for line in "${!WANT[@]}"; do # the keys as they were before this loop: one level
+		for need in ${NEEDS[$line]:-}; do
+			[[ -n "${WANT[$need]:-}" ]] || added+=" $need"
+			WANT[$need]=1
+		done
+	done
+	[[ -z "$added" ]] || note "BENCH_LINES: also running$added (the ratios of the lines asked divide by them)"
+fi
+RUN=()
+for line in "${LINES[@]}"; do [[ -z "${WANT[$line]:-}" ]] || RUN+=("$line"); done
+readonly RUN
+SUBSET=$([[ ${#RUN[@]} -lt ${#LINES[@]} ]] && echo 1 || echo 0)
+readonly SUBSET
+ran() { # ran LINE... -> true when every LINE is run
+	local l
+	for l in "$@"; do [[ -n "${WANT[$l]:-}" ]] || return 1; done
+}
 for f in build/pvd-api build/bench/mhd_hello build/bin/test-idp; do
 	[[ -x "$f" ]] || die "$f missing: run 'make bench' (or make build build/bench/mhd_hello build/bin/test-idp)"
 done
@@ -282,22 +332,57 @@ MAQUETTE_ID=$(node tests/bench/maquette_seed.mjs "$API" "$TOKEN") || die "maquet
 MAQUETTE_URL="$API/api/v1/territoires/$MAQUETTE_ID/maquette-financiere?annee=2025"
 
 # The event feed (issue 11): the journal topped up to FEED_EVENTS rows (kept between runs).
+# Issue 12 §4: feed_deep must read the same events as feed_p1, so that the two pages differ
+# by their depth only: the seed puts at depth DEPTH a copy of the feed's first FEED_COPY_ROWS
+# rows (a page of 50 reads 51: the last says whether more follow), same actions, resources
+# and documents, marked by request_id FEED_COPY_MARK. Without it the deep page held seeded
+# fiche modifications and page 1 the plan's creations: the same data, but a modification's
+# type reads its avant and apres documents (evenement_nature) where a creation's stops at
+# avant IS NULL, and page 1 holds 8 small events: 1.14× the bytes, ~1.2× the time.
+# All the rows a seed inserts are one transaction (one xid): their feed order is their id
+# order, that of the INSERTs and of their ORDER BY.
+readonly FEED_COPY_ROWS=51 FEED_COPY_MARK=bench-depth-copy
 PG_PVD="$PG_URL"
 JOURNAL_DOC() { # the filter of journal_record's INSERT (db/mutation.c) on the SQL value $1
 	echo "CASE WHEN jsonb_typeof($1::jsonb) = 'object' THEN (SELECT coalesce(jsonb_object_agg(e.k, e.v), '{}'::jsonb) FROM jsonb_each($1::jsonb) AS e(k, v) WHERE left(e.k, 1) <> '_') ELSE $1::jsonb END"
 }
-MISSING=$(psql_q "$PG_PVD" -c "SELECT greatest(0, $FEED_EVENTS - count(*)) FROM journal")
-if ((MISSING > 0)); then
-	note "feed: seeding $MISSING journal rows (journal_record's INSERT, kept between runs)"
-	psql_q "$PG_PVD" -c "INSERT INTO journal (acteur, acteur_issuer, acteur_subject, client_id, role, action,
-		ressource_type, ressource_id, avant, apres, request_id, departements, regions, sirens, territoires)
+readonly JOURNAL_COLUMNS="acteur, acteur_issuer, acteur_subject, client_id, role, action, ressource_type,
+	ressource_id, avant, apres, request_id, departements, regions, sirens, territoires"
+feed_filler() { # feed_filler N FIRST -> the INSERT of N copies (FIRST, FIRST + 1, …) of the fiches' creation rows
+	echo "INSERT INTO journal ($JOURNAL_COLUMNS)
 		SELECT c.acteur, c.acteur_issuer, c.acteur_subject, c.client_id, c.role, 'fiche_action.modifier',
 		'fiche_action', c.ressource_id, $(JOURNAL_DOC c.apres), $(JOURNAL_DOC c.apres), 'bench-feed-seed',
 		c.departements, c.regions, c.sirens, c.territoires
-		FROM generate_series(0, $MISSING - 1) AS g
+		FROM generate_series($2, $2 + $1 - 1) AS g
 		JOIN (SELECT row_number() OVER (ORDER BY id) - 1 AS k, count(*) OVER () AS n, j.* FROM journal j
-		      WHERE action = 'fiche_action.creer') AS c ON c.k = g % c.n" >/dev/null
+		      WHERE action = 'fiche_action.creer') AS c ON c.k = g % c.n ORDER BY g;"
+}
+# the copy of the feed's first rows, the documents as they are (journal_record filtered them)
+readonly FEED_COPY_SQL="INSERT INTO journal ($JOURNAL_COLUMNS)
+	SELECT acteur, acteur_issuer, acteur_subject, client_id, role, action, ressource_type,
+	ressource_id, avant, apres, '$FEED_COPY_MARK', departements, regions, sirens, territoires
+	FROM (SELECT * FROM journal ORDER BY xid, id LIMIT $FEED_COPY_ROWS) AS p ORDER BY xid, id;"
+# JOURNAL_ROWS: the rows of the administrator's feed (those whose type is an event's)
+read -r JOURNAL_ROWS FEED_COPIES < <(psql_q "$PG_PVD" -F ' ' -c "SELECT count(*),
+	count(*) FILTER (WHERE request_id = '$FEED_COPY_MARK') FROM journal JOIN evenement_ressources USING (ressource_type)")
+if ((FEED_COPIES == 0)); then
+	SEED=""
+	if ((JOURNAL_ROWS < DEPTH)); then SEED=$(feed_filler $((DEPTH - JOURNAL_ROWS)) 0); fi
+	SEED+=$FEED_COPY_SQL
+	AFTER=$((FEED_EVENTS - (JOURNAL_ROWS > DEPTH ? JOURNAL_ROWS : DEPTH) - FEED_COPY_ROWS))
+	if ((AFTER > 0)); then SEED+=$(feed_filler "$AFTER" $((DEPTH - JOURNAL_ROWS))); fi
+	note "feed: a copy of page 1 after $((JOURNAL_ROWS > DEPTH ? JOURNAL_ROWS : DEPTH)) events, the journal topped up to $FEED_EVENTS (kept between runs)"
+	psql_q "$PG_PVD" -c "$SEED" >/dev/null # one transaction
+elif ((JOURNAL_ROWS < FEED_EVENTS)); then
+	note "feed: topping the journal up to $FEED_EVENTS rows (kept between runs)"
+	psql_q "$PG_PVD" -c "$(feed_filler $((FEED_EVENTS - JOURNAL_ROWS)) 0)" >/dev/null
 fi
+# The depth of that copy: the rows before it in the administrator's feed, in (xid, id) order.
+# DEPTH on a journal seeded by this script; a journal seeded before it (without the copy) got
+# it appended at its end, deeper (a fresh ./var gives DEPTH again).
+FEED_DEPTH=$(psql_q "$PG_PVD" -c "SELECT count(*) FROM journal j JOIN evenement_ressources r USING (ressource_type)
+	WHERE (j.xid, j.id) < (SELECT xid, id FROM journal WHERE request_id = '$FEED_COPY_MARK' ORDER BY xid, id LIMIT 1)")
+((FEED_DEPTH >= DEPTH)) || die "feed: the copy of page 1 is at depth $FEED_DEPTH (< $DEPTH)"
 # feed_sql: the 40 page positions of the first FEED_EVENTS events, as a pgbench CASE.
 FEED_SQL=$TMP/feed_sql.sql
 {
@@ -353,22 +438,38 @@ lua_paths() { # lines on stdin -> a Lua chunk returning them as a list
 psql_q "$PG_PVD" -c "SELECT '/api/v1/conventions/' || id FROM conventions WHERE id_pvd = '$PERF_ID_PVD'
 	ORDER BY random() LIMIT 200" | lua_paths >"$TMP/conv_get.lua"
 echo "/api/v1/conventions?limite=50" | lua_paths >"$TMP/conv_list.lua"
-# The cursors at depth DEPTH: pages of 500 followed from the start.
-follow() { # follow TOKEN PATH PARAM PAGES -> the cursor after PAGES pages
-	local cursor="" i
-	for ((i = 0; i < $4; i++)); do
-		code=$(api_call "$1" GET "$2${cursor:+&$3=$cursor}")
-		[[ "$code" == 200 ]] || die "$2 (page $i): $code"
+# The cursors at depth DEPTH (FEED_DEPTH for the feed): pages of up to 500 followed from the start.
+follow() { # follow TOKEN PATH PARAM DEPTH -> the cursor after DEPTH items
+	local cursor="" seen=0 n
+	while ((seen < $4)); do
+		n=$(($4 - seen < 500 ? $4 - seen : 500))
+		code=$(api_call "$1" GET "$2?limite=$n${cursor:+&$3=$cursor}")
+		[[ "$code" == 200 ]] || die "$2 (after $seen): $code"
 		cursor=$(sed -n 's/.*"suivant":"\([^"]*\)".*/\1/p' "$TMP/api.json")
-		[[ -n "$cursor" ]] || die "$2: no cursor after page $i"
+		[[ -n "$cursor" ]] || die "$2: no cursor after $seen"
+		seen=$((seen + n))
 	done
 	echo "$cursor"
 }
-CONV_CURSOR=$(follow "$PREF_TOKEN" "/api/v1/conventions?limite=500" curseur $((DEPTH / 500)))
+CONV_CURSOR=$(follow "$PREF_TOKEN" /api/v1/conventions curseur "$DEPTH")
 echo "/api/v1/conventions?limite=50&curseur=$CONV_CURSOR" | lua_paths >"$TMP/conv_deep.lua"
 echo "/api/v1/evenements?limite=50" | lua_paths >"$TMP/feed_p1.lua"
-FEED_CURSOR=$(follow "$TOKEN" "/api/v1/evenements?limite=500" apres $((DEPTH / 500)))
+FEED_CURSOR=$(follow "$TOKEN" /api/v1/evenements apres "$FEED_DEPTH")
 echo "/api/v1/evenements?limite=50&apres=$FEED_CURSOR" | lua_paths >"$TMP/feed_deep.lua"
+# Like with like: the deep page must carry page 1's events (type, resource with its version,
+# data); only their ids and instants differ. Their sizes are printed.
+api_call "$TOKEN" GET "/api/v1/evenements?limite=50" >/dev/null && cp "$TMP/api.json" "$TMP/feed_p1.json"
+api_call "$TOKEN" GET "/api/v1/evenements?limite=50&apres=$FEED_CURSOR" >/dev/null
+FEED_PAGES=$(node -e '
+const fs = require("fs");
+const [a, b] = process.argv.slice(1).map((f) => fs.readFileSync(f, "utf8"));
+const same = (e) => JSON.stringify([e.type, e.ressource, e.donnees]);
+const [ea, eb] = [a, b].map((t) => JSON.parse(t).elements);
+if (ea.length !== 50 || eb.length !== 50 || ea.some((e, i) => same(e) !== same(eb[i]))) process.exit(1);
+console.log(`${Buffer.byteLength(a)} ${Buffer.byteLength(b)}`);
+' "$TMP/feed_p1.json" "$TMP/api.json") || die "feed: the page at depth $FEED_DEPTH does not carry page 1's events"
+read -r FEED_P1_BYTES FEED_DEEP_BYTES <<<"$FEED_PAGES"
+note "feed: page 1 $FEED_P1_BYTES bytes, the same events at depth $FEED_DEPTH $FEED_DEEP_BYTES bytes"
 
 # Sanity: every line answers 200 before we measure.
 for url in "$HELLO/" "$API/api/v1/communes/69248" "$API/api/v1/communes?departement=2A&limite=50"; do
@@ -488,8 +589,8 @@ readonly BUSY_WARN=15
 
 # The warm-up of the pvd-api lines also checks that every response is a 200: the wrk
 # scripts' response() hook is on (BENCH_STRICT=1) only here, as it costs client CPU.
-note "warm-up: ${WARMUP} s per line (pvd-api lines: every status checked)"
-for line in "${LINES[@]}"; do
+note "warm-up: ${WARMUP} s per line (pvd-api lines: every status checked): ${RUN[*]}"
+for line in "${RUN[@]}"; do
 	out=$TMP/warmup-$line.txt
 	BENCH_STRICT=1 run_line "$line" "$WARMUP" "$out" || {
 		cat "$out" >&2
@@ -506,10 +607,10 @@ done
 
 RUNS=$TMP/runs.tsv # round line value p50 p99 bad busy
 : >"$RUNS"
-total=$((ROUNDS * ${#LINES[@]} * SECONDS_PER_RUN))
-note "$ROUNDS rounds x ${#LINES[@]} lines x ${SECONDS_PER_RUN} s (about $((total / 60)) min $((total % 60)) s)"
+total=$((ROUNDS * ${#RUN[@]} * SECONDS_PER_RUN))
+note "$ROUNDS rounds x ${#RUN[@]} lines x ${SECONDS_PER_RUN} s (about $((total / 60)) min $((total % 60)) s)"
 for ((round = 1; round <= ROUNDS; round++)); do
-	for line in "${LINES[@]}"; do
+	for line in "${RUN[@]}"; do
 		out=$TMP/round$round-$line.txt
 		busy=$(busy_pct)
 		run_line "$line" "$SECONDS_PER_RUN" "$out" || {
@@ -543,8 +644,12 @@ div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0)
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "nan" && a + 0 >= b + 0) }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "nan" && a + 0 <= b + 0) }'; }
 
+# A line not run has nan figures (its ratios print n/a) and no errors.
 declare -A MED P50 P99 BAD RUNLIST P99LIST
 for line in "${LINES[@]}"; do
+	MED[$line]=nan P50[$line]=nan P99[$line]=nan BAD[$line]=0 RUNLIST[$line]="" P99LIST[$line]=""
+done
+for line in "${RUN[@]}"; do
 	MED[$line]=$(col "$line" 3 | median)
 	P50[$line]=$(col "$line" 4 | median)
 	P99[$line]=$(col "$line" 5 | median)
@@ -600,25 +705,44 @@ EVENT_SHARE_OK=$(b le "$EVENT_SHARE" "$TARGET_EVENT_SHARE")
 CONV_GET_OK=$(b ge "$R_CONV_GET" "$TARGET_CONV_GET_RATIO")
 CONV_LIST_OK=$(b ge "$R_CONV_LIST" "$TARGET_CONV_LIST_RATIO")
 ORG_OK=$(b ge "$R_ORG_TPCB" "$TARGET_WRITE_RATIO")
-READ_P99_OK=$(b le "$(awk -v a="${P99[conv_get]}" -v b="${P99[conv_list]}" 'BEGIN { print (a == "nan" || b == "nan") ? "nan" : (a + 0 > b + 0 ? a : b) }')" "$TARGET_READ_P99_MS")
+# the larger p99 of conv_get and conv_list, of those run (nan when one run has none)
+READ_P99_MAX=$(for line in conv_get conv_list; do ! ran "$line" || echo "${P99[$line]}"; done |
+	awk '$1 == "nan" {n = 1} $1 != "nan" && (m == "" || $1 + 0 > m + 0) {m = $1} END { print (n || m == "") ? "nan" : m }')
+READ_P99_OK=$(b le "$READ_P99_MAX" "$TARGET_READ_P99_MS")
 HWM_OK=$(b le "${HWM_KB:-nan}" "$TARGET_HWM_KB")
 CONV_DEPTH_OK=$(b le "$R_CONV_DEPTH" "$TARGET_DEPTH_COST")
 FEED_DEPTH_OK=$(b le "$R_FEED_DEPTH" "$TARGET_DEPTH_COST")
 NO_ERRORS=$(b test "$(printf '%s\n' "${BAD[@]}" | sum)" = 0)
-GET_VERDICT=$(verdict "$GET_RATIO_OK" "$GET_P99_OK" "$NO_ERRORS")
-LIST_VERDICT=$(verdict "$LIST_RATIO_OK" "$NO_ERRORS")
-MAQUETTE_VERDICT=$(verdict "$MAQUETTE_P99_OK" "$NO_ERRORS")
-FEED_VERDICT=$(verdict "$FEED_EPS_OK" "$FEED_RATIO_OK" "$NO_ERRORS")
-WRITE_VERDICT=$(verdict "$WRITE_COST_OK" "$EVENT_SHARE_OK" "$NO_ERRORS")
-CONV_GET_VERDICT=$(verdict "$CONV_GET_OK" "$NO_ERRORS")
-CONV_LIST_VERDICT=$(verdict "$CONV_LIST_OK" "$NO_ERRORS")
-ORG_VERDICT=$(verdict "$ORG_OK" "$NO_ERRORS")
-READ_P99_VERDICT=$(verdict "$READ_P99_OK")
-HWM_VERDICT=$(verdict "$HWM_OK")
-DEPTH_VERDICT=$(verdict "$CONV_DEPTH_OK" "$FEED_DEPTH_OK" "$NO_ERRORS")
-OVERALL=$(verdict "$GET_RATIO_OK" "$GET_P99_OK" "$LIST_RATIO_OK" "$MAQUETTE_P99_OK" "$FEED_EPS_OK" \
-	"$FEED_RATIO_OK" "$WRITE_COST_OK" "$EVENT_SHARE_OK" "$CONV_GET_OK" "$CONV_LIST_OK" "$ORG_OK" \
-	"$READ_P99_OK" "$HWM_OK" "$CONV_DEPTH_OK" "$FEED_DEPTH_OK" "$NO_ERRORS")
+judged() { # judged LINES... -- OK... -> "not run" unless every LINE ran, else verdict OK...
+	local lines=()
+	while [[ "$1" != -- ]]; do
+		lines+=("$1")
+		shift
+	done
+	shift
+	if ran "${lines[@]}"; then verdict "$@"; else echo "not run"; fi
+}
+shown() { [[ "$1" != "not run" ]]; }
+GET_VERDICT=$(judged communes_get mhd -- "$GET_RATIO_OK" "$GET_P99_OK" "$NO_ERRORS")
+LIST_VERDICT=$(judged list mhd -- "$LIST_RATIO_OK" "$NO_ERRORS")
+MAQUETTE_VERDICT=$(judged maquette -- "$MAQUETTE_P99_OK" "$NO_ERRORS")
+FEED_VERDICT=$(judged feed feed_sql -- "$FEED_EPS_OK" "$FEED_RATIO_OK" "$NO_ERRORS")
+WRITE_VERDICT=$(judged write write_event patch -- "$WRITE_COST_OK" "$EVENT_SHARE_OK" "$NO_ERRORS")
+CONV_GET_VERDICT=$(judged conv_get communes_get -- "$CONV_GET_OK" "$NO_ERRORS")
+CONV_LIST_VERDICT=$(judged conv_list communes_get -- "$CONV_LIST_OK" "$NO_ERRORS")
+ORG_VERDICT=$(judged org_post tpcb -- "$ORG_OK" "$NO_ERRORS")
+if ran conv_get || ran conv_list; then READ_P99_VERDICT=$(verdict "$READ_P99_OK"); else READ_P99_VERDICT="not run"; fi
+HWM_VERDICT=$(judged "${LINES[@]}" -- "$HWM_OK") # the peak after every line, or not judged
+# depth: each pair of lines that ran
+DEPTH_OKS=()
+! ran conv_p1 conv_deep || DEPTH_OKS+=("$CONV_DEPTH_OK")
+! ran feed_p1 feed_deep || DEPTH_OKS+=("$FEED_DEPTH_OK")
+if ((${#DEPTH_OKS[@]})); then DEPTH_VERDICT=$(verdict "${DEPTH_OKS[@]}" "$NO_ERRORS"); else DEPTH_VERDICT="not run"; fi
+VERDICTS=("$GET_VERDICT" "$LIST_VERDICT" "$MAQUETTE_VERDICT" "$FEED_VERDICT" "$WRITE_VERDICT"
+	"$CONV_GET_VERDICT" "$CONV_LIST_VERDICT" "$ORG_VERDICT" "$READ_P99_VERDICT" "$HWM_VERDICT" "$DEPTH_VERDICT")
+NOT_RUN=$(printf '%s\n' "${VERDICTS[@]}" | grep -c '^not run$' || true)
+# PASS when every target judged passed (the errors count even for lines no target judges)
+OVERALL=$(verdict "$(b test "$(printf '%s\n' "${VERDICTS[@]}" | grep -c '^BELOW TARGET$' || true)" = 0)" "$NO_ERRORS")
 
 # ---------------------------------------------------------------- machine
 
@@ -640,7 +764,7 @@ DB_POOL_USED=${DB_POOL_SIZE:-4}
 fmt_n() { [[ "$1" == nan ]] && echo "—" || printf "%.0f" "$1"; }
 fmt_ms() { [[ "$1" == nan ]] && echo "-" || printf "%.2f" "$1"; }
 fmt_msu() { [[ "$1" == nan ]] && echo "—" || printf "%.2f ms" "$1"; }
-fmt_r() { [[ "$1" == nan ]] && echo "—" || printf "%.2f×" "$1"; }
+fmt_r() { [[ "$1" == nan ]] && echo "n/a" || printf "%.2f×" "$1"; }
 ratio_of() {
 	case "$1" in
 	mhd) echo "1.00× (HTTP ceiling)" ;;
@@ -679,7 +803,7 @@ what() {
 	conv_p1) echo "the same first page (wrk -t1 -c1)" ;;
 	conv_deep) echo "GET /api/v1/conventions?limite=50&curseur=… at depth $DEPTH (wrk -t1 -c1)" ;;
 	feed_p1) echo "GET /api/v1/evenements?limite=50, first page (wrk -t1 -c1)" ;;
-	feed_deep) echo "GET /api/v1/evenements?limite=50&apres=… after $DEPTH events (wrk -t1 -c1)" ;;
+	feed_deep) echo "GET /api/v1/evenements?limite=50&apres=… after $FEED_DEPTH events: page 1's events again (wrk -t1 -c1)" ;;
 	org_post) echo "POST /api/v1/organisations (État, no SIREN) as that préfecture (wrk -t2 -c8)" ;;
 	tpcb) echo "pgbench tpcb-like -c ${DB_POOL_SIZE:-4} (pvd-api's pool) -j 2 -M prepared, scale 10" ;;
 	esac
@@ -692,56 +816,58 @@ what() {
 	echo "pvd-api bench — $NOW — commit $COMMIT — $NPROC × $CPU"
 	echo "$ROUNDS rounds × ${SECONDS_PER_RUN} s, wrk -t$WRK_THREADS -c$CONNS; pvd-api HTTP_THREADS=$HTTP_THREADS_USED DB_POOL_SIZE=$DB_POOL_USED; load before/after: $LOAD_BEFORE / $LOAD_AFTER"
 	printf '%-13s %10s %-5s %8s %8s  %-24s %s\n' line median unit "p50 ms" "p99 ms" "runs" "ratio"
-	for line in "${LINES[@]}"; do
+	for line in "${RUN[@]}"; do
 		printf '%-13s %10s %-5s %8s %8s  %-24s %s\n' "$line" "$(fmt_n "${MED[$line]}")" \
 			"$(unit "$line")" "$(fmt_ms "${P50[$line]}")" "$(fmt_ms "${P99[$line]}")" \
 			"${RUNLIST[$line]}" "$(ratio_of "$line")"
 	done
 	echo
-	printf 'GET one commune: %s × mhd (target ≥ %s), p99 %s ms (target ≤ %s)  → %s\n' \
+	! shown "$GET_VERDICT" || printf 'GET one commune: %s × mhd (target ≥ %s), p99 %s ms (target ≤ %s)  → %s\n' \
 		"$(fmt_r "$R_GET_MHD" | tr -d '×')" "$TARGET_GET_RATIO" "$(fmt_ms "${P99[communes_get]}")" \
 		"$TARGET_GET_P99_MS" "$GET_VERDICT"
-	printf 'list page:       %s × mhd (target ≥ %s), p99 %s ms                    → %s\n' \
+	! shown "$LIST_VERDICT" || printf 'list page:       %s × mhd (target ≥ %s), p99 %s ms                    → %s\n' \
 		"$(fmt_r "$R_LIST_MHD" | tr -d '×')" "$TARGET_LIST_RATIO" "$(fmt_ms "${P99[list]}")" \
 		"$LIST_VERDICT"
-	printf 'maquette, 200 fiches: p50 %s ms, p99 %s ms (target p99 < %s ms)         → %s\n' \
+	! shown "$MAQUETTE_VERDICT" || printf 'maquette, 200 fiches: p50 %s ms, p99 %s ms (target p99 < %s ms)         → %s\n' \
 		"$(fmt_ms "${P50[maquette]}")" "$(fmt_ms "${P99[maquette]}")" "$TARGET_MAQUETTE_P99_MS" \
 		"$MAQUETTE_VERDICT"
-	printf 'event feed, one client: %s events/s (target ≥ %s), %s × feed_sql (target ≥ %s)  → %s\n' \
+	! shown "$FEED_VERDICT" || printf 'event feed, one client: %s events/s (target ≥ %s), %s × feed_sql (target ≥ %s)  → %s\n' \
 		"$(fmt_n "$FEED_EPS")" "$TARGET_FEED_EPS" "$(fmt_r "$R_FEED_SQL" | tr -d '×')" "$TARGET_FEED_RATIO" \
 		"$FEED_VERDICT"
-	printf 'write + event: %s × the write alone (target ≤ %s), event %s ms = %s of a PATCH (target ≤ %s)  → %s\n' \
+	! shown "$WRITE_VERDICT" || printf 'write + event: %s × the write alone (target ≤ %s), event %s ms = %s of a PATCH (target ≤ %s)  → %s\n' \
 		"$(fmt_r "$R_WRITE_COST" | tr -d '×')" "$TARGET_WRITE_COST" "$(fmt_ms "$EVENT_MS")" \
-		"$(awk -v x="$EVENT_SHARE" 'BEGIN { if (x == "nan") print "—"; else printf "%.0f %%", 100 * x }')" \
+		"$(awk -v x="$EVENT_SHARE" 'BEGIN { if (x == "nan") print "n/a"; else printf "%.0f %%", 100 * x }')" \
 		"$(awk -v x="$TARGET_EVENT_SHARE" 'BEGIN { printf "%.0f %%", 100 * x }')" "$WRITE_VERDICT"
-	printf 'GET one convention (auth): %s × communes_get (target ≥ %s), %s × mhd, p99 %s ms  → %s\n' \
+	! shown "$CONV_GET_VERDICT" || printf 'GET one convention (auth): %s × communes_get (target ≥ %s), %s × mhd, p99 %s ms  → %s\n' \
 		"$(fmt_r "$R_CONV_GET" | tr -d '×')" "$TARGET_CONV_GET_RATIO" "$(fmt_r "$R_CONV_GET_MHD" | tr -d '×')" \
 		"$(fmt_ms "${P99[conv_get]}")" "$CONV_GET_VERDICT"
-	printf 'list of 50 conventions (auth): %s × communes_get (target ≥ %s), %s × mhd, p99 %s ms  → %s\n' \
+	! shown "$CONV_LIST_VERDICT" || printf 'list of 50 conventions (auth): %s × communes_get (target ≥ %s), %s × mhd, p99 %s ms  → %s\n' \
 		"$(fmt_r "$R_CONV_LIST" | tr -d '×')" "$TARGET_CONV_LIST_RATIO" "$(fmt_r "$R_CONV_LIST_MHD" | tr -d '×')" \
 		"$(fmt_ms "${P99[conv_list]}")" "$CONV_LIST_VERDICT"
-	printf 'journaled write (POST organisation): %s × tpcb-like (target ≥ %s)  → %s\n' \
+	! shown "$ORG_VERDICT" || printf 'journaled write (POST organisation): %s × tpcb-like (target ≥ %s)  → %s\n' \
 		"$(fmt_r "$R_ORG_TPCB" | tr -d '×')" "$TARGET_WRITE_RATIO" "$ORG_VERDICT"
-	printf 'reads at %s connections: p99 conv_get %s ms, conv_list %s ms (target ≤ %s ms, idle machine)  → %s\n' \
+	! shown "$READ_P99_VERDICT" || printf 'reads at %s connections: p99 conv_get %s ms, conv_list %s ms (target ≤ %s ms, idle machine)  → %s\n' \
 		"$CONNS" "$(fmt_ms "${P99[conv_get]}")" "$(fmt_ms "${P99[conv_list]}")" "$TARGET_READ_P99_MS" "$READ_P99_VERDICT"
 	printf 'server memory after the run: VmHWM %s MB, VmRSS %s MB (target VmHWM ≤ 64 MB)  → %s\n' \
-		"$HWM_MB" "$RSS_MB" "$HWM_VERDICT"
-	printf 'depth %s: conventions %s × page 1, event feed %s × page 1 (target ≤ %s)  → %s\n' \
-		"$DEPTH" "$(fmt_r "$R_CONV_DEPTH" | tr -d '×')" "$(fmt_r "$R_FEED_DEPTH" | tr -d '×')" \
+		"$HWM_MB" "$RSS_MB" "$(shown "$HWM_VERDICT" && echo "$HWM_VERDICT" || echo "not judged: not every line ran")"
+	! shown "$DEPTH_VERDICT" || printf 'depth: conventions (%s) %s × page 1, event feed (%s, page 1'"'"'s events) %s × page 1 (target ≤ %s)  → %s\n' \
+		"$DEPTH" "$(fmt_r "$R_CONV_DEPTH" | tr -d '×')" "$FEED_DEPTH" "$(fmt_r "$R_FEED_DEPTH" | tr -d '×')" \
 		"$TARGET_DEPTH_COST" "$DEPTH_VERDICT"
 	if [[ "$NO_ERRORS" != 1 ]]; then
 		echo "ERRORS: non-2xx responses or socket errors:" \
-			"$(for l in "${LINES[@]}"; do printf '%s=%s ' "$l" "${BAD[$l]}"; done)"
+			"$(for l in "${RUN[@]}"; do printf '%s=%s ' "$l" "${BAD[$l]}"; done)"
 	fi
 	if ((BUSY_RUNS > 0)); then
 		echo "WARNING: other processes kept the machine busy (> $BUSY_WARN % CPU, up to $BUSY_MAX %) just before" \
-			"$BUSY_RUNS of $((ROUNDS * ${#LINES[@]})) runs: figures are skewed, p99 first; rerun on an idle machine."
+			"$BUSY_RUNS of $((ROUNDS * ${#RUN[@]})) runs: figures are skewed, p99 first; rerun on an idle machine."
 	fi
 	if [[ "$OVERALL" != PASS ]]; then
 		echo
 		echo "################################################################"
 		echo "###  BELOW TARGET: see the lines marked above                ###"
 		echo "################################################################"
+	elif ((NOT_RUN > 0)); then
+		echo "PASS: every target judged met ($NOT_RUN not run: BENCH_LINES=\"${RUN[*]}\")"
 	else
 		echo "PASS: all targets met"
 	fi
@@ -750,6 +876,9 @@ what() {
 # ---------------------------------------------------------------- write results
 
 mkdir -p "$RESULTS"
+# A subset of the lines never overwrites a full run's files (subset-* are ignored by git).
+PREFIX=$( ((SUBSET)) && echo subset- || true)
+OUT_JSON=$RESULTS/${PREFIX}latest.json OUT_MD=$RESULTS/$PREFIX$DATE.md
 json_str() { # JSON string literal
 	local s=${1//\\/\\\\}
 	s=${s//\"/\\\"}
@@ -768,21 +897,23 @@ bool() { [[ "$1" == 1 ]] && echo true || echo false; }
 	echo "  \"commit\": $(json_str "$COMMIT"),"
 	echo "  \"machine\": {\"nproc\": $NPROC, \"cpu\": $(json_str "$CPU"), \"memory\": $(json_str "$MEM"), \"kernel\": $(json_str "$KERNEL"), \"load_before\": $(json_str "$LOAD_BEFORE"), \"load_after\": $(json_str "$LOAD_AFTER")},"
 	echo "  \"versions\": {\"wrk\": $(json_str "$V_WRK"), \"postgresql\": $(json_str "$V_PG"), \"libmicrohttpd\": $(json_str "$V_MHD"), \"ulfius\": $(json_str "$V_ULFIUS"), \"cc\": $(json_str "$V_CC")},"
+	echo "  \"lines_run\": [$(for l in "${RUN[@]}"; do json_str "$l"; echo; done | paste -sd, | sed 's/,/, /g')],"
+	echo "  \"subset\": $(bool "$SUBSET"),"
 	echo "  \"config\": {\"rounds\": $ROUNDS, \"seconds\": $SECONDS_PER_RUN, \"warmup_seconds\": $WARMUP, \"wrk_threads\": $WRK_THREADS, \"connections\": $CONNS, \"http_threads\": $HTTP_THREADS_USED, \"db_pool_size\": $DB_POOL_USED, \"pgbench\": \"-S -c 8 -j 2 -n -M prepared, scale 10\"},"
 	echo "  \"lines\": {"
 	n=0
-	for line in "${LINES[@]}"; do
+	for line in "${RUN[@]}"; do
 		n=$((n + 1))
 		printf '    "%s": {"what": %s, "unit": "%s", "median": %s, "runs": %s, "p50_ms": %s, "p99_ms": %s, "p99_ms_runs": %s, "errors": %s}%s\n' \
 			"$line" "$(json_str "$(what "$line")")" "$(unit "$line")" "$(json_num "${MED[$line]}")" \
 			"$(json_list "$(col "$line" 3 | paste -sd' ')")" "$(json_num "${P50[$line]}")" \
 			"$(json_num "${P99[$line]}")" "$(json_list "${P99LIST[$line]}")" "${BAD[$line]}" \
-			"$([[ $n -lt ${#LINES[@]} ]] && echo , || true)"
+			"$([[ $n -lt ${#RUN[@]} ]] && echo , || true)"
 	done
 	echo "  },"
 	echo "  \"ratios\": {\"communes_get_over_mhd\": $(json_num "$R_GET_MHD"), \"list_over_mhd\": $(json_num "$R_LIST_MHD"), \"communes_get_over_pgbench\": $(json_num "$R_GET_PG"), \"feed_over_feed_sql\": $(json_num "$R_FEED_SQL"), \"write_event_time_over_write\": $(json_num "$R_WRITE_COST"), \"event_share_of_patch\": $(json_num "$EVENT_SHARE")},"
 	echo "  \"feed\": {\"events\": $FEED_EVENTS, \"page\": $FEED_PAGE, \"events_per_s\": $(json_num "$FEED_EPS"), \"sql_events_per_s\": $(json_num "$FEED_SQL_EPS")},"
-	echo "  \"issue12\": {\"conv_get_over_communes_get\": $(json_num "$R_CONV_GET"), \"conv_list_over_communes_get\": $(json_num "$R_CONV_LIST"), \"conv_get_over_mhd\": $(json_num "$R_CONV_GET_MHD"), \"conv_list_over_mhd\": $(json_num "$R_CONV_LIST_MHD"), \"org_post_over_tpcb\": $(json_num "$R_ORG_TPCB"), \"conv_depth_cost\": $(json_num "$R_CONV_DEPTH"), \"feed_depth_cost\": $(json_num "$R_FEED_DEPTH"), \"vm_hwm_kb\": ${HWM_KB:-null}, \"vm_rss_kb\": ${RSS_KB:-null}, \"verdicts\": {\"conv_get\": $(json_str "$CONV_GET_VERDICT"), \"conv_list\": $(json_str "$CONV_LIST_VERDICT"), \"write\": $(json_str "$ORG_VERDICT"), \"read_p99\": $(json_str "$READ_P99_VERDICT"), \"memory\": $(json_str "$HWM_VERDICT"), \"depth\": $(json_str "$DEPTH_VERDICT")}},"
+	echo "  \"issue12\": {\"conv_get_over_communes_get\": $(json_num "$R_CONV_GET"), \"conv_list_over_communes_get\": $(json_num "$R_CONV_LIST"), \"conv_get_over_mhd\": $(json_num "$R_CONV_GET_MHD"), \"conv_list_over_mhd\": $(json_num "$R_CONV_LIST_MHD"), \"org_post_over_tpcb\": $(json_num "$R_ORG_TPCB"), \"conv_depth_cost\": $(json_num "$R_CONV_DEPTH"), \"feed_depth_cost\": $(json_num "$R_FEED_DEPTH"), \"feed_depth\": $FEED_DEPTH, \"feed_page_bytes\": [$FEED_P1_BYTES, $FEED_DEEP_BYTES], \"vm_hwm_kb\": ${HWM_KB:-null}, \"vm_rss_kb\": ${RSS_KB:-null}, \"verdicts\": {\"conv_get\": $(json_str "$CONV_GET_VERDICT"), \"conv_list\": $(json_str "$CONV_LIST_VERDICT"), \"write\": $(json_str "$ORG_VERDICT"), \"read_p99\": $(json_str "$READ_P99_VERDICT"), \"memory\": $(json_str "$HWM_VERDICT"), \"depth\": $(json_str "$DEPTH_VERDICT")}},"
 	echo "  \"write_event\": {\"event_ms\": $(json_num "$EVENT_MS"), \"write_ms\": $(json_num "$(div 1000 "${MED[write]}")"), \"patch_ms\": $(json_num "$(div 1000 "${MED[patch]}")")},"
 	echo "  \"targets\": {"
 	echo "    \"communes_get\": {\"ratio_min\": $TARGET_GET_RATIO, \"p99_max_ms\": $TARGET_GET_P99_MS, \"ratio_ok\": $(bool "$GET_RATIO_OK"), \"p99_ok\": $(bool "$GET_P99_OK"), \"verdict\": $(json_str "$GET_VERDICT")},"
@@ -795,10 +926,10 @@ bool() { [[ "$1" == 1 ]] && echo true || echo false; }
 	echo "  \"no_errors\": $(bool "$NO_ERRORS"),"
 	echo "  \"verdict\": $(json_str "$OVERALL")"
 	echo "}"
-} >"$RESULTS/latest.json.tmp"
-node -e 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))' "$RESULTS/latest.json.tmp" ||
-	die "internal error: invalid JSON in $RESULTS/latest.json.tmp"
-mv "$RESULTS/latest.json.tmp" "$RESULTS/latest.json"
+} >"$OUT_JSON.tmp"
+node -e 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))' "$OUT_JSON.tmp" ||
+	die "internal error: invalid JSON in $OUT_JSON.tmp"
+mv "$OUT_JSON.tmp" "$OUT_JSON"
 
 {
 	echo "# pvd-api bench — $DATE"
@@ -807,29 +938,34 @@ mv "$RESULTS/latest.json.tmp" "$RESULTS/latest.json"
 	echo "$ROUNDS interleaved rounds × ${SECONDS_PER_RUN} s per line after a ${WARMUP} s warm-up;"
 	echo "wrk -t$WRK_THREADS -c$CONNS --latency; pvd-api HTTP_THREADS=$HTTP_THREADS_USED, DB_POOL_SIZE=$DB_POOL_USED,"
 	echo "LOG_LEVEL=warn. Figures are medians over the rounds; ratios are ratios of the medians."
+	if ((SUBSET)); then
+		echo
+		echo "Lines run (BENCH_LINES and the lines their ratios divide by): ${RUN[*]}. A ratio over a"
+		echo "line not run is n/a; targets whose lines did not all run are left out; memory is not judged."
+	fi
 	echo
 	echo "| line | what | median | p50 | p99 | runs | ratio |"
 	echo "|---|---|---|---|---|---|---|"
-	for line in "${LINES[@]}"; do
+	for line in "${RUN[@]}"; do
 		echo "| $line | \`$(what "$line")\` | **$(fmt_n "${MED[$line]}") $(unit "$line")** | $(fmt_msu "${P50[$line]}") | $(fmt_msu "${P99[$line]}") | ${RUNLIST[$line]} | $(ratio_of "$line") |"
 	done
 	echo
 	echo "| target (issue 2 §6, issue 9 §3, issue 11) | measured | verdict |"
 	echo "|---|---|---|"
-	echo "| GET one commune ≥ ${TARGET_GET_RATIO}× mhd, p99 ≤ ${TARGET_GET_P99_MS} ms | $(fmt_r "$R_GET_MHD"), p99 $(fmt_ms "${P99[communes_get]}") ms | $GET_VERDICT |"
-	echo "| list page ≥ ${TARGET_LIST_RATIO}× mhd | $(fmt_r "$R_LIST_MHD") | $LIST_VERDICT |"
-	echo "| maquette of a 200-fiche plan p99 < ${TARGET_MAQUETTE_P99_MS} ms (issue 9 §3) | p50 $(fmt_ms "${P50[maquette]}") ms, p99 $(fmt_ms "${P99[maquette]}") ms | $MAQUETTE_VERDICT |"
-	echo "| event feed, one client ≥ ${TARGET_FEED_EPS} events/s and ≥ ${TARGET_FEED_RATIO}× feed_sql (issue 11) | $(fmt_n "$FEED_EPS") events/s, $(fmt_r "$R_FEED_SQL") feed_sql ($(fmt_n "$FEED_SQL_EPS") events/s) | $FEED_VERDICT |"
-	echo "| write + event ≤ ${TARGET_WRITE_COST}× the write's time, event ≤ $(awk -v x="$TARGET_EVENT_SHARE" 'BEGIN { printf "%.0f %%", 100 * x }') of a PATCH (issue 11) | $(fmt_r "$R_WRITE_COST"), event $(fmt_ms "$EVENT_MS") ms = $(awk -v x="$EVENT_SHARE" 'BEGIN { if (x == "nan") print "—"; else printf "%.0f %%", 100 * x }') of a PATCH ($(fmt_ms "$(div 1000 "${MED[patch]}")") ms) | $WRITE_VERDICT |"
-	echo "| authenticated GET of a convention ≥ ${TARGET_CONV_GET_RATIO}× the public GET of a commune (issue 12) | $(fmt_r "$R_CONV_GET") communes_get, $(fmt_r "$R_CONV_GET_MHD") mhd | $CONV_GET_VERDICT |"
-	echo "| authenticated list of 50 conventions ≥ ${TARGET_CONV_LIST_RATIO}× the public GET (issue 12) | $(fmt_r "$R_CONV_LIST") communes_get, $(fmt_r "$R_CONV_LIST_MHD") mhd | $CONV_LIST_VERDICT |"
-	echo "| validated, journaled write (POST organisation) ≥ ${TARGET_WRITE_RATIO}× pgbench tpcb-like (issue 12) | $(fmt_r "$R_ORG_TPCB") tpcb | $ORG_VERDICT |"
-	echo "| reads at $CONNS connections p99 ≤ ${TARGET_READ_P99_MS} ms, idle machine (issue 12) | conv_get $(fmt_ms "${P99[conv_get]}") ms, conv_list $(fmt_ms "${P99[conv_list]}") ms | $READ_P99_VERDICT |"
-	echo "| server VmHWM ≤ 64 MB after the run (issue 12) | VmHWM $HWM_MB MB, VmRSS $RSS_MB MB | $HWM_VERDICT |"
-	echo "| page at depth $DEPTH ≤ ${TARGET_DEPTH_COST}× page 1 (issue 12) | conventions $(fmt_r "$R_CONV_DEPTH"), event feed $(fmt_r "$R_FEED_DEPTH") | $DEPTH_VERDICT |"
+	! shown "$GET_VERDICT" || echo "| GET one commune ≥ ${TARGET_GET_RATIO}× mhd, p99 ≤ ${TARGET_GET_P99_MS} ms | $(fmt_r "$R_GET_MHD"), p99 $(fmt_ms "${P99[communes_get]}") ms | $GET_VERDICT |"
+	! shown "$LIST_VERDICT" || echo "| list page ≥ ${TARGET_LIST_RATIO}× mhd | $(fmt_r "$R_LIST_MHD") | $LIST_VERDICT |"
+	! shown "$MAQUETTE_VERDICT" || echo "| maquette of a 200-fiche plan p99 < ${TARGET_MAQUETTE_P99_MS} ms (issue 9 §3) | p50 $(fmt_ms "${P50[maquette]}") ms, p99 $(fmt_ms "${P99[maquette]}") ms | $MAQUETTE_VERDICT |"
+	! shown "$FEED_VERDICT" || echo "| event feed, one client ≥ ${TARGET_FEED_EPS} events/s and ≥ ${TARGET_FEED_RATIO}× feed_sql (issue 11) | $(fmt_n "$FEED_EPS") events/s, $(fmt_r "$R_FEED_SQL") feed_sql ($(fmt_n "$FEED_SQL_EPS") events/s) | $FEED_VERDICT |"
+	! shown "$WRITE_VERDICT" || echo "| write + event ≤ ${TARGET_WRITE_COST}× the write's time, event ≤ $(awk -v x="$TARGET_EVENT_SHARE" 'BEGIN { printf "%.0f %%", 100 * x }') of a PATCH (issue 11) | $(fmt_r "$R_WRITE_COST"), event $(fmt_ms "$EVENT_MS") ms = $(awk -v x="$EVENT_SHARE" 'BEGIN { if (x == "nan") print "n/a"; else printf "%.0f %%", 100 * x }') of a PATCH ($(fmt_ms "$(div 1000 "${MED[patch]}")") ms) | $WRITE_VERDICT |"
+	! shown "$CONV_GET_VERDICT" || echo "| authenticated GET of a convention ≥ ${TARGET_CONV_GET_RATIO}× the public GET of a commune (issue 12) | $(fmt_r "$R_CONV_GET") communes_get, $(fmt_r "$R_CONV_GET_MHD") mhd | $CONV_GET_VERDICT |"
+	! shown "$CONV_LIST_VERDICT" || echo "| authenticated list of 50 conventions ≥ ${TARGET_CONV_LIST_RATIO}× the public GET (issue 12) | $(fmt_r "$R_CONV_LIST") communes_get, $(fmt_r "$R_CONV_LIST_MHD") mhd | $CONV_LIST_VERDICT |"
+	! shown "$ORG_VERDICT" || echo "| validated, journaled write (POST organisation) ≥ ${TARGET_WRITE_RATIO}× pgbench tpcb-like (issue 12) | $(fmt_r "$R_ORG_TPCB") tpcb | $ORG_VERDICT |"
+	! shown "$READ_P99_VERDICT" || echo "| reads at $CONNS connections p99 ≤ ${TARGET_READ_P99_MS} ms, idle machine (issue 12) | conv_get $(fmt_ms "${P99[conv_get]}") ms, conv_list $(fmt_ms "${P99[conv_list]}") ms | $READ_P99_VERDICT |"
+	echo "| server VmHWM ≤ 64 MB after the run (issue 12) | VmHWM $HWM_MB MB, VmRSS $RSS_MB MB | $(shown "$HWM_VERDICT" && echo "$HWM_VERDICT" || echo "not judged: not every line ran") |"
+	! shown "$DEPTH_VERDICT" || echo "| page at depth $DEPTH ≤ ${TARGET_DEPTH_COST}× page 1 (issue 12) | conventions $(fmt_r "$R_CONV_DEPTH"), event feed $(fmt_r "$R_FEED_DEPTH") (depth $FEED_DEPTH, page 1's events: $FEED_P1_BYTES and $FEED_DEEP_BYTES bytes) | $DEPTH_VERDICT |"
 	echo
 	echo "Errors (non-2xx responses + socket errors, all runs):" \
-		"$(for l in "${LINES[@]}"; do printf '%s %s, ' "$l" "${BAD[$l]}"; done | sed 's/, $/./')"
+		"$(for l in "${RUN[@]}"; do printf '%s %s, ' "$l" "${BAD[$l]}"; done | sed 's/, $/./')"
 	echo "CPU use of the machine by other processes, sampled 0.5 s before each run (%, in run order):" \
 		"$(cut -f7 "$RUNS" | paste -sd' ')$( ((BUSY_RUNS > 0)) && echo " — **skewed: $BUSY_RUNS runs above $BUSY_WARN %**" || true)."
 	echo
@@ -848,6 +984,6 @@ mv "$RESULTS/latest.json.tmp" "$RESULTS/latest.json"
 	echo
 	echo "wrk, pvd-api, mhd_hello and PostgreSQL share the same $NPROC cores: compare ratios"
 	echo "taken in one run, not absolute figures across runs."
-} >"$RESULTS/$DATE.md.tmp"
-mv "$RESULTS/$DATE.md.tmp" "$RESULTS/$DATE.md"
-note "wrote $RESULTS/latest.json and $RESULTS/$DATE.md"
+} >"$OUT_MD.tmp"
+mv "$OUT_MD.tmp" "$OUT_MD"
+note "wrote $OUT_JSON and $OUT_MD"

@@ -18,6 +18,7 @@
 #include "db/comite_repository.h"
 #include "db/demande_repository.h"
 #include "db/fiche_repository.h"
+#include "db/journal_repository.h"
 #include "db/maquette_repository.h"
 #include "db/plan_action_repository.h"
 #include "db/migrate.h"
@@ -2959,6 +2960,88 @@ static void wh_dispatch(struct db_pool *pool, size_t *created)
     bool more = false;
     enum db_result r = abonnement_dispatch(pool, WH_SUB, 100, created, &more, &err);
     cr_assert_eq(r, DB_OK, "dispatch: %d %s %s", (int)r, err.sqlstate, err.message);
+}
+
+/* ------------------------------------------ event feed's cursor (issue 12 §4) */
+
+/* The plan of conn's prepared statement whose text contains `marker`, run
+ * with the text parameters `args` (an SQL list), as EXPLAIN prints it. */
+static void prepared_plan(struct db_conn *conn, const char *marker, const char *args, char *out,
+                          size_t size)
+{
+    char name[64], sql[512];
+    query_text(conn->pg, "select name from pg_prepared_statements where strpos(statement, $1) > 0",
+               marker, name, sizeof name);
+    snprintf(sql, sizeof sql, "explain (costs off) execute %s(%s)", name, args);
+    PGresult *res = PQexec(conn->pg, sql);
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s: %s", sql, PQresultErrorMessage(res));
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < PQntuples(res) && used < size; i++)
+        used += (size_t)snprintf(out + used, size - used, "%s\n", PQgetvalue(res, i, 0));
+    PQclear(res);
+}
+
+/* A page of the feed seeks its cursor in journal_xid_idx (an Index Cond)
+ * whatever plan PostgreSQL keeps for the prepared statement: in a generic
+ * plan, "$8 IS NULL OR (xid, id) > ($8, $9)" was a filter over every row
+ * before the cursor. The pages stay the same: from the start, then after a
+ * cursor. */
+Test(db, evenements_read_seeks_its_cursor_in_a_generic_plan)
+{
+    fiche_schema();
+    PGconn *pg = test_connect();
+    exec_ok(pg, "insert into journal (acteur, action, ressource_type, ressource_id, apres) "
+                "select 'systeme:test', 'territoire.modifier', 'territoire', 'terr-' || g, "
+                "jsonb_build_object('n', g) from generate_series(1, 3000) as g");
+    char key50[EVENEMENT_KEY_SIZE], key2900[EVENEMENT_KEY_SIZE], key2950[EVENEMENT_KEY_SIZE];
+    const char *nth = "select xid::text || '.' || id::text from journal order by xid, id "
+                      "offset $1::int - 1 limit 1";
+    query_text(pg, nth, "50", key50, sizeof key50);
+    query_text(pg, nth, "2900", key2900, sizeof key2900);
+    query_text(pg, nth, "2950", key2950, sizeof key2950);
+    PQfinish(pg);
+
+    struct db_pool *pool = make_pool(1, 1000, 0);
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    cr_assert_eq(db_pool_acquire(pool, &conn, NULL), DB_OK);
+    exec_ok(conn->pg, "set plan_cache_mode = force_generic_plan");
+    struct journal_visibility v = {.all = true};
+    char *json = NULL, last[EVENEMENT_KEY_SIZE];
+    bool more = false;
+    cr_assert_eq(evenements_read(conn, &v, NULL, NULL, 50, &json, last, &more, &err), DB_OK, "%s",
+                 err.message);
+    cr_assert_str_eq(last, key50);
+    cr_assert(more);
+    free(json);
+    cr_assert_eq(evenements_read(conn, &v, NULL, key2900, 50, &json, last, &more, &err), DB_OK,
+                 "%s", err.message);
+    cr_assert_str_eq(last, key2950);
+    cr_assert(more);
+    cr_assert_not_null(strstr(json, "{\"n\": 2901}"), "%.200s", json);
+    free(json);
+    cr_assert_geq(query_long(conn->pg,
+                             "select generic_plans from pg_prepared_statements where "
+                             "strpos(statement, 'evenement_json') > 0",
+                             NULL),
+                  1, "the page was read by the generic plan");
+
+    char xid[EVENEMENT_KEY_SIZE], args[256], plan[8192];
+    snprintf(xid, sizeof xid, "%s", key2900);
+    char *dot = strchr(xid, '.');
+    cr_assert_not_null(dot);
+    *dot = '\0';
+    snprintf(args, sizeof args, "'t', null, null, null, null, 'f', 'f', '%s', '%s', null, '51'",
+             xid, dot + 1);
+    prepared_plan(conn, "evenement_json", args, plan, sizeof plan);
+    bool seek = false;
+    for (char *line = strtok(plan, "\n"); line; line = strtok(NULL, "\n"))
+        if (strstr(line, "Index Cond:") && strstr(line, "ROW(xid, id) > ROW("))
+            seek = true;
+    cr_assert(seek, "the cursor is no Index Cond of the generic plan");
+    db_pool_release(pool, conn);
+    db_pool_free(pool);
 }
 
 /* A subscription whose types match nothing moves its position past final
