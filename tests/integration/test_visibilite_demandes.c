@@ -30,15 +30,15 @@
 #include "../support/fixtures.h"
 #include "../support/http_client.h"
 
-#define T1_PVD  "pvd-75-47-951"
+#define T1_PVD   "pvd-75-47-951"
 #define T1_SIREN "214700528"
-#define T1_EPCI "244701355"
-#define T2_PVD  "pvd-75-47-952"
+#define T1_EPCI  "244701355"
+#define T2_PVD   "pvd-75-47-952"
 #define T2_SIREN "214701062"
-#define T2_EPCI "200068930"
-#define F_DSIL  "130047004" /* financeur_id of the DSIL request of t1 */
-#define F_LIGNE "130047012" /* FNADT line of t2's fiche */
-#define F_BDT   "130047020" /* pays the Banque des Territoires share of t2's post */
+#define T2_EPCI  "200068930"
+#define F_DSIL   "130047004" /* financeur_id of the DSIL request of t1 */
+#define F_LIGNE  "130047012" /* FNADT line of t2's fiche */
+#define F_BDT    "130047020" /* pays the Banque des Territoires share of t2's post */
 
 /* A territoire of the 47 with its adhésion signed (R11 for the posts'
  * years) and a fiche; when ligne is not NULL, the fiche's plan de
@@ -97,15 +97,16 @@ static void demande(const struct terr *t, const char *dispositif, const char *de
     fx_create(&t->agent, "/api/v1/demandes-subvention", body, id, NULL);
 }
 
-/* A poste employed by t's commune serving t (201 asserted); when bdt is not
- * NULL, its 2025 year has a Banque des Territoires share paid by bdt. */
-static void poste(const struct terr *t, const char *bdt, char id[37])
+/* A poste serving t employed by employeur (an organisation id), created by
+ * t's agent (201 asserted); when bdt is not NULL, its 2025 year has a Banque
+ * des Territoires share paid by bdt. */
+static void poste(const struct terr *t, const char *employeur, const char *bdt, char id[37])
 {
     char body[400], path[160];
     snprintf(body, sizeof body,
              "{\"employeur_id\":\"%s\",\"territoires\":[\"%s\"],\"quotite\":10000,"
              "\"date_recrutement\":\"2024-01-01\",\"type_contrat\":\"contrat_de_projet\"}",
-             t->t.commune_org, t->t.id_pvd);
+             employeur, t->t.id_pvd);
     fx_create(&t->agent, "/api/v1/postes-chef-de-projet", body, id, NULL);
     if (!bdt)
         return;
@@ -171,21 +172,20 @@ static bool readable(const struct fx_caller *c, const char *collection, const ch
     struct http_response r;
     snprintf(path, sizeof path, "/api/v1/%s/%s", collection, id);
     fx_call(c, "GET", path, NULL, NULL, &r);
-    cr_assert(r.status == 200 || r.status == 404, "GET %s: %ld " HTTP_BODY, path, r.status,
-              r.body);
+    cr_assert(r.status == 200 || r.status == 404, "GET %s: %ld " HTTP_BODY, path, r.status, r.body);
     bool ok = r.status == 200;
     http_response_release(&r);
     return ok;
 }
 
 #define N_DEMANDES 5
-#define N_POSTES   2
+#define N_POSTES   3
 
 struct caller_case {
     const char *label, *role, *perimetre;
     /* 1 sees, 0 does not: d1 (t1 DETR), d2 (t1 DSIL, financeur_id F_DSIL), d3 (t2 FNADT,
      * F_LIGNE's line), d4 (t2 DETR), d5 (t2 DETR whose demandeur is t1's commune); p1 (t1),
-     * p2 (t2, 2025 paid by F_BDT) */
+     * p2 (t2, 2025 paid by F_BDT), p3 (t2, employed by t1's commune) */
     int demandes[N_DEMANDES], postes[N_POSTES];
 };
 
@@ -205,54 +205,65 @@ Test(visibilite_demandes, the_lists_and_the_single_reads_agree_for_every_caller,
     demande(&t2, "FNADT", t2.t.commune_org, NULL, d[2]);
     demande(&t2, "DETR", t2.t.commune_org, NULL, d[3]);
     demande(&t2, "DETR", t1.t.commune_org, NULL, d[4]);
-    poste(&t1, NULL, p[0]);
-    poste(&t2, f_bdt, p[1]);
+    poste(&t1, t1.t.commune_org, NULL, p[0]);
+    poste(&t2, t2.t.commune_org, f_bdt, p[1]);
+    poste(&t2, t1.t.commune_org, NULL, p[2]);
 
     static const struct caller_case cases[] = {
-        {"anct", "anct_national", "{}", {1, 1, 1, 1, 1}, {1, 1}},
-        {"lecteur national", "lecteur_national", "{}", {1, 1, 1, 1, 1}, {1, 1}},
+        {"anct", "anct_national", "{}", {1, 1, 1, 1, 1}, {1, 1, 1}},
+        {"lecteur national", "lecteur_national", "{}", {1, 1, 1, 1, 1}, {1, 1, 1}},
         {"préfecture 47",
          "prefecture_instructeur",
          "{\"departements\":[\"47\"]}",
          {1, 1, 1, 1, 1},
-         {1, 1}},
+         {1, 1, 1}},
         {"préfecture 33",
          "prefecture_instructeur",
          "{\"departements\":[\"33\"]}",
          {0, 0, 0, 0, 0},
-         {0, 0}},
-        {"région 75", "prefecture_region", "{\"regions\":[\"75\"]}", {0, 1, 0, 0, 0}, {1, 1}},
-        {"région 76", "prefecture_region", "{\"regions\":[\"76\"]}", {0, 0, 0, 0, 0}, {0, 0}},
+         {0, 0, 0}},
+        {"région 75", "prefecture_region", "{\"regions\":[\"75\"]}", {0, 1, 0, 0, 0}, {1, 1, 1}},
+        {"région 76", "prefecture_region", "{\"regions\":[\"76\"]}", {0, 0, 0, 0, 0}, {0, 0, 0}},
         {"agent du territoire 1",
          "collectivite_agent",
          "{\"territoires\":[\"" T1_PVD "\"]}",
          {1, 1, 0, 0, 0},
-         {1, 0}},
+         {1, 0, 0}},
         {"agent de la commune 1",
          "collectivite_agent",
          "{\"sirens\":[\"" T1_SIREN "\"]}",
          {1, 1, 0, 0, 1},
-         {1, 0}},
-        {"élu de l'EPCI 2", "collectivite_elu", "{\"sirens\":[\"" T2_EPCI "\"]}", {0, 0, 1, 1, 1},
-         {0, 1}},
+         {1, 0, 1}},
+        {"élu de l'EPCI 2",
+         "collectivite_elu",
+         "{\"sirens\":[\"" T2_EPCI "\"]}",
+         {0, 0, 1, 1, 1},
+         {0, 1, 1}},
         {"agent de Boé (47, hors territoire)",
          "collectivite_agent",
          "{\"sirens\":[\"214700312\"]}",
          {0, 0, 0, 0, 0},
-         {0, 0}},
-        {"financeur de d2", "financeur", "{\"sirens\":[\"" F_DSIL "\"]}", {0, 1, 0, 0, 0}, {0, 0}},
+         {0, 0, 0}},
+        {"financeur de d2",
+         "financeur",
+         "{\"sirens\":[\"" F_DSIL "\"]}",
+         {0, 1, 0, 0, 0},
+         {0, 0, 0}},
         {"financeur de la ligne FNADT",
          "financeur",
          "{\"sirens\":[\"" F_LIGNE "\"]}",
          {0, 0, 1, 0, 0},
-         {0, 0}},
-        {"financeur du poste 2", "financeur", "{\"sirens\":[\"" F_BDT "\"]}", {0, 0, 0, 0, 0},
-         {0, 1}},
+         {0, 0, 0}},
+        {"financeur du poste 2",
+         "financeur",
+         "{\"sirens\":[\"" F_BDT "\"]}",
+         {0, 0, 0, 0, 0},
+         {0, 1, 0}},
         {"financeur de la commune 1",
          "financeur",
          "{\"sirens\":[\"" T1_SIREN "\"]}",
          {1, 1, 0, 0, 1},
-         {1, 0}},
+         {1, 0, 1}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const struct caller_case *k = &cases[i];
@@ -262,8 +273,8 @@ Test(visibilite_demandes, the_lists_and_the_single_reads_agree_for_every_caller,
         else
             fx_caller_with(&c, k->role, k->perimetre);
         char ids[64][37];
-        size_t n = list_all(&c, k->label, "/api/v1/demandes-subvention?departement=47&limite=2",
-                            ids, 64);
+        size_t n =
+            list_all(&c, k->label, "/api/v1/demandes-subvention?departement=47&limite=2", ids, 64);
         for (size_t j = 0; j < N_DEMANDES; j++) {
             bool listed = has(ids, n, d[j]);
             bool read = readable(&c, "demandes-subvention", d[j]);
@@ -283,8 +294,8 @@ Test(visibilite_demandes, the_lists_and_the_single_reads_agree_for_every_caller,
                          "%s, poste p%zu: listed %d (SQL postes_visibles) but read %d "
                          "(domain/authz.c)",
                          k->label, j + 1, listed, read);
-            cr_assert_eq(read, k->postes[j] == 1, "%s, poste p%zu: sees %d, expected %d",
-                         k->label, j + 1, read, k->postes[j]);
+            cr_assert_eq(read, k->postes[j] == 1, "%s, poste p%zu: sees %d, expected %d", k->label,
+                         j + 1, read, k->postes[j]);
         }
     }
 }
