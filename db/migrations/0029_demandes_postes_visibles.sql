@@ -7,8 +7,9 @@
 -- request (post) the caller may read, and the lists filtered with
 -- `x.id IN (SELECT …_visibles(…))`: the caller's whole visible set was built,
 -- deduplicated and sorted for every page and again for its count (the ANCT's
--- 100,000 requests, 120 ms a page), and a financeur's per-row
--- demande_financeur_sirens read the fiche's lines for every request (0.9 s).
+-- 100,420 requests: 166 ms a page, 476 ms its count), and a financeur's
+-- per-row demande_financeur_sirens read the fiche's lines for every request
+-- (1 s). Figures: README, "Demandes and postes lists".
 -- They now return the visible rows themselves and the lists read FROM them: a
 -- SQL function of one SELECT used in FROM is inlined by the planner, so the
 -- rule becomes a WHERE clause on the list's own scan. Its sets do not depend
@@ -19,10 +20,12 @@
 -- an index (the count, a préfecture's requests by
 -- demandes_subvention_territoire_idx); the ones that grow with the data (the
 -- posts of the visible territoires, what a financeur finances) as hashed
--- `IN (SELECT …)`, a constant-time probe even in a generic plan. The national
--- roles' condition is a constant of the statement: their lists scan no set.
--- The rule is unchanged, branch for branch (tests/integration/test_demandes.c,
--- test_postes.c and test_visibilite.c hold the lists to the single read).
+-- `IN (SELECT …)`, a constant-time probe even in a generic plan. For the
+-- national roles the condition is true in a custom plan (the role is a
+-- parameter's value): their lists compute no set.
+-- The rule is unchanged, branch for branch
+-- (tests/integration/test_visibilite_demandes.c holds both lists to the
+-- single read for every branch, admitting and refusing).
 --
 -- p_sirens are a habilitation's nine-digit SIRENs: compared as bpchar (the
 -- column's type, equal to the text comparison for such values) so that
