@@ -80,23 +80,6 @@ static void terr_init(struct terr *t, const char *id_pvd, const char *insee, con
     fx_fiche(&t->agent, &t->t, "V1", ligne ? extra : NULL, t->fiche, NULL);
 }
 
-/* A draft request of t's fiche (201 asserted) by the agent: dispositif, its
- * demandeur (an organisation id) and financeur (NULL: none). */
-static void demande(const struct terr *t, const char *dispositif, const char *demandeur,
-                    const char *financeur, char id[37])
-{
-    char body[800], fin[80] = "";
-    if (financeur)
-        snprintf(fin, sizeof fin, "\"financeur_id\":\"%s\",", financeur);
-    snprintf(body, sizeof body,
-             "{\"dispositif\":\"%s\",\"demandeur_id\":\"%s\",\"fiche_id\":\"%s\",%s"
-             "\"annee_programmation\":2025,\"intitule\":\"Visibilité\","
-             "\"depense_subventionnable_ht_centimes\":10000000,"
-             "\"montant_sollicite_centimes\":3000000}",
-             dispositif, demandeur, t->fiche, fin);
-    fx_create(&t->agent, "/api/v1/demandes-subvention", body, id, NULL);
-}
-
 /* A poste serving t employed by employeur (an organisation id), created by
  * t's agent (201 asserted); when bdt is not NULL, its 2025 year has a Banque
  * des Territoires share paid by bdt. */
@@ -157,14 +140,6 @@ static size_t list_all(const struct fx_caller *c, const char *label, const char 
     return n;
 }
 
-static bool has(char (*ids)[37], size_t n, const char *id)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(ids[i], id) == 0)
-            return true;
-    return false;
-}
-
 /* Whether c reads collection/id: 200 true, 404 false (anything else fails). */
 static bool readable(const struct fx_caller *c, const char *collection, const char *id)
 {
@@ -200,11 +175,11 @@ Test(visibilite_demandes, the_lists_and_the_single_reads_agree_for_every_caller,
     terr_init(&t2, T2_PVD, "47106", T2_SIREN, T2_EPCI, f_ligne);
 
     char d[N_DEMANDES][37], p[N_POSTES][37];
-    demande(&t1, "DETR", t1.t.commune_org, NULL, d[0]);
-    demande(&t1, "DSIL", t1.t.commune_org, f_dsil, d[1]);
-    demande(&t2, "FNADT", t2.t.commune_org, NULL, d[2]);
-    demande(&t2, "DETR", t2.t.commune_org, NULL, d[3]);
-    demande(&t2, "DETR", t1.t.commune_org, NULL, d[4]);
+    fx_demande(&t1.agent, "DETR", t1.t.commune_org, t1.fiche, NULL, d[0]);
+    fx_demande(&t1.agent, "DSIL", t1.t.commune_org, t1.fiche, f_dsil, d[1]);
+    fx_demande(&t2.agent, "FNADT", t2.t.commune_org, t2.fiche, NULL, d[2]);
+    fx_demande(&t2.agent, "DETR", t2.t.commune_org, t2.fiche, NULL, d[3]);
+    fx_demande(&t2.agent, "DETR", t1.t.commune_org, t2.fiche, NULL, d[4]);
     poste(&t1, t1.t.commune_org, NULL, p[0]);
     poste(&t2, t2.t.commune_org, f_bdt, p[1]);
     poste(&t2, t1.t.commune_org, NULL, p[2]);
@@ -276,7 +251,7 @@ Test(visibilite_demandes, the_lists_and_the_single_reads_agree_for_every_caller,
         size_t n =
             list_all(&c, k->label, "/api/v1/demandes-subvention?departement=47&limite=2", ids, 64);
         for (size_t j = 0; j < N_DEMANDES; j++) {
-            bool listed = has(ids, n, d[j]);
+            bool listed = fx_ids_has(ids, n, d[j]);
             bool read = readable(&c, "demandes-subvention", d[j]);
             cr_assert_eq(listed, read,
                          "%s, demande d%zu: listed %d (SQL demandes_visibles) but read %d "
@@ -288,7 +263,7 @@ Test(visibilite_demandes, the_lists_and_the_single_reads_agree_for_every_caller,
         n = list_all(&c, k->label, "/api/v1/postes-chef-de-projet?departement=47&limite=2", ids,
                      64);
         for (size_t j = 0; j < N_POSTES; j++) {
-            bool listed = has(ids, n, p[j]);
+            bool listed = fx_ids_has(ids, n, p[j]);
             bool read = readable(&c, "postes-chef-de-projet", p[j]);
             cr_assert_eq(listed, read,
                          "%s, poste p%zu: listed %d (SQL postes_visibles) but read %d "
