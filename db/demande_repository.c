@@ -341,12 +341,13 @@ enum db_result demande_versement_ajouter(struct db_tx *tx, struct demande_row *a
 /* ---- list ------------------------------------------------------------------ */
 
 /* $1 role, $2..$5 perimeter, $6 dispositif, $7 etat (effective), $8 id_pvd,
- * $9 departement, $10 annee, $11 fiche_id, $12 today, $13..$17 the default delays. */
+ * $9 departement, $10 annee, $11 fiche_id, $12 today, $13..$17 the default delays.
+ * The rows are read FROM demandes_visibles (migration 0029), which the planner inlines: the
+ * caller's visibility is a WHERE clause of this scan over sets computed once per statement. */
 #define LIST_WHERE                                                                                 \
-    " FROM demandes_subvention x JOIN territoires t ON t.id_pvd = x.id_pvd"                        \
-    " WHERE x.id IN (SELECT demandes_visibles($1, $2::text[], $3::text[], $4::text[],"             \
-    " $5::text[]))"                                                                                \
-    " AND ($6::text IS NULL OR x.dispositif = $6)"                                                 \
+    " FROM demandes_visibles($1, $2::text[], $3::text[], $4::text[], $5::text[]) x"                \
+    " JOIN territoires t ON t.id_pvd = x.id_pvd"                                                   \
+    " WHERE ($6::text IS NULL OR x.dispositif = $6)"                                               \
     " AND ($7::text IS NULL OR demande_etat_effectif(x, $12::date, $13::int, $14::int,"            \
     " $15::int, $16::int, $17::int) = $7)"                                                         \
     " AND ($8::text IS NULL OR x.id_pvd = $8)"                                                     \

@@ -142,7 +142,7 @@ enum db_result demande_versement_ajouter(struct db_tx *tx, struct demande_row *a
                                          struct demande_row *out, struct db_error *err);
 
 /* List filters. role and perimeter: the caller's read perimeter
- * (demandes_visibles of 0019; role a wire name of role_reads_as(caller),
+ * (demandes_visibles of 0029; role a wire name of role_reads_as(caller),
  * NULL or unknown: nothing). Other NULL members do not filter; etat filters
  * on the EFFECTIVE state on `today` (demande_etat_effectif of 0020: each
  * clock with the delays in force on its start date). */

@@ -163,11 +163,12 @@ enum db_result poste_access_of(struct db_pool *pool, const char *const *ids, siz
 /* ---- list ---------------------------------------------------------------- */
 
 /* $1 role, $2..$5 perimeter, $6 id_pvd, $7 departement, $8 employeur_id,
- * $9 annee. */
+ * $9 annee. The rows are read FROM postes_visibles (migration 0029), which the planner
+ * inlines: the caller's visibility is a WHERE clause of this scan over sets computed once per
+ * statement. */
 #define LIST_WHERE                                                                                 \
-    " FROM postes_chef_projet x WHERE x.id IN (SELECT postes_visibles($1, $2::text[],"             \
-    " $3::text[], $4::text[], $5::text[]))"                                                        \
-    " AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM poste_territoires pt WHERE pt.poste_id ="     \
+    " FROM postes_visibles($1, $2::text[], $3::text[], $4::text[], $5::text[]) x"                  \
+    " WHERE ($6::text IS NULL OR EXISTS (SELECT 1 FROM poste_territoires pt WHERE pt.poste_id ="   \
     " x.id AND pt.id_pvd = $6))"                                                                   \
     " AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM poste_territoires pt JOIN territoires t ON"   \
     " t.id_pvd = pt.id_pvd WHERE pt.poste_id = x.id AND (t.code_departement = $7 OR EXISTS"        \

@@ -57,16 +57,7 @@ static void terr_init(struct terr *t, const char *id_pvd, const char *insee, con
  * organisation financeur (NULL: none): its id. */
 static void draft_pour(struct terr *t, const char *dispositif, const char *financeur, char id[37])
 {
-    char body[800], fin[80] = "";
-    if (financeur)
-        snprintf(fin, sizeof fin, "\"financeur_id\":\"%s\",", financeur);
-    snprintf(body, sizeof body,
-             "{\"dispositif\":\"%s\",\"demandeur_id\":\"%s\",\"fiche_id\":\"%s\",%s"
-             "\"annee_programmation\":2025,\"intitule\":\"Halles\","
-             "\"depense_subventionnable_ht_centimes\":10000000,"
-             "\"montant_sollicite_centimes\":3000000}",
-             dispositif, t->t.commune_org, t->fiche, fin);
-    fx_create(&t->agent, "/api/v1/demandes-subvention", body, id, NULL);
+    fx_demande(&t->agent, dispositif, t->t.commune_org, t->fiche, financeur, id);
 }
 
 static void draft(struct terr *t, const char *dispositif, char id[37])

@@ -127,14 +127,6 @@ static size_t list_all(const struct fx_caller *c, const char *path, char (*ids)[
     return n;
 }
 
-static bool has(char (*ids)[37], size_t n, const char *id)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(ids[i], id) == 0)
-            return true;
-    return false;
-}
-
 /* The CSV document c gets for path (asserting 200 and its headers): owned
  * text (free()). */
 static char *csv_get(const struct fx_caller *c, const char *path)
@@ -231,7 +223,7 @@ Test(fiches_liste, the_list_the_export_and_the_single_read_agree_for_every_calle
             snprintf(path, sizeof path, "/api/v1/fiches-action.csv?id_pvd=%s", terrs[k]);
             char *doc = csv_get(&c, path);
             cr_assert_eq(csv_records(doc), n + 1, "%s: the export holds the list", cases[i].label);
-            bool listed = has(ids, n, fiches[k]);
+            bool listed = fx_ids_has(ids, n, fiches[k]);
             bool exported = strstr(doc, fiches[k]) != NULL;
             free(doc);
             bool read = readable(&c, fiches[k]);

@@ -460,3 +460,26 @@ void fx_run_echeances(void)
     snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' LOG_LEVEL=warn '%s' echeances", url, bin);
     cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
+
+void fx_demande(const struct fx_caller *c, const char *dispositif, const char *demandeur,
+                const char *fiche, const char *financeur, char id[37])
+{
+    char body[800], fin[80] = "";
+    if (financeur)
+        snprintf(fin, sizeof fin, "\"financeur_id\":\"%s\",", financeur);
+    snprintf(body, sizeof body,
+             "{\"dispositif\":\"%s\",\"demandeur_id\":\"%s\",\"fiche_id\":\"%s\",%s"
+             "\"annee_programmation\":2025,\"intitule\":\"Halles\","
+             "\"depense_subventionnable_ht_centimes\":10000000,"
+             "\"montant_sollicite_centimes\":3000000}",
+             dispositif, demandeur, fiche, fin);
+    fx_create(c, "/api/v1/demandes-subvention", body, id, NULL);
+}
+
+bool fx_ids_has(char (*ids)[37], size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ids[i], id) == 0)
+            return true;
+    return false;
+}

@@ -9,6 +9,7 @@
 #define PVD_TESTS_FIXTURES_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "http_client.h"
@@ -132,5 +133,14 @@ size_t fx_journal_count_by(const struct fx_caller *c, const char *type);
 /* Number of journal entries about (type, id) with this action, read through
  * GET /api/v1/journal as the administrator. */
 size_t fx_journal_count(const char *type, const char *id, const char *action);
+
+/* POST /api/v1/demandes-subvention as c (201 asserted): a draft of
+ * dispositif on fiche for 2025 (intitule "Halles", 100 000 € HT, 30 000 €
+ * asked) by demandeur, addressed to financeur (NULL: none); its id out. */
+void fx_demande(const struct fx_caller *c, const char *dispositif, const char *demandeur,
+                const char *fiche, const char *financeur, char id[37]);
+
+/* Whether id is one of the n ids (37 bytes each). */
+bool fx_ids_has(char (*ids)[37], size_t n, const char *id);
 
 #endif
