@@ -125,7 +125,8 @@ enum db_result abonnement_list(struct db_conn *conn, const char *client_id, cons
     enum db_result r =
         pg_exec_rows(conn,
                      "SELECT a.id::text, abonnement_representation(a)::text " ABONNEMENT_LIST_FROM
-                     " AND ($2::uuid IS NULL OR a.id > $2::uuid) ORDER BY a.id LIMIT $3::int",
+                     " AND a.id > coalesce($2::uuid, '00000000-0000-0000-0000-000000000000'::uuid) "
+                     "ORDER BY a.id LIMIT $3::int",
                      3, params, &res, err);
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 40, more))
         r = DB_FAILED;
@@ -150,7 +151,7 @@ enum db_result livraison_list(struct db_conn *conn, const char *abonnement_id, c
     enum db_result r =
         pg_exec_rows(conn,
                      "SELECT l.numero::text, livraison_representation(l)::text " LIVRAISON_LIST_FROM
-                     " AND ($3::bigint IS NULL OR l.numero > $3::bigint) ORDER BY l.numero "
+                     " AND l.numero > coalesce($3::bigint, 0) ORDER BY l.numero "
                      "LIMIT $4::int",
                      4, params, &res, err);
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last, 24, more))

@@ -145,7 +145,7 @@ enum db_result client_list(struct db_conn *conn, const char *after, size_t limit
     PGresult *res =
         db_exec_params(conn,
                        "SELECT c.id, client_representation(c)::text FROM clients c "
-                       "WHERE ($1::text IS NULL OR c.id > $1) ORDER BY c.id LIMIT $2::int",
+                       "WHERE c.id > coalesce($1::text, '') ORDER BY c.id LIMIT $2::int",
                        2, params);
     enum db_result r = db_result_from_pg(conn, res, err);
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 32, more))

@@ -57,7 +57,8 @@ enum db_result fiche_publique_list(struct db_pool *pool, const struct fiche_publ
     PGresult *res = NULL;
     r = pg_exec_rows(conn,
                      "SELECT x.id::text, fiche_publique_representation(x)::text" LIST_FROM
-                     " WHERE ($8::uuid IS NULL OR x.id > $8::uuid) ORDER BY x.id LIMIT $9::int",
+                     " WHERE x.id > coalesce($8::uuid, "
+                     "'00000000-0000-0000-0000-000000000000'::uuid) ORDER BY x.id LIMIT $9::int",
                      9, params, &res, err);
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last_key, 37, more))
         r = DB_FAILED;

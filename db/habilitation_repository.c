@@ -247,7 +247,8 @@ enum db_result habilitation_list(struct db_conn *conn, const struct habilitation
     PGresult *res = db_exec_params(
         conn,
         "SELECT h.id::text, habilitation_representation(h)::text " HABILITATION_LIST_FROM
-        " AND ($7::uuid IS NULL OR h.id > $7::uuid) ORDER BY h.id LIMIT $8::int",
+        " AND h.id > coalesce($7::uuid, '00000000-0000-0000-0000-000000000000'::uuid) ORDER BY "
+        "h.id LIMIT $8::int",
         8, params);
     enum db_result r = db_result_from_pg(conn, res, err);
     if (r == DB_OK && !pg_json_page(res, limit, json_out, last_id, 37, more))

@@ -40,6 +40,24 @@ static void filter(const struct list_sync_columns *c, int first, char out[160])
         snprintf(out, 160, " AND $%d::timestamptz IS NULL", first);
 }
 
+/* The smallest value of an id of type id_type, below every real one (a
+ * random UUID is never all zeros; ids and keys are never empty): the cursor
+ * of a first page. */
+static const char *id_min(const char *id_type)
+{
+    if (strcmp(id_type, "uuid") == 0)
+        return "'00000000-0000-0000-0000-000000000000'::uuid";
+    if (strcmp(id_type, "bigint") == 0)
+        return "(-9223372036854775807 - 1)";
+    return "''";
+}
+
+/* The cursor condition is one comparison whatever the parameters, no cursor
+ * being the smallest key (or the ±infinity instant): the statements are
+ * prepared once per connection (db/statements.h) and PostgreSQL may plan
+ * them once for every value, where "$n IS NULL OR key > $n" left the index
+ * a filter, every row before the cursor read (issue #12 §4, as the event
+ * feed's cursor). */
 char *list_sync_page_sql(const struct list_sync *s, const struct list_sync_columns *c,
                          const char *columns, const char *from_where, int first)
 {
@@ -48,12 +66,12 @@ char *list_sync_page_sql(const struct list_sync *s, const struct list_sync_colum
     snprintf(p, sizeof p, "$%d", a);
     if (s->tri == LIST_TRI_KEY && c->key) {
         snprintf(key, sizeof key, "(%s)::text", c->key);
-        snprintf(after, sizeof after, " AND (%s::text IS NULL OR %s > %s::text)", p, c->key, p);
+        snprintf(after, sizeof after, " AND %s > coalesce(%s::text, '')", c->key, p);
         snprintf(order, sizeof order, " ORDER BY %s", c->key);
     } else if (s->tri == LIST_TRI_KEY || !c->modifie) {
         snprintf(key, sizeof key, "(%s)::text", c->id);
-        snprintf(after, sizeof after, " AND (%s::text IS NULL OR %s > %s::%s)", p, c->id, p,
-                 c->id_type);
+        snprintf(after, sizeof after, " AND %s > coalesce(%s::%s, %s)", c->id, p, c->id_type,
+                 id_min(c->id_type));
         snprintf(order, sizeof order, " ORDER BY %s", c->id);
     } else {
         bool desc = s->tri == LIST_TRI_MODIFIE_DESC;
@@ -61,9 +79,11 @@ char *list_sync_page_sql(const struct list_sync *s, const struct list_sync_colum
                  "(extract(epoch FROM %s) * 1000000)::bigint::text || ',' || (%s)::text",
                  c->modifie, c->id);
         snprintf(after, sizeof after,
-                 " AND (%s::text IS NULL OR (%s, %s) %s (" KEY_INSTANT("%s") ", split_part(%s, "
-                                                                             "',', 2)::%s))",
-                 p, c->modifie, c->id, desc ? "<" : ">", p, p, c->id_type);
+                 " AND (%s, %s) %s (coalesce(" KEY_INSTANT(
+                     "%s") ", '%sinfinity'), "
+                           "coalesce(split_part(%s, ',', 2)::%s, %s))",
+                 c->modifie, c->id, desc ? "<" : ">", p, desc ? "" : "-", p, c->id_type,
+                 id_min(c->id_type));
         snprintf(order, sizeof order, " ORDER BY %s%s, %s%s", c->modifie, desc ? " DESC" : "",
                  c->id, desc ? " DESC" : "");
     }

@@ -25,6 +25,7 @@
 #include "db/parametres_repository.h"
 #include "db/mutation.h"
 #include "db/pool.h"
+#include "db/list_sync.h"
 #include "db/statements.h"
 #include "db/territoire_scope.h"
 #include "db/transaction.h"
@@ -3040,6 +3041,89 @@ Test(db, evenements_read_seeks_its_cursor_in_a_generic_plan)
         if (strstr(line, "Index Cond:") && strstr(line, "ROW(xid, id) > ROW("))
             seek = true;
     cr_assert(seek, "the cursor is no Index Cond of the generic plan");
+    db_pool_release(pool, conn);
+    db_pool_free(pool);
+}
+
+/* Every list page seeks its cursor (an Index Cond) whatever plan PostgreSQL
+ * keeps for the prepared statement, in each order (list_sync_page_sql): in
+ * a generic plan, "$n IS NULL OR key > $n" was a filter over every row
+ * before the cursor. Pages stay the same: from the start, then after a
+ * cursor. */
+Test(db, list_pages_seek_their_cursor_in_a_generic_plan)
+{
+    PGconn *pg = test_connect();
+    exec_ok(pg, "create table ls_items (id uuid primary key default gen_random_uuid(), "
+                "modifie_le timestamptz not null, n int not null)");
+    exec_ok(pg, "create index on ls_items (modifie_le, id)");
+    exec_ok(pg, "insert into ls_items (modifie_le, n) select timestamptz '2026-01-01' + "
+                "g * interval '1 second', g from generate_series(1, 3000) as g");
+    exec_ok(pg, "analyze ls_items");
+    PQfinish(pg);
+
+    struct db_pool *pool = make_pool(1, 1000, 0);
+    struct db_conn *conn = NULL;
+    struct db_error err = {{0}, {0}};
+    cr_assert_eq(db_pool_acquire(pool, &conn, NULL), DB_OK);
+    exec_ok(conn->pg, "set plan_cache_mode = force_generic_plan");
+    const struct list_sync_columns cols = {"x.modifie_le", "x.id", "uuid", NULL};
+    const struct {
+        enum list_tri tri;
+        const char *second_page_first; /* n of the first row after 50 rows */
+    } cases[] = {{LIST_TRI_MODIFIE, "51"}, {LIST_TRI_MODIFIE_DESC, "2950"}, {LIST_TRI_KEY, NULL}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        struct list_sync sync = {cases[k].tri, NULL};
+        const char *params[3];
+        char *json = NULL, last[65], expected[96];
+        bool more = false;
+        size_t total = 0;
+        cr_assert_eq(list_sync_page(conn, &sync, &cols, "jsonb_build_object('n', x.n)::text",
+                                    "FROM ls_items x WHERE true", 1, params, NULL, 50, &json, last,
+                                    &more, &total, &err),
+                     DB_OK, "%s", err.message);
+        cr_assert(more);
+        cr_assert_eq(total, 3000);
+        free(json);
+        char after[65];
+        snprintf(after, sizeof after, "%s", last);
+        cr_assert_eq(list_sync_page(conn, &sync, &cols, "jsonb_build_object('n', x.n)::text",
+                                    "FROM ls_items x WHERE true", 1, params, after, 50, &json, last,
+                                    &more, &total, &err),
+                     DB_OK, "%s", err.message);
+        if (cases[k].second_page_first) {
+            snprintf(expected, sizeof expected, "[{\"n\": %s}", cases[k].second_page_first);
+            cr_assert(strncmp(json, expected, strlen(expected)) == 0, "tri %d: %.60s",
+                      (int)cases[k].tri, json);
+        } else {
+            char id51[64];
+            PGconn *q = test_connect();
+            query_text(q, "select n::text from ls_items order by id offset 50 limit 1", NULL, id51,
+                       sizeof id51);
+            PQfinish(q);
+            snprintf(expected, sizeof expected, "[{\"n\": %s}", id51);
+            cr_assert(strncmp(json, expected, strlen(expected)) == 0, "by id: %.60s", json);
+        }
+        free(json);
+
+        char name[64], sql[512], plan[8192] = "";
+        query_text(
+            conn->pg,
+            "select name from pg_prepared_statements where strpos(statement, 'ORDER BY') > 0 "
+            "and generic_plans > 0 order by prepare_time desc limit 1",
+            NULL, name, sizeof name);
+        snprintf(sql, sizeof sql, "explain (costs off) execute %s(null, '%s', '51')", name, after);
+        PGresult *res = PQexec(conn->pg, sql);
+        cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s: %s", sql,
+                     PQresultErrorMessage(res));
+        for (int i = 0; i < PQntuples(res); i++) {
+            strncat(plan, PQgetvalue(res, i, 0), sizeof plan - strlen(plan) - 2);
+            strcat(plan, "\n");
+        }
+        PQclear(res);
+        cr_assert_not_null(strstr(plan, "Index Cond:"), "tri %d: no seek in\n%s", (int)cases[k].tri,
+                           plan);
+        cr_assert_null(strstr(plan, "Seq Scan"), "tri %d:\n%s", (int)cases[k].tri, plan);
+    }
     db_pool_release(pool, conn);
     db_pool_free(pool);
 }
