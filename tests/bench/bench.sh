@@ -39,6 +39,9 @@
 #   read on every request and its token served by the verified-token cache after its first
 #   use; territoire pvd-27-90-990 holds CONV_ROWS (10,100) conventions, inserted by SQL once
 #   and kept between runs: abandoned adhésions, the only kind a territoire may hold many of)
+#   moi          GET /api/v1/moi as that préfecture (auth_get.lua): its token from the cache and
+#                its habilitation read, nothing else. The floor of every authenticated read, which
+#                all read the caller's habilitations (one statement) before their own work
 #   conv_get     GET /api/v1/conventions/{id}, 200 random ids of them (auth_get.lua)
 #   conv_list    GET /api/v1/conventions?limite=50, the first page (auth_get.lua)
 #   conv_p1      the same page, wrk -t1 -c1: its service time
@@ -116,13 +119,13 @@ readonly TARGET_READ_P99_MS=5 TARGET_HWM_KB=65536 TARGET_DEPTH_COST=1.2
 readonly CONV_ROWS=10100 DEPTH=10000
 readonly PERF_ID_PVD=pvd-27-90-990 PERF_SUB=bench-pref90
 readonly LINES=(mhd communes_get list maquette pgbench feed feed_sql patch write write_event
-	conv_get conv_list conv_p1 conv_deep feed_p1 feed_deep org_post tpcb)
+	moi conv_get conv_list conv_p1 conv_deep feed_p1 feed_deep org_post tpcb)
 is_pgbench() { [[ "$1" == pgbench || "$1" == feed_sql || "$1" == write || "$1" == write_event || "$1" == tpcb ]]; }
 unit() { is_pgbench "$1" && echo tps || echo req/s; }
 # The lines a line's target ratio divides by (BENCH_LINES pulls them in); write and
 # write_event are one pgbench run, and the event's target is a share of a PATCH.
 declare -A NEEDS=([communes_get]=mhd [list]=mhd [feed]=feed_sql [write]="write_event patch"
-	[write_event]="write patch" [conv_get]=communes_get [conv_list]=communes_get
+	[write_event]="write patch" [moi]=communes_get [conv_get]=communes_get [conv_list]=communes_get
 	[conv_deep]=conv_p1 [feed_deep]=feed_p1 [org_post]=tpcb)
 readonly BENCH_ISSUER=https://idp.bench.pvd-api.test BENCH_AUDIENCE=pvd-api
 
@@ -438,6 +441,7 @@ lua_paths() { # lines on stdin -> a Lua chunk returning them as a list
 psql_q "$PG_PVD" -c "SELECT '/api/v1/conventions/' || id FROM conventions WHERE id_pvd = '$PERF_ID_PVD'
 	ORDER BY random() LIMIT 200" | lua_paths >"$TMP/conv_get.lua"
 echo "/api/v1/conventions?limite=50" | lua_paths >"$TMP/conv_list.lua"
+echo "/api/v1/moi" | lua_paths >"$TMP/moi.lua"
 # The cursors at depth DEPTH (FEED_DEPTH for the feed): pages of up to 500 followed from the start.
 follow() { # follow TOKEN PATH PARAM DEPTH -> the cursor after DEPTH items
 	local cursor="" seen=0 n
@@ -518,7 +522,7 @@ run_line() {
 		WRITE_OUT=$out
 		;;
 	write_event) cp "$WRITE_OUT" "$out" ;; # measured in the run of `write`
-	conv_get | conv_list)
+	moi | conv_get | conv_list)
 		run_child "$out" "${wrk[@]}" -s tests/bench/auth_get.lua "$API" -- "$PREF_TOKEN" "$TMP/$line.lua"
 		;;
 	conv_p1 | conv_deep)
@@ -675,6 +679,7 @@ EVENT_SHARE=$(awk -v m="$EVENT_MS" -v p="${MED[patch]}" 'BEGIN { if (m == "nan" 
 
 # Issue 12 §4: the routes that matter.
 R_CONV_GET=$(div "${MED[conv_get]}" "${MED[communes_get]}")
+R_MOI=$(div "${MED[moi]}" "${MED[communes_get]}")
 R_CONV_LIST=$(div "${MED[conv_list]}" "${MED[communes_get]}")
 R_CONV_GET_MHD=$(div "${MED[conv_get]}" "${MED[mhd]}")
 R_CONV_LIST_MHD=$(div "${MED[conv_list]}" "${MED[mhd]}")
@@ -777,6 +782,7 @@ ratio_of() {
 	patch) echo "one connection (service time)" ;;
 	write) echo "1.00× (a write without its event)" ;;
 	write_event) echo "time $(fmt_r "$R_WRITE_COST") write" ;;
+	moi) echo "$(fmt_r "$R_MOI") communes_get (floor of an authenticated read)" ;;
 	conv_get) echo "$(fmt_r "$R_CONV_GET") communes_get, $(fmt_r "$R_CONV_GET_MHD") mhd" ;;
 	conv_list) echo "$(fmt_r "$R_CONV_LIST") communes_get, $(fmt_r "$R_CONV_LIST_MHD") mhd" ;;
 	conv_p1 | feed_p1) echo "one connection (service time)" ;;
@@ -798,6 +804,7 @@ what() {
 	patch) echo "PATCH /api/v1/fiches-action/{id} with If-Match (wrk -t1 -c1)" ;;
 	write) echo "a PATCH's row SQL without journal row (pgbench -c1, write.sql event=0; 1000/latency avg)" ;;
 	write_event) echo "the same with its journal row (event=1, drawn at random in the same run)" ;;
+	moi) echo "GET /api/v1/moi as that préfecture (token cached, habilitation read, nothing else)" ;;
 	conv_get) echo "GET /api/v1/conventions/{id} as a préfecture (token cached, habilitation read, perimeter checked)" ;;
 	conv_list) echo "GET /api/v1/conventions?limite=50 as that préfecture ($CONV_ROWS visible)" ;;
 	conv_p1) echo "the same first page (wrk -t1 -c1)" ;;
@@ -913,7 +920,7 @@ bool() { [[ "$1" == 1 ]] && echo true || echo false; }
 	echo "  },"
 	echo "  \"ratios\": {\"communes_get_over_mhd\": $(json_num "$R_GET_MHD"), \"list_over_mhd\": $(json_num "$R_LIST_MHD"), \"communes_get_over_pgbench\": $(json_num "$R_GET_PG"), \"feed_over_feed_sql\": $(json_num "$R_FEED_SQL"), \"write_event_time_over_write\": $(json_num "$R_WRITE_COST"), \"event_share_of_patch\": $(json_num "$EVENT_SHARE")},"
 	echo "  \"feed\": {\"events\": $FEED_EVENTS, \"page\": $FEED_PAGE, \"events_per_s\": $(json_num "$FEED_EPS"), \"sql_events_per_s\": $(json_num "$FEED_SQL_EPS")},"
-	echo "  \"issue12\": {\"conv_get_over_communes_get\": $(json_num "$R_CONV_GET"), \"conv_list_over_communes_get\": $(json_num "$R_CONV_LIST"), \"conv_get_over_mhd\": $(json_num "$R_CONV_GET_MHD"), \"conv_list_over_mhd\": $(json_num "$R_CONV_LIST_MHD"), \"org_post_over_tpcb\": $(json_num "$R_ORG_TPCB"), \"conv_depth_cost\": $(json_num "$R_CONV_DEPTH"), \"feed_depth_cost\": $(json_num "$R_FEED_DEPTH"), \"feed_depth\": $FEED_DEPTH, \"feed_page_bytes\": [$FEED_P1_BYTES, $FEED_DEEP_BYTES], \"vm_hwm_kb\": ${HWM_KB:-null}, \"vm_rss_kb\": ${RSS_KB:-null}, \"verdicts\": {\"conv_get\": $(json_str "$CONV_GET_VERDICT"), \"conv_list\": $(json_str "$CONV_LIST_VERDICT"), \"write\": $(json_str "$ORG_VERDICT"), \"read_p99\": $(json_str "$READ_P99_VERDICT"), \"memory\": $(json_str "$HWM_VERDICT"), \"depth\": $(json_str "$DEPTH_VERDICT")}},"
+	echo "  \"issue12\": {\"moi_over_communes_get\": $(json_num "$R_MOI"), \"conv_get_over_communes_get\": $(json_num "$R_CONV_GET"), \"conv_list_over_communes_get\": $(json_num "$R_CONV_LIST"), \"conv_get_over_mhd\": $(json_num "$R_CONV_GET_MHD"), \"conv_list_over_mhd\": $(json_num "$R_CONV_LIST_MHD"), \"org_post_over_tpcb\": $(json_num "$R_ORG_TPCB"), \"conv_depth_cost\": $(json_num "$R_CONV_DEPTH"), \"feed_depth_cost\": $(json_num "$R_FEED_DEPTH"), \"feed_depth\": $FEED_DEPTH, \"feed_page_bytes\": [$FEED_P1_BYTES, $FEED_DEEP_BYTES], \"vm_hwm_kb\": ${HWM_KB:-null}, \"vm_rss_kb\": ${RSS_KB:-null}, \"verdicts\": {\"conv_get\": $(json_str "$CONV_GET_VERDICT"), \"conv_list\": $(json_str "$CONV_LIST_VERDICT"), \"write\": $(json_str "$ORG_VERDICT"), \"read_p99\": $(json_str "$READ_P99_VERDICT"), \"memory\": $(json_str "$HWM_VERDICT"), \"depth\": $(json_str "$DEPTH_VERDICT")}},"
 	echo "  \"write_event\": {\"event_ms\": $(json_num "$EVENT_MS"), \"write_ms\": $(json_num "$(div 1000 "${MED[write]}")"), \"patch_ms\": $(json_num "$(div 1000 "${MED[patch]}")")},"
 	echo "  \"targets\": {"
 	echo "    \"communes_get\": {\"ratio_min\": $TARGET_GET_RATIO, \"p99_max_ms\": $TARGET_GET_P99_MS, \"ratio_ok\": $(bool "$GET_RATIO_OK"), \"p99_ok\": $(bool "$GET_P99_OK"), \"verdict\": $(json_str "$GET_VERDICT")},"
