@@ -210,6 +210,53 @@ import_suite() { # import_suite SERVER_BIN: the real lauréats file, in its own 
 	node tests/contract/validate_responses.mjs $B/openapi.json "$capture"
 }
 
+# Issue #12 §1: a referential import reaches every replica. Two servers on one database,
+# each checking for a new import every second (PVD_REFERENTIEL_RELOAD_SECONDS=1): a copy of
+# the dataset with one commune renamed is imported as millésime 2027, and both replicas then
+# answer the new name and millésime — each from a whole snapshot: /readyz stays 200 and no
+# answer mixes the old name with the new millésime. SIGHUP reloads at once.
+refreload_suite() { # refreload_suite SERVER_BIN
+	local bin=$1 url dir p1 p2 rc=0 i
+	url=$(fresh_db pvd_it_refreload)
+	DATABASE_URL=$url "$bin" import-referentiel node_modules/@etalab/decoupage-administratif/data 2026 \
+		>/dev/null 2>&1 || { echo "refreload: first import failed"; return 1; }
+	p1=$(free_port)
+	start_server "$bin" "$p1" "$B/tests/server-refreload-1.log" DATABASE_URL="$url" "${AUTH_ENV[@]}" \
+		PVD_REFERENTIEL_RELOAD_SECONDS=1 || return 1
+	p2=$(free_port)
+	start_server "$bin" "$p2" "$B/tests/server-refreload-2.log" DATABASE_URL="$url" "${AUTH_ENV[@]}" \
+		PVD_REFERENTIEL_RELOAD_SECONDS=3600 || { stop_server; return 1; }
+	commune() { curl -fsS "http://127.0.0.1:$1/api/v1/communes/01001"; }
+	renamed() { commune "$1" | grep -q '"nom":"Commune renommée par le test".*"millesime":2027'; }
+	for i in $p1 $p2; do
+		commune "$i" | grep -q '"millesime":2026' || { echo "refreload: $i does not serve 2026"; rc=1; }
+	done
+	dir=$B/tests/refreload-data
+	rm -rf "$dir" && cp -r node_modules/@etalab/decoupage-administratif/data "$dir"
+	node -e '
+		const fs = require("fs"), f = process.argv[1], all = JSON.parse(fs.readFileSync(f));
+		const c = all.find((x) => x.code === "01001" && x.type === "commune-actuelle");
+		c.nom = "Commune renommée par le test";
+		fs.writeFileSync(f, JSON.stringify(all));' "$dir/communes.json"
+	DATABASE_URL=$url "$bin" import-referentiel "$dir" 2027 >/dev/null 2>&1 ||
+		{ echo "refreload: second import failed"; rc=1; }
+	# The first replica reloads on its tick; the second (an hour's period) on SIGHUP.
+	wait_for 15 renamed "$p1" || { echo "refreload: replica 1 never served the new import"; rc=1; }
+	if renamed "$p2"; then echo "refreload: replica 2 reloaded before its period or SIGHUP"; rc=1; fi
+	commune "$p2" | grep -q '"millesime":2026' || { echo "refreload: replica 2 lost its snapshot"; rc=1; }
+	kill -HUP "${server_pids[-1]}"
+	wait_for 15 renamed "$p2" || { echo "refreload: replica 2 never served the new import after SIGHUP"; rc=1; }
+	for i in $p1 $p2; do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$i/readyz")" = 200 ] ||
+			{ echo "refreload: $i not ready after its reload"; rc=1; }
+	done
+	stop_server || rc=1
+	stop_server || rc=1
+	rm -rf "$dir"
+	[ "$rc" -ne 0 ] || echo "refreload: replica 1 served the new import on its tick, replica 2 on SIGHUP, both ready"
+	return $rc
+}
+
 # Webhooks end to end (issue #11 §2): tests/webhooks/e2e.mjs starts its own servers (it
 # kills one with kill -9 and runs two replicas on one database) and a receiver that checks
 # every signature with the npm standardwebhooks package. Short schedule, lease and poll.
@@ -657,6 +704,8 @@ run db-asan env PVD_TEST_DATABASE_URL="$($PG url)" $B/bin/db-asan --jobs 2
 
 step "HTTP API suite, two servers on one PostgreSQL, requests alternating between them"
 run api api_suite normal $B/pvd-api 2
+step "referential import reaching two replicas: on their reload tick, on SIGHUP"
+run refreload refreload_suite $B/pvd-api
 step "HTTP API suite, server under ASan+UBSan"
 run api-asan api_suite asan $B/bin/pvd-api-asan
 
