@@ -10,7 +10,7 @@
 
 struct entry {
     char *sql;     /* owned copy of the text; NULL: empty slot */
-    uint64_t hash; /* FNV-1a of sql */
+    uint64_t hash; /* text_hash of sql */
     unsigned id;   /* the statement is named "pvd_<id>" */
     int nparams;
     int dead; /* forgotten: kept as a tombstone so probing goes on */
@@ -23,14 +23,23 @@ struct db_statement_cache {
     struct entry slots[SLOTS];
 };
 
-static uint64_t fnv1a(const char *s)
+static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+/* FNV-1a of the length, the first and the last 256 bytes: texts run to
+ * several kilobytes and lookup confirms with strcmp anyway. */
+static uint64_t text_hash(const char *s)
+{
+    size_t n = strlen(s), edge = n < 256 ? n : 256;
+    uint64_t h = fnv1a(1469598103934665603ULL, (const char *)&n, sizeof n);
+    h = fnv1a(h, s, edge);
+    return fnv1a(h, s + n - edge, edge);
 }
 
 static void cache_clear(struct db_statement_cache *c)
@@ -105,7 +114,7 @@ PGresult *db_exec_params(struct db_conn *conn, const char *sql, int nparams,
 
     if (!conn->named_statements || !(c = cache_of(conn)))
         return exec_unnamed(conn, sql, nparams, params);
-    hash = fnv1a(sql);
+    hash = text_hash(sql);
     e = lookup(c, sql, hash);
     if (!e || (!e->sql && c->count >= DB_STATEMENT_CACHE_MAX))
         return exec_unnamed(conn, sql, nparams, params);
