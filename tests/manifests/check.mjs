@@ -333,6 +333,29 @@ if (deploy && job && cm) {
   if (!JSON.stringify(job.spec.template.spec.containers[0]).includes("pvd-api migrate")) errs.push("Job: must run `pvd-api migrate`");
   check("production: security contexts, probes, resources, drain timing, HPA/PDB/Service/NetworkPolicy selectors, every config variable, DATABASE_URL hosts", errs);
 }
+if (cluster && pooler && deploy && job) {
+  // The database pods admit PostgreSQL connections only from the Pooler, the service, the
+  // migration Job and each other (replication), and the Pooler only from the service.
+  const errs = [];
+  const instance = { "cnpg.io/cluster": cluster.metadata.name, "cnpg.io/podRole": "instance" };
+  const poolerPods = { "cnpg.io/poolerName": pooler.metadata.name };
+  const peersOn = (pods, port) => {
+    const np = netpols.find((n) => matches(n.spec.podSelector.matchLabels, pods) && n.spec.policyTypes?.includes("Ingress"));
+    if (!np) return null;
+    return (np.spec.ingress ?? []).filter((r) => (r.ports ?? []).some((p) => p.port === port))
+      .flatMap((r) => r.from ?? []).map((f) => (f.namespaceSelector ? "ns:" : "") + JSON.stringify(f.podSelector?.matchLabels ?? {}));
+  };
+  const fromDb = peersOn(instance, 5432), fromPooler = peersOn(poolerPods, 5432);
+  const wantDb = [poolerPods, deploy.spec.template.metadata.labels, job.spec.template.metadata.labels, instance];
+  if (!fromDb) errs.push("no NetworkPolicy selects the PostgreSQL instances' pods");
+  else for (const w of wantDb) if (!fromDb.some((f) => f === JSON.stringify(w) || (!f.startsWith("ns:") && matches(JSON.parse(f), w))))
+    errs.push(`instances: 5432 not open to ${JSON.stringify(w)}`);
+  if (fromDb && fromDb.some((f) => f === "{}")) errs.push("instances: 5432 open to every pod of the namespace");
+  if (!fromPooler) errs.push("no NetworkPolicy selects the Pooler's pods");
+  else if (fromPooler.length !== 1 || !matches(JSON.parse(fromPooler[0]), deploy.spec.template.metadata.labels))
+    errs.push(`Pooler: 5432 open to ${fromPooler.join(", ")} (only the pvd-api pods expected)`);
+  check("production: database NetworkPolicies (instances from Pooler, service, Job, each other; Pooler from the service only)", errs);
+}
 if (cluster && pooler) {
   const errs = [];
   const s = cluster.spec;
