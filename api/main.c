@@ -7,6 +7,7 @@
  *   pvd-api gen-key FILE                     a new ES256 signing key (kept if FILE exists)
  *   pvd-api gen-webhook-key FILE             a new key of webhook secrets (kept if FILE exists) */
 #define _POSIX_C_SOURCE 200809L
+#include <malloc.h>
 #include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
@@ -291,8 +292,22 @@ static bool apply_echeances(struct db_pool *pool)
     return true;
 }
 
+/* glibc's allocator for a long-running server held to 64 MB (README
+ * "Deployment and scaling"): a block of 128 KB or more (a page of the event
+ * feed, the referential's text) is mapped and unmapped on its own, where the
+ * default threshold rises to the largest block freed (up to 32 MB) and keeps
+ * such blocks in the heaps of the request threads; and 2 arenas, not 8 per
+ * core, hold what the request threads leave free. Measured with a reload after
+ * 160 pages of 500 events and conventions: 80.5 MB -> 56.5 MB at the peak. */
+static void allocator_setup(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_ARENA_MAX, 2);
+}
+
 static int cmd_serve(void)
 {
+    allocator_setup();
     struct app app;
     memset(&app, 0, sizeof app);
     sigset_t signals;

@@ -3,6 +3,7 @@
 #include "referentiel_store.h"
 
 #include <jansson.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,6 +314,10 @@ static void holder_free(struct holder *h)
     free(s->text);
     referentiel_release(&s->ref);
     free(h);
+    /* A snapshot is tens of thousands of small blocks among other threads'
+     * free ones: give the free pages back now rather than when they reach the
+     * top of the heap (glibc; the next reload would otherwise add to them). */
+    malloc_trim(0);
 }
 
 struct referentiel_store *referentiel_store_new(void)
@@ -379,6 +384,9 @@ enum db_result referentiel_store_refresh(struct referentiel_store *store, struct
     }
     struct holder *h = NULL;
     if (r == DB_OK) {
+        /* The new snapshot is built beside the current one: first give back
+         * the pages that requests left free, so that the peak starts low. */
+        malloc_trim(0);
         h = xcalloc(1, sizeof *h);
         /* One consistent read of all tables. */
         PGresult *begin = PQexec(conn->pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
