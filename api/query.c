@@ -68,11 +68,6 @@ void collection_add(struct collection *c, const char *json, size_t len)
     append(c, json, len);
 }
 
-void collection_append(struct collection *c, const char *bytes, size_t len)
-{
-    append(c, bytes, len);
-}
-
 void collection_end(struct collection *c, const char *next_cursor, size_t total)
 {
     char tail[CURSOR_TEXT_MAX + 64];

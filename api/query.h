@@ -41,8 +41,6 @@ struct collection {
 void collection_begin(struct collection *c);
 /* Appends an already rendered JSON element (copied). */
 void collection_add(struct collection *c, const char *json, size_t len);
-/* Appends more bytes to the element last added (an element held in pieces). */
-void collection_append(struct collection *c, const char *bytes, size_t len);
 /* Closes the envelope; next_cursor may be NULL. The caller sends c->buf and
  * frees it with collection_release. */
 void collection_end(struct collection *c, const char *next_cursor, size_t total);

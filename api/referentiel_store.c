@@ -134,6 +134,94 @@ static void dump(struct bytes *out, json_t *j)
     json_decref(j);
 }
 
+/* The text is compact JSON where each member name below, with its
+ * punctuation, is one byte: its index (1..31). JSON text never holds a raw
+ * byte under 0x20 (jansson escapes them in strings) and a member name with its
+ * quotes cannot occur inside a string, so the substitution is exact both ways.
+ * About half of a commune's bytes are member names. */
+static const char *const names[] = {
+    NULL,
+    "{\"code_insee\":",
+    ",\"nom\":",
+    ",\"siren\":",
+    ",\"code_departement\":",
+    ",\"code_region\":",
+    ",\"epci_siren\":",
+    ",\"population\":",
+    ",\"zone\":",
+    ",\"codes_postaux\":",
+    "{\"siren\":",
+    ",\"type\":",
+    ",\"mode_financement\":",
+    ",\"population_totale\":",
+    ",\"population_municipale\":",
+    ",\"nombre_membres\":",
+    ",\"departements\":",
+    ",\"membres\":",
+    ",\"millesime\":",
+    ",\"departement\":",
+    ",\"region\":",
+    ",\"epci\":",
+    "{\"code\":",
+    ",\"chef_lieu\":",
+};
+#define NAME_COUNT (sizeof names / sizeof *names)
+_Static_assert(NAME_COUNT <= 0x20, "a name's byte must stay under 0x20");
+
+/* Appends s[0..n) to out with every name replaced by its byte. */
+static void encode(struct bytes *out, const char *s, size_t n)
+{
+    size_t i = 0, from = 0;
+    while (i < n) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20)
+            die_bug("control byte in rendered JSON");
+        size_t k = 0, len = 0;
+        if (ch == ',' || ch == '{') {
+            for (k = 1; k < NAME_COUNT; k++) {
+                len = strlen(names[k]);
+                if (len <= n - i && memcmp(s + i, names[k], len) == 0)
+                    break;
+            }
+        }
+        if (k == 0 || k == NAME_COUNT) {
+            i++;
+            continue;
+        }
+        bytes_add(out, s + from, i - from);
+        char code = (char)k;
+        bytes_add(out, &code, 1);
+        i += len;
+        from = i;
+    }
+    bytes_add(out, s + from, n - from);
+}
+
+/* The decoded length of the encoded bytes e[0..n). */
+static size_t decoded_len(const char *e, size_t n)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += (unsigned char)e[i] < 0x20 ? strlen(names[(unsigned char)e[i]]) : 1;
+    return len;
+}
+
+/* Writes the decoded bytes of e[0..n) to out; returns the end of what it wrote. */
+static char *decode(const char *e, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)e[i];
+        if (ch < 0x20) {
+            size_t len = strlen(names[ch]);
+            memcpy(out, names[ch], len);
+            out += len;
+        } else {
+            *out++ = (char)ch;
+        }
+    }
+    return out;
+}
+
 /* A shared tail of the text (open addressing on its hash; len 0: free). */
 struct tail {
     uint64_t hash;
@@ -143,19 +231,26 @@ struct tail {
 /* The snapshot's text being written, with the scratch of one rendering. */
 struct builder {
     struct bytes text;
-    struct bytes resume, detail; /* scratch */
+    struct bytes resume, detail, enc; /* scratch */
     struct tail *tails;
     size_t tail_cap, tail_count;
     uint32_t close_off; /* a lone "}" */
 };
 
-static uint32_t text_add(struct builder *b, const char *s, size_t n)
+static void check_size(const struct bytes *text)
 {
-    if (b->text.len + n > UINT32_MAX)
+    if (text->len > UINT32_MAX)
         die_bug("referentiel text above 4 GB");
-    uint32_t off = (uint32_t)b->text.len;
-    bytes_add(&b->text, s, n);
-    return off;
+}
+
+/* Appends s[0..n) encoded to the text: its offset, *len its encoded length. */
+static uint32_t text_add(struct builder *b, const char *s, size_t n, uint32_t *len)
+{
+    size_t off = b->text.len;
+    encode(&b->text, s, n);
+    check_size(&b->text);
+    *len = (uint32_t)(b->text.len - off);
+    return (uint32_t)off;
 }
 
 static struct tail *tail_slot(struct tail *tails, size_t cap, uint64_t hash, const char *text,
@@ -168,8 +263,9 @@ static struct tail *tail_slot(struct tail *tails, size_t cap, uint64_t hash, con
     }
 }
 
-/* The offset of s[0..n) (n > 0) in the text, written once for equal tails. */
-static uint32_t tail_add(struct builder *b, const char *s, size_t n)
+/* The offset of s[0..n) (n > 0) encoded in the text, written once for equal
+ * tails; *len its encoded length. */
+static uint32_t tail_add(struct builder *b, const char *s, size_t n, uint32_t *len)
 {
     if (2 * (b->tail_count + 1) > b->tail_cap) { /* load <= 1/2 */
         size_t cap = b->tail_cap ? 2 * b->tail_cap : 1024;
@@ -183,19 +279,27 @@ static uint32_t tail_add(struct builder *b, const char *s, size_t n)
         b->tails = tails;
         b->tail_cap = cap;
     }
-    uint64_t hash = http_etag_hash(HTTP_ETAG_SEED, s, n);
-    struct tail *t = tail_slot(b->tails, b->tail_cap, hash, b->text.p, s, n);
+    b->enc.len = 0;
+    encode(&b->enc, s, n);
+    const char *e = b->enc.p;
+    size_t en = b->enc.len;
+    uint64_t hash = http_etag_hash(HTTP_ETAG_SEED, e, en);
+    struct tail *t = tail_slot(b->tails, b->tail_cap, hash, b->text.p, e, en);
     if (t->len == 0) {
-        *t = (struct tail){hash, text_add(b, s, n), (uint32_t)n};
+        size_t off = b->text.len;
+        bytes_add(&b->text, e, en);
+        check_size(&b->text);
+        *t = (struct tail){hash, (uint32_t)off, (uint32_t)en};
         b->tail_count++;
     }
+    *len = t->len;
     return t->off;
 }
 
 static void set_whole(struct builder *b, struct rendered *out, const struct bytes *src)
 {
-    *out = (struct rendered){text_add(b, src->p, src->len), (uint32_t)src->len, 0, 0,
-                             http_etag_hash(HTTP_ETAG_SEED, src->p, src->len)};
+    *out = (struct rendered){0, 0, 0, 0, http_etag_hash(HTTP_ETAG_SEED, src->p, src->len)};
+    out->a_off = text_add(b, src->p, src->len, &out->a_len);
 }
 
 /* The first position of key in s[from..n), or n. */
@@ -221,14 +325,18 @@ static void set_pair(struct builder *b, struct rendered *resume, struct rendered
     bool prefix = rl >= 2 && d->len > rl && r->p[rl - 1] == '}' && d->p[rl - 1] == ',' &&
                   memcmp(r->p, d->p, rl - 1) == 0;
     size_t split = prefix && tail_key ? find(d->p, rl - 1, d->len, tail_key) : d->len;
-    *detail = (struct rendered){text_add(b, d->p, split), (uint32_t)split, 0, 0,
-                                http_etag_hash(HTTP_ETAG_SEED, d->p, d->len)};
-    if (split < d->len) {
-        detail->b_len = (uint32_t)(d->len - split);
-        detail->b_off = tail_add(b, d->p + split, d->len - split);
+    *detail = (struct rendered){0, 0, 0, 0, http_etag_hash(HTTP_ETAG_SEED, d->p, d->len)};
+    detail->a_off = text_add(b, d->p, split, &detail->a_len);
+    if (split < d->len)
+        detail->b_off = tail_add(b, d->p + split, d->len - split, &detail->b_len);
+    if (prefix) { /* the summary less its brace, encoded alone, must be where the detail's is */
+        b->enc.len = 0;
+        encode(&b->enc, r->p, rl - 1);
+        prefix = b->enc.len <= detail->a_len &&
+                 memcmp(b->text.p + detail->a_off, b->enc.p, b->enc.len) == 0;
     }
     if (prefix)
-        *resume = (struct rendered){detail->a_off, (uint32_t)(rl - 1), b->close_off, 1,
+        *resume = (struct rendered){detail->a_off, (uint32_t)b->enc.len, b->close_off, 1,
                                     http_etag_hash(HTTP_ETAG_SEED, r->p, rl)};
     else
         set_whole(b, resume, r);
@@ -237,8 +345,9 @@ static void set_pair(struct builder *b, struct rendered *resume, struct rendered
 static void snapshot_render(struct referentiel_snapshot *s)
 {
     struct referentiel *ref = &s->ref;
-    struct builder b = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, NULL, 0, 0, 0};
-    b.close_off = text_add(&b, "}", 1);
+    struct builder b = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, NULL, 0, 0, 0};
+    uint32_t close_len;
+    b.close_off = text_add(&b, "}", 1, &close_len);
     s->commune_resume = xcalloc(ref->commune_count, sizeof *s->commune_resume);
     s->commune_detail = xcalloc(ref->commune_count, sizeof *s->commune_detail);
     for (size_t k = 0; k < ref->actuelle_count; k++) {
@@ -280,26 +389,33 @@ static void snapshot_render(struct referentiel_snapshot *s)
     }
     free(b.resume.p);
     free(b.detail.p);
+    free(b.enc.p);
     free(b.tails);
     s->text = xrealloc(b.text.p, b.text.len); /* to its size */
 }
 
-size_t rendered_len(const struct rendered *r)
+size_t rendered_len(const struct referentiel_snapshot *snap, const struct rendered *r)
 {
-    return (size_t)r->a_len + r->b_len;
+    return decoded_len(snap->text + r->a_off, r->a_len) +
+           decoded_len(snap->text + r->b_off, r->b_len);
 }
 
 void rendered_copy(const struct referentiel_snapshot *snap, const struct rendered *r, char *out)
 {
-    memcpy(out, snap->text + r->a_off, r->a_len);
-    memcpy(out + r->a_len, snap->text + r->b_off, r->b_len);
+    out = decode(snap->text + r->a_off, r->a_len, out);
+    decode(snap->text + r->b_off, r->b_len, out);
 }
 
 void rendered_collection_add(const struct referentiel_snapshot *snap, const struct rendered *r,
                              struct collection *c)
 {
-    collection_add(c, snap->text + r->a_off, r->a_len);
-    collection_append(c, snap->text + r->b_off, r->b_len);
+    char small[2048];
+    size_t len = rendered_len(snap, r);
+    char *buf = len <= sizeof small ? small : xmalloc(len);
+    rendered_copy(snap, r, buf);
+    collection_add(c, buf, len);
+    if (buf != small)
+        free(buf);
 }
 
 static void holder_free(struct holder *h)

@@ -14,7 +14,8 @@
 struct collection; /* query.h */
 
 /* A pre-rendered representation: its bytes are piece a then piece b (b_len
- * 0: none), both inside the snapshot's text. Pieces are shared: a commune's
+ * 0: none), both inside the snapshot's text, where member names are coded
+ * (read them with the functions below). Pieces are shared: a commune's
  * summary is the start of its detail, and the tail of a detail (its
  * département, région, EPCI and millésime) is stored once for every commune
  * that has the same. */
@@ -27,7 +28,7 @@ struct referentiel_snapshot {
     struct referentiel ref; /* indexed; the communes' codes_postaux are released once
                                rendered (codes_postaux_count 0): they live in the text */
     char checksum[65];
-    char *text; /* the bytes of every representation, in one allocation */
+    char *text; /* the bytes of every representation, in one allocation, coded */
     /* Indexed like ref.communes / ref.epcis / ref.regions / ref.departements. */
     struct rendered *commune_resume, *commune_detail;
     struct rendered *epci_resume, *epci_detail;
@@ -35,7 +36,7 @@ struct referentiel_snapshot {
 };
 
 /* The length of r's text. */
-size_t rendered_len(const struct rendered *r);
+size_t rendered_len(const struct referentiel_snapshot *snap, const struct rendered *r);
 /* Copies r's text into out (rendered_len(r) bytes, no NUL). */
 void rendered_copy(const struct referentiel_snapshot *snap, const struct rendered *r, char *out);
 /* Adds r's text to c as one element. */

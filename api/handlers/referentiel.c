@@ -240,7 +240,7 @@ static void get_detail(const struct detail_route *route, struct request_ctx *ctx
         respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, route->not_found);
     } else {
         const struct rendered *r = &route->rendered(snap)[index];
-        size_t len = rendered_len(r);
+        size_t len = rendered_len(snap, r);
         char *json = xmalloc(len + 1), etag[24];
         rendered_copy(snap, r, json);
         http_etag_format(r->etag_hash, etag);
