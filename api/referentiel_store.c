@@ -108,6 +108,8 @@ struct bytes {
 
 static void bytes_add(struct bytes *b, const char *s, size_t n)
 {
+    if (n == 0)
+        return; /* b->p may still be NULL */
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + n)
@@ -139,31 +141,40 @@ static void dump(struct bytes *out, json_t *j)
  * byte under 0x20 (jansson escapes them in strings) and a member name with its
  * quotes cannot occur inside a string, so the substitution is exact both ways.
  * About half of a commune's bytes are member names. */
-static const char *const names[] = {
-    NULL,
-    "{\"code_insee\":",
-    ",\"nom\":",
-    ",\"siren\":",
-    ",\"code_departement\":",
-    ",\"code_region\":",
-    ",\"epci_siren\":",
-    ",\"population\":",
-    ",\"zone\":",
-    ",\"codes_postaux\":",
-    "{\"siren\":",
-    ",\"type\":",
-    ",\"mode_financement\":",
-    ",\"population_totale\":",
-    ",\"population_municipale\":",
-    ",\"nombre_membres\":",
-    ",\"departements\":",
-    ",\"membres\":",
-    ",\"millesime\":",
-    ",\"departement\":",
-    ",\"region\":",
-    ",\"epci\":",
-    "{\"code\":",
-    ",\"chef_lieu\":",
+/* Longest name; NAME fails to compile on a longer one (negative array size). */
+#define NAME_MAX_LEN 32
+#define NAME(text)                                                                                 \
+    {                                                                                              \
+        text, sizeof(char[sizeof text <= NAME_MAX_LEN ? sizeof text - 1 : -1])                     \
+    }
+static const struct {
+    const char *text;
+    size_t len;
+} names[] = {
+    {NULL, 0},
+    NAME("{\"code_insee\":"),
+    NAME(",\"nom\":"),
+    NAME(",\"siren\":"),
+    NAME(",\"code_departement\":"),
+    NAME(",\"code_region\":"),
+    NAME(",\"epci_siren\":"),
+    NAME(",\"population\":"),
+    NAME(",\"zone\":"),
+    NAME(",\"codes_postaux\":"),
+    NAME("{\"siren\":"),
+    NAME(",\"type\":"),
+    NAME(",\"mode_financement\":"),
+    NAME(",\"population_totale\":"),
+    NAME(",\"population_municipale\":"),
+    NAME(",\"nombre_membres\":"),
+    NAME(",\"departements\":"),
+    NAME(",\"membres\":"),
+    NAME(",\"millesime\":"),
+    NAME(",\"departement\":"),
+    NAME(",\"region\":"),
+    NAME(",\"epci\":"),
+    NAME("{\"code\":"),
+    NAME(",\"chef_lieu\":"),
 };
 #define NAME_COUNT (sizeof names / sizeof *names)
 _Static_assert(NAME_COUNT <= 0x20, "a name's byte must stay under 0x20");
@@ -179,8 +190,8 @@ static void encode(struct bytes *out, const char *s, size_t n)
         size_t k = 0, len = 0;
         if (ch == ',' || ch == '{') {
             for (k = 1; k < NAME_COUNT; k++) {
-                len = strlen(names[k]);
-                if (len <= n - i && memcmp(s + i, names[k], len) == 0)
+                len = names[k].len;
+                if (len <= n - i && memcmp(s + i, names[k].text, len) == 0)
                     break;
             }
         }
@@ -200,23 +211,44 @@ static void encode(struct bytes *out, const char *s, size_t n)
 /* The decoded length of the encoded bytes e[0..n). */
 static size_t decoded_len(const char *e, size_t n)
 {
-    size_t len = 0;
+    size_t len = n;
     for (size_t i = 0; i < n; i++)
-        len += (unsigned char)e[i] < 0x20 ? strlen(names[(unsigned char)e[i]]) : 1;
+        if ((unsigned char)e[i] < 0x20)
+            len += names[(unsigned char)e[i]].len - 1;
     return len;
 }
 
-/* Writes the decoded bytes of e[0..n) to out; returns the end of what it wrote. */
+/* The number of bytes before the first code of e[0..n) (n: none), eight at a
+ * time: a word holds a byte under 0x20 when (x - 0x20..20) & ~x & 0x80..80. */
+static size_t plain_run(const char *e, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, e + i, 8);
+        if ((x - 0x2020202020202020ull) & ~x & 0x8080808080808080ull)
+            break;
+    }
+    while (i < n && (unsigned char)e[i] >= 0x20)
+        i++;
+    return i;
+}
+
+/* Writes the decoded bytes of e[0..n) to out (at most n * NAME_MAX_LEN);
+ * returns the end of what it wrote. */
 static char *decode(const char *e, size_t n, char *out)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)e[i];
-        if (ch < 0x20) {
-            size_t len = strlen(names[ch]);
-            memcpy(out, names[ch], len);
-            out += len;
-        } else {
-            *out++ = (char)ch;
+    while (n > 0) {
+        size_t run = plain_run(e, n);
+        memcpy(out, e, run);
+        out += run;
+        e += run;
+        n -= run;
+        if (n > 0) {
+            unsigned char code = (unsigned char)*e++;
+            n--;
+            memcpy(out, names[code].text, names[code].len);
+            out += names[code].len;
         }
     }
     return out;
@@ -402,18 +434,18 @@ size_t rendered_len(const struct referentiel_snapshot *snap, const struct render
 
 void rendered_copy(const struct referentiel_snapshot *snap, const struct rendered *r, char *out)
 {
-    out = decode(snap->text + r->a_off, r->a_len, out);
-    decode(snap->text + r->b_off, r->b_len, out);
+    decode(snap->text + r->b_off, r->b_len, decode(snap->text + r->a_off, r->a_len, out));
 }
 
 void rendered_collection_add(const struct referentiel_snapshot *snap, const struct rendered *r,
                              struct collection *c)
 {
-    char small[2048];
-    size_t len = rendered_len(snap, r);
-    char *buf = len <= sizeof small ? small : xmalloc(len);
-    rendered_copy(snap, r, buf);
-    collection_add(c, buf, len);
+    char small[8192];
+    size_t coded = (size_t)r->a_len + r->b_len;
+    char *buf = coded * NAME_MAX_LEN <= sizeof small ? small : xmalloc(rendered_len(snap, r));
+    char *end = decode(snap->text + r->a_off, r->a_len, buf);
+    end = decode(snap->text + r->b_off, r->b_len, end);
+    collection_add(c, buf, (size_t)(end - buf));
     if (buf != small)
         free(buf);
 }
