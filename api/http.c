@@ -182,14 +182,23 @@ bool json_body_read_or_reply(struct request_ctx *ctx, json_t **out)
     return false;
 }
 
-void http_etag(const char *json, size_t len, char out[24])
+uint64_t http_etag_hash(uint64_t h, const char *bytes, size_t len)
 {
-    unsigned long long h = 1469598103934665603ull;
     for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)json[i];
+        h ^= (unsigned char)bytes[i];
         h *= 1099511628211ull;
     }
-    snprintf(out, 24, "\"%016llx\"", h);
+    return h;
+}
+
+void http_etag_format(uint64_t h, char out[24])
+{
+    snprintf(out, 24, "\"%016llx\"", (unsigned long long)h);
+}
+
+void http_etag(const char *json, size_t len, char out[24])
+{
+    http_etag_format(http_etag_hash(HTTP_ETAG_SEED, json, len), out);
 }
 
 /* True when the list element starting at p ends at p[n]. */

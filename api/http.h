@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 #include <ulfius.h>
 
@@ -120,6 +121,12 @@ bool body_errors_or_reply(struct request_ctx *ctx, const struct field_errors *er
 
 /* Strong ETag ("…", 16 hex digits of FNV-1a 64) of a representation. */
 void http_etag(const char *json, size_t len, char out[24]);
+/* The same in steps, for a text held in pieces: h = HTTP_ETAG_SEED, then
+ * h = http_etag_hash(h, piece, n) over the pieces in order, then
+ * http_etag_format(h, out) writes what http_etag of the whole text writes. */
+#define HTTP_ETAG_SEED 1469598103934665603ull
+uint64_t http_etag_hash(uint64_t h, const char *bytes, size_t len);
+void http_etag_format(uint64_t h, char out[24]);
 
 /* If-Match for PATCH, DELETE and transitions: true when it lists etag (or
  * "*"), in its identity form or in its gzip variant's (etag with

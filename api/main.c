@@ -7,6 +7,7 @@
  *   pvd-api gen-key FILE                     a new ES256 signing key (kept if FILE exists)
  *   pvd-api gen-webhook-key FILE             a new key of webhook secrets (kept if FILE exists) */
 #define _POSIX_C_SOURCE 200809L
+#include <malloc.h>
 #include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
@@ -291,8 +292,22 @@ static bool apply_echeances(struct db_pool *pool)
     return true;
 }
 
+/* glibc's allocator for a long-running server held to 64 MB (README
+ * "Deployment and scaling"): a block of 128 KB or more (a page of the event
+ * feed, the referential's text) is mapped and unmapped on its own, where the
+ * default threshold rises to the largest block freed (up to 32 MB) and keeps
+ * such blocks in the heaps of the request threads. Measured with a reload
+ * after 160 pages of 500 events and conventions: VmHWM 80.5 -> 65.8 MB before
+ * the referential's text was made compact (M_ARENA_MAX 2 saved 1 to 3 MB more
+ * but cost 5-7 % of CPU per request: not set). */
+static void allocator_setup(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+}
+
 static int cmd_serve(void)
 {
+    allocator_setup();
     struct app app;
     memset(&app, 0, sizeof app);
     sigset_t signals;

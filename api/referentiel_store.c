@@ -3,6 +3,7 @@
 #include "referentiel_store.h"
 
 #include <jansson.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "../db/referentiel_repository.h"
 #include "http.h"
+#include "query.h"
 #include "xalloc.h"
 
 struct holder {
@@ -21,16 +23,6 @@ struct referentiel_store {
     pthread_mutex_t lock;
     struct holder *current;
 };
-
-static void render(struct rendered *out, json_t *j)
-{
-    out->json = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (out->json == NULL)
-        die_bug("json_dumps failed");
-    out->len = strlen(out->json);
-    json_decref(j);
-    http_etag(out->json, out->len, out->etag);
-}
 
 static json_t *opt_string(const char *s)
 {
@@ -108,57 +100,372 @@ static json_t *epci_detail_json(const struct referentiel *ref, const struct ref_
     return j;
 }
 
+/* A growable byte buffer. */
+struct bytes {
+    char *p;
+    size_t len, cap;
+};
+
+static void bytes_add(struct bytes *b, const char *s, size_t n)
+{
+    if (n == 0)
+        return; /* b->p may still be NULL */
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        b->p = xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static int dump_to_bytes(const char *buffer, size_t size, void *data)
+{
+    bytes_add(data, buffer, size);
+    return 0;
+}
+
+/* Renders j (consumed) into out, emptied first: the bytes json_dumps gives. */
+static void dump(struct bytes *out, json_t *j)
+{
+    out->len = 0;
+    if (json_dump_callback(j, dump_to_bytes, out, JSON_COMPACT | JSON_PRESERVE_ORDER) != 0)
+        die_bug("json_dump_callback failed");
+    json_decref(j);
+}
+
+/* The text is compact JSON where each member name below, with its
+ * punctuation, is one byte: its index (1..31). JSON text never holds a raw
+ * byte under 0x20 (jansson escapes them in strings) and a member name with its
+ * quotes cannot occur inside a string, so the substitution is exact both ways.
+ * About half of a commune's bytes are member names. */
+/* Longest name; NAME fails to compile on a longer one (negative array size). */
+#define NAME_MAX_LEN 32
+#define NAME(text)                                                                                 \
+    {                                                                                              \
+        text, sizeof(char[sizeof text <= NAME_MAX_LEN ? sizeof text - 1 : -1])                     \
+    }
+static const struct {
+    const char *text;
+    size_t len;
+} names[] = {
+    {NULL, 0},
+    NAME("{\"code_insee\":"),
+    NAME(",\"nom\":"),
+    NAME(",\"siren\":"),
+    NAME(",\"code_departement\":"),
+    NAME(",\"code_region\":"),
+    NAME(",\"epci_siren\":"),
+    NAME(",\"population\":"),
+    NAME(",\"zone\":"),
+    NAME(",\"codes_postaux\":"),
+    NAME("{\"siren\":"),
+    NAME(",\"type\":"),
+    NAME(",\"mode_financement\":"),
+    NAME(",\"population_totale\":"),
+    NAME(",\"population_municipale\":"),
+    NAME(",\"nombre_membres\":"),
+    NAME(",\"departements\":"),
+    NAME(",\"membres\":"),
+    NAME(",\"millesime\":"),
+    NAME(",\"departement\":"),
+    NAME(",\"region\":"),
+    NAME(",\"epci\":"),
+    NAME("{\"code\":"),
+    NAME(",\"chef_lieu\":"),
+};
+#define NAME_COUNT (sizeof names / sizeof *names)
+_Static_assert(NAME_COUNT <= 0x20, "a name's byte must stay under 0x20");
+
+/* Appends s[0..n) to out with every name replaced by its byte. */
+static void encode(struct bytes *out, const char *s, size_t n)
+{
+    size_t i = 0, from = 0;
+    while (i < n) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20)
+            die_bug("control byte in rendered JSON");
+        size_t k = 0, len = 0;
+        if (ch == ',' || ch == '{') {
+            for (k = 1; k < NAME_COUNT; k++) {
+                len = names[k].len;
+                if (len <= n - i && memcmp(s + i, names[k].text, len) == 0)
+                    break;
+            }
+        }
+        if (k == 0 || k == NAME_COUNT) {
+            i++;
+            continue;
+        }
+        bytes_add(out, s + from, i - from);
+        char code = (char)k;
+        bytes_add(out, &code, 1);
+        i += len;
+        from = i;
+    }
+    bytes_add(out, s + from, n - from);
+}
+
+/* The decoded length of the encoded bytes e[0..n). */
+static size_t decoded_len(const char *e, size_t n)
+{
+    size_t len = n;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)e[i] < 0x20)
+            len += names[(unsigned char)e[i]].len - 1;
+    return len;
+}
+
+/* The number of bytes before the first code of e[0..n) (n: none), eight at a
+ * time: a word holds a byte under 0x20 when (x - 0x20..20) & ~x & 0x80..80. */
+static size_t plain_run(const char *e, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, e + i, 8);
+        if ((x - 0x2020202020202020ull) & ~x & 0x8080808080808080ull)
+            break;
+    }
+    while (i < n && (unsigned char)e[i] >= 0x20)
+        i++;
+    return i;
+}
+
+/* Writes the decoded bytes of e[0..n) to out (at most n * NAME_MAX_LEN);
+ * returns the end of what it wrote. */
+static char *decode(const char *e, size_t n, char *out)
+{
+    while (n > 0) {
+        size_t run = plain_run(e, n);
+        memcpy(out, e, run);
+        out += run;
+        e += run;
+        n -= run;
+        if (n > 0) {
+            unsigned char code = (unsigned char)*e++;
+            n--;
+            memcpy(out, names[code].text, names[code].len);
+            out += names[code].len;
+        }
+    }
+    return out;
+}
+
+/* A shared tail of the text (open addressing on its hash; len 0: free). */
+struct tail {
+    uint64_t hash;
+    uint32_t off, len;
+};
+
+/* The snapshot's text being written, with the scratch of one rendering. */
+struct builder {
+    struct bytes text;
+    struct bytes resume, detail, enc; /* scratch */
+    struct tail *tails;
+    size_t tail_cap, tail_count;
+    uint32_t close_off; /* a lone "}" */
+};
+
+static void check_size(const struct bytes *text)
+{
+    if (text->len > UINT32_MAX)
+        die_bug("referentiel text above 4 GB");
+}
+
+/* Appends s[0..n) encoded to the text: its offset, *len its encoded length. */
+static uint32_t text_add(struct builder *b, const char *s, size_t n, uint32_t *len)
+{
+    size_t off = b->text.len;
+    encode(&b->text, s, n);
+    check_size(&b->text);
+    *len = (uint32_t)(b->text.len - off);
+    return (uint32_t)off;
+}
+
+static struct tail *tail_slot(struct tail *tails, size_t cap, uint64_t hash, const char *text,
+                              const char *s, size_t n)
+{
+    for (size_t i = hash & (cap - 1);; i = (i + 1) & (cap - 1)) {
+        struct tail *t = &tails[i];
+        if (t->len == 0 || (t->hash == hash && t->len == n && memcmp(text + t->off, s, n) == 0))
+            return t;
+    }
+}
+
+/* The offset of s[0..n) (n > 0) encoded in the text, written once for equal
+ * tails; *len its encoded length. */
+static uint32_t tail_add(struct builder *b, const char *s, size_t n, uint32_t *len)
+{
+    if (2 * (b->tail_count + 1) > b->tail_cap) { /* load <= 1/2 */
+        size_t cap = b->tail_cap ? 2 * b->tail_cap : 1024;
+        struct tail *tails = xcalloc(cap, sizeof *tails);
+        for (size_t i = 0; i < b->tail_cap; i++) {
+            const struct tail *t = &b->tails[i];
+            if (t->len)
+                *tail_slot(tails, cap, t->hash, b->text.p, b->text.p + t->off, t->len) = *t;
+        }
+        free(b->tails);
+        b->tails = tails;
+        b->tail_cap = cap;
+    }
+    b->enc.len = 0;
+    encode(&b->enc, s, n);
+    const char *e = b->enc.p;
+    size_t en = b->enc.len;
+    uint64_t hash = http_etag_hash(HTTP_ETAG_SEED, e, en);
+    struct tail *t = tail_slot(b->tails, b->tail_cap, hash, b->text.p, e, en);
+    if (t->len == 0) {
+        size_t off = b->text.len;
+        bytes_add(&b->text, e, en);
+        check_size(&b->text);
+        *t = (struct tail){hash, (uint32_t)off, (uint32_t)en};
+        b->tail_count++;
+    }
+    *len = t->len;
+    return t->off;
+}
+
+static void set_whole(struct builder *b, struct rendered *out, const struct bytes *src)
+{
+    *out = (struct rendered){0, 0, 0, 0, http_etag_hash(HTTP_ETAG_SEED, src->p, src->len)};
+    out->a_off = text_add(b, src->p, src->len, &out->a_len);
+}
+
+/* The first position of key in s[from..n), or n. */
+static size_t find(const char *s, size_t from, size_t n, const char *key)
+{
+    size_t k = strlen(key);
+    for (size_t i = from; i + k <= n; i++)
+        if (memcmp(s + i, key, k) == 0)
+            return i;
+    return n;
+}
+
+/* Stores the pair in b->resume and b->detail, where the detail is the summary
+ * with members added after the summary's own. The summary shares the detail's
+ * first bytes when the detail starts with the summary less its closing brace;
+ * the detail's bytes from the member tail_key on (NULL: none) are shared with
+ * every equal tail. Either way each text reads back byte for byte. */
+static void set_pair(struct builder *b, struct rendered *resume, struct rendered *detail,
+                     const char *tail_key)
+{
+    const struct bytes *r = &b->resume, *d = &b->detail;
+    size_t rl = r->len;
+    bool prefix = rl >= 2 && d->len > rl && r->p[rl - 1] == '}' && d->p[rl - 1] == ',' &&
+                  memcmp(r->p, d->p, rl - 1) == 0;
+    size_t split = prefix && tail_key ? find(d->p, rl - 1, d->len, tail_key) : d->len;
+    *detail = (struct rendered){0, 0, 0, 0, http_etag_hash(HTTP_ETAG_SEED, d->p, d->len)};
+    detail->a_off = text_add(b, d->p, split, &detail->a_len);
+    if (split < d->len)
+        detail->b_off = tail_add(b, d->p + split, d->len - split, &detail->b_len);
+    if (prefix) { /* the summary less its brace, encoded alone, must be where the detail's is */
+        b->enc.len = 0;
+        encode(&b->enc, r->p, rl - 1);
+        prefix = b->enc.len <= detail->a_len &&
+                 memcmp(b->text.p + detail->a_off, b->enc.p, b->enc.len) == 0;
+    }
+    if (prefix)
+        *resume = (struct rendered){detail->a_off, (uint32_t)b->enc.len, b->close_off, 1,
+                                    http_etag_hash(HTTP_ETAG_SEED, r->p, rl)};
+    else
+        set_whole(b, resume, r);
+}
+
 static void snapshot_render(struct referentiel_snapshot *s)
 {
-    const struct referentiel *ref = &s->ref;
+    struct referentiel *ref = &s->ref;
+    struct builder b = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, NULL, 0, 0, 0};
+    uint32_t close_len;
+    b.close_off = text_add(&b, "}", 1, &close_len);
     s->commune_resume = xcalloc(ref->commune_count, sizeof *s->commune_resume);
     s->commune_detail = xcalloc(ref->commune_count, sizeof *s->commune_detail);
     for (size_t k = 0; k < ref->actuelle_count; k++) {
         size_t i = ref->actuelles[k];
-        render(&s->commune_resume[i], commune_resume_json(ref, &ref->communes[i]));
-        render(&s->commune_detail[i], commune_detail_json(ref, &ref->communes[i]));
+        struct ref_commune *c = &ref->communes[i];
+        dump(&b.resume, commune_resume_json(ref, c));
+        dump(&b.detail, commune_detail_json(ref, c));
+        set_pair(&b, &s->commune_resume[i], &s->commune_detail[i], ",\"departement\":");
+        /* Only rendering reads the postal codes: they now live in the text. */
+        for (size_t j = 0; j < c->codes_postaux_count; j++)
+            free(c->codes_postaux[j]);
+        free(c->codes_postaux);
+        c->codes_postaux = NULL;
+        c->codes_postaux_count = 0;
     }
     s->epci_resume = xcalloc(ref->epci_count, sizeof *s->epci_resume);
     s->epci_detail = xcalloc(ref->epci_count, sizeof *s->epci_detail);
     for (size_t i = 0; i < ref->epci_count; i++) {
-        render(&s->epci_resume[i], epci_resume_json(&ref->epcis[i]));
-        render(&s->epci_detail[i], epci_detail_json(ref, &ref->epcis[i]));
+        dump(&b.resume, epci_resume_json(&ref->epcis[i]));
+        dump(&b.detail, epci_detail_json(ref, &ref->epcis[i]));
+        set_pair(&b, &s->epci_resume[i], &s->epci_detail[i], NULL);
     }
     s->region = xcalloc(ref->region_count, sizeof *s->region);
     for (size_t i = 0; i < ref->region_count; i++) {
         const struct ref_region *r = &ref->regions[i];
-        render(&s->region[i],
-               xjson(json_pack("{s:s, s:s, s:s, s:o}", "code", r->code, "nom", r->nom, "zone",
-                               ref_zone_name(r->zone), "chef_lieu", opt_string(r->chef_lieu))));
+        dump(&b.detail,
+             xjson(json_pack("{s:s, s:s, s:s, s:o}", "code", r->code, "nom", r->nom, "zone",
+                             ref_zone_name(r->zone), "chef_lieu", opt_string(r->chef_lieu))));
+        set_whole(&b, &s->region[i], &b.detail);
     }
     s->departement = xcalloc(ref->departement_count, sizeof *s->departement);
     for (size_t i = 0; i < ref->departement_count; i++) {
         const struct ref_departement *d = &ref->departements[i];
-        render(&s->departement[i],
-               xjson(json_pack("{s:s, s:s, s:s, s:s, s:o}", "code", d->code, "nom", d->nom,
-                               "code_region", d->code_region, "zone", ref_zone_name(d->zone),
-                               "chef_lieu", opt_string(d->chef_lieu))));
+        dump(&b.detail,
+             xjson(json_pack("{s:s, s:s, s:s, s:s, s:o}", "code", d->code, "nom", d->nom,
+                             "code_region", d->code_region, "zone", ref_zone_name(d->zone),
+                             "chef_lieu", opt_string(d->chef_lieu))));
+        set_whole(&b, &s->departement[i], &b.detail);
     }
+    free(b.resume.p);
+    free(b.detail.p);
+    free(b.enc.p);
+    free(b.tails);
+    s->text = xrealloc(b.text.p, b.text.len); /* to its size */
 }
 
-static void free_rendered(struct rendered *r, size_t n)
+size_t rendered_len(const struct referentiel_snapshot *snap, const struct rendered *r)
 {
-    for (size_t i = 0; r && i < n; i++)
-        free(r[i].json);
-    free(r);
+    return decoded_len(snap->text + r->a_off, r->a_len) +
+           decoded_len(snap->text + r->b_off, r->b_len);
+}
+
+void rendered_copy(const struct referentiel_snapshot *snap, const struct rendered *r, char *out)
+{
+    decode(snap->text + r->b_off, r->b_len, decode(snap->text + r->a_off, r->a_len, out));
+}
+
+void rendered_collection_add(const struct referentiel_snapshot *snap, const struct rendered *r,
+                             struct collection *c)
+{
+    char small[8192];
+    size_t coded = (size_t)r->a_len + r->b_len;
+    char *buf = coded * NAME_MAX_LEN <= sizeof small ? small : xmalloc(rendered_len(snap, r));
+    char *end = decode(snap->text + r->a_off, r->a_len, buf);
+    end = decode(snap->text + r->b_off, r->b_len, end);
+    collection_add(c, buf, (size_t)(end - buf));
+    if (buf != small)
+        free(buf);
 }
 
 static void holder_free(struct holder *h)
 {
     struct referentiel_snapshot *s = &h->snap;
-    free_rendered(s->commune_resume, s->ref.commune_count);
-    free_rendered(s->commune_detail, s->ref.commune_count);
-    free_rendered(s->epci_resume, s->ref.epci_count);
-    free_rendered(s->epci_detail, s->ref.epci_count);
-    free_rendered(s->region, s->ref.region_count);
-    free_rendered(s->departement, s->ref.departement_count);
+    free(s->commune_resume);
+    free(s->commune_detail);
+    free(s->epci_resume);
+    free(s->epci_detail);
+    free(s->region);
+    free(s->departement);
+    free(s->text);
     referentiel_release(&s->ref);
     free(h);
+    /* A snapshot is tens of thousands of small blocks among other threads'
+     * free ones: give the free pages back now rather than when they reach the
+     * top of the heap (glibc; the next reload would otherwise add to them). */
+    malloc_trim(0);
 }
 
 struct referentiel_store *referentiel_store_new(void)
@@ -225,6 +532,9 @@ enum db_result referentiel_store_refresh(struct referentiel_store *store, struct
     }
     struct holder *h = NULL;
     if (r == DB_OK) {
+        /* The new snapshot is built beside the current one: first give back
+         * the pages that requests left free, so that the peak starts low. */
+        malloc_trim(0);
         h = xcalloc(1, sizeof *h);
         /* One consistent read of all tables. */
         PGresult *begin = PQexec(conn->pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");

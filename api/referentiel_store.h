@@ -7,24 +7,41 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../db/pool.h"
 #include "../domain/referentiel.h"
+struct collection; /* query.h */
 
+/* A pre-rendered representation: its bytes are piece a then piece b (b_len
+ * 0: none), both inside the snapshot's text, where member names are coded
+ * (read them with the functions below). Pieces are shared: a commune's
+ * summary is the start of its detail, and the tail of a detail (its
+ * département, région, EPCI and millésime) is stored once for every commune
+ * that has the same. */
 struct rendered {
-    char *json;
-    size_t len;
-    char etag[24]; /* quoted strong ETag of json */
+    uint32_t a_off, a_len, b_off, b_len;
+    uint64_t etag_hash; /* of the whole text: http_etag_format gives its ETag */
 };
 
 struct referentiel_snapshot {
-    struct referentiel ref; /* indexed */
+    struct referentiel ref; /* indexed; the communes' codes_postaux are released once
+                               rendered (codes_postaux_count 0): they live in the text */
     char checksum[65];
+    char *text; /* the bytes of every representation, in one allocation, coded */
     /* Indexed like ref.communes / ref.epcis / ref.regions / ref.departements. */
     struct rendered *commune_resume, *commune_detail;
     struct rendered *epci_resume, *epci_detail;
     struct rendered *region, *departement;
 };
+
+/* The length of r's text. */
+size_t rendered_len(const struct referentiel_snapshot *snap, const struct rendered *r);
+/* Copies r's text into out (rendered_len(r) bytes, no NUL). */
+void rendered_copy(const struct referentiel_snapshot *snap, const struct rendered *r, char *out);
+/* Adds r's text to c as one element. */
+void rendered_collection_add(const struct referentiel_snapshot *snap, const struct rendered *r,
+                             struct collection *c);
 
 struct referentiel_store;
 

@@ -306,7 +306,7 @@ bool referentiel_index(struct referentiel *ref, char *err, size_t n)
         if (c->type != REF_COMMUNE_ACTUELLE)
             continue;
         ref->actuelles[ref->actuelle_count++] = i;
-        size_t cap = strlen(c->nom) * 2 + 1;
+        size_t cap = strlen(c->nom) + 1; /* text_fold never lengthens */
         c->nom_plie = malloc(cap);
         if (!c->nom_plie) {
             free_indexes(ref);
@@ -321,9 +321,18 @@ bool referentiel_index(struct referentiel *ref, char *err, size_t n)
         free_indexes(ref);
         return false;
     }
+    /* Each département's list has its exact size: counted first, then filled. */
+    for (size_t i = 0; i < ref->actuelle_count; i++) {
+        const struct ref_commune *c = &ref->communes[ref->actuelles[i]];
+        struct ref_departement *dep =
+            (struct ref_departement *)referentiel_find_departement(ref, c->code_departement);
+        if (dep)
+            dep->commune_count++;
+    }
     for (size_t d = 0; d < ref->departement_count; d++) {
         struct ref_departement *dep = &ref->departements[d];
-        dep->communes = malloc((ref->actuelle_count + 1) * sizeof *dep->communes);
+        dep->communes = malloc((dep->commune_count + 1) * sizeof *dep->communes);
+        dep->commune_count = 0;
         if (!dep->communes) {
             free_indexes(ref);
             return fail(err, n, "mémoire insuffisante");

@@ -45,15 +45,16 @@ static bool params_or_reply(struct request_ctx *ctx, struct field_errors *errs)
 
 /* Sends the page: elements[i] = rendered[out[i]]; cursor from last_key. */
 static void send_page(struct request_ctx *ctx, const char *scope, uint32_t fingerprint,
-                      const struct query_field *spec, const struct rendered *rendered,
-                      const size_t *out, size_t n, const char *last_key, bool more, size_t total)
+                      const struct query_field *spec, const struct referentiel_snapshot *snap,
+                      const struct rendered *rendered, const size_t *out, size_t n,
+                      const char *last_key, bool more, size_t total)
 {
     struct collection c;
     char next[CURSOR_TEXT_MAX];
     bool has_next = more && last_key && cursor_encode(scope, fingerprint, last_key, next);
     collection_begin(&c);
     for (size_t i = 0; i < n; i++)
-        collection_add(&c, rendered[out[i]].json, rendered[out[i]].len);
+        rendered_collection_add(snap, &rendered[out[i]], &c);
     collection_end(&c, has_next ? next : NULL, total);
     if (has_next)
         query_set_next_link(ctx->req, ctx->res, spec, next);
@@ -84,8 +85,8 @@ static bool is_siren(const char *s)
     QUERY_CODE_FIELD("region", off, is_region_code, "un code de région (2 ou 3 chiffres)")
 
 /* Small reference lists (26 régions, 109 départements): one page, no cursor. */
-static void send_all(struct request_ctx *ctx, const struct rendered *rendered, const bool *keep,
-                     size_t count)
+static void send_all(struct request_ctx *ctx, const struct referentiel_snapshot *snap,
+                     const struct rendered *rendered, const bool *keep, size_t count)
 {
     struct collection c;
     size_t total = 0;
@@ -93,7 +94,7 @@ static void send_all(struct request_ctx *ctx, const struct rendered *rendered, c
     for (size_t i = 0; i < count; i++) {
         if (keep && !keep[i])
             continue;
-        collection_add(&c, rendered[i].json, rendered[i].len);
+        rendered_collection_add(snap, &rendered[i], &c);
         total++;
     }
     collection_end(&c, NULL, total);
@@ -110,7 +111,7 @@ void handle_list_regions(struct request_ctx *ctx)
     struct referentiel_snapshot *snap = snapshot_or_reply(ctx);
     if (snap == NULL)
         return;
-    send_all(ctx, snap->region, NULL, snap->ref.region_count);
+    send_all(ctx, snap, snap->region, NULL, snap->ref.region_count);
     referentiel_snapshot_release(ctx->app->referentiel, snap);
 }
 
@@ -129,7 +130,7 @@ void handle_list_departements(struct request_ctx *ctx)
     bool *keep = xcalloc(ref->departement_count, sizeof *keep);
     for (size_t i = 0; i < ref->departement_count; i++)
         keep[i] = region == NULL || strcmp(ref->departements[i].code_region, region) == 0;
-    send_all(ctx, snap->departement, keep, ref->departement_count);
+    send_all(ctx, snap, snap->departement, keep, ref->departement_count);
     free(keep);
     referentiel_snapshot_release(ctx->app->referentiel, snap);
 }
@@ -203,7 +204,7 @@ void handle_list_communes(struct request_ctx *ctx)
     size_t *out = xmalloc((limit + 1) * sizeof *out), total = 0;
     bool more = false;
     size_t n = referentiel_communes_page(ref, &f, after, limit, out, &more, &total);
-    send_page(ctx, "communes", fp, commune_query_fields, snap->commune_resume, out, n,
+    send_page(ctx, "communes", fp, commune_query_fields, snap, snap->commune_resume, out, n,
               n ? ref->communes[out[n - 1]].code_insee : NULL, more, total);
     free(out);
     referentiel_snapshot_release(ctx->app->referentiel, snap);
@@ -239,7 +240,12 @@ static void get_detail(const struct detail_route *route, struct request_ctx *ctx
         respond_problem(ctx, PROBLEM_RESSOURCE_INTROUVABLE, route->not_found);
     } else {
         const struct rendered *r = &route->rendered(snap)[index];
-        respond_conditional_json(ctx, r->json, r->len, r->etag);
+        size_t len = rendered_len(snap, r);
+        char *json = xmalloc(len + 1), etag[24];
+        rendered_copy(snap, r, json);
+        http_etag_format(r->etag_hash, etag);
+        respond_conditional_json(ctx, json, len, etag);
+        free(json);
     }
     referentiel_snapshot_release(ctx->app->referentiel, snap);
 }
@@ -312,7 +318,7 @@ void handle_list_epci(struct request_ctx *ctx)
     size_t *out = xmalloc((limit + 1) * sizeof *out), total = 0;
     bool more = false;
     size_t n = referentiel_epcis_page(ref, departement, after, limit, out, &more, &total);
-    send_page(ctx, "epci", fp, epci_query_fields, snap->epci_resume, out, n,
+    send_page(ctx, "epci", fp, epci_query_fields, snap, snap->epci_resume, out, n,
               n ? ref->epcis[out[n - 1]].siren : NULL, more, total);
     free(out);
     referentiel_snapshot_release(ctx->app->referentiel, snap);

@@ -168,6 +168,43 @@ Test(commune, etag_is_stable_and_specific)
     http_response_release(&c);
 }
 
+/* The detail and the list element of a commune are held as shared pieces of
+ * one text (api/referentiel_store.c): they must still read as one document
+ * each. The list's element is the detail's own first members, byte for byte
+ * (the detail adds codes_postaux, departement, region, epci, millesime after
+ * them), and the ETag is the FNV-1a 64 of exactly the bytes sent. */
+Test(commune, summary_detail_and_etag_agree_byte_for_byte)
+{
+    const char *codes[] = {"69248", "69123", "29083", "97411", "2A004", "98735"};
+    for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
+        struct http_response d, l;
+        get_commune(codes[i], &d);
+        unsigned long long h = 1469598103934665603ull;
+        for (size_t k = 0; k < d.body_len; k++) {
+            h ^= (unsigned char)d.body[k];
+            h *= 1099511628211ull;
+        }
+        char etag[24];
+        snprintf(etag, sizeof etag, "\"%016llx\"", h);
+        cr_assert_str_eq(http_header(&d, "ETag"), etag, "%s: ETag of other bytes", codes[i]);
+
+        char path[96], start[32];
+        snprintf(path, sizeof path, "/api/v1/communes?departement=%s&limite=500",
+                 json_string_value(json_object_get(d.json, "code_departement")));
+        http_get(path, &l);
+        http_expect_json_ok(&l);
+        snprintf(start, sizeof start, "{\"code_insee\":\"%s\"", codes[i]);
+        const char *el = strstr(l.body, start);
+        cr_assert(el != NULL, "%s not in %s: " HTTP_BODY, codes[i], path, l.body);
+        size_t n = (size_t)(strchr(el, '}') - el); /* a summary has no nested object */
+        cr_assert(n < d.body_len && memcmp(el, d.body, n) == 0 && d.body[n] == ',',
+                  "the list's element of %s is not the detail's start: %.*s vs " HTTP_BODY,
+                  codes[i], (int)n + 1, el, d.body);
+        http_response_release(&d);
+        http_response_release(&l);
+    }
+}
+
 Test(commune, ajaccio_corse_du_sud)
 {
     struct http_response r;
