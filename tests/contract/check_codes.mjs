@@ -177,8 +177,9 @@ function sourceCodes() {
 		if (file.endsWith("api/problem.c")) /* the truncation marker of erreurs[] */
 			for (const m of text.matchAll(/"code",\s*safe_string\("([a-z-]+)"\)/g)) errors.add(m[1]);
 		if (file.startsWith("db/") || file.startsWith("api/handlers/"))
-			/* the SQL columns of a list read by modification (db/list_sync.h) are no actions */
-			for (const m of text.replace(/struct list_sync_columns \w+ = \{[^}]*\}/g, "").matchAll(/"([a-z_]+\.[a-z_]+)"/g))
+			/* the SQL columns of a list read by modification (db/list_sync.h) and the territoire
+			 * expression of a scope read (db/territoire_scope.h) are no actions */
+			for (const m of text.replace(/struct list_sync_columns \w+ = \{[^}]*\}/g, "").replace(/TERRITOIRE_SCOPE_LINES_SQL\("[^"]*"\)/g, "").matchAll(/"([a-z_]+\.[a-z_]+)"/g))
 				if (!/\.(h|c|json|def)$/.test(m[1]) && !m[1].startsWith("x.") && !AUTHORIZATION_ONLY.has(m[1]))
 					actions.add(m[1]);
 		for (const m of text.matchAll(/struct journal_entry \w+ = \{\s*[^,]+,\s*"([a-z_]+)"/g)) types.add(m[1]);

@@ -79,7 +79,12 @@ pid_t private_server_start(const char *name)
     cr_assert(pid >= 0);
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (freopen("/dev/null", "w", stdout) == NULL || freopen("/dev/null", "w", stderr) == NULL)
+        /* Its log is kept for a failure's diagnosis (an abort at shutdown says why
+         * only on stderr). */
+        char log[300];
+        snprintf(log, sizeof log, "build/tests/server-private-%s.log", name);
+        if (freopen("/dev/null", "w", stdout) == NULL ||
+            (freopen(log, "w", stderr) == NULL && freopen("/dev/null", "w", stderr) == NULL))
             _exit(127);
         setenv("HTTP_PORT", port, 1);
         setenv("HTTP_BIND_ADDRESS", "127.0.0.1", 1);
@@ -117,7 +122,9 @@ void private_server_stop(pid_t pid, const char *name)
     int status = 0;
     kill(pid, SIGTERM);
     cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "private server status %d", status);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "private server status %d (its log: build/tests/server-private-%s.log)", status,
+              name);
     drop_database(name);
 }
 
