@@ -40,16 +40,12 @@ static void filter(const struct list_sync_columns *c, int first, char out[160])
         snprintf(out, 160, " AND $%d::timestamptz IS NULL", first);
 }
 
-/* The smallest value of an id of type id_type, below every real one (a
- * random UUID is never all zeros; ids and keys are never empty): the cursor
- * of a first page. */
+/* The smallest value of an id of type id_type ("uuid" or "text", as
+ * list_sync.h says), below every real one (a random UUID is never all
+ * zeros; ids and keys are never empty): the cursor of a first page. */
 static const char *id_min(const char *id_type)
 {
-    if (strcmp(id_type, "uuid") == 0)
-        return "'00000000-0000-0000-0000-000000000000'::uuid";
-    if (strcmp(id_type, "bigint") == 0)
-        return "(-9223372036854775807 - 1)";
-    return "''";
+    return strcmp(id_type, "uuid") == 0 ? "'00000000-0000-0000-0000-000000000000'::uuid" : "''";
 }
 
 /* The cursor condition is one comparison whatever the parameters, no cursor

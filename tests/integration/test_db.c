@@ -3078,7 +3078,10 @@ Test(db, list_pages_seek_their_cursor_in_a_generic_plan)
     const struct {
         enum list_tri tri;
         const char *second_page_first; /* n of the first row after 50 rows */
-    } cases[] = {{LIST_TRI_MODIFIE, "51"}, {LIST_TRI_MODIFIE_DESC, "2950"}, {LIST_TRI_KEY, NULL}};
+        const char *order;             /* marks the page statement in pg_prepared_statements */
+    } cases[] = {{LIST_TRI_MODIFIE, "51", " ORDER BY x.modifie_le, x.id LIMIT"},
+                 {LIST_TRI_MODIFIE_DESC, "2950", " ORDER BY x.modifie_le DESC, x.id DESC LIMIT"},
+                 {LIST_TRI_KEY, NULL, " ORDER BY x.id LIMIT"}};
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         struct list_sync sync = {cases[k].tri, NULL};
         const char *params[3];
@@ -3113,21 +3116,9 @@ Test(db, list_pages_seek_their_cursor_in_a_generic_plan)
         }
         free(json);
 
-        char name[64], sql[512], plan[8192] = "";
-        query_text(
-            conn->pg,
-            "select name from pg_prepared_statements where strpos(statement, 'ORDER BY') > 0 "
-            "and generic_plans > 0 order by prepare_time desc limit 1",
-            NULL, name, sizeof name);
-        snprintf(sql, sizeof sql, "explain (costs off) execute %s(null, '%s', '51')", name, after);
-        PGresult *res = PQexec(conn->pg, sql);
-        cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s: %s", sql,
-                     PQresultErrorMessage(res));
-        for (int i = 0; i < PQntuples(res); i++) {
-            strncat(plan, PQgetvalue(res, i, 0), sizeof plan - strlen(plan) - 2);
-            strcat(plan, "\n");
-        }
-        PQclear(res);
+        char args[128], plan[8192];
+        snprintf(args, sizeof args, "null, '%s', '51'", after);
+        prepared_plan(conn, cases[k].order, args, plan, sizeof plan);
         cr_assert_not_null(strstr(plan, "Index Cond:"), "tri %d: no seek in\n%s", (int)cases[k].tri,
                            plan);
         cr_assert_null(strstr(plan, "Seq Scan"), "tri %d:\n%s", (int)cases[k].tri, plan);
