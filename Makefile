@@ -29,6 +29,7 @@ UNIT_SRC   += api/parametres_json.c
 UNIT_SRC   += api/content_coding.c
 UNIT_SRC   += api/webhook_crypto.c
 UNIT_SRC   += api/token_cache.c
+UNIT_SRC   += api/read_cache.c
 
 B := build
 OBJ      = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -156,6 +157,12 @@ $(B)/bin/tsan-token-cache: tests/unit/tsan_token_cache.c api/token_cache.c api/t
 	$(CC) $(filter-out -MMD -MP,$(BASEFLAGS)) -O1 -g -fsanitize=thread $(filter %.c,$^) -o $@ \
 	  -pthread -lcrypto
 
+# The same for the read cache (issue 12 §4).
+$(B)/bin/tsan-read-cache: tests/unit/tsan_read_cache.c api/read_cache.c api/read_cache.h api/xalloc.c
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -MMD -MP,$(BASEFLAGS)) -O1 -g -fsanitize=thread $(filter %.c,$^) -o $@ \
+	  -pthread
+
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 $(B)/fuzz/%: tests/fuzz/%.c $(UNIT_SRC)
 	@mkdir -p $(@D)
@@ -165,7 +172,8 @@ $(B)/fuzz/%: tests/fuzz/%.c $(UNIT_SRC)
 test-binaries: $(B)/pvd-api $(B)/bin/pvd-api-asan $(B)/bin/unit $(B)/bin/unit-asan \
                $(B)/bin/integration $(B)/bin/resilience $(B)/bin/db $(B)/bin/test-idp $(B)/bin/db-asan \
                $(B)/bin/import-reel \
-               $(B)/bin/tsan-rate-limit $(B)/bin/tsan-token-cache $(FUZZ_TARGETS)
+               $(B)/bin/tsan-rate-limit $(B)/bin/tsan-token-cache \
+               $(B)/bin/tsan-read-cache $(FUZZ_TARGETS)
 
 unit: $(B)/bin/unit
 	$(B)/bin/unit --jobs 2

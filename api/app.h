@@ -7,12 +7,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../db/freshness.h"
 #include "../db/pool.h"
 #include "config.h"
 #include "metrics.h"
 #include "jwt.h"
 #include "jwt_signer.h"
 #include "rate_limit.h"
+#include "read_cache.h"
 #include "referentiel_store.h"
 #include "token_cache.h"
 
@@ -45,6 +47,11 @@ struct app {
     bool webhooks_enabled;
     unsigned char webhook_key[32];
     struct token_cache *tokens; /* AUTH_TOKEN_CACHE_SIZE; NULL when 0 (off) */
+    /* Issue 12 §4: READ_CACHE_BYTES; NULL when off (api/read_cache.h), and the
+     * shared readings of the database's stamp that validate it (db/freshness.h;
+     * NULL when the cache is off). */
+    struct read_cache *reads;
+    struct db_freshness *freshness;
 };
 
 /* The pool for list pages and the event feed: the read replica when

@@ -8,6 +8,7 @@
 
 #include "../db/client_repository.h"
 #include "../db/habilitation_repository.h"
+#include "cached_reads.h"
 #include "jwt.h"
 #include "log.h"
 
@@ -27,11 +28,17 @@ static void unauthorized(struct request_ctx *ctx, const char *error, const char 
 }
 
 /* A token issued by pvd-api to a machine client: the client must still exist,
- * unrevoked and unexpired (revocation takes effect at once). */
+ * unrevoked and unexpired (its row read now or from the read cache, as a person's
+ * habilitation below: a revocation at once, an expiry within READ_CACHE_TTL_MS). */
 static bool client_principal_or_reply(struct request_ctx *ctx, const struct jwt_claims *claims,
                                       struct principal *out)
 {
     struct app *app = ctx->app;
+    snprintf(out->issuer, sizeof out->issuer, "%s", claims->iss);
+    snprintf(out->subject, sizeof out->subject, "%s", claims->sub);
+    snprintf(out->acteur, sizeof out->acteur, "client:%s", claims->client_id);
+    if (cached_authority_get(ctx, out))
+        return true;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     struct client_row row;
@@ -52,8 +59,6 @@ static bool client_principal_or_reply(struct request_ctx *ctx, const struct jwt_
         respond_db_error(ctx, r, &err);
         return false;
     }
-    snprintf(out->issuer, sizeof out->issuer, "%s", claims->iss);
-    snprintf(out->subject, sizeof out->subject, "%s", claims->sub);
     snprintf(out->client_id, sizeof out->client_id, "%s", row.id);
     snprintf(out->acteur, sizeof out->acteur, "client:%s", row.id);
     out->has_habilitation = true;
@@ -61,6 +66,7 @@ static bool client_principal_or_reply(struct request_ctx *ctx, const struct jwt_
     out->authz.perimeter = row.perimeter;
     out->authz.is_machine = true;
     client_row_release(&row);
+    cached_authority_put(ctx, out);
     return true;
 }
 
@@ -127,7 +133,8 @@ bool auth_principal_or_reply(struct request_ctx *ctx, struct principal *out)
 }
 
 /* A person's token, verified: the bootstrap administrator, or the habilitation in force
- * read now (never cached: a revocation takes effect at the next request). */
+ * (or its absence) read now or from the read cache (api/cached_reads.h: strict, so a
+ * revocation acknowledged before the request arrived is seen by it, on every replica). */
 static bool user_principal_or_reply(struct request_ctx *ctx, const struct jwt_claims *claims,
                                     struct principal *out)
 {
@@ -145,6 +152,8 @@ static bool user_principal_or_reply(struct request_ctx *ctx, const struct jwt_cl
         return true;
     }
 
+    if (cached_authority_get(ctx, out))
+        return true;
     struct db_conn *conn = NULL;
     struct db_error err = {{0}, {0}};
     enum db_result r = db_pool_acquire(app->pool, &conn, &err);
@@ -161,10 +170,13 @@ static bool user_principal_or_reply(struct request_ctx *ctx, const struct jwt_cl
         out->authz.role = row.role;
         out->authz.perimeter = row.perimeter;
         habilitation_row_release(&row);
+        cached_authority_put(ctx, out);
         return true;
     }
-    if (r == DB_NOT_FOUND)
+    if (r == DB_NOT_FOUND) {
+        cached_authority_put(ctx, out);
         return true;
+    }
     respond_db_error(ctx, r, &err);
     return false;
 }

@@ -148,6 +148,9 @@ static const struct number_setting numbers[] = {
     SETTING("AUTH_TOKEN_TTL_SECONDS", 3600, 60, 86400, auth_token_ttl_seconds),
     SETTING("AUTH_TOKEN_CACHE_SIZE", 4096, 0, 1000000, auth_token_cache_size),
     SETTING("AUTH_TOKEN_CACHE_TTL_SECONDS", 300, 1, 86400, auth_token_cache_ttl_seconds),
+    {"READ_CACHE_BYTES", 8u * 1024 * 1024, 0, 1024ull * 1024 * 1024,
+     offsetof(struct app_config, read_cache_bytes), true},
+    SETTING("READ_CACHE_TTL_MS", 1000, 1, 60000, read_cache_ttl_ms),
     SETTING("RATE_LIMIT_PER_MINUTE", 600, 0, 1000000, rate_limit_per_minute),
     SETTING("RATE_LIMIT_TOKEN_PER_MINUTE", 30, 0, 1000000, rate_limit_token_per_minute),
     SETTING("WEBHOOK_ALLOW_HTTP_LOCALHOST", 0, 0, 1, webhook_allow_http_localhost),
@@ -331,6 +334,9 @@ void config_log_summary(const struct app_config *c)
     snprintf(pool, sizeof pool, "%u", c->db_pool_size);
     snprintf(acq, sizeof acq, "%u", c->db_acquire_timeout_ms);
     snprintf(stmt, sizeof stmt, "%u", c->db_statement_timeout_ms);
+    char cache_bytes[24], cache_ttl[16];
+    snprintf(cache_bytes, sizeof cache_bytes, "%zu", c->read_cache_bytes);
+    snprintf(cache_ttl, sizeof cache_ttl, "%u", c->read_cache_ttl_ms);
     log_line(LOG_INFO, NULL, "configuration", "HTTP_PORT", port, "HTTP_BIND_ADDRESS",
              c->http_bind_address, "HTTP_THREADS", threads, "HTTP_MAX_CONNECTIONS", conns,
              "HTTP_IDLE_TIMEOUT_SECONDS", idle, "HTTP_MAX_BODY_BYTES", body,
@@ -339,5 +345,6 @@ void config_log_summary(const struct app_config *c)
              "HTTP_REQUEST_BODY_TIMEOUT_SECONDS", body_timeout, "PVD_IMPORT_MAX_BYTES", import_max,
              "DB_POOL_SIZE", pool, "DB_ACQUIRE_TIMEOUT_MS", acq, "DB_STATEMENT_TIMEOUT_MS", stmt,
              "DB_POOLER", c->db_transaction_pooler ? "transaction" : "none", "DATABASE_READ_URL",
-             c->database_read_url ? "défini" : "absent", (const char *)NULL);
+             c->database_read_url ? "défini" : "absent", "READ_CACHE_BYTES", cache_bytes,
+             "READ_CACHE_TTL_MS", cache_ttl, (const char *)NULL);
 }

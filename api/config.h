@@ -58,6 +58,10 @@ struct app_config {
      * longest an entry is served after its verification (never past the token's exp). */
     unsigned auth_token_cache_size;
     unsigned auth_token_cache_ttl_seconds;
+    /* Read cache (issue 12 §4, api/read_cache.h): bytes (0 = off), and the longest an
+     * entry is served (what changes with the clock alone is seen within it). */
+    size_t read_cache_bytes;
+    unsigned read_cache_ttl_ms;
     /* Abuse and browsers (issue #3 §6). */
     struct cors_config cors;              /* CORS_ALLOWED_ORIGINS (not secret) */
     unsigned rate_limit_per_minute;       /* per principal; 0: no limit */

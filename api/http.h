@@ -47,6 +47,10 @@ struct request_ctx {
      * sends it instead of compressing, whatever the Content-Type. NULL: none. */
     const unsigned char *gzip_variant;
     size_t gzip_variant_len;
+    /* The database's stamp read for this request after it arrived (api/cached_reads.h),
+     * once: valid when stamp_read; 0 when it could not be read (nothing cached used). */
+    bool stamp_read;
+    uint64_t stamp;
 };
 
 /* Fills buf (33 bytes at least) with a fresh request id: 32 hex digits. */

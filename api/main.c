@@ -305,6 +305,19 @@ static void allocator_setup(void)
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 }
 
+/* The read cache and the readings of the database's stamp that validate it
+ * (issue 12 §4); both stay NULL when READ_CACHE_BYTES is 0. */
+static void start_read_cache(struct app *app)
+{
+    app->reads = read_cache_new(app->config.read_cache_bytes, app->config.read_cache_ttl_ms);
+    if (app->reads == NULL)
+        return;
+    app->freshness = db_freshness_new(app->config.database_url, "pvd-api-fraicheur",
+                                      app->config.db_acquire_timeout_ms);
+    if (app->freshness == NULL)
+        die_bug("db_freshness_new failed");
+}
+
 static int cmd_serve(void)
 {
     allocator_setup();
@@ -346,6 +359,7 @@ static int cmd_serve(void)
         die_bug("rate_limiter_new failed");
     app.tokens =
         token_cache_new(app.config.auth_token_cache_size, app.config.auth_token_cache_ttl_seconds);
+    start_read_cache(&app);
     app.referentiel = referentiel_store_new();
     app.openapi_json = openapi_embedded(&app.openapi_json_len);
     content_coding_gzip(app.openapi_json, app.openapi_json_len, &app.openapi_json_gzip,
@@ -391,6 +405,8 @@ static int cmd_serve(void)
     rate_limiter_free(app.rate_principal);
     rate_limiter_free(app.rate_token);
     token_cache_free(app.tokens);
+    db_freshness_free(app.freshness);
+    read_cache_free(app.reads);
     free(names);
     db_pool_free(app.pool);
     db_pool_free(app.read_pool);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "cached_reads.h"
 #include "cors.h"
 #include "idempotency.h"
 #include "json_body.h"
@@ -172,14 +173,20 @@ static const step_fn steps[] = {
 };
 
 /* The last step: the route's handler, under its Idempotency-Key when the
- * route replays keys and the request has one. */
+ * route replays keys and the request has one; a CACHED route's answer from
+ * the read cache when it holds one (api/cached_reads.h). */
 static void step_handle(struct call *c)
 {
     const char *key = u_map_get_case(c->req->map_header, "Idempotency-Key");
-    if (key && c->route->key == ROUTE_KEY_REPLAYED)
+    if (key && c->route->key == ROUTE_KEY_REPLAYED) {
         idempotency_run(c->ctx, key);
-    else
-        c->route->handler(c->ctx);
+        return;
+    }
+    struct cached_response cached;
+    if (cached_response_begin(c->ctx, &cached))
+        return;
+    c->route->handler(c->ctx);
+    cached_response_end(c->ctx, &cached);
 }
 
 int pipeline_dispatch(const struct _u_request *req, struct _u_response *res, void *user_data)
@@ -242,6 +249,12 @@ bool pipeline_register(struct _u_instance *instance, struct app *app)
         if (routes[i].key == ROUTE_KEY_REPLAYED &&
             (strcmp(routes[i].method, "POST") != 0 || routes[i].access == ROUTE_PUBLIC)) {
             log_line(LOG_ERROR, NULL, "Idempotency-Key rejouée hors d'un POST authentifié", "route",
+                     routes[i].path, (const char *)NULL);
+            return false;
+        }
+        if (routes[i].cache != ROUTE_CACHE_NONE &&
+            (strcmp(routes[i].method, "GET") != 0 || routes[i].access == ROUTE_PUBLIC)) {
+            log_line(LOG_ERROR, NULL, "cache de lecture hors d'un GET authentifié", "route",
                      routes[i].path, (const char *)NULL);
             return false;
         }

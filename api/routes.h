@@ -1,5 +1,6 @@
 /* THE route table: every HTTP route of the service in one place, with its
- * access rule, action, handler and Idempotency-Key handling; nothing else.
+ * access rule, action, handler, Idempotency-Key handling and read cache;
+ * nothing else.
  * The request pipeline (api/pipeline.h) registers each row into ulfius; the
  * 404/405 answers, the metrics and the OpenAPI cross-check derive from it. */
 #ifndef PVD_API_ROUTES_H
@@ -23,6 +24,13 @@ enum route_key {
     ROUTE_KEY_REPLAYED, /* authenticated POST: first response stored and replayed */
 };
 
+enum route_cache {
+    ROUTE_CACHE_NONE,      /* every answer computed */
+    ROUTE_CACHE_PRIMARY,   /* authenticated GET reading the primary: its 200 may be cached */
+    ROUTE_CACHE_READ_POOL, /* the same, reading app_read_pool: cached only without a read
+                            * replica (the replica may lag behind the stamp's primary) */
+};
+
 /* A route's handler: answers ctx->req through ctx->res (api/http.h helpers). */
 typedef void (*route_handler)(struct request_ctx *ctx);
 
@@ -33,7 +41,8 @@ struct route {
     const char *action; /* what the route does, for authorization and audit; NULL only
                          * for public routes (registration refuses otherwise) */
     route_handler handler;
-    enum route_key key; /* Idempotency-Key handling (registration checks it) */
+    enum route_key key;     /* Idempotency-Key handling (registration checks it) */
+    enum route_cache cache; /* read cache (registration checks: authenticated GET only) */
 };
 
 /* The table and its size. */

@@ -3,9 +3,10 @@
  * signature check (an ES256/RS256 verification costs far more than the rest of a read).
  *
  * What is cached is only "this exact token was verified and says who it is": the caller's
- * authority is never cached. A machine client's row (revocation) and a person's habilitation
- * are read from the database on every request as before, so a revoked client or habilitation
- * is refused at once, cached token or not.
+ * authority (a machine client's row, a person's habilitation) is not taken from the token. It
+ * is read from the database, or on the routes of the read cache from that cache, which is
+ * strict (api/cached_reads.h): a revoked client or habilitation is refused at once, cached
+ * token or not.
  *
  * - Key: the full 32-byte SHA-256 of the token, compared in full: two tokens share an entry
  *   only if they have the same SHA-256. The token itself is never stored.

@@ -141,7 +141,7 @@ api_suite() { # api_suite LABEL SERVER_BIN [REPLICAS [VAR=VALUE...]]
 	# REPLICAS (default 1) servers on one database, the suite's requests alternating
 	# between them (issue #12 §1: several replicas are correct). VAR=VALUE: extra (or
 	# overriding) server environment (issue #12 §2: the pgbouncer step).
-	local label=$1 bin=$2 replicas=${3:-1} url port capture log urls="" i rc=0
+	local label=$1 bin=$2 replicas=${3:-1} url port capture log urls="" base i rc=0
 	shift $(($# < 3 ? $# : 3))
 	url=$(fresh_db "pvd_it_$label")
 	DATABASE_URL=$url "$bin" import-referentiel node_modules/@etalab/decoupage-administratif/data 2026 \
@@ -162,6 +162,11 @@ api_suite() { # api_suite LABEL SERVER_BIN [REPLICAS [VAR=VALUE...]]
 	done
 	PVD_TEST_BASE_URL=$urls PVD_TEST_ALTERNATE=1 PVD_TEST_CAPTURE=$capture PVD_TEST_DATABASE_URL=$url \
 		PVD_TEST_SERVER_BIN=$PWD/$B/pvd-api $B/bin/integration --jobs 2 ${IT_ARGS:-} || rc=1
+	# What the read cache did for the suite (issue 12 §4), replica by replica.
+	for base in ${urls//,/ }; do
+		curl -s "$base/metrics" | awk -v u="$base" '/^pvd_(read_cache_(hits|misses|stores)|freshness_(readings|waits|failures))_total/ \
+			{ sub(/^pvd_/, "", $1); sub(/_total$/, "", $1); line = line " " $1 "=" $2 } END { print "read cache " u ":" line }'
+	done
 	for i in $(seq 1 "$replicas"); do stop_server || rc=1; done
 	[ "$rc" -eq 0 ] || return 1
 	node tests/contract/validate_responses.mjs $B/openapi.json "$capture"
@@ -646,9 +651,10 @@ run unit $B/bin/unit --jobs 2
 step "unit tests (ASan+UBSan)"
 run unit-asan $B/bin/unit-asan --jobs 2
 
-step "rate limiter and verified-token cache under ThreadSanitizer"
+step "rate limiter, verified-token cache and read cache under ThreadSanitizer"
 run tsan-rate-limit env TSAN_OPTIONS=halt_on_error=1:exitcode=66 $B/bin/tsan-rate-limit
 run tsan-rate-limit env TSAN_OPTIONS=halt_on_error=1:exitcode=66 $B/bin/tsan-token-cache
+run tsan-rate-limit env TSAN_OPTIONS=halt_on_error=1:exitcode=66 $B/bin/tsan-read-cache
 
 step "fuzzing (${FUZZ_SECONDS}s per target)"
 run fuzz tests/fuzz/run.sh "$FUZZ_SECONDS" $B/fuzz/*

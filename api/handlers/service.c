@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../../db/migrate.h"
+#include "../cached_reads.h"
 #include "../migrations.h"
 #include "../xalloc.h"
 #include "handlers.h"
@@ -63,12 +64,16 @@ void handle_get_metrics(struct request_ctx *ctx)
     size_t len = 0;
     char *text =
         metrics_render(ctx->app->metrics, ctx->app->pool, atomic_load(&ctx->app->inflight), &len);
-    char *tokens = token_cache_render_metrics(ctx->app->tokens);
-    size_t tokens_len = strlen(tokens);
-    text = xrealloc(text, len + tokens_len + 1);
-    memcpy(text + len, tokens, tokens_len + 1);
-    free(tokens);
-    respond_text(ctx->res, 200, "text/plain; version=0.0.4; charset=utf-8", text, len + tokens_len);
+    char *parts[2] = {token_cache_render_metrics(ctx->app->tokens),
+                      cached_reads_render_metrics(ctx->app)};
+    for (size_t i = 0; i < 2; i++) {
+        size_t n = strlen(parts[i]);
+        text = xrealloc(text, len + n + 1);
+        memcpy(text + len, parts[i], n + 1);
+        len += n;
+        free(parts[i]);
+    }
+    respond_text(ctx->res, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
     free(text);
 }
 

@@ -16,6 +16,7 @@
 #include "api/migrations.h"
 #include "db/abonnement_repository.h"
 #include "db/comite_repository.h"
+#include "db/freshness.h"
 #include "db/demande_repository.h"
 #include "db/fiche_repository.h"
 #include "db/journal_repository.h"
@@ -3159,5 +3160,143 @@ Test(db, webhook_dispatch_never_skips_a_row_of_an_open_transaction)
     cr_assert_eq(created, 2, "and the next matches are delivered");
     db_pool_free(pool);
     PQfinish(open);
+    PQfinish(pg);
+}
+
+/* ---- Freshness stamps (issue 12 §4: db/freshness.h) ----------------------- */
+
+static uint64_t stamp_of(struct db_freshness *f)
+{
+    uint64_t s = 0;
+    cr_assert(db_freshness_stamp(f, &s), "the stamp could not be read");
+    cr_assert_neq(s, 0);
+    return s;
+}
+
+/* The stamp covers the whole cluster, where the other tests write in parallel: an
+ * "unchanged" is asserted as "unchanged in at least one of 50 tries". */
+static bool unchanged_once(struct db_freshness *f, PGconn *pg, const char *sql_between)
+{
+    for (int i = 0; i < 50; i++) {
+        uint64_t before = stamp_of(f);
+        exec_ok(pg, sql_between);
+        if (stamp_of(f) == before)
+            return true;
+    }
+    return false;
+}
+
+Test(db, freshness_stamp_changes_with_every_write_and_only_then)
+{
+    PGconn *pg = test_connect(), *other = test_connect();
+    exec_ok(pg, "create table t (x int)");
+    struct db_freshness *f = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-1", 2000);
+    cr_assert_not_null(f);
+    cr_assert(unchanged_once(f, pg, "select count(*) from t"), "a read changes the stamp");
+    cr_assert(unchanged_once(f, pg, "begin read only; select * from t; commit"),
+              "a read-only transaction changes the stamp");
+
+    uint64_t a = stamp_of(f);
+    exec_ok(pg, "insert into t values (1)");
+    cr_assert_neq(stamp_of(f), a, "a committed write left the stamp as it was");
+
+    /* A write in progress: the stamp moves when it ends. */
+    exec_ok(other, "begin; insert into t values (2)");
+    uint64_t c = stamp_of(f);
+    exec_ok(other, "commit");
+    cr_assert_neq(stamp_of(f), c, "the end of a writing transaction was not seen");
+
+    /* Two writers ending in the reverse order of their ids are both seen. */
+    exec_ok(pg, "begin; insert into t values (3)");
+    exec_ok(other, "begin; insert into t values (4)");
+    uint64_t d = stamp_of(f);
+    exec_ok(other, "commit");
+    uint64_t e = stamp_of(f);
+    cr_assert_neq(e, d, "the later id's commit was not seen");
+    exec_ok(pg, "commit");
+    cr_assert_neq(stamp_of(f), e, "the earlier id's later commit was not seen");
+
+    struct db_freshness_stats st;
+    db_freshness_stats(f, &st);
+    cr_assert_geq(st.readings, 10);
+    cr_assert_eq(st.readings, st.waits, "one caller at a time: one reading each");
+    cr_assert_eq(st.failures, 0);
+    db_freshness_free(f);
+    PQfinish(other);
+    PQfinish(pg);
+}
+
+struct stamp_waiter {
+    struct db_freshness *f;
+    uint64_t stamp;
+    bool ok;
+};
+
+static void *stamp_waiter_main(void *arg)
+{
+    struct stamp_waiter *w = arg;
+    w->ok = db_freshness_stamp(w->f, &w->stamp);
+    return NULL;
+}
+
+Test(db, freshness_readings_are_shared_and_begin_after_the_call)
+{
+    PGconn *pg = test_connect();
+    struct db_freshness *f = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-2", 5000);
+    stamp_of(f); /* connected */
+    /* Many callers at once: each gets a reading of its own or a shared one. */
+    enum { N = 16 };
+    pthread_t threads[N];
+    struct stamp_waiter w[N];
+    struct db_freshness_stats before, after;
+    db_freshness_stats(f, &before);
+    for (int i = 0; i < N; i++) {
+        w[i] = (struct stamp_waiter){f, 0, false};
+        cr_assert_eq(pthread_create(&threads[i], NULL, stamp_waiter_main, &w[i]), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(threads[i], NULL);
+        cr_assert(w[i].ok);
+    }
+    db_freshness_stats(f, &after);
+    cr_assert_eq(after.waits - before.waits, N);
+    cr_assert_leq(after.readings - before.readings, N, "more readings than callers");
+    cr_assert_geq(after.readings - before.readings, 1);
+
+    /* A write acknowledged before a call is always seen by it (the reading it gets
+     * began after the call), however the calls overlap. */
+    exec_ok(pg, "create table t (x int)");
+    for (int round = 0; round < 20; round++) {
+        uint64_t seen = stamp_of(f);
+        exec_ok(pg, "insert into t values (1)");
+        cr_assert_neq(stamp_of(f), seen, "round %d: a write before the call not seen", round);
+    }
+    db_freshness_free(f);
+    PQfinish(pg);
+}
+
+Test(db, freshness_fails_without_the_database_then_reconnects)
+{
+    struct db_freshness *none = db_freshness_new("host=/nonexistent port=1", NULL, 500);
+    uint64_t s = 7;
+    cr_assert_not(db_freshness_stamp(none, &s), "a stamp without a server");
+    struct db_freshness_stats st;
+    db_freshness_stats(none, &st);
+    cr_assert_eq(st.failures, 1);
+    db_freshness_free(none);
+    cr_assert_not(db_freshness_stamp(NULL, &s));
+    cr_assert_null(db_freshness_new(NULL, NULL, 500));
+
+    PGconn *pg = test_connect();
+    struct db_freshness *f = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-3", 2000);
+    stamp_of(f);
+    int pid = (int)query_long(pg,
+                              "select pid from pg_stat_activity where application_name = "
+                              "'pvd-test-fraicheur-3' and datname = current_database()",
+                              NULL);
+    terminate_backend(pid);
+    cr_assert_not(db_freshness_stamp(f, &s), "a stamp from a killed session");
+    stamp_of(f); /* connected again at the next reading */
+    db_freshness_free(f);
     PQfinish(pg);
 }

@@ -111,6 +111,8 @@ Test(config, defaults)
     cr_assert_eq(config.log_level, LOG_INFO);
     cr_assert_str_eq(config.problem_base_url, "https://pvd-api.example/problemes/");
     cr_assert_eq(config.referentiel_reload_seconds, 300);
+    cr_assert_eq(config.read_cache_bytes, 8u * 1024 * 1024, "READ_CACHE_BYTES defaults to 8 MiB");
+    cr_assert_eq(config.read_cache_ttl_ms, 1000);
     config_release(&config);
 }
 
@@ -186,6 +188,10 @@ Test(config, bounds_are_inclusive)
     cr_assert_eq(config.http_max_body_bytes, 1024);
     assert_accepted("HTTP_MAX_BODY_BYTES", "67108864", &config);
     cr_assert_eq(config.http_max_body_bytes, 67108864);
+    assert_accepted("READ_CACHE_BYTES", "0", &config);
+    cr_assert_eq(config.read_cache_bytes, 0, "READ_CACHE_BYTES=0 turns the read cache off");
+    assert_accepted("READ_CACHE_TTL_MS", "60000", &config);
+    cr_assert_eq(config.read_cache_ttl_ms, 60000);
     assert_accepted("HTTP_PORT", "08080", &config);
     cr_assert_eq(config.http_port, 8080, "leading zeros are decimal, not octal");
 }
@@ -261,6 +267,10 @@ Test(config, out_of_range_values_are_named)
     assert_refused("SHUTDOWN_GRACE_SECONDS", "3601");
     assert_refused("PVD_REFERENTIEL_RELOAD_SECONDS", "0");
     assert_refused("PVD_REFERENTIEL_RELOAD_SECONDS", "86401");
+    assert_refused("READ_CACHE_BYTES", "1073741825");
+    assert_refused("READ_CACHE_BYTES", "-1");
+    assert_refused("READ_CACHE_TTL_MS", "0");
+    assert_refused("READ_CACHE_TTL_MS", "60001");
 }
 
 /* Slowloris and per-route limits (issue #8): defaults, bounds, 0 = no per-address cap. */
