@@ -1,6 +1,7 @@
 -- wrk script (issue 12 §4): authenticated GETs, one of PATHS picked at random per request,
 -- all with the same bearer token (a real caller's: verified once, then from the
--- verified-token cache; its habilitation read on every request, its perimeter checked).
+-- verified-token cache; its habilitation and the answer read from the database, or from the
+-- strict read cache when the route is one of its and nothing was written since).
 --
 --   wrk -t2 -c32 -d10s --latency -s tests/bench/auth_get.lua URL -- TOKEN PATHS.lua
 --

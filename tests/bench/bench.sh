@@ -35,13 +35,16 @@
 #                column shows that average. Separate runs of a durable commit (fsync) were
 #                too noisy to compare (seen 0.9x to 1.3x on a shared machine)
 #   (issue 12 §4: the routes that matter, as a préfecture of the Territoire de Belfort, 90,
-#   prefecture_instructeur on {"departements":["90"]}, bench-pref90, with its habilitation
-#   read on every request and its token served by the verified-token cache after its first
-#   use; territoire pvd-27-90-990 holds CONV_ROWS (10,100) conventions, inserted by SQL once
-#   and kept between runs: abandoned adhésions, the only kind a territoire may hold many of)
+#   prefecture_instructeur on {"departements":["90"]}, bench-pref90, its token served by the
+#   verified-token cache after its first use; territoire pvd-27-90-990 holds CONV_ROWS (10,100)
+#   conventions, inserted by SQL once and kept between runs: abandoned adhésions, the only kind
+#   a territoire may hold many of. The conv_* lines are routes of the strict read cache
+#   (README "The read cache"): after its first request each answer is served from memory once
+#   the database's stamp, read for every request and shared by the requests waiting, shows
+#   that nothing was written; READ_CACHE_BYTES=0 make bench measures them without it)
 #   moi          GET /api/v1/moi as that préfecture (auth_get.lua): its token from the cache and
-#                its habilitation read, nothing else. The floor of every authenticated read, which
-#                all read the caller's habilitations (one statement) before their own work
+#                its habilitation read, nothing else (not a cached route): one statement, the
+#                floor of an authenticated read that goes to the database
 #   conv_get     GET /api/v1/conventions/{id}, 200 random ids of them (auth_get.lua)
 #   conv_list    GET /api/v1/conventions?limite=50, the first page (auth_get.lua)
 #   conv_p1      the same page, wrk -t1 -c1: its service time
@@ -80,6 +83,7 @@
 #   BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2)
 #   BENCH_CONNECTIONS (32), BENCH_THREADS (2, wrk threads)
 #   HTTP_THREADS, DB_POOL_SIZE    passed to pvd-api (its defaults otherwise: 4 and 4)
+#   READ_CACHE_BYTES              passed to pvd-api too (default 8 MiB; 0: the read cache off)
 #   PVD_VAR                       embedded PostgreSQL state (default ./var, as pg.sh)
 #   BENCH_LINES                   space-separated lines to run (default, or empty: all), e.g.
 #                                 BENCH_LINES="communes_get conv_get" make bench. Each line run
@@ -264,7 +268,7 @@ mkdir -p "$TMP/idp" && build/bin/test-idp init "$TMP/idp" >/dev/null || die "tes
 
 API_PORT=$(free_port)
 API_LOG=$TMP/pvd-api.log
-note "pvd-api on 127.0.0.1:$API_PORT (HTTP_THREADS=${HTTP_THREADS:-default}, DB_POOL_SIZE=${DB_POOL_SIZE:-default})"
+note "pvd-api on 127.0.0.1:$API_PORT (HTTP_THREADS=${HTTP_THREADS:-default}, DB_POOL_SIZE=${DB_POOL_SIZE:-default}, READ_CACHE_BYTES=${READ_CACHE_BYTES:-default})"
 # One local client (wrk) opens all BENCH_CONNECTIONS: no cap per address.
 DATABASE_URL=$PG_URL HTTP_PORT=$API_PORT HTTP_BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warn \
 	HTTP_MAX_CONNECTIONS_PER_ADDRESS=0 AUTH_ISSUER=$BENCH_ISSUER AUTH_AUDIENCE=$BENCH_AUDIENCE \
@@ -821,7 +825,7 @@ what() {
 {
 	echo
 	echo "pvd-api bench — $NOW — commit $COMMIT — $NPROC × $CPU"
-	echo "$ROUNDS rounds × ${SECONDS_PER_RUN} s, wrk -t$WRK_THREADS -c$CONNS; pvd-api HTTP_THREADS=$HTTP_THREADS_USED DB_POOL_SIZE=$DB_POOL_USED; load before/after: $LOAD_BEFORE / $LOAD_AFTER"
+	echo "$ROUNDS rounds × ${SECONDS_PER_RUN} s, wrk -t$WRK_THREADS -c$CONNS; pvd-api HTTP_THREADS=$HTTP_THREADS_USED DB_POOL_SIZE=$DB_POOL_USED READ_CACHE_BYTES=${READ_CACHE_BYTES:-8388608}; load before/after: $LOAD_BEFORE / $LOAD_AFTER"
 	printf '%-13s %10s %-5s %8s %8s  %-24s %s\n' line median unit "p50 ms" "p99 ms" "runs" "ratio"
 	for line in "${RUN[@]}"; do
 		printf '%-13s %10s %-5s %8s %8s  %-24s %s\n' "$line" "$(fmt_n "${MED[$line]}")" \
