@@ -152,8 +152,8 @@ bool cached_response_begin(struct request_ctx *ctx, struct cached_response *r)
     r->headers_before = ctx->res->map_header->nb_values;
     struct copied answer = {NULL, 0};
     if (read_cache_get(cache, r->key, r->key_len, stamp, now_ms(), copy_out, &answer)) {
+        ctx->cached_answer = answer.bytes; /* freed at the request's end: the 304 points in */
         replay(ctx, answer.bytes, answer.len);
-        free(answer.bytes);
         free(r->key);
         r->key = NULL;
         return true;

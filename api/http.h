@@ -51,6 +51,9 @@ struct request_ctx {
      * once: valid when stamp_read; 0 when it could not be read (nothing cached used). */
     bool stamp_read;
     uint64_t stamp;
+    /* The stored answer replayed from the read cache (owned; freed at the end of the
+     * request: the 304's not_modified_type points into it). NULL: none. */
+    char *cached_answer;
 };
 
 /* Fills buf (33 bytes at least) with a fresh request id: 32 hex digits. */

@@ -80,6 +80,8 @@ static void request_ctx_end(struct request_ctx *ctx)
 {
     free(ctx->idempotent_body); /* set without an Idempotency-Key: unused */
     ctx->idempotent_body = NULL;
+    free(ctx->cached_answer);
+    ctx->cached_answer = NULL;
     struct timespec end;
     clock_gettime(CLOCK_MONOTONIC, &end);
     double seconds =

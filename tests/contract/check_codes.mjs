@@ -201,12 +201,14 @@ function sourceCodes() {
 function routeTable() {
 	const text = readFileSync("api/routes.c", "utf8");
 	const routes = [];
-	for (const m of text.matchAll(/\{"(GET|POST|PATCH|DELETE|PUT)",\s*"([^"]+)",\s*(ROUTE_\w+),\s*(NULL|"[^"]*"),\s*\w+,\s*(KEYED|NOKEY)\}/g)) {
+	for (const m of text.matchAll(/\{"(GET|POST|PATCH|DELETE|PUT)",\s*"([^"]+)",\s*(ROUTE_\w+),\s*(NULL|"[^"]*"),\s*\w+,\s*(KEYED|NOKEY),\s*(?:CACHED|CACHED_RP|FRESH)\}/g)) {
 		const path = m[2].split("/").map((s) => (s.startsWith(":") ? `{${s.slice(1)}}` : s)).join("/");
 		const authenticated = m[3] !== "ROUTE_PUBLIC";
 		routes.push({ method: m[1].toLowerCase(), path, authenticated, replayable: m[5] === "KEYED" });
 	}
 	if (routes.length === 0) die("no route read from api/routes.c");
+	const rows = [...text.matchAll(/^\s*\{"(GET|POST|PATCH|DELETE|PUT)",/gm)].length;
+	if (rows !== routes.length) die(`api/routes.c: ${rows} rows, ${routes.length} of them read (a row of another shape?)`);
 	return routes;
 }
 

@@ -25,21 +25,6 @@
 #include "../support/http_client.h"
 #include "../support/private_server.h"
 
-/* The value of an unlabelled metric of the pinned server's /metrics. */
-static unsigned long long metric(const char *name)
-{
-    struct http_response r;
-    http_get("/metrics", &r);
-    cr_assert_eq(r.status, 200);
-    char needle[128];
-    snprintf(needle, sizeof needle, "\n%s ", name);
-    const char *at = strstr(r.body, needle);
-    cr_assert_not_null(at, "%s missing from /metrics", name);
-    unsigned long long v = strtoull(at + strlen(needle), NULL, 10);
-    http_response_release(&r);
-    return v;
-}
-
 /* The second server when there is one (the api step), else the first. */
 static int other_server(void)
 {
@@ -109,11 +94,11 @@ static bool read_twice_hits(const struct fx_caller *c, const char *path)
 {
     char first[200], again[200], etag1[64], etag2[64];
     read_intitule(c, path, first, etag1);
-    unsigned long long hits = metric("pvd_read_cache_hits_total");
+    unsigned long long hits = fx_metric("pvd_read_cache_hits_total");
     read_intitule(c, path, again, etag2);
     cr_assert_str_eq(again, first);
     cr_assert_str_eq(etag2, etag1);
-    return metric("pvd_read_cache_hits_total") == hits + 2;
+    return fx_metric("pvd_read_cache_hits_total") == hits + 2;
 }
 
 #define PRIVE_DB "pvd_it_prive_cache"
@@ -123,7 +108,7 @@ Test(read_cache, a_second_read_is_served_from_the_cache_until_a_write, .timeout 
     pid_t server = private_server_start(PRIVE_DB);
     struct setup s;
     fiche_of(&s, "pvd-75-19-901", "19001", "211900105", "200066645", "1.1");
-    cr_assert_gt(metric("pvd_read_cache_capacity_bytes"), 0, "READ_CACHE_BYTES is on");
+    cr_assert_gt(fx_metric("pvd_read_cache_capacity_bytes"), 0, "READ_CACHE_BYTES is on");
     bool hit = false;
     for (int i = 0; i < 50 && !hit; i++)
         hit = read_twice_hits(&s.lecteur, s.path);
@@ -148,9 +133,9 @@ Test(read_cache, a_second_read_is_served_from_the_cache_until_a_write, .timeout 
     for (int i = 0; i < 50 && !hit; i++) {
         struct http_response a, b;
         fx_call(&s.lecteur, "GET", list_path, NULL, NULL, &a);
-        unsigned long long hits = metric("pvd_read_cache_hits_total");
+        unsigned long long hits = fx_metric("pvd_read_cache_hits_total");
         fx_call(&s.lecteur, "GET", list_path, NULL, NULL, &b);
-        hit = metric("pvd_read_cache_hits_total") == hits + 2;
+        hit = fx_metric("pvd_read_cache_hits_total") == hits + 2;
         cr_assert_eq(a.status, 200);
         cr_assert_str_eq(b.body, a.body);
         cr_assert_not_null(http_header(&b, "Link"), "the next page's Link was not kept");
@@ -279,9 +264,9 @@ Test(read_cache, the_stamp_session_killed_reads_stay_fresh)
         cr_assert_str_eq(seen, intitule);
     }
     /* Connected again: the cache serves. */
-    unsigned long long hits = metric("pvd_read_cache_hits_total");
+    unsigned long long hits = fx_metric("pvd_read_cache_hits_total");
     read_intitule(&s.lecteur, s.path, seen, NULL);
     read_intitule(&s.lecteur, s.path, seen, NULL);
-    cr_assert_geq(metric("pvd_read_cache_hits_total"), hits + 1);
+    cr_assert_geq(fx_metric("pvd_read_cache_hits_total"), hits + 1);
     http_pin(-1);
 }

@@ -16,21 +16,6 @@
 #include "../support/http_client.h"
 #include "../support/tokens.h"
 
-/* The value of an unlabelled metric of /metrics. */
-static unsigned long long metric(const char *name)
-{
-    struct http_response r;
-    http_get("/metrics", &r);
-    cr_assert_eq(r.status, 200);
-    char needle[128];
-    snprintf(needle, sizeof needle, "\n%s ", name);
-    const char *at = strstr(r.body, needle);
-    cr_assert_not_null(at, "%s missing from /metrics", name);
-    unsigned long long v = strtoull(at + strlen(needle), NULL, 10);
-    http_response_release(&r);
-    return v;
-}
-
 static void get_as(const char *header, const char *path, struct http_response *r)
 {
     const char *headers[] = {header, NULL};
@@ -42,10 +27,10 @@ Test(token_cache, second_use_of_a_token_is_served_from_the_cache)
     /* The cache and its metrics are per process: one server (the api step runs
      * two replicas). */
     http_pin(0);
-    cr_assert_gt(metric("pvd_auth_token_cache_capacity"), 0, "AUTH_TOKEN_CACHE_SIZE is on");
+    cr_assert_gt(fx_metric("pvd_auth_token_cache_capacity"), 0, "AUTH_TOKEN_CACHE_SIZE is on");
     char header[4400];
     fx_grant_header(header, sizeof header, "lecteur_national", "{}");
-    unsigned long long hits = metric("pvd_auth_token_cache_hits_total");
+    unsigned long long hits = fx_metric("pvd_auth_token_cache_hits_total");
     struct http_response r;
     for (int i = 0; i < 2; i++) {
         get_as(header, "/api/v1/conventions?limite=1", &r);
@@ -53,7 +38,7 @@ Test(token_cache, second_use_of_a_token_is_served_from_the_cache)
         http_response_release(&r);
     }
     /* The grant's own token (the administrator's) may hit too: at least one hit more. */
-    cr_assert_geq(metric("pvd_auth_token_cache_hits_total"), hits + 1);
+    cr_assert_geq(fx_metric("pvd_auth_token_cache_hits_total"), hits + 1);
 
     /* The same token with another signature: verified (and refused), not served. */
     char bad[4400];
@@ -87,13 +72,13 @@ Test(token_cache, a_cached_token_loses_a_revoked_habilitation_at_once)
     char header[4400];
     token_header(header, sizeof header, token);
     free(token);
-    unsigned long long hits = metric("pvd_auth_token_cache_hits_total");
+    unsigned long long hits = fx_metric("pvd_auth_token_cache_hits_total");
     for (int i = 0; i < 2; i++) { /* verified, then from the cache */
         get_as(header, "/api/v1/conventions?limite=1", &r);
         http_expect_json_ok(&r);
         http_response_release(&r);
     }
-    cr_assert_geq(metric("pvd_auth_token_cache_hits_total"), hits + 1);
+    cr_assert_geq(fx_metric("pvd_auth_token_cache_hits_total"), hits + 1);
 
     fx_call(&admin, "GET", path, NULL, NULL, &r);
     char if_match[80];
@@ -104,7 +89,7 @@ Test(token_cache, a_cached_token_loses_a_revoked_habilitation_at_once)
     http_response_release(&r);
 
     /* The token is still in the cache (it is valid), its habilitation no longer is. */
-    hits = metric("pvd_auth_token_cache_hits_total");
+    hits = fx_metric("pvd_auth_token_cache_hits_total");
     get_as(header, "/api/v1/conventions?limite=1", &r);
     http_expect_problem(&r, 403, "interdit");
     http_response_release(&r);
@@ -113,5 +98,5 @@ Test(token_cache, a_cached_token_loses_a_revoked_habilitation_at_once)
     cr_assert(json_is_null(json_object_get(r.json, "role")), HTTP_BODY, r.body);
     cr_assert(json_is_null(json_object_get(r.json, "habilitation_id")), HTTP_BODY, r.body);
     http_response_release(&r);
-    cr_assert_geq(metric("pvd_auth_token_cache_hits_total"), hits + 2);
+    cr_assert_geq(fx_metric("pvd_auth_token_cache_hits_total"), hits + 2);
 }

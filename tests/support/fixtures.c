@@ -162,6 +162,20 @@ void fx_create(const struct fx_caller *c, const char *path, const char *body, ch
     http_response_release(&r);
 }
 
+unsigned long long fx_metric(const char *name)
+{
+    struct http_response r;
+    http_get("/metrics", &r);
+    cr_assert_eq(r.status, 200);
+    char needle[128];
+    snprintf(needle, sizeof needle, "\n%s ", name);
+    const char *at = strstr(r.body, needle);
+    cr_assert_not_null(at, "%s missing from /metrics", name);
+    unsigned long long v = strtoull(at + strlen(needle), NULL, 10);
+    http_response_release(&r);
+    return v;
+}
+
 void fx_etag(const char *path, char etag[64])
 {
     struct fx_caller admin;

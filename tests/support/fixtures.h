@@ -62,6 +62,10 @@ void fx_call_while_held(const struct fx_caller *c, const char *method, const cha
  * is there. */
 void fx_expect_stale(const struct http_response *r, const char *detail, char current[64]);
 
+/* The value of an unlabelled metric in /metrics of the server requests go to now
+ * (http_pin): asserts it is there. */
+unsigned long long fx_metric(const char *name);
+
 /* POST /api/v1/territoires as the administrator: 201 expected. */
 void fx_territoire(const char *id_pvd, const char *code_insee, const char *siren_epci);
 
