@@ -638,6 +638,12 @@ alive "$API_PID" || die "pvd-api died during the bench (log: $API_LOG)"
 # Issue 12 §4: the server's memory after every line ran (peak and current, kB).
 HWM_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$API_PID/status")
 RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$API_PID/status")
+# The read cache over the whole run (README "The read cache"): answers and habilitations
+# served from memory, and how many requests shared each reading of the database's stamp.
+READ_CACHE=$(curl -s "$API/metrics" | awk '/^pvd_read_cache_(hits|misses)_total|^pvd_freshness_(readings|waits)_total/ {v[$1] = $2}
+	END { r = v["pvd_freshness_readings_total"]; w = v["pvd_freshness_waits_total"];
+	      printf "%d hits, %d misses; %d requests waited for %d readings of the stamp (%.1f per reading)",
+	             v["pvd_read_cache_hits_total"], v["pvd_read_cache_misses_total"], w, r, r ? w / r : 0 }')
 
 # ---------------------------------------------------------------- summarise
 
@@ -859,6 +865,7 @@ what() {
 		"$(fmt_r "$R_ORG_TPCB" | tr -d '×')" "$TARGET_WRITE_RATIO" "$ORG_VERDICT"
 	! shown "$READ_P99_VERDICT" || printf 'reads at %s connections: p99 conv_get %s ms, conv_list %s ms (target ≤ %s ms, idle machine)  → %s\n' \
 		"$CONNS" "$(fmt_ms "${P99[conv_get]}")" "$(fmt_ms "${P99[conv_list]}")" "$TARGET_READ_P99_MS" "$READ_P99_VERDICT"
+	echo "read cache over the run: $READ_CACHE"
 	printf 'server memory after the run: VmHWM %s MB, VmRSS %s MB (target VmHWM ≤ 64 MB)  → %s\n' \
 		"$HWM_MB" "$RSS_MB" "$(shown "$HWM_VERDICT" && echo "$HWM_VERDICT" || echo "not judged: not every line ran")"
 	! shown "$DEPTH_VERDICT" || printf 'depth: conventions (%s) %s × page 1, event feed (%s, page 1'"'"'s events) %s × page 1 (target ≤ %s)  → %s\n' \
