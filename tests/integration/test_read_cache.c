@@ -86,19 +86,19 @@ static void fiche_of(struct setup *s, const char *id_pvd, const char *insee,
     snprintf(s->path, sizeof s->path, "/api/v1/fiches-action/%s", s->id);
 }
 
-/* Two identical reads in a row: true when the second was served from the cache (its
- * authority and its answer: pvd_read_cache_hits_total + 2 on a server that nobody else
- * calls). A write anywhere in the cluster between the two (the other suites run on it)
- * makes it a miss: the caller tries again. */
+/* Two identical reads in a row: true when one of them was served from the cache (its
+ * authority and its answer: pvd_read_cache_hits_total + 2 at least, on a server that nobody
+ * else calls). A write anywhere in the cluster (the other suites write on it) makes a read a
+ * miss: the caller tries again. */
 static bool read_twice_hits(const struct fx_caller *c, const char *path)
 {
     char first[200], again[200], etag1[64], etag2[64];
-    read_intitule(c, path, first, etag1);
     unsigned long long hits = fx_metric("pvd_read_cache_hits_total");
+    read_intitule(c, path, first, etag1);
     read_intitule(c, path, again, etag2);
     cr_assert_str_eq(again, first);
     cr_assert_str_eq(etag2, etag1);
-    return fx_metric("pvd_read_cache_hits_total") == hits + 2;
+    return fx_metric("pvd_read_cache_hits_total") >= hits + 2;
 }
 
 #define PRIVE_DB "pvd_it_prive_cache"
@@ -110,9 +110,9 @@ Test(read_cache, a_second_read_is_served_from_the_cache_until_a_write, .timeout 
     fiche_of(&s, "pvd-75-19-901", "19001", "211900105", "200066645", "1.1");
     cr_assert_gt(fx_metric("pvd_read_cache_capacity_bytes"), 0, "READ_CACHE_BYTES is on");
     bool hit = false;
-    for (int i = 0; i < 50 && !hit; i++)
+    for (int i = 0; i < 200 && !hit; i++)
         hit = read_twice_hits(&s.lecteur, s.path);
-    cr_assert(hit, "50 pairs of identical reads, never served from the cache");
+    cr_assert(hit, "200 pairs of identical reads, never served from the cache");
 
     /* The conditional read is answered from the cache as by the handler. */
     char etag[64], seen[200], inm[100];
@@ -130,12 +130,12 @@ Test(read_cache, a_second_read_is_served_from_the_cache_until_a_write, .timeout 
     char second[37];
     fx_fiche(&s.admin, &s.t, "1.2", NULL, second, NULL);
     hit = false;
-    for (int i = 0; i < 50 && !hit; i++) {
+    for (int i = 0; i < 200 && !hit; i++) {
         struct http_response a, b;
-        fx_call(&s.lecteur, "GET", list_path, NULL, NULL, &a);
         unsigned long long hits = fx_metric("pvd_read_cache_hits_total");
+        fx_call(&s.lecteur, "GET", list_path, NULL, NULL, &a);
         fx_call(&s.lecteur, "GET", list_path, NULL, NULL, &b);
-        hit = fx_metric("pvd_read_cache_hits_total") == hits + 2;
+        hit = fx_metric("pvd_read_cache_hits_total") >= hits + 2;
         cr_assert_eq(a.status, 200);
         cr_assert_str_eq(b.body, a.body);
         cr_assert_not_null(http_header(&b, "Link"), "the next page's Link was not kept");
@@ -144,7 +144,7 @@ Test(read_cache, a_second_read_is_served_from_the_cache_until_a_write, .timeout 
         http_response_release(&a);
         http_response_release(&b);
     }
-    cr_assert(hit, "50 pairs of identical list reads, never served from the cache");
+    cr_assert(hit, "200 pairs of identical list reads, never served from the cache");
 
     /* A write: the next read is the new state. */
     char new_etag[64], now_etag[64];
@@ -264,9 +264,9 @@ Test(read_cache, the_stamp_session_killed_reads_stay_fresh)
         cr_assert_str_eq(seen, intitule);
     }
     /* Connected again: the cache serves. */
-    unsigned long long hits = fx_metric("pvd_read_cache_hits_total");
-    read_intitule(&s.lecteur, s.path, seen, NULL);
-    read_intitule(&s.lecteur, s.path, seen, NULL);
-    cr_assert_geq(fx_metric("pvd_read_cache_hits_total"), hits + 1);
+    bool hit = false;
+    for (int i = 0; i < 200 && !hit; i++)
+        hit = read_twice_hits(&s.lecteur, s.path);
+    cr_assert(hit, "the cache never served again after its stamp session was killed");
     http_pin(-1);
 }
