@@ -19,7 +19,9 @@ static uint64_t now_ms(void)
     return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
 }
 
-uint64_t cached_reads_stamp(struct request_ctx *ctx)
+/* The stamp of ctx's request (read once, at the first call; blocks for the shared round
+ * trip): non-zero, or 0 when the cache is off or the stamp could not be read. */
+static uint64_t request_stamp(struct request_ctx *ctx)
 {
     if (ctx->app->reads == NULL)
         return 0;
@@ -70,7 +72,7 @@ bool cached_authority_get(struct request_ctx *ctx, struct principal *out)
 {
     if (!cacheable(ctx))
         return false;
-    uint64_t stamp = cached_reads_stamp(ctx);
+    uint64_t stamp = request_stamp(ctx);
     if (stamp == 0)
         return false;
     char key[sizeof out->acteur + 2];
@@ -139,7 +141,7 @@ bool cached_response_begin(struct request_ctx *ctx, struct cached_response *r)
     struct read_cache *cache = ctx->app->reads;
     if (!cacheable(ctx) || ctx->principal == NULL || ctx->req->http_url == NULL)
         return false;
-    uint64_t stamp = cached_reads_stamp(ctx);
+    uint64_t stamp = request_stamp(ctx);
     if (stamp == 0)
         return false;
     const char *actor = ctx->principal->acteur, *url = ctx->req->http_url;
@@ -161,23 +163,10 @@ bool cached_response_begin(struct request_ctx *ctx, struct cached_response *r)
     return false;
 }
 
-/* Appends n bytes to a growing buffer. */
-struct buf {
-    char *data;
-    size_t len, cap;
-};
-static void buf_add(struct buf *b, const void *bytes, size_t n)
+/* Writes s and its NUL (the stored answer's fields, see above). */
+static void put_string(FILE *f, const char *s)
 {
-    if (b->len + n > b->cap) {
-        b->cap = (b->len + n) * 2;
-        b->data = xrealloc(b->data, b->cap);
-    }
-    memcpy(b->data + b->len, bytes, n);
-    b->len += n;
-}
-static void buf_add_string(struct buf *b, const char *s)
-{
-    buf_add(b, s, strlen(s) + 1);
+    fwrite(s, 1, strlen(s) + 1, f);
 }
 
 static bool kept_header(const char *name)
@@ -193,23 +182,27 @@ void cached_response_end(struct request_ctx *ctx, struct cached_response *r)
     const char *type = u_map_get_case(h, "Content-Type");
     if (r->eligible && res->status == 200 && !ctx->has_problem && etag && type &&
         res->stream_callback == NULL && res->binary_body != NULL) {
-        struct buf b = {NULL, 0, 0};
-        buf_add_string(&b, etag);
-        buf_add_string(&b, type);
+        char *answer = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&answer, &len);
+        if (f == NULL)
+            die_bug("open_memstream failed");
+        put_string(f, etag);
+        put_string(f, type);
         int kept = 0;
         for (int i = r->headers_before; i < h->nb_values; i++)
             kept += kept_header(h->keys[i]);
-        char count[16];
-        snprintf(count, sizeof count, "%d", kept);
-        buf_add_string(&b, count);
+        fprintf(f, "%d%c", kept, '\0');
         for (int i = r->headers_before; i < h->nb_values; i++)
             if (kept_header(h->keys[i])) {
-                buf_add_string(&b, h->keys[i]);
-                buf_add_string(&b, h->values[i]);
+                put_string(f, h->keys[i]);
+                put_string(f, h->values[i]);
             }
-        buf_add(&b, res->binary_body, res->binary_body_length);
-        read_cache_put(ctx->app->reads, r->key, r->key_len, ctx->stamp, now_ms(), b.data, b.len);
-        free(b.data);
+        fwrite(res->binary_body, 1, res->binary_body_length, f);
+        if (fclose(f) != 0)
+            die_bug("open_memstream failed");
+        read_cache_put(ctx->app->reads, r->key, r->key_len, ctx->stamp, now_ms(), answer, len);
+        free(answer);
     }
     free(r->key);
     r->key = NULL;

@@ -32,10 +32,6 @@
 
 struct app;
 
-/* The stamp of ctx's request (read once, at the first call; blocks for the shared
- * round trip): non-zero, or 0 when the cache is off or the stamp could not be read. */
-uint64_t cached_reads_stamp(struct request_ctx *ctx);
-
 /* The authority of the caller whose actor is out->acteur (filled), from the cache:
  * true and out's authority members (has_habilitation, habilitation_id, client_id,
  * authz) set on a hit; false, out untouched. */

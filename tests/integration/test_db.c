@@ -2966,6 +2966,17 @@ static void wh_dispatch(struct db_pool *pool, size_t *created)
 
 /* ------------------------------------------ event feed's cursor (issue 12 §4) */
 
+/* The one connection of a new pool of one (*pool, to free), planning every statement
+ * generically, as PostgreSQL may once a named statement has run five times. */
+static struct db_conn *generic_plan_conn(struct db_pool **pool)
+{
+    struct db_conn *conn = NULL;
+    *pool = make_pool(1, 1000, 0);
+    cr_assert_eq(db_pool_acquire(*pool, &conn, NULL), DB_OK);
+    exec_ok(conn->pg, "set plan_cache_mode = force_generic_plan");
+    return conn;
+}
+
 /* The plan of conn's prepared statement whose text contains `marker`, run
  * with the text parameters `args` (an SQL list), as EXPLAIN prints it. */
 static void prepared_plan(struct db_conn *conn, const char *marker, const char *args, char *out,
@@ -3004,11 +3015,9 @@ Test(db, evenements_read_seeks_its_cursor_in_a_generic_plan)
     query_text(pg, nth, "2950", key2950, sizeof key2950);
     PQfinish(pg);
 
-    struct db_pool *pool = make_pool(1, 1000, 0);
-    struct db_conn *conn = NULL;
+    struct db_pool *pool = NULL;
+    struct db_conn *conn = generic_plan_conn(&pool);
     struct db_error err = {{0}, {0}};
-    cr_assert_eq(db_pool_acquire(pool, &conn, NULL), DB_OK);
-    exec_ok(conn->pg, "set plan_cache_mode = force_generic_plan");
     struct journal_visibility v = {.all = true};
     char *json = NULL, last[EVENEMENT_KEY_SIZE];
     bool more = false;
@@ -3070,11 +3079,9 @@ Test(db, list_pages_seek_their_cursor_in_a_generic_plan)
     exec_ok(pg, "analyze ls_items");
     PQfinish(pg);
 
-    struct db_pool *pool = make_pool(1, 1000, 0);
-    struct db_conn *conn = NULL;
+    struct db_pool *pool = NULL;
+    struct db_conn *conn = generic_plan_conn(&pool);
     struct db_error err = {{0}, {0}};
-    cr_assert_eq(db_pool_acquire(pool, &conn, NULL), DB_OK);
-    exec_ok(conn->pg, "set plan_cache_mode = force_generic_plan");
     const struct list_sync_columns cols = {"x.modifie_le", "x.id", "uuid", NULL};
     const struct {
         enum list_tri tri;
