@@ -191,13 +191,14 @@ static void step_handle(struct call *c)
     cached_response_end(c->ctx, &cached);
 }
 
-int pipeline_dispatch(const struct _u_request *req, struct _u_response *res, void *user_data)
+/* One request for a row of the table, through the steps then the handler. */
+static void dispatch_route(struct app *app, const struct route *route, const struct _u_request *req,
+                           struct _u_response *res)
 {
-    const struct pipeline_binding *b = user_data;
     struct request_ctx ctx;
     struct principal principal;
-    struct call c = {b->route, req, res, &ctx, &principal};
-    request_ctx_begin(&ctx, b->app, b->route, req, res);
+    struct call c = {route, req, res, &ctx, &principal};
+    request_ctx_begin(&ctx, app, route, req, res);
     size_t i = 0;
     while (i < sizeof steps / sizeof steps[0] && steps[i](&c))
         i++;
@@ -205,12 +206,13 @@ int pipeline_dispatch(const struct _u_request *req, struct _u_response *res, voi
         step_handle(&c);
     http_encode_response(&ctx);
     request_ctx_end(&ctx);
-    return U_CALLBACK_COMPLETE;
 }
 
-int pipeline_unmatched(const struct _u_request *req, struct _u_response *res, void *user_data)
+/* A request no row serves: CORS preflights are answered for any path;
+ * otherwise 405 with Allow for a known path, else 404. */
+static void dispatch_unmatched(struct app *app, const struct _u_request *req,
+                               struct _u_response *res)
 {
-    struct app *app = user_data;
     struct request_ctx ctx;
     char allow[128];
     request_ctx_begin(&ctx, app, NULL, req, res);
@@ -227,21 +229,23 @@ int pipeline_unmatched(const struct _u_request *req, struct _u_response *res, vo
     }
     http_encode_response(&ctx);
     request_ctx_end(&ctx);
-    return U_CALLBACK_COMPLETE;
 }
 
-/* One binding per row of the route table (at most PIPELINE_MAX_ROUTES). */
-static struct pipeline_binding bindings[PIPELINE_MAX_ROUTES];
+int pipeline_dispatch(const struct _u_request *req, struct _u_response *res, void *user_data)
+{
+    struct app *app = user_data;
+    const struct route *route = routes_match(req->http_verb, req->url_path);
+    if (route)
+        dispatch_route(app, route, req, res);
+    else
+        dispatch_unmatched(app, req, res);
+    return U_CALLBACK_COMPLETE;
+}
 
 bool pipeline_register(struct _u_instance *instance, struct app *app)
 {
     size_t count;
     const struct route *routes = routes_table(&count);
-    if (count > PIPELINE_MAX_ROUTES) {
-        log_line(LOG_ERROR, NULL, "table des routes trop grande : relever PIPELINE_MAX_ROUTES",
-                 (const char *)NULL);
-        return false;
-    }
     for (size_t i = 0; i < count; i++) {
         if (routes[i].access != ROUTE_PUBLIC && routes[i].action == NULL) {
             log_line(LOG_ERROR, NULL, "route non publique sans action déclarée", "route",
@@ -260,25 +264,16 @@ bool pipeline_register(struct _u_instance *instance, struct app *app)
                      routes[i].path, (const char *)NULL);
             return false;
         }
-        bindings[i].route = &routes[i];
-        bindings[i].app = app;
-        if (ulfius_add_endpoint_by_val(instance, routes[i].method, NULL, routes[i].path, 0,
-                                       pipeline_dispatch, &bindings[i]) != U_OK) {
-            log_line(LOG_ERROR, NULL, "enregistrement de route impossible", "route", routes[i].path,
-                     (const char *)NULL);
-            return false;
-        }
-        /* HEAD is answered as GET; MHD sends no body for HEAD. */
-        if (strcmp(routes[i].method, "GET") == 0 &&
-            ulfius_add_endpoint_by_val(instance, "HEAD", NULL, routes[i].path, 0, pipeline_dispatch,
-                                       &bindings[i]) != U_OK) {
-            log_line(LOG_ERROR, NULL, "enregistrement de route impossible", "route", routes[i].path,
-                     (const char *)NULL);
+        if (!routes_reachable(&routes[i])) {
+            log_line(LOG_ERROR, NULL, "route masquée par une ligne précédente de la table", "route",
+                     routes[i].path, (const char *)NULL);
             return false;
         }
     }
-    if (ulfius_set_default_endpoint(instance, pipeline_unmatched, app) != U_OK) {
-        log_line(LOG_ERROR, NULL, "point d'entrée par défaut impossible", (const char *)NULL);
+    /* One catch-all endpoint: ulfius would otherwise split the template of
+     * every registered endpoint of the method, allocating, on every request. */
+    if (ulfius_add_endpoint_by_val(instance, "*", NULL, "*", 0, pipeline_dispatch, app) != U_OK) {
+        log_line(LOG_ERROR, NULL, "enregistrement des routes impossible", (const char *)NULL);
         return false;
     }
     return true;

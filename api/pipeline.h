@@ -15,26 +15,18 @@
 #include "app.h"
 #include "routes.h"
 
-/* What ulfius passes to pipeline_dispatch for one route (user_data). */
-struct pipeline_binding {
-    const struct route *route;
-    struct app *app;
-};
-
-/* Registers every row of the route table (api/routes.h) on the instance, bound
- * to pipeline_dispatch (GET rows also answer HEAD), and pipeline_unmatched as
- * the default endpoint. Checks each row first: a non-public route declares
- * its action, only an authenticated POST replays Idempotency-Key. False, with
- * a log line naming the route, on the first failure. */
-#define PIPELINE_MAX_ROUTES 256
+/* Checks each row of the route table (api/routes.h) — a non-public route
+ * declares its action, only an authenticated POST replays Idempotency-Key,
+ * only an authenticated GET is cached, no row is shadowed by an earlier one —
+ * then registers pipeline_dispatch as ulfius' one endpoint, for every method
+ * and path. False, with a log line naming the route, on the first failure. */
 bool pipeline_register(struct _u_instance *instance, struct app *app);
 
-/* ulfius callback of every routed endpoint; user_data is a struct
- * pipeline_binding. Always U_CALLBACK_COMPLETE: every outcome is answered. */
+/* ulfius callback of every request; user_data is the struct app. Routes the
+ * request through the table (routes_match: GET rows also answer HEAD) and
+ * the pipeline; a request no row serves gets its CORS preflight answer, 405
+ * with Allow for a known path, else 404. Always U_CALLBACK_COMPLETE: every
+ * outcome is answered. */
 int pipeline_dispatch(const struct _u_request *req, struct _u_response *res, void *user_data);
-
-/* ulfius default endpoint; user_data is the struct app. CORS preflights are
- * answered for any path; otherwise 405 with Allow for a known path, else 404. */
-int pipeline_unmatched(const struct _u_request *req, struct _u_response *res, void *user_data);
 
 #endif

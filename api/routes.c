@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "handlers/handlers.h"
 #include "log.h"
@@ -189,29 +190,66 @@ const char *routes_path(const struct route *route)
     return route->path;
 }
 
-/* Does the URL path match the template? ":x" matches one non-empty segment. */
+/* The next non-empty '/'-separated segment at *s, which moves past it; false
+ * at the end. */
+static bool segment_next(const char **s, const char **seg, size_t *len)
+{
+    while (**s == '/')
+        (*s)++;
+    if (**s == '\0')
+        return false;
+    *seg = *s;
+    while (**s != '\0' && **s != '/')
+        (*s)++;
+    *len = (size_t)(*s - *seg);
+    return true;
+}
+
+/* Does the URL path match the template? Their non-empty segments pairwise
+ * (empty ones skipped, as ulfius did: "/a//b/" is "/a/b"); ":x" takes any
+ * one segment. */
 static bool path_matches(const char *template, const char *path)
 {
-    while (*template && *path) {
-        if (*template != '/' || *path != '/')
+    for (;;) {
+        const char *t, *p;
+        size_t t_len, p_len;
+        bool has_t = segment_next(&template, &t, &t_len);
+        bool has_p = segment_next(&path, &p, &p_len);
+        if (!has_t || !has_p)
+            return has_t == has_p;
+        if (t[0] != ':' && (t_len != p_len || memcmp(t, p, t_len) != 0))
             return false;
-        template ++;
-        path++;
-        const char *t_end = strchr(template, '/');
-        const char *p_end = strchr(path, '/');
-        size_t t_len = t_end ? (size_t)(t_end - template) : strlen(template);
-        size_t p_len = p_end ? (size_t)(p_end - path) : strlen(path);
-        if (template[0] == ':') {
-            if (p_len == 0)
-                return false;
-        } else if (t_len != p_len || strncmp(template, path, t_len) != 0) {
-            return false;
-        }
-        template += t_len;
-        path += p_len;
     }
-    /* A single trailing slash is tolerated, as ulfius does. */
-    return *template == '\0' && (*path == '\0' || strcmp(path, "/") == 0);
+}
+
+const struct route *routes_match(const char *method, const char *path)
+{
+    if (method == NULL || path == NULL)
+        return NULL;
+    bool head = strcasecmp(method, "HEAD") == 0;
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+        bool same =
+            head ? strcmp(routes[i].method, "GET") == 0 : strcasecmp(routes[i].method, method) == 0;
+        if (same && path_matches(routes[i].path, path))
+            return &routes[i];
+    }
+    return NULL;
+}
+
+bool routes_reachable(const struct route *route)
+{
+    char path[512];
+    size_t len = 0;
+    for (const char *t = route->path; *t != '\0' && len + 2 < sizeof path;) {
+        if (t[0] == ':' && (t == route->path || t[-1] == '/')) {
+            path[len++] = 'x'; /* any value stands for a parameter */
+            t += strcspn(t, "/");
+        } else {
+            path[len++] = *t++;
+        }
+    }
+    path[len] = '\0';
+    return routes_match(route->method, path) == route;
 }
 
 bool routes_allowed_methods(const char *path, char *allow, size_t size)

@@ -1,8 +1,9 @@
 /* THE route table: every HTTP route of the service in one place, with its
  * access rule, action, handler, Idempotency-Key handling and read cache;
  * nothing else.
- * The request pipeline (api/pipeline.h) registers each row into ulfius; the
- * 404/405 answers, the metrics and the OpenAPI cross-check derive from it. */
+ * The request pipeline (api/pipeline.h) routes every request through it
+ * (routes_match); the 404/405 answers, the metrics and the OpenAPI
+ * cross-check derive from it. */
 #ifndef PVD_API_ROUTES_H
 #define PVD_API_ROUTES_H
 
@@ -50,6 +51,17 @@ const struct route *routes_table(size_t *count);
 /* Position of route in the table; the table size for NULL (unmatched). */
 size_t routes_index(const struct route *route);
 const char *routes_path(const struct route *route);
+
+/* The row serving method on path (the URL path, without its query), NULL
+ * when none: the first row, in table order, whose method is method
+ * (compared without case, as ulfius did; HEAD is served by the GET row)
+ * and whose template matches path segment by segment — empty segments
+ * skipped, ":name" matching any one segment. No allocation; never fails. */
+const struct route *routes_match(const char *method, const char *path);
+
+/* True when a request for route's own template (each parameter given a
+ * value) is matched to route itself, i.e. no earlier row shadows it. */
+bool routes_reachable(const struct route *route);
 
 /* Writes "GET, HEAD" style list of the methods routed for path into allow
  * (size bytes); returns false when no route has this path. */

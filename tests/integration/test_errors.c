@@ -77,6 +77,43 @@ Test(erreurs, unknown_route_is_404_route_inconnue)
     http_response_release(&r);
 }
 
+/* The table routes every request (api/routes.h, routes_match): empty segments
+ * are skipped as ulfius did, segments compare whole and case-sensitive, a
+ * known path with another method (any token) is 405, and a 405 is computed on
+ * the same matching as the routing. */
+Test(erreurs, routing_matches_whole_segments)
+{
+    struct http_response plain, odd;
+    http_get("/api/v1/communes/69248", &plain);
+    cr_assert_eq(plain.status, 200);
+    const char *same[] = {"/api/v1//communes/69248", "/api/v1/communes/69248/",
+                          "//api/v1/communes//69248//"};
+    http_capture_pause(true); /* the contract names the canonical spelling only */
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        http_get(same[i], &odd);
+        cr_assert_eq(odd.status, 200, "%s: %ld", same[i], odd.status);
+        cr_assert(odd.body_len == plain.body_len && memcmp(odd.body, plain.body, odd.body_len) == 0,
+                  "%s: not the commune's body", same[i]);
+        http_response_release(&odd);
+    }
+    http_capture_pause(false);
+    http_response_release(&plain);
+    const char *unknown[] = {"/API/v1/communes/69248", "/api/v1/communesx/69248",
+                             "/api/v1/commune/69248", "/api/v1/communes/69248/x"};
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        http_get(unknown[i], &odd);
+        http_expect_problem(&odd, 404, "route-inconnue");
+        http_response_release(&odd);
+    }
+    const char *methods[] = {"PROPFIND", "DELETE"};
+    for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++) {
+        http_request(methods[m], "//api/v1//communes/", NULL, NULL, 0, &odd);
+        http_expect_problem(&odd, 405, "methode-non-autorisee");
+        cr_assert_str_eq(http_header(&odd, "Allow"), "GET, HEAD");
+        http_response_release(&odd);
+    }
+}
+
 Test(erreurs, other_methods_are_405_with_allow)
 {
     const char *methods[] = {"POST", "PUT", "DELETE", "PATCH"};
