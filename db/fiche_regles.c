@@ -371,41 +371,6 @@ enum db_result fiche_candidate_lire(struct db_tx *tx, const char *id_pvd, const 
 
 /* ---- access ---------------------------------------------------------------- */
 
-enum db_result fiche_sirens_lire(struct db_conn *conn, const char *id, char id_pvd[17],
-                                 char maitre_ouvrage_siren[10], char (*financeurs)[10], size_t cap,
-                                 size_t *count, struct db_error *err)
-{
-    const char *params[1] = {id};
-    PGresult *res = NULL;
-    *count = 0;
-    enum db_result r = pg_exec_first_row(
-        conn,
-        "SELECT f.id_pvd::text, coalesce(o.siren::text, ''), coalesce(array_to_string(ARRAY("
-        "SELECT DISTINCT fo.siren::text FROM fiche_financements l JOIN organisations fo ON fo.id "
-        "= l.financeur_id WHERE l.fiche_id = f.id AND fo.siren IS NOT NULL ORDER BY 1), ','), '') "
-        "FROM fiches_action f JOIN organisations o ON o.id = f.maitre_ouvrage_id WHERE f.id "
-        "= " PG_AS_UUID("$1"),
-        1, params, &res, err);
-    if (r != DB_OK)
-        return r;
-    snprintf(id_pvd, 17, "%s", PQgetvalue(res, 0, 0));
-    snprintf(maitre_ouvrage_siren, 10, "%s", PQgetvalue(res, 0, 1));
-    const char *p = PQgetvalue(res, 0, 2);
-    while (*p && *count < cap) {
-        size_t n = strcspn(p, ",");
-        if (n == 9) {
-            memcpy(financeurs[*count], p, 9);
-            financeurs[*count][9] = '\0';
-            (*count)++;
-        }
-        p += n;
-        if (*p == ',')
-            p++;
-    }
-    PQclear(res);
-    return DB_OK;
-}
-
 enum db_result fiche_references_lire(struct db_tx *tx, const char *id_pvd, const char *seance_id,
                                      const char *secteur_id, const char *indicateurs_json,
                                      bool *seance_ok, bool *secteur_ok, char **indicateurs_hors,

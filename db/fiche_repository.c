@@ -62,6 +62,87 @@ enum db_result fiche_get_pooled(struct db_pool *pool, const char *id, struct fic
     return r;
 }
 
+/* ---- access ---------------------------------------------------------------- */
+
+/* The maître d'ouvrage's SIREN and the financeurs' (distinct, comma-separated)
+ * of the fiche aliased x, as two text columns. */
+#define ACCESS_COLUMNS                                                                             \
+    "coalesce(o.siren::text, ''), coalesce(array_to_string(ARRAY(SELECT DISTINCT fo.siren::text"   \
+    " FROM fiche_financements l JOIN organisations fo ON fo.id = l.financeur_id WHERE l.fiche_id"  \
+    " = x.id AND fo.siren IS NOT NULL ORDER BY 1), ','), '')"
+#define ACCESS_JOIN " JOIN organisations o ON o.id = x.maitre_ouvrage_id"
+
+/* Copies the columns ACCESS_COLUMNS at column col of res's first row. */
+static void access_fill(const PGresult *res, int col, char maitre_ouvrage_siren[10],
+                        char (*financeurs)[10], size_t cap, size_t *count)
+{
+    snprintf(maitre_ouvrage_siren, 10, "%s", PQgetvalue(res, 0, col));
+    const char *p = PQgetvalue(res, 0, col + 1);
+    *count = 0;
+    while (*p && *count < cap) {
+        size_t n = strcspn(p, ",");
+        if (n == 9) {
+            memcpy(financeurs[*count], p, 9);
+            financeurs[*count][9] = '\0';
+            (*count)++;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+}
+
+enum db_result fiche_sirens_lire(struct db_conn *conn, const char *id, char id_pvd[17],
+                                 char maitre_ouvrage_siren[10], char (*financeurs)[10], size_t cap,
+                                 size_t *count, struct db_error *err)
+{
+    const char *params[1] = {id};
+    PGresult *res = NULL;
+    *count = 0;
+    enum db_result r =
+        pg_exec_first_row(conn,
+                          "SELECT x.id_pvd::text, " ACCESS_COLUMNS
+                          " FROM fiches_action x" ACCESS_JOIN " WHERE x.id = " PG_AS_UUID("$1"),
+                          1, params, &res, err);
+    if (r != DB_OK)
+        return r;
+    snprintf(id_pvd, 17, "%s", PQgetvalue(res, 0, 0));
+    access_fill(res, 1, maitre_ouvrage_siren, financeurs, cap, count);
+    PQclear(res);
+    return DB_OK;
+}
+
+enum db_result fiche_get_with_access(struct db_conn *conn, const char *id, struct fiche_row *row,
+                                     char maitre_ouvrage_siren[10], char (*financeurs)[10],
+                                     size_t cap, size_t *count, struct territoire_scope *scope,
+                                     struct db_error *err)
+{
+    const char *params[1] = {id};
+    PGresult *res = NULL;
+    memset(row, 0, sizeof *row);
+    *count = 0;
+    enum db_result r = pg_exec_first_row(
+        conn,
+        "SELECT " ROW_COLUMNS ", " ACCESS_COLUMNS
+        ", " TERRITOIRE_SCOPE_LINES_SQL("x.id_pvd") " FROM fiches_action x" ACCESS_JOIN
+                                                    " WHERE x.id = " PG_AS_UUID("$1"),
+        1, params, &res, err);
+    if (r != DB_OK)
+        return r;
+    r = fill_row(res, 0, row);
+    if (r == DB_OK) {
+        access_fill(res, 4, maitre_ouvrage_siren, financeurs, cap, count);
+        if (territoire_scope_from_lines(row->id_pvd, PQgetvalue(res, 0, 6), scope) != DB_OK) {
+            db_error_set(err, NULL, "fiche %s: territoire %s absent", row->id, row->id_pvd);
+            r = DB_FAILED; /* fiches_action.id_pvd references territoires */
+        }
+    }
+    PQclear(res);
+    if (r != DB_OK)
+        fiche_row_release(row);
+    return r;
+}
+
 /* ---- list ---------------------------------------------------------------- */
 
 /* fiches_visibles (migration 0014) as a predicate on x: the same four branches, each an

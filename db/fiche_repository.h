@@ -28,6 +28,8 @@
 #include "pool.h"
 #include "result.h"
 
+struct territoire_scope;
+
 /* One fiche: its id, territoire, revision (the ETag's source) and its
  * representation (fiche_representation of 0012: the plan_financement lines
  * and the échéancier included). */
@@ -340,6 +342,18 @@ enum db_result fiche_references_lire(struct db_tx *tx, const char *id_pvd, const
 enum db_result fiche_sirens_lire(struct db_conn *conn, const char *id, char id_pvd[17],
                                  char maitre_ouvrage_siren[10], char (*financeurs)[10], size_t cap,
                                  size_t *count, struct db_error *err);
+
+/* Fiche id (its row, as fiche_get) and what decides access to it — as
+ * fiche_sirens_lire, and the scope of its territoire (territoire_scope.h,
+ * without the maître d'ouvrage's SIREN: the caller adds it) — in one
+ * statement, so one snapshot. Any transaction state. DB_NOT_FOUND: no such
+ * fiche (or id not a UUID); DB_FAILED also when its territoire is absent. On
+ * DB_OK the caller releases row (fiche_row_release); otherwise row holds
+ * nothing. */
+enum db_result fiche_get_with_access(struct db_conn *conn, const char *id, struct fiche_row *row,
+                                     char maitre_ouvrage_siren[10], char (*financeurs)[10],
+                                     size_t cap, size_t *count, struct territoire_scope *scope,
+                                     struct db_error *err);
 
 /* ---- Inputs of a fiche not written yet (create, or a changed member) ---- */
 

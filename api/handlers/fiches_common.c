@@ -92,12 +92,13 @@ bool fiche_load_or_reply(struct request_ctx *ctx, enum action action,
     struct db_error err = {{0}, {0}};
     enum db_result r = db_pool_acquire(ctx->app->pool, &conn, &err);
     if (r == DB_OK) {
-        r = fiche_get(conn, id, row, &err);
-        if (r == DB_OK) {
-            r = fiche_access_load(conn, id, access, &err);
-            if (r != DB_OK)
-                fiche_row_release(row);
-        }
+        char mo_siren[10];
+        memset(access, 0, sizeof *access);
+        r = fiche_get_with_access(conn, id, row, mo_siren, access->financeur_sirens,
+                                  FICHE_FINANCEURS_SIRENS, &access->financeur_siren_count,
+                                  &access->scope, &err);
+        if (r == DB_OK)
+            territoire_scope_add_siren(&access->scope, mo_siren);
         db_pool_release(ctx->app->pool, conn);
     }
     if (!respond_lookup_or_reply(ctx, r, &err, FICHE_404))

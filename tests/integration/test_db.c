@@ -1778,6 +1778,46 @@ Test(db, fiche_create_get_list_update_stale)
     fiche_row_release(&got);
     cr_assert_eq(fiche_get_pooled(pool, "pas-un-uuid", &got, &err), DB_NOT_FOUND);
 
+    /* the row and what decides access to it, in one statement: as fiche_get,
+     * fiche_sirens_lire and territoire_scope_load give them one by one */
+    struct db_conn *one = NULL;
+    cr_assert_eq(db_pool_acquire(pool, &one, &err), DB_OK);
+    struct fiche_row alone = {0};
+    struct territoire_scope scope, scope_alone;
+    char mo[10], mo_alone[10], id_pvd[17], fin[4][10], fin_alone[4][10];
+    size_t n = 9, n_alone = 0;
+    cr_assert_eq(fiche_get_with_access(one, id1, &got, mo, fin, 4, &n, &scope, &err), DB_OK, "%s",
+                 err.message);
+    cr_assert_eq(fiche_get(one, id1, &alone, &err), DB_OK);
+    cr_assert_str_eq(got.json, alone.json);
+    cr_assert_str_eq(got.id_pvd, T1);
+    cr_assert_eq(got.revision, alone.revision);
+    cr_assert_eq(fiche_sirens_lire(one, id1, id_pvd, mo_alone, fin_alone, 4, &n_alone, &err),
+                 DB_OK);
+    cr_assert_str_eq(mo, "213800011");
+    cr_assert_str_eq(mo, mo_alone);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(n_alone, 1);
+    cr_assert_str_eq(fin[0], fin_alone[0]);
+    cr_assert_eq(territoire_scope_load(one, T1, &scope_alone, &err), DB_OK);
+    cr_assert_str_eq(scope.id_pvd, T1);
+    cr_assert_str_eq(scope.code_departement, scope_alone.code_departement);
+    cr_assert_eq(scope.departement_count, scope_alone.departement_count);
+    cr_assert_eq(scope.region_count, scope_alone.region_count);
+    cr_assert_eq(scope.siren_count, scope_alone.siren_count);
+    cr_assert_eq(scope.siren_count, 2); /* commune 38001 and the EPCI */
+    for (size_t i = 0; i < scope.siren_count; i++)
+        cr_assert_str_eq(scope.sirens[i], scope_alone.sirens[i]);
+    fiche_row_release(&got);
+    fiche_row_release(&alone);
+    cr_assert_eq(fiche_get_with_access(one, "00000000-0000-4000-8000-0000000000ff", &got, mo, fin,
+                                       4, &n, &scope, &err),
+                 DB_NOT_FOUND);
+    cr_assert_null(got.json);
+    cr_assert_eq(fiche_get_with_access(one, "pas-un-uuid", &got, mo, fin, 4, &n, &scope, &err),
+                 DB_NOT_FOUND);
+    db_pool_release(pool, one);
+
     /* lists: filters and totals */
     struct {
         struct fiche_filtre f;
