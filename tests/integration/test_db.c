@@ -3322,6 +3322,86 @@ Test(db, freshness_readings_are_shared_and_begin_after_the_call)
     PQfinish(pg);
 }
 
+/* Callers in a loop on one reader while writes are acknowledged one after the
+ * other: every stamp a caller gets differs from the stamp of every state it could
+ * have seen before its call (pre[j], read before write j, for each write j
+ * acknowledged when the call began). Snapshots never come back, whatever the
+ * other tests write meanwhile. */
+enum { FRESH_WRITES = 40, FRESH_CALLERS = 6 };
+struct fresh_race {
+    struct db_freshness *f;
+    uint64_t pre[FRESH_WRITES];
+    atomic_int written; /* writes acknowledged */
+    atomic_int checked; /* `written` when this caller's last checked call began */
+    atomic_bool stop;
+    int calls, stale;
+};
+
+static void *fresh_race_caller(void *arg)
+{
+    struct fresh_race *r = arg;
+    while (!atomic_load(&r->stop)) {
+        int w = atomic_load(&r->written);
+        uint64_t s = 0;
+        if (!db_freshness_stamp(r->f, &s))
+            continue;
+        for (int j = 0; j < w; j++)
+            if (s == r->pre[j])
+                r->stale++;
+        r->calls++;
+        atomic_store(&r->checked, w);
+    }
+    return NULL;
+}
+
+Test(db, freshness_concurrent_callers_never_get_a_stamp_from_before_their_call)
+{
+    PGconn *pg = test_connect();
+    exec_ok(pg, "create table t (x int)");
+    struct db_freshness *f = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-4", 5000);
+    struct db_freshness *probe = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-5", 5000);
+    static struct fresh_race r[FRESH_CALLERS];
+    uint64_t pre[FRESH_WRITES];
+    pthread_t threads[FRESH_CALLERS];
+    for (int i = 0; i < FRESH_CALLERS; i++) {
+        memset(&r[i], 0, sizeof r[i]);
+        r[i].f = f;
+    }
+    for (int i = 0; i < FRESH_CALLERS; i++)
+        cr_assert_eq(pthread_create(&threads[i], NULL, fresh_race_caller, &r[i]), 0);
+    for (int j = 0; j < FRESH_WRITES; j++) {
+        pre[j] = stamp_of(probe);
+        for (int i = 0; i < FRESH_CALLERS; i++)
+            r[i].pre[j] = pre[j];
+        exec_ok(pg, "insert into t values (1)");
+        for (int i = 0; i < FRESH_CALLERS; i++)
+            atomic_store(&r[i].written, j + 1);
+        /* every caller makes a call after this write before the next one */
+        for (int i = 0, waited = 0; i < FRESH_CALLERS; i++)
+            while (atomic_load(&r[i].checked) < j + 1) {
+                cr_assert_lt(waited++, 50000, "caller %d stopped calling", i);
+                usleep(100);
+            }
+    }
+    for (int i = 0; i < FRESH_CALLERS; i++)
+        atomic_store(&r[i].stop, true);
+    int calls = 0;
+    for (int i = 0; i < FRESH_CALLERS; i++) {
+        pthread_join(threads[i], NULL);
+        cr_assert_eq(r[i].stale, 0, "caller %d: %d stamps from before its call", i, r[i].stale);
+        calls += r[i].calls;
+    }
+    struct db_freshness_stats st;
+    db_freshness_stats(f, &st);
+    cr_log_info("freshness race: %d calls, %llu readings", calls, (unsigned long long)st.readings);
+    cr_assert_geq(calls, FRESH_WRITES * FRESH_CALLERS);
+    cr_assert_leq(st.readings, st.waits);
+    cr_assert_eq(st.failures, 0);
+    db_freshness_free(probe);
+    db_freshness_free(f);
+    PQfinish(pg);
+}
+
 Test(db, freshness_fails_without_the_database_then_reconnects)
 {
     struct db_freshness *none = db_freshness_new("host=/nonexistent port=1", NULL, 500);
