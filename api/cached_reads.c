@@ -252,11 +252,15 @@ char *cached_reads_render_metrics(struct app *app)
             "# HELP pvd_freshness_waits_total Requests that waited for a reading of the "
             "stamp.\n"
             "# TYPE pvd_freshness_waits_total counter\n"
-            "pvd_freshness_waits_total %llu\n",
+            "pvd_freshness_waits_total %llu\n"
+            "# HELP pvd_freshness_reused_total Requests answered with a recent reading of the "
+            "stamp (READ_CACHE_MAX_STALENESS_MS).\n"
+            "# TYPE pvd_freshness_reused_total counter\n"
+            "pvd_freshness_reused_total %llu\n",
             (unsigned long long)st.hits, (unsigned long long)st.misses,
             (unsigned long long)st.stores, (unsigned long long)st.evictions, st.bytes, st.max_bytes,
             (unsigned long long)fr.readings, (unsigned long long)fr.failures,
-            (unsigned long long)fr.waits);
+            (unsigned long long)fr.waits, (unsigned long long)fr.reused);
     if (fclose(f) != 0)
         die_bug("open_memstream failed");
     return text;

@@ -151,6 +151,7 @@ static const struct number_setting numbers[] = {
     {"READ_CACHE_BYTES", 8u * 1024 * 1024, 0, 1024ull * 1024 * 1024,
      offsetof(struct app_config, read_cache_bytes), true},
     SETTING("READ_CACHE_TTL_MS", 1000, 1, 60000, read_cache_ttl_ms),
+    SETTING("READ_CACHE_MAX_STALENESS_MS", 0, 0, 60000, read_cache_max_staleness_ms),
     SETTING("RATE_LIMIT_PER_MINUTE", 600, 0, 1000000, rate_limit_per_minute),
     SETTING("RATE_LIMIT_TOKEN_PER_MINUTE", 30, 0, 1000000, rate_limit_token_per_minute),
     SETTING("WEBHOOK_ALLOW_HTTP_LOCALHOST", 0, 0, 1, webhook_allow_http_localhost),
@@ -334,9 +335,10 @@ void config_log_summary(const struct app_config *c)
     snprintf(pool, sizeof pool, "%u", c->db_pool_size);
     snprintf(acq, sizeof acq, "%u", c->db_acquire_timeout_ms);
     snprintf(stmt, sizeof stmt, "%u", c->db_statement_timeout_ms);
-    char cache_bytes[24], cache_ttl[16];
+    char cache_bytes[24], cache_ttl[16], staleness[16];
     snprintf(cache_bytes, sizeof cache_bytes, "%zu", c->read_cache_bytes);
     snprintf(cache_ttl, sizeof cache_ttl, "%u", c->read_cache_ttl_ms);
+    snprintf(staleness, sizeof staleness, "%u", c->read_cache_max_staleness_ms);
     log_line(LOG_INFO, NULL, "configuration", "HTTP_PORT", port, "HTTP_BIND_ADDRESS",
              c->http_bind_address, "HTTP_THREADS", threads, "HTTP_MAX_CONNECTIONS", conns,
              "HTTP_IDLE_TIMEOUT_SECONDS", idle, "HTTP_MAX_BODY_BYTES", body,
@@ -346,5 +348,6 @@ void config_log_summary(const struct app_config *c)
              "DB_POOL_SIZE", pool, "DB_ACQUIRE_TIMEOUT_MS", acq, "DB_STATEMENT_TIMEOUT_MS", stmt,
              "DB_POOLER", c->db_transaction_pooler ? "transaction" : "none", "DATABASE_READ_URL",
              c->database_read_url ? "défini" : "absent", "READ_CACHE_BYTES", cache_bytes,
-             "READ_CACHE_TTL_MS", cache_ttl, (const char *)NULL);
+             "READ_CACHE_TTL_MS", cache_ttl, "READ_CACHE_MAX_STALENESS_MS", staleness,
+             (const char *)NULL);
 }

@@ -62,6 +62,10 @@ struct app_config {
      * entry is served (what changes with the clock alone is seen within it). */
     size_t read_cache_bytes;
     unsigned read_cache_ttl_ms;
+    /* 0: strict reads. Otherwise how old (ms) the reading of the database's stamp that
+     * validates a cached answer may be: writes through this replica are seen at once,
+     * others within it (db/freshness.h). */
+    unsigned read_cache_max_staleness_ms;
     /* Abuse and browsers (issue #3 §6). */
     struct cors_config cors;              /* CORS_ALLOWED_ORIGINS (not secret) */
     unsigned rate_limit_per_minute;       /* per principal; 0: no limit */

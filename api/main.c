@@ -313,7 +313,8 @@ static void start_read_cache(struct app *app)
     if (app->reads == NULL)
         return;
     app->freshness = db_freshness_new(app->config.database_url, "pvd-api-fraicheur",
-                                      app->config.db_acquire_timeout_ms);
+                                      app->config.db_acquire_timeout_ms,
+                                      app->config.read_cache_max_staleness_ms);
     if (app->freshness == NULL)
         die_bug("db_freshness_new failed");
 }

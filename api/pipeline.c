@@ -204,6 +204,10 @@ static void dispatch_route(struct app *app, const struct route *route, const str
         i++;
     if (i == sizeof steps / sizeof steps[0])
         step_handle(&c);
+    /* A write answered (whatever its outcome): before its answer leaves, this
+     * replica's reads stop trusting a reading of the stamp older than it. */
+    if (strcmp(route->method, "GET") != 0)
+        db_freshness_written(app->freshness);
     http_encode_response(&ctx);
     request_ctx_end(&ctx);
 }

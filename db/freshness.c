@@ -20,7 +20,11 @@ struct db_freshness {
     uint64_t started, ended;
     bool ok;        /* the last ended reading succeeded */
     uint64_t stamp; /* its stamp */
-    uint64_t failures, waits;
+    uint64_t failures, waits, reused;
+    /* Bounded staleness (max_age_ms > 0): when the last ended reading began
+     * (CLOCK_MONOTONIC ms) and the count of db_freshness_written calls then. */
+    unsigned max_age_ms;
+    uint64_t written, last_began_ms, last_began_written;
     PGconn *pg; /* used only by the thread doing the reading in flight */
 };
 
@@ -36,7 +40,7 @@ static char *dup_or_null(const char *s)
 }
 
 struct db_freshness *db_freshness_new(const char *conninfo, const char *application_name,
-                                      unsigned timeout_ms)
+                                      unsigned timeout_ms, unsigned max_age_ms)
 {
     if (conninfo == NULL)
         return NULL;
@@ -46,6 +50,7 @@ struct db_freshness *db_freshness_new(const char *conninfo, const char *applicat
     f->conninfo = strdup(conninfo);
     f->application_name = dup_or_null(application_name);
     f->timeout_ms = timeout_ms ? timeout_ms : 1;
+    f->max_age_ms = max_age_ms;
     if (f->conninfo == NULL || (application_name && f->application_name == NULL) ||
         pthread_mutex_init(&f->lock, NULL) != 0) {
         free(f->conninfo);
@@ -97,6 +102,13 @@ static bool connected(struct db_freshness *f)
     }
     PQsetNoticeProcessor(f->pg, quiet, NULL);
     return true;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
 }
 
 static long long ms_since(const struct timespec *start)
@@ -154,23 +166,40 @@ static uint64_t read_stamp(struct db_freshness *f)
     return stamp;
 }
 
+/* Under f->lock: the last reading may answer a call now (bounded staleness). */
+static bool recent_enough(const struct db_freshness *f)
+{
+    return f->max_age_ms > 0 && f->ended > 0 && f->ok && f->last_began_written == f->written &&
+           now_ms() - f->last_began_ms < f->max_age_ms;
+}
+
 bool db_freshness_stamp(struct db_freshness *f, uint64_t *stamp)
 {
     if (f == NULL)
         return false;
     pthread_mutex_lock(&f->lock);
     f->waits++;
+    if (recent_enough(f)) {
+        f->reused++;
+        *stamp = f->stamp;
+        pthread_mutex_unlock(&f->lock);
+        return true;
+    }
     /* The first reading that begins after now: the next to start. */
     uint64_t need = f->started + 1;
     while (f->ended < need) {
         if (f->started == f->ended) { /* none in flight: this thread reads */
             uint64_t mine = ++f->started;
+            /* Taken before the query is sent: the reading began later than this. */
+            uint64_t began_ms = now_ms(), began_written = f->written;
             pthread_mutex_unlock(&f->lock);
             uint64_t s = read_stamp(f);
             pthread_mutex_lock(&f->lock);
             f->ended = mine;
             f->ok = s != 0;
             f->stamp = s;
+            f->last_began_ms = began_ms;
+            f->last_began_written = began_written;
             if (s == 0)
                 f->failures++;
             pthread_cond_broadcast(&f->done);
@@ -184,6 +213,15 @@ bool db_freshness_stamp(struct db_freshness *f, uint64_t *stamp)
     return ok;
 }
 
+void db_freshness_written(struct db_freshness *f)
+{
+    if (f == NULL || f->max_age_ms == 0)
+        return;
+    pthread_mutex_lock(&f->lock);
+    f->written++;
+    pthread_mutex_unlock(&f->lock);
+}
+
 void db_freshness_stats(struct db_freshness *f, struct db_freshness_stats *out)
 {
     memset(out, 0, sizeof *out);
@@ -193,5 +231,6 @@ void db_freshness_stats(struct db_freshness *f, struct db_freshness_stats *out)
     out->readings = f->ended;
     out->failures = f->failures;
     out->waits = f->waits;
+    out->reused = f->reused;
     pthread_mutex_unlock(&f->lock);
 }

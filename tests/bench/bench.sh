@@ -84,6 +84,8 @@
 #   BENCH_CONNECTIONS (32), BENCH_THREADS (2, wrk threads)
 #   HTTP_THREADS, DB_POOL_SIZE    passed to pvd-api (its defaults otherwise: 4 and 4)
 #   READ_CACHE_BYTES              passed to pvd-api too (default 8 MiB; 0: the read cache off)
+#   READ_CACHE_MAX_STALENESS_MS   passed to pvd-api too (default 0: strict reads; README "The
+#                                 read cache")
 #   PVD_VAR                       embedded PostgreSQL state (default ./var, as pg.sh)
 #   BENCH_LINES                   space-separated lines to run (default, or empty: all), e.g.
 #                                 BENCH_LINES="communes_get conv_get" make bench. Each line run
@@ -268,7 +270,7 @@ mkdir -p "$TMP/idp" && build/bin/test-idp init "$TMP/idp" >/dev/null || die "tes
 
 API_PORT=$(free_port)
 API_LOG=$TMP/pvd-api.log
-note "pvd-api on 127.0.0.1:$API_PORT (HTTP_THREADS=${HTTP_THREADS:-default}, DB_POOL_SIZE=${DB_POOL_SIZE:-default}, READ_CACHE_BYTES=${READ_CACHE_BYTES:-default})"
+note "pvd-api on 127.0.0.1:$API_PORT (HTTP_THREADS=${HTTP_THREADS:-default}, DB_POOL_SIZE=${DB_POOL_SIZE:-default}, READ_CACHE_BYTES=${READ_CACHE_BYTES:-default}, READ_CACHE_MAX_STALENESS_MS=${READ_CACHE_MAX_STALENESS_MS:-0})"
 # One local client (wrk) opens all BENCH_CONNECTIONS: no cap per address.
 DATABASE_URL=$PG_URL HTTP_PORT=$API_PORT HTTP_BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warn \
 	HTTP_MAX_CONNECTIONS_PER_ADDRESS=0 AUTH_ISSUER=$BENCH_ISSUER AUTH_AUDIENCE=$BENCH_AUDIENCE \
@@ -831,7 +833,7 @@ what() {
 {
 	echo
 	echo "pvd-api bench — $NOW — commit $COMMIT — $NPROC × $CPU"
-	echo "$ROUNDS rounds × ${SECONDS_PER_RUN} s, wrk -t$WRK_THREADS -c$CONNS; pvd-api HTTP_THREADS=$HTTP_THREADS_USED DB_POOL_SIZE=$DB_POOL_USED READ_CACHE_BYTES=${READ_CACHE_BYTES:-8388608}; load before/after: $LOAD_BEFORE / $LOAD_AFTER"
+	echo "$ROUNDS rounds × ${SECONDS_PER_RUN} s, wrk -t$WRK_THREADS -c$CONNS; pvd-api HTTP_THREADS=$HTTP_THREADS_USED DB_POOL_SIZE=$DB_POOL_USED READ_CACHE_BYTES=${READ_CACHE_BYTES:-8388608} READ_CACHE_MAX_STALENESS_MS=${READ_CACHE_MAX_STALENESS_MS:-0}; load before/after: $LOAD_BEFORE / $LOAD_AFTER"
 	printf '%-13s %10s %-5s %8s %8s  %-24s %s\n' line median unit "p50 ms" "p99 ms" "runs" "ratio"
 	for line in "${RUN[@]}"; do
 		printf '%-13s %10s %-5s %8s %8s  %-24s %s\n' "$line" "$(fmt_n "${MED[$line]}")" \

@@ -3237,7 +3237,7 @@ Test(db, freshness_stamp_changes_with_every_write_and_only_then)
 {
     PGconn *pg = test_connect(), *other = test_connect();
     exec_ok(pg, "create table t (x int)");
-    struct db_freshness *f = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-1", 2000);
+    struct db_freshness *f = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-1", 2000, 0);
     cr_assert_not_null(f);
     cr_assert(unchanged_once(f, pg, "select count(*) from t"), "a read changes the stamp");
     cr_assert(unchanged_once(f, pg, "begin read only; select * from t; commit"),
@@ -3289,7 +3289,7 @@ static void *stamp_waiter_main(void *arg)
 Test(db, freshness_readings_are_shared_and_begin_after_the_call)
 {
     PGconn *pg = test_connect();
-    struct db_freshness *f = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-2", 5000);
+    struct db_freshness *f = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-2", 5000, 0);
     stamp_of(f); /* connected */
     /* Many callers at once: each gets a reading of its own or a shared one. */
     enum { N = 16 };
@@ -3358,8 +3358,8 @@ Test(db, freshness_concurrent_callers_never_get_a_stamp_from_before_their_call)
 {
     PGconn *pg = test_connect();
     exec_ok(pg, "create table t (x int)");
-    struct db_freshness *f = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-4", 5000);
-    struct db_freshness *probe = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-5", 5000);
+    struct db_freshness *f = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-4", 5000, 0);
+    struct db_freshness *probe = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-5", 5000, 0);
     static struct fresh_race r[FRESH_CALLERS];
     uint64_t pre[FRESH_WRITES];
     pthread_t threads[FRESH_CALLERS];
@@ -3402,9 +3402,63 @@ Test(db, freshness_concurrent_callers_never_get_a_stamp_from_before_their_call)
     PQfinish(pg);
 }
 
+/* Bounded staleness (max_age_ms): a recent reading answers at once, until it is too old
+ * or this process writes; a strict reader never reuses one. */
+Test(db, freshness_max_age_reuses_a_recent_reading_until_a_local_write)
+{
+    PGconn *pg = test_connect();
+    exec_ok(pg, "create table t (x int)");
+    struct db_freshness *f = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-6", 5000, 60000);
+    struct db_freshness_stats a, b;
+    uint64_t first = stamp_of(f);
+    db_freshness_stats(f, &a);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(stamp_of(f), first, "a recent reading was not reused");
+    db_freshness_stats(f, &b);
+    cr_assert_eq(b.readings, a.readings, "a reading made while a recent one could answer");
+    cr_assert_eq(b.reused - a.reused, 5);
+
+    /* A write of this process: the next call reads again, and sees it. */
+    exec_ok(pg, "insert into t values (1)");
+    db_freshness_written(f);
+    uint64_t after = stamp_of(f);
+    cr_assert_neq(after, first, "a write of this process not seen after db_freshness_written");
+    db_freshness_stats(f, &a);
+    cr_assert_eq(a.readings, b.readings + 1);
+    db_freshness_free(f);
+
+    /* Too old: read again (1 ms, 5 ms apart). */
+    f = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-7", 5000, 1);
+    stamp_of(f);
+    struct timespec pause = {0, 5 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    exec_ok(pg, "insert into t values (2)");
+    uint64_t before = stamp_of(f);
+    nanosleep(&pause, NULL);
+    exec_ok(pg, "insert into t values (3)");
+    cr_assert_neq(stamp_of(f), before, "a reading older than max_age_ms reused");
+    db_freshness_stats(f, &a);
+    cr_assert_eq(a.readings, 3);
+    cr_assert_eq(a.reused, 0);
+    db_freshness_free(f);
+
+    /* Strict: db_freshness_written changes nothing, no reading is reused. */
+    f = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-8", 5000, 0);
+    stamp_of(f);
+    db_freshness_written(f);
+    stamp_of(f);
+    stamp_of(f);
+    db_freshness_stats(f, &a);
+    cr_assert_eq(a.readings, 3);
+    cr_assert_eq(a.reused, 0);
+    db_freshness_written(NULL);
+    db_freshness_free(f);
+    PQfinish(pg);
+}
+
 Test(db, freshness_fails_without_the_database_then_reconnects)
 {
-    struct db_freshness *none = db_freshness_new("host=/nonexistent port=1", NULL, 500);
+    struct db_freshness *none = db_freshness_new("host=/nonexistent port=1", NULL, 500, 0);
     uint64_t s = 7;
     cr_assert_not(db_freshness_stamp(none, &s), "a stamp without a server");
     struct db_freshness_stats st;
@@ -3412,10 +3466,10 @@ Test(db, freshness_fails_without_the_database_then_reconnects)
     cr_assert_eq(st.failures, 1);
     db_freshness_free(none);
     cr_assert_not(db_freshness_stamp(NULL, &s));
-    cr_assert_null(db_freshness_new(NULL, NULL, 500));
+    cr_assert_null(db_freshness_new(NULL, NULL, 500, 0));
 
     PGconn *pg = test_connect();
-    struct db_freshness *f = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-3", 2000);
+    struct db_freshness *f = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-3", 2000, 0);
     stamp_of(f);
     int pid = (int)query_long(pg,
                               "select pid from pg_stat_activity where application_name = "

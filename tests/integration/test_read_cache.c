@@ -9,7 +9,10 @@
  *   time (the cache is strict, not invalidated by notifications that could arrive late);
  * - one caller's cached answer is never served to another: a préfecture outside the
  *   perimeter still gets 404 and its own list;
- * - the session reading the stamp killed: reads stay fresh and the cache serves again.
+ * - the session reading the stamp killed: reads stay fresh and the cache serves again;
+ * - with READ_CACHE_MAX_STALENESS_MS (a server of its own): a recent reading of the stamp
+ *   is reused, the replica's own writes are read back at once, a write in SQL once the
+ *   bound has passed.
  * Other tests run in parallel against the same servers: counters are compared as
  * "grew". Territoire pvd-75-19-9xx (Corrèze) is used by no other test. */
 #define _POSIX_C_SOURCE 200809L
@@ -31,17 +34,26 @@ static int other_server(void)
     return http_server_count() >= 2 ? 1 : 0;
 }
 
-static void sql(const char *statement, const char *param)
+/* Runs statement ($1 = param, or none) on database `name` of the suite's cluster (NULL:
+ * the suite's database). */
+static void sql_on(const char *name, const char *statement, const char *param)
 {
     const char *url = getenv("PVD_TEST_DATABASE_URL");
     cr_assert(url, "PVD_TEST_DATABASE_URL must be set");
-    PGconn *db = PQconnectdb(url);
+    const char *keys[] = {"dbname", name ? "dbname" : NULL, NULL};
+    const char *values[] = {url, name, NULL};
+    PGconn *db = PQconnectdbParams(keys, values, 1);
     cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
     PGresult *res = PQexecParams(db, statement, param ? 1 : 0, NULL, &param, NULL, NULL, 0);
     cr_assert(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK,
               "%s", PQerrorMessage(db));
     PQclear(res);
     PQfinish(db);
+}
+
+static void sql(const char *statement, const char *param)
+{
+    sql_on(NULL, statement, param);
 }
 
 /* GET path as c on the pinned server: 200 asserted; its intitule copied. */
@@ -269,4 +281,54 @@ Test(read_cache, the_stamp_session_killed_reads_stay_fresh)
         hit = read_twice_hits(&s.lecteur, s.path);
     cr_assert(hit, "the cache never served again after its stamp session was killed");
     http_pin(-1);
+}
+
+#define STALE_DB "pvd_it_prive_staleness"
+
+/* Bounded staleness (READ_CACHE_MAX_STALENESS_MS=400, README "The read cache"). */
+Test(read_cache, bounded_staleness_reads_own_writes_and_others_after_the_bound, .timeout = 120)
+{
+    setenv("READ_CACHE_MAX_STALENESS_MS", "400", 1);
+    pid_t server = private_server_start(STALE_DB);
+    struct setup s;
+    fiche_of(&s, "pvd-75-19-906", "19001", "211900105", "200066645", "1.1");
+    char seen[200], etag[64];
+    snprintf(etag, sizeof etag, "%s", s.etag);
+
+    /* Reads in a row share a recent reading of the stamp instead of one each. */
+    bool reused = false;
+    for (int i = 0; i < 20 && !reused; i++) {
+        unsigned long long before = fx_metric("pvd_freshness_reused_total");
+        for (int k = 0; k < 5; k++)
+            read_intitule(&s.lecteur, s.path, seen, NULL);
+        reused = fx_metric("pvd_freshness_reused_total") > before;
+    }
+    cr_assert(reused, "20 series of 5 reads, never a reading of the stamp reused");
+
+    /* This replica's writes: read back by the next request, every time. */
+    for (int i = 0; i < 10; i++) {
+        char intitule[64];
+        snprintf(intitule, sizeof intitule, "Relue sur la même instance %d", i);
+        read_intitule(&s.lecteur, s.path, seen, NULL);
+        patch_intitule(&s.admin, s.path, etag, intitule, etag);
+        read_intitule(&s.lecteur, s.path, seen, NULL);
+        cr_assert_str_eq(seen, intitule, "round %d: a write of this replica not read back", i);
+    }
+
+    /* A write it did not make (SQL here; another replica alike): read once the bound
+     * (400 ms) has passed, whatever was cached before it. */
+    for (int i = 0; i < 3; i++) {
+        char intitule[64], statement[300];
+        snprintf(intitule, sizeof intitule, "Écrit ailleurs %d", i);
+        read_intitule(&s.lecteur, s.path, seen, NULL);
+        snprintf(statement, sizeof statement,
+                 "update fiches_action set intitule = '%s' where id = $1", intitule);
+        sql_on(STALE_DB, statement, s.id);
+        struct timespec bound = {0, 800 * 1000 * 1000};
+        nanosleep(&bound, NULL);
+        read_intitule(&s.lecteur, s.path, seen, NULL);
+        cr_assert_str_eq(seen, intitule, "round %d: a write made elsewhere not read after 800 ms",
+                         i);
+    }
+    private_server_stop(server, STALE_DB);
 }

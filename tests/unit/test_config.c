@@ -112,6 +112,7 @@ Test(config, defaults)
     cr_assert_str_eq(config.problem_base_url, "https://pvd-api.example/problemes/");
     cr_assert_eq(config.referentiel_reload_seconds, 300);
     cr_assert_eq(config.read_cache_bytes, 8u * 1024 * 1024, "READ_CACHE_BYTES defaults to 8 MiB");
+    cr_assert_eq(config.read_cache_max_staleness_ms, 0, "reads are strict by default");
     cr_assert_eq(config.read_cache_ttl_ms, 1000);
     config_release(&config);
 }
@@ -192,6 +193,9 @@ Test(config, bounds_are_inclusive)
     cr_assert_eq(config.read_cache_bytes, 0, "READ_CACHE_BYTES=0 turns the read cache off");
     assert_accepted("READ_CACHE_TTL_MS", "60000", &config);
     cr_assert_eq(config.read_cache_ttl_ms, 60000);
+    assert_accepted("READ_CACHE_MAX_STALENESS_MS", "250", &config);
+    cr_assert_eq(config.read_cache_max_staleness_ms, 250);
+    assert_accepted("READ_CACHE_MAX_STALENESS_MS", "0", &config);
     assert_accepted("HTTP_PORT", "08080", &config);
     cr_assert_eq(config.http_port, 8080, "leading zeros are decimal, not octal");
 }
@@ -271,6 +275,8 @@ Test(config, out_of_range_values_are_named)
     assert_refused("READ_CACHE_BYTES", "-1");
     assert_refused("READ_CACHE_TTL_MS", "0");
     assert_refused("READ_CACHE_TTL_MS", "60001");
+    assert_refused("READ_CACHE_MAX_STALENESS_MS", "60001");
+    assert_refused("READ_CACHE_MAX_STALENESS_MS", "-1");
 }
 
 /* Slowloris and per-route limits (issue #8): defaults, bounds, 0 = no per-address cap. */
