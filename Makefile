@@ -19,8 +19,9 @@ DB_SRC     := $(wildcard db/*.c)
 API_SRC    := $(filter-out api/main.c,$(wildcard api/*.c api/handlers/*.c))
 MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
 # Modules the unit tests link: pure code, no server, no database.
-# JWT_SRC: the verifier, its key sets and the signer (api/jwt.h, jwt_keys.h, jwt_signer.h).
-JWT_SRC    := $(wildcard api/jwt*.c) api/base64url.c
+# JWT_SRC: the verifier, its key sets and the signer (api/jwt.h, jwt_keys.h, jwt_signer.h),
+# and the SHA-256 they and the other modules share (api/digest.h).
+JWT_SRC    := $(wildcard api/jwt*.c) api/base64url.c api/digest.c
 UNIT_SRC   := $(DOMAIN_SRC) api/problem.c api/cursor.c api/config.c api/log.c api/xalloc.c \
               api/json_body.c api/json_spec.c $(JWT_SRC) api/cors.c api/rate_limit.c \
               api/laureats_csv.c api/csv_export.c
@@ -152,7 +153,8 @@ $(B)/bin/tsan-rate-limit: tests/unit/tsan_rate_limit.c api/rate_limit.c api/rate
 	  -pthread
 
 # The same for the verified-token cache (issue 12 §4).
-$(B)/bin/tsan-token-cache: tests/unit/tsan_token_cache.c api/token_cache.c api/token_cache.h
+$(B)/bin/tsan-token-cache: tests/unit/tsan_token_cache.c api/token_cache.c api/token_cache.h \
+                           api/digest.c api/digest.h
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -MMD -MP,$(BASEFLAGS)) -O1 -g -fsanitize=thread $(filter %.c,$^) -o $@ \
 	  -pthread -lcrypto

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "routes.h"
 #include "xalloc.h"
+#include "digest.h"
 
 static bool idempotency_key_is_valid(const char *k)
 {
@@ -32,7 +33,7 @@ static void request_fingerprint(const struct _u_request *req, char out[65])
     unsigned len = 0;
     const char *target = req->http_url ? req->http_url : req->url_path;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (md == NULL || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
+    if (md == NULL || !EVP_DigestInit_ex(md, digest_sha256(), NULL) ||
         !EVP_DigestUpdate(md, req->http_verb, strlen(req->http_verb)) ||
         !EVP_DigestUpdate(md, "\n", 1) || !EVP_DigestUpdate(md, target, strlen(target)) ||
         !EVP_DigestUpdate(md, "\n", 1) ||

@@ -25,6 +25,7 @@
 #include "base64url.h"
 #include "jwt_internal.h"
 #include "xalloc.h"
+#include "digest.h"
 
 struct jwt_signer {
     char kid[64];      /* RFC 7638 thumbprint: 43 base64url characters */
@@ -114,7 +115,7 @@ struct jwt_signer *jwt_signer_new_from_pem(const char *pem, size_t len, char *er
     n = snprintf(canonical, sizeof canonical,
                  "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", s->x, s->y);
     if (n < 0 || (size_t)n >= sizeof canonical ||
-        EVP_Digest(canonical, (size_t)n, digest, NULL, EVP_sha256(), NULL) != 1)
+        EVP_Digest(canonical, (size_t)n, digest, NULL, digest_sha256(), NULL) != 1)
         die_bug("RFC 7638 thumbprint failed");
     base64url_encode(digest, sizeof digest, s->kid);
     n = snprintf(text, sizeof text,

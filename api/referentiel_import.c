@@ -13,6 +13,7 @@
 #include "../db/transaction.h"
 #include "log.h"
 #include "xalloc.h"
+#include "digest.h"
 
 static const char *const files[] = {"regions.json", "departements.json", "communes.json",
                                     "epci.json"};
@@ -289,7 +290,7 @@ static bool checksum_files(const char *dir, char out[65])
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned len = 0;
-    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    bool ok = md && EVP_DigestInit_ex(md, digest_sha256(), NULL);
     for (size_t f = 0; ok && f < 4; f++) {
         char path[4096], buf[65536];
         snprintf(path, sizeof path, "%s/%s", dir, files[f]);

@@ -1,5 +1,6 @@
 /* Cache of verified bearer tokens (see token_cache.h). */
 #include "token_cache.h"
+#include "digest.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -72,7 +73,7 @@ void token_cache_free(struct token_cache *c)
 bool token_cache_key(const char *token, uint8_t key[TOKEN_CACHE_KEY_BYTES])
 {
     unsigned len = 0;
-    return EVP_Digest(token, strlen(token), key, &len, EVP_sha256(), NULL) == 1 &&
+    return EVP_Digest(token, strlen(token), key, &len, digest_sha256(), NULL) == 1 &&
            len == TOKEN_CACHE_KEY_BYTES;
 }
 

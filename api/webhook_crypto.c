@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "xalloc.h"
+#include "digest.h"
 
 #define NONCE_BYTES 12
 #define TAG_BYTES   16
@@ -85,7 +86,7 @@ void webhook_sign(const unsigned char *secret, size_t secret_len, const char *ms
     memcpy(message + id_len + 1, ts, (size_t)ts_len);
     message[id_len + 1 + (size_t)ts_len] = '.';
     memcpy(message + id_len + 2 + (size_t)ts_len, body, body_len);
-    if (HMAC(EVP_sha256(), secret, (int)secret_len, message, len, mac, &mac_len) == NULL ||
+    if (HMAC(digest_sha256(), secret, (int)secret_len, message, len, mac, &mac_len) == NULL ||
         mac_len != 32)
         die_bug("HMAC-SHA256 failed");
     free(message);

@@ -26,6 +26,7 @@
 #include "../xalloc.h"
 #include "handlers.h"
 #include "perimetre.h"
+#include "../digest.h"
 
 #define SECRET_BYTES 32
 
@@ -33,7 +34,7 @@ static void digest_of(const unsigned char salt[16], const char *secret, unsigned
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned len = 0;
-    if (md == NULL || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
+    if (md == NULL || !EVP_DigestInit_ex(md, digest_sha256(), NULL) ||
         !EVP_DigestUpdate(md, salt, 16) || !EVP_DigestUpdate(md, secret, strlen(secret)) ||
         !EVP_DigestFinal_ex(md, out, &len))
         die_bug("SHA-256 failed");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/digest.h"
 #include "api/token_cache.h"
 
 static struct jwt_claims claims_of(const char *sub, time_t exp)
@@ -173,4 +174,19 @@ Test(token_cache, metrics_text)
     cr_assert(strstr(text, "pvd_auth_token_cache_capacity 16\n") != NULL, "%s", text);
     free(text);
     token_cache_free(tc);
+}
+
+/* The key is the token's SHA-256 (api/digest.h: fetched once, shared by threads). */
+Test(token_cache, key_is_the_sha256_of_the_token)
+{
+    static const uint8_t abc[TOKEN_CACHE_KEY_BYTES] = {
+        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+        0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+        0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+    uint8_t key[TOKEN_CACHE_KEY_BYTES], again[TOKEN_CACHE_KEY_BYTES];
+    cr_assert(token_cache_key("abc", key));
+    cr_assert_arr_eq(key, abc, sizeof abc);
+    cr_assert(token_cache_key("abd", again));
+    cr_assert(memcmp(key, again, sizeof key) != 0);
+    cr_assert_eq(digest_sha256(), digest_sha256(), "fetched once");
 }
