@@ -127,9 +127,7 @@ void param_query_parse(const char *raw, size_t n, struct param_list *out)
     }
 }
 
-/* The next non-empty '/'-separated segment of s[*i, n): its start and length;
- * false at the end. */
-static bool next_segment(const char *s, size_t n, size_t *i, const char **seg, size_t *len)
+bool param_next_segment(const char *s, size_t n, size_t *i, const char **seg, size_t *len)
 {
     while (*i < n && s[*i] == '/')
         (*i)++;
@@ -148,8 +146,8 @@ bool param_path_parse(const char *template, const char *raw, size_t n, struct pa
     const char *t_seg, *r_seg;
     size_t t_seg_len, r_seg_len;
     for (;;) {
-        bool has_t = next_segment(template, t_len, &ti, &t_seg, &t_seg_len);
-        bool has_r = next_segment(raw, n, &ri, &r_seg, &r_seg_len);
+        bool has_t = param_next_segment(template, t_len, &ti, &t_seg, &t_seg_len);
+        bool has_r = param_next_segment(raw, n, &ri, &r_seg, &r_seg_len);
         if (!has_t && !has_r)
             return true;
         if (has_t != has_r)

@@ -73,6 +73,12 @@ void param_query_parse(const char *raw, size_t n, struct param_list *out);
  * the path does not match (out unchanged). */
 bool param_path_parse(const char *template, const char *raw, size_t n, struct param_list *out);
 
+/* The next non-empty '/'-separated segment of s[*i, n) — empty segments are
+ * skipped, as ulfius did ("/a//b/" is "/a/b") — its start and length, *i moved
+ * past it; false at the end. Shared by the routing (api/routes.c) and
+ * param_path_parse, so that they split a path alike. */
+bool param_next_segment(const char *s, size_t n, size_t *i, const char **seg, size_t *len);
+
 /* Frees the items' copies and the array; the list is zeroed. */
 void param_list_release(struct param_list *list);
 

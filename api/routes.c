@@ -8,6 +8,7 @@
 
 #include "handlers/handlers.h"
 #include "log.h"
+#include "query_params.h"
 
 /* KEYED: a POST whose first response is stored and replayed for a repeated
  * Idempotency-Key (api/idempotency.h); NOKEY: the header is ignored — every
@@ -191,31 +192,16 @@ const char *routes_path(const struct route *route)
     return route->path;
 }
 
-/* The next non-empty '/'-separated segment at *s, which moves past it; false
- * at the end. */
-static bool segment_next(const char **s, const char **seg, size_t *len)
+/* Does the URL path (path_len bytes) match the template? Their non-empty
+ * segments pairwise (param_next_segment); ":x" takes any one segment. */
+static bool path_matches(const char *template, const char *path, size_t path_len)
 {
-    while (**s == '/')
-        (*s)++;
-    if (**s == '\0')
-        return false;
-    *seg = *s;
-    while (**s != '\0' && **s != '/')
-        (*s)++;
-    *len = (size_t)(*s - *seg);
-    return true;
-}
-
-/* Does the URL path match the template? Their non-empty segments pairwise
- * (empty ones skipped, as ulfius did: "/a//b/" is "/a/b"); ":x" takes any
- * one segment. */
-static bool path_matches(const char *template, const char *path)
-{
+    size_t t_end = strlen(template), ti = 0, pi = 0;
     for (;;) {
         const char *t, *p;
         size_t t_len, p_len;
-        bool has_t = segment_next(&template, &t, &t_len);
-        bool has_p = segment_next(&path, &p, &p_len);
+        bool has_t = param_next_segment(template, t_end, &ti, &t, &t_len);
+        bool has_p = param_next_segment(path, path_len, &pi, &p, &p_len);
         if (!has_t || !has_p)
             return has_t == has_p;
         if (t[0] != ':' && (t_len != p_len || memcmp(t, p, t_len) != 0))
@@ -228,12 +214,13 @@ const struct route *routes_match(const char *method, const char *path)
     if (method == NULL || path == NULL)
         return NULL;
     const char *wanted = strcasecmp(method, "HEAD") == 0 ? "GET" : method;
+    size_t path_len = strlen(path);
     int first = toupper((unsigned char)wanted[0]);
     for (size_t i = 0; i < ROUTE_COUNT; i++) {
         /* the table's methods are upper case: their first letters sort out most rows */
         if (routes[i].method[0] != first || strcasecmp(routes[i].method, wanted) != 0)
             continue;
-        if (path_matches(routes[i].path, path))
+        if (path_matches(routes[i].path, path, path_len))
             return &routes[i];
     }
     return NULL;
@@ -261,7 +248,7 @@ bool routes_allowed_methods(const char *path, char *allow, size_t size)
     bool found = false;
     allow[0] = '\0';
     for (size_t i = 0; i < ROUTE_COUNT; i++) {
-        if (!path_matches(routes[i].path, path))
+        if (!path_matches(routes[i].path, path, strlen(path)))
             continue;
         if (strstr(allow, routes[i].method))
             continue;

@@ -111,21 +111,13 @@ static uint64_t now_ms(void)
     return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
 }
 
-static long long ms_since(const struct timespec *start)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long long)(now.tv_sec - start->tv_sec) * 1000 +
-           (now.tv_nsec - start->tv_nsec) / 1000000;
-}
-
-/* Waits for the answer of the query sent, at most timeout_ms since start (no
+/* Waits for the answer of the query sent, at most timeout_ms since start_ms (no
  * statement_timeout: a transaction-mode pooler refuses the startup option and
  * would carry a SET to other clients). NULL on timeout or failure. */
-static PGresult *answer(struct db_freshness *f, const struct timespec *start)
+static PGresult *answer(struct db_freshness *f, uint64_t start_ms)
 {
     while (PQisBusy(f->pg)) {
-        long long left = (long long)f->timeout_ms - ms_since(start);
+        long long left = (long long)f->timeout_ms - (long long)(now_ms() - start_ms);
         if (left <= 0)
             return NULL;
         struct pollfd p = {PQsocket(f->pg), POLLIN, 0};
@@ -145,13 +137,12 @@ static PGresult *answer(struct db_freshness *f, const struct timespec *start)
  * closed: a late answer must not be read as the next one's). */
 static uint64_t read_stamp(struct db_freshness *f)
 {
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    uint64_t start_ms = now_ms();
     if (!connected(f))
         return 0;
     uint64_t stamp = 0;
     if (PQsendQuery(f->pg, "SELECT hashtextextended(pg_current_snapshot()::text, 0)")) {
-        PGresult *res = answer(f, &start);
+        PGresult *res = answer(f, start_ms);
         if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
             stamp = (uint64_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10);
             if (stamp == 0)

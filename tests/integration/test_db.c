@@ -3328,25 +3328,29 @@ Test(db, freshness_readings_are_shared_and_begin_after_the_call)
  * acknowledged when the call began). Snapshots never come back, whatever the
  * other tests write meanwhile. */
 enum { FRESH_WRITES = 40, FRESH_CALLERS = 6 };
-struct fresh_race {
+/* What the writer publishes to every caller: pre[j] is set before written moves past j. */
+struct fresh_writes {
     struct db_freshness *f;
     uint64_t pre[FRESH_WRITES];
     atomic_int written; /* writes acknowledged */
-    atomic_int checked; /* `written` when this caller's last checked call began */
     atomic_bool stop;
+};
+struct fresh_race {
+    struct fresh_writes *w;
+    atomic_int checked; /* `written` when this caller's last checked call began */
     int calls, stale;
 };
 
 static void *fresh_race_caller(void *arg)
 {
     struct fresh_race *r = arg;
-    while (!atomic_load(&r->stop)) {
-        int w = atomic_load(&r->written);
+    while (!atomic_load(&r->w->stop)) {
+        int w = atomic_load(&r->w->written);
         uint64_t s = 0;
-        if (!db_freshness_stamp(r->f, &s))
+        if (!db_freshness_stamp(r->w->f, &s))
             continue;
         for (int j = 0; j < w; j++)
-            if (s == r->pre[j])
+            if (s == r->w->pre[j])
                 r->stale++;
         r->calls++;
         atomic_store(&r->checked, w);
@@ -3360,22 +3364,20 @@ Test(db, freshness_concurrent_callers_never_get_a_stamp_from_before_their_call)
     exec_ok(pg, "create table t (x int)");
     struct db_freshness *f = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-4", 5000, 0);
     struct db_freshness *probe = db_freshness_new(tdb.conninfo, "pvd-test-fraicheur-5", 5000, 0);
+    static struct fresh_writes shared;
     static struct fresh_race r[FRESH_CALLERS];
-    uint64_t pre[FRESH_WRITES];
     pthread_t threads[FRESH_CALLERS];
+    memset(&shared, 0, sizeof shared);
+    shared.f = f;
     for (int i = 0; i < FRESH_CALLERS; i++) {
         memset(&r[i], 0, sizeof r[i]);
-        r[i].f = f;
-    }
-    for (int i = 0; i < FRESH_CALLERS; i++)
+        r[i].w = &shared;
         cr_assert_eq(pthread_create(&threads[i], NULL, fresh_race_caller, &r[i]), 0);
+    }
     for (int j = 0; j < FRESH_WRITES; j++) {
-        pre[j] = stamp_of(probe);
-        for (int i = 0; i < FRESH_CALLERS; i++)
-            r[i].pre[j] = pre[j];
+        shared.pre[j] = stamp_of(probe);
         exec_ok(pg, "insert into t values (1)");
-        for (int i = 0; i < FRESH_CALLERS; i++)
-            atomic_store(&r[i].written, j + 1);
+        atomic_store(&shared.written, j + 1);
         /* every caller makes a call after this write before the next one */
         for (int i = 0, waited = 0; i < FRESH_CALLERS; i++)
             while (atomic_load(&r[i].checked) < j + 1) {
@@ -3383,8 +3385,7 @@ Test(db, freshness_concurrent_callers_never_get_a_stamp_from_before_their_call)
                 usleep(100);
             }
     }
-    for (int i = 0; i < FRESH_CALLERS; i++)
-        atomic_store(&r[i].stop, true);
+    atomic_store(&shared.stop, true);
     int calls = 0;
     for (int i = 0; i < FRESH_CALLERS; i++) {
         pthread_join(threads[i], NULL);
